@@ -1,0 +1,58 @@
+# The two commands: `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+OUR_APPS := accounts dispatch realtime
+
+.PHONY: run test lint check install serve bench clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) manage.py migrate --verbosity 0
+	$(PY) manage.py load_demo_data
+	@echo
+	@echo "  Co-responder alerting is running at http://$(HOST):$(PORT)/"
+	@echo "    Coordinators' admin:  http://$(HOST):$(PORT)/admin/   (live board: /admin/board/)"
+	@echo "    API docs:             http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Demo logins (password for all: demo-password-2026):"
+	@echo "    coordinator, coordinator2             coordinators (admin, board, dispatch)"
+	@echo "    ff.norwich.1 ... ff.thetford.3         firefighters, 3 at each of 7 Norfolk stations"
+	@echo "    cad                                    the ambulance dispatch system (make a token:"
+	@echo "                                           .venv/bin/python manage.py create_api_token cad)"
+	@echo "  Stop with Ctrl-C."
+	@echo
+	DJANGO_ALLOWED_ORIGINS=http://$(HOST):$(PORT),http://localhost:$(PORT) \
+	  $(VENV)/bin/daphne --bind $(HOST) --port $(PORT) backend.asgi:application
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# `check --deploy` with the settings a real deployment would have (no connection is made).
+check: $(STAMP)
+	DJANGO_ENV=production \
+	DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(60))') \
+	DATABASE_URL=postgres://coresponder@db.invalid/coresponder \
+	DJANGO_ALLOWED_HOSTS=coresponder.example.nhs.uk \
+	DJANGO_ALLOWED_ORIGINS=https://coresponder.example.nhs.uk \
+	  $(PY) manage.py check --deploy --fail-level WARNING
+	$(PY) manage.py makemigrations --check --dry-run $(OUR_APPS)
+
+test: lint check
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) bench/dispatch_latency.py
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

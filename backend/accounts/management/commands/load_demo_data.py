@@ -1,0 +1,82 @@
+"""Demo data for `make run`: Norfolk Fire and Rescue stations, firefighters, coordinators and a CAD
+client. Idempotent: running it again changes nothing. Never for production (it sets known
+passwords), so it refuses to run with DJANGO_ENV=production."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from backend.accounts.models import Responder, Skill, Station
+from backend.accounts.roles import COORDINATORS, DISPATCH_SYSTEMS
+
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (demo only; refused in production)
+
+# Approximate station locations (WGS84).
+STATIONS = [
+    ("Great Yarmouth", "great-yarmouth", 52.6089, 1.7262),
+    ("Gorleston", "gorleston", 52.5770, 1.7210),
+    ("King's Lynn", "kings-lynn", 52.7517, 0.4034),
+    ("Norwich (Carrow)", "norwich", 52.6237, 1.3113),
+    ("North Walsham", "north-walsham", 52.8197, 1.3869),
+    ("Sheringham", "sheringham", 52.9404, 1.2108),
+    ("Thetford", "thetford", 52.4138, 0.7461),
+]
+
+FIRST_NAMES = ["Sam", "Alex", "Jo", "Chris", "Priya", "Tom", "Ellie", "Dan", "Ruth", "Mo", "Kate", "Lee"]
+SURNAMES = ["Barker", "Cole", "Day", "Ellis", "Fox", "Grant", "Hale", "Iqbal", "Jones", "Kemp", "Lowe", "Marsh"]
+FIREFIGHTERS_PER_STATION = 3
+
+
+class Command(BaseCommand):
+    help = "Load demo stations, firefighters and coordinators (idempotent; not for production)."
+
+    def handle(self, *args, **options):
+        if settings.PRODUCTION:
+            raise CommandError("Demo data sets known passwords; it is never loaded with DJANGO_ENV=production.")
+        with transaction.atomic():
+            stations = [self._station(*row) for row in STATIONS]
+            for station_index, station in enumerate(stations):
+                for number in range(1, FIREFIGHTERS_PER_STATION + 1):
+                    self._firefighter(station, station_index, number)
+            self._user("coordinator", "Casey", "Morgan", staff=True, group=COORDINATORS)
+            self._user("coordinator2", "Jordan", "Reed", staff=True, group=COORDINATORS)
+            self._user("cad", "EEAST", "CAD", staff=False, group=DISPATCH_SYSTEMS)
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(stations)} stations."))
+
+    def _station(self, name, code, latitude, longitude) -> Station:
+        station, _ = Station.objects.update_or_create(
+            code=code, defaults={"name": name, "latitude": latitude, "longitude": longitude, "active": True}
+        )
+        return station
+
+    def _firefighter(self, station: Station, station_index: int, number: int) -> None:
+        index = station_index * FIREFIGHTERS_PER_STATION + number - 1
+        username = f"ff.{station.code}.{number}"
+        user = self._user(username, FIRST_NAMES[index % 12], SURNAMES[(index // 12 + index) % 12])
+        expiry = timezone.localdate() + datetime.timedelta(days=365)
+        Responder.objects.get_or_create(
+            user=user,
+            defaults={
+                "station": station,
+                "on_call": True,
+                "skills": [Skill.BLS, Skill.AED] + ([Skill.CREW_LEAD] if number == 1 else []),
+                "life_support_training_expires": expiry,
+                "defibrillator_training_expires": expiry,
+            },
+        )
+
+    def _user(self, username, first_name, last_name, *, staff=False, group=None):
+        user, created = get_user_model().objects.get_or_create(
+            username=username, defaults={"first_name": first_name, "last_name": last_name, "is_staff": staff}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        if group:
+            user.groups.add(Group.objects.get(name=group))
+        return user

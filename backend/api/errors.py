@@ -1,0 +1,64 @@
+"""Every API error is the same JSON shape, whatever raised it:
+
+    {"error": {"code": "invalid", "message": "...", "fields": {"latitude": ["..."]}}}
+
+plus, for some conflicts, extra keys that help the client (e.g. existing_incident_id).
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from backend.errors import ActionError
+
+_MESSAGES = {
+    status.HTTP_400_BAD_REQUEST: "The request has errors: see fields.",
+    status.HTTP_401_UNAUTHORIZED: "Log in, or send a valid API token.",
+    status.HTTP_403_FORBIDDEN: "You are not allowed to do this.",
+    status.HTTP_404_NOT_FOUND: "Not found.",
+}
+
+
+def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}, **extra}}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ActionError):
+        return Response(error_body(exc.code, exc.message, exc.fields, **exc.extra), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a bug: let Django log it and answer 500
+    if isinstance(exc, exceptions.ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = error_body("invalid", _MESSAGES[400], _plain(fields))
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        message = str(detail) if detail else _MESSAGES.get(response.status_code, "Error.")
+        response.data = error_body(code, message)
+    return response
+
+
+def _plain(value):
+    """ErrorDetail trees to plain str/list/dict."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return str(value)
+
+
+def json_404(request, exception=None):
+    """Unknown URLs under /api/ answer JSON like the rest of the API."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", f"No API endpoint at {request.path}."), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from backend.api import views
+
+urlpatterns = [
+    path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
+    path("incidents/<int:incident_id>/", views.IncidentDetailView.as_view(), name="incident-detail"),
+    path("incidents/<int:incident_id>/dispatch/", views.DispatchView.as_view(), name="incident-dispatch"),
+    path("incidents/<int:incident_id>/stand-down/", views.StandDownView.as_view(), name="incident-stand-down"),
+    path("incidents/<int:incident_id>/cancel/", views.CancelView.as_view(), name="incident-cancel"),
+    path("incidents/<int:incident_id>/close/", views.CloseView.as_view(), name="incident-close"),
+    path("alerts/", views.MyAlertListView.as_view(), name="my-alert-list"),
+    path("alerts/<int:alert_id>/", views.MyAlertDetailView.as_view(), name="my-alert-detail"),
+    path("alerts/<int:alert_id>/respond/", views.RespondView.as_view(), name="my-alert-respond"),
+    path("me/", views.MeView.as_view(), name="me"),
+]

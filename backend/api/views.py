@@ -1,0 +1,230 @@
+"""REST API v1. Views parse input with a nested serializer, call one action or access function, and
+return the shared payload shapes (backend/dispatch/payloads.py, schemas in
+backend/realtime/schemas/). Nothing here changes state itself."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.accounts import actions as account_actions
+from backend.accounts.models import Station
+from backend.api.pagination import paginate
+from backend.api.permissions import requires
+from backend.dispatch import access, actions, payloads
+from backend.dispatch.models import DeclineReason, Incident, IncidentCategory, IncidentStatus
+from backend.realtime.schemas import api_responses
+
+# --- Incidents: coordinators and the ambulance dispatch system -------------------------------------
+
+
+def _incident_detail(incident: Incident) -> dict:
+    alerts = incident.alerts.select_related("responder__user", "responder__station").order_by("rank")
+    return {**payloads.board_incident(incident), "alerts": [payloads.board_alert(alert) for alert in alerts]}
+
+
+class IncidentListView(APIView):
+    class CreateIncidentInput(serializers.Serializer):
+        cad_reference = serializers.RegexField(
+            r"^[A-Za-z0-9][A-Za-z0-9/_.-]*$",
+            max_length=40,
+            error_messages={"invalid": "Use letters, digits and / _ . - only."},
+        )
+        latitude = serializers.FloatField(min_value=-90, max_value=90)
+        longitude = serializers.FloatField(min_value=-180, max_value=180)
+        address = serializers.CharField(max_length=300)
+        category = serializers.ChoiceField(choices=IncidentCategory.choices, default=IncidentCategory.CARDIAC_ARREST)
+        what3words = serializers.RegexField(
+            r"^(///)?[a-z]+\.[a-z]+\.[a-z]+$",
+            max_length=100,
+            required=False,
+            allow_blank=True,
+            error_messages={"invalid": "A what3words address is three words joined by dots, e.g. filled.count.soap."},
+        )
+        notes = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+        dispatch = serializers.BooleanField(
+            default=False, help_text="Dispatch the nearest responders at once (one call from the CAD)."
+        )
+
+    class IncidentFilters(serializers.Serializer):
+        status = serializers.ChoiceField(choices=IncidentStatus.choices, required=False)
+
+    @extend_schema(operation_id="incidents_list", parameters=[IncidentFilters], responses=api_responses("incident_list"))
+    def get(self, request):
+        access.require_permission(request.user, "dispatch.view_incident", "see incidents")
+        filters = self.IncidentFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        incidents = Incident.objects.order_by("-created_at")
+        if "status" in filters.validated_data:
+            incidents = incidents.filter(status=filters.validated_data["status"])
+        return paginate(request, self, incidents, payloads.board_incident)
+
+    @extend_schema(request=CreateIncidentInput, responses=api_responses("incident_detail", status=201))
+    def post(self, request):
+        access.require_permission(request.user, "dispatch.add_incident", "create incidents")
+        data = _valid(self.CreateIncidentInput, request)
+        dispatch_now = data.pop("dispatch")
+        incident = actions.create_incident(actor=request.user, **data)
+        if dispatch_now:
+            actions.dispatch_incident(actor=request.user, incident_id=incident.pk)
+        return Response(_incident_detail(incident), status=201)
+
+
+class IncidentDetailView(APIView):
+    @extend_schema(responses=api_responses("incident_detail"))
+    def get(self, request, incident_id: int):
+        incident = access.access_incident_for_coordinator(
+            request.user, incident_id, permission="dispatch.view_incident", doing="see incidents"
+        )
+        return Response(_incident_detail(incident))
+
+
+class DispatchView(APIView):
+    permission_classes = [requires("dispatch.dispatch_incident")]
+
+    class DispatchInput(serializers.Serializer):
+        station_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)
+        responder_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)
+
+        def validate_station_ids(self, value):
+            return _known_ids(Station.objects.all(), value, "station")
+
+        def validate_responder_ids(self, value):
+            from backend.accounts.models import Responder
+
+            return _known_ids(Responder.objects.all(), value, "responder")
+
+    @extend_schema(request=DispatchInput, responses=api_responses("incident_detail"))
+    def post(self, request, incident_id: int):
+        data = _valid(self.DispatchInput, request)
+        actions.dispatch_incident(actor=request.user, incident_id=incident_id, **data)
+        return _detail_after_action(request, incident_id)
+
+
+class StandDownView(APIView):
+    permission_classes = [requires("dispatch.stand_down_incident")]
+
+    class StandDownInput(serializers.Serializer):
+        alert_ids = serializers.ListField(
+            child=serializers.IntegerField(),
+            required=False,
+            allow_empty=False,
+            help_text="Stand down these alerts. Leave out to stand down everyone who has not answered.",
+        )
+
+    @extend_schema(request=StandDownInput, responses=api_responses("incident_detail"))
+    def post(self, request, incident_id: int):
+        data = _valid(self.StandDownInput, request)
+        actions.stand_down(actor=request.user, incident_id=incident_id, alert_ids=data.get("alert_ids"))
+        return _detail_after_action(request, incident_id)
+
+
+class CancelView(APIView):
+    permission_classes = [requires("dispatch.cancel_incident")]
+
+    class CancelInput(serializers.Serializer):
+        reason = serializers.CharField(max_length=200)
+
+    @extend_schema(request=CancelInput, responses=api_responses("incident_detail"))
+    def post(self, request, incident_id: int):
+        data = _valid(self.CancelInput, request)
+        actions.cancel_incident(actor=request.user, incident_id=incident_id, reason=data["reason"])
+        return _detail_after_action(request, incident_id)
+
+
+class CloseView(APIView):
+    permission_classes = [requires("dispatch.stand_down_incident")]
+
+    @extend_schema(request=None, responses=api_responses("incident_detail"))
+    def post(self, request, incident_id: int):
+        actions.close_incident(actor=request.user, incident_id=incident_id)
+        return _detail_after_action(request, incident_id)
+
+
+def _detail_after_action(request, incident_id: int) -> Response:
+    incident = access.access_incident_for_coordinator(
+        request.user, incident_id, permission="dispatch.view_incident", doing="see incidents"
+    )
+    return Response(_incident_detail(incident))
+
+
+# --- My alerts: firefighters --------------------------------------------------------------------------
+
+
+class MyAlertListView(APIView):
+    class MyAlertFilters(serializers.Serializer):
+        active = serializers.BooleanField(required=False, help_text="Only alerts of open incidents.")
+
+    @extend_schema(operation_id="my_alerts_list", parameters=[MyAlertFilters], responses=api_responses("alert_list"))
+    def get(self, request):
+        filters = self.MyAlertFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        alerts = access.alerts_for_responder(request.user).order_by("-alerted_at", "-pk")
+        if filters.validated_data.get("active"):
+            alerts = alerts.filter(incident__status=IncidentStatus.OPEN)
+        return paginate(request, self, alerts, payloads.alert_detail)
+
+
+class MyAlertDetailView(APIView):
+    @extend_schema(responses=api_responses("alert_with_crew"))
+    def get(self, request, alert_id: int):
+        alert = access.access_alert_for_responder(request.user, alert_id)
+        return Response({**payloads.alert_detail(alert), "crew": payloads.crew_of(alert.incident)})
+
+
+class RespondView(APIView):
+    class RespondInput(serializers.Serializer):
+        response = serializers.ChoiceField(choices=list(actions.RESPONSES))
+        reason = serializers.ChoiceField(
+            choices=DeclineReason.choices, required=False, allow_blank=True, help_text="Required to decline."
+        )
+        note = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    @extend_schema(request=RespondInput, responses=api_responses("alert_with_crew"))
+    def post(self, request, alert_id: int):
+        data = _valid(self.RespondInput, request)
+        alert = actions.respond_to_alert(
+            actor=request.user,
+            alert_id=alert_id,
+            response=data["response"],
+            reason=data.get("reason", ""),
+            note=data.get("note", ""),
+        )
+        return Response({**payloads.alert_detail(alert), "crew": payloads.crew_of(alert.incident)})
+
+
+# --- Me ----------------------------------------------------------------------------------------------
+
+
+class MeView(APIView):
+    class AvailabilityInput(serializers.Serializer):
+        on_call = serializers.BooleanField()
+
+    @extend_schema(responses=api_responses("me"))
+    def get(self, request):
+        return Response(account_actions.profile_of(request.user))
+
+    @extend_schema(request=AvailabilityInput, responses=api_responses("me"))
+    def patch(self, request):
+        data = _valid(self.AvailabilityInput, request)
+        account_actions.set_availability(actor=request.user, on_call=data["on_call"])
+        return Response(account_actions.profile_of(request.user))
+
+
+# --- Helpers -----------------------------------------------------------------------------------------
+
+
+def _valid(serializer_class, request) -> dict:
+    if not isinstance(request.data, dict):
+        raise serializers.ValidationError({"non_field_errors": ["Send a JSON object."]})
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _known_ids(queryset, ids: list[int], what: str) -> list[int]:
+    found = set(queryset.filter(pk__in=ids).values_list("pk", flat=True))
+    unknown = [str(item) for item in ids if item not in found]
+    if unknown:
+        raise serializers.ValidationError(f"Unknown {what} id(s): {', '.join(unknown)}.")
+    return list(dict.fromkeys(ids))

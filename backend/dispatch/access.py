@@ -1,0 +1,61 @@
+"""Permission-checked lookups. No endpoint, consumer or action loads an incident or an alert by id
+without going through one of these.
+
+A firefighter asking for something that is not theirs gets "not found", never "forbidden": an id
+that exists must not be distinguishable from one that does not.
+"""
+
+from backend.accounts.models import Responder
+from backend.dispatch.models import Alert, Incident
+from backend.errors import NotAllowed, NotFound
+
+
+def require_permission(user, permission: str, doing: str) -> None:
+    if not (user and user.is_authenticated and user.is_active and user.has_perm(permission)):
+        raise NotAllowed(f"You are not allowed to {doing}.")
+
+
+def responder_of(user) -> Responder:
+    """The responder profile of a logged-in firefighter, or NotAllowed for anyone else."""
+    if not (user and user.is_authenticated and user.is_active):
+        raise NotAllowed("Log in as a firefighter to do this.")
+    try:
+        return user.responder
+    except Responder.DoesNotExist:
+        raise NotAllowed("Only firefighters with a responder profile can do this.") from None
+
+
+def access_incident_for_coordinator(
+    user, incident_id, *, permission: str, doing: str, for_update: bool = False
+) -> Incident:
+    require_permission(user, permission, doing)
+    queryset = Incident.objects.select_for_update() if for_update else Incident.objects.all()
+    try:
+        return queryset.get(pk=incident_id)
+    except (Incident.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"There is no incident {incident_id}.") from None
+
+
+def access_alert_for_responder(user, alert_id, *, for_update: bool = False) -> Alert:
+    responder = responder_of(user)
+    queryset = Alert.objects.select_related("incident", "responder__station", "responder__user")
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    try:
+        return queryset.get(pk=alert_id, responder=responder)
+    except (Alert.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"You have no alert {alert_id}.") from None
+
+
+def alerts_for_responder(user):
+    responder = responder_of(user)
+    return Alert.objects.filter(responder=responder).select_related("incident", "responder__station", "responder__user")
+
+
+def access_incident_for_responder(user, incident_id) -> Incident:
+    """An incident the firefighter was alerted to, for the crew-status view."""
+    responder = responder_of(user)
+    try:
+        return Incident.objects.get(pk=incident_id, alerts__responder=responder)
+    except (Incident.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"You have no incident {incident_id}.") from None

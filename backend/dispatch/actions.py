@@ -1,0 +1,381 @@
+"""Every state change of incidents and alerts, one function each.
+
+Each action checks permission, owns its transaction, and tells the affected people through
+backend.realtime.events, which sends only after commit. Views, API endpoints, admin actions and
+socket consumers parse input and call these; they never change incidents or alerts themselves.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from backend.dispatch import access, payloads
+from backend.dispatch.models import Alert, AlertState, DeclineReason, Incident, IncidentCategory, IncidentStatus
+from backend.dispatch.selection import select_responders
+from backend.errors import Conflict, InvalidInput
+from backend.realtime import events
+
+# States in which a responder is still expected to turn up, or could still answer.
+ACTIVE_STATES = {AlertState.ALERTED, AlertState.RECEIVED, AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE}
+COMMITTED_STATES = {AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE}
+UNANSWERED_STATES = {AlertState.ALERTED, AlertState.RECEIVED}
+
+
+@dataclass(frozen=True)
+class Transition:
+    target: AlertState
+    allowed_from: frozenset
+    timestamp_field: str
+
+
+# A firefighter's answers. Declining after accepting is allowed (plans change; better the
+# coordinator knows), and so is accepting after declining while the incident is open.
+RESPONSES = {
+    "received": Transition(AlertState.RECEIVED, frozenset({AlertState.ALERTED}), "received_at"),
+    "accept": Transition(
+        AlertState.ACCEPTED, frozenset({AlertState.ALERTED, AlertState.RECEIVED, AlertState.DECLINED}), "accepted_at"
+    ),
+    "decline": Transition(
+        AlertState.DECLINED,
+        frozenset({AlertState.ALERTED, AlertState.RECEIVED, AlertState.ACCEPTED, AlertState.EN_ROUTE}),
+        "declined_at",
+    ),
+    "en_route": Transition(AlertState.EN_ROUTE, frozenset({AlertState.ACCEPTED}), "en_route_at"),
+    "on_scene": Transition(AlertState.ON_SCENE, frozenset({AlertState.ACCEPTED, AlertState.EN_ROUTE}), "on_scene_at"),
+    "cleared": Transition(
+        AlertState.CLEARED, frozenset({AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE}), "cleared_at"
+    ),
+}
+
+# What each state is called in a message to a firefighter.
+_STATE_PHRASES = {
+    AlertState.ALERTED: "has not been answered yet",
+    AlertState.RECEIVED: "has not been answered yet",
+    AlertState.ACCEPTED: "is accepted",
+    AlertState.DECLINED: "was declined",
+    AlertState.EN_ROUTE: "is en route",
+    AlertState.ON_SCENE: "is on scene",
+    AlertState.CLEARED: "is cleared",
+    AlertState.STOOD_DOWN: "was stood down by the coordinator",
+    AlertState.CANCELLED: "belongs to an incident that was cancelled",
+}
+
+
+# --- Incidents ----------------------------------------------------------------------------------
+
+
+def create_incident(
+    *,
+    actor,
+    cad_reference: str,
+    latitude: float,
+    longitude: float,
+    address: str,
+    category: str = IncidentCategory.CARDIAC_ARREST,
+    what3words: str = "",
+    notes: str = "",
+) -> Incident:
+    access.require_permission(actor, "dispatch.add_incident", "create incidents")
+    _check_location(latitude, longitude)
+    try:
+        with transaction.atomic():
+            incident = Incident.objects.create(
+                cad_reference=cad_reference,
+                latitude=latitude,
+                longitude=longitude,
+                address=address,
+                category=category,
+                what3words=what3words,
+                notes=notes,
+                created_by=actor,
+            )
+            events.send_to_board([("board.incident", payloads.board_incident(incident))])
+    except IntegrityError:
+        existing = Incident.objects.filter(cad_reference=cad_reference).first()
+        if existing is None:
+            raise
+        raise _duplicate(existing) from None
+    return incident
+
+
+def _duplicate(existing: Incident) -> Conflict:
+    return Conflict(
+        f"An incident with CAD reference {existing.cad_reference} already exists (incident {existing.pk}).",
+        fields={"cad_reference": [f"Already used by incident {existing.pk}."]},
+        extra={"existing_incident_id": existing.pk},
+    )
+
+
+def _check_location(latitude, longitude) -> None:
+    errors = {}
+    if not isinstance(latitude, (int, float)) or not -90 <= latitude <= 90:
+        errors["latitude"] = ["Latitude must be a number from -90 to 90."]
+    if not isinstance(longitude, (int, float)) or not -180 <= longitude <= 180:
+        errors["longitude"] = ["Longitude must be a number from -180 to 180."]
+    if errors:
+        raise InvalidInput("The incident's location is not valid.", fields=errors)
+
+
+def dispatch_incident(
+    *,
+    actor,
+    incident_id: int,
+    station_ids: list[int] | None = None,
+    responder_ids: list[int] | None = None,
+    today: datetime.date | None = None,
+) -> list[Alert]:
+    """Alert the nearest eligible responders who have not been alerted to this incident yet.
+
+    Safe to repeat: a second dispatch alerts only people the first did not (for example someone
+    who has just come on call). With `responder_ids` the coordinator names who to alert (still
+    only if on call and trained) and distance is not a limit; `station_ids` limits the stations.
+    Returns the alerts created, nearest first; an empty list means nobody eligible was left.
+    """
+    with transaction.atomic():
+        incident = access.access_incident_for_coordinator(
+            actor, incident_id, permission="dispatch.dispatch_incident", doing="dispatch incidents", for_update=True
+        )
+        if not incident.is_open:
+            raise Conflict(f"Incident {incident.cad_reference} is {incident.status}; it cannot be dispatched.")
+        already_alerted = set(incident.alerts.values_list("responder_id", flat=True))
+        candidates = select_responders(
+            latitude=incident.latitude,
+            longitude=incident.longitude,
+            today=today or timezone.localdate(),
+            radius_km=None if responder_ids is not None else settings.DISPATCH_RADIUS_KM,
+            max_per_station=settings.DISPATCH_MAX_PER_STATION,
+            max_total=settings.DISPATCH_MAX_RESPONDERS,
+            station_ids=station_ids,
+            responder_ids=responder_ids,
+            exclude_responder_ids=already_alerted,
+        )
+        now = timezone.now()
+        first_rank = len(already_alerted) + 1
+        alerts = Alert.objects.bulk_create(
+            [
+                Alert(
+                    incident=incident,
+                    responder=candidate.responder,
+                    distance_km=candidate.distance_km,
+                    rank=first_rank + index,
+                    alerted_at=now,
+                )
+                for index, candidate in enumerate(candidates)
+            ]
+        )
+        if alerts and incident.dispatched_at is None:
+            incident.dispatched_at = now
+            incident.save(update_fields=["dispatched_at"])
+        for alert, candidate in zip(alerts, candidates, strict=True):
+            alert.responder = candidate.responder  # already loaded with station and user
+        by_responder = {alert.responder_id: alert for alert in alerts}
+        events.record_for_responders(
+            by_responder,
+            "alert.created",
+            lambda rid: {"alert": payloads.alert_detail(by_responder[rid], incident=incident)},
+        )
+        _tell_everyone_about(incident, changed=alerts)
+    return alerts
+
+
+def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -> list[Alert]:
+    """Release responders. Without `alert_ids`: everyone who has not answered yet (used once
+    enough have accepted). With `alert_ids`: those responders, whatever they had answered."""
+    with transaction.atomic():
+        incident = access.access_incident_for_coordinator(
+            actor, incident_id, permission="dispatch.stand_down_incident", doing="stand crews down", for_update=True
+        )
+        if not incident.is_open:
+            raise Conflict(f"Incident {incident.cad_reference} is {incident.status}; there is nobody to stand down.")
+        alerts = _alerts_for_update(incident)
+        if alert_ids is None:
+            chosen = [alert for alert in alerts if alert.state in UNANSWERED_STATES]
+        else:
+            chosen = _named_alerts(alerts, alert_ids)
+        now = timezone.now()
+        changed = [alert for alert in chosen if _move(alert, AlertState.STOOD_DOWN, "stood_down_at", now)]
+        _save_alerts(changed, "stood_down_at")
+        _tell_everyone_about(incident, changed=changed)
+    return changed
+
+
+def _named_alerts(alerts: list[Alert], alert_ids: list[int]) -> list[Alert]:
+    by_id = {alert.pk: alert for alert in alerts}
+    unknown = [alert_id for alert_id in alert_ids if alert_id not in by_id]
+    if unknown:
+        raise InvalidInput(
+            "Some alerts are not part of this incident.",
+            fields={"alert_ids": [f"Not an alert of this incident: {', '.join(map(str, unknown))}."]},
+        )
+    finished = [by_id[alert_id] for alert_id in alert_ids if by_id[alert_id].state not in ACTIVE_STATES]
+    if finished:
+        names = ", ".join(f"{alert.responder.display_name} ({alert.get_state_display().lower()})" for alert in finished)
+        raise Conflict(f"These responders are not active on this incident: {names}.")
+    return [by_id[alert_id] for alert_id in dict.fromkeys(alert_ids)]
+
+
+def cancel_incident(*, actor, incident_id: int, reason: str) -> Incident:
+    """The call turned out not to need us (ambulance on scene, not a cardiac arrest, hoax).
+    Everyone still active is told at once."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why the incident is cancelled.", fields={"reason": ["A reason is required."]})
+    with transaction.atomic():
+        incident = access.access_incident_for_coordinator(
+            actor, incident_id, permission="dispatch.cancel_incident", doing="cancel incidents", for_update=True
+        )
+        if not incident.is_open:
+            raise Conflict(f"Incident {incident.cad_reference} is already {incident.status}.")
+        now = timezone.now()
+        incident.status = IncidentStatus.CANCELLED
+        incident.cancelled_at = now
+        incident.cancel_reason = reason[:200]
+        incident.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+        alerts = _alerts_for_update(incident)
+        changed = [alert for alert in alerts if _move(alert, AlertState.CANCELLED, "cancelled_at", now)]
+        _save_alerts(changed, "cancelled_at")
+        _tell_everyone_about(incident, changed=changed)
+    return incident
+
+
+def close_incident(*, actor, incident_id: int) -> Incident:
+    """The job is done: those on scene are cleared, anyone else still active is stood down."""
+    with transaction.atomic():
+        incident = access.access_incident_for_coordinator(
+            actor, incident_id, permission="dispatch.stand_down_incident", doing="close incidents", for_update=True
+        )
+        if not incident.is_open:
+            raise Conflict(f"Incident {incident.cad_reference} is already {incident.status}.")
+        now = timezone.now()
+        incident.status = IncidentStatus.CLOSED
+        incident.closed_at = now
+        incident.save(update_fields=["status", "closed_at"])
+        changed = []
+        for alert in _alerts_for_update(incident):
+            if alert.state == AlertState.ON_SCENE:
+                moved = _move(alert, AlertState.CLEARED, "cleared_at", now)
+            else:
+                moved = _move(alert, AlertState.STOOD_DOWN, "stood_down_at", now)
+            if moved:
+                changed.append(alert)
+        _save_alerts(changed, "cleared_at", "stood_down_at")
+        _tell_everyone_about(incident, changed=changed)
+    return incident
+
+
+# --- A firefighter's answers -----------------------------------------------------------------------
+
+
+def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", note: str = "") -> Alert:
+    """Record a firefighter's answer to their own alert.
+
+    Repeating the answer the alert already has changes nothing and is not an error (a retry after
+    a lost response must succeed). "received" is the device saying it has shown the alert; it is
+    recorded once and never moves an alert backwards.
+    """
+    transition = RESPONSES.get(response)
+    if transition is None:
+        raise InvalidInput(
+            f"Unknown response {response!r}.",
+            fields={"response": [f"Use one of: {', '.join(RESPONSES)}."]},
+        )
+    if response == "decline" and reason not in DeclineReason.values:
+        raise InvalidInput(
+            "Say why you are declining.",
+            fields={"reason": [f"Choose one of: {', '.join(DeclineReason.values)}."]},
+        )
+    with transaction.atomic():
+        alert = access.access_alert_for_responder(actor, alert_id, for_update=True)
+        if alert.state == transition.target:
+            return alert
+        if response == "received":
+            return _mark_received(alert)
+        if alert.state not in transition.allowed_from:
+            raise Conflict(_refusal(alert, response), extra={"state": alert.state})
+        now = timezone.now()
+        _move(alert, transition.target, transition.timestamp_field, now)
+        update_fields = ["state", "version", transition.timestamp_field]
+        if response == "decline":
+            alert.decline_reason = reason
+            alert.decline_note = (note or "")[:200]
+            update_fields += ["decline_reason", "decline_note"]
+        alert.save(update_fields=update_fields)
+        _tell_everyone_about(alert.incident, changed=[alert])
+    return alert
+
+
+def _mark_received(alert: Alert) -> Alert:
+    """The app showed the alert. Later states already imply it was seen; record the time once."""
+    if alert.received_at is None:
+        alert.received_at = timezone.now()
+        alert.version += 1
+        if alert.state == AlertState.ALERTED:
+            alert.state = AlertState.RECEIVED
+        alert.save(update_fields=["state", "received_at", "version"])
+        _tell_everyone_about(alert.incident, changed=[alert])
+    return alert
+
+
+def _refusal(alert: Alert, response: str) -> str:
+    verb = {
+        "accept": "accept",
+        "decline": "decline",
+        "en_route": "go en route on",
+        "on_scene": "arrive on scene for",
+        "cleared": "clear",
+    }[response]
+    if alert.state == AlertState.CANCELLED and alert.incident.cancel_reason:
+        return f"You cannot {verb} this alert: the incident was cancelled ({alert.incident.cancel_reason})."
+    return f"You cannot {verb} this alert: it {_STATE_PHRASES[alert.state]}."
+
+
+# --- Shared steps ------------------------------------------------------------------------------------
+
+
+def _alerts_for_update(incident: Incident) -> list[Alert]:
+    return list(
+        Alert.objects.select_for_update(of=("self",))
+        .filter(incident=incident)
+        .select_related("responder__user", "responder__station")
+        .order_by("pk")
+    )
+
+
+def _move(alert: Alert, target: AlertState, timestamp_field: str, now) -> bool:
+    """Set the new state in memory if the alert is still active (or, for a response, allowed)."""
+    if target in (AlertState.STOOD_DOWN, AlertState.CANCELLED, AlertState.CLEARED) and alert.state not in ACTIVE_STATES:
+        return False
+    alert.state = target
+    alert.version += 1
+    setattr(alert, timestamp_field, now)
+    return True
+
+
+def _save_alerts(alerts: list[Alert], *timestamp_fields: str) -> None:
+    if alerts:
+        Alert.objects.bulk_update(alerts, ["state", "version", *timestamp_fields])
+
+
+def _tell_everyone_about(incident: Incident, *, changed: list[Alert]) -> None:
+    """After any change: each changed alert's owner gets `alert.updated` (a new alert's owner got
+    `alert.created` from dispatch), every responder on the incident gets `incident.updated` with
+    the crew's state, and the board gets the changed alerts and the incident."""
+    if not changed and incident.status == IncidentStatus.OPEN:
+        return
+    for alert in changed:
+        alert.incident = incident
+    updated = {alert.responder_id: alert for alert in changed if alert.version > 1}
+    if updated:
+        events.record_for_responders(
+            updated, "alert.updated", lambda rid: {"alert": payloads.alert_detail(updated[rid], incident=incident)}
+        )
+    crew = payloads.crew_of(incident)
+    summary = payloads.incident_summary(incident)
+    events.record_for_responders(
+        [member["responder_id"] for member in crew], "incident.updated", lambda rid: {"incident": summary, "crew": crew}
+    )
+    board_items = [("board.alert", payloads.board_alert(alert)) for alert in changed]
+    events.send_to_board([*board_items, ("board.incident", payloads.board_incident(incident))])

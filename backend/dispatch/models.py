@@ -1,0 +1,107 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from backend.accounts.models import Responder
+
+
+class IncidentCategory(models.TextChoices):
+    CARDIAC_ARREST = "cardiac_arrest", "Suspected cardiac arrest"
+    UNCONSCIOUS = "unconscious", "Unconscious, breathing uncertain"
+    OTHER_MEDICAL = "other_medical", "Other medical emergency"
+
+
+class IncidentStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Incident(models.Model):
+    """One 999 call that firefighters are (or may be) sent to. The CAD reference links it to the
+    ambulance service's own record; there are no patient identifiers here."""
+
+    cad_reference = models.CharField("CAD reference", max_length=40, unique=True)
+    category = models.CharField(
+        max_length=20, choices=IncidentCategory.choices, default=IncidentCategory.CARDIAC_ARREST
+    )
+    latitude = models.FloatField(validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    address = models.CharField(max_length=300)
+    what3words = models.CharField(max_length=100, blank=True)
+    notes = models.TextField(blank=True, max_length=1000, help_text="Access notes for the crew. No patient names.")
+    status = models.CharField(max_length=10, choices=IncidentStatus.choices, default=IncidentStatus.OPEN)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("dispatch_incident", "Can dispatch responders to an incident"),
+            ("stand_down_incident", "Can stand responders down"),
+            ("cancel_incident", "Can cancel an incident"),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.cad_reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == IncidentStatus.OPEN
+
+
+class AlertState(models.TextChoices):
+    ALERTED = "alerted", "Alerted"
+    RECEIVED = "received", "Shown on device"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    EN_ROUTE = "en_route", "En route"
+    ON_SCENE = "on_scene", "On scene"
+    CLEARED = "cleared", "Cleared"
+    STOOD_DOWN = "stood_down", "Stood down"
+    CANCELLED = "cancelled", "Incident cancelled"
+
+
+class DeclineReason(models.TextChoices):
+    UNAVAILABLE = "unavailable", "Not available"
+    TOO_FAR = "too_far", "Too far away"
+    NO_TRANSPORT = "no_transport", "No transport"
+    ALREADY_COMMITTED = "already_committed", "Already at another incident"
+    OTHER = "other", "Other"
+
+
+class Alert(models.Model):
+    """One responder's part in one incident, from alert to clearing. Each state it has passed
+    through has its time, so the timeline can be rebuilt without a separate log."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="alerts")
+    responder = models.ForeignKey(Responder, on_delete=models.PROTECT, related_name="alerts")
+    state = models.CharField(max_length=12, choices=AlertState.choices, default=AlertState.ALERTED)
+    version = models.PositiveIntegerField(default=1, help_text="Goes up on every change; clients keep the newest.")
+    distance_km = models.FloatField(help_text="Great-circle distance from the station to the incident.")
+    rank = models.PositiveIntegerField(help_text="1 = nearest of those alerted at the same time.")
+    decline_reason = models.CharField(max_length=20, choices=DeclineReason.choices, blank=True)
+    decline_note = models.CharField(max_length=200, blank=True)
+
+    alerted_at = models.DateTimeField()
+    received_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+    en_route_at = models.DateTimeField(null=True, blank=True)
+    on_scene_at = models.DateTimeField(null=True, blank=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    stood_down_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["incident", "rank"]
+        constraints = [models.UniqueConstraint(fields=["incident", "responder"], name="one_alert_per_responder")]
+        indexes = [models.Index(fields=["responder", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.incident} → {self.responder}"

@@ -1,0 +1,97 @@
+"""The JSON shapes of incidents, alerts and crews, shared by the API and the real-time events so
+that a client sees one shape whichever way a change reaches it (schemas: docs/events.md)."""
+
+from backend.dispatch.models import Alert, AlertState, Incident
+
+ALERT_TIMESTAMP_FIELDS = (
+    "alerted_at",
+    "received_at",
+    "accepted_at",
+    "declined_at",
+    "en_route_at",
+    "on_scene_at",
+    "cleared_at",
+    "stood_down_at",
+    "cancelled_at",
+)
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def incident_summary(incident: Incident) -> dict:
+    """What an alerted firefighter needs to go: where, what, and whether it still stands."""
+    return {
+        "id": incident.pk,
+        "cad_reference": incident.cad_reference,
+        "category": incident.category,
+        "status": incident.status,
+        "latitude": incident.latitude,
+        "longitude": incident.longitude,
+        "address": incident.address,
+        "what3words": incident.what3words,
+        "notes": incident.notes,
+        "created_at": _iso(incident.created_at),
+        "cancelled_at": _iso(incident.cancelled_at),
+        "cancel_reason": incident.cancel_reason,
+    }
+
+
+def alert_detail(alert: Alert, *, incident: Incident | None = None) -> dict:
+    incident = incident or alert.incident
+    responder = alert.responder
+    data = {
+        "id": alert.pk,
+        "incident_id": alert.incident_id,
+        "responder_id": alert.responder_id,
+        "responder_name": responder.display_name,
+        "station": responder.station.name,
+        "state": alert.state,
+        "version": alert.version,
+        "distance_km": alert.distance_km,
+        "rank": alert.rank,
+        "decline_reason": alert.decline_reason,
+        "decline_note": alert.decline_note,
+    }
+    data.update({field: _iso(getattr(alert, field)) for field in ALERT_TIMESTAMP_FIELDS})
+    data["incident"] = incident_summary(incident)
+    return data
+
+
+def crew_member(alert: Alert) -> dict:
+    """What the rest of the crew sees of one responder: name, station, answer. Nothing else."""
+    return {
+        "alert_id": alert.pk,
+        "responder_id": alert.responder_id,
+        "responder_name": alert.responder.display_name,
+        "station": alert.responder.station.name,
+        "state": alert.state,
+        "version": alert.version,
+    }
+
+
+def crew_of(incident: Incident) -> list[dict]:
+    alerts = incident.alerts.select_related("responder__user", "responder__station").order_by("rank")
+    return [crew_member(alert) for alert in alerts]
+
+
+def board_alert(alert: Alert) -> dict:
+    """A coordinator's view of one alert: the crew member's answer and every timestamp."""
+    data = alert_detail(alert)
+    del data["incident"]
+    return data
+
+
+def board_incident(incident: Incident) -> dict:
+    data = incident_summary(incident)
+    data.update(
+        {
+            "dispatched_at": _iso(incident.dispatched_at),
+            "closed_at": _iso(incident.closed_at),
+            "accepted_count": incident.alerts.filter(
+                state__in=[AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE]
+            ).count(),
+        }
+    )
+    return data

@@ -1,0 +1,86 @@
+"""Who is alerted to an incident: the rules, kept apart from the action so they can be tested alone.
+
+Eligible: an active user, on call, with life-support and defibrillator training in date, at an
+active station within the radius of the incident (great-circle distance from the station).
+Order: nearest station first; equal distances by station id, then responder id, so the same
+inputs always give the same order. At most `max_per_station` from one station and `max_total`
+in all.
+"""
+
+import datetime
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from backend.accounts.models import Responder
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Haversine distance; accurate to well under 0.5 % at county scale, which is all we need."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi = phi2 - phi1
+    dlambda = math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    responder: Responder
+    distance_km: float
+
+
+def eligible_responders(*, today: datetime.date):
+    return Responder.objects.filter(
+        on_call=True,
+        user__is_active=True,
+        station__active=True,
+        life_support_training_expires__gte=today,
+        defibrillator_training_expires__gte=today,
+    ).select_related("station", "user")
+
+
+def select_responders(
+    *,
+    latitude: float,
+    longitude: float,
+    today: datetime.date,
+    radius_km: float | None,
+    max_per_station: int,
+    max_total: int,
+    station_ids: list[int] | None = None,
+    responder_ids: list[int] | None = None,
+    exclude_responder_ids: set[int] = frozenset(),
+) -> list[Candidate]:
+    """Candidates in the order they should be alerted. `radius_km=None` ignores distance (used
+    when a coordinator names the responders)."""
+    queryset = eligible_responders(today=today).exclude(pk__in=exclude_responder_ids)
+    if station_ids is not None:
+        queryset = queryset.filter(station_id__in=station_ids)
+    if responder_ids is not None:
+        queryset = queryset.filter(pk__in=responder_ids)
+
+    candidates = []
+    for responder in queryset:
+        station = responder.station
+        distance = great_circle_km(latitude, longitude, station.latitude, station.longitude)
+        if radius_km is None or distance <= radius_km:
+            candidates.append(Candidate(responder=responder, distance_km=round(distance, 3)))
+    candidates.sort(key=lambda c: (c.distance_km, c.responder.station_id, c.responder.pk))
+    return _capped(candidates, max_per_station=max_per_station, max_total=max_total)
+
+
+def _capped(candidates: list[Candidate], *, max_per_station: int, max_total: int) -> list[Candidate]:
+    taken_per_station: dict[int, int] = defaultdict(int)
+    chosen = []
+    for candidate in candidates:
+        station_id = candidate.responder.station_id
+        if taken_per_station[station_id] >= max_per_station:
+            continue
+        taken_per_station[station_id] += 1
+        chosen.append(candidate)
+        if len(chosen) >= max_total:
+            break
+    return chosen

@@ -1,0 +1,91 @@
+"""Strict parsers for settings read from the environment.
+
+A bad value stops start-up with a message naming the variable and what was wrong, so a
+misconfigured deployment fails loudly instead of alerting nobody. Any variable can also be
+given as NAME_FILE pointing at a file holding the value (for secrets mounted by the platform).
+"""
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def raw(name: str, default: str | None = None) -> str | None:
+    """The value of NAME, or of the file named by NAME_FILE, or the default."""
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        try:
+            return Path(file_name).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={file_name!r} cannot be read: {exc}") from exc
+    return os.environ.get(name, default)
+
+
+def string(name: str, default: str | None = None, *, required: bool = False) -> str | None:
+    value = raw(name, default)
+    if required and not value:
+        raise ImproperlyConfigured(f"{name} must be set (or {name}_FILE naming a file holding it).")
+    return value
+
+
+def boolean(name: str, default: bool) -> bool:
+    value = raw(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use 1/0, true/false, yes/no.")
+
+
+def number(name: str, default: float, *, minimum: float | None = None, maximum: float | None = None) -> float:
+    value = raw(name)
+    if value is None:
+        return default
+    try:
+        parsed = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+    if minimum is not None and parsed < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r} is below the minimum of {minimum}.")
+    if maximum is not None and parsed > maximum:
+        raise ImproperlyConfigured(f"{name}={value!r} is above the maximum of {maximum}.")
+    return parsed
+
+
+def integer(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    value = raw(name)
+    if value is None:
+        return default
+    try:
+        parsed = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+    return int(number(name, parsed, minimum=minimum, maximum=maximum))
+
+
+def string_list(name: str, default: list[str]) -> list[str]:
+    value = raw(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def origins(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of origins, each scheme://host[:port] with nothing after it."""
+    from urllib.parse import urlsplit
+
+    parsed = string_list(name, default)
+    for origin in parsed:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise ImproperlyConfigured(
+                f"{name} entry {origin!r} is not an origin: write it as https://host or https://host:port."
+            )
+    return [origin.rstrip("/") for origin in parsed]

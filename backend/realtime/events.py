@@ -1,0 +1,90 @@
+"""Storing and sending events: the one place where state changes leave the process.
+
+Actions call `record_for_responders` (stored, replayable) and `send_to_board` inside their
+transaction. Nothing is sent until that transaction commits, so no socket ever hears of a change
+that was rolled back. A failed send is logged and forgotten: the stored event is replayed when the
+client reconnects, and the board re-reads its snapshot.
+
+Every frame a client receives has the envelope documented in docs/events.md:
+    {"type": "...", "id": <int or null>, "sent_at": "<ISO 8601>", "data": {...}}
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+from backend.accounts.models import Responder
+from backend.realtime.models import ResponderEvent
+
+logger = logging.getLogger(__name__)
+
+BOARD_GROUP = "board"
+
+
+def responder_group(responder_id: int) -> str:
+    return f"responder.{responder_id}"
+
+
+def envelope(*, type: str, data: dict, id: int | None = None, sent_at=None) -> dict:
+    sent_at = sent_at or timezone.now()
+    return {"type": type, "id": id, "sent_at": sent_at.isoformat(), "data": data}
+
+
+def stored_envelope(event: ResponderEvent) -> dict:
+    return envelope(type=event.type, data=event.data, id=event.pk, sent_at=event.created_at)
+
+
+def record_for_responders(
+    responder_ids: Iterable[int], type: str, data_for: Callable[[int], dict]
+) -> list[ResponderEvent]:
+    """Store one event per responder and send each to its responder's sockets after commit.
+
+    Must run inside the caller's transaction. Locks the responders' rows (in id order, so two
+    writers cannot deadlock) before inserting: a later writer for the same responder waits for
+    this transaction to commit, so its event gets a higher id. That keeps each responder's ids in
+    commit order, which replay-after-id relies on.
+    """
+    responder_ids = sorted(set(responder_ids))
+    if not responder_ids:
+        return []
+    list(Responder.objects.select_for_update().filter(pk__in=responder_ids).order_by("pk").values_list("pk"))
+    events = ResponderEvent.objects.bulk_create(
+        [ResponderEvent(responder_id=rid, type=type, data=data_for(rid)) for rid in responder_ids]
+    )
+    send_on_commit([(responder_group(event.responder_id), stored_envelope(event)) for event in events])
+    return events
+
+
+def send_to_board(items: list[tuple[str, dict]]) -> None:
+    """Tell every coordinator's board of changes (type, data), after commit. Not stored: a board
+    that missed something re-reads the snapshot when it reconnects, and each item carries a
+    version so that a late frame never overwrites a newer one."""
+    send_on_commit([(BOARD_GROUP, envelope(type=type, data=data)) for type, data in items])
+
+
+def send_on_commit(messages: list[tuple[str, dict]]) -> None:
+    transaction.on_commit(lambda: _send_now(messages))
+
+
+def _send_now(messages: list[tuple[str, dict]]) -> None:
+    try:
+        async_to_sync(_group_send_all)(messages)
+    except Exception:  # the stored events are the record; the client catches up on reconnect
+        logger.exception("Sending %d real-time message(s) failed; clients will catch up on reconnect", len(messages))
+
+
+async def _group_send_all(messages: list[tuple[str, dict]]) -> None:
+    layer = get_channel_layer()
+    # Sent together so that fan-out to twenty crews costs one round of sends, not twenty in a row.
+    results = await asyncio.gather(
+        *(layer.group_send(group, {"type": "deliver", "frame": frame}) for group, frame in messages),
+        return_exceptions=True,
+    )
+    failures = [result for result in results if isinstance(result, BaseException)]
+    if failures:
+        logger.error("%d of %d real-time sends failed: %r", len(failures), len(messages), failures[0])

@@ -1,0 +1,25 @@
+from django.db import models
+
+from backend.accounts.models import Responder
+
+
+class ResponderEvent(models.Model):
+    """A message a responder must see, stored before it is sent.
+
+    The database is the record; sockets are hints. A client that reconnects sends the highest id
+    it has seen and is replayed every later event of its own, in id order. Ids increase in commit
+    order for one responder because writers lock the responder's row before inserting (see
+    realtime/events.py), so a replay can never skip an event that commits late.
+    """
+
+    responder = models.ForeignKey(Responder, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=40)
+    data = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["responder", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk} for {self.responder_id}"

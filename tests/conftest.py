@@ -1,0 +1,128 @@
+"""Shared fixtures: a small Norfolk with named people.
+
+Stations: Norwich and Great Yarmouth (about 30 km apart), King's Lynn (far west).
+Firefighters: alice and bob at Norwich, charlie at Great Yarmouth, dave at King's Lynn.
+Coordinator: carol. Ambulance dispatch system: cad (token). Nobody else has any role.
+"""
+
+import datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from backend.accounts.models import Responder, Station
+from backend.accounts.roles import COORDINATORS, DISPATCH_SYSTEMS
+
+NORWICH = (52.6237, 1.3113)
+GREAT_YARMOUTH = (52.6089, 1.7262)
+KINGS_LYNN = (52.7517, 0.4034)
+# A street in Norwich, 1 to 2 km from the station.
+NORWICH_INCIDENT = (52.6300, 1.2950)
+
+
+def in_a_year() -> datetime.date:
+    return timezone.localdate() + datetime.timedelta(days=365)
+
+
+def make_station(name, code, location) -> Station:
+    return Station.objects.create(name=name, code=code, latitude=location[0], longitude=location[1])
+
+
+def make_firefighter(username, station, *, on_call=True, expires=None, **extra) -> Responder:
+    user = get_user_model().objects.create_user(username=username, password="correct horse battery", first_name=username.title())
+    expires = expires or in_a_year()
+    return Responder.objects.create(
+        user=user,
+        station=station,
+        on_call=on_call,
+        life_support_training_expires=expires,
+        defibrillator_training_expires=expires,
+        **extra,
+    )
+
+
+@pytest.fixture
+def stations(db):
+    return {
+        "norwich": make_station("Norwich", "norwich", NORWICH),
+        "yarmouth": make_station("Great Yarmouth", "great-yarmouth", GREAT_YARMOUTH),
+        "lynn": make_station("King's Lynn", "kings-lynn", KINGS_LYNN),
+    }
+
+
+@pytest.fixture
+def alice(stations):
+    return make_firefighter("alice", stations["norwich"])
+
+
+@pytest.fixture
+def bob(stations):
+    return make_firefighter("bob", stations["norwich"])
+
+
+@pytest.fixture
+def charlie(stations):
+    return make_firefighter("charlie", stations["yarmouth"])
+
+
+@pytest.fixture
+def dave(stations):
+    return make_firefighter("dave", stations["lynn"])
+
+
+@pytest.fixture
+def carol(db):
+    """A coordinator."""
+    user = get_user_model().objects.create_user(username="carol", password="correct horse battery", is_staff=True)
+    user.groups.add(Group.objects.get(name=COORDINATORS))
+    return user
+
+
+@pytest.fixture
+def cad(db):
+    """The ambulance service's dispatch system, a machine client."""
+    user = get_user_model().objects.create_user(username="cad")
+    user.groups.add(Group.objects.get(name=DISPATCH_SYSTEMS))
+    return user
+
+
+@pytest.fixture
+def nobody(db):
+    """A logged-in user with no role at all."""
+    return get_user_model().objects.create_user(username="nobody", password="correct horse battery")
+
+
+@pytest.fixture
+def api():
+    """An API client that enforces CSRF like a browser would."""
+    return APIClient(enforce_csrf_checks=True)
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def token_client_for(user) -> APIClient:
+    _, token = AuthToken.objects.create(user=user, expiry=None)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+@pytest.fixture
+def incident(carol):
+    from backend.dispatch.actions import create_incident
+
+    return create_incident(
+        actor=carol,
+        cad_reference="EEAST-0001",
+        latitude=NORWICH_INCIDENT[0],
+        longitude=NORWICH_INCIDENT[1],
+        address="12 Example Road, Norwich",
+    )
