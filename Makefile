@@ -20,9 +20,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) manage.py load_demo_data
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo
 	@echo "  Co-responder alerting is running at http://$(HOST):$(PORT)/"
-	@echo "    Coordinators' admin:  http://$(HOST):$(PORT)/admin/   (live board: /admin/board/)"
+	@echo "    Coordinators' admin:  http://$(HOST):$(PORT)/admin/   (live board: /admin/dispatch/incident/board/)"
 	@echo "    API docs:             http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Demo logins (password for all: demo-password-2026):"
 	@echo "    coordinator, coordinator2             coordinators (admin, board, dispatch)"

@@ -1,0 +1,120 @@
+"""/api/v1/incidents/: coordinators and the ambulance dispatch system."""
+
+import pytest
+
+from backend.dispatch.models import Incident
+from tests.api.helpers import assert_error, assert_matches
+from tests.conftest import client_for, token_client_for
+
+NEW = {"cad_reference": "EEAST-2026-0042", "latitude": 52.63, "longitude": 1.295, "address": "3 Elm Hill, Norwich"}
+
+
+def test_a_coordinator_creates_an_incident(carol):
+    response = client_for(carol).post("/api/v1/incidents/", NEW, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert_matches("incident_detail", body)
+    assert body["cad_reference"] == "EEAST-2026-0042" and body["alerts"] == []
+    assert Incident.objects.get(pk=body["id"]).created_by == carol
+
+
+def test_the_cad_creates_and_dispatches_in_one_call_with_its_token(cad, alice, bob):
+    response = token_client_for(cad).post("/api/v1/incidents/", {**NEW, "dispatch": True}, format="json")
+    assert response.status_code == 201, response.content
+    assert [a["responder_name"] for a in response.json()["alerts"]] == ["Alice", "Bob"]
+
+
+def test_a_duplicate_cad_reference_is_409_naming_the_existing_incident(carol):
+    api = client_for(carol)
+    first = api.post("/api/v1/incidents/", NEW, format="json").json()
+    error = assert_error(api.post("/api/v1/incidents/", NEW, format="json"), 409, "conflict", field="cad_reference")
+    assert error["existing_incident_id"] == first["id"]
+    assert Incident.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("latitude", 95),
+        ("latitude", "north"),
+        ("longitude", -181),
+        ("longitude", None),
+        ("cad_reference", ""),
+        ("cad_reference", "has spaces"),
+        ("cad_reference", "x" * 41),
+        ("address", ""),
+        ("category", "broken_leg"),
+        ("what3words", "not a w3w"),
+    ],
+)
+def test_bad_input_is_400_with_a_message_for_the_field(carol, field, value):
+    response = client_for(carol).post("/api/v1/incidents/", {**NEW, field: value}, format="json")
+    assert_error(response, 400, "invalid", field=field)
+    assert not Incident.objects.exists()
+
+
+def test_a_body_that_is_not_json_is_400(carol):
+    response = client_for(carol).post("/api/v1/incidents/", "{not json", content_type="application/json")
+    assert_error(response, 400, "parse_error")
+
+
+def test_a_body_that_is_a_list_is_400(carol):
+    response = client_for(carol).post("/api/v1/incidents/", [1, 2], format="json")
+    assert_error(response, 400, "invalid")
+
+
+def test_list_and_filter_by_status(carol, incident):
+    api = client_for(carol)
+    body = api.get("/api/v1/incidents/").json()
+    assert_matches("incident_list", body)
+    assert [i["id"] for i in body["results"]] == [incident.pk]
+    assert api.get("/api/v1/incidents/?status=cancelled").json()["count"] == 0
+    assert_error(api.get("/api/v1/incidents/?status=bogus"), 400, field="status")
+
+
+def test_detail_shows_the_alerts(carol, incident, alice):
+    api = client_for(carol)
+    api.post(f"/api/v1/incidents/{incident.pk}/dispatch/", {}, format="json")
+    body = api.get(f"/api/v1/incidents/{incident.pk}/").json()
+    assert_matches("incident_detail", body)
+    assert [(a["responder_name"], a["state"]) for a in body["alerts"]] == [("Alice", "alerted")]
+
+
+def test_an_unknown_incident_is_404(carol):
+    assert_error(client_for(carol).get("/api/v1/incidents/987654/"), 404, "not_found")
+
+
+def test_dispatch_with_unknown_station_or_responder_ids_is_400_and_alerts_nobody(carol, incident, alice):
+    api = client_for(carol)
+    error = assert_error(
+        api.post(f"/api/v1/incidents/{incident.pk}/dispatch/", {"station_ids": [9999]}, format="json"),
+        400,
+        field="station_ids",
+    )
+    assert "9999" in str(error["fields"])
+    assert_error(
+        api.post(f"/api/v1/incidents/{incident.pk}/dispatch/", {"responder_ids": [alice.pk, 8888]}, format="json"),
+        400,
+        field="responder_ids",
+    )
+    assert not incident.alerts.exists()
+
+
+def test_stand_down_and_cancel_through_the_api(carol, incident, alice, bob):
+    api = client_for(carol)
+    alerts = api.post(f"/api/v1/incidents/{incident.pk}/dispatch/", {}, format="json").json()["alerts"]
+    body = api.post(
+        f"/api/v1/incidents/{incident.pk}/stand-down/", {"alert_ids": [alerts[1]["id"]]}, format="json"
+    ).json()
+    assert [a["state"] for a in body["alerts"]] == ["alerted", "stood_down"]
+    assert_error(api.post(f"/api/v1/incidents/{incident.pk}/cancel/", {}, format="json"), 400, field="reason")
+    body = api.post(f"/api/v1/incidents/{incident.pk}/cancel/", {"reason": "Hoax"}, format="json").json()
+    assert body["status"] == "cancelled"
+    assert [a["state"] for a in body["alerts"]] == ["cancelled", "stood_down"]
+    error = assert_error(api.post(f"/api/v1/incidents/{incident.pk}/dispatch/", {}, format="json"), 409)
+    assert "cancelled" in error["message"]
+
+
+def test_close_through_the_api(carol, incident):
+    body = client_for(carol).post(f"/api/v1/incidents/{incident.pk}/close/", format="json").json()
+    assert body["status"] == "closed"

@@ -1,0 +1,53 @@
+"""Nothing leaves the process before the transaction commits (DESIGN.md: side effects after commit)."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from backend.dispatch.actions import dispatch_incident
+from backend.dispatch.models import Alert
+from backend.realtime.events import responder_group
+from backend.realtime.models import ResponderEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Listener:
+    """A channel-layer channel subscribed to one responder's group, as their socket would be."""
+
+    def __init__(self, responder):
+        self.layer = get_channel_layer()
+        self.channel = async_to_sync(self.layer.new_channel)()
+        async_to_sync(self.layer.group_add)(responder_group(responder.pk), self.channel)
+
+    def messages(self, timeout=0.3):
+        async def drain():
+            import asyncio
+
+            received = []
+            while True:
+                try:
+                    received.append(await asyncio.wait_for(self.layer.receive(self.channel), timeout))
+                except TimeoutError:
+                    return received
+
+        return async_to_sync(drain)()
+
+
+def test_a_rolled_back_dispatch_sends_nothing_and_stores_nothing(incident, carol, alice):
+    listener = Listener(alice)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        dispatch_incident(actor=carol, incident_id=incident.pk)
+        raise RuntimeError("the database failed after the alerts were written")
+    assert listener.messages() == []
+    assert not Alert.objects.exists() and not ResponderEvent.objects.exists()
+
+
+def test_a_committed_dispatch_sends_the_stored_event(incident, carol, alice):
+    listener = Listener(alice)
+    dispatch_incident(actor=carol, incident_id=incident.pk)
+    frames = [message["frame"] for message in listener.messages()]
+    stored = ResponderEvent.objects.get(type="alert.created")
+    assert frames[0]["type"] == "alert.created" and frames[0]["id"] == stored.pk
+    assert frames[0]["data"] == stored.data
