@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-OUR_APPS := accounts dispatch realtime
+OUR_APPS := accounts dispatch realtime delivery
 
 .PHONY: run test lint check install serve bench clean
 
@@ -20,6 +20,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) manage.py load_demo_data
+	$(PY) manage.py create_demo_vapid_key
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo
 	@echo "  Co-responder alerting is running at http://$(HOST):$(PORT)/"
@@ -33,7 +34,7 @@ run: $(STAMP)
 	@echo "  Stop with Ctrl-C."
 	@echo
 	DJANGO_ALLOWED_ORIGINS=http://$(HOST):$(PORT),http://localhost:$(PORT) \
-	  $(VENV)/bin/daphne --bind $(HOST) --port $(PORT) backend.asgi:application
+	  $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -46,6 +47,8 @@ check: $(STAMP)
 	DATABASE_URL=postgres://coresponder@db.invalid/coresponder \
 	DJANGO_ALLOWED_HOSTS=coresponder.example.nhs.uk \
 	DJANGO_ALLOWED_ORIGINS=https://coresponder.example.nhs.uk \
+	VAPID_PRIVATE_KEY=$$($(PY) -c 'from backend.delivery import vapid; print(vapid.private_key_b64(vapid.generate()))') \
+	VAPID_SUBJECT=mailto:coresponder-admin@example.nhs.uk \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run $(OUR_APPS)
 

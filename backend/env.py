@@ -89,3 +89,30 @@ def origins(name: str, default: list[str]) -> list[str]:
                 f"{name} entry {origin!r} is not an origin: write it as https://host or https://host:port."
             )
     return [origin.rstrip("/") for origin in parsed]
+
+
+def number_list(name: str, default: list[float]) -> list[float]:
+    values = string_list(name, [str(item) for item in default])
+    try:
+        parsed = [float(value) for value in values]
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw(name)!r} must be comma-separated numbers.") from None
+    if not parsed or any(value <= 0 for value in parsed) or parsed != sorted(parsed):
+        raise ImproperlyConfigured(f"{name} must be positive numbers in increasing order.")
+    return parsed
+
+
+def ladder(name: str, default: str, *, actions: set[str]) -> list[tuple[int, str]]:
+    """Steps written "SECONDS:ACTION,SECONDS:ACTION", in increasing time."""
+    text = raw(name, default) or ""
+    steps = []
+    for item in text.split(","):
+        seconds, _, action = item.strip().partition(":")
+        if not seconds.strip().isdigit() or action.strip() not in actions:
+            raise ImproperlyConfigured(
+                f"{name} step {item.strip()!r} must be SECONDS:ACTION with ACTION one of {', '.join(sorted(actions))}."
+            )
+        steps.append((int(seconds), action.strip()))
+    if [s for s, _ in steps] != sorted(s for s, _ in steps):
+        raise ImproperlyConfigured(f"{name} steps must be in increasing time.")
+    return steps

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "backend.accounts",
     "backend.dispatch",
     "backend.realtime",
+    "backend.delivery",
 ]
 
 MIDDLEWARE = [
@@ -209,17 +210,76 @@ SPECTACULAR_SETTINGS = {
 DISPATCH_RADIUS_KM = env.number("DISPATCH_RADIUS_KM", 20.0, minimum=0.1, maximum=500)
 DISPATCH_MAX_PER_STATION = env.integer("DISPATCH_MAX_PER_STATION", 4, minimum=1, maximum=100)
 DISPATCH_MAX_RESPONDERS = env.integer("DISPATCH_MAX_RESPONDERS", 50, minimum=1, maximum=1000)
+# Rings of stations: the first dispatch reaches DISPATCH_RADIUS_KM; each "ring" step of the ladder
+# reaches the next radius of DISPATCH_NEXT_RINGS_KM. The ladder: seconds after dispatch and what to do if nobody has accepted by then
+# (ring: re-send to the unanswered and alert the next ring; sms: text everyone who has not
+# acknowledged; alarm: raise an alarm on the coordinators' board).
+DISPATCH_NEXT_RINGS_KM = env.number_list("DISPATCH_NEXT_RINGS_KM", [35.0, 50.0])
+ESCALATION_LADDER = env.ladder(
+    "ESCALATION_LADDER", "60:ring,90:sms,120:ring,180:alarm", actions={"ring", "sms", "alarm"}
+)
 
 # --- Sockets ------------------------------------------------------------------------------------
 WEBSOCKET_MAX_MESSAGE_BYTES = env.integer("WEBSOCKET_MAX_MESSAGE_BYTES", 4096, minimum=256)
 WEBSOCKET_REPLAY_LIMIT = env.integer("WEBSOCKET_REPLAY_LIMIT", 500, minimum=10)
 
 # --- Web Push (subscriptions are stored with django-webpush's models) --------------------------
+# The key comes from VAPID_PRIVATE_KEY (or VAPID_PRIVATE_KEY_FILE). Without one, development uses
+# the demo key that `make run` writes to .local/ (git-ignored); production refuses to start.
+PUBLIC_BASE_URL = env.origins("PUBLIC_BASE_URL", ["http://127.0.0.1:8000"])[0]
+_DEMO_VAPID_KEY_FILE = BASE_DIR / ".local" / "vapid_private_key.txt"
+_vapid_text = env.string("VAPID_PRIVATE_KEY")
+if not _vapid_text and not PRODUCTION and _DEMO_VAPID_KEY_FILE.exists():
+    _vapid_text = _DEMO_VAPID_KEY_FILE.read_text()
+if PRODUCTION and not _vapid_text:
+    raise ImproperlyConfigured(
+        "VAPID_PRIVATE_KEY (or VAPID_PRIVATE_KEY_FILE) must be set: alerts are sent by Web Push."
+    )
+VAPID_PRIVATE_KEY = _vapid_text.strip() if _vapid_text else ""
+VAPID_SUBJECT = env.string("VAPID_SUBJECT", "" if PRODUCTION else "mailto:coresponder-demo@example.org")
+if VAPID_PRIVATE_KEY:
+    from backend.delivery import vapid as _vapid
+
+    _key = _vapid.load_private_key(VAPID_PRIVATE_KEY, source="VAPID_PRIVATE_KEY")
+    VAPID_PUBLIC_KEY = _vapid.public_key_b64(_key)
+    VAPID_SUBJECT = _vapid.check_subject(VAPID_SUBJECT, source="VAPID_SUBJECT")
+else:
+    VAPID_PUBLIC_KEY = ""
+# django-webpush reads these (only its models and admin are used; see backend/delivery).
 WEBPUSH_SETTINGS = {
-    "VAPID_PUBLIC_KEY": env.string("VAPID_PUBLIC_KEY", ""),
-    "VAPID_PRIVATE_KEY": env.string("VAPID_PRIVATE_KEY", ""),
-    "VAPID_ADMIN_EMAIL": env.string("VAPID_ADMIN_EMAIL", ""),
+    "VAPID_PUBLIC_KEY": VAPID_PUBLIC_KEY,
+    "VAPID_PRIVATE_KEY": VAPID_PRIVATE_KEY,
+    "VAPID_ADMIN_EMAIL": VAPID_SUBJECT.removeprefix("mailto:"),
 }
+# Subscriptions are accepted only for these push services (scheme://host, "*." for subdomains),
+# so the server can never be made to POST to an internal address.
+PUSH_SERVICE_ALLOWLIST = env.string_list(
+    "PUSH_SERVICE_ALLOWLIST",
+    [
+        "https://fcm.googleapis.com",
+        "https://android.googleapis.com",
+        "https://updates.push.services.mozilla.com",
+        "https://push.services.mozilla.com",
+        "https://web.push.apple.com",
+        "https://*.push.apple.com",
+        "https://*.notify.windows.com",
+    ],
+)
+# An alert push is useful for this long; a phone in deep sleep still gets it within it.
+PUSH_TTL_SECONDS = env.integer("PUSH_TTL_SECONDS", 600, minimum=60, maximum=86400)
+PUSH_TIMEOUT_SECONDS = env.number("PUSH_TIMEOUT_SECONDS", 10.0, minimum=0.5, maximum=60)
+PUSH_MAX_CONCURRENCY = env.integer("PUSH_MAX_CONCURRENCY", 100, minimum=1, maximum=1000)
+DELIVERY_MAX_ATTEMPTS = env.integer("DELIVERY_MAX_ATTEMPTS", 6, minimum=1, maximum=50)
+DELIVERY_LEASE_SECONDS = env.integer("DELIVERY_LEASE_SECONDS", 30, minimum=5, maximum=600)
+DELIVERY_POLL_SECONDS = env.number("DELIVERY_POLL_SECONDS", 1.0, minimum=0.05, maximum=60)
+DELIVERY_RETRY_BASE_SECONDS = env.number("DELIVERY_RETRY_BASE_SECONDS", 1.0, minimum=0.01, maximum=60)
+DELIVERY_RETRY_MAX_SECONDS = env.number("DELIVERY_RETRY_MAX_SECONDS", 60.0, minimum=0.1, maximum=3600)
+# SMS fallback through GOV.UK Notify: on when an API key and a template are configured.
+NOTIFY_API_KEY = env.string("NOTIFY_API_KEY", "")
+NOTIFY_SMS_TEMPLATE_ID = env.string("NOTIFY_SMS_TEMPLATE_ID", "")
+NOTIFY_BASE_URL = env.string("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+# In the embedded setup the worker runs inside the server process (manage.py serve).
+DELIVERY_WORKER_EMBEDDED = env.boolean("DELIVERY_WORKER_EMBEDDED", not REDIS_URL)
 
 # --- Production hardening ------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

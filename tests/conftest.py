@@ -3,9 +3,13 @@
 Stations: Norwich and Great Yarmouth (about 30 km apart), King's Lynn (far west).
 Firefighters: alice and bob at Norwich, charlie at Great Yarmouth, dave at King's Lynn.
 Coordinator: carol. Ambulance dispatch system: cad (token). Nobody else has any role.
+Nobody has a password (hashing one costs a fifth of a second): tests log in with force_login or a
+session cookie; a test that needs a password sets one.
 """
 
+import base64
 import datetime
+import os
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -16,6 +20,7 @@ from rest_framework.test import APIClient
 
 from backend.accounts.models import Responder, Station
 from backend.accounts.roles import COORDINATORS, DISPATCH_SYSTEMS
+from backend.delivery import vapid
 
 NORWICH = (52.6237, 1.3113)
 GREAT_YARMOUTH = (52.6089, 1.7262)
@@ -44,6 +49,27 @@ def make_firefighter(username, station, *, on_call=True, expires=None, **extra) 
         defibrillator_training_expires=expires,
         **extra,
     )
+
+
+@pytest.fixture(autouse=True)
+def vapid_keys(settings):
+    """Every test runs with Web Push configured, as production does."""
+    key = vapid.generate()
+    settings.VAPID_PRIVATE_KEY = vapid.private_key_b64(key)
+    settings.VAPID_PUBLIC_KEY = vapid.public_key_b64(key)
+    settings.VAPID_SUBJECT = "mailto:coresponder-tests@example.org"
+    return key
+
+
+def browser_subscription(endpoint: str) -> dict:
+    """A subscription as a browser's PushSubscription.toJSON() gives it, with real key material."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    raw = public.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    b64 = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()  # noqa: E731
+    return {"endpoint": endpoint, "keys": {"p256dh": b64(raw), "auth": b64(os.urandom(16))}}
 
 
 @pytest.fixture
@@ -78,7 +104,7 @@ def dave(stations):
 @pytest.fixture
 def carol(db):
     """A coordinator."""
-    user = get_user_model().objects.create_user(username="carol", password="correct horse battery", is_staff=True)
+    user = get_user_model().objects.create_user(username="carol", is_staff=True)
     user.groups.add(Group.objects.get(name=COORDINATORS))
     return user
 
@@ -94,7 +120,7 @@ def cad(db):
 @pytest.fixture
 def nobody(db):
     """A logged-in user with no role at all."""
-    return get_user_model().objects.create_user(username="nobody", password="correct horse battery")
+    return get_user_model().objects.create_user(username="nobody")
 
 
 @pytest.fixture

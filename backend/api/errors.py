@@ -37,7 +37,7 @@ def exception_handler(exc, context):
         return None  # a bug: let Django log it and answer 500
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = error_body("invalid", _MESSAGES[400], _plain(fields))
+        response.data = error_body("invalid", _MESSAGES[400], _flatten(_plain(fields)))
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
@@ -53,6 +53,27 @@ def _plain(value):
     if isinstance(value, list):
         return [_plain(item) for item in value]
     return str(value)
+
+
+def _flatten(fields: dict, prefix: str = "") -> dict[str, list[str]]:
+    """Nested errors as dotted field names ("keys.p256dh", "station_ids.0"), each a list of
+    messages, so a client can put every message next to its field."""
+    flat: dict[str, list[str]] = {}
+    for key, value in fields.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        elif isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+            flat[name] = value
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    flat.update(_flatten(item, f"{name}.{index}."))
+                elif item:
+                    flat.setdefault(name, []).append(str(item))
+        else:
+            flat[name] = [str(value)]
+    return flat
 
 
 def json_404(request, exception=None):

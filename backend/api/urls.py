@@ -13,4 +13,6 @@ urlpatterns = [
     path("alerts/<int:alert_id>/", views.MyAlertDetailView.as_view(), name="my-alert-detail"),
     path("alerts/<int:alert_id>/respond/", views.RespondView.as_view(), name="my-alert-respond"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("push-subscriptions/", views.PushSubscriptionView.as_view(), name="push-subscriptions"),
+    path("push/vapid-public-key/", views.VapidPublicKeyView.as_view(), name="vapid-public-key"),
 ]

@@ -2,8 +2,10 @@
 return the shared payload shapes (backend/dispatch/payloads.py, schemas in
 backend/realtime/schemas/). Nothing here changes state itself."""
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -11,9 +13,16 @@ from backend.accounts import actions as account_actions
 from backend.accounts.models import Station
 from backend.api.pagination import paginate
 from backend.api.permissions import requires
+from backend.delivery import subscriptions as push_subscriptions
 from backend.dispatch import access, actions, payloads
 from backend.dispatch.models import DeclineReason, Incident, IncidentCategory, IncidentStatus
 from backend.realtime.schemas import api_responses
+
+
+class ServiceUnavailable(APIException):
+    status_code = 503
+    default_code = "unavailable"
+
 
 # --- Incidents: coordinators and the ambulance dispatch system -------------------------------------
 
@@ -49,7 +58,9 @@ class IncidentListView(APIView):
     class IncidentFilters(serializers.Serializer):
         status = serializers.ChoiceField(choices=IncidentStatus.choices, required=False)
 
-    @extend_schema(operation_id="incidents_list", parameters=[IncidentFilters], responses=api_responses("incident_list"))
+    @extend_schema(
+        operation_id="incidents_list", parameters=[IncidentFilters], responses=api_responses("incident_list")
+    )
     def get(self, request):
         access.require_permission(request.user, "dispatch.view_incident", "see incidents")
         filters = self.IncidentFilters(data=request.query_params)
@@ -228,3 +239,73 @@ def _known_ids(queryset, ids: list[int], what: str) -> list[int]:
     if unknown:
         raise serializers.ValidationError(f"Unknown {what} id(s): {', '.join(unknown)}.")
     return list(dict.fromkeys(ids))
+
+
+# --- Web Push subscriptions: firefighters' devices ---------------------------------------------------
+
+
+def _device(device) -> dict:
+    return {
+        "id": device.pk,
+        "label": device.label,
+        "endpoint": device.subscription.endpoint,
+        "created_at": device.created_at.isoformat(),
+        "last_success_at": device.last_success_at.isoformat() if device.last_success_at else None,
+    }
+
+
+class PushSubscriptionView(APIView):
+    """The browser's PushSubscription, as `subscription.toJSON()` gives it, plus a device label."""
+
+    class SubscriptionKeys(serializers.Serializer):
+        p256dh = serializers.CharField(max_length=200)
+        auth = serializers.CharField(max_length=100)
+
+    class SubscribeInput(serializers.Serializer):
+        endpoint = serializers.URLField(max_length=500)
+        keys = serializers.DictField(child=serializers.CharField(max_length=200))
+        expirationTime = serializers.IntegerField(required=False, allow_null=True)
+        label = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+        def validate_keys(self, keys):
+            missing = [name for name in ("p256dh", "auth") if not keys.get(name)]
+            if missing:
+                raise serializers.ValidationError(f"Missing key(s): {', '.join(missing)}.")
+            return keys
+
+    class UnsubscribeInput(serializers.Serializer):
+        endpoint = serializers.URLField(max_length=500)
+
+    @extend_schema(responses=api_responses("push_device_list", errors=(401, 403)))
+    def get(self, request):
+        access.responder_of(request.user)
+        return Response({"results": [_device(device) for device in push_subscriptions.devices_of(request.user)]})
+
+    @extend_schema(request=SubscribeInput, responses=api_responses("push_device"))
+    def post(self, request):
+        data = _valid(self.SubscribeInput, request)
+        device, created = push_subscriptions.subscribe_device(
+            actor=request.user,
+            endpoint=data["endpoint"],
+            p256dh=data["keys"]["p256dh"],
+            auth=data["keys"]["auth"],
+            label=data["label"] or "This device",
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+        return Response(_device(device), status=201 if created else 200)
+
+    @extend_schema(
+        request=UnsubscribeInput, responses={204: None, **api_responses("push_device", errors=(400, 401, 403, 404))}
+    )
+    def delete(self, request):
+        data = _valid(self.UnsubscribeInput, request)
+        push_subscriptions.unsubscribe_device(actor=request.user, endpoint=data["endpoint"])
+        return Response(status=204)
+
+
+class VapidPublicKeyView(APIView):
+    @extend_schema(responses=api_responses("vapid_public_key", errors=(401, 503)))
+    def get(self, request):
+        if not settings.VAPID_PUBLIC_KEY:
+            raise ServiceUnavailable("Web Push is not configured on this server.")
+        return Response({"public_key": settings.VAPID_PUBLIC_KEY})

@@ -12,7 +12,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backend.delivery.outbox import enqueue_pushes
 from backend.dispatch import access, payloads
+from backend.dispatch.ladder import start_escalation
 from backend.dispatch.models import Alert, AlertState, DeclineReason, Incident, IncidentCategory, IncidentStatus
 from backend.dispatch.selection import select_responders
 from backend.errors import Conflict, InvalidInput
@@ -140,44 +142,71 @@ def dispatch_incident(
         )
         if not incident.is_open:
             raise Conflict(f"Incident {incident.cad_reference} is {incident.status}; it cannot be dispatched.")
-        already_alerted = set(incident.alerts.values_list("responder_id", flat=True))
-        candidates = select_responders(
-            latitude=incident.latitude,
-            longitude=incident.longitude,
-            today=today or timezone.localdate(),
-            radius_km=None if responder_ids is not None else settings.DISPATCH_RADIUS_KM,
-            max_per_station=settings.DISPATCH_MAX_PER_STATION,
-            max_total=settings.DISPATCH_MAX_RESPONDERS,
-            station_ids=station_ids,
-            responder_ids=responder_ids,
-            exclude_responder_ids=already_alerted,
+        radius = None if responder_ids is not None else ring_radius_km(incident.ring)
+        alerts = alert_more_responders(
+            incident, radius_km=radius, station_ids=station_ids, responder_ids=responder_ids, today=today
         )
-        now = timezone.now()
-        first_rank = len(already_alerted) + 1
-        alerts = Alert.objects.bulk_create(
-            [
-                Alert(
-                    incident=incident,
-                    responder=candidate.responder,
-                    distance_km=candidate.distance_km,
-                    rank=first_rank + index,
-                    alerted_at=now,
-                )
-                for index, candidate in enumerate(candidates)
-            ]
-        )
-        if alerts and incident.dispatched_at is None:
-            incident.dispatched_at = now
-            incident.save(update_fields=["dispatched_at"])
-        for alert, candidate in zip(alerts, candidates, strict=True):
-            alert.responder = candidate.responder  # already loaded with station and user
-        by_responder = {alert.responder_id: alert for alert in alerts}
-        events.record_for_responders(
-            by_responder,
-            "alert.created",
-            lambda rid: {"alert": payloads.alert_detail(by_responder[rid], incident=incident)},
-        )
-        _tell_everyone_about(incident, changed=alerts)
+    return alerts
+
+
+def ring_radius_km(ring: int) -> float:
+    """Ring 1 is DISPATCH_RADIUS_KM; later rings are DISPATCH_NEXT_RINGS_KM (the last repeats)."""
+    if ring <= 1 or not settings.DISPATCH_NEXT_RINGS_KM:
+        return settings.DISPATCH_RADIUS_KM
+    return settings.DISPATCH_NEXT_RINGS_KM[min(ring - 2, len(settings.DISPATCH_NEXT_RINGS_KM) - 1)]
+
+
+def alert_more_responders(
+    incident: Incident,
+    *,
+    radius_km: float | None,
+    station_ids: list[int] | None = None,
+    responder_ids: list[int] | None = None,
+    today: datetime.date | None = None,
+) -> list[Alert]:
+    """Alert the eligible responders not yet alerted, within `radius_km`: the alerts, their pushes
+    and their events, all in the caller's transaction (the incident row is locked by the caller).
+    The first alerts of an incident start its escalation clock."""
+    already_alerted = set(incident.alerts.values_list("responder_id", flat=True))
+    candidates = select_responders(
+        latitude=incident.latitude,
+        longitude=incident.longitude,
+        today=today or timezone.localdate(),
+        radius_km=radius_km,
+        max_per_station=settings.DISPATCH_MAX_PER_STATION,
+        max_total=settings.DISPATCH_MAX_RESPONDERS,
+        station_ids=station_ids,
+        responder_ids=responder_ids,
+        exclude_responder_ids=already_alerted,
+    )
+    now = timezone.now()
+    first_rank = len(already_alerted) + 1
+    alerts = Alert.objects.bulk_create(
+        [
+            Alert(
+                incident=incident,
+                responder=candidate.responder,
+                distance_km=candidate.distance_km,
+                rank=first_rank + index,
+                alerted_at=now,
+            )
+            for index, candidate in enumerate(candidates)
+        ]
+    )
+    if alerts and incident.dispatched_at is None:
+        incident.dispatched_at = now
+        start_escalation(incident)
+        incident.save(update_fields=["dispatched_at", "escalation_step", "next_escalation_at"])
+    for alert, candidate in zip(alerts, candidates, strict=True):
+        alert.responder = candidate.responder  # already loaded with station and user
+    by_responder = {alert.responder_id: alert for alert in alerts}
+    events.record_for_responders(
+        by_responder,
+        "alert.created",
+        lambda rid: {"alert": payloads.alert_detail(by_responder[rid], incident=incident)},
+    )
+    enqueue_pushes(alerts, round=1, now=now)
+    _tell_everyone_about(incident, changed=alerts)
     return alerts
 
 

@@ -37,6 +37,11 @@ class Incident(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
+    # Escalation runs from stored due times, so it survives restarts (backend/dispatch/escalation.py).
+    ring = models.PositiveSmallIntegerField(default=1, help_text="Ring of stations alerted so far (1 = nearest).")
+    escalation_step = models.PositiveSmallIntegerField(default=0, help_text="Next step of the escalation ladder.")
+    next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    alarm_raised_at = models.DateTimeField(null=True, blank=True, help_text="Nobody accepted after the last ring.")
 
     class Meta:
         ordering = ["-created_at"]

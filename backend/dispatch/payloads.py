@@ -89,6 +89,7 @@ def board_incident(incident: Incident) -> dict:
         {
             "dispatched_at": _iso(incident.dispatched_at),
             "closed_at": _iso(incident.closed_at),
+            "alarm_raised_at": _iso(incident.alarm_raised_at),
             "accepted_count": incident.alerts.filter(
                 state__in=[AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE]
             ).count(),

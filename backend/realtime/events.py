@@ -56,7 +56,7 @@ def record_for_responders(
     events = ResponderEvent.objects.bulk_create(
         [ResponderEvent(responder_id=rid, type=type, data=data_for(rid)) for rid in responder_ids]
     )
-    send_on_commit([(responder_group(event.responder_id), stored_envelope(event)) for event in events])
+    send_on_commit([(responder_group(event.responder_id), _deliver(stored_envelope(event))) for event in events])
     return events
 
 
@@ -64,10 +64,16 @@ def send_to_board(items: list[tuple[str, dict]]) -> None:
     """Tell every coordinator's board of changes (type, data), after commit. Not stored: a board
     that missed something re-reads the snapshot when it reconnects, and each item carries a
     version so that a late frame never overwrites a newer one."""
-    send_on_commit([(BOARD_GROUP, envelope(type=type, data=data)) for type, data in items])
+    send_on_commit([(BOARD_GROUP, _deliver(envelope(type=type, data=data))) for type, data in items])
+
+
+def _deliver(frame: dict) -> dict:
+    """The channel-layer message that makes a consumer send `frame` to its client."""
+    return {"type": "deliver", "frame": frame}
 
 
 def send_on_commit(messages: list[tuple[str, dict]]) -> None:
+    """Send (group, channel-layer message) pairs once the current transaction commits."""
     transaction.on_commit(lambda: _send_now(messages))
 
 
@@ -82,7 +88,7 @@ async def _group_send_all(messages: list[tuple[str, dict]]) -> None:
     layer = get_channel_layer()
     # Sent together so that fan-out to twenty crews costs one round of sends, not twenty in a row.
     results = await asyncio.gather(
-        *(layer.group_send(group, {"type": "deliver", "frame": frame}) for group, frame in messages),
+        *(layer.group_send(group, message) for group, message in messages),
         return_exceptions=True,
     )
     failures = [result for result in results if isinstance(result, BaseException)]

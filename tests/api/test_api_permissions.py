@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the matrix reads best one row per line)
 """Who may call what. Every URL under /api/v1/ must have a row here (checked against the URL conf),
 so a new endpoint cannot be added without deciding who may use it."""
 
@@ -6,10 +7,12 @@ from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from backend.delivery.subscriptions import subscribe_device
 from backend.dispatch.actions import dispatch_incident
 from tests.api.helpers import assert_error
-from tests.conftest import client_for, token_client_for
+from tests.conftest import browser_subscription, client_for, token_client_for
 
+ALICES_ENDPOINT = "https://fcm.googleapis.com/fcm/send/alices-phone"
 ROLES = ["anonymous", "firefighter", "other_firefighter", "coordinator", "dispatch_system", "no_role"]
 
 # (method, url template, body, {role: expected status}); {alert} is alice's alert.
@@ -26,6 +29,10 @@ MATRIX = [
     ("post", "/api/v1/alerts/{alert}/respond/", {"response": "accept"}, {"firefighter": 200, "other_firefighter": 404, "coordinator": 403, "dispatch_system": 403}),
     ("get", "/api/v1/me/", None, {"firefighter": 200, "other_firefighter": 200, "coordinator": 200, "dispatch_system": 200, "no_role": 200}),
     ("patch", "/api/v1/me/", {"on_call": True}, {"firefighter": 200, "other_firefighter": 200, "coordinator": 403, "dispatch_system": 403}),
+    ("get", "/api/v1/push-subscriptions/", None, {"firefighter": 200, "other_firefighter": 200}),
+    ("post", "/api/v1/push-subscriptions/", "subscription", {"firefighter": 201, "other_firefighter": 201}),
+    ("delete", "/api/v1/push-subscriptions/", {"endpoint": ALICES_ENDPOINT}, {"firefighter": 204, "other_firefighter": 404, "coordinator": 404, "dispatch_system": 404, "no_role": 404}),
+    ("get", "/api/v1/push/vapid-public-key/", None, {"firefighter": 200, "other_firefighter": 200, "coordinator": 200, "dispatch_system": 200, "no_role": 200}),
 ]  # fmt: skip
 
 
@@ -39,6 +46,8 @@ def expected(statuses: dict, role: str) -> int:
 def world(incident, carol, cad, alice, charlie, nobody):
     alert = dispatch_incident(actor=carol, incident_id=incident.pk)[0]
     assert alert.responder == alice
+    subscription = browser_subscription(ALICES_ENDPOINT)
+    subscribe_device(actor=alice.user, endpoint=ALICES_ENDPOINT, label="phone", **subscription["keys"])
     clients = {
         "anonymous": APIClient(),
         "firefighter": client_for(alice.user),
@@ -55,9 +64,13 @@ def world(incident, carol, cad, alice, charlie, nobody):
 def test_the_permission_matrix(world, role, method, url, body, statuses):
     if body == "new":
         body = {"cad_reference": f"NEW-{role}", "latitude": 52.6, "longitude": 1.3, "address": "Somewhere"}
+    if body == "subscription":
+        body = browser_subscription("https://fcm.googleapis.com/fcm/send/new-phone")
     path = url.format(incident=world["incident"], alert=world["alert"])
     call = getattr(world["clients"][role], method)
     response = call(path, body, format="json") if body is not None else call(path)
+    if response.status_code == 204:
+        assert response.content == b""
     want = expected(statuses, role)
     assert response.status_code == want, (role, method, path, response.content)
     if want >= 400:

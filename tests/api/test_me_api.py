@@ -20,7 +20,9 @@ def test_a_firefighter_books_off_and_on_call(alice):
 
 
 def test_on_call_must_be_a_boolean(alice):
-    assert_error(client_for(alice.user).patch("/api/v1/me/", {"on_call": "sometimes"}, format="json"), 400, field="on_call")
+    assert_error(
+        client_for(alice.user).patch("/api/v1/me/", {"on_call": "sometimes"}, format="json"), 400, field="on_call"
+    )
 
 
 def test_a_coordinator_sees_their_role_and_cannot_book_on_call(carol):

@@ -1,7 +1,7 @@
 import pytest
 
 from backend.dispatch.actions import cancel_incident, dispatch_incident, respond_to_alert, stand_down
-from backend.dispatch.models import Alert, AlertState
+from backend.dispatch.models import Alert
 from backend.errors import Conflict, InvalidInput, NotAllowed
 from backend.realtime.models import ResponderEvent
 

@@ -1,0 +1,27 @@
+"""A delivery worker process (distributed setup): run as many as wanted, on as many machines as
+wanted; they share the work through the database. Stops cleanly on SIGTERM or SIGINT, finishing
+the sends it has started."""
+
+import asyncio
+import signal
+
+from django.core.management.base import BaseCommand
+
+from backend.delivery.worker import run_worker
+
+
+class Command(BaseCommand):
+    help = "Send Web Push and SMS deliveries and run escalation steps as they come due."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", help="Worker name in the delivery records (default: host:pid:random).")
+
+    def handle(self, *args, name=None, **options):
+        asyncio.run(self._run(name))
+
+    async def _run(self, name):
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await run_worker(stop, name=name)

@@ -1,0 +1,82 @@
+from django.conf import settings
+from django.db import models
+from webpush.models import SubscriptionInfo
+
+from backend.dispatch.models import Alert
+
+
+class PushDevice(models.Model):
+    """A browser push subscription of one firefighter's device (django-webpush's SubscriptionInfo
+    holds the endpoint and keys), with what we need besides: whose it is and what to call it."""
+
+    subscription = models.OneToOneField(SubscriptionInfo, on_delete=models.CASCADE, related_name="device")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_devices")
+    label = models.CharField(max_length=100, help_text="What the firefighter calls this device.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.user})"
+
+
+class Channel(models.TextChoices):
+    WEBPUSH = "webpush", "Web Push"
+    SMS = "sms", "SMS"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Accepted by the push service"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "No longer needed"
+
+
+class Delivery(models.Model):
+    """One message to one device (or phone) about one alert: the durable outbox.
+
+    Written in the same transaction as the alert. A worker claims due rows with a lease; a
+    worker that dies leaves its lease to expire and another worker retries the row. Each row
+    keeps what happened so a coordinator can see, per responder, what was sent and what failed.
+    """
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    device = models.ForeignKey(PushDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries")
+    round = models.PositiveSmallIntegerField(default=1, help_text="1 = first send; later rounds are re-sends.")
+    state = models.CharField(max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    leased_by = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="HTTP status of the last attempt.")
+    last_error = models.CharField(max_length=300, blank=True)
+    target = models.CharField(max_length=200, blank=True, help_text="Push service host or masked phone number.")
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"]),
+            models.Index(fields=["state", "lease_expires_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "channel", "device", "round"], name="one_delivery_per_device_round"
+            ),
+            models.UniqueConstraint(
+                fields=["alert", "round"], condition=models.Q(channel="sms"), name="one_sms_per_alert_round"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} for alert {self.alert_id} (round {self.round}): {self.state}"
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.finished_at is None:
+            return None
+        return int((self.finished_at - self.created_at).total_seconds() * 1000)

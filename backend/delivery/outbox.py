@@ -1,0 +1,67 @@
+"""Writing deliveries. Called by dispatch actions inside their transaction, so a delivery exists
+if and only if its alert does; the workers are woken after commit."""
+
+from urllib.parse import urlsplit
+
+from backend.delivery.models import Channel, Delivery, PushDevice
+from backend.dispatch.models import Alert
+from backend.realtime.events import send_on_commit
+
+WAKE_GROUP = "delivery.workers"
+
+
+def enqueue_pushes(alerts: list[Alert], *, round: int, now) -> list[Delivery]:
+    """One Web Push delivery per subscribed device of each alerted responder."""
+    if not alerts:
+        return []
+    devices_by_user: dict[int, list[PushDevice]] = {}
+    for device in PushDevice.objects.filter(user_id__in={a.responder.user_id for a in alerts}).select_related(
+        "subscription"
+    ):
+        devices_by_user.setdefault(device.user_id, []).append(device)
+    deliveries = [
+        Delivery(
+            alert=alert,
+            channel=Channel.WEBPUSH,
+            device=device,
+            round=round,
+            next_attempt_at=now,
+            target=urlsplit(device.subscription.endpoint).hostname or "",
+        )
+        for alert in alerts
+        for device in devices_by_user.get(alert.responder.user_id, [])
+    ]
+    return _store_and_wake(deliveries)
+
+
+def enqueue_sms(alerts: list[Alert], *, round: int, now) -> list[Delivery]:
+    """One text per alert whose responder has a phone number."""
+    deliveries = [
+        Delivery(
+            alert=alert,
+            channel=Channel.SMS,
+            round=round,
+            next_attempt_at=now,
+            target=mask_phone(alert.responder.phone_number),
+        )
+        for alert in alerts
+        if alert.responder.phone_number
+    ]
+    return _store_and_wake(deliveries)
+
+
+def mask_phone(number: str) -> str:
+    return f"…{number[-3:]}" if number else ""
+
+
+def _store_and_wake(deliveries: list[Delivery]) -> list[Delivery]:
+    if not deliveries:
+        return []
+    stored = Delivery.objects.bulk_create(deliveries, ignore_conflicts=False)
+    wake_workers_on_commit()
+    return stored
+
+
+def wake_workers_on_commit() -> None:
+    """Workers also poll, but a wake-up means the first push does not wait for the next poll."""
+    send_on_commit([(WAKE_GROUP, {"type": "delivery.wake"})])

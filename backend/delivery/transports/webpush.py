@@ -1,0 +1,132 @@
+"""Web Push through pywebpush's async API, with one shared aiohttp session.
+
+Headers per RFC 8030: TTL long enough to reach a phone in deep sleep, Urgency high, a Topic per
+incident (so a later message about the same incident replaces an undelivered earlier one). VAPID
+(RFC 8292) claims are a fresh dict per request: pywebpush fills in aud and exp in place.
+Redirects are never followed: an endpoint was checked against the allowlist, its redirect was not.
+"""
+
+import email.utils
+import json
+import time
+
+import aiohttp
+from django.conf import settings
+from pywebpush import WebPushException, webpush_async
+
+from backend.delivery.transports import Job, Transport, TransportError
+from backend.delivery.vapid import load_private_key
+
+RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
+GONE_STATUSES = {404, 410}
+
+
+def topic_for(incident_id: int) -> str:
+    """RFC 8030 Topic: at most 32 characters of the URL-safe base64 alphabet."""
+    return f"incident-{incident_id}"[:32]
+
+
+def alert_payload(job: Job) -> dict:
+    """What a lock screen may show: no address, no patient details. The app fetches the details
+    after the firefighter has authenticated. Also valid Declarative Web Push (web_push: 8030)."""
+    url = f"{settings.PUBLIC_BASE_URL}/#/alerts/{job.alert_id}"
+    return {
+        "web_push": 8030,
+        "notification": {
+            "title": "Cardiac arrest alert",
+            "body": "Open the app to accept or decline." if job.round == 1 else "Still unanswered: open the app.",
+            "navigate": url,
+            "tag": f"incident-{job.incident_id}",
+            "lang": "en-GB",
+            "silent": False,
+        },
+        "type": "alert.created",
+        "alert_id": job.alert_id,
+        "incident_id": job.incident_id,
+        "round": job.round,
+        "url": url,
+    }
+
+
+class _NoRedirects:
+    """pywebpush posts through `session.post(url, **params)`; this passes allow_redirects=False."""
+
+    def __init__(self, session: aiohttp.ClientSession):
+        self._session = session
+
+    async def post(self, url, **kwargs):
+        return await self._session.post(url, allow_redirects=False, **kwargs)
+
+
+class WebPushTransport(Transport):
+    channel = "webpush"
+
+    def __init__(self, *, private_key: str | None = None, subject: str | None = None, timeout: float | None = None):
+        self.vapid = load_private_key(private_key or settings.VAPID_PRIVATE_KEY, source="VAPID_PRIVATE_KEY")
+        self.subject = subject or settings.VAPID_SUBJECT
+        self.timeout = aiohttp.ClientTimeout(total=timeout or settings.PUSH_TIMEOUT_SECONDS)
+        self.session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self):
+        connector = aiohttp.TCPConnector(
+            limit=settings.PUSH_MAX_CONCURRENCY, limit_per_host=settings.PUSH_MAX_CONCURRENCY
+        )
+        self.session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
+        return self
+
+    async def __aexit__(self, *exc):
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    async def send(self, job: Job) -> int:
+        try:
+            response = await webpush_async(
+                subscription_info={"endpoint": job.endpoint, "keys": {"p256dh": job.p256dh, "auth": job.auth}},
+                data=json.dumps(alert_payload(job), separators=(",", ":")),
+                vapid_private_key=self.vapid,
+                vapid_claims={"sub": self.subject},
+                ttl=settings.PUSH_TTL_SECONDS,
+                headers={"Urgency": "high", "Topic": topic_for(job.incident_id)},
+                timeout=self.timeout,
+                aiohttp_session=_NoRedirects(self.session),
+            )
+        except WebPushException as exc:
+            raise _classify(exc.response) from None
+        except TimeoutError:
+            raise TransportError("The push service did not answer in time.", permanent=False) from None
+        except aiohttp.ClientError as exc:
+            raise TransportError(f"Could not reach the push service: {type(exc).__name__}.", permanent=False) from None
+        return response.status
+
+
+def _classify(response) -> TransportError:
+    status = getattr(response, "status", None)
+    if status in GONE_STATUSES:
+        return TransportError(f"The subscription is gone ({status}).", permanent=True, status=status, gone=True)
+    if status in RETRYABLE_STATUSES:
+        return TransportError(
+            f"The push service is busy or failing ({status}).",
+            permanent=False,
+            status=status,
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+        )
+    if status is not None and 300 <= status < 400:
+        return TransportError(
+            f"The push service redirected ({status}); redirects are not followed.", permanent=True, status=status
+        )
+    return TransportError(f"The push service refused the message ({status}).", permanent=True, status=status)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After is either seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,288 @@
+"""The delivery worker: claims due deliveries with a lease, sends them concurrently, records what
+happened, and runs escalation steps that have come due.
+
+Several workers on several machines can run at once: on PostgreSQL a claim is
+`SELECT ... FOR UPDATE SKIP LOCKED` (workers never wait for each other and never claim the same
+row), on SQLite the write lock serialises claims. A claimed row carries a lease; if its worker
+dies, the lease expires and another worker claims the row again. A result is written only by the
+worker that still holds the lease, so a slow worker whose lease was taken over cannot overwrite.
+"""
+
+import asyncio
+import contextlib
+import contextlib
+import datetime
+import logging
+import os
+import random
+import socket
+import uuid
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from backend.delivery.models import Channel, Delivery, DeliveryState, PushDevice
+from backend.delivery.outbox import WAKE_GROUP
+from backend.delivery.transports import Job, Transport, TransportError
+from backend.dispatch.models import AlertState, IncidentStatus
+
+logger = logging.getLogger(__name__)
+
+# A delivery is only worth sending while its responder could still answer.
+SENDABLE_ALERT_STATES = {AlertState.ALERTED, AlertState.RECEIVED}
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+# --- Database steps (sync) ----------------------------------------------------------------------------
+
+
+def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) -> list[Job]:
+    """Lease up to `limit` due deliveries to `worker` and return what is needed to send them.
+    Deliveries whose alert no longer needs them (answered, stood down, cancelled) are closed here."""
+    now = now or timezone.now()
+    lease_until = now + datetime.timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    due = Q(state=DeliveryState.PENDING, next_attempt_at__lte=now) | Q(
+        state=DeliveryState.SENDING, lease_expires_at__lt=now
+    )
+    with transaction.atomic():
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(due)
+            .select_related("alert__incident", "alert__responder", "device__subscription")
+            .order_by("next_attempt_at", "pk")[:limit]
+        )
+        jobs, claimed, closed = [], [], []
+        for delivery in rows:
+            reason = _not_needed_because(delivery)
+            if reason:
+                delivery.state, delivery.last_error, delivery.finished_at = DeliveryState.CANCELLED, reason, now
+                delivery.lease_expires_at, delivery.leased_by = None, ""
+                closed.append(delivery)
+                continue
+            delivery.state = DeliveryState.SENDING
+            delivery.attempts += 1
+            delivery.lease_expires_at, delivery.leased_by = lease_until, worker
+            delivery.first_attempt_at = delivery.first_attempt_at or now
+            claimed.append(delivery)
+            jobs.append(_job(delivery))
+        fields = ["state", "attempts", "lease_expires_at", "leased_by", "first_attempt_at", "last_error", "finished_at"]
+        if claimed or closed:
+            Delivery.objects.bulk_update(claimed + closed, fields)
+    return jobs
+
+
+def _not_needed_because(delivery: Delivery) -> str:
+    alert = delivery.alert
+    if alert.incident.status != IncidentStatus.OPEN:
+        return f"Not sent: the incident is {alert.incident.status}."
+    if alert.state not in SENDABLE_ALERT_STATES:
+        return f"Not sent: the alert is {alert.get_state_display().lower()}."
+    if delivery.channel == Channel.WEBPUSH and delivery.device is None:
+        return "Not sent: the device's subscription was removed."
+    if delivery.channel == Channel.SMS and not alert.responder.phone_number:
+        return "Not sent: no phone number."
+    return ""
+
+
+def _job(delivery: Delivery) -> Job:
+    alert = delivery.alert
+    job = {
+        "delivery_id": delivery.pk,
+        "channel": delivery.channel,
+        "attempts": delivery.attempts,
+        "round": delivery.round,
+        "alert_id": alert.pk,
+        "incident_id": alert.incident_id,
+        "alerted_at": alert.alerted_at,
+    }
+    if delivery.channel == Channel.WEBPUSH:
+        subscription = delivery.device.subscription
+        job.update(
+            subscription_id=subscription.pk,
+            endpoint=subscription.endpoint,
+            p256dh=subscription.p256dh,
+            auth=subscription.auth,
+        )
+    else:
+        job.update(phone_number=alert.responder.phone_number)
+    return Job(**job)
+
+
+def record_sent(job: Job, *, worker: str, status: int) -> bool:
+    now = timezone.now()
+    updated = _mine(job, worker).update(
+        state=DeliveryState.SENT,
+        last_status=status,
+        last_error="",
+        finished_at=now,
+        lease_expires_at=None,
+        leased_by="",
+    )
+    if updated and job.subscription_id:
+        PushDevice.objects.filter(subscription_id=job.subscription_id).update(last_success_at=now)
+    return bool(updated)
+
+
+def record_failure(job: Job, error: TransportError, *, worker: str) -> bool:
+    """Retry later with backoff, or give up for good (and forget a subscription that is gone)."""
+    now = timezone.now()
+    retry_at = _retry_time(job, error, now)
+    with transaction.atomic():
+        if retry_at is None:
+            updated = _mine(job, worker).update(
+                state=DeliveryState.FAILED,
+                last_status=error.status,
+                last_error=_attempt_note(job, error)[:300],
+                finished_at=now,
+                lease_expires_at=None,
+                leased_by="",
+            )
+        else:
+            updated = _mine(job, worker).update(
+                state=DeliveryState.PENDING,
+                last_status=error.status,
+                last_error=_attempt_note(job, error)[:300],
+                next_attempt_at=retry_at,
+                lease_expires_at=None,
+                leased_by="",
+            )
+        if updated and error.gone and job.subscription_id:
+            # The push service says this subscription will never work again (RFC 8030 404/410).
+            from webpush.models import SubscriptionInfo
+
+            SubscriptionInfo.objects.filter(pk=job.subscription_id).delete()
+    return bool(updated)
+
+
+def _mine(job: Job, worker: str):
+    return Delivery.objects.filter(pk=job.delivery_id, state=DeliveryState.SENDING, leased_by=worker)
+
+
+def _attempt_note(job: Job, error: TransportError) -> str:
+    return f"Attempt {job.attempts}: {error.message}"
+
+
+def _retry_time(job: Job, error: TransportError, now: datetime.datetime) -> datetime.datetime | None:
+    """Exponential backoff with full jitter, never sooner than Retry-After, and never past the time
+    the alert stays useful or the attempt limit."""
+    if error.permanent or job.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+        return None
+    ceiling = min(settings.DELIVERY_RETRY_MAX_SECONDS, settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** (job.attempts - 1))
+    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not security)
+    if error.retry_after is not None:
+        delay = max(delay, error.retry_after)
+    retry_at = now + datetime.timedelta(seconds=delay)
+    if retry_at > job.alerted_at + datetime.timedelta(seconds=settings.PUSH_TTL_SECONDS):
+        return None
+    return retry_at
+
+
+# --- The loop (async) -----------------------------------------------------------------------------------
+
+
+class DeliveryWorker:
+    """Runs until `stop` is set. `transports` maps a channel to an entered Transport."""
+
+    def __init__(self, transports: dict[str, Transport], *, name: str | None = None, max_in_flight: int | None = None):
+        self.transports = transports
+        self.name = name or worker_name()
+        self.max_in_flight = max_in_flight or settings.PUSH_MAX_CONCURRENCY
+        self.in_flight: set[asyncio.Task] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        layer = get_channel_layer()
+        wake_channel = await layer.new_channel()
+        await layer.group_add(WAKE_GROUP, wake_channel)
+        logger.info("Delivery worker %s started", self.name)
+        try:
+            while not stop.is_set():
+                started = await self.run_once()
+                if not started:
+                    await self._wait(layer, wake_channel, stop)
+        finally:
+            await layer.group_discard(WAKE_GROUP, wake_channel)
+            if self.in_flight:
+                await asyncio.gather(*self.in_flight, return_exceptions=True)
+            logger.info("Delivery worker %s stopped", self.name)
+
+    async def run_once(self) -> int:
+        """Run due escalation steps, then claim and start sending due deliveries. Returns how many
+        things were started (0 means idle)."""
+        from backend.dispatch.escalation import run_due_escalations
+
+        escalated = await sync_to_async(run_due_escalations)()
+        room = self.max_in_flight - len(self.in_flight)
+        if room <= 0:
+            return escalated + 1
+        jobs = await sync_to_async(claim_due)(worker=self.name, limit=room)
+        for job in jobs:
+            task = asyncio.create_task(self._deliver(job))
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
+        return escalated + len(jobs)
+
+    async def drain(self) -> None:
+        """Wait for every send started so far (used by tests and on shutdown)."""
+        while self.in_flight:
+            await asyncio.gather(*list(self.in_flight), return_exceptions=True)
+
+    async def _deliver(self, job: Job) -> None:
+        transport = self.transports.get(job.channel)
+        try:
+            if transport is None:
+                raise TransportError(f"No {job.channel} transport is configured.", permanent=True)
+            status = await transport.send(job)
+        except TransportError as error:
+            await sync_to_async(record_failure)(job, error, worker=self.name)
+            logger.warning("Delivery %s failed: %s", job.delivery_id, error.message)
+            return
+        except Exception:  # a bug in a transport must not kill the worker; the row is retried
+            logger.exception("Delivery %s raised", job.delivery_id)
+            await sync_to_async(record_failure)(
+                job, TransportError("Internal error while sending.", permanent=False), worker=self.name
+            )
+            return
+        await sync_to_async(record_sent)(job, worker=self.name, status=status)
+
+    async def _wait(self, layer, wake_channel: str, stop: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+            await asyncio.wait_for(layer.receive(wake_channel), timeout=settings.DELIVERY_POLL_SECONDS)
+
+
+def default_transports() -> dict[str, Transport]:
+    from backend.delivery.transports.webpush import WebPushTransport
+
+    transports: dict[str, Transport] = {}
+    if settings.VAPID_PRIVATE_KEY:
+        transports[Channel.WEBPUSH] = WebPushTransport()
+    sms = _sms_transport()
+    if sms is not None:
+        transports[Channel.SMS] = sms
+    return transports
+
+
+def _sms_transport():
+    if not (settings.NOTIFY_API_KEY and settings.NOTIFY_SMS_TEMPLATE_ID):
+        return None
+    from backend.delivery.transports.sms import NotifySmsTransport
+
+    return NotifySmsTransport()
+
+
+async def run_worker(stop: asyncio.Event, *, name: str | None = None) -> None:
+    """Enter every configured transport and run one worker until `stop` is set."""
+    transports = default_transports()
+    for transport in transports.values():
+        await transport.__aenter__()
+    try:
+        await DeliveryWorker(transports, name=name).run(stop)
+    finally:
+        for transport in transports.values():
+            await transport.__aexit__(None, None, None)

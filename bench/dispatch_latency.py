@@ -1,0 +1,934 @@
+"""Dispatch-to-socket latency: how long after the ambulance dispatch system's API call does each
+alerted firefighter's socket hold its `alert.created` frame?
+
+With N idle firefighter sockets connected (--sockets, default 1000) and K of them alerted per
+incident (--alerted, default 20), the script creates and dispatches incidents through
+POST /api/v1/incidents/ {"dispatch": true} (--incidents, default 50, after a few unmeasured
+warm-up incidents) and measures, on the client's clock, from just before the request is sent to
+the moment each alerted socket has read its frame. It then measures the floor: the same fan-out
+(K of N idle sockets receive a frame of the same size) through a bare `websockets` broadcast
+server, triggered over a control socket, with the same client.
+
+    --mode embedded      one daphne process, SQLite in a temporary directory, in-memory layer
+    --mode distributed   two daphne processes on PostgreSQL and Redis (a scratch database made
+                         and dropped here); sockets alternate between them, dispatch goes to one
+
+The script sets up its own data: N firefighters in stations of K, stations 7+ km apart with
+DISPATCH_RADIUS_KM=1 and DISPATCH_MAX_PER_STATION=K, each incident at the next station, so every
+dispatch alerts exactly that station's K firefighters. Sessions are written directly.
+
+--probe runs each daphne process with timers around the view, the two actions, the after-commit
+send and the consumer, and prints where the time goes.
+
+The last line printed is one JSON object with the figures. Examples:
+    .venv/bin/python bench/dispatch_latency.py --mode embedded
+    .venv/bin/python bench/dispatch_latency.py --mode distributed \
+        --database-url postgres://postgres@127.0.0.1:5432/coresponder --redis-url redis://127.0.0.1:6379/0
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DAPHNE = Path(sys.executable).with_name("daphne")
+TARGET_P99_MS = 100.0
+WARMUP_INCIDENTS = 3
+# A station every 0.1 degree (at least 7 km at these latitudes), alerting radius 1 km.
+GRID_STEP_DEG = 0.1
+GRID_COLUMNS = 40
+RADIUS_KM = 1.0
+START_TIMEOUT_S = 30
+CONNECT_TIMEOUT_S = 30
+CONNECT_CONCURRENCY = 50
+FRAME_TIMEOUT_S = 5
+HTTP_TIMEOUT_S = 10
+
+
+class BenchTimeout(Exception):
+    pass
+
+
+# --- Figures ---------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summary(values_ms: list[float]) -> dict:
+    return {
+        "p50": percentile(values_ms, 0.50),
+        "p95": percentile(values_ms, 0.95),
+        "p99": percentile(values_ms, 0.99),
+        "max": max(values_ms) if values_ms else None,
+    }
+
+
+def fmt(value) -> str:
+    return "n/a" if value is None else f"{value:7.1f}"
+
+
+def rounded(value, digits=2):
+    return None if value is None else round(value, digits)
+
+
+# --- Processes ---------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Process:
+    name: str
+    port: int
+    popen: subprocess.Popen
+    log_path: Path
+
+    def tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+
+def start_process(name: str, argv: list[str], env: dict, log_dir: Path, port: int) -> Process:
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("wb") as log:
+        popen = subprocess.Popen(
+            argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
+    return Process(name=name, port=port, popen=popen, log_path=log_path)
+
+
+def wait_until_listening(process: Process) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise RuntimeError(f"{process.name} exited with {process.popen.returncode}:\n{process.tail()}")
+        try:
+            with socket.create_connection(("127.0.0.1", process.port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{process.name} did not listen on {process.port} within {START_TIMEOUT_S} s:\n{process.tail()}")
+
+
+def stop_process(process: Process) -> None:
+    if process.popen.poll() is None:
+        process.popen.terminate()
+        try:
+            process.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.popen.kill()
+            process.popen.wait(timeout=5)
+
+
+def raise_open_files_limit(sockets: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2 * sockets + 512  # our end and, inherited by the servers, theirs
+    if soft < wanted:
+        new_soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new_soft, hard))
+        if new_soft < wanted:
+            print(f"warning: open-files limit is {new_soft}, below the {wanted} wanted", flush=True)
+
+
+# --- Data -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """Who is where: socket i belongs to firefighter i; station s holds firefighters s*K .. s*K+K-1."""
+
+    station_locations: list[tuple[float, float]]
+    cookies: list[str]
+    token: str
+
+    @property
+    def station_count(self) -> int:
+        return len(self.station_locations)
+
+
+def station_location(index: int) -> tuple[float, float]:
+    row, column = divmod(index, GRID_COLUMNS)
+    return (50.0 + row * GRID_STEP_DEG, -3.0 + column * GRID_STEP_DEG)
+
+
+def set_up_data(sockets: int, alerted: int) -> Plan:
+    """Migrate the (fresh) database the environment names and fill it. Runs in this process."""
+    import datetime
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.core.management import call_command
+    from django.db import connections, transaction
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+    from knox.models import AuthToken
+
+    from backend.accounts.models import Responder, Skill, Station
+    from backend.accounts.roles import DISPATCH_SYSTEMS
+
+    call_command("migrate", verbosity=0, interactive=False)
+    User = get_user_model()
+    station_count = sockets // alerted
+    expires = timezone.localdate() + datetime.timedelta(days=365)
+    with transaction.atomic():
+        stations = Station.objects.bulk_create(
+            [
+                Station(name=f"Bench station {s}", code=f"bench-{s}", latitude=lat, longitude=lon)
+                for s, (lat, lon) in enumerate(station_location(s) for s in range(station_count))
+            ]
+        )
+        unusable = make_password(None)  # no password: sessions are written directly below
+        users = User.objects.bulk_create(
+            [
+                User(username=f"ff{i:05d}", first_name="Firefighter", last_name=str(i), password=unusable)
+                for i in range(sockets)
+            ]
+        )
+        # Firefighters beyond the last full station are on call nowhere: idle sockets only.
+        Responder.objects.bulk_create(
+            [
+                Responder(
+                    user=user,
+                    station=stations[min(i // alerted, station_count - 1)],
+                    on_call=i < station_count * alerted,
+                    skills=[Skill.BLS, Skill.AED],
+                    life_support_training_expires=expires,
+                    defibrillator_training_expires=expires,
+                )
+                for i, user in enumerate(users)
+            ]
+        )
+        session_expiry = timezone.now() + datetime.timedelta(days=1)
+        store = SessionStore()
+        sessions = []
+        for user in users:
+            data = {
+                "_auth_user_id": str(user.pk),
+                "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+                "_auth_user_hash": user.get_session_auth_hash(),
+            }
+            key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
+            sessions.append(Session(session_key=key, session_data=store.encode(data), expire_date=session_expiry))
+        Session.objects.bulk_create(sessions)
+        cad = User.objects.create_user(username="bench-cad")
+        cad.groups.add(Group.objects.get(name=DISPATCH_SYSTEMS))
+        _, token = AuthToken.objects.create(user=cad, expiry=None)
+    cookies = [f"{settings.SESSION_COOKIE_NAME}={session.session_key}" for session in sessions]
+    connections.close_all()  # the servers get the database to themselves
+    return Plan(station_locations=[station_location(s) for s in range(station_count)], cookies=cookies, token=token)
+
+
+def postgres_params(url: str) -> dict:
+    import dj_database_url
+
+    parsed = dj_database_url.parse(url)
+    if parsed["ENGINE"] != "django.db.backends.postgresql":
+        raise SystemExit(f"--database-url must be a PostgreSQL URL, not {url!r}")
+    return parsed
+
+
+def postgres_url(params: dict, name: str) -> str:
+    from urllib.parse import quote
+
+    credentials = quote(params.get("USER") or "", safe="")
+    if params.get("PASSWORD"):
+        credentials += ":" + quote(params["PASSWORD"], safe="")
+    return f"postgres://{credentials}@{params.get('HOST') or '127.0.0.1'}:{params.get('PORT') or 5432}/{name}"
+
+
+def admin_connection(params: dict):
+    import psycopg
+
+    return psycopg.connect(
+        dbname="postgres",
+        user=params.get("USER") or None,
+        password=params.get("PASSWORD") or None,
+        host=params.get("HOST") or "127.0.0.1",
+        port=params.get("PORT") or 5432,
+        autocommit=True,
+        connect_timeout=5,
+    )
+
+
+def create_scratch_database(params: dict, name: str) -> None:
+    from psycopg import sql
+
+    with admin_connection(params) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_scratch_database(params: dict, name: str) -> None:
+    from psycopg import sql
+
+    with admin_connection(params) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def delete_redis_keys(redis_url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+    finally:
+        client.close()
+
+
+# --- The client: sockets and the dispatch call ---------------------------------------------------------
+
+
+@dataclass
+class Round:
+    """One incident (or floor round): who should get a frame, and when each did."""
+
+    expected: frozenset
+    done: asyncio.Event
+    t_sent: float = 0.0
+    t_response: float | None = None
+    receipts: dict = field(default_factory=dict)  # socket index -> [receive times]
+    got: int = 0
+    unexpected: int = 0
+
+
+class Client:
+    """N sockets in one asyncio loop, recording when each reads an alert.created frame."""
+
+    def __init__(self):
+        self.rounds: dict[str, Round] = {}
+        self.sockets = []
+        self.readers = []
+        self.stray = 0
+        self.frame_sizes = []
+
+    def on_message(self, index: int, received: float, message) -> None:
+        if not isinstance(message, str) or '"alert.created"' not in message[:64]:
+            return
+        frame = json.loads(message)
+        reference = frame["data"]["alert"]["incident"]["cad_reference"]
+        state = self.rounds.get(reference)
+        if state is None:
+            self.stray += 1
+            return
+        times = state.receipts.setdefault(index, [])
+        times.append(received)
+        if len(self.frame_sizes) < 200:
+            self.frame_sizes.append(len(message))
+        if index not in state.expected:
+            state.unexpected += 1
+        elif len(times) == 1:
+            state.got += 1
+            if state.got == len(state.expected):
+                state.done.set()
+
+    async def _read(self, index: int, connection) -> None:
+        with contextlib.suppress(Exception):
+            async for message in connection:
+                self.on_message(index, time.perf_counter(), message)
+
+    async def connect_all(self, urls_and_headers: list[tuple[str, str, str | None]]) -> None:
+        from websockets.asyncio.client import connect
+
+        limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+        async def open_one(index: int, url: str, origin: str, cookie: str | None):
+            async with limit:
+                connection = await connect(
+                    url,
+                    origin=origin,
+                    additional_headers={"Cookie": cookie} if cookie else None,
+                    compression=None,
+                    open_timeout=CONNECT_TIMEOUT_S,
+                    close_timeout=2,
+                    ping_interval=None,
+                    max_size=2**20,
+                )
+                first = json.loads(await asyncio.wait_for(connection.recv(), CONNECT_TIMEOUT_S))
+                if first.get("type") != "sync.ready":
+                    raise RuntimeError(f"socket {index}: expected sync.ready first, got {first}")
+                return connection
+
+        self.sockets = await asyncio.gather(
+            *(open_one(index, *entry) for index, entry in enumerate(urls_and_headers))
+        )
+        self.readers = [
+            asyncio.create_task(self._read(index, connection)) for index, connection in enumerate(self.sockets)
+        ]
+
+    async def close_all(self) -> None:
+        await asyncio.wait_for(
+            asyncio.gather(*(connection.close() for connection in self.sockets), return_exceptions=True), 30
+        )
+        for reader in self.readers:
+            reader.cancel()
+        await asyncio.gather(*self.readers, return_exceptions=True)
+        self.sockets, self.readers = [], []
+
+    def expect(self, reference: str, expected: set[int]) -> Round:
+        state = Round(expected=frozenset(expected), done=asyncio.Event())
+        self.rounds[reference] = state
+        return state
+
+
+async def post_json(port: int, path: str, body: dict, token: str) -> tuple[float, int, bytes, float]:
+    """A bare HTTP/1.1 POST: (time just before connecting, status, body, time the response ended)."""
+    payload = json.dumps(body).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Token {token}\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    sent = time.perf_counter()
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), HTTP_TIMEOUT_S)
+    try:
+        writer.write(head + payload)
+        await writer.drain()
+        response = await asyncio.wait_for(reader.read(), HTTP_TIMEOUT_S)
+    finally:
+        writer.close()
+    finished = time.perf_counter()
+    status_line, _, rest = response.partition(b"\r\n")
+    status = int(status_line.split()[1]) if status_line.startswith(b"HTTP/") else 0
+    return sent, status, rest.partition(b"\r\n\r\n")[2], finished
+
+
+async def pause_between_rounds() -> None:
+    await asyncio.sleep(random.uniform(0.1, 0.2))
+
+
+def collect(client: Client, references: list[str]) -> dict:
+    latencies, response_ms = [], []
+    missing = duplicates = unexpected = 0
+    for reference in references:
+        state = client.rounds[reference]
+        for index in state.expected:
+            times = state.receipts.get(index, [])
+            if not times:
+                missing += 1
+                continue
+            latencies.append((times[0] - state.t_sent) * 1000)
+            duplicates += len(times) - 1
+        unexpected += state.unexpected
+        if state.t_response is not None:
+            response_ms.append((state.t_response - state.t_sent) * 1000)
+    return {
+        "latencies_ms": latencies,
+        "response_ms": response_ms,
+        "missing": missing,
+        "duplicates": duplicates,
+        "unexpected": unexpected,
+    }
+
+
+async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> dict:
+    client = Client()
+    entries = []
+    for index, cookie in enumerate(plan.cookies):
+        server = servers[index % len(servers)]
+        origin = f"http://127.0.0.1:{server.port}"
+        entries.append((f"ws://127.0.0.1:{server.port}/ws/responder/", origin, cookie))
+    started = time.perf_counter()
+    await client.connect_all(entries)
+    print(f"  {len(entries)} sockets connected in {time.perf_counter() - started:.1f} s", flush=True)
+
+    dispatch_port = servers[0].port
+    measured = []
+    total = WARMUP_INCIDENTS + args.incidents
+    for number in range(total):
+        station = number % plan.station_count
+        reference = f"BENCH-{run_id}-{number:04d}"
+        expected = set(range(station * args.alerted, (station + 1) * args.alerted))
+        state = client.expect(reference, expected)
+        lat, lon = plan.station_locations[station]
+        state.t_sent, status, body, state.t_response = await post_json(
+            dispatch_port,
+            "/api/v1/incidents/",
+            {
+                "cad_reference": reference,
+                "latitude": lat + 0.001,
+                "longitude": lon,
+                "address": f"Bench street {number}",
+                "dispatch": True,
+            },
+            plan.token,
+        )
+        if status != 201:
+            raise RuntimeError(f"dispatch {reference}: HTTP {status}: {body[:500]!r}")
+        alerts = json.loads(body)["alerts"]
+        if len(alerts) != args.alerted:
+            raise RuntimeError(f"dispatch {reference} alerted {len(alerts)} firefighters, not {args.alerted}")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(state.done.wait(), FRAME_TIMEOUT_S)
+        if number >= WARMUP_INCIDENTS:
+            measured.append(reference)
+        await pause_between_rounds()
+    await asyncio.sleep(0.5)  # late duplicates
+    figures = collect(client, measured)
+    figures["stray"] = client.stray
+    figures["frame_bytes"] = int(percentile(client.frame_sizes, 0.5) or 1500)
+    figures["references"] = measured
+    figures["t_sent"] = {reference: client.rounds[reference].t_sent for reference in measured}
+    await client.close_all()
+    return figures
+
+
+# --- The floor: a bare websockets broadcast server ------------------------------------------------------
+
+
+def floor_server(port: int, frame_bytes: int) -> None:
+    """Runs in its own process: /ws/<index> sockets idle; /control sends a frame to named ones."""
+    from websockets.asyncio.server import serve
+
+    sockets = {}
+
+    async def handler(connection):
+        path = connection.request.path
+        if path == "/control":
+            async for message in connection:
+                command = json.loads(message)
+                for index in command["targets"]:
+                    target = sockets.get(index)
+                    if target is None:
+                        continue
+                    # One frame per target, serialised per target, as the product does.
+                    frame = {
+                        "type": "alert.created",
+                        "id": index,
+                        "data": {"alert": {"incident": {"cad_reference": command["reference"]}, "responder": index}},
+                    }
+                    frame["pad"] = "x" * max(0, frame_bytes - len(json.dumps(frame)) - 10)
+                    await target.send(json.dumps(frame, separators=(",", ":")))
+                await connection.send("ok")
+            return
+        index = int(path.rsplit("/", 1)[-1])
+        sockets[index] = connection
+        try:
+            await connection.send(json.dumps({"type": "sync.ready", "id": None, "data": {}}))
+            await connection.wait_closed()
+        finally:
+            sockets.pop(index, None)
+
+    async def main():
+        async with serve(handler, "127.0.0.1", port, compression=None, max_size=2**20, backlog=2048) as server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+async def run_floor(args, port: int) -> dict:
+    from websockets.asyncio.client import connect
+
+    client = Client()
+    origin = f"http://127.0.0.1:{port}"
+    await client.connect_all([(f"ws://127.0.0.1:{port}/ws/{index}", origin, None) for index in range(args.sockets)])
+    control = await connect(f"ws://127.0.0.1:{port}/control", compression=None, open_timeout=CONNECT_TIMEOUT_S)
+    station_count = args.sockets // args.alerted
+    measured = []
+    try:
+        for number in range(WARMUP_INCIDENTS + args.incidents):
+            station = number % station_count
+            reference = f"FLOOR-{number:04d}"
+            targets = list(range(station * args.alerted, (station + 1) * args.alerted))
+            state = client.expect(reference, set(targets))
+            state.t_sent = time.perf_counter()
+            await control.send(json.dumps({"reference": reference, "targets": targets}))
+            await asyncio.wait_for(control.recv(), HTTP_TIMEOUT_S)
+            state.t_response = time.perf_counter()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.done.wait(), FRAME_TIMEOUT_S)
+            if number >= WARMUP_INCIDENTS:
+                measured.append(reference)
+            await pause_between_rounds()
+        await asyncio.sleep(0.5)
+    finally:
+        await control.close()
+    figures = collect(client, measured)
+    await client.close_all()
+    return figures
+
+
+# --- Probe: where the time goes inside daphne ----------------------------------------------------------
+
+
+def run_probed_daphne(daphne_args: list[str]) -> None:
+    """daphne with timers (perf_counter, comparable across processes on Linux) written to
+    $BENCH_PROBE_LOG, one JSON line per point. The product's code is wrapped, never changed."""
+    import daphne.server  # noqa: F401  (installs the asyncio reactor first)
+
+    sys.path.insert(0, str(REPO_ROOT))
+    import backend.asgi
+
+    from backend.api import views
+    from backend.dispatch import actions
+    from backend.realtime import consumers, events
+
+    log = open(os.environ["BENCH_PROBE_LOG"], "a", buffering=1)  # noqa: SIM115 (open for the process's life)
+    local = threading.local()
+    lock = threading.Lock()
+
+    def point(name: str, reference: str | None, **extra) -> None:
+        line = json.dumps({"p": name, "ref": reference, "t": time.perf_counter(), "pid": os.getpid(), **extra})
+        with lock:
+            log.write(line + "\n")
+
+    original_post = views.IncidentListView.post
+
+    def post(self, request):
+        reference = request.data.get("cad_reference") if isinstance(request.data, dict) else None
+        local.reference = reference
+        point("view_start", reference)
+        try:
+            return original_post(self, request)
+        finally:
+            point("view_end", reference)
+            local.reference = None
+
+    views.IncidentListView.post = post
+
+    def timed_action(name, original):
+        def wrapper(*args, **kwargs):
+            reference = getattr(local, "reference", None)
+            point(f"{name}_start", reference)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                point(f"{name}_end", reference)
+
+        return wrapper
+
+    actions.create_incident = timed_action("create", actions.create_incident)
+    actions.dispatch_incident = timed_action("dispatch", actions.dispatch_incident)
+    original_send_now = events._send_now
+
+    def send_now(messages):
+        reference = getattr(local, "reference", None)
+        point("send_start", reference, messages=len(messages))
+        try:
+            return original_send_now(messages)
+        finally:
+            point("send_end", reference)
+
+    events._send_now = send_now
+    original_deliver = consumers.ResponderConsumer.deliver
+
+    async def deliver(self, message):
+        frame = message["frame"]
+        if frame.get("type") == "alert.created":
+            reference = frame["data"]["alert"]["incident"]["cad_reference"]
+            point("deliver_start", reference)
+            await original_deliver(self, message)
+            point("deliver_end", reference)
+        else:
+            await original_deliver(self, message)
+
+    consumers.ResponderConsumer.deliver = deliver
+
+    async def application(scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == "/api/v1/incidents/" and scope["method"] == "POST":
+            point("http_arrived", None)
+        return await backend.asgi.application(scope, receive, send)
+
+    sys.modules["__main__"].probed_application = application
+    from daphne.cli import CommandLineInterface
+
+    CommandLineInterface().run([*daphne_args, "__main__:probed_application"])
+
+
+def probe_report(log_paths: list[Path], t_sent: dict[str, float]) -> dict:
+    """Per stage, milliseconds from the client's send time (p50 / p99 over measured incidents)."""
+    points: dict[str, dict[str, list[float]]] = {}
+    arrivals = []
+    for path in log_paths:
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            entry = json.loads(line)
+            if entry["p"] == "http_arrived":
+                arrivals.append(entry["t"])
+                continue
+            reference = entry["ref"]
+            if reference in t_sent:
+                points.setdefault(entry["p"], {}).setdefault(reference, []).append(entry["t"])
+    arrivals.sort()
+
+    def stage(name: str, pick) -> dict:
+        values = [
+            (pick(times) - t_sent[reference]) * 1000 for reference, times in points.get(name, {}).items() if times
+        ]
+        return {"p50": rounded(percentile(values, 0.5), 1), "p99": rounded(percentile(values, 0.99), 1)}
+
+    stages = {}
+    http_values = []
+    for reference, sent in t_sent.items():
+        after = [t for t in arrivals if t >= sent]
+        if after:
+            http_values.append((after[0] - sent) * 1000)
+    stages["request reaches daphne's app"] = {
+        "p50": rounded(percentile(http_values, 0.5), 1),
+        "p99": rounded(percentile(http_values, 0.99), 1),
+    }
+    stages["view starts (after auth)"] = stage("view_start", min)
+    stages["create_incident ends"] = stage("create_end", min)
+    stages["dispatch_incident starts"] = stage("dispatch_start", min)
+    stages["dispatch commits, send starts"] = stage("send_start", max)
+    stages["send ends"] = stage("send_end", max)
+    stages["dispatch_incident ends"] = stage("dispatch_end", min)
+    stages["first consumer deliver"] = stage("deliver_start", min)
+    stages["last consumer deliver ends"] = stage("deliver_end", max)
+    stages["view ends"] = stage("view_end", min)
+    return stages
+
+
+# --- The run -------------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=["embedded", "distributed"], default="embedded")
+    parser.add_argument("--sockets", type=int, default=1000, help="idle firefighter sockets (default 1000)")
+    parser.add_argument("--alerted", type=int, default=20, help="firefighters alerted per incident (default 20)")
+    parser.add_argument("--incidents", type=int, default=50, help="measured incidents (default 50)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/coresponder",
+        help="distributed mode: the PostgreSQL server (a scratch database is created beside it)",
+    )
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0", help="distributed mode"
+    )
+    parser.add_argument("--probe", action="store_true", help="time the stages inside daphne and print them")
+    parser.add_argument("--timeout", type=int, default=900, help="give up after this many seconds (default 900)")
+    parser.add_argument("--floor-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--frame-bytes", type=int, default=1500, help=argparse.SUPPRESS)
+    parser.add_argument("--probed-daphne", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.floor_server:
+        floor_server(args.floor_server, args.frame_bytes)
+        return 0
+    if args.probed_daphne is not None:
+        run_probed_daphne(args.probed_daphne)
+        return 0
+    if not 1 <= args.alerted <= 100:
+        parser.error("--alerted must be 1 to 100 (DISPATCH_MAX_PER_STATION's range)")
+    if args.sockets < args.alerted:
+        parser.error("--sockets must be at least --alerted")
+    if args.incidents < 50:
+        print(f"note: {args.incidents} incidents; the figures want at least 50", flush=True)
+
+    def on_alarm(signum, frame):
+        raise BenchTimeout(f"the benchmark took longer than {args.timeout} s")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(args.timeout)
+    raise_open_files_limit(args.sockets)
+    return run(args)
+
+
+def run(args) -> int:
+    sys.path.insert(0, str(REPO_ROOT))
+    run_id = uuid.uuid4().hex[:8]
+    work_dir = Path(tempfile.mkdtemp(prefix="coresponder-bench-"))
+    processes: list[Process] = []
+    scratch = None
+    prefix = f"bench-{run_id}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "backend.settings",
+        "DJANGO_ENV": "development",
+        "DISPATCH_RADIUS_KM": str(RADIUS_KM),
+        "DISPATCH_MAX_PER_STATION": str(args.alerted),
+        "DISPATCH_MAX_RESPONDERS": str(args.alerted),
+        "PYTHONUNBUFFERED": "1",
+    }
+    try:
+        if args.mode == "embedded":
+            env.pop("DATABASE_URL", None)
+            env.pop("REDIS_URL", None)
+            env["SQLITE_PATH"] = str(work_dir / "bench.sqlite3")
+            server_count = 1
+        else:
+            params = postgres_params(args.database_url)
+            scratch = (params, f"coresponder_bench_{run_id}")
+            create_scratch_database(params, scratch[1])
+            env["DATABASE_URL"] = postgres_url(params, scratch[1])
+            env["REDIS_URL"] = args.redis_url
+            env["CHANNEL_LAYER_PREFIX"] = prefix
+            server_count = 2
+        os.environ.update(env)
+        for name in ("DATABASE_URL", "REDIS_URL"):
+            if name not in env:
+                os.environ.pop(name, None)
+
+        print(
+            f"dispatch latency, {args.mode}: {args.sockets} sockets, {args.alerted} alerted per incident, "
+            f"{args.incidents} incidents (+{WARMUP_INCIDENTS} warm-up)",
+            flush=True,
+        )
+        started = time.perf_counter()
+        plan = set_up_data(args.sockets, args.alerted)
+        print(
+            f"  data: {plan.station_count} stations, {args.sockets} firefighters, sessions "
+            f"({time.perf_counter() - started:.1f} s)",
+            flush=True,
+        )
+
+        probe_logs = []
+        for number in range(server_count):
+            port = free_port()
+            server_env = dict(env)
+            if args.probe:
+                probe_logs.append(work_dir / f"probe-{number}.jsonl")
+                server_env["BENCH_PROBE_LOG"] = str(probe_logs[-1])
+                argv = [sys.executable, str(Path(__file__).resolve()), "--probed-daphne", "-b", "127.0.0.1"]
+                argv += ["-p", str(port)]
+            else:
+                argv = [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]
+            processes.append(start_process(f"daphne-{number}", argv, server_env, work_dir, port))
+        for process in processes:
+            wait_until_listening(process)
+        servers = list(processes)
+
+        product = asyncio.run(run_product(args, plan, servers, run_id))
+        for process in servers:
+            if process.popen.poll() is not None:
+                raise RuntimeError(f"{process.name} died during the run:\n{process.tail()}")
+            stop_process(process)
+        stages = probe_report(probe_logs, product["t_sent"]) if args.probe else None
+
+        floor_port = free_port()
+        floor = start_process(
+            "floor",
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--floor-server",
+                str(floor_port),
+                "--frame-bytes",
+                str(product["frame_bytes"]),
+            ],
+            env,
+            work_dir,
+            floor_port,
+        )
+        processes.append(floor)
+        wait_until_listening(floor)
+        floor_figures = asyncio.run(run_floor(args, floor_port))
+        stop_process(floor)
+    except BaseException:
+        for process in processes:
+            if process.popen.poll() is not None and process.popen.returncode not in (0, -15):
+                print(f"--- {process.name} log ---\n{process.tail()}", file=sys.stderr)
+        raise
+    finally:
+        for process in processes:
+            with contextlib.suppress(Exception):
+                stop_process(process)
+        if scratch:
+            with contextlib.suppress(Exception):
+                from django.db import connections
+
+                connections.close_all()
+            try:
+                drop_scratch_database(*scratch)
+            except Exception as error:
+                print(f"warning: could not drop scratch database {scratch[1]}: {error}", file=sys.stderr)
+            with contextlib.suppress(Exception):
+                delete_redis_keys(args.redis_url, prefix)
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+    return report(args, product, floor_figures, stages)
+
+
+def report(args, product: dict, floor: dict, stages: dict | None) -> int:
+    ours = summary(product["latencies_ms"])
+    base = summary(floor["latencies_ms"])
+    response = summary(product["response_ms"])
+    expected = args.incidents * args.alerted
+    print(
+        f"\n  socket receives alert.created, from the API call ({len(product['latencies_ms'])}/{expected} frames):"
+    )
+    print(f"    product  p50 {fmt(ours['p50'])}  p95 {fmt(ours['p95'])}  p99 {fmt(ours['p99'])}  max {fmt(ours['max'])} ms")
+    print(f"    floor    p50 {fmt(base['p50'])}  p95 {fmt(base['p95'])}  p99 {fmt(base['p99'])}  max {fmt(base['max'])} ms")
+    print(f"    HTTP response of the dispatch call: p50 {fmt(response['p50'])}  p99 {fmt(response['p99'])} ms")
+    print(
+        f"    missing {product['missing']}, duplicates {product['duplicates']}, "
+        f"to the wrong socket {product['unexpected']}, stray {product['stray']}; floor missing {floor['missing']}"
+    )
+    if stages:
+        print("\n  where the time goes (ms after the client sent the request, p50 / p99):")
+        for name, values in stages.items():
+            print(f"    {name:34s} {fmt(values['p50'])} / {fmt(values['p99'])}")
+    ratio = ours["p99"] / base["p99"] if ours["p99"] is not None and base["p99"] else None
+    met = ours["p99"] is not None and ours["p99"] <= TARGET_P99_MS and product["missing"] == 0
+    print(f"\n  target p99 <= {TARGET_P99_MS:.0f} ms: {'met' if met else 'MISSED'}\n", flush=True)
+    figures = {
+        "mode": args.mode,
+        "sockets": args.sockets,
+        "alerted": args.alerted,
+        "incidents": args.incidents,
+        "warmup_incidents": WARMUP_INCIDENTS,
+        "frames_measured": len(product["latencies_ms"]),
+        "p50_ms": rounded(ours["p50"]),
+        "p95_ms": rounded(ours["p95"]),
+        "p99_ms": rounded(ours["p99"]),
+        "max_ms": rounded(ours["max"]),
+        "http_response_p50_ms": rounded(response["p50"]),
+        "http_response_p99_ms": rounded(response["p99"]),
+        "floor_p50_ms": rounded(base["p50"]),
+        "floor_p95_ms": rounded(base["p95"]),
+        "floor_p99_ms": rounded(base["p99"]),
+        "p99_over_floor_x": rounded(ratio, 1),
+        "missing_frames": product["missing"],
+        "duplicate_frames": product["duplicates"],
+        "misdirected_frames": product["unexpected"],
+        "floor_missing_frames": floor["missing"],
+        "target_p99_ms": TARGET_P99_MS,
+        "target_met": met,
+    }
+    if stages:
+        figures["stages_ms"] = stages
+    print(json.dumps(figures), flush=True)
+    return 0 if product["missing"] == 0 and product["duplicates"] == 0 and product["unexpected"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Escalation from stored due times: ring, SMS and alarm steps, each once, only while needed."""
+
+import datetime
+
+import pytest
+
+from backend.delivery.models import Channel, Delivery
+from backend.delivery.subscriptions import subscribe_device
+from backend.dispatch.actions import cancel_incident, dispatch_incident, respond_to_alert
+from backend.dispatch.escalation import escalate_incident, run_due_escalations
+from backend.dispatch.models import Incident
+from tests.conftest import browser_subscription
+
+LADDER = [(60, "ring"), (90, "sms"), (120, "ring"), (180, "alarm")]
+
+
+@pytest.fixture(autouse=True)
+def ladder(settings):
+    settings.ESCALATION_LADDER = LADDER
+    settings.DISPATCH_RADIUS_KM = 20
+    settings.DISPATCH_NEXT_RINGS_KM = [35, 80]
+
+
+@pytest.fixture
+def dispatched(incident, carol, alice, bob, charlie, dave):
+    for responder in (alice, bob, charlie):
+        subscribe_device(
+            actor=responder.user,
+            endpoint=f"https://fcm.googleapis.com/fcm/send/{responder.user.username}",
+            label="phone",
+            **browser_subscription("https://x")["keys"],
+        )
+    dispatch_incident(actor=carol, incident_id=incident.pk)
+    incident.refresh_from_db()
+    return incident
+
+
+def at(incident, seconds):
+    return incident.dispatched_at + datetime.timedelta(seconds=seconds)
+
+
+def alerted(incident):
+    return sorted(a.responder.user.username for a in incident.alerts.all())
+
+
+def test_dispatch_starts_the_clock(dispatched):
+    assert dispatched.next_escalation_at == at(dispatched, 60)
+    assert dispatched.escalation_step == 0
+    assert alerted(dispatched) == ["alice", "bob"]
+    assert Delivery.objects.filter(round=1, channel=Channel.WEBPUSH).count() == 2
+
+
+def test_nothing_runs_before_it_is_due(dispatched):
+    assert run_due_escalations(now=at(dispatched, 59)) == 0
+    assert Incident.objects.get(pk=dispatched.pk).escalation_step == 0
+
+
+def test_a_ring_step_resends_to_the_unanswered_and_alerts_the_next_ring(dispatched):
+    alice_alert = dispatched.alerts.get(responder__user__username="alice")
+    respond_to_alert(actor=alice_alert.responder.user, alert_id=alice_alert.pk, response="decline", reason="too_far")
+
+    assert run_due_escalations(now=at(dispatched, 61)) == 1
+
+    incident = Incident.objects.get(pk=dispatched.pk)
+    assert alerted(incident) == ["alice", "bob", "charlie"]  # Great Yarmouth is in the 35 km ring
+    assert incident.ring == 2 and incident.escalation_step == 1
+    assert incident.next_escalation_at == at(incident, 90)
+    resent = Delivery.objects.filter(round=2)
+    assert [d.alert.responder.user.username for d in resent] == ["bob"]  # not alice: she answered
+    assert Delivery.objects.filter(round=1, alert__responder__user__username="charlie").count() == 1
+
+
+def test_each_step_runs_once_however_often_it_is_asked(dispatched):
+    assert escalate_incident(incident_id=dispatched.pk, now=at(dispatched, 61)) is True
+    assert escalate_incident(incident_id=dispatched.pk, now=at(dispatched, 61)) is False
+    assert Delivery.objects.filter(round=2).count() == 2
+    assert Incident.objects.get(pk=dispatched.pk).escalation_step == 1
+
+
+def test_an_accepted_incident_alerts_nobody_else(dispatched):
+    bob_alert = dispatched.alerts.get(responder__user__username="bob")
+    respond_to_alert(actor=bob_alert.responder.user, alert_id=bob_alert.pk, response="accept")
+    for seconds in (61, 91, 121, 181):
+        run_due_escalations(now=at(dispatched, seconds))
+    incident = Incident.objects.get(pk=dispatched.pk)
+    assert alerted(incident) == ["alice", "bob"]
+    assert incident.alarm_raised_at is None
+    assert incident.next_escalation_at is None  # the ladder has run out
+    assert not Delivery.objects.filter(round__gt=1, channel=Channel.WEBPUSH).exists()
+
+
+def test_a_cancelled_incident_escalates_no_further(dispatched, carol):
+    cancel_incident(actor=carol, incident_id=dispatched.pk, reason="Hoax")
+    assert run_due_escalations(now=at(dispatched, 500)) == 0
+    assert alerted(Incident.objects.get(pk=dispatched.pk)) == ["alice", "bob"]
+
+
+def test_the_sms_step_texts_exactly_those_whose_device_has_not_shown_the_alert(dispatched, settings):
+    alerts = {a.responder.user.username: a for a in dispatched.alerts.select_related("responder__user")}
+    for name in ("alice", "bob"):
+        alerts[name].responder.phone_number = "+447700900123"
+        alerts[name].responder.save()
+    respond_to_alert(actor=alerts["alice"].responder.user, alert_id=alerts["alice"].pk, response="received")
+    run_due_escalations(now=at(dispatched, 61))  # ring: charlie alerted, no phone number
+    run_due_escalations(now=at(dispatched, 91))  # sms
+    texts = Delivery.objects.filter(channel=Channel.SMS)
+    assert [(d.alert.responder.user.username, d.target) for d in texts] == [("bob", "…123")]
+
+
+def test_after_the_last_ring_the_board_gets_an_alarm(dispatched):
+    for seconds in (61, 91, 121, 181):
+        run_due_escalations(now=at(dispatched, seconds))
+    incident = Incident.objects.get(pk=dispatched.pk)
+    assert incident.alarm_raised_at == at(dispatched, 181)
+    assert alerted(incident) == ["alice", "bob", "charlie", "dave"]  # rings of 20, 35 and 80 km
