@@ -589,12 +589,16 @@ async def run_floor(args, port: int) -> dict:
 
 
 def run_probed_daphne(daphne_args: list[str]) -> None:
-    """daphne with timers (perf_counter, comparable across processes on Linux) written to
-    $BENCH_PROBE_LOG, one JSON line per point. The product's code is wrapped, never changed."""
+    """daphne with timers written to $BENCH_PROBE_LOG, one JSON line per span (start and end,
+    perf_counter: comparable across processes on Linux) and per garbage collection. The
+    product's functions are wrapped, never changed."""
+    import gc
+
     import daphne.server  # noqa: F401  (installs the asyncio reactor first)
 
     sys.path.insert(0, str(REPO_ROOT))
     import backend.asgi
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
     from backend.api import views
     from backend.dispatch import actions
@@ -604,66 +608,77 @@ def run_probed_daphne(daphne_args: list[str]) -> None:
     local = threading.local()
     lock = threading.Lock()
 
-    def point(name: str, reference: str | None, **extra) -> None:
-        line = json.dumps({"p": name, "ref": reference, "t": time.perf_counter(), "pid": os.getpid(), **extra})
+    def record(name: str, reference: str | None, start: float, end: float) -> None:
+        line = json.dumps({"span": name, "ref": reference, "start": start, "end": end})
         with lock:
             log.write(line + "\n")
+
+    def current() -> str | None:
+        return getattr(local, "reference", None)
+
+    def timed(name, original, label=None):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                record(label(*args, **kwargs) if label else name, current(), start, time.perf_counter())
+
+        return wrapper
 
     original_post = views.IncidentListView.post
 
     def post(self, request):
-        reference = request.data.get("cad_reference") if isinstance(request.data, dict) else None
-        local.reference = reference
-        point("view_start", reference)
+        local.reference = request.data.get("cad_reference") if isinstance(request.data, dict) else None
+        start = time.perf_counter()
         try:
             return original_post(self, request)
         finally:
-            point("view_end", reference)
+            record("view", local.reference, start, time.perf_counter())
             local.reference = None
 
     views.IncidentListView.post = post
+    actions.create_incident = timed("create_incident", actions.create_incident)
+    actions.dispatch_incident = timed("dispatch_incident", actions.dispatch_incident)
+    actions.select_responders = timed("  select_responders", actions.select_responders)
+    actions._tell_everyone_about = timed("  _tell_everyone_about", actions._tell_everyone_about)
+    events.record_for_responders = timed(
+        "record_for_responders", events.record_for_responders, label=lambda ids, type, data_for: f"  record {type}"
+    )
+    events._send_now = timed(
+        "send", events._send_now, label=lambda messages: f"after-commit send ({messages[0][1]['type']} ...)"
+    )
+    BaseDatabaseWrapper._commit = timed("commit", BaseDatabaseWrapper._commit)
 
-    def timed_action(name, original):
-        def wrapper(*args, **kwargs):
-            reference = getattr(local, "reference", None)
-            point(f"{name}_start", reference)
-            try:
-                return original(*args, **kwargs)
-            finally:
-                point(f"{name}_end", reference)
-
-        return wrapper
-
-    actions.create_incident = timed_action("create", actions.create_incident)
-    actions.dispatch_incident = timed_action("dispatch", actions.dispatch_incident)
-    original_send_now = events._send_now
-
-    def send_now(messages):
-        reference = getattr(local, "reference", None)
-        point("send_start", reference, messages=len(messages))
-        try:
-            return original_send_now(messages)
-        finally:
-            point("send_end", reference)
-
-    events._send_now = send_now
     original_deliver = consumers.ResponderConsumer.deliver
 
     async def deliver(self, message):
         frame = message["frame"]
-        if frame.get("type") == "alert.created":
-            reference = frame["data"]["alert"]["incident"]["cad_reference"]
-            point("deliver_start", reference)
-            await original_deliver(self, message)
-            point("deliver_end", reference)
-        else:
-            await original_deliver(self, message)
+        if frame.get("type") != "alert.created":
+            return await original_deliver(self, message)
+        start = time.perf_counter()
+        await original_deliver(self, message)
+        record("consumer deliver", frame["data"]["alert"]["incident"]["cad_reference"], start, time.perf_counter())
 
     consumers.ResponderConsumer.deliver = deliver
 
+    gc_started = {}
+
+    def on_gc(phase, info):
+        if phase == "start":
+            gc_started["t"] = time.perf_counter()
+        elif "t" in gc_started:
+            record(f"gc gen{info['generation']}", None, gc_started.pop("t"), time.perf_counter())
+            if info["generation"] == 2 and os.environ.get("BENCH_COUNT_OBJECTS"):
+                with lock:
+                    log.write(json.dumps({"objects": len(gc.get_objects()), "t": time.perf_counter()}) + "\n")
+
+    gc.callbacks.append(on_gc)
+
     async def application(scope, receive, send):
         if scope["type"] == "http" and scope["path"] == "/api/v1/incidents/" and scope["method"] == "POST":
-            point("http_arrived", None)
+            now = time.perf_counter()
+            record("http arrives", None, now, now)
         return await backend.asgi.application(scope, receive, send)
 
     sys.modules["__main__"].probed_application = application
@@ -673,48 +688,47 @@ def run_probed_daphne(daphne_args: list[str]) -> None:
 
 
 def probe_report(log_paths: list[Path], t_sent: dict[str, float]) -> dict:
-    """Per stage, milliseconds from the client's send time (p50 / p99 over measured incidents)."""
-    points: dict[str, dict[str, list[float]]] = {}
-    arrivals = []
+    """Per span: when it started after the client's send (first occurrence per incident) and how
+    long it took (summed per incident), p50 / p99 in ms; and garbage collections during the run."""
+    spans: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    arrivals, collections = [], {}
+    first_sent, last_sent = min(t_sent.values()), max(t_sent.values()) + 1
     for path in log_paths:
         if not path.exists():
             continue
         for line in path.read_text().splitlines():
             entry = json.loads(line)
-            if entry["p"] == "http_arrived":
-                arrivals.append(entry["t"])
+            if "objects" in entry:
+                print(f"    (probe) {entry['objects']} objects tracked after a full collection", flush=True)
                 continue
-            reference = entry["ref"]
-            if reference in t_sent:
-                points.setdefault(entry["p"], {}).setdefault(reference, []).append(entry["t"])
+            name, reference = entry["span"], entry["ref"]
+            if name == "http arrives":
+                arrivals.append(entry["start"])
+            elif name.startswith("gc "):
+                if first_sent <= entry["start"] <= last_sent:
+                    collections.setdefault(name, []).append((entry["end"] - entry["start"]) * 1000)
+            elif reference in t_sent:
+                spans.setdefault(name, {}).setdefault(reference, []).append((entry["start"], entry["end"]))
     arrivals.sort()
 
-    def stage(name: str, pick) -> dict:
-        values = [
-            (pick(times) - t_sent[reference]) * 1000 for reference, times in points.get(name, {}).items() if times
-        ]
+    def p50_p99(values):
         return {"p50": rounded(percentile(values, 0.5), 1), "p99": rounded(percentile(values, 0.99), 1)}
 
-    stages = {}
-    http_values = []
-    for reference, sent in t_sent.items():
+    report = {}
+    reached = []
+    for sent in t_sent.values():
         after = [t for t in arrivals if t >= sent]
         if after:
-            http_values.append((after[0] - sent) * 1000)
-    stages["request reaches daphne's app"] = {
-        "p50": rounded(percentile(http_values, 0.5), 1),
-        "p99": rounded(percentile(http_values, 0.99), 1),
-    }
-    stages["view starts (after auth)"] = stage("view_start", min)
-    stages["create_incident ends"] = stage("create_end", min)
-    stages["dispatch_incident starts"] = stage("dispatch_start", min)
-    stages["dispatch commits, send starts"] = stage("send_start", max)
-    stages["send ends"] = stage("send_end", max)
-    stages["dispatch_incident ends"] = stage("dispatch_end", min)
-    stages["first consumer deliver"] = stage("deliver_start", min)
-    stages["last consumer deliver ends"] = stage("deliver_end", max)
-    stages["view ends"] = stage("view_end", min)
-    return stages
+            reached.append((after[0] - sent) * 1000)
+    report["http arrives"] = {"at": p50_p99(reached)}
+    for name, by_reference in spans.items():
+        starts = [(min(s for s, _ in times) - t_sent[ref]) * 1000 for ref, times in by_reference.items()]
+        ends = [(max(e for _, e in times) - t_sent[ref]) * 1000 for ref, times in by_reference.items()]
+        took = [sum(e - s for s, e in times) * 1000 for times in by_reference.values()]
+        report[name] = {"at": p50_p99(starts), "until": p50_p99(ends), "took": p50_p99(took)}
+    for name, pauses in sorted(collections.items()):
+        report[name] = {"count": len(pauses), "took": p50_p99(pauses), "max_ms": rounded(max(pauses), 1)}
+    return report
 
 
 # --- The run -------------------------------------------------------------------------------------------
@@ -894,9 +908,18 @@ def report(args, product: dict, floor: dict, stages: dict | None) -> int:
         f"to the wrong socket {product['unexpected']}, stray {product['stray']}; floor missing {floor['missing']}"
     )
     if stages:
-        print("\n  where the time goes (ms after the client sent the request, p50 / p99):")
-        for name, values in stages.items():
-            print(f"    {name:34s} {fmt(values['p50'])} / {fmt(values['p99'])}")
+        print("\n  where the time goes (ms; 'at' and 'until' after the client sent the request; p50 / p99):")
+        for name, values in sorted(stages.items(), key=lambda item: (item[1].get("at", {}).get("p50") or 1e9)):
+            if "count" in values:
+                took = values["took"]
+                print(f"    {name:44s} {values['count']} during the run, each {fmt(took['p50'])} / {fmt(took['p99'])}"
+                      f", max {fmt(values['max_ms'])}")
+            elif "took" in values:
+                at, until, took = values["at"], values["until"], values["took"]
+                print(f"    {name:44s} at {fmt(at['p50'])} / {fmt(at['p99'])}   until {fmt(until['p50'])} / "
+                      f"{fmt(until['p99'])}   took {fmt(took['p50'])} / {fmt(took['p99'])}")
+            else:
+                print(f"    {name:44s} at {fmt(values['at']['p50'])} / {fmt(values['at']['p99'])}")
     ratio = ours["p99"] / base["p99"] if ours["p99"] is not None and base["p99"] else None
     met = ours["p99"] is not None and ours["p99"] <= TARGET_P99_MS and product["missing"] == 0
     print(f"\n  target p99 <= {TARGET_P99_MS:.0f} ms: {'met' if met else 'MISSED'}\n", flush=True)

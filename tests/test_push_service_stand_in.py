@@ -331,7 +331,7 @@ def test_a_rejection_does_not_use_up_a_configured_answer(push_service, vapid):
     assert refused(lambda: send(subscription, vapid)).status_code == 429
 
 
-def test_a_redirect_can_be_configured_and_pywebpush_follows_it_unless_told_not_to(push_service, vapid):
+def test_a_redirect_can_be_configured_and_pywebpush_follows_it(push_service, vapid):
     subscription = push_service.subscribe()
     push_service.respond_with(308, times=1, headers={"Location": subscription["endpoint"]})
     response = send(subscription, vapid)

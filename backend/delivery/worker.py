@@ -9,8 +9,6 @@ worker that still holds the lease, so a slow worker whose lease was taken over c
 """
 
 import asyncio
-import contextlib
-import contextlib
 import datetime
 import logging
 import os
@@ -252,8 +250,14 @@ class DeliveryWorker:
         await sync_to_async(record_sent)(job, worker=self.name, status=status)
 
     async def _wait(self, layer, wake_channel: str, stop: asyncio.Event) -> None:
-        with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
-            await asyncio.wait_for(layer.receive(wake_channel), timeout=settings.DELIVERY_POLL_SECONDS)
+        """Until a wake-up message, a stop, or the poll interval, whichever comes first."""
+        waiters = [asyncio.ensure_future(layer.receive(wake_channel)), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=settings.DELIVERY_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
 
 
 def default_transports() -> dict[str, Transport]:

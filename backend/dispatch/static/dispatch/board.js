@@ -1,0 +1,523 @@
+// The coordinators' live board: every open incident and the answer of everyone alerted to it.
+//
+// The socket at /ws/coordinator/ sends a `board.snapshot` first (every open incident and its
+// alerts), then `board.alert` and `board.incident` frames as things change (docs/events.md). The
+// board keeps the highest `version` of each alert, so a late frame never undoes a newer one. The
+// socket is a hint, not the record: when it drops, the board says so, greys out what it shows,
+// reconnects with exponential backoff and starts again from a fresh snapshot.
+//
+// Mounted on every element with `data-board`:
+//   data-socket-path   the socket's path, e.g. /ws/coordinator/
+//   data-incident-url  an incident's admin page, with __id__ standing for its id
+//   data-incident-id   (optional) show only this incident, as on its own admin page
+
+export const COMMITTED_STATES = new Set(["accepted", "en_route", "on_scene"]);
+
+const STATE_LABELS = {
+  alerted: "Alerted",
+  received: "Shown on device",
+  accepted: "Accepted",
+  declined: "Declined",
+  en_route: "En route",
+  on_scene: "On scene",
+  cleared: "Cleared",
+  stood_down: "Stood down",
+  cancelled: "Incident cancelled",
+};
+
+const CATEGORY_LABELS = {
+  cardiac_arrest: "Suspected cardiac arrest",
+  unconscious: "Unconscious, breathing uncertain",
+  other_medical: "Other medical emergency",
+};
+
+const DECLINE_LABELS = {
+  unavailable: "not available",
+  too_far: "too far away",
+  no_transport: "no transport",
+  already_committed: "at another incident",
+  other: "other",
+};
+
+// Close codes of backend/realtime/consumers.py after which retrying cannot help.
+const CLOSE_NOT_LOGGED_IN = 4401;
+const CLOSE_NOT_ALLOWED = 4403;
+
+// A closed or cancelled incident stays on the board, greyed, for this long.
+const FINISHED_KEPT_MS = 10 * 60 * 1000;
+
+// --- What the board knows (no DOM here, so it can be tested on its own) -----------------------
+
+export function createBoardState() {
+  return { incidents: new Map(), alerts: new Map(), snapshotAt: null };
+}
+
+/** Apply one frame from the socket. Returns true if anything the board shows changed. */
+export function applyFrame(state, frame, now = Date.now()) {
+  if (!frame || typeof frame !== "object") return false;
+  switch (frame.type) {
+    case "board.snapshot":
+      return applySnapshot(state, frame.data, now);
+    case "board.alert":
+      return applyAlert(state, frame.data);
+    case "board.incident":
+      return applyIncident(state, frame.data, now);
+    default:
+      return false;
+  }
+}
+
+/** The snapshot replaces everything: it was read after the socket joined the board's group,
+ *  so it is at least as new as anything this page heard before. */
+export function applySnapshot(state, data, now = Date.now()) {
+  state.incidents = new Map();
+  state.alerts = new Map();
+  for (const incident of data?.incidents ?? []) applyIncident(state, incident, now);
+  for (const alert of data?.alerts ?? []) applyAlert(state, alert);
+  state.snapshotAt = now;
+  return true;
+}
+
+/** Keep the highest version of each alert. */
+export function applyAlert(state, alert) {
+  if (!alert || typeof alert.id !== "number") return false;
+  const known = state.alerts.get(alert.id);
+  if (known && known.version >= alert.version) return false;
+  state.alerts.set(alert.id, alert);
+  return true;
+}
+
+/** Incident frames carry no version, but an incident never reopens: a late "open" frame must
+ *  not undo a close or a cancellation the board already knows of. */
+export function applyIncident(state, incident, now = Date.now()) {
+  if (!incident || typeof incident.id !== "number") return false;
+  const known = state.incidents.get(incident.id);
+  if (known && known.status !== "open" && incident.status === "open") return false;
+  const finishedSeenAt = incident.status === "open" ? null : (known?.finishedSeenAt ?? now);
+  state.incidents.set(incident.id, { ...incident, finishedSeenAt });
+  return true;
+}
+
+export function alertsOf(state, incidentId) {
+  return [...state.alerts.values()]
+    .filter((alert) => alert.incident_id === incidentId)
+    .sort((a, b) => a.rank - b.rank || a.id - b.id);
+}
+
+/** Committed = accepted, en route or on scene; counted from the versioned alerts. */
+export function committedCount(alerts) {
+  return alerts.filter((alert) => COMMITTED_STATES.has(alert.state)).length;
+}
+
+/** An open incident nobody has accepted yet: the coordinator must act. */
+export function isUncovered(incident, alerts) {
+  return incident.status === "open" && committedCount(alerts) === 0;
+}
+
+/** Open incidents, newest first, then recently finished ones; long-finished ones are dropped. */
+export function incidentsToShow(state, now = Date.now()) {
+  for (const [id, incident] of state.incidents) {
+    if (incident.finishedSeenAt !== null && now - incident.finishedSeenAt > FINISHED_KEPT_MS) {
+      state.incidents.delete(id);
+      for (const [alertId, alert] of state.alerts) {
+        if (alert.incident_id === id) state.alerts.delete(alertId);
+      }
+    }
+  }
+  const byNewest = (a, b) => (b.created_at ?? "").localeCompare(a.created_at ?? "") || b.id - a.id;
+  const all = [...state.incidents.values()];
+  return [
+    ...all.filter((incident) => incident.status === "open").sort(byNewest),
+    ...all.filter((incident) => incident.status !== "open").sort(byNewest),
+  ];
+}
+
+/** Delay before reconnect attempt `attempt` (0-based): doubling from 1 s up to 30 s, with jitter
+ *  so that a room full of boards does not reconnect all at once after a server restart. */
+export function backoffDelay(attempt, random = Math.random) {
+  const ceiling = Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 10));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+export function socketUrl(location, path) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}${path}`;
+}
+
+// --- The connection ------------------------------------------------------------------------------
+
+const PING_EVERY_MS = 20_000;
+// Nothing at all heard for this long (not even a pong) means the connection is dead even if the
+// browser has not noticed (a laptop lid closed, a proxy that dropped it without a word).
+const SILENCE_LIMIT_MS = 50_000;
+
+export class BoardConnection {
+  /** onFrame(frame) for every frame; onStatus({state, detail, retryAt}) when the state changes.
+   *  state is one of: connecting, live, waiting (to retry), stopped (retrying cannot help). */
+  constructor({ url, onFrame, onStatus, WebSocketImpl = globalThis.WebSocket }) {
+    this.url = url;
+    this.onFrame = onFrame;
+    this.onStatus = onStatus;
+    this.WebSocketImpl = WebSocketImpl;
+    this.socket = null;
+    this.attempt = 0;
+    this.retryTimer = null;
+    this.heartbeatTimer = null;
+    this.lastHeardAt = 0;
+    this.lastPingAt = 0;
+    this.stopped = false;
+  }
+
+  start() {
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Try again now, e.g. when the network comes back or the page is shown again. */
+  retryNow() {
+    if (this.stopped || this.socket) return;
+    clearTimeout(this.retryTimer);
+    this.connect();
+  }
+
+  connect() {
+    this.retryTimer = null;
+    this.onStatus({ state: "connecting", detail: this.attempt ? `attempt ${this.attempt + 1}` : "" });
+    let socket;
+    try {
+      socket = new this.WebSocketImpl(this.url);
+    } catch (error) {
+      this.scheduleRetry(`could not open the socket (${error.message})`);
+      return;
+    }
+    this.socket = socket;
+    this.lastHeardAt = Date.now();
+    socket.onmessage = (event) => this.received(socket, event);
+    socket.onclose = (event) => this.closed(socket, event.code, event.reason);
+    socket.onerror = () => {}; // a close always follows; that is where it is handled
+    this.heartbeatTimer = setInterval(() => this.heartbeat(socket), 5_000);
+  }
+
+  received(socket, event) {
+    if (socket !== this.socket) return;
+    this.lastHeardAt = Date.now();
+    let frame;
+    try {
+      frame = JSON.parse(event.data);
+    } catch {
+      console.warn("Board: a frame that is not JSON was ignored");
+      return;
+    }
+    if (frame.type === "board.snapshot") {
+      this.attempt = 0; // the connection works: the next outage starts the backoff afresh
+      this.onStatus({ state: "live", detail: "" });
+    } else if (frame.type === "error") {
+      console.warn("Board: the server reported", frame.data);
+    }
+    this.onFrame(frame);
+  }
+
+  heartbeat(socket) {
+    if (socket !== this.socket || socket.readyState !== 1) return;
+    const now = Date.now();
+    if (now - this.lastHeardAt > SILENCE_LIMIT_MS) {
+      this.drop(socket, "the server stopped answering");
+      return;
+    }
+    if (now - this.lastPingAt >= PING_EVERY_MS) {
+      this.lastPingAt = now;
+      socket.send(JSON.stringify({ type: "ping" }));
+    }
+  }
+
+  /** Give up on a socket without waiting for the browser's closing handshake. */
+  drop(socket, why) {
+    this.forget(socket);
+    try {
+      socket.close();
+    } catch {
+      // already closing
+    }
+    this.scheduleRetry(why);
+  }
+
+  closed(socket, code, reason) {
+    if (socket !== this.socket) return;
+    this.forget(socket);
+    if (code === CLOSE_NOT_LOGGED_IN) {
+      this.stop("You are no longer logged in. Log in again, then reload this page.");
+    } else if (code === CLOSE_NOT_ALLOWED) {
+      this.stop("Your account may not watch the live board.");
+    } else {
+      this.scheduleRetry(reason || `connection closed (code ${code})`);
+    }
+  }
+
+  forget(socket) {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    socket.onmessage = socket.onclose = socket.onerror = null;
+    if (socket === this.socket) this.socket = null;
+  }
+
+  scheduleRetry(why) {
+    if (this.stopped) return;
+    const delay = backoffDelay(this.attempt);
+    this.attempt += 1;
+    this.onStatus({ state: "waiting", detail: why, retryAt: Date.now() + delay });
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  stop(why) {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    if (this.socket) this.forget(this.socket);
+    this.onStatus({ state: "stopped", detail: why });
+  }
+}
+
+// --- Drawing -------------------------------------------------------------------------------------
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "className") node.className = value;
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function clockTime(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleTimeString("en-GB", { hour12: false });
+}
+
+function elapsed(ms) {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  const minutes = Math.floor(seconds / 60);
+  const hours = Math.floor(minutes / 60);
+  const pad = (n) => String(n).padStart(2, "0");
+  return hours ? `${hours}:${pad(minutes % 60)}:${pad(seconds % 60)}` : `${minutes}:${pad(seconds % 60)}`;
+}
+
+/** A time cell: the clock time, and how long after the alert it was. */
+function timeCell(alert, field) {
+  const iso = alert[field];
+  if (!iso) return el("td", { className: "board-time board-time--empty" }, "—");
+  const after = field === "alerted_at" ? null : Date.parse(iso) - Date.parse(alert.alerted_at);
+  return el(
+    "td",
+    { className: "board-time", title: iso },
+    el("time", { datetime: iso }, clockTime(iso)),
+    after === null ? null : el("span", { className: "board-after" }, ` +${elapsed(after)}`),
+  );
+}
+
+function finishedField(alert) {
+  return ["cleared_at", "stood_down_at", "cancelled_at"].find((field) => alert[field]) ?? "cleared_at";
+}
+
+function stateCell(alert) {
+  let label = STATE_LABELS[alert.state] ?? alert.state;
+  if (alert.state === "declined" && alert.decline_reason) {
+    label += ` (${DECLINE_LABELS[alert.decline_reason] ?? alert.decline_reason})`;
+  }
+  return el(
+    "td",
+    { className: "board-state" },
+    el("span", { className: `board-badge board-badge--${alert.state}`, title: alert.decline_note || null }, label),
+  );
+}
+
+function alertRow(alert) {
+  return el(
+    "tr",
+    { className: `board-alert board-alert--${alert.state}`, "data-alert-id": alert.id },
+    el("td", { className: "board-rank" }, alert.rank),
+    el("th", { scope: "row" }, alert.responder_name),
+    el("td", {}, alert.station),
+    el("td", { className: "board-number" }, `${Number(alert.distance_km).toFixed(1)} km`),
+    stateCell(alert),
+    timeCell(alert, "alerted_at"),
+    timeCell(alert, "received_at"),
+    timeCell(alert, "accepted_at"),
+    timeCell(alert, "declined_at"),
+    timeCell(alert, "en_route_at"),
+    timeCell(alert, "on_scene_at"),
+    timeCell(alert, finishedField(alert)),
+  );
+}
+
+const HEADINGS = ["#", "Responder", "Station", "Distance", "State", "Alerted", "Shown", "Accepted",
+  "Declined", "En route", "On scene", "Cleared / stood down"];
+
+function alertTable(incident, alerts) {
+  if (!alerts.length) {
+    return el("p", { className: "board-none" }, incident.dispatched_at ? "Nobody alerted." : "Not dispatched yet.");
+  }
+  return el(
+    "table",
+    { className: "board-alerts" },
+    el("caption", { className: "visually-hidden" }, `Responders alerted to ${incident.cad_reference}`),
+    el("thead", {}, el("tr", {}, HEADINGS.map((heading) => el("th", { scope: "col" }, heading)))),
+    el("tbody", {}, alerts.map(alertRow)),
+  );
+}
+
+function coverLine(incident, alerts) {
+  const committed = committedCount(alerts);
+  if (incident.status !== "open") {
+    const when = clockTime(incident.closed_at || incident.cancelled_at);
+    const why = incident.status === "cancelled" && incident.cancel_reason ? `: ${incident.cancel_reason}` : "";
+    return el("p", { className: "board-cover board-cover--finished" }, `${incident.status === "cancelled" ? "Cancelled" : "Closed"} at ${when}${why}.`);
+  }
+  if (committed === 0) {
+    const text = alerts.length
+      ? `No responder has accepted (${alerts.length} alerted).`
+      : "No responder alerted yet: dispatch from the incident's page.";
+    return el("p", { className: "board-cover board-cover--none", role: "alert" }, text);
+  }
+  return el(
+    "p",
+    { className: "board-cover board-cover--ok" },
+    `${committed} of ${alerts.length} alerted ${committed === 1 ? "has" : "have"} accepted.`,
+  );
+}
+
+function incidentSection(incident, alerts, incidentUrl) {
+  const uncovered = isUncovered(incident, alerts);
+  const classes = ["board-incident"];
+  if (uncovered) classes.push("board-incident--uncovered");
+  if (incident.status !== "open") classes.push("board-incident--finished");
+  const headingId = `board-incident-${incident.id}`;
+  const reference = incidentUrl
+    ? el("a", { href: incidentUrl.replace("__id__", encodeURIComponent(incident.id)) }, incident.cad_reference)
+    : incident.cad_reference;
+  const since = incident.dispatched_at || incident.created_at;
+  return el(
+    "section",
+    { className: classes.join(" "), "aria-labelledby": headingId, "data-incident-id": incident.id },
+    el(
+      "h2",
+      { id: headingId },
+      reference,
+      " ",
+      el("span", { className: `board-status board-status--${incident.status}` }, incident.status),
+    ),
+    el(
+      "p",
+      { className: "board-meta" },
+      el("strong", {}, incident.address),
+      ` · ${CATEGORY_LABELS[incident.category] ?? incident.category}`,
+      ` · created ${clockTime(incident.created_at)}`,
+      incident.dispatched_at ? ` · dispatched ${clockTime(incident.dispatched_at)}` : " · not dispatched",
+      incident.status === "open" && since
+        ? el("span", { className: "board-elapsed", "data-elapsed-since": since }, "")
+        : null,
+    ),
+    coverLine(incident, alerts),
+    alertTable(incident, alerts),
+  );
+}
+
+class BoardView {
+  constructor(root) {
+    this.root = root;
+    this.incidentUrl = root.dataset.incidentUrl || "";
+    this.onlyIncident = root.dataset.incidentId ? Number(root.dataset.incidentId) : null;
+    this.state = createBoardState();
+    this.status = { state: "connecting", detail: "" };
+    this.baseTitle = document.title;
+    this.drawPending = false;
+
+    root.replaceChildren();
+    this.statusLine = el("p", { className: "board-connection", role: "status", "aria-live": "polite" });
+    this.incidentsBox = el("div", { className: "board-incidents" });
+    root.append(this.statusLine, this.incidentsBox);
+    setInterval(() => this.tick(), 1000);
+  }
+
+  frame(frame) {
+    if (applyFrame(this.state, frame)) this.scheduleDraw();
+  }
+
+  setStatus(status) {
+    this.status = status;
+    this.drawStatus();
+    this.root.classList.toggle("board--stale", status.state !== "live");
+  }
+
+  scheduleDraw() {
+    if (this.drawPending) return;
+    this.drawPending = true;
+    requestAnimationFrame(() => {
+      this.drawPending = false;
+      this.draw();
+    });
+  }
+
+  draw() {
+    let incidents = incidentsToShow(this.state);
+    if (this.onlyIncident !== null) incidents = incidents.filter((incident) => incident.id === this.onlyIncident);
+    const sections = incidents.map((incident) =>
+      incidentSection(incident, alertsOf(this.state, incident.id), this.onlyIncident === null ? this.incidentUrl : ""),
+    );
+    if (!sections.length) {
+      const text = this.onlyIncident === null
+        ? "No open incidents."
+        : "This incident is not on the live board (it is no longer open). Reload the page for its record.";
+      sections.push(el("p", { className: "board-empty" }, this.state.snapshotAt ? text : "Waiting for the board…"));
+    }
+    this.incidentsBox.replaceChildren(...sections);
+    this.tick();
+    if (this.onlyIncident === null) {
+      const uncovered = incidents.filter((incident) => isUncovered(incident, alertsOf(this.state, incident.id)));
+      document.title = uncovered.length ? `(${uncovered.length}) ${this.baseTitle}` : this.baseTitle;
+    }
+  }
+
+  drawStatus() {
+    const { state, detail, retryAt } = this.status;
+    const parts = {
+      connecting: `Connecting…${detail ? ` (${detail})` : ""}`,
+      live: "Live: changes appear as they happen.",
+      waiting: `Disconnected${detail ? ` (${detail})` : ""}. What is shown may be out of date. Reconnecting in ${Math.max(0, Math.ceil(((retryAt ?? Date.now()) - Date.now()) / 1000))} s…`,
+      stopped: `Not connected. ${detail}`,
+    };
+    this.statusLine.className = `board-connection board-connection--${state}`;
+    this.statusLine.textContent = parts[state] ?? state;
+  }
+
+  tick() {
+    const now = Date.now();
+    for (const node of this.incidentsBox.querySelectorAll("[data-elapsed-since]")) {
+      node.textContent = ` · ${elapsed(now - Date.parse(node.dataset.elapsedSince))} ago`;
+    }
+    if (this.status.state === "waiting") this.drawStatus();
+  }
+}
+
+export function mountBoard(root, { location = window.location } = {}) {
+  const view = new BoardView(root);
+  const connection = new BoardConnection({
+    url: socketUrl(location, root.dataset.socketPath || "/ws/coordinator/"),
+    onFrame: (frame) => view.frame(frame),
+    onStatus: (status) => view.setStatus(status),
+  });
+  window.addEventListener("online", () => connection.retryNow());
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") connection.retryNow();
+  });
+  connection.start();
+  return { view, connection };
+}
+
+if (typeof document !== "undefined") {
+  for (const root of document.querySelectorAll("[data-board]")) mountBoard(root);
+}

@@ -1,0 +1,201 @@
+"""A dispatch reaches every subscribed device through a real HTTP push service stand-in that
+decrypts the payload and checks VAPID; each failure answer leads to the right retry or end."""
+
+import asyncio
+import datetime
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+from webpush.models import SubscriptionInfo
+
+from backend.delivery.models import Delivery, DeliveryState
+from backend.delivery.subscriptions import subscribe_device
+from backend.delivery.transports.webpush import WebPushTransport
+from backend.delivery.worker import DeliveryWorker
+from backend.dispatch.actions import dispatch_incident
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@sync_to_async
+def subscribe(responder, subscription, label="phone"):
+    subscribe_device(
+        actor=responder.user,
+        endpoint=subscription["endpoint"],
+        p256dh=subscription["keys"]["p256dh"],
+        auth=subscription["keys"]["auth"],
+        label=label,
+    )
+
+
+@sync_to_async
+def deliveries():
+    return list(Delivery.objects.order_by("pk"))
+
+
+async def send_everything_due(worker):
+    await worker.run_once()
+    await worker.drain()
+
+
+@pytest.fixture
+async def worker():
+    transport = WebPushTransport()
+    async with transport:
+        yield DeliveryWorker({"webpush": transport}, name="test-worker")
+
+
+async def test_a_dispatch_sends_one_decryptable_push_per_device_with_the_right_headers(
+    push_service, worker, incident, carol, alice, bob, settings
+):
+    phone, tablet, bobs = push_service.subscribe(), push_service.subscribe(), push_service.subscribe()
+    await subscribe(alice, phone)
+    await subscribe(alice, tablet, "tablet")
+    await subscribe(bob, bobs)
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+
+    await send_everything_due(worker)
+
+    pushes = push_service.received
+    assert sorted(p.endpoint for p in pushes) == sorted(s["endpoint"] for s in (phone, tablet, bobs))
+    for push in pushes:
+        assert push.ttl == settings.PUSH_TTL_SECONDS >= 60
+        assert push.urgency == "high"
+        assert push.topic == f"incident-{incident.pk}"
+        assert push.vapid_claims["sub"] == settings.VAPID_SUBJECT
+        assert push.json["web_push"] == 8030 and push.json["notification"]["title"] == "Cardiac arrest alert"
+        assert push.json["notification"]["tag"] == f"incident-{incident.pk}"
+        assert push.json["incident_id"] == incident.pk and push.json["type"] == "alert.created"
+        # No patient or location details on a lock screen.
+        text = push.text.lower()
+        assert "example road" not in text and "eeast" not in text and "norwich" not in text
+    assert {(d.state, d.last_status) for d in await deliveries()} == {(DeliveryState.SENT, 201)}
+    assert not push_service.rejections
+
+
+async def test_vapid_signatures_use_the_configured_key(push_service, worker, incident, carol, alice, settings):
+    await subscribe(alice, push_service.subscribe(application_server_key=settings.VAPID_PUBLIC_KEY))
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    await send_everything_due(worker)
+    assert len(push_service.received) == 1 and not push_service.rejections
+
+
+@pytest.mark.parametrize("status", [404, 410])
+async def test_a_gone_subscription_is_deleted(push_service, worker, incident, carol, alice, status):
+    subscription = push_service.subscribe()
+    await subscribe(alice, subscription)
+    push_service.respond_with(status)
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    await send_everything_due(worker)
+    (delivery,) = await deliveries()
+    assert (delivery.state, delivery.last_status) == (DeliveryState.FAILED, status)
+    assert not await sync_to_async(SubscriptionInfo.objects.filter(endpoint=subscription["endpoint"]).exists)()
+
+
+async def test_429_is_retried_no_sooner_than_retry_after(push_service, worker, incident, carol, alice):
+    await subscribe(alice, push_service.subscribe())
+    push_service.respond_with(429, times=1, retry_after=20)
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    await send_everything_due(worker)
+    (delivery,) = await deliveries()
+    assert (delivery.state, delivery.last_status) == (DeliveryState.PENDING, 429)
+    assert delivery.next_attempt_at >= timezone.now() + datetime.timedelta(seconds=19)
+    # When it is due again, the retry goes through.
+    await sync_to_async(Delivery.objects.update)(next_attempt_at=timezone.now())
+    await send_everything_due(worker)
+    (delivery,) = await deliveries()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.SENT, 2)
+    assert len(push_service.received) == 1
+
+
+@pytest.mark.parametrize("status", [500, 503])
+async def test_server_errors_are_retried_with_backoff(push_service, worker, incident, carol, alice, status):
+    await subscribe(alice, push_service.subscribe())
+    push_service.respond_with(status, times=1)
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    await send_everything_due(worker)
+    (delivery,) = await deliveries()
+    assert (delivery.state, delivery.last_status) == (DeliveryState.PENDING, status)
+    assert delivery.next_attempt_at > timezone.now()
+
+
+@pytest.mark.parametrize("status", [400, 403, 413])
+async def test_other_client_errors_fail_for_good_with_the_reason(push_service, worker, incident, carol, alice, status):
+    await subscribe(alice, push_service.subscribe())
+    push_service.respond_with(status)
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    await send_everything_due(worker)
+    (delivery,) = await deliveries()
+    assert (delivery.state, delivery.last_status) == (DeliveryState.FAILED, status)
+    assert f"({status})" in delivery.last_error
+
+
+async def test_a_redirect_is_not_followed(push_service, worker, incident, carol, alice):
+    await subscribe(alice, push_service.subscribe())
+    push_service.respond_with(308, headers={"Location": "http://127.0.0.1:1/internal"})
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    await send_everything_due(worker)
+    (delivery,) = await deliveries()
+    assert (delivery.state, delivery.last_status) == (DeliveryState.FAILED, 308)
+
+
+@pytest.mark.parametrize("kind", ["not-http", "truncated", "close"])
+async def test_garbage_from_the_push_service_is_retried(push_service, worker, incident, carol, alice, kind):
+    await subscribe(alice, push_service.subscribe())
+    push_service.garbage(kind, times=1)
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    await send_everything_due(worker)
+    (delivery,) = await deliveries()
+    assert delivery.state == DeliveryState.PENDING and "Attempt 1" in delivery.last_error
+
+
+async def test_a_hanging_push_service_times_out_and_is_retried(push_service, incident, carol, alice, settings):
+    settings.PUSH_TIMEOUT_SECONDS = 0.3
+    await subscribe(alice, push_service.subscribe())
+    push_service.hang(times=1)
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    async with WebPushTransport() as transport:
+        worker = DeliveryWorker({"webpush": transport}, name="w")
+        started = asyncio.get_running_loop().time()
+        await send_everything_due(worker)
+        assert asyncio.get_running_loop().time() - started < 2
+    (delivery,) = await deliveries()
+    assert delivery.state == DeliveryState.PENDING and "did not answer in time" in delivery.last_error
+
+
+async def test_a_worker_killed_while_holding_deliveries_loses_none(push_service, incident, carol, alice, bob, settings):
+    """The first worker claims and dies before sending; after the lease another sends them all."""
+    from backend.delivery.worker import claim_due
+
+    settings.DELIVERY_LEASE_SECONDS = 1
+    await subscribe(alice, push_service.subscribe())
+    await subscribe(bob, push_service.subscribe())
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    held = await sync_to_async(claim_due)(worker="killed", limit=10)
+    assert len(held) == 2
+    async with WebPushTransport() as transport:
+        survivor = DeliveryWorker({"webpush": transport}, name="survivor")
+        await send_everything_due(survivor)
+        assert push_service.received == []  # the lease still stands
+        await asyncio.sleep(1.1)
+        await send_everything_due(survivor)
+    assert len(push_service.received) == 2
+    assert {(d.state, d.attempts) for d in await deliveries()} == {(DeliveryState.SENT, 2)}
+
+
+async def test_the_worker_is_woken_after_commit_not_on_its_next_poll(push_service, incident, carol, alice, settings):
+    settings.DELIVERY_POLL_SECONDS = 30
+    subscription = push_service.subscribe()
+    await subscribe(alice, subscription)
+    stop = asyncio.Event()
+    async with WebPushTransport() as transport:
+        worker = DeliveryWorker({"webpush": transport}, name="waiting")
+        running = asyncio.create_task(worker.run(stop))
+        await asyncio.sleep(0.2)  # let it go idle
+        await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+        [push] = await push_service.wait_for_async(1, timeout=3)
+        stop.set()
+        await asyncio.wait_for(running, timeout=35)
+    assert json.loads(push.payload)["alert_id"] == (await deliveries())[0].alert_id
