@@ -23,6 +23,8 @@ ROLE_PERMISSIONS = {
         "dispatch.dispatch_incident",
         "dispatch.stand_down_incident",
         "dispatch.cancel_incident",
+        "delivery.view_delivery",
+        "delivery.view_pushdevice",
     ],
     DISPATCH_SYSTEMS: [
         "dispatch.add_incident",
