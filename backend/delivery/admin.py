@@ -32,7 +32,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.display(description="Time to send")
 def duration(delivery: Delivery) -> str:
-    return f"{delivery.duration_ms} ms" if delivery.duration_ms is not None else "–"
+    return f"{delivery.duration_ms} ms" if delivery.duration_ms is not None else "-"
 
 
 @admin.register(Delivery)

@@ -11,12 +11,14 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
 
 from backend.dispatch import access, actions
 from backend.dispatch.models import Alert, Incident
@@ -25,17 +27,50 @@ from backend.errors import ActionError
 BOARD_PERMISSION = "accounts.view_board"
 BOARD_SOCKET_PATH = "/ws/coordinator/"
 
-ALERT_TIMESTAMP_FIELDS = [
-    "alerted_at",
-    "received_at",
-    "accepted_at",
-    "declined_at",
-    "en_route_at",
-    "on_scene_at",
-    "cleared_at",
-    "stood_down_at",
-    "cancelled_at",
-]
+
+def _to_the_second(field: str, description: str, *, since: str | None = None):
+    """A read-only column showing a time to the second (the admin's default stops at minutes,
+    and here seconds count), with how long after `since` it was."""
+
+    @admin.display(description=description, ordering=field)
+    def show(self, obj):
+        value = getattr(obj, field)
+        if value is None:
+            return "—"
+        shown = formats.date_format(timezone.localtime(value), "j M Y, H:i:s")
+        start = getattr(obj, since) if since else None
+        if start is not None and value >= start:
+            seconds = round((value - start).total_seconds())
+            shown += f" (+{seconds // 60}:{seconds % 60:02d})"
+        return shown
+
+    return show
+
+
+class AlertTimes:
+    """Every time of an alert, to the second, each with how long after the alert it came."""
+
+    alerted = _to_the_second("alerted_at", "Alerted")
+    received = _to_the_second("received_at", "Shown on device", since="alerted_at")
+    accepted = _to_the_second("accepted_at", "Accepted", since="alerted_at")
+    declined = _to_the_second("declined_at", "Declined", since="alerted_at")
+    en_route = _to_the_second("en_route_at", "En route", since="alerted_at")
+    on_scene = _to_the_second("on_scene_at", "On scene", since="alerted_at")
+    cleared = _to_the_second("cleared_at", "Cleared", since="alerted_at")
+    stood_down = _to_the_second("stood_down_at", "Stood down", since="alerted_at")
+    cancelled = _to_the_second("cancelled_at", "Cancelled", since="alerted_at")
+
+    TIME_FIELDS = [
+        "alerted",
+        "received",
+        "accepted",
+        "declined",
+        "en_route",
+        "on_scene",
+        "cleared",
+        "stood_down",
+        "cancelled",
+    ]
 
 
 # --- Adding an incident ---------------------------------------------------------------------------
@@ -110,7 +145,7 @@ class CancelReasonForm(forms.Form):
 # --- Alerts shown on an incident ------------------------------------------------------------------
 
 
-class AlertInline(admin.TabularInline):
+class AlertInline(AlertTimes, admin.TabularInline):
     model = Alert
     extra = 0
     max_num = 0
@@ -122,7 +157,7 @@ class AlertInline(admin.TabularInline):
         "station",
         "state",
         "distance",
-        *ALERT_TIMESTAMP_FIELDS,
+        *AlertTimes.TIME_FIELDS,
         "decline_reason",
         "decline_note",
     ]
@@ -178,10 +213,51 @@ class IncidentAdmin(admin.ModelAdmin):
         ("For the crew", {"fields": ["notes"]}),
         (
             "Timeline",
-            {"fields": ["created_by", "created_at", "dispatched_at", "closed_at", "cancelled_at", "cancel_reason"]},
+            {"fields": ["created_by", "created", "dispatched", "closed", "cancelled", "cancel_reason"]},
         ),
-        ("Escalation", {"fields": ["ring", "escalation_step", "next_escalation_at", "alarm_raised_at"]}),
+        ("Escalation", {"fields": ["ring", "escalation_step", "next_escalation", "alarm_raised"]}),
+        ("Deliveries: what was sent to each responder's devices", {"fields": ["deliveries"]}),
     ]
+    created = _to_the_second("created_at", "Created")
+    dispatched = _to_the_second("dispatched_at", "Dispatched", since="created_at")
+    closed = _to_the_second("closed_at", "Closed", since="created_at")
+    cancelled = _to_the_second("cancelled_at", "Cancelled", since="created_at")
+    next_escalation = _to_the_second("next_escalation_at", "Next escalation due")
+    alarm_raised = _to_the_second("alarm_raised_at", "Alarm raised (nobody accepted)", since="dispatched_at")
+
+    @admin.display(description="Push and SMS")
+    def deliveries(self, incident):
+        from backend.delivery.models import Delivery
+
+        rows = (
+            Delivery.objects.filter(alert__incident=incident)
+            .select_related("alert__responder__user", "device")
+            .order_by("alert__rank", "created_at")
+        )
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    delivery.alert.responder,
+                    delivery.get_channel_display(),
+                    delivery.device.label if delivery.device else delivery.target,
+                    delivery.round,
+                    delivery.get_state_display(),
+                    delivery.attempts,
+                    f"{delivery.duration_ms} ms" if delivery.duration_ms is not None else "-",
+                    " ".join(filter(None, [str(delivery.last_status or ""), delivery.last_error])) or "-",
+                )
+                for delivery in rows
+            ),
+        )
+        if not body:
+            return "Nothing sent by push or SMS (no subscribed devices, or not dispatched yet)."
+        return format_html(
+            "<table><thead><tr><th>Responder</th><th>Channel</th><th>Device</th><th>Round</th><th>State</th>"
+            "<th>Attempts</th><th>Time to send</th><th>Last answer</th></tr></thead><tbody>{}</tbody></table>",
+            body,
+        )
 
     # --- What the admin lets anyone do ---
 
@@ -223,6 +299,9 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else flatten_fieldsets(self.fieldsets)
 
     def get_inlines(self, request, obj):
         return [] if obj is None else self.inlines
@@ -302,37 +381,27 @@ class IncidentAdmin(admin.ModelAdmin):
     # --- Buttons on one incident's page, and the board ---
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        custom = [
-            path("board/", self.admin_site.admin_view(self.board_view), name="%s_%s_board" % info),
-            path(
-                "<path:object_id>/dispatch/",
-                self.admin_site.admin_view(self._button(_dispatch)),
-                name="%s_%s_dispatch" % info,
-            ),
-            path(
-                "<path:object_id>/stand-down/",
-                self.admin_site.admin_view(self._button(_stand_down)),
-                name="%s_%s_stand_down" % info,
-            ),
-            path(
-                "<path:object_id>/close/",
-                self.admin_site.admin_view(self._button(_close)),
-                name="%s_%s_close" % info,
-            ),
-            path(
-                "<path:object_id>/cancel/",
-                self.admin_site.admin_view(self.cancel_view),
-                name="%s_%s_cancel" % info,
-            ),
+        # Before the admin's own: its "<object_id>/" pattern would otherwise catch "board/".
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path("board/", wrap(self.board_view), name=f"{name}_board"),
+            path("<path:object_id>/dispatch/", wrap(self._button(_dispatch)), name=f"{name}_dispatch"),
+            path("<path:object_id>/stand-down/", wrap(self._button(_stand_down)), name=f"{name}_stand_down"),
+            path("<path:object_id>/close/", wrap(self._button(_close)), name=f"{name}_close"),
+            path("<path:object_id>/cancel/", wrap(self.cancel_view), name=f"{name}_cancel"),
+            *super().get_urls(),
         ]
-        return custom + super().get_urls()
 
     def _button(self, operation):
         def button_view(request, object_id):
             if request.method != "POST":
                 return HttpResponseNotAllowed(["POST"])
-            incident = self._incident_or_none(object_id)
+            if not self.has_view_permission(request):
+                raise PermissionDenied
+            # The admin's own lookup, only for the message's CAD reference: the action checks its
+            # permission and loads the incident again, locked.
+            incident = self.get_object(request, unquote(object_id))
             if incident is None:
                 self.message_user(request, f"There is no incident {object_id}.", messages.ERROR)
                 return HttpResponseRedirect(reverse("admin:dispatch_incident_changelist"))
@@ -381,14 +450,6 @@ class IncidentAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/dispatch/incident/board.html", context)
 
-    @staticmethod
-    def _incident_or_none(object_id) -> Incident | None:
-        # Only for the message's CAD reference; the action checks permission and loads it again.
-        try:
-            return Incident.objects.filter(pk=unquote(object_id)).first()
-        except (ValueError, TypeError):
-            return None
-
 
 # --- The operations, each one action call and what to tell the coordinator ---
 
@@ -430,10 +491,10 @@ def _count(number: int, noun: str) -> str:
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(AlertTimes, admin.ModelAdmin):
     """Every alert sent, for looking things up. Alerts change only through actions."""
 
-    list_display = ["incident", "responder", "station", "state", "distance", "rank", "alerted_at", "answered_at"]
+    list_display = ["incident", "responder", "station", "state", "distance", "rank", "alerted", "answered"]
     list_filter = ["state", ("responder__station", admin.RelatedOnlyFieldListFilter), "alerted_at"]
     search_fields = [
         "incident__cad_reference",
@@ -450,7 +511,7 @@ class AlertAdmin(admin.ModelAdmin):
         "version",
         "distance",
         "rank",
-        *ALERT_TIMESTAMP_FIELDS,
+        *AlertTimes.TIME_FIELDS,
         "decline_reason",
         "decline_note",
     ]
@@ -473,9 +534,9 @@ class AlertAdmin(admin.ModelAdmin):
     def distance(self, alert):
         return f"{alert.distance_km:.1f} km"
 
-    @admin.display(description="Answered")
-    def answered_at(self, alert):
+    @admin.display(description="First answer")
+    def answered(self, alert):
         answers = [time for time in (alert.accepted_at, alert.declined_at) if time is not None]
         if not answers:
             return "—"
-        return f"{(min(answers) - alert.alerted_at).total_seconds():.0f} s after alert"
+        return f"{round((min(answers) - alert.alerted_at).total_seconds())} s after the alert"

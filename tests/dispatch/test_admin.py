@@ -75,6 +75,7 @@ def test_the_list_shows_each_incident_with_how_many_were_alerted_and_accepted(co
     [row] = response.context["cl"].result_list
     assert (row.alerted_total, row.accepted_total) == (2, 1)
     assert reverse(BOARD) in content  # the "Live board" button
+    assert 'value="dispatch_incidents"' in content and 'value="cancel_incidents"' in content
 
 
 def test_the_list_can_be_searched_by_cad_reference_and_filtered_by_status(coordinator, incident, carol):
@@ -258,9 +259,7 @@ def test_the_cancel_action_with_a_reason_cancels(coordinator, alerts, incident):
     incident.refresh_from_db()
     assert (incident.status, incident.cancel_reason) == (IncidentStatus.CANCELLED, "Ambulance on scene")
     assert states() == {"alice": "cancelled", "bob": "cancelled"}
-    assert messages_of(response) == [
-        "EEAST-0001: cancelled (Ambulance on scene); everyone alerted has been told."
-    ]
+    assert messages_of(response) == ["EEAST-0001: cancelled (Ambulance on scene); everyone alerted has been told."]
 
 
 def test_the_cancel_action_without_a_reason_refuses(coordinator, alerts, incident):
@@ -330,6 +329,17 @@ def test_a_closed_incident_shows_no_buttons(coordinator, incident, carol):
     assert reverse("admin:dispatch_incident_cancel", args=[incident.pk]) not in page
 
 
+def test_a_button_needs_the_admin_permission_to_see_incidents(incident, alice):
+    staff = get_user_model().objects.create_user(username="clerk", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+
+    response = client.post(reverse("admin:dispatch_incident_dispatch", args=[incident.pk]))
+
+    assert response.status_code == 403
+    assert not Alert.objects.exists()
+
+
 def test_a_button_for_an_incident_that_does_not_exist_is_a_message(coordinator):
     response = coordinator.post(reverse("admin:dispatch_incident_close", args=[424242]))
 
@@ -350,6 +360,24 @@ def test_alerts_are_listed_read_only(coordinator, alerts):
     posted = coordinator.post(reverse("admin:dispatch_alert_change", args=[alert.pk]), {"state": "accepted"})
     assert posted.status_code == 403
     assert Alert.objects.get(pk=alert.pk).state == "alerted"
+
+
+def test_the_events_sent_to_responders_can_be_read_but_not_changed(alerts):
+    from backend.realtime.models import ResponderEvent
+
+    superuser = get_user_model().objects.create_superuser(username="root", password="correct horse battery")
+    client = Client()
+    client.force_login(superuser)
+    event = ResponderEvent.objects.filter(responder=alerts["alice"].responder).first()
+
+    listed = client.get(reverse("admin:realtime_responderevent_changelist"))
+    shown = client.get(reverse("admin:realtime_responderevent_change", args=[event.pk]))
+
+    assert listed.status_code == 200 and len(listed.context["cl"].result_list) == ResponderEvent.objects.count()
+    assert shown.status_code == 200 and "alert.created" in shown.content.decode()
+    assert client.post(reverse("admin:realtime_responderevent_delete", args=[event.pk])).status_code == 403
+    assert client.get(reverse("admin:realtime_responderevent_add")).status_code == 403
+    assert ResponderEvent.objects.filter(pk=event.pk).exists()
 
 
 # --- The live board ----------------------------------------------------------------------------------
@@ -395,3 +423,24 @@ def test_an_open_incidents_page_follows_its_alerts_live(coordinator, incident):
 
     assert "/static/dispatch/board.js" in content
     assert f'data-incident-id="{incident.pk}"' in content
+
+
+def test_the_incident_page_shows_what_was_sent_to_each_device(carol, incident, alice):
+    from django.test import Client
+
+    from backend.delivery.models import Delivery
+    from backend.delivery.subscriptions import subscribe_device
+    from backend.dispatch.actions import dispatch_incident
+    from tests.conftest import browser_subscription
+
+    endpoint = "https://fcm.googleapis.com/fcm/send/alices-phone"
+    subscribe_device(
+        actor=alice.user, endpoint=endpoint, label="Alice's Pixel", **browser_subscription(endpoint)["keys"]
+    )
+    dispatch_incident(actor=carol, incident_id=incident.pk)
+    Delivery.objects.update(state="failed", last_status=410, last_error="Attempt 1: The subscription is gone (410).")
+    browser = Client()
+    browser.force_login(carol)
+    page = browser.get(f"/admin/dispatch/incident/{incident.pk}/change/").content.decode()
+    assert "Alice&#x27;s Pixel" in page
+    assert "The subscription is gone (410)." in page

@@ -1,8 +1,8 @@
 // The coordinators' live board: every open incident and the answer of everyone alerted to it.
 //
 // The socket at /ws/coordinator/ sends a `board.snapshot` first (every open incident and its
-// alerts), then `board.alert` and `board.incident` frames as things change (docs/events.md). The
-// board keeps the highest `version` of each alert, so a late frame never undoes a newer one. The
+// alerts), then `board.alert`, `board.incident` and `board.alarm` frames as things change
+// (docs/events.md). The board keeps the highest `version` of each alert, so a late frame never undoes a newer one. The
 // socket is a hint, not the record: when it drops, the board says so, greys out what it shows,
 // reconnects with exponential backoff and starts again from a fresh snapshot.
 //
@@ -49,7 +49,7 @@ const FINISHED_KEPT_MS = 10 * 60 * 1000;
 // --- What the board knows (no DOM here, so it can be tested on its own) -----------------------
 
 export function createBoardState() {
-  return { incidents: new Map(), alerts: new Map(), snapshotAt: null };
+  return { incidents: new Map(), alerts: new Map(), alarms: new Map(), snapshotAt: null };
 }
 
 /** Apply one frame from the socket. Returns true if anything the board shows changed. */
@@ -62,6 +62,8 @@ export function applyFrame(state, frame, now = Date.now()) {
       return applyAlert(state, frame.data);
     case "board.incident":
       return applyIncident(state, frame.data, now);
+    case "board.alarm":
+      return applyAlarm(state, frame.data);
     default:
       return false;
   }
@@ -74,7 +76,33 @@ export function applySnapshot(state, data, now = Date.now()) {
   state.alerts = new Map();
   for (const incident of data?.incidents ?? []) applyIncident(state, incident, now);
   for (const alert of data?.alerts ?? []) applyAlert(state, alert);
+  // The snapshot does not say which incidents have raised an alarm; keep those already heard of
+  // for incidents still open, rather than silently dropping an alarm on reconnect.
+  for (const incidentId of state.alarms.keys()) {
+    if (!state.incidents.has(incidentId)) state.alarms.delete(incidentId);
+  }
   state.snapshotAt = now;
+  return true;
+}
+
+/** The alarm of an incident: from a `board.alarm` frame, or from the incident's own
+ *  `alarm_raised_at` (so that a board opened after the alarm still shows it). */
+export function alarmOf(state, incident) {
+  const heard = state.alarms.get(incident.id);
+  if (heard) return heard;
+  if (!incident.alarm_raised_at) return null;
+  return {
+    incident_id: incident.id,
+    cad_reference: incident.cad_reference,
+    raised_at: incident.alarm_raised_at,
+    message: `Nobody has accepted incident ${incident.cad_reference} after every ring was alerted.`,
+  };
+}
+
+/** Nobody accepted after every ring was alerted. */
+export function applyAlarm(state, alarm) {
+  if (!alarm || typeof alarm.incident_id !== "number") return false;
+  state.alarms.set(alarm.incident_id, alarm);
   return true;
 }
 
@@ -119,6 +147,7 @@ export function incidentsToShow(state, now = Date.now()) {
   for (const [id, incident] of state.incidents) {
     if (incident.finishedSeenAt !== null && now - incident.finishedSeenAt > FINISHED_KEPT_MS) {
       state.incidents.delete(id);
+      state.alarms.delete(id);
       for (const [alertId, alert] of state.alerts) {
         if (alert.incident_id === id) state.alerts.delete(alertId);
       }
@@ -249,7 +278,7 @@ export class BoardConnection {
     } else if (code === CLOSE_NOT_ALLOWED) {
       this.stop("Your account may not watch the live board.");
     } else {
-      this.scheduleRetry(reason || `connection closed (code ${code})`);
+      this.scheduleRetry(reason || `connection lost, code ${code}`);
     }
   }
 
@@ -390,10 +419,21 @@ function coverLine(incident, alerts) {
   );
 }
 
-function incidentSection(incident, alerts, incidentUrl) {
+function alarmLine(alarm) {
+  return el(
+    "p",
+    { className: "board-alarm", role: "alert" },
+    el("strong", {}, "Alarm: "),
+    alarm.message,
+    ` (raised ${clockTime(alarm.raised_at)})`,
+  );
+}
+
+function incidentSection(incident, alerts, alarm, incidentUrl) {
   const uncovered = isUncovered(incident, alerts);
   const classes = ["board-incident"];
   if (uncovered) classes.push("board-incident--uncovered");
+  if (uncovered && alarm) classes.push("board-incident--alarm");
   if (incident.status !== "open") classes.push("board-incident--finished");
   const headingId = `board-incident-${incident.id}`;
   const reference = incidentUrl
@@ -418,9 +458,14 @@ function incidentSection(incident, alerts, incidentUrl) {
       ` · created ${clockTime(incident.created_at)}`,
       incident.dispatched_at ? ` · dispatched ${clockTime(incident.dispatched_at)}` : " · not dispatched",
       incident.status === "open" && since
-        ? el("span", { className: "board-elapsed", "data-elapsed-since": since }, "")
+        ? el("span", {
+          className: "board-elapsed",
+          "data-elapsed-since": since,
+          "data-elapsed-label": incident.dispatched_at ? "since dispatch" : "since created",
+        })
         : null,
     ),
+    uncovered && alarm ? alarmLine(alarm) : null,
     coverLine(incident, alerts),
     alertTable(incident, alerts),
   );
@@ -466,7 +511,12 @@ class BoardView {
     let incidents = incidentsToShow(this.state);
     if (this.onlyIncident !== null) incidents = incidents.filter((incident) => incident.id === this.onlyIncident);
     const sections = incidents.map((incident) =>
-      incidentSection(incident, alertsOf(this.state, incident.id), this.onlyIncident === null ? this.incidentUrl : ""),
+      incidentSection(
+        incident,
+        alertsOf(this.state, incident.id),
+        alarmOf(this.state, incident),
+        this.onlyIncident === null ? this.incidentUrl : "",
+      ),
     );
     if (!sections.length) {
       const text = this.onlyIncident === null
@@ -497,7 +547,7 @@ class BoardView {
   tick() {
     const now = Date.now();
     for (const node of this.incidentsBox.querySelectorAll("[data-elapsed-since]")) {
-      node.textContent = ` · ${elapsed(now - Date.parse(node.dataset.elapsedSince))} ago`;
+      node.textContent = ` · ${elapsed(now - Date.parse(node.dataset.elapsedSince))} ${node.dataset.elapsedLabel}`;
     }
     if (this.status.state === "waiting") this.drawStatus();
   }
