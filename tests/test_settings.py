@@ -24,7 +24,11 @@ PRODUCTION = {
 def start(env: dict) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VAPID_", "DATABASE_", "REDIS_"))}
     return subprocess.run(
-        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='backend.settings'; django.setup()"],
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='backend.settings'; django.setup()",
+        ],
         cwd=ROOT,
         env={**clean, **env},
         capture_output=True,
@@ -52,7 +56,10 @@ def test_production_settings_start_when_complete():
         ({"ESCALATION_LADDER": "60:ring,30:alarm"}, "ESCALATION_LADDER steps must be in increasing time"),
         ({"ESCALATION_LADDER": "60:panic"}, "ESCALATION_LADDER step '60:panic' must be SECONDS:ACTION"),
         ({"DJANGO_ALLOWED_ORIGINS": "coresponder.example.nhs.uk"}, "is not an origin"),
-        ({"DJANGO_SECRET_KEY_FILE": "/nonexistent/secret"}, "DJANGO_SECRET_KEY_FILE='/nonexistent/secret' cannot be read"),
+        (
+            {"DJANGO_SECRET_KEY_FILE": "/nonexistent/secret"},
+            "DJANGO_SECRET_KEY_FILE='/nonexistent/secret' cannot be read",
+        ),
     ],
 )
 def test_a_bad_value_stops_start_up_with_a_clear_message(env, message):
