@@ -212,8 +212,9 @@ DISPATCH_MAX_PER_STATION = env.integer("DISPATCH_MAX_PER_STATION", 4, minimum=1,
 DISPATCH_MAX_RESPONDERS = env.integer("DISPATCH_MAX_RESPONDERS", 50, minimum=1, maximum=1000)
 # Rings of stations: the first dispatch reaches DISPATCH_RADIUS_KM; each "ring" step of the ladder
 # reaches the next radius of DISPATCH_NEXT_RINGS_KM. The ladder: seconds after dispatch and what to
-# do if nobody has accepted by then (ring: re-send to the unanswered and alert the next ring; sms:
-# text everyone who has not acknowledged; alarm: raise an alarm on the coordinators' board).
+# do then. ring (only if nobody has accepted): re-send to the unanswered and alert the next ring;
+# sms (always): text everyone whose device has not shown the alert; alarm (only if nobody has
+# accepted): raise an alarm on the coordinators' board.
 DISPATCH_NEXT_RINGS_KM = env.number_list("DISPATCH_NEXT_RINGS_KM", [35.0, 50.0])
 ESCALATION_LADDER = env.ladder(
     "ESCALATION_LADDER", "60:ring,90:sms,120:ring,180:alarm", actions={"ring", "sms", "alarm"}

@@ -12,8 +12,10 @@ import datetime
 import os
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connections
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
@@ -49,6 +51,14 @@ def make_firefighter(username, station, *, on_call=True, expires=None, **extra) 
         defibrillator_training_expires=expires,
         **extra,
     )
+
+
+@pytest.fixture(autouse=True)
+async def close_connections_of_the_orm_thread():
+    """sync_to_async runs the ORM on one long-lived thread; on PostgreSQL its connection would outlive
+    the test and keep the test database from being dropped at the end of the run."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture(autouse=True)

@@ -86,6 +86,8 @@ def _not_needed_because(delivery: Delivery) -> str:
         return "Not sent: the device's subscription was removed."
     if delivery.channel == Channel.SMS and not alert.responder.phone_number:
         return "Not sent: no phone number."
+    if delivery.channel == Channel.SMS and alert.state != AlertState.ALERTED:
+        return "Not sent: the device has shown the alert since the text was queued."
     return ""
 
 
