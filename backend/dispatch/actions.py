@@ -15,14 +15,20 @@ from django.utils import timezone
 from backend.delivery.outbox import enqueue_pushes
 from backend.dispatch import access, payloads
 from backend.dispatch.ladder import start_escalation
-from backend.dispatch.models import Alert, AlertState, DeclineReason, Incident, IncidentCategory, IncidentStatus
+from backend.dispatch.models import (
+    Alert,
+    AlertState,
+    DeclineReason,
+    Incident,
+    IncidentCategory,
+    IncidentStatus,
+)
 from backend.dispatch.selection import select_responders
 from backend.errors import Conflict, InvalidInput
 from backend.realtime import events
 
 # States in which a responder is still expected to turn up, or could still answer.
 ACTIVE_STATES = {AlertState.ALERTED, AlertState.RECEIVED, AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE}
-COMMITTED_STATES = {AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE}
 UNANSWERED_STATES = {AlertState.ALERTED, AlertState.RECEIVED}
 
 

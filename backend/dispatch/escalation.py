@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.delivery.outbox import enqueue_pushes, enqueue_sms
-from backend.dispatch import ladder
+from backend.dispatch import ladder, payloads
 from backend.dispatch.actions import COMMITTED_STATES, UNANSWERED_STATES, alert_more_responders, ring_radius_km
 from backend.dispatch.models import AlertState, Incident, IncidentStatus
 from backend.realtime import events
@@ -54,6 +54,7 @@ def escalate_incident(*, incident_id: int, now=None) -> bool:
         incident.escalation_step = step + 1
         incident.next_escalation_at = ladder.due_time(incident, step + 1)
         incident.save(update_fields=["escalation_step", "next_escalation_at", "ring", "alarm_raised_at"])
+        events.send_to_board([("board.incident", payloads.board_incident(incident))])
     logger.info("Incident %s: escalation step %d (%s) ran; accepted already: %s", incident_id, step, action, accepted)
     return True
 

@@ -72,6 +72,10 @@ class AlertState(models.TextChoices):
     CANCELLED = "cancelled", "Incident cancelled"
 
 
+# A responder in one of these states is expected on scene.
+COMMITTED_STATES = frozenset({AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE})
+
+
 class DeclineReason(models.TextChoices):
     UNAVAILABLE = "unavailable", "Not available"
     TOO_FAR = "too_far", "Too far away"

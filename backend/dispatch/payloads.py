@@ -1,7 +1,7 @@
 """The JSON shapes of incidents, alerts and crews, shared by the API and the real-time events so
 that a client sees one shape whichever way a change reaches it (schemas: docs/events.md)."""
 
-from backend.dispatch.models import Alert, AlertState, Incident
+from backend.dispatch.models import COMMITTED_STATES, Alert, Incident
 
 ALERT_TIMESTAMP_FIELDS = (
     "alerted_at",
@@ -83,16 +83,17 @@ def board_alert(alert: Alert) -> dict:
     return data
 
 
-def board_incident(incident: Incident) -> dict:
+def board_incident(incident: Incident, *, accepted_count: int | None = None) -> dict:
+    """`accepted_count` can be given by a caller that has already counted (the board snapshot)."""
+    if accepted_count is None:
+        accepted_count = incident.alerts.filter(state__in=COMMITTED_STATES).count()
     data = incident_summary(incident)
     data.update(
         {
             "dispatched_at": _iso(incident.dispatched_at),
             "closed_at": _iso(incident.closed_at),
             "alarm_raised_at": _iso(incident.alarm_raised_at),
-            "accepted_count": incident.alerts.filter(
-                state__in=[AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE]
-            ).count(),
+            "accepted_count": accepted_count,
         }
     )
     return data

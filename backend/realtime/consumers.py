@@ -15,7 +15,7 @@ from django.conf import settings
 
 from backend.accounts.models import Responder
 from backend.dispatch import actions, payloads
-from backend.dispatch.models import Incident, IncidentStatus
+from backend.dispatch.models import COMMITTED_STATES, Alert, Incident, IncidentStatus
 from backend.errors import ActionError
 from backend.realtime import events
 from backend.realtime.models import ResponderEvent
@@ -112,7 +112,9 @@ class ResponderConsumer(_EventSocket):
 
     async def _replay_after(self, last_event_id: int | None) -> None:
         backlog, newest_id, truncated = await _backlog(self.responder_id, last_event_id)
-        self.client_had_up_to = last_event_id if last_event_id is not None else newest_id
+        # Live frames up to here were replayed or are already known to the client. Not an id beyond
+        # the newest: that one was never given out, and trusting it would drop every live event.
+        self.client_had_up_to = newest_id if last_event_id is None else min(last_event_id, newest_id)
         self.replayed_ids = set()
         for event in backlog:
             await self.send_frame(events.stored_envelope(event))
@@ -182,11 +184,15 @@ def _responder_id(user) -> int | None:
 @database_sync_to_async
 def _backlog(responder_id: int, last_event_id: int | None):
     """Events after the client's last id, oldest first, at most the replay limit. A client with no
-    id is new: it loads state over the API and needs no history."""
+    id is new: it loads state over the API and needs no history. An id beyond the newest was not
+    this responder's (another account's on a shared phone, or from before a database restore), so
+    the client's place is unknown: it must reload, as when it missed more than the limit."""
     mine = ResponderEvent.objects.filter(responder_id=responder_id)
     newest_id = mine.order_by("-id").values_list("id", flat=True).first() or 0
     if last_event_id is None:
         return [], newest_id, False
+    if last_event_id > newest_id:
+        return [], newest_id, True
     limit = settings.WEBSOCKET_REPLAY_LIMIT
     backlog = list(mine.filter(id__gt=last_event_id).order_by("id")[: limit + 1])
     truncated = len(backlog) > limit
@@ -200,9 +206,20 @@ def _acknowledge(user, alert_id: int):
 
 @database_sync_to_async
 def _board_snapshot() -> dict:
+    """Two queries whatever the number of open incidents."""
     incidents = list(Incident.objects.filter(status=IncidentStatus.OPEN).order_by("-created_at")[:200])
-    alerts = []
-    for incident in incidents:
-        for alert in incident.alerts.select_related("responder__user", "responder__station").order_by("rank"):
-            alerts.append(payloads.board_alert(alert))
-    return {"incidents": [payloads.board_incident(incident) for incident in incidents], "alerts": alerts}
+    alerts = list(
+        Alert.objects.filter(incident__in=incidents)
+        .select_related("incident", "responder__user", "responder__station")
+        .order_by("incident_id", "rank")
+    )
+    committed: dict[int, int] = {}
+    for alert in alerts:
+        if alert.state in COMMITTED_STATES:
+            committed[alert.incident_id] = committed.get(alert.incident_id, 0) + 1
+    return {
+        "incidents": [
+            payloads.board_incident(incident, accepted_count=committed.get(incident.pk, 0)) for incident in incidents
+        ],
+        "alerts": [payloads.board_alert(alert) for alert in alerts],
+    }

@@ -1,0 +1,170 @@
+"""/ws/coordinator/: the board's snapshot on connecting, then live changes; coordinators only.
+
+Every frame received is checked against its JSON Schema (tests/realtime/sockets.py)."""
+
+import datetime
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from backend.dispatch import actions
+from backend.dispatch.escalation import escalate_incident
+from backend.realtime.consumers import CloseCode
+from tests.conftest import NORWICH_INCIDENT
+from tests.realtime.sockets import assert_closed_with, connect, receive_frame, receive_frames
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BOARD = "/ws/coordinator/"
+
+
+@sync_to_async
+def dispatch(actor, incident) -> dict:
+    alerts = actions.dispatch_incident(actor=actor, incident_id=incident.pk)
+    return {alert.responder.user.username: alert for alert in alerts}
+
+
+@sync_to_async
+def new_incident(actor, cad_reference: str):
+    return actions.create_incident(
+        actor=actor,
+        cad_reference=cad_reference,
+        latitude=NORWICH_INCIDENT[0],
+        longitude=NORWICH_INCIDENT[1],
+        address="3 Other Street, Norwich",
+    )
+
+
+async def open_board(user):
+    socket = await connect(BOARD, user)
+    snapshot = await receive_frame(socket)
+    assert snapshot["type"] == "board.snapshot"
+    return socket, snapshot
+
+
+def by_type(frames: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for frame in frames:
+        grouped.setdefault(frame["type"], []).append(frame)
+    return grouped
+
+
+async def test_it_sends_a_snapshot_of_open_incidents_and_their_alerts(incident, carol, alice, bob, charlie):
+    alerts = await dispatch(carol, incident)
+    waiting = await new_incident(carol, "EEAST-0002")
+    cancelled = await new_incident(carol, "EEAST-0003")
+    await dispatch(carol, cancelled)
+    await sync_to_async(actions.cancel_incident)(actor=carol, incident_id=cancelled.pk, reason="Hoax call")
+
+    socket, snapshot = await open_board(carol)
+
+    incidents = {item["id"]: item for item in snapshot["data"]["incidents"]}
+    assert set(incidents) == {incident.pk, waiting.pk}
+    assert incidents[incident.pk]["dispatched_at"] is not None
+    assert incidents[waiting.pk]["dispatched_at"] is None
+    assert [item["id"] for item in snapshot["data"]["incidents"]] == [waiting.pk, incident.pk]  # newest first
+    board_alerts = {(item["incident_id"], item["responder_name"], item["state"]) for item in snapshot["data"]["alerts"]}
+    assert board_alerts == {(incident.pk, "Alice", "alerted"), (incident.pk, "Bob", "alerted")}
+    assert {item["id"] for item in snapshot["data"]["alerts"]} == {alerts["alice"].pk, alerts["bob"].pk}
+    await socket.disconnect()
+
+
+async def test_it_sends_an_empty_snapshot_when_nothing_is_open(carol):
+    socket, snapshot = await open_board(carol)
+
+    assert snapshot["data"] == {"incidents": [], "alerts": []}
+    await socket.disconnect()
+
+
+async def test_it_shows_a_new_incident_live(carol):
+    socket, _ = await open_board(carol)
+
+    created = await new_incident(carol, "EEAST-0009")
+
+    frame = await receive_frame(socket)
+    assert frame["type"] == "board.incident"
+    assert (frame["data"]["id"], frame["data"]["status"], frame["data"]["dispatched_at"]) == (created.pk, "open", None)
+    await socket.disconnect()
+
+
+async def test_it_shows_dispatch_answers_and_cancellation_live(incident, carol, alice, bob):
+    socket, _ = await open_board(carol)
+
+    alerts = await dispatch(carol, incident)
+    dispatched = by_type(await receive_frames(socket, 3))
+    assert {frame["data"]["id"] for frame in dispatched["board.alert"]} == {alerts["alice"].pk, alerts["bob"].pk}
+    assert {frame["data"]["state"] for frame in dispatched["board.alert"]} == {"alerted"}
+    [incident_frame] = dispatched["board.incident"]
+    assert incident_frame["data"]["dispatched_at"] is not None
+    assert incident_frame["data"]["accepted_count"] == 0
+
+    await sync_to_async(actions.respond_to_alert)(actor=alice.user, alert_id=alerts["alice"].pk, response="accept")
+    accepted = by_type(await receive_frames(socket, 2))
+    [alert_frame] = accepted["board.alert"]
+    assert (alert_frame["data"]["id"], alert_frame["data"]["state"]) == (alerts["alice"].pk, "accepted")
+    assert alert_frame["data"]["version"] == 2
+    assert accepted["board.incident"][0]["data"]["accepted_count"] == 1
+
+    await sync_to_async(actions.cancel_incident)(actor=carol, incident_id=incident.pk, reason="Ambulance on scene")
+    cancelled = by_type(await receive_frames(socket, 3))
+    assert {(frame["data"]["id"], frame["data"]["state"]) for frame in cancelled["board.alert"]} == {
+        (alerts["alice"].pk, "cancelled"),
+        (alerts["bob"].pk, "cancelled"),
+    }
+    [incident_frame] = cancelled["board.incident"]
+    assert incident_frame["data"]["status"] == "cancelled"
+    assert incident_frame["data"]["cancel_reason"] == "Ambulance on scene"
+    assert await socket.receive_nothing(timeout=0.2)
+    await socket.disconnect()
+
+
+async def test_it_raises_the_alarm_on_the_board_when_nobody_accepts(incident, carol, alice, settings):
+    settings.ESCALATION_LADDER = [(0, "alarm")]
+    await dispatch(carol, incident)
+    socket, _ = await open_board(carol)
+
+    ran = await sync_to_async(escalate_incident)(
+        incident_id=incident.pk, now=timezone.now() + datetime.timedelta(seconds=1)
+    )
+
+    assert ran
+    alarm = await receive_frame(socket)
+    assert alarm["type"] == "board.alarm"
+    assert alarm["data"]["incident_id"] == incident.pk
+    assert alarm["data"]["cad_reference"] == "EEAST-0001"
+    await socket.disconnect()
+
+
+async def test_it_answers_ping_on_the_board(carol):
+    socket, _ = await open_board(carol)
+
+    await socket.send_json_to({"type": "ping"})
+
+    assert (await receive_frame(socket))["type"] == "pong"
+    await socket.disconnect()
+
+
+async def test_it_refuses_alert_ack_on_the_board(incident, carol, alice):
+    alerts = await dispatch(carol, incident)
+    socket, _ = await open_board(carol)
+
+    await socket.send_json_to({"type": "alert.ack", "alert_id": alerts["alice"].pk})
+
+    error = await receive_frame(socket)
+    assert (error["type"], error["data"]["code"]) == ("error", "unknown_type")
+    await socket.disconnect()
+
+
+@pytest.fixture
+def user_of(request):
+    """The user of the persona named by the test's parameter (a firefighter's is their user)."""
+    person = request.getfixturevalue(request.param)
+    return getattr(person, "user", person)
+
+
+@pytest.mark.parametrize("user_of", ["alice", "nobody", "cad"], indirect=True)
+async def test_it_closes_the_board_to_anyone_but_coordinators(user_of):
+    socket = await connect(BOARD, user_of)
+
+    await assert_closed_with(socket, CloseCode.NOT_ALLOWED)
