@@ -21,7 +21,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
 from backend.dispatch import access, actions
-from backend.dispatch.models import Alert, Incident
+from backend.dispatch.models import COMMITTED_STATES, Alert, Incident
 from backend.errors import ActionError
 
 BOARD_PERMISSION = "accounts.view_board"
@@ -280,7 +280,7 @@ class IncidentAdmin(admin.ModelAdmin):
     # --- List ---
 
     def get_queryset(self, request):
-        committed = Q(alerts__state__in=[state.value for state in actions.COMMITTED_STATES])
+        committed = Q(alerts__state__in=[state.value for state in COMMITTED_STATES])
         return (
             super()
             .get_queryset(request)

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from backend.delivery.outbox import enqueue_pushes, enqueue_sms
 from backend.dispatch import ladder, payloads
-from backend.dispatch.actions import COMMITTED_STATES, UNANSWERED_STATES, alert_more_responders, ring_radius_km
-from backend.dispatch.models import AlertState, Incident, IncidentStatus
+from backend.dispatch.actions import UNANSWERED_STATES, alert_more_responders, ring_radius_km
+from backend.dispatch.models import COMMITTED_STATES, AlertState, Incident, IncidentStatus
 from backend.realtime import events
 
 logger = logging.getLogger(__name__)
