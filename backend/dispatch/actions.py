@@ -350,7 +350,10 @@ def _mark_received(alert: Alert) -> Alert:
         if alert.state == AlertState.ALERTED:
             alert.state = AlertState.RECEIVED
         alert.save(update_fields=["state", "received_at", "version"])
-        _tell_everyone_about(alert.incident, changed=[alert])
+        # The crew's view does not change (alerted and shown both mean "not answered yet"), so
+        # the acknowledgement, which every device sends within seconds, tells only its owner and
+        # the board: twenty acks must not become four hundred stored events.
+        _tell_everyone_about(alert.incident, changed=[alert], tell_crew=False)
     return alert
 
 
@@ -394,7 +397,7 @@ def _save_alerts(alerts: list[Alert], *timestamp_fields: str) -> None:
         Alert.objects.bulk_update(alerts, ["state", "version", *timestamp_fields])
 
 
-def _tell_everyone_about(incident: Incident, *, changed: list[Alert]) -> None:
+def _tell_everyone_about(incident: Incident, *, changed: list[Alert], tell_crew: bool = True) -> None:
     """After any change: each changed alert's owner gets `alert.updated` (a new alert's owner got
     `alert.created` from dispatch), every responder on the incident gets `incident.updated` with
     the crew's state, and the board gets the changed alerts and the incident."""
@@ -407,10 +410,13 @@ def _tell_everyone_about(incident: Incident, *, changed: list[Alert]) -> None:
         events.record_for_responders(
             updated, "alert.updated", lambda rid: {"alert": payloads.alert_detail(updated[rid], incident=incident)}
         )
-    crew = payloads.crew_of(incident)
-    summary = payloads.incident_summary(incident)
-    events.record_for_responders(
-        [member["responder_id"] for member in crew], "incident.updated", lambda rid: {"incident": summary, "crew": crew}
-    )
+    if tell_crew:
+        crew = payloads.crew_of(incident)
+        summary = payloads.incident_summary(incident)
+        events.record_for_responders(
+            [member["responder_id"] for member in crew],
+            "incident.updated",
+            lambda rid: {"incident": summary, "crew": crew},
+        )
     board_items = [("board.alert", payloads.board_alert(alert)) for alert in changed]
     events.send_to_board([*board_items, ("board.incident", payloads.board_incident(incident))])
