@@ -63,11 +63,15 @@ INSTALLED_APPS = [
     "backend.dispatch",
     "backend.realtime",
     "backend.delivery",
+    "backend.checklists",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before WhiteNoise, which answers the app's files without calling what comes after it.
+    "backend.pwa.ContentSecurityPolicyMiddleware",
+    # WhiteNoise: /static/ and the firefighters' app (pwa/) at the root (backend/pwa.py).
+    "backend.pwa.AppFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -82,7 +86,7 @@ ASGI_APPLICATION = "backend.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "backend" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -111,8 +115,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env.string("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            # Wait for the writer lock rather than failing a dispatch with "database is locked".
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # Wait for the writer lock rather than failing a dispatch with "database is locked";
+            # WAL lets readers (sockets replaying, the board) work while a dispatch writes.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
         }
     }
     if PRODUCTION:
@@ -162,6 +167,12 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+# The firefighters' app is served from the site root: `/` is pwa/index.html, `/sw.js` the service
+# worker. In development files are looked up on each request, so an edited file is served as it is
+# now (a file scanned at start-up and changed later would be served with its old length).
+WHITENOISE_ROOT = BASE_DIR / "pwa"
+WHITENOISE_INDEX_FILE = True
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -269,7 +280,9 @@ PUSH_SERVICE_ALLOWLIST = env.string_list(
 # An alert push is useful for this long; a phone in deep sleep still gets it within it.
 PUSH_TTL_SECONDS = env.integer("PUSH_TTL_SECONDS", 600, minimum=60, maximum=86400)
 PUSH_TIMEOUT_SECONDS = env.number("PUSH_TIMEOUT_SECONDS", 10.0, minimum=0.5, maximum=60)
-PUSH_MAX_CONCURRENCY = env.integer("PUSH_MAX_CONCURRENCY", 100, minimum=1, maximum=1000)
+# Sends in flight at once per worker (and connections): at least the largest fan-out, so that one
+# dispatch's pushes leave together rather than in waves of a round trip each.
+PUSH_MAX_CONCURRENCY = env.integer("PUSH_MAX_CONCURRENCY", 500, minimum=1, maximum=5000)
 DELIVERY_MAX_ATTEMPTS = env.integer("DELIVERY_MAX_ATTEMPTS", 6, minimum=1, maximum=50)
 DELIVERY_LEASE_SECONDS = env.integer("DELIVERY_LEASE_SECONDS", 30, minimum=5, maximum=600)
 DELIVERY_POLL_SECONDS = env.number("DELIVERY_POLL_SECONDS", 1.0, minimum=0.05, maximum=60)

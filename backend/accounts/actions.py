@@ -1,9 +1,31 @@
-"""State changes of responders' own settings."""
+"""State changes of responders' own settings, and logging in and out of the app."""
 
+from django.contrib import auth
 from django.db import transaction
 from django.utils import timezone
 
 from backend.dispatch.access import responder_of
+from backend.errors import InvalidInput
+
+
+class WrongCredentials(InvalidInput):
+    code = "invalid_credentials"
+
+
+def log_in(*, request, username: str, password: str):
+    """Start a session for whoever these credentials belong to, as Django's login view does (a new
+    session key, a new CSRF token). Says nothing of which part was wrong, nor whether the account
+    exists or is deactivated: every failure is the same error."""
+    user = auth.authenticate(request, username=username, password=password)
+    if user is None or not user.is_active:
+        raise WrongCredentials("Wrong username or password.")
+    auth.login(request, user)
+    return user
+
+
+def log_out(*, request) -> None:
+    """End the session, if there is one. Logging out twice is not an error."""
+    auth.logout(request)
 
 
 def set_availability(*, actor, on_call: bool) -> None:

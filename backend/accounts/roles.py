@@ -25,6 +25,7 @@ ROLE_PERMISSIONS = {
         "dispatch.cancel_incident",
         "delivery.view_delivery",
         "delivery.view_pushdevice",
+        "checklists.view_onsceneevent",
     ],
     DISPATCH_SYSTEMS: [
         "dispatch.add_incident",

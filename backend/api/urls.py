@@ -12,7 +12,12 @@ urlpatterns = [
     path("alerts/", views.MyAlertListView.as_view(), name="my-alert-list"),
     path("alerts/<int:alert_id>/", views.MyAlertDetailView.as_view(), name="my-alert-detail"),
     path("alerts/<int:alert_id>/respond/", views.RespondView.as_view(), name="my-alert-respond"),
+    path("alerts/<int:alert_id>/events/", views.OnSceneEventListView.as_view(), name="my-alert-onscene-events"),
+    path("checklist/", views.ChecklistView.as_view(), name="checklist"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("auth/csrf/", views.CsrfTokenView.as_view(), name="auth-csrf"),
+    path("auth/login/", views.LoginView.as_view(), name="auth-login"),
+    path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
     path("push-subscriptions/", views.PushSubscriptionView.as_view(), name="push-subscriptions"),
     path("push/vapid-public-key/", views.VapidPublicKeyView.as_view(), name="vapid-public-key"),
 ]

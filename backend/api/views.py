@@ -3,9 +3,14 @@ return the shared payload shapes (backend/dispatch/payloads.py, schemas in
 backend/realtime/schemas/). Nothing here changes state itself."""
 
 from django.conf import settings
+from django.middleware.csrf import get_token
+from django.utils import dateparse
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,10 +18,13 @@ from backend.accounts import actions as account_actions
 from backend.accounts.models import Station
 from backend.api.pagination import paginate
 from backend.api.permissions import requires
+from backend.checklists import actions as checklist_actions
+from backend.checklists import content as checklist_content
+from backend.checklists import payloads as checklist_payloads
 from backend.delivery import subscriptions as push_subscriptions
 from backend.dispatch import access, actions, payloads
 from backend.dispatch.models import DeclineReason, Incident, IncidentCategory, IncidentStatus
-from backend.realtime.schemas import api_responses
+from backend.realtime.schemas import api_responses, openapi_schema
 
 
 class ServiceUnavailable(APIException):
@@ -202,6 +210,107 @@ class RespondView(APIView):
             note=data.get("note", ""),
         )
         return Response({**payloads.alert_detail(alert), "crew": payloads.crew_of(alert.incident)})
+
+
+# --- On scene: the checklist and what the crew taps on it --------------------------------------------
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 time that must carry its offset: a phone's local time without one is ambiguous
+    (twice a year by an hour)."""
+
+    def to_internal_value(self, value):
+        parsed = dateparse.parse_datetime(value) if isinstance(value, str) else None
+        if parsed is not None and parsed.tzinfo is None:
+            raise serializers.ValidationError("Give the time with its offset, e.g. 2025-03-01T14:07:12.345Z.")
+        return super().to_internal_value(value)
+
+
+class ChecklistView(APIView):
+    @extend_schema(responses=api_responses("checklist", errors=(401, 403)))
+    def get(self, request):
+        access.require_firefighter_or_coordinator(request.user, "see the on-scene checklist")
+        return Response(checklist_content.current())
+
+
+class OnSceneEventListView(APIView):
+    class RecordEventInput(serializers.Serializer):
+        idempotency_key = serializers.UUIDField(
+            help_text="Made by the app for each tap (crypto.randomUUID()); resend the same key to retry."
+        )
+        type = serializers.ChoiceField(choices=checklist_content.event_ids(), help_text="The checklist's event id.")
+        occurred_at = AwareDateTimeField(help_text="When it happened, by the phone's clock, with its offset.")
+        data = serializers.DictField(
+            required=False, default=dict, help_text="Only the fields the checklist lists for this event type."
+        )
+
+    @extend_schema(responses=api_responses("onscene_event_list", errors=(401, 403, 404)))
+    def get(self, request, alert_id: int):
+        events = checklist_actions.onscene_events_of(actor=request.user, alert_id=alert_id)
+        return Response({"results": [checklist_payloads.onscene_event(event) for event in events]})
+
+    @extend_schema(
+        request=RecordEventInput,
+        responses={**api_responses("onscene_event", status=201), 200: openapi_schema("onscene_event")},
+        description="201: recorded. 200: already recorded under this key (a retry): the stored event, nothing "
+        "created. 409: the key was used for a different event, or the alert was declined or stood down "
+        "before arriving.",
+    )
+    def post(self, request, alert_id: int):
+        data = _valid(self.RecordEventInput, request)
+        event, created = checklist_actions.record_onscene_event(actor=request.user, alert_id=alert_id, **data)
+        return Response(checklist_payloads.onscene_event(event), status=201 if created else 200)
+
+
+# --- Logging in: the firefighters' app -----------------------------------------------------------------
+
+
+def _require_csrf(request) -> None:
+    """DRF checks CSRF only for requests it authenticated by session; logging in (anonymous by
+    definition) and out must be checked too, so that no other site can log a phone in to an
+    account of its choosing, or out."""
+    SessionAuthentication().enforce_csrf(request._request)
+
+
+def _never_cached(response: Response) -> Response:
+    add_never_cache_headers(response)
+    return response
+
+
+class CsrfTokenView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=api_responses("csrf_token", errors=()))
+    def get(self, request):
+        return _never_cached(Response({"csrf_token": get_token(request._request)}))
+
+
+class LoginView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    class LoginInput(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+    @extend_schema(request=LoginInput, responses=api_responses("me", errors=(400, 403)))
+    def post(self, request):
+        _require_csrf(request)
+        data = _valid(self.LoginInput, request)
+        user = account_actions.log_in(request=request._request, username=data["username"], password=data["password"])
+        return _never_cached(Response(account_actions.profile_of(user)))
+
+
+class LogoutView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None, responses={204: None, 403: openapi_schema("api_error")})
+    def post(self, request):
+        _require_csrf(request)
+        account_actions.log_out(request=request._request)
+        return _never_cached(Response(status=204))
 
 
 # --- Me ----------------------------------------------------------------------------------------------

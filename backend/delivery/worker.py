@@ -15,12 +15,14 @@ import os
 import random
 import socket
 import uuid
+from collections import defaultdict
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import DateTimeField, F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backend.delivery.models import Channel, Delivery, DeliveryState, PushDevice
@@ -56,23 +58,29 @@ def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) 
             .select_related("alert__incident", "alert__responder", "device__subscription")
             .order_by("next_attempt_at", "pk")[:limit]
         )
-        jobs, claimed, closed = [], [], []
+        jobs, claimed_ids, closed_by_reason = [], [], defaultdict(list)
         for delivery in rows:
             reason = _not_needed_because(delivery)
             if reason:
-                delivery.state, delivery.last_error, delivery.finished_at = DeliveryState.CANCELLED, reason, now
-                delivery.lease_expires_at, delivery.leased_by = None, ""
-                closed.append(delivery)
+                closed_by_reason[reason].append(delivery.pk)
                 continue
-            delivery.state = DeliveryState.SENDING
             delivery.attempts += 1
-            delivery.lease_expires_at, delivery.leased_by = lease_until, worker
-            delivery.first_attempt_at = delivery.first_attempt_at or now
-            claimed.append(delivery)
+            claimed_ids.append(delivery.pk)
             jobs.append(_job(delivery))
-        fields = ["state", "attempts", "lease_expires_at", "leased_by", "first_attempt_at", "last_error", "finished_at"]
-        if claimed or closed:
-            Delivery.objects.bulk_update(claimed + closed, fields)
+        # Plain UPDATEs, not bulk_update: a hundred-row claim must take milliseconds, not a CASE
+        # expression per field per row.
+        if claimed_ids:
+            Delivery.objects.filter(pk__in=claimed_ids).update(
+                state=DeliveryState.SENDING,
+                attempts=F("attempts") + 1,
+                lease_expires_at=lease_until,
+                leased_by=worker,
+                first_attempt_at=Coalesce("first_attempt_at", Value(now, output_field=DateTimeField())),
+            )
+        for reason, ids in closed_by_reason.items():
+            Delivery.objects.filter(pk__in=ids).update(
+                state=DeliveryState.CANCELLED, last_error=reason, finished_at=now, lease_expires_at=None, leased_by=""
+            )
     return jobs
 
 
@@ -116,18 +124,31 @@ def _job(delivery: Delivery) -> Job:
 
 
 def record_sent(job: Job, *, worker: str, status: int) -> bool:
+    return record_sent_batch([(job, status)], worker=worker) == 1
+
+
+def record_sent_batch(results: list[tuple[Job, int]], *, worker: str) -> int:
+    """Record many successful sends in one transaction; returns how many rows this worker still
+    held (a row whose lease another worker has taken over is left to that worker)."""
     now = timezone.now()
-    updated = _mine(job, worker).update(
-        state=DeliveryState.SENT,
-        last_status=status,
-        last_error="",
-        finished_at=now,
-        lease_expires_at=None,
-        leased_by="",
-    )
-    if updated and job.subscription_id:
-        PushDevice.objects.filter(subscription_id=job.subscription_id).update(last_success_at=now)
-    return bool(updated)
+    ids_by_status: dict[int, list[int]] = defaultdict(list)
+    for job, status in results:
+        ids_by_status[status].append(job.delivery_id)
+    updated = 0
+    with transaction.atomic():
+        for status, ids in ids_by_status.items():
+            updated += Delivery.objects.filter(pk__in=ids, state=DeliveryState.SENDING, leased_by=worker).update(
+                state=DeliveryState.SENT,
+                last_status=status,
+                last_error="",
+                finished_at=now,
+                lease_expires_at=None,
+                leased_by="",
+            )
+        subscription_ids = [job.subscription_id for job, _ in results if job.subscription_id]
+        if subscription_ids:
+            PushDevice.objects.filter(subscription_id__in=subscription_ids).update(last_success_at=now)
+    return updated
 
 
 def record_failure(job: Job, error: TransportError, *, worker: str) -> bool:
@@ -188,18 +209,27 @@ def _retry_time(job: Job, error: TransportError, now: datetime.datetime) -> date
 
 
 class DeliveryWorker:
-    """Runs until `stop` is set. `transports` maps a channel to an entered Transport."""
+    """Runs until `stop` is set. `transports` maps a channel to an entered Transport.
+
+    Sends run as concurrent tasks, at most `max_in_flight` at once. A send that succeeds frees its
+    slot at once and leaves its result to a recorder task that writes results in batches: with
+    200 pushes per dispatch, one write per push would take longer than the pushes themselves.
+    """
 
     def __init__(self, transports: dict[str, Transport], *, name: str | None = None, max_in_flight: int | None = None):
         self.transports = transports
         self.name = name or worker_name()
         self.max_in_flight = max_in_flight or settings.PUSH_MAX_CONCURRENCY
         self.in_flight: set[asyncio.Task] = set()
+        self._sent: list[tuple[Job, int]] = []
+        self._sent_waiting = asyncio.Event()
+        self._escalations_checked_at = float("-inf")
 
     async def run(self, stop: asyncio.Event) -> None:
         layer = get_channel_layer()
         wake_channel = await layer.new_channel()
         await layer.group_add(WAKE_GROUP, wake_channel)
+        recorder = asyncio.create_task(self._record_sent_batches())
         logger.info("Delivery worker %s started", self.name)
         try:
             while not stop.is_set():
@@ -208,30 +238,52 @@ class DeliveryWorker:
                     await self._wait(layer, wake_channel, stop)
         finally:
             await layer.group_discard(WAKE_GROUP, wake_channel)
-            if self.in_flight:
-                await asyncio.gather(*self.in_flight, return_exceptions=True)
+            await self.drain()
+            recorder.cancel()
+            await asyncio.gather(recorder, return_exceptions=True)
             logger.info("Delivery worker %s stopped", self.name)
 
     async def run_once(self) -> int:
         """Run due escalation steps, then claim and start sending due deliveries. Returns how many
         things were started (0 means idle)."""
-        from backend.dispatch.escalation import run_due_escalations
-
-        escalated = await sync_to_async(run_due_escalations)()
-        room = self.max_in_flight - len(self.in_flight)
-        if room <= 0:
-            return escalated + 1
-        jobs = await sync_to_async(claim_due)(worker=self.name, limit=room)
+        if len(self.in_flight) >= self.max_in_flight:
+            # Full: wait for a slot rather than spinning on queries.
+            await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
+            return 1
+        escalated = await self._run_due_escalations()
+        jobs = await sync_to_async(claim_due)(worker=self.name, limit=self.max_in_flight - len(self.in_flight))
         for job in jobs:
             task = asyncio.create_task(self._deliver(job))
             self.in_flight.add(task)
             task.add_done_callback(self.in_flight.discard)
         return escalated + len(jobs)
 
+    async def _run_due_escalations(self) -> int:
+        """At most once per poll interval: escalation steps are seconds apart, not milliseconds."""
+        from backend.dispatch.escalation import run_due_escalations
+
+        now = asyncio.get_running_loop().time()
+        if now - self._escalations_checked_at < settings.DELIVERY_POLL_SECONDS:
+            return 0
+        self._escalations_checked_at = now
+        return await sync_to_async(run_due_escalations)()
+
     async def drain(self) -> None:
-        """Wait for every send started so far (used by tests and on shutdown)."""
+        """Wait for every send started so far and record its result (tests, shutdown)."""
         while self.in_flight:
             await asyncio.gather(*list(self.in_flight), return_exceptions=True)
+        await self._flush_sent()
+
+    async def _record_sent_batches(self) -> None:
+        while True:
+            await self._sent_waiting.wait()
+            await self._flush_sent()
+
+    async def _flush_sent(self) -> None:
+        self._sent_waiting.clear()
+        batch, self._sent = self._sent, []
+        if batch:
+            await sync_to_async(record_sent_batch)(batch, worker=self.name)
 
     async def _deliver(self, job: Job) -> None:
         transport = self.transports.get(job.channel)
@@ -249,7 +301,8 @@ class DeliveryWorker:
                 job, TransportError("Internal error while sending.", permanent=False), worker=self.name
             )
             return
-        await sync_to_async(record_sent)(job, worker=self.name, status=status)
+        self._sent.append((job, status))
+        self._sent_waiting.set()
 
     async def _wait(self, layer, wake_channel: str, stop: asyncio.Event) -> None:
         """Until a wake-up message, a stop, or the poll interval, whichever comes first."""

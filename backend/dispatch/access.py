@@ -15,6 +15,14 @@ def require_permission(user, permission: str, doing: str) -> None:
         raise NotAllowed(f"You are not allowed to {doing}.")
 
 
+def require_firefighter_or_coordinator(user, doing: str) -> None:
+    """For what every crew member and every coordinator may read (the on-scene checklist)."""
+    if not (user and user.is_authenticated and user.is_active):
+        raise NotAllowed(f"Log in to {doing}.")
+    if not (Responder.objects.filter(user=user).exists() or user.has_perm("accounts.view_board")):
+        raise NotAllowed(f"Only firefighters and coordinators can {doing}.")
+
+
 def responder_of(user) -> Responder:
     """The responder profile of a logged-in firefighter, or NotAllowed for anyone else."""
     if not (user and user.is_authenticated and user.is_active):

@@ -212,7 +212,9 @@ def alert_more_responders(
         lambda rid: {"alert": payloads.alert_detail(by_responder[rid], incident=incident)},
     )
     enqueue_pushes(alerts, round=1, now=now)
-    _tell_everyone_about(incident, changed=alerts)
+    # Those just alerted get the crew with their alert over the API; telling each of them about
+    # all the others (n squared entries for n alerted) would slow the dispatch down for nothing.
+    _tell_everyone_about(incident, changed=alerts, crew_except=set(by_responder))
     return alerts
 
 
@@ -397,7 +399,9 @@ def _save_alerts(alerts: list[Alert], *timestamp_fields: str) -> None:
         Alert.objects.bulk_update(alerts, ["state", "version", *timestamp_fields])
 
 
-def _tell_everyone_about(incident: Incident, *, changed: list[Alert], tell_crew: bool = True) -> None:
+def _tell_everyone_about(
+    incident: Incident, *, changed: list[Alert], tell_crew: bool = True, crew_except: set[int] = frozenset()
+) -> None:
     """After any change: each changed alert's owner gets `alert.updated` (a new alert's owner got
     `alert.created` from dispatch), every responder on the incident gets `incident.updated` with
     the crew's state, and the board gets the changed alerts and the incident."""

@@ -217,6 +217,7 @@ class IncidentAdmin(admin.ModelAdmin):
         ),
         ("Escalation", {"fields": ["ring", "escalation_step", "next_escalation", "alarm_raised"]}),
         ("Deliveries: what was sent to each responder's devices", {"fields": ["deliveries"]}),
+        ("On scene: what the crews tapped on their checklists", {"fields": ["onscene_events"]}),
     ]
     created = _to_the_second("created_at", "Created")
     dispatched = _to_the_second("dispatched_at", "Dispatched", since="created_at")
@@ -258,6 +259,12 @@ class IncidentAdmin(admin.ModelAdmin):
             "<th>Attempts</th><th>Time to send</th><th>Last answer</th></tr></thead><tbody>{}</tbody></table>",
             body,
         )
+
+    @admin.display(description="On-scene events")
+    def onscene_events(self, incident):
+        from backend.checklists.admin import onscene_events_table
+
+        return onscene_events_table(incident)
 
     # --- What the admin lets anyone do ---
 

@@ -1,8 +1,9 @@
 """JSON Schemas (draft 2020-12) of every event frame and every API payload: the single source for
 docs/events.md, the OpenAPI document, and the tests that validate what is really sent.
 
-Files refer to each other by file name ("$ref": "alert.schema.json"); `load` inlines those
-references so that each loaded schema stands alone (OpenAPI cannot follow file references).
+Files refer to each other by file name ("$ref": "alert.schema.json") and to their own `$defs`
+("$ref": "#/$defs/step"); `load` inlines both so that each loaded schema stands alone (OpenAPI
+cannot follow file references, and would read "#/..." as a reference into the OpenAPI document).
 """
 
 import functools
@@ -18,18 +19,21 @@ def _raw(name: str) -> dict:
 
 
 def load(name: str) -> dict:
-    """The schema called `name` with all file references inlined."""
-    return _inline(_raw(name))
+    """The schema called `name` with all references inlined."""
+    raw = _raw(name)
+    return _inline(raw, raw)
 
 
-def _inline(node):
+def _inline(node, root: dict):
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.endswith(".schema.json"):
             return load(ref.removesuffix(".schema.json"))
-        return {key: _inline(value) for key, value in node.items() if key not in ("$schema", "$id")}
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(root["$defs"][ref.removeprefix("#/$defs/")], root)
+        return {key: _inline(value, root) for key, value in node.items() if key not in ("$schema", "$id", "$defs")}
     if isinstance(node, list):
-        return [_inline(item) for item in node]
+        return [_inline(item, root) for item in node]
     return node
 
 

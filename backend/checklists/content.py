@@ -1,0 +1,69 @@
+"""The CPR and defibrillator checklist the app shows on scene, as versioned data.
+
+The content lives in `data/` as JSON, one file per major version, so that changing it is a
+reviewed change to a file (a clinician signs it off: see the file's `reviewed_by`), never an edit
+in a screen or the admin. The app shows the version and the source; the API serves the file as it
+is (`GET /api/v1/checklist/`). Its shape is `backend/realtime/schemas/checklist.schema.json`, and
+tests/checklists/test_checklist_content.py holds it to the clinical figures of RCUK's guidelines.
+"""
+
+import functools
+import json
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+CURRENT_FILE = DATA_DIR / "bls-aed-v1.json"
+
+
+@functools.cache
+def current() -> dict:
+    """The checklist in force. Shared between callers: do not modify it."""
+    return json.loads(CURRENT_FILE.read_text(encoding="utf-8"))
+
+
+def event_ids() -> list[str]:
+    """The one-tap events the checklist records, in the order the checklist lists them."""
+    return [event["id"] for event in current()["events"]]
+
+
+def event_definition(event_type: str) -> dict | None:
+    return next((event for event in current()["events"] if event["id"] == event_type), None)
+
+
+def event_label(event_type: str) -> str:
+    event = event_definition(event_type)
+    return event["label"] if event else event_type
+
+
+def data_errors(event_type: str, data: dict) -> dict[str, list[str]]:
+    """What is wrong with an event's `data`, as messages per field ("data.shock_number"). An event
+    may carry only the fields its definition lists, each valid as `data_fields` describes it. There
+    is deliberately no free text: nothing that could hold a patient's name."""
+    event = event_definition(event_type)
+    if event is None:
+        return {}
+    fields = current()["data_fields"]
+    errors: dict[str, list[str]] = {}
+    for name, value in data.items():
+        if name not in event["data"]:
+            allowed = ", ".join(event["data"]) or "none"
+            errors[f"data.{name}"] = [f"Not recorded with {event_type!r} (allowed: {allowed})."]
+            continue
+        problem = _field_problem(fields[name], value)
+        if problem:
+            errors[f"data.{name}"] = [problem]
+    return errors
+
+
+def _field_problem(field: dict, value) -> str | None:
+    if field["type"] == "choice":
+        values = [choice["value"] for choice in field["choices"]]
+        return None if value in values else f"Use one of: {', '.join(values)}."
+    if field["type"] == "integer":
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        return (
+            None
+            if whole and field["min"] <= value <= field["max"]
+            else (f"A whole number from {field['min']} to {field['max']}.")
+        )
+    return f"Cannot check a field of type {field['type']!r}."
