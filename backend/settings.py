@@ -132,7 +132,16 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 times reads out after 5 s by default, but channels_redis blocks for 5 s
+                # waiting for messages: a quiet socket would be dropped. The pool must also hold
+                # one connection per socket that may disconnect at once.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": env.number("REDIS_SOCKET_TIMEOUT", 10.0, minimum=6),
+                        "max_connections": env.integer("REDIS_MAX_CONNECTIONS", 2000, minimum=10),
+                    }
+                ],
                 "prefix": env.string("CHANNEL_LAYER_PREFIX", "coresponder"),
                 "capacity": 1000,
                 "expiry": 60,
@@ -140,7 +149,9 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "backend.realtime.layers.ThrottledInMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -173,6 +184,7 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_ROOT = BASE_DIR / "pwa"
 WHITENOISE_INDEX_FILE = True
 WHITENOISE_AUTOREFRESH = not PRODUCTION
+WHITENOISE_MIMETYPES = {".webmanifest": "application/manifest+json"}
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -9,16 +9,20 @@ the moment each alerted socket has read its frame. It then measures the floor: t
 (K of N idle sockets receive a frame of the same size) through a bare `websockets` broadcast
 server, triggered over a control socket, with the same client.
 
-    --mode embedded      one daphne process, SQLite in a temporary directory, in-memory layer
+    --mode embedded      one process as `make run` starts it (manage.py serve: daphne with the
+                         delivery worker inside), SQLite in a temporary directory, in-memory layer
     --mode distributed   two daphne processes on PostgreSQL and Redis (a scratch database made
                          and dropped here); sockets alternate between them, dispatch goes to one
 
 The script sets up its own data: N firefighters in stations of K, stations 7+ km apart with
 DISPATCH_RADIUS_KM=1 and DISPATCH_MAX_PER_STATION=K, each incident at the next station, so every
-dispatch alerts exactly that station's K firefighters. Sessions are written directly.
+dispatch alerts exactly that station's K firefighters. Sessions are written directly. Nobody has
+a push subscription, so no Web Push is sent: this measures the socket path only.
 
---probe runs each daphne process with timers around the view, the two actions, the after-commit
-send and the consumer, and prints where the time goes.
+--probe runs each server with timers around the view, the actions, the commits, the after-commit
+sends, the consumer and the garbage collector, and prints where the time goes. --experiment NAME
+tries a proposed backend change the same way (by wrapping, in the server process) to see what it
+would gain; the product's files are not touched.
 
 The last line printed is one JSON object with the figures. Examples:
     .venv/bin/python bench/dispatch_latency.py --mode embedded
@@ -125,6 +129,27 @@ def start_process(name: str, argv: list[str], env: dict, log_dir: Path, port: in
             argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
         )
     return Process(name=name, port=port, popen=popen, log_path=log_path)
+
+
+def log_errors(process: Process) -> str:
+    """Each distinct exception in a server's log, counted, and the first traceback in full."""
+    try:
+        lines = process.log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    counts: dict[str, int] = {}
+    first_traceback: list[str] = []
+    for number, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            end = number + 1
+            while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
+                end += 1
+            if end < len(lines):
+                counts[lines[end]] = counts.get(lines[end], 0) + 1
+            if not first_traceback:
+                first_traceback = lines[max(0, number - 3) : end + 1]
+    summary = "\n".join(f"    {count} x {line}" for line, count in counts.items()) or "    (no tracebacks)"
+    return summary + ("\n  first:\n" + "\n".join(first_traceback) if first_traceback else "")
 
 
 def wait_until_listening(process: Process) -> None:
@@ -339,6 +364,7 @@ class Client:
         self.readers = []
         self.stray = 0
         self.frame_sizes = []
+        self.closed: dict[int, str] = {}  # socket index -> why it ended, if it did before close_all
 
     def on_message(self, index: int, received: float, message) -> None:
         if not isinstance(message, str) or '"alert.created"' not in message[:64]:
@@ -361,14 +387,18 @@ class Client:
                 state.done.set()
 
     async def _read(self, index: int, connection) -> None:
-        with contextlib.suppress(Exception):
+        try:
             async for message in connection:
                 self.on_message(index, time.perf_counter(), message)
+        except Exception as error:
+            self.closed[index] = f"{type(error).__name__}: {error}"
+        else:
+            self.closed[index] = f"closed by the server ({connection.close_code})"
 
-    async def connect_all(self, urls_and_headers: list[tuple[str, str, str | None]]) -> None:
+    async def connect_all(self, urls_and_headers: list[tuple[str, str, str | None]], concurrency: int) -> None:
         from websockets.asyncio.client import connect
 
-        limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        limit = asyncio.Semaphore(concurrency)
 
         async def open_one(index: int, url: str, origin: str, cookie: str | None):
             async with limit:
@@ -387,9 +417,17 @@ class Client:
                     raise RuntimeError(f"socket {index}: expected sync.ready first, got {first}")
                 return connection
 
-        self.sockets = await asyncio.gather(
-            *(open_one(index, *entry) for index, entry in enumerate(urls_and_headers))
+        results = await asyncio.gather(
+            *(open_one(index, *entry) for index, entry in enumerate(urls_and_headers)), return_exceptions=True
         )
+        failures = [result for result in results if isinstance(result, BaseException)]
+        self.sockets = [result for result in results if not isinstance(result, BaseException)]
+        if failures:
+            await self.close_all()
+            raise RuntimeError(
+                f"{len(failures)} of {len(results)} sockets failed to open; the first: "
+                f"{type(failures[0]).__name__}: {failures[0]}"
+            )
         self.readers = [
             asyncio.create_task(self._read(index, connection)) for index, connection in enumerate(self.sockets)
         ]
@@ -434,15 +472,17 @@ async def pause_between_rounds() -> None:
     await asyncio.sleep(random.uniform(0.1, 0.2))
 
 
-def collect(client: Client, references: list[str]) -> dict:
-    latencies, response_ms = [], []
+def collect(client: Client, references: list[str], where=lambda index: "") -> dict:
+    latencies, response_ms, missed = [], [], []
     missing = duplicates = unexpected = 0
     for reference in references:
         state = client.rounds[reference]
-        for index in state.expected:
+        for index in sorted(state.expected):
             times = state.receipts.get(index, [])
             if not times:
                 missing += 1
+                why = client.closed.get(index, "socket still open")
+                missed.append(f"{reference} socket {index}{where(index)}: {why}")
                 continue
             latencies.append((times[0] - state.t_sent) * 1000)
             duplicates += len(times) - 1
@@ -455,6 +495,7 @@ def collect(client: Client, references: list[str]) -> dict:
         "missing": missing,
         "duplicates": duplicates,
         "unexpected": unexpected,
+        "missed": missed,
     }
 
 
@@ -466,7 +507,7 @@ async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> 
         origin = f"http://127.0.0.1:{server.port}"
         entries.append((f"ws://127.0.0.1:{server.port}/ws/responder/", origin, cookie))
     started = time.perf_counter()
-    await client.connect_all(entries)
+    await client.connect_all(entries, args.connect_concurrency)
     print(f"  {len(entries)} sockets connected in {time.perf_counter() - started:.1f} s", flush=True)
 
     dispatch_port = servers[0].port
@@ -501,7 +542,7 @@ async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> 
             measured.append(reference)
         await pause_between_rounds()
     await asyncio.sleep(0.5)  # late duplicates
-    figures = collect(client, measured)
+    figures = collect(client, measured, where=lambda index: f" on {servers[index % len(servers)].name}")
     figures["stray"] = client.stray
     figures["frame_bytes"] = int(percentile(client.frame_sizes, 0.5) or 1500)
     figures["references"] = measured
@@ -558,7 +599,10 @@ async def run_floor(args, port: int) -> dict:
 
     client = Client()
     origin = f"http://127.0.0.1:{port}"
-    await client.connect_all([(f"ws://127.0.0.1:{port}/ws/{index}", origin, None) for index in range(args.sockets)])
+    await client.connect_all(
+        [(f"ws://127.0.0.1:{port}/ws/{index}", origin, None) for index in range(args.sockets)],
+        args.connect_concurrency,
+    )
     control = await connect(f"ws://127.0.0.1:{port}/control", compression=None, open_timeout=CONNECT_TIMEOUT_S)
     station_count = args.sockets // args.alerted
     measured = []
@@ -588,22 +632,24 @@ async def run_floor(args, port: int) -> dict:
 # --- Probe: where the time goes inside daphne ----------------------------------------------------------
 
 
-def run_probed_daphne(daphne_args: list[str]) -> None:
-    """daphne with timers written to $BENCH_PROBE_LOG, one JSON line per span (start and end,
-    perf_counter: comparable across processes on Linux) and per garbage collection. The
-    product's functions are wrapped, never changed."""
+def run_probed_server(command: list[str]) -> None:
+    """The server `command` (manage.py serve, or daphne) run in this process with timers written to
+    $BENCH_PROBE_LOG, one JSON line per span (start and end, perf_counter: comparable across
+    processes on Linux) and per garbage collection. The product's functions are wrapped, never
+    changed."""
     import gc
 
     import daphne.server  # noqa: F401  (installs the asyncio reactor first)
 
     sys.path.insert(0, str(REPO_ROOT))
-    import backend.asgi
     from django.db.backends.base.base import BaseDatabaseWrapper
 
+    import backend.asgi
     from backend.api import views
     from backend.dispatch import actions
     from backend.realtime import consumers, events
 
+    apply_experiments(os.environ.get("BENCH_EXPERIMENTS", ""))
     log = open(os.environ["BENCH_PROBE_LOG"], "a", buffering=1)  # noqa: SIM115 (open for the process's life)
     local = threading.local()
     lock = threading.Lock()
@@ -646,7 +692,7 @@ def run_probed_daphne(daphne_args: list[str]) -> None:
         "record_for_responders", events.record_for_responders, label=lambda ids, type, data_for: f"  record {type}"
     )
     events._send_now = timed(
-        "send", events._send_now, label=lambda messages: f"after-commit send ({messages[0][1]['type']} ...)"
+        "send", events._send_now, label=lambda messages: f"after-commit send ({_frame_type(messages[0][1])}, ...)"
     )
     BaseDatabaseWrapper._commit = timed("commit", BaseDatabaseWrapper._commit)
 
@@ -669,22 +715,93 @@ def run_probed_daphne(daphne_args: list[str]) -> None:
             gc_started["t"] = time.perf_counter()
         elif "t" in gc_started:
             record(f"gc gen{info['generation']}", None, gc_started.pop("t"), time.perf_counter())
-            if info["generation"] == 2 and os.environ.get("BENCH_COUNT_OBJECTS"):
-                with lock:
-                    log.write(json.dumps({"objects": len(gc.get_objects()), "t": time.perf_counter()}) + "\n")
 
     gc.callbacks.append(on_gc)
+
+    product_application = backend.asgi.application
 
     async def application(scope, receive, send):
         if scope["type"] == "http" and scope["path"] == "/api/v1/incidents/" and scope["method"] == "POST":
             now = time.perf_counter()
             record("http arrives", None, now, now)
-        return await backend.asgi.application(scope, receive, send)
+        return await product_application(scope, receive, send)
 
-    sys.modules["__main__"].probed_application = application
-    from daphne.cli import CommandLineInterface
+    # daphne (directly or through manage.py serve) loads "backend.asgi:application": this one.
+    backend.asgi.application = application
+    if Path(command[0]).name == "manage.py":
+        from django.core.management import execute_from_command_line
 
-    CommandLineInterface().run([*daphne_args, "__main__:probed_application"])
+        execute_from_command_line(command)
+    else:
+        from daphne.cli import CommandLineInterface
+
+        CommandLineInterface().run(command[1:])
+
+
+def _frame_type(message: dict) -> str:
+    frame = message.get("frame")
+    return frame.get("type", "?") if isinstance(frame, dict) else message.get("type", "?")
+
+
+EXPERIMENTS = {
+    "stations-first": "select_responders only loads responders of stations within the radius",
+    "throttled-clean": "the in-memory channel layer cleans expired entries at most once a second",
+    "gc-tuning": "gc.freeze() after start-up and a gen0 threshold of 10,000 (700 by default)",
+    "pubsub-layer": "channels_redis's RedisPubSubChannelLayer instead of RedisChannelLayer",
+}
+
+
+def apply_experiments(names: str) -> None:
+    """Proposed backend changes, tried by wrapping the product in the server process (the
+    product's files are not changed). Runs after Django is set up, before serving.
+    BENCH_GC_THRESHOLD="a,b,c" overrides gc-tuning's thresholds."""
+    import gc
+
+    names = {name for name in names.split(",") if name}
+    if "stations-first" in names:
+        from backend.accounts.models import Station
+        from backend.dispatch import actions, selection
+
+        original_select = actions.select_responders
+
+        def select_nearby(*, latitude, longitude, radius_km, station_ids=None, **kwargs):
+            if radius_km is not None:
+                stations = Station.objects.filter(active=True).values_list("pk", "latitude", "longitude")
+                near = [
+                    pk
+                    for pk, lat, lon in stations
+                    if selection.great_circle_km(latitude, longitude, lat, lon) <= radius_km
+                ]
+                station_ids = near if station_ids is None else [pk for pk in station_ids if pk in near]
+            return original_select(
+                latitude=latitude, longitude=longitude, radius_km=radius_km, station_ids=station_ids, **kwargs
+            )
+
+        actions.select_responders = select_nearby
+    if "throttled-clean" in names:
+        from channels.layers import InMemoryChannelLayer
+
+        original_clean = InMemoryChannelLayer._clean_expired
+
+        def clean_at_most_once_a_second(self):
+            now = time.monotonic()
+            if now >= getattr(self, "_next_clean", 0):
+                self._next_clean = now + 1.0
+                original_clean(self)
+
+        InMemoryChannelLayer._clean_expired = clean_at_most_once_a_second
+    if "pubsub-layer" in names:
+        from django.conf import settings
+
+        layer = settings.CHANNEL_LAYERS["default"]
+        if layer["BACKEND"] == "channels_redis.core.RedisChannelLayer":
+            layer["BACKEND"] = "channels_redis.pubsub.RedisPubSubChannelLayer"
+            layer["CONFIG"] = {"hosts": layer["CONFIG"]["hosts"], "prefix": layer["CONFIG"]["prefix"]}
+    if "gc-tuning" in names:
+        gc.collect()
+        gc.freeze()
+        threshold = os.environ.get("BENCH_GC_THRESHOLD", "10000,10,10")
+        gc.set_threshold(*(int(part) for part in threshold.split(",")))
 
 
 def probe_report(log_paths: list[Path], t_sent: dict[str, float]) -> dict:
@@ -698,9 +815,6 @@ def probe_report(log_paths: list[Path], t_sent: dict[str, float]) -> dict:
             continue
         for line in path.read_text().splitlines():
             entry = json.loads(line)
-            if "objects" in entry:
-                print(f"    (probe) {entry['objects']} objects tracked after a full collection", flush=True)
-                continue
             name, reference = entry["span"], entry["ref"]
             if name == "http arrives":
                 arrivals.append(entry["start"])
@@ -734,6 +848,18 @@ def probe_report(log_paths: list[Path], t_sent: dict[str, float]) -> dict:
 # --- The run -------------------------------------------------------------------------------------------
 
 
+def server_command(args, port: int) -> list[str]:
+    """As deployed: embedded is `manage.py serve` (what `make run` starts: daphne with the delivery
+    worker on its event loop); distributed is plain daphne processes (docs/deployment.md)."""
+    if args.mode == "embedded":
+        command = [str(REPO_ROOT / "manage.py"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    else:
+        command = [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]
+    if args.probe or args.experiment:
+        return [sys.executable, str(Path(__file__).resolve()), "--probed-server", *command]
+    return [sys.executable, *command] if args.mode == "embedded" else command
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=["embedded", "distributed"], default="embedded")
@@ -748,18 +874,31 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0", help="distributed mode"
     )
+    parser.add_argument(
+        "--connect-concurrency",
+        type=int,
+        default=CONNECT_CONCURRENCY,
+        help=f"sockets opening at once (default {CONNECT_CONCURRENCY}; the number of sockets models a reconnect storm)",
+    )
     parser.add_argument("--probe", action="store_true", help="time the stages inside daphne and print them")
+    parser.add_argument(
+        "--experiment",
+        action="append",
+        choices=sorted(EXPERIMENTS),
+        default=[],
+        help="try a proposed backend change by wrapping the product in the server process (repeatable)",
+    )
     parser.add_argument("--timeout", type=int, default=900, help="give up after this many seconds (default 900)")
     parser.add_argument("--floor-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--frame-bytes", type=int, default=1500, help=argparse.SUPPRESS)
-    parser.add_argument("--probed-daphne", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.add_argument("--probed-server", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.floor_server:
         floor_server(args.floor_server, args.frame_bytes)
         return 0
-    if args.probed_daphne is not None:
-        run_probed_daphne(args.probed_daphne)
+    if args.probed_server is not None:
+        run_probed_server(args.probed_server)
         return 0
     if not 1 <= args.alerted <= 100:
         parser.error("--alerted must be 1 to 100 (DISPATCH_MAX_PER_STATION's range)")
@@ -774,7 +913,17 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(args.timeout)
     raise_open_files_limit(args.sockets)
-    return run(args)
+    try:
+        return run(args)
+    except (Exception, KeyboardInterrupt) as error:
+        # The last line is still one JSON object, saying what went wrong (the traceback is above).
+        import traceback
+
+        traceback.print_exc()
+        print(json.dumps({"mode": args.mode, "error": f"{type(error).__name__}: {error}"[:2000]}), flush=True)
+        return 2
+    finally:
+        signal.alarm(0)
 
 
 def run(args) -> int:
@@ -788,6 +937,7 @@ def run(args) -> int:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.settings",
         "DJANGO_ENV": "development",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DISPATCH_RADIUS_KM": str(RADIUS_KM),
         "DISPATCH_MAX_PER_STATION": str(args.alerted),
         "DISPATCH_MAX_RESPONDERS": str(args.alerted),
@@ -817,6 +967,7 @@ def run(args) -> int:
             f"{args.incidents} incidents (+{WARMUP_INCIDENTS} warm-up)",
             flush=True,
         )
+        load_at_start = os.getloadavg()[0]
         started = time.perf_counter()
         plan = set_up_data(args.sockets, args.alerted)
         print(
@@ -829,14 +980,11 @@ def run(args) -> int:
         for number in range(server_count):
             port = free_port()
             server_env = dict(env)
-            if args.probe:
+            if args.probe or args.experiment:
                 probe_logs.append(work_dir / f"probe-{number}.jsonl")
                 server_env["BENCH_PROBE_LOG"] = str(probe_logs[-1])
-                argv = [sys.executable, str(Path(__file__).resolve()), "--probed-daphne", "-b", "127.0.0.1"]
-                argv += ["-p", str(port)]
-            else:
-                argv = [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]
-            processes.append(start_process(f"daphne-{number}", argv, server_env, work_dir, port))
+                server_env["BENCH_EXPERIMENTS"] = ",".join(args.experiment)
+            processes.append(start_process(f"server-{number}", server_command(args, port), server_env, work_dir, port))
         for process in processes:
             wait_until_listening(process)
         servers = list(processes)
@@ -846,6 +994,14 @@ def run(args) -> int:
             if process.popen.poll() is not None:
                 raise RuntimeError(f"{process.name} died during the run:\n{process.tail()}")
             stop_process(process)
+        if product["missing"] or product["duplicates"] or product["unexpected"]:
+            print("  frames went astray:", flush=True)
+            for line in product["missed"][:40]:
+                print(f"    missed: {line}", flush=True)
+            for process in servers:
+                print(
+                    f"  --- errors in {process.name}'s log (port {process.port}) ---\n{log_errors(process)}", flush=True
+                )
         stages = probe_report(probe_logs, product["t_sent"]) if args.probe else None
 
         floor_port = free_port()
@@ -867,6 +1023,8 @@ def run(args) -> int:
         wait_until_listening(floor)
         floor_figures = asyncio.run(run_floor(args, floor_port))
         stop_process(floor)
+        # Other work on the machine shows in the figures: say how busy it was.
+        product["load"] = (load_at_start, os.getloadavg()[0])
     except BaseException:
         for process in processes:
             if process.popen.poll() is not None and process.popen.returncode not in (0, -15):
@@ -897,11 +1055,12 @@ def report(args, product: dict, floor: dict, stages: dict | None) -> int:
     base = summary(floor["latencies_ms"])
     response = summary(product["response_ms"])
     expected = args.incidents * args.alerted
-    print(
-        f"\n  socket receives alert.created, from the API call ({len(product['latencies_ms'])}/{expected} frames):"
-    )
-    print(f"    product  p50 {fmt(ours['p50'])}  p95 {fmt(ours['p95'])}  p99 {fmt(ours['p99'])}  max {fmt(ours['max'])} ms")
-    print(f"    floor    p50 {fmt(base['p50'])}  p95 {fmt(base['p95'])}  p99 {fmt(base['p99'])}  max {fmt(base['max'])} ms")
+    print(f"\n  socket receives alert.created, from the API call ({len(product['latencies_ms'])}/{expected} frames):")
+    for name, values in (("product", ours), ("floor", base)):
+        print(
+            f"    {name:8s} p50 {fmt(values['p50'])}  p95 {fmt(values['p95'])}  p99 {fmt(values['p99'])}  "
+            f"max {fmt(values['max'])} ms"
+        )
     print(f"    HTTP response of the dispatch call: p50 {fmt(response['p50'])}  p99 {fmt(response['p99'])} ms")
     print(
         f"    missing {product['missing']}, duplicates {product['duplicates']}, "
@@ -909,19 +1068,25 @@ def report(args, product: dict, floor: dict, stages: dict | None) -> int:
     )
     if stages:
         print("\n  where the time goes (ms; 'at' and 'until' after the client sent the request; p50 / p99):")
-        for name, values in sorted(stages.items(), key=lambda item: (item[1].get("at", {}).get("p50") or 1e9)):
+        for name, values in sorted(stages.items(), key=lambda item: item[1].get("at", {}).get("p50") or 1e9):
             if "count" in values:
                 took = values["took"]
-                print(f"    {name:44s} {values['count']} during the run, each {fmt(took['p50'])} / {fmt(took['p99'])}"
-                      f", max {fmt(values['max_ms'])}")
+                print(
+                    f"    {name:44s} {values['count']} during the run, each {fmt(took['p50'])} / {fmt(took['p99'])}"
+                    f", max {fmt(values['max_ms'])}"
+                )
             elif "took" in values:
                 at, until, took = values["at"], values["until"], values["took"]
-                print(f"    {name:44s} at {fmt(at['p50'])} / {fmt(at['p99'])}   until {fmt(until['p50'])} / "
-                      f"{fmt(until['p99'])}   took {fmt(took['p50'])} / {fmt(took['p99'])}")
+                print(
+                    f"    {name:44s} at {fmt(at['p50'])} / {fmt(at['p99'])}   until {fmt(until['p50'])} / "
+                    f"{fmt(until['p99'])}   took {fmt(took['p50'])} / {fmt(took['p99'])}"
+                )
             else:
                 print(f"    {name:44s} at {fmt(values['at']['p50'])} / {fmt(values['at']['p99'])}")
     ratio = ours["p99"] / base["p99"] if ours["p99"] is not None and base["p99"] else None
     met = ours["p99"] is not None and ours["p99"] <= TARGET_P99_MS and product["missing"] == 0
+    for name in sorted(args.experiment):
+        print(f"  experiment (not the product as it is): {name}: {EXPERIMENTS[name]}")
     print(f"\n  target p99 <= {TARGET_P99_MS:.0f} ms: {'met' if met else 'MISSED'}\n", flush=True)
     figures = {
         "mode": args.mode,
@@ -946,7 +1111,11 @@ def report(args, product: dict, floor: dict, stages: dict | None) -> int:
         "floor_missing_frames": floor["missing"],
         "target_p99_ms": TARGET_P99_MS,
         "target_met": met,
+        "loadavg_1m_start": round(product["load"][0], 2),
+        "loadavg_1m_end": round(product["load"][1], 2),
     }
+    if args.experiment:
+        figures["experiments"] = sorted(args.experiment)
     if stages:
         figures["stages_ms"] = stages
     print(json.dumps(figures), flush=True)

@@ -41,8 +41,8 @@ def record_onscene_event(
     False when the same event was already stored under this key (a retry).
 
     Accepted whatever the alert's state (the crew logs what happened even after the incident was
-    cancelled or they were cleared), except when the crew member declined or was stood down and
-    nothing shows they had arrived by then.
+    cancelled or they were cleared), except when the crew member declined it, or was stood down
+    and nothing shows they had arrived by then.
     """
     data = dict(data or {})
     digest = body_hash(type=type, occurred_at=occurred_at, data=data)
@@ -120,18 +120,25 @@ def _check_event(alert: Alert, *, type: str, occurred_at: datetime.datetime, dat
 
 
 def _check_alert_takes_events(alert: Alert, occurred_at: datetime.datetime) -> None:
-    """Refuse events for an alert its responder declined or was stood down from before arriving.
-    Arriving shows as an on-scene time, or as events from before the decline or stand-down (a
-    crew who never pressed "on scene" but tapped the checklist, synced late)."""
-    ended_at = {AlertState.DECLINED: alert.declined_at, AlertState.STOOD_DOWN: alert.stood_down_at}.get(alert.state)
-    if ended_at is None:
+    """Refuse events for an alert its responder declined (accepting it again re-opens it), or was
+    stood down from before arriving. Arriving shows as an on-scene time, or as events from before
+    the stand-down: a crew who never pressed "on scene" but tapped the checklist, synced late."""
+    if alert.state == AlertState.DECLINED:
+        raise Conflict(
+            "You cannot record on-scene events for this alert: you declined it. Accept it first if you are there.",
+            extra={"state": alert.state},
+        )
+    if alert.state != AlertState.STOOD_DOWN:
         return
-    if alert.on_scene_at is not None and alert.on_scene_at <= ended_at:
+    stood_down_at = alert.stood_down_at
+    if alert.on_scene_at is not None and alert.on_scene_at <= stood_down_at:
         return
-    if occurred_at <= ended_at or alert.onscene_events.filter(occurred_at__lte=ended_at).exists():
+    if occurred_at <= stood_down_at or alert.onscene_events.filter(occurred_at__lte=stood_down_at).exists():
         return
-    how = "you declined it" if alert.state == AlertState.DECLINED else "you were stood down before you arrived"
-    raise Conflict(f"You cannot record on-scene events for this alert: {how}.", extra={"state": alert.state})
+    raise Conflict(
+        "You cannot record on-scene events for this alert: you were stood down before you arrived.",
+        extra={"state": alert.state},
+    )
 
 
 def onscene_events_of(*, actor, alert_id: int):

@@ -12,7 +12,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from backend.accounts.models import Responder
+from backend.accounts.models import Responder, Station
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -55,21 +55,32 @@ def select_responders(
     exclude_responder_ids: set[int] = frozenset(),
 ) -> list[Candidate]:
     """Candidates in the order they should be alerted. `radius_km=None` ignores distance (used
-    when a coordinator names the responders)."""
-    queryset = eligible_responders(today=today).exclude(pk__in=exclude_responder_ids)
-    if station_ids is not None:
-        queryset = queryset.filter(station_id__in=station_ids)
+    when a coordinator names the responders).
+
+    Stations are few and responders many, so distances are worked out per station first and only
+    the responders of stations in range are loaded."""
+    distance_by_station = _station_distances(latitude, longitude, radius_km=radius_km, station_ids=station_ids)
+    queryset = eligible_responders(today=today).filter(station_id__in=distance_by_station)
+    queryset = queryset.exclude(pk__in=exclude_responder_ids)
     if responder_ids is not None:
         queryset = queryset.filter(pk__in=responder_ids)
-
-    candidates = []
-    for responder in queryset:
-        station = responder.station
-        distance = great_circle_km(latitude, longitude, station.latitude, station.longitude)
-        if radius_km is None or distance <= radius_km:
-            candidates.append(Candidate(responder=responder, distance_km=round(distance, 3)))
+    candidates = [
+        Candidate(responder=responder, distance_km=distance_by_station[responder.station_id]) for responder in queryset
+    ]
     candidates.sort(key=lambda c: (c.distance_km, c.responder.station_id, c.responder.pk))
     return _capped(candidates, max_per_station=max_per_station, max_total=max_total)
+
+
+def _station_distances(latitude, longitude, *, radius_km, station_ids) -> dict[int, float]:
+    stations = Station.objects.filter(active=True)
+    if station_ids is not None:
+        stations = stations.filter(pk__in=station_ids)
+    distances = {}
+    for pk, station_latitude, station_longitude in stations.values_list("pk", "latitude", "longitude"):
+        distance = great_circle_km(latitude, longitude, station_latitude, station_longitude)
+        if radius_km is None or distance <= radius_km:
+            distances[pk] = round(distance, 3)
+    return distances
 
 
 def _capped(candidates: list[Candidate], *, max_per_station: int, max_total: int) -> list[Candidate]:

@@ -3,7 +3,9 @@
 Two real daphne processes share the test's PostgreSQL database and one Redis. Firefighters'
 sockets are spread over both (alice holds one on each); the ambulance dispatch system creates and
 dispatches an incident through the HTTP API of one process. Every alerted firefighter's socket
-must get the `alert.created` frame exactly once, whichever process holds it; nobody else gets one.
+must get the `alert.created` frame exactly once, whichever process holds it; nobody else gets one;
+no socket is closed by the server. The second test first leaves both processes idle for longer
+than Redis's blocking read, as they are most of the night.
 
 Needs DATABASE_URL (PostgreSQL) and REDIS_URL, e.g.:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/coresponder REDIS_URL=redis://127.0.0.1:6379/0 \
@@ -11,14 +13,13 @@ Needs DATABASE_URL (PostgreSQL) and REDIS_URL, e.g.:
 """
 
 import asyncio
+import http.client
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,21 +132,41 @@ def _stop(server: Server) -> None:
             server.process.wait(timeout=5)
 
 
+def _delete_redis_keys(redis_url: str, prefix: str) -> None:
+    """Group memberships a crashed or killed consumer did not remove (they would expire in a day)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 @pytest.fixture
 def two_servers(transactional_db, tmp_path, request):
     """Two daphne processes on the test database and a channel-layer prefix of their own."""
+    prefix = f"test-two-daphnes-{uuid.uuid4().hex[:12]}"
     env = {
         **os.environ,
         "DATABASE_URL": _test_database_url(),
         "REDIS_URL": os.environ["REDIS_URL"],
-        "CHANNEL_LAYER_PREFIX": f"test-two-daphnes-{uuid.uuid4().hex[:12]}",
+        "CHANNEL_LAYER_PREFIX": prefix,
         "DJANGO_ENV": "development",
         "PYTHONUNBUFFERED": "1",
     }
     servers = []
+
     # Registered before starting anything, so the processes are killed even if start-up fails, and
     # before the test database is flushed (the processes hold connections to it).
-    request.addfinalizer(lambda: [_stop(server) for server in servers])
+    def stop_all():
+        for server in servers:
+            _stop(server)
+        _delete_redis_keys(os.environ["REDIS_URL"], prefix)
+
+    request.addfinalizer(stop_all)
     for name in ("a", "b"):
         servers.append(_start(tmp_path / f"daphne-{name}.log", env))
     for server in servers:
@@ -158,12 +179,18 @@ def two_servers(transactional_db, tmp_path, request):
 
 @dataclass
 class Listener:
-    """One firefighter's socket on one server, and every frame it received after sync.ready."""
+    """One firefighter's socket on one server, every frame it received after sync.ready, and how
+    it ended if the server closed it."""
 
     name: str
     server: Server
     cookie: str
     frames: list = field(default_factory=list)
+    closed: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.name}'s socket on port {self.server.port}"
 
     def alert_frames_for(self, cad_reference: str) -> list[dict]:
         return [
@@ -190,38 +217,48 @@ async def _open(listener: Listener):
 
 
 async def _collect(listener: Listener, socket_, stop: asyncio.Event) -> None:
+    from websockets.exceptions import ConnectionClosed
+
     while not stop.is_set():
         try:
+            # Cancelling recv() loses nothing (websockets' asyncio API guarantees it).
             message = await asyncio.wait_for(socket_.recv(), 0.1)
         except TimeoutError:
             continue
+        except ConnectionClosed as closed:
+            listener.closed = str(closed)
+            return
         listener.frames.append(json.loads(message))
 
 
-def _post_json(url: str, body: dict, token: str) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
-    )
+def _post_json(server: Server, path: str, body: dict, token: str) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=FRAME_TIMEOUT_S)
     try:
-        with urllib.request.urlopen(request, timeout=FRAME_TIMEOUT_S) as response:  # noqa: S310 (our own server)
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+        connection.request(
+            "POST",
+            path,
+            body=json.dumps(body),
+            headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+        )
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        connection.close()
 
 
-async def _dispatch_and_listen(listeners, expected_names, dispatch_server, token, cad_reference):
+async def _dispatch_and_listen(listeners, expected_names, dispatch_server, token, cad_reference, idle_s=0.0):
     sockets = [await _open(listener) for listener in listeners]
     stop = asyncio.Event()
     collectors = [
-        asyncio.create_task(_collect(listener, socket_, stop)) for listener, socket_ in zip(listeners, sockets)
+        asyncio.create_task(_collect(listener, socket_, stop))
+        for listener, socket_ in zip(listeners, sockets, strict=True)
     ]
     try:
+        await asyncio.sleep(idle_s)
         status, body = await asyncio.to_thread(
             _post_json,
-            f"{dispatch_server.origin}/api/v1/incidents/",
+            dispatch_server,
+            "/api/v1/incidents/",
             {
                 "cad_reference": cad_reference,
                 "latitude": NORWICH_INCIDENT[0],
@@ -235,7 +272,7 @@ async def _dispatch_and_listen(listeners, expected_names, dispatch_server, token
         waiting_for = [listener for listener in listeners if listener.name in expected_names]
         deadline = time.monotonic() + FRAME_TIMEOUT_S
         while time.monotonic() < deadline and not all(
-            listener.alert_frames_for(cad_reference) for listener in waiting_for
+            listener.alert_frames_for(cad_reference) or listener.closed for listener in waiting_for
         ):
             await asyncio.sleep(0.05)
         await asyncio.sleep(LINGER_S)
@@ -246,12 +283,15 @@ async def _dispatch_and_listen(listeners, expected_names, dispatch_server, token
     return body
 
 
-def test_it_delivers_an_alert_dispatched_on_one_process_to_sockets_held_by_another(
-    two_servers, stations, alice, bob, charlie, dave, cad
-):
+# The Norwich crew is alerted; Great Yarmouth and King's Lynn are beyond the radius.
+NORWICH_CREW = {"alice", "bob", "erin"}
+
+
+@pytest.fixture
+def listeners(two_servers, stations, alice, bob, charlie, dave):
+    """alice holds a socket on each process (her phone and her tablet); the others one each."""
     server_a, server_b = two_servers
     erin = make_firefighter("erin", stations["norwich"])
-    # alice holds a socket on each process (her phone and her tablet); the others one each.
     placement = [
         ("alice", alice, server_a),
         ("alice", alice, server_b),
@@ -260,32 +300,62 @@ def test_it_delivers_an_alert_dispatched_on_one_process_to_sockets_held_by_anoth
         ("charlie", charlie, server_a),
         ("dave", dave, server_b),
     ]
-    listeners = [
+    return [
         Listener(name=name, server=server, cookie=session_cookie_for(responder.user))
         for name, responder, server in placement
     ]
-    _, token = AuthToken.objects.create(user=cad, expiry=None)
-    norwich_crew = {"alice", "bob", "erin"}  # Great Yarmouth and King's Lynn are beyond the radius
 
-    body = asyncio.run(
+
+@pytest.fixture
+def cad_token(cad) -> str:
+    _, token = AuthToken.objects.create(user=cad, expiry=None)
+    return token
+
+
+def _dispatch_through(server: Server, listeners, token: str, cad_reference: str, idle_s: float = 0.0) -> dict:
+    return asyncio.run(
         asyncio.wait_for(
-            _dispatch_and_listen(listeners, norwich_crew, server_a, token, cad_reference="EEAST-2001"),
+            _dispatch_and_listen(listeners, NORWICH_CREW, server, token, cad_reference, idle_s=idle_s),
             timeout=60,
         )
     )
 
+
+def _assert_alerted_exactly_once(body: dict, listeners, cad_reference: str) -> None:
     alerted = {alert["responder_name"].lower() for alert in body["alerts"]}
-    assert alerted == norwich_crew, body
+    assert alerted == NORWICH_CREW, body
     alert_ids = {alert["responder_id"]: alert["id"] for alert in body["alerts"]}
     for listener in listeners:
-        frames = listener.alert_frames_for("EEAST-2001")
-        where = f"{listener.name} on port {listener.server.port}"
-        if listener.name in norwich_crew:
-            assert len(frames) == 1, f"{where} got {len(frames)} alert.created frames: {listener.frames}"
+        assert listener.closed is None, f"The server closed {listener.where}: {listener.closed}"
+        frames = listener.alert_frames_for(cad_reference)
+        if listener.name in NORWICH_CREW:
+            assert len(frames) == 1, f"{listener.where} got {len(frames)} alert.created frames: {listener.frames}"
             alert = frames[0]["data"]["alert"]
-            assert alert["id"] == alert_ids[alert["responder_id"]], where
-            assert alert["responder_name"].lower() == listener.name, where
-            assert isinstance(frames[0]["id"], int), where
+            assert alert["id"] == alert_ids[alert["responder_id"]], listener.where
+            assert alert["responder_name"].lower() == listener.name, listener.where
+            assert isinstance(frames[0]["id"], int), listener.where
         else:
-            assert frames == [], f"{where} was not alerted but got {frames}"
-            assert not any(frame.get("type") == "alert.created" for frame in listener.frames), where
+            assert not any(frame.get("type") == "alert.created" for frame in listener.frames), (
+                f"{listener.where} was not alerted but got {listener.frames}"
+            )
+
+
+def test_it_delivers_an_alert_dispatched_on_one_process_to_sockets_held_by_another(two_servers, listeners, cad_token):
+    server_a, _ = two_servers
+
+    body = _dispatch_through(server_a, listeners, cad_token, "EEAST-2001")
+
+    _assert_alerted_exactly_once(body, listeners, "EEAST-2001")
+
+
+# Longer than channels_redis's blocking read of the channel (BZPOPMIN, 5 s) and than redis-py 8's
+# default socket timeout (5 s): the normal state of a quiet night.
+IDLE_S = 7
+
+
+def test_it_keeps_idle_sockets_open_and_alerts_them_after_a_quiet_spell(two_servers, listeners, cad_token):
+    _, server_b = two_servers
+
+    body = _dispatch_through(server_b, listeners, cad_token, "EEAST-2002", idle_s=IDLE_S)
+
+    _assert_alerted_exactly_once(body, listeners, "EEAST-2002")
