@@ -143,11 +143,13 @@ def dispatch_incident(
     Returns the alerts created, nearest first; an empty list means nobody eligible was left.
     """
     with transaction.atomic():
-        incident = access.access_incident_for_coordinator(
-            actor, incident_id, permission="dispatch.dispatch_incident", doing="dispatch incidents", for_update=True
+        incident = _open_incident_for_update(
+            actor,
+            incident_id,
+            "dispatch.dispatch_incident",
+            doing="dispatch incidents",
+            refusal="it cannot be dispatched",
         )
-        if not incident.is_open:
-            raise Conflict(f"Incident {incident.cad_reference} is {incident.status}; it cannot be dispatched.")
         radius = None if responder_ids is not None else ring_radius_km(incident.ring)
         alerts = alert_more_responders(
             incident, radius_km=radius, station_ids=station_ids, responder_ids=responder_ids, today=today
@@ -222,11 +224,13 @@ def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -
     """Release responders. Without `alert_ids`: everyone who has not answered yet (used once
     enough have accepted). With `alert_ids`: those responders, whatever they had answered."""
     with transaction.atomic():
-        incident = access.access_incident_for_coordinator(
-            actor, incident_id, permission="dispatch.stand_down_incident", doing="stand crews down", for_update=True
+        incident = _open_incident_for_update(
+            actor,
+            incident_id,
+            "dispatch.stand_down_incident",
+            doing="stand crews down",
+            refusal="there is nobody to stand down",
         )
-        if not incident.is_open:
-            raise Conflict(f"Incident {incident.cad_reference} is {incident.status}; there is nobody to stand down.")
         alerts = _alerts_for_update(incident)
         if alert_ids is None:
             chosen = [alert for alert in alerts if alert.state in UNANSWERED_STATES]
@@ -261,11 +265,13 @@ def cancel_incident(*, actor, incident_id: int, reason: str) -> Incident:
     if not reason:
         raise InvalidInput("Say why the incident is cancelled.", fields={"reason": ["A reason is required."]})
     with transaction.atomic():
-        incident = access.access_incident_for_coordinator(
-            actor, incident_id, permission="dispatch.cancel_incident", doing="cancel incidents", for_update=True
+        incident = _open_incident_for_update(
+            actor,
+            incident_id,
+            "dispatch.cancel_incident",
+            doing="cancel incidents",
+            refusal="it cannot be cancelled again",
         )
-        if not incident.is_open:
-            raise Conflict(f"Incident {incident.cad_reference} is already {incident.status}.")
         now = timezone.now()
         incident.status = IncidentStatus.CANCELLED
         incident.cancelled_at = now
@@ -281,11 +287,13 @@ def cancel_incident(*, actor, incident_id: int, reason: str) -> Incident:
 def close_incident(*, actor, incident_id: int) -> Incident:
     """The job is done: those on scene are cleared, anyone else still active is stood down."""
     with transaction.atomic():
-        incident = access.access_incident_for_coordinator(
-            actor, incident_id, permission="dispatch.stand_down_incident", doing="close incidents", for_update=True
+        incident = _open_incident_for_update(
+            actor,
+            incident_id,
+            "dispatch.stand_down_incident",
+            doing="close incidents",
+            refusal="it cannot be closed again",
         )
-        if not incident.is_open:
-            raise Conflict(f"Incident {incident.cad_reference} is already {incident.status}.")
         now = timezone.now()
         incident.status = IncidentStatus.CLOSED
         incident.closed_at = now
@@ -373,6 +381,16 @@ def _refusal(alert: Alert, response: str) -> str:
 
 
 # --- Shared steps ------------------------------------------------------------------------------------
+
+
+def _open_incident_for_update(actor, incident_id: int, permission: str, *, doing: str, refusal: str) -> Incident:
+    """The incident, locked for this transaction, if the actor may act on it and it is still open."""
+    incident = access.access_incident_for_coordinator(
+        actor, incident_id, permission=permission, doing=doing, for_update=True
+    )
+    if not incident.is_open:
+        raise Conflict(f"Incident {incident.cad_reference} is already {incident.status}; {refusal}.")
+    return incident
 
 
 def _alerts_for_update(incident: Incident) -> list[Alert]:

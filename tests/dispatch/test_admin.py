@@ -210,7 +210,7 @@ def test_a_refused_action_is_a_message_not_a_server_error(coordinator, incident,
     response = run_action(coordinator, "dispatch_incidents", incident)
 
     assert response.status_code == 302
-    assert messages_of(response) == ["EEAST-0001: Incident EEAST-0001 is cancelled; it cannot be dispatched."]
+    assert messages_of(response) == ["EEAST-0001: Incident EEAST-0001 is already cancelled; it cannot be dispatched."]
     assert not Alert.objects.exists()
 
 
