@@ -49,6 +49,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from figures import BenchTimeout, fmt, free_port, percentile
+from figures import rounded as _rounded
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAPHNE = Path(sys.executable).with_name("daphne")
 TARGET_P99_MS = 100.0
@@ -64,22 +67,7 @@ FRAME_TIMEOUT_S = 5
 HTTP_TIMEOUT_S = 10
 
 
-class BenchTimeout(Exception):
-    pass
-
-
 # --- Figures ---------------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], fraction: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def summary(values_ms: list[float]) -> dict:
@@ -91,21 +79,11 @@ def summary(values_ms: list[float]) -> dict:
     }
 
 
-def fmt(value) -> str:
-    return "n/a" if value is None else f"{value:7.1f}"
-
-
 def rounded(value, digits=2):
-    return None if value is None else round(value, digits)
+    return _rounded(value, digits)
 
 
 # --- Processes ---------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

@@ -55,6 +55,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from figures import BenchTimeout, fmt, free_port, percentile
+from figures import rounded as _rounded
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
@@ -71,39 +74,14 @@ PAUSE_BETWEEN_DISPATCHES_S = 0.3
 VAPID_SUBJECT = "mailto:bench@example.org"
 
 
-class BenchTimeout(Exception):
-    pass
-
-
 # --- Figures ---------------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], fraction: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def rounded(value, digits=1):
-    return None if value is None else round(value, digits)
-
-
-def fmt(value) -> str:
-    return "    n/a" if value is None else f"{value:7.1f}"
+    return _rounded(value, digits)
 
 
 # --- Processes ---------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def bench_environment(workdir: Path, args, private_key: str) -> dict:

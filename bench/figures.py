@@ -1,0 +1,32 @@
+"""What both benchmarks share: percentiles, formatting, a free port, and the timeout they raise."""
+
+import socket
+
+
+class BenchTimeout(Exception):
+    pass
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def rounded(value, digits: int):
+    return None if value is None else round(value, digits)
+
+
+def fmt(value) -> str:
+    return "    n/a" if value is None else f"{value:7.1f}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
