@@ -338,6 +338,9 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
             return alert
         if response == "received":
             return _mark_received(alert)
+        if not alert.incident.is_open:
+            # A declined alert stays declined when the incident ends; it must not be accepted after.
+            raise Conflict(_incident_over(alert.incident), extra={"state": alert.state})
         if alert.state not in transition.allowed_from:
             raise Conflict(_refusal(alert, response), extra={"state": alert.state})
         now = timezone.now()
@@ -365,6 +368,12 @@ def _mark_received(alert: Alert) -> Alert:
         # the board: twenty acks must not become four hundred stored events.
         _tell_everyone_about(alert.incident, changed=[alert], tell_crew=False)
     return alert
+
+
+def _incident_over(incident: Incident) -> str:
+    if incident.status == IncidentStatus.CANCELLED:
+        return f"The incident was cancelled ({incident.cancel_reason}): you are not needed."
+    return "The incident is closed: you are not needed."
 
 
 def _refusal(alert: Alert, response: str) -> str:

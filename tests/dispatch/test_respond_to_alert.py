@@ -154,3 +154,13 @@ def test_an_answer_tells_the_owner_and_the_whole_crew(alerts):
     assert {e.responder.user.username for e in crew_updates} == {"alice", "bob"}
     crew = crew_updates[0].data["crew"]
     assert {member["responder_name"]: member["state"] for member in crew} == {"Alice": "accepted", "Bob": "alerted"}
+
+
+@pytest.mark.parametrize("response", ["accept", "en_route", "on_scene", "cleared"])
+def test_nobody_answers_an_incident_that_is_over(alerts, carol, incident, response):
+    respond(alerts["bob"], "decline", reason="unavailable")  # declined alerts stay declined when cancelled
+    cancel_incident(actor=carol, incident_id=incident.pk, reason="Ambulance on scene")
+    with pytest.raises(Conflict) as error:
+        respond(alerts["bob"], response, reason="unavailable")
+    assert "cancelled (Ambulance on scene)" in error.value.message
+    assert Alert.objects.get(pk=alerts["bob"].pk).state == AlertState.DECLINED
