@@ -1,0 +1,180 @@
+// The CPR/AED checklist is versioned data from the server (GET /api/v1/checklist/, shaped by
+// backend/realtime/schemas/checklist.schema.json), reviewed by a clinician; the app never
+// hard-codes its steps. A copy is kept for use without signal (it holds no personal or health
+// data). Everything read from it is checked, so an unexpected shape shows less rather than
+// breaking the screen used during CPR.
+
+import { BPM_DEFAULT, BPM_MAX, BPM_MIN, clampBpm } from "./metronome.js";
+import { EVENT_TYPES } from "./format.js";
+
+const CACHE_KEY = "coresponder.checklist";
+export const DEFAULT_CYCLE_PROMPT = "2 minutes: analyse rhythm and swap the person doing compressions.";
+
+// What each event may carry when the checklist (and so its events[].data) is not available:
+// the same as checklist version 1.0.
+const FALLBACK_EVENT_DATA = {
+  analysis: ["advice", "patient"],
+  shock: ["shock_number", "patient"],
+};
+
+function text(value) {
+  if (typeof value === "string") return value.trim();
+  if (typeof value === "number") return String(value);
+  return "";
+}
+
+function textList(value) {
+  if (typeof value === "string") return value.trim() ? [value.trim()] : [];
+  if (Array.isArray(value)) return value.map(text).filter(Boolean);
+  return [];
+}
+
+function sourceText(source) {
+  if (typeof source === "string") return source.trim();
+  if (source && typeof source === "object") {
+    return text(source.guidelines) || [text(source.title) || text(source.name), text(source.year)].filter(Boolean).join(", ");
+  }
+  return "";
+}
+
+/** "Reviewed by Dr X on 2026-01-05", or the review status ("awaiting clinical review"). */
+function reviewText(review) {
+  if (typeof review === "string") return review.trim();
+  if (!review || typeof review !== "object") return "";
+  const clinician = text(review.clinician);
+  if (clinician) return `Reviewed by ${clinician}${text(review.date) ? ` on ${text(review.date)}` : ""}`;
+  return text(review.status);
+}
+
+function events(raw) {
+  const defined = Array.isArray(raw) ? raw.filter((event) => event && typeof event === "object" && text(event.id)) : [];
+  if (defined.length === 0) {
+    return EVENT_TYPES.map(([id, label]) => ({
+      id,
+      label,
+      repeatable: ["analysis", "shock", "rosc"].includes(id),
+      data: FALLBACK_EVENT_DATA[id] || ["patient"],
+    }));
+  }
+  return defined.map((event) => ({
+    id: text(event.id),
+    label: text(event.label) || text(event.id),
+    repeatable: event.repeatable === true,
+    data: textList(event.data),
+  }));
+}
+
+function compressionsText(compressions) {
+  if (!compressions || typeof compressions !== "object") return [];
+  const lines = [];
+  const rate = compressions.rate_per_minute;
+  if (rate && Number.isFinite(rate.min) && Number.isFinite(rate.max)) lines.push(`Rate ${rate.min} to ${rate.max} a minute`);
+  if (text(compressions.depth?.text)) lines.push(`Depth: ${text(compressions.depth.text)}`);
+  const ratio = compressions.ratio;
+  if (ratio && Number.isFinite(ratio.compressions) && Number.isFinite(ratio.breaths)) {
+    lines.push(`${ratio.compressions} compressions to ${ratio.breaths} breaths`);
+  }
+  if (Number(compressions.initial_breaths) > 0) lines.push(`${compressions.initial_breaths} initial rescue breaths`);
+  return lines;
+}
+
+function variant(raw, eventIds, fallbackLabel) {
+  if (!raw || typeof raw !== "object") return null;
+  const steps = Array.isArray(raw) ? raw : Array.isArray(raw.steps) ? raw.steps : [];
+  return {
+    label: text(raw.label) || fallbackLabel,
+    appliesTo: text(raw.applies_to),
+    intro: textList(raw.intro ?? raw.summary ?? raw.notes ?? raw.note),
+    compressions: compressionsText(raw.compressions),
+    steps: steps
+      .filter((step) => step && typeof step === "object")
+      .map((step, index) => ({
+        id: text(step.id) || `step-${index + 1}`,
+        title: text(step.title) || text(step.name) || `Step ${index + 1}`,
+        instructions: textList(step.instruction ?? step.instructions ?? step.text ?? step.description),
+        event: eventIds.has(step.event) ? step.event : null,
+      })),
+  };
+}
+
+/** The checklist in the shape the screen uses, or null if it is not a checklist at all. */
+export function normaliseChecklist(raw) {
+  if (!raw || typeof raw !== "object") return null;
+  const eventList = events(raw.events);
+  const eventIds = new Set(eventList.map((event) => event.id));
+  const variants = raw.variants && typeof raw.variants === "object" ? raw.variants : raw;
+  const adult = variant(variants.adult, eventIds, "Adult");
+  if (!adult || adult.steps.length === 0) return null;
+  const child = variant(variants.child, eventIds, "Child");
+  const metronome = raw.metronome && typeof raw.metronome === "object" ? raw.metronome : {};
+  const min = clampBpm(metronome.min_per_minute ?? metronome.min ?? BPM_MIN);
+  const max = Math.max(min, clampBpm(metronome.max_per_minute ?? metronome.max ?? BPM_MAX));
+  const cycle = raw.cycle && typeof raw.cycle === "object" ? raw.cycle : {};
+  const seconds = Number(cycle.seconds ?? raw.cycle_seconds);
+  return {
+    version: text(raw.version) || "unknown",
+    title: text(raw.title),
+    source: sourceText(raw.source),
+    review: reviewText(raw.reviewed_by),
+    reviewed: Boolean(raw.reviewed_by && typeof raw.reviewed_by === "object" ? text(raw.reviewed_by.clinician) : text(raw.reviewed_by)),
+    adult,
+    child: child && child.steps.length ? child : null,
+    defaultVariant: raw.default_variant === "child" && child ? "child" : "adult",
+    events: eventList,
+    metronome: {
+      min,
+      max,
+      default: clampBpm(metronome.default_per_minute ?? metronome.default ?? BPM_DEFAULT, min, max),
+    },
+    cycleSeconds: Number.isFinite(seconds) && seconds >= 30 && seconds <= 600 ? Math.round(seconds) : 120,
+    cyclePrompt: text(cycle.prompt) || DEFAULT_CYCLE_PROMPT,
+  };
+}
+
+/** The event definitions to use: the checklist's, or the built-in list when there is none. */
+export function eventDefinitions(checklist) {
+  return checklist?.events?.length ? checklist.events : events(null);
+}
+
+/**
+ * The `data` to send with an event: only the fields its definition allows (the server refuses
+ * others), taken from what the screen knows.
+ */
+export function eventData(definition, { patient, shockNumber, advice } = {}) {
+  const allowed = new Set(definition?.data || []);
+  const data = {};
+  if (allowed.has("patient") && (patient === "adult" || patient === "child")) data.patient = patient;
+  if (allowed.has("shock_number") && Number.isInteger(shockNumber) && shockNumber >= 1 && shockNumber <= 99) {
+    data.shock_number = shockNumber;
+  }
+  if (allowed.has("advice") && (advice === "shock_advised" || advice === "no_shock_advised")) data.advice = advice;
+  return data;
+}
+
+/** {checklist, fromCache, savedAt, error}: the server's copy, else the saved one. */
+export async function loadChecklist(api, storage = globalThis.localStorage) {
+  let error = null;
+  try {
+    const raw = await api.checklist();
+    const checklist = normaliseChecklist(raw);
+    if (checklist) {
+      try {
+        storage.setItem(CACHE_KEY, JSON.stringify({ raw, savedAt: new Date().toISOString() }));
+      } catch {
+        // no room: it still works online
+      }
+      return { checklist, fromCache: false, savedAt: null, error: null };
+    }
+    error = "The server sent a checklist this app cannot read.";
+  } catch (failure) {
+    error = failure?.message || "Could not load the checklist.";
+  }
+  try {
+    const saved = JSON.parse(storage.getItem(CACHE_KEY) || "null");
+    const checklist = normaliseChecklist(saved?.raw);
+    if (checklist) return { checklist, fromCache: true, savedAt: saved.savedAt || null, error };
+  } catch {
+    // unreadable copy
+  }
+  return { checklist: null, fromCache: false, savedAt: null, error };
+}

@@ -1,0 +1,323 @@
+// The app's entry point: wires the store, the API, the socket, the offline queue, the alarm and
+// the screens together, and owns the session (login, expiry, logout).
+
+import { Alarm } from "./alarm.js";
+import { Api, isAuthError } from "./api.js";
+import { audioContext, installUnlockListeners, onAudioChange } from "./audio.js";
+import { loadChecklist } from "./checklist-data.js";
+import { h } from "./dom.js";
+import { EventLog } from "./eventlog.js";
+import { openStores } from "./idb.js";
+import { lastEventKey } from "./lastevent.js";
+import { Metronome } from "./metronome.js";
+import { disablePush, readPushState, registerDevice } from "./push.js";
+import { Router, alertPath, go, parseHash } from "./router.js";
+import { createState, createStore, isActionable } from "./store.js";
+import { AlertSync } from "./sync.js";
+import { applyUpdate, registerServiceWorker } from "./update.js";
+import { alertView } from "./views/alert.js";
+import { checklistView } from "./views/checklist.js";
+import { formsView } from "./views/forms.js";
+import { homeView } from "./views/home.js";
+import { incidentView } from "./views/incident.js";
+import { loginView } from "./views/login.js";
+
+const ME_KEY = "coresponder.me"; // who was logged in, for starting without signal
+const RETURN_KEY = "coresponder.returnTo"; // where to go after logging in again
+
+function readJson(key) {
+  try {
+    return JSON.parse(localStorage.getItem(key) || "null");
+  } catch {
+    return null;
+  }
+}
+
+function writeJson(key, value) {
+  try {
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    // storage full or refused: only the offline start is lost
+  }
+}
+
+async function boot() {
+  const store = createStore(createState());
+  const api = new Api();
+  const stores = await openStores();
+  const alarm = new Alarm();
+  const metronome = new Metronome({ getContext: audioContext });
+  const silenced = new Set(); // alert ids whose alarm the firefighter silenced
+  const shownOnce = new Set(); // alert ids already opened automatically this session
+
+  const ctx = {
+    store,
+    api,
+    stores,
+    alarm,
+    metronome,
+    silenced,
+    sync: null,
+    eventLog: null,
+    checklist: null, // {checklist, fromCache, savedAt, error}
+    persistentStorage: stores.queue.persistent,
+  };
+
+  ctx.eventLog = new EventLog({
+    stores,
+    api,
+    onAuthRequired: () => ctx.sessionExpired(),
+    onChange: () => refreshQueueCounts(),
+  });
+
+  async function refreshQueueCounts() {
+    const counts = await ctx.eventLog.counts();
+    store.update((s) => void (s.queue = { ...counts, changedAt: Date.now() }));
+  }
+
+  // --- The alarm follows the store: it sounds while an alert waits for an answer -----------------
+  function alarmWanted() {
+    const route = parseHash(location.hash);
+    if (route.name === "checklist" || store.state.session !== "authenticated") return false;
+    return [...store.state.alerts.values()].some((alert) => isActionable(store.state, alert) && !silenced.has(alert.id));
+  }
+  const updateAlarm = () => alarm.setWanted(alarmWanted());
+  store.subscribe(updateAlarm);
+  window.addEventListener("hashchange", updateAlarm);
+  onAudioChange(() => alarm.notify());
+  ctx.silence = (alertId) => {
+    silenced.add(alertId);
+    updateAlarm();
+  };
+
+  /** A new alert: open it, unless CPR is in progress on the checklist (then a banner). */
+  ctx.showAlert = (alertId, live) => {
+    if (!live && shownOnce.has(alertId)) return;
+    shownOnce.add(alertId);
+    const route = parseHash(location.hash);
+    if (route.name === "alert" && route.params.id === alertId) return;
+    if (route.name === "checklist") {
+      store.update((s) => void (s.banner = { text: "New alert", alertId }));
+      return;
+    }
+    go(alertPath(alertId));
+  };
+
+  // --- Push state (the home screen's warnings) --------------------------------------------------
+  ctx.refreshPush = async ({ repair = true } = {}) => {
+    let push = await readPushState(api);
+    // Permission granted but this phone is not (or no longer) registered: fix it quietly.
+    if (repair && push.supported && push.permission === "granted" && (!push.subscribed || push.registered === false)) {
+      const result = await registerDevice(api);
+      push = await readPushState(api);
+      if (!result.ok && !push.error) push.error = result.message;
+    }
+    store.update((s) => void (s.push = push));
+    return push;
+  };
+
+  // --- Session ----------------------------------------------------------------------------------
+  function startSignedIn(me, { offline = false } = {}) {
+    const previous = readJson(ME_KEY);
+    if (previous && previous.username !== me.username) forgetOtherUser(previous.username);
+    writeJson(ME_KEY, me);
+    store.update((s) => {
+      s.me = me;
+      s.session = offline ? "offline" : "authenticated";
+    });
+    ctx.eventLog.setOwner(me.username);
+    refreshQueueCounts();
+    if (!me.responder) return; // not a firefighter: the home screen explains
+    ctx.sync?.stop();
+    ctx.sync = new AlertSync({
+      store,
+      api,
+      kv: stores.kv,
+      owner: me.username,
+      onNewAlert: ctx.showAlert,
+      onAuthRequired: () => ctx.sessionExpired(),
+      onForbidden: () => {},
+      onSynced: () => ctx.eventLog.sync(),
+    });
+    ctx.sync.start();
+    if (!offline) {
+      ctx.eventLog.sync();
+      ctx.refreshPush();
+      loadChecklist(api).then((result) => (ctx.checklist = result));
+    }
+  }
+
+  /** A different person logs in on this phone: the last person's health data goes. Their
+   *  unsent events stay queued under their name (sent when they log in again). */
+  async function forgetOtherUser(username) {
+    await ctx.eventLog.forget(username, { keepQueue: true });
+    await stores.kv.clear();
+    localStorage.removeItem(lastEventKey(username));
+  }
+
+  ctx.login = async (username, password) => {
+    const me = await api.login(username, password);
+    startSignedIn(me);
+    const back = sessionStorage.getItem(RETURN_KEY);
+    sessionStorage.removeItem(RETURN_KEY);
+    go(back && back !== "/login" ? back : "/");
+    return me;
+  };
+
+  /** The session ended on the server (401, socket 4401). Nothing queued is lost. */
+  ctx.sessionExpired = () => {
+    if (store.state.session !== "authenticated" && store.state.session !== "offline") return;
+    ctx.sync?.stop();
+    ctx.sync = null;
+    store.update((s) => {
+      s.session = "expired";
+      s.connection = { status: "login-required", retryAt: null };
+    });
+    const route = parseHash(location.hash);
+    if (route.name === "checklist") return; // CPR goes on; the checklist shows a banner
+    router.render();
+  };
+
+  ctx.unsentCount = async () => {
+    const { pending, problems } = await ctx.eventLog.counts();
+    return pending + problems;
+  };
+
+  /** Explicit logout: this phone stops getting alerts and forgets the health data it held. */
+  ctx.logout = async () => {
+    const username = store.state.me?.username;
+    alarm.setWanted(false);
+    metronome.stop();
+    await disablePush(api);
+    try {
+      await api.logout();
+    } catch {
+      // offline: forget everything here anyway
+    }
+    ctx.sync?.stop();
+    ctx.sync = null;
+    if (username) {
+      await ctx.eventLog.forget(username, { keepQueue: false });
+      localStorage.removeItem(lastEventKey(username));
+    }
+    await stores.kv.clear();
+    writeJson(ME_KEY, null);
+    const fresh = createState();
+    store.update((s) => Object.assign(s, fresh, { session: "anonymous", online: navigator.onLine !== false }));
+    silenced.clear();
+    shownOnce.clear();
+    go("/login");
+  };
+
+  // --- Screens ----------------------------------------------------------------------------------
+  const root = document.getElementById("app");
+  const router = new Router(
+    root,
+    {
+      login: loginView,
+      home: homeView,
+      alert: alertView,
+      incident: incidentView,
+      checklist: checklistView,
+      forms: formsView,
+    },
+    ctx,
+    (route) => {
+      const session = store.state.session;
+      const inside = session === "authenticated" || session === "offline";
+      if (route.name === "login") return inside ? "/" : null;
+      if (inside || (session === "expired" && route.name === "checklist")) return null;
+      sessionStorage.setItem(RETURN_KEY, location.hash.replace(/^#/, "") || "/");
+      return "/login";
+    },
+  );
+  ctx.router = router;
+  ctx.go = go;
+
+  // --- A running metronome stays visible (and stoppable) on every screen ------------------------
+  const chip = document.getElementById("metronome-chip");
+  const updateChip = () => {
+    const show = metronome.running && parseHash(location.hash).name !== "checklist";
+    chip.hidden = !show;
+    if (show && !chip.firstChild) {
+      chip.append(
+        h("span", { text: "Metronome running" }),
+        h("button", { type: "button", class: "btn btn-small", text: "Stop", on: { click: () => metronome.stop() } }),
+      );
+    }
+  };
+  metronome.onChange(updateChip);
+  window.addEventListener("hashchange", updateChip);
+
+  // --- Service worker: updates, and messages from notifications ---------------------------------
+  const banner = document.getElementById("update");
+  registerServiceWorker({
+    onUpdateReady: (worker) => {
+      banner.replaceChildren(
+        h("span", { text: "Update available" }),
+        h("button", { type: "button", class: "btn btn-small", text: "Reload", on: { click: () => applyUpdate(worker) } }),
+      );
+      banner.hidden = false;
+    },
+    onMessage: (message) => {
+      if (message?.type === "navigate" && typeof message.url === "string") {
+        const hash = new URL(message.url, location.href).hash.replace(/^#/, "");
+        if (hash) go(hash);
+      } else if (message?.type === "push") {
+        ctx.sync?.foreground();
+      }
+    },
+  });
+
+  // --- Foreground, network ----------------------------------------------------------------------
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState !== "visible") return;
+    if (store.state.session === "authenticated") {
+      ctx.sync?.foreground();
+      ctx.eventLog.sync();
+      ctx.refreshPush({ repair: false });
+    }
+  });
+  window.addEventListener("online", () => {
+    store.update((s) => void (s.online = true));
+    if (store.state.session === "offline") restoreSession();
+    ctx.sync?.socket.poke();
+    ctx.sync?.reloadAlerts();
+    ctx.eventLog.sync();
+  });
+  window.addEventListener("offline", () => store.update((s) => void (s.online = false)));
+  store.update((s) => void (s.online = navigator.onLine !== false));
+  api.onAuthRequired = () => ctx.sessionExpired();
+  installUnlockListeners();
+
+  /** Who is logged in? Without signal, carry on as the last person (cached alerts, checklist). */
+  async function restoreSession({ render = true } = {}) {
+    try {
+      const me = await api.me({ authHook: false });
+      startSignedIn(me);
+    } catch (error) {
+      const cached = readJson(ME_KEY);
+      if (error.offline && cached) {
+        if (store.state.session !== "offline") startSignedIn(cached, { offline: true });
+      } else if (isAuthError(error)) {
+        ctx.sync?.stop();
+        store.update((s) => void (s.session = cached ? "expired" : "anonymous"));
+      } else {
+        store.update((s) => void (s.session = "anonymous"));
+      }
+    }
+    if (render) router.render();
+  }
+
+  await restoreSession({ render: false });
+  router.start();
+}
+
+boot().catch((error) => {
+  const root = document.getElementById("app");
+  root.replaceChildren(
+    h("h1", { text: "Co-responder" }),
+    h("p", { class: "notice danger", role: "alert", text: `The app could not start: ${error?.message || error}. Reload to try again.` }),
+  );
+});

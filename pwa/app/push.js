@@ -1,0 +1,136 @@
+// Web Push on this phone: whether it can work here, turning it on after a tap, keeping the
+// server's record of this phone's subscription right, and turning it off at logout.
+
+import { ApiError } from "./api.js";
+
+export function platform(nav = navigator, win = window) {
+  const ua = nav.userAgent || "";
+  const ios = /iPad|iPhone|iPod/.test(ua) || (/Macintosh/.test(ua) && nav.maxTouchPoints > 1);
+  const standalone =
+    nav.standalone === true || Boolean(win.matchMedia?.("(display-mode: standalone)").matches);
+  return { ios, android: /Android/.test(ua), standalone };
+}
+
+export function pushSupported() {
+  return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+}
+
+export function urlBase64ToUint8Array(base64) {
+  const padded = (base64 + "=".repeat((4 - (base64.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+  const raw = atob(padded);
+  return Uint8Array.from(raw, (char) => char.charCodeAt(0));
+}
+
+function sameKey(subscription, key) {
+  const current = subscription?.options?.applicationServerKey;
+  if (!current) return true; // the browser does not say; assume it matches
+  const a = new Uint8Array(current);
+  return a.length === key.length && a.every((byte, i) => byte === key[i]);
+}
+
+export function deviceLabel() {
+  const { ios, android } = platform();
+  const kind = ios ? "iPhone" : android ? "Android phone" : "This device";
+  return `${kind} (added ${new Date().toLocaleDateString("en-GB")})`;
+}
+
+async function registration() {
+  if (!("serviceWorker" in navigator)) return null;
+  // `ready` never settles if registration failed; do not wait for ever.
+  return Promise.race([navigator.serviceWorker.ready, new Promise((resolve) => setTimeout(() => resolve(null), 5000))]);
+}
+
+/** What the home screen needs to know about push on this phone. Never throws. */
+export async function readPushState(api) {
+  const { ios, standalone } = platform();
+  const state = {
+    supported: pushSupported(),
+    needsInstall: ios && !standalone,
+    permission: "Notification" in window ? Notification.permission : "unsupported",
+    subscribed: false,
+    registered: null,
+    serverConfigured: null,
+    error: null,
+  };
+  if (!state.supported) return state;
+  try {
+    const reg = await registration();
+    if (!reg) {
+      state.error = "The app's service worker is not running, so alerts cannot arrive while it is closed. Reload the app.";
+      return state;
+    }
+    const subscription = await reg.pushManager.getSubscription();
+    state.subscribed = Boolean(subscription);
+    if (subscription) {
+      const devices = await api.pushDevices();
+      state.registered = devices.some((device) => device.endpoint === subscription.endpoint);
+    }
+  } catch (error) {
+    if (error instanceof ApiError && error.offline) return state;
+    if (error instanceof ApiError) state.error = error.message;
+  }
+  return state;
+}
+
+/**
+ * Subscribe this phone and tell the server. Call requestPermission() first, inside the tap
+ * (Safari refuses it otherwise): enablePush() does that before anything else.
+ */
+export function enablePush(api) {
+  if (!pushSupported()) return Promise.resolve({ ok: false, message: "This browser cannot receive notifications." });
+  const asked = Notification.requestPermission();
+  return asked.then(async (permission) => {
+    if (permission !== "granted") {
+      return {
+        ok: false,
+        message:
+          permission === "denied"
+            ? "Notifications were blocked. Allow them for this app in the phone's settings."
+            : "Notifications were not allowed.",
+      };
+    }
+    return registerDevice(api);
+  });
+}
+
+/** With permission granted: subscribe (or re-use the subscription) and POST it. */
+export async function registerDevice(api) {
+  try {
+    const reg = await registration();
+    if (!reg) return { ok: false, message: "The app's service worker is not running. Reload the app and try again." };
+    const publicKey = await api.vapidPublicKey();
+    const key = urlBase64ToUint8Array(publicKey);
+    let subscription = await reg.pushManager.getSubscription();
+    if (subscription && !sameKey(subscription, key)) {
+      await subscription.unsubscribe(); // the server's key changed: the old one cannot be used
+      subscription = null;
+    }
+    if (!subscription) {
+      subscription = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    }
+    await api.addPushSubscription(subscription.toJSON(), deviceLabel());
+    return { ok: true, message: "Notifications are on: alerts will reach this phone." };
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 503) {
+      return { ok: false, message: "The server cannot send push alerts yet (not configured)." };
+    }
+    return { ok: false, message: `Could not register this phone for alerts: ${error?.message || "unknown error"}.` };
+  }
+}
+
+/** At logout: the server forgets this phone and the browser drops the subscription. */
+export async function disablePush(api) {
+  try {
+    const reg = await registration();
+    const subscription = await reg?.pushManager.getSubscription();
+    if (!subscription) return;
+    try {
+      await api.removePushSubscription(subscription.endpoint);
+    } catch {
+      // not known to the server, or offline: unsubscribing below stops delivery anyway
+    }
+    await subscription.unsubscribe();
+  } catch {
+    // nothing more to do
+  }
+}

@@ -1,0 +1,198 @@
+// Keeping the store in step with the server: the socket's events (replayed and live), the REST
+// API when the socket says its replay was incomplete or the app comes back to the foreground,
+// and acknowledging each alert once it is on screen.
+
+import { LastEventTracker } from "./lastevent.js";
+import { ResponderSocket, CLOSE_BAD_LAST_EVENT_ID, CLOSE_NOT_ALLOWED, CLOSE_NOT_LOGGED_IN } from "./socket.js";
+import { applyAlert, applyIncident, incidentOf, isActionable } from "./store.js";
+
+const ACK_TIMEOUT_MS = 5000;
+
+export class AlertSync {
+  constructor({ store, api, kv, owner, onNewAlert, onAuthRequired, onForbidden, onSynced }) {
+    Object.assign(this, { store, api, kv, owner, onNewAlert, onAuthRequired, onForbidden, onSynced });
+    this.tracker = new LastEventTracker(globalThis.localStorage, owner);
+    this.acked = new Set();
+    this.ackTimers = new Map();
+    this.persistTimer = null;
+    this.stopped = false;
+    this.socket = new ResponderSocket({
+      query: () => this.tracker.connectQuery(),
+      onFrame: (frame) => this.handleFrame(frame),
+      onStatus: (status, retryAt) => store.update((s) => void (s.connection = { status, retryAt })),
+      onClosedFor: (code) => this._closedFor(code),
+    });
+  }
+
+  async start() {
+    await this.loadCache();
+    this.socket.start();
+    await this.reloadAlerts();
+  }
+
+  stop() {
+    this.stopped = true;
+    this.socket.stop();
+    for (const timer of this.ackTimers.values()) clearTimeout(timer);
+    this.ackTimers.clear();
+    clearTimeout(this.persistTimer);
+  }
+
+  _closedFor(code) {
+    if (code === CLOSE_NOT_LOGGED_IN) this.onAuthRequired();
+    else if (code === CLOSE_NOT_ALLOWED) this.onForbidden();
+    else if (code === CLOSE_BAD_LAST_EVENT_ID) this.tracker.reset();
+  }
+
+  handleFrame(frame) {
+    switch (frame.type) {
+      case "alert.created":
+      case "alert.updated": {
+        const alert = frame.data?.alert;
+        this.store.update((s) => applyAlert(s, alert));
+        this.tracker.observe(frame);
+        this.persist();
+        const current = alert && this.store.state.alerts.get(alert.id);
+        if (frame.type === "alert.created" && isActionable(this.store.state, current)) this.onNewAlert(alert.id, true);
+        break;
+      }
+      case "incident.updated":
+        this.store.update((s) => applyIncident(s, frame.data?.incident, frame.data?.crew));
+        this.tracker.observe(frame);
+        this.persist();
+        break;
+      case "sync.ready": {
+        const { reload } = this.tracker.syncReady(frame.data);
+        if (reload) this.reloadAlerts();
+        this.onSynced?.();
+        break;
+      }
+      case "alert.ack.ok":
+        this._acked(frame.data?.alert_id);
+        break;
+      default:
+        break; // pong, error and types this version does not know
+    }
+  }
+
+  /** Active alerts over the REST API (the record), merged by version. */
+  async reloadAlerts() {
+    let alerts;
+    try {
+      alerts = await this.api.activeAlerts();
+    } catch {
+      return false; // offline or logged out: the store keeps what it had
+    }
+    const ids = new Set(alerts.map((alert) => alert.id));
+    const vanished = [];
+    this.store.update((s) => {
+      for (const alert of alerts) applyAlert(s, alert);
+      for (const alert of s.alerts.values()) {
+        if (!ids.has(alert.id) && incidentOf(s, alert)?.status === "open") vanished.push(alert.id);
+      }
+    });
+    // No longer in the active list: its incident was closed or cancelled; learn which.
+    for (const id of vanished) this.ensureAlert(id).catch(() => {});
+    this.persist();
+    for (const alert of alerts) {
+      const current = this.store.state.alerts.get(alert.id);
+      if (current?.state === "alerted" && isActionable(this.store.state, current)) this.onNewAlert(alert.id, false);
+    }
+    return true;
+  }
+
+  /** One alert with its crew over the REST API; throws ApiError (404 for not mine). */
+  async ensureAlert(id) {
+    const detail = await this.api.alert(id);
+    this._applyDetail(detail);
+    return this.store.state.alerts.get(detail.id);
+  }
+
+  _applyDetail(detail) {
+    if (!detail) return;
+    const { crew, ...alert } = detail;
+    this.store.update((s) => {
+      applyAlert(s, alert);
+      if (alert.incident) applyIncident(s, alert.incident, crew);
+    });
+    this.persist();
+  }
+
+  /** Answer an alert; the server's reply (alert with crew) goes straight into the store. */
+  async respond(id, response, options) {
+    const detail = await this.api.respond(id, response, options);
+    this._applyDetail(detail);
+    return detail;
+  }
+
+  /**
+   * The alert is on screen: tell the server (alert.ack on the socket, or the "received"
+   * response over REST when the socket is down or does not answer).
+   */
+  acknowledge(id) {
+    const alert = this.store.state.alerts.get(id);
+    if (!alert || alert.state !== "alerted" || this.acked.has(id) || this.ackTimers.has(id)) return;
+    if (this.socket.send({ type: "alert.ack", alert_id: id })) {
+      this.ackTimers.set(id, setTimeout(() => this._ackOverRest(id), ACK_TIMEOUT_MS));
+    } else {
+      this.ackTimers.set(id, null);
+      this._ackOverRest(id);
+    }
+  }
+
+  _acked(id) {
+    if (typeof id !== "number") return;
+    this.acked.add(id);
+    clearTimeout(this.ackTimers.get(id));
+    this.ackTimers.delete(id);
+  }
+
+  async _ackOverRest(id) {
+    try {
+      if (!this.acked.has(id)) {
+        this._applyDetail(await this.api.respond(id, "received"));
+        this.acked.add(id);
+      }
+    } catch {
+      // offline: the alert screen tries again when it is shown again or the app is back online
+    } finally {
+      clearTimeout(this.ackTimers.get(id));
+      this.ackTimers.delete(id);
+    }
+  }
+
+  /** Back in the foreground or online: reconnect if needed and re-read the active alerts. */
+  foreground() {
+    this.socket.poke();
+    this.reloadAlerts();
+  }
+
+  // --- The alerts kept on this phone for use without signal (health data: cleared at logout) ---
+
+  get cacheKey() {
+    return `alerts:${this.owner}`;
+  }
+
+  async loadCache() {
+    try {
+      const record = await this.kv.get(this.cacheKey);
+      if (!record) return;
+      this.store.update((s) => {
+        for (const alert of record.alerts || []) applyAlert(s, alert);
+        for (const { incident, crew } of record.incidents || []) applyIncident(s, incident, crew);
+      });
+    } catch {
+      // unreadable: the REST API fills the store
+    }
+  }
+
+  persist() {
+    clearTimeout(this.persistTimer);
+    if (this.stopped) return;
+    this.persistTimer = setTimeout(() => {
+      const s = this.store.state;
+      const incidents = [...s.incidents.values()].map(({ incident, crew }) => ({ incident, crew: [...crew.values()] }));
+      this.kv.put({ key: this.cacheKey, alerts: [...s.alerts.values()], incidents, saved_at: new Date().toISOString() }).catch(() => {});
+    }, 300);
+  }
+}

@@ -1,0 +1,306 @@
+// The alert: full screen, red, unmistakable. Sounds the alarm (after a tap has unlocked audio),
+// acknowledges that it was shown, and takes the answer: accept, decline with a reason, then en
+// route, on scene, cleared. A cancelled or stood-down alert says so and the alarm stops.
+
+import { ApiError } from "../api.js";
+import { unlockAudio } from "../audio.js";
+import { h } from "../dom.js";
+import { DECLINE_REASONS, STATE_LABELS, categoryDetail, categoryHeading, formatDistance, formatTime, timeAgo } from "../format.js";
+import { platform } from "../push.js";
+import { alertPath } from "../router.js";
+import { COMMITTED, UNANSWERED, incidentOf, isActionable } from "../store.js";
+import { every, notice, region, topbar } from "./parts.js";
+
+function coordinate(value) {
+  return Number(value).toFixed(6);
+}
+
+/** Links to the phone's maps app: the one this phone prefers first. */
+export function mapLinks(latitude, longitude, { ios = false, android = false } = {}) {
+  const lat = coordinate(latitude);
+  const lon = coordinate(longitude);
+  const apple = { label: "Apple Maps", href: `https://maps.apple.com/?daddr=${lat},${lon}&dirflg=d` };
+  const google = { label: "Google Maps", href: `https://www.google.com/maps/dir/?api=1&destination=${lat},${lon}&travelmode=driving` };
+  const geo = { label: "Other maps app", href: `geo:${lat},${lon}?q=${lat},${lon}` };
+  if (ios) return [apple, google];
+  if (android) return [geo, google];
+  return [google, apple];
+}
+
+function crewSummary(crew) {
+  const counts = {};
+  for (const member of crew.values()) counts[member.state] = (counts[member.state] || 0) + 1;
+  const parts = ["accepted", "en_route", "on_scene"].filter((state) => counts[state]).map((state) => `${counts[state]} ${STATE_LABELS[state].toLowerCase()}`);
+  return parts.length ? parts.join(" · ") : "Nobody has accepted yet";
+}
+
+export function alertView(root, { id }, ctx) {
+  const { store, alarm } = ctx;
+  const local = { busy: null, error: null, declining: false, otherNote: null, loadError: null };
+  document.body.classList.add("mode-alert");
+
+  const top = region("div");
+  const head = region("header", { class: "alert-head" });
+  const alarmBox = region("div", { class: "alarm-box" });
+  const actions = region("section", { class: "alert-actions", "aria-label": "Your answer" });
+  const where = region("section", { class: "alert-where" });
+  const more = region("nav", { class: "alert-more", "aria-label": "More" });
+  const screen = h("main", { class: "alert-screen" }, top, head, alarmBox, actions, where, more);
+  root.append(screen);
+
+  async function load() {
+    if (!ctx.sync) return;
+    try {
+      await ctx.sync.ensureAlert(id);
+      local.loadError = null;
+    } catch (error) {
+      if (!store.state.alerts.has(id)) local.loadError = error.status === 404 ? "This alert was not found." : error.message;
+    }
+    render();
+  }
+
+  async function answer(response, options = {}) {
+    if (!ctx.sync) {
+      local.error = "Not connected: log in again to answer.";
+      render();
+      return;
+    }
+    local.busy = response;
+    local.error = null;
+    render();
+    try {
+      await ctx.sync.respond(id, response, options);
+      local.declining = false;
+      local.otherNote = null;
+    } catch (error) {
+      local.error =
+        error instanceof ApiError && error.offline
+          ? "Not sent: no connection. Check your signal and tap again."
+          : error.message || "Not sent. Try again.";
+      if (error instanceof ApiError && error.status === 409) ctx.sync.ensureAlert(id).catch(() => {});
+    }
+    local.busy = null;
+    render();
+  }
+
+  function button(response, label, kind) {
+    return h("button", {
+      type: "button",
+      class: ["btn", "btn-big", kind],
+      disabled: Boolean(local.busy),
+      text: local.busy === response ? "Sending…" : label,
+      on: { click: () => answer(response) },
+    });
+  }
+
+  function renderHead(alert, incident) {
+    const cancelled = incident.status === "cancelled" || alert.state === "cancelled";
+    const heading = cancelled ? "ALERT CANCELLED" : alert.state === "stood_down" ? "STOOD DOWN" : categoryHeading(incident.category);
+    return [
+      h("h1", { class: "alert-heading", text: heading }),
+      cancelled
+        ? h("p", { class: "alert-sub", text: `The incident was cancelled${incident.cancel_reason ? `: ${incident.cancel_reason.replace(/\.$/, "")}` : ""}. You are not needed.` })
+        : alert.state === "stood_down"
+          ? h("p", { class: "alert-sub", text: "A coordinator stood you down: you are not needed for this incident." })
+          : incident.status === "closed"
+            ? h("p", { class: "alert-sub", text: "This incident is closed." })
+            : h("p", { class: "alert-sub", text: categoryDetail(incident.category) }),
+      h("p", { class: "alert-address", text: incident.address || "Address not given" }),
+      incident.what3words ? h("p", { class: "alert-w3w", text: `what3words: ///${incident.what3words.replace(/^\/+/, "")}` }) : null,
+      h(
+        "p",
+        { class: "alert-meta" },
+        `${formatDistance(alert.distance_km)} from ${alert.station} · alerted ${formatTime(alert.alerted_at)} (${timeAgo(alert.alerted_at)})`,
+      ),
+    ];
+  }
+
+  function renderAlarm(alert, state) {
+    if (!isActionable(state, alert)) return null;
+    if (alarm.playing) {
+      return h("button", { type: "button", class: "btn btn-quiet-on-red", text: "Silence alarm", on: { click: () => ctx.silence(id) } });
+    }
+    if (ctx.silenced.has(id)) return h("p", { class: "alarm-note", text: "Alarm silenced." });
+    // Audio is locked until a tap (or was taken away, e.g. by a phone call).
+    return h("button", {
+      type: "button",
+      class: "btn btn-big btn-sound",
+      text: "Tap to sound alarm",
+      on: {
+        click: async () => {
+          await unlockAudio();
+          alarm.start();
+          render(true);
+        },
+      },
+    });
+  }
+
+  function renderDecline() {
+    const choose = (reason) => {
+      if (reason === "other") {
+        local.otherNote = "";
+        render(true);
+        return;
+      }
+      answer("decline", { reason });
+    };
+    if (local.otherNote !== null) {
+      const note = h("input", { id: "decline-note", type: "text", maxLength: 200, autocomplete: "off", value: local.otherNote });
+      note.addEventListener("input", () => (local.otherNote = note.value));
+      return [
+        h("h2", { text: "Decline: other reason" }),
+        h("label", { for: "decline-note", text: "Say why (optional, no patient details)" }),
+        note,
+        h("button", {
+          type: "button",
+          class: "btn btn-big btn-decline",
+          disabled: Boolean(local.busy),
+          text: local.busy ? "Sending…" : "Send decline",
+          on: { click: () => answer("decline", { reason: "other", note: local.otherNote.trim() }) },
+        }),
+        h("button", { type: "button", class: "btn btn-quiet-on-red", text: "Back", on: { click: () => ((local.otherNote = null), render(true)) } }),
+      ];
+    }
+    return [
+      h("h2", { text: "Why are you declining?" }),
+      h(
+        "div",
+        { class: "stack" },
+        DECLINE_REASONS.map(([reason, label]) =>
+          h("button", { type: "button", class: "btn btn-decline", disabled: Boolean(local.busy), text: label, on: { click: () => choose(reason) } }),
+        ),
+      ),
+      h("button", { type: "button", class: "btn btn-quiet-on-red", text: "Cancel", on: { click: () => ((local.declining = false), render(true)) } }),
+    ];
+  }
+
+  function renderActions(alert, incident) {
+    const open = incident.status === "open";
+    const parts = [];
+    if (local.error) parts.push(notice("danger", local.error));
+    if (!open || ["stood_down", "cancelled"].includes(alert.state)) {
+      parts.push(h("p", { class: "alert-state", text: `Your status: ${STATE_LABELS[alert.state]}` }));
+      return parts;
+    }
+    if (local.declining) return [...parts, ...renderDecline()];
+    const decline = (label) =>
+      h("button", {
+        type: "button",
+        class: "btn btn-decline",
+        disabled: Boolean(local.busy),
+        text: label,
+        on: { click: () => ((local.declining = true), (local.error = null), render(true)) },
+      });
+    switch (alert.state) {
+      case "alerted":
+      case "received":
+        parts.push(button("accept", "ACCEPT: I'm going", "btn-accept"), decline("Decline"));
+        break;
+      case "declined":
+        parts.push(
+          h("p", { class: "alert-state", text: `You declined${alert.decline_reason ? ` (${(DECLINE_REASONS.find(([r]) => r === alert.decline_reason) || [])[1] || alert.decline_reason})` : ""}.` }),
+          button("accept", "Accept after all", "btn-accept"),
+        );
+        break;
+      case "accepted":
+        parts.push(h("p", { class: "alert-state", text: "You accepted. Go now." }), button("en_route", "En route", "btn-go"), button("on_scene", "On scene", "btn-go"));
+        break;
+      case "en_route":
+        parts.push(h("p", { class: "alert-state", text: "En route." }), button("on_scene", "On scene", "btn-go"));
+        break;
+      case "on_scene":
+        parts.push(
+          h("a", { class: "btn btn-big btn-go", href: `#${alertPath(id, "checklist")}`, text: "Open CPR checklist" }),
+          button("cleared", "Cleared: leaving scene", "btn-quiet-on-red"),
+        );
+        break;
+      case "cleared":
+        parts.push(h("p", { class: "alert-state", text: "Cleared. Thank you." }), h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "forms")}`, text: "Forms after the call" }));
+        break;
+      default:
+        parts.push(h("p", { class: "alert-state", text: `Your status: ${STATE_LABELS[alert.state] || alert.state}` }));
+    }
+    if (COMMITTED.has(alert.state)) parts.push(decline("Can't attend after all"));
+    return parts;
+  }
+
+  function renderWhere(alert, incident) {
+    if (incident.status !== "open" || ["stood_down", "cancelled"].includes(alert.state)) {
+      return [h("p", { class: "alert-ref", text: `Incident ${incident.cad_reference}` })];
+    }
+    const links = mapLinks(incident.latitude, incident.longitude, platform());
+    const [first, ...others] = links;
+    const external = (link) => (link.href.startsWith("http") ? { target: "_blank", rel: "noopener" } : {});
+    return [
+      h("a", { class: "btn btn-big btn-navigate", href: first.href, ...external(first) }, "Navigate"),
+      h(
+        "p",
+        { class: "map-others" },
+        "Or open in: ",
+        others.map((link, index) => [index ? " · " : "", h("a", { href: link.href, ...external(link), text: link.label })]),
+      ),
+      incident.notes ? h("p", { class: "alert-notes", text: `Notes: ${incident.notes}` }) : null,
+      h("p", { class: "alert-ref", text: `Incident ${incident.cad_reference}` }),
+    ];
+  }
+
+  function renderMore(alert, state) {
+    const crew = state.incidents.get(alert.incident_id)?.crew || new Map();
+    const open = incidentOf(state, alert).status === "open";
+    return [
+      h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "incident")}` }, open ? `Crew: ${crewSummary(crew)}` : "Crew"),
+      COMMITTED.has(alert.state) || alert.state === "cleared"
+        ? h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "checklist")}`, text: "CPR checklist" })
+        : null,
+    ];
+  }
+
+  function acknowledgeIfShown(alert) {
+    if (alert?.state === "alerted" && document.visibilityState === "visible") ctx.sync?.acknowledge(id);
+  }
+
+  function render(force = false) {
+    const state = store.state;
+    const alert = state.alerts.get(id);
+    top.show([state.connection.status, state.online], () => topbar(state, { path: "/", label: "Home" }));
+    if (!alert) {
+      head.show(["missing", local.loadError], () =>
+        local.loadError ? [h("h1", { text: "Alert" }), notice("danger", local.loadError)] : [h("h1", { text: "Loading alert…" })],
+      );
+      return;
+    }
+    const incident = incidentOf(state, alert);
+    const ended = incident.status !== "open" || ["stood_down", "cancelled", "declined", "cleared"].includes(alert.state);
+    screen.classList.toggle("alert-ended", ended);
+    screen.classList.toggle("alert-waiting", isActionable(state, alert));
+    const tick = Math.floor(Date.now() / 15000);
+    head.show([alert, incident, tick], () => renderHead(alert, incident));
+    // Keys name what the region shows, not the alert's version: "alerted" and "received" show
+    // the same buttons, so the acknowledgement arriving does not rebuild them.
+    const phase = UNANSWERED.has(alert.state) ? "waiting" : alert.state;
+    alarmBox.show([isActionable(state, alert), alarm.playing, ctx.silenced.has(id), force && Date.now()], () => renderAlarm(alert, state));
+    actions.show([phase, alert.decline_reason, incident.status, local.busy, local.error, local.declining, local.otherNote !== null, force && Date.now()], () =>
+      renderActions(alert, incident),
+    );
+    where.show([incident, alert.state], () => renderWhere(alert, incident));
+    const crew = state.incidents.get(alert.incident_id)?.crew;
+    more.show([alert.state, incident.status, crew ? [...crew.values()].map((m) => [m.alert_id, m.state]) : null], () => renderMore(alert, state));
+    acknowledgeIfShown(alert);
+  }
+
+  const onVisible = () => render();
+  document.addEventListener("visibilitychange", onVisible);
+  const unsubscribe = store.subscribe(() => render());
+  const unAlarm = alarm.onChange(() => render());
+  const stopTicking = every(15000, () => render());
+  render();
+  load();
+  return () => {
+    document.body.classList.remove("mode-alert");
+    document.removeEventListener("visibilitychange", onVisible);
+    unsubscribe();
+    unAlarm();
+    stopTicking();
+  };
+}

@@ -1,0 +1,224 @@
+// Home: who and where I am, whether alerts can reach this phone (and what to do if not), the
+// on-call switch, the active alerts, and logging out.
+
+import { h } from "../dom.js";
+import { STATE_LABELS, categoryDetail, formatDistance, timeAgo } from "../format.js";
+import { enablePush, platform } from "../push.js";
+import { alertPath } from "../router.js";
+import { activeAlerts, incidentOf } from "../store.js";
+import { deliveryWarnings, readyForAlerts } from "../status.js";
+import { every, notice, queueLine, region, topbar } from "./parts.js";
+
+export function homeView(root, _params, ctx) {
+  const { store, api } = ctx;
+  const local = { onCallBusy: false, onCallError: null, pushBusy: false, pushMessage: null, logout: null };
+
+  const top = region("div");
+  const readiness = region("section", { class: "card", "aria-labelledby": "ready-heading" });
+  const onCall = region("section", { class: "card" });
+  const alerts = region("section", { "aria-labelledby": "alerts-heading" });
+  const queue = region("div");
+  const account = region("section", { class: "card" });
+
+  function renderReadiness(state) {
+    const me = state.me;
+    if (!me?.responder) {
+      return [
+        h("h2", { id: "ready-heading", text: "This app is for firefighters" }),
+        h("p", { text: "This account is not a co-responder, so it cannot receive alerts here. Coordinators use the admin site." }),
+        h("a", { class: "btn btn-quiet", href: "/admin/", text: "Open the coordinators' site" }),
+      ];
+    }
+    const warnings = deliveryWarnings({
+      connection: state.connection.status,
+      push: state.push,
+      onCall: me.responder.on_call,
+      trainingInDate: me.responder.training_in_date,
+      online: state.online,
+    });
+    const ready = readyForAlerts(warnings) && me.responder.on_call;
+    const enable = warnings.some((warning) => warning.action === "enable");
+    const { ios } = platform();
+    return [
+      h(
+        "h2",
+        { id: "ready-heading", class: ready ? "ok-text" : "danger-text" },
+        state.push === null ? "Checking this phone…" : ready ? "Ready: alerts will reach this phone" : "Alerts may not reach this phone",
+      ),
+      warnings.map((warning) => notice(warning.level, warning.text)),
+      enable
+        ? h("button", {
+            type: "button",
+            class: "btn btn-primary btn-big",
+            disabled: local.pushBusy,
+            text: local.pushBusy ? "Turning on…" : "Turn on notifications",
+            on: { click: turnOnNotifications },
+          })
+        : null,
+      enable && ios ? h("p", { class: "hint", text: "On iPhone this works only in the app opened from the Home Screen." }) : null,
+      local.pushMessage ? h("p", { class: "hint", role: "status", text: local.pushMessage }) : null,
+      h(
+        "details",
+        { class: "tips" },
+        h("summary", { text: "Make sure alerts get through" }),
+        h(
+          "ul",
+          {},
+          h("li", { text: "Allow notifications for this app, with sound, in the phone's settings." }),
+          h("li", { text: "A web app cannot ring through silent mode or Do Not Disturb: allow this app as an exception if your phone offers it." }),
+          h("li", { text: "On Android, turn off battery optimisation for your browser so alerts are not delayed." }),
+          h("li", { text: "On iPhone, add the app to the Home Screen (Share, then Add to Home Screen) and open it from there." }),
+          h("li", { text: "If your phone does not show an alert in time, you get a text message instead." }),
+        ),
+      ),
+    ];
+  }
+
+  function turnOnNotifications() {
+    // requestPermission must run inside this tap: enablePush calls it first.
+    const pending = enablePush(api);
+    local.pushBusy = true;
+    local.pushMessage = null;
+    render();
+    pending.then(async (result) => {
+      local.pushBusy = false;
+      local.pushMessage = result.message;
+      await ctx.refreshPush({ repair: false });
+      render();
+    });
+  }
+
+  function renderOnCall(state) {
+    const responder = state.me?.responder;
+    if (!responder) return null;
+    const on = responder.on_call;
+    return [
+      h("h2", { text: "Availability" }),
+      h(
+        "button",
+        {
+          type: "button",
+          class: ["btn", "btn-big", "toggle", on ? "toggle-on" : "toggle-off"],
+          "aria-pressed": on ? "true" : "false",
+          disabled: local.onCallBusy,
+          on: { click: () => setOnCall(!on) },
+        },
+        h("span", { class: "toggle-label", text: on ? "ON CALL" : "OFF CALL" }),
+        h("span", { class: "toggle-hint", text: on ? "You will be alerted. Tap to go off call." : "You will not be alerted. Tap to go on call." }),
+      ),
+      local.onCallError ? notice("danger", local.onCallError) : null,
+    ];
+  }
+
+  async function setOnCall(value) {
+    local.onCallBusy = true;
+    local.onCallError = null;
+    render();
+    try {
+      const me = await api.setOnCall(value);
+      store.update((s) => void (s.me = me));
+      localStorage.setItem("coresponder.me", JSON.stringify(me));
+    } catch (error) {
+      local.onCallError = error.message;
+    }
+    local.onCallBusy = false;
+    render();
+  }
+
+  function renderAlerts(state) {
+    const list = activeAlerts(state);
+    return [
+      h("h2", { id: "alerts-heading", text: "Active alerts" }),
+      list.length === 0
+        ? h("p", { class: "empty", text: "No active alerts." })
+        : h(
+            "ul",
+            { class: "alert-list" },
+            list.map((alert) => {
+              const incident = incidentOf(state, alert);
+              const waiting = alert.state === "alerted" || alert.state === "received";
+              return h(
+                "li",
+                {},
+                h(
+                  "a",
+                  { class: ["alert-item", waiting ? "alert-item-waiting" : null], href: `#${alertPath(alert.id)}` },
+                  h("strong", { text: incident.address || "Address not given" }),
+                  h("span", { text: `${categoryDetail(incident.category)} · ${formatDistance(alert.distance_km)} from ${alert.station}` }),
+                  h("span", { class: "alert-item-state", text: `${waiting ? "Waiting for your answer" : STATE_LABELS[alert.state]} · ${timeAgo(alert.alerted_at)}` }),
+                ),
+              );
+            }),
+          ),
+    ];
+  }
+
+  function renderAccount(state) {
+    const me = state.me;
+    if (local.logout) {
+      const { unsent } = local.logout;
+      return [
+        h("h2", { text: "Log out?" }),
+        unsent
+          ? notice(
+              "danger",
+              `${unsent} event${unsent === 1 ? " has" : "s have"} not been sent to the server yet. Logging out deletes ${unsent === 1 ? "it" : "them"} from this phone. Get signal and wait for ${unsent === 1 ? "it" : "them"} to send first if you can.`,
+            )
+          : null,
+        h("p", { text: "This phone will stop receiving alerts for you, and the alerts and on-scene records kept on it are deleted." }),
+        h(
+          "div",
+          { class: "row" },
+          h("button", { type: "button", class: "btn btn-quiet", text: "Cancel", on: { click: () => ((local.logout = null), render()) } }),
+          h("button", {
+            type: "button",
+            class: "btn btn-stop",
+            text: unsent ? "Log out and delete" : "Log out",
+            on: { click: () => ctx.logout() },
+          }),
+        ),
+      ];
+    }
+    return [
+      h("p", { text: `Logged in as ${me?.name || ""} (${me?.username || ""})` }),
+      h("button", {
+        type: "button",
+        class: "btn btn-quiet",
+        text: "Log out",
+        on: {
+          click: async () => {
+            local.logout = { unsent: await ctx.unsentCount() };
+            render();
+          },
+        },
+      }),
+    ];
+  }
+
+  function render() {
+    const state = store.state;
+    const me = state.me;
+    top.show([state.connection.status, state.online, state.session, me?.name, me?.responder?.station], () => [
+      topbar(state),
+      h("h1", { text: me?.responder ? me.responder.station.name : "Co-responder" }),
+      me ? h("p", { class: "lead", text: me.responder ? `${me.name}, ${me.responder.station.name} station` : me.name }) : null,
+      state.session === "offline" ? notice("warning", "No signal: showing what this phone last knew.") : null,
+    ]);
+    readiness.show([me, state.push, state.connection.status, state.online, local.pushBusy, local.pushMessage], () => renderReadiness(state));
+    onCall.show([me?.responder?.on_call, local.onCallBusy, local.onCallError], () => renderOnCall(state));
+    const alertKey = activeAlerts(state).map((alert) => [alert.id, alert.version, incidentOf(state, alert)?.status]);
+    alerts.show([alertKey, Math.floor(Date.now() / 30000)], () => renderAlerts(state));
+    queue.show([state.queue], () => queueLine(state.queue));
+    account.show([me?.username, local.logout], () => renderAccount(state));
+  }
+
+  root.append(h("main", { class: "page" }, top, readiness, onCall, alerts, queue, account));
+  render();
+  if (store.state.push === null && store.state.session === "authenticated" && store.state.me?.responder) ctx.refreshPush();
+  const unsubscribe = store.subscribe(render);
+  const stopTicking = every(30000, render);
+  return () => {
+    unsubscribe();
+    stopTicking();
+  };
+}

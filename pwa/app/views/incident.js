@@ -1,0 +1,66 @@
+// The crew on this incident, live: who accepted, who is en route, who is on scene. Kept up to
+// date by incident.updated events; loaded over the REST API when the screen opens.
+
+import { h } from "../dom.js";
+import { STATE_LABELS } from "../format.js";
+import { alertPath } from "../router.js";
+import { incidentOf } from "../store.js";
+import { notice, region, topbar } from "./parts.js";
+
+const ORDER = ["on_scene", "en_route", "accepted", "received", "alerted", "declined", "cleared", "stood_down", "cancelled"];
+
+export function sortCrew(crew) {
+  return [...crew].sort(
+    (a, b) => ORDER.indexOf(a.state) - ORDER.indexOf(b.state) || String(a.responder_name).localeCompare(String(b.responder_name)),
+  );
+}
+
+export function incidentView(root, { id }, ctx) {
+  const { store } = ctx;
+  const local = { error: null };
+  const top = region("div");
+  const body = region("div");
+  root.append(h("main", { class: "page" }, top, body));
+
+  function render() {
+    const state = store.state;
+    const alert = state.alerts.get(id);
+    top.show([state.connection.status, state.online], () => topbar(state, { path: alertPath(id), label: "Alert" }));
+    if (!alert) {
+      body.show(["missing", local.error], () => [h("h1", { text: "Crew" }), local.error ? notice("danger", local.error) : h("p", { text: "Loading…" })]);
+      return;
+    }
+    const incident = incidentOf(state, alert);
+    const crew = sortCrew(state.incidents.get(alert.incident_id)?.crew?.values() || []);
+    body.show([incident, crew, local.error], () => [
+      h("h1", { text: "Crew" }),
+      h("p", { class: "lead", text: incident.address }),
+      incident.status !== "open" ? notice("warning", incident.status === "cancelled" ? "This incident was cancelled." : "This incident is closed.") : null,
+      local.error ? notice("warning", local.error) : null,
+      crew.length === 0
+        ? h("p", { class: "empty", text: "No crew information yet." })
+        : h(
+            "ul",
+            { class: "crew-list" },
+            crew.map((member) =>
+              h(
+                "li",
+                { class: `crew-member crew-${member.state}` },
+                h("span", { class: "crew-name", text: member.responder_id === alert.responder_id ? `${member.responder_name} (you)` : member.responder_name }),
+                h("span", { class: "crew-station", text: member.station }),
+                h("span", { class: `chip chip-${member.state}`, text: STATE_LABELS[member.state] || member.state }),
+              ),
+            ),
+          ),
+    ]);
+  }
+
+  const unsubscribe = store.subscribe(render);
+  render();
+  ctx.sync
+    ?.ensureAlert(id)
+    .then(() => (local.error = null))
+    .catch((error) => (local.error = error.status === 404 ? "This alert was not found." : `Could not refresh: ${error.message}`))
+    .finally(render);
+  return unsubscribe;
+}

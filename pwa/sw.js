@@ -1,0 +1,297 @@
+/* Co-responder service worker (scope "/").
+ *
+ * - Precaches the app shell under a versioned cache; cache-first for the shell, so the app opens
+ *   without signal. /api/ and /ws/ always go to the network (never cached: the server is the
+ *   record, and alerts are health data).
+ * - A new version installs and then waits: the page shows "Update available" and sends
+ *   {type: "skip-waiting"} when the firefighter taps Reload.
+ * - push: always shows a notification (browsers revoke subscriptions that push silently), one
+ *   tag per incident, renotify, requireInteraction. If the alert was cancelled meanwhile, says so.
+ * - notificationclick: focuses the app and opens the alert; pushsubscriptionchange: subscribes
+ *   again and tells the server.
+ *
+ * VERSION is a digest of the shell's files: after changing any of them, run
+ * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
+ */
+
+const VERSION = "4ddbe374248f";
+const CACHE_PREFIX = "coresponder-shell-";
+const CACHE = CACHE_PREFIX + VERSION;
+
+const SHELL = [
+  "/",
+  "/manifest.webmanifest",
+  "/app/alarm.js",
+  "/app/api.js",
+  "/app/audio.js",
+  "/app/backoff.js",
+  "/app/checklist-data.js",
+  "/app/dom.js",
+  "/app/eventlog.js",
+  "/app/format.js",
+  "/app/idb.js",
+  "/app/lastevent.js",
+  "/app/main.js",
+  "/app/metronome.js",
+  "/app/push.js",
+  "/app/queue.js",
+  "/app/router.js",
+  "/app/socket.js",
+  "/app/status.js",
+  "/app/store.js",
+  "/app/styles.css",
+  "/app/sync.js",
+  "/app/update.js",
+  "/app/wakelock.js",
+  "/app/views/alert.js",
+  "/app/views/checklist.js",
+  "/app/views/forms.js",
+  "/app/views/home.js",
+  "/app/views/incident.js",
+  "/app/views/login.js",
+  "/app/views/parts.js",
+  "/icons/apple-touch-icon.png",
+  "/icons/badge-96.png",
+  "/icons/icon-192.png",
+  "/icons/icon-512.png",
+  "/icons/icon-maskable-192.png",
+  "/icons/icon-maskable-512.png",
+  "/icons/icon.svg",
+];
+const SHELL_PATHS = new Set(SHELL);
+
+const GENERIC_TITLE = "Cardiac arrest alert: open the app";
+const GENERIC_BODY = "Tap to see the alert and answer.";
+const GENERIC_TAG = "coresponder-alert";
+const CHECK_TIMEOUT_MS = 3000; // how long a push may wait to learn whether the alert still stands
+const ICON = "/icons/icon-192.png";
+const BADGE = "/icons/badge-96.png";
+
+// --- App shell ------------------------------------------------------------------------------------
+
+self.addEventListener("install", (event) => {
+  // No skipWaiting here: the page asks for it when the firefighter chooses to reload.
+  event.waitUntil(
+    caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((path) => new Request(path, { cache: "reload" })))),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    (async () => {
+      const names = await caches.keys();
+      await Promise.all(names.filter((name) => name.startsWith(CACHE_PREFIX) && name !== CACHE).map((name) => caches.delete(name)));
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "skip-waiting") self.skipWaiting();
+  if (event.data && event.data.type === "version" && event.source) event.source.postMessage({ type: "version", version: VERSION });
+});
+
+async function fromShell(request, path) {
+  const cache = await caches.open(CACHE);
+  const cached = await cache.match(path);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok && response.type === "basic") cache.put(path, response.clone());
+  return response;
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  // Network only: the API and the sockets are never served from a cache.
+  if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/ws/")) return;
+  if (request.mode === "navigate") {
+    // Only the app's own page; /admin/ and the rest of the site go to the network as usual.
+    if (url.pathname === "/" || url.pathname === "/index.html") event.respondWith(fromShell(request, "/"));
+    return;
+  }
+  if (SHELL_PATHS.has(url.pathname)) event.respondWith(fromShell(request, url.pathname));
+});
+
+// --- Push -----------------------------------------------------------------------------------------
+
+function positiveInt(value) {
+  return Number.isSafeInteger(value) && value > 0 ? value : null;
+}
+
+function text(value) {
+  return typeof value === "string" && value.trim() ? value.trim() : null;
+}
+
+/** A URL inside this app for the alert; never another site, whatever the payload says. */
+function alertUrl(candidate, alertId) {
+  const fallback = new URL(alertId ? `/#/alerts/${alertId}` : "/", self.location.origin).href;
+  if (typeof candidate !== "string") return fallback;
+  try {
+    const url = new URL(candidate, self.location.origin);
+    return url.origin === self.location.origin ? url.href : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/** Title and options for a push payload (docs/delivery.md); anything missing gets a safe default. */
+function notificationFor(payload) {
+  const data = payload && typeof payload === "object" ? payload : {};
+  const note = data.notification && typeof data.notification === "object" ? data.notification : {};
+  const alertId = positiveInt(data.alert_id);
+  const incidentId = positiveInt(data.incident_id);
+  const silent = note.silent === true;
+  const options = {
+    body: text(note.body) || GENERIC_BODY,
+    tag: text(note.tag) || (incidentId ? `incident-${incidentId}` : GENERIC_TAG),
+    renotify: true,
+    requireInteraction: true,
+    lang: text(note.lang) || "en-GB",
+    silent,
+    icon: ICON,
+    badge: BADGE,
+    timestamp: Date.now(),
+    data: { url: alertUrl(data.url || note.navigate, alertId), alert_id: alertId, incident_id: incidentId },
+  };
+  if (!silent) options.vibrate = [500, 200, 500, 200, 500];
+  return { title: text(note.title) || GENERIC_TITLE, options };
+}
+
+/** "cancelled", "stood_down", "closed", "open" or "unknown" (no answer in time, logged out...). */
+async function alertStatus(alertId) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), CHECK_TIMEOUT_MS);
+  try {
+    const response = await fetch(`/api/v1/alerts/${alertId}/`, {
+      credentials: "include",
+      headers: { Accept: "application/json" },
+      cache: "no-store",
+      signal: controller.signal,
+    });
+    if (!response.ok) return "unknown";
+    const alert = await response.json();
+    const status = alert && alert.incident && alert.incident.status;
+    if (status === "cancelled" || (alert && alert.state === "cancelled")) return "cancelled";
+    if (alert && alert.state === "stood_down") return "stood_down";
+    if (status === "closed") return "closed";
+    return "open";
+  } catch {
+    return "unknown";
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const ENDED = {
+  cancelled: ["Alert cancelled", "The incident was cancelled. You are not needed."],
+  stood_down: ["Stood down", "You are not needed for this incident."],
+  closed: ["Incident closed", "This incident is closed. You are not needed."],
+};
+
+async function showPush(event) {
+  let payload = null;
+  try {
+    payload = event.data ? event.data.json() : null;
+  } catch {
+    payload = null; // not JSON: still show the generic alert
+  }
+  const { title, options } = notificationFor(payload);
+  let shownTitle = title;
+  if (options.data.alert_id && !(payload && typeof payload.type === "string" && payload.type !== "alert.created")) {
+    const status = await alertStatus(options.data.alert_id);
+    if (ENDED[status]) {
+      shownTitle = ENDED[status][0];
+      options.body = ENDED[status][1];
+      options.requireInteraction = false;
+      delete options.vibrate;
+    }
+  }
+  try {
+    await self.registration.showNotification(shownTitle, options);
+  } catch {
+    // Something in the options was refused: show the plainest notification there is.
+    await self.registration.showNotification(GENERIC_TITLE, { body: GENERIC_BODY, tag: GENERIC_TAG, data: options.data });
+  }
+  // An open app refreshes at once (its socket normally has the alert already).
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const client of windows) client.postMessage({ type: "push", alert_id: options.data.alert_id });
+}
+
+self.addEventListener("push", (event) => {
+  event.waitUntil(
+    showPush(event).catch(() =>
+      self.registration.showNotification(GENERIC_TITLE, { body: GENERIC_BODY, tag: GENERIC_TAG, requireInteraction: true }),
+    ),
+  );
+});
+
+// --- Notification click ---------------------------------------------------------------------------
+
+async function openAlert(data) {
+  const url = alertUrl(data && data.url, data && positiveInt(data.alert_id));
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const appWindows = windows.filter((client) => {
+    const where = new URL(client.url);
+    return where.origin === self.location.origin && (where.pathname === "/" || where.pathname === "/index.html");
+  });
+  const client = appWindows.find((item) => item.focused) || appWindows.find((item) => item.visibilityState === "visible") || appWindows[0];
+  if (client) {
+    try {
+      await client.focus();
+    } catch {
+      // focus can be refused; navigating still helps
+    }
+    // The app changes its hash route itself: no reload, nothing in progress is lost.
+    client.postMessage({ type: "navigate", url });
+    return;
+  }
+  await self.clients.openWindow(url);
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(openAlert(event.notification.data || {}));
+});
+
+// --- The push service replaced our subscription ---------------------------------------------------
+
+function keyBytes(base64) {
+  const padded = (base64 + "=".repeat((4 - (base64.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+  return Uint8Array.from(atob(padded), (char) => char.charCodeAt(0));
+}
+
+async function resubscribe(event) {
+  const keyResponse = await fetch("/api/v1/push/vapid-public-key/", { credentials: "include", cache: "no-store" });
+  if (!keyResponse.ok) return;
+  const { public_key: publicKey } = await keyResponse.json();
+  const subscription =
+    event.newSubscription ||
+    (await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(publicKey) }));
+  // The worker cannot read cookies: ask the server for the CSRF token.
+  const csrfResponse = await fetch("/api/v1/auth/csrf/", { credentials: "include", cache: "no-store" });
+  const { csrf_token: csrfToken } = csrfResponse.ok ? await csrfResponse.json() : {};
+  const headers = { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken || "" };
+  await fetch("/api/v1/push-subscriptions/", {
+    method: "POST",
+    credentials: "include",
+    headers,
+    body: JSON.stringify({ ...subscription.toJSON(), label: "This phone (subscription renewed)" }),
+  });
+  const old = event.oldSubscription;
+  if (old && old.endpoint && old.endpoint !== subscription.endpoint) {
+    await fetch("/api/v1/push-subscriptions/", {
+      method: "DELETE",
+      credentials: "include",
+      headers,
+      body: JSON.stringify({ endpoint: old.endpoint }),
+    }).catch(() => {});
+  }
+}
+
+self.addEventListener("pushsubscriptionchange", (event) => {
+  // If this fails (logged out, offline), the app registers the phone again when it next opens.
+  event.waitUntil(resubscribe(event).catch(() => {}));
+});

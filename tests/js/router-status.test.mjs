@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { alertPath, parseHash } from "../../pwa/app/router.js";
+import { deliveryWarnings, readyForAlerts } from "../../pwa/app/status.js";
+
+describe("hash routes", () => {
+  it("parses every screen", () => {
+    assert.deepEqual(parseHash(""), { name: "home", params: {} });
+    assert.deepEqual(parseHash("#/"), { name: "home", params: {} });
+    assert.deepEqual(parseHash("#/login"), { name: "login", params: {} });
+    assert.deepEqual(parseHash("#/alerts/42"), { name: "alert", params: { id: 42 } });
+    assert.deepEqual(parseHash("#/alerts/42/"), { name: "alert", params: { id: 42 } });
+    assert.deepEqual(parseHash("#/alerts/42/incident"), { name: "incident", params: { id: 42 } });
+    assert.deepEqual(parseHash("#/alerts/42/checklist"), { name: "checklist", params: { id: 42 } });
+    assert.deepEqual(parseHash("#/alerts/42/forms"), { name: "forms", params: { id: 42 } });
+  });
+
+  it("sends anything else home", () => {
+    for (const hash of ["#/alerts/abc", "#/alerts/42/nope", "#/alerts/-1", "#/../admin", "#javascript:alert(1)"]) {
+      assert.equal(parseHash(hash).name, "home", hash);
+    }
+  });
+
+  it("builds paths that parse back", () => {
+    assert.deepEqual(parseHash(`#${alertPath(7, "checklist")}`), { name: "checklist", params: { id: 7 } });
+  });
+});
+
+describe("can alerts reach this phone?", () => {
+  const good = { supported: true, needsInstall: false, permission: "granted", subscribed: true, registered: true, serverConfigured: null, error: null };
+
+  it("is ready when notifications work and the socket is live", () => {
+    const warnings = deliveryWarnings({ connection: "live", push: good, onCall: true, trainingInDate: true, online: true });
+    assert.deepEqual(warnings, []);
+    assert.equal(readyForAlerts(warnings), true);
+  });
+
+  it("warns loudly when notifications are blocked", () => {
+    const warnings = deliveryWarnings({ connection: "live", push: { ...good, permission: "denied" }, onCall: true, online: true });
+    assert.equal(warnings[0].level, "danger");
+    assert.match(warnings[0].text, /blocked/);
+    assert.equal(readyForAlerts(warnings), false);
+  });
+
+  it("offers to turn notifications on when not asked yet, or when this phone is not registered", () => {
+    for (const push of [{ ...good, permission: "default" }, { ...good, subscribed: false }, { ...good, registered: false }]) {
+      const warnings = deliveryWarnings({ connection: "live", push, onCall: true, online: true });
+      assert.equal(warnings[0].action, "enable");
+    }
+  });
+
+  it("tells iPhone users to add the app to the Home Screen first", () => {
+    const warnings = deliveryWarnings({ connection: "live", push: { ...good, supported: false, needsInstall: true }, onCall: true, online: true });
+    assert.equal(warnings[0].action, "install");
+    assert.match(warnings[0].text, /Home Screen/);
+  });
+
+  it("warns when the socket is down or the phone is offline", () => {
+    assert.match(deliveryWarnings({ connection: "reconnecting", push: good, onCall: true, online: true })[0].text, /reconnecting/);
+    assert.match(deliveryWarnings({ connection: "offline", push: good, onCall: true, online: false })[0].text, /No network/);
+  });
+
+  it("says when off call or training is out of date", () => {
+    const warnings = deliveryWarnings({ connection: "live", push: good, onCall: false, trainingInDate: false, online: true });
+    assert.deepEqual(
+      warnings.map((w) => w.level),
+      ["warning", "info"],
+    );
+  });
+});

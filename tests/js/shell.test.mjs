@@ -1,0 +1,164 @@
+// The app shell as a whole: what the service worker precaches, what the Content-Security-Policy
+// allows (no inline script or style, nothing from other sites), and its size.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { join, relative, resolve, dirname } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+import { shellVersion, versionInSw } from "../../pwa/tools/shell-version.mjs";
+
+const PWA = fileURLToPath(new URL("../../pwa/", import.meta.url));
+const SW = readFileSync(join(PWA, "sw.js"), "utf8");
+const INDEX = readFileSync(join(PWA, "index.html"), "utf8");
+const BUDGET_BYTES = 150 * 1024;
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
+
+function shellList() {
+  const match = /const SHELL = \[([\s\S]*?)\];/.exec(SW);
+  assert.ok(match, "sw.js has a SHELL list");
+  return [...match[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+}
+
+/** Where a shell URL lives in pwa/ ("/" is index.html). */
+function fileOf(url) {
+  return join(PWA, url === "/" ? "index.html" : url.slice(1));
+}
+
+// Not part of the precached shell: the worker itself, index.html (precached as "/"), and files
+// the site never serves (package.json, tools/).
+const NOT_SHELL = new Set(["sw.js", "index.html", "package.json"]);
+const servedFiles = () =>
+  walk(PWA)
+    .map((path) => relative(PWA, path))
+    .filter((path) => !NOT_SHELL.has(path) && !path.startsWith("tools/"));
+
+const appSources = () => walk(join(PWA, "app")).filter((path) => path.endsWith(".js"));
+
+describe("app shell", () => {
+  it("precaches every file of the app, and only files that exist", () => {
+    const shell = shellList();
+    for (const url of shell) assert.ok(existsSync(fileOf(url)), `${url} is in SHELL but does not exist`);
+    const listed = new Set(shell.map((url) => relative(PWA, fileOf(url))));
+    for (const path of servedFiles()) assert.ok(listed.has(path), `pwa/${path} is missing from SHELL in sw.js`);
+    assert.ok(shell.includes("/"));
+    assert.equal(new Set(shell).size, shell.length, "no duplicates");
+  });
+
+  it("names its cache after the shell's contents, so every change reaches the phones", () => {
+    assert.match(SW, /const CACHE = CACHE_PREFIX \+ VERSION;/);
+    assert.equal(
+      versionInSw(),
+      shellVersion(),
+      "the shell changed: run `node pwa/tools/shell-version.mjs --write` to give sw.js its new VERSION",
+    );
+  });
+
+  it("imports only modules that are in the shell", () => {
+    const shell = new Set(shellList());
+    for (const file of appSources()) {
+      const source = readFileSync(file, "utf8");
+      for (const [, spec] of source.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"/gm)) {
+        assert.ok(spec.startsWith("./") || spec.startsWith("../"), `${relative(PWA, file)} imports ${spec}: no packages, no CDN`);
+        const target = "/" + relative(PWA, resolve(dirname(file), spec));
+        assert.ok(shell.has(target), `${relative(PWA, file)} imports ${target}, which is not precached`);
+        assert.ok(existsSync(fileOf(target)), `${target} does not exist`);
+      }
+    }
+  });
+
+  it("keeps within the size budget (compressed)", () => {
+    const total = shellList().reduce((sum, url) => sum + gzipSync(readFileSync(fileOf(url)), { level: 9 }).length, 0);
+    assert.ok(total <= BUDGET_BYTES, `shell is ${total} bytes gzipped, over ${BUDGET_BYTES}`);
+  });
+});
+
+describe("index.html under the Content-Security-Policy", () => {
+  it("loads exactly one module script and nothing inline", () => {
+    const scripts = [...INDEX.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    assert.equal(scripts.length, 1);
+    assert.match(scripts[0][1], /type="module"/);
+    assert.match(scripts[0][1], /src="\/app\/main\.js"/);
+    assert.equal(scripts[0][2].trim(), "", "no inline script");
+    assert.doesNotMatch(INDEX, /<style\b/i, "no inline style element");
+    assert.doesNotMatch(INDEX, /\sstyle=/i, "no style attributes");
+    assert.doesNotMatch(INDEX, /\son[a-z]+=/i, "no inline event handlers");
+  });
+
+  it("is an installable, English (UK) page", () => {
+    assert.match(INDEX, /<html lang="en-GB">/);
+    assert.match(INDEX, /<title>Co-responder<\/title>/);
+    assert.match(INDEX, /<meta name="viewport"/);
+    assert.match(INDEX, /<meta name="theme-color"/);
+    assert.match(INDEX, /<link rel="manifest" href="\/manifest.webmanifest">/);
+  });
+
+  it("loads nothing from other sites", () => {
+    for (const [, url] of INDEX.matchAll(/(?:src|href)="([^"]+)"/g)) assert.ok(url.startsWith("/"), url);
+    const css = readFileSync(join(PWA, "app/styles.css"), "utf8");
+    assert.doesNotMatch(css, /@import|url\(\s*["']?(https?:)?\/\//, "no external CSS resources");
+  });
+});
+
+describe("app code", () => {
+  it("never turns strings into markup or code", () => {
+    for (const file of [...appSources(), join(PWA, "sw.js")]) {
+      const source = readFileSync(file, "utf8");
+      for (const banned of [/\.innerHTML\s*=/, /\.outerHTML\s*=/, /insertAdjacentHTML/, /document\.write/, /\beval\(/, /new Function\(/]) {
+        assert.doesNotMatch(source, banned, `${relative(PWA, file)} uses ${banned}`);
+      }
+    }
+  });
+
+  it("talks only to its own server (links to maps apps are the only other addresses)", () => {
+    const allowed = [/^https:\/\/maps\.apple\.com\//, /^https:\/\/www\.google\.com\/maps\//];
+    for (const file of appSources()) {
+      for (const [url] of readFileSync(file, "utf8").matchAll(/https?:\/\/[^\s"'`)]+/g)) {
+        assert.ok(allowed.some((pattern) => pattern.test(url)), `${relative(PWA, file)} refers to ${url}`);
+      }
+    }
+  });
+});
+
+describe("manifest and icons", () => {
+  const manifest = JSON.parse(readFileSync(join(PWA, "manifest.webmanifest"), "utf8"));
+
+  function pngSize(path) {
+    const bytes = readFileSync(path);
+    assert.equal(bytes.subarray(1, 4).toString(), "PNG", `${path} is a PNG`);
+    return [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
+  }
+
+  it("is installable: names, standalone, start URL and scope", () => {
+    assert.ok(manifest.name);
+    assert.ok(manifest.short_name);
+    assert.equal(manifest.display, "standalone");
+    assert.equal(manifest.start_url, "/");
+    assert.equal(manifest.scope, "/");
+    assert.ok(manifest.theme_color);
+    assert.ok(manifest.background_color);
+  });
+
+  it("has 192 and 512 pixel icons, maskable ones and an SVG, each the size it says", () => {
+    const icons = manifest.icons;
+    for (const [size, purpose] of [["192x192", "any"], ["512x512", "any"], ["192x192", "maskable"], ["512x512", "maskable"]]) {
+      assert.ok(icons.some((icon) => icon.sizes === size && icon.purpose.split(" ").includes(purpose)), `${size} ${purpose}`);
+    }
+    assert.ok(icons.some((icon) => icon.type === "image/svg+xml"));
+    for (const icon of icons) {
+      const path = join(PWA, icon.src.slice(1));
+      assert.ok(existsSync(path), icon.src);
+      if (icon.type === "image/png") {
+        const [width, height] = pngSize(path);
+        assert.equal(`${width}x${height}`, icon.sizes, icon.src);
+      }
+    }
+  });
+});

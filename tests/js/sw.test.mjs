@@ -1,0 +1,295 @@
+// The service worker runs here in a vm sandbox with a fake ServiceWorkerGlobalScope: push,
+// notification clicks, resubscription, the update message and which requests it answers.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import vm from "node:vm";
+
+const CODE = readFileSync(new URL("../../pwa/sw.js", import.meta.url), "utf8");
+const ORIGIN = "https://coresponder.example.nhs.uk";
+
+// Objects made inside the sandbox have its own prototypes: compare them as plain data.
+const plain = (value) => JSON.parse(JSON.stringify(value));
+
+function jsonResponse(status, body) {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+function loadWorker({ fetch = async () => jsonResponse(404, {}), windows = [], showNotification } = {}) {
+  const listeners = {};
+  const shown = [];
+  const opened = [];
+  const fetches = [];
+  const self = {
+    location: new URL(`${ORIGIN}/sw.js`),
+    addEventListener: (type, listener) => (listeners[type] = listener),
+    skipWaiting: () => (self.skipped = true),
+    registration: {
+      showNotification:
+        showNotification ||
+        (async (title, options) => {
+          shown.push({ title, options });
+        }),
+      pushManager: {
+        subscribe: async (options) => ({
+          endpoint: "https://fcm.googleapis.com/fcm/send/new",
+          options,
+          toJSON: () => ({ endpoint: "https://fcm.googleapis.com/fcm/send/new", keys: { p256dh: "p", auth: "a" } }),
+        }),
+      },
+    },
+    clients: {
+      matchAll: async () => windows,
+      openWindow: async (url) => opened.push(url),
+      claim: async () => {},
+    },
+  };
+  const context = vm.createContext({
+    self,
+    caches: { open: async () => ({ match: async () => undefined, put: async () => {}, addAll: async () => {} }), keys: async () => [] },
+    fetch: async (url, options = {}) => {
+      fetches.push({ url: String(url), options });
+      return fetch(String(url), options);
+    },
+    setTimeout: (fn) => setTimeout(fn, 0), // the alert check gives up at once in tests
+    clearTimeout,
+    URL,
+    Request,
+    Response,
+    AbortController,
+    atob,
+    console,
+  });
+  vm.runInContext(CODE, context);
+  return { listeners, shown, opened, fetches, self };
+}
+
+function pushEvent(data) {
+  const event = {
+    data: data === undefined ? null : { json: () => (typeof data === "string" ? JSON.parse(data) : data) },
+    waitUntil(promise) {
+      event.done = promise;
+    },
+  };
+  return event;
+}
+
+const PAYLOAD = {
+  web_push: 8030,
+  notification: {
+    title: "Cardiac arrest alert",
+    body: "Open the app to accept or decline.",
+    navigate: `${ORIGIN}/#/alerts/42`,
+    tag: "incident-17",
+    lang: "en-GB",
+    silent: false,
+  },
+  type: "alert.created",
+  alert_id: 42,
+  incident_id: 17,
+  round: 1,
+  url: `${ORIGIN}/#/alerts/42`,
+};
+
+async function push(worker, data) {
+  const event = pushEvent(data);
+  worker.listeners.push(event);
+  await event.done;
+  return worker.shown;
+}
+
+describe("service worker: push", () => {
+  it("shows the alert with one tag per incident, renotify and requireInteraction", async () => {
+    const worker = loadWorker({ fetch: async () => jsonResponse(200, { id: 42, state: "alerted", incident: { status: "open" } }) });
+    const [shown] = await push(worker, PAYLOAD);
+    assert.equal(shown.title, "Cardiac arrest alert");
+    assert.equal(shown.options.body, "Open the app to accept or decline.");
+    assert.equal(shown.options.tag, "incident-17");
+    assert.equal(shown.options.renotify, true);
+    assert.equal(shown.options.requireInteraction, true);
+    assert.deepEqual(plain(shown.options.data), { url: `${ORIGIN}/#/alerts/42`, alert_id: 42, incident_id: 17 });
+    assert.equal(worker.fetches[0].url, "/api/v1/alerts/42/");
+    assert.equal(worker.fetches[0].options.credentials, "include");
+  });
+
+  it("says the alert was cancelled when it was cancelled before the push arrived", async () => {
+    const worker = loadWorker({ fetch: async () => jsonResponse(200, { id: 42, state: "cancelled", incident: { status: "cancelled" } }) });
+    const [shown] = await push(worker, PAYLOAD);
+    assert.equal(shown.title, "Alert cancelled");
+    assert.equal(shown.options.tag, "incident-17", "replaces the alert's notification");
+  });
+
+  it("says so when the firefighter was stood down", async () => {
+    const worker = loadWorker({ fetch: async () => jsonResponse(200, { id: 42, state: "stood_down", incident: { status: "open" } }) });
+    const [shown] = await push(worker, PAYLOAD);
+    assert.equal(shown.title, "Stood down");
+  });
+
+  it("still shows the alert when the check fails (logged out, offline, server error)", async () => {
+    for (const fetch of [
+      async () => jsonResponse(401, { error: {} }),
+      async () => jsonResponse(500, {}),
+      async () => {
+        throw new TypeError("Failed to fetch");
+      },
+      async () => new Response("not json", { status: 200 }),
+    ]) {
+      const worker = loadWorker({ fetch });
+      const [shown] = await push(worker, PAYLOAD);
+      assert.equal(shown.title, "Cardiac arrest alert");
+    }
+  });
+
+  it("does not wait for ever for the check", async () => {
+    const hanging = (url, { signal }) =>
+      new Promise((resolve, reject) => signal.addEventListener("abort", () => reject(new Error("aborted"))));
+    const worker = loadWorker({ fetch: hanging });
+    const [shown] = await push(worker, PAYLOAD);
+    assert.equal(shown.title, "Cardiac arrest alert");
+  });
+
+  it("shows a generic alert for a payload it cannot read", async () => {
+    for (const data of ["{not json", undefined, "null", "[1,2]", { notification: "x" }]) {
+      const worker = loadWorker();
+      const event = pushEvent(undefined);
+      if (data !== undefined) event.data = { json: () => JSON.parse(typeof data === "string" ? data : JSON.stringify(data)) };
+      worker.listeners.push(event);
+      await event.done;
+      assert.equal(worker.shown.length, 1, String(data));
+      assert.equal(worker.shown[0].title, "Cardiac arrest alert: open the app");
+      assert.ok(worker.shown[0].options.tag, "renotify needs a tag");
+    }
+  });
+
+  it("never opens another site from a payload's URL", async () => {
+    const worker = loadWorker();
+    const [shown] = await push(worker, { ...PAYLOAD, url: "https://evil.example/phish", notification: { ...PAYLOAD.notification, navigate: "https://evil.example" } });
+    assert.equal(shown.options.data.url, `${ORIGIN}/#/alerts/42`);
+  });
+
+  it("falls back to a plain notification when the browser refuses the options", async () => {
+    const shown = [];
+    let first = true;
+    const worker = loadWorker({
+      showNotification: async (title, options) => {
+        if (first) {
+          first = false;
+          throw new TypeError("bad option");
+        }
+        shown.push({ title, options });
+      },
+    });
+    await push(worker, PAYLOAD);
+    assert.equal(shown.length, 1);
+    assert.equal(shown[0].title, "Cardiac arrest alert: open the app");
+  });
+
+  it("tells open app windows so they refresh at once", async () => {
+    const messages = [];
+    const worker = loadWorker({ windows: [{ url: `${ORIGIN}/`, postMessage: (m) => messages.push(m) }] });
+    await push(worker, PAYLOAD);
+    assert.deepEqual(plain(messages), [{ type: "push", alert_id: 42 }]);
+  });
+});
+
+describe("service worker: notification click", () => {
+  function click(worker, data) {
+    const event = {
+      notification: { data, close: () => (event.closed = true) },
+      waitUntil(promise) {
+        event.done = promise;
+      },
+    };
+    worker.listeners.notificationclick(event);
+    return event;
+  }
+
+  it("focuses the open app and sends it to the alert", async () => {
+    const messages = [];
+    const app = { url: `${ORIGIN}/#/`, focused: false, visibilityState: "visible", focus: async () => (app.wasFocused = true), postMessage: (m) => messages.push(m) };
+    const admin = { url: `${ORIGIN}/admin/`, focus: async () => assert.fail("not the admin"), postMessage: () => assert.fail("not the admin") };
+    const worker = loadWorker({ windows: [admin, app] });
+    const event = click(worker, { url: `${ORIGIN}/#/alerts/42`, alert_id: 42 });
+    await event.done;
+    assert.equal(event.closed, true);
+    assert.equal(app.wasFocused, true);
+    assert.deepEqual(plain(messages), [{ type: "navigate", url: `${ORIGIN}/#/alerts/42` }]);
+    assert.deepEqual(worker.opened, []);
+  });
+
+  it("opens the app at the alert when it is not open", async () => {
+    const worker = loadWorker();
+    await click(worker, { url: `${ORIGIN}/#/alerts/42`, alert_id: 42 }).done;
+    assert.deepEqual(worker.opened, [`${ORIGIN}/#/alerts/42`]);
+  });
+
+  it("opens the alert from its id when the URL is missing", async () => {
+    const worker = loadWorker();
+    await click(worker, { alert_id: 7 }).done;
+    assert.deepEqual(worker.opened, [`${ORIGIN}/#/alerts/7`]);
+  });
+});
+
+describe("service worker: subscription change", () => {
+  it("subscribes again with the server's key and posts the new subscription with a CSRF token", async () => {
+    const worker = loadWorker({
+      fetch: async (url) => {
+        if (url === "/api/v1/push/vapid-public-key/") return jsonResponse(200, { public_key: "BEl62iUYgUivxIkv69yViEuiBIa-Ib9-SkvMeAtA3LFgDzkrxZJjSgSnfckjBJuBkr3qBUYIHBQFLXYp5Nksh8U" });
+        if (url === "/api/v1/auth/csrf/") return jsonResponse(200, { csrf_token: "t".repeat(64) });
+        return jsonResponse(201, {});
+      },
+    });
+    const event = {
+      oldSubscription: { endpoint: "https://fcm.googleapis.com/fcm/send/old" },
+      waitUntil(promise) {
+        event.done = promise;
+      },
+    };
+    worker.listeners.pushsubscriptionchange(event);
+    await event.done;
+    const post = worker.fetches.find((f) => f.options.method === "POST");
+    assert.equal(post.url, "/api/v1/push-subscriptions/");
+    assert.equal(post.options.headers["X-CSRFToken"], "t".repeat(64));
+    const body = JSON.parse(post.options.body);
+    assert.equal(body.endpoint, "https://fcm.googleapis.com/fcm/send/new");
+    assert.deepEqual(body.keys, { p256dh: "p", auth: "a" });
+    const removed = worker.fetches.find((f) => f.options.method === "DELETE");
+    assert.deepEqual(JSON.parse(removed.options.body), { endpoint: "https://fcm.googleapis.com/fcm/send/old" });
+  });
+});
+
+describe("service worker: shell and updates", () => {
+  function fetchEvent(path, mode = "no-cors", method = "GET") {
+    const event = { request: { url: `${ORIGIN}${path}`, mode, method }, respondWith: () => (event.answered = true) };
+    return event;
+  }
+
+  it("serves the shell and leaves the API, sockets and the rest of the site to the network", () => {
+    const worker = loadWorker();
+    const answered = (path, mode) => {
+      const event = fetchEvent(path, mode);
+      worker.listeners.fetch(event);
+      return Boolean(event.answered);
+    };
+    assert.equal(answered("/app/main.js"), true);
+    assert.equal(answered("/", "navigate"), true);
+    assert.equal(answered("/?source=pwa", "navigate"), true);
+    assert.equal(answered("/api/v1/alerts/?active=true"), false);
+    assert.equal(answered("/api/v1/checklist/"), false);
+    assert.equal(answered("/ws/responder/"), false);
+    assert.equal(answered("/admin/", "navigate"), false);
+    assert.equal(answered("/static/admin/css/base.css"), false);
+    const post = fetchEvent("/app/main.js", "cors", "POST");
+    worker.listeners.fetch(post);
+    assert.equal(Boolean(post.answered), false);
+  });
+
+  it("waits for the page to ask before taking over", () => {
+    const worker = loadWorker();
+    assert.equal(worker.self.skipped, undefined);
+    worker.listeners.message({ data: { type: "something-else" } });
+    assert.equal(worker.self.skipped, undefined);
+    worker.listeners.message({ data: { type: "skip-waiting" } });
+    assert.equal(worker.self.skipped, true);
+  });
+});
