@@ -6,6 +6,7 @@ from backend.delivery.models import Delivery, PushDevice
 
 DELIVERY_FIELDS = [
     "channel",
+    "kind",
     "round",
     "state",
     "attempts",
@@ -38,7 +39,7 @@ def duration(delivery: Delivery) -> str:
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
     list_display = ["alert", "responder", *DELIVERY_FIELDS]
-    list_filter = ["channel", "state", "round"]
+    list_filter = ["channel", "kind", "state", "round"]
     search_fields = ["alert__incident__cad_reference", "alert__responder__user__username"]
     list_select_related = ["alert__incident", "alert__responder__user"]
     readonly_fields = ["alert", *DELIVERY_FIELDS]

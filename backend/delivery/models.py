@@ -24,6 +24,11 @@ class Channel(models.TextChoices):
     SMS = "sms", "SMS"
 
 
+class Kind(models.TextChoices):
+    ALERT = "alert", "Alert"
+    STAND_DOWN = "stand_down", "Stand-down (cancelled or not needed)"
+
+
 class DeliveryState(models.TextChoices):
     PENDING = "pending", "Waiting to be sent"
     SENDING = "sending", "Being sent"
@@ -42,6 +47,7 @@ class Delivery(models.Model):
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=10, choices=Channel.choices)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.ALERT)
     device = models.ForeignKey(PushDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries")
     round = models.PositiveSmallIntegerField(default=1, help_text="1 = first send; later rounds are re-sends.")
     state = models.CharField(max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING)
@@ -65,7 +71,7 @@ class Delivery(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["alert", "channel", "device", "round"], name="one_delivery_per_device_round"
+                fields=["alert", "kind", "channel", "device", "round"], name="one_delivery_per_device_round"
             ),
             models.UniqueConstraint(
                 fields=["alert", "round"], condition=models.Q(channel="sms"), name="one_sms_per_alert_round"

@@ -3,15 +3,17 @@ if and only if its alert does; the workers are woken after commit."""
 
 from urllib.parse import urlsplit
 
-from backend.delivery.models import Channel, Delivery, PushDevice
+from backend.delivery.models import Channel, Delivery, Kind, PushDevice
 from backend.dispatch.models import Alert
 from backend.realtime.events import send_on_commit
 
 WAKE_GROUP = "delivery.workers"
 
 
-def enqueue_pushes(alerts: list[Alert], *, round: int, now) -> list[Delivery]:
-    """One Web Push delivery per subscribed device of each alerted responder."""
+def enqueue_pushes(alerts: list[Alert], *, round: int, now, kind: str = Kind.ALERT) -> list[Delivery]:
+    """One Web Push delivery per subscribed device of each responder. A stand-down push tells a
+    locked phone that the alert on its lock screen no longer stands (same tag and topic, so it
+    replaces the alert's notification, and the push service drops the alert if undelivered)."""
     if not alerts:
         return []
     devices_by_user: dict[int, list[PushDevice]] = {}
@@ -23,6 +25,7 @@ def enqueue_pushes(alerts: list[Alert], *, round: int, now) -> list[Delivery]:
         Delivery(
             alert=alert,
             channel=Channel.WEBPUSH,
+            kind=kind,
             device=device,
             round=round,
             next_attempt_at=now,

@@ -25,7 +25,7 @@ from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from backend.delivery.models import Channel, Delivery, DeliveryState, PushDevice
+from backend.delivery.models import Channel, Delivery, DeliveryState, Kind, PushDevice
 from backend.delivery.outbox import WAKE_GROUP
 from backend.delivery.transports import Job, Transport, TransportError
 from backend.dispatch.models import AlertState, IncidentStatus
@@ -86,6 +86,8 @@ def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) 
 
 def _not_needed_because(delivery: Delivery) -> str:
     alert = delivery.alert
+    if delivery.kind == Kind.STAND_DOWN:
+        return "" if delivery.device is not None else "Not sent: the device's subscription was removed."
     if alert.incident.status != IncidentStatus.OPEN:
         return f"Not sent: the incident is {alert.incident.status}."
     if alert.state not in SENDABLE_ALERT_STATES:
@@ -109,6 +111,8 @@ def _job(delivery: Delivery) -> Job:
         "alert_id": alert.pk,
         "incident_id": alert.incident_id,
         "alerted_at": alert.alerted_at,
+        "kind": delivery.kind,
+        "incident_status": alert.incident.status,
     }
     if delivery.channel == Channel.WEBPUSH:
         subscription = delivery.device.subscription

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
 from backend.dispatch import access, payloads
 from backend.dispatch.ladder import start_escalation
@@ -239,6 +240,7 @@ def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -
         now = timezone.now()
         changed = [alert for alert in chosen if _move(alert, AlertState.STOOD_DOWN, "stood_down_at", now)]
         _save_alerts(changed, "stood_down_at")
+        enqueue_pushes(changed, round=1, now=now, kind=Kind.STAND_DOWN)
         _tell_everyone_about(incident, changed=changed)
     return changed
 
@@ -280,6 +282,7 @@ def cancel_incident(*, actor, incident_id: int, reason: str) -> Incident:
         alerts = _alerts_for_update(incident)
         changed = [alert for alert in alerts if _move(alert, AlertState.CANCELLED, "cancelled_at", now)]
         _save_alerts(changed, "cancelled_at")
+        enqueue_pushes(changed, round=1, now=now, kind=Kind.STAND_DOWN)
         _tell_everyone_about(incident, changed=changed)
     return incident
 
@@ -307,6 +310,8 @@ def close_incident(*, actor, incident_id: int) -> Incident:
             if moved:
                 changed.append(alert)
         _save_alerts(changed, "cleared_at", "stood_down_at")
+        stood_down = [alert for alert in changed if alert.state == AlertState.STOOD_DOWN]
+        enqueue_pushes(stood_down, round=1, now=now, kind=Kind.STAND_DOWN)
         _tell_everyone_about(incident, changed=changed)
     return incident
 

@@ -241,7 +241,7 @@ class IncidentAdmin(admin.ModelAdmin):
             (
                 (
                     delivery.alert.responder,
-                    delivery.get_channel_display(),
+                    f"{delivery.get_channel_display()}: {delivery.get_kind_display().lower()}",
                     delivery.device.label if delivery.device else delivery.target,
                     delivery.round,
                     delivery.get_state_display(),

@@ -199,3 +199,54 @@ async def test_the_worker_is_woken_after_commit_not_on_its_next_poll(push_servic
         stop.set()
         await asyncio.wait_for(running, timeout=35)
     assert json.loads(push.payload)["alert_id"] == (await deliveries())[0].alert_id
+
+
+async def test_a_cancelled_incident_replaces_the_alert_on_the_lock_screen(push_service, worker, incident, carol, alice):
+    """The alert push was sent; the cancellation follows with the same tag and topic, so the phone's
+    notification changes to "Alert cancelled" even with the app closed."""
+    from backend.dispatch.actions import cancel_incident
+
+    await subscribe(alice, push_service.subscribe())
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    await send_everything_due(worker)
+    await sync_to_async(cancel_incident)(actor=carol, incident_id=incident.pk, reason="Ambulance on scene")
+    await send_everything_due(worker)
+
+    first, second = push_service.received
+    assert first.json["type"] == "alert.created"
+    assert second.json["type"] == "alert.cancelled"
+    assert second.json["notification"]["title"] == "Alert cancelled"
+    assert second.json["notification"]["tag"] == first.json["notification"]["tag"] == f"incident-{incident.pk}"
+    assert second.topic == first.topic
+    assert "ambulance on scene" not in second.text.lower()  # the reason may name the patient's situation
+
+
+async def test_an_alert_push_not_yet_sent_is_dropped_and_only_the_cancellation_goes(
+    push_service, worker, incident, carol, alice
+):
+    from backend.dispatch.actions import cancel_incident
+
+    await subscribe(alice, push_service.subscribe())
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    await sync_to_async(cancel_incident)(actor=carol, incident_id=incident.pk, reason="Hoax")
+    await send_everything_due(worker)
+
+    assert [push.json["type"] for push in push_service.received] == ["alert.cancelled"]
+    states = {(d.kind, d.state) for d in await deliveries()}
+    assert states == {("alert", DeliveryState.CANCELLED), ("stand_down", DeliveryState.SENT)}
+
+
+async def test_a_stood_down_responder_is_told_by_push(push_service, worker, incident, carol, alice, bob):
+    from backend.dispatch.actions import stand_down
+
+    await subscribe(alice, push_service.subscribe())
+    await subscribe(bob, push_service.subscribe())
+    alerts = await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    await send_everything_due(worker)
+    bobs = next(alert for alert in alerts if alert.responder_id == bob.pk)
+    await sync_to_async(stand_down)(actor=carol, incident_id=incident.pk, alert_ids=[bobs.pk])
+    await send_everything_due(worker)
+
+    stood_down = [push for push in push_service.received if push.json["type"] == "alert.stood_down"]
+    assert [push.json["alert_id"] for push in stood_down] == [bobs.pk]
+    assert stood_down[0].json["notification"]["title"] == "Stood down"

@@ -17,6 +17,8 @@ class Job:
     alert_id: int
     incident_id: int
     alerted_at: datetime.datetime
+    kind: str = "alert"
+    incident_status: str = "open"
     subscription_id: int | None = None
     endpoint: str = ""
     p256dh: str = ""

@@ -26,21 +26,29 @@ def topic_for(incident_id: int) -> str:
     return f"incident-{incident_id}"[:32]
 
 
-def alert_payload(job: Job) -> dict:
+def push_payload(job: Job) -> dict:
     """What a lock screen may show: no address, no patient details. The app fetches the details
     after the firefighter has authenticated. Also valid Declarative Web Push (web_push: 8030)."""
     url = f"{settings.PUBLIC_BASE_URL}/#/alerts/{job.alert_id}"
+    if job.kind == "stand_down":
+        cancelled = job.incident_status == "cancelled"
+        event_type = "alert.cancelled" if cancelled else "alert.stood_down"
+        title = "Alert cancelled" if cancelled else "Stood down"
+        body = "The incident was cancelled: you are not needed." if cancelled else "You are no longer needed."
+    else:
+        event_type, title = "alert.created", "Cardiac arrest alert"
+        body = "Open the app to accept or decline." if job.round == 1 else "Still unanswered: open the app."
     return {
         "web_push": 8030,
         "notification": {
-            "title": "Cardiac arrest alert",
-            "body": "Open the app to accept or decline." if job.round == 1 else "Still unanswered: open the app.",
+            "title": title,
+            "body": body,
             "navigate": url,
             "tag": f"incident-{job.incident_id}",
             "lang": "en-GB",
             "silent": False,
         },
-        "type": "alert.created",
+        "type": event_type,
         "alert_id": job.alert_id,
         "incident_id": job.incident_id,
         "round": job.round,
@@ -83,7 +91,7 @@ class WebPushTransport(Transport):
         try:
             response = await webpush_async(
                 subscription_info={"endpoint": job.endpoint, "keys": {"p256dh": job.p256dh, "auth": job.auth}},
-                data=json.dumps(alert_payload(job), separators=(",", ":")),
+                data=json.dumps(push_payload(job), separators=(",", ":")),
                 vapid_private_key=self.vapid,
                 vapid_claims={"sub": self.subject},
                 ttl=settings.PUSH_TTL_SECONDS,
