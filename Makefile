@@ -6,9 +6,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-OUR_APPS := accounts dispatch realtime delivery
+OUR_APPS := accounts dispatch realtime delivery checklists
+# The browser tests (tests/e2e/) drive Debian's Chromium through Playwright; nothing here ever
+# downloads a browser of its own.
+CHROMIUM := /usr/bin/chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint check install serve bench clean
+.PHONY: run test lint check browser install serve bench clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +28,7 @@ run: $(STAMP)
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo
 	@echo "  Co-responder alerting is running at http://$(HOST):$(PORT)/"
+	@echo "    Firefighters' app:    http://$(HOST):$(PORT)/"
 	@echo "    Coordinators' admin:  http://$(HOST):$(PORT)/admin/   (live board: /admin/dispatch/incident/board/)"
 	@echo "    API docs:             http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Demo logins (password for all: demo-password-2026):"
@@ -52,7 +57,17 @@ check: $(STAMP)
 	  $(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run $(OUR_APPS)
 
-test: lint check
+# Debian's chromium for the browser tests, installed if missing (as root, as CI runs, or with sudo).
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "Installing Debian's chromium for the browser tests (tests/e2e/)"; \
+	  sudo=$$(test "$$(id -u)" -eq 0 || echo sudo); \
+	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	}
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing" >&2; exit 1; }
+
+test: lint check browser
+	node --test tests/js/
 	$(PY) -m pytest
 
 bench: $(STAMP)

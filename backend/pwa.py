@@ -6,7 +6,8 @@ a browser checks for a new one on every navigation, and a cached copy would hold
 (`Cache-Control: no-cache`, revalidated each time). Everything else of the app gets a short
 max-age: the service worker's own cache is what makes the app work offline.
 
-Files of the app's development tooling (package.json, node_modules/, dotfiles) are never served.
+Files of the app's development tooling (package.json, node_modules/, tools/, dotfiles) are never
+served.
 
 The policy allows nothing but this origin: no inline script or style, no other host. The app and
 the admin have their own policies: the admin needs no manifest or worker. /api/ has none, because
@@ -24,7 +25,7 @@ from whitenoise.middleware import WhiteNoiseMiddleware
 SERVICE_WORKER = "sw.js"
 APP_MAX_AGE_SECONDS = 60
 # Under pwa/ but not the app: never served.
-NOT_SERVED = {"node_modules", "package.json", "package-lock.json"}
+NOT_SERVED = {"node_modules", "package.json", "package-lock.json", "tools"}
 
 _COMMON = [
     "default-src 'self'",

@@ -132,13 +132,18 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # redis-py 8 times reads out after 5 s by default, but channels_redis blocks for 5 s
-                # waiting for messages: a quiet socket would be dropped. The pool must also hold
-                # one connection per socket that may disconnect at once.
+                # channels_redis waits for messages with a blocking read that Redis itself ends after
+                # 5 s. redis-py 8's default read timeout (5 s) cut those reads off and dropped quiet
+                # sockets, and any explicit read timeout made cancelled receives hang; so reads have
+                # no client-side timeout (the server bounds them), connects have one, and TCP
+                # keepalive finds dead peers. The pool holds one connection per socket that may
+                # disconnect at once.
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        "socket_timeout": env.number("REDIS_SOCKET_TIMEOUT", 10.0, minimum=6),
+                        "socket_timeout": None,
+                        "socket_connect_timeout": env.number("REDIS_CONNECT_TIMEOUT", 5.0, minimum=0.5),
+                        "socket_keepalive": True,
                         "max_connections": env.integer("REDIS_MAX_CONNECTIONS", 2000, minimum=10),
                     }
                 ],

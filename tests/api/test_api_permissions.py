@@ -2,9 +2,12 @@
 """Who may call what. Every URL under /api/v1/ must have a row here (checked against the URL conf),
 so a new endpoint cannot be added without deciding who may use it."""
 
+import uuid
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from backend.delivery.subscriptions import subscribe_device
@@ -15,7 +18,13 @@ from tests.conftest import browser_subscription, client_for, token_client_for
 ALICES_ENDPOINT = "https://fcm.googleapis.com/fcm/send/alices-phone"
 ROLES = ["anonymous", "firefighter", "other_firefighter", "coordinator", "dispatch_system", "no_role"]
 
-# (method, url template, body, {role: expected status}); {alert} is alice's alert.
+
+def everyone(status: int) -> dict:
+    return dict.fromkeys(ROLES, status)
+
+
+# (method, url template, body, {role: expected status}); {alert} is alice's alert. A role left out
+# gets 403, or 401 when anonymous.
 MATRIX = [
     ("get", "/api/v1/incidents/", None, {"firefighter": 403, "coordinator": 200, "dispatch_system": 200}),
     ("post", "/api/v1/incidents/", "new", {"firefighter": 403, "coordinator": 201, "dispatch_system": 201}),
@@ -27,19 +36,24 @@ MATRIX = [
     ("get", "/api/v1/alerts/", None, {"firefighter": 200, "other_firefighter": 200, "coordinator": 403, "dispatch_system": 403}),
     ("get", "/api/v1/alerts/{alert}/", None, {"firefighter": 200, "other_firefighter": 404, "coordinator": 403, "dispatch_system": 403}),
     ("post", "/api/v1/alerts/{alert}/respond/", {"response": "accept"}, {"firefighter": 200, "other_firefighter": 404, "coordinator": 403, "dispatch_system": 403}),
+    ("get", "/api/v1/alerts/{alert}/events/", None, {"firefighter": 200, "other_firefighter": 404, "coordinator": 403, "dispatch_system": 403}),
+    ("post", "/api/v1/alerts/{alert}/events/", "onscene_event", {"firefighter": 201, "other_firefighter": 404, "coordinator": 403, "dispatch_system": 403}),
+    ("get", "/api/v1/checklist/", None, {"firefighter": 200, "other_firefighter": 200, "coordinator": 200}),
     ("get", "/api/v1/me/", None, {"firefighter": 200, "other_firefighter": 200, "coordinator": 200, "dispatch_system": 200, "no_role": 200}),
     ("patch", "/api/v1/me/", {"on_call": True}, {"firefighter": 200, "other_firefighter": 200, "coordinator": 403, "dispatch_system": 403}),
     ("get", "/api/v1/push-subscriptions/", None, {"firefighter": 200, "other_firefighter": 200}),
     ("post", "/api/v1/push-subscriptions/", "subscription", {"firefighter": 201, "other_firefighter": 201}),
     ("delete", "/api/v1/push-subscriptions/", {"endpoint": ALICES_ENDPOINT}, {"firefighter": 204, "other_firefighter": 404, "coordinator": 404, "dispatch_system": 404, "no_role": 404}),
     ("get", "/api/v1/push/vapid-public-key/", None, {"firefighter": 200, "other_firefighter": 200, "coordinator": 200, "dispatch_system": 200, "no_role": 200}),
+    # Logging in and out: open to anyone (the CSRF check is tested in tests/api/test_auth_*_api.py).
+    ("get", "/api/v1/auth/csrf/", None, everyone(200)),
+    ("post", "/api/v1/auth/login/", {"username": "alice", "password": "not alice's password"}, everyone(400)),
+    ("post", "/api/v1/auth/logout/", None, everyone(204)),
 ]  # fmt: skip
 
 
 def expected(statuses: dict, role: str) -> int:
-    if role == "anonymous":
-        return 401
-    return statuses.get(role, 403)
+    return statuses.get(role, 401 if role == "anonymous" else 403)
 
 
 @pytest.fixture
@@ -66,6 +80,8 @@ def test_the_permission_matrix(world, role, method, url, body, statuses):
         body = {"cad_reference": f"NEW-{role}", "latitude": 52.6, "longitude": 1.3, "address": "Somewhere"}
     if body == "subscription":
         body = browser_subscription("https://fcm.googleapis.com/fcm/send/new-phone")
+    if body == "onscene_event":
+        body = {"idempotency_key": str(uuid.uuid4()), "type": "arrived", "occurred_at": timezone.now().isoformat()}
     path = url.format(incident=world["incident"], alert=world["alert"])
     call = getattr(world["clients"][role], method)
     response = call(path, body, format="json") if body is not None else call(path)

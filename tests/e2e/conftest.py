@@ -1,0 +1,175 @@
+"""Browser tests: Playwright driving Debian's Chromium (/usr/bin/chromium, installed by `make test`;
+never a browser Playwright downloads) against the whole product, served as `make run` serves it.
+
+- `server`: `manage.py serve` (daphne: HTTP and WebSockets, with the delivery worker inside)
+  in a subprocess on a free port, on a temporary SQLite database migrated and loaded with the
+  demo data (password for every demo user: DEMO_PASSWORD). One for all the browser tests.
+- `chromium`: the headless browser, one for all the browser tests.
+- `phone`: a fresh phone-sized browser context per test (390x844, touch, mobile), whose relative
+  URLs go to the live server; `page` is a page in it.
+- `tests.e2e.helpers.log_in(phone, username)`: logs in through the API, as the app does.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from backend.delivery import vapid
+
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # tests run as root in a container
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "en-GB",
+    "timezone_id": "Europe/London",
+}
+START_TIMEOUT_S = 30
+ACTION_TIMEOUT_MS = 10_000
+
+
+@dataclass
+class LiveServer:
+    url: str
+    env: dict
+    log_path: Path
+    process: subprocess.Popen = field(repr=False)
+
+    def manage(self, *args: str, timeout: float = 60) -> str:
+        """Run a management command against the server's database; its output."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        ).stdout
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="package")
+def server(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        # Always the embedded setup: its own SQLite file and the in-memory channel layer, even when
+        # the rest of the suite runs on PostgreSQL and Redis.
+        **{name: value for name, value in os.environ.items() if name not in ("DATABASE_URL", "REDIS_URL")},
+        "DJANGO_ENV": "development",
+        "SQLITE_PATH": str(directory / "db.sqlite3"),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_ALLOWED_ORIGINS": url,
+        "PUBLIC_BASE_URL": url,
+        "VAPID_PRIVATE_KEY": vapid.private_key_b64(vapid.generate()),
+        "VAPID_SUBJECT": "mailto:e2e-tests@example.org",
+    }
+    setup = LiveServer(url=url, env=env, log_path=directory / "server.log", process=None)
+    setup.manage("migrate", "--verbosity", "0", timeout=120)
+    setup.manage("load_demo_data")
+    with setup.log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(url=url, env=env, log_path=setup.log_path, process=process)
+    try:
+        _wait_until_serving(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _wait_until_serving(server: LiveServer) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"manage.py serve exited with {server.process.returncode}:\n{server.log()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/api/v1/auth/csrf/", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"manage.py serve did not answer within {START_TIMEOUT_S} s:\n{server.log()}")
+
+
+@pytest.fixture(autouse=True)
+def close_connections_of_the_orm_thread():
+    """Replaces the suite's async fixture of this name (tests/conftest.py): Playwright's sync API
+    keeps its own event loop running in this thread, so no other loop may run here, and these tests
+    use no database connection of their own (the server has its own)."""
+    yield
+
+
+# Package-scoped, not session-scoped: while Playwright's sync API runs, its event loop counts as
+# running in this thread, so it must be stopped before the rest of the suite's async tests run.
+@pytest.fixture(scope="package")
+def playwright():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="package")
+def chromium(playwright):
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing. `make test` installs Debian's chromium; or run "
+            "`apt-get update && apt-get install -y chromium`. The tests never use a downloaded browser."
+        )
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def phone(chromium, server):
+    context = chromium.new_context(base_url=server.url, **PHONE)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(phone):
+    return phone.new_page()
