@@ -209,10 +209,11 @@ def alert_more_responders(
     for alert, candidate in zip(alerts, candidates, strict=True):
         alert.responder = candidate.responder  # already loaded with station and user
     by_responder = {alert.responder_id: alert for alert in alerts}
+    summary = payloads.incident_summary(incident)
     events.record_for_responders(
         by_responder,
         "alert.created",
-        lambda rid: {"alert": payloads.alert_detail(by_responder[rid], incident=incident)},
+        lambda rid: {"alert": payloads.alert_detail(by_responder[rid], summary=summary)},
     )
     enqueue_pushes(alerts, round=1, now=now)
     # Those just alerted get the crew with their alert over the API; telling each of them about
@@ -447,12 +448,15 @@ def _tell_everyone_about(
             updated, "alert.updated", lambda rid: {"alert": payloads.alert_detail(updated[rid], incident=incident)}
         )
     if tell_crew:
-        crew = payloads.crew_of(incident)
-        summary = payloads.incident_summary(incident)
-        events.record_for_responders(
-            [member["responder_id"] for member in crew],
-            "incident.updated",
-            lambda rid: {"incident": summary, "crew": crew},
-        )
+        _tell_the_crew(incident, leave_out=crew_except)
     board_items = [("board.alert", payloads.board_alert(alert)) for alert in changed]
     events.send_to_board([*board_items, ("board.incident", payloads.board_incident(incident))])
+
+
+def _tell_the_crew(incident: Incident, *, leave_out: set[int]) -> None:
+    recipients = set(incident.alerts.values_list("responder_id", flat=True)) - leave_out
+    if not recipients:
+        return
+    crew = payloads.crew_of(incident)
+    summary = payloads.incident_summary(incident)
+    events.record_for_responders(recipients, "incident.updated", lambda rid: {"incident": summary, "crew": crew})

@@ -38,24 +38,11 @@ def incident_summary(incident: Incident) -> dict:
     }
 
 
-def alert_detail(alert: Alert, *, incident: Incident | None = None) -> dict:
-    incident = incident or alert.incident
-    responder = alert.responder
-    data = {
-        "id": alert.pk,
-        "incident_id": alert.incident_id,
-        "responder_id": alert.responder_id,
-        "responder_name": responder.display_name,
-        "station": responder.station.name,
-        "state": alert.state,
-        "version": alert.version,
-        "distance_km": alert.distance_km,
-        "rank": alert.rank,
-        "decline_reason": alert.decline_reason,
-        "decline_note": alert.decline_note,
-    }
-    data.update({field: _iso(getattr(alert, field)) for field in ALERT_TIMESTAMP_FIELDS})
-    data["incident"] = incident_summary(incident)
+def alert_detail(alert: Alert, *, incident: Incident | None = None, summary: dict | None = None) -> dict:
+    """A firefighter's view of their alert. `summary` (the incident's) can be passed in when many
+    alerts of one incident are described at once, as dispatch does."""
+    data = board_alert(alert)
+    data["incident"] = summary if summary is not None else incident_summary(incident or alert.incident)
     return data
 
 
@@ -78,8 +65,21 @@ def crew_of(incident: Incident) -> list[dict]:
 
 def board_alert(alert: Alert) -> dict:
     """A coordinator's view of one alert: the crew member's answer and every timestamp."""
-    data = alert_detail(alert)
-    del data["incident"]
+    responder = alert.responder
+    data = {
+        "id": alert.pk,
+        "incident_id": alert.incident_id,
+        "responder_id": alert.responder_id,
+        "responder_name": responder.display_name,
+        "station": responder.station.name,
+        "state": alert.state,
+        "version": alert.version,
+        "distance_km": alert.distance_km,
+        "rank": alert.rank,
+        "decline_reason": alert.decline_reason,
+        "decline_note": alert.decline_note,
+    }
+    data.update({field: _iso(getattr(alert, field)) for field in ALERT_TIMESTAMP_FIELDS})
     return data
 
 
