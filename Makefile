@@ -11,8 +11,12 @@ OUR_APPS := accounts dispatch realtime delivery checklists
 # downloads a browser of its own.
 CHROMIUM := /usr/bin/chromium
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+# axe-core for the accessibility tests, from npm at the version pinned in the lockfile (tests/e2e/);
+# reinstalled only when the lockfile changes. node_modules/ is git-ignored and never served.
+E2E_TOOLS := tests/e2e
+E2E_STAMP := $(E2E_TOOLS)/node_modules/.installed
 
-.PHONY: run test lint check browser install serve bench clean
+.PHONY: run test lint check browser e2e-tools install serve bench clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,7 +70,13 @@ browser:
 	}
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing" >&2; exit 1; }
 
-test: lint check browser
+$(E2E_STAMP): $(E2E_TOOLS)/package.json $(E2E_TOOLS)/package-lock.json
+	npm ci --prefix $(E2E_TOOLS) --no-audit --no-fund --silent
+	touch $(E2E_STAMP)
+
+e2e-tools: $(E2E_STAMP)
+
+test: lint check browser e2e-tools
 	node --test tests/js/
 	$(PY) -m pytest
 
@@ -74,4 +84,4 @@ bench: $(STAMP)
 	$(PY) bench/dispatch_latency.py
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache $(E2E_TOOLS)/node_modules

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "backend.pwa.CompressAppFilesMiddleware",
     # Before WhiteNoise, which answers the app's files without calling what comes after it.
     "backend.pwa.ContentSecurityPolicyMiddleware",
     # WhiteNoise: /static/ and the firefighters' app (pwa/) at the root (backend/pwa.py).

@@ -127,3 +127,19 @@ def test_the_real_app_directory_is_served_at_the_root(db):
 
     assert response.status_code == 200
     assert body(response) == (PWA / "index.html").read_bytes()
+
+
+def test_the_app_shell_is_sent_compressed_and_api_answers_are_not(client, alice):
+    from django.test import Client
+
+    response = client.get("/app/main.js", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "gzip"
+    import gzip
+
+    body = gzip.decompress(b"".join(response.streaming_content) if response.streaming else response.content)
+    assert body.startswith(b"//") or b"import" in body[:2000]
+    browser = Client()
+    browser.force_login(alice.user)
+    api = browser.get("/api/v1/me/", headers={"Accept-Encoding": "gzip"})
+    assert api.status_code == 200 and not api.has_header("Content-Encoding")

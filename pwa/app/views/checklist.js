@@ -240,8 +240,8 @@ export function checklistView(root, { id }, ctx) {
       h(
         "div",
         { class: "row" },
-        h("button", { type: "button", class: "btn", "aria-label": "Slower", disabled: metronome.bpm <= m.min, text: "− 5", on: { click: () => change(-5) } }),
-        h("button", { type: "button", class: "btn", "aria-label": "Faster", disabled: metronome.bpm >= m.max, text: "+ 5", on: { click: () => change(5) } }),
+        h("button", { type: "button", class: "btn", disabled: metronome.bpm <= m.min, text: "Slower −5", on: { click: () => change(-5) } }),
+        h("button", { type: "button", class: "btn", disabled: metronome.bpm >= m.max, text: "Faster +5", on: { click: () => change(5) } }),
       ),
       metronome.running
         ? h("button", { type: "button", class: "btn btn-big btn-stop", text: "Stop metronome", on: { click: () => metronome.stop() } })

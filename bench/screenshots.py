@@ -1,0 +1,102 @@
+"""Screenshots of the firefighters' app for the README: the product served as `make run` serves it
+(demo data, temporary SQLite), Debian's Chromium at a phone's viewport (390x844 CSS pixels, device
+scale 2), saved at CSS scale (390x844 PNGs, small enough to commit) in docs/screenshots/:
+
+    login.png      the login screen
+    home.png       a firefighter's home screen, logged in, socket live
+    alert.png      an alert as it arrives: a cardiac arrest dispatched through the API (as CAD does)
+    incident.png   the crew on that incident, after accepting
+    checklist.png  the CPR and defibrillator checklist, on scene
+
+    .venv/bin/python bench/screenshots.py [--out docs/screenshots] [--dark]
+"""
+
+import argparse
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+from pwa_browser import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, log_in, my_alert, respond, running_product
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "en-GB",
+    "timezone_id": "Europe/London",
+}
+FIREFIGHTER = "ff.norwich.1"
+LIVE = ".topbar .pill-live"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "screenshots")
+    parser.add_argument("--dark", action="store_true", help="the dark colour scheme (files named *-dark.png)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    suffix = "-dark" if args.dark else ""
+    written = []
+
+    def shot(page, name: str) -> None:
+        page.wait_for_timeout(300)  # let transitions and fonts settle
+        path = args.out / f"{name}{suffix}.png"
+        page.screenshot(path=str(path), scale="css", animations="disabled", caret="hide")
+        written.append(path)
+
+    with running_product() as product, sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            base_url=product.url,
+            color_scheme="dark" if args.dark else "light",
+            bypass_csp=True,  # for wait_for_function (no script of ours runs otherwise)
+            **PHONE,
+        )
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+
+        page.goto("/#/login")
+        page.locator("input#username").wait_for()
+        shot(page, "login")
+
+        log_in(context, FIREFIGHTER)
+        page.goto("/")
+        page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+        page.reload()  # now under its service worker, as an installed app runs
+        page.locator(LIVE).wait_for()
+        page.wait_for_function("!document.querySelector('#ready-heading')?.textContent.startsWith('Checking')")
+        shot(page, "home")
+
+        # A cardiac arrest, dispatched as the ambulance dispatch system does: the app opens it.
+        incident = product.dispatch()
+        page.locator(".alert-actions button").first.wait_for()
+        page.locator(".alert-meta").wait_for()
+        shot(page, "alert")
+
+        alert = my_alert(context, incident["id"])
+        # Two crewmates answer too, so the crew list shows more than one state.
+        for username, answers in (("ff.norwich.2", ("accept", "en_route")), ("ff.norwich.3", ("accept",))):
+            crewmate = browser.new_context(base_url=product.url)
+            log_in(crewmate, username)
+            respond(crewmate, my_alert(crewmate, incident["id"])["id"], *answers)
+            crewmate.close()
+        respond(context, alert["id"], "accept")
+        page.goto(f"/#/alerts/{alert['id']}/incident")
+        page.locator("ul.crew-list li").nth(2).wait_for()
+        page.locator(LIVE).wait_for()
+        shot(page, "incident")
+
+        respond(context, alert["id"], "en_route", "on_scene")
+        page.goto(f"/#/alerts/{alert['id']}/checklist")
+        page.wait_for_function("document.querySelector('#steps-heading')?.textContent.endsWith(' checklist')")
+        shot(page, "checklist")
+
+        product.close(incident["id"])
+        browser.close()
+
+    for path in written:
+        print(f"{path.relative_to(REPO_ROOT)}  {path.stat().st_size / 1024:.0f} KiB")
+
+
+if __name__ == "__main__":
+    main()
