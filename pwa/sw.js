@@ -209,6 +209,11 @@ async function showPush(event) {
       delete options.vibrate;
     }
   }
+  if (payload && (payload.type === "alert.cancelled" || payload.type === "alert.stood_down")) {
+    // Telling a crew they are not needed must not buzz like an alert or demand a tap.
+    options.requireInteraction = false;
+    delete options.vibrate;
+  }
   try {
     await self.registration.showNotification(shownTitle, options);
   } catch {

@@ -8,8 +8,14 @@ never a browser Playwright downloads) against the whole product, served as `make
 - `phone`: a fresh phone-sized browser context per test (390x844, touch, mobile), whose relative
   URLs go to the live server; `page` is a page in it.
 - `tests.e2e.helpers.log_in(phone, username)`: logs in through the API, as the app does.
+- `control`: the outside world, one for all the browser tests: `dispatch(...)` as the ambulance
+  dispatch system (the `cad` client's API token), `coordinator` (an `ApiUser`: a `requests` session
+  logged in as `coordinator`, whose cookie also opens /ws/coordinator/), `cancel(incident_id)`, and
+  `push_payload(alert_id, kind)` (what the server's Web Push transport sends for that alert).
+  `dispatcher` is the same, cancelling at the end of the test every incident it left open.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -173,3 +179,127 @@ def phone(chromium, server):
 @pytest.fixture
 def page(phone):
     return phone.new_page()
+
+
+# --- Dispatching and watching from outside the browser (the alert-flow tests) ---------------------
+
+TOKEN_FOR_CAD = """
+from django.contrib.auth import get_user_model
+from knox.models import AuthToken
+print(AuthToken.objects.create(get_user_model().objects.get(username="cad"), expiry=None)[1])
+"""
+
+PUSH_PAYLOADS = """
+import json
+from backend.delivery.transports import Job
+from backend.delivery.transports.webpush import push_payload
+from backend.dispatch.models import Alert
+alert = Alert.objects.select_related("incident").get(pk={alert_id})
+job = Job(delivery_id=0, channel="webpush", attempts=0, round=1, alert_id=alert.pk,
+          incident_id=alert.incident_id, alerted_at=alert.alerted_at, kind={kind!r},
+          incident_status=alert.incident.status)
+print(json.dumps(push_payload(job)))
+"""
+
+
+class ApiUser:
+    """A `requests` session logged in through the API as the app does (CSRF token, then login)."""
+
+    def __init__(self, base_url: str, username: str):
+        import requests
+
+        from tests.e2e.helpers import DEMO_PASSWORD
+
+        self.base_url = base_url
+        self.http = requests.Session()
+        self.http.get(f"{base_url}/api/v1/auth/csrf/", timeout=10).raise_for_status()
+        response = self.http.post(
+            f"{base_url}/api/v1/auth/login/",
+            json={"username": username, "password": DEMO_PASSWORD},
+            headers={"X-CSRFToken": self.http.cookies["csrftoken"]},
+            timeout=10,
+        )
+        assert response.ok, f"logging in as {username}: {response.status_code} {response.text}"
+        self.profile = response.json()
+
+    def get(self, path: str):
+        response = self.http.get(f"{self.base_url}{path}", timeout=10)
+        assert response.ok, f"GET {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def post(self, path: str, body: dict):
+        # Logging in changed the CSRF token: read the cookie again.
+        response = self.http.post(
+            f"{self.base_url}{path}",
+            json=body,
+            headers={"X-CSRFToken": self.http.cookies["csrftoken"]},
+            timeout=10,
+        )
+        assert response.ok, f"POST {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    @property
+    def session_cookie(self) -> str:
+        return f"sessionid={self.http.cookies['sessionid']}"
+
+
+@dataclass
+class Control:
+    """The outside world of a browser test: the ambulance dispatch system (the `cad` machine
+    client's API token) and a coordinator's session, against the live server."""
+
+    server: LiveServer
+    cad_token: str
+    coordinator: ApiUser
+    _references: list = field(default_factory=list)
+
+    def dispatch(self, reference: str, latitude: float, longitude: float, address: str) -> dict:
+        """POST /api/v1/incidents/ with dispatch: true as the CAD does; the incident's detail."""
+        import requests
+
+        response = requests.post(
+            f"{self.server.url}/api/v1/incidents/",
+            json={
+                "cad_reference": reference,
+                "latitude": latitude,
+                "longitude": longitude,
+                "address": address,
+                "dispatch": True,
+            },
+            headers={"Authorization": f"Token {self.cad_token}"},
+            timeout=10,
+        )
+        assert response.status_code == 201, f"dispatch: {response.status_code} {response.text}"
+        incident = response.json()
+        self._references.append(incident["id"])
+        return incident
+
+    def cancel(self, incident_id: int, reason: str = "Ambulance crew on scene first.") -> dict:
+        return self.coordinator.post(f"/api/v1/incidents/{incident_id}/cancel/", {"reason": reason})
+
+    def push_payload(self, alert_id: int, kind: str = "alert") -> dict:
+        """The JSON the server's Web Push transport sends for this alert (built by the server's own
+        backend.delivery.transports.webpush.push_payload, with the server's settings)."""
+        output = self.server.manage("shell", "-c", PUSH_PAYLOADS.format(alert_id=int(alert_id), kind=kind))
+        return json.loads(output.strip().splitlines()[-1])
+
+    def cancel_open_incidents(self) -> None:
+        """Leaves no incident open to ring other stations (the escalation ladder) in later tests."""
+        for incident_id in self._references:
+            detail = self.coordinator.get(f"/api/v1/incidents/{incident_id}/")
+            if detail["status"] == "open":
+                self.cancel(incident_id, "End of the browser test.")
+        self._references.clear()
+
+
+@pytest.fixture(scope="package")
+def control(server):
+    token = server.manage("shell", "-c", TOKEN_FOR_CAD).strip().splitlines()[-1]
+    return Control(server=server, cad_token=token, coordinator=ApiUser(server.url, "coordinator"))
+
+
+@pytest.fixture
+def dispatcher(control):
+    """`control`, cancelling at the end of the test whatever incident the test left open."""
+    yield control
+    control.cancel_open_incidents()
