@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
+from backend.admin_base import ReadOnlyAdmin
 from backend.checklists import content
 from backend.checklists.models import OnSceneEvent
 
@@ -18,7 +19,7 @@ def _details(event: OnSceneEvent) -> str:
 
 
 @admin.register(OnSceneEvent)
-class OnSceneEventAdmin(admin.ModelAdmin):
+class OnSceneEventAdmin(ReadOnlyAdmin):
     list_display = ["occurred", "event", "incident", "responder", "details", "received"]
     list_filter = ["type", ("alert__responder__station", admin.RelatedOnlyFieldListFilter), "occurred_at"]
     search_fields = ["alert__incident__cad_reference", "alert__responder__user__username"]
@@ -26,15 +27,6 @@ class OnSceneEventAdmin(admin.ModelAdmin):
     ordering = ["-occurred_at"]
     fields = ["incident", "responder", "event", "occurred", "details", "received", "idempotency_key"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Event", ordering="type")
     def event(self, event):

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from backend.admin_base import ReadOnlyAdmin
 from backend.delivery.models import Delivery, PushDevice
 
 DELIVERY_FIELDS = [
@@ -18,17 +19,6 @@ DELIVERY_FIELDS = [
     "finished_at",
     "duration",
 ]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.display(description="Time to send")

@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
+from backend.admin_base import ReadOnlyAdmin
 from backend.dispatch import access, actions
 from backend.dispatch.models import COMMITTED_STATES, Alert, Incident
 from backend.errors import ActionError
@@ -498,7 +499,7 @@ def _count(number: int, noun: str) -> str:
 
 
 @admin.register(Alert)
-class AlertAdmin(AlertTimes, admin.ModelAdmin):
+class AlertAdmin(AlertTimes, ReadOnlyAdmin):
     """Every alert sent, for looking things up. Alerts change only through actions."""
 
     list_display = ["incident", "responder", "station", "state", "distance", "rank", "alerted", "answered"]
@@ -523,15 +524,6 @@ class AlertAdmin(AlertTimes, admin.ModelAdmin):
         "decline_note",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Station", ordering="responder__station__name")
     def station(self, alert):
