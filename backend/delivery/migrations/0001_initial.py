@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('dispatch', '0002_incident_alarm_raised_at_incident_escalation_step_and_more'),
-        ('webpush', '0006_alter_subscriptioninfo_user_agent'),
+        ('webpush', '0005_auto_20230614_1529'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
