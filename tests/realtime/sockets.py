@@ -14,7 +14,9 @@ from django.test import Client
 from jsonschema import Draft202012Validator, FormatChecker
 
 from backend.asgi import application
+from backend.dispatch import actions
 from backend.realtime import schemas
+from tests.conftest import NORWICH_INCIDENT
 
 HOST = "testserver"
 SAME_ORIGIN = f"http://{HOST}"
@@ -107,3 +109,24 @@ async def receive_until_sync_ready(socket: WebsocketCommunicator) -> tuple[list[
     while (frame := await receive_frame(socket))["type"] != "sync.ready":
         replayed.append(frame)
     return replayed, frame
+
+
+# --- Acting while sockets are open ---------------------------------------------------------------
+
+
+@sync_to_async
+def dispatch(actor, incident) -> dict:
+    """Dispatch `incident`; the alerts created, by username."""
+    alerts = actions.dispatch_incident(actor=actor, incident_id=incident.pk)
+    return {alert.responder.user.username: alert for alert in alerts}
+
+
+@sync_to_async
+def new_incident(actor, cad_reference: str):
+    return actions.create_incident(
+        actor=actor,
+        cad_reference=cad_reference,
+        latitude=NORWICH_INCIDENT[0],
+        longitude=NORWICH_INCIDENT[1],
+        address="3 Other Street, Norwich",
+    )

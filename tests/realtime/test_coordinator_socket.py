@@ -11,29 +11,11 @@ from django.utils import timezone
 from backend.dispatch import actions
 from backend.dispatch.escalation import escalate_incident
 from backend.realtime.consumers import CloseCode
-from tests.conftest import NORWICH_INCIDENT
-from tests.realtime.sockets import assert_closed_with, connect, receive_frame, receive_frames
+from tests.realtime.sockets import assert_closed_with, connect, dispatch, new_incident, receive_frame, receive_frames
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BOARD = "/ws/coordinator/"
-
-
-@sync_to_async
-def dispatch(actor, incident) -> dict:
-    alerts = actions.dispatch_incident(actor=actor, incident_id=incident.pk)
-    return {alert.responder.user.username: alert for alert in alerts}
-
-
-@sync_to_async
-def new_incident(actor, cad_reference: str):
-    return actions.create_incident(
-        actor=actor,
-        cad_reference=cad_reference,
-        latitude=NORWICH_INCIDENT[0],
-        longitude=NORWICH_INCIDENT[1],
-        address="3 Other Street, Norwich",
-    )
 
 
 async def open_board(user):

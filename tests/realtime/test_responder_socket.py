@@ -9,8 +9,14 @@ from backend.dispatch import actions
 from backend.dispatch.models import Alert, AlertState
 from backend.realtime import consumers
 from backend.realtime.models import ResponderEvent
-from tests.conftest import NORWICH_INCIDENT
-from tests.realtime.sockets import connect, receive_frame, receive_frames, receive_until_sync_ready
+from tests.realtime.sockets import (
+    connect,
+    dispatch,
+    new_incident,
+    receive_frame,
+    receive_frames,
+    receive_until_sync_ready,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,24 +24,6 @@ RESPONDER = "/ws/responder/"
 
 
 # --- Helpers ------------------------------------------------------------------------------------
-
-
-@sync_to_async
-def dispatch(actor, incident) -> dict[str, Alert]:
-    """Dispatch `incident`; the alerts created, by username."""
-    alerts = actions.dispatch_incident(actor=actor, incident_id=incident.pk)
-    return {alert.responder.user.username: alert for alert in alerts}
-
-
-@sync_to_async
-def new_incident(actor, cad_reference: str):
-    return actions.create_incident(
-        actor=actor,
-        cad_reference=cad_reference,
-        latitude=NORWICH_INCIDENT[0],
-        longitude=NORWICH_INCIDENT[1],
-        address="3 Other Street, Norwich",
-    )
 
 
 @sync_to_async
