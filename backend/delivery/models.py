@@ -86,3 +86,15 @@ class Delivery(models.Model):
         if self.finished_at is None:
             return None
         return int((self.finished_at - self.created_at).total_seconds() * 1000)
+
+
+class WorkerHeartbeat(models.Model):
+    """Each delivery worker says it is alive every few seconds, so /healthz (and a coordinator)
+    can tell when no worker is sending alerts."""
+
+    name = models.CharField(max_length=100, unique=True)
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.name

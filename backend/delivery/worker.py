@@ -25,12 +25,14 @@ from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from backend.delivery.models import Channel, Delivery, DeliveryState, Kind, PushDevice
+from backend.delivery.models import Channel, Delivery, DeliveryState, Kind, PushDevice, WorkerHeartbeat
 from backend.delivery.outbox import WAKE_GROUP
 from backend.delivery.transports import Job, Transport, TransportError
 from backend.dispatch.models import AlertState, IncidentStatus
 
 logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5
 
 # A delivery is only worth sending while its responder could still answer.
 SENDABLE_ALERT_STATES = {AlertState.ALERTED, AlertState.RECEIVED}
@@ -209,6 +211,14 @@ def _retry_time(job: Job, error: TransportError, now: datetime.datetime) -> date
     return retry_at
 
 
+def record_heartbeat(name: str, *, started_at: datetime.datetime) -> None:
+    WorkerHeartbeat.objects.update_or_create(
+        name=name,
+        defaults={"last_seen_at": timezone.now()},
+        create_defaults={"started_at": started_at, "last_seen_at": timezone.now()},
+    )
+
+
 # --- The loop (async) -----------------------------------------------------------------------------------
 
 
@@ -228,6 +238,8 @@ class DeliveryWorker:
         self._sent: list[tuple[Job, int]] = []
         self._sent_waiting = asyncio.Event()
         self._escalations_checked_at = float("-inf")
+        self._beat_at = float("-inf")
+        self._started_at = timezone.now()
 
     async def run(self, stop: asyncio.Event) -> None:
         layer = get_channel_layer()
@@ -254,6 +266,7 @@ class DeliveryWorker:
             # Full: wait for a slot rather than spinning on queries.
             await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
             return 1
+        await self._beat()
         escalated = await self._run_due_escalations()
         jobs = await sync_to_async(claim_due)(worker=self.name, limit=self.max_in_flight - len(self.in_flight))
         for job in jobs:
@@ -261,6 +274,14 @@ class DeliveryWorker:
             self.in_flight.add(task)
             task.add_done_callback(self.in_flight.discard)
         return escalated + len(jobs)
+
+    async def _beat(self) -> None:
+        """Record that this worker is alive, at most once per HEARTBEAT_SECONDS."""
+        now = asyncio.get_running_loop().time()
+        if now - self._beat_at < HEARTBEAT_SECONDS:
+            return
+        self._beat_at = now
+        await sync_to_async(record_heartbeat)(self.name, started_at=self._started_at)
 
     async def _run_due_escalations(self) -> int:
         """At most once per poll interval: escalation steps are seconds apart, not milliseconds."""
