@@ -49,7 +49,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from figures import BenchTimeout, fmt, free_port, percentile
+from figures import BenchTimeout, fmt, free_port, percentile, stop
 from figures import rounded as _rounded
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -144,13 +144,7 @@ def wait_until_listening(process: Process) -> None:
 
 
 def stop_process(process: Process) -> None:
-    if process.popen.poll() is None:
-        process.popen.terminate()
-        try:
-            process.popen.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.popen.kill()
-            process.popen.wait(timeout=5)
+    stop(process.popen, timeout=5)
 
 
 def raise_open_files_limit(sockets: int) -> None:

@@ -1,6 +1,8 @@
-"""What both benchmarks share: percentiles, formatting, a free port, and the timeout they raise."""
+"""What the benchmarks share: percentiles, formatting, a free port, stopping a server, and the
+timeout they raise."""
 
 import socket
+import subprocess
 
 
 class BenchTimeout(Exception):
@@ -30,3 +32,14 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def stop(popen: subprocess.Popen, timeout: float = 10) -> None:
+    """Terminate a server process, killing it if it does not stop in time."""
+    if popen.poll() is None:
+        popen.terminate()
+        try:
+            popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait(timeout=timeout)

@@ -55,7 +55,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from figures import BenchTimeout, fmt, free_port, percentile
+from figures import BenchTimeout, fmt, free_port, percentile, stop
 from figures import rounded as _rounded
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -166,13 +166,7 @@ def start_server(env: dict, workdir: Path, probe_log: Path | None = None) -> Ser
 
 
 def stop_server(server: Server) -> None:
-    if server.popen.poll() is None:
-        server.popen.terminate()
-        try:
-            server.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.popen.kill()
-            server.popen.wait(timeout=10)
+    stop(server.popen)
 
 
 # --- Data -----------------------------------------------------------------------------------------------
