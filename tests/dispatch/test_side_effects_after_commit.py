@@ -51,3 +51,18 @@ def test_a_committed_dispatch_sends_the_stored_event(incident, carol, alice):
     stored = ResponderEvent.objects.get(type="alert.created")
     assert frames[0]["type"] == "alert.created" and frames[0]["id"] == stored.pk
     assert frames[0]["data"] == stored.data
+
+
+def test_a_channel_layer_that_is_down_does_not_fail_the_dispatch(incident, carol, alice, monkeypatch):
+    """Redis down: the dispatch still succeeds and the alert is stored, to be replayed when the
+    firefighter's app reconnects. The socket is a hint; the database is the record."""
+    layer = get_channel_layer()
+
+    async def unreachable(group, message):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(layer, "group_send", unreachable)
+    alerts = dispatch_incident(actor=carol, incident_id=incident.pk)
+    assert [alert.responder_id for alert in alerts] == [alice.pk]
+    stored = ResponderEvent.objects.get(responder=alice, type="alert.created")
+    assert stored.data["alert"]["id"] == alerts[0].pk
