@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "backend.realtime",
     "backend.delivery",
     "backend.checklists",
+    "backend.records",
+    "backend.audit",
 ]
 
 MIDDLEWARE = [

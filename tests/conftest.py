@@ -2,7 +2,9 @@
 
 Stations: Norwich and Great Yarmouth (about 30 km apart), King's Lynn (far west).
 Firefighters: alice and bob at Norwich, charlie at Great Yarmouth, dave at King's Lynn.
-Coordinator: carol. Ambulance dispatch system: cad (token). Nobody else has any role.
+Crew lead: erin at Norwich (opt in: she changes who Norwich alerts).
+Coordinator: carol. Welfare lead: wendy (not a coordinator). Ambulance dispatch system: cad (token).
+Nobody else has any role.
 Nobody has a password (hashing one costs a fifth of a second): tests log in with force_login or a
 session cookie; a test that needs a password sets one.
 """
@@ -21,7 +23,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from backend.accounts.models import Responder, Station
-from backend.accounts.roles import COORDINATORS, DISPATCH_SYSTEMS
+from backend.accounts.roles import COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
 from backend.delivery import vapid
 
 NORWICH = (52.6237, 1.3113)
@@ -109,6 +111,20 @@ def charlie(stations):
 @pytest.fixture
 def dave(stations):
     return make_firefighter("dave", stations["lynn"])
+
+
+@pytest.fixture
+def erin(stations):
+    """A crew lead at Norwich: a firefighter who submits the crew's outcome form."""
+    return make_firefighter("erin", stations["norwich"], skills=["bls", "aed", "crew_lead"])
+
+
+@pytest.fixture
+def wendy(db):
+    """A welfare lead: reads welfare check-ins; not a coordinator."""
+    user = get_user_model().objects.create_user(username="wendy", is_staff=True)
+    user.groups.add(Group.objects.get(name=WELFARE_LEADS))
+    return user
 
 
 @pytest.fixture

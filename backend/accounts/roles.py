@@ -1,7 +1,9 @@
 """The roles, as Django groups holding only the permissions each needs.
 
 Firefighters need no model permission: what they may see and do is decided by owning a responder
-profile (backend/dispatch/access.py). Coordinators are staff in the Coordinators group. Machine
+profile (backend/dispatch/access.py); a crew lead is a firefighter with the crew-lead skill, who
+submits the crew's outcome form. Coordinators are staff in the Coordinators group. Welfare leads
+(often not coordinators) read crews' welfare check-ins, which coordinators as such may not. Machine
 clients (the ambulance CAD) are non-staff users in the Dispatch systems group with an API token.
 """
 
@@ -9,6 +11,7 @@ from django.contrib.auth.models import Group, Permission
 
 COORDINATORS = "Coordinators"
 DISPATCH_SYSTEMS = "Dispatch systems"
+WELFARE_LEADS = "Welfare leads"
 
 ROLE_PERMISSIONS = {
     COORDINATORS: [
@@ -26,6 +29,15 @@ ROLE_PERMISSIONS = {
         "delivery.view_delivery",
         "delivery.view_pushdevice",
         "checklists.view_onsceneevent",
+        "records.view_attendance",
+        "records.view_outcome",
+        "records.amend_record",
+        "records.view_reports",
+        "records.export_reports",
+        "audit.view_auditentry",
+    ],
+    WELFARE_LEADS: [
+        "records.view_welfarecheckin",
     ],
     DISPATCH_SYSTEMS: [
         "dispatch.add_incident",
@@ -48,3 +60,22 @@ def ensure_role_groups(**kwargs) -> None:
 def _permission(dotted: str) -> Permission | None:
     app_label, codename = dotted.split(".")
     return Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+
+
+def role_of(user) -> str:
+    """The role a user acts in, for the audit trail: the most privileged one they hold."""
+    if user is None or not user.is_authenticated:
+        return "anonymous"
+    group_names = set(user.groups.values_list("name", flat=True))
+    if user.is_superuser:
+        return "superuser"
+    if COORDINATORS in group_names:
+        return "coordinator"
+    if WELFARE_LEADS in group_names:
+        return "welfare_lead"
+    if DISPATCH_SYSTEMS in group_names:
+        return "dispatch_system"
+    responder = getattr(user, "responder", None)  # None when the user has no profile
+    if responder is not None:
+        return "crew_lead" if "crew_lead" in (responder.skills or []) else "firefighter"
+    return "none"

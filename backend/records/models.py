@@ -1,0 +1,245 @@
+"""What the crew records after a call: attendance (each firefighter), outcome (each crew, by its
+lead) and a private welfare check-in (each firefighter). Field list and wording: CLINICAL.md.
+
+No patient identifiers: the incident's CAD reference links to the ambulance service's record.
+Every record is written only by backend.records.actions; each submission carries a key made by
+the phone, so a retry after a lost answer returns the stored record instead of a second one.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from backend.accounts.models import Responder, Station
+from backend.dispatch.models import Alert, Incident
+
+NOTES_MAX_LENGTH = 1000
+
+
+class SubmittedRecord(models.Model):
+    """What every form shares: who submitted it, with which key, and its lock and retention state."""
+
+    idempotency_key = models.UUIDField(unique=True, help_text="Made by the phone: the same key is the same submission.")
+    body_hash = models.CharField(max_length=64, help_text="SHA-256 of the submission, to tell a retry from a misuse.")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_at = models.DateTimeField(help_text="When the server first stored it; the lock window runs from here.")
+    updated_at = models.DateTimeField()
+    version = models.PositiveIntegerField(default=1, help_text="Goes up on every change or amendment.")
+    pseudonymised_at = models.DateTimeField(
+        null=True, blank=True, help_text="Free text removed and people unlinked by the retention command."
+    )
+
+    class Meta:
+        abstract = True
+
+
+class CrewRole(models.TextChoices):
+    CREW_LEAD = "crew_lead", "Crew lead"
+    CREW_MEMBER = "crew_member", "Crew member"
+    DRIVER = "driver", "Driver"
+
+
+class Attendance(SubmittedRecord):
+    """One firefighter's attendance at one incident (one per alert). Feeds on-call pay and the
+    scheme's figures. Times are prefilled from the alert's transitions and the on-scene log."""
+
+    alert = models.OneToOneField(Alert, on_delete=models.PROTECT, related_name="attendance")
+    attended = models.BooleanField()
+    appliance = models.CharField(max_length=20, blank=True, help_text="Call sign of the appliance, e.g. 21P1.")
+    role = models.CharField(max_length=20, choices=CrewRole.choices, blank=True)
+    mobile_at = models.DateTimeField(null=True, blank=True)
+    on_scene_at = models.DateTimeField(null=True, blank=True)
+    at_patient_at = models.DateTimeField(null=True, blank=True)
+    left_scene_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+
+    def __str__(self) -> str:
+        return f"Attendance {self.pk} ({self.alert_id})"
+
+
+class NotAttemptedReason(models.TextChoices):
+    DNACPR = "dnacpr", "Do-not-attempt-CPR decision"
+    OBVIOUSLY_DEAD = "obviously_dead", "Obviously dead"
+    SIGNS_OF_LIFE = "signs_of_life", "Signs of life on arrival"
+
+
+class LocationType(models.TextChoices):
+    HOME = "home", "Home"
+    PUBLIC_PLACE = "public_place", "Public place"
+    WORKPLACE = "workplace", "Workplace"
+    OTHER = "other", "Other"
+
+
+class Witnessed(models.TextChoices):
+    BYSTANDER = "bystander", "Bystander"
+    CREW = "crew", "Crew"
+    NOT_WITNESSED = "not_witnessed", "Not witnessed"
+
+
+class YesNoUnknown(models.TextChoices):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Ventilation(models.TextChoices):
+    NONE = "none", "None"
+    MOUTH_TO_MASK = "mouth_to_mask", "Mouth-to-mask"
+    BAG_VALVE_MASK = "bag_valve_mask", "Bag-valve-mask"
+
+
+class FirstRhythm(models.TextChoices):
+    SHOCK_ADVISED = "shock_advised", "Shock advised"
+    NO_SHOCK_ADVISED = "no_shock_advised", "No shock advised"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class FirstBy(models.TextChoices):
+    BYSTANDER = "bystander", "Bystander"
+    FIRE_CREW = "fire_crew", "Fire crew"
+    AMBULANCE = "ambulance", "Ambulance"
+    OTHER = "other", "Other"
+    NOBODY = "nobody", "Nobody"
+
+
+class AgeBand(models.TextChoices):
+    UNDER_1 = "under_1", "Under 1"
+    AGE_1_17 = "1_17", "1 to 17"
+    AGE_18_34 = "18_34", "18 to 34"
+    AGE_35_54 = "35_54", "35 to 54"
+    AGE_55_74 = "55_74", "55 to 74"
+    AGE_75_PLUS = "75_plus", "75 and over"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Outcome(SubmittedRecord):
+    """The Utstein-style record of one crew's part in one incident, submitted by the crew's lead.
+    One per incident per station (a crew is the station's firefighters who attended)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="outcomes")
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="outcomes")
+    appliance = models.CharField(max_length=20, blank=True)
+    crew = models.ManyToManyField(Responder, blank=True, related_name="outcomes")
+
+    resuscitation_attempted = models.BooleanField()
+    not_attempted_reason = models.CharField(max_length=20, choices=NotAttemptedReason.choices, blank=True)
+    location_type = models.CharField(max_length=20, choices=LocationType.choices)
+    witnessed = models.CharField(max_length=20, choices=Witnessed.choices)
+
+    # Before the crew arrived.
+    bystander_cpr = models.CharField(max_length=10, choices=YesNoUnknown.choices)
+    dispatcher_assisted_cpr = models.CharField(max_length=10, choices=YesNoUnknown.choices)
+    public_defibrillator_applied = models.CharField(max_length=10, choices=YesNoUnknown.choices)
+    public_defibrillator_shocks = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(50)]
+    )
+
+    # What the crew did.
+    compressions = models.BooleanField(default=False)
+    ventilation = models.CharField(max_length=20, choices=Ventilation.choices, default=Ventilation.NONE)
+    defibrillator_applied = models.BooleanField(default=False)
+    first_rhythm = models.CharField(max_length=20, choices=FirstRhythm.choices, blank=True)
+    crew_shocks = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(50)])
+
+    # Who first.
+    first_cpr_by = models.CharField(max_length=20, choices=FirstBy.choices, blank=True)
+    first_defibrillator_by = models.CharField(max_length=20, choices=FirstBy.choices, blank=True)
+    first_shock_by = models.CharField(max_length=20, choices=FirstBy.choices, blank=True)
+
+    # Times, in the order they must come.
+    crew_arrived_at = models.DateTimeField(null=True, blank=True)
+    cpr_started_at = models.DateTimeField(null=True, blank=True)
+    pads_on_at = models.DateTimeField(null=True, blank=True)
+    first_shock_at = models.DateTimeField(null=True, blank=True)
+    rosc_at = models.DateTimeField(null=True, blank=True)
+    ambulance_arrived_at = models.DateTimeField(null=True, blank=True)
+    handover_at = models.DateTimeField(null=True, blank=True)
+
+    # Outcome at handover.
+    rosc_any_time = models.BooleanField(default=False)
+    rosc_at_handover = models.BooleanField(default=False)
+    ongoing_cpr_at_handover = models.BooleanField(default=False)
+    resuscitation_stopped = models.BooleanField(default=False)
+
+    # Patient: bands only, recorded as stated.
+    age_band = models.CharField(max_length=10, choices=AgeBand.choices, default=AgeBand.UNKNOWN)
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        constraints = [models.UniqueConstraint(fields=["incident", "station"], name="one_outcome_per_crew")]
+        permissions = [
+            ("amend_record", "Can amend a locked attendance or outcome record, with a reason"),
+            ("view_reports", "Can see the scheme's reports"),
+            ("export_reports", "Can export the scheme's reports as CSV"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Outcome {self.pk} ({self.incident_id}, {self.station_id})"
+
+
+class FollowUp(models.TextChoices):
+    NONE = "none", "No follow-up wanted"
+    WELFARE = "welfare", "A welfare conversation"
+    TRIM = "trim", "A TRiM (trauma risk management) follow-up"
+
+
+class WelfareCheckIn(SubmittedRecord):
+    """How a firefighter feels after a call, and whether they want a follow-up. Private: seen only
+    by the firefighter and by welfare leads, never by coordinators as such."""
+
+    alert = models.OneToOneField(Alert, on_delete=models.PROTECT, related_name="welfare_check_in")
+    impact = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="How affected they feel: 1 not at all, 5 very much.",
+    )
+    follow_up = models.CharField(max_length=10, choices=FollowUp.choices, default=FollowUp.NONE)
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
+    welfare_leads_notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "welfare check-in"
+        ordering = ["-submitted_at"]
+
+    def __str__(self) -> str:
+        return f"Welfare check-in {self.pk}"
+
+
+class RecordKind(models.TextChoices):
+    ATTENDANCE = "attendance", "Attendance"
+    OUTCOME = "outcome", "Outcome"
+    WELFARE = "welfare", "Welfare check-in"
+
+
+class Amendment(models.Model):
+    """One change to a submitted record, with its reason: by the author while the record is open,
+    by a coordinator after it is locked. Changed field names only; the record holds the values."""
+
+    idempotency_key = models.UUIDField(unique=True)
+    body_hash = models.CharField(max_length=64)
+    record_kind = models.CharField(max_length=20, choices=RecordKind.choices)
+    record_id = models.BigIntegerField()
+    amended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    by_coordinator = models.BooleanField(default=False, help_text="Made after the record was locked.")
+    reason = models.CharField(max_length=500)
+    changed_fields = models.JSONField(default=list)
+    at = models.DateTimeField()
+    version = models.PositiveIntegerField(help_text="The record's version after this change.")
+
+    class Meta:
+        ordering = ["record_kind", "record_id", "at"]
+        indexes = [models.Index(fields=["record_kind", "record_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.record_kind} {self.record_id} v{self.version}"
