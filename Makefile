@@ -36,8 +36,12 @@ run: $(STAMP)
 	@echo "    Coordinators' admin:  http://$(HOST):$(PORT)/admin/   (live board: /admin/dispatch/incident/board/)"
 	@echo "    API docs:             http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Demo logins (password for all: demo-password-2026):"
-	@echo "    coordinator, coordinator2             coordinators (admin, board, dispatch)"
-	@echo "    ff.norwich.1 ... ff.thetford.3         firefighters, 3 at each of 7 Norfolk stations"
+	@echo "    coordinator, coordinator2             coordinators (admin, board, dispatch, reports); the admin"
+	@echo "                                           asks staff for a code: scan its QR code with an"
+	@echo "                                           authenticator app the first time"
+	@echo "    welfare                                welfare lead (crews' welfare check-ins)"
+	@echo "    ff.norwich.1 ... ff.thetford.3         firefighters, 3 at each of 7 Norfolk stations;"
+	@echo "                                           ff.<station>.1 is the crew lead (outcome form)"
 	@echo "    cad                                    the ambulance dispatch system (make a token:"
 	@echo "                                           .venv/bin/python manage.py create_api_token cad)"
 	@echo "  Stop with Ctrl-C."
@@ -58,6 +62,7 @@ check: $(STAMP)
 	DJANGO_ALLOWED_ORIGINS=https://coresponder.example.nhs.uk \
 	VAPID_PRIVATE_KEY=$$($(PY) -c 'from backend.delivery import vapid; print(vapid.private_key_b64(vapid.generate()))') \
 	VAPID_SUBJECT=mailto:coresponder-admin@example.nhs.uk \
+	PUBLIC_BASE_URL=https://coresponder.example.nhs.uk \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run $(OUR_APPS)
 

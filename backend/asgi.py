@@ -13,6 +13,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from backend.limits import BodySizeLimit  # noqa: E402
 from backend.realtime.routing import websocket_urlpatterns  # noqa: E402
 from backend.realtime.security import SameOriginValidator  # noqa: E402
 
@@ -25,7 +26,7 @@ gc.set_threshold(10_000, 10, 10)
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodySizeLimit(django_asgi_app),
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -8,6 +8,7 @@ import datetime
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection
+from django.db.models import Max
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -65,7 +66,23 @@ def _recent_workers() -> list[dict]:
         {
             "name": beat.name,
             "seconds_since_heard": round((now - beat.last_seen_at).total_seconds(), 1),
-            "alive": now - beat.last_seen_at <= WORKER_STALE_AFTER,
+            "alive": heard_recently(beat.last_seen_at, now),
         }
         for beat in WorkerHeartbeat.objects.filter(last_seen_at__gte=since).order_by("-last_seen_at")[:20]
     ]
+
+
+def heard_recently(last_seen_at: datetime.datetime | None, now: datetime.datetime) -> bool:
+    """Whether a worker last heard from at `last_seen_at` still counts as sending alerts."""
+    return last_seen_at is not None and now - last_seen_at <= WORKER_STALE_AFTER
+
+
+def delivery_workers_status() -> dict:
+    """For the coordinators' board: is any delivery worker sending alerts, by the same rule as
+    /healthz, and when was one last heard from (null: never)."""
+    last_seen_at = WorkerHeartbeat.objects.aggregate(last=Max("last_seen_at"))["last"]
+    return {
+        "alive": heard_recently(last_seen_at, timezone.now()),
+        "last_heard_at": last_seen_at.isoformat() if last_seen_at else None,
+        "stale_after_seconds": int(WORKER_STALE_AFTER.total_seconds()),
+    }

@@ -6,12 +6,14 @@ DJANGO_ENV=production turns on the checks and cookies a public deployment needs 
 start without a real secret key.
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from backend import env
+from backend import logs as _logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -46,7 +48,8 @@ CSRF_TRUSTED_ORIGINS = ALLOWED_ORIGINS
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # The admin, with a second factor for staff (backend/accounts/admin_site.py).
+    "backend.accounts.admin_config.CoordinatorsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -59,6 +62,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "webpush",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "backend.accounts",
     "backend.dispatch",
     "backend.realtime",
@@ -79,8 +85,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "backend.accounts.sessions.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a locked-out login into the lockout answer (backend/accounts/throttling.py).
+    "axes.middleware.AxesMiddleware",
+    # Where each request came from, for the audit trail (channel and client address).
+    "backend.audit.middleware.AuditOriginMiddleware",
 ]
 
 ROOT_URLCONF = "backend.urls"
@@ -169,6 +181,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+# Axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+
+# Login throttling (django-axes): failures are counted per username AND address, so a station's
+# crews behind one shared address are not locked out by one person's mistakes, nor is an account by
+# someone guessing from elsewhere. Daphne runs with --proxy-headers, so REMOTE_ADDR is the client.
+AXES_FAILURE_LIMIT = env.integer("LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.integer("LOGIN_COOLOFF_MINUTES", 15, minimum=1, maximum=1440))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The cool-off runs from the lockout; tries during it do not extend it, so "try again at" holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "backend.accounts.throttling.lockout_response"
+
+# Session lifetimes (backend/accounts/sessions.py). Firefighters log in on their own phones and
+# must not be logged out before an alert: long, and sliding with use. Staff sessions (the admin)
+# end a fixed time after logging in, and sooner when left idle.
+SESSION_COOKIE_AGE = env.integer("FIREFIGHTER_SESSION_DAYS", 30, minimum=1, maximum=365) * 86400
+ADMIN_SESSION_MAX_AGE = env.integer("ADMIN_SESSION_HOURS", 8, minimum=1, maximum=24) * 3600
+ADMIN_SESSION_IDLE = env.integer("ADMIN_SESSION_IDLE_MINUTES", 30, minimum=5, maximum=600) * 60
+
+# Two-factor authentication for the admin (django-otp, TOTP): backend/accounts/admin_site.py.
+OTP_TOTP_ISSUER = "Co-responder alerting"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -199,14 +234,15 @@ REST_FRAMEWORK = {
     # Token first so that an anonymous request gets 401 with WWW-Authenticate rather than 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "knox.auth.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # Staff sessions only after the second factor (backend/accounts/second_factor.py).
+        "backend.accounts.second_factor.SecondFactorSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["backend.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backend.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -235,6 +271,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets the records forms use for several fields, named once in the document.
+    "ENUM_NAME_OVERRIDES": {
+        "YesNoUnknownEnum": "backend.records.models.YesNoUnknown.values",
+        "FirstByEnum": "backend.records.models.FirstBy.values",
+    },
 }
 
 # --- Dispatch rules (docs/deployment.md) --------------------------------------------------------
@@ -251,9 +292,36 @@ ESCALATION_LADDER = env.ladder(
     "ESCALATION_LADDER", "60:ring,90:sms,120:ring,180:alarm", actions={"ring", "sms", "alarm"}
 )
 
+# --- After-call records (issue 5) -----------------------------------------------------------------
+# A submitted attendance, outcome or welfare form can be changed by its author for this long; after
+# that only a coordinator can amend it, with a reason.
+RECORDS_LOCK_HOURS = env.integer("RECORDS_LOCK_HOURS", 72, minimum=1, maximum=24 * 365)
+# Email: welfare leads are told when a firefighter asks for a follow-up (backend/records/notify.py).
+EMAIL_HOST = env.string("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.integer("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 10, minimum=1, maximum=120)
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "coresponder@localhost")
+# The reports' running total of emergencies attended counts from this day (YYYY-MM-DD); unset: from
+# the first incident (backend/records/reports.py).
+_scheme_started = env.string("RECORDS_SCHEME_STARTED", "")
+try:
+    RECORDS_SCHEME_STARTED = datetime.date.fromisoformat(_scheme_started) if _scheme_started else None
+except ValueError:
+    raise ImproperlyConfigured(
+        f"RECORDS_SCHEME_STARTED={_scheme_started!r} is not a date: write it as YYYY-MM-DD."
+    ) from None
+# Records of incidents older than this lose their free text and the people they name, keeping the
+# statistics (manage.py apply_retention). Default 8 years; at least one year.
+RECORDS_RETENTION_DAYS = env.integer("RECORDS_RETENTION_DAYS", 2922, minimum=365, maximum=36500)
+
 # --- Sockets ------------------------------------------------------------------------------------
 WEBSOCKET_MAX_MESSAGE_BYTES = env.integer("WEBSOCKET_MAX_MESSAGE_BYTES", 4096, minimum=256)
 WEBSOCKET_REPLAY_LIMIT = env.integer("WEBSOCKET_REPLAY_LIMIT", 500, minimum=10)
+# How often each open board checks the delivery workers' heartbeats (it warns when none is recent).
+BOARD_WORKER_CHECK_SECONDS = env.number("BOARD_WORKER_CHECK_SECONDS", 5.0, minimum=0.1, maximum=60)
 
 # --- Web Push (subscriptions are stored with django-webpush's models) --------------------------
 # The key comes from VAPID_PRIVATE_KEY (or VAPID_PRIVATE_KEY_FILE). Without one, development uses
@@ -334,11 +402,8 @@ if PRODUCTION:
 # Request bodies are small JSON documents; anything large is refused early.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("DJANGO_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
-}
+# Logs: JSON lines in production, readable lines in development; never patient data (backend/logs.py).
+LOG_FORMAT = env.string("LOG_FORMAT", "json" if PRODUCTION else "plain")
+if LOG_FORMAT not in _logs.LOG_FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use one of {', '.join(_logs.LOG_FORMATS)}.")
+LOGGING = _logs.logging_config(log_format=LOG_FORMAT, level=env.string("LOG_LEVEL", "INFO"))

@@ -4,13 +4,19 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backend.api.errors import json_404
 from backend.health import healthz
+from backend.records import admin_reports
 
 admin.site.site_header = "Co-responder alerting: coordinators"
 admin.site.site_title = "Co-responder alerting"
 admin.site.index_title = "Incidents, dispatch and crews"
+# The admin's home page, with a link to the reports (backend/records/templates/admin/records/index.html).
+admin.site.index_template = "admin/records/index.html"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # The coordinators' reports: before admin.site.urls, whose catch-all would answer 404.
+    path("admin/reports/", admin.site.admin_view(admin_reports.reports_view), name="admin-reports"),
+    path("admin/reports/export.csv", admin.site.admin_view(admin_reports.export_view), name="admin-reports-export"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("backend.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

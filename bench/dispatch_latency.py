@@ -39,7 +39,6 @@ import random
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,8 +51,9 @@ from pathlib import Path
 from figures import BenchTimeout, fmt, free_port, percentile, stop
 from figures import rounded as _rounded
 
+from tests import live_server  # importable once figures has put the repository's root on sys.path
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DAPHNE = Path(sys.executable).with_name("daphne")
 TARGET_P99_MS = 100.0
 WARMUP_INCIDENTS = 3
 # A station every 0.1 degree (at least 7 km at these latitudes), alerting radius 1 km.
@@ -94,19 +94,12 @@ class Process:
     log_path: Path
 
     def tail(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-3000:]
-        except OSError:
-            return ""
+        return live_server.tail(self.log_path, 3000)
 
 
 def start_process(name: str, argv: list[str], env: dict, log_dir: Path, port: int) -> Process:
     log_path = log_dir / f"{name}.log"
-    with log_path.open("wb") as log:
-        popen = subprocess.Popen(
-            argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-        )
-    return Process(name=name, port=port, popen=popen, log_path=log_path)
+    return Process(name=name, port=port, popen=live_server.start(argv, env, log_path), log_path=log_path)
 
 
 def log_errors(process: Process) -> str:
@@ -131,16 +124,9 @@ def log_errors(process: Process) -> str:
 
 
 def wait_until_listening(process: Process) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.popen.poll() is not None:
-            raise RuntimeError(f"{process.name} exited with {process.popen.returncode}:\n{process.tail()}")
-        try:
-            with socket.create_connection(("127.0.0.1", process.port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{process.name} did not listen on {process.port} within {START_TIMEOUT_S} s:\n{process.tail()}")
+    live_server.wait_until_answering(
+        process.popen, process.port, timeout=START_TIMEOUT_S, log_path=process.log_path, name=process.name
+    )
 
 
 def stop_process(process: Process) -> None:
@@ -826,7 +812,7 @@ def server_command(args, port: int) -> list[str]:
     if args.mode == "embedded":
         command = [str(REPO_ROOT / "manage.py"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     else:
-        command = [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]
+        command = live_server.daphne_command(port)
     if args.probe or args.experiment:
         return [sys.executable, str(Path(__file__).resolve()), "--probed-server", *command]
     return [sys.executable, *command] if args.mode == "embedded" else command

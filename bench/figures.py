@@ -1,8 +1,15 @@
 """What the benchmarks share: percentiles, formatting, a free port, stopping a server, and the
 timeout they raise."""
 
-import socket
-import subprocess
+import sys
+from pathlib import Path
+
+# The benchmarks run as scripts, with bench/ on sys.path: the repository's root too, for the tests'
+# live server processes (a free port, starting, waiting for and stopping a server).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.live_server import free_port as free_port
+from tests.live_server import stop as stop
 
 
 class BenchTimeout(Exception):
@@ -26,20 +33,3 @@ def rounded(value, digits: int):
 
 def fmt(value) -> str:
     return "    n/a" if value is None else f"{value:7.1f}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def stop(popen: subprocess.Popen, timeout: float = 10) -> None:
-    """Terminate a server process, killing it if it does not stop in time."""
-    if popen.poll() is None:
-        popen.terminate()
-        try:
-            popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait(timeout=timeout)

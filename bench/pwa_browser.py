@@ -8,14 +8,15 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 import uuid
 from pathlib import Path
 
-from figures import free_port
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository's root, for tests.live_server
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests import live_server
+
+REPO_ROOT = live_server.ROOT
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
 DEMO_PASSWORD = "demo-password-2026"  # backend/accounts/management/commands/load_demo_data.py
@@ -30,14 +31,7 @@ class Product:
         self._token = None
 
     def manage(self, *args: str) -> str:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=REPO_ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        return live_server.manage(self.env, *args)
 
     def as_cad(self, path: str, body: dict | None = None) -> dict:
         if self._token is None:
@@ -72,19 +66,9 @@ class Product:
 def running_product():
     """The product on a free port with the demo data, stopped (and its database deleted) after."""
     with tempfile.TemporaryDirectory(prefix="coresponder-bench-") as directory:
-        port = free_port()
+        port = live_server.free_port()
         url = f"http://127.0.0.1:{port}"
-        env = {
-            **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
-            "DJANGO_ENV": "development",
-            "SQLITE_PATH": str(Path(directory) / "db.sqlite3"),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DJANGO_ALLOWED_ORIGINS": url,
-            "PUBLIC_BASE_URL": url,
-        }
-        product = Product(url, env)
-        product.manage("migrate", "--verbosity", "0")
-        product.manage("load_demo_data")
+        env = live_server.embedded_env(Path(directory) / "db.sqlite3", url)
         env["VAPID_PRIVATE_KEY"] = subprocess.run(
             [
                 sys.executable,
@@ -98,32 +82,8 @@ def running_product():
             check=True,
         ).stdout.strip()
         env["VAPID_SUBJECT"] = "mailto:bench@example.org"
-        log = open(Path(directory) / "server.log", "w")  # noqa: SIM115
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/api/v1/auth/csrf/", timeout=2):  # noqa: S310
-                        break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError((Path(directory) / "server.log").read_text()) from None
-                    time.sleep(0.2)
-            yield product
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            log.close()
+        with live_server.demo_server(env, port, Path(directory) / "server.log", timeout=30):
+            yield Product(url, env)
 
 
 def log_in(context, username: str) -> None:

@@ -7,6 +7,8 @@ scale 2), saved at CSS scale (390x844 PNGs, small enough to commit) in docs/scre
     alert.png      an alert as it arrives: a cardiac arrest dispatched through the API (as CAD does)
     incident.png   the crew on that incident, after accepting
     checklist.png  the CPR and defibrillator checklist, on scene
+    forms.png      the forms after the call, and their state (not started, pending, accepted)
+    outcome-form.png  the crew lead's outcome form, prefilled from the checklist
 
     .venv/bin/python bench/screenshots.py [--out docs/screenshots] [--dark]
 """
@@ -90,6 +92,15 @@ def main() -> None:
         page.goto(f"/#/alerts/{alert['id']}/checklist")
         page.wait_for_function("document.querySelector('#steps-heading')?.textContent.endsWith(' checklist')")
         shot(page, "checklist")
+
+        # After the call: the forms list, then the crew lead's outcome form, prefilled.
+        respond(context, alert["id"], "cleared")
+        page.goto(f"/#/alerts/{alert['id']}/forms")
+        page.locator("ul.form-list").wait_for()
+        shot(page, "forms")
+        page.goto(f"/#/alerts/{alert['id']}/forms/outcome")
+        page.locator("form#record-form").wait_for()
+        shot(page, "outcome-form")
 
         product.close(incident["id"])
         browser.close()

@@ -14,7 +14,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "02bec5a4179a";
+const VERSION = "760cef8d5b72";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 
@@ -33,8 +33,10 @@ const SHELL = [
   "/app/lastevent.js",
   "/app/main.js",
   "/app/metronome.js",
+  "/app/outbox.js",
   "/app/push.js",
   "/app/queue.js",
+  "/app/records-rules.js",
   "/app/router.js",
   "/app/socket.js",
   "/app/status.js",
@@ -50,6 +52,7 @@ const SHELL = [
   "/app/views/incident.js",
   "/app/views/login.js",
   "/app/views/parts.js",
+  "/app/views/record-form.js",
   "/icons/apple-touch-icon.png",
   "/icons/badge-96.png",
   "/icons/icon-192.png",

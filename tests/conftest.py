@@ -18,7 +18,10 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connections
+from django.test import Client
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
@@ -159,6 +162,28 @@ def client_for(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+def admin_client_for(user) -> Client:
+    """A browser logged in to the admin as `user` past its second factor (TOTP): the user gets a
+    confirmed authenticator device and the session is verified with it, as typing a right code
+    does (backend/accounts/admin_site.py). Use this for admin pages: with force_login alone every
+    admin page redirects to the code page."""
+    client = Client()
+    client.force_login(user)
+    pass_second_factor(client, user)
+    return client
+
+
+def pass_second_factor(client, user) -> None:
+    """Mark the client's session verified with an authenticator device of the user's, as typing a
+    right code does: staff sessions need it for the admin, the API and the coordinators' socket."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
 
 def token_client_for(user) -> APIClient:

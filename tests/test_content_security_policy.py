@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from backend.dispatch.actions import dispatch_incident
+from tests.conftest import admin_client_for
 
 
 def directives(response) -> dict[str, list[str]]:
@@ -89,8 +90,7 @@ def test_the_admin_pages_coordinators_use_have_no_inline_code(carol, incident, a
     """What makes the admin's strict policy safe: none of its pages needs inline script or style.
     (JSON data blocks, <script type="application/json">, are data, not code, and allowed.)"""
     dispatch_incident(actor=carol, incident_id=incident.pk)
-    coordinator = Client()
-    coordinator.force_login(carol)
+    coordinator = admin_client_for(carol)
     pages = [
         "/admin/",
         reverse("admin:dispatch_incident_changelist"),

@@ -1,5 +1,6 @@
 """Settings come from the environment and a bad value stops start-up with a message that names it."""
 
+import json
 import os
 import subprocess
 import sys
@@ -21,13 +22,14 @@ PRODUCTION = {
 }
 
 
-def start(env: dict) -> subprocess.CompletedProcess:
+def start(env: dict, then: str = "") -> subprocess.CompletedProcess:
+    """Start Django with only these settings in the environment; `then` runs after set-up."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "VAPID_", "DATABASE_", "REDIS_"))}
     return subprocess.run(
         [
             sys.executable,
             "-c",
-            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='backend.settings'; django.setup()",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='backend.settings'; django.setup()\n" + then,
         ],
         cwd=ROOT,
         env={**clean, **env},
@@ -40,6 +42,64 @@ def start(env: dict) -> subprocess.CompletedProcess:
 def test_production_settings_start_when_complete():
     result = start(PRODUCTION)
     assert result.returncode == 0, result.stderr
+
+
+SHOW_SECURITY = """
+import json
+from django.conf import settings as s
+names = ["SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "SECURE_SSL_REDIRECT",
+         "SECURE_PROXY_SSL_HEADER", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
+         "SECURE_CONTENT_TYPE_NOSNIFF", "X_FRAME_OPTIONS", "DEBUG", "SESSION_COOKIE_AGE", "ADMIN_SESSION_MAX_AGE",
+         "ADMIN_SESSION_IDLE", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_TIME", "AXES_LOCKOUT_PARAMETERS"]
+print(json.dumps({name: getattr(s, name, None) for name in names}, default=str))
+"""
+
+
+def security_settings(env: dict) -> dict:
+    result = start(env, then=SHOW_SECURITY)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_settings_turn_on_https_hsts_and_secure_cookies():
+    shown = security_settings(PRODUCTION)
+
+    assert shown["SESSION_COOKIE_SECURE"] is True and shown["CSRF_COOKIE_SECURE"] is True
+    assert shown["SESSION_COOKIE_HTTPONLY"] is True
+    assert shown["SECURE_SSL_REDIRECT"] is True
+    assert shown["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert shown["SECURE_HSTS_SECONDS"] >= 31536000
+    assert shown["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True and shown["SECURE_HSTS_PRELOAD"] is True
+    assert shown["SECURE_CONTENT_TYPE_NOSNIFF"] is True and shown["X_FRAME_OPTIONS"] == "DENY"
+    assert shown["DEBUG"] is False
+
+
+def test_login_limits_and_session_lifetimes_come_from_the_environment():
+    default = security_settings(PRODUCTION)
+    assert (default["SESSION_COOKIE_AGE"], default["ADMIN_SESSION_MAX_AGE"], default["ADMIN_SESSION_IDLE"]) == (
+        30 * 86400,
+        8 * 3600,
+        30 * 60,
+    )
+    assert (default["AXES_FAILURE_LIMIT"], default["AXES_COOLOFF_TIME"]) == (5, "0:15:00")
+    assert default["AXES_LOCKOUT_PARAMETERS"] == [["username", "ip_address"]]
+
+    shown = security_settings(
+        {
+            **PRODUCTION,
+            "FIREFIGHTER_SESSION_DAYS": "14",
+            "ADMIN_SESSION_HOURS": "4",
+            "ADMIN_SESSION_IDLE_MINUTES": "15",
+            "LOGIN_FAILURE_LIMIT": "8",
+            "LOGIN_COOLOFF_MINUTES": "30",
+        }
+    )
+    assert (shown["SESSION_COOKIE_AGE"], shown["ADMIN_SESSION_MAX_AGE"], shown["ADMIN_SESSION_IDLE"]) == (
+        14 * 86400,
+        4 * 3600,
+        15 * 60,
+    )
+    assert (shown["AXES_FAILURE_LIMIT"], shown["AXES_COOLOFF_TIME"]) == (8, "0:30:00")
 
 
 @pytest.mark.parametrize(

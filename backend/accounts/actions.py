@@ -1,11 +1,18 @@
 """State changes of responders' own settings, and logging in and out of the app."""
 
 from django.contrib import auth
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
+from knox.models import AuthToken
 
+from backend.accounts import sessions, sockets
+from backend.accounts.throttling import LockedOut, lockout_message
+from backend.audit import log as audit_log
+from backend.audit.models import AuditAction
 from backend.dispatch.access import responder_of
-from backend.errors import InvalidInput
+from backend.errors import InvalidInput, NotAllowed
 
 
 class WrongCredentials(InvalidInput):
@@ -17,6 +24,8 @@ def log_in(*, request, username: str, password: str):
     session key, a new CSRF token). Says nothing of which part was wrong, nor whether the account
     exists or is deactivated: every failure is the same error."""
     user = auth.authenticate(request, username=username, password=password)
+    if getattr(request, "axes_locked_out", False):  # set by django-axes (settings.AXES_*)
+        raise LockedOut(lockout_message(request, username))
     if user is None or not user.is_active:
         raise WrongCredentials("Wrong username or password.")
     auth.login(request, user)
@@ -24,8 +33,55 @@ def log_in(*, request, username: str, password: str):
 
 
 def log_out(*, request) -> None:
-    """End the session, if there is one. Logging out twice is not an error."""
+    """End the session, if there is one. Logging out twice is not an error. The session's sockets
+    close (on_logged_out), the user's other devices stay logged in."""
     auth.logout(request)
+
+
+def sign_out_everywhere(*, actor, user_ids) -> int:
+    """A coordinator ends every login of these users (a lost phone, someone leaving): their
+    sessions and API tokens are deleted and their open sockets closed. Their push subscriptions
+    stay, so alerts still reach them; the app asks them to log in when opened. Returns how many
+    sessions ended."""
+    with transaction.atomic():
+        users = list(get_user_model().objects.filter(pk__in=user_ids))
+        for user in users:
+            if not _may_sign_out(actor, user):
+                raise NotAllowed(f"You are not allowed to sign out {user.get_username()}.")
+        ids = [user.pk for user in users]
+        keys = sessions.session_keys_of(ids)
+        Session.objects.filter(session_key__in=keys).delete()
+        AuthToken.objects.filter(user_id__in=ids).delete()
+        audit_log.record_many(
+            actor, AuditAction.CHANGE, [("user", user_id, None, {"signed_out_everywhere": True}) for user_id in ids]
+        )
+        sockets.close_sockets_of_users(ids)
+    return len(keys)
+
+
+def _may_sign_out(actor, user) -> bool:
+    if actor.has_perm("auth.change_user"):
+        return True
+    return hasattr(user, "responder") and actor.has_perm("accounts.change_responder")
+
+
+def on_logged_in(sender, request, user, **kwargs) -> None:
+    """Signal receiver (user_logged_in), for every way of logging in."""
+    if request is not None:
+        sessions.start(request.session, user)
+
+
+def on_logged_out(sender, request, user, **kwargs) -> None:
+    """Signal receiver (user_logged_out): the admin's logout, the API's, an expired staff session."""
+    if request is not None:
+        sockets.close_sockets_of_session(request.session.session_key)
+
+
+def on_user_saved(sender, instance, **kwargs) -> None:
+    """Signal receiver (post_save of the user model): a deactivated user's sockets close. Their
+    sessions and tokens no longer authenticate (inactive users are refused), and stay for the record."""
+    if not instance.is_active:
+        sockets.close_sockets_of_users([instance.pk])
 
 
 def set_availability(*, actor, on_call: bool) -> None:

@@ -79,3 +79,23 @@ def role_of(user) -> str:
     if responder is not None:
         return "crew_lead" if "crew_lead" in (responder.skills or []) else "firefighter"
     return "none"
+
+
+# Members of these groups see other people's data: like staff, they need the second factor and get
+# the short staff session, whether or not someone also ticked "staff status" for them.
+PRIVILEGED_GROUPS = (COORDINATORS, WELFARE_LEADS)
+
+
+def is_privileged(user) -> bool:
+    """Staff, superusers, coordinators and welfare leads: who needs the second factor."""
+    if user is None or not user.is_authenticated:
+        return False
+    return bool(user.is_staff or user.is_superuser or user.groups.filter(name__in=PRIVILEGED_GROUPS).exists())
+
+
+def is_welfare_lead(user) -> bool:
+    """Membership of the Welfare leads group, not a permission check: a superuser holds every
+    permission, and welfare check-ins are for their author and the welfare leads only."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.groups.filter(name=WELFARE_LEADS).exists()

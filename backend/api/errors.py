@@ -5,7 +5,10 @@
 plus, for some conflicts, extra keys that help the client (e.g. existing_incident_id).
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -21,6 +24,12 @@ _MESSAGES = {
 }
 
 
+logger = logging.getLogger(__name__)
+
+# Seconds a client should wait before repeating a request the database could not serve.
+DATABASE_RETRY_AFTER_S = 5
+
+
 def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}, **extra}}
 
@@ -28,6 +37,8 @@ def error_body(code: str, message: str, fields: dict | None = None, **extra) -> 
 def exception_handler(exc, context):
     if isinstance(exc, ActionError):
         return Response(error_body(exc.code, exc.message, exc.fields, **exc.extra), status=exc.status)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return _database_unavailable(exc, context)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -44,6 +55,29 @@ def exception_handler(exc, context):
         message = str(detail) if detail else _MESSAGES.get(response.status_code, "Error.")
         response.data = error_body(code, message)
     return response
+
+
+def _database_unavailable(exc, context) -> Response:
+    """The database is down, unreachable or dropped the connection: a clear 503 the caller can act
+    on (retry), never a 500 and never a success. The outcome of a request cut off while committing
+    is unknown, so the message says to repeat it; repeating a dispatch with the same CAD reference
+    is safe (409 with existing_incident_id if the first one went through)."""
+    request = context.get("request")
+    # The exception's class only: connection errors need no more, and nothing from the request.
+    logger.error(
+        "Database unavailable during %s %s: %s",
+        getattr(request, "method", "?"),
+        getattr(request, "path", "?"),
+        type(exc).__name__,
+    )
+    body = error_body(
+        "database_unavailable",
+        "The database cannot be reached just now, so this request may not have been carried out. "
+        "Try again in a few seconds.",
+    )
+    return Response(
+        body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)}
+    )
 
 
 def _plain(value):

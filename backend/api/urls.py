@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backend.api import views
+from backend.api import records_views, views
 
 urlpatterns = [
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
@@ -20,4 +20,16 @@ urlpatterns = [
     path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
     path("push-subscriptions/", views.PushSubscriptionView.as_view(), name="push-subscriptions"),
     path("push/vapid-public-key/", views.VapidPublicKeyView.as_view(), name="vapid-public-key"),
+    # After-call records (issue 5): backend/api/records_views.py.
+    path("alerts/<int:alert_id>/attendance/", records_views.AttendanceFormView.as_view(), name="my-attendance"),
+    path("alerts/<int:alert_id>/outcome/", records_views.OutcomeFormView.as_view(), name="my-outcome"),
+    path("alerts/<int:alert_id>/welfare/", records_views.WelfareFormView.as_view(), name="my-welfare"),
+    path("records/", records_views.MyRecordsView.as_view(), name="my-records"),
+    path(
+        "records/attendance/<int:record_id>/amend/",
+        records_views.AttendanceAmendView.as_view(),
+        name="attendance-amend",
+    ),
+    path("records/outcome/<int:record_id>/amend/", records_views.OutcomeAmendView.as_view(), name="outcome-amend"),
+    path("welfare-check-ins/", records_views.WelfareCheckInListView.as_view(), name="welfare-check-ins"),
 ]

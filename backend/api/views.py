@@ -82,10 +82,10 @@ class IncidentListView(APIView):
     def post(self, request):
         access.require_permission(request.user, "dispatch.add_incident", "create incidents")
         data = _valid(self.CreateIncidentInput, request)
-        dispatch_now = data.pop("dispatch")
-        incident = actions.create_incident(actor=request.user, **data)
-        if dispatch_now:
-            actions.dispatch_incident(actor=request.user, incident_id=incident.pk)
+        if data.pop("dispatch"):
+            incident = actions.create_and_dispatch_incident(actor=request.user, **data)
+        else:
+            incident = actions.create_incident(actor=request.user, **data)
         return Response(_incident_detail(incident), status=201)
 
 
@@ -98,12 +98,17 @@ class IncidentDetailView(APIView):
         return Response(_incident_detail(incident))
 
 
+def _id_field() -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
 class DispatchView(APIView):
     permission_classes = [requires("dispatch.dispatch_incident")]
 
     class DispatchInput(serializers.Serializer):
-        station_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)
-        responder_ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False)
+        # Ids within the database's integer range: a bigger one made the lookup fail with a 500.
+        station_ids = serializers.ListField(child=_id_field(), required=False, allow_empty=False)
+        responder_ids = serializers.ListField(child=_id_field(), required=False, allow_empty=False)
 
         def validate_station_ids(self, value):
             return _known_ids(Station.objects.all(), value, "station")
@@ -220,7 +225,10 @@ class AwareDateTimeField(serializers.DateTimeField):
     (twice a year by an hour)."""
 
     def to_internal_value(self, value):
-        parsed = dateparse.parse_datetime(value) if isinstance(value, str) else None
+        try:
+            parsed = dateparse.parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:  # the right shape but no such time (minute 99, 30 February): the parent refuses it
+            parsed = None
         if parsed is not None and parsed.tzinfo is None:
             raise serializers.ValidationError("Give the time with its offset, e.g. 2025-03-01T14:07:12.345Z.")
         return super().to_internal_value(value)
@@ -294,8 +302,10 @@ class LoginView(APIView):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
 
-    @extend_schema(request=LoginInput, responses=api_responses("me", errors=(400, 403)))
+    @extend_schema(request=LoginInput, responses=api_responses("me", errors=(400, 403, 429)))
     def post(self, request):
+        """429 `locked_out` after too many failures for this username from this address; the
+        message says when to try again (backend/accounts/throttling.py)."""
         _require_csrf(request)
         data = _valid(self.LoginInput, request)
         user = account_actions.log_in(request=request._request, username=data["username"], password=data["password"])

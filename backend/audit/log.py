@@ -1,11 +1,46 @@
 """Writing the audit trail. Every access to a record of a call and every alert state change goes
-through `record`, in the same transaction as what it records, so an entry exists exactly when the
-thing it describes happened."""
+through here, in the same transaction as what it records, so an entry exists exactly when the
+thing it describes happened.
+
+Where an access came from (the channel and the client's address) is set once per HTTP request by
+backend.audit.middleware.AuditOriginMiddleware, so actions deep in the code (a dispatch called from
+the admin or the API) record it without every caller passing it down. Outside a request (the
+escalation worker, a management command) the channel is "system" unless the caller says otherwise.
+"""
+
+import contextlib
+import contextvars
+from dataclasses import dataclass
 
 from django.utils import timezone
 
 from backend.accounts.roles import role_of
 from backend.audit.models import AuditAction, AuditEntry
+
+
+@dataclass(frozen=True)
+class Origin:
+    channel: str
+    ip_address: str | None = None
+
+
+SYSTEM = Origin("system")
+_current_origin: contextvars.ContextVar[Origin] = contextvars.ContextVar("audit_origin", default=SYSTEM)
+
+
+@contextlib.contextmanager
+def acting_from(origin: Origin):
+    """Record entries written inside this block as coming from `origin` (e.g. a socket consumer:
+    `with acting_from(Origin("socket", address)): ...`)."""
+    token = _current_origin.set(origin)
+    try:
+        yield
+    finally:
+        _current_origin.reset(token)
+
+
+def current_origin() -> Origin:
+    return _current_origin.get()
 
 
 def record(
@@ -15,29 +50,69 @@ def record(
     object_id="",
     *,
     incident_id: int | None = None,
-    channel: str = "api",
+    channel: str | None = None,
     ip_address: str | None = None,
     request=None,
     detail: dict | None = None,
 ) -> AuditEntry:
     """Append one entry. Pass `request` (an HttpRequest or DRF Request) to take the address from
-    it. `detail` must hold names and ids only, never health data values."""
+    it; otherwise the channel and address are those of the current request, if any. `detail` must
+    hold names and ids only, never health data values."""
     if request is not None and ip_address is None:
         ip_address = client_address(request)
-    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     return AuditEntry.objects.create(
-        at=timezone.now(),
-        actor=user,
-        actor_username=user.get_username() if user else "",
-        role=role_of(user) if user else "system",
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id) if object_id is not None else "",
-        incident_id=incident_id,
-        channel=channel,
-        ip_address=ip_address,
-        detail=detail or {},
+        **_entry_fields(actor, action, object_type, object_id, incident_id, channel, ip_address, detail)
     )
+
+
+def record_many(actor, action: AuditAction, items: list[tuple[str, object, int | None, dict]]) -> None:
+    """Append one entry per (object_type, object_id, incident_id, detail) in one insert: for an
+    action that touches many objects at once (a dispatch, a stand-down, a list of check-ins)."""
+    if not items:
+        return
+    shared = _entry_fields(actor, action, "", "", None, None, None, None)
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                **{
+                    **shared,
+                    "object_type": object_type,
+                    "object_id": str(object_id),
+                    "incident_id": incident_id,
+                    "detail": detail or {},
+                }
+            )
+            for object_type, object_id, incident_id, detail in items
+        ]
+    )
+
+
+def record_alert_changes(actor, alerts) -> None:
+    """One entry per alert whose state just changed (or that was just created), in one insert: who
+    did it, and the state each alert is now in. Nothing else of the alert (no address, no note)."""
+    record_many(
+        actor,
+        AuditAction.ALERT_STATE,
+        [("alert", alert.pk, alert.incident_id, {"state": alert.state}) for alert in alerts],
+    )
+
+
+def _entry_fields(actor, action, object_type, object_id, incident_id, channel, ip_address, detail) -> dict:
+    origin = current_origin()
+    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    return {
+        "at": timezone.now(),
+        "actor": user,
+        "actor_username": user.get_username() if user else "",
+        "role": role_of(user) if user else "system",
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id) if object_id is not None else "",
+        "incident_id": incident_id,
+        "channel": channel or origin.channel,
+        "ip_address": ip_address or origin.ip_address,
+        "detail": detail or {},
+    }
 
 
 def client_address(request) -> str | None:

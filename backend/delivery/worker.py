@@ -269,6 +269,15 @@ class DeliveryWorker:
         await self._beat()
         escalated = await self._run_due_escalations()
         jobs = await sync_to_async(claim_due)(worker=self.name, limit=self.max_in_flight - len(self.in_flight))
+        if jobs:
+            logger.info(
+                "Deliveries claimed",
+                extra={
+                    "event": "deliveries.claimed",
+                    "worker": self.name,
+                    "delivery_ids": [j.delivery_id for j in jobs],
+                },
+            )
         for job in jobs:
             task = asyncio.create_task(self._deliver(job))
             self.in_flight.add(task)
@@ -318,14 +327,20 @@ class DeliveryWorker:
             status = await transport.send(job)
         except TransportError as error:
             await sync_to_async(record_failure)(job, error, worker=self.name)
-            logger.warning("Delivery %s failed: %s", job.delivery_id, error.message)
+            logger.warning(
+                "Delivery %s failed: %s",
+                job.delivery_id,
+                error.message,
+                extra=_attempt_fields(job, error.status, "failed", permanent=error.permanent),
+            )
             return
         except Exception:  # a bug in a transport must not kill the worker; the row is retried
-            logger.exception("Delivery %s raised", job.delivery_id)
+            logger.exception("Delivery %s raised", job.delivery_id, extra=_attempt_fields(job, None, "error"))
             await sync_to_async(record_failure)(
                 job, TransportError("Internal error while sending.", permanent=False), worker=self.name
             )
             return
+        logger.info("Delivery sent", extra=_attempt_fields(job, status, "sent"))
         self._sent.append((job, status))
         self._sent_waiting.set()
 
@@ -338,6 +353,24 @@ class DeliveryWorker:
             for waiter in waiters:
                 waiter.cancel()
             await asyncio.gather(*waiters, return_exceptions=True)
+
+
+def _attempt_fields(job: Job, status: int | None, outcome: str, **more) -> dict:
+    """What a log line says about one attempt: ids, channel, outcome and the service's status code.
+    Never the job's endpoint, keys or phone number."""
+    return {
+        "event": f"delivery.{outcome}",
+        "delivery_id": job.delivery_id,
+        "alert_id": job.alert_id,
+        "incident_id": job.incident_id,
+        "channel": job.channel,
+        "kind": job.kind,
+        "attempt": job.attempts,
+        "round": job.round,
+        "outcome": outcome,
+        "status_code": status,
+        **more,
+    }
 
 
 def default_transports() -> dict[str, Transport]:

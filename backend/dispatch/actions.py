@@ -6,12 +6,14 @@ socket consumers parse input and call these; they never change incidents or aler
 """
 
 import datetime
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backend.audit.log import record_alert_changes
 from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
 from backend.dispatch import access, payloads
@@ -27,6 +29,8 @@ from backend.dispatch.models import (
 from backend.dispatch.selection import select_responders
 from backend.errors import Conflict, InvalidInput
 from backend.realtime import events
+
+logger = logging.getLogger(__name__)
 
 # States in which a responder is still expected to turn up, or could still answer.
 ACTIVE_STATES = {AlertState.ALERTED, AlertState.RECEIVED, AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE}
@@ -107,7 +111,23 @@ def create_incident(
         if existing is None:
             raise
         raise _duplicate(existing) from None
+    _log_after_commit(
+        "Incident created",
+        event="incident.created",
+        incident_id=incident.pk,
+        actor_id=actor.pk,
+    )
     return incident
+
+
+def create_and_dispatch_incident(*, actor, **incident) -> Incident:
+    """The CAD's single call: create and dispatch in one transaction. Apart, a failure between the
+    two (the database lost, the process killed) left an incident nobody was alerted to, and the
+    CAD's retry was refused as a duplicate."""
+    with transaction.atomic():
+        created = create_incident(actor=actor, **incident)
+        dispatch_incident(actor=actor, incident_id=created.pk)
+    return created
 
 
 def _duplicate(existing: Incident) -> Conflict:
@@ -153,8 +173,15 @@ def dispatch_incident(
         )
         radius = None if responder_ids is not None else ring_radius_km(incident.ring)
         alerts = alert_more_responders(
-            incident, radius_km=radius, station_ids=station_ids, responder_ids=responder_ids, today=today
+            incident, radius_km=radius, station_ids=station_ids, responder_ids=responder_ids, today=today, actor=actor
         )
+    _log_after_commit(
+        "Incident dispatched",
+        event="incident.dispatched",
+        incident_id=incident_id,
+        actor_id=actor.pk,
+        alert_ids=[alert.pk for alert in alerts],
+    )
     return alerts
 
 
@@ -172,10 +199,12 @@ def alert_more_responders(
     station_ids: list[int] | None = None,
     responder_ids: list[int] | None = None,
     today: datetime.date | None = None,
+    actor=None,
 ) -> list[Alert]:
-    """Alert the eligible responders not yet alerted, within `radius_km`: the alerts, their pushes
-    and their events, all in the caller's transaction (the incident row is locked by the caller).
-    The first alerts of an incident start its escalation clock."""
+    """Alert the eligible responders not yet alerted, within `radius_km`: the alerts, their pushes,
+    their events and their audit entries, all in the caller's transaction (the incident row is
+    locked by the caller). The first alerts of an incident start its escalation clock. `actor` is
+    None when the escalation ladder alerts the next ring."""
     already_alerted = set(incident.alerts.values_list("responder_id", flat=True))
     candidates = select_responders(
         latitude=incident.latitude,
@@ -202,6 +231,7 @@ def alert_more_responders(
             for index, candidate in enumerate(candidates)
         ]
     )
+    record_alert_changes(actor, alerts)
     if alerts and incident.dispatched_at is None:
         incident.dispatched_at = now
         start_escalation(incident)
@@ -240,9 +270,17 @@ def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -
             chosen = _named_alerts(alerts, alert_ids)
         now = timezone.now()
         changed = [alert for alert in chosen if _move(alert, AlertState.STOOD_DOWN, "stood_down_at", now)]
-        _save_alerts(changed, "stood_down_at")
+        _save_alerts(changed, "stood_down_at", actor=actor)
         enqueue_pushes(changed, round=1, now=now, kind=Kind.STAND_DOWN)
         _tell_everyone_about(incident, changed=changed)
+    _log_after_commit(
+        "Alerts stood down",
+        event="alerts.stood_down",
+        incident_id=incident_id,
+        actor_id=actor.pk,
+        alert_ids=[alert.pk for alert in changed],
+        state=AlertState.STOOD_DOWN.value,
+    )
     return changed
 
 
@@ -282,9 +320,17 @@ def cancel_incident(*, actor, incident_id: int, reason: str) -> Incident:
         incident.save(update_fields=["status", "cancelled_at", "cancel_reason"])
         alerts = _alerts_for_update(incident)
         changed = [alert for alert in alerts if _move(alert, AlertState.CANCELLED, "cancelled_at", now)]
-        _save_alerts(changed, "cancelled_at")
+        _save_alerts(changed, "cancelled_at", actor=actor)
         enqueue_pushes(changed, round=1, now=now, kind=Kind.STAND_DOWN)
         _tell_everyone_about(incident, changed=changed)
+    _log_after_commit(
+        "Incident cancelled",
+        event="incident.cancelled",
+        incident_id=incident_id,
+        actor_id=actor.pk,
+        alert_ids=[alert.pk for alert in changed],
+        state=AlertState.CANCELLED.value,
+    )
     return incident
 
 
@@ -310,10 +356,17 @@ def close_incident(*, actor, incident_id: int) -> Incident:
                 moved = _move(alert, AlertState.STOOD_DOWN, "stood_down_at", now)
             if moved:
                 changed.append(alert)
-        _save_alerts(changed, "cleared_at", "stood_down_at")
+        _save_alerts(changed, "cleared_at", "stood_down_at", actor=actor)
         stood_down = [alert for alert in changed if alert.state == AlertState.STOOD_DOWN]
         enqueue_pushes(stood_down, round=1, now=now, kind=Kind.STAND_DOWN)
         _tell_everyone_about(incident, changed=changed)
+    _log_after_commit(
+        "Incident closed",
+        event="incident.closed",
+        incident_id=incident_id,
+        actor_id=actor.pk,
+        alert_states={alert.pk: alert.state for alert in changed},
+    )
     return incident
 
 
@@ -343,7 +396,7 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
         if alert.state == transition.target:
             return alert
         if response == "received":
-            return _mark_received(alert)
+            return _mark_received(alert, actor)
         if not alert.incident.is_open:
             # A declined alert stays declined when the incident ends; it must not be accepted after.
             raise Conflict(_incident_over(alert.incident), extra={"state": alert.state})
@@ -357,11 +410,21 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
             alert.decline_note = (note or "")[:200]
             update_fields += ["decline_reason", "decline_note"]
         alert.save(update_fields=update_fields)
+        record_alert_changes(actor, [alert])
         _tell_everyone_about(alert.incident, changed=[alert])
+    _log_after_commit(
+        "Alert answered",
+        event="alert.answered",
+        alert_id=alert.pk,
+        incident_id=alert.incident_id,
+        response=response,
+        state=alert.state,
+        version=alert.version,
+    )
     return alert
 
 
-def _mark_received(alert: Alert) -> Alert:
+def _mark_received(alert: Alert, actor) -> Alert:
     """The app showed the alert. Later states already imply it was seen; record the time once."""
     if alert.received_at is None:
         alert.received_at = timezone.now()
@@ -369,10 +432,19 @@ def _mark_received(alert: Alert) -> Alert:
         if alert.state == AlertState.ALERTED:
             alert.state = AlertState.RECEIVED
         alert.save(update_fields=["state", "received_at", "version"])
+        record_alert_changes(actor, [alert])
         # The crew's view does not change (alerted and shown both mean "not answered yet"), so
         # the acknowledgement, which every device sends within seconds, tells only its owner and
         # the board: twenty acks must not become four hundred stored events.
         _tell_everyone_about(alert.incident, changed=[alert], tell_crew=False)
+        _log_after_commit(
+            "Alert shown on a device",
+            event="alert.received",
+            alert_id=alert.pk,
+            incident_id=alert.incident_id,
+            state=alert.state,
+            version=alert.version,
+        )
     return alert
 
 
@@ -396,6 +468,13 @@ def _refusal(alert: Alert, response: str) -> str:
 
 
 # --- Shared steps ------------------------------------------------------------------------------------
+
+
+def _log_after_commit(message: str, **fields) -> None:
+    """Log an event once its transaction has committed (at once outside a transaction): an action
+    can run inside a caller's transaction (create_and_dispatch_incident), and a change rolled back
+    there must not leave a log line about an incident or an answer that never existed."""
+    transaction.on_commit(lambda: logger.info(message, extra=fields))
 
 
 def _open_incident_for_update(actor, incident_id: int, permission: str, *, doing: str, refusal: str) -> Incident:
@@ -427,9 +506,11 @@ def _move(alert: Alert, target: AlertState, timestamp_field: str, now) -> bool:
     return True
 
 
-def _save_alerts(alerts: list[Alert], *timestamp_fields: str) -> None:
+def _save_alerts(alerts: list[Alert], *timestamp_fields: str, actor) -> None:
+    """Save the alerts' new states, and audit them, in one query each."""
     if alerts:
         Alert.objects.bulk_update(alerts, ["state", "version", *timestamp_fields])
+        record_alert_changes(actor, alerts)
 
 
 def _tell_everyone_about(

@@ -5,6 +5,7 @@ few frames a client may send into calls to actions. Frame formats and close code
 docs/events.md.
 """
 
+import asyncio
 import json
 import logging
 from urllib.parse import parse_qs
@@ -13,11 +14,15 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from backend import health
+from backend.accounts import second_factor
 from backend.accounts.models import Responder
+from backend.accounts.sockets import SessionBoundSocket
+from backend.audit import log as audit_log
 from backend.dispatch import actions, payloads
 from backend.dispatch.models import COMMITTED_STATES, Alert, Incident, IncidentStatus
 from backend.errors import ActionError
-from backend.realtime import events
+from backend.realtime import events, watch
 from backend.realtime.models import ResponderEvent
 
 logger = logging.getLogger(__name__)
@@ -30,10 +35,12 @@ class CloseCode:
     UNSUPPORTED_DATA = 1003  # binary frames
     INVALID_PAYLOAD = 1007  # not JSON, or not a JSON object
     TOO_BIG = 1009
+    RESYNC = watch.RESYNC  # Redis lost this socket: reconnect now and be replayed what was missed
 
 
-class _EventSocket(AsyncWebsocketConsumer):
-    """What both sockets share: closing with a reason, size and format checks, ping."""
+class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
+    """What both sockets share: closing with a reason, size and format checks, ping, and closing
+    when the login ends (backend/accounts/sockets.py)."""
 
     group: str
 
@@ -45,11 +52,19 @@ class _EventSocket(AsyncWebsocketConsumer):
     async def join(self, group: str) -> None:
         self.group = group
         await self.channel_layer.group_add(group, self.channel_name)
+        await self.bind_to_session()
+        watch.watch(self)  # closed to resync if Redis loses the membership (backend/realtime/watch.py)
 
     async def disconnect(self, code):
+        watch.unwatch(self)
         group = getattr(self, "group", None)
         if group:
             await self.channel_layer.group_discard(group, self.channel_name)
+        await self.unbind_from_session()
+
+    async def session_ended(self, message):
+        """Logged out, revoked by a coordinator, or deactivated."""
+        await self.close(code=CloseCode.NOT_LOGGED_IN)
 
     async def send_frame(self, frame: dict) -> None:
         await self.send(text_data=json.dumps(frame, separators=(",", ":")))
@@ -58,6 +73,9 @@ class _EventSocket(AsyncWebsocketConsumer):
         await self.send_frame(events.envelope(type="error", data={"code": code, "message": message}))
 
     async def receive(self, text_data=None, bytes_data=None):
+        if not await self.session_still_live():
+            await self.close(code=CloseCode.NOT_LOGGED_IN)
+            return
         if bytes_data is not None:
             await self.close(code=CloseCode.UNSUPPORTED_DATA)
             return
@@ -68,7 +86,7 @@ class _EventSocket(AsyncWebsocketConsumer):
             return
         try:
             frame = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             await self.close(code=CloseCode.INVALID_PAYLOAD)
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
@@ -95,7 +113,7 @@ class ResponderConsumer(_EventSocket):
 
     async def connect(self):
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        if not await _logged_in(self.scope):
             await self.refuse(CloseCode.NOT_LOGGED_IN)
             return
         self.responder_id = await _responder_id(user)
@@ -112,13 +130,13 @@ class ResponderConsumer(_EventSocket):
 
     async def _replay_after(self, last_event_id: int | None) -> None:
         backlog, newest_id, truncated = await _backlog(self.responder_id, last_event_id)
-        # Live frames up to here were replayed or are already known to the client. Not an id beyond
-        # the newest: that one was never given out, and trusting it would drop every live event.
-        self.client_had_up_to = newest_id if last_event_id is None else min(last_event_id, newest_id)
-        self.replayed_ids = set()
+        # Live frames up to the newest were replayed, or the client has them or reloads them over
+        # the API. Not an id beyond the newest: that one was never given out, and trusting it would
+        # drop every live event. The backlog, read after the newest id, can hold later events: their
+        # live copies must not be sent again either.
+        self.sent_up_to = max([newest_id, *(event.pk for event in backlog)])
         for event in backlog:
             await self.send_frame(events.stored_envelope(event))
-            self.replayed_ids.add(event.pk)
         await self.send_frame(
             events.envelope(
                 type="sync.ready",
@@ -127,10 +145,21 @@ class ResponderConsumer(_EventSocket):
         )
 
     async def deliver(self, message):
+        """Stored events go out in id order with no gaps. The client keeps only the highest id it
+        has seen and is replayed after it, so an event that missed its live send (Redis down, its
+        process killed between commit and send) or is overtaken by a later one from another
+        process would otherwise be skipped for ever: it is sent from the database first."""
         event_id = message["frame"].get("id")
-        if event_id is not None and (event_id <= (self.client_had_up_to or 0) or event_id in self.replayed_ids):
+        if event_id is None:
+            await self.send_frame(message["frame"])
             return
+        if event_id <= self.sent_up_to:
+            return  # replayed, known to the client, or already sent to fill a gap
+        if message.get("previous_id", 0) > self.sent_up_to:
+            for event in await _events_between(self.responder_id, self.sent_up_to, event_id):
+                await self.send_frame(events.stored_envelope(event))
         await self.send_frame(message["frame"])
+        self.sent_up_to = event_id
 
     async def handle_frame(self, frame):
         if frame["type"] != "alert.ack":
@@ -141,7 +170,7 @@ class ResponderConsumer(_EventSocket):
             await self.send_error("invalid", "alert.ack needs an integer alert_id.")
             return
         try:
-            await _acknowledge(self.scope["user"], alert_id)
+            await _acknowledge(self.scope["user"], alert_id, _client_address(self.scope))
         except ActionError as error:
             await self.send_error(error.code, error.message)
             return
@@ -153,7 +182,7 @@ class CoordinatorConsumer(_EventSocket):
 
     async def connect(self):
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        if not await _logged_in(self.scope):
             await self.refuse(CloseCode.NOT_LOGGED_IN)
             return
         if not await database_sync_to_async(user.has_perm)("accounts.view_board"):
@@ -161,7 +190,42 @@ class CoordinatorConsumer(_EventSocket):
             return
         await self.join(events.BOARD_GROUP)
         await self.accept()
-        await self.send_frame(events.envelope(type="board.snapshot", data=await _board_snapshot()))
+        snapshot = await _board_snapshot()
+        await self.send_frame(events.envelope(type="board.snapshot", data=snapshot))
+        self.workers_watch = asyncio.create_task(self._watch_workers(snapshot["delivery_workers"]["alive"]))
+
+    async def disconnect(self, code):
+        watch = getattr(self, "workers_watch", None)
+        if watch is not None:
+            watch.cancel()
+        await super().disconnect(code)
+
+    async def _watch_workers(self, alive: bool) -> None:
+        """Send `board.workers` when the delivery workers stop reporting or start again: nothing
+        else would tell a coordinator that pushes have stopped going out."""
+        while True:
+            await asyncio.sleep(settings.BOARD_WORKER_CHECK_SECONDS)
+            try:
+                status = await database_sync_to_async(health.delivery_workers_status)()
+            except Exception as exc:  # the database may be down for a moment; the board keeps what it showed
+                logger.warning("Could not read the delivery workers' heartbeats for the board: %s", type(exc).__name__)
+                continue
+            if status["alive"] != alive:
+                alive = status["alive"]
+                await self.send_frame(events.envelope(type="board.workers", data=status))
+
+
+async def _logged_in(scope) -> bool:
+    """A logged-in user; for staff, a session that has also passed the second factor, as the admin
+    and the API require (backend/accounts/second_factor.py)."""
+    user = scope.get("user")
+    if user is None or not user.is_authenticated:
+        return False
+    return await database_sync_to_async(_passed_second_factor_if_needed)(scope.get("session"), user)
+
+
+def _passed_second_factor_if_needed(session, user) -> bool:
+    return not second_factor.needs_second_factor(user) or second_factor.session_passed_second_factor(session, user)
 
 
 def _last_event_id(scope) -> int | bool | None:
@@ -200,8 +264,22 @@ def _backlog(responder_id: int, last_event_id: int | None):
 
 
 @database_sync_to_async
-def _acknowledge(user, alert_id: int):
-    return actions.respond_to_alert(actor=user, alert_id=alert_id, response="received")
+def _events_between(responder_id: int, after_id: int, before_id: int) -> list[ResponderEvent]:
+    return list(
+        ResponderEvent.objects.filter(responder_id=responder_id, id__gt=after_id, id__lt=before_id).order_by("id")
+    )
+
+
+@database_sync_to_async
+def _acknowledge(user, alert_id: int, address: str | None):
+    # The audit trail records the change as made over the socket, from the phone's address.
+    with audit_log.acting_from(audit_log.Origin("socket", address)):
+        return actions.respond_to_alert(actor=user, alert_id=alert_id, response="received")
+
+
+def _client_address(scope) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
 
 
 @database_sync_to_async
@@ -222,4 +300,5 @@ def _board_snapshot() -> dict:
             payloads.board_incident(incident, accepted_count=committed.get(incident.pk, 0)) for incident in incidents
         ],
         "alerts": [payloads.board_alert(alert) for alert in alerts],
+        "delivery_workers": health.delivery_workers_status(),
     }

@@ -2,8 +2,9 @@
 
 Actions call `record_for_responders` (stored, replayable) and `send_to_board` inside their
 transaction. Nothing is sent until that transaction commits, so no socket ever hears of a change
-that was rolled back. A failed send is logged and forgotten: the stored event is replayed when the
-client reconnects, and the board re-reads its snapshot.
+that was rolled back. A failed send is logged and forgotten: the stored event is sent from the
+database before the responder's next live event, or replayed when the client reconnects, and the
+board re-reads its snapshot.
 
 Every frame a client receives has the envelope documented in docs/events.md:
     {"type": "...", "id": <int or null>, "sent_at": "<ISO 8601>", "data": {...}}
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from backend.accounts.models import Responder
@@ -53,11 +55,30 @@ def record_for_responders(
     if not responder_ids:
         return []
     list(Responder.objects.select_for_update().filter(pk__in=responder_ids).order_by("pk").values_list("pk"))
+    previous_ids = _newest_event_ids(responder_ids)
     events = ResponderEvent.objects.bulk_create(
         [ResponderEvent(responder_id=rid, type=type, data=data_for(rid)) for rid in responder_ids]
     )
-    send_on_commit([(responder_group(event.responder_id), _deliver(stored_envelope(event))) for event in events])
+    send_on_commit(
+        [
+            (
+                responder_group(event.responder_id),
+                {**_deliver(stored_envelope(event)), "previous_id": previous_ids[event.responder_id] or 0},
+            )
+            for event in events
+        ]
+    )
     return events
+
+
+def _newest_event_ids(responder_ids: list[int]) -> dict[int, int | None]:
+    """Each responder's newest event id, read after their rows are locked (a statement of its own,
+    so it sees what the writers we waited for committed). Sent along with the new event, it lets a
+    socket notice that an earlier event never reached it live (consumers.ResponderConsumer)."""
+    newest = ResponderEvent.objects.filter(responder_id=OuterRef("pk")).order_by("-id").values("id")[:1]
+    return dict(
+        Responder.objects.filter(pk__in=responder_ids).annotate(newest=Subquery(newest)).values_list("pk", "newest")
+    )
 
 
 def send_to_board(items: list[tuple[str, dict]]) -> None:

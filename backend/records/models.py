@@ -132,13 +132,17 @@ class Outcome(SubmittedRecord):
 
     resuscitation_attempted = models.BooleanField()
     not_attempted_reason = models.CharField(max_length=20, choices=NotAttemptedReason.choices, blank=True)
-    location_type = models.CharField(max_length=20, choices=LocationType.choices)
-    witnessed = models.CharField(max_length=20, choices=Witnessed.choices)
+    location_type = models.CharField(max_length=20, choices=LocationType.choices, blank=True)
+    witnessed = models.CharField(max_length=20, choices=Witnessed.choices, blank=True)
 
     # Before the crew arrived.
-    bystander_cpr = models.CharField(max_length=10, choices=YesNoUnknown.choices)
-    dispatcher_assisted_cpr = models.CharField(max_length=10, choices=YesNoUnknown.choices)
-    public_defibrillator_applied = models.CharField(max_length=10, choices=YesNoUnknown.choices)
+    bystander_cpr = models.CharField(max_length=10, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN)
+    dispatcher_assisted_cpr = models.CharField(
+        max_length=10, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN
+    )
+    public_defibrillator_applied = models.CharField(
+        max_length=10, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN
+    )
     public_defibrillator_shocks = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(50)]
     )
@@ -231,7 +235,9 @@ class Amendment(models.Model):
     record_kind = models.CharField(max_length=20, choices=RecordKind.choices)
     record_id = models.BigIntegerField()
     amended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    by_coordinator = models.BooleanField(default=False, help_text="Made after the record was locked.")
+    by_coordinator = models.BooleanField(
+        default=False, help_text="Made by a coordinator (the only way to change a record after it is locked)."
+    )
     reason = models.CharField(max_length=500)
     changed_fields = models.JSONField(default=list)
     at = models.DateTimeField()

@@ -1,13 +1,17 @@
-// IndexedDB, promisified, with three stores:
-//   queue  checklist events waiting to be sent (app/queue.js), keyed by idempotency key
-//   log    every checklist event recorded on this device, for the event log screen
-//   kv     small per-user records (cached alerts, checklist progress)
+// IndexedDB, promisified, with four stores in two databases:
+//   coresponder        queue   checklist events waiting to be sent (app/queue.js), keyed by idempotency key
+//                      log     every checklist event recorded on this device, for the event log screen
+//                      kv      small per-user records (cached alerts, checklist progress, the after-call forms)
+//   coresponder-forms  outbox  after-call forms waiting to be sent (app/outbox.js), keyed by idempotency key
+// The forms have a database of their own rather than a new version of the first: an upgrade is
+// blocked while another tab of an older app holds the database open, and this one must never wait.
 // If IndexedDB cannot be opened (some private modes), memory stores stand in and the app says
 // that unsent events would not survive closing it.
 
-const DB_NAME = "coresponder";
-const DB_VERSION = 1;
-export const STORES = { queue: "idempotency_key", log: "idempotency_key", kv: "key" };
+const DATABASES = {
+  coresponder: { version: 1, stores: { queue: "idempotency_key", log: "idempotency_key", kv: "key" } },
+  "coresponder-forms": { version: 1, stores: { outbox: "idempotency_key" } },
+};
 
 function promised(request) {
   return new Promise((resolve, reject) => {
@@ -16,20 +20,21 @@ function promised(request) {
   });
 }
 
-export function openDatabase() {
+export function openDatabase(name = "coresponder") {
   if (!globalThis.indexedDB) return Promise.resolve(null);
+  const { version, stores } = DATABASES[name];
   return new Promise((resolve) => {
     let request;
     try {
-      request = indexedDB.open(DB_NAME, DB_VERSION);
+      request = indexedDB.open(name, version);
     } catch {
       resolve(null);
       return;
     }
     request.onupgradeneeded = () => {
       const db = request.result;
-      for (const [name, keyPath] of Object.entries(STORES)) {
-        if (!db.objectStoreNames.contains(name)) db.createObjectStore(name, { keyPath });
+      for (const [store, keyPath] of Object.entries(stores)) {
+        if (!db.objectStoreNames.contains(store)) db.createObjectStore(store, { keyPath });
       }
     };
     request.onsuccess = () => resolve(request.result);
@@ -71,12 +76,12 @@ function memoryStore(keyPath) {
   };
 }
 
-/** {queue, log, kv} stores, IndexedDB-backed when possible. */
+/** {queue, log, kv, outbox} stores, IndexedDB-backed when possible. */
 export async function openStores() {
-  const db = await openDatabase();
   const stores = {};
-  for (const [name, keyPath] of Object.entries(STORES)) {
-    stores[name] = db ? idbStore(db, name) : memoryStore(keyPath);
+  for (const [database, { stores: names }] of Object.entries(DATABASES)) {
+    const db = await openDatabase(database);
+    for (const [name, keyPath] of Object.entries(names)) stores[name] = db ? idbStore(db, name) : memoryStore(keyPath);
   }
   return stores;
 }

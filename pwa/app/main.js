@@ -8,6 +8,7 @@ import { loadChecklist } from "./checklist-data.js";
 import { h } from "./dom.js";
 import { EventLog } from "./eventlog.js";
 import { openStores } from "./idb.js";
+import { RecordOutbox } from "./outbox.js";
 import { lastEventKey } from "./lastevent.js";
 import { Metronome } from "./metronome.js";
 import { disablePush, readPushState, registerDevice } from "./push.js";
@@ -17,10 +18,11 @@ import { AlertSync } from "./sync.js";
 import { applyUpdate, registerServiceWorker } from "./update.js";
 import { alertView } from "./views/alert.js";
 import { checklistView } from "./views/checklist.js";
-import { formsView } from "./views/forms.js";
+import { formsView, recordsView } from "./views/forms.js";
 import { homeView } from "./views/home.js";
 import { incidentView } from "./views/incident.js";
 import { loginView } from "./views/login.js";
+import { formView } from "./views/record-form.js";
 
 const ME_KEY = "coresponder.me"; // who was logged in, for starting without signal
 const RETURN_KEY = "coresponder.returnTo"; // where to go after logging in again
@@ -60,6 +62,7 @@ async function boot() {
     silenced,
     sync: null,
     eventLog: null,
+    outbox: null, // the after-call forms: cached, and waiting to be sent
     checklist: null, // {checklist, fromCache, savedAt, error}
     persistentStorage: stores.queue.persistent,
   };
@@ -69,6 +72,13 @@ async function boot() {
     api,
     onAuthRequired: () => ctx.sessionExpired(),
     onChange: () => refreshQueueCounts(),
+  });
+
+  ctx.outbox = new RecordOutbox({
+    stores,
+    api,
+    onAuthRequired: () => ctx.sessionExpired(),
+    onChange: () => store.update((s) => void (s.recordsChangedAt = Date.now())),
   });
 
   async function refreshQueueCounts() {
@@ -127,6 +137,7 @@ async function boot() {
       s.session = offline ? "offline" : "authenticated";
     });
     ctx.eventLog.setOwner(me.username);
+    ctx.outbox.setOwner(me.username);
     refreshQueueCounts();
     if (!me.responder) return; // not a firefighter: the home screen explains
     ctx.sync?.stop();
@@ -143,6 +154,7 @@ async function boot() {
     ctx.sync.start();
     if (!offline) {
       ctx.eventLog.sync();
+      ctx.outbox.sync();
       ctx.refreshPush();
       loadChecklist(api).then((result) => (ctx.checklist = result));
     }
@@ -180,8 +192,9 @@ async function boot() {
   };
 
   ctx.unsentCount = async () => {
-    const { pending, problems } = await ctx.eventLog.counts();
-    return pending + problems;
+    const events = await ctx.eventLog.counts();
+    const forms = await ctx.outbox.counts();
+    return events.pending + events.problems + forms.pending + forms.problems;
   };
 
   /** Explicit logout: this phone stops getting alerts and forgets the health data it held. */
@@ -199,6 +212,7 @@ async function boot() {
     ctx.sync = null;
     if (username) {
       await ctx.eventLog.forget(username, { keepQueue: false });
+      await ctx.outbox.forget(username, { keepQueue: false });
       localStorage.removeItem(lastEventKey(username));
     }
     await stores.kv.clear();
@@ -221,6 +235,8 @@ async function boot() {
       incident: incidentView,
       checklist: checklistView,
       forms: formsView,
+      form: formView,
+      records: recordsView,
     },
     ctx,
     (route) => {
@@ -276,6 +292,7 @@ async function boot() {
     if (store.state.session === "authenticated") {
       ctx.sync?.foreground();
       ctx.eventLog.sync();
+      ctx.outbox.sync();
       ctx.refreshPush({ repair: false });
     }
   });
@@ -285,6 +302,7 @@ async function boot() {
     ctx.sync?.socket.poke();
     ctx.sync?.reloadAlerts();
     ctx.eventLog.sync();
+    ctx.outbox.sync();
   });
   window.addEventListener("offline", () => store.update((s) => void (s.online = false)));
   store.update((s) => void (s.online = navigator.onLine !== false));

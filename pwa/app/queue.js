@@ -1,8 +1,9 @@
-// The offline queue of checklist events (POST /api/v1/alerts/{id}/events/). Every event gets an
-// idempotency key when it is recorded and keeps it for every retry, so the server stores it
-// once however many times it is sent. Events are sent in the order they were recorded; a
-// temporary failure stops the replay (keeping the order) and leaves the event queued; only a
-// 2xx removes it. Storage is behind a small interface so tests can use memory:
+// The offline queue: checklist events (POST /api/v1/alerts/{id}/events/, app/eventlog.js) and
+// the after-call forms (app/outbox.js), each in its own store. Every item gets an idempotency
+// key when it is recorded and keeps it for every retry, so the server stores it once however
+// many times it is sent. Items are sent in the order they were recorded; a temporary failure
+// stops the replay (keeping the order) and leaves the item queued; only a 2xx removes it.
+// Storage is behind a small interface so tests can use memory:
 //
 //   storage.getAll() -> [item]      storage.get(key) -> item | undefined
 //   storage.put(item)               storage.delete(key)
@@ -77,9 +78,10 @@ export class EventQueue {
    * send(item) -> Promise<{status, body}>; rejects when there is no response at all.
    * onResult(item, outcome, body, status) is told what happened to each item sent.
    */
-  constructor({ storage, send, onResult = () => {}, onChange = () => {}, now = () => new Date() }) {
+  constructor({ storage, send, classify = classifyStatus, onResult = () => {}, onChange = () => {}, now = () => new Date() }) {
     this.storage = storage;
     this.send = send;
+    this.classify = classify; // (status, body) -> SENT | CONFLICT | REJECTED | AUTH | RETRY
     this.onResult = onResult;
     this.onChange = onChange;
     this.now = now;
@@ -87,13 +89,15 @@ export class EventQueue {
     this.again = false;
   }
 
-  /** Queue an event. Queuing the same idempotency key twice keeps one item. */
-  async enqueue({ idempotency_key = uuid4(), owner, alert_id, type, occurred_at, data = {} }) {
+  /** Queue an event. Queuing the same idempotency key twice keeps one item. Other properties
+   *  (`extra`) are kept on the item for its sender. */
+  async enqueue({ idempotency_key = uuid4(), owner, alert_id, type, occurred_at, data = {}, ...extra }) {
     const existing = await this.storage.get(idempotency_key);
     if (existing) return existing;
     const items = await this.storage.getAll();
     const seq = items.reduce((max, item) => Math.max(max, item.seq || 0), 0) + 1;
     const item = {
+      ...extra,
       idempotency_key,
       owner,
       alert_id,
@@ -105,6 +109,8 @@ export class EventQueue {
       attempts: 0,
       last_status: null,
       last_error: null,
+      last_code: null,
+      last_fields: null,
       queued_at: this.now().toISOString(),
     };
     await this.storage.put(item);
@@ -160,7 +166,7 @@ export class EventQueue {
       } catch {
         status = 0;
       }
-      const outcome = classifyStatus(status);
+      const outcome = this.classify(status, body);
       if (outcome === SENT) {
         await this.storage.delete(item.idempotency_key);
         sent += 1;
@@ -170,6 +176,8 @@ export class EventQueue {
           attempts: item.attempts + 1,
           last_status: status,
           last_error: errorMessage(body, status),
+          last_code: body?.error?.code ?? null,
+          last_fields: body?.error?.fields ?? null,
         };
         if (outcome === CONFLICT || outcome === REJECTED) next.state = outcome;
         await this.storage.put(next);

@@ -1,16 +1,20 @@
-// Hash routes: #/, #/login, #/alerts/42, #/alerts/42/incident, #/alerts/42/checklist,
-// #/alerts/42/forms. Hash routing keeps every screen inside the one cached shell page.
+// Hash routes: #/, #/login, #/forms (recent calls' forms), #/alerts/42, #/alerts/42/incident,
+// #/alerts/42/checklist, #/alerts/42/forms, #/alerts/42/forms/outcome (and attendance,
+// welfare). Hash routing keeps every screen inside the one cached shell page.
 
 const ALERT_PAGES = new Set(["incident", "checklist", "forms"]);
+const FORM_KINDS = new Set(["attendance", "outcome", "welfare"]);
 
 /** {name, params} for a location hash; anything unknown is home. */
 export function parseHash(hash) {
   const path = String(hash || "").replace(/^#/, "").replace(/\/+$/, "") || "/";
   if (path === "/" || path === "") return { name: "home", params: {} };
   if (path === "/login") return { name: "login", params: {} };
-  const match = /^\/alerts\/(\d{1,12})(?:\/([a-z]+))?$/.exec(path);
+  if (path === "/forms") return { name: "records", params: {} };
+  const match = /^\/alerts\/(\d{1,12})(?:\/([a-z]+))?(?:\/([a-z]+))?$/.exec(path);
   if (match) {
     const id = Number(match[1]);
+    if (match[3]) return match[2] === "forms" && FORM_KINDS.has(match[3]) ? { name: "form", params: { id, kind: match[3] } } : { name: "home", params: {} };
     if (!match[2]) return { name: "alert", params: { id } };
     if (ALERT_PAGES.has(match[2])) return { name: match[2], params: { id } };
   }

@@ -12,12 +12,12 @@ from django.utils import timezone
 from backend.checklists.actions import record_onscene_event
 from backend.checklists.models import OnSceneEvent
 from backend.dispatch.actions import dispatch_incident
+from tests.conftest import admin_client_for
 
 
 @pytest.fixture
 def coordinator(carol):
-    client = Client()
-    client.force_login(carol)
+    client = admin_client_for(carol)
     return client
 
 

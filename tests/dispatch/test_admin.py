@@ -11,6 +11,7 @@ from django.urls import reverse
 from backend.dispatch import actions
 from backend.dispatch.actions import cancel_incident, dispatch_incident, respond_to_alert
 from backend.dispatch.models import Alert, Incident, IncidentStatus
+from tests.conftest import admin_client_for
 
 CHANGELIST = "admin:dispatch_incident_changelist"
 ADD = "admin:dispatch_incident_add"
@@ -19,8 +20,7 @@ BOARD = "admin:dispatch_incident_board"
 
 @pytest.fixture
 def coordinator(carol):
-    client = Client()
-    client.force_login(carol)
+    client = admin_client_for(carol)
     return client
 
 
@@ -118,8 +118,7 @@ def test_the_incident_page_cannot_be_used_to_change_the_incident(coordinator, in
 
 def test_nobody_can_delete_incidents_or_alerts_in_the_admin(coordinator, alerts, incident):
     superuser = get_user_model().objects.create_superuser(username="root", password="correct horse battery")
-    root = Client()
-    root.force_login(superuser)
+    root = admin_client_for(superuser)
     alert = alerts["alice"]
 
     for client in (coordinator, root):
@@ -174,8 +173,7 @@ def test_a_location_out_of_range_is_refused(coordinator):
 def test_someone_without_the_permission_cannot_add(alice, incident):
     staff = get_user_model().objects.create_user(username="viewer", is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_incident"))
-    client = Client()
-    client.force_login(staff)
+    client = admin_client_for(staff)
 
     assert client.post(reverse(ADD), add_form()).status_code == 403
     assert list(Incident.objects.values_list("cad_reference", flat=True)) == ["EEAST-0001"]
@@ -277,8 +275,7 @@ def test_the_cancel_action_without_a_reason_refuses(coordinator, alerts, inciden
 def test_actions_are_offered_only_with_their_permission(incident, alice):
     staff = get_user_model().objects.create_user(username="viewer", is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_incident"))
-    client = Client()
-    client.force_login(staff)
+    client = admin_client_for(staff)
 
     listed = client.get(reverse(CHANGELIST))
     response = run_action(client, "dispatch_incidents", incident)
@@ -331,8 +328,7 @@ def test_a_closed_incident_shows_no_buttons(coordinator, incident, carol):
 
 def test_a_button_needs_the_admin_permission_to_see_incidents(incident, alice):
     staff = get_user_model().objects.create_user(username="clerk", is_staff=True)
-    client = Client()
-    client.force_login(staff)
+    client = admin_client_for(staff)
 
     response = client.post(reverse("admin:dispatch_incident_dispatch", args=[incident.pk]))
 
@@ -366,8 +362,7 @@ def test_the_events_sent_to_responders_can_be_read_but_not_changed(alerts):
     from backend.realtime.models import ResponderEvent
 
     superuser = get_user_model().objects.create_superuser(username="root", password="correct horse battery")
-    client = Client()
-    client.force_login(superuser)
+    client = admin_client_for(superuser)
     event = ResponderEvent.objects.filter(responder=alerts["alice"].responder).first()
 
     listed = client.get(reverse("admin:realtime_responderevent_changelist"))
@@ -405,8 +400,7 @@ def test_a_firefighter_cannot_see_the_board(alice):
 def test_staff_without_the_coordinators_group_cannot_see_the_board(db):
     staff = get_user_model().objects.create_user(username="clerk", is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_incident"))
-    client = Client()
-    client.force_login(staff)
+    client = admin_client_for(staff)
 
     assert client.get(reverse(BOARD)).status_code == 403
     assert reverse(BOARD) not in client.get(reverse(CHANGELIST)).content.decode()
@@ -426,7 +420,6 @@ def test_an_open_incidents_page_follows_its_alerts_live(coordinator, incident):
 
 
 def test_the_incident_page_shows_what_was_sent_to_each_device(carol, incident, alice):
-    from django.test import Client
 
     from backend.delivery.models import Delivery
     from backend.delivery.subscriptions import subscribe_device
@@ -439,8 +432,7 @@ def test_the_incident_page_shows_what_was_sent_to_each_device(carol, incident, a
     )
     dispatch_incident(actor=carol, incident_id=incident.pk)
     Delivery.objects.update(state="failed", last_status=410, last_error="Attempt 1: The subscription is gone (410).")
-    browser = Client()
-    browser.force_login(carol)
+    browser = admin_client_for(carol)
     page = browser.get(f"/admin/dispatch/incident/{incident.pk}/change/").content.decode()
     assert "Alice&#x27;s Pixel" in page
     assert "The subscription is gone (410)." in page

@@ -1,12 +1,15 @@
 """Nothing leaves the process before the transaction commits (DESIGN.md: side effects after commit)."""
 
+import logging
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from backend.dispatch import actions
 from backend.dispatch.actions import dispatch_incident
-from backend.dispatch.models import Alert
+from backend.dispatch.models import Alert, Incident
 from backend.realtime.events import responder_group
 from backend.realtime.models import ResponderEvent
 
@@ -66,3 +69,45 @@ def test_a_channel_layer_that_is_down_does_not_fail_the_dispatch(incident, carol
     assert [alert.responder_id for alert in alerts] == [alice.pk]
     stored = ResponderEvent.objects.get(responder=alice, type="alert.created")
     assert stored.data["alert"]["id"] == alerts[0].pk
+
+
+def logged(caplog) -> list:
+    return [record for record in caplog.records if record.name == "backend.dispatch.actions"]
+
+
+def logged_events(caplog) -> list[str]:
+    return [record.event for record in logged(caplog)]
+
+
+def test_a_rolled_back_create_and_dispatch_logs_nothing(carol, alice, caplog, monkeypatch):
+    """The incident is created, then the dispatch in the same transaction fails: no incident ever
+    existed, so no log line may say one was created."""
+    caplog.set_level(logging.INFO, logger="backend.dispatch.actions")
+
+    def database_lost(*args, **kwargs):
+        raise RuntimeError("the database failed while alerting")
+
+    monkeypatch.setattr(actions, "alert_more_responders", database_lost)
+    with pytest.raises(RuntimeError):
+        actions.create_and_dispatch_incident(
+            actor=carol, cad_reference="EEAST-RB-1", latitude=52.63, longitude=1.29, address="1 Test Road"
+        )
+    assert not Incident.objects.exists()
+    assert logged_events(caplog) == []
+
+
+def test_an_action_inside_a_rolled_back_transaction_logs_nothing(incident, carol, alice, caplog):
+    caplog.set_level(logging.INFO, logger="backend.dispatch.actions")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        dispatch_incident(actor=carol, incident_id=incident.pk)
+        raise RuntimeError("the database failed after the alerts were written")
+    assert logged_events(caplog) == []
+
+
+def test_a_committed_create_and_dispatch_logs_both_events(carol, alice, caplog):
+    caplog.set_level(logging.INFO, logger="backend.dispatch.actions")
+    incident = actions.create_and_dispatch_incident(
+        actor=carol, cad_reference="EEAST-OK-1", latitude=52.63, longitude=1.29, address="1 Test Road"
+    )
+    assert logged_events(caplog) == ["incident.created", "incident.dispatched"]
+    assert [record.incident_id for record in logged(caplog)] == [incident.pk, incident.pk]

@@ -15,23 +15,21 @@ never a browser Playwright downloads) against the whole product, served as `make
   `dispatcher` is the same, cancelling at the end of the test every incident it left open.
 """
 
+import contextlib
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from backend.delivery import vapid
+from tests import live_server
+from tests.e2e.helpers import new_device_code
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",  # tests run as root in a container
@@ -59,83 +57,38 @@ class LiveServer:
     url: str
     env: dict
     log_path: Path
-    process: subprocess.Popen = field(repr=False)
 
     def manage(self, *args: str, timeout: float = 60) -> str:
         """Run a management command against the server's database; its output."""
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=True,
-        ).stdout
+        return live_server.manage(self.env, *args, timeout=timeout)
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""
+        return live_server.tail(self.log_path, 6000)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+@contextlib.contextmanager
+def demo_server(directory: Path, port: int, env: dict) -> Iterator[LiveServer]:
+    """`manage.py serve` on `port` with `env` (whose SQLITE_PATH is a new file), the demo data
+    loaded and its log in `directory`, until the block ends."""
+    server = LiveServer(url=f"http://127.0.0.1:{port}", env=env, log_path=directory / "server.log")
+    with live_server.demo_server(env, port, server.log_path, timeout=START_TIMEOUT_S):
+        yield server
 
 
 @pytest.fixture(scope="package")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("server")
-    port = _free_port()
+    port = live_server.free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         # Always the embedded setup: its own SQLite file and the in-memory channel layer, even when
         # the rest of the suite runs on PostgreSQL and Redis.
-        **{name: value for name, value in os.environ.items() if name not in ("DATABASE_URL", "REDIS_URL")},
-        "DJANGO_ENV": "development",
-        "SQLITE_PATH": str(directory / "db.sqlite3"),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_ALLOWED_ORIGINS": url,
-        "PUBLIC_BASE_URL": url,
+        **live_server.embedded_env(directory / "db.sqlite3", url),
         "VAPID_PRIVATE_KEY": vapid.private_key_b64(vapid.generate()),
         "VAPID_SUBJECT": "mailto:e2e-tests@example.org",
     }
-    setup = LiveServer(url=url, env=env, log_path=directory / "server.log", process=None)
-    setup.manage("migrate", "--verbosity", "0", timeout=120)
-    setup.manage("load_demo_data")
-    with setup.log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = LiveServer(url=url, env=env, log_path=setup.log_path, process=process)
-    try:
-        _wait_until_serving(server)
+    with demo_server(directory, port, env) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def _wait_until_serving(server: LiveServer) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"manage.py serve exited with {server.process.returncode}:\n{server.log()}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/api/v1/auth/csrf/", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"manage.py serve did not answer within {START_TIMEOUT_S} s:\n{server.log()}")
 
 
 @pytest.fixture(autouse=True)
@@ -222,6 +175,17 @@ class ApiUser:
         assert response.ok, f"logging in as {username}: {response.status_code} {response.text}"
         self.profile = response.json()
 
+    def pass_second_factor(self, code: str) -> None:
+        """The admin's code page, as staff do after their password: staff sessions reach the API
+        and the board's socket only then (backend/accounts/second_factor.py)."""
+        response = self.http.post(
+            f"{self.base_url}/admin/two-factor/",
+            data={"code": code, "csrfmiddlewaretoken": self.http.cookies["csrftoken"]},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert response.status_code == 302, f"second factor: {response.status_code} {response.text[:300]}"
+
     def get(self, path: str):
         response = self.http.get(f"{self.base_url}{path}", timeout=10)
         assert response.ok, f"GET {path}: {response.status_code} {response.text}"
@@ -295,7 +259,9 @@ class Control:
 @pytest.fixture(scope="package")
 def control(server):
     token = server.manage("shell", "-c", TOKEN_FOR_CAD).strip().splitlines()[-1]
-    return Control(server=server, cad_token=token, coordinator=ApiUser(server.url, "coordinator"))
+    coordinator = ApiUser(server.url, "coordinator")
+    coordinator.pass_second_factor(new_device_code(server, "coordinator"))
+    return Control(server=server, cad_token=token, coordinator=coordinator)
 
 
 @pytest.fixture

@@ -19,14 +19,18 @@ STATIONS = {
     "sheringham": (52.9404, 1.2108),
     "kings-lynn": (52.7517, 0.4034),
 }
-SCREENS = ("login", "home", "alert", "incident", "checklist", "forms")
+SCREENS = ("login", "home", "alert", "incident", "checklist", "forms", "outcome-form", "welfare-form")
 # What the firefighter has answered before each alert screen is opened.
 ANSWERS = {
     "alert": (),  # just dispatched: the red screen, waiting for an answer
     "incident": ("accept",),
     "checklist": ("accept", "en_route", "on_scene"),
     "forms": ("accept", "en_route", "on_scene", "cleared"),
+    "outcome-form": ("accept", "en_route", "on_scene", "cleared"),
+    "welfare-form": ("accept", "en_route", "on_scene", "cleared"),
 }
+# The hash route of each alert screen after #/alerts/{id} ("" for the alert itself).
+ROUTES = {"alert": "", "outcome-form": "/forms/outcome", "welfare-form": "/forms/welfare"}
 LIVE = ".topbar .pill-live"
 
 _cad_tokens: dict[str, str] = {}
@@ -120,15 +124,17 @@ def open_screen(context, server, screen: str, *, firefighter: str, station: str,
     incident = dispatch_incident(server, station, incidents)
     alert = my_alert_for(context, incident["id"])
     respond(context, alert["id"], *ANSWERS[screen])
-    route = f"/alerts/{alert['id']}" + ("" if screen == "alert" else f"/{screen}")
+    route = f"/alerts/{alert['id']}" + ROUTES.get(screen, f"/{screen}")
     page.goto(f"/#{route}")
-    if screen != "forms":  # the forms screen draws its top bar once, as it is when it opens
+    if "form" not in screen:  # the forms screens draw their top bar once, as it is when they open
         page.locator(LIVE).wait_for()
     ready = {
         "alert": ".alert-head h1.alert-heading",
         "incident": "ul.crew-list",
         "checklist": "#steps-heading",
         "forms": "ul.form-list",
+        "outcome-form": "form#record-form",
+        "welfare-form": "form#record-form",
     }[screen]
     page.locator(ready).first.wait_for()
     if screen == "checklist":

@@ -3,7 +3,7 @@
 
 import pytest
 
-from tests.e2e.helpers import log_in, watch_for_problems
+from tests.e2e.helpers import log_in, pass_the_second_factor, watch_for_problems
 
 PAGES = [
     "/admin/",
@@ -12,6 +12,10 @@ PAGES = [
     "/admin/dispatch/alert/",
     "/admin/checklists/onsceneevent/",
     "/admin/accounts/responder/",
+    "/admin/records/attendance/",
+    "/admin/records/outcome/",
+    "/admin/audit/auditentry/",
+    "/admin/reports/",
 ]
 
 
@@ -20,6 +24,7 @@ def desk(chromium, server):
     context = chromium.new_context(base_url=server.url, viewport={"width": 1280, "height": 900}, locale="en-GB")
     context.set_default_timeout(10_000)
     log_in(context, "coordinator")
+    assert pass_the_second_factor(context, server) == []
     yield context
     context.close()
 

@@ -14,10 +14,13 @@ describe("hash routes", () => {
     assert.deepEqual(parseHash("#/alerts/42/incident"), { name: "incident", params: { id: 42 } });
     assert.deepEqual(parseHash("#/alerts/42/checklist"), { name: "checklist", params: { id: 42 } });
     assert.deepEqual(parseHash("#/alerts/42/forms"), { name: "forms", params: { id: 42 } });
+    assert.deepEqual(parseHash("#/alerts/42/forms/outcome"), { name: "form", params: { id: 42, kind: "outcome" } });
+    assert.deepEqual(parseHash("#/alerts/42/forms/welfare"), { name: "form", params: { id: 42, kind: "welfare" } });
+    assert.deepEqual(parseHash("#/forms"), { name: "records", params: {} });
   });
 
   it("sends anything else home", () => {
-    for (const hash of ["#/alerts/abc", "#/alerts/42/nope", "#/alerts/-1", "#/../admin", "#javascript:alert(1)"]) {
+    for (const hash of ["#/alerts/abc", "#/alerts/42/nope", "#/alerts/-1", "#/../admin", "#javascript:alert(1)", "#/alerts/42/forms/nope", "#/alerts/42/checklist/outcome"]) {
       assert.equal(parseHash(hash).name, "home", hash);
     }
   });

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from backend.asgi import application
 from backend.dispatch import actions
 from backend.realtime import schemas
-from tests.conftest import NORWICH_INCIDENT
+from tests.conftest import NORWICH_INCIDENT, pass_second_factor
 
 HOST = "testserver"
 SAME_ORIGIN = f"http://{HOST}"
@@ -25,8 +25,12 @@ FRAME_TIMEOUT_S = 3
 
 
 def session_cookie_for(user) -> str:
+    """The session cookie of a logged-in user; staff have passed the second factor, as they must
+    have for the coordinators' socket."""
     client = Client()
     client.force_login(user)
+    if user.is_staff:
+        pass_second_factor(client, user)
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 

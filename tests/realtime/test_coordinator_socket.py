@@ -55,7 +55,7 @@ async def test_it_sends_a_snapshot_of_open_incidents_and_their_alerts(incident, 
 async def test_it_sends_an_empty_snapshot_when_nothing_is_open(carol):
     socket, snapshot = await open_board(carol)
 
-    assert snapshot["data"] == {"incidents": [], "alerts": []}
+    assert snapshot["data"]["incidents"] == [] and snapshot["data"]["alerts"] == []
     await socket.disconnect()
 
 

@@ -16,9 +16,7 @@ import asyncio
 import http.client
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -29,11 +27,9 @@ import pytest
 from django.conf import settings
 from knox.models import AuthToken
 
+from tests import live_server
 from tests.conftest import NORWICH_INCIDENT, make_firefighter
 from tests.realtime.sockets import session_cookie_for
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DAPHNE = Path(sys.executable).with_name("daphne")
 
 pytestmark = [
     pytest.mark.skipif(
@@ -68,18 +64,6 @@ class Server:
     def ws_url(self, path: str) -> str:
         return f"ws://127.0.0.1:{self.port}{path}"
 
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 def _test_database_url() -> str:
     """The database this test runs in (test_<name>), as a URL for the subprocesses."""
@@ -93,43 +77,19 @@ def _test_database_url() -> str:
 
 
 def _start(log_path: Path, env: dict) -> Server:
-    port = _free_port()
-    log = log_path.open("wb")
-    try:
-        process = subprocess.Popen(
-            [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    finally:
-        log.close()
+    port = live_server.free_port()
+    process = live_server.start(live_server.daphne_command(port), env, log_path)
     return Server(port=port, process=process, log_path=log_path)
 
 
 def _wait_until_listening(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"daphne on port {server.port} exited with {server.process.returncode}:\n{server.log()}")
-        try:
-            with socket.create_connection(("127.0.0.1", server.port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"daphne on port {server.port} did not listen within {START_TIMEOUT_S} s:\n{server.log()}")
-
-
-def _stop(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(timeout=5)
+    live_server.wait_until_answering(
+        server.process,
+        server.port,
+        timeout=START_TIMEOUT_S,
+        log_path=server.log_path,
+        name=f"daphne on port {server.port}",
+    )
 
 
 def _delete_redis_keys(redis_url: str, prefix: str) -> None:
@@ -163,7 +123,7 @@ def two_servers(transactional_db, tmp_path, request):
     # before the test database is flushed (the processes hold connections to it).
     def stop_all():
         for server in servers:
-            _stop(server)
+            live_server.stop(server.process, timeout=5)
         _delete_redis_keys(os.environ["REDIS_URL"], prefix)
 
     request.addfinalizer(stop_all)

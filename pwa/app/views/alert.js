@@ -253,6 +253,7 @@ export function alertView(root, { id }, ctx) {
       COMMITTED.has(alert.state) || alert.state === "cleared"
         ? h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "checklist")}`, text: "CPR checklist" })
         : null,
+      COMMITTED.has(alert.state) ? h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "forms")}`, text: "Forms after the call" }) : null,
     ];
   }
 

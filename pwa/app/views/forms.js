@@ -1,38 +1,171 @@
-// After the call: attendance, outcome and welfare forms. Not built yet: the screen says so
-// plainly, so nobody thinks they have filed something they have not.
+// After the call: the three forms of one alert (#/alerts/42/forms) and the forms of recent calls
+// (#/forms), each with where it stands: not started, pending (saved on this phone, not sent
+// yet), accepted by the server (with its version), or needs attention (refused: why).
 
 import { h } from "../dom.js";
+import { formatTime } from "../format.js";
+import { ACCEPTED, ATTENTION, FORMS, KINDS, NOT_STARTED, PENDING, STATUS_LABELS, formStatus } from "../records-rules.js";
 import { alertPath } from "../router.js";
-import { topbar } from "./parts.js";
+import { notice, topbar } from "./parts.js";
 
-const FORMS = [
-  ["Attendance form", "Who attended, with which appliance, and the times. Times from the checklist will be filled in for you."],
-  ["Outcome form", "What was done and the outcome at handover (Utstein-style, no patient names)."],
-  ["Welfare check-in", "How you are after the call, and whether you would like a welfare or TRiM follow-up."],
-];
+const ACTION = { [NOT_STARTED]: "Fill in", [PENDING]: "Open", [ACCEPTED]: "Open", [ATTENTION]: "Correct and send again" };
+
+function statusChip(status) {
+  return h("span", { class: `status status-${status.state}`, text: STATUS_LABELS[status.state] });
+}
+
+/** Run fn whenever the outbox or the records this phone knows change. */
+function onRecordsChange(store, fn) {
+  let last = store.state.recordsChangedAt;
+  return store.subscribe((state) => {
+    if (state.recordsChangedAt === last) return;
+    last = state.recordsChangedAt;
+    fn();
+  });
+}
 
 export function formsView(root, { id }, ctx) {
+  const { store, outbox } = ctx;
+  const local = { statuses: {}, errors: {}, fromCache: false };
+  const top = h("div");
+  const list = h("ul", { class: "form-list" });
+  const banner = h("div");
+  const alert = store.state.alerts.get(id);
   root.append(
     h(
       "main",
       { class: "page" },
-      topbar(ctx.store.state, { path: alertPath(id), label: "Alert" }),
+      top,
       h("h1", { text: "Forms after the call" }),
-      h("p", { class: "notice info", text: "Coming soon: these forms are not available in the app yet. Nothing is filed from this screen." }),
-      h(
-        "ul",
-        { class: "form-list" },
-        FORMS.map(([title, text]) =>
-          h(
-            "li",
-            { class: "card" },
-            h("h2", { text: title }),
-            h("p", { text }),
-            h("button", { type: "button", class: "btn btn-quiet", disabled: true, "aria-disabled": "true", text: `${title}: coming soon` }),
-          ),
-        ),
-      ),
+      alert?.incident?.cad_reference ? h("p", { class: "lead", text: `Incident ${alert.incident.cad_reference}` }) : null,
+      banner,
+      list,
+      h("p", { class: "hint", text: "Forms are kept on this phone until the server has them, so they can be filled in without signal." }),
       h("p", { class: "hint", text: "If the call affected you, talk to your watch manager or the welfare team now: you do not need to wait for the form." }),
     ),
   );
+  top.append(topbar(store.state, { path: alertPath(id), label: "Alert" }));
+
+  function render() {
+    banner.replaceChildren(local.fromCache ? notice("warning", "No signal: showing what this phone last knew.") : "");
+    list.replaceChildren(
+      ...KINDS.map((kind) => {
+        const status = local.statuses[kind] || formStatus(null, null);
+        const error = local.errors[kind];
+        const readOnly = kind === "outcome" && local.editable?.outcome === false;
+        return h(
+          "li",
+          { class: "card", dataset: { kind } },
+          h("h2", {}, `${FORMS[kind].title} `, statusChip(status)),
+          h("p", { class: "form-status", text: status.text }),
+          readOnly ? h("p", { class: "hint", text: "Filled in by your crew lead: you can read it." }) : null,
+          error ? h("p", { class: "hint", text: error }) : null,
+          h("a", {
+            class: ["btn", status.state === ATTENTION ? "btn-primary" : "btn-quiet"],
+            href: `#${alertPath(id, "forms")}/${kind}`,
+            text: readOnly ? `Read the ${FORMS[kind].title.toLowerCase()} form` : `${ACTION[status.state]}: ${FORMS[kind].title.toLowerCase()} form`,
+          }),
+        );
+      }),
+    );
+  }
+
+  async function refresh() {
+    for (const kind of KINDS) local.statuses[kind] = (await outbox.statusOf(id, kind)).status;
+    render();
+  }
+
+  async function load() {
+    local.editable = {};
+    await Promise.all(
+      KINDS.map(async (kind) => {
+        try {
+          const data = await outbox.load(id, kind);
+          if (data?.fromCache) local.fromCache = true;
+          if (data) local.editable[kind] = data.editable;
+        } catch (error) {
+          local.errors[kind] = error.status === 404 ? "Not available for this alert." : error.message;
+        }
+      }),
+    );
+    await refresh();
+  }
+
+  render();
+  refresh().then(load);
+  return onRecordsChange(store, refresh);
+}
+
+/** Recent calls (GET records/, kept for offline use) and the forms of each. */
+export function recordsView(root, _params, ctx) {
+  const { store, api, stores, outbox } = ctx;
+  const owner = store.state.me?.username;
+  const cacheKey = `records-list:${owner}`;
+  const local = { results: null, error: null, fromCache: false };
+  const body = h("div");
+  root.append(
+    h(
+      "main",
+      { class: "page" },
+      topbar(store.state, { path: "/", label: "Home" }),
+      h("h1", { text: "Forms after calls" }),
+      h("p", { class: "hint", text: "Calls you accepted in the last 30 days." }),
+      body,
+    ),
+  );
+
+  async function statusOf(entry, kind) {
+    const local = await outbox.statusOf(entry.alert_id, kind);
+    if (local.item) return local.status;
+    const held = entry[kind];
+    return formStatus(held ? { version: held.version, locked: held.locked } : local.record, null);
+  }
+
+  async function render() {
+    if (local.results === null) {
+      body.replaceChildren(local.error ? notice("danger", local.error) : h("p", { text: "Loading…" }));
+      return;
+    }
+    const rows = await Promise.all(
+      local.results.map(async (entry) => {
+        const statuses = await Promise.all(KINDS.map((kind) => statusOf(entry, kind)));
+        return h(
+          "li",
+          {},
+          h(
+            "a",
+            { class: "alert-item", href: `#${alertPath(entry.alert_id, "forms")}` },
+            h("strong", { text: `Incident ${entry.cad_reference || entry.incident_id}` }),
+            h("span", { text: `Alerted ${new Date(entry.alerted_at).toLocaleDateString("en-GB")} ${formatTime(entry.alerted_at)}` }),
+            KINDS.map((kind, index) => h("span", { class: "record-status" }, `${FORMS[kind].title}: `, statusChip(statuses[index]))),
+          ),
+        );
+      }),
+    );
+    body.replaceChildren(
+      local.fromCache ? notice("warning", "No signal: showing what this phone last knew.") : "",
+      rows.length ? h("ul", { class: "alert-list" }, rows) : h("p", { class: "empty", text: "No calls in the last 30 days." }),
+    );
+  }
+
+  async function load() {
+    try {
+      const page = await api.request("GET", "/records/");
+      local.results = Array.isArray(page?.results) ? page.results : [];
+      stores.kv.put({ key: cacheKey, results: local.results }).catch(() => {});
+    } catch (error) {
+      const cached = error.offline ? await stores.kv.get(cacheKey) : null;
+      if (cached) {
+        local.results = cached.results;
+        local.fromCache = true;
+      } else {
+        local.error = error.message;
+      }
+    }
+    render();
+  }
+
+  render();
+  load();
+  return onRecordsChange(store, render);
 }

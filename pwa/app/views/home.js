@@ -162,7 +162,7 @@ export function homeView(root, _params, ctx) {
         unsent
           ? notice(
               "danger",
-              `${unsent} event${unsent === 1 ? " has" : "s have"} not been sent to the server yet. Logging out deletes ${unsent === 1 ? "it" : "them"} from this phone. Get signal and wait for ${unsent === 1 ? "it" : "them"} to send first if you can.`,
+              `${unsent} record${unsent === 1 ? " has" : "s have"} (checklist times or forms) not been sent to the server yet. Logging out deletes ${unsent === 1 ? "it" : "them"} from this phone. Get signal and wait for ${unsent === 1 ? "it" : "them"} to send first if you can.`,
             )
           : null,
         h("p", { text: "This phone will stop receiving alerts for you, and the alerts and on-scene records kept on it are deleted." }),
@@ -212,7 +212,8 @@ export function homeView(root, _params, ctx) {
     account.show([me?.username, local.logout], () => renderAccount(state));
   }
 
-  root.append(h("main", { class: "page" }, top, readiness, onCall, alerts, queue, account));
+  const forms = store.state.me?.responder ? h("a", { class: "btn btn-quiet", href: "#/forms", text: "Forms after calls" }) : null;
+  root.append(h("main", { class: "page" }, top, readiness, onCall, alerts, queue, forms, account));
   render();
   if (store.state.push === null && store.state.session === "authenticated" && store.state.me?.responder) ctx.refreshPush();
   const unsubscribe = store.subscribe(render);

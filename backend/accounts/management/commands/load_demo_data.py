@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.accounts.models import Responder, Skill, Station
-from backend.accounts.roles import COORDINATORS, DISPATCH_SYSTEMS
+from backend.accounts.roles import COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (demo only; refused in production)
 
@@ -45,6 +45,7 @@ class Command(BaseCommand):
                     self._firefighter(station, station_index, number)
             self._user("coordinator", "Casey", "Morgan", staff=True, group=COORDINATORS)
             self._user("coordinator2", "Jordan", "Reed", staff=True, group=COORDINATORS)
+            self._user("welfare", "Sam", "Okafor", staff=True, group=WELFARE_LEADS)
             self._user("cad", "EEAST", "CAD", staff=False, group=DISPATCH_SYSTEMS)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(stations)} stations."))
 

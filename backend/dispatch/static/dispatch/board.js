@@ -2,7 +2,8 @@
 //
 // The socket at /ws/coordinator/ sends a `board.snapshot` first (every open incident and its
 // alerts), then `board.alert`, `board.incident` and `board.alarm` frames as things change
-// (docs/events.md). The board keeps the highest `version` of each alert, so a late frame never undoes a newer one. The
+// (docs/events.md). The snapshot and `board.workers` frames also say whether any delivery worker
+// has reported recently; when none has, the board warns that pushes are not being sent. The board keeps the highest `version` of each alert, so a late frame never undoes a newer one. The
 // socket is a hint, not the record: when it drops, the board says so, greys out what it shows,
 // reconnects with exponential backoff and starts again from a fresh snapshot.
 //
@@ -49,7 +50,7 @@ const FINISHED_KEPT_MS = 10 * 60 * 1000;
 // --- What the board knows (no DOM here, so it can be tested on its own) -----------------------
 
 export function createBoardState() {
-  return { incidents: new Map(), alerts: new Map(), alarms: new Map(), snapshotAt: null };
+  return { incidents: new Map(), alerts: new Map(), alarms: new Map(), workers: null, snapshotAt: null };
 }
 
 /** Apply one frame from the socket. Returns true if anything the board shows changed. */
@@ -64,6 +65,8 @@ export function applyFrame(state, frame, now = Date.now()) {
       return applyIncident(state, frame.data, now);
     case "board.alarm":
       return applyAlarm(state, frame.data);
+    case "board.workers":
+      return applyWorkers(state, frame.data);
     default:
       return false;
   }
@@ -76,6 +79,7 @@ export function applySnapshot(state, data, now = Date.now()) {
   state.alerts = new Map();
   for (const incident of data?.incidents ?? []) applyIncident(state, incident, now);
   for (const alert of data?.alerts ?? []) applyAlert(state, alert);
+  applyWorkers(state, data?.delivery_workers);
   // The snapshot does not say which incidents have raised an alarm; keep those already heard of
   // for incidents still open, rather than silently dropping an alarm on reconnect.
   for (const incidentId of state.alarms.keys()) {
@@ -96,6 +100,28 @@ export function alarmOf(state, incident) {
     cad_reference: incident.cad_reference,
     raised_at: incident.alarm_raised_at,
     message: `Nobody has accepted incident ${incident.cad_reference} after every ring was alerted.`,
+  };
+}
+
+/** Whether any delivery worker has reported recently ({alive, last_heard_at, ...}). */
+export function applyWorkers(state, workers) {
+  if (!workers || typeof workers.alive !== "boolean") return false;
+  state.workers = workers;
+  return true;
+}
+
+/** The warning to show when no delivery worker is sending, or null. Unknown (no snapshot yet)
+ *  is not a warning: the connection line already says the board is not live. */
+export function workersWarning(workers) {
+  if (!workers || workers.alive) return null;
+  const since = workers.last_heard_at
+    ? `No delivery worker has reported since ${dayAndTime(workers.last_heard_at)}.`
+    : "No delivery worker has reported.";
+  // SMS and escalation to further stations run in the same workers, so they have stopped too.
+  return {
+    headline: "Pushes are not being sent.",
+    detail: `${since} Texts and escalation to further stations have stopped too: phone alerts reach only ` +
+      "firefighters whose app is open. Tell the on-call engineer.",
   };
 }
 
@@ -327,6 +353,13 @@ function clockTime(iso) {
   return new Date(iso).toLocaleTimeString("en-GB", { hour12: false });
 }
 
+/** The clock time, with the date if it was not today. */
+function dayAndTime(iso, now = new Date()) {
+  const when = new Date(iso);
+  if (when.toDateString() === now.toDateString()) return clockTime(iso);
+  return when.toLocaleString("en-GB", { hour12: false, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
 function elapsed(ms) {
   const seconds = Math.max(0, Math.floor(ms / 1000));
   const minutes = Math.floor(seconds / 60);
@@ -482,9 +515,12 @@ class BoardView {
     this.drawPending = false;
 
     root.replaceChildren();
+    // Always in the page, filled only when there is something to say, so that screen readers
+    // announce the warning when it appears.
+    this.workersBox = el("div", { className: "board-workers", role: "alert", hidden: true });
     this.statusLine = el("p", { className: "board-connection", role: "status", "aria-live": "polite" });
     this.incidentsBox = el("div", { className: "board-incidents" });
-    root.append(this.statusLine, this.incidentsBox);
+    root.append(this.workersBox, this.statusLine, this.incidentsBox);
     setInterval(() => this.tick(), 1000);
   }
 
@@ -525,11 +561,22 @@ class BoardView {
       sections.push(el("p", { className: "board-empty" }, this.state.snapshotAt ? text : "Waiting for the board…"));
     }
     this.incidentsBox.replaceChildren(...sections);
+    this.drawWorkers();
     this.tick();
     if (this.onlyIncident === null) {
       const uncovered = incidents.filter((incident) => isUncovered(incident, alertsOf(this.state, incident.id)));
       document.title = uncovered.length ? `(${uncovered.length}) ${this.baseTitle}` : this.baseTitle;
     }
+  }
+
+  drawWorkers() {
+    const warning = workersWarning(this.state.workers);
+    const text = warning ? `${warning.headline} ${warning.detail}` : "";
+    if (this.workersBox.textContent === text) return; // unchanged: do not announce it again
+    this.workersBox.hidden = !warning;
+    this.workersBox.replaceChildren(
+      ...(warning ? [el("strong", {}, warning.headline), " ", warning.detail] : []),
+    );
   }
 
   drawStatus() {

@@ -1,0 +1,70 @@
+"""Ending a user's open sockets when their login ends.
+
+Every socket joins two channel-layer groups: one for its user and one for the session it was
+opened with. Logging out closes the sockets of that session (the user's other phones stay
+connected); revoking a user's sessions or deactivating the user closes all of theirs. The close
+code is 4401 (log in again), as for a socket opened without a login: docs/events.md.
+
+A session can also end while nobody acts (its expiry date passes, or a staff session idles): each
+socket re-checks its session when the client sends a frame (the apps ping every 25 s), at most
+every RECHECK_SECONDS.
+"""
+
+import hashlib
+import time
+
+from channels.db import database_sync_to_async
+
+from backend.accounts import sessions
+from backend.realtime import events
+
+RECHECK_SECONDS = 60
+# The channel-layer message type; consumers handle it as `session_ended`.
+SESSION_ENDED = {"type": "session.ended"}
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def session_group(session_key: str) -> str:
+    # A digest: the channel layer (Redis) is no place for a session key.
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def close_sockets_of_users(user_ids) -> None:
+    """After the current transaction commits, close every socket of these users."""
+    events.send_on_commit([(user_group(user_id), SESSION_ENDED) for user_id in user_ids])
+
+
+def close_sockets_of_session(session_key: str | None) -> None:
+    if session_key:
+        events.send_on_commit([(session_group(session_key), SESSION_ENDED)])
+
+
+class SessionBoundSocket:
+    """For consumers (AsyncWebsocketConsumer) of logged-in users: joins the user's and the
+    session's groups, and tells whether the session is still live. The consumer closes with 4401
+    on `session_ended` and when `session_still_live()` is False."""
+
+    async def bind_to_session(self) -> None:
+        self.session_groups = [user_group(self.scope["user"].pk)]
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if session_key:
+            self.session_groups.append(session_group(session_key))
+        for group in self.session_groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.session_checked_at = time.monotonic()
+
+    async def unbind_from_session(self) -> None:
+        for group in getattr(self, "session_groups", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def session_still_live(self) -> bool:
+        if not hasattr(self, "session_checked_at"):
+            return True  # not bound: a socket that was refused
+        if time.monotonic() - self.session_checked_at < RECHECK_SECONDS:
+            return True
+        self.session_checked_at = time.monotonic()
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        return await database_sync_to_async(sessions.session_is_live)(session_key, self.scope["user"].pk)

@@ -1,0 +1,40 @@
+"""The audit trail in the admin: coordinators read it (audit.view_auditentry), with filters and
+search. Nobody adds, changes or deletes entries here, superusers included. Entries about welfare
+check-ins are shown to welfare leads only."""
+
+from django.contrib import admin
+
+from backend.admin_base import ReadOnlyAdmin
+from backend.audit.models import AuditEntry
+from backend.records.access import may_read_welfare
+from backend.records.models import RecordKind
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor_username", "role", "action", "object_type", "object_id", "incident_id", "channel"]
+    list_filter = ["action", "object_type", "channel", "role", "at"]
+    search_fields = ["actor_username", "object_id", "=incident_id", "ip_address"]
+    date_hierarchy = "at"
+    list_per_page = 100
+    fields = [
+        "at",
+        "actor",
+        "actor_username",
+        "role",
+        "action",
+        "object_type",
+        "object_id",
+        "incident_id",
+        "channel",
+        "ip_address",
+        "detail",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        # Even who filed a welfare check-in, and when, is private to the welfare leads.
+        entries = super().get_queryset(request)
+        if not may_read_welfare(request.user):
+            entries = entries.exclude(object_type=RecordKind.WELFARE)
+        return entries

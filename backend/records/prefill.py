@@ -1,0 +1,103 @@
+"""What the server already knows for a form, so the crew confirms rather than retypes: times from
+the alert's transitions and from the checklist's one-tap events (each event type carries its
+Utstein meaning in backend/checklists/data/*.json). Only what is known is given; the app leaves the
+rest empty. Values are as the API sends them (times as ISO 8601)."""
+
+from backend.checklists import content
+from backend.checklists.models import OnSceneEvent
+from backend.dispatch.models import Alert
+from backend.records.models import FirstRhythm, RecordKind
+
+
+def prefill(kind: str, alert: Alert) -> dict:
+    if kind == RecordKind.ATTENDANCE:
+        return attendance_prefill(alert)
+    if kind == RecordKind.OUTCOME:
+        return outcome_prefill(alert)
+    return {}
+
+
+def attendance_prefill(alert: Alert) -> dict:
+    events = _events_by_meaning(OnSceneEvent.objects.filter(alert=alert))
+    known = {
+        "mobile_at": alert.en_route_at or alert.accepted_at,
+        "on_scene_at": alert.on_scene_at,
+        "at_patient_at": _first(events, "at_patient"),
+        "left_scene_at": alert.cleared_at,
+    }
+    values = {name: value.isoformat() for name, value in known.items() if value is not None}
+    if alert.on_scene_at is not None or events:
+        values["attended"] = True
+    return values
+
+
+def outcome_prefill(alert: Alert) -> dict:
+    """From the whole crew: the station's firefighters who accepted this incident, and everything
+    their phones logged on scene."""
+    crew = list(
+        Alert.objects.filter(
+            incident_id=alert.incident_id, responder__station_id=alert.responder.station_id, accepted_at__isnull=False
+        ).order_by("responder_id")
+    )
+    event_list = list(OnSceneEvent.objects.filter(alert__in=crew).order_by("occurred_at", "id"))
+    events = _events_by_meaning(event_list)
+    on_scene_times = [member.on_scene_at for member in crew if member.on_scene_at is not None]
+    arrived = min(on_scene_times + events.get("at_patient", [])[:1], default=None)
+    times = {
+        "crew_arrived_at": arrived,
+        "cpr_started_at": _first(events, "crew_cpr_started"),
+        "pads_on_at": _first(events, "pads_on"),
+        "first_shock_at": _first(events, "shock"),
+        "rosc_at": _first(events, "rosc"),
+        "ambulance_arrived_at": _first(events, "ambulance_arrival"),
+        "handover_at": _first(events, "handover"),
+    }
+    values = {name: value.isoformat() for name, value in times.items() if value is not None}
+    values["crew"] = [member.responder_id for member in crew]
+    if "crew_cpr_started" in events:
+        values["compressions"] = True
+    if {"pads_on", "analysis", "shock"} & set(events):
+        values["defibrillator_applied"] = True
+    if values.get("compressions") or values.get("defibrillator_applied"):
+        values["resuscitation_attempted"] = True
+    first_advice = next(
+        (e.data["advice"] for e in event_list if _meaning(e) == "analysis" and "advice" in e.data), None
+    )
+    if first_advice in FirstRhythm.values:
+        values["first_rhythm"] = first_advice
+    shocks = _shocks_given(event_list)
+    if shocks:
+        values["crew_shocks"] = shocks
+    if "rosc" in events:
+        values["rosc_any_time"] = True
+    return values
+
+
+def _shocks_given(event_list: list[OnSceneEvent]) -> int:
+    """Each phone logs the shocks it saw; two crew members tapping the same shock must not count
+    twice, so the crew gave as many shocks as the phone that logged the most."""
+    per_phone: dict[int, int] = {}
+    for event in event_list:
+        if _meaning(event) == "shock":
+            per_phone[event.alert_id] = per_phone.get(event.alert_id, 0) + 1
+    return max(per_phone.values(), default=0)
+
+
+def _meaning(event: OnSceneEvent) -> str | None:
+    definition = content.event_definition(event.type)
+    return definition.get("utstein") if definition else None
+
+
+def _events_by_meaning(events) -> dict[str, list]:
+    """Event times by Utstein meaning, each list earliest first."""
+    by_meaning: dict[str, list] = {}
+    for event in sorted(events, key=lambda e: (e.occurred_at, e.pk)):
+        meaning = _meaning(event)
+        if meaning:
+            by_meaning.setdefault(meaning, []).append(event.occurred_at)
+    return by_meaning
+
+
+def _first(events: dict, meaning: str):
+    times = events.get(meaning)
+    return times[0] if times else None

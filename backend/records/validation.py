@@ -1,0 +1,362 @@
+"""What each form accepts, and the rules between its fields, each broken rule with a message on the
+field at fault (the app shows it next to that field).
+
+`FIELDS` describes every field once: parsing here, the API's OpenAPI schema
+(backend/records/payloads.py) and the admin's amend form all read it, so they cannot disagree.
+Parsing takes JSON values (or the Python values the admin's form gives) and refuses anything else
+with a message; `check_*` then applies the rules between fields to the whole record as it would be
+stored, so a change is checked against the values it leaves in place.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.utils import dateparse, formats, timezone
+
+from backend.errors import InvalidInput
+from backend.records.models import (
+    NOTES_MAX_LENGTH,
+    AgeBand,
+    CrewRole,
+    FirstBy,
+    FirstRhythm,
+    FollowUp,
+    LocationType,
+    NotAttemptedReason,
+    RecordKind,
+    Sex,
+    Ventilation,
+    Witnessed,
+    YesNoUnknown,
+)
+
+# Phones' clocks run a little fast or slow; a time this far ahead of the server is still accepted.
+CLOCK_SLACK = datetime.timedelta(minutes=2)
+APPLIANCE_MAX_LENGTH = 20
+MAX_SHOCKS = 50
+
+
+@dataclass(frozen=True)
+class Field:
+    """One form field. `type` is bool, choice, time, count, scale, text or ids."""
+
+    type: str
+    label: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    max_length: int | None = None
+    minimum: int = 0
+    maximum: int | None = None
+    # What the record holds when the field is left out (None for times and optional counts).
+    default: object = None
+    nullable: bool = field(default=False)
+
+
+def _choice(label: str, choices, default="") -> Field:
+    return Field("choice", label, choices=tuple(choices.values), default=default)
+
+
+def _time(label: str) -> Field:
+    return Field("time", label, nullable=True)
+
+
+def _text(label: str, max_length: int) -> Field:
+    return Field("text", label, max_length=max_length, default="")
+
+
+def _flag(label: str) -> Field:
+    return Field("bool", label, default=False)
+
+
+ATTENDANCE_FIELDS = {
+    "attended": Field("bool", "Attended", required=True),
+    "appliance": _text("Appliance", APPLIANCE_MAX_LENGTH),
+    "role": _choice("Role", CrewRole),
+    "mobile_at": _time("Mobile"),
+    "on_scene_at": _time("On scene"),
+    "at_patient_at": _time("At patient"),
+    "left_scene_at": _time("Left scene"),
+    "notes": _text("Notes", NOTES_MAX_LENGTH),
+}
+
+OUTCOME_FIELDS = {
+    "appliance": _text("Appliance", APPLIANCE_MAX_LENGTH),
+    "crew": Field("ids", "Crew", default=()),
+    "resuscitation_attempted": Field("bool", "Resuscitation attempted", required=True),
+    "not_attempted_reason": _choice("Why resuscitation was not attempted", NotAttemptedReason),
+    "location_type": _choice("Location type", LocationType),
+    "witnessed": _choice("Witnessed by", Witnessed),
+    "bystander_cpr": _choice("Bystander CPR", YesNoUnknown, YesNoUnknown.UNKNOWN),
+    "dispatcher_assisted_cpr": _choice("Dispatcher-assisted CPR", YesNoUnknown, YesNoUnknown.UNKNOWN),
+    "public_defibrillator_applied": _choice("Public defibrillator applied", YesNoUnknown, YesNoUnknown.UNKNOWN),
+    "public_defibrillator_shocks": Field(
+        "count", "Shocks by a public defibrillator", maximum=MAX_SHOCKS, nullable=True
+    ),
+    "compressions": _flag("Compressions by the crew"),
+    "ventilation": _choice("Ventilation", Ventilation, Ventilation.NONE),
+    "defibrillator_applied": _flag("Defibrillator applied by the crew"),
+    "first_rhythm": _choice("First rhythm", FirstRhythm),
+    "crew_shocks": Field("count", "Shocks by the crew", maximum=MAX_SHOCKS, default=0),
+    "first_cpr_by": _choice("First CPR by", FirstBy),
+    "first_defibrillator_by": _choice("First defibrillator applied by", FirstBy),
+    "first_shock_by": _choice("First shock by", FirstBy),
+    "crew_arrived_at": _time("Crew arrived"),
+    "cpr_started_at": _time("CPR started"),
+    "pads_on_at": _time("Pads on"),
+    "first_shock_at": _time("First shock"),
+    "rosc_at": _time("ROSC"),
+    "ambulance_arrived_at": _time("Ambulance arrived"),
+    "handover_at": _time("Handover"),
+    "rosc_any_time": _flag("ROSC at any time"),
+    "rosc_at_handover": _flag("ROSC at handover"),
+    "ongoing_cpr_at_handover": _flag("CPR ongoing at handover"),
+    "resuscitation_stopped": _flag("Resuscitation stopped"),
+    "age_band": _choice("Age band", AgeBand, AgeBand.UNKNOWN),
+    "sex": _choice("Sex", Sex, Sex.UNKNOWN),
+    "notes": _text("Notes", NOTES_MAX_LENGTH),
+}
+
+WELFARE_FIELDS = {
+    "impact": Field("scale", "How affected you feel", required=True, minimum=1, maximum=5),
+    "follow_up": _choice("Follow-up", FollowUp, FollowUp.NONE),
+    "notes": _text("Notes", NOTES_MAX_LENGTH),
+}
+
+FIELDS = {
+    RecordKind.ATTENDANCE: ATTENDANCE_FIELDS,
+    RecordKind.OUTCOME: OUTCOME_FIELDS,
+    RecordKind.WELFARE: WELFARE_FIELDS,
+}
+
+REQUIRED_MESSAGES = {
+    "attended": "Say whether you attended.",
+    "resuscitation_attempted": "Say whether resuscitation was attempted.",
+    "impact": "Say how affected you feel, from 1 (not at all) to 5 (very much).",
+}
+
+# The times that must come in this order, each pair (earlier, later) checked when both are given.
+TIME_ORDER = {
+    RecordKind.ATTENDANCE: [
+        ("mobile_at", "on_scene_at"),
+        ("on_scene_at", "at_patient_at"),
+        ("at_patient_at", "left_scene_at"),
+        ("mobile_at", "at_patient_at"),
+        ("mobile_at", "left_scene_at"),
+        ("on_scene_at", "left_scene_at"),
+    ],
+    RecordKind.OUTCOME: [
+        ("crew_arrived_at", "cpr_started_at"),
+        ("cpr_started_at", "pads_on_at"),
+        ("pads_on_at", "first_shock_at"),
+        ("crew_arrived_at", "pads_on_at"),
+        ("crew_arrived_at", "first_shock_at"),
+        ("cpr_started_at", "first_shock_at"),
+        ("crew_arrived_at", "handover_at"),
+        ("ambulance_arrived_at", "handover_at"),
+        ("rosc_at", "handover_at"),
+    ],
+    RecordKind.WELFARE: [],
+}
+
+
+# --- Parsing -------------------------------------------------------------------------------------
+
+
+def parse(kind: str, raw: dict, *, partial: bool) -> dict:
+    """The submitted fields as Python values. Unknown fields, wrong types, unknown choices, counts
+    out of range and oversized text are refused, all at once, with a message per field. Without
+    `partial` the required fields must be there."""
+    specs = FIELDS[kind]
+    values, errors = {}, {}
+    for name, value in raw.items():
+        spec = specs.get(name)
+        if spec is None:
+            errors[name] = [f"Not a field of this form. The fields are: {', '.join(specs)}."]
+            continue
+        try:
+            values[name] = _parse_value(name, spec, value)
+        except ValueError as problem:
+            errors[name] = [str(problem)]
+    if not partial:
+        for name, spec in specs.items():
+            if spec.required and name not in raw:
+                errors[name] = [REQUIRED_MESSAGES[name]]
+    if errors:
+        raise InvalidInput("The form has errors: see fields.", fields=errors)
+    return values
+
+
+def with_defaults(kind: str, values: dict) -> dict:
+    """Every field of the form: the given values, and the defaults for the others."""
+    return {name: values.get(name, spec.default) for name, spec in FIELDS[kind].items()}
+
+
+def _parse_value(name: str, spec: Field, value):
+    if value is None:
+        if spec.required:
+            raise ValueError(REQUIRED_MESSAGES[name])
+        if spec.type == "choice":
+            return spec.default if spec.default else ""
+        if spec.type in ("time", "count") and spec.nullable:
+            return None
+        raise ValueError(_type_message(spec))
+    parser = _PARSERS[spec.type]
+    return parser(spec, value)
+
+
+def _type_message(spec: Field) -> str:
+    return {
+        "bool": "Answer true or false.",
+        "choice": f"Use one of: {', '.join(spec.choices)}.",
+        "time": "Give a time with its offset, e.g. 2025-03-01T14:07:12Z.",
+        "count": f"Give a whole number from {spec.minimum} to {spec.maximum}.",
+        "scale": f"Give a whole number from {spec.minimum} to {spec.maximum}.",
+        "text": "Give text.",
+        "ids": "Give a list of responder ids.",
+    }[spec.type]
+
+
+def _parse_bool(spec: Field, value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(_type_message(spec))
+    return value
+
+
+def _parse_choice(spec: Field, value) -> str:
+    if value == "" and spec.default == "":
+        return ""
+    if not isinstance(value, str) or value not in spec.choices:
+        raise ValueError(_type_message(spec))
+    return value
+
+
+def _parse_time(spec: Field, value) -> datetime.datetime:
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = dateparse.parse_datetime(value)
+        except ValueError:
+            parsed = None
+    if not isinstance(parsed, datetime.datetime) or parsed.tzinfo is None:
+        raise ValueError(_type_message(spec))
+    try:
+        return parsed.astimezone(datetime.UTC)
+    except OverflowError:  # year 1 or 9999 with an offset that pushes it out of range
+        raise ValueError("This time is out of range. Check the date.") from None
+
+
+def _parse_whole_number(spec: Field, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(_type_message(spec))
+    if value < spec.minimum:
+        if spec.minimum == 0:
+            raise ValueError(f"A count cannot be below zero. {_type_message(spec)}")
+        raise ValueError(_type_message(spec))
+    if spec.maximum is not None and value > spec.maximum:
+        raise ValueError(_type_message(spec))
+    return value
+
+
+def _parse_text(spec: Field, value) -> str:
+    if not isinstance(value, str):
+        raise ValueError(_type_message(spec))
+    if "\x00" in value:
+        raise ValueError("Text cannot contain a null character.")
+    if len(value) > spec.max_length:
+        raise ValueError(f"Keep this to {spec.max_length} characters (it has {len(value)}).")
+    return value.strip()
+
+
+def _parse_ids(spec: Field, value) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple)) or any(isinstance(i, bool) or not isinstance(i, int) for i in value):
+        raise ValueError(_type_message(spec))
+    return tuple(sorted(set(value)))
+
+
+_PARSERS = {
+    "bool": _parse_bool,
+    "choice": _parse_choice,
+    "time": _parse_time,
+    "count": _parse_whole_number,
+    "scale": _parse_whole_number,
+    "text": _parse_text,
+    "ids": _parse_ids,
+}
+
+
+# --- Rules between fields ---------------------------------------------------------------------------
+
+
+def check(kind: str, record: dict, *, incident, now: datetime.datetime, crew_ids: set[int] = frozenset()) -> None:
+    """Apply the form's rules to the whole record as it would be stored (every field present).
+    `crew_ids` are the responders who may be named as the crew (outcome only)."""
+    errors: dict[str, list[str]] = {}
+    _check_times(kind, record, incident=incident, now=now, errors=errors)
+    if kind == RecordKind.OUTCOME:
+        _check_outcome(record, errors)
+        unknown = [str(responder_id) for responder_id in record["crew"] if responder_id not in crew_ids]
+        if unknown:
+            errors.setdefault("crew", []).append(
+                f"Not alerted to this incident from your station: responder {', '.join(unknown)}."
+            )
+    if errors:
+        raise InvalidInput("The form has errors: see fields.", fields=errors)
+
+
+def _check_times(kind: str, record: dict, *, incident, now, errors: dict) -> None:
+    specs = FIELDS[kind]
+    for name, spec in specs.items():
+        value = record.get(name)
+        if spec.type != "time" or value is None:
+            continue
+        if value > now + CLOCK_SLACK:
+            _add(errors, name, "This time is in the future. Check the time, and the phone's clock.")
+        elif value < incident.created_at - CLOCK_SLACK:
+            _add(errors, name, f"This time is before the incident was created ({_shown(incident.created_at)}).")
+    for earlier, later in TIME_ORDER[kind]:
+        first, second = record.get(earlier), record.get(later)
+        if first is None or second is None or second >= first or later in errors:
+            continue
+        _add(
+            errors,
+            later,
+            f"{specs[later].label} ({_shown(second)}) cannot be before "
+            f"{specs[earlier].label.lower()} ({_shown(first)}).",
+        )
+
+
+def _check_outcome(record: dict, errors: dict) -> None:
+    attempted = record["resuscitation_attempted"]
+    shocks = record["crew_shocks"] or 0
+    if not attempted:
+        if not record["not_attempted_reason"]:
+            _add(
+                errors,
+                "not_attempted_reason",
+                f"Say why resuscitation was not attempted: one of {', '.join(NotAttemptedReason.values)}.",
+            )
+        if shocks:
+            _add(errors, "crew_shocks", "Resuscitation was not attempted, so the crew cannot have given shocks.")
+        if record["compressions"]:
+            _add(errors, "compressions", "Resuscitation was not attempted, so the crew cannot have given compressions.")
+    elif record["not_attempted_reason"]:
+        _add(errors, "not_attempted_reason", "Leave this empty: resuscitation was attempted.")
+    if shocks and "crew_shocks" not in errors:
+        if not record["defibrillator_applied"]:
+            _add(errors, "crew_shocks", "Shocks need the crew's defibrillator applied: tick it, or set shocks to 0.")
+        elif record["first_rhythm"] != FirstRhythm.SHOCK_ADVISED:
+            _add(errors, "crew_shocks", "The crew can only have given shocks if the first rhythm was 'shock advised'.")
+    if record["first_shock_at"] is not None and not shocks:
+        _add(errors, "first_shock_at", "A first shock time needs at least one shock by the crew.")
+    if record["rosc_at_handover"] and not record["rosc_any_time"]:
+        _add(errors, "rosc_any_time", "ROSC at handover means there was ROSC: tick 'ROSC at any time'.")
+    if record["rosc_at"] is not None and not record["rosc_any_time"]:
+        _add(errors, "rosc_any_time", "A ROSC time means there was ROSC: tick 'ROSC at any time'.")
+
+
+def _add(errors: dict, name: str, message: str) -> None:
+    errors.setdefault(name, []).append(message)
+
+
+def _shown(value: datetime.datetime) -> str:
+    return formats.date_format(timezone.localtime(value), "j M H:i:s")

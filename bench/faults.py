@@ -1,0 +1,197 @@
+"""The fault scenarios of tests/faults/ at scale: at least 200 simulated firefighters and 100
+dispatches per scenario, on PostgreSQL (a scratch database, created and dropped here) and a private
+redis-server, with two daphne processes and two delivery workers, a fresh set per scenario.
+
+    daphne_killed      a daphne process killed (SIGKILL) during the burst, --kills times
+    redis_restarted    Redis stopped and restarted (empty) during the burst
+    worker_killed      a delivery worker killed while it holds deliveries; the other completes them
+    database_down      PostgreSQL unreachable (refused, blackholed, and mid-burst): 503 within 5 s
+    offline_then_back  every phone offline for --offline-s while incidents are dispatched and every
+                       third cancelled; on reconnect each is replayed everything, in order
+
+Every firefighter has one push subscription (tests/push_service.py's stand-in), so the workers
+push every alert in every scenario. One line per scenario (dispatched, delivered, acknowledged,
+lost, duplicated, p99 delivery ms), then one JSON line with every figure and its unit.
+
+    .venv/bin/python bench/faults.py --database-url postgres://postgres@127.0.0.1:5432/coresponder
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+SCENARIOS = ("daphne_killed", "redis_restarted", "worker_killed", "database_down", "offline_then_back")
+UNITS = {
+    "dispatched_incidents": "incidents",
+    "alerts": "alerts (one per alerted firefighter per incident)",
+    "delivered_alerts": "alerts shown on the firefighter's phone (socket), each once",
+    "acknowledged_alerts": "alerts whose alert.ack the server confirmed (standing alerts only)",
+    "lost_alerts": "alerts never shown, or cancelled and not shown as cancelled",
+    "duplicated_frames": "stored events received twice, or alerts shown twice",
+    "p50_delivery_ms, p99_delivery_ms, max_delivery_ms": "milliseconds from the CAD's first POST to the phone "
+    "showing the alert (through the fault: reconnection, replay, and for offline_then_back the time offline)",
+    "dispatch_answer_p99_ms": "milliseconds from the CAD's first POST to its answer (201, or 409 naming the "
+    "incident), retries on another process included",
+    "dispatch_retries": "requests the CAD had to send again",
+    "reconnections": "socket connections after the first, all phones",
+    "push_*": "Web Push messages at the push service stand-in, by (subscription, alert)",
+    "outage_*": "dispatch requests sent while PostgreSQL was unreachable; outage_max_answer_s in seconds",
+    "offline_s, redis_down_s, scenario_s": "seconds",
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/coresponder",
+        help="the PostgreSQL server (a scratch database is created beside it and dropped after)",
+    )
+    parser.add_argument("--firefighters", type=int, default=200)
+    parser.add_argument("--per-station", type=int, default=10, help="firefighters alerted per dispatch")
+    parser.add_argument("--dispatches", type=int, default=100, help="per scenario")
+    parser.add_argument("--kills", type=int, default=4)
+    parser.add_argument("--offline-s", type=float, default=60)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--keep-logs", type=Path, help="keep the servers' logs in this directory")
+    args = parser.parse_args(argv)
+    chosen = [name for name in args.scenarios.split(",") if name]
+    unknown = set(chosen) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    raise_open_files_limit(4 * args.firefighters + 512)
+    return run(args, chosen)
+
+
+def raise_open_files_limit(wanted: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        resource.setrlimit(
+            resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard)
+        )
+
+
+def run(args, chosen: list[str]) -> int:
+    import dj_database_url
+    from dispatch_latency import create_scratch_database, drop_scratch_database
+
+    from tests.push_service import PushServiceStandIn
+
+    server = dj_database_url.parse(args.database_url)
+    if server["ENGINE"] != "django.db.backends.postgresql":
+        raise SystemExit(f"--database-url must be PostgreSQL, not {args.database_url!r}")
+    scratch = f"coresponder_faults_bench_{uuid.uuid4().hex[:8]}"
+    with PushServiceStandIn() as push_service:
+        # This process's Django: the scratch database, no Redis (it sends nothing live), and the
+        # stand-in allowed as a push service so the firefighters can subscribe to it.
+        from tests.faults.cluster import postgres_url
+
+        os.environ.update(
+            DJANGO_SETTINGS_MODULE="backend.settings",
+            DATABASE_URL=postgres_url(server, name=scratch),
+            PUSH_SERVICE_ALLOWLIST=push_service.origin,
+        )
+        os.environ.pop("REDIS_URL", None)
+        create_scratch_database(server, scratch)
+        try:
+            return run_scenarios(args, chosen, push_service)
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+            drop_scratch_database(server, scratch)
+
+
+def run_scenarios(args, chosen: list[str], push_service) -> int:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from tests.faults import scenarios
+    from tests.faults.cluster import Cluster, populate, subscribe_devices
+
+    started = time.monotonic()
+    call_command("migrate", verbosity=0, interactive=False)
+    stations = args.firefighters // args.per_station
+    plan = populate(stations=stations, per_station=args.per_station, prefix="bench")
+    subscribe_devices(plan, push_service)
+    print(
+        f"{len(plan.responder_ids)} firefighters in {stations} stations of {args.per_station}, each subscribed to "
+        f"push; set up in {time.monotonic() - started:.1f} s",
+        flush=True,
+    )
+    runs = {
+        "daphne_killed": lambda c: scenarios.daphne_killed(c, plan, dispatches=args.dispatches, kills=args.kills),
+        "redis_restarted": lambda c: scenarios.redis_restarted(c, plan, dispatches=args.dispatches),
+        "worker_killed": lambda c: scenarios.worker_killed(c, plan, push_service, dispatches=args.dispatches),
+        "database_down": lambda c: scenarios.database_down(c, plan, dispatches=args.dispatches, probes=3),
+        "offline_then_back": lambda c: scenarios.offline_then_back(
+            c, plan, dispatches=args.dispatches, offline_s=args.offline_s
+        ),
+    }
+    results, failed = {}, False
+    for name in chosen:
+        if args.keep_logs:
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
+            logs = contextlib.nullcontext(tempfile.mkdtemp(prefix=f"faults-{name}-", dir=args.keep_logs))
+        else:
+            logs = tempfile.TemporaryDirectory(prefix=f"faults-{name}-")
+        with logs as log_dir:
+            cluster = Cluster(
+                database=settings.DATABASES["default"],
+                log_dir=Path(log_dir),
+                web=2,
+                workers=2,
+                env={
+                    "DISPATCH_MAX_PER_STATION": str(args.per_station),
+                    "PUSH_SERVICE_ALLOWLIST": push_service.origin,
+                    "DELIVERY_LEASE_SECONDS": "5",
+                },
+            )
+            try:
+                cluster.start()
+                began = time.monotonic()
+                figures = asyncio.run(asyncio.wait_for(runs[name](cluster), 600))
+            except Exception as error:  # report the scenario as failed and go on with the next
+                print(f"{name}: FAILED: {type(error).__name__}: {error}\n{cluster.logs()}", flush=True)
+                results[name] = {"error": f"{type(error).__name__}: {error}"}
+                failed = True
+                continue
+            finally:
+                cluster.stop()
+        figures.extra["scenario_s"] = round(time.monotonic() - began, 1)
+        print(figures.line(), flush=True)
+        for line in figures.missing[:10]:
+            print(f"  {line}", flush=True)
+        results[name] = figures.as_json()
+        failed |= figures.lost > 0 or figures.duplicated > 0
+    summary = {
+        "firefighters": len(plan.responder_ids),
+        "dispatches_per_scenario": args.dispatches,
+        "alerted_per_dispatch": args.per_station,
+        "web_processes": 2,
+        "delivery_workers": 2,
+        "scenarios": results,
+        "units": UNITS,
+        "target": "0 lost and 0 duplicated in every scenario",
+        "met": not failed,
+    }
+    print(json.dumps(summary, separators=(",", ":")), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,352 @@
+// The after-call forms (attendance, outcome, welfare check-in) as data, and the server's rules
+// that are cheap to check on the phone, so a firefighter sees a mistake as they make it rather
+// than after the form has waited for signal. Pure: no DOM, no storage (tests/js/records-rules).
+// The server stays the judge: its messages (400 "fields") are shown next to the same fields.
+//
+// Values in a form are plain data: booleans (true/false, null while unanswered), choices (a
+// string, "" while unanswered), times (ISO 8601 strings or null), counts (numbers or null),
+// text (strings), crew (an array of responder ids).
+
+export const KINDS = ["attendance", "outcome", "welfare"];
+export const NOTES_MAX = 1000;
+const CLOCK_SLACK_MS = 2 * 60 * 1000; // the server allows phones' clocks to run 2 minutes fast
+
+const YES_NO_UNKNOWN = [["yes", "Yes"], ["no", "No"], ["unknown", "Unknown"]];
+const FIRST_BY = [["bystander", "Bystander"], ["fire_crew", "Fire crew"], ["ambulance", "Ambulance"], ["other", "Other"], ["nobody", "Nobody"]];
+
+const bool = (name, label, extra = {}) => ({ name, label, type: "bool", ...extra });
+const choice = (name, label, choices, extra = {}) => ({ name, label, type: "choice", choices, ...extra });
+const time = (name, label, extra = {}) => ({ name, label, type: "time", ...extra });
+const count = (name, label, extra = {}) => ({ name, label, type: "count", ...extra });
+const notes = (hint) => ({ name: "notes", label: "Notes", type: "notes", hint });
+
+/** Each form: title, what it is for, and its sections of fields (in the order shown). */
+export const FORMS = {
+  attendance: {
+    title: "Attendance",
+    intro: "Who attended, with which appliance, and the times. Times from your answers and the checklist are filled in for you: correct them if they are wrong.",
+    sections: [
+      { fields: [bool("attended", "Did you attend this incident?", { required: true })] },
+      {
+        legend: "Appliance and role",
+        fields: [
+          { name: "appliance", label: "Appliance call sign", type: "text", maxLength: 20, hint: "For example 21P1." },
+          choice("role", "Your role", [["crew_lead", "Crew lead"], ["crew_member", "Crew member"], ["driver", "Driver"]]),
+        ],
+      },
+      {
+        legend: "Times",
+        fields: [time("mobile_at", "Mobile"), time("on_scene_at", "On scene"), time("at_patient_at", "At patient"), time("left_scene_at", "Left scene")],
+      },
+      { fields: [notes("No patient names or addresses.")] },
+    ],
+  },
+  outcome: {
+    title: "Outcome",
+    intro: "What the crew did and the outcome at handover (Utstein-style). No patient names, dates of birth or addresses: the incident reference links to the ambulance record.",
+    sections: [
+      {
+        legend: "Crew",
+        fields: [{ name: "appliance", label: "Appliance call sign", type: "text", maxLength: 20 }, { name: "crew", label: "Crew members who attended", type: "crew" }],
+      },
+      {
+        legend: "Resuscitation",
+        fields: [
+          bool("resuscitation_attempted", "Was resuscitation attempted?", { required: true }),
+          choice("not_attempted_reason", "Why was it not attempted?", [
+            ["dnacpr", "Do-not-attempt-CPR decision"],
+            ["obviously_dead", "Obviously dead"],
+            ["signs_of_life", "Signs of life on arrival"],
+          ], { showIf: (values) => values.resuscitation_attempted === false }),
+          choice("location_type", "Where was the patient?", [["home", "Home"], ["public_place", "Public place"], ["workplace", "Workplace"], ["other", "Other"]]),
+          choice("witnessed", "Who witnessed the collapse?", [["bystander", "Bystander"], ["crew", "Crew"], ["not_witnessed", "Not witnessed"]]),
+        ],
+      },
+      {
+        legend: "Before the crew arrived",
+        fields: [
+          choice("bystander_cpr", "Bystander CPR", YES_NO_UNKNOWN),
+          choice("dispatcher_assisted_cpr", "Dispatcher-assisted CPR", YES_NO_UNKNOWN),
+          choice("public_defibrillator_applied", "Public-access defibrillator applied", YES_NO_UNKNOWN),
+          count("public_defibrillator_shocks", "Shocks given by the public defibrillator", { hint: "Leave empty if not known." }),
+        ],
+      },
+      {
+        legend: "What the crew did",
+        fields: [
+          bool("compressions", "Chest compressions by the crew"),
+          choice("ventilation", "Ventilation", [["none", "None"], ["mouth_to_mask", "Mouth-to-mask"], ["bag_valve_mask", "Bag-valve-mask"]]),
+          bool("defibrillator_applied", "Crew's defibrillator applied"),
+          choice("first_rhythm", "First rhythm (as the defibrillator classed it)", [["shock_advised", "Shock advised"], ["no_shock_advised", "No shock advised"], ["unknown", "Unknown"]]),
+          count("crew_shocks", "Shocks given by the crew"),
+        ],
+      },
+      {
+        legend: "Who was first",
+        fields: [choice("first_cpr_by", "First to give CPR", FIRST_BY), choice("first_defibrillator_by", "First to apply a defibrillator", FIRST_BY), choice("first_shock_by", "First to give a shock", FIRST_BY)],
+      },
+      {
+        legend: "Times",
+        fields: [
+          time("crew_arrived_at", "Crew arrived"),
+          time("cpr_started_at", "CPR started by the crew"),
+          time("pads_on_at", "Pads on"),
+          time("first_shock_at", "First shock"),
+          time("rosc_at", "ROSC"),
+          time("ambulance_arrived_at", "Ambulance arrived"),
+          time("handover_at", "Handover"),
+        ],
+      },
+      {
+        legend: "Outcome at handover",
+        fields: [
+          bool("rosc_any_time", "ROSC at any time"),
+          bool("rosc_at_handover", "ROSC at handover"),
+          bool("ongoing_cpr_at_handover", "CPR ongoing at handover"),
+          bool("resuscitation_stopped", "Resuscitation stopped"),
+        ],
+      },
+      {
+        legend: "Patient (as stated; unknown is fine)",
+        fields: [
+          choice("age_band", "Age band", [["under_1", "Under 1"], ["1_17", "1 to 17"], ["18_34", "18 to 34"], ["35_54", "35 to 54"], ["55_74", "55 to 74"], ["75_plus", "75 and over"], ["unknown", "Unknown"]]),
+          choice("sex", "Sex", [["female", "Female"], ["male", "Male"], ["unknown", "Unknown"]]),
+        ],
+      },
+      { fields: [notes("No patient names, dates of birth or addresses.")] },
+    ],
+  },
+  welfare: {
+    title: "Welfare check-in",
+    intro: "Private: only you and the welfare leads see this, not your managers or the coordinators.",
+    sections: [
+      {
+        fields: [
+          choice("impact", "How affected do you feel by this call?", [["1", "1: not at all"], ["2", "2: a little"], ["3", "3: somewhat"], ["4", "4: quite a lot"], ["5", "5: very much"]], { required: true }),
+          choice("follow_up", "Would you like a follow-up?", [["none", "No follow-up"], ["welfare", "A welfare conversation"], ["trim", "A TRiM (trauma risk management) follow-up"]]),
+        ],
+      },
+      { fields: [notes("Anything you want the welfare lead to know (optional).")] },
+    ],
+  },
+};
+
+/** Every field of a form, in order. */
+export function fieldsOf(kind) {
+  return FORMS[kind].sections.flatMap((section) => section.fields);
+}
+
+function fieldOf(kind, name) {
+  return fieldsOf(kind).find((field) => field.name === name);
+}
+
+const EMPTY = { bool: null, choice: "", time: null, count: null, text: "", notes: "", crew: [] };
+
+/** Form values from the server's record (or prefill): every field present, in the form's types. */
+export function valuesFrom(kind, source = {}) {
+  const values = {};
+  for (const field of fieldsOf(kind)) {
+    const raw = source?.[field.name];
+    if (raw === undefined || raw === null) values[field.name] = Array.isArray(EMPTY[field.type]) ? [] : EMPTY[field.type];
+    else if (field.type === "choice") values[field.name] = String(raw);
+    else if (field.type === "crew") values[field.name] = Array.isArray(raw) ? raw.map(Number) : [];
+    else values[field.name] = raw;
+  }
+  return values;
+}
+
+/** Is the field shown (and sent) for these values? Hidden fields count as empty. */
+export function isShown(field, values) {
+  return !field.showIf || field.showIf(values);
+}
+
+function isEmpty(field, value) {
+  if (field.type === "crew") return !value || value.length === 0;
+  return value === null || value === undefined || value === "";
+}
+
+/** A value as the API takes it (impact is a number there; a choice left empty is ""). */
+function apiValue(field, value) {
+  if (field.type === "choice" && field.name === "impact") return value === "" ? null : Number(value);
+  return value;
+}
+
+/** The POST body (without the idempotency key): every answered field that is shown. */
+export function postBody(kind, values) {
+  const body = {};
+  for (const field of fieldsOf(kind)) {
+    if (!isShown(field, values) || isEmpty(field, values[field.name])) continue;
+    body[field.name] = apiValue(field, values[field.name]);
+  }
+  return body;
+}
+
+/** The PATCH body (without key and reason): only what differs from the record held. */
+export function patchBody(kind, values, record) {
+  const before = valuesFrom(kind, record);
+  const body = {};
+  for (const field of fieldsOf(kind)) {
+    const value = isShown(field, values) ? values[field.name] : EMPTY[field.type];
+    if (JSON.stringify(value) === JSON.stringify(before[field.name])) continue;
+    if (field.type === "time" && value && before[field.name] && Date.parse(value) === Date.parse(before[field.name])) continue;
+    body[field.name] = apiValue(field, value);
+  }
+  return body;
+}
+
+// --- Rules ---------------------------------------------------------------------------------------
+
+/** Times that must come in order: each chain's times must not go backwards (gaps allowed). */
+const TIME_CHAINS = {
+  attendance: [["mobile_at", "on_scene_at", "at_patient_at", "left_scene_at"]],
+  outcome: [
+    ["crew_arrived_at", "cpr_started_at", "pads_on_at", "first_shock_at"],
+    ["crew_arrived_at", "handover_at"],
+    ["ambulance_arrived_at", "handover_at"],
+    ["rosc_at", "handover_at"],
+  ],
+  welfare: [],
+};
+
+function add(errors, name, message) {
+  (errors[name] ||= []).push(message);
+}
+
+/** "Crew arrived" -> "crew arrived" in the middle of a sentence; "ROSC" stays "ROSC". */
+const lower = (label) => (/^[A-Z]{2}/.test(label) ? label : label.charAt(0).toLowerCase() + label.slice(1));
+
+function checkTimes(kind, values, now, errors) {
+  for (const field of fieldsOf(kind).filter((item) => item.type === "time")) {
+    const value = values[field.name];
+    if (!value) continue;
+    const at = Date.parse(value);
+    if (Number.isNaN(at)) add(errors, field.name, "Enter a date and time.");
+    else if (at > now.getTime() + CLOCK_SLACK_MS) add(errors, field.name, `${field.label} cannot be in the future.`);
+  }
+  for (const chain of TIME_CHAINS[kind]) {
+    let previous = null;
+    for (const name of chain) {
+      const at = values[name] ? Date.parse(values[name]) : NaN;
+      if (Number.isNaN(at)) continue;
+      if (previous && at < previous.at && !errors[name]) {
+        add(errors, name, `${fieldOf(kind, name).label} cannot be before ${lower(fieldOf(kind, previous.name).label)}.`);
+      }
+      if (!previous || at >= previous.at) previous = { name, at };
+    }
+  }
+}
+
+function checkCount(values, name, errors) {
+  const value = values[name];
+  if (value === null || value === undefined || value === "") return;
+  if (!Number.isInteger(Number(value)) || Number(value) < 0) add(errors, name, "Enter a whole number, 0 or more.");
+}
+
+function checkOutcome(values, errors) {
+  checkCount(values, "public_defibrillator_shocks", errors);
+  checkCount(values, "crew_shocks", errors);
+  const shocks = Number(values.crew_shocks) || 0;
+  const attempted = values.resuscitation_attempted;
+  if (attempted === false) {
+    if (!values.not_attempted_reason) add(errors, "not_attempted_reason", "Say why resuscitation was not attempted.");
+    if (shocks > 0) add(errors, "crew_shocks", "Resuscitation was not attempted, so the crew gave no shocks: enter 0.");
+    if (values.compressions === true) add(errors, "compressions", "Resuscitation was not attempted, so the crew gave no compressions.");
+  }
+  if (shocks > 0 && !errors.crew_shocks) {
+    if (values.first_rhythm !== "shock_advised") add(errors, "crew_shocks", "Shocks can only be given when the first rhythm was 'Shock advised'.");
+    else if (values.defibrillator_applied === false) add(errors, "crew_shocks", "Shocks need the crew's defibrillator applied: answer Yes there.");
+  }
+  if (values.first_shock_at && shocks === 0) add(errors, "first_shock_at", "A first shock time needs at least one crew shock.");
+  if (values.rosc_at_handover === true && values.rosc_any_time !== true) {
+    add(errors, "rosc_any_time", "ROSC at handover means there was ROSC at some time: answer Yes here too.");
+  }
+}
+
+const REQUIRED_MESSAGES = {
+  attended: "Say whether you attended.",
+  resuscitation_attempted: "Say whether resuscitation was attempted.",
+  impact: "Choose how affected you feel, from 1 to 5.",
+};
+
+/**
+ * What is wrong with these values: {field: [message, ...]}, empty when nothing is. Only fields
+ * that are shown are checked. `now` is the phone's clock (for "not in the future").
+ */
+export function validate(kind, values, { now = new Date() } = {}) {
+  const errors = {};
+  for (const field of fieldsOf(kind)) {
+    if (field.required && isEmpty(field, values[field.name])) add(errors, field.name, REQUIRED_MESSAGES[field.name]);
+    if (field.maxLength && String(values[field.name] || "").length > field.maxLength) {
+      add(errors, field.name, `${field.label} can be at most ${field.maxLength} characters.`);
+    }
+  }
+  const length = String(values.notes || "").length;
+  if (length > NOTES_MAX) add(errors, "notes", `Notes can be at most ${NOTES_MAX} characters (these are ${length}).`);
+  checkTimes(kind, values, now, errors);
+  if (kind === "outcome") checkOutcome(values, errors);
+  for (const field of fieldsOf(kind)) if (!isShown(field, values)) delete errors[field.name];
+  return errors;
+}
+
+/** The server's 400 `fields` as {field: [message]}; a message for no known field goes to "form". */
+export function serverErrors(kind, fields) {
+  const known = new Set(fieldsOf(kind).map((field) => field.name));
+  const errors = {};
+  for (const [name, messages] of Object.entries(fields || {})) {
+    const list = (Array.isArray(messages) ? messages : [messages]).map(String);
+    if (name === "reason") (errors.reason ||= []).push(...list);
+    else (errors[known.has(name) ? name : "form"] ||= []).push(...list);
+  }
+  return errors;
+}
+
+// --- Where a form stands -------------------------------------------------------------------------
+
+export const NOT_STARTED = "not_started";
+export const PENDING = "pending";
+export const ACCEPTED = "accepted";
+export const ATTENTION = "attention";
+
+/**
+ * One form's state for the list screen, from the record the server holds (or null) and the
+ * newest item of this phone's outbox for it (or null):
+ *   not_started  nothing sent, nothing queued
+ *   pending      saved on this phone, not yet accepted by the server
+ *   accepted     the server holds it (with its version)
+ *   attention    the server refused what was sent (409/400): its message
+ */
+export function formStatus(record, item) {
+  if (item && item.state === "pending") {
+    return { state: PENDING, text: record ? "Change saved on this phone, waiting to be sent" : "Saved on this phone, waiting to be sent" };
+  }
+  if (item && (item.state === "rejected" || item.state === "conflict")) {
+    if (item.last_code === "invalid") return { state: ATTENTION, text: "Some answers need correcting: open the form to see which." };
+    return { state: ATTENTION, text: item.last_error || "The server refused it: open the form to see why." };
+  }
+  if (record) {
+    const locked = record.locked ? " · locked" : "";
+    return { state: ACCEPTED, text: `Sent and accepted (version ${record.version})${locked}` };
+  }
+  return { state: NOT_STARTED, text: "Not started" };
+}
+
+export const STATUS_LABELS = { [NOT_STARTED]: "Not started", [PENDING]: "Pending", [ACCEPTED]: "Accepted", [ATTENTION]: "Needs attention" };
+
+// --- Times in <input type="datetime-local"> ------------------------------------------------------
+
+const pad = (n) => String(n).padStart(2, "0");
+
+/** An ISO time as the phone's local "YYYY-MM-DDTHH:MM:SS" (what datetime-local shows); "" if none. */
+export function toLocalInput(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+/** A datetime-local value (the phone's local time) as ISO 8601 in UTC; null if empty or invalid. */
+export function fromLocalInput(text) {
+  if (!text) return null;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}

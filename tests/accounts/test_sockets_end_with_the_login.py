@@ -1,0 +1,131 @@
+"""An open socket closes with 4401 (log in again) when its login ends: logging out (that session's
+sockets only), a coordinator's "Sign out everywhere", deactivation, and a session that expires or
+idles out while connected (checked when the client next sends a frame)."""
+
+import datetime
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.utils import timezone
+
+from backend.accounts import actions, sessions, sockets
+from backend.realtime.consumers import CloseCode
+from tests.realtime.sockets import (
+    FRAME_TIMEOUT_S,
+    assert_closed_with,
+    communicator,
+    receive_frame,
+    receive_until_sync_ready,
+    session_cookie_for,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RESPONDER = "/ws/responder/"
+BOARD = "/ws/coordinator/"
+
+
+async def open_socket(user, path=RESPONDER):
+    """A connected socket with its own new session; the session's key."""
+    cookie = await sync_to_async(session_cookie_for)(user)
+    socket = communicator(path, cookie=cookie)
+    connected, _ = await socket.connect(timeout=FRAME_TIMEOUT_S)
+    assert connected
+    if path == RESPONDER:
+        await receive_until_sync_ready(socket)
+    else:
+        assert (await receive_frame(socket))["type"] == "board.snapshot"
+    return socket, cookie.split("=", 1)[1]
+
+
+async def assert_still_open(socket) -> None:
+    await socket.send_json_to({"type": "ping"})
+    assert (await receive_frame(socket))["type"] == "pong"
+    await socket.disconnect(timeout=0.1)
+
+
+@sync_to_async
+def log_out(session_key: str) -> None:
+    browser = Client()
+    browser.cookies[settings.SESSION_COOKIE_NAME] = session_key
+    assert browser.post("/api/v1/auth/logout/").status_code == 204
+
+
+async def test_logging_out_closes_that_sessions_sockets_and_not_the_other_phones(alice):
+    phone, key = await open_socket(alice.user)
+    tablet, _ = await open_socket(alice.user)
+
+    await log_out(key)
+
+    await assert_closed_with(phone, CloseCode.NOT_LOGGED_IN)
+    await assert_still_open(tablet)
+
+
+async def test_signing_out_everywhere_closes_all_of_their_sockets_only(alice, bob, carol):
+    phone, _ = await open_socket(alice.user)
+    tablet, _ = await open_socket(alice.user)
+    bobs, _ = await open_socket(bob.user)
+
+    await sync_to_async(actions.sign_out_everywhere)(actor=carol, user_ids=[alice.user.pk])
+
+    await assert_closed_with(phone, CloseCode.NOT_LOGGED_IN)
+    await assert_closed_with(tablet, CloseCode.NOT_LOGGED_IN)
+    await assert_still_open(bobs)
+
+
+async def test_deactivating_a_user_closes_their_open_sockets(alice, carol):
+    phone, _ = await open_socket(alice.user)
+    board, _ = await open_socket(carol, BOARD)
+    alice.user.is_active = False
+
+    await sync_to_async(alice.user.save)()
+
+    await assert_closed_with(phone, CloseCode.NOT_LOGGED_IN)
+    await assert_still_open(board)
+
+
+async def test_a_session_that_expired_while_connected_closes_at_the_next_frame(alice, monkeypatch):
+    monkeypatch.setattr(sockets, "RECHECK_SECONDS", 0)
+    phone, key = await open_socket(alice.user)
+    await sync_to_async(Session.objects.filter(session_key=key).update)(
+        expire_date=timezone.now() - datetime.timedelta(seconds=1)
+    )
+
+    await phone.send_json_to({"type": "ping"})
+
+    await assert_closed_with(phone, CloseCode.NOT_LOGGED_IN)
+
+
+async def test_a_board_left_past_the_staff_limit_closes_at_the_next_frame(carol, monkeypatch):
+    monkeypatch.setattr(sockets, "RECHECK_SECONDS", 0)
+    board, key = await open_socket(carol, BOARD)
+
+    @sync_to_async
+    def eight_hours_pass():
+        store = Session.objects.get(session_key=key)
+        data = store.get_decoded()
+        data[sessions.STARTED_AT] -= settings.ADMIN_SESSION_MAX_AGE + 1
+        Session.objects.save(key, data, store.expire_date)
+
+    await eight_hours_pass()
+    await board.send_json_to({"type": "ping"})
+
+    await assert_closed_with(board, CloseCode.NOT_LOGGED_IN)
+
+
+async def test_a_watched_board_keeps_its_staff_session_from_idling_out(carol, monkeypatch):
+    """A wall board is watched, not clicked: its pings count as use."""
+    monkeypatch.setattr(sockets, "RECHECK_SECONDS", 0)
+    monkeypatch.setattr(sessions, "STAFF_REFRESH_SECONDS", 0)
+    board, key = await open_socket(carol, BOARD)
+
+    await board.send_json_to({"type": "ping"})
+    assert (await receive_frame(board))["type"] == "pong"
+
+    seen = await sync_to_async(lambda: Session.objects.get(session_key=key).get_decoded()[sessions.SEEN_AT])()
+    started = await sync_to_async(lambda: Session.objects.get(session_key=key).get_decoded()[sessions.STARTED_AT])()
+    assert seen > started
+    await board.disconnect(timeout=0.1)

@@ -1,0 +1,84 @@
+"""The coordinators' live board warns, in a real browser, when no delivery worker has reported
+recently (pushes are not being sent), and clears the warning once one reports.
+
+This needs a server without the delivery worker inside it (the suite's `server` runs one), so it
+starts its own: `manage.py serve` with DELIVERY_WORKER_EMBEDDED off, on its own SQLite database,
+with the board checking the heartbeats twice a second."""
+
+import pytest
+from playwright.sync_api import expect
+
+from backend import health
+from tests import live_server
+from tests.e2e.conftest import demo_server
+from tests.e2e.helpers import log_in, pass_the_second_factor, watch_for_problems
+
+BOARD_PAGE = "/admin/dispatch/incident/board/"
+# Long enough for a `manage.py shell` to write a heartbeat and the board's next check to see it.
+WARNING_CHANGES_WITHIN_MS = 10_000
+
+# What a delivery worker does every few seconds.
+HEARTBEAT = """
+from django.utils import timezone
+from backend.delivery.worker import record_heartbeat
+record_heartbeat("e2e-worker", started_at=timezone.now())
+"""
+
+# The worker then stops: its last heartbeat is a minute older than /healthz tolerates.
+LONG_AGO_S = health.WORKER_STALE_AFTER.total_seconds() + 60
+HEARTBEAT_GONE_STALE = f"""
+import datetime
+from django.utils import timezone
+from backend.delivery.models import WorkerHeartbeat
+WorkerHeartbeat.objects.update(last_seen_at=timezone.now() - datetime.timedelta(seconds={LONG_AGO_S}))
+"""
+
+
+@pytest.fixture(scope="module")
+def server_without_worker(server, tmp_path_factory):
+    """Like the suite's `server` (whose settings it copies), but with no delivery worker."""
+    directory = tmp_path_factory.mktemp("server-without-worker")
+    port = live_server.free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **server.env,
+        "SQLITE_PATH": str(directory / "db.sqlite3"),
+        "DJANGO_ALLOWED_ORIGINS": url,
+        "PUBLIC_BASE_URL": url,
+        "DELIVERY_WORKER_EMBEDDED": "false",
+        "BOARD_WORKER_CHECK_SECONDS": "0.5",
+    }
+    with demo_server(directory, port, env) as live:
+        yield live
+
+
+@pytest.fixture
+def desk(chromium, server_without_worker):
+    context = chromium.new_context(
+        base_url=server_without_worker.url, viewport={"width": 1280, "height": 900}, locale="en-GB"
+    )
+    context.set_default_timeout(10_000)
+    log_in(context, "coordinator")
+    pass_the_second_factor(context, server_without_worker)
+    yield context
+    context.close()
+
+
+def test_the_board_warns_while_no_delivery_worker_reports(desk, server_without_worker):
+    page = desk.new_page()
+    problems = watch_for_problems(page)
+    page.goto(BOARD_PAGE)
+    warning = page.get_by_role("alert").filter(has_text="Pushes are not being sent")
+
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("No delivery worker has reported.")
+    expect(warning).to_contain_text("Tell the on-call engineer.")
+
+    server_without_worker.manage("shell", "-c", HEARTBEAT)
+    expect(warning).to_have_count(0, timeout=WARNING_CHANGES_WITHIN_MS)
+    expect(page.locator(".board-connection--live")).to_be_visible()
+
+    server_without_worker.manage("shell", "-c", HEARTBEAT_GONE_STALE)
+    expect(warning).to_be_visible(timeout=WARNING_CHANGES_WITHIN_MS)
+    expect(warning).to_contain_text("No delivery worker has reported since")
+    assert problems == []

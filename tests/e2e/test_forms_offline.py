@@ -1,0 +1,204 @@
+"""The after-call forms in the app: an outcome form filled in and submitted without signal survives
+a reload, is sent once the signal is back, is stored by the server exactly once, and the app then
+shows it as accepted; a message from the server's validation is shown next to its field; only the
+crew lead fills in the outcome form; a submitted form is changed with a reason; answers typed on a
+phone that lost the race to submit a form are kept and can be sent as a change."""
+
+import datetime
+import re
+import uuid
+from zoneinfo import ZoneInfo
+
+from tests.e2e.conftest import PHONE, ApiUser
+from tests.e2e.helpers import accept_new_alert, log_in, watch_for_problems
+
+CREW_LEAD = "ff.gorleston.1"  # a crew lead (demo data: each station's firefighter no. 1)
+NEAR_GORLESTON = (52.5790, 1.7230)
+FIREFIGHTER = "ff.north-walsham.2"
+NEAR_NORTH_WALSHAM = (52.8210, 1.3880)
+CHANGER = "ff.great-yarmouth.2"
+NEAR_GREAT_YARMOUTH = (52.6100, 1.7280)
+
+OUTCOMES_OF_INCIDENT = """
+from backend.records.models import Outcome
+print([(o.version, o.crew_shocks, o.rosc_at_handover) for o in Outcome.objects.filter(incident_id={incident_id})])
+"""
+
+
+def choose(page, question: str, answer: str) -> None:
+    """Tick an answer in a group of choices, found as a firefighter with a screen reader would."""
+    page.get_by_role("group", name=question, exact=True).get_by_role("radio", name=answer, exact=True).check()
+
+
+def test_outcome_submitted_offline_survives_a_reload_and_reaches_the_server_once(phone, server, dispatcher):
+    log_in(phone, CREW_LEAD)
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    page.goto("/")
+    page.locator(".pill-live").wait_for()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    incident, alert_id = accept_new_alert(phone, dispatcher, "E2E-FORMS-1", NEAR_GORLESTON, "6 Form Street, Gorleston")
+
+    page.goto(f"/#/alerts/{alert_id}/forms")
+    outcome_card = page.locator(".form-list li[data-kind='outcome']")
+    outcome_card.locator(".status-not_started").wait_for()
+    outcome_card.get_by_role("link", name="Fill in: outcome form").click()
+    page.wait_for_url(re.compile(rf"#/alerts/{alert_id}/forms/outcome$"))
+    page.locator("form#record-form").wait_for()
+
+    phone.set_offline(True)
+    page.locator(".pill-offline").wait_for()
+    choose(page, "Was resuscitation attempted?", "Yes")
+    choose(page, "Where was the patient?", "Home")
+    choose(page, "Who witnessed the collapse?", "Bystander")
+    choose(page, "Bystander CPR", "Yes")
+    choose(page, "Dispatcher-assisted CPR", "No")
+    choose(page, "Public-access defibrillator applied", "No")
+    choose(page, "Chest compressions by the crew", "Yes")
+    choose(page, "Ventilation", "Bag-valve-mask")
+    choose(page, "Crew's defibrillator applied", "Yes")
+    choose(page, "First rhythm (as the defibrillator classed it)", "Shock advised")
+    page.get_by_label("Shocks given by the crew").fill("2")
+    choose(page, "ROSC at any time", "Yes")
+    choose(page, "ROSC at handover", "Yes")
+    choose(page, "Age band", "55 to 74")
+    choose(page, "Sex", "Female")
+    page.get_by_role("button", name="Submit outcome form").click()
+    page.get_by_text("Saved on this phone, not sent yet.").wait_for()
+
+    page.reload()  # still offline: the shell from the service worker, the form from IndexedDB
+    page.get_by_text("Saved on this phone, not sent yet.").wait_for()
+    page.get_by_role("link", name="Back to the forms").click()
+    outcome_card.locator(".status-pending").wait_for()
+
+    phone.set_offline(False)
+    outcome_card.locator(".status-accepted").wait_for()
+    assert outcome_card.locator(".form-status").inner_text() == "Sent and accepted (version 1)"
+
+    stored = server.manage("shell", "-c", OUTCOMES_OF_INCIDENT.format(incident_id=int(incident["id"])))
+    assert stored.strip().splitlines()[-1] == "[(1, 2, True)]", "exactly one outcome, as submitted"
+    record = ApiUser(server.url, CREW_LEAD).get(f"/api/v1/alerts/{alert_id}/outcome/")["record"]
+    assert (record["version"], record["crew_shocks"], record["first_rhythm"]) == (1, 2, "shock_advised")
+    assert problems == []
+
+
+def test_a_message_from_the_server_is_shown_next_to_its_field_and_the_outcome_is_the_crew_leads(
+    phone, server, dispatcher
+):
+    log_in(phone, FIREFIGHTER)
+    _, alert_id = accept_new_alert(phone, dispatcher, "E2E-FORMS-2", NEAR_NORTH_WALSHAM, "7 Form Street, North Walsham")
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    page.goto(f"/#/alerts/{alert_id}/forms/attendance")
+    page.locator("form#record-form").wait_for()
+
+    # The day before the incident: the phone cannot know when the incident began, the server can.
+    yesterday = datetime.datetime.now(ZoneInfo(PHONE["timezone_id"])) - datetime.timedelta(days=1)
+    choose(page, "Did you attend this incident?", "Yes")
+    page.get_by_label("Mobile", exact=True).fill(yesterday.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.get_by_role("button", name="Submit attendance form").click()
+
+    mobile = page.locator("#f-mobile_at")
+    message = page.locator("#err-mobile_at")
+    message.wait_for()
+    expected = server_message(
+        server, alert_id, {"attended": True, "mobile_at": yesterday.isoformat(timespec="seconds")}
+    )
+    assert message.inner_text() == " ".join(expected)
+    assert mobile.get_attribute("aria-invalid") == "true"
+    assert "err-mobile_at" in mobile.get_attribute("aria-describedby").split()
+    assert page.evaluate("document.activeElement.id") == "f-mobile_at", "focus goes to the field at fault"
+    page.get_by_text("The server did not accept this form").wait_for()
+
+    page.get_by_role("link", name="Back to the forms").click()
+    page.locator(".form-list li[data-kind='attendance'] .status-attention").wait_for()
+
+    # Not a crew lead: the crew's outcome form can be read, not submitted.
+    page.get_by_role("link", name="Read the outcome form").click()
+    page.get_by_text("Only the crew lead submits the outcome form.").wait_for()
+    page.get_by_text("Your crew lead has not submitted it yet.").wait_for()
+    assert page.locator("form#record-form").count() == 0
+    assert problems == []
+
+
+def server_message(server, alert_id: int, body: dict) -> list[str]:
+    """What the server says about the mobile time of this (refused) attendance form."""
+    user = ApiUser(server.url, FIREFIGHTER)
+    response = user.http.post(
+        f"{server.url}/api/v1/alerts/{alert_id}/attendance/",
+        json={"idempotency_key": str(uuid.uuid4()), **body},
+        headers={"X-CSRFToken": user.http.cookies["csrftoken"]},
+        timeout=10,
+    )
+    assert response.status_code == 400, response.text
+    return response.json()["error"]["fields"]["mobile_at"]
+
+
+def test_a_submitted_form_is_changed_with_a_reason(phone, server, dispatcher):
+    log_in(phone, CHANGER)
+    _, alert_id = accept_new_alert(
+        phone, dispatcher, "E2E-FORMS-3", NEAR_GREAT_YARMOUTH, "8 Form Street, Great Yarmouth"
+    )
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    page.goto(f"/#/alerts/{alert_id}/forms/attendance")
+    page.locator("form#record-form").wait_for()
+    choose(page, "Did you attend this incident?", "Yes")
+    page.get_by_role("button", name="Submit attendance form").click()
+    page.get_by_text("Sent and accepted (version 1)").wait_for()
+
+    page.get_by_role("button", name="Change this record").click()
+    page.get_by_label("Appliance call sign").fill("21P1")
+    page.get_by_role("button", name="Save changes").click()
+    reason = page.get_by_label("Why are you changing this record?")
+    assert page.locator("#err-reason").inner_text() == "Say why you are changing this record."
+    assert page.evaluate("document.activeElement.id") == "f-reason"
+    reason.fill("Wrong appliance at first.")
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_text("Sent and accepted (version 2)").wait_for()
+
+    record = ApiUser(server.url, CHANGER).get(f"/api/v1/alerts/{alert_id}/attendance/")["record"]
+    assert (record["version"], record["appliance"], record["attended"]) == (2, "21P1", True)
+    assert problems == []
+
+
+def test_answers_from_a_phone_that_was_beaten_to_it_are_kept_and_sent_as_a_change(phone, server, dispatcher):
+    log_in(phone, CHANGER)
+    _, alert_id = accept_new_alert(
+        phone, dispatcher, "E2E-FORMS-4", NEAR_GREAT_YARMOUTH, "10 Form Street, Great Yarmouth"
+    )
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    page.goto(f"/#/alerts/{alert_id}/forms/welfare")
+    page.locator("form#record-form").wait_for()
+
+    phone.set_offline(True)
+    page.locator(".pill-offline").wait_for()
+    choose(page, "How affected do you feel by this call?", "4: quite a lot")
+    page.get_by_label("Notes", exact=True).fill("Typed on this phone.")
+    page.get_by_role("button", name="Submit welfare check-in form").click()
+    page.get_by_text("Saved on this phone, not sent yet.").wait_for()
+    # Meanwhile the same firefighter's other phone submits the check-in first.
+    ApiUser(server.url, CHANGER).post(
+        f"/api/v1/alerts/{alert_id}/welfare/", {"idempotency_key": str(uuid.uuid4()), "impact": 1}
+    )
+
+    phone.set_offline(False)
+    draft = page.get_by_role("status").filter(has_text="Your phone had different answers that were not sent")
+    draft.wait_for()
+    status = page.locator(".notice.ok").inner_text()
+    assert "version 1" in status and "You can change it at any time." in status
+    assert "ask a coordinator" not in page.locator("main").inner_text().lower(), "a welfare check-in is never locked"
+
+    draft.get_by_role("button", name="Use my answers as a change").click()
+    group = page.get_by_role("group", name="How affected do you feel by this call?", exact=True)
+    assert group.get_by_role("radio", name="4: quite a lot", exact=True).is_checked()
+    assert page.get_by_label("Notes", exact=True).input_value() == "Typed on this phone."
+    page.get_by_label("Why are you changing this record?").fill("Answers from my other phone.")
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_text("Sent and accepted (version 2)").wait_for()
+    assert page.get_by_text("Your phone had different answers").count() == 0
+
+    record = ApiUser(server.url, CHANGER).get(f"/api/v1/alerts/{alert_id}/welfare/")["record"]
+    assert (record["version"], record["impact"], record["notes"]) == (2, 4, "Typed on this phone.")
+    assert problems == []

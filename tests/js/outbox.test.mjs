@@ -1,0 +1,208 @@
+// The after-call forms' outbox: submissions kept on the phone, replayed in order with their keys,
+// and what each answer of the records API (docs: records-api-contract) does to them.
+import assert from "node:assert/strict";
+import { beforeEach, describe, it } from "node:test";
+
+import { RecordOutbox, classifyRecordStatus, newestByKind, requestOf } from "../../pwa/app/outbox.js";
+import { AUTH, CONFLICT, REJECTED, RETRY, SENT, createMemoryStorage } from "../../pwa/app/queue.js";
+
+function kvStore() {
+  const items = new Map();
+  return {
+    get: async (key) => (items.has(key) ? structuredClone(items.get(key)) : undefined),
+    put: async (value) => void items.set(value.key, structuredClone(value)),
+    clear: async () => items.clear(),
+  };
+}
+
+/**
+ * A stand-in for POST/PATCH alerts/{id}/{kind}/: one record per alert and kind; the same key with
+ * the same body answers 200 with the stored record, a different body 409; a second POST with
+ * another key 409 already_submitted. `script` makes the next calls fail: a number answers that
+ * status (nothing stored), "network" rejects (nothing stored), "lost" stores and loses the answer.
+ */
+function fakeServer() {
+  const records = new Map();
+  const keys = new Map();
+  const calls = [];
+  const script = [];
+  return {
+    records,
+    calls,
+    script,
+    async raw(method, path, body) {
+      calls.push({ method, path, body });
+      const next = script.shift();
+      if (next === "network") throw Object.assign(new Error("offline"), { status: 0 });
+      if (typeof next === "number") return { status: next, body: { error: { code: "x", message: `status ${next}`, fields: { notes: ["Too long."] } } } };
+      const text = JSON.stringify(body);
+      if (keys.has(body.idempotency_key)) {
+        if (keys.get(body.idempotency_key).text !== text) return { status: 409, body: { error: { code: "idempotency_key_reused", message: "Key reused." } } };
+        if (next === "lost") throw new Error("reset");
+        return { status: 200, body: { record: keys.get(body.idempotency_key).record } };
+      }
+      const existing = records.get(path);
+      if (method === "POST" && existing) {
+        return { status: 409, body: { error: { code: "already_submitted", message: "Already submitted.", record: existing } } };
+      }
+      const { idempotency_key: _key, reason: _reason, ...fields } = body;
+      const record = { ...(existing || { id: records.size + 1, version: 0 }), ...fields };
+      record.version += 1;
+      records.set(path, record);
+      keys.set(body.idempotency_key, { text, record });
+      if (next === "lost") throw new Error("reset");
+      return { status: existing ? 200 : 201, body: { record } };
+    },
+  };
+}
+
+let server;
+let outbox;
+let stores;
+
+beforeEach(() => {
+  server = fakeServer();
+  stores = { outbox: createMemoryStorage(), kv: kvStore() };
+  const api = {
+    raw: (...args) => server.raw(...args),
+    request: async () => {
+      throw Object.assign(new Error("No connection."), { status: 0, offline: true });
+    },
+  };
+  outbox = new RecordOutbox({ stores, api });
+  outbox.setOwner("ff.norwich.1");
+  outbox.sync = () => null; // replayed by the tests themselves
+});
+
+const replay = () => outbox.queue.replay("ff.norwich.1");
+
+describe("which answers need the firefighter", () => {
+  it("classifies the records API's answers", () => {
+    assert.equal(classifyRecordStatus(201, {}), SENT);
+    assert.equal(classifyRecordStatus(200, {}), SENT);
+    assert.equal(classifyRecordStatus(400, { error: { code: "invalid" } }), REJECTED);
+    assert.equal(classifyRecordStatus(409, { error: { code: "locked" } }), CONFLICT);
+    assert.equal(classifyRecordStatus(403, { error: { code: "permission_denied", message: "Only the crew lead submits the outcome form." } }), REJECTED);
+    assert.equal(classifyRecordStatus(403, { error: { code: "not_authenticated" } }), AUTH);
+    assert.equal(classifyRecordStatus(403, { error: { code: "permission_denied", message: "CSRF Failed: token missing." } }), AUTH);
+    assert.equal(classifyRecordStatus(401, null), AUTH);
+    assert.equal(classifyRecordStatus(503, null), RETRY);
+    assert.equal(classifyRecordStatus(0, null), RETRY);
+  });
+});
+
+describe("the outbox", () => {
+  it("replays submissions in the order they were made, each with its own key", async () => {
+    await outbox.submit(7, "attendance", "POST", { attended: true });
+    await outbox.submit(7, "outcome", "POST", { resuscitation_attempted: true });
+    await outbox.submit(8, "welfare", "POST", { impact: 2 });
+    await outbox.submit(7, "attendance", "PATCH", { appliance: "21P1", reason: "Wrong appliance." });
+    const result = await replay();
+    assert.deepEqual(result, { sent: 4, stopped: null, remaining: 0 });
+    assert.deepEqual(
+      server.calls.map((call) => `${call.method} ${call.path}`),
+      ["POST /alerts/7/attendance/", "POST /alerts/7/outcome/", "POST /alerts/8/welfare/", "PATCH /alerts/7/attendance/"],
+    );
+    assert.equal(new Set(server.calls.map((call) => call.body.idempotency_key)).size, 4);
+    assert.deepEqual(server.records.get("/alerts/7/attendance/"), { id: 1, version: 2, attended: true, appliance: "21P1" });
+  });
+
+  it("keeps everything queued while offline, and the order, then sends it once", async () => {
+    await outbox.submit(7, "outcome", "POST", { resuscitation_attempted: true, crew_shocks: 1 });
+    await outbox.submit(7, "welfare", "POST", { impact: 3 });
+    server.script.push("network");
+    assert.deepEqual(await replay(), { sent: 0, stopped: RETRY, remaining: 2 });
+    assert.equal((await outbox.statusOf(7, "outcome")).status.state, "pending");
+    // The answer to the first is lost: it is sent again with the same key and body, and stored once.
+    server.script.push("lost");
+    await replay();
+    await replay();
+    const posts = server.calls.filter((call) => call.path === "/alerts/7/outcome/");
+    assert.equal(posts.length, 3);
+    assert.equal(new Set(posts.map((call) => JSON.stringify(call.body))).size, 1, "the same bytes every time");
+    assert.equal(server.records.get("/alerts/7/outcome/").version, 1);
+    const { status, record } = await outbox.statusOf(7, "outcome");
+    assert.deepEqual(status, { state: "accepted", text: "Sent and accepted (version 1)" });
+    assert.equal(record.crew_shocks, 1);
+    assert.deepEqual(await outbox.counts(), { pending: 0, problems: 0 });
+  });
+
+  it("shows a refusal with the server's message and field messages, and replaces it when sent again", async () => {
+    server.script.push(400);
+    await outbox.submit(7, "welfare", "POST", { impact: 3, notes: "x" });
+    await replay();
+    const refused = await outbox.statusOf(7, "welfare");
+    assert.deepEqual(refused.status, { state: "attention", text: "status 400" });
+    assert.deepEqual(refused.item.last_fields, { notes: ["Too long."] });
+    assert.deepEqual(await outbox.counts(), { pending: 0, problems: 1 });
+    await outbox.submit(7, "welfare", "POST", { impact: 3 });
+    assert.equal((await outbox.itemsFor(7, "welfare")).length, 1, "the refused one is replaced");
+    await replay();
+    assert.equal((await outbox.statusOf(7, "welfare")).status.state, "accepted");
+  });
+
+  it("shows the server's record when the form had already been submitted", async () => {
+    server.records.set("/alerts/7/outcome/", { id: 3, version: 4, resuscitation_attempted: false });
+    await outbox.submit(7, "outcome", "POST", { resuscitation_attempted: true });
+    await replay();
+    const { status, record, item, cached } = await outbox.statusOf(7, "outcome");
+    assert.equal(item, null, "the copy from this phone is not left to fail again");
+    assert.equal(status.state, "accepted");
+    assert.deepEqual(record, { id: 3, version: 4, resuscitation_attempted: false });
+    assert.match(cached.note, /already been submitted/);
+    assert.deepEqual(cached.draft, { resuscitation_attempted: true }, "the answers typed on this phone are kept");
+  });
+
+  it("keeps the answers of an already submitted form until they are sent as a change", async () => {
+    server.records.set("/alerts/7/welfare/", { id: 3, version: 1, impact: 1, notes: "" });
+    await outbox.submit(7, "welfare", "POST", { impact: 4, notes: "Typed on the second phone." });
+    await replay();
+    const kept = await outbox.cached(7, "welfare");
+    assert.deepEqual(kept.record, { id: 3, version: 1, impact: 1, notes: "" });
+    assert.deepEqual(kept.draft, { impact: 4, notes: "Typed on the second phone." });
+    // Loading the form again from the server keeps the draft: it is not on the server.
+    outbox.api.request = async () => ({ record: kept.record, prefill: {}, editable: true });
+    assert.deepEqual((await outbox.load(7, "welfare")).draft, { impact: 4, notes: "Typed on the second phone." });
+    await outbox.submit(7, "welfare", "PATCH", { impact: 4, notes: "Typed on the second phone.", reason: "Answers from my other phone." });
+    await replay();
+    const changed = await outbox.cached(7, "welfare");
+    assert.equal(changed.draft, null, "the change was accepted: nothing is left unsent");
+    assert.equal(changed.record.version, 2);
+    assert.equal(server.calls.at(-1).method, "PATCH");
+  });
+
+  it("keeps no draft when the answers match the server's record, and forgets one on request", async () => {
+    server.records.set("/alerts/7/attendance/", { id: 3, version: 1, attended: true });
+    await outbox.submit(7, "attendance", "POST", { attended: true });
+    await replay();
+    assert.equal((await outbox.cached(7, "attendance")).draft, null);
+    server.records.set("/alerts/8/attendance/", { id: 4, version: 1, attended: true });
+    await outbox.submit(8, "attendance", "POST", { attended: false });
+    await replay();
+    assert.deepEqual((await outbox.cached(8, "attendance")).draft, { attended: false });
+    await outbox.discardDraft(8, "attendance");
+    assert.equal((await outbox.cached(8, "attendance")).draft, null);
+  });
+
+  it("keeps one user's queue apart from another's", async () => {
+    await outbox.submit(7, "welfare", "POST", { impact: 1 });
+    outbox.setOwner("ff.norwich.2");
+    assert.deepEqual(await outbox.counts(), { pending: 0, problems: 0 });
+    assert.equal((await outbox.queue.replay("ff.norwich.2")).sent, 0);
+    assert.equal(server.calls.length, 0);
+  });
+
+  it("opens a form without signal from what it last knew", async () => {
+    assert.equal(await outbox.load(7, "attendance"), null);
+    await stores.kv.put({ key: "record:ff.norwich.1:7:attendance", record: null, prefill: { attended: true }, editable: true });
+    assert.deepEqual((await outbox.load(7, "attendance")).prefill, { attended: true });
+    assert.equal((await outbox.load(7, "attendance")).fromCache, true);
+  });
+
+  it("builds the request from the queued item, and finds the newest per form", () => {
+    const item = { idempotency_key: "k1", alert_id: 7, type: "outcome", data: { method: "PATCH", body: { reason: "r", crew_shocks: 0 } } };
+    assert.deepEqual(requestOf(item), { method: "PATCH", path: "/alerts/7/outcome/", body: { idempotency_key: "k1", reason: "r", crew_shocks: 0 } });
+    const newest = newestByKind([item, { ...item, idempotency_key: "k2" }, { ...item, alert_id: 8 }], 7);
+    assert.equal(newest.outcome.idempotency_key, "k2");
+  });
+});

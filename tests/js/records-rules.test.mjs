@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import {
+  ACCEPTED,
+  ATTENTION,
+  FORMS,
+  KINDS,
+  NOT_STARTED,
+  PENDING,
+  fieldsOf,
+  formStatus,
+  fromLocalInput,
+  patchBody,
+  postBody,
+  serverErrors,
+  toLocalInput,
+  validate,
+  valuesFrom,
+} from "../../pwa/app/records-rules.js";
+
+const NOW = new Date("2026-03-01T12:00:00Z");
+const at = (minutes) => new Date(NOW.getTime() + minutes * 60000).toISOString();
+const check = (kind, values) => validate(kind, { ...valuesFrom(kind, {}), ...values }, { now: NOW });
+
+function outcome(values) {
+  return check("outcome", { resuscitation_attempted: true, ...values });
+}
+
+describe("the forms as data", () => {
+  it("has the contract's fields for each kind, with unique names", () => {
+    const names = (kind) => fieldsOf(kind).map((field) => field.name);
+    assert.deepEqual(names("attendance"), ["attended", "appliance", "role", "mobile_at", "on_scene_at", "at_patient_at", "left_scene_at", "notes"]);
+    assert.deepEqual(names("welfare"), ["impact", "follow_up", "notes"]);
+    for (const name of ["resuscitation_attempted", "not_attempted_reason", "crew_shocks", "first_rhythm", "rosc_at_handover", "age_band", "sex", "handover_at", "crew"]) {
+      assert.ok(names("outcome").includes(name), name);
+    }
+    for (const kind of KINDS) assert.equal(new Set(names(kind)).size, names(kind).length, kind);
+  });
+
+  it("offers 'unknown' for age band and sex", () => {
+    const choices = (name) => fieldsOf("outcome").find((field) => field.name === name).choices.map(([value]) => value);
+    assert.ok(choices("age_band").includes("unknown"));
+    assert.deepEqual(choices("sex"), ["female", "male", "unknown"]);
+  });
+});
+
+describe("rules checked as the firefighter types", () => {
+  it("needs the required answers", () => {
+    assert.deepEqual(check("attendance", {}), { attended: ["Say whether you attended."] });
+    assert.deepEqual(check("welfare", {}), { impact: ["Choose how affected you feel, from 1 to 5."] });
+    assert.deepEqual(check("outcome", {}), { resuscitation_attempted: ["Say whether resuscitation was attempted."] });
+    assert.deepEqual(check("welfare", { impact: "3" }), {});
+  });
+
+  it("keeps times in order, with the message on the later time", () => {
+    const errors = check("attendance", { attended: true, mobile_at: at(-30), on_scene_at: at(-40) });
+    assert.deepEqual(errors, { on_scene_at: ["On scene cannot be before mobile."] });
+    assert.deepEqual(check("attendance", { attended: true, mobile_at: at(-30), at_patient_at: at(-20), left_scene_at: at(-25) }), {
+      left_scene_at: ["Left scene cannot be before at patient."],
+    });
+    // A gap in the chain still compares with the time before it.
+    assert.deepEqual(outcome({ crew_arrived_at: at(-20), pads_on_at: at(-25) }), { pads_on_at: ["Pads on cannot be before crew arrived."] });
+    assert.deepEqual(outcome({ crew_arrived_at: at(-20), cpr_started_at: at(-19), pads_on_at: at(-18), handover_at: at(-5) }), {});
+  });
+
+  it("refuses a handover before the crew, the ambulance or ROSC", () => {
+    assert.deepEqual(outcome({ crew_arrived_at: at(-20), handover_at: at(-30) }), { handover_at: ["Handover cannot be before crew arrived."] });
+    assert.deepEqual(outcome({ ambulance_arrived_at: at(-10), handover_at: at(-15) }), { handover_at: ["Handover cannot be before ambulance arrived."] });
+    assert.deepEqual(outcome({ rosc_at: at(-10), handover_at: at(-15) }).handover_at, ["Handover cannot be before ROSC."]);
+  });
+
+  it("refuses times in the future beyond the clock slack", () => {
+    assert.deepEqual(check("attendance", { attended: true, left_scene_at: at(1) }), {});
+    assert.deepEqual(check("attendance", { attended: true, left_scene_at: at(3) }), { left_scene_at: ["Left scene cannot be in the future."] });
+  });
+
+  it("allows crew shocks only if a shock was advised and the defibrillator applied", () => {
+    assert.deepEqual(outcome({ crew_shocks: 2, first_rhythm: "no_shock_advised", defibrillator_applied: true }), {
+      crew_shocks: ["Shocks can only be given when the first rhythm was 'Shock advised'."],
+    });
+    assert.deepEqual(outcome({ crew_shocks: 2, first_rhythm: "shock_advised", defibrillator_applied: false }), {
+      crew_shocks: ["Shocks need the crew's defibrillator applied: answer Yes there."],
+    });
+    assert.deepEqual(outcome({ crew_shocks: 2, first_rhythm: "shock_advised", defibrillator_applied: true }), {});
+    assert.deepEqual(outcome({ crew_shocks: 0, first_shock_at: at(-5) }), { first_shock_at: ["A first shock time needs at least one crew shock."] });
+  });
+
+  it("says ROSC at handover implies ROSC at some time", () => {
+    assert.deepEqual(outcome({ rosc_at_handover: true, rosc_any_time: false }), {
+      rosc_any_time: ["ROSC at handover means there was ROSC at some time: answer Yes here too."],
+    });
+    assert.deepEqual(outcome({ rosc_at_handover: true, rosc_any_time: true }), {});
+  });
+
+  it("needs a reason when resuscitation was not attempted, and then no shocks or compressions", () => {
+    assert.deepEqual(outcome({ resuscitation_attempted: false }), { not_attempted_reason: ["Say why resuscitation was not attempted."] });
+    assert.deepEqual(outcome({ resuscitation_attempted: false, not_attempted_reason: "dnacpr", crew_shocks: 1, compressions: true }), {
+      crew_shocks: ["Resuscitation was not attempted, so the crew gave no shocks: enter 0."],
+      compressions: ["Resuscitation was not attempted, so the crew gave no compressions."],
+    });
+    // The reason is only asked (and only sent) when resuscitation was not attempted.
+    const values = { ...valuesFrom("outcome", {}), resuscitation_attempted: true, not_attempted_reason: "dnacpr" };
+    assert.deepEqual(validate("outcome", values, { now: NOW }), {});
+    assert.equal(postBody("outcome", values).not_attempted_reason, undefined);
+  });
+
+  it("refuses counts below zero or not whole", () => {
+    assert.deepEqual(outcome({ public_defibrillator_shocks: -1 }), { public_defibrillator_shocks: ["Enter a whole number, 0 or more."] });
+    assert.deepEqual(outcome({ crew_shocks: 1.5, first_rhythm: "shock_advised" }).crew_shocks, ["Enter a whole number, 0 or more."]);
+  });
+
+  it("limits notes to 1000 characters, saying so", () => {
+    assert.deepEqual(check("welfare", { impact: "2", notes: "x".repeat(1000) }), {});
+    assert.deepEqual(check("welfare", { impact: "2", notes: "x".repeat(1001) }), { notes: ["Notes can be at most 1000 characters (these are 1001)."] });
+  });
+});
+
+describe("what is sent", () => {
+  it("posts the answered fields in the API's types", () => {
+    const values = valuesFrom("welfare", { impact: 4 });
+    assert.equal(values.impact, "4", "a radio group holds strings");
+    assert.deepEqual(postBody("welfare", { ...values, follow_up: "trim" }), { impact: 4, follow_up: "trim" });
+  });
+
+  it("patches only what changed (a time given again in another form is no change)", () => {
+    const record = { id: 1, version: 1, attended: true, appliance: "21P1", mobile_at: "2026-03-01T11:00:00+00:00", notes: "" };
+    const values = { ...valuesFrom("attendance", record), mobile_at: "2026-03-01T11:00:00.000Z", appliance: "21P2" };
+    assert.deepEqual(patchBody("attendance", values, record), { appliance: "21P2" });
+    assert.deepEqual(patchBody("attendance", { ...values, mobile_at: null }, record), { appliance: "21P2", mobile_at: null });
+  });
+
+  it("puts the server's messages on their fields, and unknown ones on the form", () => {
+    assert.deepEqual(serverErrors("outcome", { handover_at: ["Handover is before arrival."], non_field_errors: ["Odd."], reason: "Say why." }), {
+      handover_at: ["Handover is before arrival."],
+      form: ["Odd."],
+      reason: ["Say why."],
+    });
+  });
+
+  it("shows times in the phone's local time and sends them back as the same instant", () => {
+    const iso = "2026-03-01T11:05:09+00:00";
+    const shown = toLocalInput(iso);
+    assert.match(shown, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
+    assert.equal(Date.parse(fromLocalInput(shown)), Date.parse(iso));
+    assert.equal(toLocalInput(null), "");
+    assert.equal(fromLocalInput(""), null);
+  });
+});
+
+describe("where a form stands", () => {
+  const record = { id: 9, version: 2, locked: false };
+  it("maps the record and the outbox to not started, pending, accepted or needs attention", () => {
+    assert.equal(formStatus(null, null).state, NOT_STARTED);
+    assert.equal(formStatus(null, { state: "pending" }).state, PENDING);
+    assert.equal(formStatus(record, { state: "pending" }).state, PENDING, "a change waiting to be sent");
+    assert.deepEqual(formStatus(record, null), { state: ACCEPTED, text: "Sent and accepted (version 2)" });
+    assert.equal(formStatus({ ...record, locked: true }, null).text, "Sent and accepted (version 2) · locked");
+    assert.deepEqual(formStatus(null, { state: "rejected", last_code: "invalid", last_error: "The request has errors: see fields." }), {
+      state: ATTENTION,
+      text: "Some answers need correcting: open the form to see which.",
+    });
+    assert.deepEqual(formStatus(null, { state: "rejected", last_code: "permission_denied", last_error: "Only the crew lead submits the outcome form." }), {
+      state: ATTENTION,
+      text: "Only the crew lead submits the outcome form.",
+    });
+    assert.equal(formStatus(record, { state: "conflict", last_error: "Locked." }).state, ATTENTION);
+  });
+
+  it("has a title and an introduction for every form", () => {
+    for (const kind of KINDS) assert.ok(FORMS[kind].title && FORMS[kind].intro, kind);
+  });
+});
