@@ -87,10 +87,16 @@ PRIVILEGED_GROUPS = (COORDINATORS, WELFARE_LEADS)
 
 
 def is_privileged(user) -> bool:
-    """Staff, superusers, coordinators and welfare leads: who needs the second factor."""
+    """Staff, superusers, coordinators and welfare leads: who needs the second factor. Asked by the
+    session middleware and again by the API's authentication in one request, so the answer is kept
+    on the user object (which lives for one request or one socket)."""
     if user is None or not user.is_authenticated:
         return False
-    return bool(user.is_staff or user.is_superuser or user.groups.filter(name__in=PRIVILEGED_GROUPS).exists())
+    if not hasattr(user, "_is_privileged"):
+        user._is_privileged = bool(
+            user.is_staff or user.is_superuser or user.groups.filter(name__in=PRIVILEGED_GROUPS).exists()
+        )
+    return user._is_privileged
 
 
 def is_welfare_lead(user) -> bool:

@@ -6,13 +6,12 @@ key with a different event is refused, because silently keeping either would los
 """
 
 import datetime
-import hashlib
-import json
 import uuid
 
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 
+from backend import idempotency
 from backend.checklists import content
 from backend.checklists.models import OnSceneEvent
 from backend.dispatch import access
@@ -74,15 +73,9 @@ def record_onscene_event(
 
 
 def body_hash(*, type: str, occurred_at: datetime.datetime, data: dict) -> str:
-    """A digest of the event as submitted, in a canonical form: the same instant written with a
-    different offset, or the same data with its keys in another order, is the same event."""
-    canonical = {
-        "type": type,
-        "occurred_at": occurred_at.astimezone(datetime.UTC).isoformat(),
-        "data": data,
-    }
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """A digest of the event as submitted: the same instant written with a different offset, or
+    the same data with its keys in another order, is the same event."""
+    return idempotency.body_hash({"type": type, "occurred_at": occurred_at, "data": data})
 
 
 def _stored(alert: Alert, idempotency_key: uuid.UUID) -> OnSceneEvent | None:

@@ -9,9 +9,6 @@ key with a different body is refused (silently keeping either would lose the oth
 constraints make that hold for copies arriving at the same moment on different connections.
 """
 
-import datetime
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 
@@ -22,6 +19,7 @@ from django.utils import formats, timezone
 from backend.audit import log
 from backend.audit.models import AuditAction
 from backend.errors import Conflict, InvalidInput, NotFound
+from backend.idempotency import body_hash
 from backend.records import access, payloads, prefill, validation
 from backend.records.models import Amendment, FollowUp, Outcome, RecordKind
 from backend.records.notify import notify_welfare_leads_after_commit
@@ -158,21 +156,6 @@ def amend_record(*, actor, kind: str, record_id, idempotency_key: uuid.UUID, rea
 
 
 # --- Shared steps -------------------------------------------------------------------------------------
-
-
-def body_hash(body: dict) -> str:
-    """A digest of a submission in a canonical form: the same instant written with another offset,
-    or the same fields in another order, is the same submission."""
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_canonical)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _canonical(value):
-    if isinstance(value, datetime.datetime):
-        return value.astimezone(datetime.UTC).isoformat()
-    if isinstance(value, (tuple, set, frozenset)):
-        return sorted(value)
-    raise TypeError(f"Cannot hash {type(value).__name__}")
 
 
 def _change_hash(kind: str, record, reason: str, values: dict) -> str:

@@ -3,19 +3,13 @@ its API reaches a subscribed phone's push service with no separate worker runnin
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from backend.delivery import vapid
+from tests.live_server import free_port, manage, running, serve_command, tail
 from tests.push_service import PushServiceStandIn
-
-ROOT = Path(__file__).resolve().parents[2]
 
 SETUP = """
 from django.contrib.auth import get_user_model
@@ -26,24 +20,6 @@ firefighter = get_user_model().objects.get(username="ff.norwich.1")
 subscribe_device(actor=firefighter, endpoint=subscription["endpoint"], label="phone", **subscription["keys"])
 print(AuthToken.objects.create(get_user_model().objects.get(username="cad"), expiry=None)[1])
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def manage(env, *args, timeout=60):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=True,
-    ).stdout
 
 
 @pytest.fixture
@@ -64,19 +40,12 @@ def test_a_dispatch_through_the_api_of_the_served_product_reaches_the_phone(tmp_
         "DELIVERY_POLL_SECONDS": "30",  # so only the wake-up after commit can make it fast
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
     }
-    manage(env, "migrate", "--verbosity", "0")
-    manage(env, "load_demo_data")
-    token = manage(env, "shell", "-c", SETUP.format(subscription=stand_in.subscribe())).strip().splitlines()[-1]
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        _wait_until_listening(port)
+    manage(env, "migrate", "--verbosity", "0", timeout=60)
+    manage(env, "load_demo_data", timeout=60)
+    setup = SETUP.format(subscription=stand_in.subscribe())
+    token = manage(env, "shell", "-c", setup, timeout=60).strip().splitlines()[-1]
+    log_path = tmp_path / "serve.log"
+    with running(serve_command(port), env, log_path, port=port, timeout=20, name="manage.py serve"):
         body = json.dumps(
             {"cad_reference": "E2E-1", "latitude": 52.63, "longitude": 1.30, "address": "Any Street", "dispatch": True}
         ).encode()
@@ -90,17 +59,4 @@ def test_a_dispatch_through_the_api_of_the_served_product_reaches_the_phone(tmp_
         assert "Norwich" in {alert["station"].split(" ")[0] for alert in incident["alerts"]}
         [push] = stand_in.wait_for(1, timeout=5)
         assert push.json["incident_id"] == incident["id"]
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=10)[0]
-    assert "Delivery worker: running inside this process." in output
-
-
-def _wait_until_listening(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"the server did not listen on {port} within {timeout} s")
+    assert "Delivery worker: running inside this process." in tail(log_path)
