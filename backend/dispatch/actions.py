@@ -27,6 +27,7 @@ from backend.dispatch.models import (
     IncidentStatus,
 )
 from backend.dispatch.selection import select_responders
+from backend.dispatch.signals import alerts_timed
 from backend.errors import Conflict, InvalidInput
 from backend.realtime import events
 
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 # States in which a responder is still expected to turn up, or could still answer.
 ACTIVE_STATES = {AlertState.ALERTED, AlertState.RECEIVED, AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE}
 UNANSWERED_STATES = {AlertState.ALERTED, AlertState.RECEIVED}
+# The times of an alert that the reports count (see backend.dispatch.signals).
+REPORTED_TIMES = {"accepted_at", "on_scene_at"}
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,7 @@ def alert_more_responders(
             Alert(
                 incident=incident,
                 responder=candidate.responder,
+                station_id=candidate.responder.station_id,
                 distance_km=candidate.distance_km,
                 rank=first_rank + index,
                 alerted_at=now,
@@ -232,6 +236,7 @@ def alert_more_responders(
         ]
     )
     record_alert_changes(actor, alerts)
+    alerts_timed.send(sender=Alert, alerts=alerts)
     if alerts and incident.dispatched_at is None:
         incident.dispatched_at = now
         start_escalation(incident)
@@ -411,6 +416,8 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
             update_fields += ["decline_reason", "decline_note"]
         alert.save(update_fields=update_fields)
         record_alert_changes(actor, [alert])
+        if transition.timestamp_field in REPORTED_TIMES:
+            alerts_timed.send(sender=Alert, alerts=[alert])
         _tell_everyone_about(alert.incident, changed=[alert])
     _log_after_commit(
         "Alert answered",

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from backend.accounts.models import Responder
+from backend.accounts.models import Responder, Station
 
 
 class IncidentCategory(models.TextChoices):
@@ -90,6 +90,11 @@ class Alert(models.Model):
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="alerts")
     responder = models.ForeignKey(Responder, on_delete=models.PROTECT, related_name="alerts")
+    # The reports count an alert for the station the firefighter belonged to when alerted, not
+    # the one they belong to now: a firefighter who moves takes no history with them.
+    station = models.ForeignKey(
+        Station, on_delete=models.PROTECT, related_name="+", help_text="The firefighter's station when alerted."
+    )
     state = models.CharField(max_length=12, choices=AlertState.choices, default=AlertState.ALERTED)
     version = models.PositiveIntegerField(default=1, help_text="Goes up on every change; clients keep the newest.")
     distance_km = models.FloatField(help_text="Great-circle distance from the station to the incident.")

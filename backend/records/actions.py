@@ -20,7 +20,7 @@ from backend.audit import log
 from backend.audit.models import AuditAction
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.idempotency import body_hash
-from backend.records import access, payloads, prefill, validation
+from backend.records import access, payloads, prefill, summaries, validation
 from backend.records.models import Amendment, FollowUp, Outcome, RecordKind
 from backend.records.notify import notify_welfare_leads_after_commit
 
@@ -227,6 +227,8 @@ def _create(actor, kind: str, alert, idempotency_key, digest: str, values: dict,
         record.crew.set(crew)
         return record
     record = access.MODELS[kind].objects.create(alert=alert, **common, **values)
+    if kind == RecordKind.ATTENDANCE:
+        summaries.summarise_alerts([alert.pk])
     if kind == RecordKind.WELFARE and record.follow_up != FollowUp.NONE:
         notify_welfare_leads_after_commit(record)
     return record
@@ -254,6 +256,8 @@ def _apply_change(
     record.save()
     if "crew" in changed:
         record.crew.set(values["crew"])
+    if kind == RecordKind.ATTENDANCE:
+        summaries.summarise_alerts([record.alert_id])
     try:
         with transaction.atomic():
             amendment = Amendment.objects.create(

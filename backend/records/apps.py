@@ -8,3 +8,9 @@ class RecordsConfig(AppConfig):
     name = "backend.records"
     label = "records"
     verbose_name = "After-call records"
+
+    def ready(self):
+        from backend.dispatch.signals import alerts_timed
+        from backend.records.summaries import summarise_on_signal
+
+        alerts_timed.connect(summarise_on_signal, dispatch_uid="records.summarise_alerts")

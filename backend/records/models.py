@@ -249,3 +249,34 @@ class Amendment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_kind} {self.record_id} v{self.version}"
+
+
+class AlertSummary(models.Model):
+    """What the reports count of one alert, in one narrow row: a report over years reads these and
+    joins nothing. Derived from the alert, its incident and its attendance form, and kept up by
+    backend.records.summaries in the same transaction as every change to them; never edited by
+    hand (`manage.py rebuild_report_summaries` makes them all again)."""
+
+    alert = models.OneToOneField(Alert, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    station = models.ForeignKey(
+        Station, on_delete=models.PROTECT, related_name="+", help_text="The firefighter's station when alerted."
+    )
+    incident_created_at = models.DateTimeField(help_text="The report's date range and months go by this.")
+    attended = models.BooleanField(help_text="The attendance form says the firefighter attended.")
+    to_acceptance_s = models.FloatField(null=True, help_text="Seconds from alert to acceptance.")
+    to_on_scene_s = models.FloatField(
+        null=True, help_text="Seconds from alert to on scene, if accepted and not recorded as not attending."
+    )
+    form_on_scene_s = models.FloatField(
+        null=True, help_text="The attendance form's on-scene time, in seconds after the incident was created."
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["incident_created_at"], name="summary_by_created"),
+            models.Index(fields=["station", "incident_created_at"], name="summary_by_station_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Summary of alert {self.alert_id}"

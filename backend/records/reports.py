@@ -44,7 +44,6 @@ from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
-    DateTimeField,
     F,
     FloatField,
     Func,
@@ -54,14 +53,12 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backend.accounts.models import Station
-from backend.dispatch.models import Alert, Incident
-from backend.records.models import FirstRhythm, Outcome, Witnessed
+from backend.dispatch.models import Incident
+from backend.records.models import AlertSummary, FirstRhythm, Outcome, Witnessed
 
-ATTENDED = Q(attendance__attended=True)
 ATTEMPTED = Q(resuscitation_attempted=True)
 UTSTEIN_GROUP = Q(witnessed=Witnessed.BYSTANDER, first_rhythm=FirstRhythm.SHOCK_ADVISED)
 
@@ -368,7 +365,7 @@ def _build_report(filters: ReportFilters) -> Report:
     stations = [filters.station] if filters.station else list(Station.objects.order_by("name"))
     months = filters.months()
     numbers = [month_number(month) for month in months]
-    alerts = _alerts_in(filters).annotate(report_month=local_month("incident__created_at", months))
+    alerts = _alerts_in(filters).annotate(report_month=local_month("incident_created_at", months))
     outcomes = _outcomes_in(filters).annotate(report_month=local_month("incident__created_at", months))
     alert_figures = AlertFigures(alerts)
     outcome_figures = OutcomeFigures(outcomes, alert_figures.crew_on_scene)
@@ -419,9 +416,10 @@ def _build_report(filters: ReportFilters) -> Report:
 
 
 def _alerts_in(filters: ReportFilters):
-    alerts = Alert.objects.filter(incident__created_at__gte=filters.start, incident__created_at__lt=filters.end)
+    """The alerts' summaries (backend.records.summaries): one narrow row per alert, no joins."""
+    alerts = AlertSummary.objects.filter(incident_created_at__gte=filters.start, incident_created_at__lt=filters.end)
     if filters.station:
-        alerts = alerts.filter(responder__station=filters.station)
+        alerts = alerts.filter(station=filters.station)
     return alerts.order_by()
 
 
@@ -460,20 +458,14 @@ class AlertFigures:
     values. The last number lets OutcomeFigures work out a crew's arrival without that join."""
 
     def __init__(self, alerts):
-        # Not counted as arrived when the attendance says they did not attend.
-        arrived = Case(
-            When(attendance__attended=False, then=Value(None)),
-            default=Coalesce(F("attendance__on_scene_at"), F("on_scene_at")),
-            output_field=DateTimeField(),
-        )
         rows = alerts.values_list(
-            "responder__station_id",
+            "station_id",
             "report_month",
             "incident_id",
-            one_if(ATTENDED),
-            SecondsBetween(F("accepted_at"), F("alerted_at")),
-            SecondsBetween(arrived, F("alerted_at")),
-            SecondsBetween(F("attendance__on_scene_at"), F("incident__created_at")),
+            "attended",
+            "to_acceptance_s",
+            "to_on_scene_s",
+            "form_on_scene_s",
         )
         # Per (station id, month_number): the incidents alerted, those attended, attendances,
         # the seconds to acceptance and to on scene (one dictionary look-up per alert).
@@ -493,11 +485,11 @@ class AlertFigures:
                     earliest = self.crew_on_scene.get(crew)
                     if earliest is None or form_on_scene < earliest:
                         self.crew_on_scene[crew] = form_on_scene
-            # Nobody gets there without accepting: only accepted alerts give intervals.
             if accepted is not None:
                 group.to_acceptance.append(accepted)
-                if arrived_after is not None:
-                    group.to_on_scene.append(arrived_after)
+            # Only for accepted alerts (summary_values): nobody gets there without accepting.
+            if arrived_after is not None:
+                group.to_on_scene.append(arrived_after)
         for group in self.groups.values():
             group.to_acceptance.sort()
             group.to_on_scene.sort()
@@ -652,14 +644,14 @@ def _set_running_totals(cells: dict, by_month: dict, filters: ReportFilters, sta
 
 def _attended_between(since: datetime.datetime, until: datetime.datetime, station: Station | None):
     """Emergencies attended by incidents created in [since, until): per station, and overall."""
-    alerts = Alert.objects.filter(ATTENDED, incident__created_at__gte=since, incident__created_at__lt=until)
+    alerts = AlertSummary.objects.filter(attended=True, incident_created_at__gte=since, incident_created_at__lt=until)
     if station:
-        alerts = alerts.filter(responder__station=station)
+        alerts = alerts.filter(station=station)
     per_station = dict(
         alerts.order_by()
-        .values("responder__station_id")
+        .values("station_id")
         .annotate(n=Count("incident", distinct=True))
-        .values_list("responder__station_id", "n")
+        .values_list("station_id", "n")
     )
     overall = alerts.aggregate(n=Count("incident", distinct=True))["n"]
     return per_station, overall

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from backend.dispatch.models import Alert, AlertState, Incident, IncidentStatus
 from backend.records.models import Amendment, Attendance, Outcome, RecordKind, WelfareCheckIn
+from backend.records.summaries import summarise_alerts
 
 UTC = datetime.UTC
 _references = itertools.count(1)
@@ -49,9 +50,10 @@ def make_alert(incident, responder, *, after=30, accepted=None, on_scene=None, *
     seconds after the alert."""
     alerted_at = incident.created_at + seconds(after)
     state = AlertState.ON_SCENE if on_scene is not None else AlertState.ACCEPTED if accepted else AlertState.ALERTED
-    return Alert.objects.create(
+    alert = Alert.objects.create(
         incident=incident,
         responder=responder,
+        station_id=fields.pop("station_id", responder.station_id),
         state=fields.pop("state", state),
         distance_km=2.0,
         rank=Alert.objects.filter(incident=incident).count() + 1,
@@ -60,6 +62,9 @@ def make_alert(incident, responder, *, after=30, accepted=None, on_scene=None, *
         on_scene_at=alerted_at + seconds(on_scene) if on_scene is not None else None,
         **fields,
     )
+    # Written past the actions, so summarised as the actions would (backend.records.summaries).
+    summarise_alerts([alert.pk])
+    return alert
 
 
 def _submitted(user) -> dict:
@@ -75,7 +80,7 @@ def _submitted(user) -> dict:
 
 def make_attendance(alert, *, attended=True, on_scene=None, notes="", **fields) -> Attendance:
     """`on_scene`: seconds after the alert, as the firefighter corrected it on the form."""
-    return Attendance.objects.create(
+    attendance = Attendance.objects.create(
         alert=alert,
         attended=attended,
         on_scene_at=alert.alerted_at + seconds(on_scene) if on_scene is not None else None,
@@ -83,6 +88,8 @@ def make_attendance(alert, *, attended=True, on_scene=None, notes="", **fields) 
         **_submitted(alert.responder.user),
         **fields,
     )
+    summarise_alerts([alert.pk])
+    return attendance
 
 
 def make_outcome(incident, station, *, submitted_by=None, crew=(), **fields) -> Outcome:

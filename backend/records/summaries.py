@@ -1,0 +1,101 @@
+"""The reports' summary of each alert (AlertSummary): station, incident, whether the firefighter
+attended, and the intervals the reports count, worked out once when they change rather than on
+every report. A report over five years then reads one narrow table instead of joining every
+alert to its incident, firefighter and attendance form (bench/reports.py measures both).
+
+Kept up in the same transaction as each change, so a report is never behind:
+- alerts made, accepted or on scene: dispatch's `alerts_timed` signal (connected in apps.py);
+- attendance forms submitted, changed or amended: backend.records.actions.
+Anything that writes alerts or attendance forms another way (a restore, a bulk load) runs
+`manage.py rebuild_report_summaries` after.
+"""
+
+from collections.abc import Iterable
+
+from backend.dispatch.models import Alert
+from backend.records.models import AlertSummary
+
+# What a summary is made from, per alert: one query, joined once.
+SOURCES = (
+    "pk",
+    "incident_id",
+    "station_id",
+    "incident__created_at",
+    "alerted_at",
+    "accepted_at",
+    "on_scene_at",
+    "attendance__attended",
+    "attendance__on_scene_at",
+)
+_DERIVED = [
+    "incident",
+    "station",
+    "incident_created_at",
+    "attended",
+    "to_acceptance_s",
+    "to_on_scene_s",
+    "form_on_scene_s",
+]
+REBUILD_CHUNK = 5000
+
+
+def summarise_alerts(alert_ids: Iterable[int]) -> None:
+    """Make or remake the summaries of these alerts: two queries."""
+    rows = Alert.objects.filter(pk__in=list(alert_ids)).order_by().values_list(*SOURCES)
+    summaries = [AlertSummary(**summary_values(*row)) for row in rows]
+    if summaries:
+        AlertSummary.objects.bulk_create(
+            summaries, update_conflicts=True, unique_fields=["alert"], update_fields=_DERIVED
+        )
+
+
+def rebuild_all() -> int:
+    """Remake every alert's summary, a chunk at a time; returns how many."""
+    count = 0
+    ids = Alert.objects.order_by("pk").values_list("pk", flat=True)
+    last = 0
+    while chunk := list(ids.filter(pk__gt=last)[:REBUILD_CHUNK]):
+        summarise_alerts(chunk)
+        count += len(chunk)
+        last = chunk[-1]
+    return count
+
+
+def summarise_on_signal(sender, *, alerts, **kwargs) -> None:
+    """Receiver of dispatch's alerts_timed."""
+    summarise_alerts(alert.pk for alert in alerts)
+
+
+def _seconds(later, earlier) -> float | None:
+    return None if later is None or earlier is None else (later - earlier).total_seconds()
+
+
+def summary_values(
+    alert_id,
+    incident_id,
+    station_id,
+    created_at,
+    alerted_at,
+    accepted_at,
+    on_scene_at,
+    form_says_attended,
+    form_on_scene,
+) -> dict:
+    """The fields of one alert's summary, from its row of SOURCES."""
+    # form_says_attended is None until the firefighter submits the attendance form.
+    attended = form_says_attended is True
+    # Nobody gets there without accepting, and someone whose form says they did not attend did not
+    # get there. The form's on-scene time is the crew's own correction of the alert's.
+    arrived_at = None
+    if accepted_at is not None and form_says_attended is not False:
+        arrived_at = form_on_scene or on_scene_at
+    return {
+        "alert_id": alert_id,
+        "incident_id": incident_id,
+        "station_id": station_id,
+        "incident_created_at": created_at,
+        "attended": attended,
+        "to_acceptance_s": _seconds(accepted_at, alerted_at),
+        "to_on_scene_s": _seconds(arrived_at, alerted_at),
+        "form_on_scene_s": _seconds(form_on_scene, created_at) if attended else None,
+    }
