@@ -14,7 +14,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "760cef8d5b72";
+const VERSION = "1e49e0784ee1";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 
@@ -35,6 +35,7 @@ const SHELL = [
   "/app/metronome.js",
   "/app/outbox.js",
   "/app/push.js",
+  "/app/queue-sync.js",
   "/app/queue.js",
   "/app/records-rules.js",
   "/app/router.js",

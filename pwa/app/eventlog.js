@@ -2,30 +2,22 @@
 // then sent through the offline queue. The log screen shows every event with its sync state:
 // synced, pending (waiting for signal or for the server), conflict or rejected.
 
-import { Backoff } from "./backoff.js";
-import { AUTH, CONFLICT, EventQueue, PENDING, REJECTED, RETRY, SENT, bodyOf, uuid4 } from "./queue.js";
+import { AUTH, CONFLICT, PENDING, REJECTED, RETRY, SENT, bodyOf, uuid4 } from "./queue.js";
+import { QueueSync } from "./queue-sync.js";
 
 const STATE_AFTER = { [SENT]: "synced", [CONFLICT]: "conflict", [REJECTED]: "rejected", [RETRY]: PENDING, [AUTH]: PENDING };
 
-export class EventLog {
-  constructor({ stores, api, onAuthRequired = () => {}, onChange = () => {} }) {
-    this.stores = stores;
-    this.api = api;
-    this.owner = null;
-    this.onAuthRequired = onAuthRequired;
-    this.onChange = onChange;
-    this.backoff = new Backoff({ baseMs: 2000, maxMs: 60000 });
-    this.retryTimer = null;
-    this.queue = new EventQueue({
+/** The events, sent through the "queue" store; sending, retries and logout are QueueSync's. */
+export class EventLog extends QueueSync {
+  constructor({ stores, api, onAuthRequired, onChange }) {
+    super({
+      stores,
+      api,
       storage: stores.queue,
       send: (item) => api.postEvent(item.alert_id, bodyOf(item)),
-      onResult: (item, outcome, body, status) => this._result(item, outcome, body, status),
-      onChange: () => this.onChange(),
+      onAuthRequired,
+      onChange,
     });
-  }
-
-  setOwner(owner) {
-    this.owner = owner;
   }
 
   /** Record that `type` happened now, on this phone first, then send it. */
@@ -55,27 +47,12 @@ export class EventLog {
     await this.stores.log.put({ ...entry, state, error });
   }
 
-  /** Send what is queued; on a temporary failure try again later with growing delays. */
-  async sync() {
-    if (!this.owner) return null;
-    clearTimeout(this.retryTimer);
-    const result = await this.queue.replay(this.owner);
-    if (result.stopped === AUTH) {
-      this.onAuthRequired(); // the queue is kept; logging in again calls sync()
-    } else if (result.stopped === RETRY) {
-      this.retryTimer = setTimeout(() => this.sync(), this.backoff.next());
-    } else {
-      this.backoff.reset();
-    }
-    return result;
-  }
-
   /** This user's events for one alert, oldest first, including queued ones the log lacks. */
   async entries(alertId) {
     const mine = (entry) => entry.alert_id === Number(alertId) && entry.owner === this.owner;
     const logged = (await this.stores.log.getAll()).filter(mine);
     const known = new Set(logged.map((entry) => entry.idempotency_key));
-    const queued = (await this.queue.list(this.owner ?? undefined))
+    const queued = (await this._ownItems())
       .filter((item) => mine(item) && !known.has(item.idempotency_key))
       .map((item) => ({ ...item, error: item.last_error }));
     return [...logged, ...queued].sort((a, b) => String(a.occurred_at).localeCompare(String(b.occurred_at)));
@@ -105,15 +82,6 @@ export class EventLog {
     return added;
   }
 
-  /** {pending, problems} for this user's queue. */
-  async counts() {
-    const items = await this.queue.list(this.owner ?? undefined);
-    return {
-      pending: items.filter((item) => item.state === PENDING).length,
-      problems: items.filter((item) => item.state !== PENDING).length,
-    };
-  }
-
   async retry(key) {
     await this.queue.retry(key);
     const entry = await this.stores.log.get(key);
@@ -121,11 +89,8 @@ export class EventLog {
     this.sync();
   }
 
-  /** Explicit logout: this user's queue goes (after the warning), and every event log entry. */
-  async forget(owner, { keepQueue }) {
-    clearTimeout(this.retryTimer);
-    if (!keepQueue) await this.queue.clear(owner);
+  /** Explicit logout: every event log entry goes too, whether or not the queue is kept. */
+  async _forgetOnLogout() {
     await this.stores.log.clear();
-    this.onChange();
   }
 }

@@ -3,8 +3,8 @@
 // "outbox" store, through the same EventQueue as the checklist's events: one idempotency key
 // per submission, kept for every retry, sent in the order they were made).
 
-import { Backoff } from "./backoff.js";
-import { AUTH, CONFLICT, EventQueue, PENDING, REJECTED, RETRY, SENT, classifyStatus } from "./queue.js";
+import { AUTH, CONFLICT, PENDING, REJECTED, SENT, classifyStatus } from "./queue.js";
+import { QueueSync } from "./queue-sync.js";
 import { formStatus, patchBody, valuesFrom } from "./records-rules.js";
 
 const SESSION_CODES = new Set(["not_authenticated", "authentication_failed"]);
@@ -40,29 +40,21 @@ export function differsFrom(kind, answers, record) {
   return Object.keys(patchBody(kind, valuesFrom(kind, { ...record, ...answers }), record)).length > 0;
 }
 
-export class RecordOutbox {
-  constructor({ stores, api, onAuthRequired = () => {}, onChange = () => {} }) {
-    this.stores = stores;
-    this.api = api;
-    this.owner = null;
-    this.onAuthRequired = onAuthRequired;
-    this.onChange = onChange;
-    this.backoff = new Backoff({ baseMs: 2000, maxMs: 60000 });
-    this.retryTimer = null;
-    this.queue = new EventQueue({
+/** The forms, sent through the "outbox" store; sending, retries and logout are QueueSync's. */
+export class RecordOutbox extends QueueSync {
+  constructor({ stores, api, onAuthRequired, onChange }) {
+    super({
+      stores,
+      api,
       storage: stores.outbox,
       send: (item) => {
         const { method, path, body } = requestOf(item);
         return api.raw(method, path, body);
       },
       classify: classifyRecordStatus,
-      onResult: (item, outcome, body) => this._result(item, outcome, body),
-      onChange: () => this.onChange(),
+      onAuthRequired,
+      onChange,
     });
-  }
-
-  setOwner(owner) {
-    this.owner = owner;
   }
 
   _key(alertId, kind) {
@@ -136,7 +128,7 @@ export class RecordOutbox {
 
   /** This user's queued items for one form (or all forms of the alert), oldest first. */
   async itemsFor(alertId, kind) {
-    const items = await this.queue.list(this.owner ?? undefined);
+    const items = await this._ownItems();
     return items.filter((item) => item.alert_id === Number(alertId) && (kind === undefined || item.type === kind));
   }
 
@@ -146,36 +138,5 @@ export class RecordOutbox {
     const items = await this.itemsFor(alertId, kind);
     const item = items.at(-1) || null;
     return { status: formStatus(cached?.record || null, item), record: cached?.record || null, item, cached };
-  }
-
-  /** Send what is queued; on a temporary failure try again later with growing delays. */
-  async sync() {
-    if (!this.owner) return null;
-    clearTimeout(this.retryTimer);
-    const result = await this.queue.replay(this.owner);
-    if (result.stopped === AUTH) {
-      this.onAuthRequired(); // kept; logging in again calls sync()
-    } else if (result.stopped === RETRY) {
-      this.retryTimer = setTimeout(() => this.sync(), this.backoff.next());
-    } else {
-      this.backoff.reset();
-    }
-    return result;
-  }
-
-  /** {pending, problems} for this user's outbox. */
-  async counts() {
-    const items = await this.queue.list(this.owner ?? undefined);
-    return {
-      pending: items.filter((item) => item.state === PENDING).length,
-      problems: items.filter((item) => item.state === CONFLICT || item.state === REJECTED).length,
-    };
-  }
-
-  /** Explicit logout: this user's unsent forms go too (after the warning). */
-  async forget(owner, { keepQueue }) {
-    clearTimeout(this.retryTimer);
-    if (!keepQueue) await this.queue.clear(owner);
-    this.onChange();
   }
 }
