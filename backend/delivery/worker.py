@@ -201,14 +201,23 @@ def _retry_time(job: Job, error: TransportError, now: datetime.datetime) -> date
     the alert stays useful or the attempt limit."""
     if error.permanent or job.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
         return None
-    ceiling = min(settings.DELIVERY_RETRY_MAX_SECONDS, settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** (job.attempts - 1))
-    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not security)
+    delay = backoff_seconds(job.attempts)
     if error.retry_after is not None:
         delay = max(delay, error.retry_after)
     retry_at = now + datetime.timedelta(seconds=delay)
     if retry_at > job.alerted_at + datetime.timedelta(seconds=settings.PUSH_TTL_SECONDS):
         return None
     return retry_at
+
+
+def backoff_seconds(attempts: int, *, max_seconds: float | None = None) -> float:
+    """How long to wait after the `attempts`-th failed attempt: `DELIVERY_RETRY_BASE_SECONDS`
+    doubling each attempt up to `max_seconds` (default `DELIVERY_RETRY_MAX_SECONDS`), with jitter so
+    that many retries after one outage do not all land at once."""
+    max_seconds = settings.DELIVERY_RETRY_MAX_SECONDS if max_seconds is None else max_seconds
+    doublings = min(max(attempts - 1, 0), 40)  # something that retries for days must not overflow a float
+    ceiling = min(max_seconds, settings.DELIVERY_RETRY_BASE_SECONDS * 2**doublings)
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not security)
 
 
 def record_heartbeat(name: str, *, started_at: datetime.datetime) -> None:
@@ -238,6 +247,8 @@ class DeliveryWorker:
         self._sent: list[tuple[Job, int]] = []
         self._sent_waiting = asyncio.Event()
         self._escalations_checked_at = float("-inf")
+        self._welfare_emails: asyncio.Task | None = None
+        self._welfare_emails_checked_at = float("-inf")
         self._beat_at = float("-inf")
         self._started_at = timezone.now()
 
@@ -260,14 +271,16 @@ class DeliveryWorker:
             logger.info("Delivery worker %s stopped", self.name)
 
     async def run_once(self) -> int:
-        """Run due escalation steps, then claim and start sending due deliveries. Returns how many
-        things were started (0 means idle)."""
+        """Run due escalation steps, start emailing due welfare follow-up requests, then claim and
+        start sending due deliveries. Returns how many escalations and deliveries were started (0
+        means idle)."""
         if len(self.in_flight) >= self.max_in_flight:
             # Full: wait for a slot rather than spinning on queries.
             await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
             return 1
         await self._beat()
         escalated = await self._run_due_escalations()
+        self._start_welfare_emails()
         jobs = await sync_to_async(claim_due)(worker=self.name, limit=self.max_in_flight - len(self.in_flight))
         if jobs:
             logger.info(
@@ -302,10 +315,30 @@ class DeliveryWorker:
         self._escalations_checked_at = now
         return await sync_to_async(run_due_escalations)()
 
+    def _start_welfare_emails(self) -> None:
+        """Email the welfare leads about follow-up requests that are due: in the background, one
+        pass at a time and at most once per poll interval, so a slow mail relay never holds up a push."""
+        now = asyncio.get_running_loop().time()
+        running = self._welfare_emails is not None and not self._welfare_emails.done()
+        if running or now - self._welfare_emails_checked_at < settings.DELIVERY_POLL_SECONDS:
+            return
+        self._welfare_emails_checked_at = now
+        self._welfare_emails = asyncio.create_task(self._send_due_welfare_emails())
+
+    async def _send_due_welfare_emails(self) -> None:
+        from backend.records.notify import send_due_welfare_emails
+
+        try:
+            await send_due_welfare_emails()
+        except Exception:  # e.g. the database is away; the check-ins stay due for the next pass
+            logger.exception("Emailing the welfare leads failed; trying again on the next pass.")
+
     async def drain(self) -> None:
         """Wait for every send started so far and record its result (tests, shutdown)."""
         while self.in_flight:
             await asyncio.gather(*list(self.in_flight), return_exceptions=True)
+        if self._welfare_emails is not None:
+            await asyncio.gather(self._welfare_emails, return_exceptions=True)
         await self._flush_sent()
 
     async def _record_sent_batches(self) -> None:

@@ -225,6 +225,7 @@ def _create(actor, kind: str, alert, idempotency_key, digest: str, values: dict,
         crew = values.pop("crew")
         record = Outcome.objects.create(incident=alert.incident, station=alert.responder.station, **common, **values)
         record.crew.set(crew)
+        summaries.note_changed_incidents([alert.incident.created_at])
         return record
     record = access.MODELS[kind].objects.create(alert=alert, **common, **values)
     if kind == RecordKind.ATTENDANCE:
@@ -258,6 +259,8 @@ def _apply_change(
         record.crew.set(values["crew"])
     if kind == RecordKind.ATTENDANCE:
         summaries.summarise_alerts([record.alert_id])
+    elif kind == RecordKind.OUTCOME:
+        summaries.note_changed_incidents([incident.created_at])
     try:
         with transaction.atomic():
             amendment = Amendment.objects.create(

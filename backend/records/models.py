@@ -211,6 +211,18 @@ class WelfareCheckIn(SubmittedRecord):
     follow_up = models.CharField(max_length=10, choices=FollowUp.choices, default=FollowUp.NONE)
     notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
     welfare_leads_notified_at = models.DateTimeField(null=True, blank=True)
+    # The email to the welfare leads is sent by the delivery worker (backend.records.notify), never
+    # in the firefighter's request: a check-in asking for a follow-up with no notified time is the
+    # durable "still to tell them" marker, and these fields are its retry state.
+    welfare_notice_attempts = models.PositiveIntegerField(
+        default=0, help_text="How many times the delivery worker has tried to email the welfare leads."
+    )
+    welfare_notice_next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the worker may try again (empty: as soon as it can)."
+    )
+    welfare_notice_last_error = models.CharField(
+        max_length=300, blank=True, help_text="Why the last attempt to email the welfare leads failed."
+    )
 
     class Meta:
         verbose_name = "welfare check-in"
@@ -280,3 +292,20 @@ class AlertSummary(models.Model):
 
     def __str__(self) -> str:
         return f"Summary of alert {self.alert_id}"
+
+
+class ReportMonth(models.Model):
+    """The reports' figures of one settled month, kept so that a report over years reads one row
+    per month instead of every alert again (backend.records.reports). A change to one of the
+    month's incidents counts up `changes`; the figures are used only while `built_from` (the
+    count when they were worked out) still equals it, and are worked out again otherwise."""
+
+    month = models.PositiveIntegerField(primary_key=True, help_text="Months since year 0 (backend.records.months).")
+    changes = models.PositiveIntegerField(default=0)
+    built_from = models.PositiveIntegerField(null=True)
+    time_zone = models.CharField(max_length=64, blank=True, help_text="The months are local months of this zone.")
+    figures = models.JSONField(null=True)
+    built_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"Report month {self.month}"

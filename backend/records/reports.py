@@ -1,19 +1,25 @@
 """The coordinators' reports (issue 5, item 6): the scheme's figures per station per month.
 
-The number of queries is fixed (six at most) whatever the number of incidents. The figures come from
-two passes, one over the alerts and one over the outcome forms: each query returns a few numbers per
-row (ids, a month number, 1/0 flags, intervals in seconds computed by the database), and the counts,
-distinct counts and groups of interval values are made here in one loop. Measured with 50,000
-incidents over 5 years and 40 stations (bench/reports.py), that builds a report in about half the
-time of the grouped aggregate queries it replaced (each joined the 195,000 alerts to their incident,
-firefighter and attendance again); most of what is left is that one join. Medians and 90th percentiles are
-interpolated here like PostgreSQL's PERCENTILE_CONT, so SQLite and PostgreSQL give the same answer
-(PERCENTILE_CONT in the database, over grouping sets, took longer than the whole pass).
+The number of queries is fixed (eight at most) whatever the number of incidents. Each month's
+figures (MonthFigures: per station, counts and sorted interval values; and the counts over all
+stations) come from one of two places:
+- a whole month that has settled (backend.records.months: a week after its end, when nothing about
+  its incidents changes but by an amendment) is read from its kept figures (ReportMonth), while no
+  change to its incidents has been counted since they were worked out;
+- any other month, or part of one, is worked out in two passes, one over the alerts' summaries
+  (AlertSummary: one narrow row per alert, kept up by the actions) and one over the outcome forms,
+  each query returning a few numbers per row; the counts, distinct counts and groups of interval
+  values are made here in one loop. A whole settled month worked out for all stations is kept.
+Measured with 50,000 incidents over 5 years and 40 stations (bench/reports.py): working every
+month out takes about a second; reading the kept months, about a quarter of that. Medians and 90th
+percentiles are interpolated here like PostgreSQL's PERCENTILE_CONT, so SQLite and PostgreSQL
+give the same answer, and kept figures give the same as worked-out ones (the values are kept
+exactly, in JSON).
 
 What is counted (the reports page says the same in words):
 - An incident belongs to the month it was created in (local time, settings.TIME_ZONE) and to every
-  station whose firefighters were alerted to it. A firefighter's station is the one they belong to
-  now: alerts do not keep the station a firefighter belonged to at the time.
+  station whose firefighters were alerted to it: the station each firefighter belonged to when
+  alerted (a firefighter who moves later is still counted where they were).
 - Incidents: incidents with at least one alert. Medical emergencies attended: incidents at which
   at least one firefighter's attendance says attended. Attendances: firefighters who attended.
   Across stations an incident counts once, so a total is not always the sum of the stations' rows.
@@ -36,7 +42,7 @@ import bisect
 import datetime
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
 from django.conf import settings
@@ -57,7 +63,16 @@ from django.utils import timezone
 
 from backend.accounts.models import Station
 from backend.dispatch.models import Incident
-from backend.records.models import AlertSummary, FirstRhythm, Outcome, Witnessed
+from backend.records.models import AlertSummary, FirstRhythm, Outcome, ReportMonth, Witnessed
+from backend.records.months import (
+    KEPT_AFTER,
+    end_of_month,
+    is_settled,
+    month_number,
+    month_of_number,
+    months_between,
+    start_of,
+)
 
 ATTEMPTED = Q(resuscitation_attempted=True)
 UTSTEIN_GROUP = Q(witnessed=Witnessed.BYSTANDER, first_rhythm=FirstRhythm.SHOCK_ADVISED)
@@ -85,25 +100,6 @@ class SecondsBetween(Func):
 
 
 # --- Months -----------------------------------------------------------------------------------
-
-
-def month_number(month: datetime.date) -> int:
-    """Months counted from year 0, so that consecutive months are consecutive numbers."""
-    return month.year * 12 + month.month - 1
-
-
-def month_of_number(number: int) -> datetime.date:
-    return datetime.date(number // 12, number % 12 + 1, 1)
-
-
-def start_of(day: datetime.date) -> datetime.datetime:
-    """The first moment of a local day."""
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
-def months_between(first: datetime.date, last: datetime.date) -> list[datetime.date]:
-    """The first day of every month from first's month to last's month."""
-    return [month_of_number(n) for n in range(month_number(first), month_number(last) + 1)]
 
 
 class NumberCase(Case):
@@ -251,6 +247,16 @@ class IntervalValues:
             "ahead_of_ambulance": ahead_of_ambulance,
         }
 
+    @classmethod
+    def of(cls, figures: dict) -> "IntervalValues":
+        """From MonthFigures by month_number."""
+        grouped = {name: {} for name in INTERVALS}
+        for month, month_figures in figures.items():
+            for station_id, part in month_figures.stations.items():
+                for name in INTERVALS:
+                    grouped[name][(station_id, month)] = getattr(part, name)
+        return cls(**grouped)
+
     def merged(self, name: str, keys: list) -> list[float]:
         """The sorted values of several groups together (sorting sorted runs is fast)."""
         grouped = self.groups[name]
@@ -343,7 +349,7 @@ class Report:
 
 
 def build_report(filters: ReportFilters) -> Report:
-    """Every figure of the report, in at most six queries (five for one station)."""
+    """Every figure of the report, in at most eight queries."""
     if connection.vendor != "postgresql":
         # No transaction: the product's SQLite transactions are IMMEDIATE, and holding the write
         # lock for as long as a report takes would hold up a dispatch.
@@ -365,29 +371,26 @@ def _build_report(filters: ReportFilters) -> Report:
     stations = [filters.station] if filters.station else list(Station.objects.order_by("name"))
     months = filters.months()
     numbers = [month_number(month) for month in months]
-    alerts = _alerts_in(filters).annotate(report_month=local_month("incident_created_at", months))
-    outcomes = _outcomes_in(filters).annotate(report_month=local_month("incident__created_at", months))
-    alert_figures = AlertFigures(alerts)
-    outcome_figures = OutcomeFigures(outcomes, alert_figures.crew_on_scene)
-    values = IntervalValues(alert_figures.to_acceptance, alert_figures.to_on_scene, outcome_figures.ahead)
+    figures = month_figures(filters, months)
+    values = IntervalValues.of(figures)
 
-    cells = {
-        (station.pk, n): Row(station, month_of_number(n), values=values, keys=[(station.pk, n)])
-        for station in stations
-        for n in numbers
-    }
-    alert_figures.count_per_station(cells)
-    outcome_figures.count_per_station(cells)
+    cells = {}
+    for station in stations:
+        for n in numbers:
+            cell = cells[(station.pk, n)] = Row(station, month_of_number(n), values=values, keys=[(station.pk, n)])
+            part = figures[n].stations.get(station.pk)
+            if part is not None:
+                cell.counts.add(part.counts)
     by_month = {
         n: Row(None, month_of_number(n), values=values, keys=[(station.pk, n) for station in stations]) for n in numbers
     }
-    for row in by_month.values():
+    for n, row in by_month.items():
         for key in row.keys:
             row.counts.add(cells[key].counts)
-    if filters.station is None:
-        # Over several stations an incident alerted to two of them counts once.
-        alert_figures.count_distinct_per_month(by_month)
-        outcome_figures.count_distinct_per_month(by_month)
+        if filters.station is None:
+            # Over several stations an incident alerted to two of them counts once.
+            for name in DISTINCT_OVER_STATIONS:
+                setattr(row.counts, name, getattr(figures[n].overall, name))
     scheme_started = scheme_start_date()
     _set_running_totals(cells, by_month, filters, scheme_started)
 
@@ -415,18 +418,179 @@ def _build_report(filters: ReportFilters) -> Report:
     )
 
 
-def _alerts_in(filters: ReportFilters):
+# --- The figures of each month --------------------------------------------------------------------
+
+# The counts in which, over several stations, an incident counts once (the others are sums).
+DISTINCT_OVER_STATIONS = (
+    "incidents",
+    "emergencies_attended",
+    "resuscitation_attempted",
+    "rosc_at_handover",
+    "utstein_attempted",
+    "utstein_rosc_at_handover",
+)
+INTERVALS = ("to_acceptance", "to_on_scene", "ahead_of_ambulance")
+# Goes up whenever MonthFigures.to_json changes shape: kept figures of another shape are not read.
+FIGURES_FORMAT = 1
+
+
+@dataclass
+class StationMonth:
+    """One station's figures in one month: its counts and its interval values, sorted."""
+
+    counts: Counts = field(default_factory=Counts)
+    to_acceptance: list[float] = field(default_factory=list)
+    to_on_scene: list[float] = field(default_factory=list)
+    ahead_of_ambulance: list[float] = field(default_factory=list)
+
+
+@dataclass
+class MonthFigures:
+    """All the figures of one month: each station's, and the counts over all the stations
+    together (DISTINCT_OVER_STATIONS; the others are not used from here)."""
+
+    stations: dict[int, StationMonth] = field(default_factory=dict)
+    overall: Counts = field(default_factory=Counts)
+
+    def station(self, station_id: int) -> StationMonth:
+        part = self.stations.get(station_id)
+        if part is None:
+            part = self.stations[station_id] = StationMonth()
+        return part
+
+    def to_json(self) -> dict:
+        return {
+            "format": FIGURES_FORMAT,
+            "overall": asdict(self.overall),
+            "stations": {
+                str(station_id): {"counts": asdict(part.counts), **{name: getattr(part, name) for name in INTERVALS}}
+                for station_id, part in self.stations.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "MonthFigures":
+        stations = {
+            int(station_id): StationMonth(Counts(**part["counts"]), *(part[name] for name in INTERVALS))
+            for station_id, part in data["stations"].items()
+        }
+        return cls(stations=stations, overall=Counts(**data["overall"]))
+
+
+def month_figures(filters: ReportFilters, months: list[datetime.date]) -> dict[int, MonthFigures]:
+    """The figures of each month in the range, by month_number. A whole month that has settled
+    (backend.records.months) is read from its kept figures (ReportMonth) while they are current;
+    every other month, or part of one, is worked out from the alerts' summaries and the outcome
+    forms, and a whole settled month worked out for all stations is kept for the next report."""
+    numbers = [month_number(month) for month in months]
+    now = timezone.now()
+    keepable = [n for n in numbers if _whole_month_within(n, filters) and is_settled(n, now, KEPT_AFTER)]
+    # Read before the alerts and forms: a change committed after this read counts the month's
+    # changes up, so figures kept from an older view of the month are never taken as current.
+    kept = {row.month: row for row in ReportMonth.objects.filter(month__in=keepable)} if keepable else {}
+    figures = {n: MonthFigures.from_json(row.figures) for n, row in kept.items() if _is_current(row)}
+    to_work_out = [n for n in numbers if n not in figures]
+    if to_work_out:
+        worked_out = _work_out(filters, months, to_work_out)
+        figures.update({n: worked_out.get(n) or MonthFigures() for n in to_work_out})
+        if filters.station is None:
+            _keep([n for n in to_work_out if n in keepable], figures, kept, now)
+    return figures
+
+
+def keep_settled_months() -> None:
+    """Work out and keep the figures of every settled month since the first incident, so that
+    after the summaries are rebuilt the first report is not the one to wait for them."""
+    first = Incident.objects.aggregate(first=Min("created_at"))["first"]
+    if first is not None:
+        filters = ReportFilters(timezone.localtime(first).date().replace(day=1), timezone.localdate())
+        month_figures(filters, filters.months())
+
+
+def _whole_month_within(number: int, filters: ReportFilters) -> bool:
+    return filters.start <= start_of(month_of_number(number)) and end_of_month(number) <= filters.end
+
+
+def _is_current(row: ReportMonth) -> bool:
+    return (
+        row.figures is not None
+        and row.figures.get("format") == FIGURES_FORMAT
+        and row.built_from == row.changes
+        and row.time_zone == settings.TIME_ZONE
+    )
+
+
+def _keep(numbers: list[int], figures: dict, kept: dict, now: datetime.datetime) -> None:
+    """Store these months' figures, as of the changes count read before working them out."""
+    if not numbers:
+        return
+    rows = []
+    for n in numbers:
+        changes = kept[n].changes if n in kept else 0
+        rows.append(
+            ReportMonth(
+                month=n,
+                changes=changes,
+                built_from=changes,
+                time_zone=settings.TIME_ZONE,
+                figures=figures[n].to_json(),
+                built_at=now,
+            )
+        )
+    # A month counted up since the read keeps its higher count (and so is worked out again).
+    ReportMonth.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["month"],
+        update_fields=["built_from", "time_zone", "figures", "built_at"],
+    )
+
+
+def _work_out(filters: ReportFilters, months: list[datetime.date], numbers: list[int]) -> dict[int, MonthFigures]:
+    """The figures of these months (their parts within the range) from the alerts' summaries and
+    the outcome forms: one query each."""
+    spans = _spans_of(filters, numbers)
+    alerts = _alerts_in(spans, filters.station).annotate(report_month=local_month("incident_created_at", months))
+    outcomes = _outcomes_in(spans, filters.station).annotate(report_month=local_month("incident__created_at", months))
+    figures = defaultdict(MonthFigures)
+    alert_figures = AlertFigures(alerts)
+    alert_figures.add_to(figures)
+    OutcomeFigures(outcomes, alert_figures.crew_on_scene).add_to(figures)
+    return figures
+
+
+def _spans_of(filters: ReportFilters, numbers: list[int]) -> list[tuple[datetime.datetime, datetime.datetime]]:
+    """The times these months cover within the range, consecutive months as one span."""
+    spans = []
+    for n in sorted(numbers):
+        since = max(filters.start, start_of(month_of_number(n)))
+        until = min(filters.end, end_of_month(n))
+        if spans and spans[-1][1] == since:
+            spans[-1] = (spans[-1][0], until)
+        else:
+            spans.append((since, until))
+    return spans
+
+
+def _created_within(path: str, spans) -> Q:
+    within = Q()
+    for since, until in spans:
+        within |= Q(**{f"{path}__gte": since, f"{path}__lt": until})
+    return within
+
+
+def _alerts_in(spans, station: Station | None):
     """The alerts' summaries (backend.records.summaries): one narrow row per alert, no joins."""
-    alerts = AlertSummary.objects.filter(incident_created_at__gte=filters.start, incident_created_at__lt=filters.end)
-    if filters.station:
-        alerts = alerts.filter(station=filters.station)
+    alerts = AlertSummary.objects.filter(_created_within("incident_created_at", spans))
+    if station:
+        alerts = alerts.filter(station=station)
     return alerts.order_by()
 
 
-def _outcomes_in(filters: ReportFilters):
-    outcomes = Outcome.objects.filter(incident__created_at__gte=filters.start, incident__created_at__lt=filters.end)
-    if filters.station:
-        outcomes = outcomes.filter(station=filters.station)
+def _outcomes_in(spans, station: Station | None):
+    outcomes = Outcome.objects.filter(_created_within("incident__created_at", spans))
+    if station:
+        outcomes = outcomes.filter(station=station)
     return outcomes.order_by()
 
 
@@ -493,27 +657,23 @@ class AlertFigures:
         for group in self.groups.values():
             group.to_acceptance.sort()
             group.to_on_scene.sort()
-        self.to_acceptance = {key: group.to_acceptance for key, group in self.groups.items()}
-        self.to_on_scene = {key: group.to_on_scene for key, group in self.groups.items()}
 
-    def count_per_station(self, cells: dict) -> None:
-        """Incidents, emergencies attended and attendances per station per month."""
-        for key, group in self.groups.items():
-            counts = cells[key].counts
-            counts.incidents = len(group.incidents)
-            counts.emergencies_attended = len(set(group.attended))
-            counts.attendances = len(group.attended)
-
-    def count_distinct_per_month(self, by_month: dict) -> None:
-        """Incidents and emergencies attended per month over all stations, each incident once.
-        (Attendances belong to one station each: their sums are already right.)"""
+    def add_to(self, figures: dict) -> None:
+        """Incidents, emergencies attended, attendances and intervals: per station per month, and
+        per month over all stations, each incident once. (Attendances belong to one station each:
+        their sums are already right.)"""
         incidents, attended = defaultdict(set), defaultdict(set)
-        for (_station_id, month), group in self.groups.items():
+        for (station_id, month), group in self.groups.items():
+            part = figures[month].station(station_id)
+            part.counts.incidents = len(group.incidents)
+            part.counts.emergencies_attended = len(set(group.attended))
+            part.counts.attendances = len(group.attended)
+            part.to_acceptance, part.to_on_scene = group.to_acceptance, group.to_on_scene
             incidents[month] |= group.incidents
             attended[month].update(group.attended)
-        for month, row in by_month.items():
-            row.counts.incidents = len(incidents.get(month, ()))
-            row.counts.emergencies_attended = len(attended.get(month, ()))
+        for month, alerted in incidents.items():
+            figures[month].overall.incidents = len(alerted)
+            figures[month].overall.emergencies_attended = len(attended[month])
 
 
 class AlertGroup:
@@ -585,29 +745,23 @@ class OutcomeFigures:
                 ahead = None if crew_after is None else ambulance_after - crew_after
             if ahead is not None:
                 ahead_values[(station_id, month)].append(ahead)
-        self.ahead = _sorted_groups(ahead_values)
+        self.ahead = ahead_values
 
-    def count_per_station(self, cells: dict) -> None:
-        """ROSC, the Utstein group and shocks per station per month: each form counts."""
-        for key, found in self.per_station.items():
-            counts = cells[key].counts
+    def add_to(self, figures: dict) -> None:
+        """ROSC, the Utstein group, shocks and the crews' arrival against the ambulance's, per
+        station per month (each form counts), and the counts per month over all stations, each
+        incident once. (Shocks belong to one station each: their sums are already right.)"""
+        for (station_id, month), found in self.per_station.items():
+            counts = figures[month].station(station_id).counts
             for name, bit in self.FLAGS.items():
                 setattr(counts, name, sum(n for bits, n in enumerate(found[:16]) if bits & bit))
             counts.crew_shocks = found[16]
-
-    def count_distinct_per_month(self, by_month: dict) -> None:
-        """The same per month over all stations, each incident once. (Shocks belong to one station
-        each: their sums are already right.)"""
-        for month, row in by_month.items():
-            incidents = self.per_month.get(month, {}).values()
+        for (station_id, month), values in self.ahead.items():
+            values.sort()
+            figures[month].station(station_id).ahead_of_ambulance = values
+        for month, incidents in self.per_month.items():
             for name, bit in self.FLAGS.items():
-                setattr(row.counts, name, sum(1 for bits in incidents if bits & bit))
-
-
-def _sorted_groups(grouped: dict) -> dict:
-    for values in grouped.values():
-        values.sort()
-    return dict(grouped)
+                setattr(figures[month].overall, name, sum(1 for bits in incidents.values() if bits & bit))
 
 
 # --- The running total ------------------------------------------------------------------------

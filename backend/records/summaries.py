@@ -6,14 +6,20 @@ alert to its incident, firefighter and attendance form (bench/reports.py measure
 Kept up in the same transaction as each change, so a report is never behind:
 - alerts made, accepted or on scene: dispatch's `alerts_timed` signal (connected in apps.py);
 - attendance forms submitted, changed or amended: backend.records.actions.
+The same changes to an incident of a settled month (backend.records.months), and outcome forms
+changed or amended, mark that month's kept figures (ReportMonth) as out of date.
 Anything that writes alerts or attendance forms another way (a restore, a bulk load) runs
 `manage.py rebuild_report_summaries` after.
 """
 
 from collections.abc import Iterable
 
+from django.db.models import F
+from django.utils import timezone
+
 from backend.dispatch.models import Alert
-from backend.records.models import AlertSummary
+from backend.records.models import AlertSummary, ReportMonth
+from backend.records.months import is_settled, month_of_moment
 
 # What a summary is made from, per alert: one query, joined once.
 SOURCES = (
@@ -47,10 +53,24 @@ def summarise_alerts(alert_ids: Iterable[int]) -> None:
         AlertSummary.objects.bulk_create(
             summaries, update_conflicts=True, unique_fields=["alert"], update_fields=_DERIVED
         )
+        note_changed_incidents(summary.incident_created_at for summary in summaries)
+
+
+def note_changed_incidents(created_ats: Iterable) -> None:
+    """Something the reports count changed for incidents created at these times: the kept figures
+    of their months (ReportMonth) must be worked out again. Months not yet settled are never kept,
+    so the alerts and forms of recent incidents (every dispatch and answer) cost no query here."""
+    now = timezone.now()
+    months = {month for month in map(month_of_moment, created_ats) if is_settled(month, now)}
+    if months:
+        # Made if missing, then counted up: a report reading the month meanwhile keeps nothing stale.
+        ReportMonth.objects.bulk_create([ReportMonth(month=month) for month in months], ignore_conflicts=True)
+        ReportMonth.objects.filter(month__in=months).update(changes=F("changes") + 1)
 
 
 def rebuild_all() -> int:
-    """Remake every alert's summary, a chunk at a time; returns how many."""
+    """Remake every alert's summary, a chunk at a time, and have every kept month worked out
+    again; returns how many alerts."""
     count = 0
     ids = Alert.objects.order_by("pk").values_list("pk", flat=True)
     last = 0
@@ -58,6 +78,7 @@ def rebuild_all() -> int:
         summarise_alerts(chunk)
         count += len(chunk)
         last = chunk[-1]
+    ReportMonth.objects.update(changes=F("changes") + 1)
     return count
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from backend.dispatch.models import Alert, AlertState, Incident, IncidentStatus
 from backend.records.models import Amendment, Attendance, Outcome, RecordKind, WelfareCheckIn
-from backend.records.summaries import summarise_alerts
+from backend.records.summaries import note_changed_incidents, summarise_alerts
 
 UTC = datetime.UTC
 _references = itertools.count(1)
@@ -102,6 +102,7 @@ def make_outcome(incident, station, *, submitted_by=None, crew=(), **fields) -> 
     }
     outcome = Outcome.objects.create(incident=incident, station=station, **_submitted(submitted_by), **values)
     outcome.crew.set(crew)
+    note_changed_incidents([incident.created_at])
     return outcome
 
 

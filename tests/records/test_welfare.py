@@ -1,15 +1,20 @@
 """The welfare check-in: private to its author and the welfare leads; a request for a follow-up
-emails the welfare leads, with no health data in the email."""
+is emailed to the welfare leads by the delivery worker, never in the request, with no health data
+in the email, and retried until the mail relay takes it."""
 
+import datetime
+import logging
 import uuid
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from backend.accounts.roles import WELFARE_LEADS
 from backend.errors import InvalidInput, NotFound
-from backend.records import actions
+from backend.records import actions, notify
 from backend.records.models import WelfareCheckIn
 from tests.conftest import client_for
 from tests.records.conftest import body, submit
@@ -54,19 +59,49 @@ def test_bad_check_ins_are_refused(alice_alert, fields, field, message):
     assert refused.value.fields == {field: [message]}
 
 
-def test_a_follow_up_request_emails_the_active_welfare_leads_after_commit(
+def run_the_worker(now=None) -> int:
+    """One pass of the delivery worker's welfare emails (its database steps on this thread)."""
+    return async_to_sync(notify.send_due_welfare_emails)(now=now)
+
+
+def later(seconds: float):
+    return timezone.now() + datetime.timedelta(seconds=seconds)
+
+
+def addresses(outbox) -> list[str]:
+    return sorted(address for message in outbox for address in message.to)
+
+
+def fail_the_relay(settings):
+    """A relay nobody listens on: the connection is refused at once."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
+
+
+def mend_the_relay(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def test_a_follow_up_request_sends_no_mail_in_the_request(
     alice_alert, welfare_leads, mailoutbox, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        record, _ = check_in(alice_alert, impact=5, follow_up="trim", notes="I keep seeing her face.")
-    assert mailoutbox == []  # nothing before the check-in is committed
-    for callback in callbacks:
-        callback()
+    with django_capture_on_commit_callbacks(execute=True):
+        check_in(alice_alert, impact=5, follow_up="trim")
+    assert mailoutbox == []  # the firefighter's answer never waits for the mail relay
+    row = WelfareCheckIn.objects.get()
+    assert (row.welfare_leads_notified_at, row.welfare_notice_attempts) == (None, 0)
+    assert notify.due_welfare_emails(timezone.now()).get() == row  # the row is the durable marker
 
-    assert sorted(address for message in mailoutbox for address in message.to) == [
-        "walter@example.org",
-        "wendy@example.org",
-    ]
+
+def test_the_worker_emails_each_active_welfare_lead_once(
+    alice_alert, welfare_leads, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        record, _ = check_in(alice_alert, impact=5, follow_up="trim", notes="I keep seeing her face.")
+
+    assert run_the_worker() == 1
+    assert addresses(mailoutbox) == ["walter@example.org", "wendy@example.org"]
+    assert len(mailoutbox) == 2  # one message each: no lead sees who else was told
     message = mailoutbox[0]
     assert message.subject == "A firefighter asked for a welfare follow-up"
     link = f"/admin/records/welfarecheckin/{record.pk}/change/"
@@ -78,10 +113,14 @@ def test_a_follow_up_request_emails_the_active_welfare_leads_after_commit(
         assert secret not in text, secret
     assert WelfareCheckIn.objects.get().welfare_leads_notified_at is not None
 
+    assert run_the_worker(now=later(3600)) == 0  # a second pass, even much later, sends nothing
+    assert len(mailoutbox) == 2
+
 
 def test_no_follow_up_no_email(alice_alert, welfare_leads, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         check_in(alice_alert, impact=2, follow_up="none")
+    assert run_the_worker() == 0
     assert mailoutbox == []
     assert WelfareCheckIn.objects.get().welfare_leads_notified_at is None
 
@@ -91,6 +130,8 @@ def test_asking_for_a_follow_up_later_emails_them_then(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         check_in(alice_alert, impact=2)
+    assert run_the_worker() == 0
+    with django_capture_on_commit_callbacks(execute=True):
         actions.change_record(
             actor=alice_alert.responder.user,
             kind="welfare",
@@ -99,19 +140,92 @@ def test_asking_for_a_follow_up_later_emails_them_then(
             reason="It got worse",
             fields={"follow_up": "welfare", "impact": 4},
         )
+    assert mailoutbox == []
+    assert run_the_worker() == 1
     assert len(mailoutbox) == 2  # one message to each welfare lead with an address
     assert WelfareCheckIn.objects.get().welfare_leads_notified_at is not None
 
 
-def test_a_failing_mail_server_does_not_lose_the_check_in(
-    alice_alert, welfare_leads, settings, django_capture_on_commit_callbacks
+def test_a_failing_mail_relay_is_retried_with_backoff_then_sends_once(
+    alice_alert, welfare_leads, mailoutbox, settings, django_capture_on_commit_callbacks
 ):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
+    settings.DELIVERY_RETRY_BASE_SECONDS = 60
+    fail_the_relay(settings)
     with django_capture_on_commit_callbacks(execute=True):
         _, created = check_in(alice_alert, impact=5, follow_up="welfare")
-    assert created
-    assert WelfareCheckIn.objects.get().welfare_leads_notified_at is None  # not told: a later run can retry
+    assert created  # the request itself never touched the relay
+
+    assert run_the_worker() == 0
+    row = WelfareCheckIn.objects.get()
+    assert (row.welfare_leads_notified_at, row.welfare_notice_attempts) == (None, 1)
+    assert row.welfare_notice_last_error.startswith("Attempt 1: ConnectionRefusedError")
+    assert later(29) <= row.welfare_notice_next_attempt_at <= later(61)  # backoff: 30-60 s
+    assert run_the_worker(now=later(20)) == 0  # not due yet: not even tried
+    assert WelfareCheckIn.objects.get().welfare_notice_attempts == 1
+
+    assert run_the_worker(now=later(61)) == 0  # due, tried again, failed again, waits longer
+    row = WelfareCheckIn.objects.get()
+    assert row.welfare_notice_attempts == 2 and "Attempt 2" in row.welfare_notice_last_error
+    assert row.welfare_notice_next_attempt_at >= later(61 + 59)
+
+    mend_the_relay(settings)
+    assert run_the_worker(now=later(61 + 121)) == 1
+    assert addresses(mailoutbox) == ["walter@example.org", "wendy@example.org"]
+    row = WelfareCheckIn.objects.get()
+    assert row.welfare_leads_notified_at is not None and row.welfare_notice_last_error == ""
+    assert run_the_worker(now=later(3600)) == 0
+    assert len(mailoutbox) == 2
+
+
+def test_with_no_welfare_lead_to_email_the_request_waits_for_one(
+    alice_alert, wendy, mailoutbox, caplog, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        check_in(alice_alert, impact=5, follow_up="welfare")
+    assert run_the_worker() == 0
+    assert "no active welfare lead has an email address" in caplog.text
+    row = WelfareCheckIn.objects.get()
+    assert row.welfare_leads_notified_at is None and row.welfare_notice_next_attempt_at > timezone.now()
+
+    wendy.email = "wendy@example.org"
+    wendy.save()
+    assert run_the_worker(now=later(notify.RETRY_MAX_SECONDS + 1)) == 1
+    assert addresses(mailoutbox) == ["wendy@example.org"]
+
+
+def test_a_claim_whose_lease_ran_out_cannot_reschedule_the_next_claimants_attempt(
+    alice_alert, welfare_leads, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        check_in(alice_alert, impact=5, follow_up="welfare")
+    slow = notify.claim_due_welfare_email()
+    assert notify.claim_due_welfare_email() is None  # leased: no second worker takes it
+    after_the_lease = timezone.now() + notify.lease() + datetime.timedelta(seconds=1)
+    taken_over = notify.claim_due_welfare_email(now=after_the_lease)
+    assert (slow.attempt, taken_over.attempt) == (1, 2)
+    notify.record_welfare_email_failed(slow, "timed out")
+    row = WelfareCheckIn.objects.get()
+    assert row.welfare_notice_next_attempt_at == after_the_lease + notify.lease()  # still the new claim's lease
+    assert row.welfare_notice_last_error == ""
+
+
+def test_the_logs_hold_nothing_of_the_check_in(
+    alice_alert, welfare_leads, mailoutbox, settings, caplog, django_capture_on_commit_callbacks
+):
+    caplog.set_level(logging.DEBUG)
+    fail_the_relay(settings)
+    with django_capture_on_commit_callbacks(execute=True):
+        check_in(alice_alert, impact=4, follow_up="trim", notes="Nightmares about the little girl.")
+    run_the_worker()
+    mend_the_relay(settings)
+    run_the_worker(now=later(notify.RETRY_MAX_SECONDS + 1))
+    assert len(mailoutbox) == 2
+    welfare_lines = [r for r in caplog.records if getattr(r, "event", "").startswith("welfare_email.")]
+    assert [r.event for r in welfare_lines] == ["welfare_email.failed", "welfare_email.sent"]
+    for record in caplog.records:
+        logged = record.getMessage() + repr(vars(record))
+        for secret in ("Nightmares", "little girl", "trim", "impact", "notes", "example.org"):
+            assert secret not in logged, (secret, logged)
 
 
 # --- Privacy -------------------------------------------------------------------------------------------
