@@ -213,9 +213,7 @@ class MyRecordsView(APIView):
                         "cad_reference": alert.incident.cad_reference,
                         "alerted_at": alert.alerted_at.isoformat(),
                         "attendance": payloads.record_summary(getattr(alert, "attendance", None)),
-                        "outcome": payloads.record_summary(
-                            outcomes.get((alert.incident_id, alert.responder.station_id))
-                        ),
+                        "outcome": payloads.record_summary(outcomes.get((alert.incident_id, alert.station_id))),
                         "welfare": payloads.record_summary(getattr(alert, "welfare_check_in", None)),
                         "is_crew_lead": access.is_crew_lead(alert.responder),
                     }
@@ -229,8 +227,9 @@ def _outcomes_of(alerts) -> dict:
     """The crews' outcomes of these alerts, by (incident, station), in one query."""
     if not alerts:
         return {}
-    station_id = alerts[0].responder.station_id
-    outcomes = Outcome.objects.filter(incident_id__in={alert.incident_id for alert in alerts}, station_id=station_id)
+    outcomes = Outcome.objects.filter(
+        incident_id__in={alert.incident_id for alert in alerts}, station_id__in={alert.station_id for alert in alerts}
+    )
     return {(outcome.incident_id, outcome.station_id): outcome for outcome in outcomes}
 
 

@@ -3,8 +3,9 @@ record without going through one of these.
 
 A firefighter's forms hang off their own alert, and only one they accepted: anyone else's alert,
 or one they never accepted, is "not found". The outcome form belongs to the crew (the incident and
-the firefighter's station): every crew member who accepted may read it, only the crew lead writes
-it. A welfare check-in is its author's and the welfare leads': to anyone else it does not exist.
+the station the firefighter was alerted as a member of): every crew member who accepted may read
+it, only the crew lead writes it. A welfare check-in is its author's and the welfare leads': to
+anyone else it does not exist.
 """
 
 from django.db.models import QuerySet
@@ -49,16 +50,15 @@ def record_of_alert(kind: str, alert: Alert, *, for_update: bool = False):
     if for_update:
         queryset = queryset.select_for_update()
     if kind == RecordKind.OUTCOME:
-        return queryset.filter(incident_id=alert.incident_id, station_id=alert.responder.station_id).first()
+        return queryset.filter(incident_id=alert.incident_id, station_id=alert.station_id).first()
     return queryset.filter(alert=alert).first()
 
 
 def crew_ids(incident_id: int, station_id: int) -> set[int]:
-    """Who can be named as the crew of an outcome: the station's responders alerted to the incident."""
+    """Who can be named as the crew of an outcome: the responders alerted to the incident as
+    members of the station (the station of the time: Alert.station)."""
     return set(
-        Alert.objects.filter(incident_id=incident_id, responder__station_id=station_id).values_list(
-            "responder_id", flat=True
-        )
+        Alert.objects.filter(incident_id=incident_id, station_id=station_id).values_list("responder_id", flat=True)
     )
 
 

@@ -209,7 +209,7 @@ def _key_reused() -> KeyReused:
 def _crew_ids_of_alert(kind: str, alert) -> set[int]:
     if kind != RecordKind.OUTCOME:
         return set()
-    return access.crew_ids(alert.incident_id, alert.responder.station_id)
+    return access.crew_ids(alert.incident_id, alert.station_id)
 
 
 def _create(actor, kind: str, alert, idempotency_key, digest: str, values: dict, now):
@@ -223,7 +223,7 @@ def _create(actor, kind: str, alert, idempotency_key, digest: str, values: dict,
     values = dict(values)
     if kind == RecordKind.OUTCOME:
         crew = values.pop("crew")
-        record = Outcome.objects.create(incident=alert.incident, station=alert.responder.station, **common, **values)
+        record = Outcome.objects.create(incident=alert.incident, station_id=alert.station_id, **common, **values)
         record.crew.set(crew)
         summaries.note_changed_incidents([alert.incident.created_at])
         return record

@@ -185,7 +185,7 @@ class AmendableRecordAdmin(AuditedRecordAdmin):
 class AttendanceAdmin(AmendableRecordAdmin):
     kind = RecordKind.ATTENDANCE
     list_display = ["__str__", "incident", "responder", "attended", "version", "submitted_at", "locked"]
-    list_filter = ["attended", ("alert__responder__station", admin.RelatedOnlyFieldListFilter), "submitted_at"]
+    list_filter = ["attended", ("alert__station", admin.RelatedOnlyFieldListFilter), "submitted_at"]
     search_fields = ["alert__incident__cad_reference", "alert__responder__user__username"]
     list_select_related = ["alert__incident", "alert__responder__user"]
     readonly_fields = ["amend_link", "incident", "responder", "amendments"]

@@ -114,8 +114,11 @@ def _log_fields(email: WelfareEmail, outcome: str) -> dict:
 
 
 def due_welfare_emails(now: datetime.datetime):
+    # Not one pseudonymised under the retention policy: years old, its author unlinked, it is no
+    # longer a request anyone can follow up (it could be one whose email failed before the worker
+    # sent them).
     return (
-        WelfareCheckIn.objects.filter(welfare_leads_notified_at__isnull=True)
+        WelfareCheckIn.objects.filter(welfare_leads_notified_at__isnull=True, pseudonymised_at__isnull=True)
         .exclude(follow_up=FollowUp.NONE)
         .filter(Q(welfare_notice_next_attempt_at__isnull=True) | Q(welfare_notice_next_attempt_at__lte=now))
     )

@@ -36,7 +36,7 @@ def outcome_prefill(alert: Alert) -> dict:
     their phones logged on scene."""
     crew = list(
         Alert.objects.filter(
-            incident_id=alert.incident_id, responder__station_id=alert.responder.station_id, accepted_at__isnull=False
+            incident_id=alert.incident_id, station_id=alert.station_id, accepted_at__isnull=False
         ).order_by("responder_id")
     )
     event_list = list(OnSceneEvent.objects.filter(alert__in=crew).order_by("occurred_at", "id"))

@@ -14,6 +14,7 @@ Anything that writes alerts or attendance forms another way (a restore, a bulk l
 
 from collections.abc import Iterable
 
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -42,12 +43,20 @@ _DERIVED = [
     "to_on_scene_s",
     "form_on_scene_s",
 ]
-REBUILD_CHUNK = 5000
+# Small enough that each chunk's transaction (SQLite's write lock) holds up a dispatch only briefly.
+REBUILD_CHUNK = 1000
 
 
-def summarise_alerts(alert_ids: Iterable[int]) -> None:
-    """Make or remake the summaries of these alerts: two queries."""
-    rows = Alert.objects.filter(pk__in=list(alert_ids)).order_by().values_list(*SOURCES)
+def summarise_alerts(alert_ids: Iterable[int], *, locked: bool = False) -> None:
+    """Make or remake the summaries of these alerts, in the caller's transaction: two queries, and
+    one more to lock the alerts' rows first unless the caller holds them locked already (`locked`).
+    Two changes to one alert at once (an on-scene tap and the attendance form) then summarise one
+    after the other, the second reading what the first committed; unlocked, the later could
+    overwrite the summary with what it read before the other committed."""
+    ids = list(alert_ids)
+    if not locked:
+        list(Alert.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    rows = Alert.objects.filter(pk__in=ids).order_by().values_list(*SOURCES)
     summaries = [AlertSummary(**summary_values(*row)) for row in rows]
     if summaries:
         AlertSummary.objects.bulk_create(
@@ -69,13 +78,15 @@ def note_changed_incidents(created_ats: Iterable) -> None:
 
 
 def rebuild_all() -> int:
-    """Remake every alert's summary, a chunk at a time, and have every kept month worked out
-    again; returns how many alerts."""
+    """Remake every alert's summary, a chunk at a time, each chunk in its own short transaction
+    (locking its alerts, so a change made meanwhile is never overwritten), and have every kept
+    month worked out again; returns how many alerts."""
     count = 0
     ids = Alert.objects.order_by("pk").values_list("pk", flat=True)
     last = 0
     while chunk := list(ids.filter(pk__gt=last)[:REBUILD_CHUNK]):
-        summarise_alerts(chunk)
+        with transaction.atomic():
+            summarise_alerts(chunk)
         count += len(chunk)
         last = chunk[-1]
     ReportMonth.objects.update(changes=F("changes") + 1)
@@ -83,8 +94,8 @@ def rebuild_all() -> int:
 
 
 def summarise_on_signal(sender, *, alerts, **kwargs) -> None:
-    """Receiver of dispatch's alerts_timed."""
-    summarise_alerts(alert.pk for alert in alerts)
+    """Receiver of dispatch's alerts_timed, whose sender holds the alerts locked (or just made them)."""
+    summarise_alerts((alert.pk for alert in alerts), locked=True)
 
 
 def _seconds(later, earlier) -> float | None:

@@ -4,6 +4,7 @@ working everything out again."""
 
 import datetime
 import io
+import threading
 import uuid
 
 import pytest
@@ -12,15 +13,18 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from backend.accounts.models import Responder
-from backend.dispatch.actions import respond_to_alert
+from backend.dispatch import actions as dispatch_actions
+from backend.dispatch.actions import dispatch_incident, respond_to_alert
+from backend.dispatch.models import Incident
 from backend.records import actions, reports
 from backend.records.admin_reports import report_csv
 from backend.records.models import AlertSummary, Attendance, Outcome, RecordKind, ReportMonth
-from backend.records.months import month_number
+from backend.records.months import month_number, month_of_moment
 from backend.records.reports import ReportFilters, build_report
 from backend.records.summaries import note_changed_incidents, rebuild_all, summarise_alerts
-from tests.records.conftest import accept, ago, iso, submit
+from tests.records.conftest import accept, ago, iso, submit, valid_outcome
 from tests.records.reports_fixtures import hand_checked_incidents
+from tests.records.test_idempotency import needs_postgresql
 
 SPRING = ReportFilters(datetime.date(2025, 3, 1), datetime.date(2025, 4, 30))
 MARCH, APRIL = month_number(datetime.date(2025, 3, 1)), month_number(datetime.date(2025, 4, 1))
@@ -110,10 +114,83 @@ def test_the_summaries_kept_up_by_the_actions_equal_a_rebuild(alerts):
 
 
 def test_a_recent_incident_costs_two_queries_and_no_kept_month(alerts, django_assert_num_queries):
-    # The dispatch and every answer pay this: the summary's sources, and writing it.
+    # The dispatch and every answer pay this (they hold the alerts locked already): the summary's
+    # sources, and writing it.
     with django_assert_num_queries(2):
-        summarise_alerts([alert.pk for alert in alerts.values()])
+        summarise_alerts([alert.pk for alert in alerts.values()], locked=True)
     assert not ReportMonth.objects.exists()
+
+
+def test_an_outcome_belongs_to_the_station_its_lead_was_alerted_from(alerts, stations, erin):
+    alert = accept(alerts["erin"])
+    Responder.objects.filter(pk=erin.pk).update(station=stations["yarmouth"])
+    outcome, _ = submit(alert, RecordKind.OUTCOME, **valid_outcome(crew=[erin.pk]))
+    assert outcome.station_id == stations["norwich"].pk
+
+
+def test_an_answer_for_an_incident_of_a_settled_month_counts_that_month_up(alerts):
+    # An incident still open from two months ago (its alerts summarised as a bulk load would be).
+    alert = alerts["alice"]
+    long_ago = ago(days=70)
+    Incident.objects.filter(pk=alert.incident_id).update(created_at=long_ago)
+    summarise_alerts([alert.pk], locked=True)
+    month = ReportMonth.objects.get(month=month_of_moment(long_ago))
+    accept(alert)
+    month.refresh_from_db()
+    assert month.changes == 2
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_an_on_scene_tap_and_the_attendance_form_at_once_keep_both(incident, carol, alice, bob, erin, monkeypatch):
+    """The tap's transaction has summarised the alert and not committed when the form comes: the
+    form's summary must wait for it and read its time, not overwrite the summary with what it read
+    before (nor deadlock)."""
+    Incident.objects.filter(pk=incident.pk).update(created_at=ago(hours=1))
+    alerts = {a.responder.user.username: a for a in dispatch_incident(actor=carol, incident_id=incident.pk)}
+    alert = accept(alerts["alice"])
+    tap_summarised, tap_may_commit = threading.Event(), threading.Event()
+    tell = dispatch_actions._tell_everyone_about
+
+    def tell_then_hold(*args, **kwargs):
+        tell(*args, **kwargs)
+        if threading.current_thread().name == "tap":
+            tap_summarised.set()
+            tap_may_commit.wait(timeout=10)
+
+    monkeypatch.setattr(dispatch_actions, "_tell_everyone_about", tell_then_hold)
+    errors = []
+
+    def in_thread(work):
+        def run():
+            try:
+                work()
+            except Exception as error:
+                errors.append(error)
+            finally:
+                connection.close()
+
+        return run
+
+    tap = threading.Thread(
+        name="tap",
+        target=in_thread(lambda: respond_to_alert(actor=alert.responder.user, alert_id=alert.pk, response="on_scene")),
+    )
+    form = threading.Thread(name="form", target=in_thread(lambda: submit(alert, attended=True)))
+    tap.start()
+    assert tap_summarised.wait(timeout=10)
+    form.start()
+    form.join(timeout=1)  # the form gets as far as it can while the tap holds its transaction open
+    tap_may_commit.set()
+    tap.join(timeout=10)
+    form.join(timeout=10)
+
+    assert errors == []
+    kept_up = summary_of(alert)
+    assert kept_up.attended is True and kept_up.to_on_scene_s is not None
+    AlertSummary.objects.all().delete()
+    rebuild_all()
+    assert summary_of(alert).to_on_scene_s == kept_up.to_on_scene_s
 
 
 # --- Kept months ------------------------------------------------------------------------------------

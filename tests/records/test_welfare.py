@@ -125,6 +125,13 @@ def test_no_follow_up_no_email(alice_alert, welfare_leads, mailoutbox, django_ca
     assert WelfareCheckIn.objects.get().welfare_leads_notified_at is None
 
 
+def test_a_request_pseudonymised_before_it_was_sent_is_not_emailed(alice_alert, welfare_leads, mailoutbox):
+    check_in(alice_alert, impact=4, follow_up="welfare")
+    WelfareCheckIn.objects.update(pseudonymised_at=timezone.now())
+    assert run_the_worker() == 0
+    assert mailoutbox == []
+
+
 def test_asking_for_a_follow_up_later_emails_them_then(
     alice_alert, welfare_leads, mailoutbox, django_capture_on_commit_callbacks
 ):

@@ -1,9 +1,45 @@
-"""The reports' summary of each alert (backend.records.summaries), made for the alerts already there."""
+"""The reports' summary of each alert (backend.records.summaries), made for the alerts already there.
+
+The rules are copied from backend/records/summaries.py as it was when this was written, so that
+this migration does the same whatever that file becomes."""
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-from backend.records.summaries import SOURCES, summary_values
+SOURCES = (
+    "pk",
+    "incident_id",
+    "station_id",
+    "incident__created_at",
+    "alerted_at",
+    "accepted_at",
+    "on_scene_at",
+    "attendance__attended",
+    "attendance__on_scene_at",
+)
+
+
+def _seconds(later, earlier):
+    return None if later is None or earlier is None else (later - earlier).total_seconds()
+
+
+def summary_values(
+    alert_id, incident_id, station_id, created_at, alerted_at, accepted_at, on_scene_at, form_says_attended, form_on_scene
+):
+    attended = form_says_attended is True
+    arrived_at = None
+    if accepted_at is not None and form_says_attended is not False:
+        arrived_at = form_on_scene or on_scene_at
+    return {
+        "alert_id": alert_id,
+        "incident_id": incident_id,
+        "station_id": station_id,
+        "incident_created_at": created_at,
+        "attended": attended,
+        "to_acceptance_s": _seconds(accepted_at, alerted_at),
+        "to_on_scene_s": _seconds(arrived_at, alerted_at),
+        "form_on_scene_s": _seconds(form_on_scene, created_at) if attended else None,
+    }
 
 
 def summarise_existing_alerts(apps, schema_editor):
