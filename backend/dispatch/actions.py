@@ -236,7 +236,7 @@ def alert_more_responders(
         ]
     )
     record_alert_changes(actor, alerts)
-    alerts_timed.send(sender=Alert, alerts=alerts)
+    alerts_timed.send(sender=Alert, alerts=alerts, created=True)
     if alerts and incident.dispatched_at is None:
         incident.dispatched_at = now
         start_escalation(incident)

@@ -93,9 +93,34 @@ def rebuild_all() -> int:
     return count
 
 
-def summarise_on_signal(sender, *, alerts, **kwargs) -> None:
+def summarise_on_signal(sender, *, alerts, created: bool = False, **kwargs) -> None:
     """Receiver of dispatch's alerts_timed, whose sender holds the alerts locked (or just made them)."""
-    summarise_alerts((alert.pk for alert in alerts), locked=True)
+    if created:
+        summarise_new_alerts(alerts)
+    else:
+        summarise_alerts((alert.pk for alert in alerts), locked=True)
+
+
+def summarise_new_alerts(alerts) -> None:
+    """The summaries of alerts just made, from the objects in hand: one query on the dispatch's
+    path. Nothing is known yet of a new alert but its incident, station and time."""
+    if alerts:
+        AlertSummary.objects.bulk_create([AlertSummary(**_new_alert_values(alert)) for alert in alerts])
+        note_changed_incidents(alert.incident.created_at for alert in alerts)
+
+
+def _new_alert_values(alert) -> dict:
+    return summary_values(
+        alert_id=alert.pk,
+        incident_id=alert.incident_id,
+        station_id=alert.station_id,
+        created_at=alert.incident.created_at,
+        alerted_at=alert.alerted_at,
+        accepted_at=None,
+        on_scene_at=None,
+        form_says_attended=None,
+        form_on_scene=None,
+    )
 
 
 def _seconds(later, earlier) -> float | None:

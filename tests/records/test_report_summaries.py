@@ -47,6 +47,10 @@ def seconds_between(later, earlier) -> float:
 
 
 def test_a_dispatch_summarises_each_alert_with_the_station_of_the_time(alerts, stations):
+    # Made from the new alerts in hand (summarise_new_alerts): the same as from the database.
+    made_by_the_dispatch = all_summaries()
+    summarise_alerts([alert.pk for alert in alerts.values()])
+    assert all_summaries() == made_by_the_dispatch
     for alert in alerts.values():
         summary = summary_of(alert)
         assert summary.station_id == alert.responder.station_id == stations["norwich"].pk
