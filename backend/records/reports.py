@@ -606,20 +606,13 @@ def _rows_of(query) -> Iterator[tuple]:
             yield from chunk
 
 
-def one_if(condition: Q) -> NumberCase:
-    """1 where the condition holds, else 0."""
-    return NumberCase(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
-
-
 class AlertFigures:
-    """Everything the report takes from the alerts, from one query returning a few numbers per
-    alert: (station, month, incident, attended, seconds to acceptance, seconds to on scene, and
-    the attendance form's on-scene time as seconds after the incident was created).
-
-    One pass over the alerts (joined to their incident, firefighter and attendance form) costs
-    the database about as much as one grouped count did, and there were three of those, a list of
-    values and another join for the crews' arrival: the counts are made here, while grouping the
-    values. The last number lets OutcomeFigures work out a crew's arrival without that join."""
+    """Everything the report takes from the alerts, from one query over their summaries returning
+    a few numbers per alert: (station, month, incident, attended, seconds to acceptance, seconds
+    to on scene, and the attendance form's on-scene time as seconds after the incident was
+    created). The counts are made here, while grouping the values: one pass cost the database
+    about as much as one grouped count. The last number lets OutcomeFigures work out a crew's
+    arrival without joining the forms again."""
 
     def __init__(self, alerts):
         rows = alerts.values_list(
