@@ -81,6 +81,13 @@ def _idempotency_key(body: dict) -> uuid.UUID:
         raise InvalidInput(message, fields={"idempotency_key": [message]}) from None
 
 
+def _change_request(request) -> tuple[dict, uuid.UUID, str]:
+    """A change's fields, its idempotency key and its reason (checked by the action)."""
+    body = _body(request)
+    key = _idempotency_key(body)
+    return body, key, body.pop("reason", "")
+
+
 def _record_response(kind: str, record, status: int = 200) -> Response:
     return Response({"record": payloads.record_payload(kind, record)}, status=status)
 
@@ -137,9 +144,7 @@ def _form_view(kind: str) -> type[APIView]:
             responses={200: record_response, **_error_responses(400, 401, 403, 404, 409)},
         )
         def patch(self, request, alert_id: int):
-            body = _body(request)
-            key = _idempotency_key(body)
-            reason = body.pop("reason", "")
+            body, key, reason = _change_request(request)
             record = actions.change_record(
                 actor=request.user, kind=kind, alert_id=alert_id, idempotency_key=key, reason=reason, fields=body
             )
@@ -174,9 +179,7 @@ def _amend_view(kind: str) -> type[APIView]:
             },
         )
         def post(self, request, record_id: int):
-            body = _body(request)
-            key = _idempotency_key(body)
-            reason = body.pop("reason", "")
+            body, key, reason = _change_request(request)
             record = actions.amend_record(
                 actor=request.user, kind=kind, record_id=record_id, idempotency_key=key, reason=reason, fields=body
             )

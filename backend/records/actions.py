@@ -225,14 +225,23 @@ def _create(actor, kind: str, alert, idempotency_key, digest: str, values: dict,
         crew = values.pop("crew")
         record = Outcome.objects.create(incident=alert.incident, station_id=alert.station_id, **common, **values)
         record.crew.set(crew)
-        summaries.note_changed_incidents([alert.incident.created_at])
+        _update_the_reports(kind, record, alert.incident)
         return record
     record = access.MODELS[kind].objects.create(alert=alert, **common, **values)
-    if kind == RecordKind.ATTENDANCE:
-        summaries.summarise_alerts([alert.pk])
+    _update_the_reports(kind, record, alert.incident)
     if kind == RecordKind.WELFARE and record.follow_up != FollowUp.NONE:
         notify_welfare_leads_after_commit(record)
     return record
+
+
+def _update_the_reports(kind: str, record, incident) -> None:
+    """What the reports count changed (backend.records.summaries): an attendance form changes its
+    alert's summary; an outcome form, the figures kept for its incident's month. Welfare check-ins
+    are not counted."""
+    if kind == RecordKind.ATTENDANCE:
+        summaries.summarise_alerts([record.alert_id])
+    elif kind == RecordKind.OUTCOME:
+        summaries.note_changed_incidents([incident.created_at])
 
 
 def _apply_change(
@@ -257,10 +266,7 @@ def _apply_change(
     record.save()
     if "crew" in changed:
         record.crew.set(values["crew"])
-    if kind == RecordKind.ATTENDANCE:
-        summaries.summarise_alerts([record.alert_id])
-    elif kind == RecordKind.OUTCOME:
-        summaries.note_changed_incidents([incident.created_at])
+    _update_the_reports(kind, record, incident)
     try:
         with transaction.atomic():
             amendment = Amendment.objects.create(
