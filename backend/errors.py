@@ -38,3 +38,10 @@ class Conflict(ActionError):
 
     status = 409
     code = "conflict"
+
+
+class CommittedElsewhere(Conflict):
+    """A firefighter committed to one open incident answered "accept" to another: they must leave
+    the first (decline it) before they can go to the second, so that nobody is counted on two."""
+
+    code = "committed_elsewhere"

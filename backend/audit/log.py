@@ -97,6 +97,19 @@ def record_alert_changes(actor, alerts) -> None:
     )
 
 
+def record_overrides(actor, alerts_and_incidents) -> None:
+    """One entry per (alert, incident id) where a coordinator alerted, by name, a responder already
+    committed to that other open incident: the override of the commitment rule, visible later."""
+    record_many(
+        actor,
+        AuditAction.OVERRIDE,
+        [
+            ("alert", alert.pk, alert.incident_id, {"committed_to_incident": committed_to})
+            for alert, committed_to in alerts_and_incidents
+        ],
+    )
+
+
 def _entry_fields(actor, action, object_type, object_id, incident_id, channel, ip_address, detail) -> dict:
     origin = current_origin()
     user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None

@@ -9,6 +9,7 @@ class AuditAction(models.TextChoices):
     AMEND = "amend", "Amended by a coordinator"
     EXPORT = "export", "Exported"
     ALERT_STATE = "alert_state", "Alert state changed"
+    OVERRIDE = "override", "Alerted while committed to another incident"
     PSEUDONYMISE = "pseudonymise", "Pseudonymised by retention"
 
 

@@ -3,6 +3,8 @@ if and only if its alert does; the workers are woken after commit."""
 
 from urllib.parse import urlsplit
 
+from django.db.models import Max
+
 from backend.delivery.models import Channel, Delivery, Kind, PushDevice
 from backend.dispatch.models import Alert
 from backend.realtime.events import send_on_commit
@@ -10,12 +12,15 @@ from backend.realtime.events import send_on_commit
 WAKE_GROUP = "delivery.workers"
 
 
-def enqueue_pushes(alerts: list[Alert], *, round: int, now, kind: str = Kind.ALERT) -> list[Delivery]:
+def enqueue_pushes(alerts: list[Alert], *, round: int | None = None, now, kind: str = Kind.ALERT) -> list[Delivery]:
     """One Web Push delivery per subscribed device of each responder. A stand-down push tells a
     locked phone that the alert on its lock screen no longer stands (same tag and topic, so it
-    replaces the alert's notification, and the push service drops the alert if undelivered)."""
+    replaces the alert's notification, and the push service drops the alert if undelivered).
+    `round` None: each alert's next round of this kind (an alert can be stood down, alerted again
+    when coverage drops, and stood down again)."""
     if not alerts:
         return []
+    rounds = _next_rounds(alerts, channel=Channel.WEBPUSH, kind=kind) if round is None else {}
     devices_by_user: dict[int, list[PushDevice]] = {}
     for device in PushDevice.objects.filter(user_id__in={a.responder.user_id for a in alerts}).select_related(
         "subscription"
@@ -27,7 +32,7 @@ def enqueue_pushes(alerts: list[Alert], *, round: int, now, kind: str = Kind.ALE
             channel=Channel.WEBPUSH,
             kind=kind,
             device=device,
-            round=round,
+            round=rounds.get(alert.pk, 1) if round is None else round,
             next_attempt_at=now,
             target=urlsplit(device.subscription.endpoint).hostname or "",
         )
@@ -37,13 +42,14 @@ def enqueue_pushes(alerts: list[Alert], *, round: int, now, kind: str = Kind.ALE
     return _store_and_wake(deliveries)
 
 
-def enqueue_sms(alerts: list[Alert], *, round: int, now) -> list[Delivery]:
-    """One text per alert whose responder has a phone number."""
+def enqueue_sms(alerts: list[Alert], *, now) -> list[Delivery]:
+    """One text per alert whose responder has a phone number, in each alert's next round."""
+    rounds = _next_rounds(alerts, channel=Channel.SMS, kind=Kind.ALERT) if alerts else {}
     deliveries = [
         Delivery(
             alert=alert,
             channel=Channel.SMS,
-            round=round,
+            round=rounds.get(alert.pk, 1),
             next_attempt_at=now,
             target=mask_phone(alert.responder.phone_number),
         )
@@ -51,6 +57,17 @@ def enqueue_sms(alerts: list[Alert], *, round: int, now) -> list[Delivery]:
         if alert.responder.phone_number
     ]
     return _store_and_wake(deliveries)
+
+
+def _next_rounds(alerts: list[Alert], *, channel: str, kind: str) -> dict[int, int]:
+    """Alert id -> the round after the last one queued for it on this channel and kind (absent: 1)."""
+    last = (
+        Delivery.objects.filter(alert__in=alerts, channel=channel, kind=kind)
+        .values("alert_id")
+        .annotate(last=Max("round"))
+        .values_list("alert_id", "last")
+    )
+    return {alert_id: last_round + 1 for alert_id, last_round in last}
 
 
 def mask_phone(number: str) -> str:

@@ -44,12 +44,18 @@ def access_incident_for_coordinator(
         raise NotFound(f"There is no incident {incident_id}.") from None
 
 
-def access_alert_for_responder(user, alert_id, *, for_update: bool = False) -> Alert:
+def access_alert_for_responder(user, alert_id, *, for_update: bool = False, lock_incident: bool = False) -> Alert:
+    """The firefighter's own alert. `for_update` locks its row; `lock_incident` locks its incident's
+    row first, in the order the coordinators' actions take them (incident, then alerts), so an
+    answer and a stand-down at the same moment cannot deadlock."""
     responder = responder_of(user)
     queryset = Alert.objects.select_related("incident", "responder__station", "responder__user")
-    if for_update:
-        queryset = queryset.select_for_update(of=("self",))
     try:
+        if lock_incident:
+            incident_id = Alert.objects.values_list("incident_id", flat=True).get(pk=alert_id, responder=responder)
+            Incident.objects.select_for_update().filter(pk=incident_id).exists()
+        if for_update:
+            queryset = queryset.select_for_update(of=("self",))
         return queryset.get(pk=alert_id, responder=responder)
     except (Alert.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"You have no alert {alert_id}.") from None

@@ -13,22 +13,28 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from backend.audit.log import record_alert_changes
+from backend.accounts.models import Responder
+from backend.audit.log import record_alert_changes, record_overrides
 from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
 from backend.dispatch import access, payloads
+from backend.dispatch.coverage import Change, follow_coverage
 from backend.dispatch.ladder import start_escalation
 from backend.dispatch.models import (
+    COMMITTED_STATES,
     Alert,
     AlertState,
     DeclineReason,
     Incident,
     IncidentCategory,
     IncidentStatus,
+    MAX_CREW_TARGET,
+    StandDownReason,
+    UnreachedReason,
 )
-from backend.dispatch.selection import select_responders
+from backend.dispatch.selection import Selection, eligible_responders, select_responders
 from backend.dispatch.signals import alerts_timed
-from backend.errors import Conflict, InvalidInput
+from backend.errors import CommittedElsewhere, Conflict, InvalidInput
 from backend.realtime import events
 
 logger = logging.getLogger(__name__)
@@ -93,9 +99,13 @@ def create_incident(
     category: str = IncidentCategory.CARDIAC_ARREST,
     what3words: str = "",
     notes: str = "",
+    crew_target: int | None = None,
 ) -> Incident:
+    """`crew_target`: how many responders the incident needs (the CAD may ask for its own);
+    DISPATCH_CREW_TARGET when None."""
     access.require_permission(actor, "dispatch.add_incident", "create incidents")
     _check_location(latitude, longitude)
+    _check_crew_target(crew_target)
     try:
         with transaction.atomic():
             incident = Incident.objects.create(
@@ -107,6 +117,7 @@ def create_incident(
                 what3words=what3words,
                 notes=notes,
                 created_by=actor,
+                **({} if crew_target is None else {"crew_target": crew_target}),
             )
             events.send_to_board([("board.incident", payloads.board_incident(incident))])
     except IntegrityError:
@@ -123,14 +134,16 @@ def create_incident(
     return incident
 
 
-def create_and_dispatch_incident(*, actor, **incident) -> Incident:
+def create_and_dispatch_incident(*, actor, **incident) -> tuple[Incident, list[Alert]]:
     """The CAD's single call: create and dispatch in one transaction. Apart, a failure between the
     two (the database lost, the process killed) left an incident nobody was alerted to, and the
-    CAD's retry was refused as a duplicate."""
+    CAD's retry was refused as a duplicate. Returns the incident as the dispatch left it (its
+    dispatch time, ring and reach) and the alerts made."""
     with transaction.atomic():
         created = create_incident(actor=actor, **incident)
-        dispatch_incident(actor=actor, incident_id=created.pk)
-    return created
+        alerts = dispatch_incident(actor=actor, incident_id=created.pk)
+        created.refresh_from_db()
+    return created, alerts
 
 
 def _duplicate(existing: Incident) -> Conflict:
@@ -143,12 +156,27 @@ def _duplicate(existing: Incident) -> Conflict:
 
 def _check_location(latitude, longitude) -> None:
     errors = {}
-    if not isinstance(latitude, (int, float)) or not -90 <= latitude <= 90:
+    if not _is_number(latitude) or not -90 <= latitude <= 90:
         errors["latitude"] = ["Latitude must be a number from -90 to 90."]
-    if not isinstance(longitude, (int, float)) or not -180 <= longitude <= 180:
+    if not _is_number(longitude) or not -180 <= longitude <= 180:
         errors["longitude"] = ["Longitude must be a number from -180 to 180."]
     if errors:
         raise InvalidInput("The incident's location is not valid.", fields=errors)
+
+
+def _check_crew_target(crew_target) -> None:
+    if crew_target is None:
+        return
+    if not _is_number(crew_target) or crew_target != int(crew_target) or not 1 <= crew_target <= MAX_CREW_TARGET:
+        raise InvalidInput(
+            "The crew target is not valid.",
+            fields={"crew_target": [f"A whole number of responders from 1 to {MAX_CREW_TARGET}."]},
+        )
+
+
+def _is_number(value) -> bool:
+    """A real number: not a boolean, which Python counts as an int."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def dispatch_incident(
@@ -163,8 +191,14 @@ def dispatch_incident(
 
     Safe to repeat: a second dispatch alerts only people the first did not (for example someone
     who has just come on call). With `responder_ids` the coordinator names who to alert (still
-    only if on call and trained) and distance is not a limit; `station_ids` limits the stations.
-    Returns the alerts created, nearest first; an empty list means nobody eligible was left.
+    only if on call and trained, but even if committed to another incident: an audited override)
+    and distance is not a limit; `station_ids` limits the stations.
+
+    A dispatch that finds nobody in the incident's ring widens to the next ring at once. If it
+    still alerts nobody, the incident records why (`unreached_reason`), and if nobody at all is
+    alerted to it, the board's alarm is raised at once. The incident counts as dispatched either
+    way, so its ladder keeps looking (someone may come on call). Returns the alerts created,
+    nearest first; an empty list means nobody eligible was left.
     """
     with transaction.atomic():
         incident = _open_incident_for_update(
@@ -174,16 +208,24 @@ def dispatch_incident(
             doing="dispatch incidents",
             refusal="it cannot be dispatched",
         )
-        radius = None if responder_ids is not None else ring_radius_km(incident.ring)
-        alerts = alert_more_responders(
-            incident, radius_km=radius, station_ids=station_ids, responder_ids=responder_ids, today=today, actor=actor
-        )
+        now = timezone.now()
+        if incident.dispatched_at is None:
+            _start_the_clock(incident, now)
+        if responder_ids is not None:
+            alerts, nobody_because = alert_more_responders(
+                incident, radius_km=None, station_ids=station_ids, responder_ids=responder_ids, today=today, actor=actor
+            )
+        else:
+            alerts, nobody_because = _alert_widening(incident, station_ids=station_ids, today=today, actor=actor)
+        if not alerts:
+            _nobody_reached(incident, nobody_because, now=now)
     _log_after_commit(
         "Incident dispatched",
         event="incident.dispatched",
         incident_id=incident_id,
         actor_id=actor.pk,
         alert_ids=[alert.pk for alert in alerts],
+        unreached_reason=incident.unreached_reason,
     )
     return alerts
 
@@ -195,6 +237,65 @@ def ring_radius_km(ring: int) -> float:
     return settings.DISPATCH_NEXT_RINGS_KM[min(ring - 2, len(settings.DISPATCH_NEXT_RINGS_KM) - 1)]
 
 
+def widest_ring() -> int:
+    return 1 + len(settings.DISPATCH_NEXT_RINGS_KM)
+
+
+def _alert_widening(incident: Incident, *, station_ids, today, actor) -> tuple[list[Alert], str]:
+    """Alert the incident's ring; if that reaches nobody, the next ring, until the widest."""
+    while True:
+        alerts, nobody_because = alert_more_responders(
+            incident, radius_km=ring_radius_km(incident.ring), station_ids=station_ids, today=today, actor=actor
+        )
+        if alerts or incident.ring >= widest_ring():
+            return alerts, nobody_because
+        incident.ring += 1
+        incident.save(update_fields=["ring"])
+
+
+def _start_the_clock(incident: Incident, now) -> None:
+    """The first dispatch, whoever it reached: the ladder starts from it."""
+    incident.dispatched_at = now
+    start_escalation(incident)
+    incident.save(update_fields=["dispatched_at", "escalation_step", "next_escalation_at"])
+
+
+def _nobody_reached(incident: Incident, nobody_because: str, *, now) -> None:
+    """A dispatch alerted nobody new: the incident keeps why. If nobody at all is alerted to it,
+    the board's alarm is raised at once."""
+    incident.unreached_reason = nobody_because
+    if incident.alerts.filter(state__in=ACTIVE_STATES).exists():
+        incident.save(update_fields=["unreached_reason"])
+        events.send_to_board([("board.incident", payloads.board_incident(incident))])
+        return
+    incident.alarm_raised_at = now
+    incident.save(update_fields=["unreached_reason", "alarm_raised_at"])
+    radius = ring_radius_km(incident.ring)
+    raise_board_alarm(
+        incident,
+        now=now,
+        message=f"Dispatch of incident {incident.cad_reference} reached nobody: "
+        f"{UnreachedReason(nobody_because).label.lower()} (within {radius:g} km).",
+    )
+    events.send_to_board([("board.incident", payloads.board_incident(incident))])
+
+
+def raise_board_alarm(incident: Incident, *, now, message: str) -> None:
+    events.send_to_board(
+        [
+            (
+                "board.alarm",
+                {
+                    "incident_id": incident.pk,
+                    "cad_reference": incident.cad_reference,
+                    "raised_at": now.isoformat(),
+                    "message": message,
+                },
+            )
+        ]
+    )
+
+
 def alert_more_responders(
     incident: Incident,
     *,
@@ -203,13 +304,13 @@ def alert_more_responders(
     responder_ids: list[int] | None = None,
     today: datetime.date | None = None,
     actor=None,
-) -> list[Alert]:
+) -> tuple[list[Alert], str]:
     """Alert the eligible responders not yet alerted, within `radius_km`: the alerts, their pushes,
     their events and their audit entries, all in the caller's transaction (the incident row is
-    locked by the caller). The first alerts of an incident start its escalation clock. `actor` is
-    None when the escalation ladder alerts the next ring."""
+    locked by the caller). `actor` is None when the escalation ladder alerts the next ring.
+    Returns the alerts made and, if none, why (an UnreachedReason)."""
     already_alerted = set(incident.alerts.values_list("responder_id", flat=True))
-    candidates = select_responders(
+    selection: Selection = select_responders(
         latitude=incident.latitude,
         longitude=incident.longitude,
         today=today or timezone.localdate(),
@@ -220,6 +321,9 @@ def alert_more_responders(
         responder_ids=responder_ids,
         exclude_responder_ids=already_alerted,
     )
+    candidates = selection.candidates
+    if not candidates:
+        return [], selection.nobody_because
     now = timezone.now()
     first_rank = len(already_alerted) + 1
     alerts = Alert.objects.bulk_create(
@@ -236,13 +340,22 @@ def alert_more_responders(
         ]
     )
     record_alert_changes(actor, alerts)
+    record_overrides(
+        actor,
+        [(alert, candidate.committed_to) for alert, candidate in zip(alerts, candidates, strict=True) if candidate.committed_to],
+    )
     alerts_timed.send(sender=Alert, alerts=alerts, created=True)
-    if alerts and incident.dispatched_at is None:
-        incident.dispatched_at = now
-        start_escalation(incident)
-        incident.save(update_fields=["dispatched_at", "escalation_step", "next_escalation_at"])
+    if incident.unreached_reason:
+        incident.unreached_reason = ""
+        incident.save(update_fields=["unreached_reason"])
     for alert, candidate in zip(alerts, candidates, strict=True):
         alert.responder = candidate.responder  # already loaded with station and user
+    _send_alerts(incident, alerts, round=1, now=now)
+    return alerts, ""
+
+
+def _send_alerts(incident: Incident, alerts: list[Alert], *, round: int | None, now) -> None:
+    """Tell the alerted (their `alert.created`, a push to each device), their crew and the board."""
     by_responder = {alert.responder_id: alert for alert in alerts}
     summary = payloads.incident_summary(incident)
     events.record_for_responders(
@@ -250,16 +363,16 @@ def alert_more_responders(
         "alert.created",
         lambda rid: {"alert": payloads.alert_detail(by_responder[rid], summary=summary)},
     )
-    enqueue_pushes(alerts, round=1, now=now)
+    enqueue_pushes(alerts, round=round, now=now)
     # Those just alerted get the crew with their alert over the API; telling each of them about
     # all the others (n squared entries for n alerted) would slow the dispatch down for nothing.
-    _tell_everyone_about(incident, changed=alerts, crew_except=set(by_responder))
-    return alerts
+    _tell_everyone_about(incident, changed=alerts, crew_except=set(by_responder), tell_owners=False)
 
 
 def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -> list[Alert]:
     """Release responders. Without `alert_ids`: everyone who has not answered yet (used once
-    enough have accepted). With `alert_ids`: those responders, whatever they had answered."""
+    enough have accepted). With `alert_ids`: those responders, whatever they had answered. If that
+    leaves the incident short of crews, its ladder resumes."""
     with transaction.atomic():
         incident = _open_incident_for_update(
             actor,
@@ -274,9 +387,8 @@ def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -
         else:
             chosen = _named_alerts(alerts, alert_ids)
         now = timezone.now()
-        changed = [alert for alert in chosen if _move(alert, AlertState.STOOD_DOWN, "stood_down_at", now)]
-        _save_alerts(changed, "stood_down_at", actor=actor)
-        enqueue_pushes(changed, round=1, now=now, kind=Kind.STAND_DOWN)
+        changed = _stand_down_alerts(chosen, StandDownReason.COORDINATOR, now=now, actor=actor)
+        _follow_coverage(incident, now=now, actor=actor)
         _tell_everyone_about(incident, changed=changed)
     _log_after_commit(
         "Alerts stood down",
@@ -287,6 +399,71 @@ def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -
         state=AlertState.STOOD_DOWN.value,
     )
     return changed
+
+
+def stand_down_when_covered(*, incident: Incident, now) -> list[Alert]:
+    """The escalation pass, once a covered incident's grace is over (incident row locked by the
+    caller): those who have not answered are not needed ("Enough crews are going")."""
+    unanswered = [alert for alert in _alerts_for_update(incident) if alert.state in UNANSWERED_STATES]
+    changed = _stand_down_alerts(unanswered, StandDownReason.ENOUGH_CREWS, now=now, actor=None)
+    _tell_everyone_about(incident, changed=changed)
+    _log_after_commit(
+        "Alerts stood down: enough crews",
+        event="alerts.stood_down",
+        incident_id=incident.pk,
+        alert_ids=[alert.pk for alert in changed],
+        state=AlertState.STOOD_DOWN.value,
+        reason=StandDownReason.ENOUGH_CREWS.value,
+    )
+    return changed
+
+
+def _stand_down_alerts(alerts: list[Alert], reason: str, *, now, actor) -> list[Alert]:
+    """Move the still-active alerts among `alerts` (rows locked) to stood down for `reason`: saved,
+    audited, and a push that replaces the alert on locked phones. The caller tells everyone."""
+    changed = [alert for alert in alerts if _move(alert, AlertState.STOOD_DOWN, "stood_down_at", now)]
+    for alert in changed:
+        alert.stood_down_reason = reason
+    _save_alerts(changed, "stood_down_at", "stood_down_reason", actor=actor)
+    enqueue_pushes(changed, now=now, kind=Kind.STAND_DOWN)
+    return changed
+
+
+def _follow_coverage(incident: Incident, *, now, actor) -> None:
+    """After a change that may have moved the incident's coverage (its row locked): the ladder
+    pauses or resumes (backend/dispatch/coverage.py); when it is short of crews again, those stood
+    down because enough crews were going are alerted again, nearest first, before any wider ring."""
+    _coverage, change = follow_coverage(incident, now=now)
+    if change is Change.NO_LONGER_COVERED:
+        _alert_again(incident, now=now, actor=actor)
+
+
+def _alert_again(incident: Incident, *, now, actor) -> list[Alert]:
+    """Alert again those stood down because enough crews were going, if they can still go (on
+    call, trained, not committed elsewhere). Their phones get `alert.created` and a push again."""
+    alerts = [
+        alert
+        for alert in _alerts_for_update(incident)
+        if alert.state == AlertState.STOOD_DOWN and alert.stood_down_reason == StandDownReason.ENOUGH_CREWS
+    ]
+    if not alerts:
+        return []
+    can_go = set(
+        eligible_responders(today=timezone.localdate())
+        .filter(pk__in=[alert.responder_id for alert in alerts])
+        .exclude(alerts__state__in=COMMITTED_STATES, alerts__incident__status=IncidentStatus.OPEN)
+        .values_list("pk", flat=True)
+    )
+    again = [alert for alert in alerts if alert.responder_id in can_go]
+    for alert in again:
+        alert.state = AlertState.ALERTED
+        alert.version += 1
+        alert.stood_down_at = None
+        alert.stood_down_reason = ""
+    _save_alerts(again, "stood_down_at", "stood_down_reason", actor=actor)
+    if again:
+        _send_alerts(incident, again, round=None, now=now)
+    return again
 
 
 def _named_alerts(alerts: list[Alert], alert_ids: list[int]) -> list[Alert]:
@@ -352,25 +529,21 @@ def close_incident(*, actor, incident_id: int) -> Incident:
         now = timezone.now()
         incident.status = IncidentStatus.CLOSED
         incident.closed_at = now
-        incident.save(update_fields=["status", "closed_at"])
-        changed = []
-        for alert in _alerts_for_update(incident):
-            if alert.state == AlertState.ON_SCENE:
-                moved = _move(alert, AlertState.CLEARED, "cleared_at", now)
-            else:
-                moved = _move(alert, AlertState.STOOD_DOWN, "stood_down_at", now)
-            if moved:
-                changed.append(alert)
-        _save_alerts(changed, "cleared_at", "stood_down_at", actor=actor)
-        stood_down = [alert for alert in changed if alert.state == AlertState.STOOD_DOWN]
-        enqueue_pushes(stood_down, round=1, now=now, kind=Kind.STAND_DOWN)
-        _tell_everyone_about(incident, changed=changed)
+        incident.next_escalation_at = None
+        incident.save(update_fields=["status", "closed_at", "next_escalation_at"])
+        alerts = _alerts_for_update(incident)
+        on_scene = [alert for alert in alerts if alert.state == AlertState.ON_SCENE]
+        others = [alert for alert in alerts if alert.state != AlertState.ON_SCENE]
+        cleared = [alert for alert in on_scene if _move(alert, AlertState.CLEARED, "cleared_at", now)]
+        _save_alerts(cleared, "cleared_at", actor=actor)
+        stood_down = _stand_down_alerts(others, StandDownReason.INCIDENT_CLOSED, now=now, actor=actor)
+        _tell_everyone_about(incident, changed=[*cleared, *stood_down])
     _log_after_commit(
         "Incident closed",
         event="incident.closed",
         incident_id=incident_id,
         actor_id=actor.pk,
-        alert_states={alert.pk: alert.state for alert in changed},
+        alert_states={alert.pk: alert.state for alert in [*cleared, *stood_down]},
     )
     return incident
 
@@ -396,17 +569,24 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
             "Say why you are declining.",
             fields={"reason": [f"Choose one of: {', '.join(DeclineReason.values)}."]},
         )
+    if response == "received":
+        with transaction.atomic():
+            alert = access.access_alert_for_responder(actor, alert_id, for_update=True)
+            return alert if alert.state == transition.target else _mark_received(alert, actor)
     with transaction.atomic():
-        alert = access.access_alert_for_responder(actor, alert_id, for_update=True)
+        # The incident first, as the coordinators' actions lock it: an answer can change its
+        # coverage, and two answers at once must not both miss that it is now covered.
+        alert = access.access_alert_for_responder(actor, alert_id, for_update=True, lock_incident=True)
         if alert.state == transition.target:
             return alert
-        if response == "received":
-            return _mark_received(alert, actor)
-        if not alert.incident.is_open:
+        incident = alert.incident
+        if not incident.is_open:
             # A declined alert stays declined when the incident ends; it must not be accepted after.
-            raise Conflict(_incident_over(alert.incident), extra={"state": alert.state})
+            raise Conflict(_incident_over(incident), extra={"state": alert.state})
         if alert.state not in transition.allowed_from:
             raise Conflict(_refusal(alert, response), extra={"state": alert.state})
+        if response == "accept":
+            _refuse_if_committed_elsewhere(alert)
         now = timezone.now()
         _move(alert, transition.target, transition.timestamp_field, now)
         update_fields = ["state", "version", transition.timestamp_field]
@@ -418,7 +598,10 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
         record_alert_changes(actor, [alert])
         if transition.timestamp_field in REPORTED_TIMES:
             alerts_timed.send(sender=Alert, alerts=[alert])
-        _tell_everyone_about(alert.incident, changed=[alert])
+        if response == "accept":
+            _release_from_other_incidents(alert, now=now)
+        _follow_coverage(incident, now=now, actor=actor)
+        _tell_everyone_about(incident, changed=[alert])
     _log_after_commit(
         "Alert answered",
         event="alert.answered",
@@ -429,6 +612,52 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
         version=alert.version,
     )
     return alert
+
+
+def _refuse_if_committed_elsewhere(alert: Alert) -> None:
+    """Nobody is counted on two incidents. The responder's row is locked so that two accepts on
+    two incidents at once cannot both pass this check."""
+    Responder.objects.select_for_update().filter(pk=alert.responder_id).exists()
+    other = (
+        Alert.objects.filter(
+            responder_id=alert.responder_id, state__in=COMMITTED_STATES, incident__status=IncidentStatus.OPEN
+        )
+        .exclude(pk=alert.pk)
+        .select_related("incident")
+        .first()
+    )
+    if other is None:
+        return
+    raise CommittedElsewhere(
+        f"You are already on incident {other.incident.cad_reference} ({other.get_state_display().lower()}). "
+        "Leave it first (\"Can't attend after all\") if you are going to this one instead.",
+        extra={
+            "state": alert.state,
+            "other_alert_id": other.pk,
+            "other_incident": {
+                "id": other.incident_id,
+                "cad_reference": other.incident.cad_reference,
+                "address": other.incident.address,
+                "state": other.state,
+            },
+        },
+    )
+
+
+def _release_from_other_incidents(alert: Alert, *, now) -> None:
+    """The responder accepted this alert: their unanswered alerts on other open incidents stand
+    down at once ("Accepted another incident"), so that no second alarm rings on a phone on its
+    way to a job, and no ladder re-sends to it. Each of those incidents' coordinators and crews is
+    told. Their coverage does not change: an unanswered alert never counted."""
+    others = list(
+        Alert.objects.select_for_update(of=("self",))
+        .filter(responder_id=alert.responder_id, state__in=UNANSWERED_STATES, incident__status=IncidentStatus.OPEN)
+        .exclude(pk=alert.pk)
+        .select_related("incident", "responder__user", "responder__station")
+    )
+    for other in others:
+        changed = _stand_down_alerts([other], StandDownReason.COMMITTED_ELSEWHERE, now=now, actor=alert.responder.user)
+        _tell_everyone_about(other.incident, changed=changed)
 
 
 def _mark_received(alert: Alert, actor) -> Alert:
@@ -521,16 +750,21 @@ def _save_alerts(alerts: list[Alert], *timestamp_fields: str, actor) -> None:
 
 
 def _tell_everyone_about(
-    incident: Incident, *, changed: list[Alert], tell_crew: bool = True, crew_except: set[int] = frozenset()
+    incident: Incident,
+    *,
+    changed: list[Alert],
+    tell_crew: bool = True,
+    crew_except: set[int] = frozenset(),
+    tell_owners: bool = True,
 ) -> None:
-    """After any change: each changed alert's owner gets `alert.updated` (a new alert's owner got
-    `alert.created` from dispatch), every responder on the incident gets `incident.updated` with
-    the crew's state, and the board gets the changed alerts and the incident."""
+    """After any change: each changed alert's owner gets `alert.updated` (unless `tell_owners` is
+    False: the alerted got `alert.created`), every responder on the incident gets `incident.updated`
+    with the crew's state, and the board gets the changed alerts and the incident."""
     if not changed and incident.status == IncidentStatus.OPEN:
         return
     for alert in changed:
         alert.incident = incident
-    updated = {alert.responder_id: alert for alert in changed if alert.version > 1}
+    updated = {alert.responder_id: alert for alert in changed if tell_owners}
     if updated:
         events.record_for_responders(
             updated, "alert.updated", lambda rid: {"alert": payloads.alert_detail(updated[rid], incident=incident)}

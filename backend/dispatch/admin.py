@@ -13,7 +13,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,8 +21,8 @@ from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
 from backend.admin_base import ReadOnlyAdmin
-from backend.dispatch import access, actions
-from backend.dispatch.models import COMMITTED_STATES, Alert, Incident
+from backend.dispatch import access, actions, coverage
+from backend.dispatch.models import Alert, Incident, UnreachedReason
 from backend.errors import ActionError
 
 BOARD_PERMISSION = "accounts.view_board"
@@ -90,11 +90,16 @@ class AddIncidentForm(forms.ModelForm):
 
     class Meta:
         model = Incident
-        fields = ["cad_reference", "category", "latitude", "longitude", "address", "what3words", "notes"]
+        fields = ["cad_reference", "category", "latitude", "longitude", "address", "what3words", "notes", "crew_target"]
         help_texts = {
             "latitude": "Decimal degrees, for example 52.6300.",
             "longitude": "Decimal degrees, for example 1.2950 (west is negative).",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Prefilled with the scheme's default; left empty, the default applies.
+        self.fields["crew_target"].required = False
 
     def validate_unique(self):
         # Uniqueness is the action's to decide (it also catches a race with the CAD); its message
@@ -116,6 +121,7 @@ class AddIncidentForm(forms.ModelForm):
                 category=data["category"],
                 what3words=data["what3words"],
                 notes=data["notes"],
+                crew_target=data["crew_target"],
             )
         except ActionError as error:
             _add_action_error(self, error)
@@ -161,6 +167,7 @@ class AlertInline(AlertTimes, admin.TabularInline):
         *AlertTimes.TIME_FIELDS,
         "decline_reason",
         "decline_note",
+        "stood_down_reason",
     ]
     readonly_fields = fields
     ordering = ["rank"]
@@ -199,7 +206,9 @@ class IncidentAdmin(admin.ModelAdmin):
         "created_at",
         "dispatched_at",
         "alerted_count",
+        "crews_going",
         "accepted_count",
+        "attended_count",
     ]
     list_filter = ["status", "category", "created_at"]
     search_fields = ["cad_reference", "address"]
@@ -207,7 +216,20 @@ class IncidentAdmin(admin.ModelAdmin):
     actions = ["dispatch_incidents", "stand_down_unanswered", "close_incidents", "cancel_incidents"]
 
     add_fieldsets = [
-        (None, {"fields": ["cad_reference", "category", "address", ("latitude", "longitude"), "what3words", "notes"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "cad_reference",
+                    "category",
+                    "address",
+                    ("latitude", "longitude"),
+                    "what3words",
+                    "notes",
+                    "crew_target",
+                ]
+            },
+        ),
     ]
     fieldsets = [
         (None, {"fields": ["cad_reference", "category", "status", "address", ("latitude", "longitude"), "what3words"]}),
@@ -216,6 +238,7 @@ class IncidentAdmin(admin.ModelAdmin):
             "Timeline",
             {"fields": ["created_by", "created", "dispatched", "closed", "cancelled", "cancel_reason"]},
         ),
+        ("Coverage", {"fields": ["crew_target", "crews_going", "covered", "unreached"]}),
         ("Escalation", {"fields": ["ring", "escalation_step", "next_escalation", "alarm_raised"]}),
         ("Deliveries: what was sent to each responder's devices", {"fields": ["deliveries"]}),
         ("On scene: what the crews tapped on their checklists", {"fields": ["onscene_events"]}),
@@ -225,7 +248,12 @@ class IncidentAdmin(admin.ModelAdmin):
     closed = _to_the_second("closed_at", "Closed", since="created_at")
     cancelled = _to_the_second("cancelled_at", "Cancelled", since="created_at")
     next_escalation = _to_the_second("next_escalation_at", "Next escalation due")
-    alarm_raised = _to_the_second("alarm_raised_at", "Alarm raised (nobody accepted)", since="dispatched_at")
+    alarm_raised = _to_the_second("alarm_raised_at", "Alarm raised", since="dispatched_at")
+    covered = _to_the_second("covered_at", "Covered since", since="dispatched_at")
+
+    @admin.display(description="Why the last dispatch reached nobody")
+    def unreached(self, incident):
+        return UnreachedReason(incident.unreached_reason).label if incident.unreached_reason else "—"
 
     @admin.display(description="Push and SMS")
     def deliveries(self, incident):
@@ -288,20 +316,24 @@ class IncidentAdmin(admin.ModelAdmin):
     # --- List ---
 
     def get_queryset(self, request):
-        committed = Q(alerts__state__in=[state.value for state in COMMITTED_STATES])
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(alerted_total=Count("alerts"), accepted_total=Count("alerts", filter=committed))
-        )
+        return super().get_queryset(request).annotate(alerted_total=Count("alerts"), **coverage.COUNT_ANNOTATIONS)
 
     @admin.display(description="Alerted", ordering="alerted_total")
     def alerted_count(self, incident):
         return incident.alerted_total
 
+    @admin.display(description="Going / needed", ordering="covering_total")
+    def crews_going(self, incident):
+        """Committed now, plus those who attended and cleared, against the crew target."""
+        return f"{incident.covering_total} / {incident.crew_target}"
+
     @admin.display(description="Accepted", ordering="accepted_total")
     def accepted_count(self, incident):
         return incident.accepted_total
+
+    @admin.display(description="Attended", ordering="attended_total")
+    def attended_count(self, incident):
+        return incident.attended_total
 
     # --- Add and view pages ---
 
@@ -465,7 +497,10 @@ class IncidentAdmin(admin.ModelAdmin):
 def _dispatch(user, incident_id: int) -> tuple[int, str]:
     alerts = actions.dispatch_incident(actor=user, incident_id=incident_id)
     if not alerts:
-        return messages.WARNING, "nobody eligible is left to alert (on call, training in date, in range)."
+        incident = Incident.objects.get(pk=incident_id)
+        nobody_going = not incident.alerts.filter(state__in=actions.ACTIVE_STATES).exists()
+        level = messages.ERROR if nobody_going else messages.WARNING
+        return level, f"nobody was alerted: {UnreachedReason(incident.unreached_reason).label.lower()}."
     names = ", ".join(
         f"{alert.responder.display_name} ({alert.responder.station.name}, {alert.distance_km:.1f} km)"
         for alert in alerts
@@ -522,6 +557,7 @@ class AlertAdmin(AlertTimes, ReadOnlyAdmin):
         *AlertTimes.TIME_FIELDS,
         "decline_reason",
         "decline_note",
+        "stood_down_reason",
     ]
     readonly_fields = fields
 

@@ -3,7 +3,9 @@ in memory), so a restart loses nothing: whichever worker runs next picks up what
 
 Each step runs once: the incident row is locked (skipping rows another worker holds) and the step
 counter moves on in the same transaction. A step re-checks the state first: an incident that was
-accepted, cancelled or closed meanwhile escalates no further.
+cancelled or closed meanwhile escalates no further, and one that is covered (enough crews going,
+backend/dispatch/coverage.py) runs no step: once its grace is over, those who have not answered are
+stood down and the ladder waits, to resume where it was if coverage drops.
 """
 
 import logging
@@ -12,9 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.delivery.outbox import enqueue_pushes, enqueue_sms
-from backend.dispatch import ladder, payloads
-from backend.dispatch.actions import UNANSWERED_STATES, alert_more_responders, ring_radius_km
-from backend.dispatch.models import COMMITTED_STATES, AlertState, Incident, IncidentStatus
+from backend.dispatch import actions, ladder, payloads
+from backend.dispatch.actions import UNANSWERED_STATES
+from backend.dispatch.coverage import coverage_of
+from backend.dispatch.models import AlertState, Incident, IncidentStatus
 from backend.realtime import events
 
 logger = logging.getLogger(__name__)
@@ -31,7 +34,8 @@ def run_due_escalations(*, now=None, limit: int = 20) -> int:
 
 
 def escalate_incident(*, incident_id: int, now=None) -> bool:
-    """Run the incident's next escalation step if it is due. False if there was nothing to do
+    """Run what is due for the incident: the next step of its ladder, or, once it is covered and
+    the grace is over, standing down those who have not answered. False if there was nothing to do
     (not due, not open, or another worker holds it)."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -42,53 +46,55 @@ def escalate_incident(*, incident_id: int, now=None) -> bool:
         )
         if incident is None:
             return False
-        step = incident.escalation_step
-        action = ladder.action_of(step)
-        accepted = incident.alerts.filter(state__in=COMMITTED_STATES).exists()
-        if action == "sms":
-            _text_the_unacknowledged(incident, step=step, now=now)
-        elif not accepted and action == "ring":
-            _resend_and_widen(incident, step=step, now=now)
-        elif not accepted and action == "alarm":
-            _raise_alarm(incident, now=now)
-        incident.escalation_step = step + 1
-        incident.next_escalation_at = ladder.due_time(incident, step + 1)
-        incident.save(update_fields=["escalation_step", "next_escalation_at", "ring", "alarm_raised_at"])
+        if coverage_of(incident).covered:
+            ran = "stand down the unanswered: enough crews"
+            actions.stand_down_when_covered(incident=incident, now=now)
+            incident.next_escalation_at = None  # paused until coverage drops (coverage.follow_coverage)
+            incident.save(update_fields=["next_escalation_at"])
+        else:
+            ran = _run_step(incident, now=now)
         events.send_to_board([("board.incident", payloads.board_incident(incident))])
-    logger.info("Incident %s: escalation step %d (%s) ran; accepted already: %s", incident_id, step, action, accepted)
+    logger.info("Incident %s: escalation ran: %s", incident_id, ran)
     return True
 
 
-def _round(step: int) -> int:
-    """Delivery round of a step: round 1 is the dispatch itself."""
-    return step + 2
+def _run_step(incident: Incident, *, now) -> str:
+    """The ladder's next step, for an incident still short of crews."""
+    step = incident.escalation_step
+    action = ladder.action_of(step)
+    if action == "ring":
+        _resend_and_widen(incident, now=now)
+    elif action == "sms":
+        _text_the_unacknowledged(incident, now=now)
+    elif action == "alarm":
+        _raise_alarm(incident, now=now)
+    incident.escalation_step = step + 1
+    incident.next_escalation_at = ladder.due_time(incident, step + 1)
+    incident.save(update_fields=["escalation_step", "next_escalation_at", "ring", "alarm_raised_at"])
+    return f"step {step} ({action})"
 
 
-def _resend_and_widen(incident: Incident, *, step: int, now) -> None:
+def _resend_and_widen(incident: Incident, *, now) -> None:
     unanswered = list(incident.alerts.filter(state__in=UNANSWERED_STATES).select_related("responder"))
-    enqueue_pushes(unanswered, round=_round(step), now=now)
-    incident.ring += 1
-    alert_more_responders(incident, radius_km=ring_radius_km(incident.ring))
+    enqueue_pushes(unanswered, now=now)
+    incident.ring = min(incident.ring + 1, actions.widest_ring())
+    actions.alert_more_responders(incident, radius_km=actions.ring_radius_km(incident.ring))
 
 
-def _text_the_unacknowledged(incident: Incident, *, step: int, now) -> None:
+def _text_the_unacknowledged(incident: Incident, *, now) -> None:
     """A text to everyone whose device has not shown the alert: the push may not have reached it."""
     not_shown = list(incident.alerts.filter(state=AlertState.ALERTED).select_related("responder"))
-    enqueue_sms(not_shown, round=_round(step), now=now)
+    enqueue_sms(not_shown, now=now)
 
 
 def _raise_alarm(incident: Incident, *, now) -> None:
     incident.alarm_raised_at = now
-    events.send_to_board(
-        [
-            (
-                "board.alarm",
-                {
-                    "incident_id": incident.pk,
-                    "cad_reference": incident.cad_reference,
-                    "raised_at": now.isoformat(),
-                    "message": f"Nobody has accepted incident {incident.cad_reference} after every ring was alerted.",
-                },
-            )
-        ]
-    )
+    coverage = coverage_of(incident)
+    if coverage.covering:
+        message = (
+            f"Incident {incident.cad_reference} has {coverage.covering} of the {coverage.target} crews it needs "
+            "after every ring was alerted."
+        )
+    else:
+        message = f"Nobody has accepted incident {incident.cad_reference} after every ring was alerted."
+    actions.raise_board_alarm(incident, now=now, message=message)

@@ -8,11 +8,12 @@ from backend.dispatch.models import Incident
 
 
 def due_time(incident: Incident, step: int) -> datetime.datetime | None:
-    """When step `step` is due, counted from the first dispatch; None after the last step."""
+    """When step `step` is due, counted from the first dispatch (plus any time the ladder was paused
+    because the incident was covered); None after the last step."""
     if incident.dispatched_at is None or step >= len(settings.ESCALATION_LADDER):
         return None
     seconds, _action = settings.ESCALATION_LADDER[step]
-    return incident.dispatched_at + datetime.timedelta(seconds=seconds)
+    return incident.dispatched_at + datetime.timedelta(seconds=seconds + incident.escalation_delay_seconds)
 
 
 def action_of(step: int) -> str:

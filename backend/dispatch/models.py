@@ -11,6 +11,24 @@ class IncidentCategory(models.TextChoices):
     OTHER_MEDICAL = "other_medical", "Other medical emergency"
 
 
+# The CAD may ask for more crews than the default; a bigger number is a typing error.
+MAX_CREW_TARGET = 20
+
+
+def default_crew_target() -> int:
+    return settings.DISPATCH_CREW_TARGET
+
+
+class UnreachedReason(models.TextChoices):
+    """Why a dispatch alerted nobody: the caller and the board are told at once."""
+
+    NO_STATION_IN_RANGE = "no_station_in_range", "No station is within range"
+    NOBODY_ON_CALL = "nobody_on_call", "Nobody in range is on call with training in date"
+    EVERYONE_COMMITTED = "everyone_committed", "Everyone in range is committed to another incident"
+    EVERYONE_ALERTED = "everyone_alerted", "Everyone in range has already been alerted"
+    NAMED_NOT_AVAILABLE = "named_not_available", "The named responders are off call, untrained or already alerted"
+
+
 class IncidentStatus(models.TextChoices):
     OPEN = "open", "Open"
     CLOSED = "closed", "Closed"
@@ -42,6 +60,23 @@ class Incident(models.Model):
     escalation_step = models.PositiveSmallIntegerField(default=0, help_text="Next step of the escalation ladder.")
     next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
     alarm_raised_at = models.DateTimeField(null=True, blank=True, help_text="Nobody accepted after the last ring.")
+    # Coverage (backend/dispatch/coverage.py): how many crews the incident needs, and since when it
+    # has them. While covered the ladder is paused; it resumes where it was if coverage drops.
+    crew_target = models.PositiveSmallIntegerField(
+        default=default_crew_target,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_CREW_TARGET)],
+        help_text="Responders needed: once this many are going (or attended and cleared), no more are alerted.",
+    )
+    covered_at = models.DateTimeField(null=True, blank=True, help_text="When enough crews were going.")
+    escalation_delay_seconds = models.PositiveIntegerField(
+        default=0, help_text="Time the ladder spent paused while covered: later steps are due that much later."
+    )
+    unreached_reason = models.CharField(
+        max_length=24,
+        choices=UnreachedReason.choices,
+        blank=True,
+        help_text="Why the last dispatch alerted nobody; blank once somebody is alerted.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -72,8 +107,18 @@ class AlertState(models.TextChoices):
     CANCELLED = "cancelled", "Incident cancelled"
 
 
-# A responder in one of these states is expected on scene.
+# A responder in one of these states is expected on scene: committed to that incident, so no
+# dispatch or ring selects them for another (backend/dispatch/selection.py).
 COMMITTED_STATES = frozenset({AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE})
+
+
+class StandDownReason(models.TextChoices):
+    """Why an alert was stood down: the phone tells its firefighter, the board its coordinator."""
+
+    COORDINATOR = "coordinator", "Stood down by a coordinator"
+    ENOUGH_CREWS = "enough_crews", "Enough crews are going"
+    COMMITTED_ELSEWHERE = "committed_elsewhere", "Accepted another incident"
+    INCIDENT_CLOSED = "incident_closed", "Incident closed"
 
 
 class DeclineReason(models.TextChoices):
@@ -101,6 +146,7 @@ class Alert(models.Model):
     rank = models.PositiveIntegerField(help_text="1 = nearest of those alerted at the same time.")
     decline_reason = models.CharField(max_length=20, choices=DeclineReason.choices, blank=True)
     decline_note = models.CharField(max_length=200, blank=True)
+    stood_down_reason = models.CharField(max_length=20, choices=StandDownReason.choices, blank=True)
 
     alerted_at = models.DateTimeField()
     received_at = models.DateTimeField(null=True, blank=True)

@@ -1,7 +1,8 @@
 """The JSON shapes of incidents, alerts and crews, shared by the API and the real-time events so
 that a client sees one shape whichever way a change reaches it (schemas: docs/events.md)."""
 
-from backend.dispatch.models import COMMITTED_STATES, Alert, Incident
+from backend.dispatch.coverage import Coverage, coverage_of
+from backend.dispatch.models import Alert, Incident, UnreachedReason
 
 ALERT_TIMESTAMP_FIELDS = (
     "alerted_at",
@@ -35,6 +36,7 @@ def incident_summary(incident: Incident) -> dict:
         "created_at": _iso(incident.created_at),
         "cancelled_at": _iso(incident.cancelled_at),
         "cancel_reason": incident.cancel_reason,
+        "crew_target": incident.crew_target,
     }
 
 
@@ -55,6 +57,8 @@ def crew_member(alert: Alert) -> dict:
         "station": alert.responder.station.name,
         "state": alert.state,
         "version": alert.version,
+        # Was on scene, whatever they are now: the crew panel lists who went after clearing.
+        "attended": alert.on_scene_at is not None,
     }
 
 
@@ -78,22 +82,41 @@ def board_alert(alert: Alert) -> dict:
         "rank": alert.rank,
         "decline_reason": alert.decline_reason,
         "decline_note": alert.decline_note,
+        "stood_down_reason": alert.stood_down_reason,
     }
     data.update({field: _iso(getattr(alert, field)) for field in ALERT_TIMESTAMP_FIELDS})
     return data
 
 
-def board_incident(incident: Incident, *, accepted_count: int | None = None) -> dict:
-    """`accepted_count` can be given by a caller that has already counted (the board snapshot)."""
-    if accepted_count is None:
-        accepted_count = incident.alerts.filter(state__in=COMMITTED_STATES).count()
+def board_incident(incident: Incident, *, coverage: Coverage | None = None) -> dict:
+    """`coverage` can be given by a caller that has already counted (the board snapshot); else one
+    query counts it. Coverage figures remember who went: they are worked out from the alerts'
+    times, so they stay right after clearing, cancelling or closing."""
+    if coverage is None:
+        coverage = coverage_of(incident)
     data = incident_summary(incident)
     data.update(
         {
             "dispatched_at": _iso(incident.dispatched_at),
             "closed_at": _iso(incident.closed_at),
             "alarm_raised_at": _iso(incident.alarm_raised_at),
-            "accepted_count": accepted_count,
+            "covered_at": _iso(incident.covered_at),
+            "unreached_reason": incident.unreached_reason,
+            "ring": incident.ring,
+            **coverage.as_payload(),
         }
     )
     return data
+
+
+def dispatch_outcome(incident: Incident, alerts: list[Alert]) -> dict:
+    """What one dispatch did: how many it alerted and, if nobody, why, in words a caller can show."""
+    if alerts:
+        message = f"Alerted {len(alerts)} responder{'s' if len(alerts) != 1 else ''}."
+    else:
+        message = f"Nobody was alerted: {UnreachedReason(incident.unreached_reason).label.lower()}."
+    return {
+        "alerted_count": len(alerts),
+        "nobody_because": "" if alerts else incident.unreached_reason,
+        "message": message,
+    }

@@ -198,7 +198,7 @@ def test_dispatching_with_nobody_left_to_alert_says_so(coordinator, incident):
 
     assert response.status_code == 302
     assert messages_of(response) == [
-        "EEAST-0001: nobody eligible is left to alert (on call, training in date, in range)."
+        "EEAST-0001: nobody was alerted: no station is within range."
     ]
 
 

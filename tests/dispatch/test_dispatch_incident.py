@@ -57,10 +57,14 @@ def test_it_can_be_limited_to_some_stations(incident, carol, alice, charlie, sta
     assert [a.responder.user.username for a in alerts] == ["charlie"]
 
 
-def test_with_nobody_eligible_it_alerts_nobody_and_leaves_the_incident_undispatched(incident, carol, dave):
+def test_with_nobody_eligible_it_alerts_nobody_and_says_why(incident, carol, dave, settings):
+    settings.DISPATCH_NEXT_RINGS_KM = []  # Norwich's station is within 20 km, but nobody is on call there
     assert dispatch_incident(actor=carol, incident_id=incident.pk) == []
     incident.refresh_from_db()
-    assert incident.dispatched_at is None
+    assert incident.unreached_reason == "nobody_on_call"
+    assert incident.alarm_raised_at is not None
+    # Dispatched all the same: the ladder keeps looking, in case someone comes on call.
+    assert incident.dispatched_at is not None and incident.next_escalation_at is not None
 
 
 def test_the_dispatch_system_can_dispatch(incident, cad, alice):

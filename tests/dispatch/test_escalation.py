@@ -77,16 +77,24 @@ def test_each_step_runs_once_however_often_it_is_asked(dispatched):
     assert Incident.objects.get(pk=dispatched.pk).escalation_step == 1
 
 
-def test_an_accepted_incident_alerts_nobody_else(dispatched):
-    bob_alert = dispatched.alerts.get(responder__user__username="bob")
-    respond_to_alert(actor=bob_alert.responder.user, alert_id=bob_alert.pk, response="accept")
+def test_a_covered_incident_alerts_nobody_else(dispatched):
+    for name in ("alice", "bob"):  # the crew target is 2
+        alert = dispatched.alerts.get(responder__user__username=name)
+        respond_to_alert(actor=alert.responder.user, alert_id=alert.pk, response="accept")
     for seconds in (61, 91, 121, 181):
         run_due_escalations(now=at(dispatched, seconds))
     incident = Incident.objects.get(pk=dispatched.pk)
     assert alerted(incident) == ["alice", "bob"]
     assert incident.alarm_raised_at is None
-    assert incident.next_escalation_at is None  # the ladder has run out
+    assert incident.next_escalation_at is None  # paused while covered
     assert not Delivery.objects.filter(round__gt=1, channel=Channel.WEBPUSH).exists()
+
+
+def test_one_acceptance_short_of_the_target_keeps_the_ladder_going(dispatched):
+    bob_alert = dispatched.alerts.get(responder__user__username="bob")
+    respond_to_alert(actor=bob_alert.responder.user, alert_id=bob_alert.pk, response="accept")
+    run_due_escalations(now=at(dispatched, 61))
+    assert alerted(Incident.objects.get(pk=dispatched.pk)) == ["alice", "bob", "charlie"]
 
 
 def test_a_cancelled_incident_escalates_no_further(dispatched, carol):

@@ -20,7 +20,7 @@ def select(**overrides):
         "max_total": 50,
     }
     rules.update(overrides)
-    return [candidate.responder.user.username for candidate in select_responders(**rules)]
+    return [candidate.responder.user.username for candidate in select_responders(**rules).candidates]
 
 
 def test_great_circle_distance_matches_a_known_pair():

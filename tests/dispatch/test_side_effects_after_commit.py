@@ -106,7 +106,7 @@ def test_an_action_inside_a_rolled_back_transaction_logs_nothing(incident, carol
 
 def test_a_committed_create_and_dispatch_logs_both_events(carol, alice, caplog):
     caplog.set_level(logging.INFO, logger="backend.dispatch.actions")
-    incident = actions.create_and_dispatch_incident(
+    incident, _alerts = actions.create_and_dispatch_incident(
         actor=carol, cad_reference="EEAST-OK-1", latitude=52.63, longitude=1.29, address="1 Test Road"
     )
     assert logged_events(caplog) == ["incident.created", "incident.dispatched"]

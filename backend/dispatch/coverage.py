@@ -1,0 +1,119 @@
+"""Coverage: does an incident have the crews it needs?
+
+Covering an incident: responders committed to it now (accepted, en route, on scene) and those who
+were on scene and have cleared. Covered: at least the incident's crew target. The counts the board,
+the API and the reports show are worked out here from the alerts' states and times, so they
+remember who went after the incident is cleared, cancelled or closed.
+
+`follow_coverage` is called by every action that can change coverage, with the incident row
+locked, and moves the incident's escalation clock: covered pauses the ladder and, after a grace,
+stands down whoever has not answered (backend/dispatch/escalation.py); uncovered again resumes the
+ladder at the step it had reached.
+"""
+
+import datetime
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Q
+
+from backend.dispatch import ladder
+from backend.dispatch.models import COMMITTED_STATES, AlertState, Incident
+
+
+@dataclass(frozen=True)
+class Coverage:
+    target: int
+    committed: int  # accepted, en route or on scene now
+    covering: int  # committed, plus attended and cleared
+    accepted: int  # accepted at some time and not declined since
+    attended: int  # were on scene, whatever they are now
+
+    @property
+    def covered(self) -> bool:
+        return self.covering >= self.target
+
+    def as_payload(self) -> dict:
+        return {
+            "crew_target": self.target,
+            "committed_count": self.committed,
+            "covering_count": self.covering,
+            "accepted_count": self.accepted,
+            "attended_count": self.attended,
+            "covered": self.covered,
+        }
+
+
+# What tally() reads of each alert, so callers holding alerts and callers holding a queryset count
+# the same way.
+TALLIED_FIELDS = ("state", "accepted_at", "on_scene_at")
+
+
+def tally(target: int, alerts: Iterable[tuple[str, datetime.datetime | None, datetime.datetime | None]]) -> Coverage:
+    """Count (state, accepted_at, on_scene_at) of an incident's alerts."""
+    committed = covering = accepted = attended = 0
+    for state, accepted_at, on_scene_at in alerts:
+        if state in COMMITTED_STATES:
+            committed += 1
+            covering += 1
+        elif state == AlertState.CLEARED and on_scene_at is not None:
+            covering += 1
+        if accepted_at is not None and state != AlertState.DECLINED:
+            accepted += 1
+        if on_scene_at is not None:
+            attended += 1
+    return Coverage(target=target, committed=committed, covering=covering, accepted=accepted, attended=attended)
+
+
+# The same counts as database filters on an incident's alerts, for lists of many incidents (the
+# admin's incident list). tests/dispatch/test_coverage.py checks that both ways agree.
+_COMMITTED = Q(alerts__state__in=[state.value for state in COMMITTED_STATES])
+COUNT_ANNOTATIONS = {
+    "committed_total": Count("alerts", filter=_COMMITTED),
+    "covering_total": Count(
+        "alerts", filter=_COMMITTED | Q(alerts__state=AlertState.CLEARED, alerts__on_scene_at__isnull=False)
+    ),
+    "accepted_total": Count(
+        "alerts", filter=Q(alerts__accepted_at__isnull=False) & ~Q(alerts__state=AlertState.DECLINED)
+    ),
+    "attended_total": Count("alerts", filter=Q(alerts__on_scene_at__isnull=False)),
+}
+
+
+def coverage_of(incident: Incident) -> Coverage:
+    """One query."""
+    return tally(incident.crew_target, incident.alerts.values_list(*TALLIED_FIELDS))
+
+
+class Change(enum.Enum):
+    UNCHANGED = "unchanged"
+    BECAME_COVERED = "became_covered"
+    NO_LONGER_COVERED = "no_longer_covered"
+
+
+def follow_coverage(incident: Incident, *, now: datetime.datetime) -> tuple[Coverage, Change]:
+    """After a change to the incident's alerts (its row locked by the caller): record when it became
+    covered, or that it no longer is, and move the escalation clock to match. Saves the incident
+    only if something changed. The caller acts on the change (backend/dispatch/actions.py)."""
+    coverage = coverage_of(incident)
+    if coverage.covered and incident.covered_at is None:
+        incident.covered_at = now
+        # The escalation pass stands down the unanswered once the grace is over, then the ladder
+        # waits (no due time) until coverage drops.
+        incident.next_escalation_at = now + datetime.timedelta(seconds=settings.COVERED_STAND_DOWN_GRACE_SECONDS)
+        change = Change.BECAME_COVERED
+    elif not coverage.covered and incident.covered_at is not None:
+        # Resume where the ladder was: its remaining steps keep their spacing, moved on by the time
+        # it was paused, so those alerted again now get the step's interval to answer.
+        paused = max(0, round((now - incident.covered_at).total_seconds()))
+        incident.escalation_delay_seconds += paused
+        incident.covered_at = None
+        due = ladder.due_time(incident, incident.escalation_step)
+        incident.next_escalation_at = max(due, now) if due is not None else None
+        change = Change.NO_LONGER_COVERED
+    else:
+        return coverage, Change.UNCHANGED
+    incident.save(update_fields=["covered_at", "next_escalation_at", "escalation_delay_seconds"])
+    return coverage, change
