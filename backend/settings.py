@@ -206,6 +206,8 @@ ADMIN_SESSION_IDLE = env.integer("ADMIN_SESSION_IDLE_MINUTES", 30, minimum=5, ma
 OTP_TOTP_ISSUER = "Co-responder alerting"
 
 LANGUAGE_CODE = "en-gb"
+# 24-hour times everywhere (Django's en_GB says "5:58 p.m."): backend/formats/en_GB/formats.py.
+FORMAT_MODULE_PATH = ["backend.formats"]
 TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True
@@ -283,11 +285,17 @@ DISPATCH_RADIUS_KM = env.number("DISPATCH_RADIUS_KM", 20.0, minimum=0.1, maximum
 DISPATCH_MAX_PER_STATION = env.integer("DISPATCH_MAX_PER_STATION", 4, minimum=1, maximum=100)
 DISPATCH_MAX_RESPONDERS = env.integer("DISPATCH_MAX_RESPONDERS", 50, minimum=1, maximum=1000)
 # Rings of stations: the first dispatch reaches DISPATCH_RADIUS_KM; each "ring" step of the ladder
-# reaches the next radius of DISPATCH_NEXT_RINGS_KM. The ladder: seconds after dispatch and what to
-# do then. ring (only if nobody has accepted): re-send to the unanswered and alert the next ring;
-# sms (always): text everyone whose device has not shown the alert; alarm (only if nobody has
-# accepted): raise an alarm on the coordinators' board.
+# reaches the next radius of DISPATCH_NEXT_RINGS_KM (a dispatch that reaches nobody widens at once).
+# The ladder: seconds after dispatch and what to do then, each step only while the incident is not
+# covered: ring: re-send to the unanswered and alert the next ring; sms: text everyone whose device
+# has not shown the alert; alarm: raise an alarm on the coordinators' board.
 DISPATCH_NEXT_RINGS_KM = env.number_list("DISPATCH_NEXT_RINGS_KM", [35.0, 50.0])
+# Coverage: an incident is covered when this many crews are committed (accepted, en route, on
+# scene) or attended and cleared; the CAD may set its own target per incident. Once covered, the
+# ladder pauses and, after the grace, those who have not answered are stood down ("Enough crews are
+# going"); if coverage drops (a decline after accepting), the ladder resumes where it was.
+DISPATCH_CREW_TARGET = env.integer("DISPATCH_CREW_TARGET", 2, minimum=1, maximum=20)
+COVERED_STAND_DOWN_GRACE_SECONDS = env.integer("COVERED_STAND_DOWN_GRACE_SECONDS", 30, minimum=0, maximum=3600)
 ESCALATION_LADDER = env.ladder(
     "ESCALATION_LADDER", "60:ring,90:sms,120:ring,180:alarm", actions={"ring", "sms", "alarm"}
 )

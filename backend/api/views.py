@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from backend.accounts import actions as account_actions
 from backend.accounts.models import Station
+from backend.api.fields import StrictBooleanField, StrictFloatField, StrictIntegerField, StrictUUIDField
 from backend.api.pagination import paginate
 from backend.api.permissions import requires
 from backend.checklists import actions as checklist_actions
@@ -23,7 +24,7 @@ from backend.checklists import content as checklist_content
 from backend.checklists import payloads as checklist_payloads
 from backend.delivery import subscriptions as push_subscriptions
 from backend.dispatch import access, actions, payloads
-from backend.dispatch.models import DeclineReason, Incident, IncidentCategory, IncidentStatus
+from backend.dispatch.models import MAX_CREW_TARGET, DeclineReason, Incident, IncidentCategory, IncidentStatus
 from backend.realtime.schemas import api_responses, openapi_schema
 
 
@@ -35,9 +36,14 @@ class ServiceUnavailable(APIException):
 # --- Incidents: coordinators and the ambulance dispatch system -------------------------------------
 
 
-def _incident_detail(incident: Incident) -> dict:
+def _incident_detail(incident: Incident, *, dispatched: list | None = None) -> dict:
+    """The incident with every alert; after a dispatch (`dispatched`: the alerts it made), what the
+    dispatch did, so that a caller whose dispatch reached nobody is told so, and why."""
     alerts = incident.alerts.select_related("responder__user", "responder__station").order_by("rank")
-    return {**payloads.board_incident(incident), "alerts": [payloads.board_alert(alert) for alert in alerts]}
+    detail = {**payloads.board_incident(incident), "alerts": [payloads.board_alert(alert) for alert in alerts]}
+    if dispatched is not None:
+        detail["dispatch"] = payloads.dispatch_outcome(incident, dispatched)
+    return detail
 
 
 class IncidentListView(APIView):
@@ -47,8 +53,8 @@ class IncidentListView(APIView):
             max_length=40,
             error_messages={"invalid": "Use letters, digits and / _ . - only."},
         )
-        latitude = serializers.FloatField(min_value=-90, max_value=90)
-        longitude = serializers.FloatField(min_value=-180, max_value=180)
+        latitude = StrictFloatField(min_value=-90, max_value=90)
+        longitude = StrictFloatField(min_value=-180, max_value=180)
         address = serializers.CharField(max_length=300)
         category = serializers.ChoiceField(choices=IncidentCategory.choices, default=IncidentCategory.CARDIAC_ARREST)
         what3words = serializers.RegexField(
@@ -59,8 +65,15 @@ class IncidentListView(APIView):
             error_messages={"invalid": "A what3words address is three words joined by dots, e.g. filled.count.soap."},
         )
         notes = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-        dispatch = serializers.BooleanField(
+        dispatch = StrictBooleanField(
             default=False, help_text="Dispatch the nearest responders at once (one call from the CAD)."
+        )
+        crew_target = StrictIntegerField(
+            min_value=1,
+            max_value=MAX_CREW_TARGET,
+            required=False,
+            help_text="Responders the incident needs (default DISPATCH_CREW_TARGET): once this many are going, "
+            "the others are stood down.",
         )
 
     class IncidentFilters(serializers.Serializer):
@@ -82,11 +95,11 @@ class IncidentListView(APIView):
     def post(self, request):
         access.require_permission(request.user, "dispatch.add_incident", "create incidents")
         data = _valid(self.CreateIncidentInput, request)
-        if data.pop("dispatch"):
-            incident = actions.create_and_dispatch_incident(actor=request.user, **data)
-        else:
+        if not data.pop("dispatch"):
             incident = actions.create_incident(actor=request.user, **data)
-        return Response(_incident_detail(incident), status=201)
+            return Response(_incident_detail(incident), status=201)
+        incident, alerts = actions.create_and_dispatch_incident(actor=request.user, **data)
+        return Response(_incident_detail(incident, dispatched=alerts), status=201)
 
 
 class IncidentDetailView(APIView):
@@ -98,8 +111,8 @@ class IncidentDetailView(APIView):
         return Response(_incident_detail(incident))
 
 
-def _id_field() -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+def _id_field() -> StrictIntegerField:
+    return StrictIntegerField(min_value=1, max_value=2**63 - 1)
 
 
 class DispatchView(APIView):
@@ -121,8 +134,8 @@ class DispatchView(APIView):
     @extend_schema(request=DispatchInput, responses=api_responses("incident_detail"))
     def post(self, request, incident_id: int):
         data = _valid(self.DispatchInput, request)
-        actions.dispatch_incident(actor=request.user, incident_id=incident_id, **data)
-        return _detail_after_action(request, incident_id)
+        alerts = actions.dispatch_incident(actor=request.user, incident_id=incident_id, **data)
+        return _detail_after_action(request, incident_id, dispatched=alerts)
 
 
 class StandDownView(APIView):
@@ -130,7 +143,7 @@ class StandDownView(APIView):
 
     class StandDownInput(serializers.Serializer):
         alert_ids = serializers.ListField(
-            child=serializers.IntegerField(),
+            child=_id_field(),
             required=False,
             allow_empty=False,
             help_text="Stand down these alerts. Leave out to stand down everyone who has not answered.",
@@ -165,11 +178,11 @@ class CloseView(APIView):
         return _detail_after_action(request, incident_id)
 
 
-def _detail_after_action(request, incident_id: int) -> Response:
+def _detail_after_action(request, incident_id: int, *, dispatched: list | None = None) -> Response:
     incident = access.access_incident_for_coordinator(
         request.user, incident_id, permission="dispatch.view_incident", doing="see incidents"
     )
-    return Response(_incident_detail(incident))
+    return Response(_incident_detail(incident, dispatched=dispatched))
 
 
 # --- My alerts: firefighters --------------------------------------------------------------------------
@@ -243,7 +256,7 @@ class ChecklistView(APIView):
 
 class OnSceneEventListView(APIView):
     class RecordEventInput(serializers.Serializer):
-        idempotency_key = serializers.UUIDField(
+        idempotency_key = StrictUUIDField(
             help_text="Made by the app for each tap (crypto.randomUUID()); resend the same key to retry."
         )
         type = serializers.ChoiceField(choices=checklist_content.event_ids(), help_text="The checklist's event id.")
@@ -328,7 +341,7 @@ class LogoutView(APIView):
 
 class MeView(APIView):
     class AvailabilityInput(serializers.Serializer):
-        on_call = serializers.BooleanField()
+        on_call = StrictBooleanField()
 
     @extend_schema(responses=api_responses("me"))
     def get(self, request):
@@ -383,7 +396,7 @@ class PushSubscriptionView(APIView):
     class SubscribeInput(serializers.Serializer):
         endpoint = serializers.URLField(max_length=500)
         keys = serializers.DictField(child=serializers.CharField(max_length=200))
-        expirationTime = serializers.IntegerField(required=False, allow_null=True)
+        expirationTime = StrictIntegerField(required=False, allow_null=True)
         label = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
         def validate_keys(self, keys):

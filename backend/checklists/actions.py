@@ -114,24 +114,33 @@ def _check_event(alert: Alert, *, type: str, occurred_at: datetime.datetime, dat
 
 def _check_alert_takes_events(alert: Alert, occurred_at: datetime.datetime) -> None:
     """Refuse events for an alert its responder declined (accepting it again re-opens it), or was
-    stood down from before arriving. Arriving shows as an on-scene time, or as events from before
-    the stand-down: a crew who never pressed "on scene" but tapped the checklist, synced late."""
+    stood down from, or whose incident was cancelled, before arriving. Arriving shows as an
+    on-scene time, or as events from before the end: a crew who never pressed "on scene" but
+    tapped the checklist, synced late. Events from before the end are taken whenever they come."""
     if alert.state == AlertState.DECLINED:
         raise Conflict(
             "You cannot record on-scene events for this alert: you declined it. Accept it first if you are there.",
             extra={"state": alert.state},
         )
-    if alert.state != AlertState.STOOD_DOWN:
+    ended_at, why = _ended(alert)
+    if ended_at is None:
         return
-    stood_down_at = alert.stood_down_at
-    if alert.on_scene_at is not None and alert.on_scene_at <= stood_down_at:
+    if alert.on_scene_at is not None and alert.on_scene_at <= ended_at:
         return
-    if occurred_at <= stood_down_at or alert.onscene_events.filter(occurred_at__lte=stood_down_at).exists():
+    if occurred_at <= ended_at or alert.onscene_events.filter(occurred_at__lte=ended_at).exists():
         return
     raise Conflict(
-        "You cannot record on-scene events for this alert: you were stood down before you arrived.",
-        extra={"state": alert.state},
+        f"You cannot record on-scene events for this alert: {why} before you arrived.", extra={"state": alert.state}
     )
+
+
+def _ended(alert: Alert) -> tuple[datetime.datetime | None, str]:
+    """When the alert stopped needing its responder before they were on scene, and why."""
+    if alert.state == AlertState.STOOD_DOWN:
+        return alert.stood_down_at, "you were stood down"
+    if alert.state == AlertState.CANCELLED:
+        return alert.cancelled_at, "the incident was cancelled"
+    return None, ""
 
 
 def onscene_events_of(*, actor, alert_id: int):

@@ -22,13 +22,13 @@ from backend.dispatch.coverage import Change, follow_coverage
 from backend.dispatch.ladder import start_escalation
 from backend.dispatch.models import (
     COMMITTED_STATES,
+    MAX_CREW_TARGET,
     Alert,
     AlertState,
     DeclineReason,
     Incident,
     IncidentCategory,
     IncidentStatus,
-    MAX_CREW_TARGET,
     StandDownReason,
     UnreachedReason,
 )
@@ -342,7 +342,11 @@ def alert_more_responders(
     record_alert_changes(actor, alerts)
     record_overrides(
         actor,
-        [(alert, candidate.committed_to) for alert, candidate in zip(alerts, candidates, strict=True) if candidate.committed_to],
+        [
+            (alert, candidate.committed_to)
+            for alert, candidate in zip(alerts, candidates, strict=True)
+            if candidate.committed_to
+        ],
     )
     alerts_timed.send(sender=Alert, alerts=alerts, created=True)
     if incident.unreached_reason:
@@ -630,7 +634,7 @@ def _refuse_if_committed_elsewhere(alert: Alert) -> None:
         return
     raise CommittedElsewhere(
         f"You are already on incident {other.incident.cad_reference} ({other.get_state_display().lower()}). "
-        "Leave it first (\"Can't attend after all\") if you are going to this one instead.",
+        'Leave it first ("Can\'t attend after all") if you are going to this one instead.',
         extra={
             "state": alert.state,
             "other_alert_id": other.pk,

@@ -18,9 +18,10 @@ from backend import health
 from backend.accounts import second_factor
 from backend.accounts.models import Responder
 from backend.accounts.sockets import SessionBoundSocket
+from backend.api import parsers as strict_json
 from backend.audit import log as audit_log
-from backend.dispatch import actions, payloads
-from backend.dispatch.models import COMMITTED_STATES, Alert, Incident, IncidentStatus
+from backend.dispatch import actions, coverage, payloads
+from backend.dispatch.models import Alert, Incident, IncidentStatus
 from backend.errors import ActionError
 from backend.realtime import events, watch
 from backend.realtime.models import ResponderEvent
@@ -29,12 +30,16 @@ logger = logging.getLogger(__name__)
 
 
 class CloseCode:
+    """Every code the server closes a socket with (docs/events.md). An application may only use
+    1000 and 3000-4999: daphne refuses anything else (1003, 1007, 1009, ...) with an exception and
+    the client saw 1011. The client's mistakes are 44xx, after the HTTP status of the same meaning."""
+
     NOT_LOGGED_IN = 4401
     NOT_ALLOWED = 4403
-    BAD_REQUEST = 4400
-    UNSUPPORTED_DATA = 1003  # binary frames
-    INVALID_PAYLOAD = 1007  # not JSON, or not a JSON object
-    TOO_BIG = 1009
+    BAD_REQUEST = 4400  # last_event_id is not a whole number
+    UNSUPPORTED_DATA = 4415  # a binary frame
+    INVALID_PAYLOAD = 4422  # not JSON, not a JSON object, no string `type`, nested too deeply, ...
+    TOO_BIG = 4413  # over WEBSOCKET_MAX_MESSAGE_BYTES
     RESYNC = watch.RESYNC  # Redis lost this socket: reconnect now and be replayed what was missed
 
 
@@ -85,8 +90,9 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
             await self.close(code=CloseCode.TOO_BIG)
             return
         try:
-            frame = json.loads(text_data)
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+            # As strict as the API: no duplicate keys, NaN, endless numbers or deep nesting.
+            frame = strict_json.loads(text_data)
+        except ValueError:
             await self.close(code=CloseCode.INVALID_PAYLOAD)
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
@@ -291,13 +297,13 @@ def _board_snapshot() -> dict:
         .select_related("incident", "responder__user", "responder__station")
         .order_by("incident_id", "rank")
     )
-    committed: dict[int, int] = {}
+    tallied: dict[int, list[tuple]] = {incident.pk: [] for incident in incidents}
     for alert in alerts:
-        if alert.state in COMMITTED_STATES:
-            committed[alert.incident_id] = committed.get(alert.incident_id, 0) + 1
+        tallied[alert.incident_id].append(tuple(getattr(alert, field) for field in coverage.TALLIED_FIELDS))
     return {
         "incidents": [
-            payloads.board_incident(incident, accepted_count=committed.get(incident.pk, 0)) for incident in incidents
+            payloads.board_incident(incident, coverage=coverage.tally(incident.crew_target, tallied[incident.pk]))
+            for incident in incidents
         ],
         "alerts": [payloads.board_alert(alert) for alert in alerts],
         "delivery_workers": health.delivery_workers_status(),

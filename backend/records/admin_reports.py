@@ -77,7 +77,7 @@ class ReportFilterForm(forms.Form):
         if self.has_error("date_from") or self.has_error("date_to"):
             return cleaned
         today = timezone.localdate()
-        # Without dates: the twelve months up to today, or up to the end date given.
+        # Without dates: the last twelve months up to today, or up to the end date given.
         date_to = cleaned.get("date_to") or today
         date_from = cleaned.get("date_from") or default_date_range(date_to)[0]
         if date_from > today:

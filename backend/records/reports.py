@@ -188,9 +188,13 @@ class ReportFilters:
 
 
 def default_date_range(today: datetime.date | None = None) -> tuple[datetime.date, datetime.date]:
-    """The last twelve months: from the first day of the month eleven months ago, to today."""
+    """The last twelve months: the twelve whole months before this one, and this month so far (on
+    3 December 2026: 1 December 2025 to 3 December 2026). Starting eleven months back began on
+    1 January in December, leaving out most of the last twelve months; starting on a month's first
+    day (not a year ago to the day) keeps every month but the current one whole, so none is shown
+    part-counted and the kept figures of settled months serve it."""
     today = today or timezone.localdate()
-    return month_of_number(month_number(today) - 11), today
+    return month_of_number(month_number(today) - 12), today
 
 
 # --- Figures ----------------------------------------------------------------------------------

@@ -134,7 +134,11 @@ REQUIRED_MESSAGES = {
     "impact": "Say how affected you feel, from 1 (not at all) to 5 (very much).",
 }
 
-# The times that must come in this order, each pair (earlier, later) checked when both are given.
+# The times that must come in this order, each pair (earlier, later) checked when both are given:
+# the orders that cannot happen. Only these: the crew can put pads on, and shock, before it starts
+# CPR (a bystander is still doing compressions, as the guidelines ask), so the crew's CPR is only
+# after its arrival. The app checks the same pairs as the firefighter types (TIME_ORDER in
+# pwa/app/records-rules.js; tests/records/test_time_order.py keeps the two the same).
 TIME_ORDER = {
     RecordKind.ATTENDANCE: [
         ("mobile_at", "on_scene_at"),
@@ -146,11 +150,10 @@ TIME_ORDER = {
     ],
     RecordKind.OUTCOME: [
         ("crew_arrived_at", "cpr_started_at"),
-        ("cpr_started_at", "pads_on_at"),
-        ("pads_on_at", "first_shock_at"),
         ("crew_arrived_at", "pads_on_at"),
+        ("pads_on_at", "first_shock_at"),
         ("crew_arrived_at", "first_shock_at"),
-        ("cpr_started_at", "first_shock_at"),
+        ("crew_arrived_at", "rosc_at"),
         ("crew_arrived_at", "handover_at"),
         ("ambulance_arrived_at", "handover_at"),
         ("rosc_at", "handover_at"),
@@ -315,14 +318,39 @@ def _check_times(kind: str, record: dict, *, incident, now, errors: dict) -> Non
             _add(errors, name, f"This time is before the incident was created ({_shown(incident.created_at)}).")
     for earlier, later in TIME_ORDER[kind]:
         first, second = record.get(earlier), record.get(later)
-        if first is None or second is None or second >= first or later in errors:
+        if first is None or second is None or later in errors:
             continue
+        to_minute = is_to_the_minute(first) or is_to_the_minute(second)
+        if to_minute:
+            first, second = _minute_of(first), _minute_of(second)
+        if second >= first:
+            continue
+        shown = "j M H:i" if to_minute else "j M H:i:s"
         _add(
             errors,
             later,
-            f"{specs[later].label} ({_shown(second)}) cannot be before "
-            f"{specs[earlier].label.lower()} ({_shown(first)}).",
+            f"{specs[later].label} ({_shown(second, shown)}) cannot be before "
+            f"{specs[earlier].label.lower()} ({_shown(first, shown)}).",
         )
+
+
+def is_to_the_minute(value: datetime.datetime) -> bool:
+    """Was this time given to the minute? A person types minutes (the phones' pickers and the
+    admin's time box leave the seconds at 0), while the checklist's taps and the alert's answers
+    carry seconds and milliseconds. So a pair in which either time has no seconds is compared to
+    the minute: 17:49 typed beside a tapped 17:49:17 is in order, 17:48 is not.
+
+    Why from the value rather than from what the form sent: the rules run over the whole record as
+    it would be stored (a later change re-checks the times it leaves in place, and the admin's
+    amend form gives Python values), and only the value itself is stored. A tap that falls on
+    exactly hh:mm:00.000 (1 in 60,000) is compared to the minute too, which only lets through an
+    order within that one minute. Milliseconds, not microseconds, so that the app (a JavaScript
+    Date holds milliseconds) decides the same: isToTheMinute in pwa/app/records-rules.js."""
+    return value.second == 0 and value.microsecond < 1000
+
+
+def _minute_of(value: datetime.datetime) -> datetime.datetime:
+    return value.replace(second=0, microsecond=0)
 
 
 def _check_outcome(record: dict, errors: dict) -> None:
@@ -358,5 +386,5 @@ def _add(errors: dict, name: str, message: str) -> None:
     errors.setdefault(name, []).append(message)
 
 
-def _shown(value: datetime.datetime) -> str:
-    return formats.date_format(timezone.localtime(value), "j M H:i:s")
+def _shown(value: datetime.datetime, pattern: str = "j M H:i:s") -> str:
+    return formats.date_format(timezone.localtime(value), pattern)

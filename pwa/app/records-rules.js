@@ -196,17 +196,44 @@ export function patchBody(kind, values, record) {
 
 // --- Rules ---------------------------------------------------------------------------------------
 
-/** Times that must come in order: each chain's times must not go backwards (gaps allowed). */
-const TIME_CHAINS = {
-  attendance: [["mobile_at", "on_scene_at", "at_patient_at", "left_scene_at"]],
+/**
+ * Times that must come in this order, each pair [earlier, later] checked when both are given: the
+ * orders that cannot happen. The server's TIME_ORDER (backend/records/validation.py), pair for
+ * pair (tests/records/test_time_order.py compares the two). Pads on and a shock may come before
+ * the crew's CPR: a bystander is still doing compressions.
+ */
+export const TIME_ORDER = {
+  attendance: [
+    ["mobile_at", "on_scene_at"],
+    ["on_scene_at", "at_patient_at"],
+    ["at_patient_at", "left_scene_at"],
+    ["mobile_at", "at_patient_at"],
+    ["mobile_at", "left_scene_at"],
+    ["on_scene_at", "left_scene_at"],
+  ],
   outcome: [
-    ["crew_arrived_at", "cpr_started_at", "pads_on_at", "first_shock_at"],
+    ["crew_arrived_at", "cpr_started_at"],
+    ["crew_arrived_at", "pads_on_at"],
+    ["pads_on_at", "first_shock_at"],
+    ["crew_arrived_at", "first_shock_at"],
+    ["crew_arrived_at", "rosc_at"],
     ["crew_arrived_at", "handover_at"],
     ["ambulance_arrived_at", "handover_at"],
     ["rosc_at", "handover_at"],
   ],
   welfare: [],
 };
+
+const MINUTE_MS = 60 * 1000;
+
+/**
+ * Was this time (milliseconds since 1970) given to the minute? A person types minutes (the
+ * phone's picker leaves the seconds at 0) while the checklist's taps carry seconds, so a pair in
+ * which either time has no seconds is compared to the minute: 17:49 typed beside a tapped 17:49:17
+ * is in order. The server decides the same from the same value (is_to_the_minute in
+ * backend/records/validation.py), which is all a stored record keeps.
+ */
+export const isToTheMinute = (at) => at % MINUTE_MS === 0;
 
 function add(errors, name, message) {
   (errors[name] ||= []).push(message);
@@ -223,16 +250,16 @@ function checkTimes(kind, values, now, errors) {
     if (Number.isNaN(at)) add(errors, field.name, "Enter a date and time.");
     else if (at > now.getTime() + CLOCK_SLACK_MS) add(errors, field.name, `${field.label} cannot be in the future.`);
   }
-  for (const chain of TIME_CHAINS[kind]) {
-    let previous = null;
-    for (const name of chain) {
-      const at = values[name] ? Date.parse(values[name]) : NaN;
-      if (Number.isNaN(at)) continue;
-      if (previous && at < previous.at && !errors[name]) {
-        add(errors, name, `${fieldOf(kind, name).label} cannot be before ${lower(fieldOf(kind, previous.name).label)}.`);
-      }
-      if (!previous || at >= previous.at) previous = { name, at };
+  const when = (name) => (values[name] ? Date.parse(values[name]) : NaN);
+  for (const [earlier, later] of TIME_ORDER[kind]) {
+    let first = when(earlier);
+    let second = when(later);
+    if (Number.isNaN(first) || Number.isNaN(second) || errors[later]) continue;
+    if (isToTheMinute(first) || isToTheMinute(second)) {
+      first = Math.floor(first / MINUTE_MS);
+      second = Math.floor(second / MINUTE_MS);
     }
+    if (second < first) add(errors, later, `${fieldOf(kind, later).label} cannot be before ${lower(fieldOf(kind, earlier).label)}.`);
   }
 }
 

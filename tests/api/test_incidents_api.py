@@ -118,3 +118,52 @@ def test_stand_down_and_cancel_through_the_api(carol, incident, alice, bob):
 def test_close_through_the_api(carol, incident):
     body = client_for(carol).post(f"/api/v1/incidents/{incident.pk}/close/", format="json").json()
     assert body["status"] == "closed"
+
+
+# --- What a dispatch did, said plainly (a CAD must never believe a dispatch worked when it did not) ---
+
+FAR_AWAY = {"latitude": 50.1, "longitude": -5.5}  # Cornwall: no station within any ring
+
+
+def test_a_dispatch_answer_shows_the_incident_dispatched(cad, alice, bob):
+    response = token_client_for(cad).post("/api/v1/incidents/", {**NEW, "dispatch": True}, format="json")
+    body = response.json()
+    assert body["dispatched_at"] is not None  # as a GET right after shows it
+    assert body["dispatch"] == {"alerted_count": 2, "nobody_because": "", "message": "Alerted 2 responders."}
+    assert body["crew_target"] == 2 and body["covered"] is False
+
+
+def test_a_dispatch_out_of_range_says_it_alerted_nobody_and_why(cad, alice):
+    response = token_client_for(cad).post("/api/v1/incidents/", {**NEW, **FAR_AWAY, "dispatch": True}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert_matches("incident_detail", body)
+    assert body["dispatch"]["alerted_count"] == 0
+    assert body["dispatch"]["nobody_because"] == "no_station_in_range"
+    assert body["dispatch"]["message"] == "Nobody was alerted: no station is within range."
+    assert body["alarm_raised_at"] is not None and body["unreached_reason"] == "no_station_in_range"
+    assert body["dispatched_at"] is not None  # the ladder keeps looking
+
+
+def test_a_dispatch_that_finds_nobody_nearby_widens_at_once(carol, charlie, settings):
+    settings.DISPATCH_RADIUS_KM = 10
+    settings.DISPATCH_NEXT_RINGS_KM = [35]
+    incident = client_for(carol).post("/api/v1/incidents/", NEW, format="json").json()
+
+    body = client_for(carol).post(f"/api/v1/incidents/{incident['id']}/dispatch/", {}, format="json").json()
+
+    assert [alert["responder_name"] for alert in body["alerts"]] == ["Charlie"]  # Great Yarmouth, 28 km
+    assert body["ring"] == 2 and body["dispatch"]["alerted_count"] == 1
+    assert body["alarm_raised_at"] is None
+
+
+def test_the_cad_can_ask_for_its_own_crew_target(cad):
+    response = token_client_for(cad).post("/api/v1/incidents/", {**NEW, "crew_target": 3}, format="json")
+    assert response.json()["crew_target"] == 3
+
+
+@pytest.mark.parametrize("value", [0, 21, True, "3", 2.5])
+def test_a_bad_crew_target_is_400_naming_it(cad, value):
+    response = token_client_for(cad).post("/api/v1/incidents/", {**NEW, "crew_target": value}, format="json")
+    assert_error(response, 400, "invalid", field="crew_target")
+    assert not Incident.objects.exists()

@@ -113,7 +113,8 @@ def test_a_key_belongs_to_one_alert(alert, carol, alice):
     other = create_incident(
         actor=carol, cad_reference="EEAST-0002", latitude=52.63, longitude=1.29, address="Elsewhere"
     )
-    [second_alert] = [a for a in dispatch_incident(actor=carol, incident_id=other.pk) if a.responder == alice]
+    # Alice is on scene at the first incident: only a coordinator naming her alerts her to another.
+    [second_alert] = dispatch_incident(actor=carol, incident_id=other.pk, responder_ids=[alice.pk])
     key, occurred_at = uuid.uuid4(), timezone.now()
     record(alert, key=key, occurred_at=occurred_at)
 
@@ -308,6 +309,30 @@ def test_it_records_after_the_incident_was_cancelled(alert, carol, incident):
     cancel_incident(actor=carol, incident_id=incident.pk, reason="Ambulance on scene")
     _, created = record(alert, "handover")
     assert created
+
+
+def test_it_refuses_an_alert_cancelled_before_arriving(alerts, carol, incident):
+    alert = alerts["alice"]
+    respond_to_alert(actor=alert.responder.user, alert_id=alert.pk, response="accept")
+    cancel_incident(actor=carol, incident_id=incident.pk, reason="Ambulance on scene")
+
+    with pytest.raises(Conflict) as refused:
+        record(alert, "arrived")
+
+    assert refused.value.message == (
+        "You cannot record on-scene events for this alert: the incident was cancelled before you arrived."
+    )
+    assert refused.value.extra == {"state": "cancelled"}
+
+
+def test_it_records_taps_from_before_the_cancel_synced_later(alerts, carol, incident):
+    alert = alerts["alice"]
+    respond_to_alert(actor=alert.responder.user, alert_id=alert.pk, response="accept")
+    arrived_at = timezone.now() - MINUTE
+    cancel_incident(actor=carol, incident_id=incident.pk, reason="Ambulance on scene")
+
+    assert record(alert, "arrived", occurred_at=arrived_at)[1] is True
+    assert record(alert, "handover")[1] is True  # the crew was there: what follows counts too
 
 
 def test_it_records_after_the_crew_was_cleared(alert, carol, incident):

@@ -167,7 +167,7 @@ async def test_only_the_responder_whose_device_has_not_shown_the_alert_gets_a_te
 
     assert delivery.alert_id == bob_alert.pk
     assert (delivery.state, delivery.last_status, delivery.attempts) == (DeliveryState.SENT, 201, 1)
-    assert delivery.round == 3  # step 1 of the ladder; round 1 was the dispatch
+    assert delivery.round == 1  # bob's first text (rounds count per channel)
     assert delivery.target == "…002" and delivery.last_error == "" and delivery.finished_at is not None
 
 
@@ -197,7 +197,7 @@ async def test_everyone_still_unacknowledged_gets_their_own_text_including_the_r
 
 
 @with_db
-async def test_an_incident_accepted_before_the_sms_step_still_texts_those_not_shown_the_alert(
+async def test_an_incident_short_of_crews_at_the_sms_step_texts_those_not_shown_the_alert(
     notify_service,
     incident,
     carol,
@@ -205,21 +205,22 @@ async def test_an_incident_accepted_before_the_sms_step_still_texts_those_not_sh
     bob,
     charlie,
 ):
-    """The ladder's ring steps stop once someone accepts; its SMS step still texts every responder
+    """Until the incident is covered (two crews by default), the SMS step texts every responder
     whose alert is still "alerted" (escalation.py), and never the one who accepted."""
     await give_phones(alice, bob, charlie)
     incident = await dispatch(carol, incident)
-    alice_alert, bob_alert = await alert_of(incident, alice), await alert_of(incident, bob)
+    bob_alert = await alert_of(incident, bob)
     await respond(bob, bob_alert, "accept")
     await escalate_to_the_sms_step(incident)
-    assert await alerted_names(incident) == ["alice", "bob"]  # no ring after an accept
+    assert await alerted_names(incident) == ["alice", "bob", "charlie"]  # one crew of two: the ring ran
 
     await send_everything_due()
 
-    [text] = notify_service.received
-    assert text.phone_number == PHONES["alice"]
-    assert text.personalisation == {"url": f"{APP}/#/alerts/{alice_alert.pk}"}
-    assert [(name, d.state) for name, d in await texts()] == [("alice", DeliveryState.SENT)]
+    assert sorted(text.phone_number for text in notify_service.received) == [PHONES["alice"], PHONES["charlie"]]
+    assert sorted((name, d.state) for name, d in await texts()) == [
+        ("alice", DeliveryState.SENT),
+        ("charlie", DeliveryState.SENT),
+    ]
 
 
 @with_db

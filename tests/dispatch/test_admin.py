@@ -197,9 +197,7 @@ def test_dispatching_with_nobody_left_to_alert_says_so(coordinator, incident):
     response = run_action(coordinator, "dispatch_incidents", incident)
 
     assert response.status_code == 302
-    assert messages_of(response) == [
-        "EEAST-0001: nobody was alerted: no station is within range."
-    ]
+    assert messages_of(response) == ["EEAST-0001: nobody was alerted: no station is within range."]
 
 
 def test_a_refused_action_is_a_message_not_a_server_error(coordinator, incident, carol, alice):

@@ -2,7 +2,7 @@
 (the product's real ASGI application, tests/realtime/sockets.py).
 
 Each frame's answer is predicted from docs/events.md: a frame the socket cannot read closes it
-(1003 binary, 1007 not a JSON object with a string type, 1009 too big); a readable frame of an
+(4415 binary, 4422 not a JSON object with a string type, 4413 too big); a readable frame of an
 unknown type, or an alert.ack with a bad alert_id, is answered with an `error` frame and the socket
 stays open. No frame may crash a consumer. Meanwhile a firefighter (bob) and a coordinator hold
 sockets of their own: every dispatch made during the fuzzing must reach them as usual.
@@ -255,7 +255,9 @@ async def test_thousands_of_bad_frames_crash_nothing_and_disturb_nobody_else(pat
 
 
 @pytest.mark.parametrize("path", [RESPONDER, BOARD])
-async def test_a_2_mb_frame_closes_the_socket_with_1009(path, alice, carol):
+async def test_a_2_mb_frame_closes_the_socket_with_4413(path, alice, carol):
+    """In process the frame reaches the consumer's check. A real daphne cuts off a message over
+    1 MiB before that (tests/realtime/test_bad_frames_live.py)."""
     socket = await connect(path, alice.user if path == RESPONDER else carol)
     await receive_frame(socket)
 

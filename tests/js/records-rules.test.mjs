@@ -70,6 +70,48 @@ describe("rules checked as the firefighter types", () => {
     assert.deepEqual(outcome({ rosc_at: at(-10), handover_at: at(-15) }).handover_at, ["Handover cannot be before ROSC."]);
   });
 
+  it("accepts pads on and a shock before the crew's CPR (a bystander is still doing compressions)", () => {
+    // As the checklist taps them: arrived, pads on, shock, then the crew takes over CPR.
+    const tapped = {
+      crew_arrived_at: "2026-03-01T11:40:05.120Z",
+      pads_on_at: "2026-03-01T11:41:10.450Z",
+      first_shock_at: "2026-03-01T11:42:30.000+00:00",
+      cpr_started_at: "2026-03-01T11:43:02.900Z",
+      rosc_at: "2026-03-01T11:50:41.310Z",
+      handover_at: "2026-03-01T11:55:12.007Z",
+    };
+    const values = { ...tapped, defibrillator_applied: true, compressions: true, first_rhythm: "shock_advised", crew_shocks: 1, rosc_any_time: true };
+    assert.deepEqual(outcome(values), {});
+  });
+
+  it("compares to the minute when a time was typed without seconds", () => {
+    const tapped = "2026-03-01T11:49:17.412Z"; // prefilled from a tap
+    const typed = (local) => fromLocalInput(local); // what the form's datetime-local gives
+    const minuteOf = (iso) => toLocalInput(iso).slice(0, 16); // "YYYY-MM-DDTHH:MM", as typed
+    assert.deepEqual(outcome({ crew_arrived_at: tapped, cpr_started_at: typed(minuteOf(tapped)) }), {});
+    assert.deepEqual(outcome({ crew_arrived_at: typed(minuteOf(tapped)), cpr_started_at: tapped }), {});
+    const minuteBefore = typed(minuteOf(new Date(Date.parse(tapped) - 60000).toISOString()));
+    assert.deepEqual(outcome({ crew_arrived_at: tapped, cpr_started_at: minuteBefore }), {
+      cpr_started_at: ["CPR started by the crew cannot be before crew arrived."],
+    });
+    // Two times with seconds are still compared to the second.
+    assert.deepEqual(outcome({ crew_arrived_at: tapped, cpr_started_at: "2026-03-01T11:49:16.412Z" }), {
+      cpr_started_at: ["CPR started by the crew cannot be before crew arrived."],
+    });
+    assert.deepEqual(check("attendance", { attended: true, on_scene_at: tapped, at_patient_at: typed(minuteOf(tapped)) }), {});
+  });
+
+  it("refuses a shock before pads on and ROSC before the crew arrived, on that field", () => {
+    assert.deepEqual(outcome({ pads_on_at: at(-15), first_shock_at: at(-16), crew_shocks: 1, first_rhythm: "shock_advised", defibrillator_applied: true }), {
+      first_shock_at: ["First shock cannot be before pads on."],
+    });
+    assert.deepEqual(outcome({ crew_arrived_at: at(-20), rosc_at: at(-21), rosc_any_time: true }), { rosc_at: ["ROSC cannot be before crew arrived."] });
+    // Typed to the minute, an earlier minute is still refused.
+    assert.deepEqual(outcome({ crew_arrived_at: "2026-03-01T11:40:30.500Z", rosc_at: "2026-03-01T11:39:00.000Z", rosc_any_time: true }), {
+      rosc_at: ["ROSC cannot be before crew arrived."],
+    });
+  });
+
   it("refuses times in the future beyond the clock slack", () => {
     assert.deepEqual(check("attendance", { attended: true, left_scene_at: at(1) }), {});
     assert.deepEqual(check("attendance", { attended: true, left_scene_at: at(3) }), { left_scene_at: ["Left scene cannot be in the future."] });

@@ -132,10 +132,39 @@ async def test_it_closes_with_4400_for_a_bad_last_event_id(alice, value):
 
 @pytest.mark.parametrize(
     "text",
-    ["{not json", "", '"ping"', "[1, 2]", "null", "42", '{"alert_id": 1}', '{"type": 7}', '{"type": null}'],
-    ids=["broken", "empty", "string", "array", "null", "number", "no-type", "number-type", "null-type"],
+    [
+        "{not json",
+        "",
+        '"ping"',
+        "[1, 2]",
+        "null",
+        "42",
+        '{"alert_id": 1}',
+        '{"type": 7}',
+        '{"type": null}',
+        '{"type": "ping", "data": ' + "[" * 1000 + "]" * 1000 + "}",
+        '{"type": "ping", "type": "alert.ack", "alert_id": 1}',
+        '{"type": "alert.ack", "alert_id": NaN}',
+        '{"type": "alert.ack", "alert_id": ' + "9" * 5000 + "}",
+    ],
+    ids=[
+        "broken",
+        "empty",
+        "string",
+        "array",
+        "null",
+        "number",
+        "no-type",
+        "number-type",
+        "null-type",
+        "nested-1000-deep",
+        "duplicate-key",
+        "nan",
+        "5000-digit-number",
+    ],
 )
-async def test_it_closes_with_1007_for_frames_that_are_not_event_objects(alice, text):
+async def test_it_closes_with_4422_for_frames_that_are_not_event_objects(alice, settings, text):
+    settings.WEBSOCKET_MAX_MESSAGE_BYTES = 64 * 1024  # so that the long frames are read, not refused for size
     socket = await open_responder_socket(alice)
 
     await socket.send_input({"type": "websocket.receive", "text": text})  # send_to refuses ""
@@ -143,7 +172,7 @@ async def test_it_closes_with_1007_for_frames_that_are_not_event_objects(alice, 
     await assert_closed_with(socket, CloseCode.INVALID_PAYLOAD)
 
 
-async def test_it_closes_the_board_with_1007_for_malformed_json(carol):
+async def test_it_closes_the_board_with_4422_for_malformed_json(carol):
     socket = await connect(BOARD, carol)
     await receive_frame(socket)
 
@@ -165,7 +194,7 @@ async def test_it_answers_an_unknown_type_with_an_error_and_stays_open(alice):
 
 
 @pytest.mark.parametrize("path", [RESPONDER, BOARD])
-async def test_it_closes_with_1003_for_a_binary_frame(alice, carol, path):
+async def test_it_closes_with_4415_for_a_binary_frame(alice, carol, path):
     socket = await connect(path, alice.user if path == RESPONDER else carol)
     await receive_frame(socket)
 
@@ -195,7 +224,7 @@ async def test_it_accepts_a_frame_of_exactly_the_size_limit(alice, settings):
 
 
 @pytest.mark.parametrize("filler", ["x", "é"], ids=["ascii", "two-byte-characters"])
-async def test_it_closes_with_1009_for_a_frame_over_the_size_limit(alice, settings, filler):
+async def test_it_closes_with_4413_for_a_frame_over_the_size_limit(alice, settings, filler):
     # With two-byte characters the frame is under the limit in characters but over it in bytes.
     settings.WEBSOCKET_MAX_MESSAGE_BYTES = 512
     socket = await open_responder_socket(alice)
@@ -205,7 +234,7 @@ async def test_it_closes_with_1009_for_a_frame_over_the_size_limit(alice, settin
     await assert_closed_with(socket, CloseCode.TOO_BIG)
 
 
-async def test_it_closes_with_1009_at_the_default_limit(alice):
+async def test_it_closes_with_4413_at_the_default_limit(alice):
     socket = await open_responder_socket(alice)
 
     await socket.send_to(text_data=ping_of_exactly(4096 + 2))
@@ -213,12 +242,25 @@ async def test_it_closes_with_1009_at_the_default_limit(alice):
     await assert_closed_with(socket, CloseCode.TOO_BIG)
 
 
-async def test_one_clients_bad_frame_does_not_affect_another(incident, carol, alice, bob):
+BAD_FRAMES = {
+    "binary": ({"bytes": b'{"type": "ping"}'}, CloseCode.UNSUPPORTED_DATA),
+    "not-json": ({"text": "{not json"}, CloseCode.INVALID_PAYLOAD),
+    "json-array": ({"text": '[{"type": "ping"}]'}, CloseCode.INVALID_PAYLOAD),
+    "json-string": ({"text": '"ping"'}, CloseCode.INVALID_PAYLOAD),
+    "type-not-a-string": ({"text": '{"type": 5}'}, CloseCode.INVALID_PAYLOAD),
+    "over-the-size-limit": ({"text": json.dumps({"type": "ping", "pad": "x" * 5000})}, CloseCode.TOO_BIG),
+    "nested-1000-deep": ({"text": '{"type": "ping", "x": ' + "[" * 1000 + "]" * 1000 + "}"}, CloseCode.INVALID_PAYLOAD),
+}
+
+
+@pytest.mark.parametrize(("frame", "code"), BAD_FRAMES.values(), ids=BAD_FRAMES.keys())
+async def test_one_clients_bad_frame_does_not_affect_another(incident, carol, alice, bob, frame, code):
+    """Through a real daphne too: tests/realtime/test_bad_frames_live.py."""
     alices = await open_responder_socket(alice)
     bobs = await open_responder_socket(bob)
 
-    await alices.send_to(text_data="{not json")
-    await assert_closed_with(alices, CloseCode.INVALID_PAYLOAD)
+    await alices.send_input({"type": "websocket.receive", **frame})
+    await assert_closed_with(alices, code)
     alerts = await sync_to_async(actions.dispatch_incident)(actor=carol, incident_id=incident.pk)
 
     created = await receive_frame(bobs)

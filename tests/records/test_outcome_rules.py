@@ -129,8 +129,10 @@ def test_a_rosc_time_implies_rosc_at_some_time(erin_alert):
     ("overrides", "field", "start"),
     [
         ({"cpr_started_at": iso(ago(minutes=21))}, "cpr_started_at", "CPR started ("),
-        ({"pads_on_at": iso(ago(minutes=19, seconds=30))}, "pads_on_at", "Pads on ("),
+        # Pads on before the crew arrived (before the crew's CPR is allowed: a bystander is doing it).
+        ({"pads_on_at": iso(ago(minutes=20, seconds=30))}, "pads_on_at", "Pads on ("),
         ({"first_shock_at": iso(ago(minutes=18, seconds=30))}, "first_shock_at", "First shock ("),
+        ({"rosc_at": iso(ago(minutes=20, seconds=30))}, "rosc_at", "ROSC ("),
         # Handover before the crew arrived, before the ambulance arrived, before ROSC.
         ({"handover_at": iso(ago(minutes=25))}, "handover_at", "Handover ("),
         ({"handover_at": iso(ago(minutes=11))}, "handover_at", "Handover ("),

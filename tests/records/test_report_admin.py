@@ -1,11 +1,13 @@
 """The reports page in the admin: who may see it, the filter form's messages, what it shows, the
 audit entry for each showing, and the link on the admin's home page."""
 
+import datetime
 import re
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 from django.utils.html import escape
 
 from backend.audit.models import AuditAction, AuditEntry
@@ -75,7 +77,18 @@ def test_one_station_shows_its_months_and_no_station_table(fixture, carol, stati
 def test_without_dates_it_shows_the_last_twelve_months(db, carol):
     response = admin_client_for(carol).get(URL)
     assert response.status_code == 200
-    assert len(response.context["report"].months) == 12
+    # The twelve whole months before this one, and this month so far.
+    assert len(response.context["report"].months) == 13
+
+
+def test_without_dates_in_december_it_starts_a_year_back_not_on_1_january(db, carol, monkeypatch):
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: datetime.date(2026, 12, 3))
+
+    response = admin_client_for(carol).get(URL)
+
+    filters = response.context["report"].filters
+    assert (filters.date_from, filters.date_to) == (datetime.date(2025, 12, 1), datetime.date(2026, 12, 3))
+    assert "Incidents created 1 December 2025 to 3 December 2026" in response.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -220,7 +220,8 @@ def test_an_empty_period_has_no_figures(db, stations):
 
 
 def test_default_range_is_the_last_twelve_months():
-    assert default_date_range(datetime.date(2026, 3, 15)) == (datetime.date(2025, 4, 1), datetime.date(2026, 3, 15))
+    assert default_date_range(datetime.date(2026, 3, 15)) == (datetime.date(2025, 3, 1), datetime.date(2026, 3, 15))
+    assert default_date_range(datetime.date(2026, 12, 3)) == (datetime.date(2025, 12, 1), datetime.date(2026, 12, 3))
     assert months_between(datetime.date(2025, 11, 30), datetime.date(2026, 2, 1)) == [
         datetime.date(2025, 11, 1),
         datetime.date(2025, 12, 1),

@@ -109,7 +109,8 @@ API_MATRIX = [
     Entry("get", "/api/v1/alerts/", FIREFIGHTERS_200),
     Entry("get", "/api/v1/alerts/{alert}/", OWNER_ONLY),
     Entry("get", "/api/v1/alerts/{charlies_alert}/", {"firefighter": 404, "other_station_firefighter": 200, "crew_lead": 404}),
-    Entry("post", "/api/v1/alerts/{alert}/respond/", OWNER_ONLY, {"response": "accept"}),
+    # Alice is committed to another incident (the world), so her answer here is a decline.
+    Entry("post", "/api/v1/alerts/{alert}/respond/", OWNER_ONLY, {"response": "decline", "reason": "already_committed"}),
     Entry("get", "/api/v1/alerts/{alert}/events/", OWNER_ONLY),
     Entry("post", "/api/v1/alerts/{alert}/events/", {**OWNER_ONLY, "firefighter": 201}, "onscene event"),
     Entry("get", "/api/v1/checklist/", {**FIREFIGHTERS_200, "coordinator": 200}),

@@ -61,7 +61,7 @@ def build_world(*, alice, charlie, erin, carol, wendy, cad, nobody) -> World:
     # Alice's phone first, so that each dispatch makes deliveries.
     subscription = browser_subscription(ALICES_ENDPOINT)
     subscribe_device(actor=alice.user, endpoint=ALICES_ENDPOINT, label="phone", **subscription["keys"])
-    # B first, accepted; then A, alerted and unanswered.
+    # B first, accepted; then A, alerted (by name) and unanswered.
     incident_b = _incident(carol, "EEAST-0002", NORWICH_INCIDENT, "4 Other Street, Norwich")
     alerts_b = actions.dispatch_incident(actor=carol, incident_id=incident_b.pk)
     yarmouth = _incident(carol, "YARM-0001", GREAT_YARMOUTH, "1 Quay, Great Yarmouth")
@@ -74,7 +74,8 @@ def build_world(*, alice, charlie, erin, carol, wendy, cad, nobody) -> World:
     for role, alert_id in accepted.items():
         actions.respond_to_alert(actor=people[role].user, alert_id=alert_id, response="accept")
     incident_a = _incident(carol, "EEAST-0001", NORWICH_INCIDENT, "12 Example Road, Norwich")
-    alerts_a = actions.dispatch_incident(actor=carol, incident_id=incident_a.pk)
+    # Alice and Erin are committed to B: only a coordinator naming them alerts them to A.
+    alerts_a = actions.dispatch_incident(actor=carol, incident_id=incident_a.pk, responder_ids=[alice.pk, erin.pk])
     alice_a = _alert_of(alerts_a, alice)
     _alert_of(alerts_a, erin)
 
