@@ -14,7 +14,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "1e49e0784ee1";
+const VERSION = "9a9481af84d1";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 
@@ -47,6 +47,7 @@ const SHELL = [
   "/app/update.js",
   "/app/wakelock.js",
   "/app/views/alert.js",
+  "/app/views/banner.js",
   "/app/views/checklist.js",
   "/app/views/forms.js",
   "/app/views/home.js",

@@ -44,16 +44,21 @@ def access_incident_for_coordinator(
         raise NotFound(f"There is no incident {incident_id}.") from None
 
 
-def access_alert_for_responder(user, alert_id, *, for_update: bool = False, lock_incident: bool = False) -> Alert:
-    """The firefighter's own alert. `for_update` locks its row; `lock_incident` locks its incident's
-    row first, in the order the coordinators' actions take them (incident, then alerts), so an
-    answer and a stand-down at the same moment cannot deadlock."""
+def access_alert_for_responder(
+    user, alert_id, *, for_update: bool = False, lock_incident: bool = False, lock_responder: bool = False
+) -> Alert:
+    """The firefighter's own alert. `for_update` locks its row. Before it, `lock_incident` locks
+    its incident's row and `lock_responder` the responder's, always in the order incident,
+    responder, alert (the coordinators' actions take incident then alerts), so that answers,
+    stand-downs and an accept on two incidents at once queue rather than deadlock."""
     responder = responder_of(user)
     queryset = Alert.objects.select_related("incident", "responder__station", "responder__user")
     try:
         if lock_incident:
             incident_id = Alert.objects.values_list("incident_id", flat=True).get(pk=alert_id, responder=responder)
             Incident.objects.select_for_update().filter(pk=incident_id).exists()
+        if lock_responder:
+            Responder.objects.select_for_update().filter(pk=responder.pk).exists()
         if for_update:
             queryset = queryset.select_for_update(of=("self",))
         return queryset.get(pk=alert_id, responder=responder)

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from backend.accounts.models import Responder
 from backend.audit.log import record_alert_changes, record_overrides
 from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
@@ -32,7 +31,7 @@ from backend.dispatch.models import (
     StandDownReason,
     UnreachedReason,
 )
-from backend.dispatch.selection import Selection, eligible_responders, select_responders
+from backend.dispatch.selection import Selection, committed_elsewhere, eligible_responders, select_responders
 from backend.dispatch.signals import alerts_timed
 from backend.errors import CommittedElsewhere, Conflict, InvalidInput
 from backend.realtime import events
@@ -81,8 +80,16 @@ _STATE_PHRASES = {
     AlertState.EN_ROUTE: "is en route",
     AlertState.ON_SCENE: "is on scene",
     AlertState.CLEARED: "is cleared",
-    AlertState.STOOD_DOWN: "was stood down by the coordinator",
+    AlertState.STOOD_DOWN: "was stood down",
     AlertState.CANCELLED: "belongs to an incident that was cancelled",
+}
+
+
+_STOOD_DOWN_PHRASES = {
+    StandDownReason.COORDINATOR: "by a coordinator",
+    StandDownReason.ENOUGH_CREWS: "enough crews are going",
+    StandDownReason.COMMITTED_ELSEWHERE: "you accepted another incident",
+    StandDownReason.INCIDENT_CLOSED: "the incident was closed",
 }
 
 
@@ -212,9 +219,14 @@ def dispatch_incident(
         if incident.dispatched_at is None:
             _start_the_clock(incident, now)
         if responder_ids is not None:
+            # Named people stood down from this incident earlier (for any reason) are alerted again.
+            again = _alert_again(
+                incident, _stood_down(incident, responder_ids=set(responder_ids)), now=now, actor=actor, named=True
+            )
             alerts, nobody_because = alert_more_responders(
                 incident, radius_km=None, station_ids=station_ids, responder_ids=responder_ids, today=today, actor=actor
             )
+            alerts = again + alerts
         else:
             alerts, nobody_because = _alert_widening(incident, station_ids=station_ids, today=today, actor=actor)
         if not alerts:
@@ -439,35 +451,44 @@ def _follow_coverage(incident: Incident, *, now, actor) -> None:
     down because enough crews were going are alerted again, nearest first, before any wider ring."""
     _coverage, change = follow_coverage(incident, now=now)
     if change is Change.NO_LONGER_COVERED:
-        _alert_again(incident, now=now, actor=actor)
+        _alert_again(incident, _stood_down(incident, reason=StandDownReason.ENOUGH_CREWS), now=now, actor=actor)
 
 
-def _alert_again(incident: Incident, *, now, actor) -> list[Alert]:
-    """Alert again those stood down because enough crews were going, if they can still go (on
-    call, trained, not committed elsewhere). Their phones get `alert.created` and a push again."""
-    alerts = [
-        alert
-        for alert in _alerts_for_update(incident)
-        if alert.state == AlertState.STOOD_DOWN and alert.stood_down_reason == StandDownReason.ENOUGH_CREWS
-    ]
+def _alert_again(incident: Incident, alerts: list[Alert], *, now, actor, named: bool = False) -> list[Alert]:
+    """Alert again those of `alerts` (stood down, rows locked) who can still go: on call, trained,
+    and not committed to another incident unless a coordinator named them (the audited override).
+    Back to alerted, with `alert.created` and a push, as if new."""
     if not alerts:
         return []
+    responder_ids = [alert.responder_id for alert in alerts]
     can_go = set(
-        eligible_responders(today=timezone.localdate())
-        .filter(pk__in=[alert.responder_id for alert in alerts])
-        .exclude(alerts__state__in=COMMITTED_STATES, alerts__incident__status=IncidentStatus.OPEN)
-        .values_list("pk", flat=True)
+        eligible_responders(today=timezone.localdate()).filter(pk__in=responder_ids).values_list("pk", flat=True)
     )
-    again = [alert for alert in alerts if alert.responder_id in can_go]
+    committed = committed_elsewhere(responder_ids)
+    again = [
+        alert for alert in alerts if alert.responder_id in can_go and (named or alert.responder_id not in committed)
+    ]
     for alert in again:
         alert.state = AlertState.ALERTED
         alert.version += 1
         alert.stood_down_at = None
         alert.stood_down_reason = ""
     _save_alerts(again, "stood_down_at", "stood_down_reason", actor=actor)
+    record_overrides(actor, [(alert, committed[alert.responder_id]) for alert in again if alert.responder_id in committed])
     if again:
         _send_alerts(incident, again, round=None, now=now)
     return again
+
+
+def _stood_down(incident: Incident, *, reason: str | None = None, responder_ids=None) -> list[Alert]:
+    """The incident's stood-down alerts (rows locked), for one reason or any, of some responders or all."""
+    return [
+        alert
+        for alert in _alerts_for_update(incident)
+        if alert.state == AlertState.STOOD_DOWN
+        and (reason is None or alert.stood_down_reason == reason)
+        and (responder_ids is None or alert.responder_id in responder_ids)
+    ]
 
 
 def _named_alerts(alerts: list[Alert], alert_ids: list[int]) -> list[Alert]:
@@ -579,8 +600,11 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
             return alert if alert.state == transition.target else _mark_received(alert, actor)
     with transaction.atomic():
         # The incident first, as the coordinators' actions lock it: an answer can change its
-        # coverage, and two answers at once must not both miss that it is now covered.
-        alert = access.access_alert_for_responder(actor, alert_id, for_update=True, lock_incident=True)
+        # coverage, and two answers at once must not both miss that it is now covered. An accept
+        # also holds the responder, so that they are never counted on two incidents.
+        alert = access.access_alert_for_responder(
+            actor, alert_id, for_update=True, lock_incident=True, lock_responder=response == "accept"
+        )
         if alert.state == transition.target:
             return alert
         incident = alert.incident
@@ -619,9 +643,8 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
 
 
 def _refuse_if_committed_elsewhere(alert: Alert) -> None:
-    """Nobody is counted on two incidents. The responder's row is locked so that two accepts on
-    two incidents at once cannot both pass this check."""
-    Responder.objects.select_for_update().filter(pk=alert.responder_id).exists()
+    """Nobody is counted on two incidents. The caller holds the responder's row, so that two
+    accepts on two incidents at once cannot both pass this check."""
     other = (
         Alert.objects.filter(
             responder_id=alert.responder_id, state__in=COMMITTED_STATES, incident__status=IncidentStatus.OPEN
@@ -704,6 +727,9 @@ def _refusal(alert: Alert, response: str) -> str:
     }[response]
     if alert.state == AlertState.CANCELLED and alert.incident.cancel_reason:
         return f"You cannot {verb} this alert: the incident was cancelled ({alert.incident.cancel_reason})."
+    if alert.state == AlertState.STOOD_DOWN and alert.stood_down_reason:
+        why = _STOOD_DOWN_PHRASES[alert.stood_down_reason]
+        return f"You cannot {verb} this alert: it was stood down ({why})."
     return f"You cannot {verb} this alert: it {_STATE_PHRASES[alert.state]}."
 
 

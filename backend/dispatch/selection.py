@@ -83,7 +83,7 @@ def select_responders(
     in_range = [responder for responder in eligible if responder.pk not in exclude_responder_ids]
     if not in_range:
         return Selection([], _why_nobody_in_range(eligible, named=responder_ids is not None))
-    committed = _committed_elsewhere([responder.pk for responder in in_range])
+    committed = committed_elsewhere([responder.pk for responder in in_range])
     candidates = [
         Candidate(
             responder=responder,
@@ -107,7 +107,7 @@ def _why_nobody_in_range(eligible: list[Responder], *, named: bool) -> str:
     return UnreachedReason.EVERYONE_ALERTED if eligible else UnreachedReason.NOBODY_ON_CALL
 
 
-def _committed_elsewhere(responder_ids: list[int]) -> dict[int, int]:
+def committed_elsewhere(responder_ids: list[int]) -> dict[int, int]:
     """Responder id -> the open incident they are committed to, for those who are. One query on
     the alerts' (responder, state) index."""
     rows = Alert.objects.filter(

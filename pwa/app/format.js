@@ -1,5 +1,7 @@
 // Words and numbers as firefighters read them (en-GB, 24-hour clock).
 
+import { COMMITTED, hasAttended } from "./store.js";
+
 export const STATE_LABELS = {
   alerted: "Alerted",
   received: "Seen",
@@ -32,9 +34,18 @@ export const EVENT_TYPES = [
 ];
 export const EVENT_LABELS = Object.fromEntries(EVENT_TYPES);
 
+const CATEGORY_HEADINGS = {
+  cardiac_arrest: "CARDIAC ARREST",
+  unconscious: "UNCONSCIOUS",
+  other_medical: "MEDICAL EMERGENCY",
+};
+
+/** The alert's headline: the category's own words (a category this version does not know yet is
+ *  shown by its name, never as a cardiac arrest it may not be). */
 export function categoryHeading(category) {
-  if (category === "other_medical") return "MEDICAL EMERGENCY";
-  return "CARDIAC ARREST";
+  if (CATEGORY_HEADINGS[category]) return CATEGORY_HEADINGS[category];
+  const name = typeof category === "string" ? category.replace(/[_-]+/g, " ").trim() : "";
+  return name ? name.toUpperCase() : "MEDICAL EMERGENCY";
 }
 
 export function categoryDetail(category) {
@@ -45,6 +56,78 @@ export function categoryDetail(category) {
       other_medical: "Other medical emergency",
     }[category] || ""
   );
+}
+
+// Why an alert was stood down (the alert's `stood_down_reason`), in full and in short.
+const STOOD_DOWN_TEXT = {
+  enough_crews: "Enough crews are going: you are not needed.",
+  committed_elsewhere: "You accepted another incident, so this alert was withdrawn.",
+  coordinator: "A coordinator stood you down: you are not needed for this incident.",
+  incident_closed: "The incident was closed.",
+};
+const STOOD_DOWN_SHORT = {
+  enough_crews: "Stood down: enough crews are going",
+  committed_elsewhere: "Stood down: you accepted another incident",
+  coordinator: "Stood down by a coordinator",
+  incident_closed: "Stood down: the incident was closed",
+};
+
+export function stoodDownText(reason) {
+  return STOOD_DOWN_TEXT[reason] || "You were stood down: you are not needed for this incident.";
+}
+
+export function stoodDownShort(reason) {
+  return STOOD_DOWN_SHORT[reason] || "Stood down";
+}
+
+export function cancelledText(incident) {
+  const reason = String(incident?.cancel_reason || "").trim().replace(/\.$/, "");
+  return reason ? `Incident cancelled: ${reason}` : "Incident cancelled";
+}
+
+/** store.endOf()'s answer in words: "Incident cancelled: <reason>", "Stood down: ...". */
+export function endText(end, incident) {
+  if (!end) return "";
+  if (end.kind === "cancelled") return cancelledText({ cancel_reason: end.reason || incident?.cancel_reason });
+  return stoodDownShort(end.reason);
+}
+
+/** "en route", "on scene": a state inside a sentence. */
+export function stateWords(state) {
+  return (STATE_LABELS[state] || state || "").toLowerCase();
+}
+
+/** The top line of the banner announcing an alert that is waiting while another screen shows. */
+export function waitingBannerText({ job, jobIncident, incident, onHome = false }) {
+  if (job) return `You are on ${jobIncident?.address || "another incident"}: this is another incident`;
+  const address = incident?.address || "address not given";
+  return onHome ? `An alert is waiting for your answer: ${address}` : `Another alert is waiting: ${address}`;
+}
+
+/** On another alert's screen while committed: "You are on <A> (en route): this is another incident". */
+export function otherJobText(job, jobIncident) {
+  return `You are on ${jobIncident?.address || "another incident"} (${stateWords(job?.state)}): this is another incident`;
+}
+
+/**
+ * The crew in one line (the alert screen's crew button): who is going and who has been there.
+ * `crew`: the crew members (a Map or an iterable); `incident`: its summary (status, crew_target).
+ * Counts who attended (on scene at some point), so a cleared job reads "2 attended", and the crew
+ * target as "1 of 2 needed" while the incident is open.
+ */
+export function crewSummary(crew, incident) {
+  const members = [...(crew instanceof Map ? crew.values() : crew || [])];
+  const count = (state) => members.filter((member) => member.state === state).length;
+  const attended = members.filter(hasAttended).length;
+  if (incident && incident.status !== "open") return attended ? `${attended} attended` : "Nobody attended";
+  const target = Number(incident?.crew_target) > 0 ? Math.floor(Number(incident.crew_target)) : null;
+  const parts = ["accepted", "en_route", "on_scene"].filter((state) => count(state)).map((state) => `${count(state)} ${stateWords(state)}`);
+  if (members.some((member) => hasAttended(member) && member.state !== "on_scene")) parts.push(`${attended} attended`);
+  if (!parts.length) return target ? `Nobody has accepted yet (${target} needed)` : "Nobody has accepted yet";
+  // Covered, as the server counts it: those committed now plus those who attended and cleared.
+  const covering = members.filter((member) => COMMITTED.has(member.state) || (member.state === "cleared" && hasAttended(member))).length;
+  if (target) parts.unshift(`${covering} of ${target} needed`);
+  return parts.join(" · ");
 }
 
 function toDate(value) {

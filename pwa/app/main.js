@@ -13,10 +13,11 @@ import { lastEventKey } from "./lastevent.js";
 import { Metronome } from "./metronome.js";
 import { disablePush, readPushState, registerDevice } from "./push.js";
 import { Router, alertPath, go, parseHash } from "./router.js";
-import { createState, createStore, isActionable } from "./store.js";
+import { createState, createStore, isActionable, mayTakeScreen, newlyEnded, startScreen } from "./store.js";
 import { AlertSync } from "./sync.js";
 import { applyUpdate, registerServiceWorker } from "./update.js";
 import { alertView } from "./views/alert.js";
+import { mountAlertBanner } from "./views/banner.js";
 import { checklistView } from "./views/checklist.js";
 import { formsView, recordsView } from "./views/forms.js";
 import { homeView } from "./views/home.js";
@@ -51,7 +52,9 @@ async function boot() {
   const alarm = new Alarm();
   const metronome = new Metronome({ getContext: audioContext });
   const silenced = new Set(); // alert ids whose alarm the firefighter silenced
+  const dismissed = new Set(); // alert ids whose banner the firefighter dismissed
   const shownOnce = new Set(); // alert ids already opened automatically this session
+  let renderBanner = () => {}; // the banner of alerts waiting elsewhere (mounted with the screens)
 
   const ctx = {
     store,
@@ -60,6 +63,8 @@ async function boot() {
     alarm,
     metronome,
     silenced,
+    dismissed,
+    metronomeAlertId: null, // the alert whose checklist started the metronome
     sync: null,
     eventLog: null,
     outbox: null, // the after-call forms: cached, and waiting to be sent
@@ -99,20 +104,60 @@ async function boot() {
   ctx.silence = (alertId) => {
     silenced.add(alertId);
     updateAlarm();
+    renderBanner();
+  };
+  /** The firefighter has seen the banner of an alert and chosen not to answer it now. */
+  ctx.dismissAlert = (alertId) => {
+    dismissed.add(alertId);
+    ctx.silence(alertId);
   };
 
-  /** A new alert: open it, unless CPR is in progress on the checklist (then a banner). */
+  /**
+   * A new alert (live, or found waiting on reload): open it full screen only when nothing else
+   * holds the screen (store.mayTakeScreen); otherwise the banner on every screen announces it
+   * and the alarm sounds, and the firefighter chooses.
+   */
   ctx.showAlert = (alertId, live) => {
     if (!live && shownOnce.has(alertId)) return;
     shownOnce.add(alertId);
-    const route = parseHash(location.hash);
-    if (route.name === "alert" && route.params.id === alertId) return;
-    if (route.name === "checklist") {
-      store.update((s) => void (s.banner = { text: "New alert", alertId }));
-      return;
-    }
-    go(alertPath(alertId));
+    if (mayTakeScreen(store.state, parseHash(location.hash), alertId)) go(alertPath(alertId));
+    else renderBanner();
   };
+
+  // --- Cancelled or stood down: the metronome of that job stops (it can be started again) -------
+  const endsSeen = new Map(); // alert id -> how it ended, as last seen ("cancelled", "stood_down", null)
+  store.subscribe((state) => {
+    const ended = newlyEnded(state, endsSeen);
+    if (metronome.running && ended.includes(ctx.metronomeAlertId)) metronome.stop();
+  });
+
+  /**
+   * Opening the app on home during an incident shows the job: once the alerts are known (the
+   * cache, then the server), open the active job, unless the firefighter has gone elsewhere.
+   */
+  function openActiveJobAtStart(loaded) {
+    if (parseHash(location.hash).name !== "home") return;
+    let done = false;
+    const finish = () => {
+      done = true;
+      unsubscribe();
+    };
+    const check = () => {
+      if (done) return;
+      const route = parseHash(location.hash);
+      if (route.name !== "home") return finish(); // the firefighter (or a new alert) went elsewhere
+      const path = startScreen(store.state, route);
+      if (path) {
+        finish();
+        go(path);
+      }
+    };
+    const unsubscribe = store.subscribe(check);
+    check();
+    Promise.resolve(loaded)
+      .catch(() => {})
+      .then(() => setTimeout(() => (check(), done || finish()), 0));
+  }
 
   // --- Push state (the home screen's warnings) --------------------------------------------------
   ctx.refreshPush = async ({ repair = true } = {}) => {
@@ -151,7 +196,7 @@ async function boot() {
       onForbidden: () => {},
       onSynced: () => ctx.eventLog.sync(),
     });
-    ctx.sync.start();
+    ctx.synced = ctx.sync.start();
     if (!offline) {
       ctx.eventLog.sync();
       ctx.outbox.sync();
@@ -174,6 +219,7 @@ async function boot() {
     const back = sessionStorage.getItem(RETURN_KEY);
     sessionStorage.removeItem(RETURN_KEY);
     go(back && back !== "/login" ? back : "/");
+    openActiveJobAtStart(ctx.synced);
     return me;
   };
 
@@ -220,7 +266,10 @@ async function boot() {
     const fresh = createState();
     store.update((s) => Object.assign(s, fresh, { session: "anonymous", online: navigator.onLine !== false }));
     silenced.clear();
+    dismissed.clear();
     shownOnce.clear();
+    endsSeen.clear();
+    ctx.metronomeAlertId = null;
     go("/login");
   };
 
@@ -250,6 +299,7 @@ async function boot() {
   );
   ctx.router = router;
   ctx.go = go;
+  renderBanner = mountAlertBanner(root, ctx);
 
   // --- A running metronome stays visible (and stoppable) on every screen ------------------------
   const chip = document.getElementById("metronome-chip");
@@ -330,6 +380,7 @@ async function boot() {
 
   await restoreSession({ render: false });
   router.start();
+  openActiveJobAtStart(ctx.synced);
 }
 
 boot().catch((error) => {

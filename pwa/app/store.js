@@ -44,7 +44,6 @@ export function createState() {
     push: null,
     queue: { pending: 0, problems: 0 },
     update: null, // a waiting service worker
-    banner: null, // {text, alertId}
   };
 }
 
@@ -87,6 +86,131 @@ export function activeAlerts(state) {
   return [...state.alerts.values()]
     .filter((alert) => incidentOf(state, alert)?.status === "open")
     .sort((a, b) => String(b.alerted_at).localeCompare(String(a.alerted_at)) || b.id - a.id);
+}
+
+// --- Several incidents at once: which one is the firefighter's job, what may take the screen ---
+
+const JOB_ORDER = { on_scene: 0, en_route: 1, accepted: 2 };
+
+/**
+ * The firefighter's active job: their committed alert (accepted, en route, on scene) on an open
+ * incident, or null. Normally there is at most one (the server alerts a committed responder only
+ * when a coordinator names them); if there are more, the furthest along, then the latest accepted.
+ */
+export function activeJob(state) {
+  let best = null;
+  for (const alert of state.alerts.values()) {
+    if (!COMMITTED.has(alert.state) || incidentOf(state, alert)?.status !== "open") continue;
+    if (
+      !best ||
+      JOB_ORDER[alert.state] < JOB_ORDER[best.state] ||
+      (JOB_ORDER[alert.state] === JOB_ORDER[best.state] &&
+        (String(alert.accepted_at || "").localeCompare(String(best.accepted_at || "")) > 0 ||
+          (alert.accepted_at === best.accepted_at && alert.id > best.id)))
+    ) {
+      best = alert;
+    }
+  }
+  return best;
+}
+
+// Screens where the firefighter is working on something: a new alert waits in a banner.
+const WORKING_SCREENS = new Set(["checklist", "form", "forms", "incident"]);
+
+/**
+ * May a newly arrived alert open full screen? Never over the active job (whatever screen is
+ * showing), never over another alert that still needs an answer, the checklist, the crew screen
+ * or a form. Only from home, the list of forms, or an alert that is over (cancelled, declined...).
+ * `route` is parseHash()'s {name, params}.
+ */
+export function mayTakeScreen(state, route, alertId) {
+  const name = route?.name;
+  if (name === "alert" && route.params?.id === alertId) return false; // already on it
+  const job = activeJob(state);
+  if (job && job.id !== alertId) return false;
+  if (WORKING_SCREENS.has(name)) return false;
+  if (name === "alert") {
+    const shown = state.alerts.get(route.params?.id);
+    return Boolean(shown) && !isActionable(state, shown);
+  }
+  return true;
+}
+
+/**
+ * The alerts waiting for an answer that are not on screen, newest first: each is announced in a
+ * banner on every screen until answered, over, or dismissed (`dismissed`: a Set of alert ids).
+ */
+export function waitingElsewhere(state, route, dismissed = new Set()) {
+  const onScreen = route?.name === "alert" ? route.params?.id : null;
+  return activeAlerts(state).filter((alert) => alert.id !== onScreen && !dismissed.has(alert.id) && isActionable(state, alert));
+}
+
+/** At start (a cold start, a reload, after logging in): the screen to open instead of home. */
+export function startScreen(state, route) {
+  if (route?.name !== "home") return null;
+  const job = activeJob(state);
+  return job ? `/alerts/${job.id}` : null;
+}
+
+const RECENT_END_MS = 60 * 60 * 1000;
+
+/** How this alert ended for the firefighter, or null: {kind: "cancelled" | "stood_down", reason}. */
+export function endOf(state, alert) {
+  if (!alert) return null;
+  const incident = incidentOf(state, alert);
+  if (alert.state === "cancelled" || (incident?.status === "cancelled" && alert.state !== "declined")) {
+    return { kind: "cancelled", reason: incident?.cancel_reason || "" };
+  }
+  if (alert.state === "stood_down") return { kind: "stood_down", reason: alert.stood_down_reason || "" };
+  return null;
+}
+
+/**
+ * The alerts that have just ended (cancelled, stood down) since the caller last asked: `seen` is
+ * the caller's Map of alert id -> how it ended, updated here. Each end is reported once, so a
+ * metronome stopped for it and started again by the crew is not stopped again.
+ */
+export function newlyEnded(state, seen) {
+  const ended = [];
+  for (const alert of state.alerts.values()) {
+    const kind = endOf(state, alert)?.kind || null;
+    if (seen.has(alert.id) && seen.get(alert.id) === kind) continue;
+    seen.set(alert.id, kind);
+    if (kind) ended.push(alert.id);
+  }
+  return ended;
+}
+
+/**
+ * The home screen's list. `list`: the alerts of open incidents, the active job first (role
+ * "job"), then those waiting for an answer ("waiting"), then the rest ("other"), each group
+ * newest first. `ended`: alerts of incidents that ended while the firefighter was still on them
+ * (cancelled, or stood down when the incident closed) within the last hour, newest first.
+ */
+export function homeAlerts(state, now = Date.now()) {
+  const job = activeJob(state);
+  const open = activeAlerts(state).filter((alert) => alert !== job);
+  const list = [
+    ...(job ? [{ alert: job, role: "job" }] : []),
+    ...open.filter((alert) => isActionable(state, alert)).map((alert) => ({ alert, role: "waiting" })),
+    ...open.filter((alert) => !isActionable(state, alert)).map((alert) => ({ alert, role: "other" })),
+  ];
+  const endedAt = (alert) => Date.parse(alert.cancelled_at || alert.stood_down_at || incidentOf(state, alert)?.cancelled_at || "");
+  const ended = [...state.alerts.values()]
+    .filter((alert) => incidentOf(state, alert)?.status !== "open" && endOf(state, alert) && now - endedAt(alert) < RECENT_END_MS)
+    .sort((a, b) => endedAt(b) - endedAt(a) || b.id - a.id)
+    .map((alert) => ({ alert, role: "ended" }));
+  return { job, list, ended };
+}
+
+/**
+ * Was this crew member on scene at some point (whatever their state now)? The server says so in
+ * `attended`; a server from before that field: on scene now, or cleared (normally from the scene).
+ */
+export function hasAttended(member) {
+  if (!member) return false;
+  if (typeof member.attended === "boolean") return member.attended;
+  return member.state === "on_scene" || member.state === "cleared" || Boolean(member.on_scene_at);
 }
 
 /** A tiny observable store: views subscribe and re-render what changed. */

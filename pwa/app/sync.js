@@ -13,6 +13,7 @@ export class AlertSync {
     Object.assign(this, { store, api, kv, owner, onNewAlert, onAuthRequired, onForbidden, onSynced });
     this.tracker = new LastEventTracker(globalThis.localStorage, owner);
     this.acked = new Set();
+    this.answering = new Map(); // alert id -> {key, promise}: the answer on its way
     this.ackTimers = new Map();
     this.persistTimer = null;
     this.stopped = false;
@@ -118,11 +119,32 @@ export class AlertSync {
     this.persist();
   }
 
-  /** Answer an alert; the server's reply (alert with crew) goes straight into the store. */
-  async respond(id, response, options) {
-    const detail = await this.api.respond(id, response, options);
-    this._applyDetail(detail);
-    return detail;
+  /**
+   * Answer an alert; the server's reply (alert with crew) goes straight into the store.
+   * One POST per answer: the same answer asked for again while it is on its way (a double tap,
+   * two screens) gets the request already in flight; a different answer to the same alert waits
+   * for it, so the server sees them in the order they were given.
+   */
+  respond(id, response, options = {}) {
+    const key = JSON.stringify([response, options?.reason || "", options?.note || ""]);
+    const current = this.answering.get(id);
+    if (current && current.key === key) return current.promise;
+    const before = current ? current.promise.catch(() => {}) : null;
+    const send = async () => {
+      const detail = await this.api.respond(id, response, options);
+      this._applyDetail(detail);
+      return detail;
+    };
+    const promise = (before ? before.then(send) : send()).finally(() => {
+      if (this.answering.get(id)?.promise === promise) this.answering.delete(id);
+    });
+    this.answering.set(id, { key, promise });
+    return promise;
+  }
+
+  /** Is an answer to this alert on its way to the server? */
+  isAnswering(id) {
+    return this.answering.has(id);
   }
 
   /**

@@ -11,7 +11,7 @@ from backend.delivery.subscriptions import subscribe_device
 from backend.dispatch.actions import create_incident, dispatch_incident, respond_to_alert
 from backend.dispatch.escalation import run_due_escalations
 from backend.dispatch.models import Alert, AlertState, StandDownReason
-from backend.errors import CommittedElsewhere
+from backend.errors import CommittedElsewhere, Conflict
 from backend.realtime.models import ResponderEvent
 from tests.conftest import NORWICH_INCIDENT, browser_subscription
 
@@ -159,3 +159,28 @@ def test_declining_one_alert_leaves_the_other_ringing(incident_a, incident_b, ca
     answer(alice, incident_b, "decline", reason="too_far")
 
     assert alert_of(alice, incident_a).state == AlertState.ALERTED
+
+
+def test_a_coordinator_naming_someone_stood_down_from_this_incident_alerts_them_again(
+    incident_a, incident_b, carol, alice
+):
+    dispatch_incident(actor=carol, incident_id=incident_b.pk)
+    answer(alice, incident_a, "accept")  # her alert for B stands down
+    answer(alice, incident_a, "decline", reason="already_committed")  # asked to go to B instead
+
+    [again] = dispatch_incident(actor=carol, incident_id=incident_b.pk, responder_ids=[alice.pk])
+
+    assert again.pk == alert_of(alice, incident_b).pk
+    assert (again.state, again.stood_down_reason) == (AlertState.ALERTED, "")
+    answer(alice, incident_b, "accept")
+    assert alert_of(alice, incident_b).state == AlertState.ACCEPTED
+
+
+def test_a_stood_down_alert_cannot_be_accepted_and_says_why(incident_a, incident_b, carol, alice):
+    dispatch_incident(actor=carol, incident_id=incident_b.pk)
+    answer(alice, incident_a, "accept")
+
+    with pytest.raises(Conflict) as refused:
+        answer(alice, incident_b, "accept")
+
+    assert refused.value.message == "You cannot accept this alert: it was stood down (you accepted another incident)."

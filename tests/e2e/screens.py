@@ -7,6 +7,7 @@ is for is on the page (not a "Loading…" placeholder) and, for a logged-in scre
 """
 
 import json
+import re
 import urllib.request
 import uuid
 
@@ -112,12 +113,15 @@ def open_screen(context, server, screen: str, *, firefighter: str, station: str,
         return page
     log_in(context, firefighter)
     if screen == "home":
-        # An alert already answered, so the list has one and the app has no reason to open it.
+        # An alert already accepted: the app opens the job at start, and the firefighter goes back
+        # home, where the job is listed first as theirs.
         incident = dispatch_incident(server, station, incidents)
         respond(context, my_alert_for(context, incident["id"])["id"], "accept")
         page.goto("/")
+        page.wait_for_url(re.compile(r"#/alerts/\d+$"))
+        page.get_by_role("link", name="Home").click()
         page.locator(LIVE).wait_for()
-        page.locator("#alerts-heading + ul.alert-list").wait_for()
+        page.locator("#alerts-heading + ul.alert-list .job-tag").wait_for()
         page.wait_for_function("!document.querySelector('#ready-heading')?.textContent.startsWith('Checking')")
         assert page.evaluate("location.hash") in ("", "#/"), "the home screen stayed the home screen"
         return page

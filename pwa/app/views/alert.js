@@ -5,10 +5,21 @@
 import { ApiError } from "../api.js";
 import { unlockAudio } from "../audio.js";
 import { h } from "../dom.js";
-import { DECLINE_REASONS, STATE_LABELS, categoryDetail, categoryHeading, formatDistance, formatTime, timeAgo } from "../format.js";
+import {
+  DECLINE_REASONS,
+  STATE_LABELS,
+  categoryDetail,
+  categoryHeading,
+  crewSummary,
+  formatDistance,
+  formatTime,
+  otherJobText,
+  stoodDownText,
+  timeAgo,
+} from "../format.js";
 import { platform } from "../push.js";
 import { alertPath } from "../router.js";
-import { COMMITTED, UNANSWERED, incidentOf, isActionable } from "../store.js";
+import { COMMITTED, UNANSWERED, activeJob, incidentOf, isActionable } from "../store.js";
 import { every, notice, region, topbar } from "./parts.js";
 
 function coordinate(value) {
@@ -27,25 +38,29 @@ export function mapLinks(latitude, longitude, { ios = false, android = false } =
   return [google, apple];
 }
 
-function crewSummary(crew) {
-  const counts = {};
-  for (const member of crew.values()) counts[member.state] = (counts[member.state] || 0) + 1;
-  const parts = ["accepted", "en_route", "on_scene"].filter((state) => counts[state]).map((state) => `${counts[state]} ${STATE_LABELS[state].toLowerCase()}`);
-  return parts.length ? parts.join(" · ") : "Nobody has accepted yet";
+/** What the server's 409 committed_elsewhere says about the job held elsewhere, or null. */
+export function committedElsewhere(error) {
+  if (!(error instanceof ApiError) || error.status !== 409 || error.code !== "committed_elsewhere") return null;
+  const body = error.body?.error || {};
+  const alertId = Number(body.other_alert_id ?? error.body?.other_alert_id);
+  const incident = body.other_incident || error.body?.other_incident || null;
+  return Number.isSafeInteger(alertId) && alertId > 0 ? { alertId, address: incident?.address || "", state: incident?.state || "" } : null;
 }
 
 export function alertView(root, { id }, ctx) {
   const { store, alarm } = ctx;
-  const local = { busy: null, error: null, declining: false, otherNote: null, loadError: null };
+  // switching: {alertId, address, state}: the job held elsewhere, while "Leave it for this one?" shows
+  const local = { busy: null, error: null, declining: false, otherNote: null, loadError: null, switching: null };
   document.body.classList.add("mode-alert");
 
   const top = region("div");
+  const elsewhere = region("div");
   const head = region("header", { class: "alert-head" });
   const alarmBox = region("div", { class: "alarm-box" });
   const actions = region("section", { class: "alert-actions", "aria-label": "Your answer" });
   const where = region("section", { class: "alert-where" });
   const more = region("nav", { class: "alert-more", "aria-label": "More" });
-  const screen = h("main", { class: "alert-screen" }, top, head, alarmBox, actions, where, more);
+  const screen = h("main", { class: "alert-screen" }, top, elsewhere, head, alarmBox, actions, where, more);
   root.append(screen);
 
   async function load() {
@@ -59,7 +74,14 @@ export function alertView(root, { id }, ctx) {
     render();
   }
 
+  function failed(error) {
+    return error instanceof ApiError && error.offline
+      ? "Not sent: no connection. Check your signal and tap again."
+      : error.message || "Not sent. Try again.";
+  }
+
   async function answer(response, options = {}) {
+    if (local.busy) return; // one answer at a time: a second tap is not a second answer
     if (!ctx.sync) {
       local.error = "Not connected: log in again to answer.";
       render();
@@ -73,14 +95,105 @@ export function alertView(root, { id }, ctx) {
       local.declining = false;
       local.otherNote = null;
     } catch (error) {
-      local.error =
-        error instanceof ApiError && error.offline
-          ? "Not sent: no connection. Check your signal and tap again."
-          : error.message || "Not sent. Try again.";
-      if (error instanceof ApiError && error.status === 409) ctx.sync.ensureAlert(id).catch(() => {});
+      const other = committedElsewhere(error);
+      if (other) {
+        local.switching = other; // the server says: already on another job; ask before leaving it
+      } else {
+        local.error = failed(error);
+        if (error instanceof ApiError && error.status === 409) ctx.sync.ensureAlert(id).catch(() => {});
+      }
     }
     local.busy = null;
     render();
+  }
+
+  /** The job this firefighter is on elsewhere, as {alertId, address, state}, or null. */
+  function jobElsewhere(state) {
+    const job = activeJob(state);
+    if (!job || job.id === id) return null;
+    return { alertId: job.id, address: incidentOf(state, job)?.address || "", state: job.state };
+  }
+
+  /** Accept, but never leave another job without asking. */
+  function accept() {
+    if (local.busy) return;
+    const other = jobElsewhere(store.state);
+    if (other) {
+      local.switching = other;
+      local.error = null;
+      render(true);
+      return;
+    }
+    answer("accept");
+  }
+
+  /** "Leave <A> for this one?" confirmed: decline A (or clear it, if on scene there), then accept. */
+  async function switchJobs() {
+    const other = local.switching;
+    if (local.busy || !other || !ctx.sync) return;
+    local.busy = "switch";
+    local.error = null;
+    render(true);
+    try {
+      const held = store.state.alerts.get(other.alertId);
+      const onScene = (held?.state || other.state) === "on_scene";
+      try {
+        if (onScene) await ctx.sync.respond(other.alertId, "cleared");
+        else await ctx.sync.respond(other.alertId, "decline", { reason: "already_committed" });
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 409)) throw error;
+        // Refused: perhaps that job was over already. Go on only if it no longer holds them.
+        const fresh = await ctx.sync.ensureAlert(other.alertId).catch(() => null);
+        if (!fresh || (COMMITTED.has(fresh.state) && incidentOf(store.state, fresh)?.status === "open")) throw error;
+      }
+      await ctx.sync.respond(id, "accept");
+      local.switching = null;
+    } catch (error) {
+      const again = committedElsewhere(error);
+      if (again) local.switching = again;
+      else local.error = failed(error);
+    }
+    local.busy = null;
+    render(true);
+  }
+
+  function renderSwitch(other) {
+    const where = other.address || "your other incident";
+    const onScene = (store.state.alerts.get(other.alertId)?.state || other.state) === "on_scene";
+    return [
+      h("h2", { class: "switch-heading", text: `Leave ${where} for this one?` }),
+      h("p", {
+        class: "switch-text",
+        text: onScene
+          ? `You are on scene at ${where}. You will be cleared from it and this alert accepted.`
+          : `${other.state === "en_route" ? `You are en route to ${where}.` : `You accepted ${where}.`} Your answer there becomes "declined: already at another incident", and this alert is accepted.`,
+      }),
+      h("button", {
+        type: "button",
+        class: "btn btn-big btn-accept",
+        disabled: Boolean(local.busy),
+        text: local.busy === "switch" ? "Sending…" : "Yes: go to this one instead",
+        on: { click: switchJobs },
+      }),
+      h("button", {
+        type: "button",
+        class: "btn btn-quiet-on-red",
+        disabled: Boolean(local.busy),
+        text: `No: stay on ${where}`,
+        on: { click: () => ((local.switching = null), render(true)) },
+      }),
+    ];
+  }
+
+  function renderElsewhere(alert, state) {
+    const job = activeJob(state);
+    if (!job || job.id === id || COMMITTED.has(alert.state)) return null;
+    return h(
+      "div",
+      { class: "notice warning other-job", role: "status" },
+      h("p", { text: otherJobText(job, incidentOf(state, job)) }),
+      h("a", { class: "btn btn-small", href: `#${alertPath(job.id)}`, text: "Back to your job" }),
+    );
   }
 
   function button(response, label, kind) {
@@ -89,7 +202,7 @@ export function alertView(root, { id }, ctx) {
       class: ["btn", "btn-big", kind],
       disabled: Boolean(local.busy),
       text: local.busy === response ? "Sending…" : label,
-      on: { click: () => answer(response) },
+      on: { click: () => (response === "accept" ? accept() : answer(response)) },
     });
   }
 
@@ -101,7 +214,7 @@ export function alertView(root, { id }, ctx) {
       cancelled
         ? h("p", { class: "alert-sub", text: `The incident was cancelled${incident.cancel_reason ? `: ${incident.cancel_reason.replace(/\.$/, "")}` : ""}. You are not needed.` })
         : alert.state === "stood_down"
-          ? h("p", { class: "alert-sub", text: "A coordinator stood you down: you are not needed for this incident." })
+          ? h("p", { class: "alert-sub", text: stoodDownText(alert.stood_down_reason) })
           : incident.status === "closed"
             ? h("p", { class: "alert-sub", text: "This incident is closed." })
             : h("p", { class: "alert-sub", text: categoryDetail(incident.category) }),
@@ -183,6 +296,7 @@ export function alertView(root, { id }, ctx) {
       parts.push(h("p", { class: "alert-state", text: `Your status: ${STATE_LABELS[alert.state]}` }));
       return parts;
     }
+    if (local.switching && ["alerted", "received", "declined"].includes(alert.state)) return [...parts, ...renderSwitch(local.switching)];
     if (local.declining) return [...parts, ...renderDecline()];
     const decline = (label) =>
       h("button", {
@@ -247,9 +361,11 @@ export function alertView(root, { id }, ctx) {
 
   function renderMore(alert, state) {
     const crew = state.incidents.get(alert.incident_id)?.crew || new Map();
-    const open = incidentOf(state, alert).status === "open";
+    const incident = incidentOf(state, alert);
+    // Not known yet (no crew loaded) is not "nobody attended".
+    const label = crew.size || incident.status === "open" ? `Crew: ${crewSummary(crew, incident)}` : "Crew";
     return [
-      h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "incident")}` }, open ? `Crew: ${crewSummary(crew)}` : "Crew"),
+      h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "incident")}` }, label),
       COMMITTED.has(alert.state) || alert.state === "cleared"
         ? h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "checklist")}`, text: "CPR checklist" })
         : null,
@@ -272,6 +388,8 @@ export function alertView(root, { id }, ctx) {
       return;
     }
     const incident = incidentOf(state, alert);
+    const job = activeJob(state);
+    elsewhere.show([job?.id, job?.state, job ? incidentOf(state, job)?.address : null, alert.state], () => renderElsewhere(alert, state));
     const ended = incident.status !== "open" || ["stood_down", "cancelled", "declined", "cleared"].includes(alert.state);
     screen.classList.toggle("alert-ended", ended);
     screen.classList.toggle("alert-waiting", isActionable(state, alert));
@@ -281,12 +399,14 @@ export function alertView(root, { id }, ctx) {
     // the same buttons, so the acknowledgement arriving does not rebuild them.
     const phase = UNANSWERED.has(alert.state) ? "waiting" : alert.state;
     alarmBox.show([isActionable(state, alert), alarm.playing, ctx.silenced.has(id), force && Date.now()], () => renderAlarm(alert, state));
-    actions.show([phase, alert.decline_reason, incident.status, local.busy, local.error, local.declining, local.otherNote !== null, force && Date.now()], () =>
+    actions.show([phase, alert.decline_reason, incident.status, local.busy, local.error, local.declining, local.otherNote !== null, local.switching, force && Date.now()], () =>
       renderActions(alert, incident),
     );
     where.show([incident, alert.state], () => renderWhere(alert, incident));
     const crew = state.incidents.get(alert.incident_id)?.crew;
-    more.show([alert.state, incident.status, crew ? [...crew.values()].map((m) => [m.alert_id, m.state]) : null], () => renderMore(alert, state));
+    more.show([alert.state, incident.status, incident.crew_target, crew ? [...crew.values()].map((m) => [m.alert_id, m.state, m.attended]) : null], () =>
+      renderMore(alert, state),
+    );
     acknowledgeIfShown(alert);
   }
 

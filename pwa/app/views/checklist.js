@@ -6,9 +6,9 @@
 import { audioContext, tone, unlockAudio, vibrate } from "../audio.js";
 import { eventData, eventDefinitions, loadChecklist } from "../checklist-data.js";
 import { h } from "../dom.js";
-import { formatClock, formatTime } from "../format.js";
+import { endText, formatClock, formatTime } from "../format.js";
 import { alertPath, go } from "../router.js";
-import { incidentOf } from "../store.js";
+import { endOf, incidentOf } from "../store.js";
 import { ScreenWakeLock } from "../wakelock.js";
 import { notice, region, topbar } from "./parts.js";
 
@@ -121,6 +121,7 @@ export function checklistView(root, { id }, ctx) {
   }
 
   async function startMetronome() {
+    ctx.metronomeAlertId = id; // main.js stops it if this alert is cancelled or stood down
     await unlockAudio();
     const m = local.checklist?.metronome;
     if (m && !metronome.running && metronome.bpm === 110) metronome.setBpm(m.default);
@@ -186,14 +187,19 @@ export function checklistView(root, { id }, ctx) {
         ),
       );
     }
-    if (state.banner?.alertId && state.banner.alertId !== id) {
-      const other = state.banner.alertId;
+    // Cancelled or stood down: say so (the metronome was stopped, main.js), but the crew on
+    // scene decides whether CPR goes on; nothing here is locked and what is recorded is kept.
+    const alert = state.alerts.get(id);
+    const end = endOf(state, alert);
+    if (end) {
       parts.push(
         notice(
           "danger",
-          "New cardiac arrest alert.",
-          h("a", { class: "btn btn-small", href: `#${alertPath(other)}`, text: "Open it" }),
-          h("button", { type: "button", class: "btn btn-small", text: "Dismiss", on: { click: () => store.update((s) => void (s.banner = null)) } }),
+          `${endText(end, incidentOf(state, alert))}.`,
+          h("p", { text: "If you are still doing CPR, carry on: the crew on scene decides. What you record here is still kept and sent." }),
+          metronome.running
+            ? null
+            : h("button", { type: "button", class: "btn btn-go", text: "Restart metronome", on: { click: startMetronome } }),
         ),
       );
     }
@@ -451,7 +457,8 @@ export function checklistView(root, { id }, ctx) {
 
   function render() {
     const state = store.state;
-    banners.show([state.session, state.banner], () => renderBanners(state));
+    const alert = state.alerts.get(id);
+    banners.show([state.session, endOf(state, alert), alert ? incidentOf(state, alert)?.cancel_reason : null, metronome.running], () => renderBanners(state));
     top.show([state.connection.status, state.online], () => topbar(state, { path: alertPath(id), label: "Alert" }));
     head.show([state.alerts.get(id)?.incident, local.progress.patient, Boolean(local.checklist)], () => renderHead(state));
     metro.show([metronome.bpm, metronome.running, metronome.muted, local.vibrateBeat, local.checklist?.metronome], renderMetronome);

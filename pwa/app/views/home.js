@@ -1,11 +1,12 @@
 // Home: who and where I am, whether alerts can reach this phone (and what to do if not), the
-// on-call switch, the active alerts, and logging out.
+// on-call switch, the active alerts (the job I am on first, then those waiting for my answer,
+// then the rest; and any that were cancelled or stood down in the last hour), and logging out.
 
 import { h } from "../dom.js";
-import { STATE_LABELS, categoryDetail, formatDistance, timeAgo } from "../format.js";
+import { STATE_LABELS, categoryDetail, endText, formatDistance, stoodDownShort, timeAgo } from "../format.js";
 import { enablePush, platform } from "../push.js";
 import { alertPath } from "../router.js";
-import { activeAlerts, incidentOf } from "../store.js";
+import { endOf, homeAlerts, incidentOf } from "../store.js";
 import { deliveryWarnings, readyForAlerts } from "../status.js";
 import { every, notice, queueLine, region, topbar } from "./parts.js";
 
@@ -125,31 +126,40 @@ export function homeView(root, _params, ctx) {
     render();
   }
 
+  function stateLine(state, alert, role) {
+    if (role === "waiting") return "Waiting for your answer";
+    if (role === "job") return STATE_LABELS[alert.state];
+    const end = endOf(state, alert);
+    if (end) return endText(end, incidentOf(state, alert));
+    if (alert.state === "stood_down") return stoodDownShort(alert.stood_down_reason);
+    return STATE_LABELS[alert.state] || alert.state;
+  }
+
+  function alertItem(state, { alert, role }) {
+    const incident = incidentOf(state, alert);
+    const classes = ["alert-item", role === "waiting" ? "alert-item-waiting" : null, role === "job" ? "alert-item-job" : null, role === "ended" ? "alert-item-ended" : null];
+    return h(
+      "li",
+      {},
+      h(
+        "a",
+        { class: classes, href: `#${alertPath(alert.id)}` },
+        role === "job" ? h("span", { class: "job-tag", text: "Your job" }) : null,
+        h("strong", { text: incident.address || "Address not given" }),
+        h("span", { text: `${categoryDetail(incident.category)} · ${formatDistance(alert.distance_km)} from ${alert.station}` }),
+        h("span", { class: "alert-item-state", text: `${stateLine(state, alert, role)} · ${timeAgo(alert.alerted_at)}` }),
+      ),
+    );
+  }
+
   function renderAlerts(state) {
-    const list = activeAlerts(state);
+    const { list, ended } = homeAlerts(state);
     return [
       h("h2", { id: "alerts-heading", text: "Active alerts" }),
-      list.length === 0
-        ? h("p", { class: "empty", text: "No active alerts." })
-        : h(
-            "ul",
-            { class: "alert-list" },
-            list.map((alert) => {
-              const incident = incidentOf(state, alert);
-              const waiting = alert.state === "alerted" || alert.state === "received";
-              return h(
-                "li",
-                {},
-                h(
-                  "a",
-                  { class: ["alert-item", waiting ? "alert-item-waiting" : null], href: `#${alertPath(alert.id)}` },
-                  h("strong", { text: incident.address || "Address not given" }),
-                  h("span", { text: `${categoryDetail(incident.category)} · ${formatDistance(alert.distance_km)} from ${alert.station}` }),
-                  h("span", { class: "alert-item-state", text: `${waiting ? "Waiting for your answer" : STATE_LABELS[alert.state]} · ${timeAgo(alert.alerted_at)}` }),
-                ),
-              );
-            }),
-          ),
+      list.length === 0 ? h("p", { class: "empty", text: "No active alerts." }) : h("ul", { class: "alert-list" }, list.map((item) => alertItem(state, item))),
+      ended.length
+        ? [h("h2", { class: "ended-heading", text: "Ended in the last hour" }), h("ul", { class: "alert-list" }, ended.map((item) => alertItem(state, item)))]
+        : null,
     ];
   }
 
@@ -206,14 +216,19 @@ export function homeView(root, _params, ctx) {
     ]);
     readiness.show([me, state.push, state.connection.status, state.online, local.pushBusy, local.pushMessage], () => renderReadiness(state));
     onCall.show([me?.responder?.on_call, local.onCallBusy, local.onCallError], () => renderOnCall(state));
-    const alertKey = activeAlerts(state).map((alert) => [alert.id, alert.version, incidentOf(state, alert)?.status]);
+    const { list, ended } = homeAlerts(state);
+    const alertKey = [...list, ...ended].map(({ alert, role }) => [alert.id, role, alert.version, incidentOf(state, alert)?.status, incidentOf(state, alert)?.cancel_reason]);
     alerts.show([alertKey, Math.floor(Date.now() / 30000)], () => renderAlerts(state));
+    // During an incident the alerts come before the phone's settings: the job is what matters.
+    const before = alertKey.length ? readiness : queue;
+    if (alerts.nextSibling !== before) page.insertBefore(alerts, before);
     queue.show([state.queue], () => queueLine(state.queue));
     account.show([me?.username, local.logout], () => renderAccount(state));
   }
 
   const forms = store.state.me?.responder ? h("a", { class: "btn btn-quiet", href: "#/forms", text: "Forms after calls" }) : null;
-  root.append(h("main", { class: "page" }, top, readiness, onCall, alerts, queue, forms, account));
+  const page = h("main", { class: "page" }, top, readiness, onCall, alerts, queue, forms, account);
+  root.append(page);
   render();
   if (store.state.push === null && store.state.session === "authenticated" && store.state.me?.responder) ctx.refreshPush();
   const unsubscribe = store.subscribe(render);

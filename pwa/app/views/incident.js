@@ -1,18 +1,19 @@
-// The crew on this incident, live: who accepted, who is en route, who is on scene. Kept up to
-// date by incident.updated events; loaded over the REST API when the screen opens.
+// The crew on this incident, live: who accepted, who is en route, who is on scene, and who has
+// been on scene (attended) whatever they are doing now. Kept up to date by incident.updated
+// events; loaded over the REST API when the screen opens.
 
 import { h } from "../dom.js";
-import { STATE_LABELS } from "../format.js";
+import { STATE_LABELS, cancelledText, crewSummary, stoodDownText } from "../format.js";
 import { alertPath } from "../router.js";
-import { incidentOf } from "../store.js";
+import { hasAttended, incidentOf } from "../store.js";
 import { notice, region, topbar } from "./parts.js";
 
-const ORDER = ["on_scene", "en_route", "accepted", "received", "alerted", "declined", "cleared", "stood_down", "cancelled"];
+const ORDER = ["on_scene", "attended", "en_route", "accepted", "received", "alerted", "declined", "cleared", "stood_down", "cancelled"];
 
+/** On scene first, then those who have been (cleared, or stood down after arriving), then the rest. */
 export function sortCrew(crew) {
-  return [...crew].sort(
-    (a, b) => ORDER.indexOf(a.state) - ORDER.indexOf(b.state) || String(a.responder_name).localeCompare(String(b.responder_name)),
-  );
+  const rank = (member) => ORDER.indexOf(member.state !== "on_scene" && hasAttended(member) ? "attended" : member.state);
+  return [...crew].sort((a, b) => rank(a) - rank(b) || String(a.responder_name).localeCompare(String(b.responder_name)));
 }
 
 export function incidentView(root, { id }, ctx) {
@@ -32,10 +33,13 @@ export function incidentView(root, { id }, ctx) {
     }
     const incident = incidentOf(state, alert);
     const crew = sortCrew(state.incidents.get(alert.incident_id)?.crew?.values() || []);
-    body.show([incident, crew, local.error], () => [
+    body.show([incident, crew, alert.state, alert.stood_down_reason, local.error], () => [
       h("h1", { text: "Crew" }),
       h("p", { class: "lead", text: incident.address }),
-      incident.status !== "open" ? notice("warning", incident.status === "cancelled" ? "This incident was cancelled." : "This incident is closed.") : null,
+      incident.status === "cancelled" ? notice("danger", `${cancelledText(incident)}.`) : null,
+      incident.status === "closed" ? notice("warning", "This incident is closed.") : null,
+      incident.status === "open" && alert.state === "stood_down" ? notice("warning", stoodDownText(alert.stood_down_reason)) : null,
+      crew.length ? h("p", { class: "crew-summary", text: crewSummary(crew, incident) }) : null,
       local.error ? notice("warning", local.error) : null,
       crew.length === 0
         ? h("p", { class: "empty", text: "No crew information yet." })
@@ -49,6 +53,7 @@ export function incidentView(root, { id }, ctx) {
                 h("span", { class: "crew-name", text: member.responder_id === alert.responder_id ? `${member.responder_name} (you)` : member.responder_name }),
                 h("span", { class: "crew-station", text: member.station }),
                 h("span", { class: `chip chip-${member.state}`, text: STATE_LABELS[member.state] || member.state }),
+                hasAttended(member) && member.state !== "on_scene" ? h("span", { class: "crew-attended", text: "Attended" }) : null,
               ),
             ),
           ),

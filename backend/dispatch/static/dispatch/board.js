@@ -7,12 +7,18 @@
 // socket is a hint, not the record: when it drops, the board says so, greys out what it shows,
 // reconnects with exponential backoff and starts again from a fresh snapshot.
 //
+// Each incident shows its coverage against its crew target ("Going 1 of 2", from the incident's
+// own counts), why each stood-down responder was stood down, and, since the board holds every open
+// incident's alerts, which responders are committed to another open incident.
+//
 // Mounted on every element with `data-board`:
 //   data-socket-path   the socket's path, e.g. /ws/coordinator/
 //   data-incident-url  an incident's admin page, with __id__ standing for its id
 //   data-incident-id   (optional) show only this incident, as on its own admin page
 
 export const COMMITTED_STATES = new Set(["accepted", "en_route", "on_scene"]);
+// States in which a responder may still turn up or answer (backend/dispatch/actions.py).
+const ACTIVE_STATES = new Set(["alerted", "received", ...COMMITTED_STATES]);
 
 const STATE_LABELS = {
   alerted: "Alerted",
@@ -24,6 +30,24 @@ const STATE_LABELS = {
   cleared: "Cleared",
   stood_down: "Stood down",
   cancelled: "Incident cancelled",
+};
+
+// Why an alert was stood down (the alert's `stood_down_reason`); committed_elsewhere names the
+// other incident when the board knows it (standDownText).
+const STAND_DOWN_LABELS = {
+  coordinator: "Stood down by coordinator",
+  enough_crews: "Stood down: enough crews going",
+  committed_elsewhere: "Stood down: accepted another incident",
+  incident_closed: "Stood down: incident closed",
+};
+
+// Why the last dispatch alerted nobody (the incident's `unreached_reason`).
+const UNREACHED_LABELS = {
+  no_station_in_range: "no station is within range",
+  nobody_on_call: "nobody in range is on call with training in date",
+  everyone_committed: "everyone in range is committed to another incident",
+  everyone_alerted: "everyone in range has already been alerted",
+  named_not_available: "the named responders are off call, untrained or already alerted",
 };
 
 const CATEGORY_LABELS = {
@@ -89,9 +113,11 @@ export function applySnapshot(state, data, now = Date.now()) {
   return true;
 }
 
-/** The alarm of an incident: from a `board.alarm` frame, or from the incident's own
- *  `alarm_raised_at` (so that a board opened after the alarm still shows it). */
+/** The active alarm of an incident, or null: only an open incident still short of crews has one.
+ *  From a `board.alarm` frame, or from the incident's own `alarm_raised_at` (so that a board
+ *  opened after the alarm still shows it), then worded from how the incident stands now. */
 export function alarmOf(state, incident) {
+  if (!isShort(incident)) return null;
   const heard = state.alarms.get(incident.id);
   if (heard) return heard;
   if (!incident.alarm_raised_at) return null;
@@ -99,8 +125,18 @@ export function alarmOf(state, incident) {
     incident_id: incident.id,
     cad_reference: incident.cad_reference,
     raised_at: incident.alarm_raised_at,
-    message: `Nobody has accepted incident ${incident.cad_reference} after every ring was alerted.`,
+    message: fallbackAlarmMessage(incident, alertsOf(state, incident.id)),
   };
+}
+
+/** The words of backend/dispatch/actions.py and escalation.py, for an alarm the board did not hear. */
+function fallbackAlarmMessage(incident, alerts) {
+  const reference = incident.cad_reference;
+  const unreached = unreachedReasonText(incident, alerts);
+  if (unreached) return `Dispatch of incident ${reference} reached nobody: ${unreached}.`;
+  const { covering, target } = coverageOf(incident);
+  if (covering) return `Incident ${reference} has ${covering} of the ${target} crews it needs after every ring was alerted.`;
+  return `Nobody has accepted incident ${reference} after every ring was alerted.`;
 }
 
 /** Whether any delivery worker has reported recently ({alive, last_heard_at, ...}). */
@@ -149,6 +185,9 @@ export function applyIncident(state, incident, now = Date.now()) {
   if (known && known.status !== "open" && incident.status === "open") return false;
   const finishedSeenAt = incident.status === "open" ? null : (known?.finishedSeenAt ?? now);
   state.incidents.set(incident.id, { ...incident, finishedSeenAt });
+  // Enough crews are going: the alarm has been dealt with. Forget its message, which no longer
+  // says how things stand; should coverage drop again, alarmOf words it afresh from the incident.
+  if (coverageOf(incident).covered) state.alarms.delete(incident.id);
   return true;
 }
 
@@ -158,14 +197,97 @@ export function alertsOf(state, incidentId) {
     .sort((a, b) => a.rank - b.rank || a.id - b.id);
 }
 
-/** Committed = accepted, en route or on scene; counted from the versioned alerts. */
-export function committedCount(alerts) {
-  return alerts.filter((alert) => COMMITTED_STATES.has(alert.state)).length;
+/** The incident's coverage, from its own counts (backend/dispatch/coverage.py): `committed` are
+ *  accepted, en route or on scene now; `covering` adds those who attended and cleared; covered
+ *  when covering reaches the crew target. `accepted` and `attended` remember who went after the
+ *  incident is closed or cancelled, when committed and covering read 0. */
+export function coverageOf(incident) {
+  const count = (value) => (Number.isInteger(value) && value > 0 ? value : 0);
+  const target = Math.max(1, count(incident.crew_target));
+  const covering = count(incident.covering_count);
+  return {
+    target,
+    committed: count(incident.committed_count),
+    covering,
+    accepted: count(incident.accepted_count),
+    attended: count(incident.attended_count),
+    covered: covering >= target,
+  };
 }
 
-/** An open incident nobody has accepted yet: the coordinator must act. */
-export function isUncovered(incident, alerts) {
-  return incident.status === "open" && committedCount(alerts) === 0;
+/** An open incident with fewer crews going than it needs: the coordinator's attention. */
+export function isShort(incident) {
+  return incident.status === "open" && !coverageOf(incident).covered;
+}
+
+/** The coverage line of a card: {text, tone}, tone one of covered, short, none (nobody going) and
+ *  finished. Times in 24 hours. */
+export function coverageText(incident, alerts = []) {
+  const { target, covering, accepted, attended, covered } = coverageOf(incident);
+  if (incident.status !== "open") {
+    return { text: `Accepted ${accepted} · attended ${attended}`, tone: "finished" };
+  }
+  const going = `Going ${covering} of ${target}`;
+  if (covered) {
+    const since = incident.covered_at ? ` at ${clockTime(incident.covered_at)}` : "";
+    return { text: `${going}: covered${since}.`, tone: "covered" };
+  }
+  if (covering) {
+    return { text: `${going}: ${target - covering} more needed.`, tone: "short" };
+  }
+  let why;
+  if (alerts.some((alert) => ACTIVE_STATES.has(alert.state))) why = `nobody has accepted (${alerts.length} alerted).`;
+  else if (alerts.length) why = `nobody is still alerted or going (${alerts.length} alerted).`;
+  else if (incident.dispatched_at) why = "nobody alerted.";
+  else why = "not dispatched yet: dispatch from the incident's page.";
+  return { text: `${going}: ${why}`, tone: "none" };
+}
+
+/** Why the incident's last dispatch reached nobody, in words (lower case), while nobody is
+ *  alerted to it or going; else null. */
+export function unreachedReasonText(incident, alerts) {
+  if (incident.status !== "open" || !incident.unreached_reason) return null;
+  if (alerts.some((alert) => ACTIVE_STATES.has(alert.state))) return null;
+  return UNREACHED_LABELS[incident.unreached_reason] ?? incident.unreached_reason.replaceAll("_", " ");
+}
+
+/** Who is committed (accepted, en route, on scene) to which open incident: responder id ->
+ *  {incident, alert}. Worked out once per drawing from every open incident's alerts. */
+export function commitmentsOf(state) {
+  const commitments = new Map();
+  for (const alert of state.alerts.values()) {
+    if (!COMMITTED_STATES.has(alert.state)) continue;
+    const incident = state.incidents.get(alert.incident_id);
+    if (!incident || incident.status !== "open") continue;
+    // Nobody should be committed twice; if they are, the latest acceptance is where they are going.
+    const known = commitments.get(alert.responder_id);
+    if (known && (known.alert.accepted_at ?? "") >= (alert.accepted_at ?? "")) continue;
+    commitments.set(alert.responder_id, { incident, alert });
+  }
+  return commitments;
+}
+
+/** The open incident other than this alert's that its responder is committed to, or null. */
+export function committedElsewhere(state, alert, commitments = commitmentsOf(state)) {
+  const commitment = commitments.get(alert.responder_id);
+  if (!commitment || commitment.incident.id === alert.incident_id) return null;
+  return commitment;
+}
+
+/** "On CAD-2 (en route)": where a responder alerted to this incident is committed instead. */
+export function elsewhereText(commitment) {
+  if (!commitment) return null;
+  const state = (STATE_LABELS[commitment.alert.state] ?? commitment.alert.state).toLowerCase();
+  return `On ${commitment.incident.cad_reference} (${state})`;
+}
+
+/** The state label of a stood-down alert, with its reason; `commitment` is where the responder is
+ *  committed now (committedElsewhere), if the board knows. */
+export function standDownText(alert, commitment = null) {
+  if (alert.stood_down_reason === "committed_elsewhere" && commitment) {
+    return `Stood down: went to ${commitment.incident.cad_reference}`;
+  }
+  return STAND_DOWN_LABELS[alert.stood_down_reason] ?? STATE_LABELS.stood_down;
 }
 
 /** Open incidents, newest first, then recently finished ones; long-finished ones are dropped. */
@@ -385,10 +507,12 @@ function finishedField(alert) {
   return ["cleared_at", "stood_down_at", "cancelled_at"].find((field) => alert[field]) ?? "cleared_at";
 }
 
-function stateCell(alert) {
+function stateCell(alert, commitment) {
   let label = STATE_LABELS[alert.state] ?? alert.state;
   if (alert.state === "declined" && alert.decline_reason) {
     label += ` (${DECLINE_LABELS[alert.decline_reason] ?? alert.decline_reason})`;
+  } else if (alert.state === "stood_down") {
+    label = standDownText(alert, commitment);
   }
   return el(
     "td",
@@ -397,15 +521,23 @@ function stateCell(alert) {
   );
 }
 
-function alertRow(alert) {
+/** `commitment`: the other open incident this responder is committed to, if any. */
+function alertRow(alert, commitment) {
+  // A stand-down for going elsewhere already names the incident in the state cell.
+  const saysWhere = alert.state === "stood_down" && alert.stood_down_reason === "committed_elsewhere";
   return el(
     "tr",
     { className: `board-alert board-alert--${alert.state}`, "data-alert-id": alert.id },
     el("td", { className: "board-rank" }, alert.rank),
-    el("th", { scope: "row" }, alert.responder_name),
+    el(
+      "th",
+      { scope: "row" },
+      alert.responder_name,
+      commitment && !saysWhere ? el("span", { className: "board-elsewhere" }, elsewhereText(commitment)) : null,
+    ),
     el("td", {}, alert.station),
     el("td", { className: "board-number" }, `${Number(alert.distance_km).toFixed(1)} km`),
-    stateCell(alert),
+    stateCell(alert, commitment),
     timeCell(alert, "alerted_at"),
     timeCell(alert, "received_at"),
     timeCell(alert, "accepted_at"),
@@ -419,7 +551,7 @@ function alertRow(alert) {
 const HEADINGS = ["#", "Responder", "Station", "Distance", "State", "Alerted", "Shown", "Accepted",
   "Declined", "En route", "On scene", "Cleared / stood down"];
 
-function alertTable(incident, alerts) {
+function alertTable(incident, alerts, commitmentOf) {
   if (!alerts.length) {
     return el("p", { className: "board-none" }, incident.dispatched_at ? "Nobody alerted." : "Not dispatched yet.");
   }
@@ -428,28 +560,31 @@ function alertTable(incident, alerts) {
     { className: "board-alerts" },
     el("caption", { className: "visually-hidden" }, `Responders alerted to ${incident.cad_reference}`),
     el("thead", {}, el("tr", {}, HEADINGS.map((heading) => el("th", { scope: "col" }, heading)))),
-    el("tbody", {}, alerts.map(alertRow)),
+    el("tbody", {}, alerts.map((alert) => alertRow(alert, commitmentOf(alert)))),
   );
 }
 
 function coverLine(incident, alerts) {
-  const committed = committedCount(alerts);
+  const { text, tone } = coverageText(incident, alerts);
   if (incident.status !== "open") {
     const when = clockTime(incident.closed_at || incident.cancelled_at);
     const why = incident.status === "cancelled" && incident.cancel_reason ? `: ${incident.cancel_reason}` : "";
-    return el("p", { className: "board-cover board-cover--finished" }, `${incident.status === "cancelled" ? "Cancelled" : "Closed"} at ${when}${why}.`);
-  }
-  if (committed === 0) {
-    const text = alerts.length
-      ? `No responder has accepted (${alerts.length} alerted).`
-      : "No responder alerted yet: dispatch from the incident's page.";
-    return el("p", { className: "board-cover board-cover--none", role: "alert" }, text);
+    return el(
+      "p",
+      { className: "board-cover board-cover--finished" },
+      `${incident.status === "cancelled" ? "Cancelled" : "Closed"} at ${when}${why}. `,
+      el("span", { className: "board-coverage" }, text),
+    );
   }
   return el(
     "p",
-    { className: "board-cover board-cover--ok" },
-    `${committed} of ${alerts.length} alerted ${committed === 1 ? "has" : "have"} accepted.`,
+    { className: `board-cover board-cover--${tone}`, role: tone === "none" ? "alert" : null },
+    el("span", { className: "board-coverage" }, text),
   );
+}
+
+function unreachedLine(reason) {
+  return el("p", { className: "board-unreached" }, `The last dispatch reached nobody: ${reason}.`);
 }
 
 function alarmLine(alarm) {
@@ -462,11 +597,14 @@ function alarmLine(alarm) {
   );
 }
 
-function incidentSection(incident, alerts, alarm, incidentUrl) {
-  const uncovered = isUncovered(incident, alerts);
+function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf) {
+  const short = isShort(incident);
+  const nobodyGoing = short && coverageOf(incident).covering === 0;
+  const unreached = unreachedReasonText(incident, alerts);
   const classes = ["board-incident"];
-  if (uncovered) classes.push("board-incident--uncovered");
-  if (uncovered && alarm) classes.push("board-incident--alarm");
+  if (incident.status === "open") classes.push(short ? "board-incident--short" : "board-incident--covered");
+  if (nobodyGoing) classes.push("board-incident--uncovered");
+  if (alarm) classes.push("board-incident--alarm");
   if (incident.status !== "open") classes.push("board-incident--finished");
   const headingId = `board-incident-${incident.id}`;
   const reference = incidentUrl
@@ -498,9 +636,10 @@ function incidentSection(incident, alerts, alarm, incidentUrl) {
         })
         : null,
     ),
-    uncovered && alarm ? alarmLine(alarm) : null,
+    alarm ? alarmLine(alarm) : null,
     coverLine(incident, alerts),
-    alertTable(incident, alerts),
+    unreached ? unreachedLine(unreached) : null,
+    alertTable(incident, alerts, commitmentOf),
   );
 }
 
@@ -546,12 +685,15 @@ class BoardView {
   draw() {
     let incidents = incidentsToShow(this.state);
     if (this.onlyIncident !== null) incidents = incidents.filter((incident) => incident.id === this.onlyIncident);
+    const commitments = commitmentsOf(this.state);
+    const commitmentOf = (alert) => committedElsewhere(this.state, alert, commitments);
     const sections = incidents.map((incident) =>
       incidentSection(
         incident,
         alertsOf(this.state, incident.id),
         alarmOf(this.state, incident),
         this.onlyIncident === null ? this.incidentUrl : "",
+        commitmentOf,
       ),
     );
     if (!sections.length) {
@@ -564,8 +706,8 @@ class BoardView {
     this.drawWorkers();
     this.tick();
     if (this.onlyIncident === null) {
-      const uncovered = incidents.filter((incident) => isUncovered(incident, alertsOf(this.state, incident.id)));
-      document.title = uncovered.length ? `(${uncovered.length}) ${this.baseTitle}` : this.baseTitle;
+      const short = incidents.filter(isShort);
+      document.title = short.length ? `(${short.length}) ${this.baseTitle}` : this.baseTitle;
     }
   }
 

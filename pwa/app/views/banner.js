@@ -1,0 +1,64 @@
+// The banner for alerts that wait while another screen shows: a new alert never takes the screen
+// from the active job, from another alert still waiting for an answer, from the checklist or from
+// a form (store.mayTakeScreen). It is announced here instead, on every screen, until it is
+// answered, over or dismissed: Open, Silence alarm, Dismiss.
+
+import { h } from "../dom.js";
+import { categoryDetail, formatDistance, waitingBannerText } from "../format.js";
+import { alertPath, parseHash } from "../router.js";
+import { activeJob, incidentOf, waitingElsewhere } from "../store.js";
+import { region } from "./parts.js";
+
+/** Mounts the banner before `root` (the screens' container); returns a function to re-render. */
+export function mountAlertBanner(root, ctx) {
+  const { store, alarm } = ctx;
+  const box = region("aside", { class: "other-alerts", "aria-label": "Other alerts" });
+  box.hidden = true;
+  root.before(box);
+
+  function item(alert, job, route) {
+    const state = store.state;
+    const incident = incidentOf(state, alert);
+    const jobIncident = job ? incidentOf(state, job) : null;
+    const text = waitingBannerText({ job, jobIncident, incident, onHome: route.name === "home" });
+    const detail = [categoryDetail(incident?.category), formatDistance(alert.distance_km) && alert.station ? `${formatDistance(alert.distance_km)} from ${alert.station}` : ""]
+      .filter(Boolean)
+      .join(" · ");
+    const soundingFor = alarm.playing && !ctx.silenced.has(alert.id);
+    return h(
+      "div",
+      { class: "notice danger other-alert", role: "alert" },
+      h("p", { class: "other-alert-text", text }),
+      h("p", { text: job ? `New alert: ${incident?.address || "address not given"}${detail ? ` (${detail})` : ""}` : detail }),
+      h(
+        "div",
+        { class: "row banner-actions" },
+        h("a", { class: "btn btn-small", href: `#${alertPath(alert.id)}`, text: "Open" }),
+        soundingFor
+          ? h("button", { type: "button", class: "btn btn-small", text: "Silence alarm", on: { click: () => ctx.silence(alert.id) } })
+          : null,
+        h("button", { type: "button", class: "btn btn-small", text: "Dismiss", on: { click: () => ctx.dismissAlert(alert.id) } }),
+      ),
+    );
+  }
+
+  function render() {
+    const state = store.state;
+    const signedIn = (state.session === "authenticated" || state.session === "offline") && state.me?.responder;
+    const route = parseHash(location.hash);
+    const waiting = signedIn && route.name !== "login" ? waitingElsewhere(state, route, ctx.dismissed) : [];
+    const job = waiting.length ? activeJob(state) : null;
+    box.hidden = waiting.length === 0;
+    const key = waiting.map((alert) => {
+      const incident = incidentOf(state, alert);
+      return [alert.id, incident?.address, incident?.category, alert.distance_km, alarm.playing && !ctx.silenced.has(alert.id)];
+    });
+    box.show([key, route.name === "home", job?.id, job ? incidentOf(state, job)?.address : null], () => waiting.map((alert) => item(alert, job, route)));
+  }
+
+  store.subscribe(render);
+  alarm.onChange(render);
+  window.addEventListener("hashchange", render);
+  render();
+  return render;
+}

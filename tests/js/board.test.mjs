@@ -1,0 +1,258 @@
+// The coordinators' live board (backend/dispatch/static/dispatch/board.js), its pure state
+// functions (issue 11, commitment and coverage): target versus going on every card, what finished
+// incidents remember, why a responder was stood down, who is committed to another open incident,
+// why a dispatch reached nobody, and an alarm that stops once the incident is covered.
+//
+// A namespace import, so that a function the board lacks fails its own tests, not the whole file.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import * as board from "../../backend/dispatch/static/dispatch/board.js";
+
+function incident(id, overrides = {}) {
+  return {
+    id,
+    cad_reference: `EEAST-${id}`,
+    category: "cardiac_arrest",
+    status: "open",
+    address: `${id} High Street, Gorleston`,
+    created_at: "2026-01-01T12:00:00+00:00",
+    dispatched_at: "2026-01-01T12:00:05+00:00",
+    closed_at: null,
+    cancelled_at: null,
+    cancel_reason: "",
+    alarm_raised_at: null,
+    crew_target: 2,
+    committed_count: 0,
+    covering_count: 0,
+    covered: false,
+    covered_at: null,
+    accepted_count: 0,
+    attended_count: 0,
+    unreached_reason: "",
+    ring: 1,
+    ...overrides,
+  };
+}
+
+let nextAlertId = 1;
+function alert(incidentId, responderId, state, overrides = {}) {
+  return {
+    id: nextAlertId++,
+    incident_id: incidentId,
+    responder_id: responderId,
+    responder_name: `Responder ${responderId}`,
+    station: "Gorleston",
+    state,
+    version: 1,
+    distance_km: 1.5,
+    rank: responderId,
+    decline_reason: "",
+    decline_note: "",
+    stood_down_reason: "",
+    alerted_at: "2026-01-01T12:00:05+00:00",
+    accepted_at: ["accepted", "en_route", "on_scene"].includes(state) ? "2026-01-01T12:01:00+00:00" : null,
+    ...overrides,
+  };
+}
+
+/** A board that has heard `incidents` and `alerts` (as from a snapshot). */
+function boardWith(incidents, alerts = []) {
+  const state = board.createBoardState();
+  board.applySnapshot(state, { incidents, alerts, delivery_workers: { alive: true } });
+  return state;
+}
+
+describe("coverage on each card", () => {
+  it("says how many are going of how many are needed, from covering_count and crew_target", () => {
+    const one = incident(1, { committed_count: 1, covering_count: 1, accepted_count: 1 });
+    const { text, tone } = board.coverageText(one, [alert(1, 1, "accepted"), alert(1, 2, "alerted")]);
+    assert.match(text, /^Going 1 of 2\b/);
+    assert.equal(tone, "short");
+  });
+
+  it("counts those who attended and cleared as going, and calls the incident covered", () => {
+    const covered = incident(1, { crew_target: 2, committed_count: 1, covering_count: 2, covered: true });
+    const { text, tone } = board.coverageText(covered, [alert(1, 1, "en_route"), alert(1, 2, "cleared")]);
+    assert.match(text, /^Going 2 of 2: covered/);
+    assert.equal(tone, "covered");
+    assert.equal(board.isShort(covered), false);
+  });
+
+  it("reads the incident's counts, not the alerts: accepted_count is no longer 'committed now'", () => {
+    // Accepted, then declined: accepted_count still remembers nobody, committed is 0. A responder
+    // who accepted and cleared without attending is neither committed nor covering.
+    const short = incident(1, { crew_target: 1, accepted_count: 1, committed_count: 0, covering_count: 0 });
+    assert.equal(board.isShort(short), true);
+    assert.match(board.coverageText(short, [alert(1, 1, "cleared")]).text, /^Going 0 of 1/);
+  });
+
+  it("is short while fewer are going than needed, even when somebody has accepted", () => {
+    const oneOfTwo = incident(1, { committed_count: 1, covering_count: 1 });
+    assert.equal(board.isShort(oneOfTwo), true);
+  });
+
+  it("shows what a finished incident remembers, instead of counts that read 0", () => {
+    const closed = incident(1, {
+      status: "closed",
+      closed_at: "2026-01-01T13:00:00+00:00",
+      committed_count: 0,
+      covering_count: 1,
+      accepted_count: 2,
+      attended_count: 1,
+    });
+    const { text, tone } = board.coverageText(closed, []);
+    assert.equal(text, "Accepted 2 · attended 1");
+    assert.equal(tone, "finished");
+    assert.equal(board.isShort(closed), false, "a finished incident needs nobody");
+  });
+
+  it("says nobody is going when nobody has accepted yet", () => {
+    const { text, tone } = board.coverageText(incident(1), [alert(1, 1, "alerted"), alert(1, 2, "received")]);
+    assert.equal(text, "Going 0 of 2: nobody has accepted (2 alerted).");
+    assert.equal(tone, "none");
+  });
+});
+
+describe("why a responder was stood down", () => {
+  it("says each reason in words", () => {
+    assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "enough_crews" })), "Stood down: enough crews going");
+    assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "coordinator" })), "Stood down by coordinator");
+    assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "incident_closed" })), "Stood down: incident closed");
+    assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "" })), "Stood down");
+  });
+
+  it("names the incident a responder went to instead, when the board knows it", () => {
+    const state = boardWith(
+      [incident(1), incident(2)],
+      [
+        alert(1, 7, "stood_down", { stood_down_reason: "committed_elsewhere" }),
+        alert(2, 7, "en_route"),
+      ],
+    );
+    const [stoodDown] = board.alertsOf(state, 1);
+    const elsewhere = board.committedElsewhere(state, stoodDown);
+    assert.equal(board.standDownText(stoodDown, elsewhere), "Stood down: went to EEAST-2");
+  });
+
+  it("says only that they accepted another incident when that one is no longer open", () => {
+    const state = boardWith(
+      [incident(1), incident(2)],
+      [alert(1, 7, "stood_down", { stood_down_reason: "committed_elsewhere" }), alert(2, 7, "en_route")],
+    );
+    board.applyIncident(state, incident(2, { status: "closed", closed_at: "2026-01-01T13:00:00+00:00" }));
+    const [stoodDown] = board.alertsOf(state, 1);
+    const elsewhere = board.committedElsewhere(state, stoodDown);
+    assert.equal(elsewhere, null);
+    assert.equal(board.standDownText(stoodDown, elsewhere), "Stood down: accepted another incident");
+  });
+});
+
+describe("responders committed to another open incident", () => {
+  it("finds where a responder alerted by name to this incident is going instead", () => {
+    const state = boardWith([incident(1), incident(2)], [alert(1, 7, "en_route"), alert(2, 7, "alerted")]);
+    const [onTwo] = board.alertsOf(state, 2);
+    const elsewhere = board.committedElsewhere(state, onTwo);
+    assert.equal(elsewhere?.incident.id, 1);
+    assert.equal(board.elsewhereText(elsewhere), "On EEAST-1 (en route)");
+  });
+
+  it("does not mark a responder on the incident they are committed to", () => {
+    const state = boardWith([incident(1), incident(2)], [alert(1, 7, "on_scene"), alert(2, 7, "alerted")]);
+    const [onOne] = board.alertsOf(state, 1);
+    assert.equal(board.committedElsewhere(state, onOne), null);
+  });
+
+  it("counts only committed alerts of open incidents", () => {
+    const state = boardWith(
+      [incident(1), incident(2), incident(3, { status: "cancelled", cancelled_at: "2026-01-01T12:10:00+00:00" })],
+      [alert(1, 7, "declined"), alert(3, 7, "accepted"), alert(2, 7, "alerted"), alert(2, 8, "alerted")],
+    );
+    for (const onTwo of board.alertsOf(state, 2)) assert.equal(board.committedElsewhere(state, onTwo), null);
+  });
+
+  it("follows the alert's newest version", () => {
+    const state = boardWith([incident(1), incident(2)], [alert(1, 7, "accepted"), alert(2, 7, "alerted")]);
+    const [onOne] = board.alertsOf(state, 1);
+    board.applyAlert(state, { ...onOne, state: "cleared", version: 2 });
+    const [onTwo] = board.alertsOf(state, 2);
+    assert.equal(board.committedElsewhere(state, onTwo), null);
+  });
+});
+
+describe("a dispatch that reached nobody", () => {
+  it("says why while nobody is alerted or going", () => {
+    const nobody = incident(1, { unreached_reason: "no_station_in_range" });
+    assert.equal(board.unreachedReasonText(nobody, []), "no station is within range");
+    assert.equal(
+      board.unreachedReasonText(incident(1, { unreached_reason: "everyone_committed" }), [alert(1, 1, "declined")]),
+      "everyone in range is committed to another incident",
+    );
+  });
+
+  it("says nothing once somebody is alerted to the incident", () => {
+    const later = incident(1, { unreached_reason: "everyone_alerted" });
+    assert.equal(board.unreachedReasonText(later, [alert(1, 1, "received")]), null);
+  });
+
+  it("words an alarm the board did not hear from the incident's reason", () => {
+    const state = boardWith([
+      incident(1, { unreached_reason: "no_station_in_range", alarm_raised_at: "2026-01-01T12:00:05+00:00" }),
+    ]);
+    const alarm = board.alarmOf(state, state.incidents.get(1));
+    assert.equal(alarm.message, "Dispatch of incident EEAST-1 reached nobody: no station is within range.");
+  });
+});
+
+describe("alarms", () => {
+  const heard = {
+    incident_id: 1,
+    cad_reference: "EEAST-1",
+    raised_at: "2026-01-01T12:06:00+00:00",
+    message: "Nobody has accepted incident EEAST-1 after every ring was alerted.",
+  };
+
+  it("shows an alarm for an incident short of crews, even when somebody has accepted", () => {
+    const state = boardWith([incident(1, { committed_count: 1, covering_count: 1 })], [alert(1, 1, "accepted")]);
+    board.applyFrame(state, { type: "board.alarm", data: heard });
+    assert.equal(board.alarmOf(state, state.incidents.get(1))?.message, heard.message);
+  });
+
+  it("stops once the incident is covered, and forgets the heard alarm", () => {
+    const state = boardWith([incident(1)], [alert(1, 1, "alerted"), alert(1, 2, "alerted")]);
+    board.applyFrame(state, { type: "board.alarm", data: heard });
+    board.applyFrame(state, {
+      type: "board.incident",
+      data: incident(1, { committed_count: 2, covering_count: 2, covered: true, alarm_raised_at: heard.raised_at }),
+    });
+    assert.equal(board.alarmOf(state, state.incidents.get(1)), null);
+    assert.equal(state.alarms.has(1), false);
+  });
+
+  it("comes back, worded as things stand, if coverage drops again", () => {
+    const state = boardWith([incident(1)]);
+    board.applyFrame(state, { type: "board.alarm", data: heard });
+    board.applyFrame(state, {
+      type: "board.incident",
+      data: incident(1, { committed_count: 2, covering_count: 2, covered: true, alarm_raised_at: heard.raised_at }),
+    });
+    board.applyFrame(state, {
+      type: "board.incident",
+      data: incident(1, { committed_count: 1, covering_count: 1, alarm_raised_at: heard.raised_at }),
+    });
+    const alarm = board.alarmOf(state, state.incidents.get(1));
+    assert.equal(alarm?.message, "Incident EEAST-1 has 1 of the 2 crews it needs after every ring was alerted.");
+  });
+
+  it("is not kept by a snapshot that shows the incident covered", () => {
+    const state = boardWith([incident(1)]);
+    board.applyFrame(state, { type: "board.alarm", data: heard });
+    board.applySnapshot(state, {
+      incidents: [incident(1, { covering_count: 2, committed_count: 2, covered: true, alarm_raised_at: heard.raised_at })],
+      alerts: [],
+      delivery_workers: { alive: true },
+    });
+    assert.equal(state.alarms.has(1), false);
+    assert.equal(board.alarmOf(state, state.incidents.get(1)), null);
+  });
+});
