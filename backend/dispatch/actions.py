@@ -474,7 +474,8 @@ def _alert_again(incident: Incident, alerts: list[Alert], *, now, actor, named: 
         alert.stood_down_at = None
         alert.stood_down_reason = ""
     _save_alerts(again, "stood_down_at", "stood_down_reason", actor=actor)
-    record_overrides(actor, [(alert, committed[alert.responder_id]) for alert in again if alert.responder_id in committed])
+    overrides = [(alert, committed[alert.responder_id]) for alert in again if alert.responder_id in committed]
+    record_overrides(actor, overrides)
     if again:
         _send_alerts(incident, again, round=None, now=now)
     return again

@@ -20,9 +20,11 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
+from backend.accounts.models import Responder
 from backend.admin_base import ReadOnlyAdmin
 from backend.dispatch import access, actions, coverage
 from backend.dispatch.models import Alert, Incident, UnreachedReason
+from backend.dispatch.selection import commitments_of, eligible_responders, great_circle_km
 from backend.errors import ActionError
 
 BOARD_PERMISSION = "accounts.view_board"
@@ -147,6 +149,55 @@ class CancelReasonForm(forms.Form):
         help_text="Told to every responder alerted, e.g. “Ambulance on scene” or “Not a cardiac arrest”.",
         error_messages={"required": "Say why the incident is cancelled."},
     )
+
+
+class AlertNamedForm(forms.Form):
+    """A coordinator names one responder to alert: anyone on call with training in date, wherever
+    they are. Someone committed to another incident needs an explicit tick (the override, which
+    the audit trail records)."""
+
+    responder = forms.ModelChoiceField(queryset=Responder.objects.none(), empty_label=None)
+    override = forms.BooleanField(
+        required=False,
+        label="Alert them although they are on another incident",
+        help_text="They keep that job until they choose to leave it.",
+    )
+
+    def __init__(self, *args, incident: Incident, **kwargs):
+        super().__init__(*args, **kwargs)
+        active_here = Alert.objects.filter(incident=incident, state__in=actions.ACTIVE_STATES).values("responder_id")
+        candidates = eligible_responders(today=timezone.localdate()).exclude(pk__in=active_here)
+        listed = list(candidates)
+        self.committed = commitments_of([responder.pk for responder in listed])
+
+        def distance(responder) -> float:
+            station = responder.station
+            return great_circle_km(incident.latitude, incident.longitude, station.latitude, station.longitude)
+
+        def label(responder) -> str:
+            text = f"{responder.display_name} ({responder.station.name}, {distance(responder):.1f} km)"
+            other = self.committed.get(responder.pk)
+            if other is not None:
+                text += f": on {other.incident.cad_reference} ({other.get_state_display().lower()})"
+            return text
+
+        field = self.fields["responder"]
+        field.queryset = candidates
+        field.label_from_instance = label
+        # Nearest first, as a dispatch would choose.
+        field.choices = [(responder.pk, label(responder)) for responder in sorted(listed, key=distance)]
+
+    def clean(self):
+        data = super().clean()
+        responder = data.get("responder")
+        if responder is not None and responder.pk in self.committed and not data.get("override"):
+            other = self.committed[responder.pk]
+            self.add_error(
+                "override",
+                f"{responder.display_name} is on incident {other.incident.cad_reference} "
+                f"({other.get_state_display().lower()}). Tick the box to alert them anyway.",
+            )
+        return data
 
 
 # --- Alerts shown on an incident ------------------------------------------------------------------
@@ -430,6 +481,7 @@ class IncidentAdmin(admin.ModelAdmin):
             path("<path:object_id>/stand-down/", wrap(self._button(_stand_down)), name=f"{name}_stand_down"),
             path("<path:object_id>/close/", wrap(self._button(_close)), name=f"{name}_close"),
             path("<path:object_id>/cancel/", wrap(self.cancel_view), name=f"{name}_cancel"),
+            path("<path:object_id>/alert-named/", wrap(self.alert_named_view), name=f"{name}_alert_named"),
             *super().get_urls(),
         ]
 
@@ -465,6 +517,29 @@ class IncidentAdmin(admin.ModelAdmin):
             self._run(request, incident, lambda user, incident_id: _cancel(user, incident_id, reason))
             return HttpResponseRedirect(reverse("admin:dispatch_incident_change", args=[incident.pk]))
         return self._cancel_page(request, [incident], form, from_changelist=False)
+
+    def alert_named_view(self, request, object_id):
+        """The change page's "Alert a named responder": choose one, confirm an override, dispatch."""
+        try:
+            incident = access.access_incident_for_coordinator(
+                request.user, unquote(object_id), permission="dispatch.dispatch_incident", doing="dispatch incidents"
+            )
+        except ActionError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:dispatch_incident_changelist"))
+        form = AlertNamedForm(request.POST if request.method == "POST" else None, incident=incident)
+        if request.method == "POST" and form.is_valid():
+            responder = form.cleaned_data["responder"]
+            self._run(request, incident, lambda user, incident_id: _alert_named(user, incident_id, responder))
+            return HttpResponseRedirect(reverse("admin:dispatch_incident_change", args=[incident.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Alert a named responder to {incident.cad_reference}",
+            "opts": self.opts,
+            "incident": incident,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/dispatch/incident/alert_named.html", context)
 
     def _cancel_page(self, request, incidents: list[Incident], form: CancelReasonForm, *, from_changelist: bool):
         context = {
@@ -506,6 +581,13 @@ def _dispatch(user, incident_id: int) -> tuple[int, str]:
         for alert in alerts
     )
     return messages.SUCCESS, f"{_count(len(alerts), 'responder')} alerted: {names}."
+
+
+def _alert_named(user, incident_id: int, responder: Responder) -> tuple[int, str]:
+    alerts = actions.dispatch_incident(actor=user, incident_id=incident_id, responder_ids=[responder.pk])
+    if not alerts:
+        return messages.WARNING, f"{responder.display_name} was not alerted: they cannot be (off call or untrained)."
+    return messages.SUCCESS, f"{responder.display_name} alerted."
 
 
 def _stand_down(user, incident_id: int) -> tuple[int, str]:

@@ -107,13 +107,21 @@ def _why_nobody_in_range(eligible: list[Responder], *, named: bool) -> str:
     return UnreachedReason.EVERYONE_ALERTED if eligible else UnreachedReason.NOBODY_ON_CALL
 
 
+def _commitments(responder_ids):
+    return Alert.objects.filter(
+        responder_id__in=responder_ids, state__in=COMMITTED_STATES, incident__status=IncidentStatus.OPEN
+    )
+
+
 def committed_elsewhere(responder_ids: list[int]) -> dict[int, int]:
     """Responder id -> the open incident they are committed to, for those who are. One query on
     the alerts' (responder, state) index."""
-    rows = Alert.objects.filter(
-        responder_id__in=responder_ids, state__in=COMMITTED_STATES, incident__status=IncidentStatus.OPEN
-    ).values_list("responder_id", "incident_id")
-    return dict(rows)
+    return dict(_commitments(responder_ids).values_list("responder_id", "incident_id"))
+
+
+def commitments_of(responder_ids: list[int]) -> dict[int, Alert]:
+    """Responder id -> the alert they are committed to (with its incident), for those who are."""
+    return {alert.responder_id: alert for alert in _commitments(responder_ids).select_related("incident")}
 
 
 def _station_distances(latitude, longitude, *, radius_km, station_ids) -> dict[int, float]:

@@ -434,3 +434,50 @@ def test_the_incident_page_shows_what_was_sent_to_each_device(carol, incident, a
     page = browser.get(f"/admin/dispatch/incident/{incident.pk}/change/").content.decode()
     assert "Alice&#x27;s Pixel" in page
     assert "The subscription is gone (410)." in page
+
+
+# --- Alerting a named responder (the override of commitment) ---------------------------------------
+
+
+def alert_named_url(incident):
+    return reverse("admin:dispatch_incident_alert_named", args=[incident.pk])
+
+
+@pytest.fixture
+def charlie_on_another_job(carol, charlie):
+    other = actions.create_incident(
+        actor=carol, cad_reference="YARM-1", latitude=52.6089, longitude=1.7262, address="1 Quay, Great Yarmouth"
+    )
+    [alert] = dispatch_incident(actor=carol, incident_id=other.pk)
+    respond_to_alert(actor=charlie.user, alert_id=alert.pk, response="accept")
+    return other
+
+
+def test_the_named_alert_page_lists_who_can_go_nearest_first_and_who_is_busy(
+    coordinator, alerts, incident, charlie_on_another_job, dave
+):
+    response = coordinator.get(alert_named_url(incident))
+
+    assert response.status_code == 200
+    choices = [label for _, label in response.context["form"].fields["responder"].choices]
+    # Alice and Bob are already alerted here; Charlie is on the Yarmouth job; Dave is far west.
+    assert choices == ["Charlie (Great Yarmouth, 29.2 km): on YARM-1 (accepted)", "Dave (King's Lynn, 61.6 km)"]
+
+
+def test_a_busy_responder_is_alerted_only_with_the_override_ticked(
+    coordinator, alerts, incident, charlie, charlie_on_another_job
+):
+    refused = coordinator.post(alert_named_url(incident), {"responder": charlie.pk})
+    assert refused.status_code == 200
+    assert "Charlie is on incident YARM-1 (accepted). Tick the box" in refused.content.decode()
+    assert not Alert.objects.filter(incident=incident, responder=charlie).exists()
+
+    response = coordinator.post(alert_named_url(incident), {"responder": charlie.pk, "override": "on"})
+
+    assert response.status_code == 302 and response["Location"] == change_url(incident)
+    assert Alert.objects.get(incident=incident, responder=charlie).state == "alerted"
+    assert messages_of(response) == ["EEAST-0001: Charlie alerted."]
+
+
+def test_the_incident_page_offers_the_named_alert(coordinator, alerts, incident):
+    assert alert_named_url(incident) in coordinator.get(change_url(incident)).content.decode()

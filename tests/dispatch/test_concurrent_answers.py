@@ -44,7 +44,7 @@ def new_incident(carol, reference):
 
 
 def held_at(module, name: str, barrier: threading.Barrier):
-    """Replace module.name with a version that waits at `barrier` after running."""
+    """module.name, made to wait at `barrier` after running."""
     real = getattr(module, name)
 
     def waiting(*args, **kwargs):
@@ -53,7 +53,7 @@ def held_at(module, name: str, barrier: threading.Barrier):
             barrier.wait()
         return result
 
-    return real, waiting
+    return waiting
 
 
 def at_once(*calls):
@@ -79,8 +79,8 @@ def test_two_accepts_at_once_cover_the_incident(carol, alice, bob, monkeypatch):
     incident = new_incident(carol, "EEAST-R1")
     alerts = {a.responder.user.username: a for a in incident.alerts.select_related("responder__user")}
     barrier = threading.Barrier(2, timeout=HOLD_S)
-    # Hold each answer after its own alert is saved, before coverage is counted.
-    real, waiting = held_at(actions, "_refuse_if_committed_elsewhere", barrier)
+    # Hold each answer inside its transaction, before its alert is saved and coverage counted.
+    waiting = held_at(actions, "_refuse_if_committed_elsewhere", barrier)
     monkeypatch.setattr(actions, "_refuse_if_committed_elsewhere", waiting)
 
     _, errors = at_once(
@@ -102,7 +102,7 @@ def test_one_responder_accepting_two_incidents_at_once_is_counted_on_one(carol, 
     first, second = new_incident(carol, "EEAST-R2"), new_incident(carol, "EEAST-R3")
     alert_ids = [Alert.objects.get(incident=incident, responder=alice).pk for incident in (first, second)]
     barrier = threading.Barrier(2, timeout=HOLD_S)
-    real, waiting = held_at(actions, "_refuse_if_committed_elsewhere", barrier)
+    waiting = held_at(actions, "_refuse_if_committed_elsewhere", barrier)
     monkeypatch.setattr(actions, "_refuse_if_committed_elsewhere", waiting)
 
     _, errors = at_once(

@@ -10,6 +10,7 @@ cleared not counted; nobody stood down once enough were going; a dispatch that r
 reported as success; counts that forgot who went; a cancel that did not reach a crew mid-CPR.
 """
 
+import asyncio
 import datetime
 import uuid
 
@@ -22,7 +23,7 @@ from backend.dispatch import actions
 from backend.dispatch.escalation import run_due_escalations
 from backend.dispatch.models import Alert, Incident
 from backend.errors import CommittedElsewhere
-from tests.conftest import GREAT_YARMOUTH, NORWICH_INCIDENT, make_firefighter
+from tests.conftest import NORWICH_INCIDENT, make_firefighter
 from tests.realtime.sockets import connect, receive_frame, receive_until_sync_ready
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,8 +84,6 @@ class Screen:
 
 
 def asyncio_now() -> float:
-    import asyncio
-
     return asyncio.get_running_loop().time()
 
 

@@ -397,6 +397,7 @@ ADMIN_PAGES = {
     "admin/dispatch/incident/<path:object_id>/stand-down/": {"coordinator": 405, "welfare_lead": 405},
     "admin/dispatch/incident/<path:object_id>/close/": {"coordinator": 405, "welfare_lead": 405},
     "admin/dispatch/incident/<path:object_id>/cancel/": {"coordinator": 200, "welfare_lead": 302},
+    "admin/dispatch/incident/<path:object_id>/alert-named/": {"coordinator": 200, "welfare_lead": 302},
 }
 # An app's index: staff who may see something in it.
 APP_INDEX = "admin/^(?P<app_label>"
@@ -529,17 +530,23 @@ def test_the_admin_permission_matrix(world, role):
     assert not problems, "\n".join(problems)
 
 
-ADMIN_BUTTONS = ["dispatch", "stand-down", "close", "cancel"]
+ADMIN_BUTTONS = ["dispatch", "stand-down", "close", "cancel", "alert-named"]
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("button", ADMIN_BUTTONS)
 def test_the_admin_buttons_change_nothing_for_anyone_but_coordinators(world, role, button):
-    from backend.dispatch.models import Incident
+    from backend.dispatch.models import Alert, Incident
 
     client = admin_client(world.users[role])
     before = Incident.objects.get(pk=world.incident)
-    response = client.post(f"/admin/dispatch/incident/{world.incident}/{button}/", {"reason": "Test.", "confirm": "1"})
+    alerts_before = Alert.objects.filter(incident=world.incident).count()
+    # Charlie is committed to the Yarmouth incident: alerting him by name is the override.
+    charlie = world.users["other_station_firefighter"].responder.pk
+    response = client.post(
+        f"/admin/dispatch/incident/{world.incident}/{button}/",
+        {"reason": "Test.", "confirm": "1", "responder": charlie, "override": "on"},
+    )
 
     after = Incident.objects.get(pk=world.incident)
     if role == "coordinator":
@@ -553,6 +560,7 @@ def test_the_admin_buttons_change_nothing_for_anyone_but_coordinators(world, rol
     else:
         assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
     assert (after.status, after.cancel_reason) == (before.status, before.cancel_reason)
+    assert Alert.objects.filter(incident=world.incident).count() == alerts_before
 
 
 # --- Sockets --------------------------------------------------------------------------------------------
