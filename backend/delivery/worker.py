@@ -115,6 +115,7 @@ def _job(delivery: Delivery) -> Job:
         "alerted_at": alert.alerted_at,
         "kind": delivery.kind,
         "incident_status": alert.incident.status,
+        "stood_down_reason": alert.stood_down_reason,
     }
     if delivery.channel == Channel.WEBPUSH:
         subscription = delivery.device.subscription

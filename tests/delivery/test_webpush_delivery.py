@@ -250,3 +250,29 @@ async def test_a_stood_down_responder_is_told_by_push(push_service, worker, inci
     stood_down = [push for push in push_service.received if push.json["type"] == "alert.stood_down"]
     assert [push.json["alert_id"] for push in stood_down] == [bobs.pk]
     assert stood_down[0].json["notification"]["title"] == "Stood down"
+
+
+async def test_once_enough_crews_are_going_the_others_phones_say_so(push_service, worker, carol, alice, bob, settings):
+    """Crew target 1: Alice accepts, and after the grace Bob's locked phone hears, through the real
+    push service, that enough crews are going (the same tag, so it replaces his alert)."""
+    from django.utils import timezone
+
+    from backend.dispatch.actions import create_incident, respond_to_alert
+    from backend.dispatch.escalation import run_due_escalations
+
+    settings.COVERED_STAND_DOWN_GRACE_SECONDS = 0
+    await subscribe(bob, push_service.subscribe())
+    incident = await sync_to_async(create_incident)(
+        actor=carol, cad_reference="EEAST-T1", latitude=52.63, longitude=1.295, address="1 Road", crew_target=1
+    )
+    alerts = await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    await send_everything_due(worker)
+    alices = next(alert for alert in alerts if alert.responder_id == alice.pk)
+    await sync_to_async(respond_to_alert)(actor=alice.user, alert_id=alices.pk, response="accept")
+    await sync_to_async(run_due_escalations)(now=timezone.now())
+    await send_everything_due(worker)
+
+    first, second = push_service.received
+    assert (first.json["type"], second.json["type"]) == ("alert.created", "alert.stood_down")
+    assert second.json["notification"]["body"] == "Enough crews are going: you are not needed."
+    assert second.json["notification"]["tag"] == first.json["notification"]["tag"]

@@ -19,6 +19,7 @@ class Job:
     alerted_at: datetime.datetime
     kind: str = "alert"
     incident_status: str = "open"
+    stood_down_reason: str = ""
     subscription_id: int | None = None
     endpoint: str = ""
     p256dh: str = ""

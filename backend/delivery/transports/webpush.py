@@ -26,6 +26,13 @@ def topic_for(incident_id: int) -> str:
     return f"incident-{incident_id}"[:32]
 
 
+# What a locked phone says when its alert stands down, by reason (no incident details).
+_STOOD_DOWN_BODIES = {
+    "enough_crews": "Enough crews are going: you are not needed.",
+    "committed_elsewhere": "You accepted another incident: this one is withdrawn.",
+}
+
+
 def push_payload(job: Job) -> dict:
     """What a lock screen may show: no address, no patient details. The app fetches the details
     after the firefighter has authenticated. Also valid Declarative Web Push (web_push: 8030)."""
@@ -34,7 +41,9 @@ def push_payload(job: Job) -> dict:
         cancelled = job.incident_status == "cancelled"
         event_type = "alert.cancelled" if cancelled else "alert.stood_down"
         title = "Alert cancelled" if cancelled else "Stood down"
-        body = "The incident was cancelled: you are not needed." if cancelled else "You are no longer needed."
+        body = "The incident was cancelled: you are not needed." if cancelled else _STOOD_DOWN_BODIES.get(
+            job.stood_down_reason, "You are no longer needed."
+        )
     else:
         event_type, title = "alert.created", "Cardiac arrest alert"
         body = "Open the app to accept or decline." if job.round == 1 else "Still unanswered: open the app."
