@@ -41,8 +41,10 @@ def push_payload(job: Job) -> dict:
         cancelled = job.incident_status == "cancelled"
         event_type = "alert.cancelled" if cancelled else "alert.stood_down"
         title = "Alert cancelled" if cancelled else "Stood down"
-        body = "The incident was cancelled: you are not needed." if cancelled else _STOOD_DOWN_BODIES.get(
-            job.stood_down_reason, "You are no longer needed."
+        body = (
+            "The incident was cancelled: you are not needed."
+            if cancelled
+            else _STOOD_DOWN_BODIES.get(job.stood_down_reason, "You are no longer needed.")
         )
     else:
         event_type, title = "alert.created", "Cardiac arrest alert"
