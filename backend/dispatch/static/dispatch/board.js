@@ -553,6 +553,8 @@ const HEADINGS = ["#", "Responder", "Station", "Distance", "State", "Alerted", "
 
 function alertTable(incident, alerts, commitmentOf) {
   if (!alerts.length) {
+    // An open incident's coverage line already says that nobody is alerted, or that it is not dispatched.
+    if (incident.status === "open") return null;
     return el("p", { className: "board-none" }, incident.dispatched_at ? "Nobody alerted." : "Not dispatched yet.");
   }
   return el(
