@@ -404,7 +404,7 @@ def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -
             chosen = _named_alerts(alerts, alert_ids)
         now = timezone.now()
         changed = _stand_down_alerts(chosen, StandDownReason.COORDINATOR, now=now, actor=actor)
-        _follow_coverage(incident, now=now, actor=actor)
+        _follow_coverage(incident, now=now)
         _tell_everyone_about(incident, changed=changed)
     _log_after_commit(
         "Alerts stood down",
@@ -445,13 +445,14 @@ def _stand_down_alerts(alerts: list[Alert], reason: str, *, now, actor) -> list[
     return changed
 
 
-def _follow_coverage(incident: Incident, *, now, actor) -> None:
+def _follow_coverage(incident: Incident, *, now) -> None:
     """After a change that may have moved the incident's coverage (its row locked): the ladder
     pauses or resumes (backend/dispatch/coverage.py); when it is short of crews again, those stood
     down because enough crews were going are alerted again, nearest first, before any wider ring."""
     _coverage, change = follow_coverage(incident, now=now)
     if change is Change.NO_LONGER_COVERED:
-        _alert_again(incident, _stood_down(incident, reason=StandDownReason.ENOUGH_CREWS), now=now, actor=actor)
+        # The system's doing, whoever's answer set it off.
+        _alert_again(incident, _stood_down(incident, reason=StandDownReason.ENOUGH_CREWS), now=now, actor=None)
 
 
 def _alert_again(incident: Incident, alerts: list[Alert], *, now, actor, named: bool = False) -> list[Alert]:
@@ -473,7 +474,8 @@ def _alert_again(incident: Incident, alerts: list[Alert], *, now, actor, named: 
         alert.version += 1
         alert.stood_down_at = None
         alert.stood_down_reason = ""
-    _save_alerts(again, "stood_down_at", "stood_down_reason", actor=actor)
+        alert.received_at = None  # to be shown again: the phone acknowledges it again
+    _save_alerts(again, "stood_down_at", "stood_down_reason", "received_at", actor=actor)
     overrides = [(alert, committed[alert.responder_id]) for alert in again if alert.responder_id in committed]
     record_overrides(actor, overrides)
     if again:
@@ -629,7 +631,7 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
             alerts_timed.send(sender=Alert, alerts=[alert])
         if response == "accept":
             _release_from_other_incidents(alert, now=now)
-        _follow_coverage(incident, now=now, actor=actor)
+        _follow_coverage(incident, now=now)
         _tell_everyone_about(incident, changed=[alert])
     _log_after_commit(
         "Alert answered",

@@ -50,6 +50,9 @@ export class AlertSync {
       case "alert.created":
       case "alert.updated": {
         const alert = frame.data?.alert;
+        // Alerted again (stood down when enough crews were going, then needed): show it and
+        // acknowledge it again.
+        if (frame.type === "alert.created" && alert) this.acked.delete(alert.id);
         this.store.update((s) => applyAlert(s, alert));
         this.tracker.observe(frame);
         this.persist();

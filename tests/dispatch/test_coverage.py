@@ -172,6 +172,7 @@ def test_when_coverage_drops_the_stood_down_are_alerted_again_and_the_ladder_res
     assert incident.covered_at is None
     bob_alert = alert(incident, "bob")
     assert bob_alert.state == AlertState.ALERTED and bob_alert.stood_down_reason == ""
+    assert bob_alert.received_at is None  # his phone must show it, and say so, again
     created = ResponderEvent.objects.filter(responder=bob_alert.responder, type="alert.created").order_by("id")
     assert [event.data["alert"]["state"] for event in created] == ["alerted", "alerted"]
     assert Delivery.objects.filter(alert=bob_alert, kind=Kind.ALERT, round=2).count() == 1

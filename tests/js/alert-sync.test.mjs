@@ -92,3 +92,30 @@ describe("answering an alert", () => {
     assert.equal(api.calls.length, 2);
   });
 });
+
+describe("acknowledging an alert", () => {
+  it("acknowledges an alert again when it is alerted again (stood down, then needed)", async () => {
+    const api = fakeApi();
+    const sync = newSync(api);
+    const sent = [];
+    sync.socket.send = (frame) => (sent.push(frame), true);
+    const alert = (version) => ({ ...detail(42, "alerted", version), crew: undefined });
+    const created = (version) => ({ type: "alert.created", id: version, data: { alert: alert(version) } });
+
+    sync.handleFrame(created(1));
+    sync.acknowledge(42);
+    sync.handleFrame({ type: "alert.ack.ok", data: { alert_id: 42 } });
+    sync.acknowledge(42); // shown again on the same screen: nothing more to say
+    sync.handleFrame(created(4)); // stood down at 2 and 3, alerted again at 4
+    sync.acknowledge(42);
+
+    assert.deepEqual(
+      sent.map((frame) => [frame.type, frame.alert_id]),
+      [
+        ["alert.ack", 42],
+        ["alert.ack", 42],
+      ],
+    );
+    for (const timer of sync.ackTimers.values()) clearTimeout(timer);
+  });
+});
