@@ -502,14 +502,23 @@ class IncidentAdmin(admin.ModelAdmin):
 
         return button_view
 
-    def cancel_view(self, request, object_id):
-        """The change page's Cancel button: ask for the reason, then cancel."""
+    def _incident_for_page(self, request, object_id, *, permission: str, doing: str) -> Incident | None:
+        """The incident of a page that asks before acting, if the coordinator may act on it; else a
+        message (the caller goes back to the list)."""
         try:
-            incident = access.access_incident_for_coordinator(
-                request.user, unquote(object_id), permission="dispatch.cancel_incident", doing="cancel incidents"
+            return access.access_incident_for_coordinator(
+                request.user, unquote(object_id), permission=permission, doing=doing
             )
         except ActionError as error:
             self.message_user(request, error.message, messages.ERROR)
+            return None
+
+    def cancel_view(self, request, object_id):
+        """The change page's Cancel button: ask for the reason, then cancel."""
+        incident = self._incident_for_page(
+            request, object_id, permission="dispatch.cancel_incident", doing="cancel incidents"
+        )
+        if incident is None:
             return HttpResponseRedirect(reverse("admin:dispatch_incident_changelist"))
         form = CancelReasonForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
@@ -520,12 +529,10 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def alert_named_view(self, request, object_id):
         """The change page's "Alert a named responder": choose one, confirm an override, dispatch."""
-        try:
-            incident = access.access_incident_for_coordinator(
-                request.user, unquote(object_id), permission="dispatch.dispatch_incident", doing="dispatch incidents"
-            )
-        except ActionError as error:
-            self.message_user(request, error.message, messages.ERROR)
+        incident = self._incident_for_page(
+            request, object_id, permission="dispatch.dispatch_incident", doing="dispatch incidents"
+        )
+        if incident is None:
             return HttpResponseRedirect(reverse("admin:dispatch_incident_changelist"))
         form = AlertNamedForm(request.POST if request.method == "POST" else None, incident=incident)
         if request.method == "POST" and form.is_valid():
