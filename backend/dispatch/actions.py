@@ -198,8 +198,9 @@ def dispatch_incident(
 
     Safe to repeat: a second dispatch alerts only people the first did not (for example someone
     who has just come on call). With `responder_ids` the coordinator names who to alert (still
-    only if on call and trained, but even if committed to another incident: an audited override)
-    and distance is not a limit; `station_ids` limits the stations.
+    only if on call and trained, but even if committed to another incident: an audited override;
+    and again if they were stood down from this one) and distance is not a limit; `station_ids`
+    limits the stations.
 
     A dispatch that finds nobody in the incident's ring widens to the next ring at once. If it
     still alerts nobody, the incident records why (`unreached_reason`), and if nobody at all is
@@ -276,19 +277,17 @@ def _nobody_reached(incident: Incident, nobody_because: str, *, now) -> None:
     """A dispatch alerted nobody new: the incident keeps why. If nobody at all is alerted to it,
     the board's alarm is raised at once."""
     incident.unreached_reason = nobody_because
-    if incident.alerts.filter(state__in=ACTIVE_STATES).exists():
-        incident.save(update_fields=["unreached_reason"])
-        events.send_to_board([("board.incident", payloads.board_incident(incident))])
-        return
-    incident.alarm_raised_at = now
-    incident.save(update_fields=["unreached_reason", "alarm_raised_at"])
-    radius = ring_radius_km(incident.ring)
-    raise_board_alarm(
-        incident,
-        now=now,
-        message=f"Dispatch of incident {incident.cad_reference} reached nobody: "
-        f"{UnreachedReason(nobody_because).label.lower()} (within {radius:g} km).",
-    )
+    changed = ["unreached_reason"]
+    if not incident.alerts.filter(state__in=ACTIVE_STATES).exists():
+        incident.alarm_raised_at = now
+        changed.append("alarm_raised_at")
+        raise_board_alarm(
+            incident,
+            now=now,
+            message=f"Dispatch of incident {incident.cad_reference} reached nobody: "
+            f"{UnreachedReason(nobody_because).label.lower()} (within {ring_radius_km(incident.ring):g} km).",
+        )
+    incident.save(update_fields=changed)
     events.send_to_board([("board.incident", payloads.board_incident(incident))])
 
 
