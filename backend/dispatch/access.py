@@ -55,8 +55,12 @@ def access_alert_for_responder(
     queryset = Alert.objects.select_related("incident", "responder__station", "responder__user")
     try:
         if lock_incident:
-            incident_id = Alert.objects.values_list("incident_id", flat=True).get(pk=alert_id, responder=responder)
-            Incident.objects.select_for_update().filter(pk=incident_id).exists()
+            # Found through the alert, in one query; only the incident's row is locked here.
+            incidents = Incident.objects.select_for_update(of=("self",)).filter(
+                alerts__pk=alert_id, alerts__responder=responder
+            )
+            if not incidents.values_list("pk", flat=True):
+                raise Alert.DoesNotExist
         if lock_responder:
             Responder.objects.select_for_update().filter(pk=responder.pk).exists()
         if for_update:
