@@ -14,8 +14,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from backend.limits import BodySizeLimit  # noqa: E402
-from backend.realtime.routing import websocket_urlpatterns  # noqa: E402
-from backend.realtime.security import SameOriginValidator  # noqa: E402
+from backend.sockets.routing import websocket_urlpatterns  # noqa: E402
+from backend.sockets.security import SameOriginValidator  # noqa: E402
 
 # A server holding a thousand sockets has hundreds of thousands of long-lived objects, and each
 # full garbage collection over them paused alert delivery by 200 to 300 ms (measured with

@@ -1,4 +1,4 @@
-"""Errors raised by actions and access checks.
+"""Errors raised by actions and access checks, and the one JSON shape every error is given in.
 
 Actions know nothing of HTTP or sockets; they raise these, and the API's exception handler (and the
 consumers) turn them into a JSON error with the right status or close code. Each carries a message
@@ -45,3 +45,10 @@ class CommittedElsewhere(Conflict):
     the first (decline it) before they can go to the second, so that nobody is counted on two."""
 
     code = "committed_elsewhere"
+
+
+def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
+    """Every error the API, the throttles and the size limits answer with has this shape:
+    {"error": {"code": "invalid", "message": "...", "fields": {"latitude": ["..."]}}}, plus, for
+    some conflicts, extra keys that help the client (e.g. existing_incident_id)."""
+    return {"error": {"code": code, "message": message, "fields": fields or {}, **extra}}

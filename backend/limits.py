@@ -11,7 +11,7 @@ import json
 
 from django.conf import settings
 
-from backend.api.errors import error_body
+from backend.errors import error_body
 
 # A message the server already holds comes at once; waiting longer than this means it has none.
 BUFFERED_WAIT_S = 0.01

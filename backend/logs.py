@@ -11,9 +11,6 @@ service URL's path or a database row in the message or traceback is blanked.
 
 import logging
 import re
-from functools import cache
-
-from django.apps import apps
 
 # Fields that hold what a patient, a caller or a responder could be identified or located by, or
 # what opens a device or an account. Compared case-insensitively with a record's `extra` fields
@@ -70,29 +67,20 @@ def scrub_text(text: str) -> str:
     return text
 
 
+# Added by the apps whose models hold health or welfare data (backend.records registers its forms'
+# fields when it is ready), so that a new field of theirs is covered without this module knowing them.
+_registered_fields: set[str] = set()
+
+
+def register_sensitive_fields(names) -> None:
+    """Treat these field names (any case) as sensitive, like SENSITIVE_FIELDS."""
+    _registered_fields.update(name.lower() for name in names)
+
+
 def sensitive_fields() -> frozenset[str]:
-    """SENSITIVE_FIELDS, and once Django's apps are loaded the after-call records' fields (this
-    module is imported by the settings, before the models can be)."""
-    if not apps.ready:
-        return SENSITIVE_FIELDS
-    return _with_record_fields()
-
-
-@cache
-def _with_record_fields() -> frozenset[str]:
-    """Every field of the attendance, outcome and welfare forms is health or welfare data about a
-    patient or a firefighter, except the bookkeeping every form shares and the keys linking it to
-    its alert, incident and station. Taken from the models, so that a new field is covered."""
-    from backend.records.models import Attendance, Outcome, SubmittedRecord, WelfareCheckIn
-
-    bookkeeping = {field.name for field in SubmittedRecord._meta.fields}
-    names = {
-        field.name.lower()
-        for model in (Attendance, Outcome, WelfareCheckIn)
-        for field in model._meta.get_fields()
-        if not field.auto_created and not field.many_to_one and not field.one_to_one and field.name not in bookkeeping
-    }
-    return SENSITIVE_FIELDS | names
+    """SENSITIVE_FIELDS and the fields the apps registered (once Django's apps are loaded: this
+    module is imported by the settings, before any app can register)."""
+    return SENSITIVE_FIELDS | _registered_fields
 
 
 def _is_sensitive(name) -> bool:

@@ -40,7 +40,7 @@ if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name the host(s) the product is served on.")
 
 # Pages and sockets on these origins may make authenticated state changes. The socket origin check
-# also accepts an Origin equal to the request's own Host (same-origin), see realtime/security.py.
+# also accepts an Origin equal to the request's own Host (same-origin), see sockets/security.py.
 ALLOWED_ORIGINS = env.origins(
     "DJANGO_ALLOWED_ORIGINS", [] if PRODUCTION else ["http://localhost:8000", "http://127.0.0.1:8000"]
 )

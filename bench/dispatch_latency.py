@@ -603,9 +603,11 @@ def run_probed_server(command: list[str]) -> None:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
     import backend.asgi
+    from backend import broadcast
     from backend.api import views
     from backend.dispatch import actions
-    from backend.realtime import consumers, events
+    from backend.realtime import events
+    from backend.sockets import consumers
 
     apply_experiments(os.environ.get("BENCH_EXPERIMENTS", ""))
     log = open(os.environ["BENCH_PROBE_LOG"], "a", buffering=1)  # noqa: SIM115 (open for the process's life)
@@ -649,8 +651,8 @@ def run_probed_server(command: list[str]) -> None:
     events.record_for_responders = timed(
         "record_for_responders", events.record_for_responders, label=lambda ids, type, data_for: f"  record {type}"
     )
-    events._send_now = timed(
-        "send", events._send_now, label=lambda messages: f"after-commit send ({_frame_type(messages[0][1])}, ...)"
+    broadcast._send_now = timed(
+        "send", broadcast._send_now, label=lambda messages: f"after-commit send ({_frame_type(messages[0][1])}, ...)"
     )
     BaseDatabaseWrapper._commit = timed("commit", BaseDatabaseWrapper._commit)
 

@@ -483,6 +483,7 @@ def run_probed_server(port: str) -> None:
     from django.core.management import call_command
     from django.db.backends.base.base import BaseDatabaseWrapper
 
+    from backend import broadcast
     from backend.delivery import worker
     from backend.delivery.transports import webpush as webpush_transport
     from backend.dispatch import actions, escalation
@@ -515,7 +516,7 @@ def run_probed_server(port: str) -> None:
     events.record_for_responders = timed("record_events", events.record_for_responders, count=len)
     actions.enqueue_pushes = timed("enqueue_pushes", actions.enqueue_pushes, count=len)
     actions._tell_everyone_about = timed("tell_board", actions._tell_everyone_about)
-    events._send_now = timed("after_commit_send", events._send_now)
+    broadcast._send_now = timed("after_commit_send", broadcast._send_now)
     BaseDatabaseWrapper._commit = timed("commit", BaseDatabaseWrapper._commit)
     pywebpush.WebPusher.encode = timed("encrypt", pywebpush.WebPusher.encode)
     py_vapid.Vapid02.sign = timed("vapid_sign", py_vapid.Vapid02.sign)

@@ -8,10 +8,10 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from backend.accounts import sessions, sockets
+from backend.accounts.access import responder_of
 from backend.accounts.throttling import LockedOut, lockout_message
 from backend.audit import log as audit_log
 from backend.audit.models import AuditAction
-from backend.dispatch.access import responder_of
 from backend.errors import InvalidInput, NotAllowed
 
 

@@ -16,7 +16,7 @@ import time
 from channels.db import database_sync_to_async
 
 from backend.accounts import sessions
-from backend.realtime import events
+from backend.broadcast import send_on_commit
 
 RECHECK_SECONDS = 60
 # The channel-layer message type; consumers handle it as `session_ended`.
@@ -34,12 +34,12 @@ def session_group(session_key: str) -> str:
 
 def close_sockets_of_users(user_ids) -> None:
     """After the current transaction commits, close every socket of these users."""
-    events.send_on_commit([(user_group(user_id), SESSION_ENDED) for user_id in user_ids])
+    send_on_commit([(user_group(user_id), SESSION_ENDED) for user_id in user_ids])
 
 
 def close_sockets_of_session(session_key: str | None) -> None:
     if session_key:
-        events.send_on_commit([(session_group(session_key), SESSION_ENDED)])
+        send_on_commit([(session_group(session_key), SESSION_ENDED)])
 
 
 class SessionBoundSocket:

@@ -13,8 +13,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from backend.api.errors import error_body
-from backend.errors import ActionError
+from backend.errors import ActionError, error_body
 
 
 class LockedOut(ActionError):

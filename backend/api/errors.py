@@ -14,7 +14,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from backend.errors import ActionError
+from backend.errors import ActionError, error_body
 
 _MESSAGES = {
     status.HTTP_400_BAD_REQUEST: "The request has errors: see fields.",
@@ -28,10 +28,6 @@ logger = logging.getLogger(__name__)
 
 # Seconds a client should wait before repeating a request the database could not serve.
 DATABASE_RETRY_AFTER_S = 5
-
-
-def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
-    return {"error": {"code": code, "message": message, "fields": fields or {}, **extra}}
 
 
 def exception_handler(exc, context):

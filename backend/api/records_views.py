@@ -18,9 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.errors import InvalidInput
-from backend.realtime.schemas import load
 from backend.records import access, actions, payloads
 from backend.records.models import Outcome, RecordKind
+from backend.schemas import load
 
 # How far back a firefighter's list of their own records goes.
 MY_RECORDS_DAYS = 30

@@ -1,6 +1,6 @@
 """REST API v1. Views parse input with a nested serializer, call one action or access function, and
 return the shared payload shapes (backend/dispatch/payloads.py, schemas in
-backend/realtime/schemas/). Nothing here changes state itself."""
+backend/schemas/). Nothing here changes state itself."""
 
 from django.conf import settings
 from django.middleware.csrf import get_token
@@ -25,7 +25,7 @@ from backend.checklists import payloads as checklist_payloads
 from backend.delivery import subscriptions as push_subscriptions
 from backend.dispatch import access, actions, payloads
 from backend.dispatch.models import MAX_CREW_TARGET, DeclineReason, Incident, IncidentCategory, IncidentStatus
-from backend.realtime.schemas import api_responses, openapi_schema
+from backend.schemas import api_responses, openapi_schema
 
 
 class ServiceUnavailable(APIException):

@@ -4,10 +4,10 @@ check-ins are shown to welfare leads only."""
 
 from django.contrib import admin
 
+from backend.accounts.roles import is_welfare_lead
 from backend.admin_base import ReadOnlyAdmin
+from backend.audit.log import WELFARE_CHECK_INS
 from backend.audit.models import AuditEntry
-from backend.records.access import may_read_welfare
-from backend.records.models import RecordKind
 
 
 @admin.register(AuditEntry)
@@ -35,6 +35,6 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         # Even who filed a welfare check-in, and when, is private to the welfare leads.
         entries = super().get_queryset(request)
-        if not may_read_welfare(request.user):
-            entries = entries.exclude(object_type=RecordKind.WELFARE)
+        if not is_welfare_lead(request.user):
+            entries = entries.exclude(object_type=WELFARE_CHECK_INS)
         return entries

@@ -25,6 +25,9 @@ class Origin:
 
 
 SYSTEM = Origin("system")
+# The object type of entries about welfare check-ins (records.RecordKind.WELFARE): the admin shows
+# them to welfare leads only, without the audit trail depending on the records app.
+WELFARE_CHECK_INS = "welfare"
 _current_origin: contextvars.ContextVar[Origin] = contextvars.ContextVar("audit_origin", default=SYSTEM)
 
 

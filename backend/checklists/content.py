@@ -3,7 +3,7 @@
 The content lives in `data/` as JSON, one file per major version, so that changing it is a
 reviewed change to a file (a clinician signs it off: see the file's `reviewed_by`), never an edit
 in a screen or the admin. The app shows the version and the source; the API serves the file as it
-is (`GET /api/v1/checklist/`). Its shape is `backend/realtime/schemas/checklist.schema.json`, and
+is (`GET /api/v1/checklist/`). Its shape is `backend/schemas/checklist.schema.json`, and
 tests/checklists/test_checklist_content.py holds it to the clinical figures of RCUK's guidelines.
 """
 

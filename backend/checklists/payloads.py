@@ -1,4 +1,4 @@
-"""The JSON shape of an on-scene event (schema: backend/realtime/schemas/onscene_event.schema.json)."""
+"""The JSON shape of an on-scene event (schema: backend/schemas/onscene_event.schema.json)."""
 
 from backend.checklists.models import OnSceneEvent
 

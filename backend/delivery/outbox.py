@@ -5,9 +5,9 @@ from urllib.parse import urlsplit
 
 from django.db.models import Max
 
+from backend.broadcast import send_on_commit
 from backend.delivery.models import Channel, Delivery, Kind, PushDevice
 from backend.dispatch.models import Alert
-from backend.realtime.events import send_on_commit
 
 WAKE_GROUP = "delivery.workers"
 

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import transaction
 from webpush.models import PushInformation, SubscriptionInfo
 
+from backend.accounts.access import responder_of
 from backend.delivery.models import PushDevice
-from backend.dispatch.access import responder_of
 from backend.errors import InvalidInput, NotFound
 
 

@@ -12,7 +12,6 @@ import asyncio
 import datetime
 import logging
 import os
-import random
 import socket
 import uuid
 from collections import defaultdict
@@ -25,6 +24,7 @@ from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from backend.backoff import backoff_seconds
 from backend.delivery.models import Channel, Delivery, DeliveryState, Kind, PushDevice, WorkerHeartbeat
 from backend.delivery.outbox import WAKE_GROUP
 from backend.delivery.transports import Job, Transport, TransportError
@@ -209,16 +209,6 @@ def _retry_time(job: Job, error: TransportError, now: datetime.datetime) -> date
     if retry_at > job.alerted_at + datetime.timedelta(seconds=settings.PUSH_TTL_SECONDS):
         return None
     return retry_at
-
-
-def backoff_seconds(attempts: int, *, max_seconds: float | None = None) -> float:
-    """How long to wait after the `attempts`-th failed attempt: `DELIVERY_RETRY_BASE_SECONDS`
-    doubling each attempt up to `max_seconds` (default `DELIVERY_RETRY_MAX_SECONDS`), with jitter so
-    that many retries after one outage do not all land at once."""
-    max_seconds = settings.DELIVERY_RETRY_MAX_SECONDS if max_seconds is None else max_seconds
-    doublings = min(max(attempts - 1, 0), 40)  # something that retries for days must not overflow a float
-    ceiling = min(max_seconds, settings.DELIVERY_RETRY_BASE_SECONDS * 2**doublings)
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not security)
 
 
 def record_heartbeat(name: str, *, started_at: datetime.datetime) -> None:

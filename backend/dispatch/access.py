@@ -5,6 +5,7 @@ A firefighter asking for something that is not theirs gets "not found", never "f
 that exists must not be distinguishable from one that does not.
 """
 
+from backend.accounts.access import responder_of
 from backend.accounts.models import Responder
 from backend.dispatch.models import Alert, Incident
 from backend.errors import NotAllowed, NotFound
@@ -21,16 +22,6 @@ def require_firefighter_or_coordinator(user, doing: str) -> None:
         raise NotAllowed(f"Log in to {doing}.")
     if not (Responder.objects.filter(user=user).exists() or user.has_perm("accounts.view_board")):
         raise NotAllowed(f"Only firefighters and coordinators can {doing}.")
-
-
-def responder_of(user) -> Responder:
-    """The responder profile of a logged-in firefighter, or NotAllowed for anyone else."""
-    if not (user and user.is_authenticated and user.is_active):
-        raise NotAllowed("Log in as a firefighter to do this.")
-    try:
-        return user.responder
-    except Responder.DoesNotExist:
-        raise NotAllowed("Only firefighters with a responder profile can do this.") from None
 
 
 def access_incident_for_coordinator(

@@ -10,17 +10,14 @@ Every frame a client receives has the envelope documented in docs/events.md:
     {"type": "...", "id": <int or null>, "sent_at": "<ISO 8601>", "data": {...}}
 """
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from backend.accounts.models import Responder
+from backend.broadcast import send_on_commit
 from backend.realtime.models import ResponderEvent
 
 logger = logging.getLogger(__name__)
@@ -91,27 +88,3 @@ def send_to_board(items: list[tuple[str, dict]]) -> None:
 def _deliver(frame: dict) -> dict:
     """The channel-layer message that makes a consumer send `frame` to its client."""
     return {"type": "deliver", "frame": frame}
-
-
-def send_on_commit(messages: list[tuple[str, dict]]) -> None:
-    """Send (group, channel-layer message) pairs once the current transaction commits."""
-    transaction.on_commit(lambda: _send_now(messages))
-
-
-def _send_now(messages: list[tuple[str, dict]]) -> None:
-    try:
-        async_to_sync(_group_send_all)(messages)
-    except Exception:  # the stored events are the record; the client catches up on reconnect
-        logger.exception("Sending %d real-time message(s) failed; clients will catch up on reconnect", len(messages))
-
-
-async def _group_send_all(messages: list[tuple[str, dict]]) -> None:
-    layer = get_channel_layer()
-    # Sent together so that fan-out to twenty crews costs one round of sends, not twenty in a row.
-    results = await asyncio.gather(
-        *(layer.group_send(group, message) for group, message in messages),
-        return_exceptions=True,
-    )
-    failures = [result for result in results if isinstance(result, BaseException)]
-    if failures:
-        logger.error("%d of %d real-time sends failed: %r", len(failures), len(messages), failures[0])

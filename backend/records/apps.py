@@ -10,6 +10,12 @@ class RecordsConfig(AppConfig):
     verbose_name = "After-call records"
 
     def ready(self):
+        from backend import logs
+        from backend.records.models import health_and_welfare_field_names
+
+        # The logs refuse the forms' fields by name, whatever logs them.
+        logs.register_sensitive_fields(health_and_welfare_field_names())
+
         from backend.dispatch.signals import alerts_timed
         from backend.records.summaries import summarise_on_signal
 

@@ -309,3 +309,17 @@ class ReportMonth(models.Model):
 
     def __str__(self) -> str:
         return f"Report month {self.month}"
+
+
+def health_and_welfare_field_names() -> set[str]:
+    """Every field of the attendance, outcome and welfare forms is health or welfare data about a
+    patient or a firefighter, except the bookkeeping every form shares and the keys linking it to
+    its alert, incident and station. The logs refuse these names (backend.logs); taken from the
+    models, so that a new field is covered."""
+    bookkeeping = {field.name for field in SubmittedRecord._meta.fields}
+    return {
+        field.name
+        for model in (Attendance, Outcome, WelfareCheckIn)
+        for field in model._meta.get_fields()
+        if not field.auto_created and not field.many_to_one and not field.one_to_one and field.name not in bookkeeping
+    }

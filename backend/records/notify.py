@@ -25,8 +25,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backend.accounts.roles import WELFARE_LEADS
+from backend.backoff import backoff_seconds
 from backend.delivery.outbox import wake_workers_on_commit
-from backend.delivery.worker import backoff_seconds
 from backend.records.models import FollowUp, WelfareCheckIn
 
 logger = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 // The CPR/AED checklist is versioned data from the server (GET /api/v1/checklist/, shaped by
-// backend/realtime/schemas/checklist.schema.json), reviewed by a clinician; the app never
+// backend/schemas/checklist.schema.json), reviewed by a clinician; the app never
 // hard-codes its steps. A copy is kept for use without signal (it holds no personal or health
 // data). Everything read from it is checked, so an unexpected shape shows less rather than
 // breaking the screen used during CPR.

@@ -13,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from backend.accounts.roles import COORDINATORS, WELFARE_LEADS
 from backend.accounts.second_factor import STAFF_NEED_SECOND_FACTOR
-from backend.realtime.consumers import CloseCode
+from backend.sockets.consumers import CloseCode
 from tests.conftest import pass_second_factor, token_client_for
 from tests.realtime.sockets import FRAME_TIMEOUT_S, assert_closed_with, communicator, receive_frame
 

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from backend.accounts import actions, sessions, sockets
-from backend.realtime.consumers import CloseCode
+from backend.sockets.consumers import CloseCode
 from tests.realtime.sockets import (
     FRAME_TIMEOUT_S,
     assert_closed_with,

@@ -1,12 +1,12 @@
 import jsonschema
 
-from backend.realtime.schemas import load
+from backend.schemas import load
 
 _validators = {}
 
 
 def assert_matches(name: str, body) -> None:
-    """The response body has the documented shape (backend/realtime/schemas/<name>.schema.json)."""
+    """The response body has the documented shape (backend/schemas/<name>.schema.json)."""
     if name not in _validators:
         _validators[name] = jsonschema.Draft202012Validator(
             load(name), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER

@@ -1,4 +1,4 @@
-"""Request bodies are read strictly (backend/api/parsers.py, backend/api/fields.py): a number must be
+"""Request bodies are read strictly (backend/strict_json.py, backend/api/fields.py): a number must be
 a JSON number and a yes/no a JSON boolean; duplicate keys, NaN and Infinity, endless numbers and
 deep nesting are refused. Each is a 400 `invalid` naming the field at fault (dotted, as
 `keys.p256dh`), and nothing is created or changed."""
@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
+from backend import strict_json as parsers
 from backend.accounts.models import Responder
-from backend.api import parsers
 from backend.checklists.models import OnSceneEvent
 from backend.delivery.models import PushDevice
 from backend.dispatch.actions import dispatch_incident, respond_to_alert

@@ -194,3 +194,12 @@ def test_the_database_refuses_an_update_even_in_raw_sql(entry):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditentry SET role = %s WHERE id = %s", ["superuser", entry.pk])
     assert AuditEntry.objects.get().role == "coordinator"
+
+
+def test_the_audit_trail_names_welfare_check_ins_as_the_records_do():
+    """The admin hides entries of this object type from all but welfare leads: if the records' kind
+    were renamed without it, check-ins would show to every coordinator."""
+    from backend.audit.log import WELFARE_CHECK_INS
+    from backend.records.models import RecordKind
+
+    assert RecordKind.WELFARE == WELFARE_CHECK_INS

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from backend.checklists import content
-from backend.realtime.schemas import load
+from backend.schemas import load
 from tests.api.helpers import assert_matches
 
 ONE_TAP_EVENTS = ["arrived", "cpr_started", "pads_on", "analysis", "shock", "rosc", "ambulance_arrived", "handover"]

@@ -12,7 +12,7 @@ a socket's stored events are always in id order with no gaps.
 import pytest
 from asgiref.sync import sync_to_async
 
-from backend.realtime import events
+from backend import broadcast
 from tests.realtime.sockets import connect, dispatch, new_incident, receive_frames, receive_until_sync_ready
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,7 +24,7 @@ async def test_an_alert_whose_live_send_was_lost_reaches_the_socket_before_the_n
     socket = await connect("/ws/responder/", alice.user)
     await receive_until_sync_ready(socket)
     # The first dispatch commits, but its live send is lost (Redis down, or the process killed).
-    monkeypatch.setattr(events, "_send_now", lambda messages: None)
+    monkeypatch.setattr(broadcast, "_send_now", lambda messages: None)
     first = await dispatch(carol, incident)
     monkeypatch.undo()
     second = await dispatch(carol, await new_incident(carol, "EEAST-0002"))
@@ -42,14 +42,14 @@ async def test_a_late_live_event_is_not_sent_again_after_its_gap_was_filled(inci
     socket = await connect("/ws/responder/", alice.user)
     await receive_until_sync_ready(socket)
     held = []
-    monkeypatch.setattr(events, "_send_now", held.append)  # the first dispatch's send is late
+    monkeypatch.setattr(broadcast, "_send_now", held.append)  # the first dispatch's send is late
     first = await dispatch(carol, incident)
     monkeypatch.undo()
     second = await dispatch(carol, await new_incident(carol, "EEAST-0002"))
     frames = await receive_frames(socket, 2)
 
     for messages in held:  # the late sends arrive after all
-        await sync_to_async(events._send_now)(messages)
+        await sync_to_async(broadcast._send_now)(messages)
 
     assert [frame["data"]["alert"]["id"] for frame in frames] == [first["alice"].pk, second["alice"].pk]
     assert await socket.receive_nothing(timeout=0.3)
@@ -60,8 +60,8 @@ async def test_an_event_replayed_beyond_the_newest_id_read_is_not_sent_again_liv
     """Found by bench/faults.py (PostgreSQL cut off, then every phone reconnecting during a burst):
     the replay reads the newest id, then the backlog; an event committed between the two is in the
     backlog and also arrives live, and was sent twice."""
-    from backend.realtime import consumers
     from backend.realtime.models import ResponderEvent
+    from backend.sockets import consumers
 
     read_backlog = consumers._backlog
 

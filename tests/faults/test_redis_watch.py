@@ -3,7 +3,7 @@
 Found by bench/faults.py (Redis restarted during a burst, 200 phones): channels_redis hands a lost
 connection to one consumer per process; the others stayed open, their group memberships gone with
 the restarted Redis, and heard nothing more while their pings were still answered: 645 of 1,000
-alerts never reached the phones. backend/realtime/watch.py now asks Redis for its run_id and closes
+alerts never reached the phones. backend/sockets/watch.py now asks Redis for its run_id and closes
 every socket of the process once Redis is back from an outage or has restarted. Here a stand-in
 layer plays Redis; tests/faults/test_faults.py and bench/faults.py restart a real one.
 """
@@ -12,8 +12,8 @@ import asyncio
 
 import pytest
 
-from backend.realtime import watch
-from backend.realtime.consumers import CloseCode
+from backend.sockets import watch
+from backend.sockets.consumers import CloseCode
 
 
 class FakeRedis:

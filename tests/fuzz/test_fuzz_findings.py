@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from backend.dispatch.actions import dispatch_incident
-from backend.realtime.consumers import CloseCode
+from backend.sockets.consumers import CloseCode
 from tests.api.helpers import assert_error
 from tests.conftest import client_for, token_client_for
 from tests.realtime.sockets import assert_closed_with, connect, receive_until_sync_ready
@@ -42,7 +42,7 @@ def test_an_impossible_time_is_a_400_not_a_500(incident, carol, alice, occurred_
 
 def test_a_body_nested_too_deeply_is_a_400_not_a_500(cad):
     """Was: 500 (RecursionError from the JSON parser, which DRF does not catch). Now a 400 naming
-    the field the nesting starts in (backend/api/parsers.py)."""
+    the field the nesting starts in (backend/strict_json.py)."""
     client = token_client_for(cad)
 
     response = client.generic("POST", "/api/v1/incidents/", DEEPLY_NESTED, content_type="application/json")

@@ -1,6 +1,6 @@
 """Opening the product's real ASGI application's sockets in tests, as a browser would: with the
 session cookie of a logged-in user and the page's Origin; and receiving frames checked against
-their JSON Schema (backend/realtime/schemas), so that every test also checks the documented format.
+their JSON Schema (backend/schemas), so that every test also checks the documented format.
 """
 
 import datetime
@@ -13,9 +13,9 @@ from django.conf import settings
 from django.test import Client
 from jsonschema import Draft202012Validator, FormatChecker
 
+from backend import schemas
 from backend.asgi import application
 from backend.dispatch import actions
-from backend.realtime import schemas
 from tests.conftest import NORWICH_INCIDENT, pass_second_factor
 
 HOST = "testserver"

@@ -19,7 +19,7 @@ import pytest
 import websockets.sync.client
 from websockets.exceptions import ConnectionClosed
 
-from backend.realtime.consumers import CloseCode
+from backend.sockets.consumers import CloseCode
 from tests import live_server
 from tests.conftest import NORWICH_INCIDENT
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from backend.dispatch import actions
 from backend.dispatch.escalation import escalate_incident
-from backend.realtime.consumers import CloseCode
+from backend.sockets.consumers import CloseCode
 from tests.realtime.sockets import assert_closed_with, connect, dispatch, new_incident, receive_frame, receive_frames
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from backend.realtime import schemas
-from backend.realtime.consumers import CloseCode
+from backend import schemas
+from backend.sockets.consumers import CloseCode
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 SCHEMA_NAMES = sorted(path.name.removesuffix(".schema.json") for path in schemas.SCHEMA_DIR.glob("*.schema.json"))
@@ -58,7 +58,7 @@ def test_it_documents_every_event_type_and_nothing_else():
 @pytest.mark.parametrize("event_type", schemas.event_types())
 def test_it_links_each_documented_event_to_its_schema(event_type):
     text = _documented_events().get(event_type, "")
-    link = f"(../backend/realtime/schemas/event.{event_type}.schema.json)"
+    link = f"(../backend/schemas/event.{event_type}.schema.json)"
     assert link in text, f"the section on {event_type} does not link to its schema"
     assert (DOCS.parent / link.strip("()")).resolve().is_file()
 

@@ -7,8 +7,8 @@ from asgiref.sync import sync_to_async
 
 from backend.dispatch import actions
 from backend.dispatch.models import Alert, AlertState
-from backend.realtime import consumers
 from backend.realtime.models import ResponderEvent
+from backend.sockets import consumers
 from tests.realtime.sockets import (
     connect,
     dispatch,

@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from backend.dispatch import actions
-from backend.realtime.consumers import CloseCode
+from backend.sockets.consumers import CloseCode
 from tests.realtime.sockets import (
     assert_closed_with,
     communicator,

@@ -27,7 +27,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from backend.checklists.content import event_ids
-from backend.realtime.consumers import CloseCode
+from backend.sockets.consumers import CloseCode
 from tests.api.helpers import assert_matches
 from tests.conftest import browser_subscription, pass_second_factor
 from tests.realtime.sockets import assert_closed_with, connect, receive_frame

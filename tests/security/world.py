@@ -15,7 +15,7 @@ from backend.checklists import actions as checklist_actions
 from backend.checklists import content as checklist_content
 from backend.delivery.subscriptions import subscribe_device
 from backend.dispatch import actions
-from backend.realtime.routing import websocket_urlpatterns
+from backend.sockets.routing import websocket_urlpatterns
 from tests.conftest import GREAT_YARMOUTH, NORWICH_INCIDENT, browser_subscription
 
 ROLES = [

@@ -64,7 +64,7 @@ const DECLINE_LABELS = {
   other: "other",
 };
 
-// Close codes of backend/realtime/consumers.py after which retrying cannot help.
+// Close codes of backend/sockets/consumers.py after which retrying cannot help.
 const CLOSE_NOT_LOGGED_IN = 4401;
 const CLOSE_NOT_ALLOWED = 4403;
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backend.realtime import consumers
+from backend.sockets import consumers
 
 websocket_urlpatterns = [
     path("ws/responder/", consumers.ResponderConsumer.as_asgi()),

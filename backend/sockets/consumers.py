@@ -14,17 +14,17 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from backend import health
+from backend import health, strict_json
 from backend.accounts import second_factor
 from backend.accounts.models import Responder
 from backend.accounts.sockets import SessionBoundSocket
-from backend.api import parsers as strict_json
 from backend.audit import log as audit_log
 from backend.dispatch import actions, coverage, payloads
 from backend.dispatch.models import Alert, Incident, IncidentStatus
 from backend.errors import ActionError
-from backend.realtime import events, watch
+from backend.realtime import events
 from backend.realtime.models import ResponderEvent
+from backend.sockets import watch
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         self.group = group
         await self.channel_layer.group_add(group, self.channel_name)
         await self.bind_to_session()
-        watch.watch(self)  # closed to resync if Redis loses the membership (backend/realtime/watch.py)
+        watch.watch(self)  # closed to resync if Redis loses the membership (backend/sockets/watch.py)
 
     async def disconnect(self, code):
         watch.unwatch(self)
