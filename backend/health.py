@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from backend.delivery.models import WorkerHeartbeat
-from backend.delivery.worker import HEARTBEAT_SECONDS
+from backend.delivery.sending import HEARTBEAT_SECONDS
 
 WORKER_STALE_AFTER = datetime.timedelta(seconds=HEARTBEAT_SECONDS * 4)
 

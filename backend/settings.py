@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "backend.dispatch",
     "backend.realtime",
     "backend.delivery",
+    "backend.worker",
     "backend.checklists",
     "backend.records",
     "backend.audit",

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from backend import health
 from backend.delivery.models import WorkerHeartbeat
-from backend.delivery.worker import DeliveryWorker
+from backend.worker.loop import Worker
 
 
 def beat(seconds_ago: float, name: str = "host:1:abc") -> None:
@@ -53,8 +53,8 @@ def test_a_database_that_does_not_answer_is_reported_not_raised(client, monkeypa
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_running_worker_reports_itself():
-    worker = DeliveryWorker({}, name="test-worker")
-    await worker.run_once()
+    async with Worker(name="test-worker") as worker:
+        await worker.run_once()
     from asgiref.sync import sync_to_async
 
     heartbeat = await sync_to_async(WorkerHeartbeat.objects.get)(name="test-worker")

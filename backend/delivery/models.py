@@ -2,8 +2,6 @@ from django.conf import settings
 from django.db import models
 from webpush.models import SubscriptionInfo
 
-from backend.dispatch.models import Alert
-
 
 class PushDevice(models.Model):
     """A browser push subscription of one firefighter's device (django-webpush's SubscriptionInfo
@@ -45,7 +43,7 @@ class Delivery(models.Model):
     keeps what happened so a coordinator can see, per responder, what was sent and what failed.
     """
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    alert = models.ForeignKey("dispatch.Alert", on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.ALERT)
     device = models.ForeignKey(PushDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries")

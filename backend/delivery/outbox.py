@@ -5,14 +5,11 @@ from urllib.parse import urlsplit
 
 from django.db.models import Max
 
-from backend.broadcast import send_on_commit
 from backend.delivery.models import Channel, Delivery, Kind, PushDevice
-from backend.dispatch.models import Alert
-
-WAKE_GROUP = "delivery.workers"
+from backend.scheduling import wake_workers_on_commit
 
 
-def enqueue_pushes(alerts: list[Alert], *, round: int | None = None, now, kind: str = Kind.ALERT) -> list[Delivery]:
+def enqueue_pushes(alerts: list, *, round: int | None = None, now, kind: str = Kind.ALERT) -> list[Delivery]:
     """One Web Push delivery per subscribed device of each responder. A stand-down push tells a
     locked phone that the alert on its lock screen no longer stands (same tag and topic, so it
     replaces the alert's notification, and the push service drops the alert if undelivered).
@@ -42,7 +39,7 @@ def enqueue_pushes(alerts: list[Alert], *, round: int | None = None, now, kind: 
     return _store_and_wake(deliveries)
 
 
-def enqueue_sms(alerts: list[Alert], *, now) -> list[Delivery]:
+def enqueue_sms(alerts: list, *, now) -> list[Delivery]:
     """One text per alert whose responder has a phone number, in each alert's next round."""
     rounds = _next_rounds(alerts, channel=Channel.SMS, kind=Kind.ALERT) if alerts else {}
     deliveries = [
@@ -59,7 +56,7 @@ def enqueue_sms(alerts: list[Alert], *, now) -> list[Delivery]:
     return _store_and_wake(deliveries)
 
 
-def _next_rounds(alerts: list[Alert], *, channel: str, kind: str) -> dict[int, int]:
+def _next_rounds(alerts: list, *, channel: str, kind: str) -> dict[int, int]:
     """Alert id -> the round after the last one queued for it on this channel and kind (absent: 1)."""
     last = (
         Delivery.objects.filter(alert__in=alerts, channel=channel, kind=kind)
@@ -80,8 +77,3 @@ def _store_and_wake(deliveries: list[Delivery]) -> list[Delivery]:
     stored = Delivery.objects.bulk_create(deliveries, ignore_conflicts=False)
     wake_workers_on_commit()
     return stored
-
-
-def wake_workers_on_commit() -> None:
-    """Workers also poll, but a wake-up means the first push does not wait for the next poll."""
-    send_on_commit([(WAKE_GROUP, {"type": "delivery.wake"})])

@@ -1,7 +1,18 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class DispatchConfig(AppConfig):
     name = "backend.dispatch"
     label = "dispatch"
     verbose_name = "Incidents and alerts"
+
+    def ready(self):
+        from backend import scheduling
+        from backend.dispatch.escalation import run_due_escalations
+
+        # Escalation steps are seconds apart, not milliseconds: once per poll interval is enough.
+        scheduling.register(
+            "dispatch.escalations",
+            lambda worker: scheduling.Every("escalations", settings.DELIVERY_POLL_SECONDS, run_due_escalations),
+        )

@@ -165,3 +165,18 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident} → {self.responder}"
+
+    def why_not_to_call(self) -> str:
+        """Why a push or a text for this alert is no longer worth sending ("" while it is): the
+        responder can only still answer an open incident's alert that is not yet answered. The
+        delivery outbox asks this without knowing dispatch's states (docs/architecture.md)."""
+        if self.incident.status != IncidentStatus.OPEN:
+            return f"Not sent: the incident is {self.incident.status}."
+        if self.state not in (AlertState.ALERTED, AlertState.RECEIVED):
+            return f"Not sent: the alert is {self.get_state_display().lower()}."
+        return ""
+
+    @property
+    def shown_on_device(self) -> bool:
+        """The app has shown the alert (a text queued as a fallback is then not needed)."""
+        return self.state != AlertState.ALERTED

@@ -5,9 +5,9 @@ lead follows the link and reads the check-in in the admin, where reading it is a
 
 Nothing is sent in the firefighter's request: a slow mail relay would delay their answer and a
 failing one would lose the request. The check-in row itself is the durable "still to tell them"
-marker (a follow-up asked for, `welfare_leads_notified_at` empty), and the delivery worker
-(backend.delivery.worker) sends due emails with `send_due_welfare_emails`, retrying with backoff
-until the relay takes them. Nothing here reads the check-in's impact or notes, so no log line can
+marker (a follow-up asked for, `welfare_leads_notified_at` empty), and a pass of the worker
+(registered in records/apps.py) sends due emails with `send_due_welfare_emails`, retrying with
+backoff until the relay takes them. Nothing here reads the check-in's impact or notes, so no log line can
 carry them.
 """
 
@@ -26,8 +26,8 @@ from django.utils import timezone
 
 from backend.accounts.roles import WELFARE_LEADS
 from backend.backoff import backoff_seconds
-from backend.delivery.outbox import wake_workers_on_commit
 from backend.records.models import FollowUp, WelfareCheckIn
+from backend.scheduling import wake_workers_on_commit
 
 logger = logging.getLogger(__name__)
 

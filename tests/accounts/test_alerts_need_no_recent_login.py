@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from backend.accounts import actions
 from backend.delivery.models import Delivery, DeliveryState
+from backend.delivery.sending import DeliveryPass
 from backend.delivery.subscriptions import subscribe_device
 from backend.delivery.transports.webpush import WebPushTransport
-from backend.delivery.worker import DeliveryWorker
 from backend.dispatch.actions import dispatch_incident
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,7 +32,7 @@ def allow_the_stand_in(settings):
 async def worker():
     transport = WebPushTransport()
     async with transport:
-        yield DeliveryWorker({"webpush": transport}, name="test-worker")
+        yield DeliveryPass({"webpush": transport}, name="test-worker")
 
 
 @sync_to_async

@@ -59,4 +59,4 @@ def test_a_dispatch_through_the_api_of_the_served_product_reaches_the_phone(tmp_
         assert "Norwich" in {alert["station"].split(" ")[0] for alert in incident["alerts"]}
         [push] = stand_in.wait_for(1, timeout=5)
         assert push.json["incident_id"] == incident["id"]
-    assert "Delivery worker: running inside this process." in tail(log_path)
+    assert "Worker: running inside this process." in tail(log_path)

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from backend.accounts.models import Responder
 from backend.delivery.models import Channel, Delivery, DeliveryState
+from backend.delivery.sending import DeliveryPass, default_transports
 from backend.delivery.transports.sms import NotifySmsTransport
-from backend.delivery.worker import DeliveryWorker, default_transports
 from backend.dispatch.actions import cancel_incident, dispatch_incident, respond_to_alert
 from backend.dispatch.escalation import run_due_escalations
 from backend.dispatch.models import Alert, AlertState, Incident
@@ -99,11 +99,11 @@ def alerted_names(incident) -> list[str]:
 
 
 class Worker:
-    """A DeliveryWorker with the transports production would configure from the settings."""
+    """A DeliveryPass with the transports production would configure from the settings."""
 
     def __init__(self):
         self.transports = default_transports()
-        self.worker = DeliveryWorker(self.transports, name="sms-test-worker")
+        self.worker = DeliveryPass(self.transports, name="sms-test-worker")
 
     async def __aenter__(self):
         for transport in self.transports.values():

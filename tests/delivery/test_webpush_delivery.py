@@ -11,10 +11,11 @@ from django.utils import timezone
 from webpush.models import SubscriptionInfo
 
 from backend.delivery.models import Delivery, DeliveryState
+from backend.delivery.sending import DeliveryPass
 from backend.delivery.subscriptions import subscribe_device
 from backend.delivery.transports.webpush import WebPushTransport
-from backend.delivery.worker import DeliveryWorker
 from backend.dispatch.actions import dispatch_incident
+from backend.worker.loop import Worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,7 +45,7 @@ async def send_everything_due(worker):
 async def worker():
     transport = WebPushTransport()
     async with transport:
-        yield DeliveryWorker({"webpush": transport}, name="test-worker")
+        yield DeliveryPass({"webpush": transport}, name="test-worker")
 
 
 async def test_a_dispatch_sends_one_decryptable_push_per_device_with_the_right_headers(
@@ -157,7 +158,7 @@ async def test_a_hanging_push_service_times_out_and_is_retried(push_service, inc
     push_service.hang(times=1)
     await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
     async with WebPushTransport() as transport:
-        worker = DeliveryWorker({"webpush": transport}, name="w")
+        worker = DeliveryPass({"webpush": transport}, name="w")
         started = asyncio.get_running_loop().time()
         await send_everything_due(worker)
         assert asyncio.get_running_loop().time() - started < 2
@@ -167,7 +168,7 @@ async def test_a_hanging_push_service_times_out_and_is_retried(push_service, inc
 
 async def test_a_worker_killed_while_holding_deliveries_loses_none(push_service, incident, carol, alice, bob, settings):
     """The first worker claims and dies before sending; after the lease another sends them all."""
-    from backend.delivery.worker import claim_due
+    from backend.delivery.sending import claim_due
 
     settings.DELIVERY_LEASE_SECONDS = 1
     await subscribe(alice, push_service.subscribe())
@@ -176,7 +177,7 @@ async def test_a_worker_killed_while_holding_deliveries_loses_none(push_service,
     held = await sync_to_async(claim_due)(worker="killed", limit=10)
     assert len(held) == 2
     async with WebPushTransport() as transport:
-        survivor = DeliveryWorker({"webpush": transport}, name="survivor")
+        survivor = DeliveryPass({"webpush": transport}, name="survivor")
         await send_everything_due(survivor)
         assert push_service.received == []  # the lease still stands
         await asyncio.sleep(1.1)
@@ -190,14 +191,14 @@ async def test_the_worker_is_woken_after_commit_not_on_its_next_poll(push_servic
     subscription = push_service.subscribe()
     await subscribe(alice, subscription)
     stop = asyncio.Event()
-    async with WebPushTransport() as transport:
-        worker = DeliveryWorker({"webpush": transport}, name="waiting")
-        running = asyncio.create_task(worker.run(stop))
-        await asyncio.sleep(0.2)  # let it go idle
-        await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
-        [push] = await push_service.wait_for_async(1, timeout=3)
-        stop.set()
-        await asyncio.wait_for(running, timeout=35)
+    # The worker enters the transport itself, as `manage.py run_worker` does.
+    worker = Worker([DeliveryPass({"webpush": WebPushTransport()}, name="waiting")], name="waiting")
+    running = asyncio.create_task(worker.run(stop))
+    await asyncio.sleep(0.2)  # let it go idle
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    [push] = await push_service.wait_for_async(1, timeout=3)
+    stop.set()
+    await asyncio.wait_for(running, timeout=35)
     assert json.loads(push.payload)["alert_id"] == (await deliveries())[0].alert_id
 
 

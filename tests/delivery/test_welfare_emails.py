@@ -11,10 +11,10 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from backend.delivery.worker import DeliveryWorker
 from backend.dispatch.actions import dispatch_incident
 from backend.records import notify
 from backend.records.models import WelfareCheckIn
+from backend.worker.loop import Worker
 from tests.conftest import make_firefighter
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,17 +49,15 @@ async def test_a_worker_pass_emails_the_welfare_leads_once(incident, carol, alic
     alerts = await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
     [check_in] = await sync_to_async(ask_for_follow_ups)(alerts)
 
-    worker = DeliveryWorker({}, name="welfare-test-worker")
-    await worker.run_once()
-    await worker.drain()
+    async with Worker(name="welfare-test-worker") as worker:
+        await worker.run_once()
     assert [message.to for message in mail.outbox] == [["wendy@example.org"]]
     assert f"/admin/records/welfarecheckin/{check_in.pk}/change/" in mail.outbox[0].body
     await check_in.arefresh_from_db()
     assert check_in.welfare_leads_notified_at is not None
 
-    again = DeliveryWorker({}, name="another-worker")  # a fresh worker: no poll-interval pause
-    await again.run_once()
-    await again.drain()
+    async with Worker(name="another-worker") as again:  # a fresh worker: no poll-interval pause
+        await again.run_once()
     assert len(mail.outbox) == 1
 
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 from webpush.models import SubscriptionInfo
 
 from backend.delivery.models import Delivery, DeliveryState
+from backend.delivery.sending import claim_due, record_failure, record_sent
 from backend.delivery.subscriptions import subscribe_device
 from backend.delivery.transports import TransportError
-from backend.delivery.worker import claim_due, record_failure, record_sent
 from backend.dispatch.actions import cancel_incident, dispatch_incident, respond_to_alert
 from tests.conftest import browser_subscription, make_firefighter
 

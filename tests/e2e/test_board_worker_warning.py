@@ -20,7 +20,7 @@ WARNING_CHANGES_WITHIN_MS = 10_000
 # What a delivery worker does every few seconds.
 HEARTBEAT = """
 from django.utils import timezone
-from backend.delivery.worker import record_heartbeat
+from backend.delivery.sending import record_heartbeat
 record_heartbeat("e2e-worker", started_at=timezone.now())
 """
 

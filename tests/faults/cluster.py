@@ -1,7 +1,7 @@
 """A fault-injection harness: the distributed product on this machine, faults to inject into it, and
 simulated firefighters who count what they are shown.
 
-- `Cluster`: N daphne processes (the web: HTTP and sockets) and M `manage.py run_delivery_worker`
+- `Cluster`: N daphne processes (the web: HTTP and sockets) and M `manage.py run_worker`
   processes on PostgreSQL and a PRIVATE redis-server (its own port, no persistence), so Redis can
   be stopped and restarted without touching anyone else's. The processes reach PostgreSQL through
   `PgProxy`, a TCP proxy that can cut the database off (existing connections reset, new ones
@@ -273,7 +273,7 @@ class Cluster:
         return Process(name=name, argv=argv, env=self.env, log_path=self.log_dir / f"{name}.log", port=port)
 
     def _worker(self, name: str) -> Process:
-        argv = [sys.executable, "manage.py", "run_delivery_worker", "--name", name]
+        argv = [sys.executable, "manage.py", "run_worker", "--name", name]
         return Process(name=name, argv=argv, env=self.env, log_path=self.log_dir / f"{name}.log")
 
     def start(self) -> Cluster:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from backend import health
 from backend.delivery.models import WorkerHeartbeat
-from backend.delivery.worker import record_heartbeat
+from backend.delivery.sending import record_heartbeat
 from tests.realtime.sockets import connect, receive_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)

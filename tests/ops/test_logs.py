@@ -16,9 +16,9 @@ from pythonjsonlogger.json import JsonFormatter
 
 from backend import logs
 from backend.delivery.models import Delivery
+from backend.delivery.sending import DeliveryPass
 from backend.delivery.subscriptions import subscribe_device
 from backend.delivery.transports.webpush import WebPushTransport
-from backend.delivery.worker import DeliveryWorker
 from backend.dispatch import actions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,7 +104,7 @@ async def test_an_incident_from_creation_to_cancellation_is_logged_by_id_only(
         a.responder_id: a for a in await sync_to_async(actions.dispatch_incident)(actor=carol, incident_id=incident.pk)
     }
     async with WebPushTransport() as transport:
-        worker = DeliveryWorker({"webpush": transport}, name="log-test-worker")
+        worker = DeliveryPass({"webpush": transport}, name="log-test-worker")
         await worker.run_once()
         await worker.drain()
     alice_alert = alerts[alice.pk]

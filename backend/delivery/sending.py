@@ -1,5 +1,5 @@
-"""The delivery worker: claims due deliveries with a lease, sends them concurrently, records what
-happened, and runs escalation steps that have come due.
+"""Sending the outbox: the worker's delivery pass claims due deliveries with a lease, sends them
+concurrently and records what happened (backend/worker/ runs it, with the other apps' passes).
 
 Several workers on several machines can run at once: on PostgreSQL a claim is
 `SELECT ... FOR UPDATE SKIP LOCKED` (workers never wait for each other and never claim the same
@@ -10,36 +10,26 @@ worker that still holds the lease, so a slow worker whose lease was taken over c
 
 import asyncio
 import datetime
+import functools
 import logging
-import os
-import socket
-import uuid
 from collections import defaultdict
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from backend import scheduling
 from backend.backoff import backoff_seconds
 from backend.delivery.models import Channel, Delivery, DeliveryState, Kind, PushDevice, WorkerHeartbeat
-from backend.delivery.outbox import WAKE_GROUP
 from backend.delivery.transports import Job, Transport, TransportError
-from backend.dispatch.models import AlertState, IncidentStatus
+from backend.scheduling import Every, Pass
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5
-
-# A delivery is only worth sending while its responder could still answer.
-SENDABLE_ALERT_STATES = {AlertState.ALERTED, AlertState.RECEIVED}
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 # --- Database steps (sync) ----------------------------------------------------------------------------
@@ -90,15 +80,13 @@ def _not_needed_because(delivery: Delivery) -> str:
     alert = delivery.alert
     if delivery.kind == Kind.STAND_DOWN:
         return "" if delivery.device is not None else "Not sent: the device's subscription was removed."
-    if alert.incident.status != IncidentStatus.OPEN:
-        return f"Not sent: the incident is {alert.incident.status}."
-    if alert.state not in SENDABLE_ALERT_STATES:
-        return f"Not sent: the alert is {alert.get_state_display().lower()}."
+    if reason := alert.why_not_to_call():
+        return reason
     if delivery.channel == Channel.WEBPUSH and delivery.device is None:
         return "Not sent: the device's subscription was removed."
     if delivery.channel == Channel.SMS and not alert.responder.phone_number:
         return "Not sent: no phone number."
-    if delivery.channel == Channel.SMS and alert.state != AlertState.ALERTED:
+    if delivery.channel == Channel.SMS and alert.shown_on_device:
         return "Not sent: the device has shown the alert since the text was queued."
     return ""
 
@@ -222,63 +210,48 @@ def record_heartbeat(name: str, *, started_at: datetime.datetime) -> None:
 # --- The loop (async) -----------------------------------------------------------------------------------
 
 
-class DeliveryWorker:
-    """Runs until `stop` is set. `transports` maps a channel to an entered Transport.
+class DeliveryPass(Pass):
+    """The worker's pass that sends the outbox. `transports` maps a channel to a Transport, entered
+    by `start` (or already entered, by a test) and left by `stop`.
 
     Sends run as concurrent tasks, at most `max_in_flight` at once. A send that succeeds frees its
     slot at once and leaves its result to a recorder task that writes results in batches: with
     200 pushes per dispatch, one write per push would take longer than the pushes themselves.
     """
 
-    def __init__(self, transports: dict[str, Transport], *, name: str | None = None, max_in_flight: int | None = None):
+    name = "deliveries"
+    every_seconds = 0.0  # every turn: a new alert's pushes wake the worker and go at once
+
+    def __init__(self, transports: dict[str, Transport], *, name: str, max_in_flight: int | None = None):
         self.transports = transports
-        self.name = name or worker_name()
+        self.worker = name
         self.max_in_flight = max_in_flight or settings.PUSH_MAX_CONCURRENCY
         self.in_flight: set[asyncio.Task] = set()
         self._sent: list[tuple[Job, int]] = []
         self._sent_waiting = asyncio.Event()
-        self._escalations_checked_at = float("-inf")
-        self._welfare_emails: asyncio.Task | None = None
-        self._welfare_emails_checked_at = float("-inf")
-        self._beat_at = float("-inf")
-        self._started_at = timezone.now()
+        self._recorder: asyncio.Task | None = None
+        self._entered: list[Transport] = []
 
-    async def run(self, stop: asyncio.Event) -> None:
-        layer = get_channel_layer()
-        wake_channel = await layer.new_channel()
-        await layer.group_add(WAKE_GROUP, wake_channel)
-        recorder = asyncio.create_task(self._record_sent_batches())
-        logger.info("Delivery worker %s started", self.name)
-        try:
-            while not stop.is_set():
-                started = await self.run_once()
-                if not started:
-                    await self._wait(layer, wake_channel, stop)
-        finally:
-            await layer.group_discard(WAKE_GROUP, wake_channel)
-            await self.drain()
-            recorder.cancel()
-            await asyncio.gather(recorder, return_exceptions=True)
-            logger.info("Delivery worker %s stopped", self.name)
+    async def start(self) -> None:
+        for transport in self.transports.values():
+            await transport.__aenter__()
+            self._entered.append(transport)
 
     async def run_once(self) -> int:
-        """Run due escalation steps, start emailing due welfare follow-up requests, then claim and
-        start sending due deliveries. Returns how many escalations and deliveries were started (0
-        means idle)."""
+        """Claim due deliveries and start sending them; how many were started."""
+        if self._recorder is None:
+            self._recorder = asyncio.create_task(self._record_sent_batches())
         if len(self.in_flight) >= self.max_in_flight:
             # Full: wait for a slot rather than spinning on queries.
             await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
             return 1
-        await self._beat()
-        escalated = await self._run_due_escalations()
-        self._start_welfare_emails()
-        jobs = await sync_to_async(claim_due)(worker=self.name, limit=self.max_in_flight - len(self.in_flight))
+        jobs = await sync_to_async(claim_due)(worker=self.worker, limit=self.max_in_flight - len(self.in_flight))
         if jobs:
             logger.info(
                 "Deliveries claimed",
                 extra={
                     "event": "deliveries.claimed",
-                    "worker": self.name,
+                    "worker": self.worker,
                     "delivery_ids": [j.delivery_id for j in jobs],
                 },
             )
@@ -286,51 +259,22 @@ class DeliveryWorker:
             task = asyncio.create_task(self._deliver(job))
             self.in_flight.add(task)
             task.add_done_callback(self.in_flight.discard)
-        return escalated + len(jobs)
-
-    async def _beat(self) -> None:
-        """Record that this worker is alive, at most once per HEARTBEAT_SECONDS."""
-        now = asyncio.get_running_loop().time()
-        if now - self._beat_at < HEARTBEAT_SECONDS:
-            return
-        self._beat_at = now
-        await sync_to_async(record_heartbeat)(self.name, started_at=self._started_at)
-
-    async def _run_due_escalations(self) -> int:
-        """At most once per poll interval: escalation steps are seconds apart, not milliseconds."""
-        from backend.dispatch.escalation import run_due_escalations
-
-        now = asyncio.get_running_loop().time()
-        if now - self._escalations_checked_at < settings.DELIVERY_POLL_SECONDS:
-            return 0
-        self._escalations_checked_at = now
-        return await sync_to_async(run_due_escalations)()
-
-    def _start_welfare_emails(self) -> None:
-        """Email the welfare leads about follow-up requests that are due: in the background, one
-        pass at a time and at most once per poll interval, so a slow mail relay never holds up a push."""
-        now = asyncio.get_running_loop().time()
-        running = self._welfare_emails is not None and not self._welfare_emails.done()
-        if running or now - self._welfare_emails_checked_at < settings.DELIVERY_POLL_SECONDS:
-            return
-        self._welfare_emails_checked_at = now
-        self._welfare_emails = asyncio.create_task(self._send_due_welfare_emails())
-
-    async def _send_due_welfare_emails(self) -> None:
-        from backend.records.notify import send_due_welfare_emails
-
-        try:
-            await send_due_welfare_emails()
-        except Exception:  # e.g. the database is away; the check-ins stay due for the next pass
-            logger.exception("Emailing the welfare leads failed; trying again on the next pass.")
+        return len(jobs)
 
     async def drain(self) -> None:
         """Wait for every send started so far and record its result (tests, shutdown)."""
         while self.in_flight:
             await asyncio.gather(*list(self.in_flight), return_exceptions=True)
-        if self._welfare_emails is not None:
-            await asyncio.gather(self._welfare_emails, return_exceptions=True)
         await self._flush_sent()
+
+    async def stop(self) -> None:
+        await self.drain()
+        if self._recorder is not None:
+            self._recorder.cancel()
+            await asyncio.gather(self._recorder, return_exceptions=True)
+            self._recorder = None
+        while self._entered:
+            await self._entered.pop().__aexit__(None, None, None)
 
     async def _record_sent_batches(self) -> None:
         while True:
@@ -341,7 +285,7 @@ class DeliveryWorker:
         self._sent_waiting.clear()
         batch, self._sent = self._sent, []
         if batch:
-            await sync_to_async(record_sent_batch)(batch, worker=self.name)
+            await sync_to_async(record_sent_batch)(batch, worker=self.worker)
 
     async def _deliver(self, job: Job) -> None:
         transport = self.transports.get(job.channel)
@@ -350,7 +294,7 @@ class DeliveryWorker:
                 raise TransportError(f"No {job.channel} transport is configured.", permanent=True)
             status = await transport.send(job)
         except TransportError as error:
-            await sync_to_async(record_failure)(job, error, worker=self.name)
+            await sync_to_async(record_failure)(job, error, worker=self.worker)
             logger.warning(
                 "Delivery %s failed: %s",
                 job.delivery_id,
@@ -361,22 +305,12 @@ class DeliveryWorker:
         except Exception:  # a bug in a transport must not kill the worker; the row is retried
             logger.exception("Delivery %s raised", job.delivery_id, extra=_attempt_fields(job, None, "error"))
             await sync_to_async(record_failure)(
-                job, TransportError("Internal error while sending.", permanent=False), worker=self.name
+                job, TransportError("Internal error while sending.", permanent=False), worker=self.worker
             )
             return
         logger.info("Delivery sent", extra=_attempt_fields(job, status, "sent"))
         self._sent.append((job, status))
         self._sent_waiting.set()
-
-    async def _wait(self, layer, wake_channel: str, stop: asyncio.Event) -> None:
-        """Until a wake-up message, a stop, or the poll interval, whichever comes first."""
-        waiters = [asyncio.ensure_future(layer.receive(wake_channel)), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=settings.DELIVERY_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-            await asyncio.gather(*waiters, return_exceptions=True)
 
 
 def _attempt_fields(job: Job, status: int | None, outcome: str, **more) -> dict:
@@ -417,13 +351,15 @@ def _sms_transport():
     return NotifySmsTransport()
 
 
-async def run_worker(stop: asyncio.Event, *, name: str | None = None) -> None:
-    """Enter every configured transport and run one worker until `stop` is set."""
-    transports = default_transports()
-    for transport in transports.values():
-        await transport.__aenter__()
-    try:
-        await DeliveryWorker(transports, name=name).run(stop)
-    finally:
-        for transport in transports.values():
-            await transport.__aexit__(None, None, None)
+def register_passes() -> None:
+    """The worker's delivery passes: a heartbeat (what /healthz and the board's warning read), and
+    sending what is due with the transports the settings configure."""
+    scheduling.register(
+        "delivery.heartbeat",
+        lambda worker: Every(
+            "heartbeat",
+            HEARTBEAT_SECONDS,
+            functools.partial(record_heartbeat, worker.name, started_at=worker.started_at),
+        ),
+    )
+    scheduling.register("delivery.send", lambda worker: DeliveryPass(default_transports(), name=worker.name))

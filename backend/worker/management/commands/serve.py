@@ -1,5 +1,5 @@
 """Serve the whole product from one process: daphne for HTTP and WebSockets and, in the embedded
-setup (DELIVERY_WORKER_EMBEDDED, on by default without REDIS_URL), the delivery worker on the same
+setup (DELIVERY_WORKER_EMBEDDED, on by default without REDIS_URL), the worker on the same
 event loop, so that `make run` needs nothing else."""
 
 from django.conf import settings
@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run daphne, with the delivery worker inside it in the embedded setup."
+    help = "Run daphne, with the worker inside it in the embedded setup."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         from twisted.internet import reactor
 
         if settings.DELIVERY_WORKER_EMBEDDED:
-            from backend.delivery.worker import run_worker
+            from backend.worker.loop import run_worker
 
             stop = asyncio.Event()
 
@@ -33,5 +33,5 @@ class Command(BaseCommand):
                 reactor.addSystemEventTrigger("before", "shutdown", stop.set)
 
             reactor.callWhenRunning(start_worker)
-            self.stdout.write("Delivery worker: running inside this process.")
+            self.stdout.write("Worker: running inside this process.")
         CommandLineInterface().run(["--bind", host, "--port", str(port), "backend.asgi:application"])

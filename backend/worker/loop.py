@@ -1,0 +1,92 @@
+"""The worker's loop: run every registered pass that is due, then sleep until the next poll or a
+wake-up. It knows no app: deliveries, escalations, welfare e-mails and the rest are passes the apps
+register (backend/scheduling.py).
+
+Run as many workers as wanted, on as many machines as wanted: each pass shares its work with the
+other workers through the database (leases, row locks), never through this loop.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from backend.scheduling import WAKE_GROUP, Pass, WorkerIdentity, registered_passes
+
+logger = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    """Runs `passes` (by default every registered one) until `stop` is set."""
+
+    def __init__(self, passes: list[Pass] | None = None, *, name: str | None = None):
+        self.identity = WorkerIdentity(name=name or worker_name(), started_at=timezone.now())
+        self.passes = registered_passes(self.identity) if passes is None else passes
+        self._last_run: dict[int, float] = {}
+        self._started: list[Pass] = []
+
+    async def run(self, stop: asyncio.Event) -> None:
+        layer = get_channel_layer()
+        wake_channel = await layer.new_channel()
+        await layer.group_add(WAKE_GROUP, wake_channel)
+        logger.info("Worker %s started: %s", self.identity.name, ", ".join(p.name for p in self.passes))
+        try:
+            async with self:
+                while not stop.is_set():
+                    if not await self.run_once():
+                        await self._wait(layer, wake_channel, stop)
+        finally:
+            await layer.group_discard(WAKE_GROUP, wake_channel)
+            logger.info("Worker %s stopped", self.identity.name)
+
+    async def __aenter__(self) -> "Worker":
+        """Start every pass (a test may then turn the loop itself with `run_once`)."""
+        self._started = []
+        try:
+            for each in self.passes:
+                await each.start()
+                self._started.append(each)
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        """Stop the passes started, last first, each finishing what it started."""
+        while self._started:
+            await self._started.pop().stop()
+
+    async def run_once(self) -> int:
+        """Run every pass that is due, in order; how much work they started (0: idle)."""
+        now = asyncio.get_running_loop().time()
+        total = 0
+        for each in self.passes:
+            if now - self._last_run.get(id(each), float("-inf")) < each.every_seconds:
+                continue
+            self._last_run[id(each)] = now
+            total += await each.run_once()
+        return total
+
+    async def _wait(self, layer, wake_channel: str, stop: asyncio.Event) -> None:
+        """Until a wake-up message, a stop, or the poll interval, whichever comes first."""
+        waiters = [asyncio.ensure_future(layer.receive(wake_channel)), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=settings.DELIVERY_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+
+async def run_worker(stop: asyncio.Event, *, name: str | None = None) -> None:
+    """Run one worker with every registered pass until `stop` is set."""
+    await Worker(name=name).run(stop)
