@@ -120,9 +120,9 @@ describe("coverage on each card", () => {
 });
 
 describe("why a responder was stood down", () => {
-  it("says each reason in words", () => {
-    assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "enough_crews" })), "Stood down: enough crews going");
-    assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "coordinator" })), "Stood down by coordinator");
+  it("says each reason in the server's words", () => {
+    assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "enough_crews" })), "Stood down: enough crews are going");
+    assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "coordinator" })), "Stood down by a coordinator");
     assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "incident_closed" })), "Stood down: incident closed");
     assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "" })), "Stood down");
   });

@@ -8,53 +8,28 @@
 // board held. The board keeps the highest `version` of each alert, so a late frame never undoes a
 // newer one, and an incident never goes back to open.
 
+import { ALERT_STATES, DECLINE_REASONS, INCIDENT_CATEGORIES, STAND_DOWN_REASONS, UNREACHED_REASONS } from "/app/labels.js";
+
 export const COMMITTED_STATES = new Set(["accepted", "en_route", "on_scene"]);
 // States in which a responder may still turn up or answer (backend/dispatch/actions.py).
 const ACTIVE_STATES = new Set(["alerted", "received", ...COMMITTED_STATES]);
 
-const STATE_LABELS = {
-  alerted: "Alerted",
-  received: "Shown on device",
-  accepted: "Accepted",
-  declined: "Declined",
-  en_route: "En route",
-  on_scene: "On scene",
-  cleared: "Cleared",
-  stood_down: "Stood down",
-  cancelled: "Incident cancelled",
-};
+// The names of states and reasons are the server's, as the phones have them (/app/labels.js,
+// generated from the choices in backend/dispatch/models.py).
+const STATE_LABELS = ALERT_STATES;
 
-// Why an alert was stood down (the alert's `stood_down_reason`); committed_elsewhere names the
-// other incident when the board knows it (standDownText).
-const STAND_DOWN_LABELS = {
-  coordinator: "Stood down by coordinator",
-  enough_crews: "Stood down: enough crews going",
-  committed_elsewhere: "Stood down: accepted another incident",
-  incident_closed: "Stood down: incident closed",
-};
+/** "No station is within range" -> "no station is within range", inside a sentence. */
+const inSentence = (label) => label.charAt(0).toLowerCase() + label.slice(1);
 
-// Why the last dispatch alerted nobody (the incident's `unreached_reason`).
-const UNREACHED_LABELS = {
-  no_station_in_range: "no station is within range",
-  nobody_on_call: "nobody in range is on call with training in date",
-  everyone_committed: "everyone in range is committed to another incident",
-  everyone_alerted: "everyone in range has already been alerted",
-  named_not_available: "the named responders are off call, untrained or already alerted",
-};
-
-const CATEGORY_LABELS = {
-  cardiac_arrest: "Suspected cardiac arrest",
-  unconscious: "Unconscious, breathing uncertain",
-  other_medical: "Other medical emergency",
-};
-
-const DECLINE_LABELS = {
-  unavailable: "not available",
-  too_far: "too far away",
-  no_transport: "no transport",
-  already_committed: "at another incident",
-  other: "other",
-};
+/** Why an alert was stood down, as the board's state cell says it. The server's label of the
+ *  coordinator's reason is a sentence of its own ("Stood down by a coordinator"); the others follow
+ *  "Stood down: ". committed_elsewhere names the other incident when the board knows it
+ *  (standDownText). */
+function standDownLabel(reason) {
+  const label = STAND_DOWN_REASONS[reason];
+  if (!label) return null;
+  return label.startsWith(STATE_LABELS.stood_down) ? label : `${STATE_LABELS.stood_down}: ${inSentence(label)}`;
+}
 
 // A closed or cancelled incident stays on the board, greyed, for this long.
 const FINISHED_KEPT_MS = 10 * 60 * 1000;
@@ -236,7 +211,8 @@ export function coverageText(incident, alerts = []) {
 export function unreachedReasonText(incident, alerts) {
   if (incident.status !== "open" || !incident.unreached_reason) return null;
   if (alerts.some((alert) => ACTIVE_STATES.has(alert.state))) return null;
-  return UNREACHED_LABELS[incident.unreached_reason] ?? incident.unreached_reason.replaceAll("_", " ");
+  const label = UNREACHED_REASONS[incident.unreached_reason];
+  return label ? inSentence(label) : incident.unreached_reason.replaceAll("_", " ");
 }
 
 /** Who is committed (accepted, en route, on scene) to which open incident: responder id ->
@@ -275,7 +251,7 @@ export function standDownText(alert, commitment = null) {
   if (alert.stood_down_reason === "committed_elsewhere" && commitment) {
     return `Stood down: went to ${commitment.incident.cad_reference}`;
   }
-  return STAND_DOWN_LABELS[alert.stood_down_reason] ?? STATE_LABELS.stood_down;
+  return standDownLabel(alert.stood_down_reason) ?? STATE_LABELS.stood_down;
 }
 
 /** Open incidents, newest first, then recently finished ones; long-finished ones are dropped. */
@@ -316,12 +292,13 @@ export function stateText(alert, commitment = null) {
   if (alert.state === "stood_down") return standDownText(alert, commitment);
   const label = STATE_LABELS[alert.state] ?? alert.state;
   if (alert.state === "declined" && alert.decline_reason) {
-    return `${label} (${DECLINE_LABELS[alert.decline_reason] ?? alert.decline_reason})`;
+    const reason = DECLINE_REASONS[alert.decline_reason];
+    return `${label} (${reason ? inSentence(reason) : alert.decline_reason})`;
   }
   return label;
 }
 
 /** The incident's category in words; a category this page does not know by its name. */
 export function categoryText(category) {
-  return CATEGORY_LABELS[category] ?? category;
+  return INCIDENT_CATEGORIES[category] ?? category;
 }
