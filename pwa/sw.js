@@ -14,7 +14,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "bcf47084cb99";
+const VERSION = "f267dc6113ab";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 
@@ -28,8 +28,10 @@ const SHELL = [
   "/app/checklist-data.js",
   "/app/dom.js",
   "/app/eventlog.js",
+  "/app/form-schema.js",
   "/app/format.js",
   "/app/idb.js",
+  "/app/labels.js",
   "/app/lastevent.js",
   "/app/main.js",
   "/app/metronome.js",

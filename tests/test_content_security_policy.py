@@ -2,6 +2,7 @@
 but this origin (and its own WebSockets); the admin has a policy of its own; the API has none."""
 
 import re
+from urllib.parse import urljoin
 
 import pytest
 from django.test import Client
@@ -108,3 +109,32 @@ def test_the_admin_pages_coordinators_use_have_no_inline_code(carol, incident, a
         html = re.sub(r'<script type="application/json"[^>]*>.*?</script>', "", response.content.decode(), flags=re.S)
         for pattern in INLINE_CODE:
             assert not pattern.search(html), (page, pattern.pattern, pattern.search(html))
+
+
+MODULE_IMPORT = re.compile(r"^\s*(?:import|export)\s[^;]*?from\s+\"([^\"]+)\"|^\s*import\s+\"([^\"]+)\"", re.M)
+
+
+def test_the_board_loads_the_apps_socket_client_and_labels_under_the_admins_policy(carol):
+    """The board (/static/dispatch/board.js) imports the app's modules from /app/ (served from pwa/):
+    every module it needs, followed import by import, is on this origin, which is all the admin's
+    `script-src 'self'` allows, and is served as JavaScript."""
+    coordinator = admin_client_for(carol)
+    page = coordinator.get(reverse("admin:dispatch_incident_board"))
+    assert directives(page)["script-src"] == ["'self'"]
+    assert '<script type="module" src="/static/dispatch/board.js"></script>' in page.content.decode()
+
+    seen, to_load = set(), ["/static/dispatch/board.js"]
+    while to_load:
+        url = to_load.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        response = coordinator.get(url)
+        assert response.status_code == 200, url
+        assert "javascript" in response["Content-Type"], url
+        source = b"".join(response.streaming_content) if response.streaming else response.content
+        for match in MODULE_IMPORT.finditer(source.decode()):
+            spec = match.group(1) or match.group(2)
+            assert spec.startswith(("/", "./", "../")) and not spec.startswith("//"), f"{url} imports {spec}"
+            to_load.append(urljoin(url, spec))
+    assert {"/app/socket.js", "/app/labels.js", "/app/backoff.js"} <= seen

@@ -1,26 +1,14 @@
-// Words and numbers as firefighters read them (en-GB, 24-hour clock).
+// Words and numbers as firefighters read them (en-GB, 24-hour clock). The names of states and
+// reasons are the server's (labels.js, generated from its choices), so that the phone, the
+// coordinators' board and the admin call each thing the same.
 
+import { ALERT_STATES, DECLINE_REASONS as DECLINE_REASON_LABELS, INCIDENT_CATEGORIES } from "./labels.js";
 import { COMMITTED, hasAttended } from "./store.js";
 
-export const STATE_LABELS = {
-  alerted: "Alerted",
-  received: "Seen",
-  accepted: "Accepted",
-  declined: "Declined",
-  en_route: "En route",
-  on_scene: "On scene",
-  cleared: "Cleared",
-  stood_down: "Stood down",
-  cancelled: "Incident cancelled",
-};
+export const STATE_LABELS = ALERT_STATES;
 
-export const DECLINE_REASONS = [
-  ["unavailable", "Not available"],
-  ["too_far", "Too far away"],
-  ["no_transport", "No transport"],
-  ["already_committed", "Already at another incident"],
-  ["other", "Other reason"],
-];
+/** [reason, label] in the server's order: the choices offered when declining. */
+export const DECLINE_REASONS = Object.entries(DECLINE_REASON_LABELS);
 
 export const EVENT_TYPES = [
   ["arrived", "Arrived at patient"],
@@ -49,13 +37,7 @@ export function categoryHeading(category) {
 }
 
 export function categoryDetail(category) {
-  return (
-    {
-      cardiac_arrest: "Suspected cardiac arrest",
-      unconscious: "Unconscious, breathing uncertain",
-      other_medical: "Other medical emergency",
-    }[category] || ""
-  );
+  return INCIDENT_CATEGORIES[category] || "";
 }
 
 // Why an alert was stood down (the alert's `stood_down_reason`), in full and in short.

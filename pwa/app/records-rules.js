@@ -7,18 +7,46 @@
 // string, "" while unanswered), times (ISO 8601 strings or null), counts (numbers or null),
 // text (strings), crew (an array of responder ids).
 
+import { CLOCK_SLACK_MS, FORM_FIELDS } from "./form-schema.js";
+
 export const KINDS = ["attendance", "outcome", "welfare"];
-export const NOTES_MAX = 1000;
-const CLOCK_SLACK_MS = 2 * 60 * 1000; // the server allows phones' clocks to run 2 minutes fast
+// How long notes may be (the same for every form).
+export const NOTES_MAX = FORM_FIELDS.attendance.notes.maxLength;
 
-const YES_NO_UNKNOWN = [["yes", "Yes"], ["no", "No"], ["unknown", "Unknown"]];
-const FIRST_BY = [["bystander", "Bystander"], ["fire_crew", "Fire crew"], ["ambulance", "Ambulance"], ["other", "Other"], ["nobody", "Nobody"]];
+/**
+ * The helpers that make one form's fields. What the server decides (required or not, the choices
+ * and their labels, length and number limits) comes from its own field list, through the
+ * generated form-schema.js; what is the app's own (the question asked, hints, when a field shows)
+ * is given here. tests/records/test_app_modules.py checks the result against the server.
+ */
+function fieldsFor(kind) {
+  const server = (name) => {
+    const spec = FORM_FIELDS[kind][name];
+    if (!spec) throw new Error(`${kind}.${name} is not a field the server accepts`);
+    return spec;
+  };
+  const base = (name, label, type, extra) => ({ name, label, type, required: server(name).required, ...extra });
+  return {
+    bool: (name, label, extra = {}) => base(name, label, "bool", extra),
+    choice: (name, label, extra = {}) => base(name, label, "choice", { choices: server(name).choices, ...extra }),
+    time: (name, label, extra = {}) => base(name, label, "time", extra),
+    count: (name, label, extra = {}) => base(name, label, "count", { maximum: server(name).maximum, ...extra }),
+    text: (name, label, extra = {}) => base(name, label, "text", { maxLength: server(name).maxLength, ...extra }),
+    crew: (name, label, extra = {}) => base(name, label, "crew", extra),
+    notes: (hint) => base("notes", "Notes", "notes", { maxLength: server("notes").maxLength, hint }),
+    /** A number on a scale (the server's minimum to maximum), offered as choices with words. */
+    scale: (name, label, words, extra = {}) => {
+      const { minimum, maximum } = server(name);
+      const choices = [];
+      for (let n = minimum; n <= maximum; n += 1) choices.push([String(n), `${n}: ${words[n - minimum]}`]);
+      return base(name, label, "choice", { choices, ...extra });
+    },
+  };
+}
 
-const bool = (name, label, extra = {}) => ({ name, label, type: "bool", ...extra });
-const choice = (name, label, choices, extra = {}) => ({ name, label, type: "choice", choices, ...extra });
-const time = (name, label, extra = {}) => ({ name, label, type: "time", ...extra });
-const count = (name, label, extra = {}) => ({ name, label, type: "count", ...extra });
-const notes = (hint) => ({ name: "notes", label: "Notes", type: "notes", hint });
+const attendance = fieldsFor("attendance");
+const outcome = fieldsFor("outcome");
+const welfare = fieldsFor("welfare");
 
 /** Each form: title, what it is for, and its sections of fields (in the order shown). */
 export const FORMS = {
@@ -26,19 +54,21 @@ export const FORMS = {
     title: "Attendance",
     intro: "Who attended, with which appliance, and the times. Times from your answers and the checklist are filled in for you: correct them if they are wrong.",
     sections: [
-      { fields: [bool("attended", "Did you attend this incident?", { required: true })] },
+      { fields: [attendance.bool("attended", "Did you attend this incident?")] },
       {
         legend: "Appliance and role",
-        fields: [
-          { name: "appliance", label: "Appliance call sign", type: "text", maxLength: 20, hint: "For example 21P1." },
-          choice("role", "Your role", [["crew_lead", "Crew lead"], ["crew_member", "Crew member"], ["driver", "Driver"]]),
-        ],
+        fields: [attendance.text("appliance", "Appliance call sign", { hint: "For example 21P1." }), attendance.choice("role", "Your role")],
       },
       {
         legend: "Times",
-        fields: [time("mobile_at", "Mobile"), time("on_scene_at", "On scene"), time("at_patient_at", "At patient"), time("left_scene_at", "Left scene")],
+        fields: [
+          attendance.time("mobile_at", "Mobile"),
+          attendance.time("on_scene_at", "On scene"),
+          attendance.time("at_patient_at", "At patient"),
+          attendance.time("left_scene_at", "Left scene"),
+        ],
       },
-      { fields: [notes("No patient names or addresses.")] },
+      { fields: [attendance.notes("No patient names or addresses.")] },
     ],
   },
   outcome: {
@@ -47,73 +77,70 @@ export const FORMS = {
     sections: [
       {
         legend: "Crew",
-        fields: [{ name: "appliance", label: "Appliance call sign", type: "text", maxLength: 20 }, { name: "crew", label: "Crew members who attended", type: "crew" }],
+        fields: [outcome.text("appliance", "Appliance call sign"), outcome.crew("crew", "Crew members who attended")],
       },
       {
         legend: "Resuscitation",
         fields: [
-          bool("resuscitation_attempted", "Was resuscitation attempted?", { required: true }),
-          choice("not_attempted_reason", "Why was it not attempted?", [
-            ["dnacpr", "Do-not-attempt-CPR decision"],
-            ["obviously_dead", "Obviously dead"],
-            ["signs_of_life", "Signs of life on arrival"],
-          ], { showIf: (values) => values.resuscitation_attempted === false }),
-          choice("location_type", "Where was the patient?", [["home", "Home"], ["public_place", "Public place"], ["workplace", "Workplace"], ["other", "Other"]]),
-          choice("witnessed", "Who witnessed the collapse?", [["bystander", "Bystander"], ["crew", "Crew"], ["not_witnessed", "Not witnessed"]]),
+          outcome.bool("resuscitation_attempted", "Was resuscitation attempted?"),
+          outcome.choice("not_attempted_reason", "Why was it not attempted?", { showIf: (values) => values.resuscitation_attempted === false }),
+          outcome.choice("location_type", "Where was the patient?"),
+          outcome.choice("witnessed", "Who witnessed the collapse?"),
         ],
       },
       {
         legend: "Before the crew arrived",
         fields: [
-          choice("bystander_cpr", "Bystander CPR", YES_NO_UNKNOWN),
-          choice("dispatcher_assisted_cpr", "Dispatcher-assisted CPR", YES_NO_UNKNOWN),
-          choice("public_defibrillator_applied", "Public-access defibrillator applied", YES_NO_UNKNOWN),
-          count("public_defibrillator_shocks", "Shocks given by the public defibrillator", { hint: "Leave empty if not known." }),
+          outcome.choice("bystander_cpr", "Bystander CPR"),
+          outcome.choice("dispatcher_assisted_cpr", "Dispatcher-assisted CPR"),
+          outcome.choice("public_defibrillator_applied", "Public-access defibrillator applied"),
+          outcome.count("public_defibrillator_shocks", "Shocks given by the public defibrillator", { hint: "Leave empty if not known." }),
         ],
       },
       {
         legend: "What the crew did",
         fields: [
-          bool("compressions", "Chest compressions by the crew"),
-          choice("ventilation", "Ventilation", [["none", "None"], ["mouth_to_mask", "Mouth-to-mask"], ["bag_valve_mask", "Bag-valve-mask"]]),
-          bool("defibrillator_applied", "Crew's defibrillator applied"),
-          choice("first_rhythm", "First rhythm (as the defibrillator classed it)", [["shock_advised", "Shock advised"], ["no_shock_advised", "No shock advised"], ["unknown", "Unknown"]]),
-          count("crew_shocks", "Shocks given by the crew"),
+          outcome.bool("compressions", "Chest compressions by the crew"),
+          outcome.choice("ventilation", "Ventilation"),
+          outcome.bool("defibrillator_applied", "Crew's defibrillator applied"),
+          outcome.choice("first_rhythm", "First rhythm (as the defibrillator classed it)"),
+          outcome.count("crew_shocks", "Shocks given by the crew"),
         ],
       },
       {
         legend: "Who was first",
-        fields: [choice("first_cpr_by", "First to give CPR", FIRST_BY), choice("first_defibrillator_by", "First to apply a defibrillator", FIRST_BY), choice("first_shock_by", "First to give a shock", FIRST_BY)],
+        fields: [
+          outcome.choice("first_cpr_by", "First to give CPR"),
+          outcome.choice("first_defibrillator_by", "First to apply a defibrillator"),
+          outcome.choice("first_shock_by", "First to give a shock"),
+        ],
       },
       {
         legend: "Times",
         fields: [
-          time("crew_arrived_at", "Crew arrived"),
-          time("cpr_started_at", "CPR started by the crew"),
-          time("pads_on_at", "Pads on"),
-          time("first_shock_at", "First shock"),
-          time("rosc_at", "ROSC"),
-          time("ambulance_arrived_at", "Ambulance arrived"),
-          time("handover_at", "Handover"),
+          outcome.time("crew_arrived_at", "Crew arrived"),
+          outcome.time("cpr_started_at", "CPR started by the crew"),
+          outcome.time("pads_on_at", "Pads on"),
+          outcome.time("first_shock_at", "First shock"),
+          outcome.time("rosc_at", "ROSC"),
+          outcome.time("ambulance_arrived_at", "Ambulance arrived"),
+          outcome.time("handover_at", "Handover"),
         ],
       },
       {
         legend: "Outcome at handover",
         fields: [
-          bool("rosc_any_time", "ROSC at any time"),
-          bool("rosc_at_handover", "ROSC at handover"),
-          bool("ongoing_cpr_at_handover", "CPR ongoing at handover"),
-          bool("resuscitation_stopped", "Resuscitation stopped"),
+          outcome.bool("rosc_any_time", "ROSC at any time"),
+          outcome.bool("rosc_at_handover", "ROSC at handover"),
+          outcome.bool("ongoing_cpr_at_handover", "CPR ongoing at handover"),
+          outcome.bool("resuscitation_stopped", "Resuscitation stopped"),
         ],
       },
       {
         legend: "Patient (as stated; unknown is fine)",
-        fields: [
-          choice("age_band", "Age band", [["under_1", "Under 1"], ["1_17", "1 to 17"], ["18_34", "18 to 34"], ["35_54", "35 to 54"], ["55_74", "55 to 74"], ["75_plus", "75 and over"], ["unknown", "Unknown"]]),
-          choice("sex", "Sex", [["female", "Female"], ["male", "Male"], ["unknown", "Unknown"]]),
-        ],
+        fields: [outcome.choice("age_band", "Age band"), outcome.choice("sex", "Sex")],
       },
-      { fields: [notes("No patient names, dates of birth or addresses.")] },
+      { fields: [outcome.notes("No patient names, dates of birth or addresses.")] },
     ],
   },
   welfare: {
@@ -122,11 +149,11 @@ export const FORMS = {
     sections: [
       {
         fields: [
-          choice("impact", "How affected do you feel by this call?", [["1", "1: not at all"], ["2", "2: a little"], ["3", "3: somewhat"], ["4", "4: quite a lot"], ["5", "5: very much"]], { required: true }),
-          choice("follow_up", "Would you like a follow-up?", [["none", "No follow-up"], ["welfare", "A welfare conversation"], ["trim", "A TRiM (trauma risk management) follow-up"]]),
+          welfare.scale("impact", "How affected do you feel by this call?", ["not at all", "a little", "somewhat", "quite a lot", "very much"]),
+          welfare.choice("follow_up", "Would you like a follow-up?"),
         ],
       },
-      { fields: [notes("Anything you want the welfare lead to know (optional).")] },
+      { fields: [welfare.notes("Anything you want the welfare lead to know (optional).")] },
     ],
   },
 };
@@ -263,15 +290,18 @@ function checkTimes(kind, values, now, errors) {
   }
 }
 
-function checkCount(values, name, errors) {
-  const value = values[name];
+function checkCount(field, values, errors) {
+  const value = values[field.name];
   if (value === null || value === undefined || value === "") return;
-  if (!Number.isInteger(Number(value)) || Number(value) < 0) add(errors, name, "Enter a whole number, 0 or more.");
+  if (!Number.isInteger(Number(value)) || Number(value) < 0) add(errors, field.name, "Enter a whole number, 0 or more.");
+  else if (field.maximum !== null && field.maximum !== undefined && Number(value) > field.maximum) {
+    add(errors, field.name, `Enter a whole number, at most ${field.maximum}.`);
+  }
 }
 
 function checkOutcome(values, errors) {
-  checkCount(values, "public_defibrillator_shocks", errors);
-  checkCount(values, "crew_shocks", errors);
+  checkCount(fieldOf("outcome", "public_defibrillator_shocks"), values, errors);
+  checkCount(fieldOf("outcome", "crew_shocks"), values, errors);
   const shocks = Number(values.crew_shocks) || 0;
   const attempted = values.resuscitation_attempted;
   if (attempted === false) {
@@ -303,7 +333,8 @@ export function validate(kind, values, { now = new Date() } = {}) {
   const errors = {};
   for (const field of fieldsOf(kind)) {
     if (field.required && isEmpty(field, values[field.name])) add(errors, field.name, REQUIRED_MESSAGES[field.name]);
-    if (field.maxLength && String(values[field.name] || "").length > field.maxLength) {
+    // Notes have their own message below, which says how long they are.
+    if (field.type !== "notes" && field.maxLength && String(values[field.name] || "").length > field.maxLength) {
       add(errors, field.name, `${field.label} can be at most ${field.maxLength} characters.`);
     }
   }

@@ -3,25 +3,43 @@
 // and acknowledging each alert once it is on screen.
 
 import { LastEventTracker } from "./lastevent.js";
-import { ResponderSocket, CLOSE_BAD_LAST_EVENT_ID, CLOSE_NOT_ALLOWED, CLOSE_NOT_LOGGED_IN } from "./socket.js";
+import { CLOSE_BAD_LAST_EVENT_ID, CLOSE_NOT_ALLOWED, CLOSE_NOT_LOGGED_IN, browserClock, responderSocket } from "./socket.js";
 import { applyAlert, applyIncident, incidentOf, isActionable } from "./store.js";
 
 const ACK_TIMEOUT_MS = 5000;
 
 export class AlertSync {
-  constructor({ store, api, kv, owner, onNewAlert, onAuthRequired, onForbidden, onSynced }) {
-    Object.assign(this, { store, api, kv, owner, onNewAlert, onAuthRequired, onForbidden, onSynced });
-    this.tracker = new LastEventTracker(globalThis.localStorage, owner);
+  /**
+   * storage: where the last event id is kept (localStorage). clock: timers and time, and
+   * socketOptions (WebSocketImpl, location, ...) for the socket: the tests pass fakes.
+   */
+  constructor({
+    store,
+    api,
+    kv,
+    owner,
+    onNewAlert,
+    onAuthRequired,
+    onForbidden,
+    onSynced,
+    storage = globalThis.localStorage,
+    clock = browserClock,
+    socketOptions = {},
+  }) {
+    Object.assign(this, { store, api, kv, owner, onNewAlert, onAuthRequired, onForbidden, onSynced, clock });
+    this.tracker = new LastEventTracker(storage, owner);
     this.acked = new Set();
     this.answering = new Map(); // alert id -> {key, promise}: the answer on its way
     this.ackTimers = new Map();
     this.persistTimer = null;
     this.stopped = false;
-    this.socket = new ResponderSocket({
+    this.socket = responderSocket({
       query: () => this.tracker.connectQuery(),
       onFrame: (frame) => this.handleFrame(frame),
       onStatus: (status, retryAt) => store.update((s) => void (s.connection = { status, retryAt })),
       onClosedFor: (code) => this._closedFor(code),
+      clock,
+      ...socketOptions,
     });
   }
 
@@ -34,9 +52,9 @@ export class AlertSync {
   stop() {
     this.stopped = true;
     this.socket.stop();
-    for (const timer of this.ackTimers.values()) clearTimeout(timer);
+    for (const timer of this.ackTimers.values()) this.clock.clearTimeout(timer);
     this.ackTimers.clear();
-    clearTimeout(this.persistTimer);
+    this.clock.clearTimeout(this.persistTimer);
   }
 
   _closedFor(code) {
@@ -158,7 +176,7 @@ export class AlertSync {
     const alert = this.store.state.alerts.get(id);
     if (!alert || alert.state !== "alerted" || this.acked.has(id) || this.ackTimers.has(id)) return;
     if (this.socket.send({ type: "alert.ack", alert_id: id })) {
-      this.ackTimers.set(id, setTimeout(() => this._ackOverRest(id), ACK_TIMEOUT_MS));
+      this.ackTimers.set(id, this.clock.setTimeout(() => this._ackOverRest(id), ACK_TIMEOUT_MS));
     } else {
       this.ackTimers.set(id, null);
       this._ackOverRest(id);
@@ -168,7 +186,7 @@ export class AlertSync {
   _acked(id) {
     if (typeof id !== "number") return;
     this.acked.add(id);
-    clearTimeout(this.ackTimers.get(id));
+    this.clock.clearTimeout(this.ackTimers.get(id));
     this.ackTimers.delete(id);
   }
 
@@ -181,7 +199,7 @@ export class AlertSync {
     } catch {
       // offline: the alert screen tries again when it is shown again or the app is back online
     } finally {
-      clearTimeout(this.ackTimers.get(id));
+      this.clock.clearTimeout(this.ackTimers.get(id));
       this.ackTimers.delete(id);
     }
   }
@@ -212,9 +230,9 @@ export class AlertSync {
   }
 
   persist() {
-    clearTimeout(this.persistTimer);
+    this.clock.clearTimeout(this.persistTimer);
     if (this.stopped) return;
-    this.persistTimer = setTimeout(() => {
+    this.persistTimer = this.clock.setTimeout(() => {
       const s = this.store.state;
       const incidents = [...s.incidents.values()].map(({ incident, crew }) => ({ incident, crew: [...crew.values()] }));
       this.kv.put({ key: this.cacheKey, alerts: [...s.alerts.values()], incidents, saved_at: new Date().toISOString() }).catch(() => {});

@@ -1,13 +1,18 @@
-// The coordinators' live board (backend/dispatch/static/dispatch/board.js), its pure state
-// functions (issue 11, commitment and coverage): target versus going on every card, what finished
-// incidents remember, why a responder was stood down, who is committed to another open incident,
-// why a dispatch reached nobody, and an alarm that stops once the incident is covered.
+// The coordinators' live board: its pure state functions (backend/dispatch/static/dispatch/
+// board-state.js). Issue 11, commitment and coverage: target versus going on every card, what
+// finished incidents remember, why a responder was stood down, who is committed to another open
+// incident, why a dispatch reached nobody, and an alarm that stops once the incident is covered.
+// Issue 12: an older frame never overwrites a newer one, and the snapshot a reconnect starts with
+// brings the board up to date.
 //
 // A namespace import, so that a function the board lacks fails its own tests, not the whole file.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import * as board from "../../backend/dispatch/static/dispatch/board.js";
+import "./support/app-paths.mjs";
+
+// Dynamic, after the hook that finds the app's modules at /app/ (support/app-paths.mjs).
+const board = await import("../../backend/dispatch/static/dispatch/board-state.js");
 
 function incident(id, overrides = {}) {
   return {
@@ -115,9 +120,9 @@ describe("coverage on each card", () => {
 });
 
 describe("why a responder was stood down", () => {
-  it("says each reason in words", () => {
-    assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "enough_crews" })), "Stood down: enough crews going");
-    assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "coordinator" })), "Stood down by coordinator");
+  it("says each reason in the server's words", () => {
+    assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "enough_crews" })), "Stood down: enough crews are going");
+    assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "coordinator" })), "Stood down by a coordinator");
     assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "incident_closed" })), "Stood down: incident closed");
     assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "" })), "Stood down");
   });
@@ -254,5 +259,92 @@ describe("alarms", () => {
     });
     assert.equal(state.alarms.has(1), false);
     assert.equal(board.alarmOf(state, state.incidents.get(1)), null);
+  });
+});
+
+describe("frames out of order", () => {
+  it("never lets an older version of an alert overwrite a newer one", () => {
+    const state = boardWith([incident(1)], [alert(1, 1, "alerted", { id: 500, version: 1 })]);
+    assert.equal(board.applyFrame(state, { type: "board.alert", data: alert(1, 1, "accepted", { id: 500, version: 3 }) }), true);
+    assert.equal(board.applyFrame(state, { type: "board.alert", data: alert(1, 1, "received", { id: 500, version: 2 }) }), false);
+    assert.equal(board.applyFrame(state, { type: "board.alert", data: alert(1, 1, "declined", { id: 500, version: 3 }) }), false, "the same version again is not news");
+    assert.equal(state.alerts.get(500).state, "accepted");
+  });
+
+  it("never reopens an incident it knows is closed", () => {
+    const state = boardWith([incident(1)]);
+    board.applyFrame(state, { type: "board.incident", data: incident(1, { status: "closed", closed_at: "2026-01-01T13:00:00+00:00" }) });
+    assert.equal(board.applyFrame(state, { type: "board.incident", data: incident(1) }), false);
+    assert.equal(state.incidents.get(1).status, "closed");
+  });
+
+  it("ignores frames it does not know and frames that are not objects", () => {
+    const state = boardWith([incident(1)]);
+    assert.equal(board.applyFrame(state, { type: "pong", data: {} }), false);
+    assert.equal(board.applyFrame(state, null), false);
+    assert.equal(board.applyFrame(state, { type: "board.alert", data: { id: "1" } }), false);
+  });
+});
+
+describe("catching up after a reconnect", () => {
+  // Before the drop: two open incidents; while the board was away, incident 2 was closed, the
+  // alert on incident 1 was accepted, and a new incident 3 was dispatched.
+  function beforeTheDrop() {
+    const state = boardWith(
+      [incident(1), incident(2)],
+      [alert(1, 1, "alerted", { id: 601, version: 1 }), alert(2, 2, "alerted", { id: 602, version: 1 })],
+    );
+    board.applyFrame(state, { type: "board.alarm", data: { incident_id: 1, cad_reference: "EEAST-1", raised_at: "2026-01-01T12:06:00+00:00", message: "Nobody has accepted." } });
+    board.applyFrame(state, { type: "board.alarm", data: { incident_id: 2, cad_reference: "EEAST-2", raised_at: "2026-01-01T12:06:00+00:00", message: "Nobody has accepted." } });
+    return state;
+  }
+
+  const snapshotAfter = {
+    type: "board.snapshot",
+    data: {
+      incidents: [incident(1, { committed_count: 1, covering_count: 1 }), incident(3)],
+      alerts: [alert(1, 1, "accepted", { id: 601, version: 2 }), alert(3, 4, "alerted", { id: 603, version: 1 })],
+      delivery_workers: { alive: false, last_heard_at: "2026-01-01T12:00:00+00:00" },
+    },
+  };
+
+  it("replaces what it held with the snapshot every connection starts with", () => {
+    const state = beforeTheDrop();
+    assert.equal(board.applyFrame(state, snapshotAfter, Date.parse("2026-01-01T12:10:00Z")), true);
+    assert.deepEqual([...state.incidents.keys()].sort(), [1, 3]);
+    assert.deepEqual([...state.alerts.keys()].sort(), [601, 603]);
+    assert.equal(state.alerts.get(601).state, "accepted");
+    assert.equal(state.workers.alive, false);
+    assert.equal(state.snapshotAt, Date.parse("2026-01-01T12:10:00Z"));
+  });
+
+  it("keeps the alarms of incidents still open and forgets those of incidents gone", () => {
+    const state = beforeTheDrop();
+    board.applyFrame(state, snapshotAfter);
+    assert.deepEqual([...state.alarms.keys()], [1]);
+  });
+
+  it("applies the live frames that follow the snapshot on top of it, by version", () => {
+    const state = beforeTheDrop();
+    board.applyFrame(state, snapshotAfter);
+    board.applyFrame(state, { type: "board.alert", data: alert(1, 1, "received", { id: 601, version: 1 }) }); // late
+    board.applyFrame(state, { type: "board.alert", data: alert(1, 1, "en_route", { id: 601, version: 3 }) });
+    assert.equal(state.alerts.get(601).state, "en_route");
+  });
+});
+
+describe("words from the server's labels", () => {
+  it("names each state as the server does (an alert shown on the phone is 'Shown on device')", () => {
+    assert.equal(board.stateText(alert(1, 1, "received")), "Shown on device");
+    assert.equal(board.stateText(alert(1, 1, "en_route")), "En route");
+  });
+
+  it("gives a decline's reason", () => {
+    assert.equal(board.stateText(alert(1, 1, "declined", { decline_reason: "too_far" })), "Declined (too far away)");
+  });
+
+  it("names a category, and one it does not know by its name", () => {
+    assert.equal(board.categoryText("cardiac_arrest"), "Suspected cardiac arrest");
+    assert.equal(board.categoryText("new_kind"), "new_kind");
   });
 });

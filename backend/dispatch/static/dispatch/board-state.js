@@ -1,0 +1,304 @@
+// What the coordinators' live board knows, and how it words it: the board's model and the rules
+// for applying the socket's frames to it (docs/events.md), without a DOM, so that it is tested in
+// Node (tests/js/board.test.mjs). Drawing and the connection are board.js.
+//
+// The socket at /ws/coordinator/ sends a `board.snapshot` on every connection (every open incident
+// and its alerts), then `board.alert`, `board.incident`, `board.alarm` and `board.workers` frames
+// as things change. The snapshot is the board's catch-up after a reconnect: it replaces what the
+// board held. The board keeps the highest `version` of each alert, so a late frame never undoes a
+// newer one, and an incident never goes back to open.
+
+import { ALERT_STATES, DECLINE_REASONS, INCIDENT_CATEGORIES, STAND_DOWN_REASONS, UNREACHED_REASONS } from "/app/labels.js";
+
+export const COMMITTED_STATES = new Set(["accepted", "en_route", "on_scene"]);
+// States in which a responder may still turn up or answer (backend/dispatch/actions.py).
+const ACTIVE_STATES = new Set(["alerted", "received", ...COMMITTED_STATES]);
+
+// The names of states and reasons are the server's, as the phones have them (/app/labels.js,
+// generated from the choices in backend/dispatch/models.py).
+const STATE_LABELS = ALERT_STATES;
+
+/** "No station is within range" -> "no station is within range", inside a sentence. */
+const inSentence = (label) => label.charAt(0).toLowerCase() + label.slice(1);
+
+/** Why an alert was stood down, as the board's state cell says it. The server's label of the
+ *  coordinator's reason is a sentence of its own ("Stood down by a coordinator"); the others follow
+ *  "Stood down: ". committed_elsewhere names the other incident when the board knows it
+ *  (standDownText). */
+function standDownLabel(reason) {
+  const label = STAND_DOWN_REASONS[reason];
+  if (!label) return null;
+  return label.startsWith(STATE_LABELS.stood_down) ? label : `${STATE_LABELS.stood_down}: ${inSentence(label)}`;
+}
+
+// A closed or cancelled incident stays on the board, greyed, for this long.
+const FINISHED_KEPT_MS = 10 * 60 * 1000;
+
+// --- What the board knows (no DOM here, so it can be tested on its own) -----------------------
+
+export function createBoardState() {
+  return { incidents: new Map(), alerts: new Map(), alarms: new Map(), workers: null, snapshotAt: null };
+}
+
+/** Apply one frame from the socket. Returns true if anything the board shows changed. */
+export function applyFrame(state, frame, now = Date.now()) {
+  if (!frame || typeof frame !== "object") return false;
+  switch (frame.type) {
+    case "board.snapshot":
+      return applySnapshot(state, frame.data, now);
+    case "board.alert":
+      return applyAlert(state, frame.data);
+    case "board.incident":
+      return applyIncident(state, frame.data, now);
+    case "board.alarm":
+      return applyAlarm(state, frame.data);
+    case "board.workers":
+      return applyWorkers(state, frame.data);
+    default:
+      return false;
+  }
+}
+
+/** The snapshot replaces everything: it was read after the socket joined the board's group,
+ *  so it is at least as new as anything this page heard before. */
+export function applySnapshot(state, data, now = Date.now()) {
+  state.incidents = new Map();
+  state.alerts = new Map();
+  for (const incident of data?.incidents ?? []) applyIncident(state, incident, now);
+  for (const alert of data?.alerts ?? []) applyAlert(state, alert);
+  applyWorkers(state, data?.delivery_workers);
+  // The snapshot does not say which incidents have raised an alarm; keep those already heard of
+  // for incidents still open, rather than silently dropping an alarm on reconnect.
+  for (const incidentId of state.alarms.keys()) {
+    if (!state.incidents.has(incidentId)) state.alarms.delete(incidentId);
+  }
+  state.snapshotAt = now;
+  return true;
+}
+
+/** The active alarm of an incident, or null: only an open incident still short of crews has one.
+ *  From a `board.alarm` frame, or from the incident's own `alarm_raised_at` (so that a board
+ *  opened after the alarm still shows it), then worded from how the incident stands now. */
+export function alarmOf(state, incident) {
+  if (!isShort(incident)) return null;
+  const heard = state.alarms.get(incident.id);
+  if (heard) return heard;
+  if (!incident.alarm_raised_at) return null;
+  return {
+    incident_id: incident.id,
+    cad_reference: incident.cad_reference,
+    raised_at: incident.alarm_raised_at,
+    message: fallbackAlarmMessage(incident, alertsOf(state, incident.id)),
+  };
+}
+
+/** The words of backend/dispatch/actions.py and escalation.py, for an alarm the board did not hear. */
+function fallbackAlarmMessage(incident, alerts) {
+  const reference = incident.cad_reference;
+  const unreached = unreachedReasonText(incident, alerts);
+  if (unreached) return `Dispatch of incident ${reference} reached nobody: ${unreached}.`;
+  const { covering, target } = coverageOf(incident);
+  if (covering) return `Incident ${reference} has ${covering} of the ${target} crews it needs after every ring was alerted.`;
+  return `Nobody has accepted incident ${reference} after every ring was alerted.`;
+}
+
+/** Whether any delivery worker has reported recently ({alive, last_heard_at, ...}). */
+export function applyWorkers(state, workers) {
+  if (!workers || typeof workers.alive !== "boolean") return false;
+  state.workers = workers;
+  return true;
+}
+
+/** The warning to show when no delivery worker is sending, or null. Unknown (no snapshot yet)
+ *  is not a warning: the connection line already says the board is not live. */
+export function workersWarning(workers) {
+  if (!workers || workers.alive) return null;
+  const since = workers.last_heard_at
+    ? `No delivery worker has reported since ${dayAndTime(workers.last_heard_at)}.`
+    : "No delivery worker has reported.";
+  // SMS and escalation to further stations run in the same workers, so they have stopped too.
+  return {
+    headline: "Pushes are not being sent.",
+    detail: `${since} Texts and escalation to further stations have stopped too: phone alerts reach only ` +
+      "firefighters whose app is open. Tell the on-call engineer.",
+  };
+}
+
+/** Nobody accepted after every ring was alerted. */
+export function applyAlarm(state, alarm) {
+  if (!alarm || typeof alarm.incident_id !== "number") return false;
+  state.alarms.set(alarm.incident_id, alarm);
+  return true;
+}
+
+/** Keep the highest version of each alert. */
+export function applyAlert(state, alert) {
+  if (!alert || typeof alert.id !== "number") return false;
+  const known = state.alerts.get(alert.id);
+  if (known && known.version >= alert.version) return false;
+  state.alerts.set(alert.id, alert);
+  return true;
+}
+
+/** Incident frames carry no version, but an incident never reopens: a late "open" frame must
+ *  not undo a close or a cancellation the board already knows of. */
+export function applyIncident(state, incident, now = Date.now()) {
+  if (!incident || typeof incident.id !== "number") return false;
+  const known = state.incidents.get(incident.id);
+  if (known && known.status !== "open" && incident.status === "open") return false;
+  const finishedSeenAt = incident.status === "open" ? null : (known?.finishedSeenAt ?? now);
+  state.incidents.set(incident.id, { ...incident, finishedSeenAt });
+  // Enough crews are going: the alarm has been dealt with. Forget its message, which no longer
+  // says how things stand; should coverage drop again, alarmOf words it afresh from the incident.
+  if (coverageOf(incident).covered) state.alarms.delete(incident.id);
+  return true;
+}
+
+export function alertsOf(state, incidentId) {
+  return [...state.alerts.values()]
+    .filter((alert) => alert.incident_id === incidentId)
+    .sort((a, b) => a.rank - b.rank || a.id - b.id);
+}
+
+/** The incident's coverage, from its own counts (backend/dispatch/coverage.py): `committed` are
+ *  accepted, en route or on scene now; `covering` adds those who attended and cleared; covered
+ *  when covering reaches the crew target. `accepted` and `attended` remember who went after the
+ *  incident is closed or cancelled, when committed and covering read 0. */
+export function coverageOf(incident) {
+  const count = (value) => (Number.isInteger(value) && value > 0 ? value : 0);
+  const target = Math.max(1, count(incident.crew_target));
+  const covering = count(incident.covering_count);
+  return {
+    target,
+    committed: count(incident.committed_count),
+    covering,
+    accepted: count(incident.accepted_count),
+    attended: count(incident.attended_count),
+    covered: covering >= target,
+  };
+}
+
+/** An open incident with fewer crews going than it needs: the coordinator's attention. */
+export function isShort(incident) {
+  return incident.status === "open" && !coverageOf(incident).covered;
+}
+
+/** The coverage line of a card: {text, tone}, tone one of covered, short, none (nobody going) and
+ *  finished. Times in 24 hours. */
+export function coverageText(incident, alerts = []) {
+  const { target, covering, accepted, attended, covered } = coverageOf(incident);
+  if (incident.status !== "open") {
+    return { text: `Accepted ${accepted} · attended ${attended}`, tone: "finished" };
+  }
+  const going = `Going ${covering} of ${target}`;
+  if (covered) {
+    const since = incident.covered_at ? ` at ${clockTime(incident.covered_at)}` : "";
+    return { text: `${going}: covered${since}.`, tone: "covered" };
+  }
+  if (covering) {
+    return { text: `${going}: ${target - covering} more needed.`, tone: "short" };
+  }
+  let why;
+  if (alerts.some((alert) => ACTIVE_STATES.has(alert.state))) why = `nobody has accepted (${alerts.length} alerted).`;
+  else if (alerts.length) why = `nobody is still alerted or going (${alerts.length} alerted).`;
+  else if (incident.dispatched_at) why = "nobody alerted.";
+  else why = "not dispatched yet: dispatch from the incident's page.";
+  return { text: `${going}: ${why}`, tone: "none" };
+}
+
+/** Why the incident's last dispatch reached nobody, in words (lower case), while nobody is
+ *  alerted to it or going; else null. */
+export function unreachedReasonText(incident, alerts) {
+  if (incident.status !== "open" || !incident.unreached_reason) return null;
+  if (alerts.some((alert) => ACTIVE_STATES.has(alert.state))) return null;
+  const label = UNREACHED_REASONS[incident.unreached_reason];
+  return label ? inSentence(label) : incident.unreached_reason.replaceAll("_", " ");
+}
+
+/** Who is committed (accepted, en route, on scene) to which open incident: responder id ->
+ *  {incident, alert}. Worked out once per drawing from every open incident's alerts. */
+export function commitmentsOf(state) {
+  const commitments = new Map();
+  for (const alert of state.alerts.values()) {
+    if (!COMMITTED_STATES.has(alert.state)) continue;
+    const incident = state.incidents.get(alert.incident_id);
+    if (!incident || incident.status !== "open") continue;
+    // Nobody should be committed twice; if they are, the latest acceptance is where they are going.
+    const known = commitments.get(alert.responder_id);
+    if (known && (known.alert.accepted_at ?? "") >= (alert.accepted_at ?? "")) continue;
+    commitments.set(alert.responder_id, { incident, alert });
+  }
+  return commitments;
+}
+
+/** The open incident other than this alert's that its responder is committed to, or null. */
+export function committedElsewhere(state, alert, commitments = commitmentsOf(state)) {
+  const commitment = commitments.get(alert.responder_id);
+  if (!commitment || commitment.incident.id === alert.incident_id) return null;
+  return commitment;
+}
+
+/** "On CAD-2 (en route)": where a responder alerted to this incident is committed instead. */
+export function elsewhereText(commitment) {
+  if (!commitment) return null;
+  const state = (STATE_LABELS[commitment.alert.state] ?? commitment.alert.state).toLowerCase();
+  return `On ${commitment.incident.cad_reference} (${state})`;
+}
+
+/** The state label of a stood-down alert, with its reason; `commitment` is where the responder is
+ *  committed now (committedElsewhere), if the board knows. */
+export function standDownText(alert, commitment = null) {
+  if (alert.stood_down_reason === "committed_elsewhere" && commitment) {
+    return `Stood down: went to ${commitment.incident.cad_reference}`;
+  }
+  return standDownLabel(alert.stood_down_reason) ?? STATE_LABELS.stood_down;
+}
+
+/** Open incidents, newest first, then recently finished ones; long-finished ones are dropped. */
+export function incidentsToShow(state, now = Date.now()) {
+  for (const [id, incident] of state.incidents) {
+    if (incident.finishedSeenAt !== null && now - incident.finishedSeenAt > FINISHED_KEPT_MS) {
+      state.incidents.delete(id);
+      state.alarms.delete(id);
+      for (const [alertId, alert] of state.alerts) {
+        if (alert.incident_id === id) state.alerts.delete(alertId);
+      }
+    }
+  }
+  const byNewest = (a, b) => (b.created_at ?? "").localeCompare(a.created_at ?? "") || b.id - a.id;
+  const all = [...state.incidents.values()];
+  return [
+    ...all.filter((incident) => incident.status === "open").sort(byNewest),
+    ...all.filter((incident) => incident.status !== "open").sort(byNewest),
+  ];
+}
+
+// --- Times, in 24 hours ---
+
+export function clockTime(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleTimeString("en-GB", { hour12: false });
+}
+
+/** The clock time, with the date if it was not today. */
+export function dayAndTime(iso, now = new Date()) {
+  const when = new Date(iso);
+  if (when.toDateString() === now.toDateString()) return clockTime(iso);
+  return when.toLocaleString("en-GB", { hour12: false, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
+/** The state cell's words: the state, with why they declined or were stood down. */
+export function stateText(alert, commitment = null) {
+  if (alert.state === "stood_down") return standDownText(alert, commitment);
+  const label = STATE_LABELS[alert.state] ?? alert.state;
+  if (alert.state === "declined" && alert.decline_reason) {
+    const reason = DECLINE_REASONS[alert.decline_reason];
+    return `${label} (${reason ? inSentence(reason) : alert.decline_reason})`;
+  }
+  return label;
+}
+
+/** The incident's category in words; a category this page does not know by its name. */
+export function categoryText(category) {
+  return INCIDENT_CATEGORIES[category] ?? category;
+}
