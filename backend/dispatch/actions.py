@@ -32,7 +32,6 @@ from backend.dispatch.models import (
     UnreachedReason,
 )
 from backend.dispatch.selection import Selection, committed_elsewhere, eligible_responders, select_responders
-from backend.dispatch.signals import alerts_timed
 from backend.errors import CommittedElsewhere, Conflict, InvalidInput
 from backend.realtime import events
 
@@ -41,7 +40,8 @@ logger = logging.getLogger(__name__)
 # States in which a responder is still expected to turn up, or could still answer.
 ACTIVE_STATES = {AlertState.ALERTED, AlertState.RECEIVED, AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE}
 UNANSWERED_STATES = {AlertState.ALERTED, AlertState.RECEIVED}
-# The times of an alert that the reports count (see backend.dispatch.signals).
+# The times of an alert that the reports count: setting one marks the alert's summary due
+# (Alert.summary_due; backend.records.summaries catches up).
 REPORTED_TIMES = {"accepted_at", "on_scene_at"}
 
 
@@ -359,7 +359,6 @@ def alert_more_responders(
             if candidate.committed_to
         ],
     )
-    alerts_timed.send(sender=Alert, alerts=alerts, created=True)
     if incident.unreached_reason:
         incident.unreached_reason = ""
         incident.save(update_fields=["unreached_reason"])
@@ -620,14 +619,15 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
         now = timezone.now()
         _move(alert, transition.target, transition.timestamp_field, now)
         update_fields = ["state", "version", transition.timestamp_field]
+        if transition.timestamp_field in REPORTED_TIMES:
+            alert.summary_due = True
+            update_fields.append("summary_due")
         if response == "decline":
             alert.decline_reason = reason
             alert.decline_note = (note or "")[:200]
             update_fields += ["decline_reason", "decline_note"]
         alert.save(update_fields=update_fields)
         record_alert_changes(actor, [alert])
-        if transition.timestamp_field in REPORTED_TIMES:
-            alerts_timed.send(sender=Alert, alerts=[alert])
         if response == "accept":
             _release_from_other_incidents(alert, now=now)
         _follow_coverage(incident, now=now)

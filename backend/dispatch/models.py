@@ -158,10 +158,20 @@ class Alert(models.Model):
     stood_down_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
+    # The reports' summary of this alert (backend.records.summaries) is behind: set when the alert
+    # is made and when a time the reports count is set, cleared by the worker's summaries pass (or by
+    # a report, which catches up first). Kept here, in the same row and write, so that neither a
+    # dispatch nor an answer pays for the reports (docs/architecture.md).
+    summary_due = models.BooleanField(default=True, editable=False)
+
     class Meta:
         ordering = ["incident", "rank"]
         constraints = [models.UniqueConstraint(fields=["incident", "responder"], name="one_alert_per_responder")]
-        indexes = [models.Index(fields=["responder", "state"])]
+        indexes = [
+            models.Index(fields=["responder", "state"]),
+            # Only the few alerts whose summary is behind: the summaries pass reads them by this.
+            models.Index(fields=["summary_due"], condition=models.Q(summary_due=True), name="alert_summary_due"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.incident} → {self.responder}"

@@ -1,5 +1,8 @@
 from django.apps import AppConfig
 
+# How often the worker brings the reports' per-alert summaries up to date.
+SUMMARIES_EVERY_SECONDS = 10
+
 
 class RecordsConfig(AppConfig):
     """After the call: attendance, outcome and welfare records, their amendments, the coordinators'
@@ -15,6 +18,7 @@ class RecordsConfig(AppConfig):
         from backend import logs, scheduling
         from backend.records.models import health_and_welfare_field_names
         from backend.records.notify import send_due_welfare_emails
+        from backend.records.summaries import summarise_due
 
         # The logs refuse the forms' fields by name, whatever logs them.
         logs.register_sensitive_fields(health_and_welfare_field_names())
@@ -25,8 +29,9 @@ class RecordsConfig(AppConfig):
                 "welfare e-mails", settings.DELIVERY_POLL_SECONDS, send_due_welfare_emails
             ),
         )
-
-        from backend.dispatch.signals import alerts_timed
-        from backend.records.summaries import summarise_on_signal
-
-        alerts_timed.connect(summarise_on_signal, dispatch_uid="records.summarise_alerts")
+        # The reports' summaries of alerts made or answered since the last pass (a report also
+        # catches up first, so it is never behind; this keeps that catch-up short).
+        scheduling.register(
+            "records.summaries",
+            lambda worker: scheduling.Every("report summaries", SUMMARIES_EVERY_SECONDS, summarise_due),
+        )

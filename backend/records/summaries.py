@@ -3,9 +3,13 @@ attended, and the intervals the reports count, worked out once when they change 
 every report. A report over five years then reads one narrow table instead of joining every
 alert to its incident, firefighter and attendance form (bench/reports.py measures both).
 
-Kept up in the same transaction as each change, so a report is never behind:
-- alerts made, accepted or on scene: dispatch's `alerts_timed` signal (connected in apps.py);
-- attendance forms submitted, changed or amended: backend.records.actions.
+Kept up outside the dispatch's transaction, so that a dispatch or an answer never pays for the
+reports, and caught up by every report first, so that a report is never behind:
+- alerts made, accepted or on scene: dispatch marks them (`Alert.summary_due`, in the same row
+  write), and `summarise_due` summarises the marked ones: a pass of the worker every
+  SUMMARIES_EVERY_SECONDS (records/apps.py), and `catch_up` at the start of each report;
+- attendance forms submitted, changed or amended: backend.records.actions, in their transaction.
+docs/architecture.md says why (measured).
 The same changes to an incident of a settled month (backend.records.months), and outcome forms
 changed or amended, mark that month's kept figures (ReportMonth) as out of date.
 Anything that writes alerts or attendance forms another way (a restore, a bulk load) runs
@@ -65,6 +69,35 @@ def summarise_alerts(alert_ids: Iterable[int], *, locked: bool = False) -> None:
         note_changed_incidents(summary.incident_created_at for summary in summaries)
 
 
+def summarise_due(*, limit: int = REBUILD_CHUNK) -> int:
+    """Summarise up to `limit` alerts marked due (`Alert.summary_due`) in one short transaction, and
+    clear their marks; how many. Their rows are locked first (skipping rows another worker or an
+    answer holds: they are marked still, and summarised next time), so a change committed while
+    this runs is never overwritten and never unmarked."""
+    with transaction.atomic():
+        due = list(
+            Alert.objects.select_for_update(skip_locked=True)
+            .filter(summary_due=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if due:
+            summarise_alerts(due, locked=True)
+            Alert.objects.filter(pk__in=due).update(summary_due=False)
+    return len(due)
+
+
+def catch_up() -> int:
+    """Summarise every alert marked due; how many. A report calls this first: one query when none
+    is due (the worker's pass keeps it so)."""
+    if not Alert.objects.filter(summary_due=True).exists():
+        return 0
+    total = 0
+    while caught := summarise_due():
+        total += caught
+    return total
+
+
 def note_changed_incidents(created_ats: Iterable) -> None:
     """Something the reports count changed for incidents created at these times: the kept figures
     of their months (ReportMonth) must be worked out again. Months not yet settled are never kept,
@@ -87,40 +120,11 @@ def rebuild_all() -> int:
     while chunk := list(ids.filter(pk__gt=last)[:REBUILD_CHUNK]):
         with transaction.atomic():
             summarise_alerts(chunk)
+            Alert.objects.filter(pk__in=chunk).update(summary_due=False)
         count += len(chunk)
         last = chunk[-1]
     ReportMonth.objects.update(changes=F("changes") + 1)
     return count
-
-
-def summarise_on_signal(sender, *, alerts, created: bool = False, **kwargs) -> None:
-    """Receiver of dispatch's alerts_timed, whose sender holds the alerts locked (or just made them)."""
-    if created:
-        summarise_new_alerts(alerts)
-    else:
-        summarise_alerts((alert.pk for alert in alerts), locked=True)
-
-
-def summarise_new_alerts(alerts) -> None:
-    """The summaries of alerts just made, from the objects in hand: one query on the dispatch's
-    path. Nothing is known yet of a new alert but its incident, station and time."""
-    if alerts:
-        AlertSummary.objects.bulk_create([AlertSummary(**_new_alert_values(alert)) for alert in alerts])
-        note_changed_incidents(alert.incident.created_at for alert in alerts)
-
-
-def _new_alert_values(alert) -> dict:
-    return summary_values(
-        alert_id=alert.pk,
-        incident_id=alert.incident_id,
-        station_id=alert.station_id,
-        created_at=alert.incident.created_at,
-        alerted_at=alert.alerted_at,
-        accepted_at=None,
-        on_scene_at=None,
-        form_says_attended=None,
-        form_on_scene=None,
-    )
 
 
 def _seconds(later, earlier) -> float | None:

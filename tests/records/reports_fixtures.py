@@ -60,9 +60,10 @@ def make_alert(incident, responder, *, after=30, accepted=None, on_scene=None, *
         alerted_at=alerted_at,
         accepted_at=alerted_at + seconds(accepted) if accepted is not None else None,
         on_scene_at=alerted_at + seconds(on_scene) if on_scene is not None else None,
+        summary_due=False,
         **fields,
     )
-    # Written past the actions, so summarised as the actions would (backend.records.summaries).
+    # Written past the actions, so summarised here, as the worker's pass would (backend.records.summaries).
     summarise_alerts([alert.pk])
     return alert
 

@@ -1,6 +1,7 @@
 """The reports' per-alert summaries (backend.records.summaries) and the kept figures of settled
-months (ReportMonth): kept up by the actions, never behind, and giving the same figures as
-working everything out again."""
+months (ReportMonth): kept up by the worker's summaries pass and caught up by every report, never
+behind in a report, costing a dispatch or an answer nothing, and giving the same figures as working
+everything out again."""
 
 import datetime
 import io
@@ -9,7 +10,7 @@ import uuid
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from backend.accounts.models import Responder
@@ -21,7 +22,7 @@ from backend.records.admin_reports import report_csv
 from backend.records.models import AlertSummary, Attendance, Outcome, RecordKind, ReportMonth
 from backend.records.months import month_number, month_of_moment
 from backend.records.reports import ReportFilters, build_report
-from backend.records.summaries import note_changed_incidents, rebuild_all, summarise_alerts
+from backend.records.summaries import catch_up, note_changed_incidents, rebuild_all, summarise_alerts, summarise_due
 from tests.records.conftest import accept, ago, iso, submit, valid_outcome
 from tests.records.reports_fixtures import hand_checked_incidents
 from tests.records.test_idempotency import needs_postgresql
@@ -31,6 +32,8 @@ MARCH, APRIL = month_number(datetime.date(2025, 3, 1)), month_number(datetime.da
 
 
 def summary_of(alert) -> AlertSummary:
+    """The alert's summary once caught up, as a report reads it."""
+    catch_up()
     return AlertSummary.objects.get(alert=alert)
 
 
@@ -46,11 +49,15 @@ def seconds_between(later, earlier) -> float:
 # --- Summaries kept up by the actions -------------------------------------------------------------
 
 
-def test_a_dispatch_summarises_each_alert_with_the_station_of_the_time(alerts, stations):
-    # Made from the new alerts in hand (summarise_new_alerts): the same as from the database.
-    made_by_the_dispatch = all_summaries()
-    summarise_alerts([alert.pk for alert in alerts.values()])
-    assert all_summaries() == made_by_the_dispatch
+def test_a_dispatch_marks_its_alerts_due_and_the_pass_summarises_them_with_the_station_of_the_time(alerts, stations):
+    # The dispatch wrote no summary: it only marked its alerts (in the same row write).
+    assert AlertSummary.objects.count() == 0
+    assert {alert.pk for alert in alerts.values()} == set(
+        dispatch_actions.Alert.objects.filter(summary_due=True).values_list("pk", flat=True)
+    )
+    assert summarise_due() == len(alerts)
+    assert not dispatch_actions.Alert.objects.filter(summary_due=True).exists()
+    assert summarise_due() == 0  # nothing left to do: the next pass costs one query
     for alert in alerts.values():
         summary = summary_of(alert)
         assert summary.station_id == alert.responder.station_id == stations["norwich"].pk
@@ -58,8 +65,10 @@ def test_a_dispatch_summarises_each_alert_with_the_station_of_the_time(alerts, s
         assert (summary.attended, summary.to_acceptance_s, summary.to_on_scene_s) == (False, None, None)
 
 
-def test_accepting_and_arriving_give_the_intervals(alerts):
+def test_accepting_and_arriving_mark_the_alert_due_again_and_give_the_intervals(alerts):
+    catch_up()
     alert = accept(alerts["alice"])
+    assert dispatch_actions.Alert.objects.get(pk=alert.pk).summary_due is True
     assert summary_of(alert).to_acceptance_s == seconds_between(alert.accepted_at, alert.alerted_at)
     alert = respond_to_alert(actor=alert.responder.user, alert_id=alert.pk, response="on_scene")
     assert summary_of(alert).to_on_scene_s == seconds_between(alert.on_scene_at, alert.alerted_at)
@@ -111,6 +120,7 @@ def test_the_summaries_kept_up_by_the_actions_equal_a_rebuild(alerts):
     )
     submit(alice, attended=True, on_scene_at=iso(ago(minutes=40)))
     submit(accept(alerts["bob"]), attended=False)
+    catch_up()
     kept_up = all_summaries()
     AlertSummary.objects.all().delete()
     rebuild_all()
@@ -140,6 +150,7 @@ def test_an_answer_for_an_incident_of_a_settled_month_counts_that_month_up(alert
     summarise_alerts([alert.pk], locked=True)
     month = ReportMonth.objects.get(month=month_of_moment(long_ago))
     accept(alert)
+    catch_up()  # the worker's pass, or the next report
     month.refresh_from_db()
     assert month.changes == 2
 
@@ -147,7 +158,7 @@ def test_an_answer_for_an_incident_of_a_settled_month_counts_that_month_up(alert
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_an_on_scene_tap_and_the_attendance_form_at_once_keep_both(incident, carol, alice, bob, erin, monkeypatch):
-    """The tap's transaction has summarised the alert and not committed when the form comes: the
+    """The tap's transaction has marked the alert due and not committed when the form comes: the
     form's summary must wait for it and read its time, not overwrite the summary with what it read
     before (nor deadlock)."""
     Incident.objects.filter(pk=incident.pk).update(created_at=ago(hours=1))
@@ -325,3 +336,34 @@ def test_the_rebuild_command_keeps_every_settled_month(fixture):
     assert month_number(datetime.date.today()) not in kept
     _, worked_out = reads_alerts(SPRING)
     assert not worked_out
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_pass_skips_an_alert_an_answer_holds_and_leaves_it_due(incident, carol, alice):
+    """An answer holding its alert's row (not yet committed) must neither wait for the pass nor be
+    overwritten by it: the pass skips the row, which stays due, and summarises it next time."""
+    [alert] = dispatch_incident(actor=carol, incident_id=incident.pk)
+    catch_up()
+    holding, release = threading.Event(), threading.Event()
+
+    def answer_and_hold():
+        try:
+            with transaction.atomic():
+                dispatch_actions.Alert.objects.select_for_update().get(pk=alert.pk)
+                dispatch_actions.Alert.objects.filter(pk=alert.pk).update(summary_due=True)
+                holding.set()
+                release.wait(timeout=10)
+        finally:
+            connection.close()
+
+    answer = threading.Thread(target=answer_and_hold)
+    answer.start()
+    try:
+        assert holding.wait(timeout=10)
+        assert summarise_due() == 0  # skipped, not waited for
+    finally:
+        release.set()
+        answer.join(timeout=10)
+    assert dispatch_actions.Alert.objects.get(pk=alert.pk).summary_due is True
+    assert summarise_due() == 1

@@ -1,0 +1,131 @@
+"""The worker (backend/worker/) runs the passes the apps register (backend/scheduling.py), each at
+most as often as it asks, sleeps when none started anything, and wakes at once when told."""
+
+import asyncio
+import datetime
+import logging
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.core.management import load_command_class
+from django.db import transaction
+from django.utils import timezone
+
+from backend import scheduling
+from backend.dispatch.actions import dispatch_incident
+from backend.records.models import AlertSummary
+from backend.worker.loop import Worker
+from backend.worker.management.commands import run_worker
+
+
+class Counting(scheduling.Pass):
+    def __init__(self, name, every_seconds=0.0, started=0):
+        self.name = name
+        self.every_seconds = every_seconds
+        self.started = started
+        self.runs = 0
+        self.events = []
+
+    async def start(self):
+        self.events.append("start")
+
+    async def run_once(self):
+        self.runs += 1
+        return self.started
+
+    async def stop(self):
+        self.events.append("stop")
+
+
+def test_every_app_registers_its_passes_in_the_order_of_the_installed_apps():
+    identity = scheduling.WorkerIdentity("w", timezone.now())
+    names = [each.name for each in scheduling.registered_passes(identity)]
+    assert names == ["escalations", "heartbeat", "deliveries", "welfare e-mails", "report summaries"]
+
+
+async def test_each_pass_runs_at_most_as_often_as_it_asks():
+    often, seldom = Counting("often"), Counting("seldom", every_seconds=3600)
+    async with Worker([often, seldom], name="w") as worker:
+        for _ in range(3):
+            await worker.run_once()
+    assert (often.runs, seldom.runs) == (3, 1)
+    assert often.events == seldom.events == ["start", "stop"]
+
+
+async def test_the_work_started_is_what_the_passes_say():
+    async with Worker([Counting("a", started=2), Counting("b", started=0)], name="w") as worker:
+        assert await worker.run_once() == 2
+
+
+async def test_a_failing_background_pass_is_logged_and_the_loop_goes_on(caplog):
+    calls = []
+
+    async def fails():
+        calls.append(1)
+        raise ConnectionError("mail relay away")
+
+    background = scheduling.InBackground("mail", 0, fails)
+    other = Counting("other")
+    with caplog.at_level(logging.ERROR, logger="backend.scheduling"):
+        async with Worker([background, other], name="w") as worker:
+            await worker.run_once()
+            await asyncio.sleep(0)  # let the background run fail
+            await worker.run_once()
+    assert len(calls) == 2 and other.runs == 2
+    assert "Scheduled work 'mail' failed" in caplog.text
+
+
+async def test_stopping_waits_for_background_work_to_finish():
+    finished = []
+
+    async def slow():
+        await asyncio.sleep(0.05)
+        finished.append(True)
+
+    async with Worker([scheduling.InBackground("slow", 0, slow)], name="w") as worker:
+        await worker.run_once()
+    assert finished == [True]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_sleeping_worker_is_woken_after_commit_not_on_its_next_poll(settings):
+    settings.DELIVERY_POLL_SECONDS = 30
+    woken = Counting("woken")
+    stop = asyncio.Event()
+    running = asyncio.create_task(Worker([woken], name="w").run(stop))
+    while woken.runs == 0:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # idle now: asleep until the poll, 30 s away
+
+    def something_due():
+        with transaction.atomic():
+            scheduling.wake_workers_on_commit()
+
+    await sync_to_async(something_due)()
+    for _ in range(200):
+        if woken.runs >= 2:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(running, timeout=5)
+    assert woken.runs >= 2
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_worker_keeps_the_reports_summaries_up(incident, carol, alice):
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    assert await AlertSummary.objects.acount() == 0  # the dispatch did not pay for the reports
+    async with Worker(name="w") as worker:
+        await worker.run_once()
+    assert await AlertSummary.objects.acount() == 1
+
+
+def test_the_old_command_name_runs_the_same_worker_for_one_release(capsys):
+    old = load_command_class("backend.worker", "run_delivery_worker")
+    assert isinstance(old, run_worker.Command)
+
+
+def test_a_worker_identity_names_it_and_says_when_it_started():
+    worker = Worker([], name="host:1:abc")
+    assert worker.identity.name == "host:1:abc"
+    assert timezone.now() - worker.identity.started_at < datetime.timedelta(seconds=5)
