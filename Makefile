@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-OUR_APPS := accounts dispatch realtime delivery checklists records audit
+OUR_APPS := accounts dispatch realtime delivery worker checklists records audit
 # The browser tests (tests/e2e/) drive Debian's Chromium through Playwright; nothing here ever
 # downloads a browser of its own.
 CHROMIUM := /usr/bin/chromium
@@ -55,9 +55,12 @@ run: $(STAMP)
 	DJANGO_ALLOWED_ORIGINS=http://$(HOST):$(PORT),http://localhost:$(PORT) \
 	  $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
+# ruff, and the layers of backend/ (.importlinter; docs/architecture.md): no import against the
+# grain, no import cycle, a worker that knows no app.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=. $(VENV)/bin/lint-imports --no-cache
 
 # `check --deploy` with the settings a real deployment would have (no connection is made).
 check: $(STAMP)

@@ -184,7 +184,7 @@ def set_up_data(sockets: int, alerted: int) -> Plan:
     from knox.models import AuthToken
 
     from backend.accounts.models import Responder, Skill, Station
-    from backend.accounts.roles import DISPATCH_SYSTEMS
+    from backend.roles import DISPATCH_SYSTEMS
 
     call_command("migrate", verbosity=0, interactive=False)
     User = get_user_model()

@@ -200,9 +200,9 @@ def set_up_data(stand_in, devices: int, incidents: int, vapid_public_key: str) -
     from knox.models import AuthToken
 
     from backend.accounts.models import Responder, Skill, Station
-    from backend.accounts.roles import COORDINATORS
     from backend.delivery.subscriptions import subscribe_device
     from backend.dispatch.actions import create_incident
+    from backend.roles import COORDINATORS
 
     User = get_user_model()
     expires = timezone.localdate() + datetime.timedelta(days=365)

@@ -60,9 +60,9 @@ def set_up_data(incidents: int, stations: int, years: int, seed: int = 2026):
     from django.utils import timezone
 
     from backend.accounts.models import Responder, Station
-    from backend.accounts.roles import COORDINATORS
     from backend.dispatch.models import Alert, AlertState, Incident, IncidentStatus
     from backend.records.models import Attendance, CrewRole, Outcome
+    from backend.roles import COORDINATORS
 
     call_command("migrate", verbosity=0, interactive=False)
     rng = random.Random(seed)

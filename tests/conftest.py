@@ -26,8 +26,8 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from backend.accounts.models import Responder, Station
-from backend.accounts.roles import COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
 from backend.delivery import vapid
+from backend.roles import COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
 
 NORWICH = (52.6237, 1.3113)
 GREAT_YARMOUTH = (52.6089, 1.7262)

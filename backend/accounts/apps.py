@@ -13,7 +13,7 @@ class AccountsConfig(AppConfig):
 
         from backend import checks  # noqa: F401 (registers the deployment checks)
         from backend.accounts import actions
-        from backend.accounts.roles import ensure_role_groups
+        from backend.roles import ensure_role_groups
 
         # Sender is the last of our apps to migrate, so every permission named exists by then.
         post_migrate.connect(ensure_role_groups, dispatch_uid="ensure_role_groups")

@@ -1,6 +1,6 @@
 """The second factor outside the admin pages.
 
-Staff (coordinators, welfare leads: backend.accounts.roles.is_privileged) pass a code from their
+Staff (coordinators, welfare leads: backend.roles.is_privileged) pass a code from their
 authenticator app when they sign in to the admin (backend/accounts/admin_site.py). A staff
 password alone must not open the same data by another door: the API refuses a staff session that
 has not passed the second factor, and so does the coordinators' socket. Firefighters and machine
@@ -13,7 +13,7 @@ from drf_spectacular.authentication import SessionScheme
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from backend.accounts import roles
+from backend import roles
 
 STAFF_NEED_SECOND_FACTOR = (
     "Staff accounts need the code from their authenticator app: sign in at /admin/ first, then use this session."

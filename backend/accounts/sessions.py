@@ -21,7 +21,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from backend.accounts import roles
+from backend import roles
 
 # When the session began (epoch seconds), and when it was last marked as used.
 STARTED_AT = "coresponder_started_at"

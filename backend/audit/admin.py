@@ -4,10 +4,10 @@ check-ins are shown to welfare leads only."""
 
 from django.contrib import admin
 
-from backend.accounts.roles import is_welfare_lead
 from backend.admin_base import ReadOnlyAdmin
 from backend.audit.log import WELFARE_CHECK_INS
 from backend.audit.models import AuditEntry
+from backend.roles import is_welfare_lead
 
 
 @admin.register(AuditEntry)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from backend.accounts.roles import role_of
 from backend.audit.models import AuditAction, AuditEntry
+from backend.roles import role_of
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ anyone else it does not exist.
 from django.db.models import QuerySet
 
 from backend.accounts.models import Responder
-from backend.accounts.roles import is_welfare_lead
 from backend.dispatch import access as dispatch_access
 from backend.dispatch.models import Alert
 from backend.errors import NotAllowed, NotFound
 from backend.records.models import Attendance, Outcome, RecordKind, WelfareCheckIn
+from backend.roles import is_welfare_lead
 
 CREW_LEAD_SKILL = "crew_lead"
 AMEND_PERMISSION = "records.amend_record"

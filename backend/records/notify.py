@@ -24,9 +24,9 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from backend.accounts.roles import WELFARE_LEADS
 from backend.backoff import backoff_seconds
 from backend.records.models import FollowUp, WelfareCheckIn
+from backend.roles import WELFARE_LEADS
 from backend.scheduling import wake_workers_on_commit
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from backend.accounts.roles import COORDINATORS, WELFARE_LEADS
 from backend.accounts.second_factor import STAFF_NEED_SECOND_FACTOR
+from backend.roles import COORDINATORS, WELFARE_LEADS
 from backend.sockets.consumers import CloseCode
 from tests.conftest import pass_second_factor, token_client_for
 from tests.realtime.sockets import FRAME_TIMEOUT_S, assert_closed_with, communicator, receive_frame

@@ -349,7 +349,7 @@ def populate(*, stations: int, per_station: int, prefix: str = "fault") -> Plan:
     from knox.models import AuthToken
 
     from backend.accounts.models import Responder, Skill, Station
-    from backend.accounts.roles import DISPATCH_SYSTEMS
+    from backend.roles import DISPATCH_SYSTEMS
 
     User = get_user_model()
     expires = timezone.localdate() + datetime.timedelta(days=365)

@@ -37,7 +37,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 from knox.models import AuthToken
-from backend.accounts.roles import DISPATCH_SYSTEMS
+from backend.roles import DISPATCH_SYSTEMS
 from tests.conftest import NORWICH, make_firefighter, make_station
 
 norwich = make_station("Norwich", "norwich", NORWICH)

@@ -12,10 +12,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from backend.accounts.roles import WELFARE_LEADS
 from backend.errors import InvalidInput, NotFound
 from backend.records import actions, notify
 from backend.records.models import WelfareCheckIn
+from backend.roles import WELFARE_LEADS
 from tests.conftest import client_for
 from tests.records.conftest import body, submit
 

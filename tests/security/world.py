@@ -226,7 +226,7 @@ def make_personas() -> dict:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from backend.accounts.roles import COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
+    from backend.roles import COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
     from tests.conftest import KINGS_LYNN, NORWICH, make_firefighter, make_station
 
     users = get_user_model().objects

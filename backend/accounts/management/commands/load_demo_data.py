@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.accounts.models import Responder, Skill, Station
-from backend.accounts.roles import COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
+from backend.roles import COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (demo only; refused in production)
 
