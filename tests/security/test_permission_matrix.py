@@ -120,7 +120,7 @@ API_MATRIX = [
     Entry("post", "/api/v1/push-subscriptions/", only(*FIREFIGHTERS, status=201), "subscription"),
     Entry("delete", "/api/v1/push-subscriptions/", {**signed_in(404), "firefighter": 204}, {"endpoint": ALICES_ENDPOINT}),
     Entry("get", "/api/v1/push/vapid-public-key/", signed_in(200)),
-    # Logging in and out: open to anyone (CSRF: tests/security/test_bad_input.py).
+    # Logging in and out: open to anyone (CSRF: tests/security/test_csrf.py).
     Entry("get", "/api/v1/auth/csrf/", everyone(200)),
     Entry("post", "/api/v1/auth/login/", everyone(400), {"username": "alice", "password": "not alice's password"}),
     Entry("post", "/api/v1/auth/logout/", everyone(204)),
