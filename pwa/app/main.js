@@ -354,7 +354,10 @@ async function boot() {
     ctx.eventLog.sync();
     ctx.outbox.sync();
   });
-  window.addEventListener("offline", () => store.update((s) => void (s.online = false)));
+  window.addEventListener("offline", () => {
+    store.update((s) => void (s.online = false));
+    ctx.sync?.socket.poke(); // ping now: a dead socket is noticed within the pong deadline
+  });
   store.update((s) => void (s.online = navigator.onLine !== false));
   api.onAuthRequired = () => ctx.sessionExpired();
   installUnlockListeners();
