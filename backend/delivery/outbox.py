@@ -1,5 +1,7 @@
 """Writing deliveries. Called by dispatch actions inside their transaction, so a delivery exists
-if and only if its alert does; the workers are woken after commit."""
+if and only if its alert does; the workers are woken after commit. `alerts` are dispatch's Alert
+rows, used through their fields only: delivery sits below dispatch and does not import it
+(docs/architecture.md)."""
 
 from urllib.parse import urlsplit
 

@@ -224,7 +224,7 @@ class DeliveryPass(Pass):
 
     def __init__(self, transports: dict[str, Transport], *, name: str, max_in_flight: int | None = None):
         self.transports = transports
-        self.worker = name
+        self.worker_name = name  # the lease holder in the rows it claims
         self.max_in_flight = max_in_flight or settings.PUSH_MAX_CONCURRENCY
         self.in_flight: set[asyncio.Task] = set()
         self._sent: list[tuple[Job, int]] = []
@@ -245,13 +245,13 @@ class DeliveryPass(Pass):
             # Full: wait for a slot rather than spinning on queries.
             await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
             return 1
-        jobs = await sync_to_async(claim_due)(worker=self.worker, limit=self.max_in_flight - len(self.in_flight))
+        jobs = await sync_to_async(claim_due)(worker=self.worker_name, limit=self.max_in_flight - len(self.in_flight))
         if jobs:
             logger.info(
                 "Deliveries claimed",
                 extra={
                     "event": "deliveries.claimed",
-                    "worker": self.worker,
+                    "worker": self.worker_name,
                     "delivery_ids": [j.delivery_id for j in jobs],
                 },
             )
@@ -285,7 +285,7 @@ class DeliveryPass(Pass):
         self._sent_waiting.clear()
         batch, self._sent = self._sent, []
         if batch:
-            await sync_to_async(record_sent_batch)(batch, worker=self.worker)
+            await sync_to_async(record_sent_batch)(batch, worker=self.worker_name)
 
     async def _deliver(self, job: Job) -> None:
         transport = self.transports.get(job.channel)
@@ -294,7 +294,7 @@ class DeliveryPass(Pass):
                 raise TransportError(f"No {job.channel} transport is configured.", permanent=True)
             status = await transport.send(job)
         except TransportError as error:
-            await sync_to_async(record_failure)(job, error, worker=self.worker)
+            await sync_to_async(record_failure)(job, error, worker=self.worker_name)
             logger.warning(
                 "Delivery %s failed: %s",
                 job.delivery_id,
@@ -305,7 +305,7 @@ class DeliveryPass(Pass):
         except Exception:  # a bug in a transport must not kill the worker; the row is retried
             logger.exception("Delivery %s raised", job.delivery_id, extra=_attempt_fields(job, None, "error"))
             await sync_to_async(record_failure)(
-                job, TransportError("Internal error while sending.", permanent=False), worker=self.worker
+                job, TransportError("Internal error while sending.", permanent=False), worker=self.worker_name
             )
             return
         logger.info("Delivery sent", extra=_attempt_fields(job, status, "sent"))
