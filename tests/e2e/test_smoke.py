@@ -86,8 +86,8 @@ def test_the_login_page_logs_no_error_when_nobody_is_signed_in(page):
     page.locator("form input#password").wait_for()
     page.wait_for_load_state("networkidle")
 
-    assert asked, "the app did not ask who is signed in"
     assert seen == []
+    assert asked, "the app did not ask who is signed in"
 
 
 def test_a_signed_in_phone_opens_on_home_without_an_error(phone, page):
