@@ -136,6 +136,22 @@ def test_an_api_answer_that_is_data_may_load_nothing(browser, path):
     assert set(policy) == {"default-src", "base-uri", "form-action", "frame-ancestors"}
 
 
+POLICED_PAGES = ["/", "/no-such-page", "/admin/login/", "/api/docs/", "/api/docs/?script=", "/api/schema/"]
+
+
+def test_no_policy_ever_allows_eval_inline_code_or_other_hosts(browser, alice):
+    signed_in = Client()
+    signed_in.force_login(alice.user)
+    answers = [browser.get(path) for path in POLICED_PAGES]
+    answers += [
+        signed_in.get("/api/v1/me/", headers={"Accept": accept}) for accept in ("text/html", "application/json")
+    ]
+    for response in answers:
+        header = response["Content-Security-Policy"]
+        assert "unsafe" not in header and "*" not in header, header
+        assert "https:" not in header and "http:" not in header, header
+
+
 INLINE_CODE = [
     re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I),  # a script element without src
     re.compile(r"\son[a-z]+\s*=", re.I),  # onclick=, onload=, ...
