@@ -1,4 +1,4 @@
-"""Serving the firefighters' app (pwa/) from the site root, and the Content-Security-Policy.
+"""Serving the firefighters' app (pwa/) from the site root.
 
 WhiteNoise serves pwa/ at `/` (WHITENOISE_ROOT; `/` is pwa/index.html) beside /static/. The
 service worker must be at the root to control the whole app, and must never be cached by HTTP:
@@ -9,18 +9,15 @@ max-age: the service worker's own cache is what makes the app work offline.
 Files of the app's development tooling (package.json, node_modules/, tools/, dotfiles) are never
 served.
 
-The policy allows nothing but this origin: no inline script or style, no other host. The app and
-the admin have their own policies: the admin needs no manifest or worker. /api/ has none, because
-the browsable API and the API docs page are DRF's and drf-spectacular's pages, with inline scripts.
+The Content-Security-Policy and the other security headers of the app and of everything else are
+decided in backend/headers.py.
 """
 
 import os
 from pathlib import PurePosixPath
 
 from django.conf import settings
-from django.core.exceptions import DisallowedHost
 from django.middleware.gzip import GZipMiddleware
-from django.utils.deprecation import MiddlewareMixin
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 SERVICE_WORKER = "sw.js"
@@ -28,20 +25,6 @@ APP_MAX_AGE_SECONDS = 60
 # Under pwa/ but not the app: never served.
 NOT_SERVED = {"node_modules", "package.json", "package-lock.json", "tools"}
 
-_COMMON = [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-]
-APP_POLICY = [*_COMMON, "worker-src 'self'", "manifest-src 'self'"]
-ADMIN_POLICY = [*_COMMON, "worker-src 'none'", "manifest-src 'none'"]
-NO_POLICY_PREFIXES = ("/api/",)
 ADMIN_PREFIX = "/admin/"
 
 
@@ -82,27 +65,6 @@ class AppFilesMiddleware(WhiteNoiseMiddleware):
         if not url.startswith(self.static_prefix) and _not_served(url):
             return None
         return super().find_file(url)
-
-
-class ContentSecurityPolicyMiddleware(MiddlewareMixin):
-    """Adds the app's or the admin's policy. Must come before WhiteNoise in MIDDLEWARE: WhiteNoise
-    answers the app's files itself, without calling the middleware after it."""
-
-    def process_response(self, request, response):
-        if "Content-Security-Policy" in response or request.path.startswith(NO_POLICY_PREFIXES):
-            return response
-        policy = ADMIN_POLICY if request.path.startswith(ADMIN_PREFIX) else APP_POLICY
-        response["Content-Security-Policy"] = "; ".join([*policy, _connect_src(request)])
-        return response
-
-
-def _connect_src(request) -> str:
-    """'self' does not cover WebSockets in every browser still in use; name this host's."""
-    try:
-        host = request.get_host()
-    except DisallowedHost:
-        return "connect-src 'self'"
-    return f"connect-src 'self' ws://{host} wss://{host}"
 
 
 class CompressAppFilesMiddleware(GZipMiddleware):

@@ -78,8 +78,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "backend.pwa.CompressAppFilesMiddleware",
+    # Content-Security-Policy, Permissions-Policy, the API's Cache-Control (backend/headers.py).
     # Before WhiteNoise, which answers the app's files without calling what comes after it.
-    "backend.pwa.ContentSecurityPolicyMiddleware",
+    "backend.headers.SecurityHeadersMiddleware",
     # WhiteNoise: /static/ and the firefighters' app (pwa/) at the root (backend/pwa.py).
     "backend.pwa.AppFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

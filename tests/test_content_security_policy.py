@@ -1,6 +1,10 @@
-"""The Content-Security-Policy (backend/pwa.py): the app's pages may load and connect to nothing
-but this origin (and its own WebSockets); the admin has a policy of its own; the API has none."""
+"""The Content-Security-Policy (backend/headers.py): the app's pages may load and connect to nothing
+but this origin (and its own WebSockets); the admin has a policy of its own; the API's own pages
+(Swagger UI at /api/docs/, DRF's browsable API) allow only their libraries' inline style blocks, by
+hash, and no inline script; a JSON answer may load nothing. No policy allows unsafe-eval."""
 
+import base64
+import hashlib
 import re
 from urllib.parse import urljoin
 
@@ -66,16 +70,86 @@ def test_the_admin_has_its_own_strict_policy(browser):
     assert policy["frame-ancestors"] == ["'none'"]
 
 
-@pytest.mark.parametrize("path", ["/api/v1/checklist/", "/api/docs/", "/api/schema/"])
-def test_the_api_has_no_policy(browser, path):
-    """The browsable API and the API docs page are DRF's and drf-spectacular's, with inline scripts."""
-    assert "Content-Security-Policy" not in browser.get(path)
+def style_hashes(policy: dict) -> set[str]:
+    return {source for source in policy["style-src"] if source.startswith("'sha256-")}
 
 
-def test_no_policy_ever_allows_inline_code_or_other_hosts(browser):
-    for path in ("/", "/admin/login/"):
-        header = browser.get(path)["Content-Security-Policy"]
-        assert "unsafe" not in header and "*" not in header and "https:" not in header
+def hash_of(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+INLINE_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.I)
+STYLE_ATTRIBUTE = re.compile(r"\sstyle\s*=", re.I)
+
+
+def assert_page_runs_under_its_policy(response) -> dict:
+    """The page's inline styles are exactly those its policy allows by hash; it has no inline
+    script (JSON data blocks are data) and no style attribute (the policy allows none)."""
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    policy = directives(response)
+    html = response.content.decode()
+    assert {hash_of(css) for css in INLINE_STYLE.findall(html)} == style_hashes(policy)
+    assert not INLINE_SCRIPT.search(html), INLINE_SCRIPT.search(html)
+    assert not STYLE_ATTRIBUTE.search(html)
+    return policy
+
+
+def test_the_api_docs_page_has_a_policy_without_inline_script(browser):
+    policy = assert_page_runs_under_its_policy(browser.get("/api/docs/"))
+
+    assert policy["script-src"] == ["'self'"]
+    assert policy["style-src"][0] == "'self'" and len(policy["style-src"]) == 2
+    assert policy["connect-src"] == ["'self'"]
+    assert policy["frame-ancestors"] == ["'none'"] and policy["object-src"] == ["'none'"]
+
+
+def test_the_swagger_files_are_served_by_the_product_itself(browser):
+    html = browser.get("/api/docs/").content.decode()
+    sources = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"', html)
+
+    assert sources and all(source.startswith("/") and not source.startswith("//") for source in sources), sources
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in sources
+    script = browser.get("/api/docs/?script=")
+    assert script.status_code == 200 and "javascript" in script["Content-Type"]
+    assert "SwaggerUIBundle(" in script.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/me/", "/api/v1/alerts/", "/api/v1/checklist/"])
+def test_the_browsable_api_has_a_policy_without_inline_script(alice, path):
+    browser = Client()
+    browser.force_login(alice.user)
+
+    policy = assert_page_runs_under_its_policy(browser.get(path, headers={"Accept": "text/html"}))
+
+    assert policy["script-src"] == ["'self'"]
+    assert policy["connect-src"] == ["'self'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/checklist/", "/api/v1/auth/csrf/", "/api/schema/", "/api/docs/?script="])
+def test_an_api_answer_that_is_data_may_load_nothing(browser, path):
+    policy = directives(browser.get(path))
+
+    assert policy["default-src"] == ["'none'"] and policy["frame-ancestors"] == ["'none'"]
+    assert set(policy) == {"default-src", "base-uri", "form-action", "frame-ancestors"}
+
+
+POLICED_PAGES = ["/", "/no-such-page", "/admin/login/", "/api/docs/", "/api/docs/?script=", "/api/schema/"]
+
+
+def test_no_policy_ever_allows_eval_inline_code_or_other_hosts(browser, alice):
+    signed_in = Client()
+    signed_in.force_login(alice.user)
+    answers = [browser.get(path) for path in POLICED_PAGES]
+    answers += [
+        signed_in.get("/api/v1/me/", headers={"Accept": accept}) for accept in ("text/html", "application/json")
+    ]
+    for response in answers:
+        header = response["Content-Security-Policy"]
+        assert "unsafe" not in header and "*" not in header, header
+        assert "https:" not in header and "http:" not in header, header
 
 
 INLINE_CODE = [

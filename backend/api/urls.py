@@ -16,6 +16,7 @@ urlpatterns = [
     path("checklist/", views.ChecklistView.as_view(), name="checklist"),
     path("me/", views.MeView.as_view(), name="me"),
     path("auth/csrf/", views.CsrfTokenView.as_view(), name="auth-csrf"),
+    path("auth/session/", views.SessionView.as_view(), name="auth-session"),
     path("auth/login/", views.LoginView.as_view(), name="auth-login"),
     path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
     path("push-subscriptions/", views.PushSubscriptionView.as_view(), name="push-subscriptions"),

@@ -5,7 +5,6 @@ backend/schemas/). Nothing here changes state itself."""
 from django.conf import settings
 from django.middleware.csrf import get_token
 from django.utils import dateparse
-from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -293,18 +292,13 @@ def _require_csrf(request) -> None:
     SessionAuthentication().enforce_csrf(request._request)
 
 
-def _never_cached(response: Response) -> Response:
-    add_never_cache_headers(response)
-    return response
-
-
 class CsrfTokenView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
     @extend_schema(responses=api_responses("csrf_token", errors=()))
     def get(self, request):
-        return _never_cached(Response({"csrf_token": get_token(request._request)}))
+        return Response({"csrf_token": get_token(request._request)})
 
 
 class LoginView(APIView):
@@ -322,7 +316,22 @@ class LoginView(APIView):
         _require_csrf(request)
         data = _valid(self.LoginInput, request)
         user = account_actions.log_in(request=request._request, username=data["username"], password=data["password"])
-        return _never_cached(Response(account_actions.profile_of(user)))
+        return Response(account_actions.profile_of(user))
+
+
+class SessionView(APIView):
+    """Who is signed in on this browser, if anyone: the app asks at start. Nobody signed in is an
+    answer, not an error (a 401 here would be logged in the console of every login page)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=api_responses("session", errors=(401,)))
+    def get(self, request):
+        """401 only for credentials that are wrong: a token that is not valid, or a staff
+        session that has not passed the second factor."""
+        if not request.user.is_authenticated:
+            return Response({"authenticated": False})
+        return Response({"authenticated": True, "me": account_actions.profile_of(request.user)})
 
 
 class LogoutView(APIView):
@@ -333,7 +342,7 @@ class LogoutView(APIView):
     def post(self, request):
         _require_csrf(request)
         account_actions.log_out(request=request._request)
-        return _never_cached(Response(status=204))
+        return Response(status=204)
 
 
 # --- Me ----------------------------------------------------------------------------------------------

@@ -125,6 +125,11 @@ export class Api {
   logout() {
     return this.request("POST", "/auth/logout/", undefined, { authHook: false });
   }
+  /** Who is signed in, if anyone: {authenticated: false} or {authenticated: true, me}. Nobody
+   *  signed in is an answer, not a 401, so opening the login page logs no error. */
+  session() {
+    return this.request("GET", "/auth/session/", undefined, { authHook: false });
+  }
   me({ authHook = true } = {}) {
     return this.request("GET", "/me/", undefined, { authHook });
   }

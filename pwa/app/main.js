@@ -365,8 +365,13 @@ async function boot() {
   /** Who is logged in? Without signal, carry on as the last person (cached alerts, checklist). */
   async function restoreSession({ render = true } = {}) {
     try {
-      const me = await api.me({ authHook: false });
-      startSignedIn(me);
+      const session = await api.session();
+      if (session?.authenticated) {
+        startSignedIn(session.me);
+      } else {
+        ctx.sync?.stop();
+        store.update((s) => void (s.session = readJson(ME_KEY) ? "expired" : "anonymous"));
+      }
     } catch (error) {
       const cached = readJson(ME_KEY);
       if (error.offline && cached) {

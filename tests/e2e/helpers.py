@@ -44,20 +44,37 @@ def log_in(context, username: str, password: str = DEMO_PASSWORD) -> dict:
     return response.json()
 
 
+POLICY_MESSAGES = ("Content Security Policy", "Permissions-Policy", "Permissions policy")
+
+
 def watch_for_problems(page) -> list[str]:
-    """Collects what would mean the page is broken: uncaught errors and Content-Security-Policy
-    violations. (Failed requests are not collected: an app that is not logged in gets 401s.)"""
+    """Collects what would mean the page is broken: uncaught errors, Content-Security-Policy
+    violations and Permissions-Policy errors (a feature the browser does not know, a feature used
+    that the policy forbids). (Failed requests are not collected: see watch_the_console.)"""
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
     page.on(
         "console",
         lambda message: (
             problems.append(f"console: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text
+            if message.type in ("error", "warning") and any(words in message.text for words in POLICY_MESSAGES)
             else None
         ),
     )
     return problems
+
+
+def watch_the_console(page) -> list[str]:
+    """Every error the console shows (a failed request is one: "Failed to load resource: the server
+    responded with a status of 401"), and every answer of 400 or more."""
+    seen: list[str] = []
+    page.on("console", lambda message: seen.append(f"console: {message.text}") if message.type == "error" else None)
+    page.on("pageerror", lambda error: seen.append(f"uncaught: {error}"))
+    page.on(
+        "response",
+        lambda response: seen.append(f"{response.status} {response.url}") if response.status >= 400 else None,
+    )
+    return seen
 
 
 def accept_new_alert(context, control, reference: str, where: tuple[float, float], address: str) -> tuple[dict, int]:

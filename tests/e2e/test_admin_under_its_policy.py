@@ -1,5 +1,5 @@
 """The coordinators' admin works in a real browser under its Content-Security-Policy
-(backend/pwa.py): no page is refused a script, a style or its live board's socket."""
+(backend/headers.py): no page is refused a script, a style or its live board's socket."""
 
 import pytest
 

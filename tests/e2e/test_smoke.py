@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from backend.pwa import APP_POLICY
-from tests.e2e.helpers import log_in, watch_for_problems
+from backend.headers import APP_POLICY
+from tests.e2e.helpers import log_in, watch_for_problems, watch_the_console
 
 PWA = Path(__file__).resolve().parents[2] / "pwa"
 
@@ -73,3 +73,29 @@ def test_a_phone_logged_in_through_the_api_has_its_session_and_its_socket(phone,
     assert me == profile
     assert first_frame["type"] == "sync.ready"
     assert problems == []
+
+
+def test_the_login_page_logs_no_error_when_nobody_is_signed_in(page):
+    """The app asks who is signed in (GET /api/v1/auth/session/), and nobody is an answer, not a
+    401 in the console of every login page."""
+    seen = watch_the_console(page)
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "/api/v1/auth/session/" in request.url else None)
+
+    page.goto("/")
+    page.locator("form input#password").wait_for()
+    page.wait_for_load_state("networkidle")
+
+    assert seen == []
+    assert asked, "the app did not ask who is signed in"
+
+
+def test_a_signed_in_phone_opens_on_home_without_an_error(phone, page):
+    log_in(phone, "ff.norwich.2")
+    seen = watch_the_console(page)
+
+    page.goto("/")
+    page.locator(".topbar .pill-live").wait_for()
+
+    assert "#/login" not in page.url
+    assert seen == []

@@ -122,6 +122,8 @@ API_MATRIX = [
     Entry("get", "/api/v1/push/vapid-public-key/", signed_in(200)),
     # Logging in and out: open to anyone (CSRF: tests/security/test_csrf.py).
     Entry("get", "/api/v1/auth/csrf/", everyone(200)),
+    # Who is signed in: an answer for anyone, nobody signed in included (not a 401).
+    Entry("get", "/api/v1/auth/session/", everyone(200)),
     Entry("post", "/api/v1/auth/login/", everyone(400), {"username": "alice", "password": "not alice's password"}),
     Entry("post", "/api/v1/auth/logout/", everyone(204)),
     # The API's own description: public, it holds no data.
