@@ -430,6 +430,10 @@ class PushSubscriptionView(APIView):
 
     @extend_schema(request=SubscribeInput, responses=api_responses("push_device"))
     def post(self, request):
+        """201 for a new subscription, 200 for one already this user's (keys and label refreshed).
+        An endpoint stored for another user moves to this one only with the same `keys` (proof
+        that this browser holds it; audited): otherwise 409 `subscription_of_another_user`, naming
+        `keys` (docs/delivery.md, "Whose phone it is")."""
         data = _valid(self.SubscribeInput, request)
         device, created = push_subscriptions.subscribe_device(
             actor=request.user,
