@@ -70,7 +70,7 @@ check: $(STAMP)
 	DJANGO_ALLOWED_HOSTS=coresponder.example.nhs.uk \
 	DJANGO_ALLOWED_ORIGINS=https://coresponder.example.nhs.uk \
 	VAPID_PRIVATE_KEY=$$($(PY) -c 'from backend.delivery import vapid; print(vapid.private_key_b64(vapid.generate()))') \
-	VAPID_SUBJECT=mailto:coresponder-admin@example.nhs.uk \
+	VAPID_SUBJECT=mailto:coresponder-admin@nhs.net \
 	PUBLIC_BASE_URL=https://coresponder.example.nhs.uk \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run $(OUR_APPS)

@@ -10,6 +10,12 @@ coresponder.W001 and W011 (plain http outside production, which is only for deve
 Two more say where the product sends people: PUBLIC_BASE_URL, the address in pushes, texts and
 the welfare leads' emails (coresponder.E021: https in production), and the mail relay, which must
 not be sent its password in clear (coresponder.E031: TLS or SSL when a user is set).
+
+And one says who the push services may contact: VAPID_SUBJECT must not be a placeholder
+(coresponder.E041; W041 outside production). Apple's push service refuses a subject it takes for
+one (403 BadJwtToken), so no iPhone would ever ring: a mailto: or https: whose host is localhost,
+or any name under the reserved example, invalid, test and local names (RFC 2606, RFC 6761,
+RFC 6762), such as example.com or example.nhs.uk.
 """
 
 from urllib.parse import urlsplit
@@ -29,6 +35,12 @@ PUSH_HTTP = "coresponder.W011"
 PUBLIC_URL_NOT_HTTPS = "coresponder.E021"
 PUBLIC_URL_HTTP = "coresponder.W021"
 EMAIL_IN_CLEAR = "coresponder.E031"
+VAPID_SUBJECT_PLACEHOLDER = "coresponder.E041"
+VAPID_SUBJECT_PLACEHOLDER_DEV = "coresponder.W041"
+# A host with one of these labels anywhere is a placeholder: example.com, example.nhs.uk,
+# coresponder.example; the last label alone: nhs.invalid, coresponder.test, station.local.
+PLACEHOLDER_LABELS = frozenset({"example", "localhost"})
+PLACEHOLDER_TOP_LABELS = frozenset({"example", "invalid", "test", "local", "localhost", "localdomain"})
 
 
 @register(Tags.security, deploy=True)
@@ -121,6 +133,45 @@ def email_relay(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def vapid_subject(app_configs=None, **kwargs):
+    """The contact in every push's VAPID claims (RFC 8292). Only checked when Web Push is
+    configured; its form (mailto: or https:) is checked when the settings load."""
+    subject = (getattr(settings, "VAPID_SUBJECT", "") or "").strip()
+    if not getattr(settings, "VAPID_PRIVATE_KEY", "") or not subject:
+        return []
+    host = _subject_host(subject)
+    if host is not None and not _placeholder_host(host):
+        return []
+    message = (
+        f"VAPID_SUBJECT is {subject!r}, a placeholder: Apple's push service refuses pushes whose VAPID "
+        "subject is localhost or a reserved example, invalid, test or local name, so no iPhone would get an alert."
+    )
+    hint = "Set VAPID_SUBJECT to a monitored address of the team that runs the service, e.g. mailto:team@nhs.net."
+    if settings.PRODUCTION:
+        return [Error(message, hint=hint, id=VAPID_SUBJECT_PLACEHOLDER)]
+    return [Warning(message, hint=hint, id=VAPID_SUBJECT_PLACEHOLDER_DEV)]
+
+
+def _subject_host(subject: str) -> str | None:
+    """The host of a mailto: address's domain or of an https: URL, lower case; None if there is none."""
+    if subject.lower().startswith("mailto:"):
+        address = subject[len("mailto:") :].split("?", 1)[0].split(",", 1)[0]
+        host = address.rpartition("@")[2].strip().rstrip(">").strip()
+    else:
+        try:
+            host = urlsplit(subject).hostname or ""
+        except ValueError:
+            return None
+    host = host.lower().rstrip(".")
+    return host or None
+
+
+def _placeholder_host(host: str) -> bool:
+    labels = host.split(".")
+    return bool(PLACEHOLDER_LABELS.intersection(labels)) or labels[-1] in PLACEHOLDER_TOP_LABELS
 
 
 def _too_wide(host: str) -> bool:

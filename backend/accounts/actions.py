@@ -6,6 +6,7 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 from knox.models import AuthToken
+from webpush.models import SubscriptionInfo
 
 from backend.accounts import sessions, sockets
 from backend.accounts.access import responder_of
@@ -32,17 +33,26 @@ def log_in(*, request, username: str, password: str):
     return user
 
 
-def log_out(*, request) -> None:
+def log_out(*, request, push_endpoint: str | None = None) -> None:
     """End the session, if there is one. Logging out twice is not an error. The session's sockets
-    close (on_logged_out), the user's other devices stay logged in."""
-    auth.logout(request)
+    close (on_logged_out), the user's other devices stay logged in.
+
+    `push_endpoint` is this device's push subscription, as the app sends it: it is removed with the
+    session, so the phone stops getting this person's alerts (a phone handed back or shared). Only a
+    subscription of the user logging out is removed; anyone else's, or one unknown, is left alone
+    without a word. A session that expires removes nothing: alerts must still arrive."""
+    user = auth.get_user(request) if push_endpoint else None  # the session's user (the API does not authenticate)
+    with transaction.atomic():
+        if user is not None and user.is_authenticated:
+            _remove_push_subscriptions([user.pk], endpoint=push_endpoint)
+        auth.logout(request)
 
 
 def sign_out_everywhere(*, actor, user_ids) -> int:
     """A coordinator ends every login of these users (a lost phone, someone leaving): their
-    sessions and API tokens are deleted and their open sockets closed. Their push subscriptions
-    stay, so alerts still reach them; the app asks them to log in when opened. Returns how many
-    sessions ended."""
+    sessions and API tokens are deleted, their open sockets closed, and their push subscriptions
+    removed, so a lost phone gets no more alerts; each of their phones still in their hands
+    subscribes again when they log in to the app. Returns how many sessions ended."""
     with transaction.atomic():
         users = list(get_user_model().objects.filter(pk__in=user_ids))
         for user in users:
@@ -52,11 +62,32 @@ def sign_out_everywhere(*, actor, user_ids) -> int:
         keys = sessions.session_keys_of(ids)
         Session.objects.filter(session_key__in=keys).delete()
         AuthToken.objects.filter(user_id__in=ids).delete()
+        removed = _remove_push_subscriptions(ids)
         audit_log.record_many(
-            actor, AuditAction.CHANGE, [("user", user_id, None, {"signed_out_everywhere": True}) for user_id in ids]
+            actor,
+            AuditAction.CHANGE,
+            [
+                ("user", user_id, None, {"signed_out_everywhere": True, "push_subscriptions_removed": removed[user_id]})
+                for user_id in ids
+            ],
         )
         sockets.close_sockets_of_users(ids)
     return len(keys)
+
+
+def _remove_push_subscriptions(user_ids, *, endpoint: str | None = None) -> dict[int, int]:
+    """Delete these users' push subscriptions (only the one at `endpoint`, if given); how many per
+    user. They are django-webpush's rows, bound to their user by its PushInformation (the delivery
+    app's PushDevice goes with them, and any push still waiting for it is not sent)."""
+    subscriptions = SubscriptionInfo.objects.filter(webpush_info__user_id__in=user_ids)
+    if endpoint is not None:
+        subscriptions = subscriptions.filter(endpoint=endpoint)
+    owners = dict(subscriptions.values_list("pk", "webpush_info__user_id"))
+    SubscriptionInfo.objects.filter(pk__in=owners).delete()
+    removed = dict.fromkeys(user_ids, 0)
+    for user_id in owners.values():
+        removed[user_id] += 1
+    return removed
 
 
 def _may_sign_out(actor, user) -> bool:

@@ -6,7 +6,7 @@ from backend.accounts import actions
 from backend.accounts.models import Responder, Station
 from backend.errors import ActionError
 
-SIGN_OUT_DESCRIPTION = "Sign out everywhere (end their logins, close their connections)"
+SIGN_OUT_DESCRIPTION = "Sign out everywhere (end their logins, close their connections, stop pushes to their phones)"
 
 
 @admin.register(Station)
@@ -58,13 +58,17 @@ class UserAdmin(auth_admin.UserAdmin):
 
 
 def _sign_out(modeladmin, request, user_ids: list[int]) -> None:
-    """For a lost phone or someone leaving. Their alerts still arrive by push; the app asks them to
-    log in again when opened. Deactivating a user (unticking Active) also closes their sockets."""
+    """For a lost phone or someone leaving. Their push subscriptions go too, so a lost phone gets no
+    more alerts; a phone still in their hands subscribes again when they log in to the app.
+    Deactivating a user (unticking Active) also closes their sockets."""
     try:
         ended = actions.sign_out_everywhere(actor=request.user, user_ids=user_ids)
     except ActionError as error:
         modeladmin.message_user(request, error.message, level=messages.ERROR)
         return
     modeladmin.message_user(
-        request, f"Signed out {len(user_ids)} user(s) everywhere: {ended} login(s) ended.", level=messages.SUCCESS
+        request,
+        f"Signed out {len(user_ids)} user(s) everywhere: {ended} login(s) ended. Their phones get no push alerts "
+        "until they log in to the app again.",
+        level=messages.SUCCESS,
     )

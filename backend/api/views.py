@@ -338,10 +338,25 @@ class LogoutView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=None, responses={204: None, 403: openapi_schema("api_error")})
+    class LogoutInput(serializers.Serializer):
+        endpoint = serializers.URLField(
+            max_length=500,
+            required=False,
+            help_text="This device's push subscription endpoint (PushSubscription.endpoint): it is removed "
+            "with the session, if it is the logged-in user's. Without it, subscriptions are left as they are.",
+        )
+
+    @extend_schema(
+        request=LogoutInput, responses={204: None, 400: openapi_schema("api_error"), 403: openapi_schema("api_error")}
+    )
     def post(self, request):
+        """The body is optional. With `endpoint`, this device's push subscription goes with the
+        session (docs/delivery.md, "Whose phone it is"); 204 whether or not there was one."""
         _require_csrf(request)
-        account_actions.log_out(request=request._request)
+        # A body that is not JSON (an old client's empty form post) says nothing: log out all the same.
+        sent_json = request.content_type.partition(";")[0].strip().lower() == "application/json"
+        data = _valid(self.LogoutInput, request) if sent_json else {}
+        account_actions.log_out(request=request._request, push_endpoint=data.get("endpoint"))
         return Response(status=204)
 
 
@@ -424,6 +439,10 @@ class PushSubscriptionView(APIView):
 
     @extend_schema(request=SubscribeInput, responses=api_responses("push_device"))
     def post(self, request):
+        """201 for a new subscription, 200 for one already this user's (keys and label refreshed).
+        An endpoint stored for another user moves to this one only with the same `keys` (proof
+        that this browser holds it; audited): otherwise 409 `subscription_of_another_user`, naming
+        `keys` (docs/delivery.md, "Whose phone it is")."""
         data = _valid(self.SubscribeInput, request)
         device, created = push_subscriptions.subscribe_device(
             actor=request.user,

@@ -122,8 +122,10 @@ export class Api {
   login(username, password) {
     return this.request("POST", "/auth/login/", { username, password }, { authHook: false });
   }
-  logout() {
-    return this.request("POST", "/auth/logout/", undefined, { authHook: false });
+  /** `pushEndpoint`: this phone's push subscription, removed with the session (see push.js). */
+  logout(pushEndpoint = null) {
+    const body = pushEndpoint ? { endpoint: pushEndpoint } : undefined;
+    return this.request("POST", "/auth/logout/", body, { authHook: false });
   }
   /** Who is signed in, if anyone: {authenticated: false} or {authenticated: true, me}. Nobody
    *  signed in is an answer, not a 401, so opening the login page logs no error. */

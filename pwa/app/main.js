@@ -11,7 +11,7 @@ import { openStores } from "./idb.js";
 import { RecordOutbox } from "./outbox.js";
 import { lastEventKey } from "./lastevent.js";
 import { Metronome } from "./metronome.js";
-import { disablePush, readPushState, registerDevice } from "./push.js";
+import { dropPushSubscription, pushEndpoint, readPushState, registerDevice } from "./push.js";
 import { Router, alertPath, go, parseHash } from "./router.js";
 import { createState, createStore, isActionable, mayTakeScreen, newlyEnded, startScreen } from "./store.js";
 import { AlertSync } from "./sync.js";
@@ -248,12 +248,14 @@ async function boot() {
     const username = store.state.me?.username;
     alarm.setWanted(false);
     metronome.stop();
-    await disablePush(api);
+    // The server removes this phone's subscription with the session; the browser drops it too.
+    const endpoint = await pushEndpoint();
     try {
-      await api.logout();
+      await api.logout(endpoint);
     } catch {
       // offline: forget everything here anyway
     }
+    await dropPushSubscription();
     ctx.sync?.stop();
     ctx.sync = null;
     if (username) {

@@ -118,18 +118,31 @@ export async function registerDevice(api) {
   }
 }
 
-/** At logout: the server forgets this phone and the browser drops the subscription. */
-export async function disablePush(api) {
+/**
+ * This phone's push subscription endpoint, or null. At logout the app sends it with the logout
+ * request, so the server removes this phone's subscription with the session (only this one: the
+ * person's other devices keep getting alerts). Never throws.
+ */
+export async function pushEndpoint() {
   try {
     const reg = await registration();
     const subscription = await reg?.pushManager.getSubscription();
-    if (!subscription) return;
-    try {
-      await api.removePushSubscription(subscription.endpoint);
-    } catch {
-      // not known to the server, or offline: unsubscribing below stops delivery anyway
-    }
-    await subscription.unsubscribe();
+    return subscription?.endpoint || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * After logout: the browser drops the subscription too, so nothing more reaches this phone even if
+ * the server did not hear the logout (offline): the push service then answers 404 or 410 and the
+ * server forgets it. Never throws.
+ */
+export async function dropPushSubscription() {
+  try {
+    const reg = await registration();
+    const subscription = await reg?.pushManager.getSubscription();
+    await subscription?.unsubscribe();
   } catch {
     // nothing more to do
   }

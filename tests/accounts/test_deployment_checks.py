@@ -144,3 +144,82 @@ def test_a_relay_without_a_user_may_go_without_tls(settings):
     settings.EMAIL_HOST_USER = ""
     settings.EMAIL_USE_TLS = False
     assert checks.email_relay() == []
+
+
+# --- The VAPID subject: a contact the push services accept ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "mailto:admin@localhost",
+        "mailto:push@localhost.localdomain",
+        "https://localhost/contact",
+        "https://localhost:8443",
+        "mailto:coresponder-admin@example.nhs.uk",  # what `make check` used to use
+        "mailto:admin@example.com",
+        "mailto:admin@EXAMPLE.org",
+        "https://example.net/push-contact",
+        "https://www.example.com",
+        "mailto:ops@coresponder.example",
+        "mailto:ops@nhs.invalid",
+        "https://invalid",
+        "mailto:ops@invalid",
+        "mailto:ops@coresponder.test",
+        "https://push.coresponder.local/contact",
+        "mailto:ops@station.local",
+        "mailto:ops@example.nhs.uk?subject=push",
+    ],
+)
+def test_a_placeholder_vapid_subject_is_refused_in_production(production, subject):
+    """Apple's push service answers 403 BadJwtToken to a VAPID subject it takes for a placeholder,
+    so no iPhone would ever get an alert."""
+    production.VAPID_PRIVATE_KEY = "configured"
+    production.VAPID_SUBJECT = subject
+
+    problems = checks.vapid_subject()
+
+    assert ids(problems) == ["coresponder.E041"] and levels(problems) == {django_checks.ERROR}
+    assert subject in problems[0].msg and "Apple" in problems[0].msg
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "mailto:coresponder-admin@nhs.net",
+        "mailto:Co-Responding.Team@eastamb.nhs.uk",
+        "https://www.eastamb.nhs.uk/contact-us",
+        "https://coresponder.norfolkfireservice.gov.uk",
+        "mailto:push@examples.co.uk",  # only the reserved names are placeholders
+        "mailto:ops@testing.nhs.uk",
+        "mailto:ops@localhealth.nhs.uk",
+    ],
+)
+def test_a_real_vapid_subject_passes(production, subject):
+    production.VAPID_PRIVATE_KEY = "configured"
+    production.VAPID_SUBJECT = subject
+
+    assert checks.vapid_subject() == []
+
+
+def test_a_placeholder_vapid_subject_is_a_warning_outside_production(settings):
+    settings.PRODUCTION = False
+    settings.VAPID_PRIVATE_KEY = "configured"
+    settings.VAPID_SUBJECT = "mailto:coresponder-demo@example.org"  # the development default
+
+    problems = checks.vapid_subject()
+
+    assert ids(problems) == ["coresponder.W041"] and levels(problems) == {django_checks.WARNING}
+
+
+def test_without_web_push_configured_the_subject_is_not_checked(production):
+    production.VAPID_PRIVATE_KEY = ""
+    production.VAPID_SUBJECT = ""
+
+    assert checks.vapid_subject() == []
+
+
+def test_the_vapid_subject_check_runs_with_check_deploy():
+    registered = django_checks.registry.registry.get_checks(include_deployment_checks=True)
+
+    assert checks.vapid_subject in registered

@@ -125,7 +125,7 @@ def test_signing_a_firefighter_out_everywhere_ends_every_login_of_theirs_only(al
     assert not AuthToken.objects.filter(user=alice.user).exists()
     assert me_status(bobs_phone) == 200
     entry = AuditEntry.objects.get(object_type="user", object_id=str(alice.user.pk))
-    assert entry.actor == carol and entry.detail == {"signed_out_everywhere": True}
+    assert entry.actor == carol and entry.detail == {"signed_out_everywhere": True, "push_subscriptions_removed": 0}
 
 
 def test_only_those_allowed_to_change_responders_may_sign_them_out(alice, wendy, carol):

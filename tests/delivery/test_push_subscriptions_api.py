@@ -39,8 +39,11 @@ def test_subscribing_again_is_idempotent_and_refreshes_the_keys(alice):
 
 
 def test_an_endpoint_moves_to_the_firefighter_now_using_the_browser(alice, bob):
-    subscribe(client_for(alice.user), browser_subscription(FCM))
-    subscribe(client_for(bob.user), browser_subscription(FCM))
+    """The browser re-posts its own subscription, keys and all, for whoever logged in; without the
+    keys it does not move (tests/delivery/test_subscriptions_follow_the_person.py)."""
+    held = browser_subscription(FCM)
+    subscribe(client_for(alice.user), held)
+    assert subscribe(client_for(bob.user), held).status_code == 200
     assert [d.user for d in PushDevice.objects.all()] == [bob.user]
     assert [p.user for p in PushInformation.objects.all()] == [bob.user]
 

@@ -3,7 +3,8 @@ never a browser Playwright downloads) against the whole product, served as `make
 
 - `server`: `manage.py serve` (daphne: HTTP and WebSockets, with the delivery worker inside)
   in a subprocess on a free port, on a temporary SQLite database migrated and loaded with the
-  demo data (password for every demo user: DEMO_PASSWORD). One for all the browser tests.
+  demo data (password for every demo user: DEMO_PASSWORD). One for all the browser tests. It
+  accepts subscriptions on the push-service stand-in (`tests.push_service`, on 127.0.0.1).
 - `chromium`: the headless browser, one for all the browser tests.
 - `phone`: a fresh phone-sized browser context per test (390x844, touch, mobile), whose relative
   URLs go to the live server; `page` is a page in it.
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 
 from backend.delivery import vapid
 from tests import live_server
@@ -86,6 +88,8 @@ def server(tmp_path_factory):
         **live_server.embedded_env(directory / "db.sqlite3", url),
         "VAPID_PRIVATE_KEY": vapid.private_key_b64(vapid.generate()),
         "VAPID_SUBJECT": "mailto:e2e-tests@example.org",
+        # The push-service stand-in (tests/push_service.py) is plain http on 127.0.0.1.
+        "PUSH_SERVICE_ALLOWLIST": ",".join([*django_settings.PUSH_SERVICE_ALLOWLIST, "http://127.0.0.1:*"]),
     }
     with demo_server(directory, port, env) as server:
         yield server
