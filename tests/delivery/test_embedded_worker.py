@@ -8,8 +8,8 @@ import urllib.request
 import pytest
 
 from backend.delivery import vapid
-from tests.live_server import free_port, manage, running, serve_command, tail
-from tests.push_service import PushServiceStandIn
+from tests.support.live_server import free_port, manage, running, serve_command, tail
+from tests.support.push_service import PushServiceStandIn
 
 SETUP = """
 from django.contrib.auth import get_user_model

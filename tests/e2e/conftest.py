@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from backend.delivery import vapid
-from tests import live_server
 from tests.e2e.helpers import new_device_code
+from tests.support import live_server
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 

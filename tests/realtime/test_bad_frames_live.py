@@ -20,8 +20,8 @@ import websockets.sync.client
 from websockets.exceptions import ConnectionClosed
 
 from backend.realtime.consumers import CloseCode
-from tests import live_server
 from tests.conftest import NORWICH_INCIDENT
+from tests.support import live_server
 
 START_TIMEOUT_S = 30
 FRAME_TIMEOUT_S = 10

@@ -27,9 +27,9 @@ import pytest
 from django.conf import settings
 from knox.models import AuthToken
 
-from tests import live_server
 from tests.conftest import NORWICH_INCIDENT, make_firefighter
 from tests.realtime.sockets import session_cookie_for
+from tests.support import live_server
 
 pytestmark = [
     pytest.mark.skipif(

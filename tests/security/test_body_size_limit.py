@@ -14,8 +14,8 @@ import websockets.sync.client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from backend.limits import BodySizeLimit
-from tests import live_server
 from tests.api.helpers import assert_matches
+from tests.support import live_server
 
 LIMIT = 1024
 TEN_MB = 10 * 1024 * 1024
