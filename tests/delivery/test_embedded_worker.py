@@ -28,6 +28,7 @@ def stand_in():
         yield service
 
 
+@pytest.mark.processes
 def test_a_dispatch_through_the_api_of_the_served_product_reaches_the_phone(tmp_path, stand_in):
     port = free_port()
     key = vapid.generate()

@@ -32,6 +32,7 @@ from tests.realtime.sockets import session_cookie_for
 from tests.support import live_server
 
 pytestmark = [
+    pytest.mark.processes,
     pytest.mark.skipif(
         not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
         or not os.environ.get("REDIS_URL"),
