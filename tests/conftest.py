@@ -85,7 +85,7 @@ DATABASE_FIXTURES = {
 def pytest_collection_modifyitems(config, items):
     root = config.rootpath
     for item in items:
-        path = item.path.relative_to(root).as_posix()
+        path = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
         for prefix, mark in MARKS_BY_PATH.items():
             if path.startswith(prefix):
                 item.add_marker(mark)
