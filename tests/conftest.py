@@ -125,6 +125,14 @@ async def close_connections_of_the_orm_thread():
 
 
 @pytest.fixture(autouse=True)
+def quick_password_hasher(settings):
+    """Passwords hashed with MD5 in tests: every login attempt hashes the password given, even for
+    an unknown username (Django's defence against timing), 0.5 s each with the product's hasher
+    (the API fuzzing's login examples took half a minute). Tests that set passwords say so again."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def vapid_keys(settings):
     """Every test runs with Web Push configured, as production does."""
     key = vapid.generate()
