@@ -16,7 +16,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 E2E_TOOLS := tests/e2e
 E2E_STAMP := $(E2E_TOOLS)/node_modules/.installed
 
-.PHONY: run test lint check browser e2e-tools install serve bench clean
+.PHONY: run test test-fast lint check browser e2e-tools install serve bench clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -93,6 +93,14 @@ e2e-tools: $(E2E_STAMP)
 test: lint check browser e2e-tools
 	node --test tests/js/
 	$(PY) -m pytest
+
+# The unit and API tests, in a couple of minutes: no browser, no process started, no fault
+# injection, no fuzzing (the markers are in pytest.ini). `make test` runs everything.
+FAST_TESTS := not browser and not processes and not faults and not fuzz
+
+test-fast: $(STAMP)
+	node --test tests/js/
+	$(PY) -m pytest -m "$(FAST_TESTS)"
 
 bench: $(STAMP)
 	$(PY) bench/dispatch_latency.py

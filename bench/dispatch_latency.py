@@ -51,7 +51,7 @@ from pathlib import Path
 from figures import BenchTimeout, fmt, free_port, percentile, stop
 from figures import rounded as _rounded
 
-from tests import live_server  # importable once figures has put the repository's root on sys.path
+from tests.support import live_server  # importable once figures has put the repository's root on sys.path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGET_P99_MS = 100.0

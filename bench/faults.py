@@ -9,7 +9,7 @@ redis-server, with two daphne processes and two delivery workers, a fresh set pe
     offline_then_back  every phone offline for --offline-s while incidents are dispatched and every
                        third cancelled; on reconnect each is replayed everything, in order
 
-Every firefighter has one push subscription (tests/push_service.py's stand-in), so the workers
+Every firefighter has one push subscription (tests/support/push_service.py's stand-in), so the workers
 push every alert in every scenario. One line per scenario (dispatched, delivered, acknowledged,
 lost, duplicated, p99 delivery ms), then one JSON line with every figure and its unit.
 
@@ -86,7 +86,7 @@ def run(args, chosen: list[str]) -> int:
     import dj_database_url
     from dispatch_latency import create_scratch_database, drop_scratch_database
 
-    from tests.push_service import PushServiceStandIn
+    from tests.support.push_service import PushServiceStandIn
 
     server = dj_database_url.parse(args.database_url)
     if server["ENGINE"] != "django.db.backends.postgresql":
@@ -95,7 +95,7 @@ def run(args, chosen: list[str]) -> int:
     with PushServiceStandIn() as push_service:
         # This process's Django: the scratch database, no Redis (it sends nothing live), and the
         # stand-in allowed as a push service so the firefighters can subscribe to it.
-        from tests.faults.cluster import postgres_url
+        from tests.support.cluster import postgres_url
 
         os.environ.update(
             DJANGO_SETTINGS_MODULE="backend.settings",
@@ -121,7 +121,7 @@ def run_scenarios(args, chosen: list[str], push_service) -> int:
     from django.core.management import call_command
 
     from tests.faults import scenarios
-    from tests.faults.cluster import Cluster, populate, subscribe_devices
+    from tests.support.cluster import Cluster, populate, subscribe_devices
 
     started = time.monotonic()
     call_command("migrate", verbosity=0, interactive=False)

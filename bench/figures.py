@@ -8,8 +8,8 @@ from pathlib import Path
 # live server processes (a free port, starting, waiting for and stopping a server).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.live_server import free_port as free_port
-from tests.live_server import stop as stop
+from tests.support.live_server import free_port as free_port
+from tests.support.live_server import stop as stop
 
 
 class BenchTimeout(Exception):

@@ -3,7 +3,7 @@ accepted by the push service, and how does that compare with django-webpush's ow
 
 Set-up (all on 127.0.0.1, in a temporary directory that is removed afterwards):
 
-* a push service stand-in (tests/push_service.py: real HTTP, decrypts every payload, verifies
+* a push service stand-in (tests/support/push_service.py: real HTTP, decrypts every payload, verifies
   VAPID against the subscription's applicationServerKey) answering every push after --push-delay-ms;
 * a fresh SQLite file (SQLITE_PATH), migrated with `manage.py migrate`, holding --devices
   firefighters (one subscribed device each, subscribed through backend.delivery.subscriptions, which
@@ -484,7 +484,7 @@ def run_probed_server(port: str) -> None:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
     from backend import broadcast
-    from backend.delivery import worker
+    from backend.delivery import sending as worker
     from backend.delivery.transports import webpush as webpush_transport
     from backend.dispatch import actions, escalation
     from backend.realtime import events
@@ -720,7 +720,7 @@ def main() -> None:
     stand_in = server = None
     try:
         from backend.delivery import vapid
-        from tests.push_service import PushServiceStandIn
+        from tests.support.push_service import PushServiceStandIn
 
         key = vapid.generate()
         env = bench_environment(workdir, args, vapid.private_key_b64(key))

@@ -12,9 +12,9 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository's root, for tests.live_server
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository's root, for tests.support.live_server
 
-from tests import live_server
+from tests.support import live_server
 
 REPO_ROOT = live_server.ROOT
 CHROMIUM = "/usr/bin/chromium"

@@ -12,6 +12,7 @@ session cookie; a test that needs a password sets one.
 import base64
 import datetime
 import os
+import subprocess
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -28,6 +29,7 @@ from rest_framework.test import APIClient
 from backend.accounts.models import Responder, Station
 from backend.delivery import vapid
 from backend.roles import COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
+from tests.support.database import quicker_flush, vapid_settings
 
 NORWICH = (52.6237, 1.3113)
 GREAT_YARMOUTH = (52.6089, 1.7262)
@@ -58,6 +60,62 @@ def make_firefighter(username, station, *, on_call=True, expires=None, **extra) 
     )
 
 
+# --- The slow kinds of test, marked (pytest.ini lists the markers; `make test-fast` leaves them out) --
+
+# Marked by where they are: every test in the directory or module.
+MARKS_BY_PATH = {
+    "tests/e2e/": "browser",
+    "tests/faults/": "faults",
+    "tests/fuzz/test_api_fuzz.py": "fuzz",
+    "tests/fuzz/test_socket_fuzz.py": "fuzz",
+    "tests/records/test_records_api_fuzz.py": "fuzz",
+}
+# What a test must be marked with to start a process (tests/e2e and tests/faults start servers).
+MAY_START_PROCESSES = ("processes", "browser", "faults")
+# Fixtures that give a test the test database.
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    root = config.rootpath
+    for item in items:
+        path = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        for prefix, mark in MARKS_BY_PATH.items():
+            if path.startswith(prefix):
+                item.add_marker(mark)
+        # `database`: the test uses the test database (the PostgreSQL pass of .ci/run selects these).
+        if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker("database")
+
+
+@pytest.fixture(autouse=True)
+def processes_are_marked(request, monkeypatch):
+    """A test that starts a process without saying so (@pytest.mark.processes) fails: `make test-fast`
+    promises none. (Module-scoped servers start before this, in tests already marked.)"""
+    if any(request.node.get_closest_marker(mark) for mark in MAY_START_PROCESSES):
+        return
+
+    def refuse(self, args, *rest, **options):
+        pytest.fail(f"This test starts a process ({args!r}): mark it @pytest.mark.processes", pytrace=False)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quicker_flush_after_transactional_tests():
+    """Transactional tests are flushed without remaking content types, permissions and role groups
+    each time (tests/support/database.py): 0.4 s a test."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        quicker_flush(monkeypatch)
+        yield
+
+
 @pytest.fixture(autouse=True)
 async def close_connections_of_the_orm_thread():
     """sync_to_async runs the ORM on one long-lived thread; on PostgreSQL its connection would outlive
@@ -67,12 +125,19 @@ async def close_connections_of_the_orm_thread():
 
 
 @pytest.fixture(autouse=True)
+def quick_password_hasher(settings):
+    """Passwords hashed with MD5 in tests: every login attempt hashes the password given, even for
+    an unknown username (Django's defence against timing), 0.5 s each with the product's hasher
+    (the API fuzzing's login examples took half a minute). Tests that set passwords say so again."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def vapid_keys(settings):
     """Every test runs with Web Push configured, as production does."""
     key = vapid.generate()
-    settings.VAPID_PRIVATE_KEY = vapid.private_key_b64(key)
-    settings.VAPID_PUBLIC_KEY = vapid.public_key_b64(key)
-    settings.VAPID_SUBJECT = "mailto:coresponder-tests@example.org"
+    for name, value in vapid_settings(key).items():
+        setattr(settings, name, value)
     return key
 
 

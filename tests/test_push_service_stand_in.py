@@ -15,8 +15,8 @@ from py_vapid import Vapid01, Vapid02
 from py_vapid.jwt import sign as sign_jwt
 from pywebpush import WebPushException, webpush, webpush_async
 
-from tests import push_service as stand_in
-from tests.push_service import PushServiceStandIn
+from tests.support import push_service as stand_in
+from tests.support.push_service import PushServiceStandIn
 
 # The fixture, as a conftest.py would import it. (Imported by name, ruff would call each test's
 # push_service parameter a redefinition, F811.)

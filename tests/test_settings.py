@@ -10,6 +10,9 @@ import pytest
 
 from backend.delivery import vapid
 
+# Each test starts Django in a fresh interpreter.
+pytestmark = pytest.mark.processes
+
 ROOT = Path(__file__).resolve().parents[1]
 GOOD_KEY = vapid.private_key_b64(vapid.generate())
 PRODUCTION = {

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.push_service import push_service  # noqa: F401 (a fixture)
+from tests.support.push_service import push_service  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ import urllib.request
 import pytest
 
 from backend.delivery import vapid
-from tests.live_server import free_port, manage, running, serve_command, tail
-from tests.push_service import PushServiceStandIn
+from tests.support.live_server import free_port, manage, running, serve_command, tail
+from tests.support.push_service import PushServiceStandIn
 
 SETUP = """
 from django.contrib.auth import get_user_model
@@ -28,6 +28,7 @@ def stand_in():
         yield service
 
 
+@pytest.mark.processes
 def test_a_dispatch_through_the_api_of_the_served_product_reaches_the_phone(tmp_path, stand_in):
     port = free_port()
     key = vapid.generate()

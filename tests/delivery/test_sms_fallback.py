@@ -20,7 +20,7 @@ from backend.delivery.transports.sms import NotifySmsTransport
 from backend.dispatch.actions import cancel_incident, dispatch_incident, respond_to_alert
 from backend.dispatch.escalation import run_due_escalations
 from backend.dispatch.models import Alert, AlertState, Incident
-from tests.notify_service import SMS_PATH, notify_service_fixture  # noqa: F401 (a fixture)
+from tests.support.notify_service import SMS_PATH, notify_service_fixture  # noqa: F401 (a fixture)
 
 with_db = pytest.mark.django_db(transaction=True)
 

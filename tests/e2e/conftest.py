@@ -4,7 +4,7 @@ never a browser Playwright downloads) against the whole product, served as `make
 - `server`: `manage.py serve` (daphne: HTTP and WebSockets, with the delivery worker inside)
   in a subprocess on a free port, on a temporary SQLite database migrated and loaded with the
   demo data (password for every demo user: DEMO_PASSWORD). One for all the browser tests. It
-  accepts subscriptions on the push-service stand-in (`tests.push_service`, on 127.0.0.1).
+  accepts subscriptions on the push-service stand-in (`tests.support.push_service`, on 127.0.0.1).
 - `chromium`: the headless browser, one for all the browser tests.
 - `phone`: a fresh phone-sized browser context per test (390x844, touch, mobile), whose relative
   URLs go to the live server; `page` is a page in it.
@@ -27,8 +27,8 @@ import pytest
 from django.conf import settings as django_settings
 
 from backend.delivery import vapid
-from tests import live_server
 from tests.e2e.helpers import new_device_code
+from tests.support import live_server
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 

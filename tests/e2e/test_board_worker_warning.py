@@ -9,9 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from backend import health
-from tests import live_server
 from tests.e2e.conftest import demo_server
 from tests.e2e.helpers import log_in, pass_the_second_factor, watch_for_problems
+from tests.support import live_server
 
 BOARD_PAGE = "/admin/dispatch/incident/board/"
 # Long enough for a `manage.py shell` to write a heartbeat and the board's next check to see it.

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from tests.e2e.helpers import log_in, watch_for_problems
-from tests.push_service import push_service  # noqa: F401 (a fixture)
+from tests.support.push_service import push_service  # noqa: F401 (a fixture)
 
 FIREFIGHTER = "ff.kings-lynn.1"
 NEAR_KINGS_LYNN = (52.7560, 0.4100)  # under 1 km from King's Lynn; no other station within 20 km

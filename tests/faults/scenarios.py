@@ -13,7 +13,7 @@ import itertools
 import time
 import uuid
 
-from tests.faults.cluster import Cluster, Crowd, Dispatcher, Figures, Plan, tally
+from tests.support.cluster import Cluster, Crowd, Dispatcher, Figures, Plan, tally
 
 # After everything expected has arrived, keep listening this long to catch late duplicates.
 LINGER_S = 1.0
@@ -260,7 +260,7 @@ async def worker_killed(
 
 
 async def _probe_dispatch(cluster: Cluster, plan: Plan, reference: str, port: int) -> tuple[float, int, dict | None]:
-    from tests.faults.cluster import http_json
+    from tests.support.cluster import http_json
 
     lat, lon = plan.location_of(0)
     body = {"cad_reference": reference, "latitude": lat, "longitude": lon, "address": "1 Outage Road"}

@@ -1,7 +1,7 @@
 """Fault injection: the distributed product (two daphne processes, delivery workers, PostgreSQL,
 Redis) keeps every alert while its parts fail, counted by simulated firefighters' phones.
 
-Each test starts its own cluster (tests/faults/cluster.py) on the test database, with a private
+Each test starts its own cluster (tests/support/cluster.py) on the test database, with a private
 redis-server and a proxy in front of PostgreSQL, runs one scenario (tests/faults/scenarios.py)
 and asserts 0 alerts lost and 0 duplicated. bench/faults.py runs the same scenarios at scale.
 
@@ -20,8 +20,8 @@ import pytest
 from django.conf import settings
 
 from tests.faults import scenarios
-from tests.faults.cluster import Cluster, populate, subscribe_devices
-from tests.push_service import PushServiceStandIn
+from tests.support.cluster import Cluster, populate, subscribe_devices
+from tests.support.push_service import PushServiceStandIn
 
 pytestmark = [
     pytest.mark.skipif(

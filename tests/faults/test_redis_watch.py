@@ -19,9 +19,19 @@ from backend.sockets.consumers import CloseCode
 class FakeRedis:
     def __init__(self, answers):
         self.answers = list(answers)
+        self.questions = 0
+        self._asked = asyncio.Event()
+
+    async def asked(self, times: int) -> None:
+        """Until the watcher has asked `times` times."""
+        while self.questions < times:
+            self._asked.clear()
+            await self._asked.wait()
 
     async def info(self, section):
         assert section == "server"
+        self.questions += 1
+        self._asked.set()
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         if isinstance(answer, Exception):
             raise answer
@@ -77,7 +87,8 @@ async def test_sockets_stay_open_while_redis_answers_the_same_run_id():
     socket = FakeSocket(layer)
     watch.watch(socket)
 
-    await asyncio.sleep(0.2)
+    # Ten checks, counted rather than slept through.
+    await asyncio.wait_for(layer.redis.asked(10), 2)
 
     assert not socket.closed_with.done()
     watch.unwatch(socket)

@@ -9,7 +9,8 @@ from drf_spectacular.generators import SchemaGenerator
 
 from tests.fuzz.api import ROLES, Credentials, InProcessWSGI, fuzz_operation, label, load_schema, operations, real_ids
 from tests.security.test_permission_matrix import RECORDS_MADE_FIRST, Entry, make_record_first
-from tests.security.world import build_world
+from tests.security.world import build_world, make_personas
+from tests.support.database import once_per_module
 
 EXAMPLES = 100
 # Spread over the roles: 13 each for the 8 roles, 104 in all.
@@ -30,13 +31,24 @@ def _operation_labels() -> list[str]:
 LABELS = _operation_labels()
 
 
-@pytest.fixture
-def world(alice, charlie, erin, carol, wendy, cad, nobody):
-    world = build_world(alice=alice, charlie=charlie, erin=erin, carol=carol, wendy=wendy, cad=cad, nobody=nobody)
+def _build_world():
+    world = build_world(**make_personas())
     for setup in ("alice's attendance", "erin's outcome"):
         assert setup in RECORDS_MADE_FIRST
         make_record_first(Entry("get", "", {}, setup=setup), world)
     return world
+
+
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup, django_db_blocker):
+    """The permission matrix's world with records, built once for the module (tests/support/database.py)."""
+    yield from once_per_module(django_db_blocker, _build_world)
+
+
+@pytest.fixture
+def world(shared_world, db):
+    """The module's world; what an operation's examples write is rolled back after its test."""
+    return shared_world
 
 
 def _report(failures: list[dict]) -> str:

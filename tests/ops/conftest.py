@@ -1,1 +1,1 @@
-from tests.push_service import push_service  # noqa: F401 (a fixture)
+from tests.support.push_service import push_service  # noqa: F401 (a fixture)

@@ -88,23 +88,33 @@ async def test_an_open_board_hears_when_workers_start_and_stop_reporting(carol, 
     await socket.disconnect()
 
 
-async def test_an_open_board_is_not_told_again_while_nothing_changes(carol, settings):
-    settings.BOARD_WORKER_CHECK_SECONDS = 0.05
+async def test_an_open_board_is_not_told_again_while_nothing_changes(carol, settings, monkeypatch):
+    settings.BOARD_WORKER_CHECK_SECONDS = 0.01
+    checks = []
+    real_status = health.delivery_workers_status
+    monkeypatch.setattr(health, "delivery_workers_status", lambda: checks.append(1) or real_status())
     socket, workers = await open_board(carol)
     assert workers["alive"] is False
 
-    # Twenty checks' worth of time with the workers still silent: nothing to say.
-    assert await socket.receive_nothing(timeout=1.0, interval=0.05)
+    # Twenty checks (counted, not waited for) with the workers still silent: nothing to say.
+    await asyncio.wait_for(_until(lambda: len(checks) > 20), 10)
+    assert await socket.receive_nothing(timeout=0.05, interval=0.01)
     await socket.disconnect()
 
 
+async def _until(condition) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
+
+
 async def test_a_board_closed_stops_checking(carol, settings, monkeypatch):
-    settings.BOARD_WORKER_CHECK_SECONDS = 0.05
+    settings.BOARD_WORKER_CHECK_SECONDS = 0.01
     socket, _ = await open_board(carol)
     checks = []
     monkeypatch.setattr(health, "delivery_workers_status", lambda: checks.append(1) or {"alive": False})
     await socket.disconnect()
     checks.clear()
 
-    await asyncio.sleep(0.3)
+    # Ten checks' worth of time.
+    await asyncio.sleep(0.1)
     assert checks == []

@@ -343,6 +343,7 @@ def log_line_in(env: dict) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.processes
 def test_development_logs_are_readable_lines_by_default():
     result = log_line_in({})
 
@@ -352,6 +353,7 @@ def test_development_logs_are_readable_lines_by_default():
     assert "removed_fields=['address']" in line
 
 
+@pytest.mark.processes
 def test_log_format_json_gives_one_json_object_per_line():
     result = log_line_in({"LOG_FORMAT": "json"})
 
@@ -362,6 +364,7 @@ def test_log_format_json_gives_one_json_object_per_line():
     assert "address" not in record and record["removed_fields"] == ["address"]
 
 
+@pytest.mark.processes
 def test_production_logs_json_by_default():
     from backend.delivery import vapid
 
@@ -380,6 +383,7 @@ def test_production_logs_json_by_default():
     assert json.loads(result.stderr.strip().splitlines()[-1])["incident_id"] == 7
 
 
+@pytest.mark.processes
 def test_an_unknown_log_format_stops_start_up_with_a_message():
     result = log_line_in({"LOG_FORMAT": "xml"})
 

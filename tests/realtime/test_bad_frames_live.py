@@ -20,8 +20,8 @@ import websockets.sync.client
 from websockets.exceptions import ConnectionClosed
 
 from backend.sockets.consumers import CloseCode
-from tests import live_server
 from tests.conftest import NORWICH_INCIDENT
+from tests.support import live_server
 
 START_TIMEOUT_S = 30
 FRAME_TIMEOUT_S = 10
@@ -167,6 +167,7 @@ BAD_FRAMES = {
 }
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize(("frame", "code"), BAD_FRAMES.values(), ids=BAD_FRAMES.keys())
 def test_a_bad_frame_closes_only_its_socket_with_its_code_and_no_exception(server, frame, code):
     with server.socket_of("bob") as bystander, server.socket_of("alice") as socket:
@@ -183,6 +184,7 @@ def test_the_codes_are_ones_an_application_may_close_with():
     assert all(4000 <= code <= 4999 for code in codes), codes
 
 
+@pytest.mark.processes
 def test_a_frame_over_daphnes_own_limit_is_cut_off_by_daphne_and_disturbs_nobody(server):
     """daphne refuses a message over 1 MiB itself, before the application sees it: it drops the
     connection without a close frame (the client sees 1006; autobahn could also send 1009). The

@@ -27,11 +27,12 @@ import pytest
 from django.conf import settings
 from knox.models import AuthToken
 
-from tests import live_server
 from tests.conftest import NORWICH_INCIDENT, make_firefighter
 from tests.realtime.sockets import session_cookie_for
+from tests.support import live_server
 
 pytestmark = [
+    pytest.mark.processes,
     pytest.mark.skipif(
         not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
         or not os.environ.get("REDIS_URL"),

@@ -71,6 +71,7 @@ def test_a_prefill_with_pads_on_and_a_shock_before_the_crews_cpr_is_accepted_as_
     assert outcome.pads_on_at < outcome.cpr_started_at
 
 
+@pytest.mark.processes  # node
 def test_the_app_accepts_the_same_prefill(erin_alert, alice_alert, erin):
     """The phone's rules (records-rules.js, run in Node) find nothing wrong with that prefill either,
     so the firefighter is not shown an error the server would not give."""

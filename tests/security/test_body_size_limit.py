@@ -14,8 +14,8 @@ import websockets.sync.client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from backend.limits import BodySizeLimit
-from tests import live_server
 from tests.api.helpers import assert_matches
+from tests.support import live_server
 
 LIMIT = 1024
 TEN_MB = 10 * 1024 * 1024
@@ -248,6 +248,7 @@ def _send_ten_mb(port: int, body: bytes, *, chunked: bool) -> tuple[int, bytes, 
     return _post(port, body, headers)
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_10_mb_json_bodies_get_a_quick_413_and_memory_stays_flat(daphne, chunked):
     """daphne itself reads a whole body into memory before calling any application (its design),
@@ -272,6 +273,7 @@ def test_10_mb_json_bodies_get_a_quick_413_and_memory_stays_flat(daphne, chunked
     assert growth <= allowed, f"daphne grew by {growth} kB over {BODIES} more 10 MB bodies (allowed {allowed})"
 
 
+@pytest.mark.processes
 def test_a_small_body_still_gets_through(daphne):
     status, answer, _ = _post(daphne["port"], b"{}", {"Content-Type": "application/json"})
 
@@ -279,6 +281,7 @@ def test_a_small_body_still_gets_through(daphne):
     assert json.loads(answer)["error"]["code"] == "not_authenticated"
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("origin", ["https://evil.example", "null", None], ids=["other-site", "null", "missing"])
 @pytest.mark.parametrize("path", ["/ws/responder/", "/ws/coordinator/"])
 def test_a_live_server_refuses_cross_origin_socket_handshakes(daphne, path, origin):
@@ -290,6 +293,7 @@ def test_a_live_server_refuses_cross_origin_socket_handshakes(daphne, path, orig
     assert refused.value.response.status_code == 403
 
 
+@pytest.mark.processes
 def test_a_live_server_accepts_a_same_origin_handshake(daphne):
     url = f"ws://127.0.0.1:{daphne['port']}/ws/responder/"
     # Accepted, then closed with 4401: nobody is logged in.

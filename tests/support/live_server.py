@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DAPHNE = Path(sys.executable).with_name("daphne")
 # What `manage.py serve` answers 200 to once Django is ready (no login needed).
 READY_PATH = "/api/v1/auth/csrf/"

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from tests import live_server
+from tests.support import live_server
 
 START_TIMEOUT_S = 30
 HTTP_TIMEOUT_S = 15
