@@ -88,7 +88,7 @@ def server(tmp_path_factory):
         **live_server.embedded_env(directory / "db.sqlite3", url),
         "VAPID_PRIVATE_KEY": vapid.private_key_b64(vapid.generate()),
         "VAPID_SUBJECT": "mailto:e2e-tests@example.org",
-        # The push-service stand-in (tests/push_service.py) is plain http on 127.0.0.1.
+        # The push-service stand-in (tests/support/push_service.py) is plain http on 127.0.0.1.
         "PUSH_SERVICE_ALLOWLIST": ",".join([*django_settings.PUSH_SERVICE_ALLOWLIST, "http://127.0.0.1:*"]),
     }
     with demo_server(directory, port, env) as server:

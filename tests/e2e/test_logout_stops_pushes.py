@@ -1,6 +1,6 @@
 """Logging out in the app stops pushes to that phone (docs/delivery.md, "Whose phone it is").
 
-The phone's push subscription is one of the push-service stand-in's (tests/push_service.py): the
+The phone's push subscription is one of the push-service stand-in's (tests/support/push_service.py): the
 server really sends to it, and the stand-in decrypts what arrives. Headless Chromium cannot reach a
 real push service to subscribe, so the page's PushManager hands the app that subscription (an init
 script); everything else is the real app, its service worker and the real server with its worker.

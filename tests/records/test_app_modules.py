@@ -18,6 +18,8 @@ from backend.records import app_modules, validation
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "pwa" / "app"
+# Node runs the app's modules: a process per check (make test-fast leaves these out).
+pytestmark = pytest.mark.processes
 WRITE_THEM = "run `python manage.py write_app_modules`, then `node pwa/tools/shell-version.mjs --write`"
 
 

@@ -14,6 +14,7 @@ from tests.security.test_permission_matrix import (
     body_of,
     client_as,
     make_record_first,
+    shared_world,  # noqa: F401  (the fixture: built once for this module too)
     url_of,
     world,  # noqa: F401  (the fixture)
 )
