@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from backend.delivery.models import Channel, Delivery, DeliveryState, Kind
 from backend.errors import Conflict, NotAllowed
+from backend.realtime import events
 
 TOKEN_BYTES = 32
 EVENTS = ("shown", "opened")
@@ -102,6 +103,39 @@ class DeviceFunnel:
         }
 
 
+def board_item(*, alert_id: int, incident_id: int, responder_id: int, funnels: dict[int, list[DeviceFunnel]]) -> dict:
+    """One alert's devices as the board's `board.devices` frames carry them
+    (backend/schemas/board_devices.schema.json)."""
+    return {
+        "alert_id": alert_id,
+        "incident_id": incident_id,
+        "responder_id": responder_id,
+        "devices": [funnel.as_payload() for funnel in funnels.get(alert_id, [])],
+    }
+
+
+def tell_the_board(alert_ids) -> None:
+    """Send the board these alerts' devices as they stand (after pushes were sent or failed for
+    good). Two queries; after commit."""
+    alert_ids = list(alert_ids)
+    if not alert_ids:
+        return
+    owners = (
+        Delivery.objects.filter(alert_id__in=alert_ids)
+        .order_by()  # no ordering fields in the DISTINCT
+        .values_list("alert_id", "alert__incident_id", "alert__responder_id")
+        .distinct()
+    )
+    funnels = funnels_of(alert_ids)
+    items = [
+        board_item(alert_id=alert_id, incident_id=incident_id, responder_id=responder_id, funnels=funnels)
+        for alert_id, incident_id, responder_id in owners
+        if alert_id in funnels
+    ]
+    if items:
+        events.send_to_board([("board.devices", {"alerts": items})])
+
+
 def funnels_of(alert_ids) -> dict[int, list[DeviceFunnel]]:
     """Alert id -> the funnel of each device its alert pushes went to (alerts without any: absent).
     One query, whatever the number of alerts."""
@@ -159,6 +193,7 @@ def alerts_shown_by_receipt(alert_ids) -> set[int]:
     """Which of these alerts some device has shown (a receipt), whatever the app said."""
     return set(
         Delivery.objects.filter(alert_id__in=list(alert_ids), channel=Channel.WEBPUSH, shown_at__isnull=False)
+        .order_by()  # no ordering fields in the DISTINCT
         .values_list("alert_id", flat=True)
         .distinct()
     )

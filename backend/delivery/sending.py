@@ -161,7 +161,13 @@ def record_sent_batch(results: list[tuple[Job, int]], *, worker: str) -> int:
         subscription_ids = [job.subscription_id for job, _ in results if job.subscription_id]
         if subscription_ids:
             PushDevice.objects.filter(subscription_id__in=subscription_ids).update(last_success_at=now)
+    # The board's "sent" per device (its receipts come later, from the phones).
+    receipts.tell_the_board({job.alert_id for job, _ in results if _is_alert_push(job)})
     return updated
+
+
+def _is_alert_push(job: Job) -> bool:
+    return job.channel == Channel.WEBPUSH and job.kind == Kind.ALERT
 
 
 def record_failure(job: Job, error: TransportError, *, worker: str) -> bool:
@@ -192,6 +198,8 @@ def record_failure(job: Job, error: TransportError, *, worker: str) -> bool:
             from webpush.models import SubscriptionInfo
 
             SubscriptionInfo.objects.filter(pk=job.subscription_id).delete()
+    if updated and retry_at is None and _is_alert_push(job):
+        receipts.tell_the_board([job.alert_id])  # failed for good: the board says so per device
     return bool(updated)
 
 

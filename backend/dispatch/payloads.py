@@ -1,7 +1,7 @@
 """The JSON shapes of incidents, alerts and crews, shared by the API and the real-time events so
 that a client sees one shape whichever way a change reaches it (schemas: docs/events.md)."""
 
-from backend.delivery.receipts import DeviceFunnel, funnels_of
+from backend.delivery.receipts import DeviceFunnel, board_item, funnels_of
 from backend.dispatch.coverage import Coverage, coverage_of
 from backend.dispatch.models import Alert, Incident, UnreachedReason
 
@@ -94,12 +94,9 @@ def board_devices(alert: Alert, funnels: dict[int, list[DeviceFunnel]]) -> dict:
     receipts.py): sent (the push service accepted it), shown (the service worker's receipt),
     opened (tapped). `funnels`: from receipts.funnels_of or funnels_from. No device: an empty list
     (the responder has no phone registered for pushes)."""
-    return {
-        "alert_id": alert.pk,
-        "incident_id": alert.incident_id,
-        "responder_id": alert.responder_id,
-        "devices": [funnel.as_payload() for funnel in funnels.get(alert.pk, [])],
-    }
+    return board_item(
+        alert_id=alert.pk, incident_id=alert.incident_id, responder_id=alert.responder_id, funnels=funnels
+    )
 
 
 def board_devices_of(alerts: list[Alert]) -> list[dict]:

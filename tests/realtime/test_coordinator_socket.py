@@ -189,6 +189,10 @@ async def test_it_shows_on_how_many_of_each_responders_phones_the_alert_was_show
     assert all(device["shown_at"] is None for device in alices["devices"])
 
     jobs = {job.delivery_id: job for job in await send_pushes()}
+    sent = await receive_frame(socket)  # the push service accepted both: sent, not shown yet
+    assert sent["type"] == "board.devices"
+    [alices] = sent["data"]["alerts"]
+    assert all(device["sent_at"] and device["shown_at"] is None for device in alices["devices"])
     phone_job = next(job for job in jobs.values() if job.endpoint.endswith("alice-phone"))
     assert await receipt(phone_job) == 204
 
