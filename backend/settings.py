@@ -381,6 +381,10 @@ PUSH_TIMEOUT_SECONDS = env.number("PUSH_TIMEOUT_SECONDS", 10.0, minimum=0.5, max
 # Sends in flight at once per worker (and connections): at least the largest fan-out, so that one
 # dispatch's pushes leave together rather than in waves of a round trip each.
 PUSH_MAX_CONCURRENCY = env.integer("PUSH_MAX_CONCURRENCY", 500, minimum=1, maximum=5000)
+# Phones' receipts (POST /api/v1/push-receipts/, no session) accepted per client address per
+# minute: each alert push brings at most two (shown, opened), and a station's phones may share an
+# address. Counted in Django's cache (per process unless CACHES is shared).
+PUSH_RECEIPT_RATE_PER_MINUTE = env.integer("PUSH_RECEIPT_RATE_PER_MINUTE", 120, minimum=1, maximum=100000)
 DELIVERY_MAX_ATTEMPTS = env.integer("DELIVERY_MAX_ATTEMPTS", 6, minimum=1, maximum=50)
 DELIVERY_LEASE_SECONDS = env.integer("DELIVERY_LEASE_SECONDS", 30, minimum=5, maximum=600)
 DELIVERY_POLL_SECONDS = env.number("DELIVERY_POLL_SECONDS", 1.0, minimum=0.05, maximum=60)

@@ -7,6 +7,11 @@
  *   {type: "skip-waiting"} when the firefighter taps Reload.
  * - push: always shows a notification (browsers revoke subscriptions that push silently), one
  *   tag per incident, renotify, requireInteraction. If the alert was cancelled meanwhile, says so.
+ * - Receipts: an alert push carries a single-use token (`receipt`); once the notification is
+ *   shown, the worker posts it to /api/v1/push-receipts/ ("shown") within the push event's life,
+ *   and again when it is tapped ("opened"). No cookie is sent or needed: the app may be closed and
+ *   the firefighter logged out. A declarative push (Safari 18.4+, `web_push: 8030`) is `mutable`,
+ *   so this worker still runs for it where it can.
  * - notificationclick: focuses the app and opens the alert; pushsubscriptionchange: subscribes
  *   again and tells the server.
  *
@@ -71,6 +76,9 @@ const GENERIC_TITLE = "Cardiac arrest alert: open the app";
 const GENERIC_BODY = "Tap to see the alert and answer.";
 const GENERIC_TAG = "coresponder-alert";
 const CHECK_TIMEOUT_MS = 3000; // how long a push may wait to learn whether the alert still stands
+const RECEIPT_TIMEOUT_MS = 8000; // each attempt to post a receipt; the push event's life is short
+const RECEIPT_URL = "/api/v1/push-receipts/";
+const RECEIPT_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const ICON = "/icons/icon-192.png";
 const BADGE = "/icons/badge-96.png";
 
@@ -161,7 +169,12 @@ function notificationFor(payload) {
     icon: ICON,
     badge: BADGE,
     timestamp: Date.now(),
-    data: { url: alertUrl(data.url || note.navigate, alertId), alert_id: alertId, incident_id: incidentId },
+    data: {
+      url: alertUrl(data.url || note.navigate, alertId),
+      alert_id: alertId,
+      incident_id: incidentId,
+      receipt: typeof data.receipt === "string" && RECEIPT_TOKEN.test(data.receipt) ? data.receipt : null,
+    },
   };
   if (!silent) options.vibrate = [500, 200, 500, 200, 500];
   return { title: text(note.title) || GENERIC_TITLE, options };
@@ -190,6 +203,35 @@ async function alertStatus(alertId) {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Tell the server this device showed (or its firefighter opened) the alert's notification, with
+ *  the token its push carried. No cookie: the token is the proof. A network failure or a server
+ *  error is tried once more; a refusal (a replay, an old token) is final. Never throws. */
+async function sendReceipt(data, event) {
+  if (!data || !data.alert_id || !data.receipt) return false;
+  const body = JSON.stringify({ alert_id: data.alert_id, token: data.receipt, event });
+  for (let attempt = 1; attempt <= 2; attempt += 1) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), RECEIPT_TIMEOUT_MS);
+    try {
+      const response = await fetch(RECEIPT_URL, {
+        method: "POST",
+        credentials: "omit",
+        cache: "no-store",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body,
+        signal: controller.signal,
+      });
+      if (response.ok) return true;
+      if (response.status < 500) return false;
+    } catch {
+      // offline or timed out: once more
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return false;
 }
 
 const ENDED = {
@@ -227,9 +269,12 @@ async function showPush(event) {
     // Something in the options was refused: show the plainest notification there is.
     await self.registration.showNotification(GENERIC_TITLE, { body: GENERIC_BODY, tag: GENERIC_TAG, data: options.data });
   }
-  // An open app refreshes at once (its socket normally has the alert already).
+  // On screen: say so (the receipt), and an open app refreshes at once (its socket normally has
+  // the alert already).
+  const receipt = sendReceipt(options.data, "shown");
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
   for (const client of windows) client.postMessage({ type: "push", alert_id: options.data.alert_id });
+  await receipt;
 }
 
 self.addEventListener("push", (event) => {
@@ -265,7 +310,8 @@ async function openAlert(data) {
 
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  event.waitUntil(openAlert(event.notification.data || {}));
+  const data = event.notification.data || {};
+  event.waitUntil(Promise.all([openAlert(data), sendReceipt(data, "opened")]));
 });
 
 // --- The push service replaced our subscription ---------------------------------------------------

@@ -21,6 +21,8 @@ urlpatterns = [
     path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
     path("push-subscriptions/", views.PushSubscriptionView.as_view(), name="push-subscriptions"),
     path("push/vapid-public-key/", views.VapidPublicKeyView.as_view(), name="vapid-public-key"),
+    # The phones' receipts: no session, a single-use token instead (backend/delivery/receipts.py).
+    path("push-receipts/", views.PushReceiptView.as_view(), name="push-receipts"),
     # After-call records (issue 5): backend/api/records_views.py.
     path("alerts/<int:alert_id>/attendance/", records_views.AttendanceFormView.as_view(), name="my-attendance"),
     path("alerts/<int:alert_id>/outcome/", records_views.OutcomeFormView.as_view(), name="my-outcome"),

@@ -11,6 +11,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from backend.accounts import actions as account_actions
@@ -24,6 +25,7 @@ from backend.checklists import payloads as checklist_payloads
 from backend.delivery import subscriptions as push_subscriptions
 from backend.dispatch import access, actions, payloads
 from backend.dispatch.models import MAX_CREW_TARGET, DeclineReason, Incident, IncidentCategory, IncidentStatus
+from backend.errors import NotAllowed
 from backend.schemas import api_responses, openapi_schema
 
 
@@ -469,3 +471,74 @@ class VapidPublicKeyView(APIView):
         if not settings.VAPID_PUBLIC_KEY:
             raise ServiceUnavailable("Web Push is not configured on this server.")
         return Response({"public_key": settings.VAPID_PUBLIC_KEY})
+
+
+# --- Receipts from the phones' service workers: no session ---------------------------------------------
+
+
+def _errors(*codes: int) -> dict:
+    return {code: openapi_schema("api_error") for code in codes}
+
+
+class PushReceiptThrottle(SimpleRateThrottle):
+    """PUSH_RECEIPT_RATE_PER_MINUTE per client address (read at each request, so tests can change
+    it). The address is REMOTE_ADDR only: behind the proxy, daphne's --proxy-headers has already
+    made it the client's, and an X-Forwarded-For sent by the client must not buy a fresh allowance."""
+
+    scope = "push_receipts"
+
+    def get_rate(self) -> str:
+        return f"{settings.PUSH_RECEIPT_RATE_PER_MINUTE}/min"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": request.META.get("REMOTE_ADDR") or "unknown"}
+
+
+class CrossOrigin(NotAllowed):
+    code = "cross_origin"
+
+
+def _require_our_origin(request) -> None:
+    """A browser's request from another site is refused: the Origin, when sent (browsers always
+    send it on a POST), must be this site's own or one of ALLOWED_ORIGINS. A client that sends
+    none is no browser page, and has only the token to offer."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    own = f"{request.scheme}://{request.get_host()}"
+    if origin != own and origin not in settings.ALLOWED_ORIGINS:
+        raise CrossOrigin("Receipts are accepted only from this site's own service worker.")
+
+
+class PushReceiptView(APIView):
+    """The phone's service worker showed an alert's notification (`shown`), or its firefighter
+    tapped it (`opened`): `{"alert_id", "token", "event"}`, the token from that push
+    (backend/delivery/receipts.py). 204 once; 409 `receipt_already_recorded` for a replay; 403
+    `invalid_receipt_token` for a token that is not one of this alert's; 429 past the rate.
+
+    No session, so no CSRF token: the service worker runs with the app closed and the firefighter
+    perhaps logged out, and a CSRF token protects a session that a cross-site request would ride on.
+    There is none here (no authentication class reads the cookie, so DRF's CSRF check, which
+    is tied to session authentication, does not apply: this is the one state-changing endpoint so
+    exempt, tests/security/test_csrf.py). What proves the request is the single-use token, which
+    only the phone that decrypted the push knows; and a request another site's page makes is
+    refused by its Origin all the same."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [PushReceiptThrottle]
+
+    class ReceiptInput(serializers.Serializer):
+        alert_id = _id_field()
+        token = serializers.RegexField(
+            r"^[A-Za-z0-9_-]{43}$",
+            error_messages={"invalid": "The receipt token is the one the push carried: 43 URL-safe base64 characters."},
+        )
+        event = serializers.ChoiceField(choices=["shown", "opened"], default="shown")
+
+    @extend_schema(request=ReceiptInput, responses={204: None, **_errors(400, 403, 409, 429)})
+    def post(self, request):
+        _require_our_origin(request)
+        data = _valid(self.ReceiptInput, request)
+        actions.record_push_receipt(alert_id=data["alert_id"], token=data["token"], event=data["event"])
+        return Response(status=204)

@@ -18,6 +18,8 @@ DELIVERY_FIELDS = [
     "first_attempt_at",
     "finished_at",
     "duration",
+    "shown_at",
+    "opened_at",
 ]
 
 

@@ -17,12 +17,13 @@ from collections import defaultdict
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, F, Q, Value
+from django.db.models import Case, CharField, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backend import scheduling
 from backend.backoff import backoff_seconds
+from backend.delivery import receipts
 from backend.delivery.models import Channel, Delivery, DeliveryState, Kind, PushDevice, WorkerHeartbeat
 from backend.delivery.transports import Job, Transport, TransportError
 from backend.scheduling import Every, Pass
@@ -51,23 +52,37 @@ def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) 
             .order_by("next_attempt_at", "pk")[:limit]
         )
         jobs, claimed_ids, closed_by_reason = [], [], defaultdict(list)
+        shown_by_receipt = receipts.alerts_shown_by_receipt({d.alert_id for d in rows if d.channel == Channel.SMS})
+        token_hashes: dict[int, str] = {}
         for delivery in rows:
-            reason = _not_needed_because(delivery)
+            reason = _not_needed_because(delivery, shown_by_receipt=shown_by_receipt)
             if reason:
                 closed_by_reason[reason].append(delivery.pk)
                 continue
             delivery.attempts += 1
             claimed_ids.append(delivery.pk)
-            jobs.append(_job(delivery))
+            token = ""
+            if delivery.channel == Channel.WEBPUSH and delivery.kind == Kind.ALERT:
+                # A fresh receipt token for each attempt; the row keeps only its hash.
+                token, token_hashes[delivery.pk] = receipts.new_token()
+            jobs.append(_job(delivery, receipt_token=token))
         # Plain UPDATEs, not bulk_update: a hundred-row claim must take milliseconds, not a CASE
-        # expression per field per row.
+        # expression per field per row (the receipt tokens' hashes are one CASE, on one field).
         if claimed_ids:
+            hashes = {}
+            if token_hashes:
+                hashes["receipt_token_hash"] = Case(
+                    *(When(pk=pk, then=Value(value)) for pk, value in token_hashes.items()),
+                    default=F("receipt_token_hash"),
+                    output_field=CharField(),
+                )
             Delivery.objects.filter(pk__in=claimed_ids).update(
                 state=DeliveryState.SENDING,
                 attempts=F("attempts") + 1,
                 lease_expires_at=lease_until,
                 leased_by=worker,
                 first_attempt_at=Coalesce("first_attempt_at", Value(now, output_field=DateTimeField())),
+                **hashes,
             )
         for reason, ids in closed_by_reason.items():
             Delivery.objects.filter(pk__in=ids).update(
@@ -76,7 +91,7 @@ def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) 
     return jobs
 
 
-def _not_needed_because(delivery: Delivery) -> str:
+def _not_needed_because(delivery: Delivery, *, shown_by_receipt: set[int] = frozenset()) -> str:
     alert = delivery.alert
     if delivery.kind == Kind.STAND_DOWN:
         return "" if delivery.device is not None else "Not sent: the device's subscription was removed."
@@ -86,12 +101,14 @@ def _not_needed_because(delivery: Delivery) -> str:
         return "Not sent: the device's subscription was removed."
     if delivery.channel == Channel.SMS and not alert.responder.phone_number:
         return "Not sent: no phone number."
-    if delivery.channel == Channel.SMS and alert.shown_on_device:
+    if delivery.channel == Channel.SMS and (alert.shown_on_device or alert.pk in shown_by_receipt):
         return "Not sent: the device has shown the alert since the text was queued."
+    if delivery.channel == Channel.SMS and (reason := alert.why_not_to_text()):
+        return reason
     return ""
 
 
-def _job(delivery: Delivery) -> Job:
+def _job(delivery: Delivery, *, receipt_token: str = "") -> Job:
     alert = delivery.alert
     job = {
         "delivery_id": delivery.pk,
@@ -104,6 +121,7 @@ def _job(delivery: Delivery) -> Job:
         "kind": delivery.kind,
         "incident_status": alert.incident.status,
         "stood_down_reason": alert.stood_down_reason,
+        "receipt_token": receipt_token,
     }
     if delivery.channel == Channel.WEBPUSH:
         subscription = delivery.device.subscription
@@ -143,7 +161,13 @@ def record_sent_batch(results: list[tuple[Job, int]], *, worker: str) -> int:
         subscription_ids = [job.subscription_id for job, _ in results if job.subscription_id]
         if subscription_ids:
             PushDevice.objects.filter(subscription_id__in=subscription_ids).update(last_success_at=now)
+    # The board's "sent" per device (its receipts come later, from the phones).
+    receipts.tell_the_board({job.alert_id for job, _ in results if _is_alert_push(job)})
     return updated
+
+
+def _is_alert_push(job: Job) -> bool:
+    return job.channel == Channel.WEBPUSH and job.kind == Kind.ALERT
 
 
 def record_failure(job: Job, error: TransportError, *, worker: str) -> bool:
@@ -174,6 +198,8 @@ def record_failure(job: Job, error: TransportError, *, worker: str) -> bool:
             from webpush.models import SubscriptionInfo
 
             SubscriptionInfo.objects.filter(pk=job.subscription_id).delete()
+    if updated and retry_at is None and _is_alert_push(job):
+        receipts.tell_the_board([job.alert_id])  # failed for good: the board says so per device
     return bool(updated)
 
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backend.audit.log import record_alert_changes, record_overrides
+from backend.delivery import receipts
 from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
 from backend.dispatch import access, payloads
@@ -377,7 +378,14 @@ def _send_alerts(incident: Incident, alerts: list[Alert], *, round: int | None, 
         "alert.created",
         lambda rid: {"alert": payloads.alert_detail(by_responder[rid], summary=summary)},
     )
-    enqueue_pushes(alerts, round=round, now=now)
+    pushes = enqueue_pushes(alerts, round=round, now=now)
+    # The board learns at once how many phones each responder has ("shown on 0 of 2"), before
+    # their alerts: an alert it hears of with no devices has none (the snapshot says so in full).
+    # A first round's funnel is the pushes just queued; one alerted again has its earlier rounds.
+    if pushes:
+        funnels = receipts.funnels_from(pushes) if round == 1 else receipts.funnels_of([a.pk for a in alerts])
+        devices = [payloads.board_devices(alert, funnels) for alert in alerts if alert.pk in funnels]
+        events.send_to_board([("board.devices", {"alerts": devices})])
     # Those just alerted get the crew with their alert over the API; telling each of them about
     # all the others (n squared entries for n alerted) would slow the dispatch down for nothing.
     _tell_everyone_about(incident, changed=alerts, crew_except=set(by_responder), tell_owners=False)
@@ -687,6 +695,26 @@ def _release_from_other_incidents(alert: Alert, *, now) -> None:
     for other in others:
         changed = _stand_down_alerts([other], StandDownReason.COMMITTED_ELSEWHERE, now=now, actor=alert.responder.user)
         _tell_everyone_about(other.incident, changed=changed)
+
+
+def record_push_receipt(*, alert_id: int, token: str, event: str) -> None:
+    """A phone's service worker showed (or its firefighter tapped) an alert's notification, and
+    says so with the token its push carried (no session: backend/delivery/receipts.py). The board
+    is told at once. The alert itself does not change: the app's own acknowledgement (`received`)
+    still comes when it opens the alert; the receipt is per device, and the escalation's text
+    step counts either (escalation.py)."""
+    delivery = receipts.record_receipt(alert_id=alert_id, token=token, event=event)
+    alert = Alert.objects.get(pk=delivery.alert_id)
+    funnels = receipts.funnels_of([alert.pk])
+    events.send_to_board([("board.devices", {"alerts": [payloads.board_devices(alert, funnels)]})])
+    _log_after_commit(
+        f"Push receipt: {event}",
+        event=f"push.{event}",
+        alert_id=alert.pk,
+        incident_id=alert.incident_id,
+        delivery_id=delivery.pk,
+        device_id=delivery.device_id,
+    )
 
 
 def _mark_received(alert: Alert, actor) -> Alert:

@@ -22,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 
 from backend.accounts.models import Responder
 from backend.admin_base import ReadOnlyAdmin
+from backend.delivery import receipts
 from backend.dispatch import access, actions, coverage
 from backend.dispatch.models import Alert, Incident, UnreachedReason
 from backend.dispatch.selection import commitments_of, eligible_responders, great_circle_km
@@ -74,6 +75,56 @@ class AlertTimes:
         "stood_down",
         "cancelled",
     ]
+
+
+def _clock(value, since=None) -> str:
+    if value is None:
+        return "—"
+    shown = formats.time_format(timezone.localtime(value), "H:i:s")
+    if since is not None and value >= since:
+        seconds = round((value - since).total_seconds())
+        shown += f" (+{seconds // 60}:{seconds % 60:02d})"
+    return shown
+
+
+def _answer(alert: Alert) -> str:
+    when = alert.accepted_at or alert.declined_at
+    return f"{alert.get_state_display()} {_clock(when, alert.alerted_at)}" if when else alert.get_state_display()
+
+
+def phones_table(alerts: list[Alert]):
+    """Per responder and device, the funnel of the alert's pushes (backend/delivery/receipts.py):
+    sent (the push service accepted it), shown (the phone's receipt), opened (tapped), and the
+    alert's answer; each time with how long after the alert."""
+    funnels = receipts.funnels_of([alert.pk for alert in alerts])
+    rows = []
+    for alert in alerts:
+        devices = funnels.get(alert.pk, [])
+        if not devices:
+            rows.append((alert.responder, "No device registered for pushes", "—", "—", "—", _answer(alert)))
+        for funnel in devices:
+            sent = (
+                _clock(funnel.sent_at, alert.alerted_at)
+                if funnel.sent_at
+                else (f"failed: {funnel.failed}" if funnel.failed else "not yet")
+            )
+            rows.append(
+                (
+                    alert.responder,
+                    funnel.label,
+                    sent,
+                    _clock(funnel.shown_at, alert.alerted_at),
+                    _clock(funnel.opened_at, alert.alerted_at),
+                    _answer(alert),
+                )
+            )
+    if not rows:
+        return "Nobody alerted yet."
+    return format_html(
+        "<table><thead><tr><th>Responder</th><th>Device</th><th>Sent</th><th>Shown</th><th>Opened</th>"
+        "<th>Answered</th></tr></thead><tbody>{}</tbody></table>",
+        format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+    )
 
 
 # --- Adding an incident ---------------------------------------------------------------------------
@@ -291,6 +342,7 @@ class IncidentAdmin(admin.ModelAdmin):
         ),
         ("Coverage", {"fields": ["crew_target", "crews_going", "covered", "unreached"]}),
         ("Escalation", {"fields": ["ring", "escalation_step", "next_escalation", "alarm_raised"]}),
+        ("Phones: was the alert sent, shown, opened, answered on each device", {"fields": ["phones"]}),
         ("Deliveries: what was sent to each responder's devices", {"fields": ["deliveries"]}),
         ("On scene: what the crews tapped on their checklists", {"fields": ["onscene_events"]}),
     ]
@@ -305,6 +357,10 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.display(description="Why the last dispatch reached nobody")
     def unreached(self, incident):
         return UnreachedReason(incident.unreached_reason).label if incident.unreached_reason else "—"
+
+    @admin.display(description="Each device")
+    def phones(self, incident):
+        return phones_table(list(incident.alerts.select_related("responder__user").order_by("rank")))
 
     @admin.display(description="Push and SMS")
     def deliveries(self, incident):
@@ -647,8 +703,13 @@ class AlertAdmin(AlertTimes, ReadOnlyAdmin):
         "decline_reason",
         "decline_note",
         "stood_down_reason",
+        "phones",
     ]
     readonly_fields = fields
+
+    @admin.display(description="Each device: sent, shown, opened, answered")
+    def phones(self, alert):
+        return phones_table([alert])
 
     @admin.display(description="Station", ordering="responder__station__name")
     def station(self, alert):

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.delivery.outbox import enqueue_pushes, enqueue_sms
+from backend.delivery.receipts import alerts_shown_by_receipt
 from backend.dispatch import actions, ladder, payloads
 from backend.dispatch.actions import UNANSWERED_STATES
 from backend.dispatch.coverage import coverage_of
@@ -82,9 +83,13 @@ def _resend_and_widen(incident: Incident, *, now) -> None:
 
 
 def _text_the_unacknowledged(incident: Incident, *, now) -> None:
-    """A text to everyone whose device has not shown the alert: the push may not have reached it."""
-    not_shown = list(incident.alerts.filter(state=AlertState.ALERTED).select_related("responder"))
-    enqueue_sms(not_shown, now=now)
+    """A text to everyone none of whose devices has shown the alert: neither the app said so
+    (`received`) nor a service worker sent a receipt. The push may not have reached them. (The
+    step runs only while the incident is short of crews; a text queued meanwhile is dropped by the
+    outbox once it is covered: Alert.why_not_to_text.)"""
+    unacknowledged = list(incident.alerts.filter(state=AlertState.ALERTED).select_related("responder"))
+    shown = alerts_shown_by_receipt(alert.pk for alert in unacknowledged)
+    enqueue_sms([alert for alert in unacknowledged if alert.pk not in shown], now=now)
 
 
 def _raise_alarm(incident: Incident, *, now) -> None:

@@ -186,6 +186,15 @@ class Alert(models.Model):
             return f"Not sent: the alert is {self.get_state_display().lower()}."
         return ""
 
+    def why_not_to_text(self) -> str:
+        """Why a text for this alert is no longer worth sending, besides why_not_to_call ("" while
+        it is): a text is the fallback for a phone that did not ring, needed only while the incident
+        is short of crews. `covered_at` is kept by coverage.follow_coverage under the incident's
+        lock, set while enough crews are going."""
+        if self.incident.covered_at is not None:
+            return "Not sent: enough crews are going."
+        return ""
+
     @property
     def shown_on_device(self) -> bool:
         """The app has shown the alert (a text queued as a fallback is then not needed)."""

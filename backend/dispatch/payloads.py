@@ -1,6 +1,7 @@
 """The JSON shapes of incidents, alerts and crews, shared by the API and the real-time events so
 that a client sees one shape whichever way a change reaches it (schemas: docs/events.md)."""
 
+from backend.delivery.receipts import DeviceFunnel, board_item, funnels_of
 from backend.dispatch.coverage import Coverage, coverage_of
 from backend.dispatch.models import Alert, Incident, UnreachedReason
 
@@ -86,6 +87,22 @@ def board_alert(alert: Alert) -> dict:
     }
     data.update({field: _iso(getattr(alert, field)) for field in ALERT_TIMESTAMP_FIELDS})
     return data
+
+
+def board_devices(alert: Alert, funnels: dict[int, list[DeviceFunnel]]) -> dict:
+    """What each of the responder's devices did with the alert's pushes (backend/delivery/
+    receipts.py): sent (the push service accepted it), shown (the service worker's receipt),
+    opened (tapped). `funnels`: from receipts.funnels_of or funnels_from. No device: an empty list
+    (the responder has no phone registered for pushes)."""
+    return board_item(
+        alert_id=alert.pk, incident_id=alert.incident_id, responder_id=alert.responder_id, funnels=funnels
+    )
+
+
+def board_devices_of(alerts: list[Alert]) -> list[dict]:
+    """board_devices of many alerts, in one query."""
+    funnels = funnels_of([alert.pk for alert in alerts])
+    return [board_devices(alert, funnels) for alert in alerts]
 
 
 def board_incident(incident: Incident, *, coverage: Coverage | None = None) -> dict:

@@ -290,7 +290,7 @@ def _client_address(scope) -> str | None:
 
 @database_sync_to_async
 def _board_snapshot() -> dict:
-    """Two queries whatever the number of open incidents."""
+    """Three queries whatever the number of open incidents."""
     incidents = list(Incident.objects.filter(status=IncidentStatus.OPEN).order_by("-created_at")[:200])
     alerts = list(
         Alert.objects.filter(incident__in=incidents)
@@ -306,5 +306,6 @@ def _board_snapshot() -> dict:
             for incident in incidents
         ],
         "alerts": [payloads.board_alert(alert) for alert in alerts],
+        "devices": payloads.board_devices_of(alerts),
         "delivery_workers": health.delivery_workers_status(),
     }

@@ -281,3 +281,36 @@ async def test_once_enough_crews_are_going_the_others_phones_say_so(push_service
     assert (first.json["type"], second.json["type"]) == ("alert.created", "alert.stood_down")
     assert second.json["notification"]["body"] == "Enough crews are going: you are not needed."
     assert second.json["notification"]["tag"] == first.json["notification"]["tag"]
+
+
+async def test_an_alert_push_is_declarative_web_push_with_a_receipt_token_and_within_the_size_limit(
+    push_service, worker, incident, carol, alice, settings
+):
+    """Safari 18.4+ shows the declarative form even when no service worker runs; `mutable` lets our
+    worker run where it can (to send the receipt). The stand-in checks the size (4096 octets
+    encrypted, RFC 8030) with a long, real-looking site address and large ids."""
+    from backend.dispatch.models import Alert, Incident
+
+    settings.PUBLIC_BASE_URL = "https://co-responder-alerts.east-of-england-ambulance-service.nhs.uk"
+    await sync_to_async(Incident.objects.filter(pk=incident.pk).update)(cad_reference="EEAST-2026-999999")
+    await subscribe(alice, push_service.subscribe())
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+
+    await send_everything_due(worker)
+
+    [push] = push_service.received
+    assert not push_service.rejections
+    payload = push.json
+    assert payload["web_push"] == 8030 and payload["mutable"] is True
+    note = payload["notification"]
+    assert {"title", "body", "navigate", "tag", "lang", "silent"} <= set(note)
+    assert note["navigate"] == f"{settings.PUBLIC_BASE_URL}/#/alerts/{payload['alert_id']}"
+    assert len(payload["receipt"]) == 43
+    # Both forms without patient details or the address.
+    text = push.text.lower()
+    for secret in ("example road", "eeast", "norwich", "alice"):
+        assert secret not in text
+    # Room to spare under the limit: encrypted, the body adds 86 octets of header, 16 of tag, 1 of padding.
+    assert len(push.payload) + 103 < 4096 / 2
+    alert = await sync_to_async(Alert.objects.get)(pk=payload["alert_id"])
+    assert alert.incident_id == incident.pk

@@ -481,3 +481,41 @@ def test_a_busy_responder_is_alerted_only_with_the_override_ticked(
 
 def test_the_incident_page_offers_the_named_alert(coordinator, alerts, incident):
     assert alert_named_url(incident) in coordinator.get(change_url(incident)).content.decode()
+
+
+def test_the_incident_and_alert_pages_show_each_device_sent_shown_opened_and_answered(
+    coordinator, incident, carol, alice, bob
+):
+    import re
+
+    from backend.delivery.receipts import record_receipt
+    from backend.delivery.sending import claim_due, record_sent_batch
+    from backend.delivery.subscriptions import subscribe_device
+    from tests.conftest import browser_subscription
+
+    for label, name in (("Alice's phone", "phone"), ("Alice's tablet", "tablet")):
+        endpoint = f"https://fcm.googleapis.com/fcm/send/{name}"
+        subscribe_device(actor=alice.user, endpoint=endpoint, label=label, **browser_subscription(endpoint)["keys"])
+    alerts = {a.responder.user.username: a for a in dispatch_incident(actor=carol, incident_id=incident.pk)}
+    jobs = claim_due(worker="test-worker", limit=10)
+    record_sent_batch([(job, 201) for job in jobs], worker="test-worker")
+    phone = next(job for job in jobs if job.endpoint.endswith("/phone"))
+    record_receipt(alert_id=phone.alert_id, token=phone.receipt_token, event="opened")
+    respond_to_alert(actor=alice.user, alert_id=alerts["alice"].pk, response="accept")
+
+    for url in (change_url(incident), reverse("admin:dispatch_alert_change", args=[alerts["alice"].pk])):
+        page = coordinator.get(url).content.decode()
+        rows = {
+            cells[1]: cells
+            for cells in (
+                re.findall(r"<td>(.*?)</td>", row)
+                for row in re.findall(r"<tr><td>(.*?)</tr>", page.replace("<tr><td>", "<tr><td><td>"))
+            )
+            if len(cells) == 6
+        }
+        phone_row, tablet_row = rows["Alice&#x27;s phone"], rows["Alice&#x27;s tablet"]
+        assert re.match(r"\d\d:\d\d:\d\d \(\+0:0\d\)", phone_row[2]) and re.match(r"\d\d:\d\d:\d\d", phone_row[3])
+        assert re.match(r"\d\d:\d\d:\d\d", phone_row[4]) and phone_row[5].startswith("Accepted")
+        assert re.match(r"\d\d:\d\d:\d\d", tablet_row[2]) and tablet_row[3] == "—" and tablet_row[4] == "—"
+    bobs = coordinator.get(change_url(incident)).content.decode()
+    assert "No device registered for pushes" in bobs

@@ -121,3 +121,46 @@ def test_after_the_last_ring_the_board_gets_an_alarm(dispatched):
     incident = Incident.objects.get(pk=dispatched.pk)
     assert incident.alarm_raised_at == at(dispatched, 181)
     assert alerted(incident) == ["alice", "bob", "charlie", "dave"]  # rings of 20, 35 and 80 km
+
+
+def _with_phone_numbers(incident, *names):
+    alerts = {a.responder.user.username: a for a in incident.alerts.select_related("responder__user")}
+    for name in names:
+        alerts[name].responder.phone_number = "+447700900123"
+        alerts[name].responder.save()
+    return alerts
+
+
+def test_the_sms_step_skips_a_responder_whose_phone_sent_a_receipt(dispatched):
+    """The app was never opened, but the service worker showed the notification and said so."""
+    from backend.delivery.receipts import record_receipt
+    from backend.delivery.sending import claim_due
+
+    alerts = _with_phone_numbers(dispatched, "alice", "bob")
+    jobs = {job.alert_id: job for job in claim_due(worker="test-worker", limit=10)}
+    record_receipt(alert_id=alerts["alice"].pk, token=jobs[alerts["alice"].pk].receipt_token, event="shown")
+    run_due_escalations(now=at(dispatched, 61))  # ring: charlie alerted, no phone number
+    run_due_escalations(now=at(dispatched, 91))  # sms
+
+    texts = Delivery.objects.filter(channel=Channel.SMS)
+    assert [d.alert.responder.user.username for d in texts] == ["bob"]
+
+
+def test_a_text_waiting_to_be_sent_is_dropped_once_the_incident_is_covered(dispatched):
+    from backend.delivery.models import DeliveryState
+    from backend.delivery.sending import claim_due
+
+    alerts = _with_phone_numbers(dispatched, "alice", "bob")
+    Incident.objects.filter(pk=dispatched.pk).update(crew_target=1)
+    claim_due(worker="test-worker", limit=10)  # the first pushes, out of the way
+    run_due_escalations(now=at(dispatched, 61))
+    run_due_escalations(now=at(dispatched, 91))  # sms: alice and bob texted
+    assert Delivery.objects.filter(channel=Channel.SMS, state=DeliveryState.PENDING).count() == 2
+    # Before a worker sends the texts, bob accepts: one crew is all this incident needs.
+    respond_to_alert(actor=alerts["bob"].responder.user, alert_id=alerts["bob"].pk, response="accept")
+
+    jobs = claim_due(worker="test-worker", limit=20, now=at(dispatched, 92))
+
+    assert not [job for job in jobs if job.channel == Channel.SMS]
+    alices = Delivery.objects.get(channel=Channel.SMS, alert=alerts["alice"])
+    assert (alices.state, alices.last_error) == (DeliveryState.CANCELLED, "Not sent: enough crews are going.")

@@ -348,3 +348,69 @@ describe("words from the server's labels", () => {
     assert.equal(board.categoryText("new_kind"), "new_kind");
   });
 });
+
+describe("phones: on how many of each responder's phones the alert was shown", () => {
+  const device = (device_id, overrides = {}) => ({
+    device_id,
+    label: `phone ${device_id}`,
+    sent_at: "2026-01-01T12:00:06+00:00",
+    shown_at: null,
+    opened_at: null,
+    failed: "",
+    ...overrides,
+  });
+  const alerted = (id) => alert(1, id, "alerted", { id });
+  const devicesFrame = (alertId, devices) => ({
+    type: "board.devices",
+    data: { alerts: [{ alert_id: alertId, incident_id: 1, responder_id: alertId, devices }] },
+  });
+
+  it("says shown on 1 of 2 phones from a receipt, and per device in the title", () => {
+    const state = boardWith([incident(1)], [alerted(1)]);
+    assert.equal(board.devicesText(state, alerted(1)), null, "nothing known yet");
+    assert.equal(board.applyFrame(state, devicesFrame(1, [device(7), device(8)])), true);
+    assert.equal(board.devicesText(state, alerted(1)).text, "Shown on 0 of 2 phones");
+    assert.equal(board.devicesText(state, alerted(1)).tone, "sent");
+
+    board.applyFrame(state, devicesFrame(1, [device(7, { shown_at: "2026-01-01T12:00:08+00:00" }), device(8)]));
+    const shown = board.devicesText(state, alerted(1));
+    assert.equal(shown.text, "Shown on 1 of 2 phones");
+    assert.equal(shown.tone, "shown");
+    assert.match(shown.title, /phone 7: shown \d\d:\d\d:\d\d\nphone 8: sent \d\d:\d\d:\d\d, not shown yet/);
+  });
+
+  it("never lets a late frame undo a receipt it has heard", () => {
+    const state = boardWith([incident(1)], [alerted(1)]);
+    board.applyFrame(state, devicesFrame(1, [device(7, { shown_at: "2026-01-01T12:00:08+00:00" })]));
+    board.applyFrame(state, devicesFrame(1, [device(7)])); // sent before the receipt, arriving after
+    assert.equal(board.devicesText(state, alerted(1)).text, "Shown on 1 of 1 phone");
+  });
+
+  it("says so when a responder has no phone, or every push to it failed", () => {
+    const state = boardWith([incident(1)], [alerted(1), alerted(2)]);
+    board.applyFrame(state, devicesFrame(1, []));
+    board.applyFrame(state, devicesFrame(2, [device(9, { sent_at: null, failed: "The subscription is gone (410)." })]));
+    assert.deepEqual(
+      [board.devicesText(state, alerted(1)).text, board.devicesText(state, alerted(1)).tone],
+      ["No phone for alerts", "none"],
+    );
+    const failed = board.devicesText(state, alerted(2));
+    assert.equal(failed.text, "Shown on 0 of 1 phone (1 failed)");
+    assert.equal(failed.tone, "failed");
+    assert.match(failed.title, /failed: The subscription is gone/);
+  });
+
+  it("takes the devices of every alert from the snapshot, replacing what it held", () => {
+    const state = board.createBoardState();
+    board.applyFrame(state, devicesFrame(5, [device(1)]));
+    board.applySnapshot(state, {
+      incidents: [incident(1)],
+      alerts: [alerted(1)],
+      devices: [{ alert_id: 1, incident_id: 1, responder_id: 1, devices: [device(7, { opened_at: "2026-01-01T12:00:09+00:00", shown_at: "2026-01-01T12:00:08+00:00" })] }],
+      delivery_workers: { alive: true },
+    });
+    assert.equal(board.devicesText(state, alerted(5)), null);
+    assert.equal(board.devicesText(state, alerted(1)).text, "Shown on 1 of 1 phone");
+    assert.match(board.devicesText(state, alerted(1)).title, /opened/);
+  });
+});

@@ -107,7 +107,7 @@ describe("service worker: push", () => {
     assert.equal(shown.options.tag, "incident-17");
     assert.equal(shown.options.renotify, true);
     assert.equal(shown.options.requireInteraction, true);
-    assert.deepEqual(plain(shown.options.data), { url: `${ORIGIN}/#/alerts/42`, alert_id: 42, incident_id: 17 });
+    assert.deepEqual(plain(shown.options.data), { url: `${ORIGIN}/#/alerts/42`, alert_id: 42, incident_id: 17, receipt: null });
     assert.equal(worker.fetches[0].url, "/api/v1/alerts/42/");
     assert.equal(worker.fetches[0].options.credentials, "include");
   });
@@ -189,6 +189,70 @@ describe("service worker: push", () => {
     const worker = loadWorker({ windows: [{ url: `${ORIGIN}/`, postMessage: (m) => messages.push(m) }] });
     await push(worker, PAYLOAD);
     assert.deepEqual(plain(messages), [{ type: "push", alert_id: 42 }]);
+  });
+});
+
+const TOKEN = "A".repeat(40) + "b-_";
+
+describe("service worker: receipts", () => {
+  const receipts = (worker) => worker.fetches.filter((f) => f.url === "/api/v1/push-receipts/");
+
+  it("posts the push's token once the notification is shown, without a cookie", async () => {
+    const order = [];
+    const worker = loadWorker({
+      fetch: async (url) => {
+        order.push(url);
+        return url === "/api/v1/push-receipts/" ? new Response(null, { status: 204 }) : jsonResponse(401, {});
+      },
+      showNotification: async () => order.push("shown"),
+    });
+    await push(worker, { ...PAYLOAD, receipt: TOKEN });
+    const [receipt] = receipts(worker);
+    assert.equal(receipt.options.method, "POST");
+    assert.equal(receipt.options.credentials, "omit");
+    assert.deepEqual(JSON.parse(receipt.options.body), { alert_id: 42, token: TOKEN, event: "shown" });
+    assert.deepEqual(order, ["/api/v1/alerts/42/", "shown", "/api/v1/push-receipts/"]);
+  });
+
+  it("posts none for a push without a token, or with one that is not a token", async () => {
+    for (const receipt of [undefined, "", "short", `${"A".repeat(42)}!`, 42]) {
+      const worker = loadWorker();
+      await push(worker, { ...PAYLOAD, receipt });
+      assert.equal(receipts(worker).length, 0, String(receipt));
+    }
+  });
+
+  it("tries once more after a network failure or a server error, never after a refusal", async () => {
+    for (const [answers, tries] of [
+      [["network", 204], 2],
+      [[503, 204], 2],
+      [[409], 1],
+      [["network", "network"], 2],
+    ]) {
+      const queue = [...answers];
+      const worker = loadWorker({
+        fetch: async (url) => {
+          if (url !== "/api/v1/push-receipts/") return jsonResponse(404, {});
+          const answer = queue.shift();
+          if (answer === "network") throw new TypeError("Failed to fetch");
+          return new Response(null, { status: answer });
+        },
+      });
+      const [shown] = await push(worker, { ...PAYLOAD, receipt: TOKEN });
+      assert.equal(shown.title, "Cardiac arrest alert");
+      assert.equal(receipts(worker).length, tries, JSON.stringify(answers));
+    }
+  });
+
+  it("keeps the token with the notification and posts it as opened when tapped", async () => {
+    const worker = loadWorker({ fetch: async () => new Response(null, { status: 204 }) });
+    const [shown] = await push(worker, { ...PAYLOAD, receipt: TOKEN });
+    assert.equal(shown.options.data.receipt, TOKEN);
+    const event = { notification: { data: shown.options.data, close() {} }, waitUntil: (p) => (event.done = p) };
+    worker.listeners.notificationclick(event);
+    await event.done;
+    const opened = receipts(worker).map((f) => JSON.parse(f.options.body).event);
+    assert.deepEqual(opened, ["shown", "opened"]);
   });
 });
 

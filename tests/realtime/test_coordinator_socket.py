@@ -150,3 +150,63 @@ async def test_it_closes_the_board_to_anyone_but_coordinators(user_of):
     socket = await connect(BOARD, user_of)
 
     await assert_closed_with(socket, CloseCode.NOT_ALLOWED)
+
+
+async def test_it_shows_on_how_many_of_each_responders_phones_the_alert_was_shown(incident, carol, alice, bob):
+    """Per responder: how many phones the pushes went to, and on how many the service worker
+    showed the notification (its receipt), live and in the snapshot."""
+    from rest_framework.test import APIClient
+
+    from backend.delivery.sending import claim_due, record_sent_batch
+    from backend.delivery.subscriptions import subscribe_device
+    from tests.conftest import browser_subscription
+
+    @sync_to_async
+    def subscribe(name):
+        endpoint = f"https://fcm.googleapis.com/fcm/send/alice-{name}"
+        subscribe_device(actor=alice.user, endpoint=endpoint, label=name, **browser_subscription(endpoint)["keys"])
+
+    @sync_to_async
+    def send_pushes():
+        jobs = claim_due(worker="test-worker", limit=10)
+        record_sent_batch([(job, 201) for job in jobs], worker="test-worker")
+        return jobs
+
+    @sync_to_async
+    def receipt(job):
+        body = {"alert_id": job.alert_id, "token": job.receipt_token, "event": "shown"}
+        return APIClient().post("/api/v1/push-receipts/", body, format="json").status_code
+
+    await subscribe("phone")
+    await subscribe("tablet")
+    socket, _ = await open_board(carol)
+
+    alerts = await dispatch(carol, incident)
+    [devices_frame] = by_type(await receive_frames(socket, 4))["board.devices"]  # then 2 alerts, the incident
+    [alices] = devices_frame["data"]["alerts"]  # bob has no phone: no devices to tell of
+    assert alices["alert_id"] == alerts["alice"].pk
+    assert sorted(device["label"] for device in alices["devices"]) == ["phone", "tablet"]
+    assert all(device["shown_at"] is None for device in alices["devices"])
+
+    jobs = {job.delivery_id: job for job in await send_pushes()}
+    sent = await receive_frame(socket)  # the push service accepted both: sent, not shown yet
+    assert sent["type"] == "board.devices"
+    [alices] = sent["data"]["alerts"]
+    assert all(device["sent_at"] and device["shown_at"] is None for device in alices["devices"])
+    phone_job = next(job for job in jobs.values() if job.endpoint.endswith("alice-phone"))
+    assert await receipt(phone_job) == 204
+
+    frame = await receive_frame(socket)
+    assert frame["type"] == "board.devices"
+    [alices] = frame["data"]["alerts"]
+    shown = {device["label"]: device["shown_at"] is not None for device in alices["devices"]}
+    assert shown == {"phone": True, "tablet": False}
+    assert all(device["sent_at"] for device in alices["devices"])
+    await socket.disconnect()
+
+    socket, snapshot = await open_board(carol)
+    devices = {item["alert_id"]: item["devices"] for item in snapshot["data"]["devices"]}
+    assert devices[alerts["bob"].pk] == []
+    assert sum(device["shown_at"] is not None for device in devices[alerts["alice"].pk]) == 1
+    assert len(devices[alerts["alice"].pk]) == 2
+    await socket.disconnect()

@@ -24,13 +24,43 @@ from tests.security.world import STATE_CHANGING, admin_client, api_methods, buil
 SESSION_ROLES = ("firefighter", "crew_lead", "other_station_firefighter", "coordinator", "welfare_lead", "nobody")
 
 
+# The one state-changing call with no session to protect: the phones' receipts, which a service
+# worker sends with the app closed or logged out. A single-use token from the push proves them, and
+# a page of another site is refused by its Origin (tests below).
+NO_SESSION = {("api/v1/push-receipts/", "post")}
+
+
 def _state_changing_api_calls() -> list[tuple[str, str]]:
     return sorted(
         (route, method)
         for route, callback in routes_under("api/").items()
         for method in api_methods(callback)
-        if method in STATE_CHANGING
+        if method in STATE_CHANGING and (route, method) not in NO_SESSION
     )
+
+
+def test_the_receipts_without_a_session_are_the_only_exception():
+    every_call = {
+        (route, method)
+        for route, callback in routes_under("api/").items()
+        for method in api_methods(callback)
+        if method in STATE_CHANGING
+    }
+    assert every_call - set(_state_changing_api_calls()) == NO_SESSION
+
+
+def test_a_receipt_posted_by_another_sites_page_is_refused_by_its_origin(world):
+    browser, _ = _browser(world, "firefighter")
+    body = {"alert_id": world.alert, "token": "A" * 43}
+    before = snapshot()
+
+    refused = browser.post(
+        "/api/v1/push-receipts/", body, content_type="application/json", HTTP_ORIGIN="https://evil.example"
+    )
+
+    assert_refusal_holds_no_data(refused, 403)
+    assert refused.json()["error"]["code"] == "cross_origin"
+    assert snapshot() == before
 
 
 def _entry_and_role(route: str, method: str) -> tuple[Entry, str]:

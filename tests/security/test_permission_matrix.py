@@ -118,6 +118,9 @@ API_MATRIX = [
     Entry("post", "/api/v1/push-subscriptions/", only(*FIREFIGHTERS, status=201), "subscription"),
     Entry("delete", "/api/v1/push-subscriptions/", {**signed_in(404), "firefighter": 204}, {"endpoint": ALICES_ENDPOINT}),
     Entry("get", "/api/v1/push/vapid-public-key/", signed_in(200)),
+    # The phones' receipts: no session, whoever calls; a token that is not the push's is refused
+    # (tests/delivery/test_push_receipts.py: accepted once, replays, foreign tokens, the rate).
+    Entry("post", "/api/v1/push-receipts/", everyone(403), {"alert_id": 1, "token": "A" * 43, "event": "shown"}),
     # Logging in and out: open to anyone (CSRF: tests/security/test_csrf.py).
     Entry("get", "/api/v1/auth/csrf/", everyone(200)),
     # Who is signed in: an answer for anyone, nobody signed in included (not a 401).

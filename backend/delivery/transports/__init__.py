@@ -25,6 +25,7 @@ class Job:
     p256dh: str = ""
     auth: str = ""
     phone_number: str = ""
+    receipt_token: str = ""  # for the phone's receipt (backend/delivery/receipts.py); alert pushes only
 
 
 class TransportError(Exception):

@@ -35,7 +35,14 @@ _STOOD_DOWN_BODIES = {
 
 def push_payload(job: Job) -> dict:
     """What a lock screen may show: no address, no patient details. The app fetches the details
-    after the firefighter has authenticated. Also valid Declarative Web Push (web_push: 8030)."""
+    after the firefighter has authenticated.
+
+    Two forms in one: the declarative notification (`web_push: 8030`, `notification`; Safari 18.4
+    and later shows it even when no service worker runs) and the fields our service worker reads
+    (`type`, ids, `url`). `mutable: true` asks a declarative browser to run the service worker all
+    the same where it can, so that it checks the alert still stands and sends the receipt; if it
+    cannot, the declarative notification is shown as it is. An alert push carries the receipt token
+    (backend/delivery/receipts.py): opaque, single-use, good for nothing but that alert's receipt."""
     url = f"{settings.PUBLIC_BASE_URL}/#/alerts/{job.alert_id}"
     if job.kind == "stand_down":
         cancelled = job.incident_status == "cancelled"
@@ -49,8 +56,9 @@ def push_payload(job: Job) -> dict:
     else:
         event_type, title = "alert.created", "Cardiac arrest alert"
         body = "Open the app to accept or decline." if job.round == 1 else "Still unanswered: open the app."
-    return {
+    payload = {
         "web_push": 8030,
+        "mutable": True,
         "notification": {
             "title": title,
             "body": body,
@@ -65,6 +73,9 @@ def push_payload(job: Job) -> dict:
         "round": job.round,
         "url": url,
     }
+    if job.receipt_token:
+        payload["receipt"] = job.receipt_token
+    return payload
 
 
 class _NoRedirects:

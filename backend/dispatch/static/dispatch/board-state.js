@@ -37,7 +37,7 @@ const FINISHED_KEPT_MS = 10 * 60 * 1000;
 // --- What the board knows (no DOM here, so it can be tested on its own) -----------------------
 
 export function createBoardState() {
-  return { incidents: new Map(), alerts: new Map(), alarms: new Map(), workers: null, snapshotAt: null };
+  return { incidents: new Map(), alerts: new Map(), devices: new Map(), alarms: new Map(), workers: null, snapshotAt: null };
 }
 
 /** Apply one frame from the socket. Returns true if anything the board shows changed. */
@@ -54,6 +54,8 @@ export function applyFrame(state, frame, now = Date.now()) {
       return applyAlarm(state, frame.data);
     case "board.workers":
       return applyWorkers(state, frame.data);
+    case "board.devices":
+      return (frame.data?.alerts ?? []).map((item) => applyDevices(state, item)).some(Boolean);
     default:
       return false;
   }
@@ -64,8 +66,10 @@ export function applyFrame(state, frame, now = Date.now()) {
 export function applySnapshot(state, data, now = Date.now()) {
   state.incidents = new Map();
   state.alerts = new Map();
+  state.devices = new Map();
   for (const incident of data?.incidents ?? []) applyIncident(state, incident, now);
   for (const alert of data?.alerts ?? []) applyAlert(state, alert);
+  for (const item of data?.devices ?? []) applyDevices(state, item);
   applyWorkers(state, data?.delivery_workers);
   // The snapshot does not say which incidents have raised an alarm; keep those already heard of
   // for incidents still open, rather than silently dropping an alarm on reconnect.
@@ -138,6 +142,57 @@ export function applyAlert(state, alert) {
   if (known && known.version >= alert.version) return false;
   state.alerts.set(alert.id, alert);
   return true;
+}
+
+/** What an alert's pushes did on each of the responder's devices (`board.devices`): frames carry
+ *  no version, but each time only ever moves from unknown to known, so they are merged per device,
+ *  keeping the earliest known time of each: a late frame never undoes a newer one. */
+export function applyDevices(state, item) {
+  if (!item || typeof item.alert_id !== "number" || !Array.isArray(item.devices)) return false;
+  const known = new Map((state.devices.get(item.alert_id) ?? []).map((device) => [deviceKey(device), device]));
+  for (const device of item.devices) {
+    const key = deviceKey(device);
+    const before = known.get(key);
+    if (!before) {
+      known.set(key, { ...device });
+      continue;
+    }
+    const merged = { ...before, label: device.label || before.label };
+    for (const field of ["sent_at", "shown_at", "opened_at"]) {
+      const times = [before[field], device[field]].filter(Boolean).sort();
+      merged[field] = times[0] ?? null;
+    }
+    merged.failed = merged.sent_at ? "" : device.failed || before.failed || "";
+    known.set(key, merged);
+  }
+  state.devices.set(item.alert_id, [...known.values()]);
+  return true;
+}
+
+const deviceKey = (device) => (device.device_id === null || device.device_id === undefined ? `label:${device.label}` : device.device_id);
+
+/** Per responder, on how many of their phones the alert's notification was shown (the phones'
+ *  receipts): {text, title, tone}, or null while the board does not know (no frame yet). `title`
+ *  says it per device: sent, shown, opened, or why it failed. tone: shown, sent, failed, none. */
+export function devicesText(state, alert) {
+  const devices = state.devices.get(alert.id);
+  if (!devices) return null;
+  if (!devices.length) return { text: "No phone for alerts", title: "No device is registered for push alerts.", tone: "none" };
+  const shown = devices.filter((device) => device.shown_at).length;
+  const failed = devices.filter((device) => !device.sent_at && device.failed).length;
+  const phones = `${devices.length} phone${devices.length === 1 ? "" : "s"}`;
+  const text = `Shown on ${shown} of ${phones}` + (failed ? ` (${failed} failed)` : "");
+  const title = devices.map((device) => `${device.label || "Device"}: ${deviceStage(device)}`).join("\n");
+  const tone = shown ? "shown" : failed === devices.length ? "failed" : devices.some((d) => d.sent_at) ? "sent" : "none";
+  return { text, title, tone };
+}
+
+function deviceStage(device) {
+  if (device.opened_at) return `opened ${clockTime(device.opened_at)}`;
+  if (device.shown_at) return `shown ${clockTime(device.shown_at)}`;
+  if (device.sent_at) return `sent ${clockTime(device.sent_at)}, not shown yet`;
+  if (device.failed) return `failed: ${device.failed}`;
+  return "waiting to be sent";
 }
 
 /** Incident frames carry no version, but an incident never reopens: a late "open" frame must

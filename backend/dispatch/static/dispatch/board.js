@@ -11,7 +11,8 @@
 //
 // Each incident shows its coverage against its crew target ("Going 1 of 2", from the incident's
 // own counts), why each stood-down responder was stood down, and, since the board holds every open
-// incident's alerts, which responders are committed to another open incident.
+// incident's alerts, which responders are committed to another open incident, and on how many of
+// each responder's phones the alert was shown ("Shown on 1 of 2 phones": the phones' receipts).
 //
 // Mounted on every element with `data-board`:
 //   data-socket-path   the socket's path, e.g. /ws/coordinator/
@@ -31,6 +32,7 @@ import {
   coverageOf,
   coverageText,
   createBoardState,
+  devicesText,
   elsewhereText,
   incidentsToShow,
   isShort,
@@ -126,8 +128,14 @@ function stateCell(alert, commitment) {
   );
 }
 
+/** On how many of the responder's phones the alert was shown (their receipts), per device in the title. */
+function devicesCell(devices) {
+  if (!devices) return el("td", { className: "board-devices" });
+  return el("td", { className: `board-devices board-devices--${devices.tone}`, title: devices.title }, devices.text);
+}
+
 /** `commitment`: the other open incident this responder is committed to, if any. */
-function alertRow(alert, commitment) {
+function alertRow(alert, commitment, devices) {
   // A stand-down for going elsewhere already names the incident in the state cell.
   const saysWhere = alert.state === "stood_down" && alert.stood_down_reason === "committed_elsewhere";
   return el(
@@ -143,6 +151,7 @@ function alertRow(alert, commitment) {
     el("td", {}, alert.station),
     el("td", { className: "board-number" }, `${Number(alert.distance_km).toFixed(1)} km`),
     stateCell(alert, commitment),
+    devicesCell(devices),
     timeCell(alert, "alerted_at"),
     timeCell(alert, "received_at"),
     timeCell(alert, "accepted_at"),
@@ -153,10 +162,10 @@ function alertRow(alert, commitment) {
   );
 }
 
-const HEADINGS = ["#", "Responder", "Station", "Distance", "State", "Alerted", "Shown", "Accepted",
+const HEADINGS = ["#", "Responder", "Station", "Distance", "State", "Phones", "Alerted", "Shown in app", "Accepted",
   "Declined", "En route", "On scene", "Cleared / stood down"];
 
-function alertTable(incident, alerts, commitmentOf) {
+function alertTable(incident, alerts, commitmentOf, devicesOf) {
   if (!alerts.length) {
     // An open incident's coverage line already says that nobody is alerted, or that it is not dispatched.
     if (incident.status === "open") return null;
@@ -167,7 +176,7 @@ function alertTable(incident, alerts, commitmentOf) {
     { className: "board-alerts" },
     el("caption", { className: "visually-hidden" }, `Responders alerted to ${incident.cad_reference}`),
     el("thead", {}, el("tr", {}, HEADINGS.map((heading) => el("th", { scope: "col" }, heading)))),
-    el("tbody", {}, alerts.map((alert) => alertRow(alert, commitmentOf(alert)))),
+    el("tbody", {}, alerts.map((alert) => alertRow(alert, commitmentOf(alert), devicesOf(alert)))),
   );
 }
 
@@ -204,7 +213,7 @@ function alarmLine(alarm) {
   );
 }
 
-function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf) {
+function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, devicesOf) {
   const short = isShort(incident);
   const nobodyGoing = short && coverageOf(incident).covering === 0;
   const unreached = unreachedReasonText(incident, alerts);
@@ -246,7 +255,7 @@ function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf) {
     alarm ? alarmLine(alarm) : null,
     coverLine(incident, alerts),
     unreached ? unreachedLine(unreached) : null,
-    alertTable(incident, alerts, commitmentOf),
+    alertTable(incident, alerts, commitmentOf, devicesOf),
   );
 }
 
@@ -307,6 +316,7 @@ class BoardView {
         alarmOf(this.state, incident),
         this.onlyIncident === null ? this.incidentUrl : "",
         commitmentOf,
+        (alert) => devicesText(this.state, alert),
       ),
     );
     if (!sections.length) {

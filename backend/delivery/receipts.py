@@ -1,0 +1,199 @@
+"""Receipts from the phone itself: the funnel of one alert on one device.
+
+Sent: the push service accepted the push (the delivery's state). Shown: the service worker showed
+the notification and said so. Opened: the firefighter tapped it. Answered: the alert's own answer
+(dispatch's, not kept here).
+
+The service worker has no session when it runs (the app may be closed, the firefighter logged
+out), so a push carries a receipt token instead: 32 random bytes, made when a worker claims the
+delivery and sent only inside the encrypted push; the delivery row keeps only its SHA-256. The
+token names one delivery of one alert, and is good for one "shown" and one "opened", each once: a
+second use is refused as a replay, a token that is not one of ours (or not for that alert) as
+invalid. It opens nothing else: no view takes it but the receipt's.
+
+A re-claimed delivery (a retry, a worker that died) gets a new token; a receipt with the old one is
+refused, and the phone sends one with the new when the re-sent push arrives.
+"""
+
+import datetime
+import hashlib
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from backend.delivery.models import Channel, Delivery, DeliveryState, Kind
+from backend.errors import Conflict, NotAllowed
+from backend.realtime import events
+
+TOKEN_BYTES = 32
+EVENTS = ("shown", "opened")
+
+
+class InvalidReceiptToken(NotAllowed):
+    code = "invalid_receipt_token"
+
+
+class ReceiptAlreadyRecorded(Conflict):
+    code = "receipt_already_recorded"
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh token for a push and the hash the delivery keeps of it."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def record_receipt(*, alert_id: int, token: str, event: str, now: datetime.datetime | None = None) -> Delivery:
+    """Record that the device showed (or opened) the alert's notification; returns the delivery.
+    Raises InvalidReceiptToken for a token that is not a live one of this alert's pushes, and
+    ReceiptAlreadyRecorded when this event was already recorded with it (a replay). Opening implies
+    showing: an "opened" whose "shown" never arrived records both."""
+    if event not in EVENTS:
+        raise ValueError(event)
+    now = now or timezone.now()
+    ours = Delivery.objects.filter(
+        receipt_token_hash=token_hash(token), alert_id=alert_id, channel=Channel.WEBPUSH, kind=Kind.ALERT
+    )
+    field = f"{event}_at"
+    with transaction.atomic():
+        # One conditional UPDATE: of two copies of the same receipt racing, exactly one wins.
+        updated = ours.filter(**{f"{field}__isnull": True}).update(**{field: now})
+        if event == "opened":
+            ours.filter(shown_at__isnull=True).update(shown_at=now)
+        delivery = ours.select_related("device").first()
+    if delivery is None:
+        raise InvalidReceiptToken("This receipt token is not valid for this alert.")
+    if not updated:
+        raise ReceiptAlreadyRecorded(f"This device's {event} receipt for the alert is already recorded.")
+    return delivery
+
+
+# --- The funnel, as the board and the admin show it ---------------------------------------------------
+
+
+@dataclass
+class DeviceFunnel:
+    """One device's part in one alert, over every round of pushes sent to it."""
+
+    device_id: int | None
+    label: str
+    sent_at: datetime.datetime | None = None  # the first push the push service accepted
+    shown_at: datetime.datetime | None = None
+    opened_at: datetime.datetime | None = None
+    failed: str = ""  # why the last push failed, while none was accepted
+
+    def as_payload(self) -> dict:
+        def iso(value):
+            return value.isoformat() if value else None
+
+        return {
+            "device_id": self.device_id,
+            "label": self.label,
+            "sent_at": iso(self.sent_at),
+            "shown_at": iso(self.shown_at),
+            "opened_at": iso(self.opened_at),
+            "failed": self.failed,
+        }
+
+
+def board_item(*, alert_id: int, incident_id: int, responder_id: int, funnels: dict[int, list[DeviceFunnel]]) -> dict:
+    """One alert's devices as the board's `board.devices` frames carry them
+    (backend/schemas/board_devices.schema.json)."""
+    return {
+        "alert_id": alert_id,
+        "incident_id": incident_id,
+        "responder_id": responder_id,
+        "devices": [funnel.as_payload() for funnel in funnels.get(alert_id, [])],
+    }
+
+
+def tell_the_board(alert_ids) -> None:
+    """Send the board these alerts' devices as they stand (after pushes were sent or failed for
+    good). Two queries; after commit."""
+    alert_ids = list(alert_ids)
+    if not alert_ids:
+        return
+    owners = (
+        Delivery.objects.filter(alert_id__in=alert_ids)
+        .order_by()  # no ordering fields in the DISTINCT
+        .values_list("alert_id", "alert__incident_id", "alert__responder_id")
+        .distinct()
+    )
+    funnels = funnels_of(alert_ids)
+    items = [
+        board_item(alert_id=alert_id, incident_id=incident_id, responder_id=responder_id, funnels=funnels)
+        for alert_id, incident_id, responder_id in owners
+        if alert_id in funnels
+    ]
+    if items:
+        events.send_to_board([("board.devices", {"alerts": items})])
+
+
+def funnels_of(alert_ids) -> dict[int, list[DeviceFunnel]]:
+    """Alert id -> the funnel of each device its alert pushes went to (alerts without any: absent).
+    One query, whatever the number of alerts."""
+    rows = (
+        Delivery.objects.filter(alert_id__in=list(alert_ids), channel=Channel.WEBPUSH, kind=Kind.ALERT)
+        .select_related("device")
+        .order_by("alert_id", "device_id", "round", "pk")
+    )
+    funnels: dict[int, dict[int | None, DeviceFunnel]] = defaultdict(dict)
+    for delivery in rows:
+        key = delivery.device_id if delivery.device_id is not None else -delivery.pk
+        funnel = funnels[delivery.alert_id].get(key)
+        if funnel is None:
+            label = delivery.device.label if delivery.device else "Removed device"
+            funnel = funnels[delivery.alert_id][key] = DeviceFunnel(device_id=delivery.device_id, label=label)
+        _add(funnel, delivery)
+    return {alert_id: list(devices.values()) for alert_id, devices in funnels.items()}
+
+
+def funnels_from(deliveries: list[Delivery]) -> dict[int, list[DeviceFunnel]]:
+    """The same from deliveries just written (a dispatch's), without a query."""
+    funnels: dict[int, dict[int | None, DeviceFunnel]] = defaultdict(dict)
+    for delivery in deliveries:
+        if delivery.channel != Channel.WEBPUSH or delivery.kind != Kind.ALERT:
+            continue
+        device = delivery.device
+        funnel = funnels[delivery.alert_id].setdefault(
+            delivery.device_id, DeviceFunnel(device_id=delivery.device_id, label=device.label if device else "")
+        )
+        _add(funnel, delivery)
+    return {alert_id: list(devices.values()) for alert_id, devices in funnels.items()}
+
+
+def _add(funnel: DeviceFunnel, delivery: Delivery) -> None:
+    if delivery.state == DeliveryState.SENT and delivery.finished_at:
+        funnel.sent_at = _earliest(funnel.sent_at, delivery.finished_at)
+        funnel.failed = ""
+    elif delivery.state == DeliveryState.FAILED and funnel.sent_at is None:
+        funnel.failed = delivery.last_error
+    funnel.shown_at = _earliest(funnel.shown_at, delivery.shown_at)
+    funnel.opened_at = _earliest(funnel.opened_at, delivery.opened_at)
+    if funnel.opened_at and not funnel.shown_at:
+        funnel.shown_at = funnel.opened_at
+
+
+def _earliest(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def alerts_shown_by_receipt(alert_ids) -> set[int]:
+    """Which of these alerts some device has shown (a receipt), whatever the app said."""
+    return set(
+        Delivery.objects.filter(alert_id__in=list(alert_ids), channel=Channel.WEBPUSH, shown_at__isnull=False)
+        .order_by()  # no ordering fields in the DISTINCT
+        .values_list("alert_id", flat=True)
+        .distinct()
+    )
