@@ -59,10 +59,9 @@ class Delivery(models.Model):
     last_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="HTTP status of the last attempt.")
     last_error = models.CharField(max_length=300, blank=True)
     target = models.CharField(max_length=200, blank=True, help_text="Push service host or masked phone number.")
-    # The phone's own word (backend/delivery/receipts.py): a push carries a single-use token whose
-    # SHA-256 only is kept here, and the service worker sends it back when it shows the
-    # notification (shown) and when it is tapped (opened). No session is needed for either.
-    receipt_token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    # The phone's own word (backend/delivery/receipts.py): a push carries a token derived from this
+    # row and its attempt (nothing is stored for it), and the service worker sends it back when it
+    # shows the notification (shown) and when it is tapped (opened). No session is needed for either.
     shown_at = models.DateTimeField(
         null=True, blank=True, help_text="When the phone's service worker reported the notification shown."
     )

@@ -5,30 +5,35 @@ the notification and said so. Opened: the firefighter tapped it. Answered: the a
 (dispatch's, not kept here).
 
 The service worker has no session when it runs (the app may be closed, the firefighter logged
-out), so a push carries a receipt token instead: 32 random bytes, made when a worker claims the
-delivery and sent only inside the encrypted push; the delivery row keeps only its SHA-256. The
-token names one delivery of one alert, and is good for one "shown" and one "opened", each once: a
-second use is refused as a replay, a token that is not one of ours (or not for that alert) as
-invalid. It opens nothing else: no view takes it but the receipt's.
+out), so a push carries a receipt token instead: an HMAC (SHA-256, keyed by the server's secret
+key) of the delivery's id and attempt number, made when a worker claims the delivery and sent only
+inside the encrypted push. Nothing is stored for it: a claim of two hundred pushes writes no token
+(bench/push_fanout.py), and the receipt is checked by working the token out again for each of the
+alert's pushes, compared in constant time. Without the secret key no token can be made. The token
+names one attempt of one delivery of one alert, and is good for one "shown" and one "opened", each
+once: a second use is refused as a replay, a token that is not one of ours (or not for that alert)
+as invalid. It opens nothing else: no view takes it but the receipt's.
 
-A re-claimed delivery (a retry, a worker that died) gets a new token; a receipt with the old one is
-refused, and the phone sends one with the new when the re-sent push arrives.
+A re-claimed delivery (a retry, a worker that died) is a new attempt with a new token; a receipt
+with the old one is refused, and the phone sends one with the new when the re-sent push arrives.
 """
 
+import base64
 import datetime
-import hashlib
-import secrets
+import hmac
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from backend.delivery.models import Channel, Delivery, DeliveryState, Kind
 from backend.errors import Conflict, NotAllowed
 from backend.realtime import events
 
-TOKEN_BYTES = 32
+# Keeps these tokens apart from every other use of the secret key (a salt, not a secret).
+HMAC_SALT = "backend.delivery.receipts"
 EVENTS = ("shown", "opened")
 
 
@@ -40,27 +45,26 @@ class ReceiptAlreadyRecorded(Conflict):
     code = "receipt_already_recorded"
 
 
-def new_token() -> tuple[str, str]:
-    """A fresh token for a push and the hash the delivery keeps of it."""
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    return token, token_hash(token)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+def token_for(delivery_id: int, attempt: int) -> str:
+    """The receipt token of one attempt of one delivery: 43 characters (32 bytes, base64url)."""
+    digest = salted_hmac(HMAC_SALT, f"{delivery_id}:{attempt}", algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def record_receipt(*, alert_id: int, token: str, event: str, now: datetime.datetime | None = None) -> Delivery:
     """Record that the device showed (or opened) the alert's notification; returns the delivery.
-    Raises InvalidReceiptToken for a token that is not a live one of this alert's pushes, and
-    ReceiptAlreadyRecorded when this event was already recorded with it (a replay). Opening implies
-    showing: an "opened" whose "shown" never arrived records both."""
+    Raises InvalidReceiptToken for a token that is not the live one of one of this alert's pushes,
+    and ReceiptAlreadyRecorded when this event was already recorded with it (a replay). Opening
+    implies showing: an "opened" whose "shown" never arrived records both."""
     if event not in EVENTS:
         raise ValueError(event)
     now = now or timezone.now()
-    ours = Delivery.objects.filter(
-        receipt_token_hash=token_hash(token), alert_id=alert_id, channel=Channel.WEBPUSH, kind=Kind.ALERT
-    )
+    pushes = Delivery.objects.filter(alert_id=alert_id, channel=Channel.WEBPUSH, kind=Kind.ALERT)
+    match = _matching_push(pushes.values_list("pk", "attempts"), token)
+    if match is None:
+        raise InvalidReceiptToken("This receipt token is not valid for this alert.")
+    # Still that attempt: a push re-claimed since (a retry) has a new token, and the old one is stale.
+    ours = pushes.filter(pk=match[0], attempts=match[1])
     field = f"{event}_at"
     with transaction.atomic():
         # One conditional UPDATE: of two copies of the same receipt racing, exactly one wins.
@@ -73,6 +77,17 @@ def record_receipt(*, alert_id: int, token: str, event: str, now: datetime.datet
     if not updated:
         raise ReceiptAlreadyRecorded(f"This device's {event} receipt for the alert is already recorded.")
     return delivery
+
+
+def _matching_push(pushes, token: str) -> tuple[int, int] | None:
+    """The (id, attempt) of the push whose token this is, or None. Every push is compared, in
+    constant time each, so the answer's timing says nothing of which one matched."""
+    given = token.encode("ascii", "replace")
+    match = None
+    for delivery_id, attempt in pushes:
+        if hmac.compare_digest(token_for(delivery_id, attempt).encode("ascii"), given):
+            match = (delivery_id, attempt)
+    return match
 
 
 # --- The funnel, as the board and the admin show it ---------------------------------------------------

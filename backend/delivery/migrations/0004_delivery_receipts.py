@@ -17,11 +17,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='delivery',
-            name='receipt_token_hash',
-            field=models.CharField(blank=True, db_index=True, editable=False, max_length=64),
-        ),
-        migrations.AddField(
-            model_name='delivery',
             name='shown_at',
             field=models.DateTimeField(blank=True, help_text="When the phone's service worker reported the notification shown.", null=True),
         ),
