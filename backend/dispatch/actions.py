@@ -379,13 +379,12 @@ def _send_alerts(incident: Incident, alerts: list[Alert], *, round: int | None, 
         lambda rid: {"alert": payloads.alert_detail(by_responder[rid], summary=summary)},
     )
     pushes = enqueue_pushes(alerts, round=round, now=now)
-    # The board learns at once how many phones each responder has ("shown on 0 of 2"), before
-    # their alerts: an alert it hears of with no devices has none (the snapshot says so in full).
-    # A first round's funnel is the pushes just queued; one alerted again has its earlier rounds.
-    if pushes:
-        funnels = receipts.funnels_from(pushes) if round == 1 else receipts.funnels_of([a.pk for a in alerts])
-        devices = [payloads.board_devices(alert, funnels) for alert in alerts if alert.pk in funnels]
-        events.send_to_board([("board.devices", {"alerts": devices})])
+    # The board learns at once how many phones each responder has ("shown on 0 of 2", or "no phone
+    # for alerts"), before their alerts, as its snapshot would tell it after a reload. A first
+    # round's funnel is the pushes just queued; one alerted again has its earlier rounds.
+    funnels = receipts.funnels_from(pushes) if round == 1 else receipts.funnels_of([a.pk for a in alerts])
+    devices = [payloads.board_devices(alert, funnels) for alert in alerts]
+    events.send_to_board([("board.devices", {"alerts": devices})])
     # Those just alerted get the crew with their alert over the API; telling each of them about
     # all the others (n squared entries for n alerted) would slow the dispatch down for nothing.
     _tell_everyone_about(incident, changed=alerts, crew_except=set(by_responder), tell_owners=False)

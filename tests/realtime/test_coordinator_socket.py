@@ -74,7 +74,13 @@ async def test_it_shows_dispatch_answers_and_cancellation_live(incident, carol, 
     socket, _ = await open_board(carol)
 
     alerts = await dispatch(carol, incident)
-    dispatched = by_type(await receive_frames(socket, 3))
+    dispatched = by_type(await receive_frames(socket, 4))
+    # Neither has a phone registered for pushes: the board says so at once, as after a reload.
+    [devices] = dispatched["board.devices"]
+    assert {(item["alert_id"], tuple(item["devices"])) for item in devices["data"]["alerts"]} == {
+        (alerts["alice"].pk, ()),
+        (alerts["bob"].pk, ()),
+    }
     assert {frame["data"]["id"] for frame in dispatched["board.alert"]} == {alerts["alice"].pk, alerts["bob"].pk}
     assert {frame["data"]["state"] for frame in dispatched["board.alert"]} == {"alerted"}
     [incident_frame] = dispatched["board.incident"]
@@ -183,8 +189,9 @@ async def test_it_shows_on_how_many_of_each_responders_phones_the_alert_was_show
 
     alerts = await dispatch(carol, incident)
     [devices_frame] = by_type(await receive_frames(socket, 4))["board.devices"]  # then 2 alerts, the incident
-    [alices] = devices_frame["data"]["alerts"]  # bob has no phone: no devices to tell of
-    assert alices["alert_id"] == alerts["alice"].pk
+    told = {item["alert_id"]: item["devices"] for item in devices_frame["data"]["alerts"]}
+    assert told[alerts["bob"].pk] == []  # bob has no phone: the board says so
+    alices = {"alert_id": alerts["alice"].pk, "devices": told[alerts["alice"].pk]}
     assert sorted(device["label"] for device in alices["devices"]) == ["phone", "tablet"]
     assert all(device["shown_at"] is None for device in alices["devices"])
 
