@@ -387,6 +387,14 @@ PUSH_MAX_CONCURRENCY = env.integer("PUSH_MAX_CONCURRENCY", 500, minimum=1, maxim
 PUSH_RECEIPT_RATE_PER_MINUTE = env.integer("PUSH_RECEIPT_RATE_PER_MINUTE", 120, minimum=1, maximum=100000)
 DELIVERY_MAX_ATTEMPTS = env.integer("DELIVERY_MAX_ATTEMPTS", 6, minimum=1, maximum=50)
 DELIVERY_LEASE_SECONDS = env.integer("DELIVERY_LEASE_SECONDS", 30, minimum=5, maximum=600)
+# Readiness (issue 13, docs/delivery.md): a device is "proven" when its service worker showed a
+# push (a real alert or a test) within this many days; the worker's readiness pass sends a test
+# push to on-call responders' devices not proven within it, at most once a day per device, never
+# in the quiet hours (local time, "HH:MM-HH:MM", may wrap midnight; empty for none). A test with no
+# receipt after READINESS_RECEIPT_WAIT_SECONDS has failed.
+READINESS_PROVEN_WITHIN_DAYS = env.integer("READINESS_PROVEN_WITHIN_DAYS", 7, minimum=1, maximum=90)
+READINESS_QUIET_HOURS = env.string("READINESS_QUIET_HOURS", "22:00-08:00")
+READINESS_RECEIPT_WAIT_SECONDS = env.integer("READINESS_RECEIPT_WAIT_SECONDS", 120, minimum=10, maximum=3600)
 DELIVERY_POLL_SECONDS = env.number("DELIVERY_POLL_SECONDS", 1.0, minimum=0.05, maximum=60)
 DELIVERY_RETRY_BASE_SECONDS = env.number("DELIVERY_RETRY_BASE_SECONDS", 1.0, minimum=0.01, maximum=60)
 DELIVERY_RETRY_MAX_SECONDS = env.number("DELIVERY_RETRY_MAX_SECONDS", 60.0, minimum=0.1, maximum=3600)

@@ -3,6 +3,19 @@ from django.db import models
 from webpush.models import SubscriptionInfo
 
 
+class Platform(models.TextChoices):
+    IOS = "ios", "iPhone or iPad"
+    ANDROID = "android", "Android"
+    DESKTOP = "desktop", "Computer"
+    OTHER = "other", "Other"
+
+
+class Permission(models.TextChoices):
+    GRANTED = "granted", "Allowed"
+    DENIED = "denied", "Blocked"
+    DEFAULT = "default", "Not asked yet"
+
+
 class PushDevice(models.Model):
     """A browser push subscription of one firefighter's device (django-webpush's SubscriptionInfo
     holds the endpoint and keys), with what we need besides: whose it is and what to call it."""
@@ -12,9 +25,31 @@ class PushDevice(models.Model):
     label = models.CharField(max_length=100, help_text="What the firefighter calls this device.")
     created_at = models.DateTimeField(auto_now_add=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
+    # What the app said of itself at start and with each test (docs/delivery.md "Readiness"): the
+    # coordinator's readiness view and the advice the firefighter is given are read from these.
+    platform = models.CharField(max_length=10, choices=Platform.choices, blank=True)
+    installed = models.BooleanField(
+        null=True, blank=True, help_text="Running as an installed app (standalone); iOS needs it for push."
+    )
+    permission = models.CharField(max_length=10, choices=Permission.choices, blank=True)
+    state_reported_at = models.DateTimeField(null=True, blank=True)
+    # Proof that this phone rings: the last time its service worker said it showed a push (a real
+    # alert's receipt or a test's), and the last time a check of it failed, and why.
+    last_proven_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_failure_reason = models.CharField(max_length=200, blank=True)
+    failed_checks_in_a_row = models.PositiveSmallIntegerField(
+        default=0, help_text="Checks failed since the device was last proven; two or more flag it."
+    )
+
+    FLAG_AFTER_FAILED_CHECKS = 2
 
     def __str__(self) -> str:
         return f"{self.label} ({self.user})"
+
+    @property
+    def flagged(self) -> bool:
+        return self.failed_checks_in_a_row >= self.FLAG_AFTER_FAILED_CHECKS
 
 
 class Channel(models.TextChoices):
@@ -25,6 +60,49 @@ class Channel(models.TextChoices):
 class Kind(models.TextChoices):
     ALERT = "alert", "Alert"
     STAND_DOWN = "stand_down", "Stand-down (cancelled or not needed)"
+    TEST = "test", "Test of the device"
+
+
+class CheckReason(models.TextChoices):
+    ASKED = "asked", "Asked for by the firefighter"
+    SCHEDULED = "scheduled", "Scheduled readiness check"
+
+
+class CheckResult(models.TextChoices):
+    PENDING = "pending", "Waiting for the phone"
+    PASSED = "passed", "Shown on the phone"
+    FAILED = "failed", "Failed"
+
+
+class DeviceCheck(models.Model):
+    """A test push to one device, through the same path as an alert (outbox, worker, push service,
+    service worker): it passes when the phone's receipt comes back, and fails when the push service
+    refuses it or no receipt comes in time. Kept so a coordinator can see when each phone last rang."""
+
+    device = models.ForeignKey(PushDevice, on_delete=models.CASCADE, related_name="checks")
+    reason = models.CharField(max_length=10, choices=CheckReason.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When the push service accepted the push.")
+    shown_at = models.DateTimeField(null=True, blank=True, help_text="When the phone said it showed the test.")
+    result = models.CharField(max_length=10, choices=CheckResult.choices, default=CheckResult.PENDING)
+    failure_reason = models.CharField(max_length=200, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["result", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Check of {self.device} ({self.get_reason_display()}): {self.result}"
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.shown_at is None:
+            return None
+        return int((self.shown_at - self.created_at).total_seconds() * 1000)
 
 
 class DeliveryState(models.TextChoices):
@@ -43,7 +121,13 @@ class Delivery(models.Model):
     keeps what happened so a coordinator can see, per responder, what was sent and what failed.
     """
 
-    alert = models.ForeignKey("dispatch.Alert", on_delete=models.CASCADE, related_name="deliveries")
+    # An alert's push, stand-down or text; or (kind "test") a device check's push, with no alert.
+    alert = models.ForeignKey(
+        "dispatch.Alert", on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    device_check = models.ForeignKey(
+        DeviceCheck, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.ALERT)
     device = models.ForeignKey(PushDevice, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries")
@@ -82,6 +166,11 @@ class Delivery(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["alert", "round"], condition=models.Q(channel="sms"), name="one_sms_per_alert_round"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="test", alert__isnull=True, device_check__isnull=False)
+                | (~models.Q(kind="test") & models.Q(alert__isnull=False, device_check__isnull=True)),
+                name="delivery_for_an_alert_or_a_check",
             ),
         ]
 
