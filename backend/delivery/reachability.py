@@ -72,9 +72,9 @@ def is_proven(device: PushDevice, *, since: datetime.datetime) -> bool:
     proof = proof_of(device)
     if proof is None or proof < since:
         return False
-    if device.flagged and (device.last_failure_at is None or device.last_failure_at >= proof):
-        return False
-    return True
+    # Two checks failed since the proof: the phone has stopped ringing, whatever it did before.
+    failing_since = device.flagged and (device.last_failure_at is None or device.last_failure_at >= proof)
+    return not failing_since
 
 
 def proven_device_ids(device_ids, *, now: datetime.datetime | None = None) -> set[int]:
@@ -208,7 +208,4 @@ def build_readiness(filters: ReadinessFilters, *, now: datetime.datetime | None 
 def _selected(readiness: ResponderReadiness, filters: ReadinessFilters) -> bool:
     if filters.on_call_only and not readiness.responder.on_call:
         return False
-    if filters.not_proven_only and readiness.proven:
-        return False
-    return True
-
+    return not (filters.not_proven_only and readiness.proven)
