@@ -51,8 +51,9 @@ class ReadinessFilterForm(forms.Form):
         empty_label="All stations",
         error_messages={"invalid_choice": "Choose a station from the list, or All stations."},
     )
-    on_call = forms.BooleanField(label="On call now only", required=False)
-    not_proven = forms.BooleanField(required=False)
+    # Labels after their boxes, with no colon.
+    on_call = forms.BooleanField(label="On call now only", required=False, label_suffix="")
+    not_proven = forms.BooleanField(required=False, label_suffix="")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
