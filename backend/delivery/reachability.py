@@ -12,7 +12,8 @@ later counts (its "proof"):
 Reading both means the view is right whichever of them the rest of the product keeps up to date.
 
 A flagged device (two or more checks failed in a row) is not proven unless a receipt came after
-its last failure: a real alert shown since then proves it again.
+its last failure: a real alert shown since then proves it again. Nor is one whose app reported
+notifications blocked after its proof.
 
 Reachable by: "push" when the responder has a proven device; else "sms" when they have a number
 for texts (the escalation ladder's text step); else "nothing".
@@ -29,7 +30,7 @@ from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from backend.accounts.models import Responder, Station
-from backend.delivery.models import Channel, Delivery, Kind, PushDevice
+from backend.delivery.models import Channel, Delivery, Kind, Permission, PushDevice
 
 
 class Reach:
@@ -74,7 +75,11 @@ def is_proven(device: PushDevice, *, since: datetime.datetime) -> bool:
         return False
     # Two checks failed since the proof: the phone has stopped ringing, whatever it did before.
     failing_since = device.flagged and (device.last_failure_at is None or device.last_failure_at >= proof)
-    return not failing_since
+    # The app said since that notifications are blocked: nothing it is sent can show.
+    blocked_since = device.permission == Permission.DENIED and (
+        device.state_reported_at is None or device.state_reported_at >= proof
+    )
+    return not (failing_since or blocked_since)
 
 
 def proven_device_ids(device_ids, *, now: datetime.datetime | None = None) -> set[int]:

@@ -91,6 +91,15 @@ def test_a_device_that_failed_two_checks_since_its_proof_is_not_proven(incident,
     assert proven_device_ids([device.pk]) == {device.pk}
 
 
+def test_a_phone_that_blocked_notifications_since_its_proof_is_not_proven(alice):
+    now = timezone.now()
+    device = device_of(alice, last_proven_at=now - 2 * DAY, permission="denied", state_reported_at=now - DAY)
+    assert proven_device_ids([device.pk], now=now) == set()
+    # Blocked before, then shown a push: allowed again since (or the push would not have shown).
+    PushDevice.objects.filter(pk=device.pk).update(state_reported_at=now - 3 * DAY)
+    assert proven_device_ids([device.pk], now=now) == {device.pk}
+
+
 # --- Reachable by -------------------------------------------------------------------------------
 
 
