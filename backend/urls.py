@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from backend.api.errors import json_404
+from backend.delivery import admin_readiness
 from backend.health import healthz
 from backend.records import admin_reports
 
@@ -17,6 +18,8 @@ urlpatterns = [
     # The coordinators' reports: before admin.site.urls, whose catch-all would answer 404.
     path("admin/reports/", admin.site.admin_view(admin_reports.reports_view), name="admin-reports"),
     path("admin/reports/export.csv", admin.site.admin_view(admin_reports.export_view), name="admin-reports-export"),
+    # Which phones are proven to ring, per responder and per station (backend/delivery/admin_readiness.py).
+    path("admin/readiness/", admin.site.admin_view(admin_readiness.readiness_view), name="admin-readiness"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("backend.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from backend.delivery import reachability
 from backend.delivery.models import Channel, Delivery, DeliveryState, Kind
 from backend.errors import Conflict, NotAllowed
 from backend.realtime import events
@@ -103,6 +104,10 @@ class DeviceFunnel:
     shown_at: datetime.datetime | None = None
     opened_at: datetime.datetime | None = None
     failed: str = ""  # why the last push failed, while none was accepted
+    # The device is proven to ring (backend/delivery/reachability.py): recently shown a push, this
+    # alert's or another's or a test's, and not failing its checks since. A phone that shows this
+    # alert is proven by that alone.
+    proven: bool = False
 
     def as_payload(self) -> dict:
         def iso(value):
@@ -115,6 +120,7 @@ class DeviceFunnel:
             "shown_at": iso(self.shown_at),
             "opened_at": iso(self.opened_at),
             "failed": self.failed,
+            "proven": self.proven or self.shown_at is not None,
         }
 
 
@@ -153,7 +159,7 @@ def tell_the_board(alert_ids) -> None:
 
 def funnels_of(alert_ids) -> dict[int, list[DeviceFunnel]]:
     """Alert id -> the funnel of each device its alert pushes went to (alerts without any: absent).
-    One query, whatever the number of alerts."""
+    Two queries (the pushes, and which devices are proven), whatever the number of alerts."""
     rows = (
         Delivery.objects.filter(alert_id__in=list(alert_ids), channel=Channel.WEBPUSH, kind=Kind.ALERT)
         .select_related("device")
@@ -167,11 +173,11 @@ def funnels_of(alert_ids) -> dict[int, list[DeviceFunnel]]:
             label = delivery.device.label if delivery.device else "Removed device"
             funnel = funnels[delivery.alert_id][key] = DeviceFunnel(device_id=delivery.device_id, label=label)
         _add(funnel, delivery)
-    return {alert_id: list(devices.values()) for alert_id, devices in funnels.items()}
+    return _with_proof({alert_id: list(devices.values()) for alert_id, devices in funnels.items()})
 
 
 def funnels_from(deliveries: list[Delivery]) -> dict[int, list[DeviceFunnel]]:
-    """The same from deliveries just written (a dispatch's), without a query."""
+    """The same from deliveries just written (a dispatch's): one query, for which devices are proven."""
     funnels: dict[int, dict[int | None, DeviceFunnel]] = defaultdict(dict)
     for delivery in deliveries:
         if delivery.channel != Channel.WEBPUSH or delivery.kind != Kind.ALERT:
@@ -181,7 +187,17 @@ def funnels_from(deliveries: list[Delivery]) -> dict[int, list[DeviceFunnel]]:
             delivery.device_id, DeviceFunnel(device_id=delivery.device_id, label=device.label if device else "")
         )
         _add(funnel, delivery)
-    return {alert_id: list(devices.values()) for alert_id, devices in funnels.items()}
+    return _with_proof({alert_id: list(devices.values()) for alert_id, devices in funnels.items()})
+
+
+def _with_proof(funnels: dict[int, list[DeviceFunnel]]) -> dict[int, list[DeviceFunnel]]:
+    """Mark the proven devices (one query for them all), so the board can say which alerted
+    responders have no phone proven to ring."""
+    proven = reachability.proven_device_ids({f.device_id for devices in funnels.values() for f in devices})
+    for devices in funnels.values():
+        for funnel in devices:
+            funnel.proven = funnel.device_id in proven
+    return funnels
 
 
 def _add(funnel: DeviceFunnel, delivery: Delivery) -> None:

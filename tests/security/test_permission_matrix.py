@@ -401,6 +401,8 @@ ADMIN_PAGES = {
     # The scheme's reports and their export (records.view_reports, records.export_reports).
     "admin/reports/": {"coordinator": 200, "welfare_lead": 403},
     "admin/reports/export.csv": {"coordinator": 200, "welfare_lead": 403},
+    # The readiness of the crews' phones (delivery.view_pushdevice and accounts.view_responder).
+    "admin/readiness/": {"coordinator": 200, "welfare_lead": 403},
     # The live board: coordinators (accounts.view_board).
     "admin/dispatch/incident/board/": {"coordinator": 200, "welfare_lead": 403},
     # The incident page's buttons (GET: they are forms' POST targets; POST below).

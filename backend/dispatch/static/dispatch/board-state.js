@@ -163,28 +163,65 @@ export function applyDevices(state, item) {
       merged[field] = times[0] ?? null;
     }
     merged.failed = merged.sent_at ? "" : device.failed || before.failed || "";
+    // Worked out by the server when it sent the frame: the latest frame knows best (a receipt of
+    // this alert, kept in shown_at, proves the phone whatever the order of frames: isProven).
+    merged.proven = typeof device.proven === "boolean" ? device.proven : Boolean(before.proven);
     known.set(key, merged);
   }
   state.devices.set(item.alert_id, [...known.values()]);
   return true;
 }
 
+/** A device proven to ring: the server says so (recently shown a push and not failing its
+ *  checks, backend/delivery/reachability.py), or it has shown this very alert. */
+export const isProven = (device) => Boolean(device.proven || device.shown_at);
+
+/** Whether the responder alerted by `alert` has a phone proven to ring: true, false (no device, or
+ *  none proven), or null while the board has had no frame of their devices. */
+export function hasProvenPhone(state, alert) {
+  const devices = state.devices.get(alert.id);
+  if (!devices) return null;
+  return devices.some(isProven);
+}
+
+/** The incident's alerted responders with no proven phone, while it is open: {text, alertIds,
+ *  count, total}, or null when there are none (or the incident is finished). "2 of 5 alerted have
+ *  no proven phone: Sam Barker, Alex Cole." */
+export function unprovenWarning(state, incident, alerts) {
+  if (incident.status !== "open" || !alerts.length) return null;
+  const unproven = alerts.filter((alert) => hasProvenPhone(state, alert) === false);
+  if (!unproven.length) return null;
+  const names = unproven.map((alert) => alert.responder_name).join(", ");
+  const verb = unproven.length === 1 ? "has" : "have";
+  return {
+    text: `${unproven.length} of ${alerts.length} alerted ${verb} no proven phone: ${names}.`,
+    alertIds: new Set(unproven.map((alert) => alert.id)),
+    count: unproven.length,
+    total: alerts.length,
+  };
+}
+
 const deviceKey = (device) => (device.device_id === null || device.device_id === undefined ? `label:${device.label}` : device.device_id);
 
 /** Per responder, on how many of their phones the alert's notification was shown (the phones'
- *  receipts): {text, title, tone}, or null while the board does not know (no frame yet). `title`
- *  says it per device: sent, shown, opened, or why it failed. tone: shown, sent, failed, none. */
+ *  receipts): {text, title, tone, unproven, phones}, or null while the board does not know (no frame yet).
+ *  `title` says it per device: sent, shown, opened, or why it failed, and which are not proven to
+ *  ring. tone: shown, sent, failed, none. `unproven`: none of their devices is proven (or none). */
 export function devicesText(state, alert) {
   const devices = state.devices.get(alert.id);
   if (!devices) return null;
-  if (!devices.length) return { text: "No phone for alerts", title: "No device is registered for push alerts.", tone: "none" };
+  if (!devices.length) {
+    return { text: "No phone for alerts", title: "No device is registered for push alerts.", tone: "none", unproven: true, phones: 0 };
+  }
   const shown = devices.filter((device) => device.shown_at).length;
   const failed = devices.filter((device) => !device.sent_at && device.failed).length;
   const phones = `${devices.length} phone${devices.length === 1 ? "" : "s"}`;
   const text = `Shown on ${shown} of ${phones}` + (failed ? ` (${failed} failed)` : "");
-  const title = devices.map((device) => `${device.label || "Device"}: ${deviceStage(device)}`).join("\n");
+  const title = devices
+    .map((device) => `${device.label || "Device"}: ${deviceStage(device)}${isProven(device) ? "" : " (not proven to ring)"}`)
+    .join("\n");
   const tone = shown ? "shown" : failed === devices.length ? "failed" : devices.some((d) => d.sent_at) ? "sent" : "none";
-  return { text, title, tone };
+  return { text, title, tone, unproven: !devices.some(isProven), phones: devices.length };
 }
 
 function deviceStage(device) {

@@ -13,6 +13,9 @@
 // own counts), why each stood-down responder was stood down, and, since the board holds every open
 // incident's alerts, which responders are committed to another open incident, and on how many of
 // each responder's phones the alert was shown ("Shown on 1 of 2 phones": the phones' receipts).
+// When alerted responders have no phone proven to ring (none shown a push lately, or failing its
+// checks: `proven` in board.devices), the incident says so ("2 of 5 alerted have no proven phone")
+// and marks them, as frames arrive.
 //
 // Mounted on every element with `data-board`:
 //   data-socket-path   the socket's path, e.g. /ws/coordinator/
@@ -37,6 +40,7 @@ import {
   incidentsToShow,
   isShort,
   stateText,
+  unprovenWarning,
   unreachedReasonText,
   workersWarning,
 } from "./board-state.js";
@@ -128,19 +132,30 @@ function stateCell(alert, commitment) {
   );
 }
 
-/** On how many of the responder's phones the alert was shown (their receipts), per device in the title. */
-function devicesCell(devices) {
+/** On how many of the responder's phones the alert was shown (their receipts), per device in the
+ *  title; and, when they have phones but none proven to ring, says so ("No phone for alerts"
+ *  already does for a responder with none). */
+function devicesCell(devices, unproven) {
   if (!devices) return el("td", { className: "board-devices" });
-  return el("td", { className: `board-devices board-devices--${devices.tone}`, title: devices.title }, devices.text);
+  return el(
+    "td",
+    { className: `board-devices board-devices--${devices.tone}`, title: devices.title },
+    devices.text,
+    unproven && devices.phones ? el("span", { className: "board-unproven-mark" }, "none proven to ring") : null,
+  );
 }
 
-/** `commitment`: the other open incident this responder is committed to, if any. */
-function alertRow(alert, commitment, devices) {
+/** `commitment`: the other open incident this responder is committed to, if any; `unproven`: they
+ *  are counted in the incident's "no proven phone" line. */
+function alertRow(alert, commitment, devices, unproven) {
   // A stand-down for going elsewhere already names the incident in the state cell.
   const saysWhere = alert.state === "stood_down" && alert.stood_down_reason === "committed_elsewhere";
   return el(
     "tr",
-    { className: `board-alert board-alert--${alert.state}`, "data-alert-id": alert.id },
+    {
+      className: `board-alert board-alert--${alert.state}${unproven ? " board-alert--unproven" : ""}`,
+      "data-alert-id": alert.id,
+    },
     el("td", { className: "board-rank" }, alert.rank),
     el(
       "th",
@@ -151,7 +166,7 @@ function alertRow(alert, commitment, devices) {
     el("td", {}, alert.station),
     el("td", { className: "board-number" }, `${Number(alert.distance_km).toFixed(1)} km`),
     stateCell(alert, commitment),
-    devicesCell(devices),
+    devicesCell(devices, unproven),
     timeCell(alert, "alerted_at"),
     timeCell(alert, "received_at"),
     timeCell(alert, "accepted_at"),
@@ -165,7 +180,7 @@ function alertRow(alert, commitment, devices) {
 const HEADINGS = ["#", "Responder", "Station", "Distance", "State", "Phones", "Alerted", "Shown in app", "Accepted",
   "Declined", "En route", "On scene", "Cleared / stood down"];
 
-function alertTable(incident, alerts, commitmentOf, devicesOf) {
+function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds) {
   if (!alerts.length) {
     // An open incident's coverage line already says that nobody is alerted, or that it is not dispatched.
     if (incident.status === "open") return null;
@@ -176,7 +191,11 @@ function alertTable(incident, alerts, commitmentOf, devicesOf) {
     { className: "board-alerts" },
     el("caption", { className: "visually-hidden" }, `Responders alerted to ${incident.cad_reference}`),
     el("thead", {}, el("tr", {}, HEADINGS.map((heading) => el("th", { scope: "col" }, heading)))),
-    el("tbody", {}, alerts.map((alert) => alertRow(alert, commitmentOf(alert), devicesOf(alert)))),
+    el(
+      "tbody",
+      {},
+      alerts.map((alert) => alertRow(alert, commitmentOf(alert), devicesOf(alert), unprovenIds.has(alert.id))),
+    ),
   );
 }
 
@@ -203,6 +222,12 @@ function unreachedLine(reason) {
   return el("p", { className: "board-unreached" }, `The last dispatch reached nobody: ${reason}.`);
 }
 
+/** "2 of 5 alerted have no proven phone: ...": not an alarm (their phones may still ring), so no
+ *  live-region role; it is in the incident's card, read with it. */
+function unprovenLine(warning) {
+  return el("p", { className: "board-unproven" }, warning.text);
+}
+
 function alarmLine(alarm) {
   return el(
     "p",
@@ -213,7 +238,7 @@ function alarmLine(alarm) {
   );
 }
 
-function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, devicesOf) {
+function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, devicesOf, unproven) {
   const short = isShort(incident);
   const nobodyGoing = short && coverageOf(incident).covering === 0;
   const unreached = unreachedReasonText(incident, alerts);
@@ -255,7 +280,8 @@ function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, dev
     alarm ? alarmLine(alarm) : null,
     coverLine(incident, alerts),
     unreached ? unreachedLine(unreached) : null,
-    alertTable(incident, alerts, commitmentOf, devicesOf),
+    unproven ? unprovenLine(unproven) : null,
+    alertTable(incident, alerts, commitmentOf, devicesOf, unproven?.alertIds ?? new Set()),
   );
 }
 
@@ -309,16 +335,18 @@ class BoardView {
     if (this.onlyIncident !== null) incidents = incidents.filter((incident) => incident.id === this.onlyIncident);
     const commitments = commitmentsOf(this.state);
     const commitmentOf = (alert) => committedElsewhere(this.state, alert, commitments);
-    const sections = incidents.map((incident) =>
-      incidentSection(
+    const sections = incidents.map((incident) => {
+      const alerts = alertsOf(this.state, incident.id);
+      return incidentSection(
         incident,
-        alertsOf(this.state, incident.id),
+        alerts,
         alarmOf(this.state, incident),
         this.onlyIncident === null ? this.incidentUrl : "",
         commitmentOf,
         (alert) => devicesText(this.state, alert),
-      ),
-    );
+        unprovenWarning(this.state, incident, alerts),
+      );
+    });
     if (!sections.length) {
       const text = this.onlyIncident === null
         ? "No open incidents."
