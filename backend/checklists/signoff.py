@@ -62,7 +62,11 @@ def sync_content_files() -> list[ChecklistVersion]:
     """Load each content file as a version: a new version as a draft; a draft whose file changed
     takes the new content (it has not been approved, so nothing reviewed is lost). An approved or
     withdrawn version is never changed: a file edited after approval is reported by the deployment
-    check (coresponder.E052) and needs a new version number to be reviewed. Audited as the system."""
+    check (coresponder.E052) and needs a new version number to be reviewed.
+
+    A new draft is recorded by its row (file, SHA-256, when loaded) and by the commit that added
+    the file; it changes nothing a phone in production gets. Replacing a draft's content is
+    audited as the system, like every change of status by a person."""
     loaded = []
     with transaction.atomic():
         for file_name, document in content_files():
@@ -76,7 +80,6 @@ def sync_content_files() -> list[ChecklistVersion]:
                     content_sha256=digest,
                     loaded_at=timezone.now(),
                 )
-                _audit(None, AuditAction.CREATE, row, {"status": row.status, "content_sha256": digest})
             elif row.content_sha256 != digest and row.status == SignOffStatus.DRAFT:
                 row.content, row.content_sha256, row.source_file = document, digest, file_name
                 row.loaded_at = timezone.now()
