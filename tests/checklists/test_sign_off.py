@@ -4,6 +4,7 @@ production serves only an approved version (and `check --deploy --database defau
 one), development serves the draft marked as such; every change is audited."""
 
 import datetime
+import html
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -319,6 +320,9 @@ def test_the_clinical_safety_officer_approves_in_the_admin(draft, oscar):
     page = client.get(url)
     assert page.status_code == 200
     assert "infant_compression_technique" in page.content.decode(), "the items for review are on the page"
+    shown = html.unescape(page.content.decode())
+    for variant in draft.content["variants"].values():
+        assert all(step["instruction"] in shown for step in variant["steps"]), "every step, as the crew reads it"
 
     response = client.post(url, {**REVIEW, "reviewed_on": timezone.localdate().isoformat()})
 
