@@ -40,6 +40,8 @@ run: $(STAMP)
 	@echo "                                           asks staff for a code: scan its QR code with an"
 	@echo "                                           authenticator app the first time"
 	@echo "    welfare                                welfare lead (crews' welfare check-ins)"
+	@echo "    safety                                 clinical safety officer (approves the checklist in the admin;"
+	@echo "                                           until then the app shows it as not clinically approved)"
 	@echo "    firefighters, 3 at each of 7 Norfolk stations; the .1 of each is its crew lead (outcome form):"
 	@echo "      ff.great-yarmouth.1   ff.great-yarmouth.2   ff.great-yarmouth.3"
 	@echo "      ff.gorleston.1        ff.gorleston.2        ff.gorleston.3"

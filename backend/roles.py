@@ -12,6 +12,10 @@ from django.contrib.auth.models import Group, Permission
 COORDINATORS = "Coordinators"
 DISPATCH_SYSTEMS = "Dispatch systems"
 WELFARE_LEADS = "Welfare leads"
+# Approve or withdraw a version of the on-scene checklist (the clinical sign-off, DCB0129/0160):
+# membership of this group, not a permission a superuser holds by default (see
+# is_clinical_safety_officer).
+CLINICAL_SAFETY_OFFICERS = "Clinical safety officers"
 
 ROLE_PERMISSIONS = {
     COORDINATORS: [
@@ -29,6 +33,7 @@ ROLE_PERMISSIONS = {
         "delivery.view_delivery",
         "delivery.view_pushdevice",
         "checklists.view_onsceneevent",
+        "checklists.view_checklistversion",
         "records.view_attendance",
         "records.view_outcome",
         "records.amend_record",
@@ -38,6 +43,11 @@ ROLE_PERMISSIONS = {
     ],
     WELFARE_LEADS: [
         "records.view_welfarecheckin",
+    ],
+    CLINICAL_SAFETY_OFFICERS: [
+        "checklists.view_checklistversion",
+        "checklists.approve_checklistversion",
+        "audit.view_auditentry",
     ],
     DISPATCH_SYSTEMS: [
         "dispatch.add_incident",
@@ -69,6 +79,8 @@ def role_of(user) -> str:
     group_names = set(user.groups.values_list("name", flat=True))
     if user.is_superuser:
         return "superuser"
+    if CLINICAL_SAFETY_OFFICERS in group_names:
+        return "clinical_safety_officer"
     if COORDINATORS in group_names:
         return "coordinator"
     if WELFARE_LEADS in group_names:
@@ -83,7 +95,7 @@ def role_of(user) -> str:
 
 # Members of these groups see other people's data: like staff, they need the second factor and get
 # the short staff session, whether or not someone also ticked "staff status" for them.
-PRIVILEGED_GROUPS = (COORDINATORS, WELFARE_LEADS)
+PRIVILEGED_GROUPS = (COORDINATORS, WELFARE_LEADS, CLINICAL_SAFETY_OFFICERS)
 
 
 def is_privileged(user) -> bool:
@@ -105,3 +117,11 @@ def is_welfare_lead(user) -> bool:
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     return user.groups.filter(name=WELFARE_LEADS).exists()
+
+
+def is_clinical_safety_officer(user) -> bool:
+    """Membership of the Clinical safety officers group, not a permission check: a superuser holds
+    every permission, and a clinical sign-off must come from the person the trust named for it."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.groups.filter(name=CLINICAL_SAFETY_OFFICERS).exists()

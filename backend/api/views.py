@@ -22,6 +22,7 @@ from backend.api.permissions import requires
 from backend.checklists import actions as checklist_actions
 from backend.checklists import content as checklist_content
 from backend.checklists import payloads as checklist_payloads
+from backend.checklists import signoff as checklist_signoff
 from backend.delivery import subscriptions as push_subscriptions
 from backend.dispatch import access, actions, payloads
 from backend.dispatch.models import MAX_CREW_TARGET, DeclineReason, Incident, IncidentCategory, IncidentStatus
@@ -249,10 +250,12 @@ class AwareDateTimeField(serializers.DateTimeField):
 
 
 class ChecklistView(APIView):
-    @extend_schema(responses=api_responses("checklist", errors=(401, 403)))
+    @extend_schema(responses=api_responses("checklist", errors=(401, 403, 503)))
     def get(self, request):
+        """The checklist version phones are to use, with its clinical sign-off: in production the
+        newest approved version only (503 if there is none); in development the newest draft too."""
         access.require_firefighter_or_coordinator(request.user, "see the on-scene checklist")
-        return Response(checklist_content.current())
+        return Response(checklist_signoff.served_checklist())
 
 
 class OnSceneEventListView(APIView):

@@ -1,10 +1,15 @@
 """The CPR and defibrillator checklist the app shows on scene, as versioned data.
 
 The content lives in `data/` as JSON, one file per major version, so that changing it is a
-reviewed change to a file (a clinician signs it off: see the file's `reviewed_by`), never an edit
-in a screen or the admin. The app shows the version and the source; the API serves the file as it
-is (`GET /api/v1/checklist/`). Its shape is `backend/schemas/checklist.schema.json`, and
-tests/checklists/test_checklist_content.py holds it to the clinical figures of RCUK's guidelines.
+reviewed change to a file, never an edit in a screen or the admin. Each version is signed off by a
+clinician before production serves it (backend.checklists.signoff; the file's `clinical_review`
+lists what the clinician must look at). The app shows the version, the source and the sign-off;
+the API serves the version as approved (`GET /api/v1/checklist/`). Its shape is
+`backend/schemas/checklist.schema.json`, and tests/checklists/test_checklist_content.py holds it
+to the clinical figures of RCUK's guidelines.
+
+`current()` is the newest file: it defines the one-tap events and their data, which every version
+shares (a test holds them equal), so that events recorded with any served version are checked.
 """
 
 import functools
@@ -12,7 +17,7 @@ import json
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-CURRENT_FILE = DATA_DIR / "bls-aed-v1.json"
+CURRENT_FILE = DATA_DIR / "bls-aed-v2.json"
 
 
 @functools.cache

@@ -1,6 +1,7 @@
 // The CPR/AED checklist is versioned data from the server (GET /api/v1/checklist/, shaped by
-// backend/schemas/checklist.schema.json), reviewed by a clinician; the app never
-// hard-codes its steps. A copy is kept for use without signal (it holds no personal or health
+// backend/schemas/checklist.schema.json), signed off by a clinician (its sign_off); the app never
+// hard-codes its steps. A version that is not approved (development serves drafts) is shown under a
+// "not clinically approved" banner. A copy is kept for use without signal (it holds no personal or health
 // data). Everything read from it is checked, so an unexpected shape shows less rather than
 // breaking the screen used during CPR.
 
@@ -9,6 +10,10 @@ import { EVENT_TYPES } from "./format.js";
 
 const CACHE_KEY = "coresponder.checklist";
 export const DEFAULT_CYCLE_PROMPT = "2 minutes: analyse rhythm and swap the person doing compressions.";
+
+// The variants the crew chooses between, in the order the screen offers them.
+export const VARIANTS = ["adult", "child", "infant"];
+const VARIANT_LABELS = { adult: "Adult", child: "Child", infant: "Infant" };
 
 // What each event may carry when the checklist (and so its events[].data) is not available:
 // the same as checklist version 1.0.
@@ -46,6 +51,28 @@ function reviewText(review) {
   return text(review.status);
 }
 
+/**
+ * The server's sign-off: {approved, status, text}. Approved only when the server says so in so many
+ * words (sign_off.approved === true and status "approved"); anything else, or none, is not approved.
+ */
+function signOff(raw) {
+  const sign = raw.sign_off;
+  if (sign && typeof sign === "object") {
+    const approved = sign.approved === true && sign.status === "approved";
+    const reviewer = sign.reviewer && typeof sign.reviewer === "object" ? sign.reviewer : null;
+    const who = reviewer ? [text(reviewer.name), text(reviewer.role), text(reviewer.registration)].filter(Boolean).join(", ") : "";
+    const when = text(sign.reviewed_on);
+    const status = text(sign.status) || "draft";
+    const textValue = approved
+      ? `Clinically approved${who ? `: reviewed by ${who}` : ""}${when ? ` on ${when}` : ""}`
+      : `Not clinically approved (${status})`;
+    return { approved, status, text: textValue };
+  }
+  // A copy saved from an older server (version 1: reviewed_by, never filled in) has no sign-off.
+  const legacy = reviewText(raw.reviewed_by);
+  return { approved: false, status: "draft", text: `Not clinically approved${legacy ? ` (${legacy})` : ""}` };
+}
+
 function events(raw) {
   const defined = Array.isArray(raw) ? raw.filter((event) => event && typeof event === "object" && text(event.id)) : [];
   if (defined.length === 0) {
@@ -78,6 +105,13 @@ function compressionsText(compressions) {
   return lines;
 }
 
+function factsText(raw) {
+  const lines = compressionsText(raw.compressions);
+  if (text(raw.breaths?.text)) lines.push(`Breaths: ${text(raw.breaths.text)}`);
+  if (text(raw.pads?.text)) lines.push(`Pads: ${text(raw.pads.text)}`);
+  return lines;
+}
+
 function variant(raw, eventIds, fallbackLabel) {
   if (!raw || typeof raw !== "object") return null;
   const steps = Array.isArray(raw) ? raw : Array.isArray(raw.steps) ? raw.steps : [];
@@ -85,7 +119,7 @@ function variant(raw, eventIds, fallbackLabel) {
     label: text(raw.label) || fallbackLabel,
     appliesTo: text(raw.applies_to),
     intro: textList(raw.intro ?? raw.summary ?? raw.notes ?? raw.note),
-    compressions: compressionsText(raw.compressions),
+    compressions: factsText(raw),
     steps: steps
       .filter((step) => step && typeof step === "object")
       .map((step, index) => ({
@@ -105,7 +139,13 @@ export function normaliseChecklist(raw) {
   const variants = raw.variants && typeof raw.variants === "object" ? raw.variants : raw;
   const adult = variant(variants.adult, eventIds, "Adult");
   if (!adult || adult.steps.length === 0) return null;
-  const child = variant(variants.child, eventIds, "Child");
+  const others = Object.fromEntries(
+    VARIANTS.filter((name) => name !== "adult").map((name) => {
+      const found = variant(variants[name], eventIds, VARIANT_LABELS[name]);
+      return [name, found && found.steps.length ? found : null];
+    }),
+  );
+  const sign = signOff(raw);
   const metronome = raw.metronome && typeof raw.metronome === "object" ? raw.metronome : {};
   const min = clampBpm(metronome.min_per_minute ?? metronome.min ?? BPM_MIN);
   const max = Math.max(min, clampBpm(metronome.max_per_minute ?? metronome.max ?? BPM_MAX));
@@ -115,11 +155,12 @@ export function normaliseChecklist(raw) {
     version: text(raw.version) || "unknown",
     title: text(raw.title),
     source: sourceText(raw.source),
-    review: reviewText(raw.reviewed_by),
-    reviewed: Boolean(raw.reviewed_by && typeof raw.reviewed_by === "object" ? text(raw.reviewed_by.clinician) : text(raw.reviewed_by)),
+    review: sign.text,
+    reviewed: sign.approved,
+    signOff: sign,
     adult,
-    child: child && child.steps.length ? child : null,
-    defaultVariant: raw.default_variant === "child" && child ? "child" : "adult",
+    ...others,
+    defaultVariant: VARIANTS.includes(raw.default_variant) && (raw.default_variant === "adult" || others[raw.default_variant]) ? raw.default_variant : "adult",
     events: eventList,
     metronome: {
       min,
@@ -129,6 +170,12 @@ export function normaliseChecklist(raw) {
     cycleSeconds: Number.isFinite(seconds) && seconds >= 30 && seconds <= 600 ? Math.round(seconds) : 120,
     cyclePrompt: text(cycle.prompt) || DEFAULT_CYCLE_PROMPT,
   };
+}
+
+/** The variant for the crew's choice ("adult", "child", "infant"), the adult one if it has none. */
+export function variantFor(checklist, patient) {
+  if (!checklist) return null;
+  return (VARIANTS.includes(patient) && checklist[patient]) || checklist.adult;
 }
 
 /** The event definitions to use: the checklist's, or the built-in list when there is none. */
@@ -143,7 +190,7 @@ export function eventDefinitions(checklist) {
 export function eventData(definition, { patient, shockNumber, advice } = {}) {
   const allowed = new Set(definition?.data || []);
   const data = {};
-  if (allowed.has("patient") && (patient === "adult" || patient === "child")) data.patient = patient;
+  if (allowed.has("patient") && VARIANTS.includes(patient)) data.patient = patient;
   if (allowed.has("shock_number") && Number.isInteger(shockNumber) && shockNumber >= 1 && shockNumber <= 99) {
     data.shock_number = shockNumber;
   }
@@ -151,9 +198,14 @@ export function eventData(definition, { patient, shockNumber, advice } = {}) {
   return data;
 }
 
-/** {checklist, fromCache, savedAt, error}: the server's copy, else the saved one. */
+/**
+ * {checklist, fromCache, savedAt, error, noApproved}: the server's copy, else the saved one.
+ * noApproved: the server answered that it has no clinically approved version (it was withdrawn),
+ * so a saved copy may be one that was withdrawn; the screen says so.
+ */
 export async function loadChecklist(api, storage = globalThis.localStorage) {
   let error = null;
+  let noApproved = false;
   try {
     const raw = await api.checklist();
     const checklist = normaliseChecklist(raw);
@@ -163,18 +215,19 @@ export async function loadChecklist(api, storage = globalThis.localStorage) {
       } catch {
         // no room: it still works online
       }
-      return { checklist, fromCache: false, savedAt: null, error: null };
+      return { checklist, fromCache: false, savedAt: null, error: null, noApproved: false };
     }
     error = "The server sent a checklist this app cannot read.";
   } catch (failure) {
     error = failure?.message || "Could not load the checklist.";
+    noApproved = failure?.code === "no_approved_checklist";
   }
   try {
     const saved = JSON.parse(storage.getItem(CACHE_KEY) || "null");
     const checklist = normaliseChecklist(saved?.raw);
-    if (checklist) return { checklist, fromCache: true, savedAt: saved.savedAt || null, error };
+    if (checklist) return { checklist, fromCache: true, savedAt: saved.savedAt || null, error, noApproved };
   } catch {
     // unreadable copy
   }
-  return { checklist: null, fromCache: false, savedAt: null, error };
+  return { checklist: null, fromCache: false, savedAt: null, error, noApproved };
 }

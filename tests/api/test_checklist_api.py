@@ -9,12 +9,16 @@ from tests.api.helpers import assert_error, assert_matches
 from tests.conftest import client_for, token_client_for
 
 
-def test_it_gives_a_firefighter_the_checklist_file(alice):
+def test_it_gives_a_firefighter_the_checklist_file_with_its_sign_off(alice):
+    # Development (the tests' settings) serves the newest version, a draft until it is approved:
+    # production serves only an approved one (tests/checklists/test_sign_off.py).
     response = client_for(alice.user).get("/api/v1/checklist/")
 
     assert response.status_code == 200
     assert_matches("checklist", response.json())
-    assert response.json() == json.loads(content.CURRENT_FILE.read_text(encoding="utf-8"))
+    served = response.json()
+    assert served.pop("sign_off")["status"] == "draft"
+    assert served == json.loads(content.CURRENT_FILE.read_text(encoding="utf-8"))
 
 
 def test_it_gives_a_coordinator_the_checklist(carol):

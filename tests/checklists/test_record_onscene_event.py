@@ -254,6 +254,12 @@ def test_it_accepts_the_data_the_checklist_allows(alert):
     assert OnSceneEvent.objects.count() == 2
 
 
+@pytest.mark.parametrize("patient", ["adult", "child", "infant"])
+def test_it_records_which_variant_of_the_checklist_the_crew_chose(alert, patient):
+    event, _ = record(alert, "arrived", data={"patient": patient})
+    assert OnSceneEvent.objects.get(pk=event.pk).data == {"patient": patient}
+
+
 def test_it_accepts_a_phone_clock_up_to_5_minutes_fast(alert):
     _, created = record(alert, occurred_at=timezone.now() + 4 * MINUTE + datetime.timedelta(seconds=50))
     assert created

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 
-import { eventData, eventDefinitions, loadChecklist, normaliseChecklist } from "../../pwa/app/checklist-data.js";
+import { eventData, eventDefinitions, loadChecklist, normaliseChecklist, variantFor } from "../../pwa/app/checklist-data.js";
 
-const SERVER_FILE = new URL("../../backend/checklists/data/bls-aed-v1.json", import.meta.url);
+const SERVER_FILE = new URL("../../backend/checklists/data/bls-aed-v2.json", import.meta.url);
 
 function serverChecklist() {
   try {
@@ -33,7 +33,7 @@ function memoryStorage() {
 describe("checklist data", () => {
   it("reads the server's checklist file", (t) => {
     const raw = serverChecklist();
-    if (!raw) return t.skip("backend/checklists/data/bls-aed-v1.json not present");
+    if (!raw) return t.skip("backend/checklists/data/bls-aed-v2.json not present");
     const checklist = normaliseChecklist(raw);
     assert.ok(checklist);
     assert.equal(checklist.version, raw.version);
@@ -48,13 +48,42 @@ describe("checklist data", () => {
     assert.deepEqual(checklist.metronome, { min: 100, max: 120, default: 110 });
     assert.equal(checklist.cycleSeconds, 120);
     assert.equal(checklist.events.length, raw.events.length);
-    if (!raw.reviewed_by?.clinician) assert.equal(checklist.reviewed, false, "an unreviewed checklist says so");
+    assert.equal(checklist.infant.steps.length, raw.variants.infant.steps.length);
+    assert.equal(variantFor(checklist, "infant").label, "Infant");
+    assert.ok(checklist.infant.compressions.some((line) => line.startsWith("Breaths: Mouth to mouth-and-nose")));
+    assert.ok(checklist.adult.compressions.some((line) => line.startsWith("Pads: Follow the defibrillator's own prompts")));
+    assert.equal(checklist.reviewed, false, "the file alone carries no sign-off: not approved");
+  });
+
+  it("is approved only when the server's sign-off says approved", () => {
+    const raw = serverChecklist() ?? SKETCH;
+    const draft = normaliseChecklist({ ...raw, sign_off: { status: "draft", approved: false, reviewer: null, reviewed_on: null } });
+    assert.equal(draft.reviewed, false);
+    assert.equal(draft.review, "Not clinically approved (draft)");
+    const approved = normaliseChecklist({
+      ...raw,
+      sign_off: { status: "approved", approved: true, reviewer: { name: "Dr P Shah", role: "Consultant paramedic", registration: "" }, reviewed_on: "2026-11-30" },
+    });
+    assert.equal(approved.reviewed, true);
+    assert.equal(approved.review, "Clinically approved: reviewed by Dr P Shah, Consultant paramedic on 2026-11-30");
+    for (const sign of [{ status: "approved" }, { approved: true, status: "withdrawn" }, "approved", null]) {
+      assert.equal(normaliseChecklist({ ...raw, sign_off: sign }).reviewed, false, JSON.stringify(sign));
+    }
+  });
+
+  it("falls back to the adult variant for a variant the checklist lacks", () => {
+    const checklist = normaliseChecklist(SKETCH);
+    assert.equal(checklist.infant, null);
+    assert.equal(variantFor(checklist, "infant"), checklist.adult);
+    assert.equal(variantFor(checklist, "child"), checklist.child);
+    assert.equal(variantFor(checklist, "nonsense"), checklist.adult);
   });
 
   it("reads the sketched shape too", () => {
     const checklist = normaliseChecklist(SKETCH);
     assert.equal(checklist.version, "0.9");
-    assert.equal(checklist.review, "Dr A Clinician");
+    assert.equal(checklist.review, "Not clinically approved (Dr A Clinician)");
+    assert.equal(checklist.reviewed, false, "a copy without the server's sign-off is never taken as approved");
     assert.deepEqual(checklist.adult.steps[0], { id: "a", title: "Approach", instructions: ["Safe?"], event: "arrived" });
     assert.deepEqual(checklist.child.steps[0].instructions, ["Give 5 breaths"]);
     assert.ok(checklist.events.some((event) => event.id === "shock"), "built-in event list when the server has none");
@@ -82,6 +111,8 @@ describe("checklist data", () => {
     const analysis = defs.find((def) => def.id === "analysis");
     assert.deepEqual(eventData(shock, { patient: "child", shockNumber: 3, advice: "shock_advised" }), { patient: "child", shock_number: 3 });
     assert.deepEqual(eventData(arrived, { patient: "adult", shockNumber: 3 }), { patient: "adult" });
+    assert.deepEqual(eventData(arrived, { patient: "infant" }), { patient: "infant" });
+    assert.deepEqual(eventData(arrived, { patient: "toddler" }), {});
     assert.deepEqual(eventData(analysis, { patient: "adult", advice: "no_shock_advised" }), { patient: "adult", advice: "no_shock_advised" });
     assert.deepEqual(eventData(shock, { shockNumber: 0 }), {});
     assert.deepEqual(eventData(undefined, { patient: "adult" }), {});
@@ -101,6 +132,17 @@ describe("checklist data", () => {
     assert.equal(second.fromCache, true);
     assert.equal(second.checklist.version, "0.9");
     assert.ok(second.savedAt);
+  });
+
+  it("keeps the saved copy but says so when the server has no approved version", async () => {
+    const storage = memoryStorage();
+    await loadChecklist({ checklist: async () => SKETCH }, storage);
+    const refused = Object.assign(new Error("No clinically approved version"), { status: 503, code: "no_approved_checklist" });
+    const result = await loadChecklist({ checklist: async () => Promise.reject(refused) }, storage);
+    assert.equal(result.fromCache, true);
+    assert.equal(result.noApproved, true);
+    const offline = await loadChecklist({ checklist: async () => Promise.reject(new Error("No connection")) }, storage);
+    assert.equal(offline.noApproved, false);
   });
 
   it("says why when there is neither signal nor a saved copy", async () => {

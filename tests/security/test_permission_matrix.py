@@ -350,6 +350,9 @@ ADMIN_MODELS = {
     "delivery.delivery": {"coordinator": "v"},
     "delivery.pushdevice": {"coordinator": "v"},
     "checklists.onsceneevent": {"coordinator": "v"},
+    # The checklist's versions: coordinators read them; only clinical safety officers approve or
+    # withdraw one, on the two pages below (tests/checklists/test_sign_off.py tries them as a CSO).
+    "checklists.checklistversion": {"coordinator": "v"},
     "records.attendance": {"coordinator": "v"},
     "records.outcome": {"coordinator": "v"},
     # Check-ins are private to their author and the welfare leads, coordinators included.
@@ -398,6 +401,9 @@ ADMIN_PAGES = {
     # Amending a record after its lock (records.amend_record).
     "admin/records/attendance/<path:object_id>/amend/": {"coordinator": 200, "welfare_lead": 403},
     "admin/records/outcome/<path:object_id>/amend/": {"coordinator": 200, "welfare_lead": 403},
+    # The clinical sign-off of a checklist version: clinical safety officers only (none here).
+    "admin/checklists/checklistversion/<path:object_id>/approve/": {"coordinator": 403, "welfare_lead": 403},
+    "admin/checklists/checklistversion/<path:object_id>/withdraw/": {"coordinator": 403, "welfare_lead": 403},
     # The scheme's reports and their export (records.view_reports, records.export_reports).
     "admin/reports/": {"coordinator": 200, "welfare_lead": 403},
     "admin/reports/export.csv": {"coordinator": 200, "welfare_lead": 403},

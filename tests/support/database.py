@@ -71,7 +71,13 @@ def once_per_module(django_db_blocker, build: Callable[[], T]) -> Iterator[T]:
 # costs another 0.4 s). These tables are kept instead, while they hold what they held before the
 # first transactional test (a test that changed them gets Django's own full flush), and the others
 # are emptied with DELETE.
-KEPT_TABLES = ("django_content_type", "auth_permission", "auth_group", "auth_group_permissions")
+KEPT_TABLES = (
+    "django_content_type",
+    "auth_permission",
+    "auth_group",
+    "auth_group_permissions",
+    "checklists_checklistversion",
+)
 _kept_as_migrated: dict[str, dict] = {}
 
 
@@ -101,7 +107,7 @@ def _empty(connection, tables: list[str]) -> None:
 
 # The post_migrate handlers that fill KEPT_TABLES, and nothing else. Another handler (rows it makes
 # elsewhere would be emptied and not made again) turns the quicker flush off until it is added here.
-KNOWN_POST_MIGRATE = {"create_contenttypes", "create_permissions", "ensure_role_groups"}
+KNOWN_POST_MIGRATE = {"create_contenttypes", "create_permissions", "ensure_role_groups", "load_content_files"}
 
 
 def quicker_flush(monkeypatch) -> None:

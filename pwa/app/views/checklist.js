@@ -1,10 +1,11 @@
-// On scene: the CPR/AED checklist (versioned data from the server, adult or child), a
+// On scene: the CPR/AED checklist (versioned data from the server, adult, child or infant, under a
+// "not clinically approved" banner unless its version is signed off), a
 // metronome on the audio clock with a visible beat, the 2-minute cycle timer, a shock counter,
 // one-tap timestamps, the screen kept on, and the event log with each event's sync state.
 // Everything here works without signal and without a session; events wait in the queue.
 
 import { audioContext, tone, unlockAudio, vibrate } from "../audio.js";
-import { eventData, eventDefinitions, loadChecklist } from "../checklist-data.js";
+import { VARIANTS, eventData, eventDefinitions, loadChecklist, variantFor } from "../checklist-data.js";
 import { h } from "../dom.js";
 import { endText, formatClock, formatTime } from "../format.js";
 import { alertPath, go } from "../router.js";
@@ -25,7 +26,7 @@ function describe(entry, labels) {
   const details = [];
   if (entry.data?.shock_number) details.push(`no. ${entry.data.shock_number}`);
   if (entry.data?.advice) details.push(ADVICE_TEXT[entry.data.advice] || entry.data.advice);
-  if (entry.data?.patient === "child") details.push("child");
+  if (entry.data?.patient === "child" || entry.data?.patient === "infant") details.push(entry.data.patient);
   return details.length ? `${label} (${details.join(", ")})` : label;
 }
 
@@ -166,8 +167,29 @@ export function checklistView(root, { id }, ctx) {
   }
 
   // --- Rendering -------------------------------------------------------------------------------
+  /** Says, above everything, when the checklist on screen has no clinical sign-off. */
+  function clinicalBanner() {
+    const checklist = local.checklist;
+    const info = local.checklistInfo;
+    if (checklist && info?.noApproved) {
+      return h(
+        "div",
+        { class: "notice danger not-approved", role: "alert" },
+        h("p", { text: "No clinically approved checklist is available from the server." }),
+        h("p", { text: `This is a copy saved on this phone (version ${checklist.version}); it may have been withdrawn. Follow your training.` }),
+      );
+    }
+    if (!checklist || checklist.signOff?.approved) return null;
+    return h(
+      "div",
+      { class: "notice danger not-approved", role: "status" },
+      h("p", { text: "Not clinically approved" }),
+      h("p", { text: `Checklist version ${checklist.version} is a ${checklist.signOff?.status || "draft"}: no clinician has signed it off. For development and training only.` }),
+    );
+  }
+
   function renderBanners(state) {
-    const parts = [];
+    const parts = [clinicalBanner()];
     if (state.session === "expired") {
       parts.push(
         notice(
@@ -210,7 +232,7 @@ export function checklistView(root, { id }, ctx) {
     const alert = state.alerts.get(id);
     const incident = alert ? incidentOf(state, alert) : null;
     const checklist = local.checklist;
-    const variant = checklist && (local.progress.patient === "child" && checklist.child ? checklist.child : checklist.adult);
+    const variant = variantFor(checklist, local.progress.patient);
     const choose = (patient) => {
       local.progress.patient = patient;
       saveProgress();
@@ -222,13 +244,13 @@ export function checklistView(root, { id }, ctx) {
       h(
         "div",
         { class: "segmented", role: "group", "aria-label": "Patient" },
-        ["adult", "child"].map((patient) =>
+        VARIANTS.map((patient) =>
           h("button", {
             type: "button",
             class: "btn",
             "aria-pressed": local.progress.patient === patient ? "true" : "false",
-            disabled: patient === "child" && checklist && !checklist.child,
-            text: patient === "adult" ? "Adult" : "Child",
+            disabled: patient !== "adult" && checklist && !checklist[patient],
+            text: { adult: "Adult", child: "Child", infant: "Infant" }[patient],
             on: { click: () => choose(patient) },
           }),
         ),
@@ -369,7 +391,7 @@ export function checklistView(root, { id }, ctx) {
         notice("warning", info?.error ? `The checklist is not available: ${info.error}` : "Loading the checklist…"),
       ];
     }
-    const variant = local.progress.patient === "child" && checklist.child ? checklist.child : checklist.adult;
+    const variant = variantFor(checklist, local.progress.patient);
     return [
       h("h2", { id: "steps-heading", text: `${variant.label} checklist` }),
       variant.intro.map((line) => h("p", { text: line })),
@@ -458,7 +480,10 @@ export function checklistView(root, { id }, ctx) {
   function render() {
     const state = store.state;
     const alert = state.alerts.get(id);
-    banners.show([state.session, endOf(state, alert), alert ? incidentOf(state, alert)?.cancel_reason : null, metronome.running], () => renderBanners(state));
+    banners.show(
+      [state.session, endOf(state, alert), alert ? incidentOf(state, alert)?.cancel_reason : null, metronome.running, local.checklist?.version, local.checklist?.signOff?.approved, local.checklistInfo?.noApproved],
+      () => renderBanners(state),
+    );
     top.show([state.connection.status, state.online], () => topbar(state, { path: alertPath(id), label: "Alert" }));
     head.show([state.alerts.get(id)?.incident, local.progress.patient, Boolean(local.checklist)], () => renderHead(state));
     metro.show([metronome.bpm, metronome.running, metronome.muted, local.vibrateBeat, local.checklist?.metronome], renderMetronome);
@@ -468,7 +493,7 @@ export function checklistView(root, { id }, ctx) {
     quick.show([entryKey, local.confirm, Boolean(local.checklist)], renderQuick);
     steps.show([entryKey, local.confirm, local.progress.patient, local.progress.steps, local.checklist?.version, local.checklistInfo?.error], renderSteps);
     log.show([local.entries, ctx.persistentStorage], renderLog);
-    about.show([local.checklist?.version, local.checklistInfo?.fromCache, local.wakeHeld], renderAbout);
+    about.show([local.checklist?.version, local.checklist?.review, local.checklistInfo?.fromCache, local.wakeHeld], renderAbout);
   }
 
   // --- Start ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.accounts.models import Responder, Skill, Station
-from backend.roles import COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
+from backend.roles import CLINICAL_SAFETY_OFFICERS, COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (demo only; refused in production)
 
@@ -46,6 +46,7 @@ class Command(BaseCommand):
             self._user("coordinator", "Casey", "Morgan", staff=True, group=COORDINATORS)
             self._user("coordinator2", "Jordan", "Reed", staff=True, group=COORDINATORS)
             self._user("welfare", "Sam", "Okafor", staff=True, group=WELFARE_LEADS)
+            self._user("safety", "Dana", "Whitlock", staff=True, group=CLINICAL_SAFETY_OFFICERS)
             self._user("cad", "EEAST", "CAD", staff=False, group=DISPATCH_SYSTEMS)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(stations)} stations."))
 
