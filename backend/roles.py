@@ -34,6 +34,7 @@ ROLE_PERMISSIONS = {
         "records.amend_record",
         "records.view_reports",
         "records.export_reports",
+        "records.export_registry",
         "audit.view_auditentry",
     ],
     WELFARE_LEADS: [
@@ -45,6 +46,7 @@ ROLE_PERMISSIONS = {
         "dispatch.dispatch_incident",
         "dispatch.stand_down_incident",
         "dispatch.cancel_incident",
+        "records.record_cad_times",
     ],
 }
 
