@@ -141,7 +141,7 @@ def _seconds(rng: random.Random, median: float, spread: float, low: float, high:
 
 def plan_history(seed: int = SEED) -> list[IncidentPlan]:
     """The whole year, from the seed alone: the same list on every call."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (seeded on purpose: the same demo every time)
     start = datetime.datetime.combine(PILOT_STARTED, datetime.time(), tzinfo=datetime.UTC)
     moments = sorted(start + datetime.timedelta(seconds=rng.uniform(0, DAYS * 86400)) for _ in range(EMERGENCIES))
     codes = list(STATION_WEIGHTS)
@@ -318,7 +318,7 @@ def load_history(seed: int = SEED) -> int:
     if missing:
         raise MissingStations(f"Run load_demo_data first: no station {', '.join(missing)}.")
     plans = plan_history(seed)
-    rng = random.Random(seed + 1)  # the keys of the records: seeded too, apart from the plan
+    rng = random.Random(seed + 1)  # the keys of the records: seeded too, apart from the plan  # noqa: S311
     with transaction.atomic():
         crews = {code: _pilot_firefighters(station) for code, station in stations.items()}
         cad_user = get_user_model().objects.filter(username="cad").first() or crews["norwich"][0].user
