@@ -17,6 +17,14 @@ urlpatterns = [
     # The coordinators' reports: before admin.site.urls, whose catch-all would answer 404.
     path("admin/reports/", admin.site.admin_view(admin_reports.reports_view), name="admin-reports"),
     path("admin/reports/export.csv", admin.site.admin_view(admin_reports.export_view), name="admin-reports-export"),
+    path(
+        "admin/reports/registry/<slug:kind>.csv",
+        admin.site.admin_view(admin_reports.registry_export_view),
+        name="admin-reports-registry",
+    ),
+    path(
+        "admin/reports/incidents/", admin.site.admin_view(admin_reports.incidents_view), name="admin-reports-incidents"
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include("backend.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

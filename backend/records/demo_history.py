@@ -240,8 +240,8 @@ def _plan_outcome(rng: random.Random, plan: IncidentPlan, crew_arrived, ambulanc
     pad_used = bystander_cpr and rng.random() < 0.12
     pad_shocks = 1 if pad_used and shockable else 0
     crew_first_cpr = not bystander_cpr and crew_arrived <= ambulance
-    rosc = rng.random() < (0.45 if shockable and witnessed == Witnessed.BYSTANDER else 0.2)
-    rosc_at_handover = rosc and rng.random() < 0.8
+    rosc = rng.random() < (0.55 if shockable and witnessed == Witnessed.BYSTANDER else 0.22)
+    rosc_at_handover = rosc and rng.random() < 0.85
     # Care starts when the crew is there and the patient has collapsed (a crew-witnessed arrest).
     care_from = max(crew_arrived, collapse.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1))
     crew_cpr = care_from + datetime.timedelta(seconds=_seconds(rng, 40, 0.4, 10, 180))
