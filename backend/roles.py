@@ -35,6 +35,8 @@ ROLE_PERMISSIONS = {
         "records.view_reports",
         "records.export_reports",
         "records.export_registry",
+        # The CAD's times, entered by hand when the CAD link cannot send them.
+        "records.record_cad_times",
         "audit.view_auditentry",
     ],
     WELFARE_LEADS: [

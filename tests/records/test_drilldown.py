@@ -65,7 +65,12 @@ def test_the_page_links_each_count_and_the_list_is_audited(fixture, carol):
     links = set(re.findall(r'href="(/admin/reports/incidents/\?[^"]+)"', page.replace("&amp;", "&")))
     assert any("figure=rosc_at_handover" in link for link in links)
     assert any("figure=utstein%3A2%3A5" in link for link in links)  # the comparator group's ROSC at handover
-    link = next(link for link in links if "figure=rosc_at_handover" in link and "month=" not in link)
+    # The total's link: the whole period, all stations (no month, no station).
+    link = next(
+        link
+        for link in links
+        if parse_qs(urlparse(link).query).keys() == {"date_from", "date_to", "figure"} and "rosc_at_handover" in link
+    )
     response = client.get(link)
     assert response.status_code == 200
     listing = response.content.decode()
