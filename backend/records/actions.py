@@ -71,9 +71,10 @@ CAD_TIMES_PERMISSION = "records.record_cad_times"
 
 def record_cad_times(*, actor, incident_id, fields) -> CadTimes:
     """The ambulance service's CAD sends its own times of an incident (999 call received, ambulance
-    at scene), or a coordinator enters them when the CAD's link cannot: stored beside the incident, shown read-only on the crews' outcome forms, exported to
-    the registry. Sending the same times again changes nothing (a retry is harmless); null clears
-    a time. Audited with the names of the times sent."""
+    at scene), or a coordinator enters them when the CAD's link cannot: stored beside the
+    incident, shown read-only on the crews' outcome forms, exported to the registry. Sending the
+    same times again changes nothing (a retry is harmless); null clears a time. Audited with the
+    names of the times changed."""
     values = validation.parse_cad_times(fields)
     with transaction.atomic():
         incident = dispatch_access.access_incident_for_coordinator(
