@@ -49,7 +49,7 @@ def test_outcome_submitted_offline_survives_a_reload_and_reaches_the_server_once
     phone.set_offline(True)
     page.locator(".pill-offline").wait_for()
     choose(page, "Was resuscitation attempted?", "Yes")
-    choose(page, "Where was the patient?", "Home")
+    choose(page, "Where was the patient?", "Home or residence")
     choose(page, "Who witnessed the collapse?", "Bystander")
     choose(page, "Bystander CPR", "Yes")
     choose(page, "Dispatcher-assisted CPR", "No")
