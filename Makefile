@@ -28,6 +28,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) manage.py load_demo_data
+	$(PY) manage.py load_demo_history
 	$(PY) manage.py create_demo_vapid_key
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo
@@ -42,7 +43,7 @@ run: $(STAMP)
 	@echo "    welfare                                welfare lead (crews' welfare check-ins)"
 	@echo "    safety                                 clinical safety officer (approves the checklist in the admin;"
 	@echo "                                           until then the app shows it as not clinically approved)"
-	@echo "    firefighters, 3 at each of 7 Norfolk stations; the .1 of each is its crew lead (outcome form):"
+	@echo "    firefighters, 3 at each of 9 Norfolk stations; the .1 of each is its crew lead (outcome form):"
 	@echo "      ff.great-yarmouth.1   ff.great-yarmouth.2   ff.great-yarmouth.3"
 	@echo "      ff.gorleston.1        ff.gorleston.2        ff.gorleston.3"
 	@echo "      ff.kings-lynn.1       ff.kings-lynn.2       ff.kings-lynn.3"
@@ -50,8 +51,12 @@ run: $(STAMP)
 	@echo "      ff.north-walsham.1    ff.north-walsham.2    ff.north-walsham.3"
 	@echo "      ff.sheringham.1       ff.sheringham.2       ff.sheringham.3"
 	@echo "      ff.thetford.1         ff.thetford.2         ff.thetford.3"
+	@echo "      ff.dereham.1          ff.dereham.2          ff.dereham.3"
+	@echo "      ff.wymondham.1        ff.wymondham.2        ff.wymondham.3"
 	@echo "    cad                                    the ambulance dispatch system (make a token:"
 	@echo "                                           .venv/bin/python manage.py create_api_token cad)"
+	@echo "  The reports hold a generated first year of the pilot (405 emergencies from 18 July 2016):"
+	@echo "    http://$(HOST):$(PORT)/admin/reports/?date_from=2016-07-18&date_to=2017-07-17"
 	@echo "  Stop with Ctrl-C."
 	@echo
 	DJANGO_ALLOWED_ORIGINS=http://$(HOST):$(PORT),http://localhost:$(PORT) \

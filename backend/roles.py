@@ -39,6 +39,9 @@ ROLE_PERMISSIONS = {
         "records.amend_record",
         "records.view_reports",
         "records.export_reports",
+        "records.export_registry",
+        # The CAD's times, entered by hand when the CAD link cannot send them.
+        "records.record_cad_times",
         "audit.view_auditentry",
     ],
     WELFARE_LEADS: [
@@ -55,6 +58,7 @@ ROLE_PERMISSIONS = {
         "dispatch.dispatch_incident",
         "dispatch.stand_down_incident",
         "dispatch.cancel_incident",
+        "records.record_cad_times",
     ],
 }
 

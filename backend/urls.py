@@ -20,6 +20,14 @@ urlpatterns = [
     path("admin/reports/export.csv", admin.site.admin_view(admin_reports.export_view), name="admin-reports-export"),
     # Which phones are proven to ring, per responder and per station (backend/delivery/admin_readiness.py).
     path("admin/readiness/", admin.site.admin_view(admin_readiness.readiness_view), name="admin-readiness"),
+    path(
+        "admin/reports/registry/<slug:kind>.csv",
+        admin.site.admin_view(admin_reports.registry_export_view),
+        name="admin-reports-registry",
+    ),
+    path(
+        "admin/reports/incidents/", admin.site.admin_view(admin_reports.incidents_view), name="admin-reports-incidents"
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include("backend.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

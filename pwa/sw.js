@@ -19,7 +19,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "5b567e629280";
+const VERSION = "9776981a9ffd";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 

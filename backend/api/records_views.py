@@ -116,6 +116,7 @@ def _form_view(kind: str) -> type[APIView]:
                     "prefill": form.prefill,
                     "editable": form.editable,
                     "lock_hours": settings.RECORDS_LOCK_HOURS,
+                    "cad_times": form.cad_times,
                 }
             )
 
@@ -251,3 +252,24 @@ class WelfareCheckInListView(APIView):
             request.user, RecordKind.WELFARE, page, incident_of=lambda check_in: check_in.alert.incident_id
         )
         return paginator.get_paginated_response([payloads.welfare_list_item(check_in) for check_in in page])
+
+
+class CadTimesView(APIView):
+    """The ambulance service's CAD sends its own times of an incident (its API token, like its
+    incident creation): shown read-only on the crews' outcome forms and exported to the registry."""
+
+    @extend_schema(
+        operation_id="incidents_cad_times",
+        summary="Send the CAD's times of an incident (999 call received, ambulance at scene)",
+        description="Either or both; null clears one. The same times again change nothing. 400 names the field "
+        "at fault (a time without its offset, in the future, more than a day before the incident, or the "
+        "ambulance at scene before the call).",
+        request=_documented_body("CadTimes", payloads.cad_times_schema()),
+        responses={
+            200: OpenApiResponse(response=payloads.cad_times_schema()),
+            **_error_responses(400, 401, 403, 404),
+        },
+    )
+    def post(self, request, incident_id: int):
+        stored = actions.record_cad_times(actor=request.user, incident_id=incident_id, fields=request.data)
+        return Response(payloads.cad_times_payload(stored.incident_id))

@@ -9,6 +9,7 @@ urlpatterns = [
     path("incidents/<int:incident_id>/stand-down/", views.StandDownView.as_view(), name="incident-stand-down"),
     path("incidents/<int:incident_id>/cancel/", views.CancelView.as_view(), name="incident-cancel"),
     path("incidents/<int:incident_id>/close/", views.CloseView.as_view(), name="incident-close"),
+    path("incidents/<int:incident_id>/cad-times/", records_views.CadTimesView.as_view(), name="incident-cad-times"),
     path("alerts/", views.MyAlertListView.as_view(), name="my-alert-list"),
     path("alerts/<int:alert_id>/", views.MyAlertDetailView.as_view(), name="my-alert-detail"),
     path("alerts/<int:alert_id>/respond/", views.RespondView.as_view(), name="my-alert-respond"),

@@ -18,10 +18,11 @@ from django.utils import formats, timezone
 
 from backend.audit import log
 from backend.audit.models import AuditAction
+from backend.dispatch import access as dispatch_access
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.idempotency import body_hash
 from backend.records import access, payloads, prefill, summaries, validation
-from backend.records.models import Amendment, FollowUp, Outcome, RecordKind
+from backend.records.models import Amendment, CadTimes, FollowUp, Outcome, RecordKind
 from backend.records.notify import notify_welfare_leads_after_commit
 
 REASON_REQUIRED = "Say why you are changing this record."
@@ -48,6 +49,8 @@ class Form:
     record: object | None
     prefill: dict
     editable: bool
+    # The ambulance service's own times (outcome form only; read-only there): see record_cad_times.
+    cad_times: dict | None = None
 
 
 def open_form(*, actor, kind: str, alert_id) -> Form:
@@ -59,7 +62,38 @@ def open_form(*, actor, kind: str, alert_id) -> Form:
             log.record(actor, AuditAction.VIEW, kind, record.pk, incident_id=alert.incident_id)
     may_write = kind != RecordKind.OUTCOME or access.is_crew_lead(alert.responder)
     editable = may_write and (record is None or not payloads.is_locked(record))
-    return Form(kind, record, prefill.prefill(kind, alert), editable)
+    cad_times = payloads.cad_times_payload(alert.incident_id) if kind == RecordKind.OUTCOME else None
+    return Form(kind, record, prefill.prefill(kind, alert), editable, cad_times)
+
+
+CAD_TIMES_PERMISSION = "records.record_cad_times"
+
+
+def record_cad_times(*, actor, incident_id, fields) -> CadTimes:
+    """The ambulance service's CAD sends its own times of an incident (999 call received, ambulance
+    at scene), or a coordinator enters them when the CAD's link cannot: stored beside the
+    incident, shown read-only on the crews' outcome forms, exported to the registry. Sending the
+    same times again changes nothing (a retry is harmless); null clears a time. Audited with the
+    names of the times changed."""
+    values = validation.parse_cad_times(fields)
+    with transaction.atomic():
+        incident = dispatch_access.access_incident_for_coordinator(
+            actor, incident_id, permission=CAD_TIMES_PERMISSION, doing="send the CAD's times", for_update=True
+        )
+        stored = CadTimes.objects.filter(incident=incident).first() or CadTimes(incident=incident)
+        merged = {name: values.get(name, getattr(stored, name)) for name in validation.CAD_TIME_FIELDS}
+        validation.check_cad_times(merged, incident=incident, now=timezone.now())
+        changed = sorted(name for name, value in merged.items() if value != getattr(stored, name))
+        if changed or stored._state.adding:
+            for name, value in merged.items():
+                setattr(stored, name, value)
+            stored.updated_at = timezone.now()
+            stored.updated_by = actor
+            stored.save()
+        log.record(
+            actor, AuditAction.CHANGE, "cad_times", incident.pk, incident_id=incident.pk, detail={"changed": changed}
+        )
+    return stored
 
 
 def submit_record(*, actor, kind: str, alert_id, idempotency_key: uuid.UUID, fields: dict):

@@ -28,11 +28,17 @@ from django.utils import dateformat, timezone
 from backend.accounts.models import Station
 from backend.audit.log import record
 from backend.audit.models import AuditAction
-from backend.records import charts
+from backend.records import charts, drilldown, registry
 from backend.records.reports import Report, ReportFilters, Row, build_report, default_date_range
 
 REPORTS_PERMISSION = "records.view_reports"
 EXPORT_PERMISSION = "records.export_reports"
+REGISTRY_PERMISSION = "records.export_registry"
+REGISTRY_DOWNLOADS = {
+    "cases": "Registry cases (one row per case, no patient identifiers)",
+    "utstein": "Utstein template figures",
+    "alerting": "Alerting-system figures",
+}
 MAX_PERIOD_DAYS = 20 * 366
 LATEST_END_DAYS_AHEAD = 366
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
@@ -121,6 +127,8 @@ class Column:
     heading: str
     unit: str  # "count", "s" (seconds) or "%"
     value: Callable[[Row], float | int | None]
+    # The drill-down (backend.records.drilldown) listing the incidents this count counts, if any.
+    figure: str | None = None
 
     @property
     def csv_heading(self) -> str:
@@ -152,8 +160,8 @@ def _minutes_seconds(seconds: float) -> str:
 
 
 ACTIVITY = [
-    Column("Incidents", "count", lambda row: row.counts.incidents),
-    Column("Medical emergencies attended", "count", lambda row: row.counts.emergencies_attended),
+    Column("Incidents", "count", lambda row: row.counts.incidents, "incidents"),
+    Column("Medical emergencies attended", "count", lambda row: row.counts.emergencies_attended, "attended"),
     Column("Attendances", "count", lambda row: row.counts.attendances),
     Column("Attended since the scheme started", "count", lambda row: row.running_total),
 ]
@@ -164,18 +172,26 @@ TIMES = [
     Column("Alert to on scene, median", "s", lambda row: row.to_on_scene.median),
     Column("Alert to on scene, 90th percentile", "s", lambda row: row.to_on_scene.p90),
     Column("Firefighters on scene", "count", lambda row: row.to_on_scene.count),
-    Column("Crews timed against the ambulance", "count", lambda row: row.ahead_of_ambulance.count),
-    Column("Crew first on scene", "count", lambda row: row.crew_first),
+    Column("Crews timed against the ambulance", "count", lambda row: row.ahead_of_ambulance.count, "timed"),
+    Column("Crew first on scene", "count", lambda row: row.crew_first, "crew_first"),
     Column("Crew first on scene", "%", lambda row: row.crew_first_percent),
     Column("Crew ahead of the ambulance, median", "s", lambda row: row.ahead_of_ambulance.median),
     Column("Crew ahead of the ambulance, 90th percentile", "s", lambda row: row.ahead_of_ambulance.p90),
+    Column("When first: ahead of the ambulance, median", "s", lambda row: row.ahead_when_first.median),
 ]
 OUTCOMES = [
-    Column("Resuscitation attempted", "count", lambda row: row.counts.resuscitation_attempted),
-    Column("ROSC at handover", "count", lambda row: row.counts.rosc_at_handover),
+    Column("Resuscitation attempted", "count", lambda row: row.counts.resuscitation_attempted, "attempted"),
+    Column("ROSC at handover", "count", lambda row: row.counts.rosc_at_handover, "rosc_at_handover"),
     Column("ROSC at handover", "%", lambda row: row.rosc_percent),
-    Column("Utstein group: resuscitation attempted", "count", lambda row: row.counts.utstein_attempted),
-    Column("Utstein group: ROSC at handover", "count", lambda row: row.counts.utstein_rosc_at_handover),
+    Column(
+        "Utstein group: resuscitation attempted", "count", lambda row: row.counts.utstein_attempted, "utstein_attempted"
+    ),
+    Column(
+        "Utstein group: ROSC at handover",
+        "count",
+        lambda row: row.counts.utstein_rosc_at_handover,
+        "utstein_rosc_at_handover",
+    ),
     Column("Utstein group: ROSC at handover", "%", lambda row: row.utstein_rosc_percent),
     Column("Shocks by crews", "count", lambda row: row.counts.crew_shocks),
 ]
@@ -191,17 +207,44 @@ class Table:
     caption: str
     first_heading: str
     headings: list[Column]
-    rows: list[tuple[str, list[str]]]  # (row name, cells)
-    total: tuple[str, list[str]]
+    rows: list[tuple[str, list[tuple[str, str | None]]]]  # (row name, cells as (text, drill-down link))
+    total: tuple[str, list[tuple[str, str | None]]]
 
 
-def _table(caption: str, first_heading: str, columns: list[Column], named_rows, total: tuple[str, Row]) -> Table:
+def drilldown_url(filters: ReportFilters, figure: str, *, month=None, station=None) -> str:
+    """The page listing the incidents behind a figure (of one month, of one station, or of the
+    whole period), with the report's own filters."""
+    query = {
+        "date_from": filters.date_from.isoformat(),
+        "date_to": filters.date_to.isoformat(),
+        "station": (station or filters.station).pk if (station or filters.station) else "",
+        "figure": figure,
+    }
+    if month is not None:
+        query["month"] = f"{month:%Y-%m}"
+    return f"{reverse('admin-reports-incidents')}?{urlencode(query)}"
+
+
+def _cells(columns: list[Column], row: Row, filters: ReportFilters) -> list[tuple[str, str | None]]:
+    cells = []
+    for column in columns:
+        text = column.shown(row)
+        link = None
+        if column.figure and column.value(row):
+            link = drilldown_url(filters, column.figure, month=row.month, station=row.station)
+        cells.append((text, link))
+    return cells
+
+
+def _table(
+    caption: str, first_heading: str, columns: list[Column], named_rows, total: tuple[str, Row], filters
+) -> Table:
     return Table(
         caption=caption,
         first_heading=first_heading,
         headings=columns,
-        rows=[(name, [column.shown(row) for column in columns]) for name, row in named_rows],
-        total=(total[0], [column.shown(total[1]) for column in columns]),
+        rows=[(name, _cells(columns, row, filters)) for name, row in named_rows],
+        total=(total[0], _cells(columns, total[1], filters)),
     )
 
 
@@ -214,14 +257,21 @@ def _page_tables(report: Report) -> list[tuple[str, list[Table]]]:
     months = [(_month_name(row.month), row) for row in report.by_month]
     stations = [(row.station.name, row) for row in report.by_station]
     total = ("Total", report.total)
+    filters = report.filters
     sections = [
-        ("By month", [_table(f"{name} by month", "Month", cols, months, total) for name, cols in COLUMN_GROUPS])
+        (
+            "By month",
+            [_table(f"{name} by month", "Month", cols, months, total, filters) for name, cols in COLUMN_GROUPS],
+        )
     ]
     if report.filters.station is None:
         sections.append(
             (
                 "By station",
-                [_table(f"{name} by station", "Station", cols, stations, total) for name, cols in COLUMN_GROUPS],
+                [
+                    _table(f"{name} by station", "Station", cols, stations, total, filters)
+                    for name, cols in COLUMN_GROUPS
+                ],
             )
         )
     return sections
@@ -260,6 +310,7 @@ def _page_charts(report: Report) -> list[dict]:
             "table": "table-activity-by-month",
         },
     ]
+    found.extend(_trend_charts(report, label_every))
     if report.filters.station is None:
         per_station = [
             charts.Bar(row.station.name, row.counts.emergencies_attended, f"{row.counts.emergencies_attended:,}")
@@ -278,6 +329,128 @@ def _page_charts(report: Report) -> list[dict]:
             }
         )
     return found
+
+
+def _minutes_point(month: datetime.date, seconds: float | None) -> charts.Bar | None:
+    if seconds is None:
+        return None
+    return charts.Bar(_month_name(month), seconds / 60, _minutes_seconds(seconds))
+
+
+def _trend_charts(report: Report, label_every: int) -> list[dict]:
+    """The intervals month by month: is the scheme getting faster or slower?"""
+    trends = [
+        (
+            "chart-trend-acceptance",
+            "Alert to acceptance, median per month (minutes)",
+            lambda row: row.to_acceptance.median,
+        ),
+        ("chart-trend-on-scene", "Alert to on scene, median per month (minutes)", lambda row: row.to_on_scene.median),
+        (
+            "chart-trend-ahead",
+            "When the crew was first: ahead of the ambulance, median per month (minutes)",
+            lambda row: row.ahead_when_first.median,
+        ),
+    ]
+    found = []
+    for chart_id, title, value in trends:
+        points = [_minutes_point(row.month, value(row)) for row in report.by_month]
+        shown = [point for point in points if point is not None]
+        found.append(
+            {
+                "title": title,
+                "svg": charts.line_chart(
+                    chart_id, title, charts.describe(shown, title.lower()), points, label_every=label_every
+                ),
+                "table": "table-response-times-by-month",
+            }
+        )
+    first = [
+        charts.Bar(
+            _month_name(row.month),
+            row.crew_first_percent or 0,
+            Column("", "%", lambda r: r.crew_first_percent).shown(row),
+        )
+        for row in report.by_month
+    ]
+    found.append(
+        {
+            "title": "Crew first on scene, per month (% of crews timed against the ambulance)",
+            "svg": charts.column_chart(
+                "chart-trend-first",
+                "Crew first on scene, per month (%)",
+                charts.describe(first, "the share of crews first on scene per month"),
+                first,
+                label_every=label_every,
+            ),
+            "table": "table-response-times-by-month",
+        }
+    )
+    return found
+
+
+@dataclass(frozen=True)
+class FirstOnScene:
+    """ "First on scene: fire versus ambulance", in words and figures, with its drill-downs."""
+
+    timed: int
+    crew_first: int
+    percent: str
+    ahead_median: str
+    behind_median: str
+    timed_url: str
+    first_url: str
+
+
+def _first_on_scene(report: Report) -> FirstOnScene:
+    total = report.total
+    return FirstOnScene(
+        timed=total.ahead_of_ambulance.count,
+        crew_first=total.crew_first,
+        percent=Column("", "%", lambda row: row.crew_first_percent).shown(total),
+        ahead_median=Column("", "s", lambda row: row.ahead_when_first.median).shown(total),
+        behind_median=Column("", "s", lambda row: row.behind_when_second.median).shown(total),
+        timed_url=drilldown_url(report.filters, "timed"),
+        first_url=drilldown_url(report.filters, "crew_first"),
+    )
+
+
+def _registry_tables(filters: ReportFilters) -> dict:
+    """The Utstein template's figures and the alerting system's for the same period and station,
+    each count linked to the incidents behind it."""
+    period = registry.Period(filters.date_from, filters.date_to, filters.station)
+    found = registry.cases(period)
+    utstein = registry.utstein_figures(found)
+    rows = []
+    for group_index, row in enumerate(utstein.rows):
+        cells = []
+        for measure_index, (measure, _counts) in enumerate(registry.UTSTEIN_MEASURES):
+            count = row.counts[measure]
+            percent = row.percent(measure)
+            text = f"{count:,}" + (f" ({percent:.1f} %)" if percent is not None else "")
+            link = drilldown_url(filters, f"utstein:{group_index}:{measure_index}") if count else None
+            cells.append((text, link))
+        rows.append((row.group, cells))
+    alerting = registry.alerting_figures(period, found)
+    alerting_rows = []
+    for name, unit, value in registry.ALERTING_MEASURES:
+        figure = value(alerting)
+        if figure is None:
+            text = "—"
+        elif unit == "s":
+            text = _minutes_seconds(figure)
+        elif unit == "%":
+            text = f"{figure:.1f} %"
+        else:
+            text = f"{figure:,.1f}".removesuffix(".0") if isinstance(figure, float) else f"{figure:,}"
+        alerting_rows.append((name, text))
+    return {
+        "utstein_headings": [measure for measure, _counts in registry.UTSTEIN_MEASURES],
+        "utstein_rows": rows,
+        "utstein_considered": utstein.considered,
+        "utstein_not_attempted": utstein.not_attempted,
+        "alerting_rows": alerting_rows,
+    }
 
 
 def reports_view(request):
@@ -314,6 +487,13 @@ def reports_view(request):
             sections=_page_tables(report),
             charts=_page_charts(report),
             export_url=f"{reverse('admin-reports-export')}?{_query_string(filters)}",
+            first_on_scene=_first_on_scene(report),
+            can_export_registry=request.user.has_perm(REGISTRY_PERMISSION),
+            registry_urls=[
+                (f"{reverse('admin-reports-registry', args=[kind])}?{_query_string(filters)}", words)
+                for kind, words in REGISTRY_DOWNLOADS.items()
+            ],
+            **_registry_tables(filters),
         )
     return TemplateResponse(request, "admin/records/reports.html", context)
 
@@ -364,3 +544,88 @@ def _safe_text(text: str) -> str:
 def _file_name(filters: ReportFilters) -> str:
     station = f"-{filters.station.code}" if filters.station else ""
     return f"coresponder-report-{filters.date_from:%Y-%m-%d}-to-{filters.date_to:%Y-%m-%d}{station}.csv"
+
+
+# --- The registry's downloads -------------------------------------------------------------------
+
+
+def registry_export_view(request, kind: str):
+    """The per-case registry CSV, or the Utstein or alerting figures, for the report's period and
+    station (backend.records.registry). Health data: audited, with the period and the kind."""
+    if not request.user.has_perm(REGISTRY_PERMISSION):
+        raise PermissionDenied("You are not allowed to export the registry data.")
+    if kind not in registry.KINDS:
+        return HttpResponse(f"Not an export: {kind}.", status=404, content_type="text/plain; charset=utf-8")
+    form = ReportFilterForm(request.GET)
+    if not form.is_valid():
+        messages = [f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()]
+        return HttpResponse("\n".join(messages), status=400, content_type="text/plain; charset=utf-8")
+    filters = form.filters()
+    period = registry.Period(filters.date_from, filters.date_to, filters.station)
+    text = registry.export_csv(kind, period)
+    record(
+        request.user,
+        AuditAction.EXPORT,
+        "registry",
+        channel="admin",
+        request=request,
+        detail={**period.as_audit_detail(), "kind": kind},
+    )
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{registry.file_name(kind, period)}"'
+    return response
+
+
+# --- The drill-down -------------------------------------------------------------------------------
+
+
+def _month_param(text: str | None) -> datetime.date | None:
+    if not text:
+        return None
+    try:
+        return datetime.datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        return None
+
+
+def incidents_view(request):
+    """The incidents behind one figure of the reports. Which incidents had an arrest, a ROSC...
+    is health data: each showing is audited with the filters, the figure and how many."""
+    if not request.user.has_perm(REPORTS_PERMISSION):
+        raise PermissionDenied("You are not allowed to see the scheme's reports.")
+    form = ReportFilterForm(request.GET)
+    figure = request.GET.get("figure", "")
+    month = _month_param(request.GET.get("month"))
+    try:
+        title = drilldown.figure_title(figure)
+    except drilldown.UnknownFigure:
+        return HttpResponse("Not a figure of the reports.", status=404, content_type="text/plain; charset=utf-8")
+    if not form.is_valid() or (request.GET.get("month") and month is None):
+        return HttpResponse("Check the dates and the month.", status=400, content_type="text/plain; charset=utf-8")
+    filters = form.filters()
+    listed = drilldown.incidents_behind(figure, filters, month)
+    record(
+        request.user,
+        AuditAction.VIEW,
+        "report_incidents",
+        channel="admin",
+        request=request,
+        detail={
+            **filters.as_audit_detail(),
+            "figure": figure,
+            "month": request.GET.get("month") or None,
+            "count": len(listed),
+        },
+    )
+    scope = _month_name(month) if month else f"{_long_date(filters.date_from)} to {_long_date(filters.date_to)}"
+    context = {
+        **admin.site.each_context(request),
+        "title": title,
+        "scope": scope,
+        "station": filters.station,
+        "listed": listed,
+        "truncated": len(listed) >= drilldown.MAX_LISTED,
+        "shows_ahead": figure in ("timed", "crew_first"),
+        "back_url": f"{reverse('admin-reports')}?{_query_string(filters)}",
+    }
+    return TemplateResponse(request, "admin/records/report_incidents.html", context)

@@ -72,6 +72,70 @@ def column_chart(chart_id: str, title: str, description: str, bars: list[Bar], *
     return _svg(chart_id, title, description, height, axis + _joined(shapes))
 
 
+def line_chart(
+    chart_id: str, title: str, description: str, points: list[Bar | None], *, label_every: int = 1
+) -> SafeString:
+    """A trend, left to right (e.g. a median per month): a line through the points, each with its
+    label and value in its title; a month with no value (None) breaks the line."""
+    values = [point.value for point in points if point is not None]
+    top = max(values, default=0) or 1
+    slot = (WIDTH - 8) / max(len(points), 1)
+    shapes, run = [], []
+
+    def end_run():
+        if len(run) > 1:
+            shapes.append(
+                format_html(
+                    '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>',
+                    " ".join(f"{_n(x)},{_n(y)}" for x, y in run),
+                    BAR_COLOUR,
+                )
+            )
+        run.clear()
+
+    for index, point in enumerate(points):
+        x = 4 + index * slot + slot / 2
+        if point is None:
+            end_run()
+            continue
+        y = TOP_SPACE + COLUMN_HEIGHT - COLUMN_HEIGHT * max(point.value, 0) / top
+        run.append((x, y))
+        shapes.append(
+            format_html(
+                '<circle cx="{}" cy="{}" r="3.5" fill="{}"><title>{}: {}</title></circle>',
+                _n(x),
+                _n(y),
+                BAR_COLOUR,
+                point.label,
+                point.shown,
+            )
+        )
+    end_run()
+    labels = [
+        format_html(
+            '<text x="{}" y="{}" font-size="11" text-anchor="middle" fill="currentColor">{}</text>',
+            _n(4 + index * slot + slot / 2),
+            _n(TOP_SPACE + COLUMN_HEIGHT + 16),
+            point.label,
+        )
+        for index, point in enumerate(points)
+        if point is not None and index % label_every == 0
+    ]
+    height = TOP_SPACE + COLUMN_HEIGHT + LABEL_SPACE
+    shown = [point for point in points if point is not None]
+    axis = format_html(
+        '<line x1="0" y1="{y}" x2="{w}" y2="{y}" stroke="currentColor" stroke-width="1"/>'
+        '<text x="0" y="14" font-size="11" fill="currentColor">highest: {top}</text>',
+        y=_n(TOP_SPACE + COLUMN_HEIGHT),
+        w=WIDTH,
+        top=_shown_top(shown),
+    )
+    # The line is drawn under the points, so that each point's title shows on hover.
+    lines = [shape for shape in shapes if "polyline" in shape]
+    dots = [shape for shape in shapes if "polyline" not in shape]
+    return _svg(chart_id, title, description, height, axis + _joined(lines + dots + labels))
+
+
 def bar_chart(chart_id: str, title: str, description: str, bars: list[Bar]) -> SafeString:
     """Horizontal bars, top to bottom (e.g. one per station), each named on the left and with
     its value written on the right."""

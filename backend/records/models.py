@@ -67,16 +67,41 @@ class NotAttemptedReason(models.TextChoices):
 
 
 class LocationType(models.TextChoices):
-    HOME = "home", "Home"
-    PUBLIC_PLACE = "public_place", "Public place"
-    WORKPLACE = "workplace", "Workplace"
+    """The Utstein location categories (CLINICAL.md). `public_place` is kept for records made
+    before the finer categories existed (no stored value is rewritten); new forms may still use it
+    for a public place that fits none of them."""
+
+    HOME = "home", "Home or residence"
+    CARE_HOME = "care_home", "Care home or assisted living"
+    STREET = "street", "Street or highway"
+    PUBLIC_BUILDING = "public_building", "Public building"
+    WORKPLACE = "workplace", "Workplace or industrial"
+    SPORT = "sport_recreation", "Sport or recreation"
+    EDUCATIONAL = "educational", "Educational"
+    HEALTHCARE = "healthcare_facility", "Healthcare facility"
+    PUBLIC_PLACE = "public_place", "Other public place"
     OTHER = "other", "Other"
 
 
 class Witnessed(models.TextChoices):
+    """Who saw the collapse. `crew` is the fire crew (the value records have always held)."""
+
     BYSTANDER = "bystander", "Bystander"
-    CREW = "crew", "Crew"
+    CREW = "crew", "Fire crew"
+    AMBULANCE_CREW = "ambulance_crew", "Ambulance crew"
     NOT_WITNESSED = "not_witnessed", "Not witnessed"
+
+
+class PresumedCause(models.TextChoices):
+    """The Utstein presumed cause (aetiology), as the crew judged it on scene."""
+
+    MEDICAL = "medical", "Medical (presumed cardiac or other medical)"
+    TRAUMA = "trauma", "Trauma"
+    OVERDOSE = "overdose", "Drug overdose"
+    DROWNING = "drowning", "Drowning"
+    ELECTROCUTION = "electrocution", "Electrocution"
+    ASPHYXIA = "asphyxia", "Asphyxia (external)"
+    UNKNOWN = "unknown", "Unknown"
 
 
 class YesNoUnknown(models.TextChoices):
@@ -99,6 +124,17 @@ class FirstRhythm(models.TextChoices):
 
 class FirstBy(models.TextChoices):
     BYSTANDER = "bystander", "Bystander"
+    FIRE_CREW = "fire_crew", "Fire crew"
+    AMBULANCE = "ambulance", "Ambulance"
+    OTHER = "other", "Other"
+    NOBODY = "nobody", "Nobody"
+
+
+class FirstCprBy(models.TextChoices):
+    """Who gave CPR first: FirstBy, with the dispatcher-assisted bystander told apart (Utstein)."""
+
+    BYSTANDER = "bystander", "Bystander"
+    DISPATCHER_ASSISTED = "dispatcher_assisted", "Bystander, dispatcher-assisted"
     FIRE_CREW = "fire_crew", "Fire crew"
     AMBULANCE = "ambulance", "Ambulance"
     OTHER = "other", "Other"
@@ -134,6 +170,10 @@ class Outcome(SubmittedRecord):
     not_attempted_reason = models.CharField(max_length=20, choices=NotAttemptedReason.choices, blank=True)
     location_type = models.CharField(max_length=20, choices=LocationType.choices, blank=True)
     witnessed = models.CharField(max_length=20, choices=Witnessed.choices, blank=True)
+    presumed_cause = models.CharField(max_length=20, choices=PresumedCause.choices, blank=True)
+    # When the patient collapsed: often told by a bystander, so it may be an estimate.
+    collapse_at = models.DateTimeField(null=True, blank=True)
+    collapse_time_estimated = models.BooleanField(default=False)
 
     # Before the crew arrived.
     bystander_cpr = models.CharField(max_length=10, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN)
@@ -146,6 +186,7 @@ class Outcome(SubmittedRecord):
     public_defibrillator_shocks = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(50)]
     )
+    public_defibrillator_first_shock_at = models.DateTimeField(null=True, blank=True)
 
     # What the crew did.
     compressions = models.BooleanField(default=False)
@@ -155,9 +196,12 @@ class Outcome(SubmittedRecord):
     crew_shocks = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(50)])
 
     # Who first.
-    first_cpr_by = models.CharField(max_length=20, choices=FirstBy.choices, blank=True)
+    first_cpr_by = models.CharField(max_length=20, choices=FirstCprBy.choices, blank=True)
     first_defibrillator_by = models.CharField(max_length=20, choices=FirstBy.choices, blank=True)
     first_shock_by = models.CharField(max_length=20, choices=FirstBy.choices, blank=True)
+    # By anyone (the Utstein times): the crew's own are first_shock_at and cpr_started_at.
+    first_cpr_at = models.DateTimeField(null=True, blank=True)
+    first_shock_any_at = models.DateTimeField(null=True, blank=True)
 
     # Times, in the order they must come.
     crew_arrived_at = models.DateTimeField(null=True, blank=True)
@@ -187,10 +231,31 @@ class Outcome(SubmittedRecord):
             ("amend_record", "Can amend a locked attendance or outcome record, with a reason"),
             ("view_reports", "Can see the scheme's reports"),
             ("export_reports", "Can export the scheme's reports as CSV"),
+            ("export_registry", "Can export the per-case registry data and the Utstein figures"),
+            ("record_cad_times", "Can send the CAD's times of an incident (call received, ambulance at scene)"),
         ]
 
     def __str__(self) -> str:
         return f"Outcome {self.pk} ({self.incident_id}, {self.station_id})"
+
+
+class CadTimes(models.Model):
+    """The ambulance service's own times for an incident, sent by its CAD through the API
+    (backend.records.actions.record_cad_times): shown read-only on the outcome form and used by
+    the registry export. One row per incident, made when the CAD first sends a time."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, primary_key=True, related_name="cad_times")
+    call_received_at = models.DateTimeField(null=True, blank=True, help_text="999 call received (CAD).")
+    ambulance_at_scene_at = models.DateTimeField(null=True, blank=True, help_text="First ambulance at scene (CAD).")
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = "CAD times"
+        verbose_name_plural = "CAD times"
+
+    def __str__(self) -> str:
+        return f"CAD times of incident {self.incident_id}"
 
 
 class FollowUp(models.TextChoices):

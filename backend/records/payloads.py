@@ -7,7 +7,7 @@ import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from backend.records.models import Outcome, RecordKind, WelfareCheckIn
+from backend.records.models import CadTimes, Outcome, RecordKind, WelfareCheckIn
 from backend.records.validation import FIELDS, Field
 
 REASON_MAX_LENGTH = 500
@@ -57,6 +57,25 @@ def field_values(kind: str, record, *, as_json: bool = False) -> dict:
             value = getattr(record, name)
             values[name] = _time(value) if as_json and spec.type == "time" else value
     return values
+
+
+CAD_TIME_NAMES = ("call_received_at", "ambulance_at_scene_at")
+
+
+def cad_times_payload(incident_id: int) -> dict:
+    """The CAD's times of an incident (each null until the CAD sends it)."""
+    stored = CadTimes.objects.filter(incident_id=incident_id).first()
+    return {name: _time(getattr(stored, name, None)) for name in CAD_TIME_NAMES}
+
+
+def cad_times_schema() -> dict:
+    return {
+        "type": "object",
+        "properties": {name: {"type": ["string", "null"], "format": "date-time"} for name in CAD_TIME_NAMES},
+        "required": list(CAD_TIME_NAMES),
+        "additionalProperties": False,
+        "description": "The ambulance service's own times, sent by its CAD; read-only on the form.",
+    }
 
 
 def record_summary(record) -> dict | None:
@@ -202,8 +221,9 @@ def form_schema(kind: str) -> dict:
             "prefill": prefill,
             "editable": {"type": "boolean"},
             "lock_hours": {"type": "integer"},
+            "cad_times": {"oneOf": [cad_times_schema(), {"type": "null"}], "description": "Outcome form only."},
         },
-        "required": ["record", "prefill", "editable", "lock_hours"],
+        "required": ["record", "prefill", "editable", "lock_hours", "cad_times"],
         "additionalProperties": False,
     }
 

@@ -313,6 +313,17 @@ class Row:
         # The values are sorted: those above zero are at the end.
         return len(self._ahead) - bisect.bisect_right(self._ahead, 0.0)
 
+    @cached_property
+    def ahead_when_first(self) -> Spread:
+        """Seconds ahead of the ambulance, of the crews that got there first (the figure the
+        ambulance trust publishes: "about 3 minutes ahead")."""
+        return Spread.of_sorted(self._ahead[bisect.bisect_right(self._ahead, 0.0) :])
+
+    @cached_property
+    def behind_when_second(self) -> Spread:
+        """Seconds after the ambulance, of the crews that got there after it (as positive values)."""
+        return Spread.of_sorted(sorted(-value for value in self._ahead[: bisect.bisect_right(self._ahead, 0.0)]))
+
     @property
     def crew_first_percent(self) -> float | None:
         return _percent(self.crew_first, self.ahead_of_ambulance.count)

@@ -19,10 +19,12 @@ from backend.records.models import (
     AgeBand,
     CrewRole,
     FirstBy,
+    FirstCprBy,
     FirstRhythm,
     FollowUp,
     LocationType,
     NotAttemptedReason,
+    PresumedCause,
     RecordKind,
     Sex,
     Ventilation,
@@ -32,6 +34,9 @@ from backend.records.models import (
 
 # Phones' clocks run a little fast or slow; a time this far ahead of the server is still accepted.
 CLOCK_SLACK = datetime.timedelta(minutes=2)
+# The times that may come before the incident was made (the collapse, a bystander's CPR, a public
+# defibrillator's shock: all before or while someone calls 999), at most this long before it.
+BEFORE_THE_CALL = datetime.timedelta(hours=24)
 APPLIANCE_MAX_LENGTH = 20
 MAX_SHOCKS = 50
 
@@ -50,14 +55,16 @@ class Field:
     # What the record holds when the field is left out (None for times and optional counts).
     default: object = None
     nullable: bool = field(default=False)
+    # A time that may come before the incident was created (up to BEFORE_THE_CALL before it).
+    may_precede_incident: bool = False
 
 
 def _choice(label: str, choices, default="") -> Field:
     return Field("choice", label, choices=tuple(choices.values), default=default)
 
 
-def _time(label: str) -> Field:
-    return Field("time", label, nullable=True)
+def _time(label: str, *, may_precede_incident: bool = False) -> Field:
+    return Field("time", label, nullable=True, may_precede_incident=may_precede_incident)
 
 
 def _text(label: str, max_length: int) -> Field:
@@ -86,20 +93,26 @@ OUTCOME_FIELDS = {
     "not_attempted_reason": _choice("Why resuscitation was not attempted", NotAttemptedReason),
     "location_type": _choice("Location type", LocationType),
     "witnessed": _choice("Witnessed by", Witnessed),
+    "presumed_cause": _choice("Presumed cause", PresumedCause),
+    "collapse_at": _time("Collapse", may_precede_incident=True),
+    "collapse_time_estimated": _flag("Collapse time estimated"),
     "bystander_cpr": _choice("Bystander CPR", YesNoUnknown, YesNoUnknown.UNKNOWN),
     "dispatcher_assisted_cpr": _choice("Dispatcher-assisted CPR", YesNoUnknown, YesNoUnknown.UNKNOWN),
     "public_defibrillator_applied": _choice("Public defibrillator applied", YesNoUnknown, YesNoUnknown.UNKNOWN),
     "public_defibrillator_shocks": Field(
         "count", "Shocks by a public defibrillator", maximum=MAX_SHOCKS, nullable=True
     ),
+    "public_defibrillator_first_shock_at": _time("Public defibrillator's first shock", may_precede_incident=True),
     "compressions": _flag("Compressions by the crew"),
     "ventilation": _choice("Ventilation", Ventilation, Ventilation.NONE),
     "defibrillator_applied": _flag("Defibrillator applied by the crew"),
     "first_rhythm": _choice("First rhythm", FirstRhythm),
     "crew_shocks": Field("count", "Shocks by the crew", maximum=MAX_SHOCKS, default=0),
-    "first_cpr_by": _choice("First CPR by", FirstBy),
+    "first_cpr_by": _choice("First CPR by", FirstCprBy),
+    "first_cpr_at": _time("First CPR by anyone", may_precede_incident=True),
     "first_defibrillator_by": _choice("First defibrillator applied by", FirstBy),
     "first_shock_by": _choice("First shock by", FirstBy),
+    "first_shock_any_at": _time("First shock by anyone", may_precede_incident=True),
     "crew_arrived_at": _time("Crew arrived"),
     "cpr_started_at": _time("CPR started"),
     "pads_on_at": _time("Pads on"),
@@ -157,6 +170,14 @@ TIME_ORDER = {
         ("crew_arrived_at", "handover_at"),
         ("ambulance_arrived_at", "handover_at"),
         ("rosc_at", "handover_at"),
+        # The Utstein times: nothing before the collapse; nobody's CPR or shock before the first.
+        ("collapse_at", "first_cpr_at"),
+        ("collapse_at", "first_shock_any_at"),
+        ("collapse_at", "public_defibrillator_first_shock_at"),
+        ("collapse_at", "rosc_at"),
+        ("first_cpr_at", "cpr_started_at"),
+        ("first_shock_any_at", "first_shock_at"),
+        ("first_shock_any_at", "public_defibrillator_first_shock_at"),
     ],
     RecordKind.WELFARE: [],
 }
@@ -314,6 +335,14 @@ def _check_times(kind: str, record: dict, *, incident, now, errors: dict) -> Non
             continue
         if value > now + CLOCK_SLACK:
             _add(errors, name, "This time is in the future. Check the time, and the phone's clock.")
+        elif spec.may_precede_incident:
+            if value < incident.created_at - BEFORE_THE_CALL:
+                _add(
+                    errors,
+                    name,
+                    f"{spec.label} cannot be more than {BEFORE_THE_CALL.total_seconds() / 3600:.0f} hours before "
+                    f"the incident was created ({_shown(incident.created_at)}). Check the date.",
+                )
         elif value < incident.created_at - CLOCK_SLACK:
             _add(errors, name, f"This time is before the incident was created ({_shown(incident.created_at)}).")
     for earlier, later in TIME_ORDER[kind]:
@@ -380,6 +409,32 @@ def _check_outcome(record: dict, errors: dict) -> None:
         _add(errors, "rosc_any_time", "ROSC at handover means there was ROSC: tick 'ROSC at any time'.")
     if record["rosc_at"] is not None and not record["rosc_any_time"]:
         _add(errors, "rosc_any_time", "A ROSC time means there was ROSC: tick 'ROSC at any time'.")
+    _check_utstein_core(record, errors)
+
+
+def _check_utstein_core(record: dict, errors: dict) -> None:
+    """The rules of the Utstein items added in issue 16. Each fires only when one of those items
+    is given, so a record made before them (every new item at its default) stays valid when it
+    is amended later."""
+    if record["collapse_time_estimated"] and record["collapse_at"] is None:
+        _add(errors, "collapse_time_estimated", "Give the estimated collapse time, or untick 'estimated'.")
+    if record["public_defibrillator_first_shock_at"] is not None:
+        if record["public_defibrillator_applied"] != YesNoUnknown.YES:
+            _add(
+                errors,
+                "public_defibrillator_first_shock_at",
+                "A public defibrillator's shock time needs 'Public defibrillator applied' answered yes.",
+            )
+        elif not record["public_defibrillator_shocks"]:
+            _add(
+                errors,
+                "public_defibrillator_first_shock_at",
+                "A public defibrillator's shock time needs at least one shock by it: give the number of shocks.",
+            )
+    if record["first_cpr_at"] is not None and record["first_cpr_by"] == FirstCprBy.NOBODY:
+        _add(errors, "first_cpr_at", "Nobody gave CPR, so there is no first CPR time: leave it empty.")
+    if record["first_shock_any_at"] is not None and record["first_shock_by"] == FirstBy.NOBODY:
+        _add(errors, "first_shock_any_at", "Nobody gave a shock, so there is no first shock time: leave it empty.")
 
 
 def _add(errors: dict, name: str, message: str) -> None:
@@ -388,3 +443,59 @@ def _add(errors: dict, name: str, message: str) -> None:
 
 def _shown(value: datetime.datetime, pattern: str = "j M H:i:s") -> str:
     return formats.date_format(timezone.localtime(value), pattern)
+
+
+# --- The CAD's times --------------------------------------------------------------------------------
+
+# What the ambulance service's CAD may send of an incident, each a time or null (to clear it).
+CAD_TIME_FIELDS = {
+    "call_received_at": _time("999 call received", may_precede_incident=True),
+    "ambulance_at_scene_at": _time("Ambulance at scene", may_precede_incident=True),
+}
+
+
+def parse_cad_times(raw) -> dict:
+    """The CAD's times as Python values; unknown fields and bad times refused, each named."""
+    if not isinstance(raw, dict) or not raw:
+        message = f"Send a JSON object with one or more of: {', '.join(CAD_TIME_FIELDS)}."
+        raise InvalidInput(message, fields={"non_field_errors": [message]})
+    values, errors = {}, {}
+    for name, value in raw.items():
+        spec = CAD_TIME_FIELDS.get(name)
+        if spec is None:
+            errors[name] = [f"Not a CAD time. The CAD times are: {', '.join(CAD_TIME_FIELDS)}."]
+            continue
+        try:
+            values[name] = None if value is None else _parse_time(spec, value)
+        except ValueError as problem:
+            errors[name] = [str(problem)]
+    if errors:
+        raise InvalidInput("The CAD times have errors: see fields.", fields=errors)
+    return values
+
+
+def check_cad_times(times: dict, *, incident, now: datetime.datetime) -> None:
+    """The CAD's times as they would be stored (both present): none in the future, none long
+    before the incident was made, the call before the ambulance got there."""
+    errors: dict[str, list[str]] = {}
+    for name in CAD_TIME_FIELDS:
+        value = times.get(name)
+        if value is None:
+            continue
+        if value > now + CLOCK_SLACK:
+            _add(errors, name, "This time is in the future. Check the CAD's clock.")
+        elif value < incident.created_at - BEFORE_THE_CALL:
+            _add(
+                errors,
+                name,
+                f"This time is more than a day before the incident was created ({_shown(incident.created_at)}).",
+            )
+    call, ambulance = times.get("call_received_at"), times.get("ambulance_at_scene_at")
+    if not errors and call is not None and ambulance is not None and ambulance < call:
+        _add(
+            errors,
+            "ambulance_at_scene_at",
+            f"The ambulance ({_shown(ambulance)}) cannot be at scene before the 999 call ({_shown(call)}).",
+        )
+    if errors:
+        raise InvalidInput("The CAD times have errors: see fields.", fields=errors)

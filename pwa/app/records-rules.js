@@ -86,6 +86,14 @@ export const FORMS = {
           outcome.choice("not_attempted_reason", "Why was it not attempted?", { showIf: (values) => values.resuscitation_attempted === false }),
           outcome.choice("location_type", "Where was the patient?"),
           outcome.choice("witnessed", "Who witnessed the collapse?"),
+          outcome.choice("presumed_cause", "Presumed cause", { hint: "As the crew judged it on scene. Unknown is fine." }),
+        ],
+      },
+      {
+        legend: "The collapse",
+        fields: [
+          outcome.time("collapse_at", "Time of collapse", { hint: "Leave empty if nobody knows. An estimate is fine: tick below." }),
+          outcome.bool("collapse_time_estimated", "Is the collapse time an estimate?", { showIf: (values) => Boolean(values.collapse_at) }),
         ],
       },
       {
@@ -95,6 +103,10 @@ export const FORMS = {
           outcome.choice("dispatcher_assisted_cpr", "Dispatcher-assisted CPR"),
           outcome.choice("public_defibrillator_applied", "Public-access defibrillator applied"),
           outcome.count("public_defibrillator_shocks", "Shocks given by the public defibrillator", { hint: "Leave empty if not known." }),
+          outcome.time("public_defibrillator_first_shock_at", "Time of the public defibrillator's first shock", {
+            hint: "Where known (the defibrillator's own record, or a bystander).",
+            showIf: (values) => values.public_defibrillator_applied === "yes",
+          }),
         ],
       },
       {
@@ -111,8 +123,10 @@ export const FORMS = {
         legend: "Who was first",
         fields: [
           outcome.choice("first_cpr_by", "First to give CPR"),
+          outcome.time("first_cpr_at", "Time of the first CPR by anyone", { hint: "Leave empty if not known.", showIf: (values) => values.first_cpr_by !== "nobody" }),
           outcome.choice("first_defibrillator_by", "First to apply a defibrillator"),
           outcome.choice("first_shock_by", "First to give a shock"),
+          outcome.time("first_shock_any_at", "Time of the first shock by anyone", { hint: "A public defibrillator's shock too. Leave empty if not known.", showIf: (values) => values.first_shock_by !== "nobody" }),
         ],
       },
       {
@@ -247,6 +261,13 @@ export const TIME_ORDER = {
     ["crew_arrived_at", "handover_at"],
     ["ambulance_arrived_at", "handover_at"],
     ["rosc_at", "handover_at"],
+    ["collapse_at", "first_cpr_at"],
+    ["collapse_at", "first_shock_any_at"],
+    ["collapse_at", "public_defibrillator_first_shock_at"],
+    ["collapse_at", "rosc_at"],
+    ["first_cpr_at", "cpr_started_at"],
+    ["first_shock_any_at", "first_shock_at"],
+    ["first_shock_any_at", "public_defibrillator_first_shock_at"],
   ],
   welfare: [],
 };
@@ -314,6 +335,9 @@ function checkOutcome(values, errors) {
     else if (values.defibrillator_applied === false) add(errors, "crew_shocks", "Shocks need the crew's defibrillator applied: answer Yes there.");
   }
   if (values.first_shock_at && shocks === 0) add(errors, "first_shock_at", "A first shock time needs at least one crew shock.");
+  if (values.public_defibrillator_first_shock_at && values.public_defibrillator_applied === "yes" && !(Number(values.public_defibrillator_shocks) > 0)) {
+    add(errors, "public_defibrillator_first_shock_at", "A public defibrillator's shock time needs at least one shock by it: give the number of shocks.");
+  }
   if (values.rosc_at_handover === true && values.rosc_any_time !== true) {
     add(errors, "rosc_any_time", "ROSC at handover means there was ROSC at some time: answer Yes here too.");
   }

@@ -49,7 +49,7 @@ def test_outcome_submitted_offline_survives_a_reload_and_reaches_the_server_once
     phone.set_offline(True)
     page.locator(".pill-offline").wait_for()
     choose(page, "Was resuscitation attempted?", "Yes")
-    choose(page, "Where was the patient?", "Home")
+    choose(page, "Where was the patient?", "Home or residence")
     choose(page, "Who witnessed the collapse?", "Bystander")
     choose(page, "Bystander CPR", "Yes")
     choose(page, "Dispatcher-assisted CPR", "No")
@@ -201,4 +201,59 @@ def test_answers_from_a_phone_that_was_beaten_to_it_are_kept_and_sent_as_a_chang
 
     record = ApiUser(server.url, CHANGER).get(f"/api/v1/alerts/{alert_id}/welfare/")["record"]
     assert (record["version"], record["impact"], record["notes"]) == (2, 4, "Typed on this phone.")
+    assert problems == []
+
+
+CAD_TIMES_OF = """
+from backend.records.models import Outcome
+o = Outcome.objects.get(incident_id={incident_id})
+print((o.presumed_cause, o.first_shock_by))
+"""
+
+
+def test_the_cads_times_show_read_only_and_stay_offline_with_the_utstein_items(phone, server, dispatcher):
+    """The CAD sends its times (its token); the crew lead's outcome form shows them, read-only,
+    also after a reload without signal; the new Utstein items are answered and stored."""
+    import requests
+
+    log_in(phone, CREW_LEAD)
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    page.goto("/")
+    page.locator(".pill-live").wait_for()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    incident, alert_id = accept_new_alert(
+        phone, dispatcher, "E2E-FORMS-CAD", NEAR_GORLESTON, "8 Form Street, Gorleston"
+    )
+    call = datetime.datetime.now(datetime.UTC).replace(microsecond=0) - datetime.timedelta(minutes=3)
+    response = requests.post(
+        f"{server.url}/api/v1/incidents/{incident['id']}/cad-times/",
+        json={"call_received_at": call.isoformat()},
+        headers={"Authorization": f"Token {dispatcher.cad_token}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+
+    page.goto(f"/#/alerts/{alert_id}/forms/outcome")
+    page.locator("form#record-form").wait_for()
+    shown = page.locator("section.cad-times")
+    expected = call.astimezone(ZoneInfo("Europe/London")).strftime("%H:%M:%S")
+    assert expected in shown.inner_text() and "Not sent yet" in shown.inner_text()
+    assert shown.locator("input").count() == 0, "the CAD's times are not typed by the crew"
+
+    phone.set_offline(True)
+    page.locator(".pill-offline").wait_for()
+    page.reload()
+    page.locator("form#record-form").wait_for()
+    assert expected in page.locator("section.cad-times").inner_text()
+    choose(page, "Was resuscitation attempted?", "Yes")
+    choose(page, "Presumed cause", "Drowning")
+    choose(page, "First to give a shock", "Nobody")
+    page.get_by_role("button", name="Submit outcome form").click()
+    page.get_by_text("Saved on this phone, not sent yet.").wait_for()
+    phone.set_offline(False)
+    page.get_by_role("link", name="Back to the forms").click()
+    page.locator(".form-list li[data-kind='outcome'] .status-accepted").wait_for()
+    stored = server.manage("shell", "-c", CAD_TIMES_OF.format(incident_id=int(incident["id"])))
+    assert stored.strip().splitlines()[-1] == "('drowning', 'nobody')"
     assert problems == []

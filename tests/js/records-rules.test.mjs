@@ -213,3 +213,33 @@ describe("where a form stands", () => {
     for (const kind of KINDS) assert.ok(FORMS[kind].title && FORMS[kind].intro, kind);
   });
 });
+
+describe("the Utstein core (issue 16)", () => {
+  it("offers the new items, each optional", () => {
+    const names = fieldsOf("outcome").map((field) => field.name);
+    for (const name of ["presumed_cause", "collapse_at", "collapse_time_estimated", "public_defibrillator_first_shock_at", "first_cpr_at", "first_shock_any_at"]) {
+      assert.ok(names.includes(name), name);
+      assert.equal(fieldsOf("outcome").find((field) => field.name === name).required, false, name);
+    }
+    assert.deepEqual(outcome({}), {});
+  });
+
+  it("asks for a public defibrillator's shock time only once it was applied, and needs its shocks", () => {
+    const field = fieldsOf("outcome").find((item) => item.name === "public_defibrillator_first_shock_at");
+    assert.equal(field.showIf({ public_defibrillator_applied: "no" }), false);
+    assert.equal(field.showIf({ public_defibrillator_applied: "yes" }), true);
+    const errors = outcome({ public_defibrillator_applied: "yes", public_defibrillator_first_shock_at: at(-30) });
+    assert.match(errors.public_defibrillator_first_shock_at[0], /at least one shock/);
+    assert.deepEqual(outcome({ public_defibrillator_applied: "yes", public_defibrillator_shocks: 1, public_defibrillator_first_shock_at: at(-30) }), {});
+  });
+
+  it("refuses a first CPR before the collapse, on the first CPR", () => {
+    const errors = outcome({ collapse_at: at(-30), first_cpr_at: at(-40) });
+    assert.match(errors.first_cpr_at[0], /cannot be before/);
+  });
+
+  it("hides the first CPR time when nobody gave CPR, and does not send it", () => {
+    const values = { ...valuesFrom("outcome", {}), resuscitation_attempted: true, first_cpr_by: "nobody", first_cpr_at: at(-10) };
+    assert.equal("first_cpr_at" in postBody("outcome", values), false);
+  });
+});

@@ -81,6 +81,7 @@ def test_the_figures_are_those_of_the_report(fixture, carol):
         "Crew first on scene (%)": "100.0",
         "Crew ahead of the ambulance, median (s)": "300.0",
         "Crew ahead of the ambulance, 90th percentile (s)": "300.0",
+        "When first: ahead of the ambulance, median (s)": "300.0",
         "Resuscitation attempted (count)": "1",
         "ROSC at handover (count)": "1",
         "ROSC at handover (%)": "100.0",

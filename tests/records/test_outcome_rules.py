@@ -159,7 +159,7 @@ def test_handover_before_the_ambulance_arrived_names_the_arrival(erin_alert):
         ({"public_defibrillator_shocks": -2}, "public_defibrillator_shocks", "A count cannot be below zero."),
         ({"age_band": "40"}, "age_band", "Use one of: under_1, 1_17, 18_34, 35_54, 55_74, 75_plus, unknown."),
         ({"sex": "x"}, "sex", "Use one of: female, male, unknown."),
-        ({"witnessed": "dog"}, "witnessed", "Use one of: bystander, crew, not_witnessed."),
+        ({"witnessed": "dog"}, "witnessed", "Use one of: bystander, crew, ambulance_crew, not_witnessed."),
         ({"ventilation": "magic"}, "ventilation", "Use one of: none, mouth_to_mask, bag_valve_mask."),
         ({"first_shock_by": "robot"}, "first_shock_by", "Use one of: bystander, fire_crew, ambulance, other, nobody."),
         ({"bystander_cpr": ""}, "bystander_cpr", "Use one of: yes, no, unknown."),

@@ -34,6 +34,7 @@ def test_an_empty_form_with_its_prefill(alice_alert, alice):
         "prefill": {"mobile_at": alice_alert.accepted_at.isoformat()},
         "editable": True,
         "lock_hours": 72,
+        "cad_times": None,
     }
 
 

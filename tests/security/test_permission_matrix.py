@@ -103,6 +103,14 @@ API_MATRIX = [
     Entry("post", "/api/v1/incidents/{incident}/stand-down/", only("coordinator", "machine", status=200), {}),
     Entry("post", "/api/v1/incidents/{incident}/cancel/", only("coordinator", "machine", status=200), {"reason": "Ambulance on scene."}),
     Entry("post", "/api/v1/incidents/{incident}/close/", only("coordinator", "machine", status=200), {}),
+    # The CAD's own times (issue 16): the ambulance dispatch system, or a coordinator when its link
+    # cannot send them (records.record_cad_times).
+    Entry(
+        "post",
+        "/api/v1/incidents/{incident}/cad-times/",
+        only("coordinator", "machine", status=200),
+        {"call_received_at": None},
+    ),
     # A firefighter's own alerts: another's (same station or not) is 404, a non-firefighter 403.
     Entry("get", "/api/v1/alerts/", FIREFIGHTERS_200),
     Entry("get", "/api/v1/alerts/{alert}/", OWNER_ONLY),
@@ -409,6 +417,9 @@ ADMIN_PAGES = {
     "admin/reports/export.csv": {"coordinator": 200, "welfare_lead": 403},
     # The readiness of the crews' phones (delivery.view_pushdevice and accounts.view_responder).
     "admin/readiness/": {"coordinator": 200, "welfare_lead": 403},
+    # The registry's downloads (records.export_registry) and the drill-down (records.view_reports).
+    "admin/reports/registry/<slug:kind>.csv": {"coordinator": 200, "welfare_lead": 403},
+    "admin/reports/incidents/": {"coordinator": 200, "welfare_lead": 403},
     # The live board: coordinators (accounts.view_board).
     "admin/dispatch/incident/board/": {"coordinator": 200, "welfare_lead": 403},
     # The incident page's buttons (GET: they are forms' POST targets; POST below).
@@ -487,6 +498,10 @@ def _custom_admin_url(route: str, world) -> str:
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
         return "/" + route.replace("<int:pk>", str(TOTPDevice.objects.order_by("pk").first().pk))
+    if route == "admin/reports/registry/<slug:kind>.csv":
+        return "/admin/reports/registry/cases.csv"
+    if route == "admin/reports/incidents/":
+        return "/admin/reports/incidents/?figure=attended"
     if route.startswith("admin/records/"):
         model = ContentType.objects.get_by_natural_key("records", route.split("/")[2]).model_class()
         return "/" + route.replace("<path:object_id>", str(model.objects.order_by("pk").first().pk))

@@ -151,7 +151,7 @@ export function formView(root, { id, kind }, ctx) {
     ];
     if (current === "loading") return body.replaceChildren(...intro.filter(Boolean), h("p", { text: "Loading…" }));
     if (current === "error") return body.replaceChildren(...intro.filter(Boolean), notice("danger", local.loadError));
-    const parts = [...intro];
+    const parts = [...intro, cadTimes()];
     if (local.data?.fromCache) parts.push(notice("warning", "No signal: showing what this phone last knew of this form."));
     const draft = current === "view" ? draftNotice() : null;
     if (draft) parts.push(draft); // it says what the note says, and what can be done about it
@@ -163,6 +163,22 @@ export function formView(root, { id, kind }, ctx) {
     else parts.push(...viewRecord());
     parts.push(h("a", { class: "btn btn-quiet", href: `#${alertPath(id, "forms")}`, text: "Back to the forms" }));
     body.replaceChildren(...parts.flat(Infinity).filter(Boolean));
+  }
+
+  /** The ambulance service's own times (sent by its CAD), read-only: the crew sees them, never types them. */
+  function cadTimes() {
+    const times = local.data?.cad_times;
+    if (kind !== "outcome" || !times) return null;
+    const rows = [
+      ["999 call received", times.call_received_at],
+      ["Ambulance at scene", times.ambulance_at_scene_at],
+    ];
+    return h(
+      "section",
+      { class: "cad-times", "aria-labelledby": "cad-times-title" },
+      h("h2", { id: "cad-times-title", text: "From the ambulance service (read-only)" }),
+      h("dl", {}, ...rows.flatMap(([label, iso]) => [h("dt", { text: label }), h("dd", { text: iso ? formatWhen(iso) : "Not sent yet" })])),
+    );
   }
 
   function baseValues() {

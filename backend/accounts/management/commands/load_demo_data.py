@@ -25,6 +25,9 @@ STATIONS = [
     ("North Walsham", "north-walsham", 52.8197, 1.3869),
     ("Sheringham", "sheringham", 52.9404, 1.2108),
     ("Thetford", "thetford", 52.4138, 0.7461),
+    # Two more of the brigade's retained stations in the pilot's kind of place (market towns).
+    ("Dereham", "dereham", 52.6780, 0.9430),
+    ("Wymondham", "wymondham", 52.5722, 1.1178),
 ]
 
 FIRST_NAMES = ["Sam", "Alex", "Jo", "Chris", "Priya", "Tom", "Ellie", "Dan", "Ruth", "Mo", "Kate", "Lee"]
