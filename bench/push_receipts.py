@@ -303,6 +303,32 @@ def bare_push(username: str, round_: int) -> tuple[int, str]:
 
 
 @dataclass
+class WorkerRequests:
+    """How long the service workers' two requests take, as the browser saw them: the check that
+    the alert still stands (GET /api/v1/alerts/{id}/) and the receipt (POST /api/v1/push-receipts/),
+    by phase of the run ("dispatches" or "bare"), in milliseconds from sending to the last byte."""
+
+    phase: str = "setup"
+    durations: dict = field(default_factory=dict)  # (phase, "status" or "receipt") -> [ms]
+
+    def on_finished(self, request) -> None:
+        if request.service_worker is None:
+            return
+        if "/api/v1/alerts/" in request.url and request.method == "GET":
+            kind = "status"
+        elif request.url.endswith("/api/v1/push-receipts/"):
+            kind = "receipt"
+        else:
+            return
+        end = request.timing.get("responseEnd", -1)
+        if end >= 0:
+            self.durations.setdefault((self.phase, kind), []).append(end)
+
+    def of(self, phase: str, kind: str) -> list[float]:
+        return self.durations.get((phase, kind), [])
+
+
+@dataclass
 class Phone:
     username: str
     subscription: dict
@@ -322,10 +348,11 @@ async def log_in(context, username: str) -> None:
         raise RuntimeError(f"logging in as {username}: {response.status} {await response.text()}")
 
 
-async def open_phone(browser, url: str, username: str, subscription: dict) -> Phone:
+async def open_phone(browser, url: str, username: str, subscription: dict, requests: WorkerRequests) -> Phone:
     """A context logged in as `username`, the app opened with notifications allowed until the app
     has registered its push subscription with the server, then closed."""
     context = await browser.new_context(base_url=url, **PHONE)
+    context.on("requestfinished", requests.on_finished)
     context.set_default_timeout(PHONE_READY_TIMEOUT_S * 1000)
     await context.grant_permissions(["notifications"], origin=url)
     await context.add_init_script(FAKE_PUSH_MANAGER % json.dumps(subscription))
@@ -541,7 +568,9 @@ def ratio(numerator, denominator):
     return rounded(numerator / denominator, 2) if numerator is not None and denominator else None
 
 
-def report(args, results: list[DispatchResult], bare: list[float], load_start: float, stand_in, wall_s: float):
+def report(
+    args, results: list[DispatchResult], bare: list[float], requests: WorkerRequests, load_start, stand_in, wall_s
+):
     def every(name):
         return [ms for result in results for ms in getattr(result, name)]
 
@@ -561,6 +590,10 @@ def report(args, results: list[DispatchResult], bare: list[float], load_start: f
     print(summary_line("  of which: accepted -> browser took the push", handover))
     print(summary_line("  handed to the service worker -> receipt stored", deliver_to_receipt))
     print(summary_line("bare floor: one push at a time -> receipt stored", bare))
+    print("  the service worker's requests, as the browser timed them (dispatches / bare floor):")
+    for kind, label in (("status", "GET the alert (does it still stand?)"), ("receipt", "POST the receipt")):
+        for phase in ("dispatches", "bare"):
+            print(summary_line(f"    {label}, {phase}", requests.of(phase, kind)))
     print("  per dispatch (last receipt ms):", " ".join(f"{ms:.0f}" for ms in last_receipt))
     figures = {
         "contexts": args.contexts,
@@ -586,6 +619,12 @@ def report(args, results: list[DispatchResult], bare: list[float], load_start: f
         "bare_deliver_to_receipt_p50_ms": rounded(percentile(bare, 0.5), 1),
         "bare_deliver_to_receipt_p99_ms": rounded(percentile(bare, 0.99), 1),
         "bare_round_trips": len(bare),
+        **{
+            f"sw_{kind}_request_{phase}_{name}_ms": rounded(percentile(requests.of(phase, kind), fraction), 1)
+            for kind in ("status", "receipt")
+            for phase in ("dispatches", "bare")
+            for name, fraction in (("p50", 0.5), ("p99", 0.99))
+        },
         # How much later than "the push service has it" the proof arrives, per dispatch.
         "last_receipt_to_last_push_p50_x": ratio(percentile(last_receipt, 0.5), percentile(last_push, 0.5)),
         # What a receipt adds under a dispatch's load, against the same path one push at a time.
@@ -627,16 +666,17 @@ async def measure(
             browser = await driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
                 started = time.perf_counter()
-                phones = []
+                phones, requests = [], WorkerRequests()
                 for username in plan.usernames:  # one at a time: two cores
                     # As pushManager.subscribe({applicationServerKey}): the stand-in then refuses
                     # pushes signed with any other VAPID key.
                     subscription = stand_in.subscribe(application_server_key=vapid_public_key)
-                    phones.append(await open_phone(browser, url, username, subscription))
+                    phones.append(await open_phone(browser, url, username, subscription, requests))
                 print(
                     f"{len(phones)} phones subscribed, apps closed ({time.perf_counter() - started:.1f} s)", flush=True
                 )
                 courier = Courier(url, phones)
+                requests.phase = "dispatches"
                 stop_listening = stand_in.on_push(courier.listener)
                 results = []
                 timeout = aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S)
@@ -650,8 +690,10 @@ async def measure(
                         await asyncio.sleep(PAUSE_BETWEEN_DISPATCHES_S)  # the worker goes idle, as between calls
                 stop_listening()
                 print(f"bare floor: {args.floor_rounds} push(es) to each phone, one at a time ...", flush=True)
+                requests.phase = "bare"
                 bare = await bare_round_trips(db, phones, url, args.floor_rounds, args.receipt_timeout_s)
-                return results, bare
+                await asyncio.sleep(0.5)  # the last requests' events
+                return results, bare, requests
             finally:
                 await browser.close()
     finally:
@@ -726,8 +768,8 @@ def main() -> int:
             http_path=live_server.READY_PATH,
         )
         print(f"manage.py serve (embedded worker) on {url}; push service stand-in on {stand_in.origin}", flush=True)
-        results, bare = asyncio.run(measure(args, url, plan, stand_in, vapid.public_key_b64(key)))
-        figures = report(args, results, bare, load_start, stand_in, time.monotonic() - began)
+        results, bare, requests = asyncio.run(measure(args, url, plan, stand_in, vapid.public_key_b64(key)))
+        figures = report(args, results, bare, requests, load_start, stand_in, time.monotonic() - began)
         if figures["missing_receipts"]:
             print(f"--- server log (tail) ---\n{live_server.tail(log_path)}", file=sys.stderr)
     except BaseException:
