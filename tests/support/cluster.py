@@ -688,9 +688,11 @@ class ServiceWorkers:
     "shown"} to /api/v1/push-receipts/ with the token the push carried, with no cookie, the page's
     Origin and 8 s per attempt, once more after a network error or a 5xx, never after a refusal.
     Here nothing is drawn: a push the stand-in accepted counts as shown, and the receipt is posted
-    the same way, to a live web process (as a load balancer would send it). A firefighter who is
-    offline (offline_then_back) gets the push when back, as the push service holds a message for
-    a phone out of reach, and only then can post the receipt."""
+    the same way. Each attempt goes to the web processes as a load balancer in front of them sends
+    it: a process that refuses the connection (killed, not yet back) is passed over for the next,
+    while one that fails after taking the request costs the attempt. A firefighter who is offline
+    (offline_then_back) gets the push when back, as the push service holds a message for a phone
+    out of reach, and only then can post the receipt."""
 
     def __init__(self, cluster: Cluster, plan: Plan, firefighters: list[Firefighter]):
         self.cluster = cluster
@@ -699,6 +701,7 @@ class ServiceWorkers:
         self.stored: dict[int, float] = {}  # alert id -> monotonic time the server took its first receipt
         self.refused: Counter = Counter()  # HTTP status -> receipts refused (final, as in sw.js)
         self.given_up = 0  # receipts abandoned after the attempts sw.js makes
+        self.failures: Counter = Counter()  # why attempts failed: an HTTP status or an error's name
         self.shown = 0  # alert pushes shown (each posts one receipt)
         self._tasks: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -727,18 +730,10 @@ class ServiceWorkers:
         self.shown += 1
         body = {"alert_id": alert_id, "token": token, "event": "shown"}
         for _attempt in range(RECEIPT_ATTEMPTS):
-            port = self._port()
             try:
-                status, _answer = await http_json(
-                    port,
-                    "POST",
-                    "/api/v1/push-receipts/",
-                    body,
-                    None,
-                    RECEIPT_TIMEOUT_S,
-                    origin=f"http://127.0.0.1:{port}",
-                )
-            except (OSError, TimeoutError, ConnectionError):
+                status = await self._post(body)
+            except (OSError, TimeoutError, ConnectionError) as error:
+                self.failures[type(error).__name__] += 1
                 continue
             if 200 <= status < 300:
                 self.stored.setdefault(alert_id, time.monotonic())
@@ -746,12 +741,27 @@ class ServiceWorkers:
             if status < 500:
                 self.refused[status] += 1
                 return
+            self.failures[status] += 1
         self.given_up += 1
 
-    def _port(self) -> int:
-        ports = self.cluster.live_ports() or self.cluster.ports
+    async def _post(self, body: dict) -> int:
+        """One attempt, through the 'load balancer': the next process that takes the connection."""
         self._next += 1
-        return ports[self._next % len(ports)]
+        ports = self.cluster.ports
+        for turn in range(len(ports)):
+            port = ports[(self._next + turn) % len(ports)]
+            try:
+                # The page's origin: each process here is the site at its own port.
+                origin = f"http://127.0.0.1:{port}"
+                status, _answer = await http_json(
+                    port, "POST", "/api/v1/push-receipts/", body, None, RECEIPT_TIMEOUT_S, origin=origin
+                )
+            except ConnectionRefusedError:
+                if turn == len(ports) - 1:
+                    raise
+                continue
+            return status
+        raise ConnectionRefusedError("no web process")
 
     async def close(self) -> None:
         if self._stop_listening is not None:
@@ -969,6 +979,9 @@ def receipt_figures(dispatcher: Dispatcher, alerts: list[tuple], service_workers
         "receipt_alerts_shown": len({alert_id for alert_id, _state, shown in pushes if shown is not None}),
         "receipt_refused": dict(sorted(service_workers.refused.items())),
         "receipt_given_up": service_workers.given_up,
+        "receipt_attempts_failed": {
+            str(why): count for why, count in sorted(service_workers.failures.items(), key=str)
+        },
         "receipt_p50_ms": None if timing.p(0.5) is None else round(timing.p(0.5), 1),
         "receipt_p99_ms": None if timing.p(0.99) is None else round(timing.p(0.99), 1),
     }
