@@ -59,6 +59,8 @@ UNITS = {
     "offline_s, redis_down_s, scenario_s": "seconds",
     "receipt_pushes_sent": "alert pushes the server recorded as accepted by the push service (sent)",
     "receipt_pushes_shown": "of those, pushes the server holds the phone's 'shown' receipt for (shown_at)",
+    "receipt_pushes_unsent": "alert pushes recorded but not accepted by the push service by the end (due, sending, "
+    "failed or dropped)",
     "receipt_missing": "alert pushes sent without a receipt",
     "receipt_alerts_shown": "alerts some phone's receipt says were shown (socket deliveries are delivered_alerts)",
     "receipt_refused": "receipts the server refused, by HTTP status (403: a token a re-send replaced; 409: a "
@@ -220,7 +222,8 @@ def receipts_line(extra: dict) -> str:
     """The phones' own receipts beside the sockets' deliveries."""
     return (
         f"  receipts: {extra['receipt_pushes_shown']} of {extra['receipt_pushes_sent']} alert pushes sent shown "
-        f"({extra['receipt_alerts_shown']} alerts), missing {extra['receipt_missing']}, refused "
+        f"({extra['receipt_alerts_shown']} alerts; {extra['receipt_pushes_unsent']} pushes never sent), "
+        f"missing {extra['receipt_missing']}, refused "
         f"{extra['receipt_refused'] or 0}, given up {extra['receipt_given_up']}, p50 / p99 "
         f"{extra['receipt_p50_ms']} / {extra['receipt_p99_ms']} ms"
     )

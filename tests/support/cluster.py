@@ -974,6 +974,8 @@ def receipt_figures(dispatcher: Dispatcher, alerts: list[tuple], service_workers
     timing = Figures(scenario="", delivery_ms=stored_ms)
     return {
         "receipt_pushes_sent": len(sent),
+        # Recorded but never accepted by the push service (still due, being sent, failed, dropped).
+        "receipt_pushes_unsent": len(pushes) - len(sent),
         "receipt_pushes_shown": sum(1 for _alert, shown in sent if shown is not None),
         "receipt_missing": sum(1 for _alert, shown in sent if shown is None),
         "receipt_alerts_shown": len({alert_id for alert_id, _state, shown in pushes if shown is not None}),
