@@ -20,7 +20,11 @@ gets its pushes when it is back.
 
 One line per scenario (dispatched, delivered, acknowledged, lost, duplicated, p99 delivery ms, and
 the receipts: alert pushes sent, shown by receipt, missing), then one JSON line with every figure
-and its unit.
+and its unit. The target is unchanged (0 lost and 0 duplicated socket deliveries); the receipts are
+reported beside it. Each receipt is an HTTP request, and each request a daphne process serves holds
+a PostgreSQL connection of its own for a while: a burst of receipts (phones coming back online with
+their held pushes) can take the cluster to a server's max_connections, and the receipts refused
+with 503 then are counted as missing (README, "Receipts from the phones").
 
     .venv/bin/python bench/faults.py --database-url postgres://postgres@127.0.0.1:5432/coresponder
 """
