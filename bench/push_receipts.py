@@ -102,6 +102,7 @@ PHONE_READY_TIMEOUT_S = 30
 HTTP_TIMEOUT_S = 30
 PAUSE_BETWEEN_DISPATCHES_S = 0.3
 POLL_S = 0.02
+BARE_TIMEOUT_S = 30  # a floor push without its receipt by then stops the run
 
 # The page's PushManager hands the app the stand-in's subscription when it subscribes (as in
 # tests/e2e/test_logout_stops_pushes.py): headless Chromium has no push service to subscribe with.
@@ -691,7 +692,7 @@ async def measure(
                 stop_listening()
                 print(f"bare floor: {args.floor_rounds} push(es) to each phone, one at a time ...", flush=True)
                 requests.phase = "bare"
-                bare = await bare_round_trips(db, phones, url, args.floor_rounds, args.receipt_timeout_s)
+                bare = await bare_round_trips(db, phones, url, args.floor_rounds, BARE_TIMEOUT_S)
                 await asyncio.sleep(0.5)  # the last requests' events
                 return results, bare, requests
             finally:
