@@ -40,6 +40,9 @@ Floors, in the same run:
   The same service worker and server path, with no dispatch, worker or push service and nothing
   else in flight.
 
+Where the time goes: the harness's own leg (stand-in to browser), and the service worker's two
+requests (the alert's status, the receipt) as the browser timed them, under dispatches and alone.
+
 Missing receipts must be 0: a push whose delivery has no `shown_at` after --receipt-timeout-s is
 listed (with what the harness saw of it) and the script exits with status 1.
 
