@@ -10,8 +10,21 @@ redis-server, with two daphne processes and two delivery workers, a fresh set pe
                        third cancelled; on reconnect each is replayed everything, in order
 
 Every firefighter has one push subscription (tests/support/push_service.py's stand-in), so the workers
-push every alert in every scenario. One line per scenario (dispatched, delivered, acknowledged,
-lost, duplicated, p99 delivery ms), then one JSON line with every figure and its unit.
+push every alert in every scenario, and each phone's service worker is simulated too
+(tests/support/cluster.py `ServiceWorkers`): for every alert push the stand-in accepts, it posts
+the receipt the real one (pwa/sw.js) posts once it has shown the notification, with the token from
+the decrypted payload, no cookie, once more after a network error or a 5xx. No notification is
+drawn: "shown" here means the push reached the phone and its receipt was posted as the worker
+posts it; bench/push_receipts.py has the real service worker in Chromium do it. A phone offline
+gets its pushes when it is back.
+
+One line per scenario (dispatched, delivered, acknowledged, lost, duplicated, p99 delivery ms, and
+the receipts: alert pushes sent, shown by receipt, missing), then one JSON line with every figure
+and its unit. The target is unchanged (0 lost and 0 duplicated socket deliveries); the receipts are
+reported beside it. Each receipt is an HTTP request, and each request a daphne process serves holds
+a PostgreSQL connection of its own for a while: a burst of receipts (phones coming back online with
+their held pushes) can take the cluster to a server's max_connections, and the receipts refused
+with 503 then are counted as missing (README, "Receipts from the phones").
 
     .venv/bin/python bench/faults.py --database-url postgres://postgres@127.0.0.1:5432/coresponder
 """
@@ -48,6 +61,17 @@ UNITS = {
     "push_*": "Web Push messages at the push service stand-in, by (subscription, alert)",
     "outage_*": "dispatch requests sent while PostgreSQL was unreachable; outage_max_answer_s in seconds",
     "offline_s, redis_down_s, scenario_s": "seconds",
+    "receipt_pushes_sent": "alert pushes the server recorded as accepted by the push service (sent)",
+    "receipt_pushes_shown": "of those, pushes the server holds the phone's 'shown' receipt for (shown_at)",
+    "receipt_pushes_unsent": "alert pushes recorded but not accepted by the push service by the end (due, sending, "
+    "failed or dropped)",
+    "receipt_missing": "alert pushes sent without a receipt",
+    "receipt_alerts_shown": "alerts some phone's receipt says were shown (socket deliveries are delivered_alerts)",
+    "receipt_refused": "receipts the server refused, by HTTP status (403: a token a re-send replaced; 409: a "
+    "second push of an alert already shown)",
+    "receipt_given_up": "receipts the simulated service worker gave up on after its two attempts, as sw.js does",
+    "receipt_p50_ms, receipt_p99_ms": "milliseconds from the CAD's first POST to the server taking the alert's "
+    "first receipt",
 }
 
 
@@ -159,7 +183,11 @@ def run_scenarios(args, chosen: list[str], push_service) -> int:
                     "DISPATCH_MAX_PER_STATION": str(args.per_station),
                     "PUSH_SERVICE_ALLOWLIST": push_service.origin,
                     "DELIVERY_LEASE_SECONDS": "5",
+                    # Every phone's receipts come from one address here (127.0.0.1), and the limit
+                    # is per address (and per process: each daphne counts its own).
+                    "PUSH_RECEIPT_RATE_PER_MINUTE": "100000",
                 },
+                push_service=push_service,  # the phones' service workers post receipts
             )
             try:
                 cluster.start()
@@ -174,6 +202,7 @@ def run_scenarios(args, chosen: list[str], push_service) -> int:
                 cluster.stop()
         figures.extra["scenario_s"] = round(time.monotonic() - began, 1)
         print(figures.line(), flush=True)
+        print(receipts_line(figures.extra), flush=True)
         for line in figures.missing[:10]:
             print(f"  {line}", flush=True)
         results[name] = figures.as_json()
@@ -191,6 +220,17 @@ def run_scenarios(args, chosen: list[str], push_service) -> int:
     }
     print(json.dumps(summary, separators=(",", ":")), flush=True)
     return 1 if failed else 0
+
+
+def receipts_line(extra: dict) -> str:
+    """The phones' own receipts beside the sockets' deliveries."""
+    return (
+        f"  receipts: {extra['receipt_pushes_shown']} of {extra['receipt_pushes_sent']} alert pushes sent shown "
+        f"({extra['receipt_alerts_shown']} alerts; {extra['receipt_pushes_unsent']} pushes never sent), "
+        f"missing {extra['receipt_missing']}, refused "
+        f"{extra['receipt_refused'] or 0}, given up {extra['receipt_given_up']}, p50 / p99 "
+        f"{extra['receipt_p50_ms']} / {extra['receipt_p99_ms']} ms"
+    )
 
 
 if __name__ == "__main__":

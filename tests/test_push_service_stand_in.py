@@ -444,3 +444,31 @@ def test_it_stops_listening_when_stopped(vapid):
     with pytest.raises(requests.exceptions.ConnectionError):
         send(subscription, vapid, timeout=1)
     service.stop()  # twice is fine
+
+
+def test_each_accepted_push_is_handed_to_its_listeners_before_the_sender_has_its_answer(push_service, vapid):
+    subscription = push_service.subscribe()
+    handed: list = []
+    answered_yet: list[bool] = []
+
+    def listener(push):
+        handed.append(push)
+        answered_yet.append(False)  # the sender is still waiting: send() has not returned
+
+    def broken(push):
+        raise RuntimeError("a listener's bug")
+
+    push_service.on_push(broken)
+    remove = push_service.on_push(listener)
+    push_service.respond_with(429, times=1)
+    with pytest.raises(WebPushException):
+        send(subscription, vapid)  # refused: not a push the browser gets
+    send(subscription, vapid, data={"n": 1})
+    answered_yet.append(True)
+
+    assert [push.json for push in handed] == [{"n": 1}]
+    assert handed == push_service.received_for(subscription)
+    assert answered_yet == [False, True]
+    remove()
+    send(subscription, vapid, data={"n": 2})
+    assert len(handed) == 1

@@ -44,13 +44,14 @@ def start_cluster(transactional_db, tmp_path, request):
     """Starts a cluster on the test database; stops it before the database is flushed."""
     clusters = []
 
-    def start(*, web: int = 2, workers: int = 0, env: dict | None = None) -> Cluster:
+    def start(*, web: int = 2, workers: int = 0, env: dict | None = None, push_service=None) -> Cluster:
         cluster = Cluster(
             database=settings.DATABASES["default"],
             log_dir=tmp_path,
             web=web,
             workers=workers,
             env={"DISPATCH_MAX_PER_STATION": str(PER_STATION), **(env or {})},
+            push_service=push_service,
         )
         clusters.append(cluster)
         return cluster.start()
@@ -107,7 +108,10 @@ def test_deliveries_held_by_a_killed_worker_are_completed_by_another(start_clust
         settings.PUSH_SERVICE_ALLOWLIST = [push_service.origin]
         subscribe_devices(plan, push_service)
         cluster = start_cluster(
-            web=2, workers=2, env={"PUSH_SERVICE_ALLOWLIST": push_service.origin, "DELIVERY_LEASE_SECONDS": "5"}
+            web=2,
+            workers=2,
+            env={"PUSH_SERVICE_ALLOWLIST": push_service.origin, "DELIVERY_LEASE_SECONDS": "5"},
+            push_service=push_service,  # and the phones' service workers post their receipts
         )
 
         figures = run(scenarios.worker_killed(cluster, plan, push_service, dispatches=9))
@@ -124,6 +128,13 @@ def test_deliveries_held_by_a_killed_worker_are_completed_by_another(start_clust
     # (scenarios.worker_killed).
     assert extra["push_resent"] <= extra["held_by_killed_worker"], figures.line()
     assert extra["push_resent_not_collapsible"] == 0, figures.line()
+    # Every push the server recorded as sent has the phone's receipt. A push the dead worker had
+    # handed over brings a receipt too: taken if it comes before the delivery is re-claimed (then
+    # the re-sent push's receipt is a 409), refused as stale after it (403: the re-sent one counts).
+    assert extra["receipt_pushes_sent"] == extra["push_deliveries"], figures.line()
+    assert extra["receipt_pushes_shown"] == extra["receipt_pushes_sent"], figures.line()
+    assert extra["receipt_missing"] == 0 and extra["receipt_given_up"] == 0, figures.line()
+    assert extra["receipt_alerts_shown"] == figures.alerts, figures.line()
 
 
 def test_with_postgresql_unavailable_dispatch_answers_503_quickly_and_leaves_nothing_half_done(start_cluster, plan):

@@ -11,6 +11,11 @@ simulated firefighters who count what they are shown.
   keeps the highest event id it has seen and sends it as `last_event_id` when it reconnects (with
   backoff and jitter, to whichever process answers), keeps each alert's highest version, and sends
   `alert.ack` for every alert it shows (again after a reconnect until the server confirms).
+- `ServiceWorkers`: each phone's service worker (pwa/sw.js), simulated with the socket client: for
+  each alert push the push service stand-in accepts for a firefighter's subscription it does what
+  the real worker does once it has shown the notification: POST /api/v1/push-receipts/ with the
+  token from the decrypted payload (no cookie, the site's Origin; once more after a network error
+  or a 5xx). It runs when the cluster is given the push service (`Cluster(push_service=...)`).
 - `Dispatcher`: the ambulance dispatch system (CAD): POST /api/v1/incidents/ {"dispatch": true},
   retried on another process when a process dies or answers 503; a 409 naming the existing incident
   means an earlier attempt went through.
@@ -49,6 +54,8 @@ HTTP_TIMEOUT_S = 15
 CONNECT_TIMEOUT_S = 10
 BACKOFF_FIRST_S = 0.25
 BACKOFF_MAX_S = 2.0
+RECEIPT_TIMEOUT_S = 8.0  # pwa/sw.js RECEIPT_TIMEOUT_MS, per attempt
+RECEIPT_ATTEMPTS = 2  # pwa/sw.js: a network error or a 5xx is tried once more; a refusal is final
 # A station every 0.1 degree (at least 7 km apart at these latitudes); each dispatch alerts one.
 GRID_STEP_DEG = 0.1
 GRID_COLUMNS = 40
@@ -240,10 +247,22 @@ def postgres_url(params: dict, *, name: str, host: str | None = None, port: int 
 class Cluster:
     """daphne processes and delivery workers on one database (through the proxy) and a private Redis."""
 
-    def __init__(self, *, database: dict, log_dir: Path, web: int = 2, workers: int = 0, env: dict | None = None):
+    def __init__(
+        self,
+        *,
+        database: dict,
+        log_dir: Path,
+        web: int = 2,
+        workers: int = 0,
+        env: dict | None = None,
+        push_service=None,
+    ):
+        """push_service: the stand-in the firefighters subscribed to (`subscribe_devices`); given it,
+        their service workers send receipts for the pushes it accepts (`ServiceWorkers`)."""
         from backend.delivery import vapid
 
         self.log_dir = log_dir
+        self.push_service = push_service
         self.redis = PrivateRedis(log_dir)
         self.proxy = PgProxy(database.get("HOST") or "127.0.0.1", int(database.get("PORT") or 5432))
         self.env = {
@@ -321,6 +340,7 @@ class Plan:
     user_ids: list[int]
     cookies: list[str]
     token: str
+    push_endpoints: dict[str, int] = field(default_factory=dict)  # subscribe_devices: endpoint -> user id
 
     def location_of(self, station: int) -> tuple[float, float]:
         lat, lon = self.station_locations[station]
@@ -417,19 +437,32 @@ def subscribe_devices(plan: Plan, push_service) -> dict[str, int]:
         subscription = push_service.subscribe()
         subscribe_device(actor=user, endpoint=subscription["endpoint"], label="phone", **subscription["keys"])
         owners[subscription["endpoint"]] = user.pk
+    plan.push_endpoints.update(owners)
     return owners
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------------
 
 
-async def http_json(port: int, method: str, path: str, body: dict | None, token: str, timeout: float = HTTP_TIMEOUT_S):
+async def http_json(
+    port: int,
+    method: str,
+    path: str,
+    body: dict | None,
+    token: str | None,
+    timeout: float = HTTP_TIMEOUT_S,
+    *,
+    origin: str | None = None,
+):
     """A bare HTTP/1.1 request: (status, parsed JSON body or None). Raises OSError or TimeoutError
-    when the process is gone or does not answer."""
+    when the process is gone or does not answer. token None: no Authorization header; origin: an
+    Origin header, as a browser sends with a POST."""
     payload = json.dumps(body).encode() if body is not None else b""
+    authorization = f"Authorization: Token {token}\r\n" if token is not None else ""
+    origin_header = f"Origin: {origin}\r\n" if origin is not None else ""
     head = (
         f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-        f"Authorization: Token {token}\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+        f"{authorization}{origin_header}Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
     ).encode()
 
     async def exchange():
@@ -649,8 +682,98 @@ class Firefighter:
         return self.shown_twice + sum(count - 1 for count in self.event_ids.values())
 
 
+class ServiceWorkers:
+    """Every firefighter's service worker (pwa/sw.js), as `Firefighter` is their app. The real worker,
+    given an alert push, shows the notification and then POSTs {"alert_id", "token", "event":
+    "shown"} to /api/v1/push-receipts/ with the token the push carried, with no cookie, the page's
+    Origin and 8 s per attempt, once more after a network error or a 5xx, never after a refusal.
+    Here nothing is drawn: a push the stand-in accepted counts as shown, and the receipt is posted
+    the same way. Each attempt goes to the web processes as a load balancer in front of them sends
+    it: a process that refuses the connection (killed, not yet back) is passed over for the next,
+    while one that fails after taking the request costs the attempt. A firefighter who is offline
+    (offline_then_back) gets the push when back, as the push service holds a message for a phone
+    out of reach, and only then can post the receipt."""
+
+    def __init__(self, cluster: Cluster, plan: Plan, firefighters: list[Firefighter]):
+        self.cluster = cluster
+        by_user = {user_id: firefighters[index] for index, user_id in enumerate(plan.user_ids)}
+        self.by_endpoint = {endpoint: by_user[user_id] for endpoint, user_id in plan.push_endpoints.items()}
+        self.stored: dict[int, float] = {}  # alert id -> monotonic time the server took its first receipt
+        self.refused: Counter = Counter()  # HTTP status -> receipts refused (final, as in sw.js)
+        self.given_up = 0  # receipts abandoned after the attempts sw.js makes
+        self.failures: Counter = Counter()  # why attempts failed: an HTTP status or an error's name
+        self.shown = 0  # alert pushes shown (each posts one receipt)
+        self._tasks: set[asyncio.Task] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_listening = None
+        self._next = 0
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop_listening = self.cluster.push_service.on_push(self._arrived_elsewhere)
+
+    def _arrived_elsewhere(self, push) -> None:
+        """The stand-in's on_push, on its own thread: hand the push to this event loop."""
+        self._loop.call_soon_threadsafe(self._arrived, push)
+
+    def _arrived(self, push) -> None:
+        firefighter = self.by_endpoint.get(push.endpoint)
+        payload = push.json if isinstance(push.json, dict) else {}
+        if firefighter is None or not payload.get("receipt") or not payload.get("alert_id"):
+            return  # not one of ours, or a push without a receipt (a stand-down)
+        task = self._loop.create_task(self._show(firefighter, payload["alert_id"], payload["receipt"]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _show(self, firefighter: Firefighter, alert_id: int, token: str) -> None:
+        await firefighter.online.wait()
+        self.shown += 1
+        body = {"alert_id": alert_id, "token": token, "event": "shown"}
+        for _attempt in range(RECEIPT_ATTEMPTS):
+            try:
+                status = await self._post(body)
+            except (OSError, TimeoutError, ConnectionError) as error:
+                self.failures[type(error).__name__] += 1
+                continue
+            if 200 <= status < 300:
+                self.stored.setdefault(alert_id, time.monotonic())
+                return
+            if status < 500:
+                self.refused[status] += 1
+                return
+            self.failures[status] += 1
+        self.given_up += 1
+
+    async def _post(self, body: dict) -> int:
+        """One attempt, through the 'load balancer': the next process that takes the connection."""
+        self._next += 1
+        ports = self.cluster.ports
+        for turn in range(len(ports)):
+            port = ports[(self._next + turn) % len(ports)]
+            try:
+                # The page's origin: each process here is the site at its own port.
+                origin = f"http://127.0.0.1:{port}"
+                status, _answer = await http_json(
+                    port, "POST", "/api/v1/push-receipts/", body, None, RECEIPT_TIMEOUT_S, origin=origin
+                )
+            except ConnectionRefusedError:
+                if turn == len(ports) - 1:
+                    raise
+                continue
+            return status
+        raise ConnectionRefusedError("no web process")
+
+    async def close(self) -> None:
+        if self._stop_listening is not None:
+            self._stop_listening()
+        if self._tasks:
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=2 * RECEIPT_ATTEMPTS * RECEIPT_TIMEOUT_S)
+            for task in pending:
+                task.cancel()
+
+
 class Crowd:
-    """Every firefighter's client in this event loop."""
+    """Every firefighter's client in this event loop (and their service workers, with a push service)."""
 
     def __init__(self, plan: Plan, cluster: Cluster):
         self.firefighters = [
@@ -659,8 +782,13 @@ class Crowd:
         ]
         self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task] = []
+        self.service_workers = (
+            ServiceWorkers(cluster, plan, self.firefighters) if cluster.push_service is not None else None
+        )
 
     async def connect(self, timeout: float = 60) -> None:
+        if self.service_workers is not None:
+            self.service_workers.start()
         for firefighter in self.firefighters:
             firefighter.online.set()
             self.tasks.append(asyncio.create_task(firefighter.run(self.stop)))
@@ -688,6 +816,8 @@ class Crowd:
         self.stop.set()
         for firefighter in self.firefighters:
             firefighter.online.set()  # so nobody waits to come online
+        if self.service_workers is not None:
+            await self.service_workers.close()
         done, pending = await asyncio.wait(self.tasks, timeout=10)
         for task in pending:
             task.cancel()
@@ -818,7 +948,45 @@ def tally(scenario: str, dispatcher: Dispatcher, crowd: Crowd) -> Figures:
     answered = [(d.t_done - d.t_sent) * 1000 for d in dispatcher.dispatched.values() if d.t_done is not None]
     figures.extra["dispatch_answer_p99_ms"] = round(Figures(scenario="", delivery_ms=answered).p(0.99) or 0, 1)
     figures.extra["dispatch_retries"] = sum(len(d.attempts) - 1 for d in dispatcher.dispatched.values())
+    if crowd.service_workers is not None:
+        figures.extra.update(receipt_figures(dispatcher, alerts, crowd.service_workers))
     return figures
+
+
+def receipt_figures(dispatcher: Dispatcher, alerts: list[tuple], service_workers: ServiceWorkers) -> dict:
+    """The phones' receipts beside the sockets' deliveries: of the alert pushes the server recorded
+    as sent, how many it holds a receipt for (`shown_at`, docs/delivery.md), and when the first
+    receipt of each alert was taken, from the CAD's first POST (milliseconds, as delivery_ms)."""
+    from backend.delivery.models import Channel, Delivery, DeliveryState, Kind
+
+    pushes = list(
+        Delivery.objects.filter(
+            alert__incident__cad_reference__in=set(dispatcher.dispatched), channel=Channel.WEBPUSH, kind=Kind.ALERT
+        ).values_list("alert_id", "state", "shown_at")
+    )
+    sent = [(alert_id, shown) for alert_id, state, shown in pushes if state == DeliveryState.SENT]
+    reference_of = {pk: reference for pk, _responder, _state, reference, _status in alerts}
+    stored_ms = [
+        (at - dispatcher.dispatched[reference_of[alert_id]].t_sent) * 1000
+        for alert_id, at in service_workers.stored.items()
+        if alert_id in reference_of
+    ]
+    timing = Figures(scenario="", delivery_ms=stored_ms)
+    return {
+        "receipt_pushes_sent": len(sent),
+        # Recorded but never accepted by the push service (still due, being sent, failed, dropped).
+        "receipt_pushes_unsent": len(pushes) - len(sent),
+        "receipt_pushes_shown": sum(1 for _alert, shown in sent if shown is not None),
+        "receipt_missing": sum(1 for _alert, shown in sent if shown is None),
+        "receipt_alerts_shown": len({alert_id for alert_id, _state, shown in pushes if shown is not None}),
+        "receipt_refused": dict(sorted(service_workers.refused.items())),
+        "receipt_given_up": service_workers.given_up,
+        "receipt_attempts_failed": {
+            str(why): count for why, count in sorted(service_workers.failures.items(), key=str)
+        },
+        "receipt_p50_ms": None if timing.p(0.5) is None else round(timing.p(0.5), 1),
+        "receipt_p99_ms": None if timing.p(0.99) is None else round(timing.p(0.99), 1),
+    }
 
 
 def half_done(references: set[str]) -> list[str]:

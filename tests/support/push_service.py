@@ -9,6 +9,8 @@ What a browser and its push service do, in one object:
   subscription's private key, records a `ReceivedPush` and answers 201 with a Location header.
 * It can be told to misbehave: canned statuses (`respond_with`), slowness (`delay`), silence (`hang`)
   and broken HTTP (`garbage`), for everyone or for one subscription.
+* It can hand each accepted push on, as a push service hands it to the browser (`on_push`): the
+  benchmarks' phones (bench/push_receipts.py, tests/support/cluster.py) show it and send receipts.
 
 The server is aiohttp in its own event loop on a background thread, so slow answers do not hold each
 other up. All public methods are safe to call from any thread.
@@ -27,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import dataclasses
 import json
 import os
@@ -35,7 +38,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -164,6 +167,7 @@ class PushServiceStandIn:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._release_hanging: asyncio.Event | None = None
+        self._listeners: list[Callable[[ReceivedPush], None]] = []
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -304,6 +308,21 @@ class PushServiceStandIn:
         if kind not in GARBAGE_KINDS:
             raise ValueError(f"kind must be one of {GARBAGE_KINDS}")
         self._add_rule(endpoint, _Rule("garbage", times, garbage_kind=kind))
+
+    def on_push(self, listener: Callable[[ReceivedPush], None]) -> Callable[[], None]:
+        """Call `listener(push)` with every push accepted from now on, as a push service hands it
+        to the browser: once it is recorded and before the sender has its 201. It runs on the
+        stand-in's own thread, so it must be quick and hand the work elsewhere (a queue, another
+        event loop); what it raises is ignored. Returns a function that removes it. Kept by reset()."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return remove
 
     def reset(self) -> None:
         """Back to normal: no canned answers or delays, hanging requests let go, records emptied.
@@ -501,6 +520,10 @@ class PushServiceStandIn:
             self._record(subscription_id, endpoint, "accepted", 201)
             self._received.append(push)
             self._arrived.notify_all()
+            listeners = list(self._listeners)
+        for listener in listeners:
+            with contextlib.suppress(Exception):  # a listener's bug is not the sender's problem
+                listener(push)
         return web.Response(
             status=201, headers={"Location": f"{self.origin}/m/{push.message_id}", "TTL": str(push.ttl)}
         )
