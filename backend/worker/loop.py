@@ -12,8 +12,10 @@ import os
 import socket
 import uuid
 
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import close_old_connections
 from django.utils import timezone
 
 from backend.scheduling import WAKE_GROUP, Pass, WorkerIdentity, registered_passes
@@ -73,8 +75,20 @@ class Worker:
             if now - self._last_run.get(id(each), float("-inf")) < each.every_seconds:
                 continue
             self._last_run[id(each)] = now
-            total += await each.run_once()
+            total += await self._run_pass(each)
         return total
+
+    async def _run_pass(self, each: Pass) -> int:
+        """One pass's run. A pass that fails (the database restarting, a bug) is logged and run
+        again when next due: it must never end the worker, whose other passes send the alerts.
+        Its database connection is dropped if broken, so the next run opens a new one."""
+        try:
+            return await each.run_once()
+        except Exception as error:
+            # The class only: a database error's text may quote the values of a row.
+            logger.error("Pass %r failed (%s); running it again when next due.", each.name, type(error).__name__)
+            await sync_to_async(close_old_connections)()
+            return 0
 
     async def _wait(self, layer, wake_channel: str, stop: asyncio.Event) -> None:
         """Until a wake-up message, a stop, or the poll interval, whichever comes first."""

@@ -8,7 +8,7 @@ import logging
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import load_command_class
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from backend import scheduling
@@ -73,6 +73,43 @@ async def test_a_failing_background_pass_is_logged_and_the_loop_goes_on(caplog):
             await worker.run_once()
     assert len(calls) == 2 and other.runs == 2
     assert "Scheduled work 'mail' failed" in caplog.text
+
+
+class FailingOnce(Counting):
+    """A pass whose first run meets the database gone (found by bench/faults.py: the escalation
+    pass's OperationalError ended the worker process, and no push was sent after the outage)."""
+
+    async def run_once(self):
+        self.runs += 1
+        if self.runs == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return self.started
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_pass_that_fails_is_logged_and_the_worker_runs_it_again_with_the_others(caplog):
+    failing, other = FailingOnce("escalations", started=1), Counting("deliveries", started=1)
+    with caplog.at_level(logging.ERROR, logger="backend.worker.loop"):
+        async with Worker([failing, other], name="w") as worker:
+            assert await worker.run_once() == 1  # the other pass still ran
+            assert await worker.run_once() == 2
+    assert (failing.runs, other.runs) == (2, 2)
+    assert "Pass 'escalations' failed (OperationalError)" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_worker_outlives_a_failing_pass_until_it_is_stopped(settings):
+    settings.DELIVERY_POLL_SECONDS = 0.01
+    failing = FailingOnce("escalations")
+    stop = asyncio.Event()
+    running = asyncio.create_task(Worker([failing], name="w").run(stop))
+    for _ in range(500):
+        if failing.runs >= 3:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(running, timeout=10)
+    assert failing.runs >= 3 and running.exception() is None
 
 
 async def test_stopping_waits_for_background_work_to_finish():
