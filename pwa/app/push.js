@@ -49,6 +49,8 @@ export async function readPushState(api) {
     permission: "Notification" in window ? Notification.permission : "unsupported",
     subscribed: false,
     registered: null,
+    device: null, // the server's record of this phone: proven, flagged, last failure (readiness)
+    anyProven: null, // whether any of the firefighter's phones has shown a push lately
     serverConfigured: null,
     error: null,
   };
@@ -61,9 +63,11 @@ export async function readPushState(api) {
     }
     const subscription = await reg.pushManager.getSubscription();
     state.subscribed = Boolean(subscription);
+    const devices = await api.pushDevices();
+    state.anyProven = devices.some((device) => device.proven);
     if (subscription) {
-      const devices = await api.pushDevices();
-      state.registered = devices.some((device) => device.endpoint === subscription.endpoint);
+      state.device = devices.find((device) => device.endpoint === subscription.endpoint) || null;
+      state.registered = state.device !== null;
     }
   } catch (error) {
     if (error instanceof ApiError && error.offline) return state;
