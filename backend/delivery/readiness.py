@@ -313,5 +313,5 @@ def _receipt_wait() -> datetime.timedelta:
 
 def _log_after_commit(message: str, *, event: str, check: DeviceCheck, **more) -> None:
     """Ids only: never the endpoint or anything of the phone's owner."""
-    fields = {"event": event, "check_id": check.pk, "device_id": check.device_id, "reason": check.reason, **more}
+    fields = {"event": event, "check_id": check.pk, "device_id": check.device_id, "check_kind": check.reason, **more}
     transaction.on_commit(lambda: logger.info(message, extra=fields))

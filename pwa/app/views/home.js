@@ -103,7 +103,7 @@ export function homeView(root, _params, ctx) {
         text: test?.busy ? "Testing…" : "Test my alerts",
         on: { click: testMyAlerts },
       }),
-      check ? h("p", { class: failed ? "danger-text" : check.result === "passed" ? "ok-text" : "hint", role: "status", "data-test-result": check.result, text: resultLine(check) }) : null,
+      check ? h("p", { class: failed ? "danger-text" : check.result === "passed" ? "ok-text" : "hint", role: "status", dataset: { testResult: check.result }, text: resultLine(check) }) : null,
       failed ? h("ul", { class: "advice", "aria-label": "What to check" }, adviceFor(check, appState()).map((line) => h("li", { text: line }))) : null,
       test?.error ? notice("danger", test.error) : null,
     );
