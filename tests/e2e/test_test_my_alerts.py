@@ -23,7 +23,10 @@ from tests.e2e.test_logout_stops_pushes import FAKE_PUSH_MANAGER, wait_until
 from tests.support.push_service import push_service  # noqa: F401 (a fixture)
 
 FIREFIGHTER = "ff.kings-lynn.2"
-ANDROID = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
+ANDROID = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
 
 DEVICE = """
 import json
