@@ -212,9 +212,10 @@ def _fail(checks: QuerySet, code: str, *, now: datetime.datetime, detail: str = 
     may race), and count it against its device."""
     reason = FAILURE_REASONS[code].format(seconds=settings.READINESS_RECEIPT_WAIT_SECONDS, detail=detail)[:200]
     with transaction.atomic():
-        check = checks.filter(result=CheckResult.PENDING).select_related("device").first()
+        check = checks.first()
         if check is None:
             return 0
+        # Only a pending check fails: of a refusal and the overdue pass racing, one counts.
         failed = DeviceCheck.objects.filter(pk=check.pk, result=CheckResult.PENDING).update(
             result=CheckResult.FAILED, failure_code=code, failure_reason=reason, finished_at=now
         )

@@ -205,6 +205,21 @@ def test_closing_an_overdue_test_twice_counts_it_once(alice, settings):
     assert device.failed_checks_in_a_row == 1
 
 
+def test_a_test_already_over_is_not_failed_again(alice, settings):
+    """The push service's refusal arriving after the overdue pass closed the test counts no more."""
+    device = register(alice)
+    now = timezone.now()
+    readiness.run_scheduled_checks(now=now)
+    [check] = checks_of(device)
+    readiness.close_overdue_checks(now=now + datetime.timedelta(seconds=settings.READINESS_RECEIPT_WAIT_SECONDS + 1))
+
+    readiness.record_test_refused(check.pk, reason="The push service refused the message (400).", now=now)
+
+    check.refresh_from_db()
+    device.refresh_from_db()
+    assert (check.failure_code, device.failed_checks_in_a_row) == (CheckFailure.NO_RECEIPT, 1)
+
+
 def test_a_tests_receipt_passes_it_proves_the_device_and_clears_the_flag(alice):
     device = register(alice)
     PushDevice.objects.filter(pk=device.pk).update(failed_checks_in_a_row=2)
