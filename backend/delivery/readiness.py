@@ -62,10 +62,8 @@ def access_own_device(actor, endpoint: str) -> PushDevice:
     responder_of(actor)
     device = PushDevice.objects.filter(user=actor, subscription__endpoint=endpoint).first()
     if device is None:
-        raise NotFound(
-            "This phone is not registered for alerts: turn on notifications first.",
-            fields={"endpoint": ["No push subscription of yours has this endpoint."]},
-        )
+        # No field errors: a refusal says nothing of another user's subscription.
+        raise NotFound("This phone is not registered for alerts: turn on notifications first.")
     return device
 
 

@@ -120,7 +120,7 @@ def test_a_phone_that_says_notifications_are_blocked_fails_at_once_and_is_sent_n
 def test_another_users_phone_cannot_be_tested_or_reported_on(alice, bob):
     bobs = register(bob)
 
-    assert_error(start_test(alice, bobs), 404, "not_found", field="endpoint")
+    assert_error(start_test(alice, bobs), 404, "not_found")
     assert_error(client_for(alice.user).put(STATE, {"endpoint": bobs, **ANDROID}, format="json"), 404, "not_found")
     assert not DeviceCheck.objects.exists()
     assert PushDevice.objects.get().state_reported_at is None
