@@ -115,30 +115,44 @@ def request_test(*, actor, endpoint: str, state: dict | None = None, now: dateti
         waiting = device.checks.filter(result=CheckResult.PENDING, created_at__gte=now - _receipt_wait()).first()
         if waiting is not None:
             return waiting, False
-        check = start_check(device, reason=CheckReason.ASKED, requested_by=actor, now=now)
+        [check] = start_checks([device], reason=CheckReason.ASKED, requested_by=actor, now=now)
     return check, True
 
 
-def start_check(device: PushDevice, *, reason: str, requested_by=None, now: datetime.datetime) -> DeviceCheck:
-    """One test of one device, in the caller's transaction: the check and its pending push, and the
-    workers woken after commit (as a dispatch's pushes are). A phone whose last word is that
-    notifications are blocked gets no push: the test fails at once."""
-    check = DeviceCheck.objects.create(device=device, reason=reason, requested_by=requested_by)
-    if device.permission and device.permission != Permission.GRANTED:
+def start_checks(devices: list[PushDevice], *, reason: str, requested_by=None, now: datetime.datetime) -> list:
+    """One test of each device, in the caller's transaction: the checks and their pending pushes
+    (two INSERTs, however many devices), and the workers woken once after commit (as a dispatch's
+    pushes are). A phone whose last word is that notifications are blocked gets no push: its test
+    fails at once."""
+    if not devices:
+        return []
+    checks = DeviceCheck.objects.bulk_create(
+        [DeviceCheck(device=device, reason=reason, requested_by=requested_by) for device in devices]
+    )
+    blocked = {check.pk for check in checks if check.device.permission not in ("", Permission.GRANTED)}
+    for check in checks:
+        if check.pk not in blocked:
+            continue
         _fail(DeviceCheck.objects.filter(pk=check.pk), CheckFailure.PERMISSION, now=now)
         check.refresh_from_db()
-        return check
-    Delivery.objects.create(
-        device_check=check,
-        channel=Channel.WEBPUSH,
-        kind=Kind.TEST,
-        device=device,
-        next_attempt_at=now,
-        target=urlsplit(device.subscription.endpoint).hostname or "",
-    )
-    scheduling.wake_workers_on_commit()
-    _log_after_commit("Device test started", event="readiness.test_started", check=check)
-    return check
+    pushes = [
+        Delivery(
+            device_check=check,
+            channel=Channel.WEBPUSH,
+            kind=Kind.TEST,
+            device=check.device,
+            next_attempt_at=now,
+            target=urlsplit(check.device.subscription.endpoint).hostname or "",
+        )
+        for check in checks
+        if check.pk not in blocked
+    ]
+    if pushes:
+        Delivery.objects.bulk_create(pushes)
+        scheduling.wake_workers_on_commit()
+    for check in checks:
+        _log_after_commit("Device test started", event="readiness.test_started", check=check)
+    return checks
 
 
 def why_not_to_send(delivery: Delivery) -> str:
@@ -269,8 +283,7 @@ def run_scheduled_checks(*, now: datetime.datetime | None = None) -> int:
         return done
     with transaction.atomic():
         due = list(devices_due_for_check(now=now).select_for_update(skip_locked=True, of=("self",)))
-        for device in due:
-            start_check(device, reason=CheckReason.SCHEDULED, now=now)
+        start_checks(due, reason=CheckReason.SCHEDULED, now=now)
     return done + len(due)
 
 

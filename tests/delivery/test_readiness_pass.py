@@ -65,6 +65,38 @@ def test_it_sends_a_scheduled_test_to_each_device_of_an_on_call_responder_never_
         assert (push.kind, push.alert, push.device) == (Kind.TEST, None, device)
 
 
+def test_the_pass_costs_the_same_queries_for_one_device_as_for_twenty(stations, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.conftest import make_firefighter
+
+    register(make_firefighter("first", stations["norwich"]))
+    with CaptureQueriesContext(connection) as one:
+        assert readiness.run_scheduled_checks() == 1
+    DeviceCheck.objects.all().delete()
+    PushDevice.objects.all().delete()
+    for number in range(20):
+        register(make_firefighter(f"ff{number}", stations["norwich"]))
+
+    with django_assert_num_queries(len(one)):
+        assert readiness.run_scheduled_checks() == 20
+
+    assert Delivery.objects.filter(kind=Kind.TEST).count() == 20
+
+
+def test_a_phone_that_said_notifications_are_blocked_is_sent_no_scheduled_test(alice, bob):
+    blocked, fine = register(alice), register(bob)
+    PushDevice.objects.filter(pk=blocked.pk).update(permission="denied")
+
+    assert readiness.run_scheduled_checks() == 2
+
+    [check] = checks_of(blocked)
+    assert (check.result, check.failure_code) == (CheckResult.FAILED, CheckFailure.PERMISSION)
+    assert not Delivery.objects.filter(device_check=check).exists()
+    assert Delivery.objects.filter(device_check__device=fine).count() == 1
+
+
 def test_it_skips_a_device_proven_recently_and_tests_one_proven_too_long_ago(alice, bob):
     recent, stale = register(alice), register(bob)
     now = timezone.now()
