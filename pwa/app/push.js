@@ -113,7 +113,7 @@ export async function registerDevice(api) {
       subscription = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
     }
     await api.addPushSubscription(subscription.toJSON(), deviceLabel());
-    return { ok: true, message: "Notifications are on: alerts will reach this phone." };
+    return { ok: true, message: "Notifications are on. Tap “Test my alerts” to check that an alert reaches this phone." };
   } catch (error) {
     if (error instanceof ApiError && error.status === 503) {
       return { ok: false, message: "The server cannot send push alerts yet (not configured)." };
