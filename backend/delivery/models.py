@@ -184,6 +184,8 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.alert_id is None:
+            return f"{self.get_channel_display()} test {self.device_check_id}: {self.state}"
         return f"{self.get_channel_display()} for alert {self.alert_id} (round {self.round}): {self.state}"
 
     @property

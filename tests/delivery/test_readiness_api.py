@@ -302,3 +302,19 @@ def test_going_on_call_with_a_proven_phone_has_no_warning(alice):
 def test_going_on_call_with_no_phone_at_all_says_so(alice):
     readiness = client_for(alice.user).patch("/api/v1/me/", {"on_call": True}, format="json").json()["readiness"]
     assert readiness["devices"] == 0 and "No phone" in readiness["warning"]
+
+
+def test_the_admins_deliveries_list_shows_a_test_push_with_whose_phone_it_is(alice, carol):
+    from tests.conftest import admin_client_for
+
+    check_id = start_test(alice, register(alice)).json()["id"]
+
+    response = admin_client_for(carol).get("/admin/delivery/delivery/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Test of the device" in page and "alice" in page
+    detail = admin_client_for(carol).get(
+        f"/admin/delivery/delivery/{Delivery.objects.get(device_check=check_id).pk}/change/"
+    )
+    assert detail.status_code == 200
