@@ -275,14 +275,21 @@ def run_scheduled_checks(*, now: datetime.datetime | None = None) -> int:
     """The worker's readiness pass: close overdue tests, then (outside the quiet hours) start a test
     of each device due one. How many tests it closed or started.
 
-    Each device is locked while its test is started (SKIP LOCKED on PostgreSQL), and the "none in
-    the last day" rule is read inside that lock, so two workers never test one device twice."""
+    Each device is locked while its test is started (SKIP LOCKED on PostgreSQL: a device another
+    worker holds is left to it), and the "none in the last day" rule is read again once the locks
+    are held: the locking query's snapshot may predate another worker's commit of a test."""
     now = now or timezone.now()
     done = close_overdue_checks(now=now)
     if in_quiet_hours(timezone.localtime(now).time(), settings.READINESS_QUIET_HOURS):
         return done
     with transaction.atomic():
-        due = list(devices_due_for_check(now=now).select_for_update(skip_locked=True, of=("self",)))
+        locked = list(devices_due_for_check(now=now).select_for_update(skip_locked=True, of=("self",)))
+        tested_meanwhile = set(
+            DeviceCheck.objects.filter(device__in=locked, created_at__gte=now - ONE_A_DAY).values_list(
+                "device_id", flat=True
+            )
+        )
+        due = [device for device in locked if device.pk not in tested_meanwhile]
         start_checks(due, reason=CheckReason.SCHEDULED, now=now)
     return done + len(due)
 

@@ -6,8 +6,10 @@ row flag the device, and a proof (a test's receipt or a real alert's) clears the
 Times are passed in (`now`), never waited for: each test moves `now` on instead of the clock."""
 
 import datetime
+import threading
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from backend import scheduling
@@ -342,3 +344,31 @@ def test_the_delivery_app_registers_the_pass():
     identity = scheduling.WorkerIdentity(name="w", started_at=timezone.now())
     passes = {p.name: p for p in scheduling.registered_passes(identity)}
     assert passes["readiness"].every_seconds == readiness.PASS_SECONDS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_running_the_pass_at_once_test_each_phone_once(stations):
+    if connection.vendor != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite serialises writers, so there is no race to test")
+    from tests.conftest import make_firefighter
+
+    for number in range(30):
+        register(make_firefighter(f"ff{number}", stations["norwich"]))
+    start = threading.Barrier(4)
+    started: list[int] = []
+
+    def work():
+        start.wait()
+        for _ in range(3):
+            started.append(readiness.run_scheduled_checks())
+        connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sum(started) == 30
+    assert DeviceCheck.objects.count() == 30
+    assert DeviceCheck.objects.values("device").distinct().count() == 30
