@@ -637,8 +637,8 @@ def _check(check) -> dict:
 
 
 class PushTestListView(APIView):
-    """ "Test my alerts": a test push to the caller's own device (named by its endpoint), with the
-    app's state. 201 with the new test; 200 with the one still waiting for this device's receipt."""
+    """The app's "Test my alerts": a test push to the caller's own device (named by its endpoint),
+    with the app's state. 201 with the new test; 200 with the one still waiting for its receipt."""
 
     throttle_classes = [ReadinessThrottle]
 

@@ -102,10 +102,10 @@ def report_state(
 
 
 def request_test(*, actor, endpoint: str, state: dict | None = None, now: datetime.datetime | None = None):
-    """ "Test my alerts" on the actor's own device: returns (the check, whether it is new). A test
-    still waiting for this device's receipt is returned as it is, not doubled. With the app's state
-    (report_state's fields) it is recorded first; a phone that says notifications are not allowed
-    fails at once, since no push can be shown there, and is told what to do."""
+    """The firefighter tapped "Test my alerts" on their own device: returns (the check, whether it
+    is new). A test still waiting for this device's receipt is returned as it is, not doubled. With
+    the app's state (report_state's fields) it is recorded first; a phone that says notifications
+    are not allowed fails at once, since no push can be shown there, and is told what to do."""
     now = now or timezone.now()
     device = access_own_device(actor, endpoint)
     if state:

@@ -1,4 +1,4 @@
-""" "Test my alerts" in the app, on an Android phone (docs/delivery.md, "Readiness").
+"""The app's "Test my alerts", on an Android phone (docs/delivery.md, "Readiness").
 
 The whole path is real but for the two ends a headless browser cannot reach: the phone's push
 subscription is one of the push-service stand-in's (tests/support/push_service.py), handed to the
