@@ -138,3 +138,18 @@ def test_with_notifications_revoked_the_test_fails_and_the_app_says_what_to_chec
     time.sleep(1)
     assert [p for p in push_service.received_for(subscription) if p.json.get("type") == "device.test"] == []
     assert problems == []
+
+
+def test_going_on_call_with_no_phone_registered_warns_the_firefighter(phone):
+    """The on-call answer says when none of the firefighter's phones can be counted on; the app
+    shows it under the switch."""
+    log_in(phone, "ff.sheringham.3")  # no phone registered for alerts
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    page.goto("/")
+    page.get_by_role("button", name=re.compile("ON CALL")).click()  # off call
+    page.get_by_role("button", name=re.compile("OFF CALL")).click()  # on call again
+
+    page.get_by_text("No phone of yours is registered for alerts").wait_for()
+    page.get_by_role("button", name=re.compile("ON CALL")).wait_for()
+    assert problems == []

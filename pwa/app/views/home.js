@@ -170,9 +170,9 @@ export function homeView(root, _params, ctx) {
     local.onCallError = null;
     render();
     try {
-      const { readiness, ...me } = await api.setOnCall(value);
+      const { readiness: phones, ...me } = await api.setOnCall(value);
       // Going on call with no phone that has shown an alert or a test lately: the server says so.
-      local.onCallWarning = readiness?.warning || null;
+      local.onCallWarning = phones?.warning || null;
       store.update((s) => void (s.me = me));
       localStorage.setItem("coresponder.me", JSON.stringify(me));
     } catch (error) {
