@@ -5,6 +5,7 @@ misconfigured deployment fails loudly instead of alerting nobody. Any variable c
 given as NAME_FILE pointing at a file holding the value (for secrets mounted by the platform).
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -116,3 +117,30 @@ def ladder(name: str, default: str, *, actions: set[str]) -> list[tuple[int, str
     if [s for s, _ in steps] != sorted(s for s, _ in steps):
         raise ImproperlyConfigured(f"{name} steps must be in increasing time.")
     return steps
+
+
+def time_window(name: str, default: str) -> tuple[datetime.time, datetime.time] | None:
+    """A daily window written "HH:MM-HH:MM" (local time; it may wrap midnight, "22:00-08:00"), or
+    None when the value is empty."""
+    text = (raw(name, default) or "").strip()
+    if not text:
+        return None
+    start, dash, end = text.partition("-")
+    try:
+        if not dash:
+            raise ValueError
+        window = (_clock_time(start), _clock_time(end))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name}={text!r} must be a daily window HH:MM-HH:MM, e.g. 22:00-08:00 (or empty for none)."
+        ) from None
+    if window[0] == window[1]:
+        raise ImproperlyConfigured(f"{name}={text!r} starts and ends at the same time: leave it empty for none.")
+    return window
+
+
+def _clock_time(text: str) -> datetime.time:
+    hours, colon, minutes = text.strip().partition(":")
+    if not colon or not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) <= 2):
+        raise ValueError(text)
+    return datetime.time(int(hours), int(minutes))

@@ -393,8 +393,10 @@ DELIVERY_LEASE_SECONDS = env.integer("DELIVERY_LEASE_SECONDS", 30, minimum=5, ma
 # in the quiet hours (local time, "HH:MM-HH:MM", may wrap midnight; empty for none). A test with no
 # receipt after READINESS_RECEIPT_WAIT_SECONDS has failed.
 READINESS_PROVEN_WITHIN_DAYS = env.integer("READINESS_PROVEN_WITHIN_DAYS", 7, minimum=1, maximum=90)
-READINESS_QUIET_HOURS = env.string("READINESS_QUIET_HOURS", "22:00-08:00")
+READINESS_QUIET_HOURS = env.time_window("READINESS_QUIET_HOURS", "22:00-08:00")
 READINESS_RECEIPT_WAIT_SECONDS = env.integer("READINESS_RECEIPT_WAIT_SECONDS", 120, minimum=10, maximum=3600)
+# "Test my alerts" and the app's state reports, per firefighter (429 `throttled` past it).
+READINESS_REQUESTS_PER_MINUTE = env.integer("READINESS_REQUESTS_PER_MINUTE", 20, minimum=1, maximum=10000)
 DELIVERY_POLL_SECONDS = env.number("DELIVERY_POLL_SECONDS", 1.0, minimum=0.05, maximum=60)
 DELIVERY_RETRY_BASE_SECONDS = env.number("DELIVERY_RETRY_BASE_SECONDS", 1.0, minimum=0.01, maximum=60)
 DELIVERY_RETRY_MAX_SECONDS = env.number("DELIVERY_RETRY_MAX_SECONDS", 60.0, minimum=0.1, maximum=3600)

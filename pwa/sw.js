@@ -12,6 +12,9 @@
  *   and again when it is tapped ("opened"). No cookie is sent or needed: the app may be closed and
  *   the firefighter logged out. A declarative push (Safari 18.4+, `web_push: 8030`) is `mutable`,
  *   so this worker still runs for it where it can.
+ * - A test of the device ("Test my alerts", the readiness checks: `type` "device.test") shows its
+ *   own notification (its own tag, no incident, no vibration pattern of an alert) and posts its
+ *   receipt the same way with `check_id`; an open app is told at once.
  * - notificationclick: focuses the app and opens the alert; pushsubscriptionchange: subscribes
  *   again and tells the server.
  *
@@ -19,7 +22,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "9776981a9ffd";
+const VERSION = "4d2030fbbd26";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 
@@ -44,6 +47,7 @@ const SHELL = [
   "/app/push.js",
   "/app/queue-sync.js",
   "/app/queue.js",
+  "/app/readiness.js",
   "/app/records-rules.js",
   "/app/router.js",
   "/app/socket.js",
@@ -75,6 +79,10 @@ const SHELL_PATHS = new Set(SHELL);
 const GENERIC_TITLE = "Cardiac arrest alert: open the app";
 const GENERIC_BODY = "Tap to see the alert and answer.";
 const GENERIC_TAG = "coresponder-alert";
+const TEST_TYPE = "device.test";
+const TEST_TITLE = "Test alert — no action needed";
+const TEST_BODY = "Checking that alerts reach this phone. Nothing to do.";
+const TEST_TAG = "device-test";
 const CHECK_TIMEOUT_MS = 3000; // how long a push may wait to learn whether the alert still stands
 const RECEIPT_TIMEOUT_MS = 8000; // each attempt to post a receipt; the push event's life is short
 const RECEIPT_URL = "/api/v1/push-receipts/";
@@ -180,6 +188,30 @@ function notificationFor(payload) {
   return { title: text(note.title) || GENERIC_TITLE, options };
 }
 
+/** A test of the device: no incident, its own tag, shown briefly; the token completes the test. */
+function testNotificationFor(data) {
+  const note = data.notification && typeof data.notification === "object" ? data.notification : {};
+  return {
+    title: text(note.title) || TEST_TITLE,
+    options: {
+      body: text(note.body) || TEST_BODY,
+      tag: TEST_TAG,
+      renotify: true,
+      requireInteraction: false,
+      lang: "en-GB",
+      silent: false,
+      icon: ICON,
+      badge: BADGE,
+      timestamp: Date.now(),
+      data: {
+        url: new URL("/#/", self.location.origin).href,
+        check_id: positiveInt(data.check_id),
+        receipt: typeof data.receipt === "string" && RECEIPT_TOKEN.test(data.receipt) ? data.receipt : null,
+      },
+    },
+  };
+}
+
 /** "cancelled", "stood_down", "closed", "open" or "unknown" (no answer in time, logged out...). */
 async function alertStatus(alertId) {
   const controller = new AbortController();
@@ -209,8 +241,9 @@ async function alertStatus(alertId) {
  *  the token its push carried. No cookie: the token is the proof. A network failure or a server
  *  error is tried once more; a refusal (a replay, an old token) is final. Never throws. */
 async function sendReceipt(data, event) {
-  if (!data || !data.alert_id || !data.receipt) return false;
-  const body = JSON.stringify({ alert_id: data.alert_id, token: data.receipt, event });
+  if (!data || !data.receipt || !(data.alert_id || data.check_id)) return false;
+  const about = data.check_id ? { check_id: data.check_id } : { alert_id: data.alert_id };
+  const body = JSON.stringify({ ...about, token: data.receipt, event });
   for (let attempt = 1; attempt <= 2; attempt += 1) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), RECEIPT_TIMEOUT_MS);
@@ -240,6 +273,24 @@ const ENDED = {
   closed: ["Incident closed", "This incident is closed. You are not needed."],
 };
 
+/** A test push: shown as a test, its receipt sent, and an open app told (it shows the result). */
+async function showTest(payload) {
+  const { title, options } = testNotificationFor(payload);
+  try {
+    await self.registration.showNotification(title, options);
+  } catch {
+    try {
+      await self.registration.showNotification(TEST_TITLE, { body: TEST_BODY, tag: TEST_TAG, data: options.data });
+    } catch {
+      return; // not shown (no permission): no receipt, and the test fails as it should
+    }
+  }
+  const receipt = sendReceipt(options.data, "shown");
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const client of windows) client.postMessage({ type: "push-test", check_id: options.data.check_id });
+  await receipt;
+}
+
 async function showPush(event) {
   let payload = null;
   try {
@@ -247,6 +298,8 @@ async function showPush(event) {
   } catch {
     payload = null; // not JSON: still show the generic alert
   }
+  // A test never falls back to an alert's notification, and sends no receipt if it was not shown.
+  if (payload && payload.type === TEST_TYPE) return showTest(payload);
   const { title, options } = notificationFor(payload);
   let shownTitle = title;
   if (options.data.alert_id && !(payload && typeof payload.type === "string" && payload.type !== "alert.created")) {

@@ -119,6 +119,9 @@ def test_login_limits_and_session_lifetimes_come_from_the_environment():
         ({"ESCALATION_LADDER": "60:ring,30:alarm"}, "ESCALATION_LADDER steps must be in increasing time"),
         ({"ESCALATION_LADDER": "60:panic"}, "ESCALATION_LADDER step '60:panic' must be SECONDS:ACTION"),
         ({"DJANGO_ALLOWED_ORIGINS": "coresponder.example.nhs.uk"}, "is not an origin"),
+        ({"READINESS_QUIET_HOURS": "22-08"}, "READINESS_QUIET_HOURS='22-08' must be a daily window HH:MM-HH:MM"),
+        ({"READINESS_QUIET_HOURS": "25:00-08:00"}, "must be a daily window HH:MM-HH:MM"),
+        ({"READINESS_QUIET_HOURS": "08:00-08:00"}, "starts and ends at the same time"),
         (
             {"DJANGO_SECRET_KEY_FILE": "/nonexistent/secret"},
             "DJANGO_SECRET_KEY_FILE='/nonexistent/secret' cannot be read",
@@ -138,3 +141,12 @@ def test_secrets_can_come_from_files(tmp_path):
     del env["VAPID_PRIVATE_KEY"]
     result = start(env)
     assert result.returncode == 0, result.stderr
+
+
+def test_quiet_hours_are_read_as_a_daily_window_or_none():
+    read = "from django.conf import settings; print(repr(settings.READINESS_QUIET_HOURS))"
+    assert start(PRODUCTION, read).stdout.strip().splitlines()[-1] == ("(datetime.time(22, 0), datetime.time(8, 0))")
+    assert start({**PRODUCTION, "READINESS_QUIET_HOURS": " 1:30-05:00 "}, read).stdout.strip().splitlines()[-1] == (
+        "(datetime.time(1, 30), datetime.time(5, 0))"
+    )
+    assert start({**PRODUCTION, "READINESS_QUIET_HOURS": ""}, read).stdout.strip().splitlines()[-1] == "None"

@@ -21,6 +21,10 @@ urlpatterns = [
     path("auth/login/", views.LoginView.as_view(), name="auth-login"),
     path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
     path("push-subscriptions/", views.PushSubscriptionView.as_view(), name="push-subscriptions"),
+    # Readiness: "Test my alerts" and the app's word on its phone (backend/delivery/readiness.py).
+    path("push-tests/", views.PushTestListView.as_view(), name="push-tests"),
+    path("push-tests/<int:check_id>/", views.PushTestDetailView.as_view(), name="push-test-detail"),
+    path("push-device-state/", views.PushDeviceStateView.as_view(), name="push-device-state"),
     path("push/vapid-public-key/", views.VapidPublicKeyView.as_view(), name="vapid-public-key"),
     # The phones' receipts: no session, a single-use token instead (backend/delivery/receipts.py).
     path("push-receipts/", views.PushReceiptView.as_view(), name="push-receipts"),

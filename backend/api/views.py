@@ -4,7 +4,7 @@ backend/schemas/). Nothing here changes state itself."""
 
 from django.conf import settings
 from django.middleware.csrf import get_token
-from django.utils import dateparse
+from django.utils import dateparse, timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -23,7 +23,9 @@ from backend.checklists import actions as checklist_actions
 from backend.checklists import content as checklist_content
 from backend.checklists import payloads as checklist_payloads
 from backend.checklists import signoff as checklist_signoff
+from backend.delivery import readiness
 from backend.delivery import subscriptions as push_subscriptions
+from backend.delivery.models import Permission, Platform
 from backend.dispatch import access, actions, payloads
 from backend.dispatch.models import MAX_CREW_TARGET, DeclineReason, Incident, IncidentCategory, IncidentStatus
 from backend.errors import NotAllowed
@@ -378,9 +380,14 @@ class MeView(APIView):
 
     @extend_schema(request=AvailabilityInput, responses=api_responses("me"))
     def patch(self, request):
+        """Going on call, the answer also says how ready the firefighter's phones are (`readiness`,
+        with a `warning` when none has shown an alert or a test lately: docs/delivery.md)."""
         data = _valid(self.AvailabilityInput, request)
         account_actions.set_availability(actor=request.user, on_call=data["on_call"])
-        return Response(account_actions.profile_of(request.user))
+        profile = account_actions.profile_of(request.user)
+        if data["on_call"] and profile["responder"] is not None:
+            profile["readiness"] = readiness.readiness_of(request.user)
+        return Response(profile)
 
 
 # --- Helpers -----------------------------------------------------------------------------------------
@@ -405,13 +412,28 @@ def _known_ids(queryset, ids: list[int], what: str) -> list[int]:
 # --- Web Push subscriptions: firefighters' devices ---------------------------------------------------
 
 
+def _iso(value):
+    return value.isoformat() if value else None
+
+
 def _device(device) -> dict:
     return {
         "id": device.pk,
         "label": device.label,
         "endpoint": device.subscription.endpoint,
         "created_at": device.created_at.isoformat(),
-        "last_success_at": device.last_success_at.isoformat() if device.last_success_at else None,
+        "last_success_at": _iso(device.last_success_at),
+        # Readiness (docs/delivery.md): what the app last said of itself, and the proof it rings.
+        "platform": device.platform,
+        "installed": device.installed,
+        "permission": device.permission,
+        "state_reported_at": _iso(device.state_reported_at),
+        "last_proven_at": _iso(device.last_proven_at),
+        "proven": readiness.is_proven(device, now=timezone.now()),
+        "last_failure_at": _iso(device.last_failure_at),
+        "last_failure_reason": device.last_failure_reason,
+        "failed_checks_in_a_row": device.failed_checks_in_a_row,
+        "flagged": device.flagged,
     }
 
 
@@ -532,16 +554,113 @@ class PushReceiptView(APIView):
     throttle_classes = [PushReceiptThrottle]
 
     class ReceiptInput(serializers.Serializer):
-        alert_id = _id_field()
+        alert_id = StrictIntegerField(min_value=1, max_value=2**63 - 1, required=False)
+        check_id = StrictIntegerField(
+            min_value=1, max_value=2**63 - 1, required=False, help_text="A test of the device, instead of an alert."
+        )
         token = serializers.RegexField(
             r"^[A-Za-z0-9_-]{43}$",
             error_messages={"invalid": "The receipt token is the one the push carried: 43 URL-safe base64 characters."},
         )
         event = serializers.ChoiceField(choices=["shown", "opened"], default="shown")
 
+        def validate(self, data):
+            given = [name for name in ("alert_id", "check_id") if name in data]
+            if len(given) != 1:
+                message = "Give alert_id (an alert's push) or check_id (a test's push), not both."
+                raise serializers.ValidationError({"alert_id": [message], "check_id": [message]})
+            return data
+
     @extend_schema(request=ReceiptInput, responses={204: None, **_errors(400, 403, 409, 429)})
     def post(self, request):
         _require_our_origin(request)
         data = _valid(self.ReceiptInput, request)
-        actions.record_push_receipt(alert_id=data["alert_id"], token=data["token"], event=data["event"])
+        if "check_id" in data:
+            readiness.record_test_receipt(check_id=data["check_id"], token=data["token"], event=data["event"])
+        else:
+            actions.record_push_receipt(alert_id=data["alert_id"], token=data["token"], event=data["event"])
         return Response(status=204)
+
+
+# --- Readiness: "Test my alerts" and what the app says of itself (docs/delivery.md) -------------------
+
+
+class ReadinessThrottle(SimpleRateThrottle):
+    """READINESS_REQUESTS_PER_MINUTE per firefighter: a test is a real push to a real phone."""
+
+    scope = "readiness"
+
+    def get_rate(self) -> str:
+        return f"{settings.READINESS_REQUESTS_PER_MINUTE}/min"
+
+    def get_cache_key(self, request, view) -> str | None:
+        if request.method == "GET" or not request.user.is_authenticated:
+            return None  # polling a result is free; an anonymous request gets its 401
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+class DeviceStateInput(serializers.Serializer):
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    installed = StrictBooleanField(help_text="Running as an installed app (display-mode standalone).")
+    permission = serializers.ChoiceField(choices=Permission.choices, help_text="Notification.permission.")
+
+
+class PushDeviceStateView(APIView):
+    """The app's word on this phone, at start and with each test: `{"endpoint", "platform",
+    "installed", "permission"}`. The endpoint names the device (its push subscription, which only
+    this browser knows); only the caller's own."""
+
+    throttle_classes = [ReadinessThrottle]
+
+    class StateInput(DeviceStateInput):
+        endpoint = serializers.URLField(max_length=500)
+
+    @extend_schema(request=StateInput, responses=api_responses("push_device", errors=(400, 401, 403, 404, 429)))
+    def put(self, request):
+        data = _valid(self.StateInput, request)
+        device = readiness.report_state(actor=request.user, **data)
+        return Response(_device(device))
+
+
+def _check(check) -> dict:
+    return {
+        "id": check.pk,
+        "device_id": check.device_id,
+        "reason": check.reason,
+        "result": check.result,
+        "created_at": check.created_at.isoformat(),
+        "sent_at": _iso(check.sent_at),
+        "shown_at": _iso(check.shown_at),
+        "finished_at": _iso(check.finished_at),
+        "duration_ms": check.duration_ms,
+        "failure_code": check.failure_code,
+        "failure_reason": check.failure_reason,
+        "receipt_wait_seconds": settings.READINESS_RECEIPT_WAIT_SECONDS,
+    }
+
+
+class PushTestListView(APIView):
+    """The app's "Test my alerts": a test push to the caller's own device (named by its endpoint),
+    with the app's state. 201 with the new test; 200 with the one still waiting for its receipt."""
+
+    throttle_classes = [ReadinessThrottle]
+
+    class TestInput(serializers.Serializer):
+        endpoint = serializers.URLField(max_length=500)
+        state = DeviceStateInput(required=False, help_text="The app's state now, recorded with the test.")
+
+    @extend_schema(
+        request=TestInput, responses=api_responses("device_check", status=201, errors=(400, 401, 403, 404, 429))
+    )
+    def post(self, request):
+        data = _valid(self.TestInput, request)
+        check, created = readiness.request_test(actor=request.user, endpoint=data["endpoint"], state=data.get("state"))
+        return Response(_check(check), status=201 if created else 200)
+
+
+class PushTestDetailView(APIView):
+    """One test of the caller's own phones, as it stands (the app polls it until it is over)."""
+
+    @extend_schema(responses=api_responses("device_check", errors=(401, 403, 404)))
+    def get(self, request, check_id: int):
+        return Response(_check(readiness.access_own_check(request.user, check_id)))

@@ -30,16 +30,19 @@ def duration(delivery: Delivery) -> str:
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["alert", "responder", *DELIVERY_FIELDS]
+    list_display = ["alert", "device_check", "responder", *DELIVERY_FIELDS]
     list_filter = ["channel", "kind", "state", "round"]
     search_fields = ["alert__incident__cad_reference", "alert__responder__user__username"]
-    list_select_related = ["alert__incident", "alert__responder__user"]
-    readonly_fields = ["alert", *DELIVERY_FIELDS]
+    list_select_related = ["alert__incident", "alert__responder__user", "device_check", "device__user"]
+    readonly_fields = ["alert", "device_check", *DELIVERY_FIELDS]
     fields = readonly_fields
 
     @admin.display(description="Responder")
     def responder(self, delivery):
-        return delivery.alert.responder
+        if delivery.alert is not None:
+            return delivery.alert.responder
+        # A test of a device (readiness) has no alert: whose phone it is.
+        return delivery.device.user if delivery.device is not None else "-"
 
     duration = staticmethod(duration)
 

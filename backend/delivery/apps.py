@@ -7,6 +7,7 @@ class DeliveryConfig(AppConfig):
     verbose_name = "Alert delivery"
 
     def ready(self):
-        from backend.delivery.sending import register_passes
+        from backend.delivery import readiness, sending
 
-        register_passes()
+        sending.register_passes()
+        readiness.register_passes()

@@ -74,6 +74,14 @@ class CheckResult(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class CheckFailure(models.TextChoices):
+    """Why a check failed, as the app chooses its advice by it (pwa/app/readiness.js)."""
+
+    PERMISSION = "permission", "Notifications not allowed on the phone"
+    REFUSED = "refused", "The push service refused the push"
+    NO_RECEIPT = "no_receipt", "No receipt from the phone in time"
+
+
 class DeviceCheck(models.Model):
     """A test push to one device, through the same path as an alert (outbox, worker, push service,
     service worker): it passes when the phone's receipt comes back, and fails when the push service
@@ -89,6 +97,7 @@ class DeviceCheck(models.Model):
     shown_at = models.DateTimeField(null=True, blank=True, help_text="When the phone said it showed the test.")
     result = models.CharField(max_length=10, choices=CheckResult.choices, default=CheckResult.PENDING)
     failure_reason = models.CharField(max_length=200, blank=True)
+    failure_code = models.CharField(max_length=12, choices=CheckFailure.choices, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -175,6 +184,8 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.alert_id is None:
+            return f"{self.get_channel_display()} test {self.device_check_id}: {self.state}"
         return f"{self.get_channel_display()} for alert {self.alert_id} (round {self.round}): {self.state}"
 
     @property

@@ -57,13 +57,25 @@ def record_receipt(*, alert_id: int, token: str, event: str, now: datetime.datet
     Raises InvalidReceiptToken for a token that is not the live one of one of this alert's pushes,
     and ReceiptAlreadyRecorded when this event was already recorded with it (a replay). Opening
     implies showing: an "opened" whose "shown" never arrived records both."""
+    pushes = Delivery.objects.filter(alert_id=alert_id, channel=Channel.WEBPUSH, kind=Kind.ALERT)
+    return _record(pushes, token=token, event=event, now=now, of_what="alert")
+
+
+def record_check_receipt(*, check_id: int, token: str, event: str, now: datetime.datetime | None = None) -> Delivery:
+    """The same for a test of the device (backend/delivery/readiness.py): the token must be the live
+    one of one of that check's test pushes, so an alert's token, another check's, a stale or a
+    forged one is refused alike, and a replay too."""
+    pushes = Delivery.objects.filter(device_check_id=check_id, channel=Channel.WEBPUSH, kind=Kind.TEST)
+    return _record(pushes, token=token, event=event, now=now, of_what="test")
+
+
+def _record(pushes, *, token: str, event: str, now: datetime.datetime | None, of_what: str) -> Delivery:
     if event not in EVENTS:
         raise ValueError(event)
     now = now or timezone.now()
-    pushes = Delivery.objects.filter(alert_id=alert_id, channel=Channel.WEBPUSH, kind=Kind.ALERT)
     match = _matching_push(pushes.values_list("pk", "attempts"), token)
     if match is None:
-        raise InvalidReceiptToken("This receipt token is not valid for this alert.")
+        raise InvalidReceiptToken(f"This receipt token is not valid for this {of_what}.")
     # Still that attempt: a push re-claimed since (a retry) has a new token, and the old one is stale.
     ours = pushes.filter(pk=match[0], attempts=match[1])
     field = f"{event}_at"
@@ -74,9 +86,9 @@ def record_receipt(*, alert_id: int, token: str, event: str, now: datetime.datet
             ours.filter(shown_at__isnull=True).update(shown_at=now)
         delivery = ours.select_related("device").first()
     if delivery is None:
-        raise InvalidReceiptToken("This receipt token is not valid for this alert.")
+        raise InvalidReceiptToken(f"This receipt token is not valid for this {of_what}.")
     if not updated:
-        raise ReceiptAlreadyRecorded(f"This device's {event} receipt for the alert is already recorded.")
+        raise ReceiptAlreadyRecorded(f"This device's {event} receipt for the {of_what} is already recorded.")
     return delivery
 
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from backend import scheduling
 from backend.backoff import backoff_seconds
-from backend.delivery import receipts
+from backend.delivery import readiness, receipts
 from backend.delivery.models import Channel, Delivery, DeliveryState, Kind, PushDevice, WorkerHeartbeat
 from backend.delivery.transports import Job, Transport, TransportError
 from backend.scheduling import Every, Pass
@@ -48,7 +48,7 @@ def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) 
         rows = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(due)
-            .select_related("alert__incident", "alert__responder", "device__subscription")
+            .select_related("alert__incident", "alert__responder", "device__subscription", "device_check")
             .order_by("next_attempt_at", "pk")[:limit]
         )
         jobs, claimed_ids, closed_by_reason = [], [], defaultdict(list)
@@ -61,7 +61,7 @@ def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) 
             delivery.attempts += 1
             claimed_ids.append(delivery.pk)
             token = ""
-            if delivery.channel == Channel.WEBPUSH and delivery.kind == Kind.ALERT:
+            if delivery.channel == Channel.WEBPUSH and delivery.kind in (Kind.ALERT, Kind.TEST):
                 # Each attempt's own receipt token, worked out again when the receipt comes.
                 token = receipts.token_for(delivery.pk, delivery.attempts)
             jobs.append(_job(delivery, receipt_token=token))
@@ -83,6 +83,8 @@ def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) 
 
 
 def _not_needed_because(delivery: Delivery, *, shown_by_receipt: set[int] = frozenset()) -> str:
+    if delivery.kind == Kind.TEST:
+        return readiness.why_not_to_send(delivery)
     alert = delivery.alert
     if delivery.kind == Kind.STAND_DOWN:
         return "" if delivery.device is not None else "Not sent: the device's subscription was removed."
@@ -101,6 +103,8 @@ def _not_needed_because(delivery: Delivery, *, shown_by_receipt: set[int] = froz
 
 def _job(delivery: Delivery, *, receipt_token: str = "") -> Job:
     alert = delivery.alert
+    if alert is None:  # a test of the device: no alert, no incident
+        return _test_job(delivery, receipt_token=receipt_token)
     job = {
         "delivery_id": delivery.pk,
         "channel": delivery.channel,
@@ -125,6 +129,27 @@ def _job(delivery: Delivery, *, receipt_token: str = "") -> Job:
     else:
         job.update(phone_number=alert.responder.phone_number)
     return Job(**job)
+
+
+def _test_job(delivery: Delivery, *, receipt_token: str) -> Job:
+    subscription = delivery.device.subscription
+    return Job(
+        delivery_id=delivery.pk,
+        channel=delivery.channel,
+        attempts=delivery.attempts,
+        round=delivery.round,
+        alert_id=None,
+        incident_id=None,
+        alerted_at=delivery.device_check.created_at,
+        kind=delivery.kind,
+        incident_status="",
+        receipt_token=receipt_token,
+        check_id=delivery.device_check_id,
+        subscription_id=subscription.pk,
+        endpoint=subscription.endpoint,
+        p256dh=subscription.p256dh,
+        auth=subscription.auth,
+    )
 
 
 def record_sent(job: Job, *, worker: str, status: int) -> bool:
@@ -152,6 +177,7 @@ def record_sent_batch(results: list[tuple[Job, int]], *, worker: str) -> int:
         subscription_ids = [job.subscription_id for job, _ in results if job.subscription_id]
         if subscription_ids:
             PushDevice.objects.filter(subscription_id__in=subscription_ids).update(last_success_at=now)
+        readiness.record_tests_sent([job.check_id for job, _ in results if job.check_id], now=now)
     # The board's "sent" per device (its receipts come later, from the phones).
     receipts.tell_the_board({job.alert_id for job, _ in results if _is_alert_push(job)})
     return updated
@@ -184,6 +210,10 @@ def record_failure(job: Job, error: TransportError, *, worker: str) -> bool:
                 lease_expires_at=None,
                 leased_by="",
             )
+        if updated and retry_at is None and job.check_id:
+            # A test the push service refused for good has failed (a subscription gone goes next,
+            # and its device and checks with it: the app registers the phone again).
+            readiness.record_test_refused(job.check_id, reason=error.message, now=now)
         if updated and error.gone and job.subscription_id:
             # The push service says this subscription will never work again (RFC 8030 404/410).
             from webpush.models import SubscriptionInfo

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backend.audit.log import record_alert_changes, record_overrides
-from backend.delivery import receipts
+from backend.delivery import readiness, receipts
 from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
 from backend.dispatch import access, payloads
@@ -702,7 +702,11 @@ def record_push_receipt(*, alert_id: int, token: str, event: str) -> None:
     is told at once. The alert itself does not change: the app's own acknowledgement (`received`)
     still comes when it opens the alert; the receipt is per device, and the escalation's text
     step counts either (escalation.py)."""
-    delivery = receipts.record_receipt(alert_id=alert_id, token=token, event=event)
+    with transaction.atomic():
+        delivery = receipts.record_receipt(alert_id=alert_id, token=token, event=event)
+        if delivery.device_id is not None:
+            # A real alert shown on the phone proves it as a test would (docs/delivery.md "Readiness").
+            readiness.record_proof(device_id=delivery.device_id, at=delivery.shown_at)
     alert = Alert.objects.get(pk=delivery.alert_id)
     funnels = receipts.funnels_of([alert.pk])
     events.send_to_board([("board.devices", {"alerts": [payloads.board_devices(alert, funnels)]})])

@@ -178,6 +178,16 @@ export class Api {
   removePushSubscription(endpoint) {
     return this.request("DELETE", "/push-subscriptions/", { endpoint });
   }
+  // --- Readiness: "Test my alerts" and this phone's state (docs/delivery.md) ----------------------
+  startPushTest(endpoint, state) {
+    return this.request("POST", "/push-tests/", { endpoint, state });
+  }
+  pushTest(id) {
+    return this.request("GET", `/push-tests/${Number(id)}/`);
+  }
+  reportDeviceState(endpoint, state) {
+    return this.request("PUT", "/push-device-state/", { endpoint, ...state });
+  }
   async vapidPublicKey() {
     const body = await this.request("GET", "/push/vapid-public-key/");
     return body?.public_key || null;

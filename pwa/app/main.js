@@ -12,6 +12,7 @@ import { RecordOutbox } from "./outbox.js";
 import { lastEventKey } from "./lastevent.js";
 import { Metronome } from "./metronome.js";
 import { dropPushSubscription, pushEndpoint, readPushState, registerDevice } from "./push.js";
+import { reportState } from "./readiness.js";
 import { Router, alertPath, go, parseHash } from "./router.js";
 import { createState, createStore, isActionable, mayTakeScreen, newlyEnded, startScreen } from "./store.js";
 import { AlertSync } from "./sync.js";
@@ -160,7 +161,7 @@ async function boot() {
   }
 
   // --- Push state (the home screen's warnings) --------------------------------------------------
-  ctx.refreshPush = async ({ repair = true } = {}) => {
+  ctx.refreshPush = async ({ repair = true, report = false } = {}) => {
     let push = await readPushState(api);
     // Permission granted but this phone is not (or no longer) registered: fix it quietly.
     if (repair && push.supported && push.permission === "granted" && (!push.subscribed || push.registered === false)) {
@@ -168,6 +169,9 @@ async function boot() {
       push = await readPushState(api);
       if (!result.ok && !push.error) push.error = result.message;
     }
+    // At start the app tells the server what this phone is (platform, installed, permission): the
+    // coordinators' readiness view and the advice after a failed test read it.
+    if (report && push.registered) push.device = (await reportState(api)) || push.device;
     store.update((s) => void (s.push = push));
     return push;
   };
@@ -200,7 +204,7 @@ async function boot() {
     if (!offline) {
       ctx.eventLog.sync();
       ctx.outbox.sync();
-      ctx.refreshPush();
+      ctx.refreshPush({ report: true });
       loadChecklist(api).then((result) => (ctx.checklist = result));
     }
   }
@@ -334,6 +338,8 @@ async function boot() {
         if (hash) go(hash);
       } else if (message?.type === "push") {
         ctx.sync?.foreground();
+      } else if (message?.type === "push-test") {
+        ctx.onPushTest?.(); // the test's notification is shown: "Test my alerts" looks again at once
       }
     },
   });

@@ -49,6 +49,8 @@ export async function readPushState(api) {
     permission: "Notification" in window ? Notification.permission : "unsupported",
     subscribed: false,
     registered: null,
+    device: null, // the server's record of this phone: proven, flagged, last failure (readiness)
+    anyProven: null, // whether any of the firefighter's phones has shown a push lately
     serverConfigured: null,
     error: null,
   };
@@ -61,9 +63,11 @@ export async function readPushState(api) {
     }
     const subscription = await reg.pushManager.getSubscription();
     state.subscribed = Boolean(subscription);
+    const devices = await api.pushDevices();
+    state.anyProven = devices.some((device) => device.proven);
     if (subscription) {
-      const devices = await api.pushDevices();
-      state.registered = devices.some((device) => device.endpoint === subscription.endpoint);
+      state.device = devices.find((device) => device.endpoint === subscription.endpoint) || null;
+      state.registered = state.device !== null;
     }
   } catch (error) {
     if (error instanceof ApiError && error.offline) return state;
@@ -109,7 +113,7 @@ export async function registerDevice(api) {
       subscription = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
     }
     await api.addPushSubscription(subscription.toJSON(), deviceLabel());
-    return { ok: true, message: "Notifications are on: alerts will reach this phone." };
+    return { ok: true, message: "Notifications are on. Tap “Test my alerts” to check that an alert reaches this phone." };
   } catch (error) {
     if (error instanceof ApiError && error.status === 503) {
       return { ok: false, message: "The server cannot send push alerts yet (not configured)." };

@@ -56,6 +56,19 @@ export function deliveryWarnings({ connection, push, onCall, trainingInDate, onl
         text: "This phone is not registered for alerts.",
       });
     }
+    if (push.device?.flagged) {
+      warnings.push({
+        level: "danger",
+        action: "test",
+        text: "This phone failed its last two alert tests, so alerts may not reach it. Tap “Test my alerts” and check what it says.",
+      });
+    } else if (onCall && push.anyProven === false) {
+      warnings.push({
+        level: "warning",
+        action: "test",
+        text: "You are on call, and none of your phones has shown an alert or a test recently. Tap “Test my alerts” to check this one.",
+      });
+    }
     if (push.error) warnings.push({ level: "warning", text: push.error });
   }
   if (online === false) {

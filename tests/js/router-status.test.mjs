@@ -39,6 +39,24 @@ describe("can alerts reach this phone?", () => {
     assert.equal(readyForAlerts(warnings), true);
   });
 
+  it("warns loudly when this phone failed its last two tests (flagged)", () => {
+    const push = { ...good, device: { flagged: true }, anyProven: true };
+    const warnings = deliveryWarnings({ connection: "live", push, onCall: true, trainingInDate: true, online: true });
+    assert.equal(warnings[0].level, "danger");
+    assert.equal(warnings[0].action, "test");
+    assert.match(warnings[0].text, /failed its last two alert tests/);
+  });
+
+  it("warns a firefighter on call with no phone proven lately, and not one off call", () => {
+    const push = { ...good, device: { flagged: false }, anyProven: false };
+    const on = deliveryWarnings({ connection: "live", push, onCall: true, trainingInDate: true, online: true });
+    assert.equal(on.length, 1);
+    assert.match(on[0].text, /none of your phones has shown an alert or a test/);
+    assert.equal(readyForAlerts(on), false);
+    const off = deliveryWarnings({ connection: "live", push, onCall: false, trainingInDate: true, online: true });
+    assert.ok(!off.some((warning) => warning.action === "test"));
+  });
+
   it("warns loudly when notifications are blocked", () => {
     const warnings = deliveryWarnings({ connection: "live", push: { ...good, permission: "denied" }, onCall: true, online: true });
     assert.equal(warnings[0].level, "danger");

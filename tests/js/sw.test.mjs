@@ -256,6 +256,63 @@ describe("service worker: receipts", () => {
   });
 });
 
+const TEST_PUSH = {
+  web_push: 8030,
+  mutable: true,
+  notification: { title: "Test alert — no action needed", body: "Checking that alerts reach this phone. Nothing to do.", navigate: `${ORIGIN}/#/`, tag: "device-test", lang: "en-GB", silent: false },
+  type: "device.test",
+  check_id: 7,
+  url: `${ORIGIN}/#/`,
+  receipt: TOKEN,
+};
+
+describe("service worker: a test of the device", () => {
+  const receipts = (worker) => worker.fetches.filter((f) => f.url === "/api/v1/push-receipts/");
+
+  it("shows the test as a test, asks nothing of any alert, and posts its receipt with check_id", async () => {
+    const messages = [];
+    const worker = loadWorker({
+      fetch: async () => new Response(null, { status: 204 }),
+      windows: [{ postMessage: (message) => messages.push(message) }],
+    });
+    const [shown] = await push(worker, TEST_PUSH);
+    assert.equal(shown.title, "Test alert — no action needed");
+    assert.equal(shown.options.tag, "device-test");
+    assert.equal(shown.options.requireInteraction, false);
+    assert.deepEqual(plain(shown.options.data), { url: `${ORIGIN}/#/`, check_id: 7, receipt: TOKEN });
+    assert.deepEqual(worker.fetches.map((f) => f.url), ["/api/v1/push-receipts/"]);
+    assert.deepEqual(JSON.parse(receipts(worker)[0].options.body), { check_id: 7, token: TOKEN, event: "shown" });
+    assert.deepEqual(plain(messages), [{ type: "push-test", check_id: 7 }]);
+  });
+
+  it("sends no receipt when it could not show the test, and never shows an alert instead", async () => {
+    const worker = loadWorker({
+      fetch: async () => new Response(null, { status: 204 }),
+      showNotification: async () => {
+        throw new TypeError("No notification permission has been granted for this origin.");
+      },
+    });
+    await push(worker, TEST_PUSH);
+    assert.equal(receipts(worker).length, 0);
+  });
+
+  it("posts opened with check_id when the test is tapped, and opens the app's home", async () => {
+    const worker = loadWorker({ fetch: async () => new Response(null, { status: 204 }) });
+    const [shown] = await push(worker, TEST_PUSH);
+    const event = { notification: { data: shown.options.data, close() {} }, waitUntil: (p) => (event.done = p) };
+    worker.listeners.notificationclick(event);
+    await event.done;
+    assert.deepEqual(
+      receipts(worker).map((f) => JSON.parse(f.options.body)),
+      [
+        { check_id: 7, token: TOKEN, event: "shown" },
+        { check_id: 7, token: TOKEN, event: "opened" },
+      ],
+    );
+    assert.deepEqual(worker.opened, [`${ORIGIN}/#/`]);
+  });
+});
+
 describe("service worker: notification click", () => {
   function click(worker, data) {
     const event = {

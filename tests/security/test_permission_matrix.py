@@ -86,6 +86,7 @@ _CONVERTERS = {
     "{own_accepted_alert}": "<int:alert_id>",
     "{charlies_alert}": "<int:alert_id>",
     "{record}": "<int:record_id>",
+    "{check}": "<int:check_id>",
 }
 FIREFIGHTERS_200 = only(*FIREFIGHTERS, status=200)
 OWNER_ONLY = {"firefighter": 200, "other_station_firefighter": 404, "crew_lead": 404}
@@ -126,6 +127,11 @@ API_MATRIX = [
     Entry("post", "/api/v1/push-subscriptions/", only(*FIREFIGHTERS, status=201), "subscription"),
     Entry("delete", "/api/v1/push-subscriptions/", {**signed_in(404), "firefighter": 204}, {"endpoint": ALICES_ENDPOINT}),
     Entry("get", "/api/v1/push/vapid-public-key/", signed_in(200)),
+    # Readiness: a test of, or a report on, the caller's own phone only (named by its endpoint);
+    # another firefighter's is 404, as an unknown one is (tests/delivery/test_readiness_api.py).
+    Entry("post", "/api/v1/push-tests/", {"firefighter": 201, "other_station_firefighter": 404, "crew_lead": 404}, {"endpoint": ALICES_ENDPOINT}),
+    Entry("get", "/api/v1/push-tests/{check}/", OWNER_ONLY, setup="alice's test"),
+    Entry("put", "/api/v1/push-device-state/", OWNER_ONLY, {"endpoint": ALICES_ENDPOINT, "platform": "android", "installed": True, "permission": "granted"}),
     # The phones' receipts: no session, whoever calls; a token that is not the push's is refused
     # (tests/delivery/test_push_receipts.py: accepted once, replays, foreign tokens, the rate).
     Entry("post", "/api/v1/push-receipts/", everyone(403), {"alert_id": 1, "token": "A" * 43, "event": "shown"}),
@@ -204,6 +210,11 @@ RECORDS_MADE_FIRST = {
 def make_record_first(entry: Entry, world) -> int | None:
     if not entry.setup:
         return None
+    if entry.setup == "alice's test":
+        from backend.delivery import readiness
+
+        check, _ = readiness.request_test(actor=world.users["firefighter"], endpoint=ALICES_ENDPOINT)
+        return check.pk
     from backend.records import actions as record_actions
 
     author, kind, fields = RECORDS_MADE_FIRST[entry.setup]
@@ -220,6 +231,7 @@ def make_record_first(entry: Entry, world) -> int | None:
 def url_of(entry: Entry, world, role: str, record_id: int | None = None) -> str:
     values = {
         "{record}": record_id,
+        "{check}": record_id,
         "{incident}": world.incident,
         "{alert}": world.alert,
         "{accepted_alert}": world.accepted_alert,
@@ -600,7 +612,8 @@ def test_the_admin_buttons_change_nothing_for_anyone_but_coordinators(world, rol
 def test_a_user_deactivated_is_refused_everywhere_on_the_api(world):
     """A session or token taken before deactivation is refused on every endpoint."""
     clients = {role: client_as(world, role) for role in ("firefighter", "coordinator", "machine")}
-    made = {setup: make_record_first(Entry("get", "", {}, setup=setup), world) for setup in RECORDS_MADE_FIRST}
+    setups = (*RECORDS_MADE_FIRST, "alice's test")
+    made = {setup: make_record_first(Entry("get", "", {}, setup=setup), world) for setup in setups}
     get_user_model().objects.filter(pk__in=[world.users[role].pk for role in clients]).update(is_active=False)
     for role, client in clients.items():
         for entry in API_MATRIX:

@@ -14,9 +14,9 @@ class Job:
     channel: str
     attempts: int
     round: int
-    alert_id: int
-    incident_id: int
-    alerted_at: datetime.datetime
+    alert_id: int | None  # None for a test of the device (kind "test")
+    incident_id: int | None
+    alerted_at: datetime.datetime  # for a test, when the check began: a retry never outlives the TTL
     kind: str = "alert"
     incident_status: str = "open"
     stood_down_reason: str = ""
@@ -25,7 +25,8 @@ class Job:
     p256dh: str = ""
     auth: str = ""
     phone_number: str = ""
-    receipt_token: str = ""  # for the phone's receipt (backend/delivery/receipts.py); alert pushes only
+    receipt_token: str = ""  # for the phone's receipt (backend/delivery/receipts.py); alert and test pushes
+    check_id: int | None = None  # the DeviceCheck a test push belongs to (backend/delivery/readiness.py)
 
 
 class TransportError(Exception):

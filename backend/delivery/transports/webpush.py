@@ -26,6 +26,40 @@ def topic_for(incident_id: int) -> str:
     return f"incident-{incident_id}"[:32]
 
 
+# A test push has a topic and a tag of its own: a newer test replaces an older one still waiting at
+# the push service or on the lock screen, and never an alert's.
+TEST_TOPIC = TEST_TAG = "device-test"
+TEST_TITLE = "Test alert — no action needed"
+TEST_BODY = "Checking that alerts reach this phone. Nothing to do."
+
+
+def _topic_of(job: Job) -> str:
+    return TEST_TOPIC if job.kind == "test" else topic_for(job.incident_id)
+
+
+def device_test_payload(job: Job) -> dict:
+    """A test of the device (backend/delivery/readiness.py): the same two forms as an alert's, with
+    its own title, body and tag, no incident at all, and the receipt token that completes the test.
+    `check_id` names the test for the receipt, as `alert_id` does an alert's."""
+    url = f"{settings.PUBLIC_BASE_URL}/#/"
+    return {
+        "web_push": 8030,
+        "mutable": True,
+        "notification": {
+            "title": TEST_TITLE,
+            "body": TEST_BODY,
+            "navigate": url,
+            "tag": TEST_TAG,
+            "lang": "en-GB",
+            "silent": False,
+        },
+        "type": "device.test",
+        "check_id": job.check_id,
+        "url": url,
+        "receipt": job.receipt_token,
+    }
+
+
 # What a locked phone says when its alert stands down, by reason (no incident details).
 _STOOD_DOWN_BODIES = {
     "enough_crews": "Enough crews are going: you are not needed.",
@@ -43,6 +77,8 @@ def push_payload(job: Job) -> dict:
     the same where it can, so that it checks the alert still stands and sends the receipt; if it
     cannot, the declarative notification is shown as it is. An alert push carries the receipt token
     (backend/delivery/receipts.py): opaque, single-use, good for nothing but that alert's receipt."""
+    if job.kind == "test":
+        return device_test_payload(job)
     url = f"{settings.PUBLIC_BASE_URL}/#/alerts/{job.alert_id}"
     if job.kind == "stand_down":
         cancelled = job.incident_status == "cancelled"
@@ -117,7 +153,7 @@ class WebPushTransport(Transport):
                 vapid_private_key=self.vapid,
                 vapid_claims={"sub": self.subject},
                 ttl=settings.PUSH_TTL_SECONDS,
-                headers={"Urgency": "high", "Topic": topic_for(job.incident_id)},
+                headers={"Urgency": "high", "Topic": _topic_of(job)},
                 timeout=self.timeout,
                 aiohttp_session=_NoRedirects(self.session),
             )

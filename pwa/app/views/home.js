@@ -5,6 +5,7 @@
 import { h } from "../dom.js";
 import { STATE_LABELS, categoryDetail, endText, formatDistance, stoodDownShort, timeAgo } from "../format.js";
 import { enablePush, platform } from "../push.js";
+import { adviceFor, appState, resultLine, runTest } from "../readiness.js";
 import { alertPath } from "../router.js";
 import { endOf, homeAlerts, incidentOf } from "../store.js";
 import { deliveryWarnings, readyForAlerts } from "../status.js";
@@ -12,7 +13,16 @@ import { every, notice, queueLine, region, topbar } from "./parts.js";
 
 export function homeView(root, _params, ctx) {
   const { store, api } = ctx;
-  const local = { onCallBusy: false, onCallError: null, pushBusy: false, pushMessage: null, logout: null };
+  const local = {
+    onCallBusy: false,
+    onCallError: null,
+    onCallWarning: null,
+    pushBusy: false,
+    pushMessage: null,
+    logout: null,
+    test: null, // "Test my alerts": {check, error, busy}
+  };
+  let testRun = null;
 
   const top = region("div");
   const readiness = region("section", { class: "card", "aria-labelledby": "ready-heading" });
@@ -58,6 +68,7 @@ export function homeView(root, _params, ctx) {
         : null,
       enable && ios ? h("p", { class: "hint", text: "On iPhone this works only in the app opened from the Home Screen." }) : null,
       local.pushMessage ? h("p", { class: "hint", role: "status", text: local.pushMessage }) : null,
+      renderTest(state),
       h(
         "details",
         { class: "tips" },
@@ -73,6 +84,48 @@ export function homeView(root, _params, ctx) {
         ),
       ),
     ];
+  }
+
+  /** "Test my alerts": a real push to this phone; the time it took, or what to check. */
+  function renderTest(state) {
+    const push = state.push;
+    if (!push?.supported || !push.subscribed || !push.registered) return null;
+    const test = local.test;
+    const check = test?.check;
+    const failed = check?.result === "failed";
+    return h(
+      "div",
+      { class: "push-test" },
+      h("button", {
+        type: "button",
+        class: "btn btn-quiet",
+        disabled: Boolean(test?.busy),
+        text: test?.busy ? "Testing…" : "Test my alerts",
+        on: { click: testMyAlerts },
+      }),
+      check ? h("p", { class: failed ? "danger-text" : check.result === "passed" ? "ok-text" : "hint", role: "status", dataset: { testResult: check.result }, text: resultLine(check) }) : null,
+      failed ? h("ul", { class: "advice", "aria-label": "What to check" }, adviceFor(check, appState()).map((line) => h("li", { text: line }))) : null,
+      test?.error ? notice("danger", test.error) : null,
+    );
+  }
+
+  function testMyAlerts() {
+    local.test = { busy: true, check: null, error: null };
+    render();
+    testRun = runTest(api, {
+      onChange: (check) => {
+        local.test = { ...local.test, check };
+        render();
+      },
+    });
+    testRun.done
+      .then(() => (local.test = { ...local.test, busy: false }))
+      .catch((error) => (local.test = { ...local.test, busy: false, error: error.message }))
+      .then(async () => {
+        testRun = null;
+        await ctx.refreshPush({ repair: false }); // proven, or flagged: the warnings above follow
+        render();
+      });
   }
 
   function turnOnNotifications() {
@@ -108,6 +161,7 @@ export function homeView(root, _params, ctx) {
         h("span", { class: "toggle-hint", text: on ? "You will be alerted. Tap to go off call." : "You will not be alerted. Tap to go on call." }),
       ),
       local.onCallError ? notice("danger", local.onCallError) : null,
+      on && local.onCallWarning ? notice("warning", local.onCallWarning) : null,
     ];
   }
 
@@ -116,7 +170,9 @@ export function homeView(root, _params, ctx) {
     local.onCallError = null;
     render();
     try {
-      const me = await api.setOnCall(value);
+      const { readiness: phones, ...me } = await api.setOnCall(value);
+      // Going on call with no phone that has shown an alert or a test lately: the server says so.
+      local.onCallWarning = phones?.warning || null;
       store.update((s) => void (s.me = me));
       localStorage.setItem("coresponder.me", JSON.stringify(me));
     } catch (error) {
@@ -214,8 +270,8 @@ export function homeView(root, _params, ctx) {
       me ? h("p", { class: "lead", text: me.responder ? `${me.name}, ${me.responder.station.name} station` : me.name }) : null,
       state.session === "offline" ? notice("warning", "No signal: showing what this phone last knew.") : null,
     ]);
-    readiness.show([me, state.push, state.connection.status, state.online, local.pushBusy, local.pushMessage], () => renderReadiness(state));
-    onCall.show([me?.responder?.on_call, local.onCallBusy, local.onCallError], () => renderOnCall(state));
+    readiness.show([me, state.push, state.connection.status, state.online, local.pushBusy, local.pushMessage, local.test], () => renderReadiness(state));
+    onCall.show([me?.responder?.on_call, local.onCallBusy, local.onCallError, local.onCallWarning], () => renderOnCall(state));
     const { list, ended } = homeAlerts(state);
     const alertKey = [...list, ...ended].map(({ alert, role }) => [alert.id, role, alert.version, incidentOf(state, alert)?.status, incidentOf(state, alert)?.cancel_reason]);
     alerts.show([alertKey, Math.floor(Date.now() / 30000)], () => renderAlerts(state));
@@ -233,8 +289,10 @@ export function homeView(root, _params, ctx) {
   if (store.state.push === null && store.state.session === "authenticated" && store.state.me?.responder) ctx.refreshPush();
   const unsubscribe = store.subscribe(render);
   const stopTicking = every(30000, render);
+  ctx.onPushTest = () => testRun?.nudge();
   return () => {
     unsubscribe();
     stopTicking();
+    ctx.onPushTest = null;
   };
 }
