@@ -3,13 +3,9 @@ readiness view (/admin/readiness/, backend/delivery/admin_readiness.py) and the 
 about alerted responders with no proven phone (the `proven` of each device in `board.devices`).
 
 A device is proven when its service worker said, within READINESS_PROVEN_WITHIN_DAYS days, that it
-showed a push, and no two checks have failed since. Two sources of that word are read, and the
-later counts (its "proof"):
-- PushDevice.last_proven_at: set when a test push (DeviceCheck) or a receipt was recorded for the
-  device, by the readiness code that writes it;
-- the shown_at of a real alert's push to the device (Delivery, kind alert): a receipt proves the
-  phone whether or not the code that records it also moved last_proven_at.
-Reading both means the view is right whichever of them the rest of the product keeps up to date.
+showed a push, and no two checks have failed since. That word is PushDevice.last_proven_at, set
+by every receipt, a real alert's or a test's (backend/delivery/readiness.py: record_proof); one
+column, so the dispatch that tells the board which phones are proven reads no push history.
 
 A flagged device (two or more checks failed in a row) is not proven unless a receipt came after
 its last failure: a real alert shown since then proves it again. Nor is one whose app reported
@@ -26,11 +22,10 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from backend.accounts.models import Responder, Station
-from backend.delivery.models import Channel, Delivery, Kind, Permission, PushDevice
+from backend.delivery.models import Permission, PushDevice
 
 
 class Reach:
@@ -45,28 +40,15 @@ def proven_since(now: datetime.datetime | None = None) -> datetime.datetime:
     return now - datetime.timedelta(days=settings.READINESS_PROVEN_WITHIN_DAYS)
 
 
-def _latest_receipt():
-    """The latest time a real alert's push to the device was shown on it (a subquery per device)."""
-    return Subquery(
-        Delivery.objects.filter(device=OuterRef("pk"), channel=Channel.WEBPUSH, kind=Kind.ALERT, shown_at__isnull=False)
-        .order_by()
-        .values("device")
-        .annotate(latest=Max("shown_at"))
-        .values("latest")[:1]
-    )
-
-
 def devices_with_proof(queryset=None):
-    """PushDevices annotated with `latest_receipt_at` (see _latest_receipt); proof_of() reads it."""
-    queryset = PushDevice.objects.all() if queryset is None else queryset
-    return queryset.annotate(latest_receipt_at=_latest_receipt())
+    """The devices to judge (kept as the one place a proof could be annotated, should it come from
+    elsewhere again)."""
+    return PushDevice.objects.all() if queryset is None else queryset
 
 
 def proof_of(device: PushDevice) -> datetime.datetime | None:
-    """The latest word from the device that it showed a push: last_proven_at or a real alert's
-    receipt (the device must come from devices_with_proof)."""
-    times = [t for t in (device.last_proven_at, getattr(device, "latest_receipt_at", None)) if t is not None]
-    return max(times) if times else None
+    """The latest word from the device that it showed a push."""
+    return device.last_proven_at
 
 
 def is_proven(device: PushDevice, *, since: datetime.datetime) -> bool:

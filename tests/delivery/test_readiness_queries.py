@@ -16,9 +16,9 @@ from backend.delivery.reachability import (
     proven_device_ids,
     readiness_of_responders,
 )
-from backend.delivery.receipts import funnels_of
+from backend.delivery.receipts import funnels_of, token_for
 from backend.delivery.subscriptions import subscribe_device
-from backend.dispatch.actions import dispatch_incident
+from backend.dispatch.actions import dispatch_incident, record_push_receipt
 from backend.dispatch.payloads import board_devices_of
 from tests.conftest import browser_subscription
 
@@ -33,6 +33,15 @@ def device_of(responder, label="phone", **fields) -> PushDevice:
         PushDevice.objects.filter(pk=device.pk).update(**fields)
         device.refresh_from_db()
     return device
+
+
+def shown_through_the_receipt(device) -> datetime.datetime:
+    """The phone's service worker shows the alert's push and posts its receipt, as pwa/sw.js does
+    (the token of the push's first attempt); returns when the server recorded it."""
+    delivery = Delivery.objects.get(device=device, kind=Kind.ALERT)
+    Delivery.objects.filter(pk=delivery.pk).update(attempts=1)
+    record_push_receipt(alert_id=delivery.alert_id, token=token_for(delivery.pk, 1), event="shown")
+    return Delivery.objects.get(pk=delivery.pk).shown_at
 
 
 def reach_of(responder, now=None) -> str:
@@ -59,12 +68,11 @@ def test_the_window_is_the_setting(alice, settings):
     assert proven_device_ids([device.pk], now=now) == set()
 
 
-def test_a_real_alerts_receipt_proves_the_phone_without_last_proven_at(incident, carol, alice):
+def test_a_real_alerts_receipt_proves_the_phone(incident, carol, alice):
     device = device_of(alice)
     dispatch_incident(actor=carol, incident_id=incident.pk)
     assert proven_device_ids([device.pk]) == set()
-    shown = timezone.now()
-    Delivery.objects.filter(device=device, kind=Kind.ALERT).update(shown_at=shown)
+    shown = shown_through_the_receipt(device)
     assert proven_device_ids([device.pk]) == {device.pk}
     # Eight days on, the same receipt no longer counts.
     assert proven_device_ids([device.pk], now=shown + 8 * DAY) == set()
@@ -87,7 +95,7 @@ def test_a_device_that_failed_two_checks_since_its_proof_is_not_proven(incident,
     # Flagged again, then a real alert shown on it after the failure: proven again.
     PushDevice.objects.filter(pk=device.pk).update(failed_checks_in_a_row=2)
     dispatch_incident(actor=carol, incident_id=incident.pk)
-    Delivery.objects.filter(device=device, kind=Kind.ALERT).update(shown_at=timezone.now())
+    shown_through_the_receipt(device)
     assert proven_device_ids([device.pk]) == {device.pk}
 
 
