@@ -63,11 +63,21 @@ export function deliveryWarnings({ connection, push, onCall, trainingInDate, onl
         text: "This phone failed its last two alert tests, so alerts may not reach it. Tap “Test my alerts” and check what it says.",
       });
     } else if (onCall && push.anyProven === false) {
-      warnings.push({
-        level: "warning",
-        action: "test",
-        text: "You are on call, and none of your phones has shown an alert or a test recently. Tap “Test my alerts” to check this one.",
-      });
+      // "Test my alerts" is offered only for a phone registered for alerts (views/home.js): until
+      // then the way forward is to turn notifications on.
+      const testable = push.supported && push.permission === "granted" && push.subscribed && push.registered !== false;
+      warnings.push(
+        testable
+          ? {
+              level: "warning",
+              action: "test",
+              text: "You are on call, and none of your phones has shown an alert or a test recently. Tap “Test my alerts” to check this one.",
+            }
+          : {
+              level: "warning",
+              text: "You are on call, and none of your phones has shown an alert or a test recently. Turn on notifications on this phone, then tap “Test my alerts”.",
+            },
+      );
     }
     if (push.error) warnings.push({ level: "warning", text: push.error });
   }

@@ -57,6 +57,17 @@ describe("can alerts reach this phone?", () => {
     assert.ok(!off.some((warning) => warning.action === "test"));
   });
 
+  it("asks for notifications first, not for a test, when this phone cannot be tested yet (found trying the app)", () => {
+    for (const push of [{ ...good, subscribed: false }, { ...good, registered: false }, { ...good, permission: "default" }]) {
+      const warnings = deliveryWarnings({ connection: "live", push: { ...push, anyProven: false }, onCall: true, online: true });
+      const unproven = warnings.find((warning) => /none of your phones/.test(warning.text));
+      assert.ok(unproven, JSON.stringify(push));
+      assert.doesNotMatch(unproven.text, /Tap “Test my alerts”/);
+      assert.match(unproven.text, /Turn on notifications on this phone/);
+      assert.notEqual(unproven.action, "test");
+    }
+  });
+
   it("warns loudly when notifications are blocked", () => {
     const warnings = deliveryWarnings({ connection: "live", push: { ...good, permission: "denied" }, onCall: true, online: true });
     assert.equal(warnings[0].level, "danger");
