@@ -157,7 +157,13 @@ def readiness_of_responders(*, station: Station | None = None, now: datetime.dat
     """Every responder (of one station, or all), each with their devices and whether each is proven.
     Two queries."""
     since = proven_since(now)
-    responders = Responder.objects.select_related("user", "station").order_by("station__name", "user__username")
+    # Active accounts only: a disabled one is never alerted (dispatch/selection.py), so there is no
+    # one to count on or to chase.
+    responders = (
+        Responder.objects.filter(user__is_active=True)
+        .select_related("user", "station")
+        .order_by("station__name", "user__username")
+    )
     if station is not None:
         responders = responders.filter(station=station)
     responders = list(responders)

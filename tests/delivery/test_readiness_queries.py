@@ -171,6 +171,20 @@ def test_it_counts_per_station_those_on_call_by_what_reaches_them(crews, station
     assert (total.responders, total.on_call, total.on_call_by_push, total.on_call_by_nothing) == (6, 4, 1, 2)
 
 
+def test_a_responder_whose_account_is_disabled_is_neither_listed_nor_counted(crews, stations):
+    """A disabled account is never alerted (dispatch selects active users only), so it is no one a
+    coordinator can count on or needs to chase (found trying the demo: the pilot year's
+    firefighters, who cannot log in, filled the page)."""
+    from tests.conftest import make_firefighter
+
+    gone = make_firefighter("gone", stations["norwich"], on_call=True)
+    gone.user.is_active = False
+    gone.user.save()
+    readiness = build_readiness(ReadinessFilters())
+    assert "gone" not in {r.responder.user.username for r in readiness.responders}
+    assert (readiness.total.responders, readiness.total.on_call) == (6, 4)
+
+
 def test_the_filters_narrow_the_list_not_the_counts(crews, stations):
     def names(readiness):
         return [r.responder.user.username for r in readiness.responders]
