@@ -85,6 +85,9 @@ const TEST_BODY = "Checking that alerts reach this phone. Nothing to do.";
 const TEST_TAG = "device-test";
 const CHECK_TIMEOUT_MS = 3000; // how long a push may wait to learn whether the alert still stands
 const RECEIPT_TIMEOUT_MS = 8000; // each attempt to post a receipt; the push event's life is short
+const RECEIPT_ATTEMPTS = 4;
+const RECEIPT_PAUSES_MS = [500, 1500, 3500]; // before the 2nd, 3rd and 4th attempts, plus up to half again
+const RECEIPT_DEADLINE_MS = 25000; // all attempts within this: browsers end a push event after about 30 s
 const RECEIPT_URL = "/api/v1/push-receipts/";
 const RECEIPT_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const ICON = "/icons/icon-192.png";
@@ -238,15 +241,24 @@ async function alertStatus(alertId) {
 }
 
 /** Tell the server this device showed (or its firefighter opened) the alert's notification, with
- *  the token its push carried. No cookie: the token is the proof. A network failure or a server
- *  error is tried once more; a refusal (a replay, an old token) is final. Never throws. */
+ *  the token its push carried. No cookie: the token is the proof. A network failure, a server error
+ *  or "too many requests" is tried again after a growing, jittered pause (a burst of phones coming
+ *  back online must not all retry at once), up to RECEIPT_ATTEMPTS within RECEIPT_DEADLINE_MS, the
+ *  push event's life; a refusal (a replay, an old token) is final. Never throws. */
 async function sendReceipt(data, event) {
   if (!data || !data.receipt || !(data.alert_id || data.check_id)) return false;
   const about = data.check_id ? { check_id: data.check_id } : { alert_id: data.alert_id };
   const body = JSON.stringify({ ...about, token: data.receipt, event });
-  for (let attempt = 1; attempt <= 2; attempt += 1) {
+  const started = Date.now();
+  for (let attempt = 1; attempt <= RECEIPT_ATTEMPTS; attempt += 1) {
+    if (attempt > 1) {
+      const pause = RECEIPT_PAUSES_MS[attempt - 2] * (1 + Math.random() / 2);
+      if (Date.now() - started + pause >= RECEIPT_DEADLINE_MS) return false;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+    const left = RECEIPT_DEADLINE_MS - (Date.now() - started);
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), RECEIPT_TIMEOUT_MS);
+    const timer = setTimeout(() => controller.abort(), Math.min(RECEIPT_TIMEOUT_MS, left));
     try {
       const response = await fetch(RECEIPT_URL, {
         method: "POST",
@@ -257,9 +269,9 @@ async function sendReceipt(data, event) {
         signal: controller.signal,
       });
       if (response.ok) return true;
-      if (response.status < 500) return false;
+      if (response.status < 500 && response.status !== 429) return false;
     } catch {
-      // offline or timed out: once more
+      // offline or timed out: again, after a pause
     } finally {
       clearTimeout(timer);
     }

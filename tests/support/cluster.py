@@ -14,8 +14,8 @@ simulated firefighters who count what they are shown.
 - `ServiceWorkers`: each phone's service worker (pwa/sw.js), simulated with the socket client: for
   each alert push the push service stand-in accepts for a firefighter's subscription it does what
   the real worker does once it has shown the notification: POST /api/v1/push-receipts/ with the
-  token from the decrypted payload (no cookie, the site's Origin; once more after a network error
-  or a 5xx). It runs when the cluster is given the push service (`Cluster(push_service=...)`).
+  token from the decrypted payload (no cookie, the site's Origin; again after a network error
+  a 5xx or a 429, after jittered pauses, as sw.js). It runs when the cluster is given the push service (`Cluster(push_service=...)`).
 - `Dispatcher`: the ambulance dispatch system (CAD): POST /api/v1/incidents/ {"dispatch": true},
   retried on another process when a process dies or answers 503; a 409 naming the existing incident
   means an earlier attempt went through.
@@ -55,7 +55,11 @@ CONNECT_TIMEOUT_S = 10
 BACKOFF_FIRST_S = 0.25
 BACKOFF_MAX_S = 2.0
 RECEIPT_TIMEOUT_S = 8.0  # pwa/sw.js RECEIPT_TIMEOUT_MS, per attempt
-RECEIPT_ATTEMPTS = 2  # pwa/sw.js: a network error or a 5xx is tried once more; a refusal is final
+# pwa/sw.js: a network error, a 5xx or a 429 is tried again after a jittered pause, up to four
+# attempts within 25 s; any other refusal is final.
+RECEIPT_ATTEMPTS = 4
+RECEIPT_PAUSES_S = (0.5, 1.5, 3.5)
+RECEIPT_DEADLINE_S = 25.0
 # A station every 0.1 degree (at least 7 km apart at these latitudes); each dispatch alerts one.
 GRID_STEP_DEG = 0.1
 GRID_COLUMNS = 40
@@ -686,7 +690,8 @@ class ServiceWorkers:
     """Every firefighter's service worker (pwa/sw.js), as `Firefighter` is their app. The real worker,
     given an alert push, shows the notification and then POSTs {"alert_id", "token", "event":
     "shown"} to /api/v1/push-receipts/ with the token the push carried, with no cookie, the page's
-    Origin and 8 s per attempt, once more after a network error or a 5xx, never after a refusal.
+    Origin and 8 s per attempt, again after a network error, a 5xx or a 429 (up to four attempts
+    within 25 s, jittered pauses), never after another refusal.
     Here nothing is drawn: a push the stand-in accepted counts as shown, and the receipt is posted
     the same way. Each attempt goes to the web processes as a load balancer in front of them sends
     it: a process that refuses the connection (killed, not yet back) is passed over for the next,
@@ -729,7 +734,13 @@ class ServiceWorkers:
         await firefighter.online.wait()
         self.shown += 1
         body = {"alert_id": alert_id, "token": token, "event": "shown"}
-        for _attempt in range(RECEIPT_ATTEMPTS):
+        started = time.monotonic()
+        for attempt in range(RECEIPT_ATTEMPTS):
+            if attempt:
+                pause = RECEIPT_PAUSES_S[attempt - 1] * (1 + random.random() / 2)
+                if time.monotonic() - started + pause >= RECEIPT_DEADLINE_S:
+                    break
+                await asyncio.sleep(pause)
             try:
                 status = await self._post(body)
             except (OSError, TimeoutError, ConnectionError) as error:
@@ -738,7 +749,7 @@ class ServiceWorkers:
             if 200 <= status < 300:
                 self.stored.setdefault(alert_id, time.monotonic())
                 return
-            if status < 500:
+            if status < 500 and status != 429:
                 self.refused[status] += 1
                 return
             self.failures[status] += 1
