@@ -14,8 +14,9 @@ simulated firefighters who count what they are shown.
 - `ServiceWorkers`: each phone's service worker (pwa/sw.js), simulated with the socket client: for
   each alert push the push service stand-in accepts for a firefighter's subscription it does what
   the real worker does once it has shown the notification: POST /api/v1/push-receipts/ with the
-  token from the decrypted payload (no cookie, the site's Origin; again after a network error
-  a 5xx or a 429, after jittered pauses, as sw.js). It runs when the cluster is given the push service (`Cluster(push_service=...)`).
+  token from the decrypted payload (no cookie, the site's Origin; again after a network error,
+  a 5xx or a 429, after jittered pauses, as sw.js). It runs when the cluster is given the push
+  service (`Cluster(push_service=...)`).
 - `Dispatcher`: the ambulance dispatch system (CAD): POST /api/v1/incidents/ {"dispatch": true},
   retried on another process when a process dies or answers 503; a 409 naming the existing incident
   means an earlier attempt went through.
