@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch
 
-from backend.accounts.models import Station
 from backend.dispatch.models import Alert, Incident
 from backend.records.models import (
     CadTimes,
@@ -32,7 +31,7 @@ from backend.records.models import (
     Witnessed,
     YesNoUnknown,
 )
-from backend.records.months import start_of
+from backend.records.reports import ReportFilters
 
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -40,21 +39,9 @@ KINDS = ("cases", "utstein", "alerting")
 
 
 @dataclass(frozen=True)
-class Period:
-    """Incidents created from date_from to date_to inclusive (local dates); with a station, only
-    the cases its crews filed a form about and the alerts of its firefighters."""
-
-    date_from: datetime.date
-    date_to: datetime.date
-    station: Station | None = None
-
-    @property
-    def start(self) -> datetime.datetime:
-        return start_of(self.date_from)
-
-    @property
-    def end(self) -> datetime.datetime:
-        return start_of(self.date_to + datetime.timedelta(days=1))
+class Period(ReportFilters):
+    """The reports' period (incidents created from date_from to date_to inclusive, local dates);
+    with a station, only the cases its crews filed a form about and the alerts of its firefighters."""
 
     def as_audit_detail(self) -> dict:
         return {
