@@ -92,6 +92,52 @@ def pytest_collection_modifyitems(config, items):
         # `database`: the test uses the test database (the PostgreSQL pass of .ci/run selects these).
         if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker("database")
+        group = xdist_group_of(item, root)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+# --- Running in parallel (pytest-xdist; `make test` and .ci/run: -n 3 --dist loadgroup) -------------
+
+
+def xdist_group_of(item, root) -> str | None:
+    """The tests that share a module- or package-scoped fixture (a live server, a world of rows, the
+    browser) run on one xdist worker, so it is built once, not once on every worker (under
+    `--dist loadgroup` the others are handed out one at a time). The group is the module's path, or
+    the package's for a package-scoped fixture (tests/e2e: one server and one Chromium)."""
+    scopes = {
+        definition.scope
+        for definitions in item._fixtureinfo.name2fixturedefs.values()
+        for definition in definitions
+        if definition.func.__module__.startswith("tests.")  # the suite's own, not a plugin's
+    }
+    if "package" in scopes:
+        return item.path.parent.relative_to(root).as_posix()
+    if "module" in scopes:
+        return item.path.relative_to(root).as_posix()
+    return None
+
+
+def channel_layers_for_worker(channel_layers: dict, worker: str) -> dict:
+    """CHANNEL_LAYERS with a Redis layer's prefix made the xdist worker's own: the workers share one
+    Redis, and their test databases number incidents and people alike, so without it a socket test
+    on one worker could receive another's group messages (incident-1, responder-1)."""
+    layers = {alias: {**layer, "CONFIG": dict(layer.get("CONFIG", {}))} for alias, layer in channel_layers.items()}
+    for layer in layers.values():
+        if "prefix" in layer["CONFIG"]:
+            layer["CONFIG"]["prefix"] = f"{layer['CONFIG']['prefix']}-{worker}"
+    return layers
+
+
+def pytest_configure(config):
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        from django.conf import settings
+
+        settings.CHANNEL_LAYERS = channel_layers_for_worker(settings.CHANNEL_LAYERS, worker)
+        prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix")
+        if prefix:  # for the processes a test starts on the same Redis
+            os.environ["CHANNEL_LAYER_PREFIX"] = prefix
 
 
 @pytest.fixture(autouse=True)
