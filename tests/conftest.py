@@ -101,10 +101,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 def xdist_group_of(item, root) -> str | None:
-    """The tests that share a module- or package-scoped fixture (a live server, a world of rows, the
-    browser) run on one xdist worker, so it is built once, not once on every worker (under
-    `--dist loadgroup` the others are handed out one at a time). The group is the module's path, or
-    the package's for a package-scoped fixture (tests/e2e: one server and one Chromium)."""
+    """Tests that share a server run on one xdist worker, so that it starts once, not once on every
+    worker that gets one of them (under `--dist loadgroup` the other tests are handed out one at a
+    time): those of a package with a package-scoped fixture (tests/e2e: one server and one Chromium)
+    and those of a module whose module-scoped fixture starts processes (its tests carry a
+    MAY_START_PROCESSES mark). A module's world of rows (tests/support/database.py) takes a second to
+    build: its tests are spread out, each worker building its own."""
     scopes = {
         definition.scope
         for definitions in item._fixtureinfo.name2fixturedefs.values()
@@ -113,7 +115,7 @@ def xdist_group_of(item, root) -> str | None:
     }
     if "package" in scopes:
         return item.path.parent.relative_to(root).as_posix()
-    if "module" in scopes:
+    if "module" in scopes and any(item.get_closest_marker(mark) for mark in MAY_START_PROCESSES):
         return item.path.relative_to(root).as_posix()
     return None
 

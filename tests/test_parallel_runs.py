@@ -46,9 +46,18 @@ def built_once_for_the_module():
     return object()
 
 
-def test_a_test_sharing_a_module_fixture_runs_on_the_module_s_worker(request, built_once_for_the_module):
+@pytest.mark.processes
+def test_a_test_sharing_a_module_fixture_that_starts_processes_runs_on_the_module_s_worker(
+    request, built_once_for_the_module
+):
     mark = request.node.get_closest_marker("xdist_group")
     assert mark is not None and mark.args == ("tests/test_parallel_runs.py",)
+
+
+def test_a_test_sharing_a_module_fixture_that_starts_nothing_is_handed_out_on_its_own(
+    request, built_once_for_the_module
+):
+    assert request.node.get_closest_marker("xdist_group") is None
 
 
 def test_a_test_with_only_function_fixtures_is_handed_out_on_its_own(request, db):
