@@ -29,6 +29,7 @@ from rest_framework.test import APIClient
 from backend.accounts.models import Responder, Station
 from backend.delivery import vapid
 from backend.roles import COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
+from tests.support import live_server
 from tests.support.database import quicker_flush, vapid_settings
 
 NORWICH = (52.6237, 1.3113)
@@ -170,6 +171,16 @@ async def close_connections_of_the_orm_thread():
     the test and keep the test database from being dropped at the end of the run."""
     yield
     await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture(scope="session")
+def demo_database_template(tmp_path_factory):
+    """A SQLite file with the demo data (migrated, `load_demo_data`), made once for the run and shared
+    by the xdist workers: servers (tests/e2e, tests/delivery/test_embedded_worker.py) start on a copy."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the workers' temporary directories are side by side in it
+    return live_server.shared_demo_database(shared)
 
 
 @pytest.fixture(autouse=True)
