@@ -106,8 +106,13 @@ def xdist_group_of(item, root) -> str | None:
     worker that gets one of them (under `--dist loadgroup` the other tests are handed out one at a
     time): those of a package with a package-scoped fixture (tests/e2e: one server and one Chromium)
     and those of a module whose module-scoped fixture starts processes (its tests carry a
-    MAY_START_PROCESSES mark). A module's world of rows (tests/support/database.py) takes a second to
-    build: its tests are spread out, each worker building its own."""
+    MAY_START_PROCESSES mark). The fault-injection tests (tests/faults/test_faults.py) run one after
+    another on one worker too: each starts a cluster of its own, and two at once would load the
+    machine that their "answers within 5 s" measure. A module's world of rows
+    (tests/support/database.py) takes a second to build: its tests are spread out, each worker
+    building its own."""
+    if item.get_closest_marker("faults") and "start_cluster" in item.fixturenames:
+        return "fault clusters"  # one at a time: each is two daphnes, workers, a Redis and a proxy
     scopes = {
         definition.scope
         for definitions in item._fixtureinfo.name2fixturedefs.values()

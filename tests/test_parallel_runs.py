@@ -68,3 +68,9 @@ def test_the_browser_tests_share_one_worker(request):
     browser_tests = [item for item in request.session.items if item.get_closest_marker("browser")]
     groups = {item.get_closest_marker("xdist_group").args for item in browser_tests}
     assert groups <= {("tests/e2e",)}
+
+
+def test_the_fault_clusters_start_one_at_a_time(request):
+    fault_tests = [item for item in request.session.items if "start_cluster" in item.fixturenames]
+    groups = {item.get_closest_marker("xdist_group").args for item in fault_tests}
+    assert groups <= {("fault clusters",)}
