@@ -101,10 +101,20 @@ def pytest_collection_modifyitems(config, items):
 # --- Running in parallel (pytest-xdist; `make test` and .ci/run: -n 3 --dist loadgroup) -------------
 
 
+# The browser tests are the longest group: half of the pass's time on one worker. These modules
+# (about half of their time: the accessibility sweep, and the board test with a server of its own)
+# run on a second worker, with a server and a Chromium of its own (ten seconds more in all).
+BROWSER_HALVES = {
+    "test_accessibility.py": "tests/e2e (second half)",
+    "test_board_worker_warning.py": "tests/e2e (second half)",
+}
+
+
 def xdist_group_of(item, root) -> str | None:
     """Tests that share a server run on one xdist worker, so that it starts once, not once on every
     worker that gets one of them (under `--dist loadgroup` the other tests are handed out one at a
-    time): those of a package with a package-scoped fixture (tests/e2e: one server and one Chromium)
+    time): those of a package with a package-scoped fixture (tests/e2e: one server and one Chromium,
+    in two halves: BROWSER_HALVES)
     and those of a module whose module-scoped fixture starts processes (its tests carry a
     MAY_START_PROCESSES mark). The fault-injection tests (tests/faults/test_faults.py) run one after
     another on one worker too: each starts a cluster of its own, and two at once would load the
@@ -120,7 +130,8 @@ def xdist_group_of(item, root) -> str | None:
         if definition.func.__module__.startswith("tests.")  # the suite's own, not a plugin's
     }
     if "package" in scopes:
-        return item.path.parent.relative_to(root).as_posix()
+        package = item.path.parent.relative_to(root).as_posix()
+        return BROWSER_HALVES.get(item.path.name, package) if package == "tests/e2e" else package
     if "module" in scopes and any(item.get_closest_marker(mark) for mark in MAY_START_PROCESSES):
         return item.path.relative_to(root).as_posix()
     return None

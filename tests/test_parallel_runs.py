@@ -64,10 +64,10 @@ def test_a_test_with_only_function_fixtures_is_handed_out_on_its_own(request, db
     assert request.node.get_closest_marker("xdist_group") is None
 
 
-def test_the_browser_tests_share_one_worker(request):
+def test_the_browser_tests_run_in_two_halves_each_on_one_worker(request):
     browser_tests = [item for item in request.session.items if item.get_closest_marker("browser")]
     groups = {item.get_closest_marker("xdist_group").args for item in browser_tests}
-    assert groups <= {("tests/e2e",)}
+    assert groups <= {("tests/e2e",), ("tests/e2e (second half)",)}
 
 
 def test_the_fault_clusters_start_one_at_a_time(request):
