@@ -35,7 +35,8 @@ def test_an_in_memory_layer_is_left_as_it_is():
     not os.environ.get("PYTEST_XDIST_WORKER") or "prefix" not in settings.CHANNEL_LAYERS["default"]["CONFIG"],
     reason="only on an xdist worker with the Redis channel layer (.ci/run's second pass)",
 )
-def test_this_worker_uses_its_own_prefix_and_so_do_the_processes_it_starts():
+def test_this_worker_uses_its_own_prefix_and_so_do_the_processes_it_starts(db):
+    # `db`: only so that the `database` marker puts it in .ci/run's second pass, the one with Redis.
     worker = os.environ["PYTEST_XDIST_WORKER"]
     assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"].endswith(f"-{worker}")
     assert os.environ["CHANNEL_LAYER_PREFIX"] == settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
