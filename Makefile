@@ -97,9 +97,16 @@ $(E2E_STAMP): $(E2E_TOOLS)/package.json $(E2E_TOOLS)/package-lock.json
 
 e2e-tools: $(E2E_STAMP)
 
+# pytest on PYTEST_WORKERS processes (pytest-xdist). Three on two cores: the browser and socket tests
+# spend much of their time waiting. Tests that share a module's or package's server run on
+# one worker (tests/conftest.py: xdist_group_of); the rest are handed out one at a time.
+# `make test PYTEST_WORKERS=0` runs it in this one process.
+PYTEST_WORKERS ?= 3
+PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup
+
 test: lint check browser e2e-tools
 	node --test tests/js/
-	$(PY) -m pytest
+	$(PY) -m pytest $(PARALLEL)
 
 # The unit and API tests, in a couple of minutes: no browser, no process started, no fault
 # injection, no fuzzing (the markers are in pytest.ini). `make test` runs everything.
@@ -107,7 +114,7 @@ FAST_TESTS := not browser and not processes and not faults and not fuzz
 
 test-fast: $(STAMP)
 	node --test tests/js/
-	$(PY) -m pytest -m "$(FAST_TESTS)"
+	$(PY) -m pytest $(PARALLEL) -m "$(FAST_TESTS)"
 
 bench: $(STAMP)
 	$(PY) bench/dispatch_latency.py

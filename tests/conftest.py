@@ -29,6 +29,7 @@ from rest_framework.test import APIClient
 from backend.accounts.models import Responder, Station
 from backend.delivery import vapid
 from backend.roles import COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
+from tests.support import live_server
 from tests.support.database import quicker_flush, vapid_settings
 
 NORWICH = (52.6237, 1.3113)
@@ -92,6 +93,70 @@ def pytest_collection_modifyitems(config, items):
         # `database`: the test uses the test database (the PostgreSQL pass of .ci/run selects these).
         if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker("database")
+        group = xdist_group_of(item, root)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+# --- Running in parallel (pytest-xdist; `make test` and .ci/run: -n 3 --dist loadgroup) -------------
+
+
+# The browser tests are the longest group: half of the pass's time on one worker. These modules
+# (about half of their time: the accessibility sweep, and the board test with a server of its own)
+# run on a second worker, with a server and a Chromium of its own (ten seconds more in all).
+BROWSER_HALVES = {
+    "test_accessibility.py": "tests/e2e (second half)",
+    "test_board_worker_warning.py": "tests/e2e (second half)",
+}
+
+
+def xdist_group_of(item, root) -> str | None:
+    """Tests that share a server run on one xdist worker, so that it starts once, not once on every
+    worker that gets one of them (under `--dist loadgroup` the other tests are handed out one at a
+    time): those of a package with a package-scoped fixture (tests/e2e: one server and one Chromium,
+    in two halves: BROWSER_HALVES)
+    and those of a module whose module-scoped fixture starts processes (its tests carry a
+    MAY_START_PROCESSES mark). The fault-injection tests (tests/faults/test_faults.py) run one after
+    another on one worker too: each starts a cluster of its own, and two at once would load the
+    machine that their "answers within 5 s" measure. A module's world of rows
+    (tests/support/database.py) takes a second to build: its tests are spread out, each worker
+    building its own."""
+    if item.get_closest_marker("faults") and "start_cluster" in item.fixturenames:
+        return "fault clusters"  # one at a time: each is two daphnes, workers, a Redis and a proxy
+    scopes = {
+        definition.scope
+        for definitions in item._fixtureinfo.name2fixturedefs.values()
+        for definition in definitions
+        if definition.func.__module__.startswith("tests.")  # the suite's own, not a plugin's
+    }
+    if "package" in scopes:
+        package = item.path.parent.relative_to(root).as_posix()
+        return BROWSER_HALVES.get(item.path.name, package) if package == "tests/e2e" else package
+    if "module" in scopes and any(item.get_closest_marker(mark) for mark in MAY_START_PROCESSES):
+        return item.path.relative_to(root).as_posix()
+    return None
+
+
+def channel_layers_for_worker(channel_layers: dict, worker: str) -> dict:
+    """CHANNEL_LAYERS with a Redis layer's prefix made the xdist worker's own: the workers share one
+    Redis, and their test databases number incidents and people alike, so without it a socket test
+    on one worker could receive another's group messages (incident-1, responder-1)."""
+    layers = {alias: {**layer, "CONFIG": dict(layer.get("CONFIG", {}))} for alias, layer in channel_layers.items()}
+    for layer in layers.values():
+        if "prefix" in layer["CONFIG"]:
+            layer["CONFIG"]["prefix"] = f"{layer['CONFIG']['prefix']}-{worker}"
+    return layers
+
+
+def pytest_configure(config):
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        from django.conf import settings
+
+        settings.CHANNEL_LAYERS = channel_layers_for_worker(settings.CHANNEL_LAYERS, worker)
+        prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix")
+        if prefix:  # for the processes a test starts on the same Redis
+            os.environ["CHANNEL_LAYER_PREFIX"] = prefix
 
 
 @pytest.fixture(autouse=True)
@@ -122,6 +187,16 @@ async def close_connections_of_the_orm_thread():
     the test and keep the test database from being dropped at the end of the run."""
     yield
     await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture(scope="session")
+def demo_database_template(tmp_path_factory):
+    """A SQLite file with the demo data (migrated, `load_demo_data`), made once for the run and shared
+    by the xdist workers: servers (tests/e2e, tests/delivery/test_embedded_worker.py) start on a copy."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the workers' temporary directories are side by side in it
+    return live_server.shared_demo_database(shared)
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 
 from backend.delivery import vapid
-from tests.support.live_server import free_port, manage, running, serve_command, tail
+from tests.support.live_server import copy_database, free_port, manage, running, serve_command, tail
 from tests.support.push_service import PushServiceStandIn
 
 SETUP = """
@@ -29,7 +29,7 @@ def stand_in():
 
 
 @pytest.mark.processes
-def test_a_dispatch_through_the_api_of_the_served_product_reaches_the_phone(tmp_path, stand_in):
+def test_a_dispatch_through_the_api_of_the_served_product_reaches_the_phone(tmp_path, stand_in, demo_database_template):
     port = free_port()
     key = vapid.generate()
     env = {
@@ -41,8 +41,7 @@ def test_a_dispatch_through_the_api_of_the_served_product_reaches_the_phone(tmp_
         "DELIVERY_POLL_SECONDS": "30",  # so only the wake-up after commit can make it fast
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
     }
-    manage(env, "migrate", "--verbosity", "0", timeout=60)
-    manage(env, "load_demo_data", timeout=60)
+    copy_database(demo_database_template, tmp_path / "db.sqlite3")  # migrated, with the demo data
     setup = SETUP.format(subscription=stand_in.subscribe())
     token = manage(env, "shell", "-c", setup, timeout=60).strip().splitlines()[-1]
     log_path = tmp_path / "serve.log"

@@ -69,16 +69,16 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def demo_server(directory: Path, port: int, env: dict) -> Iterator[LiveServer]:
-    """`manage.py serve` on `port` with `env` (whose SQLITE_PATH is a new file), the demo data
-    loaded and its log in `directory`, until the block ends."""
+def demo_server(directory: Path, port: int, env: dict, template: Path) -> Iterator[LiveServer]:
+    """`manage.py serve` on `port` with `env` (whose SQLITE_PATH is a new file), on a copy of the
+    demo database `template` and its log in `directory`, until the block ends."""
     server = LiveServer(url=f"http://127.0.0.1:{port}", env=env, log_path=directory / "server.log")
-    with live_server.demo_server(env, port, server.log_path, timeout=START_TIMEOUT_S):
+    with live_server.demo_server(env, port, server.log_path, timeout=START_TIMEOUT_S, template=template):
         yield server
 
 
 @pytest.fixture(scope="package")
-def server(tmp_path_factory):
+def server(tmp_path_factory, demo_database_template):
     directory = tmp_path_factory.mktemp("server")
     port = live_server.free_port()
     url = f"http://127.0.0.1:{port}"
@@ -91,7 +91,7 @@ def server(tmp_path_factory):
         # The push-service stand-in (tests/support/push_service.py) is plain http on 127.0.0.1.
         "PUSH_SERVICE_ALLOWLIST": ",".join([*django_settings.PUSH_SERVICE_ALLOWLIST, "http://127.0.0.1:*"]),
     }
-    with demo_server(directory, port, env) as server:
+    with demo_server(directory, port, env, demo_database_template) as server:
         yield server
 
 

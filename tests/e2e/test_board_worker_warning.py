@@ -35,7 +35,7 @@ WorkerHeartbeat.objects.update(last_seen_at=timezone.now() - datetime.timedelta(
 
 
 @pytest.fixture(scope="module")
-def server_without_worker(server, tmp_path_factory):
+def server_without_worker(server, tmp_path_factory, demo_database_template):
     """Like the suite's `server` (whose settings it copies), but with no delivery worker."""
     directory = tmp_path_factory.mktemp("server-without-worker")
     port = live_server.free_port()
@@ -48,7 +48,7 @@ def server_without_worker(server, tmp_path_factory):
         "DELIVERY_WORKER_EMBEDDED": "false",
         "BOARD_WORKER_CHECK_SECONDS": "0.5",
     }
-    with demo_server(directory, port, env) as live:
+    with demo_server(directory, port, env, demo_database_template) as live:
         yield live
 
 

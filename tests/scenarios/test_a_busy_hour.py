@@ -192,7 +192,8 @@ async def test_a_busy_hour(carol, alice, bob, charlie, gail, dave):
 
     # 09:01 A has one crew of the two it needs, and so has B: the ladders' first rings both reach
     # Great Yarmouth, whose firefighters now have two alerts each and have answered neither.
-    await escalate_at(incident_a, 61)
+    # B was dispatched after A (seconds after, on a loaded machine): at B's 61 s both first rings are due.
+    await escalate_at(incident_b, 61)
     assert await alerted_names(incident_a) == ["alice", "bob", "charlie", "gail"]
     assert await alerted_names(incident_b) == ["alice", "bob", "charlie", "gail"]
     await phones["charlie"].wait_for(lambda f: f["type"] == "alert.created")
