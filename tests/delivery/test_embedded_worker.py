@@ -45,7 +45,7 @@ def test_a_dispatch_through_the_api_of_the_served_product_reaches_the_phone(tmp_
     setup = SETUP.format(subscription=stand_in.subscribe())
     token = manage(env, "shell", "-c", setup, timeout=60).strip().splitlines()[-1]
     log_path = tmp_path / "serve.log"
-    with running(serve_command(port), env, log_path, port=port, timeout=20, name="manage.py serve"):
+    with running(serve_command(port), env, log_path, port=port, timeout=60, name="manage.py serve"):
         body = json.dumps(
             {"cad_reference": "E2E-1", "latitude": 52.63, "longitude": 1.30, "address": "Any Street", "dispatch": True}
         ).encode()
