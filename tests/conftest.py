@@ -18,6 +18,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.db import connections
 from django.test import Client
 from django.utils import timezone
@@ -197,6 +198,14 @@ def demo_database_template(tmp_path_factory):
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # the workers' temporary directories are side by side in it
     return live_server.shared_demo_database(shared)
+
+
+@pytest.fixture(autouse=True)
+def rate_limits_start_afresh():
+    """The API's rate limits (push receipts, readiness tests) count in Django's cache, which lives as
+    long as the test process: without this a test inherits the requests of the tests before it in
+    the last minute (with the suite on three processes, the permission matrix met a 429)."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
