@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "backend.checklists",
     "backend.records",
     "backend.audit",
+    "backend.postcodes",
 ]
 
 MIDDLEWARE = [

@@ -88,6 +88,10 @@ def _not_needed_because(delivery: Delivery, *, shown_by_receipt: set[int] = froz
     alert = delivery.alert
     if delivery.kind == Kind.STAND_DOWN:
         return "" if delivery.device is not None else "Not sent: the device's subscription was removed."
+    if delivery.kind == Kind.MESSAGE:
+        if delivery.device is None:
+            return "Not sent: the device's subscription was removed."
+        return alert.why_not_to_message()
     if reason := alert.why_not_to_call():
         return reason
     if delivery.channel == Channel.WEBPUSH and delivery.device is None:

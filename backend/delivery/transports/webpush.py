@@ -34,7 +34,40 @@ TEST_BODY = "Checking that alerts reach this phone. Nothing to do."
 
 
 def _topic_of(job: Job) -> str:
+    if job.kind == "message":
+        # Its own topic: a message's push must never replace an alert's still waiting at the push
+        # service (a newer message's push replaces an older one's, which says the same words).
+        return f"message-{job.incident_id}"[:32]
     return TEST_TOPIC if job.kind == "test" else topic_for(job.incident_id)
+
+
+# A message from control: generic words only. The text is read in the app after logging in, never
+# put in a push or on a lock screen, as a coordinator may type patient details.
+MESSAGE_TITLE = "Message from control"
+MESSAGE_BODY = "New message from control about your incident. Open the app to read it."
+
+
+def message_payload(job: Job) -> dict:
+    """The push that says a message is waiting (kind "message"): opens the alert, where the app
+    shows the message. Its own tag, so it does not replace the alert's notification; no receipt
+    token, so a phone's readiness and the alert's funnel are not touched by it."""
+    url = f"{settings.PUBLIC_BASE_URL}/#/alerts/{job.alert_id}"
+    return {
+        "web_push": 8030,
+        "mutable": True,
+        "notification": {
+            "title": MESSAGE_TITLE,
+            "body": MESSAGE_BODY,
+            "navigate": url,
+            "tag": f"message-{job.incident_id}",
+            "lang": "en-GB",
+            "silent": False,
+        },
+        "type": "message.created",
+        "alert_id": job.alert_id,
+        "incident_id": job.incident_id,
+        "url": url,
+    }
 
 
 def device_test_payload(job: Job) -> dict:
@@ -79,6 +112,8 @@ def push_payload(job: Job) -> dict:
     (backend/delivery/receipts.py): opaque, single-use, good for nothing but that alert's receipt."""
     if job.kind == "test":
         return device_test_payload(job)
+    if job.kind == "message":
+        return message_payload(job)
     url = f"{settings.PUBLIC_BASE_URL}/#/alerts/{job.alert_id}"
     if job.kind == "stand_down":
         cancelled = job.incident_status == "cancelled"

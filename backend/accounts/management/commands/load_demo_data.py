@@ -3,10 +3,12 @@ client. Idempotent: running it again changes nothing. Never for production (it s
 passwords), so it refuses to run with DJANGO_ENV=production."""
 
 import datetime
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +35,8 @@ STATIONS = [
 FIRST_NAMES = ["Sam", "Alex", "Jo", "Chris", "Priya", "Tom", "Ellie", "Dan", "Ruth", "Mo", "Kate", "Lee"]
 SURNAMES = ["Barker", "Cole", "Day", "Ellis", "Fox", "Grant", "Hale", "Iqbal", "Jones", "Kemp", "Lowe", "Marsh"]
 FIREFIGHTERS_PER_STATION = 3
+# Postcodes around the demo stations, MADE UP for the demo (not ONS data): docs/postcodes.md.
+DEMO_POSTCODES = Path(__file__).resolve().parents[3] / "postcodes" / "data" / "demo-postcodes-made-up.csv"
 
 
 class Command(BaseCommand):
@@ -51,6 +55,8 @@ class Command(BaseCommand):
             self._user("welfare", "Sam", "Okafor", staff=True, group=WELFARE_LEADS)
             self._user("safety", "Dana", "Whitlock", staff=True, group=CLINICAL_SAFETY_OFFICERS)
             self._user("cad", "EEAST", "CAD", staff=False, group=DISPATCH_SYSTEMS)
+        # By the command's name: the postcodes app sits beside accounts, not below it.
+        call_command("import_postcodes", str(DEMO_POSTCODES), stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(stations)} stations."))
 
     def _station(self, name, code, latitude, longitude) -> Station:
