@@ -25,7 +25,9 @@ class IncidentMessagesView(APIView):
             return [requires(messages.BOARD_PERMISSION)()]
         return super().get_permissions()
 
-    @extend_schema(operation_id="incident_messages_list", responses=api_responses("crew_message_list", errors=(401, 403, 404)))
+    @extend_schema(
+        operation_id="incident_messages_list", responses=api_responses("crew_message_list", errors=(401, 403, 404))
+    )
     def get(self, request, incident_id: int):
         return Response({"messages": messages.messages_of(request.user, incident_id)})
 

@@ -16,12 +16,12 @@ class UnknownPostcode(NotFound):
 
 
 def compact(text: str) -> str:
-    """"nr2 1tf" -> "NR21TF": capitals, every kind of space gone."""
+    """ "nr2 1tf" -> "NR21TF": capitals, every kind of space gone."""
     return re.sub(r"\s+", "", text or "").upper()
 
 
 def written(code: str) -> str:
-    """"NR21TF" -> "NR2 1TF": the inward code is always the last three characters."""
+    """ "NR21TF" -> "NR2 1TF": the inward code is always the last three characters."""
     return f"{code[:-3]} {code[-3:]}"
 
 

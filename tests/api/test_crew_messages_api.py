@@ -29,7 +29,11 @@ def test_a_coordinator_sends_a_message(alerts, carol, incident):
     assert response.status_code == 201, response.content
     body = response.json()
     assert_matches("crew_message", body)
-    assert (body["text"], body["author_name"], body["incident_id"]) == ("Ambulance on scene", "Carol Jones", incident.pk)
+    assert (body["text"], body["author_name"], body["incident_id"]) == (
+        "Ambulance on scene",
+        "Carol Jones",
+        incident.pk,
+    )
     assert body["acknowledgements"] == [] and body["recipient_count"] == 2
 
 

@@ -68,7 +68,9 @@ async def test_the_push_says_a_message_is_waiting_and_never_what_it_says(push_se
     assert not push_service.rejections
 
 
-async def test_a_message_push_moves_neither_readiness_nor_the_alerts_funnel(push_service, worker, incident, carol, alice):
+async def test_a_message_push_moves_neither_readiness_nor_the_alerts_funnel(
+    push_service, worker, incident, carol, alice
+):
     phone = push_service.subscribe()
     await subscribe(alice, phone)
     [alert] = await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
@@ -91,7 +93,10 @@ async def test_a_queued_message_push_is_not_sent_once_the_responder_has_left_or_
 ):
     await subscribe(alice, push_service.subscribe())
     await subscribe(bob, push_service.subscribe())
-    alerts = {a.responder.user.username: a for a in await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)}
+    alerts = {
+        a.responder.user.username: a
+        for a in await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    }
     await send_everything_due(worker)
     push_service.reset()
     await sync_to_async(send_crew_message)(actor=carol, incident_id=incident.pk, text="Ambulance on scene")

@@ -22,7 +22,9 @@ def alerts(incident, carol, alice, bob, stations):
 
 
 def message_events(type="message.created"):
-    return {e.responder.user.username: e for e in ResponderEvent.objects.filter(type=type).select_related("responder__user")}
+    return {
+        e.responder.user.username: e for e in ResponderEvent.objects.filter(type=type).select_related("responder__user")
+    }
 
 
 def test_it_tells_everyone_still_part_of_the_incident_but_not_those_who_left(alerts, carol, incident):

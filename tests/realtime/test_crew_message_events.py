@@ -42,7 +42,8 @@ async def test_a_reconnecting_app_is_replayed_the_message(incident, carol, alice
     await sync_to_async(send_crew_message)(actor=carol, incident_id=incident.pk, text="Rear door")
     app = await connect("/ws/responder/?last_event_id=0", alice.user)
     replayed, _ready = await receive_until_sync_ready(app)
-    assert [frame["data"]["message"]["text"] for frame in replayed if frame["type"] == "message.created"] == ["Rear door"]
+    messages = [frame["data"]["message"]["text"] for frame in replayed if frame["type"] == "message.created"]
+    assert messages == ["Rear door"]
     await app.disconnect()
 
 
