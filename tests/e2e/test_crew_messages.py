@@ -1,0 +1,86 @@
+"""Messages to the crews, end to end (issue 15): a coordinator's message reaches a firefighter's app
+on the alert screen and, as a banner that leaves the screen where it is, on the checklist; the
+firefighter says "Got it" (once with signal, once without: queued and sent when it is back), and
+the coordinator's board hears each acknowledgement."""
+
+import re
+
+from websockets.sync.client import connect
+
+from tests.e2e.helpers import accept_new_alert, log_in, watch_for_problems
+from tests.e2e.test_alert_flow import board_frames_until
+
+FIREFIGHTER = "ff.dereham.1"
+NEAR_DEREHAM = (52.6800, 0.9400)  # under 1 km from Dereham
+
+
+def test_a_coordinators_message_reaches_the_alert_and_the_checklist_and_is_acknowledged(phone, server, dispatcher):
+    log_in(phone, FIREFIGHTER)
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    page.goto("/")
+    page.locator(".pill-live").wait_for()
+    incident, alert_id = accept_new_alert(phone, dispatcher, "E2E-MESSAGE-1", NEAR_DEREHAM, "2 Message Lane, Dereham")
+    page.goto(f"/#/alerts/{alert_id}")
+    page.get_by_text("You accepted. Go now.").wait_for()
+    coordinator = dispatcher.coordinator
+    messages_url = f"/api/v1/incidents/{incident['id']}/messages/"
+
+    with connect(
+        server.url.replace("http://", "ws://") + "/ws/coordinator/",
+        origin=server.url,
+        additional_headers={"Cookie": coordinator.session_cookie},
+        open_timeout=5,
+    ) as board:
+        # On the alert screen.
+        first = coordinator.post(messages_url, {"text": "Ambulance on scene"})
+        shown = page.locator(f".alert-messages [data-message-id='{first['id']}']")
+        shown.locator(".message-text", has_text="Ambulance on scene").wait_for()
+        shown.get_by_role("button", name="Got it: Ambulance on scene").click()
+        shown.get_by_text("✓ Got it").wait_for()
+        acked = board_frames_until(
+            board,
+            lambda frame: frame.get("type") == "message.acknowledged" and frame["data"]["message_id"] == first["id"],
+        )
+        assert acked["data"]["responder_name"] and acked["data"]["incident_id"] == incident["id"]
+
+        # On the checklist: a banner, and the checklist stays on screen.
+        page.get_by_role("link", name="CPR checklist").click()
+        page.wait_for_url(re.compile(rf"#/alerts/{alert_id}/checklist$"))
+        page.get_by_role("heading", name="Tap when it happens").wait_for()
+        second = coordinator.post(messages_url, {"text": "Access by the rear door"})
+        banner = page.locator(".message-banner")
+        banner.get_by_text("Access by the rear door").wait_for()
+        assert re.search(rf"#/alerts/{alert_id}/checklist$", page.url), "a message took the checklist's screen"
+        assert page.get_by_role("heading", name="Tap when it happens").is_visible()
+
+        # "Got it" without signal: queued on the phone, sent when the signal is back.
+        phone.set_offline(True)
+        page.locator(".pill-offline").wait_for()
+        banner.get_by_role("button", name="Got it: Access by the rear door").click()
+        banner.wait_for(state="detached")
+        [held] = [m for m in coordinator.get(messages_url)["messages"] if m["id"] == second["id"]]
+        assert held["acknowledgements"] == [], "sent although the phone was offline"
+        phone.set_offline(False)
+        board_frames_until(
+            board,
+            lambda frame: frame.get("type") == "message.acknowledged" and frame["data"]["message_id"] == second["id"],
+            timeout=15,
+        )
+
+    assert re.search(rf"#/alerts/{alert_id}/checklist$", page.url)
+    record = {m["id"]: m for m in coordinator.get(messages_url)["messages"]}
+    assert [m["text"] for m in coordinator.get(messages_url)["messages"]] == [
+        "Access by the rear door",
+        "Ambulance on scene",
+    ]
+    assert all(len(record[m["id"]]["acknowledgements"]) == 1 for m in (first, second))
+    # Back on the alert screen, both are shown as acknowledged, newest first.
+    page.goto(f"/#/alerts/{alert_id}")
+    page.locator(".alert-messages .message-text").first.wait_for()
+    assert page.locator(".alert-messages .message-text").all_inner_texts() == [
+        "Access by the rear door",
+        "Ambulance on scene",
+    ]
+    assert page.locator(".alert-messages .message-ack").count() == 0
+    assert problems == []
