@@ -84,3 +84,43 @@ def test_a_coordinators_message_reaches_the_alert_and_the_checklist_and_is_ackno
     ]
     assert page.locator(".alert-messages .message-ack").count() == 0
     assert problems == []
+
+
+BOARD_PAGE = "/admin/dispatch/incident/board/"
+NEAR_WYMONDHAM = (52.5740, 1.1150)  # under 1 km from Wymondham
+
+
+def test_a_message_sent_from_the_admin_board_reaches_the_app_and_its_got_it_shows_on_the_board(
+    chromium, phone, server, dispatcher
+):
+    from tests.e2e.helpers import pass_the_second_factor
+
+    desk = chromium.new_context(base_url=server.url, viewport={"width": 1280, "height": 900}, locale="en-GB")
+    desk.set_default_timeout(10_000)
+    log_in(desk, "coordinator")
+    assert pass_the_second_factor(desk, server) == []
+    log_in(phone, "ff.wymondham.1")
+    app = phone.new_page()
+    app.goto("/")
+    app.locator(".pill-live").wait_for()
+    incident, alert_id = accept_new_alert(phone, dispatcher, "E2E-MESSAGE-2", NEAR_WYMONDHAM, "5 Board Road, Wymondham")
+    app.goto(f"/#/alerts/{alert_id}")
+    app.get_by_text("You accepted. Go now.").wait_for()
+
+    board = desk.new_page()
+    problems = watch_for_problems(board)
+    board.goto(BOARD_PAGE)
+    board.locator(f"#board-message-incident option[value='{incident['id']}']").wait_for(state="attached")
+    board.select_option("#board-message-incident", str(incident["id"]))
+    board.fill("#board-message-text", "   ")
+    board.get_by_role("button", name="Send a message").click()
+    board.get_by_text("This field may not be blank.").wait_for()  # the API's word on `text`
+    board.fill("#board-message-text", "Use the side gate")
+    board.get_by_role("button", name="Send a message").click()
+    board.get_by_text("Sent to the crews.").wait_for()
+
+    app.locator(".alert-messages .message-text", has_text="Use the side gate").wait_for()
+    app.get_by_role("button", name="Got it: Use the side gate").click()
+    board.locator(".board-messages li", has_text="Use the side gate").get_by_text("Got it:").wait_for()
+    assert problems == []
+    desk.close()
