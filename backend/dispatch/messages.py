@@ -86,6 +86,8 @@ def _valid_text(text) -> str:
     text = text.strip() if isinstance(text, str) else ""
     if not text:
         raise InvalidInput("Write the message.", fields={"text": ["A message of 1 to 280 characters is required."]})
+    if "\x00" in text:  # PostgreSQL cannot store it; no keyboard types it
+        raise InvalidInput("The message has errors.", fields={"text": ["Text cannot contain a null character."]})
     if len(text) > MESSAGE_MAX_LENGTH:
         raise InvalidInput(
             "The message is too long.",

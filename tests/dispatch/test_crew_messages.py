@@ -80,7 +80,7 @@ def test_it_audits_who_sent_it_to_whom_without_the_words(alerts, carol, incident
     assert "Example" not in str(entry.detail)
 
 
-@pytest.mark.parametrize("text", ["", "   ", None, "x" * 281])
+@pytest.mark.parametrize("text", ["", "   ", None, "x" * 281, "Rear\x00door"])
 def test_it_refuses_an_empty_or_too_long_message_naming_text(alerts, carol, incident, text):
     with pytest.raises(InvalidInput) as error:
         send_crew_message(actor=carol, incident_id=incident.pk, text=text)
