@@ -95,16 +95,19 @@ def access_messages_of_incident(user, incident_id):
     return alert.incident, alert
 
 
-def access_message_for_responder(user, message_id, *, lock_alert: bool = False):
-    """A message to an incident the firefighter was alerted to, and their alert on it (its row
-    locked with `lock_alert`, so two acknowledgements at once queue). Anyone else: not found."""
+def access_message_for_responder(user, message_id, *, lock_responder: bool = False):
+    """A message to an incident the firefighter was alerted to, and their alert on it. With
+    `lock_responder` the responder's row is locked first (two acknowledgements at once queue), the
+    order every action takes rows in after the incident's (incident, responder, alert), so that an
+    acknowledgement and an answer at once never deadlock. Anyone else: not found."""
     responder = responder_of(user)
     try:
         message = CrewMessage.objects.select_related("incident").get(pk=message_id)
-        alerts = Alert.objects.select_related("responder__user")
-        if lock_alert:
-            alerts = alerts.select_for_update(of=("self",))
-        alert = alerts.get(incident_id=message.incident_id, responder=responder)
+        if lock_responder:
+            Responder.objects.select_for_update().filter(pk=responder.pk).exists()
+        alert = Alert.objects.select_related("responder__user").get(
+            incident_id=message.incident_id, responder=responder
+        )
     except (CrewMessage.DoesNotExist, Alert.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"You have no message {message_id}.") from None
     return message, alert

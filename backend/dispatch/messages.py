@@ -112,7 +112,7 @@ def acknowledge_crew_message(*, actor, message_id: int) -> MessageAcknowledgemen
     acknowledgement (a queued retry, another device) returns the first and tells nobody again.
     Allowed after the incident has ended: a phone offline until then still sends its answer."""
     with transaction.atomic():
-        message, alert = access.access_message_for_responder(actor, message_id, lock_alert=True)
+        message, alert = access.access_message_for_responder(actor, message_id, lock_responder=True)
         existing = MessageAcknowledgement.objects.filter(message=message, alert=alert).first()
         if existing is not None:
             existing.alert = alert
