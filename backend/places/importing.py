@@ -21,7 +21,10 @@ from django.db import transaction
 from backend.places.models import Access, Defibrillator, Source
 
 # The columns an import writes, compared to tell "updated" from "unchanged".
-FIELDS = ("latitude", "longitude", "name", "access", "location", "level", "indoor", "opening_hours", "operator", "phone")
+FIELDS = (
+    *("latitude", "longitude", "name", "access", "location"),
+    *("level", "indoor", "opening_hours", "operator", "phone"),
+)
 MAX_LENGTHS = {
     name: Defibrillator._meta.get_field(name).max_length
     for name in ("name", "location", "level", "opening_hours", "operator", "phone")
@@ -333,6 +336,7 @@ def read_circuit_csv(text: str) -> tuple[list[Row], list[Refusal]]:
                     raise RowError("more cells than the header has columns")
                 cells = {column: (record.get(header) or "").strip() for column, header in columns.items()}
                 source_id = _source_id(cells["id"])
+                where = f"row {line} ({source_id})"
                 values = {
                     "latitude": _coordinate(cells["latitude"], "latitude", 90),
                     "longitude": _coordinate(cells["longitude"], "longitude", 180),
@@ -403,7 +407,8 @@ def apply_import(
             else:
                 result.unchanged += 1
         Defibrillator.objects.bulk_create(to_create, batch_size=2000)
-        Defibrillator.objects.bulk_update(to_update, [*FIELDS, "removed_from_source_at", "imported_at"], batch_size=2000)
+        written = [*FIELDS, "removed_from_source_at", "imported_at"]
+        Defibrillator.objects.bulk_update(to_update, written, batch_size=2000)
         result.created, result.updated = len(to_create), len(to_update)
         # With nothing valid read, "missing" would be everything: never mark a source empty.
         if mark_missing and rows:
@@ -424,4 +429,6 @@ def apply_import(
 
 
 def _changed(point: Defibrillator, values: dict) -> bool:
-    return point.removed_from_source_at is not None or any(getattr(point, name) != value for name, value in values.items())
+    if point.removed_from_source_at is not None:
+        return True
+    return any(getattr(point, name) != value for name, value in values.items())

@@ -21,7 +21,7 @@ COUNTRY = "GB"
 def _parsed(opening_hours: str) -> OpeningHours | None:
     try:
         return OpeningHours(opening_hours, timezone=LONDON, country=COUNTRY)
-    except Exception:  # noqa: BLE001 (the parser raises its own ParserError and SyntaxError kinds)
+    except Exception:  # the parser raises its own ParserError and SyntaxError kinds
         return None
 
 
@@ -39,7 +39,7 @@ def open_now(opening_hours: str, at: datetime.datetime) -> bool | None:
         return None
     try:
         state, comment = parsed.state(at.astimezone(LONDON))
-    except Exception:  # noqa: BLE001 (an expression the parser accepts but cannot evaluate)
+    except Exception:  # an expression the parser accepts but cannot evaluate
         return None
     if state == State.UNKNOWN or comment:
         return None

@@ -36,8 +36,6 @@ def defibrillator(nearby: Nearby, *, now: datetime.datetime) -> dict:
 def defibrillators_near(latitude: float, longitude: float) -> dict:
     """The nearest defibrillators to a point, as settings say how many and how far."""
     radius_m = settings.DEFIBRILLATORS_RADIUS_M
-    found = nearest_defibrillators(
-        latitude, longitude, count=settings.DEFIBRILLATORS_NEAREST_COUNT, radius_m=radius_m
-    )
+    found = nearest_defibrillators(latitude, longitude, count=settings.DEFIBRILLATORS_NEAREST_COUNT, radius_m=radius_m)
     now = timezone.now()
     return {"radius_m": radius_m, "defibrillators": [defibrillator(nearby, now=now) for nearby in found]}

@@ -1,7 +1,7 @@
 """Demo data for `make run`: Norfolk Fire and Rescue stations, firefighters, coordinators and a CAD
 client, and defibrillators MADE UP FOR THE DEMO around the stations (loaded by the same command
-as real data, `import_defibrillators`). Idempotent: running it again changes nothing. Never for production (it sets known
-passwords), so it refuses to run with DJANGO_ENV=production."""
+as real data, `import_defibrillators`). Idempotent: running it again changes nothing. Never for
+production (it sets known passwords), so it refuses to run with DJANGO_ENV=production."""
 
 import datetime
 from pathlib import Path
