@@ -2,8 +2,11 @@
 (no PostGIS): a bounding box the (latitude, longitude) index answers, then the exact distance of
 the few points inside it. bench/nearest_defibrillators.py measures it over 100,000 points."""
 
+import functools
 import math
 from dataclasses import dataclass
+
+from django.db import connection
 
 from backend.places.models import Defibrillator
 
@@ -38,18 +41,31 @@ def bounding_box(latitude: float, longitude: float, radius_m: float) -> tuple[fl
 def nearest_defibrillators(latitude: float, longitude: float, *, count: int, radius_m: float) -> list[Nearby]:
     """Up to `count` defibrillators within `radius_m`, nearest first; those a later import no
     longer had are left out."""
-    south, north, west, east = bounding_box(latitude, longitude, radius_m)
-    in_box = Defibrillator.objects.filter(
-        latitude__gte=south,
-        latitude__lte=north,
-        longitude__gte=west,
-        longitude__lte=east,
-        removed_from_source_at__isnull=True,
-    )
     found = []
-    for defibrillator in in_box:
+    for defibrillator in _in_box(*bounding_box(latitude, longitude, radius_m)):
         distance = distance_m(latitude, longitude, defibrillator.latitude, defibrillator.longitude)
         if distance <= radius_m:
             found.append(Nearby(defibrillator, distance))
     found.sort(key=lambda nearby: (nearby.distance_m, nearby.defibrillator.pk))
     return found[:count]
+
+
+@functools.cache
+def _box_sql() -> str:
+    """The box's SELECT, written once. Plain SQL that SQLite and PostgreSQL both run on the
+    (latitude, longitude) index. Building the ORM's filter() each time cost ten times the look-up
+    itself (bench/nearest_defibrillators.py on SQLite, 100,000 points, p50: filter() 0.54 ms, this
+    0.20 ms, the raw driver's floor 0.05 ms)."""
+    fields = [field.attname for field in Defibrillator._meta.concrete_fields]
+    quote = connection.ops.quote_name
+    columns, table = ", ".join(quote(name) for name in fields), quote(Defibrillator._meta.db_table)
+    return (
+        f"SELECT {columns} FROM {table}"  # noqa: S608 (the model's own names; the values are parameters)
+        " WHERE latitude >= %s AND latitude <= %s AND longitude >= %s AND longitude <= %s"
+        " AND removed_from_source_at IS NULL"
+    )
+
+
+def _in_box(south: float, north: float, west: float, east: float):
+    # raw(): the database's values converted as the ORM does (SQLite's datetimes made aware...).
+    return Defibrillator.objects.raw(_box_sql(), [south, north, west, east])
