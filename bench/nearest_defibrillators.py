@@ -4,7 +4,7 @@ DEFIBRILLATORS_RADIUS_M" take over 100,000 points, on SQLite and on PostgreSQL w
 Loads --points defibrillators (default 100,000; seeded) spread over Great Britain as they are in
 life: most clustered around towns, the rest scattered over the land's rough outline. Then asks for
 the nearest ones to --queries incident positions (default 2,000, near where people are, after 200
-unmeasured warm-up queries) three ways, in the same process, one after the other:
+unmeasured warm-up queries) three ways, in the same process, in turn for each incident:
 
     floor      the same bounding-box SELECT (id, latitude, longitude) by the raw database driver:
                what the index answers, no ORM, no distance
@@ -119,14 +119,18 @@ def load_points(count: int, seed: int) -> None:
         cursor.execute("ANALYZE")
 
 
-def timed(function, queries) -> list[float]:
+def timed(functions: dict, queries) -> dict[str, list[float]]:
+    """Each function's times (ms) for the same incidents, taken in turn for each incident, so that
+    a busy moment of the machine falls on all of them alike."""
     for lat, lon in queries[:WARM_UP]:
-        function(lat, lon)
-    times = []
+        for function in functions.values():
+            function(lat, lon)
+    times = {name: [] for name in functions}
     for lat, lon in queries[WARM_UP:]:
-        started = time.perf_counter()
-        function(lat, lon)
-        times.append((time.perf_counter() - started) * 1000)
+        for name, function in functions.items():
+            started = time.perf_counter()
+            function(lat, lon)
+            times[name].append((time.perf_counter() - started) * 1000)
     return times
 
 
@@ -161,7 +165,7 @@ def run_engine(args) -> dict:
         f" WHERE latitude >= {p} AND latitude <= {p} AND longitude >= {p} AND longitude <= {p}"
         " AND removed_from_source_at IS NULL"
     )
-    found_in_box = []
+    found_in_box, found = [], []
 
     def floor(lat, lon):
         cursor = raw.cursor()
@@ -169,14 +173,11 @@ def run_engine(args) -> dict:
         found_in_box.append(len(cursor.fetchall()))
         cursor.close()
 
-    found = []
-
     def query(lat, lon):
         found.append(len(nearest_defibrillators(lat, lon, count=count, radius_m=radius_m)))
 
-    floor_ms = timed(floor, queries)
-    query_ms = timed(query, queries)
-    payload_ms = timed(defibrillators_near, queries)
+    times = timed({"floor": floor, "query": query, "payload": defibrillators_near}, queries)
+    floor_ms, query_ms, payload_ms = times["floor"], times["query"], times["payload"]
     query_summary = summary(query_ms)
     floor_summary = summary(floor_ms)
     measured = found[WARM_UP:]
