@@ -219,3 +219,14 @@ def test_the_demo_file_is_labelled_made_up_and_loads_cleanly(tmp_path):
 
     assert failure is None and err == "" and f"created {len(document['features'])}" in out
     assert all("Demo" in name for name in Defibrillator.objects.values_list("name", flat=True))
+
+
+def test_the_demo_data_command_loads_them_and_leaves_real_points_alone(tmp_path, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    run_import(tmp_path, geojson(FORUM))  # a deployer's real point
+
+    call_command("load_demo_data", stdout=io.StringIO())
+    call_command("load_demo_data", stdout=io.StringIO())
+
+    assert Defibrillator.objects.filter(source_id__startswith="node/demo-").count() == 26
+    assert Defibrillator.objects.get(source_id="node/1").removed_from_source_at is None
