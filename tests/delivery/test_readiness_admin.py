@@ -158,7 +158,7 @@ def test_responders_are_shown_a_page_at_a_time_and_the_counts_cover_everyone(cre
     second = client.get(URL, {"page": 2}).content.decode()
     shown = [re.findall(r'"readiness-responder[^"]*">\s*<th scope="row">(\w+)</th>', page) for page in (first, second)]
     assert len(shown[0]) == 3 and len(shown[1]) == 1 and not set(shown[0]) & set(shown[1])
-    assert "4 responders" in text_of(first) and "Showing 1–3 of 4" in text_of(first)
+    assert "4 responders" in text_of(first) and "Showing 1\u20133 of 4" in text_of(first)
     assert 'href="?page=2"' in first and "Previous page" in second
     # The station counts are of everyone, whichever page is shown.
     assert re.search(r'id="readiness-counts"', second)
