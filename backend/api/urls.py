@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backend.api import messages_views, postcodes_views, records_views, views
+from backend.api import messages_views, places_views, postcodes_views, records_views, views
 
 urlpatterns = [
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
@@ -10,6 +10,11 @@ urlpatterns = [
     path("incidents/<int:incident_id>/cancel/", views.CancelView.as_view(), name="incident-cancel"),
     path("incidents/<int:incident_id>/close/", views.CloseView.as_view(), name="incident-close"),
     path("incidents/<int:incident_id>/cad-times/", records_views.CadTimesView.as_view(), name="incident-cad-times"),
+    path(
+        "incidents/<int:incident_id>/defibrillators/",
+        places_views.IncidentDefibrillatorsView.as_view(),
+        name="incident-defibrillators",
+    ),
     # Messages to the crews (issue 15): backend/api/messages_views.py.
     path(
         "incidents/<int:incident_id>/messages/",

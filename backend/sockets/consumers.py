@@ -23,6 +23,7 @@ from backend.dispatch import actions, coverage, payloads
 from backend.dispatch import messages as crew_messages
 from backend.dispatch.models import Alert, Incident, IncidentStatus
 from backend.errors import ActionError
+from backend.places.payloads import defibrillators_near
 from backend.realtime import events
 from backend.realtime.models import ResponderEvent
 from backend.sockets import watch
@@ -291,7 +292,8 @@ def _client_address(scope) -> str | None:
 
 @database_sync_to_async
 def _board_snapshot() -> dict:
-    """Three queries whatever the number of open incidents, and two for their messages."""
+    """Three queries whatever the number of open incidents, two for their messages, and one per open
+    incident for its nearest defibrillators (an indexed look-up of a fraction of a millisecond)."""
     incidents = list(Incident.objects.filter(status=IncidentStatus.OPEN).order_by("-created_at")[:200])
     alerts = list(
         Alert.objects.filter(incident__in=incidents)
@@ -309,6 +311,11 @@ def _board_snapshot() -> dict:
         "alerts": [payloads.board_alert(alert) for alert in alerts],
         "devices": payloads.board_devices_of(alerts),
         "delivery_workers": health.delivery_workers_status(),
+        # The nearest defibrillators of each open incident, as GET .../defibrillators/ answers.
+        "defibrillators": [
+            {"incident_id": incident.pk, **defibrillators_near(incident.latitude, incident.longitude)}
+            for incident in incidents
+        ],
         # Two more queries: the open incidents' messages to the crews, with every acknowledgement.
         "messages": crew_messages.board_messages_of(incidents),
     }
