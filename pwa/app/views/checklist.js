@@ -52,7 +52,7 @@ export function checklistView(root, { id }, ctx) {
 
   const banners = region("div");
   // Messages from control: a banner, never a screen of its own (views/messages.js).
-  const messageBox = region("div", { class: "checklist-messages", "aria-label": "Messages from control" });
+  const messageBox = region("div", { class: "checklist-messages" });
   const top = region("div");
   const head = region("header");
   const beat = h("div", { class: "beat", "aria-hidden": "true" });
