@@ -8,10 +8,22 @@ import re
 from websockets.sync.client import connect
 
 from tests.e2e.helpers import accept_new_alert, log_in, watch_for_problems
+from tests.e2e.test_accessibility import AXE, AXE_OPTIONS, BLOCKING, describe, small_targets
 from tests.e2e.test_alert_flow import board_frames_until
 
 FIREFIGHTER = "ff.dereham.1"
 NEAR_DEREHAM = (52.6800, 0.9400)  # under 1 km from Dereham
+
+
+def assert_accessible(page, screen: str) -> None:
+    """axe-core's WCAG 2.2 AA rules and the app's 44 px targets, as tests/e2e/test_accessibility.py
+    (axe is evaluated over the DevTools protocol: the page's policy forbids an inline script)."""
+    if AXE.exists():
+        page.evaluate(AXE.read_text() + "\n;true")
+        results = page.evaluate("(options) => axe.run(document, options)", AXE_OPTIONS)
+        violations = [violation for violation in results["violations"] if violation["impact"] in BLOCKING]
+        assert not violations, f"axe-core on the {screen}:\n{describe(violations)}"
+    assert small_targets(page) == [], screen
 
 
 def test_a_coordinators_message_reaches_the_alert_and_the_checklist_and_is_acknowledged(phone, server, dispatcher):
@@ -36,6 +48,7 @@ def test_a_coordinators_message_reaches_the_alert_and_the_checklist_and_is_ackno
         first = coordinator.post(messages_url, {"text": "Ambulance on scene"})
         shown = page.locator(f".alert-messages [data-message-id='{first['id']}']")
         shown.locator(".message-text", has_text="Ambulance on scene").wait_for()
+        assert_accessible(page, "alert screen with a message")
         shown.get_by_role("button", name="Got it: Ambulance on scene").click()
         shown.get_by_text("✓ Got it").wait_for()
         acked = board_frames_until(
@@ -53,6 +66,7 @@ def test_a_coordinators_message_reaches_the_alert_and_the_checklist_and_is_ackno
         banner.get_by_text("Access by the rear door").wait_for()
         assert re.search(rf"#/alerts/{alert_id}/checklist$", page.url), "a message took the checklist's screen"
         assert page.get_by_role("heading", name="Tap when it happens").is_visible()
+        assert_accessible(page, "checklist with a message's banner")
 
         # "Got it" without signal: queued on the phone, sent when the signal is back.
         phone.set_offline(True)
