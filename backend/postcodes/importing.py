@@ -4,9 +4,10 @@ The full directory is about 2.7 million rows (1.3 GB): it is read as a stream, o
 and written in batches with one upsert statement each (`INSERT ... ON CONFLICT (code) DO UPDATE`,
 which SQLite and PostgreSQL both speak), so memory stays flat and a re-import updates rows in
 place. The statement is written here rather than by `bulk_create(update_conflicts=True)`: building
-Django's SQL for each row took three quarters of the import's time (bench/import_postcodes.py). The whole import is one transaction: a file with
-a bad row changes nothing (unless bad rows are to be skipped), and a coordinator looking postcodes
-up meanwhile sees the old table, never half of the new one.
+Django's SQL for each row took three quarters of the import's time (bench/import_postcodes.py).
+The whole import is one transaction: a file with a bad row changes nothing (unless bad rows are to
+be skipped), and a coordinator looking postcodes up meanwhile sees the old table, never half of the
+new one.
 """
 
 import csv
@@ -157,8 +158,9 @@ def _upsert_statement() -> str:
     columns = ", ".join(quote(column) for column in COLUMNS)
     updates = ", ".join(f"{quote(column)} = excluded.{quote(column)}" for column in COLUMNS[1:])
     placeholders = ", ".join(["%s"] * len(COLUMNS))
+    # Names from the model and constants only, quoted; the values go as parameters.
     return (
-        f"INSERT INTO {quote(Postcode._meta.db_table)} ({columns}) VALUES ({placeholders}) "
+        f"INSERT INTO {quote(Postcode._meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
         f"ON CONFLICT ({quote('code')}) DO UPDATE SET {updates}"
     )
 
