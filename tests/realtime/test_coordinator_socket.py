@@ -98,7 +98,11 @@ async def test_it_shows_dispatch_answers_and_cancellation_live(incident, carol, 
     # Alice had accepted: her position is no longer shared (position.cleared, docs/positions.md).
     cancelled = by_type(await receive_frames(socket, 4))
     [position_frame] = cancelled["position.cleared"]
-    assert position_frame["data"] == {"alert_id": alerts["alice"].pk, "incident_id": incident.pk, "responder_id": alice.pk}
+    assert position_frame["data"] == {
+        "alert_id": alerts["alice"].pk,
+        "incident_id": incident.pk,
+        "responder_id": alice.pk,
+    }
     assert {(frame["data"]["id"], frame["data"]["state"]) for frame in cancelled["board.alert"]} == {
         (alerts["alice"].pk, "cancelled"),
         (alerts["bob"].pk, "cancelled"),
