@@ -229,3 +229,12 @@ describe("estimates in words", () => {
     assert.equal(likelyFirstText([position("A. Smith", 180)], null, now + 60000), "Likely first: A. Smith (2 min)");
   });
 });
+
+describe("the alert's distance, from where", async () => {
+  const { distanceFromText } = await import("../../pwa/app/format.js");
+  it("says from you for a fresh position, from the station otherwise", () => {
+    assert.equal(distanceFromText({ distance_km: 1.9, distance_from: "position", station: "Norwich" }), "1.9 km from you");
+    assert.equal(distanceFromText({ distance_km: 1.9, distance_from: "station", station: "Norwich" }), "1.9 km from Norwich station");
+    assert.equal(distanceFromText({ distance_km: 1.9, station: "Norwich" }), "1.9 km from Norwich station");
+  });
+});

@@ -12,7 +12,7 @@ import {
   categoryDetail,
   categoryHeading,
   crewSummary,
-  formatDistance,
+  distanceFromText,
   formatTime,
   otherJobText,
   stoodDownText,
@@ -225,7 +225,7 @@ export function alertView(root, { id }, ctx) {
       h(
         "p",
         { class: "alert-meta" },
-        `${formatDistance(alert.distance_km)} ${alert.distance_from === "position" ? "from you" : `from ${alert.station} station`} · alerted ${formatTime(alert.alerted_at)} (${timeAgo(alert.alerted_at)})`,
+        `${distanceFromText(alert)} · alerted ${formatTime(alert.alerted_at)} (${timeAgo(alert.alerted_at)})`,
       ),
     ];
   }

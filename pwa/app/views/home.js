@@ -3,7 +3,7 @@
 // then the rest; and any that were cancelled or stood down in the last hour), and logging out.
 
 import { h } from "../dom.js";
-import { STATE_LABELS, categoryDetail, endText, formatDistance, stoodDownShort, timeAgo } from "../format.js";
+import { STATE_LABELS, categoryDetail, distanceFromText, endText, stoodDownShort, timeAgo } from "../format.js";
 import { enablePush, platform } from "../push.js";
 import { adviceFor, appState, resultLine, runTest } from "../readiness.js";
 import { alertPath } from "../router.js";
@@ -243,7 +243,7 @@ export function homeView(root, _params, ctx) {
         { class: classes, href: `#${alertPath(alert.id)}` },
         role === "job" ? h("span", { class: "job-tag", text: "Your job" }) : null,
         h("strong", { text: incident.address || "Address not given" }),
-        h("span", { text: `${categoryDetail(incident.category)} · ${formatDistance(alert.distance_km)} from ${alert.station}` }),
+        h("span", { text: `${categoryDetail(incident.category)} · ${distanceFromText(alert)}` }),
         h("span", { class: "alert-item-state", text: `${stateLine(state, alert, role)} · ${timeAgo(alert.alerted_at)}` }),
       ),
     );
