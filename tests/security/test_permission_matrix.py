@@ -28,6 +28,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from backend.checklists.content import event_ids
+from backend.records.models import CadTimes
 from tests.api.helpers import assert_matches
 from tests.conftest import browser_subscription, pass_second_factor
 from tests.security.world import (
@@ -114,6 +115,9 @@ API_MATRIX = [
         only("coordinator", "machine", status=200),
         {"call_received_at": None},
     ),
+    # The nearest defibrillators (issue 14): the board, and the crews alerted to the incident (alice
+    # and erin on A); a firefighter not alerted to it is told it does not exist.
+    Entry("get", "/api/v1/incidents/{incident}/defibrillators/", {"coordinator": 200, "firefighter": 200, "crew_lead": 200, "other_station_firefighter": 404}),
     # A firefighter's own alerts: another's (same station or not) is 404, a non-firefighter 403.
     Entry("get", "/api/v1/alerts/", FIREFIGHTERS_200),
     Entry("get", "/api/v1/alerts/{alert}/", OWNER_ONLY),
@@ -389,9 +393,12 @@ ADMIN_MODELS = {
     "checklists.checklistversion": {"coordinator": "v"},
     "records.attendance": {"coordinator": "v"},
     "records.outcome": {"coordinator": "v"},
+    "records.cadtimes": {"coordinator": "v"},
     # Check-ins are private to their author and the welfare leads, coordinators included.
     "records.welfarecheckin": {"welfare_lead": "v"},
     "audit.auditentry": {"coordinator": "v"},
+    # Imported defibrillators: read-only to everyone (they change by import_defibrillators only).
+    "places.defibrillator": {"coordinator": "v"},
     # Django's and libraries' models: superusers only.
     "auth.group": {},
     "auth.user": {},
@@ -501,6 +508,7 @@ def populate_admin_rows(world) -> None:
         username="alice", ip_address="127.0.0.1", user_agent="test", http_accept="*/*", path_info="/api/v1/auth/login/"
     )
     admin_client(world.users["coordinator"])  # a TOTP device for the device pages
+    CadTimes.objects.create(incident_id=world.incident, call_received_at=timezone.now(), updated_at=timezone.now())
 
 
 def _admin_url(route: str, world, model_routes) -> str:
