@@ -25,7 +25,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "d38ff7faa8fe";
+const VERSION = "4a7735556e37";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 
@@ -34,6 +34,7 @@ const SHELL = [
   "/manifest.webmanifest",
   "/app/alarm.js",
   "/app/api.js",
+  "/app/arrival.js",
   "/app/audio.js",
   "/app/backoff.js",
   "/app/checklist-data.js",
@@ -49,6 +50,7 @@ const SHELL = [
   "/app/main.js",
   "/app/metronome.js",
   "/app/outbox.js",
+  "/app/position.js",
   "/app/push.js",
   "/app/queue-sync.js",
   "/app/queue.js",

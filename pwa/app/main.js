@@ -13,6 +13,7 @@ import { lastEventKey } from "./lastevent.js";
 import { MessageAcks } from "./message-acks.js";
 import { applyAcknowledgement, markAcknowledging } from "./messages.js";
 import { Metronome } from "./metronome.js";
+import { PositionSharing } from "./position.js";
 import { dropPushSubscription, pushEndpoint, readPushState, registerDevice } from "./push.js";
 import { reportState } from "./readiness.js";
 import { Router, alertPath, go, parseHash } from "./router.js";
@@ -89,6 +90,12 @@ async function boot() {
     onChange: () => store.update((s) => void (s.recordsChangedAt = Date.now())),
   });
 
+  // --- Position sharing follows the store: only while responding, or on call by the opt-in ----------
+  ctx.positions = new PositionSharing({ api, onChange: () => store.update((s) => void (s.sharing += 1)) });
+  store.subscribe((state) => {
+    if (state.session === "authenticated") ctx.positions.follow(state);
+    else ctx.positions.stopAll();
+  });
   // "Got it" on messages from control: queued on the phone, sent like the other answers.
   ctx.messageAcks = new MessageAcks({
     stores,
@@ -278,6 +285,7 @@ async function boot() {
     const username = store.state.me?.username;
     alarm.setWanted(false);
     metronome.stop();
+    ctx.positions.stopAll();
     // The server removes this phone's subscription with the session; the browser drops it too.
     const endpoint = await pushEndpoint();
     try {
