@@ -652,10 +652,10 @@ def run_probed_server(port: str) -> None:
         return wrapper
 
     worker.claim_due = timed("claim_due", worker.claim_due, count=len)
-    worker.record_sent = timed("record_sent", worker.record_sent)
+    worker.record_sent_batch = timed("record_sent", worker.record_sent_batch)
     escalation.run_due_escalations = timed("run_due_escalations", escalation.run_due_escalations)
     actions.dispatch_incident = timed("dispatch_incident", actions.dispatch_incident, count=len)
-    actions.select_responders = timed("select_responders", actions.select_responders, count=len)
+    actions.select_responders = timed("select_responders", actions.select_responders)
     events.record_for_responders = timed("record_events", events.record_for_responders, count=len)
     actions.enqueue_pushes = timed("enqueue_pushes", actions.enqueue_pushes, count=len)
     actions._tell_everyone_about = timed("tell_board", actions._tell_everyone_about)
@@ -674,7 +674,37 @@ def run_probed_server(port: str) -> None:
             record("transport_send", start, time.time())
 
     webpush_transport.WebPushTransport.send = send
+    if os.environ.get("BENCH_PROFILE"):
+        _profile_event_loop_thread(os.environ["BENCH_PROFILE"])
     call_command("serve", host="127.0.0.1", port=port)
+
+
+def _profile_event_loop_thread(path: str) -> None:
+    """cProfile of the server's main thread (the event loop: the worker's sends, the sockets), written
+    to `path` when the bench sends SIGUSR1 (before it stops the server)."""
+    import cProfile
+
+    profiler = cProfile.Profile()
+
+    def dump(signum, frame):
+        profiler.disable()
+        profiler.dump_stats(path)
+
+    signal.signal(signal.SIGUSR1, dump)
+    profiler.enable()
+
+
+def print_profile(server: Server, path: Path) -> None:
+    import pstats
+
+    server.popen.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 30
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # written in full
+    print("\nProfile of the server's event-loop thread (whole run, by own time):")
+    pstats.Stats(str(path)).sort_stats("tottime").print_stats(25)
+    pstats.Stats(str(path)).sort_stats("cumulative").print_stats(40)
 
 
 def probe_report(log_path: Path, results: list) -> dict:
@@ -837,10 +867,15 @@ def parse_args():
     )
     parser.add_argument("--probe", action="store_true", help="time the server's steps (adds overhead)")
     parser.add_argument(
+        "--profile", action="store_true", help="with --probe: cProfile the server's event-loop thread and print it"
+    )
+    parser.add_argument(
         "--cpu-only", action="store_true", help="only the sending path's CPU per push against bare pywebpush"
     )
     parser.add_argument("--time-limit", type=int, default=600, help="give up after this many seconds")
     args = parser.parse_args()
+    if args.profile and not args.probe:
+        parser.error("--profile needs --probe")
     if args.dispatches < 10:
         parser.error("--dispatches must be at least 10")
     if not 1 <= args.devices <= 1000:
@@ -890,6 +925,8 @@ def main() -> None:
         print(f"data: {args.devices} subscribed firefighters ({time.perf_counter() - started:.1f} s)", flush=True)
 
         probe_log = workdir / "probe.jsonl" if args.probe else None
+        if args.profile:
+            env["BENCH_PROFILE"] = str(workdir / "serve.prof")
         server = start_server(env, workdir, probe_log)
         print(f"manage.py serve (embedded worker) on 127.0.0.1:{server.port}", flush=True)
         results = []
@@ -907,6 +944,8 @@ def main() -> None:
             )
             time.sleep(PAUSE_BETWEEN_DISPATCHES_S)  # the worker goes idle, as between real calls
         server_cpu_s = process_cpu_seconds(server.popen.pid) - server_cpu_s
+        if args.profile:
+            print_profile(server, workdir / "serve.prof")
         stop_server(server)
         if server.popen.returncode not in (0, -signal.SIGTERM):
             print(f"warning: manage.py serve exited with {server.popen.returncode}:\n{server.tail()}", flush=True)

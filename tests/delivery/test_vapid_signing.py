@@ -123,9 +123,7 @@ def _job(number: int, subscription: dict) -> Job:
     )
 
 
-async def test_the_transport_signs_once_per_push_service_and_every_push_verifies_and_decrypts(
-    signatures, push_service
-):
+async def test_the_transport_signs_once_per_push_service_and_every_push_verifies_and_decrypts(signatures, push_service):
     """Two push services (two origins), twenty messages each: two signatures, and each service
     accepts every message (it verifies the JWT with the subscription's key and decrypts)."""
     key = vapid.generate()
