@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backend.api import records_views, views
+from backend.api import places_views, positions_views, records_views, views
 
 urlpatterns = [
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
@@ -10,6 +10,11 @@ urlpatterns = [
     path("incidents/<int:incident_id>/cancel/", views.CancelView.as_view(), name="incident-cancel"),
     path("incidents/<int:incident_id>/close/", views.CloseView.as_view(), name="incident-close"),
     path("incidents/<int:incident_id>/cad-times/", records_views.CadTimesView.as_view(), name="incident-cad-times"),
+    path(
+        "incidents/<int:incident_id>/defibrillators/",
+        places_views.IncidentDefibrillatorsView.as_view(),
+        name="incident-defibrillators",
+    ),
     path("alerts/", views.MyAlertListView.as_view(), name="my-alert-list"),
     path("alerts/<int:alert_id>/", views.MyAlertDetailView.as_view(), name="my-alert-detail"),
     path("alerts/<int:alert_id>/respond/", views.RespondView.as_view(), name="my-alert-respond"),
@@ -40,4 +45,17 @@ urlpatterns = [
     ),
     path("records/outcome/<int:record_id>/amend/", records_views.OutcomeAmendView.as_view(), name="outcome-amend"),
     path("welfare-check-ins/", records_views.WelfareCheckInListView.as_view(), name="welfare-check-ins"),
+    # Positions and arrival estimates (issue 14): backend/api/positions_views.py.
+    path("alerts/<int:alert_id>/positions/", positions_views.AlertPositionView.as_view(), name="my-alert-positions"),
+    path(
+        "incidents/<int:incident_id>/positions/",
+        positions_views.IncidentPositionsView.as_view(),
+        name="incident-positions",
+    ),
+    path(
+        "incidents/<int:incident_id>/ambulance-eta/",
+        positions_views.AmbulanceEtaView.as_view(),
+        name="incident-ambulance-eta",
+    ),
+    path("me/position/", positions_views.MyPositionView.as_view(), name="my-position"),
 ]

@@ -56,6 +56,26 @@ async def test_it_sends_an_empty_snapshot_when_nothing_is_open(carol):
     socket, snapshot = await open_board(carol)
 
     assert snapshot["data"]["incidents"] == [] and snapshot["data"]["alerts"] == []
+    assert snapshot["data"]["defibrillators"] == []
+    await socket.disconnect()
+
+
+async def test_the_snapshot_holds_each_open_incidents_nearest_defibrillators(incident, carol):
+    from backend.places.models import Defibrillator
+
+    forum = await sync_to_async(Defibrillator.objects.create)(
+        source="osm", source_id="node/1", latitude=incident.latitude + 0.002, longitude=incident.longitude,
+        access="yes", imported_at=timezone.now(),
+    )  # fmt: skip
+    waiting = await new_incident(carol, "EEAST-0002")
+
+    socket, snapshot = await open_board(carol)
+
+    nearest = {item["incident_id"]: item for item in snapshot["data"]["defibrillators"]}
+    assert set(nearest) == {incident.pk, waiting.pk}
+    assert [point["id"] for point in nearest[incident.pk]["defibrillators"]] == [forum.pk]
+    assert nearest[incident.pk]["defibrillators"][0]["access_label"] == "Public access"
+    assert nearest[incident.pk]["radius_m"] == 1000
     await socket.disconnect()
 
 
@@ -95,7 +115,14 @@ async def test_it_shows_dispatch_answers_and_cancellation_live(incident, carol, 
     assert accepted["board.incident"][0]["data"]["accepted_count"] == 1
 
     await sync_to_async(actions.cancel_incident)(actor=carol, incident_id=incident.pk, reason="Ambulance on scene")
-    cancelled = by_type(await receive_frames(socket, 3))
+    # Alice had accepted: her position is no longer shared (position.cleared, docs/positions.md).
+    cancelled = by_type(await receive_frames(socket, 4))
+    [position_frame] = cancelled["position.cleared"]
+    assert position_frame["data"] == {
+        "alert_id": alerts["alice"].pk,
+        "incident_id": incident.pk,
+        "responder_id": alice.pk,
+    }
     assert {(frame["data"]["id"], frame["data"]["state"]) for frame in cancelled["board.alert"]} == {
         (alerts["alice"].pk, "cancelled"),
         (alerts["bob"].pk, "cancelled"),
