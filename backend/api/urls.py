@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backend.api import records_views, views
+from backend.api import map_views, records_views, views
 
 urlpatterns = [
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
@@ -40,4 +40,6 @@ urlpatterns = [
     ),
     path("records/outcome/<int:record_id>/amend/", records_views.OutcomeAmendView.as_view(), name="outcome-amend"),
     path("welfare-check-ins/", records_views.WelfareCheckInListView.as_view(), name="welfare-check-ins"),
+    # The maps' tile settings and the stations (backend/api/map_views.py; docs/maps.md).
+    path("map/", map_views.MapView.as_view(), name="map"),
 ]
