@@ -20,6 +20,7 @@ import {
 import { platform } from "../push.js";
 import { alertPath } from "../router.js";
 import { COMMITTED, UNANSWERED, activeJob, incidentOf, isActionable } from "../store.js";
+import { alertMap } from "./alert-map.js";
 import { every, notice, region, topbar } from "./parts.js";
 
 function coordinate(value) {
@@ -60,7 +61,9 @@ export function alertView(root, { id }, ctx) {
   const actions = region("section", { class: "alert-actions", "aria-label": "Your answer" });
   const where = region("section", { class: "alert-where" });
   const more = region("nav", { class: "alert-more", "aria-label": "More" });
-  const screen = h("main", { class: "alert-screen" }, top, elsewhere, head, alarmBox, actions, where, more);
+  // Below the answer and Navigate: the map and the nearest defibrillators (views/alert-map.js).
+  const around = alertMap(ctx, id);
+  const screen = h("main", { class: "alert-screen" }, top, elsewhere, head, alarmBox, actions, where, around.element, more);
   root.append(screen);
 
   async function load() {
@@ -403,6 +406,7 @@ export function alertView(root, { id }, ctx) {
       renderActions(alert, incident),
     );
     where.show([incident, alert.state], () => renderWhere(alert, incident));
+    around.update(alert, incident);
     const crew = state.incidents.get(alert.incident_id)?.crew;
     more.show([alert.state, incident.status, incident.crew_target, crew ? [...crew.values()].map((m) => [m.alert_id, m.state, m.attended]) : null], () =>
       renderMore(alert, state),
@@ -423,5 +427,6 @@ export function alertView(root, { id }, ctx) {
     unsubscribe();
     unAlarm();
     stopTicking();
+    around.destroy();
   };
 }

@@ -24,6 +24,8 @@
 
 import { coordinatorSocket } from "/app/socket.js";
 
+import { mountBoardMap } from "./board-map.js";
+
 import {
   alarmOf,
   alertsOf,
@@ -307,12 +309,17 @@ class BoardView {
     this.workersBox = el("div", { className: "board-workers", role: "alert", hidden: true });
     this.statusLine = el("p", { className: "board-connection", role: "status", "aria-live": "polite" });
     this.incidentsBox = el("div", { className: "board-incidents" });
-    root.append(this.workersBox, this.statusLine, this.incidentsBox);
+    // The map of the open incidents, positions and defibrillators (board-map.js), with its text.
+    this.mapBox = el("section", { className: "board-map", "aria-label": "Map: positions and defibrillators" });
+    root.append(this.workersBox, this.statusLine, this.mapBox, this.incidentsBox);
+    this.map = mountBoardMap(this.mapBox);
     setInterval(() => this.tick(), 1000);
   }
 
   frame(frame) {
-    if (applyFrame(this.state, frame)) this.scheduleDraw();
+    const changed = applyFrame(this.state, frame);
+    this.map.frame(frame);
+    if (changed) this.scheduleDraw();
   }
 
   setStatus(status) {
@@ -354,6 +361,7 @@ class BoardView {
       sections.push(el("p", { className: "board-empty" }, this.state.snapshotAt ? text : "Waiting for the board…"));
     }
     this.incidentsBox.replaceChildren(...sections);
+    this.map.update(incidents);
     this.drawWorkers();
     this.tick();
     if (this.onlyIncident === null) {
