@@ -69,7 +69,12 @@ def test_with_a_tile_server_its_origin_may_serve_images_and_nothing_else(db, set
 def test_a_json_answer_never_allows_the_tile_server(db, settings):
     settings.MAP_TILE_URL = "https://tiles.example.org/{z}/{x}/{y}.png"
     policy = directives(Client().get("/api/v1/map/"))
-    assert policy == {"default-src": ["'none'"], "base-uri": ["'none'"], "form-action": ["'none'"], "frame-ancestors": ["'none'"]}
+    assert policy == {
+        "default-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    }
 
 
 def test_leaflet_is_served_by_the_product_from_its_npm_package(db):

@@ -14,7 +14,9 @@ from backend.schemas import api_responses
 def map_settings() -> dict:
     """The tile URL template ("" for a plain background, no request to any other site), its
     attribution (plain text), and the active stations."""
-    stations = Station.objects.filter(active=True).order_by("name").values("id", "name", "code", "latitude", "longitude")
+    stations = (
+        Station.objects.filter(active=True).order_by("name").values("id", "name", "code", "latitude", "longitude")
+    )
     return {
         "tile_url": settings.MAP_TILE_URL,
         "attribution": settings.MAP_TILE_ATTRIBUTION if settings.MAP_TILE_URL else "",
