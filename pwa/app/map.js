@@ -26,6 +26,7 @@ export const MAP_STYLESHEET = "/app/map.css";
 const START = { center: [54.0, -2.5], zoom: 5 };
 const CLOSEST_ZOOM = 17;
 const FIT_PADDING_PX = 28;
+const LABEL_ROOM_PX = 96;
 
 let leafletLoading = null;
 
@@ -170,7 +171,14 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     if (!force && key === fitted && !outOfView) return;
     fitted = key;
     if (points.length === 1) map.setView(points[0], 16, { animate: false });
-    else map.fitBounds(L.latLngBounds(points), { padding: [FIT_PADDING_PX, FIT_PADDING_PX], maxZoom: CLOSEST_ZOOM, animate: false });
+    else {
+      map.fitBounds(L.latLngBounds(points), {
+        paddingTopLeft: [FIT_PADDING_PX, FIT_PADDING_PX],
+        paddingBottomRight: [LABEL_ROOM_PX, FIT_PADDING_PX], // the labels are to the right of their points
+        maxZoom: CLOSEST_ZOOM,
+        animate: false,
+      });
+    }
   }
 
   function redraw(group, items, draw) {

@@ -1,0 +1,135 @@
+"""The maps (issue 14 item 1), in Chromium under the product's real Content-Security-Policy: the
+alert screen draws its map with no tile server (the demo and the tests set none) on a plain
+background, from Leaflet served by the product, and asks no other site for anything; the map is
+decorative and holds no focus; ACCEPT stays above the fold on a 390x844 phone; after accepting,
+the phone's own position is drawn ("You"); the board draws its map of the open incidents."""
+
+import re
+from urllib.parse import urlsplit
+
+from tests.e2e.conftest import ACTION_TIMEOUT_MS, PHONE
+from tests.e2e.helpers import log_in, pass_the_second_factor, watch_for_problems
+from tests.e2e.screens import LIVE, STATIONS, close_incidents, dispatch_incident, my_alert_for, respond
+
+FIREFIGHTER = ("ff.sheringham.2", "sheringham")
+BOARD_PAGE = "/admin/dispatch/incident/board/"
+DESK = {"viewport": {"width": 1280, "height": 900}, "locale": "en-GB", "timezone_id": "Europe/London"}
+FOCUSABLE_INSIDE = "(el) => el.querySelectorAll('a[href], button, input, [tabindex]:not([tabindex=\"-1\"])').length"
+
+
+def requests_of(page) -> list[str]:
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url))
+    return seen
+
+
+def other_origins(urls: list[str], server_url: str) -> list[str]:
+    ours = urlsplit(server_url).netloc
+    return [url for url in urls if urlsplit(url).scheme in ("http", "https", "ws", "wss") and urlsplit(url).netloc != ours]
+
+
+def test_the_alert_screen_draws_its_map_with_no_tile_server_and_asks_no_other_site(chromium, server):
+    context = chromium.new_context(base_url=server.url, **PHONE)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    incidents: list[int] = []
+    try:
+        page = context.new_page()
+        problems = watch_for_problems(page)
+        requested = requests_of(page)
+        firefighter, station = FIREFIGHTER
+        log_in(context, firefighter)
+        incident = dispatch_incident(server, station, incidents)
+        alert = my_alert_for(context, incident["id"])
+        page.goto(f"/#/alerts/{alert['id']}")
+        page.locator(LIVE).wait_for()
+
+        page.locator(".alert-map .map-pin--incident", has_text="Incident").wait_for()
+        page.locator(".alert-map .map-pin--station", has_text="Sheringham").wait_for()
+        assert page.locator(".alert-map .map-canvas--plain").count() == 1, "no tiles: a plain background"
+        assert page.locator(".alert-map img.leaflet-tile").count() == 0
+        # Leaflet from the product itself, loaded for the map (never in the shell, never a CDN).
+        assert any(url.endswith("/static/vendor/leaflet/leaflet.js") for url in requested)
+        assert any(url.endswith("/app/map.js") for url in requested)
+        assert other_origins(requested, server.url) == []
+        assert problems == [], problems
+
+        # Decorative and out of the way: hidden from screen readers, nothing in it takes focus,
+        # and the list says in words what the map shows.
+        canvas = page.locator(".alert-map .map-canvas")
+        assert canvas.get_attribute("aria-hidden") == "true"
+        assert canvas.evaluate(FOCUSABLE_INSIDE) == 0
+        page.locator(".alert-defibs h2", has_text="Nearest defibrillators").wait_for()
+        page.locator(".alert-defibs .defibs-message, .alert-defibs ol.defibs").first.wait_for()
+
+        # The answer first: ACCEPT is above the fold, Navigate comes before the map.
+        accept = page.locator(".btn-accept").bounding_box()
+        assert accept["y"] + accept["height"] <= PHONE["viewport"]["height"], accept
+        navigate = page.locator(".btn-navigate").bounding_box()
+        assert navigate["y"] < canvas.bounding_box()["y"]
+    finally:
+        context.close()
+        close_incidents(server, incidents)
+
+
+def test_after_accepting_the_phone_draws_its_own_position_and_sends_it_nowhere_from_the_map(chromium, server):
+    latitude, longitude = STATIONS["thetford"]
+    context = chromium.new_context(
+        base_url=server.url,
+        geolocation={"latitude": latitude + 0.004, "longitude": longitude - 0.003, "accuracy": 20},
+        permissions=["geolocation"],
+        **PHONE,
+    )
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    incidents: list[int] = []
+    try:
+        page = context.new_page()
+        problems = watch_for_problems(page)
+        log_in(context, "ff.thetford.3")
+        incident = dispatch_incident(server, "thetford", incidents)
+        alert = my_alert_for(context, incident["id"])
+        respond(context, alert["id"], "accept")
+        posted: list[str] = []
+        page.on("request", lambda request: posted.append(request.url) if request.method != "GET" else None)
+        page.goto(f"/#/alerts/{alert['id']}")
+        page.locator(".alert-map .map-pin--incident").wait_for()
+        page.locator(".alert-map .map-pin--me", has_text="You").wait_for()
+        # Both on the map: the view was fitted to the incident and this phone.
+        inside = page.evaluate(
+            """() => {
+              const box = document.querySelector('.alert-map .map-canvas').getBoundingClientRect();
+              return [...document.querySelectorAll('.alert-map .map-pin--incident, .alert-map .map-pin--me')]
+                .map((pin) => pin.getBoundingClientRect())
+                .every((r) => r.left >= box.left && r.right <= box.right + 200 && r.top >= box.top && r.bottom <= box.bottom);
+            }"""
+        )
+        assert inside
+        assert not [url for url in posted if "position" in url], "the map itself sends no position"
+        assert problems == [], problems
+    finally:
+        context.close()
+        close_incidents(server, incidents)
+
+
+def test_the_board_draws_the_open_incidents_on_its_map(chromium, server):
+    context = chromium.new_context(base_url=server.url, **DESK)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    incidents: list[int] = []
+    try:
+        log_in(context, "coordinator")
+        assert pass_the_second_factor(context, server) == []
+        page = context.new_page()
+        problems = watch_for_problems(page)
+        requested = requests_of(page)
+        incident = dispatch_incident(server, "kings-lynn", incidents)
+        page.goto(BOARD_PAGE)
+        page.locator(".board-connection--live").wait_for()
+        page.locator(".board-map .map-pin--incident", has_text=re.compile(re.escape(incident["cad_reference"]))).wait_for()
+        page.locator(".board-map .map-pin--station", has_text="King's Lynn").wait_for()
+        canvas = page.locator(".board-map .map-canvas")
+        assert canvas.get_attribute("aria-hidden") == "true"
+        assert canvas.evaluate(FOCUSABLE_INSIDE) == 0
+        assert other_origins(requested, server.url) == []
+        assert problems == [], problems
+    finally:
+        context.close()
+        close_incidents(server, incidents)
