@@ -17,6 +17,9 @@
 //   map.setIncident({latitude, longitude, label});  map.setMe({latitude, longitude, accuracy_m});
 //   map.setDefibrillators([...]); map.setStations([...]); map.setResponders([...]); map.destroy();
 
+// The version pinned in frontend/package-lock.json (tests/js/maps.test.mjs checks they agree):
+// this file is part of the service worker's VERSION, so upgrading Leaflet renews the maps' cache.
+export const LEAFLET_VERSION = "1.9.4";
 export const LEAFLET_SCRIPT = "/static/vendor/leaflet/leaflet.js";
 export const LEAFLET_STYLESHEET = "/static/vendor/leaflet/leaflet.css";
 // The markers' and the plain background's own styles (a file: the CSP allows no inline style).

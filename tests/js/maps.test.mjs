@@ -5,6 +5,7 @@
 import "./support/app-paths.mjs";
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 
 const around = await import("../../pwa/app/views/alert-map.js");
@@ -74,6 +75,11 @@ describe("the map", () => {
     assert.equal(map.estimateText({ distance_km: 2.4, eta_seconds: 260, method: "estimate" }), "2.4 km, ETA 4 min (estimate)");
     assert.equal(map.estimateText({ distance_km: 2.4, eta_seconds: 20, method: "routing" }), "2.4 km, ETA 1 min");
     assert.equal(map.estimateText(null), "");
+  });
+
+  it("names the Leaflet version pinned in frontend/package-lock.json (so an upgrade renews the maps' cache)", () => {
+    const lock = JSON.parse(readFileSync(new URL("../../frontend/package-lock.json", import.meta.url), "utf8"));
+    assert.equal(map.LEAFLET_VERSION, lock.packages["node_modules/leaflet"].version);
   });
 
   it("loads Leaflet and its styles from this site only", () => {
