@@ -113,6 +113,21 @@ describe("the board's positions", () => {
     assert.equal(boardMap.applyPositionFrame(positions, { type: "position.cleared", alert_id: 5, incident_id: 3 }), false);
   });
 
+  it("keeps the newest fix when an older one arrives late", () => {
+    const positions = boardMap.createPositions();
+    boardMap.applyPositionFrame(positions, { ...updated(5, 52.61), recorded_at: "2026-12-04T15:00:10Z" });
+    assert.equal(boardMap.applyPositionFrame(positions, { type: "position.updated", data: { ...updated(5, 52.6), type: undefined } }), false);
+    assert.equal(positions.get(5).latitude, 52.61);
+  });
+
+  it("takes each open incident's nearest defibrillators from the snapshot", () => {
+    const known = new Map();
+    const snapshot = { type: "board.snapshot", data: { incidents: [], defibrillators: [{ incident_id: 3, radius_m: 1000, defibrillators: [FORUM] }] } };
+    assert.equal(boardMap.applyDefibrillatorsFrame(known, snapshot), true);
+    assert.deepEqual(known.get(3), [FORUM]);
+    assert.equal(boardMap.applyDefibrillatorsFrame(known, { type: "board.snapshot", data: { incidents: [] } }), false);
+  });
+
   it("forgets the positions of an incident that is no longer open, and shows only open incidents'", () => {
     const positions = boardMap.createPositions();
     boardMap.applyPositionFrame(positions, updated(5, 52.6));

@@ -5,6 +5,7 @@
 //
 //   const boardMap = mountBoardMap(container);   // draws into `container` (an empty element)
 //   boardMap.frame(frame)                         // every socket frame; true if positions changed
+//                                                  // (the snapshot's `defibrillators` are taken too)
 //   boardMap.update(incidents)                    // the incidents shown (board-state.js objects)
 //   boardMap.destroy()
 //
@@ -54,6 +55,8 @@ export function applyPositionFrame(positions, frame) {
     case "position.updated": {
       const position = positionItem(data);
       if (!position) return false;
+      const known = positions.get(position.alert_id);
+      if (known && String(known.recorded_at ?? "") > String(position.recorded_at ?? "")) return false; // an older fix, late
       positions.set(position.alert_id, position);
       return true;
     }
@@ -72,6 +75,18 @@ export function applyPositionFrame(positions, frame) {
     default:
       return false;
   }
+}
+
+/** The snapshot's nearest defibrillators per open incident (`defibrillators`: [{incident_id,
+ *  radius_m, defibrillators}], as GET .../defibrillators/ answers) into `known` (incident id ->
+ *  list); true if it held any. Incidents opened after the snapshot are asked for over the API. */
+export function applyDefibrillatorsFrame(known, frame) {
+  if (frame?.type !== "board.snapshot" || !Array.isArray(frame.data?.defibrillators)) return false;
+  for (const item of frame.data.defibrillators) {
+    const incidentId = Number(item?.incident_id);
+    if (Number.isSafeInteger(incidentId) && Array.isArray(item.defibrillators)) known.set(incidentId, item.defibrillators);
+  }
+  return true;
 }
 
 /** The positions of the open incidents shown, each labelled with who it is. */
@@ -213,7 +228,8 @@ export function mountBoardMap(container, { fetchJson = getJson } = {}) {
     /** Every frame from the board's socket; true if the positions changed (and were redrawn). */
     frame(frame) {
       const changed = applyPositionFrame(positions, frame);
-      if (changed) draw();
+      const listed = applyDefibrillatorsFrame(defibrillators, frame);
+      if (changed || listed) draw();
       return changed;
     },
     /** The incidents the board shows (board-state.js's objects). */
