@@ -84,6 +84,12 @@ export function estimateText(estimate) {
   return `${distance}ETA ${minutes} min${estimate.method === "routing" ? "" : " (estimate)"}`;
 }
 
+/** A defibrillator marker's note on access ("AED 2 not public"): the list says it in full. */
+export function accessNote(access) {
+  if (access === "yes" || access === "permissive") return "";
+  return access === "unknown" || !access ? "access unknown" : "not public";
+}
+
 /** The points the view is fitted to: the incidents, this phone, the responders and the
  *  defibrillators (not the stations: they may be far away, and are context only). */
 export function pointsToFit({ incidents = [], me = null, responders = [], defibrillators = [] }) {
@@ -220,7 +226,7 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     setDefibrillators(defibrillators) {
       shown.defibrillators = (defibrillators || []).filter(isPlace);
       redraw(layers.defibrillators, shown.defibrillators, (defibrillator, index) => [
-        pin("defibrillator", defibrillator, defibrillator.map_label || `AED ${index + 1}`, defibrillator.access === "yes" ? "" : defibrillator.access_label || ""),
+        pin("defibrillator", defibrillator, defibrillator.map_label || `AED ${index + 1}`, accessNote(defibrillator.access)),
       ]);
       fit();
     },

@@ -71,6 +71,13 @@ describe("the map", () => {
     assert.deepEqual(map.pointsToFit({ incidents: [{ latitude: 95, longitude: 0 }] }), []);
   });
 
+  it("notes on a defibrillator's marker when it is not public", () => {
+    assert.equal(map.accessNote("yes"), "");
+    assert.equal(map.accessNote("customers"), "not public");
+    assert.equal(map.accessNote("private"), "not public");
+    assert.equal(map.accessNote("unknown"), "access unknown");
+  });
+
   it("labels an arrival estimate as an estimate unless routed", () => {
     assert.equal(map.estimateText({ distance_km: 2.4, eta_seconds: 260, method: "estimate" }), "2.4 km, ETA 4 min (estimate)");
     assert.equal(map.estimateText({ distance_km: 2.4, eta_seconds: 20, method: "routing" }), "2.4 km, ETA 1 min");

@@ -57,8 +57,9 @@ export function accessText(defibrillator) {
   return defibrillator.access_label || (defibrillator.access === "yes" ? "Public access" : "Access not known");
 }
 
+/** Public, as the server counts it (backend/places: yes, or permissive: by the owner's leave). */
 export function isPublic(defibrillator) {
-  return defibrillator.access === "yes";
+  return defibrillator.access === "yes" || defibrillator.access === "permissive";
 }
 
 /** The list items' data: label (matching the map's), heading, where, hours, distance. */
