@@ -6,13 +6,14 @@ the phone's own position is drawn ("You"); the board draws its map of the open i
 
 import importlib.util
 import re
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.e2e.conftest import ACTION_TIMEOUT_MS, PHONE
 from tests.e2e.helpers import log_in, pass_the_second_factor, watch_for_problems
-from tests.e2e.screens import LIVE, STATIONS, close_incidents, dispatch_incident, my_alert_for, respond
+from tests.e2e.screens import LIVE, STATIONS, as_cad, close_incidents, dispatch_incident, my_alert_for, respond
 
 FIREFIGHTER = ("ff.sheringham.2", "sheringham")
 BOARD_PAGE = "/admin/dispatch/incident/board/"
@@ -169,4 +170,61 @@ def test_the_alert_screen_lists_the_nearest_defibrillator_with_its_access_and_ma
         assert problems == [], problems
     finally:
         context.close()
+        close_incidents(server, incidents)
+
+
+# Positions and estimates (backend/dispatch/positions.py, pwa/app/position.js, issue 14 items 2-3)
+# are built on another branch; until they are on main the board's map has no positions to draw.
+POSITIONS_BUILT = importlib.util.find_spec("backend.dispatch.positions") is not None
+WYMONDHAM = (52.5722, 1.1178)
+
+
+@pytest.mark.skipif(not POSITIONS_BUILT, reason="positions (backend/dispatch/positions.py) are not on this branch yet")
+def test_the_board_map_shows_a_responder_moving_with_their_estimate(chromium, server):
+    """A firefighter accepts on their phone (Playwright's geolocation emulation); the coordinator's
+    board map draws them with their estimate, and moves them when the phone moves."""
+    latitude, longitude = WYMONDHAM
+    start = {"latitude": latitude + 0.010, "longitude": longitude + 0.010, "accuracy": 10}
+    moved = {"latitude": latitude + 0.004, "longitude": longitude + 0.003, "accuracy": 10}
+    desk = chromium.new_context(base_url=server.url, **DESK)
+    phone = chromium.new_context(base_url=server.url, geolocation=start, permissions=["geolocation"], **PHONE)
+    incidents: list[int] = []
+    try:
+        for context in (desk, phone):
+            context.set_default_timeout(ACTION_TIMEOUT_MS)
+        log_in(desk, "coordinator")
+        assert pass_the_second_factor(desk, server) == []
+        board = desk.new_page()
+        problems = watch_for_problems(board)
+        board.goto(BOARD_PAGE)
+        board.locator(".board-connection--live").wait_for()
+
+        log_in(phone, "ff.wymondham.2")
+        app = phone.new_page()
+        app.goto("/")
+        app.locator(LIVE).wait_for()
+        reference = f"MAP-MOVE-{uuid.uuid4().hex[:8].upper()}"
+        body = {"cad_reference": reference, "latitude": latitude, "longitude": longitude, "dispatch": True}
+        incidents.append(as_cad(server, "/api/v1/incidents/", {**body, "address": "2 Market Street, Wymondham"})["id"])
+        app.wait_for_url(re.compile(r"#/alerts/\d+$"))
+        app.get_by_role("button", name="ACCEPT: I'm going").click()
+
+        pin = board.locator(".board-map .map-pin--responder")
+        pin.wait_for()
+        board.locator(".board-map-positions li", has_text="ETA").wait_for()
+        before = pin.bounding_box()
+        app.wait_for_timeout(2100)  # the app sends a move no sooner than 2 s after the last
+        phone.set_geolocation(moved)
+        board.wait_for_function(
+            """([x, y]) => {
+              const box = document.querySelector('.board-map .map-pin--responder')?.getBoundingClientRect();
+              return box && (Math.abs(box.x - x) > 2 || Math.abs(box.y - y) > 2);
+            }""",
+            arg=[before["x"], before["y"]],
+            timeout=5000,
+        )
+        assert problems == [], problems
+    finally:
+        desk.close()
+        phone.close()
         close_incidents(server, incidents)
