@@ -120,6 +120,52 @@ def test_after_accepting_the_phone_draws_its_own_position(chromium, server):
         close_incidents(server, incidents)
 
 
+def test_a_map_shown_once_is_drawn_again_offline_with_its_list(chromium, server):
+    """The service worker keeps app/map.js and Leaflet once fetched (never precached), and the
+    defibrillators' answer is kept on the phone: with no signal, the alert screen still has both."""
+    context = chromium.new_context(base_url=server.url, **PHONE)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    incidents: list[int] = []
+    try:
+        page = context.new_page()
+        problems = watch_for_problems(page)
+        log_in(context, "ff.kings-lynn.2")
+        page.goto("/")
+        page.locator(LIVE).wait_for()
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        incident = dispatch_incident(server, "kings-lynn", incidents)
+        alert = my_alert_for(context, incident["id"])
+        page.goto(f"/#/alerts/{alert['id']}")
+        page.get_by_role("button", name="ACCEPT: I'm going").click()  # then, en route, the signal goes
+        page.get_by_text("You accepted. Go now.").wait_for()
+        page.locator(".alert-map .map-pin--incident").wait_for()
+        page.locator(".alert-defibs h2 + *").wait_for()
+        shown = page.locator(".alert-defibs").inner_text()
+        cached = page.evaluate(
+            """async () => {
+              const names = (await caches.keys()).filter((name) => name.startsWith('coresponder-maps-'));
+              const keys = await Promise.all(names.map(async (name) => (await caches.open(name)).keys()));
+              return keys.flat().map((request) => new URL(request.url).pathname);
+            }"""
+        )
+        assert "/static/vendor/leaflet/leaflet.js" in cached and "/app/map.js" in cached, cached
+
+        page.wait_for_timeout(1000)  # the alert is saved on the phone a moment after it changes (sync.js)
+
+        context.set_offline(True)
+        page.reload()
+        page.locator(".alert-screen .alert-address").wait_for()
+        page.locator(".alert-map .map-pin--incident").wait_for()
+        if "AED 1" in shown:  # with the defibrillators on main: the list as it was, from the phone
+            page.locator(".alert-defibs ol.defibs li").first.wait_for()
+            assert page.locator(".alert-defibs ol.defibs li").first.inner_text() in shown
+        assert problems == [], problems
+    finally:
+        context.set_offline(False)
+        context.close()
+        close_incidents(server, incidents)
+
+
 def test_the_board_draws_the_open_incidents_on_its_map(chromium, server):
     context = chromium.new_context(base_url=server.url, **DESK)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
