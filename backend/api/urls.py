@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backend.api import map_views, records_views, views
+from backend.api import map_views, places_views, records_views, views
 
 urlpatterns = [
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
@@ -10,6 +10,11 @@ urlpatterns = [
     path("incidents/<int:incident_id>/cancel/", views.CancelView.as_view(), name="incident-cancel"),
     path("incidents/<int:incident_id>/close/", views.CloseView.as_view(), name="incident-close"),
     path("incidents/<int:incident_id>/cad-times/", records_views.CadTimesView.as_view(), name="incident-cad-times"),
+    path(
+        "incidents/<int:incident_id>/defibrillators/",
+        places_views.IncidentDefibrillatorsView.as_view(),
+        name="incident-defibrillators",
+    ),
     path("alerts/", views.MyAlertListView.as_view(), name="my-alert-list"),
     path("alerts/<int:alert_id>/", views.MyAlertDetailView.as_view(), name="my-alert-detail"),
     path("alerts/<int:alert_id>/respond/", views.RespondView.as_view(), name="my-alert-respond"),
