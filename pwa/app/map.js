@@ -60,7 +60,7 @@ export function loadLeaflet() {
   return leafletLoading;
 }
 
-// --- What the map says, in words (no DOM, tested in tests/js/map.test.mjs) -------------------------
+// --- What the map says, in words (no DOM, tested in tests/js/maps.test.mjs) -------------------------
 
 export function isPlace(point) {
   if (!point) return false;

@@ -83,7 +83,7 @@ def test_the_alert_screen_draws_its_map_with_no_tile_server_and_asks_no_other_si
 
 def test_after_accepting_the_phone_draws_its_own_position(chromium, server):
     """Shown on the phone only: the map sends it nowhere (sharing it while responding, by consent, is
-    pwa/app/position.js's, with its own tests)."""
+    the app's position sharing, with its own tests)."""
     latitude, longitude = STATIONS["thetford"]
     context = chromium.new_context(
         base_url=server.url,
@@ -220,13 +220,13 @@ def test_the_alert_screen_lists_the_nearest_defibrillator_with_its_access_and_ma
         close_incidents(server, incidents)
 
 
-# Positions and estimates (backend/dispatch/positions.py, pwa/app/position.js, issue 14 items 2-3)
+# Positions and estimates (the module backend.dispatch.positions and the app's sharing, issue 14 items 2-3)
 # are built on another branch; until they are on main the board's map has no positions to draw.
 POSITIONS_BUILT = importlib.util.find_spec("backend.dispatch.positions") is not None
 WYMONDHAM = (52.5722, 1.1178)
 
 
-@pytest.mark.skipif(not POSITIONS_BUILT, reason="positions (backend/dispatch/positions.py) are not on this branch yet")
+@pytest.mark.skipif(not POSITIONS_BUILT, reason="positions (backend.dispatch.positions) are not on this branch yet")
 def test_the_board_map_shows_a_responder_moving_with_their_estimate(chromium, server):
     """A firefighter accepts on their phone (Playwright's geolocation emulation); the coordinator's
     board map draws them with their estimate, and moves them when the phone moves."""

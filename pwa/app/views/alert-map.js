@@ -7,8 +7,8 @@
 // on this phone (the kv store, cleared at logout) like the alert itself. The map is not in the shell:
 // app/map.js and Leaflet are imported only when a map is shown, and the service worker keeps them.
 //
-// This phone's own position is drawn on the map only, never sent from here (app/position.js shares
-// it, by consent, while responding). It is asked for only once the firefighter has accepted: before
+// This phone's own position is drawn on the map only, never sent from here (the app's position
+// sharing sends it, by consent, while responding). It is asked for only once the firefighter has accepted: before
 // that a permission prompt would cover the answer buttons, and nobody's position is needed for a
 // job they have not taken. If the phone already allows it, it is shown before accepting too.
 
@@ -21,7 +21,7 @@ const DEFIBRILLATORS_KEY = (incidentId) => `defibrillators-${incidentId}`;
 const RETRY_AFTER_MS = 30000; // a failed load is tried again on a later render, not in a loop
 const NO_SETTINGS = { tile_url: "", attribution: "", stations: [] };
 
-// --- The words (no DOM state; tests/js/alert-map.test.mjs) -----------------------------------------
+// --- The words (no DOM state; tests/js/maps.test.mjs) -----------------------------------------
 
 export function metresText(metres) {
   const value = Number(metres);

@@ -16,7 +16,7 @@
 
 import { estimateText, openMap } from "/app/map.js";
 
-// --- Positions (no DOM; tests/js/board-map.test.mjs) -----------------------------------------------
+// --- Positions (no DOM; tests/js/maps.test.mjs) -----------------------------------------------
 
 export function createPositions() {
   return new Map(); // alert_id -> position item
