@@ -30,6 +30,7 @@ const START = { center: [54.0, -2.5], zoom: 5 };
 const CLOSEST_ZOOM = 17;
 const FIT_PADDING_PX = 28;
 const LABEL_ROOM_PX = 96;
+const STATION_HIDDEN_WITHIN_M = 250;
 
 let leafletLoading = null;
 
@@ -154,7 +155,7 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     me: L.layerGroup().addTo(map),
     incidents: L.layerGroup().addTo(map),
   };
-  const shown = { incidents: [], me: null, responders: [], defibrillators: [] };
+  const shown = { incidents: [], me: null, responders: [], defibrillators: [], stations: [] };
   let fitted = "";
 
   function pin(kind, point, label, detail) {
@@ -190,6 +191,12 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     }
   }
 
+  function drawStations() {
+    const clear = (station) =>
+      shown.incidents.every((incident) => map.distance([incident.latitude, incident.longitude], [station.latitude, station.longitude]) > STATION_HIDDEN_WITHIN_M);
+    redraw(layers.stations, shown.stations.filter(clear), (station) => [pin("station", station, station.name || "Station")]);
+  }
+
   function redraw(group, items, draw) {
     group.clearLayers();
     for (const layer of items.flatMap(draw)) if (layer) group.addLayer(layer);
@@ -205,6 +212,7 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     setIncidents(incidents) {
       shown.incidents = (incidents || []).filter(isPlace);
       redraw(layers.incidents, shown.incidents, (incident) => [pin("incident", incident, incident.label || "Incident")]);
+      drawStations();
       fit();
     },
     /** This phone's own position {latitude, longitude, accuracy_m}, or null. Shown here only. */
@@ -230,9 +238,11 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
       ]);
       fit();
     },
-    /** The fire stations: context only, never fitted to. */
+    /** The fire stations: context only, never fitted to; one under an incident's marker is left
+     *  out (its label would show through the incident's). */
     setStations(stations) {
-      redraw(layers.stations, (stations || []).filter(isPlace), (station) => [pin("station", station, station.name || "Station")]);
+      shown.stations = (stations || []).filter(isPlace);
+      drawStations();
     },
     /** Fit again (e.g. after the container was resized or shown). */
     fit: () => fit({ force: true }),
