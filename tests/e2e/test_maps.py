@@ -83,9 +83,9 @@ def test_the_alert_screen_draws_its_map_with_no_tile_server_and_asks_no_other_si
         close_incidents(server, incidents)
 
 
-def test_after_accepting_the_phone_draws_its_own_position(chromium, server):
+def test_after_accepting_the_phone_draws_its_own_position_until_cleared(chromium, server):
     """Shown on the phone only: the map sends it nowhere (sharing it while responding, by consent, is
-    the app's position sharing, with its own tests)."""
+    the app's position sharing, with its own tests), and stops watching it once the job is over."""
     latitude, longitude = STATIONS["thetford"]
     context = chromium.new_context(
         base_url=server.url,
@@ -116,6 +116,11 @@ def test_after_accepting_the_phone_draws_its_own_position(chromium, server):
             }"""
         )
         assert inside
+
+        # Cleared: the phone's position is no longer watched nor drawn.
+        respond(context, alert["id"], "en_route", "on_scene", "cleared")
+        page.get_by_text("Cleared. Thank you.").wait_for()
+        page.locator(".alert-map .map-pin--me").wait_for(state="detached")
         assert problems == [], problems
     finally:
         context.close()

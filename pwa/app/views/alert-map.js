@@ -13,7 +13,7 @@
 // job they have not taken. If the phone already allows it, it is shown before accepting too.
 
 import { h } from "../dom.js";
-import { COMMITTED } from "../store.js";
+import { COMMITTED, UNANSWERED } from "../store.js";
 import { region } from "./parts.js";
 
 const SETTINGS_KEY = "map-settings";
@@ -224,7 +224,17 @@ export function alertMap(ctx, alertId) {
     );
   }
 
+  function stopWatchingMe() {
+    if (local.watchId === null && local.me === null) return;
+    if (local.watchId !== null) navigator.geolocation.clearWatch(local.watchId);
+    local.watchId = null;
+    local.me = null;
+    local.map?.setMe(null);
+  }
+
   async function maybeWatchMe(alert) {
+    // Declined, cleared, stood down: the phone's position is no longer of use here.
+    if (!COMMITTED.has(alert.state) && !UNANSWERED.has(alert.state)) return stopWatchingMe();
     if (local.watchId !== null) return;
     if (COMMITTED.has(alert.state)) return watchMe();
     // Not committed: only if the phone allows it already (no prompt over the answer buttons).
@@ -240,7 +250,7 @@ export function alertMap(ctx, alertId) {
   function update(alert, incident) {
     const shown = incident.status === "open" && !["stood_down", "cancelled"].includes(alert.state);
     element.hidden = !shown;
-    if (!shown) return;
+    if (!shown) return stopWatchingMe();
     if (local.incidentId !== incident.id) {
       local.incidentId = incident.id;
       local.answer = null;
@@ -253,8 +263,8 @@ export function alertMap(ctx, alertId) {
   }
 
   function destroy() {
+    stopWatchingMe();
     local.destroyed = true;
-    if (local.watchId !== null) navigator.geolocation.clearWatch(local.watchId);
     local.map?.destroy();
   }
 
