@@ -23,7 +23,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "c4ebcfc2b1cc";
+const VERSION = "f9fc1094e249";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 
@@ -32,6 +32,7 @@ const SHELL = [
   "/manifest.webmanifest",
   "/app/alarm.js",
   "/app/api.js",
+  "/app/arrival.js",
   "/app/audio.js",
   "/app/backoff.js",
   "/app/checklist-data.js",
@@ -45,6 +46,7 @@ const SHELL = [
   "/app/main.js",
   "/app/metronome.js",
   "/app/outbox.js",
+  "/app/position.js",
   "/app/push.js",
   "/app/queue-sync.js",
   "/app/queue.js",

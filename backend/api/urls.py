@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backend.api import map_views, places_views, records_views, views
+from backend.api import map_views, places_views, positions_views, records_views, views
 
 urlpatterns = [
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
@@ -47,4 +47,17 @@ urlpatterns = [
     path("welfare-check-ins/", records_views.WelfareCheckInListView.as_view(), name="welfare-check-ins"),
     # The maps' tile settings and the stations (backend/api/map_views.py; docs/maps.md).
     path("map/", map_views.MapView.as_view(), name="map"),
+    # Positions and arrival estimates (issue 14): backend/api/positions_views.py.
+    path("alerts/<int:alert_id>/positions/", positions_views.AlertPositionView.as_view(), name="my-alert-positions"),
+    path(
+        "incidents/<int:incident_id>/positions/",
+        positions_views.IncidentPositionsView.as_view(),
+        name="incident-positions",
+    ),
+    path(
+        "incidents/<int:incident_id>/ambulance-eta/",
+        positions_views.AmbulanceEtaView.as_view(),
+        name="incident-ambulance-eta",
+    ),
+    path("me/position/", positions_views.MyPositionView.as_view(), name="my-position"),
 ]

@@ -37,7 +37,7 @@ const FINISHED_KEPT_MS = 10 * 60 * 1000;
 // --- What the board knows (no DOM here, so it can be tested on its own) -----------------------
 
 export function createBoardState() {
-  return { incidents: new Map(), alerts: new Map(), devices: new Map(), alarms: new Map(), workers: null, snapshotAt: null };
+  return { incidents: new Map(), alerts: new Map(), devices: new Map(), alarms: new Map(), workers: null, snapshotAt: null, positions: new Map() };
 }
 
 /** Apply one frame from the socket. Returns true if anything the board shows changed. */
@@ -56,6 +56,9 @@ export function applyFrame(state, frame, now = Date.now()) {
       return applyWorkers(state, frame.data);
     case "board.devices":
       return (frame.data?.alerts ?? []).map((item) => applyDevices(state, item)).some(Boolean);
+    case "position.updated":
+    case "position.cleared":
+      return applyPosition(state, frame.type, frame.data);
     default:
       return false;
   }
@@ -67,7 +70,12 @@ export function applySnapshot(state, data, now = Date.now()) {
   state.incidents = new Map();
   state.alerts = new Map();
   state.devices = new Map();
-  for (const incident of data?.incidents ?? []) applyIncident(state, incident, now);
+  state.positions = new Map();
+  for (const incident of data?.incidents ?? []) {
+    const { positions, ...rest } = incident ?? {};
+    applyIncident(state, rest, now);
+    for (const position of positions ?? []) applyPosition(state, "position.updated", { ...position, incident_id: rest.id });
+  }
   for (const alert of data?.alerts ?? []) applyAlert(state, alert);
   for (const item of data?.devices ?? []) applyDevices(state, item);
   applyWorkers(state, data?.delivery_workers);
@@ -126,6 +134,22 @@ export function workersWarning(workers) {
     detail: `${since} Texts and escalation to further stations have stopped too: phone alerts reach only ` +
       "firefighters whose app is open. Tell the on-call engineer.",
   };
+}
+
+/** A responder's shared position and arrival estimate (`position.updated`: the newest per alert)
+ *  or the end of it (`position.cleared`). Not stored by the server: the snapshot carries the latest. */
+export function applyPosition(state, type, data) {
+  if (!data || typeof data.alert_id !== "number") return false;
+  if (type === "position.cleared") return state.positions.delete(data.alert_id);
+  const known = state.positions.get(data.alert_id);
+  if (known && String(known.recorded_at) > String(data.recorded_at)) return false;
+  state.positions.set(data.alert_id, data);
+  return true;
+}
+
+/** The shared positions of an incident's responders going. */
+export function positionsOf(state, incidentId) {
+  return [...state.positions.values()].filter((position) => position.incident_id === incidentId);
 }
 
 /** Nobody accepted after every ring was alerted. */
