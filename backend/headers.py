@@ -29,6 +29,20 @@ Three headers:
   keeps one. The admin's pages say the same through Django's admin (`never_cache`); the app's
   files are public and cached briefly (backend/pwa.py).
 
+Where they have effect. Both policies govern a document (or, for CSP, a worker), never a file a
+document loads: a module script or a stylesheet runs under the policy of the page that loads it
+(CSP Level 3, "Integration with HTML", and the HTML standard's policy container, "creating a
+policy container from a fetch response": only a Document's or a WorkerGlobalScope's response
+gives policies; Permissions Policy, "Integration with HTML", "Process response policy": only a
+new Document's response gives one). So the app's subresources (its JavaScript modules,
+its stylesheet, the manifest, the PNG icons: `app_subresource`) carry neither: on a cold start over
+HTTP/1.1 the ~0.7 KB per file is ~30 KB of the shell on a slow network, for nothing. Every app
+document (HTML, and the SVG icon, which a browser shows as a document when opened on its own and
+which can hold script), the service worker (/sw.js: a worker's CSP is its response's) and every
+admin, /static/ and API answer keep their full policies; `X-Content-Type-Options: nosniff`
+(Django's SecurityMiddleware) stays on every answer, so no subresource can be run as something
+else.
+
 The middleware must come before WhiteNoise in MIDDLEWARE: WhiteNoise answers the app's files
 itself, without calling the middleware after it.
 """
@@ -63,6 +77,21 @@ def surface_of(path: str) -> str:
     if path.startswith(API_PREFIX):
         return API
     return APP
+
+
+# The app's files that are never a document or a worker, by media type (the service worker is
+# JavaScript too, and is named).
+SUBRESOURCE_TYPES = ("text/javascript", "application/javascript", "text/css", "application/manifest+json", "image/png")
+SERVICE_WORKER_PATH = "/sw.js"
+
+
+def app_subresource(request, response) -> bool:
+    """An app file a page loads (module, stylesheet, manifest, PNG icon): no page or worker gets its
+    policies from it, so it carries no CSP or Permissions-Policy (see the module's docstring)."""
+    if surface_of(request.path) != APP or request.path == SERVICE_WORKER_PATH:
+        return False
+    media_type = response.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    return media_type in SUBRESOURCE_TYPES
 
 
 # --- Content-Security-Policy -------------------------------------------------------------------
@@ -215,6 +244,8 @@ class SecurityHeadersMiddleware(MiddlewareMixin):
     """Content-Security-Policy, Permissions-Policy and, for the API, Cache-Control, by surface."""
 
     def process_response(self, request, response):
+        if app_subresource(request, response):
+            return response  # the policies of the page or worker that loads it apply
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = content_security_policy(request, response)
         response["Permissions-Policy"] = permissions_policy(request.path)

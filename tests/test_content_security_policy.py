@@ -212,3 +212,33 @@ def test_the_board_loads_the_apps_socket_client_and_labels_under_the_admins_poli
             assert spec.startswith(("/", "./", "../")) and not spec.startswith("//"), f"{url} imports {spec}"
             to_load.append(urljoin(url, spec))
     assert {"/app/socket.js", "/app/labels.js", "/app/backoff.js"} <= seen
+
+
+# A policy governs the document or worker whose response carries it, never a file a page loads
+# (backend/headers.py): the app's subresources carry none, its documents and its worker the full one.
+APP_SUBRESOURCES = ["/app/main.js", "/app/views/alert.js", "/app/styles.css", "/manifest.webmanifest", "/icons/icon-192.png"]
+APP_DOCUMENTS_AND_WORKER = ["/", "/index.html", "/sw.js", "/icons/icon.svg", "/no-such-page"]
+
+
+@pytest.mark.parametrize("path", APP_SUBRESOURCES)
+def test_an_app_subresource_carries_no_policy(browser, path):
+    response = browser.get(path)
+
+    assert response.status_code == 200
+    assert "Content-Security-Policy" not in response
+    assert response["X-Content-Type-Options"] == "nosniff"  # never run as anything but what it is
+
+
+@pytest.mark.parametrize("path", APP_DOCUMENTS_AND_WORKER)
+def test_an_app_document_and_the_service_worker_carry_the_full_policy(browser, path):
+    response = browser.get(path)
+
+    assert directives(response) == directives(browser.get("/"))
+    assert directives(response)["script-src"] == ["'self'"] and directives(response)["worker-src"] == ["'self'"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/static/dispatch/board.js", "/static/admin/css/base.css"])
+def test_the_admins_files_keep_their_policy(browser, path):
+    """Only the app's own subresources lose it: /static/ is left as it was."""
+    assert directives(browser.get(path))["worker-src"] == ["'none'"]

@@ -36,11 +36,21 @@ def browser(db):
     return Client()
 
 
-@pytest.mark.parametrize(
-    "path", ["/", "/index.html", "/app/main.js", "/sw.js", "/manifest.webmanifest", "/no-such-page"]
-)
+@pytest.mark.parametrize("path", ["/", "/index.html", "/sw.js", "/icons/icon.svg", "/no-such-page"])
 def test_the_app_may_use_the_wake_lock_audio_and_the_position_and_nothing_else(browser, path):
     assert_allows_only(browser.get(path), APP_USES)
+
+
+@pytest.mark.parametrize(
+    "path", ["/app/main.js", "/app/views/checklist.js", "/app/styles.css", "/manifest.webmanifest", "/icons/icon-192.png"]
+)
+def test_an_app_subresource_carries_no_policy(browser, path):
+    """Permissions-Policy applies to documents only: a module or a stylesheet runs under its page's."""
+    response = browser.get(path)
+
+    assert response.status_code == 200
+    assert "Permissions-Policy" not in response
+    assert response["X-Content-Type-Options"] == "nosniff"
 
 
 @pytest.mark.parametrize("path", ["/admin/login/", "/admin/two-factor/", "/static/dispatch/board.js"])
