@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
-import { shellVersion, versionInSw } from "../../pwa/tools/shell-version.mjs";
+import { shellVersion, staticModules, versionInSw, withPreloads } from "../../pwa/tools/shell-version.mjs";
 
 const PWA = fileURLToPath(new URL("../../pwa/", import.meta.url));
 const SW = readFileSync(join(PWA, "sw.js"), "utf8");
@@ -110,6 +110,28 @@ describe("index.html under the Content-Security-Policy", () => {
     assert.doesNotMatch(INDEX, /<style\b/i, "no inline style element");
     assert.doesNotMatch(INDEX, /\sstyle=/i, "no style attributes");
     assert.doesNotMatch(INDEX, /\son[a-z]+=/i, "no inline event handlers");
+  });
+
+  it("preloads every module main.js imports statically, and no other (node pwa/tools/shell-version.mjs --write)", () => {
+    const preloaded = [...INDEX.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) => m[1]);
+    const modules = staticModules();
+    assert.deepEqual(preloaded, modules);
+    for (const url of ["/app/store.js", "/app/views/home.js", "/app/views/checklist.js", "/app/backoff.js"]) {
+      assert.ok(preloaded.includes(url), `${url} is preloaded`);
+    }
+    for (const url of ["/app/main.js", "/app/views/incident.js", "/app/views/forms.js", "/app/map.js"]) {
+      assert.ok(!preloaded.includes(url), `${url} is not preloaded (the entry, or lazy)`);
+    }
+    for (const url of preloaded) assert.ok(shellList().includes(url), `${url} is in the service worker's shell`);
+  });
+
+  it("rewrites a stale preload list from the module graph", () => {
+    const marker = "  <!-- modulepreload: written by pwa/tools/shell-version.mjs --write -->\n";
+    const stale = `<head>\n${marker}  <link rel="modulepreload" href="/app/gone.js">\n</head>\n`;
+    assert.equal(
+      withPreloads(stale, ["/app/a.js", "/app/b.js"]),
+      `<head>\n${marker}  <link rel="modulepreload" href="/app/a.js">\n  <link rel="modulepreload" href="/app/b.js">\n</head>\n`,
+    );
   });
 
   it("is an installable, English (UK) page", () => {
