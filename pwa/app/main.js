@@ -235,8 +235,13 @@ async function boot() {
       ctx.eventLog.sync();
       ctx.outbox.sync();
       ctx.messageAcks.sync();
-      ctx.refreshPush({ report: true });
-      loadChecklist(api).then((result) => (ctx.checklist = result));
+      const pushRead = ctx.refreshPush({ report: true });
+      // The checklist (~18 KB, uncompressed like every API answer) once the alerts and the push
+      // state are in, so that it does not share a slow network with what makes home usable. The
+      // checklist screen loads it itself if opened first, and falls back to the saved copy.
+      Promise.allSettled([ctx.synced, pushRead])
+        .then(() => loadChecklist(api))
+        .then((result) => (ctx.checklist = result));
     }
   }
 

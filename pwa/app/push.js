@@ -55,6 +55,10 @@ export async function readPushState(api) {
     error: null,
   };
   if (!state.supported) return state;
+  // The server's list does not depend on the service worker: ask for it while waiting for the
+  // worker to be ready (on a first start that wait is its install, the whole shell), not after.
+  const devicesLoading = api.pushDevices();
+  devicesLoading.catch(() => {}); // awaited below, or not needed (no worker)
   try {
     const reg = await registration();
     if (!reg) {
@@ -63,7 +67,7 @@ export async function readPushState(api) {
     }
     const subscription = await reg.pushManager.getSubscription();
     state.subscribed = Boolean(subscription);
-    const devices = await api.pushDevices();
+    const devices = await devicesLoading;
     state.anyProven = devices.some((device) => device.proven);
     if (subscription) {
       state.device = devices.find((device) => device.endpoint === subscription.endpoint) || null;

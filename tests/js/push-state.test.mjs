@@ -1,0 +1,35 @@
+// readPushState (pwa/app/push.js): the home screen's "Checking this phone…" waits for the service
+// worker to be ready, which on a first start is its whole install. The server's list of this
+// firefighter's phones does not depend on it, so it is asked for at once, not after.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+let resolveReady;
+const ready = new Promise((resolve) => (resolveReady = resolve));
+const subscription = { endpoint: "https://push.example/1" };
+Object.defineProperty(globalThis, "navigator", {
+  value: { userAgent: "Chromium", serviceWorker: { ready } },
+  configurable: true,
+});
+globalThis.window = { PushManager: class {}, Notification: { permission: "granted" }, matchMedia: () => ({ matches: false }) };
+globalThis.Notification = globalThis.window.Notification;
+
+const { readPushState } = await import("../../pwa/app/push.js");
+
+describe("readPushState", () => {
+  it("asks the server for this firefighter's phones while the service worker is still installing", async () => {
+    const calls = [];
+    const api = { pushDevices: async () => (calls.push("pushDevices"), [{ endpoint: subscription.endpoint, proven: true }]) };
+
+    const reading = readPushState(api);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual(calls, ["pushDevices"], "asked before the worker is ready");
+
+    resolveReady({ pushManager: { getSubscription: async () => subscription } });
+    const state = await reading;
+    assert.equal(state.subscribed, true);
+    assert.equal(state.registered, true);
+    assert.equal(state.anyProven, true);
+    assert.equal(calls.length, 1);
+  });
+});
