@@ -60,12 +60,16 @@ export async function readPushState(api) {
   const devicesLoading = api.pushDevices();
   devicesLoading.catch(() => {}); // awaited below, or not needed (no worker)
   try {
-    const reg = await registration();
+    // On the app's first start its worker is still installing (the whole shell, on a slow network):
+    // a registration with no active worker cannot hold a subscription yet, so there is nothing to
+    // wait for ("not subscribed" is already the answer). Otherwise wait for the worker to be ready.
+    const installing = await navigator.serviceWorker.getRegistration?.();
+    const reg = installing && !installing.active ? installing : await registration();
     if (!reg) {
       state.error = "The app's service worker is not running, so alerts cannot arrive while it is closed. Reload the app.";
       return state;
     }
-    const subscription = await reg.pushManager.getSubscription();
+    const subscription = reg.active ? await reg.pushManager.getSubscription() : null;
     state.subscribed = Boolean(subscription);
     const devices = await devicesLoading;
     state.anyProven = devices.some((device) => device.proven);

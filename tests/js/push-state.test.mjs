@@ -7,8 +7,9 @@ import { describe, it } from "node:test";
 let resolveReady;
 const ready = new Promise((resolve) => (resolveReady = resolve));
 const subscription = { endpoint: "https://push.example/1" };
+let existing; // what navigator.serviceWorker.getRegistration() finds
 Object.defineProperty(globalThis, "navigator", {
-  value: { userAgent: "Chromium", serviceWorker: { ready } },
+  value: { userAgent: "Chromium", serviceWorker: { ready, getRegistration: async () => existing } },
   configurable: true,
 });
 globalThis.window = { PushManager: class {}, Notification: { permission: "granted" }, matchMedia: () => ({ matches: false }) };
@@ -25,11 +26,38 @@ describe("readPushState", () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     assert.deepEqual(calls, ["pushDevices"], "asked before the worker is ready");
 
-    resolveReady({ pushManager: { getSubscription: async () => subscription } });
+    resolveReady({ active: {}, pushManager: { getSubscription: async () => subscription } });
     const state = await reading;
     assert.equal(state.subscribed, true);
     assert.equal(state.registered, true);
     assert.equal(state.anyProven, true);
     assert.equal(calls.length, 1);
+  });
+
+  it("on the first start (the worker still installing) answers at once: no subscription can exist yet", async () => {
+    existing = { active: null, installing: {}, pushManager: { getSubscription: async () => assert.fail("not asked") } };
+    const never = new Promise(() => {});
+    navigator.serviceWorker.ready = never; // the install never finishes in this test
+    try {
+      const state = await readPushState({ pushDevices: async () => [{ endpoint: "https://push.example/other", proven: false }] });
+      assert.equal(state.subscribed, false);
+      assert.equal(state.registered, null);
+      assert.equal(state.anyProven, false);
+      assert.equal(state.error, null);
+    } finally {
+      existing = undefined;
+      navigator.serviceWorker.ready = ready;
+    }
+  });
+
+  it("with an active worker reads the subscription of the ready registration", async () => {
+    existing = { active: {}, pushManager: { getSubscription: async () => assert.fail("not the ready one") } };
+    try {
+      const state = await readPushState({ pushDevices: async () => [] });
+      assert.equal(state.subscribed, true); // `ready` resolved above, with a subscription
+      assert.equal(state.registered, false);
+    } finally {
+      existing = undefined;
+    }
   });
 });

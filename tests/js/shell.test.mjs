@@ -125,6 +125,16 @@ describe("index.html under the Content-Security-Policy", () => {
     for (const url of preloaded) assert.ok(shellList().includes(url), `${url} is in the service worker's shell`);
   });
 
+  it("asks who is logged in while the modules load, as the app's fetch will (same URL, credentials)", () => {
+    const preload = /<link rel="preload" href="([^"]+)" as="fetch" crossorigin="anonymous">/.exec(INDEX);
+    assert.ok(preload, "the session answer is preloaded with credentials mode same-origin");
+    const api = readFileSync(join(PWA, "app/api.js"), "utf8");
+    const base = /const BASE = "([^"]+)";/.exec(api)[1];
+    assert.match(api, /session\(\) \{\s*return this\.request\("GET", "\/auth\/session\/"/);
+    assert.equal(preload[1], `${base}/auth/session/`);
+    assert.match(api, /credentials: "same-origin"/);
+  });
+
   it("rewrites a stale preload list from the module graph", () => {
     const marker = "  <!-- modulepreload: written by pwa/tools/shell-version.mjs --write -->\n";
     const stale = `<head>\n${marker}  <link rel="modulepreload" href="/app/gone.js">\n</head>\n`;
