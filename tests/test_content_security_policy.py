@@ -216,7 +216,13 @@ def test_the_board_loads_the_apps_socket_client_and_labels_under_the_admins_poli
 
 # A policy governs the document or worker whose response carries it, never a file a page loads
 # (backend/headers.py): the app's subresources carry none, its documents and its worker the full one.
-APP_SUBRESOURCES = ["/app/main.js", "/app/views/alert.js", "/app/styles.css", "/manifest.webmanifest", "/icons/icon-192.png"]
+APP_SUBRESOURCES = [
+    "/app/main.js",
+    "/app/views/alert.js",
+    "/app/styles.css",
+    "/manifest.webmanifest",
+    "/icons/icon-192.png",
+]
 APP_DOCUMENTS_AND_WORKER = ["/", "/index.html", "/sw.js", "/icons/icon.svg", "/no-such-page"]
 
 

@@ -42,7 +42,8 @@ def test_the_app_may_use_the_wake_lock_audio_and_the_position_and_nothing_else(b
 
 
 @pytest.mark.parametrize(
-    "path", ["/app/main.js", "/app/views/checklist.js", "/app/styles.css", "/manifest.webmanifest", "/icons/icon-192.png"]
+    "path",
+    ["/app/main.js", "/app/views/checklist.js", "/app/styles.css", "/manifest.webmanifest", "/icons/icon-192.png"],
 )
 def test_an_app_subresource_carries_no_policy(browser, path):
     """Permissions-Policy applies to documents only: a module or a stylesheet runs under its page's."""
