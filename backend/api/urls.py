@@ -10,6 +10,8 @@ urlpatterns = [
     path("incidents/<int:incident_id>/cancel/", views.CancelView.as_view(), name="incident-cancel"),
     path("incidents/<int:incident_id>/close/", views.CloseView.as_view(), name="incident-close"),
     path("incidents/<int:incident_id>/cad-times/", records_views.CadTimesView.as_view(), name="incident-cad-times"),
+    # The board's alarms: acknowledged by a coordinator, on every board (issue 15).
+    path("alarms/acknowledge/", views.AlarmAcknowledgeView.as_view(), name="alarm-acknowledge"),
     path("alerts/", views.MyAlertListView.as_view(), name="my-alert-list"),
     path("alerts/<int:alert_id>/", views.MyAlertDetailView.as_view(), name="my-alert-detail"),
     path("alerts/<int:alert_id>/respond/", views.RespondView.as_view(), name="my-alert-respond"),

@@ -19,7 +19,7 @@ from backend.accounts import second_factor
 from backend.accounts.models import Responder
 from backend.accounts.sockets import SessionBoundSocket
 from backend.audit import log as audit_log
-from backend.dispatch import actions, coverage, payloads
+from backend.dispatch import actions, alarms, coverage, payloads
 from backend.dispatch.models import Alert, Incident, IncidentStatus
 from backend.errors import ActionError
 from backend.realtime import events
@@ -290,7 +290,7 @@ def _client_address(scope) -> str | None:
 
 @database_sync_to_async
 def _board_snapshot() -> dict:
-    """Three queries whatever the number of open incidents."""
+    """Four queries whatever the number of open incidents."""
     incidents = list(Incident.objects.filter(status=IncidentStatus.OPEN).order_by("-created_at")[:200])
     alerts = list(
         Alert.objects.filter(incident__in=incidents)
@@ -308,4 +308,5 @@ def _board_snapshot() -> dict:
         "alerts": [payloads.board_alert(alert) for alert in alerts],
         "devices": payloads.board_devices_of(alerts),
         "delivery_workers": health.delivery_workers_status(),
+        "alarm_acknowledgements": alarms.acknowledgements_for_board(incident.pk for incident in incidents),
     }
