@@ -26,7 +26,7 @@ from backend.checklists import signoff as checklist_signoff
 from backend.delivery import readiness
 from backend.delivery import subscriptions as push_subscriptions
 from backend.delivery.models import Permission, Platform
-from backend.dispatch import access, actions, alarms, payloads
+from backend.dispatch import access, actions, alarms, named, payloads
 from backend.dispatch.models import (
     MAX_CREW_TARGET,
     AlarmKind,
@@ -691,3 +691,12 @@ class AlarmAcknowledgeView(APIView):
             actor=request.user, kind=data["kind"], incident_id=data.get("incident_id")
         )
         return Response(alarms.acknowledgement_payload(acknowledgement), status=201)
+
+
+class NamedCandidatesView(APIView):
+    """Whom the board may alert by name to this incident (backend/dispatch/named.py): then POST
+    their id to the incident's dispatch/ as `responder_ids` (the same action as the admin's form)."""
+
+    @extend_schema(responses=api_responses("named_candidates", errors=(401, 403, 404)))
+    def get(self, request, incident_id: int):
+        return Response({"responders": named.named_candidates(actor=request.user, incident_id=incident_id)})
