@@ -294,7 +294,8 @@ class WallBoard {
       ? el("a", { href: this.incidentUrl.replace("__id__", encodeURIComponent(incident.id)), "data-focus-key": `ref-${incident.id}` }, incident.cad_reference)
       : incident.cad_reference;
     const cover = coverageText(incident, alerts);
-    body.replaceChildren(
+    // (replaceChildren would write a null as the text "null".)
+    body.replaceChildren(...[
       el(
         "header",
         { className: "wall-card-head" },
@@ -319,7 +320,7 @@ class WallBoard {
       alarm ? this.alarmLine(alarm) : null,
       this.responderList(incident, alerts, commitments),
       incident.status === "open" ? this.actionButtons(incident, alerts) : null,
-    );
+    ].filter(Boolean));
     this.drawMessages(entry.messages, incident);
     return card;
   }
