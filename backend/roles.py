@@ -36,6 +36,7 @@ ROLE_PERMISSIONS = {
         "checklists.view_checklistversion",
         "records.view_attendance",
         "records.view_outcome",
+        "records.view_cadtimes",
         "records.amend_record",
         "records.view_reports",
         "records.export_reports",

@@ -20,6 +20,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
 from django.utils import dateformat, timezone
 
@@ -36,6 +37,7 @@ from backend.delivery.reachability import (
 )
 
 PERMISSIONS = ("delivery.view_pushdevice", "accounts.view_responder")
+RESPONDERS_PER_PAGE = 100
 REACH_WORDS = {
     Reach.PUSH: "Push (a proven phone)",
     Reach.SMS: "Text only",
@@ -195,17 +197,20 @@ def readiness_view(request):
         filters = form.filters()
         now = timezone.now()
         readiness = build_readiness(filters, now=now)
+        # Counts cover everyone; the rows are shown a page at a time (a trust has thousands).
+        page = Paginator(readiness.responders, RESPONDERS_PER_PAGE).get_page(request.GET.get("page"))
         record(
             request.user,
             AuditAction.VIEW,
             "readiness",
             channel="admin",
             request=request,
-            detail=filters.as_audit_detail(),
+            detail={**filters.as_audit_detail(), "page": page.number},
         )
         context.update(
             readiness=readiness,
-            rows=[responder_row(responder, now) for responder in readiness.responders],
+            page=page,
+            rows=[responder_row(responder, now) for responder in page.object_list],
             filters=filters,
         )
     return TemplateResponse(request, "admin/delivery/readiness.html", context)

@@ -25,7 +25,7 @@ from backend.audit import log
 from backend.audit.models import AuditAction
 from backend.errors import ActionError
 from backend.records import access, actions, payloads
-from backend.records.models import Amendment, Attendance, Outcome, RecordKind, WelfareCheckIn
+from backend.records.models import Amendment, Attendance, CadTimes, Outcome, RecordKind, WelfareCheckIn
 from backend.records.validation import FIELDS
 
 
@@ -208,9 +208,41 @@ class OutcomeAdmin(AmendableRecordAdmin):
     search_fields = ["incident__cad_reference"]
     list_select_related = ["incident", "station"]
     exclude = ["idempotency_key", "body_hash"]
+    readonly_fields = [*AmendableRecordAdmin.readonly_fields, "cad_times"]
 
     def incident_id_of(self, record) -> int:
         return record.incident_id
+
+    @admin.display(description="CAD times (from the ambulance service)")
+    def cad_times(self, record):
+        """The CAD's own times beside the crew's: the registry compares them, and a coordinator
+        amending an outcome should see both."""
+        times = CadTimes.objects.filter(incident_id=record.incident_id).first()
+        return _cad_times_text(times)
+
+
+def _cad_times_text(times: CadTimes | None) -> str:
+    if times is None:
+        return "Not sent by the CAD yet"
+
+    def shown(value):
+        return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else "not sent"
+
+    return (
+        f"999 call received: {shown(times.call_received_at)}; "
+        f"first ambulance at scene: {shown(times.ambulance_at_scene_at)}"
+    )
+
+
+@admin.register(CadTimes)
+class CadTimesAdmin(ReadOnlyAdmin):
+    """What each incident's CAD sent (POST /api/v1/incidents/{id}/cad-times/), read-only: only the
+    CAD changes them."""
+
+    list_display = ["incident", "call_received_at", "ambulance_at_scene_at", "updated_at", "updated_by"]
+    list_select_related = ["incident", "updated_by"]
+    search_fields = ["incident__cad_reference"]
+    date_hierarchy = "updated_at"
 
 
 # --- Welfare check-ins: welfare leads only ---------------------------------------------------------------

@@ -141,7 +141,28 @@ def test_each_showing_is_audited_with_its_filters_only(crews, carol, stations):
     assert entry.action == AuditAction.VIEW
     assert entry.actor == carol
     assert entry.channel == "admin"
-    assert entry.detail == {"station_id": stations["norwich"].pk, "on_call_only": False, "not_proven_only": True}
+    assert entry.detail == {
+        "station_id": stations["norwich"].pk,
+        "on_call_only": False,
+        "not_proven_only": True,
+        "page": 1,
+    }
+
+
+def test_responders_are_shown_a_page_at_a_time_and_the_counts_cover_everyone(crews, carol, monkeypatch):
+    from backend.delivery import admin_readiness
+
+    monkeypatch.setattr(admin_readiness, "RESPONDERS_PER_PAGE", 3)
+    client = admin_client_for(carol)
+    first = client.get(URL).content.decode()
+    second = client.get(URL, {"page": 2}).content.decode()
+    shown = [re.findall(r'"readiness-responder[^"]*">\s*<th scope="row">(\w+)</th>', page) for page in (first, second)]
+    assert len(shown[0]) == 3 and len(shown[1]) == 1 and not set(shown[0]) & set(shown[1])
+    assert "4 responders" in text_of(first) and "Showing 1\u20133 of 4" in text_of(first)
+    assert 'href="?page=2"' in first and "Previous page" in second
+    # The station counts are of everyone, whichever page is shown.
+    assert re.search(r'id="readiness-counts"', second)
+    assert AuditEntry.objects.filter(object_type="readiness").order_by("pk").last().detail["page"] == 2
 
 
 def test_a_firefighter_is_sent_to_the_login_page(crews, alice):

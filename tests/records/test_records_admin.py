@@ -209,3 +209,33 @@ def test_a_firefighter_cannot_read_the_audit_trail(attendance, alice):
     alice.user.is_staff = True
     alice.user.save()
     assert browser(alice.user).get(reverse("admin:audit_auditentry_changelist")).status_code == 403
+
+
+# --- The CAD's times beside the crew's ------------------------------------------------------------
+
+
+def test_the_outcome_page_shows_the_cads_times_and_the_cad_times_list_is_read_only(erin_alert, carol):
+    import datetime
+
+    from django.utils import timezone
+
+    from backend.records.models import CadTimes
+    from backend.records.models import Outcome as OutcomeRecord
+    from tests.records.conftest import valid_outcome
+
+    submit(erin_alert, "outcome", **valid_outcome())
+    outcome = OutcomeRecord.objects.get()
+    client = browser(carol)
+    page = client.get(reverse("admin:records_outcome_change", args=[outcome.pk]))
+    assert b"Not sent by the CAD yet" in page.content
+
+    call = timezone.now() - datetime.timedelta(minutes=40)
+    CadTimes.objects.create(incident=erin_alert.incident, call_received_at=call, updated_at=timezone.now())
+    page = client.get(reverse("admin:records_outcome_change", args=[outcome.pk])).content.decode()
+    assert "999 call received:" in page and "first ambulance at scene: not sent" in page
+
+    listing = client.get(reverse("admin:records_cadtimes_changelist"))
+    assert listing.status_code == 200 and erin_alert.incident.cad_reference in listing.content.decode()
+    change = reverse("admin:records_cadtimes_change", args=[erin_alert.incident.pk])
+    assert client.post(change, {"call_received_at": ""}).status_code == 403
+    assert CadTimes.objects.get().call_received_at == call

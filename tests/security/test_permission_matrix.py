@@ -28,6 +28,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from backend.checklists.content import event_ids
+from backend.records.models import CadTimes
 from tests.api.helpers import assert_matches
 from tests.conftest import browser_subscription, pass_second_factor
 from tests.security.world import (
@@ -380,6 +381,7 @@ ADMIN_MODELS = {
     "checklists.checklistversion": {"coordinator": "v"},
     "records.attendance": {"coordinator": "v"},
     "records.outcome": {"coordinator": "v"},
+    "records.cadtimes": {"coordinator": "v"},
     # Check-ins are private to their author and the welfare leads, coordinators included.
     "records.welfarecheckin": {"welfare_lead": "v"},
     "audit.auditentry": {"coordinator": "v"},
@@ -492,6 +494,7 @@ def populate_admin_rows(world) -> None:
         username="alice", ip_address="127.0.0.1", user_agent="test", http_accept="*/*", path_info="/api/v1/auth/login/"
     )
     admin_client(world.users["coordinator"])  # a TOTP device for the device pages
+    CadTimes.objects.create(incident_id=world.incident, call_received_at=timezone.now(), updated_at=timezone.now())
 
 
 def _admin_url(route: str, world, model_routes) -> str:
