@@ -193,10 +193,17 @@ def test_every_action_works_from_the_board(chromium, server, dispatcher, size):
         page.locator("#wall-confirm").get_by_role("button", name="Close the incident").click()
         expect(card_of(page, closing).locator(".wall-finished")).to_have_text("Closed")
 
-        # "?" lists the shortcuts.
+        # "?" lists the shortcuts; "t" turns the board dark (and back), remembered.
         page.keyboard.press("?")
         expect(page.locator("#wall-help")).to_be_visible()
         page.keyboard.press("Escape")
+        expect(page.locator("#wall-help")).to_be_hidden()
+        page.keyboard.press("t")
+        expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+        page.reload()
+        expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+        page.get_by_role("button", name="Switch to light").click()
+        expect(page.locator("html")).to_have_attribute("data-theme", "light")
         assert problems == []
     finally:
         context.close()
