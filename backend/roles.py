@@ -44,6 +44,8 @@ ROLE_PERMISSIONS = {
         # The CAD's times, entered by hand when the CAD link cannot send them.
         "records.record_cad_times",
         "audit.view_auditentry",
+        # The imported defibrillators, read-only (backend/places/admin.py).
+        "places.view_defibrillator",
     ],
     WELFARE_LEADS: [
         "records.view_welfarecheckin",

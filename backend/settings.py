@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "backend.accounts",
     "backend.dispatch",
+    "backend.places",
     "backend.realtime",
     "backend.delivery",
     "backend.worker",
@@ -281,6 +282,11 @@ SPECTACULAR_SETTINGS = {
         "FirstByEnum": "backend.records.models.FirstBy.values",
     },
 }
+
+# --- Defibrillators (docs/defibrillators.md) ---------------------------------------------------------
+# The nearest ones shown for an incident: how many, and how far from it at most (metres).
+DEFIBRILLATORS_NEAREST_COUNT = env.integer("DEFIBRILLATORS_NEAREST_COUNT", 3, minimum=1, maximum=20)
+DEFIBRILLATORS_RADIUS_M = env.integer("DEFIBRILLATORS_RADIUS_M", 1000, minimum=50, maximum=10000)
 
 # --- Dispatch rules (docs/deployment.md) --------------------------------------------------------
 DISPATCH_RADIUS_KM = env.number("DISPATCH_RADIUS_KM", 20.0, minimum=0.1, maximum=500)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backend.api import records_views, views
+from backend.api import places_views, records_views, views
 
 urlpatterns = [
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
@@ -13,6 +13,11 @@ urlpatterns = [
     path("incidents/<int:incident_id>/cad-times/", records_views.CadTimesView.as_view(), name="incident-cad-times"),
     # The board's alarms: acknowledged by a coordinator, on every board (issue 15).
     path("alarms/acknowledge/", views.AlarmAcknowledgeView.as_view(), name="alarm-acknowledge"),
+    path(
+        "incidents/<int:incident_id>/defibrillators/",
+        places_views.IncidentDefibrillatorsView.as_view(),
+        name="incident-defibrillators",
+    ),
     path("alerts/", views.MyAlertListView.as_view(), name="my-alert-list"),
     path("alerts/<int:alert_id>/", views.MyAlertDetailView.as_view(), name="my-alert-detail"),
     path("alerts/<int:alert_id>/respond/", views.RespondView.as_view(), name="my-alert-respond"),

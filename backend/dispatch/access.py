@@ -70,6 +70,23 @@ def access_incident_for_responder(user, incident_id) -> Incident:
     """An incident the firefighter was alerted to, for the crew-status view."""
     responder = responder_of(user)
     try:
-        return Incident.objects.get(pk=incident_id, alerts__responder=responder)
+        # distinct: a firefighter alerted twice to the incident (a re-dispatch) is one match.
+        return Incident.objects.filter(pk=incident_id, alerts__responder=responder).distinct().get()
     except (Incident.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"You have no incident {incident_id}.") from None
+
+
+BOARD_PERMISSION = "accounts.view_board"
+
+
+def access_incident_for_board_or_crew(user, incident_id) -> Incident:
+    """An incident as the coordinators' board sees it (any incident), or as a firefighter alerted
+    to it does; anyone else is refused (403), and a firefighter asking for an incident they were
+    not alerted to is told it does not exist (404). For what both share, such as the nearest
+    defibrillators."""
+    if user and user.is_authenticated and user.is_active and user.has_perm(BOARD_PERMISSION):
+        try:
+            return Incident.objects.get(pk=incident_id)
+        except (Incident.DoesNotExist, ValueError, TypeError):
+            raise NotFound(f"There is no incident {incident_id}.") from None
+    return access_incident_for_responder(user, incident_id)

@@ -56,6 +56,26 @@ async def test_it_sends_an_empty_snapshot_when_nothing_is_open(carol):
     socket, snapshot = await open_board(carol)
 
     assert snapshot["data"]["incidents"] == [] and snapshot["data"]["alerts"] == []
+    assert snapshot["data"]["defibrillators"] == []
+    await socket.disconnect()
+
+
+async def test_the_snapshot_holds_each_open_incidents_nearest_defibrillators(incident, carol):
+    from backend.places.models import Defibrillator
+
+    forum = await sync_to_async(Defibrillator.objects.create)(
+        source="osm", source_id="node/1", latitude=incident.latitude + 0.002, longitude=incident.longitude,
+        access="yes", imported_at=timezone.now(),
+    )  # fmt: skip
+    waiting = await new_incident(carol, "EEAST-0002")
+
+    socket, snapshot = await open_board(carol)
+
+    nearest = {item["incident_id"]: item for item in snapshot["data"]["defibrillators"]}
+    assert set(nearest) == {incident.pk, waiting.pk}
+    assert [point["id"] for point in nearest[incident.pk]["defibrillators"]] == [forum.pk]
+    assert nearest[incident.pk]["defibrillators"][0]["access_label"] == "Public access"
+    assert nearest[incident.pk]["radius_m"] == 1000
     await socket.disconnect()
 
 

@@ -117,6 +117,9 @@ API_MATRIX = [
         only("coordinator", "machine", status=200),
         {"call_received_at": None},
     ),
+    # The nearest defibrillators (issue 14): the board, and the crews alerted to the incident (alice
+    # and erin on A); a firefighter not alerted to it is told it does not exist.
+    Entry("get", "/api/v1/incidents/{incident}/defibrillators/", {"coordinator": 200, "firefighter": 200, "crew_lead": 200, "other_station_firefighter": 404}),
     # A firefighter's own alerts: another's (same station or not) is 404, a non-firefighter 403.
     Entry("get", "/api/v1/alerts/", FIREFIGHTERS_200),
     Entry("get", "/api/v1/alerts/{alert}/", OWNER_ONLY),
@@ -385,6 +388,8 @@ ADMIN_MODELS = {
     # Check-ins are private to their author and the welfare leads, coordinators included.
     "records.welfarecheckin": {"welfare_lead": "v"},
     "audit.auditentry": {"coordinator": "v"},
+    # Imported defibrillators: read-only to everyone (they change by import_defibrillators only).
+    "places.defibrillator": {"coordinator": "v"},
     # Django's and libraries' models: superusers only.
     "auth.group": {},
     "auth.user": {},

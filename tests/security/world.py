@@ -15,6 +15,7 @@ from backend.checklists import actions as checklist_actions
 from backend.checklists import content as checklist_content
 from backend.delivery.subscriptions import subscribe_device
 from backend.dispatch import actions
+from backend.places.models import Defibrillator
 from backend.sockets.routing import websocket_urlpatterns
 from tests.conftest import GREAT_YARMOUTH, NORWICH_INCIDENT, browser_subscription
 
@@ -79,6 +80,10 @@ def build_world(*, alice, charlie, erin, carol, wendy, cad, nobody) -> World:
     alice_a = _alert_of(alerts_a, alice)
     _alert_of(alerts_a, erin)
 
+    # A defibrillator near the Norwich incidents, for their defibrillators and the admin's pages.
+    Defibrillator.objects.create(
+        source="osm", source_id="node/1", latitude=52.631, longitude=1.295, name="Forum", imported_at=timezone.now()
+    )
     # A row for the admin's on-scene event pages.
     checklist_actions.record_onscene_event(
         actor=alice.user,

@@ -1,12 +1,15 @@
 """Demo data for `make run`: Norfolk Fire and Rescue stations, firefighters, coordinators and a CAD
-client. Idempotent: running it again changes nothing. Never for production (it sets known
-passwords), so it refuses to run with DJANGO_ENV=production."""
+client, and defibrillators MADE UP FOR THE DEMO around the stations (loaded by the same command
+as real data, `import_defibrillators`). Idempotent: running it again changes nothing. Never for
+production (it sets known passwords), so it refuses to run with DJANGO_ENV=production."""
 
 import datetime
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +36,10 @@ STATIONS = [
 FIRST_NAMES = ["Sam", "Alex", "Jo", "Chris", "Priya", "Tom", "Ellie", "Dan", "Ruth", "Mo", "Kate", "Lee"]
 SURNAMES = ["Barker", "Cole", "Day", "Ellis", "Fox", "Grant", "Hale", "Iqbal", "Jones", "Kemp", "Lowe", "Marsh"]
 FIREFIGHTERS_PER_STATION = 3
+# Fictitious defibrillators near the stations, in OpenStreetMap's GeoJSON shape (docs/defibrillators.md).
+DEMO_DEFIBRILLATORS = (
+    Path(__file__).resolve().parents[3] / "places" / "demo" / "defibrillators-made-up-for-the-demo.geojson"
+)
 
 
 class Command(BaseCommand):
@@ -51,6 +58,9 @@ class Command(BaseCommand):
             self._user("welfare", "Sam", "Okafor", staff=True, group=WELFARE_LEADS)
             self._user("safety", "Dana", "Whitlock", staff=True, group=CLINICAL_SAFETY_OFFICERS)
             self._user("cad", "EEAST", "CAD", staff=False, group=DISPATCH_SYSTEMS)
+            # By name, not import: the places app sits above accounts in the layers. --keep-missing:
+            # a deployer's real points already loaded are not marked missing from the demo's file.
+            call_command("import_defibrillators", str(DEMO_DEFIBRILLATORS), "--keep-missing", stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(stations)} stations."))
 
     def _station(self, name, code, latitude, longitude) -> Station:
