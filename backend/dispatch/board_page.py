@@ -10,9 +10,11 @@ wall.css, and the board's state rules shared with the admin's board (board-state
 
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
 from django.middleware.csrf import get_token
 from django.template.response import TemplateResponse
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
@@ -20,6 +22,13 @@ from backend.dispatch.alarms import BOARD_PERMISSION
 from backend.dispatch.models import IncidentCategory
 
 BOARD_SOCKET_PATH = "/ws/coordinator/"
+# The board's map (issue 14's module: incidents, stations, responders' positions and estimates, the
+# nearest defibrillators), mounted in the board's map panel when the product has it.
+MAP_MODULE = "dispatch/board-map.js"
+
+
+def map_module_url() -> str:
+    return static(MAP_MODULE) if finders.find(MAP_MODULE) else ""
 
 
 @never_cache
@@ -42,5 +51,6 @@ def board_page(request):
         "user_name": user.get_full_name() or user.get_username(),
         "categories": IncidentCategory.choices,
         "can_create": user.has_perm("dispatch.add_incident"),
+        "map_module_url": map_module_url(),
     }
     return TemplateResponse(request, "dispatch/wall.html", context)

@@ -213,3 +213,12 @@ def test_a_coordinator_may_create_an_incident_from_the_board(carol):
         content_type="application/json",
     )
     assert response.status_code == 201, response.content
+
+
+def test_the_board_mounts_the_map_module_when_the_product_has_one(carol, monkeypatch):
+    from backend.dispatch import board_page
+
+    monkeypatch.setattr(board_page.finders, "find", lambda path: None)
+    assert 'data-map-module=""' in admin_client_for(carol).get("/board/").content.decode()
+    monkeypatch.setattr(board_page.finders, "find", lambda path: f"/somewhere/{path}")
+    assert 'data-map-module="/static/dispatch/board-map.js"' in admin_client_for(carol).get("/board/").content.decode()

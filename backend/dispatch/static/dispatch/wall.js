@@ -196,6 +196,11 @@ class WallBoard {
     this.audioButton = root.querySelector("[data-action=audio]");
     this.themeButton = root.querySelector("[data-action=theme]");
     this.sound = new AlarmSound(() => this.drawAudio());
+    // The map (issue 14's board-map.js), when the server has it: frames heard before it is
+    // mounted are kept and given to it then, so it starts from the same snapshot as the cards.
+    this.map = null;
+    this.framesForMap = root.dataset.mapModule ? [] : null;
+    this.mountMap(root.dataset.mapModule);
 
     this.applyTheme(localStorage.getItem(THEME_KEY));
     this.bindButtons();
@@ -208,7 +213,29 @@ class WallBoard {
   // --- Frames and drawing ---
 
   frame(frame) {
+    if (this.map) this.map.frame(frame);
+    else if (this.framesForMap) {
+      if (frame.type === "board.snapshot") this.framesForMap.length = 0;
+      this.framesForMap.push(frame);
+    }
     if (applyFrame(this.state, frame)) this.scheduleDraw();
+  }
+
+  /** Mount the board's map in the map panel; a click on it opens the new incident's form there. */
+  async mountMap(url) {
+    if (!url) return;
+    const panel = this.root.querySelector("[data-map-panel]");
+    try {
+      const { mountBoardMap } = await import(url);
+      const map = mountBoardMap(panel, { onPick: (latitude, longitude) => this.openCreate({ latitude, longitude }) });
+      for (const frame of this.framesForMap) map.frame(frame);
+      this.framesForMap = null;
+      this.map = map;
+      this.map.update(incidentsToShow(this.state));
+    } catch (error) {
+      console.warn("Board: the map was not mounted:", error?.message || error);
+      panel.replaceChildren(el("p", { className: "wall-map-note" }, "The map could not be loaded."));
+    }
   }
 
   setStatus(status) {
@@ -254,6 +281,7 @@ class WallBoard {
     if (this.selectedId !== null && !this.cards.has(this.selectedId)) this.selectedId = null;
     this.drawSelection();
     this.drawAlarms(alarms);
+    this.map?.update(incidents);
     this.sound.follow(anySounding(alarms));
     const sounding = alarms.filter((alarm) => alarm.sounding).length;
     const short = incidents.filter(isShort).length;
