@@ -304,6 +304,30 @@ DISPATCH_NEXT_RINGS_KM = env.number_list("DISPATCH_NEXT_RINGS_KM", [35.0, 50.0])
 # going"); if coverage drops (a decline after accepting), the ladder resumes where it was.
 DISPATCH_CREW_TARGET = env.integer("DISPATCH_CREW_TARGET", 2, minimum=1, maximum=20)
 COVERED_STAND_DOWN_GRACE_SECONDS = env.integer("COVERED_STAND_DOWN_GRACE_SECONDS", 30, minimum=0, maximum=3600)
+
+# --- Positions and arrival estimates (issue 14, docs/positions.md) -------------------------------
+# Positions shared while responding (and the opt-in on-call fix) are deleted by the worker after this.
+POSITIONS_RETENTION_HOURS = env.integer("POSITIONS_RETENTION_HOURS", 24, minimum=1, maximum=24 * 31)
+# An on-call fix younger than this places the responder for dispatch; an older one is ignored (station).
+POSITION_FRESH_FOR_SELECTION_SECONDS = env.integer(
+    "POSITION_FRESH_FOR_SELECTION_SECONDS", 600, minimum=10, maximum=24 * 3600
+)
+# A fix sent to the API must have been taken within this many seconds (and not in the future, beyond
+# POSITION_CLOCK_SKEW_SECONDS of a phone's clock running ahead): an older one is not where they are.
+POSITION_MAX_AGE_SECONDS = env.integer("POSITION_MAX_AGE_SECONDS", 120, minimum=5, maximum=3600)
+POSITION_CLOCK_SKEW_SECONDS = env.integer("POSITION_CLOCK_SKEW_SECONDS", 10, minimum=0, maximum=300)
+# Fixes of one alert closer together than this are accepted without being stored (the app sends at
+# most every 10 s; a retry or a second tab must not fill the trail).
+POSITION_MIN_INTERVAL_SECONDS = env.number("POSITION_MIN_INTERVAL_SECONDS", 2.0, minimum=0, maximum=60)
+# The estimate: straight-line distance times the road factor, at the average speed.
+ARRIVAL_ROAD_FACTOR = env.number("ARRIVAL_ROAD_FACTOR", 1.3, minimum=1.0, maximum=3.0)
+ARRIVAL_AVERAGE_SPEED_KMH = env.number("ARRIVAL_AVERAGE_SPEED_KMH", 40.0, minimum=5, maximum=150)
+# An OSRM-compatible routing service (e.g. http://osrm:5000); empty: the estimate only. A request
+# that fails or takes longer than the timeout falls back to the estimate.
+ROUTING_URL = env.string("ROUTING_URL", "").rstrip("/")
+if ROUTING_URL and not ROUTING_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"ROUTING_URL={ROUTING_URL!r} must start with http:// or https://.")
+ROUTING_TIMEOUT_SECONDS = env.number("ROUTING_TIMEOUT_SECONDS", 1.5, minimum=0.1, maximum=10)
 ESCALATION_LADDER = env.ladder(
     "ESCALATION_LADDER", "60:ring,90:sms,120:ring,180:alarm", actions={"ring", "sms", "alarm"}
 )

@@ -19,6 +19,11 @@ DISPATCH_RADIUS_KM=1 and DISPATCH_MAX_PER_STATION=K, each incident at the next s
 dispatch alerts exactly that station's K firefighters. Sessions are written directly. Nobody has
 a push subscription, so no Web Push is sent: this measures the socket path only.
 
+--positions N (issue 14) keeps N other responders' positions flowing during the run: each has
+accepted an alert (crews of POSITIONS_CREW on incidents far from the measured ones, off call so
+no dispatch selects them) and POSTs /api/v1/alerts/{id}/positions/ every 10 s, spread evenly, as
+the app does. Run once without and once with it to compare the ratios to the floor.
+
 --probe runs each server with timers around the view, the actions, the commits, the after-commit
 sends, the consumer and the garbage collector, and prints where the time goes. --experiment NAME
 tries a proposed backend change the same way (by wrapping, in the server process) to see what it
@@ -153,6 +158,7 @@ class Plan:
     station_locations: list[tuple[float, float]]
     cookies: list[str]
     token: str
+    positions: list = field(default_factory=list)  # (alert id, API token) of each responder sharing (--positions)
 
     @property
     def station_count(self) -> int:
@@ -236,6 +242,108 @@ def set_up_data(sockets: int, alerted: int) -> Plan:
     cookies = [f"{settings.SESSION_COOKIE_NAME}={session.session_key}" for session in sessions]
     connections.close_all()  # the servers get the database to themselves
     return Plan(station_locations=[station_location(s) for s in range(station_count)], cookies=cookies, token=token)
+
+
+POSITIONS_CREW = 4  # responders per incident whose positions flow (--positions)
+POSITIONS_EVERY_S = 10.0
+
+
+def set_up_positions(count: int) -> list[tuple[int, str]]:
+    """`count` responders who accepted alerts on incidents of their own (crews of POSITIONS_CREW),
+    far south of the measured grid and off call, so that no measured dispatch selects them; each
+    with an API token. Returns (alert id, token) for each."""
+    import datetime
+
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.db import connections, transaction
+    from django.utils import timezone
+    from knox.models import AuthToken
+
+    from backend.accounts.models import Responder, Skill, Station
+    from backend.dispatch.models import Alert, AlertState, Incident
+
+    User = get_user_model()
+    expires = timezone.localdate() + datetime.timedelta(days=365)
+    now = timezone.now()
+    incidents_needed = -(-count // POSITIONS_CREW)
+    with transaction.atomic():
+        cad = User.objects.get(username="bench-cad")
+        station = Station.objects.create(name="Bench positions", code="bench-positions", latitude=45.0, longitude=-3.0)
+        users = User.objects.bulk_create(
+            [User(username=f"pos{i:05d}", password=make_password(None)) for i in range(count)]
+        )
+        responders = Responder.objects.bulk_create(
+            [
+                Responder(
+                    user=user,
+                    station=station,
+                    on_call=False,
+                    skills=[Skill.BLS, Skill.AED],
+                    life_support_training_expires=expires,
+                    defibrillator_training_expires=expires,
+                )
+                for user in users
+            ]
+        )
+        incidents = Incident.objects.bulk_create(
+            [
+                Incident(
+                    cad_reference=f"BENCH-POS-{n:04d}",
+                    latitude=45.0 + n * 0.01,
+                    longitude=-3.0,
+                    address=f"Positions street {n}",
+                    created_by=cad,
+                    dispatched_at=now,
+                    crew_target=POSITIONS_CREW,
+                )
+                for n in range(incidents_needed)
+            ]
+        )
+        alerts = Alert.objects.bulk_create(
+            [
+                Alert(
+                    incident=incidents[i // POSITIONS_CREW],
+                    responder=responder,
+                    station=station,
+                    state=AlertState.ACCEPTED,
+                    distance_km=1.0,
+                    rank=i % POSITIONS_CREW + 1,
+                    alerted_at=now,
+                    accepted_at=now,
+                    summary_due=False,
+                )
+                for i, responder in enumerate(responders)
+            ]
+        )
+        tokens = [AuthToken.objects.create(user=user, expiry=None)[1] for user in users]
+    connections.close_all()
+    return [(alert.pk, token) for alert, token in zip(alerts, tokens, strict=True)]
+
+
+async def keep_positions_flowing(port: int, sharing: list[tuple[int, str]], stats: dict) -> None:
+    """Each responder POSTs a position every POSITIONS_EVERY_S, spread evenly over the interval,
+    moving a little each time (as pwa/app/position.js sends them), until cancelled."""
+    gap = POSITIONS_EVERY_S / max(1, len(sharing))
+    round_number = 0
+    while True:
+        round_number += 1
+        for index, (alert_id, token) in enumerate(sharing):
+            started = time.perf_counter()
+            body = {
+                "latitude": 45.0 + (index // POSITIONS_CREW) * 0.01 + 0.02 - round_number * 0.0005,
+                "longitude": -3.0 + 0.0001 * index,
+                "accuracy_m": 10,
+            }
+            try:
+                _, status, _, finished = await post_json(port, f"/api/v1/alerts/{alert_id}/positions/", body, token)
+            except (OSError, TimeoutError):
+                status, finished = 0, time.perf_counter()
+            stats["sent"] += 1
+            if status not in (200, 201):
+                stats["failed"] += 1
+            stats["post_ms"].append((finished - started) * 1000)
+            await asyncio.sleep(max(0.0, gap - (time.perf_counter() - started)))
 
 
 def postgres_params(url: str) -> dict:
@@ -323,6 +431,7 @@ class Client:
         self.stray = 0
         self.frame_sizes = []
         self.closed: dict[int, str] = {}  # socket index -> why it ended, if it did before close_all
+        self.positions = {"sent": 0, "failed": 0, "post_ms": []}  # the positions flowing (--positions)
 
     def on_message(self, index: int, received: float, message) -> None:
         if not isinstance(message, str) or '"alert.created"' not in message[:64]:
@@ -469,6 +578,11 @@ async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> 
     print(f"  {len(entries)} sockets connected in {time.perf_counter() - started:.1f} s", flush=True)
 
     dispatch_port = servers[0].port
+    flowing = None
+    if plan.positions:
+        # To the last server: in distributed mode, the other one from the dispatches.
+        flowing = asyncio.create_task(keep_positions_flowing(servers[-1].port, plan.positions, client.positions))
+        await asyncio.sleep(POSITIONS_EVERY_S)  # a full round flowing before the first measured dispatch
     measured = []
     total = WARMUP_INCIDENTS + args.incidents
     for number in range(total):
@@ -500,7 +614,11 @@ async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> 
             measured.append(reference)
         await pause_between_rounds()
     await asyncio.sleep(0.5)  # late duplicates
+    if flowing is not None:
+        flowing.cancel()
+        await asyncio.gather(flowing, return_exceptions=True)
     figures = collect(client, measured, where=lambda index: f" on {servers[index % len(servers)].name}")
+    figures["positions"] = client.positions
     figures["stray"] = client.stray
     figures["frame_bytes"] = int(percentile(client.frame_sizes, 0.5) or 1500)
     figures["references"] = measured
@@ -840,6 +958,13 @@ def main(argv=None) -> int:
         default=CONNECT_CONCURRENCY,
         help=f"sockets opening at once (default {CONNECT_CONCURRENCY}; the number of sockets models a reconnect storm)",
     )
+    parser.add_argument(
+        "--positions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="keep N other responders' positions flowing every 10 s during the run (issue 14; default 0)",
+    )
     parser.add_argument("--probe", action="store_true", help="time the stages inside daphne and print them")
     parser.add_argument(
         "--experiment",
@@ -930,6 +1055,9 @@ def run(args) -> int:
         load_at_start = os.getloadavg()[0]
         started = time.perf_counter()
         plan = set_up_data(args.sockets, args.alerted)
+        if args.positions:
+            plan.positions = set_up_positions(args.positions)
+            print(f"  positions: {args.positions} responders sharing every {POSITIONS_EVERY_S:g} s", flush=True)
         print(
             f"  data: {plan.station_count} stations, {args.sockets} firefighters, sessions "
             f"({time.perf_counter() - started:.1f} s)",
@@ -1074,6 +1202,23 @@ def report(args, product: dict, floor: dict, stages: dict | None) -> int:
         "loadavg_1m_start": round(product["load"][0], 2),
         "loadavg_1m_end": round(product["load"][1], 2),
     }
+    if args.positions:
+        flow = product["positions"]
+        post = summary(flow["post_ms"])
+        print(
+            f"  positions flowing: {args.positions} responders, {flow['sent']} POSTs ({flow['failed']} failed), "
+            f"p50 {fmt(post['p50'])}  p99 {fmt(post['p99'])} ms",
+            flush=True,
+        )
+        figures.update(
+            {
+                "positions_flowing": args.positions,
+                "positions_sent": flow["sent"],
+                "positions_failed": flow["failed"],
+                "position_post_p50_ms": rounded(post["p50"]),
+                "position_post_p99_ms": rounded(post["p99"]),
+            }
+        )
     if args.experiment:
         figures["experiments"] = sorted(args.experiment)
     if stages:

@@ -22,7 +22,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "ee51ea4de0f2";
+const VERSION = "18bdbb1dc60d";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 
@@ -31,6 +31,7 @@ const SHELL = [
   "/manifest.webmanifest",
   "/app/alarm.js",
   "/app/api.js",
+  "/app/arrival.js",
   "/app/audio.js",
   "/app/backoff.js",
   "/app/checklist-data.js",
@@ -44,6 +45,7 @@ const SHELL = [
   "/app/main.js",
   "/app/metronome.js",
   "/app/outbox.js",
+  "/app/position.js",
   "/app/push.js",
   "/app/queue-sync.js",
   "/app/queue.js",

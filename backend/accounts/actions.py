@@ -10,6 +10,7 @@ from webpush.models import SubscriptionInfo
 
 from backend.accounts import sessions, sockets
 from backend.accounts.access import responder_of
+from backend.accounts.positions import forget_on_call_position
 from backend.accounts.throttling import LockedOut, lockout_message
 from backend.audit import log as audit_log
 from backend.audit.models import AuditAction
@@ -123,6 +124,8 @@ def set_availability(*, actor, on_call: bool) -> None:
             responder.on_call = on_call
             responder.on_call_changed_at = timezone.now()
             responder.save(update_fields=["on_call", "on_call_changed_at"])
+        if not on_call:
+            forget_on_call_position(responder)  # off call, nobody needs to know where they are
 
 
 def profile_of(user) -> dict:
@@ -139,6 +142,7 @@ def profile_of(user) -> dict:
             "id": responder.pk,
             "station": {"id": responder.station_id, "name": responder.station.name},
             "on_call": responder.on_call,
+            "share_position_on_call": responder.share_position_on_call,
             "skills": responder.skills,
             "training_in_date": responder.training_in_date(),
             "life_support_training_expires": _iso(responder.life_support_training_expires),

@@ -42,6 +42,11 @@ class Responder(models.Model):
     )
     defibrillator_training_expires = models.DateField(null=True, blank=True)
     phone_number = models.CharField(max_length=20, blank=True, help_text="For SMS fallback; never shown to others.")
+    # Issue 14: off by default; the firefighter turns it on in the app. While on call, the app then
+    # sends its position (OnCallPosition), and dispatch measures from there when it is fresh.
+    share_position_on_call = models.BooleanField(
+        default=False, help_text="Shares the phone's position while on call, so that dispatch measures from there."
+    )
 
     class Meta:
         ordering = ["station__name", "user__username"]
@@ -59,3 +64,22 @@ class Responder(models.Model):
         on = on or timezone.localdate()
         expiries = (self.life_support_training_expires, self.defibrillator_training_expires)
         return all(expiry is not None and expiry >= on for expiry in expiries)
+
+
+class OnCallPosition(models.Model):
+    """The latest position of an on-call responder who opted in (Responder.share_position_on_call):
+    one row per responder, replaced by each fix, deleted when they go off call or opt out, and by
+    the positions retention pass (backend/dispatch/positions.py) after POSITIONS_RETENTION_HOURS.
+    Only dispatch's selection reads it (docs/positions.md)."""
+
+    responder = models.OneToOneField(
+        Responder, on_delete=models.CASCADE, primary_key=True, related_name="on_call_position"
+    )
+    latitude = models.FloatField(validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    accuracy_m = models.FloatField(null=True, blank=True)
+    recorded_at = models.DateTimeField(help_text="When the phone took the fix.")
+    received_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"On-call position of responder {self.responder_id}"

@@ -12,6 +12,7 @@ Query-string filters (`?active=true`) are text by nature and keep DRF's own fiel
 
 import uuid
 
+from django.utils import dateparse
 from rest_framework import serializers
 
 
@@ -64,3 +65,17 @@ class StrictUUIDField(serializers.UUIDField):
         if not isinstance(data, (str, uuid.UUID)):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 time that must carry its offset: a phone's local time without one is ambiguous
+    (twice a year by an hour)."""
+
+    def to_internal_value(self, value):
+        try:
+            parsed = dateparse.parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:  # the right shape but no such time (minute 99, 30 February): the parent refuses it
+            parsed = None
+        if parsed is not None and parsed.tzinfo is None:
+            raise serializers.ValidationError("Give the time with its offset, e.g. 2025-03-01T14:07:12.345Z.")
+        return super().to_internal_value(value)

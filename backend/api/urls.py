@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backend.api import places_views, records_views, views
+from backend.api import places_views, positions_views, records_views, views
 
 urlpatterns = [
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
@@ -48,4 +48,17 @@ urlpatterns = [
     ),
     path("records/outcome/<int:record_id>/amend/", records_views.OutcomeAmendView.as_view(), name="outcome-amend"),
     path("welfare-check-ins/", records_views.WelfareCheckInListView.as_view(), name="welfare-check-ins"),
+    # Positions and arrival estimates (issue 14): backend/api/positions_views.py.
+    path("alerts/<int:alert_id>/positions/", positions_views.AlertPositionView.as_view(), name="my-alert-positions"),
+    path(
+        "incidents/<int:incident_id>/positions/",
+        positions_views.IncidentPositionsView.as_view(),
+        name="incident-positions",
+    ),
+    path(
+        "incidents/<int:incident_id>/ambulance-eta/",
+        positions_views.AmbulanceEtaView.as_view(),
+        name="incident-ambulance-eta",
+    ),
+    path("me/position/", positions_views.MyPositionView.as_view(), name="my-position"),
 ]

@@ -4,7 +4,7 @@ backend/schemas/). Nothing here changes state itself."""
 
 from django.conf import settings
 from django.middleware.csrf import get_token
-from django.utils import dateparse, timezone
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -15,8 +15,15 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from backend.accounts import actions as account_actions
+from backend.accounts import positions as account_positions
 from backend.accounts.models import Station
-from backend.api.fields import StrictBooleanField, StrictFloatField, StrictIntegerField, StrictUUIDField
+from backend.api.fields import (
+    AwareDateTimeField,
+    StrictBooleanField,
+    StrictFloatField,
+    StrictIntegerField,
+    StrictUUIDField,
+)
 from backend.api.pagination import paginate
 from backend.api.permissions import requires
 from backend.checklists import actions as checklist_actions
@@ -85,6 +92,11 @@ class IncidentListView(APIView):
             required=False,
             help_text="Responders the incident needs (default DISPATCH_CREW_TARGET): once this many are going, "
             "the others are stood down.",
+        )
+        ambulance_eta = AwareDateTimeField(
+            required=False,
+            allow_null=True,
+            help_text="The ambulance's estimated arrival, if known (later: POST /incidents/{id}/ambulance-eta/).",
         )
 
     class IncidentFilters(serializers.Serializer):
@@ -244,20 +256,6 @@ class RespondView(APIView):
 # --- On scene: the checklist and what the crew taps on it --------------------------------------------
 
 
-class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 time that must carry its offset: a phone's local time without one is ambiguous
-    (twice a year by an hour)."""
-
-    def to_internal_value(self, value):
-        try:
-            parsed = dateparse.parse_datetime(value) if isinstance(value, str) else None
-        except ValueError:  # the right shape but no such time (minute 99, 30 February): the parent refuses it
-            parsed = None
-        if parsed is not None and parsed.tzinfo is None:
-            raise serializers.ValidationError("Give the time with its offset, e.g. 2025-03-01T14:07:12.345Z.")
-        return super().to_internal_value(value)
-
-
 class ChecklistView(APIView):
     @extend_schema(responses=api_responses("checklist", errors=(401, 403, 503)))
     def get(self, request):
@@ -379,7 +377,15 @@ class LogoutView(APIView):
 
 class MeView(APIView):
     class AvailabilityInput(serializers.Serializer):
-        on_call = StrictBooleanField()
+        on_call = StrictBooleanField(required=False)
+        share_position_on_call = StrictBooleanField(
+            required=False, help_text="Share the phone's position while on call (off by default; docs/positions.md)."
+        )
+
+        def validate(self, data):
+            if not data:
+                raise serializers.ValidationError({"on_call": ["Give on_call, share_position_on_call or both."]})
+            return data
 
     @extend_schema(responses=api_responses("me"))
     def get(self, request):
@@ -390,9 +396,12 @@ class MeView(APIView):
         """Going on call, the answer also says how ready the firefighter's phones are (`readiness`,
         with a `warning` when none has shown an alert or a test lately: docs/delivery.md)."""
         data = _valid(self.AvailabilityInput, request)
-        account_actions.set_availability(actor=request.user, on_call=data["on_call"])
+        if "share_position_on_call" in data:
+            account_positions.set_share_position_on_call(actor=request.user, share=data["share_position_on_call"])
+        if "on_call" in data:
+            account_actions.set_availability(actor=request.user, on_call=data["on_call"])
         profile = account_actions.profile_of(request.user)
-        if data["on_call"] and profile["responder"] is not None:
+        if data.get("on_call") and profile["responder"] is not None:
             profile["readiness"] = readiness.readiness_of(request.user)
         return Response(profile)
 

@@ -17,7 +17,7 @@ from backend.audit.log import record_alert_changes, record_overrides
 from backend.delivery import readiness, receipts
 from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
-from backend.dispatch import access, payloads
+from backend.dispatch import access, payloads, positions
 from backend.dispatch.coverage import Change, follow_coverage
 from backend.dispatch.ladder import start_escalation
 from backend.dispatch.models import (
@@ -108,9 +108,11 @@ def create_incident(
     what3words: str = "",
     notes: str = "",
     crew_target: int | None = None,
+    ambulance_eta: datetime.datetime | None = None,
 ) -> Incident:
     """`crew_target`: how many responders the incident needs (the CAD may ask for its own);
-    DISPATCH_CREW_TARGET when None."""
+    DISPATCH_CREW_TARGET when None. `ambulance_eta`: the ambulance's estimated arrival, if the CAD
+    knows it."""
     access.require_permission(actor, "dispatch.add_incident", "create incidents")
     _check_location(latitude, longitude)
     _check_crew_target(crew_target)
@@ -125,6 +127,7 @@ def create_incident(
                 what3words=what3words,
                 notes=notes,
                 created_by=actor,
+                ambulance_eta=ambulance_eta,
                 **({} if crew_target is None else {"crew_target": crew_target}),
             )
             events.send_to_board([("board.incident", payloads.board_incident(incident))])
@@ -345,6 +348,7 @@ def alert_more_responders(
                 responder=candidate.responder,
                 station_id=candidate.responder.station_id,
                 distance_km=candidate.distance_km,
+                distance_from=candidate.distance_from,
                 rank=first_rank + index,
                 alerted_at=now,
             )
@@ -577,6 +581,27 @@ def close_incident(*, actor, incident_id: int) -> Incident:
         incident_id=incident_id,
         actor_id=actor.pk,
         alert_states={alert.pk: alert.state for alert in [*cleared, *stood_down]},
+    )
+    return incident
+
+
+def set_ambulance_eta(*, actor, incident_id: int, ambulance_eta: datetime.datetime | None) -> Incident:
+    """The CAD (or a coordinator) says when the ambulance is expected (None: not known). The board
+    and the crew panel compare it with the responders' estimates ("likely first on scene")."""
+    with transaction.atomic():
+        incident = _open_incident_for_update(
+            actor,
+            incident_id,
+            "dispatch.add_incident",
+            doing="give the ambulance's arrival",
+            refusal="its ambulance's arrival no longer matters",
+        )
+        incident.ambulance_eta = ambulance_eta
+        incident.save(update_fields=["ambulance_eta"])
+        _tell_the_crew(incident, leave_out=set())
+        events.send_to_board([("board.incident", payloads.board_incident(incident))])
+    _log_after_commit(
+        "Ambulance arrival given", event="incident.ambulance_eta", incident_id=incident_id, actor_id=actor.pk
     )
     return incident
 
@@ -827,6 +852,7 @@ def _tell_everyone_about(
         return
     for alert in changed:
         alert.incident = incident
+    positions.end_sharing(incident, changed)
     updated = {alert.responder_id: alert for alert in changed if tell_owners}
     if updated:
         events.record_for_responders(

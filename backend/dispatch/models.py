@@ -77,6 +77,9 @@ class Incident(models.Model):
         blank=True,
         help_text="Why the last dispatch alerted nobody; blank once somebody is alerted.",
     )
+    # Issue 14: the ambulance's estimated arrival, from the CAD; the board and the crew panel compare
+    # it with the responders' estimates ("likely first on scene").
+    ambulance_eta = models.DateTimeField(null=True, blank=True, help_text="The ambulance's estimated arrival (CAD).")
 
     class Meta:
         ordering = ["-created_at"]
@@ -112,6 +115,13 @@ class AlertState(models.TextChoices):
 COMMITTED_STATES = frozenset({AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE})
 
 
+class DistanceFrom(models.TextChoices):
+    """Where an alert's distance was measured from (backend/dispatch/selection.py)."""
+
+    STATION = "station", "From the station"
+    POSITION = "position", "From the responder's position"
+
+
 class StandDownReason(models.TextChoices):
     """Why an alert was stood down: the phone tells its firefighter, the board its coordinator."""
 
@@ -142,7 +152,15 @@ class Alert(models.Model):
     )
     state = models.CharField(max_length=12, choices=AlertState.choices, default=AlertState.ALERTED)
     version = models.PositiveIntegerField(default=1, help_text="Goes up on every change; clients keep the newest.")
-    distance_km = models.FloatField(help_text="Great-circle distance from the station to the incident.")
+    distance_km = models.FloatField(
+        help_text="Great-circle distance to the incident when alerted, from where distance_from says."
+    )
+    distance_from = models.CharField(
+        max_length=10,
+        choices=DistanceFrom.choices,
+        default=DistanceFrom.STATION,
+        help_text="Measured from the station, or from a fresh on-call position the responder shared.",
+    )
     rank = models.PositiveIntegerField(help_text="1 = nearest of those alerted at the same time.")
     decline_reason = models.CharField(max_length=20, choices=DeclineReason.choices, blank=True)
     decline_note = models.CharField(max_length=200, blank=True)
@@ -199,6 +217,34 @@ class Alert(models.Model):
     def shown_on_device(self) -> bool:
         """The app has shown the alert (a text queued as a fallback is then not needed)."""
         return self.state != AlertState.ALERTED
+
+
+class AlertPosition(models.Model):
+    """Where a responder was while responding to an alert (accepted, en route, on scene), with the
+    arrival estimate worked out from there: a short trail per alert, the newest (highest id) served.
+    Never in a push, a log line or the replayable event store; served only while the alert is
+    committed to an open incident; deleted by the retention pass after POSITIONS_RETENTION_HOURS
+    (backend/dispatch/positions.py, docs/positions.md)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="positions")
+    latitude = models.FloatField(validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    accuracy_m = models.FloatField(null=True, blank=True)
+    recorded_at = models.DateTimeField(help_text="When the phone took the fix.")
+    received_at = models.DateTimeField(db_index=True)
+    # The arrival estimate from this position (backend/dispatch/arrival.py), kept so that reading
+    # the positions never calls the routing service.
+    distance_km = models.FloatField()
+    eta_seconds = models.PositiveIntegerField()
+    method = models.CharField(max_length=10)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["alert", "-id"]
+        indexes = [models.Index(fields=["alert", "-id"])]
+
+    def __str__(self) -> str:
+        return f"Position of alert {self.alert_id} at {self.recorded_at:%H:%M:%S}"
 
 
 class AlarmKind(models.TextChoices):

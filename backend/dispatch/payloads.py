@@ -38,6 +38,7 @@ def incident_summary(incident: Incident) -> dict:
         "cancelled_at": _iso(incident.cancelled_at),
         "cancel_reason": incident.cancel_reason,
         "crew_target": incident.crew_target,
+        "ambulance_eta": _iso(incident.ambulance_eta),
     }
 
 
@@ -80,6 +81,7 @@ def board_alert(alert: Alert) -> dict:
         "state": alert.state,
         "version": alert.version,
         "distance_km": alert.distance_km,
+        "distance_from": alert.distance_from,
         "rank": alert.rank,
         "decline_reason": alert.decline_reason,
         "decline_note": alert.decline_note,

@@ -7,7 +7,14 @@ to one cardiac arrest is never pulled to the next. A coordinator naming responde
 that; the caller audits it. Someone alerted to another incident but not yet answering is still
 eligible: their phone shows the second alert without taking over the first, and answering either
 stands the other down (backend/dispatch/actions.py, docs/events.md).
-Order: nearest station first; equal distances by station id, then responder id, so the same
+By position where it is fresh (issue 14): a responder who opted in to share their position while on
+call (Responder.share_position_on_call) and whose latest fix is younger than
+POSITION_FRESH_FOR_SELECTION_SECONDS is measured from that fix, not from their station, and the
+radius applies to that distance. So a responder whose station is out of range but who is within the
+radius is eligible (they are near: that is the point), and one whose station is in range but who is
+farther than the radius is not (they are reached by a wider ring, as anyone that far). A stale fix,
+or no opt-in, leaves the station. The alert's `distance_from` says which.
+Order: nearest first (by station or fresh position); equal distances by station id, then responder id, so the same
 inputs always give the same order. At most `max_per_station` from one station and `max_total`
 in all.
 """
@@ -17,8 +24,12 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from backend.accounts.models import Responder, Station
-from backend.dispatch.models import COMMITTED_STATES, Alert, IncidentStatus, UnreachedReason
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from backend.accounts.models import OnCallPosition, Responder, Station
+from backend.dispatch.models import COMMITTED_STATES, Alert, DistanceFrom, IncidentStatus, UnreachedReason
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -37,6 +48,7 @@ class Candidate:
     responder: Responder
     distance_km: float
     committed_to: int | None = None  # the open incident a named responder is committed to (override)
+    distance_from: str = DistanceFrom.STATION
 
 
 @dataclass(frozen=True)
@@ -74,22 +86,29 @@ def select_responders(
     Stations are few and responders many, so distances are worked out per station first and only
     the responders of stations in range are loaded."""
     distance_by_station = _station_distances(latitude, longitude, radius_km=radius_km, station_ids=station_ids)
-    if not distance_by_station:
+    distance_by_position = fresh_position_distances(latitude, longitude, station_ids=station_ids)
+    near_by_position = {
+        pk for pk, distance in distance_by_position.items() if radius_km is None or distance <= radius_km
+    }
+    if not distance_by_station and not near_by_position:
         return Selection([], UnreachedReason.NO_STATION_IN_RANGE)
-    queryset = eligible_responders(today=today).filter(station_id__in=distance_by_station)
+    queryset = eligible_responders(today=today).filter(
+        Q(station_id__in=distance_by_station) | Q(pk__in=near_by_position)
+    )
     if responder_ids is not None:
         queryset = queryset.filter(pk__in=responder_ids)
-    eligible = list(queryset)
+    # A fresh position out of range takes the responder out of this ring, whatever their station.
+    eligible = [
+        responder
+        for responder in queryset
+        if responder.pk not in distance_by_position or responder.pk in near_by_position
+    ]
     in_range = [responder for responder in eligible if responder.pk not in exclude_responder_ids]
     if not in_range:
         return Selection([], _why_nobody_in_range(eligible, named=responder_ids is not None))
     committed = committed_elsewhere([responder.pk for responder in in_range])
     candidates = [
-        Candidate(
-            responder=responder,
-            distance_km=distance_by_station[responder.station_id],
-            committed_to=committed.get(responder.pk),
-        )
+        _candidate(responder, distance_by_station, distance_by_position, committed_to=committed.get(responder.pk))
         for responder in in_range
         if responder_ids is not None or responder.pk not in committed
     ]
@@ -97,6 +116,30 @@ def select_responders(
         return Selection([], UnreachedReason.EVERYONE_COMMITTED)
     candidates.sort(key=lambda c: (c.distance_km, c.responder.station_id, c.responder.pk))
     return Selection(_capped(candidates, max_per_station=max_per_station, max_total=max_total))
+
+
+def _candidate(responder, distance_by_station, distance_by_position, *, committed_to) -> Candidate:
+    if responder.pk in distance_by_position:
+        return Candidate(
+            responder, distance_by_position[responder.pk], committed_to, distance_from=DistanceFrom.POSITION
+        )
+    return Candidate(responder, distance_by_station[responder.station_id], committed_to)
+
+
+def fresh_position_distances(latitude, longitude, *, station_ids=None, now=None) -> dict[int, float]:
+    """Responder id -> distance from their fresh on-call fix to the incident, for those who opted in
+    and whose fix is younger than POSITION_FRESH_FOR_SELECTION_SECONDS. One query on a table of at
+    most one row per on-call responder."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(seconds=settings.POSITION_FRESH_FOR_SELECTION_SECONDS)
+    fixes = OnCallPosition.objects.filter(
+        recorded_at__gte=cutoff, responder__share_position_on_call=True, responder__on_call=True
+    )
+    if station_ids is not None:
+        fixes = fixes.filter(responder__station_id__in=station_ids)
+    return {
+        responder_id: round(great_circle_km(latitude, longitude, fix_latitude, fix_longitude), 3)
+        for responder_id, fix_latitude, fix_longitude in fixes.values_list("responder_id", "latitude", "longitude")
+    }
 
 
 def _why_nobody_in_range(eligible: list[Responder], *, named: bool) -> str:

@@ -85,6 +85,14 @@ def send_to_board(items: list[tuple[str, dict]]) -> None:
     send_on_commit([(BOARD_GROUP, _deliver(envelope(type=type, data=data))) for type, data in items])
 
 
+def send_to_responders_unstored(responder_ids: Iterable[int], type: str, data: dict) -> None:
+    """Send one frame to these responders' sockets after commit, WITHOUT storing it: for what must
+    not outlive its purpose in the replayable store (positions, deleted after a day: docs/
+    positions.md). A socket that misses it gets the next one, or reads the state over the API."""
+    frame = _deliver(envelope(type=type, data=data))
+    send_on_commit([(responder_group(responder_id), frame) for responder_id in sorted(set(responder_ids))])
+
+
 def _deliver(frame: dict) -> dict:
     """The channel-layer message that makes a consumer send `frame` to its client."""
     return {"type": "deliver", "frame": frame}

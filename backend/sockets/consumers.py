@@ -19,7 +19,7 @@ from backend.accounts import second_factor
 from backend.accounts.models import Responder
 from backend.accounts.sockets import SessionBoundSocket
 from backend.audit import log as audit_log
-from backend.dispatch import actions, alarms, coverage, payloads
+from backend.dispatch import actions, alarms, coverage, payloads, positions
 from backend.dispatch.models import Alert, Incident, IncidentStatus
 from backend.errors import ActionError
 from backend.places.payloads import defibrillators_near
@@ -197,7 +197,7 @@ class CoordinatorConsumer(_EventSocket):
             return
         await self.join(events.BOARD_GROUP)
         await self.accept()
-        snapshot = await _board_snapshot()
+        snapshot = await _board_snapshot(user, _client_address(self.scope))
         await self.send_frame(events.envelope(type="board.snapshot", data=snapshot))
         self.workers_watch = asyncio.create_task(self._watch_workers(snapshot["delivery_workers"]["alive"]))
 
@@ -290,9 +290,10 @@ def _client_address(scope) -> str | None:
 
 
 @database_sync_to_async
-def _board_snapshot() -> dict:
-    """Four queries whatever the number of open incidents, and one per open incident for its
-    nearest defibrillators (an indexed look-up of a fraction of a millisecond)."""
+def _board_snapshot(user, address: str | None) -> dict:
+    """Four queries whatever the number of open incidents, one per open incident for its nearest
+    defibrillators (an indexed look-up of a fraction of a millisecond), and two for the positions of
+    the responders going, whose reading is audited as `user`'s (docs/positions.md)."""
     incidents = list(Incident.objects.filter(status=IncidentStatus.OPEN).order_by("-created_at")[:200])
     alerts = list(
         Alert.objects.filter(incident__in=incidents)
@@ -302,9 +303,17 @@ def _board_snapshot() -> dict:
     tallied: dict[int, list[tuple]] = {incident.pk: [] for incident in incidents}
     for alert in alerts:
         tallied[alert.incident_id].append(tuple(getattr(alert, field) for field in coverage.TALLIED_FIELDS))
+    shared = positions.latest_positions([incident.pk for incident in incidents])
+    with audit_log.acting_from(audit_log.Origin("socket", address)):
+        positions.record_reads(user, shared)
     return {
         "incidents": [
-            payloads.board_incident(incident, coverage=coverage.tally(incident.crew_target, tallied[incident.pk]))
+            {
+                **payloads.board_incident(
+                    incident, coverage=coverage.tally(incident.crew_target, tallied[incident.pk])
+                ),
+                "positions": shared[incident.pk],
+            }
             for incident in incidents
         ],
         "alerts": [payloads.board_alert(alert) for alert in alerts],

@@ -138,6 +138,22 @@ export class Api {
   setOnCall(onCall) {
     return this.request("PATCH", "/me/", { on_call: Boolean(onCall) });
   }
+  /** The opt-in "Share my position while on call" (docs/positions.md). */
+  setSharePositionOnCall(share) {
+    return this.request("PATCH", "/me/", { share_position_on_call: Boolean(share) });
+  }
+
+  // --- Positions (pwa/app/position.js) ---------------------------------------------------------
+  sharePosition(alertId, fix) {
+    return this.request("POST", `/alerts/${Number(alertId)}/positions/`, fix);
+  }
+  shareOnCallPosition(fix) {
+    return this.request("PUT", "/me/position/", fix);
+  }
+  async incidentPositions(incidentId) {
+    const body = await this.request("GET", `/incidents/${Number(incidentId)}/positions/`);
+    return Array.isArray(body?.positions) ? body.positions : [];
+  }
 
   // --- Alerts ----------------------------------------------------------------------------------
   async activeAlerts() {

@@ -141,6 +141,15 @@ export function formatDistance(km) {
   return `${value.toFixed(value < 10 ? 1 : 0)} km`;
 }
 
+/** "1.9 km from you" (measured from the phone's fresh on-call position) or "1.9 km from Norwich
+ *  station" (from the station: the alert's distance_from, backend/dispatch/selection.py). */
+export function distanceFromText(alert) {
+  const distance = formatDistance(alert?.distance_km);
+  if (!distance) return "";
+  if (alert.distance_from === "position") return `${distance} from you`;
+  return alert.station ? `${distance} from ${alert.station} station` : distance;
+}
+
 /** m:ss; negative values count up as "+m:ss" (time over). */
 export function formatClock(seconds) {
   const over = seconds < 0;

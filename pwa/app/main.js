@@ -11,6 +11,7 @@ import { openStores } from "./idb.js";
 import { RecordOutbox } from "./outbox.js";
 import { lastEventKey } from "./lastevent.js";
 import { Metronome } from "./metronome.js";
+import { PositionSharing } from "./position.js";
 import { dropPushSubscription, pushEndpoint, readPushState, registerDevice } from "./push.js";
 import { reportState } from "./readiness.js";
 import { Router, alertPath, go, parseHash } from "./router.js";
@@ -85,6 +86,13 @@ async function boot() {
     api,
     onAuthRequired: () => ctx.sessionExpired(),
     onChange: () => store.update((s) => void (s.recordsChangedAt = Date.now())),
+  });
+
+  // --- Position sharing follows the store: only while responding, or on call by the opt-in ----------
+  ctx.positions = new PositionSharing({ api, onChange: () => store.update((s) => void (s.sharing += 1)) });
+  store.subscribe((state) => {
+    if (state.session === "authenticated") ctx.positions.follow(state);
+    else ctx.positions.stopAll();
   });
 
   async function refreshQueueCounts() {
@@ -252,6 +260,7 @@ async function boot() {
     const username = store.state.me?.username;
     alarm.setWanted(false);
     metronome.stop();
+    ctx.positions.stopAll();
     // The server removes this phone's subscription with the session; the browser drops it too.
     const endpoint = await pushEndpoint();
     try {

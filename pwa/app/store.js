@@ -44,6 +44,8 @@ export function createState() {
     push: null,
     queue: { pending: 0, problems: 0 },
     update: null, // a waiting service worker
+    positions: new Map(), // alert id -> the latest position shared by the crew going (position.updated)
+    sharing: 0, // bumped when this phone's own position sharing changes (pwa/app/position.js)
   };
 }
 
@@ -55,6 +57,21 @@ export function applyAlert(state, alert) {
   state.alerts.set(alert.id, alert);
   if (alert.incident) applyIncident(state, alert.incident, null);
   return true;
+}
+
+/** A `position.updated` (keep the newest per alert) or `position.cleared` (forget it) frame's data. */
+export function applyPosition(state, type, data) {
+  if (!data || typeof data.alert_id !== "number") return false;
+  if (type === "position.cleared") return state.positions.delete(data.alert_id);
+  const known = state.positions.get(data.alert_id);
+  if (known && String(known.recorded_at) > String(data.recorded_at)) return false;
+  state.positions.set(data.alert_id, data);
+  return true;
+}
+
+/** The latest shared positions of an incident's crew going. */
+export function positionsOf(state, incidentId) {
+  return [...state.positions.values()].filter((position) => position.incident_id === incidentId);
 }
 
 /** Merge an incident summary and (optionally) its crew. */

@@ -4,7 +4,7 @@
 
 import { LastEventTracker } from "./lastevent.js";
 import { CLOSE_BAD_LAST_EVENT_ID, CLOSE_NOT_ALLOWED, CLOSE_NOT_LOGGED_IN, browserClock, responderSocket } from "./socket.js";
-import { applyAlert, applyIncident, incidentOf, isActionable } from "./store.js";
+import { applyAlert, applyIncident, applyPosition, incidentOf, isActionable } from "./store.js";
 
 const ACK_TIMEOUT_MS = 5000;
 
@@ -91,6 +91,11 @@ export class AlertSync {
       }
       case "alert.ack.ok":
         this._acked(frame.data?.alert_id);
+        break;
+      case "position.updated":
+      case "position.cleared":
+        // Not stored by the server, never replayed: the crew panel's picture only.
+        this.store.update((s) => void applyPosition(s, frame.type, frame.data));
         break;
       default:
         break; // pong, error and types this version does not know

@@ -111,7 +111,7 @@ def test_the_board_s_snapshot_carries_the_newest_acknowledgement_of_each_alarm(c
         ACKNOWLEDGE, {"kind": "unreached", "incident_id": incident.pk}, content_type="application/json"
     )
     client.post(ACKNOWLEDGE, {"kind": "worker_silent"}, content_type="application/json")
-    snapshot = _board_snapshot.func()  # the query itself, in this test's transaction
+    snapshot = _board_snapshot.func(carol, None)  # the query itself, in this test's transaction
     acknowledgements = {(item["kind"], item["incident_id"]): item for item in snapshot["alarm_acknowledgements"]}
     assert set(acknowledgements) == {("unreached", incident.pk), ("worker_silent", None)}
     assert acknowledgements[("unreached", incident.pk)]["id"] == second.json()["id"]

@@ -264,14 +264,6 @@ describe("one responder in one line", () => {
     assert.equal(board.funnelText(state, state.alerts.get(700)), "sent 1/2 · shown 1/2 · opened 0/2 · 1 failed");
   });
 
-  it("gives the arrival estimate of someone going, when the server sends one", () => {
-    const now = Date.parse("2026-01-01T12:00:00Z");
-    const going = alert(1, 1, "en_route", { estimate: { arrival_at: "2026-01-01T12:04:00Z", distance_km: 2.34 } });
-    assert.equal(board.estimateText(going, now), "ETA 4 min (2.3 km)");
-    assert.equal(board.estimateText(alert(1, 1, "en_route"), now), null);
-    assert.equal(board.estimateText({ ...going, state: "on_scene" }, now), null);
-  });
-
   it("lets the coordinator stand down only someone still alerted or going", () => {
     assert.equal(board.canStandDown(alert(1, 1, "alerted")), true);
     assert.equal(board.canStandDown(alert(1, 1, "en_route")), true);

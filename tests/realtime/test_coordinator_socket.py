@@ -115,7 +115,14 @@ async def test_it_shows_dispatch_answers_and_cancellation_live(incident, carol, 
     assert accepted["board.incident"][0]["data"]["accepted_count"] == 1
 
     await sync_to_async(actions.cancel_incident)(actor=carol, incident_id=incident.pk, reason="Ambulance on scene")
-    cancelled = by_type(await receive_frames(socket, 3))
+    # Alice had accepted: her position is no longer shared (position.cleared, docs/positions.md).
+    cancelled = by_type(await receive_frames(socket, 4))
+    [position_frame] = cancelled["position.cleared"]
+    assert position_frame["data"] == {
+        "alert_id": alerts["alice"].pk,
+        "incident_id": incident.pk,
+        "responder_id": alice.pk,
+    }
     assert {(frame["data"]["id"], frame["data"]["state"]) for frame in cancelled["board.alert"]} == {
         (alerts["alice"].pk, "cancelled"),
         (alerts["bob"].pk, "cancelled"),

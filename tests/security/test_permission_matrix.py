@@ -82,6 +82,7 @@ class Entry:
 
 _CONVERTERS = {
     "{incident}": "<int:incident_id>",
+    "{accepted_incident}": "<int:incident_id>",
     "{alert}": "<int:alert_id>",
     "{accepted_alert}": "<int:alert_id>",
     "{own_accepted_alert}": "<int:alert_id>",
@@ -95,6 +96,7 @@ OWNER_ONLY = {"firefighter": 200, "other_station_firefighter": 404, "crew_lead":
 ATTENDANCE = {"attended": True, "role": "crew_member"}
 WELFARE = {"impact": 2, "follow_up": "none"}
 OUTCOME = {"resuscitation_attempted": False, "not_attempted_reason": "dnacpr"}
+POSITION = {"latitude": 52.63, "longitude": 1.29, "accuracy_m": 12}
 
 API_MATRIX = [
     # Incidents: coordinators and the ambulance dispatch system only.
@@ -171,6 +173,17 @@ API_MATRIX = [
     # Coordinators amend attendance and outcome records (records.amend_record), never check-ins.
     Entry("post", "/api/v1/records/attendance/{record}/amend/", only("coordinator", status=200), {"reason": "Corrected from the appliance log.", "appliance": "21P2"}, setup="alice's attendance"),
     Entry("post", "/api/v1/records/outcome/{record}/amend/", only("coordinator", status=200), {"reason": "Corrected from the ambulance record.", "first_rhythm": "unknown"}, setup="erin's outcome"),
+    # Positions (issue 14, docs/positions.md): shared only by the alert's own responder while going
+    # (an unanswered alert: 409 not_responding); read by coordinators and the incident's committed
+    # crew (alice and erin accepted B; on A they are only alerted: 404).
+    Entry("post", "/api/v1/alerts/{accepted_alert}/positions/", {**OWNER_ONLY, "firefighter": 201}, POSITION),
+    Entry("post", "/api/v1/alerts/{alert}/positions/", {**OWNER_ONLY, "firefighter": 409}, POSITION),
+    Entry("get", "/api/v1/incidents/{accepted_incident}/positions/", {"coordinator": 200, "firefighter": 200, "crew_lead": 200, "other_station_firefighter": 404}),
+    Entry("get", "/api/v1/incidents/{incident}/positions/", {"coordinator": 200, "firefighter": 404, "crew_lead": 404, "other_station_firefighter": 404}),
+    # The ambulance's arrival: the CAD, or a coordinator.
+    Entry("post", "/api/v1/incidents/{incident}/ambulance-eta/", only("coordinator", "machine", status=200), {"ambulance_eta": None}),
+    # The on-call fix: only a firefighter who opted in and is on call (nobody in the world: 409).
+    Entry("put", "/api/v1/me/position/", only(*FIREFIGHTERS, status=409), POSITION),
 ]  # fmt: skip
 
 # /healthz: public, for load balancers; 503 when no delivery worker reported (none in tests).
@@ -241,6 +254,7 @@ def url_of(entry: Entry, world, role: str, record_id: int | None = None) -> str:
         "{record}": record_id,
         "{check}": record_id,
         "{incident}": world.incident,
+        "{accepted_incident}": world.accepted_incident,
         "{alert}": world.alert,
         "{accepted_alert}": world.accepted_alert,
         "{own_accepted_alert}": world.own_accepted_alerts.get(role, world.accepted_alert),

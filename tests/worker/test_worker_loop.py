@@ -40,7 +40,15 @@ class Counting(scheduling.Pass):
 def test_every_app_registers_its_passes_in_the_order_of_the_installed_apps():
     identity = scheduling.WorkerIdentity("w", timezone.now())
     names = [each.name for each in scheduling.registered_passes(identity)]
-    assert names == ["escalations", "heartbeat", "deliveries", "readiness", "welfare e-mails", "report summaries"]
+    assert names == [
+        "escalations",
+        "positions retention",
+        "heartbeat",
+        "deliveries",
+        "readiness",
+        "welfare e-mails",
+        "report summaries",
+    ]
 
 
 async def test_each_pass_runs_at_most_as_often_as_it_asks():

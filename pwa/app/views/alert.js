@@ -3,6 +3,7 @@
 // route, on scene, cleared. A cancelled or stood-down alert says so and the alarm stops.
 
 import { ApiError } from "../api.js";
+import { estimateText } from "../arrival.js";
 import { unlockAudio } from "../audio.js";
 import { h } from "../dom.js";
 import {
@@ -11,7 +12,7 @@ import {
   categoryDetail,
   categoryHeading,
   crewSummary,
-  formatDistance,
+  distanceFromText,
   formatTime,
   otherJobText,
   stoodDownText,
@@ -58,9 +59,10 @@ export function alertView(root, { id }, ctx) {
   const head = region("header", { class: "alert-head" });
   const alarmBox = region("div", { class: "alarm-box" });
   const actions = region("section", { class: "alert-actions", "aria-label": "Your answer" });
+  const sharingBox = region("section", { class: "alert-sharing", "aria-label": "Your position" });
   const where = region("section", { class: "alert-where" });
   const more = region("nav", { class: "alert-more", "aria-label": "More" });
-  const screen = h("main", { class: "alert-screen" }, top, elsewhere, head, alarmBox, actions, where, more);
+  const screen = h("main", { class: "alert-screen" }, top, elsewhere, head, alarmBox, actions, sharingBox, where, more);
   root.append(screen);
 
   async function load() {
@@ -223,7 +225,7 @@ export function alertView(root, { id }, ctx) {
       h(
         "p",
         { class: "alert-meta" },
-        `${formatDistance(alert.distance_km)} from ${alert.station} · alerted ${formatTime(alert.alerted_at)} (${timeAgo(alert.alerted_at)})`,
+        `${distanceFromText(alert)} · alerted ${formatTime(alert.alerted_at)} (${timeAgo(alert.alerted_at)})`,
       ),
     ];
   }
@@ -359,6 +361,32 @@ export function alertView(root, { id }, ctx) {
     ];
   }
 
+  /** "Sharing your position with the control room · Stop" while responding (pwa/app/position.js). */
+  function renderSharing(alert, incident) {
+    const positions = ctx.positions;
+    if (!positions || !COMMITTED.has(alert.state) || incident.status !== "open") return null;
+    const status = positions.status(id);
+    if (status.stopped) {
+      return h(
+        "p",
+        { class: "sharing-line sharing-off", role: "status" },
+        "Not sharing your position. ",
+        h("button", { type: "button", class: "btn btn-small", text: "Share again", on: { click: () => positions.resumeFor(id, store.state) } }),
+      );
+    }
+    if (!status.sharing) return null;
+    return [
+      h(
+        "p",
+        { class: "sharing-line", role: "status" },
+        "Sharing your position with the control room · ",
+        h("button", { type: "button", class: "btn btn-small", text: "Stop", "aria-label": "Stop sharing your position", on: { click: () => positions.stopFor(id) } }),
+      ),
+      status.estimate ? h("p", { class: "sharing-estimate", text: `To the incident: ${estimateText(status.estimate)}` }) : null,
+      status.error ? h("p", { class: "sharing-error", text: status.error }) : null,
+    ];
+  }
+
   function renderMore(alert, state) {
     const crew = state.incidents.get(alert.incident_id)?.crew || new Map();
     const incident = incidentOf(state, alert);
@@ -402,6 +430,8 @@ export function alertView(root, { id }, ctx) {
     actions.show([phase, alert.decline_reason, incident.status, local.busy, local.error, local.declining, local.otherNote !== null, local.switching, force && Date.now()], () =>
       renderActions(alert, incident),
     );
+    const sharing = ctx.positions?.status(id);
+    sharingBox.show([alert.state, incident.status, sharing], () => renderSharing(alert, incident));
     where.show([incident, alert.state], () => renderWhere(alert, incident));
     const crew = state.incidents.get(alert.incident_id)?.crew;
     more.show([alert.state, incident.status, incident.crew_target, crew ? [...crew.values()].map((m) => [m.alert_id, m.state, m.attended]) : null], () =>

@@ -4,7 +4,7 @@
 // answered, over or dismissed: Open, Silence alarm, Dismiss.
 
 import { h } from "../dom.js";
-import { categoryDetail, formatDistance, waitingBannerText } from "../format.js";
+import { categoryDetail, distanceFromText, waitingBannerText } from "../format.js";
 import { alertPath, parseHash } from "../router.js";
 import { activeJob, incidentOf, waitingElsewhere } from "../store.js";
 import { region } from "./parts.js";
@@ -21,7 +21,7 @@ export function mountAlertBanner(root, ctx) {
     const incident = incidentOf(state, alert);
     const jobIncident = job ? incidentOf(state, job) : null;
     const text = waitingBannerText({ job, jobIncident, incident, onHome: route.name === "home" });
-    const detail = [categoryDetail(incident?.category), formatDistance(alert.distance_km) && alert.station ? `${formatDistance(alert.distance_km)} from ${alert.station}` : ""]
+    const detail = [categoryDetail(incident?.category), distanceFromText(alert)]
       .filter(Boolean)
       .join(" · ");
     const soundingFor = alarm.playing && !ctx.silenced.has(alert.id);
@@ -51,7 +51,7 @@ export function mountAlertBanner(root, ctx) {
     box.hidden = waiting.length === 0;
     const key = waiting.map((alert) => {
       const incident = incidentOf(state, alert);
-      return [alert.id, incident?.address, incident?.category, alert.distance_km, alarm.playing && !ctx.silenced.has(alert.id)];
+      return [alert.id, incident?.address, incident?.category, alert.distance_km, alert.distance_from, alarm.playing && !ctx.silenced.has(alert.id)];
     });
     box.show([key, route.name === "home", job?.id, job ? incidentOf(state, job)?.address : null], () => waiting.map((alert) => item(alert, job, route)));
   }

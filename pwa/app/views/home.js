@@ -3,7 +3,7 @@
 // then the rest; and any that were cancelled or stood down in the last hour), and logging out.
 
 import { h } from "../dom.js";
-import { STATE_LABELS, categoryDetail, endText, formatDistance, stoodDownShort, timeAgo } from "../format.js";
+import { STATE_LABELS, categoryDetail, distanceFromText, endText, stoodDownShort, timeAgo } from "../format.js";
 import { enablePush, platform } from "../push.js";
 import { adviceFor, appState, resultLine, runTest } from "../readiness.js";
 import { alertPath } from "../router.js";
@@ -17,6 +17,8 @@ export function homeView(root, _params, ctx) {
     onCallBusy: false,
     onCallError: null,
     onCallWarning: null,
+    shareBusy: false,
+    shareError: null,
     pushBusy: false,
     pushMessage: null,
     logout: null,
@@ -162,7 +164,46 @@ export function homeView(root, _params, ctx) {
       ),
       local.onCallError ? notice("danger", local.onCallError) : null,
       on && local.onCallWarning ? notice("warning", local.onCallWarning) : null,
+      renderSharePosition(responder),
     ];
+  }
+
+  /** The opt-in "Share my position while on call" (off by default; docs/positions.md). */
+  function renderSharePosition(responder) {
+    const box = h("input", {
+      id: "share-position-on-call",
+      type: "checkbox",
+      checked: Boolean(responder.share_position_on_call),
+      "aria-describedby": "share-position-hint",
+      disabled: local.shareBusy,
+      on: { change: () => setSharePosition(box.checked) },
+    });
+    return h(
+      "div",
+      { class: "share-position" },
+      h("label", { for: "share-position-on-call" }, box, " Share my position while on call"),
+      h("p", {
+        class: "hint",
+        id: "share-position-hint",
+        text: "While you are on call, alerts are then measured from where you are, not only from your station. Nothing is shared off call.",
+      }),
+      local.shareError ? notice("danger", local.shareError) : null,
+    );
+  }
+
+  async function setSharePosition(value) {
+    local.shareBusy = true;
+    local.shareError = null;
+    render();
+    try {
+      const me = await api.setSharePositionOnCall(value);
+      store.update((s) => void (s.me = me));
+      localStorage.setItem("coresponder.me", JSON.stringify(me));
+    } catch (error) {
+      local.shareError = error.message;
+    }
+    local.shareBusy = false;
+    render();
   }
 
   async function setOnCall(value) {
@@ -202,7 +243,7 @@ export function homeView(root, _params, ctx) {
         { class: classes, href: `#${alertPath(alert.id)}` },
         role === "job" ? h("span", { class: "job-tag", text: "Your job" }) : null,
         h("strong", { text: incident.address || "Address not given" }),
-        h("span", { text: `${categoryDetail(incident.category)} · ${formatDistance(alert.distance_km)} from ${alert.station}` }),
+        h("span", { text: `${categoryDetail(incident.category)} · ${distanceFromText(alert)}` }),
         h("span", { class: "alert-item-state", text: `${stateLine(state, alert, role)} · ${timeAgo(alert.alerted_at)}` }),
       ),
     );
@@ -271,7 +312,10 @@ export function homeView(root, _params, ctx) {
       state.session === "offline" ? notice("warning", "No signal: showing what this phone last knew.") : null,
     ]);
     readiness.show([me, state.push, state.connection.status, state.online, local.pushBusy, local.pushMessage, local.test], () => renderReadiness(state));
-    onCall.show([me?.responder?.on_call, local.onCallBusy, local.onCallError, local.onCallWarning], () => renderOnCall(state));
+    onCall.show(
+      [me?.responder?.on_call, local.onCallBusy, local.onCallError, local.onCallWarning, me?.responder?.share_position_on_call, local.shareBusy, local.shareError],
+      () => renderOnCall(state),
+    );
     const { list, ended } = homeAlerts(state);
     const alertKey = [...list, ...ended].map(({ alert, role }) => [alert.id, role, alert.version, incidentOf(state, alert)?.status, incidentOf(state, alert)?.cancel_reason]);
     alerts.show([alertKey, Math.floor(Date.now() / 30000)], () => renderAlerts(state));

@@ -2,10 +2,11 @@
 // been on scene (attended) whatever they are doing now. Kept up to date by incident.updated
 // events; loaded over the REST API when the screen opens.
 
+import { estimateText, likelyFirstText } from "../arrival.js";
 import { h } from "../dom.js";
 import { STATE_LABELS, cancelledText, crewSummary, stoodDownText } from "../format.js";
 import { alertPath } from "../router.js";
-import { hasAttended, incidentOf } from "../store.js";
+import { COMMITTED, applyPosition, hasAttended, incidentOf, positionsOf } from "../store.js";
 import { notice, region, topbar } from "./parts.js";
 
 const ORDER = ["on_scene", "attended", "en_route", "accepted", "received", "alerted", "declined", "cleared", "stood_down", "cancelled"];
@@ -17,6 +18,20 @@ export function sortCrew(crew) {
 }
 
 export function incidentView(root, { id }, ctx) {
+  /** The crew's positions as they stand (the socket keeps them up to date after): only while going. */
+  async function loadPositions() {
+    const alert = ctx.store.state.alerts.get(id);
+    if (!alert || !COMMITTED.has(alert.state) || !ctx.api?.incidentPositions) return;
+    try {
+      const positions = await ctx.api.incidentPositions(alert.incident_id);
+      ctx.store.update((s) => {
+        for (const position of positions) applyPosition(s, "position.updated", { ...position, incident_id: alert.incident_id });
+      });
+    } catch {
+      // offline or no longer going: the panel shows the crew without positions
+    }
+  }
+
   const { store } = ctx;
   const local = { error: null };
   const top = region("div");
@@ -33,13 +48,18 @@ export function incidentView(root, { id }, ctx) {
     }
     const incident = incidentOf(state, alert);
     const crew = sortCrew(state.incidents.get(alert.incident_id)?.crew?.values() || []);
-    body.show([incident, crew, alert.state, alert.stood_down_reason, local.error], () => [
+    // Where the crew going are, and who is likely there first (only while this firefighter is going too).
+    const shared = COMMITTED.has(alert.state) && incident.status === "open" ? positionsOf(state, alert.incident_id) : [];
+    const byAlert = new Map(shared.map((position) => [position.alert_id, position]));
+    const first = likelyFirstText(shared, incident.ambulance_eta);
+    body.show([incident, crew, alert.state, alert.stood_down_reason, local.error, shared, Math.floor(Date.now() / 30000)], () => [
       h("h1", { text: "Crew" }),
       h("p", { class: "lead", text: incident.address }),
       incident.status === "cancelled" ? notice("danger", `${cancelledText(incident)}.`) : null,
       incident.status === "closed" ? notice("warning", "This incident is closed.") : null,
       incident.status === "open" && alert.state === "stood_down" ? notice("warning", stoodDownText(alert.stood_down_reason)) : null,
       crew.length ? h("p", { class: "crew-summary", text: crewSummary(crew, incident) }) : null,
+      first ? h("p", { class: "crew-first", text: first }) : null,
       local.error ? notice("warning", local.error) : null,
       crew.length === 0
         ? h("p", { class: "empty", text: "No crew information yet." })
@@ -54,6 +74,7 @@ export function incidentView(root, { id }, ctx) {
                 h("span", { class: "crew-station", text: member.station }),
                 h("span", { class: `chip chip-${member.state}`, text: STATE_LABELS[member.state] || member.state }),
                 hasAttended(member) && member.state !== "on_scene" ? h("span", { class: "crew-attended", text: "Attended" }) : null,
+                byAlert.has(member.alert_id) ? h("span", { class: "crew-estimate", text: estimateText(byAlert.get(member.alert_id).estimate) }) : null,
               ),
             ),
           ),
@@ -62,6 +83,7 @@ export function incidentView(root, { id }, ctx) {
 
   const unsubscribe = store.subscribe(render);
   render();
+  loadPositions();
   ctx.sync
     ?.ensureAlert(id)
     .then(() => (local.error = null))

@@ -44,6 +44,7 @@ export function createBoardState() {
     alarms: new Map(),
     workers: null,
     snapshotAt: null,
+    positions: new Map(),
     // The control room's board (wall.js): acknowledged alarms and messages to the crews.
     acknowledgements: new Map(),
     messages: new Map(),
@@ -73,6 +74,9 @@ export function applyFrame(state, frame, now = Date.now()) {
       return applyMessage(state, frame.data);
     case "message.acknowledged":
       return applyMessageAcknowledgement(state, frame.data);
+    case "position.updated":
+    case "position.cleared":
+      return applyPosition(state, frame.type, frame.data);
     default:
       return false;
   }
@@ -84,7 +88,12 @@ export function applySnapshot(state, data, now = Date.now()) {
   state.incidents = new Map();
   state.alerts = new Map();
   state.devices = new Map();
-  for (const incident of data?.incidents ?? []) applyIncident(state, incident, now);
+  state.positions = new Map();
+  for (const incident of data?.incidents ?? []) {
+    const { positions, ...rest } = incident ?? {};
+    applyIncident(state, rest, now);
+    for (const position of positions ?? []) applyPosition(state, "position.updated", { ...position, incident_id: rest.id });
+  }
   for (const alert of data?.alerts ?? []) applyAlert(state, alert);
   for (const item of data?.devices ?? []) applyDevices(state, item);
   applyWorkers(state, data?.delivery_workers);
@@ -152,6 +161,22 @@ export function workersWarning(workers) {
     detail: `${since} Texts and escalation to further stations have stopped too: phone alerts reach only ` +
       "firefighters whose app is open. Tell the on-call engineer.",
   };
+}
+
+/** A responder's shared position and arrival estimate (`position.updated`: the newest per alert)
+ *  or the end of it (`position.cleared`). Not stored by the server: the snapshot carries the latest. */
+export function applyPosition(state, type, data) {
+  if (!data || typeof data.alert_id !== "number") return false;
+  if (type === "position.cleared") return state.positions.delete(data.alert_id);
+  const known = state.positions.get(data.alert_id);
+  if (known && String(known.recorded_at) > String(data.recorded_at)) return false;
+  state.positions.set(data.alert_id, data);
+  return true;
+}
+
+/** The shared positions of an incident's responders going. */
+export function positionsOf(state, incidentId) {
+  return [...state.positions.values()].filter((position) => position.incident_id === incidentId);
 }
 
 /** Nobody accepted after every ring was alerted. */
@@ -551,17 +576,6 @@ export function messagesOf(state, incidentId) {
 }
 
 // --- One responder in one line --------------------------------------------------------------------
-
-/** The arrival estimate of an alert, in words, when the server sends one (the positions work of
- *  issue 14: `estimate` {arrival_at, distance_km, ...}); null otherwise. */
-export function estimateText(alert, now = Date.now()) {
-  const estimate = alert.estimate ?? null;
-  const arrivalAt = estimate?.arrival_at ?? alert.estimated_arrival_at ?? null;
-  if (!arrivalAt || !COMMITTED_STATES.has(alert.state) || alert.state === "on_scene") return null;
-  const minutes = Math.max(0, Math.round((Date.parse(arrivalAt) - now) / 60000));
-  const distance = estimate?.distance_km ?? null;
-  return `ETA ${minutes} min${distance !== null && distance !== undefined ? ` (${Number(distance).toFixed(1)} km)` : ""}`;
-}
 
 /** The delivery funnel in a few characters: "sent 2/2 · shown 1/2 · opened 0/2", or null when the
  *  board has had no frame of the devices yet. */

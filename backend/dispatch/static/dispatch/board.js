@@ -22,6 +22,7 @@
 //   data-incident-url  an incident's admin page, with __id__ standing for its id
 //   data-incident-id   (optional) show only this incident, as on its own admin page
 
+import { estimateText, likelyFirstText } from "/app/arrival.js";
 import { coordinatorSocket } from "/app/socket.js";
 
 import {
@@ -39,6 +40,7 @@ import {
   elsewhereText,
   incidentsToShow,
   isShort,
+  positionsOf,
   stateText,
   unprovenWarning,
   unreachedReasonText,
@@ -147,7 +149,7 @@ function devicesCell(devices, unproven) {
 
 /** `commitment`: the other open incident this responder is committed to, if any; `unproven`: they
  *  are counted in the incident's "no proven phone" line. */
-function alertRow(alert, commitment, devices, unproven) {
+function alertRow(alert, commitment, devices, unproven, position = null) {
   // A stand-down for going elsewhere already names the incident in the state cell.
   const saysWhere = alert.state === "stood_down" && alert.stood_down_reason === "committed_elsewhere";
   return el(
@@ -164,7 +166,13 @@ function alertRow(alert, commitment, devices, unproven) {
       commitment && !saysWhere ? el("span", { className: "board-elsewhere" }, elsewhereText(commitment)) : null,
     ),
     el("td", {}, alert.station),
-    el("td", { className: "board-number" }, `${Number(alert.distance_km).toFixed(1)} km`),
+    el(
+      "td",
+      { className: "board-number" },
+      `${Number(alert.distance_km).toFixed(1)} km`,
+      // Where they are now, shared while going, and when they are likely there (an estimate).
+      position ? el("span", { className: "board-estimate" }, estimateText(position.estimate)) : null,
+    ),
     stateCell(alert, commitment),
     devicesCell(devices, unproven),
     timeCell(alert, "alerted_at"),
@@ -180,7 +188,7 @@ function alertRow(alert, commitment, devices, unproven) {
 const HEADINGS = ["#", "Responder", "Station", "Distance", "State", "Phones", "Alerted", "Shown in app", "Accepted",
   "Declined", "En route", "On scene", "Cleared / stood down"];
 
-function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds) {
+function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds, positionOf = () => null) {
   if (!alerts.length) {
     // An open incident's coverage line already says that nobody is alerted, or that it is not dispatched.
     if (incident.status === "open") return null;
@@ -194,7 +202,7 @@ function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds) {
     el(
       "tbody",
       {},
-      alerts.map((alert) => alertRow(alert, commitmentOf(alert), devicesOf(alert), unprovenIds.has(alert.id))),
+      alerts.map((alert) => alertRow(alert, commitmentOf(alert), devicesOf(alert), unprovenIds.has(alert.id), positionOf(alert))),
     ),
   );
 }
@@ -228,6 +236,14 @@ function unprovenLine(warning) {
   return el("p", { className: "board-unproven" }, warning.text);
 }
 
+/** "Likely first: A. Smith (3 min) · ambulance 8 min", from the shared positions' estimates and
+ *  the CAD's ambulance_eta (/app/arrival.js); nothing while neither is known. */
+function firstLine(incident, positions) {
+  if (incident.status !== "open") return null;
+  const text = likelyFirstText(positions, incident.ambulance_eta);
+  return text ? el("p", { className: "board-first" }, text) : null;
+}
+
 function alarmLine(alarm) {
   return el(
     "p",
@@ -238,7 +254,7 @@ function alarmLine(alarm) {
   );
 }
 
-function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, devicesOf, unproven) {
+function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, devicesOf, unproven, positions = []) {
   const short = isShort(incident);
   const nobodyGoing = short && coverageOf(incident).covering === 0;
   const unreached = unreachedReasonText(incident, alerts);
@@ -281,7 +297,8 @@ function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, dev
     coverLine(incident, alerts),
     unreached ? unreachedLine(unreached) : null,
     unproven ? unprovenLine(unproven) : null,
-    alertTable(incident, alerts, commitmentOf, devicesOf, unproven?.alertIds ?? new Set()),
+    firstLine(incident, positions),
+    alertTable(incident, alerts, commitmentOf, devicesOf, unproven?.alertIds ?? new Set(), (alert) => positions.find((p) => p.alert_id === alert.id) ?? null),
   );
 }
 
@@ -345,6 +362,7 @@ class BoardView {
         commitmentOf,
         (alert) => devicesText(this.state, alert),
         unprovenWarning(this.state, incident, alerts),
+        positionsOf(this.state, incident.id),
       );
     });
     if (!sections.length) {

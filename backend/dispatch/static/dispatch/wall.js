@@ -28,14 +28,15 @@ import {
   coverageText,
   createBoardState,
   elsewhereText,
-  estimateText,
   funnelText,
   incidentsToShow,
   isShort,
   messagesOf,
+  positionsOf,
   stateText,
 } from "./board-state.js";
 import { connectBoard } from "./board.js";
+import { estimateText, likelyFirstText } from "/app/arrival.js";
 
 // --- Small helpers -------------------------------------------------------------------------------
 
@@ -322,6 +323,9 @@ class WallBoard {
       ? el("a", { href: this.incidentUrl.replace("__id__", encodeURIComponent(incident.id)), "data-focus-key": `ref-${incident.id}` }, incident.cad_reference)
       : incident.cad_reference;
     const cover = coverageText(incident, alerts);
+    const positions = positionsOf(this.state, incident.id);
+    // "Likely first: A. Smith (3 min) · ambulance 8 min": the estimates and the CAD's ambulance_eta.
+    const first = incident.status === "open" ? likelyFirstText(positions, incident.ambulance_eta) : "";
     // (replaceChildren would write a null as the text "null".)
     body.replaceChildren(...[
       el(
@@ -346,7 +350,8 @@ class WallBoard {
         cover.text,
       ),
       alarm ? this.alarmLine(alarm) : null,
-      this.responderList(incident, alerts, commitments),
+      first ? el("p", { className: "wall-first" }, first) : null,
+      this.responderList(incident, alerts, commitments, positions),
       incident.status === "open" ? this.actionButtons(incident, alerts) : null,
     ].filter(Boolean));
     this.drawMessages(entry.messages, incident);
@@ -372,7 +377,7 @@ class WallBoard {
     );
   }
 
-  responderList(incident, alerts, commitments) {
+  responderList(incident, alerts, commitments, positions) {
     if (!alerts.length) return el("p", { className: "wall-none" }, incident.dispatched_at ? "Nobody alerted." : "Not dispatched yet.");
     return el(
       "ul",
@@ -380,7 +385,9 @@ class WallBoard {
       alerts.map((alert) => {
         const commitment = committedElsewhere(this.state, alert, commitments);
         const funnel = funnelText(this.state, alert);
-        const estimate = estimateText(alert);
+        // Where they are and when they are likely there, while they share their position (issue 14).
+        const position = positions.find((item) => item.alert_id === alert.id);
+        const estimate = position ? estimateText(position.estimate) : "";
         const open = incident.status === "open";
         return el(
           "li",

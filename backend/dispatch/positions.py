@@ -1,0 +1,216 @@
+"""Positions shared while responding, and what they are for: the board's and the crew's picture of
+who is where and who is likely first on scene (docs/positions.md).
+
+A responder's phone sends its position after they accept an alert (`record_alert_position`), until
+the alert is cleared, stood down, cancelled or declined, or the incident ends. Each is stored with
+its arrival estimate (backend/dispatch/arrival.py) and sent at once, as an unstored frame
+`position.updated`, to the coordinators' board and to the incident's committed crew. When the
+alert leaves the committed states, `end_sharing` (called by the actions' "tell everyone" step)
+sends `position.cleared`; from then on its positions are no longer served. The worker's retention
+pass deletes every position after POSITIONS_RETENTION_HOURS (`delete_expired_positions`).
+
+Positions never go into a push, a log line or the replayable event store; every read (the API's
+GET, the board's snapshot) is audited.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from backend.accounts.models import OnCallPosition
+from backend.accounts.positions import check_fix
+from backend.audit import log as audit_log
+from backend.audit.models import AuditAction
+from backend.dispatch import access, arrival
+from backend.dispatch.models import COMMITTED_STATES, Alert, AlertPosition, Incident, IncidentStatus
+from backend.errors import Conflict, NotFound
+from backend.realtime import events
+
+# The audit trail's object type for a read of positions.
+AUDITED_AS = "positions"
+
+
+class NotResponding(Conflict):
+    """The alert is not accepted, en route or on scene, or its incident is over: the app stops."""
+
+    code = "not_responding"
+
+
+def _sharing(alert: Alert, incident: Incident | None = None) -> bool:
+    """Accepted, en route or on scene, on an open incident: the only time a position is shared."""
+    incident = incident or alert.incident
+    return alert.state in COMMITTED_STATES and incident.status == IncidentStatus.OPEN
+
+
+def record_alert_position(
+    *, actor, alert_id: int, latitude, longitude, accuracy_m=None, recorded_at=None
+) -> tuple[AlertPosition, bool]:
+    """The firefighter's own alert's position: stored with its estimate and sent to the board and
+    the committed crew. Returns (the newest position, whether this one was stored). A fix no newer
+    than the last one stored, or within POSITION_MIN_INTERVAL_SECONDS of it (a retry, a second
+    tab), is accepted without being stored: the answer is the last one's."""
+    fix = check_fix(latitude=latitude, longitude=longitude, accuracy_m=accuracy_m, recorded_at=recorded_at)
+    alert = access.access_alert_for_responder(actor, alert_id)
+    if not _sharing(alert):
+        raise _not_responding(alert)
+    latest = alert.positions.order_by("-id").first()
+    if latest is not None and _too_soon(fix.recorded_at, latest.recorded_at):
+        return latest, False
+    # Outside the transaction: the routing service may take its timeout, and no row is held meanwhile.
+    estimate = arrival.estimate(
+        origin=(fix.latitude, fix.longitude), destination=(alert.incident.latitude, alert.incident.longitude)
+    )
+    with transaction.atomic():
+        # The alert's row, locked: an answer or a stand-down that ends the sharing waits for this
+        # one (and its `position.updated` goes before their `position.cleared`), or this one sees it.
+        alert = (
+            Alert.objects.select_for_update(of=("self",)).select_related("incident", "responder__user").get(pk=alert.pk)
+        )
+        if not _sharing(alert):
+            raise _not_responding(alert)
+        position = AlertPosition.objects.create(
+            alert=alert,
+            latitude=fix.latitude,
+            longitude=fix.longitude,
+            accuracy_m=fix.accuracy_m,
+            recorded_at=fix.recorded_at,
+            received_at=timezone.now(),
+            distance_km=estimate.distance_km,
+            eta_seconds=estimate.eta_seconds,
+            method=estimate.method,
+            computed_at=estimate.computed_at,
+        )
+        data = {**position_payload(position, alert), "incident_id": alert.incident_id}
+        _send(alert.incident, "position.updated", data)
+    return position, True
+
+
+def _too_soon(recorded_at: datetime.datetime, last: datetime.datetime) -> bool:
+    return (recorded_at - last).total_seconds() < settings.POSITION_MIN_INTERVAL_SECONDS
+
+
+def _not_responding(alert: Alert) -> NotResponding:
+    if alert.incident.status != IncidentStatus.OPEN:
+        message = f"The incident is {alert.incident.status}: your position is no longer shared."
+    else:
+        message = f"Your alert is {alert.get_state_display().lower()}: your position is shared only while responding."
+    return NotResponding(message, extra={"state": alert.state})
+
+
+def estimate_payload(position: AlertPosition) -> dict:
+    return {
+        "distance_km": position.distance_km,
+        "eta_seconds": position.eta_seconds,
+        "method": position.method,
+        "computed_at": position.computed_at.isoformat(),
+    }
+
+
+def position_payload(position: AlertPosition, alert: Alert) -> dict:
+    """One responder's latest position as the board and the crew see it (docs/positions.md)."""
+    return {
+        "alert_id": alert.pk,
+        "responder_id": alert.responder_id,
+        "responder_name": alert.responder.display_name,
+        "latitude": position.latitude,
+        "longitude": position.longitude,
+        "accuracy_m": position.accuracy_m,
+        "recorded_at": position.recorded_at.isoformat(),
+        "estimate": estimate_payload(position),
+    }
+
+
+def _committed_crew(incident_id: int) -> list[int]:
+    return list(
+        Alert.objects.filter(incident_id=incident_id, state__in=COMMITTED_STATES).values_list("responder_id", flat=True)
+    )
+
+
+def _send(incident: Incident, type: str, data: dict, *, also_to: set[int] = frozenset()) -> None:
+    """To the board and to the incident's committed crew (and `also_to`), after commit, unstored."""
+    events.send_to_board([(type, data)])
+    crew = set(also_to)
+    if incident.status == IncidentStatus.OPEN:
+        crew |= set(_committed_crew(incident.pk))
+    events.send_to_responders_unstored(crew, type, data)
+
+
+def end_sharing(incident: Incident, changed: list[Alert]) -> None:
+    """After a change of alerts (the actions' "tell everyone" step, inside their transaction): an
+    alert that was accepted and is no longer committed to an open incident stops sharing, and the
+    board and the crew are told (`position.cleared`) to take its responder off the map. Costs no
+    query for alerts never accepted (a dispatch, an acknowledgement)."""
+    for alert in changed:
+        if alert.accepted_at is None or _sharing(alert, incident):
+            continue
+        _send(
+            incident,
+            "position.cleared",
+            {"alert_id": alert.pk, "incident_id": incident.pk, "responder_id": alert.responder_id},
+            also_to={alert.responder_id},
+        )
+
+
+def latest_positions(incident_ids: list[int]) -> dict[int, list[dict]]:
+    """Incident id -> the latest position of each of its alerts still sharing (committed, incident
+    open), nearest to arrival first. Two queries whatever the number of incidents."""
+    newest_ids = (
+        AlertPosition.objects.filter(
+            alert__incident_id__in=incident_ids,
+            alert__state__in=COMMITTED_STATES,
+            alert__incident__status=IncidentStatus.OPEN,
+        )
+        .values("alert_id")
+        .annotate(newest=Max("id"))
+        .values_list("newest", flat=True)
+    )
+    positions = AlertPosition.objects.filter(pk__in=list(newest_ids)).select_related("alert__responder__user")
+    by_incident: dict[int, list[dict]] = {incident_id: [] for incident_id in incident_ids}
+    for position in sorted(positions, key=lambda p: (p.eta_seconds, p.alert_id)):
+        by_incident[position.alert.incident_id].append(position_payload(position, position.alert))
+    return by_incident
+
+
+def read_incident_positions(*, actor, incident_id: int) -> list[dict]:
+    """`GET /api/v1/incidents/{id}/positions/`: for coordinators (the board's permission) and the
+    incident's committed crew; anyone else gets "not found". Audited, with the alerts read."""
+    incident = _incident_for_positions(actor, incident_id)
+    positions = latest_positions([incident.pk])[incident.pk]
+    record_reads(actor, {incident.pk: positions})
+    return positions
+
+
+def _incident_for_positions(actor, incident_id) -> Incident:
+    if actor and actor.is_authenticated and actor.is_active and actor.has_perm("accounts.view_board"):
+        return access.access_incident_for_coordinator(
+            actor, incident_id, permission="accounts.view_board", doing="see positions"
+        )
+    incident = access.access_incident_for_responder(actor, incident_id)
+    if not incident.alerts.filter(responder__user=actor, state__in=COMMITTED_STATES).exists():
+        raise NotFound(f"You have no incident {incident_id}.")
+    return incident
+
+
+def record_reads(actor, positions_by_incident: dict[int, list[dict]]) -> None:
+    """One audit entry per incident whose positions were read (none for an incident with none)."""
+    audit_log.record_many(
+        actor,
+        AuditAction.VIEW,
+        [
+            (AUDITED_AS, incident_id, incident_id, {"alert_ids": [item["alert_id"] for item in positions]})
+            for incident_id, positions in positions_by_incident.items()
+            if positions
+        ],
+    )
+
+
+def delete_expired_positions(now=None) -> int:
+    """The worker's retention pass: every position, shared while responding or on call, received
+    more than POSITIONS_RETENTION_HOURS ago. Returns how many were deleted."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(hours=settings.POSITIONS_RETENTION_HOURS)
+    deleted, _ = AlertPosition.objects.filter(received_at__lt=cutoff).delete()
+    on_call, _ = OnCallPosition.objects.filter(received_at__lt=cutoff).delete()
+    return deleted + on_call

@@ -1,0 +1,64 @@
+// Arrival estimates in words, and who is likely first on scene: shared by the app's crew panel and
+// alert screen and by the coordinators' board (which imports /app/arrival.js as it does
+// /app/socket.js). Pure functions, tested in Node (tests/js/position.test.mjs). The server works out
+// each estimate (backend/dispatch/arrival.py); method "estimate" is a straight line times a road
+// factor at an average speed, and is always called an estimate here.
+
+/** "1.2 km · about 3 min (estimate)", or "... (by road)" for a routed one. */
+export function estimateText(estimate) {
+  if (!estimate || typeof estimate.eta_seconds !== "number") return "";
+  const km = Number(estimate.distance_km);
+  const distance = km < 1 ? `${Math.round(km * 1000)} m` : `${km.toFixed(1)} km`;
+  const how = estimate.method === "routing" ? "by road" : "estimate";
+  return `${distance} · about ${minutesText(estimate.eta_seconds)} (${how})`;
+}
+
+/** Whole minutes, at least one: "1 min", "3 min". */
+export function minutesText(seconds) {
+  return `${Math.max(1, Math.round(seconds / 60))} min`;
+}
+
+/** Seconds from `now` until an ISO time (negative: past), or null. */
+export function secondsUntil(iso, now = Date.now()) {
+  const at = Date.parse(iso ?? "");
+  return Number.isNaN(at) ? null : Math.round((at - now) / 1000);
+}
+
+/** The responder's estimate, counted from when it was worked out: seconds still to go at `now`. */
+export function remainingSeconds(position, now = Date.now()) {
+  const estimate = position?.estimate;
+  if (!estimate || typeof estimate.eta_seconds !== "number") return null;
+  const since = (now - Date.parse(estimate.computed_at ?? "")) / 1000;
+  return Math.max(0, Math.round(estimate.eta_seconds - (Number.isFinite(since) ? Math.max(0, since) : 0)));
+}
+
+/** Who is likely first on scene: {who: "responder", name, seconds} | {who: "ambulance", seconds} |
+ *  null when nothing is known. `positions`: the incident's shared positions (with estimates);
+ *  `ambulanceEta`: the incident's ambulance_eta (ISO) or null. */
+export function likelyFirst(positions, ambulanceEta, now = Date.now()) {
+  let best = null;
+  for (const position of positions ?? []) {
+    const seconds = remainingSeconds(position, now);
+    if (seconds === null) continue;
+    if (!best || seconds < best.seconds) best = { who: "responder", name: position.responder_name, seconds };
+  }
+  const ambulance = ambulanceEta ? secondsUntil(ambulanceEta, now) : null;
+  const ambulanceSeconds = ambulance === null ? null : Math.max(0, ambulance);
+  if (ambulanceSeconds !== null && (!best || ambulanceSeconds < best.seconds)) {
+    return { who: "ambulance", seconds: ambulanceSeconds, responder: best };
+  }
+  return best ? { ...best, ambulanceSeconds } : null;
+}
+
+/** "Likely first: A. Smith (3 min) · ambulance 8 min", or "Likely first: the ambulance (2 min) ·
+ *  A. Smith 5 min", or "" when nothing is known. */
+export function likelyFirstText(positions, ambulanceEta, now = Date.now()) {
+  const first = likelyFirst(positions, ambulanceEta, now);
+  if (!first) return "";
+  if (first.who === "ambulance") {
+    const next = first.responder ? ` · ${first.responder.name} ${minutesText(first.responder.seconds)}` : "";
+    return `Likely first: the ambulance (${minutesText(first.seconds)})${next}`;
+  }
+  const ambulance = first.ambulanceSeconds === null ? "" : ` · ambulance ${minutesText(first.ambulanceSeconds)}`;
+  return `Likely first: ${first.name} (${minutesText(first.seconds)})${ambulance}`;
+}

@@ -1,0 +1,83 @@
+"""Positions, by consent and only while responding (issue 14 item 2), in Chromium with Playwright's
+geolocation emulation: nothing is shared before accepting; after accepting the coordinator sees the
+phone's position and its arrival estimate, and a move of the phone within 2 s; at cleared the
+sharing stops (no more POSTs) and the position is no longer served."""
+
+import re
+import time
+
+from tests.e2e.helpers import log_in, watch_for_problems
+
+FIREFIGHTER = "ff.sheringham.1"
+NEAR_SHERINGHAM = (52.9420, 1.2150)  # the incident: a few hundred metres from Sheringham station
+AT_THE_STATION = {"latitude": 52.9404, "longitude": 1.2108, "accuracy": 10}
+ON_THE_WAY = {"latitude": 52.9460, "longitude": 1.2000, "accuracy": 10}  # about 800 m away, elsewhere
+SEEN_WITHIN_S = 2.0
+
+
+def positions_of(control, incident_id: int) -> list[dict]:
+    return control.coordinator.get(f"/api/v1/incidents/{incident_id}/positions/")["positions"]
+
+
+def wait_for_position(control, incident_id: int, latitude: float, timeout: float) -> tuple[dict, float]:
+    """Poll as a coordinator until the incident's position is at `latitude`; (it, seconds taken)."""
+    started = time.monotonic()
+    seen = []
+    while time.monotonic() - started < timeout:
+        seen = positions_of(control, incident_id)
+        if seen and abs(seen[0]["latitude"] - latitude) < 1e-6:
+            return seen[0], time.monotonic() - started
+        time.sleep(0.05)
+    raise AssertionError(f"position at {latitude} not seen within {timeout} s; saw {seen}")
+
+
+def test_the_position_is_shared_only_while_responding_and_stops_at_cleared(phone, server, dispatcher):
+    phone.grant_permissions(["geolocation"], origin=server.url)
+    phone.set_geolocation(AT_THE_STATION)
+    log_in(phone, FIREFIGHTER)
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    posts: list[float] = []
+    page.on(
+        "request",
+        lambda request: (
+            posts.append(time.monotonic())
+            if request.method == "POST" and re.search(r"/api/v1/alerts/\d+/positions/$", request.url)
+            else None
+        ),
+    )
+    page.goto("/")
+    page.locator(".pill-live").wait_for()
+
+    incident = dispatcher.dispatch("E2E-POSITIONS-1", *NEAR_SHERINGHAM, "1 Position Road, Sheringham")
+    page.wait_for_url(re.compile(r"#/alerts/\d+$"))
+    page.locator(".alert-meta", has_text="from Sheringham station").wait_for()
+    # Alerted, not accepted: nothing is shared.
+    page.wait_for_timeout(1000)
+    assert posts == [] and positions_of(dispatcher, incident["id"]) == []
+
+    page.get_by_role("button", name="ACCEPT: I'm going").click()
+    page.get_by_text("Sharing your position with the control room").wait_for()
+    first, _ = wait_for_position(dispatcher, incident["id"], AT_THE_STATION["latitude"], timeout=5)
+    assert first["estimate"]["method"] == "estimate" and first["estimate"]["eta_seconds"] > 0
+    page.locator(".sharing-estimate", has_text="(estimate)").wait_for()
+
+    # The phone moves: the coordinator sees where, and the new estimate, within 2 s.
+    page.wait_for_timeout(2100)  # the app sends a move sooner than 10 s, but not within 2 s of the last
+    phone.set_geolocation(ON_THE_WAY)
+    moved, took = wait_for_position(dispatcher, incident["id"], ON_THE_WAY["latitude"], timeout=SEEN_WITHIN_S)
+    print(f"the coordinator saw the move {took * 1000:.0f} ms after the phone moved")
+    assert moved["estimate"]["distance_km"] != first["estimate"]["distance_km"]
+
+    # On scene, then cleared: sharing stops; no more positions are sent or served.
+    page.get_by_role("button", name="On scene").click()
+    page.get_by_role("button", name="Cleared: leaving scene").click()
+    page.get_by_text("Cleared. Thank you.").wait_for()
+    sent_before = len(posts)
+    page.wait_for_timeout(500)
+    phone.set_geolocation(AT_THE_STATION)
+    page.wait_for_timeout(3000)
+    assert len(posts) == sent_before, "a position was sent after clearing"
+    assert page.get_by_text("Sharing your position").count() == 0
+    assert positions_of(dispatcher, incident["id"]) == []
+    assert problems == []

@@ -1,0 +1,240 @@
+// Position sharing (pwa/app/position.js) with a fake geolocation and a fake clock: never before
+// accepting; at most every 10 s unless moved 50 m; stops at cleared, stood down, cancelled,
+// declined, a 409, the Stop button and logout. And the words of arrival estimates and "likely
+// first on scene" (pwa/app/arrival.js). No network, no browser.
+import assert from "node:assert/strict";
+import { beforeEach, describe, it } from "node:test";
+
+import { ApiError } from "../../pwa/app/api.js";
+import { estimateText, likelyFirstText, minutesText } from "../../pwa/app/arrival.js";
+import { PositionSharing, distanceMetres, waitBeforeSending } from "../../pwa/app/position.js";
+import { applyAlert, createState } from "../../pwa/app/store.js";
+import { FakeClock } from "./support/fake-clock.mjs";
+
+class FakeGeolocation {
+  constructor() {
+    this.watches = new Map();
+    this.nextId = 1;
+  }
+  watchPosition(success, error) {
+    const id = this.nextId++;
+    this.watches.set(id, { success, error });
+    return id;
+  }
+  clearWatch(id) {
+    this.watches.delete(id);
+  }
+  move(latitude, longitude, timestamp = Date.now()) {
+    for (const { success } of this.watches.values()) success({ coords: { latitude, longitude, accuracy: 10 }, timestamp });
+  }
+  get watching() {
+    return this.watches.size;
+  }
+}
+
+function fakeApi() {
+  const api = {
+    sent: [],
+    onCall: [],
+    answer: () => ({ sharing: true, stored: true, estimate: { distance_km: 1.2, eta_seconds: 180, method: "estimate", computed_at: "2026-01-01T12:00:00Z" } }),
+    async sharePosition(alertId, fix) {
+      api.sent.push({ alertId, ...fix });
+      return api.answer();
+    },
+    async shareOnCallPosition(fix) {
+      api.onCall.push(fix);
+    },
+  };
+  return api;
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+const INCIDENT = { id: 1, status: "open", address: "1 Quay Road" };
+// About 10 m and 100 m north of a point in Norwich.
+const HERE = [52.63, 1.295];
+const TEN_M = [52.63009, 1.295];
+const HUNDRED_M = [52.6309, 1.295];
+
+function stateWith(alertState, incident = INCIDENT, version = 1) {
+  const state = createState();
+  applyAlert(state, { id: 7, incident_id: 1, state: alertState, version, incident, accepted_at: "2026-01-01T11:59:00Z" });
+  return state;
+}
+
+describe("the throttle", () => {
+  it("sends the first fix at once", () => assert.equal(waitBeforeSending(null, 0, { latitude: 1, longitude: 1 }, 0), 0));
+  it("waits out 10 s for a fix that has not moved 50 m", () => {
+    const last = { latitude: HERE[0], longitude: HERE[1] };
+    assert.equal(waitBeforeSending(last, 0, { latitude: TEN_M[0], longitude: TEN_M[1] }, 3000), 7000);
+  });
+  it("sends a fix 50 m away after 2 s", () => {
+    const last = { latitude: HERE[0], longitude: HERE[1] };
+    assert.equal(waitBeforeSending(last, 0, { latitude: HUNDRED_M[0], longitude: HUNDRED_M[1] }, 500), 1500);
+    assert.equal(waitBeforeSending(last, 0, { latitude: HUNDRED_M[0], longitude: HUNDRED_M[1] }, 2500), 0);
+  });
+  it("measures metres", () => {
+    const d = distanceMetres({ latitude: HERE[0], longitude: HERE[1] }, { latitude: HUNDRED_M[0], longitude: HUNDRED_M[1] });
+    assert.ok(d > 95 && d < 105, String(d));
+  });
+});
+
+describe("sharing while responding", () => {
+  let clock;
+  let geo;
+  let api;
+  let sharing;
+  beforeEach(() => {
+    clock = new FakeClock();
+    geo = new FakeGeolocation();
+    api = fakeApi();
+    sharing = new PositionSharing({ api, geolocation: geo, clock });
+  });
+
+  it("never watches before accepting", () => {
+    sharing.follow(stateWith("alerted"));
+    sharing.follow(stateWith("received"));
+    assert.equal(geo.watching, 0);
+  });
+
+  it("after accepting sends the first fix, then at most every 10 s unless moved 50 m", async () => {
+    sharing.follow(stateWith("accepted"));
+    assert.equal(geo.watching, 1);
+    geo.move(...HERE);
+    await settle();
+    assert.equal(api.sent.length, 1);
+    clock.advance(3000);
+    geo.move(...TEN_M);
+    await settle();
+    assert.equal(api.sent.length, 1, "10 m after 3 s waits");
+    clock.advance(6999);
+    await settle();
+    assert.equal(api.sent.length, 1);
+    clock.advance(1);
+    await settle();
+    assert.equal(api.sent.length, 2, "sent once 10 s have passed");
+    clock.advance(2500);
+    geo.move(...HUNDRED_M);
+    await settle();
+    assert.equal(api.sent.length, 3, "100 m moved: sent after 2 s");
+    assert.deepEqual(
+      Object.keys(api.sent[0]).sort(),
+      ["accuracy_m", "alertId", "latitude", "longitude", "recorded_at"],
+    );
+    assert.equal(sharing.status(7).sharing, true);
+    assert.equal(sharing.status(7).estimate.eta_seconds, 180);
+  });
+
+  for (const ending of ["cleared", "stood_down", "cancelled", "declined"]) {
+    it(`stops at ${ending}`, async () => {
+      sharing.follow(stateWith("en_route"));
+      geo.move(...HERE);
+      await settle();
+      sharing.follow(stateWith(ending, INCIDENT, 2));
+      assert.equal(geo.watching, 0);
+      clock.advance(60000);
+      geo.move(...HUNDRED_M);
+      await settle();
+      assert.equal(api.sent.length, 1);
+    });
+  }
+
+  it("stops when the incident is closed or cancelled", () => {
+    sharing.follow(stateWith("on_scene"));
+    sharing.follow(stateWith("on_scene", { ...INCIDENT, status: "closed" }));
+    assert.equal(geo.watching, 0);
+  });
+
+  it("stops for good on the server's 409 not_responding", async () => {
+    api.sharePosition = async () => {
+      throw new ApiError(409, "not_responding", "Your alert is cleared.");
+    };
+    const state = stateWith("accepted");
+    sharing.follow(state);
+    geo.move(...HERE);
+    await settle();
+    assert.equal(geo.watching, 0);
+    sharing.follow(state);
+    assert.equal(geo.watching, 0, "not restarted for the same alert");
+  });
+
+  it("keeps going (and says so) when a fix could not be sent", async () => {
+    api.sharePosition = async () => {
+      throw new ApiError(0, "network", "No connection.");
+    };
+    sharing.follow(stateWith("accepted"));
+    geo.move(...HERE);
+    await settle();
+    assert.equal(geo.watching, 1);
+    assert.match(sharing.status(7).error, /no connection/i);
+  });
+
+  it("stops at the Stop button, and shares again only when asked", async () => {
+    const state = stateWith("accepted");
+    sharing.follow(state);
+    sharing.stopFor(7);
+    assert.equal(geo.watching, 0);
+    sharing.follow(state);
+    assert.equal(geo.watching, 0);
+    assert.deepEqual(sharing.status(7), { sharing: false, stopped: true, estimate: null, error: null });
+    sharing.resumeFor(7, state);
+    assert.equal(geo.watching, 1);
+  });
+
+  it("stops at logout", () => {
+    sharing.follow(stateWith("accepted"));
+    sharing.stopAll();
+    assert.equal(geo.watching, 0);
+    assert.equal(clock.pending ? clock.pending() : 0, 0);
+  });
+});
+
+describe("sharing while on call, by the opt-in", () => {
+  const onCall = (share, on_call = true) => {
+    const state = createState();
+    state.me = { username: "alice", responder: { on_call, share_position_on_call: share } };
+    return state;
+  };
+
+  it("does nothing without the opt-in, and follows it when given", async () => {
+    const geo = new FakeGeolocation();
+    const api = fakeApi();
+    const sharing = new PositionSharing({ api, geolocation: geo, clock: new FakeClock() });
+    sharing.follow(onCall(false));
+    assert.equal(geo.watching, 0);
+    sharing.follow(onCall(true));
+    geo.move(...HERE);
+    await settle();
+    assert.equal(api.onCall.length, 1);
+    sharing.follow(onCall(true, false));
+    assert.equal(geo.watching, 0, "off call: stopped");
+  });
+});
+
+describe("estimates in words", () => {
+  const at = "2026-01-01T12:00:00Z";
+  const now = Date.parse(at);
+  const position = (name, seconds) => ({ responder_name: name, estimate: { distance_km: 1.2, eta_seconds: seconds, method: "estimate", computed_at: at } });
+
+  it("says the distance and time, labelled as an estimate", () => {
+    assert.equal(estimateText(position("A", 180).estimate), "1.2 km · about 3 min (estimate)");
+    assert.equal(estimateText({ distance_km: 0.45, eta_seconds: 20, method: "routing" }), "450 m · about 1 min (by road)");
+    assert.equal(minutesText(0), "1 min");
+  });
+
+  it("names who is likely first, the responder or the ambulance", () => {
+    const eightMinutes = new Date(now + 8 * 60000).toISOString();
+    assert.equal(likelyFirstText([position("A. Smith", 180), position("B. Jones", 400)], eightMinutes, now), "Likely first: A. Smith (3 min) · ambulance 8 min");
+    assert.equal(likelyFirstText([position("A. Smith", 600)], eightMinutes, now), "Likely first: the ambulance (8 min) · A. Smith 10 min");
+    assert.equal(likelyFirstText([], null, now), "");
+    assert.equal(likelyFirstText([position("A. Smith", 180)], null, now + 60000), "Likely first: A. Smith (2 min)");
+  });
+});
+
+describe("the alert's distance, from where", async () => {
+  const { distanceFromText } = await import("../../pwa/app/format.js");
+  it("says from you for a fresh position, from the station otherwise", () => {
+    assert.equal(distanceFromText({ distance_km: 1.9, distance_from: "position", station: "Norwich" }), "1.9 km from you");
+    assert.equal(distanceFromText({ distance_km: 1.9, distance_from: "station", station: "Norwich" }), "1.9 km from Norwich station");
+    assert.equal(distanceFromText({ distance_km: 1.9, station: "Norwich" }), "1.9 km from Norwich station");
+  });
+});
