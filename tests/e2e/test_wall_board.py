@@ -343,3 +343,23 @@ def test_a_postcode_finds_the_place_and_a_message_is_sent_to_the_crews(chromium,
         assert problems == []
     finally:
         context.close()
+
+
+def test_a_responder_going_shows_their_estimate_and_who_is_likely_first(chromium, server, dispatcher):
+    context = desk_context(chromium, server, "720p")
+    try:
+        page, problems = open_board(context)
+        incident = create(dispatcher, NEAR_KINGS_LYNN, "6 King Street, King's Lynn", dispatch=True)
+        firefighter = ApiUser(server.url, FIREFIGHTERS[1])
+        responder_id = firefighter.profile["responder"]["id"]
+        [alert] = [alert for alert in incident["alerts"] if alert["responder_id"] == responder_id]
+        firefighter.post(f"/api/v1/alerts/{alert['id']}/respond/", {"response": "accept"})
+        firefighter.post(f"/api/v1/alerts/{alert['id']}/positions/", {"latitude": 52.7600, "longitude": 0.4100})
+        line = card_of(page, incident).locator(f'.wall-responder[data-alert-id="{alert["id"]}"]')
+        expect(line.locator(".wall-r-state")).to_have_text("Accepted")
+        expect(line.locator(".wall-r-eta")).to_contain_text("about")
+        expect(card_of(page, incident).locator(".wall-first")).to_contain_text("Likely first")
+        assert page.evaluate(OVERFLOWING) == []
+        assert problems == []
+    finally:
+        context.close()
