@@ -230,8 +230,8 @@ describe("messages to the crews", () => {
 
   it("lists an incident's messages oldest first, from the snapshot and the frames", () => {
     const state = boardOf(
-      snapshot({ incidents: [incident(1, { messages: [message(2, 1)] })] }),
-      { type: "message.created", data: message(1, 1) },
+      { ...snapshot({ incidents: [incident(1)] }), data: { ...snapshot({ incidents: [incident(1)] }).data, messages: [message(2, 1)] } },
+      { type: "message.created", data: { message: message(1, 1) } },
       { type: "message.created", data: message(3, 2) },
     );
     assert.deepEqual(board.messagesOf(state, 1).map((item) => item.id), [1, 2]);

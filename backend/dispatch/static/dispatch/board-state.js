@@ -71,7 +71,8 @@ export function applyFrame(state, frame, now = Date.now()) {
     case "alarm.acknowledged":
       return applyAcknowledgement(state, frame.data);
     case "message.created":
-      return applyMessage(state, frame.data);
+      // The board's frame carries the message under `message` (as the phones' event does).
+      return applyMessage(state, frame.data?.message ?? frame.data);
     case "message.acknowledged":
       return applyMessageAcknowledgement(state, frame.data);
     case "position.updated":
