@@ -681,7 +681,7 @@ class WallBoard {
       form.elements.longitude.value = place.longitude;
       form.elements.postcode.value = place.postcode;
     } catch (failure) {
-      error.textContent = failure.status === 404 && failure.body?.code === "unknown_postcode"
+      error.textContent = failure.status === 404 && (failure.body?.error?.code ?? failure.body?.code) === "unknown_postcode"
         ? `${postcode} is not in the postcode table: type the latitude and longitude.`
         : `The postcode was not looked up: ${failure.message}`;
     }
