@@ -308,12 +308,20 @@ def test_a_postcode_finds_the_place_and_a_message_is_sent_to_the_crews(chromium,
         page, problems = open_board(context)
         if requests.get(f"{server.url}/api/v1/postcodes/NR2%201TF/", timeout=10).status_code == 404:
             place = {"postcode": "NR2 1TF", "latitude": 52.6289, "longitude": 1.2923}
-            page.route(
-                "**/api/v1/postcodes/*/",
-                lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(place)),
-            )
+            unknown = {"error": {"code": "unknown_postcode", "message": "Unknown postcode.", "fields": {}}}
+
+            def answer(route):
+                if "ZZ99" in route.request.url:
+                    route.fulfill(status=404, content_type="application/json", body=json.dumps(unknown))
+                else:
+                    route.fulfill(status=200, content_type="application/json", body=json.dumps(place))
+
+            page.route("**/api/v1/postcodes/*/", answer)
         page.get_by_role("button", name="New incident").click()
         form = page.locator("#wall-create")
+        form.get_by_label("Postcode").fill("ZZ99 9ZZ")
+        form.get_by_role("button", name="Find").click()
+        expect(form.locator(".wall-form-error")).to_contain_text("ZZ99 9ZZ is not in the postcode table")
         form.get_by_label("Postcode").fill("nr21tf")
         form.get_by_role("button", name="Find").click()
         expect(form.get_by_label("Latitude")).not_to_have_value("")
