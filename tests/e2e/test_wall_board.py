@@ -51,6 +51,7 @@ OVERFLOWING = """() => {
     }
   }
   for (const node of document.querySelectorAll('body *')) {
+    if (node.closest('.leaflet-container')) continue;  // the map's panes are clipped by its panel
     const r = node.getBoundingClientRect();
     if (r.width && r.right > vw + 1) out.push(`${node.className || node.tagName} wider than the screen`);
   }
