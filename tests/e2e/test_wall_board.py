@@ -372,3 +372,29 @@ def test_a_responder_going_shows_their_estimate_and_who_is_likely_first(chromium
         assert problems == []
     finally:
         context.close()
+
+
+def test_the_map_shows_the_incidents_and_a_click_on_it_starts_a_new_incident(chromium, server, dispatcher):
+    """The map of issue 14 (dispatch/board-map.js), mounted in the board's map panel when the product
+    has it."""
+    module = requests.get(f"{server.url}/static/dispatch/board-map.js", timeout=10)
+    if module.status_code != 200:
+        pytest.skip("the board's map module (issue 14) is not in this product yet")
+    context = desk_context(chromium, server, "1080p")
+    try:
+        page, problems = open_board(context)
+        incident = create(dispatcher, NEAR_KINGS_LYNN, "7 King Street, King's Lynn", dispatch=True)
+        expect(card_of(page, incident)).to_be_visible()
+        expect(page.locator(".wall-map .map-pin--incident", has_text=incident["cad_reference"])).to_be_visible()
+        assert page.evaluate(OVERFLOWING) == []
+        if "onPick" in module.text:
+            box = page.locator(".wall-map .map-canvas").bounding_box()
+            page.mouse.click(box["x"] + 40, box["y"] + box["height"] - 60)
+            form = page.locator("#wall-create")
+            expect(form).to_be_visible()
+            latitude = float(form.get_by_label("Latitude").input_value())
+            longitude = float(form.get_by_label("Longitude").input_value())
+            assert abs(latitude - NEAR_KINGS_LYNN[0]) < 0.5 and abs(longitude - NEAR_KINGS_LYNN[1]) < 0.5
+        assert problems == []
+    finally:
+        context.close()
