@@ -348,14 +348,14 @@ def test_a_delay_holds_every_answer_but_does_not_serialise_them(push_service, va
     send(subscriptions[0], vapid)
     assert time.monotonic() - started >= 0.05
 
-    started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=200) as pool:
-        statuses = list(pool.map(lambda subscription: send(subscription, vapid).status_code, subscriptions))
-    elapsed = time.monotonic() - started
+    push_service.delay(0.5)  # long enough that concurrent senders overlap even on a loaded machine
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(pool.map(lambda subscription: send(subscription, vapid).status_code, subscriptions[:50]))
 
-    assert statuses == [201] * 200
-    assert elapsed < 2.0, f"200 concurrent pushes with a 50 ms delay took {elapsed:.2f} s"
-    assert len(push_service.wait_for(201)) == 201
+    assert statuses == [201] * 50
+    # Not serialised: many answers were held at the same moment (counted, not timed).
+    assert push_service.most_delayed_at_once >= 10, push_service.most_delayed_at_once
+    assert len(push_service.wait_for(51)) == 51
 
 
 def test_hang_makes_a_client_time_out_and_reset_lets_go(push_service, vapid):

@@ -162,6 +162,8 @@ class PushServiceStandIn:
         self._attempts: list[Attempt] = []
         self._rules: dict[str | None, _Scope] = {}
         self._delays: dict[str | None, float] = {}
+        self._delayed_now = 0
+        self.most_delayed_at_once = 0  # how many answers a delay held at the same moment, at most
         self._port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -330,6 +332,7 @@ class PushServiceStandIn:
         with self._lock:
             self._rules.clear()
             self._delays.clear()
+            self.most_delayed_at_once = 0
             self._received.clear()
             self._rejections.clear()
             self._attempts.clear()
@@ -475,6 +478,18 @@ class PushServiceStandIn:
             assert status is not None
             self._rejections.append(Rejection(subscription_id, endpoint, status, reason, now))
 
+    async def _wait(self, delay: float) -> None:
+        """A delay, counted: how many were held at once shows the delays overlap (not serialised)
+        without timing anything."""
+        with self._lock:
+            self._delayed_now += 1
+            self.most_delayed_at_once = max(self.most_delayed_at_once, self._delayed_now)
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            with self._lock:
+                self._delayed_now -= 1
+
     async def _handle_push(self, request: web.Request) -> web.StreamResponse:
         subscription_id = request.match_info["subscription_id"]
         endpoint = f"{self.origin}/push/{subscription_id}"
@@ -482,7 +497,7 @@ class PushServiceStandIn:
         with self._lock:
             delay = self._delays.get(subscription_id, self._delays.get(None, 0.0))
         if delay:
-            await asyncio.sleep(delay)
+            await self._wait(delay)
 
         release: asyncio.Event | None = None
         with self._lock:
