@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-OUR_APPS := accounts dispatch places realtime delivery worker checklists records audit
+OUR_APPS := accounts dispatch places realtime delivery worker checklists records audit postcodes
 # The browser tests (tests/e2e/) drive Debian's Chromium through Playwright; nothing here ever
 # downloads a browser of its own.
 CHROMIUM := /usr/bin/chromium

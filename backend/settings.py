@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "backend.checklists",
     "backend.records",
     "backend.audit",
+    "backend.postcodes",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +129,22 @@ if _database_url:
         DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.integer(
             "DATABASE_CONNECT_TIMEOUT", 3, minimum=1
         )
+        # A pool of connections per process (psycopg_pool, through Django's OPTIONS["pool"]), on by
+        # default in production: without it every request thread holds a connection of its own
+        # for CONN_MAX_AGE, and a burst of receipts opens more than PostgreSQL allows. Django
+        # needs CONN_MAX_AGE 0 with a pool: a connection goes back to the pool after each request.
+        if env.boolean("DATABASE_POOL", PRODUCTION):
+            _pool = {
+                "min_size": env.integer("DATABASE_POOL_MIN_SIZE", 2, minimum=0, maximum=1000),
+                "max_size": env.integer("DATABASE_POOL_MAX_SIZE", 20, minimum=1, maximum=1000),
+                # Beyond this wait for a free connection, the API answers 503 database_busy.
+                "timeout": env.number("DATABASE_POOL_TIMEOUT", 10.0, minimum=0.1, maximum=300),
+                "name": "coresponder",
+            }
+            if _pool["min_size"] > _pool["max_size"]:
+                raise ImproperlyConfigured("DATABASE_POOL_MIN_SIZE must not be above DATABASE_POOL_MAX_SIZE.")
+            DATABASES["default"]["OPTIONS"]["pool"] = _pool
+            DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     DATABASES = {
         "default": {

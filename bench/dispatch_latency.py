@@ -7,7 +7,12 @@ POST /api/v1/incidents/ {"dispatch": true} (--incidents, default 50, after a few
 warm-up incidents) and measures, on the client's clock, from just before the request is sent to
 the moment each alerted socket has read its frame. It then measures the floor: the same fan-out
 (K of N idle sockets receive a frame of the same size) through a bare `websockets` broadcast
-server, triggered over a control socket, with the same client.
+server, triggered over a control socket, with the same client. Then the durable floors: the same
+again, but the floor server first writes the incident, its K alerts and K stored events in one
+transaction (plain sqlite3 in WAL mode as the product's SQLite, and plain psycopg on a scratch
+PostgreSQL database when --database-url answers), so the dispatch call can be read against a floor
+that includes durability (goal: within 3x) and the socket p99 against the bare broadcast (goal:
+within 10x). --no-durable-floors skips them.
 
     --mode embedded      one process as `make run` starts it (manage.py serve: daphne with the
                          delivery worker inside), SQLite in a temporary directory, in-memory layer
@@ -630,17 +635,21 @@ async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> 
 # --- The floor: a bare websockets broadcast server ------------------------------------------------------
 
 
-def floor_server(port: int, frame_bytes: int) -> None:
-    """Runs in its own process: /ws/<index> sockets idle; /control sends a frame to named ones."""
+def floor_server(port: int, frame_bytes: int, durable: str | None = None) -> None:
+    """Runs in its own process: /ws/<index> sockets idle; /control sends a frame to named ones
+    (with `durable`, after writing the incident, its alerts and events in one transaction)."""
     from websockets.asyncio.server import serve
 
     sockets = {}
+    write = durable_writer(durable) if durable else None
 
     async def handler(connection):
         path = connection.request.path
         if path == "/control":
             async for message in connection:
                 command = json.loads(message)
+                if write is not None:
+                    write(command["reference"], command["targets"], frame_bytes)
                 for index in command["targets"]:
                     target = sockets.get(index)
                     if target is None:
@@ -702,6 +711,155 @@ async def run_floor(args, port: int) -> dict:
         await control.close()
     figures = collect(client, measured)
     await client.close_all()
+    return figures
+
+
+# --- Durable floors: the same rows written by plain sqlite3 / psycopg, then the same broadcast -------------
+
+DURABLE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS floor_incident (id {serial} PRIMARY KEY, cad_reference VARCHAR(64) NOT NULL,"
+    " latitude DOUBLE PRECISION NOT NULL, longitude DOUBLE PRECISION NOT NULL, address VARCHAR(255) NOT NULL,"
+    " status VARCHAR(20) NOT NULL, created_at TIMESTAMP NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS floor_alert (id {serial} PRIMARY KEY, incident_id BIGINT NOT NULL"
+    " REFERENCES floor_incident (id), responder_id BIGINT NOT NULL, state VARCHAR(20) NOT NULL,"
+    " round INTEGER NOT NULL, alerted_at TIMESTAMP NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS floor_alert_incident ON floor_alert (incident_id)",
+    "CREATE TABLE IF NOT EXISTS floor_event (id {serial} PRIMARY KEY, responder_id BIGINT NOT NULL,"
+    " type VARCHAR(40) NOT NULL, payload TEXT NOT NULL, created_at TIMESTAMP NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS floor_event_responder ON floor_event (responder_id, id)",
+)
+
+
+def durable_rows(reference: str, targets: list[int], frame_bytes: int) -> tuple[tuple, list[tuple], list[tuple]]:
+    """The incident, one alert per target and one stored event per target (its frame as payload)."""
+    import datetime
+
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    incident = (reference, 52.63, 1.29, "Bench street", "dispatched", now)
+    alerts = [(index, "alerted", 1, now) for index in targets]
+    events = [(index, "alert.created", "x" * frame_bytes, now) for index in targets]
+    return incident, alerts, events
+
+
+def durable_writer(database: str):
+    """write(reference, targets, frame_bytes): one transaction, committed durably, as the product's
+    dispatch commits (SQLite: WAL, BEGIN IMMEDIATE, the product's settings; PostgreSQL: the server's
+    defaults, synchronous_commit on)."""
+    if database.startswith("sqlite:"):
+        import sqlite3
+
+        connection = sqlite3.connect(database.removeprefix("sqlite:"), isolation_level=None, timeout=20)
+        connection.execute("PRAGMA journal_mode=WAL")
+        for statement in DURABLE_SCHEMA:
+            connection.execute(statement.format(serial="INTEGER"))
+
+        def write_sqlite(reference, targets, frame_bytes):
+            incident, alerts, events = durable_rows(reference, targets, frame_bytes)
+            connection.execute("BEGIN IMMEDIATE")
+            cursor = connection.execute(
+                "INSERT INTO floor_incident (cad_reference, latitude, longitude, address, status, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                incident,
+            )
+            incident_id = cursor.lastrowid
+            connection.executemany(
+                "INSERT INTO floor_alert (incident_id, responder_id, state, round, alerted_at) VALUES (?, ?, ?, ?, ?)",
+                [(incident_id, *alert) for alert in alerts],
+            )
+            connection.executemany(
+                "INSERT INTO floor_event (responder_id, type, payload, created_at) VALUES (?, ?, ?, ?)", events
+            )
+            connection.execute("COMMIT")
+
+        return write_sqlite
+
+    import psycopg
+
+    connection = psycopg.connect(database, autocommit=True)
+    for statement in DURABLE_SCHEMA:
+        connection.execute(statement.format(serial="BIGSERIAL"))
+
+    def write_postgres(reference, targets, frame_bytes):
+        incident, alerts, events = durable_rows(reference, targets, frame_bytes)
+        with connection.transaction(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO floor_incident (cad_reference, latitude, longitude, address, status, created_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+                incident,
+            )
+            incident_id = cursor.fetchone()[0]
+            cursor.executemany(
+                "INSERT INTO floor_alert (incident_id, responder_id, state, round, alerted_at)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                [(incident_id, *alert) for alert in alerts],
+            )
+            cursor.executemany(
+                "INSERT INTO floor_event (responder_id, type, payload, created_at) VALUES (%s, %s, %s, %s)", events
+            )
+
+    return write_postgres
+
+
+def run_durable_floors(args, env: dict, work_dir: Path, processes: list, frame_bytes: int) -> dict:
+    """The floor again with each durable write: {"sqlite": figures, "postgresql": figures}. PostgreSQL
+    gets a scratch database of its own, dropped afterwards; it is skipped (with a note) if the
+    server at --database-url does not answer."""
+    databases = {"sqlite": f"sqlite:{work_dir / 'floor.sqlite3'}"}
+    params = postgres_params(args.database_url)
+    scratch = f"coresponder_floor_{uuid.uuid4().hex[:8]}"
+    try:
+        create_scratch_database(params, scratch)
+        databases["postgresql"] = postgres_url(params, scratch)
+    except Exception as error:
+        print(f"  note: no PostgreSQL durable floor ({type(error).__name__}: {error})", flush=True)
+        scratch = None
+    floors = {}
+    try:
+        for name, database in databases.items():
+            port = free_port()
+            command = [sys.executable, str(Path(__file__).resolve()), "--floor-server", str(port)]
+            command += ["--frame-bytes", str(frame_bytes), "--durable", database]
+            floor = start_process(f"floor-{name}", command, env, work_dir, port)
+            processes.append(floor)
+            wait_until_listening(floor)
+            floors[name] = asyncio.run(run_floor(args, port))
+            stop_process(floor)
+    finally:
+        if scratch:
+            try:
+                drop_scratch_database(params, scratch)
+            except Exception as error:
+                print(f"warning: could not drop scratch database {scratch}: {error}", file=sys.stderr)
+    return floors
+
+
+def durable_report(product: dict, bare: dict, durable: dict) -> dict:
+    """The product against the durable floors (the dispatch call) and the bare floor (the socket p99)."""
+    response = summary(product["response_ms"])
+    socket_p99 = summary(product["latencies_ms"])["p99"]
+    bare_p99 = summary(bare["latencies_ms"])["p99"]
+    figures = {}
+    print("\n  durable floors (the same incident, alerts and events in one transaction, then the same broadcast):")
+    for name, floor in durable.items():
+        call, frames = summary(floor["response_ms"]), summary(floor["latencies_ms"])
+        call_x = response["p50"] / call["p50"] if call["p50"] else None
+        print(
+            f"    {name:10s} call p50 {fmt(call['p50'])}  p99 {fmt(call['p99'])} ms; socket p50 {fmt(frames['p50'])}"
+            f"  p99 {fmt(frames['p99'])} ms; product's call p50 is {call_x:.1f}x (goal <= 3x)"
+        )
+        figures.update(
+            {
+                f"durable_{name}_call_p50_ms": rounded(call["p50"]),
+                f"durable_{name}_call_p99_ms": rounded(call["p99"]),
+                f"durable_{name}_p50_ms": rounded(frames["p50"]),
+                f"durable_{name}_p99_ms": rounded(frames["p99"]),
+                f"call_p50_over_durable_{name}_x": rounded(call_x, 1),
+                f"durable_{name}_missing_frames": floor["missing"],
+            }
+        )
+    socket_x = socket_p99 / bare_p99 if socket_p99 is not None and bare_p99 else None
+    print(f"    socket p99 over the bare broadcast floor: {socket_x:.1f}x (goal <= 10x)" if socket_x else "")
+    figures["socket_p99_over_bare_floor_x"] = rounded(socket_x, 1)
     return figures
 
 
@@ -976,11 +1134,13 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=int, default=900, help="give up after this many seconds (default 900)")
     parser.add_argument("--floor-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--frame-bytes", type=int, default=1500, help=argparse.SUPPRESS)
+    parser.add_argument("--durable", help=argparse.SUPPRESS)  # the floor server's durable write
+    parser.add_argument("--no-durable-floors", action="store_true", help="skip the SQLite and PostgreSQL floors")
     parser.add_argument("--probed-server", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.floor_server:
-        floor_server(args.floor_server, args.frame_bytes)
+        floor_server(args.floor_server, args.frame_bytes, args.durable)
         return 0
     if args.probed_server is not None:
         run_probed_server(args.probed_server)
@@ -1111,6 +1271,8 @@ def run(args) -> int:
         wait_until_listening(floor)
         floor_figures = asyncio.run(run_floor(args, floor_port))
         stop_process(floor)
+        if not args.no_durable_floors:
+            product["durable_floors"] = run_durable_floors(args, env, work_dir, processes, product["frame_bytes"])
         # Other work on the machine shows in the figures: say how busy it was.
         product["load"] = (load_at_start, os.getloadavg()[0])
     except BaseException:
@@ -1202,6 +1364,8 @@ def report(args, product: dict, floor: dict, stages: dict | None) -> int:
         "loadavg_1m_start": round(product["load"][0], 2),
         "loadavg_1m_end": round(product["load"][1], 2),
     }
+    if product.get("durable_floors"):
+        figures.update(durable_report(product, floor, product["durable_floors"]))
     if args.positions:
         flow = product["positions"]
         post = summary(flow["post_ms"])

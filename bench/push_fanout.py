@@ -72,6 +72,8 @@ PUSHES_TIMEOUT_S = 30
 RECORDED_TIMEOUT_S = 30
 PAUSE_BETWEEN_DISPATCHES_S = 0.3
 VAPID_SUBJECT = "mailto:bench@example.org"
+# The floor child's CPU per push (its process_time over the measured rounds), by connection limit.
+FLOOR_CPU_MS_PER_PUSH: dict[int, float] = {}
 
 
 # --- Figures ---------------------------------------------------------------------------------------
@@ -413,13 +415,18 @@ def run_floor_child(spec_path: str) -> None:
         starts = []
         limit = spec["concurrency"]
         connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit)
+        cpu = 0.0
         async with aiohttp.ClientSession(connector=connector) as session:
             for number in range(spec["rounds"]):
                 payload = json.dumps({"floor": spec["label"], "round": number, "pad": "x" * 300})
                 starts.append(time.time())
+                cpu_before = time.process_time()
                 await asyncio.gather(*(one(session, subscription, payload) for subscription in spec["subscriptions"]))
+                if number >= spec["warmup"]:
+                    cpu += time.process_time() - cpu_before
                 await asyncio.sleep(PAUSE_BETWEEN_DISPATCHES_S)
-        print(json.dumps(starts), flush=True)
+        measured = (spec["rounds"] - spec["warmup"]) * len(spec["subscriptions"])
+        print(json.dumps({"starts": starts, "cpu_ms_per_push": cpu * 1000 / measured}), flush=True)
 
     asyncio.run(main())
 
@@ -437,6 +444,7 @@ def run_floor(stand_in, subscriptions: list[dict], private_key: str, args, workd
                 "subject": VAPID_SUBJECT,
                 "concurrency": concurrency,
                 "rounds": rounds,
+                "warmup": args.warmup,
                 "label": label,
             }
         )
@@ -451,7 +459,9 @@ def run_floor(stand_in, subscriptions: list[dict], private_key: str, args, workd
         timeout=rounds * (HTTP_TIMEOUT_S + 1),
         check=True,
     )
-    starts = json.loads(child.stdout.strip().splitlines()[-1])
+    told = json.loads(child.stdout.strip().splitlines()[-1])
+    starts = told["starts"]
+    FLOOR_CPU_MS_PER_PUSH[concurrency] = told["cpu_ms_per_push"]
     by_round: dict[int, list[float]] = {}
     for push in stand_in.received[already:]:
         if push.json and push.json.get("floor") == label:
@@ -463,6 +473,139 @@ def run_floor(stand_in, subscriptions: list[dict], private_key: str, args, workd
             raise RuntimeError(f"floor {label} round {number}: {len(times)} pushes accepted, not {len(subscriptions)}")
         last.append((max(times) - starts[number]) * 1000)
     return last
+
+
+# --- CPU per push: the sending path alone, in this process, against bare pywebpush ------------------------
+
+
+def sending_cpu_per_push(stand_in, subscriptions: list[dict], private_key: str, rounds: int = 5) -> dict:
+    """CPU (this thread's time.thread_time, so not the stand-in's decryption on its own thread) per
+    push: the product's WebPushTransport.send against bare pywebpush webpush_async, each sending one
+    push to every subscription at once, `rounds` times, through one aiohttp session. The JWT signing,
+    encryption and HTTP are in both; what differs is the product's own per-message work."""
+    import asyncio
+
+    import aiohttp
+    from py_vapid import Vapid02
+    from pywebpush import webpush_async
+
+    from backend.delivery.transports import Job
+    from backend.delivery.transports.webpush import WebPushTransport
+
+    key = Vapid02.from_raw(private_key.encode())
+    timeout = aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S)
+    now = datetime.datetime.now(datetime.UTC)
+    jobs = [
+        Job(
+            delivery_id=i,
+            channel="webpush",
+            attempts=1,
+            round=1,
+            alert_id=i,
+            incident_id=999999,
+            alerted_at=now,
+            endpoint=s["endpoint"],
+            p256dh=s["keys"]["p256dh"],
+            auth=s["keys"]["auth"],
+            receipt_token="x" * 43,
+        )
+        for i, s in enumerate(subscriptions)
+    ]
+
+    async def bare(session, subscription):
+        await webpush_async(
+            subscription_info=subscription,
+            data=json.dumps({"floor": "cpu", "pad": "x" * 300}),
+            vapid_private_key=key,
+            vapid_claims={"sub": VAPID_SUBJECT},
+            ttl=600,
+            headers={"Urgency": "high", "Topic": "floor-cpu"},
+            timeout=timeout,
+            aiohttp_session=session,
+        )
+
+    async def measure():
+        figures = {}
+        async with WebPushTransport(private_key=private_key, subject=VAPID_SUBJECT) as transport:
+            await asyncio.gather(*(transport.send(job) for job in jobs))  # warm-up: connections, caches
+            started = time.thread_time()
+            for _ in range(rounds):
+                await asyncio.gather(*(transport.send(job) for job in jobs))
+            figures["product"] = (time.thread_time() - started) / (rounds * len(jobs))
+        limit = len(subscriptions)
+        connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            await asyncio.gather(*(bare(session, s) for s in subscriptions))
+            started = time.thread_time()
+            for _ in range(rounds):
+                await asyncio.gather(*(bare(session, s) for s in subscriptions))
+            figures["floor"] = (time.thread_time() - started) / (rounds * len(subscriptions))
+        return figures
+
+    seconds = asyncio.run(measure())
+    return {name: value * 1000 for name, value in seconds.items()}
+
+
+def cpu_figures(server_cpu_s: float, pushes: int, sending: dict) -> dict:
+    """The server's whole CPU per push (dispatch, database, worker, sending) against the floor
+    child's, and the sending path's alone against bare pywebpush."""
+    server_ms = server_cpu_s * 1000 / pushes
+    print("\nCPU per push (ms):")
+    print(f"  server process over the measured dispatches (all of it): {server_ms:.3f}")
+    for concurrency, floor_ms in FLOOR_CPU_MS_PER_PUSH.items():
+        print(f"  bare pywebpush floor child, {concurrency} connections:       {floor_ms:.3f}")
+    ratio = sending["product"] / sending["floor"]
+    print(f"  sending path only, WebPushTransport.send: {sending['product']:.3f}")
+    print(f"  sending path only, bare webpush_async:    {sending['floor']:.3f}   ({ratio:.2f}x)")
+    return {
+        "cpu_server_ms_per_push": round(server_ms, 3),
+        **{f"cpu_floor_c{c}_ms_per_push": round(ms, 3) for c, ms in FLOOR_CPU_MS_PER_PUSH.items()},
+        "cpu_send_ms_per_push": round(sending["product"], 3),
+        "cpu_send_floor_ms_per_push": round(sending["floor"], 3),
+        "cpu_send_vs_floor_x": round(ratio, 2),
+    }
+
+
+def run_cpu_only(args) -> dict:
+    """--cpu-only: the sending path's CPU per push against bare pywebpush, without the server."""
+    import django
+
+    from backend.delivery import vapid
+    from tests.support.push_service import PushServiceStandIn
+
+    key = vapid.generate()
+    private_key = vapid.private_key_b64(key)
+    os.environ.update(bench_environment(Path(tempfile.gettempdir()), args, private_key))
+    django.setup()
+    print(f"machine load average (1 min) at the start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    with PushServiceStandIn() as stand_in:
+        subscriptions = [
+            stand_in.subscribe(application_server_key=vapid.public_key_b64(key)) for _ in range(args.devices)
+        ]
+        sending = sending_cpu_per_push(stand_in, subscriptions, private_key, rounds=args.dispatches)
+        rejections = len(stand_in.rejections)
+    ratio = sending["product"] / sending["floor"]
+    print(f"CPU per push, {args.devices} devices x {args.dispatches} rounds (ms):")
+    print(f"  WebPushTransport.send: {sending['product']:.3f}")
+    print(f"  bare webpush_async:    {sending['floor']:.3f}   ({ratio:.2f}x the floor)")
+    print(f"stand-in rejections: {rejections}")
+    print(f"machine load average (1 min) at the end: {os.getloadavg()[0]:.2f}")
+    if rejections:
+        raise RuntimeError(f"the stand-in refused {rejections} pushes")
+    return {
+        "devices": args.devices,
+        "rounds": args.dispatches,
+        "cpu_send_ms_per_push": round(sending["product"], 3),
+        "cpu_send_floor_ms_per_push": round(sending["floor"], 3),
+        "cpu_send_vs_floor_x": round(ratio, 2),
+        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
+    }
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """user + system CPU of a process so far (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- Probe: where the time goes inside the server (only with --probe) --------------------------------------
@@ -509,10 +652,10 @@ def run_probed_server(port: str) -> None:
         return wrapper
 
     worker.claim_due = timed("claim_due", worker.claim_due, count=len)
-    worker.record_sent = timed("record_sent", worker.record_sent)
+    worker.record_sent_batch = timed("record_sent", worker.record_sent_batch)
     escalation.run_due_escalations = timed("run_due_escalations", escalation.run_due_escalations)
     actions.dispatch_incident = timed("dispatch_incident", actions.dispatch_incident, count=len)
-    actions.select_responders = timed("select_responders", actions.select_responders, count=len)
+    actions.select_responders = timed("select_responders", actions.select_responders)
     events.record_for_responders = timed("record_events", events.record_for_responders, count=len)
     actions.enqueue_pushes = timed("enqueue_pushes", actions.enqueue_pushes, count=len)
     actions._tell_everyone_about = timed("tell_board", actions._tell_everyone_about)
@@ -531,7 +674,37 @@ def run_probed_server(port: str) -> None:
             record("transport_send", start, time.time())
 
     webpush_transport.WebPushTransport.send = send
+    if os.environ.get("BENCH_PROFILE"):
+        _profile_event_loop_thread(os.environ["BENCH_PROFILE"])
     call_command("serve", host="127.0.0.1", port=port)
+
+
+def _profile_event_loop_thread(path: str) -> None:
+    """cProfile of the server's main thread (the event loop: the worker's sends, the sockets), written
+    to `path` when the bench sends SIGUSR1 (before it stops the server)."""
+    import cProfile
+
+    profiler = cProfile.Profile()
+
+    def dump(signum, frame):
+        profiler.disable()
+        profiler.dump_stats(path)
+
+    signal.signal(signal.SIGUSR1, dump)
+    profiler.enable()
+
+
+def print_profile(server: Server, path: Path) -> None:
+    import pstats
+
+    server.popen.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 30
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # written in full
+    print("\nProfile of the server's event-loop thread (whole run, by own time):")
+    pstats.Stats(str(path)).sort_stats("tottime").print_stats(25)
+    pstats.Stats(str(path)).sort_stats("cumulative").print_stats(40)
 
 
 def probe_report(log_path: Path, results: list) -> dict:
@@ -693,8 +866,16 @@ def parse_args():
         help="connection limits for the bare pywebpush floor (default: DEVICES and 100; none to skip)",
     )
     parser.add_argument("--probe", action="store_true", help="time the server's steps (adds overhead)")
+    parser.add_argument(
+        "--profile", action="store_true", help="with --probe: cProfile the server's event-loop thread and print it"
+    )
+    parser.add_argument(
+        "--cpu-only", action="store_true", help="only the sending path's CPU per push against bare pywebpush"
+    )
     parser.add_argument("--time-limit", type=int, default=600, help="give up after this many seconds")
     args = parser.parse_args()
+    if args.profile and not args.probe:
+        parser.error("--profile needs --probe")
     if args.dispatches < 10:
         parser.error("--dispatches must be at least 10")
     if not 1 <= args.devices <= 1000:
@@ -714,6 +895,9 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--probed-serve":
         return run_probed_server(sys.argv[2])
     args = parse_args()
+    if args.cpu_only:
+        print(json.dumps(run_cpu_only(args)))
+        return None
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(args.time_limit)
     workdir = Path(tempfile.mkdtemp(prefix="push-fanout-"))
@@ -741,10 +925,14 @@ def main() -> None:
         print(f"data: {args.devices} subscribed firefighters ({time.perf_counter() - started:.1f} s)", flush=True)
 
         probe_log = workdir / "probe.jsonl" if args.probe else None
+        if args.profile:
+            env["BENCH_PROFILE"] = str(workdir / "serve.prof")
         server = start_server(env, workdir, probe_log)
         print(f"manage.py serve (embedded worker) on 127.0.0.1:{server.port}", flush=True)
         results = []
         for number, incident_id in enumerate(plan.incident_ids):
+            if number == args.warmup:
+                server_cpu_s = process_cpu_seconds(server.popen.pid)
             result = run_dispatch(server, stand_in, plan, incident_id, args.devices)
             measured = number >= args.warmup
             if measured:
@@ -755,6 +943,9 @@ def main() -> None:
                 flush=True,
             )
             time.sleep(PAUSE_BETWEEN_DISPATCHES_S)  # the worker goes idle, as between real calls
+        server_cpu_s = process_cpu_seconds(server.popen.pid) - server_cpu_s
+        if args.profile:
+            print_profile(server, workdir / "serve.prof")
         stop_server(server)
         if server.popen.returncode not in (0, -signal.SIGTERM):
             print(f"warning: manage.py serve exited with {server.popen.returncode}:\n{server.tail()}", flush=True)
@@ -773,6 +964,13 @@ def main() -> None:
         if baseline_accepted != args.devices:
             raise RuntimeError(f"the baseline loop got {baseline_accepted} pushes accepted, not {args.devices}")
         figures = report(args, results, baseline_ms, baseline_accepted, stand_in, floors)
+        figures.update(
+            cpu_figures(
+                server_cpu_s,
+                len(results) * args.devices,
+                sending_cpu_per_push(stand_in, plan.subscriptions, env["VAPID_PRIVATE_KEY"]),
+            )
+        )
         figures.update({f"probe_{name}": value for name, value in probe_figures.items()})
     except BaseException:
         if server is not None:

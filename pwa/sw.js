@@ -15,6 +15,9 @@
  * - A test of the device ("Test my alerts", the readiness checks: `type` "device.test") shows its
  *   own notification (its own tag, no incident, no vibration pattern of an alert) and posts its
  *   receipt the same way with `check_id`; an open app is told at once.
+ * - A message from control (`type` "message.created") shows generic words only ("New message from
+ *   control about your incident"), under its own tag so the alert's notification stays; tapping it
+ *   opens the alert, where the app shows the message. It carries no receipt token.
  * - notificationclick: focuses the app and opens the alert; pushsubscriptionchange: subscribes
  *   again and tells the server.
  *
@@ -22,7 +25,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "18bdbb1dc60d";
+const VERSION = "4a7735556e37";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 
@@ -42,6 +45,8 @@ const SHELL = [
   "/app/idb.js",
   "/app/labels.js",
   "/app/lastevent.js",
+  "/app/message-acks.js",
+  "/app/messages.js",
   "/app/main.js",
   "/app/metronome.js",
   "/app/outbox.js",
@@ -66,6 +71,7 @@ const SHELL = [
   "/app/views/home.js",
   "/app/views/incident.js",
   "/app/views/login.js",
+  "/app/views/messages.js",
   "/app/views/parts.js",
   "/app/views/record-form.js",
   "/icons/apple-touch-icon.png",
@@ -78,6 +84,7 @@ const SHELL = [
 ];
 const SHELL_PATHS = new Set(SHELL);
 
+const MESSAGE_TYPE = "message.created";
 const GENERIC_TITLE = "Cardiac arrest alert: open the app";
 const GENERIC_BODY = "Tap to see the alert and answer.";
 const GENERIC_TAG = "coresponder-alert";
@@ -329,6 +336,10 @@ async function showPush(event) {
     // Telling a crew they are not needed must not buzz like an alert or demand a tap.
     options.requireInteraction = false;
     delete options.vibrate;
+  }
+  if (payload && payload.type === MESSAGE_TYPE) {
+    // A message is read when the firefighter can: it must not demand a tap like an alert.
+    options.requireInteraction = false;
   }
   try {
     await self.registration.showNotification(shownTitle, options);

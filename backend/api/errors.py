@@ -66,14 +66,31 @@ def _database_unavailable(exc, context) -> Response:
         getattr(request, "path", "?"),
         type(exc).__name__,
     )
-    body = error_body(
-        "database_unavailable",
-        "The database cannot be reached just now, so this request may not have been carried out. "
-        "Try again in a few seconds.",
-    )
+    if _every_pooled_connection_busy(exc):
+        body = error_body(
+            "database_busy",
+            "Every database connection of this server is in use just now (a burst of requests), so this "
+            "request was not carried out. Try again in a few seconds.",
+        )
+    else:
+        body = error_body(
+            "database_unavailable",
+            "The database cannot be reached just now, so this request may not have been carried out. "
+            "Try again in a few seconds.",
+        )
     return Response(
         body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)}
     )
+
+
+def _every_pooled_connection_busy(exc) -> bool:
+    """Django raised this because the connection pool (DATABASE_POOL) had no free connection within
+    DATABASE_POOL_TIMEOUT: the database is up, this process is busy."""
+    try:
+        from psycopg_pool import PoolTimeout
+    except ImportError:  # no pool installed: no pool to be busy
+        return False
+    return isinstance(exc.__cause__, PoolTimeout)
 
 
 def _plain(value):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backend.api import places_views, positions_views, records_views, views
+from backend.api import messages_views, places_views, positions_views, postcodes_views, records_views, views
 
 urlpatterns = [
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
@@ -18,6 +18,18 @@ urlpatterns = [
         places_views.IncidentDefibrillatorsView.as_view(),
         name="incident-defibrillators",
     ),
+    # Messages to the crews (issue 15): backend/api/messages_views.py.
+    path(
+        "incidents/<int:incident_id>/messages/",
+        messages_views.IncidentMessagesView.as_view(),
+        name="incident-messages",
+    ),
+    path(
+        "messages/<int:message_id>/acknowledge/",
+        messages_views.AcknowledgeMessageView.as_view(),
+        name="message-acknowledge",
+    ),
+    path("postcodes/<str:postcode>/", postcodes_views.PostcodeView.as_view(), name="postcode"),
     path("alerts/", views.MyAlertListView.as_view(), name="my-alert-list"),
     path("alerts/<int:alert_id>/", views.MyAlertDetailView.as_view(), name="my-alert-detail"),
     path("alerts/<int:alert_id>/respond/", views.RespondView.as_view(), name="my-alert-respond"),

@@ -61,6 +61,8 @@ class Kind(models.TextChoices):
     ALERT = "alert", "Alert"
     STAND_DOWN = "stand_down", "Stand-down (cancelled or not needed)"
     TEST = "test", "Test of the device"
+    # "New message from control": generic words, never the text; no receipt (readiness unaffected).
+    MESSAGE = "message", "New message from control"
 
 
 class CheckReason(models.TextChoices):

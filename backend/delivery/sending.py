@@ -31,6 +31,10 @@ from backend.scheduling import Every, Pass
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5
+# How long the recorder waits for the rest of a fan-out's sends before writing the results it has:
+# one transaction (and one board update) per fan-out, not one per push that happened to finish
+# while the last write ran, which took the worker's CPU and the write lock from the sends.
+RECORD_BATCH_WAIT_SECONDS = 0.5
 
 
 # --- Database steps (sync) ----------------------------------------------------------------------------
@@ -88,6 +92,10 @@ def _not_needed_because(delivery: Delivery, *, shown_by_receipt: set[int] = froz
     alert = delivery.alert
     if delivery.kind == Kind.STAND_DOWN:
         return "" if delivery.device is not None else "Not sent: the device's subscription was removed."
+    if delivery.kind == Kind.MESSAGE:
+        if delivery.device is None:
+            return "Not sent: the device's subscription was removed."
+        return alert.why_not_to_message()
     if reason := alert.why_not_to_call():
         return reason
     if delivery.channel == Channel.WEBPUSH and delivery.device is None:
@@ -326,7 +334,14 @@ class DeliveryPass(Pass):
     async def _record_sent_batches(self) -> None:
         while True:
             await self._sent_waiting.wait()
+            await self._until_sends_settle()
             await self._flush_sent()
+
+    async def _until_sends_settle(self) -> None:
+        """Until every send now in flight has finished, or RECORD_BATCH_WAIT_SECONDS. A slow push
+        service holds the others' records back by that much at most (their leases last far longer)."""
+        if self.in_flight:
+            await asyncio.wait(list(self.in_flight), timeout=RECORD_BATCH_WAIT_SECONDS)
 
     async def _flush_sent(self) -> None:
         self._sent_waiting.clear()

@@ -7,7 +7,7 @@ that exists must not be distinguishable from one that does not.
 
 from backend.accounts.access import responder_of
 from backend.accounts.models import Responder
-from backend.dispatch.models import Alert, Incident
+from backend.dispatch.models import Alert, CrewMessage, Incident
 from backend.errors import NotAllowed, NotFound
 
 
@@ -90,3 +90,41 @@ def access_incident_for_board_or_crew(user, incident_id) -> Incident:
         except (Incident.DoesNotExist, ValueError, TypeError):
             raise NotFound(f"There is no incident {incident_id}.") from None
     return access_incident_for_responder(user, incident_id)
+
+
+def access_messages_of_incident(user, incident_id):
+    """An incident's messages to its crews (backend/dispatch/messages.py) and whose view they are
+    for: a coordinator with the board sees every acknowledgement; a firefighter alerted to the
+    incident (in any state) sees the messages and only their own acknowledgement, through their
+    alert. Returns (incident, the firefighter's alert or None for a coordinator)."""
+    if user and user.is_authenticated and user.is_active and user.has_perm("accounts.view_board"):
+        incident = access_incident_for_coordinator(
+            user, incident_id, permission="accounts.view_board", doing="read messages to crews"
+        )
+        return incident, None
+    responder = responder_of(user)
+    try:
+        alert = Alert.objects.select_related("incident", "responder__user").get(
+            incident_id=incident_id, responder=responder
+        )
+    except (Alert.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"You have no incident {incident_id}.") from None
+    return alert.incident, alert
+
+
+def access_message_for_responder(user, message_id, *, lock_responder: bool = False):
+    """A message to an incident the firefighter was alerted to, and their alert on it. With
+    `lock_responder` the responder's row is locked first (two acknowledgements at once queue), the
+    order every action takes rows in after the incident's (incident, responder, alert), so that an
+    acknowledgement and an answer at once never deadlock. Anyone else: not found."""
+    responder = responder_of(user)
+    try:
+        message = CrewMessage.objects.select_related("incident").get(pk=message_id)
+        if lock_responder:
+            Responder.objects.select_for_update().filter(pk=responder.pk).exists()
+        alert = Alert.objects.select_related("responder__user").get(
+            incident_id=message.incident_id, responder=responder
+        )
+    except (CrewMessage.DoesNotExist, Alert.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"You have no message {message_id}.") from None
+    return message, alert

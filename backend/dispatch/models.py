@@ -213,6 +213,15 @@ class Alert(models.Model):
             return "Not sent: enough crews are going."
         return ""
 
+    def why_not_to_message(self) -> str:
+        """Why a push saying "new message" is no longer worth sending to this alert's phones (""
+        while it is): the incident has ended, or the responder is no longer part of it."""
+        if self.incident.status != IncidentStatus.OPEN:
+            return f"Not sent: the incident is {self.incident.status}."
+        if self.state not in MESSAGE_RECIPIENT_STATES:
+            return f"Not sent: the alert is {self.get_state_display().lower()}."
+        return ""
+
     @property
     def shown_on_device(self) -> bool:
         """The app has shown the alert (a text queued as a fallback is then not needed)."""
@@ -245,6 +254,54 @@ class AlertPosition(models.Model):
 
     def __str__(self) -> str:
         return f"Position of alert {self.alert_id} at {self.recorded_at:%H:%M:%S}"
+
+
+# --- Messages to the crews (backend/dispatch/messages.py) -----------------------------------------
+
+MESSAGE_MAX_LENGTH = 280
+
+# Who is told of a message: those still part of the incident, answered or not ("access by the rear
+# door" helps one who is still deciding). Not those who declined, were stood down, were cancelled or
+# have cleared: they are not going, or are done (docs/events.md, `message.created`).
+MESSAGE_RECIPIENT_STATES = frozenset(
+    {AlertState.ALERTED, AlertState.RECEIVED, AlertState.ACCEPTED, AlertState.EN_ROUTE, AlertState.ON_SCENE}
+)
+
+
+class CrewMessage(models.Model):
+    """A coordinator's short message to an incident's crews ("Ambulance on scene", "Access by the
+    rear door"). The text goes to the crews' apps over the socket and the API after they have logged
+    in, never in a push: a coordinator may type patient details."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.CharField(max_length=MESSAGE_MAX_LENGTH)
+    sent_at = models.DateTimeField()
+    recipient_count = models.PositiveSmallIntegerField(
+        default=0, help_text="Responders told when it was sent (alerted and still part of the incident)."
+    )
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+        indexes = [models.Index(fields=["incident", "-sent_at"])]
+
+    def __str__(self) -> str:
+        return f"Message {self.pk} to {self.incident}"
+
+
+class MessageAcknowledgement(models.Model):
+    """A responder's "Got it" on a message, through their alert on its incident: once per alert."""
+
+    message = models.ForeignKey(CrewMessage, on_delete=models.CASCADE, related_name="acknowledgements")
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="message_acknowledgements")
+    acknowledged_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["acknowledged_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["message", "alert"], name="one_acknowledgement_per_alert")]
+
+    def __str__(self) -> str:
+        return f"{self.alert} acknowledged message {self.message_id}"
 
 
 class AlarmKind(models.TextChoices):

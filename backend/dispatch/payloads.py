@@ -141,3 +141,32 @@ def dispatch_outcome(incident: Incident, alerts: list[Alert]) -> dict:
         "nobody_because": "" if alerts else incident.unreached_reason,
         "message": message,
     }
+
+
+def crew_message(message, acknowledgements) -> dict:
+    """A message to the crews (backend/dispatch/messages.py) with its acknowledgements (those the
+    reader may see: all for a coordinator, their own for a firefighter), oldest first."""
+    return {
+        "id": message.pk,
+        "incident_id": message.incident_id,
+        "text": message.text,
+        "author_name": _author_name(message.author),
+        "sent_at": _iso(message.sent_at),
+        "recipient_count": message.recipient_count,
+        "acknowledgements": [message_acknowledgement(ack) for ack in acknowledgements],
+    }
+
+
+def message_acknowledgement(ack) -> dict:
+    """One responder's "Got it" (the `message.acknowledged` event's data)."""
+    return {
+        "message_id": ack.message_id,
+        "incident_id": ack.alert.incident_id,
+        "responder_id": ack.alert.responder_id,
+        "responder_name": ack.alert.responder.display_name,
+        "acknowledged_at": _iso(ack.acknowledged_at),
+    }
+
+
+def _author_name(user) -> str:
+    return user.get_full_name() or user.get_username()

@@ -20,6 +20,7 @@ from backend.accounts.models import Responder
 from backend.accounts.sockets import SessionBoundSocket
 from backend.audit import log as audit_log
 from backend.dispatch import actions, alarms, coverage, payloads, positions
+from backend.dispatch import messages as crew_messages
 from backend.dispatch.models import Alert, Incident, IncidentStatus
 from backend.errors import ActionError
 from backend.places.payloads import defibrillators_near
@@ -292,8 +293,9 @@ def _client_address(scope) -> str | None:
 @database_sync_to_async
 def _board_snapshot(user, address: str | None) -> dict:
     """Four queries whatever the number of open incidents, one per open incident for its nearest
-    defibrillators (an indexed look-up of a fraction of a millisecond), and two for the positions of
-    the responders going, whose reading is audited as `user`'s (docs/positions.md)."""
+    defibrillators (an indexed look-up of a fraction of a millisecond), two for the positions of
+    the responders going, whose reading is audited as `user`'s (docs/positions.md), and two for
+    the messages to the crews."""
     incidents = list(Incident.objects.filter(status=IncidentStatus.OPEN).order_by("-created_at")[:200])
     alerts = list(
         Alert.objects.filter(incident__in=incidents)
@@ -325,4 +327,6 @@ def _board_snapshot(user, address: str | None) -> dict:
             {"incident_id": incident.pk, **defibrillators_near(incident.latitude, incident.longitude)}
             for incident in incidents
         ],
+        # Two more queries: the open incidents' messages to the crews, with every acknowledgement.
+        "messages": crew_messages.board_messages_of(incidents),
     }

@@ -170,6 +170,12 @@ export class Api {
     return this.request("POST", `/alerts/${Number(id)}/respond/`, body);
   }
 
+  // --- Messages from control (app/messages.js) --------------------------------------------------
+  async messages(incidentId) {
+    const body = await this.request("GET", `/incidents/${Number(incidentId)}/messages/`);
+    return Array.isArray(body?.messages) ? body.messages : [];
+  }
+
   // --- Checklist events ------------------------------------------------------------------------
   postEvent(alertId, body) {
     return this.raw("POST", `/alerts/${Number(alertId)}/events/`, body);

@@ -3,6 +3,7 @@
 //                      log     every checklist event recorded on this device, for the event log screen
 //                      kv      small per-user records (cached alerts, checklist progress, the after-call forms)
 //   coresponder-forms  outbox  after-call forms waiting to be sent (app/outbox.js), keyed by idempotency key
+//   coresponder-messages  message_acks  "Got it" on messages from control waiting to be sent (app/message-acks.js)
 // The forms have a database of their own rather than a new version of the first: an upgrade is
 // blocked while another tab of an older app holds the database open, and this one must never wait.
 // If IndexedDB cannot be opened (some private modes), memory stores stand in and the app says
@@ -11,6 +12,7 @@
 const DATABASES = {
   coresponder: { version: 1, stores: { queue: "idempotency_key", log: "idempotency_key", kv: "key" } },
   "coresponder-forms": { version: 1, stores: { outbox: "idempotency_key" } },
+  "coresponder-messages": { version: 1, stores: { message_acks: "idempotency_key" } },
 };
 
 function promised(request) {
@@ -76,7 +78,7 @@ function memoryStore(keyPath) {
   };
 }
 
-/** {queue, log, kv, outbox} stores, IndexedDB-backed when possible. */
+/** {queue, log, kv, outbox, message_acks} stores, IndexedDB-backed when possible. */
 export async function openStores() {
   const stores = {};
   for (const [database, { stores: names }] of Object.entries(DATABASES)) {

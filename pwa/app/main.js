@@ -10,6 +10,8 @@ import { EventLog } from "./eventlog.js";
 import { openStores } from "./idb.js";
 import { RecordOutbox } from "./outbox.js";
 import { lastEventKey } from "./lastevent.js";
+import { MessageAcks } from "./message-acks.js";
+import { applyAcknowledgement, markAcknowledging } from "./messages.js";
 import { Metronome } from "./metronome.js";
 import { PositionSharing } from "./position.js";
 import { dropPushSubscription, pushEndpoint, readPushState, registerDevice } from "./push.js";
@@ -94,6 +96,26 @@ async function boot() {
     if (state.session === "authenticated") ctx.positions.follow(state);
     else ctx.positions.stopAll();
   });
+  // "Got it" on messages from control: queued on the phone, sent like the other answers.
+  ctx.messageAcks = new MessageAcks({
+    stores,
+    api,
+    onAuthRequired: () => ctx.sessionExpired(),
+    onAcknowledged: (ack) => {
+      store.update((s) => applyAcknowledgement(s, ack));
+      ctx.sync?.persist();
+    },
+  });
+  ctx.acknowledgeMessage = (message) => {
+    store.update((s) => markAcknowledging(s, message.incident_id, message.id));
+    ctx.sync?.persist();
+    ctx.messageAcks.acknowledge(message);
+  };
+  /** The "Got it"s still queued on this phone show as given (after a restart without signal). */
+  async function markQueuedAcknowledgements() {
+    const pending = await ctx.messageAcks.pending();
+    store.update((s) => pending.forEach(({ incident_id, message_id }) => markAcknowledging(s, incident_id, message_id)));
+  }
 
   async function refreshQueueCounts() {
     const counts = await ctx.eventLog.counts();
@@ -195,6 +217,7 @@ async function boot() {
     });
     ctx.eventLog.setOwner(me.username);
     ctx.outbox.setOwner(me.username);
+    ctx.messageAcks.setOwner(me.username);
     refreshQueueCounts();
     if (!me.responder) return; // not a firefighter: the home screen explains
     ctx.sync?.stop();
@@ -209,9 +232,11 @@ async function boot() {
       onSynced: () => ctx.eventLog.sync(),
     });
     ctx.synced = ctx.sync.start();
+    ctx.synced.then(markQueuedAcknowledgements).catch(() => {});
     if (!offline) {
       ctx.eventLog.sync();
       ctx.outbox.sync();
+      ctx.messageAcks.sync();
       ctx.refreshPush({ report: true });
       loadChecklist(api).then((result) => (ctx.checklist = result));
     }
@@ -274,6 +299,7 @@ async function boot() {
     if (username) {
       await ctx.eventLog.forget(username, { keepQueue: false });
       await ctx.outbox.forget(username, { keepQueue: false });
+      await ctx.messageAcks.forget(username, { keepQueue: false });
       localStorage.removeItem(lastEventKey(username));
     }
     await stores.kv.clear();
@@ -360,6 +386,7 @@ async function boot() {
       ctx.sync?.foreground();
       ctx.eventLog.sync();
       ctx.outbox.sync();
+      ctx.messageAcks.sync();
       ctx.refreshPush({ repair: false });
     }
   });
@@ -370,6 +397,7 @@ async function boot() {
     ctx.sync?.reloadAlerts();
     ctx.eventLog.sync();
     ctx.outbox.sync();
+    ctx.messageAcks.sync();
   });
   window.addEventListener("offline", () => {
     store.update((s) => void (s.online = false));

@@ -39,6 +39,7 @@ export function createState() {
     session: "unknown", // unknown | anonymous | authenticated | expired | offline
     alerts: new Map(), // alert id -> alert
     incidents: new Map(), // incident id -> {incident, crew: Map}
+    messages: new Map(), // incident id -> Map message id -> message from control (app/messages.js)
     connection: { status: "stopped", retryAt: null },
     online: true,
     push: null,

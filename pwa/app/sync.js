@@ -3,6 +3,7 @@
 // and acknowledging each alert once it is on screen.
 
 import { LastEventTracker } from "./lastevent.js";
+import { allMessages, applyAcknowledgement, applyMessage } from "./messages.js";
 import { CLOSE_BAD_LAST_EVENT_ID, CLOSE_NOT_ALLOWED, CLOSE_NOT_LOGGED_IN, browserClock, responderSocket } from "./socket.js";
 import { applyAlert, applyIncident, applyPosition, incidentOf, isActionable } from "./store.js";
 
@@ -83,6 +84,18 @@ export class AlertSync {
         this.tracker.observe(frame);
         this.persist();
         break;
+      case "message.created":
+        // A message from control: kept and shown where the alert and the checklist show them;
+        // never a screen of its own (a firefighter doing CPR must not lose the checklist).
+        this.store.update((s) => applyMessage(s, frame.data?.message));
+        this.tracker.observe(frame);
+        this.persist();
+        break;
+      case "message.acknowledged":
+        this.store.update((s) => applyAcknowledgement(s, frame.data));
+        this.tracker.observe(frame);
+        this.persist();
+        break;
       case "sync.ready": {
         const { reload } = this.tracker.syncReady(frame.data);
         if (reload) this.reloadAlerts();
@@ -120,6 +133,7 @@ export class AlertSync {
     });
     // No longer in the active list: its incident was closed or cancelled; learn which.
     for (const id of vanished) this.ensureAlert(id).catch(() => {});
+    for (const incidentId of new Set(alerts.map((alert) => alert.incident_id))) this.reloadMessages(incidentId);
     this.persist();
     for (const alert of alerts) {
       const current = this.store.state.alerts.get(alert.id);
@@ -132,6 +146,7 @@ export class AlertSync {
   async ensureAlert(id) {
     const detail = await this.api.alert(id);
     this._applyDetail(detail);
+    if (detail?.incident_id) this.reloadMessages(detail.incident_id);
     return this.store.state.alerts.get(detail.id);
   }
 
@@ -143,6 +158,22 @@ export class AlertSync {
       if (alert.incident) applyIncident(s, alert.incident, crew);
     });
     this.persist();
+  }
+
+  /** An incident's messages from control over the REST API (the record), merged by id. Without
+   *  signal the store keeps what it had (from the socket and this phone's cache). */
+  async reloadMessages(incidentId) {
+    let messages;
+    try {
+      messages = await this.api.messages(incidentId);
+    } catch {
+      return false;
+    }
+    this.store.update((s) => {
+      for (const message of messages) applyMessage(s, message);
+    });
+    this.persist();
+    return true;
   }
 
   /**
@@ -228,6 +259,7 @@ export class AlertSync {
       this.store.update((s) => {
         for (const alert of record.alerts || []) applyAlert(s, alert);
         for (const { incident, crew } of record.incidents || []) applyIncident(s, incident, crew);
+        for (const message of record.messages || []) applyMessage(s, message);
       });
     } catch {
       // unreadable: the REST API fills the store
@@ -240,7 +272,8 @@ export class AlertSync {
     this.persistTimer = this.clock.setTimeout(() => {
       const s = this.store.state;
       const incidents = [...s.incidents.values()].map(({ incident, crew }) => ({ incident, crew: [...crew.values()] }));
-      this.kv.put({ key: this.cacheKey, alerts: [...s.alerts.values()], incidents, saved_at: new Date().toISOString() }).catch(() => {});
+      const messages = allMessages(s);
+      this.kv.put({ key: this.cacheKey, alerts: [...s.alerts.values()], incidents, messages, saved_at: new Date().toISOString() }).catch(() => {});
     }, 300);
   }
 }

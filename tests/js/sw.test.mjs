@@ -192,6 +192,47 @@ describe("service worker: push", () => {
   });
 });
 
+describe("service worker: a message from control", () => {
+  // What backend/delivery/transports/webpush.py's message_payload sends: generic words, no text.
+  const MESSAGE = {
+    web_push: 8030,
+    mutable: true,
+    notification: {
+      title: "Message from control",
+      body: "New message from control about your incident. Open the app to read it.",
+      navigate: `${ORIGIN}/#/alerts/42`,
+      tag: "message-17",
+      lang: "en-GB",
+      silent: false,
+    },
+    type: "message.created",
+    alert_id: 42,
+    incident_id: 17,
+    url: `${ORIGIN}/#/alerts/42`,
+  };
+
+  it("shows it under its own tag, asks nothing of the alert, sends no receipt, and demands no tap", async () => {
+    const messages = [];
+    const worker = loadWorker({ windows: [{ url: `${ORIGIN}/`, postMessage: (m) => messages.push(m) }] });
+    const [shown] = await push(worker, MESSAGE);
+    assert.equal(shown.title, "Message from control");
+    assert.equal(shown.options.tag, "message-17", "the alert's notification (incident-17) stays");
+    assert.equal(shown.options.requireInteraction, false);
+    assert.deepEqual(plain(shown.options.data), { url: `${ORIGIN}/#/alerts/42`, alert_id: 42, incident_id: 17, receipt: null });
+    assert.deepEqual(worker.fetches, [], "no alert check, no receipt");
+    assert.deepEqual(plain(messages), [{ type: "push", alert_id: 42 }], "an open app loads the message at once");
+  });
+
+  it("opens the alert, where the app shows the message, when tapped", async () => {
+    const worker = loadWorker();
+    const [shown] = await push(worker, MESSAGE);
+    const event = { notification: { close: () => {}, data: shown.options.data }, waitUntil: (promise) => (event.done = promise) };
+    worker.listeners.notificationclick(event);
+    await event.done;
+    assert.deepEqual(worker.opened, [`${ORIGIN}/#/alerts/42`]);
+  });
+});
+
 const TOKEN = "A".repeat(40) + "b-_";
 
 describe("service worker: receipts", () => {

@@ -89,6 +89,8 @@ _CONVERTERS = {
     "{charlies_alert}": "<int:alert_id>",
     "{record}": "<int:record_id>",
     "{check}": "<int:check_id>",
+    "{message}": "<int:message_id>",
+    "{postcode}": "<str:postcode>",
 }
 FIREFIGHTERS_200 = only(*FIREFIGHTERS, status=200)
 OWNER_ONLY = {"firefighter": 200, "other_station_firefighter": 404, "crew_lead": 404}
@@ -122,6 +124,13 @@ API_MATRIX = [
     # The nearest defibrillators (issue 14): the board, and the crews alerted to the incident (alice
     # and erin on A); a firefighter not alerted to it is told it does not exist.
     Entry("get", "/api/v1/incidents/{incident}/defibrillators/", {"coordinator": 200, "firefighter": 200, "crew_lead": 200, "other_station_firefighter": 404}),
+    # Messages to the crews (issue 15): coordinators send and read; the incident's alerted
+    # firefighters read and acknowledge; one not alerted to it gets 404, as for an unknown id.
+    Entry("get", "/api/v1/incidents/{incident}/messages/", {"coordinator": 200, "firefighter": 200, "crew_lead": 200, "other_station_firefighter": 404}),
+    Entry("post", "/api/v1/incidents/{incident}/messages/", only("coordinator", status=201), {"text": "Ambulance on scene"}),
+    Entry("post", "/api/v1/messages/{message}/acknowledge/", {"firefighter": 200, "crew_lead": 200, "other_station_firefighter": 404}, {}, setup="a message"),
+    # Postcodes: coordinators placing an incident.
+    Entry("get", "/api/v1/postcodes/{postcode}/", only("coordinator", status=200), setup="a postcode"),
     # A firefighter's own alerts: another's (same station or not) is 404, a non-firefighter 403.
     Entry("get", "/api/v1/alerts/", FIREFIGHTERS_200),
     Entry("get", "/api/v1/alerts/{alert}/", OWNER_ONLY),
@@ -231,6 +240,14 @@ RECORDS_MADE_FIRST = {
 def make_record_first(entry: Entry, world) -> int | None:
     if not entry.setup:
         return None
+    if entry.setup == "a message":
+        from backend.dispatch.messages import send_crew_message
+
+        return send_crew_message(actor=world.users["coordinator"], incident_id=world.incident, text="Rear door").pk
+    if entry.setup == "a postcode":
+        from backend.postcodes.models import Postcode
+
+        return Postcode.objects.create(code="NR21TF", postcode="NR2 1TF", latitude=52.63, longitude=1.29).pk
     if entry.setup == "alice's test":
         from backend.delivery import readiness
 
@@ -253,6 +270,8 @@ def url_of(entry: Entry, world, role: str, record_id: int | None = None) -> str:
     values = {
         "{record}": record_id,
         "{check}": record_id,
+        "{message}": record_id,
+        "{postcode}": "nr2 1tf",
         "{incident}": world.incident,
         "{accepted_incident}": world.accepted_incident,
         "{alert}": world.alert,
@@ -639,7 +658,7 @@ def test_the_admin_buttons_change_nothing_for_anyone_but_coordinators(world, rol
 def test_a_user_deactivated_is_refused_everywhere_on_the_api(world):
     """A session or token taken before deactivation is refused on every endpoint."""
     clients = {role: client_as(world, role) for role in ("firefighter", "coordinator", "machine")}
-    setups = (*RECORDS_MADE_FIRST, "alice's test")
+    setups = (*RECORDS_MADE_FIRST, "alice's test", "a message", "a postcode")
     made = {setup: make_record_first(Entry("get", "", {}, setup=setup), world) for setup in setups}
     get_user_model().objects.filter(pk__in=[world.users[role].pk for role in clients]).update(is_active=False)
     for role, client in clients.items():

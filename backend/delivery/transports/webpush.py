@@ -1,8 +1,9 @@
 """Web Push through pywebpush's async API, with one shared aiohttp session.
 
 Headers per RFC 8030: TTL long enough to reach a phone in deep sleep, Urgency high, a Topic per
-incident (so a later message about the same incident replaces an undelivered earlier one). VAPID
-(RFC 8292) claims are a fresh dict per request: pywebpush fills in aud and exp in place.
+incident (so a later message about the same incident replaces an undelivered earlier one). The VAPID
+(RFC 8292) header is signed once per push service and reused until shortly before it expires
+(backend/delivery/vapid.py: SignedHeaders), not signed again for every message.
 Redirects are never followed: an endpoint was checked against the allowlist, its redirect was not.
 """
 
@@ -15,7 +16,7 @@ from django.conf import settings
 from pywebpush import WebPushException, webpush_async
 
 from backend.delivery.transports import Job, Transport, TransportError
-from backend.delivery.vapid import load_private_key
+from backend.delivery.vapid import load_private_key, signed_headers
 
 RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
 GONE_STATUSES = {404, 410}
@@ -34,7 +35,40 @@ TEST_BODY = "Checking that alerts reach this phone. Nothing to do."
 
 
 def _topic_of(job: Job) -> str:
+    if job.kind == "message":
+        # Its own topic: a message's push must never replace an alert's still waiting at the push
+        # service (a newer message's push replaces an older one's, which says the same words).
+        return f"message-{job.incident_id}"[:32]
     return TEST_TOPIC if job.kind == "test" else topic_for(job.incident_id)
+
+
+# A message from control: generic words only. The text is read in the app after logging in, never
+# put in a push or on a lock screen, as a coordinator may type patient details.
+MESSAGE_TITLE = "Message from control"
+MESSAGE_BODY = "New message from control about your incident. Open the app to read it."
+
+
+def message_payload(job: Job) -> dict:
+    """The push that says a message is waiting (kind "message"): opens the alert, where the app
+    shows the message. Its own tag, so it does not replace the alert's notification; no receipt
+    token, so a phone's readiness and the alert's funnel are not touched by it."""
+    url = f"{settings.PUBLIC_BASE_URL}/#/alerts/{job.alert_id}"
+    return {
+        "web_push": 8030,
+        "mutable": True,
+        "notification": {
+            "title": MESSAGE_TITLE,
+            "body": MESSAGE_BODY,
+            "navigate": url,
+            "tag": f"message-{job.incident_id}",
+            "lang": "en-GB",
+            "silent": False,
+        },
+        "type": "message.created",
+        "alert_id": job.alert_id,
+        "incident_id": job.incident_id,
+        "url": url,
+    }
 
 
 def device_test_payload(job: Job) -> dict:
@@ -79,6 +113,8 @@ def push_payload(job: Job) -> dict:
     (backend/delivery/receipts.py): opaque, single-use, good for nothing but that alert's receipt."""
     if job.kind == "test":
         return device_test_payload(job)
+    if job.kind == "message":
+        return message_payload(job)
     url = f"{settings.PUBLIC_BASE_URL}/#/alerts/{job.alert_id}"
     if job.kind == "stand_down":
         cancelled = job.incident_status == "cancelled"
@@ -130,6 +166,7 @@ class WebPushTransport(Transport):
     def __init__(self, *, private_key: str | None = None, subject: str | None = None, timeout: float | None = None):
         self.vapid = load_private_key(private_key or settings.VAPID_PRIVATE_KEY, source="VAPID_PRIVATE_KEY")
         self.subject = subject or settings.VAPID_SUBJECT
+        self.vapid_headers = signed_headers(self.vapid, self.subject)
         self.timeout = aiohttp.ClientTimeout(total=timeout or settings.PUSH_TIMEOUT_SECONDS)
         self.session: aiohttp.ClientSession | None = None
 
@@ -150,10 +187,9 @@ class WebPushTransport(Transport):
             response = await webpush_async(
                 subscription_info={"endpoint": job.endpoint, "keys": {"p256dh": job.p256dh, "auth": job.auth}},
                 data=json.dumps(push_payload(job), separators=(",", ":")),
-                vapid_private_key=self.vapid,
-                vapid_claims={"sub": self.subject},
+                # No claims: pywebpush would sign them again. The signed header goes in `headers`.
                 ttl=settings.PUSH_TTL_SECONDS,
-                headers={"Urgency": "high", "Topic": _topic_of(job)},
+                headers={"Urgency": "high", "Topic": _topic_of(job), **self.vapid_headers.for_endpoint(job.endpoint)},
                 timeout=self.timeout,
                 aiohttp_session=_NoRedirects(self.session),
             )

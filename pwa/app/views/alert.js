@@ -6,6 +6,7 @@ import { ApiError } from "../api.js";
 import { estimateText } from "../arrival.js";
 import { unlockAudio } from "../audio.js";
 import { h } from "../dom.js";
+import { messagesKey } from "../messages.js";
 import {
   DECLINE_REASONS,
   STATE_LABELS,
@@ -21,6 +22,7 @@ import {
 import { platform } from "../push.js";
 import { alertPath } from "../router.js";
 import { COMMITTED, UNANSWERED, activeJob, incidentOf, isActionable } from "../store.js";
+import { messageList } from "./messages.js";
 import { every, notice, region, topbar } from "./parts.js";
 
 function coordinate(value) {
@@ -58,11 +60,12 @@ export function alertView(root, { id }, ctx) {
   const elsewhere = region("div");
   const head = region("header", { class: "alert-head" });
   const alarmBox = region("div", { class: "alarm-box" });
+  const messages = region("section", { class: "alert-messages", "aria-label": "Messages from control" });
   const actions = region("section", { class: "alert-actions", "aria-label": "Your answer" });
   const sharingBox = region("section", { class: "alert-sharing", "aria-label": "Your position" });
   const where = region("section", { class: "alert-where" });
   const more = region("nav", { class: "alert-more", "aria-label": "More" });
-  const screen = h("main", { class: "alert-screen" }, top, elsewhere, head, alarmBox, actions, sharingBox, where, more);
+  const screen = h("main", { class: "alert-screen" }, top, elsewhere, head, alarmBox, actions, messages, sharingBox, where, more);
   root.append(screen);
 
   async function load() {
@@ -430,6 +433,7 @@ export function alertView(root, { id }, ctx) {
     actions.show([phase, alert.decline_reason, incident.status, local.busy, local.error, local.declining, local.otherNote !== null, local.switching, force && Date.now()], () =>
       renderActions(alert, incident),
     );
+    messages.show(messagesKey(state, alert.incident_id), () => messageList(ctx, alert.incident_id));
     const sharing = ctx.positions?.status(id);
     sharingBox.show([alert.state, incident.status, sharing], () => renderSharing(alert, incident));
     where.show([incident, alert.state], () => renderWhere(alert, incident));

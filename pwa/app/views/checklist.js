@@ -8,9 +8,11 @@ import { audioContext, tone, unlockAudio, vibrate } from "../audio.js";
 import { VARIANTS, eventData, eventDefinitions, loadChecklist, variantFor } from "../checklist-data.js";
 import { h } from "../dom.js";
 import { endText, formatClock, formatTime } from "../format.js";
+import { messagesKey } from "../messages.js";
 import { alertPath, go } from "../router.js";
 import { endOf, incidentOf } from "../store.js";
 import { ScreenWakeLock } from "../wakelock.js";
+import { messageBanner } from "./messages.js";
 import { notice, region, topbar } from "./parts.js";
 
 const DOUBLE_TAP_MS = 1500;
@@ -49,6 +51,8 @@ export function checklistView(root, { id }, ctx) {
   });
 
   const banners = region("div");
+  // Messages from control: a banner, never a screen of its own (views/messages.js).
+  const messageBox = region("div", { class: "checklist-messages" });
   const top = region("div");
   const head = region("header");
   const beat = h("div", { class: "beat", "aria-hidden": "true" });
@@ -59,7 +63,7 @@ export function checklistView(root, { id }, ctx) {
   const steps = region("section", { "aria-labelledby": "steps-heading" });
   const log = region("section", { class: "card", "aria-labelledby": "log-heading" });
   const about = region("footer", { class: "about" });
-  root.append(h("main", { class: "page checklist" }, banners, top, head, metro, cycle, shocks, quick, steps, log, about));
+  root.append(h("main", { class: "page checklist" }, banners, messageBox, top, head, metro, cycle, shocks, quick, steps, log, about));
 
   // --- State kept on this phone for this alert -------------------------------------------------
   async function loadProgress() {
@@ -480,6 +484,7 @@ export function checklistView(root, { id }, ctx) {
   function render() {
     const state = store.state;
     const alert = state.alerts.get(id);
+    if (alert) messageBox.show(messagesKey(state, alert.incident_id), () => messageBanner(ctx, alert.incident_id));
     banners.show(
       [state.session, endOf(state, alert), alert ? incidentOf(state, alert)?.cancel_reason : null, metronome.running, local.checklist?.version, local.checklist?.signOff?.approved, local.checklistInfo?.noApproved],
       () => renderBanners(state),

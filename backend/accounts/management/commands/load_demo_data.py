@@ -40,6 +40,8 @@ FIREFIGHTERS_PER_STATION = 3
 DEMO_DEFIBRILLATORS = (
     Path(__file__).resolve().parents[3] / "places" / "demo" / "defibrillators-made-up-for-the-demo.geojson"
 )
+# Postcodes around the demo stations, MADE UP for the demo (not ONS data): docs/postcodes.md.
+DEMO_POSTCODES = Path(__file__).resolve().parents[3] / "postcodes" / "data" / "demo-postcodes-made-up.csv"
 
 
 class Command(BaseCommand):
@@ -61,6 +63,8 @@ class Command(BaseCommand):
             # By name, not import: the places app sits above accounts in the layers. --keep-missing:
             # a deployer's real points already loaded are not marked missing from the demo's file.
             call_command("import_defibrillators", str(DEMO_DEFIBRILLATORS), "--keep-missing", stdout=self.stdout)
+        # By the command's name: the postcodes app sits beside accounts, not below it.
+        call_command("import_postcodes", str(DEMO_POSTCODES), stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(stations)} stations."))
 
     def _station(self, name, code, latitude, longitude) -> Station:

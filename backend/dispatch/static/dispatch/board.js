@@ -302,6 +302,116 @@ function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, dev
   );
 }
 
+// --- Messages to the crews (issue 15): a minimal form until the control-room board replaces it ---
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+/** POST /api/v1/incidents/{id}/messages/; resolves to the answer's error message, or "" when sent. */
+async function sendCrewMessage(incidentId, text) {
+  try {
+    const response = await fetch(`/api/v1/incidents/${encodeURIComponent(incidentId)}/messages/`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ text }),
+    });
+    if (response.ok) return "";
+    const body = await response.json().catch(() => null);
+    const error = body?.error || {};
+    return error.fields?.text?.[0] || error.message || `The server answered ${response.status}.`;
+  } catch {
+    return "Not sent: no connection.";
+  }
+}
+
+/** One form above the incidents (redrawing them never loses what is being typed): choose the
+ *  incident, type, send. The crews' phones show it; their "Got it"s are listed under the form. */
+class MessageForm {
+  constructor() {
+    this.messages = new Map(); // message id -> message (with its acknowledgements)
+    this.select = el("select", { id: "board-message-incident", name: "incident" });
+    this.text = el("input", { id: "board-message-text", name: "text", type: "text", maxlength: 280, autocomplete: "off" });
+    this.result = el("p", { className: "board-message-result", role: "status", "aria-live": "polite" });
+    this.list = el("ul", { className: "board-messages" });
+    this.form = el(
+      "form",
+      { className: "board-message-form", "aria-label": "Send a message to the crews" },
+      el("label", { for: "board-message-incident" }, "Incident "),
+      this.select,
+      " ",
+      el("label", { for: "board-message-text" }, "Message to the crews "),
+      this.text,
+      " ",
+      el("button", { type: "submit" }, "Send a message"),
+      this.result,
+      this.list,
+    );
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.send();
+    });
+  }
+
+  async send() {
+    const incidentId = this.select.value;
+    if (!incidentId) return;
+    this.result.textContent = "Sending…";
+    const problem = await sendCrewMessage(incidentId, this.text.value);
+    this.result.textContent = problem || "Sent to the crews.";
+    if (!problem) this.text.value = "";
+  }
+
+  /** The board's frames about messages: the snapshot's `messages`, message.created/acknowledged. */
+  frame(frame) {
+    if (frame.type === "board.snapshot") {
+      this.messages.clear();
+      for (const message of frame.data?.messages || []) this.messages.set(message.id, message);
+    } else if (frame.type === "message.created" && frame.data?.message) {
+      const message = frame.data.message;
+      this.messages.set(message.id, { ...message, acknowledgements: this.messages.get(message.id)?.acknowledgements || [] });
+    } else if (frame.type === "message.acknowledged" && this.messages.has(frame.data?.message_id)) {
+      const message = this.messages.get(frame.data.message_id);
+      if (!message.acknowledgements.some((ack) => ack.responder_id === frame.data.responder_id)) {
+        message.acknowledgements = [...message.acknowledgements, frame.data];
+      }
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  draw(incidents) {
+    const open = incidents.filter((incident) => incident.status === "open");
+    const wanted = open.map((incident) => `${incident.id}:${incident.cad_reference}`).join(",");
+    if (this.select.dataset.incidents !== wanted) {
+      const chosen = this.select.value;
+      this.select.replaceChildren(...open.map((incident) => el("option", { value: String(incident.id) }, `${incident.cad_reference} · ${incident.address}`)));
+      if (open.some((incident) => String(incident.id) === chosen)) this.select.value = chosen;
+      this.select.dataset.incidents = wanted;
+    }
+    this.form.hidden = open.length === 0;
+    const references = new Map(open.map((incident) => [incident.id, incident.cad_reference]));
+    const shown = [...this.messages.values()]
+      .filter((message) => references.has(message.incident_id))
+      .sort((a, b) => String(b.sent_at).localeCompare(String(a.sent_at)) || b.id - a.id);
+    this.list.replaceChildren(
+      ...shown.map((message) => {
+        const names = message.acknowledgements.map((ack) => ack.responder_name);
+        return el(
+          "li",
+          { "data-message-id": message.id },
+          `${references.get(message.incident_id)} ${clockTime(message.sent_at)}: “${message.text}” · `,
+          names.length ? `Got it: ${names.join(", ")}` : "no “Got it” yet",
+          ` (${names.length} of ${message.recipient_count})`,
+        );
+      }),
+    );
+  }
+}
+
 /** When the board will try again: a countdown, or (offline) when the network is back. */
 function reconnectingWhen(retryAt) {
   if (!retryAt) return "Reconnecting when the network is back.";
@@ -324,12 +434,15 @@ class BoardView {
     this.workersBox = el("div", { className: "board-workers", role: "alert", hidden: true });
     this.statusLine = el("p", { className: "board-connection", role: "status", "aria-live": "polite" });
     this.incidentsBox = el("div", { className: "board-incidents" });
-    root.append(this.workersBox, this.statusLine, this.incidentsBox);
+    // Only on the whole board, not on one incident's admin page.
+    this.messageForm = this.onlyIncident === null ? new MessageForm() : null;
+    root.append(this.workersBox, this.statusLine, ...(this.messageForm ? [this.messageForm.form] : []), this.incidentsBox);
     setInterval(() => this.tick(), 1000);
   }
 
   frame(frame) {
-    if (applyFrame(this.state, frame)) this.scheduleDraw();
+    const messages = this.messageForm?.frame(frame);
+    if (applyFrame(this.state, frame) || messages) this.scheduleDraw();
   }
 
   setStatus(status) {
@@ -372,6 +485,7 @@ class BoardView {
       sections.push(el("p", { className: "board-empty" }, this.state.snapshotAt ? text : "Waiting for the board…"));
     }
     this.incidentsBox.replaceChildren(...sections);
+    this.messageForm?.draw(incidents);
     this.drawWorkers();
     this.tick();
     if (this.onlyIncident === null) {

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dispatch', '0006_positions_and_ambulance_eta'),
+        ('dispatch', '0007_crew_messages'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,165 @@
+"""Messages to the crews: a coordinator tells an incident's responders something after dispatch
+("Ambulance on scene", "Access by the rear door"), and each phone says "Got it".
+
+Two actions, one per state change, called by the API (and the board): `send_crew_message` and
+`acknowledge_crew_message`. Each owns its transaction, audits, and tells people through
+backend.realtime.events (after commit). The text travels only where a login is needed (the
+sockets and the API); the push says "New message from control" and nothing more, as a coordinator
+may type patient details. Who is told: docs/events.md, `message.created`.
+"""
+
+import logging
+from collections import defaultdict
+
+from django.db import transaction
+from django.utils import timezone
+
+from backend.audit.log import record
+from backend.audit.models import AuditAction
+from backend.delivery.models import Kind
+from backend.delivery.outbox import enqueue_pushes
+from backend.dispatch import access, payloads
+from backend.dispatch.models import (
+    MESSAGE_MAX_LENGTH,
+    MESSAGE_RECIPIENT_STATES,
+    Alert,
+    CrewMessage,
+    Incident,
+    MessageAcknowledgement,
+)
+from backend.errors import Conflict, InvalidInput
+from backend.realtime import events
+
+logger = logging.getLogger(__name__)
+
+# Who may send and read messages: the coordinators' board (the contract of issue 15).
+BOARD_PERMISSION = "accounts.view_board"
+
+
+def send_crew_message(*, actor, incident_id: int, text: str) -> CrewMessage:
+    """Store the message, tell each responder still part of the open incident (a stored
+    `message.created`, replayable, and a push to each of their phones) and every board."""
+    text = _valid_text(text)
+    with transaction.atomic():
+        # The incident's row is locked, as closing and cancelling lock it: a message is never sent
+        # to an incident that has just ended.
+        incident = access.access_incident_for_coordinator(
+            actor, incident_id, permission=BOARD_PERMISSION, doing="send messages to crews", for_update=True
+        )
+        if not incident.is_open:
+            raise Conflict(f"Incident {incident.cad_reference} is {incident.status}: its crews cannot be messaged.")
+        recipients = list(
+            Alert.objects.filter(incident=incident, state__in=MESSAGE_RECIPIENT_STATES)
+            .select_related("responder__user")
+            .order_by("pk")
+        )
+        now = timezone.now()
+        message = CrewMessage.objects.create(
+            incident=incident, author=actor, text=text, sent_at=now, recipient_count=len(recipients)
+        )
+        # Who sent what to whom; not the words (they may hold patient details: the row has them).
+        record(
+            actor,
+            AuditAction.CREATE,
+            "crew_message",
+            message.pk,
+            incident_id=incident.pk,
+            detail={"recipient_alert_ids": [alert.pk for alert in recipients], "length": len(text)},
+        )
+        _tell_about_new_message(message, recipients, now=now)
+    transaction.on_commit(
+        lambda: logger.info(
+            "Message sent to crews",
+            extra={
+                "event": "crew_message.sent",
+                "message_id": message.pk,
+                "incident_id": incident_id,
+                "actor_id": actor.pk,
+                "recipient_count": len(recipients),
+            },
+        )
+    )
+    return message
+
+
+def _valid_text(text) -> str:
+    text = text.strip() if isinstance(text, str) else ""
+    if not text:
+        raise InvalidInput("Write the message.", fields={"text": ["A message of 1 to 280 characters is required."]})
+    if "\x00" in text:  # PostgreSQL cannot store it; no keyboard types it
+        raise InvalidInput("The message has errors.", fields={"text": ["Text cannot contain a null character."]})
+    if len(text) > MESSAGE_MAX_LENGTH:
+        raise InvalidInput(
+            "The message is too long.",
+            fields={"text": [f"At most {MESSAGE_MAX_LENGTH} characters ({len(text)} given)."]},
+        )
+    return text
+
+
+def _tell_about_new_message(message: CrewMessage, recipients: list[Alert], *, now) -> None:
+    data = payloads.crew_message(message, [])
+    by_responder = {alert.responder_id: alert for alert in recipients}
+    events.record_for_responders(
+        by_responder, "message.created", lambda rid: {"message": data, "alert_id": by_responder[rid].pk}
+    )
+    events.send_to_board([("message.created", {"message": data})])
+    # A phone whose app is closed hears of it by a push: "New message from control", no text.
+    enqueue_pushes(recipients, round=None, now=now, kind=Kind.MESSAGE)
+
+
+def acknowledge_crew_message(*, actor, message_id: int) -> MessageAcknowledgement:
+    """A firefighter alerted to the message's incident says "Got it". Idempotent: a second
+    acknowledgement (a queued retry, another device) returns the first and tells nobody again.
+    Allowed after the incident has ended: a phone offline until then still sends its answer."""
+    with transaction.atomic():
+        message, alert = access.access_message_for_responder(actor, message_id, lock_responder=True)
+        existing = MessageAcknowledgement.objects.filter(message=message, alert=alert).first()
+        if existing is not None:
+            existing.alert = alert
+            return existing
+        ack = MessageAcknowledgement.objects.create(message=message, alert=alert, acknowledged_at=timezone.now())
+        ack.alert = alert
+        record(
+            actor,
+            AuditAction.CREATE,
+            "message_acknowledgement",
+            ack.pk,
+            incident_id=message.incident_id,
+            detail={"message_id": message.pk, "alert_id": alert.pk},
+        )
+        data = payloads.message_acknowledgement(ack)
+        events.send_to_board([("message.acknowledged", data)])
+        # The firefighter's other devices (and this one after a reconnect) stop asking for "Got it".
+        events.record_for_responders([alert.responder_id], "message.acknowledged", lambda rid: data)
+    return ack
+
+
+# --- Reading --------------------------------------------------------------------------------------
+
+
+def messages_of(user, incident_id: int) -> list[dict]:
+    """An incident's messages, newest first, as `user` may see them (access.access_messages_of_incident)."""
+    incident, own_alert = access.access_messages_of_incident(user, incident_id)
+    messages = list(incident.messages.select_related("author").order_by("-sent_at", "-pk"))
+    acks = MessageAcknowledgement.objects.filter(message__in=messages)
+    if own_alert is not None:
+        acks = acks.filter(alert=own_alert)
+    by_message = _acknowledgements_by_message(acks)
+    return [payloads.crew_message(message, by_message[message.pk]) for message in messages]
+
+
+def board_messages_of(incidents: list[Incident]) -> list[dict]:
+    """Every message of these incidents with all acknowledgements, for the board's snapshot: two
+    queries whatever the number of incidents."""
+    messages = list(
+        CrewMessage.objects.filter(incident__in=incidents).select_related("author").order_by("-sent_at", "-pk")
+    )
+    by_message = _acknowledgements_by_message(MessageAcknowledgement.objects.filter(message__in=messages))
+    return [payloads.crew_message(message, by_message[message.pk]) for message in messages]
+
+
+def _acknowledgements_by_message(acks) -> dict[int, list[MessageAcknowledgement]]:
+    by_message: dict[int, list[MessageAcknowledgement]] = defaultdict(list)
+    for ack in acks.select_related("alert__responder__user").order_by("acknowledged_at", "pk"):
+        by_message[ack.message_id].append(ack)
+    return by_message
