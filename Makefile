@@ -15,17 +15,28 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 # reinstalled only when the lockfile changes. node_modules/ is git-ignored and never served.
 E2E_TOOLS := tests/e2e
 E2E_STAMP := $(E2E_TOOLS)/node_modules/.installed
+# The front-end libraries the product serves itself (Leaflet for the maps), from npm at the versions
+# pinned in frontend/package-lock.json, served under /static/vendor/ (STATICFILES_DIRS), never from a
+# CDN; reinstalled only when the lockfile changes. node_modules/ is git-ignored.
+FRONTEND := frontend
+FRONTEND_STAMP := $(FRONTEND)/node_modules/.installed
 
-.PHONY: run test test-fast lint check browser e2e-tools install serve bench clean
+.PHONY: run test test-fast lint check browser e2e-tools frontend install serve bench clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+$(FRONTEND_STAMP): $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	npm ci --prefix $(FRONTEND) --no-audit --no-fund --silent
+	touch $(FRONTEND_STAMP)
 
-run: $(STAMP)
+frontend: $(FRONTEND_STAMP)
+
+install: $(STAMP) $(FRONTEND_STAMP)
+
+run: $(STAMP) $(FRONTEND_STAMP)
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) manage.py load_demo_data
 	$(PY) manage.py load_demo_history
@@ -70,7 +81,7 @@ lint: $(STAMP)
 	PYTHONPATH=. $(VENV)/bin/lint-imports --no-cache
 
 # `check --deploy` with the settings a real deployment would have (no connection is made).
-check: $(STAMP)
+check: $(STAMP) $(FRONTEND_STAMP)
 	DJANGO_ENV=production \
 	DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(60))') \
 	DATABASE_URL=postgres://coresponder@db.invalid/coresponder \
@@ -104,7 +115,7 @@ e2e-tools: $(E2E_STAMP)
 PYTEST_WORKERS ?= 3
 PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup
 
-test: lint check browser e2e-tools
+test: lint check browser e2e-tools frontend
 	node --test tests/js/
 	$(PY) -m pytest $(PARALLEL)
 
@@ -112,12 +123,12 @@ test: lint check browser e2e-tools
 # injection, no fuzzing (the markers are in pytest.ini). `make test` runs everything.
 FAST_TESTS := not browser and not processes and not faults and not fuzz
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(FRONTEND_STAMP)
 	node --test tests/js/
 	$(PY) -m pytest $(PARALLEL) -m "$(FAST_TESTS)"
 
-bench: $(STAMP)
+bench: $(STAMP) $(FRONTEND_STAMP)
 	$(PY) bench/dispatch_latency.py
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache $(E2E_TOOLS)/node_modules
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache $(E2E_TOOLS)/node_modules $(FRONTEND)/node_modules

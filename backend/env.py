@@ -144,3 +144,26 @@ def _clock_time(text: str) -> datetime.time:
     if not colon or not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) <= 2):
         raise ValueError(text)
     return datetime.time(int(hours), int(minutes))
+
+
+def tile_url(name: str) -> str:
+    """A map tile URL template (Leaflet's: {z}/{x}/{y}, optionally {s} as the first label of the
+    host and {r}), or "" for none. Only https (http for a local tile server on localhost), since
+    its origin is allowed in the Content-Security-Policy."""
+    value = (raw(name, "") or "").strip()
+    if not value:
+        return ""
+    scheme, _, rest = value.partition("://")
+    host = rest.split("/", 1)[0]
+    local = host.split(":", 1)[0] in ("localhost", "127.0.0.1")
+    if scheme != "https" and not (scheme == "http" and local):
+        raise ImproperlyConfigured(f"{name}={value!r} must start with https:// (http:// only for localhost).")
+    bare_host = host.removeprefix("{s}.")
+    if not bare_host or any(ch in bare_host for ch in "{} ;,'\"*"):
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: its host must be a plain name (a leading {{s}}. for subdomains is allowed)."
+        )
+    for placeholder in ("{z}", "{x}", "{y}"):
+        if placeholder not in rest:
+            raise ImproperlyConfigured(f"{name}={value!r} lacks {placeholder}: give a tile URL template.")
+    return value

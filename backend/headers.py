@@ -12,7 +12,8 @@ The product has four surfaces on one origin, each with its own needs:
 Three headers:
 
 - **Content-Security-Policy.** The app and the admin may load and connect to nothing but this
-  origin (and its own WebSockets), with no inline script or style. The API's own pages get the
+  origin (and its own WebSockets), with no inline script or style; their maps' tiles may come from
+  the tile server named by MAP_TILE_URL, when one is set (images only). The API's own pages get the
   same policy, with only the inline style blocks their libraries write, by hash (the browsable
   API's code colours, the Swagger page's three rules): no inline script at all (the Swagger page
   loads its start-up script from `/api/docs/?script`). A JSON answer gets `default-src 'none'`:
@@ -38,6 +39,7 @@ import functools
 import hashlib
 import re
 
+from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.utils.cache import patch_vary_headers
 from django.utils.deprecation import MiddlewareMixin
@@ -112,12 +114,32 @@ def _with_styles(policy: list[str], hashes: tuple[str, ...]) -> list[str]:
     return [f"style-src 'self' {' '.join(hashes)}" if part == "style-src 'self'" else part for part in policy]
 
 
+def tile_origin(tile_url: str) -> str:
+    """The origin of a map tile URL template (settings.MAP_TILE_URL, checked by backend/env.py),
+    as a CSP source: `https://{s}.tile.example.org/{z}/{x}/{y}.png` is `https://*.tile.example.org`."""
+    scheme, _, rest = tile_url.partition("://")
+    host = rest.split("/", 1)[0]
+    if host.startswith("{s}."):
+        host = "*." + host.removeprefix("{s}.")
+    return f"{scheme}://{host}"
+
+
+def _with_tiles(policy: list[str]) -> list[str]:
+    """The maps' tiles (pwa/app/map.js) are images from the configured tile server, and from no
+    other site: with no MAP_TILE_URL the maps make no request anywhere else."""
+    tile_url = getattr(settings, "MAP_TILE_URL", "")
+    if not tile_url:
+        return policy
+    img_src = f"img-src 'self' data: {tile_origin(tile_url)}"
+    return [img_src if part == "img-src 'self' data:" else part for part in policy]
+
+
 def content_security_policy(request, response) -> str:
     surface = surface_of(request.path)
     if surface == APP:
-        return "; ".join([*APP_POLICY, _connect_src(request)])
+        return "; ".join([*_with_tiles(APP_POLICY), _connect_src(request)])
     if surface in (ADMIN, BOARD):
-        return "; ".join([*ADMIN_POLICY, _connect_src(request)])
+        return "; ".join([*_with_tiles(ADMIN_POLICY), _connect_src(request)])
     if not response.get("Content-Type", "").startswith("text/html"):
         return "; ".join(DATA_POLICY)
     hashes = api_docs_style_hashes() if surface == API_DOCS else browsable_api_style_hashes()

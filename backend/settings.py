@@ -250,6 +250,10 @@ WHITENOISE_ROOT = BASE_DIR / "pwa"
 WHITENOISE_INDEX_FILE = True
 WHITENOISE_AUTOREFRESH = not PRODUCTION
 WHITENOISE_MIMETYPES = {".webmanifest": "application/manifest+json"}
+# Front-end libraries from npm (frontend/package.json, pinned by its lockfile, installed by `make
+# install`), served by the product under /static/vendor/ and never from a CDN: Leaflet (BSD-2-Clause)
+# for the maps, loaded only when a map is shown (pwa/app/map.js).
+STATICFILES_DIRS = [("vendor/leaflet", BASE_DIR / "frontend" / "node_modules" / "leaflet" / "dist")]
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -453,6 +457,16 @@ NOTIFY_SMS_TEMPLATE_ID = env.string("NOTIFY_SMS_TEMPLATE_ID", "")
 NOTIFY_BASE_URL = env.string("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
 # In the embedded setup the worker runs inside the server process (manage.py serve).
 DELIVERY_WORKER_EMBEDDED = env.boolean("DELIVERY_WORKER_EMBEDDED", not REDIS_URL)
+
+# --- Maps (docs/maps.md) ------------------------------------------------------------------------
+# Tiles from a tile server the deployer has the right to use (its URL template and the attribution
+# its licence requires, shown as plain text under each map). Empty: the maps draw the incident,
+# the responders, the stations and the defibrillators on a plain background, with no request to any
+# other site; the Content-Security-Policy allows the tile server's origin only when one is set.
+MAP_TILE_URL = env.tile_url("MAP_TILE_URL")
+MAP_TILE_ATTRIBUTION = env.string("MAP_TILE_ATTRIBUTION", "")
+if MAP_TILE_URL and not MAP_TILE_ATTRIBUTION:
+    raise ImproperlyConfigured("MAP_TILE_URL is set: set MAP_TILE_ATTRIBUTION to the attribution its licence requires.")
 
 # --- Production hardening ------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -15,6 +15,11 @@ before the page opens), on emulated slow 4G through CDP Network.emulateNetworkCo
   wrapper added by an init script listens first) to the frame after the alert screen's heading was
   inserted (requestAnimationFrame, then a task: the paint has happened). The app is not changed.
 
+- the map's own cost (not in the shell: pwa/app/map.js, its stylesheet and Leaflet from
+  /static/vendor/leaflet/, loaded when the alert screen first shows a map): the bytes on the wire of
+  those files, and from the alert screen's paint to the incident's marker on the map, the first time
+  (from the network) and then (from the service worker's cache).
+
 Targets: shell <= 150 KB compressed, usable <= 2 s, alert to paint <= 100 ms.
 The last line printed is one JSON object with the figures.
 
@@ -45,7 +50,7 @@ SHELL_FILES = ["/", "/app/styles.css", "/app/main.js", "/manifest.webmanifest", 
 # home screen being usable and for each alert frame and the alert screen's paint after it.
 PROBE = """
 (() => {
-  const marks = (window.__bench = { usableAt: null, frames: [], paints: [] });
+  const marks = (window.__bench = { usableAt: null, frames: [], paints: [], maps: [], pin: null });
   const Native = window.WebSocket;
   window.WebSocket = class extends Native {
     constructor(...args) {
@@ -80,6 +85,11 @@ PROBE = """
       afterPaint((at) => marks.paints.push({ inserted, at, hash: location.hash }));
     }
     if (!current) heading = null;
+    const pin = document.querySelector(".alert-map .map-pin--incident");
+    if (pin && pin !== marks.pin) {
+      marks.pin = pin;
+      marks.maps.push({ at: performance.now() });
+    }
   }).observe(document, { subtree: true, childList: true, characterData: true });
 })();
 """
@@ -125,7 +135,8 @@ def main() -> None:
         cdp.on(
             "Network.responseReceived",
             lambda e: requests.setdefault(e["requestId"], {"url": e["response"]["url"], "decoded": 0}).update(
-                encoding={k.lower(): v for k, v in e["response"]["headers"].items()}.get("content-encoding", "")
+                encoding={k.lower(): v for k, v in e["response"]["headers"].items()}.get("content-encoding", ""),
+                from_worker=bool(e["response"].get("fromServiceWorker")),
             ),
         )
         cdp.on(
@@ -166,7 +177,7 @@ def main() -> None:
             page.evaluate("() => { window.__bench.frames = []; window.__bench.paints = []; }")
             incident = product.dispatch()
             page.wait_for_function("() => window.__bench.frames.length && window.__bench.paints.length", polling=50)
-            marks = page.evaluate("() => window.__bench")
+            marks = page.evaluate("() => { const { frames, paints } = window.__bench; return { frames, paints }; }")
             paint_ms.append(marks["paints"][0]["at"] - marks["frames"][0]["at"])
             product.close(incident["id"])
             page.evaluate("() => { location.hash = '#/'; }")
@@ -176,6 +187,11 @@ def main() -> None:
             f"  alert frame to alert screen painted ({len(paint_ms)} alerts): "
             + ", ".join(f"{v:.1f}" for v in paint_ms)
         )
+        map_bytes, map_files, map_ms = map_cost(browser, product, state, args)
+        print(f"  the map (not in the shell), first alert screen after a cold load: {map_bytes} B on the wire")
+        for url, on_wire, body in map_files:
+            print(f"    {on_wire:8d} B  {body:8d} B decoded  {url.split(product.url, 1)[-1]}")
+        print(f"  alert screen painted to the incident on its map: {map_ms:.0f} ms (Leaflet from the network)")
         browser.close()
 
     print("WhiteNoise, Accept-Encoding: gzip, br (manage.py serve):")
@@ -192,12 +208,57 @@ def main() -> None:
         "alert_paint_p95_ms": round(percentile(paint_ms, 0.95), 1),
         "alert_paint_max_ms": round(max(paint_ms), 1),
         "alerts": len(paint_ms),
+        "map_bytes": map_bytes,
+        "map_first_draw_ms": round(map_ms, 1),
         "latency_ms": args.latency_ms,
         "down_kbps": args.down_kbps,
         "up_kbps": args.up_kbps,
         "targets": {"shell_bytes": TARGETS["shell_kb"] * 1000, "usable_ms": 2000, "alert_paint_max_ms": 100},
     }
     print(json.dumps(figures))
+
+
+def map_cost(browser, product, state, args) -> tuple[int, list, float]:
+    """The alert screen's map on the same slow 4G, in a fresh context whose requests all go through
+    the page (service workers blocked: a worker's own fetches would escape the emulated network):
+    the bytes of the map's files on the wire, and from the alert screen's paint to the incident's
+    marker on the map."""
+    context = browser.new_context(base_url=product.url, storage_state=state, service_workers="block", **PHONE)
+    context.set_default_timeout(30_000)
+    context.add_init_script(PROBE)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": args.latency_ms,
+            "downloadThroughput": args.down_kbps * 1000 / 8,
+            "uploadThroughput": args.up_kbps * 1000 / 8,
+        },
+    )
+    urls: dict[str, str] = {}
+    wire: dict[str, int] = {}
+    decoded: dict[str, int] = {}
+
+    def received(event) -> None:
+        decoded[event["requestId"]] = decoded.get(event["requestId"], 0) + event["dataLength"]
+
+    cdp.on("Network.requestWillBeSent", lambda e: urls.setdefault(e["requestId"], e["request"]["url"]))
+    cdp.on("Network.dataReceived", received)
+    cdp.on("Network.loadingFinished", lambda e: wire.__setitem__(e["requestId"], e["encodedDataLength"]))
+    page.goto("/", wait_until="commit")
+    page.locator(".topbar .pill-live").wait_for()
+    incident = product.dispatch()
+    page.wait_for_function("() => window.__bench.paints.length && window.__bench.maps.length", polling=50)
+    marks = page.evaluate("() => { const { paints, maps } = window.__bench; return { paints, maps }; }")
+    product.close(incident["id"])
+    parts = ("/app/map.", "/static/vendor/leaflet/")
+    files = [(url, wire.get(rid, 0), decoded.get(rid, 0)) for rid, url in urls.items() if any(p in url for p in parts)]
+    context.close()
+    return sum(size for _, size, _ in files), files, marks["maps"][0]["at"] - marks["paints"][0]["at"]
 
 
 def check_compression(base_url: str) -> dict:

@@ -5,6 +5,9 @@ scale 2), saved at CSS scale (390x844 PNGs, small enough to commit) in docs/scre
     login.png      the login screen
     home.png       a firefighter's home screen, logged in, socket live
     alert.png      an alert as it arrives: a cardiac arrest dispatched through the API (as CAD does)
+    alert-map.png  the same alert after accepting, scrolled to its map (no tile server: a plain
+                   background; the phone's own position from emulated geolocation) and the
+                   nearest defibrillators
     incident.png   the crew on that incident, after accepting
     checklist.png  the CPR and defibrillator checklist, on scene
     forms.png      the forms after the call, and their state (not started, pending, accepted)
@@ -28,6 +31,8 @@ PHONE = {
     "timezone_id": "Europe/London",
 }
 FIREFIGHTER = "ff.norwich.1"
+# Where the phone says it is (emulated geolocation): about 800 m from the demo incident.
+PHONE_POSITION = {"latitude": 52.6318, "longitude": 1.2880, "accuracy": 25}
 LIVE = ".topbar .pill-live"
 
 
@@ -52,6 +57,8 @@ def main() -> None:
             base_url=product.url,
             color_scheme="dark" if args.dark else "light",
             bypass_csp=True,  # for wait_for_function (no script of ours runs otherwise)
+            geolocation=PHONE_POSITION,
+            permissions=["geolocation"],
             **PHONE,
         )
         context.set_default_timeout(15_000)
@@ -83,6 +90,12 @@ def main() -> None:
             respond(crewmate, my_alert(crewmate, incident["id"])["id"], *answers)
             crewmate.close()
         respond(context, alert["id"], "accept")
+        page.goto(f"/#/alerts/{alert['id']}")
+        page.locator(".alert-map .map-pin--me").wait_for()
+        page.locator(".alert-defibs h2 + *").wait_for()
+        page.locator(".alert-around").scroll_into_view_if_needed()
+        page.evaluate("document.querySelector('.btn-navigate').scrollIntoView({block: 'start'})")
+        shot(page, "alert-map")
         page.goto(f"/#/alerts/{alert['id']}/incident")
         page.locator("ul.crew-list li").nth(2).wait_for()
         page.locator(LIVE).wait_for()

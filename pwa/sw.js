@@ -1,7 +1,8 @@
 /* Co-responder service worker (scope "/").
  *
  * - Precaches the app shell under a versioned cache; cache-first for the shell, so the app opens
- *   without signal. /api/ and /ws/ always go to the network (never cached: the server is the
+ *   without signal. The maps (app/map.js, Leaflet) are not in the shell: kept at runtime once a
+ *   map has been shown, in a cache of the same version. /api/ and /ws/ always go to the network (never cached: the server is the
  *   record, and alerts are health data).
  * - A new version installs and then waits: the page shows "Update available" and sends
  *   {type: "skip-waiting"} when the firefighter taps Reload.
@@ -25,7 +26,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "4a7735556e37";
+const VERSION = "6be5e065e7fc";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 
@@ -64,6 +65,7 @@ const SHELL = [
   "/app/sync.js",
   "/app/update.js",
   "/app/wakelock.js",
+  "/app/views/alert-map.js",
   "/app/views/alert.js",
   "/app/views/banner.js",
   "/app/views/checklist.js",
@@ -85,6 +87,15 @@ const SHELL = [
 const SHELL_PATHS = new Set(SHELL);
 
 const MESSAGE_TYPE = "message.created";
+
+// The maps (app/map.js, Leaflet from /static/vendor/leaflet/): not in the shell, so an app that
+// never shows a map never downloads them. Kept once fetched (cache first), in a cache named after
+// this version like the shell's, so a map shown once works offline and never mixes versions.
+const MAP_CACHE_PREFIX = "coresponder-maps-";
+const MAP_CACHE = MAP_CACHE_PREFIX + VERSION;
+const MAP_FILES = ["/app/map.js", "/app/map.css"];
+const MAP_PREFIX = "/static/vendor/leaflet/";
+
 const GENERIC_TITLE = "Cardiac arrest alert: open the app";
 const GENERIC_BODY = "Tap to see the alert and answer.";
 const GENERIC_TAG = "coresponder-alert";
@@ -115,7 +126,8 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     (async () => {
       const names = await caches.keys();
-      await Promise.all(names.filter((name) => name.startsWith(CACHE_PREFIX) && name !== CACHE).map((name) => caches.delete(name)));
+      const old = (name) => (name.startsWith(CACHE_PREFIX) && name !== CACHE) || (name.startsWith(MAP_CACHE_PREFIX) && name !== MAP_CACHE);
+      await Promise.all(names.filter(old).map((name) => caches.delete(name)));
       await self.clients.claim();
     })(),
   );
@@ -148,7 +160,21 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (SHELL_PATHS.has(url.pathname)) event.respondWith(fromShell(request, url.pathname));
+  else if (isMapFile(url.pathname)) event.respondWith(fromMapCache(request, url.pathname));
 });
+
+function isMapFile(path) {
+  return MAP_FILES.includes(path) || (path.startsWith(MAP_PREFIX) && /\.(js|css|png)$/.test(path));
+}
+
+async function fromMapCache(request, path) {
+  const cache = await caches.open(MAP_CACHE);
+  const cached = await cache.match(path);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok && response.type === "basic") cache.put(path, response.clone());
+  return response;
+}
 
 // --- Push -----------------------------------------------------------------------------------------
 

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from backend.api import messages_views, places_views, positions_views, postcodes_views, records_views, views
+from backend.api import (
+    map_views,
+    messages_views,
+    places_views,
+    positions_views,
+    postcodes_views,
+    records_views,
+    views,
+)
 
 urlpatterns = [
     path("incidents/", views.IncidentListView.as_view(), name="incident-list"),
@@ -60,6 +68,8 @@ urlpatterns = [
     ),
     path("records/outcome/<int:record_id>/amend/", records_views.OutcomeAmendView.as_view(), name="outcome-amend"),
     path("welfare-check-ins/", records_views.WelfareCheckInListView.as_view(), name="welfare-check-ins"),
+    # The maps' tile settings and the stations (backend/api/map_views.py; docs/maps.md).
+    path("map/", map_views.MapView.as_view(), name="map"),
     # Positions and arrival estimates (issue 14): backend/api/positions_views.py.
     path("alerts/<int:alert_id>/positions/", positions_views.AlertPositionView.as_view(), name="my-alert-positions"),
     path(

@@ -1,5 +1,6 @@
-// The service worker's VERSION is a digest of the app shell, so that any change to a shell file
-// gives a new cache (and a new sw.js, which is what makes browsers install the update).
+// The service worker's VERSION is a digest of the app shell and of the maps' files (MAP_FILES,
+// kept at runtime in a cache of the same version), so that any change to one of them gives a new
+// cache (and a new sw.js, which is what makes browsers install the update).
 //
 //   node pwa/tools/shell-version.mjs          print the version the files on disk need
 //   node pwa/tools/shell-version.mjs --write  write it into pwa/sw.js
@@ -21,6 +22,12 @@ export function shellUrls(swSource) {
   return [...match[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]);
 }
 
+/** The URLs in sw.js's MAP_FILES list (not precached, but versioned with the shell). */
+export function mapUrls(swSource) {
+  const match = /const MAP_FILES = \[([\s\S]*?)\];/.exec(swSource);
+  return match ? [...match[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]) : [];
+}
+
 /** The file in pwa/ that a shell URL serves ("/" is index.html). */
 export function shellFile(url, pwaDir = PWA_DIR) {
   return join(pwaDir, url === "/" ? "index.html" : url.slice(1));
@@ -29,7 +36,7 @@ export function shellFile(url, pwaDir = PWA_DIR) {
 export function shellVersion(pwaDir = PWA_DIR) {
   const sw = readFileSync(join(pwaDir, "sw.js"), "utf8");
   const hash = createHash("sha256");
-  for (const url of [...shellUrls(sw)].sort()) {
+  for (const url of [...shellUrls(sw), ...mapUrls(sw)].sort()) {
     hash.update(`${url}\n`);
     hash.update(readFileSync(shellFile(url, pwaDir)));
     hash.update("\n");

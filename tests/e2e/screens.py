@@ -145,5 +145,8 @@ def open_screen(context, server, screen: str, *, firefighter: str, station: str,
         page.wait_for_function("document.querySelector('#steps-heading')?.textContent.endsWith(' checklist')")
     if screen == "alert":
         page.locator(".alert-actions button").first.wait_for()
+        # With its map drawn (app/map.js, Leaflet) and the defibrillators' list loaded (or why not).
+        page.locator(".alert-map .map-pin--incident").wait_for()
+        page.locator(".alert-defibs h2 + *").wait_for()
     assert page.evaluate("location.hash") == f"#{route}"
     return page

@@ -165,8 +165,10 @@ def test_the_board_has_no_serious_accessibility_violation(chromium, server, inci
         page = context.new_page()
         page.goto(BOARD_PAGE)
         page.locator(".board-connection--live").wait_for()
+        page.locator(".board-map .leaflet-container").wait_for()  # with its map (board-map.js)
         if screen == "board-incident":
             page.locator(f'section[data-incident-id="{incidents[-1]}"] .board-coverage').wait_for()
+            page.locator(".board-map .map-pin--incident").wait_for()
         if screen == "board-alarm":
             page.locator(f'section[data-incident-id="{incidents[-1]}"] .board-alarm').wait_for()
         assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == (scheme == "dark")

@@ -21,6 +21,13 @@ function walk(dir) {
   });
 }
 
+/** The maps' files, kept by the service worker at runtime and never precached (MAP_FILES in sw.js). */
+function mapFiles() {
+  const match = /const MAP_FILES = \[([\s\S]*?)\];/.exec(SW);
+  assert.ok(match, "sw.js has a MAP_FILES list");
+  return [...match[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+}
+
 function shellList() {
   const match = /const SHELL = \[([\s\S]*?)\];/.exec(SW);
   assert.ok(match, "sw.js has a SHELL list");
@@ -46,8 +53,8 @@ describe("app shell", () => {
   it("precaches every file of the app, and only files that exist", () => {
     const shell = shellList();
     for (const url of shell) assert.ok(existsSync(fileOf(url)), `${url} is in SHELL but does not exist`);
-    const listed = new Set(shell.map((url) => relative(PWA, fileOf(url))));
-    for (const path of servedFiles()) assert.ok(listed.has(path), `pwa/${path} is missing from SHELL in sw.js`);
+    const listed = new Set([...shell, ...mapFiles()].map((url) => relative(PWA, fileOf(url))));
+    for (const path of servedFiles()) assert.ok(listed.has(path), `pwa/${path} is missing from SHELL (or MAP_FILES) in sw.js`);
     assert.ok(shell.includes("/"));
     assert.equal(new Set(shell).size, shell.length, "no duplicates");
   });
@@ -72,6 +79,19 @@ describe("app shell", () => {
         assert.ok(existsSync(fileOf(target)), `${target} does not exist`);
       }
     }
+  });
+
+  it("leaves the maps out: app/map.js and Leaflet are loaded only when a map is shown", () => {
+    const shell = shellList();
+    for (const url of mapFiles()) {
+      assert.ok(existsSync(fileOf(url)), `${url} is in MAP_FILES but does not exist`);
+      assert.ok(!shell.includes(url), `${url} must not be precached`);
+    }
+    assert.ok(!shell.some((url) => url.startsWith("/static/")), "nothing from /static/ (Leaflet) in the shell");
+    const importers = appSources().filter((file) => /import\(\s*"[^"]*map\.js"\s*\)/.test(readFileSync(file, "utf8")));
+    assert.deepEqual(importers.map((file) => relative(PWA, file)), ["app/views/alert-map.js"]);
+    const css = readFileSync(join(PWA, "app/map.css"), "utf8");
+    assert.doesNotMatch(css, /@import|url\(\s*["']?(https?:)?\/\//, "no external CSS resources");
   });
 
   it("keeps within the size budget (compressed)", () => {

@@ -61,7 +61,7 @@ function loadWorker({ fetch = async () => jsonResponse(404, {}), windows = [], s
     console,
   });
   vm.runInContext(CODE, context);
-  return { listeners, shown, opened, fetches, self };
+  return { listeners, shown, opened, fetches, self, context };
 }
 
 function pushEvent(data) {
@@ -450,6 +450,44 @@ describe("service worker: shell and updates", () => {
     const post = fetchEvent("/app/main.js", "cors", "POST");
     worker.listeners.fetch(post);
     assert.equal(Boolean(post.answered), false);
+  });
+
+  it("keeps the maps (app/map.js, Leaflet) once fetched, in a cache named after its version", async () => {
+    const worker = loadWorker();
+    const answered = (path) => {
+      const event = fetchEvent(path);
+      worker.listeners.fetch(event);
+      return Boolean(event.answered);
+    };
+    assert.equal(answered("/app/map.js"), true);
+    assert.equal(answered("/app/map.css"), true);
+    assert.equal(answered("/static/vendor/leaflet/leaflet.js"), true);
+    assert.equal(answered("/static/vendor/leaflet/leaflet.css"), true);
+    assert.equal(answered("/static/vendor/leaflet/leaflet.js.map"), false);
+    assert.equal(answered("/static/vendor/other/thing.js"), false);
+
+    // Cache first: from the network once, then from the maps' cache (a map shown once works offline).
+    const stored = new Map();
+    const opened = [];
+    const cache = { match: async (key) => stored.get(key)?.clone(), put: async (key, response) => void stored.set(key, response), addAll: async () => {} };
+    const fetched = [];
+    const mapWorker = loadWorker();
+    const serve = async (path) => {
+      let answer;
+      const event = { request: { url: `${ORIGIN}${path}`, mode: "no-cors", method: "GET" }, respondWith: (promise) => (answer = promise) };
+      mapWorker.listeners.fetch(event);
+      return answer;
+    };
+    mapWorker.context.caches = { open: async (name) => (opened.push(name), cache), keys: async () => [] };
+    const basic = new Response("L", { status: 200 });
+    Object.defineProperty(basic, "type", { value: "basic" });
+    mapWorker.context.fetch = async (url) => (fetched.push(String(url)), basic);
+    assert.equal(await (await serve("/static/vendor/leaflet/leaflet.js")).text(), "L");
+    assert.equal(await (await serve("/static/vendor/leaflet/leaflet.js")).text(), "L");
+    assert.equal(fetched.length, 1, "the second time from the cache");
+    assert.ok(opened.length && opened.every((name) => /^coresponder-maps-[0-9a-f]{12}$/.test(name)), opened);
+
+    // Never precached: tests/js/shell.test.mjs checks SHELL.
   });
 
   it("waits for the page to ask before taking over", () => {

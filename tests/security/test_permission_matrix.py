@@ -146,6 +146,8 @@ API_MATRIX = [
     Entry("post", "/api/v1/push-subscriptions/", only(*FIREFIGHTERS, status=201), "subscription"),
     Entry("delete", "/api/v1/push-subscriptions/", {**signed_in(404), "firefighter": 204}, {"endpoint": ALICES_ENDPOINT}),
     Entry("get", "/api/v1/push/vapid-public-key/", signed_in(200)),
+    # The maps' tile settings and the stations: not secret, not public (backend/api/map_views.py).
+    Entry("get", "/api/v1/map/", signed_in(200)),
     # Readiness: a test of, or a report on, the caller's own phone only (named by its endpoint);
     # another firefighter's is 404, as an unknown one is (tests/delivery/test_readiness_api.py).
     Entry("post", "/api/v1/push-tests/", {"firefighter": 201, "other_station_firefighter": 404, "crew_lead": 404}, {"endpoint": ALICES_ENDPOINT}),

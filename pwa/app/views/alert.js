@@ -22,6 +22,7 @@ import {
 import { platform } from "../push.js";
 import { alertPath } from "../router.js";
 import { COMMITTED, UNANSWERED, activeJob, incidentOf, isActionable } from "../store.js";
+import { alertMap } from "./alert-map.js";
 import { messageList } from "./messages.js";
 import { every, notice, region, topbar } from "./parts.js";
 
@@ -65,7 +66,9 @@ export function alertView(root, { id }, ctx) {
   const sharingBox = region("section", { class: "alert-sharing", "aria-label": "Your position" });
   const where = region("section", { class: "alert-where" });
   const more = region("nav", { class: "alert-more", "aria-label": "More" });
-  const screen = h("main", { class: "alert-screen" }, top, elsewhere, head, alarmBox, actions, messages, sharingBox, where, more);
+  // Below the answer and Navigate: the map and the nearest defibrillators (views/alert-map.js).
+  const around = alertMap(ctx, id);
+  const screen = h("main", { class: "alert-screen" }, top, elsewhere, head, alarmBox, actions, messages, sharingBox, where, around.element, more);
   root.append(screen);
 
   async function load() {
@@ -437,6 +440,7 @@ export function alertView(root, { id }, ctx) {
     const sharing = ctx.positions?.status(id);
     sharingBox.show([alert.state, incident.status, sharing], () => renderSharing(alert, incident));
     where.show([incident, alert.state], () => renderWhere(alert, incident));
+    around.update(alert, incident);
     const crew = state.incidents.get(alert.incident_id)?.crew;
     more.show([alert.state, incident.status, incident.crew_target, crew ? [...crew.values()].map((m) => [m.alert_id, m.state, m.attended]) : null], () =>
       renderMore(alert, state),
@@ -457,5 +461,6 @@ export function alertView(root, { id }, ctx) {
     unsubscribe();
     unAlarm();
     stopTicking();
+    around.destroy();
   };
 }

@@ -25,6 +25,8 @@
 import { estimateText, likelyFirstText } from "/app/arrival.js";
 import { coordinatorSocket } from "/app/socket.js";
 
+import { mountBoardMap } from "./board-map.js";
+
 import {
   alarmOf,
   alertsOf,
@@ -436,13 +438,18 @@ class BoardView {
     this.incidentsBox = el("div", { className: "board-incidents" });
     // Only on the whole board, not on one incident's admin page.
     this.messageForm = this.onlyIncident === null ? new MessageForm() : null;
-    root.append(this.workersBox, this.statusLine, ...(this.messageForm ? [this.messageForm.form] : []), this.incidentsBox);
+    // The map of the open incidents, positions and defibrillators (board-map.js), with its text.
+    this.mapBox = el("section", { className: "board-map", "aria-label": "Map: positions and defibrillators" });
+    root.append(this.workersBox, this.statusLine, ...(this.messageForm ? [this.messageForm.form] : []), this.mapBox, this.incidentsBox);
+    this.map = mountBoardMap(this.mapBox);
     setInterval(() => this.tick(), 1000);
   }
 
   frame(frame) {
     const messages = this.messageForm?.frame(frame);
-    if (applyFrame(this.state, frame) || messages) this.scheduleDraw();
+    const changed = applyFrame(this.state, frame);
+    this.map.frame(frame);
+    if (changed || messages) this.scheduleDraw();
   }
 
   setStatus(status) {
@@ -486,6 +493,7 @@ class BoardView {
     }
     this.incidentsBox.replaceChildren(...sections);
     this.messageForm?.draw(incidents);
+    this.map.update(incidents);
     this.drawWorkers();
     this.tick();
     if (this.onlyIncident === null) {

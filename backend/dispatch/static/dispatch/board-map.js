@@ -1,0 +1,246 @@
+// The coordinators' map: every open incident, the stations, the responders' shared positions with
+// their arrival estimates, and the nearest defibrillators of each incident, with those
+// defibrillators also as text (the map itself is decorative: app/map.js). Used by the live board
+// (board.js) and meant for any other page that shows the board's picture.
+//
+//   const boardMap = mountBoardMap(container);   // draws into `container` (an empty element)
+//   boardMap.frame(frame)                         // every socket frame; true if positions changed
+//                                                  // (the snapshot's `defibrillators` are taken too)
+//   boardMap.update(incidents)                    // the incidents shown (board-state.js objects)
+//   boardMap.destroy()
+//
+// Positions come from the board's snapshot (`positions`: a list of the contract's position items,
+// each with its incident_id, or each incident's own `positions`) and from `position.updated` /
+// `position.cleared` frames; they are never stored on this page beyond what is shown. Leaflet is
+// loaded (by app/map.js) only when the map is drawn.
+
+import { estimateText, openMap } from "/app/map.js";
+
+// --- Positions (no DOM; tests/js/maps.test.mjs) -----------------------------------------------
+
+export function createPositions() {
+  return new Map(); // alert_id -> position item
+}
+
+function framePayload(frame) {
+  return frame.data && typeof frame.data === "object" ? frame.data : frame;
+}
+
+function positionItem(item, incidentId = item.incident_id) {
+  const alertId = Number(item?.alert_id);
+  if (!Number.isSafeInteger(alertId)) return null;
+  return { ...item, alert_id: alertId, incident_id: Number(incidentId) };
+}
+
+/** Apply one socket frame to the positions; true if they changed. */
+export function applyPositionFrame(positions, frame) {
+  if (!frame || typeof frame !== "object") return false;
+  const data = framePayload(frame);
+  switch (frame.type) {
+    case "board.snapshot": {
+      positions.clear();
+      const listed = Array.isArray(data?.positions) ? data.positions : [];
+      for (const item of listed) {
+        const position = positionItem(item);
+        if (position) positions.set(position.alert_id, position);
+      }
+      for (const incident of data?.incidents ?? []) {
+        for (const item of incident.positions ?? []) {
+          const position = positionItem(item, item.incident_id ?? incident.id);
+          if (position) positions.set(position.alert_id, position);
+        }
+      }
+      return true;
+    }
+    case "position.updated": {
+      const position = positionItem(data);
+      if (!position) return false;
+      const known = positions.get(position.alert_id);
+      if (known && String(known.recorded_at ?? "") > String(position.recorded_at ?? "")) return false; // an older fix, late
+      positions.set(position.alert_id, position);
+      return true;
+    }
+    case "position.cleared":
+      return positions.delete(Number(data?.alert_id));
+    case "board.incident":
+      // An incident no longer open takes its positions with it.
+      if (data?.status && data.status !== "open") {
+        let changed = false;
+        for (const [alertId, position] of positions) {
+          if (position.incident_id === Number(data.id)) changed = positions.delete(alertId) || changed;
+        }
+        return changed;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+/** The snapshot's nearest defibrillators per open incident (`defibrillators`: [{incident_id,
+ *  radius_m, defibrillators}], as GET .../defibrillators/ answers) into `known` (incident id ->
+ *  list); true if it held any. Incidents opened after the snapshot are asked for over the API. */
+export function applyDefibrillatorsFrame(known, frame) {
+  if (frame?.type !== "board.snapshot" || !Array.isArray(frame.data?.defibrillators)) return false;
+  for (const item of frame.data.defibrillators) {
+    const incidentId = Number(item?.incident_id);
+    if (Number.isSafeInteger(incidentId) && Array.isArray(item.defibrillators)) known.set(incidentId, item.defibrillators);
+  }
+  return true;
+}
+
+/** The positions of the open incidents shown, each labelled with who it is. */
+export function positionsToShow(positions, incidents) {
+  const open = new Set(incidents.filter((incident) => incident.status === "open").map((incident) => incident.id));
+  return [...positions.values()].filter((position) => open.has(position.incident_id));
+}
+
+/** "Going 3 min (estimate)": a responder's line in the map's text. */
+export function responderText(position) {
+  const estimate = estimateText(position.estimate);
+  return `${position.responder_name || "Responder"}${estimate ? `: ${estimate}` : ""}`;
+}
+
+/** An incident's defibrillators as text: "AED 1: Public access, 240 m, Forum, ..., Open now". */
+export function defibrillatorLine(defibrillator, index) {
+  const distance = Number.isFinite(Number(defibrillator.distance_m)) ? `${Math.round(Number(defibrillator.distance_m))} m` : "";
+  const open = defibrillator.open_now === true ? "open now" : defibrillator.open_now === false ? "closed now" : "hours unknown";
+  const where = [defibrillator.name, defibrillator.location].filter(Boolean).join(", ");
+  const access = defibrillator.access_label || (defibrillator.access === "yes" ? "Public access" : "Access not known");
+  return `AED ${index + 1}: ${access}${distance ? `, ${distance}` : ""}${where ? `, ${where}` : ""}; ${open}`;
+}
+
+// --- The drawing --------------------------------------------------------------------------------
+
+async function getJson(path) {
+  const response = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" });
+  if (!response.ok) {
+    const error = new Error(`${path}: ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
+  return response.json();
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function mountBoardMap(container, { fetchJson = getJson } = {}) {
+  const positions = createPositions();
+  const defibrillators = new Map(); // incident id -> list | "none" | "loading"
+  let incidents = [];
+  let map = null;
+  let destroyed = false;
+
+  const canvas = el("div", "board-map-canvas");
+  const text = el("div", "board-map-text");
+  container.classList.add("board-map");
+  container.replaceChildren(canvas, text);
+
+  const ready = (async () => {
+    let settings = { tile_url: "", attribution: "", stations: [] };
+    try {
+      settings = await fetchJson("/api/v1/map/");
+    } catch (error) {
+      console.warn("Board map: no map settings,", error.message);
+    }
+    if (destroyed) return;
+    map = await openMap(canvas, { tileUrl: settings.tile_url, attribution: settings.attribution, pan: true });
+    map.setStations(settings.stations);
+    draw();
+  })().catch((error) => {
+    console.warn("Board map not shown:", error?.message || error);
+    canvas.hidden = true;
+  });
+
+  function loadDefibrillators(incident) {
+    if (defibrillators.has(incident.id)) return;
+    defibrillators.set(incident.id, "loading");
+    fetchJson(`/api/v1/incidents/${encodeURIComponent(incident.id)}/defibrillators/`)
+      .then((answer) => defibrillators.set(incident.id, Array.isArray(answer?.defibrillators) ? answer.defibrillators : []))
+      .catch(() => defibrillators.set(incident.id, "none")) // 404 (none known, or not yet served) or offline
+      .finally(() => !destroyed && draw());
+  }
+
+  function openIncidents() {
+    return incidents.filter((incident) => incident.status === "open");
+  }
+
+  function drawText(open, shownPositions) {
+    const parts = [];
+    for (const incident of open) {
+      const list = defibrillators.get(incident.id);
+      const people = shownPositions.filter((position) => position.incident_id === incident.id);
+      if (!Array.isArray(list) && !people.length) continue;
+      const block = el("div", "board-map-incident");
+      block.dataset.incidentId = incident.id;
+      block.append(el("h3", "", `${incident.cad_reference}: ${incident.address || "no address"}`));
+      if (people.length) {
+        const ul = el("ul", "board-map-positions");
+        for (const position of people) {
+          const li = el("li", "", responderText(position));
+          li.dataset.alertId = position.alert_id;
+          ul.append(li);
+        }
+        block.append(el("p", "board-map-label", "Sharing their position:"), ul);
+      }
+      if (Array.isArray(list)) {
+        if (list.length) {
+          const ol = el("ol", "board-map-defibs");
+          list.forEach((defibrillator, index) => ol.append(el("li", "", defibrillatorLine(defibrillator, index))));
+          block.append(el("p", "board-map-label", "Nearest defibrillators:"), ol);
+        } else {
+          block.append(el("p", "board-map-label", "No defibrillator registered nearby."));
+        }
+      }
+      parts.push(block);
+    }
+    const sources = new Set(
+      [...defibrillators.values()].filter(Array.isArray).flat().map((defibrillator) => defibrillator.attribution).filter(Boolean),
+    );
+    if (sources.size) parts.push(el("p", "board-map-source", `Defibrillator data: ${[...sources].join("; ")}`));
+    text.replaceChildren(...parts);
+  }
+
+  function draw() {
+    const open = openIncidents();
+    const shownPositions = positionsToShow(positions, open);
+    for (const incident of open) loadDefibrillators(incident);
+    drawText(open, shownPositions);
+    if (!map) return;
+    map.setIncidents(open.map((incident) => ({ id: incident.id, latitude: incident.latitude, longitude: incident.longitude, label: incident.cad_reference })));
+    map.setResponders(shownPositions);
+    map.setDefibrillators(
+      open.flatMap((incident) => {
+        const list = defibrillators.get(incident.id);
+        return Array.isArray(list) ? list.map((defibrillator, index) => ({ ...defibrillator, map_label: `AED ${index + 1}` })) : [];
+      }),
+    );
+  }
+
+  return {
+    ready,
+    positions,
+    /** Every frame from the board's socket; true if the positions changed (and were redrawn). */
+    frame(frame) {
+      const changed = applyPositionFrame(positions, frame);
+      const listed = applyDefibrillatorsFrame(defibrillators, frame);
+      if (changed || listed) draw();
+      return changed;
+    },
+    /** The incidents the board shows (board-state.js's objects). */
+    update(shownIncidents) {
+      incidents = shownIncidents;
+      draw();
+    },
+    destroy() {
+      destroyed = true;
+      map?.destroy();
+      container.replaceChildren();
+    },
+  };
+}

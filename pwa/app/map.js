@@ -1,0 +1,256 @@
+// A map of an incident and what is around it: the incident(s), this phone's own position, other
+// responders' positions, the fire stations and the nearest defibrillators. Shared by the alert
+// screen (views/alert.js) and the coordinators' board (dispatch/board-map.js).
+//
+// Not part of the app shell: this module and Leaflet (from npm, served by the product under
+// /static/vendor/leaflet/, never from a CDN) are loaded with a dynamic import only when a map is
+// shown, and the service worker keeps them once fetched, so a map shown once works offline.
+//
+// With no tile URL (settings MAP_TILE_URL: development, tests, a deployment without a tile
+// server) the map is a plain background with the markers on it and makes no request to any other
+// site. The map is decorative: everything on it is also in text next to it (the address, the
+// defibrillators' list, the board's tables), so it is hidden from screen readers and holds no focus
+// (no keyboard handler, no zoom buttons, no links); a keyboard user tabs straight past it. Each
+// marker has a text label: nothing is told by colour alone. Attribution is plain text under it.
+//
+//   const map = await openMap(container, {tileUrl, attribution});
+//   map.setIncident({latitude, longitude, label});  map.setMe({latitude, longitude, accuracy_m});
+//   map.setDefibrillators([...]); map.setStations([...]); map.setResponders([...]); map.destroy();
+
+// The version pinned in frontend/package-lock.json (tests/js/maps.test.mjs checks they agree):
+// this file is part of the service worker's VERSION, so upgrading Leaflet renews the maps' cache.
+export const LEAFLET_VERSION = "1.9.4";
+export const LEAFLET_SCRIPT = "/static/vendor/leaflet/leaflet.js";
+export const LEAFLET_STYLESHEET = "/static/vendor/leaflet/leaflet.css";
+// The markers' and the plain background's own styles (a file: the CSP allows no inline style).
+export const MAP_STYLESHEET = "/app/map.css";
+
+// Great Britain, until there is something to fit.
+const START = { center: [54.0, -2.5], zoom: 5 };
+const CLOSEST_ZOOM = 17;
+const FIT_PADDING_PX = 28;
+const LABEL_ROOM_PX = 96;
+const STATION_HIDDEN_WITHIN_M = 250;
+
+let leafletLoading = null;
+
+function loadStylesheet(href, doc = document) {
+  const existing = doc.querySelector(`link[rel="stylesheet"][href="${href}"]`);
+  if (existing?.dataset.loaded) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const link = existing || doc.createElement("link");
+    link.addEventListener("load", () => ((link.dataset.loaded = "1"), resolve()), { once: true });
+    link.addEventListener("error", () => reject(new Error(`Could not load ${href}`)), { once: true });
+    if (!existing) {
+      link.rel = "stylesheet";
+      link.href = href;
+      doc.head.append(link);
+    }
+  });
+}
+
+/** Leaflet (its script sets globalThis.L) and its stylesheet, loaded once. */
+export function loadLeaflet() {
+  if (!leafletLoading) {
+    leafletLoading = Promise.all([import(LEAFLET_SCRIPT), loadStylesheet(LEAFLET_STYLESHEET), loadStylesheet(MAP_STYLESHEET)]).then(() => {
+      if (!globalThis.L?.map) throw new Error("Leaflet did not load");
+      return globalThis.L;
+    });
+    leafletLoading.catch(() => (leafletLoading = null)); // offline: try again next time a map is shown
+  }
+  return leafletLoading;
+}
+
+// --- What the map says, in words (no DOM, tested in tests/js/maps.test.mjs) -------------------------
+
+export function isPlace(point) {
+  if (!point) return false;
+  const latitude = Number(point.latitude);
+  const longitude = Number(point.longitude);
+  return (
+    point.latitude !== null &&
+    point.longitude !== null &&
+    Number.isFinite(latitude) &&
+    Number.isFinite(longitude) &&
+    Math.abs(latitude) <= 90 &&
+    Math.abs(longitude) <= 180
+  );
+}
+
+/** "ETA 4 min (estimate)", from an arrival estimate {distance_km, eta_seconds, method}. */
+export function estimateText(estimate) {
+  if (!estimate || !Number.isFinite(Number(estimate.eta_seconds))) return "";
+  const minutes = Math.max(1, Math.round(Number(estimate.eta_seconds) / 60));
+  const distance = Number.isFinite(Number(estimate.distance_km)) ? `${Number(estimate.distance_km).toFixed(1)} km, ` : "";
+  return `${distance}ETA ${minutes} min${estimate.method === "routing" ? "" : " (estimate)"}`;
+}
+
+/** A defibrillator marker's note on access ("AED 2 not public"): the list says it in full. */
+export function accessNote(access) {
+  if (access === "yes" || access === "permissive") return "";
+  return access === "unknown" || !access ? "access unknown" : "not public";
+}
+
+/** The points the view is fitted to: the incidents, this phone, the responders and the
+ *  defibrillators (not the stations: they may be far away, and are context only). */
+export function pointsToFit({ incidents = [], me = null, responders = [], defibrillators = [] }) {
+  return [...incidents, me, ...responders, ...defibrillators].filter(isPlace).map((point) => [Number(point.latitude), Number(point.longitude)]);
+}
+
+// --- The map -----------------------------------------------------------------------------------
+
+/** A marker's face: a shape and a text label (never colour alone). No HTML strings: text is text. */
+function pinElement(kind, label, detail = "") {
+  const pin = document.createElement("span");
+  pin.className = "map-pin-inner";
+  const dot = document.createElement("span");
+  dot.className = "map-pin-dot";
+  const text = document.createElement("span");
+  text.className = "map-pin-label";
+  text.textContent = label;
+  if (detail) {
+    const small = document.createElement("small");
+    small.textContent = detail;
+    text.append(" ", small);
+  }
+  pin.append(dot, text);
+  return pin;
+}
+
+/**
+ * Draw a map in `container` (an empty element with a height from CSS). Options: `tileUrl` and
+ * `attribution` (from GET /api/v1/map/; "" for a plain background), `pan` (drag to move: off on
+ * the alert screen, where a finger on the map must still scroll the page), `leaflet` (tests).
+ */
+export async function openMap(container, { tileUrl = "", attribution = "", pan = true, leaflet = null } = {}) {
+  const L = leaflet || (await loadLeaflet());
+  const canvas = document.createElement("div");
+  canvas.className = `map-canvas${tileUrl ? "" : " map-canvas--plain"}`;
+  canvas.setAttribute("aria-hidden", "true");
+  const credit = document.createElement("p");
+  credit.className = "map-attribution";
+  credit.textContent = tileUrl && attribution ? `Map: ${attribution}` : "";
+  credit.hidden = !credit.textContent;
+  container.classList.add("map");
+  container.replaceChildren(canvas, credit);
+
+  const map = L.map(canvas, {
+    zoomControl: false,
+    attributionControl: false,
+    keyboard: false, // decorative: no focus, no arrow keys taken from the page
+    dragging: pan,
+    scrollWheelZoom: pan,
+    touchZoom: true,
+    doubleClickZoom: true,
+    boxZoom: false,
+    zoomSnap: 0.5,
+  }).setView(START.center, START.zoom);
+  if (tileUrl) L.tileLayer(tileUrl, { maxZoom: 19, crossOrigin: false }).addTo(map);
+  L.control.scale({ metric: true, imperial: true, position: "bottomleft" }).addTo(map);
+
+  const layers = {
+    stations: L.layerGroup().addTo(map),
+    defibrillators: L.layerGroup().addTo(map),
+    responders: L.layerGroup().addTo(map),
+    me: L.layerGroup().addTo(map),
+    incidents: L.layerGroup().addTo(map),
+  };
+  const shown = { incidents: [], me: null, responders: [], defibrillators: [], stations: [] };
+  let fitted = "";
+
+  function pin(kind, point, label, detail) {
+    const icon = L.divIcon({ className: `map-pin map-pin--${kind}`, html: pinElement(kind, label, detail), iconSize: null });
+    return L.marker([Number(point.latitude), Number(point.longitude)], { icon, keyboard: false, interactive: false, title: "" });
+  }
+
+  function accuracy(point, kind) {
+    const metres = Number(point.accuracy_m);
+    if (!Number.isFinite(metres) || metres <= 0 || metres > 5000) return null;
+    return L.circle([Number(point.latitude), Number(point.longitude)], { radius: metres, className: `map-accuracy map-accuracy--${kind}`, interactive: false });
+  }
+
+  /** Fit the view to what matters when that changes (another incident, other defibrillators),
+   *  or when something to be seen has moved out of view; otherwise leave the zoom as the person
+   *  left it (positions move every few seconds). */
+  function fit({ force = false } = {}) {
+    const points = pointsToFit(shown);
+    if (!points.length) return;
+    const key = JSON.stringify(pointsToFit({ incidents: shown.incidents, defibrillators: shown.defibrillators }));
+    map.invalidateSize({ pan: false });
+    const outOfView = !map.getBounds().contains(L.latLngBounds(points));
+    if (!force && key === fitted && !outOfView) return;
+    fitted = key;
+    if (points.length === 1) map.setView(points[0], 16, { animate: false });
+    else {
+      map.fitBounds(L.latLngBounds(points), {
+        paddingTopLeft: [FIT_PADDING_PX, FIT_PADDING_PX],
+        paddingBottomRight: [LABEL_ROOM_PX, FIT_PADDING_PX], // the labels are to the right of their points
+        maxZoom: CLOSEST_ZOOM,
+        animate: false,
+      });
+    }
+  }
+
+  function drawStations() {
+    const clear = (station) =>
+      shown.incidents.every((incident) => map.distance([incident.latitude, incident.longitude], [station.latitude, station.longitude]) > STATION_HIDDEN_WITHIN_M);
+    redraw(layers.stations, shown.stations.filter(clear), (station) => [pin("station", station, station.name || "Station")]);
+  }
+
+  function redraw(group, items, draw) {
+    group.clearLayers();
+    for (const layer of items.flatMap(draw)) if (layer) group.addLayer(layer);
+  }
+
+  const api = {
+    leafletMap: map,
+    /** One incident: {latitude, longitude, label?}; null for none. */
+    setIncident(incident) {
+      api.setIncidents(incident ? [incident] : []);
+    },
+    /** Several incidents (the board): [{id?, latitude, longitude, label?}]. */
+    setIncidents(incidents) {
+      shown.incidents = (incidents || []).filter(isPlace);
+      redraw(layers.incidents, shown.incidents, (incident) => [pin("incident", incident, incident.label || "Incident")]);
+      drawStations();
+      fit();
+    },
+    /** This phone's own position {latitude, longitude, accuracy_m}, or null. Shown here only. */
+    setMe(me) {
+      shown.me = isPlace(me) ? me : null;
+      redraw(layers.me, shown.me ? [shown.me] : [], (point) => [accuracy(point, "me"), pin("me", point, "You")]);
+      fit();
+    },
+    /** Other responders' positions (the board, the crew): the contract's `positions` items. */
+    setResponders(positions) {
+      shown.responders = (positions || []).filter(isPlace);
+      redraw(layers.responders, shown.responders, (position) => [
+        accuracy(position, "responder"),
+        pin("responder", position, position.responder_name || "Responder", estimateText(position.estimate)),
+      ]);
+      fit();
+    },
+    /** The nearest defibrillators, nearest first, labelled "AED 1", "AED 2"... as the list is. */
+    setDefibrillators(defibrillators) {
+      shown.defibrillators = (defibrillators || []).filter(isPlace);
+      redraw(layers.defibrillators, shown.defibrillators, (defibrillator, index) => [
+        pin("defibrillator", defibrillator, defibrillator.map_label || `AED ${index + 1}`, accessNote(defibrillator.access)),
+      ]);
+      fit();
+    },
+    /** The fire stations: context only, never fitted to; one under an incident's marker is left
+     *  out (its label would show through the incident's). */
+    setStations(stations) {
+      shown.stations = (stations || []).filter(isPlace);
+      drawStations();
+    },
+    /** Fit again (e.g. after the container was resized or shown). */
+    fit: () => fit({ force: true }),
+    destroy() {
+      map.remove();
+      container.replaceChildren();
+      container.classList.remove("map");
+    },
+  };
+  return api;
+}

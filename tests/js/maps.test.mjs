@@ -1,0 +1,152 @@
+// The maps' words and bookkeeping (issue 14): the alert screen's list of the nearest
+// defibrillators (views/alert-map.js), what app/map.js fits the view to, and the board's
+// positions from its snapshot and frames (dispatch/board-map.js), with fixtures in the shapes of
+// the issue's contract (GET .../defibrillators/, position.updated / position.cleared).
+import "./support/app-paths.mjs";
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+
+const around = await import("../../pwa/app/views/alert-map.js");
+const map = await import("../../pwa/app/map.js");
+const boardMap = await import("../../backend/dispatch/static/dispatch/board-map.js");
+
+const FORUM = {
+  id: 7, latitude: 52.63, longitude: 1.29, distance_m: 240, name: "Forum", access: "yes", access_label: "Public access",
+  location: "Inside the main entrance, left of the lifts", level: "0", indoor: true, opening_hours: "Mo-Su 07:00-22:00",
+  open_now: true, source: "osm", attribution: "© OpenStreetMap contributors (ODbL)",
+};
+const SURGERY = {
+  id: 9, latitude: 52.631, longitude: 1.291, distance_m: 612.4, name: "", access: "customers", access_label: "Customers only: ask at reception",
+  location: "", level: "", indoor: null, opening_hours: "", open_now: null, source: "osm", attribution: "© OpenStreetMap contributors (ODbL)",
+};
+
+describe("the alert screen's defibrillators", () => {
+  it("lists them nearest first with the access, where, level, hours and distance, numbered as on the map", () => {
+    const [first, second] = around.defibrillatorItems([FORUM, SURGERY]);
+    assert.deepEqual(first, {
+      id: 7, label: "AED 1", access: "Public access", public: true,
+      where: "Forum, Inside the main entrance, left of the lifts, ground floor, indoors",
+      hours: "Open now (Mo-Su 07:00-22:00)", open: true, distance: "240 m",
+    });
+    assert.equal(second.label, "AED 2");
+    assert.equal(second.access, "Customers only: ask at reception");
+    assert.equal(second.public, false);
+    assert.equal(second.where, "Location not described");
+    assert.equal(second.hours, "Opening hours unknown");
+    assert.equal(second.distance, "610 m");
+  });
+
+  it("says closed, and the levels, in words", () => {
+    assert.equal(around.openNowText({ open_now: false }), "Closed now");
+    assert.equal(around.levelText("-1"), "basement level 1");
+    assert.equal(around.levelText("2"), "level 2");
+    assert.equal(around.metresText(1540), "1.5 km");
+    assert.equal(around.metresText(3), "10 m");
+  });
+
+  it("says why there is no list: none near, offline, not found, loading", () => {
+    assert.equal(around.defibrillatorsMessage({ answer: { radius_m: 1000, defibrillators: [] } }), "No defibrillator is registered within 1.0 km.");
+    assert.equal(around.defibrillatorsMessage({ answer: { radius_m: 1000, defibrillators: [FORUM] } }), "");
+    assert.match(around.defibrillatorsMessage({ answer: null, error: "offline" }), /no connection/);
+    assert.match(around.defibrillatorsMessage({ answer: null, error: "not_found" }), /No defibrillator information/);
+    assert.match(around.defibrillatorsMessage({ answer: null, loading: true }), /Looking/);
+  });
+
+  it("credits each data source once", () => {
+    assert.deepEqual(around.attributionsOf([FORUM, SURGERY]), ["© OpenStreetMap contributors (ODbL)"]);
+  });
+});
+
+describe("the map", () => {
+  it("fits the incident, this phone, the responders and the defibrillators, never the stations", () => {
+    const points = map.pointsToFit({
+      incidents: [{ latitude: 52.6, longitude: 1.3 }],
+      me: { latitude: "52.61", longitude: "1.31" },
+      responders: [{ latitude: null, longitude: null }],
+      defibrillators: [FORUM],
+    });
+    assert.deepEqual(points, [[52.6, 1.3], [52.61, 1.31], [52.63, 1.29]]);
+    assert.deepEqual(map.pointsToFit({ incidents: [{ latitude: 95, longitude: 0 }] }), []);
+  });
+
+  it("notes on a defibrillator's marker when it is not public", () => {
+    assert.equal(map.accessNote("yes"), "");
+    assert.equal(map.accessNote("customers"), "not public");
+    assert.equal(map.accessNote("private"), "not public");
+    assert.equal(map.accessNote("unknown"), "access unknown");
+  });
+
+  it("labels an arrival estimate as an estimate unless routed", () => {
+    assert.equal(map.estimateText({ distance_km: 2.4, eta_seconds: 260, method: "estimate" }), "2.4 km, ETA 4 min (estimate)");
+    assert.equal(map.estimateText({ distance_km: 2.4, eta_seconds: 20, method: "routing" }), "2.4 km, ETA 1 min");
+    assert.equal(map.estimateText(null), "");
+  });
+
+  it("names the Leaflet version pinned in frontend/package-lock.json (so an upgrade renews the maps' cache)", () => {
+    const lock = JSON.parse(readFileSync(new URL("../../frontend/package-lock.json", import.meta.url), "utf8"));
+    assert.equal(map.LEAFLET_VERSION, lock.packages["node_modules/leaflet"].version);
+  });
+
+  it("loads Leaflet and its styles from this site only", () => {
+    for (const url of [map.LEAFLET_SCRIPT, map.LEAFLET_STYLESHEET, map.MAP_STYLESHEET]) assert.match(url, /^\/(static\/vendor\/leaflet|app)\//);
+  });
+});
+
+describe("the board's positions", () => {
+  const estimate = { distance_km: 2.4, eta_seconds: 260, method: "estimate", computed_at: "2026-12-04T15:00:00Z" };
+  const updated = (alertId, latitude) => ({
+    type: "position.updated", alert_id: alertId, incident_id: 3, responder_id: 11, latitude, longitude: 1.3,
+    accuracy_m: 12, recorded_at: "2026-12-04T15:00:00Z", estimate,
+  });
+
+  it("takes the snapshot's positions, listed or per incident", () => {
+    const positions = boardMap.createPositions();
+    boardMap.applyPositionFrame(positions, { type: "board.snapshot", data: { incidents: [], alerts: [], positions: [{ ...updated(5, 52.6), type: undefined, responder_name: "Alice" }] } });
+    assert.deepEqual([...positions.keys()], [5]);
+    boardMap.applyPositionFrame(positions, { type: "board.snapshot", data: { incidents: [{ id: 4, positions: [{ alert_id: 6, latitude: 52.5, longitude: 1.2 }] }] } });
+    assert.deepEqual([...positions.keys()], [6]);
+    assert.equal(positions.get(6).incident_id, 4);
+  });
+
+  it("moves a responder on position.updated and drops them on position.cleared", () => {
+    const positions = boardMap.createPositions();
+    assert.equal(boardMap.applyPositionFrame(positions, updated(5, 52.6)), true);
+    assert.equal(boardMap.applyPositionFrame(positions, updated(5, 52.61)), true);
+    assert.equal(positions.get(5).latitude, 52.61);
+    assert.equal(boardMap.applyPositionFrame(positions, { type: "position.cleared", alert_id: 5, incident_id: 3 }), true);
+    assert.equal(positions.size, 0);
+    assert.equal(boardMap.applyPositionFrame(positions, { type: "position.cleared", alert_id: 5, incident_id: 3 }), false);
+  });
+
+  it("keeps the newest fix when an older one arrives late", () => {
+    const positions = boardMap.createPositions();
+    boardMap.applyPositionFrame(positions, { ...updated(5, 52.61), recorded_at: "2026-12-04T15:00:10Z" });
+    assert.equal(boardMap.applyPositionFrame(positions, { type: "position.updated", data: { ...updated(5, 52.6), type: undefined } }), false);
+    assert.equal(positions.get(5).latitude, 52.61);
+  });
+
+  it("takes each open incident's nearest defibrillators from the snapshot", () => {
+    const known = new Map();
+    const snapshot = { type: "board.snapshot", data: { incidents: [], defibrillators: [{ incident_id: 3, radius_m: 1000, defibrillators: [FORUM] }] } };
+    assert.equal(boardMap.applyDefibrillatorsFrame(known, snapshot), true);
+    assert.deepEqual(known.get(3), [FORUM]);
+    assert.equal(boardMap.applyDefibrillatorsFrame(known, { type: "board.snapshot", data: { incidents: [] } }), false);
+  });
+
+  it("forgets the positions of an incident that is no longer open, and shows only open incidents'", () => {
+    const positions = boardMap.createPositions();
+    boardMap.applyPositionFrame(positions, updated(5, 52.6));
+    assert.equal(boardMap.positionsToShow(positions, [{ id: 3, status: "open" }]).length, 1);
+    assert.equal(boardMap.positionsToShow(positions, [{ id: 3, status: "closed" }]).length, 0);
+    assert.equal(boardMap.applyPositionFrame(positions, { type: "board.incident", data: { id: 3, status: "closed" } }), true);
+    assert.equal(positions.size, 0);
+  });
+
+  it("words a responder's estimate and an incident's defibrillators", () => {
+    assert.equal(boardMap.responderText({ responder_name: "Alice", estimate }), "Alice: 2.4 km, ETA 4 min (estimate)");
+    assert.equal(boardMap.defibrillatorLine(FORUM, 0), "AED 1: Public access, 240 m, Forum, Inside the main entrance, left of the lifts; open now");
+    assert.equal(boardMap.defibrillatorLine(SURGERY, 1), "AED 2: Customers only: ask at reception, 612 m; hours unknown");
+  });
+});
