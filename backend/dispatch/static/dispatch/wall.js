@@ -229,6 +229,14 @@ class WallBoard {
     try {
       const { mountBoardMap } = await import(url);
       const map = mountBoardMap(panel, { onPick: (latitude, longitude) => this.openCreate({ latitude, longitude }) });
+      // The map's text (positions, the nearest defibrillators) scrolls on its own in this panel:
+      // reachable from the keyboard, and named.
+      const text = panel.querySelector(".board-map-text");
+      if (text) {
+        text.tabIndex = 0;
+        text.setAttribute("role", "region");
+        text.setAttribute("aria-label", "Positions and nearest defibrillators");
+      }
       for (const frame of this.framesForMap) map.frame(frame);
       this.framesForMap = null;
       this.map = map;
