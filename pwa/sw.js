@@ -26,7 +26,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "6be5e065e7fc";
+const VERSION = "9668d64d0562";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 
@@ -46,6 +46,7 @@ const SHELL = [
   "/app/idb.js",
   "/app/labels.js",
   "/app/lastevent.js",
+  "/app/lazy.js",
   "/app/message-acks.js",
   "/app/messages.js",
   "/app/main.js",

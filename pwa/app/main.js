@@ -10,6 +10,7 @@ import { EventLog } from "./eventlog.js";
 import { openStores } from "./idb.js";
 import { RecordOutbox } from "./outbox.js";
 import { lastEventKey } from "./lastevent.js";
+import { lazyView } from "./lazy.js";
 import { MessageAcks } from "./message-acks.js";
 import { applyAcknowledgement, markAcknowledging } from "./messages.js";
 import { Metronome } from "./metronome.js";
@@ -23,11 +24,8 @@ import { applyUpdate, registerServiceWorker } from "./update.js";
 import { alertView } from "./views/alert.js";
 import { mountAlertBanner } from "./views/banner.js";
 import { checklistView } from "./views/checklist.js";
-import { formsView, recordsView } from "./views/forms.js";
 import { homeView } from "./views/home.js";
-import { incidentView } from "./views/incident.js";
 import { loginView } from "./views/login.js";
-import { formView } from "./views/record-form.js";
 
 const ME_KEY = "coresponder.me"; // who was logged in, for starting without signal
 const RETURN_KEY = "coresponder.returnTo"; // where to go after logging in again
@@ -315,6 +313,12 @@ async function boot() {
   };
 
   // --- Screens ----------------------------------------------------------------------------------
+  // The crew panel and the after-call forms load when first shown, or once home is usable (lazy.js).
+  const incidentView = lazyView(() => import("./views/incident.js").then((module) => module.incidentView));
+  const formsView = lazyView(() => import("./views/forms.js").then((module) => module.formsView));
+  const recordsView = lazyView(() => import("./views/forms.js").then((module) => module.recordsView));
+  const formView = lazyView(() => import("./views/record-form.js").then((module) => module.formView));
+  const warmLaterScreens = () => [incidentView, formsView, recordsView, formView].forEach((view) => view.warm());
   const root = document.getElementById("app");
   const router = new Router(
     root,
@@ -434,6 +438,8 @@ async function boot() {
   await restoreSession({ render: false });
   router.start();
   openActiveJobAtStart(ctx.synced);
+  // After the first screen, not before it: a few seconds on a slow network.
+  setTimeout(warmLaterScreens, 1000);
 }
 
 boot().catch((error) => {
