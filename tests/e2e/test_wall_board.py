@@ -339,8 +339,16 @@ def test_a_postcode_finds_the_place_and_a_message_reaches_the_crews(chromium, se
         context.close()
 
 
-def test_a_responder_going_shows_their_estimate_and_who_is_likely_first(chromium, server, dispatcher):
-    context = desk_context(chromium, server, "720p")
+# Found trying the board at 1920x1080: with an estimate on the line, the name shrank to nothing
+# and "Stand down" was cut off at the card's edge. Every size, then, and the name in full.
+NAMES_CUT_SHORT = """(line) => [...line.querySelectorAll('.wall-r-name')]
+  .filter((name) => !name.getBoundingClientRect().width || name.scrollWidth > name.clientWidth + 1)
+  .map((name) => name.textContent)"""
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_responder_going_shows_their_estimate_and_who_is_likely_first(chromium, server, dispatcher, size):
+    context = desk_context(chromium, server, size)
     try:
         page, problems = open_board(context)
         incident = create(dispatcher, NEAR_KINGS_LYNN, "6 King Street, King's Lynn", dispatch=True)
@@ -353,6 +361,8 @@ def test_a_responder_going_shows_their_estimate_and_who_is_likely_first(chromium
         expect(line.locator(".wall-r-state")).to_have_text("Accepted")
         expect(line.locator(".wall-r-eta")).to_contain_text("about")
         expect(card_of(page, incident).locator(".wall-first")).to_contain_text("Likely first")
+        expect(line.locator(".wall-r-name")).to_have_text(alert["responder_name"])
+        assert line.evaluate(NAMES_CUT_SHORT) == []
         assert page.evaluate(OVERFLOWING) == []
         assert problems == []
     finally:
