@@ -3,7 +3,8 @@
 The product has four surfaces on one origin, each with its own needs:
 
 - the firefighters' app (`/`, `/app/...`, `/sw.js`, the manifest: every path not named below);
-- the coordinators' admin (`/admin/`), with the live board (`/admin/dispatch/incident/board/`);
+- the coordinators' admin (`/admin/`), with the live board (`/admin/dispatch/incident/board/`), and
+  the control room's full-screen board (`/board/`, outside the admin's chrome), under the board's rules;
 - the API (`/api/`): JSON answers, and HTML when a browser asks (DRF's browsable API);
 - the API's docs (`/api/docs/`, drf-spectacular's Swagger UI, its files served from /static/ by
   drf-spectacular-sidecar: no CDN).
@@ -60,6 +61,7 @@ from django.utils.deprecation import MiddlewareMixin
 APP, ADMIN, BOARD, API, API_DOCS = "app", "admin", "board", "api", "api-docs"
 ADMIN_PREFIX = "/admin/"
 BOARD_PATH = "/admin/dispatch/incident/board/"
+WALL_BOARD_PATH = "/board/"
 API_PREFIX = "/api/"
 API_DOCS_PATH = "/api/docs/"
 STATIC_PREFIX = "/static/"
@@ -68,7 +70,7 @@ STATIC_PREFIX = "/static/"
 def surface_of(path: str) -> str:
     """Which surface a path belongs to. /static/ holds the admin's, the board's and the API pages'
     files (never a page of the app), so it gets their, stricter, rules."""
-    if path == BOARD_PATH:
+    if path in (BOARD_PATH, WALL_BOARD_PATH):
         return BOARD
     if path.startswith((ADMIN_PREFIX, STATIC_PREFIX)):
         return ADMIN

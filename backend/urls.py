@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from backend.api.errors import json_404
 from backend.delivery import admin_readiness
+from backend.dispatch.board_page import board_page
 from backend.health import healthz
 from backend.records import admin_reports
 
@@ -29,6 +30,8 @@ urlpatterns = [
         "admin/reports/incidents/", admin.site.admin_view(admin_reports.incidents_view), name="admin-reports-incidents"
     ),
     path("admin/", admin.site.urls),
+    # The control room's full-screen board (issue 15; backend/dispatch/board_page.py).
+    path("board/", board_page, name="board"),
     path("api/v1/", include("backend.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI, its start-up script served apart (/api/docs/?script) rather than inline, so that

@@ -17,7 +17,10 @@ urlpatterns = [
     path("incidents/<int:incident_id>/stand-down/", views.StandDownView.as_view(), name="incident-stand-down"),
     path("incidents/<int:incident_id>/cancel/", views.CancelView.as_view(), name="incident-cancel"),
     path("incidents/<int:incident_id>/close/", views.CloseView.as_view(), name="incident-close"),
+    path("incidents/<int:incident_id>/named-candidates/", views.NamedCandidatesView.as_view(), name="named-candidates"),
     path("incidents/<int:incident_id>/cad-times/", records_views.CadTimesView.as_view(), name="incident-cad-times"),
+    # The board's alarms: acknowledged by a coordinator, on every board (issue 15).
+    path("alarms/acknowledge/", views.AlarmAcknowledgeView.as_view(), name="alarm-acknowledge"),
     path(
         "incidents/<int:incident_id>/defibrillators/",
         places_views.IncidentDefibrillatorsView.as_view(),

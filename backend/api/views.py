@@ -33,8 +33,15 @@ from backend.checklists import signoff as checklist_signoff
 from backend.delivery import readiness
 from backend.delivery import subscriptions as push_subscriptions
 from backend.delivery.models import Permission, Platform
-from backend.dispatch import access, actions, payloads
-from backend.dispatch.models import MAX_CREW_TARGET, DeclineReason, Incident, IncidentCategory, IncidentStatus
+from backend.dispatch import access, actions, alarms, named, payloads
+from backend.dispatch.models import (
+    MAX_CREW_TARGET,
+    AlarmKind,
+    DeclineReason,
+    Incident,
+    IncidentCategory,
+    IncidentStatus,
+)
 from backend.errors import NotAllowed
 from backend.schemas import api_responses, openapi_schema
 
@@ -673,3 +680,32 @@ class PushTestDetailView(APIView):
     @extend_schema(responses=api_responses("device_check", errors=(401, 403, 404)))
     def get(self, request, check_id: int):
         return Response(_check(readiness.access_own_check(request.user, check_id)))
+
+
+# --- The board's alarms (issue 15: backend/dispatch/alarms.py) -------------------------------------
+
+
+class AlarmAcknowledgeView(APIView):
+    """A coordinator with the board permission acknowledges an alarm: `{"kind", "incident_id"?}`
+    (no incident for `worker_silent`). Audited; every board is told (`alarm.acknowledged`)."""
+
+    class AcknowledgeInput(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=AlarmKind.choices)
+        incident_id = StrictIntegerField(min_value=1, max_value=2**63 - 1, required=False, allow_null=True)
+
+    @extend_schema(request=AcknowledgeInput, responses=api_responses("alarm_acknowledgement", status=201))
+    def post(self, request):
+        data = _valid(self.AcknowledgeInput, request)
+        acknowledgement = alarms.acknowledge_alarm(
+            actor=request.user, kind=data["kind"], incident_id=data.get("incident_id")
+        )
+        return Response(alarms.acknowledgement_payload(acknowledgement), status=201)
+
+
+class NamedCandidatesView(APIView):
+    """Whom the board may alert by name to this incident (backend/dispatch/named.py): then POST
+    their id to the incident's dispatch/ as `responder_ids` (the same action as the admin's form)."""
+
+    @extend_schema(responses=api_responses("named_candidates", errors=(401, 403, 404)))
+    def get(self, request, incident_id: int):
+        return Response({"responders": named.named_candidates(actor=request.user, incident_id=incident_id)})

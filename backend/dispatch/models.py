@@ -302,3 +302,38 @@ class MessageAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert} acknowledged message {self.message_id}"
+
+
+class AlarmKind(models.TextChoices):
+    """The board's alarms (docs/board.md): each sounds until a coordinator acknowledges it."""
+
+    UNANSWERED = "unanswered", "Nobody has accepted after the first escalation step"
+    ESCALATION = "escalation", "Nobody accepted after the last ring (the escalation alarm)"
+    UNREACHED = "unreached", "A dispatch reached nobody"
+    WORKER_SILENT = "worker_silent", "No delivery worker is reporting"
+
+
+# The alarm that belongs to no incident.
+SYSTEM_ALARM_KINDS = {AlarmKind.WORKER_SILENT}
+
+
+class AlarmAcknowledgement(models.Model):
+    """A coordinator heard an alarm and is dealing with it: the board stops sounding and flashing
+    it, on every coordinator's screen (stored, so a board that connects later knows; sent as
+    `alarm.acknowledged`). An acknowledgement holds for the alarm as it was: an escalation alarm
+    raised after it, or a worker that stops reporting again after reporting, sounds afresh
+    (board-state.js: isAcknowledged)."""
+
+    kind = models.CharField(max_length=20, choices=AlarmKind.choices)
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="alarm_acknowledgements"
+    )
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["kind", "incident", "-acknowledged_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} acknowledged by {self.acknowledged_by_id} at {self.acknowledged_at:%H:%M:%S}"

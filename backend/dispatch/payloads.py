@@ -122,6 +122,8 @@ def board_incident(incident: Incident, *, coverage: Coverage | None = None) -> d
             "covered_at": _iso(incident.covered_at),
             "unreached_reason": incident.unreached_reason,
             "ring": incident.ring,
+            # Past its first step (1 or more) with nobody accepted, the board sounds its alarm.
+            "escalation_step": incident.escalation_step,
             **coverage.as_payload(),
         }
     )

@@ -19,7 +19,7 @@ from backend.accounts import second_factor
 from backend.accounts.models import Responder
 from backend.accounts.sockets import SessionBoundSocket
 from backend.audit import log as audit_log
-from backend.dispatch import actions, coverage, payloads, positions
+from backend.dispatch import actions, alarms, coverage, payloads, positions
 from backend.dispatch import messages as crew_messages
 from backend.dispatch.models import Alert, Incident, IncidentStatus
 from backend.errors import ActionError
@@ -292,7 +292,7 @@ def _client_address(scope) -> str | None:
 
 @database_sync_to_async
 def _board_snapshot(user, address: str | None) -> dict:
-    """Three queries whatever the number of open incidents, one per open incident for its nearest
+    """Four queries whatever the number of open incidents, one per open incident for its nearest
     defibrillators (an indexed look-up of a fraction of a millisecond), two for the positions of
     the responders going, whose reading is audited as `user`'s (docs/positions.md), and two for
     the messages to the crews."""
@@ -321,6 +321,7 @@ def _board_snapshot(user, address: str | None) -> dict:
         "alerts": [payloads.board_alert(alert) for alert in alerts],
         "devices": payloads.board_devices_of(alerts),
         "delivery_workers": health.delivery_workers_status(),
+        "alarm_acknowledgements": alarms.acknowledgements_for_board(incident.pk for incident in incidents),
         # The nearest defibrillators of each open incident, as GET .../defibrillators/ answers.
         "defibrillators": [
             {"incident_id": incident.pk, **defibrillators_near(incident.latitude, incident.longitude)}

@@ -109,6 +109,10 @@ API_MATRIX = [
     Entry("post", "/api/v1/incidents/{incident}/stand-down/", only("coordinator", "machine", status=200), {}),
     Entry("post", "/api/v1/incidents/{incident}/cancel/", only("coordinator", "machine", status=200), {"reason": "Ambulance on scene."}),
     Entry("post", "/api/v1/incidents/{incident}/close/", only("coordinator", "machine", status=200), {}),
+    # The board's "Alert a named responder" (issue 15): whoever may dispatch.
+    Entry("get", "/api/v1/incidents/{incident}/named-candidates/", only("coordinator", "machine", status=200)),
+    # The board's alarms: coordinators with the board permission only (not the CAD).
+    Entry("post", "/api/v1/alarms/acknowledge/", only("coordinator", status=201), {"kind": "worker_silent"}),
     # The CAD's own times (issue 16): the ambulance dispatch system, or a coordinator when its link
     # cannot send them (records.record_cad_times).
     Entry(
@@ -338,7 +342,8 @@ def test_every_api_route_has_an_entry():
     assert not stale, f"Entries for routes that are not in the URL conf: {stale}"
     # And nothing outside /api/, /admin/ and /healthz that this matrix would not see.
     others = {route for route, _ in walk_urls() if not route.startswith(("api/", "admin/"))}
-    assert others == {"healthz"}, others
+    # /board/ is a page, not an API: who may open it is tested in tests/dispatch/test_board_page.py.
+    assert others == {"healthz", "board/"}, others
 
 
 # --- Ownership in lists: each firefighter sees only their own -------------------------------------------

@@ -4,6 +4,8 @@
 // (board.js) and meant for any other page that shows the board's picture.
 //
 //   const boardMap = mountBoardMap(container);   // draws into `container` (an empty element)
+//                                                  // {onPick(lat, lng)}: a click on the map picks a place
+//                                                  // (the control room's board: a new incident there)
 //   boardMap.frame(frame)                         // every socket frame; true if positions changed
 //                                                  // (the snapshot's `defibrillators` are taken too)
 //   boardMap.update(incidents)                    // the incidents shown (board-state.js objects)
@@ -129,7 +131,7 @@ function el(tag, className, text) {
   return node;
 }
 
-export function mountBoardMap(container, { fetchJson = getJson } = {}) {
+export function mountBoardMap(container, { fetchJson = getJson, onPick = null } = {}) {
   const positions = createPositions();
   const defibrillators = new Map(); // incident id -> list | "none" | "loading"
   let incidents = [];
@@ -151,6 +153,8 @@ export function mountBoardMap(container, { fetchJson = getJson } = {}) {
     if (destroyed) return;
     map = await openMap(canvas, { tileUrl: settings.tile_url, attribution: settings.attribution, pan: true });
     map.setStations(settings.stations);
+    // A click on the map picks a place (the control room's board: a new incident there).
+    if (onPick) map.leafletMap.on("click", (event) => onPick(event.latlng.lat, event.latlng.lng));
     draw();
   })().catch((error) => {
     console.warn("Board map not shown:", error?.message || error);

@@ -37,7 +37,19 @@ const FINISHED_KEPT_MS = 10 * 60 * 1000;
 // --- What the board knows (no DOM here, so it can be tested on its own) -----------------------
 
 export function createBoardState() {
-  return { incidents: new Map(), alerts: new Map(), devices: new Map(), alarms: new Map(), workers: null, snapshotAt: null, positions: new Map() };
+  return {
+    incidents: new Map(),
+    alerts: new Map(),
+    devices: new Map(),
+    alarms: new Map(),
+    workers: null,
+    snapshotAt: null,
+    positions: new Map(),
+    // The control room's board (wall.js): acknowledged alarms and messages to the crews.
+    acknowledgements: new Map(),
+    messages: new Map(),
+    messageAcks: new Map(),
+  };
 }
 
 /** Apply one frame from the socket. Returns true if anything the board shows changed. */
@@ -56,6 +68,13 @@ export function applyFrame(state, frame, now = Date.now()) {
       return applyWorkers(state, frame.data);
     case "board.devices":
       return (frame.data?.alerts ?? []).map((item) => applyDevices(state, item)).some(Boolean);
+    case "alarm.acknowledged":
+      return applyAcknowledgement(state, frame.data);
+    case "message.created":
+      // The board's frame carries the message under `message` (as the phones' event does).
+      return applyMessage(state, frame.data?.message ?? frame.data);
+    case "message.acknowledged":
+      return applyMessageAcknowledgement(state, frame.data);
     case "position.updated":
     case "position.cleared":
       return applyPosition(state, frame.type, frame.data);
@@ -79,6 +98,15 @@ export function applySnapshot(state, data, now = Date.now()) {
   for (const alert of data?.alerts ?? []) applyAlert(state, alert);
   for (const item of data?.devices ?? []) applyDevices(state, item);
   applyWorkers(state, data?.delivery_workers);
+  // Acknowledgements and messages: the snapshot holds every one that still matters, so it
+  // replaces what the board held, as for incidents and alerts.
+  state.acknowledgements = new Map();
+  for (const acknowledgement of data?.alarm_acknowledgements ?? []) applyAcknowledgement(state, acknowledgement);
+  state.messages = new Map();
+  state.messageAcks = new Map();
+  for (const message of [...(data?.messages ?? []), ...(data?.incidents ?? []).flatMap((incident) => incident.messages ?? [])]) {
+    applyMessage(state, message);
+  }
   // The snapshot does not say which incidents have raised an alarm; keep those already heard of
   // for incidents still open, rather than silently dropping an alarm on reconnect.
   for (const incidentId of state.alarms.keys()) {
@@ -418,3 +446,150 @@ export function stateText(alert, commitment = null) {
 export function categoryText(category) {
   return INCIDENT_CATEGORIES[category] ?? category;
 }
+
+
+// --- The control room's board: alarms that sound until acknowledged (issue 15) --------------------
+//
+// Which alarms are sounding is worked out here from what the board already knows, so that every
+// board (and one opened later) agrees: the snapshot and the frames. The server keeps only who
+// acknowledged which alarm (`alarm.acknowledged`, and the snapshot's `alarm_acknowledgements`).
+
+export const ALARM_KINDS = ["unreached", "escalation", "unanswered", "worker_silent"];
+
+const ALARM_TITLES = {
+  unreached: "Dispatch reached nobody",
+  escalation: "Escalation alarm",
+  unanswered: "Nobody has accepted",
+  worker_silent: "Pushes are not being sent",
+};
+
+export const alarmKey = (kind, incidentId = null) => `${kind}:${incidentId ?? ""}`;
+
+/** Keep the newest acknowledgement of each alarm (by id: ids increase as they are stored). */
+export function applyAcknowledgement(state, acknowledgement) {
+  if (!acknowledgement || !ALARM_KINDS.includes(acknowledgement.kind) || typeof acknowledgement.id !== "number") return false;
+  const key = alarmKey(acknowledgement.kind, acknowledgement.incident_id);
+  const known = state.acknowledgements.get(key);
+  if (known && known.id >= acknowledgement.id) return false;
+  state.acknowledgements.set(key, acknowledgement);
+  return true;
+}
+
+/** Whether `acknowledgement` covers the alarm as it is now: an alarm raised (again) after it was
+ *  acknowledged sounds afresh; an alarm with no raising time is covered by any acknowledgement. */
+export function isAcknowledged(acknowledgement, alarm) {
+  if (!acknowledgement) return false;
+  if (!alarm.raised_at) return true;
+  return Date.parse(acknowledgement.acknowledged_at) >= Date.parse(alarm.raised_at);
+}
+
+/** Every alarm the board shows, most urgent first: {key, kind, title, message, incident_id,
+ *  cad_reference, raised_at, acknowledgement (or null), sounding}. One alarm per incident at most
+ *  (a dispatch that reached nobody, else the escalation alarm, else unanswered past the first
+ *  step), and the delivery workers' alarm. */
+export function alarmsOf(state) {
+  const alarms = [];
+  const workers = state.workers;
+  if (workers && workers.alive === false) {
+    const warning = workersWarning(workers);
+    alarms.push(withAcknowledgement(state, {
+      kind: "worker_silent",
+      incident_id: null,
+      cad_reference: null,
+      raised_at: workers.last_heard_at ?? null,
+      message: `${warning.headline} ${warning.detail}`,
+    }));
+  }
+  for (const incident of state.incidents.values()) {
+    const alarm = incidentAlarm(state, incident);
+    if (alarm) alarms.push(withAcknowledgement(state, alarm));
+  }
+  const order = (alarm) => ALARM_KINDS.indexOf(alarm.kind);
+  return alarms.sort((a, b) => Number(b.sounding) - Number(a.sounding) || order(a) - order(b) || (a.raised_at ?? "").localeCompare(b.raised_at ?? ""));
+}
+
+function withAcknowledgement(state, alarm) {
+  const key = alarmKey(alarm.kind, alarm.incident_id);
+  const acknowledgement = state.acknowledgements.get(key) ?? null;
+  const acknowledged = isAcknowledged(acknowledgement, alarm);
+  return { ...alarm, key, title: ALARM_TITLES[alarm.kind], acknowledgement: acknowledged ? acknowledgement : null, sounding: !acknowledged };
+}
+
+/** The incident's alarm, or null. */
+export function incidentAlarm(state, incident) {
+  if (incident.status !== "open") return null;
+  const alerts = alertsOf(state, incident.id);
+  const base = { incident_id: incident.id, cad_reference: incident.cad_reference };
+  const unreached = unreachedReasonText(incident, alerts);
+  if (unreached) {
+    return { ...base, kind: "unreached", raised_at: incident.alarm_raised_at ?? null, message: `Dispatch of ${incident.cad_reference} reached nobody: ${unreached}.` };
+  }
+  const escalation = alarmOf(state, incident);
+  if (escalation) return { ...base, kind: "escalation", raised_at: escalation.raised_at, message: escalation.message };
+  const { covering } = coverageOf(incident);
+  if ((incident.escalation_step ?? 0) >= 1 && covering === 0) {
+    return { ...base, kind: "unanswered", raised_at: null, message: `Nobody has accepted ${incident.cad_reference} after the first escalation step (${alerts.length} alerted).` };
+  }
+  return null;
+}
+
+/** Whether any alarm is sounding: the board plays its tone and flashes while so. */
+export const anySounding = (alarms) => alarms.some((alarm) => alarm.sounding);
+
+// --- Messages to the crews (the contract of issue 15: message.created, message.acknowledged) ---
+
+export function applyMessage(state, message) {
+  if (!message || typeof message.id !== "number" || typeof message.incident_id !== "number") return false;
+  const acks = state.messageAcks.get(message.id) ?? new Map();
+  for (const ack of message.acknowledgements ?? []) mergeMessageAck(acks, ack);
+  state.messageAcks.set(message.id, acks);
+  const known = state.messages.get(message.id);
+  state.messages.set(message.id, { ...known, ...message });
+  return true;
+}
+
+/** An acknowledgement may arrive before its message (frames are hints): it is kept all the same. */
+export function applyMessageAcknowledgement(state, ack) {
+  if (!ack || typeof ack.message_id !== "number" || typeof ack.responder_id !== "number") return false;
+  const acks = state.messageAcks.get(ack.message_id) ?? new Map();
+  const before = acks.get(ack.responder_id);
+  mergeMessageAck(acks, ack);
+  state.messageAcks.set(ack.message_id, acks);
+  return acks.get(ack.responder_id) !== before;
+}
+
+function mergeMessageAck(acks, ack) {
+  const known = acks.get(ack.responder_id);
+  // The first acknowledgement is the one that counts; a repeat (idempotent) changes nothing.
+  if (known && (known.acknowledged_at ?? "") <= (ack.acknowledged_at ?? "")) return;
+  acks.set(ack.responder_id, { responder_id: ack.responder_id, responder_name: ack.responder_name, acknowledged_at: ack.acknowledged_at });
+}
+
+/** The incident's messages, oldest first, each with who has acknowledged it. */
+export function messagesOf(state, incidentId) {
+  return [...state.messages.values()]
+    .filter((message) => message.incident_id === incidentId)
+    .sort((a, b) => (a.sent_at ?? "").localeCompare(b.sent_at ?? "") || a.id - b.id)
+    .map((message) => ({
+      ...message,
+      acknowledgements: [...(state.messageAcks.get(message.id)?.values() ?? [])].sort((a, b) => (a.acknowledged_at ?? "").localeCompare(b.acknowledged_at ?? "")),
+    }));
+}
+
+// --- One responder in one line --------------------------------------------------------------------
+
+/** The delivery funnel in a few characters: "sent 2/2 · shown 1/2 · opened 0/2", or null when the
+ *  board has had no frame of the devices yet. */
+export function funnelText(state, alert) {
+  const devices = state.devices.get(alert.id);
+  if (!devices) return null;
+  if (!devices.length) return "no phone";
+  const count = (field) => devices.filter((device) => device[field]).length;
+  const failed = devices.filter((device) => !device.sent_at && device.failed).length;
+  const total = devices.length;
+  return `sent ${count("sent_at")}/${total} · shown ${count("shown_at")}/${total} · opened ${count("opened_at")}/${total}` +
+    (failed ? ` · ${failed} failed` : "");
+}
+
+/** Whether the coordinator may stand this one responder down: they have not answered, or are going. */
+export const canStandDown = (alert) => ACTIVE_STATES.has(alert.state);

@@ -1,0 +1,881 @@
+// The control room's board (/board/, issue 15): every open incident as a card readable from a few
+// metres, the alarms that sound until a coordinator acknowledges them, and the coordinator's actions.
+//
+// What the board knows and how it words it is board-state.js, shared with the admin's live board
+// (and tested in Node: tests/js/board.test.mjs, wall-state.test.mjs). The connection is board.js's:
+// the app's socket client (/app/socket.js), which starts every connection with a fresh snapshot, so
+// a reconnect catches up without a reload. Every action goes through the API (backend/api/urls.py),
+// whose endpoints call the same action functions as the admin, with the same permission checks; an
+// error is shown at the top of the page, in words.
+//
+// The page's alarm sound: browsers let a page play sound only after the user has done something
+// on it, so the board asks for one click ("Turn on alarm sound"); the tone is made with the Web
+// Audio API (no sound file). The page says how its sound stands in <body data-audio>: off (not
+// allowed yet, or turned off), on (allowed, silent), playing (an alarm is sounding).
+
+import {
+  alarmsOf,
+  alertsOf,
+  anySounding,
+  applyFrame,
+  applyMessage,
+  canStandDown,
+  categoryText,
+  clockTime,
+  commitmentsOf,
+  committedElsewhere,
+  coverageOf,
+  coverageText,
+  createBoardState,
+  elsewhereText,
+  funnelText,
+  incidentsToShow,
+  isShort,
+  messagesOf,
+  positionsOf,
+  stateText,
+} from "./board-state.js";
+import { connectBoard } from "./board.js";
+import { estimateText, likelyFirstText } from "/app/arrival.js";
+
+// --- Small helpers -------------------------------------------------------------------------------
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "className") node.className = value;
+    else if (name.startsWith("on") && typeof value === "function") node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function elapsed(ms) {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  const minutes = Math.floor(seconds / 60);
+  const hours = Math.floor(minutes / 60);
+  const pad = (n) => String(n).padStart(2, "0");
+  return hours ? `${hours}:${pad(minutes % 60)}:${pad(seconds % 60)}` : `${minutes}:${pad(seconds % 60)}`;
+}
+
+/** The API's error in words: its message, and what it says of each field. */
+export function errorText(status, body) {
+  const error = body?.error;
+  if (!error) return status === 404 ? "Not found (is this server up to date?)." : `The server answered ${status}.`;
+  const fields = Object.entries(error.fields ?? {}).map(([name, messages]) => `${name}: ${[].concat(messages).join(" ")}`);
+  return [error.message, ...fields].filter(Boolean).join(" ");
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(errorText(status, body));
+    this.status = status;
+    this.body = body;
+  }
+}
+
+function api(csrf) {
+  return async (method, path, body) => {
+    const response = await fetch(path, {
+      method,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  };
+}
+
+// --- The alarm's sound ---------------------------------------------------------------------------
+
+const TONES = [[880, 0], [660, 0.3]]; // Hz, start (s): a two-tone, like a pager
+const TONE_SECONDS = 0.25;
+const REPEAT_MS = 1200;
+
+class AlarmSound {
+  constructor(onChange) {
+    this.context = null;
+    this.allowed = false;
+    this.playing = false;
+    this.timer = null;
+    this.onChange = onChange;
+  }
+
+  get state() {
+    if (!this.allowed) return "off";
+    return this.playing ? "playing" : "on";
+  }
+
+  /** After the coordinator's click: browsers start an AudioContext only from one. */
+  async allow() {
+    const Context = globalThis.AudioContext || globalThis.webkitAudioContext;
+    if (!Context) throw new Error("This browser cannot play the alarm's tone.");
+    this.context ??= new Context();
+    await this.context.resume();
+    this.allowed = true;
+    this.onChange();
+  }
+
+  turnOff() {
+    this.allowed = false;
+    this.stop();
+    this.onChange();
+  }
+
+  /** Sound while any alarm is sounding (and sound is allowed); be silent otherwise. */
+  follow(sounding) {
+    if (sounding && this.allowed && !this.playing) this.start();
+    else if ((!sounding || !this.allowed) && this.playing) this.stop();
+    this.onChange();
+  }
+
+  start() {
+    this.playing = true;
+    this.beep();
+    this.timer = setInterval(() => this.beep(), REPEAT_MS);
+  }
+
+  stop() {
+    this.playing = false;
+    clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  beep() {
+    const context = this.context;
+    if (!context) return;
+    const now = context.currentTime;
+    for (const [frequency, offset] of TONES) {
+      const oscillator = context.createOscillator();
+      const gain = context.createGain();
+      oscillator.type = "square";
+      oscillator.frequency.value = frequency;
+      // A short rise and fall: no click at either end.
+      gain.gain.setValueAtTime(0.0001, now + offset);
+      gain.gain.exponentialRampToValueAtTime(0.25, now + offset + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, now + offset + TONE_SECONDS);
+      oscillator.connect(gain).connect(context.destination);
+      oscillator.start(now + offset);
+      oscillator.stop(now + offset + TONE_SECONDS + 0.05);
+    }
+  }
+}
+
+// --- The page ------------------------------------------------------------------------------------
+
+const THEME_KEY = "board.theme";
+
+class WallBoard {
+  constructor(root) {
+    this.root = root;
+    this.api = api(root.dataset.csrf || "");
+    this.incidentUrl = root.dataset.incidentUrl || "";
+    this.state = createBoardState();
+    this.status = { state: "connecting", detail: "" };
+    this.selectedId = null;
+    this.drawPending = false;
+    this.cards = new Map(); // incident id -> {card, body, messages}
+    this.baseTitle = document.title;
+
+    this.incidentsBox = root.querySelector(".wall-incidents");
+    this.alarmsBox = root.querySelector(".wall-alarms");
+    this.errorsBox = root.querySelector(".wall-errors");
+    this.connectionLine = root.querySelector(".wall-connection");
+    this.clockLine = root.querySelector(".wall-clock");
+    this.audioButton = root.querySelector("[data-action=audio]");
+    this.themeButton = root.querySelector("[data-action=theme]");
+    this.sound = new AlarmSound(() => this.drawAudio());
+    // The map (issue 14's board-map.js), when the server has it: frames heard before it is
+    // mounted are kept and given to it then, so it starts from the same snapshot as the cards.
+    this.map = null;
+    this.framesForMap = root.dataset.mapModule ? [] : null;
+    this.mountMap(root.dataset.mapModule);
+
+    this.applyTheme(localStorage.getItem(THEME_KEY));
+    this.bindButtons();
+    this.bindKeys();
+    this.bindCreate();
+    this.drawAudio();
+    setInterval(() => this.tick(), 1000);
+  }
+
+  // --- Frames and drawing ---
+
+  frame(frame) {
+    if (this.map) this.map.frame(frame);
+    else if (this.framesForMap) {
+      if (frame.type === "board.snapshot") this.framesForMap.length = 0;
+      this.framesForMap.push(frame);
+    }
+    if (applyFrame(this.state, frame)) this.scheduleDraw();
+  }
+
+  /** Mount the board's map in the map panel; a click on it opens the new incident's form there. */
+  async mountMap(url) {
+    if (!url) return;
+    const panel = this.root.querySelector("[data-map-panel]");
+    try {
+      const { mountBoardMap } = await import(url);
+      const map = mountBoardMap(panel, { onPick: (latitude, longitude) => this.openCreate({ latitude, longitude }) });
+      // The map's text (positions, the nearest defibrillators) scrolls on its own in this panel:
+      // reachable from the keyboard, and named.
+      const text = panel.querySelector(".board-map-text");
+      if (text) {
+        text.tabIndex = 0;
+        text.setAttribute("role", "region");
+        text.setAttribute("aria-label", "Positions and nearest defibrillators");
+      }
+      for (const frame of this.framesForMap) map.frame(frame);
+      this.framesForMap = null;
+      this.map = map;
+      this.map.update(incidentsToShow(this.state));
+    } catch (error) {
+      console.warn("Board: the map was not mounted:", error?.message || error);
+      panel.replaceChildren(el("p", { className: "wall-map-note" }, "The map could not be loaded."));
+    }
+  }
+
+  setStatus(status) {
+    this.status = status;
+    const { state, detail, retryAt } = status;
+    const waitText = retryAt ? ` Reconnecting in ${Math.max(0, Math.ceil((retryAt - Date.now()) / 1000))} s…` : "";
+    const words = {
+      connecting: "Connecting…",
+      live: "Live",
+      waiting: `Disconnected${detail ? ` (${detail})` : ""}: what is shown may be out of date.${waitText}`,
+      stopped: `Not connected. ${detail}`,
+    };
+    this.connectionLine.textContent = words[state] ?? state;
+    this.connectionLine.className = `wall-connection wall-connection--${state}`;
+    this.root.classList.toggle("wall-root--stale", state !== "live");
+  }
+
+  scheduleDraw() {
+    if (this.drawPending) return;
+    this.drawPending = true;
+    requestAnimationFrame(() => {
+      this.drawPending = false;
+      this.draw();
+    });
+  }
+
+  draw() {
+    const focusKey = document.activeElement?.dataset?.focusKey ?? null;
+    const incidents = incidentsToShow(this.state);
+    const alarms = alarmsOf(this.state);
+    const alarmOfIncident = new Map(alarms.filter((alarm) => alarm.incident_id !== null).map((alarm) => [alarm.incident_id, alarm]));
+    const commitments = commitmentsOf(this.state);
+    const seen = new Set();
+    const cards = incidents.map((incident) => {
+      seen.add(incident.id);
+      return this.drawCard(incident, alarmOfIncident.get(incident.id) ?? null, commitments);
+    });
+    for (const id of [...this.cards.keys()]) if (!seen.has(id)) this.cards.delete(id);
+    if (!cards.length) {
+      cards.push(el("p", { className: "wall-empty" }, this.state.snapshotAt ? "No open incidents." : "Waiting for the board…"));
+    }
+    this.incidentsBox.replaceChildren(...cards);
+    if (this.selectedId !== null && !this.cards.has(this.selectedId)) this.selectedId = null;
+    this.drawSelection();
+    this.drawAlarms(alarms);
+    this.map?.update(incidents);
+    this.sound.follow(anySounding(alarms));
+    const sounding = alarms.filter((alarm) => alarm.sounding).length;
+    const short = incidents.filter(isShort).length;
+    document.title = sounding ? `(${sounding} alarm${sounding === 1 ? "" : "s"}) ${this.baseTitle}` : short ? `(${short}) ${this.baseTitle}` : this.baseTitle;
+    this.tick();
+    if (focusKey) this.root.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus();
+  }
+
+  /** One incident's card. The card and its message box are kept from drawing to drawing (a
+   *  message being typed survives a frame); what is inside the body is drawn afresh. */
+  drawCard(incident, alarm, commitments) {
+    let entry = this.cards.get(incident.id);
+    if (!entry) {
+      const headingId = `wall-incident-${incident.id}`;
+      const card = el("article", { className: "wall-card", "aria-labelledby": headingId, "data-incident-id": incident.id, tabindex: "-1" });
+      card.addEventListener("click", (event) => {
+        if (!event.target.closest("button, a, input, select, textarea")) this.select(incident.id);
+      });
+      const body = el("div", { className: "wall-card-body" });
+      const messages = this.messageBox(incident.id);
+      card.append(body, messages.box);
+      entry = { card, body, messages };
+      this.cards.set(incident.id, entry);
+    }
+    const { card, body } = entry;
+    const alerts = alertsOf(this.state, incident.id);
+    const { target, committed } = coverageOf(incident);
+    const classes = ["wall-card"];
+    if (incident.status !== "open") classes.push("wall-card--finished");
+    else classes.push(isShort(incident) ? "wall-card--short" : "wall-card--covered");
+    if (alarm?.sounding) classes.push("wall-card--alarm");
+    else if (alarm) classes.push("wall-card--acknowledged");
+    if (this.selectedId === incident.id) classes.push("wall-card--selected");
+    card.className = classes.join(" ");
+
+    const since = incident.dispatched_at || incident.created_at;
+    const reference = this.incidentUrl
+      ? el("a", { href: this.incidentUrl.replace("__id__", encodeURIComponent(incident.id)), "data-focus-key": `ref-${incident.id}` }, incident.cad_reference)
+      : incident.cad_reference;
+    const cover = coverageText(incident, alerts);
+    const positions = positionsOf(this.state, incident.id);
+    // "Likely first: A. Smith (3 min) · ambulance 8 min": the estimates and the CAD's ambulance_eta.
+    const first = incident.status === "open" ? likelyFirstText(positions, incident.ambulance_eta) : "";
+    // (replaceChildren would write a null as the text "null".)
+    body.replaceChildren(...[
+      el(
+        "header",
+        { className: "wall-card-head" },
+        el("h2", { id: `wall-incident-${incident.id}`, className: "wall-ref" }, reference),
+        incident.status === "open" && since
+          ? el("span", {
+            className: "wall-elapsed",
+            "data-elapsed-since": since,
+            "data-elapsed-label": incident.dispatched_at ? "since dispatch" : "not dispatched",
+          })
+          : el("span", { className: "wall-finished" }, incident.status === "cancelled" ? "Cancelled" : "Closed"),
+      ),
+      el("p", { className: "wall-address" }, incident.address),
+      el("p", { className: "wall-category" }, categoryText(incident.category), incident.what3words ? ` · ///${incident.what3words.replace(/^\/+/, "")}` : ""),
+      el(
+        "p",
+        { className: `wall-coverage wall-coverage--${cover.tone}` },
+        el("strong", { className: "wall-coverage-figure" }, `${committed}/${target}`),
+        " committed · ",
+        cover.text,
+      ),
+      alarm ? this.alarmLine(alarm) : null,
+      first ? el("p", { className: "wall-first" }, first) : null,
+      this.responderList(incident, alerts, commitments, positions),
+      incident.status === "open" ? this.actionButtons(incident, alerts) : null,
+    ].filter(Boolean));
+    this.drawMessages(entry.messages, incident);
+    return card;
+  }
+
+  alarmLine(alarm) {
+    if (!alarm.sounding) {
+      const by = alarm.acknowledgement;
+      return el("p", { className: "wall-card-alarm wall-card-alarm--acknowledged" },
+        `${alarm.title}: acknowledged by ${by.acknowledged_by} at ${clockTime(by.acknowledged_at)}.`);
+    }
+    return el(
+      "div",
+      { className: "wall-card-alarm", role: "alert" },
+      el("p", {}, el("strong", {}, `${alarm.title}. `), alarm.message),
+      el("button", {
+        type: "button",
+        className: "wall-button wall-button--alarm",
+        "data-focus-key": `ack-${alarm.key}`,
+        onclick: () => this.acknowledge(alarm),
+      }, "Acknowledge"),
+    );
+  }
+
+  responderList(incident, alerts, commitments, positions) {
+    if (!alerts.length) return el("p", { className: "wall-none" }, incident.dispatched_at ? "Nobody alerted." : "Not dispatched yet.");
+    return el(
+      "ul",
+      { className: "wall-responders", "aria-label": `Responders alerted to ${incident.cad_reference}` },
+      alerts.map((alert) => {
+        const commitment = committedElsewhere(this.state, alert, commitments);
+        const funnel = funnelText(this.state, alert);
+        // Where they are and when they are likely there, while they share their position (issue 14).
+        const position = positions.find((item) => item.alert_id === alert.id);
+        const estimate = position ? estimateText(position.estimate) : "";
+        const open = incident.status === "open";
+        return el(
+          "li",
+          { className: `wall-responder wall-responder--${alert.state}`, "data-alert-id": alert.id },
+          el("span", { className: "wall-r-name" }, alert.responder_name),
+          el("span", { className: "wall-r-station" }, alert.station),
+          el("span", { className: `wall-r-state wall-state--${alert.state}` }, stateText(alert, commitment)),
+          commitment && alert.state !== "stood_down" ? el("span", { className: "wall-r-elsewhere" }, elsewhereText(commitment)) : null,
+          funnel ? el("span", { className: "wall-r-funnel" }, funnel) : null,
+          estimate ? el("span", { className: "wall-r-eta" }, estimate) : null,
+          open && canStandDown(alert)
+            ? el("button", {
+              type: "button",
+              className: "wall-mini",
+              "data-focus-key": `sd-${alert.id}`,
+              "aria-label": `Stand down ${alert.responder_name}`,
+              onclick: () => this.standDownOne(incident, alert),
+            }, "Stand down")
+            : null,
+        );
+      }),
+    );
+  }
+
+  actionButtons(incident, alerts) {
+    const unanswered = alerts.filter((alert) => alert.state === "alerted" || alert.state === "received").length;
+    const button = (name, label, handler, extra = "") =>
+      el("button", { type: "button", className: `wall-button wall-act ${extra}`, "data-act": name, "data-focus-key": `${name}-${incident.id}`, onclick: handler }, label);
+    return el(
+      "div",
+      { className: "wall-actions", role: "group", "aria-label": `Actions on ${incident.cad_reference}` },
+      button("dispatch", incident.dispatched_at ? "Dispatch next ring" : "Dispatch", () => this.dispatch(incident)),
+      button("named", "Alert named", () => this.alertNamed(incident)),
+      unanswered ? button("stand-down", `Stand down ${unanswered} unanswered`, () => this.standDownAll(incident, unanswered)) : null,
+      button("cancel", "Cancel", () => this.cancel(incident), "wall-button--danger"),
+      button("close", "Close", () => this.close(incident)),
+    );
+  }
+
+  // --- Messages to the crews ---
+
+  messageBox(incidentId) {
+    const list = el("ol", { className: "wall-messages" });
+    const input = el("input", {
+      id: `wall-message-${incidentId}`,
+      name: "text",
+      maxlength: "280",
+      autocomplete: "off",
+      placeholder: "e.g. Ambulance on scene",
+    });
+    const form = el(
+      "form",
+      { className: "wall-message-form" },
+      el("label", { for: `wall-message-${incidentId}`, className: "wall-message-label" }, "Message to the crews"),
+      el("div", { className: "wall-inline" }, input, el("button", { type: "submit", className: "wall-button" }, "Send")),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.sendMessage(incidentId, input);
+    });
+    const box = el("section", { className: "wall-message-box", "aria-label": "Messages to the crews" }, list, form);
+    return { box, list, form, input };
+  }
+
+  drawMessages(messages, incident) {
+    const items = messagesOf(this.state, incident.id).slice(-3);
+    messages.list.replaceChildren(
+      ...items.map((message) => {
+        const acks = message.acknowledgements;
+        const of = Number.isInteger(message.recipient_count) ? ` of ${message.recipient_count}` : "";
+        const seen = acks.length ? `Seen by ${acks.length}${of}: ${acks.map((ack) => ack.responder_name).join(", ")}` : `Not yet seen${of ? ` (0${of})` : ""}`;
+        return el("li", { className: "wall-message", title: message.text },
+          el("span", { className: "wall-message-time" }, clockTime(message.sent_at)),
+          el("span", { className: "wall-message-text" }, message.text),
+          el("span", { className: `wall-message-acks${acks.length ? "" : " wall-message-acks--none"}` }, seen));
+      }),
+    );
+    messages.form.hidden = incident.status !== "open";
+  }
+
+  async sendMessage(incidentId, input) {
+    const text = input.value.trim();
+    if (!text) {
+      this.showError("Write the message first (up to 280 characters).");
+      input.focus();
+      return;
+    }
+    try {
+      const message = await this.api("POST", `/api/v1/incidents/${incidentId}/messages/`, { text });
+      if (message) applyMessage(this.state, message);
+      input.value = "";
+      this.showDone("Message sent.");
+      this.scheduleDraw();
+    } catch (error) {
+      this.showError(`The message was not sent: ${error.message}`);
+    }
+  }
+
+  // --- Alarms ---
+
+  drawAlarms(alarms) {
+    const system = alarms.filter((alarm) => alarm.incident_id === null);
+    const sounding = alarms.filter((alarm) => alarm.sounding);
+    this.alarmsBox.hidden = !sounding.length && !system.length;
+    const summary = sounding.length
+      ? el("p", { className: "wall-alarm-summary" }, `${sounding.length} alarm${sounding.length === 1 ? "" : "s"} sounding: ` +
+        sounding.map((alarm) => alarm.cad_reference ?? alarm.title).join(", "))
+      : null;
+    this.alarmsBox.replaceChildren(
+      ...[summary, ...system.map((alarm) => el("div", { className: `wall-system-alarm${alarm.sounding ? " wall-system-alarm--sounding" : ""}` }, this.alarmLine(alarm)))].filter(Boolean),
+    );
+  }
+
+  async acknowledge(alarm) {
+    try {
+      const acknowledgement = await this.api("POST", "/api/v1/alarms/acknowledge/", { kind: alarm.kind, incident_id: alarm.incident_id });
+      applyFrame(this.state, { type: "alarm.acknowledged", data: acknowledgement });
+      this.scheduleDraw();
+    } catch (error) {
+      this.showError(`The alarm was not acknowledged: ${error.message}`);
+    }
+  }
+
+  acknowledgeSelectedOrAll() {
+    const alarms = alarmsOf(this.state).filter((alarm) => alarm.sounding);
+    const chosen = this.selectedId === null ? alarms : alarms.filter((alarm) => alarm.incident_id === this.selectedId);
+    for (const alarm of chosen) this.acknowledge(alarm);
+  }
+
+  drawAudio() {
+    const state = this.sound.state;
+    document.body.dataset.audio = state;
+    this.audioButton.textContent = state === "off" ? "Turn on alarm sound" : state === "playing" ? "Alarm sounding: turn sound off" : "Alarm sound on: turn off";
+    this.audioButton.setAttribute("aria-pressed", String(state !== "off"));
+    this.audioButton.classList.toggle("wall-audio--off", state === "off");
+  }
+
+  async toggleAudio() {
+    if (this.sound.allowed) {
+      this.sound.turnOff();
+      return;
+    }
+    try {
+      await this.sound.allow();
+      this.sound.follow(anySounding(alarmsOf(this.state)));
+    } catch (error) {
+      this.showError(error.message);
+    }
+  }
+
+  // --- Actions (each an API call: the same action function as the admin) ---
+
+  async run(what, method, path, body) {
+    try {
+      const result = await this.api(method, path, body);
+      this.showDone(result?.dispatch?.message ? `${what}: ${result.dispatch.message}` : `${what}: done.`);
+      return result;
+    } catch (error) {
+      this.showError(`${what} failed: ${error.message}`);
+      return null;
+    }
+  }
+
+  dispatch(incident) {
+    return this.run(`Dispatch ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/dispatch/`, {});
+  }
+
+  async standDownAll(incident, count) {
+    const ok = await this.confirm(`Stand down the ${count} responder${count === 1 ? "" : "s"} who have not answered ${incident.cad_reference}? Their phones stop ringing.`, "Stand them down");
+    if (ok) this.run(`Stand down on ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/stand-down/`, {});
+  }
+
+  standDownOne(incident, alert) {
+    return this.run(`Stand down ${alert.responder_name}`, "POST", `/api/v1/incidents/${incident.id}/stand-down/`, { alert_ids: [alert.id] });
+  }
+
+  async cancel(incident) {
+    const reason = await this.confirm(`Cancel ${incident.cad_reference}? Everyone alerted is told, with your reason.`, "Cancel the incident", { reason: true });
+    if (reason) this.run(`Cancel ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/cancel/`, { reason });
+  }
+
+  async close(incident) {
+    const ok = await this.confirm(`Close ${incident.cad_reference}? Anyone still going is stood down; anyone on scene is cleared.`, "Close the incident");
+    if (ok) this.run(`Close ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/close/`);
+  }
+
+  async alertNamed(incident) {
+    let candidates;
+    try {
+      candidates = (await this.api("GET", `/api/v1/incidents/${incident.id}/named-candidates/`)).responders;
+    } catch (error) {
+      this.showError(`Could not list responders: ${error.message}`);
+      return;
+    }
+    if (!candidates.length) {
+      this.showError(`Nobody else is on call with training in date for ${incident.cad_reference}.`);
+      return;
+    }
+    const dialog = document.getElementById("wall-named");
+    const select = dialog.querySelector("select");
+    select.replaceChildren(...candidates.map((responder) => el("option", { value: responder.id },
+      `${responder.name} (${responder.station}, ${responder.distance_km.toFixed(1)} km)${responder.committed_to ? `: on ${responder.committed_to}` : ""}`)));
+    const answer = await this.openDialog(dialog);
+    if (answer !== "confirm") return;
+    const chosen = candidates.find((responder) => String(responder.id) === select.value);
+    this.run(`Alert ${chosen.name} to ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/dispatch/`, { responder_ids: [chosen.id] });
+  }
+
+  /** The confirmation dialog: true when confirmed (or, with `reason`, the reason typed); false
+   *  otherwise. A reason is required to cancel: the dialog stays open until one is given. */
+  async confirm(text, okLabel, { reason = false } = {}) {
+    const dialog = document.getElementById("wall-confirm");
+    dialog.querySelector(".wall-confirm-text").textContent = text;
+    dialog.querySelector(".wall-confirm-ok").textContent = okLabel;
+    const reasonBox = dialog.querySelector(".wall-reason");
+    const input = reasonBox.querySelector("input");
+    const error = reasonBox.querySelector(".wall-field-error");
+    reasonBox.hidden = !reason;
+    input.value = "";
+    error.hidden = true;
+    for (;;) {
+      const answer = await this.openDialog(dialog, reason ? input : dialog.querySelector(".wall-confirm-ok"));
+      if (answer !== "confirm") return false;
+      if (!reason) return true;
+      if (input.value.trim()) return input.value.trim();
+      error.textContent = "Give the reason: the crews are told it.";
+      error.hidden = false;
+      input.setAttribute("aria-describedby", error.id);
+    }
+  }
+
+  openDialog(dialog, focus = null) {
+    return new Promise((resolve) => {
+      dialog.returnValue = "";
+      dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true });
+      dialog.showModal();
+      focus?.focus();
+    });
+  }
+
+  // --- Creating an incident ---
+
+  bindCreate() {
+    const dialog = document.getElementById("wall-create");
+    if (!dialog) return;
+    const form = dialog.querySelector("form");
+    const error = form.querySelector(".wall-form-error");
+    dialog.querySelector("[data-action=close-create]").addEventListener("click", () => dialog.close());
+    dialog.querySelector("[data-action=postcode]").addEventListener("click", () => this.findPostcode(form, error));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      error.textContent = "";
+      const body = createBody(form);
+      if (body.error) {
+        error.textContent = body.error;
+        return;
+      }
+      try {
+        const incident = await this.api("POST", "/api/v1/incidents/", body.data);
+        dialog.close();
+        form.reset();
+        this.showDone(`Created ${incident.cad_reference}${incident.dispatch ? `: ${incident.dispatch.message}` : "."}`);
+        this.selectedId = incident.id;
+      } catch (failure) {
+        error.textContent = `Not created: ${failure.message}`;
+      }
+    });
+  }
+
+  /** Open the form, with a place already chosen (a click on the map) if given. */
+  openCreate({ latitude = null, longitude = null } = {}) {
+    const dialog = document.getElementById("wall-create");
+    if (!dialog) return;
+    const form = dialog.querySelector("form");
+    if (latitude !== null) form.elements.latitude.value = latitude.toFixed(6);
+    if (longitude !== null) form.elements.longitude.value = longitude.toFixed(6);
+    dialog.showModal();
+    form.elements.cad_reference.focus();
+  }
+
+  async findPostcode(form, error) {
+    const postcode = form.elements.postcode.value.trim();
+    error.textContent = "";
+    if (!postcode) {
+      error.textContent = "Type a postcode first.";
+      return;
+    }
+    try {
+      const place = await this.api("GET", `/api/v1/postcodes/${encodeURIComponent(postcode)}/`);
+      form.elements.latitude.value = place.latitude;
+      form.elements.longitude.value = place.longitude;
+      form.elements.postcode.value = place.postcode;
+    } catch (failure) {
+      error.textContent = failure.status === 404 && (failure.body?.error?.code ?? failure.body?.code) === "unknown_postcode"
+        ? `${postcode} is not in the postcode table: type the latitude and longitude.`
+        : `The postcode was not looked up: ${failure.message}`;
+    }
+  }
+
+  // --- Buttons, keys, theme ---
+
+  bindButtons() {
+    const on = (name, handler) => this.root.querySelector(`[data-action=${name}]`)?.addEventListener("click", handler);
+    on("audio", () => this.toggleAudio());
+    on("create", () => this.openCreate());
+    on("theme", () => this.toggleTheme());
+    on("help", () => this.openDialog(document.getElementById("wall-help")));
+  }
+
+  bindKeys() {
+    document.addEventListener("keydown", (event) => {
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.target.closest?.("input, textarea, select, dialog[open]")) return;
+      if (document.querySelector("dialog[open]")) return;
+      const handled = this.key(event.key);
+      if (handled) event.preventDefault();
+    });
+  }
+
+  key(key) {
+    const incident = this.selectedId === null ? null : this.state.incidents.get(this.selectedId);
+    const open = incident && incident.status === "open" ? incident : null;
+    switch (key) {
+      case "?":
+        this.openDialog(document.getElementById("wall-help"));
+        return true;
+      case "j":
+      case "k":
+        this.moveSelection(key === "j" ? 1 : -1);
+        return true;
+      case "a":
+        this.acknowledgeSelectedOrAll();
+        return true;
+      case "n":
+        this.openCreate();
+        return true;
+      case "u":
+        this.toggleAudio();
+        return true;
+      case "t":
+        this.toggleTheme();
+        return true;
+    }
+    if (!open) return false;
+    const unanswered = alertsOf(this.state, open.id).filter((alert) => alert.state === "alerted" || alert.state === "received").length;
+    switch (key) {
+      case "d":
+        this.dispatch(open);
+        return true;
+      case "l":
+        this.alertNamed(open);
+        return true;
+      case "s":
+        if (unanswered) this.standDownAll(open, unanswered);
+        else this.showError(`Nobody on ${open.cad_reference} is waiting to answer.`);
+        return true;
+      case "c":
+        this.cancel(open);
+        return true;
+      case "x":
+        this.close(open);
+        return true;
+      case "m":
+        this.cards.get(open.id)?.messages.input.focus();
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  select(id) {
+    this.selectedId = id;
+    this.drawSelection();
+    this.cards.get(id)?.card.focus({ preventScroll: false });
+  }
+
+  moveSelection(step) {
+    const ids = [...this.incidentsBox.querySelectorAll(".wall-card")].map((card) => Number(card.dataset.incidentId));
+    if (!ids.length) return;
+    const at = ids.indexOf(this.selectedId);
+    const next = at === -1 ? (step > 0 ? 0 : ids.length - 1) : (at + step + ids.length) % ids.length;
+    this.select(ids[next]);
+  }
+
+  drawSelection() {
+    for (const [id, { card }] of this.cards) {
+      card.classList.toggle("wall-card--selected", id === this.selectedId);
+      if (id === this.selectedId) card.setAttribute("aria-current", "true");
+      else card.removeAttribute("aria-current");
+    }
+  }
+
+  applyTheme(theme) {
+    const chosen = theme === "dark" || theme === "light" ? theme : null;
+    if (chosen) document.documentElement.dataset.theme = chosen;
+    else delete document.documentElement.dataset.theme;
+    const dark = chosen ? chosen === "dark" : matchMedia("(prefers-color-scheme: dark)").matches;
+    this.themeButton.textContent = dark ? "Light" : "Dark";
+    this.themeButton.setAttribute("aria-label", dark ? "Switch to light" : "Switch to dark");
+  }
+
+  toggleTheme() {
+    const dark = document.documentElement.dataset.theme
+      ? document.documentElement.dataset.theme === "dark"
+      : matchMedia("(prefers-color-scheme: dark)").matches;
+    const theme = dark ? "light" : "dark";
+    localStorage.setItem(THEME_KEY, theme);
+    this.applyTheme(theme);
+  }
+
+  // --- Feedback ---
+
+  showError(text) {
+    this.errorsBox.replaceChildren(el("p", { className: "wall-error" }, text, " ",
+      el("button", { type: "button", className: "wall-mini", onclick: () => this.errorsBox.replaceChildren() }, "Dismiss")));
+  }
+
+  showDone(text) {
+    this.errorsBox.replaceChildren(el("p", { className: "wall-done" }, text));
+    clearTimeout(this.doneTimer);
+    this.doneTimer = setTimeout(() => {
+      if (this.errorsBox.querySelector(".wall-done")) this.errorsBox.replaceChildren();
+    }, 8000);
+  }
+
+  tick() {
+    const now = Date.now();
+    for (const node of this.incidentsBox.querySelectorAll("[data-elapsed-since]")) {
+      node.textContent = `${elapsed(now - Date.parse(node.dataset.elapsedSince))} ${node.dataset.elapsedLabel}`;
+    }
+    this.clockLine.textContent = new Date(now).toLocaleTimeString("en-GB", { hour12: false });
+    if (this.status.state === "waiting") this.setStatus(this.status);
+  }
+}
+
+/** The create form's fields as the API's body, or {error} in words. */
+export function createBody(form) {
+  const value = (name) => (form.elements[name]?.value ?? "").trim();
+  const missing = [];
+  if (!value("cad_reference")) missing.push("the CAD reference");
+  if (!value("address")) missing.push("the address");
+  const latitude = Number(value("latitude"));
+  const longitude = Number(value("longitude"));
+  if (!value("latitude") || !value("longitude") || !Number.isFinite(latitude) || !Number.isFinite(longitude)) {
+    missing.push("the place (a postcode, a click on the map, or latitude and longitude)");
+  }
+  if (missing.length) return { error: `Give ${missing.join(", ")}.` };
+  const data = {
+    cad_reference: value("cad_reference"),
+    address: value("address"),
+    category: value("category") || "cardiac_arrest",
+    latitude,
+    longitude,
+    dispatch: Boolean(form.elements.dispatch?.checked),
+  };
+  const what3words = value("what3words").replace(/^\/+/, "");
+  if (what3words) data.what3words = what3words;
+  if (value("notes")) data.notes = value("notes");
+  return { data };
+}
+
+export function mountWall(root, { location = window.location } = {}) {
+  const view = new WallBoard(root);
+  const connection = connectBoard({
+    path: root.dataset.socketPath || "/ws/coordinator/",
+    location,
+    onFrame: (frame) => view.frame(frame),
+    onStatus: (status) => view.setStatus(status),
+  });
+  window.addEventListener("online", () => connection.poke());
+  window.addEventListener("offline", () => connection.poke());
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") connection.poke();
+  });
+  connection.start();
+  // For the tests and the map: the board's model and its form.
+  window.wallBoard = view;
+  return { view, connection };
+}
+
+if (typeof document !== "undefined") {
+  for (const root of document.querySelectorAll("[data-wall-board]")) mountWall(root);
+}

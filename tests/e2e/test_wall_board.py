@@ -1,0 +1,395 @@
+"""The control room's board (/board/, issue 15) in a real browser, at 1280x720 and 1920x1080:
+incidents appear as cards with nothing spilling out of them; an alarm plays (the page's audio state)
+and flashes until a coordinator acknowledges it, and the acknowledgement reaches a second
+coordinator's board; every action works from the board (dispatch, alert a named responder, stand
+down one or all unanswered, cancel with a reason, close) and an incident is created from the board;
+axe finds nothing in light and dark. `test_screenshots` writes docs/screenshots/board-wall.png
+(3840x2160) and board-laptop.png (1440x900)."""
+
+import json
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ACTION_TIMEOUT_MS, ApiUser
+from tests.e2e.helpers import log_in, pass_the_second_factor, watch_for_problems
+from tests.e2e.test_accessibility import AXE, blocking_violations, describe
+
+BOARD = "/board/"
+SIZES = {
+    "720p": {"width": 1280, "height": 720},
+    "1080p": {"width": 1920, "height": 1080},
+}
+SCREENSHOT_SIZES = {"board-wall": {"width": 3840, "height": 2160}, "board-laptop": {"width": 1440, "height": 900}}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# King's Lynn's firefighters: the accessibility sweep's board screens dispatch there too, but only
+# to look; these tests stand them down or cancel at the end.
+NEAR_KINGS_LYNN = (52.7530, 0.4050)
+FIREFIGHTERS = ("ff.kings-lynn.1", "ff.kings-lynn.2", "ff.kings-lynn.3")
+OUT_OF_RANGE = (51.5074, -0.1278)
+REFUSED = {"error": {"code": "permission_denied", "message": "You are not allowed to close incidents.", "fields": {}}}
+
+# Every element inside a card (or the page) that reaches outside it, by more than a pixel.
+OVERFLOWING = """() => {
+  const out = [];
+  const inside = (r, box) => r.left >= box.left - 1 && r.right <= box.right + 1
+    && r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+  const vw = document.documentElement.clientWidth;
+  for (const card of document.querySelectorAll('.wall-card')) {
+    const box = card.getBoundingClientRect();
+    for (const node of card.querySelectorAll('*')) {
+      const r = node.getBoundingClientRect();
+      if (!r.width && !r.height) continue;
+      const name = node.className || node.tagName;
+      if (!inside(r, box)) out.push(`${name} outside its card ${JSON.stringify([r, box].map((x) => x.toJSON()))}`);
+      const spills = node.scrollWidth > node.clientWidth + 1 && getComputedStyle(node).overflowX === 'visible';
+      if (spills) out.push(`${name} spills its text`);
+    }
+  }
+  for (const node of document.querySelectorAll('body *')) {
+    if (node.closest('.leaflet-container')) continue;  // the map's panes are clipped by its panel
+    const r = node.getBoundingClientRect();
+    if (r.width && r.right > vw + 1) out.push(`${node.className || node.tagName} wider than the screen`);
+  }
+  if (document.documentElement.scrollWidth > vw + 1) out.push('the page scrolls sideways');
+  return out;
+}"""
+
+
+def desk_context(chromium, server, size: str, **options):
+    context = chromium.new_context(
+        base_url=server.url,
+        viewport=SIZES.get(size) or SCREENSHOT_SIZES[size],
+        locale="en-GB",
+        timezone_id="Europe/London",
+        **options,
+    )
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    log_in(context, "coordinator")
+    assert pass_the_second_factor(context, server) == []
+    return context
+
+
+def has_class(name: str) -> re.Pattern:
+    return re.compile(rf"(^|\s){re.escape(name)}(\s|$)")
+
+
+def create(control, where, address: str, **extra) -> dict:
+    reference = f"E2E-WALL-{uuid.uuid4().hex[:8].upper()}"
+    response = requests.post(
+        f"{control.server.url}/api/v1/incidents/",
+        json={"cad_reference": reference, "latitude": where[0], "longitude": where[1], "address": address, **extra},
+        headers={"Authorization": f"Token {control.cad_token}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    incident = response.json()
+    control._references.append(incident["id"])
+    return incident
+
+
+def open_board(context):
+    page = context.new_page()
+    problems = watch_for_problems(page)
+    page.goto(BOARD)
+    expect(page.locator(".wall-connection--live")).to_be_visible()
+    return page, problems
+
+
+def card_of(page, incident: dict):
+    return page.locator(f'article[data-incident-id="{incident["id"]}"]')
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_an_alarm_sounds_and_flashes_until_acknowledged_on_every_board(chromium, server, dispatcher, size):
+    context = desk_context(chromium, server, size)
+    other = desk_context(chromium, server, size)
+    try:
+        page, problems = open_board(context)
+        second, second_problems = open_board(other)
+        expect(page.locator("body")).to_have_attribute("data-audio", "off")
+        page.get_by_role("button", name="Turn on alarm sound").click()
+        expect(page.locator("body")).to_have_attribute("data-audio", "on")
+
+        far = create(dispatcher, OUT_OF_RANGE, "1 Whitehall, London", dispatch=True)
+        card = card_of(page, far)
+        expect(card).to_have_class(has_class("wall-card--alarm"))
+        expect(card.locator(".wall-card-alarm")).to_contain_text("Dispatch reached nobody")
+        expect(page.locator("body")).to_have_attribute("data-audio", "playing")
+        expect(card_of(second, far)).to_have_class(has_class("wall-card--alarm"))
+        page.wait_for_timeout(1500)
+        expect(page.locator("body")).to_have_attribute("data-audio", "playing")  # it stays
+
+        card.get_by_role("button", name="Acknowledge").click()
+        expect(card).not_to_have_class(has_class("wall-card--alarm"))
+        expect(card.locator(".wall-card-alarm--acknowledged")).to_contain_text("acknowledged by")
+        expect(page.locator("body")).to_have_attribute("data-audio", "on")
+        # The other coordinator's board hears of it (a stored event), and so does a board opened now.
+        expect(card_of(second, far).locator(".wall-card-alarm--acknowledged")).to_be_visible()
+        third, third_problems = open_board(other)
+        expect(card_of(third, far).locator(".wall-card-alarm--acknowledged")).to_be_visible()
+        assert problems == [] and second_problems == [] and third_problems == []
+    finally:
+        context.close()
+        other.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_every_action_works_from_the_board(chromium, server, dispatcher, size):
+    context = desk_context(chromium, server, size)
+    try:
+        page, problems = open_board(context)
+        incident = create(dispatcher, NEAR_KINGS_LYNN, "1 Tuesday Market Place, King's Lynn")
+        card = card_of(page, incident)
+        expect(card.locator(".wall-address")).to_have_text("1 Tuesday Market Place, King's Lynn")
+        expect(card.locator(".wall-elapsed")).to_contain_text("not dispatched")
+
+        # Dispatch: the station's firefighters appear, one line each.
+        card.get_by_role("button", name="Dispatch", exact=True).click()
+        expect(card.locator(".wall-responder")).to_have_count(3)
+        expect(card.locator(".wall-elapsed")).to_contain_text("since dispatch")
+        assert page.evaluate(OVERFLOWING) == []
+
+        # Stand down one responder.
+        first = card.locator(".wall-responder").first
+        name = first.locator(".wall-r-name").inner_text()
+        first.get_by_role("button", name=f"Stand down {name}").click()
+        expect(card.locator(".wall-responder--stood_down")).to_have_count(1)
+
+        # Stand down all unanswered: asks first; "Go back" does nothing.
+        card.get_by_role("button", name="Stand down 2 unanswered").click()
+        page.locator("#wall-confirm").get_by_role("button", name="Go back").click()
+        expect(card.locator(".wall-responder--stood_down")).to_have_count(1)
+        card.get_by_role("button", name="Stand down 2 unanswered").click()
+        page.locator("#wall-confirm").get_by_role("button", name="Stand them down").click()
+        expect(card.locator(".wall-responder--stood_down")).to_have_count(3)
+
+        # Alert a named responder (the one stood down first): chosen in a dialog.
+        card.get_by_role("button", name="Alert named").click()
+        dialog = page.locator("#wall-named")
+        chosen = dialog.locator("option", has_text=name).get_attribute("value")
+        dialog.get_by_label("Responder (nearest first)").select_option(chosen)
+        dialog.get_by_role("button", name="Alert them").click()
+        expect(card.locator(".wall-responder--alerted")).to_have_count(1)
+
+        # Cancel needs a reason: without one the dialog says so and stays.
+        card.get_by_role("button", name="Cancel", exact=True).click()
+        confirm = page.locator("#wall-confirm")
+        confirm.get_by_role("button", name="Cancel the incident").click()
+        expect(confirm.locator(".wall-field-error")).to_be_visible()
+        confirm.get_by_label("Reason for cancelling").fill("Ambulance on scene first")
+        confirm.get_by_role("button", name="Cancel the incident").click()
+        expect(card.locator(".wall-finished")).to_have_text("Cancelled")
+
+        # Close, from the keyboard: choose the card with j, close with x, confirm.
+        closing = create(dispatcher, NEAR_KINGS_LYNN, "2 Tuesday Market Place, King's Lynn")
+        expect(card_of(page, closing)).to_be_visible()
+        page.locator("body").press("j")
+        expect(card_of(page, closing)).to_have_class(has_class("wall-card--selected"))
+        page.keyboard.press("x")
+        page.locator("#wall-confirm").get_by_role("button", name="Close the incident").click()
+        expect(card_of(page, closing).locator(".wall-finished")).to_have_text("Closed")
+
+        # "?" lists the shortcuts; "t" turns the board dark (and back), remembered.
+        page.keyboard.press("?")
+        expect(page.locator("#wall-help")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(page.locator("#wall-help")).to_be_hidden()
+        page.keyboard.press("t")
+        expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+        page.reload()
+        expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+        page.get_by_role("button", name="Switch to light").click()
+        expect(page.locator("html")).to_have_attribute("data-theme", "light")
+        assert problems == []
+    finally:
+        context.close()
+
+
+def test_an_incident_is_created_on_the_board_and_errors_are_shown(chromium, server, dispatcher):
+    context = desk_context(chromium, server, "720p")
+    try:
+        page, problems = open_board(context)
+        page.get_by_role("button", name="New incident").click()
+        form = page.locator("#wall-create")
+        form.get_by_role("button", name="Create incident").click()
+        expect(form.locator(".wall-form-error")).to_contain_text("Give the CAD reference, the address, the place")
+        reference = f"E2E-WALL-NEW-{uuid.uuid4().hex[:6].upper()}"
+        form.get_by_label("CAD reference").fill(reference)
+        form.get_by_label("Address", exact=True).fill("3 King Street, King's Lynn")
+        form.get_by_label("Latitude").fill(str(NEAR_KINGS_LYNN[0]))
+        form.get_by_label("Longitude").fill(str(NEAR_KINGS_LYNN[1]))
+        form.get_by_label("what3words (optional)").fill("not three words")
+        form.get_by_role("button", name="Create incident").click()
+        expect(form.locator(".wall-form-error")).to_contain_text("what3words")  # the API's words, by field
+        form.get_by_label("what3words (optional)").fill("filled.count.soap")
+        form.get_by_label("Dispatch the nearest responders at once").uncheck()
+        form.get_by_role("button", name="Create incident").click()
+        card = page.locator(".wall-card", has_text=reference)
+        expect(card).to_be_visible()
+        dispatcher._references.append(int(card.get_attribute("data-incident-id")))
+        expect(card.locator(".wall-category")).to_contain_text("///filled.count.soap")
+
+        # An action the server refuses is shown, in words.
+        page.route(
+            "**/api/v1/incidents/*/close/",
+            lambda route: route.fulfill(
+                status=403,
+                content_type="application/json",
+                body=json.dumps(REFUSED),
+            ),
+        )
+        card.get_by_role("button", name="Close").click()
+        page.locator("#wall-confirm").get_by_role("button", name="Close the incident").click()
+        expect(page.locator(".wall-error")).to_contain_text("You are not allowed to close incidents.")
+        # (watch_for_problems leaves failed requests out: the refusal is the point here.)
+        assert problems == []
+    finally:
+        context.close()
+
+
+@pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed: run `make e2e-tools` (npm ci in tests/e2e/)")
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_board_has_no_accessibility_violation(chromium, server, dispatcher, scheme):
+    context = desk_context(chromium, server, "1080p", color_scheme=scheme, bypass_csp=True)
+    try:
+        page, _ = open_board(context)
+        incident = create(dispatcher, NEAR_KINGS_LYNN, "4 King Street, King's Lynn", dispatch=True)
+        far = create(dispatcher, OUT_OF_RANGE, "1 Whitehall, London", dispatch=True)
+        expect(card_of(page, incident).locator(".wall-responder")).to_have_count(3)
+        expect(card_of(page, far)).to_have_class(has_class("wall-card--alarm"))
+        assert not (violations := blocking_violations(page)), describe(violations)
+        # The dialogs too.
+        page.get_by_role("button", name="New incident").click()
+        assert not (violations := blocking_violations(page)), describe(violations)
+    finally:
+        context.close()
+
+
+def test_a_firefighter_is_refused_the_board(server):
+    firefighter = ApiUser(server.url, FIREFIGHTERS[0])
+    response = firefighter.http.get(f"{server.url}{BOARD}", allow_redirects=False, timeout=10)
+    assert response.status_code == 403
+    anonymous = requests.get(f"{server.url}{BOARD}", allow_redirects=False, timeout=10)
+    assert anonymous.status_code == 302 and "/admin/login/?next=/board/" in anonymous.headers["Location"]
+
+
+@pytest.mark.parametrize("name", SCREENSHOT_SIZES)
+def test_screenshots(chromium, server, dispatcher, name):
+    """Also the overflow check at the two ends: a wall screen and a laptop."""
+    context = desk_context(chromium, server, name)
+    try:
+        page, problems = open_board(context)
+        incidents = [
+            create(dispatcher, NEAR_KINGS_LYNN, "1 Tuesday Market Place, King's Lynn", dispatch=True, crew_target=2),
+            create(dispatcher, (52.4120, 0.7480), "3 King Street, Thetford", dispatch=True),
+            create(dispatcher, OUT_OF_RANGE, "1 Whitehall, London", dispatch=True),
+        ]
+        for incident in incidents:
+            expect(card_of(page, incident)).to_be_visible()
+        expect(card_of(page, incidents[0]).locator(".wall-responder")).to_have_count(3)
+        assert page.evaluate(OVERFLOWING) == []
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+        assert problems == []
+    finally:
+        context.close()
+
+
+def test_a_postcode_finds_the_place_and_a_message_reaches_the_crews(chromium, server, dispatcher):
+    """The postcode table (the demo's made-up sample) and the messages to the crews, from the board:
+    a message sent, then acknowledged by a firefighter's phone, shows who has seen it."""
+    context = desk_context(chromium, server, "1080p")
+    try:
+        page, problems = open_board(context)
+        page.get_by_role("button", name="New incident").click()
+        form = page.locator("#wall-create")
+        form.get_by_label("Postcode").fill("ZZ99 9ZZ")
+        form.get_by_role("button", name="Find").click()
+        expect(form.locator(".wall-form-error")).to_contain_text("ZZ99 9ZZ is not in the postcode table")
+        form.get_by_label("Postcode").fill("nr21tf")
+        form.get_by_role("button", name="Find").click()
+        expect(form.get_by_label("Postcode")).to_have_value("NR2 1TF")
+        assert abs(float(form.get_by_label("Latitude").input_value()) - 52.6328) < 0.001
+        assert abs(float(form.get_by_label("Longitude").input_value()) - 1.3186) < 0.001
+        form.get_by_role("button", name="Go back").click()
+
+        incident = create(dispatcher, NEAR_KINGS_LYNN, "5 King Street, King's Lynn", dispatch=True)
+        card = card_of(page, incident)
+        expect(card.locator(".wall-responder")).to_have_count(3)
+        card.get_by_role("button", name="Send").click()
+        expect(page.locator(".wall-error")).to_contain_text("Write the message first")
+        card.get_by_label("Message to the crews").fill("Ambulance on scene")
+        card.get_by_role("button", name="Send").click()
+        expect(card.locator(".wall-message")).to_contain_text("Ambulance on scene")
+        expect(card.locator(".wall-message-acks")).to_contain_text("Not yet seen")
+
+        # A firefighter's phone acknowledges it: the board says who has seen it.
+        firefighter = ApiUser(server.url, FIREFIGHTERS[2])
+        listed = firefighter.get(f"/api/v1/incidents/{incident['id']}/messages/")["messages"]
+        [message] = [item for item in listed if item["text"] == "Ambulance on scene"]
+        firefighter.post(f"/api/v1/messages/{message['id']}/acknowledge/", {})
+        expect(card.locator(".wall-message-acks")).to_contain_text("Seen by 1")
+        assert problems == []
+    finally:
+        context.close()
+
+
+# Found trying the board at 1920x1080: with an estimate on the line, the name shrank to nothing
+# and "Stand down" was cut off at the card's edge. Every size, then, and the name in full.
+NAMES_CUT_SHORT = """(line) => [...line.querySelectorAll('.wall-r-name')]
+  .filter((name) => !name.getBoundingClientRect().width || name.scrollWidth > name.clientWidth + 1)
+  .map((name) => name.textContent)"""
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_responder_going_shows_their_estimate_and_who_is_likely_first(chromium, server, dispatcher, size):
+    context = desk_context(chromium, server, size)
+    try:
+        page, problems = open_board(context)
+        incident = create(dispatcher, NEAR_KINGS_LYNN, "6 King Street, King's Lynn", dispatch=True)
+        firefighter = ApiUser(server.url, FIREFIGHTERS[1])
+        responder_id = firefighter.profile["responder"]["id"]
+        [alert] = [alert for alert in incident["alerts"] if alert["responder_id"] == responder_id]
+        firefighter.post(f"/api/v1/alerts/{alert['id']}/respond/", {"response": "accept"})
+        firefighter.post(f"/api/v1/alerts/{alert['id']}/positions/", {"latitude": 52.7600, "longitude": 0.4100})
+        line = card_of(page, incident).locator(f'.wall-responder[data-alert-id="{alert["id"]}"]')
+        expect(line.locator(".wall-r-state")).to_have_text("Accepted")
+        expect(line.locator(".wall-r-eta")).to_contain_text("about")
+        expect(card_of(page, incident).locator(".wall-first")).to_contain_text("Likely first")
+        expect(line.locator(".wall-r-name")).to_have_text(alert["responder_name"])
+        assert line.evaluate(NAMES_CUT_SHORT) == []
+        assert page.evaluate(OVERFLOWING) == []
+        assert problems == []
+    finally:
+        context.close()
+
+
+def test_the_map_shows_the_incidents_and_a_click_on_it_starts_a_new_incident(chromium, server, dispatcher):
+    """The map of issue 14 (dispatch/board-map.js), mounted in the board's map panel when the product
+    has it."""
+    module = requests.get(f"{server.url}/static/dispatch/board-map.js", timeout=10)
+    if module.status_code != 200:
+        pytest.skip("the board's map module (issue 14) is not in this product yet")
+    context = desk_context(chromium, server, "1080p")
+    try:
+        page, problems = open_board(context)
+        incident = create(dispatcher, NEAR_KINGS_LYNN, "7 King Street, King's Lynn", dispatch=True)
+        expect(card_of(page, incident)).to_be_visible()
+        expect(page.locator(".wall-map .map-pin--incident", has_text=incident["cad_reference"])).to_be_visible()
+        assert page.evaluate(OVERFLOWING) == []
+        if "onPick" in module.text:
+            box = page.locator(".wall-map .map-canvas").bounding_box()
+            page.mouse.click(box["x"] + 40, box["y"] + box["height"] - 60)
+            form = page.locator("#wall-create")
+            expect(form).to_be_visible()
+            latitude = float(form.get_by_label("Latitude").input_value())
+            longitude = float(form.get_by_label("Longitude").input_value())
+            assert abs(latitude - NEAR_KINGS_LYNN[0]) < 0.5 and abs(longitude - NEAR_KINGS_LYNN[1]) < 0.5
+        assert problems == []
+    finally:
+        context.close()
