@@ -10,9 +10,10 @@ so every check here refuses booleans first.)
 Query-string filters (`?active=true`) are text by nature and keep DRF's own fields.
 """
 
+import datetime
 import uuid
 
-from django.utils import dateparse
+from django.utils import dateparse, timezone
 from rest_framework import serializers
 
 
@@ -79,3 +80,18 @@ class AwareDateTimeField(serializers.DateTimeField):
         if parsed is not None and parsed.tzinfo is None:
             raise serializers.ValidationError("Give the time with its offset, e.g. 2025-03-01T14:07:12.345Z.")
         return super().to_internal_value(value)
+
+
+class AmbulanceEtaField(AwareDateTimeField):
+    """The ambulance's estimated arrival from the CAD: within a day of now, either side, and kept
+    in UTC. A time outside that is a CAD or clock fault, not an estimate; and an offset such as
+    -00:01:15, which ISO 8601 allows, is not one RFC 3339 clients read (found by the API fuzzing)."""
+
+    WITHIN = datetime.timedelta(days=1)
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        now = timezone.now()
+        if not now - self.WITHIN <= moment <= now + self.WITHIN:
+            raise serializers.ValidationError("Give an arrival time within a day of now; check the CAD's clock.")
+        return moment.astimezone(datetime.UTC)

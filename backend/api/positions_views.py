@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts import positions as account_positions
-from backend.api.fields import AwareDateTimeField, StrictFloatField
+from backend.api.fields import AmbulanceEtaField, AwareDateTimeField, StrictFloatField
 from backend.api.views import _incident_detail, _valid
 from backend.dispatch import actions, positions
 from backend.schemas import api_responses, openapi_schema
@@ -64,7 +64,7 @@ class AmbulanceEtaView(APIView):
     """`POST /api/v1/incidents/{id}/ambulance-eta/` `{"ambulance_eta": ISO or null}`: from the CAD."""
 
     class AmbulanceEtaInput(serializers.Serializer):
-        ambulance_eta = AwareDateTimeField(
+        ambulance_eta = AmbulanceEtaField(
             allow_null=True, help_text="The ambulance's estimated arrival; null: unknown."
         )
 

@@ -18,6 +18,7 @@ from backend.accounts import actions as account_actions
 from backend.accounts import positions as account_positions
 from backend.accounts.models import Station
 from backend.api.fields import (
+    AmbulanceEtaField,
     AwareDateTimeField,
     StrictBooleanField,
     StrictFloatField,
@@ -93,7 +94,7 @@ class IncidentListView(APIView):
             help_text="Responders the incident needs (default DISPATCH_CREW_TARGET): once this many are going, "
             "the others are stood down.",
         )
-        ambulance_eta = AwareDateTimeField(
+        ambulance_eta = AmbulanceEtaField(
             required=False,
             allow_null=True,
             help_text="The ambulance's estimated arrival, if known (later: POST /incidents/{id}/ambulance-eta/).",

@@ -240,7 +240,8 @@ def test_the_board_snapshot_carries_the_positions_and_audits_the_read(accepted, 
 
 def test_the_cad_gives_the_ambulance_eta_when_creating_and_later(cad, carol, sent):
     client = token_client_for(cad)
-    eta = "2026-12-04T15:20:00+00:00"
+    soon = timezone.now().replace(microsecond=0, tzinfo=datetime.UTC) + datetime.timedelta(minutes=8)
+    eta = soon.isoformat()
     created = client.post(
         "/api/v1/incidents/",
         {"cad_reference": "CAD-1", "latitude": 52.63, "longitude": 1.29, "address": "1 Road", "ambulance_eta": eta},
@@ -249,12 +250,37 @@ def test_the_cad_gives_the_ambulance_eta_when_creating_and_later(cad, carol, sen
     assert created.status_code == 201, created.content
     assert_matches("incident_detail", created.json())
     assert created.json()["ambulance_eta"] == eta
-    later = "2026-12-04T15:25:00+00:00"
+    later = (soon + datetime.timedelta(minutes=5)).isoformat()
     response = client.post(
         f"/api/v1/incidents/{created.json()['id']}/ambulance-eta/", {"ambulance_eta": later}, format="json"
     )
     assert response.status_code == 200 and response.json()["ambulance_eta"] == later
     assert any(frame["type"] == "board.incident" and frame["data"]["ambulance_eta"] == later for _, frame in sent)
+
+
+@pytest.mark.parametrize("days", [-2, 2, -666_000])
+def test_an_ambulance_eta_more_than_a_day_away_is_400(cad, incident, days):
+    """Found by the API fuzzing: the year 194 was stored and echoed."""
+    when = (
+        timezone.now() + datetime.timedelta(days=days)
+        if days > -1000
+        else datetime.datetime(194, 2, 1, tzinfo=datetime.UTC)
+    )
+    response = token_client_for(cad).post(
+        f"/api/v1/incidents/{incident.pk}/ambulance-eta/", {"ambulance_eta": when.isoformat()}, format="json"
+    )
+    assert_error(response, 400, field="ambulance_eta")
+
+
+def test_an_ambulance_eta_with_an_odd_offset_is_kept_and_given_back_in_utc(cad, incident):
+    """ISO 8601 allows an offset in seconds (-00:01:15); RFC 3339 readers do not: found by the fuzzing."""
+    odd = datetime.timezone(-datetime.timedelta(minutes=1, seconds=15))
+    when = (timezone.now() + datetime.timedelta(minutes=9)).replace(microsecond=0).astimezone(odd)
+    response = token_client_for(cad).post(
+        f"/api/v1/incidents/{incident.pk}/ambulance-eta/", {"ambulance_eta": when.isoformat()}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["ambulance_eta"] == when.astimezone(datetime.UTC).isoformat()
 
 
 def test_an_ambulance_eta_without_an_offset_is_400(cad, incident):
