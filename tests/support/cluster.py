@@ -588,6 +588,10 @@ class Firefighter:
     _socket = None
     last_error: str = ""
     phase: str = ""
+    # Resync after a lost connection: from the moment a live socket dropped (not one this side
+    # closed) to the next sync.ready, i.e. reconnected and replayed. Seconds, one per drop.
+    dropped_at: float | None = None
+    resync_s: list = field(default_factory=list)
 
     async def run(self, stop: asyncio.Event) -> None:
         from websockets.asyncio.client import connect
@@ -619,6 +623,8 @@ class Firefighter:
                 self.last_error = f"{type(error).__name__}: {error}"[:120]  # reconnect, as the app does
             finally:
                 self._socket = None
+                if self.live.is_set() and self.online.is_set() and not stop.is_set() and self.dropped_at is None:
+                    self.dropped_at = time.monotonic()  # the server's side went away
                 self.live.clear()
             if stop.is_set():
                 return
@@ -660,6 +666,9 @@ class Firefighter:
                 self.incomplete_syncs += 1
             self.last_event_id = max(self.last_event_id or 0, frame["data"]["last_event_id"])
             self.live.set()
+            if self.dropped_at is not None:
+                self.resync_s.append(time.monotonic() - self.dropped_at)
+                self.dropped_at = None
             # Acknowledgements whose answer was lost with the last connection: send them again.
             for alert_id in sorted(set(self.shown_at) - self.acked):
                 if self.alerts[alert_id]["state"] in ("alerted", "received"):
@@ -955,6 +964,14 @@ def tally(scenario: str, dispatcher: Dispatcher, crowd: Crowd) -> Figures:
         mine = {pk for pk, alert in firefighter.alerts.items() if alert["incident"]["cad_reference"] in references}
         figures.unexpected += len(mine - alert_ids)
     figures.extra["reconnections"] = sum(max(0, f.connections - 1) for f in crowd.firefighters)
+    resyncs = [seconds * 1000 for f in crowd.firefighters for seconds in f.resync_s]
+    resync = Figures(scenario="", delivery_ms=resyncs)
+    figures.extra["resyncs"] = len(resyncs)
+    figures.extra["resync_p50_ms"] = None if not resyncs else round(resync.p(0.5), 1)
+    figures.extra["resync_p99_ms"] = None if not resyncs else round(resync.p(0.99), 1)
+    figures.extra["resync_max_ms"] = None if not resyncs else round(max(resyncs), 1)
+    # Drops not yet resynced when the scenario ended (a phone still away after the cap).
+    figures.extra["unresynced"] = sum(1 for f in crowd.firefighters if f.dropped_at is not None)
     figures.extra["incomplete_syncs"] = sum(f.incomplete_syncs for f in crowd.firefighters)
     figures.extra["half_done"] = len(half_done(references))
     answered = [(d.t_done - d.t_sent) * 1000 for d in dispatcher.dispatched.values() if d.t_done is not None]
