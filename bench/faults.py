@@ -78,6 +78,9 @@ UNITS = {
     "resyncs": "times a live socket was dropped by the server's side (a killed process, Redis gone) and the phone "
     "got to sync.ready again (reconnected and replayed)",
     "resync_p50_ms, resync_p99_ms, resync_max_ms": "milliseconds from the drop to that sync.ready",
+    "connect_failures": "failed connection attempts, all phones, by why (refused: nothing listening; timeout: no "
+    "handshake answer within the client's 10 s; rejected N: an HTTP status instead of the upgrade)",
+    "backoff_paused_s_total": "seconds the phones spent in their reconnect pauses while resyncing, summed",
     "unresynced": "drops not followed by a sync.ready by the end of the scenario",
 }
 

@@ -592,6 +592,9 @@ class Firefighter:
     # closed) to the next sync.ready, i.e. reconnected and replayed. Seconds, one per drop.
     dropped_at: float | None = None
     resync_s: list = field(default_factory=list)
+    # Where a resync's time goes: failed connection attempts by why, and the pauses between them.
+    connect_failures: Counter = field(default_factory=Counter)
+    backoff_slept_s: float = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         from websockets.asyncio.client import connect
@@ -621,6 +624,8 @@ class Firefighter:
                     attempt = await self._read(websocket, stop, attempt)
             except (OSError, TimeoutError, WebSocketException) as error:
                 self.last_error = f"{type(error).__name__}: {error}"[:120]  # reconnect, as the app does
+                if self._socket is None:  # failed before the socket opened (else: an open socket dropped)
+                    self.connect_failures[_why_not_connected(error)] += 1
             finally:
                 self._socket = None
                 if self.live.is_set() and self.online.is_set() and not stop.is_set() and self.dropped_at is None:
@@ -630,7 +635,10 @@ class Firefighter:
                 return
             attempt += 1
             self.phase = "backing off"
-            await asyncio.sleep(random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(attempt, 6))))
+            pause = random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(attempt, 6)))
+            if self.dropped_at is not None:
+                self.backoff_slept_s += pause
+            await asyncio.sleep(pause)
 
     async def _read(self, websocket, stop: asyncio.Event, attempt: int) -> int:
         stopping = asyncio.ensure_future(stop.wait())
@@ -694,6 +702,21 @@ class Firefighter:
     @property
     def duplicated(self) -> int:
         return self.shown_twice + sum(count - 1 for count in self.event_ids.values())
+
+
+def _why_not_connected(error: BaseException) -> str:
+    """A connection attempt's failure in a word: refused (nothing listening: a killed process),
+    timeout (the handshake not answered within CONNECT_TIMEOUT_S), rejected (an HTTP status instead
+    of the upgrade, e.g. daphne's own refusal of a handshake it did not accept in time), other."""
+    from websockets.exceptions import InvalidStatus
+
+    if isinstance(error, ConnectionRefusedError):
+        return "refused"
+    if isinstance(error, TimeoutError):
+        return "timeout"
+    if isinstance(error, InvalidStatus):
+        return f"rejected {error.response.status_code}"
+    return type(error).__name__
 
 
 class ServiceWorkers:
@@ -970,6 +993,11 @@ def tally(scenario: str, dispatcher: Dispatcher, crowd: Crowd) -> Figures:
     figures.extra["resync_p50_ms"] = None if not resyncs else round(resync.p(0.5), 1)
     figures.extra["resync_p99_ms"] = None if not resyncs else round(resync.p(0.99), 1)
     figures.extra["resync_max_ms"] = None if not resyncs else round(max(resyncs), 1)
+    failures = Counter()
+    for firefighter in crowd.firefighters:
+        failures.update(firefighter.connect_failures)
+    figures.extra["connect_failures"] = dict(sorted(failures.items()))
+    figures.extra["backoff_paused_s_total"] = round(sum(f.backoff_slept_s for f in crowd.firefighters), 1)
     # Drops not yet resynced when the scenario ended (a phone still away after the cap).
     figures.extra["unresynced"] = sum(1 for f in crowd.firefighters if f.dropped_at is not None)
     figures.extra["incomplete_syncs"] = sum(f.incomplete_syncs for f in crowd.firefighters)
