@@ -211,7 +211,8 @@ def count(args, prefix: str) -> int:
         **per,
         "dispatches_counted": n,
         "load_average_1m_start_end": [round(load_start, 2), round(load_end, 2)],
-        "units": "counts per dispatch: SQL statements (a bulk INSERT is one), rows (pg_stat_user_tables), Redis commands (MONITOR)",
+        "units": "counts per dispatch: SQL statements (a bulk INSERT is one), rows (pg_stat_user_tables), "
+        "Redis commands (MONITOR)",
     }
     print(json.dumps(summary, separators=(",", ":")))
     return 0
