@@ -79,7 +79,8 @@ UNITS = {
     "got to sync.ready again (reconnected and replayed)",
     "resync_p50_ms, resync_p99_ms, resync_max_ms": "milliseconds from the drop to that sync.ready",
     "connect_failures": "failed connection attempts, all phones, by why (refused: nothing listening; timeout: no "
-    "handshake answer within the client's 10 s; rejected N: an HTTP status instead of the upgrade)",
+    "handshake answer within the client's 10 s; dropped in handshake: the server closed the connection before "
+    "answering, as daphne does after 5 s when the handshake waits to be accepted; rejected N: an HTTP status)",
     "backoff_paused_s_total": "seconds the phones spent in their reconnect pauses while resyncing, summed",
     "unresynced": "drops not followed by a sync.ready by the end of the scenario",
 }

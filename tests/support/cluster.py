@@ -706,14 +706,18 @@ class Firefighter:
 
 def _why_not_connected(error: BaseException) -> str:
     """A connection attempt's failure in a word: refused (nothing listening: a killed process),
-    timeout (the handshake not answered within CONNECT_TIMEOUT_S), rejected (an HTTP status instead
-    of the upgrade, e.g. daphne's own refusal of a handshake it did not accept in time), other."""
-    from websockets.exceptions import InvalidStatus
+    timeout (the handshake not answered within CONNECT_TIMEOUT_S), dropped in handshake (the server
+    closed the connection before answering it: daphne does so with a handshake its application has
+    not accepted within --websocket_connect_timeout, 5 s), rejected (an HTTP status instead of the
+    upgrade), other."""
+    from websockets.exceptions import InvalidMessage, InvalidStatus
 
     if isinstance(error, ConnectionRefusedError):
         return "refused"
     if isinstance(error, TimeoutError):
         return "timeout"
+    if isinstance(error, InvalidMessage):
+        return "dropped in handshake"
     if isinstance(error, InvalidStatus):
         return f"rejected {error.response.status_code}"
     return type(error).__name__
