@@ -108,7 +108,10 @@ def main(argv=None) -> int:
         "--late-after-s", type=float, default=5, help="an alert shown later than this after its dispatch is late"
     )
     parser.add_argument(
-        "--pool-size", type=int, default=10, help="PostgreSQL connections per process (DATABASE_POOL_MAX_SIZE)"
+        "--pool-size",
+        type=int,
+        default=10,
+        help="PostgreSQL connections per process (DATABASE_POOL_MAX_SIZE); 0: no pool, a connection per thread",
     )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--keep-logs", type=Path, help="keep the servers' logs in this directory")
@@ -218,8 +221,8 @@ def run_scenarios(args, chosen: list[str], push_service) -> int:
                     # PostgreSQL connections, so a burst of receipts waits for one (or is answered
                     # 503) instead of taking the shared server to max_connections, which failed
                     # the whole scenario on 4 December 2026.
-                    "DATABASE_POOL": "1",
-                    "DATABASE_POOL_MAX_SIZE": str(args.pool_size),
+                    "DATABASE_POOL": "1" if args.pool_size else "0",
+                    "DATABASE_POOL_MAX_SIZE": str(max(args.pool_size, 1)),
                 },
                 push_service=push_service,  # the phones' service workers post receipts
             )
