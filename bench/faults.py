@@ -72,6 +72,17 @@ UNITS = {
     "receipt_given_up": "receipts the simulated service worker gave up on after its two attempts, as sw.js does",
     "receipt_p50_ms, receipt_p99_ms": "milliseconds from the CAD's first POST to the server taking the alert's "
     "first receipt",
+    "late_alerts": "alerts shown, but more than late_after_s seconds after the CAD's first POST (not lost)",
+    "late_p50_ms, late_p99_ms": "delivery milliseconds of the late alerts alone",
+    "lost, late": "totals over the scenarios: alerts never shown within the settle cap, and late ones",
+    "resyncs": "times a live socket was dropped by the server's side (a killed process, Redis gone) and the phone "
+    "got to sync.ready again (reconnected and replayed)",
+    "resync_p50_ms, resync_p99_ms, resync_max_ms": "milliseconds from the drop to that sync.ready",
+    "connect_failures": "failed connection attempts, all phones, by why (refused: nothing listening; timeout: no "
+    "handshake answer within the client's 10 s; dropped in handshake: the server closed the connection before "
+    "answering, as daphne does after 5 s when the handshake waits to be accepted; rejected N: an HTTP status)",
+    "backoff_paused_s_total": "seconds the phones spent in their reconnect pauses while resyncing, summed",
+    "unresynced": "drops not followed by a sync.ready by the end of the scenario",
 }
 
 
@@ -87,6 +98,21 @@ def main(argv=None) -> int:
     parser.add_argument("--dispatches", type=int, default=100, help="per scenario")
     parser.add_argument("--kills", type=int, default=4)
     parser.add_argument("--offline-s", type=float, default=60)
+    parser.add_argument(
+        "--settle-s",
+        type=float,
+        default=180,
+        help="after the burst, wait up to this long for every alert to be shown before counting the rest as lost",
+    )
+    parser.add_argument(
+        "--late-after-s", type=float, default=5, help="an alert shown later than this after its dispatch is late"
+    )
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=10,
+        help="PostgreSQL connections per process (DATABASE_POOL_MAX_SIZE); 0: no pool, a connection per thread",
+    )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--keep-logs", type=Path, help="keep the servers' logs in this directory")
     args = parser.parse_args(argv)
@@ -148,6 +174,8 @@ def run_scenarios(args, chosen: list[str], push_service) -> int:
     from tests.support.cluster import Cluster, populate, subscribe_devices
 
     started = time.monotonic()
+    load_at_start = os.getloadavg()[0]
+    print(f"load average at the start: {load_at_start:.2f}", flush=True)
     call_command("migrate", verbosity=0, interactive=False)
     stations = args.firefighters // args.per_station
     plan = populate(stations=stations, per_station=args.per_station, prefix="bench")
@@ -157,13 +185,16 @@ def run_scenarios(args, chosen: list[str], push_service) -> int:
         f"push; set up in {time.monotonic() - started:.1f} s",
         flush=True,
     )
+    settle = {"settle_s": args.settle_s}  # late is not lost: wait (capped) until every alert is shown
     runs = {
-        "daphne_killed": lambda c: scenarios.daphne_killed(c, plan, dispatches=args.dispatches, kills=args.kills),
-        "redis_restarted": lambda c: scenarios.redis_restarted(c, plan, dispatches=args.dispatches),
-        "worker_killed": lambda c: scenarios.worker_killed(c, plan, push_service, dispatches=args.dispatches),
-        "database_down": lambda c: scenarios.database_down(c, plan, dispatches=args.dispatches, probes=3),
+        "daphne_killed": lambda c: scenarios.daphne_killed(
+            c, plan, dispatches=args.dispatches, kills=args.kills, **settle
+        ),
+        "redis_restarted": lambda c: scenarios.redis_restarted(c, plan, dispatches=args.dispatches, **settle),
+        "worker_killed": lambda c: scenarios.worker_killed(c, plan, push_service, dispatches=args.dispatches, **settle),
+        "database_down": lambda c: scenarios.database_down(c, plan, dispatches=args.dispatches, probes=3, **settle),
         "offline_then_back": lambda c: scenarios.offline_then_back(
-            c, plan, dispatches=args.dispatches, offline_s=args.offline_s
+            c, plan, dispatches=args.dispatches, offline_s=args.offline_s, **settle
         ),
     }
     results, failed = {}, False
@@ -186,6 +217,12 @@ def run_scenarios(args, chosen: list[str], push_service) -> int:
                     # Every phone's receipts come from one address here (127.0.0.1), and the limit
                     # is per address (and per process: each daphne counts its own).
                     "PUSH_RECEIPT_RATE_PER_MINUTE": "100000",
+                    # As in production (docs/deployment.md): each process holds at most this many
+                    # PostgreSQL connections, so a burst of receipts waits for one (or is answered
+                    # 503) instead of taking the shared server to max_connections, which failed
+                    # the whole scenario on 4 December 2026.
+                    "DATABASE_POOL": "1" if args.pool_size else "0",
+                    "DATABASE_POOL_MAX_SIZE": str(max(args.pool_size, 1)),
                 },
                 push_service=push_service,  # the phones' service workers post receipts
             )
@@ -201,13 +238,24 @@ def run_scenarios(args, chosen: list[str], push_service) -> int:
             finally:
                 cluster.stop()
         figures.extra["scenario_s"] = round(time.monotonic() - began, 1)
+        figures.extra.update(late_figures(figures.delivery_ms, args.late_after_s))
         print(figures.line(), flush=True)
         print(receipts_line(figures.extra), flush=True)
         for line in figures.missing[:10]:
             print(f"  {line}", flush=True)
         results[name] = figures.as_json()
         failed |= figures.lost > 0 or figures.duplicated > 0
+    errored = any("error" in result for result in results.values())
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
     summary = {
+        # Totals over the scenarios run: never shown (lost) and shown, but after --late-after-s (late);
+        # null when a scenario failed, since its alerts were not counted at all.
+        "lost": None if errored else sum(result["lost_alerts"] for result in results.values()),
+        "late": None if errored else sum(result["late_alerts"] for result in results.values()),
+        "late_after_s": args.late_after_s,
+        "settle_cap_s": args.settle_s,
+        "load_average_1m_start_end": [round(load_at_start, 2), round(load[0], 2)],
         "firefighters": len(plan.responder_ids),
         "dispatches_per_scenario": args.dispatches,
         "alerted_per_dispatch": args.per_station,
@@ -220,6 +268,22 @@ def run_scenarios(args, chosen: list[str], push_service) -> int:
     }
     print(json.dumps(summary, separators=(",", ":")), flush=True)
     return 1 if failed else 0
+
+
+def late_figures(delivery_ms: list[float], late_after_s: float) -> dict:
+    """Late is not lost: alerts shown, but more than `late_after_s` after their dispatch, and the
+    p50 / p99 of those (lost ones, never shown, are `lost_alerts`)."""
+    late = sorted(ms for ms in delivery_ms if ms > late_after_s * 1000)
+
+    def p(fraction: float) -> float | None:
+        if not late:
+            return None
+        position = (len(late) - 1) * fraction
+        low = int(position)
+        high = min(low + 1, len(late) - 1)
+        return round(late[low] + (late[high] - late[low]) * (position - low), 1)
+
+    return {"late_alerts": len(late), "late_p50_ms": p(0.5), "late_p99_ms": p(0.99)}
 
 
 def receipts_line(extra: dict) -> str:

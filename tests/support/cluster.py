@@ -588,6 +588,13 @@ class Firefighter:
     _socket = None
     last_error: str = ""
     phase: str = ""
+    # Resync after a lost connection: from the moment a live socket dropped (not one this side
+    # closed) to the next sync.ready, i.e. reconnected and replayed. Seconds, one per drop.
+    dropped_at: float | None = None
+    resync_s: list = field(default_factory=list)
+    # Where a resync's time goes: failed connection attempts by why, and the pauses between them.
+    connect_failures: Counter = field(default_factory=Counter)
+    backoff_slept_s: float = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         from websockets.asyncio.client import connect
@@ -617,14 +624,21 @@ class Firefighter:
                     attempt = await self._read(websocket, stop, attempt)
             except (OSError, TimeoutError, WebSocketException) as error:
                 self.last_error = f"{type(error).__name__}: {error}"[:120]  # reconnect, as the app does
+                if self._socket is None:  # failed before the socket opened (else: an open socket dropped)
+                    self.connect_failures[_why_not_connected(error)] += 1
             finally:
                 self._socket = None
+                if self.live.is_set() and self.online.is_set() and not stop.is_set() and self.dropped_at is None:
+                    self.dropped_at = time.monotonic()  # the server's side went away
                 self.live.clear()
             if stop.is_set():
                 return
             attempt += 1
             self.phase = "backing off"
-            await asyncio.sleep(random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(attempt, 6))))
+            pause = random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(attempt, 6)))
+            if self.dropped_at is not None:
+                self.backoff_slept_s += pause
+            await asyncio.sleep(pause)
 
     async def _read(self, websocket, stop: asyncio.Event, attempt: int) -> int:
         stopping = asyncio.ensure_future(stop.wait())
@@ -660,6 +674,9 @@ class Firefighter:
                 self.incomplete_syncs += 1
             self.last_event_id = max(self.last_event_id or 0, frame["data"]["last_event_id"])
             self.live.set()
+            if self.dropped_at is not None:
+                self.resync_s.append(time.monotonic() - self.dropped_at)
+                self.dropped_at = None
             # Acknowledgements whose answer was lost with the last connection: send them again.
             for alert_id in sorted(set(self.shown_at) - self.acked):
                 if self.alerts[alert_id]["state"] in ("alerted", "received"):
@@ -685,6 +702,25 @@ class Firefighter:
     @property
     def duplicated(self) -> int:
         return self.shown_twice + sum(count - 1 for count in self.event_ids.values())
+
+
+def _why_not_connected(error: BaseException) -> str:
+    """A connection attempt's failure in a word: refused (nothing listening: a killed process),
+    timeout (the handshake not answered within CONNECT_TIMEOUT_S), dropped in handshake (the server
+    closed the connection before answering it: daphne does so with a handshake its application has
+    not accepted within --websocket_connect_timeout, 5 s), rejected (an HTTP status instead of the
+    upgrade), other."""
+    from websockets.exceptions import InvalidMessage, InvalidStatus
+
+    if isinstance(error, ConnectionRefusedError):
+        return "refused"
+    if isinstance(error, TimeoutError):
+        return "timeout"
+    if isinstance(error, InvalidMessage):
+        return "dropped in handshake"
+    if isinstance(error, InvalidStatus):
+        return f"rejected {error.response.status_code}"
+    return type(error).__name__
 
 
 class ServiceWorkers:
@@ -955,6 +991,19 @@ def tally(scenario: str, dispatcher: Dispatcher, crowd: Crowd) -> Figures:
         mine = {pk for pk, alert in firefighter.alerts.items() if alert["incident"]["cad_reference"] in references}
         figures.unexpected += len(mine - alert_ids)
     figures.extra["reconnections"] = sum(max(0, f.connections - 1) for f in crowd.firefighters)
+    resyncs = [seconds * 1000 for f in crowd.firefighters for seconds in f.resync_s]
+    resync = Figures(scenario="", delivery_ms=resyncs)
+    figures.extra["resyncs"] = len(resyncs)
+    figures.extra["resync_p50_ms"] = None if not resyncs else round(resync.p(0.5), 1)
+    figures.extra["resync_p99_ms"] = None if not resyncs else round(resync.p(0.99), 1)
+    figures.extra["resync_max_ms"] = None if not resyncs else round(max(resyncs), 1)
+    failures = Counter()
+    for firefighter in crowd.firefighters:
+        failures.update(firefighter.connect_failures)
+    figures.extra["connect_failures"] = dict(sorted(failures.items()))
+    figures.extra["backoff_paused_s_total"] = round(sum(f.backoff_slept_s for f in crowd.firefighters), 1)
+    # Drops not yet resynced when the scenario ended (a phone still away after the cap).
+    figures.extra["unresynced"] = sum(1 for f in crowd.firefighters if f.dropped_at is not None)
     figures.extra["incomplete_syncs"] = sum(f.incomplete_syncs for f in crowd.firefighters)
     figures.extra["half_done"] = len(half_done(references))
     answered = [(d.t_done - d.t_sent) * 1000 for d in dispatcher.dispatched.values() if d.t_done is not None]
