@@ -222,12 +222,12 @@ def test_the_retention_pass_deletes_positions_older_than_the_setting(accepted, a
 
 
 def test_the_board_snapshot_carries_the_positions_and_audits_the_read(accepted, alice, carol):
-    from asgiref.sync import async_to_sync
-
     from backend.sockets.consumers import _board_snapshot
 
     share(alice.user, accepted)
-    snapshot = async_to_sync(_board_snapshot)(carol, "10.0.0.7")
+    # The function itself, in this test's transaction: through database_sync_to_async it would
+    # close the test's connection (PostgreSQL then fails "the connection is closed").
+    snapshot = _board_snapshot.func(carol, "10.0.0.7")
     [incident] = snapshot["incidents"]
     assert [item["alert_id"] for item in incident["positions"]] == [accepted.pk]
     assert_matches("event.board.snapshot", events.envelope(type="board.snapshot", data=snapshot))
