@@ -15,8 +15,13 @@
 import { ApiError } from "./api.js";
 import { COMMITTED, activeJob, incidentOf } from "./store.js";
 
-export const RESPONDING = { everyMs: 10_000, movedMetres: 50, soonestMs: 2_000 };
-export const ON_CALL = { everyMs: 60_000, movedMetres: 200, soonestMs: 10_000 };
+export const RESPONDING = { everyMs: 10_000, movedMetres: 50, soonestMs: 2_000, retryMs: 5_000 };
+export const ON_CALL = { everyMs: 60_000, movedMetres: 200, soonestMs: 10_000, retryMs: 30_000 };
+// `send` answers this when a fix could not be delivered for a reason that may pass (no network, a
+// server error, a rate limit): the same fix is tried again after `retryMs` unless a newer one came.
+// A phone standing still gets no new fix from watchPosition, so without this one failed first send
+// left the control room without the position (found in CI under load).
+export const TRY_AGAIN = "try-again";
 
 const browserClock = {
   now: () => Date.now(),
@@ -112,12 +117,19 @@ class ThrottledWatch {
     this.sending = true;
     this.last = fix;
     this.lastSentAt = this.clock.now();
+    let outcome;
     try {
-      await this.send(fix);
+      outcome = await this.send(fix);
     } finally {
       this.sending = false;
     }
-    if (this.running) this.schedule(); // a fix that came while sending
+    if (!this.running) return;
+    if (outcome === TRY_AGAIN && !this.pending) {
+      this.pending = fix;
+      this.timer = this.clock.setTimeout(() => this.flush(), this.rules.retryMs);
+      return;
+    }
+    this.schedule(); // a fix that came while sending
   }
 }
 
@@ -221,6 +233,8 @@ export class PositionSharing {
         return;
       }
       this.error = error instanceof ApiError && error.offline ? "Position not sent: no connection." : `Position not sent: ${error.message}`;
+      this.onChange();
+      return TRY_AGAIN;
     }
     this.onChange();
   }
@@ -250,6 +264,7 @@ export class PositionSharing {
       await this.api.shareOnCallPosition(fix);
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) this._stopOnCall();
+      else return TRY_AGAIN;
     }
   }
 }

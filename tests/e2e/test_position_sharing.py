@@ -58,7 +58,10 @@ def test_the_position_is_shared_only_while_responding_and_stops_at_cleared(phone
 
     page.get_by_role("button", name="ACCEPT: I'm going").click()
     page.get_by_text("Sharing your position with the control room").wait_for()
-    first, _ = wait_for_position(dispatcher, incident["id"], AT_THE_STATION["latitude"], timeout=5)
+    try:
+        first, _ = wait_for_position(dispatcher, incident["id"], AT_THE_STATION["latitude"], timeout=10)
+    except AssertionError as problem:  # say what the phone said (an error shown under "Sharing")
+        raise AssertionError(f"{problem}; the phone showed: {page.locator('.alert-sharing').inner_text()!r}") from None
     assert first["estimate"]["method"] == "estimate" and first["estimate"]["eta_seconds"] > 0
     page.locator(".sharing-estimate", has_text="(estimate)").wait_for()
 

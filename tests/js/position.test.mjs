@@ -157,6 +157,33 @@ describe("sharing while responding", () => {
     assert.equal(geo.watching, 0, "not restarted for the same alert");
   });
 
+  it("sends the same fix again after 5 s when it could not be sent, until it is", async () => {
+    let failures = 2;
+    const send = api.sharePosition;
+    api.sharePosition = async (alertId, fix) => {
+      if (failures-- > 0) throw new ApiError(503, "database_busy", "Try again.");
+      return send(alertId, fix);
+    };
+    sharing.follow(stateWith("accepted"));
+    geo.move(...HERE); // standing still: no further fix comes from the phone
+    await settle();
+    assert.equal(api.sent.length, 0);
+    assert.match(sharing.status(7).error, /Try again/);
+    clock.advance(4999);
+    await settle();
+    assert.equal(failures, 1, "not before 5 s");
+    clock.advance(1);
+    await settle();
+    clock.advance(5000);
+    await settle();
+    assert.equal(api.sent.length, 1);
+    assert.deepEqual([api.sent[0].latitude, api.sent[0].longitude], HERE);
+    assert.equal(sharing.status(7).error, null);
+    clock.advance(60000);
+    await settle();
+    assert.equal(api.sent.length, 1, "sent once: no retry after success");
+  });
+
   it("keeps going (and says so) when a fix could not be sent", async () => {
     api.sharePosition = async () => {
       throw new ApiError(0, "network", "No connection.");
