@@ -9,6 +9,10 @@
 // newer one, and an incident never goes back to open.
 
 import { ALERT_STATES, DECLINE_REASONS, INCIDENT_CATEGORIES, STAND_DOWN_REASONS, UNREACHED_REASONS } from "/app/labels.js";
+// Positions are kept as the app keeps them (position.updated: the newest per alert; position.cleared).
+import { applyPosition, positionsOf } from "/app/store.js";
+
+export { applyPosition, positionsOf };
 
 export const COMMITTED_STATES = new Set(["accepted", "en_route", "on_scene"]);
 // States in which a responder may still turn up or answer (backend/dispatch/actions.py).
@@ -164,21 +168,6 @@ export function workersWarning(workers) {
   };
 }
 
-/** A responder's shared position and arrival estimate (`position.updated`: the newest per alert)
- *  or the end of it (`position.cleared`). Not stored by the server: the snapshot carries the latest. */
-export function applyPosition(state, type, data) {
-  if (!data || typeof data.alert_id !== "number") return false;
-  if (type === "position.cleared") return state.positions.delete(data.alert_id);
-  const known = state.positions.get(data.alert_id);
-  if (known && String(known.recorded_at) > String(data.recorded_at)) return false;
-  state.positions.set(data.alert_id, data);
-  return true;
-}
-
-/** The shared positions of an incident's responders going. */
-export function positionsOf(state, incidentId) {
-  return [...state.positions.values()].filter((position) => position.incident_id === incidentId);
-}
 
 /** Nobody accepted after every ring was alerted. */
 export function applyAlarm(state, alarm) {

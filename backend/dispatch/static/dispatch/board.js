@@ -541,15 +541,20 @@ export function mountBoard(root, { location = window.location } = {}) {
     onFrame: (frame) => view.frame(frame),
     onStatus: (status) => view.setStatus(status),
   });
+  keepConnected(connection);
+  return { view, connection };
+}
+
+/** Starts a board's connection and checks it at once when the network comes or goes or the page
+ *  is shown again: a dead socket then shows as disconnected within the pong deadline (10 s)
+ *  rather than after the next ping as well (up to 25 s more). Shared with the full-screen board. */
+export function keepConnected(connection) {
   window.addEventListener("online", () => connection.poke());
-  // The network went: ping now, so a dead socket shows as disconnected within the pong deadline
-  // (10 s) rather than after the next ping as well (up to 25 s more).
   window.addEventListener("offline", () => connection.poke());
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") connection.poke();
   });
   connection.start();
-  return { view, connection };
 }
 
 if (typeof document !== "undefined") {

@@ -35,7 +35,7 @@ import {
   positionsOf,
   stateText,
 } from "./board-state.js";
-import { connectBoard } from "./board.js";
+import { connectBoard, keepConnected } from "./board.js";
 import { estimateText, likelyFirstText } from "/app/arrival.js";
 
 // --- Small helpers -------------------------------------------------------------------------------
@@ -865,12 +865,7 @@ export function mountWall(root, { location = window.location } = {}) {
     onFrame: (frame) => view.frame(frame),
     onStatus: (status) => view.setStatus(status),
   });
-  window.addEventListener("online", () => connection.poke());
-  window.addEventListener("offline", () => connection.poke());
-  document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") connection.poke();
-  });
-  connection.start();
+  keepConnected(connection);
   // For the tests and the map: the board's model and its form.
   window.wallBoard = view;
   return { view, connection };
