@@ -540,7 +540,7 @@ def cancel_incident(*, actor, incident_id: int, reason: str) -> Incident:
         alerts = _alerts_for_update(incident)
         changed = [alert for alert in alerts if _move(alert, AlertState.CANCELLED, "cancelled_at", now)]
         _save_alerts(changed, "cancelled_at", actor=actor)
-        enqueue_pushes(changed, round=1, now=now, kind=Kind.STAND_DOWN)
+        enqueue_pushes(changed, now=now, kind=Kind.STAND_DOWN)
         _tell_everyone_about(incident, changed=changed)
     _log_after_commit(
         "Incident cancelled",
