@@ -125,7 +125,8 @@ def create_incident(
         crew_target=crew_target,
         ambulance_eta=ambulance_eta,
     )
-    events.send_to_board([("board.incident", payloads.board_incident(incident, coverage=_nobody_alerted_yet(incident)))])
+    board_incident = payloads.board_incident(incident, coverage=_nobody_alerted_yet(incident))
+    events.send_to_board([("board.incident", board_incident)])
     return incident
 
 
