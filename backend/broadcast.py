@@ -25,6 +25,11 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
+# With the channel layer unreachable each batch waits out its connection timeout, and batches
+# queue up behind it; past this many the oldest is dropped (its clients catch up from the
+# database, as after any failed send) so that live messages are not held behind a stale backlog.
+MAX_QUEUED_BATCHES = 1000
+
 # Per event loop: the queue of batches its sender task drains, and that task (kept referenced).
 _senders: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[asyncio.Queue, asyncio.Task]]" = (
     weakref.WeakKeyDictionary()
@@ -71,7 +76,15 @@ def _enqueue(messages: list[tuple[str, dict]]) -> None:
         queue: asyncio.Queue = asyncio.Queue()
         sender = (queue, loop.create_task(_send_batches(queue)))
         _senders[loop] = sender
-    sender[0].put_nowait(messages)
+    queue = sender[0]
+    if queue.qsize() >= MAX_QUEUED_BATCHES:
+        dropped = queue.get_nowait()
+        logger.error(
+            "%d real-time batches waiting to be sent: the oldest (%d message(s)) dropped; clients will catch up",
+            MAX_QUEUED_BATCHES,
+            len(dropped),
+        )
+    queue.put_nowait(messages)
 
 
 async def _send_batches(queue: asyncio.Queue) -> None:

@@ -63,9 +63,7 @@ def test_it_answers_with_every_alert_without_reading_them_back(cad, big_station)
     assert alerts_read == []
     stored = Alert.objects.filter(incident_id=body["id"]).order_by("rank")
     assert [alert["id"] for alert in body["alerts"]] == [alert.pk for alert in stored]
-    assert [alert["responder_name"] for alert in body["alerts"]] == [
-        alert.responder.display_name for alert in stored
-    ]
+    assert [alert["responder_name"] for alert in body["alerts"]] == [alert.responder.display_name for alert in stored]
     assert body["committed_count"] == 0 and body["dispatched_at"] and body["dispatch"]["alerted_count"] == 12
 
 

@@ -78,9 +78,7 @@ async def test_the_dispatching_thread_does_not_wait_for_the_sends(incident, caro
 async def test_each_transaction_is_sent_after_the_one_before(incident, carol, alice, bob, second_incident, held_sends):
     try:
         for each in (incident, second_incident):
-            await asyncio.wait_for(
-                sync_to_async(actions.dispatch_incident)(actor=carol, incident_id=each.pk), GUARD_S
-            )
+            await asyncio.wait_for(sync_to_async(actions.dispatch_incident)(actor=carol, incident_id=each.pk), GUARD_S)
     finally:
         held_sends.released.set()
 
@@ -101,3 +99,34 @@ def test_outside_a_server_the_sends_are_made_before_the_action_returns(incident,
     monkeypatch.setattr(layer, "group_send", group_send)
     actions.dispatch_incident(actor=carol, incident_id=incident.pk)
     assert f"responder.{alice.pk}" in sent
+
+
+async def test_a_backlog_past_its_limit_drops_its_oldest_batch(monkeypatch, caplog):
+    """The channel layer unreachable: batches queue behind the one waiting out its timeout; past
+    the limit the oldest goes (its clients catch up from the database) rather than memory growing
+    and live messages waiting behind a stale backlog."""
+    from backend import broadcast
+
+    monkeypatch.setattr(broadcast, "MAX_QUEUED_BATCHES", 3)
+    layer = get_channel_layer()
+    released = asyncio.Event()
+    sent = []
+
+    async def group_send(group, message):
+        await released.wait()
+        sent.append(message["n"])
+
+    monkeypatch.setattr(layer, "group_send", group_send)
+    broadcast._enqueue([("board", {"type": "deliver", "n": 0})])
+    await asyncio.sleep(0)  # the sender takes batch 0 and waits on the layer
+    for n in range(1, 6):  # 1, 2, 3 queue; 4 and 5 push out 1 and 2
+        broadcast._enqueue([("board", {"type": "deliver", "n": n})])
+    released.set()
+
+    async def until_sent():
+        while len(sent) < 4:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(until_sent(), GUARD_S)
+    assert sent == [0, 3, 4, 5]
+    assert "dropped" in caplog.text
