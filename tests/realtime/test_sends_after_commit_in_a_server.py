@@ -28,7 +28,8 @@ def second_incident(carol):
 
 @pytest.fixture
 def held_sends(monkeypatch):
-    """(Ask for it after the fixtures that write: their own sends are not held.) The layer's group sends, recorded as (group, frame type, incident) and held until released."""
+    """The layer's group sends, recorded as (group, frame type, incident) and held until released.
+    Ask for it after the fixtures that write: their own sends (outside a server) would wait."""
     layer = get_channel_layer()
     send = layer.group_send
     held = HeldSends()
