@@ -143,7 +143,7 @@ def create_and_dispatch_incident(*, actor, **incident) -> tuple[Incident, list[A
     with transaction.atomic():
         created = _insert_incident(actor=actor, **incident)
         access.require_permission(actor, "dispatch.dispatch_incident", "dispatch incidents")
-        alerts = _dispatch_open_incident(created, actor=actor)
+        alerts = _dispatch_open_incident(created, actor=actor, alerted_before=set())
     _log_dispatched(created, actor=actor, alerts=alerts)
     return created, alerts
 
@@ -276,9 +276,11 @@ def _dispatch_open_incident(
     station_ids: list[int] | None = None,
     responder_ids: list[int] | None = None,
     today: datetime.date | None = None,
+    alerted_before: set[int] | None = None,
 ) -> list[Alert]:
     """dispatch_incident's work on the incident, open and locked (or made) by the caller's
-    transaction."""
+    transaction. `alerted_before`: the responders already alerted to it, if the caller knows
+    (none, for an incident just made); else read."""
     now = timezone.now()
     if incident.dispatched_at is None:
         _start_the_clock(incident, now)
@@ -292,7 +294,9 @@ def _dispatch_open_incident(
         )
         alerts = again + alerts
     else:
-        alerts, nobody_because = _alert_widening(incident, station_ids=station_ids, today=today, actor=actor)
+        alerts, nobody_because = _alert_widening(
+            incident, station_ids=station_ids, today=today, actor=actor, alerted_before=alerted_before
+        )
     if not alerts:
         _nobody_reached(incident, nobody_because, now=now)
     return alerts
@@ -320,11 +324,19 @@ def widest_ring() -> int:
     return 1 + len(settings.DISPATCH_NEXT_RINGS_KM)
 
 
-def _alert_widening(incident: Incident, *, station_ids, today, actor) -> tuple[list[Alert], str]:
-    """Alert the incident's ring; if that reaches nobody, the next ring, until the widest."""
+def _alert_widening(
+    incident: Incident, *, station_ids, today, actor, alerted_before: set[int] | None = None
+) -> tuple[list[Alert], str]:
+    """Alert the incident's ring; if that reaches nobody, the next ring, until the widest (a ring
+    that reached nobody alerted nobody, so `alerted_before` still holds)."""
     while True:
         alerts, nobody_because = alert_more_responders(
-            incident, radius_km=ring_radius_km(incident.ring), station_ids=station_ids, today=today, actor=actor
+            incident,
+            radius_km=ring_radius_km(incident.ring),
+            station_ids=station_ids,
+            today=today,
+            actor=actor,
+            alerted_before=alerted_before,
         )
         if alerts or incident.ring >= widest_ring():
             return alerts, nobody_because
@@ -381,12 +393,16 @@ def alert_more_responders(
     responder_ids: list[int] | None = None,
     today: datetime.date | None = None,
     actor=None,
+    alerted_before: set[int] | None = None,
 ) -> tuple[list[Alert], str]:
     """Alert the eligible responders not yet alerted, within `radius_km`: the alerts, their pushes,
     their events and their audit entries, all in the caller's transaction (the incident row is
     locked by the caller). `actor` is None when the escalation ladder alerts the next ring.
-    Returns the alerts made and, if none, why (an UnreachedReason)."""
-    already_alerted = set(incident.alerts.values_list("responder_id", flat=True))
+    `alerted_before`: the responders already alerted to the incident, if the caller knows (else
+    read). Returns the alerts made and, if none, why (an UnreachedReason)."""
+    already_alerted = (
+        set(incident.alerts.values_list("responder_id", flat=True)) if alerted_before is None else alerted_before
+    )
     selection: Selection = select_responders(
         latitude=incident.latitude,
         longitude=incident.longitude,

@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from backend.accounts.models import OnCallPosition, Responder, Station
@@ -101,19 +101,22 @@ def select_responders(
     # range can be hundreds, of whom at most max_total are alerted (issue 17: building every one
     # with its station and user was the dispatch's largest cost in Python).
     # A fresh position out of range takes the responder out of this ring, whatever their station.
+    # Each one's commitment elsewhere is read in the same query (committed_elsewhere's rule).
+    committed_to = Subquery(_commitments_of(OuterRef("pk")).values("incident_id")[:1])
     eligible = [
-        _Row(pk, station_id)
-        for pk, station_id in queryset.values_list("pk", "station_id")
+        _Row(pk, station_id, committed_to)
+        for pk, station_id, committed_to in queryset.annotate(committed_to=committed_to).values_list(
+            "pk", "station_id", "committed_to"
+        )
         if pk not in distance_by_position or pk in near_by_position
     ]
     in_range = [row for row in eligible if row.pk not in exclude_responder_ids]
     if not in_range:
         return Selection([], _why_nobody_in_range(eligible, named=responder_ids is not None))
-    committed = committed_elsewhere([row.pk for row in in_range])
     ranked = [
-        _ranked(row, distance_by_station, distance_by_position, committed_to=committed.get(row.pk))
+        _ranked(row, distance_by_station, distance_by_position, committed_to=row.committed_to)
         for row in in_range
-        if responder_ids is not None or row.pk not in committed
+        if responder_ids is not None or row.committed_to is None
     ]
     if not ranked:
         return Selection([], UnreachedReason.EVERYONE_COMMITTED)
@@ -128,6 +131,7 @@ class _Row:
 
     pk: int
     station_id: int
+    committed_to: int | None  # the open incident they are committed to, if any
 
 
 def _ranked(row: _Row, distance_by_station, distance_by_position, *, committed_to) -> Candidate:
@@ -174,6 +178,13 @@ def _why_nobody_in_range(eligible: list[_Row], *, named: bool) -> str:
 def _commitments(responder_ids):
     return Alert.objects.filter(
         responder_id__in=responder_ids, state__in=COMMITTED_STATES, incident__status=IncidentStatus.OPEN
+    )
+
+
+def _commitments_of(responder_id):
+    """_commitments of one responder (an OuterRef in a subquery)."""
+    return Alert.objects.filter(
+        responder_id=responder_id, state__in=COMMITTED_STATES, incident__status=IncidentStatus.OPEN
     )
 
 
