@@ -6,11 +6,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from backend import scheduling
 from backend.dispatch.actions import cancel_incident, dispatch_incident
 from backend.realtime import pruning
 from backend.realtime.models import ReplayHorizon, ResponderEvent
-from backend.scheduling import WorkerIdentity
 
 pytestmark = pytest.mark.django_db
 
@@ -57,9 +55,3 @@ def test_a_backlog_goes_in_batches_and_the_horizon_never_moves_back(incident, ca
     assert pruning.prune_stored_events(now=days_later(30)) == 1
     assert pruning.replay_horizon() == second + 100
     assert not ResponderEvent.objects.exists()
-
-
-def test_the_worker_runs_the_pruning_pass():
-    identity = WorkerIdentity(name="test", started_at=timezone.now())
-    names = [each.name for each in scheduling.registered_passes(identity)]
-    assert "stored events retention" in names
