@@ -33,8 +33,12 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5
 # How long the recorder waits for the rest of a fan-out's sends before writing the results it has:
 # one transaction (and one board update) per fan-out, not one per push that happened to finish
-# while the last write ran, which took the worker's CPU and the write lock from the sends.
-RECORD_BATCH_WAIT_SECONDS = 0.5
+# while the last write ran, which took the worker's CPU and the write lock from the sends. 0.5 s
+# was shorter than a 200-push fan-out takes on a busy machine: the write (and its board update)
+# then ran beside the last sends and held them back (bench/push_fanout.py --probe:
+# records_during_sends). A push service that hangs delays the others' "sent" on the board by this
+# much at most; the leases (DELIVERY_LEASE_SECONDS, 30 s) are far longer.
+RECORD_BATCH_WAIT_SECONDS = 2.0
 
 
 # --- Database steps (sync) ----------------------------------------------------------------------------

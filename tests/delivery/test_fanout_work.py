@@ -112,3 +112,26 @@ async def test_a_second_fan_out_to_the_same_push_service_reuses_the_first_ones_c
         await worker.stop()
     assert len(push_service.received) == 8
     assert 1 <= transport.connections_opened <= 4  # at most one per push in flight at once, never one per push
+
+
+@pytest.mark.django_db
+def test_the_recorders_board_update_reads_only_the_funnels_columns(incident, carol, alice, bob):
+    from backend.delivery.receipts import funnels_of
+
+    subscribe(alice)
+    subscribe(bob)
+    [alice_alert, bob_alert] = dispatch_incident(actor=carol, incident_id=incident.pk)
+    with CaptureQueriesContext(connection) as queries:
+        funnels = funnels_of([alice_alert.pk, bob_alert.pk])
+    pushes = next(sql for sql in statements(queries.captured_queries) if '"delivery_delivery"."shown_at"' in sql)
+    columns = pushes.split(" FROM ")[0]
+    for unneeded in (
+        '"delivery_delivery"."target"',
+        '"delivery_delivery"."created_at"',
+        '"delivery_pushdevice"."last_failure_reason"',
+    ):
+        assert unneeded not in columns
+    assert [[funnel.label for funnel in funnels[alert.pk]] for alert in (alice_alert, bob_alert)] == [
+        ["phone"],
+        ["phone"],
+    ]
