@@ -316,6 +316,19 @@ def test_a_postcode_finds_the_place_and_a_message_reaches_the_crews(chromium, se
         expect(form.get_by_label("Postcode")).to_have_value("NR2 1TF")
         assert abs(float(form.get_by_label("Latitude").input_value()) - 52.6328) < 0.001
         assert abs(float(form.get_by_label("Longitude").input_value()) - 1.3186) < 0.001
+        # Found trying the board: a second postcode that the table lacks (or one typed over the
+        # first without Find) left the first postcode's place in the form, so the incident would
+        # have been created, and crews sent, there. The place goes with its postcode.
+        form.get_by_label("Postcode").fill("ZZ99 9ZZ")
+        form.get_by_role("button", name="Find").click()
+        expect(form.locator(".wall-form-error")).to_contain_text("ZZ99 9ZZ is not in the postcode table")
+        expect(form.get_by_label("Latitude")).to_have_value("")
+        expect(form.get_by_label("Longitude")).to_have_value("")
+        form.get_by_label("Postcode").fill("nr21tf")
+        form.get_by_role("button", name="Find").click()
+        expect(form.get_by_label("Postcode")).to_have_value("NR2 1TF")
+        form.get_by_label("Postcode").fill("NR1 1A")
+        expect(form.get_by_label("Latitude")).to_have_value("")
         form.get_by_role("button", name="Go back").click()
 
         incident = create(dispatcher, NEAR_KINGS_LYNN, "5 King Street, King's Lynn", dispatch=True)
