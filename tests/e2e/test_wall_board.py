@@ -210,6 +210,41 @@ def test_every_action_works_from_the_board(chromium, server, dispatcher, size):
         context.close()
 
 
+def test_standing_down_someone_on_scene_asks_first(chromium, server, dispatcher):
+    """Found trying the board: one stray click on "Stand down" stood down a firefighter on scene
+    (doing CPR) with no question, while standing down everyone unanswered asks first."""
+    context = desk_context(chromium, server, "1080p")
+    try:
+        page, problems = open_board(context)
+        incident = create(dispatcher, NEAR_KINGS_LYNN, "3 Tower Street, King's Lynn", dispatch=True)
+        firefighter = ApiUser(server.url, FIREFIGHTERS[1])
+        [alert] = [
+            a for a in firefighter.get("/api/v1/alerts/?active=true")["results"] if a["incident_id"] == incident["id"]
+        ]
+        firefighter.post(f"/api/v1/alerts/{alert['id']}/respond/", {"response": "accept"})
+        firefighter.post(f"/api/v1/alerts/{alert['id']}/respond/", {"response": "on_scene"})
+        line = card_of(page, incident).locator(f'.wall-responder[data-alert-id="{alert["id"]}"]')
+        expect(line).to_have_class(has_class("wall-responder--on_scene"))
+        name = line.locator(".wall-r-name").inner_text()
+
+        line.get_by_role("button", name=f"Stand down {name}").click()
+        dialog = page.locator("#wall-confirm")
+        expect(dialog.locator(".wall-confirm-text")).to_have_text(
+            f"Stand down {name}, who is on scene at {incident['cad_reference']}? Their phone tells them to stop."
+        )
+        dialog.get_by_role("button", name="Go back").click()
+        page.wait_for_timeout(300)
+        expect(line).to_have_class(has_class("wall-responder--on_scene"))
+        assert firefighter.get(f"/api/v1/alerts/{alert['id']}/")["state"] == "on_scene"
+
+        line.get_by_role("button", name=f"Stand down {name}").click()
+        dialog.get_by_role("button", name="Stand down").click()
+        expect(line).to_have_class(has_class("wall-responder--stood_down"))
+        assert problems == []
+    finally:
+        context.close()
+
+
 def test_an_incident_is_created_on_the_board_and_errors_are_shown(chromium, server, dispatcher):
     context = desk_context(chromium, server, "720p")
     try:

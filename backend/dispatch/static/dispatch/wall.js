@@ -33,6 +33,7 @@ import {
   isShort,
   messagesOf,
   positionsOf,
+  standDownQuestion,
   stateText,
 } from "./board-state.js";
 import { connectBoard, keepConnected } from "./board.js";
@@ -568,7 +569,9 @@ class WallBoard {
     if (ok) this.run(`Stand down on ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/stand-down/`, {});
   }
 
-  standDownOne(incident, alert) {
+  async standDownOne(incident, alert) {
+    const question = standDownQuestion(incident, alert);
+    if (question && !(await this.confirm(question, "Stand down"))) return null;
     return this.run(`Stand down ${alert.responder_name}`, "POST", `/api/v1/incidents/${incident.id}/stand-down/`, { alert_ids: [alert.id] });
   }
 
