@@ -286,7 +286,7 @@ describe("standing down one responder", () => {
   it("asks first about someone going or on scene, saying where they are", () => {
     assert.equal(
       board.standDownQuestion(where, responder("on_scene")),
-      "Stand down Kate Lowe, who is on scene at EEAST-7? Their phone tells them to stop.",
+      "Stand down Kate Lowe, who is on scene at EEAST-7? Their phone tells them they are stood down.",
     );
     assert.match(board.standDownQuestion(where, responder("en_route")), /who is on the way to EEAST-7\?/);
     assert.match(board.standDownQuestion(where, responder("accepted")), /who is going to EEAST-7\?/);

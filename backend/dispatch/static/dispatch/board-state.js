@@ -590,5 +590,5 @@ export const canStandDown = (alert) => ACTIVE_STATES.has(alert.state);
 export function standDownQuestion(incident, alert) {
   if (!COMMITTED_STATES.has(alert.state)) return null;
   const where = alert.state === "on_scene" ? "on scene at" : alert.state === "en_route" ? "on the way to" : "going to";
-  return `Stand down ${alert.responder_name}, who is ${where} ${incident.cad_reference}? Their phone tells them to stop.`;
+  return `Stand down ${alert.responder_name}, who is ${where} ${incident.cad_reference}? Their phone tells them they are stood down.`;
 }
