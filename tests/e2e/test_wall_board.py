@@ -230,7 +230,8 @@ def test_standing_down_someone_on_scene_asks_first(chromium, server, dispatcher)
         line.get_by_role("button", name=f"Stand down {name}").click()
         dialog = page.locator("#wall-confirm")
         expect(dialog.locator(".wall-confirm-text")).to_have_text(
-            f"Stand down {name}, who is on scene at {incident['cad_reference']}? Their phone tells them they are stood down."
+            f"Stand down {name}, who is on scene at {incident['cad_reference']}? "
+            "Their phone tells them they are stood down."
         )
         dialog.get_by_role("button", name="Go back").click()
         page.wait_for_timeout(300)
