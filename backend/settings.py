@@ -137,7 +137,9 @@ if _database_url:
             _pool = {
                 "min_size": env.integer("DATABASE_POOL_MIN_SIZE", 2, minimum=0, maximum=1000),
                 "max_size": env.integer("DATABASE_POOL_MAX_SIZE", 20, minimum=1, maximum=1000),
-                # Beyond this wait for a free connection, the API answers 503 database_busy.
+                # Beyond this wait for a free connection, the API answers 503 database_busy. A
+                # request waiting while the pool cannot connect is told at once instead (503
+                # database_unavailable, as without the pool): backend/postgresql/pool.py.
                 "timeout": env.number("DATABASE_POOL_TIMEOUT", 10.0, minimum=0.1, maximum=300),
                 "name": "coresponder",
             }
@@ -145,6 +147,8 @@ if _database_url:
                 raise ImproperlyConfigured("DATABASE_POOL_MIN_SIZE must not be above DATABASE_POOL_MAX_SIZE.")
             DATABASES["default"]["OPTIONS"]["pool"] = _pool
             DATABASES["default"]["CONN_MAX_AGE"] = 0
+            # Django's PostgreSQL backend with a pool that tells an outage from a busy pool.
+            DATABASES["default"]["ENGINE"] = "backend.postgresql"
 else:
     DATABASES = {
         "default": {
