@@ -26,15 +26,16 @@ _executors: dict[int, ThreadPoolExecutor] = {}
 
 
 def thread_count() -> int:
-    """The threads the sockets' database work may use; 0 for channels' one thread.
-
-    An in-memory SQLite database (the tests') is shared between threads through SQLite's shared
-    cache, where a read that meets another thread's write fails at once ("database table is
-    locked") instead of waiting as it does on a file: that one keeps to one thread."""
+    """The threads the sockets' database work may use; 0 for channels' one thread."""
     threads = settings.WEBSOCKET_DATABASE_THREADS
-    if threads and connection.vendor == "sqlite" and connection.is_in_memory_db():
-        return 0
-    return threads
+    return 0 if threads and _database_needs_one_thread() else threads
+
+
+def _database_needs_one_thread() -> bool:
+    """An in-memory SQLite database (the tests') is shared between threads through SQLite's shared
+    cache, where a read that meets another thread's write fails at once ("database table is
+    locked") instead of waiting for it as on a file."""
+    return connection.vendor == "sqlite" and connection.is_in_memory_db()
 
 
 def _executor(threads: int) -> ThreadPoolExecutor:
@@ -47,11 +48,15 @@ def _executor(threads: int) -> ThreadPoolExecutor:
 
 def _with_fresh_connection(function, *args, **kwargs):
     """As channels' wrapper: a connection that died or aged out is replaced before, and given back
-    (to the pool, or closed if CONN_MAX_AGE is 0) after."""
+    (to the pool, or closed if CONN_MAX_AGE is 0) after. A PostgreSQL connection without a pool is
+    closed too: otherwise each of the threads would hold one for CONN_MAX_AGE (and, in the tests,
+    keep the test database from being dropped)."""
     close_old_connections()
     try:
         return function(*args, **kwargs)
     finally:
+        if connection.vendor == "postgresql" and not connection.settings_dict.get("OPTIONS", {}).get("pool"):
+            connection.close()
         close_old_connections()
 
 

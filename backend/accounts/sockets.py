@@ -82,7 +82,7 @@ class _UserLookedUpByTheConsumer(channels_auth.AuthMiddleware):
         pass  # scope["user"] stays unresolved (reading it raises) until authenticate(scope)
 
 
-def SocketAuthMiddlewareStack(inner):  # noqa: N802 (named as channels' AuthMiddlewareStack)
+def SocketAuthMiddlewareStack(inner):  # named as channels' AuthMiddlewareStack
     return CookieMiddleware(SessionMiddleware(_UserLookedUpByTheConsumer(inner)))
 
 

@@ -1,0 +1,133 @@
+"""Connecting in a reconnect storm: after a web process dies, all its phones reconnect at once to
+the processes left (docs/scaling.md, "What breaks first").
+
+- The sockets' database work runs on several threads (backend/database_threads.py), not on
+  channels' one thread per process, so connects overlap instead of queueing one after another.
+- The handshake is accepted before any database work, so daphne (which drops a handshake not
+  accepted within 5 s) never drops one that waits for the database.
+- A socket whose phone hung up while it waited does no more work for it.
+
+Asserted on work done (threads met, look-ups made), never on time."""
+
+import asyncio
+import threading
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from backend import database_threads
+from backend.accounts import sockets as account_sockets
+from backend.sockets import consumers
+from tests.realtime.sockets import FRAME_TIMEOUT_S, communicator, receive_until_sync_ready, session_cookie_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RESPONDER = "/ws/responder/"
+THREADS = 4
+# How long a connect waits at the barrier for the others before the test fails: a bound on a
+# failure, not a measure.
+BARRIER_TIMEOUT_S = 10
+
+
+@pytest.fixture
+def socket_threads(settings, monkeypatch):
+    settings.WEBSOCKET_DATABASE_THREADS = THREADS
+    # The tests' in-memory SQLite keeps socket work on one thread (a read meeting another thread's
+    # write fails there at once); these connects only read, so they may use the threads.
+    monkeypatch.setattr(database_threads, "_database_needs_one_thread", lambda: False)
+
+
+async def cookie_of(responder) -> str:
+    return await sync_to_async(session_cookie_for)(responder.user)
+
+
+async def test_it_runs_the_database_work_of_concurrent_connects_on_several_threads(alice, socket_threads, monkeypatch):
+    # Every connect waits inside its second-factor check until THREADS connects are in it at once:
+    # on one thread the first would wait alone, and the barrier would break.
+    barrier = threading.Barrier(THREADS, timeout=BARRIER_TIMEOUT_S)
+    threads_met = set()
+    check = consumers._passed_second_factor_if_needed
+
+    def meets_the_other_connects(session, user):
+        threads_met.add(threading.get_ident())
+        barrier.wait()
+        return check(session, user)
+
+    monkeypatch.setattr(consumers, "_passed_second_factor_if_needed", meets_the_other_connects)
+    cookie = await cookie_of(alice)
+    sockets = [communicator(RESPONDER, cookie=cookie) for _ in range(THREADS)]
+
+    handshakes = await asyncio.gather(*(socket.connect(timeout=FRAME_TIMEOUT_S) for socket in sockets))
+    replays = await asyncio.gather(*(receive_until_sync_ready(socket) for socket in sockets))
+
+    assert [connected for connected, _ in handshakes] == [True] * THREADS
+    assert [ready["type"] for _, ready in replays] == ["sync.ready"] * THREADS
+    assert len(threads_met) == THREADS
+    await asyncio.gather(*(socket.disconnect() for socket in sockets))
+
+
+async def test_it_never_uses_more_threads_than_set(alice, socket_threads, monkeypatch):
+    threads_used = set()
+    check = consumers._passed_second_factor_if_needed
+
+    def counted(session, user):
+        threads_used.add(threading.current_thread().name)
+        return check(session, user)
+
+    monkeypatch.setattr(consumers, "_passed_second_factor_if_needed", counted)
+    cookie = await cookie_of(alice)
+    sockets = [communicator(RESPONDER, cookie=cookie) for _ in range(3 * THREADS)]
+
+    await asyncio.gather(*(socket.connect(timeout=FRAME_TIMEOUT_S) for socket in sockets))
+    await asyncio.gather(*(receive_until_sync_ready(socket) for socket in sockets))
+
+    assert 1 <= len(threads_used) <= THREADS
+    assert all(name.startswith("socket-database") for name in threads_used)
+    await asyncio.gather(*(socket.disconnect() for socket in sockets))
+
+
+async def test_it_accepts_the_handshake_before_looking_up_the_user(alice, monkeypatch):
+    looking_up = asyncio.Event()
+    go_on = asyncio.Event()
+    look_up = account_sockets._user_of_session
+
+    async def held_up(scope):
+        looking_up.set()
+        await go_on.wait()
+        return await look_up(scope)
+
+    monkeypatch.setattr(account_sockets, "_user_of_session", held_up)
+    socket = communicator(RESPONDER, cookie=await cookie_of(alice))
+
+    connected, _ = await socket.connect(timeout=FRAME_TIMEOUT_S)
+    await asyncio.wait_for(looking_up.wait(), FRAME_TIMEOUT_S)
+
+    assert connected and not go_on.is_set()
+    go_on.set()
+    _, ready = await receive_until_sync_ready(socket)
+    assert ready["data"]["complete"] is True
+    await socket.disconnect()
+
+
+async def test_it_does_no_more_work_for_a_phone_that_hung_up_while_it_waited(alice, monkeypatch):
+    socket = communicator(RESPONDER, cookie=await cookie_of(alice))
+    look_up = account_sockets._user_of_session
+    responder_look_ups = []
+
+    async def phone_hangs_up_meanwhile(scope):
+        await socket.send_input({"type": "websocket.disconnect", "code": 1006})
+        return await look_up(scope)
+
+    async def counted_responder_look_up(user):
+        responder_look_ups.append(user.pk)
+        return None
+
+    monkeypatch.setattr(account_sockets, "_user_of_session", phone_hangs_up_meanwhile)
+    monkeypatch.setattr(consumers, "_responder_id", counted_responder_look_up)
+
+    connected, _ = await socket.connect(timeout=FRAME_TIMEOUT_S)
+    await socket.wait(timeout=FRAME_TIMEOUT_S)  # the consumer ended on the hang-up
+
+    assert connected
+    assert responder_look_ups == []  # nor the group joined, nor the backlog read
+    assert await socket.receive_nothing()
