@@ -86,11 +86,7 @@ def SocketAuthMiddlewareStack(inner):  # named as channels' AuthMiddlewareStack
     return CookieMiddleware(SessionMiddleware(_UserLookedUpByTheConsumer(inner)))
 
 
-# channels' own look-up (session, user, the session's auth hash), on the sockets' database threads.
-_user_of_session = socket_database_sync_to_async(channels_auth.get_user.func)
-
-
-async def authenticate(scope):
-    """The socket's user (AnonymousUser if its session has none), now set as scope["user"]."""
-    scope["user"]._wrapped = await _user_of_session(scope)
-    return scope["user"]
+def user_of_session(scope):
+    """The socket's user (AnonymousUser if its session has none): channels' own look-up (session,
+    user, the session's auth hash), synchronous, for a consumer's database call."""
+    return channels_auth.get_user.func(scope)

@@ -16,7 +16,7 @@ from django.conf import settings
 from backend import health, strict_json
 from backend.accounts import second_factor
 from backend.accounts.models import Responder
-from backend.accounts.sockets import SessionBoundSocket, authenticate
+from backend.accounts.sockets import SessionBoundSocket, user_of_session
 from backend.audit import log as audit_log
 from backend.database_threads import socket_database_sync_to_async
 from backend.dispatch import actions, alarms, coverage, payloads, positions
@@ -77,22 +77,28 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         self.inbox = _Inbox(receive)
         await super().__call__(scope, self.inbox, send)
 
-    async def accept_and_authenticate(self) -> bool:
-        """Accept the handshake at once, then look up the user: True if logged in (for staff, past
-        the second factor); if not, the socket is closed with 4401 (or the client has gone).
+    async def accept_and_log_in(self, look_up):
+        """Accept the handshake at once, then in one database call look up the user and, if logged
+        in (for staff, past the second factor), what `look_up(user)` returns. Returns _GONE when
+        the socket is closed with 4401 or the client has gone.
 
         Accepting first, before any database work: daphne drops a handshake not accepted within
         5 s (--websocket_connect_timeout), and in a reconnect storm the database work of
         thousands of sockets queues. A socket that is then refused still gets its close code, as
-        before (a close before accepting is an HTTP 403 and the client never sees the code)."""
+        before (a close before accepting is an HTTP 403 and the client never sees the code).
+        One call, not one per look-up: each call waits its turn for a pooled connection, behind
+        the HTTP requests (receipts, dispatches) that want one too."""
         await self.accept()
         if await self.client_gone():
-            return False
-        await authenticate(self.scope)
-        if not await _logged_in(self.scope):
+            return _GONE
+        user, logged_in, found = await _log_in(self.scope, look_up)
+        self.scope["user"]._wrapped = user
+        if not logged_in:
             await self.close(code=CloseCode.NOT_LOGGED_IN)
-            return False
-        return True
+            return _GONE
+        if await self.client_gone():
+            return _GONE
+        return found
 
     async def client_gone(self) -> bool:
         """Whether the client hung up while this socket waited for the database: then the rest of
@@ -163,9 +169,9 @@ class ResponderConsumer(_EventSocket):
     missed; anything that arrives both ways is sent once (by id)."""
 
     async def connect(self):
-        if not await self.accept_and_authenticate() or await self.client_gone():
+        self.responder_id = await self.accept_and_log_in(_responder_id)
+        if self.responder_id is _GONE:
             return
-        self.responder_id = await _responder_id(self.scope["user"])
         if self.responder_id is None:
             await self.close(code=CloseCode.NOT_ALLOWED)
             return
@@ -231,14 +237,13 @@ class CoordinatorConsumer(_EventSocket):
     """/ws/coordinator/: a snapshot of every open incident and its alerts, then live changes."""
 
     async def connect(self):
-        if not await self.accept_and_authenticate() or await self.client_gone():
+        may_view_board = await self.accept_and_log_in(lambda user: user.has_perm("accounts.view_board"))
+        if may_view_board is _GONE:
             return
-        user = self.scope["user"]
-        if not await socket_database_sync_to_async(user.has_perm)("accounts.view_board"):
+        if not may_view_board:
             await self.close(code=CloseCode.NOT_ALLOWED)
             return
-        if await self.client_gone():
-            return
+        user = self.scope["user"]
         await self.join(events.BOARD_GROUP)
         snapshot = await _board_snapshot(user, _client_address(self.scope))
         await self.send_frame(events.envelope(type="board.snapshot", data=snapshot))
@@ -265,13 +270,18 @@ class CoordinatorConsumer(_EventSocket):
                 await self.send_frame(events.envelope(type="board.workers", data=status))
 
 
-async def _logged_in(scope) -> bool:
-    """A logged-in user; for staff, a session that has also passed the second factor, as the admin
-    and the API require (backend/accounts/second_factor.py)."""
-    user = scope.get("user")
-    if user is None or not user.is_authenticated:
-        return False
-    return await socket_database_sync_to_async(_passed_second_factor_if_needed)(scope.get("session"), user)
+_GONE = object()  # accept_and_log_in: the socket was closed, or its client has gone
+
+
+@socket_database_sync_to_async
+def _log_in(scope, look_up) -> tuple:
+    """(user, logged in, look_up(user) if logged in): a logged-in user; for staff, a session that
+    has also passed the second factor, as the admin and the API require
+    (backend/accounts/second_factor.py)."""
+    user = user_of_session(scope)
+    if not user.is_authenticated or not _passed_second_factor_if_needed(scope.get("session"), user):
+        return user, False, None
+    return user, True, look_up(user)
 
 
 def _passed_second_factor_if_needed(session, user) -> bool:
@@ -290,7 +300,6 @@ def _last_event_id(scope) -> int | bool | None:
     return value if value >= 0 else False
 
 
-@socket_database_sync_to_async
 def _responder_id(user) -> int | None:
     return Responder.objects.filter(user=user, user__is_active=True).values_list("pk", flat=True).first()
 

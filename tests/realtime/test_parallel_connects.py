@@ -13,10 +13,9 @@ import asyncio
 import threading
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 
 from backend import database_threads
-from backend.accounts import sockets as account_sockets
 from backend.sockets import consumers
 from tests.realtime.sockets import FRAME_TIMEOUT_S, communicator, receive_until_sync_ready, session_cookie_for
 
@@ -86,23 +85,23 @@ async def test_it_never_uses_more_threads_than_set(alice, socket_threads, monkey
     await asyncio.gather(*(socket.disconnect() for socket in sockets))
 
 
-async def test_it_accepts_the_handshake_before_looking_up_the_user(alice, monkeypatch):
-    looking_up = asyncio.Event()
-    go_on = asyncio.Event()
-    look_up = account_sockets._user_of_session
+async def test_it_accepts_the_handshake_before_looking_up_the_user(alice, socket_threads, monkeypatch):
+    looking_up = threading.Event()
+    go_on = threading.Event()
+    look_up = consumers.user_of_session
 
-    async def held_up(scope):
+    def held_up(scope):
         looking_up.set()
-        await go_on.wait()
-        return await look_up(scope)
+        go_on.wait(BARRIER_TIMEOUT_S)
+        return look_up(scope)
 
-    monkeypatch.setattr(account_sockets, "_user_of_session", held_up)
+    monkeypatch.setattr(consumers, "user_of_session", held_up)
     socket = communicator(RESPONDER, cookie=await cookie_of(alice))
 
     connected, _ = await socket.connect(timeout=FRAME_TIMEOUT_S)
-    await asyncio.wait_for(looking_up.wait(), FRAME_TIMEOUT_S)
+    started_looking_up = await asyncio.to_thread(looking_up.wait, FRAME_TIMEOUT_S)
 
-    assert connected and not go_on.is_set()
+    assert connected and started_looking_up and not go_on.is_set()
     go_on.set()
     _, ready = await receive_until_sync_ready(socket)
     assert ready["data"]["complete"] is True
@@ -111,23 +110,23 @@ async def test_it_accepts_the_handshake_before_looking_up_the_user(alice, monkey
 
 async def test_it_does_no_more_work_for_a_phone_that_hung_up_while_it_waited(alice, monkeypatch):
     socket = communicator(RESPONDER, cookie=await cookie_of(alice))
-    look_up = account_sockets._user_of_session
-    responder_look_ups = []
+    look_up = consumers.user_of_session
+    backlogs_read = []
 
-    async def phone_hangs_up_meanwhile(scope):
-        await socket.send_input({"type": "websocket.disconnect", "code": 1006})
-        return await look_up(scope)
+    def phone_hangs_up_meanwhile(scope):
+        async_to_sync(socket.send_input)({"type": "websocket.disconnect", "code": 1006})
+        return look_up(scope)
 
-    async def counted_responder_look_up(user):
-        responder_look_ups.append(user.pk)
-        return None
+    async def counted_backlog(*args):
+        backlogs_read.append(args)
+        return [], 0, False
 
-    monkeypatch.setattr(account_sockets, "_user_of_session", phone_hangs_up_meanwhile)
-    monkeypatch.setattr(consumers, "_responder_id", counted_responder_look_up)
+    monkeypatch.setattr(consumers, "user_of_session", phone_hangs_up_meanwhile)
+    monkeypatch.setattr(consumers, "_backlog", counted_backlog)
 
     connected, _ = await socket.connect(timeout=FRAME_TIMEOUT_S)
     await socket.wait(timeout=FRAME_TIMEOUT_S)  # the consumer ended on the hang-up
 
     assert connected
-    assert responder_look_ups == []  # nor the group joined, nor the backlog read
+    assert backlogs_read == []  # nor the groups joined, nor sync.ready sent
     assert await socket.receive_nothing()
