@@ -60,6 +60,11 @@ class _Inbox:
         read, self.next = self.next, None
         return await read
 
+    def stop(self) -> None:
+        """The consumer has ended (a connect that raised, too): no read may be left waiting."""
+        if self.next is not None:
+            self.next.cancel()
+
     async def client_gone(self) -> bool:
         if self.next is None:
             self.next = asyncio.ensure_future(self.receive())
@@ -75,7 +80,10 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
 
     async def __call__(self, scope, receive, send):
         self.inbox = _Inbox(receive)
-        await super().__call__(scope, self.inbox, send)
+        try:
+            await super().__call__(scope, self.inbox, send)
+        finally:
+            self.inbox.stop()
 
     async def accept_and_log_in(self, look_up):
         """Accept the handshake at once, then in one database call look up the user and, if logged
