@@ -8,12 +8,13 @@ docs/events.md.
 import asyncio
 import json
 import logging
+import weakref
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from backend import health, strict_json
+from backend import database_threads, health, strict_json
 from backend.accounts import second_factor
 from backend.accounts.models import Responder
 from backend.accounts.sockets import SessionBoundSocket, user_of_session
@@ -85,18 +86,29 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         finally:
             self.inbox.stop()
 
-    async def accept_and_log_in(self, look_up):
-        """Accept the handshake at once, then in one database call look up the user and, if logged
-        in (for staff, past the second factor), what `look_up(user)` returns. Returns _GONE when
-        the socket is closed with 4401 or the client has gone.
+    async def connect(self):
+        """Accept the handshake at once, before any database work: daphne drops a handshake not
+        accepted within 5 s (--websocket_connect_timeout), and in a reconnect storm the database
+        work of thousands of sockets queues. A socket that is then refused still gets its close
+        code, as before (a close before accepting is an HTTP 403 and the client never sees the
+        code).
 
-        Accepting first, before any database work: daphne drops a handshake not accepted within
-        5 s (--websocket_connect_timeout), and in a reconnect storm the database work of
-        thousands of sockets queues. A socket that is then refused still gets its close code, as
-        before (a close before accepting is an HTTP 403 and the client never sees the code).
-        One call, not one per look-up: each call waits its turn for a pooled connection, behind
-        the HTTP requests (receipts, dispatches) that want one too."""
+        Then the rest of the connect (log-in, joining, replay or snapshot), as many sockets at a
+        time as there are database threads: each connect makes two or three database calls, and
+        with every socket's calls in one queue each connect's second call would wait behind every
+        other's first, so that no phone had its sync.ready until the last had started."""
         await self.accept()
+        async with _connect_slots():
+            await self.start()
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def log_in(self, look_up):
+        """In one database call, the user and, if logged in (for staff, past the second factor),
+        what `look_up(user)` returns. Returns _GONE when the socket is closed with 4401 or the
+        client has gone. One call, not one per look-up: each waits its turn for a pooled
+        connection, behind the HTTP requests (receipts, dispatches) that want one too."""
         if await self.client_gone():
             return _GONE
         user, logged_in, found = await _log_in(self.scope, look_up)
@@ -176,8 +188,8 @@ class ResponderConsumer(_EventSocket):
     Joins the responder's group before reading the backlog, so nothing committed in between is
     missed; anything that arrives both ways is sent once (by id)."""
 
-    async def connect(self):
-        self.responder_id = await self.accept_and_log_in(_responder_id)
+    async def start(self):
+        self.responder_id = await self.log_in(_responder_id)
         if self.responder_id is _GONE:
             return
         if self.responder_id is None:
@@ -244,8 +256,8 @@ class ResponderConsumer(_EventSocket):
 class CoordinatorConsumer(_EventSocket):
     """/ws/coordinator/: a snapshot of every open incident and its alerts, then live changes."""
 
-    async def connect(self):
-        may_view_board = await self.accept_and_log_in(lambda user: user.has_perm("accounts.view_board"))
+    async def start(self):
+        may_view_board = await self.log_in(lambda user: user.has_perm("accounts.view_board"))
         if may_view_board is _GONE:
             return
         if not may_view_board:
@@ -278,7 +290,16 @@ class CoordinatorConsumer(_EventSocket):
                 await self.send_frame(events.envelope(type="board.workers", data=status))
 
 
-_GONE = object()  # accept_and_log_in: the socket was closed, or its client has gone
+_GONE = object()  # log_in: the socket was closed, or its client has gone
+_slots_by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _connect_slots() -> asyncio.Semaphore:
+    """The connects that may do their database work at once, in this process (its event loop)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _slots_by_loop:
+        _slots_by_loop[loop] = asyncio.Semaphore(max(1, database_threads.thread_count()))
+    return _slots_by_loop[loop]
 
 
 @socket_database_sync_to_async
