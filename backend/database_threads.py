@@ -12,6 +12,12 @@ that returns the connection to the pool). So the calls run on a pool of
 `WEBSOCKET_DATABASE_THREADS` threads (settings: by default half the database pool, so that a
 reconnect storm can never ask for more connections than the pool has). 0 keeps channels' one
 thread.
+
+Those threads are split in two: connecting (reads only: the user, the responder, the replay, the
+board's snapshot) and the frames of open sockets (an `alert.ack` is a write that can wait for row
+locks: a dispatch or stand-down of the same incident in progress, or the transaction of a process
+killed in the middle of one until PostgreSQL ends it). In one queue, a few acknowledgements waiting
+for a lock held every thread, and every reconnecting phone waited with them.
 """
 
 import functools
@@ -22,13 +28,25 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-_executors: dict[int, ThreadPoolExecutor] = {}
+CONNECTS = "connect"
+FRAMES = "frames"
+_executors: dict[tuple[str, int], ThreadPoolExecutor] = {}
 
 
 def thread_count() -> int:
     """The threads the sockets' database work may use; 0 for channels' one thread."""
     threads = settings.WEBSOCKET_DATABASE_THREADS
     return 0 if threads and _database_needs_one_thread() else threads
+
+
+def threads_for(queue: str) -> int:
+    """Of thread_count(), those for connecting (CONNECTS) or for frames (FRAMES): frames get a
+    third, at least one; with a single thread, both share it."""
+    threads = thread_count()
+    if threads <= 1:
+        return threads
+    frames = max(1, threads // 3)
+    return frames if queue == FRAMES else threads - frames
 
 
 def _database_needs_one_thread() -> bool:
@@ -38,12 +56,13 @@ def _database_needs_one_thread() -> bool:
     return connection.vendor == "sqlite" and connection.is_in_memory_db()
 
 
-def _executor(threads: int) -> ThreadPoolExecutor:
-    # One per size, made on first use (a test may change the setting); never shut down: its idle
-    # threads cost nothing and hold no database connection.
-    if threads not in _executors:
-        _executors[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="socket-database")
-    return _executors[threads]
+def _executor(queue: str, threads: int) -> ThreadPoolExecutor:
+    # One per queue and size, made on first use (a test may change the setting); never shut down:
+    # idle threads cost nothing and hold no database connection.
+    key = ("shared", 1) if thread_count() == 1 else (queue, threads)
+    if key not in _executors:
+        _executors[key] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"socket-database-{key[0]}")
+    return _executors[key]
 
 
 def _with_fresh_connection(function, *args, **kwargs):
@@ -60,16 +79,22 @@ def _with_fresh_connection(function, *args, **kwargs):
         close_old_connections()
 
 
-def socket_database_sync_to_async(function):
+def socket_database_sync_to_async(function, *, queue: str = FRAMES):
     """`function` (which uses the database), made awaitable for a socket consumer, on the sockets'
-    threads. A decorator, like channels' `database_sync_to_async`."""
+    threads for `queue`. A decorator, like channels' `database_sync_to_async`."""
 
     @functools.wraps(function)
     async def run(*args, **kwargs):
-        threads = thread_count()
+        threads = threads_for(queue)
         if not threads:
             return await database_sync_to_async(function)(*args, **kwargs)
-        on_a_socket_thread = sync_to_async(_with_fresh_connection, thread_sensitive=False, executor=_executor(threads))
+        executor = _executor(queue, threads)
+        on_a_socket_thread = sync_to_async(_with_fresh_connection, thread_sensitive=False, executor=executor)
         return await on_a_socket_thread(function, *args, **kwargs)
 
     return run
+
+
+def connect_database_sync_to_async(function):
+    """As socket_database_sync_to_async, on the threads for connecting."""
+    return socket_database_sync_to_async(function, queue=CONNECTS)

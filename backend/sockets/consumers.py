@@ -19,7 +19,7 @@ from backend.accounts import second_factor
 from backend.accounts.models import Responder
 from backend.accounts.sockets import SessionBoundSocket, user_of_session
 from backend.audit import log as audit_log
-from backend.database_threads import socket_database_sync_to_async
+from backend.database_threads import connect_database_sync_to_async, socket_database_sync_to_async
 from backend.dispatch import actions, alarms, coverage, payloads, positions
 from backend.dispatch import messages as crew_messages
 from backend.dispatch.models import Alert, Incident, IncidentStatus
@@ -298,11 +298,11 @@ def _connect_slots() -> asyncio.Semaphore:
     """The connects that may do their database work at once, in this process (its event loop)."""
     loop = asyncio.get_running_loop()
     if loop not in _slots_by_loop:
-        _slots_by_loop[loop] = asyncio.Semaphore(max(1, database_threads.thread_count()))
+        _slots_by_loop[loop] = asyncio.Semaphore(max(1, database_threads.threads_for(database_threads.CONNECTS)))
     return _slots_by_loop[loop]
 
 
-@socket_database_sync_to_async
+@connect_database_sync_to_async
 def _log_in(scope, look_up) -> tuple:
     """(user, logged in, look_up(user) if logged in): a logged-in user; for staff, a session that
     has also passed the second factor, as the admin and the API require
@@ -333,7 +333,7 @@ def _responder_id(user) -> int | None:
     return Responder.objects.filter(user=user, user__is_active=True).values_list("pk", flat=True).first()
 
 
-@socket_database_sync_to_async
+@connect_database_sync_to_async
 def _backlog(responder_id: int, last_event_id: int | None):
     """Events after the client's last id, oldest first, at most the replay limit. A client with no
     id is new: it loads state over the API and needs no history. An id beyond the newest was not
@@ -370,7 +370,7 @@ def _client_address(scope) -> str | None:
     return client[0] if client else None
 
 
-@socket_database_sync_to_async
+@connect_database_sync_to_async
 def _board_snapshot(user, address: str | None) -> dict:
     """Four queries whatever the number of open incidents, one per open incident for its nearest
     defibrillators (an indexed look-up of a fraction of a millisecond), two for the positions of

@@ -22,7 +22,9 @@ from tests.realtime.sockets import FRAME_TIMEOUT_S, communicator, receive_until_
 pytestmark = pytest.mark.django_db(transaction=True)
 
 RESPONDER = "/ws/responder/"
-THREADS = 4
+THREADS = 6  # WEBSOCKET_DATABASE_THREADS here: 4 for connecting, 2 for the frames of open sockets
+CONNECT_THREADS = 4
+FRAME_THREADS = 2
 # How long a connect waits at the barrier for the others before the test fails: a bound on a
 # failure, not a measure.
 BARRIER_TIMEOUT_S = 10
@@ -41,9 +43,9 @@ async def cookie_of(responder) -> str:
 
 
 async def test_it_runs_the_database_work_of_concurrent_connects_on_several_threads(alice, socket_threads, monkeypatch):
-    # Every connect waits inside its second-factor check until THREADS connects are in it at once:
-    # on one thread the first would wait alone, and the barrier would break.
-    barrier = threading.Barrier(THREADS, timeout=BARRIER_TIMEOUT_S)
+    # Every connect waits inside its second-factor check until CONNECT_THREADS connects are in it at
+    # once: on one thread the first would wait alone, and the barrier would break.
+    barrier = threading.Barrier(CONNECT_THREADS, timeout=BARRIER_TIMEOUT_S)
     threads_met = set()
     check = consumers._passed_second_factor_if_needed
 
@@ -54,14 +56,14 @@ async def test_it_runs_the_database_work_of_concurrent_connects_on_several_threa
 
     monkeypatch.setattr(consumers, "_passed_second_factor_if_needed", meets_the_other_connects)
     cookie = await cookie_of(alice)
-    sockets = [communicator(RESPONDER, cookie=cookie) for _ in range(THREADS)]
+    sockets = [communicator(RESPONDER, cookie=cookie) for _ in range(CONNECT_THREADS)]
 
     handshakes = await asyncio.gather(*(socket.connect(timeout=FRAME_TIMEOUT_S) for socket in sockets))
     replays = await asyncio.gather(*(receive_until_sync_ready(socket) for socket in sockets))
 
-    assert [connected for connected, _ in handshakes] == [True] * THREADS
-    assert [ready["type"] for _, ready in replays] == ["sync.ready"] * THREADS
-    assert len(threads_met) == THREADS
+    assert [connected for connected, _ in handshakes] == [True] * CONNECT_THREADS
+    assert [ready["type"] for _, ready in replays] == ["sync.ready"] * CONNECT_THREADS
+    assert len(threads_met) == CONNECT_THREADS
     await asyncio.gather(*(socket.disconnect() for socket in sockets))
 
 
@@ -80,9 +82,42 @@ async def test_it_never_uses_more_threads_than_set(alice, socket_threads, monkey
     await asyncio.gather(*(socket.connect(timeout=FRAME_TIMEOUT_S) for socket in sockets))
     await asyncio.gather(*(receive_until_sync_ready(socket) for socket in sockets))
 
-    assert 1 <= len(threads_used) <= THREADS
-    assert all(name.startswith("socket-database") for name in threads_used)
+    assert 1 <= len(threads_used) <= CONNECT_THREADS
+    assert all(name.startswith("socket-database-connect") for name in threads_used)
     await asyncio.gather(*(socket.disconnect() for socket in sockets))
+
+
+async def test_a_connect_does_not_wait_behind_acknowledgements_waiting_for_a_lock(alice, socket_threads, monkeypatch):
+    # An alert.ack is a write: it can wait for a row lock (a dispatch of the same incident in
+    # progress, or a killed process's transaction until PostgreSQL ends it). Acknowledgements from
+    # as many sockets as there are threads in all wait here; a phone connecting meanwhile must not.
+    lock_released = threading.Event()
+    acknowledging = []
+
+    def waits_for_a_lock(*, actor, alert_id, response):
+        acknowledging.append(alert_id)
+        lock_released.wait(BARRIER_TIMEOUT_S)
+
+    monkeypatch.setattr(consumers.actions, "respond_to_alert", waits_for_a_lock)
+    cookie = await cookie_of(alice)
+    open_sockets = [communicator(RESPONDER, cookie=cookie) for _ in range(THREADS)]
+    await asyncio.gather(*(socket.connect(timeout=FRAME_TIMEOUT_S) for socket in open_sockets))
+    await asyncio.gather(*(receive_until_sync_ready(socket) for socket in open_sockets))
+    for alert_id, socket in enumerate(open_sockets, start=1):
+        await socket.send_json_to({"type": "alert.ack", "alert_id": alert_id})
+    while len(acknowledging) < FRAME_THREADS:
+        await asyncio.sleep(0.01)
+
+    phone = communicator(RESPONDER, cookie=cookie)
+    connected, _ = await phone.connect(timeout=FRAME_TIMEOUT_S)
+    _, ready = await receive_until_sync_ready(phone)
+
+    assert connected and ready["type"] == "sync.ready"
+    assert len(acknowledging) == FRAME_THREADS and not lock_released.is_set()  # still waiting
+    lock_released.set()
+    for socket in open_sockets:
+        assert (await socket.receive_json_from(timeout=FRAME_TIMEOUT_S))["type"] == "alert.ack.ok"
+    await asyncio.gather(*(socket.disconnect() for socket in [*open_sockets, phone]))
 
 
 async def test_it_accepts_the_handshake_before_looking_up_the_user(alice, socket_threads, monkeypatch):
