@@ -326,6 +326,10 @@ DISPATCH_NEXT_RINGS_KM = env.number_list("DISPATCH_NEXT_RINGS_KM", [35.0, 50.0])
 DISPATCH_CREW_TARGET = env.integer("DISPATCH_CREW_TARGET", 2, minimum=1, maximum=20)
 COVERED_STAND_DOWN_GRACE_SECONDS = env.integer("COVERED_STAND_DOWN_GRACE_SECONDS", 30, minimum=0, maximum=3600)
 
+# Stored socket events (the replay store) are deleted by the worker after this many days; a phone
+# offline longer reloads its state over the API (backend/realtime/pruning.py).
+STORED_EVENTS_RETENTION_DAYS = env.integer("STORED_EVENTS_RETENTION_DAYS", 7, minimum=1, maximum=366)
+
 # --- Positions and arrival estimates (issue 14, docs/positions.md) -------------------------------
 # Positions shared while responding (and the opt-in on-call fix) are deleted by the worker after this.
 POSITIONS_RETENTION_HOURS = env.integer("POSITIONS_RETENTION_HOURS", 24, minimum=1, maximum=24 * 31)

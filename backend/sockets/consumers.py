@@ -27,6 +27,7 @@ from backend.errors import ActionError
 from backend.places.payloads import defibrillators_near
 from backend.realtime import events
 from backend.realtime.models import ResponderEvent
+from backend.realtime.pruning import replay_horizon
 from backend.sockets import watch
 
 logger = logging.getLogger(__name__)
@@ -347,8 +348,10 @@ def _backlog(responder_id: int, last_event_id: int | None):
         return [], newest_id, True
     limit = settings.WEBSOCKET_REPLAY_LIMIT
     backlog = list(mine.filter(id__gt=last_event_id).order_by("id")[: limit + 1])
-    truncated = len(backlog) > limit
-    return backlog[:limit], newest_id, truncated
+    # Read after the events: events pruned meanwhile show in the horizon (backend/realtime/pruning.py).
+    pruned_since = last_event_id < replay_horizon()
+    truncated = len(backlog) > limit or pruned_since
+    return ([] if pruned_since else backlog[:limit]), newest_id, truncated
 
 
 @socket_database_sync_to_async
