@@ -389,6 +389,24 @@ RECORDS_RETENTION_DAYS = env.integer("RECORDS_RETENTION_DAYS", 2922, minimum=365
 # --- Sockets ------------------------------------------------------------------------------------
 WEBSOCKET_MAX_MESSAGE_BYTES = env.integer("WEBSOCKET_MAX_MESSAGE_BYTES", 4096, minimum=256)
 WEBSOCKET_REPLAY_LIMIT = env.integer("WEBSOCKET_REPLAY_LIMIT", 500, minimum=10)
+# Threads for the sockets' database work (connecting: session, user, responder, replay; and each
+# frame that reads or writes): backend/database_threads.py. 0 runs it all on channels' one
+# database thread per process, one socket after another. With a pool, half of it by default: the
+# rest stays free for HTTP requests (the CAD's dispatches) and the embedded worker, and a reconnect
+# storm can never ask for more connections than the pool has. PostgreSQL without a pool keeps one
+# thread (each thread would hold a connection of its own for CONN_MAX_AGE); SQLite gets 4 (WAL lets
+# them read at once; writes wait for the writer lock).
+_database = DATABASES["default"]
+_pool_max_size = _database.get("OPTIONS", {}).get("pool", {}).get("max_size")
+if _pool_max_size:
+    _default_socket_threads = max(1, _pool_max_size // 2)
+elif _database["ENGINE"] == "django.db.backends.sqlite3":
+    _default_socket_threads = 4
+else:
+    _default_socket_threads = 0
+WEBSOCKET_DATABASE_THREADS = env.integer(
+    "WEBSOCKET_DATABASE_THREADS", _default_socket_threads, minimum=0, maximum=_pool_max_size or 1000
+)
 # How often each open board checks the delivery workers' heartbeats (it warns when none is recent).
 BOARD_WORKER_CHECK_SECONDS = env.number("BOARD_WORKER_CHECK_SECONDS", 5.0, minimum=0.1, maximum=60)
 

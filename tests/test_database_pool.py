@@ -86,6 +86,30 @@ def test_a_bad_pool_setting_stops_start_up_naming_it(extra, message):
     assert result.returncode != 0 and message in result.stderr
 
 
+SHOW_SOCKET_THREADS = """
+from django.conf import settings as s
+print(s.WEBSOCKET_DATABASE_THREADS)
+"""
+
+
+def socket_threads(env: dict) -> int:
+    result = start(env, then=SHOW_SOCKET_THREADS)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+@pool_settings
+def test_the_sockets_database_threads_take_half_the_pool_and_never_more_than_all_of_it():
+    # backend/database_threads.py: a reconnect storm must not take every pooled connection, nor
+    # ask for more than the pool has.
+    assert socket_threads({**PRODUCTION, "DATABASE_POOL_MAX_SIZE": "10"}) == 5
+    assert socket_threads({**PRODUCTION, "DATABASE_POOL_MIN_SIZE": "1", "DATABASE_POOL_MAX_SIZE": "1"}) == 1
+    assert socket_threads({**PRODUCTION, "DATABASE_POOL": "0"}) == 0  # channels' one thread
+    assert socket_threads({**PRODUCTION, "DATABASE_POOL_MAX_SIZE": "10", "WEBSOCKET_DATABASE_THREADS": "10"}) == 10
+    too_many = start({**PRODUCTION, "DATABASE_POOL_MAX_SIZE": "10", "WEBSOCKET_DATABASE_THREADS": "11"})
+    assert too_many.returncode != 0 and "WEBSOCKET_DATABASE_THREADS='11' is above the maximum of 10" in too_many.stderr
+
+
 # --- No free connection: a clear 503 ------------------------------------------------------------------------
 
 
