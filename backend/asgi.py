@@ -10,9 +10,9 @@ from django.core.asgi import get_asgi_application
 # Set up Django (apps, settings) before importing anything that touches models.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from backend.accounts.sockets import SocketAuthMiddlewareStack  # noqa: E402
 from backend.limits import BodySizeLimit  # noqa: E402
 from backend.sockets.routing import websocket_urlpatterns  # noqa: E402
 from backend.sockets.security import SameOriginValidator  # noqa: E402
@@ -27,6 +27,6 @@ gc.set_threshold(10_000, 10, 10)
 application = ProtocolTypeRouter(
     {
         "http": BodySizeLimit(django_asgi_app),
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

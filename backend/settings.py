@@ -137,7 +137,9 @@ if _database_url:
             _pool = {
                 "min_size": env.integer("DATABASE_POOL_MIN_SIZE", 2, minimum=0, maximum=1000),
                 "max_size": env.integer("DATABASE_POOL_MAX_SIZE", 20, minimum=1, maximum=1000),
-                # Beyond this wait for a free connection, the API answers 503 database_busy.
+                # Beyond this wait for a free connection, the API answers 503 database_busy. A
+                # request waiting while the pool cannot connect is told at once instead (503
+                # database_unavailable, as without the pool): backend/postgresql/pool.py.
                 "timeout": env.number("DATABASE_POOL_TIMEOUT", 10.0, minimum=0.1, maximum=300),
                 "name": "coresponder",
             }
@@ -145,6 +147,8 @@ if _database_url:
                 raise ImproperlyConfigured("DATABASE_POOL_MIN_SIZE must not be above DATABASE_POOL_MAX_SIZE.")
             DATABASES["default"]["OPTIONS"]["pool"] = _pool
             DATABASES["default"]["CONN_MAX_AGE"] = 0
+            # Django's PostgreSQL backend with a pool that tells an outage from a busy pool.
+            DATABASES["default"]["ENGINE"] = "backend.postgresql"
 else:
     DATABASES = {
         "default": {
@@ -326,6 +330,10 @@ DISPATCH_NEXT_RINGS_KM = env.number_list("DISPATCH_NEXT_RINGS_KM", [35.0, 50.0])
 DISPATCH_CREW_TARGET = env.integer("DISPATCH_CREW_TARGET", 2, minimum=1, maximum=20)
 COVERED_STAND_DOWN_GRACE_SECONDS = env.integer("COVERED_STAND_DOWN_GRACE_SECONDS", 30, minimum=0, maximum=3600)
 
+# Stored socket events (the replay store) are deleted by the worker after this many days; a phone
+# offline longer reloads its state over the API (backend/realtime/pruning.py).
+STORED_EVENTS_RETENTION_DAYS = env.integer("STORED_EVENTS_RETENTION_DAYS", 7, minimum=1, maximum=366)
+
 # --- Positions and arrival estimates (issue 14, docs/positions.md) -------------------------------
 # Positions shared while responding (and the opt-in on-call fix) are deleted by the worker after this.
 POSITIONS_RETENTION_HOURS = env.integer("POSITIONS_RETENTION_HOURS", 24, minimum=1, maximum=24 * 31)
@@ -381,6 +389,24 @@ RECORDS_RETENTION_DAYS = env.integer("RECORDS_RETENTION_DAYS", 2922, minimum=365
 # --- Sockets ------------------------------------------------------------------------------------
 WEBSOCKET_MAX_MESSAGE_BYTES = env.integer("WEBSOCKET_MAX_MESSAGE_BYTES", 4096, minimum=256)
 WEBSOCKET_REPLAY_LIMIT = env.integer("WEBSOCKET_REPLAY_LIMIT", 500, minimum=10)
+# Threads for the sockets' database work (connecting: session, user, responder, replay; and each
+# frame that reads or writes): backend/database_threads.py. 0 runs it all on channels' one
+# database thread per process, one socket after another. With a pool, half of it by default: the
+# rest stays free for HTTP requests (the CAD's dispatches) and the embedded worker, and a reconnect
+# storm can never ask for more connections than the pool has. PostgreSQL without a pool keeps one
+# thread (each thread would hold a connection of its own for CONN_MAX_AGE); SQLite gets 4 (WAL lets
+# them read at once; writes wait for the writer lock).
+_database = DATABASES["default"]
+_pool_max_size = _database.get("OPTIONS", {}).get("pool", {}).get("max_size")
+if _pool_max_size:
+    _default_socket_threads = max(1, _pool_max_size // 2)
+elif _database["ENGINE"] == "django.db.backends.sqlite3":
+    _default_socket_threads = 4
+else:
+    _default_socket_threads = 0
+WEBSOCKET_DATABASE_THREADS = env.integer(
+    "WEBSOCKET_DATABASE_THREADS", _default_socket_threads, minimum=0, maximum=_pool_max_size or 1000
+)
 # How often each open board checks the delivery workers' heartbeats (it warns when none is recent).
 BOARD_WORKER_CHECK_SECONDS = env.number("BOARD_WORKER_CHECK_SECONDS", 5.0, minimum=0.1, maximum=60)
 

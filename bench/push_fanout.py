@@ -713,7 +713,7 @@ def probe_report(log_path: Path, results: list) -> dict:
     spans = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
     windows = [(r.t_sent, r.t_sent + max(r.recorded_ms) / 1000 + 0.05) for r in results]
     per_dispatch = []
-    for start, end in windows:
+    for result, (start, end) in zip(results, windows, strict=True):
         mine = [s for s in spans if start <= s["start"] <= end]
 
         def of(name, spans=mine):
@@ -742,6 +742,7 @@ def probe_report(log_path: Path, results: list) -> dict:
             "  commit_ms": took("commit"),
             "dispatch_action_end": rel(dispatch["end"]),
             "after_commit_send_end": rel(max(s["end"] for s in of("after_commit_send"))),
+            "dispatch_after_commit_sends_ms": took("after_commit_send"),
             "claims": len(claims),
             "claim_rows": [s["n"] for s in claims],
             "claim_ms_each": [round((s["end"] - s["start"]) * 1000, 1) for s in claims],
@@ -753,6 +754,14 @@ def probe_report(log_path: Path, results: list) -> dict:
             "record_sent_ms_total": sum((s["end"] - s["start"]) * 1000 for s in records),
             "record_sent_ms_p50": percentile([(s["end"] - s["start"]) * 1000 for s in records], 0.5),
             "worker_db_thread_busy_ms": sum((s["end"] - s["start"]) * 1000 for s in worker_db),
+            "first_send_start": rel(min(s["start"] for s in sends)),
+            "last_send_start": rel(max(s["start"] for s in sends)),
+            "last_encrypt_end": rel(max(s["end"] for s in of("encrypt"))),
+            "response_end": result.response_ms,
+            "last_send_end": rel(max(s["end"] for s in sends)),
+            # Results written while this fan-out's sends were still in flight: they take the CPU
+            # (and the GIL) from the sends.
+            "records_during_sends": sum(1 for s in records if s["start"] < max(x["end"] for x in sends)),
             "transport_send_ms_p50": percentile([(s["end"] - s["start"]) * 1000 for s in sends], 0.5),
             "transport_send_ms_max": max((s["end"] - s["start"]) * 1000 for s in sends),
             "encrypt_ms_total": sum((s["end"] - s["start"]) * 1000 for s in of("encrypt")),

@@ -35,7 +35,8 @@ BURST = 30  # requests at once, ten times the pool
 SHOW_DATABASE = """
 import json
 from django.conf import settings as s
-print(json.dumps({"options": s.DATABASES["default"]["OPTIONS"], "max_age": s.DATABASES["default"]["CONN_MAX_AGE"]}))
+db = s.DATABASES["default"]
+print(json.dumps({"options": db["OPTIONS"], "max_age": db["CONN_MAX_AGE"], "engine": db["ENGINE"]}))
 """
 
 
@@ -55,6 +56,8 @@ def test_production_on_postgresql_pools_connections_and_keeps_none_per_thread():
     shown = database_settings(PRODUCTION)
     assert shown["options"]["pool"] == {"min_size": 2, "max_size": 20, "timeout": 10.0, "name": "coresponder"}
     assert shown["max_age"] == 0  # Django refuses a pool with persistent connections
+    # Django's backend with a pool that tells an outage from a busy pool (backend/postgresql/pool.py)
+    assert shown["engine"] == "backend.postgresql"
 
 
 @pool_settings
@@ -65,6 +68,7 @@ def test_the_pool_is_sized_from_the_environment_and_can_be_turned_off():
     assert sized["options"]["pool"] == {"min_size": 1, "max_size": 8, "timeout": 2.5, "name": "coresponder"}
     off = database_settings({**PRODUCTION, "DATABASE_POOL": "0"})
     assert "pool" not in off["options"] and off["max_age"] == 60
+    assert off["engine"] == "django.db.backends.postgresql"
 
 
 @pool_settings
@@ -80,6 +84,30 @@ def test_the_pool_is_sized_from_the_environment_and_can_be_turned_off():
 def test_a_bad_pool_setting_stops_start_up_naming_it(extra, message):
     result = start({**PRODUCTION, **extra})
     assert result.returncode != 0 and message in result.stderr
+
+
+SHOW_SOCKET_THREADS = """
+from django.conf import settings as s
+print(s.WEBSOCKET_DATABASE_THREADS)
+"""
+
+
+def socket_threads(env: dict) -> int:
+    result = start(env, then=SHOW_SOCKET_THREADS)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+@pool_settings
+def test_the_sockets_database_threads_take_half_the_pool_and_never_more_than_all_of_it():
+    # backend/database_threads.py: a reconnect storm must not take every pooled connection, nor
+    # ask for more than the pool has.
+    assert socket_threads({**PRODUCTION, "DATABASE_POOL_MAX_SIZE": "10"}) == 5
+    assert socket_threads({**PRODUCTION, "DATABASE_POOL_MIN_SIZE": "1", "DATABASE_POOL_MAX_SIZE": "1"}) == 1
+    assert socket_threads({**PRODUCTION, "DATABASE_POOL": "0"}) == 0  # channels' one thread
+    assert socket_threads({**PRODUCTION, "DATABASE_POOL_MAX_SIZE": "10", "WEBSOCKET_DATABASE_THREADS": "10"}) == 10
+    too_many = start({**PRODUCTION, "DATABASE_POOL_MAX_SIZE": "10", "WEBSOCKET_DATABASE_THREADS": "11"})
+    assert too_many.returncode != 0 and "WEBSOCKET_DATABASE_THREADS='11' is above the maximum of 10" in too_many.stderr
 
 
 # --- No free connection: a clear 503 ------------------------------------------------------------------------
@@ -100,6 +128,157 @@ def test_no_free_pooled_connection_is_a_503_database_busy_saying_to_try_again(ca
     )
     body = assert_error(response, 503, "database_busy")
     assert "Try again" in body["message"] and response["Retry-After"] == "5"
+
+
+def test_a_request_the_pool_could_not_connect_for_is_a_503_database_unavailable(cad, alice, monkeypatch):
+    from backend.postgresql.pool import DatabaseUnreachable
+
+    def pool_cannot_connect(*args, **kwargs):
+        # What Django raises when the pool failed a waiting request (backend/postgresql/pool.py).
+        raise OperationalError("the pool could not connect") from DatabaseUnreachable("connection refused")
+
+    monkeypatch.setattr(actions, "create_incident", pool_cannot_connect)
+    response = token_client_for(cad).post(
+        "/api/v1/incidents/",
+        {"cad_reference": "EEAST-POOL-2", "latitude": 52.63, "longitude": 1.295, "address": "1 Elm Hill"},
+        format="json",
+    )
+    body = assert_error(response, 503, "database_unavailable")
+    assert "Try again" in body["message"] and response["Retry-After"] == "5"
+
+
+# --- PostgreSQL cut off: the pool says so at once, a busy pool still waits -------------------------------------
+#
+# The pool (backend/postgresql/pool.py) on its own, in this process, reaching PostgreSQL through the
+# fault tests' proxy (tests/support/cluster.py PgProxy), which refuses connections or leaves them
+# unanswered and resets the open ones, as a server that went down does, without touching the shared
+# server. Each request is given a timeout far above anything the machine's load could add (WAIT_S):
+# before the fix it waited all of it and got PoolTimeout (`database_busy`); now the pool's first
+# failed connection attempt answers it with DatabaseUnreachable (`database_unavailable`). What is
+# asserted is which of the two it got and the pool's own counts, never how long it took.
+
+WAIT_S = 30.0  # a request's wait for a connection (DATABASE_POOL_TIMEOUT), here far above any delay
+CONNECT_TIMEOUT_S = 2  # per attempt (DATABASE_CONNECT_TIMEOUT): what ends an unanswered one
+
+needs_postgresql = pytest.mark.skipif(not ON_POSTGRESQL, reason="needs DATABASE_URL (PostgreSQL): connects to it")
+
+
+@pytest.fixture
+def proxy(db):
+    """A proxy in front of the test database's server that can cut it off (restored afterwards)."""
+    from tests.support.cluster import PgProxy
+
+    database = settings.DATABASES["default"]
+    proxy = PgProxy(database.get("HOST") or "127.0.0.1", int(database.get("PORT") or 5432)).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def open_pool(proxy):
+    """Opens an OutageAwarePool on the test database through `proxy` (closed afterwards)."""
+    from backend.postgresql.pool import OutageAwarePool
+
+    pools = []
+
+    def open_pool(*, min_size: int, max_size: int, timeout: float = WAIT_S) -> OutageAwarePool:
+        database = settings.DATABASES["default"]
+        pool = OutageAwarePool(
+            kwargs={
+                "host": "127.0.0.1",
+                "port": proxy.port,
+                "user": database["USER"],
+                "password": database.get("PASSWORD") or None,
+                "dbname": database["NAME"],
+                "connect_timeout": CONNECT_TIMEOUT_S,
+                "autocommit": True,
+            },
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            check=OutageAwarePool.check_connection,  # as Django gives it (CONN_HEALTH_CHECKS)
+            name="outage-test",
+            open=False,
+        )
+        pools.append(pool)
+        pool.open(wait=True, timeout=WAIT_S)
+        return pool
+
+    yield open_pool
+    for pool in pools:
+        pool.close(timeout=5)
+
+
+def _outcome(pool) -> str:
+    """What one request waiting for a connection gets: 'connection', 'unreachable' or 'busy'."""
+    from psycopg_pool import PoolTimeout
+
+    from backend.postgresql.pool import DatabaseUnreachable
+
+    try:
+        connection = pool.getconn()
+    except DatabaseUnreachable:
+        return "unreachable"
+    except PoolTimeout:
+        return "busy"
+    pool.putconn(connection)
+    return "connection"
+
+
+@needs_postgresql
+@pytest.mark.parametrize("mode", ["refuse", "blackhole"])
+def test_a_request_waiting_while_postgresql_is_cut_off_is_told_it_is_unreachable_not_busy(open_pool, proxy, mode):
+    pool = open_pool(min_size=0, max_size=2)  # nothing idle: the request waits for the pool's attempt
+    proxy.cut(mode)
+
+    assert _outcome(pool) == "unreachable"
+
+    stats = pool.get_stats()
+    assert stats["connections_errors"] >= 1  # answered by the pool's own attempt, which failed
+    assert stats["requests_errors"] == 1
+    proxy.restore()
+    assert _outcome(pool) == "connection"  # the next request after the outage reconnects
+
+
+@needs_postgresql
+def test_each_request_of_a_longer_outage_is_told_by_an_attempt_of_its_own_not_the_next_retry(open_pool, proxy):
+    """Regression: psycopg_pool retried a failed connection in the background, pausing 1, 2, 4, 8
+    ... s between attempts, and a request arriving meanwhile waited for the next one: the fifth
+    request of an outage waited 8 s, past a pool timeout of 5 s, and was answered `database_busy`.
+    Now a failed attempt is given up and the next request's wait starts a fresh one. (A refused
+    attempt fails in milliseconds, far within the 5 s.)"""
+    pool = open_pool(min_size=0, max_size=1, timeout=5)
+    proxy.cut("refuse")
+
+    assert [_outcome(pool) for _request in range(6)] == ["unreachable"] * 6
+
+    proxy.restore()
+    assert _outcome(pool) == "connection"
+
+
+@needs_postgresql
+def test_idle_connections_an_outage_dropped_are_all_set_aside_at_the_first_found_dead(open_pool, proxy):
+    """Regression: psycopg_pool checked a dead idle connection per turn, pausing 0, 1, 2, 4, 8 s
+    between them: with six dead, 15 s, more than a pool timeout of 10 s (here shortened to it), so
+    the request timed out as `database_busy` although PostgreSQL was down."""
+    pool = open_pool(min_size=6, max_size=6, timeout=10)
+    assert pool.get_stats()["pool_available"] == 6
+    proxy.cut("refuse")  # resets the six
+
+    assert _outcome(pool) == "unreachable"
+
+
+@needs_postgresql
+def test_a_pool_busy_on_a_healthy_database_still_answers_busy_after_its_timeout(open_pool):
+    pool = open_pool(min_size=1, max_size=1, timeout=0.5)
+    held = pool.getconn()
+    try:
+        assert _outcome(pool) == "busy"
+    finally:
+        pool.putconn(held)
+    stats = pool.get_stats()
+    assert stats.get("connections_errors", 0) == 0 and stats["requests_errors"] == 1
+    assert _outcome(pool) == "connection"
 
 
 # --- A burst of receipts on a real daphne and PostgreSQL ------------------------------------------------------

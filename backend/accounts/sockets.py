@@ -13,10 +13,12 @@ every RECHECK_SECONDS.
 import hashlib
 import time
 
-from channels.db import database_sync_to_async
+from channels import auth as channels_auth
+from channels.sessions import CookieMiddleware, SessionMiddleware
 
 from backend.accounts import sessions
 from backend.broadcast import send_on_commit
+from backend.database_threads import socket_database_sync_to_async
 
 RECHECK_SECONDS = 60
 # The channel-layer message type; consumers handle it as `session_ended`.
@@ -67,4 +69,24 @@ class SessionBoundSocket:
             return True
         self.session_checked_at = time.monotonic()
         session_key = getattr(self.scope.get("session"), "session_key", None)
-        return await database_sync_to_async(sessions.session_is_live)(session_key, self.scope["user"].pk)
+        return await socket_database_sync_to_async(sessions.session_is_live)(session_key, self.scope["user"].pk)
+
+
+class _UserLookedUpByTheConsumer(channels_auth.AuthMiddleware):
+    """channels' AuthMiddleware, except that it does not look the user up before the consumer
+    runs: the consumer accepts the handshake first and then calls `authenticate(scope)`. Looked up
+    here, the session and user queries of a reconnect storm queued in front of the handshakes, and
+    daphne drops any handshake not accepted within 5 s (--websocket_connect_timeout)."""
+
+    async def resolve_scope(self, scope):
+        pass  # scope["user"] stays unresolved (reading it raises) until authenticate(scope)
+
+
+def SocketAuthMiddlewareStack(inner):  # named as channels' AuthMiddlewareStack
+    return CookieMiddleware(SessionMiddleware(_UserLookedUpByTheConsumer(inner)))
+
+
+def user_of_session(scope):
+    """The socket's user (AnonymousUser if its session has none): channels' own look-up (session,
+    user, the session's auth hash), synchronous, for a consumer's database call."""
+    return channels_auth.get_user.func(scope)

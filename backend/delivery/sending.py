@@ -33,11 +33,43 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5
 # How long the recorder waits for the rest of a fan-out's sends before writing the results it has:
 # one transaction (and one board update) per fan-out, not one per push that happened to finish
-# while the last write ran, which took the worker's CPU and the write lock from the sends.
-RECORD_BATCH_WAIT_SECONDS = 0.5
+# while the last write ran, which took the worker's CPU and the write lock from the sends. 0.5 s
+# was shorter than a 200-push fan-out takes on a busy machine: the write (and its board update)
+# then ran beside the last sends and held them back (bench/push_fanout.py --probe:
+# records_during_sends). A push service that hangs delays the others' "sent" on the board by this
+# much at most; the leases (DELIVERY_LEASE_SECONDS, 30 s) are far longer.
+RECORD_BATCH_WAIT_SECONDS = 2.0
 
 
 # --- Database steps (sync) ----------------------------------------------------------------------------
+
+CLAIM_JOINS = ("alert__incident", "alert__responder", "device__subscription", "device_check")
+# What deciding and sending need, and no more: a claim of two hundred rows otherwise builds six
+# models' every column (a dozen timestamps parsed per row), which was most of its time and held
+# the first push back by as much (bench/push_fanout.py --probe: claim_ms_each).
+CLAIM_FIELDS = (
+    "alert_id",
+    "device_id",
+    "device_check_id",
+    "channel",
+    "kind",
+    "attempts",
+    "round",
+    "alert__incident_id",
+    "alert__responder_id",
+    "alert__state",
+    "alert__alerted_at",
+    "alert__stood_down_reason",
+    "alert__incident__status",
+    "alert__incident__covered_at",
+    "alert__responder__phone_number",
+    "device__subscription_id",
+    "device__subscription__endpoint",
+    "device__subscription__p256dh",
+    "device__subscription__auth",
+    "device_check__result",
+    "device_check__created_at",
+)
 
 
 def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) -> list[Job]:
@@ -52,7 +84,8 @@ def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) 
         rows = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(due)
-            .select_related("alert__incident", "alert__responder", "device__subscription", "device_check")
+            .select_related(*CLAIM_JOINS)
+            .only(*CLAIM_FIELDS)
             .order_by("next_attempt_at", "pk")[:limit]
         )
         jobs, claimed_ids, closed_by_reason = [], [], defaultdict(list)
@@ -301,7 +334,7 @@ class DeliveryPass(Pass):
             await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
             return 1
         jobs = await sync_to_async(claim_due)(worker=self.worker_name, limit=self.max_in_flight - len(self.in_flight))
-        if jobs:
+        if jobs and logger.isEnabledFor(logging.INFO):
             logger.info(
                 "Deliveries claimed",
                 extra={
@@ -370,7 +403,8 @@ class DeliveryPass(Pass):
                 job, TransportError("Internal error while sending.", permanent=False), worker=self.worker_name
             )
             return
-        logger.info("Delivery sent", extra=_attempt_fields(job, status, "sent"))
+        if logger.isEnabledFor(logging.INFO):  # its fields are built per push: only when logged
+            logger.info("Delivery sent", extra=_attempt_fields(job, status, "sent"))
         self._sent.append((job, status))
         self._sent_waiting.set()
 

@@ -23,3 +23,15 @@ class ResponderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk} for {self.responder_id}"
+
+
+class ReplayHorizon(models.Model):
+    """How far the stored events have been pruned (one row): every event with an id at or below
+    `pruned_through_id` is gone. A phone whose last seen id is below it may have missed some of
+    them, so it is told to reload its state rather than be replayed with a hole in the middle."""
+
+    pruned_through_id = models.BigIntegerField(default=0)
+    pruned_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"events pruned through #{self.pruned_through_id}"

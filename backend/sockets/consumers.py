@@ -8,17 +8,18 @@ docs/events.md.
 import asyncio
 import json
 import logging
+import weakref
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from backend import health, strict_json
+from backend import database_threads, health, strict_json
 from backend.accounts import second_factor
 from backend.accounts.models import Responder
-from backend.accounts.sockets import SessionBoundSocket
+from backend.accounts.sockets import SessionBoundSocket, user_of_session
 from backend.audit import log as audit_log
+from backend.database_threads import connect_database_sync_to_async, socket_database_sync_to_async
 from backend.dispatch import actions, alarms, coverage, payloads, positions
 from backend.dispatch import messages as crew_messages
 from backend.dispatch.models import Alert, Incident, IncidentStatus
@@ -26,6 +27,7 @@ from backend.errors import ActionError
 from backend.places.payloads import defibrillators_near
 from backend.realtime import events
 from backend.realtime.models import ResponderEvent
+from backend.realtime.pruning import replay_horizon
 from backend.sockets import watch
 
 logger = logging.getLogger(__name__)
@@ -45,16 +47,84 @@ class CloseCode:
     RESYNC = watch.RESYNC  # Redis lost this socket: reconnect now and be replayed what was missed
 
 
+class _Inbox:
+    """The consumer's `receive`, able to tell whether the client has already gone before the
+    consumer reads on: channels reads the next message only after `connect` returns, and a
+    connect waits its turn for the database in a reconnect storm."""
+
+    def __init__(self, receive):
+        self.receive = receive
+        self.next = None  # a read started by client_gone(), handed out by the next call
+
+    async def __call__(self):
+        if self.next is None:
+            return await self.receive()
+        read, self.next = self.next, None
+        return await read
+
+    def stop(self) -> None:
+        """The consumer has ended (a connect that raised, too): no read may be left waiting."""
+        if self.next is not None:
+            self.next.cancel()
+
+    async def client_gone(self) -> bool:
+        if self.next is None:
+            self.next = asyncio.ensure_future(self.receive())
+        await asyncio.sleep(0)  # lets the read take a message already waiting
+        return self.next.done() and not self.next.cancelled() and self.next.result()["type"] == "websocket.disconnect"
+
+
 class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
-    """What both sockets share: closing with a reason, size and format checks, ping, and closing
-    when the login ends (backend/accounts/sockets.py)."""
+    """What both sockets share: accepting, logging in, closing with a reason, size and format
+    checks, ping, and closing when the login ends (backend/accounts/sockets.py)."""
 
     group: str
 
-    async def refuse(self, code: int) -> None:
-        # Accept first: a close before accepting is an HTTP 403 and the client never sees the code.
+    async def __call__(self, scope, receive, send):
+        self.inbox = _Inbox(receive)
+        try:
+            await super().__call__(scope, self.inbox, send)
+        finally:
+            self.inbox.stop()
+
+    async def connect(self):
+        """Accept the handshake at once, before any database work: daphne drops a handshake not
+        accepted within 5 s (--websocket_connect_timeout), and in a reconnect storm the database
+        work of thousands of sockets queues. A socket that is then refused still gets its close
+        code, as before (a close before accepting is an HTTP 403 and the client never sees the
+        code).
+
+        Then the rest of the connect (log-in, joining, replay or snapshot), as many sockets at a
+        time as there are database threads: each connect makes two or three database calls, and
+        with every socket's calls in one queue each connect's second call would wait behind every
+        other's first, so that no phone had its sync.ready until the last had started."""
         await self.accept()
-        await self.close(code=code)
+        async with _connect_slots():
+            await self.start()
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def log_in(self, look_up):
+        """In one database call, the user and, if logged in (for staff, past the second factor),
+        what `look_up(user)` returns. Returns _GONE when the socket is closed with 4401 or the
+        client has gone. One call, not one per look-up: each waits its turn for a pooled
+        connection, behind the HTTP requests (receipts, dispatches) that want one too."""
+        if await self.client_gone():
+            return _GONE
+        user, logged_in, found = await _log_in(self.scope, look_up)
+        self.scope["user"]._wrapped = user
+        if not logged_in:
+            await self.close(code=CloseCode.NOT_LOGGED_IN)
+            return _GONE
+        if await self.client_gone():
+            return _GONE
+        return found
+
+    async def client_gone(self) -> bool:
+        """Whether the client hung up while this socket waited for the database: then the rest of
+        the connect (look-ups, joining groups, the replay) would be work for nobody."""
+        return await self.inbox.client_gone()
 
     async def join(self, group: str) -> None:
         self.group = group
@@ -119,21 +189,20 @@ class ResponderConsumer(_EventSocket):
     Joins the responder's group before reading the backlog, so nothing committed in between is
     missed; anything that arrives both ways is sent once (by id)."""
 
-    async def connect(self):
-        user = self.scope.get("user")
-        if not await _logged_in(self.scope):
-            await self.refuse(CloseCode.NOT_LOGGED_IN)
+    async def start(self):
+        self.responder_id = await self.log_in(_responder_id)
+        if self.responder_id is _GONE:
             return
-        self.responder_id = await _responder_id(user)
         if self.responder_id is None:
-            await self.refuse(CloseCode.NOT_ALLOWED)
+            await self.close(code=CloseCode.NOT_ALLOWED)
             return
         last_event_id = _last_event_id(self.scope)
         if last_event_id is False:
-            await self.refuse(CloseCode.BAD_REQUEST)
+            await self.close(code=CloseCode.BAD_REQUEST)
+            return
+        if await self.client_gone():
             return
         await self.join(events.responder_group(self.responder_id))
-        await self.accept()
         await self._replay_after(last_event_id)
 
     async def _replay_after(self, last_event_id: int | None) -> None:
@@ -188,16 +257,15 @@ class ResponderConsumer(_EventSocket):
 class CoordinatorConsumer(_EventSocket):
     """/ws/coordinator/: a snapshot of every open incident and its alerts, then live changes."""
 
-    async def connect(self):
-        user = self.scope.get("user")
-        if not await _logged_in(self.scope):
-            await self.refuse(CloseCode.NOT_LOGGED_IN)
+    async def start(self):
+        may_view_board = await self.log_in(lambda user: user.has_perm("accounts.view_board"))
+        if may_view_board is _GONE:
             return
-        if not await database_sync_to_async(user.has_perm)("accounts.view_board"):
-            await self.refuse(CloseCode.NOT_ALLOWED)
+        if not may_view_board:
+            await self.close(code=CloseCode.NOT_ALLOWED)
             return
+        user = self.scope["user"]
         await self.join(events.BOARD_GROUP)
-        await self.accept()
         snapshot = await _board_snapshot(user, _client_address(self.scope))
         await self.send_frame(events.envelope(type="board.snapshot", data=snapshot))
         self.workers_watch = asyncio.create_task(self._watch_workers(snapshot["delivery_workers"]["alive"]))
@@ -214,7 +282,7 @@ class CoordinatorConsumer(_EventSocket):
         while True:
             await asyncio.sleep(settings.BOARD_WORKER_CHECK_SECONDS)
             try:
-                status = await database_sync_to_async(health.delivery_workers_status)()
+                status = await socket_database_sync_to_async(health.delivery_workers_status)()
             except Exception as exc:  # the database may be down for a moment; the board keeps what it showed
                 logger.warning("Could not read the delivery workers' heartbeats for the board: %s", type(exc).__name__)
                 continue
@@ -223,13 +291,27 @@ class CoordinatorConsumer(_EventSocket):
                 await self.send_frame(events.envelope(type="board.workers", data=status))
 
 
-async def _logged_in(scope) -> bool:
-    """A logged-in user; for staff, a session that has also passed the second factor, as the admin
-    and the API require (backend/accounts/second_factor.py)."""
-    user = scope.get("user")
-    if user is None or not user.is_authenticated:
-        return False
-    return await database_sync_to_async(_passed_second_factor_if_needed)(scope.get("session"), user)
+_GONE = object()  # log_in: the socket was closed, or its client has gone
+_slots_by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _connect_slots() -> asyncio.Semaphore:
+    """The connects that may do their database work at once, in this process (its event loop)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _slots_by_loop:
+        _slots_by_loop[loop] = asyncio.Semaphore(max(1, database_threads.threads_for(database_threads.CONNECTS)))
+    return _slots_by_loop[loop]
+
+
+@connect_database_sync_to_async
+def _log_in(scope, look_up) -> tuple:
+    """(user, logged in, look_up(user) if logged in): a logged-in user; for staff, a session that
+    has also passed the second factor, as the admin and the API require
+    (backend/accounts/second_factor.py)."""
+    user = user_of_session(scope)
+    if not user.is_authenticated or not _passed_second_factor_if_needed(scope.get("session"), user):
+        return user, False, None
+    return user, True, look_up(user)
 
 
 def _passed_second_factor_if_needed(session, user) -> bool:
@@ -248,12 +330,11 @@ def _last_event_id(scope) -> int | bool | None:
     return value if value >= 0 else False
 
 
-@database_sync_to_async
 def _responder_id(user) -> int | None:
     return Responder.objects.filter(user=user, user__is_active=True).values_list("pk", flat=True).first()
 
 
-@database_sync_to_async
+@connect_database_sync_to_async
 def _backlog(responder_id: int, last_event_id: int | None):
     """Events after the client's last id, oldest first, at most the replay limit. A client with no
     id is new: it loads state over the API and needs no history. An id beyond the newest was not
@@ -267,18 +348,20 @@ def _backlog(responder_id: int, last_event_id: int | None):
         return [], newest_id, True
     limit = settings.WEBSOCKET_REPLAY_LIMIT
     backlog = list(mine.filter(id__gt=last_event_id).order_by("id")[: limit + 1])
-    truncated = len(backlog) > limit
-    return backlog[:limit], newest_id, truncated
+    # Read after the events: events pruned meanwhile show in the horizon (backend/realtime/pruning.py).
+    pruned_since = last_event_id < replay_horizon()
+    truncated = len(backlog) > limit or pruned_since
+    return ([] if pruned_since else backlog[:limit]), newest_id, truncated
 
 
-@database_sync_to_async
+@socket_database_sync_to_async
 def _events_between(responder_id: int, after_id: int, before_id: int) -> list[ResponderEvent]:
     return list(
         ResponderEvent.objects.filter(responder_id=responder_id, id__gt=after_id, id__lt=before_id).order_by("id")
     )
 
 
-@database_sync_to_async
+@socket_database_sync_to_async
 def _acknowledge(user, alert_id: int, address: str | None):
     # The audit trail records the change as made over the socket, from the phone's address.
     with audit_log.acting_from(audit_log.Origin("socket", address)):
@@ -290,7 +373,7 @@ def _client_address(scope) -> str | None:
     return client[0] if client else None
 
 
-@database_sync_to_async
+@connect_database_sync_to_async
 def _board_snapshot(user, address: str | None) -> dict:
     """Four queries whatever the number of open incidents, one per open incident for its nearest
     defibrillators (an indexed look-up of a fraction of a millisecond), two for the positions of

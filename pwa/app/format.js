@@ -62,6 +62,21 @@ export function stoodDownShort(reason) {
   return STOOD_DOWN_SHORT[reason] || "Stood down";
 }
 
+// The checklist's own words (views/checklist.js) for a call that ends while the crew may still be
+// with the patient: whoever was on scene is never told "you are not needed" in the middle of CPR.
+export const STILL_ON_SCENE_TEXT = "If you are still doing CPR, carry on: the crew on scene decides.";
+
+/** The line under "ALERT CANCELLED": "You are not needed" only to those who never got there. */
+export function cancelledSubText(incident, { onScene = false } = {}) {
+  const reason = String(incident?.cancel_reason || "").trim().replace(/\.$/, "");
+  return `The incident was cancelled${reason ? `: ${reason}` : ""}. ${onScene ? STILL_ON_SCENE_TEXT : "You are not needed."}`;
+}
+
+/** The line under "STOOD DOWN", with the same care for those on scene. */
+export function stoodDownSubText(reason, { onScene = false } = {}) {
+  return onScene ? `${stoodDownShort(reason)}. ${STILL_ON_SCENE_TEXT}` : stoodDownText(reason);
+}
+
 export function cancelledText(incident) {
   const reason = String(incident?.cancel_reason || "").trim().replace(/\.$/, "");
   return reason ? `Incident cancelled: ${reason}` : "Incident cancelled";

@@ -210,6 +210,42 @@ def test_every_action_works_from_the_board(chromium, server, dispatcher, size):
         context.close()
 
 
+def test_standing_down_someone_on_scene_asks_first(chromium, server, dispatcher):
+    """Found trying the board: one stray click on "Stand down" stood down a firefighter on scene
+    (doing CPR) with no question, while standing down everyone unanswered asks first."""
+    context = desk_context(chromium, server, "1080p")
+    try:
+        page, problems = open_board(context)
+        incident = create(dispatcher, NEAR_KINGS_LYNN, "3 Tower Street, King's Lynn", dispatch=True)
+        firefighter = ApiUser(server.url, FIREFIGHTERS[1])
+        [alert] = [
+            a for a in firefighter.get("/api/v1/alerts/?active=true")["results"] if a["incident_id"] == incident["id"]
+        ]
+        firefighter.post(f"/api/v1/alerts/{alert['id']}/respond/", {"response": "accept"})
+        firefighter.post(f"/api/v1/alerts/{alert['id']}/respond/", {"response": "on_scene"})
+        line = card_of(page, incident).locator(f'.wall-responder[data-alert-id="{alert["id"]}"]')
+        expect(line).to_have_class(has_class("wall-responder--on_scene"))
+        name = line.locator(".wall-r-name").inner_text()
+
+        line.get_by_role("button", name=f"Stand down {name}").click()
+        dialog = page.locator("#wall-confirm")
+        expect(dialog.locator(".wall-confirm-text")).to_have_text(
+            f"Stand down {name}, who is on scene at {incident['cad_reference']}? "
+            "Their phone tells them they are stood down."
+        )
+        dialog.get_by_role("button", name="Go back").click()
+        page.wait_for_timeout(300)
+        expect(line).to_have_class(has_class("wall-responder--on_scene"))
+        assert firefighter.get(f"/api/v1/alerts/{alert['id']}/")["state"] == "on_scene"
+
+        line.get_by_role("button", name=f"Stand down {name}").click()
+        dialog.get_by_role("button", name="Stand down").click()
+        expect(line).to_have_class(has_class("wall-responder--stood_down"))
+        assert problems == []
+    finally:
+        context.close()
+
+
 def test_an_incident_is_created_on_the_board_and_errors_are_shown(chromium, server, dispatcher):
     context = desk_context(chromium, server, "720p")
     try:
@@ -316,6 +352,19 @@ def test_a_postcode_finds_the_place_and_a_message_reaches_the_crews(chromium, se
         expect(form.get_by_label("Postcode")).to_have_value("NR2 1TF")
         assert abs(float(form.get_by_label("Latitude").input_value()) - 52.6328) < 0.001
         assert abs(float(form.get_by_label("Longitude").input_value()) - 1.3186) < 0.001
+        # Found trying the board: a second postcode that the table lacks (or one typed over the
+        # first without Find) left the first postcode's place in the form, so the incident would
+        # have been created, and crews sent, there. The place goes with its postcode.
+        form.get_by_label("Postcode").fill("ZZ99 9ZZ")
+        form.get_by_role("button", name="Find").click()
+        expect(form.locator(".wall-form-error")).to_contain_text("ZZ99 9ZZ is not in the postcode table")
+        expect(form.get_by_label("Latitude")).to_have_value("")
+        expect(form.get_by_label("Longitude")).to_have_value("")
+        form.get_by_label("Postcode").fill("nr21tf")
+        form.get_by_role("button", name="Find").click()
+        expect(form.get_by_label("Postcode")).to_have_value("NR2 1TF")
+        form.get_by_label("Postcode").fill("NR1 1A")
+        expect(form.get_by_label("Latitude")).to_have_value("")
         form.get_by_role("button", name="Go back").click()
 
         incident = create(dispatcher, NEAR_KINGS_LYNN, "5 King Street, King's Lynn", dispatch=True)

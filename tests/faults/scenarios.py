@@ -308,14 +308,25 @@ async def database_down(
     outage = [(mode, elapsed, status, answer) for _reference, mode, elapsed, status, answer in answers]
     figures.extra.update(
         outage_requests=len(outage),
+        # Answered 503 database_unavailable, whenever.
+        outage_database_unavailable=sum(1 for _m, _e, status, answer in outage if _is_clear_503(status, answer)),
+        # ... and within the CAD's 5 s budget.
         outage_clear_503=sum(
             1 for _m, elapsed, status, answer in outage if _is_clear_503(status, answer) and elapsed < 5
         ),
         outage_2xx=sum(1 for _m, _e, status, _a in outage if 200 <= status < 300),
         outage_max_answer_s=round(max(elapsed for _m, elapsed, _s, _a in outage), 2),
     )
-    figures.extra["outage_answers"] = [(mode, round(elapsed, 2), status) for mode, elapsed, status, _a in outage]
+    figures.extra["outage_answers"] = [
+        (mode, round(elapsed, 2), status, _error_code(answer)) for mode, elapsed, status, answer in outage
+    ]
     return figures
+
+
+def _error_code(answer: dict | None) -> str | None:
+    if not isinstance(answer, dict):
+        return None
+    return answer.get("error", {}).get("code") or answer.get("transport_error")
 
 
 def _is_clear_503(status: int, answer: dict | None) -> bool:

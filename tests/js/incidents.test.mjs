@@ -6,12 +6,15 @@ import { describe, it } from "node:test";
 
 import { ApiError } from "../../pwa/app/api.js";
 import {
+  STILL_ON_SCENE_TEXT,
+  cancelledSubText,
   cancelledText,
   categoryHeading,
   crewSummary,
   endText,
   otherJobText,
   stoodDownShort,
+  stoodDownSubText,
   stoodDownText,
   waitingBannerText,
 } from "../../pwa/app/format.js";
@@ -288,5 +291,31 @@ describe("accepting while on another job", () => {
     const error = new ApiError(409, "committed_elsewhere", body.error.message, {}, body);
     assert.deepEqual(committedElsewhere(error), { alertId: 12, address: "3 Quay Road", state: "en_route" });
     assert.equal(committedElsewhere(new ApiError(409, "conflict", "No.", {}, { error: { code: "conflict" } })), null);
+  });
+});
+
+// Found trying the product: the coordinator cancelled a call while a firefighter was on the CPR
+// checklist, and his alert's screen told him "You are not needed".
+describe("the end of a call, to someone on scene", () => {
+  it("tells those who never got there that they are not needed", () => {
+    assert.equal(cancelledSubText({ cancel_reason: "Ambulance on scene." }), "The incident was cancelled: Ambulance on scene. You are not needed.");
+    assert.equal(cancelledSubText({ cancel_reason: "" }), "The incident was cancelled. You are not needed.");
+    assert.equal(stoodDownSubText("coordinator"), stoodDownText("coordinator"));
+  });
+
+  it("tells those on scene to carry on with CPR if they are still doing it", () => {
+    const text = cancelledSubText({ cancel_reason: "Ambulance on scene." }, { onScene: true });
+    assert.equal(text, `The incident was cancelled: Ambulance on scene. ${STILL_ON_SCENE_TEXT}`);
+    assert.doesNotMatch(text, /not needed/);
+    const stoodDown = stoodDownSubText("coordinator", { onScene: true });
+    assert.equal(stoodDown, `${stoodDownShort("coordinator")}. ${STILL_ON_SCENE_TEXT}`);
+    assert.doesNotMatch(stoodDown, /not needed/);
+  });
+
+  it("counts an alert cancelled or closed after arriving as attended (its forms and checklist stay)", () => {
+    assert.equal(hasAttended(alert(1, 1, { state: "cancelled", on_scene_at: "2026-01-01T12:10:00+00:00" })), true);
+    assert.equal(hasAttended(alert(1, 1, { state: "cleared" })), true);
+    assert.equal(hasAttended(alert(1, 1, { state: "cancelled", on_scene_at: null })), false);
+    assert.equal(hasAttended(alert(1, 1, { state: "stood_down", on_scene_at: null })), false);
   });
 });

@@ -271,3 +271,24 @@ describe("one responder in one line", () => {
     assert.equal(board.canStandDown(alert(1, 1, "stood_down")), false);
   });
 });
+
+// Found trying the board: one stray click on a wall screen stood down a firefighter on scene (on
+// the CPR checklist), with no question asked, while standing down everyone unanswered asks first.
+describe("standing down one responder", () => {
+  const where = incident(7, { cad_reference: "EEAST-7" });
+  const responder = (state) => ({ id: 70, incident_id: 7, state, responder_name: "Kate Lowe" });
+
+  it("does it at once for someone who has not answered", () => {
+    assert.equal(board.standDownQuestion(where, responder("alerted")), null);
+    assert.equal(board.standDownQuestion(where, responder("received")), null);
+  });
+
+  it("asks first about someone going or on scene, saying where they are", () => {
+    assert.equal(
+      board.standDownQuestion(where, responder("on_scene")),
+      "Stand down Kate Lowe, who is on scene at EEAST-7? Their phone tells them they are stood down.",
+    );
+    assert.match(board.standDownQuestion(where, responder("en_route")), /who is on the way to EEAST-7\?/);
+    assert.match(board.standDownQuestion(where, responder("accepted")), /who is going to EEAST-7\?/);
+  });
+});

@@ -2,12 +2,16 @@
 
 Every frame received is checked against its JSON Schema (tests/realtime/sockets.py)."""
 
+import datetime
+
 import pytest
 from asgiref.sync import sync_to_async
+from django.utils import timezone
 
 from backend.dispatch import actions
 from backend.dispatch.models import Alert, AlertState
 from backend.realtime.models import ResponderEvent
+from backend.realtime.pruning import prune_stored_events
 from backend.sockets import consumers
 from tests.realtime.sockets import (
     connect,
@@ -319,4 +323,35 @@ async def test_it_still_sends_live_events_after_an_id_it_never_gave_out(incident
     created = await receive_frame(socket)
     assert created["type"] == "alert.created"
     assert created["data"]["alert"]["id"] == alerts["alice"].pk
+    await socket.disconnect()
+
+
+async def test_a_phone_whose_missed_events_were_pruned_is_told_to_reload(incident, carol, alice, settings):
+    # Replaying what is left after a prune would leave a hole the phone could not see.
+    await dispatch(carol, incident)
+    [(seen, _)] = await stored_events_of(alice)
+    await cancel(carol, incident)
+    settings.STORED_EVENTS_RETENTION_DAYS = 1
+    await sync_to_async(prune_stored_events)(now=timezone.now() + datetime.timedelta(days=2))
+
+    socket, replayed, ready = await open_socket(alice, last_event_id=seen - 1)
+
+    assert replayed == []
+    assert ready["data"]["complete"] is False
+    await socket.disconnect()
+
+
+async def test_a_phone_that_saw_everything_pruned_is_replayed_what_came_after(incident, carol, alice, settings):
+    await dispatch(carol, incident)
+    [(seen, _)] = await stored_events_of(alice)
+    settings.STORED_EVENTS_RETENTION_DAYS = 1
+    await sync_to_async(prune_stored_events)(now=timezone.now() + datetime.timedelta(days=2))
+    assert await stored_events_of(alice) == []
+    await cancel(carol, incident)
+    later = await stored_events_of(alice)
+
+    socket, replayed, ready = await open_socket(alice, last_event_id=seen)
+
+    assert ids_and_types(replayed) == later
+    assert ready["data"] == {"replayed": len(later), "last_event_id": later[-1][0], "complete": True}
     await socket.disconnect()

@@ -43,6 +43,7 @@ def test_every_app_registers_its_passes_in_the_order_of_the_installed_apps():
     assert names == [
         "escalations",
         "positions retention",
+        "stored events retention",
         "heartbeat",
         "deliveries",
         "readiness",

@@ -169,13 +169,21 @@ class WebPushTransport(Transport):
         self.vapid_headers = signed_headers(self.vapid, self.subject)
         self.timeout = aiohttp.ClientTimeout(total=timeout or settings.PUSH_TIMEOUT_SECONDS)
         self.session: aiohttp.ClientSession | None = None
+        # Connections opened to the push services so far. Kept alive and reused by the next fan-out
+        # to the same origin, as the bare pywebpush floor's shared session does (tests count them).
+        self.connections_opened = 0
 
     async def __aenter__(self):
         connector = aiohttp.TCPConnector(
             limit=settings.PUSH_MAX_CONCURRENCY, limit_per_host=settings.PUSH_MAX_CONCURRENCY
         )
-        self.session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
+        tracing = aiohttp.TraceConfig()
+        tracing.on_connection_create_end.append(self._count_connection)
+        self.session = aiohttp.ClientSession(connector=connector, timeout=self.timeout, trace_configs=[tracing])
         return self
+
+    async def _count_connection(self, session, context, params) -> None:
+        self.connections_opened += 1
 
     async def __aexit__(self, *exc):
         if self.session is not None:

@@ -10,18 +10,19 @@ import { messagesKey } from "../messages.js";
 import {
   DECLINE_REASONS,
   STATE_LABELS,
+  cancelledSubText,
   categoryDetail,
   categoryHeading,
   crewSummary,
   distanceFromText,
   formatTime,
   otherJobText,
-  stoodDownText,
+  stoodDownSubText,
   timeAgo,
 } from "../format.js";
 import { platform } from "../push.js";
 import { alertPath } from "../router.js";
-import { COMMITTED, UNANSWERED, activeJob, incidentOf, isActionable } from "../store.js";
+import { COMMITTED, UNANSWERED, activeJob, hasAttended, incidentOf, isActionable } from "../store.js";
 import { alertMap } from "./alert-map.js";
 import { messageList } from "./messages.js";
 import { every, notice, region, topbar } from "./parts.js";
@@ -220,9 +221,9 @@ export function alertView(root, { id }, ctx) {
     return [
       h("h1", { class: "alert-heading", text: heading }),
       cancelled
-        ? h("p", { class: "alert-sub", text: `The incident was cancelled${incident.cancel_reason ? `: ${incident.cancel_reason.replace(/\.$/, "")}` : ""}. You are not needed.` })
+        ? h("p", { class: "alert-sub", text: cancelledSubText(incident, { onScene: hasAttended(alert) }) })
         : alert.state === "stood_down"
-          ? h("p", { class: "alert-sub", text: stoodDownText(alert.stood_down_reason) })
+          ? h("p", { class: "alert-sub", text: stoodDownSubText(alert.stood_down_reason, { onScene: hasAttended(alert) }) })
           : incident.status === "closed"
             ? h("p", { class: "alert-sub", text: "This incident is closed." })
             : h("p", { class: "alert-sub", text: categoryDetail(incident.category) }),
@@ -302,6 +303,11 @@ export function alertView(root, { id }, ctx) {
     if (local.error) parts.push(notice("danger", local.error));
     if (!open || ["stood_down", "cancelled"].includes(alert.state)) {
       parts.push(h("p", { class: "alert-state", text: `Your status: ${STATE_LABELS[alert.state]}` }));
+      // The call is over for them, not their part in it: someone who was on scene still files the
+      // forms (renderMore links them only while committed).
+      if (hasAttended(alert) && !COMMITTED.has(alert.state)) {
+        parts.push(h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "forms")}`, text: "Forms after the call" }));
+      }
       return parts;
     }
     if (local.switching && ["alerted", "received", "declined"].includes(alert.state)) return [...parts, ...renderSwitch(local.switching)];
@@ -400,7 +406,7 @@ export function alertView(root, { id }, ctx) {
     const label = crew.size || incident.status === "open" ? `Crew: ${crewSummary(crew, incident)}` : "Crew";
     return [
       h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "incident")}` }, label),
-      COMMITTED.has(alert.state) || alert.state === "cleared"
+      COMMITTED.has(alert.state) || alert.state === "cleared" || hasAttended(alert)
         ? h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "checklist")}`, text: "CPR checklist" })
         : null,
       COMMITTED.has(alert.state) ? h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "forms")}`, text: "Forms after the call" }) : null,

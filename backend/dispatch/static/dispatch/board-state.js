@@ -582,3 +582,13 @@ export function funnelText(state, alert) {
 
 /** Whether the coordinator may stand this one responder down: they have not answered, or are going. */
 export const canStandDown = (alert) => ACTIVE_STATES.has(alert.state);
+
+/** What the board asks before standing down one responder, or null to do it at once. Someone who
+ *  has not answered is stood down with one click; someone going or on scene (perhaps doing CPR)
+ *  is asked about first: found trying the board, one stray click on a wall screen stood down a
+ *  firefighter on scene, whose phone then said she was not needed. */
+export function standDownQuestion(incident, alert) {
+  if (!COMMITTED_STATES.has(alert.state)) return null;
+  const where = alert.state === "on_scene" ? "on scene at" : alert.state === "en_route" ? "on the way to" : "going to";
+  return `Stand down ${alert.responder_name}, who is ${where} ${incident.cad_reference}? Their phone tells them they are stood down.`;
+}

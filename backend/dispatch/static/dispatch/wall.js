@@ -33,6 +33,7 @@ import {
   isShort,
   messagesOf,
   positionsOf,
+  standDownQuestion,
   stateText,
 } from "./board-state.js";
 import { connectBoard, keepConnected } from "./board.js";
@@ -568,7 +569,9 @@ class WallBoard {
     if (ok) this.run(`Stand down on ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/stand-down/`, {});
   }
 
-  standDownOne(incident, alert) {
+  async standDownOne(incident, alert) {
+    const question = standDownQuestion(incident, alert);
+    if (question && !(await this.confirm(question, "Stand down"))) return null;
     return this.run(`Stand down ${alert.responder_name}`, "POST", `/api/v1/incidents/${incident.id}/stand-down/`, { alert_ids: [alert.id] });
   }
 
@@ -645,6 +648,7 @@ class WallBoard {
     const error = form.querySelector(".wall-form-error");
     dialog.querySelector("[data-action=close-create]").addEventListener("click", () => dialog.close());
     dialog.querySelector("[data-action=postcode]").addEventListener("click", () => this.findPostcode(form, error));
+    form.elements.postcode.addEventListener("input", () => forgetPostcodePlace(form));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       error.textContent = "";
@@ -657,6 +661,7 @@ class WallBoard {
         const incident = await this.api("POST", "/api/v1/incidents/", body.data);
         dialog.close();
         form.reset();
+        delete form.dataset.postcodePlace;
         this.showDone(`Created ${incident.cad_reference}${incident.dispatch ? `: ${incident.dispatch.message}` : "."}`);
         this.selectedId = incident.id;
       } catch (failure) {
@@ -685,10 +690,9 @@ class WallBoard {
     }
     try {
       const place = await this.api("GET", `/api/v1/postcodes/${encodeURIComponent(postcode)}/`);
-      form.elements.latitude.value = place.latitude;
-      form.elements.longitude.value = place.longitude;
-      form.elements.postcode.value = place.postcode;
+      rememberPostcodePlace(form, place);
     } catch (failure) {
+      forgetPostcodePlace(form);
       error.textContent = failure.status === 404 && (failure.body?.error?.code ?? failure.body?.code) === "unknown_postcode"
         ? `${postcode} is not in the postcode table: type the latitude and longitude.`
         : `The postcode was not looked up: ${failure.message}`;
@@ -829,6 +833,28 @@ class WallBoard {
     this.clockLine.textContent = new Date(now).toLocaleTimeString("en-GB", { hour12: false });
     if (this.status.state === "waiting") this.setStatus(this.status);
   }
+}
+
+/** A postcode found: its place goes into the form, and the form remembers that the place is the
+ *  postcode's (see forgetPostcodePlace). */
+export function rememberPostcodePlace(form, place) {
+  form.elements.latitude.value = place.latitude;
+  form.elements.longitude.value = place.longitude;
+  form.elements.postcode.value = place.postcode;
+  form.dataset.postcodePlace = `${form.elements.latitude.value},${form.elements.longitude.value}`;
+}
+
+/** The postcode changed, or was not found: the place an earlier postcode put in the form goes
+ *  with it, so the incident cannot be created (and crews sent) at the old postcode's place. A
+ *  place clicked on the map or typed since is the coordinator's own and stays. */
+export function forgetPostcodePlace(form) {
+  const place = form.dataset.postcodePlace;
+  if (!place) return;
+  delete form.dataset.postcodePlace;
+  const { latitude, longitude } = form.elements;
+  if (`${latitude.value},${longitude.value}` !== place) return;
+  latitude.value = "";
+  longitude.value = "";
 }
 
 /** The create form's fields as the API's body, or {error} in words. */

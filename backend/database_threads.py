@@ -1,0 +1,101 @@
+"""The sockets' database work, on threads of their own rather than channels' one.
+
+channels' `database_sync_to_async` is thread-sensitive: outside an HTTP request, every call in a
+process runs on one thread. Every socket's connect (session, user, responder, the replay query)
+therefore waited for every other's: 8-34 connects a second, and after a web process died its
+phones' handshakes queued for longer than daphne waits (5 s) and were dropped (docs/scaling.md).
+
+Nothing in that work needs one thread: each socket awaits its own calls one at a time (so its
+own order holds: the backlog before sync.ready), and each call takes and gives back its database
+connection (as channels' wrapper does, with `close_old_connections` before and after; with a pool,
+that returns the connection to the pool). So the calls run on a pool of
+`WEBSOCKET_DATABASE_THREADS` threads (settings: by default half the database pool, so that a
+reconnect storm can never ask for more connections than the pool has). 0 keeps channels' one
+thread.
+
+Those threads are split in two: connecting (reads only: the user, the responder, the replay, the
+board's snapshot) and the frames of open sockets (an `alert.ack` is a write that can wait for row
+locks: a dispatch or stand-down of the same incident in progress, or the transaction of a process
+killed in the middle of one until PostgreSQL ends it). In one queue, a few acknowledgements waiting
+for a lock held every thread, and every reconnecting phone waited with them.
+"""
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+CONNECTS = "connect"
+FRAMES = "frames"
+_executors: dict[tuple[str, int], ThreadPoolExecutor] = {}
+
+
+def thread_count() -> int:
+    """The threads the sockets' database work may use; 0 for channels' one thread."""
+    threads = settings.WEBSOCKET_DATABASE_THREADS
+    return 0 if threads and _database_needs_one_thread() else threads
+
+
+def threads_for(queue: str) -> int:
+    """Of thread_count(), those for connecting (CONNECTS) or for frames (FRAMES): frames get a
+    third, at least one; with a single thread, both share it."""
+    threads = thread_count()
+    if threads <= 1:
+        return threads
+    frames = max(1, threads // 3)
+    return frames if queue == FRAMES else threads - frames
+
+
+def _database_needs_one_thread() -> bool:
+    """An in-memory SQLite database (the tests') is shared between threads through SQLite's shared
+    cache, where a read that meets another thread's write fails at once ("database table is
+    locked") instead of waiting for it as on a file."""
+    return connection.vendor == "sqlite" and connection.is_in_memory_db()
+
+
+def _executor(queue: str, threads: int) -> ThreadPoolExecutor:
+    # One per queue and size, made on first use (a test may change the setting); never shut down:
+    # idle threads cost nothing and hold no database connection.
+    key = ("shared", 1) if thread_count() == 1 else (queue, threads)
+    if key not in _executors:
+        _executors[key] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"socket-database-{key[0]}")
+    return _executors[key]
+
+
+def _with_fresh_connection(function, *args, **kwargs):
+    """As channels' wrapper: a connection that died or aged out is replaced before, and given back
+    (to the pool, or closed if CONN_MAX_AGE is 0) after. A PostgreSQL connection without a pool is
+    closed too: otherwise each of the threads would hold one for CONN_MAX_AGE (and, in the tests,
+    keep the test database from being dropped)."""
+    close_old_connections()
+    try:
+        return function(*args, **kwargs)
+    finally:
+        if connection.vendor == "postgresql" and not connection.settings_dict.get("OPTIONS", {}).get("pool"):
+            connection.close()
+        close_old_connections()
+
+
+def socket_database_sync_to_async(function, *, queue: str = FRAMES):
+    """`function` (which uses the database), made awaitable for a socket consumer, on the sockets'
+    threads for `queue`. A decorator, like channels' `database_sync_to_async`."""
+
+    @functools.wraps(function)
+    async def run(*args, **kwargs):
+        threads = threads_for(queue)
+        if not threads:
+            return await database_sync_to_async(function)(*args, **kwargs)
+        executor = _executor(queue, threads)
+        on_a_socket_thread = sync_to_async(_with_fresh_connection, thread_sensitive=False, executor=executor)
+        return await on_a_socket_thread(function, *args, **kwargs)
+
+    run.func = function  # the function itself, as channels' wrapper has it (a test calls it in its transaction)
+    return run
+
+
+def connect_database_sync_to_async(function):
+    """As socket_database_sync_to_async, on the threads for connecting."""
+    return socket_database_sync_to_async(function, queue=CONNECTS)

@@ -1,0 +1,99 @@
+"""The connection pool behind DATABASE_POOL, told apart from an outage.
+
+psycopg_pool makes a request that finds no free connection wait in a queue, up to the pool's
+timeout (DATABASE_POOL_TIMEOUT, 10 s), while the pool's own workers open connections in the
+background. When PostgreSQL is down or unreachable those attempts fail, are retried with growing
+pauses (1, 2, 4 ... s, for five minutes), and the waiting request is never told: it waits the whole
+timeout and gets a PoolTimeout, which the API answers as 503 `database_busy`. Without the pool the
+request's own connection attempt fails within DATABASE_CONNECT_TIMEOUT (3 s) and the CAD is told
+`database_unavailable` in time to act on it.
+
+`OutageAwarePool` keeps the pool's behaviour for a burst on a healthy database (wait up to the
+timeout, then PoolTimeout: `database_busy`) and answers an outage as fast as no pool would:
+
+1. When one of its attempts to connect fails, every request then waiting is failed at once with
+   `DatabaseUnreachable` (an OperationalError: 503 `database_unavailable`). The pool's own attempt
+   is the health probe: no connection is opened beyond the pool's. A burst on a healthy database
+   makes no failing attempt, so its requests still wait for a connection to come back.
+2. A failed attempt is given up at once (reconnect_timeout 0: psycopg_pool then tries once more
+   straight away) instead of being retried in the background for five minutes. So a request that
+   arrives later, with no connection free, makes the pool start a fresh attempt for it (the pool
+   grows) rather than wait for the next retry, which can be a minute away and leaves the request
+   to time out; once PostgreSQL is back, the next request's attempt reconnects at once.
+3. When a connection taken from the pool turns out dead (the pool's check), every other idle one
+   is checked at once. psycopg_pool would check them one per turn with growing pauses (0, 1, 2,
+   4 ... s): after an outage dropped ten idle connections, that alone outlasts the timeout.
+
+A request is therefore answered `database_unavailable` after at most one connection attempt, which
+DATABASE_CONNECT_TIMEOUT bounds (refused: at once; unreachable: 3 s). What this does not cover: a
+request whose query hangs on a connection the network dropped silently (no reset), and requests
+waiting while every connection of a full pool is held by such queries (tests/faults cuts
+connections with a reset, as a server that restarts or a firewall that rejects does).
+
+Points 1 to 3 override psycopg_pool internals (`_connect`, `_check_connection`, `_lock`,
+`_waiting`): psycopg-pool is pinned in requirements.txt, and tests/test_database_pool.py runs
+each point against a real PostgreSQL through a proxy that cuts it off, so an upgrade that changes
+them fails there.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseUnreachable(psycopg.OperationalError):
+    """The pool tried to connect while this request waited for a connection, and could not. An
+    OperationalError, so Django raises it as django.db.OperationalError (cause: this), and the API
+    answers 503 `database_unavailable` (backend/api/errors.py), as when a request without the pool
+    cannot connect."""
+
+
+class OutageAwarePool(ConnectionPool):
+    def __init__(self, *args, reconnect_timeout: float = 0.0, **kwargs):
+        super().__init__(*args, reconnect_timeout=reconnect_timeout, **kwargs)
+
+    def _connect(self, timeout: float | None = None):
+        """Every connection the pool opens (at start, to grow, to replace a lost one) comes here."""
+        try:
+            return super()._connect(timeout)
+        except Exception as error:
+            self._fail_waiting_requests(error)
+            raise
+
+    def reconnect_failed(self) -> None:
+        """psycopg_pool gave up an attempt (at once here: reconnect_timeout 0) and counts one
+        connection fewer. A request that began waiting after the attempt's last failure told the
+        waiting ones, but before this, neither grew the pool (it was still counted) nor was told:
+        it is told now. One that comes after this grows the pool, which attempts again for it."""
+        super().reconnect_failed()
+        self._fail_waiting_requests(None)
+
+    def _check_connection(self, conn) -> None:
+        try:
+            super()._check_connection(conn)
+        except Exception:
+            # One idle connection is dead: the others likely died with it (the server restarted,
+            # the network reset them). Check them all now, replacing the dead ones, so that the
+            # request waits in the queue and is told the outcome of the pool's next attempt.
+            self.check()
+            raise
+
+    def _fail_waiting_requests(self, error: Exception | None) -> None:
+        with self._lock:
+            waiting = list(self._waiting)
+            self._waiting.clear()
+        if not waiting:
+            return
+        why = f": {type(error).__name__}" if error is not None else ""
+        told = 0
+        for client in waiting:
+            # An exception of its own for each request: they are raised on different threads.
+            unreachable = DatabaseUnreachable(f"the pool {self.name!r} could not connect to the database{why}")
+            unreachable.__cause__ = error
+            told += client.fail(unreachable)  # False: that request had just timed out or been served
+        logger.warning("Database unreachable: %d requests waiting for a connection were told so", told)

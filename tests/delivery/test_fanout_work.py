@@ -1,0 +1,137 @@
+"""The work a fan-out does besides the pushes themselves, counted (never timed): the claim is the
+same two statements however many rows it leases and reads only what sending needs, a dispatch wakes
+the worker once, and a second fan-out to the same push service reuses the first one's connections
+(bench/push_fanout.py measures the time against the bare pywebpush floor)."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from backend import scheduling
+from backend.delivery.models import Delivery, DeliveryState
+from backend.delivery.sending import DeliveryPass, claim_due
+from backend.delivery.subscriptions import subscribe_device
+from backend.delivery.transports.webpush import WebPushTransport
+from backend.dispatch.actions import create_incident, dispatch_incident
+from tests.conftest import NORWICH_INCIDENT, browser_subscription, make_firefighter
+
+
+def subscribe(responder, subscription=None, label="phone"):
+    subscription = subscription or browser_subscription(f"https://fcm.googleapis.com/fcm/send/{responder.pk}-{label}")
+    subscribe_device(actor=responder.user, endpoint=subscription["endpoint"], label=label, **subscription["keys"])
+
+
+def another_incident(carol):
+    latitude, longitude = NORWICH_INCIDENT
+    return create_incident(
+        actor=carol, cad_reference="EEAST-0002", latitude=latitude, longitude=longitude, address="1 Other Road, Norwich"
+    )
+
+
+def statements(queries) -> list[str]:
+    """The SELECTs, UPDATEs and the like, not the savepoints around them."""
+    return [q["sql"] for q in queries if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO"))]
+
+
+def claim_counting(limit=500):
+    with CaptureQueriesContext(connection) as queries:
+        jobs = claim_due(worker="w1", limit=limit)
+    return jobs, statements(queries.captured_queries)
+
+
+@pytest.mark.django_db
+def test_a_claim_is_two_statements_whether_it_leases_three_rows_or_twelve(
+    incident, carol, stations, alice, bob, settings
+):
+    settings.DISPATCH_MAX_PER_STATION = settings.DISPATCH_MAX_RESPONDERS = 20
+    subscribe(alice)
+    subscribe(alice, label="tablet")
+    subscribe(bob)
+    dispatch_incident(actor=carol, incident_id=incident.pk)
+    few, few_statements = claim_counting()
+
+    crew = [make_firefighter(f"ff{number}", stations["norwich"]) for number in range(9)]
+    for responder in crew:
+        subscribe(responder)
+    other = another_incident(carol)
+    dispatch_incident(actor=carol, incident_id=other.pk)
+    many, many_statements = claim_counting()
+
+    assert (len(few), len(many)) == (3, 12)
+    assert len(few_statements) == len(many_statements) == 2  # the leasing SELECT and one UPDATE
+    assert {job.endpoint for job in many} == set(
+        Delivery.objects.filter(alert__incident=other).values_list("device__subscription__endpoint", flat=True)
+    )
+    assert set(Delivery.objects.values_list("state", flat=True)) == {DeliveryState.SENDING}
+
+
+@pytest.mark.django_db
+def test_the_claim_reads_only_what_deciding_and_sending_need(incident, carol, alice):
+    subscribe(alice)
+    dispatch_incident(actor=carol, incident_id=incident.pk)
+    [job], [select, _update] = claim_counting()
+    columns = select.split(" FROM ")[0]
+    # Neither the incident's address nor the rows' bookkeeping is read for every push sent.
+    for unneeded in ('"dispatch_incident"."address"', '"delivery_delivery"."last_error"', '"dispatch_alert"."note"'):
+        assert unneeded not in columns
+    assert columns.count(",") + 1 <= 30
+    assert (job.incident_id, job.round, job.kind, job.incident_status) == (incident.pk, 1, "alert", "open")
+    assert job.p256dh and job.auth and job.receipt_token
+
+
+@pytest.mark.django_db
+def test_a_dispatch_wakes_the_worker_once(incident, carol, alice, bob, django_capture_on_commit_callbacks, monkeypatch):
+    subscribe(alice)
+    subscribe(alice, label="tablet")
+    subscribe(bob)
+    wakes = []
+    monkeypatch.setattr(scheduling, "send_on_commit", lambda messages: wakes.append(messages))
+    dispatch_incident(actor=carol, incident_id=incident.pk)
+    assert wakes == [[(scheduling.WAKE_GROUP, {"type": "worker.wake"})]]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_second_fan_out_to_the_same_push_service_reuses_the_first_ones_connections(
+    push_service, incident, carol, alice, bob
+):
+    @sync_to_async
+    def subscribe_all():
+        for responder in (alice, bob):
+            for label in ("phone", "tablet"):
+                subscribe(responder, push_service.subscribe(), label=label)
+        return another_incident(carol)
+
+    other = await subscribe_all()
+    async with WebPushTransport() as transport:
+        worker = DeliveryPass({"webpush": transport}, name="reuse-test")
+        for each in (incident, other):
+            await sync_to_async(dispatch_incident)(actor=carol, incident_id=each.pk)
+            assert await worker.run_once() == 4
+            await worker.drain()
+        await worker.stop()
+    assert len(push_service.received) == 8
+    assert 1 <= transport.connections_opened <= 4  # at most one per push in flight at once, never one per push
+
+
+@pytest.mark.django_db
+def test_the_recorders_board_update_reads_only_the_funnels_columns(incident, carol, alice, bob):
+    from backend.delivery.receipts import funnels_of
+
+    subscribe(alice)
+    subscribe(bob)
+    [alice_alert, bob_alert] = dispatch_incident(actor=carol, incident_id=incident.pk)
+    with CaptureQueriesContext(connection) as queries:
+        funnels = funnels_of([alice_alert.pk, bob_alert.pk])
+    pushes = next(sql for sql in statements(queries.captured_queries) if '"delivery_delivery"."shown_at"' in sql)
+    columns = pushes.split(" FROM ")[0]
+    for unneeded in (
+        '"delivery_delivery"."target"',
+        '"delivery_delivery"."created_at"',
+        '"delivery_pushdevice"."last_failure_reason"',
+    ):
+        assert unneeded not in columns
+    assert [[funnel.label for funnel in funnels[alert.pk]] for alert in (alice_alert, bob_alert)] == [
+        ["phone"],
+        ["phone"],
+    ]

@@ -1,0 +1,65 @@
+"""The end of a call a firefighter attended, however it ends. Found trying the product: a firefighter
+on scene (on the CPR checklist) whose incident the coordinator closed or cancelled found, on the
+alert's screen, no way to the forms after the call nor back to the checklist (only Home's "Forms
+after calls" list had them), and a cancel told him "You are not needed" while he was doing CPR."""
+
+import re
+import uuid
+
+from tests.e2e.helpers import log_in, watch_for_problems
+from tests.e2e.test_two_incidents import dispatch_by_name, respond
+
+FIREFIGHTER = "ff.great-yarmouth.3"
+NEAR_GREAT_YARMOUTH = (52.6085, 1.7290)
+ADDRESS = "9 Regent Road, Great Yarmouth"
+
+
+def on_scene(phone, dispatcher) -> tuple[int, int]:
+    """Alerted by name (no station's other crews are rung), accepted and on scene through the API,
+    as the app sends them. (The incident's id, the alert's id.)"""
+    profile = log_in(phone, FIREFIGHTER)
+    responder_id = profile["responder"]["id"]
+    incident = dispatch_by_name(
+        dispatcher, f"E2E-AFTER-{uuid.uuid4().hex[:8]}", NEAR_GREAT_YARMOUTH, ADDRESS, responder_id
+    )
+    [alert_id] = [alert["id"] for alert in incident["alerts"] if alert["responder_id"] == responder_id]
+    respond(phone, alert_id, "accept")
+    respond(phone, alert_id, "on_scene")
+    return incident["id"], alert_id
+
+
+def test_a_closed_call_still_leads_to_its_forms_and_checklist(page, phone, dispatcher):
+    problems = watch_for_problems(page)
+    incident_id, alert_id = on_scene(phone, dispatcher)
+    page.goto(f"/#/alerts/{alert_id}")
+    page.get_by_role("link", name="Open CPR checklist").wait_for()
+
+    dispatcher.coordinator.post(f"/api/v1/incidents/{incident_id}/close/", {})
+    page.get_by_text("This incident is closed.").wait_for()
+    page.get_by_text("Your status: Cleared").wait_for()
+    page.get_by_role("link", name="Forms after the call").click()
+    page.wait_for_url(re.compile(rf"#/alerts/{alert_id}/forms$"))
+    page.go_back()
+    page.get_by_role("link", name="CPR checklist").click()
+    page.wait_for_url(re.compile(rf"#/alerts/{alert_id}/checklist$"))
+    assert problems == []
+
+
+def test_a_call_cancelled_while_on_scene_does_not_say_he_is_not_needed(page, phone, dispatcher):
+    problems = watch_for_problems(page)
+    incident_id, alert_id = on_scene(phone, dispatcher)
+    page.goto(f"/#/alerts/{alert_id}")
+    page.get_by_role("link", name="Open CPR checklist").wait_for()
+
+    dispatcher.cancel(incident_id, "Ambulance crew took over.")
+    page.get_by_text("ALERT CANCELLED").wait_for()
+    sub = page.locator(".alert-sub")
+    sub.get_by_text("The incident was cancelled: Ambulance crew took over.").wait_for()
+    assert "not needed" not in sub.inner_text()
+    assert "If you are still doing CPR, carry on" in sub.inner_text()
+    page.get_by_role("link", name="Forms after the call").click()
+    page.wait_for_url(re.compile(rf"#/alerts/{alert_id}/forms$"))
+    page.go_back()
+    page.get_by_role("link", name="CPR checklist").click()
+    page.wait_for_url(re.compile(rf"#/alerts/{alert_id}/checklist$"))
+    assert problems == []

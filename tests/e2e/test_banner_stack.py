@@ -1,0 +1,48 @@
+"""Several alerts waiting at once. Found trying the product: the banners of alerts waiting while
+another screen shows are sticky at the top of the screen, one under the other; with three waiting,
+they covered two thirds of a phone's screen on every screen (the alert, the CPR checklist, the
+forms), and the buttons under them could not be pressed. The stack now takes at most a third of
+the screen and scrolls within itself."""
+
+import re
+import uuid
+
+from tests.e2e.helpers import log_in, watch_for_problems
+from tests.e2e.test_two_incidents import dispatch_by_name
+
+FIREFIGHTER = "ff.dereham.2"
+NEAR_DEREHAM = (52.6810, 0.9400)
+
+
+def test_three_waiting_alerts_leave_most_of_the_screen_to_the_one_shown(page, phone, dispatcher):
+    problems = watch_for_problems(page)
+    profile = log_in(phone, FIREFIGHTER)
+    responder_id = profile["responder"]["id"]
+    page.goto("/")
+    page.locator(".pill-live").wait_for()
+    alert_ids = []
+    for number in range(4):
+        incident = dispatch_by_name(
+            dispatcher,
+            f"E2E-STACK-{uuid.uuid4().hex[:8]}",
+            NEAR_DEREHAM,
+            f"{number + 1} Market Place, Dereham",
+            responder_id,
+        )
+        alert_ids += [alert["id"] for alert in incident["alerts"] if alert["responder_id"] == responder_id]
+
+    page.goto(f"/#/alerts/{alert_ids[0]}")
+    page.wait_for_url(re.compile(rf"#/alerts/{alert_ids[0]}$"))
+    banners = page.locator(".other-alerts .other-alert")
+    banners.nth(2).wait_for()
+    assert banners.count() == 3
+    stack = page.locator(".other-alerts").bounding_box()
+    screen = page.viewport_size["height"]
+    assert stack["height"] <= screen / 3 + 1, f"the waiting alerts cover {stack['height']} of {screen} px"
+    # The last banner is reached by scrolling the stack; the shown alert's answer can be pressed.
+    assert page.locator(".other-alerts").evaluate("(box) => box.scrollHeight > box.clientHeight")
+    banners.last.get_by_role("link", name="Open").scroll_into_view_if_needed()
+    assert banners.last.get_by_role("link", name="Open").is_visible()
+    page.get_by_role("button", name="ACCEPT: I'm going").click()
+    page.get_by_text("You accepted. Go now.").wait_for()
+    assert problems == []
