@@ -4,16 +4,36 @@ board, the workers' wake-up call and the end of a login reach open sockets and s
 Nothing is sent for a transaction that rolls back. A failed send is logged and forgotten: each
 caller has a durable record behind the message (a stored event replayed on reconnect, the board's
 snapshot, the outbox a worker polls anyway, the session a socket re-checks).
+
+Inside an ASGI server (a request or a socket's database call, running on a worker thread of the
+server's event loop) the messages are handed to that loop and the thread goes on at once: the
+commit has already made everything durable, so the dispatch call's answer need not wait for the
+fan-out (issue 17: the CAD's call waited for every group send of every step, one round trip to the
+loop each). One sender task per loop sends the batches in the order they were handed over, each
+batch's sends together, so what one transaction sends still goes out before what a later one
+does, as when each commit waited for its sends. Outside a server (tests, management commands) the
+sends are made before the commit returns, as before.
 """
 
 import asyncio
 import logging
+import weakref
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+# With the channel layer unreachable each batch waits out its connection timeout, and batches
+# queue up behind it; past this many the oldest is dropped (its clients catch up from the
+# database, as after any failed send) so that live messages are not held behind a stale backlog.
+MAX_QUEUED_BATCHES = 1000
+
+# Per event loop: the queue of batches its sender task drains, and that task (kept referenced).
+_senders: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[asyncio.Queue, asyncio.Task]]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def send_on_commit(messages: list[tuple[str, dict]]) -> None:
@@ -22,10 +42,60 @@ def send_on_commit(messages: list[tuple[str, dict]]) -> None:
 
 
 def _send_now(messages: list[tuple[str, dict]]) -> None:
+    loop = _server_loop()
+    if loop is not None:
+        try:
+            loop.call_soon_threadsafe(_enqueue, messages)
+            return
+        except RuntimeError:  # the loop closed (the server is stopping): send here instead
+            pass
     try:
         async_to_sync(_group_send_all)(messages)
     except Exception:  # every caller has a durable record behind the message
         logger.exception("Sending %d real-time message(s) failed; clients will catch up on reconnect", len(messages))
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop that this thread works for (set by asgiref's sync_to_async, which an
+    ASGI server's requests and channels' database_sync_to_async run through), if any."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or not loop.is_running() or loop.is_closed():
+        return None
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return loop
+    return None  # called on a loop's own thread: async_to_sync refuses; keep its error
+
+
+def _enqueue(messages: list[tuple[str, dict]]) -> None:
+    """On the loop's thread: queue the batch for the loop's sender, starting it if needed."""
+    loop = asyncio.get_running_loop()
+    sender = _senders.get(loop)
+    if sender is None or sender[1].done():
+        queue: asyncio.Queue = asyncio.Queue()
+        sender = (queue, loop.create_task(_send_batches(queue)))
+        _senders[loop] = sender
+    queue = sender[0]
+    if queue.qsize() >= MAX_QUEUED_BATCHES:
+        dropped = queue.get_nowait()
+        logger.error(
+            "%d real-time batches waiting to be sent: the oldest (%d message(s)) dropped; clients will catch up",
+            MAX_QUEUED_BATCHES,
+            len(dropped),
+        )
+    queue.put_nowait(messages)
+
+
+async def _send_batches(queue: asyncio.Queue) -> None:
+    while True:
+        messages = await queue.get()
+        try:
+            await _group_send_all(messages)
+        except Exception:  # every caller has a durable record behind the message
+            logger.exception(
+                "Sending %d real-time message(s) failed; clients will catch up on reconnect", len(messages)
+            )
 
 
 async def _group_send_all(messages: list[tuple[str, dict]]) -> None:

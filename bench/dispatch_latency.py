@@ -920,8 +920,10 @@ def run_probed_server(command: list[str]) -> None:
             local.reference = None
 
     views.IncidentListView.post = post
-    actions.create_incident = timed("create_incident", actions.create_incident)
-    actions.dispatch_incident = timed("dispatch_incident", actions.dispatch_incident)
+    # The CAD's create-and-dispatch calls these two steps (dispatch_incident and create_incident
+    # wrap them for the other callers).
+    actions._insert_incident = timed("create_incident", actions._insert_incident)
+    actions._dispatch_open_incident = timed("dispatch_incident", actions._dispatch_open_incident)
     actions.select_responders = timed("  select_responders", actions.select_responders)
     actions._tell_everyone_about = timed("  _tell_everyone_about", actions._tell_everyone_about)
     events.record_for_responders = timed(
@@ -931,6 +933,19 @@ def run_probed_server(command: list[str]) -> None:
         "send", broadcast._send_now, label=lambda messages: f"after-commit send ({_frame_type(messages[0][1])}, ...)"
     )
     BaseDatabaseWrapper._commit = timed("commit", BaseDatabaseWrapper._commit)
+
+    # The sends themselves, on the event loop (after-commit send above only hands them over).
+    original_group_send_all = broadcast._group_send_all
+
+    async def group_send_all(messages):
+        reference = _cad_reference(messages)
+        start = time.perf_counter()
+        try:
+            return await original_group_send_all(messages)
+        finally:
+            record(f"loop sends ({_frame_type(messages[0][1])}, ...)", reference, start, time.perf_counter())
+
+    broadcast._group_send_all = group_send_all
 
     original_deliver = consumers.ResponderConsumer.deliver
 
@@ -972,6 +987,15 @@ def run_probed_server(command: list[str]) -> None:
         from daphne.cli import CommandLineInterface
 
         CommandLineInterface().run(command[1:])
+
+
+def _cad_reference(messages: list) -> str | None:
+    """The incident a batch of sends is about, from its first frame, to match it to its request
+    (the sends run on the event loop, outside the request's thread)."""
+    frame = messages[0][1].get("frame") if messages else None
+    data = frame.get("data", {}) if isinstance(frame, dict) else {}
+    incident = data.get("alert", {}).get("incident") if isinstance(data.get("alert"), dict) else data
+    return incident.get("cad_reference") if isinstance(incident, dict) else None
 
 
 def _frame_type(message: dict) -> str:

@@ -123,7 +123,10 @@ class IncidentListView(APIView):
             incident = actions.create_incident(actor=request.user, **data)
             return Response(_incident_detail(incident), status=201)
         incident, alerts = actions.create_and_dispatch_incident(actor=request.user, **data)
-        return Response(_incident_detail(incident, dispatched=alerts), status=201)
+        # The alerts just made are all the new incident has, loaded: described without re-reading.
+        detail = payloads.incident_with_alerts(incident, sorted(alerts, key=lambda alert: alert.rank))
+        detail["dispatch"] = payloads.dispatch_outcome(incident, alerts)
+        return Response(detail, status=201)
 
 
 class IncidentDetailView(APIView):

@@ -18,7 +18,7 @@ from backend.delivery import readiness, receipts
 from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
 from backend.dispatch import access, payloads, positions
-from backend.dispatch.coverage import Change, follow_coverage
+from backend.dispatch.coverage import Change, Coverage, follow_coverage, tally
 from backend.dispatch.ladder import start_escalation
 from backend.dispatch.models import (
     COMMITTED_STATES,
@@ -113,6 +113,61 @@ def create_incident(
     """`crew_target`: how many responders the incident needs (the CAD may ask for its own);
     DISPATCH_CREW_TARGET when None. `ambulance_eta`: the ambulance's estimated arrival, if the CAD
     knows it."""
+    incident = _insert_incident(
+        actor=actor,
+        cad_reference=cad_reference,
+        latitude=latitude,
+        longitude=longitude,
+        address=address,
+        category=category,
+        what3words=what3words,
+        notes=notes,
+        crew_target=crew_target,
+        ambulance_eta=ambulance_eta,
+    )
+    board_incident = payloads.board_incident(incident, coverage=_nobody_alerted_yet(incident))
+    events.send_to_board([("board.incident", board_incident)])
+    return incident
+
+
+def create_and_dispatch_incident(*, actor, **incident) -> tuple[Incident, list[Alert]]:
+    """The CAD's single call: create and dispatch in one transaction. Apart, a failure between the
+    two (the database lost, the process killed) left an incident nobody was alerted to, and the
+    CAD's retry was refused as a duplicate. Returns the incident as the dispatch left it (its
+    dispatch time, ring and reach) and the alerts made: every alert of the incident.
+
+    The dispatch works on the instance just inserted: the row is this transaction's own (nobody
+    else can see it, so there is nothing to lock or re-read), and the board is told about the
+    incident once, as the dispatch left it (issue 17: the CAD's call re-read, re-locked and
+    described the new incident three times)."""
+    with transaction.atomic():
+        created = _insert_incident(actor=actor, **incident)
+        access.require_permission(actor, "dispatch.dispatch_incident", "dispatch incidents")
+        alerts = _dispatch_open_incident(created, actor=actor, alerted_before=set())
+    _log_dispatched(created, actor=actor, alerts=alerts)
+    return created, alerts
+
+
+def _nobody_alerted_yet(incident: Incident) -> Coverage:
+    """The coverage of an incident no one has been alerted to yet, without counting (no query)."""
+    return tally(incident.crew_target, ())
+
+
+def _insert_incident(
+    *,
+    actor,
+    cad_reference: str,
+    latitude: float,
+    longitude: float,
+    address: str,
+    category: str = IncidentCategory.CARDIAC_ARREST,
+    what3words: str = "",
+    notes: str = "",
+    crew_target: int | None = None,
+    ambulance_eta: datetime.datetime | None = None,
+) -> Incident:
+    """The incident row (permission and input checked; a duplicate CAD reference refused), with its
+    log line after commit. The caller tells the board."""
     access.require_permission(actor, "dispatch.add_incident", "create incidents")
     _check_location(latitude, longitude)
     _check_crew_target(crew_target)
@@ -130,7 +185,6 @@ def create_incident(
                 ambulance_eta=ambulance_eta,
                 **({} if crew_target is None else {"crew_target": crew_target}),
             )
-            events.send_to_board([("board.incident", payloads.board_incident(incident))])
     except IntegrityError:
         existing = Incident.objects.filter(cad_reference=cad_reference).first()
         if existing is None:
@@ -143,18 +197,6 @@ def create_incident(
         actor_id=actor.pk,
     )
     return incident
-
-
-def create_and_dispatch_incident(*, actor, **incident) -> tuple[Incident, list[Alert]]:
-    """The CAD's single call: create and dispatch in one transaction. Apart, a failure between the
-    two (the database lost, the process killed) left an incident nobody was alerted to, and the
-    CAD's retry was refused as a duplicate. Returns the incident as the dispatch left it (its
-    dispatch time, ring and reach) and the alerts made."""
-    with transaction.atomic():
-        created = create_incident(actor=actor, **incident)
-        alerts = dispatch_incident(actor=actor, incident_id=created.pk)
-        created.refresh_from_db()
-    return created, alerts
 
 
 def _duplicate(existing: Incident) -> Conflict:
@@ -220,31 +262,55 @@ def dispatch_incident(
             doing="dispatch incidents",
             refusal="it cannot be dispatched",
         )
-        now = timezone.now()
-        if incident.dispatched_at is None:
-            _start_the_clock(incident, now)
-        if responder_ids is not None:
-            # Named people stood down from this incident earlier (for any reason) are alerted again.
-            again = _alert_again(
-                incident, _stood_down(incident, responder_ids=set(responder_ids)), now=now, actor=actor, named=True
-            )
-            alerts, nobody_because = alert_more_responders(
-                incident, radius_km=None, station_ids=station_ids, responder_ids=responder_ids, today=today, actor=actor
-            )
-            alerts = again + alerts
-        else:
-            alerts, nobody_because = _alert_widening(incident, station_ids=station_ids, today=today, actor=actor)
-        if not alerts:
-            _nobody_reached(incident, nobody_because, now=now)
+        alerts = _dispatch_open_incident(
+            incident, actor=actor, station_ids=station_ids, responder_ids=responder_ids, today=today
+        )
+    _log_dispatched(incident, actor=actor, alerts=alerts)
+    return alerts
+
+
+def _dispatch_open_incident(
+    incident: Incident,
+    *,
+    actor,
+    station_ids: list[int] | None = None,
+    responder_ids: list[int] | None = None,
+    today: datetime.date | None = None,
+    alerted_before: set[int] | None = None,
+) -> list[Alert]:
+    """dispatch_incident's work on the incident, open and locked (or made) by the caller's
+    transaction. `alerted_before`: the responders already alerted to it, if the caller knows
+    (none, for an incident just made); else read."""
+    now = timezone.now()
+    if incident.dispatched_at is None:
+        _start_the_clock(incident, now)
+    if responder_ids is not None:
+        # Named people stood down from this incident earlier (for any reason) are alerted again.
+        again = _alert_again(
+            incident, _stood_down(incident, responder_ids=set(responder_ids)), now=now, actor=actor, named=True
+        )
+        alerts, nobody_because = alert_more_responders(
+            incident, radius_km=None, station_ids=station_ids, responder_ids=responder_ids, today=today, actor=actor
+        )
+        alerts = again + alerts
+    else:
+        alerts, nobody_because = _alert_widening(
+            incident, station_ids=station_ids, today=today, actor=actor, alerted_before=alerted_before
+        )
+    if not alerts:
+        _nobody_reached(incident, nobody_because, now=now)
+    return alerts
+
+
+def _log_dispatched(incident: Incident, *, actor, alerts: list[Alert]) -> None:
     _log_after_commit(
         "Incident dispatched",
         event="incident.dispatched",
-        incident_id=incident_id,
+        incident_id=incident.pk,
         actor_id=actor.pk,
         alert_ids=[alert.pk for alert in alerts],
         unreached_reason=incident.unreached_reason,
     )
-    return alerts
 
 
 def ring_radius_km(ring: int) -> float:
@@ -258,11 +324,19 @@ def widest_ring() -> int:
     return 1 + len(settings.DISPATCH_NEXT_RINGS_KM)
 
 
-def _alert_widening(incident: Incident, *, station_ids, today, actor) -> tuple[list[Alert], str]:
-    """Alert the incident's ring; if that reaches nobody, the next ring, until the widest."""
+def _alert_widening(
+    incident: Incident, *, station_ids, today, actor, alerted_before: set[int] | None = None
+) -> tuple[list[Alert], str]:
+    """Alert the incident's ring; if that reaches nobody, the next ring, until the widest (a ring
+    that reached nobody alerted nobody, so `alerted_before` still holds)."""
     while True:
         alerts, nobody_because = alert_more_responders(
-            incident, radius_km=ring_radius_km(incident.ring), station_ids=station_ids, today=today, actor=actor
+            incident,
+            radius_km=ring_radius_km(incident.ring),
+            station_ids=station_ids,
+            today=today,
+            actor=actor,
+            alerted_before=alerted_before,
         )
         if alerts or incident.ring >= widest_ring():
             return alerts, nobody_because
@@ -319,12 +393,16 @@ def alert_more_responders(
     responder_ids: list[int] | None = None,
     today: datetime.date | None = None,
     actor=None,
+    alerted_before: set[int] | None = None,
 ) -> tuple[list[Alert], str]:
     """Alert the eligible responders not yet alerted, within `radius_km`: the alerts, their pushes,
     their events and their audit entries, all in the caller's transaction (the incident row is
     locked by the caller). `actor` is None when the escalation ladder alerts the next ring.
-    Returns the alerts made and, if none, why (an UnreachedReason)."""
-    already_alerted = set(incident.alerts.values_list("responder_id", flat=True))
+    `alerted_before`: the responders already alerted to the incident, if the caller knows (else
+    read). Returns the alerts made and, if none, why (an UnreachedReason)."""
+    already_alerted = (
+        set(incident.alerts.values_list("responder_id", flat=True)) if alerted_before is None else alerted_before
+    )
     selection: Selection = select_responders(
         latitude=incident.latitude,
         longitude=incident.longitude,
@@ -369,12 +447,32 @@ def alert_more_responders(
         incident.save(update_fields=["unreached_reason"])
     for alert, candidate in zip(alerts, candidates, strict=True):
         alert.responder = candidate.responder  # already loaded with station and user
-    _send_alerts(incident, alerts, round=1, now=now)
+    # New alerts are unanswered, so they change no count of coverage; an incident nobody was
+    # alerted to before has none to count (no query), and only those alerted before are the crew
+    # to tell of the newcomers.
+    _send_alerts(
+        incident,
+        alerts,
+        round=1,
+        now=now,
+        crew_ids=already_alerted,
+        coverage=_nobody_alerted_yet(incident) if not already_alerted else None,
+    )
     return alerts, ""
 
 
-def _send_alerts(incident: Incident, alerts: list[Alert], *, round: int | None, now) -> None:
-    """Tell the alerted (their `alert.created`, a push to each device), their crew and the board."""
+def _send_alerts(
+    incident: Incident,
+    alerts: list[Alert],
+    *,
+    round: int | None,
+    now,
+    crew_ids: set[int] | None = None,
+    coverage: Coverage | None = None,
+) -> None:
+    """Tell the alerted (their `alert.created`, a push to each device), their crew and the board.
+    `crew_ids`: the responders of the incident's other alerts, if the caller knows them; `coverage`:
+    the incident's, if the caller knows it (else each is read)."""
     by_responder = {alert.responder_id: alert for alert in alerts}
     summary = payloads.incident_summary(incident)
     events.record_for_responders(
@@ -391,7 +489,9 @@ def _send_alerts(incident: Incident, alerts: list[Alert], *, round: int | None, 
     events.send_to_board([("board.devices", {"alerts": devices})])
     # Those just alerted get the crew with their alert over the API; telling each of them about
     # all the others (n squared entries for n alerted) would slow the dispatch down for nothing.
-    _tell_everyone_about(incident, changed=alerts, crew_except=set(by_responder), tell_owners=False)
+    _tell_everyone_about(
+        incident, changed=alerts, crew_except=set(by_responder), tell_owners=False, crew_ids=crew_ids, coverage=coverage
+    )
 
 
 def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -> list[Alert]:
@@ -844,10 +944,13 @@ def _tell_everyone_about(
     tell_crew: bool = True,
     crew_except: set[int] = frozenset(),
     tell_owners: bool = True,
+    crew_ids: set[int] | None = None,
+    coverage: Coverage | None = None,
 ) -> None:
     """After any change: each changed alert's owner gets `alert.updated` (unless `tell_owners` is
     False: the alerted got `alert.created`), every responder on the incident gets `incident.updated`
-    with the crew's state, and the board gets the changed alerts and the incident."""
+    with the crew's state, and the board gets the changed alerts and the incident. `crew_ids` (the
+    incident's responders) and `coverage`, if the caller knows them, save reading them."""
     if not changed and incident.status == IncidentStatus.OPEN:
         return
     for alert in changed:
@@ -859,13 +962,15 @@ def _tell_everyone_about(
             updated, "alert.updated", lambda rid: {"alert": payloads.alert_detail(updated[rid], incident=incident)}
         )
     if tell_crew:
-        _tell_the_crew(incident, leave_out=crew_except)
+        _tell_the_crew(incident, leave_out=crew_except, crew_ids=crew_ids)
     board_items = [("board.alert", payloads.board_alert(alert)) for alert in changed]
-    events.send_to_board([*board_items, ("board.incident", payloads.board_incident(incident))])
+    events.send_to_board([*board_items, ("board.incident", payloads.board_incident(incident, coverage=coverage))])
 
 
-def _tell_the_crew(incident: Incident, *, leave_out: set[int]) -> None:
-    recipients = set(incident.alerts.values_list("responder_id", flat=True)) - leave_out
+def _tell_the_crew(incident: Incident, *, leave_out: set[int], crew_ids: set[int] | None = None) -> None:
+    if crew_ids is None:
+        crew_ids = set(incident.alerts.values_list("responder_id", flat=True))
+    recipients = set(crew_ids) - leave_out
     if not recipients:
         return
     crew = payloads.crew_of(incident)

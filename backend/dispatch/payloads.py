@@ -2,7 +2,7 @@
 that a client sees one shape whichever way a change reaches it (schemas: docs/events.md)."""
 
 from backend.delivery.receipts import DeviceFunnel, board_item, funnels_of
-from backend.dispatch.coverage import Coverage, coverage_of
+from backend.dispatch.coverage import TALLIED_FIELDS, Coverage, coverage_of, tally
 from backend.dispatch.models import Alert, Incident, UnreachedReason
 
 ALERT_TIMESTAMP_FIELDS = (
@@ -128,6 +128,13 @@ def board_incident(incident: Incident, *, coverage: Coverage | None = None) -> d
         }
     )
     return data
+
+
+def incident_with_alerts(incident: Incident, alerts: list[Alert]) -> dict:
+    """The incident with `alerts`, which must be all of its alerts (nearest first) with their
+    responders loaded, as after create-and-dispatch: counted from them, so no query."""
+    coverage = tally(incident.crew_target, ([getattr(alert, field) for field in TALLIED_FIELDS] for alert in alerts))
+    return {**board_incident(incident, coverage=coverage), "alerts": [board_alert(alert) for alert in alerts]}
 
 
 def dispatch_outcome(incident: Incident, alerts: list[Alert]) -> dict:

@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from backend.accounts.models import OnCallPosition, Responder, Station
@@ -45,7 +45,7 @@ def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float
 
 @dataclass(frozen=True)
 class Candidate:
-    responder: Responder
+    responder: Responder  # while select_responders ranks and caps: a _Row (id and station) only
     distance_km: float
     committed_to: int | None = None  # the open incident a named responder is committed to (override)
     distance_from: str = DistanceFrom.STATION
@@ -97,33 +97,58 @@ def select_responders(
     )
     if responder_ids is not None:
         queryset = queryset.filter(pk__in=responder_ids)
+    # Chosen from (id, station) pairs, and only those chosen loaded whole: the on-call responders in
+    # range can be hundreds, of whom at most max_total are alerted (issue 17: building every one
+    # with its station and user was the dispatch's largest cost in Python).
     # A fresh position out of range takes the responder out of this ring, whatever their station.
+    # Each one's commitment elsewhere is read in the same query (committed_elsewhere's rule).
+    committed_to = Subquery(_commitments_of(OuterRef("pk")).values("incident_id")[:1])
     eligible = [
-        responder
-        for responder in queryset
-        if responder.pk not in distance_by_position or responder.pk in near_by_position
+        _Row(pk, station_id, committed_to)
+        for pk, station_id, committed_to in queryset.annotate(committed_to=committed_to).values_list(
+            "pk", "station_id", "committed_to"
+        )
+        if pk not in distance_by_position or pk in near_by_position
     ]
-    in_range = [responder for responder in eligible if responder.pk not in exclude_responder_ids]
+    in_range = [row for row in eligible if row.pk not in exclude_responder_ids]
     if not in_range:
         return Selection([], _why_nobody_in_range(eligible, named=responder_ids is not None))
-    committed = committed_elsewhere([responder.pk for responder in in_range])
-    candidates = [
-        _candidate(responder, distance_by_station, distance_by_position, committed_to=committed.get(responder.pk))
-        for responder in in_range
-        if responder_ids is not None or responder.pk not in committed
+    ranked = [
+        _ranked(row, distance_by_station, distance_by_position, committed_to=row.committed_to)
+        for row in in_range
+        if responder_ids is not None or row.committed_to is None
     ]
-    if not candidates:
+    if not ranked:
         return Selection([], UnreachedReason.EVERYONE_COMMITTED)
-    candidates.sort(key=lambda c: (c.distance_km, c.responder.station_id, c.responder.pk))
-    return Selection(_capped(candidates, max_per_station=max_per_station, max_total=max_total))
+    ranked.sort(key=lambda c: (c.distance_km, c.responder.station_id, c.responder.pk))
+    chosen = _capped(ranked, max_per_station=max_per_station, max_total=max_total)
+    return Selection(_with_responders_loaded(chosen))
 
 
-def _candidate(responder, distance_by_station, distance_by_position, *, committed_to) -> Candidate:
-    if responder.pk in distance_by_position:
-        return Candidate(
-            responder, distance_by_position[responder.pk], committed_to, distance_from=DistanceFrom.POSITION
-        )
-    return Candidate(responder, distance_by_station[responder.station_id], committed_to)
+@dataclass(frozen=True)
+class _Row:
+    """A responder as selection first reads them: enough to rank and cap."""
+
+    pk: int
+    station_id: int
+    committed_to: int | None  # the open incident they are committed to, if any
+
+
+def _ranked(row: _Row, distance_by_station, distance_by_position, *, committed_to) -> Candidate:
+    if row.pk in distance_by_position:
+        return Candidate(row, distance_by_position[row.pk], committed_to, distance_from=DistanceFrom.POSITION)
+    return Candidate(row, distance_by_station[row.station_id], committed_to)
+
+
+def _with_responders_loaded(chosen: list[Candidate]) -> list[Candidate]:
+    """The chosen candidates with their Responder (station and user) in place of the row, in one
+    query. A responder deleted since the first read is left out."""
+    responders = Responder.objects.select_related("station", "user").in_bulk([c.responder.pk for c in chosen])
+    return [
+        Candidate(responders[c.responder.pk], c.distance_km, c.committed_to, c.distance_from)
+        for c in chosen
+        if c.responder.pk in responders
+    ]
 
 
 def fresh_position_distances(latitude, longitude, *, station_ids=None, now=None) -> dict[int, float]:
@@ -142,7 +167,7 @@ def fresh_position_distances(latitude, longitude, *, station_ids=None, now=None)
     }
 
 
-def _why_nobody_in_range(eligible: list[Responder], *, named: bool) -> str:
+def _why_nobody_in_range(eligible: list[_Row], *, named: bool) -> str:
     """Stations are in range but nobody is left: a named responder who cannot go, nobody on call
     there, or everyone there already alerted to this incident."""
     if named:
@@ -153,6 +178,13 @@ def _why_nobody_in_range(eligible: list[Responder], *, named: bool) -> str:
 def _commitments(responder_ids):
     return Alert.objects.filter(
         responder_id__in=responder_ids, state__in=COMMITTED_STATES, incident__status=IncidentStatus.OPEN
+    )
+
+
+def _commitments_of(responder_id):
+    """_commitments of one responder (an OuterRef in a subquery)."""
+    return Alert.objects.filter(
+        responder_id=responder_id, state__in=COMMITTED_STATES, incident__status=IncidentStatus.OPEN
     )
 
 

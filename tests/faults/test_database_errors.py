@@ -25,7 +25,8 @@ def _fail_with(error):
     "error", [OperationalError("connection to server failed"), InterfaceError("connection already closed")]
 )
 def test_a_database_failure_is_a_503_json_error_saying_to_try_again(cad, alice, monkeypatch, error):
-    monkeypatch.setattr(actions, "create_incident", _fail_with(error))
+    # The incident's insert: the first write of the CAD's call (create_incident's, too).
+    monkeypatch.setattr(actions, "_insert_incident", _fail_with(error))
 
     response = token_client_for(cad).post("/api/v1/incidents/", {**NEW, "dispatch": True}, format="json")
 
