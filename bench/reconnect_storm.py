@@ -7,8 +7,8 @@ Two daphne processes (tests/support/cluster.py `Cluster`, the connection pool on
 --pool-size). Every phone is a lean socket client that behaves as the app (pwa/app/socket.js): it
 keeps the highest event id it has seen and sends it as `last_event_id` when it reconnects, after a
 jittered pause that doubles from 0.25 s up to 2 s (the cluster's shortened backoff), acknowledges
-every alert it is shown, and gives up on an open socket that has not sent `sync.ready` within
---ready-timeout-s (the app notices a socket whose pings go unanswered within 35 s).
+every alert it is shown, pings every --ping-every-s as the app does, and gives up on an open socket
+whose pings go unanswered within --pong-deadline-s (whether or not it has sent `sync.ready`).
 
 1. Floor, in the same run: all phones connect to the first process, --connect-concurrency at a
    time (no storm): the calm connect rate.
@@ -29,6 +29,7 @@ The load average is printed with the figures; the last line is one JSON object.
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import random
@@ -62,7 +63,8 @@ def parse_args(argv=None):
     parser.add_argument("--connect-concurrency", type=int, default=200, help="phones opening at once in the floor")
     parser.add_argument("--dispatch-every-s", type=float, default=0.5)
     parser.add_argument("--min-dispatches", type=int, default=20)
-    parser.add_argument("--ready-timeout-s", type=float, default=35.0)
+    parser.add_argument("--ping-every-s", type=float, default=25.0, help="the app's PING_EVERY_MS")
+    parser.add_argument("--pong-deadline-s", type=float, default=10.0, help="the app's PONG_DEADLINE_MS")
     parser.add_argument("--storm-timeout-s", type=float, default=900.0, help="give up on the storm after this")
     parser.add_argument("--settle-s", type=float, default=60.0, help="after the storm, wait this long for alerts")
     parser.add_argument("--keep-logs", type=Path, help="keep the servers' logs in this directory")
@@ -73,6 +75,14 @@ def why_not_connected(error: BaseException) -> str:
     from tests.support.cluster import _why_not_connected
 
     return _why_not_connected(error)
+
+
+@dataclasses.dataclass(frozen=True)
+class Liveness:
+    """The app's liveness rules for an open socket (pwa/app/socket.js)."""
+
+    ping_every_s: float
+    pong_deadline_s: float
 
 
 class Phone:
@@ -89,10 +99,10 @@ class Phone:
         self.killed_at: float | None = None  # set by the storm for every phone at once
         self.resync_s: float | None = None
         self.failures: Counter = Counter()  # connection attempts that failed, by why
-        self.given_up = 0  # sockets open but without sync.ready within --ready-timeout-s
+        self.given_up = 0  # sockets open, without sync.ready, given up when a ping had no answer
         self.attempts = 0
 
-    async def run(self, stop: asyncio.Event, ready_timeout_s: float) -> None:
+    async def run(self, stop: asyncio.Event, liveness: "Liveness") -> None:
         from websockets.asyncio.client import connect
         from websockets.exceptions import WebSocketException
 
@@ -113,7 +123,7 @@ class Phone:
                     max_size=2**20,
                 ) as socket:
                     opened = True
-                    if await self._read(socket, stop, ready_timeout_s):
+                    if await self._read(socket, stop, liveness):
                         attempt = 0
             except (OSError, TimeoutError, WebSocketException) as error:
                 if not opened:
@@ -124,22 +134,43 @@ class Phone:
             attempt += 1
             await asyncio.sleep(random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(attempt, 6))))
 
-    async def _read(self, socket, stop: asyncio.Event, ready_timeout_s: float) -> bool:
-        """Frames until the socket closes or the run stops; whether it reached sync.ready."""
+    async def _read(self, socket, stop: asyncio.Event, liveness: "Liveness") -> bool:
+        """Frames until the socket closes or the run stops; whether it reached sync.ready. As the
+        app (pwa/app/socket.js): a `ping` every liveness.ping_every_s from the open, and the socket
+        given up when nothing at all is heard within liveness.pong_deadline_s of a ping."""
         stopping = asyncio.ensure_future(stop.wait())
         ready = False
+        next_ping = time.monotonic() + liveness.ping_every_s
+        pong_due: float | None = None
         try:
             while True:
                 receiving = asyncio.ensure_future(socket.recv())
                 receiving.add_done_callback(_retrieve)  # a read cut off by the stop raises: no matter
-                limit = None if ready else ready_timeout_s
-                done, _ = await asyncio.wait({receiving, stopping}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+                while True:
+                    wake = min(next_ping, pong_due or next_ping)
+                    done, _ = await asyncio.wait(
+                        {receiving, stopping},
+                        timeout=max(0.0, wake - time.monotonic()),
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    if done:
+                        break
+                    now = time.monotonic()
+                    if pong_due is not None and now >= pong_due:
+                        receiving.cancel()
+                        if not ready:
+                            self.given_up += 1  # open, no sync.ready, and no pong: the app drops it
+                        await socket.close()
+                        return ready
+                    if now >= next_ping:
+                        await socket.send('{"type":"ping"}')
+                        next_ping = now + liveness.ping_every_s
+                        pong_due = pong_due or now + liveness.pong_deadline_s
                 if receiving not in done:
                     receiving.cancel()
-                    if not done:
-                        self.given_up += 1  # open, but no sync.ready: the app would drop it and reconnect
                     await socket.close()
                     return ready
+                pong_due = None  # anything heard proves the socket lives
                 frame = json.loads(receiving.result())
                 ready |= await self._on_frame(socket, frame)
         finally:
@@ -201,7 +232,7 @@ async def storm(args, cluster, plan) -> dict:
         batch = phones[start : start + args.connect_concurrency]
         for phone in batch:
             phone.port = first.port
-            tasks.append(asyncio.create_task(phone.run(stop, args.ready_timeout_s)))
+            tasks.append(asyncio.create_task(phone.run(stop, Liveness(args.ping_every_s, args.pong_deadline_s))))
         if not await wait_all_live(batch, args.storm_timeout_s):
             raise RuntimeError(f"the floor's phones {start}.. did not all connect in {args.storm_timeout_s} s")
     floor_s = time.monotonic() - started

@@ -47,45 +47,12 @@ class CloseCode:
     RESYNC = watch.RESYNC  # Redis lost this socket: reconnect now and be replayed what was missed
 
 
-class _Inbox:
-    """The consumer's `receive`, able to tell whether the client has already gone before the
-    consumer reads on: channels reads the next message only after `connect` returns, and a
-    connect waits its turn for the database in a reconnect storm."""
-
-    def __init__(self, receive):
-        self.receive = receive
-        self.next = None  # a read started by client_gone(), handed out by the next call
-
-    async def __call__(self):
-        if self.next is None:
-            return await self.receive()
-        read, self.next = self.next, None
-        return await read
-
-    def stop(self) -> None:
-        """The consumer has ended (a connect that raised, too): no read may be left waiting."""
-        if self.next is not None:
-            self.next.cancel()
-
-    async def client_gone(self) -> bool:
-        if self.next is None:
-            self.next = asyncio.ensure_future(self.receive())
-        await asyncio.sleep(0)  # lets the read take a message already waiting
-        return self.next.done() and not self.next.cancelled() and self.next.result()["type"] == "websocket.disconnect"
-
-
 class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
     """What both sockets share: accepting, logging in, closing with a reason, size and format
     checks, ping, and closing when the login ends (backend/accounts/sockets.py)."""
 
     group: str
-
-    async def __call__(self, scope, receive, send):
-        self.inbox = _Inbox(receive)
-        try:
-            await super().__call__(scope, self.inbox, send)
-        finally:
-            self.inbox.stop()
+    gone = False  # the client hung up (set by disconnect)
 
     async def connect(self):
         """Accept the handshake at once, before any database work: daphne drops a handshake not
@@ -97,10 +64,31 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         Then the rest of the connect (log-in, joining, replay or snapshot), as many sockets at a
         time as there are database threads: each connect makes two or three database calls, and
         with every socket's calls in one queue each connect's second call would wait behind every
-        other's first, so that no phone had its sync.ready until the last had started."""
+        other's first, so that no phone had its sync.ready until the last had started.
+
+        That rest runs beside the consumer, not in it, so that the socket answers the app's `ping`
+        while it waits its turn: the app gives up on a socket whose ping has no pong within 10 s
+        and joins the back of the queue again, and in a reconnect storm of thousands every phone
+        did so before its turn came, and none came back (bench/reconnect_storm.py). A phone that
+        hangs up meanwhile ends the consumer, which cancels the rest (`disconnect`)."""
         await self.accept()
-        async with _connect_slots():
-            await self.start()
+        self.starting = asyncio.create_task(self._start_in_turn())
+
+    async def _start_in_turn(self) -> None:
+        try:
+            async with _connect_slots():
+                await self.start()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # As a connect that raised (the database down, say): closed, and the app reconnects.
+            logger.exception("A socket could not be started")
+            await self.close()
+
+    async def started(self) -> bool:
+        """Waits for the rest of the connect; whether the socket is logged in and joined."""
+        await asyncio.shield(self.starting)
+        return getattr(self, "group", None) is not None
 
     async def start(self) -> None:
         raise NotImplementedError
@@ -110,21 +98,14 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         what `look_up(user)` returns. Returns _GONE when the socket is closed with 4401 or the
         client has gone. One call, not one per look-up: each waits its turn for a pooled
         connection, behind the HTTP requests (receipts, dispatches) that want one too."""
-        if await self.client_gone():
-            return _GONE
         user, logged_in, found = await _log_in(self.scope, look_up)
         self.scope["user"]._wrapped = user
+        if self.gone:
+            return _GONE
         if not logged_in:
             await self.close(code=CloseCode.NOT_LOGGED_IN)
             return _GONE
-        if await self.client_gone():
-            return _GONE
         return found
-
-    async def client_gone(self) -> bool:
-        """Whether the client hung up while this socket waited for the database: then the rest of
-        the connect (look-ups, joining groups, the replay) would be work for nobody."""
-        return await self.inbox.client_gone()
 
     async def join(self, group: str) -> None:
         self.group = group
@@ -133,6 +114,13 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         watch.watch(self)  # closed to resync if Redis loses the membership (backend/sockets/watch.py)
 
     async def disconnect(self, code):
+        # The phone has gone: the rest of its connect would be work for nobody. (Cancelling is not
+        # enough on its own: asgiref lets a database call that is under way finish and may then
+        # swallow the cancellation, so the start also looks at `gone` after each call.)
+        self.gone = True
+        starting = getattr(self, "starting", None)
+        if starting is not None:
+            starting.cancel()
         watch.unwatch(self)
         group = getattr(self, "group", None)
         if group:
@@ -173,6 +161,8 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         if frame["type"] == "ping":
             await self.send_frame(events.envelope(type="pong", data={}))
             return
+        if not await self.started():
+            return  # refused or closed while starting: the frame has nobody to act for
         await self.handle_frame(frame)
 
     async def handle_frame(self, frame: dict) -> None:
@@ -180,7 +170,10 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         await self.send_error("unknown_type", f"Frames of type {frame['type'][:40]!r} are not accepted here.")
 
     async def deliver(self, message):
-        await self.send_frame(message["frame"])
+        # A live frame can come once the socket has joined its group, while the rest of its start
+        # (the replay, the snapshot) is still going: it goes out after that, as before.
+        if await self.started():
+            await self.send_frame(message["frame"])
 
 
 class ResponderConsumer(_EventSocket):
@@ -199,8 +192,6 @@ class ResponderConsumer(_EventSocket):
         last_event_id = _last_event_id(self.scope)
         if last_event_id is False:
             await self.close(code=CloseCode.BAD_REQUEST)
-            return
-        if await self.client_gone():
             return
         await self.join(events.responder_group(self.responder_id))
         await self._replay_after(last_event_id)
@@ -226,6 +217,8 @@ class ResponderConsumer(_EventSocket):
         has seen and is replayed after it, so an event that missed its live send (Redis down, its
         process killed between commit and send) or is overtaken by a later one from another
         process would otherwise be skipped for ever: it is sent from the database first."""
+        if not await self.started():  # as in _EventSocket.deliver: after the replay
+            return
         event_id = message["frame"].get("id")
         if event_id is None:
             await self.send_frame(message["frame"])

@@ -5,7 +5,8 @@ the processes left (docs/scaling.md, "What breaks first").
   channels' one thread per process, so connects overlap instead of queueing one after another.
 - The handshake is accepted before any database work, so daphne (which drops a handshake not
   accepted within 5 s) never drops one that waits for the database.
-- A socket whose phone hung up while it waited does no more work for it.
+- A socket whose phone hung up while it waited does no more work for it, and one that waits
+  answers the app's ping meanwhile.
 
 Asserted on work done (threads met, look-ups made), never on time."""
 
@@ -13,11 +14,17 @@ import asyncio
 import threading
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 
 from backend import database_threads
 from backend.sockets import consumers
-from tests.realtime.sockets import FRAME_TIMEOUT_S, communicator, receive_until_sync_ready, session_cookie_for
+from tests.realtime.sockets import (
+    FRAME_TIMEOUT_S,
+    communicator,
+    receive_frame,
+    receive_until_sync_ready,
+    session_cookie_for,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -143,25 +150,63 @@ async def test_it_accepts_the_handshake_before_looking_up_the_user(alice, socket
     await socket.disconnect()
 
 
-async def test_it_does_no_more_work_for_a_phone_that_hung_up_while_it_waited(alice, monkeypatch):
-    socket = communicator(RESPONDER, cookie=await cookie_of(alice))
+async def a_connect_holding_the_only_slot(alice, monkeypatch):
+    """A phone whose connect is in its user look-up, held there until the returned event is set,
+    in the only connect slot."""
+    holding, release = threading.Event(), threading.Event()
     look_up = consumers.user_of_session
-    backlogs_read = []
+    looked_up = []
 
-    def phone_hangs_up_meanwhile(scope):
-        async_to_sync(socket.send_input)({"type": "websocket.disconnect", "code": 1006})
+    def held_up(scope):
+        looked_up.append(scope["path"])
+        holding.set()
+        release.wait(BARRIER_TIMEOUT_S)
         return look_up(scope)
+
+    monkeypatch.setattr(consumers, "user_of_session", held_up)
+    only_slot = asyncio.Semaphore(1)
+    monkeypatch.setattr(consumers, "_connect_slots", lambda: only_slot)
+    first = communicator(RESPONDER, cookie=await cookie_of(alice))
+    assert (await first.connect(timeout=FRAME_TIMEOUT_S))[0]
+    assert await asyncio.to_thread(holding.wait, FRAME_TIMEOUT_S)
+    return first, release, looked_up
+
+
+async def test_it_does_no_more_work_for_a_phone_that_hung_up_while_it_waited(alice, socket_threads, monkeypatch):
+    first, release, looked_up = await a_connect_holding_the_only_slot(alice, monkeypatch)
+    backlogs_read = []
+    read_backlog = consumers._backlog
 
     async def counted_backlog(*args):
         backlogs_read.append(args)
-        return [], 0, False
+        return await read_backlog(*args)
 
-    monkeypatch.setattr(consumers, "user_of_session", phone_hangs_up_meanwhile)
     monkeypatch.setattr(consumers, "_backlog", counted_backlog)
+    waiting = communicator(RESPONDER, cookie=await cookie_of(alice))
+    assert (await waiting.connect(timeout=FRAME_TIMEOUT_S))[0]  # accepted, waiting for the slot
 
-    connected, _ = await socket.connect(timeout=FRAME_TIMEOUT_S)
-    await socket.wait(timeout=FRAME_TIMEOUT_S)  # the consumer ended on the hang-up
+    await waiting.disconnect()  # the phone hangs up before its turn
+    release.set()
+    await receive_until_sync_ready(first)
 
-    assert connected
-    assert backlogs_read == []  # nor the groups joined, nor sync.ready sent
-    assert await socket.receive_nothing()
+    assert len(looked_up) == 1  # the first phone's only: nothing looked up for the one that left
+    assert len(backlogs_read) == 1
+    await first.disconnect()
+
+
+async def test_a_socket_waiting_for_its_turn_answers_the_apps_ping(alice, socket_threads, monkeypatch):
+    # The app gives up on a socket whose ping has no pong within 10 s (pwa/app/socket.js): in a
+    # reconnect storm every phone did so before its turn came, and joined the back of the queue.
+    first, release, _ = await a_connect_holding_the_only_slot(alice, monkeypatch)
+    waiting = communicator(RESPONDER, cookie=await cookie_of(alice))
+    assert (await waiting.connect(timeout=FRAME_TIMEOUT_S))[0]
+
+    await waiting.send_json_to({"type": "ping"})
+    pong = await receive_frame(waiting)
+
+    assert pong["type"] == "pong"
+    release.set()
+    await receive_until_sync_ready(first)
+    _, ready = await receive_until_sync_ready(waiting)
+    assert ready["data"]["complete"] is True
+    await asyncio.gather(first.disconnect(), waiting.disconnect())
