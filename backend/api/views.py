@@ -149,6 +149,13 @@ class DispatchView(APIView):
         # Ids within the database's integer range: a bigger one made the lookup fail with a 500.
         station_ids = serializers.ListField(child=_id_field(), required=False, allow_empty=False)
         responder_ids = serializers.ListField(child=_id_field(), required=False, allow_empty=False)
+        seen_alerts = StrictIntegerField(
+            min_value=0,
+            max_value=10_000,
+            required=False,
+            help_text="How many alerts your screen showed for the incident: if more exist now, the "
+            "dispatch is refused (409) rather than widened twice by two coordinators at once.",
+        )
 
         def validate_station_ids(self, value):
             return _known_ids(Station.objects.all(), value, "station")

@@ -239,6 +239,7 @@ def dispatch_incident(
     station_ids: list[int] | None = None,
     responder_ids: list[int] | None = None,
     today: datetime.date | None = None,
+    seen_alerts: int | None = None,
 ) -> list[Alert]:
     """Alert the nearest eligible responders who have not been alerted to this incident yet.
 
@@ -253,6 +254,11 @@ def dispatch_incident(
     alerted to it, the board's alarm is raised at once. The incident counts as dispatched either
     way, so its ladder keeps looking (someone may come on call). Returns the alerts created,
     nearest first; an empty list means nobody eligible was left.
+
+    `seen_alerts`: how many alerts the caller's screen showed for the incident (the board sends
+    it). If more have been made since (another coordinator, the escalation ladder), the dispatch
+    is refused with Conflict: two coordinators pressing "Dispatch next ring" on the same picture
+    want one more ring, not two.
     """
     with transaction.atomic():
         incident = _open_incident_for_update(
@@ -262,11 +268,24 @@ def dispatch_incident(
             doing="dispatch incidents",
             refusal="it cannot be dispatched",
         )
+        if seen_alerts is not None:
+            _check_nobody_alerted_since(incident, seen_alerts)
         alerts = _dispatch_open_incident(
             incident, actor=actor, station_ids=station_ids, responder_ids=responder_ids, today=today
         )
     _log_dispatched(incident, actor=actor, alerts=alerts)
     return alerts
+
+
+def _check_nobody_alerted_since(incident: Incident, seen_alerts: int) -> None:
+    alerted = Alert.objects.filter(incident=incident).count()
+    if alerted > seen_alerts:
+        more = alerted - seen_alerts
+        raise Conflict(
+            f"{more} more responder{'s were' if more > 1 else ' was'} alerted to {incident.cad_reference} "
+            "since your screen showed it: look again before dispatching further.",
+            fields={"seen_alerts": [f"{alerted} are alerted now, not {seen_alerts}."]},
+        )
 
 
 def _dispatch_open_incident(

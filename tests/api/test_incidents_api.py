@@ -100,6 +100,34 @@ def test_dispatch_with_unknown_station_or_responder_ids_is_400_and_alerts_nobody
     assert not incident.alerts.exists()
 
 
+def test_two_coordinators_dispatching_on_the_same_picture_widen_once(carol, incident, alice, bob, charlie):
+    # Both boards showed no alert; both coordinators press Dispatch: the second is told what changed.
+    api = client_for(carol)
+    first = api.post(f"/api/v1/incidents/{incident.pk}/dispatch/", {"seen_alerts": 0}, format="json")
+    assert first.status_code == 200 and len(first.json()["alerts"]) == 2
+
+    error = assert_error(
+        api.post(f"/api/v1/incidents/{incident.pk}/dispatch/", {"seen_alerts": 0}, format="json"),
+        409,
+        field="seen_alerts",
+    )
+
+    assert "2 more responders were alerted" in error["message"]
+    assert incident.alerts.count() == 2
+    again = api.post(f"/api/v1/incidents/{incident.pk}/dispatch/", {"seen_alerts": 2}, format="json")
+    assert again.status_code == 200  # on the current picture, the next ring goes ahead
+
+
+def test_seen_alerts_must_be_a_whole_number_from_0(carol, incident):
+    for bad in (-1, "2", 1.5, True):
+        assert_error(
+            client_for(carol).post(f"/api/v1/incidents/{incident.pk}/dispatch/", {"seen_alerts": bad}, format="json"),
+            400,
+            field="seen_alerts",
+        )
+    assert not incident.alerts.exists()
+
+
 def test_stand_down_and_cancel_through_the_api(carol, incident, alice, bob):
     api = client_for(carol)
     alerts = api.post(f"/api/v1/incidents/{incident.pk}/dispatch/", {}, format="json").json()["alerts"]

@@ -561,7 +561,10 @@ class WallBoard {
   }
 
   dispatch(incident) {
-    return this.run(`Dispatch ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/dispatch/`, {});
+    // What this board shows: if another coordinator (or the ladder) has alerted more meanwhile,
+    // the server refuses rather than widening a second time, and the message says so.
+    const seen_alerts = alertsOf(this.state, incident.id).length;
+    return this.run(`Dispatch ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/dispatch/`, { seen_alerts });
   }
 
   async standDownAll(incident, count) {
