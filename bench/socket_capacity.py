@@ -111,8 +111,9 @@ async def _open_sockets(client, plan, port: int, indexes: list[int], concurrency
 
 
 async def dispatch_round(client, plan, port: int, stations: list[int], alerted: int, run_id: str, label: str):
-    """One dispatch per station in `stations`, one after another; each alerted socket's latency (ms)."""
-    latencies = []
+    """One dispatch per station in `stations`, one after another: each alerted socket's latency (ms),
+    and each dispatch's (sent, last frame read) on perf_counter's clock (the servers' too, on Linux)."""
+    latencies, intervals = [], []
     for number, station in enumerate(stations):
         reference = f"CAP-{run_id}-{label}-{number:03d}"
         state = client.expect(reference, set(range(station * alerted, (station + 1) * alerted)))
@@ -128,8 +129,64 @@ async def dispatch_round(client, plan, port: int, stations: list[int], alerted: 
         for index in state.expected:
             times = state.receipts.get(index)
             latencies.append((times[0] - state.t_sent) * 1000 if times else None)
+        received = [times[0] for times in state.receipts.values()]
+        intervals.append((state.t_sent, max(received) if received else time.perf_counter()))
         await latency.pause_between_rounds()
-    return latencies
+    return latencies, intervals
+
+
+def probe_spans(log_paths: list[Path]) -> list[tuple[str, float, float]]:
+    """The probed servers' pauses of the event loop that do not belong to one dispatch: garbage
+    collections and daphne's walks over every connection (bench/dispatch_latency.py --probe)."""
+    spans = []
+    for path in log_paths:
+        if path.exists():
+            for line in path.read_text().splitlines():
+                entry = json.loads(line)
+                if entry["span"].startswith(("gc ", "daphne ")):
+                    spans.append((entry["span"], entry["start"], entry["end"]))
+    return spans
+
+
+def pauses(log_paths: list[Path], idle_window: tuple[float, float], dispatches: list[tuple[float, float]]) -> dict:
+    """Per kind of pause: how many, their p50 / max, and the share of time they took, over the idle
+    window (per second of it) and within the dispatches (ms overlapping each dispatch's interval,
+    summed, over the dispatches' summed duration: the part of the measured latency they explain)."""
+    spans = probe_spans(log_paths)
+    dispatch_ms = sum(end - start for start, end in dispatches) * 1000
+    idle_s = idle_window[1] - idle_window[0]
+    figures = {}
+    for name in sorted({name for name, _, _ in spans}):
+        mine = [(start, end) for kind, start, end in spans if kind == name]
+        in_idle = [(end - start) * 1000 for start, end in mine if idle_window[0] <= start < idle_window[1]]
+        overlap_ms = sum(
+            max(0.0, min(end, d_end) - max(start, d_start)) * 1000
+            for start, end in mine
+            for d_start, d_end in dispatches
+        )
+        during = [
+            (end - start) * 1000 for start, end in mine if any(d_s <= start < d_e for d_s, d_e in dispatches)
+        ]
+        figures[name] = {
+            "idle_count": len(in_idle),
+            "idle_ms_per_s": round(sum(in_idle) / idle_s, 2) if idle_s else None,
+            "idle_p50_ms": round(percentile(in_idle, 0.5), 2) if in_idle else None,
+            "idle_max_ms": round(max(in_idle), 1) if in_idle else None,
+            "dispatch_count": len(during),
+            "dispatch_max_ms": round(max(during), 1) if during else None,
+            "dispatch_share_pct": round(overlap_ms / dispatch_ms * 100, 1) if dispatch_ms else None,
+        }
+    return figures
+
+
+def print_pauses(figures: dict) -> None:
+    for name, f in figures.items():
+        print(
+            f"      {name:28s} idle: {f['idle_count']:4d} ({f['idle_ms_per_s']} ms/s, p50 {f['idle_p50_ms']}, "
+            f"max {f['idle_max_ms']} ms); in dispatches: {f['dispatch_count']:3d} (max {f['dispatch_max_ms']} ms,"
+            f" {f['dispatch_share_pct']} % of the dispatches' time)",
+            flush=True,
+        )
 
 
 async def measure(args, plan, server: latency.Process, run_id: str) -> dict:
@@ -155,10 +212,12 @@ async def measure(args, plan, server: latency.Process, run_id: str) -> dict:
         await asyncio.sleep(2)
         rss = rss_kb(pid)
         cpu_before = cpu_seconds(pid)
+        idle_window = (time.perf_counter(), None)
         await asyncio.sleep(args.idle_s)
+        idle_window = (idle_window[0], time.perf_counter())
         idle_cpu_pct = (cpu_seconds(pid) - cpu_before) / args.idle_s * 100
         stations = [(n * 7) % (connected // args.alerted) for n in range(args.incidents)]
-        found = await dispatch_round(client, plan, port, stations, args.alerted, run_id, f"n{connected}")
+        found, intervals = await dispatch_round(client, plan, port, stations, args.alerted, run_id, f"n{connected}")
         frames = [ms for ms in found if ms is not None]
         checkpoint = {
             "sockets": connected,
@@ -175,6 +234,8 @@ async def measure(args, plan, server: latency.Process, run_id: str) -> dict:
             "closed_by_server": len(client.closed),
             "loadavg_1m": round(os.getloadavg()[0], 2),
         }
+        if args.probe:
+            checkpoint["pauses"] = pauses(args.probe_logs, idle_window, intervals)
         checkpoints.append(checkpoint)
         c = checkpoint
         print(
@@ -184,6 +245,8 @@ async def measure(args, plan, server: latency.Process, run_id: str) -> dict:
             f" (load {c['loadavg_1m']})",
             flush=True,
         )
+        if args.probe:
+            print_pauses(checkpoint["pauses"])
     client.sockets = [s for s in client.sockets if s is not None]
     await client.close_all()
     return {"checkpoints": checkpoints, "stopped_by": stopped_by}
@@ -233,6 +296,11 @@ def parse_args(argv=None):
     parser.add_argument("--idle-s", type=float, default=25.0, help="idle CPU window (daphne pings every 20 s)")
     parser.add_argument("--connect-concurrency", type=int, default=100, help="sockets opening at once")
     parser.add_argument("--timeout", type=int, default=1800, help="give up after this many seconds")
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="time the servers' garbage collections and daphne's per-connection walks at each checkpoint",
+    )
     args = parser.parse_args(argv)
     args.checkpoints = sorted({int(n) for n in args.checkpoints.split(",") if n.strip()})
     if not args.checkpoints or args.checkpoints[-1] > args.sockets or args.checkpoints[0] <= args.alerted:
@@ -281,8 +349,10 @@ def main(argv=None) -> int:
         plan = latency.set_up_data(args.sockets, args.alerted)
         print(f"  data: {args.sockets} firefighters with sessions ({time.perf_counter() - started:.1f} s)", flush=True)
         port = free_port()
-        command = latency.server_command(SimpleNamespace(mode="embedded", probe=False, experiment=[]), port)
-        server = latency.start_process("server", command, env, work_dir, port)
+        command = latency.server_command(SimpleNamespace(mode="embedded", probe=args.probe, experiment=[]), port)
+        args.probe_logs = [work_dir / "probe-server.jsonl"]
+        server_env = {**env, "BENCH_PROBE_LOG": str(args.probe_logs[0]), "BENCH_EXPERIMENTS": ""}
+        server = latency.start_process("server", command, server_env, work_dir, port)
         latency.wait_until_listening(server)
         result = asyncio.run(measure(args, plan, server, run_id))
         if server.popen.poll() is not None:
