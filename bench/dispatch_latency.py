@@ -951,6 +951,12 @@ def run_probed_server(command: list[str]) -> None:
 
     Server.application_checker = timed("daphne application_checker", Server.application_checker)
     Server.timeout_checker = timed("daphne timeout_checker", Server.timeout_checker)
+    with contextlib.suppress(ImportError):  # manage.py serve's server walks in slices: each timed
+        from backend.worker.daphne_server import SlicedTimeoutServer
+
+        SlicedTimeoutServer._check_timeouts_slice = timed(
+            "daphne timeout_checker", SlicedTimeoutServer._check_timeouts_slice
+        )
 
     gc_started = {}
 

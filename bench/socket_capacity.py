@@ -561,7 +561,9 @@ def start_servers(args, env: dict, work_dir: Path) -> list[latency.Process]:
     args.probe_logs = []
     for number in range(args.servers):
         port = free_port()
-        command = latency.server_command(SimpleNamespace(mode=args.mode, probe=args.probe, experiment=[]), port)
+        # manage.py serve in both modes, as deployed (docs/deployment.md); with REDIS_URL set (distributed)
+        # the worker is not inside it.
+        command = latency.server_command(SimpleNamespace(mode="embedded", probe=args.probe, experiment=[]), port)
         args.probe_logs.append(work_dir / f"probe-{number}.jsonl")
         own_env = {**env, "BENCH_PROBE_LOG": str(args.probe_logs[-1]), "BENCH_EXPERIMENTS": ""}
         servers.append(latency.start_process(f"server-{number}", command, own_env, work_dir, port))
