@@ -50,6 +50,8 @@ TARGET_P99_RATIO = 2.0
 # daphne itself refuses a handshake its application has not accepted within 5 s; the client waits longer
 # so that a refusal is daphne's, not the client's.
 CONNECT_TIMEOUT_S = 60
+CONNECT_RETRIES = 3
+latency.START_TIMEOUT_S = 180  # a server starting on this shared machine at load 20 took over 30 s
 
 
 def rss_kb(pid: int) -> int:
@@ -71,16 +73,24 @@ def server_of(index: int, ports: list[int]) -> int:
 
 
 async def connect_more(client: latency.Client, plan, ports: list[int], start: int, end: int, concurrency: int) -> int:
-    """Sockets start..end-1 (firefighter i's session on socket i), added to `client`'s. A socket that
-    fails to open is tried once more after the others, as the app reconnects; raises if any fails
-    twice (after keeping the ones that opened). Returns how many needed the second try."""
+    """Sockets start..end-1 (firefighter i's session on socket i), added to `client`'s. Sockets that
+    fail to open are tried again after the others, up to CONNECT_RETRIES times, after a pause and
+    with half the concurrency each time, as the app reconnects with backoff; raises if any still
+    fails (after keeping the ones that opened). Returns how many needed another try."""
     failed = await _open_sockets(client, plan, ports, list(range(start, end)), concurrency)
+    retried = len(failed)
+    for attempt in range(CONNECT_RETRIES):
+        if not failed:
+            break
+        print(f"    {len(failed)} sockets failed to open ({failed[0][1]}); trying them again", flush=True)
+        await asyncio.sleep(2 * (attempt + 1))
+        concurrency = max(1, concurrency // 2)
+        failed = await _open_sockets(client, plan, ports, [index for index, _ in failed], concurrency)
     if failed:
-        print(f"    {len(failed)} sockets failed to open ({failed[0][1]}); trying them once more", flush=True)
-        again = await _open_sockets(client, plan, ports, [index for index, _ in failed], concurrency)
-        if again:
-            raise RuntimeError(f"{len(again)} of {end - start} sockets failed to open twice; the first: {again[0][1]}")
-    return len(failed)
+        raise RuntimeError(
+            f"{len(failed)} of {end - start} sockets failed to open {CONNECT_RETRIES + 1} times; the first: {failed[0][1]}"
+        )
+    return retried
 
 
 async def _open_sockets(client, plan, ports: list[int], indexes: list[int], concurrency: int) -> list[tuple[int, str]]:
@@ -121,6 +131,23 @@ async def _open_sockets(client, plan, ports: list[int], indexes: list[int], conc
     return failed
 
 
+APP_PING = json.dumps({"type": "ping"})
+PING_TICK_S = 0.1
+
+
+async def keep_pinging(client: latency.Client, every_s: float) -> None:
+    """As the app does (pwa/app/socket.js, a ping frame every 25 s, answered by the consumer with a
+    pong): each open socket sends one every `every_s`, spread evenly over the interval."""
+    while True:
+        sockets = [s for s in client.sockets if s is not None]
+        per_tick = max(1, round(len(sockets) * PING_TICK_S / every_s))
+        for first in range(0, max(len(sockets), 1), per_tick):
+            for connection in sockets[first : first + per_tick]:
+                with contextlib.suppress(Exception):
+                    await connection.send(APP_PING)
+            await asyncio.sleep(PING_TICK_S)
+
+
 # --- Client processes: the idle sockets beyond the measured ones -----------------------------------
 
 
@@ -135,6 +162,7 @@ def client_process(commands, cookies: list[str], ports: list[int]) -> None:
 
     async def serve():
         client = latency.Client()
+        pinging = None
         loop = asyncio.get_running_loop()
         while True:
             command = await loop.run_in_executor(None, commands.recv)
@@ -147,6 +175,12 @@ def client_process(commands, cookies: list[str], ports: list[int]) -> None:
                     commands.send(("connected", 0, f"{type(error).__name__}: {error}"[:500]))
             elif command[0] == "status":
                 commands.send(("status", len(client.closed)))
+            elif command[0] == "ping":
+                pinging = asyncio.create_task(keep_pinging(client, command[1]))
+                commands.send(("pinging",))
+            elif command[0] == "quiet":
+                pinging.cancel()
+                commands.send(("quiet",))
             else:
                 client.sockets = [s for s in client.sockets if s is not None]
                 with contextlib.suppress(Exception):
@@ -189,6 +223,9 @@ class ClientProcesses:
         if errors:
             raise RuntimeError(errors[0])
         return sum(retried for _, retried, _ in answers)
+
+    async def everyone(self, command) -> None:
+        await asyncio.gather(*(self.ask(pipe, command) for pipe in self.pipes))
 
     async def closed_by_server(self) -> int:
         answers = await asyncio.gather(*(self.ask(pipe, ("status",)) for pipe in self.pipes))
@@ -348,6 +385,8 @@ async def measure(args, plan, servers: list[latency.Process], run_id: str) -> di
             idle_cpu = [
                 (cpu_seconds(pid) - before) / args.idle_s * 100 for pid, before in zip(pids, cpu_before, strict=True)
             ]
+            if args.app_ping_s:
+                pinged_cpu = await idle_cpu_while_pinging(args, client, children, pids)
             measured_stations = base_sockets // args.alerted if children else connected // args.alerted
             stations = [(n * 7) % measured_stations for n in range(args.incidents)]
             found, intervals = await dispatch_round(
@@ -374,6 +413,7 @@ async def measure(args, plan, servers: list[latency.Process], run_id: str) -> di
                 "connect_per_s": round((connected - previous) / connect_s, 1),
                 "connects_retried": retried,
                 "idle_cpu_pct": round(sum(idle_cpu), 2),
+                "idle_cpu_pct_with_app_pings": round(sum(pinged_cpu), 2) if args.app_ping_s else None,
                 "dispatch_p50_ms": round(percentile(frames, 0.5), 1) if frames else None,
                 "dispatch_p99_ms": round(percentile(frames, 0.99), 1) if frames else None,
                 "missing_frames": len(found) - len(frames),
@@ -405,6 +445,24 @@ async def measure(args, plan, servers: list[latency.Process], run_id: str) -> di
     return {"checkpoints": checkpoints, "stopped_by": stopped_by}
 
 
+async def idle_cpu_while_pinging(args, client, children, pids: list[int]) -> list[float]:
+    """The servers' CPU (% of one core each) over another --idle-s with every socket sending the
+    app's ping frame every --app-ping-s."""
+    tasks = [asyncio.create_task(keep_pinging(client, args.app_ping_s))]
+    if children:
+        await children.everyone(("ping", args.app_ping_s))
+    try:
+        await asyncio.sleep(args.app_ping_s)  # every socket pinging before the window opens
+        before = [cpu_seconds(pid) for pid in pids]
+        await asyncio.sleep(args.idle_s)
+        return [(cpu_seconds(pid) - cpu) / args.idle_s * 100 for pid, cpu in zip(pids, before, strict=True)]
+    finally:
+        for task in tasks:
+            task.cancel()
+        if children:
+            await children.everyone(("quiet",))
+
+
 def print_checkpoint(c: dict) -> None:
     print(
         f"  {c['sockets']:6d} sockets: RSS {c['rss_mib']:8.1f} MiB, {c['kb_per_socket']:6.1f} KB/socket, "
@@ -419,6 +477,8 @@ def print_checkpoint(c: dict) -> None:
             f"{server['kb_per_socket']} KB/socket, idle CPU {server['idle_cpu_pct']}%",
             flush=True,
         )
+    if c.get("idle_cpu_pct_with_app_pings") is not None:
+        print(f"      idle CPU with the app's pings: {c['idle_cpu_pct_with_app_pings']}%", flush=True)
     if "redis_our_keys" in c:
         print(
             f"      Redis: {c['redis_our_keys']} keys of this run, {c['redis_our_bytes_per_socket']} bytes/socket "
@@ -486,7 +546,11 @@ def parse_args(argv=None):
     parser.add_argument("--incidents", type=int, default=20, help="dispatches measured at each checkpoint")
     parser.add_argument("--idle-s", type=float, default=25.0, help="idle CPU window (daphne pings every 20 s)")
     parser.add_argument(
-        "--connect-concurrency", type=int, default=20, help="sockets opening at once per server (default 20)"
+        "--connect-concurrency",
+        type=int,
+        default=10,
+        help="sockets opening at once per server (default 10: connects are serial per process, and daphne "
+        "refuses a handshake not accepted within 5 s)",
     )
     parser.add_argument(
         "--client-processes",
@@ -502,6 +566,12 @@ def parse_args(argv=None):
         help="distributed: the PostgreSQL server (a scratch database is created beside it)",
     )
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--app-ping-s",
+        type=float,
+        default=0,
+        help="also measure idle CPU with every socket sending the app's ping frame this often (the app: 25)",
+    )
     parser.add_argument("--timeout", type=int, default=3600, help="give up after this many seconds")
     parser.add_argument(
         "--probe",
