@@ -88,7 +88,8 @@ async def connect_more(client: latency.Client, plan, ports: list[int], start: in
         failed = await _open_sockets(client, plan, ports, [index for index, _ in failed], concurrency)
     if failed:
         raise RuntimeError(
-            f"{len(failed)} of {end - start} sockets failed to open {CONNECT_RETRIES + 1} times; the first: {failed[0][1]}"
+            f"{len(failed)} of {end - start} sockets failed to open {CONNECT_RETRIES + 1} times; "
+            f"the first: {failed[0][1]}"
         )
     return retried
 
