@@ -20,7 +20,8 @@ from backend.worker.serving import tune_garbage_collector  # noqa: E402
 
 # A server holding thousands of sockets holds millions of long-lived objects; the collector's walks
 # over them paused alert delivery by hundreds of ms (bench/socket_capacity.py --probe). Freeze what
-# start-up made, collect less often, and freeze what survives each full collection (see there).
+# start-up made, collect less often and, with GC_FREEZE_SURVIVORS, freeze what survives each full
+# collection (see there).
 tune_garbage_collector(freeze_survivors=settings.GC_FREEZE_SURVIVORS)
 
 application = ProtocolTypeRouter(
