@@ -1,6 +1,5 @@
 """The one ASGI application: HTTP (Django) and WebSockets (Channels), served by daphne."""
 
-import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
@@ -11,18 +10,19 @@ from django.core.asgi import get_asgi_application
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from backend.accounts.sockets import SocketAuthMiddlewareStack  # noqa: E402
 from backend.limits import BodySizeLimit  # noqa: E402
 from backend.sockets.routing import websocket_urlpatterns  # noqa: E402
 from backend.sockets.security import SameOriginValidator  # noqa: E402
+from backend.worker.serving import tune_garbage_collector  # noqa: E402
 
-# A server holding a thousand sockets has hundreds of thousands of long-lived objects, and each
-# full garbage collection over them paused alert delivery by 200 to 300 ms (measured with
-# bench/dispatch_latency.py --probe). Freeze what start-up made and collect less often.
-gc.collect()
-gc.freeze()
-gc.set_threshold(10_000, 10, 10)
+# A server holding thousands of sockets holds millions of long-lived objects; the collector's walks
+# over them paused alert delivery by hundreds of ms (bench/socket_capacity.py --probe). Freeze what
+# start-up made, collect less often and, with GC_FREEZE_SURVIVORS, freeze what survives each full
+# collection (see there).
+tune_garbage_collector(freeze_survivors=settings.GC_FREEZE_SURVIVORS)
 
 application = ProtocolTypeRouter(
     {

@@ -483,6 +483,10 @@ NOTIFY_SMS_TEMPLATE_ID = env.string("NOTIFY_SMS_TEMPLATE_ID", "")
 NOTIFY_BASE_URL = env.string("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
 # In the embedded setup the worker runs inside the server process (manage.py serve).
 DELIVERY_WORKER_EMBEDDED = env.boolean("DELIVERY_WORKER_EMBEDDED", not REDIS_URL)
+# Whether the serving process freezes what survives each full garbage collection (the sockets'
+# state), so that later collections stop walking it (backend/worker/serving.py). Off by default: on
+# this machine it did not shorten the longest pause (bench/gc_pauses.py, docs/scaling.md).
+GC_FREEZE_SURVIVORS = env.boolean("GC_FREEZE_SURVIVORS", False)
 
 # --- Maps (docs/maps.md) ------------------------------------------------------------------------
 # Tiles from a tile server the deployer has the right to use (its URL template and the attribution

@@ -959,6 +959,20 @@ def run_probed_server(command: list[str]) -> None:
 
     consumers.ResponderConsumer.deliver = deliver
 
+    # daphne walks every connection from the reactor: application_checker each second,
+    # timeout_checker (which also sends the keep-alive pings) every two. Both block the event loop
+    # for a time that grows with the sockets.
+    from daphne.server import Server
+
+    Server.application_checker = timed("daphne application_checker", Server.application_checker)
+    Server.timeout_checker = timed("daphne timeout_checker", Server.timeout_checker)
+    with contextlib.suppress(ImportError):  # manage.py serve's server walks in slices: each timed
+        from backend.worker.daphne_server import SlicedTimeoutServer
+
+        SlicedTimeoutServer._check_timeouts_slice = timed(
+            "daphne timeout_checker", SlicedTimeoutServer._check_timeouts_slice
+        )
+
     gc_started = {}
 
     def on_gc(phase, info):

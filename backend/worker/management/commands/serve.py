@@ -21,6 +21,8 @@ class Command(BaseCommand):
         from daphne.server import twisted_loop
         from twisted.internet import reactor
 
+        from backend.worker.daphne_server import SlicedTimeoutServer
+
         if settings.DELIVERY_WORKER_EMBEDDED:
             from backend.worker.loop import run_worker
 
@@ -34,4 +36,6 @@ class Command(BaseCommand):
 
             reactor.callWhenRunning(start_worker)
             self.stdout.write("Worker: running inside this process.")
-        CommandLineInterface().run(["--bind", host, "--port", str(port), "backend.asgi:application"])
+        interface = CommandLineInterface()
+        interface.server_class = SlicedTimeoutServer  # its per-connection walk in slices (see there)
+        interface.run(["--bind", host, "--port", str(port), "backend.asgi:application"])

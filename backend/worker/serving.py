@@ -1,0 +1,68 @@
+"""The serving process's garbage collector, tuned for many long-lived sockets.
+
+A daphne process holding 10,000 sockets holds millions of objects that live as long as their
+socket (the consumer, its scope, Twisted's protocol and transport, asyncio tasks: about 40 KB a
+socket). CPython's collector walks every object of a generation when it collects it, and its
+oldest generation holds all of them: each full collection then stops the event loop, and every
+alert waiting in it, for a time that grows with the sockets (bench/socket_capacity.py --probe).
+
+What this does instead:
+
+- What start-up made (Django, the apps, the URL patterns) is frozen: never walked again.
+- The youngest generation is collected every 10,000 net allocations instead of 700, so short
+  requests rarely trigger a collection at all.
+- After each full collection, what survived it is frozen too (`freeze_survivors`): objects that
+  survive a full collection are, in this process, almost all sockets' state, so the next full
+  collection walks only what came since. A frozen object is still freed by reference counting
+  when its socket closes; only reference cycles among frozen objects are never found. So once the
+  frozen set has doubled since the collector last saw all of it, the next full collection is
+  given everything again (`gc.unfreeze`): the cycles left by closed sockets are reclaimed, at the
+  cost of one long pause per doubling, instead of one per 25 % growth (CPython's own rule).
+
+The freezing after full collections is off unless GC_FREEZE_SURVIVORS=true: measured with
+bench/gc_pauses.py (collector CPU per dispatch, 1,000 to 10,000 sockets' worth of objects) it made
+fewer and shorter full collections in steady state but not a shorter longest pause, since the
+collection that sees everything again after a doubling is as long as an ordinary full one, and
+how much cyclic garbage closed sockets leave behind (which decides how often that happens) is not
+measured yet. Start-up is frozen and the thresholds raised either way.
+"""
+
+import gc
+
+YOUNG_THRESHOLD = 10_000  # CPython's default is 700
+MIDDLE_THRESHOLD = 10
+OLD_THRESHOLD = 10
+FROZEN_GROWTH_BEFORE_FULL_SCAN = 2.0  # the frozen set may double before the collector sees it again
+
+
+class _Frozen:
+    """The frozen set's size when the collector last walked all of it."""
+
+    baseline = 0
+    unfrozen = False  # the next full collection sees everything (then freezes again)
+
+
+def tune_garbage_collector(*, freeze_survivors: bool) -> None:
+    """Call once, after start-up (Django and the application loaded), in the serving process."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD)
+    _Frozen.baseline, _Frozen.unfrozen = gc.get_freeze_count(), False
+    if freeze_survivors and freeze_after_full_collections not in gc.callbacks:
+        gc.callbacks.append(freeze_after_full_collections)
+
+
+def freeze_after_full_collections(phase: str, info: dict) -> None:
+    """gc.callbacks hook: after a full collection, freeze its survivors, or, when the frozen set has
+    outgrown its baseline, unfreeze it so that the next full collection sees every object."""
+    if phase != "stop" or info["generation"] != 2:
+        return
+    if _Frozen.unfrozen:
+        # This collection walked everything: what is frozen now is live, the new baseline.
+        gc.freeze()
+        _Frozen.baseline, _Frozen.unfrozen = gc.get_freeze_count(), False
+        return
+    gc.freeze()
+    if gc.get_freeze_count() > FROZEN_GROWTH_BEFORE_FULL_SCAN * max(_Frozen.baseline, 1):
+        gc.unfreeze()  # into the oldest generation: the next full collection walks it all
+        _Frozen.unfrozen = True

@@ -1,0 +1,112 @@
+"""The serving process's garbage collector (backend/worker/serving.py), checked in a fresh process
+that loads the ASGI application as daphne does: the settings take effect there, and what survives
+a full collection stops being walked by the next one. Counts of objects, never timings."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.processes
+
+LOAD_THE_APPLICATION = """
+import gc, json, weakref
+import backend.asgi
+from backend.worker import serving
+
+class SocketState:  # a socket's long-lived state, in a reference cycle as Twisted's protocols are
+    pass
+
+def long_lived(count):
+    made = []
+    for _ in range(count):
+        state = SocketState()
+        state.me = state
+        made.append(state)
+    return made
+
+def tracked(obj):  # the collector walks it (frozen objects are not in gc.get_objects())
+    return any(o is obj for o in gc.get_objects())
+"""
+
+
+def run(tmp_path: Path, script: str, **env) -> dict:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "GC_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_THE_APPLICATION + script],
+        cwd=ROOT,
+        env={**clean, "DJANGO_ENV": "development", "SQLITE_PATH": str(tmp_path / "db.sqlite3"), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_it_freezes_start_up_and_collects_the_young_less_often(tmp_path):
+    found = run(
+        tmp_path,
+        "print(json.dumps({'threshold': gc.get_threshold(), 'frozen': gc.get_freeze_count(),"
+        " 'hooked': serving.freeze_after_full_collections in gc.callbacks}))",
+    )
+    assert found["threshold"] == [10_000, 10, 10]
+    assert found["frozen"] > 10_000  # Django and the apps
+    assert not found["hooked"]  # freezing survivors is off by default (GC_FREEZE_SURVIVORS)
+
+
+def test_it_freezes_what_survives_a_full_collection(tmp_path):
+    found = run(
+        tmp_path,
+        """
+sockets = long_lived(1000)
+before = tracked(sockets[0])
+gc.collect()
+print(json.dumps({'tracked_before': before, 'tracked_after': tracked(sockets[0])}))
+""",
+        GC_FREEZE_SURVIVORS="true",
+    )
+    assert found == {"tracked_before": True, "tracked_after": False}
+
+
+def test_it_lets_the_collector_see_everything_again_once_the_frozen_set_has_doubled(tmp_path):
+    # Sockets that close leave reference cycles the collector cannot see while they are frozen.
+    found = run(
+        tmp_path,
+        """
+baseline = gc.get_freeze_count()
+sockets = long_lived(baseline // 2 + 1000)
+gc.collect()  # frozen set x1.5: frozen
+half_grown = gc.get_freeze_count()
+closed = weakref.ref(sockets[0])
+sockets.extend(long_lived(baseline))
+gc.collect()  # x2.5: unfrozen for the next full collection
+unfrozen = gc.get_freeze_count()
+del sockets[: baseline // 2 + 1000]  # these sockets close: their cycles are garbage now
+gc.collect()  # walks everything, reclaims them, freezes what lives
+print(json.dumps({'half_grown_over_baseline': half_grown / baseline, 'unfrozen': unfrozen,
+                  'closed_reclaimed': closed() is None, 'refrozen_over_baseline': gc.get_freeze_count() / baseline}))
+""",
+        GC_FREEZE_SURVIVORS="true",
+    )
+    assert 1.4 < found["half_grown_over_baseline"] < 2.0
+    assert found["unfrozen"] == 0
+    assert found["closed_reclaimed"]
+    assert 1.9 < found["refrozen_over_baseline"] < 2.5  # start-up and the open sockets
+
+
+def test_freezing_survivors_is_off_unless_asked_for(tmp_path):
+    found = run(
+        tmp_path,
+        """
+sockets = long_lived(1000)
+gc.collect()
+print(json.dumps({'hooked': serving.freeze_after_full_collections in gc.callbacks,
+                  'threshold': gc.get_threshold(), 'tracked_after': tracked(sockets[0])}))
+""",
+    )
+    assert found == {"hooked": False, "threshold": [10_000, 10, 10], "tracked_after": True}
