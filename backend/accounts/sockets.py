@@ -7,7 +7,11 @@ code is 4401 (log in again), as for a socket opened without a login: docs/events
 
 A session can also end while nobody acts (its expiry date passes, or a staff session idles): each
 socket re-checks its session when the client sends a frame (the apps ping every 25 s), at most
-every RECHECK_SECONDS.
+every RECHECK_SECONDS for staff (whose sessions idle out in minutes) and every
+FIREFIGHTER_RECHECK_SECONDS for firefighters (whose sessions last 30 days and slide with use, and
+whose logouts, revocations and deactivations close their sockets at once through the groups below).
+A check is a database call on the sockets' threads: at 10,000 phones a check a minute each was
+some 170 a second, and held up connects and acknowledgements (docs/scaling.md).
 """
 
 import hashlib
@@ -21,6 +25,7 @@ from backend.broadcast import send_on_commit
 from backend.database_threads import socket_database_sync_to_async
 
 RECHECK_SECONDS = 60
+FIREFIGHTER_RECHECK_SECONDS = 600
 # The channel-layer message type; consumers handle it as `session_ended`.
 SESSION_ENDED = {"type": "session.ended"}
 
@@ -62,10 +67,14 @@ class SessionBoundSocket:
         for group in getattr(self, "session_groups", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
+    def session_recheck_seconds(self) -> float:
+        """How long a session check holds (the module's figures, read now: tests change them)."""
+        return RECHECK_SECONDS
+
     async def session_still_live(self) -> bool:
         if not hasattr(self, "session_checked_at"):
             return True  # not bound: a socket that was refused
-        if time.monotonic() - self.session_checked_at < RECHECK_SECONDS:
+        if time.monotonic() - self.session_checked_at < self.session_recheck_seconds():
             return True
         self.session_checked_at = time.monotonic()
         session_key = getattr(self.scope.get("session"), "session_key", None)

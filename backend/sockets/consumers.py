@@ -16,6 +16,7 @@ from django.conf import settings
 
 from backend import database_threads, health, strict_json
 from backend.accounts import second_factor
+from backend.accounts import sockets as accounts_sockets
 from backend.accounts.models import Responder
 from backend.accounts.sockets import SessionBoundSocket, user_of_session
 from backend.audit import log as audit_log
@@ -181,6 +182,9 @@ class ResponderConsumer(_EventSocket):
 
     Joins the responder's group before reading the backlog, so nothing committed in between is
     missed; anything that arrives both ways is sent once (by id)."""
+
+    def session_recheck_seconds(self) -> float:
+        return accounts_sockets.FIREFIGHTER_RECHECK_SECONDS
 
     async def start(self):
         self.responder_id = await self.log_in(_responder_id)

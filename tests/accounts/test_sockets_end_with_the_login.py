@@ -88,7 +88,7 @@ async def test_deactivating_a_user_closes_their_open_sockets(alice, carol):
 
 
 async def test_a_session_that_expired_while_connected_closes_at_the_next_frame(alice, monkeypatch):
-    monkeypatch.setattr(sockets, "RECHECK_SECONDS", 0)
+    monkeypatch.setattr(sockets, "FIREFIGHTER_RECHECK_SECONDS", 0)
     phone, key = await open_socket(alice.user)
     await sync_to_async(Session.objects.filter(session_key=key).update)(
         expire_date=timezone.now() - datetime.timedelta(seconds=1)
@@ -128,4 +128,36 @@ async def test_a_watched_board_keeps_its_staff_session_from_idling_out(carol, mo
     seen = await sync_to_async(lambda: Session.objects.get(session_key=key).get_decoded()[sessions.SEEN_AT])()
     started = await sync_to_async(lambda: Session.objects.get(session_key=key).get_decoded()[sessions.STARTED_AT])()
     assert seen > started
+    await board.disconnect(timeout=0.1)
+
+
+async def test_a_phone_pinging_is_checked_against_its_session_every_ten_minutes_a_board_every_minute(
+    alice, carol, monkeypatch
+):
+    # Each check is a database call: at 10,000 phones pinging every 25 s, a check a minute each
+    # was some 170 calls a second (docs/scaling.md). A firefighter's session lasts 30 days and its
+    # ending closes the socket at once through its groups; a staff session idles out in minutes.
+    checks = []
+    check = sessions.session_is_live
+    monkeypatch.setattr(sessions, "session_is_live", lambda key, user_id: checks.append(user_id) or check(key, user_id))
+    phone, _ = await open_socket(alice.user)
+    board, _ = await open_socket(carol, BOARD)
+    clock = [sockets.time.monotonic()]
+    monkeypatch.setattr(sockets.time, "monotonic", lambda: clock[0])
+
+    async def ping_both_after(seconds: float) -> None:
+        clock[0] += seconds
+        for socket in (phone, board):
+            await socket.send_json_to({"type": "ping"})
+            assert (await receive_frame(socket))["type"] == "pong"
+
+    await ping_both_after(600)  # both checked now: the count starts here
+    checks.clear()
+    for _ in range(23):  # nine and a half minutes of pings every 25 s
+        await ping_both_after(25)
+    assert checks.count(alice.user.pk) == 0
+    assert checks.count(carol.pk) == 7  # every third ping: 75 s apart
+    await ping_both_after(25)
+    assert checks.count(alice.user.pk) == 1
+    await phone.disconnect(timeout=0.1)
     await board.disconnect(timeout=0.1)
