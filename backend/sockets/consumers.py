@@ -6,6 +6,7 @@ docs/events.md.
 """
 
 import asyncio
+import datetime
 import json
 import logging
 import weakref
@@ -13,6 +14,8 @@ from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
 
 from backend import database_threads, health, strict_json
 from backend.accounts import second_factor
@@ -288,6 +291,8 @@ class CoordinatorConsumer(_EventSocket):
                 await self.send_frame(events.envelope(type="board.workers", data=status))
 
 
+# As long as the board keeps a finished incident's card (board-state.js: FINISHED_KEPT_MS).
+BOARD_FINISHED_KEPT_SECONDS = 10 * 60
 _GONE = object()  # log_in: the socket was closed, or its client has gone
 _slots_by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -375,8 +380,18 @@ def _board_snapshot(user, address: str | None) -> dict:
     """Four queries whatever the number of open incidents, one per open incident for its nearest
     defibrillators (an indexed look-up of a fraction of a millisecond), two for the positions of
     the responders going, whose reading is audited as `user`'s (docs/positions.md), and two for
-    the messages to the crews."""
-    incidents = list(Incident.objects.filter(status=IncidentStatus.OPEN).order_by("-created_at")[:200])
+    the messages to the crews.
+
+    With the open incidents, those closed or cancelled within BOARD_FINISHED_KEPT_SECONDS: a board
+    that was open when they finished keeps their cards that long, and a board opened or reloaded
+    meanwhile must show the same (two coordinators see the same thing)."""
+    since = timezone.now() - datetime.timedelta(seconds=BOARD_FINISHED_KEPT_SECONDS)
+    incidents = list(
+        Incident.objects.filter(
+            Q(status=IncidentStatus.OPEN) | Q(closed_at__gte=since) | Q(cancelled_at__gte=since)
+        ).order_by("-created_at")[:200]
+    )
+    open_incidents = [incident for incident in incidents if incident.status == IncidentStatus.OPEN]
     alerts = list(
         Alert.objects.filter(incident__in=incidents)
         .select_related("incident", "responder__user", "responder__station")
@@ -405,7 +420,7 @@ def _board_snapshot(user, address: str | None) -> dict:
         # The nearest defibrillators of each open incident, as GET .../defibrillators/ answers.
         "defibrillators": [
             {"incident_id": incident.pk, **defibrillators_near(incident.latitude, incident.longitude)}
-            for incident in incidents
+            for incident in open_incidents
         ],
         # Two more queries: the open incidents' messages to the crews, with every acknowledgement.
         "messages": crew_messages.board_messages_of(incidents),

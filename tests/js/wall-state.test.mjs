@@ -292,3 +292,25 @@ describe("standing down one responder", () => {
     assert.match(board.standDownQuestion(where, responder("accepted")), /who is going to EEAST-7\?/);
   });
 });
+
+// Found trying two boards: a board open when an incident was cancelled kept its card for ten
+// minutes, while one opened or reloaded meanwhile did not show it at all.
+describe("a finished incident's card", () => {
+  const cancelledAt = "2026-01-01T12:10:00+00:00";
+  const finished = incident(8, { status: "cancelled", cancelled_at: cancelledAt, cancel_reason: "Hoax" });
+  const minutesAfter = (minutes) => Date.parse(cancelledAt) + minutes * 60 * 1000;
+  const shown = (state, now) => board.incidentsToShow(state, now).map((each) => each.id);
+
+  it("is kept ten minutes from when it finished, on a board that learnt of it later", () => {
+    const opened = boardOf(snapshot({ incidents: [finished] })); // opened long after, now
+    assert.deepEqual(shown(opened, minutesAfter(9)), [8]);
+    assert.deepEqual(shown(opened, minutesAfter(11)), []);
+  });
+
+  it("goes at the same moment on a board that was open when it finished", () => {
+    const open = boardOf(snapshot({ incidents: [incident(8)] }));
+    board.applyIncident(open, finished, minutesAfter(0));
+    assert.deepEqual(shown(open, minutesAfter(9)), [8]);
+    assert.deepEqual(shown(open, minutesAfter(11)), []);
+  });
+});

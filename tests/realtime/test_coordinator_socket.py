@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from backend.dispatch import actions
 from backend.dispatch.escalation import escalate_incident
+from backend.dispatch.models import Incident
 from backend.sockets.consumers import CloseCode
 from tests.realtime.sockets import assert_closed_with, connect, dispatch, new_incident, receive_frame, receive_frames
 
@@ -38,14 +39,24 @@ async def test_it_sends_a_snapshot_of_open_incidents_and_their_alerts(incident, 
     cancelled = await new_incident(carol, "EEAST-0003")
     await dispatch(carol, cancelled)
     await sync_to_async(actions.cancel_incident)(actor=carol, incident_id=cancelled.pk, reason="Hoax call")
+    eleven_minutes_ago = timezone.now() - datetime.timedelta(minutes=11)
+    await sync_to_async(Incident.objects.filter(pk=cancelled.pk).update)(cancelled_at=eleven_minutes_ago)
+    # Closed just now: a board open at the time keeps its card ten minutes, so this one shows it too.
+    closed = await new_incident(carol, "EEAST-0004")
+    await sync_to_async(actions.close_incident)(actor=carol, incident_id=closed.pk)
 
     socket, snapshot = await open_board(carol)
 
     incidents = {item["id"]: item for item in snapshot["data"]["incidents"]}
-    assert set(incidents) == {incident.pk, waiting.pk}
+    assert set(incidents) == {incident.pk, waiting.pk, closed.pk}
     assert incidents[incident.pk]["dispatched_at"] is not None
     assert incidents[waiting.pk]["dispatched_at"] is None
-    assert [item["id"] for item in snapshot["data"]["incidents"]] == [waiting.pk, incident.pk]  # newest first
+    assert incidents[closed.pk]["status"] == "closed"
+    assert [item["id"] for item in snapshot["data"]["incidents"]] == [
+        closed.pk,
+        waiting.pk,
+        incident.pk,
+    ]  # newest first
     board_alerts = {(item["incident_id"], item["responder_name"], item["state"]) for item in snapshot["data"]["alerts"]}
     assert board_alerts == {(incident.pk, "Alice", "alerted"), (incident.pk, "Bob", "alerted")}
     assert {item["id"] for item in snapshot["data"]["alerts"]} == {alerts["alice"].pk, alerts["bob"].pk}

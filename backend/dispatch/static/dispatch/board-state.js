@@ -279,12 +279,19 @@ export function applyIncident(state, incident, now = Date.now()) {
   if (!incident || typeof incident.id !== "number") return false;
   const known = state.incidents.get(incident.id);
   if (known && known.status !== "open" && incident.status === "open") return false;
-  const finishedSeenAt = incident.status === "open" ? null : (known?.finishedSeenAt ?? now);
+  const finishedSeenAt = incident.status === "open" ? null : (known?.finishedSeenAt ?? finishedAt(incident, now));
   state.incidents.set(incident.id, { ...incident, finishedSeenAt });
   // Enough crews are going: the alarm has been dealt with. Forget its message, which no longer
   // says how things stand; should coverage drop again, alarmOf words it afresh from the incident.
   if (coverageOf(incident).covered) state.alarms.delete(incident.id);
   return true;
+}
+
+/** When the incident was closed or cancelled (from the server, so every board counts its card's
+ *  ten minutes from the same moment, whenever it was opened), or `now` if that is not known. */
+function finishedAt(incident, now) {
+  const at = Date.parse(incident.closed_at || incident.cancelled_at || "");
+  return Number.isNaN(at) ? now : Math.min(at, now);
 }
 
 export function alertsOf(state, incidentId) {
