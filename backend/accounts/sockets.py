@@ -30,6 +30,11 @@ FIREFIGHTER_RECHECK_SECONDS = 600
 SESSION_ENDED = {"type": "session.ended"}
 
 
+def _clock() -> float:
+    """The clock of the session checks (a function of its own, so a test can move it alone)."""
+    return time.monotonic()
+
+
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
@@ -61,7 +66,7 @@ class SessionBoundSocket:
             self.session_groups.append(session_group(session_key))
         for group in self.session_groups:
             await self.channel_layer.group_add(group, self.channel_name)
-        self.session_checked_at = time.monotonic()
+        self.session_checked_at = _clock()
 
     async def unbind_from_session(self) -> None:
         for group in getattr(self, "session_groups", []):
@@ -74,9 +79,9 @@ class SessionBoundSocket:
     async def session_still_live(self) -> bool:
         if not hasattr(self, "session_checked_at"):
             return True  # not bound: a socket that was refused
-        if time.monotonic() - self.session_checked_at < self.session_recheck_seconds():
+        if _clock() - self.session_checked_at < self.session_recheck_seconds():
             return True
-        self.session_checked_at = time.monotonic()
+        self.session_checked_at = _clock()
         session_key = getattr(self.scope.get("session"), "session_key", None)
         return await socket_database_sync_to_async(sessions.session_is_live)(session_key, self.scope["user"].pk)
 

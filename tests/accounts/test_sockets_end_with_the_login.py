@@ -142,8 +142,8 @@ async def test_a_phone_pinging_is_checked_against_its_session_every_ten_minutes_
     monkeypatch.setattr(sessions, "session_is_live", lambda key, user_id: checks.append(user_id) or check(key, user_id))
     phone, _ = await open_socket(alice.user)
     board, _ = await open_socket(carol, BOARD)
-    clock = [sockets.time.monotonic()]
-    monkeypatch.setattr(sockets.time, "monotonic", lambda: clock[0])
+    clock = [sockets._clock()]
+    monkeypatch.setattr(sockets, "_clock", lambda: clock[0])
 
     async def ping_both_after(seconds: float) -> None:
         clock[0] += seconds

@@ -4,7 +4,8 @@ import logging
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
 from django.db import transaction
 
 from backend.dispatch import actions
@@ -20,7 +21,13 @@ class Listener:
     """A channel-layer channel subscribed to one responder's group, as their socket would be."""
 
     def __init__(self, responder):
-        self.layer = get_channel_layer()
+        # A layer of its own, with its own process channel: on Redis, a receive cut off by the
+        # time-out below can leave its blocking read pending on the server, and on the shared
+        # layer that read took the next test's message (the PostgreSQL + Redis pass of CI).
+        # (In memory, a second layer would hold nothing the product sends: there, the shared one.)
+        shared = get_channel_layer()
+        in_memory = isinstance(shared, InMemoryChannelLayer)
+        self.layer = shared if in_memory else channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
         self.channel = async_to_sync(self.layer.new_channel)()
         async_to_sync(self.layer.group_add)(responder_group(responder.pk), self.channel)
 
