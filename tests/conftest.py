@@ -173,6 +173,22 @@ def processes_are_marked(request, monkeypatch):
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
 
 
+@pytest.fixture(autouse=True)
+def a_fresh_channel_layer_after_a_stuck_receive():
+    """channels_redis keeps one receive lock per layer, bound to the event loop that receives. A
+    consumer cut off in the middle of a read when its test ended (assert_closed_with cancels a
+    hang-up after 0.1 s) can leave that lock held and bound to a loop that is gone, and every later
+    socket test of the process then failed ("bound to a different event loop"; the PostgreSQL +
+    Redis pass of CI). The next test gets a fresh layer on the same Redis and prefix."""
+    yield
+    from channels import DEFAULT_CHANNEL_LAYER
+    from channels.layers import channel_layers
+
+    layer = channel_layers.backends.get(DEFAULT_CHANNEL_LAYER)
+    if layer is not None and getattr(layer, "receive_count", 0):
+        del channel_layers.backends[DEFAULT_CHANNEL_LAYER]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def quicker_flush_after_transactional_tests():
     """Transactional tests are flushed without remaking content types, permissions and role groups
