@@ -26,7 +26,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "53fb0af68efe";
+const VERSION = "9fe1b9cffa93";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 
@@ -43,6 +43,7 @@ const SHELL = [
   "/app/eventlog.js",
   "/app/form-schema.js",
   "/app/format.js",
+  "/app/geolocation.js",
   "/app/idb.js",
   "/app/labels.js",
   "/app/lastevent.js",

@@ -31,6 +31,7 @@ from backend.accounts.models import Responder, Station
 from backend.delivery import vapid
 from backend.roles import COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
 from tests.support import live_server
+from tests.support.channel_layers import a_receive_is_left_on
 from tests.support.database import quicker_flush, vapid_settings
 
 NORWICH = (52.6237, 1.3113)
@@ -177,15 +178,16 @@ def processes_are_marked(request, monkeypatch):
 def a_fresh_channel_layer_after_a_stuck_receive():
     """channels_redis keeps one receive lock per layer, bound to the event loop that receives. A
     consumer cut off in the middle of a read when its test ended (assert_closed_with cancels a
-    hang-up after 0.1 s) can leave that lock held and bound to a loop that is gone, and every later
-    socket test of the process then failed ("bound to a different event loop"; the PostgreSQL +
-    Redis pass of CI). The next test gets a fresh layer on the same Redis and prefix."""
+    hang-up after 0.1 s) can leave that lock, or the lock of its process channel, held and bound to a
+    loop that is gone, and every later socket test of the process then failed ("bound to a different
+    event loop"; the PostgreSQL + Redis pass of CI). The next test gets a fresh layer on the same
+    Redis and prefix."""
     yield
     from channels import DEFAULT_CHANNEL_LAYER
     from channels.layers import channel_layers
 
     layer = channel_layers.backends.get(DEFAULT_CHANNEL_LAYER)
-    if layer is not None and getattr(layer, "receive_count", 0):
+    if layer is not None and a_receive_is_left_on(layer):
         del channel_layers.backends[DEFAULT_CHANNEL_LAYER]
 
 

@@ -10,9 +10,11 @@
 // on-call phone with no job sends a fix now and then (PUT /api/v1/me/position/) so that dispatch
 // measures from where the firefighter is; a 409 there (off call, opted out) stops it.
 //
-// `geolocation` and `clock` are the browser's by default; the tests pass fakes.
+// `geolocation` is the app's one shared watch (pwa/app/geolocation.js) and `clock` the browser's by
+// default; the tests pass fakes.
 
 import { ApiError } from "./api.js";
+import { appGeolocation } from "./geolocation.js";
 import { COMMITTED, activeJob, incidentOf } from "./store.js";
 
 export const RESPONDING = { everyMs: 10_000, movedMetres: 50, soonestMs: 2_000, retryMs: 5_000 };
@@ -72,8 +74,7 @@ class ThrottledWatch {
     this.watchId = this.geolocation.watchPosition(
       (position) => this.fix(position),
       (error) => this.onError?.(error),
-      { enableHighAccuracy: true, maximumAge: 5000, timeout: 30000 },
-    );
+    ); // the options are the shared watch's (geolocation.js WATCH_OPTIONS)
   }
 
   stop() {
@@ -136,7 +137,7 @@ class ThrottledWatch {
 export class PositionSharing {
   /** api: pwa/app/api.js's Api (or a fake with sharePosition / shareOnCallPosition). onChange:
    *  called when what the alert screen shows changes (status()). */
-  constructor({ api, geolocation = globalThis.navigator?.geolocation, clock = browserClock, onChange = () => {} }) {
+  constructor({ api, geolocation = appGeolocation(), clock = browserClock, onChange = () => {} }) {
     Object.assign(this, { api, geolocation, clock, onChange });
     this.stopped = new Set(); // alert ids the firefighter (or the server) stopped sharing for
     this.alertId = null;

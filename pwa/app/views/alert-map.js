@@ -13,6 +13,7 @@
 // job they have not taken. If the phone already allows it, it is shown before accepting too.
 
 import { h } from "../dom.js";
+import { appGeolocation } from "../geolocation.js";
 import { COMMITTED, UNANSWERED } from "../store.js";
 import { region } from "./parts.js";
 
@@ -213,20 +214,20 @@ export function alertMap(ctx, alertId) {
   }
 
   function watchMe() {
-    if (local.watchId !== null || !navigator.geolocation) return;
-    local.watchId = navigator.geolocation.watchPosition(
+    const geolocation = appGeolocation(); // shared with the position sharing: one watch for the app
+    if (local.watchId !== null || !geolocation) return;
+    local.watchId = geolocation.watchPosition(
       (fix) => {
         local.me = { latitude: fix.coords.latitude, longitude: fix.coords.longitude, accuracy_m: fix.coords.accuracy };
         local.map?.setMe(local.me);
       },
       () => {}, // refused or unavailable: the map shows the rest
-      { enableHighAccuracy: true, maximumAge: 10000, timeout: 60000 },
     );
   }
 
   function stopWatchingMe() {
     if (local.watchId === null && local.me === null) return;
-    if (local.watchId !== null) navigator.geolocation.clearWatch(local.watchId);
+    if (local.watchId !== null) appGeolocation()?.clearWatch(local.watchId);
     local.watchId = null;
     local.me = null;
     local.map?.setMe(null);
