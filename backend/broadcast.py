@@ -79,6 +79,7 @@ def _enqueue(messages: list[tuple[str, dict]]) -> None:
     queue = sender[0]
     if queue.qsize() >= MAX_QUEUED_BATCHES:
         dropped = queue.get_nowait()
+        queue.task_done()
         logger.error(
             "%d real-time batches waiting to be sent: the oldest (%d message(s)) dropped; clients will catch up",
             MAX_QUEUED_BATCHES,
@@ -96,6 +97,17 @@ async def _send_batches(queue: asyncio.Queue) -> None:
             logger.exception(
                 "Sending %d real-time message(s) failed; clients will catch up on reconnect", len(messages)
             )
+        finally:
+            queue.task_done()
+
+
+async def sent() -> None:
+    """Wait until every batch handed to this event loop's sender so far has been sent (or failed).
+    Whoever acts and then looks (a test that dispatches, then opens a socket) waits for this, or the
+    action's sends may arrive after the socket has joined the group, as they may in a server."""
+    sender = _senders.get(asyncio.get_running_loop())
+    if sender is not None and not sender[1].done():
+        await sender[0].join()
 
 
 async def _group_send_all(messages: list[tuple[str, dict]]) -> None:

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.test import Client
 from jsonschema import Draft202012Validator, FormatChecker
 
-from backend import schemas
+from backend import broadcast, schemas
 from backend.asgi import application
 from backend.dispatch import actions
 from tests.conftest import NORWICH_INCIDENT, pass_second_factor
@@ -44,7 +44,10 @@ def communicator(path: str, *, cookie: str | None = None, origin: str | None = S
 
 
 async def connect(path: str, user=None, **options) -> WebsocketCommunicator:
-    """A socket whose handshake was accepted (it may still be closed at once with a 44xx code)."""
+    """A socket whose handshake was accepted (it may still be closed at once with a 44xx code). What
+    the test did before (a dispatch on the ORM's thread) has been sent to the groups first: without
+    that, on Redis, a board opened after a dispatch received the dispatch's board.incident late."""
+    await broadcast.sent()
     cookie = await sync_to_async(session_cookie_for)(user) if user is not None else None
     socket = communicator(path, cookie=cookie, **options)
     connected, _ = await socket.connect(timeout=FRAME_TIMEOUT_S)

@@ -131,3 +131,45 @@ async def test_a_backlog_past_its_limit_drops_its_oldest_batch(monkeypatch, capl
     await asyncio.wait_for(until_sent(), GUARD_S)
     assert sent == [0, 3, 4, 5]
     assert "dropped" in caplog.text
+
+
+async def test_sent_waits_for_every_batch_handed_over_so_far(monkeypatch):
+    """What an action handed to the loop is on the layer once `sent()` returns, however slow the
+    layer (Redis): a test, or anything else that acts and then looks, waits for it."""
+    from backend import broadcast
+
+    layer = get_channel_layer()
+    sent = []
+
+    async def group_send(group, message):
+        await asyncio.sleep(0.02)  # a round trip to Redis
+        sent.append(message["n"])
+
+    monkeypatch.setattr(layer, "group_send", group_send)
+    await broadcast.sent()  # nothing handed over yet: returns at once
+    for n in range(3):
+        broadcast._enqueue([("board", {"type": "deliver", "n": n})])
+
+    await asyncio.wait_for(broadcast.sent(), GUARD_S)
+    assert sent == [0, 1, 2]
+
+
+async def test_a_board_opened_after_a_dispatch_is_not_sent_the_dispatch_late(monkeypatch, incident, carol, alice):
+    """A dispatch made on the ORM's thread hands its sends to the test's loop; on a slow layer (CI's
+    Redis pass) a board opened next joined its group before they went out and got the dispatch's
+    board.incident as its first live frame. Opening a socket waits for them (tests/realtime/sockets.py)."""
+    from tests.realtime.sockets import connect, dispatch, receive_frame
+
+    layer = get_channel_layer()
+    group_send = layer.group_send
+
+    async def slow_group_send(group, message):
+        await asyncio.sleep(0.05)
+        await group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", slow_group_send)
+    await dispatch(carol, incident)
+    board = await connect("/ws/coordinator/", carol)
+    assert (await receive_frame(board))["type"] == "board.snapshot"
+    assert await board.receive_nothing(timeout=0.3)
+    await board.disconnect()
