@@ -78,6 +78,8 @@ UNITS = {
     "resyncs": "times a live socket was dropped by the server's side (a killed process, Redis gone) and the phone "
     "got to sync.ready again (reconnected and replayed)",
     "resync_p50_ms, resync_p99_ms, resync_max_ms": "milliseconds from the drop to that sync.ready",
+    "reopen_p50_ms, reopen_p99_ms": "of that, milliseconds from the drop until a socket was open again (the rest is "
+    "the server's start: log-in, joining the groups, the replay)",
     "connect_failures": "failed connection attempts, all phones, by why (refused: nothing listening; timeout: no "
     "handshake answer within the client's 10 s; dropped in handshake: the server closed the connection before "
     "answering, as daphne does after 5 s when the handshake waits to be accepted; rejected N: an HTTP status)",

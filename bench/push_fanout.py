@@ -805,6 +805,8 @@ def report(
     print(summary_line("LAST PUSH ACCEPTED (the figure)", last_push))
     print(summary_line("last delivery recorded as sent", [max(r.recorded_ms) for r in results]))
     print(summary_line("each push accepted", every_push))
+    sending = [result.last_push_ms - min(result.claimed_ms) for result in results]
+    print(summary_line("sending only (first claim to last push accepted)", sending))
     batches = [r.claim_batches for r in results]
     print(f"  claim batches per dispatch: min {min(batches)}, max {max(batches)}")
     print("  per dispatch (last push ms):", " ".join(f"{ms:.0f}" for ms in last_push))
@@ -846,6 +848,21 @@ def report(
             f"floor_c{concurrency}_{name}_ms": rounded(percentile(last, fraction))
             for concurrency, last in floors.items()
             for name, fraction in (("p50", 0.5), ("p99", 0.99))
+        },
+        # The sending alone, from the worker's first claim to the last push accepted: what the floor
+        # measures (it has no dispatch, no database), so the ratio of the two says what sending costs
+        # beyond the floor; p99_ms adds the dispatch's own durable work before the first claim.
+        "sending_p50_ms": rounded(percentile(sending, 0.5)),
+        "sending_p99_ms": rounded(percentile(sending, 0.99)),
+        **{
+            f"sending_p99_over_floor_c{concurrency}_x": rounded(percentile(sending, 0.99) / percentile(last, 0.99), 2)
+            for concurrency, last in floors.items()
+            if percentile(last, 0.99)
+        },
+        **{
+            f"p99_over_floor_c{concurrency}_x": rounded(p99 / percentile(last, 0.99), 2)
+            for concurrency, last in floors.items()
+            if percentile(last, 0.99)
         },
         "stand_in_rejections": len(rejections),
         # Other work on the machine skews every figure here: this says how busy it was.

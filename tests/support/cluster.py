@@ -592,6 +592,9 @@ class Firefighter:
     # closed) to the next sync.ready, i.e. reconnected and replayed. Seconds, one per drop.
     dropped_at: float | None = None
     resync_s: list = field(default_factory=list)
+    # Of that, the part until a socket was open again (the rest is the server's start: log-in,
+    # joining, replay). Seconds, one per drop.
+    reopen_s: list = field(default_factory=list)
     # Where a resync's time goes: failed connection attempts by why, and the pauses between them.
     connect_failures: Counter = field(default_factory=Counter)
     backoff_slept_s: float = 0.0
@@ -620,6 +623,8 @@ class Firefighter:
                 ) as websocket:
                     self._socket = websocket
                     self.connections += 1
+                    if self.dropped_at is not None and len(self.reopen_s) < len(self.resync_s) + 1:
+                        self.reopen_s.append(time.monotonic() - self.dropped_at)
                     self.phase = "connected"
                     attempt = await self._read(websocket, stop, attempt)
             except (OSError, TimeoutError, WebSocketException) as error:
@@ -997,6 +1002,9 @@ def tally(scenario: str, dispatcher: Dispatcher, crowd: Crowd) -> Figures:
     figures.extra["resync_p50_ms"] = None if not resyncs else round(resync.p(0.5), 1)
     figures.extra["resync_p99_ms"] = None if not resyncs else round(resync.p(0.99), 1)
     figures.extra["resync_max_ms"] = None if not resyncs else round(max(resyncs), 1)
+    reopens = Figures(scenario="", delivery_ms=[seconds * 1000 for f in crowd.firefighters for seconds in f.reopen_s])
+    figures.extra["reopen_p50_ms"] = None if not reopens.delivery_ms else round(reopens.p(0.5), 1)
+    figures.extra["reopen_p99_ms"] = None if not reopens.delivery_ms else round(reopens.p(0.99), 1)
     failures = Counter()
     for firefighter in crowd.firefighters:
         failures.update(firefighter.connect_failures)
