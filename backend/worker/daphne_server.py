@@ -1,20 +1,41 @@
-"""daphne's server, with its walk over every connection cut into slices.
+"""daphne's server, with its two walks over every connection cut into slices.
 
-Every 2 s daphne calls `check_timeouts()` on every connection, from the event loop, in one go: it
-also sends each socket's keep-alive ping when due. With 10,000 sockets that one call stopped the
-loop, and every alert waiting in it, for tens to hundreds of ms (bench/socket_capacity.py --probe,
-"daphne timeout_checker"). Here the same walk, with the same period, runs as TIMEOUT_SLICES slices
-spread over the period: the same work, in pauses a twentieth as long.
+daphne (4.2.3, pinned) walks every connection from the event loop, in one go, twice:
+
+- every 2 s `timeout_checker` calls `check_timeouts()` on each (it also sends each socket's
+  keep-alive ping when due);
+- every 1 s `application_checker` reaps the application instances that have finished (logging what
+  they raised), cancels those that outlived their connection by `application_close_timeout`, and
+  forgets connections whose socket and application are both gone.
+
+With 10,000 sockets each walk stopped the loop, and every alert waiting in it, for 10-40 ms at a
+time, and more under load (bench/socket_capacity.py --probe, "daphne timeout_checker" and "daphne
+application_checker"). Here each walk, with daphne's period, runs as slices spread over that
+period: the same work, in pauses a tenth or a twentieth as long. A connection closed since a walk
+began is skipped by its later slices, as daphne's one-go walk never met one.
 
 Import only from the serving process (manage.py serve): importing daphne.server installs
 Twisted's asyncio reactor.
 """
 
+import asyncio
+import concurrent.futures
+import logging
+import time
+
 from daphne.server import Server
 from twisted.internet import reactor
 
-TIMEOUT_WALK_S = 2.0  # daphne's period
+logger = logging.getLogger("daphne.server")  # where daphne's own walk logs
+
+TIMEOUT_WALK_S = 2.0  # daphne's period for timeout_checker
 TIMEOUT_SLICES = 20
+APPLICATION_WALK_S = 1.0  # daphne's period for application_checker
+APPLICATION_SLICES = 10
+
+
+def _slice(protocols: list, number: int, slices: int) -> list:
+    return protocols[len(protocols) * number // slices : len(protocols) * (number + 1) // slices]
 
 
 class SlicedTimeoutServer(Server):
@@ -24,9 +45,7 @@ class SlicedTimeoutServer(Server):
         self._check_timeouts_slice(list(self.connections), 0)
 
     def _check_timeouts_slice(self, protocols: list, number: int) -> None:
-        start = len(protocols) * number // TIMEOUT_SLICES
-        end = len(protocols) * (number + 1) // TIMEOUT_SLICES
-        for protocol in protocols[start:end]:
+        for protocol in _slice(protocols, number, TIMEOUT_SLICES):
             if protocol in self.connections:  # not closed since the walk began
                 protocol.check_timeouts()
         step = TIMEOUT_WALK_S / TIMEOUT_SLICES
@@ -34,3 +53,52 @@ class SlicedTimeoutServer(Server):
             reactor.callLater(step, self._check_timeouts_slice, protocols, number + 1)
         else:
             reactor.callLater(step, self.timeout_checker)
+
+    def application_checker(self):
+        """Start a walk over the connections known now, reaping their applications in slices."""
+        self._check_applications_slice(list(self.connections), 0)
+
+    def _check_applications_slice(self, protocols: list, number: int) -> None:
+        for protocol in _slice(protocols, number, APPLICATION_SLICES):
+            if protocol in self.connections:  # not forgotten since the walk began
+                self._reap(protocol, self.connections[protocol])
+        step = APPLICATION_WALK_S / APPLICATION_SLICES
+        if number + 1 < APPLICATION_SLICES:
+            reactor.callLater(step, self._check_applications_slice, protocols, number + 1)
+        else:
+            reactor.callLater(step, self.application_checker)
+
+    def _reap(self, protocol, details: dict) -> None:
+        """What daphne 4.2.3's application_checker does for one connection."""
+        disconnected = details.get("disconnected")
+        application = details.get("application_instance")
+        outlived = disconnected and time.time() - disconnected > self.application_close_timeout
+        if outlived and application and not application.done():
+            logger.warning(
+                "Application instance %r for connection %s took too long to shut down and was killed.",
+                application,
+                repr(protocol),
+            )
+            application.cancel()
+        if application and application.done():
+            self._report_end(protocol, application, disconnected)
+            del details["application_instance"]
+            application = None
+        if not application and disconnected:
+            del self.connections[protocol]
+
+    def _report_end(self, protocol, application, disconnected) -> None:
+        """Log what a finished application raised and tell its protocol (unless cancelled); a
+        KeyboardInterrupt from it stops the server, as in daphne (its tests ask it to exit so)."""
+        try:
+            exception = application.exception()
+        except (asyncio.CancelledError, concurrent.futures.CancelledError):
+            return
+        if exception is None:
+            return
+        if isinstance(exception, KeyboardInterrupt):
+            self.stop()
+            return
+        logger.error("Exception inside application: %s", exception, exc_info=exception)
+        if not disconnected:
+            protocol.handle_exception(exception)

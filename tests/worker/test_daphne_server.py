@@ -1,5 +1,9 @@
-"""manage.py serve's daphne server walks its connections (timeouts, keep-alive pings) in slices
-spread over daphne's 2 s period instead of all at once. Counted, not timed."""
+"""manage.py serve's daphne server walks its connections (timeouts and keep-alive pings; reaping
+finished applications) in slices spread over daphne's periods (2 s, 1 s) instead of all at once.
+Counted, not timed."""
+
+import asyncio
+import time
 
 import pytest
 
@@ -65,3 +69,104 @@ def test_manage_py_serve_runs_this_server(monkeypatch):
     monkeypatch.setattr("django.conf.settings.DELIVERY_WORKER_EMBEDDED", False)
     Command().handle(host="127.0.0.1", port="0")
     assert used == [SlicedTimeoutServer]
+
+
+# --- The applications' walk (daphne's application_checker, in slices) ----------------------------
+
+
+class Application:
+    """An application instance as daphne holds it (an asyncio future's interface)."""
+
+    def __init__(self, *, done=False, exception=None, cancelled=False):
+        self._done, self._exception, self._cancelled = done, exception, cancelled
+        self.cancel_called = False
+
+    def done(self):
+        return self._done
+
+    def exception(self):
+        if self._cancelled:
+            raise asyncio.CancelledError
+        return self._exception
+
+    def cancel(self):
+        self.cancel_called = True
+
+
+class Protocol:
+    def __init__(self):
+        self.handled = []
+
+    def handle_exception(self, exception):
+        self.handled.append(exception)
+
+
+@pytest.fixture
+def application_server(monkeypatch):
+    from backend.worker import daphne_server
+
+    timers = []
+    monkeypatch.setattr(daphne_server.reactor, "callLater", lambda delay, f, *args: timers.append((delay, f, args)))
+    server = daphne_server.SlicedTimeoutServer.__new__(daphne_server.SlicedTimeoutServer)
+    server.application_close_timeout = 10
+    server.stopped = False
+    monkeypatch.setattr(server, "stop", lambda: setattr(server, "stopped", True), raising=False)
+    return server, timers
+
+
+def walk_applications_to_the_end(server, timers) -> float:
+    server.application_checker()
+    waited = 0.0
+    while timers[-1][1] != server.application_checker:
+        delay, then, args = timers[-1]
+        waited += delay
+        then(*args)
+    return waited + timers[-1][0]
+
+
+def test_it_reaps_a_tenth_of_the_connections_at_a_time_and_all_in_daphnes_second(application_server):
+    server, timers = application_server
+    server.connections = {
+        Protocol(): {"application_instance": Application(done=True), "disconnected": 1.0} for _ in range(1000)
+    }
+    server.application_checker()
+    assert len(server.connections) == 900
+    assert [delay for delay, _, _ in timers] == [0.1]
+    assert walk_applications_to_the_end(server, timers) == pytest.approx(1.0)
+    assert server.connections == {}
+
+
+def test_it_keeps_a_live_connection_and_cancels_an_application_that_outlived_its_socket(application_server):
+    server, timers = application_server
+    live = Protocol()
+    closing = Protocol()
+    stuck = Application()
+    server.connections = {
+        live: {"application_instance": Application()},
+        closing: {"application_instance": stuck, "disconnected": time.time() - 60},
+    }
+    walk_applications_to_the_end(server, timers)
+    assert stuck.cancel_called
+    assert live in server.connections and closing in server.connections  # reaped once it has ended
+
+
+def test_what_an_application_raised_is_logged_and_told_to_its_open_socket(application_server, caplog):
+    server, timers = application_server
+    open_socket, closed_socket, cancelled = Protocol(), Protocol(), Protocol()
+    failure = ValueError("boom")
+    server.connections = {
+        open_socket: {"application_instance": Application(done=True, exception=failure)},
+        closed_socket: {"application_instance": Application(done=True, exception=failure), "disconnected": time.time()},
+        cancelled: {"application_instance": Application(done=True, cancelled=True)},
+    }
+    walk_applications_to_the_end(server, timers)
+    assert open_socket.handled == [failure] and closed_socket.handled == []
+    assert caplog.text.count("Exception inside application: boom") == 2
+    assert server.connections == {open_socket: {}, cancelled: {}}  # still open: only the application went
+
+
+def test_an_application_that_raised_keyboardinterrupt_stops_the_server(application_server):
+    server, timers = application_server
+    server.connections = {Protocol(): {"application_instance": Application(done=True, exception=KeyboardInterrupt())}}
+    walk_applications_to_the_end(server, timers)
+    assert server.stopped
