@@ -972,6 +972,9 @@ def run_probed_server(command: list[str]) -> None:
         SlicedTimeoutServer._check_timeouts_slice = timed(
             "daphne timeout_checker", SlicedTimeoutServer._check_timeouts_slice
         )
+        SlicedTimeoutServer._check_applications_slice = timed(
+            "daphne application_checker", SlicedTimeoutServer._check_applications_slice
+        )
 
     gc_started = {}
 
