@@ -28,7 +28,7 @@ export class SharedGeolocation {
   constructor(geolocation, clock = browserClock) {
     this.geolocation = geolocation;
     this.clock = clock;
-    this.watchers = new Map(); // our id -> {success, error}
+    this.watchers = new Map(); // our id -> {success, error, handOver: the timer handing over the last fix}
     this.nextId = 1;
     this.watchId = null; // the one browser watch, while anyone watches
     this.lastFix = null;
@@ -65,11 +65,6 @@ export class SharedGeolocation {
     this.geolocation.clearWatch(this.watchId);
     this.watchId = null;
     this.lastFix = null; // nobody needs it: positions are kept only while in use
-  }
-
-  /** Watchers now (for tests and the sharing indicator). */
-  get watching() {
-    return this.watchers.size;
   }
 
   _fix(fix) {
