@@ -47,7 +47,7 @@ sys.path.insert(0, str(REPO_ROOT / "bench"))
 from faults import raise_open_files_limit  # noqa: E402
 from figures import percentile  # noqa: E402
 
-from tests.support.cluster import BACKOFF_FIRST_S, BACKOFF_MAX_S, CONNECT_TIMEOUT_S  # noqa: E402
+from tests.support.cluster import BACKOFF_FIRST_S, BACKOFF_MAX_S  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -65,6 +65,7 @@ def parse_args(argv=None):
     parser.add_argument("--min-dispatches", type=int, default=20)
     parser.add_argument("--ping-every-s", type=float, default=25.0, help="the app's PING_EVERY_MS")
     parser.add_argument("--pong-deadline-s", type=float, default=10.0, help="the app's PONG_DEADLINE_MS")
+    parser.add_argument("--open-deadline-s", type=float, default=30.0, help="the app's OPEN_DEADLINE_MS")
     parser.add_argument("--storm-timeout-s", type=float, default=900.0, help="give up on the storm after this")
     parser.add_argument("--settle-s", type=float, default=60.0, help="after the storm, wait this long for alerts")
     parser.add_argument("--keep-logs", type=Path, help="keep the servers' logs in this directory")
@@ -79,10 +80,11 @@ def why_not_connected(error: BaseException) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Liveness:
-    """The app's liveness rules for an open socket (pwa/app/socket.js)."""
+    """The app's liveness rules for a socket (pwa/app/socket.js)."""
 
     ping_every_s: float
     pong_deadline_s: float
+    open_deadline_s: float  # a socket not open by then is given up and tried again
 
 
 class Phone:
@@ -116,7 +118,7 @@ class Phone:
                     f"ws://127.0.0.1:{self.port}/ws/responder/{query}",
                     origin=f"http://127.0.0.1:{self.port}",
                     additional_headers={"Cookie": self.cookie},
-                    open_timeout=CONNECT_TIMEOUT_S,
+                    open_timeout=liveness.open_deadline_s,
                     close_timeout=1,
                     ping_interval=None,  # the server pings every 20 s; the app's own ping is left out
                     compression=None,
@@ -232,7 +234,11 @@ async def storm(args, cluster, plan) -> dict:
         batch = phones[start : start + args.connect_concurrency]
         for phone in batch:
             phone.port = first.port
-            tasks.append(asyncio.create_task(phone.run(stop, Liveness(args.ping_every_s, args.pong_deadline_s))))
+            tasks.append(
+                asyncio.create_task(
+                    phone.run(stop, Liveness(args.ping_every_s, args.pong_deadline_s, args.open_deadline_s))
+                )
+            )
         if not await wait_all_live(batch, args.storm_timeout_s):
             raise RuntimeError(f"the floor's phones {start}.. did not all connect in {args.storm_timeout_s} s")
     floor_s = time.monotonic() - started

@@ -21,6 +21,11 @@ export const PONG_DEADLINE_MS = 10000;
 // The longest an open but dead socket can go unnoticed: the next ping is at most PING_EVERY_MS
 // away, and its pong is given PONG_DEADLINE_MS.
 export const DEAD_SOCKET_NOTICED_WITHIN_MS = PING_EVERY_MS + PONG_DEADLINE_MS;
+// A socket not open within this is given up and tried again. The browser itself has no such limit:
+// a server that took the connection and never answered (a wedged process, a half-dead proxy)
+// left the phone "connecting" for minutes. Long enough for a surviving process working through a
+// reconnect storm (docs/scaling.md), so that a phone keeps its place instead of queuing again.
+export const OPEN_DEADLINE_MS = 30000;
 
 /** The browser's timers and clock. */
 export const browserClock = {
@@ -59,11 +64,12 @@ export class SocketClient {
     backoff = new Backoff(),
     pingMs = PING_EVERY_MS,
     pongTimeoutMs = PONG_DEADLINE_MS,
+    openTimeoutMs = OPEN_DEADLINE_MS,
     WebSocketImpl = globalThis.WebSocket,
     clock = browserClock,
     isOffline = browserIsOffline,
   }) {
-    Object.assign(this, { url, readyType, onFrame, onStatus, onClosedFor, backoff, pingMs, pongTimeoutMs, WebSocketImpl, clock, isOffline });
+    Object.assign(this, { url, readyType, onFrame, onStatus, onClosedFor, backoff, pingMs, pongTimeoutMs, openTimeoutMs, WebSocketImpl, clock, isOffline });
     this.ws = null;
     this.stopped = true;
     this.retryTimer = null;
@@ -150,7 +156,13 @@ export class SocketClient {
       return;
     }
     this.ws = ws;
+    this.deadline = this.clock.setTimeout(() => {
+      this._drop(CLOSE_NOT_ANSWERING);
+      this._retry("the server did not open the connection");
+    }, this.openTimeoutMs);
     ws.onopen = () => {
+      this.clock.clearTimeout(this.deadline);
+      this.deadline = null;
       this._setStatus("syncing");
       this.pingTimer = this.clock.setInterval(() => this._ping(), this.pingMs);
     };

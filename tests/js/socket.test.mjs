@@ -12,6 +12,7 @@ import {
   CLOSE_NOT_ALLOWED,
   CLOSE_NOT_LOGGED_IN,
   DEAD_SOCKET_NOTICED_WITHIN_MS,
+  OPEN_DEADLINE_MS,
   PING_EVERY_MS,
   PONG_DEADLINE_MS,
   coordinatorSocket,
@@ -123,6 +124,37 @@ describe("connecting and catching up", () => {
     assert.deepEqual(seen.closedFor, [CLOSE_BAD_LAST_EVENT_ID]);
     assert.equal(FakeWebSocket.made.length, 2, "no backoff: the next try is a different request");
     assert.equal(FakeWebSocket.last.url, "ws://coresponder.test/ws/responder/");
+    socket.stop();
+  });
+});
+
+describe("a socket that never opens", () => {
+  it("is given up after the opening deadline and tried again", () => {
+    const { socket, clock, seen } = responder();
+    socket.start();
+    const first = FakeWebSocket.last; // the server took the connection and never answers
+    clock.advance(OPEN_DEADLINE_MS - 1);
+    assert.equal(socket.status, "connecting", "not given up before the deadline");
+    clock.advance(1);
+    assert.equal(socket.status, "reconnecting");
+    assert.equal(seen.statuses.at(-1).detail, "the server did not open the connection");
+    assert.equal(first.closedWith, 4000);
+    clock.advance(1000);
+    assert.equal(FakeWebSocket.made.length, 2, "a new connection replaces it");
+    socket.stop();
+  });
+
+  it("keeps a socket that opens before the deadline, however long its replay", () => {
+    const { socket, clock } = responder();
+    socket.start();
+    const ws = FakeWebSocket.last;
+    clock.advance(OPEN_DEADLINE_MS - 1000);
+    ws.open();
+    clock.advance(OPEN_DEADLINE_MS); // syncing: the pings watch it from now on, and it answers them
+    ws.receive({ type: "pong", data: {} });
+    assert.equal(socket.status, "syncing");
+    assert.equal(FakeWebSocket.made.length, 1);
+    assert.equal(ws.closedWith, null);
     socket.stop();
   });
 });
