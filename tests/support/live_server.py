@@ -17,8 +17,12 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+
 ROOT = Path(__file__).resolve().parents[2]
 DAPHNE = Path(sys.executable).with_name("daphne")
+# manage.py serve's (backend/worker/management/commands/serve.py; a test keeps them equal), so that
+# plain daphne here drops a waiting handshake when production would.
+WEBSOCKET_CONNECT_TIMEOUT_S = 30
 # What `manage.py serve` answers 200 to once Django is ready (no login needed).
 READY_PATH = "/api/v1/auth/csrf/"
 
@@ -42,7 +46,16 @@ def serve_command(port: int) -> list[str]:
 
 def daphne_command(port: int) -> list[str]:
     """One web process as deployed with separate workers: plain daphne, HTTP and sockets."""
-    return [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]
+    return [
+        str(DAPHNE),
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "--websocket_connect_timeout",
+        str(WEBSOCKET_CONNECT_TIMEOUT_S),  # as manage.py serve
+        "backend.asgi:application",
+    ]
 
 
 def embedded_env(sqlite_path: Path, url: str) -> dict:

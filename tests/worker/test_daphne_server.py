@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from tests.support import live_server
+
 
 class Connection:
     def __init__(self):
@@ -65,10 +67,14 @@ def test_manage_py_serve_runs_this_server(monkeypatch):
     from backend.worker.management.commands.serve import Command
 
     used = []
-    monkeypatch.setattr(CommandLineInterface, "run", lambda self, argv: used.append(self.server_class))
+    monkeypatch.setattr(CommandLineInterface, "run", lambda self, argv: used.append((self.server_class, argv)))
     monkeypatch.setattr("django.conf.settings.DELIVERY_WORKER_EMBEDDED", False)
     Command().handle(host="127.0.0.1", port="0")
-    assert used == [SlicedTimeoutServer]
+    [(server_class, argv)] = used
+    assert server_class is SlicedTimeoutServer
+    # A handshake waits up to the app's opening deadline (30 s), not daphne's 5 s, in a reconnect storm.
+    assert argv[argv.index("--websocket_connect_timeout") + 1] == "30"
+    assert live_server.WEBSOCKET_CONNECT_TIMEOUT_S == 30  # the tests' and benchmarks' plain daphne too
 
 
 # --- The applications' walk (daphne's application_checker, in slices) ----------------------------

@@ -5,6 +5,13 @@ event loop, so that `make run` needs nothing else."""
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+# daphne drops a WebSocket handshake that the application has not accepted within this (its
+# default is 5 s). The consumers accept at once, but after a web process dies thousands of phones
+# reconnect to the others at the same moment, and their handshakes wait longer than 5 s for the
+# event loop to reach them: 2,318 of 10,000 were dropped and tried again (bench/reconnect_storm.py).
+# The app gives up on a socket not open within 30 s (pwa/app/socket.js OPEN_DEADLINE_MS).
+WEBSOCKET_CONNECT_TIMEOUT_S = 30
+
 
 class Command(BaseCommand):
     help = "Run daphne, with the worker inside it in the embedded setup."
@@ -38,4 +45,14 @@ class Command(BaseCommand):
             self.stdout.write("Worker: running inside this process.")
         interface = CommandLineInterface()
         interface.server_class = SlicedTimeoutServer  # its per-connection walk in slices (see there)
-        interface.run(["--bind", host, "--port", str(port), "backend.asgi:application"])
+        interface.run(
+            [
+                "--bind",
+                host,
+                "--port",
+                str(port),
+                "--websocket_connect_timeout",
+                str(WEBSOCKET_CONNECT_TIMEOUT_S),
+                "backend.asgi:application",
+            ]
+        )
