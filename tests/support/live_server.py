@@ -17,7 +17,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[2]
 DAPHNE = Path(sys.executable).with_name("daphne")
 # manage.py serve's (backend/worker/management/commands/serve.py; a test keeps them equal), so that
