@@ -28,6 +28,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from backend.postgresql.pool import serve_this_thread_first
+
 CONNECTS = "connect"
 FRAMES = "frames"
 _executors: dict[tuple[str, int], ThreadPoolExecutor] = {}
@@ -61,7 +63,11 @@ def _executor(queue: str, threads: int) -> ThreadPoolExecutor:
     # idle threads cost nothing and hold no database connection.
     key = ("shared", 1) if thread_count() == 1 else (queue, threads)
     if key not in _executors:
-        _executors[key] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"socket-database-{key[0]}")
+        _executors[key] = ThreadPoolExecutor(
+            max_workers=threads,
+            thread_name_prefix=f"socket-database-{key[0]}",
+            initializer=serve_this_thread_first if key[0] == CONNECTS else None,
+        )
     return _executors[key]
 
 

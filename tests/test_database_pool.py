@@ -288,6 +288,82 @@ def test_a_pool_busy_on_a_healthy_database_still_answers_busy_after_its_timeout(
     assert _outcome(pool) == "connection"
 
 
+# --- The sockets' connects go first ------------------------------------------------------------------------
+
+
+def _append_from_a_thread(queue, client, *, marked: bool) -> None:
+    from backend.postgresql.pool import serve_this_thread_first
+
+    def append():
+        if marked:
+            serve_this_thread_first()
+        queue.append(client)
+
+    thread = threading.Thread(target=append)
+    thread.start()
+    thread.join()
+
+
+def test_the_waiting_queue_serves_marked_threads_first_each_kind_in_arrival_order():
+    from backend.postgresql.pool import _WaitingQueue
+
+    queue = _WaitingQueue()
+    for client, marked in [("receipt 1", False), ("connect 1", True), ("receipt 2", False), ("connect 2", True)]:
+        _append_from_a_thread(queue, client, marked=marked)
+
+    assert [queue.popleft() for _client in range(2)] == ["connect 1", "connect 2"]
+    _append_from_a_thread(queue, "connect 3", marked=True)  # behind no marked one now: first
+    _append_from_a_thread(queue, "receipt 3", marked=False)
+    assert list(queue) == ["connect 3", "receipt 1", "receipt 2", "receipt 3"]
+    queue.clear()
+    _append_from_a_thread(queue, "receipt 4", marked=False)
+    _append_from_a_thread(queue, "connect 4", marked=True)
+    assert list(queue) == ["connect 4", "receipt 4"]
+
+
+@needs_postgresql
+def test_a_connect_thread_waiting_for_a_connection_is_served_before_requests_that_waited_longer(open_pool):
+    """On a real pool: its only connection is held, a request waits for it, then a socket's connect
+    thread (marked) does; the connection given back goes to the connect thread."""
+    from backend.postgresql.pool import serve_this_thread_first
+
+    pool = open_pool(min_size=1, max_size=1)
+    held = pool.getconn()
+    served = []
+
+    def wait_for_a_connection(name: str, *, marked: bool) -> None:
+        if marked:
+            serve_this_thread_first()
+        connection = pool.getconn()
+        served.append(name)
+        pool.putconn(connection)
+
+    def waiting() -> int:
+        return pool.get_stats().get("requests_waiting", 0)
+
+    request = threading.Thread(target=wait_for_a_connection, args=("receipt",), kwargs={"marked": False})
+    request.start()
+    _wait_until(lambda: waiting() == 1)
+    connect = threading.Thread(target=wait_for_a_connection, args=("connect",), kwargs={"marked": True})
+    connect.start()
+    _wait_until(lambda: waiting() == 2)
+
+    pool.putconn(held)
+    request.join(WAIT_S)
+    connect.join(WAIT_S)
+    assert served == ["connect", "receipt"]
+
+
+def _wait_until(condition, *, bound_s: float = WAIT_S) -> None:
+    """Polls `condition` (a bound on a failure, not a measure)."""
+    import time
+
+    deadline = time.monotonic() + bound_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition never met"
+        time.sleep(0.01)
+
+
 # --- A burst of receipts on a real daphne and PostgreSQL ------------------------------------------------------
 
 

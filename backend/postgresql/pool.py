@@ -30,7 +30,15 @@ request whose query hangs on a connection the network dropped silently (no reset
 waiting while every connection of a full pool is held by such queries (tests/faults cuts
 connections with a reset, as a server that restarts or a firewall that rejects does).
 
-Points 1 to 3 override psycopg_pool internals (`_connect`, `_check_connection`, `_lock`,
+It also lets the sockets' connects go first (`serve_this_thread_first`): psycopg_pool serves the
+requests waiting for a connection in arrival order, so after a web process died the phones that
+came back to a survivor waited behind every push receipt queued there before them (the receipts
+spent more than half their time in that queue, py-spy in bench/faults.py's daphne_killed), and
+their resync waited with them. A thread marked first (the sockets' connect threads,
+backend/database_threads.py) joins the queue after the other marked ones and before every request.
+They are few (a share of the pool), so the requests still get the rest of the pool.
+
+Points 1 to 3 and the queue override psycopg_pool internals (`_connect`, `_check_connection`, `_lock`,
 `_waiting`): psycopg-pool is pinned in requirements.txt, and tests/test_database_pool.py runs
 each point against a real PostgreSQL through a proxy that cuts it off, so an upgrade that changes
 them fails there.
@@ -39,6 +47,8 @@ them fails there.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -53,9 +63,48 @@ class DatabaseUnreachable(psycopg.OperationalError):
     cannot connect."""
 
 
+_first_in_line = threading.local()
+
+
+def serve_this_thread_first() -> None:
+    """From now on, when the calling thread waits for a pooled connection, it is served before the
+    waiting requests (after other threads so marked). For a thread pool's initializer."""
+    _first_in_line.marked = True
+
+
+class _WaitingQueue(deque):
+    """The pool's queue of waiting clients (psycopg_pool appends, and pops from the left to serve),
+    with the marked threads' clients ahead of the others, each kind in arrival order."""
+
+    def __init__(self):
+        super().__init__()
+        self._first: set[int] = set()  # ids of the marked clients in the queue (they are in it, so alive)
+
+    def append(self, client) -> None:
+        if not getattr(_first_in_line, "marked", False):
+            super().append(client)
+            return
+        position = 0
+        while position < len(self) and id(self[position]) in self._first:
+            position += 1
+        self.insert(position, client)
+        self._first.add(id(client))
+
+    def popleft(self):
+        client = super().popleft()
+        self._first.discard(id(client))
+        return client
+
+    def clear(self) -> None:
+        super().clear()
+        self._first.clear()
+
+
 class OutageAwarePool(ConnectionPool):
     def __init__(self, *args, reconnect_timeout: float = 0.0, **kwargs):
         super().__init__(*args, reconnect_timeout=reconnect_timeout, **kwargs)
+        with self._lock:
+            self._waiting = _WaitingQueue()  # empty: nothing has asked for a connection yet
 
     def _connect(self, timeout: float | None = None):
         """Every connection the pool opens (at start, to grow, to replace a lost one) comes here."""

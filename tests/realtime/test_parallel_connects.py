@@ -210,3 +210,18 @@ async def test_a_socket_waiting_for_its_turn_answers_the_apps_ping(alice, socket
     _, ready = await receive_until_sync_ready(waiting)
     assert ready["data"]["complete"] is True
     await asyncio.gather(first.disconnect(), waiting.disconnect())
+
+
+async def test_the_connect_threads_are_served_first_by_the_connection_pool_and_the_frame_threads_are_not(
+    alice, socket_threads
+):
+    """A phone reconnecting after its process died must not wait for a pooled connection behind the
+    push receipts queued there (backend/postgresql/pool.py): the connect threads are marked."""
+    from backend.postgresql import pool
+
+    def marked() -> bool:
+        return getattr(pool._first_in_line, "marked", False)
+
+    assert await database_threads.connect_database_sync_to_async(marked)() is True
+    assert await database_threads.socket_database_sync_to_async(marked)() is False
+    assert marked() is False  # nor any other thread (this one, a request's)
