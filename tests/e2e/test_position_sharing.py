@@ -8,7 +8,7 @@ import datetime
 import re
 import time
 
-from tests.e2e.conftest import ApiUser
+from tests.e2e.conftest import ACTION_TIMEOUT_MS, PHONE, ApiUser
 from tests.e2e.helpers import log_in, watch_for_problems
 
 FIREFIGHTER = "ff.sheringham.1"
@@ -148,9 +148,10 @@ def test_stop_ends_the_sharing_and_the_app_says_it_is_off(phone, server, dispatc
     assert problems == []
 
 
-def test_the_crew_panel_shows_each_estimate_and_who_is_likely_first(phone, server, dispatcher):
+def test_the_crew_panel_shows_each_estimate_and_who_is_likely_first(chromium, phone, server, dispatcher):
     """Two of the crew share their positions; the CAD gives the ambulance's arrival. The crew panel
-    shows each one's estimate and who is likely first on scene, and follows a new ambulance ETA."""
+    shows each one's estimate and who is likely first on scene, also when opened afresh, and
+    follows a new ambulance ETA."""
     page, incident, alert_id, _, problems = accept_and_share(
         phone, server, dispatcher, "ff.sheringham.1", "E2E-POSITIONS-FIRST", ON_THE_WAY
     )
@@ -171,6 +172,20 @@ def test_the_crew_panel_shows_each_estimate_and_who_is_likely_first(phone, serve
     for name in (mine, their_name):
         estimate = page.locator(".crew-member", has_text=name).locator(".crew-estimate")
         assert re.fullmatch(r"[\d.]+ k?m · about \d+ min \(estimate\)", estimate.inner_text()), estimate.inner_text()
+
+    # Opened afresh (nothing kept on that phone: the panel is drawn before its alert has loaded),
+    # it shows the positions already shared, not only the ones that move after.
+    fresh = chromium.new_context(base_url=server.url, **PHONE)
+    try:
+        fresh.set_default_timeout(ACTION_TIMEOUT_MS)
+        log_in(fresh, "ff.sheringham.1")
+        panel = fresh.new_page()
+        panel.goto(f"/#/alerts/{alert_id}/incident")
+        panel.locator(".crew-member", has_text=their_name).locator(".crew-estimate").wait_for()
+        assert panel.locator(".crew-estimate").count() == 2
+        assert panel.locator(".crew-first").inner_text().startswith(f"Likely first: {mine} (")
+    finally:
+        fresh.close()
 
     # The CAD says the ambulance is nearly there: the panel says so at once.
     in_half_a_minute = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)).isoformat()
