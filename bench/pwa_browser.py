@@ -58,6 +58,10 @@ class Product:
             },
         )
 
+    def set_ambulance_eta(self, incident_id: int, ambulance_eta: str | None) -> dict:
+        """When the ambulance is expected (ISO with an offset), as the CAD says it."""
+        return self.as_cad(f"/api/v1/incidents/{incident_id}/ambulance-eta/", {"ambulance_eta": ambulance_eta})
+
     def close(self, incident_id: int) -> None:
         self.as_cad(f"/api/v1/incidents/{incident_id}/close/")
 
@@ -104,6 +108,18 @@ def respond(context, alert_id: int, *answers: str) -> None:
         )
         if not response.ok:
             raise RuntimeError(f"answering {answer}: {response.status} {response.text()}")
+
+
+def share_position(context, alert_id: int, latitude: float, longitude: float) -> None:
+    """A position shared while responding, as the app posts it (POST /api/v1/alerts/{id}/positions/)."""
+    token = next(cookie["value"] for cookie in context.cookies() if cookie["name"] == "csrftoken")
+    response = context.request.post(
+        f"/api/v1/alerts/{alert_id}/positions/",
+        data={"latitude": latitude, "longitude": longitude, "accuracy_m": 20},
+        headers={"X-CSRFToken": token},
+    )
+    if not response.ok:
+        raise RuntimeError(f"sharing a position: {response.status} {response.text()}")
 
 
 def my_alert(context, incident_id: int) -> dict:

@@ -8,7 +8,8 @@ scale 2), saved at CSS scale (390x844 PNGs, small enough to commit) in docs/scre
     alert-map.png  the same alert after accepting, scrolled to its map (no tile server: a plain
                    background; the phone's own position from emulated geolocation) and the
                    nearest defibrillators
-    incident.png   the crew on that incident, after accepting
+    incident.png   the crew on that incident, after accepting: each one's arrival estimate from the
+                   position they share, and who is likely first against the ambulance's ETA
     checklist.png  the CPR and defibrillator checklist, on scene
     forms.png      the forms after the call, and their state (not started, pending, accepted)
     outcome-form.png  the crew lead's outcome form, prefilled from the checklist
@@ -17,10 +18,11 @@ scale 2), saved at CSS scale (390x844 PNGs, small enough to commit) in docs/scre
 """
 
 import argparse
+import datetime
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
-from pwa_browser import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, log_in, my_alert, respond, running_product
+from pwa_browser import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, log_in, my_alert, respond, running_product, share_position
 
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -31,8 +33,15 @@ PHONE = {
     "timezone_id": "Europe/London",
 }
 FIREFIGHTER = "ff.norwich.1"
-# Where the phone says it is (emulated geolocation): about 800 m from the demo incident.
+# Where the phone says it is (emulated geolocation): about 1.8 km from the demo incident.
 PHONE_POSITION = {"latitude": 52.6318, "longitude": 1.2880, "accuracy": 25}
+# The two crewmates: what they answer, and where they share their position from (about 3 and 4.5 km
+# away in a straight line), so the crew panel shows three estimates and who is likely first.
+CREWMATES = (
+    ("ff.norwich.2", ("accept", "en_route"), (52.6400, 1.2750)),
+    ("ff.norwich.3", ("accept",), (52.6000, 1.2600)),
+)
+AMBULANCE_IN_MINUTES = 9
 LIVE = ".topbar .pill-live"
 
 
@@ -83,14 +92,22 @@ def main() -> None:
         shot(page, "alert")
 
         alert = my_alert(context, incident["id"])
-        # Two crewmates answer too, so the crew list shows more than one state.
-        for username, answers in (("ff.norwich.2", ("accept", "en_route")), ("ff.norwich.3", ("accept",))):
+        # Two crewmates answer too, so the crew list shows more than one state, and share where they
+        # are; the CAD says when the ambulance is expected.
+        for username, answers, (latitude, longitude) in CREWMATES:
             crewmate = browser.new_context(base_url=product.url)
             log_in(crewmate, username)
-            respond(crewmate, my_alert(crewmate, incident["id"])["id"], *answers)
+            theirs = my_alert(crewmate, incident["id"])["id"]
+            respond(crewmate, theirs, *answers)
+            share_position(crewmate, theirs, latitude, longitude)
             crewmate.close()
+        ambulance_eta = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=AMBULANCE_IN_MINUTES)
+        product.set_ambulance_eta(incident["id"], ambulance_eta.isoformat())
         respond(context, alert["id"], "accept")
         page.goto(f"/#/alerts/{alert['id']}")
+        page.locator(".alert-sharing .sharing-line").wait_for()
+        context.set_geolocation(PHONE_POSITION)  # Chromium gives a watch a fix when it is set
+        page.locator(".alert-sharing .sharing-estimate").wait_for()
         page.locator(".alert-map .map-pin--me").wait_for()
         page.locator(".alert-defibs h2 + *").wait_for()
         page.locator(".alert-around").scroll_into_view_if_needed()
@@ -98,6 +115,8 @@ def main() -> None:
         shot(page, "alert-map")
         page.goto(f"/#/alerts/{alert['id']}/incident")
         page.locator("ul.crew-list li").nth(2).wait_for()
+        page.locator("ul.crew-list .crew-estimate").nth(2).wait_for()
+        page.locator(".crew-first").wait_for()
         page.locator(LIVE).wait_for()
         shot(page, "incident")
 
@@ -119,7 +138,8 @@ def main() -> None:
         browser.close()
 
     for path in written:
-        print(f"{path.relative_to(REPO_ROOT)}  {path.stat().st_size / 1024:.0f} KiB")
+        shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path  # --out may be elsewhere
+        print(f"{shown}  {path.stat().st_size / 1024:.0f} KiB")
 
 
 if __name__ == "__main__":

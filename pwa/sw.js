@@ -26,7 +26,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "54c5079257db";
+const VERSION = "6f0d5d214574";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 
@@ -39,6 +39,7 @@ const SHELL = [
   "/app/audio.js",
   "/app/backoff.js",
   "/app/checklist-data.js",
+  "/app/defibrillators.js",
   "/app/dom.js",
   "/app/eventlog.js",
   "/app/form-schema.js",

@@ -242,6 +242,20 @@ class Control:
         self._references.append(incident["id"])
         return incident
 
+    def set_ambulance_eta(self, incident_id: int, ambulance_eta: str | None) -> dict:
+        """POST /api/v1/incidents/{id}/ambulance-eta/ as the CAD does: when the ambulance is expected
+        (ISO with an offset, or None for not known); the incident's detail."""
+        import requests
+
+        response = requests.post(
+            f"{self.server.url}/api/v1/incidents/{incident_id}/ambulance-eta/",
+            json={"ambulance_eta": ambulance_eta},
+            headers={"Authorization": f"Token {self.cad_token}"},
+            timeout=10,
+        )
+        assert response.ok, f"ambulance ETA: {response.status_code} {response.text}"
+        return response.json()
+
     def cancel(self, incident_id: int, reason: str = "Ambulance crew on scene first.") -> dict:
         return self.coordinator.post(f"/api/v1/incidents/{incident_id}/cancel/", {"reason": reason})
 

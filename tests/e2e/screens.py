@@ -6,6 +6,7 @@ Each screen is reached the way the app reaches it (its hash route) and counts as
 is for is on the page (not a "Loading…" placeholder) and, for a logged-in screen, the socket is live.
 """
 
+import datetime
 import json
 import re
 import urllib.request
@@ -20,18 +21,39 @@ STATIONS = {
     "sheringham": (52.9404, 1.2108),
     "kings-lynn": (52.7517, 0.4034),
 }
-SCREENS = ("login", "home", "alert", "incident", "checklist", "forms", "outcome-form", "welfare-form")
+SCREENS = (
+    "login",
+    "home",
+    "alert",
+    "alert-sharing",
+    "incident",
+    "crew-estimates",
+    "checklist",
+    "forms",
+    "outcome-form",
+    "welfare-form",
+)
 # What the firefighter has answered before each alert screen is opened.
 ANSWERS = {
     "alert": (),  # just dispatched: the red screen, waiting for an answer
+    "alert-sharing": ("accept",),  # accepted, the phone's position shared with its estimate
     "incident": ("accept",),
+    "crew-estimates": ("accept",),  # the crew panel with estimates and who is likely first
     "checklist": ("accept", "en_route", "on_scene"),
     "forms": ("accept", "en_route", "on_scene", "cleared"),
     "outcome-form": ("accept", "en_route", "on_scene", "cleared"),
     "welfare-form": ("accept", "en_route", "on_scene", "cleared"),
 }
 # The hash route of each alert screen after #/alerts/{id} ("" for the alert itself).
-ROUTES = {"alert": "", "outcome-form": "/forms/outcome", "welfare-form": "/forms/welfare"}
+ROUTES = {
+    "alert": "",
+    "alert-sharing": "",
+    "crew-estimates": "/incident",
+    "outcome-form": "/forms/outcome",
+    "welfare-form": "/forms/welfare",
+}
+# Where a sharing phone is: about 600 m from its station (the screens' incidents are at the station).
+NEAR_THE_STATION = (0.004, -0.006)
 LIVE = ".topbar .pill-live"
 
 _cad_tokens: dict[str, str] = {}
@@ -101,6 +123,30 @@ def respond(context, alert_id: int, *answers: str) -> None:
         assert response.ok, f"answering {answer!r}: {response.status} {response.text()}"
 
 
+def csrf_token(context) -> str:
+    return next(cookie["value"] for cookie in context.cookies() if cookie["name"] == "csrftoken")
+
+
+def share_position(context, alert_id: int, latitude: float, longitude: float) -> dict:
+    """POST /api/v1/alerts/{id}/positions/ as the app does while responding; its answer."""
+    response = context.request.post(
+        f"/api/v1/alerts/{alert_id}/positions/",
+        data={"latitude": latitude, "longitude": longitude, "accuracy_m": 15},
+        headers={"X-CSRFToken": csrf_token(context)},
+    )
+    assert response.ok, f"sharing a position: {response.status} {response.text()}"
+    return response.json()
+
+
+def near(station: str) -> tuple[float, float]:
+    latitude, longitude = STATIONS[station]
+    return latitude + NEAR_THE_STATION[0], longitude + NEAR_THE_STATION[1]
+
+
+def in_minutes(minutes: float) -> str:
+    return (datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=minutes)).isoformat()
+
+
 def open_screen(context, server, screen: str, *, firefighter: str, station: str, incidents: list[int]):
     """A page of the context showing the screen, with its data loaded and (logged in) the socket
     live. The context is logged in as `firefighter` unless the screen is the login screen. Every
@@ -125,16 +171,25 @@ def open_screen(context, server, screen: str, *, firefighter: str, station: str,
         page.wait_for_function("!document.querySelector('#ready-heading')?.textContent.startsWith('Checking')")
         assert page.evaluate("location.hash") in ("", "#/"), "the home screen stayed the home screen"
         return page
+    if screen == "alert-sharing":  # the phone allows its position, as most do once asked
+        latitude, longitude = near(station)
+        context.grant_permissions(["geolocation"], origin=server.url)
+        context.set_geolocation({"latitude": latitude, "longitude": longitude, "accuracy": 15})
     incident = dispatch_incident(server, station, incidents)
     alert = my_alert_for(context, incident["id"])
     respond(context, alert["id"], *ANSWERS[screen])
+    if screen == "crew-estimates":  # their position shared, and the ambulance's ETA from the CAD
+        share_position(context, alert["id"], *near(station))
+        as_cad(server, f"/api/v1/incidents/{incident['id']}/ambulance-eta/", {"ambulance_eta": in_minutes(12)})
     route = f"/alerts/{alert['id']}" + ROUTES.get(screen, f"/{screen}")
     page.goto(f"/#{route}")
     if "form" not in screen:  # the forms screens draw their top bar once, as it is when they open
         page.locator(LIVE).wait_for()
     ready = {
         "alert": ".alert-head h1.alert-heading",
+        "alert-sharing": ".alert-head h1.alert-heading",
         "incident": "ul.crew-list",
+        "crew-estimates": "ul.crew-list",
         "checklist": "#steps-heading",
         "forms": "ul.form-list",
         "outcome-form": "form#record-form",
@@ -143,6 +198,16 @@ def open_screen(context, server, screen: str, *, firefighter: str, station: str,
     page.locator(ready).first.wait_for()
     if screen == "checklist":
         page.wait_for_function("document.querySelector('#steps-heading')?.textContent.endsWith(' checklist')")
+    if screen == "alert-sharing":
+        page.locator(".alert-sharing .sharing-line").wait_for()
+        # Chromium's emulation gives a watch a fix when the position is set: set it now it watches.
+        context.set_geolocation({"latitude": near(station)[0], "longitude": near(station)[1], "accuracy": 15})
+        page.locator(".alert-sharing .sharing-estimate").wait_for()
+        page.locator(".alert-map .map-pin--me").wait_for()
+        page.locator(".alert-defibs h2 + *").wait_for()
+    if screen == "crew-estimates":
+        page.locator(".crew-first").wait_for()
+        page.locator(".crew-list .crew-estimate").wait_for()
     if screen == "alert":
         page.locator(".alert-actions button").first.wait_for()
         # With its map drawn (app/map.js, Leaflet) and the defibrillators' list loaded (or why not).

@@ -22,7 +22,17 @@ import pytest
 
 from tests.e2e.conftest import ACTION_TIMEOUT_MS, PHONE
 from tests.e2e.helpers import log_in, pass_the_second_factor
-from tests.e2e.screens import SCREENS, as_cad, close_incidents, dispatch_incident, open_screen
+from tests.e2e.screens import (
+    SCREENS,
+    as_cad,
+    close_incidents,
+    dispatch_incident,
+    my_alert_for,
+    near,
+    open_screen,
+    respond,
+    share_position,
+)
 
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING = {"serious", "critical"}
@@ -34,9 +44,10 @@ AXE_OPTIONS = {
 }
 BOARD_PAGE = "/admin/dispatch/incident/board/"
 DESK = {"viewport": {"width": 1280, "height": 900}, "locale": "en-GB", "timezone_id": "Europe/London"}
-# The board's screens: before the test's incident, with an incident (its alerts, its coverage), and
-# with an alarm (a dispatch out of every station's range raises one at once).
-BOARD_SCREENS = ("board-empty", "board-incident", "board-alarm")
+# The board's screens: before the test's incident, with an incident (its alerts, its coverage), with
+# an alarm (a dispatch out of every station's range raises one at once), and with a responder's
+# shared position on its map (and their estimate beside it).
+BOARD_SCREENS = ("board-empty", "board-incident", "board-alarm", "board-position")
 OUT_OF_RANGE = {"latitude": 51.5074, "longitude": -0.1278, "address": "1 Whitehall, London"}
 # Each screen's firefighter and station: a station no other screen of this module dispatches to
 # in the same test, so an alert of one test never shows up in another.
@@ -155,6 +166,16 @@ def test_the_board_has_no_serious_accessibility_violation(chromium, server, inci
         assert pass_the_second_factor(context, server) == []
         if screen == "board-incident":
             dispatch_incident(server, "kings-lynn", incidents)
+        if screen == "board-position":
+            incident = dispatch_incident(server, "kings-lynn", incidents)
+            phone = chromium.new_context(base_url=server.url, **PHONE)
+            try:
+                log_in(phone, "ff.kings-lynn.1")
+                alert = my_alert_for(phone, incident["id"])
+                respond(phone, alert["id"], "accept")
+                share_position(phone, alert["id"], *near("kings-lynn"))
+            finally:
+                phone.close()
         if screen == "board-alarm":
             reference = f"A11Y-FAR-{uuid.uuid4().hex[:8].upper()}"
             incidents.append(
@@ -171,6 +192,10 @@ def test_the_board_has_no_serious_accessibility_violation(chromium, server, inci
             page.locator(".board-map .map-pin--incident").wait_for()
         if screen == "board-alarm":
             page.locator(f'section[data-incident-id="{incidents[-1]}"] .board-alarm').wait_for()
+        if screen == "board-position":
+            page.locator(".board-map .map-pin--responder").wait_for()
+            page.locator(".board-map-positions li", has_text="(estimate)").wait_for()
+            page.locator(".board-map-defibs li").first.wait_for()
         assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == (scheme == "dark")
 
         violations = blocking_violations(page)

@@ -1,17 +1,21 @@
-"""Positions, by consent and only while responding (issue 14 item 2), in Chromium with Playwright's
+"""Positions, by consent and only while responding (issue 14 items 2-3), in Chromium with Playwright's
 geolocation emulation: nothing is shared before accepting; after accepting the coordinator sees the
-phone's position and its arrival estimate, and a move of the phone within 2 s; at cleared the
-sharing stops (no more POSTs) and the position is no longer served."""
+phone's position and its arrival estimate, and a move of the phone within 2 s; at cleared, and when
+the firefighter presses Stop, the sharing stops (no more POSTs) and the app says so; the crew panel
+shows each one's estimate and who is likely first, against the ambulance's ETA from the CAD."""
 
+import datetime
 import re
 import time
 
+from tests.e2e.conftest import ACTION_TIMEOUT_MS, PHONE, ApiUser
 from tests.e2e.helpers import log_in, watch_for_problems
 
 FIREFIGHTER = "ff.sheringham.1"
 NEAR_SHERINGHAM = (52.9420, 1.2150)  # the incident: a few hundred metres from Sheringham station
 AT_THE_STATION = {"latitude": 52.9404, "longitude": 1.2108, "accuracy": 10}
 ON_THE_WAY = {"latitude": 52.9460, "longitude": 1.2000, "accuracy": 10}  # about 800 m away, elsewhere
+FARTHER_AWAY = {"latitude": 52.9300, "longitude": 1.1800, "accuracy_m": 15}  # about 2.5 km away
 SEEN_WITHIN_S = 2.0
 
 
@@ -87,4 +91,105 @@ def test_the_position_is_shared_only_while_responding_and_stops_at_cleared(phone
     assert len(posts) == sent_before, "a position was sent after clearing"
     assert page.get_by_text("Sharing your position").count() == 0
     assert positions_of(dispatcher, incident["id"]) == []
+    assert problems == []
+
+
+def posts_of_positions(page) -> list[float]:
+    """When the page POSTed a position (its times, growing as it sends)."""
+    posts: list[float] = []
+    page.on(
+        "request",
+        lambda request: (
+            posts.append(time.monotonic())
+            if request.method == "POST" and re.search(r"/api/v1/alerts/\d+/positions/$", request.url)
+            else None
+        ),
+    )
+    return posts
+
+
+def accept_and_share(phone, server, dispatcher, firefighter: str, reference: str, where: dict):
+    """The firefighter's phone, at `where`, is alerted to a new incident near Sheringham and accepts;
+    returns (page, incident, alert id, the position POSTs' times, problems) once the coordinator
+    sees the shared position."""
+    phone.grant_permissions(["geolocation"], origin=server.url)
+    phone.set_geolocation(where)
+    log_in(phone, firefighter)
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    posts = posts_of_positions(page)
+    page.goto("/")
+    page.locator(".pill-live").wait_for()
+    incident = dispatcher.dispatch(reference, *NEAR_SHERINGHAM, "1 Position Road, Sheringham")
+    page.wait_for_url(re.compile(r"#/alerts/\d+$"))
+    alert_id = int(page.url.rsplit("/", 1)[1])
+    page.get_by_role("button", name="ACCEPT: I'm going").click()
+    page.get_by_text("Sharing your position with the control room").wait_for()
+    phone.set_geolocation(where)  # once more, now that sharing is on (see the test above)
+    wait_for_position(dispatcher, incident["id"], where["latitude"], timeout=10)
+    return page, incident, alert_id, posts, problems
+
+
+def test_stop_ends_the_sharing_and_the_app_says_it_is_off(phone, server, dispatcher):
+    page, incident, _, posts, problems = accept_and_share(
+        phone, server, dispatcher, "ff.sheringham.2", "E2E-POSITIONS-STOP", AT_THE_STATION
+    )
+
+    page.get_by_role("button", name="Stop sharing your position").click()
+    page.locator(".sharing-off", has_text="Not sharing your position.").wait_for()
+    assert page.get_by_text("Sharing your position with the control room").count() == 0
+    sent_before = len(posts)
+    # The phone then moves 800 m: sharing, it would send that within 2 s of its last send.
+    page.wait_for_timeout(2100)
+    phone.set_geolocation(ON_THE_WAY)
+    page.wait_for_timeout(3000)
+    assert len(posts) == sent_before, "a position was sent after Stop"
+    assert positions_of(dispatcher, incident["id"])[0]["latitude"] == AT_THE_STATION["latitude"]
+    assert problems == []
+
+
+def test_the_crew_panel_shows_each_estimate_and_who_is_likely_first(chromium, phone, server, dispatcher):
+    """Two of the crew share their positions; the CAD gives the ambulance's arrival. The crew panel
+    shows each one's estimate and who is likely first on scene, also when opened afresh, and
+    follows a new ambulance ETA."""
+    page, incident, alert_id, _, problems = accept_and_share(
+        phone, server, dispatcher, "ff.sheringham.1", "E2E-POSITIONS-FIRST", ON_THE_WAY
+    )
+    crewmate = ApiUser(server.url, "ff.sheringham.3")
+    active = crewmate.get("/api/v1/alerts/?active=true")["results"]
+    theirs = next(alert for alert in active if alert["incident_id"] == incident["id"])
+    crewmate.post(f"/api/v1/alerts/{theirs['id']}/respond/", {"response": "accept"})
+    crewmate.post(f"/api/v1/alerts/{theirs['id']}/positions/", FARTHER_AWAY)
+    names = {p["alert_id"]: p["responder_name"] for p in positions_of(dispatcher, incident["id"])}
+    mine, their_name = names[alert_id], names[theirs["id"]]
+    in_ten_minutes = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=10)).isoformat()
+    dispatcher.set_ambulance_eta(incident["id"], in_ten_minutes)
+
+    page.goto(f"/#/alerts/{alert_id}/incident")
+    first = page.locator(".crew-first")
+    first.wait_for()
+    assert re.fullmatch(rf"Likely first: {re.escape(mine)} \(\d+ min\) · ambulance (9|10) min", first.inner_text())
+    for name in (mine, their_name):
+        estimate = page.locator(".crew-member", has_text=name).locator(".crew-estimate")
+        assert re.fullmatch(r"[\d.]+ k?m · about \d+ min \(estimate\)", estimate.inner_text()), estimate.inner_text()
+
+    # Opened afresh (nothing kept on that phone: the panel is drawn before its alert has loaded),
+    # it shows the positions already shared, not only the ones that move after.
+    fresh = chromium.new_context(base_url=server.url, **PHONE)
+    try:
+        fresh.set_default_timeout(ACTION_TIMEOUT_MS)
+        log_in(fresh, "ff.sheringham.1")
+        panel = fresh.new_page()
+        panel.goto(f"/#/alerts/{alert_id}/incident")
+        panel.locator(".crew-member", has_text=their_name).locator(".crew-estimate").wait_for()
+        assert panel.locator(".crew-estimate").count() == 2
+        assert panel.locator(".crew-first").inner_text().startswith(f"Likely first: {mine} (")
+    finally:
+        fresh.close()
+
+    # The CAD says the ambulance is nearly there: the panel says so at once.
+    in_half_a_minute = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)).isoformat()
+    dispatcher.set_ambulance_eta(incident["id"], in_half_a_minute)
+    page.locator(".crew-first", has_text="Likely first: the ambulance (1 min)").wait_for()
+    assert re.fullmatch(rf"Likely first: the ambulance \(1 min\) · {re.escape(mine)} \d+ min", first.inner_text())
     assert problems == []

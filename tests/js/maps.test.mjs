@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 
 const around = await import("../../pwa/app/views/alert-map.js");
+const words = await import("../../pwa/app/defibrillators.js");
 const map = await import("../../pwa/app/map.js");
 const boardMap = await import("../../backend/dispatch/static/dispatch/board-map.js");
 
@@ -39,11 +40,37 @@ describe("the alert screen's defibrillators", () => {
   });
 
   it("says closed, and the levels, in words", () => {
-    assert.equal(around.openNowText({ open_now: false }), "Closed now");
-    assert.equal(around.levelText("-1"), "basement level 1");
-    assert.equal(around.levelText("2"), "level 2");
-    assert.equal(around.metresText(1540), "1.5 km");
-    assert.equal(around.metresText(3), "10 m");
+    assert.equal(words.openNowText({ open_now: false }), "Closed now");
+    assert.equal(words.levelText("-1"), "basement level 1");
+    assert.equal(words.levelText("2"), "level 2");
+    assert.equal(words.metresText(1540), "1.5 km");
+    assert.equal(words.metresText(3), "10 m");
+  });
+
+  it("does not say the level twice when the location text already says it", () => {
+    const reception = { name: "Leisure Centre", location: "Reception desk, ground floor", level: "0", indoor: true };
+    assert.equal(words.whereText(reception), "Leisure Centre, Reception desk, ground floor, indoors");
+    assert.equal(words.whereText({ location: "First floor landing", level: "1", indoor: true }), "First floor landing, indoors");
+    assert.equal(words.whereText({ location: "By the lifts, Level 2.", level: "2" }), "By the lifts, Level 2.");
+    // A text that names another level, or a floor in passing, does not hide the tagged level.
+    assert.equal(words.whereText({ location: "Ground floor lobby", level: "2" }), "Ground floor lobby, level 2");
+    assert.equal(words.whereText({ location: "Behind the counter", level: "0", indoor: true }), "Behind the counter, ground floor, indoors");
+    assert.equal(words.whereText({ location: "Next to the floor plan", level: "1" }), "Next to the floor plan, level 1");
+  });
+
+  it("reads well for every one of the demo's made-up defibrillators: no level said twice", () => {
+    const demo = JSON.parse(readFileSync(new URL("../../backend/places/demo/defibrillators-made-up-for-the-demo.geojson", import.meta.url), "utf8"));
+    for (const { properties } of demo.features) {
+      const where = words.whereText({
+        name: properties.name,
+        location: properties["defibrillator:location"],
+        level: properties.level ?? "",
+        indoor: properties.indoor === "yes" ? true : properties.indoor === "no" ? false : null,
+      });
+      for (const phrase of ["ground floor", "first floor", "level 1"]) {
+        assert.ok(where.toLowerCase().split(phrase).length <= 2, `${properties["@id"]} says "${phrase}" twice: ${where}`);
+      }
+    }
   });
 
   it("says why there is no list: none near, offline, not found, loading", () => {
@@ -146,7 +173,15 @@ describe("the board's positions", () => {
 
   it("words a responder's estimate and an incident's defibrillators", () => {
     assert.equal(boardMap.responderText({ responder_name: "Alice", estimate }), "Alice: 2.4 km, ETA 4 min (estimate)");
-    assert.equal(boardMap.defibrillatorLine(FORUM, 0), "AED 1: Public access, 240 m, Forum, Inside the main entrance, left of the lifts; open now");
-    assert.equal(boardMap.defibrillatorLine(SURGERY, 1), "AED 2: Customers only: ask at reception, 612 m; hours unknown");
+    // The alert screen's words: the access, how far, where (with the level and indoors or out), and
+    // whether it is open now.
+    assert.equal(
+      boardMap.defibrillatorLine(FORUM, 0),
+      "AED 1: Public access, 240 m; Forum, Inside the main entrance, left of the lifts, ground floor, indoors; Open now (Mo-Su 07:00-22:00)",
+    );
+    const outside = { ...FORUM, level: "-1", indoor: false, open_now: false };
+    assert.equal(boardMap.defibrillatorLine(outside, 0).split("; ")[1], "Forum, Inside the main entrance, left of the lifts, basement level 1, outdoors");
+    assert.match(boardMap.defibrillatorLine(outside, 0), /; Closed now \(Mo-Su 07:00-22:00\)$/);
+    assert.equal(boardMap.defibrillatorLine(SURGERY, 1), "AED 2: Customers only: ask at reception, 610 m; Location not described; Opening hours unknown");
   });
 });

@@ -12,6 +12,7 @@
 // that a permission prompt would cover the answer buttons, and nobody's position is needed for a
 // job they have not taken. If the phone already allows it, it is shown before accepting too.
 
+import { accessText, hoursText, isPublic, metresText, whereText } from "../defibrillators.js";
 import { h } from "../dom.js";
 import { appGeolocation } from "../geolocation.js";
 import { COMMITTED, UNANSWERED } from "../store.js";
@@ -22,46 +23,7 @@ const DEFIBRILLATORS_KEY = (incidentId) => `defibrillators-${incidentId}`;
 const RETRY_AFTER_MS = 30000; // a failed load is tried again on a later render, not in a loop
 const NO_SETTINGS = { tile_url: "", attribution: "", stations: [] };
 
-// --- The words (no DOM state; tests/js/maps.test.mjs) -----------------------------------------
-
-export function metresText(metres) {
-  const value = Number(metres);
-  if (!Number.isFinite(value) || value < 0) return "";
-  if (value < 1000) return `${Math.max(10, Math.round(value / 10) * 10)} m`;
-  return `${(value / 1000).toFixed(1)} km`;
-}
-
-export function openNowText(defibrillator) {
-  if (defibrillator.open_now === true) return "Open now";
-  if (defibrillator.open_now === false) return "Closed now";
-  return "Opening hours unknown";
-}
-
-export function levelText(level) {
-  const text = String(level ?? "").trim();
-  if (!text) return "";
-  if (text === "0") return "ground floor";
-  if (/^-\d+(\.\d+)?$/.test(text)) return `basement level ${text.slice(1)}`;
-  return `level ${text}`;
-}
-
-/** Where it is, as a firefighter reads it on the way: name, location text, level, indoors or out. */
-export function whereText(defibrillator) {
-  const parts = [defibrillator.name, defibrillator.location, levelText(defibrillator.level)].map((part) => String(part ?? "").trim());
-  if (defibrillator.indoor === true) parts.push("indoors");
-  else if (defibrillator.indoor === false) parts.push("outdoors");
-  return parts.filter(Boolean).join(", ") || "Location not described";
-}
-
-/** The access in words; anything not public is said, never implied by a colour. */
-export function accessText(defibrillator) {
-  return defibrillator.access_label || (defibrillator.access === "yes" ? "Public access" : "Access not known");
-}
-
-/** Public, as the server counts it (backend/places: yes, or permissive: by the owner's leave). */
-export function isPublic(defibrillator) {
-  return defibrillator.access === "yes" || defibrillator.access === "permissive";
-}
+// --- The words (no DOM state; tests/js/maps.test.mjs; each defibrillator's: ../defibrillators.js) --
 
 /** The list items' data: label (matching the map's), heading, where, hours, distance. */
 export function defibrillatorItems(defibrillators) {
@@ -71,7 +33,7 @@ export function defibrillatorItems(defibrillators) {
     access: accessText(defibrillator),
     public: isPublic(defibrillator),
     where: whereText(defibrillator),
-    hours: [openNowText(defibrillator), defibrillator.opening_hours ? `(${defibrillator.opening_hours})` : ""].filter(Boolean).join(" "),
+    hours: hoursText(defibrillator),
     open: defibrillator.open_now,
     distance: metresText(defibrillator.distance_m),
   }));

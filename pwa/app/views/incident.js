@@ -18,10 +18,15 @@ export function sortCrew(crew) {
 }
 
 export function incidentView(root, { id }, ctx) {
-  /** The crew's positions as they stand (the socket keeps them up to date after): only while going. */
+  /** The crew's positions as they stand (the socket keeps them up to date after): only while going.
+   *  Asked once, as soon as the alert is known and this firefighter is going: a panel opened on a
+   *  fresh start (from a notification, a reload) is drawn before its alert has loaded, and the
+   *  positions already shared are not sent again until each one moves. */
+  let positionsAsked = false;
   async function loadPositions() {
     const alert = ctx.store.state.alerts.get(id);
-    if (!alert || !COMMITTED.has(alert.state) || !ctx.api?.incidentPositions) return;
+    if (positionsAsked || !alert || !COMMITTED.has(alert.state) || !ctx.api?.incidentPositions) return;
+    positionsAsked = true;
     try {
       const positions = await ctx.api.incidentPositions(alert.incident_id);
       ctx.store.update((s) => {
@@ -41,6 +46,7 @@ export function incidentView(root, { id }, ctx) {
   function render() {
     const state = store.state;
     const alert = state.alerts.get(id);
+    loadPositions();
     top.show([state.connection.status, state.online], () => topbar(state, { path: alertPath(id), label: "Alert" }));
     if (!alert) {
       body.show(["missing", local.error], () => [h("h1", { text: "Crew" }), local.error ? notice("danger", local.error) : h("p", { text: "Loading…" })]);
@@ -83,7 +89,6 @@ export function incidentView(root, { id }, ctx) {
 
   const unsubscribe = store.subscribe(render);
   render();
-  loadPositions();
   ctx.sync
     ?.ensureAlert(id)
     .then(() => (local.error = null))

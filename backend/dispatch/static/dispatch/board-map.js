@@ -16,6 +16,7 @@
 // `position.cleared` frames; they are never stored on this page beyond what is shown. Leaflet is
 // loaded (by app/map.js) only when the map is drawn.
 
+import { accessText, hoursText, metresText, whereText } from "/app/defibrillators.js";
 import { estimateText, openMap } from "/app/map.js";
 
 // --- Positions (no DOM; tests/js/maps.test.mjs) -----------------------------------------------
@@ -103,13 +104,12 @@ export function responderText(position) {
   return `${position.responder_name || "Responder"}${estimate ? `: ${estimate}` : ""}`;
 }
 
-/** An incident's defibrillators as text: "AED 1: Public access, 240 m, Forum, ..., Open now". */
+/** One of an incident's defibrillators as a line of text, in the alert screen's words
+ *  (/app/defibrillators.js): "AED 1: Public access, 240 m; Forum, Inside the main entrance, left
+ *  of the lifts, ground floor, indoors; Open now (Mo-Su 07:00-22:00)". */
 export function defibrillatorLine(defibrillator, index) {
-  const distance = Number.isFinite(Number(defibrillator.distance_m)) ? `${Math.round(Number(defibrillator.distance_m))} m` : "";
-  const open = defibrillator.open_now === true ? "open now" : defibrillator.open_now === false ? "closed now" : "hours unknown";
-  const where = [defibrillator.name, defibrillator.location].filter(Boolean).join(", ");
-  const access = defibrillator.access_label || (defibrillator.access === "yes" ? "Public access" : "Access not known");
-  return `AED ${index + 1}: ${access}${distance ? `, ${distance}` : ""}${where ? `, ${where}` : ""}; ${open}`;
+  const distance = metresText(defibrillator.distance_m);
+  return `AED ${index + 1}: ${accessText(defibrillator)}${distance ? `, ${distance}` : ""}; ${whereText(defibrillator)}; ${hoursText(defibrillator)}`;
 }
 
 // --- The drawing --------------------------------------------------------------------------------
