@@ -336,10 +336,35 @@ def test_screenshots(chromium, server, dispatcher, name):
         context.close()
 
 
-def test_a_postcode_finds_the_place_and_a_message_reaches_the_crews(chromium, server, dispatcher):
+# A message to the crews, in full, and how many have seen it, whatever the message's length. Found by
+# an audit at 1280, 1920 and 3840 wide: a long message took the whole line, "Seen by 1 of 3" shrank to
+# 0 px and the message was cut with an ellipsis (in full only as a tooltip). OVERFLOWING missed it:
+# the text was hidden, not spilled.
+MESSAGES_CUT_SHORT = """() => [...document.querySelectorAll('.wall-message')].flatMap((line) => {
+  const text = line.querySelector('.wall-message-text');
+  const acks = line.querySelector('.wall-message-acks');
+  const out = [];
+  const box = acks.getBoundingClientRect();
+  if (box.width < 1 || box.height < 1 || getComputedStyle(acks).visibility !== 'visible') {
+    out.push(`"${acks.textContent}" not shown (${box.width} x ${box.height} px)`);
+  } else if (acks.scrollWidth > acks.clientWidth + 1) out.push(`"${acks.textContent}" cut short`);
+  if (text.scrollWidth > text.clientWidth + 1 || text.scrollHeight > text.clientHeight + 1) {
+    out.push(`"${text.textContent.slice(0, 30)}..." cut short (${text.scrollWidth} > ${text.clientWidth} px)`);
+  }
+  return out;
+})"""
+LONG_MESSAGE = (
+    "Ambulance on scene. Access by the rear door from Market Lane: the front door is locked and the "
+    "key safe is empty. Park in the yard on the left, mind the low arch at its entrance, and bring "
+    "the defibrillator and the suction unit up to the second floor."
+)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_postcode_finds_the_place_and_a_message_reaches_the_crews(chromium, server, dispatcher, size):
     """The postcode table (the demo's made-up sample) and the messages to the crews, from the board:
     a message sent, then acknowledged by a firefighter's phone, shows who has seen it."""
-    context = desk_context(chromium, server, "1080p")
+    context = desk_context(chromium, server, size)
     try:
         page, problems = open_board(context)
         page.get_by_role("button", name="New incident").click()
@@ -372,17 +397,23 @@ def test_a_postcode_finds_the_place_and_a_message_reaches_the_crews(chromium, se
         expect(card.locator(".wall-responder")).to_have_count(3)
         card.get_by_role("button", name="Send").click()
         expect(page.locator(".wall-error")).to_contain_text("Write the message first")
-        card.get_by_label("Message to the crews").fill("Ambulance on scene")
+        card.get_by_label("Message to the crews").fill(LONG_MESSAGE)
         card.get_by_role("button", name="Send").click()
-        expect(card.locator(".wall-message")).to_contain_text("Ambulance on scene")
-        expect(card.locator(".wall-message-acks")).to_contain_text("Not yet seen")
+        line = card.locator(".wall-message")
+        expect(line.locator(".wall-message-text")).to_have_text(LONG_MESSAGE)
+        expect(line.locator(".wall-message-acks")).to_have_text("Not yet seen (0 of 3)")
+        expect(line.locator(".wall-message-acks")).to_be_visible()
+        assert page.evaluate(MESSAGES_CUT_SHORT) == []
 
         # A firefighter's phone acknowledges it: the board says who has seen it.
         firefighter = ApiUser(server.url, FIREFIGHTERS[2])
         listed = firefighter.get(f"/api/v1/incidents/{incident['id']}/messages/")["messages"]
-        [message] = [item for item in listed if item["text"] == "Ambulance on scene"]
+        [message] = [item for item in listed if item["text"] == LONG_MESSAGE]
         firefighter.post(f"/api/v1/messages/{message['id']}/acknowledge/", {})
-        expect(card.locator(".wall-message-acks")).to_contain_text("Seen by 1")
+        expect(line.locator(".wall-message-acks")).to_contain_text("Seen by 1 of 3")
+        expect(line.locator(".wall-message-acks")).to_be_visible()
+        assert page.evaluate(MESSAGES_CUT_SHORT) == []
+        assert page.evaluate(OVERFLOWING) == []
         assert problems == []
     finally:
         context.close()

@@ -468,7 +468,7 @@ class WallBoard {
         const acks = message.acknowledgements;
         const of = Number.isInteger(message.recipient_count) ? ` of ${message.recipient_count}` : "";
         const seen = acks.length ? `Seen by ${acks.length}${of}: ${acks.map((ack) => ack.responder_name).join(", ")}` : `Not yet seen${of ? ` (0${of})` : ""}`;
-        return el("li", { className: "wall-message", title: message.text },
+        return el("li", { className: "wall-message" },
           el("span", { className: "wall-message-time" }, clockTime(message.sent_at)),
           el("span", { className: "wall-message-text" }, message.text),
           el("span", { className: `wall-message-acks${acks.length ? "" : " wall-message-acks--none"}` }, seen));
