@@ -31,6 +31,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 NEAR_KINGS_LYNN = (52.7530, 0.4050)
 FIREFIGHTERS = ("ff.kings-lynn.1", "ff.kings-lynn.2", "ff.kings-lynn.3")
 OUT_OF_RANGE = (51.5074, -0.1278)
+NEAR_THETFORD = (52.4120, 0.7480)
 REFUSED = {"error": {"code": "permission_denied", "message": "You are not allowed to close incidents.", "fields": {}}}
 
 # Every element inside a card (or the page) that reaches outside it, by more than a pixel.
@@ -58,6 +59,10 @@ OVERFLOWING = """() => {
   if (document.documentElement.scrollWidth > vw + 1) out.push('the page scrolls sideways');
   return out;
 }"""
+
+
+# The CSS animations running on an element and inside it, by name: an alarm flashes while it sounds.
+ANIMATIONS = "(node) => node.getAnimations({subtree: true}).map((animation) => animation.animationName)"
 
 
 def desk_context(chromium, server, size: str, **options):
@@ -136,6 +141,75 @@ def test_an_alarm_sounds_and_flashes_until_acknowledged_on_every_board(chromium,
     finally:
         context.close()
         other.close()
+
+
+# The escalation ladder (settings ESCALATION_LADDER: 60:ring, 90:sms, 120:ring, 180:alarm) moved on
+# to a step without waiting minutes for it: the step made due now, and the server's own worker runs
+# it (its escalations pass, every DELIVERY_POLL_SECONDS), as it would at its time.
+LADDER_AT = """
+from django.utils import timezone
+from backend.dispatch.models import Incident
+for incident_id, step in {steps!r}.items():
+    Incident.objects.filter(pk=incident_id).update(escalation_step=step, next_escalation_at=timezone.now())
+"""
+ALARM_STEP = 3  # the escalation alarm
+TEXT_STEP = 1  # texts to those whose phones have not shown the alert: past it, nobody has accepted
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_escalation_alarm_and_nobody_accepting_sound_until_acknowledged_from_the_keyboard(
+    chromium, server, dispatcher, size
+):
+    """`a` acknowledges the chosen incident's alarm; with one chosen that has none, the alarm sounding
+    longest; and says so when nothing is sounding (found by an audit: it did nothing, in silence).
+    Escape chooses no incident."""
+    context = desk_context(chromium, server, size)
+    try:
+        page, problems = open_board(context)
+        page.get_by_role("button", name="Turn on alarm sound").click()
+        escalating = create(dispatcher, NEAR_KINGS_LYNN, "8 King Street, King's Lynn", dispatch=True)
+        unanswered = create(dispatcher, NEAR_THETFORD, "3 King Street, Thetford", dispatch=True)
+        quiet = create(dispatcher, NEAR_KINGS_LYNN, "9 King Street, King's Lynn")
+        expect(card_of(page, quiet)).to_be_visible()
+        steps = {escalating["id"]: ALARM_STEP, unanswered["id"]: TEXT_STEP}
+        server.manage("shell", "-c", LADDER_AT.format(steps=steps))
+
+        alarmed, nobody = card_of(page, escalating), card_of(page, unanswered)
+        expect(alarmed).to_have_class(has_class("wall-card--alarm"))
+        reference, other = escalating["cad_reference"], unanswered["cad_reference"]
+        expect(alarmed.locator(".wall-card-alarm")).to_contain_text(
+            f"Escalation alarm. Nobody has accepted incident {reference} after every ring was alerted."
+        )
+        expect(nobody).to_have_class(has_class("wall-card--alarm"))
+        expect(nobody.locator(".wall-card-alarm")).to_contain_text("Nobody has accepted")
+        expect(nobody.locator(".wall-card-alarm")).to_contain_text("after the first escalation step")
+        expect(page.locator("body")).to_have_attribute("data-audio", "playing")
+        assert alarmed.evaluate(ANIMATIONS) == ["wall-flash"]
+
+        # The chosen incident's alarm (though the other has sounded longer).
+        alarmed.locator(".wall-address").click()
+        expect(alarmed).to_have_class(has_class("wall-card--selected"))
+        page.keyboard.press("a")
+        expect(page.locator(".wall-done")).to_have_text(f"Acknowledged: Escalation alarm ({reference}).")
+        expect(alarmed).not_to_have_class(has_class("wall-card--alarm"))
+        expect(alarmed.locator(".wall-card-alarm--acknowledged")).to_contain_text("Escalation alarm: acknowledged by")
+        assert alarmed.evaluate(ANIMATIONS) == []
+        expect(nobody).to_have_class(has_class("wall-card--alarm"))
+        expect(page.locator("body")).to_have_attribute("data-audio", "playing")
+        page.keyboard.press("Escape")
+        expect(alarmed).not_to_have_class(has_class("wall-card--selected"))
+
+        # A chosen incident with no alarm: the one still sounding.
+        card_of(page, quiet).locator(".wall-address").click()
+        page.keyboard.press("a")
+        expect(page.locator(".wall-done")).to_have_text(f"Acknowledged: Nobody has accepted ({other}).")
+        expect(nobody).not_to_have_class(has_class("wall-card--alarm"))
+        expect(page.locator("body")).to_have_attribute("data-audio", "on")
+        page.keyboard.press("a")
+        expect(page.locator(".wall-note")).to_have_text("No alarm is sounding: nothing to acknowledge.")
+        assert problems == []
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -322,7 +396,7 @@ def test_screenshots(chromium, server, dispatcher, name):
         page, problems = open_board(context)
         incidents = [
             create(dispatcher, NEAR_KINGS_LYNN, "1 Tuesday Market Place, King's Lynn", dispatch=True, crew_target=2),
-            create(dispatcher, (52.4120, 0.7480), "3 King Street, Thetford", dispatch=True),
+            create(dispatcher, NEAR_THETFORD, "3 King Street, Thetford", dispatch=True),
             create(dispatcher, OUT_OF_RANGE, "1 Whitehall, London", dispatch=True),
         ]
         for incident in incidents:
