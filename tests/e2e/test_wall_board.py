@@ -61,6 +61,51 @@ OVERFLOWING = """() => {
 }"""
 
 
+# A message to the crews, in full, and how many have seen it, whatever the message's length. Found by
+# an audit at 1280, 1920 and 3840 wide: a long message took the whole line, "Seen by 1 of 3" shrank to
+# 0 px and the message was cut with an ellipsis (in full only as a tooltip). OVERFLOWING missed it:
+# the text was hidden, not spilled.
+MESSAGES_CUT_SHORT = """() => [...document.querySelectorAll('.wall-message')].flatMap((line) => {
+  const text = line.querySelector('.wall-message-text');
+  const acks = line.querySelector('.wall-message-acks');
+  const out = [];
+  const box = acks.getBoundingClientRect();
+  if (box.width < 1 || box.height < 1 || getComputedStyle(acks).visibility !== 'visible') {
+    out.push(`"${acks.textContent}" not shown (${box.width} x ${box.height} px)`);
+  } else if (acks.scrollWidth > acks.clientWidth + 1) out.push(`"${acks.textContent}" cut short`);
+  if (text.scrollWidth > text.clientWidth + 1 || text.scrollHeight > text.clientHeight + 1) {
+    out.push(`"${text.textContent.slice(0, 30)}..." cut short (${text.scrollWidth} > ${text.clientWidth} px)`);
+  }
+  return out;
+})"""
+LONG_MESSAGE = (
+    "Ambulance on scene. Access by the rear door from Market Lane: the front door is locked and the "
+    "key safe is empty. Park in the yard on the left, mind the low arch at its entrance, and bring "
+    "the defibrillator and the suction unit up to the second floor."
+)
+
+
+# The map's labels (of what the map is fitted to: not the stations, context only) that its panel cuts
+# off, and their size against the board's type. Found by an audit: 12-13 px whatever the screen, and
+# a label at the map's right edge cut off.
+MAP_LABELS = """() => {
+  const panel = document.querySelector('.wall-map .map-canvas').getBoundingClientRect();
+  const root = parseFloat(getComputedStyle(document.documentElement).fontSize);
+  const labels = document.querySelectorAll('.wall-map .map-pin:not(.map-pin--station) .map-pin-label');
+  return [...labels].map((label) => {
+    const r = label.getBoundingClientRect();
+    const inside = r.left >= panel.left - 1 && r.right <= panel.right + 1 && r.top >= panel.top - 1
+      && r.bottom <= panel.bottom + 1;
+    return {text: label.textContent, inside, em: parseFloat(getComputedStyle(label).fontSize) / root};
+  });
+}"""
+
+
+def cut_off_or_small(page) -> list[dict]:
+    """The map's labels cut off by its panel, or smaller than the board's small print (0.8rem)."""
+    return [label for label in page.evaluate(MAP_LABELS) if not label["inside"] or label["em"] < 0.79]
+
+
 # The CSS animations running on an element and inside it, by name: an alarm flashes while it sounds.
 ANIMATIONS = "(node) => node.getAnimations({subtree: true}).map((animation) => animation.animationName)"
 
@@ -390,7 +435,8 @@ def test_a_firefighter_is_refused_the_board(server):
 
 @pytest.mark.parametrize("name", SCREENSHOT_SIZES)
 def test_screenshots(chromium, server, dispatcher, name):
-    """Also the overflow check at the two ends: a wall screen and a laptop."""
+    """Also the overflow checks at the two ends, a wall screen and a laptop: nothing spilled, a long
+    message to the crews in full with its count, the map's labels readable and not cut off."""
     context = desk_context(chromium, server, name)
     try:
         page, problems = open_board(context)
@@ -402,36 +448,20 @@ def test_screenshots(chromium, server, dispatcher, name):
         for incident in incidents:
             expect(card_of(page, incident)).to_be_visible()
         expect(card_of(page, incidents[0]).locator(".wall-responder")).to_have_count(3)
+        # (Thetford's card: the second, in view on the laptop too.)
+        expect(card_of(page, incidents[1]).locator(".wall-responder")).to_have_count(3)
+        dispatcher.coordinator.post(f"/api/v1/incidents/{incidents[1]['id']}/messages/", {"text": LONG_MESSAGE})
+        expect(card_of(page, incidents[1]).locator(".wall-message-acks")).to_have_text("Not yet seen (0 of 3)")
+        for incident in incidents:
+            expect(page.locator(".wall-map .map-pin--incident", has_text=incident["cad_reference"])).to_be_visible()
         assert page.evaluate(OVERFLOWING) == []
+        assert page.evaluate(MESSAGES_CUT_SHORT) == []
+        assert cut_off_or_small(page) == []
         page.wait_for_timeout(500)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
         assert problems == []
     finally:
         context.close()
-
-
-# A message to the crews, in full, and how many have seen it, whatever the message's length. Found by
-# an audit at 1280, 1920 and 3840 wide: a long message took the whole line, "Seen by 1 of 3" shrank to
-# 0 px and the message was cut with an ellipsis (in full only as a tooltip). OVERFLOWING missed it:
-# the text was hidden, not spilled.
-MESSAGES_CUT_SHORT = """() => [...document.querySelectorAll('.wall-message')].flatMap((line) => {
-  const text = line.querySelector('.wall-message-text');
-  const acks = line.querySelector('.wall-message-acks');
-  const out = [];
-  const box = acks.getBoundingClientRect();
-  if (box.width < 1 || box.height < 1 || getComputedStyle(acks).visibility !== 'visible') {
-    out.push(`"${acks.textContent}" not shown (${box.width} x ${box.height} px)`);
-  } else if (acks.scrollWidth > acks.clientWidth + 1) out.push(`"${acks.textContent}" cut short`);
-  if (text.scrollWidth > text.clientWidth + 1 || text.scrollHeight > text.clientHeight + 1) {
-    out.push(`"${text.textContent.slice(0, 30)}..." cut short (${text.scrollWidth} > ${text.clientWidth} px)`);
-  }
-  return out;
-})"""
-LONG_MESSAGE = (
-    "Ambulance on scene. Access by the rear door from Market Lane: the front door is locked and the "
-    "key safe is empty. Park in the yard on the left, mind the low arch at its entrance, and bring "
-    "the defibrillator and the suction unit up to the second floor."
-)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -523,13 +553,14 @@ def test_a_responder_going_shows_their_estimate_and_who_is_likely_first(chromium
         context.close()
 
 
-def test_the_map_shows_the_incidents_and_a_click_on_it_starts_a_new_incident(chromium, server, dispatcher):
+@pytest.mark.parametrize("size", SIZES)
+def test_the_map_shows_the_incidents_and_a_click_on_it_starts_a_new_incident(chromium, server, dispatcher, size):
     """The map of issue 14 (dispatch/board-map.js), mounted in the board's map panel when the product
-    has it."""
+    has it, its labels as large as the board's small print and none cut off at its edges."""
     module = requests.get(f"{server.url}/static/dispatch/board-map.js", timeout=10)
     if module.status_code != 200:
         pytest.skip("the board's map module (issue 14) is not in this product yet")
-    context = desk_context(chromium, server, "1080p")
+    context = desk_context(chromium, server, size)
     try:
         page, problems = open_board(context)
         incident = create(dispatcher, NEAR_KINGS_LYNN, "7 King Street, King's Lynn", dispatch=True)
@@ -544,6 +575,12 @@ def test_the_map_shows_the_incidents_and_a_click_on_it_starts_a_new_incident(chr
             latitude = float(form.get_by_label("Latitude").input_value())
             longitude = float(form.get_by_label("Longitude").input_value())
             assert abs(latitude - NEAR_KINGS_LYNN[0]) < 0.5 and abs(longitude - NEAR_KINGS_LYNN[1]) < 0.5
+            form.get_by_role("button", name="Go back").click()
+
+        # A second incident, to the east: the map is fitted to both, one label at its right edge.
+        east = create(dispatcher, NEAR_THETFORD, "10 King Street, Thetford", dispatch=True)
+        expect(page.locator(".wall-map .map-pin--incident", has_text=east["cad_reference"])).to_be_visible()
+        assert cut_off_or_small(page) == []
         assert problems == []
     finally:
         context.close()
