@@ -365,8 +365,9 @@ def test_standing_down_someone_on_scene_asks_first(chromium, server, dispatcher)
         context.close()
 
 
-def test_an_incident_is_created_on_the_board_and_errors_are_shown(chromium, server, dispatcher):
-    context = desk_context(chromium, server, "720p")
+@pytest.mark.parametrize("size", SIZES)
+def test_an_incident_is_created_on_the_board_and_errors_are_shown(chromium, server, dispatcher, size):
+    context = desk_context(chromium, server, size)
     try:
         page, problems = open_board(context)
         page.get_by_role("button", name="New incident").click()
@@ -408,9 +409,10 @@ def test_an_incident_is_created_on_the_board_and_errors_are_shown(chromium, serv
 
 
 @pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed: run `make e2e-tools` (npm ci in tests/e2e/)")
+@pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_board_has_no_accessibility_violation(chromium, server, dispatcher, scheme):
-    context = desk_context(chromium, server, "1080p", color_scheme=scheme, bypass_csp=True)
+def test_the_board_has_no_accessibility_violation(chromium, server, dispatcher, scheme, size):
+    context = desk_context(chromium, server, size, color_scheme=scheme, bypass_csp=True)
     try:
         page, _ = open_board(context)
         incident = create(dispatcher, NEAR_KINGS_LYNN, "4 King Street, King's Lynn", dispatch=True)
