@@ -26,7 +26,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "6f0d5d214574";
+const VERSION = "b6866b474909";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 

@@ -13,7 +13,7 @@
 // (no keyboard handler, no zoom buttons, no links); a keyboard user tabs straight past it. Each
 // marker has a text label: nothing is told by colour alone. Attribution is plain text under it.
 //
-//   const map = await openMap(container, {tileUrl, attribution});
+//   const map = await openMap(container, {tileUrl, attribution, fitToLabels});
 //   map.setIncident({latitude, longitude, label});  map.setMe({latitude, longitude, accuracy_m});
 //   map.setDefibrillators([...]); map.setStations([...]); map.setResponders([...]); map.destroy();
 
@@ -30,6 +30,9 @@ const START = { center: [54.0, -2.5], zoom: 5 };
 const CLOSEST_ZOOM = 17;
 const FIT_PADDING_PX = 28;
 const LABEL_ROOM_PX = 96;
+// At most this share of the map's width (or height) is left as room for the labels: a fit to a
+// very long label must still leave room for the map.
+const MOST_ROOM_FOR_LABELS = 0.6;
 const STATION_HIDDEN_WITHIN_M = 250;
 
 let leafletLoading = null;
@@ -91,6 +94,27 @@ export function accessNote(access) {
   return access === "unknown" || !access ? "access unknown" : "not public";
 }
 
+/** The room a fit leaves at the map's edges, in px ({paddingTopLeft, paddingBottomRight}, as
+ *  Leaflet's fitBounds takes it), so that no marker's face is cut off by them: each face as
+ *  {width, height, offsetX, offsetY} (the point is offsetX, offsetY from the face's top left
+ *  corner; the labels are to the right of their points); `size` the map's {x, y}. */
+export function fitPadding(faces, size) {
+  let [left, top, right, bottom] = [FIT_PADDING_PX, FIT_PADDING_PX, LABEL_ROOM_PX, FIT_PADDING_PX];
+  for (const face of faces) {
+    left = Math.max(left, face.offsetX);
+    top = Math.max(top, face.offsetY);
+    right = Math.max(right, face.width - face.offsetX);
+    bottom = Math.max(bottom, face.height - face.offsetY);
+  }
+  const fitWithin = (a, b, room) => {
+    const scale = a + b > room ? room / (a + b) : 1;
+    return [Math.floor(a * scale), Math.floor(b * scale)];
+  };
+  [left, right] = fitWithin(left, right, size.x * MOST_ROOM_FOR_LABELS);
+  [top, bottom] = fitWithin(top, bottom, size.y * MOST_ROOM_FOR_LABELS);
+  return { paddingTopLeft: [left, top], paddingBottomRight: [right, bottom] };
+}
+
 /** The points the view is fitted to: the incidents, this phone, the responders and the
  *  defibrillators (not the stations: they may be far away, and are context only). */
 export function pointsToFit({ incidents = [], me = null, responders = [], defibrillators = [] }) {
@@ -117,12 +141,26 @@ function pinElement(kind, label, detail = "") {
   return pin;
 }
 
+/** A marker's face as fitPadding takes it: its size, and where its point is (the face is moved
+ *  off its point by its CSS margins: app/map.css, and the board's wall.css). */
+function faceOf(element) {
+  const style = getComputedStyle(element);
+  return {
+    width: element.offsetWidth,
+    height: element.offsetHeight,
+    offsetX: -parseFloat(style.marginLeft) || 0,
+    offsetY: -parseFloat(style.marginTop) || 0,
+  };
+}
+
 /**
  * Draw a map in `container` (an empty element with a height from CSS). Options: `tileUrl` and
  * `attribution` (from GET /api/v1/map/; "" for a plain background), `pan` (drag to move: off on
- * the alert screen, where a finger on the map must still scroll the page), `leaflet` (tests).
+ * the alert screen, where a finger on the map must still scroll the page), `fitToLabels` (leave
+ * room at the edges for the labels as drawn, not the phone's fixed room: the control room's board,
+ * whose labels grow with its type), `leaflet` (tests).
  */
-export async function openMap(container, { tileUrl = "", attribution = "", pan = true, leaflet = null } = {}) {
+export async function openMap(container, { tileUrl = "", attribution = "", pan = true, fitToLabels = false, leaflet = null } = {}) {
   const L = leaflet || (await loadLeaflet());
   const canvas = document.createElement("div");
   canvas.className = `map-canvas${tileUrl ? "" : " map-canvas--plain"}`;
@@ -182,13 +220,23 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     fitted = key;
     if (points.length === 1) map.setView(points[0], 16, { animate: false });
     else {
-      map.fitBounds(L.latLngBounds(points), {
-        paddingTopLeft: [FIT_PADDING_PX, FIT_PADDING_PX],
-        paddingBottomRight: [LABEL_ROOM_PX, FIT_PADDING_PX], // the labels are to the right of their points
-        maxZoom: CLOSEST_ZOOM,
-        animate: false,
+      const padding = fitToLabels
+        ? fitPadding(facesToFit(), map.getSize())
+        : { paddingTopLeft: [FIT_PADDING_PX, FIT_PADDING_PX], paddingBottomRight: [LABEL_ROOM_PX, FIT_PADDING_PX] }; // the labels are to the right of their points
+      map.fitBounds(L.latLngBounds(points), { ...padding, maxZoom: CLOSEST_ZOOM, animate: false });
+    }
+  }
+
+  /** The faces of the markers fitted to (not the stations': context only). */
+  function facesToFit() {
+    const faces = [];
+    for (const group of [layers.incidents, layers.me, layers.responders, layers.defibrillators]) {
+      group.eachLayer((layer) => {
+        const element = layer instanceof L.Marker ? layer.getElement() : null;
+        if (element) faces.push(faceOf(element));
       });
     }
+    return faces;
   }
 
   function drawStations() {

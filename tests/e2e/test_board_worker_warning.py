@@ -1,5 +1,6 @@
 """The coordinators' live board warns, in a real browser, when no delivery worker has reported
-recently (pushes are not being sent), and clears the warning once one reports.
+recently (pushes are not being sent), and clears the warning once one reports; the control room's
+board (/board/) sounds and flashes it as an alarm until a coordinator acknowledges it.
 
 This needs a server without the delivery worker inside it (the suite's `server` runs one), so it
 starts its own: `manage.py serve` with DELIVERY_WORKER_EMBEDDED off, on its own SQLite database,
@@ -11,6 +12,7 @@ from playwright.sync_api import expect
 from backend import health
 from tests.e2e.conftest import demo_server
 from tests.e2e.helpers import log_in, pass_the_second_factor, watch_for_problems
+from tests.e2e.test_wall_board import ANIMATIONS, desk_context, has_class, open_board
 from tests.support import live_server
 
 BOARD_PAGE = "/admin/dispatch/incident/board/"
@@ -82,3 +84,30 @@ def test_the_board_warns_while_no_delivery_worker_reports(desk, server_without_w
     expect(warning).to_be_visible(timeout=WARNING_CHANGES_WITHIN_MS)
     expect(warning).to_contain_text("No delivery worker has reported since")
     assert problems == []
+
+
+def test_the_wall_board_sounds_and_flashes_the_workers_alarm_until_acknowledged(chromium, server_without_worker):
+    """Found by an audit: the alarm sounded but never flashed (the flash was on incidents' cards
+    only), and with no incident chosen `a` was the only way to it from the keyboard."""
+    context = desk_context(chromium, server_without_worker, "720p")
+    try:
+        page, problems = open_board(context)
+        page.get_by_role("button", name="Turn on alarm sound").click()
+        alarm = page.locator(".wall-system-alarm")
+        expect(alarm).to_contain_text("Pushes are not being sent")
+        expect(alarm).to_have_class(has_class("wall-system-alarm--sounding"))
+        expect(page.locator("body")).to_have_attribute("data-audio", "playing")
+        assert alarm.evaluate(ANIMATIONS) == ["wall-flash"]
+
+        page.locator("body").press("a")  # no incident chosen: the workers' alarm
+        expect(alarm).not_to_have_class(has_class("wall-system-alarm--sounding"))
+        expect(alarm.locator(".wall-card-alarm--acknowledged")).to_contain_text("acknowledged by")
+        expect(page.locator("body")).to_have_attribute("data-audio", "on")
+        assert alarm.evaluate(ANIMATIONS) == []
+        expect(page.locator(".wall-done")).to_contain_text("Acknowledged: Pushes are not being sent")
+        # Nothing left sounding: `a` says so rather than doing nothing in silence.
+        page.keyboard.press("a")
+        expect(page.locator(".wall-note")).to_have_text("No alarm is sounding: nothing to acknowledge.")
+        assert problems == []
+    finally:
+        context.close()

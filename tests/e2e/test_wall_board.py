@@ -31,6 +31,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 NEAR_KINGS_LYNN = (52.7530, 0.4050)
 FIREFIGHTERS = ("ff.kings-lynn.1", "ff.kings-lynn.2", "ff.kings-lynn.3")
 OUT_OF_RANGE = (51.5074, -0.1278)
+NEAR_THETFORD = (52.4120, 0.7480)
 REFUSED = {"error": {"code": "permission_denied", "message": "You are not allowed to close incidents.", "fields": {}}}
 
 # Every element inside a card (or the page) that reaches outside it, by more than a pixel.
@@ -58,6 +59,55 @@ OVERFLOWING = """() => {
   if (document.documentElement.scrollWidth > vw + 1) out.push('the page scrolls sideways');
   return out;
 }"""
+
+
+# A message to the crews, in full, and how many have seen it, whatever the message's length. Found by
+# an audit at 1280, 1920 and 3840 wide: a long message took the whole line, "Seen by 1 of 3" shrank to
+# 0 px and the message was cut with an ellipsis (in full only as a tooltip). OVERFLOWING missed it:
+# the text was hidden, not spilled.
+MESSAGES_CUT_SHORT = """() => [...document.querySelectorAll('.wall-message')].flatMap((line) => {
+  const text = line.querySelector('.wall-message-text');
+  const acks = line.querySelector('.wall-message-acks');
+  const out = [];
+  const box = acks.getBoundingClientRect();
+  if (box.width < 1 || box.height < 1 || getComputedStyle(acks).visibility !== 'visible') {
+    out.push(`"${acks.textContent}" not shown (${box.width} x ${box.height} px)`);
+  } else if (acks.scrollWidth > acks.clientWidth + 1) out.push(`"${acks.textContent}" cut short`);
+  if (text.scrollWidth > text.clientWidth + 1 || text.scrollHeight > text.clientHeight + 1) {
+    out.push(`"${text.textContent.slice(0, 30)}..." cut short (${text.scrollWidth} > ${text.clientWidth} px)`);
+  }
+  return out;
+})"""
+LONG_MESSAGE = (
+    "Ambulance on scene. Access by the rear door from Market Lane: the front door is locked and the "
+    "key safe is empty. Park in the yard on the left, mind the low arch at its entrance, and bring "
+    "the defibrillator and the suction unit up to the second floor."
+)
+
+
+# The map's labels (of what the map is fitted to: not the stations, context only) that its panel cuts
+# off, and their size against the board's type. Found by an audit: 12-13 px whatever the screen, and
+# a label at the map's right edge cut off.
+MAP_LABELS = """() => {
+  const panel = document.querySelector('.wall-map .map-canvas').getBoundingClientRect();
+  const root = parseFloat(getComputedStyle(document.documentElement).fontSize);
+  const labels = document.querySelectorAll('.wall-map .map-pin:not(.map-pin--station) .map-pin-label');
+  return [...labels].map((label) => {
+    const r = label.getBoundingClientRect();
+    const inside = r.left >= panel.left - 1 && r.right <= panel.right + 1 && r.top >= panel.top - 1
+      && r.bottom <= panel.bottom + 1;
+    return {text: label.textContent, inside, em: parseFloat(getComputedStyle(label).fontSize) / root};
+  });
+}"""
+
+
+def cut_off_or_small(page) -> list[dict]:
+    """The map's labels cut off by its panel, or smaller than the board's small print (0.8rem)."""
+    return [label for label in page.evaluate(MAP_LABELS) if not label["inside"] or label["em"] < 0.79]
+
+
+# The CSS animations running on an element and inside it, by name: an alarm flashes while it sounds.
+ANIMATIONS = "(node) => node.getAnimations({subtree: true}).map((animation) => animation.animationName)"
 
 
 def desk_context(chromium, server, size: str, **options):
@@ -136,6 +186,75 @@ def test_an_alarm_sounds_and_flashes_until_acknowledged_on_every_board(chromium,
     finally:
         context.close()
         other.close()
+
+
+# The escalation ladder (settings ESCALATION_LADDER: 60:ring, 90:sms, 120:ring, 180:alarm) moved on
+# to a step without waiting minutes for it: the step made due now, and the server's own worker runs
+# it (its escalations pass, every DELIVERY_POLL_SECONDS), as it would at its time.
+LADDER_AT = """
+from django.utils import timezone
+from backend.dispatch.models import Incident
+for incident_id, step in {steps!r}.items():
+    Incident.objects.filter(pk=incident_id).update(escalation_step=step, next_escalation_at=timezone.now())
+"""
+ALARM_STEP = 3  # the escalation alarm
+TEXT_STEP = 1  # texts to those whose phones have not shown the alert: past it, nobody has accepted
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_escalation_alarm_and_nobody_accepting_sound_until_acknowledged_from_the_keyboard(
+    chromium, server, dispatcher, size
+):
+    """`a` acknowledges the chosen incident's alarm; with one chosen that has none, the alarm sounding
+    longest; and says so when nothing is sounding (found by an audit: it did nothing, in silence).
+    Escape chooses no incident."""
+    context = desk_context(chromium, server, size)
+    try:
+        page, problems = open_board(context)
+        page.get_by_role("button", name="Turn on alarm sound").click()
+        escalating = create(dispatcher, NEAR_KINGS_LYNN, "8 King Street, King's Lynn", dispatch=True)
+        unanswered = create(dispatcher, NEAR_THETFORD, "3 King Street, Thetford", dispatch=True)
+        quiet = create(dispatcher, NEAR_KINGS_LYNN, "9 King Street, King's Lynn")
+        expect(card_of(page, quiet)).to_be_visible()
+        steps = {escalating["id"]: ALARM_STEP, unanswered["id"]: TEXT_STEP}
+        server.manage("shell", "-c", LADDER_AT.format(steps=steps))
+
+        alarmed, nobody = card_of(page, escalating), card_of(page, unanswered)
+        expect(alarmed).to_have_class(has_class("wall-card--alarm"))
+        reference, other = escalating["cad_reference"], unanswered["cad_reference"]
+        expect(alarmed.locator(".wall-card-alarm")).to_contain_text(
+            f"Escalation alarm. Nobody has accepted incident {reference} after every ring was alerted."
+        )
+        expect(nobody).to_have_class(has_class("wall-card--alarm"))
+        expect(nobody.locator(".wall-card-alarm")).to_contain_text("Nobody has accepted")
+        expect(nobody.locator(".wall-card-alarm")).to_contain_text("after the first escalation step")
+        expect(page.locator("body")).to_have_attribute("data-audio", "playing")
+        assert alarmed.evaluate(ANIMATIONS) == ["wall-flash"]
+
+        # The chosen incident's alarm (though the other has sounded longer).
+        alarmed.locator(".wall-address").click()
+        expect(alarmed).to_have_class(has_class("wall-card--selected"))
+        page.keyboard.press("a")
+        expect(page.locator(".wall-done")).to_have_text(f"Acknowledged: Escalation alarm ({reference}).")
+        expect(alarmed).not_to_have_class(has_class("wall-card--alarm"))
+        expect(alarmed.locator(".wall-card-alarm--acknowledged")).to_contain_text("Escalation alarm: acknowledged by")
+        assert alarmed.evaluate(ANIMATIONS) == []
+        expect(nobody).to_have_class(has_class("wall-card--alarm"))
+        expect(page.locator("body")).to_have_attribute("data-audio", "playing")
+        page.keyboard.press("Escape")
+        expect(alarmed).not_to_have_class(has_class("wall-card--selected"))
+
+        # A chosen incident with no alarm: the one still sounding.
+        card_of(page, quiet).locator(".wall-address").click()
+        page.keyboard.press("a")
+        expect(page.locator(".wall-done")).to_have_text(f"Acknowledged: Nobody has accepted ({other}).")
+        expect(nobody).not_to_have_class(has_class("wall-card--alarm"))
+        expect(page.locator("body")).to_have_attribute("data-audio", "on")
+        page.keyboard.press("a")
+        expect(page.locator(".wall-note")).to_have_text("No alarm is sounding: nothing to acknowledge.")
+        assert problems == []
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -246,8 +365,9 @@ def test_standing_down_someone_on_scene_asks_first(chromium, server, dispatcher)
         context.close()
 
 
-def test_an_incident_is_created_on_the_board_and_errors_are_shown(chromium, server, dispatcher):
-    context = desk_context(chromium, server, "720p")
+@pytest.mark.parametrize("size", SIZES)
+def test_an_incident_is_created_on_the_board_and_errors_are_shown(chromium, server, dispatcher, size):
+    context = desk_context(chromium, server, size)
     try:
         page, problems = open_board(context)
         page.get_by_role("button", name="New incident").click()
@@ -289,9 +409,10 @@ def test_an_incident_is_created_on_the_board_and_errors_are_shown(chromium, serv
 
 
 @pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed: run `make e2e-tools` (npm ci in tests/e2e/)")
+@pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_board_has_no_accessibility_violation(chromium, server, dispatcher, scheme):
-    context = desk_context(chromium, server, "1080p", color_scheme=scheme, bypass_csp=True)
+def test_the_board_has_no_accessibility_violation(chromium, server, dispatcher, scheme, size):
+    context = desk_context(chromium, server, size, color_scheme=scheme, bypass_csp=True)
     try:
         page, _ = open_board(context)
         incident = create(dispatcher, NEAR_KINGS_LYNN, "4 King Street, King's Lynn", dispatch=True)
@@ -316,19 +437,28 @@ def test_a_firefighter_is_refused_the_board(server):
 
 @pytest.mark.parametrize("name", SCREENSHOT_SIZES)
 def test_screenshots(chromium, server, dispatcher, name):
-    """Also the overflow check at the two ends: a wall screen and a laptop."""
+    """Also the overflow checks at the two ends, a wall screen and a laptop: nothing spilled, a long
+    message to the crews in full with its count, the map's labels readable and not cut off."""
     context = desk_context(chromium, server, name)
     try:
         page, problems = open_board(context)
         incidents = [
             create(dispatcher, NEAR_KINGS_LYNN, "1 Tuesday Market Place, King's Lynn", dispatch=True, crew_target=2),
-            create(dispatcher, (52.4120, 0.7480), "3 King Street, Thetford", dispatch=True),
+            create(dispatcher, NEAR_THETFORD, "3 King Street, Thetford", dispatch=True),
             create(dispatcher, OUT_OF_RANGE, "1 Whitehall, London", dispatch=True),
         ]
         for incident in incidents:
             expect(card_of(page, incident)).to_be_visible()
         expect(card_of(page, incidents[0]).locator(".wall-responder")).to_have_count(3)
+        # (Thetford's card: the second, in view on the laptop too.)
+        expect(card_of(page, incidents[1]).locator(".wall-responder")).to_have_count(3)
+        dispatcher.coordinator.post(f"/api/v1/incidents/{incidents[1]['id']}/messages/", {"text": LONG_MESSAGE})
+        expect(card_of(page, incidents[1]).locator(".wall-message-acks")).to_have_text("Not yet seen (0 of 3)")
+        for incident in incidents:
+            expect(page.locator(".wall-map .map-pin--incident", has_text=incident["cad_reference"])).to_be_visible()
         assert page.evaluate(OVERFLOWING) == []
+        assert page.evaluate(MESSAGES_CUT_SHORT) == []
+        assert cut_off_or_small(page) == []
         page.wait_for_timeout(500)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
         assert problems == []
@@ -336,10 +466,11 @@ def test_screenshots(chromium, server, dispatcher, name):
         context.close()
 
 
-def test_a_postcode_finds_the_place_and_a_message_reaches_the_crews(chromium, server, dispatcher):
+@pytest.mark.parametrize("size", SIZES)
+def test_a_postcode_finds_the_place_and_a_message_reaches_the_crews(chromium, server, dispatcher, size):
     """The postcode table (the demo's made-up sample) and the messages to the crews, from the board:
     a message sent, then acknowledged by a firefighter's phone, shows who has seen it."""
-    context = desk_context(chromium, server, "1080p")
+    context = desk_context(chromium, server, size)
     try:
         page, problems = open_board(context)
         page.get_by_role("button", name="New incident").click()
@@ -372,17 +503,23 @@ def test_a_postcode_finds_the_place_and_a_message_reaches_the_crews(chromium, se
         expect(card.locator(".wall-responder")).to_have_count(3)
         card.get_by_role("button", name="Send").click()
         expect(page.locator(".wall-error")).to_contain_text("Write the message first")
-        card.get_by_label("Message to the crews").fill("Ambulance on scene")
+        card.get_by_label("Message to the crews").fill(LONG_MESSAGE)
         card.get_by_role("button", name="Send").click()
-        expect(card.locator(".wall-message")).to_contain_text("Ambulance on scene")
-        expect(card.locator(".wall-message-acks")).to_contain_text("Not yet seen")
+        line = card.locator(".wall-message")
+        expect(line.locator(".wall-message-text")).to_have_text(LONG_MESSAGE)
+        expect(line.locator(".wall-message-acks")).to_have_text("Not yet seen (0 of 3)")
+        expect(line.locator(".wall-message-acks")).to_be_visible()
+        assert page.evaluate(MESSAGES_CUT_SHORT) == []
 
         # A firefighter's phone acknowledges it: the board says who has seen it.
         firefighter = ApiUser(server.url, FIREFIGHTERS[2])
         listed = firefighter.get(f"/api/v1/incidents/{incident['id']}/messages/")["messages"]
-        [message] = [item for item in listed if item["text"] == "Ambulance on scene"]
+        [message] = [item for item in listed if item["text"] == LONG_MESSAGE]
         firefighter.post(f"/api/v1/messages/{message['id']}/acknowledge/", {})
-        expect(card.locator(".wall-message-acks")).to_contain_text("Seen by 1")
+        expect(line.locator(".wall-message-acks")).to_contain_text("Seen by 1 of 3")
+        expect(line.locator(".wall-message-acks")).to_be_visible()
+        assert page.evaluate(MESSAGES_CUT_SHORT) == []
+        assert page.evaluate(OVERFLOWING) == []
         assert problems == []
     finally:
         context.close()
@@ -418,13 +555,14 @@ def test_a_responder_going_shows_their_estimate_and_who_is_likely_first(chromium
         context.close()
 
 
-def test_the_map_shows_the_incidents_and_a_click_on_it_starts_a_new_incident(chromium, server, dispatcher):
+@pytest.mark.parametrize("size", SIZES)
+def test_the_map_shows_the_incidents_and_a_click_on_it_starts_a_new_incident(chromium, server, dispatcher, size):
     """The map of issue 14 (dispatch/board-map.js), mounted in the board's map panel when the product
-    has it."""
+    has it, its labels as large as the board's small print and none cut off at its edges."""
     module = requests.get(f"{server.url}/static/dispatch/board-map.js", timeout=10)
     if module.status_code != 200:
         pytest.skip("the board's map module (issue 14) is not in this product yet")
-    context = desk_context(chromium, server, "1080p")
+    context = desk_context(chromium, server, size)
     try:
         page, problems = open_board(context)
         incident = create(dispatcher, NEAR_KINGS_LYNN, "7 King Street, King's Lynn", dispatch=True)
@@ -439,6 +577,12 @@ def test_the_map_shows_the_incidents_and_a_click_on_it_starts_a_new_incident(chr
             latitude = float(form.get_by_label("Latitude").input_value())
             longitude = float(form.get_by_label("Longitude").input_value())
             assert abs(latitude - NEAR_KINGS_LYNN[0]) < 0.5 and abs(longitude - NEAR_KINGS_LYNN[1]) < 0.5
+            form.get_by_role("button", name="Go back").click()
+
+        # A second incident, to the east: the map is fitted to both, one label at its right edge.
+        east = create(dispatcher, NEAR_THETFORD, "10 King Street, Thetford", dispatch=True)
+        expect(page.locator(".wall-map .map-pin--incident", has_text=east["cad_reference"])).to_be_visible()
+        assert cut_off_or_small(page) == []
         assert problems == []
     finally:
         context.close()

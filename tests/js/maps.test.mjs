@@ -98,6 +98,27 @@ describe("the map", () => {
     assert.deepEqual(map.pointsToFit({ incidents: [{ latitude: 95, longitude: 0 }] }), []);
   });
 
+  it("leaves room at the edges for the labels as drawn (the board's grow with its type)", () => {
+    const size = { x: 1200, y: 800 };
+    // Small faces: the phone's fixed room (28 px, and 96 px to the right for the labels).
+    assert.deepEqual(map.fitPadding([{ width: 90, height: 20, offsetX: 8, offsetY: 8 }], size), {
+      paddingTopLeft: [28, 28],
+      paddingBottomRight: [96, 28],
+    });
+    // A wall screen's label, 260 px wide and 40 px high, to the right of its point.
+    assert.deepEqual(map.fitPadding([{ width: 260, height: 40, offsetX: 14, offsetY: 14 }, { width: 120, height: 70, offsetX: 40, offsetY: 35 }], size), {
+      paddingTopLeft: [40, 35],
+      paddingBottomRight: [246, 35],
+    });
+  });
+
+  it("never leaves more than most of a small map as room for the labels", () => {
+    const { paddingTopLeft, paddingBottomRight } = map.fitPadding([{ width: 900, height: 300, offsetX: 100, offsetY: 150 }], { x: 500, y: 200 });
+    assert.ok(paddingTopLeft[0] + paddingBottomRight[0] <= 300, JSON.stringify({ paddingTopLeft, paddingBottomRight }));
+    assert.ok(paddingTopLeft[1] + paddingBottomRight[1] <= 120, JSON.stringify({ paddingTopLeft, paddingBottomRight }));
+    assert.ok(paddingBottomRight[0] > paddingTopLeft[0], "the label's side keeps the larger share");
+  });
+
   it("notes on a defibrillator's marker when it is not public", () => {
     assert.equal(map.accessNote("yes"), "");
     assert.equal(map.accessNote("customers"), "not public");

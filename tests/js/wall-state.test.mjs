@@ -174,6 +174,46 @@ describe("the board's alarms", () => {
   });
 });
 
+describe("the alarm the `a` key acknowledges", () => {
+  const chosen = (state, selectedId = null) => {
+    const alarm = board.alarmToAcknowledge(state, board.alarmsOf(state), selectedId);
+    return alarm && `${alarm.kind}:${alarm.incident_id}`;
+  };
+  const threeSounding = () => boardOf(snapshot({
+    incidents: [
+      incident(1, { unreached_reason: "nobody_on_call", alarm_raised_at: "2026-01-01T12:02:00+00:00" }),
+      incident(2, { escalation_step: 1, dispatched_at: "2026-01-01T12:01:00+00:00" }),
+      incident(3),
+    ],
+    alerts: [alert(2, 1, "alerted"), alert(3, 2, "alerted")],
+    workers: { alive: false, last_heard_at: "2026-01-01T12:00:00+00:00" },
+  }));
+
+  it("is the chosen incident's, when it has one sounding", () => {
+    assert.equal(chosen(threeSounding(), 2), "unanswered:2");
+  });
+
+  it("is the delivery workers' when the chosen incident has none, or none is chosen", () => {
+    assert.equal(chosen(threeSounding(), 3), "worker_silent:null");
+    assert.equal(chosen(threeSounding()), "worker_silent:null");
+  });
+
+  it("is otherwise the one sounding longest (an alarm with no raising time counts from the dispatch)", () => {
+    const state = threeSounding();
+    board.applyFrame(state, acknowledged("worker_silent", null));
+    assert.equal(chosen(state, 3), "unanswered:2");
+    board.applyFrame(state, acknowledged("unanswered", 2));
+    assert.equal(chosen(state, 3), "unreached:1");
+  });
+
+  it("is none when nothing sounds", () => {
+    const state = threeSounding();
+    for (const [kind, id] of [["worker_silent", null], ["unanswered", 2], ["unreached", 1]]) board.applyFrame(state, acknowledged(kind, id));
+    assert.equal(chosen(state, 1), null);
+    assert.equal(chosen(boardOf(snapshot())), null);
+  });
+});
+
 describe("a reconnect, and two boards", () => {
   it("catches up from the snapshot after a reconnect: acknowledgements made meanwhile are known, stale ones dropped", () => {
     const state = boardOf(snapshot({ incidents: [incident(1, { unreached_reason: "nobody_on_call" })] }));

@@ -151,7 +151,9 @@ export function mountBoardMap(container, { fetchJson = getJson, onPick = null } 
       console.warn("Board map: no map settings,", error.message);
     }
     if (destroyed) return;
-    map = await openMap(canvas, { tileUrl: settings.tile_url, attribution: settings.attribution, pan: true });
+    // The labels grow with the page's type on the control room's board (wall.css): the fit leaves
+    // room for them as drawn.
+    map = await openMap(canvas, { tileUrl: settings.tile_url, attribution: settings.attribution, pan: true, fitToLabels: true });
     map.setStations(settings.stations);
     // A click on the map picks a place (the control room's board: a new incident there).
     if (onPick) map.leafletMap.on("click", (event) => onPick(event.latlng.lat, event.latlng.lng));

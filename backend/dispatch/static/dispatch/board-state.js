@@ -532,6 +532,22 @@ export function incidentAlarm(state, incident) {
 /** Whether any alarm is sounding: the board plays its tone and flashes while so. */
 export const anySounding = (alarms) => alarms.some((alarm) => alarm.sounding);
 
+/** The sounding alarm the board's `a` key acknowledges, or null when none sounds: the chosen
+ *  incident's, if it has one sounding; otherwise the delivery workers' (it stops every incident's
+ *  pushes, and belongs to no card that could be chosen); otherwise the one sounding longest. One
+ *  at a time, so that each is read before it is silenced. */
+export function alarmToAcknowledge(state, alarms, selectedId = null) {
+  const sounding = alarms.filter((alarm) => alarm.sounding);
+  const chosen = selectedId === null ? null : sounding.find((alarm) => alarm.incident_id === selectedId);
+  const workers = sounding.find((alarm) => alarm.kind === "worker_silent");
+  if (chosen || workers) return chosen ?? workers;
+  const since = (alarm) => {
+    const incident = state.incidents.get(alarm.incident_id);
+    return Date.parse(alarm.raised_at ?? incident?.dispatched_at ?? incident?.created_at ?? "") || Infinity;
+  };
+  return sounding.reduce((oldest, alarm) => (oldest === null || since(alarm) < since(oldest) ? alarm : oldest), null);
+}
+
 // --- Messages to the crews (the contract of issue 15: message.created, message.acknowledged) ---
 
 export function applyMessage(state, message) {

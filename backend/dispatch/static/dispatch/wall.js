@@ -14,6 +14,7 @@
 // allowed yet, or turned off), on (allowed, silent), playing (an alarm is sounding).
 
 import {
+  alarmToAcknowledge,
   alarmsOf,
   alertsOf,
   anySounding,
@@ -468,7 +469,7 @@ class WallBoard {
         const acks = message.acknowledgements;
         const of = Number.isInteger(message.recipient_count) ? ` of ${message.recipient_count}` : "";
         const seen = acks.length ? `Seen by ${acks.length}${of}: ${acks.map((ack) => ack.responder_name).join(", ")}` : `Not yet seen${of ? ` (0${of})` : ""}`;
-        return el("li", { className: "wall-message", title: message.text },
+        return el("li", { className: "wall-message" },
           el("span", { className: "wall-message-time" }, clockTime(message.sent_at)),
           el("span", { className: "wall-message-text" }, message.text),
           el("span", { className: `wall-message-acks${acks.length ? "" : " wall-message-acks--none"}` }, seen));
@@ -510,20 +511,31 @@ class WallBoard {
     );
   }
 
+  /** True once acknowledged (and shown so); false, with the error shown, otherwise. */
   async acknowledge(alarm) {
     try {
       const acknowledgement = await this.api("POST", "/api/v1/alarms/acknowledge/", { kind: alarm.kind, incident_id: alarm.incident_id });
       applyFrame(this.state, { type: "alarm.acknowledged", data: acknowledgement });
       this.scheduleDraw();
+      return true;
     } catch (error) {
       this.showError(`The alarm was not acknowledged: ${error.message}`);
+      return false;
     }
   }
 
-  acknowledgeSelectedOrAll() {
-    const alarms = alarmsOf(this.state).filter((alarm) => alarm.sounding);
-    const chosen = this.selectedId === null ? alarms : alarms.filter((alarm) => alarm.incident_id === this.selectedId);
-    for (const alarm of chosen) this.acknowledge(alarm);
+  /** The `a` key: what is sounding, one alarm at a time (board-state.js, alarmToAcknowledge), and
+   *  always in words which one, since the key may silence an alarm of a card not chosen; or that
+   *  nothing is sounding, rather than nothing at all. */
+  async acknowledgeByKey() {
+    const alarm = alarmToAcknowledge(this.state, alarmsOf(this.state), this.selectedId);
+    if (!alarm) {
+      this.showNote("No alarm is sounding: nothing to acknowledge.");
+      return;
+    }
+    if (await this.acknowledge(alarm)) {
+      this.showDone(`Acknowledged: ${alarm.title}${alarm.cad_reference ? ` (${alarm.cad_reference})` : ""}.`);
+    }
   }
 
   drawAudio() {
@@ -734,7 +746,12 @@ class WallBoard {
         this.moveSelection(key === "j" ? 1 : -1);
         return true;
       case "a":
-        this.acknowledgeSelectedOrAll();
+        this.acknowledgeByKey();
+        return true;
+      case "Escape":
+        // (A dialog open takes its own Escape: see bindKeys.) Otherwise: choose no incident.
+        if (this.selectedId === null) return false;
+        this.select(null);
         return true;
       case "n":
         this.openCreate();
@@ -773,10 +790,13 @@ class WallBoard {
     }
   }
 
+  /** Choose an incident's card (and focus it), or none (null). */
   select(id) {
+    const focused = this.cards.get(this.selectedId)?.card === document.activeElement;
     this.selectedId = id;
     this.drawSelection();
-    this.cards.get(id)?.card.focus({ preventScroll: false });
+    if (id !== null) this.cards.get(id)?.card.focus({ preventScroll: false });
+    else if (focused) document.activeElement.blur();
   }
 
   moveSelection(step) {
@@ -820,12 +840,17 @@ class WallBoard {
       el("button", { type: "button", className: "wall-mini", onclick: () => this.errorsBox.replaceChildren() }, "Dismiss")));
   }
 
-  showDone(text) {
-    this.errorsBox.replaceChildren(el("p", { className: "wall-done" }, text));
+  showDone(text, className = "wall-done") {
+    this.errorsBox.replaceChildren(el("p", { className }, text));
     clearTimeout(this.doneTimer);
     this.doneTimer = setTimeout(() => {
-      if (this.errorsBox.querySelector(".wall-done")) this.errorsBox.replaceChildren();
+      if (this.errorsBox.querySelector(".wall-done, .wall-note")) this.errorsBox.replaceChildren();
     }, 8000);
+  }
+
+  /** Not an error, not a change: a word on what a key did not do. */
+  showNote(text) {
+    this.showDone(text, "wall-note");
   }
 
   tick() {
