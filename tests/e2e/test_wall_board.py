@@ -3,10 +3,12 @@ incidents appear as cards with nothing spilling out of them; an alarm plays (the
 and flashes until a coordinator acknowledges it, and the acknowledgement reaches a second
 coordinator's board; every action works from the board (dispatch, alert a named responder, stand
 down one or all unanswered, cancel with a reason, close) and an incident is created from the board;
-axe finds nothing in light and dark. `test_screenshots` writes docs/screenshots/board-wall.png
-(3840x2160) and board-laptop.png (1440x900)."""
+axe finds nothing in light and dark. `test_screenshots` takes board-wall.png (3840x2160) and
+board-laptop.png (1440x900); with WRITE_SCREENSHOTS=1 it writes them to docs/screenshots/, otherwise
+to the test's temporary directory, so that running the suite leaves the working tree as it was."""
 
 import json
+import os
 import re
 import uuid
 from pathlib import Path
@@ -436,7 +438,7 @@ def test_a_firefighter_is_refused_the_board(server):
 
 
 @pytest.mark.parametrize("name", SCREENSHOT_SIZES)
-def test_screenshots(chromium, server, dispatcher, name):
+def test_screenshots(chromium, server, dispatcher, name, tmp_path):
     """Also the overflow checks at the two ends, a wall screen and a laptop: nothing spilled, a long
     message to the crews in full with its count, the map's labels readable and not cut off."""
     context = desk_context(chromium, server, name)
@@ -460,7 +462,8 @@ def test_screenshots(chromium, server, dispatcher, name):
         assert page.evaluate(MESSAGES_CUT_SHORT) == []
         assert cut_off_or_small(page) == []
         page.wait_for_timeout(500)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+        folder = SCREENSHOTS if os.environ.get("WRITE_SCREENSHOTS") == "1" else tmp_path
+        page.screenshot(path=str(folder / f"{name}.png"))
         assert problems == []
     finally:
         context.close()
