@@ -28,6 +28,14 @@ def test_a_coordinator_past_the_second_factor_gets_the_board(carol):
     assert "admin/base_site" not in page and 'id="nav-sidebar"' not in page  # outside the admin's chrome
 
 
+def test_the_board_names_its_icon_and_the_icon_is_served(carol):
+    """Without one the browser asked for /favicon.ico: a 404 in the board's console on every load
+    (found trying the board)."""
+    page = admin_client_for(carol).get("/board/").content.decode()
+    assert '<link rel="icon" href="/icons/icon.svg"' in page
+    assert Client().get("/icons/icon.svg").status_code == 200
+
+
 def test_the_board_has_the_admin_board_s_headers(carol):
     response = admin_client_for(carol).get("/board/")
     policy = response["Content-Security-Policy"]
