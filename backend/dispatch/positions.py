@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
+from backend import priority
 from backend.accounts.models import OnCallPosition
 from backend.accounts.positions import check_fix
 from backend.audit import log as audit_log
@@ -59,6 +60,7 @@ def record_alert_position(
     transaction (on SQLite, the one writer's lock that a dispatch would wait for) holds only the
     check that the alert is still sharing, which also names the crew to tell, and the insert."""
     fix = check_fix(latitude=latitude, longitude=longitude, accuracy_m=accuracy_m, recorded_at=recorded_at)
+    priority.wait_turn()  # a dispatch being served goes first (backend/priority.py)
     alert = access.access_own_alert_in_one_query(actor, alert_id, _with_last_fix(Alert.objects))
     if not _sharing(alert):
         raise _not_responding(alert)
