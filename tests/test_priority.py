@@ -29,6 +29,8 @@ def nothing_urgent_left():
     [
         ("POST", "/api/v1/incidents/", priority.URGENT),
         ("POST", "/api/v1/incidents/12/dispatch/", priority.URGENT),
+        ("POST", "/admin/dispatch/incident/12/dispatch/", priority.URGENT),
+        ("POST", "/admin/dispatch/incident/12/stand-down/", None),
         ("POST", "/api/v1/alerts/7/positions/", priority.CAN_WAIT),
         ("PUT", "/api/v1/me/position/", priority.CAN_WAIT),
         ("GET", "/api/v1/incidents/", None),
