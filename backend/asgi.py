@@ -14,6 +14,7 @@ from django.conf import settings  # noqa: E402
 
 from backend.accounts.sockets import SocketAuthMiddlewareStack  # noqa: E402
 from backend.limits import BodySizeLimit  # noqa: E402
+from backend.priority import DispatchFirst  # noqa: E402
 from backend.sockets.routing import websocket_urlpatterns  # noqa: E402
 from backend.sockets.security import SameOriginValidator  # noqa: E402
 from backend.worker.serving import tune_garbage_collector  # noqa: E402
@@ -26,7 +27,8 @@ tune_garbage_collector(freeze_survivors=settings.GC_FREEZE_SURVIVORS)
 
 application = ProtocolTypeRouter(
     {
-        "http": BodySizeLimit(django_asgi_app),
+        # Requests that can wait (positions) wait while a dispatch is served (backend/priority.py).
+        "http": DispatchFirst(BodySizeLimit(django_asgi_app)),
         "websocket": SameOriginValidator(SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

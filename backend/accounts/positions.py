@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from backend import priority
 from backend.accounts.access import responder_of
 from backend.accounts.models import OnCallPosition, Responder
 from backend.errors import Conflict, InvalidInput
@@ -78,6 +79,7 @@ def record_on_call_position(*, actor, latitude, longitude, accuracy_m=None, reco
     """`PUT /api/v1/me/position/`: replace the responder's on-call fix. 409 `not_sharing` unless they
     opted in and are on call (the app then stops sending)."""
     fix = check_fix(latitude=latitude, longitude=longitude, accuracy_m=accuracy_m, recorded_at=recorded_at)
+    priority.wait_turn()  # a dispatch being served goes first (backend/priority.py)
     responder = responder_of(actor)
     if not responder.share_position_on_call:
         raise NotSharing("You have not chosen to share your position while on call.")

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend import priority
 from backend.accounts import positions as account_positions
 from backend.api.fields import AmbulanceEtaField, AwareDateTimeField, StrictFloatField
 from backend.api.views import _incident_detail, _valid
@@ -35,6 +36,10 @@ class AlertPositionView(APIView):
     on scene. 201 stored; 200 when not stored because it is no newer than the last one, or within
     POSITION_MIN_INTERVAL_SECONDS of it (a retry: accepted idempotently, the answer is the last
     one's estimate); 409 `not_responding` once sharing must stop; 404 for another's alert."""
+
+    # Fifty a second from 500 responders going: each waits while a dispatch is served
+    # (backend/priority.py), a few milliseconds that no map shows.
+    urgency = {"POST": priority.CAN_WAIT}
 
     @extend_schema(
         request=FixInput,
@@ -81,6 +86,8 @@ class MyPositionView(APIView):
     """`PUT /api/v1/me/position/`: the on-call fix of a firefighter who opted in
     (`share_position_on_call`), used by dispatch while fresh. 409 `not_sharing` when not opted in
     or off call. 204: nothing to read back."""
+
+    urgency = {"PUT": priority.CAN_WAIT}  # as a position while responding (backend/priority.py)
 
     @extend_schema(request=FixInput, responses={204: None, **{code: ERROR for code in (400, 401, 403, 409)}})
     def put(self, request):

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from backend import priority
 from backend.accounts import actions as account_actions
 from backend.accounts import positions as account_positions
 from backend.accounts.models import Station
@@ -66,6 +67,9 @@ def _incident_detail(incident: Incident, *, dispatched: list | None = None) -> d
 
 
 class IncidentListView(APIView):
+    # The CAD's create-and-dispatch: positions wait while it is served (backend/priority.py).
+    urgency = {"POST": priority.URGENT}
+
     class CreateIncidentInput(serializers.Serializer):
         cad_reference = serializers.RegexField(
             r"^[A-Za-z0-9][A-Za-z0-9/_.-]*$",
@@ -144,6 +148,7 @@ def _id_field() -> StrictIntegerField:
 
 class DispatchView(APIView):
     permission_classes = [requires("dispatch.dispatch_incident")]
+    urgency = {"POST": priority.URGENT}  # backend/priority.py
 
     class DispatchInput(serializers.Serializer):
         # Ids within the database's integer range: a bigger one made the lookup fail with a 500.

@@ -61,6 +61,23 @@ def access_alert_for_responder(
         raise NotFound(f"You have no alert {alert_id}.") from None
 
 
+def access_own_alert_in_one_query(user, alert_id, queryset=None) -> Alert:
+    """The firefighter's own alert, as `access_alert_for_responder` finds it, in one query: the
+    alert joined to its responder's user rather than the responder looked up first. For a call that
+    every responder going makes every few seconds (positions), where each query is paid fifty times
+    a second. `queryset` adds joins or annotations (never a filter that widens it). Only a miss
+    looks up the profile, so that someone with none is still "not allowed" and another's alert
+    "not found", as there."""
+    if not (user and user.is_authenticated and user.is_active):
+        responder_of(user)  # raises NotAllowed
+    queryset = Alert.objects.all() if queryset is None else queryset
+    try:
+        return queryset.get(pk=alert_id, responder__user_id=user.pk)
+    except (Alert.DoesNotExist, ValueError, TypeError):
+        responder_of(user)
+        raise NotFound(f"You have no alert {alert_id}.") from None
+
+
 def alerts_for_responder(user):
     responder = responder_of(user)
     return Alert.objects.filter(responder=responder).select_related("incident", "responder__station", "responder__user")

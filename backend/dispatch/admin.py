@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
+from backend import priority
 from backend.accounts.models import Responder
 from backend.admin_base import ReadOnlyAdmin
 from backend.delivery import receipts
@@ -556,6 +557,8 @@ class IncidentAdmin(admin.ModelAdmin):
             self._run(request, incident, operation)
             return HttpResponseRedirect(reverse("admin:dispatch_incident_change", args=[incident.pk]))
 
+        if operation is _dispatch:
+            button_view.urgency = {"POST": priority.URGENT}  # positions wait for it (backend/priority.py)
         return button_view
 
     def _incident_for_page(self, request, object_id, *, permission: str, doing: str) -> Incident | None:

@@ -13,6 +13,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from backend import priority
 from backend.delivery.outbox import enqueue_pushes, enqueue_sms
 from backend.delivery.receipts import alerts_shown_by_receipt
 from backend.dispatch import actions, ladder, payloads
@@ -39,7 +40,8 @@ def escalate_incident(*, incident_id: int, now=None) -> bool:
     the grace is over, standing down those who have not answered. False if there was nothing to do
     (not due, not open, or another worker holds it)."""
     now = now or timezone.now()
-    with transaction.atomic():
+    # A step re-sends and widens, a dispatch: positions wait meanwhile (backend/priority.py).
+    with priority.urgent(), transaction.atomic():
         incident = (
             Incident.objects.select_for_update(skip_locked=True)
             .filter(pk=incident_id, status=IncidentStatus.OPEN, next_escalation_at__lte=now)

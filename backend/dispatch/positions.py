@@ -16,10 +16,11 @@ GET, the board's snapshot) is audited.
 import datetime
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
+from backend import priority
 from backend.accounts.models import OnCallPosition
 from backend.accounts.positions import check_fix
 from backend.audit import log as audit_log
@@ -51,25 +52,30 @@ def record_alert_position(
     """The firefighter's own alert's position: stored with its estimate and sent to the board and
     the committed crew. Returns (the newest position, whether this one was stored). A fix no newer
     than the last one stored, or within POSITION_MIN_INTERVAL_SECONDS of it (a retry, a second
-    tab), is accepted without being stored: the answer is the last one's."""
+    tab), is accepted without being stored: the answer is the last one's.
+
+    Every responder going calls this every ten seconds (500 of them: fifty calls a second) while
+    dispatches must not slow down (issue 14), so it is kept to three queries and a short write: one
+    read finds the alert, its incident, its responder and when the last fix was taken; the write
+    transaction (on SQLite, the one writer's lock that a dispatch would wait for) holds only the
+    check that the alert is still sharing, which also names the crew to tell, and the insert."""
     fix = check_fix(latitude=latitude, longitude=longitude, accuracy_m=accuracy_m, recorded_at=recorded_at)
-    alert = access.access_alert_for_responder(actor, alert_id)
+    priority.wait_turn()  # a dispatch being served goes first (backend/priority.py)
+    alert = access.access_own_alert_in_one_query(actor, alert_id, _with_last_fix(Alert.objects))
     if not _sharing(alert):
         raise _not_responding(alert)
-    latest = alert.positions.order_by("-id").first()
-    if latest is not None and _too_soon(fix.recorded_at, latest.recorded_at):
-        return latest, False
+    if alert.last_fix_at is not None and _too_soon(fix.recorded_at, alert.last_fix_at):
+        return alert.positions.order_by("-id").first(), False
     # Outside the transaction: the routing service may take its timeout, and no row is held meanwhile.
     estimate = arrival.estimate(
         origin=(fix.latitude, fix.longitude), destination=(alert.incident.latitude, alert.incident.longitude)
     )
     with transaction.atomic():
-        # The alert's row, locked: an answer or a stand-down that ends the sharing waits for this
-        # one (and its `position.updated` goes before their `position.cleared`), or this one sees it.
-        alert = (
-            Alert.objects.select_for_update(of=("self",)).select_related("incident", "responder__user").get(pk=alert.pk)
-        )
-        if not _sharing(alert):
+        _hold(alert)
+        crew = _crew_going(alert.incident_id)
+        if alert.pk not in crew:
+            alert.refresh_from_db(fields=["state"])
+            alert.incident.refresh_from_db(fields=["status"])
             raise _not_responding(alert)
         position = AlertPosition.objects.create(
             alert=alert,
@@ -84,8 +90,33 @@ def record_alert_position(
             computed_at=estimate.computed_at,
         )
         data = {**position_payload(position, alert), "incident_id": alert.incident_id}
-        _send(alert.incident, "position.updated", data)
+        _send_to(set(crew.values()), "position.updated", data)
     return position, True
+
+
+def _with_last_fix(alerts):
+    """The alerts with their incident and responder, and when their newest stored fix was taken."""
+    newest = AlertPosition.objects.filter(alert=OuterRef("pk")).order_by("-id").values("recorded_at")[:1]
+    return alerts.select_related("incident", "responder__user").annotate(last_fix_at=Subquery(newest))
+
+
+def _hold(alert: Alert) -> None:
+    """Lock the alert's row where rows are locked (PostgreSQL): an answer or a stand-down that ends
+    the sharing waits for this transaction (and its `position.updated` goes before their
+    `position.cleared`), or this one sees it. SQLite has no row locks: its transaction, begun
+    IMMEDIATE (settings.py), already holds the only writer's lock, so the query is not made there."""
+    if connection.features.has_select_for_update:
+        Alert.objects.select_for_update(of=("self",)).filter(pk=alert.pk).values_list("pk").first()
+
+
+def _crew_going(incident_id: int) -> dict[int, int]:
+    """Alert id -> responder id of each alert committed to the incident while it is open (none once
+    it is over): whom to tell, and whether a given alert may still share."""
+    return dict(
+        Alert.objects.filter(
+            incident_id=incident_id, state__in=COMMITTED_STATES, incident__status=IncidentStatus.OPEN
+        ).values_list("pk", "responder_id")
+    )
 
 
 def _too_soon(recorded_at: datetime.datetime, last: datetime.datetime) -> bool:
@@ -123,19 +154,22 @@ def position_payload(position: AlertPosition, alert: Alert) -> dict:
     }
 
 
-def _committed_crew(incident_id: int) -> list[int]:
-    return list(
-        Alert.objects.filter(incident_id=incident_id, state__in=COMMITTED_STATES).values_list("responder_id", flat=True)
-    )
-
-
 def _send(incident: Incident, type: str, data: dict, *, also_to: set[int] = frozenset()) -> None:
     """To the board and to the incident's committed crew (and `also_to`), after commit, unstored."""
-    events.send_to_board([(type, data)])
     crew = set(also_to)
     if incident.status == IncidentStatus.OPEN:
-        crew |= set(_committed_crew(incident.pk))
-    events.send_to_responders_unstored(crew, type, data)
+        crew |= set(
+            Alert.objects.filter(incident_id=incident.pk, state__in=COMMITTED_STATES).values_list(
+                "responder_id", flat=True
+            )
+        )
+    _send_to(crew, type, data)
+
+
+def _send_to(responder_ids: set[int], type: str, data: dict) -> None:
+    """To the board and to these responders, after commit, unstored: one batch, so one hand-over
+    to the server's event loop."""
+    events.send_unstored(type, data, board=True, responder_ids=responder_ids)
 
 
 def end_sharing(incident: Incident, changed: list[Alert]) -> None:

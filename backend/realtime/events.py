@@ -93,6 +93,16 @@ def send_to_responders_unstored(responder_ids: Iterable[int], type: str, data: d
     send_on_commit([(responder_group(responder_id), frame) for responder_id in sorted(set(responder_ids))])
 
 
+def send_unstored(type: str, data: dict, *, board: bool, responder_ids: Iterable[int]) -> None:
+    """One unstored frame to the board (if `board`) and to these responders, after commit, in one
+    batch (one hand-over to the server's event loop, not one each): for the frames sent many times
+    a second (positions)."""
+    frame = _deliver(envelope(type=type, data=data))
+    groups = [BOARD_GROUP] if board else []
+    groups += [responder_group(responder_id) for responder_id in sorted(set(responder_ids))]
+    send_on_commit([(group, frame) for group in groups])
+
+
 def _deliver(frame: dict) -> dict:
     """The channel-layer message that makes a consumer send `frame` to its client."""
     return {"type": "deliver", "frame": frame}

@@ -6,6 +6,8 @@ import datetime
 import logging
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backend.accounts.models import OnCallPosition
@@ -71,6 +73,63 @@ def test_the_board_and_the_committed_crew_hear_of_it_and_nothing_is_stored_for_r
     assert_matches("event.position.updated", frame)
     assert frame["id"] is None
     assert frame["data"]["alert_id"] == accepted.pk and frame["data"]["incident_id"] == accepted.incident_id
+
+
+# --- What a position costs: 500 responders send one every 10 s while dispatches must not slow -----
+
+
+def _statements(captured) -> list[str]:
+    """The statements run, by kind: SELECT, INSERT, ..., and BEGIN / END for the transaction (the
+    test's own transaction makes the action's a savepoint)."""
+    kinds = []
+    for query in captured:
+        word = query["sql"].split(None, 1)[0].upper()
+        kinds.append({"SAVEPOINT": "BEGIN", "RELEASE": "END"}.get(word, word))
+    return kinds
+
+
+def _lock() -> list[str]:
+    """The alert's row lock inside the write: on PostgreSQL only (SQLite's write is serialised)."""
+    return ["SELECT"] if connection.features.has_select_for_update else []
+
+
+def test_a_stored_position_reads_once_then_holds_the_write_for_one_check_and_the_insert(accepted, alice, sent):
+    with CaptureQueriesContext(connection) as captured:
+        _, stored = positions.record_alert_position(actor=alice.user, alert_id=accepted.pk, **NEAR)
+    assert stored
+    # One read (the alert, its incident, its responder, the last fix's time); the transaction (on
+    # SQLite the one writer's lock a dispatch waits for) holds the check that names the crew, and
+    # the insert; no read after it.
+    assert _statements(captured) == ["SELECT", "BEGIN", *_lock(), "SELECT", "INSERT", "END"]
+
+
+def test_a_stored_position_is_one_batch_of_sends_to_the_board_and_the_crew(accepted, alerts, alice, bob, monkeypatch):
+    actions.respond_to_alert(actor=bob.user, alert_id=alerts["bob"].pk, response="accept")
+    batches = []
+    monkeypatch.setattr(events, "send_on_commit", batches.append)
+    positions.record_alert_position(actor=alice.user, alert_id=accepted.pk, **NEAR)
+    [batch] = batches
+    assert [group for group, _ in batch] == [
+        events.BOARD_GROUP,
+        *sorted((events.responder_group(alice.pk), events.responder_group(bob.pk))),
+    ]
+
+
+def test_a_fix_too_soon_is_answered_from_two_reads_and_writes_nothing(accepted, alice, sent):
+    positions.record_alert_position(actor=alice.user, alert_id=accepted.pk, **NEAR)
+    sent.clear()
+    with CaptureQueriesContext(connection) as captured:
+        _, stored = positions.record_alert_position(actor=alice.user, alert_id=accepted.pk, **NEAR)
+    assert not stored and not sent
+    assert _statements(captured) == ["SELECT", "SELECT"]
+
+
+def test_a_position_posted_costs_its_authentication_and_three_queries(accepted, alice, sent):
+    client = token_client_for(alice.user)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.post(f"/api/v1/alerts/{accepted.pk}/positions/", NEAR, format="json").status_code == 201
+    # knox's two (the token and its user; the user's other tokens, for expiry), then the action's.
+    assert _statements(captured) == ["SELECT", "SELECT", "SELECT", "BEGIN", *_lock(), "SELECT", "INSERT", "END"]
 
 
 def test_a_crew_member_not_going_does_not_hear_of_it(accepted, alerts, alice, bob, sent):

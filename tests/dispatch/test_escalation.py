@@ -70,6 +70,22 @@ def test_a_ring_step_resends_to_the_unanswered_and_alerts_the_next_ring(dispatch
     assert Delivery.objects.filter(round=1, alert__responder__user__username="charlie").count() == 1
 
 
+def test_a_ring_step_is_urgent_positions_wait_for_it(dispatched, monkeypatch):
+    from backend import priority
+    from backend.dispatch import actions
+
+    urgent_while_widening = []
+    widen = actions.alert_more_responders
+
+    def counted(*args, **kwargs):
+        urgent_while_widening.append(priority.urgent_in_flight())
+        return widen(*args, **kwargs)
+
+    monkeypatch.setattr(actions, "alert_more_responders", counted)
+    assert run_due_escalations(now=at(dispatched, 61)) == 1
+    assert urgent_while_widening == [1] and priority.urgent_in_flight() == 0
+
+
 def test_each_step_runs_once_however_often_it_is_asked(dispatched):
     assert escalate_incident(incident_id=dispatched.pk, now=at(dispatched, 61)) is True
     assert escalate_incident(incident_id=dispatched.pk, now=at(dispatched, 61)) is False
