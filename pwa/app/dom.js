@@ -37,3 +37,21 @@ export function fill(el, ...children) {
   append(el, children);
   return el;
 }
+
+/**
+ * Replace an element's children with `nodes`, keeping each old child that is equal to its new one
+ * (same tag, attributes and text; isEqualNode). A re-render that changes nothing then touches
+ * nothing, so a tap landing while it runs (statuses arriving from the phone's store, then the
+ * server) is not lost on an element that was swapped between the press and the release. Only for
+ * nodes without listeners of their own: isEqualNode does not compare them.
+ */
+export function replaceChanged(el, nodes) {
+  const old = [...el.children];
+  if (old.length !== nodes.length || el.childNodes.length !== old.length) {
+    el.replaceChildren(...nodes);
+    return;
+  }
+  nodes.forEach((node, index) => {
+    if (!old[index].isEqualNode(node)) old[index].replaceWith(node);
+  });
+}

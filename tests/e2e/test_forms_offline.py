@@ -257,3 +257,40 @@ def test_the_cads_times_show_read_only_and_stay_offline_with_the_utstein_items(p
     stored = server.manage("shell", "-c", CAD_TIMES_OF.format(incident_id=int(incident["id"])))
     assert stored.strip().splitlines()[-1] == "('drowning', 'nobody')"
     assert problems == []
+
+
+def test_a_card_whose_status_did_not_change_keeps_its_link_while_the_others_update(phone, server, dispatcher):
+    """The forms list is drawn from the phone, then again as the server's answers arrive. A card that
+    did not change must keep its element: a tap on its link while another card is redrawn was lost
+    when the whole list was replaced between the press and the release (a CI run under load)."""
+    log_in(phone, CHANGER)
+    _, alert_id = accept_new_alert(
+        phone, dispatcher, "E2E-FORMS-5", NEAR_GREAT_YARMOUTH, "12 Form Street, Great Yarmouth"
+    )
+    firefighter = ApiUser(server.url, CHANGER)
+    response = firefighter.http.post(
+        f"{server.url}/api/v1/alerts/{alert_id}/attendance/",
+        json={"idempotency_key": str(uuid.uuid4()), "attended": True},
+        headers={"X-CSRFToken": firefighter.http.cookies["csrftoken"]},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    held = []  # the server's answer about the attendance form, held until the list is drawn
+    page.route(f"**/api/v1/alerts/{alert_id}/attendance/", lambda route: held.append(route))
+
+    page.goto(f"/#/alerts/{alert_id}/forms")
+    welfare_link = page.locator(".form-list li[data-kind='welfare'] a").element_handle()
+    page.locator(".form-list li[data-kind='attendance'] .status-not_started").wait_for()
+    for _ in range(200):  # Playwright hands the held request over while it runs: let it run
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1, "the attendance form was asked for once"
+    held[0].continue_()
+    page.locator(".form-list li[data-kind='attendance'] .status-accepted").wait_for()
+
+    assert welfare_link.evaluate("link => link.isConnected"), "the unchanged welfare card was redrawn"
+    page.unroute(f"**/api/v1/alerts/{alert_id}/attendance/")
+    assert problems == []

@@ -2,7 +2,7 @@
 // (#/forms), each with where it stands: not started, pending (saved on this phone, not sent
 // yet), accepted by the server (with its version), or needs attention (refused: why).
 
-import { h } from "../dom.js";
+import { h, replaceChanged } from "../dom.js";
 import { formatTime } from "../format.js";
 import { ACCEPTED, ATTENTION, FORMS, KINDS, NOT_STARTED, PENDING, STATUS_LABELS, formStatus } from "../records-rules.js";
 import { alertPath } from "../router.js";
@@ -48,8 +48,9 @@ export function formsView(root, { id }, ctx) {
 
   function render() {
     banner.replaceChildren(local.fromCache ? notice("warning", "No signal: showing what this phone last knew.") : "");
-    list.replaceChildren(
-      ...KINDS.map((kind) => {
+    replaceChanged(
+      list,
+      KINDS.map((kind) => {
         const status = local.statuses[kind] || formStatus(null, null);
         const error = local.errors[kind];
         const readOnly = kind === "outcome" && local.editable?.outcome === false;
