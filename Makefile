@@ -109,8 +109,9 @@ $(E2E_STAMP): $(E2E_TOOLS)/package.json $(E2E_TOOLS)/package-lock.json
 e2e-tools: $(E2E_STAMP)
 
 # pytest on PYTEST_WORKERS processes (pytest-xdist). Three on two cores: the browser and socket tests
-# spend much of their time waiting. Tests that share a module's or package's server run on
-# one worker (tests/conftest.py: xdist_group_of); the rest are handed out one at a time.
+# spend much of their time waiting. The fault clusters, and the tests that share a module's
+# processes, run on one worker (tests/conftest.py: xdist_group_of); the rest, the browser tests
+# included, are handed out one at a time.
 # `make test PYTEST_WORKERS=0` runs it in this one process.
 PYTEST_WORKERS ?= 3
 PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup

@@ -85,6 +85,11 @@ DATABASE_FIXTURES = {
 }
 
 
+# First: xdist's own hook (a worker's) turns the xdist_group marks into the test ids that
+# `--dist loadgroup` schedules by, and sees only the marks that are there when it runs. Run after it
+# (the default order: this conftest is registered before the worker's plugin), the groups were
+# silently never applied: the fault clusters ran two at once in .ci/run's PostgreSQL pass.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     root = config.rootpath
     for item in items:
@@ -103,37 +108,29 @@ def pytest_collection_modifyitems(config, items):
 # --- Running in parallel (pytest-xdist; `make test` and .ci/run: -n 3 --dist loadgroup) -------------
 
 
-# The browser tests are the longest group: half of the pass's time on one worker. These modules
-# (about half of their time: the accessibility sweep, and the board test with a server of its own)
-# run on a second worker, with a server and a Chromium of its own (ten seconds more in all).
-BROWSER_HALVES = {
-    "test_accessibility.py": "tests/e2e (second half)",
-    "test_board_worker_warning.py": "tests/e2e (second half)",
-}
-
-
 def xdist_group_of(item, root) -> str | None:
-    """Tests that share a server run on one xdist worker, so that it starts once, not once on every
-    worker that gets one of them (under `--dist loadgroup` the other tests are handed out one at a
-    time): those of a package with a package-scoped fixture (tests/e2e: one server and one Chromium,
-    in two halves: BROWSER_HALVES)
-    and those of a module whose module-scoped fixture starts processes (its tests carry a
-    MAY_START_PROCESSES mark). The fault-injection tests (tests/faults/test_faults.py) run one after
-    another on one worker too: each starts a cluster of its own, and two at once would load the
-    machine that their "answers within 5 s" measure. A module's world of rows
-    (tests/support/database.py) takes a second to build: its tests are spread out, each worker
-    building its own."""
+    """Tests that must run one after another, or that share a module's processes, run on one xdist
+    worker (under `--dist loadgroup` the other tests are handed out one at a time): the
+    fault-injection tests (tests/faults/test_faults.py), each of which starts a cluster of its own
+    (two at once would load the machine that their "answers within 5 s" measure), and those of a
+    module whose module-scoped fixture starts processes (its tests carry a MAY_START_PROCESSES mark),
+    so that they start once, not once on every worker that gets one of them.
+
+    The browser tests (tests/e2e) are not grouped: each worker that gets one starts the package's
+    server and Chromium for itself (about 10 s), and the browser tests, the longest kind (about 15
+    of the pass's 23 worker-minutes, .ci/run on 5 December 2026), are shared by every worker rather
+    than queued on one or two. A module's world of rows (tests/support/database.py) takes a second
+    to build: its tests are spread out too, each worker building its own."""
     if item.get_closest_marker("faults") and "start_cluster" in item.fixturenames:
         return "fault clusters"  # one at a time: each is two daphnes, workers, a Redis and a proxy
+    if item.get_closest_marker("browser"):
+        return None
     scopes = {
         definition.scope
         for definitions in item._fixtureinfo.name2fixturedefs.values()
         for definition in definitions
         if definition.func.__module__.startswith("tests.")  # the suite's own, not a plugin's
     }
-    if "package" in scopes:
-        package = item.path.parent.relative_to(root).as_posix()
-        return BROWSER_HALVES.get(item.path.name, package) if package == "tests/e2e" else package
     if "module" in scopes and any(item.get_closest_marker(mark) for mark in MAY_START_PROCESSES):
         return item.path.relative_to(root).as_posix()
     return None
