@@ -17,6 +17,7 @@ from backend.limits import BodySizeLimit  # noqa: E402
 from backend.priority import DispatchFirst  # noqa: E402
 from backend.sockets.routing import websocket_urlpatterns  # noqa: E402
 from backend.sockets.security import SameOriginValidator  # noqa: E402
+from backend.sqlite_wal import hold_the_log_open  # noqa: E402
 from backend.worker.serving import tune_garbage_collector  # noqa: E402
 
 # A server holding thousands of sockets holds millions of long-lived objects; the collector's walks
@@ -24,6 +25,8 @@ from backend.worker.serving import tune_garbage_collector  # noqa: E402
 # start-up made, collect less often and, with GC_FREEZE_SURVIVORS, freeze what survives each full
 # collection (see there).
 tune_garbage_collector(freeze_survivors=settings.GC_FREEZE_SURVIVORS)
+# SQLite only: no request's close checkpoints and deletes the log (see there; issue 17).
+hold_the_log_open()
 
 application = ProtocolTypeRouter(
     {

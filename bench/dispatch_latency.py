@@ -930,7 +930,7 @@ def run_probed_server(command: list[str]) -> None:
         "record_for_responders", events.record_for_responders, label=lambda ids, type, data_for: f"  record {type}"
     )
     broadcast._send_now = timed(
-        "send", broadcast._send_now, label=lambda messages: f"after-commit send ({_frame_type(messages[0][1])}, ...)"
+        "send", broadcast._send_now, label=lambda batches: f"after-commit send ({_frame_type(batches[0][0][1])}, ...)"
     )
     BaseDatabaseWrapper._commit = timed("commit", BaseDatabaseWrapper._commit)
 

@@ -491,7 +491,13 @@ def _send_alerts(
 ) -> None:
     """Tell the alerted (their `alert.created`, a push to each device), their crew and the board.
     `crew_ids`: the responders of the incident's other alerts, if the caller knows them; `coverage`:
-    the incident's, if the caller knows it (else each is read)."""
+    the incident's, if the caller knows it (else each is read). Their sends leave together after
+    commit (one wake-up of the server's event loop)."""
+    with events.one_hand_over():
+        _tell_the_alerted(incident, alerts, round=round, now=now, crew_ids=crew_ids, coverage=coverage)
+
+
+def _tell_the_alerted(incident, alerts, *, round, now, crew_ids, coverage) -> None:
     by_responder = {alert.responder_id: alert for alert in alerts}
     summary = payloads.incident_summary(incident)
     events.record_for_responders(

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # call also locked and re-read the incident it had just made, asked who was alerted to it already,
 # read the commitments apart, counted its coverage three times, asked who its crew was, and read
 # its alerts back for the answer: 31 for the same dispatch.
-CREATE_AND_DISPATCH_QUERIES = 21
+CREATE_AND_DISPATCH_QUERIES = 19
 
 
 @pytest.fixture
