@@ -16,6 +16,8 @@ sends are made before the commit returns, as before.
 """
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import weakref
 
@@ -36,23 +38,61 @@ _senders: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[asyncio.Qu
 )
 
 
+# The batches asked for inside `one_hand_over()`, if one is open in this context.
+_collected: contextvars.ContextVar[list | None] = contextvars.ContextVar("batches_for_one_hand_over", default=None)
+
+
 def send_on_commit(messages: list[tuple[str, dict]]) -> None:
     """Send (group, channel-layer message) pairs once the current transaction commits."""
-    transaction.on_commit(lambda: _send_now(messages))
+    collected = _collected.get()
+    if collected is not None:
+        collected.append(messages)
+        return
+    transaction.on_commit(lambda: _send_now([messages]))
 
 
-def _send_now(messages: list[tuple[str, dict]]) -> None:
+@contextlib.contextmanager
+def one_hand_over():
+    """The batches asked for inside the block are handed to the event loop together after commit,
+    each still sent after the one before: an action that tells several audiences (a dispatch: the
+    alerted's events, the board's devices, then its alerts and incident, the workers' wake-up)
+    wakes the loop once, not once per batch. Each wake-up is a write to the loop's pipe at which
+    the request's thread can lose the interpreter to the loop for milliseconds while the commit's
+    other callbacks and the answer wait (issue 17). Nothing is asked for if the block raises. No
+    savepoint that might roll back may be opened inside the block (its sends would still go)."""
+    if _collected.get() is not None:  # nested: the outer block hands over
+        yield
+        return
+    batches: list[list[tuple[str, dict]]] = []
+    token = _collected.set(batches)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+    if batches:
+        transaction.on_commit(lambda: _send_now(batches))
+
+
+def _send_now(batches: list[list[tuple[str, dict]]]) -> None:
     loop = _server_loop()
     if loop is not None:
         try:
-            loop.call_soon_threadsafe(_enqueue, messages)
+            loop.call_soon_threadsafe(_enqueue_all, batches)
             return
         except RuntimeError:  # the loop closed (the server is stopping): send here instead
             pass
-    try:
-        async_to_sync(_group_send_all)(messages)
-    except Exception:  # every caller has a durable record behind the message
-        logger.exception("Sending %d real-time message(s) failed; clients will catch up on reconnect", len(messages))
+    for messages in batches:
+        try:
+            async_to_sync(_group_send_all)(messages)
+        except Exception:  # every caller has a durable record behind the message
+            logger.exception(
+                "Sending %d real-time message(s) failed; clients will catch up on reconnect", len(messages)
+            )
+
+
+def _enqueue_all(batches: list[list[tuple[str, dict]]]) -> None:
+    for messages in batches:
+        _enqueue(messages)
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:

@@ -140,10 +140,16 @@ def create_and_dispatch_incident(*, actor, **incident) -> tuple[Incident, list[A
     else can see it, so there is nothing to lock or re-read), and the board is told about the
     incident once, as the dispatch left it (issue 17: the CAD's call re-read, re-locked and
     described the new incident three times)."""
-    with transaction.atomic():
-        created = _insert_incident(actor=actor, **incident)
-        access.require_permission(actor, "dispatch.dispatch_incident", "dispatch incidents")
-        alerts = _dispatch_open_incident(created, actor=actor, alerted_before=set())
+    try:
+        with transaction.atomic():
+            # No savepoint of its own around the insert (two statements fewer, issue 17): a
+            # duplicate CAD reference rolls back the whole call, and is told apart afterwards.
+            created = _insert_incident(actor=actor, savepoint=False, **incident)
+            access.require_permission(actor, "dispatch.dispatch_incident", "dispatch incidents")
+            alerts = _dispatch_open_incident(created, actor=actor, alerted_before=set())
+    except IntegrityError:
+        _refuse_if_duplicate(incident["cad_reference"])
+        raise
     _log_dispatched(created, actor=actor, alerts=alerts)
     return created, alerts
 
@@ -165,14 +171,16 @@ def _insert_incident(
     notes: str = "",
     crew_target: int | None = None,
     ambulance_eta: datetime.datetime | None = None,
+    savepoint: bool = True,
 ) -> Incident:
     """The incident row (permission and input checked; a duplicate CAD reference refused), with its
-    log line after commit. The caller tells the board."""
+    log line after commit. The caller tells the board. `savepoint=False`: the caller's transaction
+    is rolled back on a duplicate and the caller refuses it (_refuse_if_duplicate)."""
     access.require_permission(actor, "dispatch.add_incident", "create incidents")
     _check_location(latitude, longitude)
     _check_crew_target(crew_target)
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             incident = Incident.objects.create(
                 cad_reference=cad_reference,
                 latitude=latitude,
@@ -186,10 +194,10 @@ def _insert_incident(
                 **({} if crew_target is None else {"crew_target": crew_target}),
             )
     except IntegrityError:
-        existing = Incident.objects.filter(cad_reference=cad_reference).first()
-        if existing is None:
-            raise
-        raise _duplicate(existing) from None
+        if not savepoint:
+            raise  # the caller's transaction is broken: it tells a duplicate apart after rolling back
+        _refuse_if_duplicate(cad_reference)
+        raise
     _log_after_commit(
         "Incident created",
         event="incident.created",
@@ -197,6 +205,13 @@ def _insert_incident(
         actor_id=actor.pk,
     )
     return incident
+
+
+def _refuse_if_duplicate(cad_reference: str) -> None:
+    """After an IntegrityError on inserting an incident: Conflict if the CAD reference is taken."""
+    existing = Incident.objects.filter(cad_reference=cad_reference).first()
+    if existing is not None:
+        raise _duplicate(existing) from None
 
 
 def _duplicate(existing: Incident) -> Conflict:
@@ -491,7 +506,13 @@ def _send_alerts(
 ) -> None:
     """Tell the alerted (their `alert.created`, a push to each device), their crew and the board.
     `crew_ids`: the responders of the incident's other alerts, if the caller knows them; `coverage`:
-    the incident's, if the caller knows it (else each is read)."""
+    the incident's, if the caller knows it (else each is read). Their sends leave together after
+    commit (one wake-up of the server's event loop)."""
+    with events.one_hand_over():
+        _tell_the_alerted(incident, alerts, round=round, now=now, crew_ids=crew_ids, coverage=coverage)
+
+
+def _tell_the_alerted(incident, alerts, *, round, now, crew_ids, coverage) -> None:
     by_responder = {alert.responder_id: alert for alert in alerts}
     summary = payloads.incident_summary(incident)
     events.record_for_responders(

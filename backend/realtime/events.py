@@ -17,7 +17,10 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from backend.accounts.models import Responder
-from backend.broadcast import send_on_commit
+from backend.broadcast import (
+    one_hand_over,  # noqa: F401  (for the actions: their sends in one hand-over)
+    send_on_commit,
+)
 from backend.realtime.models import ResponderEvent
 
 logger = logging.getLogger(__name__)

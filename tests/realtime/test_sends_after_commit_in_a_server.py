@@ -173,3 +173,30 @@ async def test_a_board_opened_after_a_dispatch_is_not_sent_the_dispatch_late(mon
     assert (await receive_frame(board))["type"] == "board.snapshot"
     assert await board.receive_nothing(timeout=0.3)
     await board.disconnect()
+
+
+async def test_a_dispatch_wakes_the_loop_once_for_all_its_sends(incident, carol, alice, bob, held_sends):
+    """A commit hands over several batches (the alerted's events, the board's devices, the board's
+    alerts and incident, the worker's wake-up); each wake-up of the loop is a write to its pipe at
+    which the request's thread can lose the interpreter to the loop (issue 17). One is enough: the
+    loop takes every batch waiting when it wakes, in order."""
+    loop = asyncio.get_running_loop()
+    wake_ups = []
+    call_soon_threadsafe = loop.call_soon_threadsafe
+
+    def counted(callback, *args, **kwargs):
+        if getattr(callback, "__module__", "") == "backend.broadcast":
+            wake_ups.append(callback.__name__)
+        return call_soon_threadsafe(callback, *args, **kwargs)
+
+    loop.call_soon_threadsafe = counted
+    try:
+        await asyncio.wait_for(sync_to_async(actions.dispatch_incident)(actor=carol, incident_id=incident.pk), GUARD_S)
+    finally:
+        del loop.call_soon_threadsafe
+        held_sends.released.set()
+
+    await held_sends.until(2 + 1 + 2 + 1)
+    assert len(wake_ups) == 1, wake_ups
+    types = [type for _, type, _ in held_sends.sent]
+    assert types.index("board.devices") < types.index("board.alert") < types.index("board.incident")

@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from knox.models import AuthToken
 
+from backend.accounts.tokens import delete_expired_tokens
+
 
 class Command(BaseCommand):
     help = "Create an API token for a user (normally a member of the 'Dispatch systems' group)."
@@ -25,6 +27,8 @@ class Command(BaseCommand):
             user = get_user_model().objects.get(username=username, is_active=True)
         except get_user_model().DoesNotExist:
             raise CommandError(f"There is no active user {username!r}.") from None
+        # The API's token check no longer tidies up a caller's expired tokens on every call.
+        delete_expired_tokens(user)
         instance, token = AuthToken.objects.create(user=user, expiry=datetime.timedelta(days=days))
         self.stdout.write(f"Token for {username} (expires {instance.expiry:%Y-%m-%d}); it is shown only once:")
         self.stdout.write(token)

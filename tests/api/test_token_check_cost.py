@@ -1,0 +1,67 @@
+"""The API token check (backend/accounts/tokens.py), counted: the CAD's calls read its token (with
+its user) and its permissions in one query each (issue 17: knox read all the caller's tokens on
+every call, and the permissions took two queries). Refusals and expiry stay as they were."""
+
+import datetime
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from tests.conftest import token_client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def reads_of(queries, table: str) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if f'FROM "{table}"' in q["sql"]]
+
+
+def test_a_call_reads_the_token_and_the_permissions_once_each(cad):
+    client = token_client_for(cad)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/incidents/")
+    assert response.status_code == 200
+    assert len(reads_of(queries, "knox_authtoken")) == 1  # was 2: the caller's other tokens too
+    assert len(reads_of(queries, "auth_permission")) == 1  # was 2: its own, then its groups'
+
+
+def test_the_permissions_read_at_once_are_those_django_grants(cad, carol, alice):
+    alice = alice.user
+    from backend.accounts.tokens import load_permissions
+
+    for user in (cad, carol, alice):
+        expected = type(user).objects.get(pk=user.pk).get_all_permissions()
+        fresh = type(user).objects.get(pk=user.pk)
+        load_permissions(fresh)
+        assert fresh.get_all_permissions() == expected
+    assert type(alice).objects.get(pk=alice.pk).has_perm("dispatch.add_incident") is False
+
+
+def test_a_caller_without_the_permission_is_still_refused(alice):
+    body = {"cad_reference": "X-1", "latitude": 52.6, "longitude": 1.3, "address": "x"}
+    response = token_client_for(alice.user).post("/api/v1/incidents/", body, format="json")
+    assert response.status_code == 403
+
+
+def test_an_expired_token_is_refused_and_deleted(cad):
+    instance, token = AuthToken.objects.create(user=cad, expiry=datetime.timedelta(days=1))
+    AuthToken.objects.filter(pk=instance.pk).update(expiry=timezone.now() - datetime.timedelta(seconds=1))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/v1/incidents/").status_code == 401
+    assert not AuthToken.objects.filter(pk=instance.pk).exists()
+
+
+def test_a_new_token_for_a_caller_deletes_its_expired_ones(cad):
+    old, _ = AuthToken.objects.create(user=cad, expiry=datetime.timedelta(days=1))
+    AuthToken.objects.filter(pk=old.pk).update(expiry=timezone.now() - datetime.timedelta(seconds=1))
+    current, _ = AuthToken.objects.create(user=cad, expiry=datetime.timedelta(days=1))
+    call_command("create_api_token", cad.username, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert not AuthToken.objects.filter(pk=old.pk).exists()
+    assert AuthToken.objects.filter(pk=current.pk).exists()
+    assert AuthToken.objects.filter(user=cad).count() == 2

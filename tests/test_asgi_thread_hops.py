@@ -1,0 +1,65 @@
+"""An HTTP request crosses from the event loop to its thread once, and back once (backend/asgi.py,
+OneThreadHopHandler; issue 17): the middleware, the view, its checks and the rendering of the
+answer all run there in one go. Django's own handler went back and forth between the loop and the
+thread for each (async_to_sync for the view's turn, sync_to_async for CSRF's view check, the view,
+the rendering), and each crossing waited for a loop busy with sockets. Counted, not timed."""
+
+import pytest
+from asgiref import sync
+from channels.testing import HttpCommunicator
+
+from tests.conftest import NORWICH_INCIDENT
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def crossings(monkeypatch):
+    counted = {"to the thread": [], "to the loop": []}
+    to_thread, to_loop = sync.SyncToAsync.__call__, sync.AsyncToSync.__call__
+
+    async def counted_to_thread(self, *args, **kwargs):
+        counted["to the thread"].append(getattr(self.func, "__qualname__", type(self.func).__name__))
+        return await to_thread(self, *args, **kwargs)
+
+    def counted_to_loop(self, *args, **kwargs):
+        counted["to the loop"].append(getattr(self.awaitable, "__qualname__", type(self.awaitable).__name__))
+        return to_loop(self, *args, **kwargs)
+
+    monkeypatch.setattr(sync.SyncToAsync, "__call__", counted_to_thread)
+    monkeypatch.setattr(sync.AsyncToSync, "__call__", counted_to_loop)
+    return counted
+
+
+async def test_a_dispatch_call_crosses_to_its_thread_once(cad, stations, crossings):
+    from asgiref.sync import sync_to_async
+    from knox.models import AuthToken
+
+    from backend.asgi import django_asgi_app
+
+    _, token = await sync_to_async(AuthToken.objects.create)(user=cad, expiry=None)
+    latitude, longitude = NORWICH_INCIDENT
+    body = (
+        f'{{"cad_reference": "HOPS-1", "latitude": {latitude}, "longitude": {longitude}, '
+        '"address": "3 Elm Hill", "dispatch": true}'
+    ).encode()
+    crossings["to the thread"].clear()
+    communicator = HttpCommunicator(
+        django_asgi_app,
+        "POST",
+        "/api/v1/incidents/",
+        body=body,
+        headers=[
+            (b"host", b"testserver"),
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Token {token}".encode()),
+        ],
+    )
+    response = await communicator.get_response(timeout=10)
+    assert response["status"] == 201, response["body"]
+    assert crossings["to the loop"] == []  # was 1: the view's turn, from the middleware's thread
+    middleware_and_view = [name for name in crossings["to the thread"] if "signal" not in name.lower()]
+    # The middleware, the view and the rendering in one go: was 4 (the middleware, CSRF's view
+    # check, the view, the rendering).
+    assert len(middleware_and_view) == 1, crossings["to the thread"]
