@@ -20,7 +20,10 @@ killed in the middle of one until PostgreSQL ends it). In one queue, a few ackno
 for a lock held every thread, and every reconnecting phone waited with them.
 """
 
+import asyncio
+import contextlib
 import functools
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
@@ -105,3 +108,59 @@ def socket_database_sync_to_async(function, *, queue: str = FRAMES):
 def connect_database_sync_to_async(function):
     """As socket_database_sync_to_async, on the threads for connecting."""
     return socket_database_sync_to_async(function, queue=CONNECTS)
+
+
+class ConnectSlots:
+    """The connects' turns on the connect threads, in one process (its event loop): `size` database
+    calls at a time, the calls of connects that have begun (their replay, the board's snapshot)
+    before the first call (the log-in) of those that have not, each kind in arrival order.
+
+    A connect holds a slot only for a database call, not for its whole start: between its calls it
+    joins its groups in Redis, and its calls' answers come back through an event loop that is also
+    serving the process's HTTP requests. Held for the whole start, a slot was on a thread about a
+    third of the time, and after a web process died its phones were taken back at about 13 a
+    second (docs/scaling.md, "Recovery, after the fixes"). Its later calls go first, so that a phone
+    that has logged in is replayed before the next one logs in: with one queue for every call, no
+    phone had its sync.ready until the last had logged in.
+
+    A waiting connect that is cancelled (its phone hung up) leaves the queue."""
+
+    BEGUN, NEW = 0, 1
+
+    def __init__(self, size: int):
+        self._free = size
+        self._waiting: tuple[deque, deque] = (deque(), deque())  # BEGUN, NEW
+
+    @contextlib.asynccontextmanager
+    async def turn(self, *, begun: bool):
+        """One database call's turn; begun: this connect has made its first call already."""
+        await self._acquire(self._waiting[self.BEGUN if begun else self.NEW])
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, queue: deque) -> None:
+        if self._free:
+            self._free -= 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.cancelled():
+                with contextlib.suppress(ValueError):  # _release may have passed over it already
+                    queue.remove(waiter)
+            else:
+                self._release()  # handed the slot just as it was cancelled: pass it on
+            raise
+
+    def _release(self) -> None:
+        for queue in self._waiting:
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the slot goes straight to the next in line
+                    return
+        self._free += 1

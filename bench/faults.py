@@ -117,6 +117,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--keep-logs", type=Path, help="keep the servers' logs in this directory")
+    parser.add_argument(
+        "--timelines",
+        type=Path,
+        help="write each scenario's resyncs step by step, per phone, to <scenario>.json in this directory "
+        "(monotonic seconds: dropped, pause, connect, open, error, frame, sync.ready)",
+    )
     args = parser.parse_args(argv)
     chosen = [name for name in args.scenarios.split(",") if name]
     unknown = set(chosen) - set(SCENARIOS)
@@ -246,6 +252,9 @@ def run_scenarios(args, chosen: list[str], push_service) -> int:
         for line in figures.missing[:10]:
             print(f"  {line}", flush=True)
         results[name] = figures.as_json()
+        if args.timelines:
+            args.timelines.mkdir(parents=True, exist_ok=True)
+            (args.timelines / f"{name}.json").write_text(json.dumps(figures.timelines))
         failed |= figures.lost > 0 or figures.duplicated > 0
     errored = any("error" in result for result in results.values())
     load = os.getloadavg()

@@ -14,6 +14,7 @@ A check is a database call on the sockets' threads: at 10,000 phones a check a m
 some 170 a second, and held up connects and acknowledgements (docs/scaling.md).
 """
 
+import asyncio
 import hashlib
 import time
 
@@ -64,8 +65,8 @@ class SessionBoundSocket:
         session_key = getattr(self.scope.get("session"), "session_key", None)
         if session_key:
             self.session_groups.append(session_group(session_key))
-        for group in self.session_groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+        # At once: each is a Redis round trip, and a reconnecting phone waits for them.
+        await asyncio.gather(*(self.channel_layer.group_add(group, self.channel_name) for group in self.session_groups))
         self.session_checked_at = _clock()
 
     async def unbind_from_session(self) -> None:

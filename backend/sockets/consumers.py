@@ -65,10 +65,11 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         code, as before (a close before accepting is an HTTP 403 and the client never sees the
         code).
 
-        Then the rest of the connect (log-in, joining, replay or snapshot), as many sockets at a
-        time as there are database threads: each connect makes two or three database calls, and
-        with every socket's calls in one queue each connect's second call would wait behind every
-        other's first, so that no phone had its sync.ready until the last had started.
+        Then the rest of the connect (log-in, joining, replay or snapshot), its database calls
+        taking turns on the connect threads (`_connect_slots`): as many calls at a time as there are
+        threads, a connect's later call (the replay) before another's first (the log-in), so that
+        each phone is replayed soon after it logs in, and the threads never wait while a connect
+        joins its groups in Redis.
 
         That rest runs beside the consumer, not in it, so that the socket answers the app's `ping`
         while it waits its turn: the app gives up on a socket whose ping has no pong within 10 s
@@ -80,8 +81,7 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
 
     async def _start_in_turn(self) -> None:
         try:
-            async with _connect_slots():
-                await self.start()
+            await self.start()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -102,7 +102,8 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         what `look_up(user)` returns. Returns _GONE when the socket is closed with 4401 or the
         client has gone. One call, not one per look-up: each waits its turn for a pooled
         connection, behind the HTTP requests (receipts, dispatches) that want one too."""
-        user, logged_in, found = await _log_in(self.scope, look_up)
+        async with _connect_slots().turn(begun=False):
+            user, logged_in, found = await _log_in(self.scope, look_up)
         self.scope["user"]._wrapped = user
         if self.gone:
             return _GONE
@@ -112,9 +113,9 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         return found
 
     async def join(self, group: str) -> None:
+        """Joins `group` and the login's groups, at once: each is a Redis round trip."""
         self.group = group
-        await self.channel_layer.group_add(group, self.channel_name)
-        await self.bind_to_session()
+        await asyncio.gather(self.channel_layer.group_add(group, self.channel_name), self.bind_to_session())
         watch.watch(self)  # closed to resync if Redis loses the membership (backend/sockets/watch.py)
 
     async def disconnect(self, code):
@@ -204,7 +205,8 @@ class ResponderConsumer(_EventSocket):
         await self._replay_after(last_event_id)
 
     async def _replay_after(self, last_event_id: int | None) -> None:
-        backlog, newest_id, truncated = await _backlog(self.responder_id, last_event_id)
+        async with _connect_slots().turn(begun=True):
+            backlog, newest_id, truncated = await _backlog(self.responder_id, last_event_id)
         # Live frames up to the newest were replayed, or the client has them or reloads them over
         # the API. Not an id beyond the newest: that one was never given out, and trusting it would
         # drop every live event. The backlog, read after the newest id, can hold later events: their
@@ -266,7 +268,8 @@ class CoordinatorConsumer(_EventSocket):
             return
         user = self.scope["user"]
         await self.join(events.BOARD_GROUP)
-        snapshot = await _board_snapshot(user, _client_address(self.scope))
+        async with _connect_slots().turn(begun=True):
+            snapshot = await _board_snapshot(user, _client_address(self.scope))
         await self.send_frame(events.envelope(type="board.snapshot", data=snapshot))
         self.workers_watch = asyncio.create_task(self._watch_workers(snapshot["delivery_workers"]["alive"]))
 
@@ -297,11 +300,12 @@ _GONE = object()  # log_in: the socket was closed, or its client has gone
 _slots_by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _connect_slots() -> asyncio.Semaphore:
-    """The connects that may do their database work at once, in this process (its event loop)."""
+def _connect_slots() -> database_threads.ConnectSlots:
+    """The connects' database calls that may run at once, in this process (its event loop)."""
     loop = asyncio.get_running_loop()
     if loop not in _slots_by_loop:
-        _slots_by_loop[loop] = asyncio.Semaphore(max(1, database_threads.threads_for(database_threads.CONNECTS)))
+        threads = database_threads.threads_for(database_threads.CONNECTS)
+        _slots_by_loop[loop] = database_threads.ConnectSlots(max(1, threads))
     return _slots_by_loop[loop]
 
 

@@ -164,7 +164,7 @@ async def a_connect_holding_the_only_slot(alice, monkeypatch):
         return look_up(scope)
 
     monkeypatch.setattr(consumers, "user_of_session", held_up)
-    only_slot = asyncio.Semaphore(1)
+    only_slot = database_threads.ConnectSlots(1)
     monkeypatch.setattr(consumers, "_connect_slots", lambda: only_slot)
     first = communicator(RESPONDER, cookie=await cookie_of(alice))
     assert (await first.connect(timeout=FRAME_TIMEOUT_S))[0]
@@ -225,3 +225,49 @@ async def test_the_connect_threads_are_served_first_by_the_connection_pool_and_t
     assert await database_threads.connect_database_sync_to_async(marked)() is True
     assert await database_threads.socket_database_sync_to_async(marked)() is False
     assert marked() is False  # nor any other thread (this one, a request's)
+
+
+async def test_a_connect_joining_its_groups_leaves_the_database_threads_to_the_next_phone(
+    alice, socket_threads, monkeypatch
+):
+    """A connect's slot is for its database calls only: while one phone joins its groups (Redis
+    round trips, and an event loop busy with HTTP requests), the next phone logs in. Held for the
+    whole start, a slot was on a thread about a third of the time, and after a web process died
+    its phones were taken back at about 13 a second (docs/scaling.md)."""
+    monkeypatch.setattr(consumers, "_connect_slots", lambda: only_slot)
+    only_slot = database_threads.ConnectSlots(1)
+    look_up = consumers.user_of_session
+    looked_up = []
+
+    def counted(scope):
+        looked_up.append(scope["path"])
+        return look_up(scope)
+
+    monkeypatch.setattr(consumers, "user_of_session", counted)
+    joining, go_on = asyncio.Event(), asyncio.Event()
+    bind = consumers._EventSocket.bind_to_session
+
+    async def first_one_held_up(self):
+        if not joining.is_set():
+            joining.set()
+            await go_on.wait()
+        await bind(self)
+
+    monkeypatch.setattr(consumers._EventSocket, "bind_to_session", first_one_held_up)
+    cookie = await cookie_of(alice)
+    first, second = communicator(RESPONDER, cookie=cookie), communicator(RESPONDER, cookie=cookie)
+    assert (await first.connect(timeout=FRAME_TIMEOUT_S))[0]
+    await asyncio.wait_for(joining.wait(), FRAME_TIMEOUT_S)
+
+    assert (await second.connect(timeout=FRAME_TIMEOUT_S))[0]
+    for _ in range(int(BARRIER_TIMEOUT_S / 0.01)):  # a bound on a failure, not a measure
+        if len(looked_up) == 2:
+            break
+        await asyncio.sleep(0.01)
+
+    assert len(looked_up) == 2 and not go_on.is_set()  # the second logged in while the first joined
+    go_on.set()
+    for socket in (first, second):
+        _, ready = await receive_until_sync_ready(socket)
+        assert ready["data"]["complete"] is True
+    await asyncio.gather(first.disconnect(), second.disconnect())

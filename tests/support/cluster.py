@@ -599,6 +599,13 @@ class Firefighter:
     # Where a resync's time goes: failed connection attempts by why, and the pauses between them.
     connect_failures: Counter = field(default_factory=Counter)
     backoff_slept_s: float = 0.0
+    # Each resync step by step, for finding where a slow one's time went: (monotonic time, what
+    # happened: dropped, pause, connect <port>, open, error, frame <type>, sync.ready).
+    timeline: list = field(default_factory=list)
+
+    def _mark(self, label: str) -> None:
+        if self.dropped_at is not None:
+            self.timeline.append((round(time.monotonic(), 4), label))
 
     async def run(self, stop: asyncio.Event) -> None:
         from websockets.asyncio.client import connect
@@ -611,6 +618,7 @@ class Firefighter:
             self.phase = "connecting"
             port = self.ports[(self.index + attempt) % len(self.ports)]
             query = "" if self.last_event_id is None else f"?last_event_id={self.last_event_id}"
+            self._mark(f"connect {port}")
             try:
                 async with connect(
                     f"ws://127.0.0.1:{port}/ws/responder/{query}",
@@ -623,6 +631,7 @@ class Firefighter:
                     compression=None,
                 ) as websocket:
                     self._socket = websocket
+                    self._mark("open")
                     self.connections += 1
                     if self.dropped_at is not None and len(self.reopen_s) < len(self.resync_s) + 1:
                         self.reopen_s.append(time.monotonic() - self.dropped_at)
@@ -630,18 +639,21 @@ class Firefighter:
                     attempt = await self._read(websocket, stop, attempt)
             except (OSError, TimeoutError, WebSocketException) as error:
                 self.last_error = f"{type(error).__name__}: {error}"[:120]  # reconnect, as the app does
+                self._mark("error " + self.last_error)
                 if self._socket is None:  # failed before the socket opened (else: an open socket dropped)
                     self.connect_failures[_why_not_connected(error)] += 1
             finally:
                 self._socket = None
                 if self.live.is_set() and self.online.is_set() and not stop.is_set() and self.dropped_at is None:
                     self.dropped_at = time.monotonic()  # the server's side went away
+                    self._mark("dropped")
                 self.live.clear()
             if stop.is_set():
                 return
             attempt += 1
             self.phase = "backing off"
             pause = random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(attempt, 6)))
+            self._mark(f"pause {pause:.3f}")
             if self.dropped_at is not None:
                 self.backoff_slept_s += pause
             await asyncio.sleep(pause)
@@ -670,6 +682,7 @@ class Firefighter:
 
     async def _on_frame(self, websocket, frame: dict) -> bool:
         kind, event_id = frame.get("type"), frame.get("id")
+        self._mark(f"frame {kind}")
         if event_id is not None:
             self.event_ids[event_id] += 1
             if self.last_event_id is not None and event_id <= self.last_event_id:
@@ -682,6 +695,7 @@ class Firefighter:
             self.live.set()
             if self.dropped_at is not None:
                 self.resync_s.append(time.monotonic() - self.dropped_at)
+                self._mark("sync.ready")
                 self.dropped_at = None
             # Acknowledgements whose answer was lost with the last connection: send them again.
             for alert_id in sorted(set(self.shown_at) - self.acked):
@@ -900,6 +914,7 @@ class Figures:
     delivery_ms: list = field(default_factory=list)
     missing: list = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    timelines: dict = field(default_factory=dict)  # firefighter index -> Firefighter.timeline
 
     def p(self, fraction: float) -> float | None:
         if not self.delivery_ms:
@@ -996,6 +1011,7 @@ def tally(scenario: str, dispatcher: Dispatcher, crowd: Crowd) -> Figures:
         figures.out_of_order += firefighter.out_of_order
         mine = {pk for pk, alert in firefighter.alerts.items() if alert["incident"]["cad_reference"] in references}
         figures.unexpected += len(mine - alert_ids)
+    figures.timelines = {f.index: f.timeline for f in crowd.firefighters if f.timeline}
     figures.extra["reconnections"] = sum(max(0, f.connections - 1) for f in crowd.firefighters)
     resyncs = [seconds * 1000 for f in crowd.firefighters for seconds in f.resync_s]
     resync = Figures(scenario="", delivery_ms=resyncs)
