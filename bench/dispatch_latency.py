@@ -1005,12 +1005,57 @@ def run_probed_server(command: list[str]) -> None:
         for obj in gc.get_objects():
             name = type(obj).__qualname__
             counts[name] = counts.get(name, 0) + 1
-        line = {"census": counts, "tracked": sum(counts.values()), "frozen": gc.get_freeze_count(), "at": time.perf_counter()}
+        line = {"census": counts, "frozen": gc.get_freeze_count(), "at": time.perf_counter()}
         with lock:
             log.write(json.dumps(line) + "\n")
 
     signal.signal(signal.SIGUSR1, census)
+
+    def garbage_census(signum, frame) -> None:
+        """On SIGUSR2: a full collection, and what it found unreachable (cyclic garbage), by type."""
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            started = time.perf_counter()
+            collected = gc.collect()
+            took = time.perf_counter() - started
+        finally:
+            gc.set_debug(0)
+        counts = {}
+        for obj in gc.garbage:
+            name = type(obj).__qualname__
+            counts[name] = counts.get(name, 0) + 1
+        gc.garbage.clear()
+        line = {"garbage": counts, "collected": collected, "took_ms": round(took * 1000, 1), "at": time.perf_counter()}
+        with lock:
+            log.write(json.dumps(line) + "\n")
+
+    signal.signal(signal.SIGUSR2, garbage_census)
     loop_watch = {"started": False}
+
+    # Every callback the event loop runs, timed: one of 20 ms or more is written with what it was
+    # and the loop thread's CPU time in it (wall far above CPU: the thread waited, for the GIL or
+    # for a core).
+    original_run = asyncio.events.Handle._run
+
+    def timed_run(handle):
+        start, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return original_run(handle)
+        finally:
+            end = time.perf_counter()
+            if end - start >= 0.02:
+                line = {
+                    "span": "loop callback",
+                    "ref": None,
+                    "start": start,
+                    "end": end,
+                    "cpu_ms": round((time.thread_time() - cpu) * 1000, 2),
+                    "what": repr(handle)[:300],
+                }
+                with lock:
+                    log.write(json.dumps(line) + "\n")
+
+    asyncio.events.Handle._run = timed_run
 
     def watch_the_loop(loop, expected: float) -> None:
         """Every 10 ms on the event loop: a callback late by more than 20 ms is a stop of the loop."""

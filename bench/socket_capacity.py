@@ -284,7 +284,7 @@ def probe_spans(log_paths: list[Path]) -> list[tuple[str, float, float]]:
     spans = [
         (entry["span"], entry["start"], entry["end"])
         for entry in probe_entries(log_paths)
-        if entry.get("span", "").startswith(("gc ", "daphne ", "loop stopped"))
+        if entry.get("span", "").startswith(("gc ", "daphne ", "loop "))
     ]
     return spans + [(name, start, end) for name, start, end, _ in CLIENT_PAUSES]
 
@@ -336,11 +336,13 @@ def slowest_dispatches(log_paths: list[Path], found: list, alerted: int, interva
             {
                 "span": e["span"],
                 "ms": round((e["end"] - e["start"]) * 1000, 1),
-                **{k: e[k] for k in ("cpu_ms", "thread", "collected") if k in e},
+                **{k: e[k] for k in ("cpu_ms", "thread", "collected", "what") if k in e},
             }
             for e in entries
-            if e["start"] < d_end and e["end"] > d_start and (e["end"] - e["start"]) >= 0.01
-            and e["span"].startswith(("gc ", "daphne ", "loop stopped", "client "))
+            if e["start"] < d_end
+            and e["end"] > d_start
+            and (e["end"] - e["start"]) >= 0.01
+            and e["span"].startswith(("gc ", "daphne ", "loop ", "client "))
         ]
         out.append({"latest_frame_ms": round(latest, 1), "pauses": overlapping})
     return out
@@ -450,7 +452,7 @@ async def measure(args, plan, servers: list[latency.Process], run_id: str) -> di
     await asyncio.sleep(2)
     if args.probe:
         watch_the_client()
-        loop_watch = asyncio.create_task(watch_the_client_loop())  # noqa: F841 (lives for the run)
+        client.loop_watch = asyncio.create_task(watch_the_client_loop())  # lives for the run
         base_census = census(args.probe_logs, pids)
     base_rss = [rss_kb(pid) for pid in pids]
     base_redis = redis_memory(args.redis_url, args.prefix) if args.mode == "distributed" else None
@@ -478,10 +480,10 @@ async def measure(args, plan, servers: list[latency.Process], run_id: str) -> di
             if args.probe:
                 objects = census(args.probe_logs, pids)
                 per_socket = census_growth(base_census, objects, connected - base_sockets)
+                all_types = census_growth(base_census, objects, connected - base_sockets, 10**6)
                 print(
                     f"    tracked objects: {sum(objects.values())}, per socket since the baseline "
-                    f"{round(sum(g for _, g in census_growth(base_census, objects, connected - base_sockets, 10**6)), 1)}"
-                    f"; by type: {per_socket}",
+                    f"{round(sum(g for _, g in all_types), 1)}; by type: {per_socket}",
                     flush=True,
                 )
             redis_now = redis_memory(args.redis_url, args.prefix) if base_redis else None
@@ -545,6 +547,9 @@ async def measure(args, plan, servers: list[latency.Process], run_id: str) -> di
                 checkpoint["census_per_socket"] = per_socket
             checkpoints.append(checkpoint)
             print_checkpoint(checkpoint)
+        if args.probe and checkpoints:
+            await garbage_of_closed_sockets(args, client, children, pids, connected)
+            children = None  # closed
     finally:
         client.sockets = [s for s in client.sockets if s is not None]
         await client.close_all()
@@ -552,6 +557,45 @@ async def measure(args, plan, servers: list[latency.Process], run_id: str) -> di
             with contextlib.suppress(Exception):
                 await children.close()
     return {"checkpoints": checkpoints, "stopped_by": stopped_by}
+
+
+async def garbage_of_closed_sockets(args, client, children, pids: list[int], connected: int) -> None:
+    """The cyclic garbage the closed sockets left: a full collection (with the objects it found kept
+    and counted by type) before closing them all, and another once daphne has forgotten them."""
+    garbage_census(args.probe_logs, pids)
+    client.sockets = [s for s in client.sockets if s is not None]
+    await client.close_all()
+    if children:
+        await children.close()
+    await asyncio.sleep(5)  # daphne reaps finished applications every second
+    found = garbage_census(args.probe_logs, pids)
+    per_socket = sorted(((name, round(n / connected, 2)) for name, n in found["garbage"].items()), key=lambda i: -i[1])
+    print(
+        f"  after closing {connected} sockets: a full collection found {found['collected']} objects of cyclic "
+        f"garbage ({found['collected'] / connected:.1f} a socket, {found['took_ms']} ms): {per_socket[:25]}",
+        flush=True,
+    )
+
+
+def garbage_census(log_paths: list[Path], pids: list[int]) -> dict:
+    """A full collection in each server, keeping what it found unreachable, by type (the probe does
+    it on SIGUSR2), summed."""
+    before = len([e for e in probe_entries(log_paths) if "garbage" in e])
+    for pid in pids:
+        os.kill(pid, signal.SIGUSR2)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = [e for e in probe_entries(log_paths) if "garbage" in e]
+        if len(found) >= before + len(pids):
+            total = {"garbage": {}, "collected": 0, "took_ms": 0.0}
+            for entry in found[before:]:
+                total["collected"] += entry["collected"]
+                total["took_ms"] = max(total["took_ms"], entry["took_ms"])
+                for name, n in entry["garbage"].items():
+                    total["garbage"][name] = total["garbage"].get(name, 0) + n
+            return total
+        time.sleep(0.5)
+    return {"garbage": {}, "collected": 0, "took_ms": 0.0}
 
 
 async def idle_cpu_while_pinging(args, client, children, pids: list[int]) -> list[float]:
@@ -598,7 +642,7 @@ def print_checkpoint(c: dict) -> None:
     if "pauses" in c:
         print_pauses(c["pauses"])
     for slow in c.get("slowest_dispatches", []):
-        print(f"      slow dispatch: last frame {slow['latest_frame_ms']} ms; pauses in it: {slow['pauses']}", flush=True)
+        print(f"      slow dispatch: last frame {slow['latest_frame_ms']} ms; pauses: {slow['pauses']}", flush=True)
 
 
 def report(args, result: dict, load_at_start: float) -> dict:
