@@ -733,6 +733,7 @@ def parse_args(argv=None):
         action="store_true",
         help="time the servers' garbage collections and daphne's per-connection walks at each checkpoint",
     )
+    parser.add_argument("--keep-probe-logs", metavar="DIR", help="with --probe: copy the servers' probe logs here")
     args = parser.parse_args(argv)
     distributed = args.mode == "distributed"
     args.servers = args.servers or (3 if distributed else 1)
@@ -859,6 +860,10 @@ def main(argv=None) -> int:
                 latency.drop_scratch_database(*scratch)
             with contextlib.suppress(Exception):
                 latency.delete_redis_keys(args.redis_url, args.prefix)
+        if args.keep_probe_logs:
+            for path in getattr(args, "probe_logs", []):
+                with contextlib.suppress(OSError):
+                    shutil.copy(path, Path(args.keep_probe_logs) / f"{run_id}-{path.name}")
         shutil.rmtree(work_dir, ignore_errors=True)
     print(json.dumps(figures), flush=True)
     return 0 if "error" not in figures else 2
