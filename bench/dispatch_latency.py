@@ -886,6 +886,9 @@ def run_probed_server(command: list[str]) -> None:
     from backend.sockets import consumers
 
     apply_experiments(os.environ.get("BENCH_EXPERIMENTS", ""))
+    if os.environ.get("BENCH_GC_THRESHOLD") and "gc-tuning" not in os.environ.get("BENCH_EXPERIMENTS", ""):
+        # Other thresholds than the product's (backend/worker/serving.py), to compare their pauses.
+        gc.set_threshold(*(int(part) for part in os.environ["BENCH_GC_THRESHOLD"].split(",")))
     log = open(os.environ["BENCH_PROBE_LOG"], "a", buffering=1)  # noqa: SIM115 (open for the process's life)
     local = threading.local()
     lock = threading.Lock()
