@@ -22,9 +22,12 @@ What this does instead:
 The freezing after full collections is off unless GC_FREEZE_SURVIVORS=true: measured with
 bench/gc_pauses.py (collector CPU per dispatch, 1,000 to 10,000 sockets' worth of objects) it made
 fewer and shorter full collections in steady state but not a shorter longest pause, since the
-collection that sees everything again after a doubling is as long as an ordinary full one, and
-how much cyclic garbage closed sockets leave behind (which decides how often that happens) is not
-measured yet. Start-up is frozen and the thresholds raised either way.
+collection that sees everything again after a doubling is as long as an ordinary full one. Since
+5 December a closed socket leaves no cyclic garbage (backend/worker/daphne_server.py,
+tests/worker/test_closed_connections_garbage.py): frozen sockets are freed whole by reference
+counting when they close, so the frozen set tracks the open sockets; whether that makes the
+freezing worth turning on is not yet measured. Start-up is frozen and the thresholds raised either
+way.
 """
 
 import gc
