@@ -26,6 +26,8 @@ import time
 from daphne.server import Server
 from twisted.internet import reactor
 
+from backend.worker.serving import collect_the_young
+
 logger = logging.getLogger("daphne.server")  # where daphne's own walk logs
 
 TIMEOUT_WALK_S = 2.0  # daphne's period for timeout_checker
@@ -59,6 +61,7 @@ class SlicedTimeoutServer(Server):
         self._check_applications_slice(list(self.connections), 0)
 
     def _check_applications_slice(self, protocols: list, number: int) -> None:
+        collect_the_young()  # ten times a second: never a swollen young generation (serving.py)
         for protocol in _slice(protocols, number, APPLICATION_SLICES):
             if protocol in self.connections:  # not forgotten since the walk began
                 self._reap(protocol, self.connections[protocol])

@@ -38,6 +38,23 @@ OLD_THRESHOLD = 10
 FROZEN_GROWTH_BEFORE_FULL_SCAN = 2.0  # the frozen set may double before the collector sees it again
 
 
+def collect_the_young() -> None:
+    """Collect the youngest generation now. The serving process calls this ten times a second
+    (`SlicedTimeoutServer`, backend/worker/daphne_server.py, at each slice of its applications'
+    walk), so that the youngest generation never holds more than a tenth of a second's new objects.
+
+    CPython (3.11) collects it after YOUNG_THRESHOLD *net* new objects: allocations less
+    deallocations of any object, old ones included. A process holding 10,000 sockets replaces
+    their long-lived objects all the time (each keep-alive ping, each app ping and its session
+    check) while freeing the ones they replace, so the net count hardly moves while the youngest
+    generation grows to hundreds of thousands of objects; the collection that finally comes walks
+    them all in one go: 172 ms of CPU in the event loop's thread, in a dispatch, at 10,000 sockets
+    (bench/socket_capacity.py --probe, docs/scaling.md). A survivor moves on to the middle
+    generation, whose collections (every tenth young one) are then bounded to about a second's
+    survivors the same way."""
+    gc.collect(0)
+
+
 class _Frozen:
     """The frozen set's size when the collector last walked all of it."""
 
