@@ -134,3 +134,18 @@ print(json.dumps({'swollen': swollen, 'count': count, 'after': len(gc.get_object
     assert found["count"] < 10_000  # no collection was due
     assert found["swollen"] >= 100_000  # yet the youngest generation held all the new objects
     assert found["after"] < 100
+
+
+def test_the_timed_young_collections_collect_the_middle_generation_every_eleventh_time(tmp_path):
+    # As CPython does: after MIDDLE_THRESHOLD young collections, the middle generation with them.
+    found = run(
+        tmp_path,
+        """
+gc.collect(1)  # none of the young collections since the middle generation's last one is left
+before = gc.get_stats()[1]["collections"]
+for _ in range(3 * (serving.MIDDLE_THRESHOLD + 1)):  # ten young collections, then the middle one
+    serving.collect_the_young()
+print(json.dumps({'middle': gc.get_stats()[1]["collections"] - before}))
+""",
+    )
+    assert found == {"middle": 3}
