@@ -886,6 +886,9 @@ def run_probed_server(command: list[str]) -> None:
     from backend.sockets import consumers
 
     apply_experiments(os.environ.get("BENCH_EXPERIMENTS", ""))
+    if os.environ.get("BENCH_GC_THRESHOLD") and "gc-tuning" not in os.environ.get("BENCH_EXPERIMENTS", ""):
+        # Other thresholds than the product's (backend/worker/serving.py), to compare their pauses.
+        gc.set_threshold(*(int(part) for part in os.environ["BENCH_GC_THRESHOLD"].split(",")))
     log = open(os.environ["BENCH_PROBE_LOG"], "a", buffering=1)  # noqa: SIM115 (open for the process's life)
     local = threading.local()
     lock = threading.Lock()
@@ -979,16 +982,98 @@ def run_probed_server(command: list[str]) -> None:
     gc_started = {}
 
     def on_gc(phase, info):
+        # Wall and CPU time of the collecting thread: a collection whose wall time is far above its
+        # CPU time was stopped (another thread had the GIL, or the process was not scheduled).
         if phase == "start":
-            gc_started["t"] = time.perf_counter()
+            gc_started["t"], gc_started["cpu"] = time.perf_counter(), time.thread_time()
         elif "t" in gc_started:
-            record(f"gc gen{info['generation']}", None, gc_started.pop("t"), time.perf_counter())
+            end, cpu = time.perf_counter(), (time.thread_time() - gc_started.pop("cpu")) * 1000
+            line = {
+                "span": f"gc gen{info['generation']}",
+                "ref": None,
+                "start": gc_started.pop("t"),
+                "end": end,
+                "cpu_ms": round(cpu, 2),
+                "thread": threading.current_thread().name,
+                "collected": info["collected"],
+            }
+            with lock:
+                log.write(json.dumps(line) + "\n")
 
     gc.callbacks.append(on_gc)
+
+    def census(signum, frame) -> None:
+        """On SIGUSR1: the objects the collector tracks, by type (what each socket keeps alive)."""
+        counts = {}
+        for obj in gc.get_objects():
+            name = type(obj).__qualname__
+            counts[name] = counts.get(name, 0) + 1
+        line = {"census": counts, "frozen": gc.get_freeze_count(), "at": time.perf_counter()}
+        with lock:
+            log.write(json.dumps(line) + "\n")
+
+    signal.signal(signal.SIGUSR1, census)
+
+    def garbage_census(signum, frame) -> None:
+        """On SIGUSR2: a full collection, and what it found unreachable (cyclic garbage), by type."""
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            started = time.perf_counter()
+            collected = gc.collect()
+            took = time.perf_counter() - started
+        finally:
+            gc.set_debug(0)
+        counts = {}
+        for obj in gc.garbage:
+            name = type(obj).__qualname__
+            counts[name] = counts.get(name, 0) + 1
+        gc.garbage.clear()
+        line = {"garbage": counts, "collected": collected, "took_ms": round(took * 1000, 1), "at": time.perf_counter()}
+        with lock:
+            log.write(json.dumps(line) + "\n")
+
+    signal.signal(signal.SIGUSR2, garbage_census)
+    loop_watch = {"started": False}
+
+    # Every callback the event loop runs, timed: one of 20 ms or more is written with what it was
+    # and the loop thread's CPU time in it (wall far above CPU: the thread waited, for the GIL or
+    # for a core).
+    original_run = asyncio.events.Handle._run
+
+    def timed_run(handle):
+        start, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return original_run(handle)
+        finally:
+            end = time.perf_counter()
+            if end - start >= 0.02:
+                line = {
+                    "span": "loop callback",
+                    "ref": None,
+                    "start": start,
+                    "end": end,
+                    "cpu_ms": round((time.thread_time() - cpu) * 1000, 2),
+                    "what": repr(handle)[:300],
+                }
+                with lock:
+                    log.write(json.dumps(line) + "\n")
+
+    asyncio.events.Handle._run = timed_run
+
+    def watch_the_loop(loop, expected: float) -> None:
+        """Every 10 ms on the event loop: a callback late by more than 20 ms is a stop of the loop."""
+        now = time.perf_counter()
+        if now - expected > 0.02:
+            record("loop stopped", None, expected, now)
+        loop.call_later(0.01, watch_the_loop, loop, time.perf_counter() + 0.01)
 
     product_application = backend.asgi.application
 
     async def application(scope, receive, send):
+        if not loop_watch["started"]:
+            loop_watch["started"] = True
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.01, watch_the_loop, loop, time.perf_counter() + 0.01)
         if scope["type"] == "http" and scope["path"] == "/api/v1/incidents/" and scope["method"] == "POST":
             now = time.perf_counter()
             record("http arrives", None, now, now)

@@ -269,17 +269,106 @@ async def dispatch_round(client, plan, port: int, stations: list[int], alerted: 
     return latencies, intervals
 
 
-def probe_spans(log_paths: list[Path]) -> list[tuple[str, float, float]]:
-    """The probed servers' pauses of the event loop that do not belong to one dispatch: garbage
-    collections and daphne's walks over every connection (bench/dispatch_latency.py --probe)."""
-    spans = []
+def probe_entries(log_paths: list[Path]) -> list[dict]:
+    entries = []
     for path in log_paths:
         if path.exists():
-            for line in path.read_text().splitlines():
-                entry = json.loads(line)
-                if entry["span"].startswith(("gc ", "daphne ")):
-                    spans.append((entry["span"], entry["start"], entry["end"]))
-    return spans
+            entries.extend(json.loads(line) for line in path.read_text().splitlines())
+    return entries
+
+
+def probe_spans(log_paths: list[Path]) -> list[tuple[str, float, float]]:
+    """The probed servers' pauses of the event loop that do not belong to one dispatch: garbage
+    collections, daphne's walks over every connection and the loop's stops of more than 20 ms
+    (bench/dispatch_latency.py --probe), and this client's own (CLIENT_PAUSES)."""
+    spans = [
+        (entry["span"], entry["start"], entry["end"])
+        for entry in probe_entries(log_paths)
+        if entry.get("span", "").startswith(("gc ", "daphne ", "loop "))
+    ]
+    return spans + [(name, start, end) for name, start, end, _ in CLIENT_PAUSES]
+
+
+# The client's own pauses (this process reads the alerted sockets' frames, so its collections and
+# stops add to the measured latency as the server's do): (name, start, end, cpu ms).
+CLIENT_PAUSES: list[tuple[str, float, float, float]] = []
+
+
+def watch_the_client() -> None:
+    """Record this process's garbage collections (wall and CPU) in CLIENT_PAUSES."""
+    import gc
+
+    started = {}
+
+    def on_gc(phase, info):
+        if phase == "start":
+            started["t"], started["cpu"] = time.perf_counter(), time.thread_time()
+        elif "t" in started:
+            cpu = (time.thread_time() - started.pop("cpu")) * 1000
+            CLIENT_PAUSES.append((f"client gc gen{info['generation']}", started.pop("t"), time.perf_counter(), cpu))
+
+    gc.callbacks.append(on_gc)
+
+
+async def watch_the_client_loop() -> None:
+    """Every 10 ms: a wake-up late by more than 20 ms is a stop of this client's loop."""
+    while True:
+        expected = time.perf_counter() + 0.01
+        await asyncio.sleep(0.01)
+        now = time.perf_counter()
+        if now - expected > 0.02:
+            CLIENT_PAUSES.append(("client loop stopped", expected, now, 0.0))
+
+
+def slowest_dispatches(log_paths: list[Path], found: list, alerted: int, intervals, count: int = 3) -> list[dict]:
+    """The `count` dispatches with the latest frame, each with every pause (server's or client's)
+    of 10 ms or more that overlapped it: what the tail is made of."""
+    entries = [e for e in probe_entries(log_paths) if "span" in e] + [
+        {"span": name, "start": start, "end": end, "cpu_ms": round(cpu, 1)} for name, start, end, cpu in CLIENT_PAUSES
+    ]
+    worst = []
+    for number, (d_start, d_end) in enumerate(intervals):
+        frames = [ms for ms in found[number * alerted : (number + 1) * alerted] if ms is not None]
+        worst.append((max(frames) if frames else float("inf"), d_start, d_end))
+    out = []
+    for latest, d_start, d_end in sorted(worst, reverse=True)[:count]:
+        overlapping = [
+            {
+                "span": e["span"],
+                "ms": round((e["end"] - e["start"]) * 1000, 1),
+                **{k: e[k] for k in ("cpu_ms", "thread", "collected", "what") if k in e},
+            }
+            for e in entries
+            if e["start"] < d_end
+            and e["end"] > d_start
+            and (e["end"] - e["start"]) >= 0.01
+            and e["span"].startswith(("gc ", "daphne ", "loop ", "client "))
+        ]
+        out.append({"latest_frame_ms": round(latest, 1), "pauses": overlapping})
+    return out
+
+
+def census(log_paths: list[Path], pids: list[int]) -> dict:
+    """The servers' tracked objects by type (the probe writes them on SIGUSR1), summed."""
+    before = len([e for e in probe_entries(log_paths) if "census" in e])
+    for pid in pids:
+        os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = [e for e in probe_entries(log_paths) if "census" in e]
+        if len(found) >= before + len(pids):
+            counts = {}
+            for entry in found[before:]:
+                for name, n in entry["census"].items():
+                    counts[name] = counts.get(name, 0) + n
+            return counts
+        time.sleep(0.5)
+    return {}
+
+
+def census_growth(before: dict, after: dict, sockets: int, top: int = 25) -> list[tuple[str, float]]:
+    growth = {name: (after.get(name, 0) - before.get(name, 0)) / sockets for name in set(before) | set(after)}
+    return sorted(((n, round(g, 2)) for n, g in growth.items() if g), key=lambda item: -abs(item[1]))[:top]
 
 
 def pauses(log_paths: list[Path], idle_window: tuple[float, float], dispatches: list[tuple[float, float]]) -> dict:
@@ -361,6 +450,10 @@ async def measure(args, plan, servers: list[latency.Process], run_id: str) -> di
     await connect_more(client, plan, ports, 0, base_sockets, args.connect_concurrency)
     await dispatch_round(client, plan, dispatch_port, [0, 0, 0], args.alerted, run_id, "warmup")
     await asyncio.sleep(2)
+    if args.probe:
+        watch_the_client()
+        client.loop_watch = asyncio.create_task(watch_the_client_loop())  # lives for the run
+        base_census = census(args.probe_logs, pids)
     base_rss = [rss_kb(pid) for pid in pids]
     base_redis = redis_memory(args.redis_url, args.prefix) if args.mode == "distributed" else None
     print(
@@ -384,6 +477,15 @@ async def measure(args, plan, servers: list[latency.Process], run_id: str) -> di
             previous, connected = connected, target
             await asyncio.sleep(2)
             rss = [rss_kb(pid) for pid in pids]
+            if args.probe:
+                objects = census(args.probe_logs, pids)
+                per_socket = census_growth(base_census, objects, connected - base_sockets)
+                all_types = census_growth(base_census, objects, connected - base_sockets, 10**6)
+                print(
+                    f"    tracked objects: {sum(objects.values())}, per socket since the baseline "
+                    f"{round(sum(g for _, g in all_types), 1)}; by type: {per_socket}",
+                    flush=True,
+                )
             redis_now = redis_memory(args.redis_url, args.prefix) if base_redis else None
             cpu_before = [cpu_seconds(pid) for pid in pids]
             idle_started = time.perf_counter()
@@ -441,8 +543,13 @@ async def measure(args, plan, servers: list[latency.Process], run_id: str) -> di
                 )
             if args.probe:
                 checkpoint["pauses"] = pauses(args.probe_logs, idle_window, intervals)
+                checkpoint["slowest_dispatches"] = slowest_dispatches(args.probe_logs, found, args.alerted, intervals)
+                checkpoint["census_per_socket"] = per_socket
             checkpoints.append(checkpoint)
             print_checkpoint(checkpoint)
+        if args.probe and checkpoints:
+            await garbage_of_closed_sockets(args, client, children, pids, connected)
+            children = None  # closed
     finally:
         client.sockets = [s for s in client.sockets if s is not None]
         await client.close_all()
@@ -450,6 +557,45 @@ async def measure(args, plan, servers: list[latency.Process], run_id: str) -> di
             with contextlib.suppress(Exception):
                 await children.close()
     return {"checkpoints": checkpoints, "stopped_by": stopped_by}
+
+
+async def garbage_of_closed_sockets(args, client, children, pids: list[int], connected: int) -> None:
+    """The cyclic garbage the closed sockets left: a full collection (with the objects it found kept
+    and counted by type) before closing them all, and another once daphne has forgotten them."""
+    garbage_census(args.probe_logs, pids)
+    client.sockets = [s for s in client.sockets if s is not None]
+    await client.close_all()
+    if children:
+        await children.close()
+    await asyncio.sleep(5)  # daphne reaps finished applications every second
+    found = garbage_census(args.probe_logs, pids)
+    per_socket = sorted(((name, round(n / connected, 2)) for name, n in found["garbage"].items()), key=lambda i: -i[1])
+    print(
+        f"  after closing {connected} sockets: a full collection found {found['collected']} objects of cyclic "
+        f"garbage ({found['collected'] / connected:.1f} a socket, {found['took_ms']} ms): {per_socket[:25]}",
+        flush=True,
+    )
+
+
+def garbage_census(log_paths: list[Path], pids: list[int]) -> dict:
+    """A full collection in each server, keeping what it found unreachable, by type (the probe does
+    it on SIGUSR2), summed."""
+    before = len([e for e in probe_entries(log_paths) if "garbage" in e])
+    for pid in pids:
+        os.kill(pid, signal.SIGUSR2)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = [e for e in probe_entries(log_paths) if "garbage" in e]
+        if len(found) >= before + len(pids):
+            total = {"garbage": {}, "collected": 0, "took_ms": 0.0}
+            for entry in found[before:]:
+                total["collected"] += entry["collected"]
+                total["took_ms"] = max(total["took_ms"], entry["took_ms"])
+                for name, n in entry["garbage"].items():
+                    total["garbage"][name] = total["garbage"].get(name, 0) + n
+            return total
+        time.sleep(0.5)
+    return {"garbage": {}, "collected": 0, "took_ms": 0.0}
 
 
 async def idle_cpu_while_pinging(args, client, children, pids: list[int]) -> list[float]:
@@ -495,6 +641,8 @@ def print_checkpoint(c: dict) -> None:
         )
     if "pauses" in c:
         print_pauses(c["pauses"])
+    for slow in c.get("slowest_dispatches", []):
+        print(f"      slow dispatch: last frame {slow['latest_frame_ms']} ms; pauses: {slow['pauses']}", flush=True)
 
 
 def report(args, result: dict, load_at_start: float) -> dict:
@@ -585,6 +733,7 @@ def parse_args(argv=None):
         action="store_true",
         help="time the servers' garbage collections and daphne's per-connection walks at each checkpoint",
     )
+    parser.add_argument("--keep-probe-logs", metavar="DIR", help="with --probe: copy the servers' probe logs here")
     args = parser.parse_args(argv)
     distributed = args.mode == "distributed"
     args.servers = args.servers or (3 if distributed else 1)
@@ -711,6 +860,10 @@ def main(argv=None) -> int:
                 latency.drop_scratch_database(*scratch)
             with contextlib.suppress(Exception):
                 latency.delete_redis_keys(args.redis_url, args.prefix)
+        if args.keep_probe_logs:
+            for path in getattr(args, "probe_logs", []):
+                with contextlib.suppress(OSError):
+                    shutil.copy(path, Path(args.keep_probe_logs) / f"{run_id}-{path.name}")
         shutil.rmtree(work_dir, ignore_errors=True)
     print(json.dumps(figures), flush=True)
     return 0 if "error" not in figures else 2

@@ -277,6 +277,9 @@ class CoordinatorConsumer(_EventSocket):
         watch = getattr(self, "workers_watch", None)
         if watch is not None:
             watch.cancel()
+            # Forgotten too: the cancelled task keeps its CancelledError, whose traceback holds the
+            # task's frame and so this consumer, a cycle only a full collection would reclaim.
+            self.workers_watch = None
         await super().disconnect(code)
 
     async def _watch_workers(self, alive: bool) -> None:

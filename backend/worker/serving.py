@@ -22,9 +22,12 @@ What this does instead:
 The freezing after full collections is off unless GC_FREEZE_SURVIVORS=true: measured with
 bench/gc_pauses.py (collector CPU per dispatch, 1,000 to 10,000 sockets' worth of objects) it made
 fewer and shorter full collections in steady state but not a shorter longest pause, since the
-collection that sees everything again after a doubling is as long as an ordinary full one, and
-how much cyclic garbage closed sockets leave behind (which decides how often that happens) is not
-measured yet. Start-up is frozen and the thresholds raised either way.
+collection that sees everything again after a doubling is as long as an ordinary full one. Since
+5 December a closed socket leaves no cyclic garbage (backend/worker/daphne_server.py,
+tests/worker/test_closed_connections_garbage.py): frozen sockets are freed whole by reference
+counting when they close, so the frozen set tracks the open sockets; whether that makes the
+freezing worth turning on is not yet measured. Start-up is frozen and the thresholds raised either
+way.
 """
 
 import gc
@@ -33,6 +36,28 @@ YOUNG_THRESHOLD = 10_000  # CPython's default is 700
 MIDDLE_THRESHOLD = 10
 OLD_THRESHOLD = 10
 FROZEN_GROWTH_BEFORE_FULL_SCAN = 2.0  # the frozen set may double before the collector sees it again
+
+
+def collect_the_young() -> None:
+    """Collect the youngest generation now. The serving process calls this ten times a second
+    (`SlicedTimeoutServer`, backend/worker/daphne_server.py, at each slice of its applications'
+    walk), so that the youngest generation never holds more than a tenth of a second's new objects.
+
+    CPython (3.11) collects it after YOUNG_THRESHOLD *net* new objects: allocations less
+    deallocations of any object, old ones included. A process holding 10,000 sockets replaces
+    their long-lived objects all the time (each keep-alive ping, each app ping and its session
+    check) while freeing the ones they replace, so the net count hardly moves while the youngest
+    generation grows to hundreds of thousands of objects; the collection that finally comes walks
+    them all in one go: 172 ms of CPU in the event loop's thread, in a dispatch, at 10,000 sockets
+    (bench/socket_capacity.py --probe, docs/scaling.md).
+
+    Every MIDDLE_THRESHOLD-th time the middle generation is collected with it, as CPython would:
+    its automatic collections, which decide that, rarely come any more (the count seldom reaches
+    YOUNG_THRESHOLD in a tenth of a second), and without this the middle generation gathered every
+    survivor for minutes (83 ms of CPU per collection at 10,000 sockets). A full collection is
+    still CPython's to decide, at its next automatic collection (a burst of work)."""
+    middle_due = gc.get_count()[1] >= MIDDLE_THRESHOLD
+    gc.collect(1 if middle_due else 0)
 
 
 class _Frozen:

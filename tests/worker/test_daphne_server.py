@@ -142,6 +142,18 @@ def test_it_reaps_a_tenth_of_the_connections_at_a_time_and_all_in_daphnes_second
     assert server.connections == {}
 
 
+def test_each_slice_of_the_walk_collects_the_young_generation(application_server, monkeypatch):
+    # Ten times a second, so that it never swells (backend/worker/serving.py, collect_the_young).
+    from backend.worker import daphne_server
+
+    collections = []
+    monkeypatch.setattr(daphne_server, "collect_the_young", lambda: collections.append(1))
+    server, timers = application_server
+    server.connections = {}
+    walk_applications_to_the_end(server, timers)
+    assert len(collections) == 10
+
+
 def test_it_keeps_a_live_connection_and_cancels_an_application_that_outlived_its_socket(application_server):
     server, timers = application_server
     live = Protocol()

@@ -110,3 +110,42 @@ print(json.dumps({'hooked': serving.freeze_after_full_collections in gc.callback
 """,
     )
     assert found == {"hooked": False, "threshold": [10_000, 10, 10], "tracked_after": True}
+
+
+def test_replacing_long_lived_objects_swells_the_young_generation_until_the_serving_process_collects_it(tmp_path):
+    # A socket's long-lived objects replaced (a keep-alive ping, a session check) while the old ones
+    # are freed: CPython counts net new objects, so no collection comes while the youngest generation
+    # grows; the serving process collects it ten times a second instead (backend/worker/daphne_server.py).
+    found = run(
+        tmp_path,
+        """
+def state():  # five tracked objects, no cycle: freed by reference counting when replaced
+    return [[part] for part in range(4)]
+
+sockets = [state() for _ in range(20_000)]
+gc.collect()
+for number in range(len(sockets)):
+    sockets[number] = state()  # 100,000 new objects, 100,000 old ones freed
+swollen, count = len(gc.get_objects(generation=0)), gc.get_count()[0]
+serving.collect_the_young()
+print(json.dumps({'swollen': swollen, 'count': count, 'after': len(gc.get_objects(generation=0))}))
+""",
+    )
+    assert found["count"] < 10_000  # no collection was due
+    assert found["swollen"] >= 100_000  # yet the youngest generation held all the new objects
+    assert found["after"] < 100
+
+
+def test_the_timed_young_collections_collect_the_middle_generation_every_eleventh_time(tmp_path):
+    # As CPython does: after MIDDLE_THRESHOLD young collections, the middle generation with them.
+    found = run(
+        tmp_path,
+        """
+gc.collect(1)  # none of the young collections since the middle generation's last one is left
+before = gc.get_stats()[1]["collections"]
+for _ in range(3 * (serving.MIDDLE_THRESHOLD + 1)):  # ten young collections, then the middle one
+    serving.collect_the_young()
+print(json.dumps({'middle': gc.get_stats()[1]["collections"] - before}))
+""",
+    )
+    assert found == {"middle": 3}
