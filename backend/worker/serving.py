@@ -31,14 +31,19 @@ way.
 """
 
 import gc
+import time
 
 YOUNG_THRESHOLD = 10_000  # CPython's default is 700
 MIDDLE_THRESHOLD = 10
 OLD_THRESHOLD = 10
+# The longest the timed collections let cyclic garbage wait in the oldest generation (see
+# collect_the_young): one full collection every five minutes at most, about 1 s of CPU at 10,000
+# sockets (docs/scaling.md), i.e. 0.3 % of a core, at a tick rather than inside a burst of work.
+FULL_COLLECTION_AT_LEAST_EVERY_S = 300.0
 FROZEN_GROWTH_BEFORE_FULL_SCAN = 2.0  # the frozen set may double before the collector sees it again
 
 
-def collect_the_young() -> None:
+def collect_the_young(now=time.monotonic) -> None:
     """Collect the youngest generation now. The serving process calls this ten times a second
     (`SlicedTimeoutServer`, backend/worker/daphne_server.py, at each slice of its applications'
     walk), so that the youngest generation never holds more than a tenth of a second's new objects.
@@ -54,10 +59,32 @@ def collect_the_young() -> None:
     Every MIDDLE_THRESHOLD-th time the middle generation is collected with it, as CPython would:
     its automatic collections, which decide that, rarely come any more (the count seldom reaches
     YOUNG_THRESHOLD in a tenth of a second), and without this the middle generation gathered every
-    survivor for minutes (83 ms of CPU per collection at 10,000 sockets). A full collection is
-    still CPython's to decide, at its next automatic collection (a burst of work)."""
+    survivor for minutes (83 ms of CPU per collection at 10,000 sockets).
+
+    And a full collection once FULL_COLLECTION_AT_LEAST_EVERY_S has passed since the last one, if
+    anything has reached the oldest generation since (its count is the middle collections since
+    the last full one). CPython decides a full collection only in an automatic collection, which
+    the timed ones make rare and which then comes in a burst of work (a dispatch): left to it, the
+    oldest generation's cyclic garbage could wait for hours in a quiet process, and its walk land
+    in a dispatch. `now`: the clock (tests pass their own)."""
+    if gc.get_count()[2] >= OLD_THRESHOLD and now() - _LastFull.at >= FULL_COLLECTION_AT_LEAST_EVERY_S:
+        gc.collect(2)
+        _LastFull.at = now()  # on the caller's clock (the hook notes it on the real one)
+        return
     middle_due = gc.get_count()[1] >= MIDDLE_THRESHOLD
     gc.collect(1 if middle_due else 0)
+
+
+class _LastFull:
+    """When the last full collection ended (any: CPython's own, or collect_the_young's)."""
+
+    at = time.monotonic()
+
+
+def _note_full_collections(phase: str, info: dict) -> None:
+    """gc.callbacks hook: the time of each full collection, whoever asked for it."""
+    if phase == "stop" and info["generation"] == 2:
+        _LastFull.at = time.monotonic()
 
 
 class _Frozen:
@@ -72,6 +99,8 @@ def tune_garbage_collector(*, freeze_survivors: bool) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD)
+    if _note_full_collections not in gc.callbacks:
+        gc.callbacks.append(_note_full_collections)
     _Frozen.baseline, _Frozen.unfrozen = gc.get_freeze_count(), False
     if freeze_survivors and freeze_after_full_collections not in gc.callbacks:
         gc.callbacks.append(freeze_after_full_collections)

@@ -149,3 +149,27 @@ print(json.dumps({'middle': gc.get_stats()[1]["collections"] - before}))
 """,
     )
     assert found == {"middle": 3}
+
+
+def test_the_timed_collections_make_a_full_one_when_none_has_run_for_five_minutes(tmp_path):
+    # CPython decides a full collection only in an automatic collection, which the timed ones make
+    # rare: without this the oldest generation's cyclic garbage could wait for hours.
+    found = run(
+        tmp_path,
+        """
+gc.collect()
+start = serving._LastFull.at
+for _ in range(3 * (serving.MIDDLE_THRESHOLD + 1) * serving.OLD_THRESHOLD):
+    serving.collect_the_young(now=lambda: start + 1)  # middle collections: the oldest's count grows
+fulls = lambda: gc.get_stats()[2]["collections"]
+before = fulls()
+serving.collect_the_young(now=lambda: start + 10)
+too_soon = fulls() - before
+serving.collect_the_young(now=lambda: start + serving.FULL_COLLECTION_AT_LEAST_EVERY_S + 1)
+due = fulls() - before
+serving.collect_the_young(now=lambda: start + serving.FULL_COLLECTION_AT_LEAST_EVERY_S + 2)
+print(json.dumps({'count_reset': gc.get_count()[2] < serving.OLD_THRESHOLD, 'too_soon': too_soon, 'due': due,
+                  'not_again_at_once': fulls() - before}))
+""",
+    )
+    assert found == {"count_reset": True, "too_soon": 0, "due": 1, "not_again_at_once": 1}
