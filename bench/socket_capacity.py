@@ -26,7 +26,7 @@ collector off) hold the idle sockets, and this process holds only the sockets th
 (embedded: every socket of the stations any checkpoint alerts, 640 at the default checkpoints;
 distributed: the first --measured), with everything it holds frozen out of its collector
 (`gc.freeze()`) after each connect step, so that a collection here walks only the dispatches' own
-objects. The server sees the same sockets, in the same order, pinging as often (each process spreads
+objects. The server sees the same sockets, added in the same steps, pinging as often (each process spreads
 its own over --app-ping-s), and the same dispatches alert the same sockets as with
 `--client-processes 0` (one client process holding all: there, at 10,000 sockets, the client's
 collections of its 10,000 sockets' objects were inside the measured latency, 43.5 ms of CPU in one
