@@ -20,6 +20,19 @@ each checkpoint:
 The figures are wall-clock and CPU on a small shared machine: the load average is printed, and
 the 1,000-socket checkpoint is the baseline the later ones are read against (the p99 ratio).
 
+The client is split so that its own pauses stay out of the measured latency (the default since
+5 December 2026, in both modes): child processes (--client-processes, one per 10,000 sockets,
+collector off) hold the idle sockets, and this process holds only the sockets the dispatches alert
+(embedded: every socket of the stations any checkpoint alerts, 640 at the default checkpoints;
+distributed: the first --measured), with everything it holds frozen out of its collector
+(`gc.freeze()`) after each connect step, so that a collection here walks only the dispatches' own
+objects. The server sees the same sockets, added in the same steps, pinging as often (each process spreads
+its own over --app-ping-s), and the same dispatches alert the same sockets as with
+`--client-processes 0` (one client process holding all: there, at 10,000 sockets, the client's
+collections of its 10,000 sockets' objects were inside the measured latency, 43.5 ms of CPU in one
+dispatch). With --probe, this process's collections that overlapped the dispatches are counted at
+each checkpoint (client_gc_in_dispatches), so a reader can see they are gone.
+
     .venv/bin/python bench/socket_capacity.py
     .venv/bin/python bench/socket_capacity.py --sockets 2000 --checkpoints 1000,2000 --idle-s 10
 
@@ -72,12 +85,14 @@ def server_of(index: int, ports: list[int]) -> int:
     return ports[index % len(ports)]
 
 
-async def connect_more(client: latency.Client, plan, ports: list[int], start: int, end: int, concurrency: int) -> int:
-    """Sockets start..end-1 (firefighter i's session on socket i), added to `client`'s. Sockets that
+async def connect_more(client: latency.Client, plan, ports: list[int], indexes: list[int], concurrency: int) -> int:
+    """Sockets `indexes` (firefighter i's session on socket i), added to `client`'s. Sockets that
     fail to open are tried again after the others, up to CONNECT_RETRIES times, after a pause and
     with half the concurrency each time, as the app reconnects with backoff; raises if any still
     fails (after keeping the ones that opened). Returns how many needed another try."""
-    failed = await _open_sockets(client, plan, ports, list(range(start, end)), concurrency)
+    if not indexes:
+        return 0
+    failed = await _open_sockets(client, plan, ports, list(indexes), concurrency)
     retried = len(failed)
     for attempt in range(CONNECT_RETRIES):
         if not failed:
@@ -88,7 +103,7 @@ async def connect_more(client: latency.Client, plan, ports: list[int], start: in
         failed = await _open_sockets(client, plan, ports, [index for index, _ in failed], concurrency)
     if failed:
         raise RuntimeError(
-            f"{len(failed)} of {end - start} sockets failed to open {CONNECT_RETRIES + 1} times; "
+            f"{len(failed)} of {len(indexes)} sockets failed to open {CONNECT_RETRIES + 1} times; "
             f"the first: {failed[0][1]}"
         )
     return retried
@@ -154,8 +169,10 @@ async def keep_pinging(client: latency.Client, every_s: float) -> None:
 
 def client_process(commands, cookies: list[str], ports: list[int]) -> None:
     """A child process holding idle sockets (tens of thousands of websocket clients in one Python
-    process would make the client, not the servers, the bottleneck). It obeys ("connect", start,
-    end, concurrency), ("status",) and ("close",) from the pipe `commands`, answering each."""
+    process would make the client, not the servers, the bottleneck, and its collections would pause
+    the process that reads the alerted sockets' frames). It obeys ("connect", indexes, concurrency),
+    ("status",), ("ping", every_s), ("quiet",) and ("close",) from the pipe `commands`, answering
+    each."""
     import gc
 
     gc.disable()  # the client's pauses would show as the servers' latency; it lives for one run
@@ -168,9 +185,9 @@ def client_process(commands, cookies: list[str], ports: list[int]) -> None:
         while True:
             command = await loop.run_in_executor(None, commands.recv)
             if command[0] == "connect":
-                _, start, end, concurrency = command
+                _, indexes, concurrency = command
                 try:
-                    retried = await connect_more(client, plan, ports, start, end, concurrency)
+                    retried = await connect_more(client, plan, ports, indexes, concurrency)
                     commands.send(("connected", retried, None))
                 except Exception as error:
                     commands.send(("connected", 0, f"{type(error).__name__}: {error}"[:500]))
@@ -210,13 +227,13 @@ class ClientProcesses:
         pipe.send(command)
         return await loop.run_in_executor(None, pipe.recv)
 
-    async def connect(self, start: int, end: int, concurrency: int) -> int:
-        """Sockets start..end-1, split in contiguous parts; raises if any part failed."""
+    async def connect(self, indexes: list[int], concurrency: int) -> int:
+        """Sockets `indexes`, split in contiguous parts; raises if any part failed."""
         count = len(self.pipes)
-        bounds = [start + (end - start) * part // count for part in range(count + 1)]
+        bounds = [len(indexes) * part // count for part in range(count + 1)]
         answers = await asyncio.gather(
             *(
-                self.ask(pipe, ("connect", bounds[part], bounds[part + 1], max(1, concurrency // count)))
+                self.ask(pipe, ("connect", indexes[bounds[part] : bounds[part + 1]], max(1, concurrency // count)))
                 for part, pipe in enumerate(self.pipes)
             )
         )
@@ -318,6 +335,17 @@ async def watch_the_client_loop() -> None:
         now = time.perf_counter()
         if now - expected > 0.02:
             CLIENT_PAUSES.append(("client loop stopped", expected, now, 0.0))
+
+
+def client_collections_in(intervals: list[tuple[float, float]]) -> dict:
+    """This process's collections that overlapped a dispatch: how many, their CPU in all and the
+    longest (the part of the measured latency that is the client's, not the server's)."""
+    cpu = [
+        cpu_ms
+        for name, start, end, cpu_ms in CLIENT_PAUSES
+        if name.startswith("client gc") and any(start < d_end and end > d_start for d_start, d_end in intervals)
+    ]
+    return {"count": len(cpu), "cpu_ms_total": round(sum(cpu), 2), "cpu_ms_max": round(max(cpu), 2) if cpu else None}
 
 
 def slowest_dispatches(log_paths: list[Path], found: list, alerted: int, intervals, count: int = 3) -> list[dict]:
@@ -435,19 +463,67 @@ def on_server(server_index: int, sockets: int, servers: int) -> int:
     return len(range(server_index, sockets, servers))
 
 
+def alerted_stations(args, connected: int) -> list[int]:
+    """The stations the --incidents dispatches alert at a checkpoint of `connected` sockets: spread
+    over every connected station (embedded), or over the first --measured sockets' (distributed)."""
+    among = args.measured if args.mode == "distributed" and args.client_processes else connected
+    return [(n * 7) % (among // args.alerted) for n in range(args.incidents)]
+
+
+def sockets_of_this_process(args) -> set[int] | None:
+    """The sockets this process holds, beside the client processes' (None: all of them). The ones the
+    dispatches alert: the first --measured (distributed), or (embedded) every station's that any
+    checkpoint's dispatches alert, and station 0's (the warm-up), so that the embedded measure
+    alerts the same sockets as with --client-processes 0 while this process holds a few hundred."""
+    if not args.client_processes:
+        return None
+    if args.mode == "distributed":
+        return set(range(args.measured))
+    stations = {0}.union(*(alerted_stations(args, target) for target in args.checkpoints))
+    return {station * args.alerted + n for station in stations for n in range(args.alerted)}
+
+
+async def connect_step(args, client, children, plan, ports: list[int], mine: set[int] | None, step: range) -> int:
+    """Sockets `step`: this process's part here, the rest in the client processes, at once
+    (--connect-concurrency in all, shared in proportion). Returns how many were tried again."""
+    indexes = list(step)
+    if mine is None:
+        return await connect_more(client, plan, ports, indexes, args.connect_concurrency)
+    ours = [index for index in indexes if index in mine]
+    theirs = [index for index in indexes if index not in mine]
+    our_share = max(1, round(args.connect_concurrency * len(ours) / len(indexes))) if ours else 0
+    retried = await asyncio.gather(
+        connect_more(client, plan, ports, ours, our_share),
+        children.connect(theirs, max(1, args.connect_concurrency - our_share)) if theirs else asyncio.sleep(0, 0),
+    )
+    return sum(retried)
+
+
+def freeze_this_process() -> None:
+    """With client processes this one holds only the alerted sockets: what it holds from here on
+    (sockets, the set-up's data) is moved out of the collector's reach, so that its collections
+    during the dispatches walk only the dispatches' own objects. One collection first, here, out of
+    any measured window."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 async def measure(args, plan, servers: list[latency.Process], run_id: str) -> dict:
     """Add sockets up to each checkpoint and measure. This process holds the sockets the dispatches
-    alert (all of them without client processes; the first --measured with them, which then hold
-    the rest)."""
+    alert (all of them without client processes; with them, the alerted ones
+    (sockets_of_this_process), and the client processes the rest)."""
     client = latency.Client()
     ports = [server.port for server in servers]
     pids = [server.popen.pid for server in servers]
     children = ClientProcesses(args.client_processes, plan.cookies, ports) if args.client_processes else None
+    mine = sockets_of_this_process(args)
     dispatch_port = ports[0]
-    # Warm-up: the measured sockets (one station's without client processes) and a few dispatches,
-    # so imports and caches are in the baseline.
-    base_sockets = args.measured if children else args.alerted
-    await connect_more(client, plan, ports, 0, base_sockets, args.connect_concurrency)
+    # Warm-up: the measured sockets (distributed) or station 0's, and a few dispatches, so imports and
+    # caches are in the baseline.
+    base_sockets = args.measured if args.mode == "distributed" and children else args.alerted
+    await connect_more(client, plan, ports, list(range(base_sockets)), args.connect_concurrency)
     await dispatch_round(client, plan, dispatch_port, [0, 0, 0], args.alerted, run_id, "warmup")
     await asyncio.sleep(2)
     if args.probe:
@@ -465,16 +541,15 @@ async def measure(args, plan, servers: list[latency.Process], run_id: str) -> di
         for target in args.checkpoints:
             started = time.perf_counter()
             try:
-                if children:
-                    retried = await children.connect(connected, target, args.connect_concurrency)
-                else:
-                    retried = await connect_more(client, plan, ports, connected, target, args.connect_concurrency)
+                retried = await connect_step(args, client, children, plan, ports, mine, range(connected, target))
             except Exception as error:
                 stopped_by = f"at {connected}..{target}: {error}"[:500]
                 print(f"  stopped: {stopped_by}", flush=True)
                 break
             connect_s = time.perf_counter() - started
             previous, connected = connected, target
+            if mine is not None:
+                freeze_this_process()
             await asyncio.sleep(2)
             rss = [rss_kb(pid) for pid in pids]
             if args.probe:
@@ -496,8 +571,7 @@ async def measure(args, plan, servers: list[latency.Process], run_id: str) -> di
             ]
             if args.app_ping_s:
                 pinged_cpu = await idle_cpu_while_pinging(args, client, children, pids)
-            measured_stations = base_sockets // args.alerted if children else connected // args.alerted
-            stations = [(n * 7) % measured_stations for n in range(args.incidents)]
+            stations = alerted_stations(args, connected)
             found, intervals = await dispatch_round(
                 client, plan, dispatch_port, stations, args.alerted, run_id, f"n{connected}"
             )
@@ -544,6 +618,7 @@ async def measure(args, plan, servers: list[latency.Process], run_id: str) -> di
             if args.probe:
                 checkpoint["pauses"] = pauses(args.probe_logs, idle_window, intervals)
                 checkpoint["slowest_dispatches"] = slowest_dispatches(args.probe_logs, found, args.alerted, intervals)
+                checkpoint["client_gc_in_dispatches"] = client_collections_in(intervals)
                 checkpoint["census_per_socket"] = per_socket
             checkpoints.append(checkpoint)
             print_checkpoint(checkpoint)
@@ -641,6 +716,13 @@ def print_checkpoint(c: dict) -> None:
         )
     if "pauses" in c:
         print_pauses(c["pauses"])
+    if "client_gc_in_dispatches" in c:
+        gcs = c["client_gc_in_dispatches"]
+        print(
+            f"      the client's collections during the dispatches: {gcs['count']} ({gcs['cpu_ms_total']} ms of CPU"
+            f" in all, the longest {gcs['cpu_ms_max']} ms)",
+            flush=True,
+        )
     for slow in c.get("slowest_dispatches", []):
         print(f"      slow dispatch: last frame {slow['latest_frame_ms']} ms; pauses: {slow['pauses']}", flush=True)
 
@@ -710,11 +792,10 @@ def parse_args(argv=None):
     parser.add_argument(
         "--client-processes",
         type=int,
-        help="child processes holding the idle sockets beyond --measured (default 0; distributed: one per 10,000)",
+        help="child processes holding the idle sockets, one per 10,000 by default; 0: this process holds them "
+        "all (embedded before 5 December)",
     )
-    parser.add_argument(
-        "--measured", type=int, default=200, help="with client processes: the sockets of this process, alerted"
-    )
+    parser.add_argument("--measured", type=int, default=200, help="distributed: the sockets of this process, alerted")
     parser.add_argument(
         "--database-url",
         default=os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/coresponder",
@@ -743,13 +824,15 @@ def parse_args(argv=None):
     args.checkpoints = args.checkpoints or ("1000,10000,20000,30000" if distributed else "1000,5000,10000")
     args.checkpoints = sorted({int(n) for n in args.checkpoints.split(",") if n.strip()})
     if args.client_processes is None:
-        args.client_processes = -(-args.sockets // 10000) if distributed else 0
+        args.client_processes = -(-args.sockets // 10000)
     if not args.checkpoints or args.checkpoints[-1] > args.sockets or args.checkpoints[0] <= args.alerted:
         parser.error("--checkpoints must be above --alerted and at most --sockets")
     if any(n % args.alerted for n in args.checkpoints):
         parser.error("each checkpoint must be a multiple of --alerted (whole stations)")
-    if args.client_processes and (
-        args.measured % args.alerted or not args.alerted <= args.measured < args.checkpoints[0]
+    if (
+        distributed
+        and args.client_processes
+        and (args.measured % args.alerted or not args.alerted <= args.measured < args.checkpoints[0])
     ):
         parser.error("--measured must be whole stations, below the first checkpoint")
     return args
