@@ -4,8 +4,6 @@ answer all run there in one go. Django's own handler went back and forth between
 thread for each (async_to_sync for the view's turn, sync_to_async for CSRF's view check, the view,
 the rendering), and each crossing waited for a loop busy with sockets. Counted, not timed."""
 
-import gc
-
 import pytest
 from asgiref import sync
 from channels.db import database_sync_to_async
@@ -14,16 +12,6 @@ from channels.testing import HttpCommunicator
 from tests.conftest import NORWICH_INCIDENT
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def no_connection_left():
-    """The request runs on a thread of its own that ends with it, and in this in-process test (no
-    server) nothing closes that thread's connection: it is closed here when the collector frees it,
-    or it would keep the test database from being dropped at the end of the run (.ci/run's
-    PostgreSQL pass warned so)."""
-    yield
-    gc.collect()
 
 
 @pytest.fixture
