@@ -184,6 +184,14 @@ if REDIS_URL:
                         "socket_connect_timeout": env.number("REDIS_CONNECT_TIMEOUT", 5.0, minimum=0.5),
                         "socket_keepalive": True,
                         "max_connections": env.integer("REDIS_MAX_CONNECTIONS", 2000, minimum=10),
+                        # A new connection says only what the layer needs (issue 17): redis-py 8
+                        # speaks RESP3 by default, so each connection first sent HELLO 3, then asked
+                        # for maintenance notifications (a Redis Enterprise command) and set its
+                        # library name and version (Redis 7.2+): two more round trips, and on Redis
+                        # 7.0 three refused commands whose exceptions were left as cyclic garbage.
+                        # RESP2 is what channels_redis is built and tested on.
+                        "protocol": 2,
+                        "driver_info": None,
                     }
                 ],
                 "prefix": env.string("CHANNEL_LAYER_PREFIX", "coresponder"),
