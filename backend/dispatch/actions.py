@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backend.audit.log import record_alert_changes, record_overrides
+from backend.bulk_rows import insert_rows
 from backend.delivery import readiness, receipts
 from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
@@ -453,7 +454,7 @@ def alert_more_responders(
         return [], selection.nobody_because
     now = timezone.now()
     first_rank = len(already_alerted) + 1
-    alerts = Alert.objects.bulk_create(
+    alerts = insert_rows(
         [
             Alert(
                 incident=incident,

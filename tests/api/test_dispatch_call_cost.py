@@ -5,6 +5,7 @@ removed; timings live in bench/dispatch_latency.py, never here."""
 import pytest
 from django.db import connection
 from django.db.models.signals import post_init
+from django.db.models.sql.compiler import SQLInsertCompiler
 from django.test.utils import CaptureQueriesContext
 
 from backend.accounts.models import Responder
@@ -53,6 +54,29 @@ def test_it_costs_the_same_queries_for_three_alerted_as_for_twelve(cad, big_stat
         assert len(body["alerts"]) == alerted
         counts[alerted] = len(queries.captured_queries)
     assert counts[3] == counts[12] <= CREATE_AND_DISPATCH_QUERIES, counts
+
+
+def test_the_rows_it_writes_are_not_prepared_value_by_value_by_the_orm(cad, big_station, settings, monkeypatch):
+    """The alerts, their audit entries and their stored events go in through backend/bulk_rows.py:
+    the ORM's insert compiler prepares only the incident's values, however many are alerted
+    (before: each of the 20 fields of each alert, and each field of each entry and event)."""
+    client = token_client_for(cad)
+    create_and_dispatch(client, "WARM-UP")
+    prepared = []
+    prepare_value = SQLInsertCompiler.prepare_value
+
+    def counted(self, field, value):
+        prepared.append(field.model.__name__)
+        return prepare_value(self, field, value)
+
+    monkeypatch.setattr(SQLInsertCompiler, "prepare_value", counted)
+    by_alerted = {}
+    for alerted in (3, 12):
+        settings.DISPATCH_MAX_RESPONDERS = alerted
+        prepared.clear()
+        create_and_dispatch(client, f"COST-{alerted}")
+        by_alerted[alerted] = sorted(set(prepared))
+    assert by_alerted == {3: ["Incident"], 12: ["Incident"]}
 
 
 def test_it_answers_with_every_alert_without_reading_them_back(cad, big_station):
