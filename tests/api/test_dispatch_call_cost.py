@@ -11,10 +11,12 @@ from django.db.models.sql.compiler import SQLInsertCompiler
 from django.test.utils import CaptureQueriesContext
 
 from backend.accounts.models import Responder
+from backend.delivery.models import Delivery
+from backend.delivery.subscriptions import subscribe_device
 from backend.dispatch.models import Alert, Incident
 from backend.realtime import events
 from backend.realtime.events import BOARD_GROUP
-from tests.conftest import NORWICH_INCIDENT, make_firefighter, token_client_for
+from tests.conftest import NORWICH_INCIDENT, browser_subscription, make_firefighter, token_client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -162,6 +164,23 @@ def test_the_incident_is_inserted_already_dispatched_not_updated_after(cad, big_
     assert incident.escalation_step == 0
     assert incident.next_escalation_at == incident.dispatched_at + datetime.timedelta(seconds=first_step_after)
     assert datetime.datetime.fromisoformat(body["dispatched_at"].replace("Z", "+00:00")) == incident.dispatched_at
+
+
+def test_it_reads_the_alerted_phones_once(cad, big_station):
+    """Their pushes are queued from the devices read; which of them are proven (for the board) is
+    judged from the same rows, not read again."""
+    for responder in big_station[:3]:
+        endpoint = f"https://fcm.googleapis.com/fcm/send/{responder.user.username}"
+        subscribe_device(
+            actor=responder.user, endpoint=endpoint, label="phone", **browser_subscription(endpoint)["keys"]
+        )
+    client = token_client_for(cad)
+    create_and_dispatch(client, "WARM-UP")
+    with CaptureQueriesContext(connection) as queries:
+        create_and_dispatch(client, "EEAST-0001")
+    device_reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "delivery_pushdevice"')]
+    assert len(device_reads) == 1  # was 2
+    assert Delivery.objects.filter(alert__incident__cad_reference="EEAST-0001").count() == 3
 
 
 def test_a_duplicate_create_and_dispatch_is_refused_naming_the_incident_and_alerts_nobody(cad, big_station):
