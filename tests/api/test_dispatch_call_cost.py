@@ -11,6 +11,7 @@ from django.db.models.sql.compiler import SQLInsertCompiler
 from django.test.utils import CaptureQueriesContext
 
 from backend.accounts.models import Responder
+from backend.audit.models import AuditEntry
 from backend.delivery.models import Delivery
 from backend.delivery.subscriptions import subscribe_device
 from backend.dispatch.models import Alert, Incident
@@ -29,8 +30,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # its alerts back for the answer: 31 for the same dispatch. On 5 December: 21 -> 19 (knox read all the
 # CAD's tokens, and the permissions were two queries: tests/api/test_token_check_cost.py) -> 17 (no
 # savepoint and release of it around the incident's insert) -> 16 (the incident inserted already
-# dispatched, not updated after).
-CREATE_AND_DISPATCH_QUERIES = 16
+# dispatched, not updated after) -> 15 (the caller's groups, for the audit entries' role, read with its
+# permissions by the token check).
+CREATE_AND_DISPATCH_QUERIES = 15
 
 
 @pytest.fixture
@@ -181,6 +183,17 @@ def test_it_reads_the_alerted_phones_once(cad, big_station):
     device_reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "delivery_pushdevice"')]
     assert len(device_reads) == 1  # was 2
     assert Delivery.objects.filter(alert__incident__cad_reference="EEAST-0001").count() == 3
+
+
+def test_the_audit_entries_role_is_not_read_apart(cad, big_station):
+    client = token_client_for(cad)
+    create_and_dispatch(client, "WARM-UP")
+    with CaptureQueriesContext(connection) as queries:
+        body = create_and_dispatch(client, "EEAST-0001")
+    group_reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "auth_group"."name"')]
+    assert group_reads == []  # was one, between the alerts' insert and their audit entries'
+    roles = set(AuditEntry.objects.filter(incident_id=body["id"]).values_list("role", flat=True))
+    assert roles == {"dispatch_system"}
 
 
 def test_a_duplicate_create_and_dispatch_is_refused_naming_the_incident_and_alerts_nobody(cad, big_station):
