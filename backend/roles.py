@@ -83,7 +83,9 @@ def role_of(user) -> str:
     """The role a user acts in, for the audit trail: the most privileged one they hold."""
     if user is None or not user.is_authenticated:
         return "anonymous"
-    group_names = set(user.groups.values_list("name", flat=True))
+    group_names = getattr(user, "_group_names", None)  # read by the token check with its permissions
+    if group_names is None:
+        group_names = set(user.groups.values_list("name", flat=True))
     if user.is_superuser:
         return "superuser"
     if CLINICAL_SAFETY_OFFICERS in group_names:

@@ -10,8 +10,8 @@ Django's ModelBackend keeps them (`_perm_cache`), so every check of the request 
 memory by ModelBackend itself: the same permissions, the same refusals.
 """
 
-from django.contrib.auth.models import Permission
-from django.db.models import Q
+from django.contrib.auth.models import Group, Permission
+from django.db.models import CharField, Value
 from django.utils import timezone
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
@@ -36,16 +36,26 @@ class TokenAuthentication(KnoxTokenAuthentication):
 
 
 def load_permissions(user) -> None:
-    """The user's permissions (its own and its groups'), in one query, where ModelBackend looks for
-    them first. Superusers and inactive users are left to ModelBackend (all, or none)."""
+    """The user's permissions (its own and its groups') and the names of its groups, in one query:
+    the permissions where ModelBackend looks for them first, the names where the audit trail looks
+    for the role the caller acts in (roles.role_of: a query of its own in every dispatch before,
+    issue 17). Superusers and inactive users are left to ModelBackend (all, or none)."""
     if user.is_superuser or not user.is_active or hasattr(user, "_perm_cache"):
         return
-    granted = (
-        Permission.objects.filter(Q(user=user) | Q(group__user=user))
-        .values_list("content_type__app_label", "codename")
-        .distinct()
+    own = (
+        Permission.objects.filter(user=user)
+        .annotate(group_name=Value(None, output_field=CharField()))
+        .values_list("content_type__app_label", "codename", "group_name")
+        .order_by()
     )
-    user._perm_cache = {f"{app_label}.{codename}" for app_label, codename in granted}
+    by_group = (
+        Group.objects.filter(user=user)
+        .values_list("permissions__content_type__app_label", "permissions__codename", "name")
+        .order_by()
+    )
+    rows = list(own.union(by_group))  # a group without permissions: (None, None, its name)
+    user._perm_cache = {f"{app_label}.{codename}" for app_label, codename, _group in rows if codename is not None}
+    user._group_names = {group for _app_label, _codename, group in rows if group is not None}
 
 
 def delete_expired_tokens(user) -> int:

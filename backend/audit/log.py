@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from backend.audit.models import AuditAction, AuditEntry
+from backend.bulk_rows import insert_rows
 from backend.roles import role_of
 
 
@@ -74,7 +75,7 @@ def record_many(actor, action: AuditAction, items: list[tuple[str, object, int |
     if not items:
         return
     shared = _entry_fields(actor, action, "", "", None, None, None, None)
-    AuditEntry.objects.bulk_create(
+    insert_rows(
         [
             AuditEntry(
                 **{

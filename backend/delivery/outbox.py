@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from django.db.models import Max
 
+from backend.bulk_rows import insert_rows
 from backend.delivery.models import Channel, Delivery, Kind, PushDevice
 from backend.scheduling import wake_workers_on_commit
 
@@ -76,6 +77,6 @@ def mask_phone(number: str) -> str:
 def _store_and_wake(deliveries: list[Delivery]) -> list[Delivery]:
     if not deliveries:
         return []
-    stored = Delivery.objects.bulk_create(deliveries, ignore_conflicts=False)
+    stored = insert_rows(deliveries)
     wake_workers_on_commit()
     return stored

@@ -69,8 +69,12 @@ def proven_device_ids(device_ids, *, now: datetime.datetime | None = None) -> se
     device_ids = [device_id for device_id in device_ids if device_id is not None]
     if not device_ids:
         return set()
+    return proven_among(devices_with_proof(PushDevice.objects.filter(pk__in=device_ids)), now=now)
+
+
+def proven_among(devices, *, now: datetime.datetime | None = None) -> set[int]:
+    """Which of these devices, already read, are proven now (no query)."""
     since = proven_since(now)
-    devices = devices_with_proof(PushDevice.objects.filter(pk__in=device_ids))
     return {device.pk for device in devices if is_proven(device, since=since)}
 
 

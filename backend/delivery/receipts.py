@@ -205,23 +205,32 @@ def funnels_of(alert_ids) -> dict[int, list[DeviceFunnel]]:
 
 
 def funnels_from(deliveries: list[Delivery]) -> dict[int, list[DeviceFunnel]]:
-    """The same from deliveries just written (a dispatch's): one query, for which devices are proven."""
+    """The same from deliveries just written (a dispatch's), with their devices as the dispatch read
+    them a moment before in its transaction: no query (issue 17: the devices were read again to see
+    which are proven)."""
     funnels: dict[int, dict[int | None, DeviceFunnel]] = defaultdict(dict)
+    devices = {}
     for delivery in deliveries:
         if delivery.channel != Channel.WEBPUSH or delivery.kind != Kind.ALERT:
             continue
         device = delivery.device
+        if device is not None:
+            devices[device.pk] = device
         funnel = funnels[delivery.alert_id].setdefault(
             delivery.device_id, DeviceFunnel(device_id=delivery.device_id, label=device.label if device else "")
         )
         _add(funnel, delivery)
-    return _with_proof({alert_id: list(devices.values()) for alert_id, devices in funnels.items()})
+    proven = reachability.proven_among(devices.values())
+    return _with_proof({alert_id: list(devices.values()) for alert_id, devices in funnels.items()}, proven=proven)
 
 
-def _with_proof(funnels: dict[int, list[DeviceFunnel]]) -> dict[int, list[DeviceFunnel]]:
-    """Mark the proven devices (one query for them all), so the board can say which alerted
-    responders have no phone proven to ring."""
-    proven = reachability.proven_device_ids({f.device_id for devices in funnels.values() for f in devices})
+def _with_proof(
+    funnels: dict[int, list[DeviceFunnel]], *, proven: set[int] | None = None
+) -> dict[int, list[DeviceFunnel]]:
+    """Mark the proven devices (one query for them all, unless the caller knows `proven`), so the
+    board can say which alerted responders have no phone proven to ring."""
+    if proven is None:
+        proven = reachability.proven_device_ids({f.device_id for devices in funnels.values() for f in devices})
     for devices in funnels.values():
         for funnel in devices:
             funnel.proven = funnel.device_id in proven

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backend.audit.log import record_alert_changes, record_overrides
+from backend.bulk_rows import insert_rows
 from backend.delivery import readiness, receipts
 from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
@@ -144,7 +145,8 @@ def create_and_dispatch_incident(*, actor, **incident) -> tuple[Incident, list[A
         with transaction.atomic():
             # No savepoint of its own around the insert (two statements fewer, issue 17): a
             # duplicate CAD reference rolls back the whole call, and is told apart afterwards.
-            created = _insert_incident(actor=actor, savepoint=False, **incident)
+            # Inserted already dispatched (its clock started), not inserted then updated.
+            created = _insert_incident(actor=actor, savepoint=False, dispatching=True, **incident)
             access.require_permission(actor, "dispatch.dispatch_incident", "dispatch incidents")
             alerts = _dispatch_open_incident(created, actor=actor, alerted_before=set())
     except IntegrityError:
@@ -172,27 +174,34 @@ def _insert_incident(
     crew_target: int | None = None,
     ambulance_eta: datetime.datetime | None = None,
     savepoint: bool = True,
+    dispatching: bool = False,
 ) -> Incident:
     """The incident row (permission and input checked; a duplicate CAD reference refused), with its
     log line after commit. The caller tells the board. `savepoint=False`: the caller's transaction
-    is rolled back on a duplicate and the caller refuses it (_refuse_if_duplicate)."""
+    is rolled back on a duplicate and the caller refuses it (_refuse_if_duplicate). `dispatching`:
+    the caller dispatches it in the same transaction, so it is written dispatched at the moment it
+    is created, its ladder started (one INSERT, not an INSERT and an UPDATE: issue 17)."""
     access.require_permission(actor, "dispatch.add_incident", "create incidents")
     _check_location(latitude, longitude)
     _check_crew_target(crew_target)
+    incident = Incident(
+        cad_reference=cad_reference,
+        latitude=latitude,
+        longitude=longitude,
+        address=address,
+        category=category,
+        what3words=what3words,
+        notes=notes,
+        created_by=actor,
+        ambulance_eta=ambulance_eta,
+        **({} if crew_target is None else {"crew_target": crew_target}),
+    )
+    now = timezone.now()
+    if dispatching:
+        _set_the_clock(incident, now)
     try:
         with transaction.atomic(savepoint=savepoint):
-            incident = Incident.objects.create(
-                cad_reference=cad_reference,
-                latitude=latitude,
-                longitude=longitude,
-                address=address,
-                category=category,
-                what3words=what3words,
-                notes=notes,
-                created_by=actor,
-                ambulance_eta=ambulance_eta,
-                **({} if crew_target is None else {"crew_target": crew_target}),
-            )
+            insert_rows([incident], now=now)  # created_at: the same instant as dispatched_at
     except IntegrityError:
         if not savepoint:
             raise  # the caller's transaction is broken: it tells a duplicate apart after rolling back
@@ -380,9 +389,14 @@ def _alert_widening(
 
 def _start_the_clock(incident: Incident, now) -> None:
     """The first dispatch, whoever it reached: the ladder starts from it."""
+    _set_the_clock(incident, now)
+    incident.save(update_fields=["dispatched_at", "escalation_step", "next_escalation_at"])
+
+
+def _set_the_clock(incident: Incident, now) -> None:
+    """_start_the_clock in memory (the caller writes the row)."""
     incident.dispatched_at = now
     start_escalation(incident)
-    incident.save(update_fields=["dispatched_at", "escalation_step", "next_escalation_at"])
 
 
 def _nobody_reached(incident: Incident, nobody_because: str, *, now) -> None:
@@ -453,7 +467,7 @@ def alert_more_responders(
         return [], selection.nobody_because
     now = timezone.now()
     first_rank = len(already_alerted) + 1
-    alerts = Alert.objects.bulk_create(
+    alerts = insert_rows(
         [
             Alert(
                 incident=incident,

@@ -21,6 +21,7 @@ from backend.broadcast import (
     one_hand_over,  # noqa: F401  (for the actions: their sends in one hand-over)
     send_on_commit,
 )
+from backend.bulk_rows import insert_rows
 from backend.realtime.models import ResponderEvent
 
 logger = logging.getLogger(__name__)
@@ -56,9 +57,7 @@ def record_for_responders(
         return []
     list(Responder.objects.select_for_update().filter(pk__in=responder_ids).order_by("pk").values_list("pk"))
     previous_ids = _newest_event_ids(responder_ids)
-    events = ResponderEvent.objects.bulk_create(
-        [ResponderEvent(responder_id=rid, type=type, data=data_for(rid)) for rid in responder_ids]
-    )
+    events = insert_rows([ResponderEvent(responder_id=rid, type=type, data=data_for(rid)) for rid in responder_ids])
     send_on_commit(
         [
             (

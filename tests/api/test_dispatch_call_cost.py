@@ -2,16 +2,22 @@
 plain transaction writing the same rows). Each test here failed before the work it counts was
 removed; timings live in bench/dispatch_latency.py, never here."""
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.db.models.signals import post_init
+from django.db.models.sql.compiler import SQLInsertCompiler
 from django.test.utils import CaptureQueriesContext
 
 from backend.accounts.models import Responder
-from backend.dispatch.models import Alert
+from backend.audit.models import AuditEntry
+from backend.delivery.models import Delivery
+from backend.delivery.subscriptions import subscribe_device
+from backend.dispatch.models import Alert, Incident
 from backend.realtime import events
 from backend.realtime.events import BOARD_GROUP
-from tests.conftest import NORWICH_INCIDENT, make_firefighter, token_client_for
+from tests.conftest import NORWICH_INCIDENT, browser_subscription, make_firefighter, token_client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,8 +29,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # read the commitments apart, counted its coverage three times, asked who its crew was, and read
 # its alerts back for the answer: 31 for the same dispatch. On 5 December: 21 -> 19 (knox read all the
 # CAD's tokens, and the permissions were two queries: tests/api/test_token_check_cost.py) -> 17 (no
-# savepoint and release of it around the incident's insert).
-CREATE_AND_DISPATCH_QUERIES = 17
+# savepoint and release of it around the incident's insert) -> 16 (the incident inserted already
+# dispatched, not updated after) -> 15 (the caller's groups, for the audit entries' role, read with its
+# permissions by the token check).
+CREATE_AND_DISPATCH_QUERIES = 15
 
 
 @pytest.fixture
@@ -53,6 +61,29 @@ def test_it_costs_the_same_queries_for_three_alerted_as_for_twelve(cad, big_stat
         assert len(body["alerts"]) == alerted
         counts[alerted] = len(queries.captured_queries)
     assert counts[3] == counts[12] <= CREATE_AND_DISPATCH_QUERIES, counts
+
+
+def test_the_rows_it_writes_are_not_prepared_value_by_value_by_the_orm(cad, big_station, settings, monkeypatch):
+    """The incident, its alerts, their audit entries and their stored events go in through
+    backend/bulk_rows.py: the ORM's insert compiler prepares no value, however many are alerted
+    (before: each of the 20 fields of each alert, and each field of each entry and event)."""
+    client = token_client_for(cad)
+    create_and_dispatch(client, "WARM-UP")
+    prepared = []
+    prepare_value = SQLInsertCompiler.prepare_value
+
+    def counted(self, field, value):
+        prepared.append(field.model.__name__)
+        return prepare_value(self, field, value)
+
+    monkeypatch.setattr(SQLInsertCompiler, "prepare_value", counted)
+    by_alerted = {}
+    for alerted in (3, 12):
+        settings.DISPATCH_MAX_RESPONDERS = alerted
+        prepared.clear()
+        create_and_dispatch(client, f"COST-{alerted}")
+        by_alerted[alerted] = sorted(set(prepared))
+    assert by_alerted == {3: [], 12: []}
 
 
 def test_it_answers_with_every_alert_without_reading_them_back(cad, big_station):
@@ -116,6 +147,53 @@ def test_the_incident_is_inserted_without_a_savepoint_of_its_own(cad, big_statio
         create_and_dispatch(client, "EEAST-0001")
     savepoints = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" in q["sql"].upper()]
     assert savepoints == []  # was SAVEPOINT and RELEASE SAVEPOINT
+
+
+def test_the_incident_is_inserted_already_dispatched_not_updated_after(cad, big_station, settings):
+    client = token_client_for(cad)
+    create_and_dispatch(client, "WARM-UP")
+    with CaptureQueriesContext(connection) as queries:
+        body = create_and_dispatch(client, "EEAST-0001")
+    writes = [
+        q["sql"].split("(")[0].strip()
+        for q in queries.captured_queries
+        if q["sql"].startswith(("INSERT", "UPDATE")) and '"dispatch_incident"' in q["sql"].split("(")[0]
+    ]
+    assert writes == ['INSERT INTO "dispatch_incident"']  # was that and UPDATE "dispatch_incident" SET ...
+    incident = Incident.objects.get(pk=body["id"])
+    assert incident.dispatched_at == incident.created_at  # created and dispatched at the same instant
+    first_step_after, _action = settings.ESCALATION_LADDER[0]
+    assert incident.escalation_step == 0
+    assert incident.next_escalation_at == incident.dispatched_at + datetime.timedelta(seconds=first_step_after)
+    assert datetime.datetime.fromisoformat(body["dispatched_at"].replace("Z", "+00:00")) == incident.dispatched_at
+
+
+def test_it_reads_the_alerted_phones_once(cad, big_station):
+    """Their pushes are queued from the devices read; which of them are proven (for the board) is
+    judged from the same rows, not read again."""
+    for responder in big_station[:3]:
+        endpoint = f"https://fcm.googleapis.com/fcm/send/{responder.user.username}"
+        subscribe_device(
+            actor=responder.user, endpoint=endpoint, label="phone", **browser_subscription(endpoint)["keys"]
+        )
+    client = token_client_for(cad)
+    create_and_dispatch(client, "WARM-UP")
+    with CaptureQueriesContext(connection) as queries:
+        create_and_dispatch(client, "EEAST-0001")
+    device_reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "delivery_pushdevice"')]
+    assert len(device_reads) == 1  # was 2
+    assert Delivery.objects.filter(alert__incident__cad_reference="EEAST-0001").count() == 3
+
+
+def test_the_audit_entries_role_is_not_read_apart(cad, big_station):
+    client = token_client_for(cad)
+    create_and_dispatch(client, "WARM-UP")
+    with CaptureQueriesContext(connection) as queries:
+        body = create_and_dispatch(client, "EEAST-0001")
+    group_reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "auth_group"."name"')]
+    assert group_reads == []  # was one, between the alerts' insert and their audit entries'
+    roles = set(AuditEntry.objects.filter(incident_id=body["id"]).values_list("role", flat=True))
+    assert roles == {"dispatch_system"}
 
 
 def test_a_duplicate_create_and_dispatch_is_refused_naming_the_incident_and_alerts_nobody(cad, big_station):

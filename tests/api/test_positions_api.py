@@ -83,7 +83,7 @@ def _statements(captured) -> list[str]:
     test's own transaction makes the action's a savepoint)."""
     kinds = []
     for query in captured:
-        word = query["sql"].split(None, 1)[0].upper()
+        word = query["sql"].lstrip("(").split(None, 1)[0].upper()  # PostgreSQL brackets a UNION's parts
         kinds.append({"SAVEPOINT": "BEGIN", "RELEASE": "END"}.get(word, word))
     return kinds
 

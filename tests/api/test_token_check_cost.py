@@ -5,6 +5,7 @@ every call, and the permissions took two queries). Refusals and expiry stay as t
 import datetime
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -40,6 +41,29 @@ def test_the_permissions_read_at_once_are_those_django_grants(cad, carol, alice)
         load_permissions(fresh)
         assert fresh.get_all_permissions() == expected
     assert type(alice).objects.get(pk=alice.pk).has_perm("dispatch.add_incident") is False
+
+
+def test_the_group_names_read_with_them_are_the_users_groups_and_give_the_same_role(cad, carol, alice):
+    """The token check's one query also holds the caller's group names (a group with no permission
+    included), so the audit trail's role needs no query of its own (roles.role_of)."""
+    from backend.accounts.tokens import load_permissions
+    from backend.roles import role_of
+
+    empty = Group.objects.create(name="No permissions at all")
+    carol.groups.add(empty)
+    alice.user.user_permissions.add(Permission.objects.get(codename="view_incident"))
+    for user in (cad, carol, alice.user):
+        fresh = type(user).objects.get(pk=user.pk)
+        load_permissions(fresh)
+        assert fresh._group_names == set(user.groups.values_list("name", flat=True))
+        with CaptureQueriesContext(connection) as queries:
+            role = role_of(fresh)
+        assert role == role_of(type(user).objects.get(pk=user.pk))
+        assert reads_of(queries, "auth_group") == []
+    fresh_carol = type(carol).objects.get(pk=carol.pk)
+    load_permissions(fresh_carol)
+    assert "No permissions at all" in fresh_carol._group_names
+    assert fresh_carol.get_all_permissions() == type(carol).objects.get(pk=carol.pk).get_all_permissions()
 
 
 def test_a_caller_without_the_permission_is_still_refused(alice):

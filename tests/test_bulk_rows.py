@@ -1,0 +1,235 @@
+"""backend/bulk_rows.py: the dispatch's rows inserted in database form without the ORM's
+per-field preparation must be the rows the ORM writes. Each model the dispatch writes this way is
+written once by `bulk_create` and once by `insert_rows` from equal instances, and the stored rows are
+read back raw (the database's own forms: SQLite's text datetimes and JSON, PostgreSQL's types) and
+compared column by column, every column but the id. The PostgreSQL pass runs the same tests."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from backend.audit.models import AuditAction, AuditEntry
+from backend.bulk_rows import insert_rows
+from backend.delivery.models import Channel, Delivery, DeliveryState, Kind, PushDevice
+from backend.delivery.subscriptions import subscribe_device
+from backend.dispatch.models import Alert, AlertState, DeclineReason, DistanceFrom, StandDownReason
+from backend.realtime.models import ResponderEvent
+from tests.conftest import browser_subscription
+
+NOW = datetime.datetime(2026, 12, 5, 21, 30, 15, 123456, tzinfo=datetime.UTC)
+EARLIER = NOW - datetime.timedelta(minutes=3, microseconds=7)
+
+
+@pytest.fixture
+def frozen_now(monkeypatch):
+    """auto_now_add columns (created_at) stamped with one known time by either path."""
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+    return NOW
+
+
+def raw_rows(model, pks) -> list[tuple]:
+    """The stored rows of `model` with these ids, in id order, as the database driver returns them,
+    every column but the id."""
+    meta = model._meta
+    columns = [field.column for field in meta.concrete_fields if field is not meta.pk]
+    quote = connection.ops.quote_name
+    placeholders = ", ".join(["%s"] * len(pks))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(meta.db_table)} "  # noqa: S608 (the model's names)
+            f"WHERE {quote(meta.pk.column)} IN ({placeholders}) ORDER BY {quote(meta.pk.column)}",
+            pks,
+        )
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def written_both_ways(model, make_instances, *, remove_between=False):
+    """(rows bulk_create wrote, rows insert_rows wrote) for two lists of equal instances, and the
+    instances insert_rows wrote. `remove_between`: the first rows are deleted before the second
+    are written (for tables with unique constraints)."""
+    by_orm = model.objects.bulk_create(make_instances())
+    orm_rows = raw_rows(model, [instance.pk for instance in by_orm])
+    if remove_between:
+        model.objects.filter(pk__in=[instance.pk for instance in by_orm]).delete()
+    by_helper = insert_rows(make_instances())
+    return orm_rows, raw_rows(model, [instance.pk for instance in by_helper]), by_helper
+
+
+def assert_same_rows(orm_rows, helper_rows):
+    assert len(helper_rows) == len(orm_rows) > 0
+    for orm_row, helper_row in zip(orm_rows, helper_rows, strict=True):
+        assert helper_row == orm_row
+
+
+def assert_read_back_equal(model, instances):
+    """What the ORM reads back is what the instances hold: their ids were set from the rows, in order."""
+    for instance in instances:
+        assert instance._state.adding is False and instance._state.db == "default"
+        stored = model.objects.get(pk=instance.pk)
+        for field in model._meta.concrete_fields:
+            assert getattr(stored, field.attname) == getattr(instance, field.attname), field.name
+
+
+def alerts_for(incident, responders):
+    def make():
+        return [
+            Alert(
+                incident=incident,
+                responder=responder,
+                station_id=responder.station_id,
+                distance_km=1.234 + index,
+                distance_from=DistanceFrom.POSITION if index % 2 else DistanceFrom.STATION,
+                rank=index + 1,
+                alerted_at=NOW,
+                **(
+                    {
+                        "state": AlertState.DECLINED,
+                        "version": 3,
+                        "decline_reason": DeclineReason.OTHER,
+                        "decline_note": "Zu weit — trop loin, 'quoted' \"twice\"",
+                        "received_at": EARLIER,
+                        "declined_at": NOW,
+                        "stood_down_reason": StandDownReason.COORDINATOR,
+                        "summary_due": False,
+                    }
+                    if index == 1
+                    else {}
+                ),
+            )
+            for index, responder in enumerate(responders)
+        ]
+
+    return make
+
+
+def test_alerts_are_written_as_the_orm_writes_them(incident, alice, bob, charlie, frozen_now):
+    orm_rows, helper_rows, alerts = written_both_ways(
+        Alert, alerts_for(incident, [alice, bob, charlie]), remove_between=True
+    )
+    assert_same_rows(orm_rows, helper_rows)
+    assert_read_back_equal(Alert, alerts)
+
+
+def test_audit_entries_are_written_as_the_orm_writes_them_over_several_statements(carol, frozen_now):
+    """Enough rows that SQLite's 999 parameters take more than one statement: the ids still follow
+    the instances' order."""
+
+    def make():
+        return [
+            AuditEntry(
+                at=NOW,
+                actor=carol if index % 3 else None,
+                actor_username="carol" if index % 3 else "",
+                role="coordinator" if index % 3 else "system",
+                action=AuditAction.ALERT_STATE,
+                object_type="alert",
+                object_id=str(index),
+                incident_id=index if index % 5 else None,
+                channel="api",
+                ip_address=("203.0.113.7", "::ffff:192.0.2.1", None, "2001:db8::1")[index % 4],
+                detail={"state": "alerted", "n": index, "nested": {"ok": True, "text": "é"}} if index % 7 else {},
+            )
+            for index in range(200)
+        ]
+
+    with CaptureQueriesContext(connection) as queries:
+        orm_rows, helper_rows, entries = written_both_ways(AuditEntry, make)
+    inserts = [q for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "audit_auditentry"')]
+    assert len(inserts) % 2 == 0  # as many statements for either path
+    assert_same_rows(orm_rows, helper_rows)
+    assert [entry.object_id for entry in entries] == [str(index) for index in range(200)]
+    assert_read_back_equal(AuditEntry, entries)
+
+
+def test_stored_events_are_written_as_the_orm_writes_them(alice, bob, frozen_now):
+    def make():
+        return [
+            ResponderEvent(responder_id=responder.pk, type="alert.created", data={"alert": {"id": 7, "tag": "ü"}})
+            for responder in (alice, bob)
+        ]
+
+    orm_rows, helper_rows, events = written_both_ways(ResponderEvent, make)
+    assert_same_rows(orm_rows, helper_rows)
+    assert all(event.created_at == NOW for event in events)  # auto_now_add, as pre_save stamps it
+    assert_read_back_equal(ResponderEvent, events)
+
+
+def test_push_deliveries_are_written_as_the_orm_writes_them(incident, alice, bob, frozen_now):
+    devices = []
+    for responder in (alice, bob):
+        subscription = browser_subscription(f"https://fcm.googleapis.com/fcm/send/{responder.pk}")
+        device, _created = subscribe_device(
+            actor=responder.user, endpoint=subscription["endpoint"], label="phone", **subscription["keys"]
+        )
+        devices.append(device)
+    alerts = insert_rows(alerts_for(incident, [alice, bob])())
+
+    def make():
+        return [
+            Delivery(
+                alert=alert,
+                channel=Channel.WEBPUSH,
+                kind=Kind.ALERT if index == 0 else Kind.STAND_DOWN,
+                device=device,
+                round=1 + index,
+                next_attempt_at=NOW,
+                target="fcm.googleapis.com",
+                **({"state": DeliveryState.SENT, "attempts": 2, "last_status": 201} if index else {}),
+            )
+            for index, (alert, device) in enumerate(zip(alerts, devices, strict=True))
+        ]
+
+    orm_rows, helper_rows, deliveries = written_both_ways(Delivery, make, remove_between=True)
+    assert_same_rows(orm_rows, helper_rows)
+    assert_read_back_equal(Delivery, deliveries)
+    assert PushDevice.objects.count() == 2
+
+
+def test_a_related_object_saved_after_it_was_assigned_lends_its_id(incident, alice, frozen_now):
+    alert = Alert(
+        incident=incident, responder=alice, station_id=alice.station_id, distance_km=1, rank=1, alerted_at=NOW
+    )
+    delivery = Delivery(alert=alert, channel=Channel.SMS, next_attempt_at=NOW)
+    insert_rows([alert])
+    insert_rows([delivery])
+    assert Delivery.objects.get(pk=delivery.pk).alert_id == alert.pk
+
+
+def test_it_refuses_an_unsaved_related_object_and_a_row_already_written(incident, alice, frozen_now):
+    alert = Alert(
+        incident=incident, responder=alice, station_id=alice.station_id, distance_km=1, rank=1, alerted_at=NOW
+    )
+    with pytest.raises(ValueError, match="not saved yet"):
+        insert_rows([Delivery(alert=alert, channel=Channel.SMS, next_attempt_at=NOW)])
+    insert_rows([alert])
+    with pytest.raises(ValueError, match="new Alert instances only"):
+        insert_rows([alert])
+    assert Delivery.objects.count() == 0 and Alert.objects.count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="every PostgreSQL Django supports returns the ids")
+def test_without_returning_the_rows_go_one_at_a_time_with_the_same_values(alice, bob, frozen_now, monkeypatch):
+    """An SQLite older than 3.35 cannot return the ids of a multi-row insert: a row at a time."""
+
+    def make():
+        return [
+            ResponderEvent(responder_id=responder.pk, type="alert.created", data={"n": 1}) for responder in (alice, bob)
+        ]
+
+    by_orm = ResponderEvent.objects.bulk_create(make())
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", False)
+    with CaptureQueriesContext(connection) as queries:
+        events = insert_rows(make())
+    assert len([q for q in queries.captured_queries if q["sql"].startswith("INSERT")]) == 2
+    assert_same_rows(raw_rows(ResponderEvent, [e.pk for e in by_orm]), raw_rows(ResponderEvent, [e.pk for e in events]))
+    assert_read_back_equal(ResponderEvent, events)
+
+
+def test_it_stamps_the_time_it_is_given(alice):
+    """An incident created and dispatched at once holds one instant in both columns."""
+    given = NOW - datetime.timedelta(seconds=5)
+    (event,) = insert_rows([ResponderEvent(responder_id=alice.pk, type="alert.created", data={})], now=given)
+    assert event.created_at == given == ResponderEvent.objects.get(pk=event.pk).created_at
