@@ -11,7 +11,9 @@ connection (as channels' wrapper does, with `close_old_connections` before and a
 that returns the connection to the pool). So the calls run on a pool of
 `WEBSOCKET_DATABASE_THREADS` threads (settings: by default half the database pool, so that a
 reconnect storm can never ask for more connections than the pool has). 0 keeps channels' one
-thread.
+thread. The pool keeps a connection for each of these threads (backend/postgresql/pool.py,
+`kept_for_sockets`): the HTTP requests share the rest, so a socket's call never waits for a push
+receipt to give one back.
 
 Those threads are split in two: connecting (reads only: the user, the responder, the replay, the
 board's snapshot) and the frames of open sockets (an `alert.ack` is a write that can wait for row
@@ -32,7 +34,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, connections
 from django.db.backends.sqlite3.creation import DatabaseCreation
 
-from backend.postgresql.pool import serve_this_thread_first
+from backend.postgresql.pool import draw_on_the_sockets_share, serve_this_thread_first
 
 CONNECTS = "connect"
 FRAMES = "frames"
@@ -77,9 +79,16 @@ def _executor(queue: str, threads: int) -> ThreadPoolExecutor:
         _executors[key] = ThreadPoolExecutor(
             max_workers=threads,
             thread_name_prefix=f"socket-database-{key[0]}",
-            initializer=serve_this_thread_first if key[0] == CONNECTS else None,
+            initializer=_connect_thread_starts if key[0] == CONNECTS else draw_on_the_sockets_share,
         )
     return _executors[key]
+
+
+def _connect_thread_starts() -> None:
+    """A connect thread's connections come from those the pool keeps for the sockets' threads, and
+    first when it waits for one (backend/postgresql/pool.py)."""
+    draw_on_the_sockets_share()
+    serve_this_thread_first()
 
 
 def _with_fresh_connection(function, *args, **kwargs):

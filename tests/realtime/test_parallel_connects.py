@@ -227,6 +227,17 @@ async def test_the_connect_threads_are_served_first_by_the_connection_pool_and_t
     assert marked() is False  # nor any other thread (this one, a request's)
 
 
+async def test_the_sockets_threads_draw_on_the_connections_the_pool_keeps_for_them(alice, socket_threads):
+    """Neither a reconnecting phone's log-in and replay nor an open socket's acknowledgement waits
+    for a push receipt to give a pooled connection back (backend/postgresql/pool.py): every socket
+    thread draws on the connections kept for them, and no other thread does."""
+    from backend.postgresql import pool
+
+    assert await database_threads.connect_database_sync_to_async(pool._draws_on_the_sockets_share)() is True
+    assert await database_threads.socket_database_sync_to_async(pool._draws_on_the_sockets_share)() is True
+    assert pool._draws_on_the_sockets_share() is False  # nor any other thread (this one, a request's)
+
+
 async def test_a_connect_joining_its_groups_leaves_the_database_threads_to_the_next_phone(
     alice, socket_threads, monkeypatch
 ):
