@@ -129,7 +129,7 @@ def connect_database_sync_to_async(function):
 
 class ConnectSlots:
     """The connects' turns on the connect threads, in one process (its event loop): `size` database
-    calls at a time, the calls of connects that have begun (their replay, the board's snapshot)
+    calls handed to the threads at a time, the calls of connects that have begun (their replay, the board's snapshot)
     before the first call (the log-in) of those that have not, each kind in arrival order.
 
     A connect holds a slot only for a database call, not for its whole start: between its calls it
@@ -140,9 +140,21 @@ class ConnectSlots:
     that has logged in is replayed before the next one logs in: with one queue for every call, no
     phone had its sync.ready until the last had logged in.
 
-    A waiting connect that is cancelled (its phone hung up) leaves the queue."""
+    A waiting connect that is cancelled (its phone hung up) leaves the queue.
+
+    There are twice as many slots as threads (`for_threads`): one call working on each thread and
+    one waiting at it. A call's answer goes back through the event loop, 30-40 ms after the thread
+    is done with it in a process busy with push receipts, and only then was its slot handed to the
+    next call: each thread was idle about a third of the time (docs/scaling.md). The call waiting at
+    a thread starts as soon as the one before it ends; a connect's later call can wait behind at
+    most one log-in per thread."""
 
     BEGUN, NEW = 0, 1
+    CALLS_PER_THREAD = 2
+
+    @classmethod
+    def for_threads(cls, threads: int) -> "ConnectSlots":
+        return cls(cls.CALLS_PER_THREAD * threads)
 
     def __init__(self, size: int):
         self._free = size

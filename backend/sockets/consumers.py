@@ -66,10 +66,10 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         code).
 
         Then the rest of the connect (log-in, joining, replay or snapshot), its database calls
-        taking turns on the connect threads (`_connect_slots`): as many calls at a time as there are
-        threads, a connect's later call (the replay) before another's first (the log-in), so that
+        taking turns on the connect threads (`_connect_slots`): one call working and one waiting at
+        each thread, a connect's later call (the replay) before another's first (the log-in), so that
         each phone is replayed soon after it logs in, and the threads never wait while a connect
-        joins its groups in Redis.
+        joins its groups in Redis or while the event loop takes a call's answer back.
 
         That rest runs beside the consumer, not in it, so that the socket answers the app's `ping`
         while it waits its turn: the app gives up on a socket whose ping has no pong within 10 s
@@ -304,11 +304,12 @@ _slots_by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _connect_slots() -> database_threads.ConnectSlots:
-    """The connects' database calls that may run at once, in this process (its event loop)."""
+    """The connects' database calls handed to the connect threads at once, in this process (its
+    event loop)."""
     loop = asyncio.get_running_loop()
     if loop not in _slots_by_loop:
         threads = database_threads.threads_for(database_threads.CONNECTS)
-        _slots_by_loop[loop] = database_threads.ConnectSlots(max(1, threads))
+        _slots_by_loop[loop] = database_threads.ConnectSlots.for_threads(max(1, threads))
     return _slots_by_loop[loop]
 
 
