@@ -129,8 +129,9 @@ def connect_database_sync_to_async(function):
 
 class ConnectSlots:
     """The connects' turns on the connect threads, in one process (its event loop): `size` database
-    calls handed to the threads at a time, the calls of connects that have begun (their replay, the board's snapshot)
-    before the first call (the log-in) of those that have not, each kind in arrival order.
+    calls handed to the threads at a time, the calls of connects that have begun (their replay, the
+    board's snapshot) before the first call (the log-in) of those that have not, each kind in
+    arrival order.
 
     A connect holds a slot only for a database call, not for its whole start: between its calls it
     joins its groups in Redis, and its calls' answers come back through an event loop that is also
