@@ -11,7 +11,9 @@ connection (as channels' wrapper does, with `close_old_connections` before and a
 that returns the connection to the pool). So the calls run on a pool of
 `WEBSOCKET_DATABASE_THREADS` threads (settings: by default half the database pool, so that a
 reconnect storm can never ask for more connections than the pool has). 0 keeps channels' one
-thread.
+thread. The pool keeps a connection for each of these threads (backend/postgresql/pool.py,
+`kept_for_sockets`): the HTTP requests share the rest, so a socket's call never waits for a push
+receipt to give one back.
 
 Those threads are split in two: connecting (reads only: the user, the responder, the replay, the
 board's snapshot) and the frames of open sockets (an `alert.ack` is a write that can wait for row
@@ -32,7 +34,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, connections
 from django.db.backends.sqlite3.creation import DatabaseCreation
 
-from backend.postgresql.pool import serve_this_thread_first
+from backend.postgresql.pool import draw_on_the_sockets_share, serve_this_thread_first
 
 CONNECTS = "connect"
 FRAMES = "frames"
@@ -77,9 +79,16 @@ def _executor(queue: str, threads: int) -> ThreadPoolExecutor:
         _executors[key] = ThreadPoolExecutor(
             max_workers=threads,
             thread_name_prefix=f"socket-database-{key[0]}",
-            initializer=serve_this_thread_first if key[0] == CONNECTS else None,
+            initializer=_connect_thread_starts if key[0] == CONNECTS else draw_on_the_sockets_share,
         )
     return _executors[key]
+
+
+def _connect_thread_starts() -> None:
+    """A connect thread's connections come from those the pool keeps for the sockets' threads, and
+    first when it waits for one (backend/postgresql/pool.py)."""
+    draw_on_the_sockets_share()
+    serve_this_thread_first()
 
 
 def _with_fresh_connection(function, *args, **kwargs):
@@ -120,8 +129,9 @@ def connect_database_sync_to_async(function):
 
 class ConnectSlots:
     """The connects' turns on the connect threads, in one process (its event loop): `size` database
-    calls at a time, the calls of connects that have begun (their replay, the board's snapshot)
-    before the first call (the log-in) of those that have not, each kind in arrival order.
+    calls handed to the threads at a time, the calls of connects that have begun (their replay, the
+    board's snapshot) before the first call (the log-in) of those that have not, each kind in
+    arrival order.
 
     A connect holds a slot only for a database call, not for its whole start: between its calls it
     joins its groups in Redis, and its calls' answers come back through an event loop that is also
@@ -131,9 +141,21 @@ class ConnectSlots:
     that has logged in is replayed before the next one logs in: with one queue for every call, no
     phone had its sync.ready until the last had logged in.
 
-    A waiting connect that is cancelled (its phone hung up) leaves the queue."""
+    A waiting connect that is cancelled (its phone hung up) leaves the queue.
+
+    There are twice as many slots as threads (`for_threads`): one call working on each thread and
+    one waiting at it. A call's answer goes back through the event loop, 30-40 ms after the thread
+    is done with it in a process busy with push receipts, and only then was its slot handed to the
+    next call: each thread was idle about a third of the time (docs/scaling.md). The call waiting at
+    a thread starts as soon as the one before it ends; a connect's later call can wait behind at
+    most one log-in per thread."""
 
     BEGUN, NEW = 0, 1
+    CALLS_PER_THREAD = 2
+
+    @classmethod
+    def for_threads(cls, threads: int) -> "ConnectSlots":
+        return cls(cls.CALLS_PER_THREAD * threads)
 
     def __init__(self, size: int):
         self._free = size

@@ -401,8 +401,9 @@ WEBSOCKET_REPLAY_LIMIT = env.integer("WEBSOCKET_REPLAY_LIMIT", 500, minimum=10)
 # Threads for the sockets' database work (connecting: session, user, responder, replay; and each
 # frame that reads or writes): backend/database_threads.py. 0 runs it all on channels' one
 # database thread per process, one socket after another. With a pool, half of it by default: the
-# rest stays free for HTTP requests (the CAD's dispatches) and the embedded worker, and a reconnect
-# storm can never ask for more connections than the pool has. PostgreSQL without a pool keeps one
+# pool keeps a connection for each of these threads, the rest is the HTTP requests' (the CAD's
+# dispatches) and the embedded worker's (backend/postgresql/pool.py), and a reconnect storm can
+# never ask for more connections than the pool has. PostgreSQL without a pool keeps one
 # thread (each thread would hold a connection of its own for CONN_MAX_AGE); SQLite gets 4 (WAL lets
 # them read at once; writes wait for the writer lock).
 _database = DATABASES["default"]

@@ -110,6 +110,35 @@ def test_the_sockets_database_threads_take_half_the_pool_and_never_more_than_all
     assert too_many.returncode != 0 and "WEBSOCKET_DATABASE_THREADS='11' is above the maximum of 10" in too_many.stderr
 
 
+SHOW_KEPT_FOR_SOCKETS = """
+from django.db import connection
+print(connection.pool.max_size, connection.pool.kept_for_sockets)
+"""
+
+
+def kept_for_sockets(env: dict) -> list[int]:
+    """[the pool's size, the connections it keeps for the sockets' threads] (the pool is built, not opened)."""
+    result = start(env, then=SHOW_KEPT_FOR_SOCKETS)
+    assert result.returncode == 0, result.stderr
+    return [int(number) for number in result.stdout.strip().splitlines()[-1].split()]
+
+
+@pool_settings
+def test_the_pool_keeps_a_connection_for_each_of_the_sockets_threads_and_at_least_one_for_requests():
+    # backend/postgresql/pool.py: a reconnecting phone must not wait for a push receipt to end.
+    assert kept_for_sockets({**PRODUCTION, "DATABASE_POOL_MAX_SIZE": "10"}) == [10, 5]
+    assert kept_for_sockets({**PRODUCTION}) == [20, 10]
+    threads = {"DATABASE_POOL_MAX_SIZE": "10", "WEBSOCKET_DATABASE_THREADS": "3"}
+    assert kept_for_sockets({**PRODUCTION, **threads}) == [10, 3]
+    all_of_it = {"DATABASE_POOL_MAX_SIZE": "10", "WEBSOCKET_DATABASE_THREADS": "10"}
+    assert kept_for_sockets({**PRODUCTION, **all_of_it}) == [10, 9]
+    assert kept_for_sockets({**PRODUCTION, "DATABASE_POOL_MIN_SIZE": "1", "DATABASE_POOL_MAX_SIZE": "1"}) == [1, 0]
+    assert kept_for_sockets({**PRODUCTION, "DATABASE_POOL_MAX_SIZE": "10", "WEBSOCKET_DATABASE_THREADS": "0"}) == [
+        10,
+        0,
+    ]
+
+
 # --- No free connection: a clear 503 ------------------------------------------------------------------------
 
 
@@ -181,7 +210,9 @@ def open_pool(proxy):
 
     pools = []
 
-    def open_pool(*, min_size: int, max_size: int, timeout: float = WAIT_S) -> OutageAwarePool:
+    def open_pool(
+        *, min_size: int, max_size: int, timeout: float = WAIT_S, kept_for_sockets: int = 0
+    ) -> OutageAwarePool:
         database = settings.DATABASES["default"]
         pool = OutageAwarePool(
             kwargs={
@@ -199,6 +230,7 @@ def open_pool(proxy):
             check=OutageAwarePool.check_connection,  # as Django gives it (CONN_HEALTH_CHECKS)
             name="outage-test",
             open=False,
+            kept_for_sockets=kept_for_sockets,
         )
         pools.append(pool)
         pool.open(wait=True, timeout=WAIT_S)
@@ -353,6 +385,61 @@ def test_a_connect_thread_waiting_for_a_connection_is_served_before_requests_tha
     request.join(WAIT_S)
     connect.join(WAIT_S)
     assert served == ["connect", "receipt"]
+
+
+def _in_a_thread(work, *, sockets_share: bool = False) -> threading.Thread:
+    """Runs `work` on a thread of its own, a socket's database thread if `sockets_share`."""
+    from backend.postgresql.pool import draw_on_the_sockets_share
+
+    def run():
+        if sockets_share:
+            draw_on_the_sockets_share()
+        work()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@needs_postgresql
+def test_requests_holding_all_of_their_share_wait_while_a_socket_thread_takes_the_connection_kept_for_it(open_pool):
+    """The pool keeps connections for the sockets' threads: requests (push receipts) may hold only
+    the rest, so a phone reconnecting after its process died never waits for one to end. Before, a
+    request took any connection the pool had, and the connect waited for one to come back."""
+    pool = open_pool(min_size=1, max_size=2, kept_for_sockets=1)
+    held = pool.getconn()  # this thread's: a request's, the whole of the requests' share
+    served = []
+
+    def take_and_give_back(name: str) -> None:
+        connection = pool.getconn()
+        served.append(name)
+        pool.putconn(connection)
+
+    request = _in_a_thread(lambda: take_and_give_back("request"))
+    _wait_until(lambda: served or pool.get_stats().get("requests_waiting_for_their_share") == 1)
+    connect = _in_a_thread(lambda: take_and_give_back("socket"), sockets_share=True)
+    connect.join(WAIT_S)
+
+    assert served == ["socket"]  # the request still waits for its share, though a connection is idle
+    pool.putconn(held)
+    request.join(WAIT_S)
+    assert served == ["socket", "request"]
+    assert pool.get_stats()["pool_size"] == 2
+
+
+@needs_postgresql
+def test_a_request_waiting_for_its_share_longer_than_the_timeout_is_told_the_pool_is_busy(open_pool):
+    pool = open_pool(min_size=2, max_size=2, timeout=0.5, kept_for_sockets=1)
+    held = pool.getconn()
+    try:
+        assert _outcome(pool) == "busy"  # PoolTimeout: the API's 503 `database_busy`
+        sockets = []
+        _in_a_thread(lambda: sockets.append(_outcome(pool)), sockets_share=True).join(WAIT_S)
+        assert sockets == ["connection"]
+    finally:
+        pool.putconn(held)
+    assert _outcome(pool) == "connection"  # the share came back with the connection
+    assert pool.get_stats()["requests_waiting_for_their_share"] == 0
 
 
 def _wait_until(condition, *, bound_s: float = WAIT_S) -> None:

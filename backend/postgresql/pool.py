@@ -38,6 +38,17 @@ their resync waited with them. A thread marked first (the sockets' connect threa
 backend/database_threads.py) joins the queue after the other marked ones and before every request.
 They are few (a share of the pool), so the requests still get the rest of the pool.
 
+First in line was not enough: every connection could be held by a request (a receipt holds one
+until it ends, the event loop's hops included), so a connect still waited for one to end, about
+half of each connect call after a kill (docs/scaling.md, "Where the last phones' time went"), and
+the sockets' one frames thread waited behind the whole queue of receipts for each acknowledgement.
+So the pool keeps `kept_for_sockets` connections for the sockets' threads (those marked with
+`draw_on_the_sockets_share`, as many as WEBSOCKET_DATABASE_THREADS): every other thread (the HTTP
+requests, the embedded worker) may hold at most the rest at once, and waits for one of its own to
+come back beyond that, up to the same timeout (then PoolTimeout: `database_busy`), even while a
+kept connection is idle. The sockets' threads are no more than the connections kept for them, so
+they never wait for a request to end.
+
 Points 1 to 3 and the queue override psycopg_pool internals (`_connect`, `_check_connection`, `_lock`,
 `_waiting`): psycopg-pool is pinned in requirements.txt, and tests/test_database_pool.py runs
 each point against a real PostgreSQL through a proxy that cuts it off, so an upgrade that changes
@@ -48,10 +59,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +76,23 @@ class DatabaseUnreachable(psycopg.OperationalError):
 
 
 _first_in_line = threading.local()
+_sockets_share = threading.local()
 
 
 def serve_this_thread_first() -> None:
     """From now on, when the calling thread waits for a pooled connection, it is served before the
     waiting requests (after other threads so marked). For a thread pool's initializer."""
     _first_in_line.marked = True
+
+
+def draw_on_the_sockets_share() -> None:
+    """From now on, the calling thread's connections come from those the pool keeps for the sockets'
+    threads (`kept_for_sockets`), not from the requests' share. For a thread pool's initializer."""
+    _sockets_share.drawn_on = True
+
+
+def _draws_on_the_sockets_share() -> bool:
+    return getattr(_sockets_share, "drawn_on", False)
 
 
 class _WaitingQueue(deque):
@@ -101,10 +124,75 @@ class _WaitingQueue(deque):
 
 
 class OutageAwarePool(ConnectionPool):
-    def __init__(self, *args, reconnect_timeout: float = 0.0, **kwargs):
+    def __init__(self, *args, reconnect_timeout: float = 0.0, kept_for_sockets: int = 0, **kwargs):
         super().__init__(*args, reconnect_timeout=reconnect_timeout, **kwargs)
         with self._lock:
             self._waiting = _WaitingQueue()  # empty: nothing has asked for a connection yet
+        self.kept_for_sockets = kept_for_sockets
+        if not 0 <= kept_for_sockets < self.max_size:
+            raise ValueError(f"kept_for_sockets must leave the requests at least one of {self.max_size} connections")
+        # The requests' share: how many more connections they may take now, and the requests waiting
+        # for one of theirs to come back (served in arrival order, as the pool serves its queue).
+        self._requests_may_take = self.max_size - kept_for_sockets
+        self._waiting_for_share: deque[threading.Event] = deque()
+        self._held_by_requests: set[int] = set()  # ids of the connections out with requests (out, so alive)
+
+    def getconn(self, timeout: float | None = None):
+        """A connection; for a thread other than the sockets', one of the requests' share."""
+        if not self.kept_for_sockets or _draws_on_the_sockets_share():
+            return super().getconn(timeout)
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        self._wait_for_the_requests_share(timeout)
+        try:
+            conn = super().getconn(max(deadline - time.monotonic(), 0.001))
+        except BaseException:
+            self._give_back_to_the_requests_share()
+            raise
+        with self._lock:
+            self._held_by_requests.add(id(conn))
+        return conn
+
+    def putconn(self, conn) -> None:
+        try:
+            super().putconn(conn)
+        finally:
+            with self._lock:
+                held_by_a_request = id(conn) in self._held_by_requests
+                self._held_by_requests.discard(id(conn))
+            if held_by_a_request:
+                self._give_back_to_the_requests_share()
+
+    def _wait_for_the_requests_share(self, timeout: float) -> None:
+        with self._lock:
+            if self._requests_may_take and not self._waiting_for_share:
+                self._requests_may_take -= 1
+                return
+            turn = threading.Event()
+            self._waiting_for_share.append(turn)
+        if turn.wait(timeout):
+            return
+        with self._lock:
+            if turn.is_set():
+                return  # handed over just as the wait ended
+            self._waiting_for_share.remove(turn)
+            self._stats[self._REQUESTS_ERRORS] += 1
+        # As psycopg_pool words its own, so that the API answers it 503 `database_busy`.
+        raise PoolTimeout(f"couldn't get a connection after {timeout:.2f} sec")
+
+    def _give_back_to_the_requests_share(self) -> None:
+        with self._lock:
+            if self._waiting_for_share:
+                self._waiting_for_share.popleft().set()  # straight to the next request in line
+            else:
+                self._requests_may_take += 1
+
+    def get_stats(self) -> dict[str, int]:
+        stats = super().get_stats()
+        if self.kept_for_sockets:
+            with self._lock:
+                stats["requests_waiting_for_their_share"] = len(self._waiting_for_share)
+        return stats
 
     def _connect(self, timeout: float | None = None):
         """Every connection the pool opens (at start, to grow, to replace a lost one) comes here."""

@@ -15,6 +15,7 @@ import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import BigIntegerField, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -58,3 +59,9 @@ def _prune_one_batch(cutoff) -> int:
 def replay_horizon() -> int:
     """The id through which events have been pruned (0: none yet)."""
     return ReplayHorizon.objects.filter(pk=1).values_list("pruned_through_id", flat=True).first() or 0
+
+
+def replay_horizon_in_query() -> Subquery:
+    """replay_horizon() as a subquery (NULL: none yet), to be read in the same statement, so from
+    the same snapshot, as the events it is compared with."""
+    return Subquery(ReplayHorizon.objects.filter(pk=1).values("pruned_through_id")[:1], output_field=BigIntegerField())

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import BigIntegerField, Q, Subquery
 from django.utils import timezone
 
 from backend import database_threads, health, strict_json
@@ -31,7 +31,7 @@ from backend.errors import ActionError
 from backend.places.payloads import defibrillators_near
 from backend.realtime import events
 from backend.realtime.models import ResponderEvent
-from backend.realtime.pruning import replay_horizon
+from backend.realtime.pruning import replay_horizon_in_query
 from backend.sockets import watch
 
 logger = logging.getLogger(__name__)
@@ -66,10 +66,10 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         code).
 
         Then the rest of the connect (log-in, joining, replay or snapshot), its database calls
-        taking turns on the connect threads (`_connect_slots`): as many calls at a time as there are
-        threads, a connect's later call (the replay) before another's first (the log-in), so that
+        taking turns on the connect threads (`_connect_slots`): one call working and one waiting at
+        each thread, a connect's later call (the replay) before another's first (the log-in), so that
         each phone is replayed soon after it logs in, and the threads never wait while a connect
-        joins its groups in Redis.
+        joins its groups in Redis or while the event loop takes a call's answer back.
 
         That rest runs beside the consumer, not in it, so that the socket answers the app's `ping`
         while it waits its turn: the app gives up on a socket whose ping has no pong within 10 s
@@ -304,11 +304,12 @@ _slots_by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _connect_slots() -> database_threads.ConnectSlots:
-    """The connects' database calls that may run at once, in this process (its event loop)."""
+    """The connects' database calls handed to the connect threads at once, in this process (its
+    event loop)."""
     loop = asyncio.get_running_loop()
     if loop not in _slots_by_loop:
         threads = database_threads.threads_for(database_threads.CONNECTS)
-        _slots_by_loop[loop] = database_threads.ConnectSlots(max(1, threads))
+        _slots_by_loop[loop] = database_threads.ConnectSlots.for_threads(max(1, threads))
     return _slots_by_loop[loop]
 
 
@@ -348,19 +349,50 @@ def _backlog(responder_id: int, last_event_id: int | None):
     """Events after the client's last id, oldest first, at most the replay limit. A client with no
     id is new: it loads state over the API and needs no history. An id beyond the newest was not
     this responder's (another account's on a shared phone, or from before a database restore), so
-    the client's place is unknown: it must reload, as when it missed more than the limit."""
+    the client's place is unknown: it must reload, as when it missed more than the limit.
+
+    One query when the client missed something (the backlog, each row with the newest id and the
+    replay horizon), two when it did not: each query of a reconnect storm waits for the process's
+    other work (docs/scaling.md). The newest id and the horizon come from the backlog's own
+    statement, so from the same snapshot: events pruned before it show in its horizon, and none
+    after it can be missing from its rows (backend/realtime/pruning.py)."""
     mine = ResponderEvent.objects.filter(responder_id=responder_id)
-    newest_id = mine.order_by("-id").values_list("id", flat=True).first() or 0
     if last_event_id is None:
-        return [], newest_id, False
+        return [], mine.order_by("-id").values_list("id", flat=True).first() or 0, False
+    limit = settings.WEBSOCKET_REPLAY_LIMIT
+    backlog = list(
+        mine.filter(id__gt=last_event_id)
+        .annotate(newest_id=_newest_event_id(responder_id), pruned_through_id=replay_horizon_in_query())
+        .order_by("id")[: limit + 1]
+    )
+    if backlog:
+        newest_id, horizon = backlog[0].newest_id, backlog[0].pruned_through_id or 0
+    else:
+        newest_id, horizon = _newest_event_id_and_horizon(responder_id)
     if last_event_id > newest_id:
         return [], newest_id, True
-    limit = settings.WEBSOCKET_REPLAY_LIMIT
-    backlog = list(mine.filter(id__gt=last_event_id).order_by("id")[: limit + 1])
-    # Read after the events: events pruned meanwhile show in the horizon (backend/realtime/pruning.py).
-    pruned_since = last_event_id < replay_horizon()
+    pruned_since = last_event_id < horizon
     truncated = len(backlog) > limit or pruned_since
     return ([] if pruned_since else backlog[:limit]), newest_id, truncated
+
+
+def _newest_event_id(responder_id: int) -> Subquery:
+    return Subquery(
+        ResponderEvent.objects.filter(responder_id=responder_id).order_by("-id").values("id")[:1],
+        output_field=BigIntegerField(),
+    )
+
+
+def _newest_event_id_and_horizon(responder_id: int) -> tuple[int, int]:
+    """(the responder's newest event id, the replay horizon), 0 for none, in one query."""
+    found = (
+        Responder.objects.filter(pk=responder_id)
+        .annotate(newest_id=_newest_event_id(responder_id), pruned_through_id=replay_horizon_in_query())
+        .values_list("newest_id", "pruned_through_id")
+        .first()
+    )
+    newest_id, horizon = found or (None, None)
+    return newest_id or 0, horizon or 0
 
 
 @socket_database_sync_to_async

@@ -227,6 +227,17 @@ async def test_the_connect_threads_are_served_first_by_the_connection_pool_and_t
     assert marked() is False  # nor any other thread (this one, a request's)
 
 
+async def test_the_sockets_threads_draw_on_the_connections_the_pool_keeps_for_them(alice, socket_threads):
+    """Neither a reconnecting phone's log-in and replay nor an open socket's acknowledgement waits
+    for a push receipt to give a pooled connection back (backend/postgresql/pool.py): every socket
+    thread draws on the connections kept for them, and no other thread does."""
+    from backend.postgresql import pool
+
+    assert await database_threads.connect_database_sync_to_async(pool._draws_on_the_sockets_share)() is True
+    assert await database_threads.socket_database_sync_to_async(pool._draws_on_the_sockets_share)() is True
+    assert pool._draws_on_the_sockets_share() is False  # nor any other thread (this one, a request's)
+
+
 async def test_a_connect_joining_its_groups_leaves_the_database_threads_to_the_next_phone(
     alice, socket_threads, monkeypatch
 ):
@@ -267,6 +278,58 @@ async def test_a_connect_joining_its_groups_leaves_the_database_threads_to_the_n
 
     assert len(looked_up) == 2 and not go_on.is_set()  # the second logged in while the first joined
     go_on.set()
+    for socket in (first, second):
+        _, ready = await receive_until_sync_ready(socket)
+        assert ready["data"]["complete"] is True
+    await asyncio.gather(first.disconnect(), second.disconnect())
+
+
+async def test_a_connect_thread_goes_on_to_the_next_call_without_waiting_for_the_event_loop(
+    alice, settings, monkeypatch
+):
+    """A call's answer comes back through the event loop, 30-40 ms after the thread is done with it
+    in a process busy with push receipts (docs/scaling.md); a thread that was given the next call
+    only then was idle about a third of the time. So the next call waits at the thread already:
+    with one connect thread, a second phone's log-in is handed to it while the first's is worked on,
+    and the thread starts it while the event loop is still busy."""
+    settings.WEBSOCKET_DATABASE_THREADS = 2  # one thread for connecting, one for frames
+    monkeypatch.setattr(database_threads, "_database_needs_one_thread", lambda: False)
+    first_held, release_first, second_looked_up = threading.Event(), threading.Event(), threading.Event()
+    look_up = consumers.user_of_session
+    looked_up = []
+
+    def first_one_held(scope):
+        looked_up.append(scope["path"])
+        if len(looked_up) == 1:
+            first_held.set()
+            release_first.wait(BARRIER_TIMEOUT_S)
+        else:
+            second_looked_up.set()
+        return look_up(scope)
+
+    monkeypatch.setattr(consumers, "user_of_session", first_one_held)
+    log_in = consumers._log_in
+    handed_over = []
+
+    async def counted(*args):
+        handed_over.append(args)  # on the loop, as the call is handed to the threads
+        return await log_in(*args)
+
+    monkeypatch.setattr(consumers, "_log_in", counted)
+    cookie = await cookie_of(alice)
+    first, second = communicator(RESPONDER, cookie=cookie), communicator(RESPONDER, cookie=cookie)
+    assert (await first.connect(timeout=FRAME_TIMEOUT_S))[0]
+    assert await asyncio.to_thread(first_held.wait, FRAME_TIMEOUT_S)
+    assert (await second.connect(timeout=FRAME_TIMEOUT_S))[0]
+    for _ in range(int(BARRIER_TIMEOUT_S / 0.01)):  # a bound on a failure, not a measure
+        if len(handed_over) == 2:
+            break
+        await asyncio.sleep(0.01)
+
+    assert len(handed_over) == 2 and len(looked_up) == 1  # queued at the thread, which is busy with the first
+    release_first.set()
+    # The event loop is held here (a blocking wait on it): only the thread can start the second.
+    assert second_looked_up.wait(BARRIER_TIMEOUT_S)
     for socket in (first, second):
         _, ready = await receive_until_sync_ready(socket)
         assert ready["data"]["complete"] is True

@@ -6,6 +6,8 @@ import datetime
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backend.dispatch import actions
@@ -355,3 +357,26 @@ async def test_a_phone_that_saw_everything_pruned_is_replayed_what_came_after(in
     assert ids_and_types(replayed) == later
     assert ready["data"] == {"replayed": len(later), "last_event_id": later[-1][0], "complete": True}
     await socket.disconnect()
+
+
+@sync_to_async
+def backlog_and_queries(responder, last_event_id: int) -> tuple[list[int], int, bool, int]:
+    """What the replay reads for a phone that last saw `last_event_id`: (the backlog's ids, the newest
+    id, truncated, the queries it took)."""
+    with CaptureQueriesContext(connection) as queries:
+        backlog, newest_id, truncated = consumers._backlog.func(responder.pk, last_event_id)
+    return [event.pk for event in backlog], newest_id, truncated, len(queries)
+
+
+async def test_the_replay_of_a_phone_that_missed_events_is_one_query_and_of_one_up_to_date_two(incident, carol, alice):
+    """In a reconnect storm each query of a connect waits its turn behind the process's other work
+    (docs/scaling.md, "Recovery, after the fixes"): the backlog is read with the newest id and the
+    replay horizon in one statement. Before, three: the newest id, the backlog, the horizon."""
+    await dispatch(carol, incident)
+    await cancel(carol, incident)
+    (first_id, _), *rest = await stored_events_of(alice)
+    newest = rest[-1][0]
+
+    assert await backlog_and_queries(alice, first_id) == ([event_id for event_id, _ in rest], newest, False, 1)
+    assert await backlog_and_queries(alice, newest) == ([], newest, False, 2)
+    assert await backlog_and_queries(alice, newest + 1) == ([], newest, True, 2)  # an id it never gave out
