@@ -178,7 +178,7 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         # A live frame can come once the socket has joined its group, while the rest of its start
         # (the replay, the snapshot) is still going: it goes out after that, as before.
         if await self.started():
-            await self.send_frame(message["frame"])
+            await self.send(text_data=_text_of(message))
 
 
 class ResponderConsumer(_EventSocket):
@@ -228,16 +228,16 @@ class ResponderConsumer(_EventSocket):
         process would otherwise be skipped for ever: it is sent from the database first."""
         if not await self.started():  # as in _EventSocket.deliver: after the replay
             return
-        event_id = message["frame"].get("id")
+        event_id = message["event_id"] if "text" in message else message["frame"].get("id")
         if event_id is None:
-            await self.send_frame(message["frame"])
+            await self.send(text_data=_text_of(message))
             return
         if event_id <= self.sent_up_to:
             return  # replayed, known to the client, or already sent to fill a gap
         if message.get("previous_id", 0) > self.sent_up_to:
             for event in await _events_between(self.responder_id, self.sent_up_to, event_id):
                 await self.send_frame(events.stored_envelope(event))
-        await self.send_frame(message["frame"])
+        await self.send(text_data=_text_of(message))
         self.sent_up_to = event_id
 
     async def handle_frame(self, frame):
@@ -295,6 +295,13 @@ class CoordinatorConsumer(_EventSocket):
             if status["alive"] != alive:
                 alive = status["alive"]
                 await self.send_frame(events.envelope(type="board.workers", data=status))
+
+
+def _text_of(message: dict) -> str:
+    """A `deliver` message's frame as sent: encoded once by its sender (backend/realtime/events.py),
+    or here if it came from a process of the version before (a rolling upgrade)."""
+    text = message.get("text")
+    return text if text is not None else json.dumps(message["frame"], separators=(",", ":"))
 
 
 # As long as the board keeps a finished incident's card (board-state.js: FINISHED_KEPT_MS).
