@@ -16,8 +16,9 @@ within 10x). --no-durable-floors skips them.
 
     --mode embedded      one process as `make run` starts it (manage.py serve: daphne with the
                          delivery worker inside), SQLite in a temporary directory, in-memory layer
-    --mode distributed   two daphne processes on PostgreSQL and Redis (a scratch database made
-                         and dropped here); sockets alternate between them, dispatch goes to one
+    --mode distributed   two `manage.py serve` processes on PostgreSQL and Redis (a scratch
+                         database made and dropped here); sockets alternate between them,
+                         dispatch goes to one (--plain-daphne: plain daphne processes instead)
 
 The script sets up its own data: N firefighters in stations of K, stations 7+ km apart with
 DISPATCH_RADIUS_KM=1 and DISPATCH_MAX_PER_STATION=K, each incident at the next station, so every
@@ -1366,15 +1367,21 @@ def slowest_dispatches(log_paths: list[Path], product: dict, count: int = 3) -> 
 
 
 def server_command(args, port: int) -> list[str]:
-    """As deployed: embedded is `manage.py serve` (what `make run` starts: daphne with the delivery
-    worker on its event loop); distributed is plain daphne processes (docs/deployment.md)."""
-    if args.mode == "embedded":
-        command = [str(REPO_ROOT / "manage.py"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    else:
+    """As deployed (docs/deployment.md): `manage.py serve`, daphne with its walks over the
+    connections sliced and the young generation collected ten times a second
+    (backend/worker/daphne_server.py); embedded, what `make run` starts, with the delivery worker on
+    its event loop; distributed, one of several such processes on Redis (the workers run apart).
+    Distributed ran plain daphne until 5 December: without the timed young collections its young
+    generation swelled and a dispatch met collections of 14-22 ms (--probe)."""
+    command = [str(REPO_ROOT / "manage.py"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if args.plain_daphne and args.mode == "distributed":
         command = live_server.daphne_command(port)
+        if args.probe or args.experiment:
+            return [sys.executable, str(Path(__file__).resolve()), "--probed-server", *command]
+        return command
     if args.probe or args.experiment:
         return [sys.executable, str(Path(__file__).resolve()), "--probed-server", *command]
-    return [sys.executable, *command] if args.mode == "embedded" else command
+    return [sys.executable, *command]
 
 
 def main(argv=None) -> int:
@@ -1405,6 +1412,12 @@ def main(argv=None) -> int:
         help="keep N other responders' positions flowing every 10 s during the run (issue 14; default 0)",
     )
     parser.add_argument("--probe", action="store_true", help="time the stages inside daphne and print them")
+    parser.add_argument(
+        "--plain-daphne",
+        action="store_true",
+        help="distributed mode: plain `daphne backend.asgi:application` processes, as this script ran them "
+        "until 5 December, instead of `manage.py serve` as deployed",
+    )
     parser.add_argument(
         "--experiment",
         action="append",
