@@ -12,6 +12,7 @@ import logging
 import weakref
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db.models import Q
@@ -131,6 +132,18 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         if group:
             await self.channel_layer.group_discard(group, self.channel_name)
         await self.unbind_from_session()
+
+    async def dispatch(self, message):
+        """channels' dispatch, without the hop to a thread it makes before every message (to close
+        that thread's old database connections). Every database call these sockets make runs on
+        the sockets' threads, which do that themselves before and after each call
+        (backend/database_threads.py), so the hop closed nothing; but each message (every frame
+        delivered, every ping) waited for it, one at a time through channels' single thread: a
+        dispatch's twenty frames reached their sockets one hop apart (issue 17, py-spy)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def session_ended(self, message):
         """Logged out, revoked by a coordinator, or deactivated."""

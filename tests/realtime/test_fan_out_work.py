@@ -151,3 +151,32 @@ def test_a_deliver_message_carries_its_frame_encoded():
     message = _deliver(frame)
     assert message["type"] == "deliver" and isinstance(message["text"], str)
     assert frame_of(message) == frame
+
+
+async def test_a_frame_and_a_ping_reach_their_socket_without_a_hop_to_a_thread(alice, monkeypatch):
+    """channels' consumers hop to a thread before every message to close its old database
+    connections; these sockets' database calls close theirs on their own threads, so a frame for
+    the phone, or its ping, goes straight to the socket."""
+    from asgiref import sync
+
+    from backend.realtime.events import _deliver, envelope, responder_group
+    from tests.realtime.sockets import receive_until_sync_ready
+
+    phone = await connect("/ws/responder/?last_event_id=0", alice.user)
+    await receive_until_sync_ready(phone)
+    hops = []
+    to_thread = sync.SyncToAsync.__call__
+
+    async def counted(self, *args, **kwargs):
+        hops.append(getattr(self.func, "__qualname__", repr(self.func)))
+        return await to_thread(self, *args, **kwargs)
+
+    monkeypatch.setattr(sync.SyncToAsync, "__call__", counted)
+    frame = envelope(type="crew.message", data={"text": "Stand by"}, id=None)
+    await get_channel_layer().group_send(responder_group(alice.pk), _deliver(frame))
+    assert await phone.receive_json_from(timeout=3) == frame
+    await phone.send_json_to({"type": "ping"})
+    assert (await phone.receive_json_from(timeout=3))["type"] == "pong"
+
+    assert hops == []  # was close_old_connections before each (two)
+    await phone.disconnect(timeout=0.1)
