@@ -169,7 +169,9 @@ REDIS_URL = env.string("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis's, sending a batch and reading what waits in one round trip each
+            # (backend/realtime/layers.py).
+            "BACKEND": "backend.realtime.layers.BatchedRedisChannelLayer",
             "CONFIG": {
                 # channels_redis waits for messages with a blocking read that Redis itself ends after
                 # 5 s. redis-py 8's default read timeout (5 s) cut those reads off and dropped quiet

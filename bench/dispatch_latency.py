@@ -16,8 +16,9 @@ within 10x). --no-durable-floors skips them.
 
     --mode embedded      one process as `make run` starts it (manage.py serve: daphne with the
                          delivery worker inside), SQLite in a temporary directory, in-memory layer
-    --mode distributed   two daphne processes on PostgreSQL and Redis (a scratch database made
-                         and dropped here); sockets alternate between them, dispatch goes to one
+    --mode distributed   two `manage.py serve` processes on PostgreSQL and Redis (a scratch
+                         database made and dropped here); sockets alternate between them,
+                         dispatch goes to one (--plain-daphne: plain daphne processes instead)
 
 The script sets up its own data: N firefighters in stations of K, stations 7+ km apart with
 DISPATCH_RADIUS_KM=1 and DISPATCH_MAX_PER_STATION=K, each incident at the next station, so every
@@ -46,6 +47,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -544,6 +546,80 @@ async def pause_between_rounds() -> None:
     await asyncio.sleep(random.uniform(0.1, 0.2))
 
 
+# --- The client's own pauses, kept out of the rounds ------------------------------------------------
+#
+# The client reads every alerted socket's frame in this process, so a garbage collection here while
+# a round is under way is counted as the server's latency (bench/socket_capacity.py found its own
+# client's collections in its tail). What the client holds once its sockets are open (Django, the
+# data set up, 1,000 connections) is frozen out of the collector, the collector is off during each
+# round and collects between rounds instead, outside the measured time; the product and the floor
+# are measured alike. Any collection that still overlaps a round is counted and reported.
+
+CLIENT_COLLECTIONS: list[tuple[int, float, float, float]] = []  # (generation, start, end, cpu ms)
+
+
+def watch_the_client() -> None:
+    import gc
+
+    started = {}
+
+    def on_gc(phase, info):
+        if phase == "start":
+            started["t"], started["cpu"] = time.perf_counter(), time.thread_time()
+        elif "t" in started:
+            cpu = (time.thread_time() - started.pop("cpu")) * 1000
+            CLIENT_COLLECTIONS.append((info["generation"], started.pop("t"), time.perf_counter(), cpu))
+
+    if on_gc not in gc.callbacks:
+        gc.callbacks.append(on_gc)
+
+
+def freeze_the_client() -> None:
+    """Once the sockets are open: what the client holds is never walked by its collector again."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+@contextlib.contextmanager
+def client_collector_off():
+    """No collection of the client's during a round; one between rounds instead."""
+    import gc
+
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+async def between_rounds() -> None:
+    import gc
+
+    gc.collect()
+    await pause_between_rounds()
+
+
+def client_collections_in(windows: list[tuple[float, float]]) -> dict:
+    """The client's collections that overlapped a round (from the call to the round's last frame)."""
+    cpu = [
+        cpu_ms
+        for _, start, end, cpu_ms in CLIENT_COLLECTIONS
+        if any(start < w_end and end > w_start for w_start, w_end in windows)
+    ]
+    return {"count": len(cpu), "cpu_ms_total": round(sum(cpu), 2), "cpu_ms_max": round(max(cpu), 2) if cpu else None}
+
+
+def round_windows(client: "Client", references: list[str]) -> list[tuple[float, float]]:
+    windows = []
+    for reference in references:
+        state = client.rounds[reference]
+        last = max((times[0] for times in state.receipts.values()), default=state.t_sent)
+        windows.append((state.t_sent, max(last, state.t_response or state.t_sent)))
+    return windows
+
+
 def collect(client: Client, references: list[str], where=lambda index: "") -> dict:
     latencies, response_ms, missed = [], [], []
     missing = duplicates = unexpected = 0
@@ -590,34 +666,36 @@ async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> 
         await asyncio.sleep(POSITIONS_EVERY_S)  # a full round flowing before the first measured dispatch
     measured = []
     total = WARMUP_INCIDENTS + args.incidents
+    freeze_the_client()
     for number in range(total):
         station = number % plan.station_count
         reference = f"BENCH-{run_id}-{number:04d}"
         expected = set(range(station * args.alerted, (station + 1) * args.alerted))
         state = client.expect(reference, expected)
         lat, lon = plan.station_locations[station]
-        state.t_sent, status, body, state.t_response = await post_json(
-            dispatch_port,
-            "/api/v1/incidents/",
-            {
-                "cad_reference": reference,
-                "latitude": lat + 0.001,
-                "longitude": lon,
-                "address": f"Bench street {number}",
-                "dispatch": True,
-            },
-            plan.token,
-        )
-        if status != 201:
-            raise RuntimeError(f"dispatch {reference}: HTTP {status}: {body[:500]!r}")
-        alerts = json.loads(body)["alerts"]
-        if len(alerts) != args.alerted:
-            raise RuntimeError(f"dispatch {reference} alerted {len(alerts)} firefighters, not {args.alerted}")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(state.done.wait(), FRAME_TIMEOUT_S)
+        with client_collector_off():
+            state.t_sent, status, body, state.t_response = await post_json(
+                dispatch_port,
+                "/api/v1/incidents/",
+                {
+                    "cad_reference": reference,
+                    "latitude": lat + 0.001,
+                    "longitude": lon,
+                    "address": f"Bench street {number}",
+                    "dispatch": True,
+                },
+                plan.token,
+            )
+            if status != 201:
+                raise RuntimeError(f"dispatch {reference}: HTTP {status}: {body[:500]!r}")
+            alerts = json.loads(body)["alerts"]
+            if len(alerts) != args.alerted:
+                raise RuntimeError(f"dispatch {reference} alerted {len(alerts)} firefighters, not {args.alerted}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.done.wait(), FRAME_TIMEOUT_S)
         if number >= WARMUP_INCIDENTS:
             measured.append(reference)
-        await pause_between_rounds()
+        await between_rounds()
     await asyncio.sleep(0.5)  # late duplicates
     if flowing is not None:
         flowing.cancel()
@@ -628,6 +706,8 @@ async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> 
     figures["frame_bytes"] = int(percentile(client.frame_sizes, 0.5) or 1500)
     figures["references"] = measured
     figures["t_sent"] = {reference: client.rounds[reference].t_sent for reference in measured}
+    figures["windows"] = dict(zip(measured, round_windows(client, measured), strict=True))
+    figures["client_collections"] = client_collections_in(list(figures["windows"].values()))
     await client.close_all()
     return figures
 
@@ -691,25 +771,28 @@ async def run_floor(args, port: int) -> dict:
     control = await connect(f"ws://127.0.0.1:{port}/control", compression=None, open_timeout=CONNECT_TIMEOUT_S)
     station_count = args.sockets // args.alerted
     measured = []
+    freeze_the_client()
     try:
         for number in range(WARMUP_INCIDENTS + args.incidents):
             station = number % station_count
             reference = f"FLOOR-{number:04d}"
             targets = list(range(station * args.alerted, (station + 1) * args.alerted))
             state = client.expect(reference, set(targets))
-            state.t_sent = time.perf_counter()
-            await control.send(json.dumps({"reference": reference, "targets": targets}))
-            await asyncio.wait_for(control.recv(), HTTP_TIMEOUT_S)
-            state.t_response = time.perf_counter()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(state.done.wait(), FRAME_TIMEOUT_S)
+            with client_collector_off():
+                state.t_sent = time.perf_counter()
+                await control.send(json.dumps({"reference": reference, "targets": targets}))
+                await asyncio.wait_for(control.recv(), HTTP_TIMEOUT_S)
+                state.t_response = time.perf_counter()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(state.done.wait(), FRAME_TIMEOUT_S)
             if number >= WARMUP_INCIDENTS:
                 measured.append(reference)
-            await pause_between_rounds()
+            await between_rounds()
         await asyncio.sleep(0.5)
     finally:
         await control.close()
     figures = collect(client, measured)
+    figures["client_collections"] = client_collections_in(round_windows(client, measured))
     await client.close_all()
     return figures
 
@@ -949,16 +1032,27 @@ def run_probed_server(command: list[str]) -> None:
             record(f"loop sends ({_frame_type(messages[0][1])}, ...)", reference, start, time.perf_counter())
 
     broadcast._group_send_all = group_send_all
+    if hasattr(broadcast, "_sender_idle"):  # the in-memory layer's sends, made as the loop takes them
+        original_enqueue_all = broadcast._enqueue_all
+
+        def enqueue_all(batches):
+            start = time.perf_counter()
+            try:
+                return original_enqueue_all(batches)
+            finally:
+                name = f"loop takes the batches ({_frame_type(batches[0][0][1])}, ...)"
+                record(name, _cad_reference(batches[0]), start, time.perf_counter())
+
+        broadcast._enqueue_all = enqueue_all
 
     original_deliver = consumers.ResponderConsumer.deliver
 
     async def deliver(self, message):
-        frame = message["frame"]
-        if frame.get("type") != "alert.created":
+        if _frame_type(message) != "alert.created":
             return await original_deliver(self, message)
         start = time.perf_counter()
         await original_deliver(self, message)
-        record("consumer deliver", frame["data"]["alert"]["incident"]["cad_reference"], start, time.perf_counter())
+        record("consumer deliver", _cad_reference([(None, message)]), start, time.perf_counter())
 
     consumers.ResponderConsumer.deliver = deliver
 
@@ -1034,6 +1128,9 @@ def run_probed_server(command: list[str]) -> None:
 
     signal.signal(signal.SIGUSR2, garbage_census)
     loop_watch = {"started": False}
+    # What counts as a long callback or a stop of the loop (socket_capacity.py keeps 20 ms; this
+    # script asks for 5 to see what a 30 ms dispatch waits for).
+    pause_s = float(os.environ.get("BENCH_LOOP_PAUSE_MS", "20")) / 1000
 
     # Every callback the event loop runs, timed: one of 20 ms or more is written with what it was
     # and the loop thread's CPU time in it (wall far above CPU: the thread waited, for the GIL or
@@ -1046,7 +1143,7 @@ def run_probed_server(command: list[str]) -> None:
             return original_run(handle)
         finally:
             end = time.perf_counter()
-            if end - start >= 0.02:
+            if end - start >= pause_s:
                 line = {
                     "span": "loop callback",
                     "ref": None,
@@ -1063,7 +1160,7 @@ def run_probed_server(command: list[str]) -> None:
     def watch_the_loop(loop, expected: float) -> None:
         """Every 10 ms on the event loop: a callback late by more than 20 ms is a stop of the loop."""
         now = time.perf_counter()
-        if now - expected > 0.02:
+        if now - expected > pause_s:
             record("loop stopped", None, expected, now)
         loop.call_later(0.01, watch_the_loop, loop, time.perf_counter() + 0.01)
 
@@ -1094,13 +1191,20 @@ def run_probed_server(command: list[str]) -> None:
 def _cad_reference(messages: list) -> str | None:
     """The incident a batch of sends is about, from its first frame, to match it to its request
     (the sends run on the event loop, outside the request's thread)."""
-    frame = messages[0][1].get("frame") if messages else None
+    message = messages[0][1] if messages else {}
+    if isinstance(message.get("text"), str):  # the frame encoded once by its sender: not decoded here
+        found = re.search(r'"cad_reference":"([^"]*)"', message["text"])
+        return found.group(1) if found else None
+    frame = message.get("frame")
     data = frame.get("data", {}) if isinstance(frame, dict) else {}
     incident = data.get("alert", {}).get("incident") if isinstance(data.get("alert"), dict) else data
     return incident.get("cad_reference") if isinstance(incident, dict) else None
 
 
 def _frame_type(message: dict) -> str:
+    if isinstance(message.get("text"), str):
+        found = re.match(r'\{"type":"([^"]*)"', message["text"])
+        return found.group(1) if found else "?"
     frame = message.get("frame")
     return frame.get("type", "?") if isinstance(frame, dict) else message.get("type", "?")
 
@@ -1158,7 +1262,10 @@ def apply_experiments(names: str) -> None:
         from django.conf import settings
 
         layer = settings.CHANNEL_LAYERS["default"]
-        if layer["BACKEND"] == "channels_redis.core.RedisChannelLayer":
+        if layer["BACKEND"] in (
+            "channels_redis.core.RedisChannelLayer",
+            "backend.realtime.layers.BatchedRedisChannelLayer",
+        ):
             layer["BACKEND"] = "channels_redis.pubsub.RedisPubSubChannelLayer"
             layer["CONFIG"] = {"hosts": layer["CONFIG"]["hosts"], "prefix": layer["CONFIG"]["prefix"]}
     if "switch-interval" in names:
@@ -1211,19 +1318,70 @@ def probe_report(log_paths: list[Path], t_sent: dict[str, float]) -> dict:
     return report
 
 
+def slowest_dispatches(log_paths: list[Path], product: dict, count: int = 3) -> list[dict]:
+    """The `count` dispatches whose last frame came latest (the p99 is one of them: 20 frames of 1,000
+    are one dispatch's), each with its stages and every pause that overlapped it of 1 ms or more
+    (the servers' collections, loop stops, long loop callbacks, daphne's walks; the client's
+    collections), in ms after the client sent the call: what the tail is made of."""
+    entries = []
+    for path in log_paths:
+        if path.exists():
+            entries.extend(json.loads(line) for line in path.read_text().splitlines())
+    entries = [entry for entry in entries if "span" in entry]
+    windows = product["windows"]
+    out = []
+    for reference, (start, end) in sorted(windows.items(), key=lambda item: item[1][0] - item[1][1])[:count]:
+
+        def ms(t, start=start):
+            return round((t - start) * 1000, 1)
+
+        stages = [
+            {"span": entry["span"].strip(), "at": ms(entry["start"]), "took": ms(entry["end"]) - ms(entry["start"])}
+            for entry in entries
+            if entry["ref"] == reference
+        ]
+        pauses = [
+            {
+                "span": entry["span"],
+                "at": ms(entry["start"]),
+                "took": round((entry["end"] - entry["start"]) * 1000, 1),
+                **{key: entry[key] for key in ("cpu_ms", "what") if key in entry},
+            }
+            for entry in entries
+            if entry["ref"] is None
+            and entry["start"] < end
+            and entry["end"] > start
+            and entry["end"] - entry["start"] >= 0.001
+            and entry["span"].startswith(("gc ", "daphne ", "loop "))
+        ]
+        pauses += [
+            {"span": f"client gc gen{generation}", "at": ms(c_start), "took": round((c_end - c_start) * 1000, 1)}
+            for generation, c_start, c_end, _ in CLIENT_COLLECTIONS
+            if c_start < end and c_end > start
+        ]
+        out.append({"reference": reference, "last_frame_ms": ms(end), "stages": stages, "pauses": pauses})
+    return out
+
+
 # --- The run -------------------------------------------------------------------------------------------
 
 
 def server_command(args, port: int) -> list[str]:
-    """As deployed: embedded is `manage.py serve` (what `make run` starts: daphne with the delivery
-    worker on its event loop); distributed is plain daphne processes (docs/deployment.md)."""
-    if args.mode == "embedded":
-        command = [str(REPO_ROOT / "manage.py"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    else:
+    """As deployed (docs/deployment.md): `manage.py serve`, daphne with its walks over the
+    connections sliced and the young generation collected ten times a second
+    (backend/worker/daphne_server.py); embedded, what `make run` starts, with the delivery worker on
+    its event loop; distributed, one of several such processes on Redis (the workers run apart).
+    Distributed ran plain daphne until 5 December: without the timed young collections its young
+    generation swelled and a dispatch met collections of 14-22 ms (--probe)."""
+    command = [str(REPO_ROOT / "manage.py"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if args.plain_daphne and args.mode == "distributed":
         command = live_server.daphne_command(port)
+        if args.probe or args.experiment:
+            return [sys.executable, str(Path(__file__).resolve()), "--probed-server", *command]
+        return command
     if args.probe or args.experiment:
         return [sys.executable, str(Path(__file__).resolve()), "--probed-server", *command]
-    return [sys.executable, *command] if args.mode == "embedded" else command
+    return [sys.executable, *command]
 
 
 def main(argv=None) -> int:
@@ -1254,6 +1412,12 @@ def main(argv=None) -> int:
         help="keep N other responders' positions flowing every 10 s during the run (issue 14; default 0)",
     )
     parser.add_argument("--probe", action="store_true", help="time the stages inside daphne and print them")
+    parser.add_argument(
+        "--plain-daphne",
+        action="store_true",
+        help="distributed mode: plain `daphne backend.asgi:application` processes, as this script ran them "
+        "until 5 December, instead of `manage.py serve` as deployed",
+    )
     parser.add_argument(
         "--experiment",
         action="append",
@@ -1303,6 +1467,7 @@ def main(argv=None) -> int:
 
 def run(args) -> int:
     sys.path.insert(0, str(REPO_ROOT))
+    watch_the_client()
     run_id = uuid.uuid4().hex[:8]
     work_dir = Path(tempfile.mkdtemp(prefix="coresponder-bench-"))
     processes: list[Process] = []
@@ -1362,6 +1527,7 @@ def run(args) -> int:
                 probe_logs.append(work_dir / f"probe-{number}.jsonl")
                 server_env["BENCH_PROBE_LOG"] = str(probe_logs[-1])
                 server_env["BENCH_EXPERIMENTS"] = ",".join(args.experiment)
+                server_env.setdefault("BENCH_LOOP_PAUSE_MS", "5")
             processes.append(start_process(f"server-{number}", server_command(args, port), server_env, work_dir, port))
         for process in processes:
             wait_until_listening(process)
@@ -1381,6 +1547,8 @@ def run(args) -> int:
                     f"  --- errors in {process.name}'s log (port {process.port}) ---\n{log_errors(process)}", flush=True
                 )
         stages = probe_report(probe_logs, product["t_sent"]) if args.probe else None
+        if args.probe:
+            product["slowest"] = slowest_dispatches(probe_logs, product)
 
         floor_port = free_port()
         floor = start_process(
@@ -1463,6 +1631,18 @@ def report(args, product: dict, floor: dict, stages: dict | None) -> int:
                 )
             else:
                 print(f"    {name:44s} at {fmt(values['at']['p50'])} / {fmt(values['at']['p99'])}")
+    print(
+        f"    the client's own collections during the rounds: {product['client_collections']['count']} "
+        f"(floor {floor['client_collections']['count']})"
+    )
+    for slow in product.get("slowest", []):
+        print(f"\n  a slow dispatch: its last frame {fmt(slow['last_frame_ms'])} ms after the call")
+        for stage in sorted(slow["stages"], key=lambda stage: stage["at"]):
+            print(f"      {stage['span']:44s} at {fmt(stage['at'])}  took {fmt(stage['took'])}")
+        for pause in sorted(slow["pauses"], key=lambda pause: pause["at"]):
+            extra = f"  cpu {pause['cpu_ms']}" if "cpu_ms" in pause else ""
+            extra += f"  {pause['what'][:90]}" if "what" in pause else ""
+            print(f"      pause: {pause['span']:37s} at {fmt(pause['at'])}  took {fmt(pause['took'])}{extra}")
     ratio = ours["p99"] / base["p99"] if ours["p99"] is not None and base["p99"] else None
     met = ours["p99"] is not None and ours["p99"] <= TARGET_P99_MS and product["missing"] == 0
     for name in sorted(args.experiment):
@@ -1489,6 +1669,8 @@ def report(args, product: dict, floor: dict, stages: dict | None) -> int:
         "duplicate_frames": product["duplicates"],
         "misdirected_frames": product["unexpected"],
         "floor_missing_frames": floor["missing"],
+        "client_collections_in_rounds": product["client_collections"]["count"],
+        "floor_client_collections_in_rounds": floor["client_collections"]["count"],
         "target_p99_ms": TARGET_P99_MS,
         "target_met": met,
         "loadavg_1m_start": round(product["load"][0], 2),

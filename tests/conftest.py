@@ -14,6 +14,7 @@ import datetime
 import gc
 import os
 import subprocess
+import sys
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -203,8 +204,14 @@ def django_db_setup(django_db_setup):
     """pytest-django's, and before it drops the test databases: a collection, which closes the
     connections still held by threads that have ended (a request run in-process through the ASGI
     application has a thread of its own, whose connection nothing else closes). On PostgreSQL one
-    left open keeps the test database from being dropped (.ci/run's PostgreSQL pass warned so)."""
+    left open keeps the test database from being dropped (.ci/run's PostgreSQL pass warned so).
+    And the idle request threads the ASGI application keeps for its next requests (backend/asgi.py,
+    RequestThreads) close theirs."""
     yield
+    asgi = sys.modules.get("backend.asgi")
+    if asgi is not None:
+        for executor in asgi.django_asgi_app.request_threads.idle:
+            executor.submit(connections.close_all).result()
     gc.collect()
 
 

@@ -63,3 +63,33 @@ async def test_a_dispatch_call_crosses_to_its_thread_once(cad, stations, crossin
     # The middleware, the view and the rendering in one go: was 4 (the middleware, CSRF's view
     # check, the view, the rendering).
     assert len(middleware_and_view) == 1, crossings["to the thread"]
+
+
+async def test_requests_reuse_their_threads(monkeypatch):
+    """Each request runs on a thread of its own, as before, but the thread is kept for the next
+    request instead of a new one started per request (and another started to join it at the end):
+    starting a thread holds up the event loop until the thread runs."""
+    import threading
+
+    from backend.asgi import django_asgi_app
+
+    started = []
+    start = threading.Thread.start
+
+    def counted(thread):
+        started.append(thread.name)
+        return start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counted)
+
+    async def get_healthz():
+        communicator = HttpCommunicator(django_asgi_app, "GET", "/healthz", headers=[(b"host", b"testserver")])
+        response = await communicator.get_response(timeout=10)
+        assert response["status"] in (200, 503), response["body"]
+        await communicator.wait(timeout=10)  # the request ends (its connection given back), as in daphne
+
+    await get_healthz()  # may start the first request thread
+    started.clear()
+    for _ in range(3):
+        await get_healthz()
+    assert started == []  # was two per request: its thread, and one to join it when it ended

@@ -10,6 +10,7 @@ Every frame a client receives has the envelope documented in docs/events.md:
     {"type": "...", "id": <int or null>, "sent_at": "<ISO 8601>", "data": {...}}
 """
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 
@@ -106,5 +107,14 @@ def send_unstored(type: str, data: dict, *, board: bool, responder_ids: Iterable
 
 
 def _deliver(frame: dict) -> dict:
-    """The channel-layer message that makes a consumer send `frame` to its client."""
-    return {"type": "deliver", "frame": frame}
+    """The channel-layer message that makes a consumer send `frame` to its client: the frame as the
+    client gets it, encoded once here, and its id (the responder socket orders by it). Each
+    consumer encoded it again before (each board socket, each responder's), the in-memory layer
+    deep-copied the nested frame for every socket and Redis packed it for every message; a string
+    is copied and packed for nothing (issue 17, the path from commit to frames)."""
+    return {"type": "deliver", "text": json.dumps(frame, separators=(",", ":")), "event_id": frame.get("id")}
+
+
+def frame_of(message: dict) -> dict:
+    """The frame a `deliver` message carries (as sent by this version or, mid-upgrade, the last)."""
+    return json.loads(message["text"]) if "text" in message else message["frame"]

@@ -12,6 +12,7 @@ import logging
 import weakref
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db.models import BigIntegerField, Q, Subquery
@@ -132,6 +133,18 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
         await self.unbind_from_session()
 
+    async def dispatch(self, message):
+        """channels' dispatch, without the hop to a thread it makes before every message (to close
+        that thread's old database connections). Every database call these sockets make runs on
+        the sockets' threads, which do that themselves before and after each call
+        (backend/database_threads.py), so the hop closed nothing; but each message (every frame
+        delivered, every ping) waited for it, one at a time through channels' single thread: a
+        dispatch's twenty frames reached their sockets one hop apart (issue 17, py-spy)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def session_ended(self, message):
         """Logged out, revoked by a coordinator, or deactivated."""
         await self.close(code=CloseCode.NOT_LOGGED_IN)
@@ -178,7 +191,7 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
         # A live frame can come once the socket has joined its group, while the rest of its start
         # (the replay, the snapshot) is still going: it goes out after that, as before.
         if await self.started():
-            await self.send_frame(message["frame"])
+            await self.send(text_data=_text_of(message))
 
 
 class ResponderConsumer(_EventSocket):
@@ -228,16 +241,16 @@ class ResponderConsumer(_EventSocket):
         process would otherwise be skipped for ever: it is sent from the database first."""
         if not await self.started():  # as in _EventSocket.deliver: after the replay
             return
-        event_id = message["frame"].get("id")
+        event_id = message["event_id"] if "text" in message else message["frame"].get("id")
         if event_id is None:
-            await self.send_frame(message["frame"])
+            await self.send(text_data=_text_of(message))
             return
         if event_id <= self.sent_up_to:
             return  # replayed, known to the client, or already sent to fill a gap
         if message.get("previous_id", 0) > self.sent_up_to:
             for event in await _events_between(self.responder_id, self.sent_up_to, event_id):
                 await self.send_frame(events.stored_envelope(event))
-        await self.send_frame(message["frame"])
+        await self.send(text_data=_text_of(message))
         self.sent_up_to = event_id
 
     async def handle_frame(self, frame):
@@ -295,6 +308,13 @@ class CoordinatorConsumer(_EventSocket):
             if status["alive"] != alive:
                 alive = status["alive"]
                 await self.send_frame(events.envelope(type="board.workers", data=status))
+
+
+def _text_of(message: dict) -> str:
+    """A `deliver` message's frame as sent: encoded once by its sender (backend/realtime/events.py),
+    or here if it came from a process of the version before (a rolling upgrade)."""
+    text = message.get("text")
+    return text if text is not None else json.dumps(message["frame"], separators=(",", ":"))
 
 
 # As long as the board keeps a finished incident's card (board-state.js: FINISHED_KEPT_MS).

@@ -26,7 +26,7 @@ import time
 from daphne.server import Server
 from twisted.internet import reactor
 
-from backend.worker.serving import collect_the_young
+from backend.worker.serving import collect_on_the_timer_only, collect_the_young
 
 logger = logging.getLogger("daphne.server")  # where daphne's own walk logs
 
@@ -41,6 +41,12 @@ def _slice(protocols: list, number: int, slices: int) -> list:
 
 
 class SlicedTimeoutServer(Server):
+    def run(self):
+        # Its walk collects the young ten times a second: CPython's automatic collections, set off by
+        # the dispatches' bursts of work, are not needed (backend/worker/serving.py).
+        collect_on_the_timer_only()
+        super().run()
+
     def timeout_checker(self):
         """Start a walk over the connections open now; its slices follow each other (as daphne's
         walks did, the next one is scheduled when this one ends)."""

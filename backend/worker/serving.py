@@ -8,6 +8,8 @@ alert waiting in it, for a time that grows with the sockets (bench/socket_capaci
 
 What this does instead:
 
+- In `manage.py serve`, collections only on a timer (collect_on_the_timer_only, collect_the_young):
+  none set off by a dispatch's burst of work.
 - What start-up made (Django, the apps, the URL patterns) is frozen: never walked again.
 - The youngest generation is collected every 10,000 net allocations instead of 700, so short
   requests rarely trigger a collection at all.
@@ -73,6 +75,22 @@ def collect_the_young(now=time.monotonic) -> None:
         return
     middle_due = gc.get_count()[1] >= MIDDLE_THRESHOLD
     gc.collect(1 if middle_due else 0)
+
+
+def collect_on_the_timer_only() -> None:
+    """CPython's automatic collections off, in a process whose collections are timed (called as
+    `manage.py serve`'s server starts, whose walk calls collect_the_young ten times a second; plain
+    daphne keeps CPython's).
+
+    CPython collects when allocations outrun deallocations by YOUNG_THRESHOLD, which in a serving
+    process happens in a burst of work: a dispatch. And when the oldest generation has grown by a
+    quarter since it was last walked (at first, as soon as sockets have connected), that automatic
+    collection is a full one, which walks every socket's objects while the dispatch that set it off
+    waits: 144 ms of the event loop at 1,000 sockets (bench/dispatch_latency.py --probe, issue 17),
+    about 1 s at 10,000 (docs/scaling.md). The timed collections collect the same generations at
+    ticks that have nothing to do with the dispatches; between two ticks the youngest generation
+    holds a tenth of a second's new objects, and reference counting frees all but the cycles."""
+    gc.disable()
 
 
 class _LastFull:

@@ -16,7 +16,7 @@ from backend.delivery.models import Delivery
 from backend.delivery.subscriptions import subscribe_device
 from backend.dispatch.models import Alert, Incident
 from backend.realtime import events
-from backend.realtime.events import BOARD_GROUP
+from backend.realtime.events import BOARD_GROUP, frame_of
 from tests.conftest import NORWICH_INCIDENT, browser_subscription, make_firefighter, token_client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -127,7 +127,7 @@ def test_the_board_is_told_of_the_new_incident_once_as_the_dispatch_left_it(cad,
     hand_over = events.send_on_commit
 
     def recorded(messages):
-        sent.extend(message["frame"] for group, message in messages if group == BOARD_GROUP)
+        sent.extend(frame_of(message) for group, message in messages if group == BOARD_GROUP)
         hand_over(messages)
 
     monkeypatch.setattr(events, "send_on_commit", recorded)

@@ -15,6 +15,7 @@ from backend.audit.models import AuditEntry
 from backend.dispatch import actions, positions
 from backend.dispatch.models import AlertPosition
 from backend.realtime import events
+from backend.realtime.events import frame_of
 from backend.realtime.models import ResponderEvent
 from tests.api.helpers import assert_error, assert_matches
 from tests.conftest import NORWICH, NORWICH_INCIDENT, client_for, token_client_for
@@ -27,7 +28,7 @@ def sent(monkeypatch):
     """Every (group, frame) sent to sockets, as sent (after commit in real life)."""
     frames = []
     monkeypatch.setattr(
-        events, "send_on_commit", lambda messages: frames.extend((group, m["frame"]) for group, m in messages)
+        events, "send_on_commit", lambda messages: frames.extend((group, frame_of(m)) for group, m in messages)
     )
     return frames
 

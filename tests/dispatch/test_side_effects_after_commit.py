@@ -11,8 +11,9 @@ from django.db import transaction
 from backend.dispatch import actions
 from backend.dispatch.actions import dispatch_incident
 from backend.dispatch.models import Alert, Incident
-from backend.realtime.events import responder_group
+from backend.realtime.events import frame_of, responder_group
 from backend.realtime.models import ResponderEvent
+from tests.support.channel_layers import replace_group_send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,7 +58,7 @@ def test_a_rolled_back_dispatch_sends_nothing_and_stores_nothing(incident, carol
 def test_a_committed_dispatch_sends_the_stored_event(incident, carol, alice):
     listener = Listener(alice)
     dispatch_incident(actor=carol, incident_id=incident.pk)
-    frames = [message["frame"] for message in listener.messages()]
+    frames = [frame_of(message) for message in listener.messages()]
     stored = ResponderEvent.objects.get(type="alert.created")
     assert frames[0]["type"] == "alert.created" and frames[0]["id"] == stored.pk
     assert frames[0]["data"] == stored.data
@@ -71,7 +72,7 @@ def test_a_channel_layer_that_is_down_does_not_fail_the_dispatch(incident, carol
     async def unreachable(group, message):
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(layer, "group_send", unreachable)
+    replace_group_send(monkeypatch, layer, unreachable)
     alerts = dispatch_incident(actor=carol, incident_id=incident.pk)
     assert [alert.responder_id for alert in alerts] == [alice.pk]
     stored = ResponderEvent.objects.get(responder=alice, type="alert.created")

@@ -12,6 +12,8 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from backend.dispatch import actions
+from backend.realtime.events import frame_of
+from tests.support.channel_layers import replace_group_send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,13 +38,13 @@ def held_sends(monkeypatch):
 
     async def group_send(group, message):
         await held.released.wait()
-        frame = message.get("frame", {})
+        frame = frame_of(message) if message.get("type") == "deliver" else {}
         data = frame.get("data", {})
         incident = data.get("alert", {}).get("incident_id") if isinstance(data.get("alert"), dict) else None
         held.sent.append((group, frame.get("type"), incident))
         await send(group, message)
 
-    monkeypatch.setattr(layer, "group_send", group_send)
+    replace_group_send(monkeypatch, layer, group_send)
     yield held
     held.released.set()
 
@@ -97,7 +99,7 @@ def test_outside_a_server_the_sends_are_made_before_the_action_returns(incident,
     async def group_send(group, message):
         sent.append(group)
 
-    monkeypatch.setattr(layer, "group_send", group_send)
+    replace_group_send(monkeypatch, layer, group_send)
     actions.dispatch_incident(actor=carol, incident_id=incident.pk)
     assert f"responder.{alice.pk}" in sent
 
@@ -117,7 +119,7 @@ async def test_a_backlog_past_its_limit_drops_its_oldest_batch(monkeypatch, capl
         await released.wait()
         sent.append(message["n"])
 
-    monkeypatch.setattr(layer, "group_send", group_send)
+    replace_group_send(monkeypatch, layer, group_send)
     broadcast._enqueue([("board", {"type": "deliver", "n": 0})])
     await asyncio.sleep(0)  # the sender takes batch 0 and waits on the layer
     for n in range(1, 6):  # 1, 2, 3 queue; 4 and 5 push out 1 and 2
@@ -145,7 +147,7 @@ async def test_sent_waits_for_every_batch_handed_over_so_far(monkeypatch):
         await asyncio.sleep(0.02)  # a round trip to Redis
         sent.append(message["n"])
 
-    monkeypatch.setattr(layer, "group_send", group_send)
+    replace_group_send(monkeypatch, layer, group_send)
     await broadcast.sent()  # nothing handed over yet: returns at once
     for n in range(3):
         broadcast._enqueue([("board", {"type": "deliver", "n": n})])
@@ -167,7 +169,7 @@ async def test_a_board_opened_after_a_dispatch_is_not_sent_the_dispatch_late(mon
         await asyncio.sleep(0.05)
         await group_send(group, message)
 
-    monkeypatch.setattr(layer, "group_send", slow_group_send)
+    replace_group_send(monkeypatch, layer, slow_group_send)
     await dispatch(carol, incident)
     board = await connect("/ws/coordinator/", carol)
     assert (await receive_frame(board))["type"] == "board.snapshot"

@@ -12,3 +12,18 @@ def a_receive_is_left_on(layer) -> bool:
         return True
     clean_locks = getattr(layer, "receive_clean_locks", None)
     return bool(getattr(clean_locks, "locks", None))
+
+
+def replace_group_send(monkeypatch, layer, group_send) -> None:
+    """Make every group send of the real-time fan-out go through `group_send(group, message)`, one
+    at a time in order: the layer's batch sends (backend/realtime/layers.py) are replaced by a loop
+    over it, and the in-memory layer's sends at once are turned off, so that `group_send` may hold
+    (await) or fail a send as a slow or unreachable Redis would."""
+
+    async def group_send_many(messages):
+        for group, message in messages:
+            await group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", group_send)
+    monkeypatch.setattr(layer, "group_send_many", group_send_many)
+    monkeypatch.setattr(layer, "group_send_many_nowait", None, raising=False)

@@ -77,6 +77,18 @@ def test_manage_py_serve_runs_this_server(monkeypatch):
     assert live_server.WEBSOCKET_CONNECT_TIMEOUT_S == 30  # the tests' and benchmarks' plain daphne too
 
 
+def test_its_server_turns_off_the_automatic_collections_as_it_starts(monkeypatch):
+    from daphne.server import Server
+
+    from backend.worker import daphne_server
+
+    calls = []
+    monkeypatch.setattr(daphne_server, "collect_on_the_timer_only", lambda: calls.append("timer only"))
+    monkeypatch.setattr(Server, "run", lambda self: calls.append("run"))
+    daphne_server.SlicedTimeoutServer.__new__(daphne_server.SlicedTimeoutServer).run()
+    assert calls == ["timer only", "run"]
+
+
 # --- The applications' walk (daphne's application_checker, in slices) ----------------------------
 
 
