@@ -631,6 +631,7 @@ def run_probed_server(port: str) -> None:
     from backend.delivery.transports import webpush as webpush_transport
     from backend.dispatch import actions, escalation
     from backend.realtime import events
+    from backend.worker import loop
 
     log = open(os.environ["BENCH_PROBE_LOG"], "a", buffering=1)  # noqa: SIM115 (open for the process's life)
     lock = threading.Lock()
@@ -664,6 +665,16 @@ def run_probed_server(port: str) -> None:
     pywebpush.WebPusher.encode = timed("encrypt", pywebpush.WebPusher.encode)
     py_vapid.Vapid02.sign = timed("vapid_sign", py_vapid.Vapid02.sign)
 
+    original_wait = loop.Worker._wait
+
+    async def worker_wait(self, *args, **kwargs):
+        start = time.time()
+        try:
+            return await original_wait(self, *args, **kwargs)
+        finally:
+            record("worker_wait", start, time.time())
+
+    loop.Worker._wait = worker_wait
     original_send = webpush_transport.WebPushTransport.send
 
     async def send(self, job):
@@ -741,6 +752,11 @@ def probe_report(log_path: Path, results: list) -> dict:
             "  tell_board_ms": took("tell_board"),
             "  commit_ms": took("commit"),
             "dispatch_action_end": rel(dispatch["end"]),
+            "commit_end": rel(max(s["end"] for s in in_dispatch if s["span"] == "commit")),
+            # The worker's sleep that the dispatch's wake-up (or a poll) ended.
+            "worker_woken": rel(
+                min((s["end"] for s in of("worker_wait", spans) if dispatch["end"] <= s["end"] <= end), default=end)
+            ),
             "after_commit_send_end": rel(max(s["end"] for s in of("after_commit_send"))),
             "dispatch_after_commit_sends_ms": took("after_commit_send"),
             "claims": len(claims),
@@ -756,6 +772,7 @@ def probe_report(log_path: Path, results: list) -> dict:
             "worker_db_thread_busy_ms": sum((s["end"] - s["start"]) * 1000 for s in worker_db),
             "first_send_start": rel(min(s["start"] for s in sends)),
             "last_send_start": rel(max(s["start"] for s in sends)),
+            "first_push_accepted": min(result.push_ms),
             "last_encrypt_end": rel(max(s["end"] for s in of("encrypt"))),
             "response_end": result.response_ms,
             "last_send_end": rel(max(s["end"] for s in sends)),
