@@ -339,29 +339,22 @@ class DeliveryPass(Pass):
     async def run_once(self) -> int:
         """Claim due deliveries and start sending them; how many were started. After an idle spell
         the claim takes FIRST_CLAIM_ROWS rows, so that the first pushes of a fan-out leave while
-        the rest are still to be claimed; the next claims take as many as there are free slots,
-        at once, until a claim finds less than it asked for: the worker's other passes (a report
-        summary of the last dispatches, an escalation check) run before or after a fan-out, never
-        between its first rows and the rest, whose claim waited for them on the database thread."""
+        the rest are still to be claimed; the next claim (the worker runs the pass again at once)
+        takes as many as there are free slots."""
         if self._recorder is None:
             self._recorder = asyncio.create_task(self._record_sent_batches())
         if len(self.in_flight) >= self.max_in_flight:
             # Full: wait for a slot rather than spinning on queries.
             await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
             return 1
+        limit = min(self.max_in_flight - len(self.in_flight), self._next_claim_rows)
+        self._all_started.clear()
         started = 0
-        while (free := self.max_in_flight - len(self.in_flight)) > 0:
-            limit = min(free, self._next_claim_rows)
-            self._all_started.clear()
-            claimed = 0
-            try:
-                claimed = await self._claim_and_start(limit)
-            finally:
-                if claimed < limit:  # it took all that was due: no more of this fan-out to start
-                    self._all_started.set()
-            started += claimed
-            if claimed < limit:
-                break
+        try:
+            started = await self._claim_and_start(limit)
+        finally:
+            if started < limit:  # it took all that was due: no more of this fan-out to start
+                self._all_started.set()
         return started
 
     async def _claim_and_start(self, limit: int) -> int:
