@@ -21,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from asgiref.sync import sync_to_async
+from django.db import transaction
 
 from backend.broadcast import send_on_commit
 
@@ -115,5 +116,30 @@ def registered_passes(worker: WorkerIdentity) -> list[Pass]:
 
 def wake_workers_on_commit() -> None:
     """Workers also poll, but a wake-up means due work (the first push) does not wait for the next
-    poll."""
+    poll. A worker in this process (the embedded setup, `manage.py serve`) is woken by the commit
+    itself: through the channel layer its wake-up waited behind the transaction's other after-commit
+    sends (a dispatch's 200 alert events) and a turn of the layer; the others hear it there."""
+    transaction.on_commit(_wake_local_workers)
     send_on_commit([(WAKE_GROUP, {"type": "worker.wake"})])
+
+
+# How to wake each worker running in this process: thread-safe callables, one per worker loop.
+_local_wake_ups: set[Callable[[], None]] = set()
+
+
+def add_local_wake_up(wake: Callable[[], None]) -> None:
+    """A worker running in this process asks to be woken directly after commits that make work due;
+    `wake` is called from the committing thread, so it must be thread-safe and quick."""
+    _local_wake_ups.add(wake)
+
+
+def remove_local_wake_up(wake: Callable[[], None]) -> None:
+    _local_wake_ups.discard(wake)
+
+
+def _wake_local_workers() -> None:
+    for wake in list(_local_wake_ups):
+        try:
+            wake()
+        except Exception:  # a stopped worker's loop; the outbox is polled anyway
+            logger.exception("Waking a worker of this process failed")

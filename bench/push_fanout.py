@@ -21,8 +21,17 @@ recorded every delivery as sent, so dispatches do not overlap. The deliveries' o
 (claimed, recorded) give a breakdown of where the time goes.
 
 Then the floor: the same pushes sent by a bare pywebpush + aiohttp fan-out in its own process (no
-Django, no database), all at once (and at most 100 connections), so the figures can be read
-against what this machine and this stand-in allow at all.
+Django, no database), to the same subscriptions at the same stand-in, so the figures can be read
+against what this machine and this stand-in allow at all: gathered at once as pywebpush's docs
+show, with as many connections as devices (the product's PUSH_MAX_CONCURRENCY, 500, allows one per
+device) and with 100; and paced as the product's worker starts its sends since 5 December, each
+request written before the next push is encrypted (`--floor-paced`), which lets the push service
+work on the first pushes while the last are encrypted. Every floor signs a VAPID JWT per message,
+as pywebpush does given claims; the product signs one per push service.
+
+The stand-in runs on a thread of this process. While the product's pushes arrive this process only
+waits for them (a count, not a pass over every push so far at each arrival, which held the
+stand-in back), as it does while the floor's child sends.
 
 Then the baseline: the server is stopped and django-webpush's `send_notification_to_user(user,
 payload, ttl=600)` is called for each of the same firefighters in a loop, against the same
@@ -411,6 +420,15 @@ def run_floor_child(spec_path: str) -> None:
             aiohttp_session=session,
         )
 
+    async def paced(session, payload):
+        """Each push's request written before the next push is encrypted, as the product's worker
+        starts them (a turn of the loop between two), rather than all encrypted first."""
+        tasks = []
+        for subscription in spec["subscriptions"]:
+            tasks.append(asyncio.create_task(one(session, subscription, payload)))
+            await asyncio.sleep(0)
+        await asyncio.gather(*tasks)
+
     async def main():
         starts = []
         limit = spec["concurrency"]
@@ -421,7 +439,12 @@ def run_floor_child(spec_path: str) -> None:
                 payload = json.dumps({"floor": spec["label"], "round": number, "pad": "x" * 300})
                 starts.append(time.time())
                 cpu_before = time.process_time()
-                await asyncio.gather(*(one(session, subscription, payload) for subscription in spec["subscriptions"]))
+                if spec["paced"]:
+                    await paced(session, payload)
+                else:
+                    await asyncio.gather(
+                        *(one(session, subscription, payload) for subscription in spec["subscriptions"])
+                    )
                 if number >= spec["warmup"]:
                     cpu += time.process_time() - cpu_before
                 await asyncio.sleep(PAUSE_BETWEEN_DISPATCHES_S)
@@ -431,9 +454,11 @@ def run_floor_child(spec_path: str) -> None:
     asyncio.run(main())
 
 
-def run_floor(stand_in, subscriptions: list[dict], private_key: str, args, workdir: Path, concurrency: int) -> list:
+def run_floor(
+    stand_in, subscriptions: list[dict], private_key: str, args, workdir: Path, concurrency: int, *, paced: bool
+) -> list:
     """Last-push times (ms) of the measured floor rounds, from the stand-in's timestamps."""
-    label = f"c{concurrency}"
+    label = floor_label(concurrency, paced=paced)
     rounds = args.warmup + args.dispatches
     spec_path = workdir / f"floor-{label}.json"
     spec_path.write_text(
@@ -446,6 +471,7 @@ def run_floor(stand_in, subscriptions: list[dict], private_key: str, args, workd
                 "rounds": rounds,
                 "warmup": args.warmup,
                 "label": label,
+                "paced": paced,
             }
         )
     )
@@ -461,7 +487,7 @@ def run_floor(stand_in, subscriptions: list[dict], private_key: str, args, workd
     )
     told = json.loads(child.stdout.strip().splitlines()[-1])
     starts = told["starts"]
-    FLOOR_CPU_MS_PER_PUSH[concurrency] = told["cpu_ms_per_push"]
+    FLOOR_CPU_MS_PER_PUSH[label] = told["cpu_ms_per_push"]
     by_round: dict[int, list[float]] = {}
     for push in stand_in.received[already:]:
         if push.json and push.json.get("floor") == label:
@@ -473,6 +499,12 @@ def run_floor(stand_in, subscriptions: list[dict], private_key: str, args, workd
             raise RuntimeError(f"floor {label} round {number}: {len(times)} pushes accepted, not {len(subscriptions)}")
         last.append((max(times) - starts[number]) * 1000)
     return last
+
+
+def floor_label(concurrency: int, *, paced: bool) -> str:
+    """c200: pywebpush's pushes gathered at once, as its docs show; c200_paced: each request written
+    before the next push is encrypted, as the product's worker starts them since 5 December."""
+    return f"c{concurrency}_paced" if paced else f"c{concurrency}"
 
 
 # --- CPU per push: the sending path alone, in this process, against bare pywebpush ------------------------
@@ -552,14 +584,14 @@ def cpu_figures(server_cpu_s: float, pushes: int, sending: dict) -> dict:
     server_ms = server_cpu_s * 1000 / pushes
     print("\nCPU per push (ms):")
     print(f"  server process over the measured dispatches (all of it): {server_ms:.3f}")
-    for concurrency, floor_ms in FLOOR_CPU_MS_PER_PUSH.items():
-        print(f"  bare pywebpush floor child, {concurrency} connections:       {floor_ms:.3f}")
+    for label, floor_ms in FLOOR_CPU_MS_PER_PUSH.items():
+        print(f"  bare pywebpush floor child, {label}:       {floor_ms:.3f}")
     ratio = sending["product"] / sending["floor"]
     print(f"  sending path only, WebPushTransport.send: {sending['product']:.3f}")
     print(f"  sending path only, bare webpush_async:    {sending['floor']:.3f}   ({ratio:.2f}x)")
     return {
         "cpu_server_ms_per_push": round(server_ms, 3),
-        **{f"cpu_floor_c{c}_ms_per_push": round(ms, 3) for c, ms in FLOOR_CPU_MS_PER_PUSH.items()},
+        **{f"cpu_floor_{label}_ms_per_push": round(ms, 3) for label, ms in FLOOR_CPU_MS_PER_PUSH.items()},
         "cpu_send_ms_per_push": round(sending["product"], 3),
         "cpu_send_floor_ms_per_push": round(sending["floor"], 3),
         "cpu_send_vs_floor_x": round(ratio, 2),
@@ -631,6 +663,7 @@ def run_probed_server(port: str) -> None:
     from backend.delivery.transports import webpush as webpush_transport
     from backend.dispatch import actions, escalation
     from backend.realtime import events
+    from backend.worker import loop
 
     log = open(os.environ["BENCH_PROBE_LOG"], "a", buffering=1)  # noqa: SIM115 (open for the process's life)
     lock = threading.Lock()
@@ -664,6 +697,16 @@ def run_probed_server(port: str) -> None:
     pywebpush.WebPusher.encode = timed("encrypt", pywebpush.WebPusher.encode)
     py_vapid.Vapid02.sign = timed("vapid_sign", py_vapid.Vapid02.sign)
 
+    original_wait = loop.Worker._wait
+
+    async def worker_wait(self, *args, **kwargs):
+        start = time.time()
+        try:
+            return await original_wait(self, *args, **kwargs)
+        finally:
+            record("worker_wait", start, time.time())
+
+    loop.Worker._wait = worker_wait
     original_send = webpush_transport.WebPushTransport.send
 
     async def send(self, job):
@@ -741,6 +784,11 @@ def probe_report(log_path: Path, results: list) -> dict:
             "  tell_board_ms": took("tell_board"),
             "  commit_ms": took("commit"),
             "dispatch_action_end": rel(dispatch["end"]),
+            "commit_end": rel(max(s["end"] for s in in_dispatch if s["span"] == "commit")),
+            # The worker's sleep that the dispatch's wake-up (or a poll) ended.
+            "worker_woken": rel(
+                min((s["end"] for s in of("worker_wait", spans) if dispatch["end"] <= s["end"] <= end), default=end)
+            ),
             "after_commit_send_end": rel(max(s["end"] for s in of("after_commit_send"))),
             "dispatch_after_commit_sends_ms": took("after_commit_send"),
             "claims": len(claims),
@@ -756,6 +804,7 @@ def probe_report(log_path: Path, results: list) -> dict:
             "worker_db_thread_busy_ms": sum((s["end"] - s["start"]) * 1000 for s in worker_db),
             "first_send_start": rel(min(s["start"] for s in sends)),
             "last_send_start": rel(max(s["start"] for s in sends)),
+            "first_push_accepted": min(result.push_ms),
             "last_encrypt_end": rel(max(s["end"] for s in of("encrypt"))),
             "response_end": result.response_ms,
             "last_send_end": rel(max(s["end"] for s in sends)),
@@ -810,9 +859,14 @@ def report(
     batches = [r.claim_batches for r in results]
     print(f"  claim batches per dispatch: min {min(batches)}, max {max(batches)}")
     print("  per dispatch (last push ms):", " ".join(f"{ms:.0f}" for ms in last_push))
-    for concurrency, last in floors.items():
-        print(f"\nFloor: bare pywebpush + aiohttp fan-out in its own process, {concurrency} connections at most:")
+    for label, last in floors.items():
+        print(f"\nFloor: bare pywebpush + aiohttp fan-out in its own process, {label}:")
         print(summary_line("last push accepted", last))
+        if percentile(last, 0.99):
+            print(
+                f"  product p99 / floor p99: {p99 / percentile(last, 0.99):.2f}x from the dispatch call, "
+                f"{percentile(sending, 0.99) / percentile(last, 0.99):.2f}x sending only"
+            )
     print(f"\ndjango-webpush send_notification_to_user loop, {args.devices} users:")
     print(f"  {baseline_ms:.0f} ms in all ({baseline_ms / args.devices:.1f} ms per push), {baseline_accepted} accepted")
     speedup = baseline_ms / p99 if p99 else None
@@ -838,6 +892,9 @@ def report(
         "each_push_p99_ms": rounded(percentile(every_push, 0.99)),
         "response_p50_ms": rounded(percentile([r.response_ms for r in results], 0.5)),
         "first_claim_p50_ms": rounded(percentile([min(r.claimed_ms) for r in results], 0.5)),
+        "first_claim_p99_ms": rounded(percentile([min(r.claimed_ms) for r in results], 0.99)),
+        "first_push_p50_ms": rounded(percentile([min(r.push_ms) for r in results], 0.5)),
+        "first_push_p99_ms": rounded(percentile([min(r.push_ms) for r in results], 0.99)),
         "last_claim_p50_ms": rounded(percentile([max(r.claimed_ms) for r in results], 0.5)),
         "last_recorded_p50_ms": rounded(percentile([max(r.recorded_ms) for r in results], 0.5)),
         "baseline_loop_ms": rounded(baseline_ms),
@@ -845,8 +902,8 @@ def report(
         "speedup_x": rounded(speedup, 2),
         "speedup_vs_p50_x": rounded(baseline_ms / p50 if p50 else None, 2),
         **{
-            f"floor_c{concurrency}_{name}_ms": rounded(percentile(last, fraction))
-            for concurrency, last in floors.items()
+            f"floor_{label}_{name}_ms": rounded(percentile(last, fraction))
+            for label, last in floors.items()
             for name, fraction in (("p50", 0.5), ("p99", 0.99))
         },
         # The sending alone, from the worker's first claim to the last push accepted: what the floor
@@ -855,13 +912,13 @@ def report(
         "sending_p50_ms": rounded(percentile(sending, 0.5)),
         "sending_p99_ms": rounded(percentile(sending, 0.99)),
         **{
-            f"sending_p99_over_floor_c{concurrency}_x": rounded(percentile(sending, 0.99) / percentile(last, 0.99), 2)
-            for concurrency, last in floors.items()
+            f"sending_p99_over_floor_{label}_x": rounded(percentile(sending, 0.99) / percentile(last, 0.99), 2)
+            for label, last in floors.items()
             if percentile(last, 0.99)
         },
         **{
-            f"p99_over_floor_c{concurrency}_x": rounded(p99 / percentile(last, 0.99), 2)
-            for concurrency, last in floors.items()
+            f"p99_over_floor_{label}_x": rounded(p99 / percentile(last, 0.99), 2)
+            for label, last in floors.items()
             if percentile(last, 0.99)
         },
         "stand_in_rejections": len(rejections),
@@ -891,6 +948,14 @@ def parse_args():
         default=None,
         help="connection limits for the bare pywebpush floor (default: DEVICES and 100; none to skip)",
     )
+    parser.add_argument(
+        "--floor-paced",
+        type=int,
+        nargs="*",
+        default=None,
+        help="connection limits for the floor that writes each request before encrypting the next push,"
+        " as the product's worker does (default: DEVICES; none to skip)",
+    )
     parser.add_argument("--probe", action="store_true", help="time the server's steps (adds overhead)")
     parser.add_argument(
         "--profile", action="store_true", help="with --probe: cProfile the server's event-loop thread and print it"
@@ -908,6 +973,8 @@ def parse_args():
         parser.error("--devices must be from 1 to 1000")
     if args.floor is None:
         args.floor = sorted({args.devices, 100}, reverse=True)
+    if args.floor_paced is None:
+        args.floor_paced = [args.devices]
     return args
 
 
@@ -979,10 +1046,11 @@ def main() -> None:
         probe_figures = probe_report(probe_log, results) if probe_log is not None else {}
 
         floors = {}
-        for concurrency in args.floor:
-            print(f"floor: bare pywebpush fan-out, {concurrency} connections at most ...", flush=True)
-            floors[concurrency] = run_floor(
-                stand_in, plan.subscriptions, env["VAPID_PRIVATE_KEY"], args, workdir, concurrency
+        for concurrency, paced in [(c, False) for c in args.floor] + [(c, True) for c in args.floor_paced]:
+            way = "each request written before the next push is encrypted" if paced else "gathered at once"
+            print(f"floor: bare pywebpush fan-out, {concurrency} connections at most, {way} ...", flush=True)
+            floors[floor_label(concurrency, paced=paced)] = run_floor(
+                stand_in, plan.subscriptions, env["VAPID_PRIVATE_KEY"], args, workdir, concurrency, paced=paced
             )
 
         print("django-webpush baseline loop ...", flush=True)
@@ -990,6 +1058,7 @@ def main() -> None:
         if baseline_accepted != args.devices:
             raise RuntimeError(f"the baseline loop got {baseline_accepted} pushes accepted, not {args.devices}")
         figures = report(args, results, baseline_ms, baseline_accepted, stand_in, floors)
+        figures["loadavg_1m_at_start"] = round(load, 2)
         figures.update(
             cpu_figures(
                 server_cpu_s,

@@ -9,6 +9,7 @@ worker that still holds the lease, so a slow worker whose lease was taken over c
 """
 
 import asyncio
+import contextlib
 import datetime
 import functools
 import logging
@@ -39,6 +40,10 @@ HEARTBEAT_SECONDS = 5
 # records_during_sends). A push service that hangs delays the others' "sent" on the board by this
 # much at most; the leases (DELIVERY_LEASE_SECONDS, 30 s) are far longer.
 RECORD_BATCH_WAIT_SECONDS = 2.0
+# How many due rows the pass claims when it was idle (its last claim found none): the first phones'
+# pushes leave after a claim of this many rows, not of the whole fan-out (200 rows took 20-56 ms on
+# SQLite, bench/push_fanout.py --probe: claim_ms_each); the next claim takes the rest.
+FIRST_CLAIM_ROWS = 20
 
 
 # --- Database steps (sync) ----------------------------------------------------------------------------
@@ -315,8 +320,14 @@ class DeliveryPass(Pass):
         self.worker_name = name  # the lease holder in the rows it claims
         self.max_in_flight = max_in_flight or settings.PUSH_MAX_CONCURRENCY
         self.in_flight: set[asyncio.Task] = set()
+        self._next_claim_rows = FIRST_CLAIM_ROWS  # how many to claim next, at most (see run_once)
+        # Clear from a claim until one finds less than it asked for (nothing more is due): the
+        # recorder waits for the whole fan-out rather than write beside the sends still to start.
+        self._all_started = asyncio.Event()
+        self._all_started.set()
         self._sent: list[tuple[Job, int]] = []
         self._sent_waiting = asyncio.Event()
+        self._flushing = asyncio.Lock()  # one write of results at a time, the recorder's or drain's
         self._recorder: asyncio.Task | None = None
         self._entered: list[Transport] = []
 
@@ -326,14 +337,29 @@ class DeliveryPass(Pass):
             self._entered.append(transport)
 
     async def run_once(self) -> int:
-        """Claim due deliveries and start sending them; how many were started."""
+        """Claim due deliveries and start sending them; how many were started. After an idle spell
+        the claim takes FIRST_CLAIM_ROWS rows, so that the first pushes of a fan-out leave while
+        the rest are still to be claimed; the next claim (the worker runs the pass again at once)
+        takes as many as there are free slots."""
         if self._recorder is None:
             self._recorder = asyncio.create_task(self._record_sent_batches())
         if len(self.in_flight) >= self.max_in_flight:
             # Full: wait for a slot rather than spinning on queries.
             await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
             return 1
-        jobs = await sync_to_async(claim_due)(worker=self.worker_name, limit=self.max_in_flight - len(self.in_flight))
+        limit = min(self.max_in_flight - len(self.in_flight), self._next_claim_rows)
+        self._all_started.clear()
+        started = 0
+        try:
+            started = await self._claim_and_start(limit)
+        finally:
+            if started < limit:  # it took all that was due: no more of this fan-out to start
+                self._all_started.set()
+        return started
+
+    async def _claim_and_start(self, limit: int) -> int:
+        jobs = await sync_to_async(claim_due)(worker=self.worker_name, limit=limit)
+        self._next_claim_rows = self.max_in_flight if jobs else FIRST_CLAIM_ROWS
         if jobs and logger.isEnabledFor(logging.INFO):
             logger.info(
                 "Deliveries claimed",
@@ -347,6 +373,12 @@ class DeliveryPass(Pass):
             task = asyncio.create_task(self._deliver(job))
             self.in_flight.add(task)
             task.add_done_callback(self.in_flight.discard)
+            # One send's first step (its encryption and request) before the next is started, and
+            # a turn of the loop between them, in which aiohttp writes the request just prepared
+            # (its body goes out from a task of its own). Started all at once, every request of a
+            # fan-out waited in the loop until the last of them was encrypted: 200 pushes, 100-160
+            # ms before the push service saw the first (bench/push_fanout.py --probe).
+            await asyncio.sleep(0)
         return len(jobs)
 
     async def drain(self) -> None:
@@ -358,7 +390,10 @@ class DeliveryPass(Pass):
     async def stop(self) -> None:
         await self.drain()
         if self._recorder is not None:
-            self._recorder.cancel()
+            async with self._flushing:
+                # Never in the middle of a write: a batch it had taken and not written would be
+                # lost, its rows left leased, and sent again when their leases expire.
+                self._recorder.cancel()
             await asyncio.gather(self._recorder, return_exceptions=True)
             self._recorder = None
         while self._entered:
@@ -371,16 +406,28 @@ class DeliveryPass(Pass):
             await self._flush_sent()
 
     async def _until_sends_settle(self) -> None:
-        """Until every send now in flight has finished, or RECORD_BATCH_WAIT_SECONDS. A slow push
-        service holds the others' records back by that much at most (their leases last far longer)."""
-        if self.in_flight:
-            await asyncio.wait(list(self.in_flight), timeout=RECORD_BATCH_WAIT_SECONDS)
+        """Until every due send has been started (a claim found less than it asked for) and every
+        send in flight has finished, or RECORD_BATCH_WAIT_SECONDS. A slow push service holds the
+        others' records back by that much at most (their leases last far longer). The first sends
+        of a fan-out finish while its later ones are still being claimed and started: a write then
+        would run beside those."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECORD_BATCH_WAIT_SECONDS
+        while (remaining := deadline - loop.time()) > 0:
+            if not self._all_started.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._all_started.wait(), timeout=remaining)
+            elif self.in_flight:
+                await asyncio.wait(list(self.in_flight), timeout=remaining)
+            else:
+                return
 
     async def _flush_sent(self) -> None:
-        self._sent_waiting.clear()
-        batch, self._sent = self._sent, []
-        if batch:
-            await sync_to_async(record_sent_batch)(batch, worker=self.worker_name)
+        async with self._flushing:
+            self._sent_waiting.clear()
+            batch, self._sent = self._sent, []
+            if batch:
+                await sync_to_async(record_sent_batch)(batch, worker=self.worker_name)
 
     async def _deliver(self, job: Job) -> None:
         transport = self.transports.get(job.channel)

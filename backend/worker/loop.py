@@ -7,6 +7,7 @@ other workers through the database (leases, row locks), never through this loop.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from backend import scheduling
 from backend.scheduling import WAKE_GROUP, Pass, WorkerIdentity, registered_passes
 
 logger = logging.getLogger(__name__)
@@ -35,20 +37,34 @@ class Worker:
         self.passes = registered_passes(self.identity) if passes is None else passes
         self._last_run: dict[int, float] = {}
         self._started: list[Pass] = []
+        self._woken = asyncio.Event()  # set by a commit in this process that made work due
 
     async def run(self, stop: asyncio.Event) -> None:
         layer = get_channel_layer()
         wake_channel = await layer.new_channel()
         await layer.group_add(WAKE_GROUP, wake_channel)
+        wake = self._local_wake_up(asyncio.get_running_loop())
+        scheduling.add_local_wake_up(wake)
         logger.info("Worker %s started: %s", self.identity.name, ", ".join(p.name for p in self.passes))
         try:
             async with self:
                 while not stop.is_set():
+                    self._woken.clear()  # a wake-up from now on runs the passes again
                     if not await self.run_once():
                         await self._wait(layer, wake_channel, stop)
         finally:
+            scheduling.remove_local_wake_up(wake)
             await layer.group_discard(WAKE_GROUP, wake_channel)
             logger.info("Worker %s stopped", self.identity.name)
+
+    def _local_wake_up(self, loop: asyncio.AbstractEventLoop):
+        """What a commit in this process calls to wake this worker (from the committing thread)."""
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: the worker has stopped
+                loop.call_soon_threadsafe(self._woken.set)
+
+        return wake
 
     async def __aenter__(self) -> "Worker":
         """Start every pass (a test may then turn the loop itself with `run_once`)."""
@@ -91,8 +107,13 @@ class Worker:
             return 0
 
     async def _wait(self, layer, wake_channel: str, stop: asyncio.Event) -> None:
-        """Until a wake-up message, a stop, or the poll interval, whichever comes first."""
-        waiters = [asyncio.ensure_future(layer.receive(wake_channel)), asyncio.ensure_future(stop.wait())]
+        """Until a wake-up (a message, or a commit in this process), a stop, or the poll interval,
+        whichever comes first."""
+        waiters = [
+            asyncio.ensure_future(layer.receive(wake_channel)),
+            asyncio.ensure_future(stop.wait()),
+            asyncio.ensure_future(self._woken.wait()),
+        ]
         try:
             await asyncio.wait(waiters, timeout=settings.DELIVERY_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
         finally:

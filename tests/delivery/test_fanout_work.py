@@ -3,6 +3,8 @@ same two statements however many rows it leases and reads only what sending need
 the worker once, and a second fan-out to the same push service reuses the first one's connections
 (bench/push_fanout.py measures the time against the bare pywebpush floor)."""
 
+import aiohttp
+import aiohttp.tracing
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
@@ -112,6 +114,29 @@ async def test_a_second_fan_out_to_the_same_push_service_reuses_the_first_ones_c
         await worker.stop()
     assert len(push_service.received) == 8
     assert 1 <= transport.connections_opened <= 4  # at most one per push in flight at once, never one per push
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_push_is_sent_with_no_request_tracing(push_service, incident, carol, alice, monkeypatch):
+    """aiohttp sends about ten trace signals per request to a session with trace_configs: work per
+    push the bare pywebpush floor does not do (the connections are counted by the socket factory)."""
+    signals = []
+    original = aiohttp.tracing.Trace.send_request_start
+
+    async def counting(self, *args, **kwargs):
+        signals.append("request_start")
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(aiohttp.tracing.Trace, "send_request_start", counting)
+    await sync_to_async(subscribe)(alice, push_service.subscribe())
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    async with WebPushTransport() as transport:
+        worker = DeliveryPass({"webpush": transport}, name="tracing-test")
+        assert await worker.run_once() == 1
+        await worker.drain()
+        await worker.stop()
+    assert len(push_service.received) == 1 and transport.connections_opened == 1
+    assert signals == []
 
 
 @pytest.mark.django_db

@@ -158,6 +158,52 @@ async def test_a_sleeping_worker_is_woken_after_commit_not_on_its_next_poll(sett
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_a_worker_in_the_committing_process_is_woken_by_the_commit_not_through_the_channel_layer(
+    settings, monkeypatch
+):
+    """The embedded setup (`manage.py serve`): through the channel layer, the wake-up waited behind
+    the transaction's other after-commit sends (a dispatch's alert events) and a turn of the layer."""
+    settings.DELIVERY_POLL_SECONDS = 30
+    through_the_layer = []
+    monkeypatch.setattr(scheduling, "send_on_commit", through_the_layer.append)  # other processes' workers
+    woken = Counting("woken")
+    stop = asyncio.Event()
+    running = asyncio.create_task(Worker([woken], name="w").run(stop))
+    while woken.runs == 0:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # idle now: asleep until the poll, 30 s away
+
+    def something_due():
+        with transaction.atomic():
+            scheduling.wake_workers_on_commit()
+
+    await sync_to_async(something_due)()
+    for _ in range(200):
+        if woken.runs >= 2:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(running, timeout=5)
+    assert woken.runs == 2
+    assert through_the_layer == [[(scheduling.WAKE_GROUP, {"type": "worker.wake"})]]  # still told
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_wakes_no_worker_of_this_process():
+    wakes = []
+    scheduling.add_local_wake_up(lambda: wakes.append(1))
+    try:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            scheduling.wake_workers_on_commit()
+            raise RuntimeError("rolled back")
+        with transaction.atomic():
+            scheduling.wake_workers_on_commit()
+    finally:
+        scheduling._local_wake_ups.clear()
+    assert wakes == [1]
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_the_worker_keeps_the_reports_summaries_up(incident, carol, alice):
     await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
     assert await AlertSummary.objects.acount() == 0  # the dispatch did not pay for the reports
