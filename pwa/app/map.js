@@ -115,6 +115,70 @@ export function fitPadding(faces, size) {
   return { paddingTopLeft: [left, top], paddingBottomRight: [right, bottom] };
 }
 
+/** How far (px, down if positive) each marker's label must move so that no label covers another
+ *  marker's dot or a label already placed: two places a few metres apart (an incident at a village
+ *  hall and the hall's defibrillator) would otherwise print one label over the other. `faces` in
+ *  order of importance (incidents first), each {dot, label} as screen rectangles {left, top, right,
+ *  bottom}; the dots never move (they are where things are), the less important label gives way:
+ *  below what it would cover, or above it where below would leave the map (`within`, its box). */
+export function labelOffsets(faces, within = null) {
+  const GAP_PX = 2;
+  const MOST_STEPS = 12; // a crowd of labels stacks at most this deep, then overlaps
+  const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const shifted = (rect, offset) => ({ ...rect, top: rect.top + offset, bottom: rect.bottom + offset });
+  const placed = [];
+  return faces.map((face, index) => {
+    const obstacles = [...placed, ...faces.filter((_, other) => other !== index).map((other) => other.dot)];
+    const clearOf = (down) => {
+      let offset = 0;
+      for (let step = 0; step < MOST_STEPS; step += 1) {
+        const blocking = obstacles.filter((rect) => overlaps(shifted(face.label, offset), rect));
+        if (!blocking.length) return offset;
+        offset = down
+          ? Math.max(...blocking.map((rect) => rect.bottom)) - face.label.top + GAP_PX
+          : Math.min(...blocking.map((rect) => rect.top)) - face.label.bottom - GAP_PX;
+      }
+      return offset;
+    };
+    const inside = (offset) => !within || (face.label.top + offset >= within.top && face.label.bottom + offset <= within.bottom);
+    const below = clearOf(true);
+    const above = inside(below) ? below : clearOf(false);
+    const offset = inside(above) ? above : below;
+    placed.push(shifted(face.label, offset));
+    return offset;
+  });
+}
+
+/** Which context markers (the fire stations) are shown: each whose dot and label clear every
+ *  rectangle of `placed` (the other markers' dots and labels, as placed by labelOffsets) and of the
+ *  context markers shown before it. A station is never worth a moved label and a line across the
+ *  map; one that would cover something is left out, as one under an incident's marker is. */
+export function contextShown(placed, faces) {
+  const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const taken = [...placed];
+  return faces.map((face) => {
+    const clear = [face.dot, face.label].every((rect) => taken.every((other) => !overlaps(rect, other)));
+    if (clear) taken.push(face.dot, face.label);
+    return clear;
+  });
+}
+
+/** A rectangle's sides as a plain object: a DOMRect's are getters, which copies would not keep. */
+function box(element) {
+  const { left, top, right, bottom } = element.getBoundingClientRect();
+  return { left, top, right, bottom };
+}
+
+/** Where the line from a dot to its moved label goes, in px from the marker's top left corner
+ *  (`pin`): from the dot's centre down (or up, `up`) to the label's middle, then right to it. */
+export function leaderBox({ pin, dot, label }, offset) {
+  const fromX = (dot.left + dot.right) / 2 - pin.left;
+  const fromY = (dot.top + dot.bottom) / 2 - pin.top;
+  const toY = (label.top + label.bottom) / 2 + offset - pin.top;
+  const width = Math.max(0, label.left - pin.left - fromX);
+  return { left: fromX, top: Math.min(fromY, toY), width, height: Math.abs(toY - fromY), up: toY < fromY };
+}
+
 /** The points the view is fitted to: the incidents, this phone, the responders and the
  *  defibrillators (not the stations: they may be far away, and are context only). */
 export function pointsToFit({ incidents = [], me = null, responders = [], defibrillators = [] }) {
@@ -239,6 +303,47 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     return faces;
   }
 
+  /** Move labels down out of each other's way (labelOffsets), measured as drawn now: after each
+   *  redraw and each zoom, since what overlaps depends on the scale. A moved label is tied to its
+   *  dot by a drawn line (leaderBox), so that it never reads as the label of the dot it moved under. */
+  function declutter() {
+    const markersOf = (groups) => {
+      const markers = [];
+      for (const group of groups) {
+        group.eachLayer((layer) => {
+          const element = layer instanceof L.Marker ? layer.getElement() : null;
+          const dot = element?.querySelector(".map-pin-dot");
+          const label = element?.querySelector(".map-pin-label");
+          if (dot && label) markers.push({ element, dot, label });
+        });
+      }
+      return markers;
+    };
+    const markers = markersOf([layers.incidents, layers.me, layers.responders, layers.defibrillators]);
+    const stations = markersOf([layers.stations]);
+    // CSSOM, not a style attribute: the Content-Security-Policy allows no inline style markup.
+    for (const marker of markers) {
+      marker.label.style.transform = "";
+      marker.element.querySelector(".map-pin-leader")?.remove();
+    }
+    for (const station of stations) station.element.classList.remove("map-pin--left-out");
+    const measured = markers.map(({ element, dot, label }) => ({ pin: box(element), dot: box(dot), label: box(label) }));
+    const offsets = labelOffsets(measured, box(canvas));
+    markers.forEach((marker, index) => {
+      if (!offsets[index]) return;
+      marker.label.style.transform = `translateY(${offsets[index]}px)`;
+      const leader = document.createElement("span");
+      const { left, top, width, height, up } = leaderBox(measured[index], offsets[index]);
+      leader.className = `map-pin-leader${up ? " map-pin-leader--up" : ""}`;
+      Object.assign(leader.style, { left: `${left}px`, top: `${top}px`, width: `${width}px`, height: `${height}px` });
+      marker.element.prepend(leader); // under the dot and the label
+    });
+    const placed = measured.flatMap(({ dot, label }, index) => [dot, { ...label, top: label.top + offsets[index], bottom: label.bottom + offsets[index] }]);
+    const shownStations = contextShown(placed, stations.map(({ dot, label }) => ({ dot: box(dot), label: box(label) })));
+    stations.forEach((station, index) => station.element.classList.toggle("map-pin--left-out", !shownStations[index]));
+  }
+  map.on("zoomend", declutter);
+
   function drawStations() {
     const clear = (station) =>
       shown.incidents.every((incident) => map.distance([incident.latitude, incident.longitude], [station.latitude, station.longitude]) > STATION_HIDDEN_WITHIN_M);
@@ -262,12 +367,14 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
       redraw(layers.incidents, shown.incidents, (incident) => [pin("incident", incident, incident.label || "Incident")]);
       drawStations();
       fit();
+      declutter();
     },
     /** This phone's own position {latitude, longitude, accuracy_m}, or null. Shown here only. */
     setMe(me) {
       shown.me = isPlace(me) ? me : null;
       redraw(layers.me, shown.me ? [shown.me] : [], (point) => [accuracy(point, "me"), pin("me", point, "You")]);
       fit();
+      declutter();
     },
     /** Other responders' positions (the board, the crew): the contract's `positions` items. */
     setResponders(positions) {
@@ -277,6 +384,7 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
         pin("responder", position, position.responder_name || "Responder", estimateText(position.estimate)),
       ]);
       fit();
+      declutter();
     },
     /** The nearest defibrillators, nearest first, labelled "AED 1", "AED 2"... as the list is. */
     setDefibrillators(defibrillators) {
@@ -285,15 +393,17 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
         pin("defibrillator", defibrillator, defibrillator.map_label || `AED ${index + 1}`, accessNote(defibrillator.access)),
       ]);
       fit();
+      declutter();
     },
     /** The fire stations: context only, never fitted to; one under an incident's marker is left
      *  out (its label would show through the incident's). */
     setStations(stations) {
       shown.stations = (stations || []).filter(isPlace);
       drawStations();
+      declutter();
     },
     /** Fit again (e.g. after the container was resized or shown). */
-    fit: () => fit({ force: true }),
+    fit: () => (fit({ force: true }), declutter()),
     destroy() {
       map.remove();
       container.replaceChildren();

@@ -78,10 +78,10 @@ def as_cad(server, path: str, body: dict | None) -> dict:
         return json.loads(response.read())
 
 
-def dispatch_incident(server, station: str, incidents: list[int]) -> dict:
-    """POST /api/v1/incidents/ {"dispatch": true} as CAD, at the station: the incident's detail.
-    Its id is added to `incidents`, for close_incidents()."""
-    latitude, longitude = STATIONS[station]
+def dispatch_incident(server, station: str, incidents: list[int], at: tuple[float, float] | None = None) -> dict:
+    """POST /api/v1/incidents/ {"dispatch": true} as CAD, at the station (or `at`, near it): the
+    incident's detail. Its id is added to `incidents`, for close_incidents()."""
+    latitude, longitude = at or STATIONS[station]
     incident = as_cad(
         server,
         "/api/v1/incidents/",

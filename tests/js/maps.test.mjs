@@ -206,3 +206,60 @@ describe("the board's positions", () => {
     assert.equal(boardMap.defibrillatorLine(SURGERY, 1), "AED 2: Customers only: ask at reception, 610 m; Location not described; Opening hours unknown");
   });
 });
+
+describe("labels that would cover each other", () => {
+  const rect = (left, top, width, height) => ({ left, top, right: left + width, bottom: top + height });
+  // A marker at (x, y): its 16 px dot centred there, its label to the right of it.
+  const face = (x, y, labelWidth = 60) => ({ dot: rect(x - 8, y - 8, 16, 16), label: rect(x + 12, y - 9, labelWidth, 18) });
+
+  it("leaves labels that are clear of each other where they are", () => {
+    assert.deepEqual(map.labelOffsets([face(100, 100), face(300, 100), face(100, 200)]), [0, 0, 0]);
+  });
+
+  it("moves the less important label below the one it would cover, never the first", () => {
+    // An incident and a defibrillator a few metres apart: the same point on the screen, near enough.
+    const [incident, defibrillator] = map.labelOffsets([face(100, 100), face(103, 102)]);
+    assert.equal(incident, 0);
+    const moved = face(103, 102).label;
+    const incidentLabel = face(100, 100).label;
+    assert.ok(moved.top + defibrillator >= incidentLabel.bottom, `moved ${defibrillator} px: still under the incident's label`);
+  });
+
+  it("keeps a label off another marker's dot, and stacks a crowd one under another", () => {
+    const crowd = [face(100, 100), face(101, 100), face(102, 101), face(99, 99)];
+    const offsets = map.labelOffsets(crowd);
+    const placed = crowd.map((item, index) => ({ top: item.label.top + offsets[index], bottom: item.label.bottom + offsets[index] }));
+    for (let a = 0; a < placed.length; a += 1) {
+      for (let b = a + 1; b < placed.length; b += 1) {
+        assert.ok(placed[a].bottom <= placed[b].top || placed[b].bottom <= placed[a].top, `labels ${a} and ${b} overlap: ${JSON.stringify(placed)}`);
+      }
+    }
+    // A label right of a dot it would cover moves below that dot.
+    const [, beside] = map.labelOffsets([face(130, 100), face(100, 100)]);
+    assert.ok(face(100, 100).label.top + beside >= face(130, 100).dot.bottom);
+  });
+
+  it("ties a moved label to its dot by a line from the dot's centre down to the label's middle", () => {
+    const marker = { pin: rect(92, 91, 80, 18), dot: rect(92, 92, 16, 16), label: rect(112, 91, 60, 18) };
+    assert.deepEqual(map.leaderBox(marker, 30), { left: 8, top: 9, width: 12, height: 30, up: false });
+    assert.deepEqual(map.leaderBox(marker, -30), { left: 8, top: -21, width: 12, height: 30, up: true });
+  });
+
+  it("leaves out a fire station that would cover another marker, and keeps one clear of them", () => {
+    const incident = face(100, 100);
+    const placed = [incident.dot, incident.label];
+    const underTheIncidentLabel = face(120, 104);
+    const farAway = face(400, 400);
+    const nextToTheFarOne = face(402, 401);
+    assert.deepEqual(map.contextShown(placed, [underTheIncidentLabel, farAway, nextToTheFarOne]), [false, true, false]);
+  });
+
+  it("moves a label above what it would cover where below would take it off the map", () => {
+    const within = { left: 0, top: 0, right: 400, bottom: 112 };
+    const [first, second] = map.labelOffsets([face(100, 100), face(103, 101)], within);
+    assert.equal(first, 0);
+    assert.ok(second < 0, `moved ${second} px`);
+    assert.ok(face(103, 101).label.bottom + second <= face(100, 100).label.top, "still under the first label");
+    assert.ok(face(103, 101).label.top + second >= within.top, "off the top of the map");
+  });
+});
