@@ -105,6 +105,7 @@ def pytest_collection_modifyitems(config, items):
         group = xdist_group_of(item, root)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+    items[:] = longest_kinds_first(items)
 
 
 # --- Running in parallel (pytest-xdist; `make test` and .ci/run: -n 3 --dist loadgroup) -------------
@@ -170,17 +171,7 @@ def channel_layers_for_worker(channel_layers: dict, worker: str) -> dict:
     return layers
 
 
-class LongestKindsFirst:
-    """Orders the run last, after pytest-django, which moves the tests that use no database (the
-    browser tests) to the end of it (a conftest can implement a hook only once, hence a plugin)."""
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items):
-        items[:] = longest_kinds_first(items)
-
-
 def pytest_configure(config):
-    config.pluginmanager.register(LongestKindsFirst(), "longest-kinds-first")
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
         from django.conf import settings
