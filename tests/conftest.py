@@ -105,7 +105,6 @@ def pytest_collection_modifyitems(config, items):
         group = xdist_group_of(item, root)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
-    items[:] = longest_kinds_first(items)
 
 
 # --- Running in parallel (pytest-xdist; `make test` and .ci/run: -n 3 --dist loadgroup) -------------
@@ -137,27 +136,6 @@ def xdist_group_of(item, root) -> str | None:
     if "module" in scopes and any(item.get_closest_marker(mark) for mark in MAY_START_PROCESSES):
         return item.path.relative_to(root).as_posix()
     return None
-
-
-# The kinds whose tests take longest, in the order they are handed out, before every other test.
-LONGEST_KINDS_FIRST = ("browser", "fuzz")
-
-
-def longest_kinds_first(items: list) -> list:
-    """The tests in the order pytest-xdist hands them out: the browser tests, then the fuzzing, then
-    the rest, each kind in the order collected (so that a module's tests, which may share a world
-    built once, stay together). Handed out in the order collected, the longest tests came late and a
-    pass ended on one or two of them while the other workers had nothing left (the longest-first
-    rule for spreading jobs over workers). `--dist loadgroup` hands out the xdist groups first
-    anyway (its work units, largest first)."""
-
-    def rank(item) -> int:
-        return next(
-            (place for place, kind in enumerate(LONGEST_KINDS_FIRST) if item.get_closest_marker(kind)),
-            len(LONGEST_KINDS_FIRST),
-        )
-
-    return sorted(items, key=rank)  # stable: collection order within a kind
 
 
 def channel_layers_for_worker(channel_layers: dict, worker: str) -> dict:

@@ -6,7 +6,7 @@ import os
 import pytest
 from django.conf import settings
 
-from tests.conftest import channel_layers_for_worker, longest_kinds_first
+from tests.conftest import channel_layers_for_worker
 
 REDIS_LAYERS = {
     "default": {
@@ -78,35 +78,3 @@ def test_the_fault_clusters_start_one_at_a_time(request):
     groups = {item.get_closest_marker("xdist_group").args for item in fault_tests}
     assert groups <= {("fault clusters",)}
 
-
-class Marked:
-    """A collected test as far as longest_kinds_first looks at it: its marks."""
-
-    def __init__(self, name: str, *marks: str):
-        self.name, self.marks = name, set(marks)
-
-    def get_closest_marker(self, mark: str):
-        return mark if mark in self.marks else None
-
-
-def test_the_longest_kinds_are_handed_out_first_each_in_the_order_collected():
-    collected = [
-        Marked("unit 1"),
-        Marked("fuzz 1", "fuzz", "database"),
-        Marked("browser 1", "browser"),
-        Marked("unit 2", "database"),
-        Marked("fuzz 2", "fuzz"),
-        Marked("browser 2", "browser"),
-    ]
-
-    ordered = [item.name for item in longest_kinds_first(collected)]
-
-    assert ordered == ["browser 1", "browser 2", "fuzz 1", "fuzz 2", "unit 1", "unit 2"]
-
-
-def test_this_run_hands_out_the_longest_kinds_first(request):
-    ranks = [
-        0 if item.get_closest_marker("browser") else 1 if item.get_closest_marker("fuzz") else 2
-        for item in request.session.items
-    ]
-    assert ranks == sorted(ranks)
