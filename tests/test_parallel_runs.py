@@ -77,4 +77,3 @@ def test_the_fault_clusters_start_one_at_a_time(request):
     fault_tests = [item for item in request.session.items if "start_cluster" in item.fixturenames]
     groups = {item.get_closest_marker("xdist_group").args for item in fault_tests}
     assert groups <= {("fault clusters",)}
-
