@@ -11,8 +11,9 @@ axe-core comes from npm at the version in tests/e2e/package-lock.json (`make tes
 there). It is injected as a script tag, which the app's Content-Security-Policy would refuse, so
 these contexts bypass the policy (test_smoke.py checks the app under it).
 
-A screen with a known violation is marked xfail(strict=True) with the fix it needs (KNOWN): the
-test fails (XPASS) as soon as the fix lands, so the mark has to go with it.
+Each screen is set up once and checked in the light and then the dark colour scheme. A known
+violation is listed in KNOWN with the fix it needs: the test checks it is still there, and fails as
+soon as the fix lands, so the entry has to go with it.
 """
 
 import uuid
