@@ -1,0 +1,126 @@
+"""The selection's reads as SQL written once (backend/dispatch/selection_reads.py): the same rows as
+the querysets they replace, and no queryset compiled for them on a dispatch (issue 17 item 2)."""
+
+import datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.sql.compiler import SQLCompiler
+from django.utils import timezone
+
+from backend.accounts.models import OnCallPosition, Station
+from backend.dispatch import selection_reads
+from backend.dispatch.actions import create_incident, dispatch_incident, respond_to_alert
+from backend.dispatch.models import Alert
+from backend.dispatch.selection import _commitments_of, eligible_responders, select_responders
+from tests.conftest import NORWICH_INCIDENT, make_firefighter, make_station
+
+
+def orm_eligible(*, today, station_ids, near, named=None):
+    """The queryset selection.select_responders read before (as of main, 5 December)."""
+    queryset = eligible_responders(today=today).filter(Q(station_id__in=station_ids) | Q(pk__in=near))
+    if named is not None:
+        queryset = queryset.filter(pk__in=named)
+    committed_to = Subquery(_commitments_of(OuterRef("pk")).values("incident_id")[:1])
+    return sorted(queryset.annotate(committed_to=committed_to).values_list("pk", "station_id", "committed_to"))
+
+
+def sql_eligible(*, today, station_ids, near, named=None):
+    return sorted(
+        selection_reads.eligible_rows(today=today, station_ids=station_ids, responder_ids_near=near, named=named)
+    )
+
+
+@pytest.fixture
+def a_mixed_county(stations, alice, bob, charlie, dave, carol):
+    """Responders on and off call, expired, deactivated, at an inactive station, committed to an
+    open incident (bob, accepted), alerted but not answering (alice), sharing a fresh fix."""
+    make_firefighter("off-duty", stations["norwich"], on_call=False)
+    make_firefighter("expired", stations["norwich"], expires=timezone.localdate() - datetime.timedelta(days=1))
+    gone = make_firefighter("gone", stations["norwich"])
+    get_user_model().objects.filter(pk=gone.user_id).update(is_active=False)
+    closed = make_station("Closed", "closed", (52.63, 1.30))
+    closed.active = False
+    closed.save()
+    make_firefighter("at-closed", closed)
+    roamer = make_firefighter("roamer", stations["norwich"], share_position_on_call=True)
+    OnCallPosition.objects.create(
+        responder=roamer,
+        latitude=NORWICH_INCIDENT[0],
+        longitude=NORWICH_INCIDENT[1],
+        recorded_at=timezone.now(),
+        received_at=timezone.now(),
+    )
+    incident = create_incident(
+        actor=carol, cad_reference="MIX-1", latitude=NORWICH_INCIDENT[0], longitude=NORWICH_INCIDENT[1], address="x"
+    )
+    dispatch_incident(actor=carol, incident_id=incident.pk)
+    bob_alert = Alert.objects.get(incident=incident, responder=bob)
+    respond_to_alert(actor=bob.user, alert_id=bob_alert.pk, response="accept")
+    return incident
+
+
+def test_the_eligible_rows_are_the_querysets_rows(a_mixed_county, stations, alice, bob, charlie, dave):
+    today = timezone.localdate()
+    all_stations = list(Station.objects.values_list("pk", flat=True))
+    cases = [
+        {"station_ids": all_stations, "near": set()},
+        {"station_ids": [stations["norwich"].pk], "near": set()},
+        {"station_ids": [], "near": {alice.pk, dave.pk}},
+        {"station_ids": [stations["norwich"].pk], "near": {dave.pk}},
+        {"station_ids": all_stations, "near": set(), "named": [bob.pk, charlie.pk]},
+        {"station_ids": all_stations, "near": set(), "named": []},
+        {"station_ids": [], "near": set()},
+    ]
+    for case in cases:
+        assert sql_eligible(today=today, **case) == orm_eligible(today=today, **case), case
+    # Bob is committed to the open incident; the others are not.
+    everyone = sql_eligible(today=today, station_ids=all_stations, near=set())
+    rows = {pk: committed for pk, _station, committed in everyone}
+    assert rows[bob.pk] == a_mixed_county.pk
+    assert rows[alice.pk] is None
+
+
+def test_stations_and_fixes_are_the_querysets_rows(a_mixed_county, stations):
+    assert sorted(selection_reads.active_stations(None)) == sorted(
+        Station.objects.filter(active=True).values_list("pk", "latitude", "longitude")
+    )
+    norwich = [stations["norwich"].pk]
+    assert selection_reads.active_stations(norwich) == list(
+        Station.objects.filter(active=True, pk__in=norwich).values_list("pk", "latitude", "longitude")
+    )
+    cutoff = timezone.now() - datetime.timedelta(minutes=5)
+    expected = list(
+        OnCallPosition.objects.filter(
+            recorded_at__gte=cutoff, responder__share_position_on_call=True, responder__on_call=True
+        ).values_list("responder_id", "latitude", "longitude")
+    )
+    assert len(expected) == 1
+    assert selection_reads.fresh_fixes(cutoff, None) == expected
+    assert selection_reads.fresh_fixes(cutoff, norwich) == expected
+    assert selection_reads.fresh_fixes(cutoff, [stations["lynn"].pk]) == []
+    assert selection_reads.fresh_fixes(timezone.now() + datetime.timedelta(minutes=1), None) == []
+
+
+def test_a_selection_compiles_only_the_loading_of_those_chosen(a_mixed_county, monkeypatch):
+    """Work done, not time: the stations, fixes and eligible responders are read by SQL written
+    once; only the loading of the chosen (with their stations and users) is a compiled queryset."""
+    compiled = []
+    original = SQLCompiler.as_sql
+
+    def counting(self, *args, **kwargs):
+        compiled.append(self.query.model.__name__)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+    selection = select_responders(
+        latitude=NORWICH_INCIDENT[0],
+        longitude=NORWICH_INCIDENT[1],
+        today=timezone.localdate(),
+        radius_km=40,
+        max_per_station=4,
+        max_total=50,
+    )
+    assert selection.candidates
+    assert compiled == ["Responder"]
