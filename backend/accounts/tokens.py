@@ -10,8 +10,12 @@ Django's ModelBackend keeps them (`_perm_cache`), so every check of the request 
 memory by ModelBackend itself: the same permissions, the same refusals.
 """
 
+from functools import cache
+
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db.models import CharField, Value
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.utils import timezone
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
@@ -39,23 +43,50 @@ def load_permissions(user) -> None:
     """The user's permissions (its own and its groups') and the names of its groups, in one query:
     the permissions where ModelBackend looks for them first, the names where the audit trail looks
     for the role the caller acts in (roles.role_of: a query of its own in every dispatch before,
-    issue 17). Superusers and inactive users are left to ModelBackend (all, or none)."""
+    issue 17). Superusers and inactive users are left to ModelBackend (all, or none). The query's
+    SQL is written once per process (_permissions_sql): built and compiled as a union of two
+    querysets on every call it took longer than the database took to run it (py-spy, issue 17)."""
     if user.is_superuser or not user.is_active or hasattr(user, "_perm_cache"):
         return
-    own = (
-        Permission.objects.filter(user=user)
-        .annotate(group_name=Value(None, output_field=CharField()))
-        .values_list("content_type__app_label", "codename", "group_name")
-        .order_by()
-    )
-    by_group = (
-        Group.objects.filter(user=user)
-        .values_list("permissions__content_type__app_label", "permissions__codename", "name")
-        .order_by()
-    )
-    rows = list(own.union(by_group))  # a group without permissions: (None, None, its name)
+    with connection.cursor() as cursor:
+        cursor.execute(_permissions_sql(connection.vendor), [user.pk, user.pk])
+        rows = cursor.fetchall()  # a group without permissions: (None, None, its name)
     user._perm_cache = {f"{app_label}.{codename}" for app_label, codename, _group in rows if codename is not None}
     user._group_names = {group for _app_label, _codename, group in rows if group is not None}
+
+
+@cache
+def _permissions_sql(vendor: str) -> str:
+    """What the union of the user's own permissions (app label, codename, NULL) and its groups'
+    (app label, codename, group name; NULLs for a group without any) compiled to, names from
+    `_meta`; parameters: the user's id twice."""
+    q = connection.ops.quote_name
+    user_model = get_user_model()
+
+    def table(model):
+        return q(model._meta.db_table)
+
+    def column(model, name):
+        return q(model._meta.get_field(name).column)
+
+    own = user_model._meta.get_field("user_permissions").remote_field.through
+    membership = user_model._meta.get_field("groups").remote_field.through
+    granted = Group._meta.get_field("permissions").remote_field.through
+    p, ct, g = table(Permission), table(ContentType), table(Group)
+    o, m, gp = table(own), table(membership), table(granted)
+    return (
+        f"SELECT {ct}.{column(ContentType, 'app_label')}, {p}.{column(Permission, 'codename')}, NULL"  # noqa: S608
+        f" FROM {p} INNER JOIN {o} ON ({p}.{column(Permission, 'id')} = {o}.{column(own, 'permission')})"
+        f" INNER JOIN {ct} ON ({p}.{column(Permission, 'content_type')} = {ct}.{column(ContentType, 'id')})"
+        f" WHERE {o}.{column(own, 'user')} = %s"
+        f" UNION SELECT {ct}.{column(ContentType, 'app_label')}, {p}.{column(Permission, 'codename')},"
+        f" {g}.{column(Group, 'name')} FROM {g}"
+        f" INNER JOIN {m} ON ({g}.{column(Group, 'id')} = {m}.{column(membership, 'group')})"
+        f" LEFT OUTER JOIN {gp} ON ({g}.{column(Group, 'id')} = {gp}.{column(granted, 'group')})"
+        f" LEFT OUTER JOIN {p} ON ({gp}.{column(granted, 'permission')} = {p}.{column(Permission, 'id')})"
+        f" LEFT OUTER JOIN {ct} ON ({p}.{column(Permission, 'content_type')} = {ct}.{column(ContentType, 'id')})"
+        f" WHERE {m}.{column(membership, 'user')} = %s"
+    )
 
 
 def delete_expired_tokens(user) -> int:

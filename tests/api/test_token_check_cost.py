@@ -89,3 +89,22 @@ def test_a_new_token_for_a_caller_deletes_its_expired_ones(cad):
     assert not AuthToken.objects.filter(pk=old.pk).exists()
     assert AuthToken.objects.filter(pk=current.pk).exists()
     assert AuthToken.objects.filter(user=cad).count() == 2
+
+
+def test_the_permissions_are_read_without_compiling_a_queryset(cad, monkeypatch):
+    """Work done, not time: the one query's SQL is written once per process (issue 17 item 2);
+    building and compiling the union of two querysets on every call cost more than running it."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from backend.accounts.tokens import load_permissions
+
+    compiled = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or original(self, *a, **k))
+    fresh = type(cad).objects.get(pk=cad.pk)
+    compiled.clear()
+    with CaptureQueriesContext(connection) as queries:
+        load_permissions(fresh)
+    assert compiled == []
+    assert len(reads_of(queries, "auth_permission")) == 1
+    assert "dispatch.add_incident" in fresh._perm_cache
