@@ -140,8 +140,9 @@ def _ranked(row: _Row, distance_by_station, distance_by_position, *, committed_t
 
 def _with_responders_loaded(chosen: list[Candidate]) -> list[Candidate]:
     """The chosen candidates with their Responder (station and user) in place of the row, in one
-    query. A responder deleted since the first read is left out."""
-    responders = Responder.objects.select_related("station", "user").in_bulk([c.responder.pk for c in chosen])
+    query (SQL written once: selection_reads.responders_loaded). A responder deleted since the
+    first read is left out."""
+    responders = selection_reads.responders_loaded([c.responder.pk for c in chosen])
     return [
         Candidate(responders[c.responder.pk], c.distance_km, c.committed_to, c.distance_from)
         for c in chosen
