@@ -10,20 +10,52 @@ Django's ModelBackend keeps them (`_perm_cache`), so every check of the request 
 memory by ModelBackend itself: the same permissions, the same refusals.
 """
 
+import binascii
 from functools import cache
+from hmac import compare_digest
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
-from knox.models import AuthToken
+from knox.crypto import hash_token
+from knox.models import AuthToken, get_token_model
+from knox.settings import CONSTANTS, knox_settings
 from knox.signals import token_expired
+from rest_framework import exceptions
+
+from backend.compiled_reads import JoinedLoad
+
+# The tokens whose key (the token's first characters) is the one presented, with their users: what
+# knox reads with `AuthToken.objects.filter(token_key=...).select_related("user")`, by SQL written
+# once per process (backend/compiled_reads.py; issue 17 item 2).
+_TOKENS_WITH_USER = JoinedLoad(get_token_model(), ("user",), "token_key")
 
 
 class TokenAuthentication(KnoxTokenAuthentication):
+    def authenticate_credentials(self, token):
+        """knox's (knox/auth.py, 5.1), with the tokens read by _TOKENS_WITH_USER: each token of
+        that key is checked against the digest of the one presented; an expired one is deleted and
+        skipped; an inactive user refused."""
+        msg = _("Invalid token.")
+        token = token.decode("utf-8")
+        for auth_token in _TOKENS_WITH_USER.rows([token[: CONSTANTS.TOKEN_KEY_LENGTH]]):
+            if self._cleanup_token(auth_token):
+                continue
+            try:
+                digest = hash_token(token)
+            except (TypeError, binascii.Error) as error:
+                raise exceptions.AuthenticationFailed(msg) from error
+            if compare_digest(digest, auth_token.digest):
+                if knox_settings.AUTO_REFRESH and auth_token.expiry:
+                    self.renew_token(auth_token)
+                return self.validate_user(auth_token)
+        raise exceptions.AuthenticationFailed(msg)
+
     def _cleanup_token(self, auth_token) -> bool:
         """Only the presented token: deleted and refused if it has expired (as knox does)."""
         if auth_token.expiry is not None and auth_token.expiry < timezone.now():

@@ -18,6 +18,7 @@ from functools import cache
 from django.db import connection
 
 from backend.accounts.models import OnCallPosition, Responder, Station
+from backend.compiled_reads import JoinedLoad
 from backend.dispatch.models import COMMITTED_STATES, Alert, Incident, IncidentStatus
 
 
@@ -139,58 +140,11 @@ def eligible_rows(
     return _rows(sql + ")", params)
 
 
+_RESPONDERS_WITH_STATION_AND_USER = JoinedLoad(Responder, ("station", "user"), "id")
+
+
 def responders_loaded(responder_ids: list[int]) -> dict[int, Responder]:
     """Responder id -> the Responder with its station and user in place, as
-    `Responder.objects.select_related("station", "user").in_bulk(responder_ids)` gives it: the same
-    columns, turned into values by the fields' own converters (the ORM's, chosen once), the same
-    instances (`Model.from_db`) with the same relations cached (a responder's station and user; the
-    user's responder, a one-to-one). A responder deleted meanwhile is left out."""
-    if not responder_ids:
-        return {}
-    plan = _loading_plan(connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(plan.sql.format(ids=_placeholders(responder_ids)), list(responder_ids))
-        rows = cursor.fetchall()
-    if plan.converters:
-        rows = plan.compiler.apply_converters(rows, plan.converters)
-    loaded = {}
-    db = connection.alias
-    for row in rows:
-        responder, station, user = (
-            model.from_db(db, attnames, row[start:end]) for model, attnames, start, end in plan.slices
-        )
-        plan.station_field.set_cached_value(responder, station)
-        plan.user_field.set_cached_value(responder, user)
-        plan.user_field.remote_field.set_cached_value(user, responder)
-        loaded[responder.pk] = responder
-    return loaded
-
-
-class _LoadingPlan:
-    def __init__(self):
-        user_model = Responder._meta.get_field("user").related_model
-        self.station_field = Responder._meta.get_field("station")
-        self.user_field = Responder._meta.get_field("user")
-        models = (Responder, Station, user_model)
-        self.slices, columns, start = [], [], 0
-        for model in models:
-            fields = model._meta.concrete_fields
-            self.slices.append((model, [field.attname for field in fields], start, start + len(fields)))
-            columns += [field.get_col(model._meta.db_table) for field in fields]
-            start += len(fields)
-        r, s, u = _table(Responder), _table(Station), _table(user_model)
-        select = ", ".join(f"{_q(column.alias)}.{_q(column.target.column)}" for column in columns)
-        self.sql = (
-            f"SELECT {select} FROM {r}"  # noqa: S608 (names from _meta)
-            f" INNER JOIN {s} ON ({r}.{_column(Responder, 'station')} = {s}.{_column(Station, 'id')})"
-            f" INNER JOIN {u} ON ({r}.{_column(Responder, 'user')} = {u}.{_q(user_model._meta.pk.column)})"
-            f" WHERE {r}.{_column(Responder, 'id')} IN ({{ids}})"
-        )
-        # The converters the ORM applies to these columns (dates, JSON, booleans on SQLite, ...).
-        self.compiler = Responder.objects.all().query.get_compiler(connection=connection)
-        self.converters = self.compiler.get_converters(columns)
-
-
-@cache
-def _loading_plan(vendor: str) -> _LoadingPlan:
-    return _LoadingPlan()
+    `Responder.objects.select_related("station", "user").in_bulk(responder_ids)` gives it
+    (backend/compiled_reads.py). A responder deleted meanwhile is left out."""
+    return {responder.pk: responder for responder in _RESPONDERS_WITH_STATION_AND_USER.rows(responder_ids)}
