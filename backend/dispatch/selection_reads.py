@@ -95,13 +95,18 @@ def _eligible_sql(vendor: str) -> str:
     user_model = Responder._meta.get_field("user").related_model
     u = _table(user_model)
     committed_to = (
-        f"(SELECT U0.{_column(Alert, 'incident')} FROM {a} U0"  # noqa: S608 (names from _meta)
-        f" INNER JOIN {i} U1 ON (U0.{_column(Alert, 'incident')} = U1.{_column(Incident, 'id')})"
-        f" WHERE (U1.{_column(Incident, 'status')} = %s"
+        f"(SELECT U0.{_column(Alert, 'incident')} FROM {a} U0 CROSS JOIN {i} U1"  # noqa: S608 (names from _meta)
+        f" WHERE (U0.{_column(Alert, 'incident')} = U1.{_column(Incident, 'id')}"
+        f" AND U1.{_column(Incident, 'status')} = %s"
         f" AND U0.{_column(Alert, 'responder')} = ({r}.{_column(Responder, 'id')})"
         f" AND U0.{_column(Alert, 'state')} IN ({_placeholders(COMMITTED_STATES)}))"
         f" ORDER BY U1.{_column(Incident, 'created_at')} DESC, U0.{_column(Alert, 'rank')} ASC LIMIT 1)"
     )
+    # The responder's alerts first, by the alerts' (responder, state) index, then their incidents:
+    # SQLite's planner, left to choose, read every open incident for each responder and looked for
+    # the responder's alert in each (the subquery's time grew with the open incidents; 0.4-0.7 ms
+    # at 50). CROSS JOIN is how SQLite is told the order (its documentation: "Manual Control Of
+    # Query Plans Using CROSS JOIN"); to PostgreSQL it is the same inner join, planned as before.
     return (
         f"SELECT {r}.{_column(Responder, 'id')}, {r}.{_column(Responder, 'station')}, {committed_to}"  # noqa: S608
         f" FROM {r} INNER JOIN {s} ON ({r}.{_column(Responder, 'station')} = {s}.{_column(Station, 'id')})"

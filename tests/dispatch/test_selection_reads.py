@@ -153,3 +153,22 @@ def test_the_responders_loaded_are_the_querysets_with_their_station_and_user(a_m
     assert isinstance(loaded[alice.pk].life_support_training_expires, datetime.date)
     assert loaded[alice.pk].on_call is True and loaded[alice.pk].user.is_active is True
     assert selection_reads.responders_loaded([]) == {}
+
+
+def test_on_sqlite_each_commitment_is_looked_up_by_the_responders_alerts_not_every_open_incident(a_mixed_county):
+    """Work done: the subquery reads the responder's alerts by their (responder, state) index, then
+    each one's incident by its key; it read every open incident, and looked for an alert of the
+    responder in each, before (its time grew with the open incidents)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's plan; PostgreSQL plans the same inner join with its own statistics")
+    sql = selection_reads._eligible_sql(connection.vendor) + ")"
+    day = connection.ops.adapt_datefield_value(timezone.localdate())
+    params = ["open", *(str(s) for s in selection_reads.COMMITTED_STATES), day, day]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = [row[-1] for row in cursor.fetchall()]
+    alerts = next(step for step in plan if step.startswith("SEARCH U0"))
+    incidents = next(step for step in plan if step.startswith("SEARCH U1"))
+    assert "responder_id=?" in alerts
+    assert "PRIMARY KEY" in incidents
+    assert plan.index(alerts) < plan.index(incidents)
