@@ -31,12 +31,12 @@ class JoinedLoad:
         if not values:
             return []
         connection = connections[using]
-        sql, slices, compiler, converters = self._plan(connection)
+        sql, slices, converters = self._plan(connection)
         with connection.cursor() as cursor:
             cursor.execute(sql.format(values=", ".join(["%s"] * len(values))), list(values))
             rows = cursor.fetchall()
         if converters:
-            rows = compiler.apply_converters(rows, converters)
+            rows = _converted(rows, converters, connection)
         loaded = []
         for row in rows:
             instance, *related = (model.from_db(using, attnames, row[a:b]) for model, attnames, a, b in slices)
@@ -74,4 +74,16 @@ class JoinedLoad:
             f" WHERE {table}.{q(self.filter_field.column)} IN ({{values}})"
         )
         compiler = self.model._default_manager.all().query.get_compiler(connection=connection)
-        return sql, slices, compiler, compiler.get_converters(columns)
+        return sql, slices, list(compiler.get_converters(columns).items())
+
+
+def _converted(rows, converters, connection):
+    """SQLCompiler.apply_converters, with the connection of the thread reading (a plan is shared by
+    the threads, each with its own connection)."""
+    for row in map(list, rows):
+        for position, (functions, expression) in converters:
+            value = row[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            row[position] = value
+        yield row
