@@ -10,16 +10,52 @@ Django's ModelBackend keeps them (`_perm_cache`), so every check of the request 
 memory by ModelBackend itself: the same permissions, the same refusals.
 """
 
+import binascii
+from functools import cache
+from hmac import compare_digest
+
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db.models import CharField, Value
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
-from knox.models import AuthToken
+from knox.crypto import hash_token
+from knox.models import AuthToken, get_token_model
+from knox.settings import CONSTANTS, knox_settings
 from knox.signals import token_expired
+from rest_framework import exceptions
+
+from backend.compiled_reads import JoinedLoad
+
+# The tokens whose key (the token's first characters) is the one presented, with their users: what
+# knox reads with `AuthToken.objects.filter(token_key=...).select_related("user")`, by SQL written
+# once per process (backend/compiled_reads.py; issue 17 item 2).
+_TOKENS_WITH_USER = JoinedLoad(get_token_model(), ("user",), "token_key")
 
 
 class TokenAuthentication(KnoxTokenAuthentication):
+    def authenticate_credentials(self, token):
+        """knox's (knox/auth.py, 5.1), with the tokens read by _TOKENS_WITH_USER: each token of
+        that key is checked against the digest of the one presented; an expired one is deleted and
+        skipped; an inactive user refused."""
+        msg = _("Invalid token.")
+        token = token.decode("utf-8")
+        for auth_token in _TOKENS_WITH_USER.rows([token[: CONSTANTS.TOKEN_KEY_LENGTH]]):
+            if self._cleanup_token(auth_token):
+                continue
+            try:
+                digest = hash_token(token)
+            except (TypeError, binascii.Error) as error:
+                raise exceptions.AuthenticationFailed(msg) from error
+            if compare_digest(digest, auth_token.digest):
+                if knox_settings.AUTO_REFRESH and auth_token.expiry:
+                    self.renew_token(auth_token)
+                return self.validate_user(auth_token)
+        raise exceptions.AuthenticationFailed(msg)
+
     def _cleanup_token(self, auth_token) -> bool:
         """Only the presented token: deleted and refused if it has expired (as knox does)."""
         if auth_token.expiry is not None and auth_token.expiry < timezone.now():
@@ -39,23 +75,50 @@ def load_permissions(user) -> None:
     """The user's permissions (its own and its groups') and the names of its groups, in one query:
     the permissions where ModelBackend looks for them first, the names where the audit trail looks
     for the role the caller acts in (roles.role_of: a query of its own in every dispatch before,
-    issue 17). Superusers and inactive users are left to ModelBackend (all, or none)."""
+    issue 17). Superusers and inactive users are left to ModelBackend (all, or none). The query's
+    SQL is written once per process (_permissions_sql): built and compiled as a union of two
+    querysets on every call it took longer than the database took to run it (py-spy, issue 17)."""
     if user.is_superuser or not user.is_active or hasattr(user, "_perm_cache"):
         return
-    own = (
-        Permission.objects.filter(user=user)
-        .annotate(group_name=Value(None, output_field=CharField()))
-        .values_list("content_type__app_label", "codename", "group_name")
-        .order_by()
-    )
-    by_group = (
-        Group.objects.filter(user=user)
-        .values_list("permissions__content_type__app_label", "permissions__codename", "name")
-        .order_by()
-    )
-    rows = list(own.union(by_group))  # a group without permissions: (None, None, its name)
+    with connection.cursor() as cursor:
+        cursor.execute(_permissions_sql(connection.vendor), [user.pk, user.pk])
+        rows = cursor.fetchall()  # a group without permissions: (None, None, its name)
     user._perm_cache = {f"{app_label}.{codename}" for app_label, codename, _group in rows if codename is not None}
     user._group_names = {group for _app_label, _codename, group in rows if group is not None}
+
+
+@cache
+def _permissions_sql(vendor: str) -> str:
+    """What the union of the user's own permissions (app label, codename, NULL) and its groups'
+    (app label, codename, group name; NULLs for a group without any) compiled to, names from
+    `_meta`; parameters: the user's id twice."""
+    q = connection.ops.quote_name
+    user_model = get_user_model()
+
+    def table(model):
+        return q(model._meta.db_table)
+
+    def column(model, name):
+        return q(model._meta.get_field(name).column)
+
+    own = user_model._meta.get_field("user_permissions").remote_field.through
+    membership = user_model._meta.get_field("groups").remote_field.through
+    granted = Group._meta.get_field("permissions").remote_field.through
+    p, ct, g = table(Permission), table(ContentType), table(Group)
+    o, m, gp = table(own), table(membership), table(granted)
+    return (
+        f"SELECT {ct}.{column(ContentType, 'app_label')}, {p}.{column(Permission, 'codename')}, NULL"  # noqa: S608
+        f" FROM {p} INNER JOIN {o} ON ({p}.{column(Permission, 'id')} = {o}.{column(own, 'permission')})"
+        f" INNER JOIN {ct} ON ({p}.{column(Permission, 'content_type')} = {ct}.{column(ContentType, 'id')})"
+        f" WHERE {o}.{column(own, 'user')} = %s"
+        f" UNION SELECT {ct}.{column(ContentType, 'app_label')}, {p}.{column(Permission, 'codename')},"
+        f" {g}.{column(Group, 'name')} FROM {g}"
+        f" INNER JOIN {m} ON ({g}.{column(Group, 'id')} = {m}.{column(membership, 'group')})"
+        f" LEFT OUTER JOIN {gp} ON ({g}.{column(Group, 'id')} = {gp}.{column(granted, 'group')})"
+        f" LEFT OUTER JOIN {p} ON ({gp}.{column(granted, 'permission')} = {p}.{column(Permission, 'id')})"
+        f" LEFT OUTER JOIN {ct} ON ({p}.{column(Permission, 'content_type')} = {ct}.{column(ContentType, 'id')})"
+        f" WHERE {m}.{column(membership, 'user')} = %s"
+    )
 
 
 def delete_expired_tokens(user) -> int:

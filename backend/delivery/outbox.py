@@ -8,8 +8,14 @@ from urllib.parse import urlsplit
 from django.db.models import Max
 
 from backend.bulk_rows import insert_rows
+from backend.compiled_reads import JoinedLoad
 from backend.delivery.models import Channel, Delivery, Kind, PushDevice
 from backend.scheduling import wake_workers_on_commit
+
+# The responders' devices with their subscriptions, as `PushDevice.objects.filter(user_id__in=...)
+# .select_related("subscription")` reads them, by SQL written once per process: compiled per dispatch,
+# the queryset took longer to build than to run (backend/compiled_reads.py; issue 17 item 2).
+_DEVICES_WITH_SUBSCRIPTION = JoinedLoad(PushDevice, ("subscription",), "user")
 
 
 def enqueue_pushes(alerts: list, *, round: int | None = None, now, kind: str = Kind.ALERT) -> list[Delivery]:
@@ -22,9 +28,7 @@ def enqueue_pushes(alerts: list, *, round: int | None = None, now, kind: str = K
         return []
     rounds = _next_rounds(alerts, channel=Channel.WEBPUSH, kind=kind) if round is None else {}
     devices_by_user: dict[int, list[PushDevice]] = {}
-    for device in PushDevice.objects.filter(user_id__in={a.responder.user_id for a in alerts}).select_related(
-        "subscription"
-    ):
+    for device in _DEVICES_WITH_SUBSCRIPTION.rows(sorted({a.responder.user_id for a in alerts})):
         devices_by_user.setdefault(device.user_id, []).append(device)
     deliveries = [
         Delivery(

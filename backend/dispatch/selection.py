@@ -25,10 +25,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from backend.accounts.models import OnCallPosition, Responder, Station
+from backend.accounts.models import Responder
+from backend.dispatch import selection_reads
 from backend.dispatch.models import COMMITTED_STATES, Alert, DistanceFrom, IncidentStatus, UnreachedReason
 
 EARTH_RADIUS_KM = 6371.0088
@@ -92,21 +92,19 @@ def select_responders(
     }
     if not distance_by_station and not near_by_position:
         return Selection([], UnreachedReason.NO_STATION_IN_RANGE)
-    queryset = eligible_responders(today=today).filter(
-        Q(station_id__in=distance_by_station) | Q(pk__in=near_by_position)
-    )
-    if responder_ids is not None:
-        queryset = queryset.filter(pk__in=responder_ids)
     # Chosen from (id, station) pairs, and only those chosen loaded whole: the on-call responders in
     # range can be hundreds, of whom at most max_total are alerted (issue 17: building every one
     # with its station and user was the dispatch's largest cost in Python).
     # A fresh position out of range takes the responder out of this ring, whatever their station.
-    # Each one's commitment elsewhere is read in the same query (committed_elsewhere's rule).
-    committed_to = Subquery(_commitments_of(OuterRef("pk")).values("incident_id")[:1])
+    # Each one's commitment elsewhere is read in the same query (committed_elsewhere's rule), by
+    # SQL written once (selection_reads: eligible_responders and _commitments_of, compiled).
     eligible = [
         _Row(pk, station_id, committed_to)
-        for pk, station_id, committed_to in queryset.annotate(committed_to=committed_to).values_list(
-            "pk", "station_id", "committed_to"
+        for pk, station_id, committed_to in selection_reads.eligible_rows(
+            today=today,
+            station_ids=distance_by_station,
+            responder_ids_near=near_by_position,
+            named=None if responder_ids is None else list(responder_ids),
         )
         if pk not in distance_by_position or pk in near_by_position
     ]
@@ -142,8 +140,9 @@ def _ranked(row: _Row, distance_by_station, distance_by_position, *, committed_t
 
 def _with_responders_loaded(chosen: list[Candidate]) -> list[Candidate]:
     """The chosen candidates with their Responder (station and user) in place of the row, in one
-    query. A responder deleted since the first read is left out."""
-    responders = Responder.objects.select_related("station", "user").in_bulk([c.responder.pk for c in chosen])
+    query (SQL written once: selection_reads.responders_loaded). A responder deleted since the
+    first read is left out."""
+    responders = selection_reads.responders_loaded([c.responder.pk for c in chosen])
     return [
         Candidate(responders[c.responder.pk], c.distance_km, c.committed_to, c.distance_from)
         for c in chosen
@@ -156,14 +155,11 @@ def fresh_position_distances(latitude, longitude, *, station_ids=None, now=None)
     and whose fix is younger than POSITION_FRESH_FOR_SELECTION_SECONDS. One query on a table of at
     most one row per on-call responder."""
     cutoff = (now or timezone.now()) - datetime.timedelta(seconds=settings.POSITION_FRESH_FOR_SELECTION_SECONDS)
-    fixes = OnCallPosition.objects.filter(
-        recorded_at__gte=cutoff, responder__share_position_on_call=True, responder__on_call=True
-    )
-    if station_ids is not None:
-        fixes = fixes.filter(responder__station_id__in=station_ids)
     return {
         responder_id: round(great_circle_km(latitude, longitude, fix_latitude, fix_longitude), 3)
-        for responder_id, fix_latitude, fix_longitude in fixes.values_list("responder_id", "latitude", "longitude")
+        for responder_id, fix_latitude, fix_longitude in selection_reads.fresh_fixes(
+            cutoff, None if station_ids is None else list(station_ids)
+        )
     }
 
 
@@ -200,11 +196,9 @@ def commitments_of(responder_ids: list[int]) -> dict[int, Alert]:
 
 
 def _station_distances(latitude, longitude, *, radius_km, station_ids) -> dict[int, float]:
-    stations = Station.objects.filter(active=True)
-    if station_ids is not None:
-        stations = stations.filter(pk__in=station_ids)
     distances = {}
-    for pk, station_latitude, station_longitude in stations.values_list("pk", "latitude", "longitude"):
+    stations = selection_reads.active_stations(None if station_ids is None else list(station_ids))
+    for pk, station_latitude, station_longitude in stations:
         distance = great_circle_km(latitude, longitude, station_latitude, station_longitude)
         if radius_km is None or distance <= radius_km:
             distances[pk] = round(distance, 3)

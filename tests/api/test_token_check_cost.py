@@ -89,3 +89,63 @@ def test_a_new_token_for_a_caller_deletes_its_expired_ones(cad):
     assert not AuthToken.objects.filter(pk=old.pk).exists()
     assert AuthToken.objects.filter(pk=current.pk).exists()
     assert AuthToken.objects.filter(user=cad).count() == 2
+
+
+def test_the_permissions_are_read_without_compiling_a_queryset(cad, monkeypatch):
+    """Work done, not time: the one query's SQL is written once per process (issue 17 item 2);
+    building and compiling the union of two querysets on every call cost more than running it."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from backend.accounts.tokens import load_permissions
+
+    compiled = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or original(self, *a, **k))
+    fresh = type(cad).objects.get(pk=cad.pk)
+    compiled.clear()
+    with CaptureQueriesContext(connection) as queries:
+        load_permissions(fresh)
+    assert compiled == []
+    assert len(reads_of(queries, "auth_permission")) == 1
+    assert "dispatch.add_incident" in fresh._perm_cache
+
+
+def test_the_token_is_read_without_compiling_a_queryset(cad, monkeypatch):
+    """Work done, not time: the token and its user read by SQL written once per process (issue 17
+    item 2), the same instances knox's queryset gave (backend/compiled_reads.py)."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from backend.accounts.tokens import TokenAuthentication
+
+    instance, token = AuthToken.objects.create(user=cad, expiry=datetime.timedelta(days=1))
+    compiled = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or original(self, *a, **k))
+    with CaptureQueriesContext(connection) as queries:
+        user, auth_token = TokenAuthentication().authenticate_credentials(token.encode())
+    assert compiled == []
+    assert len(reads_of(queries, "knox_authtoken")) == 1
+    assert (user.pk, user.username, auth_token.pk, auth_token.token_key) == (
+        cad.pk,
+        cad.username,
+        instance.pk,
+        instance.token_key,
+    )
+    assert auth_token.expiry == AuthToken.objects.get(pk=instance.pk).expiry
+    assert auth_token.user is user and auth_token._state.adding is False
+
+
+def test_a_deleted_token_a_wrong_secret_and_an_inactive_user_are_refused(cad):
+    instance, token = AuthToken.objects.create(user=cad, expiry=None)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/v1/incidents/").status_code == 200
+    wrong = APIClient()
+    wrong.credentials(HTTP_AUTHORIZATION=f"Token {token[:-4]}{'0000' if token[-4:] != '0000' else '1111'}")
+    assert wrong.get("/api/v1/incidents/").status_code == 401
+    type(cad).objects.filter(pk=cad.pk).update(is_active=False)
+    assert client.get("/api/v1/incidents/").status_code == 401
+    type(cad).objects.filter(pk=cad.pk).update(is_active=True)
+    assert client.get("/api/v1/incidents/").status_code == 200
+    AuthToken.objects.filter(pk=instance.pk).delete()  # revoked (logout)
+    assert client.get("/api/v1/incidents/").status_code == 401

@@ -1,0 +1,89 @@
+"""Rows of a model with related rows joined, as `select_related(...).filter(<field>__in=...)` gives
+them, by SQL written once per process (issue 17 item 2).
+
+The CAD's create-and-dispatch call reads its token (with its user) and the chosen responders (with
+their stations and users). Built and compiled as querysets on every call, each took several times
+the time the database took to run it (py-spy). A `JoinedLoad` writes the statement the ORM writes
+for such a queryset once (the same columns of the same tables, the same inner joins over the same
+non-null foreign keys; names from `_meta`), and turns each row into the same instances the ORM
+makes: the values through the converters the ORM applies to those columns (chosen once:
+dates, JSON, booleans on SQLite...), `Model.from_db` for each model, each relation cached on its
+instance as select_related caches it (and a one-to-one's reverse side). Plain values only in the
+filter: the column's values in database form, as a lookup would put them (ints and strings are).
+"""
+
+from django.db import connections
+
+
+class JoinedLoad:
+    def __init__(self, model, relations: tuple[str, ...], filter_field: str):
+        self.model = model
+        self.relations = [model._meta.get_field(name) for name in relations]
+        for field in self.relations:
+            if not (field.is_relation and field.concrete) or field.null:
+                raise ValueError(f"{field} is not a non-null forward relation: select_related would outer-join it")
+        self.filter_field = model._meta.get_field(filter_field)
+        self._plans: dict[str, tuple] = {}
+
+    def rows(self, values: list, *, using: str = "default") -> list:
+        """The model's instances whose `filter_field` is one of `values`, relations in place, in the
+        order the database returns them."""
+        if not values:
+            return []
+        connection = connections[using]
+        sql, slices, converters = self._plan(connection)
+        with connection.cursor() as cursor:
+            cursor.execute(sql.format(values=", ".join(["%s"] * len(values))), list(values))
+            rows = cursor.fetchall()
+        if converters:
+            rows = _converted(rows, converters, connection)
+        loaded = []
+        for row in rows:
+            instance, *related = (model.from_db(using, attnames, row[a:b]) for model, attnames, a, b in slices)
+            for field, other in zip(self.relations, related, strict=True):
+                field.set_cached_value(instance, other)
+                if field.one_to_one:
+                    field.remote_field.set_cached_value(other, instance)
+            loaded.append(instance)
+        return loaded
+
+    def _plan(self, connection):
+        plan = self._plans.get(connection.alias)
+        if plan is None:
+            plan = self._plans[connection.alias] = self._write(connection)
+        return plan
+
+    def _write(self, connection):
+        q = connection.ops.quote_name
+        models = [self.model, *(field.related_model for field in self.relations)]
+        slices, columns, start = [], [], 0
+        for model in models:
+            fields = model._meta.concrete_fields
+            slices.append((model, [field.attname for field in fields], start, start + len(fields)))
+            columns += [field.get_col(model._meta.db_table) for field in fields]
+            start += len(fields)
+        table = q(self.model._meta.db_table)
+        joins = "".join(
+            f" INNER JOIN {q(field.related_model._meta.db_table)} ON ({table}.{q(field.column)} ="
+            f" {q(field.related_model._meta.db_table)}.{q(field.target_field.column)})"
+            for field in self.relations
+        )
+        select = ", ".join(f"{q(column.alias)}.{q(column.target.column)}" for column in columns)
+        sql = (
+            f"SELECT {select} FROM {table}{joins}"  # noqa: S608 (names from _meta)
+            f" WHERE {table}.{q(self.filter_field.column)} IN ({{values}})"
+        )
+        compiler = self.model._default_manager.all().query.get_compiler(connection=connection)
+        return sql, slices, list(compiler.get_converters(columns).items())
+
+
+def _converted(rows, converters, connection):
+    """SQLCompiler.apply_converters, with the connection of the thread reading (a plan is shared by
+    the threads, each with its own connection)."""
+    for row in map(list, rows):
+        for position, (functions, expression) in converters:
+            value = row[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            row[position] = value
+        yield row

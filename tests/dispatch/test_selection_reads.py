@@ -1,0 +1,174 @@
+"""The selection's reads as SQL written once (backend/dispatch/selection_reads.py): the same rows as
+the querysets they replace, and no queryset compiled for them on a dispatch (issue 17 item 2)."""
+
+import datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.sql.compiler import SQLCompiler
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from backend.accounts.models import OnCallPosition, Responder, Station
+from backend.dispatch import selection_reads
+from backend.dispatch.actions import create_incident, dispatch_incident, respond_to_alert
+from backend.dispatch.models import Alert
+from backend.dispatch.selection import _commitments_of, eligible_responders, select_responders
+from tests.conftest import NORWICH_INCIDENT, make_firefighter, make_station
+
+
+def orm_eligible(*, today, station_ids, near, named=None):
+    """The queryset selection.select_responders read before (as of main, 5 December)."""
+    queryset = eligible_responders(today=today).filter(Q(station_id__in=station_ids) | Q(pk__in=near))
+    if named is not None:
+        queryset = queryset.filter(pk__in=named)
+    committed_to = Subquery(_commitments_of(OuterRef("pk")).values("incident_id")[:1])
+    return sorted(queryset.annotate(committed_to=committed_to).values_list("pk", "station_id", "committed_to"))
+
+
+def sql_eligible(*, today, station_ids, near, named=None):
+    return sorted(
+        selection_reads.eligible_rows(today=today, station_ids=station_ids, responder_ids_near=near, named=named)
+    )
+
+
+@pytest.fixture
+def a_mixed_county(stations, alice, bob, charlie, dave, carol):
+    """Responders on and off call, expired, deactivated, at an inactive station, committed to an
+    open incident (bob, accepted), alerted but not answering (alice), sharing a fresh fix."""
+    make_firefighter("off-duty", stations["norwich"], on_call=False)
+    make_firefighter("expired", stations["norwich"], expires=timezone.localdate() - datetime.timedelta(days=1))
+    gone = make_firefighter("gone", stations["norwich"])
+    get_user_model().objects.filter(pk=gone.user_id).update(is_active=False)
+    closed = make_station("Closed", "closed", (52.63, 1.30))
+    closed.active = False
+    closed.save()
+    make_firefighter("at-closed", closed)
+    roamer = make_firefighter("roamer", stations["norwich"], share_position_on_call=True)
+    OnCallPosition.objects.create(
+        responder=roamer,
+        latitude=NORWICH_INCIDENT[0],
+        longitude=NORWICH_INCIDENT[1],
+        recorded_at=timezone.now(),
+        received_at=timezone.now(),
+    )
+    incident = create_incident(
+        actor=carol, cad_reference="MIX-1", latitude=NORWICH_INCIDENT[0], longitude=NORWICH_INCIDENT[1], address="x"
+    )
+    dispatch_incident(actor=carol, incident_id=incident.pk)
+    bob_alert = Alert.objects.get(incident=incident, responder=bob)
+    respond_to_alert(actor=bob.user, alert_id=bob_alert.pk, response="accept")
+    return incident
+
+
+def test_the_eligible_rows_are_the_querysets_rows(a_mixed_county, stations, alice, bob, charlie, dave):
+    today = timezone.localdate()
+    all_stations = list(Station.objects.values_list("pk", flat=True))
+    cases = [
+        {"station_ids": all_stations, "near": set()},
+        {"station_ids": [stations["norwich"].pk], "near": set()},
+        {"station_ids": [], "near": {alice.pk, dave.pk}},
+        {"station_ids": [stations["norwich"].pk], "near": {dave.pk}},
+        {"station_ids": all_stations, "near": set(), "named": [bob.pk, charlie.pk]},
+        {"station_ids": all_stations, "near": set(), "named": []},
+        {"station_ids": [], "near": set()},
+    ]
+    for case in cases:
+        assert sql_eligible(today=today, **case) == orm_eligible(today=today, **case), case
+    # Bob is committed to the open incident; the others are not.
+    everyone = sql_eligible(today=today, station_ids=all_stations, near=set())
+    rows = {pk: committed for pk, _station, committed in everyone}
+    assert rows[bob.pk] == a_mixed_county.pk
+    assert rows[alice.pk] is None
+
+
+def test_stations_and_fixes_are_the_querysets_rows(a_mixed_county, stations):
+    assert sorted(selection_reads.active_stations(None)) == sorted(
+        Station.objects.filter(active=True).values_list("pk", "latitude", "longitude")
+    )
+    norwich = [stations["norwich"].pk]
+    assert selection_reads.active_stations(norwich) == list(
+        Station.objects.filter(active=True, pk__in=norwich).values_list("pk", "latitude", "longitude")
+    )
+    cutoff = timezone.now() - datetime.timedelta(minutes=5)
+    expected = list(
+        OnCallPosition.objects.filter(
+            recorded_at__gte=cutoff, responder__share_position_on_call=True, responder__on_call=True
+        ).values_list("responder_id", "latitude", "longitude")
+    )
+    assert len(expected) == 1
+    assert selection_reads.fresh_fixes(cutoff, None) == expected
+    assert selection_reads.fresh_fixes(cutoff, norwich) == expected
+    assert selection_reads.fresh_fixes(cutoff, [stations["lynn"].pk]) == []
+    assert selection_reads.fresh_fixes(timezone.now() + datetime.timedelta(minutes=1), None) == []
+
+
+def test_a_selection_compiles_no_queryset(a_mixed_county, monkeypatch):
+    """Work done, not time: the stations, fixes and eligible responders, and the loading of those
+    chosen with their stations and users, are read by SQL written once per process."""
+    compiled = []
+    original = SQLCompiler.as_sql
+
+    def counting(self, *args, **kwargs):
+        compiled.append(self.query.model.__name__)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+    selection = select_responders(
+        latitude=NORWICH_INCIDENT[0],
+        longitude=NORWICH_INCIDENT[1],
+        today=timezone.localdate(),
+        radius_km=40,
+        max_per_station=4,
+        max_total=50,
+    )
+    assert selection.candidates
+    assert compiled == []
+
+
+def values_of(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def test_the_responders_loaded_are_the_querysets_with_their_station_and_user(a_mixed_county, alice, bob, dave):
+    alice.skills = ["bls", "aed"]
+    alice.phone_number = "+44 1603 000000"
+    alice.save()
+    ids = [alice.pk, bob.pk, dave.pk, 999_999]
+    expected = Responder.objects.select_related("station", "user").in_bulk(ids)
+    loaded = selection_reads.responders_loaded(ids)
+    assert sorted(loaded) == sorted(expected) == sorted([alice.pk, bob.pk, dave.pk])
+    with CaptureQueriesContext(connection) as queries:
+        for pk, responder in loaded.items():
+            assert type(responder) is Responder
+            assert values_of(responder) == values_of(expected[pk])
+            assert values_of(responder.station) == values_of(expected[pk].station)
+            assert values_of(responder.user) == values_of(expected[pk].user)
+            assert responder.user.responder is responder
+            assert responder._state.adding is False and responder._state.db == "default"
+    assert queries.captured_queries == []
+    assert loaded[alice.pk].skills == ["bls", "aed"]
+    assert isinstance(loaded[alice.pk].life_support_training_expires, datetime.date)
+    assert loaded[alice.pk].on_call is True and loaded[alice.pk].user.is_active is True
+    assert selection_reads.responders_loaded([]) == {}
+
+
+def test_on_sqlite_each_commitment_is_looked_up_by_the_responders_alerts_not_every_open_incident(a_mixed_county):
+    """Work done: the subquery reads the responder's alerts by their (responder, state) index, then
+    each one's incident by its key; it read every open incident, and looked for an alert of the
+    responder in each, before (its time grew with the open incidents)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's plan; PostgreSQL plans the same inner join with its own statistics")
+    sql = selection_reads._eligible_sql(connection.vendor) + ")"
+    day = connection.ops.adapt_datefield_value(timezone.localdate())
+    params = ["open", *(str(s) for s in selection_reads.COMMITTED_STATES), day, day]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = [row[-1] for row in cursor.fetchall()]
+    alerts = next(step for step in plan if step.startswith("SEARCH U0"))
+    incidents = next(step for step in plan if step.startswith("SEARCH U1"))
+    assert "responder_id=?" in alerts
+    assert "PRIMARY KEY" in incidents
+    assert plan.index(alerts) < plan.index(incidents)
