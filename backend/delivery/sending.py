@@ -363,6 +363,10 @@ class DeliveryPass(Pass):
                 self._all_started.set()
         return started
 
+    def in_progress(self) -> bool:
+        """A fan-out is being claimed or sent: the worker holds its scheduled passes back meanwhile."""
+        return bool(self.in_flight) or not self._all_started.is_set()
+
     async def _claim_and_start(self, limit: int) -> int:
         jobs = await sync_to_async(claim_due)(worker=self.worker_name, limit=limit)
         self._next_claim_rows = self.max_in_flight if jobs else FIRST_CLAIM_ROWS

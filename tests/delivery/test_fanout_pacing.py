@@ -108,6 +108,26 @@ async def test_the_first_claim_after_an_idle_spell_is_small_and_the_next_takes_t
     assert len(push_service.received) == 8 and await states() == {DeliveryState.SENT: 8}
 
 
+async def test_a_fan_out_is_in_progress_from_its_first_claim_until_every_push_is_sent(
+    push_service, incident, carol, alice, bob, monkeypatch
+):
+    """What the worker holds its scheduled passes back for (backend/worker/loop.py)."""
+    monkeypatch.setattr(sending, "FIRST_CLAIM_ROWS", 3)
+    await subscribe_devices(push_service, [alice, bob], each=4)
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    async with WebPushTransport() as transport:
+        worker = DeliveryPass({"webpush": transport}, name="w1", max_in_flight=100)
+        assert not worker.in_progress()
+        assert await worker.run_once() == 3
+        assert worker.in_progress()  # the rest still to claim
+        assert await worker.run_once() == 5
+        await worker.drain()
+        assert await worker.run_once() == 0
+        assert not worker.in_progress()
+        await worker.stop()
+    assert len(push_service.received) == 8
+
+
 async def test_each_request_is_written_before_the_next_push_is_encrypted(
     push_service, incident, carol, alice, bob, monkeypatch
 ):
