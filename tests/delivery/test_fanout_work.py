@@ -15,11 +15,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.crypto import salted_hmac
 
 from backend import scheduling
-from backend.delivery import receipts
+from backend.delivery import receipts, vapid
 from backend.delivery.models import Delivery, DeliveryState
 from backend.delivery.receipts import token_for
 from backend.delivery.sending import DeliveryPass, claim_due
 from backend.delivery.subscriptions import subscribe_device
+from backend.delivery.transports import webpush as webpush_transport
 from backend.delivery.transports.webpush import WebPushTransport
 from backend.dispatch.actions import create_incident, dispatch_incident
 from tests.conftest import NORWICH_INCIDENT, browser_subscription, make_firefighter
@@ -160,6 +161,43 @@ async def test_a_second_fan_out_to_the_same_push_service_reuses_the_first_ones_c
         await worker.stop()
     assert len(push_service.received) == 8
     assert 1 <= transport.connections_opened <= 4  # at most one per push in flight at once, never one per push
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_each_phones_key_and_push_service_origin_are_worked_out_once_not_per_push(
+    push_service, incident, carol, alice, bob, monkeypatch
+):
+    """Parsing the endpoint for the JWT's audience and the phone's key for every push of every
+    fan-out was work per message the bare floor has once per message too, and we need not."""
+    parsed_urls = []
+    urlsplit = vapid.urlsplit
+
+    def counting_urlsplit(url, *args, **kwargs):
+        parsed_urls.append(url)
+        return urlsplit(url, *args, **kwargs)
+
+    monkeypatch.setattr(vapid, "urlsplit", counting_urlsplit)
+    keys_before = webpush_transport.receiver_key.cache_info()
+
+    @sync_to_async
+    def subscribe_all():
+        for responder in (alice, bob):
+            for label in ("phone", "tablet"):
+                subscribe(responder, push_service.subscribe(), label=label)
+        return another_incident(carol)
+
+    other = await subscribe_all()
+    async with WebPushTransport() as transport:
+        worker = DeliveryPass({"webpush": transport}, name="parse-test")
+        for each in (incident, other):
+            await sync_to_async(dispatch_incident)(actor=carol, incident_id=each.pk)
+            assert await worker.run_once() == 4
+            await worker.drain()
+        await worker.stop()
+    assert len(push_service.received) == 8
+    assert len(parsed_urls) == len(set(parsed_urls)) == 4  # one per phone, for two fan-outs
+    keys = webpush_transport.receiver_key.cache_info()  # the stand-in parses keys too: not counted
+    assert (keys.misses - keys_before.misses, keys.hits - keys_before.hits) == (4, 4)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -186,6 +186,10 @@ def _url(endpoint: str) -> URL:
     return URL(endpoint)
 
 
+# One encoder for every payload: json.dumps with separators builds a JSONEncoder per call.
+_compact_json = json.JSONEncoder(separators=(",", ":"))
+
+
 def encrypt(payload: bytes, *, p256dh: str, auth: str) -> bytes:
     """The body of one push (RFC 8291, aes128gcm, one record): as pywebpush's WebPusher.encode does it,
     with a new ephemeral ECDH key (and http_ece a new salt) for every message."""
@@ -241,7 +245,7 @@ class WebPushTransport(Transport):
             self.session = None
 
     async def send(self, job: Job) -> int:
-        body = encrypt(json.dumps(push_payload(job), separators=(",", ":")).encode(), p256dh=job.p256dh, auth=job.auth)
+        body = encrypt(_compact_json.encode(push_payload(job)).encode(), p256dh=job.p256dh, auth=job.auth)
         headers = {
             **self._fixed_headers,
             "Topic": _topic_of(job),
