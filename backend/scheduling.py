@@ -53,6 +53,11 @@ class Pass:
         """Do what is due; how much work was started (0: nothing was due)."""
         return 0
 
+    def in_progress(self) -> bool:
+        """Work this pass started is still going on that the scheduled passes must not slow down (a
+        fan-out's pushes being claimed and sent): the worker holds them back meanwhile, for a while."""
+        return False
+
     async def stop(self) -> None:
         """Finish what was started (the worker is stopping, or a test is done)."""
 

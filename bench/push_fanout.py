@@ -27,7 +27,11 @@ show, with as many connections as devices (the product's PUSH_MAX_CONCURRENCY, 5
 device) and with 100; and paced as the product's worker starts its sends since 5 December, each
 request written before the next push is encrypted (`--floor-paced`), which lets the push service
 work on the first pushes while the last are encrypted. Every floor signs a VAPID JWT per message,
-as pywebpush does given claims; the product signs one per push service.
+as pywebpush does given claims; the product signs one per push service. Since 6 December each floor
+sends one round after each of the product's dispatches (a child process per floor, told when), so
+that the product and its floors meet the same load on this shared machine; `--floors-after` runs
+them after the product, each in one go, as before. The server's CPU per push is counted from each
+measured dispatch's call until its results were written (the idle pauses between left out).
 
 The stand-in runs on a thread of this process. While the product's pushes arrive this process only
 waits for them (a count, not a pass over every push so far at each arrival, which held the
@@ -43,7 +47,7 @@ The figures are wall-clock on a small machine: other work on it shows up in them
 average is printed).
 
     .venv/bin/python bench/push_fanout.py
-    .venv/bin/python bench/push_fanout.py --devices 200 --dispatches 20 --push-delay-ms 50
+    .venv/bin/python bench/push_fanout.py --devices 200 --dispatches 50 --push-delay-ms 50
 
 The last line printed is one JSON object with the figures.
 """
@@ -436,6 +440,8 @@ def run_floor_child(spec_path: str) -> None:
         cpu = 0.0
         async with aiohttp.ClientSession(connector=connector) as session:
             for number in range(spec["rounds"]):
+                if spec["interleaved"]:  # the bench says when: between the product's dispatches
+                    await asyncio.to_thread(sys.stdin.readline)
                 payload = json.dumps({"floor": spec["label"], "round": number, "pad": "x" * 300})
                 starts.append(time.time())
                 cpu_before = time.process_time()
@@ -447,19 +453,27 @@ def run_floor_child(spec_path: str) -> None:
                     )
                 if number >= spec["warmup"]:
                     cpu += time.process_time() - cpu_before
-                await asyncio.sleep(PAUSE_BETWEEN_DISPATCHES_S)
+                if spec["interleaved"]:
+                    print(json.dumps({"round": number}), flush=True)
+                else:
+                    await asyncio.sleep(PAUSE_BETWEEN_DISPATCHES_S)
         measured = (spec["rounds"] - spec["warmup"]) * len(spec["subscriptions"])
         print(json.dumps({"starts": starts, "cpu_ms_per_push": cpu * 1000 / measured}), flush=True)
 
     asyncio.run(main())
 
 
-def run_floor(
-    stand_in, subscriptions: list[dict], private_key: str, args, workdir: Path, concurrency: int, *, paced: bool
-) -> list:
-    """Last-push times (ms) of the measured floor rounds, from the stand-in's timestamps."""
+def write_floor_spec(
+    subscriptions: list[dict],
+    private_key: str,
+    args,
+    workdir: Path,
+    concurrency: int,
+    *,
+    paced: bool,
+    interleaved: bool,
+) -> Path:
     label = floor_label(concurrency, paced=paced)
-    rounds = args.warmup + args.dispatches
     spec_path = workdir / f"floor-{label}.json"
     spec_path.write_text(
         json.dumps(
@@ -468,14 +482,40 @@ def run_floor(
                 "private_key": private_key,
                 "subject": VAPID_SUBJECT,
                 "concurrency": concurrency,
-                "rounds": rounds,
+                "rounds": args.warmup + args.dispatches,
                 "warmup": args.warmup,
                 "label": label,
                 "paced": paced,
+                "interleaved": interleaved,
             }
         )
     )
-    already = len(stand_in.received)
+    return spec_path
+
+
+def floor_last_push_times(stand_in, label: str, told: dict, args, subscriptions: list[dict]) -> list:
+    """Last-push times (ms) of the measured floor rounds, from the stand-in's timestamps."""
+    starts = told["starts"]
+    FLOOR_CPU_MS_PER_PUSH[label] = told["cpu_ms_per_push"]
+    by_round: dict[int, list[float]] = {}
+    for push in stand_in.received:
+        if push.json and push.json.get("floor") == label:
+            by_round.setdefault(push.json["round"], []).append(push.received_at)
+    last = []
+    for number in range(args.warmup, args.warmup + args.dispatches):
+        times = by_round.get(number, [])
+        if len(times) != len(subscriptions):
+            raise RuntimeError(f"floor {label} round {number}: {len(times)} pushes accepted, not {len(subscriptions)}")
+        last.append((max(times) - starts[number]) * 1000)
+    return last
+
+
+def run_floor(
+    stand_in, subscriptions: list[dict], private_key: str, args, workdir: Path, concurrency: int, *, paced: bool
+) -> list:
+    """--floors-after: every round of one floor, after the product's dispatches."""
+    spec_path = write_floor_spec(subscriptions, private_key, args, workdir, concurrency, paced=paced, interleaved=False)
+    rounds = args.warmup + args.dispatches
     child = subprocess.run(
         [sys.executable, __file__, "--floor-child", str(spec_path)],
         cwd=REPO_ROOT,
@@ -486,19 +526,51 @@ def run_floor(
         check=True,
     )
     told = json.loads(child.stdout.strip().splitlines()[-1])
-    starts = told["starts"]
-    FLOOR_CPU_MS_PER_PUSH[label] = told["cpu_ms_per_push"]
-    by_round: dict[int, list[float]] = {}
-    for push in stand_in.received[already:]:
-        if push.json and push.json.get("floor") == label:
-            by_round.setdefault(push.json["round"], []).append(push.received_at)
-    last = []
-    for number in range(args.warmup, rounds):
-        times = by_round.get(number, [])
-        if len(times) != len(subscriptions):
-            raise RuntimeError(f"floor {label} round {number}: {len(times)} pushes accepted, not {len(subscriptions)}")
-        last.append((max(times) - starts[number]) * 1000)
-    return last
+    return floor_last_push_times(stand_in, floor_label(concurrency, paced=paced), told, args, subscriptions)
+
+
+class InterleavedFloor:
+    """A floor child that sends one round each time it is told to, between the product's dispatches
+    (the default): the product and its floors then share the machine's load round by round, rather
+    than the floors running a minute later on a machine that may have become busier or quieter."""
+
+    def __init__(self, subscriptions, private_key, args, workdir, concurrency, *, paced):
+        self.label = floor_label(concurrency, paced=paced)
+        spec_path = write_floor_spec(
+            subscriptions, private_key, args, workdir, concurrency, paced=paced, interleaved=True
+        )
+        self.popen = subprocess.Popen(
+            [sys.executable, __file__, "--floor-child", str(spec_path)],
+            cwd=REPO_ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def one_round(self) -> None:
+        """Send one round and wait until every push of it was answered."""
+        self.popen.stdin.write("go\n")
+        self.popen.stdin.flush()
+        if not self.popen.stdout.readline():
+            raise RuntimeError(f"floor {self.label}: the child exited with {self.popen.wait()}")
+
+    def finish(self) -> dict:
+        self.popen.stdin.close()
+        out = self.popen.stdout.read()  # not communicate(): readline() may have buffered the last line
+        self.popen.wait(timeout=HTTP_TIMEOUT_S)
+        if self.popen.returncode != 0:
+            raise RuntimeError(f"floor {self.label}: the child exited with {self.popen.returncode}")
+        return json.loads(out.strip().splitlines()[-1])
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
+
+
+def floor_way(concurrency: int, *, paced: bool) -> str:
+    way = "each request written before the next push is encrypted" if paced else "gathered at once"
+    return f"bare pywebpush fan-out, {concurrency} connections at most, {way}"
 
 
 def floor_label(concurrency: int, *, paced: bool) -> str:
@@ -695,6 +767,8 @@ def run_probed_server(port: str) -> None:
     broadcast._send_now = timed("after_commit_send", broadcast._send_now)
     BaseDatabaseWrapper._commit = timed("commit", BaseDatabaseWrapper._commit)
     pywebpush.WebPusher.encode = timed("encrypt", pywebpush.WebPusher.encode)
+    if hasattr(webpush_transport, "encrypt"):  # since 6 December the transport encrypts without WebPusher
+        webpush_transport.encrypt = timed("encrypt", webpush_transport.encrypt)
     py_vapid.Vapid02.sign = timed("vapid_sign", py_vapid.Vapid02.sign)
 
     original_wait = loop.Worker._wait
@@ -935,7 +1009,9 @@ def report(
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=200, help="firefighters, one subscribed device each")
-    parser.add_argument("--dispatches", type=int, default=20, help="measured dispatches (at least 10)")
+    parser.add_argument(
+        "--dispatches", type=int, default=50, help="measured dispatches (at least 10; the p99 of 20 is the slowest one)"
+    )
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured dispatches first")
     parser.add_argument("--push-delay-ms", type=int, default=50, help="the stand-in's delay before each answer")
     parser.add_argument(
@@ -955,6 +1031,12 @@ def parse_args():
         default=None,
         help="connection limits for the floor that writes each request before encrypting the next push,"
         " as the product's worker does (default: DEVICES; none to skip)",
+    )
+    parser.add_argument(
+        "--floors-after",
+        action="store_true",
+        help="run the floors after the product's dispatches, each in one go (before 6 December), rather"
+        " than a round of each floor after each dispatch",
     )
     parser.add_argument("--probe", action="store_true", help="time the server's steps (adds overhead)")
     parser.add_argument(
@@ -995,6 +1077,7 @@ def main() -> None:
     signal.alarm(args.time_limit)
     workdir = Path(tempfile.mkdtemp(prefix="push-fanout-"))
     stand_in = server = None
+    interleaved: list[InterleavedFloor] = []
     try:
         from backend.delivery import vapid
         from tests.support.push_service import PushServiceStandIn
@@ -1020,23 +1103,35 @@ def main() -> None:
         probe_log = workdir / "probe.jsonl" if args.probe else None
         if args.profile:
             env["BENCH_PROFILE"] = str(workdir / "serve.prof")
+        floor_ways = [(c, False) for c in args.floor] + [(c, True) for c in args.floor_paced]
+        if not args.floors_after:
+            for concurrency, paced in floor_ways:
+                print(f"floor: {floor_way(concurrency, paced=paced)}, a round after each dispatch", flush=True)
+                interleaved.append(
+                    InterleavedFloor(
+                        plan.subscriptions, env["VAPID_PRIVATE_KEY"], args, workdir, concurrency, paced=paced
+                    )
+                )
         server = start_server(env, workdir, probe_log)
         print(f"manage.py serve (embedded worker) on 127.0.0.1:{server.port}", flush=True)
         results = []
+        server_cpu_s = 0.0  # over the measured dispatches, each from its call until its results were written
         for number, incident_id in enumerate(plan.incident_ids):
-            if number == args.warmup:
-                server_cpu_s = process_cpu_seconds(server.popen.pid)
+            cpu_before = process_cpu_seconds(server.popen.pid)
             result = run_dispatch(server, stand_in, plan, incident_id, args.devices)
             measured = number >= args.warmup
             if measured:
                 results.append(result)
+                server_cpu_s += process_cpu_seconds(server.popen.pid) - cpu_before
             print(
                 f"  dispatch {number + 1:2d}{'' if measured else ' (warm-up)'}: last push {result.last_push_ms:6.1f} ms"
                 f", response {result.response_ms:6.1f} ms, last recorded {max(result.recorded_ms):6.1f} ms",
                 flush=True,
             )
             time.sleep(PAUSE_BETWEEN_DISPATCHES_S)  # the worker goes idle, as between real calls
-        server_cpu_s = process_cpu_seconds(server.popen.pid) - server_cpu_s
+            for floor in interleaved:
+                floor.one_round()
+                time.sleep(PAUSE_BETWEEN_DISPATCHES_S)
         if args.profile:
             print_profile(server, workdir / "serve.prof")
         stop_server(server)
@@ -1046,12 +1141,14 @@ def main() -> None:
         probe_figures = probe_report(probe_log, results) if probe_log is not None else {}
 
         floors = {}
-        for concurrency, paced in [(c, False) for c in args.floor] + [(c, True) for c in args.floor_paced]:
-            way = "each request written before the next push is encrypted" if paced else "gathered at once"
-            print(f"floor: bare pywebpush fan-out, {concurrency} connections at most, {way} ...", flush=True)
-            floors[floor_label(concurrency, paced=paced)] = run_floor(
-                stand_in, plan.subscriptions, env["VAPID_PRIVATE_KEY"], args, workdir, concurrency, paced=paced
-            )
+        for floor in interleaved:
+            floors[floor.label] = floor_last_push_times(stand_in, floor.label, floor.finish(), args, plan.subscriptions)
+        if args.floors_after:
+            for concurrency, paced in floor_ways:
+                print(f"floor: {floor_way(concurrency, paced=paced)} ...", flush=True)
+                floors[floor_label(concurrency, paced=paced)] = run_floor(
+                    stand_in, plan.subscriptions, env["VAPID_PRIVATE_KEY"], args, workdir, concurrency, paced=paced
+                )
 
         print("django-webpush baseline loop ...", flush=True)
         baseline_ms, baseline_accepted = run_baseline(stand_in, plan)
@@ -1075,6 +1172,8 @@ def main() -> None:
         signal.alarm(0)
         if server is not None:
             stop_server(server)
+        for floor in interleaved:
+            floor.stop()
         if stand_in is not None:
             stand_in.stop()
         with contextlib.suppress(Exception):

@@ -155,12 +155,13 @@ def start_checks(devices: list[PushDevice], *, reason: str, requested_by=None, n
     return checks
 
 
-def why_not_to_send(delivery: Delivery) -> str:
-    """The outbox asks before sending a test push (sending.claim_due): a removed device, or a test
-    already over (it timed out waiting for a retry), needs none."""
-    if delivery.device is None:
+def why_not_to_send(*, device_id: int | None, check_result: str) -> str:
+    """The outbox asks before sending a test push (sending.claim_due, from the claimed row's
+    columns): a removed device, or a test already over (it timed out waiting for a retry), needs
+    none."""
+    if device_id is None:
         return "Not sent: the device's subscription was removed."
-    if delivery.device_check.result != CheckResult.PENDING:
+    if check_result != CheckResult.PENDING:
         return "Not sent: the test is over."
     return ""
 

@@ -48,11 +48,13 @@ FIRST_CLAIM_ROWS = 20
 
 # --- Database steps (sync) ----------------------------------------------------------------------------
 
-CLAIM_JOINS = ("alert__incident", "alert__responder", "device__subscription", "device_check")
-# What deciding and sending need, and no more: a claim of two hundred rows otherwise builds six
-# models' every column (a dozen timestamps parsed per row), which was most of its time and held
-# the first push back by as much (bench/push_fanout.py --probe: claim_ms_each).
-CLAIM_FIELDS = (
+# What deciding and sending need, and no more, read as plain values: one tuple per row. A claim of
+# two hundred rows built seven models per row before (a delivery, its alert, incident, responder,
+# device, subscription and check: 1,400 model instances), about 20 ms of CPU on this machine for a
+# claim that holds a fan-out's pushes back and competes with its sends for the interpreter
+# (bench/push_fanout.py --probe: claim_ms_each; tests/delivery/test_fanout_work.py counts it).
+CLAIM_COLUMNS = (
+    "pk",
     "alert_id",
     "device_id",
     "device_check_id",
@@ -61,7 +63,6 @@ CLAIM_FIELDS = (
     "attempts",
     "round",
     "alert__incident_id",
-    "alert__responder_id",
     "alert__state",
     "alert__alerted_at",
     "alert__stood_down_reason",
@@ -89,24 +90,20 @@ def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) 
         rows = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(due)
-            .select_related(*CLAIM_JOINS)
-            .only(*CLAIM_FIELDS)
-            .order_by("next_attempt_at", "pk")[:limit]
+            .order_by("next_attempt_at", "pk")
+            .values_list(*CLAIM_COLUMNS, named=True)[:limit]
         )
         jobs, claimed_ids, closed_by_reason = [], [], defaultdict(list)
-        shown_by_receipt = receipts.alerts_shown_by_receipt({d.alert_id for d in rows if d.channel == Channel.SMS})
-        for delivery in rows:
-            reason = _not_needed_because(delivery, shown_by_receipt=shown_by_receipt)
+        shown_by_receipt = receipts.alerts_shown_by_receipt(
+            {row.alert_id for row in rows if row.channel == Channel.SMS}
+        )
+        for row in rows:
+            reason = _not_needed_because(row, shown_by_receipt=shown_by_receipt)
             if reason:
-                closed_by_reason[reason].append(delivery.pk)
+                closed_by_reason[reason].append(row.pk)
                 continue
-            delivery.attempts += 1
-            claimed_ids.append(delivery.pk)
-            token = ""
-            if delivery.channel == Channel.WEBPUSH and delivery.kind in (Kind.ALERT, Kind.TEST):
-                # Each attempt's own receipt token, worked out again when the receipt comes.
-                token = receipts.token_for(delivery.pk, delivery.attempts)
-            jobs.append(_job(delivery, receipt_token=token))
+            claimed_ids.append(row.pk)
+            jobs.append(_job(row, attempts=row.attempts + 1))
         # Plain UPDATEs, not bulk_update: a hundred-row claim must take milliseconds, not a CASE
         # expression per field per row.
         if claimed_ids:
@@ -124,77 +121,86 @@ def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) 
     return jobs
 
 
-def _not_needed_because(delivery: Delivery, *, shown_by_receipt: set[int] = frozenset()) -> str:
-    if delivery.kind == Kind.TEST:
-        return readiness.why_not_to_send(delivery)
-    alert = delivery.alert
-    if delivery.kind == Kind.STAND_DOWN:
-        return "" if delivery.device is not None else "Not sent: the device's subscription was removed."
-    if delivery.kind == Kind.MESSAGE:
-        if delivery.device is None:
+@functools.cache
+def _alert_rules():
+    """dispatch's Alert, through the outbox's own relation to it: its rules for whether an alert
+    still needs a push or a text, asked of a claimed row's columns. delivery sits below dispatch and
+    does not import it (docs/architecture.md)."""
+    return Delivery._meta.get_field("alert").related_model
+
+
+def _not_needed_because(row, *, shown_by_receipt: set[int] = frozenset()) -> str:
+    """Why a claimed row (CLAIM_COLUMNS) needs sending no more ("" while it does)."""
+    if row.kind == Kind.TEST:
+        return readiness.why_not_to_send(device_id=row.device_id, check_result=row.device_check__result)
+    alert = _alert_rules()
+    if row.kind == Kind.STAND_DOWN:
+        return "" if row.device_id is not None else "Not sent: the device's subscription was removed."
+    if row.kind == Kind.MESSAGE:
+        if row.device_id is None:
             return "Not sent: the device's subscription was removed."
-        return alert.why_not_to_message()
-    if reason := alert.why_not_to_call():
+        return alert.not_to_message_because(incident_status=row.alert__incident__status, state=row.alert__state)
+    if reason := alert.not_to_call_because(incident_status=row.alert__incident__status, state=row.alert__state):
         return reason
-    if delivery.channel == Channel.WEBPUSH and delivery.device is None:
+    if row.channel == Channel.WEBPUSH and row.device_id is None:
         return "Not sent: the device's subscription was removed."
-    if delivery.channel == Channel.SMS and not alert.responder.phone_number:
+    if row.channel == Channel.SMS and not row.alert__responder__phone_number:
         return "Not sent: no phone number."
-    if delivery.channel == Channel.SMS and (alert.shown_on_device or alert.pk in shown_by_receipt):
+    if row.channel == Channel.SMS and (alert.shown_on_device_in(row.alert__state) or row.alert_id in shown_by_receipt):
         return "Not sent: the device has shown the alert since the text was queued."
-    if delivery.channel == Channel.SMS and (reason := alert.why_not_to_text()):
+    if row.channel == Channel.SMS and (
+        reason := alert.not_to_text_because(incident_covered_at=row.alert__incident__covered_at)
+    ):
         return reason
     return ""
 
 
-def _job(delivery: Delivery, *, receipt_token: str = "") -> Job:
-    alert = delivery.alert
-    if alert is None:  # a test of the device: no alert, no incident
-        return _test_job(delivery, receipt_token=receipt_token)
-    job = {
-        "delivery_id": delivery.pk,
-        "channel": delivery.channel,
-        "attempts": delivery.attempts,
-        "round": delivery.round,
-        "alert_id": alert.pk,
-        "incident_id": alert.incident_id,
-        "alerted_at": alert.alerted_at,
-        "kind": delivery.kind,
-        "incident_status": alert.incident.status,
-        "stood_down_reason": alert.stood_down_reason,
-        "receipt_token": receipt_token,
-    }
-    if delivery.channel == Channel.WEBPUSH:
-        subscription = delivery.device.subscription
-        job.update(
-            subscription_id=subscription.pk,
-            endpoint=subscription.endpoint,
-            p256dh=subscription.p256dh,
-            auth=subscription.auth,
+def _job(row, *, attempts: int) -> Job:
+    """What sending one claimed row (CLAIM_COLUMNS) needs, for this attempt."""
+    token = ""
+    if row.channel == Channel.WEBPUSH and row.kind in (Kind.ALERT, Kind.TEST):
+        # Each attempt's own receipt token, worked out again when the receipt comes.
+        token = receipts.token_for(row.pk, attempts)
+    if row.alert_id is None:  # a test of the device: no alert, no incident
+        return Job(
+            delivery_id=row.pk,
+            channel=row.channel,
+            attempts=attempts,
+            round=row.round,
+            alert_id=None,
+            incident_id=None,
+            alerted_at=row.device_check__created_at,
+            kind=row.kind,
+            incident_status="",
+            receipt_token=token,
+            check_id=row.device_check_id,
+            subscription_id=row.device__subscription_id,
+            endpoint=row.device__subscription__endpoint,
+            p256dh=row.device__subscription__p256dh,
+            auth=row.device__subscription__auth,
         )
+    if row.channel == Channel.WEBPUSH:
+        by_channel = {
+            "subscription_id": row.device__subscription_id,
+            "endpoint": row.device__subscription__endpoint,
+            "p256dh": row.device__subscription__p256dh,
+            "auth": row.device__subscription__auth,
+        }
     else:
-        job.update(phone_number=alert.responder.phone_number)
-    return Job(**job)
-
-
-def _test_job(delivery: Delivery, *, receipt_token: str) -> Job:
-    subscription = delivery.device.subscription
+        by_channel = {"phone_number": row.alert__responder__phone_number}
     return Job(
-        delivery_id=delivery.pk,
-        channel=delivery.channel,
-        attempts=delivery.attempts,
-        round=delivery.round,
-        alert_id=None,
-        incident_id=None,
-        alerted_at=delivery.device_check.created_at,
-        kind=delivery.kind,
-        incident_status="",
-        receipt_token=receipt_token,
-        check_id=delivery.device_check_id,
-        subscription_id=subscription.pk,
-        endpoint=subscription.endpoint,
-        p256dh=subscription.p256dh,
-        auth=subscription.auth,
+        delivery_id=row.pk,
+        channel=row.channel,
+        attempts=attempts,
+        round=row.round,
+        alert_id=row.alert_id,
+        incident_id=row.alert__incident_id,
+        alerted_at=row.alert__alerted_at,
+        kind=row.kind,
+        incident_status=row.alert__incident__status,
+        stood_down_reason=row.alert__stood_down_reason,
+        receipt_token=token,
+        **by_channel,
     )
 
 
@@ -356,6 +362,10 @@ class DeliveryPass(Pass):
             if started < limit:  # it took all that was due: no more of this fan-out to start
                 self._all_started.set()
         return started
+
+    def in_progress(self) -> bool:
+        """A fan-out is being claimed or sent: the worker holds its scheduled passes back meanwhile."""
+        return bool(self.in_flight) or not self._all_started.is_set()
 
     async def _claim_and_start(self, limit: int) -> int:
         jobs = await sync_to_async(claim_due)(worker=self.worker_name, limit=limit)

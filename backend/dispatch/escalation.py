@@ -88,7 +88,7 @@ def _text_the_unacknowledged(incident: Incident, *, now) -> None:
     """A text to everyone none of whose devices has shown the alert: neither the app said so
     (`received`) nor a service worker sent a receipt. The push may not have reached them. (The
     step runs only while the incident is short of crews; a text queued meanwhile is dropped by the
-    outbox once it is covered: Alert.why_not_to_text.)"""
+    outbox once it is covered: Alert.not_to_text_because.)"""
     unacknowledged = list(incident.alerts.filter(state=AlertState.ALERTED).select_related("responder"))
     shown = alerts_shown_by_receipt(alert.pk for alert in unacknowledged)
     enqueue_sms([alert for alert in unacknowledged if alert.pk not in shown], now=now)

@@ -194,38 +194,45 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return f"{self.incident} → {self.responder}"
 
-    def why_not_to_call(self) -> str:
+    # What the delivery outbox asks before sending a push or a text for an alert, without knowing
+    # dispatch's states (docs/architecture.md). Each takes the columns it needs rather than the
+    # alert, so that a worker's claim can ask it of plain rows (backend/delivery/sending.py:
+    # claim_due reads values, not an Alert and an Incident per push).
+
+    @staticmethod
+    def not_to_call_because(*, incident_status: str, state: str) -> str:
         """Why a push or a text for this alert is no longer worth sending ("" while it is): the
-        responder can only still answer an open incident's alert that is not yet answered. The
-        delivery outbox asks this without knowing dispatch's states (docs/architecture.md)."""
-        if self.incident.status != IncidentStatus.OPEN:
-            return f"Not sent: the incident is {self.incident.status}."
-        if self.state not in (AlertState.ALERTED, AlertState.RECEIVED):
-            return f"Not sent: the alert is {self.get_state_display().lower()}."
+        responder can only still answer an open incident's alert that is not yet answered."""
+        if incident_status != IncidentStatus.OPEN:
+            return f"Not sent: the incident is {incident_status}."
+        if state not in (AlertState.ALERTED, AlertState.RECEIVED):
+            return f"Not sent: the alert is {AlertState(state).label.lower()}."
         return ""
 
-    def why_not_to_text(self) -> str:
-        """Why a text for this alert is no longer worth sending, besides why_not_to_call ("" while
-        it is): a text is the fallback for a phone that did not ring, needed only while the incident
-        is short of crews. `covered_at` is kept by coverage.follow_coverage under the incident's
-        lock, set while enough crews are going."""
-        if self.incident.covered_at is not None:
+    @staticmethod
+    def not_to_text_because(*, incident_covered_at) -> str:
+        """Why a text for this alert is no longer worth sending, besides not_to_call_because (""
+        while it is): a text is the fallback for a phone that did not ring, needed only while the
+        incident is short of crews. `covered_at` is kept by coverage.follow_coverage under the
+        incident's lock, set while enough crews are going."""
+        if incident_covered_at is not None:
             return "Not sent: enough crews are going."
         return ""
 
-    def why_not_to_message(self) -> str:
+    @staticmethod
+    def not_to_message_because(*, incident_status: str, state: str) -> str:
         """Why a push saying "new message" is no longer worth sending to this alert's phones (""
         while it is): the incident has ended, or the responder is no longer part of it."""
-        if self.incident.status != IncidentStatus.OPEN:
-            return f"Not sent: the incident is {self.incident.status}."
-        if self.state not in MESSAGE_RECIPIENT_STATES:
-            return f"Not sent: the alert is {self.get_state_display().lower()}."
+        if incident_status != IncidentStatus.OPEN:
+            return f"Not sent: the incident is {incident_status}."
+        if state not in MESSAGE_RECIPIENT_STATES:
+            return f"Not sent: the alert is {AlertState(state).label.lower()}."
         return ""
 
-    @property
-    def shown_on_device(self) -> bool:
+    @staticmethod
+    def shown_on_device_in(state: str) -> bool:
         """The app has shown the alert (a text queued as a fallback is then not needed)."""
-        return self.state != AlertState.ALERTED
+        return state != AlertState.ALERTED
 
 
 class AlertPosition(models.Model):

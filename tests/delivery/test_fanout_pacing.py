@@ -11,15 +11,16 @@ import datetime
 
 import aiohttp
 import pytest
-import pywebpush
 from asgiref.sync import sync_to_async
 from django.utils import timezone
+from webpush.models import SubscriptionInfo
 
 from backend.delivery import sending
 from backend.delivery.models import Delivery, DeliveryState
 from backend.delivery.sending import DeliveryPass
 from backend.delivery.subscriptions import subscribe_device
 from backend.delivery.transports import Transport
+from backend.delivery.transports import webpush as webpush_transport
 from backend.delivery.transports.webpush import WebPushTransport
 from backend.dispatch.actions import create_incident, dispatch_incident
 from tests.conftest import NORWICH_INCIDENT
@@ -107,25 +108,47 @@ async def test_the_first_claim_after_an_idle_spell_is_small_and_the_next_takes_t
     assert len(push_service.received) == 8 and await states() == {DeliveryState.SENT: 8}
 
 
+async def test_a_fan_out_is_in_progress_from_its_first_claim_until_every_push_is_sent(
+    push_service, incident, carol, alice, bob, monkeypatch
+):
+    """What the worker holds its scheduled passes back for (backend/worker/loop.py)."""
+    monkeypatch.setattr(sending, "FIRST_CLAIM_ROWS", 3)
+    await subscribe_devices(push_service, [alice, bob], each=4)
+    await sync_to_async(dispatch_incident)(actor=carol, incident_id=incident.pk)
+    async with WebPushTransport() as transport:
+        worker = DeliveryPass({"webpush": transport}, name="w1", max_in_flight=100)
+        assert not worker.in_progress()
+        assert await worker.run_once() == 3
+        assert worker.in_progress()  # the rest still to claim
+        assert await worker.run_once() == 5
+        await worker.drain()
+        assert await worker.run_once() == 0
+        assert not worker.in_progress()
+        await worker.stop()
+    assert len(push_service.received) == 8
+
+
 async def test_each_request_is_written_before_the_next_push_is_encrypted(
     push_service, incident, carol, alice, bob, monkeypatch
 ):
     """aiohttp writes a request's body from a task of its own: started all at once, no request of a
     fan-out left before the last push was encrypted."""
     order = []
-    encode, write_bytes = pywebpush.WebPusher.encode, aiohttp.ClientRequest.write_bytes
+    encrypt, write_bytes = webpush_transport.encrypt, aiohttp.ClientRequest.write_bytes
+    endpoint_of_key = {}  # the phones' p256dh keys: what the encryption is given
 
-    def encrypting(self, *args, **kwargs):
-        order.append(("encrypt", self.subscription_info["endpoint"]))
-        return encode(self, *args, **kwargs)
+    def encrypting(payload, *, p256dh, auth):
+        order.append(("encrypt", endpoint_of_key[p256dh]))
+        return encrypt(payload, p256dh=p256dh, auth=auth)
 
     async def writing(self, *args, **kwargs):
         order.append(("write", str(self.url)))
         return await write_bytes(self, *args, **kwargs)
 
-    monkeypatch.setattr(pywebpush.WebPusher, "encode", encrypting)
+    monkeypatch.setattr(webpush_transport, "encrypt", encrypting)
     monkeypatch.setattr(aiohttp.ClientRequest, "write_bytes", writing)
     endpoints = await subscribe_devices(push_service, [alice, bob], each=3)
+    endpoint_of_key.update(await sync_to_async(dict)(SubscriptionInfo.objects.values_list("p256dh", "endpoint")))
     other = await sync_to_async(another_incident)(carol)
     async with WebPushTransport() as transport:
         worker = DeliveryPass({"webpush": transport}, name="w1")

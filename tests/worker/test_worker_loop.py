@@ -14,6 +14,7 @@ from django.utils import timezone
 from backend import scheduling
 from backend.dispatch.actions import dispatch_incident
 from backend.records.models import AlertSummary
+from backend.worker import loop
 from backend.worker.loop import Worker
 from backend.worker.management.commands import run_worker
 
@@ -59,6 +60,54 @@ async def test_each_pass_runs_at_most_as_often_as_it_asks():
             await worker.run_once()
     assert (often.runs, seldom.runs) == (3, 1)
     assert often.events == seldom.events == ["start", "stop"]
+
+
+class Busy(Counting):
+    """A pass whose work goes on after its run (as a fan-out's sends do), while `busy` is set."""
+
+    def __init__(self, name, order, **kwargs):
+        super().__init__(name, **kwargs)
+        self.order, self.busy = order, False
+
+    async def run_once(self):
+        self.order.append(self.name)
+        return await super().run_once()
+
+    def in_progress(self):
+        return self.busy
+
+
+async def test_the_passes_of_every_turn_run_before_the_scheduled_ones():
+    """A dispatch's first claim waited for the escalations' query and the heartbeat's write, which
+    come before the deliveries in INSTALLED_APPS."""
+    order = []
+    scheduled, every_turn = Busy("escalations", order, every_seconds=3600), Busy("deliveries", order)
+    async with Worker([scheduled, every_turn], name="w") as worker:
+        await worker.run_once()
+    assert order == ["deliveries", "escalations"]
+    identity = scheduling.WorkerIdentity("w", timezone.now())
+    turn = Worker(scheduling.registered_passes(identity), name="w")._in_turn_order
+    assert [each.name for each in turn][:2] == ["deliveries", "escalations"]
+
+
+async def test_a_scheduled_pass_waits_while_a_fan_out_is_in_progress_but_not_for_long(monkeypatch):
+    monkeypatch.setattr(loop, "HOLD_BACK_SECONDS", 0.05)
+    order = []
+    deliveries, summaries = Busy("deliveries", order), Busy("summaries", order, every_seconds=0.01)
+    async with Worker([deliveries, summaries], name="w") as worker:
+        await worker.run_once()  # both run once at the start
+        deliveries.busy = True
+        await asyncio.sleep(0.02)  # summaries due again, while the fan-out goes on
+        await worker.run_once()
+        assert order == ["deliveries", "summaries", "deliveries"]
+        deliveries.busy = False  # the fan-out is over
+        await worker.run_once()
+        assert order[-2:] == ["deliveries", "summaries"]
+        deliveries.busy = True  # and one that goes on past the hold-back
+        await asyncio.sleep(0.08)
+        await worker.run_once()
+        assert order[-2:] == ["deliveries", "summaries"]
+    assert summaries.runs == 3
 
 
 async def test_the_work_started_is_what_the_passes_say():

@@ -1,20 +1,31 @@
-"""Web Push through pywebpush's async API, with one shared aiohttp session.
+"""Web Push: the payload encrypted as RFC 8291 says (aes128gcm, by http_ece, the library pywebpush
+encrypts with) and posted through one shared aiohttp session.
 
 Headers per RFC 8030: TTL long enough to reach a phone in deep sleep, Urgency high, a Topic per
 incident (so a later message about the same incident replaces an undelivered earlier one). The VAPID
 (RFC 8292) header is signed once per push service and reused until shortly before it expires
 (backend/delivery/vapid.py: SignedHeaders), not signed again for every message.
 Redirects are never followed: an endpoint was checked against the allowlist, its redirect was not.
+
+pywebpush's `webpush_async` is not used to send: per message it deep-copied the subscription,
+parsed the phone's public key and built two case-insensitive header dicts before encrypting, work
+the worker repeats for every push of every fan-out. Here a phone's key is parsed once per process
+(`receiver_key`), the push service's URL once (`_url`), and the encryption (a fresh ephemeral key
+and salt per message, as RFC 8291 requires) is the same http_ece call pywebpush makes.
 """
 
+import base64
 import email.utils
+import functools
 import json
 import socket
 import time
 
 import aiohttp
+import http_ece
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
-from pywebpush import WebPushException, webpush_async
+from yarl import URL
 
 from backend.delivery.transports import Job, Transport, TransportError
 from backend.delivery.vapid import load_private_key, signed_headers
@@ -151,14 +162,44 @@ def push_payload(job: Job) -> dict:
     return payload
 
 
-class _NoRedirects:
-    """pywebpush posts through `session.post(url, **params)`; this passes allow_redirects=False."""
+# How many phones' parsed keys and push-service URLs a process keeps: more than the devices one
+# worker sends to in a fan-out (a national deployment alerts tens to hundreds at once), so that a
+# fan-out parses each once; an entry is a few hundred bytes.
+PARSED_PER_PROCESS = 10_000
 
-    def __init__(self, session: aiohttp.ClientSession):
-        self._session = session
 
-    async def post(self, url, **kwargs):
-        return await self._session.post(url, allow_redirects=False, **kwargs)
+@functools.lru_cache(maxsize=PARSED_PER_PROCESS)
+def receiver_key(p256dh: str) -> ec.EllipticCurvePublicKey:
+    """The phone's P-256 public key (the subscription's p256dh, base64url), parsed once."""
+    raw = base64.urlsafe_b64decode(p256dh + "=" * (-len(p256dh) % 4))
+    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+
+
+@functools.lru_cache(maxsize=PARSED_PER_PROCESS)
+def _auth_secret(auth: str) -> bytes:
+    return base64.urlsafe_b64decode(auth + "=" * (-len(auth) % 4))
+
+
+@functools.lru_cache(maxsize=PARSED_PER_PROCESS)
+def _url(endpoint: str) -> URL:
+    """The endpoint parsed once: aiohttp would parse (and quote) the string again for every push."""
+    return URL(endpoint)
+
+
+# One encoder for every payload: json.dumps with separators builds a JSONEncoder per call.
+_compact_json = json.JSONEncoder(separators=(",", ":"))
+
+
+def encrypt(payload: bytes, *, p256dh: str, auth: str) -> bytes:
+    """The body of one push (RFC 8291, aes128gcm, one record): as pywebpush's WebPusher.encode does it,
+    with a new ephemeral ECDH key (and http_ece a new salt) for every message."""
+    return http_ece.encrypt(
+        payload,
+        private_key=ec.generate_private_key(ec.SECP256R1()),
+        dh=receiver_key(p256dh),
+        auth_secret=_auth_secret(auth),
+        version="aes128gcm",
+    )
 
 
 class WebPushTransport(Transport):
@@ -170,6 +211,12 @@ class WebPushTransport(Transport):
         self.vapid_headers = signed_headers(self.vapid, self.subject)
         self.timeout = aiohttp.ClientTimeout(total=timeout or settings.PUSH_TIMEOUT_SECONDS)
         self.session: aiohttp.ClientSession | None = None
+        # The same for every message (pywebpush sent the content encoding and TTL in lower case).
+        self._fixed_headers = {
+            "Content-Encoding": "aes128gcm",
+            "TTL": str(settings.PUSH_TTL_SECONDS),
+            "Urgency": "high",
+        }
         # Connections opened to the push services so far. Kept alive and reused by the next fan-out
         # to the same origin, as the bare pywebpush floor's shared session does (tests count them).
         self.connections_opened = 0
@@ -198,22 +245,24 @@ class WebPushTransport(Transport):
             self.session = None
 
     async def send(self, job: Job) -> int:
+        body = encrypt(_compact_json.encode(push_payload(job)).encode(), p256dh=job.p256dh, auth=job.auth)
+        headers = {
+            **self._fixed_headers,
+            "Topic": _topic_of(job),
+            **self.vapid_headers.for_endpoint(job.endpoint),
+        }
         try:
-            response = await webpush_async(
-                subscription_info={"endpoint": job.endpoint, "keys": {"p256dh": job.p256dh, "auth": job.auth}},
-                data=json.dumps(push_payload(job), separators=(",", ":")),
-                # No claims: pywebpush would sign them again. The signed header goes in `headers`.
-                ttl=settings.PUSH_TTL_SECONDS,
-                headers={"Urgency": "high", "Topic": _topic_of(job), **self.vapid_headers.for_endpoint(job.endpoint)},
-                timeout=self.timeout,
-                aiohttp_session=_NoRedirects(self.session),
-            )
-        except WebPushException as exc:
-            raise _classify(exc.response) from None
+            async with self.session.post(
+                _url(job.endpoint), data=body, headers=headers, allow_redirects=False
+            ) as response:
+                # Read to the end, so that the connection is kept for the next push (as pywebpush did).
+                await response.read()
         except TimeoutError:
             raise TransportError("The push service did not answer in time.", permanent=False) from None
         except aiohttp.ClientError as exc:
             raise TransportError(f"Could not reach the push service: {type(exc).__name__}.", permanent=False) from None
+        if response.status > 202:  # what pywebpush counted as a failure
+            raise _classify(response)
         return response.status
 
 
