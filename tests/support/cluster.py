@@ -212,6 +212,16 @@ class PgProxy:
         except OSError:
             _reset(writer)
             return
+        if self.mode != "open":
+            # Cut while this one was reaching PostgreSQL: it was in no list for the cut to reset, and
+            # went on working through the outage (a dispatch answered 201 while blackholed, under
+            # load). Treated as one that arrived after the cut.
+            _reset(upstream_writer)
+            if self.mode == "blackhole":
+                self._held.add(writer)
+            else:
+                _reset(writer)
+            return
         self._writers.update((writer, upstream_writer))
         pipes = [_pipe(reader, upstream_writer), _pipe(upstream_reader, writer)]
         await asyncio.gather(*pipes, return_exceptions=True)
