@@ -32,7 +32,7 @@ from backend.errors import ActionError
 from backend.places.payloads import defibrillators_near
 from backend.realtime import events
 from backend.realtime.models import ResponderEvent
-from backend.realtime.pruning import replay_horizon_in_query
+from backend.realtime.pruning import replay_horizon, replay_horizon_in_query
 from backend.sockets import watch
 
 logger = logging.getLogger(__name__)
@@ -371,24 +371,30 @@ def _backlog(responder_id: int, last_event_id: int | None):
     this responder's (another account's on a shared phone, or from before a database restore), so
     the client's place is unknown: it must reload, as when it missed more than the limit.
 
-    One query when the client missed something (the backlog, each row with the newest id and the
-    replay horizon), two when it did not: each query of a reconnect storm waits for the process's
-    other work (docs/scaling.md). The newest id and the horizon come from the backlog's own
-    statement, so from the same snapshot: events pruned before it show in its horizon, and none
-    after it can be missing from its rows (backend/realtime/pruning.py)."""
+    One query (each query of a reconnect storm waits for the process's other work: docs/scaling.md):
+    the events after the client's id and the newest event, each row with the newest id and the
+    replay horizon, so all from one snapshot: events pruned before it show in its horizon, and none
+    after it can be missing from its rows (backend/realtime/pruning.py). The newest id must never
+    come from a later statement than the rows: an event committed in between would be counted as
+    replayed (sync.ready's last_event_id, `sent_up_to`) without having been, and its live copy
+    dropped as already sent; the phone would never be shown it (tests/faults, database_down). A
+    second query only for a responder with no stored events at all: the horizon."""
     mine = ResponderEvent.objects.filter(responder_id=responder_id)
     if last_event_id is None:
         return [], mine.order_by("-id").values_list("id", flat=True).first() or 0, False
     limit = settings.WEBSOCKET_REPLAY_LIMIT
-    backlog = list(
-        mine.filter(id__gt=last_event_id)
-        .annotate(newest_id=_newest_event_id(responder_id), pruned_through_id=replay_horizon_in_query())
+    newest = _newest_event_id(responder_id)
+    # The newest row comes along when the client missed nothing, to carry the newest id and horizon.
+    rows = list(
+        mine.filter(Q(id__gt=last_event_id) | Q(id=newest))
+        .annotate(newest_id=newest, pruned_through_id=replay_horizon_in_query())
         .order_by("id")[: limit + 1]
     )
-    if backlog:
-        newest_id, horizon = backlog[0].newest_id, backlog[0].pruned_through_id or 0
-    else:
-        newest_id, horizon = _newest_event_id_and_horizon(responder_id)
+    if rows:
+        newest_id, horizon = rows[0].newest_id, rows[0].pruned_through_id or 0
+    else:  # none stored (or all pruned) when the rows were read: anything since comes live
+        newest_id, horizon = 0, replay_horizon()
+    backlog = [event for event in rows if event.pk > last_event_id]
     if last_event_id > newest_id:
         return [], newest_id, True
     pruned_since = last_event_id < horizon
@@ -401,18 +407,6 @@ def _newest_event_id(responder_id: int) -> Subquery:
         ResponderEvent.objects.filter(responder_id=responder_id).order_by("-id").values("id")[:1],
         output_field=BigIntegerField(),
     )
-
-
-def _newest_event_id_and_horizon(responder_id: int) -> tuple[int, int]:
-    """(the responder's newest event id, the replay horizon), 0 for none, in one query."""
-    found = (
-        Responder.objects.filter(pk=responder_id)
-        .annotate(newest_id=_newest_event_id(responder_id), pruned_through_id=replay_horizon_in_query())
-        .values_list("newest_id", "pruned_through_id")
-        .first()
-    )
-    newest_id, horizon = found or (None, None)
-    return newest_id or 0, horizon or 0
 
 
 @socket_database_sync_to_async

@@ -212,6 +212,16 @@ class PgProxy:
         except OSError:
             _reset(writer)
             return
+        if self.mode != "open":
+            # Cut while this one was reaching PostgreSQL: it was in no list for the cut to reset, and
+            # went on working through the outage (a dispatch answered 201 while blackholed, under
+            # load). Treated as one that arrived after the cut.
+            _reset(upstream_writer)
+            if self.mode == "blackhole":
+                self._held.add(writer)
+            else:
+                _reset(writer)
+            return
         self._writers.update((writer, upstream_writer))
         pipes = [_pipe(reader, upstream_writer), _pipe(upstream_reader, writer)]
         await asyncio.gather(*pipes, return_exceptions=True)
@@ -988,8 +998,9 @@ def tally(scenario: str, dispatcher: Dispatcher, crowd: Crowd) -> Figures:
         if pk not in firefighter.shown_at:
             figures.lost += 1
             figures.missing.append(
-                f"{reference} alert {pk} never shown to firefighter {firefighter.index} "
-                f"(connections {firefighter.connections}, live {firefighter.live.is_set()}, "
+                f"{reference} alert {pk} never shown to firefighter {firefighter.index}, "
+                f"{_where_the_phone_is(pk, firefighter)} (connections {firefighter.connections}, "
+                f"live {firefighter.live.is_set()}, "
                 f"last event {firefighter.last_event_id}, {firefighter.phase}, last error {firefighter.last_error})"
             )
             continue
@@ -1037,6 +1048,21 @@ def tally(scenario: str, dispatcher: Dispatcher, crowd: Crowd) -> Figures:
     if crowd.service_workers is not None:
         figures.extra.update(receipt_figures(dispatcher, alerts, crowd.service_workers))
     return figures
+
+
+def _where_the_phone_is(alert_id: int, firefighter: Firefighter) -> str:
+    """Whether an alert not shown can still reach the phone: the app resumes after the highest event
+    id it has seen, so an event at or below it will never be replayed (lost for good, however long
+    one waits), while one above it would be on the next reconnect (late, or lost live)."""
+    from backend.realtime.models import ResponderEvent
+
+    created = ResponderEvent.objects.filter(type="alert.created", data__alert__id=alert_id)
+    event_id = created.values_list("id", flat=True).first()
+    if event_id is None:
+        return "no alert.created stored"
+    if firefighter.last_event_id is not None and event_id <= firefighter.last_event_id:
+        return f"its event {event_id} at or below the phone's last event id: never to be replayed"
+    return f"its event {event_id} above the phone's last event id: a reconnect would replay it"
 
 
 def receipt_figures(dispatcher: Dispatcher, alerts: list[tuple], service_workers: ServiceWorkers) -> dict:
