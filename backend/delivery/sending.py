@@ -155,6 +155,16 @@ def _not_needed_because(row, *, shown_by_receipt: set[int] = frozenset()) -> str
     return ""
 
 
+def _subscription_of(row) -> dict:
+    """The claimed row's Web Push subscription, as a Job takes it."""
+    return {
+        "subscription_id": row.device__subscription_id,
+        "endpoint": row.device__subscription__endpoint,
+        "p256dh": row.device__subscription__p256dh,
+        "auth": row.device__subscription__auth,
+    }
+
+
 def _job(row, *, attempts: int) -> Job:
     """What sending one claimed row (CLAIM_COLUMNS) needs, for this attempt."""
     token = ""
@@ -174,18 +184,10 @@ def _job(row, *, attempts: int) -> Job:
             incident_status="",
             receipt_token=token,
             check_id=row.device_check_id,
-            subscription_id=row.device__subscription_id,
-            endpoint=row.device__subscription__endpoint,
-            p256dh=row.device__subscription__p256dh,
-            auth=row.device__subscription__auth,
+            **_subscription_of(row),
         )
     if row.channel == Channel.WEBPUSH:
-        by_channel = {
-            "subscription_id": row.device__subscription_id,
-            "endpoint": row.device__subscription__endpoint,
-            "p256dh": row.device__subscription__p256dh,
-            "auth": row.device__subscription__auth,
-        }
+        by_channel = _subscription_of(row)
     else:
         by_channel = {"phone_number": row.alert__responder__phone_number}
     return Job(

@@ -140,10 +140,10 @@ def test_a_dispatch_wakes_the_worker_once(incident, carol, alice, bob, django_ca
     assert wakes == [[(scheduling.WAKE_GROUP, {"type": "worker.wake"})]]
 
 
-@pytest.mark.django_db(transaction=True)
-async def test_a_second_fan_out_to_the_same_push_service_reuses_the_first_ones_connections(
-    push_service, incident, carol, alice, bob
-):
+async def two_fan_outs_to_four_phones(push_service, incident, carol, alice, bob) -> WebPushTransport:
+    """Alice's and Bob's phone and tablet subscribed, `incident` and another one dispatched, each
+    fan-out sent by one worker through one transport (returned, closed)."""
+
     @sync_to_async
     def subscribe_all():
         for responder in (alice, bob):
@@ -153,12 +153,20 @@ async def test_a_second_fan_out_to_the_same_push_service_reuses_the_first_ones_c
 
     other = await subscribe_all()
     async with WebPushTransport() as transport:
-        worker = DeliveryPass({"webpush": transport}, name="reuse-test")
+        worker = DeliveryPass({"webpush": transport}, name="two-fan-outs")
         for each in (incident, other):
             await sync_to_async(dispatch_incident)(actor=carol, incident_id=each.pk)
             assert await worker.run_once() == 4
             await worker.drain()
         await worker.stop()
+    return transport
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_second_fan_out_to_the_same_push_service_reuses_the_first_ones_connections(
+    push_service, incident, carol, alice, bob
+):
+    transport = await two_fan_outs_to_four_phones(push_service, incident, carol, alice, bob)
     assert len(push_service.received) == 8
     assert 1 <= transport.connections_opened <= 4  # at most one per push in flight at once, never one per push
 
@@ -179,21 +187,7 @@ async def test_each_phones_key_and_push_service_origin_are_worked_out_once_not_p
     monkeypatch.setattr(vapid, "urlsplit", counting_urlsplit)
     keys_before = webpush_transport.receiver_key.cache_info()
 
-    @sync_to_async
-    def subscribe_all():
-        for responder in (alice, bob):
-            for label in ("phone", "tablet"):
-                subscribe(responder, push_service.subscribe(), label=label)
-        return another_incident(carol)
-
-    other = await subscribe_all()
-    async with WebPushTransport() as transport:
-        worker = DeliveryPass({"webpush": transport}, name="parse-test")
-        for each in (incident, other):
-            await sync_to_async(dispatch_incident)(actor=carol, incident_id=each.pk)
-            assert await worker.run_once() == 4
-            await worker.drain()
-        await worker.stop()
+    await two_fan_outs_to_four_phones(push_service, incident, carol, alice, bob)
     assert len(push_service.received) == 8
     assert len(parsed_urls) == len(set(parsed_urls)) == 4  # one per phone, for two fan-outs
     keys = webpush_transport.receiver_key.cache_info()  # the stand-in parses keys too: not counted
