@@ -490,7 +490,12 @@ export function checklistView(root, { id }, ctx) {
       () => renderBanners(state),
     );
     top.show([state.connection.status, state.online], () => topbar(state, { path: alertPath(id), label: "Alert" }));
-    head.show([state.alerts.get(id)?.incident, local.progress.patient, Boolean(local.checklist)], () => renderHead(state));
+    // Keyed on what the head shows (the address), not the alert's objects: every update of the
+    // alert (a receipt, a crewmate's answer) brings new ones, and redrawing the patient buttons
+    // then could drop a tap on them.
+    const shownAlert = state.alerts.get(id);
+    const address = shownAlert ? incidentOf(state, shownAlert)?.address : undefined;
+    head.show([address, local.progress.patient, Boolean(local.checklist)], () => renderHead(state));
     metro.show([metronome.bpm, metronome.running, metronome.muted, local.vibrateBeat, local.checklist?.metronome], renderMetronome);
     renderCycle();
     shocks.show([shockCount()], renderShocks);
