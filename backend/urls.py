@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from backend.api.errors import json_404
@@ -16,6 +17,8 @@ admin.site.index_template = "admin/records/index.html"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers ask every page's site for /favicon.ico (the admin's pages name no icon): the app's.
+    path("favicon.ico", RedirectView.as_view(url="/icons/icon.svg", permanent=True)),
     # The coordinators' reports: before admin.site.urls, whose catch-all would answer 404.
     path("admin/reports/", admin.site.admin_view(admin_reports.reports_view), name="admin-reports"),
     path("admin/reports/export.csv", admin.site.admin_view(admin_reports.export_view), name="admin-reports-export"),

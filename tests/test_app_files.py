@@ -143,3 +143,13 @@ def test_the_app_shell_is_sent_compressed_and_api_answers_are_not(client, alice)
     browser.force_login(alice.user)
     api = browser.get("/api/v1/me/", headers={"Accept-Encoding": "gzip"})
     assert api.status_code == 200 and not api.has_header("Content-Encoding")
+
+
+def test_the_site_icon_browsers_ask_every_page_for_is_the_apps():
+    """The admin's pages name no icon, so the browser asks for /favicon.ico: a 404 in the
+    coordinators' console on every page until it led to the app's icon."""
+    from django.test import Client
+
+    answer = Client().get("/favicon.ico")
+    assert (answer.status_code, answer["Location"]) == (301, "/icons/icon.svg")
+    assert Client().get(answer["Location"]).status_code == 200
