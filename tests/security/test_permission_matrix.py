@@ -343,7 +343,8 @@ def test_every_api_route_has_an_entry():
     # And nothing outside /api/, /admin/ and /healthz that this matrix would not see.
     others = {route for route, _ in walk_urls() if not route.startswith(("api/", "admin/"))}
     # /board/ is a page, not an API: who may open it is tested in tests/dispatch/test_board_page.py.
-    assert others == {"healthz", "board/"}, others
+    # /favicon.ico: a redirect to the app's public icon, open to everyone (below).
+    assert others == {"healthz", "board/", "favicon.ico"}, others
 
 
 # --- Ownership in lists: each firefighter sees only their own -------------------------------------------
@@ -385,6 +386,17 @@ def test_anonymous_gets_401_with_a_www_authenticate_header():
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Token")
+
+
+# --- /favicon.ico -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_site_icon_is_open_to_everyone_and_leads_only_to_the_apps_icon(world, role):
+    response = client_as(world, role).get("/favicon.ico")
+
+    assert (response.status_code, response["Location"]) == (301, "/icons/icon.svg")
+    assert response.content == b""
 
 
 # --- /healthz ---------------------------------------------------------------------------------------------
