@@ -35,6 +35,8 @@ way.
 import gc
 import time
 
+from backend import priority
+
 YOUNG_THRESHOLD = 10_000  # CPython's default is 700
 MIDDLE_THRESHOLD = 10
 OLD_THRESHOLD = 10
@@ -43,9 +45,13 @@ OLD_THRESHOLD = 10
 # sockets (docs/scaling.md), i.e. 0.3 % of a core, at a tick rather than inside a burst of work.
 FULL_COLLECTION_AT_LEAST_EVERY_S = 300.0
 FROZEN_GROWTH_BEFORE_FULL_SCAN = 2.0  # the frozen set may double before the collector sees it again
+# The most ticks in a row a timed collection waits for the urgent requests in flight (a dispatch, an
+# escalation; backend/priority.py) to be served: half a second, longer than any dispatch takes, so
+# that a storm of dispatches delays the collections, never stops them.
+MAX_TICKS_WAITING_FOR_URGENT = 5
 
 
-def collect_the_young(now=time.monotonic) -> None:
+def collect_the_young(now=time.monotonic, urgent_in_flight=priority.urgent_in_flight) -> None:
     """Collect the youngest generation now. The serving process calls this ten times a second
     (`SlicedTimeoutServer`, backend/worker/daphne_server.py, at each slice of its applications'
     walk), so that the youngest generation never holds more than a tenth of a second's new objects.
@@ -68,7 +74,20 @@ def collect_the_young(now=time.monotonic) -> None:
     the last full one). CPython decides a full collection only in an automatic collection, which
     the timed ones make rare and which then comes in a burst of work (a dispatch): left to it, the
     oldest generation's cyclic garbage could wait for hours in a quiet process, and its walk land
-    in a dispatch. `now`: the clock (tests pass their own)."""
+    in a dispatch.
+
+    None of these while a dispatch is being served (an urgent request, from its arrival until its
+    frames have left; backend/priority.py), for up to MAX_TICKS_WAITING_FOR_URGENT ticks: a
+    collection stops the event loop and, holding the interpreter, the dispatch's thread, and the
+    first middle collection after 1,000 sockets connected walked their objects for 20 ms inside a
+    dispatch (bench/dispatch_latency.py --probe, 6 December). Waiting costs nothing but a young
+    generation a few ticks older, collected as soon as the dispatch is out.
+
+    `now`: the clock, `urgent_in_flight`: the urgent requests' count (tests pass their own)."""
+    if urgent_in_flight() and _TicksWaited.count < MAX_TICKS_WAITING_FOR_URGENT:
+        _TicksWaited.count += 1
+        return
+    _TicksWaited.count = 0
     if gc.get_count()[2] >= OLD_THRESHOLD and now() - _LastFull.at >= FULL_COLLECTION_AT_LEAST_EVERY_S:
         gc.collect(2)
         _LastFull.at = now()  # on the caller's clock (the hook notes it on the real one)
@@ -91,6 +110,12 @@ def collect_on_the_timer_only() -> None:
     ticks that have nothing to do with the dispatches; between two ticks the youngest generation
     holds a tenth of a second's new objects, and reference counting frees all but the cycles."""
     gc.disable()
+
+
+class _TicksWaited:
+    """Timed collections waited in a row for urgent requests to be served (collect_the_young)."""
+
+    count = 0
 
 
 class _LastFull:

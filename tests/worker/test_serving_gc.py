@@ -16,6 +16,7 @@ pytestmark = pytest.mark.processes
 LOAD_THE_APPLICATION = """
 import gc, json, weakref
 import backend.asgi
+import backend.priority
 from backend.worker import serving
 
 class SocketState:  # a socket's long-lived state, in a reference cycle as Twisted's protocols are
@@ -191,3 +192,31 @@ print(json.dumps({'in_the_burst': in_the_burst, 'at_the_tick': len(collections) 
 """,
     )
     assert found == {"in_the_burst": 0, "at_the_tick": 1}  # was at least 5 in the burst
+
+
+def test_the_timed_collections_wait_while_a_dispatch_is_served_then_collect(tmp_path):
+    # A collection stops the event loop and, holding the interpreter, the dispatch's thread: a tick
+    # that comes while an urgent request is in flight waits, for a bounded number of ticks.
+    found = run(
+        tmp_path,
+        """
+young = lambda: gc.get_stats()[0]["collections"]
+waits = serving.MAX_TICKS_WAITING_FOR_URGENT
+before = young()
+for _ in range(waits):
+    serving.collect_the_young(urgent_in_flight=lambda: 1)
+while_urgent = young() - before
+serving.collect_the_young(urgent_in_flight=lambda: 1)  # waited long enough: collects all the same
+after_the_bound = young() - before
+serving.collect_the_young(urgent_in_flight=lambda: 1)  # the count starts again after a collection
+waiting_again = young() - before
+serving.collect_the_young(urgent_in_flight=lambda: 0)
+idle = young() - before
+with backend.priority.urgent():  # the real count, as the ASGI middleware keeps it for a dispatch
+    serving.collect_the_young()
+in_a_real_urgent_request = young() - before
+print(json.dumps({'while_urgent': while_urgent, 'after_the_bound': after_the_bound,
+                  'waiting_again': waiting_again, 'idle': idle, 'real': in_a_real_urgent_request}))
+""",
+    )
+    assert found == {"while_urgent": 0, "after_the_bound": 1, "waiting_again": 1, "idle": 2, "real": 2}
