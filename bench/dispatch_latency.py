@@ -1318,6 +1318,21 @@ def probe_report(log_paths: list[Path], t_sent: dict[str, float]) -> dict:
     return report
 
 
+def server_collections_in_rounds(log_paths: list[Path], windows: dict) -> dict:
+    """The servers' collections (--probe) that overlapped a measured dispatch, from its call to its
+    last frame: how many, and their wall time in all (backend/worker/serving.py holds its timed
+    collections back while a dispatch is served)."""
+    spans = [
+        (entry["start"], entry["end"])
+        for path in log_paths
+        if path.exists()
+        for entry in map(json.loads, path.read_text().splitlines())
+        if entry.get("ref", "") is None and entry.get("span", "").startswith("gc ")
+    ]
+    inside = [(start, end) for start, end in spans if any(s < end and start < e for s, e in windows.values())]
+    return {"count": len(inside), "ms": round(sum(end - start for start, end in inside) * 1000, 1)}
+
+
 def slowest_dispatches(log_paths: list[Path], product: dict, count: int = 3) -> list[dict]:
     """The `count` dispatches whose last frame came latest (the p99 is one of them: 20 frames of 1,000
     are one dispatch's), each with its stages and every pause that overlapped it of 1 ms or more
@@ -1549,6 +1564,7 @@ def run(args) -> int:
         stages = probe_report(probe_logs, product["t_sent"]) if args.probe else None
         if args.probe:
             product["slowest"] = slowest_dispatches(probe_logs, product)
+            product["server_collections"] = server_collections_in_rounds(probe_logs, product["windows"])
 
         floor_port = free_port()
         floor = start_process(
@@ -1635,6 +1651,11 @@ def report(args, product: dict, floor: dict, stages: dict | None) -> int:
         f"    the client's own collections during the rounds: {product['client_collections']['count']} "
         f"(floor {floor['client_collections']['count']})"
     )
+    if "server_collections" in product:
+        collections = product["server_collections"]
+        print(
+            f"    the servers' collections during the rounds: {collections['count']}, {fmt(collections['ms'])} ms in all"
+        )
     for slow in product.get("slowest", []):
         print(f"\n  a slow dispatch: its last frame {fmt(slow['last_frame_ms'])} ms after the call")
         for stage in sorted(slow["stages"], key=lambda stage: stage["at"]):
@@ -1695,6 +1716,9 @@ def report(args, product: dict, floor: dict, stages: dict | None) -> int:
                 "position_post_p99_ms": rounded(post["p99"]),
             }
         )
+    if "server_collections" in product:
+        figures["server_collections_in_rounds"] = product["server_collections"]["count"]
+        figures["server_collection_ms_in_rounds"] = product["server_collections"]["ms"]
     if args.experiment:
         figures["experiments"] = sorted(args.experiment)
     if stages:
