@@ -1653,9 +1653,8 @@ def report(args, product: dict, floor: dict, stages: dict | None) -> int:
     )
     if "server_collections" in product:
         collections = product["server_collections"]
-        print(
-            f"    the servers' collections during the rounds: {collections['count']}, {fmt(collections['ms'])} ms in all"
-        )
+        count, took = collections["count"], fmt(collections["ms"])
+        print(f"    the servers' collections during the rounds: {count}, {took} ms in all")
     for slow in product.get("slowest", []):
         print(f"\n  a slow dispatch: its last frame {fmt(slow['last_frame_ms'])} ms after the call")
         for stage in sorted(slow["stages"], key=lambda stage: stage["at"]):
