@@ -142,6 +142,31 @@ describe("the map", () => {
   });
 });
 
+describe("the board's defibrillators", () => {
+  const aed = (id, latitude) => ({ id, latitude, longitude: 1.3, access: "yes" });
+  const labels = (markers) => markers.map((marker) => [marker.id, marker.map_label]);
+
+  it("labels them as the list does while one incident is open", () => {
+    const known = new Map([[1, [aed(7, 52.6), aed(8, 52.61)]]]);
+    assert.deepEqual(labels(boardMap.defibrillatorMarkers([{ id: 1, cad_reference: "A" }], known)), [[7, "AED 1"], [8, "AED 2"]]);
+  });
+
+  it("draws a defibrillator near two open incidents once, with both incidents' labels", () => {
+    // Seen trying the board: two "AED 1" labels on one spot, one per incident, read as two devices.
+    const known = new Map([[1, [aed(7, 52.6), aed(8, 52.61)]], [2, [aed(9, 52.62), aed(7, 52.6)]]]);
+    const incidents = [{ id: 1, cad_reference: "TRIAL-B" }, { id: 2, cad_reference: "TRIAL-C" }];
+    assert.deepEqual(labels(boardMap.defibrillatorMarkers(incidents, known)), [
+      [7, "TRIAL-B AED 1 · TRIAL-C AED 2"], [8, "TRIAL-B AED 2"], [9, "TRIAL-C AED 1"],
+    ]);
+  });
+
+  it("skips an incident whose list has not come yet", () => {
+    const known = new Map([[1, [aed(7, 52.6)]], [2, "loading"]]);
+    const incidents = [{ id: 1, cad_reference: "A" }, { id: 2, cad_reference: "B" }];
+    assert.deepEqual(labels(boardMap.defibrillatorMarkers(incidents, known)), [[7, "AED 1"]]);
+  });
+});
+
 describe("the board's positions", () => {
   const estimate = { distance_km: 2.4, eta_seconds: 260, method: "estimate", computed_at: "2026-12-04T15:00:00Z" };
   const updated = (alertId, latitude) => ({

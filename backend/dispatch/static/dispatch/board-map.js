@@ -131,6 +131,27 @@ function el(tag, className, text) {
   return node;
 }
 
+/** One marker per defibrillator for the open incidents' nearest lists (`known`: incident id → list).
+ *  With one incident open it is labelled as its list is ("AED 2"); with several, each label says
+ *  whose ("TRIAL-B AED 1"), and a defibrillator near two incidents is one marker with both labels
+ *  ("TRIAL-B AED 1 · TRIAL-C AED 2"): two labels at one spot read as two defibrillators. */
+export function defibrillatorMarkers(incidents, known) {
+  const markers = new Map();
+  const several = incidents.filter((incident) => Array.isArray(known.get(incident.id))).length > 1;
+  for (const incident of incidents) {
+    const list = known.get(incident.id);
+    if (!Array.isArray(list)) continue;
+    list.forEach((defibrillator, index) => {
+      const label = several ? `${incident.cad_reference} AED ${index + 1}` : `AED ${index + 1}`;
+      const key = defibrillator.id ?? `${defibrillator.latitude},${defibrillator.longitude}`;
+      const marker = markers.get(key);
+      if (marker) marker.map_label = `${marker.map_label} · ${label}`;
+      else markers.set(key, { ...defibrillator, map_label: label });
+    });
+  }
+  return [...markers.values()];
+}
+
 export function mountBoardMap(container, { fetchJson = getJson, onPick = null } = {}) {
   const positions = createPositions();
   const defibrillators = new Map(); // incident id -> list | "none" | "loading"
@@ -220,12 +241,7 @@ export function mountBoardMap(container, { fetchJson = getJson, onPick = null } 
     if (!map) return;
     map.setIncidents(open.map((incident) => ({ id: incident.id, latitude: incident.latitude, longitude: incident.longitude, label: incident.cad_reference })));
     map.setResponders(shownPositions);
-    map.setDefibrillators(
-      open.flatMap((incident) => {
-        const list = defibrillators.get(incident.id);
-        return Array.isArray(list) ? list.map((defibrillator, index) => ({ ...defibrillator, map_label: `AED ${index + 1}` })) : [];
-      }),
-    );
+    map.setDefibrillators(defibrillatorMarkers(open, defibrillators));
   }
 
   return {
