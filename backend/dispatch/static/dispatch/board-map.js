@@ -131,22 +131,22 @@ function el(tag, className, text) {
   return node;
 }
 
-/** One marker per defibrillator for the open incidents' nearest lists (`known`: incident id → list).
- *  With one incident open it is labelled as its list is ("AED 2"); with several, each label says
- *  whose ("TRIAL-B AED 1"), and a defibrillator near two incidents is one marker with both labels
- *  ("TRIAL-B AED 1 · TRIAL-C AED 2"): two labels at one spot read as two defibrillators. */
+/** One marker per defibrillator for the open incidents' nearest lists (`known`: incident id → list),
+ *  labelled as the lists number it ("AED 2"). A defibrillator near two incidents is one marker
+ *  ("AED 1", or "AED 1 · AED 2" when the lists number it differently): two labels at one spot read
+ *  as two defibrillators. Which incident's it is, the lists beside the map say (the labels stay
+ *  short enough for the wall board's map). */
 export function defibrillatorMarkers(incidents, known) {
   const markers = new Map();
-  const several = incidents.filter((incident) => Array.isArray(known.get(incident.id))).length > 1;
   for (const incident of incidents) {
     const list = known.get(incident.id);
     if (!Array.isArray(list)) continue;
     list.forEach((defibrillator, index) => {
-      const label = several ? `${incident.cad_reference} AED ${index + 1}` : `AED ${index + 1}`;
+      const label = `AED ${index + 1}`;
       const key = defibrillator.id ?? `${defibrillator.latitude},${defibrillator.longitude}`;
       const marker = markers.get(key);
-      if (marker) marker.map_label = `${marker.map_label} · ${label}`;
-      else markers.set(key, { ...defibrillator, map_label: label });
+      if (!marker) markers.set(key, { ...defibrillator, map_label: label });
+      else if (!marker.map_label.split(" · ").includes(label)) marker.map_label = `${marker.map_label} · ${label}`;
     });
   }
   return [...markers.values()];
