@@ -161,9 +161,8 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
         await self.receive_clean_locks.acquire(channel_key)
         try:
             members = await self._pop_waiting(index, channel_key)
-            while not members:  # nothing waiting: channels_redis's blocking read of one
-                member = await self._brpop_with_clean(index, channel_key, timeout=self.brpop_timeout)
-                members = [] if member is None else [member]
+            while not members:  # nothing waiting: a blocking read of one, and what came with it
+                members = await self._wait_for_messages(index, channel_key)
             cleaner = asyncio.ensure_future(self._forget_backed_up(index, channel_key, members))
             self.receive_cleaners.append(cleaner)
 
@@ -187,6 +186,29 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
         script = self.connection(index).register_script(_POP_SCRIPT)
         popped = await script(keys=[channel_key, self._backup_channel_name(channel_key)], args=[self.RECEIVE_BATCH])
         return popped[0::2]
+
+    async def _wait_for_messages(self, index: int, channel_key: str) -> list[bytes]:
+        """Block until a message comes (channels_redis's blocking read, BZPOPMIN, which Redis ends
+        after brpop_timeout: then []), then back it up and take, backed up too, whatever came with
+        it, in one script: a dispatch's batch is added in one script, so the frames for this
+        process's other sockets are already there. channels_redis backed the one up in a round
+        trip of its own and left the rest to the next receive, which waited for this one's backup
+        to be cleared first: the last of twenty frames reached its socket three round trips after
+        the first (issue 17). The backup queue is empty here (`_pop_waiting` has just restored it
+        under this channel's lock), so channels_redis's restore before each blocking read is not
+        repeated; a receive cancelled between the read and the script loses the one message, as
+        channels_redis's does between its read and its backup (the database has it)."""
+        connection = self.connection(index)
+        popped = await connection.bzpopmin(channel_key, timeout=self.brpop_timeout)
+        if popped is None:
+            return []
+        _, member, score = popped
+        script = connection.register_script(_TAKE_THE_REST_SCRIPT)
+        rest = await script(
+            keys=[channel_key, self._backup_channel_name(channel_key)],
+            args=[member, repr(float(score)), self.RECEIVE_BATCH - 1],
+        )
+        return [member, *rest[0::2]]
 
     async def _forget_backed_up(self, index: int, channel_key: str, members: list[bytes]) -> None:
         await self.connection(index).zrem(self._backup_channel_name(channel_key), *members)
@@ -232,6 +254,18 @@ for i = #backed_up, 1, -2 do
 end
 redis.call('DEL', KEYS[2])
 local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[1])
+for i = 1, #popped, 2 do
+    redis.call('ZADD', KEYS[2], popped[i + 1], popped[i])
+end
+return popped
+"""
+
+# KEYS: the channel key and its backup queue; ARGV: the message a blocking read took, its score, and
+# how many more to take. The one backed up, then the waiting messages popped and backed up, oldest
+# first (what _POP_SCRIPT does, without the restore: the backup queue was empty before the read).
+_TAKE_THE_REST_SCRIPT = """
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[3])
 for i = 1, #popped, 2 do
     redis.call('ZADD', KEYS[2], popped[i + 1], popped[i])
 end

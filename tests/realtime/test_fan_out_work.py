@@ -87,10 +87,12 @@ class RoundTrips:
         from redis.asyncio.connection import AbstractConnection
 
         self.count = 0
+        self.commands = []
         send = AbstractConnection.send_packed_command
 
         async def counted(connection, command, *args, **kwargs):
             self.count += 1
+            self.commands.append(bytes(command if isinstance(command, bytes) else b"".join(command))[:60])
             return await send(connection, command, *args, **kwargs)
 
         monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
@@ -180,3 +182,32 @@ async def test_a_frame_and_a_ping_reach_their_socket_without_a_hop_to_a_thread(a
 
     assert hops == []  # was close_old_connections before each (two)
     await phone.disconnect(timeout=0.1)
+
+
+async def test_a_batch_for_sockets_already_waiting_is_read_in_one_more_round_trip(monkeypatch):
+    """The live case: the process's sockets are waiting (a blocking read) when a dispatch's twenty
+    messages are added in one script. The blocking read takes the first; the rest are taken, and
+    backed up, in one more round trip (channels_redis: the first backed up in a round trip of its
+    own, then the next receive waited for its backup to be cleared before reading the rest: four).
+    Counted from the batch's send until every socket has its message, the backups cleared."""
+    layer = redis_layer_or_skip()
+    groups, channels = await _members_of_twenty_groups(layer)
+    # Connections enough for the blocking read and the sends, opened now (opening one is a round trip).
+    await asyncio.gather(*(layer.connection(0).ping() for _ in range(3)))
+    receives = [asyncio.ensure_future(layer.receive(channel)) for channel in channels]
+    for _ in range(100):  # until the blocking read is under way (no message yet to wait for)
+        await asyncio.sleep(0.01)
+        if layer.receive_lock is not None and layer.receive_lock.locked():
+            break
+    await asyncio.sleep(0.05)
+    round_trips = RoundTrips(monkeypatch)
+
+    await broadcast._group_send_all([(group, {"type": "deliver", "text": group}) for group in groups])
+    received = await asyncio.gather(*receives)
+    await layer.wait_received()
+
+    assert [message["text"] for message in received] == groups
+    # The sends' two; then the rest taken with the first, and the backup cleared (was: the first
+    # backed up, its backup cleared, the rest read, their backup cleared: four). The receive runs
+    # while the sends do, so the two sides are counted together.
+    assert round_trips.count == 2 + 2, round_trips.commands
