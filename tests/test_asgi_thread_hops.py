@@ -173,3 +173,81 @@ async def test_a_request_that_cannot_be_made_still_sends_request_started():
         signals.request_started.disconnect(receiver)
     assert response["status"] == 400
     assert seen == ["http"]
+
+
+async def test_requests_on_sqlite_keep_their_threads_database_connection(cad, monkeypatch):
+    """The request threads are reused, and on SQLite each now keeps its connection between
+    requests: opening one (its set-up, the first read of the schema) came before every request's
+    first query, the CAD's token check among them. Counted: the connections closed (and so opened
+    again by the next request) over three calls. (The tests' in-memory database ignores a close,
+    so the closes are counted, not the connections opened.)"""
+    from django.db import connection, connections
+    from knox.models import AuthToken
+
+    from backend.asgi import django_asgi_app
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's connections (PostgreSQL's come from the pool or are kept for CONN_MAX_AGE)")
+    _, token = await database_sync_to_async(AuthToken.objects.create)(user=cad, expiry=None)
+    closed = []
+    close = type(connections["default"]).close
+
+    def counted(wrapper):
+        closed.append(wrapper.alias)
+        return close(wrapper)
+
+    async def list_incidents():
+        communicator = HttpCommunicator(
+            django_asgi_app,
+            "GET",
+            "/api/v1/incidents/",
+            headers=[(b"host", b"testserver"), (b"authorization", f"Token {token}".encode())],
+        )
+        response = await communicator.get_response(timeout=10)
+        assert response["status"] == 200, response["body"]
+        await communicator.wait(timeout=10)
+
+    await list_incidents()
+    monkeypatch.setattr(type(connections["default"]), "close", counted)
+    for _ in range(3):
+        await list_incidents()
+    assert closed == []  # was one per request: closed at each request's end (CONN_MAX_AGE 0)
+
+
+async def test_a_connection_left_in_a_transaction_is_closed_at_the_requests_end(monkeypatch):
+    """Kept connections are still closed when a request leaves them unusable, as Django closes
+    them: here one left inside a transaction (autocommit off)."""
+    import threading
+
+    from django.db import connection, connections
+
+    from backend.asgi import django_asgi_app
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's kept connections")
+    from backend import health
+
+    left = []
+    database_answers = health._database_answers
+
+    def leaves_a_transaction_open():
+        database_answers()
+        connection.set_autocommit(False)
+        left.append((threading.get_ident(), connection))
+
+    monkeypatch.setattr(health, "_database_answers", leaves_a_transaction_open)
+    closes = []
+    close = type(connections["default"]).close
+
+    def counted(wrapper):
+        closes.append(wrapper)
+        return close(wrapper)
+
+    monkeypatch.setattr(type(connections["default"]), "close", counted)
+    communicator = HttpCommunicator(django_asgi_app, "GET", "/healthz", headers=[(b"host", b"testserver")])
+    await communicator.get_response(timeout=10)
+    await communicator.wait(timeout=10)
+    assert len(left) == 1
+    assert [wrapper.alias for wrapper in closes] == [
+        "default"
+    ]  # by request_finished, as Django closes an unusable connection
