@@ -261,3 +261,23 @@ async def test_a_full_channel_misses_the_message_in_one_script_as_in_channels_re
     assert await layer.connection(0).zcard(key) == layer.capacity
     assert (await layer.receive(channel))["text"] == "0"
     await layer.connection(0).delete(key)
+
+
+async def test_a_group_of_many_sockets_of_one_process_gets_one_message_naming_them_all():
+    """A board group with twenty sockets on one process: one message for the process's channel
+    key, naming the twenty (more than a short msgpack array holds), each socket given it once."""
+    layer = redis_layer_or_skip()
+    group = f"board-many-{uuid.uuid4().hex[:8]}"
+    channels = [await layer.new_channel() for _ in range(20)]
+    for channel in channels:
+        await layer.group_add(group, channel)
+
+    await layer.group_send_many([(group, {"type": "deliver", "text": "for all"})])
+
+    key = layer.prefix + layer.non_local_name(channels[0])
+    waiting = await layer.connection(0).zrange(key, 0, -1)
+    assert len(waiting) == 1
+    assert sorted(layer.deserialize(waiting[0])["__asgi_channel__"]) == sorted(channels)
+    received = await asyncio.gather(*(layer.receive(channel) for channel in channels))
+    assert [message["text"] for message in received] == ["for all"] * 20
+    await layer.wait_received()
