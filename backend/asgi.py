@@ -4,11 +4,16 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 
+import asyncio
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 import django
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.urls import set_script_prefix
 
 # Idle request threads kept for the next requests; a burst beyond them gets new ones, ended after.
 IDLE_REQUEST_THREADS_KEPT = 32
@@ -63,7 +68,69 @@ class OneThreadHopHandler(ASGIHandler):
 
     def load_middleware(self, is_async=False):
         super().load_middleware(is_async=False)
-        self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
+        chain = self._middleware_chain
+
+        def started_then_chain(request):
+            # Django's handler sends request_started from the loop before it reads the request;
+            # its receivers (close_old_connections, reset_queries) are synchronous, so that was a
+            # hop of its own to the request's thread and back before the middleware's: about a
+            # millisecond on a dispatching server, more when the loop is busy with sockets
+            # (bench/dispatch_latency.py --probe, issue 17). Here it is sent on the same thread, at
+            # the start of the same hop, before any middleware, as Django's WSGI handler sends it.
+            signals.request_started.send(sender=self.__class__, scope=request.scope)
+            return chain(request)
+
+        self._middleware_chain = sync_to_async(started_then_chain, thread_sensitive=True)
+
+    async def handle(self, scope, receive, send):
+        """Django's (5.2's ASGIHandler.handle), but request_started is sent by the middleware's hop
+        (load_middleware) instead of a hop of its own first; a request that cannot be made (bad
+        encoding, too large) still sends it from here, as Django does."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            await signals.request_started.asend(sender=self.__class__, scope=scope)
+            body_file.close()
+            await self.send_response(error_response, send)
+            await sync_to_async(error_response.close)()
+            return
+
+        async def process_request(request, send):
+            response = await self.run_get_response(request)
+            with contextlib.suppress(asyncio.CancelledError):  # the client went away during the send
+                await self.send_response(response, send)
+            return response
+
+        # As Django: the disconnect listener first, so that it cannot keep the request from ending.
+        tasks = [
+            asyncio.create_task(self.listen_for_disconnect(receive)),
+            asyncio.create_task(process_request(request, send)),
+        ]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done():
+                try:
+                    task.result()
+                except RequestAborted:
+                    pass
+                except AssertionError:
+                    body_file.close()
+                    raise
+            else:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        try:
+            response = tasks[1].result()
+        except asyncio.CancelledError:
+            await signals.request_finished.asend(sender=self.__class__)
+        else:
+            await sync_to_async(response.close)()
+        body_file.close()
 
     async def __call__(self, scope, receive, send):
         """Django's, with the request's thread taken from `request_threads` (see there)."""

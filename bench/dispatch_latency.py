@@ -1056,6 +1056,28 @@ def run_probed_server(command: list[str]) -> None:
 
     consumers.ResponderConsumer.deliver = deliver
 
+    # The request's first work on its thread (Django's request_started signal, whose receivers are
+    # synchronous) and the start of the middleware chain: how long the hops from the loop took.
+    from django.core import signals as django_signals
+
+    def request_thread_starts(**kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            moment = time.perf_counter()
+            record("request_started (thread)", None, moment, moment)
+
+    django_signals.request_started.connect(request_thread_starts, weak=False)
+    from django.utils.deprecation import MiddlewareMixin
+
+    first_middleware = MiddlewareMixin.__call__
+
+    def middleware_call(self, request):
+        if type(self).__module__ == "django.middleware.security" and request.path == "/api/v1/incidents/":
+            moment = time.perf_counter()
+            record("middleware chain starts", None, moment, moment)
+        return first_middleware(self, request)
+
+    MiddlewareMixin.__call__ = middleware_call
+
     # daphne walks every connection from the reactor: application_checker each second,
     # timeout_checker (which also sends the keep-alive pings) every two. Both block the event loop
     # for a time that grows with the sockets.
@@ -1174,6 +1196,16 @@ def run_probed_server(command: list[str]) -> None:
         if scope["type"] == "http" and scope["path"] == "/api/v1/incidents/" and scope["method"] == "POST":
             now = time.perf_counter()
             record("http arrives", None, now, now)
+            local_send = send
+
+            async def send(message):
+                # The answer handed to daphne: its head, then its body (the client has it soon after).
+                if message["type"] in ("http.response.start", "http.response.body"):
+                    moment = time.perf_counter()
+                    name = "answer to daphne" if message["type"] == "http.response.start" else "answer body to daphne"
+                    record(name, None, moment, moment)
+                return await local_send(message)
+
         return await product_application(scope, receive, send)
 
     # daphne (directly or through manage.py serve) loads "backend.asgi:application": this one.
@@ -1277,11 +1309,16 @@ def apply_experiments(names: str) -> None:
         gc.set_threshold(*(int(part) for part in threshold.split(",")))
 
 
+# Moments logged without the incident's reference (before the request is parsed, or after its
+# view): matched to the call sent last before them.
+MOMENTS = ("request_started (thread)", "middleware chain starts", "answer to daphne", "answer body to daphne")
+
+
 def probe_report(log_paths: list[Path], t_sent: dict[str, float]) -> dict:
     """Per span: when it started after the client's send (first occurrence per incident) and how
     long it took (summed per incident), p50 / p99 in ms; and garbage collections during the run."""
     spans: dict[str, dict[str, list[tuple[float, float]]]] = {}
-    arrivals, collections = [], {}
+    arrivals, collections, moments = [], {}, {}
     first_sent, last_sent = min(t_sent.values()), max(t_sent.values()) + 1
     for path in log_paths:
         if not path.exists():
@@ -1291,6 +1328,8 @@ def probe_report(log_paths: list[Path], t_sent: dict[str, float]) -> dict:
             name, reference = entry["span"], entry["ref"]
             if name == "http arrives":
                 arrivals.append(entry["start"])
+            elif name in MOMENTS:
+                moments.setdefault(name, []).append(entry["start"])
             elif name.startswith("gc "):
                 if first_sent <= entry["start"] <= last_sent:
                     collections.setdefault(name, []).append((entry["end"] - entry["start"]) * 1000)
@@ -1308,6 +1347,13 @@ def probe_report(log_paths: list[Path], t_sent: dict[str, float]) -> dict:
         if after:
             reached.append((after[0] - sent) * 1000)
     report["http arrives"] = {"at": p50_p99(reached)}
+    for name in MOMENTS:  # each call's first after it was sent (one dispatch is in flight at a time)
+        times = sorted(moments.get(name, []))
+        after_sent = [next((t for t in times if t >= sent), None) for sent in t_sent.values()]
+        if any(t is not None for t in after_sent):
+            report[name] = {
+                "at": p50_p99([(t - sent) * 1000 for t, sent in zip(after_sent, t_sent.values(), strict=True) if t])
+            }
     for name, by_reference in spans.items():
         starts = [(min(s for s, _ in times) - t_sent[ref]) * 1000 for ref, times in by_reference.items()]
         ends = [(max(e for _, e in times) - t_sent[ref]) * 1000 for ref, times in by_reference.items()]

@@ -93,3 +93,161 @@ async def test_requests_reuse_their_threads(monkeypatch):
     for _ in range(3):
         await get_healthz()
     assert started == []  # was two per request: its thread, and one to join it when it ended
+
+
+async def test_request_started_is_sent_on_the_requests_thread_in_the_same_hop(cad, stations, crossings, monkeypatch):
+    """Django's handler sent request_started from the loop, and its receivers (close_old_connections,
+    reset_queries) being synchronous, that was a hop to the request's thread and back of its own
+    before the middleware's. It is now sent at the start of the middleware's hop, on the thread the
+    middleware and the view run on, once per request."""
+    import threading
+
+    from django.core import signals
+    from knox.models import AuthToken
+
+    from backend.api import views
+    from backend.asgi import django_asgi_app
+
+    _, token = await database_sync_to_async(AuthToken.objects.create)(user=cad, expiry=None)
+    seen = []
+
+    def receiver(**kwargs):
+        seen.append(("request_started", threading.get_ident(), kwargs.get("scope", {}).get("path")))
+
+    signals.request_started.connect(receiver, weak=False)
+    post = views.IncidentListView.post
+
+    def watched_post(self, request):
+        seen.append(("view", threading.get_ident(), request.path))
+        return post(self, request)
+
+    monkeypatch.setattr(views.IncidentListView, "post", watched_post)
+    latitude, longitude = NORWICH_INCIDENT
+    body = (
+        f'{{"cad_reference": "HOPS-2", "latitude": {latitude}, "longitude": {longitude}, '
+        '"address": "3 Elm Hill", "dispatch": true}'
+    ).encode()
+    crossings["to the thread"].clear()
+    try:
+        communicator = HttpCommunicator(
+            django_asgi_app,
+            "POST",
+            "/api/v1/incidents/",
+            body=body,
+            headers=[
+                (b"host", b"testserver"),
+                (b"content-length", str(len(body)).encode()),
+                (b"content-type", b"application/json"),
+                (b"authorization", f"Token {token}".encode()),
+            ],
+        )
+        response = await communicator.get_response(timeout=10)
+    finally:
+        signals.request_started.disconnect(receiver)
+    assert response["status"] == 201, response["body"]
+    # No hop of the signal's own (was Signal.asend's sync_send, before the middleware's).
+    assert [name for name in crossings["to the thread"] if "signal" in name.lower()] == []
+    assert [name for name, _, _ in seen] == ["request_started", "view"]
+    assert seen[0][1] == seen[1][1] != threading.get_ident()  # the request's thread, not the loop's
+    assert seen[0][2] == "/api/v1/incidents/"
+
+
+async def test_a_request_that_cannot_be_made_still_sends_request_started():
+    """A request Django refuses before any middleware (here: a query string that is not UTF-8) still
+    tells the request_started receivers, as Django's handler does."""
+    from django.core import signals
+
+    from backend.asgi import django_asgi_app
+
+    seen = []
+
+    def receiver(**kwargs):
+        seen.append(kwargs.get("scope", {}).get("type"))
+
+    signals.request_started.connect(receiver, weak=False)
+    try:
+        communicator = HttpCommunicator(django_asgi_app, "GET", "/healthz", headers=[(b"host", b"testserver")])
+        communicator.scope["query_string"] = b"q=\xff"
+        response = await communicator.get_response(timeout=10)
+    finally:
+        signals.request_started.disconnect(receiver)
+    assert response["status"] == 400
+    assert seen == ["http"]
+
+
+async def test_requests_on_sqlite_keep_their_threads_database_connection(cad, monkeypatch):
+    """The request threads are reused, and on SQLite each now keeps its connection between
+    requests: opening one (its set-up, the first read of the schema) came before every request's
+    first query, the CAD's token check among them. Counted: the connections closed (and so opened
+    again by the next request) over three calls. (The tests' in-memory database ignores a close,
+    so the closes are counted, not the connections opened.)"""
+    from django.db import connection, connections
+    from knox.models import AuthToken
+
+    from backend.asgi import django_asgi_app
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's connections (PostgreSQL's come from the pool or are kept for CONN_MAX_AGE)")
+    _, token = await database_sync_to_async(AuthToken.objects.create)(user=cad, expiry=None)
+    closed = []
+    close = type(connections["default"]).close
+
+    def counted(wrapper):
+        closed.append(wrapper.alias)
+        return close(wrapper)
+
+    async def list_incidents():
+        communicator = HttpCommunicator(
+            django_asgi_app,
+            "GET",
+            "/api/v1/incidents/",
+            headers=[(b"host", b"testserver"), (b"authorization", f"Token {token}".encode())],
+        )
+        response = await communicator.get_response(timeout=10)
+        assert response["status"] == 200, response["body"]
+        await communicator.wait(timeout=10)
+
+    await list_incidents()
+    monkeypatch.setattr(type(connections["default"]), "close", counted)
+    for _ in range(3):
+        await list_incidents()
+    assert closed == []  # was one per request: closed at each request's end (CONN_MAX_AGE 0)
+
+
+async def test_a_connection_left_in_a_transaction_is_closed_at_the_requests_end(monkeypatch):
+    """Kept connections are still closed when a request leaves them unusable, as Django closes
+    them: here one left inside a transaction (autocommit off)."""
+    import threading
+
+    from django.db import connection, connections
+
+    from backend.asgi import django_asgi_app
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's kept connections")
+    from backend import health
+
+    left = []
+    database_answers = health._database_answers
+
+    def leaves_a_transaction_open():
+        database_answers()
+        connection.set_autocommit(False)
+        left.append((threading.get_ident(), connection))
+
+    monkeypatch.setattr(health, "_database_answers", leaves_a_transaction_open)
+    closes = []
+    close = type(connections["default"]).close
+
+    def counted(wrapper):
+        closes.append(wrapper)
+        return close(wrapper)
+
+    monkeypatch.setattr(type(connections["default"]), "close", counted)
+    communicator = HttpCommunicator(django_asgi_app, "GET", "/healthz", headers=[(b"host", b"testserver")])
+    await communicator.get_response(timeout=10)
+    await communicator.wait(timeout=10)
+    assert len(left) == 1
+    assert [wrapper.alias for wrapper in closes] == [
+        "default"
+    ]  # by request_finished, as Django closes an unusable connection

@@ -15,11 +15,14 @@ up to a minute later, and the loop's stop is left to the channels' half.
 import asyncio
 import collections
 import logging
+import random
 import time
 from copy import deepcopy
 
+import msgpack
 from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
+from channels_redis.serializers import MsgPackSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +108,9 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
     RECEIVE_BATCH = 100
 
     async def group_send_many(self, messages: list[tuple[str, dict]]) -> None:
+        if self._in_one_script():
+            await self._group_send_in_one_script(messages)
+            return
         by_host: dict[int, list[tuple[str, dict]]] = collections.defaultdict(list)
         for group, message in messages:
             assert isinstance(message, dict), "message is not a dict"
@@ -125,6 +131,55 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
         over_capacity = await asyncio.gather(*(self._push(index, entries) for index, entries in pushes.items()))
         if sum(over_capacity):
             logger.info("%d of %d messages dropped: their channels were full", sum(over_capacity), len(messages))
+
+    def _in_one_script(self) -> bool:
+        """One Redis (so every group and channel key on the same server), messages in msgpack
+        unencrypted, one capacity for every channel: the sends of a batch fit in one script."""
+        return (
+            self.ring_size == 1
+            and isinstance(self._serializer, MsgPackSerializer)
+            and self._serializer.crypter is None
+            and not self.channel_capacity
+        )
+
+    async def _group_send_in_one_script(self, messages: list[tuple[str, dict]]) -> None:
+        """The batch in one round trip (was two: the groups' members read, then the messages added
+        to their channels' keys; a turn of the event loop each, issue 17): one script reads each
+        group's members (stale ones dropped first) and adds the message to each member's channel
+        key, as channels_redis's group_send does: one message per channel key (a process's sockets
+        share their process's key), naming the key's channels in "__asgi_channel__", with the
+        serializer's random prefix, to at most `capacity` waiting messages; in the batch's order.
+        The message is encoded here, once per group, up to that last field, which the script
+        writes (msgpack: the map's header counts it, the channels follow as an array of strings),
+        so a receiver decodes exactly what channels_redis would have sent. The channel keys are
+        found inside the script, which a single Redis allows (the layer is then never a cluster's)."""
+        for group, message in messages:
+            assert isinstance(message, dict), "message is not a dict"
+            assert self.require_valid_group_name(group), "Group name not valid"
+        now = time.time()
+        packer = msgpack.Packer(use_bin_type=True)
+        prefix_length = self._serializer.random_prefix_length
+        args = []
+        for _, message in messages:
+            encoded = [packer.pack_map_header(len(message) + 1)]
+            for key, value in message.items():
+                encoded += [packer.pack(key), packer.pack(value)]
+            encoded.append(packer.pack("__asgi_channel__"))
+            args.append(b"".join(encoded))
+            args.append(random.getrandbits(8 * prefix_length).to_bytes(prefix_length, "big") if prefix_length else b"")
+        args += [
+            self.prefix,
+            self.capacity,
+            int(self.expiry),
+            int(now) - int(self.expiry),
+            int(now) - self.group_expiry,
+            int(now * 1_000_000),  # in microseconds: whole numbers, exact in the script's doubles
+        ]
+        connection = self.connection(0)
+        script = connection.register_script(_SEND_SCRIPT)
+        over_capacity = int(await script(keys=[self._group_key(group) for group, _ in messages], args=args))
+        if over_capacity:
+            logger.info("%d of %d messages dropped: their channels were full", over_capacity, len(messages))
 
     async def _members(self, index: int, groups: list[str]) -> list[list[str]]:
         """Each group's channels (stale memberships dropped first, as channels_redis does): one round trip."""
@@ -161,9 +216,8 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
         await self.receive_clean_locks.acquire(channel_key)
         try:
             members = await self._pop_waiting(index, channel_key)
-            while not members:  # nothing waiting: channels_redis's blocking read of one
-                member = await self._brpop_with_clean(index, channel_key, timeout=self.brpop_timeout)
-                members = [] if member is None else [member]
+            while not members:  # nothing waiting: a blocking read of one, and what came with it
+                members = await self._wait_for_messages(index, channel_key)
             cleaner = asyncio.ensure_future(self._forget_backed_up(index, channel_key, members))
             self.receive_cleaners.append(cleaner)
 
@@ -187,6 +241,29 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
         script = self.connection(index).register_script(_POP_SCRIPT)
         popped = await script(keys=[channel_key, self._backup_channel_name(channel_key)], args=[self.RECEIVE_BATCH])
         return popped[0::2]
+
+    async def _wait_for_messages(self, index: int, channel_key: str) -> list[bytes]:
+        """Block until a message comes (channels_redis's blocking read, BZPOPMIN, which Redis ends
+        after brpop_timeout: then []), then back it up and take, backed up too, whatever came with
+        it, in one script: a dispatch's batch is added in one script, so the frames for this
+        process's other sockets are already there. channels_redis backed the one up in a round
+        trip of its own and left the rest to the next receive, which waited for this one's backup
+        to be cleared first: the last of twenty frames reached its socket three round trips after
+        the first (issue 17). The backup queue is empty here (`_pop_waiting` has just restored it
+        under this channel's lock), so channels_redis's restore before each blocking read is not
+        repeated; a receive cancelled between the read and the script loses the one message, as
+        channels_redis's does between its read and its backup (the database has it)."""
+        connection = self.connection(index)
+        popped = await connection.bzpopmin(channel_key, timeout=self.brpop_timeout)
+        if popped is None:
+            return []
+        _, member, score = popped
+        script = connection.register_script(_TAKE_THE_REST_SCRIPT)
+        rest = await script(
+            keys=[channel_key, self._backup_channel_name(channel_key)],
+            args=[member, repr(float(score)), self.RECEIVE_BATCH - 1],
+        )
+        return [member, *rest[0::2]]
 
     async def _forget_backed_up(self, index: int, channel_key: str, members: list[bytes]) -> None:
         await self.connection(index).zrem(self._backup_channel_name(channel_key), *members)
@@ -232,6 +309,86 @@ for i = #backed_up, 1, -2 do
 end
 redis.call('DEL', KEYS[2])
 local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[1])
+for i = 1, #popped, 2 do
+    redis.call('ZADD', KEYS[2], popped[i + 1], popped[i])
+end
+return popped
+"""
+
+# KEYS: one group key per message, in the batch's order; ARGV: per message its encoding up to the
+# channels' names (see _group_send_in_one_script) and its random prefix, then the layer's prefix,
+# the capacity, the expiry, the cutoff of expired messages, the cutoff of stale memberships and the
+# time in microseconds. For each group: its stale members dropped, its members' channels grouped by channel key
+# (the name up to its "!", or the whole name), and to each key the message naming its channels
+# (a msgpack array of strings), unless the key holds `capacity` unexpired messages already. Scores
+# a microsecond apart keep the batch's order.
+_SEND_SCRIPT = """
+local n = #KEYS
+local prefix = ARGV[2 * n + 1]
+local capacity = tonumber(ARGV[2 * n + 2])
+local expiry = ARGV[2 * n + 3]
+local message_cutoff = ARGV[2 * n + 4]
+local group_cutoff = ARGV[2 * n + 5]
+local now_us = tonumber(ARGV[2 * n + 6])
+local function str(s)
+    local length = #s
+    if length < 32 then
+        return string.char(0xa0 + length) .. s
+    elseif length < 256 then
+        return string.char(0xd9, length) .. s
+    end
+    return string.char(0xda, math.floor(length / 256), length % 256) .. s
+end
+local function array_header(count)
+    if count < 16 then
+        return string.char(0x90 + count)
+    end
+    return string.char(0xdc, math.floor(count / 256), count % 256)
+end
+local trimmed = {}
+local sent = 0
+local over_capacity = 0
+for i = 1, n do
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, group_cutoff)
+    local keys, channels_of = {}, {}
+    for _, channel in ipairs(redis.call('ZRANGE', KEYS[i], 0, -1)) do
+        local bang = string.find(channel, '!', 1, true)
+        local key = prefix .. (bang and string.sub(channel, 1, bang) or channel)
+        if not channels_of[key] then
+            channels_of[key] = {}
+            table.insert(keys, key)
+        end
+        table.insert(channels_of[key], channel)
+    end
+    for _, key in ipairs(keys) do
+        if not trimmed[key] then
+            redis.call('ZREMRANGEBYSCORE', key, 0, message_cutoff)
+            trimmed[key] = true
+        end
+        if redis.call('ZCOUNT', key, '-inf', '+inf') < capacity then
+            local names = {}
+            for j, channel in ipairs(channels_of[key]) do
+                names[j] = str(channel)
+            end
+            local payload = ARGV[2 * i] .. ARGV[2 * i - 1] .. array_header(#names) .. table.concat(names)
+            local us = now_us + sent
+            redis.call('ZADD', key, string.format('%d.%06d', math.floor(us / 1000000), us % 1000000), payload)
+            redis.call('EXPIRE', key, expiry)
+            sent = sent + 1
+        else
+            over_capacity = over_capacity + 1
+        end
+    end
+end
+return over_capacity
+"""
+
+# KEYS: the channel key and its backup queue; ARGV: the message a blocking read took, its score, and
+# how many more to take. The one backed up, then the waiting messages popped and backed up, oldest
+# first (what _POP_SCRIPT does, without the restore: the backup queue was empty before the read).
+_TAKE_THE_REST_SCRIPT = """
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[3])
 for i = 1, #popped, 2 do
     redis.call('ZADD', KEYS[2], popped[i + 1], popped[i])
 end

@@ -87,10 +87,12 @@ class RoundTrips:
         from redis.asyncio.connection import AbstractConnection
 
         self.count = 0
+        self.commands = []
         send = AbstractConnection.send_packed_command
 
         async def counted(connection, command, *args, **kwargs):
             self.count += 1
+            self.commands.append(bytes(command if isinstance(command, bytes) else b"".join(command))[:60])
             return await send(connection, command, *args, **kwargs)
 
         monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
@@ -105,16 +107,16 @@ async def _members_of_twenty_groups(layer) -> tuple[list[str], list[str]]:
     return groups, channels
 
 
-async def test_a_dispatchs_twenty_group_sends_are_two_round_trips_to_redis(monkeypatch):
-    """The groups' members read in one pipeline, the messages added in one script (channels_redis:
-    four round trips per group, eighty)."""
+async def test_a_dispatchs_twenty_group_sends_are_one_round_trip_to_redis(monkeypatch):
+    """The groups' members read and the messages added in one script (channels_redis: four round
+    trips per group, eighty; then two: the members in a pipeline, the messages in a script)."""
     layer = redis_layer_or_skip()
     groups, channels = await _members_of_twenty_groups(layer)
     round_trips = RoundTrips(monkeypatch)
 
     await broadcast._group_send_all([(group, {"type": "deliver", "text": group}) for group in groups])
 
-    assert round_trips.count == 2
+    assert round_trips.count == 1
     received = await asyncio.gather(*(layer.receive(channel) for channel in channels))
     assert [message["text"] for message in received] == groups
 
@@ -180,3 +182,102 @@ async def test_a_frame_and_a_ping_reach_their_socket_without_a_hop_to_a_thread(a
 
     assert hops == []  # was close_old_connections before each (two)
     await phone.disconnect(timeout=0.1)
+
+
+async def test_a_batch_for_sockets_already_waiting_is_read_in_one_more_round_trip(monkeypatch):
+    """The live case: the process's sockets are waiting (a blocking read) when a dispatch's twenty
+    messages are added in one script. The blocking read takes the first; the rest are taken, and
+    backed up, in one more round trip (channels_redis: the first backed up in a round trip of its
+    own, then the next receive waited for its backup to be cleared before reading the rest: four).
+    Counted from the batch's send until every socket has its message, the backups cleared."""
+    layer = redis_layer_or_skip()
+    groups, channels = await _members_of_twenty_groups(layer)
+    # Connections enough for the blocking read and the sends, opened now (opening one is a round trip).
+    await asyncio.gather(*(layer.connection(0).ping() for _ in range(3)))
+    receives = [asyncio.ensure_future(layer.receive(channel)) for channel in channels]
+    for _ in range(100):  # until the blocking read is under way (no message yet to wait for)
+        await asyncio.sleep(0.01)
+        if layer.receive_lock is not None and layer.receive_lock.locked():
+            break
+    await asyncio.sleep(0.05)
+    round_trips = RoundTrips(monkeypatch)
+
+    await broadcast._group_send_all([(group, {"type": "deliver", "text": group}) for group in groups])
+    received = await asyncio.gather(*receives)
+    await layer.wait_received()
+
+    assert [message["text"] for message in received] == groups
+    # The sends' one; then the rest taken with the first, and the backup cleared (was: the first
+    # backed up, its backup cleared, the rest read, their backup cleared: four). The receive runs
+    # while the sends do, so the two sides are counted together.
+    assert round_trips.count == 1 + 2, round_trips.commands
+
+
+async def test_what_one_script_sends_is_what_channels_redis_would_have_sent():
+    """channels_redis's own layer (a process of the version before, or another) reads each message
+    as its group_send would have written it: one per channel key, naming the key's channels (two
+    sockets of one process: one message naming both), every value as it was."""
+    from channels_redis.core import RedisChannelLayer
+
+    layer = redis_layer_or_skip()
+    stock = RedisChannelLayer(hosts=layer.hosts, prefix=layer.prefix, capacity=layer.capacity, expiry=layer.expiry)
+    tag = uuid.uuid4().hex[:8]
+    mine = [await layer.new_channel() for _ in range(2)]
+    theirs = await stock.new_channel()
+    plain = f"plain-{tag}-" + "x" * 40  # a channel of no process, a name over 31 characters
+    group = f"responder.compat-{tag}"
+    for channel in [*mine, theirs, plain]:
+        await layer.group_add(group, channel)
+    message = {
+        "type": "deliver",
+        "text": '{"type":"alert.created","data":{"address":"3 Elm Hill, Norwich — NR3"}}',
+        "event_id": 2**40,
+        "ratio": 0.5,
+        "raw": b"\x00\xff",
+        "nested": {"a": [1, None, True], "b": ""},
+    }
+
+    await layer.group_send_many([(group, message)])
+
+    assert await layer.receive(mine[0]) == message
+    assert await layer.receive(mine[1]) == message
+    assert await stock.receive(theirs) == message
+    assert await stock.receive(plain) == message
+    keys = await layer.connection(0).keys(layer.prefix + "specific." + layer.client_prefix + "!*")
+    assert keys == []  # one message for the two sockets of this process, read by the first receive
+    await layer.wait_received()
+    await stock.flush()
+
+
+async def test_a_full_channel_misses_the_message_in_one_script_as_in_channels_redis():
+    layer = redis_layer_or_skip()
+    tag = uuid.uuid4().hex[:8]
+    channel, group = f"plain-full-{tag}", f"responder.full-{tag}"
+    await layer.group_add(group, channel)
+
+    await layer.group_send_many([(group, {"type": "deliver", "text": str(n)}) for n in range(layer.capacity + 5)])
+
+    key = layer.prefix + channel
+    assert await layer.connection(0).zcard(key) == layer.capacity
+    assert (await layer.receive(channel))["text"] == "0"
+    await layer.connection(0).delete(key)
+
+
+async def test_a_group_of_many_sockets_of_one_process_gets_one_message_naming_them_all():
+    """A board group with twenty sockets on one process: one message for the process's channel
+    key, naming the twenty (more than a short msgpack array holds), each socket given it once."""
+    layer = redis_layer_or_skip()
+    group = f"board-many-{uuid.uuid4().hex[:8]}"
+    channels = [await layer.new_channel() for _ in range(20)]
+    for channel in channels:
+        await layer.group_add(group, channel)
+
+    await layer.group_send_many([(group, {"type": "deliver", "text": "for all"})])
+
+    key = layer.prefix + layer.non_local_name(channels[0])
+    waiting = await layer.connection(0).zrange(key, 0, -1)
+    assert len(waiting) == 1
+    assert sorted(layer.deserialize(waiting[0])["__asgi_channel__"]) == sorted(channels)
+    received = await asyncio.gather(*(layer.receive(channel) for channel in channels))
+    assert [message["text"] for message in received] == ["for all"] * 20
+    await layer.wait_received()
