@@ -251,3 +251,15 @@ async def test_a_connection_left_in_a_transaction_is_closed_at_the_requests_end(
     assert [wrapper.alias for wrapper in closes] == [
         "default"
     ]  # by request_finished, as Django closes an unusable connection
+
+
+def test_the_request_handling_copied_from_django_is_of_the_django_it_was_copied_from():
+    # OneThreadHopHandler.handle is Django 5.2's ASGIHandler.handle with request_started moved onto
+    # the request's thread: a Django upgrade that changes Django's must be read and copied again.
+    import hashlib
+    import inspect
+
+    from django.core.handlers.asgi import ASGIHandler
+
+    source = inspect.getsource(ASGIHandler.handle).encode()
+    assert hashlib.sha256(source).hexdigest() == "98faeb5bef800331e6a8002fbc96b30e4122a23438ae45a047190a531ea11323"
