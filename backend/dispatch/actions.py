@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from backend.audit.log import record_alert_changes, record_overrides
-from backend.bulk_rows import insert_rows
+from backend.audit.log import new_alert_entries, record_alert_changes, record_overrides
+from backend.bulk_rows import insert_rows, new_instance
 from backend.delivery import readiness, receipts
 from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
@@ -469,9 +469,10 @@ def alert_more_responders(
     first_rank = len(already_alerted) + 1
     alerts = insert_rows(
         [
-            Alert(
+            new_instance(
+                Alert,
                 incident=incident,
-                responder=candidate.responder,
+                responder=candidate.responder,  # cached: already loaded with its station and user
                 station_id=candidate.responder.station_id,
                 distance_km=candidate.distance_km,
                 distance_from=candidate.distance_from,
@@ -479,9 +480,11 @@ def alert_more_responders(
                 alerted_at=now,
             )
             for index, candidate in enumerate(candidates)
-        ]
+        ],
+        # Their audit entries (record_alert_changes') in the same statement where the database
+        # allows (PostgreSQL: one round trip less in the CAD's call).
+        one_per_row=new_alert_entries(actor, incident_id=incident.pk, state=AlertState.ALERTED),
     )
-    record_alert_changes(actor, alerts)
     record_overrides(
         actor,
         [
@@ -493,8 +496,6 @@ def alert_more_responders(
     if incident.unreached_reason:
         incident.unreached_reason = ""
         incident.save(update_fields=["unreached_reason"])
-    for alert, candidate in zip(alerts, candidates, strict=True):
-        alert.responder = candidate.responder  # already loaded with station and user
     # New alerts are unanswered, so they change no count of coverage; an incident nobody was
     # alerted to before has none to count (no query), and only those alerted before are the crew
     # to tell of the newcomers.

@@ -23,7 +23,7 @@ from backend.broadcast import (
     one_hand_over,  # noqa: F401  (for the actions: their sends in one hand-over)
     send_on_commit,
 )
-from backend.bulk_rows import insert_rows
+from backend.bulk_rows import insert_rows, new_instance
 from backend.realtime.models import ResponderEvent
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,9 @@ def record_for_responders(
         return []
     _lock_responders(responder_ids)
     previous_ids = _newest_event_ids(responder_ids)
-    events = insert_rows([ResponderEvent(responder_id=rid, type=type, data=data_for(rid)) for rid in responder_ids])
+    events = insert_rows(
+        [new_instance(ResponderEvent, responder_id=rid, type=type, data=data_for(rid)) for rid in responder_ids]
+    )
     send_on_commit(
         [
             (
