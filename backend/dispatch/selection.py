@@ -85,8 +85,12 @@ def select_responders(
 
     Stations are few and responders many, so distances are worked out per station first and only
     the responders of stations in range are loaded."""
-    distance_by_station = _station_distances(latitude, longitude, radius_km=radius_km, station_ids=station_ids)
-    distance_by_position = fresh_position_distances(latitude, longitude, station_ids=station_ids)
+    # The stations and the fresh fixes in one read (selection_reads.stations_and_fixes).
+    stations, fixes = selection_reads.stations_and_fixes(
+        None if station_ids is None else list(station_ids), _fresh_cutoff(timezone.now())
+    )
+    distance_by_station = _distances_of_stations(stations, latitude, longitude, radius_km=radius_km)
+    distance_by_position = _distances_of_fixes(fixes, latitude, longitude)
     near_by_position = {
         pk for pk, distance in distance_by_position.items() if radius_km is None or distance <= radius_km
     }
@@ -154,12 +158,20 @@ def fresh_position_distances(latitude, longitude, *, station_ids=None, now=None)
     """Responder id -> distance from their fresh on-call fix to the incident, for those who opted in
     and whose fix is younger than POSITION_FRESH_FOR_SELECTION_SECONDS. One query on a table of at
     most one row per on-call responder."""
-    cutoff = (now or timezone.now()) - datetime.timedelta(seconds=settings.POSITION_FRESH_FOR_SELECTION_SECONDS)
+    fixes = selection_reads.fresh_fixes(
+        _fresh_cutoff(now or timezone.now()), None if station_ids is None else list(station_ids)
+    )
+    return _distances_of_fixes(fixes, latitude, longitude)
+
+
+def _fresh_cutoff(now) -> datetime.datetime:
+    return now - datetime.timedelta(seconds=settings.POSITION_FRESH_FOR_SELECTION_SECONDS)
+
+
+def _distances_of_fixes(fixes, latitude, longitude) -> dict[int, float]:
     return {
         responder_id: round(great_circle_km(latitude, longitude, fix_latitude, fix_longitude), 3)
-        for responder_id, fix_latitude, fix_longitude in selection_reads.fresh_fixes(
-            cutoff, None if station_ids is None else list(station_ids)
-        )
+        for responder_id, fix_latitude, fix_longitude in fixes
     }
 
 
@@ -195,9 +207,8 @@ def commitments_of(responder_ids: list[int]) -> dict[int, Alert]:
     return {alert.responder_id: alert for alert in _commitments(responder_ids).select_related("incident")}
 
 
-def _station_distances(latitude, longitude, *, radius_km, station_ids) -> dict[int, float]:
+def _distances_of_stations(stations, latitude, longitude, *, radius_km) -> dict[int, float]:
     distances = {}
-    stations = selection_reads.active_stations(None if station_ids is None else list(station_ids))
     for pk, station_latitude, station_longitude in stations:
         distance = great_circle_km(latitude, longitude, station_latitude, station_longitude)
         if radius_km is None or distance <= radius_km:

@@ -89,6 +89,28 @@ def fresh_fixes(cutoff: datetime.datetime, station_ids: list[int] | None) -> lis
     return _rows(sql + ")", params)
 
 
+def stations_and_fixes(
+    station_ids: list[int] | None, cutoff: datetime.datetime
+) -> tuple[list[tuple[int, float, float]], list[tuple[int, float, float]]]:
+    """(active_stations(station_ids), fresh_fixes(cutoff, station_ids)) in one statement: the two
+    reads are independent (both before the ranking), so one round trip instead of two (UNION ALL,
+    each row marked with the read it belongs to; on PostgreSQL a round trip is a fifth of a
+    millisecond or more of the CAD's call). The rows are theirs, in no particular order, as theirs."""
+    if station_ids is not None and not station_ids:
+        return [], []
+    stations_sql, fixes_sql = _stations_sql(connection.vendor), _fixes_sql(connection.vendor)
+    params = [connection.ops.adapt_datetimefield_value(cutoff)]
+    if station_ids is not None:
+        stations_sql += f" AND {_table(Station)}.{_column(Station, 'id')} IN ({_placeholders(station_ids)})"
+        fixes_sql += f" AND {_table(Responder)}.{_column(Responder, 'station')} IN ({_placeholders(station_ids)})"
+        params = [*station_ids, *params, *station_ids]
+    sql = f"SELECT 0, {stations_sql.removeprefix('SELECT ')} UNION ALL SELECT 1, {fixes_sql.removeprefix('SELECT ')})"
+    stations, fixes = [], []
+    for kind, *row in _rows(sql, params):
+        (fixes if kind else stations).append(tuple(row))
+    return stations, fixes
+
+
 @cache
 def _eligible_sql(vendor: str) -> str:
     r, s, a, i = _table(Responder), _table(Station), _table(Alert), _table(Incident)

@@ -172,3 +172,34 @@ def test_on_sqlite_each_commitment_is_looked_up_by_the_responders_alerts_not_eve
     assert "responder_id=?" in alerts
     assert "PRIMARY KEY" in incidents
     assert plan.index(alerts) < plan.index(incidents)
+
+
+def test_the_stations_and_fixes_read_together_are_the_two_reads_rows(a_mixed_county, stations):
+    cutoff = timezone.now() - datetime.timedelta(minutes=5)
+    norwich, lynn = [stations["norwich"].pk], [stations["lynn"].pk]
+    later = timezone.now() + datetime.timedelta(minutes=1)
+    for station_ids, since in [(None, cutoff), (norwich, cutoff), (lynn, cutoff), (None, later), ([], cutoff)]:
+        together = selection_reads.stations_and_fixes(station_ids, since)
+        apart = (selection_reads.active_stations(station_ids), selection_reads.fresh_fixes(since, station_ids))
+        assert tuple(sorted(rows) for rows in together) == tuple(sorted(rows) for rows in apart), station_ids
+    stations_read, fixes_read = selection_reads.stations_and_fixes(None, cutoff)
+    assert len(fixes_read) == 1 and len(stations_read) == Station.objects.filter(active=True).count()
+
+
+def test_a_selection_reads_the_stations_and_fixes_in_one_statement(a_mixed_county):
+    """Three statements: the stations with the fresh fixes (one round trip, was two), the eligible
+    with their commitments, the chosen loaded."""
+    with CaptureQueriesContext(connection) as queries:
+        selection = select_responders(
+            latitude=NORWICH_INCIDENT[0],
+            longitude=NORWICH_INCIDENT[1],
+            today=timezone.localdate(),
+            radius_km=40,
+            max_per_station=4,
+            max_total=50,
+        )
+    assert selection.candidates
+    assert any(candidate.distance_from == "position" for candidate in selection.candidates)  # the roamer's fix
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) == 3
+    assert " UNION ALL " in statements[0] and '"accounts_oncallposition"' in statements[0]
