@@ -461,6 +461,8 @@ def alert_more_responders(
         station_ids=station_ids,
         responder_ids=responder_ids,
         exclude_responder_ids=already_alerted,
+        # Those chosen are locked as they are loaded, as their events' storing would lock them.
+        lock_chosen=True,
     )
     candidates = selection.candidates
     if not candidates:
@@ -506,6 +508,7 @@ def alert_more_responders(
         now=now,
         crew_ids=already_alerted,
         coverage=_nobody_alerted_yet(incident) if not already_alerted else None,
+        responders_locked=True,
     )
     return alerts, ""
 
@@ -518,22 +521,33 @@ def _send_alerts(
     now,
     crew_ids: set[int] | None = None,
     coverage: Coverage | None = None,
+    responders_locked: bool = False,
 ) -> None:
     """Tell the alerted (their `alert.created`, a push to each device), their crew and the board.
     `crew_ids`: the responders of the incident's other alerts, if the caller knows them; `coverage`:
-    the incident's, if the caller knows it (else each is read). Their sends leave together after
-    commit (one wake-up of the server's event loop)."""
+    the incident's, if the caller knows it (else each is read). `responders_locked`: the alerted
+    responders' rows are locked by this transaction already (select_responders' lock_chosen).
+    Their sends leave together after commit (one wake-up of the server's event loop)."""
     with events.one_hand_over():
-        _tell_the_alerted(incident, alerts, round=round, now=now, crew_ids=crew_ids, coverage=coverage)
+        _tell_the_alerted(
+            incident,
+            alerts,
+            round=round,
+            now=now,
+            crew_ids=crew_ids,
+            coverage=coverage,
+            responders_locked=responders_locked,
+        )
 
 
-def _tell_the_alerted(incident, alerts, *, round, now, crew_ids, coverage) -> None:
+def _tell_the_alerted(incident, alerts, *, round, now, crew_ids, coverage, responders_locked=False) -> None:
     by_responder = {alert.responder_id: alert for alert in alerts}
     summary = payloads.incident_summary(incident)
     events.record_for_responders(
         by_responder,
         "alert.created",
         lambda rid: {"alert": payloads.alert_detail(by_responder[rid], summary=summary)},
+        locked=responders_locked,
     )
     pushes = enqueue_pushes(alerts, round=round, now=now)
     # The board learns at once how many phones each responder has ("shown on 0 of 2", or "no phone

@@ -78,10 +78,13 @@ def select_responders(
     station_ids: list[int] | None = None,
     responder_ids: list[int] | None = None,
     exclude_responder_ids: set[int] = frozenset(),
+    lock_chosen: bool = False,
 ) -> Selection:
     """Candidates in the order they should be alerted, or why there are none. `radius_km=None`
     ignores distance; with `responder_ids` (a coordinator naming people) committed responders are
-    kept, marked with the incident they are committed to.
+    kept, marked with the incident they are committed to. `lock_chosen`: the chosen responders'
+    rows are locked for the caller's transaction as they are loaded (in id order), for a caller
+    that stores events for them next (events.record_for_responders(..., locked=True)).
 
     Stations are few and responders many, so distances are worked out per station first and only
     the responders of stations in range are loaded."""
@@ -124,7 +127,7 @@ def select_responders(
         return Selection([], UnreachedReason.EVERYONE_COMMITTED)
     ranked.sort(key=lambda c: (c.distance_km, c.responder.station_id, c.responder.pk))
     chosen = _capped(ranked, max_per_station=max_per_station, max_total=max_total)
-    return Selection(_with_responders_loaded(chosen))
+    return Selection(_with_responders_loaded(chosen, lock=lock_chosen))
 
 
 @dataclass(frozen=True)
@@ -142,11 +145,11 @@ def _ranked(row: _Row, distance_by_station, distance_by_position, *, committed_t
     return Candidate(row, distance_by_station[row.station_id], committed_to)
 
 
-def _with_responders_loaded(chosen: list[Candidate]) -> list[Candidate]:
+def _with_responders_loaded(chosen: list[Candidate], *, lock: bool = False) -> list[Candidate]:
     """The chosen candidates with their Responder (station and user) in place of the row, in one
     query (SQL written once: selection_reads.responders_loaded). A responder deleted since the
     first read is left out."""
-    responders = selection_reads.responders_loaded([c.responder.pk for c in chosen])
+    responders = selection_reads.responders_loaded([c.responder.pk for c in chosen], lock=lock)
     return [
         Candidate(responders[c.responder.pk], c.distance_km, c.committed_to, c.distance_from)
         for c in chosen

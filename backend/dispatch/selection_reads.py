@@ -170,8 +170,11 @@ def eligible_rows(
 _RESPONDERS_WITH_STATION_AND_USER = JoinedLoad(Responder, ("station", "user"), "id")
 
 
-def responders_loaded(responder_ids: list[int]) -> dict[int, Responder]:
+def responders_loaded(responder_ids: list[int], *, lock: bool = False) -> dict[int, Responder]:
     """Responder id -> the Responder with its station and user in place, as
     `Responder.objects.select_related("station", "user").in_bulk(responder_ids)` gives it
-    (backend/compiled_reads.py). A responder deleted meanwhile is left out."""
-    return {responder.pk: responder for responder in _RESPONDERS_WITH_STATION_AND_USER.rows(responder_ids)}
+    (backend/compiled_reads.py). A responder deleted meanwhile is left out. `lock`: the responders'
+    rows locked for the caller's transaction in id order, as events.record_for_responders locks
+    them before storing their events (which then need not lock them again: one round trip less)."""
+    rows = _RESPONDERS_WITH_STATION_AND_USER.rows(responder_ids, lock=lock)
+    return {responder.pk: responder for responder in rows}

@@ -35,8 +35,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # permissions by the token check) -> 14 on PostgreSQL (the alerts' audit entries written in the
 # alerts' own statement: test_on_postgresql_the_alerts_audit_entries_go_in_with_the_alerts) -> 13 on
 # PostgreSQL, 14 on SQLite (the stations and the fresh fixes read in one statement:
-# tests/dispatch/test_selection_reads.py).
-CREATE_AND_DISPATCH_QUERIES = 13 if connection.vendor == "postgresql" else 14
+# tests/dispatch/test_selection_reads.py) -> 12 and 13 (the alerted responders' rows locked as they
+# are loaded, not by a statement of their own before their events: test_the_alerted_are_locked_...).
+CREATE_AND_DISPATCH_QUERIES = 12 if connection.vendor == "postgresql" else 13
 
 
 @pytest.fixture
@@ -244,7 +245,7 @@ def test_on_postgresql_the_alerts_audit_entries_go_in_with_the_alerts(cad, big_s
     writing_entries = [q["sql"] for q in queries.captured_queries if 'INSERT INTO "audit_auditentry"' in q["sql"]]
     assert len(writing_entries) == 1
     assert writing_entries[0].startswith('WITH "new_rows" AS (INSERT INTO "dispatch_alert"')  # was a statement apart
-    assert len(queries.captured_queries) == CREATE_AND_DISPATCH_QUERIES == 13
+    assert len(queries.captured_queries) == CREATE_AND_DISPATCH_QUERIES == 12
     assert AuditEntry.objects.filter(incident_id=body["id"], object_type="alert").count() == 12
 
 
@@ -272,3 +273,23 @@ def test_it_builds_its_alerts_and_events_by_position_not_by_keywords(cad, big_st
         (alert["responder_id"], alert["rank"], "alerted", 1) for alert in body["alerts"]
     ]
     assert ResponderEvent.objects.filter(type="alert.created", data__alert__incident_id=body["id"]).count() == 12
+
+
+def test_the_alerted_are_locked_as_they_are_loaded_not_by_a_statement_of_their_own(cad, big_station):
+    """Their events' storing locks the responders' rows (in id order) unless the transaction has:
+    the read that loads those chosen locks them (FOR UPDATE OF the responders, in id order, on
+    PostgreSQL), and the separate lock statement is gone (one round trip)."""
+    client = token_client_for(cad)
+    create_and_dispatch(client, "WARM-UP")
+    with CaptureQueriesContext(connection) as queries:
+        create_and_dispatch(client, "EEAST-0001")
+    statements = [q["sql"] for q in queries.captured_queries]
+    lock_apart = 'SELECT "accounts_responder"."id" FROM "accounts_responder" WHERE "accounts_responder"."id" IN'
+    assert not [sql for sql in statements if sql.startswith(lock_apart)]  # was one, before the events' insert
+    (loading,) = [
+        sql for sql in statements if sql.startswith('SELECT "accounts_responder"."id", "accounts_responder"."user_id"')
+    ]
+    if connection.vendor == "postgresql":
+        assert loading.endswith('ORDER BY "accounts_responder"."id" ASC FOR UPDATE OF "accounts_responder"')
+    else:
+        assert loading.endswith('ORDER BY "accounts_responder"."id" ASC')  # SQLite: BEGIN IMMEDIATE's lock
