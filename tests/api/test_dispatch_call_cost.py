@@ -293,3 +293,34 @@ def test_the_alerted_are_locked_as_they_are_loaded_not_by_a_statement_of_their_o
         assert loading.endswith('ORDER BY "accounts_responder"."id" ASC FOR UPDATE OF "accounts_responder"')
     else:
         assert loading.endswith('ORDER BY "accounts_responder"."id" ASC')  # SQLite: BEGIN IMMEDIATE's lock
+
+
+def test_its_input_serializer_deep_copies_no_field(cad, big_station, monkeypatch):
+    """DRF deep-copies each declared field for every serializer made (each field's __init__ run
+    again on deep copies of its arguments): the CAD's input serializer copies them shallowly. Its
+    answers to bad input are the same, call after call."""
+    from rest_framework import fields
+
+    client = token_client_for(cad)
+    create_and_dispatch(client, "WARM-UP")
+    deep_copies = []
+    original = fields.Field.__deepcopy__
+
+    def counted(self, memo):
+        deep_copies.append(type(self).__name__)
+        return original(self, memo)
+
+    monkeypatch.setattr(fields.Field, "__deepcopy__", counted)
+    create_and_dispatch(client, "EEAST-0001")
+    assert deep_copies == []  # was one per field: 10
+    latitude, longitude = NORWICH_INCIDENT
+    for _ in range(2):
+        bad = {"cad_reference": "no spaces", "latitude": 91, "longitude": longitude, "address": "x", "dispatch": "yes"}
+        response = client.post("/api/v1/incidents/", bad, format="json")
+        assert response.status_code == 400
+        errors = response.json()["error"]["fields"]
+        assert errors["cad_reference"] == ["Use letters, digits and / _ . - only."]
+        assert set(errors) == {"cad_reference", "latitude", "dispatch"}
+    body = {"cad_reference": "EEAST-0002", "latitude": latitude, "longitude": longitude, "address": "3 Elm Hill"}
+    response = client.post("/api/v1/incidents/", {**body, "what3words": "///filled.count.soap"}, format="json")
+    assert response.status_code == 201 and response.json()["what3words"] == "///filled.count.soap"
