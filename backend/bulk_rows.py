@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.utils import timezone
 
 # Field kinds (Field.get_internal_type) whose get_db_prep_value is int() then
@@ -53,28 +53,60 @@ class _Plan:
     insert_sql: str  # INSERT INTO "table" ("a", "b", ...) VALUES
     returning_sql: str  # RETURNING "table"."id"
     row_placeholder: str  # (%s, %s, ...)
+    pk_column: str
 
 
 _plans: dict[tuple[type, str], _Plan] = {}
 
 
-def insert_rows(instances: list, *, now: datetime.datetime | None = None, using: str = "default") -> list:
+@dataclass(frozen=True)
+class OnePerRow:
+    """Rows of another model to write with `insert_rows`' rows, one for each, all alike but for one
+    column that holds the new row's primary key: an alert's audit entry, say. `values`: the rows'
+    columns by attname (a field not given takes its default); `pk_into`: the attname of the column
+    that takes the primary key (in its own type: the key as text for a CharField)."""
+
+    model: type
+    values: dict
+    pk_into: str
+
+
+def insert_rows(
+    instances: list,
+    *,
+    now: datetime.datetime | None = None,
+    using: str = "default",
+    one_per_row: OnePerRow | None = None,
+) -> list:
     """Insert new instances of one model, in as few statements as the database allows (one for a
     dispatch's rows), and set each one's primary key from the rows written, in order. Returns the
     instances. Must run inside the caller's transaction or opens one. `now`: the time to stamp in
     auto_now and auto_now_add columns (by default the time of the call), for a row that must hold
-    the same instant in another column (an incident created and dispatched at once)."""
+    the same instant in another column (an incident created and dispatched at once).
+
+    `one_per_row`: a row of another model for each instance, written in the same statement on
+    PostgreSQL (a data-modifying WITH: one round trip, not two), after it elsewhere."""
     if not instances:
         return instances
     connection = connections[using]
     model = type(instances[0])
     plan = _plan_for(model, connection)
     values = _values_in_database_form(instances, plan, model, now=now)
+    together = one_per_row is not None and connection.vendor == "postgresql"
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
-        if connection.features.can_return_rows_from_bulk_insert:
+        if together:
+            pks = _insert_returning_ids(cursor, plan, values, connection, instances, one_per_row=one_per_row)
+        elif connection.features.can_return_rows_from_bulk_insert:
             pks = _insert_returning_ids(cursor, plan, values, connection, instances)
         else:  # an SQLite older than 3.35: a row at a time, each one's id as the driver tells it
             pks = _insert_one_by_one(cursor, plan, values, connection, model)
+        if one_per_row is not None and not together:
+            insert_values(
+                one_per_row.model,
+                [{**one_per_row.values, one_per_row.pk_into: pk} for pk in pks],
+                using=using,
+                returning=False,
+            )
     for instance, pk in zip(instances, pks, strict=True):
         instance.pk = pk
         instance._state.adding = False
@@ -82,19 +114,113 @@ def insert_rows(instances: list, *, now: datetime.datetime | None = None, using:
     return instances
 
 
-def _insert_returning_ids(cursor, plan: _Plan, values: list, connection, instances: list) -> list[int]:
+def new_instance(model: type, **values):
+    """A new, unsaved instance, as `model(**values)` makes it, built by position: Model.__init__'s
+    path for positional values (the one `from_db` takes) skips the keyword path's per-field default
+    and descriptor work, which cost a dispatch about 35 us an alert (issue 17 item 2). `values`:
+    by field name or attname; a relation given by name has its object cached, as its descriptor
+    caches it. Fields not given take their defaults."""
+    fields, relations = _init_plan(model)
+    related = []
+    for name, field in relations.items():
+        if name in values:
+            obj = values.pop(name)
+            values[field.attname] = None if obj is None else obj.pk
+            related.append((field, obj))
+    args = [values.pop(field.attname) if field.attname in values else field.get_default() for field in fields]
+    if values:
+        raise TypeError(f"{model.__name__} has no field(s) {sorted(values)}.")
+    instance = model(*args)
+    for field, obj in related:
+        field.set_cached_value(instance, obj)
+        if obj is not None and instance._state.db is None:
+            instance._state.db = obj._state.db or DEFAULT_DB_ALIAS  # as the descriptor's router call
+    return instance
+
+
+_init_plans: dict[type, tuple] = {}
+
+
+def _init_plan(model: type) -> tuple:
+    plan = _init_plans.get(model)
+    if plan is None:
+        fields = tuple(model._meta.concrete_fields)
+        relations = {field.name: field for field in fields if field.is_relation and field.many_to_one}
+        plan = _init_plans[model] = (fields, relations)
+    return plan
+
+
+def insert_values(
+    model: type,
+    rows: list[dict],
+    *,
+    now: datetime.datetime | None = None,
+    using: str = "default",
+    returning: bool = True,
+) -> list[int] | None:
+    """Insert new rows of `model` given as {attname: value} (a field not given takes its default,
+    as the model's __init__ gives it), as insert_rows writes instances, without building a model
+    instance for each row (Model.__init__ with keyword arguments costs more than the row's whole
+    conversion). Returns the new primary keys in order, or None with `returning=False`."""
+    if not rows:
+        return [] if returning else None
+    connection = connections[using]
+    plan = _plan_for(model, connection)
+    values = _row_values_in_database_form(rows, plan, now=now)
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+        if connection.features.can_return_rows_from_bulk_insert:
+            pks = _insert_returning_ids(cursor, plan, values, connection, rows, returning=returning)
+        else:
+            pks = _insert_one_by_one(cursor, plan, values, connection, model)
+    return pks if returning else None
+
+
+def _insert_returning_ids(
+    cursor, plan: _Plan, values: list, connection, rows: list, *, returning=True, one_per_row=None
+) -> list[int]:
     """As many rows a statement as the database takes parameters (all of a dispatch's in one)."""
-    per_statement = max(1, connection.ops.bulk_batch_size([c.field for c in plan.columns], instances))
+    per_statement = max(1, connection.ops.bulk_batch_size([c.field for c in plan.columns], rows))
     width = len(plan.columns)
+    if one_per_row is not None:
+        companion_sql, companion_params = _companion_sql(one_per_row, connection, plan.pk_column)
     pks = []
-    for first in range(0, len(instances), per_statement):
-        rows = min(per_statement, len(instances) - first)
-        cursor.execute(
-            f"{plan.insert_sql} {', '.join([plan.row_placeholder] * rows)} {plan.returning_sql}",
-            values[first * width : (first + rows) * width],
-        )
-        pks.extend(pk for (pk,) in cursor.fetchall())
+    for first in range(0, len(rows), per_statement):
+        count = min(per_statement, len(rows) - first)
+        sql = f"{plan.insert_sql} {', '.join([plan.row_placeholder] * count)}"
+        params = values[first * width : (first + count) * width]
+        if one_per_row is not None:
+            # The companions read the new keys from the insert's RETURNING; the statement returns
+            # them as the insert alone would, in the order of the rows.
+            sql = f"WITH {_NEW} AS ({sql} {plan.returning_sql}), {companion_sql} SELECT * FROM {_NEW}"  # noqa: S608 (names from _meta)
+            params = [*params, *companion_params]
+        elif returning:
+            sql = f"{sql} {plan.returning_sql}"
+        cursor.execute(sql, params)
+        if returning:
+            pks.extend(pk for (pk,) in cursor.fetchall())
     return pks
+
+
+_NEW = '"new_rows"'
+
+
+def _companion_sql(one_per_row: OnePerRow, connection, pk_column: str) -> tuple[str, list]:
+    """`"companions" AS (INSERT INTO ... SELECT ... FROM "new_rows" ...)` and its parameters: one row
+    per new row, its values cast to their columns' types, the new key into `pk_into`."""
+    plan = _plan_for(one_per_row.model, connection)
+    (values,) = _rows_in_database_form([{**one_per_row.values, one_per_row.pk_into: 0}], plan, now=None)
+    new_pk = f"{_NEW}.{connection.ops.quote_name(pk_column)}"
+    selected, params = [], []
+    for column, value in zip(plan.columns, values, strict=True):
+        db_type = column.field.db_type(connection)
+        if column.field.attname == one_per_row.pk_into:
+            selected.append(f"CAST({new_pk} AS {db_type})")
+        else:
+            selected.append(f"CAST(%s AS {db_type})")
+            params.append(value)
+    insert = plan.insert_sql.removesuffix(" VALUES")
+    sql = f'"companions" AS ({insert} SELECT {", ".join(selected)} FROM {_NEW} ORDER BY {new_pk})'  # noqa: S608
+    return sql, params
 
 
 def _insert_one_by_one(cursor, plan: _Plan, values: list, connection, model: type) -> list[int]:
@@ -134,6 +260,33 @@ def _values_in_database_form(instances: list, plan: _Plan, model: type, *, now) 
     return [value for row in zip(*columns, strict=True) for value in row]
 
 
+def _row_values_in_database_form(rows: list[dict], plan: _Plan, *, now) -> list:
+    """insert_values' rows, row after row, in database form (as _values_in_database_form)."""
+    return [value for row in _rows_in_database_form(rows, plan, now=now) for value in row]
+
+
+def _rows_in_database_form(rows: list[dict], plan: _Plan, *, now) -> list[list]:
+    if now is None and any(column.stamped for column in plan.columns):
+        now = timezone.now()
+    converted = []
+    for row in rows:
+        values = []
+        for column in plan.columns:
+            attname = column.field.attname
+            if column.stamped:
+                value = now
+            elif attname in row:
+                value = row[attname]
+            else:
+                value = column.field.get_default()
+            values.append(column.to_db(value))
+        converted.append(values)
+    unknown = set().union(*rows) - {column.field.attname for column in plan.columns}
+    if unknown:
+        raise ValueError(f"insert_values: no such column(s) {sorted(unknown)}.")
+    return converted
+
+
 def _take_related_pk(instance, field) -> None:
     """As Model._prepare_related_fields_for_save: a related object saved after it was assigned lends
     its primary key now; an unsaved one is refused."""
@@ -168,6 +321,7 @@ def _make_plan(model: type, connection) -> _Plan:
         insert_sql=f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES",
         returning_sql=returning_sql,
         row_placeholder=f"({', '.join(['%s'] * len(fields))})",
+        pk_column=meta.pk.column,
     )
 
 

@@ -25,15 +25,20 @@ class JoinedLoad:
         self.filter_field = model._meta.get_field(filter_field)
         self._plans: dict[str, tuple] = {}
 
-    def rows(self, values: list, *, using: str = "default") -> list:
+    def rows(self, values: list, *, using: str = "default", lock: bool = False) -> list:
         """The model's instances whose `filter_field` is one of `values`, relations in place, in the
-        order the database returns them."""
+        order the database returns them. `lock`: the model's rows (not the related ones) locked for
+        the caller's transaction, in primary key order, as `select_for_update(of=("self",))
+        .order_by("pk")` locks them (where the database has FOR UPDATE)."""
         if not values:
             return []
         connection = connections[using]
         sql, slices, converters = self._plan(connection)
+        sql = sql.format(values=", ".join(["%s"] * len(values)))
+        if lock:
+            sql += self._lock_sql(connection)
         with connection.cursor() as cursor:
-            cursor.execute(sql.format(values=", ".join(["%s"] * len(values))), list(values))
+            cursor.execute(sql, list(values))
             rows = cursor.fetchall()
         if converters:
             rows = _converted(rows, converters, connection)
@@ -46,6 +51,16 @@ class JoinedLoad:
                     field.remote_field.set_cached_value(other, instance)
             loaded.append(instance)
         return loaded
+
+    def _lock_sql(self, connection) -> str:
+        q, meta = connection.ops.quote_name, self.model._meta
+        table = q(meta.db_table)
+        order = f" ORDER BY {table}.{q(meta.pk.column)} ASC"
+        if not connection.features.has_select_for_update:
+            return order  # SQLite: the write lock is the transaction's, from BEGIN IMMEDIATE
+        return (
+            f"{order} FOR UPDATE OF {table}" if connection.features.has_select_for_update_of else f"{order} FOR UPDATE"
+        )
 
     def _plan(self, connection):
         plan = self._plans.get(connection.alias)

@@ -1013,7 +1013,9 @@ def run_probed_server(command: list[str]) -> None:
     actions.select_responders = timed("  select_responders", actions.select_responders)
     actions._tell_everyone_about = timed("  _tell_everyone_about", actions._tell_everyone_about)
     events.record_for_responders = timed(
-        "record_for_responders", events.record_for_responders, label=lambda ids, type, data_for: f"  record {type}"
+        "record_for_responders",
+        events.record_for_responders,
+        label=lambda ids, type, data_for, **kwargs: f"  record {type}",
     )
     broadcast._send_now = timed(
         "send", broadcast._send_now, label=lambda batches: f"after-commit send ({_frame_type(batches[0][0][1])}, ...)"

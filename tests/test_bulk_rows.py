@@ -8,11 +8,13 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from backend.audit.log import new_alert_entries, record_alert_changes
 from backend.audit.models import AuditAction, AuditEntry
-from backend.bulk_rows import insert_rows
+from backend.bulk_rows import insert_rows, insert_values, new_instance
 from backend.delivery.models import Channel, Delivery, DeliveryState, Kind, PushDevice
 from backend.delivery.subscriptions import subscribe_device
 from backend.dispatch.models import Alert, AlertState, DeclineReason, DistanceFrom, StandDownReason
@@ -233,3 +235,115 @@ def test_it_stamps_the_time_it_is_given(alice):
     given = NOW - datetime.timedelta(seconds=5)
     (event,) = insert_rows([ResponderEvent(responder_id=alice.pk, type="alert.created", data={})], now=given)
     assert event.created_at == given == ResponderEvent.objects.get(pk=event.pk).created_at
+
+
+def audit_rows(index: int, carol) -> dict:
+    return {
+        "at": NOW,
+        "actor_id": carol.pk if index % 3 else None,
+        "actor_username": "carol" if index % 3 else "",
+        "role": "coordinator" if index % 3 else "system",
+        "action": AuditAction.ALERT_STATE,
+        "object_type": "alert",
+        "object_id": str(index),
+        "incident_id": index if index % 5 else None,
+        "channel": "api",
+        "ip_address": ("203.0.113.7", "::ffff:192.0.2.1", None, "2001:db8::1")[index % 4],
+        **({"detail": {"state": "alerted", "n": index, "nested": {"ok": True, "text": "é"}}} if index % 7 else {}),
+    }
+
+
+def test_rows_given_as_values_are_written_as_the_orm_writes_them_with_no_instance_built(carol, frozen_now):
+    """insert_values (the audit trail's many entries): the same rows as bulk_create of instances made
+    from the same values (a field not given, `detail`, takes its default), the ids in order, and no
+    AuditEntry built on the way (post_init)."""
+    built = []
+
+    def count(sender, instance, **kwargs):
+        built.append(instance)
+
+    post_init.connect(count, sender=AuditEntry)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            pks = insert_values(AuditEntry, [audit_rows(index, carol) for index in range(200)])
+    finally:
+        post_init.disconnect(count, sender=AuditEntry)
+    assert built == []
+    inserts = [q for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "audit_auditentry"')]
+    assert len(inserts) == (1 if connection.vendor == "postgresql" else 3)  # SQLite: 999 parameters a statement
+    by_orm = AuditEntry.objects.bulk_create([AuditEntry(**audit_rows(index, carol)) for index in range(200)])
+    assert_same_rows(raw_rows(AuditEntry, [entry.pk for entry in by_orm]), raw_rows(AuditEntry, pks))
+    assert list(AuditEntry.objects.filter(pk__in=pks).order_by("pk").values_list("object_id", flat=True)) == [
+        str(index) for index in range(200)
+    ]
+    assert insert_values(AuditEntry, [audit_rows(1, carol)], returning=False) is None
+    with pytest.raises(ValueError, match="no such column"):
+        insert_values(AuditEntry, [{**audit_rows(1, carol), "actor": carol}])
+
+
+def test_one_row_of_another_model_per_row_is_written_with_them(incident, alice, bob, charlie, carol, frozen_now):
+    """An alert's audit entry written with the alert (insert_rows' one_per_row): the entries
+    record_alert_changes writes for the same alerts, each naming its alert by its new id, in the
+    alerts' order; on PostgreSQL in the alerts' own statement (one round trip), elsewhere after it."""
+    make_any = alerts_for(incident, [alice, bob, charlie])
+
+    def make():
+        alerts = make_any()
+        for alert in alerts:
+            alert.state = AlertState.ALERTED  # one state for all, as a dispatch's new alerts
+        return alerts
+
+    by_orm = Alert.objects.bulk_create(make())
+    record_alert_changes(carol, by_orm)
+    expected = raw_rows(AuditEntry, list(AuditEntry.objects.order_by("pk").values_list("pk", flat=True)))
+    Alert.objects.filter(pk__in=[alert.pk for alert in by_orm]).delete()
+    alerts = make()
+    entries = new_alert_entries(carol, incident_id=incident.pk, state=AlertState.ALERTED)
+    with CaptureQueriesContext(connection) as queries:
+        insert_rows(alerts, one_per_row=entries)
+    statements = [q["sql"] for q in queries.captured_queries]
+    if connection.vendor == "postgresql":
+        assert len(statements) == 1 and 'INSERT INTO "audit_auditentry"' in statements[0]
+    else:
+        assert [sql.split(" (")[0] for sql in statements] == [
+            'INSERT INTO "dispatch_alert"',
+            'INSERT INTO "audit_auditentry"',
+        ]
+    assert_read_back_equal(Alert, alerts)
+    new_entries = AuditEntry.objects.filter(object_id__in=[str(alert.pk) for alert in alerts]).order_by("pk")
+    assert [entry.object_id for entry in new_entries] == [str(alert.pk) for alert in alerts]
+    columns = [field.column for field in AuditEntry._meta.concrete_fields if field is not AuditEntry._meta.pk]
+    ignored = {columns.index("object_id")}
+    written = raw_rows(AuditEntry, [entry.pk for entry in new_entries])
+    assert [[v for i, v in enumerate(row) if i not in ignored] for row in written] == [
+        [v for i, v in enumerate(row) if i not in ignored] for row in expected
+    ]
+
+
+def test_an_instance_built_by_position_is_the_one_built_by_keywords(incident, alice):
+    """new_instance (the dispatch's alerts and events): Model.__init__'s positional path gives the
+    instance the keyword path gives, its related objects cached, its other fields' defaults."""
+    values = {
+        "incident": incident,
+        "responder": alice,
+        "station_id": alice.station_id,
+        "distance_km": 1.5,
+        "distance_from": DistanceFrom.POSITION,
+        "rank": 2,
+        "alerted_at": NOW,
+    }
+    by_keywords, by_position = Alert(**values), new_instance(Alert, **values)
+
+    def state(alert):
+        fields = {key: value for key, value in vars(alert).items() if key != "_state"}
+        return fields, alert._state.adding, alert._state.db, alert._state.fields_cache
+
+    assert state(by_position) == state(by_keywords)
+    assert by_position.incident is incident and by_position.responder is alice
+    assert by_position.state == AlertState.ALERTED and by_position.version == 1 and by_position.summary_due is True
+    event = new_instance(ResponderEvent, responder_id=alice.pk, type="alert.created", data={"n": 1})
+    assert vars(event) | {"_state": None} == vars(
+        ResponderEvent(responder_id=alice.pk, type="alert.created", data={"n": 1})
+    ) | {"_state": None}
+    with pytest.raises(TypeError, match="no field"):
+        new_instance(Alert, colour="red")

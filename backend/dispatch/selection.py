@@ -78,15 +78,22 @@ def select_responders(
     station_ids: list[int] | None = None,
     responder_ids: list[int] | None = None,
     exclude_responder_ids: set[int] = frozenset(),
+    lock_chosen: bool = False,
 ) -> Selection:
     """Candidates in the order they should be alerted, or why there are none. `radius_km=None`
     ignores distance; with `responder_ids` (a coordinator naming people) committed responders are
-    kept, marked with the incident they are committed to.
+    kept, marked with the incident they are committed to. `lock_chosen`: the chosen responders'
+    rows are locked for the caller's transaction as they are loaded (in id order), for a caller
+    that stores events for them next (events.record_for_responders(..., locked=True)).
 
     Stations are few and responders many, so distances are worked out per station first and only
     the responders of stations in range are loaded."""
-    distance_by_station = _station_distances(latitude, longitude, radius_km=radius_km, station_ids=station_ids)
-    distance_by_position = fresh_position_distances(latitude, longitude, station_ids=station_ids)
+    # The stations and the fresh fixes in one read (selection_reads.stations_and_fixes).
+    stations, fixes = selection_reads.stations_and_fixes(
+        None if station_ids is None else list(station_ids), _fresh_cutoff(timezone.now())
+    )
+    distance_by_station = _distances_of_stations(stations, latitude, longitude, radius_km=radius_km)
+    distance_by_position = _distances_of_fixes(fixes, latitude, longitude)
     near_by_position = {
         pk for pk, distance in distance_by_position.items() if radius_km is None or distance <= radius_km
     }
@@ -120,7 +127,7 @@ def select_responders(
         return Selection([], UnreachedReason.EVERYONE_COMMITTED)
     ranked.sort(key=lambda c: (c.distance_km, c.responder.station_id, c.responder.pk))
     chosen = _capped(ranked, max_per_station=max_per_station, max_total=max_total)
-    return Selection(_with_responders_loaded(chosen))
+    return Selection(_with_responders_loaded(chosen, lock=lock_chosen))
 
 
 @dataclass(frozen=True)
@@ -138,11 +145,11 @@ def _ranked(row: _Row, distance_by_station, distance_by_position, *, committed_t
     return Candidate(row, distance_by_station[row.station_id], committed_to)
 
 
-def _with_responders_loaded(chosen: list[Candidate]) -> list[Candidate]:
+def _with_responders_loaded(chosen: list[Candidate], *, lock: bool = False) -> list[Candidate]:
     """The chosen candidates with their Responder (station and user) in place of the row, in one
     query (SQL written once: selection_reads.responders_loaded). A responder deleted since the
     first read is left out."""
-    responders = selection_reads.responders_loaded([c.responder.pk for c in chosen])
+    responders = selection_reads.responders_loaded([c.responder.pk for c in chosen], lock=lock)
     return [
         Candidate(responders[c.responder.pk], c.distance_km, c.committed_to, c.distance_from)
         for c in chosen
@@ -154,12 +161,20 @@ def fresh_position_distances(latitude, longitude, *, station_ids=None, now=None)
     """Responder id -> distance from their fresh on-call fix to the incident, for those who opted in
     and whose fix is younger than POSITION_FRESH_FOR_SELECTION_SECONDS. One query on a table of at
     most one row per on-call responder."""
-    cutoff = (now or timezone.now()) - datetime.timedelta(seconds=settings.POSITION_FRESH_FOR_SELECTION_SECONDS)
+    fixes = selection_reads.fresh_fixes(
+        _fresh_cutoff(now or timezone.now()), None if station_ids is None else list(station_ids)
+    )
+    return _distances_of_fixes(fixes, latitude, longitude)
+
+
+def _fresh_cutoff(now) -> datetime.datetime:
+    return now - datetime.timedelta(seconds=settings.POSITION_FRESH_FOR_SELECTION_SECONDS)
+
+
+def _distances_of_fixes(fixes, latitude, longitude) -> dict[int, float]:
     return {
         responder_id: round(great_circle_km(latitude, longitude, fix_latitude, fix_longitude), 3)
-        for responder_id, fix_latitude, fix_longitude in selection_reads.fresh_fixes(
-            cutoff, None if station_ids is None else list(station_ids)
-        )
+        for responder_id, fix_latitude, fix_longitude in fixes
     }
 
 
@@ -195,9 +210,8 @@ def commitments_of(responder_ids: list[int]) -> dict[int, Alert]:
     return {alert.responder_id: alert for alert in _commitments(responder_ids).select_related("incident")}
 
 
-def _station_distances(latitude, longitude, *, radius_km, station_ids) -> dict[int, float]:
+def _distances_of_stations(stations, latitude, longitude, *, radius_km) -> dict[int, float]:
     distances = {}
-    stations = selection_reads.active_stations(None if station_ids is None else list(station_ids))
     for pk, station_latitude, station_longitude in stations:
         distance = great_circle_km(latitude, longitude, station_latitude, station_longitude)
         if radius_km is None or distance <= radius_km:

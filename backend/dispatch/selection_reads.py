@@ -89,6 +89,28 @@ def fresh_fixes(cutoff: datetime.datetime, station_ids: list[int] | None) -> lis
     return _rows(sql + ")", params)
 
 
+def stations_and_fixes(
+    station_ids: list[int] | None, cutoff: datetime.datetime
+) -> tuple[list[tuple[int, float, float]], list[tuple[int, float, float]]]:
+    """(active_stations(station_ids), fresh_fixes(cutoff, station_ids)) in one statement: the two
+    reads are independent (both before the ranking), so one round trip instead of two (UNION ALL,
+    each row marked with the read it belongs to; on PostgreSQL a round trip is a fifth of a
+    millisecond or more of the CAD's call). The rows are theirs, in no particular order, as theirs."""
+    if station_ids is not None and not station_ids:
+        return [], []
+    stations_sql, fixes_sql = _stations_sql(connection.vendor), _fixes_sql(connection.vendor)
+    params = [connection.ops.adapt_datetimefield_value(cutoff)]
+    if station_ids is not None:
+        stations_sql += f" AND {_table(Station)}.{_column(Station, 'id')} IN ({_placeholders(station_ids)})"
+        fixes_sql += f" AND {_table(Responder)}.{_column(Responder, 'station')} IN ({_placeholders(station_ids)})"
+        params = [*station_ids, *params, *station_ids]
+    sql = f"SELECT 0, {stations_sql.removeprefix('SELECT ')} UNION ALL SELECT 1, {fixes_sql.removeprefix('SELECT ')})"
+    stations, fixes = [], []
+    for kind, *row in _rows(sql, params):
+        (fixes if kind else stations).append(tuple(row))
+    return stations, fixes
+
+
 @cache
 def _eligible_sql(vendor: str) -> str:
     r, s, a, i = _table(Responder), _table(Station), _table(Alert), _table(Incident)
@@ -148,8 +170,11 @@ def eligible_rows(
 _RESPONDERS_WITH_STATION_AND_USER = JoinedLoad(Responder, ("station", "user"), "id")
 
 
-def responders_loaded(responder_ids: list[int]) -> dict[int, Responder]:
+def responders_loaded(responder_ids: list[int], *, lock: bool = False) -> dict[int, Responder]:
     """Responder id -> the Responder with its station and user in place, as
     `Responder.objects.select_related("station", "user").in_bulk(responder_ids)` gives it
-    (backend/compiled_reads.py). A responder deleted meanwhile is left out."""
-    return {responder.pk: responder for responder in _RESPONDERS_WITH_STATION_AND_USER.rows(responder_ids)}
+    (backend/compiled_reads.py). A responder deleted meanwhile is left out. `lock`: the responders'
+    rows locked for the caller's transaction in id order, as events.record_for_responders locks
+    them before storing their events (which then need not lock them again: one round trip less)."""
+    rows = _RESPONDERS_WITH_STATION_AND_USER.rows(responder_ids, lock=lock)
+    return {responder.pk: responder for responder in rows}

@@ -23,7 +23,7 @@ from backend.broadcast import (
     one_hand_over,  # noqa: F401  (for the actions: their sends in one hand-over)
     send_on_commit,
 )
-from backend.bulk_rows import insert_rows
+from backend.bulk_rows import insert_rows, new_instance
 from backend.realtime.models import ResponderEvent
 
 logger = logging.getLogger(__name__)
@@ -45,21 +45,26 @@ def stored_envelope(event: ResponderEvent) -> dict:
 
 
 def record_for_responders(
-    responder_ids: Iterable[int], type: str, data_for: Callable[[int], dict]
+    responder_ids: Iterable[int], type: str, data_for: Callable[[int], dict], *, locked: bool = False
 ) -> list[ResponderEvent]:
     """Store one event per responder and send each to its responder's sockets after commit.
 
     Must run inside the caller's transaction. Locks the responders' rows (in id order, so two
     writers cannot deadlock) before inserting: a later writer for the same responder waits for
     this transaction to commit, so its event gets a higher id. That keeps each responder's ids in
-    commit order, which replay-after-id relies on.
+    commit order, which replay-after-id relies on. `locked`: the caller's transaction has locked
+    every one of these rows already, in id order (a dispatch, as it loads those it alerts:
+    selection_reads.responders_loaded(..., lock=True)), so they are not locked again.
     """
     responder_ids = sorted(set(responder_ids))
     if not responder_ids:
         return []
-    _lock_responders(responder_ids)
+    if not locked:
+        _lock_responders(responder_ids)
     previous_ids = _newest_event_ids(responder_ids)
-    events = insert_rows([ResponderEvent(responder_id=rid, type=type, data=data_for(rid)) for rid in responder_ids])
+    events = insert_rows(
+        [new_instance(ResponderEvent, responder_id=rid, type=type, data=data_for(rid)) for rid in responder_ids]
+    )
     send_on_commit(
         [
             (

@@ -17,6 +17,7 @@ from backend.delivery.subscriptions import subscribe_device
 from backend.dispatch.models import Alert, Incident
 from backend.realtime import events
 from backend.realtime.events import BOARD_GROUP, frame_of
+from backend.realtime.models import ResponderEvent
 from tests.conftest import NORWICH_INCIDENT, browser_subscription, make_firefighter, token_client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,8 +32,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # CAD's tokens, and the permissions were two queries: tests/api/test_token_check_cost.py) -> 17 (no
 # savepoint and release of it around the incident's insert) -> 16 (the incident inserted already
 # dispatched, not updated after) -> 15 (the caller's groups, for the audit entries' role, read with its
-# permissions by the token check).
-CREATE_AND_DISPATCH_QUERIES = 15
+# permissions by the token check) -> 14 on PostgreSQL (the alerts' audit entries written in the
+# alerts' own statement: test_on_postgresql_the_alerts_audit_entries_go_in_with_the_alerts) -> 13 on
+# PostgreSQL, 14 on SQLite (the stations and the fresh fixes read in one statement:
+# tests/dispatch/test_selection_reads.py) -> 12 and 13 (the alerted responders' rows locked as they
+# are loaded, not by a statement of their own before their events: test_the_alerted_are_locked_...).
+CREATE_AND_DISPATCH_QUERIES = 12 if connection.vendor == "postgresql" else 13
 
 
 @pytest.fixture
@@ -205,3 +210,117 @@ def test_a_duplicate_create_and_dispatch_is_refused_naming_the_incident_and_aler
     assert response.status_code == 409, response.content
     assert response.json()["error"]["existing_incident_id"] == first["id"]
     assert Alert.objects.count() == len(first["alerts"])
+
+
+def test_it_builds_no_audit_entry_for_its_audit_rows(cad, big_station):
+    """The alerts' audit entries go in as values: no AuditEntry is built (12 were, one per alert,
+    each costing more in Model.__init__ than its row in the insert)."""
+    client = token_client_for(cad)
+    create_and_dispatch(client, "WARM-UP")
+    built = []
+
+    def count(sender, instance, **kwargs):
+        built.append(instance)
+
+    post_init.connect(count, sender=AuditEntry)
+    try:
+        body = create_and_dispatch(client, "EEAST-0001")
+    finally:
+        post_init.disconnect(count, sender=AuditEntry)
+    assert built == []
+    entries = AuditEntry.objects.filter(incident_id=body["id"], object_type="alert").order_by("pk")
+    assert [entry.object_id for entry in entries] == [str(alert["id"]) for alert in body["alerts"]]
+    assert {(entry.action, entry.role, entry.actor_id, entry.channel) for entry in entries} == {
+        ("alert_state", "dispatch_system", cad.pk, "api")
+    }
+    assert all(entry.detail == {"state": "alerted"} for entry in entries)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no INSERT inside WITH")
+def test_on_postgresql_the_alerts_audit_entries_go_in_with_the_alerts(cad, big_station):
+    client = token_client_for(cad)
+    create_and_dispatch(client, "WARM-UP")
+    with CaptureQueriesContext(connection) as queries:
+        body = create_and_dispatch(client, "EEAST-0001")
+    writing_entries = [q["sql"] for q in queries.captured_queries if 'INSERT INTO "audit_auditentry"' in q["sql"]]
+    assert len(writing_entries) == 1
+    assert writing_entries[0].startswith('WITH "new_rows" AS (INSERT INTO "dispatch_alert"')  # was a statement apart
+    assert len(queries.captured_queries) == CREATE_AND_DISPATCH_QUERIES == 12
+    assert AuditEntry.objects.filter(incident_id=body["id"], object_type="alert").count() == 12
+
+
+def test_it_builds_its_alerts_and_events_by_position_not_by_keywords(cad, big_station, monkeypatch):
+    """Model.__init__'s keyword path (each field's default looked up, each relation set through its
+    descriptor) cost about 35 us an alert: the alerts and their stored events are built by position
+    (backend/bulk_rows.py: new_instance), as a row read from the database is."""
+    client = token_client_for(cad)
+    create_and_dispatch(client, "WARM-UP")
+    by_keywords = []
+    for model in (Alert, ResponderEvent):
+        original = model.__init__
+
+        def counted(self, *args, _original=original, _model=model, **kwargs):
+            if kwargs:
+                by_keywords.append(_model.__name__)
+            _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(model, "__init__", counted)
+    body = create_and_dispatch(client, "EEAST-0001")
+    assert len(body["alerts"]) == 12
+    assert by_keywords == []  # was 12 alerts and 12 events
+    stored = Alert.objects.filter(incident_id=body["id"]).order_by("rank")
+    assert [(alert.responder_id, alert.rank, alert.state, alert.version) for alert in stored] == [
+        (alert["responder_id"], alert["rank"], "alerted", 1) for alert in body["alerts"]
+    ]
+    assert ResponderEvent.objects.filter(type="alert.created", data__alert__incident_id=body["id"]).count() == 12
+
+
+def test_the_alerted_are_locked_as_they_are_loaded_not_by_a_statement_of_their_own(cad, big_station):
+    """Their events' storing locks the responders' rows (in id order) unless the transaction has:
+    the read that loads those chosen locks them (FOR UPDATE OF the responders, in id order, on
+    PostgreSQL), and the separate lock statement is gone (one round trip)."""
+    client = token_client_for(cad)
+    create_and_dispatch(client, "WARM-UP")
+    with CaptureQueriesContext(connection) as queries:
+        create_and_dispatch(client, "EEAST-0001")
+    statements = [q["sql"] for q in queries.captured_queries]
+    lock_apart = 'SELECT "accounts_responder"."id" FROM "accounts_responder" WHERE "accounts_responder"."id" IN'
+    assert not [sql for sql in statements if sql.startswith(lock_apart)]  # was one, before the events' insert
+    (loading,) = [
+        sql for sql in statements if sql.startswith('SELECT "accounts_responder"."id", "accounts_responder"."user_id"')
+    ]
+    if connection.vendor == "postgresql":
+        assert loading.endswith('ORDER BY "accounts_responder"."id" ASC FOR UPDATE OF "accounts_responder"')
+    else:
+        assert loading.endswith('ORDER BY "accounts_responder"."id" ASC')  # SQLite: BEGIN IMMEDIATE's lock
+
+
+def test_its_input_serializer_deep_copies_no_field(cad, big_station, monkeypatch):
+    """DRF deep-copies each declared field for every serializer made (each field's __init__ run
+    again on deep copies of its arguments): the CAD's input serializer copies them shallowly. Its
+    answers to bad input are the same, call after call."""
+    from rest_framework import fields
+
+    client = token_client_for(cad)
+    create_and_dispatch(client, "WARM-UP")
+    deep_copies = []
+    original = fields.Field.__deepcopy__
+
+    def counted(self, memo):
+        deep_copies.append(type(self).__name__)
+        return original(self, memo)
+
+    monkeypatch.setattr(fields.Field, "__deepcopy__", counted)
+    create_and_dispatch(client, "EEAST-0001")
+    assert deep_copies == []  # was one per field: 10
+    latitude, longitude = NORWICH_INCIDENT
+    for _ in range(2):
+        bad = {"cad_reference": "no spaces", "latitude": 91, "longitude": longitude, "address": "x", "dispatch": "yes"}
+        response = client.post("/api/v1/incidents/", bad, format="json")
+        assert response.status_code == 400
+        errors = response.json()["error"]["fields"]
+        assert errors["cad_reference"] == ["Use letters, digits and / _ . - only."]
+        assert set(errors) == {"cad_reference", "latitude", "dispatch"}
+    body = {"cad_reference": "EEAST-0002", "latitude": latitude, "longitude": longitude, "address": "3 Elm Hill"}
+    response = client.post("/api/v1/incidents/", {**body, "what3words": "///filled.count.soap"}, format="json")
+    assert response.status_code == 201 and response.json()["what3words"] == "///filled.count.soap"

@@ -172,3 +172,83 @@ def test_on_sqlite_each_commitment_is_looked_up_by_the_responders_alerts_not_eve
     assert "responder_id=?" in alerts
     assert "PRIMARY KEY" in incidents
     assert plan.index(alerts) < plan.index(incidents)
+
+
+def test_the_stations_and_fixes_read_together_are_the_two_reads_rows(a_mixed_county, stations):
+    cutoff = timezone.now() - datetime.timedelta(minutes=5)
+    norwich, lynn = [stations["norwich"].pk], [stations["lynn"].pk]
+    later = timezone.now() + datetime.timedelta(minutes=1)
+    for station_ids, since in [(None, cutoff), (norwich, cutoff), (lynn, cutoff), (None, later), ([], cutoff)]:
+        together = selection_reads.stations_and_fixes(station_ids, since)
+        apart = (selection_reads.active_stations(station_ids), selection_reads.fresh_fixes(since, station_ids))
+        assert tuple(sorted(rows) for rows in together) == tuple(sorted(rows) for rows in apart), station_ids
+    stations_read, fixes_read = selection_reads.stations_and_fixes(None, cutoff)
+    assert len(fixes_read) == 1 and len(stations_read) == Station.objects.filter(active=True).count()
+
+
+def test_a_selection_reads_the_stations_and_fixes_in_one_statement(a_mixed_county):
+    """Three statements: the stations with the fresh fixes (one round trip, was two), the eligible
+    with their commitments, the chosen loaded."""
+    with CaptureQueriesContext(connection) as queries:
+        selection = select_responders(
+            latitude=NORWICH_INCIDENT[0],
+            longitude=NORWICH_INCIDENT[1],
+            today=timezone.localdate(),
+            radius_km=40,
+            max_per_station=4,
+            max_total=50,
+        )
+    assert selection.candidates
+    assert any(candidate.distance_from == "position" for candidate in selection.candidates)  # the roamer's fix
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) == 3
+    assert " UNION ALL " in statements[0] and '"accounts_oncallposition"' in statements[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite locks the database, not rows")
+@pytest.mark.django_db(transaction=True)
+def test_the_chosen_are_locked_for_the_transaction_when_asked(stations, alice, bob, charlie):
+    """select_responders(lock_chosen=True), as a dispatch calls it: another transaction cannot lock
+    a chosen responder's row until this one ends (their events then go in without locking again)."""
+    import threading
+
+    from django.db import OperationalError, connections, transaction
+
+    def another_transaction_can_lock(responder_id) -> bool:
+        outcome = []
+
+        def attempt():
+            try:
+                with transaction.atomic(), connections["default"].cursor() as cursor:
+                    cursor.execute(
+                        'SELECT 1 FROM "accounts_responder" WHERE "id" = %s FOR UPDATE NOWAIT', [responder_id]
+                    )
+                outcome.append(True)
+            except OperationalError:
+                outcome.append(False)
+            finally:
+                connections["default"].close()
+
+        thread = threading.Thread(target=attempt)
+        thread.start()
+        thread.join()
+        return outcome[0]
+
+    def select(lock_chosen):
+        return select_responders(
+            latitude=NORWICH_INCIDENT[0],
+            longitude=NORWICH_INCIDENT[1],
+            today=timezone.localdate(),
+            radius_km=40,
+            max_per_station=4,
+            max_total=50,
+            lock_chosen=lock_chosen,
+        )
+
+    with transaction.atomic():
+        chosen = [candidate.responder.pk for candidate in select(lock_chosen=False).candidates]
+        assert chosen and another_transaction_can_lock(chosen[0])
+    with transaction.atomic():
+        assert [candidate.responder.pk for candidate in select(lock_chosen=True).candidates] == chosen
+        assert not any(another_transaction_can_lock(pk) for pk in chosen)
+    assert another_transaction_can_lock(chosen[0])
