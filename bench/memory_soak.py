@@ -61,6 +61,8 @@ FRAME_WAIT_S = 10
 RECONNECT_AFTER_S = (2.0, 8.0)  # a phone that lost signal comes back after this long
 INCIDENT_LIFE_DISPATCHES = 2  # an incident is cancelled or closed this many dispatches later
 CENSUS_TOP = 25
+AFTER_CLOSE_S = 10
+LOAD_OUTLASTS_SAMPLES_S = 20  # the last sample and census while every socket is still held
 
 
 # --- The servers: manage.py serve, with a census and the collector's counters on signals -------------
@@ -85,14 +87,19 @@ def run_soak_server(collections: str, command: list[str]) -> None:
     def write(line: dict) -> None:
         log.write(json.dumps(line) + "\n")
 
-    def census(signum, frame) -> None:
+    def census(signum, frame, key: str = "census") -> None:
         started = time.perf_counter()
         counts = {}
         for obj in gc.get_objects():
             name = type(obj).__qualname__
             counts[name] = counts.get(name, 0) + 1
         took = round((time.perf_counter() - started) * 1000, 1)
-        write({"census": counts, "frozen": gc.get_freeze_count(), "took_ms": took, "at": time.time()})
+        write({key: counts, "frozen": gc.get_freeze_count(), "took_ms": took, "at": time.time()})
+
+    def collected_census(signum, frame) -> None:
+        """What is still reachable: a full collection first (for the idle server, before and after)."""
+        gc.collect()
+        census(signum, frame, key="reachable")
 
     def counters(signum, frame) -> None:
         write(
@@ -108,6 +115,7 @@ def run_soak_server(collections: str, command: list[str]) -> None:
 
     signal.signal(signal.SIGUSR1, census)
     signal.signal(signal.SIGUSR2, counters)
+    signal.signal(signal.SIGRTMIN, collected_census)
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(command)
@@ -118,7 +126,8 @@ class Server:
 
     def __init__(self, name: str, process: latency.Process, log: Path):
         self.name, self.process, self.log, self.read = name, process, log, 0
-        self.samples, self.censuses = [], []
+        self.samples, self.censuses, self.reachable = [], [], []
+        self.after_close = None
 
     @property
     def pid(self) -> int:
@@ -408,6 +417,16 @@ def take_census(server: Server, t0: float) -> None:
         server.censuses.append(found)
 
 
+def take_reachable_census(server: Server) -> None:
+    """With no socket open: a full collection, then the census (what the server still holds)."""
+    found = server.ask(signal.SIGRTMIN, "reachable")
+    if found:
+        found["census"] = found.pop("reachable")
+        found["rss_kb"] = capacity.rss_kb(server.pid)
+        found["open_sockets"] = open_sockets(server.pid)
+        server.reachable.append(found)
+
+
 def slope_per_hour(points: list[tuple[float, float]]) -> float | None:
     """Least squares slope of (seconds, value), per hour."""
     if len(points) < 3:
@@ -456,7 +475,16 @@ def server_figures(server: Server, args) -> dict:
         "gc_uncollectable": last.get("gc_uncollectable"),
         "gc_enabled": last.get("gc_enabled"),
         "gc_frozen_end": last.get("gc_frozen"),
+        "samples_t_s_rss_kb_sockets": [(s["t_s"], s["rss_kb"], s["open_sockets"]) for s in server.samples],
     }
+    if len(server.reachable) == 2:
+        before, after = server.reachable
+        figures["idle_rss_mb_before"] = round(before["rss_kb"] / 1024, 1)
+        figures["idle_rss_mb_after"] = round(after["rss_kb"] / 1024, 1)
+        figures["idle_open_sockets_after"] = after["open_sockets"]
+        figures["idle_reachable_objects_before"] = sum(before["census"].values())
+        figures["idle_reachable_objects_after"] = sum(after["census"].values())
+        figures["idle_reachable_growth_by_type"] = census_growth(before, after)
     if len(server.censuses) >= 2:
         first_census, last_census = server.censuses[0], server.censuses[-1]
         figures["tracked_objects_start"] = sum(first_census["census"].values())
@@ -496,6 +524,8 @@ def run(args) -> dict:
         data = set_up(args, work_dir)
         print(f"  data: {args.sockets} firefighters, sessions, tokens ({time.perf_counter() - started:.1f} s)")
         servers = start_servers(env, work_dir)
+        for server in servers.values():
+            take_reachable_census(server)
         context = multiprocessing.get_context("fork")
         for name, server in servers.items():
             ours, theirs = context.Pipe()
@@ -511,9 +541,12 @@ def run(args) -> dict:
         t0 = time.time() + 2
         t_end = t0 + args.minutes * 60
         for _, pipe, _ in loaders:
-            pipe.send(("go", t0, t_end))
+            pipe.send(("go", t0, t_end + LOAD_OUTLASTS_SAMPLES_S))
         print(f"  {args.sockets} sockets open on each server ({time.perf_counter() - started:.1f} s); the run starts")
-        next_sample, next_census, censused = t0, t0 + args.warmup_min * 60, False
+        # Samples half a period off the schedule's ticks (dispatches at 5 s, churn on the minute), so
+        # that none lands in a burst of work.
+        next_sample, next_census = t0 + args.sample_s / 2, t0 + args.warmup_min * 60
+        final_census = t_end - 20  # the last census while the load still runs
         while True:
             now = time.time()
             for server in servers.values():
@@ -532,24 +565,27 @@ def run(args) -> dict:
                     flush=True,
                 )
                 next_sample += args.sample_s
-            if now >= next_census and now < t_end - 30:
+            if now >= final_census:
                 for server in servers.values():
                     take_census(server, t0)
-                censused = True
+                final_census = next_census = float("inf")
+            elif now >= next_census:
+                if now < final_census - 30:
+                    for server in servers.values():
+                        take_census(server, t0)
                 next_census += args.census_every_min * 60
             if now >= t_end:
                 break
-            time.sleep(max(0.1, min(next_sample, t_end) - time.time()))
+            time.sleep(max(0.1, min(next_sample, next_census, final_census, t_end) - time.time()))
         results = {}
         for name, pipe, process in loaders:
             if not pipe.poll(300):
                 raise RuntimeError(f"{name}'s load did not finish")
             _, results[name] = pipe.recv()
             process.join(30)
+        time.sleep(AFTER_CLOSE_S)  # daphne forgets a closed connection within a second or two
         for server in servers.values():
-            sample(server, t0)
-            if censused:
-                take_census(server, t0)
+            take_reachable_census(server)
         return report(args, servers, results, load_at_start)
     finally:
         for _, _, process in loaders:
@@ -594,8 +630,16 @@ def report(args, servers: dict[str, Server], load: dict, load_at_start: float) -
         )
         if "census_growth_by_type" in f:
             print(
-                f"              tracked objects {f['tracked_objects_start']} -> {f['tracked_objects_end']}; "
-                f"growth by type: {f['census_growth_by_type']}",
+                f"              tracked objects (sockets open) {f['tracked_objects_start']} -> "
+                f"{f['tracked_objects_end']}; growth by type: {f['census_growth_by_type']}",
+                flush=True,
+            )
+        if "idle_reachable_growth_by_type" in f:
+            print(
+                f"              idle, no socket, after a full collection: before the sockets "
+                f"{f['idle_reachable_objects_before']} objects, RSS {f['idle_rss_mb_before']} MiB; after closing "
+                f"them all {f['idle_reachable_objects_after']} objects, RSS {f['idle_rss_mb_after']} MiB, "
+                f"{f['idle_open_sockets_after']} sockets; growth by type: {f['idle_reachable_growth_by_type']}",
                 flush=True,
             )
     print(
