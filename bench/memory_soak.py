@@ -89,12 +89,16 @@ def run_soak_server(collections: str, command: list[str]) -> None:
 
     def census(signum, frame, key: str = "census") -> None:
         started = time.perf_counter()
-        counts = {}
+        counts, timers = {}, {}
         for obj in gc.get_objects():
             name = type(obj).__qualname__
             counts[name] = counts.get(name, 0) + 1
+            if name == "DelayedCall":  # Twisted's timers: what each would call (none once called or cancelled)
+                func = getattr(obj, "func", None)
+                what = "(called or cancelled)" if func is None else getattr(func, "__qualname__", repr(func)[:80])
+                timers[what] = timers.get(what, 0) + 1
         took = round((time.perf_counter() - started) * 1000, 1)
-        write({key: counts, "frozen": gc.get_freeze_count(), "took_ms": took, "at": time.time()})
+        write({key: counts, "timers": timers, "frozen": gc.get_freeze_count(), "took_ms": took, "at": time.time()})
 
     def collected_census(signum, frame) -> None:
         """What is still reachable: a full collection first (for the idle server, before and after)."""
