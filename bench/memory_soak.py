@@ -117,9 +117,20 @@ def run_soak_server(collections: str, command: list[str]) -> None:
             }
         )
 
-    signal.signal(signal.SIGUSR1, census)
-    signal.signal(signal.SIGUSR2, counters)
-    signal.signal(signal.SIGRTMIN, collected_census)
+    def never_raising(handler):
+        """A signal handler's exception would stop the server (it is raised in the event loop)."""
+
+        def run(signum, frame):
+            try:
+                handler(signum, frame)
+            except Exception as error:
+                write({"error": f"{type(error).__name__}: {error}"[:300], "at": time.time()})
+
+        return run
+
+    signal.signal(signal.SIGUSR1, never_raising(census))
+    signal.signal(signal.SIGUSR2, never_raising(counters))
+    signal.signal(signal.SIGRTMIN, never_raising(collected_census))
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(command)
