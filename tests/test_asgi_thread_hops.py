@@ -32,20 +32,15 @@ def crossings(monkeypatch):
     return counted
 
 
-async def test_a_dispatch_call_crosses_to_its_thread_once(cad, stations, crossings):
-    from knox.models import AuthToken
-
-    from backend.asgi import django_asgi_app
-
-    _, token = await database_sync_to_async(AuthToken.objects.create)(user=cad, expiry=None)
+def dispatch_request(app, token: str, reference: str) -> HttpCommunicator:
+    """The CAD's create-and-dispatch call for Norwich, as an ASGI request to `app`."""
     latitude, longitude = NORWICH_INCIDENT
     body = (
-        f'{{"cad_reference": "HOPS-1", "latitude": {latitude}, "longitude": {longitude}, '
+        f'{{"cad_reference": "{reference}", "latitude": {latitude}, "longitude": {longitude}, '
         '"address": "3 Elm Hill", "dispatch": true}'
     ).encode()
-    crossings["to the thread"].clear()
-    communicator = HttpCommunicator(
-        django_asgi_app,
+    return HttpCommunicator(
+        app,
         "POST",
         "/api/v1/incidents/",
         body=body,
@@ -56,6 +51,16 @@ async def test_a_dispatch_call_crosses_to_its_thread_once(cad, stations, crossin
             (b"authorization", f"Token {token}".encode()),
         ],
     )
+
+
+async def test_a_dispatch_call_crosses_to_its_thread_once(cad, stations, crossings):
+    from knox.models import AuthToken
+
+    from backend.asgi import django_asgi_app
+
+    _, token = await database_sync_to_async(AuthToken.objects.create)(user=cad, expiry=None)
+    crossings["to the thread"].clear()
+    communicator = dispatch_request(django_asgi_app, token, "HOPS-1")
     response = await communicator.get_response(timeout=10)
     assert response["status"] == 201, response["body"]
     assert crossings["to the loop"] == []  # was 1: the view's turn, from the middleware's thread
@@ -122,25 +127,9 @@ async def test_request_started_is_sent_on_the_requests_thread_in_the_same_hop(ca
         return post(self, request)
 
     monkeypatch.setattr(views.IncidentListView, "post", watched_post)
-    latitude, longitude = NORWICH_INCIDENT
-    body = (
-        f'{{"cad_reference": "HOPS-2", "latitude": {latitude}, "longitude": {longitude}, '
-        '"address": "3 Elm Hill", "dispatch": true}'
-    ).encode()
     crossings["to the thread"].clear()
     try:
-        communicator = HttpCommunicator(
-            django_asgi_app,
-            "POST",
-            "/api/v1/incidents/",
-            body=body,
-            headers=[
-                (b"host", b"testserver"),
-                (b"content-length", str(len(body)).encode()),
-                (b"content-type", b"application/json"),
-                (b"authorization", f"Token {token}".encode()),
-            ],
-        )
+        communicator = dispatch_request(django_asgi_app, token, "HOPS-2")
         response = await communicator.get_response(timeout=10)
     finally:
         signals.request_started.disconnect(receiver)
