@@ -162,7 +162,10 @@ async def test_a_hanging_push_service_times_out_and_is_retried(push_service, inc
         worker = DeliveryPass({"webpush": transport}, name="w")
         started = asyncio.get_running_loop().time()
         await send_everything_due(worker)
-        assert asyncio.get_running_loop().time() - started < 2
+        # The stand-in never answers: the pass ends because the 0.3 s setting cut the request, not
+        # the 10 s default. The bound is half that default, not a performance target: at 2 s this
+        # failed under load (2.06 s, CI beside another suite), while the default would take 10.
+        assert asyncio.get_running_loop().time() - started < 5
     (delivery,) = await deliveries()
     assert delivery.state == DeliveryState.PENDING and "did not answer in time" in delivery.last_error
 
