@@ -112,25 +112,56 @@ def stations_and_fixes(
 
 
 @cache
+def _committed_to_sql(vendor: str) -> str:
+    """The open incident a responder (the outer row) is committed to, most recent first: a correlated
+    subquery on the responder's alerts in a committed state, then each one's incident by its key.
+    Its parameters: the committed states, then the open status (_COMMITMENT_PARAMS).
+
+    It must read the responder's alerts first, by their (responder, state) index, and never every
+    open incident with a look for the responder's alert in each: that grows with the open incidents
+    times the candidates. Both planners, left to choose the order of the inner join, chose the
+    latter. SQLite is told the order with CROSS JOIN (its documentation: "Manual Control Of Query
+    Plans Using CROSS JOIN"; 0.4-0.7 ms at 50 open incidents). To PostgreSQL a CROSS JOIN is the
+    same inner join: with statistics taken while few incidents were open, it read all 61 for each of
+    140 candidates, 8,540 index scans and 18.7 ms of the CAD's 19 ms call (EXPLAIN ANALYZE on
+    bench/dispatch_counts.py's data set, issue 17), and an alerts subquery behind OFFSET 0 was
+    re-read per open incident just the same. There the incident is not joined at all: its status
+    and time are scalar subqueries on its key, which PostgreSQL evaluates for each of the
+    responder's committed alerts found (a few at most) and cannot reorder."""
+    a, i, r = _table(Alert), _table(Incident), _table(Responder)
+    alert_incident, incident_id = _column(Alert, "incident"), _column(Incident, "id")
+    responder_is_outer = f"U0.{_column(Alert, 'responder')} = ({r}.{_column(Responder, 'id')})"
+    committed = f"U0.{_column(Alert, 'state')} IN ({_placeholders(COMMITTED_STATES)})"
+    status, created_at = _column(Incident, "status"), _column(Incident, "created_at")
+    by_rank = f"U0.{_column(Alert, 'rank')} ASC LIMIT 1)"
+    if vendor == "postgresql":
+
+        def incidents(column: str) -> str:
+            return f"(SELECT U1.{column} FROM {i} U1 WHERE U1.{incident_id} = U0.{alert_incident})"  # noqa: S608
+
+        return (
+            f"(SELECT U0.{alert_incident} FROM {a} U0 WHERE ({responder_is_outer} AND {committed}"  # noqa: S608
+            f" AND {incidents(status)} = %s) ORDER BY {incidents(created_at)} DESC, {by_rank}"
+        )
+    return (
+        f"(SELECT U0.{alert_incident} FROM {a} U0 CROSS JOIN {i} U1"  # noqa: S608 (names from _meta)
+        f" WHERE ({responder_is_outer} AND {committed}"
+        f" AND U0.{alert_incident} = U1.{incident_id} AND U1.{status} = %s)"
+        f" ORDER BY U1.{created_at} DESC, {by_rank}"
+    )
+
+
+# The commitment subquery's parameters, in the order both forms of it take them.
+_COMMITMENT_PARAMS = [*(str(state) for state in COMMITTED_STATES), IncidentStatus.OPEN.value]
+
+
+@cache
 def _eligible_sql(vendor: str) -> str:
-    r, s, a, i = _table(Responder), _table(Station), _table(Alert), _table(Incident)
+    r, s = _table(Responder), _table(Station)
     user_model = Responder._meta.get_field("user").related_model
     u = _table(user_model)
-    committed_to = (
-        f"(SELECT U0.{_column(Alert, 'incident')} FROM {a} U0 CROSS JOIN {i} U1"  # noqa: S608 (names from _meta)
-        f" WHERE (U0.{_column(Alert, 'incident')} = U1.{_column(Incident, 'id')}"
-        f" AND U1.{_column(Incident, 'status')} = %s"
-        f" AND U0.{_column(Alert, 'responder')} = ({r}.{_column(Responder, 'id')})"
-        f" AND U0.{_column(Alert, 'state')} IN ({_placeholders(COMMITTED_STATES)}))"
-        f" ORDER BY U1.{_column(Incident, 'created_at')} DESC, U0.{_column(Alert, 'rank')} ASC LIMIT 1)"
-    )
-    # The responder's alerts first, by the alerts' (responder, state) index, then their incidents:
-    # SQLite's planner, left to choose, read every open incident for each responder and looked for
-    # the responder's alert in each (the subquery's time grew with the open incidents; 0.4-0.7 ms
-    # at 50). CROSS JOIN is how SQLite is told the order (its documentation: "Manual Control Of
-    # Query Plans Using CROSS JOIN"); to PostgreSQL it is the same inner join, planned as before.
     return (
-        f"SELECT {r}.{_column(Responder, 'id')}, {r}.{_column(Responder, 'station')}, {committed_to}"  # noqa: S608
+        f"SELECT {r}.{_column(Responder, 'id')}, {r}.{_column(Responder, 'station')}, {_committed_to_sql(vendor)}"  # noqa: S608
         f" FROM {r} INNER JOIN {s} ON ({r}.{_column(Responder, 'station')} = {s}.{_column(Station, 'id')})"
         f" INNER JOIN {u} ON ({r}.{_column(Responder, 'user')} = {u}.{_q(user_model._meta.pk.column)})"
         f" WHERE ({r}.{_column(Responder, 'defibrillator_training_expires')} >= %s"
@@ -152,7 +183,7 @@ def eligible_rows(
         return []
     day = connection.ops.adapt_datefield_value(today)
     r = _table(Responder)
-    params = [IncidentStatus.OPEN.value, *(str(state) for state in COMMITTED_STATES), day, day]
+    params = [*_COMMITMENT_PARAMS, day, day]
     where = []
     if station_ids:
         where.append(f"{r}.{_column(Responder, 'station')} IN ({_placeholders(station_ids)})")
