@@ -191,13 +191,23 @@ def test_on_postgresql_each_commitment_is_looked_up_by_the_responders_alerts_not
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's plan; SQLite's is held by the test above")
     past = [
-        Incident(cad_reference=f"PAST-{n}", latitude=52.6, longitude=1.3, address="x", status="closed", created_by=carol)
+        Incident(
+            cad_reference=f"PAST-{n}", latitude=52.6, longitude=1.3, address="x", status="closed", created_by=carol
+        )
         for n in range(400)
     ]
     Incident.objects.bulk_create(past)
     responders = list(Responder.objects.all())
     Alert.objects.bulk_create(
-        Alert(incident=incident, responder=responder, station_id=responder.station_id, state="cleared", distance_km=1, rank=1, alerted_at=timezone.now())
+        Alert(
+            incident=incident,
+            responder=responder,
+            station_id=responder.station_id,
+            state="cleared",
+            distance_km=1,
+            rank=1,
+            alerted_at=timezone.now(),
+        )
         for incident in past[:60]
         for responder in responders
     )
