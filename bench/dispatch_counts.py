@@ -42,6 +42,13 @@ def main(argv=None) -> int:
     parser.add_argument("--per-station", type=int, default=20, help="firefighters alerted per dispatch")
     parser.add_argument("--stations", type=int, default=10)
     parser.add_argument("--dispatches", type=int, default=5, help="counted, after one warm-up")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="also run each read of the last dispatch again under EXPLAIN ANALYZE and report PostgreSQL's "
+        "execution time for it (every incident dispatched stays open, so the last dispatch's reads meet "
+        "--dispatches + 1 open incidents)",
+    )
     args = parser.parse_args(argv)
 
     import dj_database_url
@@ -166,6 +173,7 @@ def count(args, prefix: str) -> int:
         with CaptureQueriesContext(connection) as queries:
             alerted += dispatch(number)
         statements += [query["sql"] for query in queries.captured_queries]
+    last_dispatch = [query["sql"] for query in queries.captured_queries]
     time.sleep(1.0)  # MONITOR's stream lags the commands a little
     monitor.counting = False
     rows = +(rows_written() - rows_before)  # + drops the zeros
@@ -211,9 +219,23 @@ def count(args, prefix: str) -> int:
     print("group sends by group (N: a number):")
     for key, value in per["redis_group_sends_by_group_per_dispatch"].items():
         print(f"  {key}: {value:.1f}")
+    explained = explain_reads(last_dispatch) if args.explain else {}
+    if explained:
+        print(f"PostgreSQL's execution time of the last dispatch's reads ({args.dispatches + 1} incidents open):")
+        for sql, ms in explained.items():
+            print(f"  {ms:7.3f} ms  {sql}")
     print(f"load average (1 min) {load_start:.2f} -> {load_end:.2f}")
     summary = {
         **per,
+        **(
+            {
+                "open_incidents_at_last_dispatch": args.dispatches + 1,
+                "read_execution_ms_by_statement": explained,
+                "read_execution_total_ms": round(sum(explained.values()), 3),
+            }
+            if explained
+            else {}
+        ),
         "dispatches_counted": n,
         "load_average_1m_start_end": [round(load_start, 2), round(load_end, 2)],
         "units": "counts per dispatch: SQL statements (a bulk INSERT is one), rows (pg_stat_user_tables), "
@@ -221,6 +243,22 @@ def count(args, prefix: str) -> int:
     }
     print(json.dumps(summary, separators=(",", ":")))
     return 0
+
+
+def explain_reads(statements: list[str]) -> dict[str, float]:
+    """{the start of each plain read (not a locking one): its execution time in ms}, as PostgreSQL
+    reports it under EXPLAIN ANALYZE (the server's own time, without the round trip). The captured
+    text has its parameters in place (psycopg binds them on the client), so it runs as it was."""
+    from django.db import connection
+
+    times = {}
+    with connection.cursor() as cursor:
+        for sql in statements:
+            if not sql.startswith("SELECT") or " FOR UPDATE" in sql:
+                continue
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+            times[sql[:90]] = round(cursor.fetchone()[0][0]["Execution Time"], 3)
+    return times
 
 
 if __name__ == "__main__":
