@@ -1080,6 +1080,25 @@ def run_probed_server(command: list[str]) -> None:
 
     MiddlewareMixin.__call__ = middleware_call
 
+    # Before the view, on PostgreSQL: the connection's health check, then the token check (the
+    # token with its user, a SHA-512, the caller's permissions and groups), then DRF's own checks.
+    from backend.accounts import tokens
+
+    def moments_around(name, original):
+        def wrapper(*args, **kwargs):
+            record(f"{name} begins", None, time.perf_counter(), time.perf_counter())
+            try:
+                return original(*args, **kwargs)
+            finally:
+                record(f"{name} ends", None, time.perf_counter(), time.perf_counter())
+
+        return wrapper
+
+    tokens.TokenAuthentication.authenticate_credentials = moments_around(
+        "token check", tokens.TokenAuthentication.authenticate_credentials
+    )
+    tokens.load_permissions = moments_around("permissions read", tokens.load_permissions)
+
     # daphne walks every connection from the reactor: application_checker each second,
     # timeout_checker (which also sends the keep-alive pings) every two. Both block the event loop
     # for a time that grows with the sockets.
@@ -1313,7 +1332,16 @@ def apply_experiments(names: str) -> None:
 
 # Moments logged without the incident's reference (before the request is parsed, or after its
 # view): matched to the call sent last before them.
-MOMENTS = ("request_started (thread)", "middleware chain starts", "answer to daphne", "answer body to daphne")
+MOMENTS = (
+    "request_started (thread)",
+    "middleware chain starts",
+    "token check begins",
+    "permissions read begins",
+    "permissions read ends",
+    "token check ends",
+    "answer to daphne",
+    "answer body to daphne",
+)
 
 
 def probe_report(log_paths: list[Path], t_sent: dict[str, float]) -> dict:
