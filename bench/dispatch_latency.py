@@ -44,6 +44,7 @@ The last line printed is one JSON object with the figures. Examples:
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import random
@@ -542,6 +543,47 @@ async def post_json(port: int, path: str, body: dict, token: str) -> tuple[float
     return sent, status, rest.partition(b"\r\n\r\n")[2], finished
 
 
+class KeptConnection:
+    """The CAD's calls over one HTTP/1.1 connection kept open between them (--keep-alive), as an
+    HTTP client's connection pool keeps it: no TCP handshake nor new protocol instance per call.
+    The answer ends at its Content-Length. Reconnects if the server closed it."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.reader = self.writer = None
+        self.opened = 0  # connections opened: 1 if the server kept it for every call
+
+    async def post_json(self, path: str, body: dict, token: str) -> tuple[float, int, bytes, float]:
+        payload = json.dumps(body).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Authorization: Token {token}\r\nContent-Length: {len(payload)}\r\n\r\n"
+        ).encode()
+        sent = time.perf_counter()
+        if self.writer is None or self.writer.is_closing() or self.reader.at_eof():
+            self.reader, self.writer = await asyncio.wait_for(
+                asyncio.open_connection("127.0.0.1", self.port), HTTP_TIMEOUT_S
+            )
+            self.opened += 1
+        self.writer.write(head + payload)
+        await self.writer.drain()
+        header = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), HTTP_TIMEOUT_S)
+        length = re.search(rb"(?im)^content-length:\s*(\d+)", header)
+        if length is None:
+            raise RuntimeError(f"an answer without Content-Length on a kept connection: {header[:300]!r}")
+        answer = await asyncio.wait_for(self.reader.readexactly(int(length[1])), HTTP_TIMEOUT_S)
+        finished = time.perf_counter()
+        if re.search(rb"(?im)^connection:\s*close", header):
+            self.writer.close()
+            self.writer = None
+        status = int(header.split(b" ", 2)[1])
+        return sent, status, answer, finished
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 async def pause_between_rounds() -> None:
     await asyncio.sleep(random.uniform(0.1, 0.2))
 
@@ -666,6 +708,8 @@ async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> 
         await asyncio.sleep(POSITIONS_EVERY_S)  # a full round flowing before the first measured dispatch
     measured = []
     total = WARMUP_INCIDENTS + args.incidents
+    kept = KeptConnection(dispatch_port) if args.keep_alive else None
+    call = kept.post_json if kept else functools.partial(post_json, dispatch_port)
     freeze_the_client()
     for number in range(total):
         station = number % plan.station_count
@@ -674,8 +718,7 @@ async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> 
         state = client.expect(reference, expected)
         lat, lon = plan.station_locations[station]
         with client_collector_off():
-            state.t_sent, status, body, state.t_response = await post_json(
-                dispatch_port,
+            state.t_sent, status, body, state.t_response = await call(
                 "/api/v1/incidents/",
                 {
                     "cad_reference": reference,
@@ -697,6 +740,9 @@ async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> 
             measured.append(reference)
         await between_rounds()
     await asyncio.sleep(0.5)  # late duplicates
+    if kept is not None:
+        kept.close()
+        print(f"  the CAD's calls went over {kept.opened} kept connection(s)", flush=True)
     if flowing is not None:
         flowing.cancel()
         await asyncio.gather(flowing, return_exceptions=True)
@@ -1521,6 +1567,12 @@ def main(argv=None) -> int:
     parser.add_argument("--frame-bytes", type=int, default=1500, help=argparse.SUPPRESS)
     parser.add_argument("--durable", help=argparse.SUPPRESS)  # the floor server's durable write
     parser.add_argument("--no-durable-floors", action="store_true", help="skip the SQLite and PostgreSQL floors")
+    parser.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="the CAD's calls over one kept HTTP/1.1 connection, as a client's connection pool makes them "
+        "(default: a new connection for each call, Connection: close)",
+    )
     parser.add_argument("--probed-server", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -1746,6 +1798,7 @@ def report(args, product: dict, floor: dict, stages: dict | None) -> int:
     print(f"\n  target p99 <= {TARGET_P99_MS:.0f} ms: {'met' if met else 'MISSED'}\n", flush=True)
     figures = {
         "mode": args.mode,
+        "cad_connection": "kept" if args.keep_alive else "new per call",
         "sockets": args.sockets,
         "alerted": args.alerted,
         "incidents": args.incidents,
