@@ -8,9 +8,11 @@ stays open. No frame may crash a consumer. Meanwhile a firefighter (bob) and a c
 sockets of their own: every dispatch made during the fuzzing must reach them as usual.
 """
 
+import gc
 import json
 import random
 import string
+import sys
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -37,6 +39,8 @@ SEED = 20261125
 # Frames the server sends on its own (a dispatch during the fuzzing), not answers to ours.
 ANSWERS = {"pong", "error", "alert.ack.ok"}
 TWO_MB = 2 * 1024 * 1024
+# docs/events.md: a frame whose arrays and objects nest deeper than this is closed with 4422.
+MAX_NESTING = 32
 
 
 # --- Frames and what each should get ---------------------------------------------------------------
@@ -104,6 +108,29 @@ def make_frame(rng: random.Random, path: str) -> tuple[str, object]:
     return "text", '{"type": "ping", "x": ' + "[" * depth + "]" * depth + "}"
 
 
+def nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest in `text`, brackets inside strings not counted; in a loop,
+    not by recursion. The frames' own count, not the product's (backend/strict_json.py)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def expected_answer(kind: str, data, path: str, own_alert_ids: set[int]):
     """What docs/events.md says the socket does with this frame: a close code, or the reply's
     (type, error code)."""
@@ -111,9 +138,13 @@ def expected_answer(kind: str, data, path: str, own_alert_ids: set[int]):
         return CloseCode.UNSUPPORTED_DATA
     if len(data.encode("utf-8")) > settings.WEBSOCKET_MAX_MESSAGE_BYTES:
         return CloseCode.TOO_BIG
+    # Before parsing: json.loads would recurse to the interpreter's limit on the deep frames (see
+    # test_predicting_an_answer_leaves_stack_for_the_finalizers_a_collection_runs).
+    if nesting_depth(data) > MAX_NESTING:
+        return CloseCode.INVALID_PAYLOAD
     try:
         frame = json.loads(data)
-    except (ValueError, RecursionError):
+    except ValueError:
         return CloseCode.INVALID_PAYLOAD
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         return CloseCode.INVALID_PAYLOAD
@@ -125,6 +156,50 @@ def expected_answer(kind: str, data, path: str, own_alert_ids: set[int]):
             return ("error", "invalid")
         return ("alert.ack.ok", None) if alert_id in own_alert_ids else ("error", "not_found")
     return ("error", "unknown_type")
+
+
+def _recurse(frames: int) -> int:
+    return 0 if frames == 0 else 1 + _recurse(frames - 1)
+
+
+# Stack a finalizer is given at the least wherever a collection comes while an answer is predicted:
+# enough for one that logs (a Future whose exception nobody retrieved), and for pytest to format
+# what one raises.
+FINALIZER_FRAMES = 100
+
+
+def test_predicting_an_answer_leaves_stack_for_the_finalizers_a_collection_runs(monkeypatch):
+    """Was: expected_answer parsed the fuzz's 1,000-2,000 deep frames with json.loads, which
+    recursed to the interpreter's limit. A garbage collection set off there (the test process
+    collects after 10,000 net allocations, backend/worker/serving.py, so one can come at any depth)
+    ran the finalizers of that moment's garbage, this test's or an earlier one's, with no stack
+    left: each raised RecursionError, and pytest's unraisable-exception hook, formatting that with
+    no stack left either, failed with RecursionError itself, hiding what it was formatting (CI, the
+    coordinator's fuzz, once). Here a collection comes at every allocation, and each must leave
+    FINALIZER_FRAMES of stack."""
+    frame = '{"type": "ping", "x": ' + "[" * 1999 + "]" * 1999 + "}"
+    probed = []
+
+    def probe(phase, info):
+        if phase == "start":
+            probed.append(_recurse(FINALIZER_FRAMES))
+
+    # A callback that cannot run is reported here, not formatted by pytest with no stack left.
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: None)
+    collections_before = sum(generation["collections"] for generation in gc.get_stats())
+    thresholds = gc.get_threshold()
+    gc.callbacks.append(probe)
+    gc.set_threshold(1, 10**6, 10**6)
+    try:
+        answer = expected_answer("text", frame, BOARD, set())
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.callbacks.remove(probe)
+    collections = sum(generation["collections"] for generation in gc.get_stats()) - collections_before
+
+    assert answer == CloseCode.INVALID_PAYLOAD
+    assert collections > 0
+    assert len(probed) == collections, f"{collections - len(probed)} of {collections} collections had no stack left"
 
 
 # --- Sockets ----------------------------------------------------------------------------------------
