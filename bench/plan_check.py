@@ -55,6 +55,9 @@ def main(argv=None) -> int:
     parser.add_argument("--open", type=int, default=100, help="open incidents, opened after the first ANALYZE")
     parser.add_argument("--flag-ms", type=float, default=1.0)
     parser.add_argument("--plain-selects-only", action="store_true", help="explain no locking read and no write")
+    parser.add_argument(
+        "--show", action="append", default=[], metavar="PATH", help="print every statement of this path (repeatable)"
+    )
     args = parser.parse_args(argv)
     args.alerts_per_incident = min(args.alerts_per_incident, args.per_station)
 
@@ -142,7 +145,8 @@ def build_history(args, plan, cad_user_id: int) -> dict:
             CASE WHEN i.status = 'closed' AND r.rank > 2 AND r.rank %% 3 <> 0 THEN 'enough_crews' ELSE '' END,
             i.created_at, i.created_at + interval '20 seconds',
             CASE WHEN r.rank <= 2 THEN i.created_at + interval '1 minute' END,
-            CASE WHEN i.status = 'closed' AND r.rank > 2 AND r.rank %% 3 = 0 THEN i.created_at + interval '1 minute' END,
+            CASE WHEN i.status = 'closed' AND r.rank > 2 AND r.rank %% 3 = 0
+                 THEN i.created_at + interval '1 minute' END,
             CASE WHEN r.rank <= 2 THEN i.created_at + interval '2 minutes' END,
             CASE WHEN r.rank <= 2 THEN i.created_at + interval '8 minutes' END,
             CASE WHEN i.status = 'closed' AND r.rank <= 2 THEN i.closed_at END,
@@ -185,11 +189,11 @@ def build_history(args, plan, cad_user_id: int) -> dict:
         """
         INSERT INTO dispatch_alertposition (alert_id, latitude, longitude, accuracy_m, recorded_at, received_at,
             distance_km, eta_seconds, method, computed_at)
-        SELECT a.id, 50.0, -3.0, 10, a.accepted_at + k * interval '10 seconds', a.accepted_at + k * interval '10 seconds',
-            1.0, 120, 'straight', a.accepted_at + k * interval '10 seconds'
-        FROM dispatch_alert a CROSS JOIN generate_series(1, %s) k
-        WHERE a.accepted_at IS NOT NULL
-        ORDER BY a.accepted_at, a.id, k
+        SELECT a.id, 50.0, -3.0, 10, at, at, 1.0, 120, 'straight', at
+        FROM (SELECT a.id, a.accepted_at + k * interval '10 seconds' AS at
+              FROM dispatch_alert a CROSS JOIN generate_series(1, %s) k
+              WHERE a.accepted_at IS NOT NULL) a
+        ORDER BY at, a.id
         """,
         [args.positions_per_alert],
     )
@@ -244,12 +248,15 @@ def open_incidents(args, plan, cad) -> None:
     """--open incidents opened within the last hour, each alerting the first --alerts-per-incident
     firefighters of its station: in each, two firefighters are committed (accepted, en route, on
     scene; nobody on two), the others unanswered, shown, declined, or stood down because they are
-    committed elsewhere; their events; a push each, some due now (the worker's claim finds them)."""
+    committed elsewhere; their events; a push each, sent, but for one in forty, due now (the worker's
+    claim finds them). Pending pushes not yet due (retries after a failure) are left out: hundreds of
+    them made PostgreSQL expect hundreds of due rows and hash every alert ever made to join them
+    (7 ms at 2,000 closed incidents; at 20,000 it looked them up one by one again)."""
     from django.utils import timezone
 
+    from backend.delivery.models import Delivery
     from backend.dispatch.models import Alert, Incident
     from backend.realtime.models import ResponderEvent
-    from backend.delivery.models import Delivery
 
     now = timezone.now()
     stations = len(plan.station_locations)
@@ -306,16 +313,19 @@ def open_incidents(args, plan, cad) -> None:
         ),
         batch_size=2000,
     )
+    unanswered = [alert for alert in alerts if alert.state in ("alerted", "received")]
     Delivery.objects.bulk_create(
         (
             Delivery(
                 alert=alert,
                 channel="webpush",
-                next_attempt_at=now - datetime.timedelta(seconds=1) if i % 40 == 0 else now + datetime.timedelta(hours=1),
+                state="pending" if i % 40 == 0 else "sent",
+                attempts=0 if i % 40 == 0 else 1,
+                next_attempt_at=alert.alerted_at if i % 40 else now - datetime.timedelta(seconds=1),
+                finished_at=None if i % 40 == 0 else alert.alerted_at,
                 target="push.example.net",
             )
-            for i, alert in enumerate(alerts)
-            if alert.state in ("alerted", "received")
+            for i, alert in enumerate(unanswered)
         ),
         batch_size=2000,
     )
@@ -339,12 +349,23 @@ class Recorder:
     def __init__(self):
         self.paths: dict[str, list[str]] = {}
 
-    def run(self, name: str, function):
-        from django.db import connection
+    def run(self, name: str, function, *, roll_back: bool = False):
+        """`roll_back`: the path's changes are undone afterwards, so that its statements meet the
+        same rows again under EXPLAIN (the claim: the deliveries it leased are due again)."""
+        from django.db import connection, transaction
         from django.test.utils import CaptureQueriesContext
 
+        result = None
         with CaptureQueriesContext(connection) as queries:
-            result = function()
+            if not roll_back:
+                result = function()
+            else:
+                try:
+                    with transaction.atomic():
+                        result = function()
+                        raise _RollBack
+                except _RollBack:
+                    pass
         self.paths[name] = [query["sql"] for query in queries.captured_queries]
         return result
 
@@ -365,7 +386,9 @@ def subjects(used: set[int]):
         if len(unanswered) == 2:
             used.add(incident.pk)
             break
-    others = list(Incident.objects.filter(status="open").exclude(pk__in=used).order_by("pk").values_list("pk", flat=True)[:4])
+    others = list(
+        Incident.objects.filter(status="open").exclude(pk__in=used).order_by("pk").values_list("pk", flat=True)[:4]
+    )
     used.update(others)
     return incident, unanswered, others[0], others[1], others[2:4]
 
@@ -387,9 +410,9 @@ def run_paths(recorder: Recorder, plan, cad_token: str, coordinator, used: set[i
     phone = Client(HTTP_HOST="127.0.0.1")
     phone.cookies[settings.SESSION_COOKIE_NAME] = cookie
     other_phone = Client(HTTP_HOST="127.0.0.1")
-    other_phone.cookies[settings.SESSION_COOKIE_NAME] = plan.cookies[plan.user_ids.index(other.responder.user_id)].split(
-        "=", 1
-    )[1]
+    other_phone.cookies[settings.SESSION_COOKIE_NAME] = plan.cookies[
+        plan.user_ids.index(other.responder.user_id)
+    ].split("=", 1)[1]
     cad = Client(HTTP_AUTHORIZATION=f"Token {cad_token}", HTTP_HOST="127.0.0.1")
 
     def post(client, url, body):
@@ -402,7 +425,9 @@ def run_paths(recorder: Recorder, plan, cad_token: str, coordinator, used: set[i
         return call
 
     # A phone reconnecting that missed its last five events, and one event filling a gap.
-    mine = list(ResponderEvent.objects.filter(responder_id=alert.responder_id).order_by("-id").values_list("id", flat=True)[:6])
+    mine = list(
+        ResponderEvent.objects.filter(responder_id=alert.responder_id).order_by("-id").values_list("id", flat=True)[:6]
+    )
     recorder.run("socket_connect_backlog", lambda: consumers._backlog.func(alert.responder_id, mine[-1]))
     recorder.run("socket_events_between", lambda: consumers._events_between.func(alert.responder_id, mine[3], mine[0]))
     recorder.run("socket_alert_ack", lambda: consumers._acknowledge.func(user, alert.pk, "127.0.0.1"))
@@ -418,7 +443,8 @@ def run_paths(recorder: Recorder, plan, cad_token: str, coordinator, used: set[i
     now = timezone.now()
     Incident.objects.filter(pk__in=escalate_ids).update(next_escalation_at=now - datetime.timedelta(seconds=1))
     recorder.run("escalation_pass", lambda: run_due_escalations(now=now, limit=len(escalate_ids)))
-    recorder.run("delivery_claim", lambda: claim_due(worker="plan-check", limit=100))
+    claimed = recorder.run("delivery_claim", lambda: claim_due(worker="plan-check", limit=100), roll_back=True)
+    print(f"  the claim returned {len(claimed)} jobs (rolled back, to be explained as it found them)")
     recorder.run("api_cancel", post(cad, f"/api/v1/incidents/{cancel_id}/cancel/", {"reason": "Ambulance control"}))
     recorder.run("api_close", post(cad, f"/api/v1/incidents/{close_id}/close/", {}))
 
@@ -466,7 +492,7 @@ def describe(plan: dict) -> list[str]:
     return out
 
 
-def report_path(statements: list[str], args) -> dict:
+def report_path(name: str, statements: list[str], args) -> dict:
     explained, total, biggest, pages = 0, 0.0, 0.0, 0
     flagged = []
     for statement in statements:
@@ -483,6 +509,10 @@ def report_path(statements: list[str], args) -> dict:
         total += ms
         biggest = max(biggest, ms)
         pages += buffers(found["Plan"])
+        if name in args.show:
+            print(f"  [{name}] {ms:7.3f} ms {buffers(found['Plan']):5} buffers  {statement[:150]}")
+            for line in describe(found["Plan"]):
+                print(f"      {line}")
         if ms > args.flag_ms:
             flagged.append(
                 {
@@ -530,7 +560,7 @@ def check(args) -> int:
             analyze()
         recorder = Recorder()
         run_paths(recorder, plan, plan.token, coordinator, used)
-        phases[phase] = {name: report_path(statements, args) for name, statements in recorder.paths.items()}
+        phases[phase] = {name: report_path(name, statements, args) for name, statements in recorder.paths.items()}
     load_end = os.getloadavg()[0]
     for phase, paths in phases.items():
         print(f"{phase} statistics:")
