@@ -848,14 +848,18 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
 def _refuse_if_committed_elsewhere(alert: Alert) -> None:
     """Nobody is counted on two incidents. The caller holds the responder's row, so that two
     accepts on two incidents at once cannot both pass this check."""
-    other = (
-        Alert.objects.filter(
-            responder_id=alert.responder_id, state__in=COMMITTED_STATES, incident__status=IncidentStatus.OPEN
-        )
+    # No condition on the incident in SQL: the responder's alerts in a committed state (by their
+    # (responder, state) index), then each one's incident by its key, open or not told apart here.
+    # With the incidents' status in the WHERE clause, PostgreSQL, its statistics taken while few
+    # incidents were open, read every open incident and looked for the responder's alert in each
+    # (bench/plan_check.py; the selection's trap, backend/dispatch/selection_reads.py).
+    committed = (
+        Alert.objects.filter(responder_id=alert.responder_id, state__in=COMMITTED_STATES)
         .exclude(pk=alert.pk)
         .select_related("incident")
-        .first()
+        .order_by("incident_id", "rank")
     )
+    other = next((each for each in committed if each.incident.status == IncidentStatus.OPEN), None)
     if other is None:
         return
     raise CommittedElsewhere(
@@ -879,12 +883,18 @@ def _release_from_other_incidents(alert: Alert, *, now) -> None:
     down at once ("Accepted another incident"), so that no second alarm rings on a phone on its
     way to a job, and no ladder re-sends to it. Each of those incidents' coordinators and crews is
     told. Their coverage does not change: an unanswered alert never counted."""
-    others = list(
+    # The incident's status is looked at here, not in SQL, as in _refuse_if_committed_elsewhere:
+    # with it in the WHERE clause and statistics of a quiet hour, PostgreSQL read every open
+    # incident and, for each, the responder's alerts and the whole users table (98 open incidents:
+    # 98 scans of each, 2.8 ms; bench/plan_check.py). An unanswered alert of an incident that is no
+    # longer open is locked for nothing (there is none: closing and cancelling end them).
+    unanswered = (
         Alert.objects.select_for_update(of=("self",))
-        .filter(responder_id=alert.responder_id, state__in=UNANSWERED_STATES, incident__status=IncidentStatus.OPEN)
+        .filter(responder_id=alert.responder_id, state__in=UNANSWERED_STATES)
         .exclude(pk=alert.pk)
         .select_related("incident", "responder__user", "responder__station")
     )
+    others = [other for other in unanswered if other.incident.status == IncidentStatus.OPEN]
     for other in others:
         changed = _stand_down_alerts([other], StandDownReason.COMMITTED_ELSEWHERE, now=now, actor=alert.responder.user)
         _tell_everyone_about(other.incident, changed=changed)

@@ -52,8 +52,10 @@ class Incident(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Indexed for the board's snapshot, which reads the open incidents and those finished in the
+    # last minutes: without them it read every incident ever made (backend/sockets/consumers.py).
+    closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True, db_index=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
     # Escalation runs from stored due times, so it survives restarts (backend/dispatch/escalation.py).
     ring = models.PositiveSmallIntegerField(default=1, help_text="Ring of stations alerted so far (1 = nearest).")

@@ -439,17 +439,25 @@ def _board_snapshot(user, address: str | None) -> dict:
     that was open when they finished keeps their cards that long, and a board opened or reloaded
     meanwhile must show the same (two coordinators see the same thing)."""
     since = timezone.now() - datetime.timedelta(seconds=BOARD_FINISHED_KEPT_SECONDS)
+    # Each arm of the OR by an index of its own (status; closed_at; cancelled_at), which PostgreSQL
+    # ORs together: with no index on the two times it read every incident ever made, the whole
+    # history for the board's few (2.4 ms at a year's 20,000 incidents; bench/plan_check.py).
     incidents = list(
         Incident.objects.filter(
             Q(status=IncidentStatus.OPEN) | Q(closed_at__gte=since) | Q(cancelled_at__gte=since)
         ).order_by("-created_at")[:200]
     )
     open_incidents = [incident for incident in incidents if incident.status == IncidentStatus.OPEN]
+    # Their incidents are the ones just read, not joined again: joined, PostgreSQL hashed every
+    # incident ever made to find the board's few (a year's 20,000: 12 ms; bench/plan_check.py).
+    by_id = {incident.pk: incident for incident in incidents}
     alerts = list(
-        Alert.objects.filter(incident__in=incidents)
-        .select_related("incident", "responder__user", "responder__station")
+        Alert.objects.filter(incident_id__in=list(by_id))
+        .select_related("responder__user", "responder__station")
         .order_by("incident_id", "rank")
     )
+    for alert in alerts:
+        alert.incident = by_id[alert.incident_id]
     tallied: dict[int, list[tuple]] = {incident.pk: [] for incident in incidents}
     for alert in alerts:
         tallied[alert.incident_id].append(tuple(getattr(alert, field) for field in coverage.TALLIED_FIELDS))
