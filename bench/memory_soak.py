@@ -612,11 +612,18 @@ def run(args) -> dict:
             with contextlib.suppress(Exception):
                 latency.stop_process(server.process)
         if args.keep_logs:
-            for path in work_dir.glob("*.log"):
-                shutil.copy(path, Path(args.keep_logs) / f"{args.run_id}-{path.name}")
-            for path in work_dir.glob("*.jsonl"):
-                shutil.copy(path, Path(args.keep_logs) / f"{args.run_id}-{path.name}")
+            keep_logs(work_dir, Path(args.keep_logs), args.run_id)
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def keep_logs(work_dir: Path, keep_dir: Path, run_id: str) -> list[Path]:
+    """The servers' logs and samples copied to `keep_dir` (made if missing: an hour's run ended in
+    FileNotFoundError there, its figures' JSON line lost, on 6 December), each named after the run."""
+    keep_dir.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for path in sorted([*work_dir.glob("*.log"), *work_dir.glob("*.jsonl")]):
+        kept.append(Path(shutil.copy(path, keep_dir / f"{run_id}-{path.name}")))
+    return kept
 
 
 def report(args, servers: dict[str, Server], load: dict, load_at_start: float) -> dict:
