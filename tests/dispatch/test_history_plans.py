@@ -4,7 +4,7 @@ snapshot read every incident ever made, and an accept, with statistics taken whi
 were open, read every open incident to find the responder's own alerts."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -13,67 +13,13 @@ from backend.dispatch.actions import create_incident, respond_to_alert
 from backend.dispatch.models import Alert, Incident
 from backend.sockets.consumers import _board_snapshot
 from tests.conftest import NORWICH_INCIDENT
+from tests.support.plans import a_history, cleared_alerts, plan_nodes, plans, rows_read
 
 
 @pytest.fixture(autouse=True)
 def on_postgresql_only(db):
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's plans")
-
-
-class _RolledBack(Exception):
-    pass
-
-
-def plans(statements: list[str]) -> list[tuple[str, dict]]:
-    """(statement, plan) of each read, run again under EXPLAIN ANALYZE in a transaction rolled back
-    (a locking read locks nothing for long)."""
-    found = []
-    for sql in statements:
-        if not sql.startswith("SELECT"):
-            continue
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
-                found.append((sql, cursor.fetchone()[0][0]["Plan"]))
-                raise _RolledBack
-        except _RolledBack:
-            pass
-    return found
-
-
-def plan_nodes(node: dict):
-    yield node
-    for child in node.get("Plans", []):
-        yield from plan_nodes(child)
-
-
-def rows_read(plan: dict, table: str) -> int:
-    """Rows of `table` its scans looked at: those they returned and those their filters dropped, for
-    every loop (Actual Rows is per loop and rounded down: a loop that stopped at its first row
-    shows 0, counted as 1)."""
-    read = 0
-    for node in plan_nodes(plan):
-        if node.get("Relation Name") == table:
-            looked_at = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
-            looked_at += node.get("Rows Removed by Index Recheck", 0)
-            read += max(looked_at, 1) * node["Actual Loops"]
-    return read
-
-
-def a_history(carol, closed: int) -> None:
-    """`closed` incidents closed long ago, written at once."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""INSERT INTO {Incident._meta.db_table} (cad_reference, category, latitude, longitude, address,
-                what3words, notes, status, created_at, dispatched_at, closed_at, cancel_reason, created_by_id,
-                escalation_step, ring, crew_target, escalation_delay_seconds, unreached_reason)
-            SELECT 'PAST-' || n, 'cardiac_arrest', 52.6, 1.3, 'x', '', '', 'closed', at, at,
-                at + interval '1 hour', '', %s, 3, 1, 2, 0, ''
-            FROM (SELECT n, now() - n * interval '1 hour' - interval '1 day' AS at
-                  FROM generate_series(1, %s) n) h""",  # noqa: S608 (the table's name from _meta)
-            [carol.pk, closed],
-        )
 
 
 def test_on_postgresql_the_board_snapshot_reads_the_boards_incidents_not_the_whole_history(carol, alice, bob, charlie):
@@ -129,19 +75,7 @@ def test_on_postgresql_an_accept_looks_up_the_responders_own_alerts_not_every_op
     a_history(carol, 400)
     past = list(Incident.objects.filter(status="closed")[:60])
     responders = list(Responder.objects.all())
-    Alert.objects.bulk_create(
-        Alert(
-            incident=incident,
-            responder=responder,
-            station_id=responder.station_id,
-            state="cleared",
-            distance_km=1,
-            rank=1,
-            alerted_at=timezone.now(),
-        )
-        for incident in past
-        for responder in responders
-    )
+    cleared_alerts(past, responders)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # the statistics of a quiet hour
     opened = [  # then a busy one, alice alerted to each incident

@@ -17,6 +17,7 @@ from backend.dispatch.actions import create_incident, dispatch_incident, respond
 from backend.dispatch.models import Alert, Incident
 from backend.dispatch.selection import _commitments_of, eligible_responders, select_responders
 from tests.conftest import NORWICH_INCIDENT, make_firefighter, make_station
+from tests.support.plans import a_history, cleared_alerts, plan_nodes
 
 
 def orm_eligible(*, today, station_ids, near, named=None):
@@ -174,12 +175,6 @@ def test_on_sqlite_each_commitment_is_looked_up_by_the_responders_alerts_not_eve
     assert plan.index(alerts) < plan.index(incidents)
 
 
-def plan_nodes(node: dict):
-    yield node
-    for child in node.get("Plans", []):
-        yield from plan_nodes(child)
-
-
 def test_on_postgresql_each_commitment_is_looked_up_by_the_responders_alerts_not_every_open_incident(
     a_mixed_county, carol
 ):
@@ -190,27 +185,8 @@ def test_on_postgresql_each_commitment_is_looked_up_by_the_responders_alerts_not
     of the CAD's call with 61 open incidents and 140 candidates (issue 17)."""
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's plan; SQLite's is held by the test above")
-    past = [
-        Incident(
-            cad_reference=f"PAST-{n}", latitude=52.6, longitude=1.3, address="x", status="closed", created_by=carol
-        )
-        for n in range(400)
-    ]
-    Incident.objects.bulk_create(past)
-    responders = list(Responder.objects.all())
-    Alert.objects.bulk_create(
-        Alert(
-            incident=incident,
-            responder=responder,
-            station_id=responder.station_id,
-            state="cleared",
-            distance_km=1,
-            rank=1,
-            alerted_at=timezone.now(),
-        )
-        for incident in past[:60]
-        for responder in responders
-    )
+    a_history(carol, 400)
+    cleared_alerts(Incident.objects.filter(status="closed")[:60], list(Responder.objects.all()))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # the statistics of a quiet hour
     for number in range(40):  # then a busy one: more open incidents, none anyone's commitment
