@@ -22,7 +22,6 @@ import re
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -51,30 +50,12 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
 
-    import dj_database_url
-    from dispatch_latency import create_scratch_database, drop_scratch_database
+    from dispatch_latency import django_on_a_scratch_database
 
-    from tests.support.cluster import postgres_url
-
-    server = dj_database_url.parse(args.database_url)
-    scratch = f"coresponder_counts_{uuid.uuid4().hex[:8]}"
-    prefix = f"counts{uuid.uuid4().hex[:6]}"
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="backend.settings",
-        DATABASE_URL=postgres_url(server, name=scratch),
-        REDIS_URL=args.redis_url,
-        CHANNEL_LAYER_PREFIX=prefix,
-        DISPATCH_MAX_PER_STATION=str(args.per_station),
-        DELIVERY_WORKER_EMBEDDED="0",
-    )
-    create_scratch_database(server, scratch)
-    try:
+    with django_on_a_scratch_database(
+        args.database_url, args.redis_url, name="coresponder_counts", per_station=args.per_station
+    ) as prefix:
         return count(args, prefix)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        drop_scratch_database(server, scratch)
 
 
 class RedisMonitor:

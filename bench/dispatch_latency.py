@@ -413,6 +413,39 @@ def delete_redis_keys(redis_url: str, prefix: str) -> None:
         client.close()
 
 
+@contextlib.contextmanager
+def django_on_a_scratch_database(database_url: str, redis_url: str, *, name: str, per_station: int):
+    """This process's Django settings pointed at a scratch PostgreSQL database beside `database_url`
+    (created here, dropped on the way out, with the Redis keys of its channel-layer prefix), for the
+    scripts that run the product's code in-process (bench/dispatch_counts.py, bench/plan_check.py).
+    Yields the channel layer's prefix. The delivery worker does not run; DISPATCH_MAX_PER_STATION is
+    `per_station`."""
+    import dj_database_url
+
+    from tests.support.cluster import postgres_url
+
+    server = dj_database_url.parse(database_url)
+    scratch = f"{name}_{uuid.uuid4().hex[:8]}"
+    prefix = f"{name.split('_')[0]}{uuid.uuid4().hex[:6]}"
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="backend.settings",
+        DATABASE_URL=postgres_url(server, name=scratch),
+        REDIS_URL=redis_url,
+        CHANNEL_LAYER_PREFIX=prefix,
+        DISPATCH_MAX_PER_STATION=str(per_station),
+        DELIVERY_WORKER_EMBEDDED="0",
+    )
+    create_scratch_database(server, scratch)
+    try:
+        yield prefix
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        drop_scratch_database(server, scratch)
+        delete_redis_keys(redis_url, prefix)
+
+
 # --- The client: sockets and the dispatch call ---------------------------------------------------------
 
 

@@ -30,7 +30,6 @@ import json
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -61,31 +60,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.alerts_per_incident = min(args.alerts_per_incident, args.per_station)
 
-    import dj_database_url
-    from dispatch_latency import create_scratch_database, delete_redis_keys, drop_scratch_database
+    from dispatch_latency import django_on_a_scratch_database
 
-    from tests.support.cluster import postgres_url
-
-    server = dj_database_url.parse(args.database_url)
-    scratch = f"plan_check_{uuid.uuid4().hex[:8]}"
-    prefix = f"plan{uuid.uuid4().hex[:6]}"
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="backend.settings",
-        DATABASE_URL=postgres_url(server, name=scratch),
-        REDIS_URL=args.redis_url,
-        CHANNEL_LAYER_PREFIX=prefix,
-        DISPATCH_MAX_PER_STATION=str(args.per_station),
-        DELIVERY_WORKER_EMBEDDED="0",
-    )
-    create_scratch_database(server, scratch)
-    try:
+    with django_on_a_scratch_database(
+        args.database_url, args.redis_url, name="plan_check", per_station=args.per_station
+    ):
         return check(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        drop_scratch_database(server, scratch)
-        delete_redis_keys(args.redis_url, prefix)
 
 
 # --- The data set ----------------------------------------------------------------------------------
