@@ -123,7 +123,7 @@ def _committed_to_sql(vendor: str) -> str:
     latter. SQLite is told the order with CROSS JOIN (its documentation: "Manual Control Of Query
     Plans Using CROSS JOIN"; 0.4-0.7 ms at 50 open incidents). To PostgreSQL a CROSS JOIN is the
     same inner join: with statistics taken while few incidents were open, it read all 61 for each of
-    140 candidates, 8,540 index scans and 18.7 ms of the CAD's 19 ms call (EXPLAIN ANALYZE on
+    140 candidates, 8,540 index scans and 17.6-18.7 ms of PostgreSQL's time (EXPLAIN ANALYZE on
     bench/dispatch_counts.py's data set, issue 17), and an alerts subquery behind OFFSET 0 was
     re-read per open incident just the same. There the incident is not joined at all: its status
     and time are scalar subqueries on its key, which PostgreSQL evaluates for each of the
