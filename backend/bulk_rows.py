@@ -54,6 +54,10 @@ class _Plan:
     returning_sql: str  # RETURNING "table"."id"
     row_placeholder: str  # (%s, %s, ...)
     pk_column: str
+    # PostgreSQL: INSERT INTO "table" (...) SELECT * FROM UNNEST((%s)::integer[], ...), one array of
+    # values a column, so the statement is the same text for any number of rows; None elsewhere, or
+    # where a column's values cannot travel in an array (as Django's own bulk_create decides).
+    unnest_sql: str | None
 
 
 _plans: dict[tuple[type, str], _Plan] = {}
@@ -186,8 +190,14 @@ def _insert_returning_ids(
     pks = []
     for first in range(0, len(rows), per_statement):
         count = min(per_statement, len(rows) - first)
-        sql = f"{plan.insert_sql} {', '.join([plan.row_placeholder] * count)}"
         params = values[first * width : (first + count) * width]
+        if plan.unnest_sql and count > 1:
+            # The rows as columns: psycopg splits a statement's text at its placeholders on every
+            # call once it has more than 50 (its cache's limit), 1.1 ms of Python for a dispatch's
+            # 20 alerts with their audit entries; this text has one a column and is split once.
+            sql, params = plan.unnest_sql, [params[column::width] for column in range(width)]
+        else:
+            sql = f"{plan.insert_sql} {', '.join([plan.row_placeholder] * count)}"
         if one_per_row is not None:
             # The companions read the new keys from the insert's RETURNING; the statement returns
             # them as the insert alone would, in the order of the rows.
@@ -316,13 +326,32 @@ def _make_plan(model: type, connection) -> _Plan:
             raise TypeError(f"insert_rows does not write {meta.label}.{field.name} (a database default).")
     quote = connection.ops.quote_name
     returning_sql, _params = connection.ops.return_insert_columns([meta.pk])
+    into = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
     return _Plan(
         columns=tuple(_Column(field, _converter(field, connection), stamped=_is_stamped(field)) for field in fields),
-        insert_sql=f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES",
+        insert_sql=f"{into} VALUES",
         returning_sql=returning_sql,
         row_placeholder=f"({', '.join(['%s'] * len(fields))})",
         pk_column=meta.pk.column,
+        unnest_sql=_unnest_sql(into, fields, connection),
     )
+
+
+def _unnest_sql(into: str, fields: list, connection) -> str | None:
+    """`into` SELECT * FROM UNNEST((%s)::type[], ...) on PostgreSQL, as Django's bulk_create writes
+    it (django/db/backends/postgresql/compiler.py) and for the fields it does it for: its own kinds
+    of column, without a placeholder of their own; the types without their length, so that nothing
+    is cut short on the way (the column's own type still checks it). Not for a model with a JSON
+    column: psycopg escapes each quote of each document for the array with a regular expression's
+    substitution, 2.5 ms for a dispatch's 20 stored events against 0.5 ms as VALUES rows."""
+    if connection.vendor != "postgresql":
+        return None
+    for field in fields:
+        kind = (field.target_field if field.is_relation else field).get_internal_type()
+        if kind not in connection.data_types or hasattr(field, "get_placeholder") or kind == "JSONField":
+            return None
+    arrays = ", ".join(f"(%s)::{field.db_type(connection).split('(')[0]}[]" for field in fields)
+    return f"{into} SELECT * FROM UNNEST({arrays})"  # noqa: S608 (names from _meta)
 
 
 def _is_stamped(field) -> bool:

@@ -347,3 +347,55 @@ def test_an_instance_built_by_position_is_the_one_built_by_keywords(incident, al
     ) | {"_state": None}
     with pytest.raises(TypeError, match="no field"):
         new_instance(Alert, colour="red")
+
+
+AWKWARD_TEXTS = ['"quoted"', "it's", "back\\slash", "{braces}", "a,b", "NULL", "", "line\nbreak", "é ü 🚒", " spaced "]
+
+
+def test_awkward_values_come_back_as_they_went(alice, bob, frozen_now):
+    """Text and JSON that an array literal must escape (PostgreSQL's rows travel as arrays): quotes,
+    backslashes, braces, commas, the word NULL, empty text, JSON that is a list or a string."""
+    responders = [alice, bob]
+    datas = [{"text": text, "list": [text, None, 1.5], "nested": {"k": text}} for text in AWKWARD_TEXTS] + [
+        ["a", "list"],
+        "a string",
+        0,
+        {"": "empty key"},
+    ]
+    events = [
+        new_instance(
+            ResponderEvent, responder=responders[index % 2], type=AWKWARD_TEXTS[index % len(AWKWARD_TEXTS)], data=data
+        )
+        for index, data in enumerate(datas)
+    ]
+    insert_rows(events)
+    stored = list(ResponderEvent.objects.filter(pk__in=[event.pk for event in events]).order_by("pk"))
+    assert [(event.responder_id, event.type, event.data) for event in stored] == [
+        (responders[index % 2].pk, AWKWARD_TEXTS[index % len(AWKWARD_TEXTS)], data) for index, data in enumerate(datas)
+    ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's rows travel as one array a column")
+def test_on_postgresql_the_statement_is_the_same_text_for_any_number_of_rows(incident, alice, bob, charlie, carol):
+    """psycopg splits a statement at its placeholders on every call once it has more than 50 (the
+    limit of its cache): a dispatch's alerts with their audit entries as VALUES rows had 430. As one
+    array a column, the text is the same for 2 rows as for 3 (or 20), and is split once. Rows with a
+    JSON column stay VALUES rows (bulk_rows._unnest_sql says why)."""
+    texts = []
+
+    def keep_text(execute, sql, params, many, context):
+        texts.append((sql, len(params)))
+        return execute(sql, params, many, context)
+
+    entries = new_alert_entries(carol, incident_id=incident.pk, state="alerted")
+    with connection.execute_wrapper(keep_text):
+        first = insert_rows(alerts_for(incident, [alice, bob])(), one_per_row=entries)
+        Alert.objects.filter(pk__in=[alert.pk for alert in first]).delete()
+        insert_rows(alerts_for(incident, [bob, charlie, alice])(), one_per_row=entries)
+        insert_values(ResponderEvent, [{"responder_id": alice.pk, "type": "x", "data": {}}] * 2)
+    inserts = [(sql, count) for sql, count in texts if sql.startswith(("INSERT", "WITH"))]
+    (alerts_sql, alerts_params), (again_sql, again_params), (events_sql, events_params) = inserts
+    assert alerts_sql == again_sql and "UNNEST" in alerts_sql
+    width = len([field for field in Alert._meta.concrete_fields if not field.primary_key])
+    assert alerts_params == again_params < 2 * width  # the alerts' columns and the audit entry's values
+    assert "UNNEST" not in events_sql and events_params == 2 * 4
