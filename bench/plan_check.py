@@ -52,8 +52,15 @@ def main(argv=None) -> int:
     parser.add_argument("--audit-per-alert", type=int, default=2)
     parser.add_argument("--positions-per-alert", type=int, default=10, help="for each alert that was accepted")
     parser.add_argument("--open", type=int, default=100, help="open incidents, opened after the first ANALYZE")
+    parser.add_argument(
+        "--pending-retries",
+        type=int,
+        default=700,
+        help="of the open incidents' pushes, how many failed once and wait for their retry (not due yet)",
+    )
     parser.add_argument("--flag-ms", type=float, default=1.0)
     parser.add_argument("--plain-selects-only", action="store_true", help="explain no locking read and no write")
+    parser.add_argument("--scratch-prefix", default="plan_check", help="the scratch database's name starts with this")
     parser.add_argument(
         "--show", action="append", default=[], metavar="PATH", help="print every statement of this path (repeatable)"
     )
@@ -63,7 +70,7 @@ def main(argv=None) -> int:
     from dispatch_latency import django_on_a_scratch_database
 
     with django_on_a_scratch_database(
-        args.database_url, args.redis_url, name="plan_check", per_station=args.per_station
+        args.database_url, args.redis_url, name=args.scratch_prefix, per_station=args.per_station
     ):
         return check(args)
 
@@ -229,9 +236,9 @@ def open_incidents(args, plan, cad) -> None:
     firefighters of its station: in each, two firefighters are committed (accepted, en route, on
     scene; nobody on two), the others unanswered, shown, declined, or stood down because they are
     committed elsewhere; their events; a push each, sent, but for one in forty, due now (the worker's
-    claim finds them). Pending pushes not yet due (retries after a failure) are left out: hundreds of
-    them made PostgreSQL expect hundreds of due rows and hash every alert ever made to join them
-    (7 ms at 2,000 closed incidents; at 20,000 it looked them up one by one again)."""
+    claim finds them), and --pending-retries of them failed once and waiting for their retry, not due
+    yet: hundreds of them made PostgreSQL expect hundreds of due rows and hash every alert ever made
+    to join them (7 ms at 2,000 closed incidents; at 20,000 it looked them up one by one again)."""
     from django.utils import timezone
 
     from backend.delivery.models import Delivery
@@ -294,21 +301,32 @@ def open_incidents(args, plan, cad) -> None:
         batch_size=2000,
     )
     unanswered = [alert for alert in alerts if alert.state in ("alerted", "received")]
+    retrying = [i for i in range(len(unanswered)) if i % 40][: args.pending_retries]
+    if len(retrying) < args.pending_retries:
+        print(f"  only {len(retrying)} pending retries: too few unanswered alerts for {args.pending_retries}")
+    retrying = set(retrying)
     Delivery.objects.bulk_create(
-        (
-            Delivery(
-                alert=alert,
-                channel="webpush",
-                state="pending" if i % 40 == 0 else "sent",
-                attempts=0 if i % 40 == 0 else 1,
-                next_attempt_at=alert.alerted_at if i % 40 else now - datetime.timedelta(seconds=1),
-                finished_at=None if i % 40 == 0 else alert.alerted_at,
-                target="push.example.net",
-            )
-            for i, alert in enumerate(unanswered)
-        ),
+        (open_push(alert, now, due=i % 40 == 0, retrying=i in retrying) for i, alert in enumerate(unanswered)),
         batch_size=2000,
     )
+
+
+def open_push(alert, now, *, due: bool, retrying: bool):
+    """An open alert's push: due now (never tried), waiting for its retry after a failure (due within
+    the next ten minutes: the worker's claim must not read them), or sent."""
+    from backend.delivery.models import Delivery
+
+    push = Delivery(alert=alert, channel="webpush", target="push.example.net")
+    if due:
+        push.state, push.attempts, push.next_attempt_at = "pending", 0, now - datetime.timedelta(seconds=1)
+    elif retrying:
+        push.state, push.attempts, push.last_status = "pending", 1, 503
+        push.first_attempt_at = alert.alerted_at
+        push.next_attempt_at = now + datetime.timedelta(seconds=30 + alert.pk % 570)
+    else:
+        push.state, push.attempts, push.next_attempt_at = "sent", 1, alert.alerted_at
+        push.first_attempt_at = push.finished_at = alert.alerted_at
+    return push
 
 
 _STATIONS = {}
