@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--pending-retries",
         type=int,
-        default=700,
+        default=600,
         help="of the open incidents' pushes, how many failed once and wait for their retry (not due yet)",
     )
     parser.add_argument("--flag-ms", type=float, default=1.0)
