@@ -169,7 +169,12 @@ class Delivery(models.Model):
         ordering = ["created_at", "pk"]
         indexes = [
             models.Index(fields=["state", "next_attempt_at"]),
-            models.Index(fields=["state", "lease_expires_at"]),
+            # The leases being held, only: an index on (state, lease_expires_at) offered the claim
+            # a read of every pending row by state alone, which PostgreSQL took for the pending half
+            # of its condition (hundreds of retries waiting, to find the few due; sending.claim_due).
+            models.Index(
+                fields=["lease_expires_at"], condition=models.Q(state="sending"), name="delivery_lease_held_idx"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
