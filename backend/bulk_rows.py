@@ -118,6 +118,49 @@ def insert_rows(
     return instances
 
 
+@dataclass(frozen=True)
+class ReadPerRow:
+    """A value read for each new row in the insert's own statement, on PostgreSQL: a scalar
+    subquery that names the new row's columns as `NEW_ROWS."<column>"` (the insert's RETURNING
+    holds every column). Every part of a statement with a data-modifying WITH reads the snapshot
+    taken when the statement began, so it does not see the rows the statement inserts: what it
+    reads is what a read of its own just before the insert would have read (a statement that does
+    not wait for any lock in between). `params`: its parameters, once for the statement."""
+
+    sql: str
+    params: list
+
+
+def insert_rows_reading(instances: list, read: ReadPerRow, *, using: str = "default") -> tuple[list, list]:
+    """insert_rows, and `read` for each row in the same statement (one round trip, not two; the
+    caller reads separately on another database, which has no data-modifying WITH). Returns the
+    instances with their keys, and the value read for each, in the instances' order. All in one
+    statement or the snapshot differs between batches: the rows must fit in one."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("insert_rows_reading needs PostgreSQL's data-modifying WITH.")
+    if not instances:
+        return instances, []
+    model = type(instances[0])
+    plan = _plan_for(model, connection)
+    values = _values_in_database_form(instances, plan, model, now=None)
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+        sql, params = _insert_sql(plan, values, len(instances))
+        cursor.execute(
+            f"WITH {_NEW} AS ({sql} RETURNING *) SELECT {_NEW}.{connection.ops.quote_name(plan.pk_column)},"  # noqa: S608 (names from _meta)
+            f" ({read.sql}) FROM {_NEW}",
+            [*params, *read.params],
+        )
+        rows = cursor.fetchall()
+    if len(rows) != len(instances):
+        raise AssertionError(f"insert_rows_reading: {len(rows)} rows returned for {len(instances)} inserted.")
+    for instance, (pk, _value) in zip(instances, rows, strict=True):
+        instance.pk = pk
+        instance._state.adding = False
+        instance._state.db = using
+    return instances, [value for _pk, value in rows]
+
+
 def new_instance(model: type, **values):
     """A new, unsaved instance, as `model(**values)` makes it, built by position: Model.__init__'s
     path for positional values (the one `from_db` takes) skips the keyword path's per-field default
@@ -191,13 +234,7 @@ def _insert_returning_ids(
     for first in range(0, len(rows), per_statement):
         count = min(per_statement, len(rows) - first)
         params = values[first * width : (first + count) * width]
-        if plan.unnest_sql and count > 1:
-            # The rows as columns: psycopg splits a statement's text at its placeholders on every
-            # call once it has more than 50 (its cache's limit), 1.1 ms of Python for a dispatch's
-            # 20 alerts with their audit entries; this text has one a column and is split once.
-            sql, params = plan.unnest_sql, [params[column::width] for column in range(width)]
-        else:
-            sql = f"{plan.insert_sql} {', '.join([plan.row_placeholder] * count)}"
+        sql, params = _insert_sql(plan, params, count)
         if one_per_row is not None:
             # The companions read the new keys from the insert's RETURNING; the statement returns
             # them as the insert alone would, in the order of the rows.
@@ -212,6 +249,18 @@ def _insert_returning_ids(
 
 
 _NEW = '"new_rows"'
+NEW_ROWS = _NEW  # what a ReadPerRow's SQL calls the rows being inserted
+
+
+def _insert_sql(plan: _Plan, params: list, count: int) -> tuple[str, list]:
+    """The INSERT of `count` rows (`params`: their values, row after row), without RETURNING."""
+    if plan.unnest_sql and count > 1:
+        # The rows as columns: psycopg splits a statement's text at its placeholders on every
+        # call once it has more than 50 (its cache's limit), 1.1 ms of Python for a dispatch's
+        # 20 alerts with their audit entries; this text has one a column and is split once.
+        width = len(plan.columns)
+        return plan.unnest_sql, [params[column::width] for column in range(width)]
+    return f"{plan.insert_sql} {', '.join([plan.row_placeholder] * count)}", params
 
 
 def _companion_sql(one_per_row: OnePerRow, connection, pk_column: str) -> tuple[str, list]:

@@ -23,7 +23,7 @@ from backend.broadcast import (
     one_hand_over,  # noqa: F401  (for the actions: their sends in one hand-over)
     send_on_commit,
 )
-from backend.bulk_rows import insert_rows, new_instance
+from backend.bulk_rows import NEW_ROWS, ReadPerRow, insert_rows, insert_rows_reading, new_instance
 from backend.realtime.models import ResponderEvent
 
 logger = logging.getLogger(__name__)
@@ -61,10 +61,10 @@ def record_for_responders(
         return []
     if not locked:
         _lock_responders(responder_ids)
-    previous_ids = _newest_event_ids(responder_ids)
-    events = insert_rows(
-        [new_instance(ResponderEvent, responder_id=rid, type=type, data=data_for(rid)) for rid in responder_ids]
-    )
+    new_events = [
+        new_instance(ResponderEvent, responder_id=rid, type=type, data=data_for(rid)) for rid in responder_ids
+    ]
+    events, previous_ids = _insert_after_the_newest(new_events)
     send_on_commit(
         [
             (
@@ -87,6 +87,20 @@ def _lock_responders(responder_ids: list[int]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, responder_ids)
         cursor.fetchall()
+
+
+def _insert_after_the_newest(new_events: list[ResponderEvent]) -> tuple[list[ResponderEvent], dict[int, int | None]]:
+    """The events stored, and each responder's newest event id before them. On PostgreSQL in one
+    statement (a data-modifying WITH: one round trip less in every dispatch, issue 17 item 2),
+    whose read sees the snapshot taken when it began, so not the events it inserts. The lock is
+    not part of it and must not be: a statement that waited for a responder's lock would still read
+    with the snapshot taken before the wait, and miss the event the writer it waited for committed.
+    So the lock is always a statement before this one (_lock_responders, or the caller's)."""
+    if connection.vendor != "postgresql":
+        previous_ids = _newest_event_ids([event.responder_id for event in new_events])
+        return insert_rows(new_events), previous_ids
+    stored, newest = insert_rows_reading(new_events, ReadPerRow(_reads_sql(connection.vendor)["newest_of_new_row"], []))
+    return stored, {event.responder_id: previous for event, previous in zip(stored, newest, strict=True)}
 
 
 def _newest_event_ids(responder_ids: list[int]) -> dict[int, int | None]:
@@ -116,6 +130,11 @@ def _reads_sql(vendor: str) -> dict[str, str]:
         "newest": (
             f"SELECT {r_id}, (SELECT U0.{e_id} FROM {e} U0 WHERE U0.{e_responder} = ({r_id})"  # noqa: S608
             f" ORDER BY U0.{e_id} DESC LIMIT 1) FROM {r} WHERE {r_id} IN ({{ids}})"
+        ),
+        # The same subquery, for the responder of each event being inserted (bulk_rows.ReadPerRow).
+        "newest_of_new_row": (
+            f"SELECT U0.{e_id} FROM {e} U0 WHERE U0.{e_responder} = ({NEW_ROWS}.{e_responder})"  # noqa: S608
+            f" ORDER BY U0.{e_id} DESC LIMIT 1"
         ),
     }
 

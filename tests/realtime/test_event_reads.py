@@ -26,7 +26,8 @@ def test_the_newest_event_ids_are_each_responders_newest(alice, bob, charlie):
 
 def test_a_batch_locks_the_responders_in_id_order_and_compiles_no_queryset(alice, bob, monkeypatch):
     """Work done, not time: the lock (FOR UPDATE where the database has it), the newest ids and the
-    insert, three statements, none of them a queryset compiled for the call."""
+    insert, none of them a queryset compiled for the call: three statements, two on PostgreSQL,
+    where the newest ids are read in the insert's statement."""
     compiled = []
     original = SQLCompiler.as_sql
     monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or original(self, *a, **k))
@@ -34,10 +35,40 @@ def test_a_batch_locks_the_responders_in_id_order_and_compiles_no_queryset(alice
         stored = events.record_for_responders([bob.pk, alice.pk], "test.one", lambda rid: {"n": rid})
     assert compiled == []
     statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
-    assert len(statements) == 3
+    assert len(statements) == (2 if connection.vendor == "postgresql" else 3)
     lock = statements[0]
     ids = sorted([alice.pk, bob.pk])
     assert lock.startswith('SELECT "accounts_responder"."id" FROM "accounts_responder"')
     assert f"IN ({ids[0]}, {ids[1]}) ORDER BY" in lock
     assert lock.endswith("FOR UPDATE") == connection.features.has_select_for_update
     assert [event.responder_id for event in stored] == ids
+
+
+def test_each_event_is_sent_with_its_responders_newest_event_before_the_batch(alice, bob, charlie, monkeypatch):
+    """previous_id: the responder's newest stored event before this batch (0 if none), never the
+    event itself, whether read in a statement of its own or in the insert's (PostgreSQL)."""
+    with transaction.atomic():
+        events.record_for_responders([alice.pk, bob.pk], "test.one", lambda rid: {"n": 1})
+        events.record_for_responders([alice.pk], "test.two", lambda rid: {"n": 2})
+    before = {rid: events._newest_event_ids([rid])[rid] or 0 for rid in (alice.pk, bob.pk, charlie.pk)}
+    sent = []
+    monkeypatch.setattr(events, "send_on_commit", sent.extend)
+    with transaction.atomic():
+        stored = events.record_for_responders([charlie.pk, bob.pk, alice.pk], "test.three", lambda rid: {"n": 3})
+    previous = {message["event_id"]: message["previous_id"] for _group, message in sent}
+    assert previous == {event.pk: before[event.responder_id] for event in stored}
+    assert sorted(previous.values()) == sorted([0, before[alice.pk], before[bob.pk]])
+    assert all(before[event.responder_id] < event.pk for event in stored)
+
+
+def test_on_postgresql_a_locked_batch_is_one_statement(alice, bob):
+    """A dispatch locks the responders as it loads them (locked=True): its events' newest ids and
+    their insert are one round trip on PostgreSQL (a data-modifying WITH), two elsewhere."""
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        events.record_for_responders([alice.pk, bob.pk], "test.one", lambda rid: {"n": rid}, locked=True)
+    statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    if connection.vendor == "postgresql":
+        assert len(statements) == 1
+        assert statements[0].startswith('WITH "new_rows" AS (INSERT INTO "realtime_responderevent"')
+    else:
+        assert len(statements) == 2
