@@ -129,6 +129,16 @@ if _database_url:
         DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.integer(
             "DATABASE_CONNECT_TIMEOUT", 3, minimum=1
         )
+        # Statements prepared on the server once a connection has run them PREPARE_THRESHOLD times
+        # (psycopg; Django turns it off by default for PgBouncer's transaction pooling, which this
+        # deployment does not use: each process keeps its own pool of connections). PostgreSQL then
+        # parses and plans the dispatch's dozen statements once per connection instead of on every
+        # call: planning was 1.3-2 ms of the CAD's call (issue 17 item 2, docs/scaling.md).
+        if env.boolean("DATABASE_PREPARED_STATEMENTS", True):
+            DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+            DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.integer(
+                "DATABASE_PREPARE_THRESHOLD", 2, minimum=0, maximum=1000
+            )
         # A pool of connections per process (psycopg_pool, through Django's OPTIONS["pool"]), on by
         # default in production: without it every request thread holds a connection of its own
         # for CONN_MAX_AGE, and a burst of receipts opens more than PostgreSQL allows. Django
