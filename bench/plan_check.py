@@ -343,8 +343,8 @@ _STATIONS = {}
 
 
 def station_ids_cache(plan) -> list[int]:
-    if "ids" not in _STATIONS:
-        _STATIONS["ids"] = station_ids(plan)
+    if _STATIONS.get("plan") is not plan:  # another data set (tests/dispatch/test_generic_plans.py)
+        _STATIONS.update(plan=plan, ids=station_ids(plan))
     return _STATIONS["ids"]
 
 

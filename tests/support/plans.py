@@ -113,41 +113,34 @@ def custom_and_generic(sql: str, params) -> tuple[dict | None, dict | None]:
     """The statement's EXPLAIN (ANALYZE, FORMAT JSON) as a prepared statement executed with these
     parameter values under a custom plan, then under the generic plan, each in a savepoint rolled
     back (writes and locking reads change nothing). None for a plan that could not be run."""
+    if params is None:  # run as written: psycopg reads no placeholder
+        declared, arguments = f"AS {sql}", ""
+    elif not params:
+        declared, arguments = f"AS {numbered(sql)}", ""
+    else:
+        declared = f"({', '.join(sent_types(params))}) AS {numbered(sql)}"
+        arguments = "(" + connection.ops.compose_sql(", ".join(["%s"] * len(params)), list(params)) + ")"
+    return _explained(declared, arguments, "custom"), _explained(declared, arguments, "generic")
+
+
+def _explained(declared: str, arguments: str, mode: str) -> dict | None:
+    """Prepared, explained and deallocated in one savepoint: psycopg answers a ROLLBACK (a
+    savepoint's too) on a connection where it has prepared statements with DEALLOCATE ALL."""
     from django.db import DatabaseError
 
     name = f"generic_check_{next(_statement_names)}"
-    if params is None:  # run as written: psycopg reads no placeholder
-        prepare, arguments = f"PREPARE {name} AS {sql}", ""
-    elif not params:
-        prepare, arguments = f"PREPARE {name} AS {numbered(sql)}", ""
-    else:
-        prepare = f"PREPARE {name} ({', '.join(sent_types(params))}) AS {numbered(sql)}"
-        arguments = "(" + connection.ops.compose_sql(", ".join(["%s"] * len(params)), list(params)) + ")"
-    with connection.cursor() as cursor:
-        try:
-            with transaction.atomic():
-                cursor.execute(prepare)
-        except DatabaseError:  # a statement PREPARE does not take (SAVEPOINT, SET...)
-            return None, None
-        try:
-            return tuple(_explained(cursor, f"EXECUTE {name}{arguments}", mode) for mode in ("custom", "generic"))
-        finally:
-            cursor.execute(f"DEALLOCATE {name}")
-
-
-def _explained(cursor, execute: str, mode: str) -> dict | None:
-    from django.db import DatabaseError
-
     found = None
     try:
-        with transaction.atomic():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"PREPARE {name} {declared}")
             cursor.execute(f"SET LOCAL plan_cache_mode = force_{mode}_plan")
-            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {execute}")
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {name}{arguments}")
             found = cursor.fetchone()[0][0]
+            cursor.execute(f"DEALLOCATE {name}")
             raise _RolledBack
     except _RolledBack:
         pass
-    except DatabaseError:  # e.g. an INSERT of a row that is there now
+    except DatabaseError:  # not preparable (SAVEPOINT...), or an INSERT of a row that is there now
         found = None
     return found
 
