@@ -557,7 +557,7 @@ def generic_report(name: str, bound: list[tuple[str, list | None]], args) -> dic
     with its own parameters under a custom plan and under the generic plan: PostgreSQL's execution
     times, rows read (every scan's rows, returned or filtered out, times its loops), and the
     statements whose generic plan reads out of proportion (tests.support.plans.generic_excess)."""
-    from tests.support.plans import custom_and_generic, generic_excess, relations, rows_read
+    from tests.support.plans import auto_takes_generic, custom_and_generic, generic_excess, relations, rows_read
 
     figures = {"compared": 0, "custom_ms": 0.0, "generic_ms": 0.0, "custom_rows": 0, "generic_rows": 0, "unsafe": []}
     for statement, params in bound:
@@ -582,7 +582,11 @@ def generic_report(name: str, bound: list[tuple[str, list | None]], args) -> dic
             for line in describe(generic["Plan"]):
                 print(f"      generic: {line}")
         if excess:
-            figures["unsafe"].append({"sql": statement[:160], "excess": excess, "generic": describe(generic["Plan"])})
+            auto = auto_takes_generic(statement, params)
+            print(f"      PostgreSQL's own choice (plan_cache_mode=auto) {'TAKES' if auto else 'does not take'} it")
+            figures["unsafe"].append(
+                {"sql": statement[:160], "excess": excess, "auto_takes_it": auto, "generic": describe(generic["Plan"])}
+            )
     figures["custom_ms"] = round(figures["custom_ms"], 3)
     figures["generic_ms"] = round(figures["generic_ms"], 3)
     return figures

@@ -15,7 +15,8 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db.models import BigIntegerField, Q, Subquery
+from django.db.models import BigIntegerField, Q, Subquery, Value
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from backend import database_threads, health, strict_json
@@ -34,6 +35,7 @@ from backend.realtime import events
 from backend.realtime.models import ResponderEvent
 from backend.realtime.pruning import replay_horizon, replay_horizon_in_query
 from backend.sockets import watch
+from backend.sql_literals import Literal
 
 logger = logging.getLogger(__name__)
 
@@ -384,9 +386,14 @@ def _backlog(responder_id: int, last_event_id: int | None):
         return [], mine.order_by("-id").values_list("id", flat=True).first() or 0, False
     limit = settings.WEBSOCKET_REPLAY_LIMIT
     newest = _newest_event_id(responder_id)
-    # The newest row comes along when the client missed nothing, to carry the newest id and horizon.
+    # The newest row comes along when the client missed nothing, to carry the newest id and horizon:
+    # ids above the client's, or from the newest (nothing is above it in this snapshot). One bound,
+    # not `id > last OR id = newest`: a generic plan (prepared statements) could not start the
+    # (responder, id) index there and read all the responder's events, a year's 6,000 for 30
+    # (20 ms; tests/dispatch/test_generic_plans.py). With no events, LEAST ignores the NULL (on
+    # SQLite it is NULL): no rows either way.
     rows = list(
-        mine.filter(Q(id__gt=last_event_id) | Q(id=newest))
+        mine.filter(id__gt=Least(Value(last_event_id, output_field=BigIntegerField()), newest - 1))
         .annotate(newest_id=newest, pruned_through_id=replay_horizon_in_query())
         .order_by("id")[: limit + 1]
     )
@@ -444,7 +451,7 @@ def _board_snapshot(user, address: str | None) -> dict:
     # history for the board's few (2.4 ms at a year's 20,000 incidents; bench/plan_check.py).
     incidents = list(
         Incident.objects.filter(
-            Q(status=IncidentStatus.OPEN) | Q(closed_at__gte=since) | Q(cancelled_at__gte=since)
+            Q(status=Literal(IncidentStatus.OPEN)) | Q(closed_at__gte=since) | Q(cancelled_at__gte=since)
         ).order_by("-created_at")[:200]
     )
     open_incidents = [incident for incident in incidents if incident.status == IncidentStatus.OPEN]

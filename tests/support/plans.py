@@ -109,18 +109,46 @@ def sent_types(params) -> list[str]:
     return [names[oid] if oid else "unknown" for oid in oids]
 
 
+def prepared(sql: str, params) -> tuple[str, str]:
+    """PREPARE's text after the statement's name (its parameter types and the statement with $n),
+    and EXECUTE's after the name (the parameter values as literals)."""
+    if params is None:  # run as written: psycopg reads no placeholder
+        return f"AS {sql}", ""
+    if not params:
+        return f"AS {numbered(sql)}", ""
+    values = connection.ops.compose_sql(", ".join(["%s"] * len(params)), list(params))
+    return f"({', '.join(sent_types(params))}) AS {numbered(sql)}", f"({values})"
+
+
 def custom_and_generic(sql: str, params) -> tuple[dict | None, dict | None]:
     """The statement's EXPLAIN (ANALYZE, FORMAT JSON) as a prepared statement executed with these
     parameter values under a custom plan, then under the generic plan, each in a savepoint rolled
     back (writes and locking reads change nothing). None for a plan that could not be run."""
-    if params is None:  # run as written: psycopg reads no placeholder
-        declared, arguments = f"AS {sql}", ""
-    elif not params:
-        declared, arguments = f"AS {numbered(sql)}", ""
-    else:
-        declared = f"({', '.join(sent_types(params))}) AS {numbered(sql)}"
-        arguments = "(" + connection.ops.compose_sql(", ".join(["%s"] * len(params)), list(params)) + ")"
+    declared, arguments = prepared(sql, params)
     return _explained(declared, arguments, "custom"), _explained(declared, arguments, "generic")
+
+
+def auto_takes_generic(sql: str, params) -> bool:
+    """Whether PostgreSQL's own choice (plan_cache_mode=auto) runs the statement by its generic plan
+    from its sixth execution on, with these values each time: it does when the generic plan's
+    estimated cost is no more than the custom plans' (planning included). Plain EXPLAIN EXECUTE:
+    the choice is made, nothing is run."""
+    declared, arguments = prepared(sql, params)
+    name = f"generic_check_{next(_statement_names)}"
+    taken = False
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"PREPARE {name} {declared}")
+            cursor.execute("SET LOCAL plan_cache_mode = auto")
+            for _ in range(6):
+                cursor.execute(f"EXPLAIN EXECUTE {name}{arguments}")
+            cursor.execute("SELECT generic_plans FROM pg_prepared_statements WHERE name = %s", [name])
+            taken = cursor.fetchone()[0] > 0
+            cursor.execute(f"DEALLOCATE {name}")
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    return taken
 
 
 def _explained(declared: str, arguments: str, mode: str) -> dict | None:
