@@ -46,3 +46,8 @@ class SecondsAgo(Expression):
 
     def as_postgresql(self, compiler, connection):
         return f"(statement_timestamp() - interval '{self.seconds} seconds')", []
+
+
+def literals(values) -> list[Literal]:
+    """A set of choices for `__in`, in a steady order (one statement text for the plan cache)."""
+    return [Literal(value) for value in sorted(values)]

@@ -29,7 +29,7 @@ from backend.dispatch import access, arrival
 from backend.dispatch.models import COMMITTED_STATES, Alert, AlertPosition, Incident, IncidentStatus
 from backend.errors import Conflict, NotFound
 from backend.realtime import events
-from backend.sql_literals import Literal
+from backend.sql_literals import Literal, literals
 
 # The audit trail's object type for a read of positions.
 AUDITED_AS = "positions"
@@ -198,7 +198,7 @@ def latest_positions(incident_ids: list[int]) -> dict[int, list[dict]]:
     newest_ids = (
         AlertPosition.objects.filter(
             alert__incident_id__in=incident_ids,
-            alert__state__in=[Literal(state) for state in sorted(COMMITTED_STATES)],
+            alert__state__in=literals(COMMITTED_STATES),
             alert__incident__status=Literal(IncidentStatus.OPEN),
         )
         .values("alert_id")
