@@ -20,6 +20,13 @@ A statement above --flag-ms is flagged with its plan's nodes (type, relation, lo
     .venv/bin/python bench/plan_check.py --database-url postgres://postgres@127.0.0.1:5432/postgres \\
         --redis-url redis://127.0.0.1:6379/0 [--incidents 20000 --alerts-per-incident 20 --open 100]
 
+--generic: each path's statements are also prepared with the parameter types psycopg sends with
+server-side binding (backend/settings.py, DATABASE_PREPARED_STATEMENTS) and executed with their own
+values under EXPLAIN ANALYZE, with plan_cache_mode forced to custom, then to generic (the plan
+PostgreSQL may keep after five executions, made without the values; tests/support/plans.py):
+per path, both plans' execution times and rows read, and each statement whose generic plan reads
+out of proportion, with its plan and whether plan_cache_mode=auto would take it.
+
 Ends with one JSON line of figures (per phase and path: statements, their summed and largest
 execution time in ms, buffers, and the flagged statements).
 """
@@ -560,7 +567,7 @@ def generic_report(name: str, bound: list[tuple[str, list | None]], args) -> dic
     from tests.support.plans import auto_takes_generic, custom_and_generic, generic_excess, relations, rows_read
 
     figures = {"compared": 0, "custom_ms": 0.0, "generic_ms": 0.0, "custom_rows": 0, "generic_rows": 0, "unsafe": []}
-    figures["generic_jit_ms"] = 0.0
+    figures["generic_jit_ms"] = figures["custom_jit_ms"] = 0.0
     for statement, params in bound:
         if statement.lstrip().split(" ", 1)[0].upper() not in EXPLAINED:
             continue
@@ -576,6 +583,7 @@ def generic_report(name: str, bound: list[tuple[str, list | None]], args) -> dic
         # A generic plan's cost estimate can pass jit_above_cost where the custom plan's does not:
         # its JIT compilation is then paid on every execution.
         figures["generic_jit_ms"] += generic.get("JIT", {}).get("Timing", {}).get("Total", 0.0)
+        figures["custom_jit_ms"] += custom.get("JIT", {}).get("Timing", {}).get("Total", 0.0)
         excess = generic_excess(custom["Plan"], generic["Plan"])
         if excess or name in args.show:
             print(f"  [{name} generic] {'UNSAFE ' if excess else ''}{statement[:150]}")
@@ -586,9 +594,14 @@ def generic_report(name: str, bound: list[tuple[str, list | None]], args) -> dic
             )
             for line in describe(generic["Plan"]):
                 print(f"      generic: {line}")
-        if excess:
+        jit_ms = generic.get("JIT", {}).get("Timing", {}).get("Total", 0.0)
+        if excess or jit_ms:
             auto = auto_takes_generic(statement, params)
-            print(f"      PostgreSQL's own choice (plan_cache_mode=auto) {'TAKES' if auto else 'does not take'} it")
+            print(
+                f"  [{name} generic] {statement[:120]}: JIT {jit_ms:.1f} ms; PostgreSQL's own choice "
+                f"(plan_cache_mode=auto) {'TAKES' if auto else 'does not take'} the generic plan"
+            )
+        if excess:
             figures["unsafe"].append(
                 {"sql": statement[:160], "excess": excess, "auto_takes_it": auto, "generic": describe(generic["Plan"])}
             )
