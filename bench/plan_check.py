@@ -20,6 +20,13 @@ A statement above --flag-ms is flagged with its plan's nodes (type, relation, lo
     .venv/bin/python bench/plan_check.py --database-url postgres://postgres@127.0.0.1:5432/postgres \\
         --redis-url redis://127.0.0.1:6379/0 [--incidents 20000 --alerts-per-incident 20 --open 100]
 
+--generic: each path's statements are also prepared with the parameter types psycopg sends with
+server-side binding (backend/settings.py, DATABASE_PREPARED_STATEMENTS) and executed with their own
+values under EXPLAIN ANALYZE, with plan_cache_mode forced to custom, then to generic (the plan
+PostgreSQL may keep after five executions, made without the values; tests/support/plans.py):
+per path, both plans' execution times and rows read, and each statement whose generic plan reads
+out of proportion, with its plan and whether plan_cache_mode=auto would take it.
+
 Ends with one JSON line of figures (per phase and path: statements, their summed and largest
 execution time in ms, buffers, and the flagged statements).
 """
@@ -39,7 +46,7 @@ sys.path.insert(0, str(REPO_ROOT / "bench"))
 EXPLAINED = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
 
-def main(argv=None) -> int:
+def options(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
@@ -64,8 +71,18 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--show", action="append", default=[], metavar="PATH", help="print every statement of this path (repeatable)"
     )
+    parser.add_argument(
+        "--generic",
+        action="store_true",
+        help="also each path's statements prepared as psycopg prepares them, under a custom and a generic plan",
+    )
     args = parser.parse_args(argv)
     args.alerts_per_incident = min(args.alerts_per_incident, args.per_station)
+    return args
+
+
+def main(argv=None) -> int:
+    args = options(argv)
 
     from dispatch_latency import django_on_a_scratch_database
 
@@ -333,8 +350,8 @@ _STATIONS = {}
 
 
 def station_ids_cache(plan) -> list[int]:
-    if "ids" not in _STATIONS:
-        _STATIONS["ids"] = station_ids(plan)
+    if _STATIONS.get("plan") is not plan:  # another data set (tests/dispatch/test_generic_plans.py)
+        _STATIONS.update(plan=plan, ids=station_ids(plan))
     return _STATIONS["ids"]
 
 
@@ -342,10 +359,12 @@ def station_ids_cache(plan) -> list[int]:
 
 
 class Recorder:
-    """Each path's captured statements, by phase."""
+    """Each path's captured statements, by phase: as run (parameters inlined), and as bound (the
+    SQL with its placeholders and the parameters, to be prepared as psycopg prepares them)."""
 
     def __init__(self):
         self.paths: dict[str, list[str]] = {}
+        self.bound: dict[str, list[tuple[str, list | None]]] = {}
 
     def run(self, name: str, function, *, roll_back: bool = False):
         """`roll_back`: the path's changes are undone afterwards, so that its statements meet the
@@ -353,8 +372,10 @@ class Recorder:
         from django.db import connection, transaction
         from django.test.utils import CaptureQueriesContext
 
+        from tests.support.plans import bound_statements
+
         result = None
-        with CaptureQueriesContext(connection) as queries:
+        with CaptureQueriesContext(connection) as queries, bound_statements() as bound:
             if not roll_back:
                 result = function()
             else:
@@ -365,6 +386,7 @@ class Recorder:
                 except _RollBack:
                     pass
         self.paths[name] = [query["sql"] for query in queries.captured_queries]
+        self.bound[name] = bound
         return result
 
 
@@ -445,6 +467,13 @@ def run_paths(recorder: Recorder, plan, cad_token: str, coordinator, used: set[i
     print(f"  the claim returned {len(claimed)} jobs (rolled back, to be explained as it found them)")
     recorder.run("api_cancel", post(cad, f"/api/v1/incidents/{cancel_id}/cancel/", {"reason": "Ambulance control"}))
     recorder.run("api_close", post(cad, f"/api/v1/incidents/{close_id}/close/", {}))
+    # The CAD's call: an incident created and dispatched (its token, permissions, the incident,
+    # stations, selection, responders, alerts and audit, events with their newest ids, push devices).
+    call = {"cad_reference": f"PLAN-CALL-{len(used)}", "address": "1 Call Road", "dispatch": True}
+    latitude, longitude = plan.station_locations[incident.pk % len(plan.station_locations)]
+    recorder.run(
+        "api_dispatch", post(cad, "/api/v1/incidents/", {**call, "latitude": latitude, "longitude": longitude})
+    )
 
 
 # --- EXPLAIN -------------------------------------------------------------------------------------------
@@ -530,6 +559,69 @@ def report_path(name: str, statements: list[str], args) -> dict:
     }
 
 
+def generic_report(name: str, bound: list[tuple[str, list | None]], args) -> dict:
+    """The path's statements prepared as psycopg prepares them (server-side binding), each executed
+    with its own parameters under a custom plan and under the generic plan: PostgreSQL's execution
+    times, rows read (every scan's rows, returned or filtered out, times its loops), and the
+    statements whose generic plan reads out of proportion (tests.support.plans.generic_excess)."""
+    from tests.support.plans import auto_takes_generic, custom_and_generic, generic_excess, relations, rows_read
+
+    figures = {"compared": 0, "custom_ms": 0.0, "generic_ms": 0.0, "custom_rows": 0, "generic_rows": 0, "unsafe": []}
+    figures["generic_jit_ms"] = figures["custom_jit_ms"] = 0.0
+    for statement, params in bound:
+        if statement.lstrip().split(" ", 1)[0].upper() not in EXPLAINED:
+            continue
+        custom, generic = custom_and_generic(statement, params)
+        if not custom or not generic:
+            continue
+        read = [sum(rows_read(p["Plan"], t) for t in relations(p["Plan"])) for p in (custom, generic)]
+        figures["compared"] += 1
+        figures["custom_ms"] += custom["Execution Time"]
+        figures["generic_ms"] += generic["Execution Time"]
+        figures["custom_rows"] += read[0]
+        figures["generic_rows"] += read[1]
+        # A generic plan's cost estimate can pass jit_above_cost where the custom plan's does not:
+        # its JIT compilation is then paid on every execution.
+        figures["generic_jit_ms"] += generic.get("JIT", {}).get("Timing", {}).get("Total", 0.0)
+        figures["custom_jit_ms"] += custom.get("JIT", {}).get("Timing", {}).get("Total", 0.0)
+        excess = generic_excess(custom["Plan"], generic["Plan"])
+        if excess or name in args.show:
+            print(f"  [{name} generic] {'UNSAFE ' if excess else ''}{statement[:150]}")
+            print(
+                f"      custom  {custom['Execution Time']:.3f} ms, {read[0]} rows read; generic "
+                f"{generic['Execution Time']:.3f} ms, {read[1]} rows read {excess}, JIT "
+                f"{generic.get('JIT', {}).get('Timing', {}).get('Total', 0):.1f} ms"
+            )
+            for line in describe(generic["Plan"]):
+                print(f"      generic: {line}")
+        jit_ms = generic.get("JIT", {}).get("Timing", {}).get("Total", 0.0)
+        if excess or jit_ms:
+            auto = auto_takes_generic(statement, params)
+            print(
+                f"  [{name} generic] {statement[:120]}: JIT {jit_ms:.1f} ms; PostgreSQL's own choice "
+                f"(plan_cache_mode=auto) {'TAKES' if auto else 'does not take'} the generic plan"
+            )
+        if excess:
+            figures["unsafe"].append(
+                {"sql": statement[:160], "excess": excess, "auto_takes_it": auto, "generic": describe(generic["Plan"])}
+            )
+    figures["custom_ms"] = round(figures["custom_ms"], 3)
+    figures["generic_ms"] = round(figures["generic_ms"], 3)
+    figures["generic_jit_ms"] = round(figures["generic_jit_ms"], 3)
+    return figures
+
+
+def print_generic(generic: dict) -> None:
+    for phase, paths in generic.items():
+        print(f"{phase} statistics, prepared statements: custom / generic plan")
+        for name, f in paths.items():
+            print(
+                f"  {name:24} {f['compared']:3} statements, {f['custom_ms']:8.3f} / {f['generic_ms']:8.3f} ms, "
+                f"{f['custom_rows']:7} / {f['generic_rows']:7} rows read, {len(f['unsafe'])} unsafe"
+                + (f", JIT {f['generic_jit_ms']:.1f} ms in the generic" if f["generic_jit_ms"] else "")
+            )
+
+
 def check(args) -> int:
     import django
 
@@ -552,13 +644,15 @@ def check(args) -> int:
     open_incidents(args, plan, cad)
     print(f"history: {sizes}; {args.open} incidents open")
     used: set[int] = set()
-    phases = {}
+    phases, generic = {}, {}
     for phase in ("stale", "fresh"):
         if phase == "fresh":
             analyze()
         recorder = Recorder()
         run_paths(recorder, plan, plan.token, coordinator, used)
         phases[phase] = {name: report_path(name, statements, args) for name, statements in recorder.paths.items()}
+        if args.generic:
+            generic[phase] = {name: generic_report(name, bound, args) for name, bound in recorder.bound.items()}
     load_end = os.getloadavg()[0]
     for phase, paths in phases.items():
         print(f"{phase} statistics:")
@@ -572,6 +666,7 @@ def check(args) -> int:
                 print(f"    FLAGGED {flag['execution_ms']:.3f} ms, {flag['buffers']} buffers: {flag['sql']}")
                 for line in flag["nodes"]:
                     print(f"      {line}")
+    print_generic(generic)
     print(f"load average (1 min) {load_start:.2f} -> {load_end:.2f}")
     summary = {
         "history": {**sizes, "closed_incidents": args.incidents, "days": args.days},
@@ -590,6 +685,7 @@ def check(args) -> int:
             }
             for phase, paths in phases.items()
         },
+        **{f"{phase}_statistics_generic": paths for phase, paths in generic.items()},
         "load_average_1m_start_end": [round(load_start, 2), round(load_end, 2)],
     }
     print(json.dumps(summary, separators=(",", ":")))

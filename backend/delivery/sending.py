@@ -28,6 +28,7 @@ from backend.delivery import readiness, receipts
 from backend.delivery.models import Channel, Delivery, DeliveryState, Kind, PushDevice, WorkerHeartbeat
 from backend.delivery.transports import Job, Transport, TransportError
 from backend.scheduling import Every, Pass
+from backend.sql_literals import Literal
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +84,10 @@ def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) 
     Deliveries whose alert no longer needs them (answered, stood down, cancelled) are closed here."""
     now = now or timezone.now()
     lease_until = now + datetime.timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
-    due = Q(state=DeliveryState.PENDING, next_attempt_at__lte=now) | Q(
-        state=DeliveryState.SENDING, lease_expires_at__lt=now
+    # The states as literals: a generic plan (prepared statements) compared with parameters read
+    # every push ever sent, not knowing the state of the index of held leases (backend/sql_literals.py).
+    due = Q(state=Literal(DeliveryState.PENDING), next_attempt_at__lte=now) | Q(
+        state=Literal(DeliveryState.SENDING), lease_expires_at__lt=now
     )
     with transaction.atomic():
         leased = list(

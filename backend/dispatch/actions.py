@@ -36,6 +36,7 @@ from backend.dispatch.models import (
 from backend.dispatch.selection import Selection, committed_elsewhere, eligible_responders, select_responders
 from backend.errors import CommittedElsewhere, Conflict, InvalidInput
 from backend.realtime import events
+from backend.sql_literals import literals
 
 logger = logging.getLogger(__name__)
 
@@ -853,8 +854,10 @@ def _refuse_if_committed_elsewhere(alert: Alert) -> None:
     # With the incidents' status in the WHERE clause, PostgreSQL, its statistics taken while few
     # incidents were open, read every open incident and looked for the responder's alert in each
     # (bench/plan_check.py; the selection's trap, backend/dispatch/selection_reads.py).
+    # The states as literals (backend/sql_literals.py): as parameters, a generic plan (prepared
+    # statements) expected any of them and read all the responder's alerts, a year's, for the one.
     committed = (
-        Alert.objects.filter(responder_id=alert.responder_id, state__in=COMMITTED_STATES)
+        Alert.objects.filter(responder_id=alert.responder_id, state__in=literals(COMMITTED_STATES))
         .exclude(pk=alert.pk)
         .select_related("incident")
         .order_by("incident_id", "rank")
@@ -890,7 +893,7 @@ def _release_from_other_incidents(alert: Alert, *, now) -> None:
     # longer open is locked for nothing (there is none: closing and cancelling end them).
     unanswered = (
         Alert.objects.select_for_update(of=("self",))
-        .filter(responder_id=alert.responder_id, state__in=UNANSWERED_STATES)
+        .filter(responder_id=alert.responder_id, state__in=literals(UNANSWERED_STATES))  # as above
         .exclude(pk=alert.pk)
         .select_related("incident", "responder__user", "responder__station")
     )

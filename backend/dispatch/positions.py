@@ -29,6 +29,7 @@ from backend.dispatch import access, arrival
 from backend.dispatch.models import COMMITTED_STATES, Alert, AlertPosition, Incident, IncidentStatus
 from backend.errors import Conflict, NotFound
 from backend.realtime import events
+from backend.sql_literals import Literal, literals
 
 # The audit trail's object type for a read of positions.
 AUDITED_AS = "positions"
@@ -191,11 +192,14 @@ def end_sharing(incident: Incident, changed: list[Alert]) -> None:
 def latest_positions(incident_ids: list[int]) -> dict[int, list[dict]]:
     """Incident id -> the latest position of each of its alerts still sharing (committed, incident
     open), nearest to arrival first. Two queries whatever the number of incidents."""
+    # The status and states as literals: a generic plan (prepared statements) compared with
+    # parameters took a third of all incidents for open and hashed the year's history to join the
+    # board's few alerts (tests/dispatch/test_generic_plans.py, backend/sql_literals.py).
     newest_ids = (
         AlertPosition.objects.filter(
             alert__incident_id__in=incident_ids,
-            alert__state__in=COMMITTED_STATES,
-            alert__incident__status=IncidentStatus.OPEN,
+            alert__state__in=literals(COMMITTED_STATES),
+            alert__incident__status=Literal(IncidentStatus.OPEN),
         )
         .values("alert_id")
         .annotate(newest=Max("id"))

@@ -6,7 +6,6 @@ docs/events.md.
 """
 
 import asyncio
-import datetime
 import json
 import logging
 import weakref
@@ -15,8 +14,8 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db.models import BigIntegerField, Q, Subquery
-from django.utils import timezone
+from django.db.models import BigIntegerField, Q, Subquery, Value
+from django.db.models.functions import Least
 
 from backend import database_threads, health, strict_json
 from backend.accounts import second_factor
@@ -34,6 +33,7 @@ from backend.realtime import events
 from backend.realtime.models import ResponderEvent
 from backend.realtime.pruning import replay_horizon, replay_horizon_in_query
 from backend.sockets import watch
+from backend.sql_literals import Literal, SecondsAgo
 
 logger = logging.getLogger(__name__)
 
@@ -384,9 +384,14 @@ def _backlog(responder_id: int, last_event_id: int | None):
         return [], mine.order_by("-id").values_list("id", flat=True).first() or 0, False
     limit = settings.WEBSOCKET_REPLAY_LIMIT
     newest = _newest_event_id(responder_id)
-    # The newest row comes along when the client missed nothing, to carry the newest id and horizon.
+    # The newest row comes along when the client missed nothing, to carry the newest id and horizon:
+    # ids above the client's, or from the newest (nothing is above it in this snapshot). One bound,
+    # not `id > last OR id = newest`: a generic plan (prepared statements) could not start the
+    # (responder, id) index there and read all the responder's events, a year's 6,000 for 30
+    # (20 ms; tests/dispatch/test_generic_plans.py). With no events, LEAST ignores the NULL (on
+    # SQLite it is NULL): no rows either way.
     rows = list(
-        mine.filter(Q(id__gt=last_event_id) | Q(id=newest))
+        mine.filter(id__gt=Least(Value(last_event_id, output_field=BigIntegerField()), newest - 1))
         .annotate(newest_id=newest, pruned_through_id=replay_horizon_in_query())
         .order_by("id")[: limit + 1]
     )
@@ -438,13 +443,15 @@ def _board_snapshot(user, address: str | None) -> dict:
     With the open incidents, those closed or cancelled within BOARD_FINISHED_KEPT_SECONDS: a board
     that was open when they finished keeps their cards that long, and a board opened or reloaded
     meanwhile must show the same (two coordinators see the same thing)."""
-    since = timezone.now() - datetime.timedelta(seconds=BOARD_FINISHED_KEPT_SECONDS)
+    # The time in the SQL (backend/sql_literals.py): sent as a parameter, a generic plan (prepared
+    # statements) expected a third of all incidents and read every one ever made.
+    since = SecondsAgo(BOARD_FINISHED_KEPT_SECONDS)
     # Each arm of the OR by an index of its own (status; closed_at; cancelled_at), which PostgreSQL
     # ORs together: with no index on the two times it read every incident ever made, the whole
     # history for the board's few (2.4 ms at a year's 20,000 incidents; bench/plan_check.py).
     incidents = list(
         Incident.objects.filter(
-            Q(status=IncidentStatus.OPEN) | Q(closed_at__gte=since) | Q(cancelled_at__gte=since)
+            Q(status=Literal(IncidentStatus.OPEN)) | Q(closed_at__gte=since) | Q(cancelled_at__gte=since)
         ).order_by("-created_at")[:200]
     )
     open_incidents = [incident for incident in incidents if incident.status == IncidentStatus.OPEN]
