@@ -17,10 +17,19 @@ from tests.test_settings import PRODUCTION
 def test_on_postgresql_statements_are_prepared_after_two_runs_unless_turned_off():
     options = database_settings(PRODUCTION)["options"]
     assert (options["server_side_binding"], options["prepare_threshold"]) == (True, 2)
+    assert options["options"] == "-c jit=off"  # a generic plan's JIT cost 24-36 ms (plan_check --generic)
     later = database_settings({**PRODUCTION, "DATABASE_PREPARE_THRESHOLD": "5"})
     assert later["options"]["prepare_threshold"] == 5
     off = database_settings({**PRODUCTION, "DATABASE_PREPARED_STATEMENTS": "0"})
     assert "server_side_binding" not in off["options"] and "prepare_threshold" not in off["options"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's JIT")
+@pytest.mark.django_db
+def test_the_connections_do_not_jit_compile():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
