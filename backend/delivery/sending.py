@@ -17,7 +17,7 @@ from collections import defaultdict
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -90,13 +90,7 @@ def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) 
         state=Literal(DeliveryState.SENDING), lease_expires_at__lt=now
     )
     with transaction.atomic():
-        leased = list(
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(due)
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        rows = _claimed_rows(leased)
+        rows = _lock_due(due, limit)
         jobs, claimed_ids, closed_by_reason = [], [], defaultdict(list)
         shown_by_receipt = receipts.alerts_shown_by_receipt(
             {row.alert_id for row in rows if row.channel == Channel.SMS}
@@ -123,6 +117,19 @@ def claim_due(*, worker: str, limit: int, now: datetime.datetime | None = None) 
                 state=DeliveryState.CANCELLED, last_error=reason, finished_at=now, lease_expires_at=None, leased_by=""
             )
     return jobs
+
+
+def _lock_due(due: Q, limit: int) -> list:
+    """CLAIM_COLUMNS of up to `limit` due rows, locked (those locked by another worker skipped), in
+    the claim's order. On PostgreSQL the rows are locked by a read of their keys alone and their
+    values read after (_claimed_rows); elsewhere in one read (SQLite's writer lock is the claim's
+    transaction: nothing to plan around, and the embedded worker shares the dispatching process)."""
+    locking = (
+        Delivery.objects.select_for_update(skip_locked=True, of=("self",)).filter(due).order_by("next_attempt_at", "pk")
+    )
+    if connection.vendor != "postgresql":
+        return list(locking.values_list(*CLAIM_COLUMNS, named=True)[:limit])
+    return _claimed_rows(list(locking.values_list("pk", flat=True)[:limit]))
 
 
 def _claimed_rows(ids: list[int]) -> list:

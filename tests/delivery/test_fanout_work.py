@@ -50,7 +50,7 @@ def claim_counting(limit=500):
 
 
 @pytest.mark.django_db
-def test_a_claim_is_three_statements_whether_it_leases_three_rows_or_twelve(
+def test_a_claim_is_the_same_statements_whether_it_leases_three_rows_or_twelve(
     incident, carol, stations, alice, bob, settings
 ):
     settings.DISPATCH_MAX_PER_STATION = settings.DISPATCH_MAX_RESPONDERS = 20
@@ -68,8 +68,9 @@ def test_a_claim_is_three_statements_whether_it_leases_three_rows_or_twelve(
     many, many_statements = claim_counting()
 
     assert (len(few), len(many)) == (3, 12)
-    # The locking SELECT, the read of the rows it locked (test_claim_plans.py says why apart) and one UPDATE.
-    assert len(few_statements) == len(many_statements) == 3
+    # The locking SELECT, on PostgreSQL the read of the rows it locked (test_claim_plans.py says why
+    # apart), and one UPDATE.
+    assert len(few_statements) == len(many_statements) == (3 if connection.vendor == "postgresql" else 2)
     assert {job.endpoint for job in many} == set(
         Delivery.objects.filter(alert__incident=other).values_list("device__subscription__endpoint", flat=True)
     )
@@ -80,7 +81,7 @@ def test_a_claim_is_three_statements_whether_it_leases_three_rows_or_twelve(
 def test_the_claim_reads_only_what_deciding_and_sending_need(incident, carol, alice):
     subscribe(alice)
     dispatch_incident(actor=carol, incident_id=incident.pk)
-    [job], [_lock, select, _update] = claim_counting()
+    [job], [*_lock, select, _update] = claim_counting()  # on PostgreSQL the values are read after the lock
     columns = select.split(" FROM ")[0]
     # Neither the incident's address nor the rows' bookkeeping is read for every push sent.
     for unneeded in ('"dispatch_incident"."address"', '"delivery_delivery"."last_error"', '"dispatch_alert"."note"'):
