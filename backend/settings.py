@@ -129,15 +129,15 @@ if _database_url:
         DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.integer(
             "DATABASE_CONNECT_TIMEOUT", 3, minimum=1
         )
+        # No JIT compilation: a plan costed high on stale statistics was JIT-compiled for 24-36 ms
+        # to read a few rows (the selection's generic plan, bench/plan_check.py --generic); this
+        # service's statements are short lookups, which JIT only delays.
+        DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
         # Statements prepared on the server once a connection has run them PREPARE_THRESHOLD times
         # (psycopg; Django turns it off by default for PgBouncer's transaction pooling, which this
         # deployment does not use: each process keeps its own pool of connections). PostgreSQL then
         # parses and plans the dispatch's dozen statements once per connection instead of on every
         # call: planning was 1.3-2 ms of the CAD's call (issue 17 item 2, docs/scaling.md).
-        # No JIT compilation: a plan costed high on stale statistics was JIT-compiled for 24-36 ms
-        # to read a few rows (the selection's generic plan, bench/plan_check.py --generic); this
-        # service's statements are short lookups, which JIT only delays.
-        DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
         if env.boolean("DATABASE_PREPARED_STATEMENTS", True):
             DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
             DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.integer(
