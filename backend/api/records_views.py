@@ -5,6 +5,7 @@ envelope (the idempotency key, the reason) and hand the form's fields to one act
 backend.records.actions, which parses and checks them (backend/records/validation.py) and audits
 every read and write."""
 
+import copy
 import datetime
 import uuid
 
@@ -49,7 +50,10 @@ class _DocumentedBodyExtension(OpenApiSerializerExtension):
         return self.target.component_name
 
     def map_serializer(self, auto_schema, direction):
-        return self.target.raw_schema
+        # A copy: drf-spectacular's enum hook rewrites the schemas it is given in place (each
+        # choice set becomes a $ref to one named enum), so handing it the class's own dict would
+        # leave the next document with those $refs and no enums to name.
+        return copy.deepcopy(self.target.raw_schema)
 
 
 def _documented_body(name: str, schema: dict) -> type[_DocumentedBody]:
