@@ -103,7 +103,14 @@ def test_on_postgresql_an_accept_looks_up_the_responders_own_alerts_not_every_op
         respond_to_alert(actor=alice.user, alert_id=alerts[0].pk, response="accept")
     assert Alert.objects.filter(responder=alice, state="stood_down").count() == 39
     mine = f'"dispatch_alert"."responder_id" = {alice.pk}'
-    looked_up = [(sql, plan) for sql, plan in plans([q["sql"] for q in queries]) if mine in sql and "state" in sql]
+    # The reads that filter the responder's alerts by state (in the WHERE clause: every read of an
+    # alert has "state" among its columns, and the alert's own locked look-up by key is not this
+    # test's: with 440 incidents its plan is a close call, and once in CI it hashed them all).
+    looked_up = [
+        (sql, plan)
+        for sql, plan in plans([q["sql"] for q in queries])
+        if mine in sql and '"dispatch_alert"."state"' in sql.partition(" WHERE ")[2]
+    ]
     assert len(looked_up) >= 2  # committed elsewhere? and the unanswered alerts to stand down
     for sql, plan in looked_up:
         alert_scans = [node for node in plan_nodes(plan) if node.get("Relation Name") == "dispatch_alert"]
