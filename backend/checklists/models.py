@@ -14,7 +14,8 @@ class OnSceneEvent(models.Model):
     reuses a key by mistake. Written only by backend.checklists.actions.record_onscene_event.
     """
 
-    alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="onscene_events")
+    # Indexed by (alert, occurred_at) and one_onscene_event_per_key (alert, key) below.
+    alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="onscene_events", db_index=False)
     idempotency_key = models.UUIDField(help_text="Made by the phone: the same key is the same event.")
     type = models.CharField(max_length=30, help_text="One of the checklist's event ids.")
     occurred_at = models.DateTimeField(help_text="When it happened, by the phone's clock.")

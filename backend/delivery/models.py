@@ -134,7 +134,13 @@ class Delivery(models.Model):
 
     # An alert's push, stand-down or text; or (kind "test") a device check's push, with no alert.
     alert = models.ForeignKey(
-        "dispatch.Alert", on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+        # Indexed by one_delivery_per_device_round, which starts with it.
+        "dispatch.Alert",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        db_index=False,
     )
     device_check = models.ForeignKey(
         DeviceCheck, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"

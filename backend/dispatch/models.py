@@ -145,8 +145,10 @@ class Alert(models.Model):
     """One responder's part in one incident, from alert to clearing. Each state it has passed
     through has its time, so the timeline can be rebuilt without a separate log."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="alerts")
-    responder = models.ForeignKey(Responder, on_delete=models.PROTECT, related_name="alerts")
+    # Looked up through one_alert_per_responder (incident, responder) and the (responder, state)
+    # index, which start with these columns: no index of their own to write with every alert.
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="alerts", db_index=False)
+    responder = models.ForeignKey(Responder, on_delete=models.PROTECT, related_name="alerts", db_index=False)
     # The reports count an alert for the station the firefighter belonged to when alerted, not
     # the one they belong to now: a firefighter who moves takes no history with them.
     station = models.ForeignKey(
@@ -244,7 +246,8 @@ class AlertPosition(models.Model):
     committed to an open incident; deleted by the retention pass after POSITIONS_RETENTION_HOURS
     (backend/dispatch/positions.py, docs/positions.md)."""
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="positions")
+    # Indexed by (alert, id) below, which serves the look-ups by alert too.
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="positions", db_index=False)
     latitude = models.FloatField(validators=[MinValueValidator(-90), MaxValueValidator(90)])
     longitude = models.FloatField(validators=[MinValueValidator(-180), MaxValueValidator(180)])
     accuracy_m = models.FloatField(null=True, blank=True)
@@ -282,7 +285,8 @@ class CrewMessage(models.Model):
     rear door"). The text goes to the crews' apps over the socket and the API after they have logged
     in, never in a push: a coordinator may type patient details."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="messages")
+    # Indexed by (incident, sent_at) below.
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="messages", db_index=False)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     text = models.CharField(max_length=MESSAGE_MAX_LENGTH)
     sent_at = models.DateTimeField()
@@ -301,7 +305,8 @@ class CrewMessage(models.Model):
 class MessageAcknowledgement(models.Model):
     """A responder's "Got it" on a message, through their alert on its incident: once per alert."""
 
-    message = models.ForeignKey(CrewMessage, on_delete=models.CASCADE, related_name="acknowledgements")
+    # Indexed by one_acknowledgement_per_alert (message, alert) below.
+    message = models.ForeignKey(CrewMessage, on_delete=models.CASCADE, related_name="acknowledgements", db_index=False)
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="message_acknowledgements")
     acknowledged_at = models.DateTimeField()
 

@@ -161,7 +161,8 @@ class Outcome(SubmittedRecord):
     """The Utstein-style record of one crew's part in one incident, submitted by the crew's lead.
     One per incident per station (a crew is the station's firefighters who attended)."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="outcomes")
+    # Indexed by one_outcome_per_crew (incident, station) below.
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="outcomes", db_index=False)
     station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="outcomes")
     appliance = models.CharField(max_length=20, blank=True)
     crew = models.ManyToManyField(Responder, blank=True, related_name="outcomes")
@@ -337,7 +338,11 @@ class AlertSummary(models.Model):
     alert = models.OneToOneField(Alert, on_delete=models.CASCADE, primary_key=True, related_name="+")
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
     station = models.ForeignKey(
-        Station, on_delete=models.PROTECT, related_name="+", help_text="The firefighter's station when alerted."
+        Station,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # indexed by summary_by_station_created (station, incident_created_at)
+        help_text="The firefighter's station when alerted.",
     )
     incident_created_at = models.DateTimeField(help_text="The report's date range and months go by this.")
     attended = models.BooleanField(help_text="The attendance form says the firefighter attended.")
