@@ -67,6 +67,7 @@ async function boot() {
     silenced,
     dismissed,
     metronomeAlertId: null, // the alert whose checklist started the metronome
+    metronomeStoppedFor: null, // the alert whose cancel or stand-down stopped it (checklist: "Restart")
     sync: null,
     eventLog: null,
     outbox: null, // the after-call forms: cached, and waiting to be sent
@@ -157,7 +158,10 @@ async function boot() {
   const endsSeen = new Map(); // alert id -> how it ended, as last seen ("cancelled", "stood_down", null)
   store.subscribe((state) => {
     const ended = newlyEnded(state, endsSeen);
-    if (metronome.running && ended.includes(ctx.metronomeAlertId)) metronome.stop();
+    if (metronome.running && ended.includes(ctx.metronomeAlertId)) {
+      ctx.metronomeStoppedFor = ctx.metronomeAlertId;
+      metronome.stop();
+    }
   });
 
   /**
@@ -314,6 +318,7 @@ async function boot() {
     shownOnce.clear();
     endsSeen.clear();
     ctx.metronomeAlertId = null;
+    ctx.metronomeStoppedFor = null;
     go("/login");
   };
 

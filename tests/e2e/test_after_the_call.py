@@ -63,3 +63,52 @@ def test_a_call_cancelled_while_on_scene_does_not_say_he_is_not_needed(page, pho
     page.get_by_role("link", name="CPR checklist").click()
     page.wait_for_url(re.compile(rf"#/alerts/{alert_id}/checklist$"))
     assert problems == []
+
+
+def _cancel_while_scrolled_down(page, phone, dispatcher, *, metronome_on: bool):
+    """On scene, on the checklist scrolled to its log (the metronome started or not), the CAD
+    cancels. The cancel's notice, once shown."""
+    incident_id, alert_id = on_scene(phone, dispatcher)
+    page.goto(f"/#/alerts/{alert_id}/checklist")
+    if metronome_on:
+        page.get_by_role("button", name="Start metronome", exact=True).click()
+        page.get_by_role("button", name="Stop metronome", exact=True).wait_for()
+    page.locator("#log-heading").scroll_into_view_if_needed()
+    assert page.evaluate("window.scrollY") > 300  # the notices at the top are out of view
+
+    dispatcher.cancel(incident_id, "Ambulance crew took over.")
+    notice = page.get_by_role("alert").filter(has_text="Incident cancelled: Ambulance crew took over.")
+    notice.wait_for()
+    return notice
+
+
+def in_view(page, locator) -> bool:
+    box = locator.bounding_box()
+    return box is not None and 0 <= box["y"] < page.viewport_size["height"]
+
+
+def test_a_cancel_during_cpr_is_brought_into_view_with_the_metronome_it_stopped(page, phone, dispatcher):
+    """Found trying the product: the cancel stopped the metronome, but its notice was at the top
+    of the checklist, 570 px above the screen of a firefighter at the metronome: the beat fell
+    silent with no reason in sight."""
+    problems = watch_for_problems(page)
+    notice = _cancel_while_scrolled_down(page, phone, dispatcher, metronome_on=True)
+    page.get_by_role("button", name="Start metronome", exact=True).wait_for()  # the cancel stopped it
+    page.wait_for_function("document.activeElement && document.activeElement.matches('.notice.danger')")
+    assert in_view(page, notice)
+    assert "If you are still doing CPR, carry on" in notice.inner_text()
+
+    notice.get_by_role("button", name="Restart metronome").click()
+    page.get_by_role("button", name="Stop metronome", exact=True).wait_for()
+    assert notice.get_by_role("button", name="Restart metronome").count() == 0
+    assert problems == []
+
+
+def test_a_cancel_offers_no_restart_of_a_metronome_never_started(page, phone, dispatcher):
+    problems = watch_for_problems(page)
+    notice = _cancel_while_scrolled_down(page, phone, dispatcher, metronome_on=False)
+    page.wait_for_function("document.activeElement && document.activeElement.matches('.notice.danger')")
+    assert in_view(page, notice)
+    assert notice.get_by_role("button").count() == 0
+    assert page.get_by_role("button", name="Start metronome", exact=True).count() == 1
+    assert problems == []

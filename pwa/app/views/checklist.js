@@ -127,6 +127,7 @@ export function checklistView(root, { id }, ctx) {
 
   async function startMetronome() {
     ctx.metronomeAlertId = id; // main.js stops it if this alert is cancelled or stood down
+    ctx.metronomeStoppedFor = null;
     await unlockAudio();
     const m = local.checklist?.metronome;
     if (m && !metronome.running && metronome.bpm === 110) metronome.setBpm(m.default);
@@ -223,13 +224,32 @@ export function checklistView(root, { id }, ctx) {
           "danger",
           `${endText(end, incidentOf(state, alert))}.`,
           h("p", { text: "If you are still doing CPR, carry on: the crew on scene decides. What you record here is still kept and sent." }),
-          metronome.running
+          // Offered where the cancel stopped it: a metronome never started has its own button below.
+          metronome.running || ctx.metronomeStoppedFor !== id
             ? null
             : h("button", { type: "button", class: "btn btn-go", text: "Restart metronome", on: { click: startMetronome } }),
         ),
       );
     }
     return parts;
+  }
+
+  /**
+   * A cancel or stand-down arriving while the crew is further down the checklist (at the
+   * metronome, the shocks, the log) is brought into view once, with the focus: its notice is
+   * at the top, and the metronome it stopped would otherwise fall silent with no reason seen.
+   */
+  let endShown = null;
+  function showTheEndOnce(end) {
+    const key = end ? JSON.stringify(end) : null;
+    if (key === endShown) return;
+    const shown = end && banners.querySelector(".notice.danger[role=alert]:not(.not-approved)");
+    if (end && !shown) return; // its rebuild waits for a finger on the banners: next render
+    endShown = key;
+    if (!shown) return;
+    shown.setAttribute("tabindex", "-1");
+    shown.scrollIntoView({ block: "start" });
+    shown.focus({ preventScroll: true });
   }
 
   function renderHead(state) {
@@ -486,9 +506,10 @@ export function checklistView(root, { id }, ctx) {
     const alert = state.alerts.get(id);
     if (alert) messageBox.show(messagesKey(state, alert.incident_id), () => messageBanner(ctx, alert.incident_id));
     banners.show(
-      [state.session, endOf(state, alert), alert ? incidentOf(state, alert)?.cancel_reason : null, metronome.running, local.checklist?.version, local.checklist?.signOff?.approved, local.checklistInfo?.noApproved],
+      [state.session, endOf(state, alert), alert ? incidentOf(state, alert)?.cancel_reason : null, metronome.running, ctx.metronomeStoppedFor === id, local.checklist?.version, local.checklist?.signOff?.approved, local.checklistInfo?.noApproved],
       () => renderBanners(state),
     );
+    showTheEndOnce(endOf(state, alert));
     top.show([state.connection.status, state.online], () => topbar(state, { path: alertPath(id), label: "Alert" }));
     // Keyed on what the head shows (the address), not the alert's objects: every update of the
     // alert (a receipt, a crewmate's answer) brings new ones, and redrawing the patient buttons
