@@ -108,3 +108,39 @@ def test_the_board_shows_each_incident_s_coverage_and_a_dispatch_that_reached_no
     )
     expect(far_card).to_have_class(has_class("board-incident--alarm"))
     assert problems == []
+
+
+SPILLS = """(card) => {
+  const table = card.querySelector('table.board-alerts');
+  const box = card.getBoundingClientRect(), tableBox = table.getBoundingClientRect();
+  const scroller = table.parentElement;
+  return {
+    page: document.documentElement.scrollWidth - window.innerWidth,
+    card: Math.round(Math.max(0, Math.min(tableBox.right, scroller.getBoundingClientRect().right) - box.right)),
+    scrolls: getComputedStyle(scroller).overflowX,
+  };
+}"""
+
+
+def test_the_responders_table_stays_inside_its_card(desk, dispatcher, server):
+    """Found trying the product: on a 1,400 px screen the responders' table of an incident (13
+    columns, times with their "+0:06") stuck out of its card and the whole board scrolled
+    sideways. The table now scrolls inside its card, and the page does not."""
+    first, second = (ApiUser(server.url, username) for username in FIREFIGHTERS)
+    page = desk.new_page()
+    problems = watch_for_problems(page)
+    page.goto(BOARD_PAGE)
+    expect(page.locator(".board-connection--live")).to_be_visible()
+    incident = create(dispatcher, f"E2E-WIDE-{uuid.uuid4().hex[:8]}", NEAR_THETFORD, ADDRESS, crew_target=2)
+    incident = dispatcher.coordinator.post(
+        f"/api/v1/incidents/{incident['id']}/dispatch/",
+        {"responder_ids": [first.profile["responder"]["id"], second.profile["responder"]["id"]]},
+    )
+    accept(first, incident)
+    card = page.locator(f'section[data-incident-id="{incident["id"]}"]')
+    expect(card.locator(".board-coverage")).to_have_text("Going 1 of 2: 1 more needed.")
+
+    spill = card.evaluate(SPILLS)
+    assert spill["page"] <= 1, spill
+    assert spill["card"] == 0, spill
+    assert problems == []

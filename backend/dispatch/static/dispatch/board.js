@@ -196,15 +196,22 @@ function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds, posi
     if (incident.status === "open") return null;
     return el("p", { className: "board-none" }, incident.dispatched_at ? "Nobody alerted." : "Not dispatched yet.");
   }
+  const label = `Responders alerted to ${incident.cad_reference}`;
+  // Thirteen columns are wider than a card on a laptop's screen: the table scrolls inside its card
+  // (by keyboard too: the region takes the focus), never the whole board sideways.
   return el(
-    "table",
-    { className: "board-alerts" },
-    el("caption", { className: "visually-hidden" }, `Responders alerted to ${incident.cad_reference}`),
-    el("thead", {}, el("tr", {}, HEADINGS.map((heading) => el("th", { scope: "col" }, heading)))),
+    "div",
+    { className: "board-alerts-scroll", role: "region", tabIndex: 0, "aria-label": label },
     el(
-      "tbody",
-      {},
-      alerts.map((alert) => alertRow(alert, commitmentOf(alert), devicesOf(alert), unprovenIds.has(alert.id), positionOf(alert))),
+      "table",
+      { className: "board-alerts" },
+      el("caption", { className: "visually-hidden" }, label),
+      el("thead", {}, el("tr", {}, HEADINGS.map((heading) => el("th", { scope: "col" }, heading)))),
+      el(
+        "tbody",
+        {},
+        alerts.map((alert) => alertRow(alert, commitmentOf(alert), devicesOf(alert), unprovenIds.has(alert.id), positionOf(alert))),
+      ),
     ),
   );
 }
