@@ -60,3 +60,23 @@ def test_a_dispatch_through_the_api_of_the_served_product_reaches_the_phone(tmp_
         [push] = stand_in.wait_for(1, timeout=5)
         assert push.json["incident_id"] == incident["id"]
     assert "Worker: running inside this process." in tail(log_path)
+
+
+@pytest.mark.processes
+def test_a_served_product_without_its_worker_says_so_at_start(tmp_path, demo_database_template):
+    """Found trying the product on PostgreSQL and Redis with `make run`: nothing said that pushes,
+    texts and escalation need `manage.py run_worker` beside it until the board's warning came."""
+    port = free_port()
+    env = {
+        **{name: value for name, value in os.environ.items() if name not in ("DATABASE_URL", "REDIS_URL")},
+        "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+        "DELIVERY_WORKER_EMBEDDED": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+    }
+    copy_database(demo_database_template, tmp_path / "db.sqlite3")
+    log_path = tmp_path / "serve.log"
+    with running(serve_command(port), env, log_path, port=port, timeout=60, name="manage.py serve"):
+        pass
+    said = tail(log_path)
+    assert "run `manage.py run_worker` beside it" in said
+    assert "Worker: running inside this process." not in said

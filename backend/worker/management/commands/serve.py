@@ -43,6 +43,13 @@ class Command(BaseCommand):
 
             reactor.callWhenRunning(start_worker)
             self.stdout.write("Worker: running inside this process.")
+        else:
+            # Said at start: without a worker nothing sends pushes or texts, nor escalates (the
+            # board says so too, once no worker has reported).
+            self.stdout.write(
+                "Worker: not in this process (DELIVERY_WORKER_EMBEDDED is off, as it is with REDIS_URL):"
+                " run `manage.py run_worker` beside it, or no push, text or escalation is sent."
+            )
         interface = CommandLineInterface()
         interface.server_class = SlicedTimeoutServer  # its per-connection walk in slices (see there)
         interface.run(
