@@ -13,6 +13,7 @@ from django.utils import timezone
 from backend.database_threads import connect_database_sync_to_async
 from backend.dispatch import actions
 from backend.dispatch.models import Alert, AlertState
+from backend.realtime import events
 from backend.realtime.models import ResponderEvent
 from backend.realtime.pruning import prune_stored_events
 from backend.sockets import consumers
@@ -347,6 +348,33 @@ async def test_a_phone_that_missed_nothing_gets_an_event_committed_while_its_rep
         assert ready["data"]["last_event_id"] < created_id, ready
         created = await receive_frame(socket)
         assert (created["id"], created["type"]) == (created_id, "alert.created")
+    assert await socket.receive_nothing(timeout=0.2)
+    await socket.disconnect()
+
+
+async def test_a_live_event_after_one_that_never_came_live_brings_the_missing_one_first(
+    incident, carol, alice, bob, monkeypatch
+):
+    """An open socket whose live copy of an event was lost (a layer's dropped send) hears of it with
+    the next live event (its previous_id is past what the socket sent), and sends the stored events
+    in between first: the responder's own only, in order, though another responder's events lie
+    between their ids (consumers._events_between, read by (responder, id))."""
+    socket, _, ready = await open_socket(alice)
+    seen = ready["data"]["last_event_id"]
+    with monkeypatch.context() as lost:
+        lost.setattr(events, "send_on_commit", lambda messages: None)  # the first dispatch's sends lost
+        await dispatch(carol, incident)
+    assert await socket.receive_nothing(timeout=0.2)
+    second = await new_incident(carol, "EEAST-0002")
+    await dispatch(carol, second)
+
+    frames = await receive_frames(socket, 2)
+
+    mine = await stored_events_of(alice, after=seen)
+    assert ids_and_types(frames) == mine  # the lost alert.created, then the live one
+    assert [kind for _, kind in mine] == ["alert.created", "alert.created"]
+    theirs = [event_id for event_id, _ in await stored_events_of(bob)]
+    assert any(mine[0][0] < event_id < mine[1][0] for event_id in theirs)  # Bob's lie in between
     assert await socket.receive_nothing(timeout=0.2)
     await socket.disconnect()
 
