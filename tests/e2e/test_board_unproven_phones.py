@@ -132,6 +132,45 @@ def test_the_board_marks_alerted_responders_with_no_proven_phone_until_one_shows
     assert problems == []
 
 
+def test_a_responder_with_no_push_phone_who_sees_the_alert_in_the_open_app_is_not_counted(desk, dispatcher, server):
+    """Found by trying the product: a firefighter answering in the open app, with no push
+    subscription, stayed in "has no proven phone" and read "No phone for alerts" beside
+    "Accepted". Once their app shows the alert (what it tells the server as it puts it on screen),
+    the board counts them as reached and says where they saw it."""
+    firefighter = ApiUser(server.url, FIREFIGHTERS[1])
+    page = desk.new_page()
+    problems = watch_for_problems(page)
+    page.goto(BOARD_PAGE)
+    expect(page.locator(".board-connection--live")).to_be_visible()
+
+    reference = f"E2E-INAPP-{uuid.uuid4().hex[:8]}"
+    incident = create(dispatcher, reference, NEAR_NORTH_WALSHAM, ADDRESS, crew_target=1)
+    incident = dispatcher.coordinator.post(
+        f"/api/v1/incidents/{incident['id']}/dispatch/", {"responder_ids": [firefighter.profile["responder"]["id"]]}
+    )
+    [alert] = incident["alerts"]
+    card = page.locator(f'section[data-incident-id="{incident["id"]}"]')
+    row = card.locator(f'tr[data-alert-id="{alert["id"]}"]')
+    expect(card.locator(".board-unproven")).to_have_text(f"1 of 1 alerted has no proven phone: {alert['responder_name']}.")
+    expect(row.locator(".board-devices")).to_have_text("No phone for alerts")
+
+    # The open app puts the alert on screen and says so (pwa/app/sync.js), then accepts it.
+    firefighter.post(f"/api/v1/alerts/{alert['id']}/respond/", {"response": "received"})
+    expect(card.locator(".board-unproven")).to_have_count(0)
+    expect(row).not_to_have_class(has_class("board-alert--unproven"))
+    expect(row.locator(".board-devices")).to_have_text("Seen in the open app")
+    expect(row.locator(".board-devices")).to_have_attribute("title", re.compile(r"with the app closed, a new alert would not reach them"))
+    firefighter.post(f"/api/v1/alerts/{alert['id']}/respond/", {"response": "accept"})
+    expect(row.locator(".board-state")).to_contain_text("Accepted")
+    expect(card.locator(".board-unproven")).to_have_count(0)
+
+    page.reload()  # the snapshot says the same
+    expect(page.locator(".board-connection--live")).to_be_visible()
+    expect(row.locator(".board-devices")).to_have_text("Seen in the open app")
+    expect(card.locator(".board-unproven")).to_have_count(0)
+    assert problems == []
+
+
 def test_the_readiness_page_lists_who_a_dispatch_would_reach_by_what(desk):
     page = desk.new_page()
     problems = watch_for_problems(page)

@@ -115,3 +115,41 @@ describe("alerted responders with no proven phone", () => {
     assert.equal(board.unprovenWarning(state, incident(1), []), null);
   });
 });
+
+describe("responders the alert has reached without a phone that rings", () => {
+  // Found by trying the product: a firefighter answering in the open app, with no push
+  // subscription, was counted as having "no proven phone" and shown "No phone for alerts" while
+  // the board also showed them accepted.
+  const sam = alert(1, "Sam Barker");
+  const alex = alert(2, "Alex Cole");
+  const shownInApp = { state: "received", received_at: "2026-01-01T12:00:07+00:00" };
+
+  it("counts only those not shown the alert and not answering yet", () => {
+    const accepted = { ...sam, state: "accepted", received_at: "2026-01-01T12:00:07+00:00", version: 3 };
+    const seen = { ...alex, ...shownInApp, version: 2 };
+    const state = boardOf([accepted, seen]);
+    board.applyFrame(state, devicesFrame(1, []));
+    board.applyFrame(state, devicesFrame(2, [device(20)]));
+    assert.equal(board.unprovenWarning(state, incident(1), [accepted, seen]), null);
+    // Still waiting, with no phone: counted, as before.
+    assert.equal(
+      board.unprovenWarning(state, incident(1), [accepted, alex]).text,
+      "1 of 2 alerted has no proven phone: Alex Cole.",
+    );
+    // Declined without a phone that rings: they have answered, so they are not counted either.
+    const declined = { ...alex, state: "declined", version: 2 };
+    assert.equal(board.unprovenWarning(state, incident(1), [accepted, declined]), null);
+  });
+
+  it("says where a responder with no push phone saw the alert", () => {
+    const seen = { ...sam, ...shownInApp, version: 2 };
+    const state = boardOf([seen]);
+    board.applyFrame(state, devicesFrame(1, []));
+    const cell = board.devicesText(state, seen);
+    assert.equal(cell.text, "Seen in the open app");
+    assert.equal(cell.tone, "shown");
+    assert.match(cell.title, /^Shown in the open app at \d\d:\d\d(:\d\d)?\. No device is registered for push alerts/);
+    // Not yet seen anywhere: the plain warning stays.
+    assert.equal(board.devicesText(state, sam).text, "No phone for alerts");
+  });
+});

@@ -225,12 +225,14 @@ export function hasProvenPhone(state, alert) {
   return devices.some(isProven);
 }
 
-/** The incident's alerted responders with no proven phone, while it is open: {text, alertIds,
- *  count, total}, or null when there are none (or the incident is finished). "2 of 5 alerted have
- *  no proven phone: Sam Barker, Alex Cole." */
+/** The incident's alerted responders with no proven phone who have not seen the alert yet, while
+ *  it is open: {text, alertIds, count, total}, or null when there are none (or the incident is
+ *  finished). "2 of 5 alerted have no proven phone: Sam Barker, Alex Cole." Someone whose open app
+ *  has shown the alert, or who has answered it, has been reached whatever their phones: counting
+ *  them would send a coordinator after people already on their way. */
 export function unprovenWarning(state, incident, alerts) {
   if (incident.status !== "open" || !alerts.length) return null;
-  const unproven = alerts.filter((alert) => hasProvenPhone(state, alert) === false);
+  const unproven = alerts.filter((alert) => notReachedYet(alert) && hasProvenPhone(state, alert) === false);
   if (!unproven.length) return null;
   const names = unproven.map((alert) => alert.responder_name).join(", ");
   const verb = unproven.length === 1 ? "has" : "have";
@@ -242,6 +244,10 @@ export function unprovenWarning(state, incident, alerts) {
   };
 }
 
+/** Not shown on any device yet and not answered: the only state in which whether a phone will
+ *  ring still decides whether they hear of this incident. */
+const notReachedYet = (alert) => alert.state === "alerted" && !alert.received_at;
+
 const deviceKey = (device) => (device.device_id === null || device.device_id === undefined ? `label:${device.label}` : device.device_id);
 
 /** Per responder, on how many of their phones the alert's notification was shown (the phones'
@@ -252,6 +258,17 @@ export function devicesText(state, alert) {
   const devices = state.devices.get(alert.id);
   if (!devices) return null;
   if (!devices.length) {
+    if (alert.received_at) {
+      // Answering in the open app with no push subscription: reached this time, but a new alert
+      // reaches them only while the app is open.
+      return {
+        text: "Seen in the open app",
+        title: `Shown in the open app at ${clockTime(alert.received_at)}. No device is registered for push alerts: with the app closed, a new alert would not reach them.`,
+        tone: "shown",
+        unproven: true,
+        phones: 0,
+      };
+    }
     return { text: "No phone for alerts", title: "No device is registered for push alerts.", tone: "none", unproven: true, phones: 0 };
   }
   const shown = devices.filter((device) => device.shown_at).length;
