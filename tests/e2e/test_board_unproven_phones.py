@@ -151,7 +151,8 @@ def test_a_responder_with_no_push_phone_who_sees_the_alert_in_the_open_app_is_no
     [alert] = incident["alerts"]
     card = page.locator(f'section[data-incident-id="{incident["id"]}"]')
     row = card.locator(f'tr[data-alert-id="{alert["id"]}"]')
-    expect(card.locator(".board-unproven")).to_have_text(f"1 of 1 alerted has no proven phone: {alert['responder_name']}.")
+    warning = f"1 of 1 alerted has no proven phone: {alert['responder_name']}."
+    expect(card.locator(".board-unproven")).to_have_text(warning)
     expect(row.locator(".board-devices")).to_have_text("No phone for alerts")
 
     # The open app puts the alert on screen and says so (pwa/app/sync.js), then accepts it.
@@ -159,7 +160,8 @@ def test_a_responder_with_no_push_phone_who_sees_the_alert_in_the_open_app_is_no
     expect(card.locator(".board-unproven")).to_have_count(0)
     expect(row).not_to_have_class(has_class("board-alert--unproven"))
     expect(row.locator(".board-devices")).to_have_text("Seen in the open app")
-    expect(row.locator(".board-devices")).to_have_attribute("title", re.compile(r"with the app closed, a new alert would not reach them"))
+    closed_app = re.compile(r"with the app closed, a new alert would not reach them")
+    expect(row.locator(".board-devices")).to_have_attribute("title", closed_app)
     firefighter.post(f"/api/v1/alerts/{alert['id']}/respond/", {"response": "accept"})
     expect(row.locator(".board-state")).to_contain_text("Accepted")
     expect(card.locator(".board-unproven")).to_have_count(0)
