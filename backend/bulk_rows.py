@@ -18,12 +18,14 @@ Plain values only (no expressions), new rows only (no primary key set), and no s
 """
 
 import datetime
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 # Field kinds (Field.get_internal_type) whose get_db_prep_value is int() then
 # connection.ops.adapt_integerfield_value.
@@ -58,6 +60,9 @@ class _Plan:
     # values a column, so the statement is the same text for any number of rows; None elsewhere, or
     # where a column's values cannot travel in an array (as Django's own bulk_create decides).
     unnest_sql: str | None
+    # PostgreSQL: the rows as one JSON document, each column cast from it (see _json_rows_sql);
+    # None elsewhere, or where a column is of a kind that is not written so.
+    json_rows_sql: str | None = None
 
 
 _plans: dict[tuple[type, str], _Plan] = {}
@@ -254,6 +259,10 @@ NEW_ROWS = _NEW  # what a ReadPerRow's SQL calls the rows being inserted
 
 def _insert_sql(plan: _Plan, params: list, count: int) -> tuple[str, list]:
     """The INSERT of `count` rows (`params`: their values, row after row), without RETURNING."""
+    if plan.json_rows_sql and count > 1:
+        document = _json_rows(params, len(plan.columns))
+        if document is not None:
+            return plan.json_rows_sql, [document]
     if plan.unnest_sql and count > 1:
         # The rows as columns: psycopg splits a statement's text at its placeholders on every
         # call once it has more than 50 (its cache's limit), 1.1 ms of Python for a dispatch's
@@ -383,6 +392,7 @@ def _make_plan(model: type, connection) -> _Plan:
         row_placeholder=f"({', '.join(['%s'] * len(fields))})",
         pk_column=meta.pk.column,
         unnest_sql=_unnest_sql(into, fields, connection),
+        json_rows_sql=_json_rows_sql(into, fields, connection),
     )
 
 
@@ -401,6 +411,57 @@ def _unnest_sql(into: str, fields: list, connection) -> str | None:
             return None
     arrays = ", ".join(f"(%s)::{field.db_type(connection).split('(')[0]}[]" for field in fields)
     return f"{into} SELECT * FROM UNNEST({arrays})"  # noqa: S608 (names from _meta)
+
+
+# Kinds of column written from a JSON document: each value's JSON form, cast by PostgreSQL, is the
+# value (a timestamp or date as ISO text, a JSON column as the text of its document).
+_JSON_ROW_KINDS = (
+    _INTEGER_KINDS
+    | _AUTO_KINDS
+    | frozenset({"CharField", "TextField", "FloatField", "BooleanField", "DateTimeField", "DateField", "JSONField"})
+)
+
+
+def _json_rows_sql(into: str, fields: list, connection) -> str | None:
+    """`into` SELECT each column cast from one JSON document of the rows (an array of arrays), in
+    the rows' order: one parameter a statement, which psycopg passes as it is, where an array a
+    column (`_unnest_sql`) had psycopg convert every value in Python, about 1 ms of a dispatch's
+    call (docs/scaling.md, "The view's time is Python, not waiting"). The types without their
+    length, as in _unnest_sql (a cast to varchar(n) would cut a value short; the column's own type
+    still checks it)."""
+    if connection.vendor != "postgresql":
+        return None
+    casts = []
+    for index, field in enumerate(fields):
+        kind = (field.target_field if field.is_relation else field).get_internal_type()
+        if kind not in _JSON_ROW_KINDS or hasattr(field, "get_placeholder"):
+            return None
+        db_type = field.db_type(connection).split("(")[0]
+        casts.append(f"(r ->> {index})::{db_type}")
+    return (
+        f"{into} SELECT {', '.join(casts)} FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS rows (r, n)"  # noqa: S608 (names from _meta)
+        " ORDER BY n"
+    )
+
+
+def _json_rows(params: list, width: int) -> str | None:
+    """The rows (`params`, row after row, in database form) as the JSON document _json_rows_sql
+    reads, or None if a value has no JSON form (a float that is not finite, say): then the rows go
+    as arrays instead."""
+    rows = [params[first : first + width] for first in range(0, len(params), width)]
+    try:
+        return json.dumps(rows, default=_json_form, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _json_form(value):
+    """A database-form value json.dumps cannot write itself, as text PostgreSQL casts back."""
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if isinstance(value, Jsonb):  # a JSON column (adapt_json_value): its document's text, cast to jsonb
+        return (value.dumps or json.dumps)(value.obj)
+    raise TypeError(f"No JSON form for {type(value).__name__}.")
 
 
 def _is_stamped(field) -> bool:

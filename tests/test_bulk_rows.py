@@ -375,12 +375,13 @@ def test_awkward_values_come_back_as_they_went(alice, bob, frozen_now):
     ]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's rows travel as one array a column")
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's rows travel as one JSON document")
 def test_on_postgresql_the_statement_is_the_same_text_for_any_number_of_rows(incident, alice, bob, charlie, carol):
     """psycopg splits a statement at its placeholders on every call once it has more than 50 (the
     limit of its cache): a dispatch's alerts with their audit entries as VALUES rows had 430. As one
-    array a column, the text is the same for 2 rows as for 3 (or 20), and is split once. Rows with a
-    JSON column stay VALUES rows (bulk_rows._unnest_sql says why)."""
+    JSON document of the rows, the text is the same for 2 rows as for 3 (or 20), and the rows are
+    one parameter, which psycopg does not convert value by value in Python (as it did an array a
+    column); rows with a JSON column go so too."""
     texts = []
 
     def keep_text(execute, sql, params, many, context):
@@ -395,7 +396,25 @@ def test_on_postgresql_the_statement_is_the_same_text_for_any_number_of_rows(inc
         insert_values(ResponderEvent, [{"responder_id": alice.pk, "type": "x", "data": {}}] * 2)
     inserts = [(sql, count) for sql, count in texts if sql.startswith(("INSERT", "WITH"))]
     (alerts_sql, alerts_params), (again_sql, again_params), (events_sql, events_params) = inserts
-    assert alerts_sql == again_sql and "UNNEST" in alerts_sql
-    width = len([field for field in Alert._meta.concrete_fields if not field.primary_key])
-    assert alerts_params == again_params < 2 * width  # the alerts' columns and the audit entry's values
-    assert "UNNEST" not in events_sql and events_params == 2 * 4
+    assert alerts_sql == again_sql and "jsonb_array_elements" in alerts_sql
+    audit_values = len([field for field in AuditEntry._meta.concrete_fields if not field.primary_key]) - 1
+    assert alerts_params == again_params == 1 + audit_values  # the rows, and the audit entry's values
+    assert "jsonb_array_elements" in events_sql and events_params == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's rows travel as one JSON document")
+def test_a_value_with_no_json_form_goes_as_arrays_and_comes_back_as_it_went(incident, alice, bob):
+    """JSON has no infinity: rows holding one are written as an array a column instead."""
+    texts = []
+
+    def keep_text(execute, sql, params, many, context):
+        texts.append(sql)
+        return execute(sql, params, many, context)
+
+    alerts = alerts_for(incident, [alice, bob])()
+    alerts[1].distance_km = float("inf")
+    with connection.execute_wrapper(keep_text):
+        insert_rows(alerts)
+    assert any("UNNEST" in sql for sql in texts)
+    stored = Alert.objects.filter(pk__in=[alert.pk for alert in alerts]).order_by("pk")
+    assert [alert.distance_km for alert in stored] == [alerts[0].distance_km, float("inf")]
