@@ -418,3 +418,15 @@ def test_a_value_with_no_json_form_goes_as_arrays_and_comes_back_as_it_went(inci
     assert any("UNNEST" in sql for sql in texts)
     stored = Alert.objects.filter(pk__in=[alert.pk for alert in alerts]).order_by("pk")
     assert [alert.distance_km for alert in stored] == [alerts[0].distance_km, float("inf")]
+
+
+def test_floats_come_back_as_the_same_doubles(incident, alice, bob, charlie):
+    """On PostgreSQL each float travels as the shortest text that reads back as it (JSON), through
+    jsonb's exact decimal, to double precision: the same double, whatever its digits."""
+    awkward = [1 / 3, 0.1 + 0.2, 1e-7]
+    alerts = alerts_for(incident, [alice, bob, charlie])()
+    for alert, distance in zip(alerts, awkward, strict=True):
+        alert.distance_km = distance
+    insert_rows(alerts)
+    stored = Alert.objects.filter(pk__in=[alert.pk for alert in alerts]).order_by("pk")
+    assert [alert.distance_km for alert in stored] == awkward
