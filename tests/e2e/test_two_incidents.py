@@ -7,6 +7,7 @@ B reaches him whatever the server's policy on alerting committed responders: a c
 him in the dispatch (an override)."""
 
 import re
+import time
 import uuid
 
 import requests
@@ -28,6 +29,15 @@ def respond(context, alert_id: int, response: str) -> dict:
     )
     assert answer.ok, f"{response}: {answer.status} {answer.text()}"
     return answer.json()
+
+
+def state_becomes(context, alert_id: int, state: str, timeout_s: float = 10) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if context.request.get(f"/api/v1/alerts/{alert_id}/").json()["state"] == state:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def dispatch_by_name(control, reference: str, where: tuple[float, float], address: str, responder_id: int) -> dict:
@@ -69,6 +79,9 @@ def test_a_second_incident_waits_in_a_banner_while_the_firefighter_is_on_his_way
     page.wait_for_timeout(500)
     assert re.search(rf"#/alerts/{alert_a}$", page.url), f"the phone left A's screen: {page.url}"
     page.get_by_text("En route.", exact=True).wait_for()
+    # The banner shows B on the phone: the server hears so, as from B's own screen (found by trying
+    # the product: the board went on counting him as not reached while the banner rang).
+    assert state_becomes(phone, alert_b, "received"), "B shown in the banner, not told to the server"
 
     # Open shows B, with a notice that he is on A and a way back.
     banner.get_by_role("link", name="Open").click()

@@ -1,7 +1,9 @@
 // The banner for alerts that wait while another screen shows: a new alert never takes the screen
 // from the active job, from another alert still waiting for an answer, from the checklist or from
 // a form (store.mayTakeScreen). It is announced here instead, on every screen, until it is
-// answered, over or dismissed: Open, Silence alarm, Dismiss.
+// answered, over or dismissed: Open, Silence alarm, Dismiss. An alert in the banner is shown on the
+// phone (its address, with the alarm): the server is told so, as the alert's own screen tells it,
+// so that the board does not count the firefighter as not reached.
 
 import { h } from "../dom.js";
 import { categoryDetail, distanceFromText, waitingBannerText } from "../format.js";
@@ -54,11 +56,15 @@ export function mountAlertBanner(root, ctx) {
       return [alert.id, incident?.address, incident?.category, alert.distance_km, alert.distance_from, alarm.playing && !ctx.silenced.has(alert.id)];
     });
     box.show([key, route.name === "home", job?.id, job ? incidentOf(state, job)?.address : null], () => waiting.map((alert) => item(alert, job, route)));
+    if (document.visibilityState === "visible") {
+      for (const alert of waiting) ctx.sync?.acknowledge(alert.id); // once each: sync keeps which
+    }
   }
 
   store.subscribe(render);
   alarm.onChange(render);
   window.addEventListener("hashchange", render);
+  document.addEventListener("visibilitychange", render);
   render();
   return render;
 }
