@@ -140,6 +140,25 @@ describe("why a responder was stood down", () => {
     assert.equal(board.standDownText(stoodDown, elsewhere), "Stood down: went to EEAST-2");
   });
 
+  it("does not name an incident they accepted after this stand-down (found by trying the product)", () => {
+    // Stood down from 1 for 2 at 12:01; 2 was cancelled; at 12:20 they accepted 3. Card 1, finished
+    // and still on the board, must not say they went to 3.
+    const state = boardWith(
+      [incident(1), incident(3)],
+      [
+        alert(1, 7, "stood_down", { stood_down_reason: "committed_elsewhere", stood_down_at: "2026-01-01T12:01:00+00:00" }),
+        alert(3, 7, "accepted", { accepted_at: "2026-01-01T12:20:00+00:00" }),
+      ],
+    );
+    const [stoodDown] = board.alertsOf(state, 1);
+    const later = board.committedElsewhere(state, stoodDown);
+    assert.equal(later.incident.id, 3);
+    assert.equal(board.standDownText(stoodDown, later), "Stood down: accepted another incident");
+    // The acceptance that stood it down (at the same instant) is named.
+    const same = { ...later, alert: { ...later.alert, accepted_at: "2026-01-01T12:01:00+00:00" } };
+    assert.equal(board.standDownText(stoodDown, same), "Stood down: went to EEAST-3");
+  });
+
   it("says only that they accepted another incident when that one is no longer open", () => {
     const state = boardWith(
       [incident(1), incident(2)],

@@ -403,12 +403,21 @@ export function elsewhereText(commitment) {
 }
 
 /** The state label of a stood-down alert, with its reason; `commitment` is where the responder is
- *  committed now (committedElsewhere), if the board knows. */
+ *  committed now (committedElsewhere), if the board knows. It is named only if it is the
+ *  acceptance that stood this alert down (no later than the stand-down): a finished card stays on
+ *  the board for ten minutes, and by then its responder may have gone on to a third incident. */
 export function standDownText(alert, commitment = null) {
-  if (alert.stood_down_reason === "committed_elsewhere" && commitment) {
+  if (alert.stood_down_reason === "committed_elsewhere" && commitment && acceptedBy(commitment.alert, alert.stood_down_at)) {
     return `Stood down: went to ${commitment.incident.cad_reference}`;
   }
   return standDownLabel(alert.stood_down_reason) ?? STATE_LABELS.stood_down;
+}
+
+/** Whether `alert` was accepted by the time `at` (ISO times; unknown times count as yes, as before). */
+function acceptedBy(alert, at) {
+  const accepted = Date.parse(alert.accepted_at ?? "");
+  const then = Date.parse(at ?? "");
+  return Number.isNaN(accepted) || Number.isNaN(then) || accepted <= then;
 }
 
 /** Open incidents, newest first, then recently finished ones; long-finished ones are dropped. */
