@@ -9,6 +9,8 @@ import re
 import uuid
 from zoneinfo import ZoneInfo
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import PHONE, ApiUser
 from tests.e2e.helpers import accept_new_alert, log_in, watch_for_problems
 
@@ -293,4 +295,29 @@ def test_a_card_whose_status_did_not_change_keeps_its_link_while_the_others_upda
 
     assert welfare_link.evaluate("link => link.isConnected"), "the unchanged welfare card was redrawn"
     page.unroute(f"**/api/v1/alerts/{alert_id}/attendance/")
+    assert problems == []
+
+
+def test_the_outcome_form_of_a_cancelled_incident_names_the_crew_who_were_on_scene(phone, server, dispatcher):
+    """Found by trying the product: the CAD cancels while the crew is on scene, which ends every
+    alert as "cancelled"; the crew lead's outcome form then offered nobody as crew, and showed its
+    prefilled crew lead as "Firefighter 10". Those who were on scene are offered, by name."""
+    log_in(phone, CREW_LEAD)
+    incident, alert_id = accept_new_alert(
+        phone, dispatcher, f"E2E-FORMS-CANCEL-{uuid.uuid4().hex[:6]}", NEAR_GORLESTON, "8 Form Street, Gorleston"
+    )
+    lead = ApiUser(server.url, CREW_LEAD)
+    for response in ("en_route", "on_scene"):
+        lead.post(f"/api/v1/alerts/{alert_id}/respond/", {"response": response})
+    name = lead.get(f"/api/v1/alerts/{alert_id}/")["responder_name"]
+    dispatcher.cancel(incident["id"], "Ambulance crew took over.")
+    assert lead.get(f"/api/v1/alerts/{alert_id}/")["state"] == "cancelled"
+
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    page.goto(f"/#/alerts/{alert_id}/forms/outcome")
+    page.locator("form#record-form").wait_for()
+    crew = page.get_by_role("group", name="Crew", exact=True)
+    expect(crew.get_by_role("checkbox", name=name, exact=True)).to_be_checked()
+    expect(crew.get_by_text(re.compile(r"^Firefighter \d+$"))).to_have_count(0)
     assert problems == []

@@ -51,7 +51,8 @@ export function formView(root, { id, kind }, ctx) {
     item: null, // the newest queued submission of this form
     editing: false, // the firefighter chose to change an accepted record
     useDraft: false, // ... starting from the answers this phone had but did not send
-    crew: [], // crew members the firefighter can tick (this station's, who accepted)
+    crew: [], // crew members the firefighter can tick (this station's, who accepted or attended)
+    stationCrew: [], // everyone of this station alerted to the incident: the names of those ticked
     modeKey: null,
   };
   const top = h("div");
@@ -64,7 +65,7 @@ export function formView(root, { id, kind }, ctx) {
   }
 
   function crewNames() {
-    return new Map(local.crew.map((member) => [Number(member.responder_id), member.responder_name]));
+    return new Map(local.stationCrew.map((member) => [Number(member.responder_id), member.responder_name]));
   }
 
   function mode() {
@@ -103,7 +104,11 @@ export function formView(root, { id, kind }, ctx) {
       }
     }
     const station = me?.responder?.station?.name;
-    local.crew = crew.filter((member) => member.station === station && MEMBER_STATES.has(member.state));
+    local.stationCrew = crew.filter((member) => member.station === station);
+    // Those who were on scene are offered whatever their alert's state now: a cancelled incident
+    // ends every alert as "cancelled", crew lead included (found by trying the product: the form
+    // then named no one, and the prefilled crew lead as "Firefighter 10").
+    local.crew = local.stationCrew.filter((member) => MEMBER_STATES.has(member.state) || member.attended);
   }
 
   async function refresh() {
