@@ -43,6 +43,13 @@ def test_three_waiting_alerts_leave_most_of_the_screen_to_the_one_shown(page, ph
     assert page.locator(".other-alerts").evaluate("(box) => box.scrollHeight > box.clientHeight")
     banners.last.get_by_role("link", name="Open").scroll_into_view_if_needed()
     assert banners.last.get_by_role("link", name="Open").is_visible()
+    # What the page scrolls to stops below the stack, not under it (a form's list of problems was
+    # hidden so): the answer buttons, scrolled to as a focus or an error summary would be.
+    answer = page.get_by_role("button", name="ACCEPT: I'm going")
+    answer.evaluate("(button) => button.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(200)
+    under = page.locator(".other-alerts").bounding_box()
+    assert answer.bounding_box()["y"] >= under["y"] + under["height"] - 1, "scrolled to under the banner"
     page.get_by_role("button", name="ACCEPT: I'm going").click()
     page.get_by_text("You accepted. Go now.").wait_for()
     assert problems == []

@@ -59,6 +59,9 @@ export function mountAlertBanner(root, ctx) {
     if (document.visibilityState === "visible") {
       for (const alert of waiting) ctx.sync?.acknowledge(alert.id); // once each: sync keeps which
     }
+    // What the page scrolls to (a form's list of problems, a field given the focus, a cancel's
+    // notice) stops below the banner, not under it (found by trying the product).
+    document.documentElement.style.scrollPaddingTop = box.hidden ? "" : `${box.offsetHeight}px`;
   }
 
   store.subscribe(render);
