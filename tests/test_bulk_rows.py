@@ -430,3 +430,14 @@ def test_floats_come_back_as_the_same_doubles(incident, alice, bob, charlie):
     insert_rows(alerts)
     stored = Alert.objects.filter(pk__in=[alert.pk for alert in alerts]).order_by("pk")
     assert [alert.distance_km for alert in stored] == awkward
+
+
+def test_each_instance_gets_the_key_of_its_own_row(incident, alice, bob, charlie):
+    """The keys come back in the rows' order (PostgreSQL: the document's ORDINALITY), so each
+    instance holds its own row's key, not a neighbour's."""
+    alerts = alerts_for(incident, [charlie, alice, bob])()
+    insert_rows(alerts)
+    stored = {alert.pk: alert for alert in Alert.objects.filter(pk__in=[alert.pk for alert in alerts])}
+    assert [(stored[alert.pk].responder_id, stored[alert.pk].rank) for alert in alerts] == [
+        (alert.responder_id, alert.rank) for alert in alerts
+    ]
