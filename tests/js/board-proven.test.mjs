@@ -152,4 +152,21 @@ describe("responders the alert has reached without a phone that rings", () => {
     // Not yet seen anywhere: the plain warning stays.
     assert.equal(board.devicesText(state, sam).text, "No phone for alerts");
   });
+
+  it("does not warn in red about the phones of an alert that ended before it was needed", () => {
+    const state = boardOf([sam, alex]);
+    board.applyFrame(state, devicesFrame(1, []));
+    board.applyFrame(state, devicesFrame(2, [device(20, { failed: "Gone (410)" })]));
+    assert.equal(board.devicesText(state, sam).tone, "none");
+    assert.equal(board.devicesText(state, alex).tone, "failed");
+    for (const ended of ["stood_down", "cancelled"]) {
+      const noPhone = board.devicesText(state, { ...sam, state: ended });
+      assert.equal(noPhone.text, "No phone for alerts", "still said, for next time");
+      assert.equal(noPhone.tone, "ended");
+      assert.match(noPhone.title, /This alert has ended/);
+      assert.equal(board.devicesText(state, { ...alex, state: ended }).tone, "ended");
+    }
+    // Declined or answered: the phones' state is theirs as before.
+    assert.equal(board.devicesText(state, { ...sam, state: "declined" }).tone, "none");
+  });
 });

@@ -253,10 +253,22 @@ const deviceKey = (device) => (device.device_id === null || device.device_id ===
 /** Per responder, on how many of their phones the alert's notification was shown (the phones'
  *  receipts): {text, title, tone, unproven, phones}, or null while the board does not know (no frame yet).
  *  `title` says it per device: sent, shown, opened, or why it failed, and which are not proven to
- *  ring. tone: shown, sent, failed, none. `unproven`: none of their devices is proven (or none). */
+ *  ring. tone: shown, sent, failed, none; ended (what would be failed or none, on an alert stood
+ *  down or cancelled). `unproven`: none of their devices is proven (or none). */
 export function devicesText(state, alert) {
   const devices = state.devices.get(alert.id);
   if (!devices) return null;
+  const cell = deviceCell(devices, alert);
+  if (!ENDED_UNNEEDED.has(alert.state) || (cell.tone !== "none" && cell.tone !== "failed")) return cell;
+  // Stood down or cancelled before anyone needed this phone to ring: no longer a warning to act
+  // on (red on a finished row drew the eye from the live ones), still said for next time.
+  return { ...cell, tone: "ended", title: `${cell.title}\nThis alert has ended: nothing to do for it now.` };
+}
+
+/** Alert states in which the alert ended without the responder having to be reached. */
+const ENDED_UNNEEDED = new Set(["stood_down", "cancelled"]);
+
+function deviceCell(devices, alert) {
   if (!devices.length) {
     if (alert.received_at) {
       // Answering in the open app with no push subscription: reached this time, but a new alert
