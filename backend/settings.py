@@ -337,6 +337,11 @@ SPECTACULAR_SETTINGS = {
         "YesNoUnknownEnum": "backend.records.models.YesNoUnknown.values",
         "FirstByEnum": "backend.records.models.FirstBy.values",
     },
+    # drf-spectacular's own hook, then: the inputs that refuse unknown fields say so.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backend.api.known_fields.mark_known_fields_only",
+    ],
 }
 
 # --- Defibrillators (docs/defibrillators.md) ---------------------------------------------------------
@@ -345,6 +350,17 @@ DEFIBRILLATORS_NEAREST_COUNT = env.integer("DEFIBRILLATORS_NEAREST_COUNT", 3, mi
 DEFIBRILLATORS_RADIUS_M = env.integer("DEFIBRILLATORS_RADIUS_M", 1000, minimum=50, maximum=10000)
 
 # --- Dispatch rules (docs/deployment.md) --------------------------------------------------------
+# Where an incident may be: a box around the area the deployment serves, by default the United
+# Kingdom, the Channel Islands and the Isle of Man with a margin (as the postcode import's:
+# backend/postcodes/importing.py). A CAD that sent (0, 0), a place abroad or its latitude and
+# longitude swapped made an incident nobody could reach, and the board's map zoomed out to a
+# continent to show it (found by trying the product). A trust may narrow it to its own area.
+INCIDENT_AREA_SOUTH = env.number("INCIDENT_AREA_SOUTH", 49.0, minimum=-90, maximum=90)
+INCIDENT_AREA_NORTH = env.number("INCIDENT_AREA_NORTH", 61.0, minimum=-90, maximum=90)
+INCIDENT_AREA_WEST = env.number("INCIDENT_AREA_WEST", -9.0, minimum=-180, maximum=180)
+INCIDENT_AREA_EAST = env.number("INCIDENT_AREA_EAST", 2.0, minimum=-180, maximum=180)
+if INCIDENT_AREA_SOUTH >= INCIDENT_AREA_NORTH or INCIDENT_AREA_WEST >= INCIDENT_AREA_EAST:
+    raise ImproperlyConfigured("INCIDENT_AREA_SOUTH must be below _NORTH, and INCIDENT_AREA_WEST below _EAST.")
 DISPATCH_RADIUS_KM = env.number("DISPATCH_RADIUS_KM", 20.0, minimum=0.1, maximum=500)
 DISPATCH_MAX_PER_STATION = env.integer("DISPATCH_MAX_PER_STATION", 4, minimum=1, maximum=100)
 DISPATCH_MAX_RESPONDERS = env.integer("DISPATCH_MAX_RESPONDERS", 50, minimum=1, maximum=1000)

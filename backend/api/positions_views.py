@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from backend import priority
 from backend.accounts import positions as account_positions
 from backend.api.fields import AmbulanceEtaField, AwareDateTimeField, StrictFloatField
+from backend.api.known_fields import KnownFieldsOnly
 from backend.api.views import _incident_detail, _valid
 from backend.dispatch import actions, positions
 from backend.schemas import api_responses, openapi_schema
@@ -68,7 +69,7 @@ class IncidentPositionsView(APIView):
 class AmbulanceEtaView(APIView):
     """`POST /api/v1/incidents/{id}/ambulance-eta/` `{"ambulance_eta": ISO or null}`: from the CAD."""
 
-    class AmbulanceEtaInput(serializers.Serializer):
+    class AmbulanceEtaInput(KnownFieldsOnly, serializers.Serializer):
         ambulance_eta = AmbulanceEtaField(
             allow_null=True, help_text="The ambulance's estimated arrival; null: unknown."
         )

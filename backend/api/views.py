@@ -28,6 +28,7 @@ from backend.api.fields import (
     StrictIntegerField,
     StrictUUIDField,
 )
+from backend.api.known_fields import KnownFieldsOnly
 from backend.api.pagination import paginate
 from backend.api.permissions import requires
 from backend.checklists import actions as checklist_actions
@@ -84,7 +85,9 @@ class IncidentListView(APIView):
     # The CAD's create-and-dispatch: positions wait while it is served (backend/priority.py).
     urgency = {"POST": priority.URGENT}
 
-    class CreateIncidentInput(_FieldsCopiedShallowly, serializers.Serializer):
+    class CreateIncidentInput(KnownFieldsOnly, _FieldsCopiedShallowly, serializers.Serializer):
+        """A new incident: where, what, and whether to dispatch it at once."""
+
         cad_reference = serializers.RegexField(
             r"^[A-Za-z0-9][A-Za-z0-9/_.-]*$",
             max_length=40,
@@ -164,7 +167,7 @@ class DispatchView(APIView):
     permission_classes = [requires("dispatch.dispatch_incident")]
     urgency = {"POST": priority.URGENT}  # backend/priority.py
 
-    class DispatchInput(serializers.Serializer):
+    class DispatchInput(KnownFieldsOnly, serializers.Serializer):
         # Ids within the database's integer range: a bigger one made the lookup fail with a 500.
         station_ids = serializers.ListField(child=_id_field(), required=False, allow_empty=False)
         responder_ids = serializers.ListField(child=_id_field(), required=False, allow_empty=False)
@@ -194,7 +197,7 @@ class DispatchView(APIView):
 class StandDownView(APIView):
     permission_classes = [requires("dispatch.stand_down_incident")]
 
-    class StandDownInput(serializers.Serializer):
+    class StandDownInput(KnownFieldsOnly, serializers.Serializer):
         alert_ids = serializers.ListField(
             child=_id_field(),
             required=False,
@@ -212,7 +215,7 @@ class StandDownView(APIView):
 class CancelView(APIView):
     permission_classes = [requires("dispatch.cancel_incident")]
 
-    class CancelInput(serializers.Serializer):
+    class CancelInput(KnownFieldsOnly, serializers.Serializer):
         reason = serializers.CharField(max_length=200)
 
     @extend_schema(request=CancelInput, responses=api_responses("incident_detail"))

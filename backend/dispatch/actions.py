@@ -238,8 +238,28 @@ def _check_location(latitude, longitude) -> None:
         errors["latitude"] = ["Latitude must be a number from -90 to 90."]
     if not _is_number(longitude) or not -180 <= longitude <= 180:
         errors["longitude"] = ["Longitude must be a number from -180 to 180."]
+    if not errors:
+        errors = _outside_the_area(latitude, longitude)
     if errors:
         raise InvalidInput("The incident's location is not valid.", fields=errors)
+
+
+def _outside_the_area(latitude: float, longitude: float) -> dict[str, list[str]]:
+    """What is outside the area this deployment serves (settings.INCIDENT_AREA_*), per field."""
+    south, north = settings.INCIDENT_AREA_SOUTH, settings.INCIDENT_AREA_NORTH
+    west, east = settings.INCIDENT_AREA_WEST, settings.INCIDENT_AREA_EAST
+    swapped = south <= longitude <= north and west <= latitude <= east
+    hint = " (or latitude and longitude are swapped)" if swapped else ""
+    errors = {}
+    if not south <= latitude <= north:
+        errors["latitude"] = [
+            f"Latitude {latitude:g} is outside the area this service covers ({south:g} to {north:g}){hint}."
+        ]
+    if not west <= longitude <= east:
+        errors["longitude"] = [
+            f"Longitude {longitude:g} is outside the area this service covers ({west:g} to {east:g}){hint}."
+        ]
+    return errors
 
 
 def _check_crew_target(crew_target) -> None:
