@@ -33,7 +33,11 @@ def attendance_prefill(alert: Alert) -> dict:
 
 def outcome_prefill(alert: Alert) -> dict:
     """From the whole crew: the station's firefighters who accepted this incident, and everything
-    their phones logged on scene."""
+    their phones logged on scene. The crew ticked as having attended is only those who were on
+    scene: an on-scene time, as the coordinators' board and the app count "attended"
+    (backend/dispatch/coverage.py, payloads.crew_member), or, as the attendance form's prefill
+    has it, events their phone logged on scene (someone who used the checklist and never pressed
+    "On scene"). Someone who accepted and was stood down on the way did not attend."""
     crew = list(
         Alert.objects.filter(
             incident_id=alert.incident_id, station_id=alert.station_id, accepted_at__isnull=False
@@ -53,7 +57,8 @@ def outcome_prefill(alert: Alert) -> dict:
         "handover_at": _first(events, "handover"),
     }
     values = {name: value.isoformat() for name, value in times.items() if value is not None}
-    values["crew"] = [member.responder_id for member in crew]
+    logged_on_scene = {event.alert_id for event in event_list}
+    values["crew"] = [member.responder_id for member in crew if attended(member, logged_on_scene)]
     if "crew_cpr_started" in events:
         values["compressions"] = True
     if {"pads_on", "analysis", "shock"} & set(events):
@@ -71,6 +76,13 @@ def outcome_prefill(alert: Alert) -> dict:
     if "rosc" in events:
         values["rosc_any_time"] = True
     return values
+
+
+def attended(alert: Alert, logged_on_scene: set[int]) -> bool:
+    """Was on scene, whatever the alert's state now: an on-scene time (the board's and the app's
+    "attended": backend/dispatch/coverage.py, backend/dispatch/payloads.py crew_member), or events
+    logged on scene by their phone (`logged_on_scene`: alert ids), as attendance_prefill has it."""
+    return alert.on_scene_at is not None or alert.pk in logged_on_scene
 
 
 def _shocks_given(event_list: list[OnSceneEvent]) -> int:

@@ -6,6 +6,9 @@ import uuid
 import pytest
 
 from backend.checklists.actions import record_onscene_event
+from backend.dispatch.actions import close_incident, respond_to_alert
+from backend.dispatch.coverage import coverage_of
+from backend.dispatch.payloads import crew_of
 from backend.errors import InvalidInput, NotAllowed
 from backend.records import actions
 from backend.records.models import Outcome
@@ -206,6 +209,8 @@ def tap(alert, type, minutes_ago, **data):
 
 
 def test_the_outcome_is_prefilled_from_the_whole_crews_checklist(erin_alert, alice_alert, erin, alice, bob_alert):
+    for alert in (erin_alert, alice_alert):
+        respond_to_alert(actor=alert.responder.user, alert_id=alert.pk, response="on_scene")
     tap(erin_alert, "arrived", 20)
     tap(alice_alert, "cpr_started", 19)
     tap(erin_alert, "pads_on", 18)
@@ -221,7 +226,8 @@ def test_the_outcome_is_prefilled_from_the_whole_crews_checklist(erin_alert, ali
     form = actions.open_form(actor=erin.user, kind="outcome", alert_id=erin_alert.pk)
 
     prefill = form.prefill
-    assert prefill["crew"] == sorted([erin.pk, alice.pk, bob_alert.responder_id])
+    # Bob accepted but never got there: not ticked as having attended.
+    assert prefill["crew"] == sorted([erin.pk, alice.pk])
     assert prefill["first_rhythm"] == "shock_advised"
     assert prefill["crew_shocks"] == 2
     assert (prefill["compressions"], prefill["defibrillator_applied"], prefill["resuscitation_attempted"]) == (
@@ -235,3 +241,34 @@ def test_the_outcome_is_prefilled_from_the_whole_crews_checklist(erin_alert, ali
     # The prefill breaks no rule: the crew lead can confirm it as it is, with the context added.
     outcome, created = submit(erin_alert, "outcome", **prefill, location_type="home", witnessed="bystander")
     assert created and outcome.crew_shocks == 2
+
+
+def test_the_crew_ticked_is_who_attended_as_the_board_and_the_app_count_it(
+    erin_alert, alice_alert, bob_alert, erin, carol, incident
+):
+    """Found by a tester: Kate accepted, was stood down on the way when the incident was closed,
+    and the outcome form still ticked her as having attended; the board said "attended 1"."""
+    respond_to_alert(actor=erin.user, alert_id=erin_alert.pk, response="on_scene")
+    respond_to_alert(actor=alice_alert.responder.user, alert_id=alice_alert.pk, response="en_route")
+    close_incident(actor=carol, incident_id=incident.pk)  # erin cleared, alice and bob stood down
+    incident.refresh_from_db()
+
+    prefill = actions.open_form(actor=erin.user, kind="outcome", alert_id=erin_alert.pk).prefill
+
+    assert prefill["crew"] == [erin.pk]
+    # The same count as the board's and the app's.
+    assert coverage_of(incident).attended == 1
+    assert [member["responder_id"] for member in crew_of(incident) if member["attended"]] == prefill["crew"]
+
+
+def test_someone_who_used_the_checklist_without_pressing_on_scene_is_ticked(
+    erin_alert, alice_alert, bob_alert, erin, alice
+):
+    """Their phone's on-scene events say they were there, as the attendance form's prefill reads
+    them: not ticked, and stood down by a close, the crew lead could not have ticked them at all."""
+    respond_to_alert(actor=erin.user, alert_id=erin_alert.pk, response="on_scene")
+    tap(alice_alert, "cpr_started", 5)
+
+    prefill = actions.open_form(actor=erin.user, kind="outcome", alert_id=erin_alert.pk).prefill
+
+    assert prefill["crew"] == sorted([erin.pk, alice.pk])
