@@ -19,11 +19,55 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CURRENT_FILE = DATA_DIR / "bls-aed-v2.json"
 
+# Marks, in the content's text, what the guideline text could not settle and a clinician must
+# confirm (e.g. the infant hand position). A version is never approved while any of its text still
+# carries it (backend.checklists.signoff.approve_version). The one place the marker is defined.
+PLACEHOLDER_MARKER = "AWAITING CLINICAL CONFIRMATION"
+# The clinician's to-do list: its questions name the marker ("replace the 'AWAITING CLINICAL
+# CONFIRMATION' sentence"), they are not guidance, so they are not searched for it.
+REVIEW_SECTION = "clinical_review"
+
 
 @functools.cache
 def current() -> dict:
     """The checklist in force. Shared between callers: do not modify it."""
     return json.loads(CURRENT_FILE.read_text(encoding="utf-8"))
+
+
+def placeholders(document: dict) -> list[str]:
+    """Where the document's text still carries PLACEHOLDER_MARKER, each as a reader would find it:
+    'Infant checklist, step "Start chest compressions" (variants.infant.steps.compressions)'. A
+    list of steps is entered by a step's id, as `clinical_review.items[].where` names places."""
+    found = []
+    for path, text in _texts(document, ()):
+        if PLACEHOLDER_MARKER in text.upper():
+            found.append(_describe(document, path))
+    return found
+
+
+def _texts(node, path: tuple[str, ...]):
+    if isinstance(node, str):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if not (path == () and key == REVIEW_SECTION):
+                yield from _texts(value, (*path, str(key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            key = value.get("id") if isinstance(value, dict) else None
+            yield from _texts(value, (*path, str(key) if key else str(index)))
+
+
+def _describe(document: dict, path: tuple[str, ...]) -> str:
+    where = ".".join(path)
+    if len(path) >= 2 and path[0] == "variants":
+        variant = document["variants"].get(path[1], {})
+        name = f"{variant.get('label', path[1])} checklist"
+        if len(path) >= 4 and path[2] == "steps":
+            step = next((s for s in variant.get("steps", []) if s.get("id") == path[3]), {})
+            return f'{name}, step "{step.get("title", path[3])}" ({where})'
+        return f"{name} ({where})"
+    return where
 
 
 def event_ids() -> list[str]:

@@ -100,34 +100,63 @@ def approve_version(
 ) -> ChecklistVersion:
     """Record a clinician's review and approve the version: from then on production serves it.
     Only a clinical safety officer may; only a draft can be approved (a withdrawn version stays
-    withdrawn: load the content again under a new version)."""
+    withdrawn: load the content again under a new version).
+
+    Refused, saying what to correct, while any text of the content still carries the placeholder
+    a clinician must replace (content.PLACEHOLDER_MARKER: phones would show it as approved
+    guidance), and for a review dated in the future or before the version was loaded (the review
+    is of the content as loaded)."""
     _require_clinical_safety_officer(actor, "approve a checklist version")
     fields = {
         "reviewer_name": reviewer_name.strip(),
         "reviewer_role": reviewer_role.strip(),
         "reviewer_registration": reviewer_registration.strip(),
     }
-    errors = {}
-    for name in ("reviewer_name", "reviewer_role"):
-        if not fields[name]:
-            errors[name] = ["Say who reviewed the content: their name and their role."]
-    if reviewed_on is None:
-        errors["reviewed_on"] = ["Give the date of the clinical review."]
-    elif reviewed_on > timezone.localdate():
-        errors["reviewed_on"] = ["The review cannot be in the future."]
-    if errors:
-        raise InvalidInput("The sign-off has errors: see fields.", fields=errors)
     with transaction.atomic():
         row = _locked(version_id)
         if row.status != SignOffStatus.DRAFT:
             raise Conflict(
                 f"Checklist {row.version} is {row.get_status_display().lower()}: only a draft can be approved."
             )
+        errors = _approval_errors(row, fields, reviewed_on)
+        if errors:
+            raise InvalidInput(_approval_error_message(errors), fields=errors)
         for name, value in fields.items():
             setattr(row, name, value)
         row.reviewed_on = reviewed_on
         _set_status(actor, row, SignOffStatus.APPROVED, "")
     return row
+
+
+def _approval_errors(row: ChecklistVersion, fields: dict, reviewed_on: datetime.date | None) -> dict:
+    errors = {}
+    for name in ("reviewer_name", "reviewer_role"):
+        if not fields[name]:
+            errors[name] = ["Say who reviewed the content: their name and their role."]
+    loaded_on = timezone.localdate(row.loaded_at)
+    if reviewed_on is None:
+        errors["reviewed_on"] = ["Give the date of the clinical review."]
+    elif reviewed_on > timezone.localdate():
+        errors["reviewed_on"] = ["The review cannot be in the future."]
+    elif reviewed_on < loaded_on:
+        errors["reviewed_on"] = [
+            f"The review cannot be before checklist {row.version} was loaded ({loaded_on.isoformat()}): "
+            "give the date the clinician reviewed this content."
+        ]
+    remaining = content.placeholders(row.content)
+    if remaining:
+        errors["content"] = [
+            f"Checklist {row.version} cannot be approved: it still contains the placeholder "
+            f'"{content.PLACEHOLDER_MARKER}" in {"; ".join(remaining)}. A clinician must replace it with the '
+            "confirmed text in the content file, loaded as a new version, before it is approved."
+        ]
+    return errors
+
+
+def _approval_error_message(errors: dict) -> str:
+    if "content" in errors:
+        return errors["content"][0]
+    return "The sign-off has errors: see fields."
 
 
 def withdraw_version(*, actor, version_id: int, reason: str) -> ChecklistVersion:
