@@ -13,7 +13,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backend.audit import log as audit_log
 from backend.audit.log import new_alert_entries, record_alert_changes, record_overrides
+from backend.audit.models import AuditAction
 from backend.bulk_rows import insert_rows, new_instance
 from backend.delivery import readiness, receipts
 from backend.delivery.models import Kind
@@ -727,6 +729,7 @@ def cancel_incident(*, actor, incident_id: int, reason: str) -> Incident:
         incident.cancelled_at = now
         incident.cancel_reason = reason[:200]
         incident.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+        _audit_incident_ended(actor, incident)
         alerts = _alerts_for_update(incident)
         changed = [alert for alert in alerts if _move(alert, AlertState.CANCELLED, "cancelled_at", now)]
         _save_alerts(changed, "cancelled_at", actor=actor)
@@ -758,6 +761,7 @@ def close_incident(*, actor, incident_id: int) -> Incident:
         incident.closed_at = now
         incident.next_escalation_at = None
         incident.save(update_fields=["status", "closed_at", "next_escalation_at"])
+        _audit_incident_ended(actor, incident)
         alerts = _alerts_for_update(incident)
         on_scene = [alert for alert in alerts if alert.state == AlertState.ON_SCENE]
         others = [alert for alert in alerts if alert.state != AlertState.ON_SCENE]
@@ -773,6 +777,16 @@ def close_incident(*, actor, incident_id: int) -> Incident:
         alert_states={alert.pk: alert.state for alert in [*cleared, *stood_down]},
     )
     return incident
+
+
+def _audit_incident_ended(actor, incident: Incident) -> None:
+    """Who cancelled or closed the incident, and from where: the alerts' entries said it only for
+    an incident someone had been alerted to (found by trying the product: a cancelled incident
+    that had alerted nobody left no trace of who cancelled it). The status only: the reason is
+    free text, kept on the incident."""
+    audit_log.record(
+        actor, AuditAction.CHANGE, "incident", incident.pk, incident_id=incident.pk, detail={"status": incident.status}
+    )
 
 
 def set_ambulance_eta(*, actor, incident_id: int, ambulance_eta: datetime.datetime | None) -> Incident:
