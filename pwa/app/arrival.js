@@ -4,13 +4,37 @@
 // each estimate (backend/dispatch/arrival.py); method "estimate" is a straight line times a road
 // factor at an average speed, and is always called an estimate here.
 
-/** "1.2 km · about 3 min (estimate)", or "... (by road)" for a routed one. */
-export function estimateText(estimate) {
+// Arrival estimates are for those still on their way: once on scene (or cleared, stood down...) a
+// responder's row shows none, and nobody is "likely first" once anyone has been on scene.
+const ON_THE_WAY = new Set(["accepted", "en_route"]);
+
+/** Accepted or en route: the only states whose arrival estimate means anything. */
+export function isOnTheWay(alert) {
+  return ON_THE_WAY.has(alert?.state);
+}
+
+/** Has been on scene, whatever they are now: a board alert (on_scene_at) or a crew member
+ *  (attended). */
+export function hasArrived(alert) {
+  return alert?.state === "on_scene" || Boolean(alert?.on_scene_at) || alert?.attended === true;
+}
+
+/** The positions (with estimates) of those still on their way, out of an incident's `positions`;
+ *  `alerts`: its alerts (board: `id`) or crew members (app: `alert_id`), with their states. */
+export function positionsOnTheWay(positions, alerts) {
+  const going = new Set((alerts ?? []).filter(isOnTheWay).map((alert) => alert.alert_id ?? alert.id));
+  return (positions ?? []).filter((position) => going.has(position.alert_id));
+}
+
+/** "1.2 km · about 3 min (estimate)", or "... (by road)" for a routed one. The minutes are those
+ *  still to go at `now`, counted from when the estimate was worked out, as "likely first" counts
+ *  them, so a row and the "likely first" line drawn at the same `now` agree. */
+export function estimateText(estimate, now = Date.now()) {
   if (!estimate || typeof estimate.eta_seconds !== "number") return "";
   const km = Number(estimate.distance_km);
   const distance = km < 1 ? `${Math.round(km * 1000)} m` : `${km.toFixed(1)} km`;
   const how = estimate.method === "routing" ? "by road" : "estimate";
-  return `${distance} · about ${minutesText(estimate.eta_seconds)} (${how})`;
+  return `${distance} · about ${minutesText(remainingSeconds({ estimate }, now))} (${how})`;
 }
 
 /** Whole minutes, at least one: "1 min", "3 min". */
@@ -61,4 +85,11 @@ export function likelyFirstText(positions, ambulanceEta, now = Date.now()) {
   }
   const ambulance = first.ambulanceSeconds === null ? "" : ` · ambulance ${minutesText(first.ambulanceSeconds)}`;
   return `Likely first: ${first.name} (${minutesText(first.seconds)})${ambulance}`;
+}
+
+/** "Likely first" among those of `alerts` still on their way, or "" once any of them has been on
+ *  scene (somebody was first already). */
+export function likelyFirstAmong(positions, alerts, ambulanceEta, now = Date.now()) {
+  if ((alerts ?? []).some(hasArrived)) return "";
+  return likelyFirstText(positionsOnTheWay(positions, alerts), ambulanceEta, now);
 }

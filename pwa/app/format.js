@@ -109,8 +109,9 @@ export function otherJobText(job, jobIncident) {
 /**
  * The crew in one line (the alert screen's crew button): who is going and who has been there.
  * `crew`: the crew members (a Map or an iterable); `incident`: its summary (status, crew_target).
- * Counts who attended (on scene at some point), so a cleared job reads "2 attended", and the crew
- * target as "1 of 2 needed" while the incident is open.
+ * Counts who attended (on scene at some point), so a cleared job reads "2 attended", and, while the
+ * incident is open, what the crew target still asks: "1 more needed of 2", or "Covered (2 needed)"
+ * once enough are going (never "3 of 2 needed").
  */
 export function crewSummary(crew, incident) {
   const members = [...(crew instanceof Map ? crew.values() : crew || [])];
@@ -123,7 +124,7 @@ export function crewSummary(crew, incident) {
   if (!parts.length) return target ? `Nobody has accepted yet (${target} needed)` : "Nobody has accepted yet";
   // Covered, as the server counts it: those committed now plus those who attended and cleared.
   const covering = members.filter((member) => COMMITTED.has(member.state) || (member.state === "cleared" && hasAttended(member))).length;
-  if (target) parts.unshift(`${covering} of ${target} needed`);
+  if (target) parts.unshift(covering >= target ? `Covered (${target} needed)` : `${target - covering} more needed of ${target}`);
   return parts.join(" · ");
 }
 

@@ -1,5 +1,5 @@
 """The coordinators' live board shows, in a real browser, each incident's coverage against its crew
-target (issue 11): "Going 1 of 2" when one of the two firefighters alerted accepts, covered when the
+target (issue 11): "1 going (2 needed)" when one of the two firefighters alerted accepts, covered when the
 second does; a firefighter committed to that incident is marked "On <reference>" on another
 incident he is alerted to by name; and a dispatch out of every station's range raises the alarm at
 once, with the reason on the card."""
@@ -76,15 +76,15 @@ def test_the_board_shows_each_incident_s_coverage_and_a_dispatch_that_reached_no
     )
     card = page.locator(f'section[data-incident-id="{incident["id"]}"]')
     coverage = card.locator(".board-coverage")
-    expect(coverage).to_have_text("Going 0 of 2: nobody has accepted (2 alerted).")
+    expect(coverage).to_have_text("0 going (2 needed): nobody has accepted (2 alerted).")
     expect(card).to_have_class(has_class("board-incident--short"))
 
     accept(first, incident)
-    expect(coverage).to_have_text("Going 1 of 2: 1 more needed.")
+    expect(coverage).to_have_text("1 going (2 needed): 1 more needed.")
     expect(card.locator(".board-cover--short")).to_be_visible()
 
     accept(second, incident)
-    expect(coverage).to_contain_text("Going 2 of 2: covered at ")
+    expect(coverage).to_contain_text("2 going (2 needed): covered at ")
     expect(card.locator(".board-cover--covered")).to_be_visible()
     expect(card).to_have_class(has_class("board-incident--covered"))
 
@@ -138,7 +138,7 @@ def test_the_responders_table_stays_inside_its_card(desk, dispatcher, server):
     )
     accept(first, incident)
     card = page.locator(f'section[data-incident-id="{incident["id"]}"]')
-    expect(card.locator(".board-coverage")).to_have_text("Going 1 of 2: 1 more needed.")
+    expect(card.locator(".board-coverage")).to_have_text("1 going (2 needed): 1 more needed.")
 
     spill = card.evaluate(SPILLS)
     assert spill["page"] <= 1, spill

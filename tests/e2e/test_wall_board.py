@@ -268,6 +268,9 @@ def test_every_action_works_from_the_board(chromium, server, dispatcher, size):
         card = card_of(page, incident)
         expect(card.locator(".wall-address")).to_have_text("1 Tuesday Market Place, King's Lynn")
         expect(card.locator(".wall-elapsed")).to_contain_text("not dispatched")
+        # The coverage line points at the card's own Dispatch button, not at another page.
+        not_dispatched = re.compile(r"^0 going \(\d+ needed\): not dispatched yet: press Dispatch\.$")
+        expect(card.locator(".wall-coverage")).to_have_text(not_dispatched)
 
         # Dispatch: the station's firefighters appear, one line each.
         card.get_by_role("button", name="Dispatch", exact=True).click()
@@ -553,6 +556,12 @@ def test_a_responder_going_shows_their_estimate_and_who_is_likely_first(chromium
         expect(line.locator(".wall-r-name")).to_have_text(alert["responder_name"])
         assert line.evaluate(NAMES_CUT_SHORT) == []
         assert page.evaluate(OVERFLOWING) == []
+        # On scene (found by a tester: still "about 2 min" and "Likely first" him): the estimate was
+        # for getting there, so the line has none, and nobody is "likely first" any more.
+        firefighter.post(f"/api/v1/alerts/{alert['id']}/respond/", {"response": "on_scene"})
+        expect(line.locator(".wall-r-state")).to_have_text("On scene")
+        expect(line.locator(".wall-r-eta")).to_have_count(0)
+        expect(card_of(page, incident).locator(".wall-first")).to_have_count(0)
         assert problems == []
     finally:
         context.close()

@@ -72,14 +72,15 @@ describe("coverage on each card", () => {
   it("says how many are going of how many are needed, from covering_count and crew_target", () => {
     const one = incident(1, { committed_count: 1, covering_count: 1, accepted_count: 1 });
     const { text, tone } = board.coverageText(one, [alert(1, 1, "accepted"), alert(1, 2, "alerted")]);
-    assert.match(text, /^Going 1 of 2\b/);
+    assert.match(text, /^1 going \(2 needed\): 1 more needed\.$/);
     assert.equal(tone, "short");
   });
 
   it("counts those who attended and cleared as going, and calls the incident covered", () => {
     const covered = incident(1, { crew_target: 2, committed_count: 1, covering_count: 2, covered: true });
     const { text, tone } = board.coverageText(covered, [alert(1, 1, "en_route"), alert(1, 2, "cleared")]);
-    assert.match(text, /^Going 2 of 2: covered/);
+    // Found by a tester: "1/2 committed · Going 2 of 2: covered", two counts at odds. One set now.
+    assert.match(text, /^1 going, 1 cleared from the scene \(2 needed\): covered/);
     assert.equal(tone, "covered");
     assert.equal(board.isShort(covered), false);
   });
@@ -89,7 +90,7 @@ describe("coverage on each card", () => {
     // who accepted and cleared without attending is neither committed nor covering.
     const short = incident(1, { crew_target: 1, accepted_count: 1, committed_count: 0, covering_count: 0 });
     assert.equal(board.isShort(short), true);
-    assert.match(board.coverageText(short, [alert(1, 1, "cleared")]).text, /^Going 0 of 1/);
+    assert.match(board.coverageText(short, [alert(1, 1, "cleared")]).text, /^0 going \(1 needed\)/);
   });
 
   it("is short while fewer are going than needed, even when somebody has accepted", () => {
@@ -114,8 +115,28 @@ describe("coverage on each card", () => {
 
   it("says nobody is going when nobody has accepted yet", () => {
     const { text, tone } = board.coverageText(incident(1), [alert(1, 1, "alerted"), alert(1, 2, "received")]);
-    assert.equal(text, "Going 0 of 2: nobody has accepted (2 alerted).");
+    assert.equal(text, "0 going (2 needed): nobody has accepted (2 alerted).");
     assert.equal(tone, "none");
+  });
+
+  it("says more going than needed as such, not '3 of 2'", () => {
+    const over = incident(1, { crew_target: 2, committed_count: 3, covering_count: 3, covered: true, covered_at: "2026-01-01T12:04:00+00:00" });
+    const alerts = [alert(1, 1, "en_route"), alert(1, 2, "accepted"), alert(1, 3, "on_scene")];
+    const { text, tone, lead } = board.coverageText(over, alerts);
+    assert.match(text, /^3 going \(2 needed\): covered at [\d:]+\.$/);
+    assert.equal(lead, "3 going (2 needed)", "the counts a board sets apart");
+    assert.equal(tone, "covered");
+  });
+
+  it("says who cleared from the scene when nobody is going any more", () => {
+    const left = incident(1, { crew_target: 1, committed_count: 0, covering_count: 1, covered: true });
+    assert.equal(board.coverageText(left, [alert(1, 1, "cleared")]).text, "1 cleared from the scene (1 needed): covered.");
+  });
+
+  it("points at the card's Dispatch button when it has one, else at the incident's page", () => {
+    const waiting = incident(1, { dispatched_at: null });
+    assert.equal(board.coverageText(waiting, [], { dispatchButton: true }).text, "0 going (2 needed): not dispatched yet: press Dispatch.");
+    assert.equal(board.coverageText(waiting, []).text, "0 going (2 needed): not dispatched yet: dispatch from the incident's page.");
   });
 });
 

@@ -259,9 +259,15 @@ describe("the crew, counted", () => {
 
   it("shows the crew target", () => {
     const crew = [member(1, "en_route"), member(2, "on_scene", { attended: true }), member(3, "alerted")];
-    assert.equal(crewSummary(crew, incident(1, { crew_target: 2 })), "2 of 2 needed · 1 en route · 1 on scene");
+    assert.equal(crewSummary(crew, incident(1, { crew_target: 2 })), "Covered (2 needed) · 1 en route · 1 on scene");
+    assert.equal(crewSummary([member(1, "en_route"), member(3, "alerted")], incident(1, { crew_target: 2 })), "1 more needed of 2 · 1 en route");
     assert.equal(crewSummary([member(3, "alerted")], incident(1, { crew_target: 2 })), "Nobody has accepted yet (2 needed)");
     assert.equal(crewSummary(new Map([[3, member(3, "alerted")]]), incident(1)), "Nobody has accepted yet");
+  });
+
+  it("never says more are going than needed as '3 of 2 needed' (found by a tester)", () => {
+    const crew = [member(1, "en_route"), member(2, "en_route"), member(3, "on_scene", { attended: true })];
+    assert.equal(crewSummary(crew, incident(1, { crew_target: 2 })), "Covered (2 needed) · 2 en route · 1 on scene");
   });
 
   it("reads `attended`, and guesses it from the state for an older server", () => {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 
 import { ApiError } from "../../pwa/app/api.js";
-import { estimateText, likelyFirstText, minutesText } from "../../pwa/app/arrival.js";
+import { estimateText, isOnTheWay, likelyFirstAmong, likelyFirstText, minutesText, positionsOnTheWay } from "../../pwa/app/arrival.js";
 import { PositionSharing, distanceMetres, waitBeforeSending } from "../../pwa/app/position.js";
 import { applyAlert, createState } from "../../pwa/app/store.js";
 import { FakeClock } from "./support/fake-clock.mjs";
@@ -243,7 +243,7 @@ describe("estimates in words", () => {
   const position = (name, seconds) => ({ responder_name: name, estimate: { distance_km: 1.2, eta_seconds: seconds, method: "estimate", computed_at: at } });
 
   it("says the distance and time, labelled as an estimate", () => {
-    assert.equal(estimateText(position("A", 180).estimate), "1.2 km · about 3 min (estimate)");
+    assert.equal(estimateText(position("A", 180).estimate, now), "1.2 km · about 3 min (estimate)");
     assert.equal(estimateText({ distance_km: 0.45, eta_seconds: 20, method: "routing" }), "450 m · about 1 min (by road)");
     assert.equal(minutesText(0), "1 min");
   });
@@ -254,6 +254,42 @@ describe("estimates in words", () => {
     assert.equal(likelyFirstText([position("A. Smith", 600)], eightMinutes, now), "Likely first: the ambulance (8 min) · A. Smith 10 min");
     assert.equal(likelyFirstText([], null, now), "");
     assert.equal(likelyFirstText([position("A. Smith", 180)], null, now + 60000), "Likely first: A. Smith (2 min)");
+  });
+
+  it("gives a row and 'likely first' the same figure (found by a tester: 57 min against 59)", () => {
+    const sam = position("Sam Day", 59 * 60);
+    const later = now + 2 * 60000; // the estimate was worked out two minutes ago
+    assert.equal(likelyFirstText([sam], null, later), "Likely first: Sam Day (57 min)");
+    assert.equal(estimateText(sam.estimate, later), "1.2 km · about 57 min (estimate)");
+  });
+});
+
+describe("estimates only for those on their way", () => {
+  const at = "2026-01-01T12:00:00Z";
+  const now = Date.parse(at);
+  const position = (alertId, name, seconds) => ({ alert_id: alertId, responder_name: name, estimate: { distance_km: 1.5, eta_seconds: seconds, method: "estimate", computed_at: at } });
+  const alert = (id, state, extra = {}) => ({ id, state, on_scene_at: state === "on_scene" ? at : null, ...extra });
+  const mo = position(1, "Mo Kemp", 120);
+  const kate = position(2, "Kate Lowe", 150);
+
+  it("keeps the estimates of those accepted or en route only, not of one on scene", () => {
+    const alerts = [alert(1, "on_scene"), alert(2, "en_route"), alert(3, "accepted")];
+    assert.deepEqual(positionsOnTheWay([mo, kate], alerts).map((p) => p.alert_id), [2]);
+    assert.equal(isOnTheWay({ state: "on_scene" }), false);
+    assert.equal(isOnTheWay({ state: "cleared" }), false);
+    assert.equal(isOnTheWay({ state: "en_route" }), true);
+  });
+
+  it("names nobody 'likely first' once anyone is, or was, on scene", () => {
+    assert.equal(likelyFirstAmong([mo, kate], [alert(1, "en_route"), alert(2, "en_route")], null, now), "Likely first: Mo Kemp (2 min)");
+    assert.equal(likelyFirstAmong([mo, kate], [alert(1, "on_scene"), alert(2, "en_route")], null, now), "");
+    // Mo cleared (his position is gone): Kate cannot be first any more.
+    assert.equal(likelyFirstAmong([kate], [alert(1, "cleared", { on_scene_at: at }), alert(2, "en_route")], null, now), "");
+    // The app's crew members say `attended` and key by alert_id.
+    const crew = [{ alert_id: 1, state: "cleared", attended: true }, { alert_id: 2, state: "en_route", attended: false }];
+    assert.equal(likelyFirstAmong([kate], crew, null, now), "");
+    // Cleared without getting there (never attended) leaves Kate likely first.
+    assert.equal(likelyFirstAmong([kate], [{ alert_id: 1, state: "cleared", attended: false }, crew[1]], null, now), "Likely first: Kate Lowe (3 min)");
   });
 });
 

@@ -3,7 +3,7 @@
 // route, on scene, cleared. A cancelled or stood-down alert says so and the alarm stops.
 
 import { ApiError } from "../api.js";
-import { estimateText } from "../arrival.js";
+import { estimateText, isOnTheWay } from "../arrival.js";
 import { unlockAudio } from "../audio.js";
 import { h } from "../dom.js";
 import { messagesKey } from "../messages.js";
@@ -394,7 +394,8 @@ export function alertView(root, { id }, ctx) {
         "Sharing your position with the control room · ",
         h("button", { type: "button", class: "btn btn-small", text: "Stop", "aria-label": "Stop sharing your position", on: { click: () => positions.stopFor(id) } }),
       ),
-      status.estimate ? h("p", { class: "sharing-estimate", text: `To the incident: ${estimateText(status.estimate)}` }) : null,
+      // How far there is still to go, while on the way: not once on scene.
+      status.estimate && isOnTheWay(alert) ? h("p", { class: "sharing-estimate", text: `To the incident: ${estimateText(status.estimate)}` }) : null,
       status.error ? h("p", { class: "sharing-error", text: status.error }) : null,
     ];
   }

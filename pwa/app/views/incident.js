@@ -2,7 +2,7 @@
 // been on scene (attended) whatever they are doing now. Kept up to date by incident.updated
 // events; loaded over the REST API when the screen opens.
 
-import { estimateText, likelyFirstText } from "../arrival.js";
+import { estimateText, likelyFirstAmong, positionsOnTheWay } from "../arrival.js";
 import { h } from "../dom.js";
 import { STATE_LABELS, cancelledText, crewSummary, stoodDownText } from "../format.js";
 import { alertPath } from "../router.js";
@@ -55,9 +55,11 @@ export function incidentView(root, { id }, ctx) {
     const incident = incidentOf(state, alert);
     const crew = sortCrew(state.incidents.get(alert.incident_id)?.crew?.values() || []);
     // Where the crew going are, and who is likely there first (only while this firefighter is going too).
-    const shared = COMMITTED.has(alert.state) && incident.status === "open" ? positionsOf(state, alert.incident_id) : [];
+    // Estimates only for those still on their way, and no "likely first" once anyone has been on scene.
+    const shared = COMMITTED.has(alert.state) && incident.status === "open" ? positionsOnTheWay(positionsOf(state, alert.incident_id), crew) : [];
     const byAlert = new Map(shared.map((position) => [position.alert_id, position]));
-    const first = likelyFirstText(shared, incident.ambulance_eta);
+    const now = Date.now();
+    const first = likelyFirstAmong(shared, crew, incident.ambulance_eta, now);
     body.show([incident, crew, alert.state, alert.stood_down_reason, local.error, shared, Math.floor(Date.now() / 30000)], () => [
       h("h1", { text: "Crew" }),
       h("p", { class: "lead", text: incident.address }),
@@ -80,7 +82,7 @@ export function incidentView(root, { id }, ctx) {
                 h("span", { class: "crew-station", text: member.station }),
                 h("span", { class: `chip chip-${member.state}`, text: STATE_LABELS[member.state] || member.state }),
                 hasAttended(member) && member.state !== "on_scene" ? h("span", { class: "crew-attended", text: "Attended" }) : null,
-                byAlert.has(member.alert_id) ? h("span", { class: "crew-estimate", text: estimateText(byAlert.get(member.alert_id).estimate) }) : null,
+                byAlert.has(member.alert_id) ? h("span", { class: "crew-estimate", text: estimateText(byAlert.get(member.alert_id).estimate, now) }) : null,
               ),
             ),
           ),

@@ -352,27 +352,34 @@ export function isShort(incident) {
   return incident.status === "open" && !coverageOf(incident).covered;
 }
 
-/** The coverage line of a card: {text, tone}, tone one of covered, short, none (nobody going) and
- *  finished. Times in 24 hours. */
-export function coverageText(incident, alerts = []) {
-  const { target, covering, accepted, attended, covered } = coverageOf(incident);
+/** The coverage line of a card: {text, tone, lead}, tone one of covered, short, none (nobody going)
+ *  and finished; `lead` is how the text starts, the counts ("3 going (2 needed)"), for a board
+ *  that sets them apart. One set of counts: those committed now are "going"; those who attended
+ *  and cleared are said apart ("1 going, 1 cleared from the scene (2 needed): covered"), as they
+ *  count towards the target without going any more. `dispatchButton`: the card has a Dispatch
+ *  button (the control room's board); otherwise dispatching is on the incident's page. Times in
+ *  24 hours. */
+export function coverageText(incident, alerts = [], { dispatchButton = false } = {}) {
+  const { target, committed, covering, accepted, attended, covered } = coverageOf(incident);
   if (incident.status !== "open") {
-    return { text: `Accepted ${accepted} · attended ${attended}`, tone: "finished" };
+    return { text: `Accepted ${accepted} · attended ${attended}`, tone: "finished", lead: "" };
   }
-  const going = `Going ${covering} of ${target}`;
+  const cleared = Math.max(0, covering - committed);
+  const who = [committed || !cleared ? `${committed} going` : null, cleared ? `${cleared} cleared from the scene` : null];
+  const lead = `${who.filter(Boolean).join(", ")} (${target} needed)`;
+  const line = (text, tone) => ({ text: `${lead}: ${text}`, tone, lead });
   if (covered) {
     const since = incident.covered_at ? ` at ${clockTime(incident.covered_at)}` : "";
-    return { text: `${going}: covered${since}.`, tone: "covered" };
+    return line(`covered${since}.`, "covered");
   }
-  if (covering) {
-    return { text: `${going}: ${target - covering} more needed.`, tone: "short" };
-  }
+  if (covering) return line(`${target - covering} more needed.`, "short");
   let why;
   if (alerts.some((alert) => ACTIVE_STATES.has(alert.state))) why = `nobody has accepted (${alerts.length} alerted).`;
   else if (alerts.length) why = `nobody is still alerted or going (${alerts.length} alerted).`;
   else if (incident.dispatched_at) why = "nobody alerted.";
+  else if (dispatchButton) why = "not dispatched yet: press Dispatch.";
   else why = "not dispatched yet: dispatch from the incident's page.";
-  return { text: `${going}: ${why}`, tone: "none" };
+  return line(why, "none");
 }
 
 /** Why the incident's last dispatch reached nobody, in words (lower case), while nobody is

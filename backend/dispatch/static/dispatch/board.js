@@ -9,7 +9,7 @@
 // whether any delivery worker has reported recently; when none has, the board warns that pushes
 // are not being sent.
 //
-// Each incident shows its coverage against its crew target ("Going 1 of 2", from the incident's
+// Each incident shows its coverage against its crew target ("1 going (2 needed)", from the incident's
 // own counts), why each stood-down responder was stood down, and, since the board holds every open
 // incident's alerts, which responders are committed to another open incident, and on how many of
 // each responder's phones the alert was shown ("Shown on 1 of 2 phones": the phones' receipts).
@@ -22,7 +22,7 @@
 //   data-incident-url  an incident's admin page, with __id__ standing for its id
 //   data-incident-id   (optional) show only this incident, as on its own admin page
 
-import { estimateText, likelyFirstText } from "/app/arrival.js";
+import { estimateText, likelyFirstAmong, positionsOnTheWay } from "/app/arrival.js";
 import { coordinatorSocket } from "/app/socket.js";
 
 import { mountBoardMap } from "./board-map.js";
@@ -151,7 +151,7 @@ function devicesCell(devices, unproven) {
 
 /** `commitment`: the other open incident this responder is committed to, if any; `unproven`: they
  *  are counted in the incident's "no proven phone" line. */
-function alertRow(alert, commitment, devices, unproven, position = null) {
+function alertRow(alert, commitment, devices, unproven, position = null, now = Date.now()) {
   // A stand-down for going elsewhere already names the incident in the state cell.
   const saysWhere = alert.state === "stood_down" && alert.stood_down_reason === "committed_elsewhere";
   return el(
@@ -173,7 +173,7 @@ function alertRow(alert, commitment, devices, unproven, position = null) {
       { className: "board-number" },
       `${Number(alert.distance_km).toFixed(1)} km`,
       // Where they are now, shared while going, and when they are likely there (an estimate).
-      position ? el("span", { className: "board-estimate" }, estimateText(position.estimate)) : null,
+      position ? el("span", { className: "board-estimate" }, estimateText(position.estimate, now)) : null,
     ),
     stateCell(alert, commitment),
     devicesCell(devices, unproven),
@@ -190,7 +190,7 @@ function alertRow(alert, commitment, devices, unproven, position = null) {
 const HEADINGS = ["#", "Responder", "Station", "Distance", "State", "Phones", "Alerted", "Shown in app", "Accepted",
   "Declined", "En route", "On scene", "Cleared / stood down"];
 
-function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds, positionOf = () => null) {
+function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds, positionOf = () => null, now = Date.now()) {
   if (!alerts.length) {
     // An open incident's coverage line already says that nobody is alerted, or that it is not dispatched.
     if (incident.status === "open") return null;
@@ -210,7 +210,7 @@ function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds, posi
       el(
         "tbody",
         {},
-        alerts.map((alert) => alertRow(alert, commitmentOf(alert), devicesOf(alert), unprovenIds.has(alert.id), positionOf(alert))),
+        alerts.map((alert) => alertRow(alert, commitmentOf(alert), devicesOf(alert), unprovenIds.has(alert.id), positionOf(alert), now)),
       ),
     ),
   );
@@ -245,11 +245,12 @@ function unprovenLine(warning) {
   return el("p", { className: "board-unproven" }, warning.text);
 }
 
-/** "Likely first: A. Smith (3 min) · ambulance 8 min", from the shared positions' estimates and
- *  the CAD's ambulance_eta (/app/arrival.js); nothing while neither is known. */
-function firstLine(incident, positions) {
+/** "Likely first: A. Smith (3 min) · ambulance 8 min", from the estimates of those on their way and
+ *  the CAD's ambulance_eta (/app/arrival.js); nothing while neither is known, nor once anyone has
+ *  been on scene. */
+function firstLine(incident, alerts, positions, now) {
   if (incident.status !== "open") return null;
-  const text = likelyFirstText(positions, incident.ambulance_eta);
+  const text = likelyFirstAmong(positions, alerts, incident.ambulance_eta, now);
   return text ? el("p", { className: "board-first" }, text) : null;
 }
 
@@ -263,7 +264,10 @@ function alarmLine(alarm) {
   );
 }
 
-function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, devicesOf, unproven, positions = []) {
+function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, devicesOf, unproven, shared = []) {
+  // Estimates only for those still on their way (accepted, en route), all counted at one `now`.
+  const positions = positionsOnTheWay(shared, alerts);
+  const now = Date.now();
   const short = isShort(incident);
   const nobodyGoing = short && coverageOf(incident).covering === 0;
   const unreached = unreachedReasonText(incident, alerts);
@@ -306,8 +310,8 @@ function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, dev
     coverLine(incident, alerts),
     unreached ? unreachedLine(unreached) : null,
     unproven ? unprovenLine(unproven) : null,
-    firstLine(incident, positions),
-    alertTable(incident, alerts, commitmentOf, devicesOf, unproven?.alertIds ?? new Set(), (alert) => positions.find((p) => p.alert_id === alert.id) ?? null),
+    firstLine(incident, alerts, positions, now),
+    alertTable(incident, alerts, commitmentOf, devicesOf, unproven?.alertIds ?? new Set(), (alert) => positions.find((p) => p.alert_id === alert.id) ?? null, now),
   );
 }
 

@@ -25,7 +25,6 @@ import {
   clockTime,
   commitmentsOf,
   committedElsewhere,
-  coverageOf,
   coverageText,
   createBoardState,
   elsewhereText,
@@ -38,7 +37,7 @@ import {
   stateText,
 } from "./board-state.js";
 import { connectBoard, keepConnected } from "./board.js";
-import { estimateText, likelyFirstText } from "/app/arrival.js";
+import { estimateText, likelyFirstAmong, positionsOnTheWay } from "/app/arrival.js";
 
 // --- Small helpers -------------------------------------------------------------------------------
 
@@ -319,7 +318,6 @@ class WallBoard {
     }
     const { card, body } = entry;
     const alerts = alertsOf(this.state, incident.id);
-    const { target, committed } = coverageOf(incident);
     const classes = ["wall-card"];
     if (incident.status !== "open") classes.push("wall-card--finished");
     else classes.push(isShort(incident) ? "wall-card--short" : "wall-card--covered");
@@ -332,10 +330,14 @@ class WallBoard {
     const reference = this.incidentUrl
       ? el("a", { href: this.incidentUrl.replace("__id__", encodeURIComponent(incident.id)), "data-focus-key": `ref-${incident.id}` }, incident.cad_reference)
       : incident.cad_reference;
-    const cover = coverageText(incident, alerts);
-    const positions = positionsOf(this.state, incident.id);
-    // "Likely first: A. Smith (3 min) · ambulance 8 min": the estimates and the CAD's ambulance_eta.
-    const first = incident.status === "open" ? likelyFirstText(positions, incident.ambulance_eta) : "";
+    // The card has its Dispatch button (actionButtons): the coverage line says to press it.
+    const cover = coverageText(incident, alerts, { dispatchButton: true });
+    // Estimates only for those still on their way (accepted, en route), all counted at one `now`.
+    const positions = positionsOnTheWay(positionsOf(this.state, incident.id), alerts);
+    const now = Date.now();
+    // "Likely first: A. Smith (3 min) · ambulance 8 min": the estimates and the CAD's ambulance_eta;
+    // none once anyone has been on scene.
+    const first = incident.status === "open" ? likelyFirstAmong(positions, alerts, incident.ambulance_eta, now) : "";
     // (replaceChildren would write a null as the text "null".)
     body.replaceChildren(...[
       el(
@@ -355,13 +357,13 @@ class WallBoard {
       el(
         "p",
         { className: `wall-coverage wall-coverage--${cover.tone}` },
-        el("strong", { className: "wall-coverage-figure" }, `${committed}/${target}`),
-        " committed · ",
-        cover.text,
+        // The counts set apart ("3 going (2 needed)"), then the rest of the one sentence.
+        cover.lead ? el("strong", { className: "wall-coverage-figure" }, cover.lead) : null,
+        cover.text.slice(cover.lead.length),
       ),
       alarm ? this.alarmLine(alarm) : null,
       first ? el("p", { className: "wall-first" }, first) : null,
-      this.responderList(incident, alerts, commitments, positions),
+      this.responderList(incident, alerts, commitments, positions, now),
       incident.status === "open" ? this.actionButtons(incident, alerts) : null,
     ].filter(Boolean));
     this.drawMessages(entry.messages, incident);
@@ -387,7 +389,7 @@ class WallBoard {
     );
   }
 
-  responderList(incident, alerts, commitments, positions) {
+  responderList(incident, alerts, commitments, positions, now = Date.now()) {
     if (!alerts.length) return el("p", { className: "wall-none" }, incident.dispatched_at ? "Nobody alerted." : "Not dispatched yet.");
     return el(
       "ul",
@@ -397,7 +399,7 @@ class WallBoard {
         const funnel = funnelText(this.state, alert);
         // Where they are and when they are likely there, while they share their position (issue 14).
         const position = positions.find((item) => item.alert_id === alert.id);
-        const estimate = position ? estimateText(position.estimate) : "";
+        const estimate = position ? estimateText(position.estimate, now) : "";
         const open = incident.status === "open";
         return el(
           "li",
