@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 
 import "./support/app-paths.mjs";
 
-const { forgetPostcodePlace, rememberPostcodePlace } = await import("../../backend/dispatch/static/dispatch/wall.js");
+const { createBody, forgetPostcodePlace, rememberPostcodePlace } = await import("../../backend/dispatch/static/dispatch/wall.js");
 
 function form({ latitude = "", longitude = "", postcode = "" } = {}) {
   return { dataset: {}, elements: { latitude: { value: latitude }, longitude: { value: longitude }, postcode: { value: postcode } } };
@@ -46,5 +46,26 @@ describe("the place of a postcode in the new-incident form", () => {
     const create = form({ latitude: "52.6", longitude: "1.29" });
     forgetPostcodePlace(create);
     assert.deepEqual([create.elements.latitude.value, create.elements.longitude.value], ["52.6", "1.29"]);
+  });
+});
+
+describe("the new-incident form's own checks", () => {
+  const filled = (overrides) => {
+    const values = { cad_reference: "EEAST-1", address: "3 Elm Hill", latitude: "52.63", longitude: "1.29", ...overrides };
+    return { elements: Object.fromEntries(Object.entries(values).map(([name, value]) => [name, { value }])) };
+  };
+
+  it("names a coordinate that is not a number rather than asking for the place", () => {
+    const { error } = createBody(filled({ latitude: "95", longitude: "abc" }));
+    assert.equal(error, 'The longitude "abc" is not a number.');
+  });
+
+  it("still asks for what is missing, and names what is wrong beside it", () => {
+    const { error } = createBody(filled({ address: "", latitude: "x", longitude: "" }));
+    assert.equal(error, 'Give the address, the place (a postcode, a click on the map, or latitude and longitude). The latitude "x" is not a number.');
+  });
+
+  it("leaves a number out of range to the server, which names the field", () => {
+    assert.equal(createBody(filled({ latitude: "95" })).data.latitude, 95);
   });
 });

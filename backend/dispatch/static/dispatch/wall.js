@@ -895,10 +895,17 @@ export function createBody(form) {
   if (!value("address")) missing.push("the address");
   const latitude = Number(value("latitude"));
   const longitude = Number(value("longitude"));
-  if (!value("latitude") || !value("longitude") || !Number.isFinite(latitude) || !Number.isFinite(longitude)) {
+  if (!value("latitude") || !value("longitude")) {
     missing.push("the place (a postcode, a click on the map, or latitude and longitude)");
   }
-  if (missing.length) return { error: `Give ${missing.join(", ")}.` };
+  // A value typed but not a number is named, not taken for a missing place (found by trying the
+  // board: latitude 95 and longitude "abc" were answered "Give the place").
+  const notNumbers = [["latitude", latitude], ["longitude", longitude]]
+    .filter(([name, number]) => value(name) && !Number.isFinite(number))
+    .map(([name]) => `The ${name} "${value(name)}" is not a number.`);
+  if (missing.length || notNumbers.length) {
+    return { error: [missing.length ? `Give ${missing.join(", ")}.` : "", ...notNumbers].filter(Boolean).join(" ") };
+  }
   const data = {
     cad_reference: value("cad_reference"),
     address: value("address"),
