@@ -26,6 +26,10 @@ class UnreachedReason(models.TextChoices):
     NOBODY_ON_CALL = "nobody_on_call", "Nobody in range is on call with training in date"
     EVERYONE_COMMITTED = "everyone_committed", "Everyone in range is committed to another incident"
     EVERYONE_ALERTED = "everyone_alerted", "Everyone in range has already been alerted"
+    EVERYONE_ALERTED_OR_COMMITTED = (
+        "everyone_alerted_or_committed",
+        "Everyone in range has already been alerted or is committed to another incident",
+    )
     NAMED_NOT_AVAILABLE = "named_not_available", "The named responders are off call, untrained or already alerted"
 
 
@@ -74,7 +78,7 @@ class Incident(models.Model):
         default=0, help_text="Time the ladder spent paused while covered: later steps are due that much later."
     )
     unreached_reason = models.CharField(
-        max_length=24,
+        max_length=40,
         choices=UnreachedReason.choices,
         blank=True,
         help_text="Why the last dispatch alerted nobody; blank once somebody is alerted.",

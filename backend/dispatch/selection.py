@@ -124,7 +124,7 @@ def select_responders(
         if responder_ids is not None or row.committed_to is None
     ]
     if not ranked:
-        return Selection([], UnreachedReason.EVERYONE_COMMITTED)
+        return Selection([], _why_everyone_left_is_committed(eligible, in_range))
     ranked.sort(key=lambda c: (c.distance_km, c.responder.station_id, c.responder.pk))
     chosen = _capped(ranked, max_per_station=max_per_station, max_total=max_total)
     return Selection(_with_responders_loaded(chosen, lock=lock_chosen))
@@ -176,6 +176,16 @@ def _distances_of_fixes(fixes, latitude, longitude) -> dict[int, float]:
         responder_id: round(great_circle_km(latitude, longitude, fix_latitude, fix_longitude), 3)
         for responder_id, fix_latitude, fix_longitude in fixes
     }
+
+
+def _why_everyone_left_is_committed(eligible: list[_Row], in_range: list[_Row]) -> str:
+    """Nobody new to alert, and those not yet alerted to this incident are committed elsewhere. If
+    others in range were left out as already alerted to it, that is said too: a second "next ring"
+    pressed just after another was told only "everyone is committed to another incident", with 13
+    of 14 just alerted to this one (found by trying the product)."""
+    if len(in_range) < len(eligible):
+        return UnreachedReason.EVERYONE_ALERTED_OR_COMMITTED
+    return UnreachedReason.EVERYONE_COMMITTED
 
 
 def _why_nobody_in_range(eligible: list[_Row], *, named: bool) -> str:

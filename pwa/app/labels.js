@@ -46,5 +46,6 @@ export const UNREACHED_REASONS = {
   "nobody_on_call": "Nobody in range is on call with training in date",
   "everyone_committed": "Everyone in range is committed to another incident",
   "everyone_alerted": "Everyone in range has already been alerted",
+  "everyone_alerted_or_committed": "Everyone in range has already been alerted or is committed to another incident",
   "named_not_available": "The named responders are off call, untrained or already alerted",
 };

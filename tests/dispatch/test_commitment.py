@@ -184,3 +184,19 @@ def test_a_stood_down_alert_cannot_be_accepted_and_says_why(incident_a, incident
         answer(alice, incident_b, "accept")
 
     assert refused.value.message == "You cannot accept this alert: it was stood down (you accepted another incident)."
+
+
+def test_a_dispatch_that_found_the_rest_alerted_already_or_committed_says_both(
+    incident_a, incident_b, carol, alice, bob, settings
+):
+    """Found by trying the product: a second "next ring" pressed just after another found all but
+    one of those in range alerted to this incident already, and that one committed elsewhere; it
+    was told only "everyone in range is committed to another incident"."""
+    settings.DISPATCH_NEXT_RINGS_KM = []
+    answer(bob, incident_a, "accept")  # committed elsewhere
+    assert [alert.responder for alert in dispatch_incident(actor=carol, incident_id=incident_b.pk)] == [alice]
+
+    assert dispatch_incident(actor=carol, incident_id=incident_b.pk) == []
+
+    incident_b.refresh_from_db()
+    assert incident_b.unreached_reason == "everyone_alerted_or_committed"
