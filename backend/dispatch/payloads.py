@@ -1,9 +1,12 @@
 """The JSON shapes of incidents, alerts and crews, shared by the API and the real-time events so
 that a client sees one shape whichever way a change reaches it (schemas: docs/events.md)."""
 
+from django.conf import settings
+
 from backend.delivery.receipts import DeviceFunnel, board_item, funnels_of
+from backend.dispatch import ladder
 from backend.dispatch.coverage import TALLIED_FIELDS, Coverage, coverage_of, tally
-from backend.dispatch.models import Alert, Incident, UnreachedReason
+from backend.dispatch.models import Alert, Incident, IncidentStatus, UnreachedReason
 
 ALERT_TIMESTAMP_FIELDS = (
     "alerted_at",
@@ -124,10 +127,28 @@ def board_incident(incident: Incident, *, coverage: Coverage | None = None) -> d
             "ring": incident.ring,
             # Past its first step (1 or more) with nobody accepted, the board sounds its alarm.
             "escalation_step": incident.escalation_step,
+            **_next_escalation(incident, coverage),
             **coverage.as_payload(),
         }
     )
     return data
+
+
+def _next_escalation(incident: Incident, coverage: Coverage) -> dict:
+    """What the escalation ladder does next and when (backend/dispatch/escalation.py), from the
+    incident's own fields and the settings: no query. `next_escalation_at`: when the worker next
+    looks at the incident (None once it is not open). `next_escalation_action`: the ladder's step it
+    runs then, or None when what is due is no step (not dispatched, past the last step, covered: the
+    ladder waits and the unanswered are stood down; closed or cancelled)."""
+    step = incident.escalation_step
+    # The worker looks only at open incidents (escalation.run_due_escalations).
+    due = incident.next_escalation_at if incident.status == IncidentStatus.OPEN else None
+    runs_a_step = due is not None and not coverage.covered and ladder.due_time(incident, step) is not None
+    return {
+        "next_escalation_at": _iso(due),
+        "next_escalation_action": ladder.action_of(step) if runs_a_step else None,
+        "escalation_ladder_steps": len(settings.ESCALATION_LADDER),
+    }
 
 
 def incident_with_alerts(incident: Incident, alerts: list[Alert]) -> dict:

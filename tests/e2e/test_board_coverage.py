@@ -4,6 +4,7 @@ second does; a firefighter committed to that incident is marked "On <reference>"
 incident he is alerted to by name; and a dispatch out of every station's range raises the alarm at
 once, with the reason on the card."""
 
+import datetime
 import re
 import uuid
 
@@ -78,6 +79,12 @@ def test_the_board_shows_each_incident_s_coverage_and_a_dispatch_that_reached_no
     coverage = card.locator(".board-coverage")
     expect(coverage).to_have_text("0 going (2 needed): nobody has accepted (2 alerted).")
     expect(card).to_have_class(has_class("board-incident--short"))
+    # What the escalation ladder does next and when (24 hours) while short of crews (found by a
+    # tester: the board showed no escalation progress); nothing once covered.
+    assert incident["next_escalation_action"] == "ring"
+    due = datetime.datetime.fromisoformat(incident["next_escalation_at"]).astimezone().strftime("%H:%M:%S")
+    escalation = card.locator(".board-escalation")
+    expect(escalation).to_have_text(f"Next: wider ring at {due}")
 
     accept(first, incident)
     expect(coverage).to_have_text("1 going (2 needed): 1 more needed.")
@@ -87,6 +94,7 @@ def test_the_board_shows_each_incident_s_coverage_and_a_dispatch_that_reached_no
     expect(coverage).to_contain_text("2 going (2 needed): covered at ")
     expect(card.locator(".board-cover--covered")).to_be_visible()
     expect(card).to_have_class(has_class("board-incident--covered"))
+    expect(escalation).to_have_count(0)
 
     # Alerted by name to another incident, the first firefighter is marked as on the first one.
     other = create(dispatcher, f"E2E-COVER-B-{uuid.uuid4().hex[:8]}", NEAR_THETFORD_AGAIN, ADDRESS_AGAIN)

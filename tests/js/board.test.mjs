@@ -140,6 +140,47 @@ describe("coverage on each card", () => {
   });
 });
 
+describe("the escalation ladder's next step on each card", () => {
+  // Found by a tester: the board showed no escalation progress, only the alerted count going 3 → 9 → 15.
+  const due = "2026-01-01T12:01:05+00:00";
+  const escalating = (overrides = {}) =>
+    incident(1, { escalation_step: 0, escalation_ladder_steps: 4, next_escalation_at: due, next_escalation_action: "ring", ...overrides });
+
+  it("says what the ladder does next and when, in 24 hours", () => {
+    assert.equal(board.escalationText(escalating()), `Next: wider ring at ${board.clockTime(due)}`);
+    assert.match(board.escalationText(escalating()), /^Next: wider ring at \d\d:\d\d:\d\d$/);
+    assert.equal(board.escalationText(escalating({ next_escalation_action: "sms" })), `Next: texts at ${board.clockTime(due)}`);
+  });
+
+  it("says how many steps have run once some have", () => {
+    const texts = escalating({ escalation_step: 1, next_escalation_action: "sms" });
+    assert.equal(board.escalationText(texts), `Next: texts at ${board.clockTime(due)} · 1 of 4 steps done`);
+    const alarm = escalating({ escalation_step: 3, next_escalation_action: "alarm" });
+    assert.equal(board.escalationText(alarm), `Next: alarm at ${board.clockTime(due)} · 3 of 4 steps done`);
+    // From a server that does not say how long its ladder is: the steps done alone.
+    const unknown = escalating({ escalation_step: 2, escalation_ladder_steps: undefined });
+    assert.equal(board.escalationText(unknown), `Next: wider ring at ${board.clockTime(due)} · 2 steps done`);
+  });
+
+  it("says nothing once the incident is covered: the ladder waits", () => {
+    const covered = escalating({ committed_count: 2, covering_count: 2, covered: true, covered_at: "2026-01-01T12:00:50+00:00" });
+    assert.equal(board.escalationText(covered), null);
+  });
+
+  it("says nothing once the incident is closed or cancelled", () => {
+    assert.equal(board.escalationText(escalating({ status: "closed", closed_at: "2026-01-01T12:02:00+00:00" })), null);
+    assert.equal(board.escalationText(escalating({ status: "cancelled", cancelled_at: "2026-01-01T12:02:00+00:00" })), null);
+  });
+
+  it("says nothing when there is no next step, or before the first dispatch", () => {
+    const pastTheLast = escalating({ escalation_step: 4, next_escalation_at: null, next_escalation_action: null });
+    assert.equal(board.escalationText(pastTheLast), null);
+    assert.equal(board.escalationText(escalating({ next_escalation_action: null })), null, "a due time that is no step");
+    assert.equal(board.escalationText(escalating({ dispatched_at: null, next_escalation_at: null, next_escalation_action: null })), null);
+    assert.equal(board.escalationText(incident(1)), null, "a payload without the fields");
+  });
+});
+
 describe("why a responder was stood down", () => {
   it("says each reason in the server's words", () => {
     assert.equal(board.standDownText(alert(1, 1, "stood_down", { stood_down_reason: "enough_crews" })), "Stood down: enough crews are going");

@@ -382,6 +382,27 @@ export function coverageText(incident, alerts = [], { dispatchButton = false } =
   return line(why, "none");
 }
 
+/** The escalation ladder's actions (ESCALATION_LADDER, docs/delivery.md) in a coordinator's words. */
+const ESCALATION_ACTIONS = { ring: "wider ring", sms: "texts", alarm: "alarm" };
+
+/** What the escalation ladder does next and when, in one line, for an open, dispatched incident
+ *  still short of crews: "Next: texts at 14:04:30 · 1 of 4 steps done" (the steps done said once
+ *  there are some). From the server's `next_escalation_action` and `next_escalation_at`
+ *  (backend/dispatch/payloads.py), `escalation_step` and `escalation_ladder_steps`. Null when the
+ *  ladder has nothing to come: covered (it waits), closed, cancelled, not dispatched, or past its
+ *  last step. Times in 24 hours. */
+export function escalationText(incident) {
+  if (!isShort(incident) || !incident.dispatched_at) return null;
+  const action = incident.next_escalation_action;
+  if (!action || !incident.next_escalation_at) return null;
+  const next = `Next: ${ESCALATION_ACTIONS[action] ?? action.replaceAll("_", " ")} at ${clockTime(incident.next_escalation_at)}`;
+  const done = incident.escalation_step;
+  if (!Number.isInteger(done) || done < 1) return next;
+  const total = incident.escalation_ladder_steps;
+  if (Number.isInteger(total) && total >= done) return `${next} · ${done} of ${total} steps done`;
+  return `${next} · ${done} step${done === 1 ? "" : "s"} done`;
+}
+
 /** Why the incident's last dispatch reached nobody, in words (lower case), while nobody is
  *  alerted to it or going; else null. */
 export function unreachedReasonText(incident, alerts) {

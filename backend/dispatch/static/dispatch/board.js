@@ -40,6 +40,7 @@ import {
   createBoardState,
   devicesText,
   elsewhereText,
+  escalationText,
   incidentsToShow,
   isShort,
   positionsOf,
@@ -235,6 +236,13 @@ function coverLine(incident, alerts) {
   );
 }
 
+/** "Next: wider ring at 14:03:00 · 1 of 4 steps done": the escalation ladder's next step while the
+ *  incident is short of crews (board-state.js, escalationText); nothing once covered or finished. */
+function escalationLine(incident) {
+  const text = escalationText(incident);
+  return text ? el("p", { className: "board-escalation" }, text) : null;
+}
+
 function unreachedLine(reason) {
   return el("p", { className: "board-unreached" }, `The last dispatch reached nobody: ${reason}.`);
 }
@@ -308,6 +316,7 @@ function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, dev
     ),
     alarm ? alarmLine(alarm) : null,
     coverLine(incident, alerts),
+    escalationLine(incident),
     unreached ? unreachedLine(unreached) : null,
     unproven ? unprovenLine(unproven) : null,
     firstLine(incident, alerts, positions, now),

@@ -28,6 +28,7 @@ import {
   coverageText,
   createBoardState,
   elsewhereText,
+  escalationText,
   funnelText,
   incidentsToShow,
   isShort,
@@ -338,6 +339,8 @@ class WallBoard {
     // "Likely first: A. Smith (3 min) · ambulance 8 min": the estimates and the CAD's ambulance_eta;
     // none once anyone has been on scene.
     const first = incident.status === "open" ? likelyFirstAmong(positions, alerts, incident.ambulance_eta, now) : "";
+    // "Next: texts at 14:04:30 · 1 of 4 steps done": the escalation ladder, while short of crews.
+    const escalation = escalationText(incident);
     // (replaceChildren would write a null as the text "null".)
     body.replaceChildren(...[
       el(
@@ -361,6 +364,7 @@ class WallBoard {
         cover.lead ? el("strong", { className: "wall-coverage-figure" }, cover.lead) : null,
         cover.text.slice(cover.lead.length),
       ),
+      escalation ? el("p", { className: "wall-escalation" }, escalation) : null,
       alarm ? this.alarmLine(alarm) : null,
       first ? el("p", { className: "wall-first" }, first) : null,
       this.responderList(incident, alerts, commitments, positions, now),

@@ -1,0 +1,40 @@
+"""The control room's board (/board/) says what the escalation ladder does next and when, on each
+card short of crews, and follows the ladder as its steps run (found by a tester: the board showed no
+escalation progress, only the alerted count going 3 → 9 → 15). Nothing once the incident is
+cancelled. The ladder's steps are made due now and run by the server's own worker, as in
+test_wall_board.py."""
+
+import datetime
+from zoneinfo import ZoneInfo
+
+from playwright.sync_api import expect
+
+from tests.e2e.test_wall_board import LADDER_AT, NEAR_KINGS_LYNN, card_of, create, desk_context, open_board
+
+LONDON = ZoneInfo("Europe/London")  # the board's browser: desk_context
+
+
+def clock(iso: str) -> str:
+    return datetime.datetime.fromisoformat(iso).astimezone(LONDON).strftime("%H:%M:%S")
+
+
+def test_the_wall_board_shows_the_ladder_s_next_step_until_the_incident_ends(chromium, server, dispatcher):
+    context = desk_context(chromium, server, "720p")
+    try:
+        page, problems = open_board(context)
+        incident = create(dispatcher, NEAR_KINGS_LYNN, "10 King Street, King's Lynn", dispatch=True)
+        assert incident["next_escalation_action"] == "ring" and incident["escalation_ladder_steps"] == 4
+        line = card_of(page, incident).locator(".wall-escalation")
+        expect(line).to_have_text(f"Next: wider ring at {clock(incident['next_escalation_at'])}")
+
+        # The texts step (the second) made due now: the worker runs it and the board says what is next.
+        server.manage("shell", "-c", LADDER_AT.format(steps={incident["id"]: 1}))
+        third_step = datetime.datetime.fromisoformat(incident["dispatched_at"]) + datetime.timedelta(seconds=120)
+        expect(line).to_have_text(f"Next: wider ring at {clock(third_step.isoformat())} · 2 of 4 steps done")
+
+        dispatcher.coordinator.post(f"/api/v1/incidents/{incident['id']}/cancel/", {"reason": "Stood down by CAD"})
+        expect(card_of(page, incident)).to_contain_text("Cancelled")
+        expect(line).to_have_count(0)
+        assert problems == []
+    finally:
+        context.close()
