@@ -97,22 +97,45 @@ export function accessNote(access) {
 /** The room a fit leaves at the map's edges, in px ({paddingTopLeft, paddingBottomRight}, as
  *  Leaflet's fitBounds takes it), so that no marker's face is cut off by them: each face as
  *  {width, height, offsetX, offsetY} (the point is offsetX, offsetY from the face's top left
- *  corner; the labels are to the right of their points); `size` the map's {x, y}. */
+ *  corner; the labels are to the right of their points); `size` the map's {x, y}. A label too wide
+ *  for the room to the right of a small map (the wall board's, at 1280 px) is placed to the left of
+ *  its point instead (labelSide): the fit then leaves the right edge only the dot's room, so that the
+ *  easternmost marker's label has the map's width to its left (room for the labels on the right but
+ *  cut to 60 % of the map would put that marker where its label fits on neither side). */
 export function fitPadding(faces, size) {
   let [left, top, right, bottom] = [FIT_PADDING_PX, FIT_PADDING_PX, LABEL_ROOM_PX, FIT_PADDING_PX];
+  let dotRight = FIT_PADDING_PX;
   for (const face of faces) {
     left = Math.max(left, face.offsetX);
     top = Math.max(top, face.offsetY);
     right = Math.max(right, face.width - face.offsetX);
     bottom = Math.max(bottom, face.height - face.offsetY);
+    dotRight = Math.max(dotRight, face.offsetX); // a label to the left: the face's dot half to the right
   }
   const fitWithin = (a, b, room) => {
     const scale = a + b > room ? room / (a + b) : 1;
     return [Math.floor(a * scale), Math.floor(b * scale)];
   };
+  if (left + right > size.x * MOST_ROOM_FOR_LABELS) right = Math.min(right, dotRight);
   [left, right] = fitWithin(left, right, size.x * MOST_ROOM_FOR_LABELS);
   [top, bottom] = fitWithin(top, bottom, size.y * MOST_ROOM_FOR_LABELS);
   return { paddingTopLeft: [left, top], paddingBottomRight: [right, bottom] };
+}
+
+/** Which side of its dot a label goes: {dx, inside}. To the right (dx 0) where it fits inside
+ *  `within` (the map's box); otherwise to the left of the dot, as far from it as it was (dx < 0),
+ *  where that fits; where neither does (a map narrower than twice the label), the side that cuts
+ *  less. `inside`: whether the label, so placed, is inside the map. `dot` and `label` as drawn,
+ *  the label to the right of the dot. Found by a tester: "Sam Day 39.6 km, ETA 59 min (estimate"
+ *  cut off at the wall board's right edge. */
+export function labelSide({ dot, label }, within) {
+  if (!within) return { dx: 0, inside: true };
+  const rightCut = Math.max(0, label.right - within.right);
+  if (rightCut <= 0.5) return { dx: 0, inside: label.left >= within.left };
+  const dx = dot.left - (label.left - dot.right) - label.right; // the same gap, on the dot's other side
+  const leftCut = Math.max(0, within.left - (label.left + dx));
+  if (leftCut <= 0.5) return { dx, inside: true };
+  return { dx: leftCut < rightCut ? dx : 0, inside: false };
 }
 
 /** How far (px, down if positive) each marker's label must move so that no label covers another
@@ -170,13 +193,18 @@ function box(element) {
 }
 
 /** Where the line from a dot to its moved label goes, in px from the marker's top left corner
- *  (`pin`): from the dot's centre down (or up, `up`) to the label's middle, then right to it. */
+ *  (`pin`): from the dot's centre down (or up, `up`) to the label's middle, then right to it (or
+ *  left, `toLeft`, to a label placed left of its dot: labelSide). `label` as placed sideways. */
 export function leaderBox({ pin, dot, label }, offset) {
   const fromX = (dot.left + dot.right) / 2 - pin.left;
   const fromY = (dot.top + dot.bottom) / 2 - pin.top;
   const toY = (label.top + label.bottom) / 2 + offset - pin.top;
-  const width = Math.max(0, label.left - pin.left - fromX);
-  return { left: fromX, top: Math.min(fromY, toY), width, height: Math.abs(toY - fromY), up: toY < fromY };
+  const box = { top: Math.min(fromY, toY), height: Math.abs(toY - fromY), up: toY < fromY };
+  if (label.right - pin.left <= fromX) {
+    const width = Math.max(0, fromX - (label.right - pin.left));
+    return { left: fromX - width, ...box, width, toLeft: true };
+  }
+  return { left: fromX, ...box, width: Math.max(0, label.left - pin.left - fromX) };
 }
 
 /** The points the view is fitted to: the incidents, this phone, the responders and the
@@ -303,9 +331,12 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     return faces;
   }
 
-  /** Move labels down out of each other's way (labelOffsets), measured as drawn now: after each
-   *  redraw and each zoom, since what overlaps depends on the scale. A moved label is tied to its
-   *  dot by a drawn line (leaderBox), so that it never reads as the label of the dot it moved under. */
+  /** Place the labels, measured as drawn now: after each redraw and each zoom, since what overlaps
+   *  depends on the scale. A label that would run off the map's right edge goes to the left of its
+   *  dot (labelSide); then labels move down out of each other's way (labelOffsets). A moved label
+   *  is tied to its dot by a drawn line (leaderBox), so that it never reads as the label of the dot
+   *  it moved under. Returns whether a label of what the view is fitted to is still cut off by the
+   *  map's edges (a map narrower than twice it, or a view someone zoomed: fit() then fits again). */
   function declutter() {
     const markersOf = (groups) => {
       const markers = [];
@@ -322,27 +353,45 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     const markers = markersOf([layers.incidents, layers.me, layers.responders, layers.defibrillators]);
     const stations = markersOf([layers.stations]);
     // CSSOM, not a style attribute: the Content-Security-Policy allows no inline style markup.
-    for (const marker of markers) {
+    for (const marker of [...markers, ...stations]) {
       marker.label.style.transform = "";
       marker.element.querySelector(".map-pin-leader")?.remove();
     }
     for (const station of stations) station.element.classList.remove("map-pin--left-out");
+    const within = box(canvas);
+    const sideways = (rect, dx) => ({ ...rect, left: rect.left + dx, right: rect.right + dx });
     const measured = markers.map(({ element, dot, label }) => ({ pin: box(element), dot: box(dot), label: box(label) }));
-    const offsets = labelOffsets(measured, box(canvas));
+    const sides = measured.map((face) => labelSide(face, within));
+    for (const [index, face] of measured.entries()) face.label = sideways(face.label, sides[index].dx);
+    const offsets = labelOffsets(measured, within);
     markers.forEach((marker, index) => {
+      const dx = sides[index].dx;
+      if (!offsets[index] && !dx) return;
+      marker.label.style.transform = `translate(${dx}px, ${offsets[index]}px)`;
       if (!offsets[index]) return;
-      marker.label.style.transform = `translateY(${offsets[index]}px)`;
       const leader = document.createElement("span");
-      const { left, top, width, height, up } = leaderBox(measured[index], offsets[index]);
-      leader.className = `map-pin-leader${up ? " map-pin-leader--up" : ""}`;
+      const { left, top, width, height, up, toLeft } = leaderBox(measured[index], offsets[index]);
+      leader.className = `map-pin-leader${up ? " map-pin-leader--up" : ""}${toLeft ? " map-pin-leader--left" : ""}`;
       Object.assign(leader.style, { left: `${left}px`, top: `${top}px`, width: `${width}px`, height: `${height}px` });
       marker.element.prepend(leader); // under the dot and the label
     });
     const placed = measured.flatMap(({ dot, label }, index) => [dot, { ...label, top: label.top + offsets[index], bottom: label.bottom + offsets[index] }]);
     const shownStations = contextShown(placed, stations.map(({ dot, label }) => ({ dot: box(dot), label: box(label) })));
     stations.forEach((station, index) => station.element.classList.toggle("map-pin--left-out", !shownStations[index]));
+    return sides.some((side) => !side.inside);
   }
-  map.on("zoomend", declutter);
+  map.on("zoomend", () => declutter());
+
+  /** Fit (when that is due) and place the labels; a label of what is fitted to still cut off at the
+   *  map's edge (its marker moved near one, in a view fitted before) is something out of view: fit
+   *  again, once, with room for the labels as they are now. */
+  function place() {
+    fit();
+    if (declutter()) {
+      fit({ force: true });
+      declutter();
+    }
+  }
 
   function drawStations() {
     const clear = (station) =>
@@ -366,25 +415,24 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
       shown.incidents = (incidents || []).filter(isPlace);
       redraw(layers.incidents, shown.incidents, (incident) => [pin("incident", incident, incident.label || "Incident")]);
       drawStations();
-      fit();
-      declutter();
+      place();
     },
     /** This phone's own position {latitude, longitude, accuracy_m}, or null. Shown here only. */
     setMe(me) {
       shown.me = isPlace(me) ? me : null;
       redraw(layers.me, shown.me ? [shown.me] : [], (point) => [accuracy(point, "me"), pin("me", point, "You")]);
-      fit();
-      declutter();
+      place();
     },
-    /** Other responders' positions (the board, the crew): the contract's `positions` items. */
+    /** Other responders' positions (the board, the crew): the contract's `positions` items, each
+     *  drawn with its estimate, or with its `state_label` ("on scene") when given instead. */
     setResponders(positions) {
       shown.responders = (positions || []).filter(isPlace);
       redraw(layers.responders, shown.responders, (position) => [
         accuracy(position, "responder"),
-        pin("responder", position, position.responder_name || "Responder", estimateText(position.estimate)),
+        // An estimate only for one still on the way; one on scene says so (`state_label`: the board).
+        pin("responder", position, position.responder_name || "Responder", estimateText(position.estimate) || (position.state_label ? `· ${position.state_label}` : "")),
       ]);
-      fit();
-      declutter();
+      place();
     },
     /** The nearest defibrillators, nearest first, labelled "AED 1", "AED 2"... as the list is. */
     setDefibrillators(defibrillators) {
@@ -392,8 +440,7 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
       redraw(layers.defibrillators, shown.defibrillators, (defibrillator, index) => [
         pin("defibrillator", defibrillator, defibrillator.map_label || `AED ${index + 1}`, accessNote(defibrillator.access)),
       ]);
-      fit();
-      declutter();
+      place();
     },
     /** The fire stations: context only, never fitted to; one under an incident's marker is left
      *  out (its label would show through the incident's). */

@@ -598,3 +598,67 @@ def test_the_map_shows_the_incidents_and_a_click_on_it_starts_a_new_incident(chr
         assert problems == []
     finally:
         context.close()
+
+
+# Found by a tester: "Sam Day 39.6 km, ETA 59 min (estimate" and "Kate Lowe 1.5 km, ETA 2 min
+# (estimate" cut off at the map's right edge. A responder far to the east of the incident, another
+# close by to its east too: every label of the map in full, inside its panel.
+FAR_EAST_OF_KINGS_LYNN = (52.7600, 0.9500)  # about 37 km east
+JUST_EAST_OF_KINGS_LYNN = (52.7560, 0.4250)  # about 1.5 km east
+
+
+def accept_and_share(server, incident: dict, username: str, where: tuple[float, float]) -> dict:
+    firefighter = ApiUser(server.url, username)
+    responder_id = firefighter.profile["responder"]["id"]
+    [alert] = [alert for alert in incident["alerts"] if alert["responder_id"] == responder_id]
+    firefighter.post(f"/api/v1/alerts/{alert['id']}/respond/", {"response": "accept"})
+    firefighter.post(f"/api/v1/alerts/{alert['id']}/positions/", {"latitude": where[0], "longitude": where[1]})
+    return {**alert, "firefighter": firefighter}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_responders_labels_far_to_the_east_are_not_cut_off_at_the_maps_edge(chromium, server, dispatcher, size):
+    module = requests.get(f"{server.url}/static/dispatch/board-map.js", timeout=10)
+    if module.status_code != 200:
+        pytest.skip("the board's map module (issue 14) is not in this product yet")
+    context = desk_context(chromium, server, size)
+    try:
+        page, problems = open_board(context)
+        incident = create(dispatcher, NEAR_KINGS_LYNN, "8 King Street, King's Lynn", dispatch=True)
+        expect(page.locator(".wall-map .map-pin--incident", has_text=incident["cad_reference"])).to_be_visible()
+        near = accept_and_share(server, incident, FIREFIGHTERS[1], JUST_EAST_OF_KINGS_LYNN)
+        expect(page.locator(".wall-map .map-pin--responder", has_text=near["responder_name"])).to_contain_text("ETA")
+        assert cut_off_or_small(page) == []
+        far = accept_and_share(server, incident, FIREFIGHTERS[0], FAR_EAST_OF_KINGS_LYNN)
+        expect(page.locator(".wall-map .map-pin--responder", has_text=far["responder_name"])).to_contain_text("ETA")
+        page.wait_for_timeout(300)  # the map's redraw after the frame
+        assert cut_off_or_small(page) == []
+        assert problems == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", ["720p"])
+def test_the_map_shows_no_estimate_for_a_responder_on_scene(chromium, server, dispatcher, size):
+    """Found by a tester: the cards said "On scene" with no estimate, the map still "ETA 2 min". The
+    marker stays while the position is shared on scene, with no estimate in its label or its line."""
+    module = requests.get(f"{server.url}/static/dispatch/board-map.js", timeout=10)
+    if module.status_code != 200:
+        pytest.skip("the board's map module (issue 14) is not in this product yet")
+    context = desk_context(chromium, server, size)
+    try:
+        page, problems = open_board(context)
+        incident = create(dispatcher, NEAR_KINGS_LYNN, "9 King Street, King's Lynn", dispatch=True)
+        going = accept_and_share(server, incident, FIREFIGHTERS[1], JUST_EAST_OF_KINGS_LYNN)
+        pin = page.locator(".wall-map .map-pin--responder", has_text=going["responder_name"])
+        line = page.locator(f'.wall-map .board-map-positions li[data-alert-id="{going["id"]}"]')
+        expect(pin).to_contain_text("ETA")
+        expect(line).to_contain_text("ETA")
+        going["firefighter"].post(f"/api/v1/alerts/{going['id']}/respond/", {"response": "on_scene"})
+        state = card_of(page, incident).locator(f'.wall-responder[data-alert-id="{going["id"]}"] .wall-r-state')
+        expect(state).to_have_text("On scene")
+        expect(pin).to_have_text(f"{going['responder_name']} · on scene")
+        expect(line).to_have_text(f"{going['responder_name']}: on scene")
+        assert problems == []
+    finally:
+        context.close()

@@ -116,7 +116,39 @@ describe("the map", () => {
     const { paddingTopLeft, paddingBottomRight } = map.fitPadding([{ width: 900, height: 300, offsetX: 100, offsetY: 150 }], { x: 500, y: 200 });
     assert.ok(paddingTopLeft[0] + paddingBottomRight[0] <= 300, JSON.stringify({ paddingTopLeft, paddingBottomRight }));
     assert.ok(paddingTopLeft[1] + paddingBottomRight[1] <= 120, JSON.stringify({ paddingTopLeft, paddingBottomRight }));
-    assert.ok(paddingBottomRight[0] > paddingTopLeft[0], "the label's side keeps the larger share");
+  });
+
+  // Found by a tester: "Sam Day 39.6 km, ETA 59 min (estimate" cut off at the wall board's right
+  // edge (its map 410 px wide at 1280x720, the label 253 px). Room on the right cut to 60 % of the
+  // map put the easternmost responder where the label fitted on neither side of its dot.
+  it("leaves a label too wide for the right of a small map room to the left of its point", () => {
+    const size = { x: 410, y: 300 };
+    const sam = { width: 273, height: 22, offsetX: 10, offsetY: 10 }; // dot 20 px, gap 0, label 253 px
+    const { paddingTopLeft, paddingBottomRight } = map.fitPadding([sam], size);
+    const x = size.x - paddingBottomRight[0]; // where the easternmost point is drawn
+    const fitsRight = x + (sam.width - sam.offsetX) <= size.x;
+    const fitsLeft = x - (sam.width - sam.offsetX) >= 0;
+    assert.ok(fitsRight || fitsLeft, JSON.stringify({ paddingTopLeft, paddingBottomRight, x }));
+    // A wide map keeps the labels to the right of their points, with room for them.
+    assert.deepEqual(map.fitPadding([sam], { x: 1200, y: 800 }).paddingBottomRight, [263, 28]);
+  });
+
+  it("places a label left of its dot where it would run off the map's right edge", () => {
+    const within = { left: 0, top: 0, right: 410, bottom: 300 };
+    const rect = (left, top, width, height) => ({ left, top, right: left + width, bottom: top + height });
+    // A dot at x = 380 (20 px), its 253 px label 4 px to the right of it.
+    const face = (x, width = 253) => ({ dot: rect(x - 10, 100, 20, 20), label: rect(x + 14, 100, width, 20) });
+    assert.deepEqual(map.labelSide(face(100), within), { dx: 0, inside: true });
+    const { dx, inside } = map.labelSide(face(380), within);
+    assert.equal(inside, true);
+    assert.equal(face(380).label.right + dx, 380 - 14, "the same gap, on the dot's left");
+    // Neither side has room: the side that cuts less, and said to be cut (the map fits again).
+    assert.deepEqual(map.labelSide(face(200), within), { dx: 0, inside: false });
+    assert.equal(map.labelSide(face(250), within).inside, false);
+    assert.ok(map.labelSide(face(250), within).dx < 0);
+    // The line to a label moved below, and to its left, goes left from the dot's centre.
+    const marker = { pin: rect(370, 100, 287, 20), dot: rect(370, 100, 20, 20), label: rect(113, 100, 253, 20) };
+    assert.deepEqual(map.leaderBox(marker, 30), { left: 0 - 4, top: 10, width: 14, height: 30, up: false, toLeft: true });
   });
 
   it("notes on a defibrillator's marker when it is not public", () => {
@@ -213,6 +245,37 @@ describe("the board's positions", () => {
     assert.equal(boardMap.positionsToShow(positions, [{ id: 3, status: "closed" }]).length, 0);
     assert.equal(boardMap.applyPositionFrame(positions, { type: "board.incident", data: { id: 3, status: "closed" } }), true);
     assert.equal(positions.size, 0);
+  });
+
+  // Found by a tester: the board's rows showed no estimate for a responder on scene, its map still
+  // "ETA 2 min". The map knows the alerts' states from the snapshot and board.alert frames.
+  it("draws an estimate only for those still on their way, and says who is on scene", () => {
+    const positions = boardMap.createPositions();
+    const alerts = boardMap.createAlerts();
+    const snapshot = {
+      type: "board.snapshot",
+      data: {
+        incidents: [],
+        alerts: [{ id: 5, incident_id: 3, state: "en_route", version: 4 }, { id: 6, incident_id: 3, state: "accepted", version: 3 }],
+        positions: [{ ...updated(5, 52.6), type: undefined, responder_name: "Mo Kemp" }, { ...updated(6, 52.61), type: undefined, responder_name: "Kate Lowe" }],
+      },
+    };
+    boardMap.applyPositionFrame(positions, snapshot);
+    boardMap.applyAlertFrame(alerts, snapshot);
+    const drawn = () => boardMap.positionsToDraw([...positions.values()], alerts).map(boardMap.responderText);
+    assert.deepEqual(drawn(), ["Mo Kemp: 2.4 km, ETA 4 min (estimate)", "Kate Lowe: 2.4 km, ETA 4 min (estimate)"]);
+    // On scene: still sharing (the marker stays), with no estimate.
+    assert.equal(boardMap.applyAlertFrame(alerts, { type: "board.alert", data: { id: 5, incident_id: 3, state: "on_scene", version: 5 } }), true);
+    assert.deepEqual(drawn(), ["Mo Kemp: on scene", "Kate Lowe: 2.4 km, ETA 4 min (estimate)"]);
+    const [mo] = boardMap.positionsToDraw([...positions.values()], alerts);
+    assert.equal(mo.estimate, null);
+    assert.equal(mo.state_label, "on scene");
+    assert.equal(mo.latitude, 52.6);
+    // A late frame of an older version changes nothing.
+    assert.equal(boardMap.applyAlertFrame(alerts, { type: "board.alert", data: { id: 5, incident_id: 3, state: "en_route", version: 4 } }), false);
+    assert.deepEqual(drawn()[0], "Mo Kemp: on scene");
+    // A position whose alert the map has not heard of: no estimate either (the board's rule).
+    assert.deepEqual(boardMap.positionsToDraw([{ ...updated(9, 52.6), responder_name: "Sam Day" }], alerts).map(boardMap.responderText), ["Sam Day"]);
   });
 
   it("words a responder's estimate and an incident's defibrillators", () => {

@@ -11,12 +11,18 @@
 //   boardMap.update(incidents)                    // the incidents shown (board-state.js objects)
 //   boardMap.destroy()
 //
+// The responders' alerts (the snapshot's `alerts`, `board.alert` frames) say who is still on their
+// way: only they are drawn with an arrival estimate (/app/arrival.js, as the board's rows and
+// "Likely first"); one on scene keeps their marker while they share, labelled "on scene".
+//
 // Positions come from the board's snapshot (`positions`: a list of the contract's position items,
 // each with its incident_id, or each incident's own `positions`) and from `position.updated` /
 // `position.cleared` frames; they are never stored on this page beyond what is shown. Leaflet is
 // loaded (by app/map.js) only when the map is drawn.
 
+import { positionsOnTheWay } from "/app/arrival.js";
 import { accessText, hoursText, metresText, whereText } from "/app/defibrillators.js";
+import { ALERT_STATES } from "/app/labels.js";
 import { estimateText, openMap } from "/app/map.js";
 
 // --- Positions (no DOM; tests/js/maps.test.mjs) -----------------------------------------------
@@ -80,6 +86,47 @@ export function applyPositionFrame(positions, frame) {
   }
 }
 
+/** The responders' alerts, as far as the map needs them (alert id -> {id, incident_id, state,
+ *  version}): from the snapshot's `alerts` and `board.alert` frames, keeping the highest version
+ *  of each as the board does (board-state.js). True if a state the map shows changed. */
+export function createAlerts() {
+  return new Map();
+}
+
+export function applyAlertFrame(alerts, frame) {
+  if (!frame || typeof frame !== "object") return false;
+  const keep = (alert) => {
+    const id = Number(alert?.id);
+    if (!Number.isSafeInteger(id)) return false;
+    const known = alerts.get(id);
+    if (known && Number(known.version) >= Number(alert.version)) return false;
+    alerts.set(id, { id, incident_id: alert.incident_id, state: alert.state, version: alert.version });
+    return known?.state !== alert.state;
+  };
+  switch (frame.type) {
+    case "board.snapshot":
+      alerts.clear();
+      for (const alert of framePayload(frame)?.alerts ?? []) keep(alert);
+      return true;
+    case "board.alert":
+      return keep(framePayload(frame));
+    default:
+      return false;
+  }
+}
+
+/** The positions as the map draws them: those of responders still on their way with their
+ *  estimates (positionsOnTheWay: the board's rule), the others (on scene) with none, and what
+ *  they are now instead ("on scene": `state_label`). */
+export function positionsToDraw(positions, alerts) {
+  const going = new Set(positionsOnTheWay(positions, [...alerts.values()]).map((position) => position.alert_id));
+  return positions.map((position) => {
+    if (going.has(position.alert_id)) return position;
+    const label = ALERT_STATES[alerts.get(position.alert_id)?.state];
+    return { ...position, estimate: null, state_label: label ? label.charAt(0).toLowerCase() + label.slice(1) : "" };
+  });
+}
+
 /** The snapshot's nearest defibrillators per open incident (`defibrillators`: [{incident_id,
  *  radius_m, defibrillators}], as GET .../defibrillators/ answers) into `known` (incident id ->
  *  list); true if it held any. Incidents opened after the snapshot are asked for over the API. */
@@ -98,10 +145,11 @@ export function positionsToShow(positions, incidents) {
   return [...positions.values()].filter((position) => open.has(position.incident_id));
 }
 
-/** "Going 3 min (estimate)": a responder's line in the map's text. */
+/** "Alice: 2.4 km, ETA 4 min (estimate)", or "Mo Kemp: on scene": a responder's line in the
+ *  map's text (positionsToDraw's items). */
 export function responderText(position) {
-  const estimate = estimateText(position.estimate);
-  return `${position.responder_name || "Responder"}${estimate ? `: ${estimate}` : ""}`;
+  const said = estimateText(position.estimate) || position.state_label;
+  return `${position.responder_name || "Responder"}${said ? `: ${said}` : ""}`;
 }
 
 /** One of an incident's defibrillators as a line of text, in the alert screen's words
@@ -154,6 +202,7 @@ export function defibrillatorMarkers(incidents, known) {
 
 export function mountBoardMap(container, { fetchJson = getJson, onPick = null } = {}) {
   const positions = createPositions();
+  const alerts = createAlerts();
   const defibrillators = new Map(); // incident id -> list | "none" | "loading"
   let incidents = [];
   let map = null;
@@ -235,7 +284,7 @@ export function mountBoardMap(container, { fetchJson = getJson, onPick = null } 
 
   function draw() {
     const open = openIncidents();
-    const shownPositions = positionsToShow(positions, open);
+    const shownPositions = positionsToDraw(positionsToShow(positions, open), alerts);
     for (const incident of open) loadDefibrillators(incident);
     drawText(open, shownPositions);
     if (!map) return;
@@ -251,7 +300,8 @@ export function mountBoardMap(container, { fetchJson = getJson, onPick = null } 
     frame(frame) {
       const changed = applyPositionFrame(positions, frame);
       const listed = applyDefibrillatorsFrame(defibrillators, frame);
-      if (changed || listed) draw();
+      const states = applyAlertFrame(alerts, frame);
+      if (changed || listed || states) draw();
       return changed;
     },
     /** The incidents the board shows (board-state.js's objects). */
