@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.errors import InvalidInput
-from backend.records import access, actions, payloads
+from backend.records import access, actions, payloads, prefill
 from backend.records.models import Outcome, RecordKind
 from backend.schemas import load
 
@@ -212,6 +212,7 @@ class MyRecordsView(APIView):
         since = timezone.now() - datetime.timedelta(days=MY_RECORDS_DAYS)
         alerts = list(access.my_accepted_alerts(request.user, since=since))
         outcomes = _outcomes_of(alerts)
+        attended = prefill.crews_that_attended(alerts)
         return Response(
             {
                 "results": [
@@ -222,6 +223,7 @@ class MyRecordsView(APIView):
                         "alerted_at": alert.alerted_at.isoformat(),
                         "attendance": payloads.record_summary(getattr(alert, "attendance", None)),
                         "outcome": payloads.record_summary(outcomes.get((alert.incident_id, alert.station_id))),
+                        "outcome_expected": (alert.incident_id, alert.station_id) in attended,
                         "welfare": payloads.record_summary(getattr(alert, "welfare_check_in", None)),
                         "is_crew_lead": access.is_crew_lead(alert.responder),
                     }

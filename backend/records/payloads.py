@@ -258,6 +258,8 @@ def my_records_schema() -> dict:
             "outcome": _summary_schema(),
             "welfare": _summary_schema(),
             "is_crew_lead": {"type": "boolean"},
+            # Someone of this crew attended: only then is an outcome form owed.
+            "outcome_expected": {"type": "boolean"},
         },
         "additionalProperties": False,
     }

@@ -3,6 +3,8 @@ the alert's transitions and from the checklist's one-tap events (each event type
 Utstein meaning in backend/checklists/data/*.json). Only what is known is given; the app leaves the
 rest empty. Values are as the API sends them (times as ISO 8601)."""
 
+from django.db.models import Q
+
 from backend.checklists import content
 from backend.checklists.models import OnSceneEvent
 from backend.dispatch.models import Alert
@@ -76,6 +78,24 @@ def outcome_prefill(alert: Alert) -> dict:
     if "rosc" in events:
         values["rosc_any_time"] = True
     return values
+
+
+def crews_that_attended(alerts) -> set[tuple[int, int]]:
+    """(incident, station) of these alerts where someone of that station's crew attended (as
+    `attended` has it: an on-scene time or events logged on scene), in one query: only those crews
+    owe an outcome form (found by trying the product: a crew lead stood down on the way, whose crew
+    never got there, was shown the outcome "Not started" for good)."""
+    if not alerts:
+        return set()
+    return set(
+        Alert.objects.filter(
+            Q(on_scene_at__isnull=False) | Q(onscene_events__isnull=False),
+            incident_id__in={alert.incident_id for alert in alerts},
+            station_id__in={alert.station_id for alert in alerts},
+        )
+        .values_list("incident_id", "station_id")
+        .distinct()
+    )
 
 
 def attended(alert: Alert, logged_on_scene: set[int]) -> bool:

@@ -412,7 +412,28 @@ export function formStatus(record, item) {
   return { state: NOT_STARTED, text: "Not started" };
 }
 
-export const STATUS_LABELS = { [NOT_STARTED]: "Not started", [PENDING]: "Pending", [ACCEPTED]: "Accepted", [ATTENTION]: "Needs attention" };
+export const NOT_NEEDED = "not_needed";
+
+export const STATUS_LABELS = {
+  [NOT_STARTED]: "Not started",
+  [PENDING]: "Pending",
+  [ACCEPTED]: "Accepted",
+  [ATTENTION]: "Needs attention",
+  [NOT_NEEDED]: "Not needed",
+};
+
+/**
+ * The list screen's state of a form of one call (GET records/'s `entry`), from formStatus's: the
+ * crew's outcome is not owed when nobody of the crew attended (`outcome_expected` false: stood down
+ * on the way), unless something was written or queued for it anyway. An entry from before that
+ * field (a phone's saved copy) is taken as owing it.
+ */
+export function listedFormStatus(entry, kind, status) {
+  if (kind === "outcome" && status.state === NOT_STARTED && entry?.outcome_expected === false) {
+    return { state: NOT_NEEDED, text: "Not needed: nobody of your crew attended" };
+  }
+  return status;
+}
 
 // --- Times in <input type="datetime-local"> ------------------------------------------------------
 

@@ -6,10 +6,12 @@ import {
   ATTENTION,
   FORMS,
   KINDS,
+  NOT_NEEDED,
   NOT_STARTED,
   PENDING,
   fieldsOf,
   formStatus,
+  listedFormStatus,
   fromLocalInput,
   patchBody,
   postBody,
@@ -241,5 +243,23 @@ describe("the Utstein core (issue 16)", () => {
   it("hides the first CPR time when nobody gave CPR, and does not send it", () => {
     const values = { ...valuesFrom("outcome", {}), resuscitation_attempted: true, first_cpr_by: "nobody", first_cpr_at: at(-10) };
     assert.equal("first_cpr_at" in postBody("outcome", values), false);
+  });
+});
+
+describe("the forms of a call in the list", () => {
+  const notStarted = formStatus(null, null);
+
+  it("does not ask for the crew's outcome when nobody of the crew attended", () => {
+    // Found by trying the product: a crew stood down on the way read "Outcome: Not started" for good.
+    const entry = { outcome_expected: false };
+    assert.equal(listedFormStatus(entry, "outcome", notStarted).state, NOT_NEEDED);
+    assert.equal(listedFormStatus(entry, "attendance", notStarted).state, NOT_STARTED, "their own attendance is still asked");
+  });
+
+  it("shows what was written or queued anyway, and asks as before when the crew attended", () => {
+    const queued = formStatus(null, { state: "pending" });
+    assert.equal(listedFormStatus({ outcome_expected: false }, "outcome", queued).state, PENDING);
+    assert.equal(listedFormStatus({ outcome_expected: true }, "outcome", notStarted).state, NOT_STARTED);
+    assert.equal(listedFormStatus({}, "outcome", notStarted).state, NOT_STARTED, "a saved list from before the field");
   });
 });

@@ -7,6 +7,8 @@ import jsonschema
 import pytest
 from rest_framework.test import APIClient
 
+from backend.checklists.actions import record_onscene_event
+from backend.dispatch.actions import respond_to_alert
 from backend.records import payloads
 from backend.records.models import Attendance, Outcome
 from tests.api.helpers import assert_error
@@ -193,6 +195,31 @@ def test_my_records_list_the_alerts_i_accepted_in_the_last_30_days(alerts, alice
 
     type(alice_alert).objects.filter(pk=alice_alert.pk).update(alerted_at=ago(days=31))
     assert client_for(alice.user).get("/api/v1/records/").json() == {"results": []}
+
+
+def test_an_outcome_is_owed_only_by_a_crew_someone_of_which_attended(alice_alert, alice, erin_alert, erin):
+    """Found by trying the product: a crew lead whose crew was stood down on the way was shown the
+    outcome "Not started" for good. On scene, or the checklist used on scene, makes it owed."""
+
+    def owed(user) -> bool:
+        [item] = client_for(user).get("/api/v1/records/").json()["results"]
+        return item["outcome_expected"]
+
+    assert (owed(erin.user), owed(alice.user)) == (False, False)  # accepted, nobody there yet
+    record_onscene_event(
+        actor=alice.user,
+        alert_id=alice_alert.pk,
+        idempotency_key=uuid.uuid4(),
+        type="arrived",
+        occurred_at=ago(minutes=1),
+    )
+    assert (owed(erin.user), owed(alice.user)) == (True, True)  # the crew's, whoever of it was there
+
+
+def test_being_on_scene_makes_the_outcome_owed(alice_alert, alice, erin_alert, erin):
+    respond_to_alert(actor=erin.user, alert_id=erin_alert.pk, response="on_scene")
+    [item] = client_for(erin.user).get("/api/v1/records/").json()["results"]
+    assert item["outcome_expected"] is True
 
 
 def test_the_schema_describes_the_new_endpoints():

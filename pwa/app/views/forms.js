@@ -4,7 +4,7 @@
 
 import { h, replaceChanged } from "../dom.js";
 import { formatTime } from "../format.js";
-import { ACCEPTED, ATTENTION, FORMS, KINDS, NOT_STARTED, PENDING, STATUS_LABELS, formStatus } from "../records-rules.js";
+import { ACCEPTED, ATTENTION, FORMS, KINDS, NOT_STARTED, PENDING, STATUS_LABELS, formStatus, listedFormStatus } from "../records-rules.js";
 import { alertPath } from "../router.js";
 import { notice, topbar } from "./parts.js";
 
@@ -119,7 +119,7 @@ export function recordsView(root, _params, ctx) {
     const local = await outbox.statusOf(entry.alert_id, kind);
     if (local.item) return local.status;
     const held = entry[kind];
-    return formStatus(held ? { version: held.version, locked: held.locked } : local.record, null);
+    return listedFormStatus(entry, kind, formStatus(held ? { version: held.version, locked: held.locked } : local.record, null));
   }
 
   async function render() {
