@@ -199,6 +199,18 @@ export function newlyEnded(state, seen) {
   return ended;
 }
 
+/** When the alert ended for the firefighter (ISO 8601: cancelled or stood down), or null. */
+export function endedAtOf(state, alert) {
+  return alert.cancelled_at || alert.stood_down_at || incidentOf(state, alert)?.cancelled_at || null;
+}
+
+/** The time a home list item is dated by (ISO 8601): when it ended for an ended one (found by
+ *  trying the product: "Incident cancelled: ... · 2 min ago" just after the cancel, the alert's
+ *  time), else when it was alerted. */
+export function homeItemTime(state, { alert, role }) {
+  return (role === "ended" && endedAtOf(state, alert)) || alert.alerted_at;
+}
+
 /**
  * The home screen's list. `list`: the alerts of open incidents, the active job first (role
  * "job"), then those waiting for an answer ("waiting"), then the rest ("other"), each group
@@ -213,7 +225,7 @@ export function homeAlerts(state, now = Date.now()) {
     ...open.filter((alert) => isActionable(state, alert)).map((alert) => ({ alert, role: "waiting" })),
     ...open.filter((alert) => !isActionable(state, alert)).map((alert) => ({ alert, role: "other" })),
   ];
-  const endedAt = (alert) => Date.parse(alert.cancelled_at || alert.stood_down_at || incidentOf(state, alert)?.cancelled_at || "");
+  const endedAt = (alert) => Date.parse(endedAtOf(state, alert) || "");
   const ended = [...state.alerts.values()]
     .filter((alert) => incidentOf(state, alert)?.status !== "open" && endOf(state, alert) && now - endedAt(alert) < RECENT_END_MS)
     .sort((a, b) => endedAt(b) - endedAt(a) || b.id - a.id)

@@ -27,6 +27,7 @@ import {
   endOf,
   hasAttended,
   homeAlerts,
+  homeItemTime,
   mayTakeScreen,
   newlyEnded,
   startScreen,
@@ -206,6 +207,17 @@ describe("the home screen's list", () => {
     assert.deepEqual(ended.map(({ alert: a }) => a.id), [10]);
     assert.deepEqual(homeAlerts(state, NOW + 2 * 60 * 60 * 1000).ended, [], "not after an hour");
     assert.equal(endText(endOf(state, state.alerts.get(10))), "Incident cancelled: Ambulance on scene");
+  });
+
+  it("dates an ended alert by when it ended, the others by when they were alerted", () => {
+    // Found by trying the product: "Incident cancelled: ... · 2 min ago" just after the cancel.
+    const state = twoIncidents();
+    applyAlert(state, alert(10, 1, { version: 2, state: "cancelled", cancelled_at: "2026-01-01T12:20:00+00:00" }));
+    applyIncident(state, incident(1, { status: "cancelled", cancelled_at: "2026-01-01T12:20:00+00:00" }), []);
+    const [ended] = homeAlerts(state, NOW).ended;
+    assert.equal(homeItemTime(state, ended), "2026-01-01T12:20:00+00:00");
+    const [waiting] = homeAlerts(state, NOW).list;
+    assert.equal(homeItemTime(state, waiting), waiting.alert.alerted_at);
   });
 });
 

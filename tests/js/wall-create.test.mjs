@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 
 import "./support/app-paths.mjs";
 
-const { createBody, forgetPostcodePlace, rememberPostcodePlace } = await import("../../backend/dispatch/static/dispatch/wall.js");
+const { NO_NETWORK, api, createBody, forgetPostcodePlace, rememberPostcodePlace } = await import("../../backend/dispatch/static/dispatch/wall.js");
 
 function form({ latitude = "", longitude = "", postcode = "" } = {}) {
   return { dataset: {}, elements: { latitude: { value: latitude }, longitude: { value: longitude }, postcode: { value: postcode } } };
@@ -67,5 +67,20 @@ describe("the new-incident form's own checks", () => {
 
   it("leaves a number out of range to the server, which names the field", () => {
     assert.equal(createBody(filled({ latitude: "95" })).data.latitude, 95);
+  });
+});
+
+describe("the board's calls with no network", () => {
+  it("say so in words, not the browser's 'Failed to fetch'", async () => {
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = async () => {
+      throw new TypeError("Failed to fetch");
+    };
+    try {
+      await assert.rejects(api("token")("POST", "/api/v1/incidents/", {}), (error) => error.message === NO_NETWORK);
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    assert.match(NO_NETWORK, /could not be reached/);
   });
 });

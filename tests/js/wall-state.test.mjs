@@ -113,6 +113,26 @@ describe("the board's alarms", () => {
     assert.deepEqual(kinds(state), [], "one is going: short, but answered");
   });
 
+  it("says who is going now beside an escalation alarm raised when nobody was", () => {
+    const raised = { alarm_raised_at: "2026-01-01T12:03:00+00:00", escalation_step: 4, crew_target: 2 };
+    const messageOf = (overrides) => {
+      const state = boardOf(snapshot({ incidents: [incident(1, { ...raised, ...overrides })], alerts: [alert(1, 1, "alerted")] }));
+      return board.alarmsOf(state).find((alarm) => alarm.kind === "escalation").message;
+    };
+    assert.doesNotMatch(messageOf({}), /going/);
+    assert.match(messageOf({ committed_count: 1, covering_count: 1 }), / Now 1 going \(2 needed\)\.$/);
+  });
+
+  it("says how many escalation steps have run without an answer", () => {
+    // Found by trying the board: "after the first escalation step" still read after three.
+    const messageAt = (step) => {
+      const state = boardOf(snapshot({ incidents: [incident(1, { escalation_step: step })], alerts: [alert(1, 1, "alerted")] }));
+      return board.alarmsOf(state).find((alarm) => alarm.kind === "unanswered").message;
+    };
+    assert.match(messageAt(1), /after the first escalation step \(1 alerted\)/);
+    assert.match(messageAt(3), /after 3 escalation steps \(1 alerted\)/);
+  });
+
   it("sounds when no delivery worker reports, and again if they fall silent after reporting", () => {
     const state = boardOf(snapshot({ workers: { alive: false, last_heard_at: "2026-01-01T12:00:00+00:00" } }));
     assert.deepEqual(kinds(state), ["worker_silent:null:sounding"]);
@@ -302,6 +322,18 @@ describe("one responder in one line", () => {
       { device_id: 2, label: "iPad", sent_at: null, shown_at: null, opened_at: null, failed: "gone", proven: false },
     ] }] } });
     assert.equal(board.funnelText(state, state.alerts.get(700)), "sent 1/2 · shown 1/2 · opened 0/2 · 1 failed");
+  });
+
+  it("says nothing in place of the responders of an open card (its coverage line does), and no 'yet' once finished", () => {
+    assert.equal(board.noAlertsText(incident(1)), null);
+    assert.equal(board.noAlertsText(incident(1, { status: "cancelled", dispatched_at: null })), "It was never dispatched.");
+    assert.equal(board.noAlertsText(incident(1, { status: "closed", dispatched_at: "2026-01-01T12:00:00+00:00" })), "Nobody was alerted.");
+  });
+
+  it("says a responder without a push phone saw the alert in the open app", () => {
+    const seen = alert(1, 1, "received", { id: 700, received_at: "2026-01-01T12:00:07+00:00" });
+    const state = boardOf(snapshot({ incidents: [incident(1)], alerts: [seen], devices: [{ alert_id: 700, incident_id: 1, responder_id: 1, devices: [] }] }));
+    assert.equal(board.funnelText(state, state.alerts.get(700)), "seen in the open app, no push phone");
   });
 
   it("lets the coordinator stand down only someone still alerted or going", () => {

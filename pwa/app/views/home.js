@@ -7,7 +7,7 @@ import { STATE_LABELS, categoryDetail, distanceFromText, endText, stoodDownShort
 import { enablePush, platform } from "../push.js";
 import { adviceFor, appState, resultLine, runTest } from "../readiness.js";
 import { alertPath } from "../router.js";
-import { endOf, homeAlerts, incidentOf } from "../store.js";
+import { endOf, homeAlerts, homeItemTime, incidentOf } from "../store.js";
 import { deliveryWarnings, readyForAlerts } from "../status.js";
 import { every, notice, queueLine, region, topbar } from "./parts.js";
 
@@ -244,7 +244,7 @@ export function homeView(root, _params, ctx) {
         role === "job" ? h("span", { class: "job-tag", text: "Your job" }) : null,
         h("strong", { text: incident.address || "Address not given" }),
         h("span", { text: `${categoryDetail(incident.category)} · ${distanceFromText(alert)}` }),
-        h("span", { class: "alert-item-state", text: `${stateLine(state, alert, role)} · ${timeAgo(alert.alerted_at)}` }),
+        h("span", { class: "alert-item-state", text: `${stateLine(state, alert, role)} · ${timeAgo(homeItemTime(state, { alert, role }))}` }),
       ),
     );
   }

@@ -587,10 +587,17 @@ export function incidentAlarm(state, incident) {
     return { ...base, kind: "unreached", raised_at: incident.alarm_raised_at ?? null, message: `Dispatch of ${incident.cad_reference} reached nobody: ${unreached}.` };
   }
   const escalation = alarmOf(state, incident);
-  if (escalation) return { ...base, kind: "escalation", raised_at: escalation.raised_at, message: escalation.message };
-  const { covering } = coverageOf(incident);
+  const { covering, target } = coverageOf(incident);
+  if (escalation) {
+    // Raised while nobody had accepted; it stays until the incident is covered. Once someone is
+    // going, it says so (found by trying the board: "Nobody has accepted" beside "1 going").
+    const since = covering ? ` Now ${covering} going (${target} needed).` : "";
+    return { ...base, kind: "escalation", raised_at: escalation.raised_at, message: `${escalation.message}${since}` };
+  }
   if ((incident.escalation_step ?? 0) >= 1 && covering === 0) {
-    return { ...base, kind: "unanswered", raised_at: null, message: `Nobody has accepted ${incident.cad_reference} after the first escalation step (${alerts.length} alerted).` };
+    // As many steps as have run: "the first" stayed after three (found by trying the board).
+    const steps = incident.escalation_step === 1 ? "the first escalation step" : `${incident.escalation_step} escalation steps`;
+    return { ...base, kind: "unanswered", raised_at: null, message: `Nobody has accepted ${incident.cad_reference} after ${steps} (${alerts.length} alerted).` };
   }
   return null;
 }
@@ -661,12 +668,22 @@ export function messagesOf(state, incidentId) {
 export function funnelText(state, alert) {
   const devices = state.devices.get(alert.id);
   if (!devices) return null;
-  if (!devices.length) return "no phone";
+  // Shown in the open app with no push phone: reached this time, as the admin board's cell says
+  // (devicesText); "no phone" beside "Shown on device" read as a contradiction (found by trying it).
+  if (!devices.length) return alert.received_at ? "seen in the open app, no push phone" : "no phone";
   const count = (field) => devices.filter((device) => device[field]).length;
   const failed = devices.filter((device) => !device.sent_at && device.failed).length;
   const total = devices.length;
   return `sent ${count("sent_at")}/${total} · shown ${count("shown_at")}/${total} · opened ${count("opened_at")}/${total}` +
     (failed ? ` · ${failed} failed` : "");
+}
+
+/** What a card with nobody alerted says in place of its responders, or null for an open incident,
+ *  whose coverage line says it already (found by trying the board: "not dispatched yet: press
+ *  Dispatch." then "Not dispatched yet." again, and "yet" on a card cancelled before dispatch). */
+export function noAlertsText(incident) {
+  if (incident.status === "open") return null;
+  return incident.dispatched_at ? "Nobody was alerted." : "It was never dispatched.";
 }
 
 /** Whether the coordinator may stand this one responder down: they have not answered, or are going. */

@@ -43,6 +43,7 @@ import {
   escalationText,
   incidentsToShow,
   isShort,
+  noAlertsText,
   positionsOf,
   stateText,
   unprovenWarning,
@@ -193,9 +194,8 @@ const HEADINGS = ["#", "Responder", "Station", "Distance", "State", "Phones", "A
 
 function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds, positionOf = () => null, now = Date.now()) {
   if (!alerts.length) {
-    // An open incident's coverage line already says that nobody is alerted, or that it is not dispatched.
-    if (incident.status === "open") return null;
-    return el("p", { className: "board-none" }, incident.dispatched_at ? "Nobody alerted." : "Not dispatched yet.");
+    const text = noAlertsText(incident);
+    return text ? el("p", { className: "board-none" }, text) : null;
   }
   const label = `Responders alerted to ${incident.cad_reference}`;
   // Thirteen columns are wider than a card on a laptop's screen: the table scrolls inside its card

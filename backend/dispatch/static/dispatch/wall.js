@@ -33,6 +33,7 @@ import {
   incidentsToShow,
   isShort,
   messagesOf,
+  noAlertsText,
   positionsOf,
   standDownQuestion,
   stateText,
@@ -81,14 +82,23 @@ class ApiError extends Error {
   }
 }
 
-function api(csrf) {
+export const NO_NETWORK = "the server could not be reached (no network?). Check the connection, then try again.";
+
+/** The board's calls to the API: the answer's JSON, or an ApiError; with no network, an Error that
+ *  says so in words (found by trying the board offline: "Not created: Failed to fetch"). */
+export function api(csrf) {
   return async (method, path, body) => {
-    const response = await fetch(path, {
-      method,
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new Error(NO_NETWORK);
+    }
     let data = null;
     try {
       data = await response.json();
@@ -394,7 +404,10 @@ class WallBoard {
   }
 
   responderList(incident, alerts, commitments, positions, now = Date.now()) {
-    if (!alerts.length) return el("p", { className: "wall-none" }, incident.dispatched_at ? "Nobody alerted." : "Not dispatched yet.");
+    if (!alerts.length) {
+      const text = noAlertsText(incident);
+      return text ? el("p", { className: "wall-none" }, text) : null;
+    }
     return el(
       "ul",
       { className: "wall-responders", "aria-label": `Responders alerted to ${incident.cad_reference}` },
