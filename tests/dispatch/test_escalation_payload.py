@@ -15,15 +15,7 @@ from backend.dispatch.escalation import run_due_escalations
 from backend.dispatch.models import Incident
 from tests.api.helpers import assert_matches
 from tests.conftest import client_for
-
-LADDER = [(60, "ring"), (90, "sms"), (120, "ring"), (180, "alarm")]
-
-
-@pytest.fixture(autouse=True)
-def ladder(settings):
-    settings.ESCALATION_LADDER = LADDER
-    settings.DISPATCH_RADIUS_KM = 20
-    settings.DISPATCH_NEXT_RINGS_KM = [35, 80]
+from tests.dispatch.test_escalation import ladder  # noqa: F401 (autouse: the same ladder and rings)
 
 
 @pytest.fixture

@@ -570,13 +570,19 @@ def test_a_responder_going_shows_their_estimate_and_who_is_likely_first(chromium
         context.close()
 
 
+def board_map_module(server) -> requests.Response:
+    """The board's map module as served; the test is skipped where the product has none."""
+    module = requests.get(f"{server.url}/static/dispatch/board-map.js", timeout=10)
+    if module.status_code != 200:
+        pytest.skip("the board's map module (issue 14) is not in this product yet")
+    return module
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_the_map_shows_the_incidents_and_a_click_on_it_starts_a_new_incident(chromium, server, dispatcher, size):
     """The map of issue 14 (dispatch/board-map.js), mounted in the board's map panel when the product
     has it, its labels as large as the board's small print and none cut off at its edges."""
-    module = requests.get(f"{server.url}/static/dispatch/board-map.js", timeout=10)
-    if module.status_code != 200:
-        pytest.skip("the board's map module (issue 14) is not in this product yet")
+    module = board_map_module(server)
     context = desk_context(chromium, server, size)
     try:
         page, problems = open_board(context)
@@ -621,9 +627,7 @@ def accept_and_share(server, incident: dict, username: str, where: tuple[float, 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_responders_labels_far_to_the_east_are_not_cut_off_at_the_maps_edge(chromium, server, dispatcher, size):
-    module = requests.get(f"{server.url}/static/dispatch/board-map.js", timeout=10)
-    if module.status_code != 200:
-        pytest.skip("the board's map module (issue 14) is not in this product yet")
+    board_map_module(server)
     context = desk_context(chromium, server, size)
     try:
         page, problems = open_board(context)
@@ -645,9 +649,7 @@ def test_responders_labels_far_to_the_east_are_not_cut_off_at_the_maps_edge(chro
 def test_the_map_shows_no_estimate_for_a_responder_on_scene(chromium, server, dispatcher, size):
     """Found by a tester: the cards said "On scene" with no estimate, the map still "ETA 2 min". The
     marker stays while the position is shared on scene, with no estimate in its label or its line."""
-    module = requests.get(f"{server.url}/static/dispatch/board-map.js", timeout=10)
-    if module.status_code != 200:
-        pytest.skip("the board's map module (issue 14) is not in this product yet")
+    board_map_module(server)
     context = desk_context(chromium, server, size)
     try:
         page, problems = open_board(context)
