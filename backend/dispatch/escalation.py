@@ -80,7 +80,7 @@ def _run_step(incident: Incident, *, now) -> str:
 def _resend_and_widen(incident: Incident, *, now) -> None:
     unanswered = list(incident.alerts.filter(state__in=UNANSWERED_STATES).select_related("responder"))
     enqueue_pushes(unanswered, now=now)
-    incident.ring = min(incident.ring + 1, actions.widest_ring())
+    incident.ring = min(incident.ring + 1, ladder.widest_ring())
     actions.alert_more_responders(incident, radius_km=actions.ring_radius_km(incident.ring))
 
 

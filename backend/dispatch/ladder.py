@@ -20,6 +20,24 @@ def action_of(step: int) -> str:
     return settings.ESCALATION_LADDER[step][1]
 
 
+def widest_ring() -> int:
+    """The number of the widest ring of stations a dispatch can alert (the first, then each of
+    DISPATCH_NEXT_RINGS_KM)."""
+    return 1 + len(settings.DISPATCH_NEXT_RINGS_KM)
+
+
+def what_step_does(incident: Incident, step: int) -> str:
+    """What step `step` will do for this incident, as the board and the API say it: its action,
+    except that a ring step at the widest ring is "resend". It still re-sends to the unanswered and
+    looks again within the widest ring (escalation._resend_and_widen), but there is no wider ring
+    to alert, and "ring" promises one (found by trying the board: "Next: wider ring" with none left;
+    a dispatch that reaches nobody widens to the widest ring at once)."""
+    action = action_of(step)
+    if action == "ring" and incident.ring >= widest_ring():
+        return "resend"
+    return action
+
+
 def start_escalation(incident: Incident) -> None:
     """Set the clock on first dispatch (in memory; the caller saves)."""
     incident.escalation_step = 0

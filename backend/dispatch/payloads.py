@@ -137,16 +137,17 @@ def board_incident(incident: Incident, *, coverage: Coverage | None = None) -> d
 def _next_escalation(incident: Incident, coverage: Coverage) -> dict:
     """What the escalation ladder does next and when (backend/dispatch/escalation.py), from the
     incident's own fields and the settings: no query. `next_escalation_at`: when the worker next
-    looks at the incident (None once it is not open). `next_escalation_action`: the ladder's step it
-    runs then, or None when what is due is no step (not dispatched, past the last step, covered: the
-    ladder waits and the unanswered are stood down; closed or cancelled)."""
+    looks at the incident (None once it is not open). `next_escalation_action`: what the ladder's step
+    due then does ("resend" for a ring step at the widest ring: ladder.what_step_does), or None when
+    what is due is no step (not dispatched, past the last step, covered: the ladder waits and the
+    unanswered are stood down; closed or cancelled)."""
     step = incident.escalation_step
     # The worker looks only at open incidents (escalation.run_due_escalations).
     due = incident.next_escalation_at if incident.status == IncidentStatus.OPEN else None
     runs_a_step = due is not None and not coverage.covered and ladder.due_time(incident, step) is not None
     return {
         "next_escalation_at": _iso(due),
-        "next_escalation_action": ladder.action_of(step) if runs_a_step else None,
+        "next_escalation_action": ladder.what_step_does(incident, step) if runs_a_step else None,
         "escalation_ladder_steps": len(settings.ESCALATION_LADDER),
     }
 

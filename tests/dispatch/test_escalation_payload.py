@@ -68,6 +68,20 @@ def test_each_step_s_frame_tells_every_board_the_step_after_it(dispatched):
     ]
 
 
+def test_a_ring_step_at_the_widest_ring_is_no_wider_ring(dispatched, settings):
+    # Found by trying the board: "Next: wider ring" on an incident already at its widest ring. The
+    # step still re-sends and looks again within that ring, so it is said as a re-send.
+    settings.DISPATCH_NEXT_RINGS_KM = [35]  # two rings: the ladder's first ring step reaches the widest
+    assert next_step(board(dispatched.pk))[1] == "ring"
+    run_due_escalations(now=at(dispatched, 61))  # ring: to the widest ring
+    run_due_escalations(now=at(dispatched, 91))  # sms
+    data = board(dispatched.pk)
+    assert data["ring"] == 2
+    assert next_step(data) == (2, "resend", at(dispatched, 120).isoformat())
+    run_due_escalations(now=at(dispatched, 121))  # the step runs all the same, then the alarm
+    assert next_step(board(dispatched.pk)) == (3, "alarm", at(dispatched, 180).isoformat())
+
+
 def test_a_covered_incident_has_no_next_step_the_ladder_waits(dispatched):
     for alert in dispatched.alerts.select_related("responder__user"):  # alice and bob: the target is 2
         respond_to_alert(actor=alert.responder.user, alert_id=alert.pk, response="accept")

@@ -84,7 +84,7 @@ def test_the_board_shows_each_incident_s_coverage_and_a_dispatch_that_reached_no
     assert incident["next_escalation_action"] == "ring"
     due = datetime.datetime.fromisoformat(incident["next_escalation_at"]).astimezone().strftime("%H:%M:%S")
     escalation = card.locator(".board-escalation")
-    expect(escalation).to_have_text(f"Next: wider ring at {due}")
+    expect(escalation).to_have_text(f"Next: wider ring at {due} · 0 of 4 steps done")
 
     accept(first, incident)
     expect(coverage).to_have_text("1 going (2 needed): 1 more needed.")

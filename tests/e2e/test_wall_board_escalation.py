@@ -25,7 +25,7 @@ def test_the_wall_board_shows_the_ladder_s_next_step_until_the_incident_ends(chr
         incident = create(dispatcher, NEAR_KINGS_LYNN, "10 King Street, King's Lynn", dispatch=True)
         assert incident["next_escalation_action"] == "ring" and incident["escalation_ladder_steps"] == 4
         line = card_of(page, incident).locator(".wall-escalation")
-        expect(line).to_have_text(f"Next: wider ring at {clock(incident['next_escalation_at'])}")
+        expect(line).to_have_text(f"Next: wider ring at {clock(incident['next_escalation_at'])} · 0 of 4 steps done")
 
         # The texts step (the second) made due now: the worker runs it and the board says what is next.
         server.manage("shell", "-c", LADDER_AT.format(steps={incident["id"]: 1}))

@@ -147,9 +147,27 @@ describe("the escalation ladder's next step on each card", () => {
     incident(1, { escalation_step: 0, escalation_ladder_steps: 4, next_escalation_at: due, next_escalation_action: "ring", ...overrides });
 
   it("says what the ladder does next and when, in 24 hours", () => {
-    assert.equal(board.escalationText(escalating()), `Next: wider ring at ${board.clockTime(due)}`);
-    assert.match(board.escalationText(escalating()), /^Next: wider ring at \d\d:\d\d:\d\d$/);
-    assert.equal(board.escalationText(escalating({ next_escalation_action: "sms" })), `Next: texts at ${board.clockTime(due)}`);
+    assert.equal(board.escalationText(escalating()), `Next: wider ring at ${board.clockTime(due)} · 0 of 4 steps done`);
+    assert.match(board.escalationText(escalating()), /^Next: wider ring at \d\d:\d\d:\d\d · /);
+    assert.equal(board.escalationText(escalating({ next_escalation_action: "sms" })), `Next: texts at ${board.clockTime(due)} · 0 of 4 steps done`);
+  });
+
+  it("says how long the ladder is before its first step has run", () => {
+    // Found by trying the board: no count until the first step, so nobody saw how long the ladder was.
+    assert.equal(board.escalationText(escalating()), `Next: wider ring at ${board.clockTime(due)} · 0 of 4 steps done`);
+    const noStepSent = escalating({ escalation_step: undefined });
+    assert.equal(board.escalationText(noStepSent), `Next: wider ring at ${board.clockTime(due)} · 0 of 4 steps done`);
+    // A ladder of unknown length, or none: nothing to count yet.
+    assert.equal(board.escalationText(escalating({ escalation_ladder_steps: undefined })), `Next: wider ring at ${board.clockTime(due)}`);
+    assert.equal(board.escalationText(escalating({ escalation_ladder_steps: 0 })), `Next: wider ring at ${board.clockTime(due)}`);
+  });
+
+  it("says a ring step at the widest ring is a re-send, not a wider ring", () => {
+    // Found by trying the board: "Next: wider ring" on an incident already at its widest ring; the
+    // server says "resend" then (backend/dispatch/ladder.py, what_step_does).
+    const widest = escalating({ ring: 3, escalation_step: 2, next_escalation_action: "resend" });
+    assert.equal(board.escalationText(widest), `Next: re-send (widest ring reached) at ${board.clockTime(due)} · 2 of 4 steps done`);
+    assert.doesNotMatch(board.escalationText(widest), /wider ring/);
   });
 
   it("says how many steps have run once some have", () => {

@@ -60,6 +60,11 @@ describe("the new-incident form's own checks", () => {
     assert.equal(error, 'The longitude "abc" is not a number.');
   });
 
+  it("names both coordinates when neither is a number, not only the first", () => {
+    const { error } = createBody(filled({ latitude: "abc", longitude: "1,29" }));
+    assert.equal(error, 'The latitude "abc" is not a number. The longitude "1,29" is not a number.');
+  });
+
   it("still asks for what is missing, and names what is wrong beside it", () => {
     const { error } = createBody(filled({ address: "", latitude: "x", longitude: "" }));
     assert.equal(error, 'Give the address, the place (a postcode, a click on the map, or latitude and longitude). The latitude "x" is not a number.');

@@ -382,25 +382,32 @@ export function coverageText(incident, alerts = [], { dispatchButton = false } =
   return line(why, "none");
 }
 
-/** The escalation ladder's actions (ESCALATION_LADDER, docs/delivery.md) in a coordinator's words. */
-const ESCALATION_ACTIONS = { ring: "wider ring", sms: "texts", alarm: "alarm" };
+/** The escalation ladder's actions (ESCALATION_LADDER, docs/delivery.md) in a coordinator's words.
+ *  The server says "resend" for a ring step at the widest ring: there is no wider ring to alert. */
+const ESCALATION_ACTIONS = { ring: "wider ring", resend: "re-send (widest ring reached)", sms: "texts", alarm: "alarm" };
 
 /** What the escalation ladder does next and when, in one line, for an open, dispatched incident
- *  still short of crews: "Next: texts at 14:04:30 · 1 of 4 steps done" (the steps done said once
- *  there are some). From the server's `next_escalation_action` and `next_escalation_at`
- *  (backend/dispatch/payloads.py), `escalation_step` and `escalation_ladder_steps`. Null when the
- *  ladder has nothing to come: covered (it waits), closed, cancelled, not dispatched, or past its
- *  last step. Times in 24 hours. */
+ *  still short of crews: "Next: texts at 14:04:30 · 1 of 4 steps done". From the server's
+ *  `next_escalation_action` and `next_escalation_at` (backend/dispatch/payloads.py),
+ *  `escalation_step` and `escalation_ladder_steps`. Null when the ladder has nothing to come:
+ *  covered (it waits), closed, cancelled, not dispatched, or past its last step. Times in 24 hours. */
 export function escalationText(incident) {
   if (!isShort(incident) || !incident.dispatched_at) return null;
   const action = incident.next_escalation_action;
   if (!action || !incident.next_escalation_at) return null;
   const next = `Next: ${ESCALATION_ACTIONS[action] ?? action.replaceAll("_", " ")} at ${clockTime(incident.next_escalation_at)}`;
-  const done = incident.escalation_step;
-  if (!Number.isInteger(done) || done < 1) return next;
-  const total = incident.escalation_ladder_steps;
-  if (Number.isInteger(total) && total >= done) return `${next} · ${done} of ${total} steps done`;
-  return `${next} · ${done} step${done === 1 ? "" : "s"} done`;
+  const steps = stepsDoneText(incident.escalation_step, incident.escalation_ladder_steps);
+  return steps ? `${next} · ${steps}` : next;
+}
+
+/** "1 of 4 steps done"; "0 of 4 steps done" before the first step, so a coordinator sees how long
+ *  the ladder is from the start (a missing step count is none yet). From a server that does not
+ *  say how long its ladder is: "2 steps done", and nothing before the first. */
+function stepsDoneText(step, total) {
+  const done = Number.isInteger(step) && step > 0 ? step : 0;
+  if (Number.isInteger(total) && total >= 1 && total >= done) return `${done} of ${total} steps done`;
+  if (done < 1) return null;
+  return `${done} step${done === 1 ? "" : "s"} done`;
 }
 
 /** Why the incident's last dispatch reached nobody, in words (lower case), while nobody is
