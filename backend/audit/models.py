@@ -6,6 +6,9 @@ class AuditAction(models.TextChoices):
     CREATE = "create", "Created"
     VIEW = "view", "Viewed"
     CHANGE = "change", "Changed"
+    # An incident ended: said as such, so a coordinator reading the trail does not see "Changed".
+    CANCEL = "cancel", "Cancelled"
+    CLOSE = "close", "Closed"
     AMEND = "amend", "Amended by a coordinator"
     EXPORT = "export", "Exported"
     ALERT_STATE = "alert_state", "Alert state changed"

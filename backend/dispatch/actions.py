@@ -22,7 +22,7 @@ from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
 from backend.dispatch import access, payloads, positions
 from backend.dispatch.coverage import Change, Coverage, follow_coverage, tally
-from backend.dispatch.ladder import start_escalation
+from backend.dispatch.ladder import start_escalation, widest_ring
 from backend.dispatch.models import (
     COMMITTED_STATES,
     MAX_CREW_TARGET,
@@ -384,10 +384,6 @@ def ring_radius_km(ring: int) -> float:
     if ring <= 1 or not settings.DISPATCH_NEXT_RINGS_KM:
         return settings.DISPATCH_RADIUS_KM
     return settings.DISPATCH_NEXT_RINGS_KM[min(ring - 2, len(settings.DISPATCH_NEXT_RINGS_KM) - 1)]
-
-
-def widest_ring() -> int:
-    return 1 + len(settings.DISPATCH_NEXT_RINGS_KM)
 
 
 def _alert_widening(
@@ -783,10 +779,16 @@ def _audit_incident_ended(actor, incident: Incident) -> None:
     """Who cancelled or closed the incident, and from where: the alerts' entries said it only for
     an incident someone had been alerted to (found by trying the product: a cancelled incident
     that had alerted nobody left no trace of who cancelled it). The status only: the reason is
-    free text, kept on the incident."""
+    free text, kept on the incident. The action names the ending, so the trail reads "Cancelled" or
+    "Closed" (it read "Changed" for a cancellation, found the same way)."""
+    action = _ENDING_ACTIONS[incident.status]
     audit_log.record(
-        actor, AuditAction.CHANGE, "incident", incident.pk, incident_id=incident.pk, detail={"status": incident.status}
+        actor, action, "incident", incident.pk, incident_id=incident.pk, detail={"status": incident.status}
     )
+
+
+# How each ending of an incident reads in the audit trail.
+_ENDING_ACTIONS = {IncidentStatus.CANCELLED: AuditAction.CANCEL, IncidentStatus.CLOSED: AuditAction.CLOSE}
 
 
 def set_ambulance_eta(*, actor, incident_id: int, ambulance_eta: datetime.datetime | None) -> Incident:

@@ -18,7 +18,7 @@ import { PositionSharing } from "./position.js";
 import { dropPushSubscription, pushEndpoint, readPushState, registerDevice } from "./push.js";
 import { reportState } from "./readiness.js";
 import { Router, alertPath, go, parseHash } from "./router.js";
-import { createState, createStore, isActionable, mayTakeScreen, newlyEnded, startScreen } from "./store.js";
+import { activeJob, createState, createStore, isActionable, mayTakeScreen, newlyEnded, startScreen } from "./store.js";
 import { AlertSync } from "./sync.js";
 import { applyUpdate, registerServiceWorker } from "./update.js";
 import { alertView } from "./views/alert.js";
@@ -192,6 +192,38 @@ async function boot() {
       .then(() => setTimeout(() => (check(), done || finish()), 0));
   }
 
+  // --- Forms still to fill after calls (home's prompt) -------------------------------------------
+  // Counted from GET records/ (fetched at start, back in the foreground, when a job ends, and by
+  // the forms list) with this phone's outbox, so a firefighter who logs in afresh is told of the
+  // forms owed without opening the list. The job in progress is not "after the call" yet.
+  let counted = { calls: null, changedAt: undefined, job: null };
+  store.subscribe((state) => {
+    const seen = { calls: state.recentCalls, changedAt: state.recordsChangedAt, job: activeJob(state)?.id ?? null };
+    if (seen.calls === counted.calls && seen.changedAt === counted.changedAt && seen.job === counted.job) return;
+    const jobEnded = counted.job !== null && seen.job !== counted.job;
+    counted = seen;
+    if (jobEnded) ctx.refreshRecentCalls(); // the call is over: its forms are owed now
+    countFormsToFill(seen.calls, seen.job);
+  });
+
+  let countRun = 0; // only the latest count is kept: an earlier one may finish last
+  async function countFormsToFill(calls, jobId) {
+    const run = ++countRun;
+    const count = calls ? await ctx.outbox.countToFill(calls.filter((entry) => entry.alert_id !== jobId)) : 0;
+    if (run === countRun && store.state.formsToFill !== count) store.update((s) => void (s.formsToFill = count));
+  }
+
+  ctx.refreshRecentCalls = async () => {
+    const owner = ctx.outbox.owner;
+    try {
+      const { results } = await ctx.outbox.recentCalls();
+      // Not a list that arrives after its owner logged out.
+      if (store.state.me?.username === owner) store.update((s) => void (s.recentCalls = results));
+    } catch {
+      // No list, or none kept: the prompt stays as it was; the forms list says why when opened.
+    }
+  };
+
   // --- Push state (the home screen's warnings) --------------------------------------------------
   ctx.refreshPush = async ({ repair = true, report = false } = {}) => {
     let push = await readPushState(api);
@@ -243,9 +275,12 @@ async function boot() {
       // The checklist (~18 KB, uncompressed like every API answer) once the alerts and the push
       // state are in, so that it does not share a slow network with what makes home usable. The
       // checklist screen loads it itself if opened first, and falls back to the saved copy.
-      Promise.allSettled([ctx.synced, pushRead])
-        .then(() => loadChecklist(api))
-        .then((result) => (ctx.checklist = result));
+      Promise.allSettled([ctx.synced, pushRead]).then(() => {
+        ctx.refreshRecentCalls(); // small: what forms are owed, for home's prompt
+        return loadChecklist(api).then((result) => (ctx.checklist = result));
+      });
+    } else {
+      ctx.refreshRecentCalls(); // the list this phone last kept
     }
   }
 
@@ -402,6 +437,7 @@ async function boot() {
       ctx.outbox.sync();
       ctx.messageAcks.sync();
       ctx.refreshPush({ repair: false });
+      if (store.state.me?.responder) ctx.refreshRecentCalls();
     }
   });
   window.addEventListener("online", () => {

@@ -5,7 +5,7 @@
 
 import { AUTH, CONFLICT, PENDING, REJECTED, SENT, classifyStatus } from "./queue.js";
 import { QueueSync } from "./queue-sync.js";
-import { formStatus, patchBody, valuesFrom } from "./records-rules.js";
+import { KINDS, formStatus, formsToFill, listedFormStatus, patchBody, valuesFrom } from "./records-rules.js";
 
 const SESSION_CODES = new Set(["not_authenticated", "authentication_failed"]);
 
@@ -138,5 +138,41 @@ export class RecordOutbox extends QueueSync {
     const items = await this.itemsFor(alertId, kind);
     const item = items.at(-1) || null;
     return { status: formStatus(cached?.record || null, item), record: cached?.record || null, item, cached };
+  }
+
+  /** My calls of the last 30 days with where each form stands (GET records/), kept for offline
+   *  use: {results, fromCache}. Without signal, the list last kept; with none kept, the error. */
+  async recentCalls() {
+    const key = `records-list:${this.owner}`;
+    try {
+      const page = await this.api.request("GET", "/records/");
+      const results = Array.isArray(page?.results) ? page.results : [];
+      this.stores.kv.put({ key, results }).catch(() => {});
+      return { results, fromCache: false };
+    } catch (error) {
+      const kept = error.offline ? await this.stores.kv.get(key) : null;
+      if (!kept) throw error;
+      return { results: kept.results, fromCache: true };
+    }
+  }
+
+  /** Where a form of a listed call stands: this phone's queued copy first (newer than any list),
+   *  else the record the list says the server holds, else the one this phone last saw. */
+  async listedStatus(entry, kind) {
+    const local = await this.statusOf(entry.alert_id, kind);
+    if (local.item) return local.status;
+    const held = entry[kind];
+    return listedFormStatus(entry, kind, formStatus(held ? { version: held.version, locked: held.locked } : local.record, null));
+  }
+
+  /** How many forms of these listed calls the firefighter still has to fill (home's prompt). */
+  async countToFill(entries) {
+    let count = 0;
+    for (const entry of entries || []) {
+      const statuses = {};
+      for (const kind of KINDS) statuses[kind] = await this.listedStatus(entry, kind);
+      count += formsToFill(entry, statuses).length;
+    }
+    return count;
   }
 }

@@ -435,6 +435,27 @@ export function listedFormStatus(entry, kind, status) {
   return status;
 }
 
+// What still asks for the firefighter: never started, or refused by the server and waiting to be
+// corrected. Sent, saved on this phone (pending) and not needed are done with, as far as they go.
+const TO_FILL = new Set([NOT_STARTED, ATTENTION]);
+
+/**
+ * The kinds of form of one call (GET records/'s `entry`) the firefighter still has to fill in,
+ * from each form's state as the list shows it (`statuses`: kind -> listedFormStatus's). The crew's
+ * outcome only for the crew lead, who alone may file it (`is_crew_lead`; a saved list from before
+ * that field: asked, as the list does). Home prompts with the count, since a firefighter who logs
+ * in afresh saw the forms owed only by opening the list (found by trying the product).
+ */
+export function formsToFill(entry, statuses) {
+  return KINDS.filter((kind) => (kind !== "outcome" || entry?.is_crew_lead !== false) && TO_FILL.has(statuses[kind]?.state));
+}
+
+/** Home's prompt for `count` forms still to fill ("" for none). */
+export function formsToFillText(count) {
+  if (!count) return "";
+  return count === 1 ? "1 form to fill after a call" : `${count} forms to fill after calls`;
+}
+
 // --- Times in <input type="datetime-local"> ------------------------------------------------------
 
 const pad = (n) => String(n).padStart(2, "0");

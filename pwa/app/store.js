@@ -47,6 +47,8 @@ export function createState() {
     update: null, // a waiting service worker
     positions: new Map(), // alert id -> the latest position shared by the crew going (position.updated)
     sharing: 0, // bumped when this phone's own position sharing changes (pwa/app/position.js)
+    recentCalls: null, // GET records/: my accepted calls of the last 30 days and their forms
+    formsToFill: 0, // how many of their forms I still have to fill (home's prompt; main.js counts)
   };
 }
 

@@ -45,6 +45,21 @@ def test_a_closed_call_still_leads_to_its_forms_and_checklist(page, phone, dispa
     assert problems == []
 
 
+def test_opening_the_app_after_a_call_prompts_for_the_forms_still_to_fill(page, phone, dispatcher):
+    """Found by trying the product: logged in afresh, home said nothing of the forms owed; they
+    were seen only by opening the list."""
+    problems = watch_for_problems(page)
+    incident_id, _alert_id = on_scene(phone, dispatcher)
+    dispatcher.coordinator.post(f"/api/v1/incidents/{incident_id}/close/", {})
+
+    page.goto("/")
+    # This call's attendance and welfare at least (and any earlier test's calls of this firefighter).
+    page.get_by_text(re.compile(r"^\d+ forms to fill after calls$")).wait_for()
+    page.get_by_role("link", name="Fill them in").click()
+    page.wait_for_url(re.compile(r"#/forms$"))
+    assert problems == []
+
+
 def test_a_call_cancelled_while_on_scene_does_not_say_he_is_not_needed(page, phone, dispatcher):
     problems = watch_for_problems(page)
     incident_id, alert_id = on_scene(phone, dispatcher)

@@ -199,6 +199,33 @@ describe("the outbox", () => {
     assert.equal((await outbox.load(7, "attendance")).fromCache, true);
   });
 
+  it("counts the forms of the listed calls still to fill, from the list and this phone", async () => {
+    // Home's prompt after logging in afresh (found by trying the product: it said nothing).
+    const calls = [
+      { alert_id: 7, outcome_expected: true, is_crew_lead: true, attendance: { version: 1, locked: false }, outcome: null, welfare: null },
+      { alert_id: 8, outcome_expected: false, is_crew_lead: true, attendance: null, outcome: null, welfare: null },
+      { alert_id: 9, outcome_expected: true, is_crew_lead: false, attendance: null, outcome: null, welfare: null },
+    ];
+    // 7: outcome and welfare; 8: attendance and welfare (no outcome: nobody attended); 9: attendance and welfare.
+    assert.equal(await outbox.countToFill(calls), 6);
+    await outbox.submit(7, "welfare", "POST", { impact: 1 }); // saved on the phone, not sent yet
+    await stores.kv.put({ key: "record:ff.norwich.1:8:attendance", record: { version: 1, locked: false } }); // sent since the list
+    assert.equal(await outbox.countToFill(calls), 4);
+    assert.equal(await outbox.countToFill(null), 0);
+  });
+
+  it("lists the recent calls from the server, and without signal the list it kept", async () => {
+    const results = [{ alert_id: 7 }];
+    outbox.api.request = async (method, path) => (assert.deepEqual([method, path], ["GET", "/records/"]), { results });
+    assert.deepEqual(await outbox.recentCalls(), { results, fromCache: false });
+    outbox.api.request = async () => {
+      throw Object.assign(new Error("No connection."), { status: 0, offline: true });
+    };
+    assert.deepEqual(await outbox.recentCalls(), { results, fromCache: true });
+    outbox.setOwner("ff.norwich.2");
+    await assert.rejects(outbox.recentCalls(), /No connection/);
+  });
+
   it("builds the request from the queued item, and finds the newest per form", () => {
     const item = { idempotency_key: "k1", alert_id: 7, type: "outcome", data: { method: "PATCH", body: { reason: "r", crew_shocks: 0 } } };
     assert.deepEqual(requestOf(item), { method: "PATCH", path: "/alerts/7/outcome/", body: { idempotency_key: "k1", reason: "r", crew_shocks: 0 } });

@@ -11,6 +11,8 @@ import {
   PENDING,
   fieldsOf,
   formStatus,
+  formsToFill,
+  formsToFillText,
   listedFormStatus,
   fromLocalInput,
   patchBody,
@@ -261,5 +263,38 @@ describe("the forms of a call in the list", () => {
     assert.equal(listedFormStatus({ outcome_expected: false }, "outcome", queued).state, PENDING);
     assert.equal(listedFormStatus({ outcome_expected: true }, "outcome", notStarted).state, NOT_STARTED);
     assert.equal(listedFormStatus({}, "outcome", notStarted).state, NOT_STARTED, "a saved list from before the field");
+  });
+});
+
+describe("the forms still to fill after calls (home's prompt)", () => {
+  // Found by trying the product: after logging in afresh, home said nothing of the forms owed.
+  const notStarted = formStatus(null, null);
+  const accepted = formStatus({ version: 1, locked: false }, null);
+  const pending = formStatus(null, { state: "pending" });
+  const refused = formStatus(null, { state: "rejected", last_code: "invalid" });
+  const listed = (entry, statuses) => Object.fromEntries(KINDS.map((kind) => [kind, listedFormStatus(entry, kind, statuses[kind])]));
+
+  it("counts the forms not started, and those refused that wait to be corrected", () => {
+    const entry = { outcome_expected: true, is_crew_lead: true };
+    assert.deepEqual(formsToFill(entry, listed(entry, { attendance: notStarted, outcome: refused, welfare: notStarted })), ["attendance", "outcome", "welfare"]);
+  });
+
+  it("does not count a form submitted, or saved on the phone waiting for signal", () => {
+    const entry = { outcome_expected: true, is_crew_lead: true };
+    assert.deepEqual(formsToFill(entry, listed(entry, { attendance: accepted, outcome: pending, welfare: notStarted })), ["welfare"]);
+  });
+
+  it("does not count the outcome when it is not needed, nor when the crew lead files it", () => {
+    const stoodDownOnTheWay = { outcome_expected: false, is_crew_lead: true };
+    assert.deepEqual(formsToFill(stoodDownOnTheWay, listed(stoodDownOnTheWay, { attendance: notStarted, outcome: notStarted, welfare: accepted })), ["attendance"]);
+    const notTheLead = { outcome_expected: true, is_crew_lead: false };
+    assert.deepEqual(formsToFill(notTheLead, listed(notTheLead, { attendance: accepted, outcome: notStarted, welfare: accepted })), []);
+    assert.deepEqual(formsToFill({}, listed({}, { attendance: accepted, outcome: notStarted, welfare: accepted })), ["outcome"], "a saved list from before the fields");
+  });
+
+  it("says how many, and nothing for none", () => {
+    assert.equal(formsToFillText(0), "");
+    assert.equal(formsToFillText(1), "1 form to fill after a call");
+    assert.equal(formsToFillText(2), "2 forms to fill after calls");
   });
 });

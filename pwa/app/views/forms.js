@@ -4,7 +4,7 @@
 
 import { h, replaceChanged } from "../dom.js";
 import { formatTime } from "../format.js";
-import { ACCEPTED, ATTENTION, FORMS, KINDS, NOT_STARTED, PENDING, STATUS_LABELS, formStatus, listedFormStatus } from "../records-rules.js";
+import { ACCEPTED, ATTENTION, FORMS, KINDS, NOT_STARTED, PENDING, STATUS_LABELS, formStatus } from "../records-rules.js";
 import { alertPath } from "../router.js";
 import { notice, topbar } from "./parts.js";
 
@@ -99,9 +99,7 @@ export function formsView(root, { id }, ctx) {
 
 /** Recent calls (GET records/, kept for offline use) and the forms of each. */
 export function recordsView(root, _params, ctx) {
-  const { store, api, stores, outbox } = ctx;
-  const owner = store.state.me?.username;
-  const cacheKey = `records-list:${owner}`;
+  const { store, outbox } = ctx;
   const local = { results: null, error: null, fromCache: false };
   const body = h("div");
   root.append(
@@ -115,13 +113,6 @@ export function recordsView(root, _params, ctx) {
     ),
   );
 
-  async function statusOf(entry, kind) {
-    const local = await outbox.statusOf(entry.alert_id, kind);
-    if (local.item) return local.status;
-    const held = entry[kind];
-    return listedFormStatus(entry, kind, formStatus(held ? { version: held.version, locked: held.locked } : local.record, null));
-  }
-
   async function render() {
     if (local.results === null) {
       body.replaceChildren(local.error ? notice("danger", local.error) : h("p", { text: "Loading…" }));
@@ -129,7 +120,7 @@ export function recordsView(root, _params, ctx) {
     }
     const rows = await Promise.all(
       local.results.map(async (entry) => {
-        const statuses = await Promise.all(KINDS.map((kind) => statusOf(entry, kind)));
+        const statuses = await Promise.all(KINDS.map((kind) => outbox.listedStatus(entry, kind)));
         return h(
           "li",
           {},
@@ -151,17 +142,11 @@ export function recordsView(root, _params, ctx) {
 
   async function load() {
     try {
-      const page = await api.request("GET", "/records/");
-      local.results = Array.isArray(page?.results) ? page.results : [];
-      stores.kv.put({ key: cacheKey, results: local.results }).catch(() => {});
+      ({ results: local.results, fromCache: local.fromCache } = await outbox.recentCalls());
+      // Home's prompt of forms still to fill counts from the same list.
+      store.update((s) => void (s.recentCalls = local.results));
     } catch (error) {
-      const cached = error.offline ? await stores.kv.get(cacheKey) : null;
-      if (cached) {
-        local.results = cached.results;
-        local.fromCache = true;
-      } else {
-        local.error = error.message;
-      }
+      local.error = error.message;
     }
     render();
   }

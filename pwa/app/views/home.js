@@ -1,11 +1,13 @@
 // Home: who and where I am, whether alerts can reach this phone (and what to do if not), the
 // on-call switch, the active alerts (the job I am on first, then those waiting for my answer,
-// then the rest; and any that were cancelled or stood down in the last hour), and logging out.
+// then the rest; and any that were cancelled or stood down in the last hour), the forms still to
+// fill after calls, and logging out.
 
 import { h } from "../dom.js";
 import { STATE_LABELS, categoryDetail, distanceFromText, endText, stoodDownShort, timeAgo } from "../format.js";
 import { enablePush, platform } from "../push.js";
 import { adviceFor, appState, resultLine, runTest } from "../readiness.js";
+import { formsToFillText } from "../records-rules.js";
 import { alertPath } from "../router.js";
 import { endOf, homeAlerts, homeItemTime, incidentOf } from "../store.js";
 import { deliveryWarnings, readyForAlerts } from "../status.js";
@@ -27,6 +29,7 @@ export function homeView(root, _params, ctx) {
   let testRun = null;
 
   const top = region("div");
+  const owed = region("div");
   const readiness = region("section", { class: "card", "aria-labelledby": "ready-heading" });
   const onCall = region("section", { class: "card" });
   const alerts = region("section", { "aria-labelledby": "alerts-heading" });
@@ -260,6 +263,12 @@ export function homeView(root, _params, ctx) {
     ];
   }
 
+  /** "2 forms to fill after calls", to the forms list; not while an alert is open: the call first. */
+  function renderFormsToFill(count, alertsOpen) {
+    if (!count || alertsOpen) return null;
+    return notice("info", formsToFillText(count), h("a", { class: "btn btn-primary", href: "#/forms", text: "Fill them in" }));
+  }
+
   function renderAccount(state) {
     const me = state.me;
     if (local.logout) {
@@ -319,6 +328,7 @@ export function homeView(root, _params, ctx) {
     const { list, ended } = homeAlerts(state);
     const alertKey = [...list, ...ended].map(({ alert, role }) => [alert.id, role, alert.version, incidentOf(state, alert)?.status, incidentOf(state, alert)?.cancel_reason]);
     alerts.show([alertKey, Math.floor(Date.now() / 30000)], () => renderAlerts(state));
+    owed.show([state.formsToFill, list.length > 0], () => renderFormsToFill(state.formsToFill, list.length > 0));
     // During an incident the alerts come before the phone's settings: the job is what matters.
     const before = alertKey.length ? readiness : queue;
     if (alerts.nextSibling !== before) page.insertBefore(alerts, before);
@@ -327,7 +337,7 @@ export function homeView(root, _params, ctx) {
   }
 
   const forms = store.state.me?.responder ? h("a", { class: "btn btn-quiet", href: "#/forms", text: "Forms after calls" }) : null;
-  const page = h("main", { class: "page" }, top, readiness, onCall, alerts, queue, forms, account);
+  const page = h("main", { class: "page" }, top, owed, readiness, onCall, alerts, queue, forms, account);
   root.append(page);
   render();
   if (store.state.push === null && store.state.session === "authenticated" && store.state.me?.responder) ctx.refreshPush();
