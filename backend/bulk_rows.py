@@ -63,9 +63,26 @@ class _Plan:
     # PostgreSQL: the rows as one JSON document, each column cast from it (see _json_rows_sql);
     # None elsewhere, or where a column is of a kind that is not written so.
     json_rows_sql: str | None = None
+    json_attnames: tuple[str, ...] = ()  # the JSON columns' (an EncodedJson is given back as its value)
 
 
 _plans: dict[tuple[type, str], _Plan] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedJson:
+    """A JSON column's value given with the text it is written as, for a caller that encodes the
+    document once and needs the same text for something else: a stored event's frame (issue 17:
+    each event's data was encoded three times in every dispatch, twice on the way to its row and
+    once for its frame). `text` must be what the field's encoder makes of `value` (json.dumps, for
+    a field without one); `value` is what the instance holds again once written."""
+
+    value: object
+    text: str
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 @dataclass(frozen=True)
@@ -116,10 +133,7 @@ def insert_rows(
                 using=using,
                 returning=False,
             )
-    for instance, pk in zip(instances, pks, strict=True):
-        instance.pk = pk
-        instance._state.adding = False
-        instance._state.db = using
+    _written(instances, pks, plan, using)
     return instances
 
 
@@ -159,11 +173,20 @@ def insert_rows_reading(instances: list, read: ReadPerRow, *, using: str = "defa
         rows = cursor.fetchall()
     if len(rows) != len(instances):
         raise AssertionError(f"insert_rows_reading: {len(rows)} rows returned for {len(instances)} inserted.")
-    for instance, (pk, _value) in zip(instances, rows, strict=True):
+    _written(instances, [pk for pk, _value in rows], plan, using)
+    return instances, [value for _pk, value in rows]
+
+
+def _written(instances: list, pks: list, plan: _Plan, using: str) -> None:
+    """The instances as saved ones: their keys, and each EncodedJson given back as its value."""
+    for instance, pk in zip(instances, pks, strict=True):
         instance.pk = pk
         instance._state.adding = False
         instance._state.db = using
-    return instances, [value for _pk, value in rows]
+        for attname in plan.json_attnames:
+            value = getattr(instance, attname)
+            if type(value) is EncodedJson:
+                setattr(instance, attname, value.value)
 
 
 def new_instance(model: type, **values):
@@ -393,6 +416,7 @@ def _make_plan(model: type, connection) -> _Plan:
         pk_column=meta.pk.column,
         unnest_sql=_unnest_sql(into, fields, connection),
         json_rows_sql=_json_rows_sql(into, fields, connection),
+        json_attnames=tuple(field.attname for field in fields if field.get_internal_type() == "JSONField"),
     )
 
 
@@ -489,8 +513,14 @@ def _converter(field, connection) -> Callable:
     if kind == "DateTimeField":
         return _or_null(lambda value: _datetime_in_database_form(value, field, connection))
     if kind == "JSONField":
-        return _or_null(lambda value: ops.adapt_json_value(value, field.encoder))
+        return _or_null(lambda value: _json_in_database_form(value, field, connection))
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _json_in_database_form(value, field, connection):
+    if type(value) is EncodedJson:  # its text as the database form: Jsonb's dumps, or the text itself
+        return Jsonb(value.text, dumps=_as_is) if connection.vendor == "postgresql" else value.text
+    return connection.ops.adapt_json_value(value, field.encoder)
 
 
 def _datetime_in_database_form(value, field, connection):

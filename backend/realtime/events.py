@@ -23,12 +23,14 @@ from backend.broadcast import (
     one_hand_over,  # noqa: F401  (for the actions: their sends in one hand-over)
     send_on_commit,
 )
-from backend.bulk_rows import NEW_ROWS, ReadPerRow, insert_rows, insert_rows_reading, new_instance
+from backend.bulk_rows import NEW_ROWS, EncodedJson, ReadPerRow, insert_rows, insert_rows_reading, new_instance
 from backend.realtime.models import ResponderEvent
 
 logger = logging.getLogger(__name__)
 
 BOARD_GROUP = "board"
+
+_COMPACT = (",", ":")  # the frames' separators
 
 
 def responder_group(responder_id: int) -> str:
@@ -61,20 +63,37 @@ def record_for_responders(
         return []
     if not locked:
         _lock_responders(responder_ids)
-    new_events = [
-        new_instance(ResponderEvent, responder_id=rid, type=type, data=data_for(rid)) for rid in responder_ids
-    ]
+    # Each event's data is encoded once, for its row and its frame alike (bulk_rows.EncodedJson).
+    data_texts = {}
+    new_events = []
+    for rid in responder_ids:
+        data = data_for(rid)
+        data_texts[rid] = text = json.dumps(data, separators=_COMPACT)
+        new_events.append(new_instance(ResponderEvent, responder_id=rid, type=type, data=EncodedJson(data, text)))
     events, previous_ids = _insert_after_the_newest(new_events)
     send_on_commit(
         [
             (
                 responder_group(event.responder_id),
-                {**_deliver(stored_envelope(event)), "previous_id": previous_ids[event.responder_id] or 0},
+                {
+                    "type": "deliver",
+                    "text": _frame_text(type, event.pk, event.created_at, data_texts[event.responder_id]),
+                    "event_id": event.pk,
+                    "previous_id": previous_ids[event.responder_id] or 0,
+                },
             )
             for event in events
         ]
     )
     return events
+
+
+def _frame_text(type: str, id: int, sent_at, data_text: str) -> str:
+    """The stored event's frame as _deliver encodes its envelope, with the data's text put in as it
+    is: the same characters as json.dumps(envelope(...), separators=_COMPACT) (held so by
+    tests/realtime/test_events.py), without encoding the data again."""
+    head = json.dumps({"type": type, "id": id, "sent_at": sent_at.isoformat()}, separators=_COMPACT)
+    return f'{head[:-1]},"data":{data_text}}}'
 
 
 def _lock_responders(responder_ids: list[int]) -> None:
@@ -170,7 +189,7 @@ def _deliver(frame: dict) -> dict:
     consumer encoded it again before (each board socket, each responder's), the in-memory layer
     deep-copied the nested frame for every socket and Redis packed it for every message; a string
     is copied and packed for nothing (issue 17, the path from commit to frames)."""
-    return {"type": "deliver", "text": json.dumps(frame, separators=(",", ":")), "event_id": frame.get("id")}
+    return {"type": "deliver", "text": json.dumps(frame, separators=_COMPACT), "event_id": frame.get("id")}
 
 
 def frame_of(message: dict) -> dict:

@@ -72,3 +72,51 @@ def test_on_postgresql_a_locked_batch_is_one_statement(alice, bob):
         assert statements[0].startswith('WITH "new_rows" AS (INSERT INTO "realtime_responderevent"')
     else:
         assert len(statements) == 2
+
+
+class CountedEncodings(dict):
+    """A dict whose every encoding by json.dumps is counted: the C encoder takes a dict subclass's
+    items through its items() method, once per encoding."""
+
+    def __init__(self, *args, counter, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.counter = counter
+
+    def items(self):
+        self.counter.append(1)
+        return super().items()
+
+
+AWKWARD_DATA = {"alert": {"id": 7, "name": "Zoë \"Q\" O'Neil \\ </script>", "none": None, "x": 1.5, "ok": True}}
+
+
+def test_a_stored_events_data_is_encoded_once_for_its_row_and_its_frame(alice, bob, monkeypatch):
+    """Work done, not time (issue 17): each event's data was encoded three times in a dispatch on
+    PostgreSQL (its row's document, the rows' document around it, its frame), twice elsewhere."""
+    encodings = []
+    sent = []
+    monkeypatch.setattr(events, "send_on_commit", sent.extend)
+    with transaction.atomic():
+        stored = events.record_for_responders(
+            [alice.pk, bob.pk], "test.one", lambda rid: CountedEncodings(AWKWARD_DATA, counter=encodings)
+        )
+    assert len(encodings) == 2  # one a responder
+    assert [event.data for event in stored] == [AWKWARD_DATA, AWKWARD_DATA]  # the value again, not its text
+    assert not any(isinstance(event.data, str) for event in stored)
+
+
+def test_a_stored_events_frame_is_its_envelope_as_it_was_encoded_whole(alice, bob, monkeypatch):
+    """The frame is built around the data's text: the same characters as the envelope encoded
+    whole, and what a replay of the stored row sends."""
+    import json
+
+    sent = []
+    monkeypatch.setattr(events, "send_on_commit", sent.extend)
+    with transaction.atomic():
+        stored = events.record_for_responders([alice.pk, bob.pk], "test.one", lambda rid: {**AWKWARD_DATA, "rid": rid})
+    texts = {message["event_id"]: message["text"] for _group, message in sent}
+    for event in stored:
+        data = {**AWKWARD_DATA, "rid": event.responder_id}
+        whole = events.envelope(type="test.one", data=data, id=event.pk, sent_at=event.created_at)
+        assert texts[event.pk] == json.dumps(whole, separators=(",", ":"))
+        assert json.loads(texts[event.pk]) == events.stored_envelope(ResponderEvent.objects.get(pk=event.pk))
