@@ -87,7 +87,7 @@ class CountedEncodings(dict):
         return super().items()
 
 
-AWKWARD_DATA = {"alert": {"id": 7, "name": "Zoë \"Q\" O'Neil \\ </script>", "none": None, "x": 1.5, "ok": True}}
+AWKWARD_DATA = {"alert": {"id": 7, "name": 'Zoë "Q" O\'Neil \\ </script>', "none": None, "x": 1.5, "ok": True}}
 
 
 def test_a_stored_events_data_is_encoded_once_for_its_row_and_its_frame(alice, bob, monkeypatch):
