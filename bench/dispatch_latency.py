@@ -58,6 +58,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -723,7 +724,16 @@ def collect(client: Client, references: list[str], where=lambda index: "") -> di
 
 
 async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> dict:
-    client = Client()
+    figures = {}
+    async for _ in product_rounds(args, plan, servers, run_id, figures, Client()):
+        pass
+    return figures
+
+
+async def product_rounds(args, plan: Plan, servers: list[Process], run_id: str, figures: dict, client: "Client"):
+    """The product's run, one step at a time: it yields once its sockets are open and after each
+    round (warm-up ones included), and fills `figures` when it ends (--interleave takes a round of
+    each floor between two of its rounds)."""
     entries = []
     for index, cookie in enumerate(plan.cookies):
         server = servers[index % len(servers)]
@@ -744,6 +754,7 @@ async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> 
     kept = KeptConnection(dispatch_port) if args.keep_alive else None
     call = kept.post_json if kept else functools.partial(post_json, dispatch_port)
     freeze_the_client()
+    yield
     for number in range(total):
         station = number % plan.station_count
         reference = f"BENCH-{run_id}-{number:04d}"
@@ -772,6 +783,7 @@ async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> 
         if number >= WARMUP_INCIDENTS:
             measured.append(reference)
         await between_rounds()
+        yield
     await asyncio.sleep(0.5)  # late duplicates
     if kept is not None:
         kept.close()
@@ -779,7 +791,7 @@ async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> 
     if flowing is not None:
         flowing.cancel()
         await asyncio.gather(flowing, return_exceptions=True)
-    figures = collect(client, measured, where=lambda index: f" on {servers[index % len(servers)].name}")
+    figures.update(collect(client, measured, where=lambda index: f" on {servers[index % len(servers)].name}"))
     figures["positions"] = client.positions
     figures["stray"] = client.stray
     figures["frame_bytes"] = int(percentile(client.frame_sizes, 0.5) or 1500)
@@ -788,7 +800,6 @@ async def run_product(args, plan: Plan, servers: list[Process], run_id: str) -> 
     figures["windows"] = dict(zip(measured, round_windows(client, measured), strict=True))
     figures["client_collections"] = client_collections_in(list(figures["windows"].values()))
     await client.close_all()
-    return figures
 
 
 # --- The floor: a bare websockets broadcast server ------------------------------------------------------
@@ -807,8 +818,9 @@ def floor_server(port: int, frame_bytes: int, durable: str | None = None) -> Non
         if path == "/control":
             async for message in connection:
                 command = json.loads(message)
+                size = command.get("frame_bytes", frame_bytes)  # --interleave: the product's, as it goes
                 if write is not None:
-                    write(command["reference"], command["targets"], frame_bytes)
+                    write(command["reference"], command["targets"], size)
                 for index in command["targets"]:
                     target = sockets.get(index)
                     if target is None:
@@ -819,7 +831,7 @@ def floor_server(port: int, frame_bytes: int, durable: str | None = None) -> Non
                         "id": index,
                         "data": {"alert": {"incident": {"cad_reference": command["reference"]}, "responder": index}},
                     }
-                    frame["pad"] = "x" * max(0, frame_bytes - len(json.dumps(frame)) - 10)
+                    frame["pad"] = "x" * max(0, size - len(json.dumps(frame)) - 10)
                     await target.send(json.dumps(frame, separators=(",", ":")))
                 await connection.send("ok")
             return
@@ -839,6 +851,15 @@ def floor_server(port: int, frame_bytes: int, durable: str | None = None) -> Non
 
 
 async def run_floor(args, port: int) -> dict:
+    figures = {}
+    async for _ in floor_rounds(args, port, figures):
+        pass
+    return figures
+
+
+async def floor_rounds(args, port: int, figures: dict, frame_bytes=None):
+    """A floor's run, one step at a time, as product_rounds. `frame_bytes`: a function giving the
+    size of frame to send (the product's so far, with --interleave); else the server's own."""
     from websockets.asyncio.client import connect
 
     client = Client()
@@ -852,14 +873,18 @@ async def run_floor(args, port: int) -> dict:
     measured = []
     freeze_the_client()
     try:
+        yield
         for number in range(WARMUP_INCIDENTS + args.incidents):
             station = number % station_count
             reference = f"FLOOR-{number:04d}"
             targets = list(range(station * args.alerted, (station + 1) * args.alerted))
             state = client.expect(reference, set(targets))
+            command = {"reference": reference, "targets": targets}
+            if frame_bytes is not None:
+                command["frame_bytes"] = frame_bytes()
             with client_collector_off():
                 state.t_sent = time.perf_counter()
-                await control.send(json.dumps({"reference": reference, "targets": targets}))
+                await control.send(json.dumps(command))
                 await asyncio.wait_for(control.recv(), HTTP_TIMEOUT_S)
                 state.t_response = time.perf_counter()
                 with contextlib.suppress(TimeoutError):
@@ -867,13 +892,13 @@ async def run_floor(args, port: int) -> dict:
             if number >= WARMUP_INCIDENTS:
                 measured.append(reference)
             await between_rounds()
+            yield
         await asyncio.sleep(0.5)
     finally:
         await control.close()
-    figures = collect(client, measured)
+    figures.update(collect(client, measured))
     figures["client_collections"] = client_collections_in(round_windows(client, measured))
     await client.close_all()
-    return figures
 
 
 # --- Durable floors: the same rows written by plain sqlite3 / psycopg, then the same broadcast -------------
@@ -966,6 +991,21 @@ def run_durable_floors(args, env: dict, work_dir: Path, processes: list, frame_b
     """The floor again with each durable write: {"sqlite": figures, "postgresql": figures}. PostgreSQL
     gets a scratch database of its own, dropped afterwards; it is skipped (with a note) if the
     server at --database-url does not answer."""
+    databases, dropped = durable_floor_databases(args, work_dir)
+    floors = {}
+    try:
+        for name, database in databases.items():
+            floor = start_floor_server(f"floor-{name}", env, work_dir, processes, frame_bytes, durable=database)
+            floors[name] = asyncio.run(run_floor(args, floor.port))
+            stop_process(floor)
+    finally:
+        dropped()
+    return floors
+
+
+def durable_floor_databases(args, work_dir: Path) -> tuple[dict[str, str], Callable[[], None]]:
+    """The durable floors' databases by name (SQLite always; PostgreSQL in a scratch database of its
+    own if the server at --database-url answers, else skipped with a note), and what drops them."""
     databases = {"sqlite": f"sqlite:{work_dir / 'floor.sqlite3'}"}
     params = postgres_params(args.database_url)
     scratch = f"coresponder_floor_{uuid.uuid4().hex[:8]}"
@@ -975,24 +1015,76 @@ def run_durable_floors(args, env: dict, work_dir: Path, processes: list, frame_b
     except Exception as error:
         print(f"  note: no PostgreSQL durable floor ({type(error).__name__}: {error})", flush=True)
         scratch = None
-    floors = {}
-    try:
-        for name, database in databases.items():
-            port = free_port()
-            command = [sys.executable, str(Path(__file__).resolve()), "--floor-server", str(port)]
-            command += ["--frame-bytes", str(frame_bytes), "--durable", database]
-            floor = start_process(f"floor-{name}", command, env, work_dir, port)
-            processes.append(floor)
-            wait_until_listening(floor)
-            floors[name] = asyncio.run(run_floor(args, port))
-            stop_process(floor)
-    finally:
+
+    def dropped() -> None:
         if scratch:
             try:
                 drop_scratch_database(params, scratch)
             except Exception as error:
                 print(f"warning: could not drop scratch database {scratch}: {error}", file=sys.stderr)
-    return floors
+
+    return databases, dropped
+
+
+def start_floor_server(name: str, env: dict, work_dir: Path, processes: list, frame_bytes: int, durable=None):
+    """A floor server process (bare, or writing durably to `durable`), listening."""
+    port = free_port()
+    command = [sys.executable, str(Path(__file__).resolve()), "--floor-server", str(port)]
+    command += ["--frame-bytes", str(frame_bytes)] + (["--durable", durable] if durable else [])
+    floor = start_process(name, command, env, work_dir, port)
+    processes.append(floor)
+    wait_until_listening(floor)
+    return floor
+
+
+def run_interleaved(args, env: dict, work_dir: Path, processes: list, plan: Plan, servers: list, run_id: str):
+    """--interleave: the product and every floor measured in turns, a round of each in the same
+    order (the product's, the bare floor's, then each durable floor's) until all have run theirs,
+    so that what else the machine is doing falls on all of them alike. Run one after another, a
+    floor measured a minute after the product met another minute's load (this machine's speed
+    moves by 1.5x between runs, and the ratio with it). The floors send frames of the product's
+    size as measured so far. Returns (product, bare floor, durable floors by name)."""
+    databases, dropped = ({}, lambda: None) if args.no_durable_floors else durable_floor_databases(args, work_dir)
+    try:
+        bare = start_floor_server("floor", env, work_dir, processes, 1500)
+        durable = {
+            name: start_floor_server(f"floor-{name}", env, work_dir, processes, 1500, durable=database)
+            for name, database in databases.items()
+        }
+        return asyncio.run(_interleaved(args, plan, servers, run_id, bare, durable))
+    finally:
+        for process in processes:
+            if process.name.startswith("floor"):
+                with contextlib.suppress(Exception):
+                    stop_process(process)
+        dropped()
+
+
+async def _interleaved(args, plan: Plan, servers: list, run_id: str, bare, durable: dict):
+    product_client = Client()
+
+    def product_frame_bytes() -> int:
+        return int(percentile(product_client.frame_sizes, 0.5) or 1500)
+
+    product, floor, floors = {}, {}, {name: {} for name in durable}
+    await in_turns(
+        [
+            product_rounds(args, plan, servers, run_id, product, product_client),
+            floor_rounds(args, bare.port, floor, product_frame_bytes),
+            *(floor_rounds(args, durable[name].port, floors[name], product_frame_bytes) for name in durable),
+        ]
+    )
+    return product, floor, floors
+
+
+async def in_turns(runs: list) -> None:
+    """Step each run (an async generator) once in turn, in the list's order, until all have ended."""
+    while runs:
+        for run in list(runs):
+            try:
+                await anext(run)
+            except StopAsyncIteration:
+                runs.remove(run)
 
 
 def durable_report(product: dict, bare: dict, durable: dict) -> dict:
@@ -1606,6 +1698,12 @@ def main(argv=None) -> int:
         help="the CAD's calls over one kept HTTP/1.1 connection, as a client's connection pool makes them "
         "(default: a new connection for each call, Connection: close)",
     )
+    parser.add_argument(
+        "--interleave",
+        action="store_true",
+        help="measure the product and the floors in turns, a round of each, instead of one after another "
+        "(what else the machine does then falls on all of them alike)",
+    )
     parser.add_argument("--probed-server", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -1709,7 +1807,13 @@ def run(args) -> int:
             wait_until_listening(process)
         servers = list(processes)
 
-        product = asyncio.run(run_product(args, plan, servers, run_id))
+        durable_floors = None
+        if args.interleave:
+            product, floor_figures, durable_floors = run_interleaved(
+                args, env, work_dir, processes, plan, servers, run_id
+            )
+        else:
+            product = asyncio.run(run_product(args, plan, servers, run_id))
         for process in servers:
             if process.popen.poll() is not None:
                 raise RuntimeError(f"{process.name} died during the run:\n{process.tail()}")
@@ -1727,27 +1831,14 @@ def run(args) -> int:
             product["slowest"] = slowest_dispatches(probe_logs, product)
             product["server_collections"] = server_collections_in_rounds(probe_logs, product["windows"])
 
-        floor_port = free_port()
-        floor = start_process(
-            "floor",
-            [
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--floor-server",
-                str(floor_port),
-                "--frame-bytes",
-                str(product["frame_bytes"]),
-            ],
-            env,
-            work_dir,
-            floor_port,
-        )
-        processes.append(floor)
-        wait_until_listening(floor)
-        floor_figures = asyncio.run(run_floor(args, floor_port))
-        stop_process(floor)
-        if not args.no_durable_floors:
-            product["durable_floors"] = run_durable_floors(args, env, work_dir, processes, product["frame_bytes"])
+        if not args.interleave:
+            floor = start_floor_server("floor", env, work_dir, processes, product["frame_bytes"])
+            floor_figures = asyncio.run(run_floor(args, floor.port))
+            stop_process(floor)
+            if not args.no_durable_floors:
+                durable_floors = run_durable_floors(args, env, work_dir, processes, product["frame_bytes"])
+        if durable_floors:
+            product["durable_floors"] = durable_floors
         # Other work on the machine shows in the figures: say how busy it was.
         product["load"] = (load_at_start, os.getloadavg()[0])
     except BaseException:
@@ -1832,6 +1923,7 @@ def report(args, product: dict, floor: dict, stages: dict | None) -> int:
     figures = {
         "mode": args.mode,
         "cad_connection": "kept" if args.keep_alive else "new per call",
+        "floors_measured": "in turns with the product" if args.interleave else "after the product",
         "sockets": args.sockets,
         "alerted": args.alerted,
         "incidents": args.incidents,

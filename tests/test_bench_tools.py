@@ -32,3 +32,35 @@ def test_the_memory_soak_keeps_its_logs_in_a_directory_it_makes(tmp_path):
     assert sorted(path.name for path in kept) == ["run1-samples.jsonl", "run1-server-timed.log"]
     assert (keep_dir / "run1-server-timed.log").read_text() == "timed\n"
     assert sorted(path.name for path in keep_dir.iterdir()) == ["run1-samples.jsonl", "run1-server-timed.log"]
+
+
+def test_interleaved_runs_take_a_round_each_in_turn_until_all_have_ended():
+    """dispatch_latency --interleave: the product and each floor step by turns, the product first in
+    every turn (a floor never runs two rounds in a row while the product waits), and a run that
+    ends first is left out of the turns after it."""
+    import asyncio
+
+    latency = load_bench("dispatch_latency")
+    steps = []
+
+    async def run(name, rounds):
+        steps.append(f"{name} ready")
+        yield
+        for number in range(rounds):
+            steps.append(f"{name} {number}")
+            yield
+        steps.append(f"{name} done")
+
+    asyncio.run(latency.in_turns([run("product", 2), run("floor", 3)]))
+
+    assert steps == [
+        "product ready",
+        "floor ready",
+        "product 0",
+        "floor 0",
+        "product 1",
+        "floor 1",
+        "product done",
+        "floor 2",
+        "floor done",
+    ]
