@@ -12,7 +12,9 @@ again, but the floor server first writes the incident, its K alerts and K stored
 transaction (plain sqlite3 in WAL mode as the product's SQLite, and plain psycopg on a scratch
 PostgreSQL database when --database-url answers), so the dispatch call can be read against a floor
 that includes durability (goal: within 3x) and the socket p99 against the bare broadcast (goal:
-within 10x). --no-durable-floors skips them.
+within 10x). --no-durable-floors skips them. --interleave measures the product and the floors in
+turns, a round of each, rather than one after another, so that the machine's other work (whose
+effect on this 2-core machine moves by 1.5x from one minute to the next) falls on all of them alike.
 
     --mode embedded      one process as `make run` starts it (manage.py serve: daphne with the
                          delivery worker inside), SQLite in a temporary directory, in-memory layer
