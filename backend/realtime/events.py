@@ -91,7 +91,7 @@ def record_for_responders(
 def _frame_text(type: str, id: int, sent_at, data_text: str) -> str:
     """The stored event's frame as _deliver encodes its envelope, with the data's text put in as it
     is: the same characters as json.dumps(envelope(...), separators=_COMPACT) (held so by
-    tests/realtime/test_events.py), without encoding the data again."""
+    tests/realtime/test_event_reads.py), without encoding the data again."""
     head = json.dumps({"type": type, "id": id, "sent_at": sent_at.isoformat()}, separators=_COMPACT)
     return f'{head[:-1]},"data":{data_text}}}'
 
