@@ -87,14 +87,24 @@ def _as_is(text: str) -> str:
 
 @dataclass(frozen=True)
 class OnePerRow:
-    """Rows of another model to write with `insert_rows`' rows, one for each, all alike but for one
-    column that holds the new row's primary key: an alert's audit entry, say. `values`: the rows'
+    """Rows of another model to write with `insert_rows`' rows, one for each, all alike but for the
+    column(s) that hold the new row's primary key: an alert's audit entry, say. `values`: the rows'
     columns by attname (a field not given takes its default); `pk_into`: the attname of the column
-    that takes the primary key (in its own type: the key as text for a CharField)."""
+    that takes the primary key (in its own type: the key as text for a CharField), or a tuple of
+    them where more than one does (an incident's own audit entry names it as its object and as its
+    incident)."""
 
     model: type
     values: dict
-    pk_into: str
+    pk_into: str | tuple[str, ...]
+
+    @property
+    def pk_columns(self) -> tuple[str, ...]:
+        return (self.pk_into,) if isinstance(self.pk_into, str) else tuple(self.pk_into)
+
+    def row_for(self, pk) -> dict:
+        """The companion row of the new row with this key."""
+        return {**self.values, **dict.fromkeys(self.pk_columns, pk)}
 
 
 def insert_rows(
@@ -129,7 +139,7 @@ def insert_rows(
         if one_per_row is not None and not together:
             insert_values(
                 one_per_row.model,
-                [{**one_per_row.values, one_per_row.pk_into: pk} for pk in pks],
+                [one_per_row.row_for(pk) for pk in pks],
                 using=using,
                 returning=False,
             )
@@ -297,14 +307,15 @@ def _insert_sql(plan: _Plan, params: list, count: int) -> tuple[str, list]:
 
 def _companion_sql(one_per_row: OnePerRow, connection, pk_column: str) -> tuple[str, list]:
     """`"companions" AS (INSERT INTO ... SELECT ... FROM "new_rows" ...)` and its parameters: one row
-    per new row, its values cast to their columns' types, the new key into `pk_into`."""
+    per new row, its values cast to their columns' types, the new key into each of `pk_into`."""
     plan = _plan_for(one_per_row.model, connection)
-    (values,) = _rows_in_database_form([{**one_per_row.values, one_per_row.pk_into: 0}], plan, now=None)
+    (values,) = _rows_in_database_form([one_per_row.row_for(0)], plan, now=None)
+    pk_columns = one_per_row.pk_columns
     new_pk = f"{_NEW}.{connection.ops.quote_name(pk_column)}"
     selected, params = [], []
     for column, value in zip(plan.columns, values, strict=True):
         db_type = column.field.db_type(connection)
-        if column.field.attname == one_per_row.pk_into:
+        if column.field.attname in pk_columns:
             selected.append(f"CAST({new_pk} AS {db_type})")
         else:
             selected.append(f"CAST(%s AS {db_type})")

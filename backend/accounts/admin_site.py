@@ -4,12 +4,15 @@ Every admin page, the live board and any view wrapped in `admin_site.admin_view`
 verified with a second factor: `has_permission` says no until then, and the login page sends a
 staff member who has given their password on to the code page, or, the first time, to enrolment
 (scan a QR code, type one code). Firefighters never use the admin; their app needs no second factor.
+After wrong codes django-otp refuses every code for a while (1, 2, 4, 8... seconds): both pages then
+say how long to wait (check_code), rather than call a right code wrong.
 
 Tests log in with `admin_client_for(user)` (tests/conftest.py), which gives the user a device and
 a verified session.
 """
 
 import base64
+import math
 from urllib.parse import urlencode
 
 import qrcode
@@ -17,16 +20,18 @@ import qrcode.image.svg
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
-from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 DEVICE_NAME = "Authenticator app"
@@ -45,6 +50,42 @@ class CodeForm(forms.Form):
 
 
 WRONG_CODE = "That code is not right. Codes change every 30 seconds: enter the one your app shows now."
+
+
+def too_many_tries(seconds: int) -> str:
+    return f"Too many tries: wait {seconds} second{'' if seconds == 1 else 's'}, then enter the code your app shows."
+
+
+def _wait_seconds(device, now=None) -> int | None:
+    """How long the device refuses every code after wrong ones (django-otp's throttling doubles the
+    wait with each wrong code: 1, 2, 4, 8... seconds), in whole seconds, at least 1; None if it
+    takes codes now. Found by a tester: after a few wrong codes the right one was refused with "That
+    code is not right", and worked 20 seconds later."""
+    allowed, why = device.verify_is_allowed()
+    if allowed:
+        return None
+    locked_until = (why or {}).get("locked_until")
+    if locked_until is None:
+        return 1
+    remaining = (locked_until - (now or timezone.now())).total_seconds()
+    return max(1, math.ceil(remaining))
+
+
+def check_code(devices, code: str) -> tuple[object | None, str]:
+    """The device among `devices` that takes `code`, or None and why not in words: the code is
+    wrong, or a device is refusing codes for a while after wrong ones (the code is not tried on it,
+    so it neither counts as one more wrong code nor is called wrong: it may be right)."""
+    waits = []
+    for device in devices:
+        wait = _wait_seconds(device)
+        if wait is not None:
+            waits.append(wait)
+            continue
+        if device.verify_token(code):
+            return device, ""
+    if waits:
+        return None, too_many_tries(min(waits))
+    return None, WRONG_CODE
 
 
 def is_verified(user) -> bool:
@@ -96,11 +137,13 @@ class CoordinatorsAdminSite(admin.AdminSite):
             return self._second_factor_redirect(request)
         form = CodeForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            device = match_token(request.user, form.cleaned_data["code"])
+            with transaction.atomic():
+                devices = list(devices_for_user(request.user, for_verify=True))
+                device, refusal = check_code(devices, form.cleaned_data["code"])
             if device is not None:
                 otp_login(request, device)
                 return self._continue(request)
-            form.add_error("code", WRONG_CODE)
+            form.add_error("code", refusal)
         return self._render(request, "accounts/two_factor_verify.html", {"form": form, "title": "Enter your code"})
 
     def enrol_view(self, request):
@@ -112,12 +155,13 @@ class CoordinatorsAdminSite(admin.AdminSite):
             device = TOTPDevice.objects.create(user=request.user, name=DEVICE_NAME, confirmed=False)
         form = CodeForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            if device.verify_token(form.cleaned_data["code"]):
+            right, refusal = check_code([device], form.cleaned_data["code"])
+            if right is not None:
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
                 otp_login(request, device)
                 return self._continue(request)
-            form.add_error("code", WRONG_CODE)
+            form.add_error("code", refusal)
         context = {
             "form": form,
             "title": "Set up your authenticator app",

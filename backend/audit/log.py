@@ -101,6 +101,15 @@ def new_alert_entries(actor, *, incident_id: int, state: str) -> OnePerRow:
     return OnePerRow(AuditEntry, values=_entry_columns(fields), pk_into="object_id")
 
 
+def new_incident_entry(actor) -> OnePerRow:
+    """The entry for a new incident (`create`, object type `incident`, no detail: its address and
+    notes are free text and stay on the incident), to be written with the incident itself
+    (`insert_rows([incident], one_per_row=...)`: in the same statement on PostgreSQL), naming it by
+    the id the insert gives it, as its object and as its incident."""
+    fields = _entry_fields(actor, AuditAction.CREATE, "incident", "", None, None, None, None)
+    return OnePerRow(AuditEntry, values=_entry_columns(fields), pk_into=("object_id", "incident_id"))
+
+
 def _entry_columns(fields: dict) -> dict:
     """_entry_fields by column (the actor by its id)."""
     columns = dict(fields)

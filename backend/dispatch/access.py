@@ -106,7 +106,11 @@ def access_incident_for_board_or_crew(user, incident_id) -> Incident:
             return Incident.objects.get(pk=incident_id)
         except (Incident.DoesNotExist, ValueError, TypeError):
             raise NotFound(f"There is no incident {incident_id}.") from None
-    return access_incident_for_responder(user, incident_id)
+    try:
+        return access_incident_for_responder(user, incident_id)
+    except NotAllowed:
+        # Neither (the CAD, a user without a role): the rule, not "only firefighters".
+        raise NotAllowed("Only coordinators and the firefighters alerted to this incident can see this.") from None
 
 
 def access_messages_of_incident(user, incident_id):

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from backend.audit import log as audit_log
@@ -38,6 +40,7 @@ from backend.dispatch.models import (
 from backend.dispatch.selection import Selection, committed_elsewhere, eligible_responders, select_responders
 from backend.errors import CommittedElsewhere, Conflict, InvalidInput
 from backend.realtime import events
+from backend.roles import role_of
 from backend.sql_literals import literals
 
 logger = logging.getLogger(__name__)
@@ -92,6 +95,7 @@ _STATE_PHRASES = {
 
 _STOOD_DOWN_PHRASES = {
     StandDownReason.COORDINATOR: "by a coordinator",
+    StandDownReason.CONTROL_ROOM: "by the ambulance control room",
     StandDownReason.ENOUGH_CREWS: "enough crews are going",
     StandDownReason.COMMITTED_ELSEWHERE: "you accepted another incident",
     StandDownReason.INCIDENT_CLOSED: "the incident was closed",
@@ -204,7 +208,9 @@ def _insert_incident(
         _set_the_clock(incident, now)
     try:
         with transaction.atomic(savepoint=savepoint):
-            insert_rows([incident], now=now)  # created_at: the same instant as dispatched_at
+            # created_at: the same instant as dispatched_at. Its audit entry goes in with it (in the
+            # same statement on PostgreSQL: no round trip more in the CAD's call, issue 17).
+            insert_rows([incident], now=now, one_per_row=audit_log.new_incident_entry(actor))
     except IntegrityError:
         if not savepoint:
             raise  # the caller's transaction is broken: it tells a duplicate apart after rolling back
@@ -220,8 +226,13 @@ def _insert_incident(
 
 
 def _refuse_if_duplicate(cad_reference: str) -> None:
-    """After an IntegrityError on inserting an incident: Conflict if the CAD reference is taken."""
-    existing = Incident.objects.filter(cad_reference=cad_reference).first()
+    """After an IntegrityError on inserting an incident: Conflict if the CAD reference is taken, in
+    any case (the constraint is on UPPER(cad_reference): the existing incident is found as it is)."""
+    existing = (
+        Incident.objects.alias(upper_reference=Upper("cad_reference"))
+        .filter(upper_reference=Upper(Value(cad_reference)))
+        .first()
+    )
     if existing is not None:
         raise _duplicate(existing) from None
 
@@ -600,7 +611,7 @@ def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -
         else:
             chosen = _named_alerts(alerts, alert_ids)
         now = timezone.now()
-        changed = _stand_down_alerts(chosen, StandDownReason.COORDINATOR, now=now, actor=actor)
+        changed = _stand_down_alerts(chosen, _stand_down_reason(actor), now=now, actor=actor)
         _follow_coverage(incident, now=now)
         _tell_everyone_about(incident, changed=changed)
     _log_after_commit(
@@ -612,6 +623,12 @@ def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -
         state=AlertState.STOOD_DOWN.value,
     )
     return changed
+
+
+def _stand_down_reason(actor) -> StandDownReason:
+    """Who stood crews down, as the phone and the board say it: the ambulance CAD (its token user
+    acts in the dispatch system's role) is the control room, not a coordinator."""
+    return StandDownReason.CONTROL_ROOM if role_of(actor) == "dispatch_system" else StandDownReason.COORDINATOR
 
 
 def stand_down_when_covered(*, incident: Incident, now) -> list[Alert]:

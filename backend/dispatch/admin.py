@@ -160,6 +160,12 @@ class AddIncidentForm(forms.ModelForm):
         # names the incident that already has the reference.
         pass
 
+    def _get_validation_exclusions(self):
+        # So is the reference's uniqueness in any case (the model's constraint on its upper case,
+        # which full_clean would otherwise check first, with a message that names no incident).
+        # The form's own field still checks that it is given and not too long.
+        return super()._get_validation_exclusions() | {"cad_reference"}
+
     def _post_clean(self):
         super()._post_clean()
         if self.errors:

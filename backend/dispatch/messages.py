@@ -5,7 +5,9 @@ Two actions, one per state change, called by the API (and the board): `send_crew
 `acknowledge_crew_message`. Each owns its transaction, audits, and tells people through
 backend.realtime.events (after commit). The text travels only where a login is needed (the
 sockets and the API); the push says "New message from control" and nothing more, as a coordinator
-may type patient details. Who is told: docs/events.md, `message.created`.
+may type patient details. A message holding an NHS number or a date of birth is refused
+(backend/patient_identifiers.py); a name cannot be told by a pattern. Who is told: docs/events.md,
+`message.created`.
 """
 
 import logging
@@ -14,6 +16,7 @@ from collections import defaultdict
 from django.db import transaction
 from django.utils import timezone
 
+from backend import patient_identifiers
 from backend.audit.log import record
 from backend.audit.models import AuditAction
 from backend.delivery.models import Kind
@@ -93,6 +96,11 @@ def _valid_text(text) -> str:
             "The message is too long.",
             fields={"text": [f"At most {MESSAGE_MAX_LENGTH} characters ({len(text)} given)."]},
         )
+    # It goes to every crew of the incident: an NHS number or a date of birth is refused (a
+    # postcode to meet at, or an age, is not). backend/patient_identifiers.py.
+    identifier = patient_identifiers.refusal(text, what="a message to crews")
+    if identifier is not None:
+        raise InvalidInput("The message seems to identify the patient.", fields={"text": [identifier]})
     return text
 
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Upper
 
 from backend.accounts.models import Responder, Station
 
@@ -43,7 +44,8 @@ class Incident(models.Model):
     """One 999 call that firefighters are (or may be) sent to. The CAD reference links it to the
     ambulance service's own record; there are no patient identifiers here."""
 
-    cad_reference = models.CharField("CAD reference", max_length=40, unique=True)
+    # Unique in any case (Meta.constraints): "cad-t3-001" is the call "CAD-T3-001" is.
+    cad_reference = models.CharField("CAD reference", max_length=40)
     category = models.CharField(
         max_length=20, choices=IncidentCategory.choices, default=IncidentCategory.CARDIAC_ARREST
     )
@@ -95,6 +97,16 @@ class Incident(models.Model):
             ("cancel_incident", "Can cancel an incident"),
         ]
         indexes = [models.Index(fields=["status", "-created_at"])]
+        constraints = [
+            # One incident per 999 call, however the CAD or a coordinator types its reference: a
+            # taken reference in another case is a duplicate (actions._refuse_if_duplicate answers
+            # 409 naming the incident that has it), refused by the database whoever writes.
+            models.UniqueConstraint(
+                Upper("cad_reference"),
+                name="dispatch_incident_cad_reference_unique_in_any_case",
+                violation_error_message="An incident with this CAD reference (in any case) already exists.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.cad_reference
@@ -132,6 +144,9 @@ class StandDownReason(models.TextChoices):
     """Why an alert was stood down: the phone tells its firefighter, the board its coordinator."""
 
     COORDINATOR = "coordinator", "Stood down by a coordinator"
+    # By the ambulance service's CAD (a user in the Dispatch systems group), not by a person on the
+    # board: the phone must not say a coordinator did it.
+    CONTROL_ROOM = "control_room", "Stood down by the ambulance control room"
     ENOUGH_CREWS = "enough_crews", "Enough crews are going"
     COMMITTED_ELSEWHERE = "committed_elsewhere", "Accepted another incident"
     INCIDENT_CLOSED = "incident_closed", "Incident closed"

@@ -125,6 +125,8 @@ def board_incident(incident: Incident, *, coverage: Coverage | None = None) -> d
             "covered_at": _iso(incident.covered_at),
             "unreached_reason": incident.unreached_reason,
             "ring": incident.ring,
+            # The widest ring a dispatch or the ladder can reach: there a dispatch only looks again.
+            "widest_ring": ladder.widest_ring(),
             # Past its first step (1 or more) with nobody accepted, the board sounds its alarm.
             "escalation_step": incident.escalation_step,
             **_next_escalation(incident, coverage),

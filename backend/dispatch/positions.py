@@ -27,7 +27,7 @@ from backend.audit import log as audit_log
 from backend.audit.models import AuditAction
 from backend.dispatch import access, arrival
 from backend.dispatch.models import COMMITTED_STATES, Alert, AlertPosition, Incident, IncidentStatus
-from backend.errors import Conflict, NotFound
+from backend.errors import Conflict, NotAllowed, NotFound
 from backend.realtime import events
 from backend.sql_literals import Literal, literals
 
@@ -221,12 +221,23 @@ def read_incident_positions(*, actor, incident_id: int) -> list[dict]:
     return positions
 
 
+# Who may read them (docs/positions.md, "Who sees them"): not the CAD, nor anyone else.
+POSITIONS_REFUSAL = (
+    "Only coordinators and the incident's own crew (accepted, en route or on scene) can see responders' positions."
+)
+
+
 def _incident_for_positions(actor, incident_id) -> Incident:
     if actor and actor.is_authenticated and actor.is_active and actor.has_perm("accounts.view_board"):
         return access.access_incident_for_coordinator(
             actor, incident_id, permission="accounts.view_board", doing="see positions"
         )
-    incident = access.access_incident_for_responder(actor, incident_id)
+    try:
+        incident = access.access_incident_for_responder(actor, incident_id)
+    except NotAllowed:
+        # Neither a coordinator nor a firefighter (the CAD, a user without a role): the rule, not
+        # "only firefighters", which would be wrong twice (coordinators may; a profile is not enough).
+        raise NotAllowed(POSITIONS_REFUSAL) from None
     if not incident.alerts.filter(responder__user=actor, state__in=COMMITTED_STATES).exists():
         raise NotFound(f"You have no incident {incident_id}.")
     return incident

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 
+from backend import patient_identifiers
 from backend.audit import log
 from backend.audit.models import AuditAction
 from backend.dispatch import access as dispatch_access
@@ -205,6 +206,9 @@ def _required_reason(reason) -> str:
     if len(reason) > payloads.REASON_MAX_LENGTH:
         message = f"Keep the reason to {payloads.REASON_MAX_LENGTH} characters (it has {len(reason)})."
         raise InvalidInput(message, fields={"reason": [message]})
+    identifier = patient_identifiers.refusal(reason, what="the reason")
+    if identifier is not None:
+        raise InvalidInput("The reason has errors.", fields={"reason": [identifier]})
     return reason
 
 

@@ -183,6 +183,8 @@ OUTCOMES = [
     Column("Resuscitation attempted", "count", lambda row: row.counts.resuscitation_attempted, "attempted"),
     Column("ROSC at handover", "count", lambda row: row.counts.rosc_at_handover, "rosc_at_handover"),
     Column("ROSC at handover", "%", lambda row: row.rosc_percent),
+    # Left out of the percentage: neither ROSC nor no ROSC.
+    Column("ROSC at handover not known", "count", lambda row: row.rosc_not_known, "rosc_not_known"),
     Column(
         "Utstein group: resuscitation attempted", "count", lambda row: row.counts.utstein_attempted, "utstein_attempted"
     ),
@@ -193,6 +195,12 @@ OUTCOMES = [
         "utstein_rosc_at_handover",
     ),
     Column("Utstein group: ROSC at handover", "%", lambda row: row.utstein_rosc_percent),
+    Column(
+        "Utstein group: ROSC at handover not known",
+        "count",
+        lambda row: row.utstein_rosc_not_known,
+        "utstein_rosc_not_known",
+    ),
     Column("Shocks by crews", "count", lambda row: row.counts.crew_shocks),
 ]
 COLUMN_GROUPS = [("Activity", ACTIVITY), ("Response times", TIMES), ("Outcomes", OUTCOMES)]

@@ -6,9 +6,9 @@ phone, the board and the server cannot drift apart:
   The app (pwa/app/format.js) and the coordinators' board (board-state.js, which loads it from
   /app/labels.js) both use it.
 - pwa/app/form-schema.js: the after-call forms' fields as the server accepts them (type, required,
-  choices with their labels, length and number limits, clock slack), from `FIELDS` in
-  backend/records/validation.py and the records' TextChoices. pwa/app/records-rules.js builds its
-  forms and its checks on it.
+  which yes/no questions may be not known, choices with their labels, length and number limits,
+  clock slack), from `FIELDS` in backend/records/validation.py and the records' TextChoices.
+  pwa/app/records-rules.js builds its forms and its checks on it.
 
 `python manage.py write_app_modules` writes both; tests/records/test_app_modules.py fails while a
 committed file differs from what the command would write. They live in records, which already
@@ -102,6 +102,10 @@ def _form_fields(kind: str) -> dict:
 def _field(spec: validation.Field, model, name: str) -> dict:
     """One field as the app needs it: only what a phone can check, in JSON terms."""
     described = {"type": spec.type, "required": spec.required}
+    if spec.type == "bool" and spec.nullable:
+        # A yes/no question that may be answered "not known" (null). (Times and counts are always
+        # null while empty: the app needs no word for that.)
+        described["nullable"] = True
     if spec.type == "choice":
         described["choices"] = _choice_labels(spec, model, name)
     if spec.max_length is not None:

@@ -29,6 +29,8 @@ FIGURES = {
     "rosc_at_handover": "ROSC at handover",
     "utstein_attempted": "Utstein group: resuscitation attempted",
     "utstein_rosc_at_handover": "Utstein group: ROSC at handover",
+    "rosc_not_known": "ROSC at handover not known",
+    "utstein_rosc_not_known": "Utstein group: ROSC at handover not known",
     "shocks": "Incidents with shocks by a crew",
 }
 MAX_LISTED = 1000
@@ -79,6 +81,12 @@ def incidents_behind(figure: str, filters: ReportFilters, month: datetime.date |
         ids = [i for i, seconds in ahead.items() if figure == "timed" or seconds > 0]
     elif figure.startswith("utstein:"):
         return _utstein_listed(figure, filters, since, until)
+    elif figure in ("rosc_not_known", "utstein_rosc_not_known"):
+        # Attempted (in the group), and no form of the incident in it answers ROSC at handover.
+        group = ATTEMPTED & UTSTEIN_GROUP if figure == "utstein_rosc_not_known" else ATTEMPTED
+        in_group = set(outcomes.filter(group).values_list("incident_id", flat=True))
+        known = outcomes.filter(group, rosc_at_handover__isnull=False).values_list("incident_id", flat=True)
+        ids = in_group - set(known)
     else:
         wanted = {
             "attempted": ATTEMPTED,

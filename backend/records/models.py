@@ -213,11 +213,13 @@ class Outcome(SubmittedRecord):
     ambulance_arrived_at = models.DateTimeField(null=True, blank=True)
     handover_at = models.DateTimeField(null=True, blank=True)
 
-    # Outcome at handover.
-    rosc_any_time = models.BooleanField(default=False)
-    rosc_at_handover = models.BooleanField(default=False)
-    ongoing_cpr_at_handover = models.BooleanField(default=False)
-    resuscitation_stopped = models.BooleanField(default=False)
+    # Outcome at handover: yes, no, or not known (null: the crew left it unanswered). Records made
+    # before migration 0008 hold False where the crew gave no answer: for them no and unanswered
+    # cannot be told apart (docs/registry.md).
+    rosc_any_time = models.BooleanField(null=True, blank=True)
+    rosc_at_handover = models.BooleanField(null=True, blank=True)
+    ongoing_cpr_at_handover = models.BooleanField(null=True, blank=True)
+    resuscitation_stopped = models.BooleanField(null=True, blank=True)
 
     # Patient: bands only, recorded as stated.
     age_band = models.CharField(max_length=10, choices=AgeBand.choices, default=AgeBand.UNKNOWN)

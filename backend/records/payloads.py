@@ -95,6 +95,8 @@ NO_NULL_CHARACTER = "^[^\\u0000]*$"
 
 def _request_field_schema(spec: Field) -> dict:
     if spec.type == "bool":
+        if spec.nullable:
+            return {"type": ["boolean", "null"], "description": "null: not known (left unanswered)."}
         return {"type": "boolean"}
     if spec.type == "choice":
         choices = [*spec.choices, *([""] if spec.default == "" else [])]

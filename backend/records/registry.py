@@ -8,7 +8,8 @@ links it to the ambulance service's record, and through it to the registry's lat
 survival, neurological outcome). No patient identifiers: no name, date of birth, NHS number,
 address or position; the age is a band. Where two crews filed a form about one patient, the case
 takes the patient's details from the crew that got there first and the outcome from both (ROSC if
-either says so; shocks added up).
+either says so; shocks added up). An outcome-at-handover question no crew answered is written empty
+(not known), never "no", and is left out of that measure's percentage in the Utstein figures.
 
 Who may: records.export_registry (coordinators); every export is audited with its period and
 kind (backend.records.admin_reports, and the command `manage.py export_registry`).
@@ -71,6 +72,14 @@ class Case:
 
     def any_form(self, name: str) -> bool:
         return any(getattr(form, name) for form in self.forms)
+
+    def answer(self, name: str) -> bool | None:
+        """A yes/no question the crews may have left not known (None): yes if any form says yes, else
+        no if any says no, else not known."""
+        answers = {getattr(form, name) for form in self.forms}
+        if True in answers:
+            return True
+        return False if False in answers else None
 
     @property
     def attempted(self) -> bool:
@@ -151,6 +160,11 @@ def _time(value: datetime.datetime | None) -> str:
 
 def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
+
+
+def _yes_no_not_known(value: bool | None) -> str:
+    """yes, no, or empty for not known (as the choices' unanswered items are written)."""
+    return "" if value is None else _yes_no(value)
 
 
 def _rhythm(case: Case) -> str:
@@ -236,11 +250,11 @@ CASE_COLUMNS = [
     ),
     ("fire_shocks", "process", lambda c: sum(form.crew_shocks for form in c.forms)),
     ("fire_ventilation", "process", lambda c: c.first_form.ventilation),
-    ("rosc_any_time", "outcome", lambda c: _yes_no(c.any_form("rosc_any_time"))),
+    ("rosc_any_time", "outcome", lambda c: _yes_no_not_known(c.answer("rosc_any_time"))),
     ("rosc_time", "outcome", lambda c: _time(min((f.rosc_at for f in c.forms if f.rosc_at), default=None))),
-    ("rosc_at_handover", "outcome", lambda c: _yes_no(c.any_form("rosc_at_handover"))),
-    ("ongoing_cpr_at_handover", "outcome", lambda c: _yes_no(c.any_form("ongoing_cpr_at_handover"))),
-    ("resuscitation_stopped", "outcome", lambda c: _yes_no(c.any_form("resuscitation_stopped"))),
+    ("rosc_at_handover", "outcome", lambda c: _yes_no_not_known(c.answer("rosc_at_handover"))),
+    ("ongoing_cpr_at_handover", "outcome", lambda c: _yes_no_not_known(c.answer("ongoing_cpr_at_handover"))),
+    ("resuscitation_stopped", "outcome", lambda c: _yes_no_not_known(c.answer("resuscitation_stopped"))),
     ("handover_time", "outcome", lambda c: _time(min((f.handover_at for f in c.forms if f.handover_at), default=None))),
 ]
 # In the registry's data set but not ours to know: the ambulance trust and the registry link them
@@ -295,15 +309,24 @@ def _witnessed_by_anyone(case: Case) -> bool:
     return bool(case.witnessed) and case.witnessed != Witnessed.NOT_WITNESSED
 
 
-# Each measure: its name and which cases of a group it counts.
+# Each measure: its name and which cases of a group it counts. (Added measures go at the end: the
+# drill-down's links name a measure by its place.)
 UTSTEIN_MEASURES = [
     ("Cases", lambda case: True),
     ("Witnessed (by anyone)", _witnessed_by_anyone),
     ("Bystander CPR", lambda case: case.bystander_cpr),
     ("Shockable first rhythm", lambda case: case.shockable),
-    ("ROSC at any time", lambda case: case.any_form("rosc_any_time")),
-    ("ROSC at handover", lambda case: case.any_form("rosc_at_handover")),
+    ("ROSC at any time", lambda case: case.answer("rosc_any_time") is True),
+    ("ROSC at handover", lambda case: case.answer("rosc_at_handover") is True),
+    ("ROSC at any time not known", lambda case: case.answer("rosc_any_time") is None),
+    ("ROSC at handover not known", lambda case: case.answer("rosc_at_handover") is None),
 ]
+# A measure whose question may be not known: its percentage is of the cases where it is known
+# (a case not known counts neither as yes nor as no).
+KNOWN_ONLY = {
+    "ROSC at any time": "ROSC at any time not known",
+    "ROSC at handover": "ROSC at handover not known",
+}
 
 
 @dataclass(frozen=True)
@@ -314,6 +337,8 @@ class UtsteinRow:
 
     def percent(self, measure: str) -> float | None:
         cases_in_group = self.counts["Cases"]
+        if measure in KNOWN_ONLY:
+            cases_in_group -= self.counts[KNOWN_ONLY[measure]]
         return None if not cases_in_group or measure == "Cases" else 100.0 * self.counts[measure] / cases_in_group
 
 

@@ -233,8 +233,12 @@ class Counts:
     attendances: int = 0
     resuscitation_attempted: int = 0
     rosc_at_handover: int = 0
+    # Attempted, with ROSC at handover answered (yes or no): the ROSC percentages are of these, so
+    # that a form leaving it not known counts neither as ROSC nor as no ROSC.
+    rosc_at_handover_known: int = 0
     utstein_attempted: int = 0
     utstein_rosc_at_handover: int = 0
+    utstein_rosc_at_handover_known: int = 0
     crew_shocks: int = 0
 
     def add(self, other: "Counts") -> None:
@@ -330,11 +334,21 @@ class Row:
 
     @property
     def rosc_percent(self) -> float | None:
-        return _percent(self.counts.rosc_at_handover, self.counts.resuscitation_attempted)
+        """Of the attempts whose ROSC at handover is known (records made before it could be left
+        not known all are)."""
+        return _percent(self.counts.rosc_at_handover, self.counts.rosc_at_handover_known)
 
     @property
     def utstein_rosc_percent(self) -> float | None:
-        return _percent(self.counts.utstein_rosc_at_handover, self.counts.utstein_attempted)
+        return _percent(self.counts.utstein_rosc_at_handover, self.counts.utstein_rosc_at_handover_known)
+
+    @property
+    def rosc_not_known(self) -> int:
+        return self.counts.resuscitation_attempted - self.counts.rosc_at_handover_known
+
+    @property
+    def utstein_rosc_not_known(self) -> int:
+        return self.counts.utstein_attempted - self.counts.utstein_rosc_at_handover_known
 
 
 def _percent(part: int, whole: int) -> float | None:
@@ -444,12 +458,14 @@ DISTINCT_OVER_STATIONS = (
     "emergencies_attended",
     "resuscitation_attempted",
     "rosc_at_handover",
+    "rosc_at_handover_known",
     "utstein_attempted",
     "utstein_rosc_at_handover",
+    "utstein_rosc_at_handover_known",
 )
 INTERVALS = ("to_acceptance", "to_on_scene", "ahead_of_ambulance")
 # Goes up whenever MonthFigures.to_json changes shape: kept figures of another shape are not read.
-FIGURES_FORMAT = 1
+FIGURES_FORMAT = 2
 
 
 @dataclass
@@ -704,22 +720,30 @@ class OutcomeFigures:
     arrival after the crew's and after the incident was created)."""
 
     # The counts an outcome form can be in, each a bit of the number the query gives per form.
-    # Each is among those attempted: a form in any of them is in the first.
+    # Each is among those attempted: a form in any of them is in the first. Over several stations
+    # an incident's bits are or-ed: ROSC if either form says so, known if either answered.
     FLAGS = {
         "resuscitation_attempted": 1,
         "rosc_at_handover": 2,
         "utstein_attempted": 4,
         "utstein_rosc_at_handover": 8,
+        "rosc_at_handover_known": 16,
+        "utstein_rosc_at_handover_known": 32,
     }
+    # Where the shocks are kept in a station's list of how many forms have each combination of bits.
+    SHOCKS = 64
 
     def __init__(self, outcomes, crew_on_scene: dict):
         """`crew_on_scene`: AlertFigures.crew_on_scene, for the forms that do not give the crew's
         arrival."""
         with_rosc = Q(rosc_at_handover=True)
+        known = Q(rosc_at_handover__isnull=False)
         in_counts = NumberCase(
-            When(ATTEMPTED & UTSTEIN_GROUP & with_rosc, then=Value(1 | 2 | 4 | 8)),
+            When(ATTEMPTED & UTSTEIN_GROUP & with_rosc, then=Value(1 | 2 | 4 | 8 | 16 | 32)),
+            When(ATTEMPTED & UTSTEIN_GROUP & known, then=Value(1 | 4 | 16 | 32)),
             When(ATTEMPTED & UTSTEIN_GROUP, then=Value(1 | 4)),
-            When(ATTEMPTED & with_rosc, then=Value(1 | 2)),
+            When(ATTEMPTED & with_rosc, then=Value(1 | 2 | 16)),
+            When(ATTEMPTED & known, then=Value(1 | 16)),
             When(ATTEMPTED, then=Value(1)),
             default=Value(0),
             output_field=IntegerField(),
@@ -736,7 +760,7 @@ class OutcomeFigures:
         )
         # Per (station id, month_number): how many forms give each combination of bits, and the
         # shocks. Within one station there is one form per incident, so forms are counted.
-        self.per_station = defaultdict(lambda: [0] * 17)
+        self.per_station = defaultdict(lambda: [0] * (self.SHOCKS + 1))
         # Per month_number: the bits of each incident's forms together (across stations an
         # incident counts once, with ROSC if either crew's form says so).
         self.per_month = defaultdict(dict)
@@ -744,7 +768,7 @@ class OutcomeFigures:
         for station_id, month, incident_id, bits, shocks, ahead, ambulance_after in _rows_of(rows):
             found = self.per_station[(station_id, month)]
             found[bits] += 1
-            found[16] += shocks
+            found[self.SHOCKS] += shocks
             if bits:
                 incidents = self.per_month[month]
                 incidents[incident_id] = incidents.get(incident_id, 0) | bits
@@ -765,8 +789,8 @@ class OutcomeFigures:
         for (station_id, month), found in self.per_station.items():
             counts = figures[month].station(station_id).counts
             for name, bit in self.FLAGS.items():
-                setattr(counts, name, sum(n for bits, n in enumerate(found[:16]) if bits & bit))
-            counts.crew_shocks = found[16]
+                setattr(counts, name, sum(n for bits, n in enumerate(found[: self.SHOCKS]) if bits & bit))
+            counts.crew_shocks = found[self.SHOCKS]
         for (station_id, month), values in self.ahead.items():
             values.sort()
             figures[month].station(station_id).ahead_of_ambulance = values

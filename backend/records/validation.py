@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.utils import dateparse, formats, timezone
 
+from backend import patient_identifiers
 from backend.errors import InvalidInput
 from backend.records.models import (
     NOTES_MAX_LENGTH,
@@ -43,7 +44,8 @@ MAX_SHOCKS = 50
 
 @dataclass(frozen=True)
 class Field:
-    """One form field. `type` is bool, choice, time, count, scale, text or ids."""
+    """One form field. `type` is bool, choice, time, count, scale, text or ids. A `nullable` field
+    takes null (JSON) or None as an answer: for a time or a count "none", for a bool "not known"."""
 
     type: str
     label: str
@@ -57,6 +59,8 @@ class Field:
     nullable: bool = field(default=False)
     # A time that may come before the incident was created (up to BEFORE_THE_CALL before it).
     may_precede_incident: bool = False
+    # Text: the field as the message refusing a patient identifier names it ("notes must not ...").
+    noun: str = ""
 
 
 def _choice(label: str, choices, default="") -> Field:
@@ -67,27 +71,33 @@ def _time(label: str, *, may_precede_incident: bool = False) -> Field:
     return Field("time", label, nullable=True, may_precede_incident=may_precede_incident)
 
 
-def _text(label: str, max_length: int) -> Field:
-    return Field("text", label, max_length=max_length, default="")
+def _text(label: str, max_length: int, *, noun: str) -> Field:
+    return Field("text", label, max_length=max_length, default="", noun=noun)
 
 
 def _flag(label: str) -> Field:
     return Field("bool", label, default=False)
 
 
+def _yes_no_not_known(label: str) -> Field:
+    """A yes/no question the crew may not be able to answer: left out, or null, it is stored as
+    not known (None), never as No."""
+    return Field("bool", label, default=None, nullable=True)
+
+
 ATTENDANCE_FIELDS = {
     "attended": Field("bool", "Attended", required=True),
-    "appliance": _text("Appliance", APPLIANCE_MAX_LENGTH),
+    "appliance": _text("Appliance", APPLIANCE_MAX_LENGTH, noun="the appliance"),
     "role": _choice("Role", CrewRole),
     "mobile_at": _time("Mobile"),
     "on_scene_at": _time("On scene"),
     "at_patient_at": _time("At patient"),
     "left_scene_at": _time("Left scene"),
-    "notes": _text("Notes", NOTES_MAX_LENGTH),
+    "notes": _text("Notes", NOTES_MAX_LENGTH, noun="notes"),
 }
 
 OUTCOME_FIELDS = {
-    "appliance": _text("Appliance", APPLIANCE_MAX_LENGTH),
+    "appliance": _text("Appliance", APPLIANCE_MAX_LENGTH, noun="the appliance"),
     "crew": Field("ids", "Crew", default=()),
     "resuscitation_attempted": Field("bool", "Resuscitation attempted", required=True),
     "not_attempted_reason": _choice("Why resuscitation was not attempted", NotAttemptedReason),
@@ -120,19 +130,21 @@ OUTCOME_FIELDS = {
     "rosc_at": _time("ROSC"),
     "ambulance_arrived_at": _time("Ambulance arrived"),
     "handover_at": _time("Handover"),
-    "rosc_any_time": _flag("ROSC at any time"),
-    "rosc_at_handover": _flag("ROSC at handover"),
-    "ongoing_cpr_at_handover": _flag("CPR ongoing at handover"),
-    "resuscitation_stopped": _flag("Resuscitation stopped"),
+    # Outcome at handover: yes, no or not known (left unanswered). Records made before migration
+    # 0008 hold No where the crew gave no answer (docs/registry.md).
+    "rosc_any_time": _yes_no_not_known("ROSC at any time"),
+    "rosc_at_handover": _yes_no_not_known("ROSC at handover"),
+    "ongoing_cpr_at_handover": _yes_no_not_known("CPR ongoing at handover"),
+    "resuscitation_stopped": _yes_no_not_known("Resuscitation stopped"),
     "age_band": _choice("Age band", AgeBand, AgeBand.UNKNOWN),
     "sex": _choice("Sex", Sex, Sex.UNKNOWN),
-    "notes": _text("Notes", NOTES_MAX_LENGTH),
+    "notes": _text("Notes", NOTES_MAX_LENGTH, noun="notes"),
 }
 
 WELFARE_FIELDS = {
     "impact": Field("scale", "How affected you feel", required=True, minimum=1, maximum=5),
     "follow_up": _choice("Follow-up", FollowUp, FollowUp.NONE),
-    "notes": _text("Notes", NOTES_MAX_LENGTH),
+    "notes": _text("Notes", NOTES_MAX_LENGTH, noun="notes"),
 }
 
 FIELDS = {
@@ -221,7 +233,7 @@ def _parse_value(name: str, spec: Field, value):
             raise ValueError(REQUIRED_MESSAGES[name])
         if spec.type == "choice":
             return spec.default if spec.default else ""
-        if spec.type in ("time", "count") and spec.nullable:
+        if spec.nullable:
             return None
         raise ValueError(_type_message(spec))
     parser = _PARSERS[spec.type]
@@ -230,7 +242,7 @@ def _parse_value(name: str, spec: Field, value):
 
 def _type_message(spec: Field) -> str:
     return {
-        "bool": "Answer true or false.",
+        "bool": "Answer true or false" + (", or null for not known." if spec.nullable else "."),
         "choice": f"Use one of: {', '.join(spec.choices)}.",
         "time": "Give a time with its offset, e.g. 2025-03-01T14:07:12Z.",
         "count": f"Give a whole number from {spec.minimum} to {spec.maximum}.",
@@ -288,6 +300,9 @@ def _parse_text(spec: Field, value) -> str:
         raise ValueError("Text cannot contain a null character.")
     if len(value) > spec.max_length:
         raise ValueError(f"Keep this to {spec.max_length} characters (it has {len(value)}).")
+    identifier = patient_identifiers.refusal(value, what=spec.noun)
+    if identifier is not None:
+        raise ValueError(identifier)
     return value.strip()
 
 
@@ -409,6 +424,14 @@ def _check_outcome(record: dict, errors: dict) -> None:
         _add(errors, "rosc_any_time", "ROSC at handover means there was ROSC: tick 'ROSC at any time'.")
     if record["rosc_at"] is not None and not record["rosc_any_time"]:
         _add(errors, "rosc_any_time", "A ROSC time means there was ROSC: tick 'ROSC at any time'.")
+    # Each answer may be not known (None); only two Yes answers that cannot both be true are refused
+    # here. The same rule is in the app (checkOutcome in pwa/app/records-rules.js).
+    if record["rosc_at_handover"] is True and record["ongoing_cpr_at_handover"] is True:
+        _add(
+            errors,
+            "ongoing_cpr_at_handover",
+            "'CPR ongoing at handover' cannot be yes when 'ROSC at handover' is yes: answer no to one of them.",
+        )
     _check_utstein_core(record, errors)
 
 

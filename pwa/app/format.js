@@ -45,12 +45,14 @@ const STOOD_DOWN_TEXT = {
   enough_crews: "Enough crews are going: you are not needed.",
   committed_elsewhere: "You accepted another incident, so this alert was withdrawn.",
   coordinator: "A coordinator stood you down: you are not needed for this incident.",
+  control_room: "The ambulance control room stood you down: you are not needed for this incident.",
   incident_closed: "The incident was closed.",
 };
 const STOOD_DOWN_SHORT = {
   enough_crews: "Stood down: enough crews are going",
   committed_elsewhere: "Stood down: you accepted another incident",
   coordinator: "Stood down by a coordinator",
+  control_room: "Stood down by the ambulance control room",
   incident_closed: "Stood down: the incident was closed",
 };
 

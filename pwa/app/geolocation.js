@@ -9,13 +9,28 @@
 // One watch also asks the GPS once, not twice. A watcher that joins gets the last fix at once when
 // it is younger than LAST_FIX_KEPT_MS; the fix keeps its own timestamp, so the server knows its age.
 //
-// Same interface as navigator.geolocation's watchPosition/clearWatch; options of the watchers are
-// not merged: the one watch asks for what the most demanding user needs (WATCH_OPTIONS).
+// Same interface as navigator.geolocation's watchPosition/clearWatch/getCurrentPosition; options of
+// the watchers are not merged: the one watch asks for what the most demanding user needs
+// (WATCH_OPTIONS).
+//
+// A watcher that needs a fix now (the sharing, when it starts or when the server refused a fix as
+// too old) asks getCurrentPosition: the last fix if its own time is recent enough, else the
+// browser's, which asks the phone for a new one. Found by a tester: the map's watch had its fix
+// from when the alert was opened; accepted minutes later, standing still, the sharing got nothing
+// for 8 minutes while the screen said "Sharing your position with the control room".
 
 export const WATCH_OPTIONS = { enableHighAccuracy: true, maximumAge: 5000, timeout: 30000 };
 // A watch reports changes only: a fix this recent is where the phone still is. Older ones are not
 // handed to a new watcher (the server refuses fixes older than POSITION_MAX_AGE_SECONDS, 120 s).
 export const LAST_FIX_KEPT_MS = 60_000;
+// What getCurrentPosition asks for by default: a fix at most 30 s old, well inside the server's
+// 120 s, so that it is still fresh after a retry or two.
+export const FRESH_FIX_OPTIONS = { enableHighAccuracy: true, maximumAge: 30_000, timeout: 30_000 };
+
+/** When a fix was taken: its own timestamp, or `cameAt` (when it came) if it has none. */
+function timeOf(fix, cameAt) {
+  return Number.isFinite(fix?.timestamp) ? fix.timestamp : cameAt;
+}
 
 const browserClock = {
   now: () => Date.now(),
@@ -65,6 +80,29 @@ export class SharedGeolocation {
     this.geolocation.clearWatch(this.watchId);
     this.watchId = null;
     this.lastFix = null; // nobody needs it: positions are kept only while in use
+  }
+
+  /** One fix now, at most `options.maximumAge` old by its own time: the last one the watch had
+   *  when young enough (handed over later, as the browser would), else the browser's. */
+  getCurrentPosition(success, error, options = FRESH_FIX_OPTIONS) {
+    const maximumAge = options?.maximumAge ?? 0;
+    const last = this.lastFix;
+    if (last && this.watchId !== null && this.clock.now() - timeOf(last, this.lastFixAt) <= maximumAge) {
+      this.clock.setTimeout(() => success(last), 0);
+      return;
+    }
+    this.geolocation.getCurrentPosition(
+      (fix) => {
+        // Kept for a watcher joining later, only while someone watches (positions kept only in use).
+        if (this.watchId !== null && (!this.lastFix || timeOf(fix, this.clock.now()) >= timeOf(this.lastFix, this.lastFixAt))) {
+          this.lastFix = fix;
+          this.lastFixAt = this.clock.now();
+        }
+        success(fix);
+      },
+      (failure) => error?.(failure),
+      options,
+    );
   }
 
   _fix(fix) {

@@ -36,6 +36,7 @@ export const DECLINE_REASONS = {
 
 export const STAND_DOWN_REASONS = {
   "coordinator": "Stood down by a coordinator",
+  "control_room": "Stood down by the ambulance control room",
   "enough_crews": "Enough crews are going",
   "committed_elsewhere": "Accepted another incident",
   "incident_closed": "Incident closed",

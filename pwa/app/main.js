@@ -18,7 +18,7 @@ import { PositionSharing } from "./position.js";
 import { dropPushSubscription, pushEndpoint, readPushState, registerDevice } from "./push.js";
 import { reportState } from "./readiness.js";
 import { Router, alertPath, go, parseHash } from "./router.js";
-import { activeJob, createState, createStore, isActionable, mayTakeScreen, newlyEnded, startScreen } from "./store.js";
+import { activeJob, createState, createStore, crewOfAlert, isActionable, mayTakeScreen, newlyEnded, startScreen } from "./store.js";
 import { AlertSync } from "./sync.js";
 import { applyUpdate, registerServiceWorker } from "./update.js";
 import { alertView } from "./views/alert.js";
@@ -216,12 +216,21 @@ async function boot() {
   ctx.refreshRecentCalls = async () => {
     const owner = ctx.outbox.owner;
     try {
-      const { results } = await ctx.outbox.recentCalls();
+      const { results, fromCache } = await ctx.outbox.recentCalls();
       // Not a list that arrives after its owner logged out.
-      if (store.state.me?.username === owner) store.update((s) => void (s.recentCalls = results));
+      if (store.state.me?.username !== owner) return;
+      store.update((s) => void (s.recentCalls = results));
+      if (!fromCache) ctx.keepOwedForms(results);
     } catch {
       // No list, or none kept: the prompt stays as it was; the forms list says why when opened.
     }
+  };
+
+  /** Keep the forms owed after recent calls (a fresh GET records/ list) for opening without
+   *  signal, but not the job in progress's: the call first. */
+  ctx.keepOwedForms = (calls) => {
+    const skip = activeJob(store.state)?.id ?? null;
+    ctx.outbox.keepOwedForms(calls, { skip, knownCrew: (alertId) => crewOfAlert(store.state, alertId) }).catch(() => {});
   };
 
   // --- Push state (the home screen's warnings) --------------------------------------------------

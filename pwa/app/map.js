@@ -33,6 +33,9 @@ const LABEL_ROOM_PX = 96;
 // At most this share of the map's width (or height) is left as room for the labels: a fit to a
 // very long label must still leave room for the map.
 const MOST_ROOM_FOR_LABELS = 0.6;
+// ... except for a label wider than half the map, which fits on neither side of a point in the
+// middle of it: the room it needs on the right, up to this share of the map's width (fitPadding).
+const MOST_ROOM_FOR_A_WIDE_LABEL = 0.8;
 const STATION_HIDDEN_WITHIN_M = 250;
 
 let leafletLoading = null;
@@ -97,11 +100,16 @@ export function accessNote(access) {
 /** The room a fit leaves at the map's edges, in px ({paddingTopLeft, paddingBottomRight}, as
  *  Leaflet's fitBounds takes it), so that no marker's face is cut off by them: each face as
  *  {width, height, offsetX, offsetY} (the point is offsetX, offsetY from the face's top left
- *  corner; the labels are to the right of their points); `size` the map's {x, y}. A label too wide
- *  for the room to the right of a small map (the wall board's, at 1280 px) is placed to the left of
- *  its point instead (labelSide): the fit then leaves the right edge only the dot's room, so that the
- *  easternmost marker's label has the map's width to its left (room for the labels on the right but
- *  cut to 60 % of the map would put that marker where its label fits on neither side). */
+ *  corner; the labels are to the right of their points); `size` the map's {x, y}. Every point the
+ *  fit places has room for its label on one side of it or the other (labelSide chooses):
+ *  - labels to the right, with room for them at the right edge, up to 60 % of the map;
+ *  - a map too small for that (the wall board's): labels no wider than half the map fit on one side
+ *    of a point wherever it is (to the right in the map's western part, to the left in its eastern
+ *    part), so the fit leaves only the dots' room at both edges;
+ *  - a label wider than half the map fits on neither side of a point in the map's middle (found by a
+ *    tester: "m Barker 0.3 km, ETA 1 min (estimate)" cut at the left edge of a map 513 px wide, the
+ *    label 309 px): every point is kept where it fits to the right, with the room it needs, up to
+ *    80 % of the map; only a label wider than that is cut, whatever the fit. */
 export function fitPadding(faces, size) {
   let [left, top, right, bottom] = [FIT_PADDING_PX, FIT_PADDING_PX, LABEL_ROOM_PX, FIT_PADDING_PX];
   let dotRight = FIT_PADDING_PX;
@@ -116,8 +124,17 @@ export function fitPadding(faces, size) {
     const scale = a + b > room ? room / (a + b) : 1;
     return [Math.floor(a * scale), Math.floor(b * scale)];
   };
-  if (left + right > size.x * MOST_ROOM_FOR_LABELS) right = Math.min(right, dotRight);
-  [left, right] = fitWithin(left, right, size.x * MOST_ROOM_FOR_LABELS);
+  let roomX = size.x * MOST_ROOM_FOR_LABELS;
+  if (left + right > roomX) {
+    // A label placed left of its point reaches as far from it as it did to the right: one no wider
+    // than half the map fits on one side or the other wherever its point is.
+    const wide = 2 * right > size.x - 1;
+    if (wide && left + right <= size.x * MOST_ROOM_FOR_A_WIDE_LABEL) {
+      [left, right] = [Math.ceil(left), Math.ceil(right)];
+      roomX = left + right;
+    } else right = Math.min(right, dotRight);
+  }
+  [left, right] = fitWithin(left, right, roomX);
   [top, bottom] = fitWithin(top, bottom, size.y * MOST_ROOM_FOR_LABELS);
   return { paddingTopLeft: [left, top], paddingBottomRight: [right, bottom] };
 }
@@ -215,19 +232,24 @@ export function pointsToFit({ incidents = [], me = null, responders = [], defibr
 
 // --- The map -----------------------------------------------------------------------------------
 
-/** A marker's face: a shape and a text label (never colour alone). No HTML strings: text is text. */
+/** A marker's face: a shape and a text label (never colour alone). No HTML strings: text is text.
+ *  `label` is a string, or a list of lines (the board's defibrillators, "AED 1 of CAD-T3-009":
+ *  board-map.js), drawn one under the other with the detail on a line of its own, so that a label
+ *  naming its incident stays narrow enough for the wall board's map; the dot stays on its point,
+ *  beside the first line (map.css). */
 function pinElement(kind, label, detail = "") {
+  const lines = Array.isArray(label) ? label : null;
   const pin = document.createElement("span");
-  pin.className = "map-pin-inner";
+  pin.className = `map-pin-inner${lines ? " map-pin-inner--lines" : ""}`;
   const dot = document.createElement("span");
   dot.className = "map-pin-dot";
   const text = document.createElement("span");
   text.className = "map-pin-label";
-  text.textContent = label;
+  text.textContent = lines ? lines.join("\n") : label;
   if (detail) {
     const small = document.createElement("small");
     small.textContent = detail;
-    text.append(" ", small);
+    text.append(lines ? "\n" : " ", small);
   }
   pin.append(dot, text);
   return pin;
@@ -434,7 +456,8 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
       ]);
       place();
     },
-    /** The nearest defibrillators, nearest first, labelled "AED 1", "AED 2"... as the list is. */
+    /** The nearest defibrillators, nearest first, labelled "AED 1", "AED 2"... as the list is, or
+     *  as each one's `map_label` says (a string, or a list of lines: pinElement). */
     setDefibrillators(defibrillators) {
       shown.defibrillators = (defibrillators || []).filter(isPlace);
       redraw(layers.defibrillators, shown.defibrillators, (defibrillator, index) => [

@@ -9,6 +9,29 @@ import { KINDS, formStatus, formsToFill, listedFormStatus, patchBody, valuesFrom
 
 const SESSION_CODES = new Set(["not_authenticated", "authentication_failed"]);
 
+// The welfare check-in asks nothing of what the server knows: opened without signal on a phone
+// that never loaded it, it starts blank rather than refusing (found by trying the product). Had
+// another phone sent one first, the server says so when this one is sent (already_submitted).
+const STARTS_BLANK = new Set(["welfare"]);
+
+// The forms of recent calls kept for use without signal (keepOwedForms): only calls with a form
+// still owed, the newest few of the last week, and a form kept in the last quarter of an hour is
+// not asked for again. A few requests when a job ends or the app comes back to the foreground.
+export const KEEP_CALLS = 5;
+export const KEEP_DAYS = 7;
+export const KEEP_FRESH_MS = 15 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** A form as it starts when the server has nothing for it yet. */
+function blankForm() {
+  return { record: null, prefill: {}, editable: true, lock_hours: null, note: null, draft: null };
+}
+
+/** An answer that says asking again now is pointless: no signal, or no session. */
+function stopsAsking(error) {
+  return Boolean(error?.offline) || error?.status === 401 || error?.status === 403;
+}
+
 /** What a response means for a queued form. A 403 that is not about the session (the outcome
  *  form sent by someone who is not the crew lead) will never be accepted: it needs attention. */
 export function classifyRecordStatus(status, body) {
@@ -55,6 +78,8 @@ export class RecordOutbox extends QueueSync {
       onAuthRequired,
       onChange,
     });
+    this._keeping = null; // the run of keepOwedForms under way
+    this._keepNext = null; // the list it keeps next
   }
 
   _key(alertId, kind) {
@@ -68,25 +93,116 @@ export class RecordOutbox extends QueueSync {
   }
 
   async _remember(alertId, kind, changes) {
-    const current = (await this.cached(alertId, kind)) || { record: null, prefill: {}, editable: true, lock_hours: null, note: null, draft: null };
+    const current = (await this.cached(alertId, kind)) || blankForm();
     const next = { ...current, ...changes, key: this._key(alertId, kind), alert_id: Number(alertId), kind, saved_at: new Date().toISOString() };
     await this.stores.kv.put(next);
     return next;
   }
 
+  /** The form from the server, remembered for offline use. Throws ApiError (offline: status 0). */
+  async _fetch(alertId, kind) {
+    const data = await this.api.request("GET", recordPath(alertId, kind));
+    const kept = await this.cached(alertId, kind);
+    // A note about the server's copy replacing ours stays until the record changes again.
+    const note = kept?.note && kept.record?.version === data.record?.version ? kept.note : null;
+    return { ...(await this._remember(alertId, kind, { ...data, note })), fromCache: false };
+  }
+
   /** The form from the server (remembered for offline use); without signal, what was remembered
-   *  ({..., fromCache: true}), or null if nothing was. Other errors (404...) are thrown. */
+   *  ({..., fromCache: true}), a blank welfare check-in ({..., fromCache: true, blank: true}: it
+   *  needs nothing from the server), or null. Other errors (404...) are thrown. */
   async load(alertId, kind) {
     try {
-      const data = await this.api.request("GET", recordPath(alertId, kind));
-      const kept = await this.cached(alertId, kind);
-      // A note about the server's copy replacing ours stays until the record changes again.
-      const note = kept?.note && kept.record?.version === data.record?.version ? kept.note : null;
-      return { ...(await this._remember(alertId, kind, { ...data, note })), fromCache: false };
+      return await this._fetch(alertId, kind);
     } catch (error) {
       if (!error.offline) throw error;
       const cached = await this.cached(alertId, kind);
-      return cached ? { ...cached, fromCache: true } : null;
+      if (cached) return { ...cached, fromCache: true };
+      return STARTS_BLANK.has(kind) ? { ...blankForm(), fromCache: true, blank: true } : null;
+    }
+  }
+
+  _crewKey(alertId) {
+    return `crew:${this.owner}:${Number(alertId)}`;
+  }
+
+  /**
+   * The crew of one call, for the names on its outcome form: `known` (the crew the app's store
+   * holds), else the server's (GET alerts/{id}/), kept on this phone either way; without them,
+   * the crew last kept ([] if none). Without it a form opened offline named the crew "Firefighter
+   * 1" (found by trying the product: after logging in afresh the store holds no ended call).
+   */
+  async crewOf(alertId, known = []) {
+    let crew = known;
+    if (crew.length === 0) {
+      try {
+        crew = (await this.api.request("GET", `/alerts/${Number(alertId)}/`))?.crew || [];
+      } catch {
+        return (await this.stores.kv.get(this._crewKey(alertId)))?.crew || [];
+      }
+    }
+    if (crew.length) await this.stores.kv.put({ key: this._crewKey(alertId), crew }).catch(() => {}); // shown all the same
+    return crew;
+  }
+
+  /**
+   * Fetch and keep the forms of the recent calls that still owe one (GET records/'s `entries`),
+   * as a call's page does, so they open without signal later: a firefighter whose call ended and
+   * who then lost signal could not open a form this phone had never loaded (found by trying the
+   * product). `skip`: the job in progress (its forms are not owed yet); `knownCrew(alertId)`: the
+   * crew the store holds, for the outcome form's names. Runs one at a time; a list given while
+   * one runs is kept after it. Modest: see KEEP_CALLS.
+   */
+  keepOwedForms(entries, options = {}) {
+    this._keepNext = { entries, options };
+    this._keeping ||= this._keepInTurn().finally(() => (this._keeping = null));
+    return this._keeping;
+  }
+
+  async _keepInTurn() {
+    while (this._keepNext) {
+      const { entries, options } = this._keepNext;
+      this._keepNext = null;
+      await this._keepOwed(entries, options);
+    }
+  }
+
+  async _keepOwed(entries, { skip = null, knownCrew = () => [], now = Date.now() }) {
+    const owner = this.owner;
+    for (const entry of await this._owedCalls(entries, skip, now)) {
+      if (this.owner !== owner) return; // logged out meanwhile
+      const kinds = await Promise.all(KINDS.map((kind) => this._keepFresh(entry.alert_id, kind, now)));
+      if (kinds.some(stopsAsking)) return; // no signal (or session): the next list tries again
+      // The names for the outcome form, unless nobody of the crew attended (then it is not owed).
+      if (entry.outcome_expected !== false) await this.crewOf(entry.alert_id, knownCrew(entry.alert_id));
+    }
+  }
+
+  /** The newest KEEP_CALLS of these calls alerted in the last KEEP_DAYS with a form still to fill. */
+  async _owedCalls(entries, skip, now) {
+    const recent = (entries || [])
+      .filter((entry) => entry.alert_id !== skip && now - Date.parse(entry.alerted_at) < KEEP_DAYS * DAY_MS)
+      .sort((a, b) => Date.parse(b.alerted_at) - Date.parse(a.alerted_at));
+    const owed = [];
+    for (const entry of recent) {
+      if (owed.length >= KEEP_CALLS) break;
+      const statuses = {};
+      for (const kind of KINDS) statuses[kind] = await this.listedStatus(entry, kind);
+      if (formsToFill(entry, statuses).length) owed.push(entry);
+    }
+    return owed;
+  }
+
+  /** Fetch one form unless it was kept lately; the error (never thrown: one form's 404 must not
+   *  stop the others), or null. */
+  async _keepFresh(alertId, kind, now) {
+    const kept = await this.cached(alertId, kind);
+    if (kept && now - Date.parse(kept.saved_at) < KEEP_FRESH_MS) return null;
+    try {
+      await this._fetch(alertId, kind);
+      return null;
+    } catch (error) {
+      return error;
     }
   }
 
@@ -118,6 +234,11 @@ export class RecordOutbox extends QueueSync {
       });
       await this.queue.discard(item.idempotency_key);
     }
+  }
+
+  /** Logging out: the forms not yet kept are not asked for (the kv store is cleared by main.js). */
+  async _forgetOnLogout() {
+    this._keepNext = null;
   }
 
   /** The firefighter chose to keep the server's record: forget the answers that were not sent. */

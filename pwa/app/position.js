@@ -5,6 +5,8 @@
 // or declined, the incident ends, the server answers 409 (not responding), the firefighter taps
 // Stop, or they log out. Never before accepting. A fix is sent at most every 10 s, sooner only when
 // the phone has moved 50 m (and not within 2 s of the last, which the server would not keep).
+// When the sharing starts it asks for a fix now (getCurrentPosition): a phone standing still gets
+// nothing from a watch, and the screen says "Waiting for a position…" until one has been sent.
 //
 // With the opt-in "Share my position while on call" (PATCH /api/v1/me/ share_position_on_call), an
 // on-call phone with no job sends a fix now and then (PUT /api/v1/me/position/) so that dispatch
@@ -14,7 +16,7 @@
 // default; the tests pass fakes.
 
 import { ApiError } from "./api.js";
-import { appGeolocation } from "./geolocation.js";
+import { FRESH_FIX_OPTIONS, appGeolocation } from "./geolocation.js";
 import { COMMITTED, activeJob, incidentOf } from "./store.js";
 
 export const RESPONDING = { everyMs: 10_000, movedMetres: 50, soonestMs: 2_000, retryMs: 5_000 };
@@ -24,6 +26,29 @@ export const ON_CALL = { everyMs: 60_000, movedMetres: 200, soonestMs: 10_000, r
 // A phone standing still gets no new fix from watchPosition, so without this one failed first send
 // left the control room without the position (found in CI under load).
 export const TRY_AGAIN = "try-again";
+// `send` answers this when the server refused the fix itself (400: too old, in the future, ...):
+// sending it again would be refused again (found by a tester: one fix posted 24 times, each
+// refused as older than 120 s). It is dropped; if it was old (older than a fresh fix may be), a
+// fresh one is asked for; otherwise the next fix the watch gives is sent.
+export const REFUSED = "refused";
+
+/** Was this fix (as sent: {recorded_at}) older than a fresh fix may be, at `now`? */
+export function isOldFix(fix, now) {
+  const at = Date.parse(fix?.recorded_at);
+  return Number.isFinite(at) && now - at > FRESH_FIX_OPTIONS.maximumAge;
+}
+
+/** The server's own words for a refused fix: its field messages, else its message. */
+export function refusalText(error) {
+  const words = Object.values(error?.fields || {})
+    .flat()
+    .filter((message) => typeof message === "string" && message);
+  return words.length ? words.join(" ") : error?.message || "The position was refused.";
+}
+
+function sameFix(a, b) {
+  return Boolean(a && b) && a.recorded_at === b.recorded_at && a.latitude === b.latitude && a.longitude === b.longitude;
+}
 
 const browserClock = {
   now: () => Date.now(),
@@ -62,11 +87,13 @@ class ThrottledWatch {
   constructor({ geolocation, clock, rules, send, onError }) {
     Object.assign(this, { geolocation, clock, rules, send, onError });
     this.watchId = null;
-    this.last = null;
+    this.last = null; // the last fix sent (or being sent) and not refused
     this.lastSentAt = 0;
     this.pending = null;
     this.timer = null;
     this.sending = false;
+    this.refused = null; // the last fix the server refused: never sent again
+    this.fixes = 0; // fixes received, so that a failed ask after one came says nothing
   }
 
   start() {
@@ -75,6 +102,19 @@ class ThrottledWatch {
       (position) => this.fix(position),
       (error) => this.onError?.(error),
     ); // the options are the shared watch's (geolocation.js WATCH_OPTIONS)
+    this.askForFix(); // a phone standing still gets nothing from the watch
+  }
+
+  /** A fix now, not older than FRESH_FIX_OPTIONS.maximumAge: it comes to fix() as the watch's do. */
+  askForFix() {
+    if (!this.running || typeof this.geolocation.getCurrentPosition !== "function") return;
+    const fixesBefore = this.fixes;
+    const watchId = this.watchId;
+    this.geolocation.getCurrentPosition(
+      (position) => this.watchId === watchId && this.fix(position),
+      (error) => this.watchId === watchId && this.fixes === fixesBefore && this.onError?.(error),
+      FRESH_FIX_OPTIONS,
+    );
   }
 
   stop() {
@@ -93,12 +133,16 @@ class ThrottledWatch {
     if (!this.running) return;
     const coords = position?.coords;
     if (!coords) return;
-    this.pending = {
+    this.fixes += 1;
+    const fix = {
       latitude: coords.latitude,
       longitude: coords.longitude,
       accuracy_m: Number.isFinite(coords.accuracy) ? Math.min(coords.accuracy, 5000) : null,
       recorded_at: new Date(position.timestamp || this.clock.now()).toISOString(),
     };
+    // The same fix twice (the watch's and the one asked for), or one already refused: nothing new.
+    if (sameFix(fix, this.pending) || sameFix(fix, this.last) || sameFix(fix, this.refused)) return;
+    this.pending = fix;
     this.schedule();
   }
 
@@ -116,6 +160,7 @@ class ThrottledWatch {
     if (!fix || !this.running) return;
     this.pending = null;
     this.sending = true;
+    const before = { last: this.last, lastSentAt: this.lastSentAt };
     this.last = fix;
     this.lastSentAt = this.clock.now();
     let outcome;
@@ -125,6 +170,14 @@ class ThrottledWatch {
       this.sending = false;
     }
     if (!this.running) return;
+    if (outcome === REFUSED) {
+      // Final for this fix: not kept, so the throttle counts from the last one that was.
+      this.refused = fix;
+      Object.assign(this, before);
+      if (isOldFix(fix, this.clock.now()) && !this.pending) this.askForFix();
+      this.schedule();
+      return;
+    }
     if (outcome === TRY_AGAIN && !this.pending) {
       this.pending = fix;
       this.timer = this.clock.setTimeout(() => this.flush(), this.rules.retryMs);
@@ -143,6 +196,8 @@ export class PositionSharing {
     this.alertId = null;
     this.estimate = null;
     this.error = null;
+    this.sent = false; // has the server taken a fix for this alert yet? Until then: "Waiting for a position…"
+    this.blocked = false; // none will come: the phone has no geolocation or does not allow the app to use it
     this.responding = null; // the ThrottledWatch while responding
     this.onCall = null; // the ThrottledWatch while on call with the opt-in
   }
@@ -162,10 +217,14 @@ export class PositionSharing {
     else if (!wantOnCall && this.onCall) this._stopOnCall();
   }
 
-  /** What the alert screen shows for `alertId`: {sharing, stopped, estimate, error}. */
+  /** What the alert screen shows for `alertId`: {sharing, sent, blocked, stopped, estimate, error};
+   *  `sent`: the server has taken a fix since the sharing began (until then nothing is shared yet);
+   *  `blocked`: no fix will come (no geolocation, or not allowed). */
   status(alertId) {
     return {
       sharing: this.alertId === alertId,
+      sent: this.alertId === alertId && this.sent,
+      blocked: this.alertId === alertId && this.blocked,
       stopped: this.stopped.has(alertId),
       estimate: this.alertId === alertId ? this.estimate : null,
       error: this.alertId === alertId ? this.error : null,
@@ -198,6 +257,8 @@ export class PositionSharing {
     this.alertId = alertId;
     this.estimate = null;
     this.error = null;
+    this.sent = false;
+    this.blocked = !this.geolocation;
     this.responding = new ThrottledWatch({
       geolocation: this.geolocation,
       clock: this.clock,
@@ -216,6 +277,7 @@ export class PositionSharing {
     const was = this.alertId;
     this.alertId = null;
     this.estimate = null;
+    this.sent = false;
     if (was !== null) this.onChange();
   }
 
@@ -225,6 +287,8 @@ export class PositionSharing {
       if (this.alertId !== alertId) return;
       this.estimate = answer?.estimate ?? this.estimate;
       this.error = null;
+      this.sent = true;
+      this.blocked = false;
     } catch (error) {
       if (this.alertId !== alertId) return;
       if (error instanceof ApiError && error.status === 409) {
@@ -232,6 +296,13 @@ export class PositionSharing {
         this.stopped.add(alertId);
         this._stopResponding();
         return;
+      }
+      if (error instanceof ApiError && error.status === 400) {
+        // The server refused this fix (too old, ...): final for it; the watch asks for a fresh one.
+        const waiting = isOldFix(fix, this.clock.now()) ? " Waiting for a fresh one…" : "";
+        this.error = `Position not sent: ${refusalText(error)}${waiting}`;
+        this.onChange();
+        return REFUSED;
       }
       this.error = error instanceof ApiError && error.offline ? "Position not sent: no connection." : `Position not sent: ${error.message}`;
       this.onChange();
@@ -241,6 +312,7 @@ export class PositionSharing {
   }
 
   _geolocationError(error) {
+    this.blocked = error?.code === 1;
     this.error = error?.code === 1 ? "Position not shared: this phone does not allow the app to use it." : "Position not found yet.";
     this.onChange();
   }
@@ -265,6 +337,7 @@ export class PositionSharing {
       await this.api.shareOnCallPosition(fix);
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) this._stopOnCall();
+      else if (error instanceof ApiError && error.status === 400) return REFUSED;
       else return TRY_AGAIN;
     }
   }

@@ -3,7 +3,8 @@
 // than after the form has waited for signal. Pure: no DOM, no storage (tests/js/records-rules).
 // The server stays the judge: its messages (400 "fields") are shown next to the same fields.
 //
-// Values in a form are plain data: booleans (true/false, null while unanswered), choices (a
+// Values in a form are plain data: booleans (true/false, null while unanswered: for a question
+// the server takes as `nullable`, null is also the answer "not known"), choices (a
 // string, "" while unanswered), times (ISO 8601 strings or null), counts (numbers or null),
 // text (strings), crew (an array of responder ids).
 
@@ -27,7 +28,8 @@ function fieldsFor(kind) {
   };
   const base = (name, label, type, extra) => ({ name, label, type, required: server(name).required, ...extra });
   return {
-    bool: (name, label, extra = {}) => base(name, label, "bool", extra),
+    /** Yes or no; `nullable` (from the server) also offers "Not known", sent and stored as null. */
+    bool: (name, label, extra = {}) => base(name, label, "bool", { nullable: Boolean(server(name).nullable), ...extra }),
     choice: (name, label, extra = {}) => base(name, label, "choice", { choices: server(name).choices, ...extra }),
     time: (name, label, extra = {}) => base(name, label, "time", extra),
     count: (name, label, extra = {}) => base(name, label, "count", { maximum: server(name).maximum, ...extra }),
@@ -68,7 +70,7 @@ export const FORMS = {
           attendance.time("left_scene_at", "Left scene"),
         ],
       },
-      { fields: [attendance.notes("No patient names or addresses.")] },
+      { fields: [attendance.notes("No patient names, addresses, dates of birth or NHS numbers.")] },
     ],
   },
   outcome: {
@@ -154,7 +156,7 @@ export const FORMS = {
         legend: "Patient (as stated; unknown is fine)",
         fields: [outcome.choice("age_band", "Age band"), outcome.choice("sex", "Sex")],
       },
-      { fields: [outcome.notes("No patient names, dates of birth or addresses.")] },
+      { fields: [outcome.notes("No patient names, addresses, dates of birth or NHS numbers.")] },
     ],
   },
   welfare: {
@@ -340,6 +342,10 @@ function checkOutcome(values, errors) {
   }
   if (values.rosc_at_handover === true && values.rosc_any_time !== true) {
     add(errors, "rosc_any_time", "ROSC at handover means there was ROSC at some time: answer Yes here too.");
+  }
+  // Each may be not known (null); only two answers that cannot both be true are refused.
+  if (values.rosc_at_handover === true && values.ongoing_cpr_at_handover === true) {
+    add(errors, "ongoing_cpr_at_handover", "'CPR ongoing at handover' cannot be Yes when 'ROSC at handover' is Yes: answer No to one of them.");
   }
 }
 

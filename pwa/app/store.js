@@ -236,6 +236,23 @@ export function homeAlerts(state, now = Date.now()) {
 }
 
 /**
+ * Is a call in the firefighter's hands: the job in progress, or an alert waiting for an answer
+ * (homeAlerts' `list`)? Home's prompt of forms after calls waits until none is. An alert declined
+ * or stood down on a still-open incident is not one (found by trying the product: such an alert
+ * hid the prompt until its incident closed).
+ */
+export function callInHand(list) {
+  return list.some(({ role }) => role === "job" || role === "waiting");
+}
+
+/** The crew the store holds for an alert's incident (from the socket, the alert's detail or this
+ *  phone's cache), [] if none. */
+export function crewOfAlert(state, alertId) {
+  const alert = state.alerts.get(Number(alertId));
+  return [...(state.incidents.get(alert?.incident_id)?.crew?.values() || [])];
+}
+
+/**
  * Was this crew member on scene at some point (whatever their state now)? The server says so in
  * `attended`; a server from before that field: on scene now, or cleared (normally from the scene).
  */

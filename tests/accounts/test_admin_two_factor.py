@@ -3,11 +3,13 @@ the code page, or the first time to enrolment; every admin page, the live board 
 closed to them until a right code. Firefighters' app login needs no second factor."""
 
 import base64
+import datetime
 import re
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -212,3 +214,80 @@ def test_codes_from_the_next_or_previous_step_still_count(desk, carol_with_devic
     """Phones' clocks drift: one step either side is accepted (django-otp's tolerance)."""
     assert carol_with_device.tolerance >= 1
     assert desk.post(VERIFY, {"code": code_for(carol_with_device, 1)}).status_code == 302
+
+
+# --- After wrong codes: django-otp refuses every code for a while (1, 2, 4, 8... seconds) ---------
+# Found by a tester: after a few wrong codes the right code was refused with "That code is not
+# right", and the same code worked 20 seconds later. The page says to wait, and for how long.
+
+
+def locked_after_wrong_codes(device: TOTPDevice, wrong: int = 5) -> None:
+    """As after `wrong` wrong codes in a row, the last just now: locked for 2 ** (wrong - 1) s."""
+    device.throttling_failure_count = wrong
+    device.throttling_failure_timestamp = timezone.now()
+    device.save()
+
+
+def wait_asked(response) -> int | None:
+    found = re.search(
+        r"Too many tries: wait (\d+) seconds?, then enter the code your app shows\.", response.content.decode()
+    )
+    return int(found.group(1)) if found else None
+
+
+def test_a_right_code_while_locked_out_after_wrong_codes_is_told_to_wait_not_that_it_is_wrong(desk, carol_with_device):
+    locked_after_wrong_codes(carol_with_device)  # 5 wrong codes: 16 seconds
+
+    response = desk.post(VERIFY, {"code": code_for(carol_with_device)})
+
+    assert response.status_code == 200
+    assert "That code is not right" not in response.content.decode()
+    assert wait_asked(response) in (15, 16)
+    assert desk.get("/admin/").status_code == 302
+    # Trying while locked out does not lengthen the wait.
+    carol_with_device.refresh_from_db()
+    assert carol_with_device.throttling_failure_count == 5
+
+    # Once the wait is over, the code the app shows then lets the coordinator in.
+    carol_with_device.throttling_failure_timestamp = timezone.now() - datetime.timedelta(seconds=17)
+    carol_with_device.save()
+    assert desk.post(VERIFY, {"code": code_for(carol_with_device)}).status_code == 302
+    assert desk.get("/admin/").status_code == 200
+
+
+def test_the_wait_is_counted_down_from_when_the_lockout_ends(desk, carol_with_device):
+    locked_after_wrong_codes(carol_with_device)
+    carol_with_device.throttling_failure_timestamp = timezone.now() - datetime.timedelta(seconds=10)
+    carol_with_device.save()
+
+    assert wait_asked(desk.post(VERIFY, {"code": wrong_code(carol_with_device)})) in (5, 6)
+
+
+def test_a_wrong_code_when_not_locked_out_is_still_called_wrong(desk, carol_with_device):
+    carol_with_device.throttling_failure_count = 1
+    carol_with_device.throttling_failure_timestamp = timezone.now() - datetime.timedelta(seconds=5)
+    carol_with_device.save()
+
+    response = desk.post(VERIFY, {"code": wrong_code(carol_with_device)})
+
+    assert "That code is not right" in response.content.decode() and wait_asked(response) is None
+
+
+def test_enrolment_while_locked_out_after_wrong_codes_is_told_to_wait(desk, carol):
+    desk.get(ENROL)
+    device = TOTPDevice.objects.get(user=carol)
+    locked_after_wrong_codes(device, wrong=4)  # 8 seconds
+
+    response = desk.post(ENROL, {"code": code_for(device)})
+
+    assert response.status_code == 200
+    assert "That code is not right" not in response.content.decode()
+    assert wait_asked(response) in (7, 8)
+    device.refresh_from_db()
+    assert not device.confirmed and device.throttling_failure_count == 4
+
+    device.throttling_failure_timestamp = timezone.now() - datetime.timedelta(seconds=9)
+    device.save()
+    assert desk.post(ENROL, {"code": code_for(device)}).status_code == 302
+    device.refresh_from_db()
+    assert device.confirmed

@@ -44,6 +44,16 @@ def test_a_bad_text_is_400_naming_text(alerts, carol, incident, body):
     assert not CrewMessage.objects.exists()
 
 
+def test_a_message_identifying_the_patient_is_400_naming_text(alerts, carol, incident):
+    response = send(carol, incident, "Patient DOB 01/02/1950, NHS 943 476 5919")
+    error = assert_error(response, 400, "invalid", field="text")
+    # The board shows the field's message (board.js: sendCrewMessage; wall.js: errorText).
+    assert error["fields"]["text"] == [
+        "This looks like a patient's NHS number: a message to crews must not identify the patient."
+    ]
+    assert not CrewMessage.objects.exists()
+
+
 def test_a_closed_incident_is_409(alerts, carol, incident):
     close_incident(actor=carol, incident_id=incident.pk)
     assert_error(send(carol, incident), 409, "conflict")

@@ -7,7 +7,7 @@ from backend.delivery.models import Delivery, Kind
 from backend.delivery.subscriptions import subscribe_device
 from backend.dispatch.actions import cancel_incident, close_incident, dispatch_incident, respond_to_alert, stand_down
 from backend.dispatch.messages import acknowledge_crew_message, messages_of, send_crew_message
-from backend.dispatch.models import MessageAcknowledgement
+from backend.dispatch.models import CrewMessage, MessageAcknowledgement
 from backend.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from backend.realtime.events import stored_envelope
 from backend.realtime.models import ResponderEvent
@@ -86,6 +86,33 @@ def test_it_refuses_an_empty_or_too_long_message_naming_text(alerts, carol, inci
         send_crew_message(actor=carol, incident_id=incident.pk, text=text)
     assert error.value.fields["text"]
     assert not ResponderEvent.objects.filter(type="message.created").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "identifier"),
+    [
+        ("Patient is Mr John Brown, NHS number 943 476 5919", "NHS number"),
+        ("Patient Mr John Brown, DOB 01/02/1950", "date of birth"),
+    ],
+)
+def test_it_refuses_a_message_with_an_nhs_number_or_date_of_birth_and_tells_nobody(
+    alerts, carol, incident, text, identifier
+):
+    with pytest.raises(InvalidInput) as error:
+        send_crew_message(actor=carol, incident_id=incident.pk, text=text)
+    assert error.value.fields == {
+        "text": [f"This looks like a patient's {identifier}: a message to crews must not identify the patient."]
+    }
+    assert not CrewMessage.objects.exists()
+    assert not ResponderEvent.objects.filter(type="message.created").exists()
+    assert not Delivery.objects.filter(kind=Kind.MESSAGE).exists()
+
+
+@pytest.mark.parametrize(
+    "text", ["RV at NR30 1AA, Regent Road car park", "Male aged 67, CPR in progress", "Ring 01493 123456 on arrival"]
+)
+def test_a_rendezvous_postcode_an_age_or_a_phone_number_is_sent(alerts, carol, incident, text):
+    assert send_crew_message(actor=carol, incident_id=incident.pk, text=text).text == text
 
 
 def test_it_takes_280_characters(alerts, carol, incident):

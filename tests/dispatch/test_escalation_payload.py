@@ -82,6 +82,20 @@ def test_a_ring_step_at_the_widest_ring_is_no_wider_ring(dispatched, settings):
     assert next_step(board(dispatched.pk)) == (3, "alarm", at(dispatched, 180).isoformat())
 
 
+def test_the_board_is_told_the_widest_ring_so_its_button_can_say_look_again(dispatched, carol, settings):
+    # Found by a tester: "Dispatch next ring" at the widest ring, answered "Nobody was alerted:
+    # everyone in range has already been alerted". The board compares `ring` with `widest_ring`.
+    data = board(dispatched.pk)
+    assert (data["ring"], data["widest_ring"]) == (1, 3)  # 20 km, then 35 and 80
+    settings.DISPATCH_NEXT_RINGS_KM = [35]
+    run_due_escalations(now=at(dispatched, 61))  # ring: to the widest ring
+    data = board(dispatched.pk)
+    assert (data["ring"], data["widest_ring"]) == (2, 2)
+    detail = client_for(carol).get(f"/api/v1/incidents/{dispatched.pk}/").json()
+    assert_matches("incident_detail", detail)
+    assert (detail["ring"], detail["widest_ring"]) == (2, 2)
+
+
 def test_a_covered_incident_has_no_next_step_the_ladder_waits(dispatched):
     for alert in dispatched.alerts.select_related("responder__user"):  # alice and bob: the target is 2
         respond_to_alert(actor=alert.responder.user, alert_id=alert.pk, response="accept")

@@ -127,3 +127,33 @@ def test_a_cancel_offers_no_restart_of_a_metronome_never_started(page, phone, di
     assert notice.get_by_role("button").count() == 0
     assert page.get_by_role("button", name="Start metronome", exact=True).count() == 1
     assert problems == []
+
+
+def test_a_declined_alert_of_an_open_incident_does_not_hide_the_forms_still_to_fill(page, phone, dispatcher):
+    """Found by trying the product: home's "N forms to fill after calls" went whenever any alert was
+    listed under Active alerts, a declined one of a still-open incident too. Only the job in
+    progress and alerts waiting for an answer hold it back."""
+    problems = watch_for_problems(page)
+    incident_id, _alert_id = on_scene(phone, dispatcher)
+    dispatcher.coordinator.post(f"/api/v1/incidents/{incident_id}/close/", {})
+    responder_id = phone.request.get("/api/v1/me/").json()["responder"]["id"]
+    another = dispatch_by_name(
+        dispatcher,
+        f"E2E-AFTER-{uuid.uuid4().hex[:8]}",
+        NEAR_GREAT_YARMOUTH,
+        "11 Regent Road, Great Yarmouth",
+        responder_id,
+    )
+    [declined] = [alert["id"] for alert in another["alerts"] if alert["responder_id"] == responder_id]
+    token = next(cookie["value"] for cookie in phone.cookies() if cookie["name"] == "csrftoken")
+    answer = phone.request.post(
+        f"/api/v1/alerts/{declined}/respond/",
+        data={"response": "decline", "reason": "unavailable"},
+        headers={"X-CSRFToken": token},
+    )
+    assert answer.ok, f"declining: {answer.status} {answer.text()}"
+
+    page.goto("/")
+    page.locator(".alert-list .alert-item-state").filter(has_text="Declined").wait_for()
+    page.get_by_text(re.compile(r"^\d+ forms to fill after calls$")).wait_for(timeout=10000)
+    assert problems == []

@@ -53,3 +53,48 @@ def test_three_waiting_alerts_leave_most_of_the_screen_to_the_one_shown(page, ph
     page.get_by_role("button", name="ACCEPT: I'm going").click()
     page.get_by_text("You accepted. Go now.").wait_for()
     assert problems == []
+
+
+def test_a_waiting_alert_cut_off_by_the_stack_is_announced_and_reached_with_a_tap(page, phone, dispatcher):
+    """Found by a tester: with two alerts waiting, the second banner was cut off mid-line in the
+    stack, with nothing to say that it scrolled. A button at the foot of the stack says how many
+    more are below and brings the next into view."""
+    problems = watch_for_problems(page)
+    profile = log_in(phone, "ff.dereham.1")
+    responder_id = profile["responder"]["id"]
+    page.goto("/")
+    page.locator(".pill-live").wait_for()
+    alert_ids = []
+    for number in range(3):
+        incident = dispatch_by_name(
+            dispatcher,
+            f"E2E-MORE-{uuid.uuid4().hex[:8]}",
+            NEAR_DEREHAM,
+            f"{number + 1} Church Lane, Dereham",
+            responder_id,
+        )
+        alert_ids += [alert["id"] for alert in incident["alerts"] if alert["responder_id"] == responder_id]
+
+    page.goto(f"/#/alerts/{alert_ids[0]}")
+    page.wait_for_url(re.compile(rf"#/alerts/{alert_ids[0]}$"))
+    banners = page.locator(".other-alerts .other-alert")
+    banners.nth(1).wait_for()
+    assert banners.count() == 2
+    stack = page.locator(".other-alerts")
+
+    def wholly_in_view(banner) -> bool:
+        box, inner = stack.bounding_box(), banner.bounding_box()
+        return inner["y"] >= box["y"] - 1 and inner["y"] + inner["height"] <= box["y"] + box["height"] + 1
+
+    assert not wholly_in_view(banners.nth(1)), "the stack shows both: nothing to announce (the test needs a cut-off)"
+    more = stack.get_by_role("button", name="1 more alert below")
+    more.wait_for()
+    more_box, stack_box = more.bounding_box(), stack.bounding_box()
+    assert more_box["y"] + more_box["height"] <= stack_box["y"] + stack_box["height"] + 1, "seen within the stack"
+
+    more.click()
+    page.wait_for_function("() => document.querySelector('.other-alerts-more').hidden")
+    assert wholly_in_view(banners.nth(1)), "the tap brought the second banner into view"
+    banners.nth(1).get_by_role("link", name="Open").click()
+    page.wait_for_url(re.compile(rf"#/alerts/({alert_ids[1]}|{alert_ids[2]})$"))
+    assert problems == []

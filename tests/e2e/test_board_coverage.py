@@ -115,6 +115,9 @@ def test_the_board_shows_each_incident_s_coverage_and_a_dispatch_that_reached_no
         "The last dispatch reached nobody: no station is within range."
     )
     expect(far_card).to_have_class(has_class("board-incident--alarm"))
+    # Already at the widest ring, with nobody alerted: the ladder's next ring step only looks again
+    # (found by a tester: "Next: re-send (widest ring reached)", a re-send to nobody).
+    expect(far_card.locator(".board-escalation")).to_contain_text("Next: look again (widest ring) at ")
     assert problems == []
 
 

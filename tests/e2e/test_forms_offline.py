@@ -6,6 +6,7 @@ phone that lost the race to submit a form are kept and can be sent as a change."
 
 import datetime
 import re
+import time
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -320,4 +321,145 @@ def test_the_outcome_form_of_a_cancelled_incident_names_the_crew_who_were_on_sce
     crew = page.get_by_role("group", name="Crew", exact=True)
     expect(crew.get_by_role("checkbox", name=name, exact=True)).to_be_checked()
     expect(crew.get_by_text(re.compile(r"^Firefighter \d+$"))).to_have_count(0)
+    assert problems == []
+
+
+# Whether this phone keeps each of `keys` in its kv store (pwa/app/idb.js): the forms and crew kept
+# for use without signal (pwa/app/outbox.js keepOwedForms). The app has opened the database by then.
+KEPT_ON_THE_PHONE = """async (keys) => {
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open("coresponder");
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  try {
+    const kv = db.transaction("kv").objectStore("kv");
+    const found = await Promise.all(keys.map((key) => new Promise((resolve) => {
+      const request = kv.get(key);
+      request.onsuccess = () => resolve(request.result !== undefined);
+      request.onerror = () => resolve(false);
+    })));
+    return found.every(Boolean);
+  } finally {
+    db.close();
+  }
+}"""
+
+
+def wait_until_kept(page, keys: list[str], timeout_s: float = 15) -> None:
+    """Until the phone keeps all of `keys` (wait_for_function does not wait for a promise)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(KEPT_ON_THE_PHONE, keys):
+        assert time.monotonic() < deadline, f"not kept on the phone: {keys}"
+        page.wait_for_timeout(200)
+
+
+def test_the_forms_of_a_call_that_ended_open_without_signal_with_the_crew_by_name(phone, server, dispatcher):
+    """Found by trying the product: on scene, the coordinator closed the incident, the phone lost
+    signal, and no form of the call opened ("This form has not been opened on this phone before")
+    unless the call's forms page had been opened with signal; an outcome form first opened
+    without signal named the crew "Firefighter 1". The app keeps the forms owed when the job ends."""
+    log_in(phone, CREW_LEAD)
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    reference = f"E2E-FORMS-ENDED-{uuid.uuid4().hex[:6]}"
+    incident, alert_id = accept_new_alert(phone, dispatcher, reference, NEAR_GORLESTON, "14 Form Street, Gorleston")
+    lead = ApiUser(server.url, CREW_LEAD)
+    lead.post(f"/api/v1/alerts/{alert_id}/respond/", {"response": "on_scene"})
+    name = lead.get(f"/api/v1/alerts/{alert_id}/")["responder_name"]
+    page.goto("/")
+    page.locator(".pill-live").wait_for()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")  # the screens, offline too
+    page.wait_for_url(re.compile(rf"#/alerts/{alert_id}$"))  # the job in progress: its forms are not owed yet
+
+    dispatcher.coordinator.post(f"/api/v1/incidents/{incident['id']}/close/", {})
+    keys = [f"record:{CREW_LEAD}:{alert_id}:{kind}" for kind in ("attendance", "outcome", "welfare")]
+    wait_until_kept(page, [*keys, f"crew:{CREW_LEAD}:{alert_id}"])
+    phone.set_offline(True)
+    page.locator(".pill-offline").wait_for()
+    page.goto("/#/")
+    page.get_by_role("link", name="Forms after calls").click()
+    page.get_by_role("link", name=re.compile(f"Incident {reference}")).click()
+    page.wait_for_url(re.compile(rf"#/alerts/{alert_id}/forms$"))
+    page.get_by_role("link", name="Fill in: outcome form").click()
+    page.locator("form#record-form").wait_for()
+    crew = page.get_by_role("group", name="Crew", exact=True)
+    expect(crew.get_by_role("checkbox", name=name, exact=True)).to_be_checked()
+    expect(crew.get_by_text(re.compile(r"^Firefighter \d+$"))).to_have_count(0)
+    for kind in ("attendance", "welfare"):
+        page.goto(f"/#/alerts/{alert_id}/forms/{kind}")
+        page.locator("form#record-form").wait_for()
+    assert problems == []
+
+
+BLANK_OFFLINE = "No signal: fill it in now, and it is kept on this phone and sent when there is signal."
+
+
+def test_a_welfare_check_in_never_loaded_opens_and_is_sent_without_signal(phone, server, dispatcher):
+    """Found by trying the product: the welfare check-in, which needs nothing from the server to
+    start, refused to open without signal on a phone that had never loaded it."""
+    log_in(phone, CHANGER)
+    _, alert_id = accept_new_alert(
+        phone,
+        dispatcher,
+        f"E2E-FORMS-WELFARE-{uuid.uuid4().hex[:6]}",
+        NEAR_GREAT_YARMOUTH,
+        "16 Form Street, Great Yarmouth",
+    )
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    # This phone never gets the server's welfare form: as if it had never had signal for it.
+    page.route(
+        f"**/api/v1/alerts/{alert_id}/welfare/",
+        lambda route: route.abort() if route.request.method == "GET" else route.continue_(),
+    )
+    page.goto("/")
+    page.locator(".pill-live").wait_for()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")  # the screens, offline too
+    phone.set_offline(True)
+    page.locator(".pill-offline").wait_for()
+
+    page.goto(f"/#/alerts/{alert_id}/forms/welfare")
+    page.locator("form#record-form").wait_for()
+    page.get_by_text(BLANK_OFFLINE).wait_for()
+    choose(page, "How affected do you feel by this call?", "2: a little")
+    page.get_by_role("button", name="Submit welfare check-in form").click()
+    page.get_by_text("Saved on this phone, not sent yet.").wait_for()
+
+    phone.set_offline(False)
+    page.get_by_text("Sent and accepted (version 1)").wait_for()
+    record = ApiUser(server.url, CHANGER).get(f"/api/v1/alerts/{alert_id}/welfare/")["record"]
+    assert record["impact"] == 2
+    page.unroute(f"**/api/v1/alerts/{alert_id}/welfare/")
+    assert problems == []
+
+
+def test_the_outcome_form_opened_without_signal_after_its_calls_page_names_the_crew(phone, server, dispatcher):
+    """Found by trying the product: logged in after the call (the phone held no alert of it), the
+    call's forms opened with signal, then the outcome form without: the crew was "Firefighter 1"."""
+    log_in(phone, CREW_LEAD)
+    incident, alert_id = accept_new_alert(
+        phone, dispatcher, f"E2E-FORMS-NAMES-{uuid.uuid4().hex[:6]}", NEAR_GORLESTON, "18 Form Street, Gorleston"
+    )
+    lead = ApiUser(server.url, CREW_LEAD)
+    lead.post(f"/api/v1/alerts/{alert_id}/respond/", {"response": "on_scene"})
+    name = lead.get(f"/api/v1/alerts/{alert_id}/")["responder_name"]
+    dispatcher.coordinator.post(f"/api/v1/incidents/{incident['id']}/close/", {})
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    page.route("**/api/v1/records/", lambda route: route.abort())  # only the call's page keeps its forms
+    page.goto(f"/#/alerts/{alert_id}/forms")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")  # the screens, offline too
+    page.locator(".form-list li[data-kind='outcome'] .status-not_started").wait_for()
+    wait_until_kept(page, [f"record:{CREW_LEAD}:{alert_id}:outcome"])
+    page.wait_for_load_state("networkidle")
+
+    phone.set_offline(True)  # (this page's pill is drawn once: the form's shows the change)
+    page.get_by_role("link", name="Fill in: outcome form").click()
+    page.locator(".pill-offline").wait_for()
+    page.get_by_text("No signal: showing what this phone last knew of this form.").wait_for()
+    crew = page.get_by_role("group", name="Crew", exact=True)
+    expect(crew.get_by_role("checkbox", name=name, exact=True)).to_be_checked()
+    expect(crew.get_by_text(re.compile(r"^Firefighter \d+$"))).to_have_count(0)
+    page.unroute("**/api/v1/records/")
     assert problems == []

@@ -5,6 +5,7 @@ the firefighter presses Stop, the sharing stops (no more POSTs) and the app says
 shows each one's estimate and who is likely first, against the ambulance's ETA from the CAD."""
 
 import datetime
+import json
 import re
 import time
 
@@ -63,11 +64,10 @@ def test_the_position_is_shared_only_while_responding_and_stops_at_cleared(phone
     assert posts == [] and positions_of(dispatcher, incident["id"]) == []
 
     page.get_by_role("button", name="ACCEPT: I'm going").click()
+    # Chromium's emulation, like a phone standing still, gives a watch a fix only when the position
+    # is set: the app asks for one when the sharing starts (getCurrentPosition), and says "Sharing"
+    # only once the server has taken it ("Waiting for a position…" until then).
     page.get_by_text("Sharing your position with the control room").wait_for()
-    # A phone reports fixes as it goes; Chromium's emulation gives one only when the position is
-    # set. Under CI load the watch started after accepting sometimes got none (no POST, no error
-    # shown), so the phone "reports" its place once more now that sharing is on.
-    phone.set_geolocation(AT_THE_STATION)
     try:
         first, _ = wait_for_position(dispatcher, incident["id"], AT_THE_STATION["latitude"], timeout=10)
     except AssertionError as problem:  # say what the phone said (an error shown under "Sharing")
@@ -126,8 +126,7 @@ def accept_and_share(phone, server, dispatcher, firefighter: str, reference: str
     page.wait_for_url(re.compile(r"#/alerts/\d+$"))
     alert_id = int(page.url.rsplit("/", 1)[1])
     page.get_by_role("button", name="ACCEPT: I'm going").click()
-    page.get_by_text("Sharing your position with the control room").wait_for()
-    phone.set_geolocation(where)  # once more, now that sharing is on (see the test above)
+    page.get_by_text("Sharing your position with the control room").wait_for()  # sent (see the test above)
     wait_for_position(dispatcher, incident["id"], where["latitude"], timeout=10)
     return page, incident, alert_id, posts, problems
 
@@ -195,4 +194,55 @@ def test_the_crew_panel_shows_each_estimate_and_who_is_likely_first(chromium, ph
     dispatcher.set_ambulance_eta(incident["id"], in_half_a_minute)
     page.locator(".crew-first", has_text="Likely first: the ambulance (1 min)").wait_for()
     assert re.fullmatch(rf"Likely first: the ambulance \(1 min\) · {re.escape(mine)} \d+ min", first.inner_text())
+    assert problems == []
+
+
+TOO_OLD = {
+    "error": {
+        "code": "invalid",
+        "message": "The position is not valid.",
+        "fields": {"recorded_at": ["The fix is older than 120 seconds: send a fresh one."]},
+    }
+}
+
+
+def test_the_app_says_waiting_until_a_position_is_sent_and_never_resends_one_refused(phone, server, dispatcher):
+    """Found by a tester: the alert screen said "Sharing your position with the control room" while
+    nothing had been sent, and a fix the server refused as too old was posted every 5 s (24 times),
+    the screen saying only "The position is not valid." The server's refusal is played here (a
+    phone's fix is fresh when Chromium emulates it); the next fix, from a move, goes through."""
+    phone.grant_permissions(["geolocation"], origin=server.url)
+    phone.set_geolocation(AT_THE_STATION)
+    log_in(phone, "ff.sheringham.2")
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    posts = posts_of_positions(page)
+    positions_url = re.compile(r"/api/v1/alerts/\d+/positions/$")
+    page.route(
+        positions_url,
+        lambda route: route.fulfill(status=400, content_type="application/json", body=json.dumps(TOO_OLD)),
+    )
+    page.goto("/")
+    page.locator(".pill-live").wait_for()
+    incident = dispatcher.dispatch("E2E-POSITIONS-REFUSED", *NEAR_SHERINGHAM, "1 Position Road, Sheringham")
+    page.wait_for_url(re.compile(r"#/alerts/\d+$"))
+    page.get_by_role("button", name="ACCEPT: I'm going").click()
+
+    line = page.locator(".sharing-line")
+    expect(line).to_contain_text("Waiting for a position")
+    expect(page.locator(".sharing-error")).to_have_text(
+        "Position not sent: The fix is older than 120 seconds: send a fresh one."
+    )
+    page.wait_for_timeout(7000)  # the app used to send the refused fix again after 5 s
+    assert len(posts) == 1, f"the refused fix was sent {len(posts)} times"
+    assert page.get_by_text("Sharing your position with the control room").count() == 0
+    assert positions_of(dispatcher, incident["id"]) == []
+
+    page.unroute(positions_url)  # the server takes what comes next
+    phone.set_geolocation(ON_THE_WAY)  # the phone moves: a new fix
+    wait_for_position(dispatcher, incident["id"], ON_THE_WAY["latitude"], timeout=10)
+    expect(line).to_contain_text("Sharing your position with the control room")
+    expect(page.locator(".sharing-error")).to_have_count(0)
+    # The Stop button sits beside or under the words, with no separator left dangling ("room ·").
+    assert "·" not in line.inner_text()
     assert problems == []

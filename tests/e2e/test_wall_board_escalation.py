@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from tests.e2e.test_wall_board import LADDER_AT, NEAR_KINGS_LYNN, card_of, create, desk_context, open_board
+from tests.e2e.test_wall_board import (
+    LADDER_AT,
+    NEAR_KINGS_LYNN,
+    OUT_OF_RANGE,
+    card_of,
+    create,
+    desk_context,
+    open_board,
+)
 
 LONDON = ZoneInfo("Europe/London")  # the board's browser: desk_context
 
@@ -35,6 +43,35 @@ def test_the_wall_board_shows_the_ladder_s_next_step_until_the_incident_ends(chr
         dispatcher.coordinator.post(f"/api/v1/incidents/{incident['id']}/cancel/", {"reason": "Stood down by CAD"})
         expect(card_of(page, incident)).to_contain_text("Cancelled")
         expect(line).to_have_count(0)
+        assert problems == []
+    finally:
+        context.close()
+
+
+def test_at_the_widest_ring_the_board_says_it_looks_again_and_its_button_too(chromium, server, dispatcher):
+    """Found by a tester: for an incident nobody is in range of, "Next: re-send (widest ring reached)
+    at 18:18:22 · 0 of 4 steps done" (a re-send to nobody), and a "Dispatch next ring" button
+    answered "Nobody was alerted: everyone in range has already been alerted". A dispatch that
+    reaches nobody widens to the widest ring at once: there the ladder's ring step and the button only
+    look again within it for anyone newly in range or on call."""
+    context = desk_context(chromium, server, "720p")
+    try:
+        page, problems = open_board(context)
+        near = create(dispatcher, NEAR_KINGS_LYNN, "11 King Street, King's Lynn", dispatch=True)
+        far = create(dispatcher, OUT_OF_RANGE, "2 Whitehall, London", dispatch=True)
+        assert far["alerts"] == [] and far["ring"] == far["widest_ring"]
+        assert far["next_escalation_action"] == "resend"
+
+        card = card_of(page, far)
+        expect(card.locator(".wall-escalation")).to_have_text(
+            f"Next: look again (widest ring) at {clock(far['next_escalation_at'])} · 0 of 4 steps done"
+        )
+        button = card.locator("[data-act=dispatch]")
+        expect(button).to_have_text("Look again (widest ring)")
+        # Not at the widest ring: the next ring, as before.
+        expect(card_of(page, near).locator("[data-act=dispatch]")).to_have_text("Dispatch next ring")
+        button.click()
+        expect(page.locator(".wall-done")).to_contain_text("Nobody was alerted")
         assert problems == []
     finally:
         context.close()

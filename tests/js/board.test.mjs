@@ -166,8 +166,35 @@ describe("the escalation ladder's next step on each card", () => {
     // Found by trying the board: "Next: wider ring" on an incident already at its widest ring; the
     // server says "resend" then (backend/dispatch/ladder.py, what_step_does).
     const widest = escalating({ ring: 3, escalation_step: 2, next_escalation_action: "resend" });
-    assert.equal(board.escalationText(widest), `Next: re-send (widest ring reached) at ${board.clockTime(due)} · 2 of 4 steps done`);
-    assert.doesNotMatch(board.escalationText(widest), /wider ring/);
+    const unanswered = [alert(1, 1, "alerted"), alert(1, 2, "declined")];
+    assert.equal(board.escalationText(widest, unanswered), `Next: re-send and look again (widest ring) at ${board.clockTime(due)} · 2 of 4 steps done`);
+    assert.doesNotMatch(board.escalationText(widest, unanswered), /wider ring/);
+    assert.match(board.escalationText(widest, [alert(1, 3, "received")]), /^Next: re-send and look again \(widest ring\)/);
+  });
+
+  // Found by a tester: "Next: re-send (widest ring reached) at 18:18:22 · 0 of 4 steps done" on an
+  // incident nobody was in range of: a re-send to nobody. The step re-sends to those alerted who
+  // have not answered and looks again within the widest ring; with none of the first, it only looks.
+  it("says a step at the widest ring only looks again when nobody alerted is left unanswered", () => {
+    const widest = escalating({ ring: 3, escalation_step: 0, next_escalation_action: "resend" });
+    assert.equal(board.escalationText(widest, []), `Next: look again (widest ring) at ${board.clockTime(due)} · 0 of 4 steps done`);
+    assert.equal(board.escalationText(widest), `Next: look again (widest ring) at ${board.clockTime(due)} · 0 of 4 steps done`);
+    const answered = [alert(1, 1, "declined"), alert(1, 2, "stood_down")];
+    assert.match(board.escalationText(widest, answered), /^Next: look again \(widest ring\) at /);
+    assert.doesNotMatch(board.escalationText(widest, answered), /re-send/);
+    // Before the widest ring, a ring step is still a wider ring, whoever is alerted.
+    assert.match(board.escalationText(escalating(), []), /^Next: wider ring at /);
+  });
+
+  // Found by a tester: "Dispatch next ring" at the widest ring, answered "Nobody was alerted:
+  // everyone in range has already been alerted".
+  it("names the dispatch button for what it does: at the widest ring it looks again", () => {
+    assert.equal(board.dispatchButtonText(incident(1, { dispatched_at: null, ring: 1, widest_ring: 3 })), "Dispatch");
+    assert.equal(board.dispatchButtonText(incident(1, { ring: 1, widest_ring: 3 })), "Dispatch next ring");
+    assert.equal(board.dispatchButtonText(incident(1, { ring: 2, widest_ring: 3 })), "Dispatch next ring");
+    assert.equal(board.dispatchButtonText(incident(1, { ring: 3, widest_ring: 3 })), "Look again (widest ring)");
+    // From a server that does not say how wide its rings go: as before.
+    assert.equal(board.dispatchButtonText(incident(1, { ring: 3 })), "Dispatch next ring");
   });
 
   it("says how many steps have run once some have", () => {

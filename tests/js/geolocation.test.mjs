@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { LAST_FIX_KEPT_MS, SharedGeolocation, WATCH_OPTIONS } from "../../pwa/app/geolocation.js";
+import { FRESH_FIX_OPTIONS, LAST_FIX_KEPT_MS, SharedGeolocation, WATCH_OPTIONS } from "../../pwa/app/geolocation.js";
 import { FakeClock } from "./support/fake-clock.mjs";
 
 /** A browser geolocation that, like Chromium's, reports a fix only when the phone has a new one. */
@@ -29,6 +29,14 @@ class StillPhone {
   }
   fail(code) {
     for (const { error } of this.watches.values()) error?.({ code });
+  }
+  /** Asked, the phone takes a fix (answer() gives it: where it stands, taken then). */
+  getCurrentPosition(success, error, options) {
+    this.asks ??= [];
+    this.asks.push({ success, error, options });
+  }
+  answer(latitude, longitude, timestamp) {
+    for (const { success } of (this.asks ?? []).splice(0)) success({ coords: { latitude, longitude, accuracy: 10 }, timestamp });
   }
 }
 
@@ -119,5 +127,38 @@ describe("the shared watch", () => {
     shared.watchPosition(() => {}, (error) => errors.push(["sharing", error.code]));
     phone.fail(1);
     assert.deepEqual(errors, [["map", 1], ["sharing", 1]]);
+  });
+
+  // Found by a tester: accepted minutes after the alert map began to watch, standing still, the
+  // sharing got no fix for 8 minutes. It now asks for one (getCurrentPosition).
+  it("gives a fix asked for: the last one when young enough by its own time", () => {
+    const { phone, clock, shared } = setUp();
+    shared.watchPosition(() => {});
+    phone.move(52.63, 1.29, clock.now() - 5_000);
+    clock.advance(20_000);
+    const asked = [];
+    shared.getCurrentPosition((fix) => asked.push(fix), null, FRESH_FIX_OPTIONS);
+    clock.advance(0);
+    assert.deepEqual(latitudes(asked), [52.63]);
+    assert.equal((phone.asks ?? []).length, 0, "the browser was not asked");
+  });
+
+  it("asks the browser for a fresh fix when the last one is too old, and keeps it for later watchers", () => {
+    const { phone, clock, shared } = setUp();
+    shared.watchPosition(() => {});
+    phone.move(52.63, 1.29, clock.now());
+    clock.advance(5 * 60_000);
+    const asked = [];
+    shared.getCurrentPosition((fix) => asked.push(fix), null, FRESH_FIX_OPTIONS);
+    clock.advance(0);
+    assert.deepEqual(asked, [], "not the 5-minute-old fix");
+    assert.equal(phone.asks.length, 1);
+    assert.deepEqual(phone.asks[0].options, FRESH_FIX_OPTIONS);
+    phone.answer(52.64, 1.29, clock.now());
+    assert.deepEqual(latitudes(asked), [52.64]);
+    const joined = [];
+    shared.watchPosition((fix) => joined.push(fix));
+    clock.advance(0);
+    assert.deepEqual(latitudes(joined), [52.64]);
   });
 });

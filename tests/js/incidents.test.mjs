@@ -23,7 +23,9 @@ import {
   activeJob,
   applyAlert,
   applyIncident,
+  callInHand,
   createState,
+  crewOfAlert,
   endOf,
   hasAttended,
   homeAlerts,
@@ -34,6 +36,7 @@ import {
   waitingElsewhere,
 } from "../../pwa/app/store.js";
 import { committedElsewhere } from "../../pwa/app/views/alert.js";
+import { unsentWarningText } from "../../pwa/app/views/home.js";
 import { sortCrew } from "../../pwa/app/views/incident.js";
 
 const NOW = Date.parse("2026-01-01T12:30:00+00:00");
@@ -209,6 +212,20 @@ describe("the home screen's list", () => {
     assert.equal(endText(endOf(state, state.alerts.get(10))), "Incident cancelled: Ambulance on scene");
   });
 
+  it("holds back the forms prompt for the job and alerts waiting for an answer, not for the others", () => {
+    // Found by trying the product: a declined alert of a still-open incident hid "N forms to fill
+    // after calls" until the incident closed.
+    const state = twoIncidents();
+    assert.equal(callInHand(homeAlerts(state, NOW).list), true, "a job and an alert waiting");
+    applyAlert(state, alert(10, 1, { version: 2, state: "cleared" }));
+    assert.equal(callInHand(homeAlerts(state, NOW).list), true, "an alert waiting for an answer");
+    applyAlert(state, alert(20, 2, { version: 2, state: "declined" }));
+    applyAlert(state, alert(30, 3, { state: "stood_down", stood_down_reason: "enough_crews" }));
+    const { list } = homeAlerts(state, NOW);
+    assert.ok(list.length > 0, "still listed under Active alerts");
+    assert.equal(callInHand(list), false, "declined and stood down: the forms can be filled");
+  });
+
   it("dates an ended alert by when it ended, the others by when they were alerted", () => {
     // Found by trying the product: "Incident cancelled: ... · 2 min ago" just after the cancel.
     const state = twoIncidents();
@@ -335,5 +352,27 @@ describe("the end of a call, to someone on scene", () => {
     assert.equal(hasAttended(alert(1, 1, { state: "cleared" })), true);
     assert.equal(hasAttended(alert(1, 1, { state: "cancelled", on_scene_at: null })), false);
     assert.equal(hasAttended(alert(1, 1, { state: "stood_down", on_scene_at: null })), false);
+  });
+});
+
+describe("what the phone keeps for after the call", () => {
+  it("finds the crew the store holds for an alert's incident", () => {
+    const state = twoIncidents();
+    applyIncident(state, incident(1), [{ responder_id: 4, responder_name: "Sam Barker", station: "Gorleston", state: "on_scene", version: 1 }]);
+    assert.deepEqual(crewOfAlert(state, 10).map((member) => member.responder_name), ["Sam Barker"]);
+    assert.deepEqual(crewOfAlert(state, 20), []);
+    assert.deepEqual(crewOfAlert(state, 99), [], "an alert the store does not hold");
+  });
+
+  it("warns of records not sent at log-out in good English, for one and for many", () => {
+    // Found by trying the product: "1 record has (checklist times or forms) not been sent".
+    assert.equal(
+      unsentWarningText(1),
+      "1 record (checklist times or a form) has not been sent to the server yet. Logging out deletes it from this phone. Get signal and wait for it to be sent first if you can.",
+    );
+    assert.equal(
+      unsentWarningText(3),
+      "3 records (checklist times or forms) have not been sent to the server yet. Logging out deletes them from this phone. Get signal and wait for them to be sent first if you can.",
+    );
   });
 });

@@ -133,6 +133,40 @@ describe("the map", () => {
     assert.deepEqual(map.fitPadding([sam], { x: 1200, y: 800 }).paddingBottomRight, [263, 28]);
   });
 
+  // Found by a tester: "m Barker 0.3 km, ETA 1 min (estimate)" and "lex Cole 0.2 km, ..." cut off
+  // at the LEFT edge of the board's map at 1600x1000 (513 px wide, the labels 309 px from their
+  // points). The room on the right, too much for 60 % of the map, was cut to the dot's, and the fit
+  // put the points in the map's middle, where such a label fits on neither side. Wherever the fit
+  // may put a point, its label fits to its right or to its left (labelSide).
+  it("leaves every point it fits room for its label on one side or the other", () => {
+    const cases = [
+      { size: { x: 513, y: 470 }, faces: [{ width: 317, height: 24, offsetX: 8, offsetY: 8 }, { width: 219, height: 30, offsetX: 8, offsetY: 8 }] },
+      { size: { x: 410, y: 300 }, faces: [{ width: 273, height: 22, offsetX: 10, offsetY: 10 }] },
+      { size: { x: 640, y: 500 }, faces: [{ width: 400, height: 22, offsetX: 8.01, offsetY: 8 }] },
+      { size: { x: 500, y: 400 }, faces: [{ width: 240, height: 22, offsetX: 8, offsetY: 8 }, { width: 60, height: 60, offsetX: 60, offsetY: 30 }] },
+      { size: { x: 1200, y: 800 }, faces: [{ width: 260, height: 40, offsetX: 14, offsetY: 14 }] },
+    ];
+    for (const { size, faces } of cases) {
+      const { paddingTopLeft, paddingBottomRight } = map.fitPadding(faces, size);
+      for (let x = paddingTopLeft[0]; x <= size.x - paddingBottomRight[0]; x += 1) {
+        for (const face of faces) {
+          const reach = face.width - face.offsetX; // from the point, on either side
+          const fits = x + reach <= size.x || x - reach >= 0;
+          assert.ok(fits, JSON.stringify({ size, face, paddingTopLeft, paddingBottomRight, x }));
+        }
+      }
+    }
+  });
+
+  it("still leaves most of a small map to the map when a label is wider than the room it may have", () => {
+    // 80 % of the map at most for a label wider than half of it: a wider one is cut whatever the fit.
+    const { paddingTopLeft, paddingBottomRight } = map.fitPadding([{ width: 420, height: 22, offsetX: 8, offsetY: 8 }], { x: 513, y: 400 });
+    assert.ok(paddingTopLeft[0] + paddingBottomRight[0] <= 0.6 * 513, JSON.stringify({ paddingTopLeft, paddingBottomRight }));
+    const room = map.fitPadding([{ width: 360, height: 22, offsetX: 8, offsetY: 8 }], { x: 513, y: 400 });
+    assert.deepEqual(room.paddingBottomRight[0], 352);
+    assert.ok(room.paddingTopLeft[0] + room.paddingBottomRight[0] <= 0.8 * 513);
+  });
+
   it("places a label left of its dot where it would run off the map's right edge", () => {
     const within = { left: 0, top: 0, right: 410, bottom: 300 };
     const rect = (left, top, width, height) => ({ left, top, right: left + width, bottom: top + height });
@@ -183,11 +217,26 @@ describe("the board's defibrillators", () => {
     assert.deepEqual(labels(boardMap.defibrillatorMarkers([{ id: 1, cad_reference: "A" }], known)), [[7, "AED 1"], [8, "AED 2"]]);
   });
 
-  it("draws a defibrillator near two open incidents once", () => {
+  it("draws a defibrillator near two open incidents once, saying which it is in each list", () => {
     // Seen trying the board: two "AED 1" labels on one spot, one per incident, read as two devices.
+    // Found by a tester: "AED 1 · AED 2" and "AED 2 · AED 1 not public" on one map: whose first,
+    // whose second? Each line names its incident, as the lists beside the map are headed.
     const known = new Map([[1, [aed(7, 52.6), aed(8, 52.61)]], [2, [aed(7, 52.6), aed(9, 52.62)]], [3, [aed(9, 52.62)]]]);
     const incidents = [{ id: 1, cad_reference: "B" }, { id: 2, cad_reference: "C" }, { id: 3, cad_reference: "D" }];
-    assert.deepEqual(labels(boardMap.defibrillatorMarkers(incidents, known)), [[7, "AED 1"], [8, "AED 2"], [9, "AED 2 · AED 1"]]);
+    assert.deepEqual(labels(boardMap.defibrillatorMarkers(incidents, known)), [
+      [7, ["AED 1 of B", "AED 1 of C"]],
+      [8, ["AED 2 of B"]],
+      [9, ["AED 2 of C", "AED 1 of D"]],
+    ]);
+  });
+
+  it("names the incident of every defibrillator while several incidents have theirs on the map", () => {
+    // Two incidents' "AED 1", a few kilometres apart: which incident's is which?
+    const known = new Map([[1, [aed(7, 52.6)]], [2, [aed(8, 52.5)]], [3, []]]);
+    const incidents = [{ id: 1, cad_reference: "CAD-T3-006" }, { id: 2, cad_reference: "CAD-T3-005" }, { id: 3, cad_reference: "CAD-T3-007" }];
+    assert.deepEqual(labels(boardMap.defibrillatorMarkers(incidents, known)), [[7, ["AED 1 of CAD-T3-006"]], [8, ["AED 1 of CAD-T3-005"]]]);
+    // An incident with none near it does not count: the other's stay "AED 1".
+    assert.deepEqual(labels(boardMap.defibrillatorMarkers(incidents.slice(0, 1).concat(incidents[2]), known)), [[7, "AED 1"]]);
   });
 
   it("skips an incident whose list has not come yet", () => {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 
-import { RecordOutbox, classifyRecordStatus, newestByKind, requestOf } from "../../pwa/app/outbox.js";
+import { KEEP_CALLS, KEEP_FRESH_MS, RecordOutbox, classifyRecordStatus, newestByKind, requestOf } from "../../pwa/app/outbox.js";
 import { AUTH, CONFLICT, REJECTED, RETRY, SENT, createMemoryStorage } from "../../pwa/app/queue.js";
 
 function kvStore() {
@@ -224,6 +224,93 @@ describe("the outbox", () => {
     assert.deepEqual(await outbox.recentCalls(), { results, fromCache: true });
     outbox.setOwner("ff.norwich.2");
     await assert.rejects(outbox.recentCalls(), /No connection/);
+  });
+
+  it("opens a welfare check-in without signal even if this phone never loaded it", async () => {
+    // Found by trying the product: "This form has not been opened on this phone before" for a
+    // form that needs nothing from the server to start.
+    const welfare = await outbox.load(7, "welfare");
+    assert.deepEqual(
+      { record: welfare.record, prefill: welfare.prefill, editable: welfare.editable, fromCache: welfare.fromCache, blank: welfare.blank },
+      { record: null, prefill: {}, editable: true, fromCache: true, blank: true },
+    );
+    assert.equal(await outbox.cached(7, "welfare"), null, "a blank form is not kept as if the server had sent it");
+    assert.equal(await outbox.load(7, "attendance"), null, "the other forms need the server's prefill");
+  });
+
+  it("keeps the forms owed after recent calls, and their crew, for opening without signal", async () => {
+    // Found by trying the product: the call ended, the phone lost signal, and no form of the call
+    // opened, since its page had not been opened with signal.
+    const now = Date.now();
+    const asked = [];
+    const crew = [{ responder_id: 4, responder_name: "Sam Barker", station: "Gorleston", state: "cleared", attended: true }];
+    outbox.api.request = async (method, path) => {
+      asked.push(path);
+      if (path === "/alerts/7/") return { id: 7, crew };
+      return { record: null, prefill: { attended: true }, editable: true, lock_hours: 72, cad_times: null };
+    };
+    const call = (alertId, hoursAgo, fields = {}) => ({
+      alert_id: alertId,
+      alerted_at: new Date(now - hoursAgo * 3600 * 1000).toISOString(),
+      outcome_expected: true,
+      is_crew_lead: true,
+      attendance: null,
+      outcome: null,
+      welfare: null,
+      ...fields,
+    });
+    const done = { version: 1, locked: false };
+    const calls = [
+      call(7, 1),
+      call(8, 2, { attendance: done, outcome: done, welfare: done }), // nothing owed
+      call(9, 3, { outcome_expected: false }), // nobody attended: no crew asked for
+      call(10, 24 * 20), // too old to keep
+      call(11, 0.5), // the job in progress
+    ];
+    await outbox.keepOwedForms(calls, { skip: 11, now, knownCrew: (alertId) => (alertId === 9 ? crew : []) });
+    assert.deepEqual(asked.sort(), ["/alerts/7/", "/alerts/7/attendance/", "/alerts/7/outcome/", "/alerts/7/welfare/", "/alerts/9/attendance/", "/alerts/9/outcome/", "/alerts/9/welfare/"]);
+
+    asked.length = 0;
+    await outbox.keepOwedForms(calls, { skip: 11, now: now + 60 * 1000, knownCrew: () => crew });
+    assert.deepEqual(asked, [], "forms kept a minute ago are not asked for again");
+
+    outbox.api.request = async () => {
+      throw Object.assign(new Error("No connection."), { status: 0, offline: true });
+    };
+    assert.deepEqual((await outbox.load(7, "attendance")).prefill, { attended: true });
+    assert.equal((await outbox.load(7, "outcome")).fromCache, true);
+    assert.deepEqual(await outbox.crewOf(7), crew, "the names the outcome form shows");
+    assert.deepEqual(await outbox.crewOf(12), []);
+  });
+
+  it("keeps the forms of a few calls only, stops without signal, and asks again when they are old", async () => {
+    const now = Date.now();
+    const asked = [];
+    outbox.api.request = async (method, path) => (asked.push(path), { record: null, prefill: {}, editable: true, crew: [] });
+    const calls = Array.from({ length: KEEP_CALLS + 3 }, (_, index) => ({ alert_id: 100 + index, alerted_at: new Date(now - index * 60000).toISOString(), outcome_expected: false }));
+    await outbox.keepOwedForms(calls, { now });
+    assert.equal(new Set(asked.map((path) => path.split("/")[2])).size, KEEP_CALLS, "the newest calls only");
+
+    asked.length = 0;
+    await outbox.keepOwedForms(calls.slice(0, 1), { now: now + KEEP_FRESH_MS + 1000 });
+    assert.deepEqual(asked.sort(), ["/alerts/100/attendance/", "/alerts/100/outcome/", "/alerts/100/welfare/"], "kept a while ago: asked again");
+
+    let tries = 0;
+    outbox.api.request = async () => {
+      tries += 1;
+      throw Object.assign(new Error("No connection."), { status: 0, offline: true });
+    };
+    outbox.setOwner("ff.norwich.2");
+    await outbox.keepOwedForms(calls, { now });
+    assert.equal(tries, 3, "the first call's forms, then no more without signal");
+  });
+
+  it("keeps one list at a time: the same list fetched twice at start asks for each form once", async () => {
+    const asked = [];
+    outbox.api.request = async (method, path) => (asked.push(path), { record: null, prefill: {}, editable: true });
+    const calls = [{ alert_id: 7, alerted_at: new Date().toISOString(), outcome_expected: false }];
+    await Promise.all([outbox.keepOwedForms(calls), outbox.keepOwedForms(calls)]);
+    assert.deepEqual(asked.sort(), ["/alerts/7/attendance/", "/alerts/7/outcome/", "/alerts/7/welfare/"]);
   });
 
   it("builds the request from the queued item, and finds the newest per form", () => {

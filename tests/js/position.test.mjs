@@ -7,6 +7,7 @@ import { beforeEach, describe, it } from "node:test";
 
 import { ApiError } from "../../pwa/app/api.js";
 import { estimateText, isOnTheWay, likelyFirstAmong, likelyFirstText, minutesText, positionsOnTheWay } from "../../pwa/app/arrival.js";
+import { FRESH_FIX_OPTIONS, SharedGeolocation } from "../../pwa/app/geolocation.js";
 import { PositionSharing, distanceMetres, waitBeforeSending } from "../../pwa/app/position.js";
 import { applyAlert, createState } from "../../pwa/app/store.js";
 import { FakeClock } from "./support/fake-clock.mjs";
@@ -31,6 +32,27 @@ class FakeGeolocation {
     return this.watches.size;
   }
 }
+
+/** A phone standing still: its watch reports nothing new, but asked (getCurrentPosition) it gives
+ *  a fix taken now, at the place it stands. */
+class AskablePhone extends FakeGeolocation {
+  constructor(clock) {
+    super();
+    this.clock = clock;
+    this.asks = [];
+  }
+  getCurrentPosition(success, error, options) {
+    this.asks.push({ success, error, options });
+  }
+  /** Answer every ask so far with a fix taken now at (latitude, longitude). */
+  answer(latitude, longitude) {
+    const asks = this.asks.splice(0);
+    for (const { success } of asks) success({ coords: { latitude, longitude, accuracy: 10 }, timestamp: this.clock.now() });
+    return asks.length;
+  }
+}
+
+const tooOld = () => new ApiError(400, "invalid", "The position is not valid.", { recorded_at: ["The fix is older than 120 seconds: send a fresh one."] });
 
 function fakeApi() {
   const api = {
@@ -202,7 +224,7 @@ describe("sharing while responding", () => {
     assert.equal(geo.watching, 0);
     sharing.follow(state);
     assert.equal(geo.watching, 0);
-    assert.deepEqual(sharing.status(7), { sharing: false, stopped: true, estimate: null, error: null });
+    assert.deepEqual(sharing.status(7), { sharing: false, sent: false, blocked: false, stopped: true, estimate: null, error: null });
     sharing.resumeFor(7, state);
     assert.equal(geo.watching, 1);
   });
@@ -212,6 +234,163 @@ describe("sharing while responding", () => {
     sharing.stopAll();
     assert.equal(geo.watching, 0);
     assert.equal(clock.pending ? clock.pending() : 0, 0);
+  });
+});
+
+describe("a phone standing still when the sharing starts (found by a tester: nothing sent for 8 min)", () => {
+  let clock;
+  let phone;
+  let api;
+  let sharing;
+  beforeEach(() => {
+    clock = new FakeClock();
+    phone = new AskablePhone(clock);
+    api = fakeApi();
+    sharing = new PositionSharing({ api, geolocation: phone, clock });
+  });
+
+  it("asks for a fix at once on accepting, sends it, and says 'waiting' until it is sent", async () => {
+    sharing.follow(stateWith("accepted"));
+    assert.equal(phone.asks.length, 1, "a fix asked for: the watch gives none to a phone standing still");
+    assert.ok(phone.asks[0].options.maximumAge <= 30_000, "fresh enough for the server's 120 s");
+    assert.equal(sharing.status(7).sharing, true);
+    assert.equal(sharing.status(7).sent, false, "nothing sent yet: the screen must not say 'Sharing'");
+    phone.answer(...HERE);
+    await settle();
+    assert.equal(api.sent.length, 1);
+    assert.equal(api.sent[0].recorded_at, new Date(clock.now()).toISOString());
+    assert.equal(sharing.status(7).sent, true);
+  });
+
+  it("says the position is not shared (not 'waiting') when the phone does not allow it", () => {
+    sharing.follow(stateWith("accepted"));
+    phone.asks[0].error({ code: 1 });
+    assert.equal(sharing.status(7).blocked, true);
+    assert.equal(sharing.status(7).sent, false);
+    assert.match(sharing.status(7).error, /does not allow/);
+  });
+
+  it("sends the same fix once when both the watch and the ask bring it", async () => {
+    sharing.follow(stateWith("accepted"));
+    phone.move(...HERE, clock.now());
+    phone.answer(...HERE); // the same fix: same place, same time
+    await settle();
+    clock.advance(60_000);
+    await settle();
+    assert.equal(api.sent.length, 1);
+  });
+
+  it("after the alert map watched for minutes, accepting still sends a fix taken now", async () => {
+    const shared = new SharedGeolocation(phone, clock);
+    sharing = new PositionSharing({ api, geolocation: shared, clock });
+    shared.watchPosition(() => {}); // the alert map, opened with the alert
+    phone.move(...HERE, clock.now());
+    clock.advance(5 * 60_000); // the firefighter reads the alert, standing still, and accepts
+    sharing.follow(stateWith("accepted"));
+    clock.advance(0);
+    await settle();
+    assert.equal(phone.answer(...HERE), 1, "the browser asked for a fresh fix");
+    await settle();
+    assert.equal(api.sent.length, 1);
+    assert.equal(api.sent[0].recorded_at, new Date(clock.now()).toISOString(), "taken now, not 5 min ago");
+  });
+});
+
+describe("a fix the server refuses (found by a tester: one fix posted 24 times, each refused)", () => {
+  let clock;
+  let phone;
+  let api;
+  let sharing;
+  beforeEach(() => {
+    clock = new FakeClock();
+    phone = new AskablePhone(clock);
+    api = fakeApi();
+    sharing = new PositionSharing({ api, geolocation: phone, clock });
+  });
+
+  it("drops a fix refused as too old, says the server's words, and sends a fresh one asked for", async () => {
+    const send = api.sharePosition;
+    let calls = 0;
+    api.sharePosition = async (alertId, fix) => {
+      calls += 1;
+      if (Date.parse(fix.recorded_at) < clock.now() - 120_000) throw tooOld();
+      return send(alertId, fix);
+    };
+    sharing.follow(stateWith("accepted"));
+    phone.asks.length = 0; // not answered: the watch gives an old fix first (a phone's cache)
+    phone.move(...HERE, clock.now() - 150_000);
+    await settle();
+    assert.equal(calls, 1);
+    assert.equal(sharing.status(7).sent, false);
+    assert.match(sharing.status(7).error, /The fix is older than 120 seconds/);
+    assert.match(sharing.status(7).error, /Waiting for a fresh/);
+    clock.advance(60_000);
+    await settle();
+    assert.equal(calls, 1, "the refused fix is not sent again");
+    assert.equal(phone.asks.length, 1, "a fresh fix was asked for");
+    assert.equal(phone.asks[0].options.maximumAge, FRESH_FIX_OPTIONS.maximumAge);
+    phone.answer(...HERE);
+    await settle();
+    assert.equal(calls, 2);
+    assert.equal(api.sent.length, 1);
+    assert.equal(sharing.status(7).sent, true);
+    assert.equal(sharing.status(7).error, null);
+  });
+
+  it("does not send a refused fix again when the watch brings it back", async () => {
+    let calls = 0;
+    api.sharePosition = async () => {
+      calls += 1;
+      throw tooOld();
+    };
+    sharing.follow(stateWith("accepted"));
+    const old = clock.now() - 150_000;
+    phone.move(...HERE, old);
+    await settle();
+    clock.advance(20_000);
+    phone.move(...HERE, old);
+    await settle();
+    clock.advance(20_000);
+    await settle();
+    assert.equal(calls, 1);
+  });
+
+  it("does not ask again and again when a fresh fix is refused (a wrong clock): waits for the next", async () => {
+    let calls = 0;
+    const send = api.sharePosition;
+    api.sharePosition = async (alertId, fix) => {
+      calls += 1;
+      if (calls === 1) throw new ApiError(400, "invalid", "The position is not valid.", { recorded_at: ["The fix is in the future."] });
+      return send(alertId, fix);
+    };
+    sharing.follow(stateWith("accepted"));
+    phone.answer(...HERE);
+    await settle();
+    assert.equal(sharing.status(7).error, "Position not sent: The fix is in the future.");
+    clock.advance(60_000);
+    await settle();
+    assert.equal(calls, 1, "not sent again");
+    assert.equal(phone.asks.length, 0, "no fresh fix asked for: it would be refused the same");
+    phone.move(...HUNDRED_M, clock.now());
+    await settle();
+    assert.equal(calls, 2, "the next fix from the watch is sent at once: the refused one does not count");
+    assert.equal(sharing.status(7).error, null);
+  });
+
+  it("while on call, does not send a refused fix again either", async () => {
+    let calls = 0;
+    api.shareOnCallPosition = async () => {
+      calls += 1;
+      throw new ApiError(400, "invalid", "The position is not valid.", { recorded_at: ["The fix is in the future."] });
+    };
+    const state = createState();
+    state.me = { username: "alice", responder: { on_call: true, share_position_on_call: true } };
+    sharing.follow(state);
+    phone.answer(...HERE);
+    await settle();
+    clock.advance(10 * 60_000);
+    await settle();
+    assert.equal(calls, 1);
   });
 });
 

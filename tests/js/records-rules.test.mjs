@@ -139,6 +139,14 @@ describe("rules checked as the firefighter types", () => {
     assert.deepEqual(outcome({ rosc_at_handover: true, rosc_any_time: true }), {});
   });
 
+  it("refuses ROSC at handover together with CPR ongoing at handover, on CPR ongoing", () => {
+    assert.deepEqual(outcome({ rosc_any_time: true, rosc_at_handover: true, ongoing_cpr_at_handover: true }), {
+      ongoing_cpr_at_handover: ["'CPR ongoing at handover' cannot be Yes when 'ROSC at handover' is Yes: answer No to one of them."],
+    });
+    assert.deepEqual(outcome({ rosc_any_time: true, rosc_at_handover: false, ongoing_cpr_at_handover: true }), {});
+    assert.deepEqual(outcome({ rosc_any_time: true, rosc_at_handover: true, ongoing_cpr_at_handover: null }), {});
+  });
+
   it("needs a reason when resuscitation was not attempted, and then no shocks or compressions", () => {
     assert.deepEqual(outcome({ resuscitation_attempted: false }), { not_attempted_reason: ["Say why resuscitation was not attempted."] });
     assert.deepEqual(outcome({ resuscitation_attempted: false, not_attempted_reason: "dnacpr", crew_shocks: 1, compressions: true }), {
@@ -159,6 +167,25 @@ describe("rules checked as the firefighter types", () => {
   it("limits notes to 1000 characters, saying so", () => {
     assert.deepEqual(check("welfare", { impact: "2", notes: "x".repeat(1000) }), {});
     assert.deepEqual(check("welfare", { impact: "2", notes: "x".repeat(1001) }), { notes: ["Notes can be at most 1000 characters (these are 1001)."] });
+  });
+});
+
+describe("the outcome at handover: yes, no or not known", () => {
+  const HANDOVER = ["rosc_any_time", "rosc_at_handover", "ongoing_cpr_at_handover", "resuscitation_stopped"];
+
+  it("offers 'Not known' for the questions the server takes null for, and only those", () => {
+    const nullable = fieldsOf("outcome").filter((field) => field.type === "bool" && field.nullable).map((field) => field.name);
+    assert.deepEqual(nullable, HANDOVER);
+    assert.equal(fieldsOf("attendance").find((field) => field.name === "attended").nullable, false);
+  });
+
+  it("sends nothing for an unanswered question (the server stores not known), and null to clear an answer", () => {
+    const values = { ...valuesFrom("outcome", {}), resuscitation_attempted: true, rosc_any_time: true };
+    const body = postBody("outcome", values);
+    assert.equal(body.rosc_any_time, true);
+    for (const name of HANDOVER.slice(1)) assert.equal(name in body, false, name);
+    const record = { rosc_any_time: true, rosc_at_handover: false };
+    assert.deepEqual(patchBody("outcome", { ...valuesFrom("outcome", record), rosc_at_handover: null }, record), { rosc_at_handover: null });
   });
 });
 

@@ -154,6 +154,21 @@ def test_each_field_has_the_servers_type_choices_and_limits(forms, kind):
             assert field.get("maximum") == spec.maximum, where
 
 
+@pytest.mark.parametrize("kind", list(validation.FIELDS))
+def test_the_app_offers_not_known_for_the_yes_no_questions_the_server_takes_null_for(forms, kind):
+    # The outcome at handover: unanswered is not known (null), never No; the app says "Not known".
+    app_nullable = {field["name"] for field in forms[kind] if field["type"] == "bool" and field.get("nullable")}
+    server_nullable = {name for name, spec in validation.FIELDS[kind].items() if spec.nullable and spec.type == "bool"}
+    assert app_nullable == server_nullable
+    if kind == "outcome":
+        assert server_nullable == {
+            "rosc_any_time",
+            "rosc_at_handover",
+            "ongoing_cpr_at_handover",
+            "resuscitation_stopped",
+        }
+
+
 def test_the_app_allows_a_phones_clock_the_same_slack_as_the_server():
     slack = run_node(
         f"import {{ CLOCK_SLACK_MS }} from {app_module('form-schema.js')};\n"

@@ -12,7 +12,7 @@ from backend.audit.models import AuditEntry
 from backend.records import drilldown
 from backend.records.reports import ReportFilters, build_report
 from tests.conftest import admin_client_for
-from tests.records.reports_fixtures import hand_checked_incidents
+from tests.records.reports_fixtures import hand_checked_incidents, local, make_incident, make_outcome
 from tests.records.test_report_admin import staff_with
 
 SPRING = ReportFilters(datetime.date(2025, 3, 1), datetime.date(2025, 4, 30))
@@ -25,6 +25,8 @@ COUNTS = {
     "rosc_at_handover": lambda row: row.counts.rosc_at_handover,
     "utstein_attempted": lambda row: row.counts.utstein_attempted,
     "utstein_rosc_at_handover": lambda row: row.counts.utstein_rosc_at_handover,
+    "rosc_not_known": lambda row: row.rosc_not_known,
+    "utstein_rosc_not_known": lambda row: row.utstein_rosc_not_known,
 }
 
 
@@ -40,6 +42,23 @@ def test_each_total_lists_as_many_incidents_as_it_counts(fixture, figure):
     assert len(listed) == COUNTS[figure](report.total), figure
     for row in report.by_month:
         assert len(drilldown.incidents_behind(figure, SPRING, row.month)) == COUNTS[figure](row), (figure, row.month)
+
+
+@pytest.mark.parametrize("figure", ["rosc_not_known", "utstein_rosc_not_known"])
+def test_the_cases_whose_rosc_at_handover_is_not_known_are_listed(fixture, stations, carol, figure):
+    unanswered = make_incident(local(2025, 3, 25, 9, 0), carol)
+    make_outcome(
+        unanswered, stations["norwich"], witnessed="bystander", first_rhythm="shock_advised", rosc_at_handover=None
+    )
+    answered_by_one = make_incident(local(2025, 3, 26, 9, 0), carol)
+    make_outcome(answered_by_one, stations["norwich"], rosc_at_handover=False)
+    make_outcome(answered_by_one, stations["yarmouth"], rosc_at_handover=None)
+    report = build_report(SPRING)
+    listed = [item.incident for item in drilldown.incidents_behind(figure, SPRING)]
+    assert listed == [unanswered] and len(listed) == COUNTS[figure](report.total)
+    yarmouth = ReportFilters(SPRING.date_from, SPRING.date_to, stations["yarmouth"])
+    by_yarmouth = [item.incident for item in drilldown.incidents_behind(figure, yarmouth)]
+    assert len(by_yarmouth) == COUNTS[figure](build_report(yarmouth).total)
 
 
 def test_the_lists_name_the_incidents(fixture):

@@ -85,9 +85,11 @@ def test_the_figures_are_those_of_the_report(fixture, carol):
         "Resuscitation attempted (count)": "1",
         "ROSC at handover (count)": "1",
         "ROSC at handover (%)": "100.0",
+        "ROSC at handover not known (count)": "0",
         "Utstein group: resuscitation attempted (count)": "1",
         "Utstein group: ROSC at handover (count)": "1",
         "Utstein group: ROSC at handover (%)": "100.0",
+        "Utstein group: ROSC at handover not known (count)": "0",
         "Shocks by crews (count)": "2",
     }
     # King's Lynn in April: I4 alerted dave, who never answered: no times at all (empty cells).

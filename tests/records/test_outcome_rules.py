@@ -128,6 +128,45 @@ def test_a_rosc_time_implies_rosc_at_some_time(erin_alert):
     }
 
 
+def test_rosc_at_handover_and_cpr_ongoing_at_handover_cannot_both_be_yes(erin_alert):
+    assert refused_fields(erin_alert, ongoing_cpr_at_handover=True) == {
+        "ongoing_cpr_at_handover": [
+            "'CPR ongoing at handover' cannot be yes when 'ROSC at handover' is yes: answer no to one of them."
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"rosc_at_handover": False, "ongoing_cpr_at_handover": True},
+        {"rosc_at_handover": None, "ongoing_cpr_at_handover": True},  # not known is not a contradiction
+        {"rosc_at_handover": True, "ongoing_cpr_at_handover": None},
+    ],
+)
+def test_cpr_ongoing_at_handover_is_taken_without_rosc_at_handover(erin_alert, answers):
+    outcome, _ = submit_outcome(erin_alert, **answers)
+    assert (outcome.rosc_at_handover, outcome.ongoing_cpr_at_handover) == (
+        answers["rosc_at_handover"],
+        answers["ongoing_cpr_at_handover"],
+    )
+
+
+def test_the_handover_rule_applies_to_a_change_too(erin_alert):
+    submit_outcome(erin_alert)
+    with pytest.raises(InvalidInput) as refused:
+        actions.change_record(
+            actor=erin_alert.responder.user,
+            kind="outcome",
+            alert_id=erin_alert.pk,
+            idempotency_key=uuid.uuid4(),
+            reason="Forgot CPR",
+            fields={"ongoing_cpr_at_handover": True},
+        )
+    assert list(refused.value.fields) == ["ongoing_cpr_at_handover"]
+    assert Outcome.objects.get().ongoing_cpr_at_handover is None
+
+
 @pytest.mark.parametrize(
     ("overrides", "field", "start"),
     [

@@ -4,6 +4,7 @@ welfare check-ins exist only for welfare leads; the audit trail is read-only for
 import uuid
 
 import pytest
+from django import forms
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
@@ -123,6 +124,9 @@ def _initial_post_data(form) -> dict:
     data = {}
     for name, field in form.fields.items():
         value = form[name].value()
+        if isinstance(field, forms.NullBooleanField):
+            data[name] = field.widget.format_value(value)  # a select: "true", "false" or "unknown"
+            continue
         if value is None or value is False:
             continue
         if value is True:

@@ -133,6 +133,8 @@ def test_the_utstein_figures_by_group(known):
         "Shockable first rhythm": 1,
         "ROSC at any time": 1,
         "ROSC at handover": 1,
+        "ROSC at any time not known": 0,
+        "ROSC at handover not known": 0,
     }
     comparator = rows["Comparator group: bystander-witnessed, shockable first rhythm"]
     assert (comparator["Cases"], comparator["ROSC at handover"]) == (1, 1)
@@ -141,6 +143,37 @@ def test_the_utstein_figures_by_group(known):
     assert utstein[2]["Group"] == "Comparator group: bystander-witnessed, shockable first rhythm"
     assert utstein[2]["ROSC at handover (%)"] == "100.0"
     assert utstein[0]["ROSC at handover (%)"] == "50.0"
+
+
+HANDOVER_COLUMNS = ("rosc_any_time", "rosc_at_handover", "ongoing_cpr_at_handover", "resuscitation_stopped")
+
+
+def test_a_question_no_crew_answered_is_written_empty_not_no(known, stations, carol):
+    """The tester's case: only "ROSC at any time" answered (yes); the other three were written "no"."""
+    norwich, yarmouth = stations["norwich"], stations["yarmouth"]
+    f = make_incident(local(2025, 3, 20, 9, 0), carol, cad_reference="EEAST-F")
+    make_outcome(f, norwich, rosc_any_time=True, rosc_at_handover=None, ongoing_cpr_at_handover=None)
+    make_outcome(f, yarmouth, rosc_any_time=None, rosc_at_handover=None, resuscitation_stopped=None)
+    rows = {row["incident_reference"]: row for row in rows_of(registry.export_csv("cases", PERIOD))}
+    # Yes if either crew says yes; no if either says no and neither yes; empty if neither answered.
+    assert [rows["EEAST-F"][name] for name in HANDOVER_COLUMNS] == ["yes", "", "no", "no"]
+    # Answered no by the crew (and every record made before unanswered could be kept): still "no".
+    assert [rows["EEAST-B"][name] for name in HANDOVER_COLUMNS] == ["no", "no", "no", "no"]
+
+
+def test_the_utstein_percentages_leave_out_the_cases_not_known(known, stations, carol):
+    f = make_incident(local(2025, 3, 20, 9, 0), carol, cad_reference="EEAST-F")
+    make_outcome(f, stations["norwich"], rosc_any_time=None, rosc_at_handover=None)
+    rows = {row.group: row for row in registry.utstein_figures(registry.cases(PERIOD)).rows}
+    everyone = rows["All cases with resuscitation attempted"]
+    # A, B and F attempted; ROSC at handover: A yes, B no, F not known. 1 of the 2 known, not 1 of 3.
+    assert (everyone.counts["Cases"], everyone.counts["ROSC at handover"]) == (3, 1)
+    assert everyone.counts["ROSC at handover not known"] == 1
+    assert everyone.percent("ROSC at handover") == 50.0
+    assert everyone.percent("ROSC at handover not known") == pytest.approx(100 / 3)
+    utstein = {row["Group"]: row for row in rows_of(registry.export_csv("utstein", PERIOD))}
+    assert utstein["All cases with resuscitation attempted"]["ROSC at handover (%)"] == "50.0"
+    assert utstein["All cases with resuscitation attempted"]["ROSC at handover not known (count)"] == "1"
 
 
 def test_the_alerting_system_figures(known):

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from backend.records.reports import ReportFilters, build_report, default_date_range, months_between
-from tests.records.reports_fixtures import hand_checked_incidents, many_incidents
+from tests.records.reports_fixtures import hand_checked_incidents, local, make_incident, make_outcome, many_incidents
 
 MARCH, APRIL = datetime.date(2025, 3, 1), datetime.date(2025, 4, 1)
 
@@ -163,6 +163,32 @@ def test_rosc_overall_and_in_the_utstein_group_per_patient(fixture):
         4,
     )
     assert by_station(report, "King's Lynn").rosc_percent is None
+
+
+def test_rosc_at_handover_not_known_counts_neither_as_rosc_nor_as_no_rosc(fixture, stations, carol):
+    # I9, 25 Mar: Norwich attempted, in the Utstein group, ROSC at handover not known (unanswered).
+    i9 = make_incident(local(2025, 3, 25, 9, 0), carol)
+    make_outcome(i9, stations["norwich"], witnessed="bystander", first_rhythm="shock_advised", rosc_at_handover=None)
+    # I10, 26 Mar: Yarmouth's form not known, Norwich's no: known (no), as the registry counts it.
+    i10 = make_incident(local(2025, 3, 26, 9, 0), carol)
+    make_outcome(i10, stations["norwich"], rosc_at_handover=False)
+    make_outcome(i10, stations["yarmouth"], rosc_at_handover=None)
+    report = spring()
+    total = report.total
+    # Attempted: I1, I2, I3, I9, I10. ROSC at handover: I1, I3. Known: all but I9. 2 of 4 (not of 5).
+    assert (total.counts.resuscitation_attempted, total.counts.rosc_at_handover) == (5, 2)
+    assert (total.rosc_not_known, total.rosc_percent) == (1, 50.0)
+    # Utstein group: I1, I3 (ROSC) and I9 (not known): 2 of 2 known.
+    assert (total.counts.utstein_attempted, total.utstein_rosc_not_known, total.utstein_rosc_percent) == (3, 1, 100.0)
+    # Per station each form counts: Yarmouth's I10 form is not known there.
+    yarmouth = by_station(report, "Great Yarmouth")
+    assert (yarmouth.counts.resuscitation_attempted, yarmouth.rosc_not_known, yarmouth.rosc_percent) == (3, 1, 50.0)
+    march = by_month(report, MARCH)
+    assert (march.counts.resuscitation_attempted, march.rosc_not_known, march.rosc_percent) == (
+        4,
+        1,
+        pytest.approx(100 / 3),
+    )
 
 
 def test_running_total_since_the_first_incident(fixture):

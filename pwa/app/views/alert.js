@@ -52,10 +52,15 @@ export function committedElsewhere(error) {
   return Number.isSafeInteger(alertId) && alertId > 0 ? { alertId, address: incident?.address || "", state: incident?.state || "" } : null;
 }
 
+/** What an answer is called on its button, to say which one to tap again. */
+const ANSWER_NAMES = { accept: "Accept", decline: "Decline", en_route: "En route", on_scene: "On scene", cleared: "Cleared", switch: "Go to this one instead" };
+
 export function alertView(root, { id }, ctx) {
   const { store, alarm } = ctx;
   // switching: {alertId, address, state}: the job held elsewhere, while "Leave it for this one?" shows
-  const local = { busy: null, error: null, declining: false, otherNote: null, loadError: null, switching: null };
+  // offline: {response, state} when local.error is an answer not sent for want of a connection,
+  // and the alert's state then (the notice goes once the alert has moved on: sent after all)
+  const local = { busy: null, error: null, offline: null, declining: false, otherNote: null, loadError: null, switching: null };
   document.body.classList.add("mode-alert");
 
   const top = region("div");
@@ -83,21 +88,39 @@ export function alertView(root, { id }, ctx) {
     render();
   }
 
-  function failed(error) {
-    return error instanceof ApiError && error.offline
-      ? "Not sent: no connection. Check your signal and tap again."
-      : error.message || "Not sent. Try again.";
+  function failed(error, response) {
+    const offline = error instanceof ApiError && error.offline;
+    local.offline = offline ? { response, state: store.state.alerts.get(id)?.state ?? null } : null;
+    return offline ? "Not sent: no connection. Check your signal and tap again." : error.message || "Not sent. Try again.";
+  }
+
+  /** The answer's error as it reads now. Found by a tester: "Not sent: no connection. Check your
+   *  signal" stayed after the signal came back. The answer was not sent (nothing queues it): once
+   *  the phone is online the notice says which button to tap again; once the alert has moved on
+   *  (sent after all, or stood down) it goes. */
+  function errorNow(alert, state) {
+    const offline = local.offline;
+    if (!local.error || !offline) return local.error;
+    if (alert.state !== offline.state) {
+      local.error = null;
+      local.offline = null;
+      return null;
+    }
+    if (state.online === false) return local.error;
+    return `${ANSWER_NAMES[offline.response] || "Your answer"} was not sent: there was no connection. Tap it again.`;
   }
 
   async function answer(response, options = {}) {
     if (local.busy) return; // one answer at a time: a second tap is not a second answer
     if (!ctx.sync) {
       local.error = "Not connected: log in again to answer.";
+      local.offline = null;
       render();
       return;
     }
     local.busy = response;
     local.error = null;
+    local.offline = null;
     render();
     try {
       await ctx.sync.respond(id, response, options);
@@ -108,7 +131,7 @@ export function alertView(root, { id }, ctx) {
       if (other) {
         local.switching = other; // the server says: already on another job; ask before leaving it
       } else {
-        local.error = failed(error);
+        local.error = failed(error, response);
         if (error instanceof ApiError && error.status === 409) ctx.sync.ensureAlert(id).catch(() => {});
       }
     }
@@ -142,6 +165,7 @@ export function alertView(root, { id }, ctx) {
     if (local.busy || !other || !ctx.sync) return;
     local.busy = "switch";
     local.error = null;
+    local.offline = null;
     render(true);
     try {
       const held = store.state.alerts.get(other.alertId);
@@ -160,7 +184,7 @@ export function alertView(root, { id }, ctx) {
     } catch (error) {
       const again = committedElsewhere(error);
       if (again) local.switching = again;
-      else local.error = failed(error);
+      else local.error = failed(error, "switch");
     }
     local.busy = null;
     render(true);
@@ -297,10 +321,10 @@ export function alertView(root, { id }, ctx) {
     ];
   }
 
-  function renderActions(alert, incident) {
+  function renderActions(alert, incident, error) {
     const open = incident.status === "open";
     const parts = [];
-    if (local.error) parts.push(notice("danger", local.error));
+    if (error) parts.push(notice("danger", error));
     if (!open || ["stood_down", "cancelled"].includes(alert.state)) {
       parts.push(h("p", { class: "alert-state", text: `Your status: ${STATE_LABELS[alert.state]}` }));
       // The call is over for them, not their part in it: someone who was on scene still files the
@@ -373,7 +397,9 @@ export function alertView(root, { id }, ctx) {
     ];
   }
 
-  /** "Sharing your position with the control room · Stop" while responding (pwa/app/position.js). */
+  /** "Sharing your position with the control room [Stop]" while responding (pwa/app/position.js);
+   *  "Waiting for a position…" until the server has taken one (found by a tester: "Sharing" was
+   *  shown for 8 minutes while nothing was sent). */
   function renderSharing(alert, incident) {
     const positions = ctx.positions;
     if (!positions || !COMMITTED.has(alert.state) || incident.status !== "open") return null;
@@ -382,7 +408,7 @@ export function alertView(root, { id }, ctx) {
       return h(
         "p",
         { class: "sharing-line sharing-off", role: "status" },
-        "Not sharing your position. ",
+        h("span", { text: "Not sharing your position." }),
         h("button", { type: "button", class: "btn btn-small", text: "Share again", on: { click: () => positions.resumeFor(id, store.state) } }),
       );
     }
@@ -391,7 +417,14 @@ export function alertView(root, { id }, ctx) {
       h(
         "p",
         { class: "sharing-line", role: "status" },
-        "Sharing your position with the control room · ",
+        // No separator before the button: it wraps under the words on a phone (a tester saw "room ·").
+        h("span", {
+          text: status.sent
+            ? "Sharing your position with the control room"
+            : status.blocked
+              ? "Your position is not shared"
+              : "Waiting for a position to share with the control room…",
+        }),
         h("button", { type: "button", class: "btn btn-small", text: "Stop", "aria-label": "Stop sharing your position", on: { click: () => positions.stopFor(id) } }),
       ),
       // How far there is still to go, while on the way: not once on scene.
@@ -440,8 +473,9 @@ export function alertView(root, { id }, ctx) {
     // the same buttons, so the acknowledgement arriving does not rebuild them.
     const phase = UNANSWERED.has(alert.state) ? "waiting" : alert.state;
     alarmBox.show([isActionable(state, alert), alarm.playing, ctx.silenced.has(id), force && Date.now()], () => renderAlarm(alert, state));
-    actions.show([phase, alert.decline_reason, incident.status, local.busy, local.error, local.declining, local.otherNote !== null, local.switching, force && Date.now()], () =>
-      renderActions(alert, incident),
+    const error = errorNow(alert, state);
+    actions.show([phase, alert.decline_reason, incident.status, local.busy, error, local.declining, local.otherNote !== null, local.switching, force && Date.now()], () =>
+      renderActions(alert, incident, error),
     );
     messages.show(messagesKey(state, alert.incident_id), () => messageList(ctx, alert.incident_id));
     const sharing = ctx.positions?.status(id);

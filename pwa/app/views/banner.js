@@ -4,6 +4,10 @@
 // answered, over or dismissed: Open, Silence alarm, Dismiss. An alert in the banner is shown on the
 // phone (its address, with the alarm): the server is told so, as the alert's own screen tells it,
 // so that the board does not count the firefighter as not reached.
+//
+// Several waiting scroll within a box a third of the screen high (styles.css .other-alerts). A
+// tester saw the second cut off mid-line with no sign that there was more: while any is not wholly
+// in view, a button at the foot of the box says how many more there are and scrolls to the next.
 
 import { h } from "../dom.js";
 import { categoryDetail, distanceFromText, waitingBannerText } from "../format.js";
@@ -17,6 +21,31 @@ export function mountAlertBanner(root, ctx) {
   const box = region("aside", { class: "other-alerts", "aria-label": "Other alerts" });
   box.hidden = true;
   root.before(box);
+  let moreButton = null; // "1 more alert below", rebuilt with the banners
+
+  /** The banners after the one being read (the first in view) that are not wholly in view: one
+   *  taller than the box is scrolled through, not announced as another. */
+  function below() {
+    const top = box.scrollTop;
+    const bottom = top + box.clientHeight;
+    const banners = [...box.querySelectorAll(".other-alert")];
+    const reading = banners.findIndex((banner) => banner.offsetTop + banner.offsetHeight > top + 1);
+    return banners.filter((banner, index) => index > reading && banner.offsetTop + banner.offsetHeight > bottom + 1);
+  }
+
+  function updateMore() {
+    if (!moreButton) return;
+    const more = box.hidden ? [] : below();
+    moreButton.hidden = more.length === 0;
+    const text = `${more.length} more alert${more.length === 1 ? "" : "s"} below ↓`;
+    if (moreButton.textContent !== text) moreButton.textContent = text;
+  }
+
+  function showNext() {
+    const next = below()[0];
+    if (next) box.scrollTo({ top: next.offsetTop - 8 });
+    updateMore();
+  }
 
   function item(alert, job, route) {
     const state = store.state;
@@ -55,7 +84,11 @@ export function mountAlertBanner(root, ctx) {
       const incident = incidentOf(state, alert);
       return [alert.id, incident?.address, incident?.category, alert.distance_km, alert.distance_from, alarm.playing && !ctx.silenced.has(alert.id)];
     });
-    box.show([key, route.name === "home", job?.id, job ? incidentOf(state, job)?.address : null], () => waiting.map((alert) => item(alert, job, route)));
+    box.show([key, route.name === "home", job?.id, job ? incidentOf(state, job)?.address : null], () => {
+      moreButton = h("button", { type: "button", class: "btn btn-small other-alerts-more", hidden: true, on: { click: showNext } });
+      return [...waiting.map((alert) => item(alert, job, route)), moreButton];
+    });
+    updateMore();
     if (document.visibilityState === "visible") {
       for (const alert of waiting) ctx.sync?.acknowledge(alert.id); // once each: sync keeps which
     }
@@ -64,6 +97,8 @@ export function mountAlertBanner(root, ctx) {
     document.documentElement.style.scrollPaddingTop = box.hidden ? "" : `${box.offsetHeight}px`;
   }
 
+  box.addEventListener("scroll", updateMore, { passive: true });
+  window.addEventListener("resize", updateMore);
   store.subscribe(render);
   alarm.onChange(render);
   window.addEventListener("hashchange", render);

@@ -6,6 +6,7 @@ import { h, replaceChanged } from "../dom.js";
 import { formatTime } from "../format.js";
 import { ACCEPTED, ATTENTION, FORMS, KINDS, NOT_STARTED, PENDING, STATUS_LABELS, formStatus } from "../records-rules.js";
 import { alertPath } from "../router.js";
+import { crewOfAlert } from "../store.js";
 import { notice, topbar } from "./parts.js";
 
 const ACTION = { [NOT_STARTED]: "Fill in", [PENDING]: "Open", [ACCEPTED]: "Open", [ATTENTION]: "Correct and send again" };
@@ -84,6 +85,8 @@ export function formsView(root, { id }, ctx) {
           const data = await outbox.load(id, kind);
           if (data?.fromCache) local.fromCache = true;
           if (data) local.editable[kind] = data.editable;
+          // The outcome form's crew by name, kept with the forms for opening it without signal.
+          if (kind === "outcome" && data && !data.fromCache) await outbox.crewOf(id, crewOfAlert(store.state, id));
         } catch (error) {
           local.errors[kind] = error.status === 404 ? "Not available for this alert." : error.message;
         }
@@ -143,8 +146,10 @@ export function recordsView(root, _params, ctx) {
   async function load() {
     try {
       ({ results: local.results, fromCache: local.fromCache } = await outbox.recentCalls());
-      // Home's prompt of forms still to fill counts from the same list.
+      // Home's prompt of forms still to fill counts from the same list, and the forms it owes
+      // are kept for opening without signal.
       store.update((s) => void (s.recentCalls = local.results));
+      if (!local.fromCache) ctx.keepOwedForms?.(local.results);
     } catch (error) {
       local.error = error.message;
     }

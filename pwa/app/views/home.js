@@ -9,9 +9,16 @@ import { enablePush, platform } from "../push.js";
 import { adviceFor, appState, resultLine, runTest } from "../readiness.js";
 import { formsToFillText } from "../records-rules.js";
 import { alertPath } from "../router.js";
-import { endOf, homeAlerts, homeItemTime, incidentOf } from "../store.js";
+import { callInHand, endOf, homeAlerts, homeItemTime, incidentOf } from "../store.js";
 import { deliveryWarnings, readyForAlerts } from "../status.js";
 import { every, notice, queueLine, region, topbar } from "./parts.js";
+
+/** The log-out warning for `count` records not sent yet (checklist times or forms). */
+export function unsentWarningText(count) {
+  const what = count === 1 ? "1 record (checklist times or a form) has" : `${count} records (checklist times or forms) have`;
+  const them = count === 1 ? "it" : "them";
+  return `${what} not been sent to the server yet. Logging out deletes ${them} from this phone. Get signal and wait for ${them} to be sent first if you can.`;
+}
 
 export function homeView(root, _params, ctx) {
   const { store, api } = ctx;
@@ -263,9 +270,9 @@ export function homeView(root, _params, ctx) {
     ];
   }
 
-  /** "2 forms to fill after calls", to the forms list; not while an alert is open: the call first. */
-  function renderFormsToFill(count, alertsOpen) {
-    if (!count || alertsOpen) return null;
+  /** "2 forms to fill after calls", to the forms list; not while a call is in hand: the call first. */
+  function renderFormsToFill(count, inHand) {
+    if (!count || inHand) return null;
     return notice("info", formsToFillText(count), h("a", { class: "btn btn-primary", href: "#/forms", text: "Fill them in" }));
   }
 
@@ -275,12 +282,7 @@ export function homeView(root, _params, ctx) {
       const { unsent } = local.logout;
       return [
         h("h2", { text: "Log out?" }),
-        unsent
-          ? notice(
-              "danger",
-              `${unsent} record${unsent === 1 ? " has" : "s have"} (checklist times or forms) not been sent to the server yet. Logging out deletes ${unsent === 1 ? "it" : "them"} from this phone. Get signal and wait for ${unsent === 1 ? "it" : "them"} to send first if you can.`,
-            )
-          : null,
+        unsent ? notice("danger", unsentWarningText(unsent)) : null,
         h("p", { text: "This phone will stop receiving alerts for you, and the alerts and on-scene records kept on it are deleted." }),
         h(
           "div",
@@ -328,7 +330,8 @@ export function homeView(root, _params, ctx) {
     const { list, ended } = homeAlerts(state);
     const alertKey = [...list, ...ended].map(({ alert, role }) => [alert.id, role, alert.version, incidentOf(state, alert)?.status, incidentOf(state, alert)?.cancel_reason]);
     alerts.show([alertKey, Math.floor(Date.now() / 30000)], () => renderAlerts(state));
-    owed.show([state.formsToFill, list.length > 0], () => renderFormsToFill(state.formsToFill, list.length > 0));
+    const inHand = callInHand(list);
+    owed.show([state.formsToFill, inHand], () => renderFormsToFill(state.formsToFill, inHand));
     // During an incident the alerts come before the phone's settings: the job is what matters.
     const before = alertKey.length ? readiness : queue;
     if (alerts.nextSibling !== before) page.insertBefore(alerts, before);

@@ -11,9 +11,12 @@
 import { h } from "../dom.js";
 import { FORMS, fromLocalInput, isShown, patchBody, postBody, serverErrors, toLocalInput, validate, valuesFrom } from "../records-rules.js";
 import { alertPath } from "../router.js";
+import { crewOfAlert } from "../store.js";
 import { notice, topbar } from "./parts.js";
 
 const SAYS_YES_NO = [["yes", "Yes"], ["no", "No"]];
+// A question the server takes null for (field.nullable): "Not known" is sent and stored as null.
+const SAYS_YES_NO_NOT_KNOWN = [...SAYS_YES_NO, ["not_known", "Not known"]];
 const REASON = "reason";
 const MEMBER_STATES = new Set(["accepted", "en_route", "on_scene", "cleared"]);
 // Attendance and outcome records lock some hours after submission (then a coordinator amends
@@ -33,7 +36,7 @@ function formatWhen(iso) {
 
 /** A value as a person reads it. */
 export function displayValue(field, value, crewNames = new Map()) {
-  if (field.type === "bool") return value === true ? "Yes" : value === false ? "No" : "Not answered";
+  if (field.type === "bool") return value === true ? "Yes" : value === false ? "No" : field.nullable ? "Not known" : "Not answered";
   if (value === null || value === undefined || value === "" || (Array.isArray(value) && value.length === 0)) return "Not answered";
   if (field.type === "choice") return (field.choices.find(([key]) => key === String(value)) || [null, String(value)])[1];
   if (field.type === "time") return formatWhen(value);
@@ -94,15 +97,8 @@ export function formView(root, { id, kind }, ctx) {
   async function loadCrew() {
     if (kind !== "outcome") return;
     const me = store.state.me;
-    const fromStore = [...(store.state.incidents.get(alertOf()?.incident_id)?.crew?.values() || [])];
-    let crew = fromStore;
-    if (crew.length === 0) {
-      try {
-        crew = (await ctx.api.alert(id))?.crew || [];
-      } catch {
-        crew = []; // offline: the prefilled crew is shown by number
-      }
-    }
+    // The store's crew, else the server's, else (offline) the crew this phone kept with the forms.
+    const crew = await outbox.crewOf(id, crewOfAlert(store.state, id));
     const station = me?.responder?.station?.name;
     local.stationCrew = crew.filter((member) => member.station === station);
     // Those who were on scene are offered whatever their alert's state now: a cancelled incident
@@ -117,7 +113,8 @@ export function formView(root, { id, kind }, ctx) {
     local.item = items.at(-1) || null;
     if (local.data) {
       const cached = await outbox.cached(id, kind);
-      if (cached) local.data = { ...local.data, record: cached.record, note: cached.note, draft: cached.draft || null };
+      // Kept on this phone now (sent and accepted): no longer a blank form the server has not seen.
+      if (cached) local.data = { ...local.data, record: cached.record, note: cached.note, draft: cached.draft || null, blank: false };
     }
     const refused = before?.state === "pending" && local.item && local.item.state !== "pending";
     render(false, { focusErrors: refused });
@@ -157,7 +154,8 @@ export function formView(root, { id, kind }, ctx) {
     if (current === "loading") return body.replaceChildren(...intro.filter(Boolean), h("p", { text: "Loading…" }));
     if (current === "error") return body.replaceChildren(...intro.filter(Boolean), notice("danger", local.loadError));
     const parts = [...intro, cadTimes()];
-    if (local.data?.fromCache) parts.push(notice("warning", "No signal: showing what this phone last knew of this form."));
+    if (local.data?.blank) parts.push(notice("warning", "No signal: fill it in now, and it is kept on this phone and sent when there is signal."));
+    else if (local.data?.fromCache) parts.push(notice("warning", "No signal: showing what this phone last knew of this form."));
     const draft = current === "view" ? draftNotice() : null;
     if (draft) parts.push(draft); // it says what the note says, and what can be done about it
     else if (local.data?.note) parts.push(notice("info", local.data.note));
@@ -308,11 +306,11 @@ export function formView(root, { id, kind }, ctx) {
     function fieldControl(field) {
       const value = values[field.name];
       if (field.type === "bool" || field.type === "choice") {
-        const options = field.type === "bool" ? SAYS_YES_NO : field.choices;
+        const options = field.type !== "bool" ? field.choices : field.nullable ? SAYS_YES_NO_NOT_KNOWN : SAYS_YES_NO;
         const { group, inputs } = choiceGroup(field, options);
         for (const input of inputs) {
-          input.checked = field.type === "bool" ? (value === true && input.value === "yes") || (value === false && input.value === "no") : value === input.value;
-          input.addEventListener("change", () => changed(field.name, field.type === "bool" ? input.value === "yes" : input.value));
+          input.checked = field.type === "bool" ? (value === true && input.value === "yes") || (value === false && input.value === "no") || (value === null && input.value === "not_known") : value === input.value;
+          input.addEventListener("change", () => changed(field.name, field.type === "bool" ? (input.value === "not_known" ? null : input.value === "yes") : input.value));
         }
         return { wrap: group, inputs };
       }

@@ -180,21 +180,28 @@ function el(tag, className, text) {
 }
 
 /** One marker per defibrillator for the open incidents' nearest lists (`known`: incident id → list),
- *  labelled as the lists number it ("AED 2"). A defibrillator near two incidents is one marker
- *  ("AED 1", or "AED 1 · AED 2" when the lists number it differently): two labels at one spot read
- *  as two defibrillators. Which incident's it is, the lists beside the map say (the labels stay
- *  short enough for the wall board's map). */
+ *  labelled as the lists number it ("AED 2"). While more than one incident has a list on the map,
+ *  each label names its incident as the lists beside the map are headed, a line of its own (the
+ *  access note under it: app/map.js pinElement): ["AED 2 of CAD-T3-008"] (found by a tester: "AED
+ *  1" next to one incident was another's, and a defibrillator in two lists read "AED 1 · AED 2":
+ *  whose first, whose second?). A defibrillator near two incidents is still one marker, a line per
+ *  incident (["AED 1 of CAD-T3-009", "AED 2 of CAD-T3-008"]): two labels at one spot read as two
+ *  defibrillators. */
 export function defibrillatorMarkers(incidents, known) {
+  const listed = incidents.filter((incident) => Array.isArray(known.get(incident.id)) && known.get(incident.id).length);
+  const named = listed.length > 1;
   const markers = new Map();
-  for (const incident of incidents) {
-    const list = known.get(incident.id);
-    if (!Array.isArray(list)) continue;
-    list.forEach((defibrillator, index) => {
-      const label = `AED ${index + 1}`;
+  for (const incident of listed) {
+    known.get(incident.id).forEach((defibrillator, index) => {
       const key = defibrillator.id ?? `${defibrillator.latitude},${defibrillator.longitude}`;
+      if (!named) {
+        markers.set(key, { ...defibrillator, map_label: `AED ${index + 1}` });
+        return;
+      }
+      const line = `AED ${index + 1} of ${incident.cad_reference}`;
       const marker = markers.get(key);
-      if (!marker) markers.set(key, { ...defibrillator, map_label: label });
-      else if (!marker.map_label.split(" · ").includes(label)) marker.map_label = `${marker.map_label} · ${label}`;
+      if (!marker) markers.set(key, { ...defibrillator, map_label: [line] });
+      else if (!marker.map_label.includes(line)) marker.map_label.push(line);
     });
   }
   return [...markers.values()];

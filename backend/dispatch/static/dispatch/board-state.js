@@ -383,21 +383,43 @@ export function coverageText(incident, alerts = [], { dispatchButton = false } =
 }
 
 /** The escalation ladder's actions (ESCALATION_LADDER, docs/delivery.md) in a coordinator's words.
- *  The server says "resend" for a ring step at the widest ring: there is no wider ring to alert. */
-const ESCALATION_ACTIONS = { ring: "wider ring", resend: "re-send (widest ring reached)", sms: "texts", alarm: "alarm" };
+ *  The server says "resend" for a ring step at the widest ring: there is no wider ring to alert.
+ *  That step re-sends to those alerted who have not answered and looks again within the widest
+ *  ring for anyone newly in range or on call (escalation.py, _resend_and_widen): with nobody
+ *  alerted and unanswered it only looks again (found by a tester: "Next: re-send (widest ring
+ *  reached)" on an incident nobody was in range of: a re-send to nobody). */
+const ESCALATION_ACTIONS = { ring: "wider ring", resend: "re-send and look again (widest ring)", sms: "texts", alarm: "alarm" };
+const LOOK_AGAIN = "look again (widest ring)";
+const UNANSWERED_STATES = new Set(["alerted", "received"]);
 
 /** What the escalation ladder does next and when, in one line, for an open, dispatched incident
  *  still short of crews: "Next: texts at 14:04:30 · 1 of 4 steps done". From the server's
  *  `next_escalation_action` and `next_escalation_at` (backend/dispatch/payloads.py),
- *  `escalation_step` and `escalation_ladder_steps`. Null when the ladder has nothing to come:
- *  covered (it waits), closed, cancelled, not dispatched, or past its last step. Times in 24 hours. */
-export function escalationText(incident) {
+ *  `escalation_step` and `escalation_ladder_steps`, and the incident's `alerts` (whether a re-send
+ *  has anyone to go to). Null when the ladder has nothing to come: covered (it waits), closed,
+ *  cancelled, not dispatched, or past its last step. Times in 24 hours. */
+export function escalationText(incident, alerts = []) {
   if (!isShort(incident) || !incident.dispatched_at) return null;
   const action = incident.next_escalation_action;
   if (!action || !incident.next_escalation_at) return null;
-  const next = `Next: ${ESCALATION_ACTIONS[action] ?? action.replaceAll("_", " ")} at ${clockTime(incident.next_escalation_at)}`;
+  const nobodyToResend = action === "resend" && !alerts.some((alert) => UNANSWERED_STATES.has(alert.state));
+  const words = nobodyToResend ? LOOK_AGAIN : ESCALATION_ACTIONS[action] ?? action.replaceAll("_", " ");
+  const next = `Next: ${words} at ${clockTime(incident.next_escalation_at)}`;
   const steps = stepsDoneText(incident.escalation_step, incident.escalation_ladder_steps);
   return steps ? `${next} · ${steps}` : next;
+}
+
+/** The words on an open incident's dispatch button (the control room's board): "Dispatch" before
+ *  the first dispatch, "Dispatch next ring" after it, and at the widest ring (the server's `ring`
+ *  and `widest_ring`, backend/dispatch/payloads.py), where a dispatch only looks again within that
+ *  ring for anyone newly in range or on call, "Look again (widest ring)". Found by a tester:
+ *  "Dispatch next ring" at the widest ring, answered "Nobody was alerted: everyone in range has
+ *  already been alerted". */
+export function dispatchButtonText(incident) {
+  if (!incident.dispatched_at) return "Dispatch";
+  const widest = Number(incident.widest_ring);
+  if (Number.isInteger(widest) && widest >= 1 && Number(incident.ring) >= widest) return "Look again (widest ring)";
+  return "Dispatch next ring";
 }
 
 /** "1 of 4 steps done"; "0 of 4 steps done" before the first step, so a coordinator sees how long

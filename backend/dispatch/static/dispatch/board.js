@@ -238,8 +238,8 @@ function coverLine(incident, alerts) {
 
 /** "Next: wider ring at 14:03:00 · 1 of 4 steps done": the escalation ladder's next step while the
  *  incident is short of crews (board-state.js, escalationText); nothing once covered or finished. */
-function escalationLine(incident) {
-  const text = escalationText(incident);
+function escalationLine(incident, alerts) {
+  const text = escalationText(incident, alerts);
   return text ? el("p", { className: "board-escalation" }, text) : null;
 }
 
@@ -316,7 +316,7 @@ function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, dev
     ),
     alarm ? alarmLine(alarm) : null,
     coverLine(incident, alerts),
-    escalationLine(incident),
+    escalationLine(incident, alerts),
     unreached ? unreachedLine(unreached) : null,
     unproven ? unprovenLine(unproven) : null,
     firstLine(incident, alerts, positions, now),

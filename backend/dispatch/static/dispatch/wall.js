@@ -27,6 +27,7 @@ import {
   committedElsewhere,
   coverageText,
   createBoardState,
+  dispatchButtonText,
   elsewhereText,
   escalationText,
   funnelText,
@@ -350,7 +351,7 @@ class WallBoard {
     // none once anyone has been on scene.
     const first = incident.status === "open" ? likelyFirstAmong(positions, alerts, incident.ambulance_eta, now) : "";
     // "Next: texts at 14:04:30 · 1 of 4 steps done": the escalation ladder, while short of crews.
-    const escalation = escalationText(incident);
+    const escalation = escalationText(incident, alerts);
     // (replaceChildren would write a null as the text "null".)
     body.replaceChildren(...[
       el(
@@ -448,7 +449,7 @@ class WallBoard {
     return el(
       "div",
       { className: "wall-actions", role: "group", "aria-label": `Actions on ${incident.cad_reference}` },
-      button("dispatch", incident.dispatched_at ? "Dispatch next ring" : "Dispatch", () => this.dispatch(incident)),
+      button("dispatch", dispatchButtonText(incident), () => this.dispatch(incident)),
       button("named", "Alert named", () => this.alertNamed(incident)),
       unanswered ? button("stand-down", `Stand down ${unanswered} unanswered`, () => this.standDownAll(incident, unanswered)) : null,
       button("cancel", "Cancel", () => this.cancel(incident), "wall-button--danger"),
@@ -725,6 +726,7 @@ class WallBoard {
     try {
       const place = await this.api("GET", `/api/v1/postcodes/${encodeURIComponent(postcode)}/`);
       rememberPostcodePlace(form, place);
+      error.textContent = retiredPostcodeText(place);
     } catch (failure) {
       forgetPostcodePlace(form);
       error.textContent = failure.status === 404 && (failure.body?.error?.code ?? failure.body?.code) === "unknown_postcode"
@@ -891,6 +893,19 @@ export function rememberPostcodePlace(form, place) {
   form.dataset.postcodePlace = `${form.elements.latitude.value},${form.elements.longitude.value}`;
 }
 
+const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+
+/** A postcode found that is no longer in use (`terminated`, YYYYMM: docs/postcodes.md): its place
+ *  is still filled in (callers give their old postcode for years), with a warning to check the
+ *  address; "" for a postcode in use. Found by a tester: NR1 9ZZ (retired) filled the place silently. */
+export function retiredPostcodeText(place) {
+  const terminated = String(place?.terminated ?? "").trim();
+  if (!terminated) return "";
+  const month = /^(\d{4})(\d{2})$/.exec(terminated);
+  const since = month && Number(month[2]) >= 1 && Number(month[2]) <= 12 ? ` since ${MONTHS[Number(month[2]) - 1]} ${month[1]}` : "";
+  return `${place.postcode} is a retired postcode (not in use${since}): check the address with the caller. Its last known place is filled in.`;
+}
+
 /** The postcode changed, or was not found: the place an earlier postcode put in the form goes
  *  with it, so the incident cannot be created (and crews sent) at the old postcode's place. A
  *  place clicked on the map or typed since is the coordinator's own and stays. */
@@ -912,9 +927,12 @@ export function createBody(form) {
   if (!value("address")) missing.push("the address");
   const latitude = Number(value("latitude"));
   const longitude = Number(value("longitude"));
-  if (!value("latitude") || !value("longitude")) {
+  // One coordinate typed and not the other: name the one missing (found by a tester: a latitude
+  // typed and no longitude was answered "Give the place (a postcode, ...)").
+  if (!value("latitude") && !value("longitude")) {
     missing.push("the place (a postcode, a click on the map, or latitude and longitude)");
-  }
+  } else if (!value("latitude")) missing.push("the latitude");
+  else if (!value("longitude")) missing.push("the longitude");
   // A value typed but not a number is named, not taken for a missing place (found by trying the
   // board: latitude 95 and longitude "abc" were answered "Give the place").
   const notNumbers = [["latitude", latitude], ["longitude", longitude]]
