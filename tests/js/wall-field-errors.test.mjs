@@ -14,4 +14,11 @@ describe("the server's refusal of a message, as the board shows it", () => {
     const shown = errorText(400, body);
     assert.ok(shown.includes(refusal), shown);
   });
+
+  it("names the field as the board's form does, not by the API's name", () => {
+    const body = { error: { code: "invalid", message: "Invalid input.", fields: { text: ["Too long."], crew_target: ["At most 6."], address: ["Required."] } } };
+    const shown = errorText(400, body);
+    assert.equal(shown, "Invalid input. Message: Too long. Crews needed: At most 6. Address: Required.");
+    assert.ok(!shown.includes("text:"), shown);
+  });
 });

@@ -67,11 +67,30 @@ export function elapsed(ms) {
   return hours ? `${hours}:${pad(minutes % 60)}:${pad(seconds % 60)}` : `${minutes}:${pad(seconds % 60)}`;
 }
 
+/** The API's fields as the board's forms name them (found by trying the board: a refused crew
+ *  message read "text: This looks like…"). A field not listed is named by its words. */
+const FIELD_NAMES = {
+  text: "Message",
+  cad_reference: "CAD reference",
+  what3words: "what3words",
+  crew_target: "Crews needed",
+  ambulance_eta: "Ambulance arrival",
+  alert_ids: "Responders",
+};
+
+export function fieldName(name) {
+  if (FIELD_NAMES[name]) return FIELD_NAMES[name];
+  const words = String(name).replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 /** The API's error in words: its message, and what it says of each field. */
 export function errorText(status, body) {
   const error = body?.error;
   if (!error) return status === 404 ? "Not found (is this server up to date?)." : `The server answered ${status}.`;
-  const fields = Object.entries(error.fields ?? {}).map(([name, messages]) => `${name}: ${[].concat(messages).join(" ")}`);
+  const fields = Object.entries(error.fields ?? {}).map(
+    ([name, messages]) => `${fieldName(name)}: ${[].concat(messages).join(" ")}`,
+  );
   return [error.message, ...fields].filter(Boolean).join(" ");
 }
 
