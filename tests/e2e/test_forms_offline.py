@@ -454,7 +454,12 @@ def test_the_outcome_form_opened_without_signal_after_its_calls_page_names_the_c
     wait_until_kept(page, [f"record:{CREW_LEAD}:{alert_id}:outcome"])
     page.wait_for_load_state("networkidle")
 
-    phone.set_offline(True)  # (this page's pill is drawn once: the form's shows the change)
+    # Found by trying the product: this page's pill was drawn once and said "connected" offline;
+    # and the call being over, its back link is to the forms list, where the forms are filled from.
+    expect(page.locator(".topbar .back")).to_have_text("\u2039 Forms")
+    phone.set_offline(True)
+    page.locator(".form-list").wait_for()
+    page.locator(".pill-offline").wait_for(timeout=5000)
     page.get_by_role("link", name="Fill in: outcome form").click()
     page.locator(".pill-offline").wait_for()
     page.get_by_text("No signal: showing what this phone last knew of this form.").wait_for()

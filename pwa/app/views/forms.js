@@ -25,13 +25,38 @@ function onRecordsChange(store, fn) {
   });
 }
 
+/** The top bar, drawn again whenever the connection or where it goes back to changes: drawn
+ *  once, its pill said "connected" after the signal was lost (found by trying the product).
+ *  `backOf(state)`: its back link. [element, unsubscribe]. */
+export function liveTopbar(store, backOf) {
+  const top = h("div");
+  let shown = null;
+  const draw = (state) => {
+    const back = backOf(state);
+    const now = `${state.connection.status}|${state.online}|${back.path}`;
+    if (now === shown) return;
+    shown = now;
+    top.replaceChildren(topbar(state, back));
+  };
+  draw(store.state);
+  return [top, store.subscribe(draw)];
+}
+
+/** Where the call's forms page goes back to: the alert while its call is going on, else the forms
+ *  list (where a firefighter filling in forms after a call came from; a call this phone no longer
+ *  holds among its alerts is over too). */
+export function backFromForms(alert, id) {
+  const over = !alert || alert.incident?.status !== "open" || alert.state === "cleared";
+  return over ? { path: "/forms", label: "Forms" } : { path: alertPath(id), label: "Alert" };
+}
+
 export function formsView(root, { id }, ctx) {
   const { store, outbox } = ctx;
   const local = { statuses: {}, errors: {}, fromCache: false };
-  const top = h("div");
   const list = h("ul", { class: "form-list" });
   const banner = h("div");
   const alert = store.state.alerts.get(id);
+  const [top, stopTop] = liveTopbar(store, (state) => backFromForms(state.alerts.get(id), id));
   root.append(
     h(
       "main",
@@ -45,7 +70,6 @@ export function formsView(root, { id }, ctx) {
       h("p", { class: "hint", text: "If the call affected you, talk to your watch manager or the welfare team now: you do not need to wait for the form." }),
     ),
   );
-  top.append(topbar(store.state, { path: alertPath(id), label: "Alert" }));
 
   function render() {
     banner.replaceChildren(local.fromCache ? notice("warning", "No signal: showing what this phone last knew.") : "");
@@ -97,7 +121,8 @@ export function formsView(root, { id }, ctx) {
 
   render();
   refresh().then(load);
-  return onRecordsChange(store, refresh);
+  const stopRecords = onRecordsChange(store, refresh);
+  return () => (stopTop(), stopRecords());
 }
 
 /** Recent calls (GET records/, kept for offline use) and the forms of each. */
@@ -105,11 +130,12 @@ export function recordsView(root, _params, ctx) {
   const { store, outbox } = ctx;
   const local = { results: null, error: null, fromCache: false };
   const body = h("div");
+  const [top, stopTop] = liveTopbar(store, () => ({ path: "/", label: "Home" }));
   root.append(
     h(
       "main",
       { class: "page" },
-      topbar(store.state, { path: "/", label: "Home" }),
+      top,
       h("h1", { text: "Forms after calls" }),
       h("p", { class: "hint", text: "Calls you accepted in the last 30 days." }),
       body,
@@ -158,5 +184,6 @@ export function recordsView(root, _params, ctx) {
 
   render();
   load();
-  return onRecordsChange(store, render);
+  const stopRecords = onRecordsChange(store, render);
+  return () => (stopTop(), stopRecords());
 }
