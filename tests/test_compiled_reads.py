@@ -74,8 +74,10 @@ def test_queued_pushes_read_the_devices_without_compiling_a_queryset(devices, ca
     dispatch_incident(actor=carol, incident_id=incident.pk)
     alerts = list(Alert.objects.filter(incident=incident).select_related("responder"))
     count_compilations.clear()
-    deliveries = enqueue_pushes(alerts, round=2, now=timezone.now())
+    queued = enqueue_pushes(alerts, round=2, now=timezone.now())
     assert count_compilations == []
-    assert sorted((d.alert.responder_id, d.device_id) for d in deliveries) == sorted(
-        (device.user.responder.pk, device.pk) for device in devices
-    )
+    responder_of_alert = {alert.pk: alert.responder_id for alert in alerts}
+    expected = sorted((device.user.responder.pk, device.pk) for device in devices)
+    assert sorted((responder_of_alert[push.alert_id], push.device.pk) for push in queued) == expected
+    stored = Delivery.objects.filter(alert__in=alerts, round=2)
+    assert sorted((d.alert.responder_id, d.device_id) for d in stored) == expected

@@ -215,23 +215,15 @@ def funnels_of(alert_ids) -> dict[int, list[DeviceFunnel]]:
     return _with_proof({alert_id: list(devices.values()) for alert_id, devices in funnels.items()})
 
 
-def funnels_from(deliveries: list[Delivery]) -> dict[int, list[DeviceFunnel]]:
-    """The same from deliveries just written (a dispatch's), with their devices as the dispatch read
-    them a moment before in its transaction: no query (issue 17: the devices were read again to see
-    which are proven)."""
-    funnels: dict[int, dict[int | None, DeviceFunnel]] = defaultdict(dict)
-    devices = {}
-    for delivery in deliveries:
-        if delivery.channel != Channel.WEBPUSH or delivery.kind != Kind.ALERT:
-            continue
-        device = delivery.device
-        if device is not None:
-            devices[device.pk] = device
-        funnel = funnels[delivery.alert_id].setdefault(
-            delivery.device_id, DeviceFunnel(device_id=delivery.device_id, label=device.label if device else "")
-        )
-        _add(funnel, delivery)
-    proven = reachability.proven_among(devices.values())
+def funnels_of_queued(queued: list) -> dict[int, list[DeviceFunnel]]:
+    """The same for pushes just queued (a dispatch's first round: outbox.QueuedPush, with their
+    devices as the dispatch read them a moment before in its transaction): nothing sent, shown or
+    opened yet, so no query (issue 17: the devices were read again to see which are proven)."""
+    proven = reachability.proven_among({push.device.pk: push.device for push in queued}.values())
+    funnels: dict[int, dict[int, DeviceFunnel]] = defaultdict(dict)
+    for push in queued:
+        device = push.device
+        funnels[push.alert_id].setdefault(device.pk, DeviceFunnel(device_id=device.pk, label=device.label))
     return _with_proof({alert_id: list(devices.values()) for alert_id, devices in funnels.items()}, proven=proven)
 
 

@@ -583,7 +583,7 @@ def _tell_the_alerted(incident, alerts, *, round, now, crew_ids, coverage, respo
     # The board learns at once how many phones each responder has ("shown on 0 of 2", or "no phone
     # for alerts"), before their alerts, as its snapshot would tell it after a reload. A first
     # round's funnel is the pushes just queued; one alerted again has its earlier rounds.
-    funnels = receipts.funnels_from(pushes) if round == 1 else receipts.funnels_of([a.pk for a in alerts])
+    funnels = receipts.funnels_of_queued(pushes) if round == 1 else receipts.funnels_of([a.pk for a in alerts])
     devices = [payloads.board_devices(alert, funnels) for alert in alerts]
     events.send_to_board([("board.devices", {"alerts": devices})])
     # Those just alerted get the crew with their alert over the API; telling each of them about

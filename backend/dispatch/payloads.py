@@ -97,7 +97,7 @@ def board_alert(alert: Alert) -> dict:
 def board_devices(alert: Alert, funnels: dict[int, list[DeviceFunnel]]) -> dict:
     """What each of the responder's devices did with the alert's pushes (backend/delivery/
     receipts.py): sent (the push service accepted it), shown (the service worker's receipt),
-    opened (tapped). `funnels`: from receipts.funnels_of or funnels_from. No device: an empty list
+    opened (tapped). `funnels`: from receipts.funnels_of or funnels_of_queued. No device: an empty list
     (the responder has no phone registered for pushes)."""
     return board_item(
         alert_id=alert.pk, incident_id=alert.incident_id, responder_id=alert.responder_id, funnels=funnels
