@@ -2,12 +2,19 @@
 search. Nobody adds, changes or deletes entries here, superusers included. Entries about welfare
 check-ins are shown to welfare leads only."""
 
+from collections.abc import Callable, Iterable
+
 from django.contrib import admin
 
 from backend.admin_base import ReadOnlyAdmin
 from backend.audit.log import WELFARE_CHECK_INS
 from backend.audit.models import AuditEntry
 from backend.roles import is_welfare_lead
+
+# Searches that turn a term into the incidents it names (dispatch registers the CAD reference's:
+# the audit trail sits below dispatch and keeps incidents by id only). A coordinator looking up
+# what happened on a call has its CAD reference, not our id.
+INCIDENT_SEARCHES: list[Callable[[str], Iterable[int]]] = []
 
 
 @admin.register(AuditEntry)
@@ -31,6 +38,14 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         "detail",
     ]
     readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        incident_ids = {pk for search in INCIDENT_SEARCHES for pk in search(term)} if term else set()
+        if incident_ids:
+            found |= queryset.filter(incident_id__in=incident_ids)
+        return found, may_have_duplicates
 
     def get_queryset(self, request):
         # Even who filed a welfare check-in, and when, is private to the welfare leads.

@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from backend import priority
 from backend.accounts.models import Responder
 from backend.admin_base import ReadOnlyAdmin
+from backend.audit.admin import INCIDENT_SEARCHES
 from backend.delivery import receipts
 from backend.dispatch import access, actions, coverage
 from backend.dispatch.models import Alert, Incident, UnreachedReason
@@ -303,6 +304,14 @@ class AlertInline(AlertTimes, admin.TabularInline):
 
 
 # --- Incidents -----------------------------------------------------------------------------------
+
+
+def incidents_by_cad_reference(term: str) -> list[int]:
+    """The audit trail's search by CAD reference (in any case, as references are unique)."""
+    return list(Incident.objects.filter(cad_reference__iexact=term).values_list("pk", flat=True))
+
+
+INCIDENT_SEARCHES.append(incidents_by_cad_reference)
 
 
 @admin.register(Incident)
