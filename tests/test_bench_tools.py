@@ -64,3 +64,20 @@ def test_interleaved_runs_take_a_round_each_in_turn_until_all_have_ended():
         "floor 2",
         "floor done",
     ]
+
+
+def test_dispatch_cpu_reports_this_trees_cpu_over_the_baselines_round_by_round():
+    """bench/dispatch_cpu.py: the ratio is this tree's over the baseline's (below 1: this tree is
+    cheaper), per round and their median, from each child's CPU p50."""
+    dispatch_cpu = load_bench("dispatch_cpu")
+    rounds = [
+        {"this": {"cpu_p50_ms": 45.0}, "baseline": {"cpu_p50_ms": 60.0}},
+        {"this": {"cpu_p50_ms": 50.0}, "baseline": {"cpu_p50_ms": 50.0}},
+        {"this": {"cpu_p50_ms": 40.0}, "baseline": {"cpu_p50_ms": 64.0}},
+    ]
+    assert dispatch_cpu.ratios(rounds) == {
+        "cpu_p50_ratio_per_round": [0.75, 1.0, 0.625],
+        "cpu_p50_ratio_median_x": 0.75,
+    }
+    figures = dispatch_cpu.summary([3.0, 1.0, 2.0], [9.0, 7.0, 8.0])
+    assert figures == {"cpu_p50_ms": 2.0, "cpu_min_ms": 1.0, "wall_p50_ms": 8.0, "wall_min_ms": 7.0}
