@@ -5,6 +5,7 @@ read back raw (the database's own forms: SQLite's text datetimes and JSON, Postg
 compared column by column, every column but the id. The PostgreSQL pass runs the same tests."""
 
 import datetime
+from collections import Counter
 
 import pytest
 from django.db import connection
@@ -279,6 +280,32 @@ def test_rows_given_as_values_are_written_as_the_orm_writes_them_with_no_instanc
     assert insert_values(AuditEntry, [audit_rows(1, carol)], returning=False) is None
     with pytest.raises(ValueError, match="no such column"):
         insert_values(AuditEntry, [{**audit_rows(1, carol), "actor": carol}])
+
+
+def test_rows_given_as_values_ask_a_columns_plain_default_once_not_once_a_row(incident, alice, monkeypatch):
+    """A dispatch's 200 deliveries name 7 of their 20 columns: each other column's default was asked
+    (and converted) once a row. A default that is a plain value is the same for every row; only a
+    callable one (a JSON column's dict) is asked again for each row."""
+    from django.db.models import Field, ForeignKey
+
+    asked = []
+    for cls in (Field, ForeignKey):
+        original = cls.get_default
+
+        def counting(self, original=original):
+            asked.append(self.attname)
+            return original(self)
+
+        monkeypatch.setattr(cls, "get_default", counting)
+    [alert] = Alert.objects.bulk_create(
+        [Alert(incident=incident, responder=alice, station=alice.station, rank=1, distance_km=1.0, alerted_at=NOW)]
+    )
+    asked.clear()  # the alert's own
+    rows = [{"alert_id": alert.pk, "channel": Channel.SMS, "round": n, "next_attempt_at": NOW} for n in range(1, 101)]
+    insert_values(Delivery, rows, returning=False)
+    # Once a column (a foreign key's counts twice: ForeignKey.get_default asks Field's), not 100 times.
+    assert max(Counter(asked).values()) <= 2
+    assert Delivery.objects.filter(alert=alert, state=DeliveryState.PENDING, attempts=0, kind=Kind.ALERT).count() == 100
 
 
 def test_one_row_of_another_model_per_row_is_written_with_them(incident, alice, bob, charlie, carol, frozen_now):
