@@ -308,6 +308,31 @@ def test_rows_given_as_values_ask_a_columns_plain_default_once_not_once_a_row(in
     assert Delivery.objects.filter(alert=alert, state=DeliveryState.PENDING, attempts=0, kind=Kind.ALERT).count() == 100
 
 
+def test_new_instances_take_a_plain_default_as_read_once_and_a_callable_ones_afresh(incident, alice, monkeypatch):
+    """new_instance for a dispatch's 200 alerts asked each of 15 fields' default once an alert; a
+    plain default is now read once for the model, a callable default (a JSON column's dict) still
+    called for each instance, so no two instances share one mutable value."""
+    from django.db.models import Field, ForeignKey
+
+    new_instance(Alert, incident=incident, responder=alice, station_id=alice.station_id, rank=1)  # the plan
+    asked = []
+    for cls in (Field, ForeignKey):
+        original = cls.get_default
+
+        def counting(self, original=original):
+            asked.append(self.attname)
+            return original(self)
+
+        monkeypatch.setattr(cls, "get_default", counting)
+    alerts = [
+        new_instance(Alert, incident=incident, responder=alice, station_id=alice.station_id, rank=n) for n in range(50)
+    ]
+    assert asked == []
+    assert {(a.state, a.version, a.decline_note) for a in alerts} == {(AlertState.ALERTED, 1, "")}
+    entries = [new_instance(AuditEntry, at=NOW, role="system", action=AuditAction.VIEW) for _ in range(2)]
+    assert entries[0].detail == {} and entries[0].detail is not entries[1].detail
+
+
 def test_one_row_of_another_model_per_row_is_written_with_them(incident, alice, bob, charlie, carol, frozen_now):
     """An alert's audit entry written with the alert (insert_rows' one_per_row): the entries
     record_alert_changes writes for the same alerts, each naming its alert by its new id, in the
