@@ -172,9 +172,11 @@ class Outcome(SubmittedRecord):
     location_type = models.CharField(max_length=20, choices=LocationType.choices, blank=True)
     witnessed = models.CharField(max_length=20, choices=Witnessed.choices, blank=True)
     presumed_cause = models.CharField(max_length=20, choices=PresumedCause.choices, blank=True)
-    # When the patient collapsed: often told by a bystander, so it may be an estimate.
+    # When the patient collapsed: often told by a bystander, so it may be an estimate. Whether it
+    # is: yes, no, or not known (null: unanswered); records made before migration 0009 hold False
+    # where the crew gave no answer (docs/registry.md).
     collapse_at = models.DateTimeField(null=True, blank=True)
-    collapse_time_estimated = models.BooleanField(default=False)
+    collapse_time_estimated = models.BooleanField(null=True, blank=True)
 
     # Before the crew arrived.
     bystander_cpr = models.CharField(max_length=10, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN)
@@ -189,10 +191,12 @@ class Outcome(SubmittedRecord):
     )
     public_defibrillator_first_shock_at = models.DateTimeField(null=True, blank=True)
 
-    # What the crew did.
-    compressions = models.BooleanField(default=False)
+    # What the crew did. Compressions and the crew's defibrillator: yes, no, or not known (null: the
+    # crew left it unanswered); records made before migration 0009 hold False where the crew gave no
+    # answer, so for them no and unanswered cannot be told apart (docs/registry.md).
+    compressions = models.BooleanField(null=True, blank=True)
     ventilation = models.CharField(max_length=20, choices=Ventilation.choices, default=Ventilation.NONE)
-    defibrillator_applied = models.BooleanField(default=False)
+    defibrillator_applied = models.BooleanField(null=True, blank=True)
     first_rhythm = models.CharField(max_length=20, choices=FirstRhythm.choices, blank=True)
     crew_shocks = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(50)])
 

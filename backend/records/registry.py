@@ -9,7 +9,8 @@ survival, neurological outcome). No patient identifiers: no name, date of birth,
 address or position; the age is a band. Where two crews filed a form about one patient, the case
 takes the patient's details from the crew that got there first and the outcome from both (ROSC if
 either says so; shocks added up). An outcome-at-handover question no crew answered is written empty
-(not known), never "no", and is left out of that measure's percentage in the Utstein figures.
+(not known), never "no", and is left out of that measure's percentage in the Utstein figures; so is
+whether the collapse time is an estimate when the crew did not say.
 
 Who may: records.export_registry (coordinators); every export is audited with its period and
 kind (backend.records.admin_reports, and the command `manage.py export_registry`).
@@ -211,7 +212,7 @@ CASE_COLUMNS = [
     (
         "collapse_time_estimated",
         "patient",
-        lambda c: _yes_no(c.first_form.collapse_time_estimated) if c.first_form.collapse_at else "",
+        lambda c: _yes_no_not_known(c.first_form.collapse_time_estimated) if c.first_form.collapse_at else "",
     ),
     ("resuscitation_attempted", "process", lambda c: _yes_no(c.attempted)),
     (

@@ -75,10 +75,6 @@ def _text(label: str, max_length: int, *, noun: str) -> Field:
     return Field("text", label, max_length=max_length, default="", noun=noun)
 
 
-def _flag(label: str) -> Field:
-    return Field("bool", label, default=False)
-
-
 def _yes_no_not_known(label: str) -> Field:
     """A yes/no question the crew may not be able to answer: left out, or null, it is stored as
     not known (None), never as No."""
@@ -105,7 +101,7 @@ OUTCOME_FIELDS = {
     "witnessed": _choice("Witnessed by", Witnessed),
     "presumed_cause": _choice("Presumed cause", PresumedCause),
     "collapse_at": _time("Collapse", may_precede_incident=True),
-    "collapse_time_estimated": _flag("Collapse time estimated"),
+    "collapse_time_estimated": _yes_no_not_known("Collapse time estimated"),
     "bystander_cpr": _choice("Bystander CPR", YesNoUnknown, YesNoUnknown.UNKNOWN),
     "dispatcher_assisted_cpr": _choice("Dispatcher-assisted CPR", YesNoUnknown, YesNoUnknown.UNKNOWN),
     "public_defibrillator_applied": _choice("Public defibrillator applied", YesNoUnknown, YesNoUnknown.UNKNOWN),
@@ -113,9 +109,11 @@ OUTCOME_FIELDS = {
         "count", "Shocks by a public defibrillator", maximum=MAX_SHOCKS, nullable=True
     ),
     "public_defibrillator_first_shock_at": _time("Public defibrillator's first shock", may_precede_incident=True),
-    "compressions": _flag("Compressions by the crew"),
+    # What the crew did: yes, no or not known (left unanswered), as the outcome at handover below.
+    # Records made before migration 0009 hold No where the crew gave no answer (docs/registry.md).
+    "compressions": _yes_no_not_known("Compressions by the crew"),
     "ventilation": _choice("Ventilation", Ventilation, Ventilation.NONE),
-    "defibrillator_applied": _flag("Defibrillator applied by the crew"),
+    "defibrillator_applied": _yes_no_not_known("Defibrillator applied by the crew"),
     "first_rhythm": _choice("First rhythm", FirstRhythm),
     "crew_shocks": Field("count", "Shocks by the crew", maximum=MAX_SHOCKS, default=0),
     "first_cpr_by": _choice("First CPR by", FirstCprBy),
@@ -409,13 +407,16 @@ def _check_outcome(record: dict, errors: dict) -> None:
             )
         if shocks:
             _add(errors, "crew_shocks", "Resuscitation was not attempted, so the crew cannot have given shocks.")
-        if record["compressions"]:
+        # Only a Yes contradicts it: compressions not known (None) are accepted.
+        if record["compressions"] is True:
             _add(errors, "compressions", "Resuscitation was not attempted, so the crew cannot have given compressions.")
     elif record["not_attempted_reason"]:
         _add(errors, "not_attempted_reason", "Leave this empty: resuscitation was attempted.")
     if shocks and "crew_shocks" not in errors:
-        if not record["defibrillator_applied"]:
-            _add(errors, "crew_shocks", "Shocks need the crew's defibrillator applied: tick it, or set shocks to 0.")
+        # A shock by the crew means its defibrillator was applied: No and not known (None) are both
+        # refused, as ROSC at handover needs "ROSC at any time" answered yes, not left not known.
+        if record["defibrillator_applied"] is not True:
+            _add(errors, "crew_shocks", "Shocks need the crew's defibrillator applied: answer Yes, or set shocks to 0.")
         elif record["first_rhythm"] != FirstRhythm.SHOCK_ADVISED:
             _add(errors, "crew_shocks", "The crew can only have given shocks if the first rhythm was 'shock advised'.")
     if record["first_shock_at"] is not None and not shocks:
@@ -439,8 +440,8 @@ def _check_utstein_core(record: dict, errors: dict) -> None:
     """The rules of the Utstein items added in issue 16. Each fires only when one of those items
     is given, so a record made before them (every new item at its default) stays valid when it
     is amended later."""
-    if record["collapse_time_estimated"] and record["collapse_at"] is None:
-        _add(errors, "collapse_time_estimated", "Give the estimated collapse time, or untick 'estimated'.")
+    if record["collapse_time_estimated"] is True and record["collapse_at"] is None:
+        _add(errors, "collapse_time_estimated", "Give the estimated collapse time, or answer No to 'estimated'.")
     if record["public_defibrillator_first_shock_at"] is not None:
         if record["public_defibrillator_applied"] != YesNoUnknown.YES:
             _add(

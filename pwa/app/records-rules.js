@@ -94,7 +94,7 @@ export const FORMS = {
       {
         legend: "The collapse",
         fields: [
-          outcome.time("collapse_at", "Time of collapse", { hint: "Leave empty if nobody knows. An estimate is fine: tick below." }),
+          outcome.time("collapse_at", "Time of collapse", { hint: "Leave empty if nobody knows. An estimate is fine: say so below." }),
           outcome.bool("collapse_time_estimated", "Is the collapse time an estimate?", { showIf: (values) => Boolean(values.collapse_at) }),
         ],
       },
@@ -334,7 +334,8 @@ function checkOutcome(values, errors) {
   }
   if (shocks > 0 && !errors.crew_shocks) {
     if (values.first_rhythm !== "shock_advised") add(errors, "crew_shocks", "Shocks can only be given when the first rhythm was 'Shock advised'.");
-    else if (values.defibrillator_applied === false) add(errors, "crew_shocks", "Shocks need the crew's defibrillator applied: answer Yes there.");
+    // Not known (null) is refused too, as the server does: a shock by the crew means its defibrillator was applied.
+    else if (values.defibrillator_applied !== true) add(errors, "crew_shocks", "Shocks need the crew's defibrillator applied: answer Yes there.");
   }
   if (values.first_shock_at && shocks === 0) add(errors, "first_shock_at", "A first shock time needs at least one crew shock.");
   if (values.public_defibrillator_first_shock_at && values.public_defibrillator_applied === "yes" && !(Number(values.public_defibrillator_shocks) > 0)) {

@@ -1,6 +1,7 @@
 """The after-call forms in the app, for two faults a tester found: the outcome at handover left
-unanswered is "Not known" on the phone and null on the server (it was stored and shown as No), and
-notes holding an NHS number are refused with the server's message next to the notes (they were
+unanswered is "Not known" on the phone and null on the server (it was stored and shown as No), as
+are since migration 0009 the crew's compressions and defibrillator and an estimated collapse time;
+and notes holding an NHS number are refused with the server's message next to the notes (they were
 saved)."""
 
 import re
@@ -55,6 +56,62 @@ def test_an_unanswered_question_at_handover_is_not_known_on_the_phone_and_the_se
     }
     stored = server.manage("shell", "-c", OUTCOME_AT_HANDOVER.format(incident_id=int(incident["id"])))
     assert stored.strip().splitlines()[-1] == "[True, None, None, None]"
+    assert problems == []
+
+
+CREW_ACTIONS = """
+from backend.records.models import Outcome
+o = Outcome.objects.get(incident_id={incident_id})
+print([o.compressions, o.defibrillator_applied, o.collapse_at is not None, o.collapse_time_estimated])
+"""
+# A local time (as the phone's datetime-local input takes it) five minutes ago.
+FIVE_MINUTES_AGO = """() => {
+  const at = new Date(Date.now() - 5 * 60000);
+  const two = (n) => String(n).padStart(2, "0");
+  const day = `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}`;
+  return `${day}T${two(at.getHours())}:${two(at.getMinutes())}`;
+}"""
+CREW_ACTION_QUESTIONS = (
+    "Is the collapse time an estimate?",
+    "Chest compressions by the crew",
+    "Crew's defibrillator applied",
+)
+
+
+def test_the_crews_compressions_defibrillator_and_estimate_left_unanswered_are_not_known(phone, server, dispatcher):
+    """They were stored and shown as No (migration 0009); shocks with the defibrillator not known
+    are refused on the phone, as with No."""
+    log_in(phone, CREW_LEAD)
+    incident, alert_id = accept_new_alert(phone, dispatcher, "E2E-NOT-KNOWN-3", NEAR_DEREHAM, "3 Form Lane, Dereham")
+    page = phone.new_page()
+    problems = watch_for_problems(page)
+    page.goto(f"/#/alerts/{alert_id}/forms/outcome")
+    page.locator("form#record-form").wait_for()
+
+    group(page, "Was resuscitation attempted?").get_by_role("radio", name="Yes", exact=True).check()
+    page.locator("#f-collapse_at").fill(page.evaluate(FIVE_MINUTES_AGO))
+    for question in CREW_ACTION_QUESTIONS:
+        expect(group(page, question).get_by_role("radio", name="Not known", exact=True)).to_be_checked()
+    group(page, "Chest compressions by the crew").get_by_role("radio", name="Yes", exact=True).check()
+
+    rhythm = group(page, "First rhythm (as the defibrillator classed it)")
+    rhythm.get_by_role("radio", name="Shock advised", exact=True).check()
+    page.get_by_label("Shocks given by the crew").fill("1")
+    page.get_by_role("button", name="Submit outcome form").click()
+    refused = "Shocks need the crew's defibrillator applied: answer Yes there."
+    expect(page.locator("#err-crew_shocks")).to_have_text(refused)
+    page.get_by_label("Shocks given by the crew").fill("0")
+    page.get_by_role("button", name="Submit outcome form").click()
+    page.get_by_text(re.compile(r"Sent and accepted \(version 1\)")).wait_for()
+
+    shown = {q: page.locator(f'dt:text-is("{q}") + dd').inner_text() for q in CREW_ACTION_QUESTIONS}
+    assert shown == {
+        "Is the collapse time an estimate?": "Not known",
+        "Chest compressions by the crew": "Yes",
+        "Crew's defibrillator applied": "Not known",
+    }
+    stored = server.manage("shell", "-c", CREW_ACTIONS.format(incident_id=int(incident["id"])))
+    assert stored.strip().splitlines()[-1] == "[True, None, True, None]"
     assert problems == []
 
 

@@ -1,6 +1,7 @@
 // How the after-call form shows an answer (pwa/app/views/record-form.js): an outcome-at-handover
 // question left unanswered is "Not known", never "No" (the tester's fault: a summary of No for
-// questions the crew had not answered).
+// questions the crew had not answered), and so are the crew's compressions and defibrillator and
+// whether the collapse time is an estimate.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
@@ -15,7 +16,13 @@ describe("an answer as the form shows it", () => {
     assert.deepEqual([true, false, null].map((value) => displayValue(rosc, value)), ["Yes", "No", "Not known"]);
   });
 
+  it("shows the crew's compressions and defibrillator, and an estimated collapse time, as Yes, No or Not known", () => {
+    for (const name of ["compressions", "defibrillator_applied", "collapse_time_estimated"]) {
+      assert.deepEqual([true, false, null].map((value) => displayValue(field("outcome", name), value)), ["Yes", "No", "Not known"], name);
+    }
+  });
+
   it("still shows an unanswered yes/no question that cannot be not known as Not answered", () => {
-    assert.equal(displayValue(field("outcome", "compressions"), null), "Not answered");
+    assert.equal(displayValue(field("attendance", "attended"), null), "Not answered");
   });
 });

@@ -172,10 +172,12 @@ describe("rules checked as the firefighter types", () => {
 
 describe("the outcome at handover: yes, no or not known", () => {
   const HANDOVER = ["rosc_any_time", "rosc_at_handover", "ongoing_cpr_at_handover", "resuscitation_stopped"];
+  // Not known since migration 0009, as the outcome at handover.
+  const CREW_ACTIONS = ["collapse_time_estimated", "compressions", "defibrillator_applied"];
 
   it("offers 'Not known' for the questions the server takes null for, and only those", () => {
     const nullable = fieldsOf("outcome").filter((field) => field.type === "bool" && field.nullable).map((field) => field.name);
-    assert.deepEqual(nullable, HANDOVER);
+    assert.deepEqual(nullable, [...CREW_ACTIONS, ...HANDOVER]);
     assert.equal(fieldsOf("attendance").find((field) => field.name === "attended").nullable, false);
   });
 
@@ -186,6 +188,32 @@ describe("the outcome at handover: yes, no or not known", () => {
     for (const name of HANDOVER.slice(1)) assert.equal(name in body, false, name);
     const record = { rosc_any_time: true, rosc_at_handover: false };
     assert.deepEqual(patchBody("outcome", { ...valuesFrom("outcome", record), rosc_at_handover: null }, record), { rosc_at_handover: null });
+  });
+});
+
+describe("the crew's compressions and defibrillator, and an estimated collapse time: yes, no or not known", () => {
+  it("sends nothing for an unanswered question (the server stores not known), never false, and null to clear an answer", () => {
+    const values = { ...valuesFrom("outcome", { collapse_at: at(-40) }), resuscitation_attempted: true };
+    const body = postBody("outcome", values);
+    for (const name of ["compressions", "defibrillator_applied", "collapse_time_estimated"]) assert.equal(name in body, false, name);
+    const record = { resuscitation_attempted: true, compressions: true, defibrillator_applied: false };
+    assert.deepEqual(patchBody("outcome", { ...valuesFrom("outcome", record), compressions: null }, record), { compressions: null });
+  });
+
+  it("refuses crew shocks with the crew's defibrillator not known, as with No, on the shocks", () => {
+    assert.deepEqual(outcome({ crew_shocks: 1, first_rhythm: "shock_advised", defibrillator_applied: null }), {
+      crew_shocks: ["Shocks need the crew's defibrillator applied: answer Yes there."],
+    });
+    assert.deepEqual(outcome({ crew_shocks: 0, defibrillator_applied: null }), {});
+  });
+
+  it("accepts compressions not known when resuscitation was not attempted (only Yes is refused)", () => {
+    assert.deepEqual(outcome({ resuscitation_attempted: false, not_attempted_reason: "dnacpr", compressions: null }), {});
+  });
+
+  it("no longer keeps 'estimated' once the collapse time is cleared: a change sends it as not known", () => {
+    const record = { resuscitation_attempted: true, collapse_at: at(-40), collapse_time_estimated: true };
+    assert.deepEqual(patchBody("outcome", { ...valuesFrom("outcome", record), collapse_at: null }, record), { collapse_at: null, collapse_time_estimated: null });
   });
 });
 

@@ -94,13 +94,17 @@ def make_attendance(alert, *, attended=True, on_scene=None, notes="", **fields) 
 
 
 def make_outcome(incident, station, *, submitted_by=None, crew=(), **fields) -> Outcome:
-    """An outcome form as stored. The outcome at handover is No unless given (None: not known), as
-    these fixtures' forms were written when an unanswered question was stored as No."""
+    """An outcome form as stored. The outcome at handover, the crew's compressions and defibrillator
+    and an estimated collapse time are No unless given (None: not known), as these fixtures' forms
+    were written when an unanswered question was stored as No."""
     values = {
         "resuscitation_attempted": True,
         "location_type": "home",
         "witnessed": "not_witnessed",
         "first_rhythm": "unknown",
+        "collapse_time_estimated": False,
+        "compressions": False,
+        "defibrillator_applied": False,
         "rosc_any_time": False,
         "rosc_at_handover": False,
         "ongoing_cpr_at_handover": False,

@@ -156,12 +156,16 @@ def test_each_field_has_the_servers_type_choices_and_limits(forms, kind):
 
 @pytest.mark.parametrize("kind", list(validation.FIELDS))
 def test_the_app_offers_not_known_for_the_yes_no_questions_the_server_takes_null_for(forms, kind):
-    # The outcome at handover: unanswered is not known (null), never No; the app says "Not known".
+    # The outcome at handover, and since migration 0009 the crew's compressions and defibrillator and
+    # an estimated collapse time: unanswered is not known (null), never No; the app says "Not known".
     app_nullable = {field["name"] for field in forms[kind] if field["type"] == "bool" and field.get("nullable")}
     server_nullable = {name for name, spec in validation.FIELDS[kind].items() if spec.nullable and spec.type == "bool"}
     assert app_nullable == server_nullable
     if kind == "outcome":
         assert server_nullable == {
+            "collapse_time_estimated",
+            "compressions",
+            "defibrillator_applied",
             "rosc_any_time",
             "rosc_at_handover",
             "ongoing_cpr_at_handover",

@@ -67,13 +67,18 @@ def test_the_api_gives_not_known_as_null_and_takes_null_to_clear_an_answer(erin_
     assert Outcome.objects.get().rosc_at_handover is None
 
 
-def test_a_flag_that_cannot_be_not_known_still_refuses_null(erin_alert, erin):
-    response = client_for(erin.user).post(url(erin_alert), body(**valid_outcome(compressions=None)), format="json")
+def test_a_question_that_cannot_be_not_known_still_refuses_null(erin_alert, erin):
+    # (Compressions could not be not known until migration 0009: test_crew_actions_not_known.py.)
+    response = client_for(erin.user).post(
+        url(erin_alert), body(**valid_outcome(resuscitation_attempted=None)), format="json"
+    )
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"compressions": ["Answer true or false."]}
+    assert response.json()["error"]["fields"] == {
+        "resuscitation_attempted": ["Say whether resuscitation was attempted."]
+    }
 
 
-def test_the_schema_says_null_is_not_known_for_these_four_only():
+def test_the_schema_says_null_is_not_known_for_these_four():
     document = APIClient().get("/api/schema/?format=json").json()
     operation = document["paths"]["/api/v1/alerts/{alert_id}/outcome/"]["post"]
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
@@ -83,7 +88,7 @@ def test_the_schema_says_null_is_not_known_for_these_four_only():
     for name in HANDOVER:
         assert properties[name]["type"] == ["boolean", "null"], name
         assert "not known" in properties[name]["description"]
-    assert properties["compressions"]["type"] == "boolean"
+    assert properties["resuscitation_attempted"]["type"] == "boolean"
     record = payloads.record_schema("outcome")["properties"]
     assert [record[name]["type"] for name in HANDOVER] == [["boolean", "null"]] * 4
 

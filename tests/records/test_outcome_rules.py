@@ -106,7 +106,7 @@ def test_crew_shocks_need_a_shock_advised_first_rhythm(erin_alert):
 
 def test_crew_shocks_need_the_defibrillator_applied(erin_alert):
     assert refused_fields(erin_alert, defibrillator_applied=False) == {
-        "crew_shocks": ["Shocks need the crew's defibrillator applied: tick it, or set shocks to 0."]
+        "crew_shocks": ["Shocks need the crew's defibrillator applied: answer Yes, or set shocks to 0."]
     }
 
 

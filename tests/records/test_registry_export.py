@@ -161,6 +161,18 @@ def test_a_question_no_crew_answered_is_written_empty_not_no(known, stations, ca
     assert [rows["EEAST-B"][name] for name in HANDOVER_COLUMNS] == ["no", "no", "no", "no"]
 
 
+def test_whether_the_collapse_time_is_an_estimate_is_written_empty_when_not_known(known, stations, carol):
+    """It was written "no" when the crew had not said (and stays empty without a collapse time)."""
+    answers = {"EEAST-F": None, "EEAST-G": False, "EEAST-H": True}
+    for day, (reference, estimated) in enumerate(answers.items(), start=20):
+        incident = make_incident(local(2025, 3, day, 9, 0), carol, cad_reference=reference)
+        collapse = local(2025, 3, day, 8, 55)
+        make_outcome(incident, stations["norwich"], collapse_at=collapse, collapse_time_estimated=estimated)
+    rows = {row["incident_reference"]: row for row in rows_of(registry.export_csv("cases", PERIOD))}
+    assert [rows[reference]["collapse_time_estimated"] for reference in answers] == ["", "no", "yes"]
+    assert rows["EEAST-B"]["collapse_time_estimated"] == ""  # no collapse time
+
+
 def test_the_utstein_percentages_leave_out_the_cases_not_known(known, stations, carol):
     f = make_incident(local(2025, 3, 20, 9, 0), carol, cad_reference="EEAST-F")
     make_outcome(f, stations["norwich"], rosc_any_time=None, rosc_at_handover=None)
