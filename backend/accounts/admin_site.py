@@ -149,6 +149,12 @@ class CoordinatorsAdminSite(admin.AdminSite):
     def enrol_view(self, request):
         """First login: a new authenticator app. The device counts once one code from it is right."""
         if user_has_device(request.user):
+            # A device was made while this page was open (enrolled in another tab, or by an
+            # administrator): the code typed here is tried on it as the code page would, right or
+            # called wrong there. Found by a trial of the product: sent on without trying it, the
+            # code came back to "Enter your code" with no words.
+            if request.method == "POST":
+                return self.verify_view(request)
             return self._second_factor_redirect(request)
         device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
         if device is None:

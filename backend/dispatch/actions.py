@@ -37,7 +37,13 @@ from backend.dispatch.models import (
     StandDownReason,
     UnreachedReason,
 )
-from backend.dispatch.selection import Selection, committed_elsewhere, eligible_responders, select_responders
+from backend.dispatch.selection import (
+    Selection,
+    committed_elsewhere,
+    eligible_responders,
+    select_responders,
+    why_named_not_alerted,
+)
 from backend.errors import CommittedElsewhere, Conflict, InvalidInput
 from backend.realtime import events
 from backend.roles import role_of
@@ -370,6 +376,9 @@ def _dispatch_open_incident(
             incident, radius_km=None, station_ids=station_ids, responder_ids=responder_ids, today=today, actor=actor
         )
         alerts = again + alerts
+        if not alerts:  # why, of the named (selection sees only who is left to alert)
+            today = today or timezone.localdate()
+            nobody_because = why_named_not_alerted(incident.pk, responder_ids, today=today) or nobody_because
     else:
         alerts, nobody_because = _alert_widening(
             incident, station_ids=station_ids, today=today, actor=actor, alerted_before=alerted_before
@@ -684,17 +693,67 @@ def _alert_again(incident: Incident, alerts: list[Alert], *, now, actor, named: 
         alert for alert in alerts if alert.responder_id in can_go and (named or alert.responder_id not in committed)
     ]
     for alert in again:
-        alert.state = AlertState.ALERTED
-        alert.version += 1
-        alert.stood_down_at = None
-        alert.stood_down_reason = ""
-        alert.received_at = None  # to be shown again: the phone acknowledges it again
-    _save_alerts(again, "stood_down_at", "stood_down_reason", "received_at", actor=actor)
+        _ask_afresh(alert, now)
+    _save_alerts(again, *_REALERT_FIELDS, actor=actor)
     overrides = [(alert, committed[alert.responder_id]) for alert in again if alert.responder_id in committed]
     record_overrides(actor, overrides)
     if again:
         _send_alerts(incident, again, round=None, now=now)
     return again
+
+
+# What _ask_afresh writes besides the state and version (and the reports' mark: the intervals the
+# reports count change with the re-alert and the answers it clears).
+_REALERT_FIELDS = (
+    "realerted_at",
+    "received_at",
+    "accepted_at",
+    "declined_at",
+    "decline_reason",
+    "decline_note",
+    "en_route_at",
+    "stood_down_at",
+    "stood_down_reason",
+    "summary_due",
+)
+
+
+def _ask_afresh(alert: Alert, now) -> None:
+    """A stood-down alert alerted again, in memory: the earlier answer no longer holds, so no count
+    may go on counting it (coverage's accepted_count, the reports' acceptances and intervals, the
+    attendance form offered to those who accepted), and the board's and the reports' intervals run
+    from this alert (Alert.answered_alert). The audit trail keeps every state it had, each with its
+    time. Field by field:
+    - alerted_at is kept: the first alert, the incident's "fire alerted" time (records/registry.py)
+      and the earliest the crew may log an event at (checklists); realerted_at is this alert's time.
+    - received_at: cleared, the phone must show this alert and say so again.
+    - declined_at, decline_reason, decline_note: cleared, a decline before an acceptance that was
+      then stood down is an earlier answer; a new decline sets them afresh.
+    - accepted_at, en_route_at: cleared, the acceptance (and the setting off) was stood down: it
+      is asked for again. Unless the responder had been on scene (on_scene_at, kept): they went,
+      so their acceptance, setting off and arrival stay, as the record that they attended. Coverage
+      still counts them as attended (and, once it has finished, accepted) but not as going until
+      they accept again; their attendance form stays theirs (records/access.py asks accepted_at);
+      the reports' arrival, measured from the first alert, stays. Answering again sets the new
+      times over them (the audit trail keeps the earlier states' times): docs/hazard-log.md, H20.
+    - stood_down_at, stood_down_reason: cleared, no longer stood down.
+    - cleared_at, cancelled_at: never set on a stood-down alert (a cleared or cancelled alert is
+      never stood down, nor alerted again once its incident has ended).
+    - distance_km, distance_from, rank, station: kept, where they were when first alerted.
+    """
+    alert.state = AlertState.ALERTED
+    alert.version += 1
+    alert.realerted_at = now
+    alert.received_at = None
+    alert.declined_at = None
+    alert.decline_reason = ""
+    alert.decline_note = ""
+    if alert.on_scene_at is None:
+        alert.accepted_at = None
+        alert.en_route_at = None
+    alert.stood_down_at = None
+    alert.stood_down_reason = ""
+    alert.summary_due = True
 
 
 def _stood_down(incident: Incident, *, reason: str | None = None, responder_ids=None) -> list[Alert]:

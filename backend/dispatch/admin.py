@@ -26,7 +26,8 @@ from backend.admin_base import ReadOnlyAdmin
 from backend.audit.admin import INCIDENT_SEARCHES
 from backend.delivery import receipts
 from backend.dispatch import access, actions, coverage
-from backend.dispatch.models import Alert, Incident, UnreachedReason
+from backend.dispatch.ladder import widest_ring
+from backend.dispatch.models import Alert, AlertState, Incident, UnreachedReason
 from backend.dispatch.selection import commitments_of, eligible_responders, great_circle_km
 from backend.errors import ActionError
 
@@ -44,7 +45,7 @@ def _to_the_second(field: str, description: str, *, since: str | None = None):
         if value is None:
             return "—"
         shown = formats.date_format(timezone.localtime(value), "j M Y, H:i:s")
-        start = getattr(obj, since) if since else None
+        start = _since(obj, since, value)
         if start is not None and value >= start:
             seconds = round((value - start).total_seconds())
             shown += f" (+{seconds // 60}:{seconds % 60:02d})"
@@ -53,10 +54,22 @@ def _to_the_second(field: str, description: str, *, since: str | None = None):
     return show
 
 
+def _since(obj, since: str | None, value):
+    """What a time is measured from. An alert's answers: from the alert each answered, a re-alert
+    or the first (Alert.answered_alert), never from a first alert a stand-down has superseded."""
+    if since == "alerted_at" and isinstance(obj, Alert):
+        return Alert.answered_alert(obj.alerted_at, obj.realerted_at, value)
+    if since == "first_alert":
+        return obj.alerted_at
+    return getattr(obj, since) if since else None
+
+
 class AlertTimes:
     """Every time of an alert, to the second, each with how long after the alert it came."""
 
     alerted = _to_the_second("alerted_at", "Alerted")
+    # How long after the first alert it went out (the answers after it run from it).
+    realerted = _to_the_second("realerted_at", "Alerted again", since="first_alert")
     received = _to_the_second("received_at", "Shown on device", since="alerted_at")
     accepted = _to_the_second("accepted_at", "Accepted", since="alerted_at")
     declined = _to_the_second("declined_at", "Declined", since="alerted_at")
@@ -68,6 +81,7 @@ class AlertTimes:
 
     TIME_FIELDS = [
         "alerted",
+        "realerted",
         "received",
         "accepted",
         "declined",
@@ -91,7 +105,11 @@ def _clock(value, since=None) -> str:
 
 def _answer(alert: Alert) -> str:
     when = alert.accepted_at or alert.declined_at
-    return f"{alert.get_state_display()} {_clock(when, alert.alerted_at)}" if when else alert.get_state_display()
+    return f"{alert.get_state_display()} {_clock(when, _answered(alert, when))}" if when else alert.get_state_display()
+
+
+def _answered(alert: Alert, when):
+    return Alert.answered_alert(alert.alerted_at, alert.realerted_at, when)
 
 
 def phones_table(alerts: list[Alert]):
@@ -106,7 +124,7 @@ def phones_table(alerts: list[Alert]):
             rows.append((alert.responder, "No device registered for pushes", "—", "—", "—", _answer(alert)))
         for funnel in devices:
             sent = (
-                _clock(funnel.sent_at, alert.alerted_at)
+                _clock(funnel.sent_at, _answered(alert, funnel.sent_at))
                 if funnel.sent_at
                 else (f"failed: {funnel.failed}" if funnel.failed else "not yet")
             )
@@ -115,8 +133,8 @@ def phones_table(alerts: list[Alert]):
                     alert.responder,
                     funnel.label,
                     sent,
-                    _clock(funnel.shown_at, alert.alerted_at),
-                    _clock(funnel.opened_at, alert.alerted_at),
+                    _clock(funnel.shown_at, _answered(alert, funnel.shown_at)),
+                    _clock(funnel.opened_at, _answered(alert, funnel.opened_at)),
                     _answer(alert),
                 )
             )
@@ -215,7 +233,12 @@ class AlertNamedForm(forms.Form):
     they are. Someone committed to another incident needs an explicit tick (the override, which
     the audit trail records)."""
 
-    responder = forms.ModelChoiceField(queryset=Responder.objects.none(), empty_label=None)
+    responder = forms.ModelChoiceField(
+        queryset=Responder.objects.none(),
+        empty_label=None,
+        help_text="Not listed: those already alerted, and those who declined this incident or cleared from it "
+        "(they are not alerted again; someone who declined can still accept on their phone).",
+    )
     override = forms.BooleanField(
         required=False,
         label="Alert them although they are on another incident",
@@ -224,8 +247,9 @@ class AlertNamedForm(forms.Form):
 
     def __init__(self, *args, incident: Incident, **kwargs):
         super().__init__(*args, **kwargs)
-        active_here = Alert.objects.filter(incident=incident, state__in=actions.ACTIVE_STATES).values("responder_id")
-        candidates = eligible_responders(today=timezone.localdate()).exclude(pk__in=active_here)
+        # As a named dispatch would alert them: never alerted here, or stood down (alerted again).
+        alerted_here = Alert.objects.filter(incident=incident).exclude(state=AlertState.STOOD_DOWN)
+        candidates = eligible_responders(today=timezone.localdate()).exclude(pk__in=alerted_here.values("responder_id"))
         listed = list(candidates)
         self.committed = commitments_of([responder.pk for responder in listed])
 
@@ -306,9 +330,26 @@ class AlertInline(AlertTimes, admin.TabularInline):
 # --- Incidents -----------------------------------------------------------------------------------
 
 
+# The audit trail's search by part of a CAD reference: from 3 characters (fewer would match most
+# references), and the newest incidents first up to a cap (the trail's query takes their ids).
+CAD_SEARCH_MIN_CHARACTERS = 3
+CAD_SEARCH_MAX_INCIDENTS = 50
+
+
 def incidents_by_cad_reference(term: str) -> list[int]:
-    """The audit trail's search by CAD reference (in any case, as references are unique)."""
-    return list(Incident.objects.filter(cad_reference__iexact=term).values_list("pk", flat=True))
+    """The audit trail's search by CAD reference, in any case: the whole reference, or (from
+    CAD_SEARCH_MIN_CHARACTERS) part of it, as the incident list's search does. Found by trying the
+    product: "T5-BOARD" found nothing in the trail while the incident list found T5-BOARD-1."""
+    exact = list(Incident.objects.filter(cad_reference__iexact=term).values_list("pk", flat=True))
+    if len(term) < CAD_SEARCH_MIN_CHARACTERS:
+        return exact
+    partial = (
+        Incident.objects.filter(cad_reference__icontains=term)
+        .exclude(pk__in=exact)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)
+    )
+    return exact + list(partial[: CAD_SEARCH_MAX_INCIDENTS - len(exact)])
 
 
 INCIDENT_SEARCHES.append(incidents_by_cad_reference)
@@ -490,8 +531,10 @@ class IncidentAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:dispatch_incident_change", args=[obj.pk]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        incident = self.get_object(request, unquote(object_id))
         context = {
             **(extra_context or {}),
+            **(_dispatch_button(incident) if incident is not None else {}),
             "can_dispatch": self.has_dispatch_permission(request),
             "can_stand_down": self.has_stand_down_permission(request),
             "can_cancel": self.has_cancel_permission(request),
@@ -569,8 +612,18 @@ class IncidentAdmin(admin.ModelAdmin):
             if incident is None:
                 self.message_user(request, f"There is no incident {object_id}.", messages.ERROR)
                 return HttpResponseRedirect(reverse("admin:dispatch_incident_changelist"))
-            self._run(request, incident, operation)
-            return HttpResponseRedirect(reverse("admin:dispatch_incident_change", args=[incident.pk]))
+            back = HttpResponseRedirect(reverse("admin:dispatch_incident_change", args=[incident.pk]))
+            chosen = operation
+            if operation is _dispatch:
+                try:
+                    chosen = _dispatch_as_seen(request.POST.get("seen_alerts"))
+                except ValueError:
+                    self.message_user(
+                        request, "The page's count of alerts was not understood: reload it.", messages.ERROR
+                    )
+                    return back
+            self._run(request, incident, chosen)
+            return back
 
         if operation is _dispatch:
             button_view.urgency = {"POST": priority.URGENT}  # positions wait for it (backend/priority.py)
@@ -650,8 +703,34 @@ class IncidentAdmin(admin.ModelAdmin):
 # --- The operations, each one action call and what to tell the coordinator ---
 
 
-def _dispatch(user, incident_id: int) -> tuple[int, str]:
-    alerts = actions.dispatch_incident(actor=user, incident_id=incident_id)
+def _dispatch_button(incident: Incident) -> dict:
+    """The incident page's dispatch button: what it will do, in the board's words (board-state.js
+    dispatchButtonText), and how many alerts the page shows, sent back with it. Found by trying the
+    product: a page opened before another coordinator widened the incident widened it again on a
+    click, to the ring after; like the board, it now sends what it showed and is refused (409) if
+    more were alerted since."""
+    if incident.dispatched_at is None:
+        label = "Dispatch nearest responders"
+    elif incident.ring < widest_ring():
+        label = "Dispatch next ring"
+    else:
+        label = "Look again (widest ring)"
+    return {"dispatch_label": label, "seen_alerts": incident.alerts.count()}
+
+
+def _dispatch_as_seen(seen_alerts: str | None) -> Callable[..., tuple[int, str]]:
+    """_dispatch refused if more alerts exist than the page showed (its hidden `seen_alerts`; a
+    form without it, as the list's action, dispatches as before). ValueError: not a count."""
+    if seen_alerts is None:
+        return _dispatch
+    seen = int(seen_alerts)
+    if seen < 0:
+        raise ValueError(seen_alerts)
+    return lambda user, incident_id: _dispatch(user, incident_id, seen_alerts=seen)
+
+
+def _dispatch(user, incident_id: int, *, seen_alerts: int | None = None) -> tuple[int, str]:
+    alerts = actions.dispatch_incident(actor=user, incident_id=incident_id, seen_alerts=seen_alerts)
     if not alerts:
         incident = Incident.objects.get(pk=incident_id)
         nobody_going = not incident.alerts.filter(state__in=actions.ACTIVE_STATES).exists()
@@ -667,7 +746,8 @@ def _dispatch(user, incident_id: int) -> tuple[int, str]:
 def _alert_named(user, incident_id: int, responder: Responder) -> tuple[int, str]:
     alerts = actions.dispatch_incident(actor=user, incident_id=incident_id, responder_ids=[responder.pk])
     if not alerts:
-        return messages.WARNING, f"{responder.display_name} was not alerted: they cannot be (off call or untrained)."
+        reason = UnreachedReason(Incident.objects.get(pk=incident_id).unreached_reason).label.lower()
+        return messages.WARNING, f"{responder.display_name} was not alerted: {reason}."
     return messages.SUCCESS, f"{responder.display_name} alerted."
 
 
@@ -742,4 +822,5 @@ class AlertAdmin(AlertTimes, ReadOnlyAdmin):
         answers = [time for time in (alert.accepted_at, alert.declined_at) if time is not None]
         if not answers:
             return "—"
-        return f"{round((min(answers) - alert.alerted_at).total_seconds())} s after the alert"
+        first = min(answers)
+        return f"{round((first - _answered(alert, first)).total_seconds())} s after the alert"

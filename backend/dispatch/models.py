@@ -31,7 +31,22 @@ class UnreachedReason(models.TextChoices):
         "everyone_alerted_or_committed",
         "Everyone in range has already been alerted or is committed to another incident",
     )
-    NAMED_NOT_AVAILABLE = "named_not_available", "The named responders are off call, untrained or already alerted"
+    # A coordinator's named dispatch that reached nobody says why each named responder could not be
+    # alerted, when one reason holds for all (found by trying the board: someone who had declined
+    # was refused as "off call, untrained or already alerted"); the last is for a mix of reasons.
+    NAMED_OFF_CALL = "named_off_call", "Every named responder is off call or has training out of date"
+    NAMED_DECLINED = (
+        "named_declined",
+        "Every named responder declined this incident (they can still accept it on their phone)",
+    )
+    NAMED_ALREADY_ALERTED = (
+        "named_already_alerted",
+        "Every named responder is already alerted to this incident or has cleared from it",
+    )
+    NAMED_NOT_AVAILABLE = (
+        "named_not_available",
+        "None of the named responders can be alerted: off call, untrained, declined or already alerted",
+    )
 
 
 class IncidentStatus(models.TextChoices):
@@ -189,7 +204,14 @@ class Alert(models.Model):
     decline_note = models.CharField(max_length=200, blank=True)
     stood_down_reason = models.CharField(max_length=20, choices=StandDownReason.choices, blank=True)
 
-    alerted_at = models.DateTimeField()
+    # The first alert: kept when the responder is alerted again, as the incident's "fire alerted"
+    # time (backend/records/registry.py) and the bound of what the crew may log (checklists).
+    alerted_at = models.DateTimeField(help_text="When the responder was first alerted to the incident.")
+    # A stood-down alert alerted again (actions._alert_again) is asked afresh: its earlier answer's
+    # times are cleared there, and the answers after it are measured from this time (answered_alert).
+    realerted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the latest re-alert went out (empty: alerted once)."
+    )
     received_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     declined_at = models.DateTimeField(null=True, blank=True)
@@ -251,6 +273,15 @@ class Alert(models.Model):
         if state not in MESSAGE_RECIPIENT_STATES:
             return f"Not sent: the alert is {AlertState(state).label.lower()}."
         return ""
+
+    @staticmethod
+    def answered_alert(alerted_at, realerted_at, at):
+        """The alert an answer at `at` answered: the re-alert if it came after it, else the first
+        alert (an arrival kept from before a re-alert answered the first: actions._alert_again).
+        The board's, the admin's and the reports' "alert to answer" intervals run from it."""
+        if realerted_at is not None and at is not None and at >= realerted_at:
+            return realerted_at
+        return alerted_at
 
     @staticmethod
     def shown_on_device_in(state: str) -> bool:

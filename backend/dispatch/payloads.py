@@ -10,6 +10,8 @@ from backend.dispatch.models import Alert, Incident, IncidentStatus, UnreachedRe
 
 ALERT_TIMESTAMP_FIELDS = (
     "alerted_at",
+    # The latest re-alert (None: alerted once); the answers after it answered it (Alert.answered_alert).
+    "realerted_at",
     "received_at",
     "accepted_at",
     "declined_at",

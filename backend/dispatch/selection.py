@@ -29,7 +29,14 @@ from django.utils import timezone
 
 from backend.accounts.models import Responder
 from backend.dispatch import selection_reads
-from backend.dispatch.models import COMMITTED_STATES, Alert, DistanceFrom, IncidentStatus, UnreachedReason
+from backend.dispatch.models import (
+    COMMITTED_STATES,
+    Alert,
+    AlertState,
+    DistanceFrom,
+    IncidentStatus,
+    UnreachedReason,
+)
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -194,6 +201,33 @@ def _why_nobody_in_range(eligible: list[_Row], *, named: bool) -> str:
     if named:
         return UnreachedReason.NAMED_NOT_AVAILABLE
     return UnreachedReason.EVERYONE_ALERTED if eligible else UnreachedReason.NOBODY_ON_CALL
+
+
+def why_named_not_alerted(incident_id: int, responder_ids, *, today: datetime.date) -> str | None:
+    """Why a coordinator's named dispatch alerted none of `responder_ids`, when one reason holds for
+    them all (an UnreachedReason): off call or untrained, declined this incident, or already alerted
+    to it (or cleared from it). A named responder stood down from it is alerted again, so is none of
+    these. A mix of reasons: NAMED_NOT_AVAILABLE. None when some named responder fits none of them
+    (a station left out by `station_ids`): the caller keeps the selection's reason."""
+    can_go = set(eligible_responders(today=today).filter(pk__in=responder_ids).values_list("pk", flat=True))
+    states = dict(
+        Alert.objects.filter(incident_id=incident_id, responder_id__in=responder_ids)
+        .exclude(state=AlertState.STOOD_DOWN)
+        .values_list("responder_id", "state")
+    )
+    reasons = set()
+    for responder_id in set(responder_ids):
+        if responder_id not in can_go:
+            reasons.add(UnreachedReason.NAMED_OFF_CALL)
+        elif states.get(responder_id) == AlertState.DECLINED:
+            reasons.add(UnreachedReason.NAMED_DECLINED)
+        elif responder_id in states:
+            reasons.add(UnreachedReason.NAMED_ALREADY_ALERTED)
+        else:
+            return None
+    if len(reasons) > 1:
+        return UnreachedReason.NAMED_NOT_AVAILABLE
+    return reasons.pop() if reasons else None
 
 
 def _commitments(responder_ids):

@@ -4,7 +4,9 @@ phone, the board and the server cannot drift apart:
 - pwa/app/labels.js: the words for each incident and alert choice (state, category, why declined,
   why stood down, why a dispatch reached nobody), from the TextChoices in backend/dispatch/models.py.
   The app (pwa/app/format.js) and the coordinators' board (board-state.js, which loads it from
-  /app/labels.js) both use it.
+  /app/labels.js) both use it. With them, the states the server takes a decline in (the answer's
+  transition in backend/dispatch/actions.py), so the app offers "Decline" and "Can't attend after
+  all" only where the server would take it (pwa/app/store.js: DECLINABLE).
 - pwa/app/form-schema.js: the after-call forms' fields as the server accepts them (type, required,
   which yes/no questions may be not known, choices with their labels, length and number limits,
   clock slack), from `FIELDS` in backend/records/validation.py and the records' TextChoices.
@@ -24,6 +26,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
+from backend.dispatch.actions import RESPONSES
 from backend.dispatch.models import (
     AlertState,
     DeclineReason,
@@ -77,7 +80,16 @@ def labels_module() -> str:
     parts = [HEADER.format(source="the choices in backend/dispatch/models.py")]
     for name, choices in LABELS.items():
         parts.append("\n" + _export(name, _labels(choices), open_levels=1))
+    # Found by a trial of the product: the app offered "Can't attend after all" on scene, where the
+    # server refuses a decline, and the refusal left the reason picker open over the alert.
+    parts.append("\n// The alert states the server takes a decline in, in the states' order.\n")
+    parts.append(_export("DECLINE_FROM", _states_of(RESPONSES["decline"].allowed_from)))
     return "".join(parts)
+
+
+def _states_of(states) -> list[str]:
+    """A set of alert states as a list in AlertState's order: the same file every time."""
+    return [state for state in AlertState.values if state in states]
 
 
 def _labels(choices: type[models.TextChoices]) -> dict[str, str]:

@@ -397,10 +397,19 @@ def alerting_figures(period: Period, found: list[Case]) -> AlertingFigures:
     if period.station is not None:
         alerts = alerts.filter(station=period.station)
     alerts = list(
-        alerts.values_list("incident_id", "alerted_at", "accepted_at", "on_scene_at", "attendance__on_scene_at")
+        alerts.values_list(
+            "incident_id", "alerted_at", "realerted_at", "accepted_at", "on_scene_at", "attendance__on_scene_at"
+        )
     )
-    accepted = [(i, alerted, at, own or scene) for i, alerted, at, scene, own in alerts if at is not None]
-    arrived = [(i, alerted, on_scene) for i, alerted, _at, on_scene in accepted if on_scene is not None]
+    # Each interval from the alert it answered (Alert.answered_alert): a re-alert's answers from the
+    # re-alert, an arrival kept from before it from the first alert.
+    answered = Alert.answered_alert
+    accepted = [(i, first, again, at, own or scene) for i, first, again, at, scene, own in alerts if at is not None]
+    arrived = [
+        (i, answered(first, again, on_scene), on_scene)
+        for i, first, again, _at, on_scene in accepted
+        if on_scene is not None
+    ]
     per_incident = defaultdict(int)
     for incident_id, *_ in accepted:
         per_incident[incident_id] += 1
@@ -410,7 +419,9 @@ def alerting_figures(period: Period, found: list[Case]) -> AlertingFigures:
         incidents_alerted=len({incident_id for incident_id, *_ in alerts}),
         alerts_sent=len(alerts),
         alerts_accepted=len(accepted),
-        to_acceptance_median_s=_median([(at - alerted).total_seconds() for _i, alerted, at, _s in accepted]),
+        to_acceptance_median_s=_median(
+            [(at - answered(first, again, at)).total_seconds() for _i, first, again, at, _s in accepted]
+        ),
         to_arrival_median_s=_median([(on_scene - alerted).total_seconds() for _i, alerted, on_scene in arrived]),
         responders_on_scene=len(arrived),
         incidents_with_responder_on_scene=len({incident_id for incident_id, *_ in arrived}),

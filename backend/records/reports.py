@@ -23,9 +23,12 @@ What is counted (the reports page says the same in words):
 - Incidents: incidents with at least one alert. Medical emergencies attended: incidents at which
   at least one firefighter's attendance says attended. Attendances: firefighters who attended.
   Across stations an incident counts once, so a total is not always the sum of the stations' rows.
-- Alert to acceptance: each accepted alert, accepted_at - alerted_at. Alert to on scene: each
-  firefighter who got there (not those whose attendance says they did not), the attendance's
-  on-scene time (the crew's correction) or else the alert's, minus alerted_at.
+- Alert to acceptance: each accepted alert, accepted_at - the alert it answered. Alert to on scene:
+  each firefighter who got there (not those whose attendance says they did not), the attendance's
+  on-scene time (the crew's correction) or else the alert's, minus the alert it answered. The alert
+  answered is the latest re-alert before the answer, else the first alert (Alert.answered_alert):
+  a responder stood down and alerted again is timed from the re-alert, their stood-down answer
+  cleared by it (dispatch/actions.py: _ask_afresh).
 - Crew first on scene: each outcome form giving the ambulance's arrival and the crew's (the form's
   crew_arrived_at, or else the earliest on-scene time of the station's attendances); the crew was
   first when it arrived strictly before the ambulance. "Ahead" is by how long (negative: after).

@@ -33,6 +33,7 @@ SOURCES = (
     "station_id",
     "incident__created_at",
     "alerted_at",
+    "realerted_at",
     "accepted_at",
     "on_scene_at",
     "attendance__attended",
@@ -137,6 +138,7 @@ def summary_values(
     station_id,
     created_at,
     alerted_at,
+    realerted_at,
     accepted_at,
     on_scene_at,
     form_says_attended,
@@ -156,7 +158,9 @@ def summary_values(
         "station_id": station_id,
         "incident_created_at": created_at,
         "attended": attended,
-        "to_acceptance_s": _seconds(accepted_at, alerted_at),
-        "to_on_scene_s": _seconds(arrived_at, alerted_at),
+        # From the alert each answered: a re-alert's answers from the re-alert (its earlier answer
+        # was cleared by it), an arrival kept from before it from the first (Alert.answered_alert).
+        "to_acceptance_s": _seconds(accepted_at, Alert.answered_alert(alerted_at, realerted_at, accepted_at)),
+        "to_on_scene_s": _seconds(arrived_at, Alert.answered_alert(alerted_at, realerted_at, arrived_at)),
         "form_on_scene_s": _seconds(form_on_scene, created_at) if attended else None,
     }

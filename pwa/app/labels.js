@@ -48,5 +48,11 @@ export const UNREACHED_REASONS = {
   "everyone_committed": "Everyone in range is committed to another incident",
   "everyone_alerted": "Everyone in range has already been alerted",
   "everyone_alerted_or_committed": "Everyone in range has already been alerted or is committed to another incident",
-  "named_not_available": "The named responders are off call, untrained or already alerted",
+  "named_off_call": "Every named responder is off call or has training out of date",
+  "named_declined": "Every named responder declined this incident (they can still accept it on their phone)",
+  "named_already_alerted": "Every named responder is already alerted to this incident or has cleared from it",
+  "named_not_available": "None of the named responders can be alerted: off call, untrained, declined or already alerted",
 };
+
+// The alert states the server takes a decline in, in the states' order.
+export const DECLINE_FROM = ["alerted", "received", "accepted", "en_route"];

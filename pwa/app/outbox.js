@@ -122,6 +122,21 @@ export class RecordOutbox extends QueueSync {
     }
   }
 
+  /** The appliance call sign the attendance form of this call gives, or "": the newest queued
+   *  submission that says one (waiting offline, or refused and still this phone's answer), else
+   *  the record this phone kept of it (sent), else the server's when it has never been kept. The
+   *  outcome form starts from it (found by a trial of the product: the crew lead typed it twice). */
+  async attendanceAppliance(alertId) {
+    const items = await this.itemsFor(alertId, "attendance");
+    for (const item of items.reverse()) {
+      const body = item.data?.body || {};
+      if ("appliance" in body) return String(body.appliance ?? "").trim();
+    }
+    let kept = await this.cached(alertId, "attendance");
+    if (!kept) kept = await this.load(alertId, "attendance").catch(() => null); // a 404: no form
+    return String(kept?.record?.appliance ?? "").trim();
+  }
+
   _crewKey(alertId) {
     return `crew:${this.owner}:${Number(alertId)}`;
   }

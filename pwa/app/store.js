@@ -2,8 +2,14 @@
 // (live and replayed), from the REST API and from push clicks, possibly more than once and out
 // of order: each alert keeps the copy with the highest `version` (docs/events.md).
 
+import { DECLINE_FROM } from "./labels.js";
+
 export const UNANSWERED = new Set(["alerted", "received"]);
 export const COMMITTED = new Set(["accepted", "en_route", "on_scene"]);
+// The states the server takes a decline in, from its own answers (labels.js is generated from
+// them). Found by a trial of the product: "Can't attend after all" was offered on scene, where the
+// server refuses a decline.
+export const DECLINABLE = new Set(DECLINE_FROM);
 const FINISHED_INCIDENT = new Set(["closed", "cancelled"]);
 
 /** True if `next` should replace `current` (an alert or a crew member, both versioned). */
@@ -95,17 +101,29 @@ export function incidentOf(state, alert) {
   return mergeIncident(alert.incident, state.incidents.get(alert.incident_id)?.incident) || alert.incident;
 }
 
+/** "Can't attend after all" is offered: accepted (or en route), where the server still takes a
+ *  decline; not on scene (they are there: "Cleared" is their way out). */
+export function mayWithdraw(alert) {
+  return Boolean(alert && COMMITTED.has(alert.state) && DECLINABLE.has(alert.state));
+}
+
 /** Still waiting for this firefighter's answer, and the incident still stands. */
 export function isActionable(state, alert) {
   const incident = incidentOf(state, alert);
   return Boolean(alert && UNANSWERED.has(alert.state) && incident && incident.status === "open");
 }
 
-/** Alerts of open incidents, newest first. */
+/** When the alert last went out: the re-alert (the same alert, stood down and then alerted again:
+ *  `realerted_at`, docs/events.md) if there was one, else the first alert. */
+export function lastAlertedAt(alert) {
+  return alert.realerted_at || alert.alerted_at;
+}
+
+/** Alerts of open incidents, newest first (an alert alerted again is as new as its re-alert). */
 export function activeAlerts(state) {
   return [...state.alerts.values()]
     .filter((alert) => incidentOf(state, alert)?.status === "open")
-    .sort((a, b) => String(b.alerted_at).localeCompare(String(a.alerted_at)) || b.id - a.id);
+    .sort((a, b) => String(lastAlertedAt(b)).localeCompare(String(lastAlertedAt(a))) || b.id - a.id);
 }
 
 // --- Several incidents at once: which one is the firefighter's job, what may take the screen ---
@@ -210,7 +228,7 @@ export function endedAtOf(state, alert) {
  *  trying the product: "Incident cancelled: ... · 2 min ago" just after the cancel, the alert's
  *  time), else when it was alerted. */
 export function homeItemTime(state, { alert, role }) {
-  return (role === "ended" && endedAtOf(state, alert)) || alert.alerted_at;
+  return (role === "ended" && endedAtOf(state, alert)) || lastAlertedAt(alert);
 }
 
 /**

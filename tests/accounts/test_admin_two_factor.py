@@ -160,6 +160,34 @@ def test_someone_with_a_device_cannot_enrol_another(desk, carol_with_device, car
     assert TOTPDevice.objects.filter(user=carol).count() == 1
 
 
+# Found by a trial of the product: a code typed on the enrolment page after a device had been made
+# for the coordinator meanwhile (in another tab, or by the trial's script) came back to "Enter your
+# code" with no words: the page sent them on to the code page without trying the code. The code is
+# tried on their devices, as the code page would: a wrong one is called wrong, a right one lets in.
+
+
+def test_a_wrong_code_on_an_enrolment_page_overtaken_by_a_device_is_called_wrong(desk, carol):
+    desk.get(ENROL)
+    device = TOTPDevice.objects.create(user=carol, name="Made meanwhile", confirmed=True)
+
+    response = desk.post(ENROL, {"code": wrong_code(device)})
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Enter your code" in content and "That code is not right" in content
+    assert desk.get("/admin/").status_code == 302
+
+
+def test_a_right_code_on_an_enrolment_page_overtaken_by_a_device_lets_them_in(desk, carol):
+    desk.get(ENROL)
+    device = TOTPDevice.objects.create(user=carol, name="Made meanwhile", confirmed=True)
+
+    response = desk.post(ENROL, {"code": code_for(device), "next": "/admin/dispatch/incident/"})
+
+    assert response.status_code == 302 and response["Location"] == "/admin/dispatch/incident/"
+    assert desk.get("/admin/").status_code == 200
+
+
 def test_the_second_factor_pages_obey_the_admins_policy(desk, carol):
     response = desk.get(ENROL)
 

@@ -540,3 +540,26 @@ describe("phones: on how many of each responder's phones the alert was shown", (
     assert.match(board.devicesText(state, alerted(1)).title, /opened/);
   });
 });
+
+describe("a responder alerted again", () => {
+  // Found by a browser trial: stood down, then alerted by name, the board timed "Shown in app" from
+  // the first alert ("+6:58") and said nowhere when the re-alert went out.
+  const realerted = {
+    id: 9,
+    alerted_at: "2026-01-01T21:29:31+00:00",
+    realerted_at: "2026-01-01T21:36:29+00:00",
+  };
+
+  it("times the answers after the re-alert from it", () => {
+    assert.equal(board.answeredAlertAt(realerted, "2026-01-01T21:36:35+00:00"), realerted.realerted_at);
+  });
+
+  it("times a time kept from before the re-alert (an arrival) from the first alert", () => {
+    assert.equal(board.answeredAlertAt(realerted, "2026-01-01T21:33:00+00:00"), realerted.alerted_at);
+  });
+
+  it("times everything from the first alert when there was no re-alert", () => {
+    const once = { ...realerted, realerted_at: null };
+    assert.equal(board.answeredAlertAt(once, "2026-01-01T21:36:35+00:00"), once.alerted_at);
+  });
+});

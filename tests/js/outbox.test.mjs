@@ -320,3 +320,34 @@ describe("the outbox", () => {
     assert.equal(newest.outcome.idempotency_key, "k2");
   });
 });
+
+// Found by a trial of the product: the outcome form did not carry over the appliance call sign the
+// crew lead had given in the attendance form of the same call (pwa/app/views/record-form.js).
+describe("the attendance form's appliance, for the outcome form", () => {
+  it("is the one queued without signal, the newest that says one", async () => {
+    await outbox.submit(7, "attendance", "POST", { attended: true, appliance: " 21P1 " });
+    assert.equal(await outbox.attendanceAppliance(7), "21P1");
+    assert.equal(await outbox.attendanceAppliance(8), "", "another call's is not this call's");
+  });
+
+  it("is the one sent, and a later change to it wins; a change of something else keeps it", async () => {
+    await outbox.submit(7, "attendance", "POST", { attended: true, appliance: "21P1" });
+    await replay();
+    assert.deepEqual(await outbox.itemsFor(7, "attendance"), []);
+    assert.equal(await outbox.attendanceAppliance(7), "21P1");
+    await outbox.submit(7, "attendance", "PATCH", { notes: "Late.", reason: "Forgot." });
+    assert.equal(await outbox.attendanceAppliance(7), "21P1");
+    await outbox.submit(7, "attendance", "PATCH", { appliance: "22P1", reason: "Wrong appliance." });
+    assert.equal(await outbox.attendanceAppliance(7), "22P1");
+  });
+
+  it("is the server's when this phone never kept the form, and nothing without one", async () => {
+    outbox.api.request = async (method, path) => (path === "/alerts/9/attendance/" ? { record: { version: 1, appliance: "31P2" }, prefill: {}, editable: true } : { record: null, prefill: {}, editable: true });
+    assert.equal(await outbox.attendanceAppliance(9), "31P2");
+    assert.equal(await outbox.attendanceAppliance(10), "");
+    outbox.api.request = async () => {
+      throw Object.assign(new Error("No form."), { status: 404 });
+    };
+    assert.equal(await outbox.attendanceAppliance(11), "");
+  });
+});

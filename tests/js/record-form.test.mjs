@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { fieldsOf } from "../../pwa/app/records-rules.js";
-import { displayValue } from "../../pwa/app/views/record-form.js";
+import { displayValue, withAttendanceAppliance } from "../../pwa/app/views/record-form.js";
 
 const field = (kind, name) => fieldsOf(kind).find((item) => item.name === name);
 
@@ -24,5 +24,26 @@ describe("an answer as the form shows it", () => {
 
   it("still shows an unanswered yes/no question that cannot be not known as Not answered", () => {
     assert.equal(displayValue(field("attendance", "attended"), null), "Not answered");
+  });
+});
+
+// Found by a trial of the product: the outcome form did not carry over the appliance call sign
+// given in the attendance form of the same call.
+describe("the outcome form starts with the attendance form's appliance", () => {
+  const blank = { record: null, prefill: { crew: [3] }, editable: true };
+
+  it("when the server's outcome has none", () => {
+    assert.deepEqual(withAttendanceAppliance("outcome", blank, "21P1").prefill, { crew: [3], appliance: "21P1" });
+    assert.deepEqual(withAttendanceAppliance("outcome", { ...blank, prefill: { appliance: " " } }, "21P1").prefill, { appliance: "21P1" });
+  });
+
+  it("never over an appliance the server has, a record it holds, another form, or no appliance", () => {
+    const given = { ...blank, prefill: { appliance: "40P1" } };
+    assert.equal(withAttendanceAppliance("outcome", given, "21P1"), given);
+    const held = { ...blank, record: { version: 1, appliance: "" } };
+    assert.equal(withAttendanceAppliance("outcome", held, "21P1"), held);
+    assert.equal(withAttendanceAppliance("attendance", blank, "21P1"), blank);
+    assert.equal(withAttendanceAppliance("outcome", blank, ""), blank);
+    assert.equal(withAttendanceAppliance("outcome", null, "21P1"), null);
   });
 });

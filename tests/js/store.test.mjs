@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { activeAlerts, applyAlert, applyIncident, createState, incidentOf, isActionable, mergeCrew } from "../../pwa/app/store.js";
+import {
+  activeAlerts,
+  applyAlert,
+  applyIncident,
+  createState,
+  incidentOf,
+  isActionable,
+  lastAlertedAt,
+  mergeCrew,
+} from "../../pwa/app/store.js";
 
 function incident(overrides = {}) {
   return {
@@ -85,5 +94,17 @@ describe("store merge rules", () => {
       activeAlerts(state).map((a) => a.id),
       [2, 1],
     );
+  });
+
+  it("lists an alert alerted again as new as its re-alert (stood down, then needed)", () => {
+    const state = createState();
+    applyAlert(state, alert({ id: 1, alerted_at: "2026-01-01T10:00:00+00:00", realerted_at: "2026-01-01T11:30:00+00:00" }));
+    applyAlert(state, alert({ id: 2, alerted_at: "2026-01-01T11:00:00+00:00", realerted_at: null }));
+    assert.deepEqual(
+      activeAlerts(state).map((a) => a.id),
+      [1, 2],
+    );
+    assert.equal(lastAlertedAt(state.alerts.get(1)), "2026-01-01T11:30:00+00:00");
+    assert.equal(lastAlertedAt(state.alerts.get(2)), "2026-01-01T11:00:00+00:00");
   });
 });

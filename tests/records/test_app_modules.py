@@ -13,7 +13,14 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from backend.dispatch.models import AlertState, DeclineReason, IncidentCategory, StandDownReason
+from backend.dispatch.actions import RESPONSES
+from backend.dispatch.models import (
+    COMMITTED_STATES,
+    AlertState,
+    DeclineReason,
+    IncidentCategory,
+    StandDownReason,
+)
 from backend.records import app_modules, validation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,6 +103,23 @@ def test_the_app_has_words_for_every_reason_a_responder_is_stood_down():
     )
     for reason, (full, short) in zip(StandDownReason.values, texts["each"], strict=True):
         assert full != texts["fallback"][0] and short != texts["fallback"][1], reason
+
+
+def test_the_app_offers_a_decline_in_exactly_the_states_the_server_takes_one():
+    """Found by a trial of the product: on scene the phone offered "Can't attend after all", and the
+    server refused it. "Decline" and "Can't attend after all" follow the server's own transition."""
+    offered = run_node(
+        f"import {{ DECLINABLE, mayWithdraw }} from {app_module('store.js')};\n"
+        f"const states = {json.dumps(AlertState.values)};\n"
+        "process.stdout.write(JSON.stringify({\n"
+        "  declinable: [...DECLINABLE],\n"
+        "  afterAccepting: states.filter((state) => mayWithdraw({ state })),\n"
+        "}));\n"
+    )
+    takes_a_decline = RESPONSES["decline"].allowed_from
+    assert set(offered["declinable"]) == takes_a_decline
+    assert set(offered["afterAccepting"]) == takes_a_decline & COMMITTED_STATES
+    assert AlertState.ON_SCENE not in offered["afterAccepting"]
 
 
 # --- Form rules -------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import {
 } from "../format.js";
 import { platform } from "../push.js";
 import { alertPath } from "../router.js";
-import { COMMITTED, UNANSWERED, activeJob, hasAttended, incidentOf, isActionable } from "../store.js";
+import { COMMITTED, DECLINABLE, UNANSWERED, activeJob, hasAttended, incidentOf, isActionable, lastAlertedAt, mayWithdraw } from "../store.js";
 import { alertMap } from "./alert-map.js";
 import { messageList } from "./messages.js";
 import { every, notice, region, topbar } from "./parts.js";
@@ -52,6 +52,15 @@ export function committedElsewhere(error) {
   return Number.isSafeInteger(alertId) && alertId > 0 ? { alertId, address: incident?.address || "", state: incident?.state || "" } : null;
 }
 
+/** The alert state a failed answer's words belong to: a refusal (409) names the state the server
+ *  found (which the app may not have heard of yet: "You cannot decline this alert: it is on
+ *  scene."), anything else the state the screen showed. The words go once the alert is in another
+ *  state (found by a trial of the product: a refusal was still shown after the incident closed). */
+export function errorStateOf(error, shown) {
+  const found = error instanceof ApiError && error.status === 409 ? error.body?.error?.state : null;
+  return typeof found === "string" && found ? found : shown;
+}
+
 /** What an answer is called on its button, to say which one to tap again. */
 const ANSWER_NAMES = { accept: "Accept", decline: "Decline", en_route: "En route", on_scene: "On scene", cleared: "Cleared", switch: "Go to this one instead" };
 
@@ -60,7 +69,9 @@ export function alertView(root, { id }, ctx) {
   // switching: {alertId, address, state}: the job held elsewhere, while "Leave it for this one?" shows
   // offline: {response, state} when local.error is an answer not sent for want of a connection,
   // and the alert's state then (the notice goes once the alert has moved on: sent after all)
-  const local = { busy: null, error: null, offline: null, declining: false, otherNote: null, loadError: null, switching: null };
+  // errorState: the alert state local.error belongs to (errorStateOf); shownState: the alert's
+  // state when last rendered (alertMoved)
+  const local = { busy: null, error: null, errorState: null, offline: null, declining: false, otherNote: null, loadError: null, switching: null, shownState: null };
   document.body.classList.add("mode-alert");
 
   const top = region("div");
@@ -90,22 +101,19 @@ export function alertView(root, { id }, ctx) {
 
   function failed(error, response) {
     const offline = error instanceof ApiError && error.offline;
-    local.offline = offline ? { response, state: store.state.alerts.get(id)?.state ?? null } : null;
+    const shown = store.state.alerts.get(id)?.state ?? null;
+    local.offline = offline ? { response, state: shown } : null;
+    local.errorState = errorStateOf(error, shown);
     return offline ? "Not sent: no connection. Check your signal and tap again." : error.message || "Not sent. Try again.";
   }
 
   /** The answer's error as it reads now. Found by a tester: "Not sent: no connection. Check your
    *  signal" stayed after the signal came back. The answer was not sent (nothing queues it): once
-   *  the phone is online the notice says which button to tap again; once the alert has moved on
-   *  (sent after all, or stood down) it goes. */
+   *  the phone is online the notice says which button to tap again. (Once the alert has moved on,
+   *  the error is gone: alertMoved.) */
   function errorNow(alert, state) {
     const offline = local.offline;
     if (!local.error || !offline) return local.error;
-    if (alert.state !== offline.state) {
-      local.error = null;
-      local.offline = null;
-      return null;
-    }
     if (state.online === false) return local.error;
     return `${ANSWER_NAMES[offline.response] || "Your answer"} was not sent: there was no connection. Tap it again.`;
   }
@@ -114,6 +122,7 @@ export function alertView(root, { id }, ctx) {
     if (local.busy) return; // one answer at a time: a second tap is not a second answer
     if (!ctx.sync) {
       local.error = "Not connected: log in again to answer.";
+      local.errorState = store.state.alerts.get(id)?.state ?? null;
       local.offline = null;
       render();
       return;
@@ -132,6 +141,14 @@ export function alertView(root, { id }, ctx) {
         local.switching = other; // the server says: already on another job; ask before leaving it
       } else {
         local.error = failed(error, response);
+        // Refused (not merely unsent): the picker closes, so the server's words show above the
+        // buttons of the state the alert is in, not over them (found by a trial of the product:
+        // the reasons stayed over "Open CPR checklist" and "Cleared" until Cancel). Unsent for want
+        // of a connection, it stays open to tap the reason again.
+        if (!local.offline) {
+          local.declining = false;
+          local.otherNote = null;
+        }
         if (error instanceof ApiError && error.status === 409) ctx.sync.ensureAlert(id).catch(() => {});
       }
     }
@@ -167,6 +184,7 @@ export function alertView(root, { id }, ctx) {
     local.error = null;
     local.offline = null;
     render(true);
+    let leaving = true; // the answer to the other job, until this alert's accept is sent
     try {
       const held = store.state.alerts.get(other.alertId);
       const onScene = (held?.state || other.state) === "on_scene";
@@ -179,12 +197,15 @@ export function alertView(root, { id }, ctx) {
         const fresh = await ctx.sync.ensureAlert(other.alertId).catch(() => null);
         if (!fresh || (COMMITTED.has(fresh.state) && incidentOf(store.state, fresh)?.status === "open")) throw error;
       }
+      leaving = false;
       await ctx.sync.respond(id, "accept");
       local.switching = null;
     } catch (error) {
       const again = committedElsewhere(error);
       if (again) local.switching = again;
       else local.error = failed(error, "switch");
+      // A refusal of leaving the other job names that alert's state, not this one's.
+      if (!again && leaving) local.errorState = store.state.alerts.get(id)?.state ?? null;
     }
     local.busy = null;
     render(true);
@@ -256,7 +277,8 @@ export function alertView(root, { id }, ctx) {
       h(
         "p",
         { class: "alert-meta" },
-        `${distanceFromText(alert)} · alerted ${formatTime(alert.alerted_at)} (${timeAgo(alert.alerted_at)})`,
+        // Alerted again: when the re-alert went out, not the first alert it replaced.
+        `${distanceFromText(alert)} · ${alert.realerted_at ? "alerted again" : "alerted"} ${formatTime(lastAlertedAt(alert))} (${timeAgo(lastAlertedAt(alert))})`,
       ),
     ];
   }
@@ -335,7 +357,7 @@ export function alertView(root, { id }, ctx) {
       return parts;
     }
     if (local.switching && ["alerted", "received", "declined"].includes(alert.state)) return [...parts, ...renderSwitch(local.switching)];
-    if (local.declining) return [...parts, ...renderDecline()];
+    if (local.declining && DECLINABLE.has(alert.state)) return [...parts, ...renderDecline()];
     const decline = (label) =>
       h("button", {
         type: "button",
@@ -373,7 +395,8 @@ export function alertView(root, { id }, ctx) {
       default:
         parts.push(h("p", { class: "alert-state", text: `Your status: ${STATE_LABELS[alert.state] || alert.state}` }));
     }
-    if (COMMITTED.has(alert.state)) parts.push(decline("Can't attend after all"));
+    // Only where the server takes it (accepted, en route): on scene it refuses a decline.
+    if (mayWithdraw(alert)) parts.push(decline("Can't attend after all"));
     return parts;
   }
 
@@ -447,6 +470,25 @@ export function alertView(root, { id }, ctx) {
     ];
   }
 
+  /** A frame or a read shows the alert in another state than the screen last did. An error that
+   *  belonged to an earlier state goes (sent after all, stood down, cleared when the incident
+   *  closed: found by a trial of the product, "You cannot decline this alert: it is on scene" still
+   *  shown under "Your status: Cleared"); a refusal naming the state now reached stays. In a state
+   *  that takes no decline (on scene) the reason picker closes, and stays closed should the alert
+   *  be alerted again later. */
+  function alertMoved(now) {
+    local.shownState = now;
+    if (local.error && local.errorState !== now) {
+      local.error = null;
+      local.errorState = null;
+      local.offline = null;
+    }
+    if (!DECLINABLE.has(now)) {
+      local.declining = false;
+      local.otherNote = null;
+    }
+  }
+
   function acknowledgeIfShown(alert) {
     if (alert?.state === "alerted" && document.visibilityState === "visible") ctx.sync?.acknowledge(id);
   }
@@ -473,6 +515,7 @@ export function alertView(root, { id }, ctx) {
     // the same buttons, so the acknowledgement arriving does not rebuild them.
     const phase = UNANSWERED.has(alert.state) ? "waiting" : alert.state;
     alarmBox.show([isActionable(state, alert), alarm.playing, ctx.silenced.has(id), force && Date.now()], () => renderAlarm(alert, state));
+    if (alert.state !== local.shownState) alertMoved(alert.state);
     const error = errorNow(alert, state);
     actions.show([phase, alert.decline_reason, incident.status, local.busy, error, local.declining, local.otherNote !== null, local.switching, force && Date.now()], () =>
       renderActions(alert, incident, error),

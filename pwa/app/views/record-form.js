@@ -44,6 +44,15 @@ export function displayValue(field, value, crewNames = new Map()) {
   return String(value);
 }
 
+/** The outcome form as it starts, with the appliance given in the attendance form of the same
+ *  call (`appliance`) when the server has none for it: found by a trial of the product, the crew
+ *  lead typed the call sign twice. A record the server holds is left as it is. */
+export function withAttendanceAppliance(kind, data, appliance) {
+  if (kind !== "outcome" || !data || data.record || !appliance) return data;
+  if (String(data.prefill?.appliance ?? "").trim()) return data;
+  return { ...data, prefill: { ...data.prefill, appliance } };
+}
+
 export function formView(root, { id, kind }, ctx) {
   const { store, outbox } = ctx;
   const spec = FORMS[kind];
@@ -85,6 +94,7 @@ export function formView(root, { id, kind }, ctx) {
   async function load() {
     try {
       local.data = await outbox.load(id, kind);
+      if (kind === "outcome" && local.data && !local.data.record) local.data = withAttendanceAppliance(kind, local.data, await outbox.attendanceAppliance(id).catch(() => ""));
       local.loadError = local.data ? null : "This form has not been opened on this phone before and there is no signal to load it. Try again with signal.";
     } catch (error) {
       local.loadError = error.status === 404 ? "There is no form for this alert: forms are for alerts you accepted." : error.message;

@@ -352,6 +352,12 @@ export function isShort(incident) {
   return incident.status === "open" && !coverageOf(incident).covered;
 }
 
+/** How many of `alerts` accepted and are no longer going (declined after all, stood down, or
+ *  cleared without arriving). */
+function droppedOut(alerts) {
+  return alerts.filter((alert) => alert.accepted_at && !COMMITTED_STATES.has(alert.state) && !(alert.state === "cleared" && alert.on_scene_at)).length;
+}
+
 /** The coverage line of a card: {text, tone, lead}, tone one of covered, short, none (nobody going)
  *  and finished; `lead` is how the text starts, the counts ("3 going (2 needed)"), for a board
  *  that sets them apart. One set of counts: those committed now are "going"; those who attended
@@ -374,7 +380,11 @@ export function coverageText(incident, alerts = [], { dispatchButton = false } =
   }
   if (covering) return line(`${target - covering} more needed.`, "short");
   let why;
-  if (alerts.some((alert) => ACTIVE_STATES.has(alert.state))) why = `nobody has accepted (${alerts.length} alerted).`;
+  // Those who accepted and then dropped out (declined after all, stood down, cleared before
+  // arriving): "nobody has accepted" was untrue once two had (found by trying the board).
+  const dropped = droppedOut(alerts);
+  if (dropped) why = `no one going now: ${dropped} accepted, then dropped out (${alerts.length} alerted).`;
+  else if (alerts.some((alert) => ACTIVE_STATES.has(alert.state))) why = `nobody has accepted (${alerts.length} alerted).`;
   else if (alerts.length) why = `nobody is still alerted or going (${alerts.length} alerted).`;
   else if (incident.dispatched_at) why = "nobody alerted.";
   else if (dispatchButton) why = "not dispatched yet: press Dispatch.";
@@ -515,6 +525,16 @@ export function clockTime(iso) {
   return new Date(iso).toLocaleTimeString("en-GB", { hour12: false });
 }
 
+/** The alert an answer at `iso` answered (backend: Alert.answered_alert): the re-alert if the
+ *  answer came after it, else the first alert. A re-alert clears the earlier answer, so the times
+ *  after it run from it ("+0:06" after the re-alert, not "+6:58" after the first alert: found by
+ *  trying the board); an arrival kept from before it runs from the first. */
+export function answeredAlertAt(alert, iso) {
+  const again = alert.realerted_at;
+  if (again && iso && Date.parse(iso) >= Date.parse(again)) return again;
+  return alert.alerted_at;
+}
+
 /** The clock time, with the date if it was not today. */
 export function dayAndTime(iso, now = new Date()) {
   const when = new Date(iso);
@@ -626,7 +646,11 @@ export function incidentAlarm(state, incident) {
   if ((incident.escalation_step ?? 0) >= 1 && covering === 0) {
     // As many steps as have run: "the first" stayed after three (found by trying the board).
     const steps = incident.escalation_step === 1 ? "the first escalation step" : `${incident.escalation_step} escalation steps`;
-    return { ...base, kind: "unanswered", raised_at: null, message: `Nobody has accepted ${incident.cad_reference} after ${steps} (${alerts.length} alerted).` };
+    const dropped = droppedOut(alerts);
+    const message = dropped
+      ? `No one is going to ${incident.cad_reference} after ${steps}: ${dropped} accepted, then dropped out (${alerts.length} alerted).`
+      : `Nobody has accepted ${incident.cad_reference} after ${steps} (${alerts.length} alerted).`;
+    return { ...base, kind: "unanswered", raised_at: null, message };
   }
   return null;
 }

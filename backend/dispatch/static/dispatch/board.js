@@ -30,6 +30,7 @@ import { mountBoardMap } from "./board-map.js";
 import {
   alarmOf,
   alertsOf,
+  answeredAlertAt,
   applyFrame,
   categoryText,
   clockTime,
@@ -113,16 +114,19 @@ function elapsed(ms) {
   return hours ? `${hours}:${pad(minutes % 60)}:${pad(seconds % 60)}` : `${minutes}:${pad(seconds % 60)}`;
 }
 
-/** A time cell: the clock time, and how long after the alert it was. */
+/** A time cell: the clock time, and how long after the alert it answered it was (a re-alert's,
+ *  if it came after one). The alerted cell says when a re-alert went out, under the first alert. */
 function timeCell(alert, field) {
   const iso = alert[field];
   if (!iso) return el("td", { className: "board-time board-time--empty" }, "—");
-  const after = field === "alerted_at" ? null : Date.parse(iso) - Date.parse(alert.alerted_at);
+  const after = field === "alerted_at" ? null : Date.parse(iso) - Date.parse(answeredAlertAt(alert, iso));
+  const again = field === "alerted_at" ? alert.realerted_at : null;
   return el(
     "td",
-    { className: "board-time", title: iso },
+    { className: "board-time", title: again ? `${iso}, alerted again ${again}` : iso },
     el("time", { datetime: iso }, clockTime(iso)),
     after === null ? null : el("span", { className: "board-after" }, ` +${elapsed(after)}`),
+    again ? el("span", { className: "board-after" }, "again ", el("time", { datetime: again }, clockTime(again))) : null,
   );
 }
 

@@ -84,10 +84,14 @@ export function fieldName(name) {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-/** The API's error in words: its message, and what it says of each field. */
+/** The API's error in words: its message, and, for an input error (400), what it says of each
+ *  field. A refusal of another kind (409) says it all in its message; its fields are details for
+ *  a program (found by trying the board: a dispatch refused because another coordinator had
+ *  widened it ended "Seen alerts: 21 are alerted now, not 6."). */
 export function errorText(status, body) {
   const error = body?.error;
   if (!error) return status === 404 ? "Not found (is this server up to date?)." : `The server answered ${status}.`;
+  if (status !== 400 && error.message) return error.message;
   const fields = Object.entries(error.fields ?? {}).map(
     ([name, messages]) => `${fieldName(name)}: ${[].concat(messages).join(" ")}`,
   );
@@ -100,6 +104,18 @@ class ApiError extends Error {
     this.status = status;
     this.body = body;
   }
+}
+
+/** What the Alert named dialog says of a candidate beyond name, station and distance: why they
+ *  cannot be alerted (declined this incident or cleared from it, with when: the server does not
+ *  alert them again, backend/dispatch/named.py), or the incident they are on (the override). */
+export function namedCandidateText(responder) {
+  if (responder.cannot_alert) {
+    const when = responder.cannot_alert_since ? ` at ${clockTime(responder.cannot_alert_since)}` : "";
+    const what = responder.cannot_alert === "declined" ? "declined" : "cleared from";
+    return `${what} this incident${when}, not alerted again`;
+  }
+  return responder.committed_to ? `on ${responder.committed_to}` : "";
 }
 
 export const NO_NETWORK = "the server could not be reached (no network?). Check the connection, then try again.";
@@ -603,7 +619,10 @@ class WallBoard {
   async run(what, method, path, body) {
     try {
       const result = await this.api(method, path, body);
-      this.showDone(result?.dispatch?.message ? `${what}: ${result.dispatch.message}` : `${what}: done.`);
+      // A dispatch that alerted nobody did not do what was asked: shown as a refusal, with the
+      // server's reason (found by trying the board: "Nobody was alerted" in the green of success).
+      if (result?.dispatch && !result.dispatch.alerted_count) this.showError(`${what}: ${result.dispatch.message}`);
+      else this.showDone(result?.dispatch?.message ? `${what}: ${result.dispatch.message}` : `${what}: done.`);
       return result;
     } catch (error) {
       this.showError(`${what} failed: ${error.message}`);
@@ -651,10 +670,16 @@ class WallBoard {
       this.showError(`Nobody else is on call with training in date for ${incident.cad_reference}.`);
       return;
     }
+    const alertable = candidates.filter((responder) => !responder.cannot_alert);
+    if (!alertable.length) {
+      this.showError(`Nobody else can be alerted to ${incident.cad_reference} by name: ${candidates.map((responder) => `${responder.name} ${namedCandidateText(responder)}`).join("; ")}.`);
+      return;
+    }
     const dialog = document.getElementById("wall-named");
     const select = dialog.querySelector("select");
-    select.replaceChildren(...candidates.map((responder) => el("option", { value: responder.id },
-      `${responder.name} (${responder.station}, ${responder.distance_km.toFixed(1)} km)${responder.committed_to ? `: on ${responder.committed_to}` : ""}`)));
+    select.replaceChildren(...candidates.map((responder) => el("option", { value: responder.id, disabled: Boolean(responder.cannot_alert) },
+      `${responder.name} (${responder.station}, ${responder.distance_km.toFixed(1)} km)${namedCandidateText(responder) ? `: ${namedCandidateText(responder)}` : ""}`)));
+    select.value = String(alertable[0].id);
     const answer = await this.openDialog(dialog);
     if (answer !== "confirm") return;
     const chosen = candidates.find((responder) => String(responder.id) === select.value);
