@@ -121,13 +121,13 @@ def build_history(args, plan, cad_user_id: int) -> dict:
         """
         INSERT INTO dispatch_incident (cad_reference, category, latitude, longitude, address, what3words, notes,
             status, created_at, dispatched_at, closed_at, cancelled_at, cancel_reason, created_by_id, escalation_step,
-            ring, crew_target, escalation_delay_seconds, unreached_reason)
+            ring, crew_target, escalation_delay_seconds, unreached_reason, alarm_message)
         SELECT 'HIST-' || h.n, 'cardiac_arrest', s.latitude, s.longitude, h.n || ' History Road', '', '',
             CASE WHEN h.n %% 20 = 0 THEN 'cancelled' ELSE 'closed' END, at, at,
             CASE WHEN h.n %% 20 = 0 THEN NULL ELSE at + interval '50 minutes' END,
             CASE WHEN h.n %% 20 = 0 THEN at + interval '5 minutes' END,
             CASE WHEN h.n %% 20 = 0 THEN 'Stood down by ambulance control' ELSE '' END,
-            %s, 3, 1, 2, 0, ''
+            %s, 3, 1, 2, 0, '', ''
         FROM (SELECT n, now() - interval '1 day' - (%s - n) * (%s * interval '1 day' / %s) AS at
               FROM generate_series(1, %s) n) h
         JOIN plan_station p ON p.n = h.n %% %s

@@ -7,6 +7,7 @@ socket consumers parse input and call these; they never change incidents or aler
 
 import datetime
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -23,7 +24,7 @@ from backend.delivery import readiness, receipts
 from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
 from backend.dispatch import access, payloads, positions
-from backend.dispatch.coverage import Change, Coverage, follow_coverage, tally
+from backend.dispatch.coverage import Change, Coverage, covers, follow_coverage, tally
 from backend.dispatch.ladder import start_escalation, widest_ring
 from backend.dispatch.models import (
     COMMITTED_STATES,
@@ -444,8 +445,7 @@ def _nobody_reached(incident: Incident, nobody_because: str, *, now) -> None:
     incident.unreached_reason = nobody_because
     changed = ["unreached_reason"]
     if not incident.alerts.filter(state__in=ACTIVE_STATES).exists():
-        incident.alarm_raised_at = now
-        changed.append("alarm_raised_at")
+        changed += ALARM_FIELDS
         raise_board_alarm(
             incident,
             now=now,
@@ -456,7 +456,17 @@ def _nobody_reached(incident: Incident, nobody_because: str, *, now) -> None:
     events.send_to_board([("board.incident", payloads.board_incident(incident))])
 
 
+# What raise_board_alarm sets on the incident, for the caller's save.
+ALARM_FIELDS = ["alarm_raised_at", "alarm_message"]
+
+
 def raise_board_alarm(incident: Incident, *, now, message: str) -> None:
+    """Sound the incident's alarm on every board, afresh: an acknowledgement of an earlier alarm
+    does not cover it (docs/board.md). The incident keeps when and what (in memory: the caller
+    saves ALARM_FIELDS), so a board opened later shows the alarm in the words it was raised with."""
+    limit = Incident._meta.get_field("alarm_message").max_length
+    incident.alarm_raised_at = now
+    incident.alarm_message = message if len(message) <= limit else f"{message[: limit - 1]}…"
     events.send_to_board(
         [
             (
@@ -605,7 +615,9 @@ def _tell_the_alerted(incident, alerts, *, round, now, crew_ids, coverage, respo
 def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -> list[Alert]:
     """Release responders. Without `alert_ids`: everyone who has not answered yet (used once
     enough have accepted). With `alert_ids`: those responders, whatever they had answered. If that
-    leaves the incident short of crews, its ladder resumes."""
+    leaves the incident short of crews, its ladder resumes (or starts again, if it had finished);
+    if it leaves nobody going, the board's alarm is raised afresh (_follow_coverage), as when a
+    firefighter declines after accepting."""
     with transaction.atomic():
         incident = _open_incident_for_update(
             actor,
@@ -620,8 +632,9 @@ def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -
         else:
             chosen = _named_alerts(alerts, alert_ids)
         now = timezone.now()
+        covering = {alert.pk for alert in chosen if covers(alert.state, alert.on_scene_at)}
         changed = _stand_down_alerts(chosen, _stand_down_reason(actor), now=now, actor=actor)
-        _follow_coverage(incident, now=now)
+        _follow_coverage(incident, now=now, lost=[alert for alert in changed if alert.pk in covering])
         _tell_everyone_about(incident, changed=changed)
     _log_after_commit(
         "Alerts stood down",
@@ -668,14 +681,47 @@ def _stand_down_alerts(alerts: list[Alert], reason: str, *, now, actor) -> list[
     return changed
 
 
-def _follow_coverage(incident: Incident, *, now) -> None:
+def _follow_coverage(incident: Incident, *, now, lost: Sequence[Alert] = ()) -> None:
     """After a change that may have moved the incident's coverage (its row locked): the ladder
     pauses or resumes (backend/dispatch/coverage.py); when it is short of crews again, those stood
-    down because enough crews were going are alerted again, nearest first, before any wider ring."""
-    _coverage, change = follow_coverage(incident, now=now)
+    down because enough crews were going are alerted again, nearest first, before any wider ring.
+
+    `lost`: the changed alerts that counted towards the cover and no longer do (each path that can
+    drop a crew says which: a decline after accepting, clearing before arriving, a coordinator or
+    the control room standing a committed crew down). A finished ladder starts again; and if
+    nobody is left going, the board's alarm is raised afresh, whatever the ladder's state and
+    whatever was acknowledged before (found by a trial: the last crew dropped out after the
+    escalation alarm was acknowledged and the ladder had finished, and nothing sounded)."""
+    coverage, change = follow_coverage(incident, now=now, crew_lost=bool(lost))
     if change is Change.NO_LONGER_COVERED:
         # The system's doing, whoever's answer set it off.
         _alert_again(incident, _stood_down(incident, reason=StandDownReason.ENOUGH_CREWS), now=now, actor=None)
+    if lost and coverage.covering == 0:
+        raise_board_alarm(incident, now=now, message=_nobody_going_any_more(incident, coverage, lost))
+        incident.save(update_fields=ALARM_FIELDS)
+
+
+def _nobody_going_any_more(incident: Incident, coverage: Coverage, lost: Sequence[Alert]) -> str:
+    """The alarm's words when the last crew drops out: who, and how, with the counts as they are
+    now. "Nobody is going to incident EEAST-1 any more (0 going, 2 needed): Sam Barker can't
+    attend after all (no transport)." """
+    how = "; ".join(_how_they_dropped_out(alert) for alert in lost)
+    return (
+        f"Nobody is going to incident {incident.cad_reference} any more "
+        f"({coverage.committed} going, {coverage.target} needed): {how}."
+    )
+
+
+def _how_they_dropped_out(alert: Alert) -> str:
+    name = alert.responder.display_name
+    if alert.state == AlertState.DECLINED:
+        reason = DeclineReason(alert.decline_reason).label.lower() if alert.decline_reason else ""
+        return f"{name} can't attend after all" + (f" ({reason})" if reason else "")
+    if alert.state == AlertState.CLEARED:
+        return f"{name} cleared before arriving"
+    if alert.state == AlertState.STOOD_DOWN and alert.stood_down_reason:
+        return f"{name}: {StandDownReason(alert.stood_down_reason).label.lower()}"
+    return f"{name}: {alert.get_state_display().lower()}"
 
 
 def _alert_again(incident: Incident, alerts: list[Alert], *, now, actor, named: bool = False) -> list[Alert]:
@@ -931,6 +977,7 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
         if response == "accept":
             _refuse_if_committed_elsewhere(alert)
         now = timezone.now()
+        covered_before = covers(alert.state, alert.on_scene_at)
         _move(alert, transition.target, transition.timestamp_field, now)
         update_fields = ["state", "version", transition.timestamp_field]
         if transition.timestamp_field in REPORTED_TIMES:
@@ -944,7 +991,9 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
         record_alert_changes(actor, [alert])
         if response == "accept":
             _release_from_other_incidents(alert, now=now)
-        _follow_coverage(incident, now=now)
+        # A decline after accepting ("Can't attend after all"), or clearing before arriving.
+        lost = [alert] if covered_before and not covers(alert.state, alert.on_scene_at) else []
+        _follow_coverage(incident, now=now, lost=lost)
         _tell_everyone_about(incident, changed=[alert])
     _log_after_commit(
         "Alert answered",

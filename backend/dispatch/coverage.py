@@ -8,7 +8,7 @@ remember who went after the incident is cleared, cancelled or closed.
 `follow_coverage` is called by every action that can change coverage, with the incident row
 locked, and moves the incident's escalation clock: covered pauses the ladder and, after a grace,
 stands down whoever has not answered (backend/dispatch/escalation.py); uncovered again resumes the
-ladder at the step it had reached.
+ladder at the step it had reached; a crew lost when the ladder had finished starts it again.
 """
 
 import datetime
@@ -51,14 +51,19 @@ class Coverage:
 TALLIED_FIELDS = ("state", "accepted_at", "on_scene_at")
 
 
+def covers(state: str, on_scene_at: datetime.datetime | None) -> bool:
+    """Whether an alert in `state` counts towards its incident's cover: committed now, or on scene
+    and cleared since."""
+    return state in COMMITTED_STATES or (state == AlertState.CLEARED and on_scene_at is not None)
+
+
 def tally(target: int, alerts: Iterable[tuple[str, datetime.datetime | None, datetime.datetime | None]]) -> Coverage:
     """Count (state, accepted_at, on_scene_at) of an incident's alerts."""
     committed = covering = accepted = attended = 0
     for state, accepted_at, on_scene_at in alerts:
         if state in COMMITTED_STATES:
             committed += 1
-            covering += 1
-        elif state == AlertState.CLEARED and on_scene_at is not None:
+        if covers(state, on_scene_at):
             covering += 1
         if accepted_at is not None and state != AlertState.DECLINED:
             accepted += 1
@@ -93,10 +98,12 @@ class Change(enum.Enum):
     NO_LONGER_COVERED = "no_longer_covered"
 
 
-def follow_coverage(incident: Incident, *, now: datetime.datetime) -> tuple[Coverage, Change]:
+def follow_coverage(incident: Incident, *, now: datetime.datetime, crew_lost: bool = False) -> tuple[Coverage, Change]:
     """After a change to the incident's alerts (its row locked by the caller): record when it became
-    covered, or that it no longer is, and move the escalation clock to match. Saves the incident
-    only if something changed. The caller acts on the change (backend/dispatch/actions.py)."""
+    covered, or that it no longer is, and move the escalation clock to match. `crew_lost`: the
+    change took away a crew that counted towards the cover (a decline after accepting, clearing
+    before arriving, a committed crew stood down). Saves the incident only if something changed.
+    The caller acts on the change (backend/dispatch/actions.py)."""
     coverage = coverage_of(incident)
     if coverage.covered and incident.covered_at is None:
         incident.covered_at = now
@@ -114,6 +121,14 @@ def follow_coverage(incident: Incident, *, now: datetime.datetime) -> tuple[Cove
         incident.next_escalation_at = max(due, now) if due is not None else None
         change = Change.NO_LONGER_COVERED
     else:
-        return coverage, Change.UNCHANGED
-    incident.save(update_fields=["covered_at", "next_escalation_at", "escalation_delay_seconds"])
+        change = Change.UNCHANGED
+    if crew_lost and not coverage.covered and ladder.has_finished(incident):
+        # Short of crews with no step left to run (found by a trial: the last crew dropped out after
+        # the ladder had finished, and nothing more would happen): the ladder starts again, so those
+        # who have not answered are sent to again, anyone newly on call in range is alerted, the
+        # silent are texted, and the alarm sounds again if that brings nobody.
+        ladder.start_again(incident, now)
+    elif change is Change.UNCHANGED:
+        return coverage, change
+    incident.save(update_fields=["covered_at", "next_escalation_at", "escalation_delay_seconds", "escalation_step"])
     return coverage, change

@@ -73,7 +73,7 @@ def _run_step(incident: Incident, *, now) -> str:
         _raise_alarm(incident, now=now)
     incident.escalation_step = step + 1
     incident.next_escalation_at = ladder.due_time(incident, step + 1)
-    incident.save(update_fields=["escalation_step", "next_escalation_at", "ring", "alarm_raised_at"])
+    incident.save(update_fields=["escalation_step", "next_escalation_at", "ring", *actions.ALARM_FIELDS])
     return f"step {step} ({action})"
 
 
@@ -95,13 +95,21 @@ def _text_the_unacknowledged(incident: Incident, *, now) -> None:
 
 
 def _raise_alarm(incident: Incident, *, now) -> None:
-    incident.alarm_raised_at = now
+    """Words true when the alarm is raised (the board shows them later as they were: Incident.
+    alarm_message): "Nobody has accepted" only if nobody ever had; one who accepted and dropped out
+    is not nobody (found by a trial)."""
     coverage = coverage_of(incident)
+    reference = incident.cad_reference
     if coverage.covering:
         message = (
-            f"Incident {incident.cad_reference} has {coverage.covering} of the {coverage.target} crews it needs "
+            f"Incident {reference} has {coverage.covering} of the {coverage.target} crews it needs "
+            "after every ring was alerted."
+        )
+    elif incident.alerts.filter(accepted_at__isnull=False).exists():
+        message = (
+            f"Nobody is going to incident {reference} any more (0 going, {coverage.target} needed) "
             "after every ring was alerted."
         )
     else:
-        message = f"Nobody has accepted incident {incident.cad_reference} after every ring was alerted."
+        message = f"Nobody has accepted incident {reference} after every ring was alerted."
     actions.raise_board_alarm(incident, now=now, message=message)

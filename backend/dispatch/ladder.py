@@ -42,3 +42,18 @@ def start_escalation(incident: Incident) -> None:
     """Set the clock on first dispatch (in memory; the caller saves)."""
     incident.escalation_step = 0
     incident.next_escalation_at = due_time(incident, 0)
+
+
+def has_finished(incident: Incident) -> bool:
+    """The ladder has run its last step (a dispatched incident with no step left)."""
+    return incident.dispatched_at is not None and due_time(incident, incident.escalation_step) is None
+
+
+def start_again(incident: Incident, now: datetime.datetime) -> None:
+    """Run a finished ladder again from its first step, spaced as it was from the dispatch but
+    counted from `now` (in memory; the caller saves): re-send to the unanswered and look again
+    within the widest ring, text, and raise the alarm again if still short (coverage.py, when a
+    crew drops out after the ladder has finished)."""
+    incident.escalation_step = 0
+    incident.escalation_delay_seconds = max(0, round((now - incident.dispatched_at).total_seconds()))
+    incident.next_escalation_at = due_time(incident, 0)

@@ -82,7 +82,17 @@ class Incident(models.Model):
     ring = models.PositiveSmallIntegerField(default=1, help_text="Ring of stations alerted so far (1 = nearest).")
     escalation_step = models.PositiveSmallIntegerField(default=0, help_text="Next step of the escalation ladder.")
     next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    alarm_raised_at = models.DateTimeField(null=True, blank=True, help_text="Nobody accepted after the last ring.")
+    # The board's alarm (backend/dispatch/actions.py, raise_board_alarm): when it was last raised and
+    # its words as they were then, so that a board opened later says what the alarm said, not what
+    # the incident is now (found by a trial: "Nobody has accepted" under an alarm raised while one
+    # crew was going).
+    alarm_raised_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the board's alarm was last raised: a dispatch that reached nobody, still short after "
+        "the last ring, or the last crew going dropped out.",
+    )
+    alarm_message = models.CharField(max_length=300, blank=True, help_text="The alarm's words when it was raised.")
     # Coverage (backend/dispatch/coverage.py): how many crews the incident needs, and since when it
     # has them. While covered the ladder is paused; it resumes where it was if coverage drops.
     crew_target = models.PositiveSmallIntegerField(
@@ -92,7 +102,9 @@ class Incident(models.Model):
     )
     covered_at = models.DateTimeField(null=True, blank=True, help_text="When enough crews were going.")
     escalation_delay_seconds = models.PositiveIntegerField(
-        default=0, help_text="Time the ladder spent paused while covered: later steps are due that much later."
+        default=0,
+        help_text="How far the ladder's steps are moved on from the dispatch: the time it spent paused while "
+        "covered, or, once started again after a crew dropped out, the time from the dispatch to then.",
     )
     unreached_reason = models.CharField(
         max_length=40,

@@ -124,6 +124,7 @@ def board_incident(incident: Incident, *, coverage: Coverage | None = None) -> d
             "dispatched_at": _iso(incident.dispatched_at),
             "closed_at": _iso(incident.closed_at),
             "alarm_raised_at": _iso(incident.alarm_raised_at),
+            "alarm_message": incident.alarm_message,
             "covered_at": _iso(incident.covered_at),
             "unreached_reason": incident.unreached_reason,
             "ring": incident.ring,

@@ -250,3 +250,147 @@ def test_the_database_counts_and_the_tally_agree(carol, everyone):
         2,
         1,
     )
+
+
+# --- The last crew going drops out (found by a browser trial) ----------------------------------------
+# The ladder finished with one crew going of the two needed, its alarm sounded and was acknowledged;
+# then the crew tapped "Can't attend after all": 0 going, nothing sounding, and nothing more would
+# happen. Whatever drops the last crew, the board's alarm is raised afresh and a finished ladder
+# starts again.
+
+
+def board_alarms(send) -> list[dict]:
+    """The `board.alarm` frames among the calls of a mocked events.send_to_board."""
+    return [data for call in send.call_args_list for kind, data in call.args[0] if kind == "board.alarm"]
+
+
+def dispatched_minutes_ago(carol, minutes=10, **extra) -> Incident:
+    """Dispatched `minutes` ago, so that the ladder's steps run at times already past, as they
+    would have, and what happens now comes after them."""
+    incident = dispatched(carol, **extra)
+    earlier = datetime.timedelta(minutes=minutes)
+    Incident.objects.filter(pk=incident.pk).update(
+        dispatched_at=incident.dispatched_at - earlier, next_escalation_at=incident.next_escalation_at - earlier
+    )
+    return fresh(incident)
+
+
+def finished_ladder_with_one_going(carol):
+    """Alice accepted, the crew target is 2, and every step of the ladder has run (minutes ago)."""
+    incident = dispatched_minutes_ago(carol)
+    answer(incident, "alice", "accept")
+    for seconds in (61, 91, 121, 181):
+        run_due_escalations(now=at(incident, seconds))
+    return fresh(incident)
+
+
+def test_the_last_crew_dropping_out_after_the_acknowledged_escalation_alarm_raises_it_afresh(carol, everyone):
+    from unittest import mock
+
+    from backend.dispatch.alarms import acknowledge_alarm
+
+    incident = finished_ladder_with_one_going(carol)
+    assert incident.escalation_step == len(LADDER) and incident.next_escalation_at is None
+    assert incident.alarm_message == "Incident EEAST-1 has 1 of the 2 crews it needs after every ring was alerted."
+    acknowledgement = acknowledge_alarm(actor=carol, kind="escalation", incident_id=incident.pk)
+
+    with mock.patch("backend.realtime.events.send_to_board") as send:
+        answer(incident, "alice", "decline", reason="no_transport")
+
+    incident = fresh(incident)
+    assert incident.alarm_raised_at > acknowledgement.acknowledged_at  # so it sounds until acknowledged again
+    assert incident.alarm_message == (
+        "Nobody is going to incident EEAST-1 any more (0 going, 2 needed): Alice can't attend after all (no transport)."
+    )
+    [frame] = board_alarms(send)
+    assert frame["message"] == incident.alarm_message
+    assert frame["raised_at"] == incident.alarm_raised_at.isoformat()
+    assert board_incident(incident)["alarm_message"] == incident.alarm_message
+    # The ladder starts again from its first step, spaced as from a dispatch now.
+    assert incident.escalation_step == 0
+    assert abs((incident.next_escalation_at - incident.alarm_raised_at).total_seconds() - 60) <= 1
+
+
+def test_a_ladder_started_again_resends_texts_and_sounds_its_alarm_again(carol, everyone):
+    incident = finished_ladder_with_one_going(carol)
+    resends_before = Delivery.objects.filter(channel=Channel.WEBPUSH, kind=Kind.ALERT).count()
+    answer(incident, "alice", "decline", reason="no_transport")
+    dropped = fresh(incident)
+
+    for _step in LADDER:
+        assert run_due_escalations(now=fresh(incident).next_escalation_at) == 1
+
+    incident = fresh(incident)
+    assert incident.escalation_step == len(LADDER) and incident.next_escalation_at is None
+    assert Delivery.objects.filter(channel=Channel.WEBPUSH, kind=Kind.ALERT).count() > resends_before
+    assert incident.alarm_raised_at > dropped.alarm_raised_at
+    # Alice accepted and dropped out: "Nobody has accepted" would not be true.
+    assert incident.alarm_message == (
+        "Nobody is going to incident EEAST-1 any more (0 going, 2 needed) after every ring was alerted."
+    )
+
+
+def test_a_coordinator_standing_down_the_last_crew_raises_the_alarm_and_restarts_the_finished_ladder(carol, everyone):
+    incident = finished_ladder_with_one_going(carol)
+    before = incident.alarm_raised_at
+
+    stand_down(actor=carol, incident_id=incident.pk, alert_ids=[alert(incident, "alice").pk])
+
+    incident = fresh(incident)
+    assert incident.alarm_raised_at > before
+    assert incident.alarm_message == (
+        "Nobody is going to incident EEAST-1 any more (0 going, 2 needed): Alice: stood down by a coordinator."
+    )
+    assert incident.escalation_step == 0 and incident.next_escalation_at is not None
+
+
+def test_clearing_before_arriving_as_the_last_crew_raises_the_alarm(carol, everyone):
+    incident = dispatched(carol)
+    answer(incident, "alice", "accept")
+    answer(incident, "alice", "en_route")
+
+    answer(incident, "alice", "cleared")
+
+    incident = fresh(incident)
+    assert incident.alarm_message == (
+        "Nobody is going to incident EEAST-1 any more (0 going, 2 needed): Alice cleared before arriving."
+    )
+
+
+def test_the_last_crew_dropping_out_mid_ladder_raises_the_alarm_and_leaves_the_ladder_where_it_was(carol, everyone):
+    """Before the ladder's first step: nothing would sound until the escalation alarm, minutes on."""
+    incident = dispatched(carol, crew_target=1)
+    answer(incident, "alice", "accept")  # covered: the ladder paused
+    answer(incident, "alice", "decline", reason="unavailable")
+
+    incident = fresh(incident)
+    assert incident.alarm_raised_at is not None
+    assert incident.alarm_message.startswith("Nobody is going to incident EEAST-1 any more (0 going, 1 needed)")
+    assert incident.escalation_step == 0
+    assert incident.next_escalation_at >= at(incident, 60)  # resumed where it was, not restarted
+
+
+def test_an_alarm_is_raised_only_when_the_last_crew_going_drops_out(carol, everyone):
+    incident = dispatched(carol, crew_target=3)
+    answer(incident, "bob", "decline", reason="too_far")  # never going: no drop
+    answer(incident, "alice", "accept")
+    answer(incident, "alice", "on_scene")
+    answer(incident, "alice", "cleared")  # cleared from the scene: she went, the cover stays
+    answer(incident, "bob", "accept")
+    answer(incident, "bob", "decline", reason="no_transport")  # Alice still counts: 1 of 3
+    assert fresh(incident).alarm_raised_at is None
+
+
+def test_a_crew_lost_while_others_are_going_restarts_a_finished_ladder_without_an_alarm(carol, everyone):
+    incident = dispatched_minutes_ago(carol, crew_target=3)
+    answer(incident, "alice", "accept")
+    answer(incident, "bob", "accept")
+    for seconds in (61, 91, 121, 181):
+        run_due_escalations(now=at(incident, seconds))
+    raised = fresh(incident).alarm_raised_at
+
+    answer(incident, "bob", "decline", reason="no_transport")
+
+    incident = fresh(incident)
+    assert incident.alarm_raised_at == raised  # Alice is still going: the card says 1 going (3 needed)
+    assert incident.escalation_step == 0 and incident.next_escalation_at is not None

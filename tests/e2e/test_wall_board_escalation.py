@@ -9,13 +9,17 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import ApiUser
 from tests.e2e.test_wall_board import (
+    ALARM_STEP,
+    FIREFIGHTERS,
     LADDER_AT,
     NEAR_KINGS_LYNN,
     OUT_OF_RANGE,
     card_of,
     create,
     desk_context,
+    has_class,
     open_board,
 )
 
@@ -74,5 +78,57 @@ def test_at_the_widest_ring_the_board_says_it_looks_again_and_its_button_too(chr
         # Reaching nobody is not success: shown as an error (found by a browser trial: in green).
         expect(page.locator(".wall-error")).to_contain_text("Nobody was alerted")
         assert problems == []
+    finally:
+        context.close()
+
+
+def test_the_alarm_sounds_again_when_the_last_crew_drops_out_after_it_was_acknowledged(chromium, server, dispatcher):
+    """Found by a browser trial: the ladder finished with one crew going of the two needed, its alarm
+    was acknowledged, then the firefighter tapped "Can't attend after all": the card read "0 going
+    (2 needed)" beside "Escalation alarm: acknowledged by ...", and nothing sounded. Now the alarm is
+    raised afresh and sounds until acknowledged again, on this board and on one opened later, in the
+    words true when it was raised."""
+    context = desk_context(chromium, server, "720p")
+    try:
+        page, problems = open_board(context)
+        page.get_by_role("button", name="Turn on alarm sound").click()
+        incident = create(dispatcher, NEAR_KINGS_LYNN, "12 King Street, King's Lynn", dispatch=True)
+        assert incident["crew_target"] == 2
+        reference = incident["cad_reference"]
+        firefighter = ApiUser(server.url, FIREFIGHTERS[1])
+        [alert] = [a for a in incident["alerts"] if a["responder_id"] == firefighter.profile["responder"]["id"]]
+        firefighter.post(f"/api/v1/alerts/{alert['id']}/respond/", {"response": "accept"})
+        card = card_of(page, incident)
+        expect(card.locator(".wall-coverage")).to_contain_text("1 going (2 needed)")
+
+        # The ladder's last step, the escalation alarm, run by the server's worker: one crew going.
+        server.manage("shell", "-c", LADDER_AT.format(steps={incident["id"]: ALARM_STEP}))
+        expect(card).to_have_class(has_class("wall-card--alarm"))
+        expect(card.locator(".wall-card-alarm")).to_contain_text(
+            f"Incident {reference} has 1 of the 2 crews it needs after every ring was alerted."
+        )
+        card.get_by_role("button", name="Acknowledge").click()
+        expect(card.locator(".wall-card-alarm--acknowledged")).to_contain_text("Escalation alarm: acknowledged by")
+        expect(page.locator("body")).to_have_attribute("data-audio", "on")
+
+        # The only crew drops out.
+        firefighter.post(f"/api/v1/alerts/{alert['id']}/respond/", {"response": "decline", "reason": "no_transport"})
+        dropped = (
+            f"Nobody is going to incident {reference} any more (0 going, 2 needed): "
+            f"{alert['responder_name']} can't attend after all (no transport)."
+        )
+        expect(card).to_have_class(has_class("wall-card--alarm"))
+        expect(card.locator(".wall-card-alarm")).to_contain_text(dropped)
+        expect(page.locator("body")).to_have_attribute("data-audio", "playing")
+        # A board opened now sounds it too, in the same words.
+        later, later_problems = open_board(context)
+        expect(card_of(later, incident)).to_have_class(has_class("wall-card--alarm"))
+        expect(card_of(later, incident).locator(".wall-card-alarm")).to_contain_text(dropped)
+        later.close()
+
+        card.get_by_role("button", name="Acknowledge").click()
+        expect(card).not_to_have_class(has_class("wall-card--alarm"))
+        expect(page.locator("body")).to_have_attribute("data-audio", "on")
+        assert problems == [] and later_problems == []
     finally:
         context.close()

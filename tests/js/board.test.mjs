@@ -360,19 +360,48 @@ describe("alarms", () => {
     assert.equal(state.alarms.has(1), false);
   });
 
-  it("comes back, worded as things stand, if coverage drops again", () => {
+  it("comes back, in the words it was raised with, if coverage drops again", () => {
     const state = boardWith([incident(1)]);
     board.applyFrame(state, { type: "board.alarm", data: heard });
+    const stored = { alarm_raised_at: heard.raised_at, alarm_message: heard.message };
     board.applyFrame(state, {
       type: "board.incident",
-      data: incident(1, { committed_count: 2, covering_count: 2, covered: true, alarm_raised_at: heard.raised_at }),
+      data: incident(1, { committed_count: 2, covering_count: 2, covered: true, ...stored }),
     });
     board.applyFrame(state, {
       type: "board.incident",
-      data: incident(1, { committed_count: 1, covering_count: 1, alarm_raised_at: heard.raised_at }),
+      data: incident(1, { committed_count: 1, covering_count: 1, ...stored }),
     });
     const alarm = board.alarmOf(state, state.incidents.get(1));
-    assert.equal(alarm?.message, "Incident EEAST-1 has 1 of the 2 crews it needs after every ring was alerted.");
+    assert.deepEqual([alarm?.message, alarm?.raised_at], [heard.message, heard.raised_at]);
+  });
+
+  it("after a reload, says what the alarm said when it was raised, not how the incident stands now", () => {
+    // Found by a trial: raised while one crew was going ("has 1 of the 2 crews"), then the crew
+    // dropped out; the reloaded admin board read "Nobody has accepted ... (raised 21:32:32)".
+    const raisedWithOneGoing = "Incident EEAST-1 has 1 of the 2 crews it needs after every ring was alerted.";
+    const state = boardWith([incident(1, { alarm_raised_at: "2026-01-01T12:06:00+00:00", alarm_message: raisedWithOneGoing })]);
+    assert.equal(board.alarmOf(state, state.incidents.get(1))?.message, raisedWithOneGoing);
+  });
+
+  it("an alarm stored without its words claims nothing about how the incident stood then", () => {
+    const state = boardWith([incident(1, { alarm_raised_at: "2026-01-01T12:06:00+00:00" })], [alert(1, 1, "declined")]);
+    assert.equal(board.alarmOf(state, state.incidents.get(1))?.message, "Incident EEAST-1 was short of crews when its alarm was raised.");
+  });
+
+  it("an alarm raised afresh replaces the one heard before, even if its frame was missed", () => {
+    const state = boardWith([incident(1, { crew_target: 2, committed_count: 1, covering_count: 1 })]);
+    board.applyFrame(state, { type: "board.alarm", data: { ...heard, message: "Incident EEAST-1 has 1 of the 2 crews it needs after every ring was alerted." } });
+    const dropped = "Nobody is going to incident EEAST-1 any more (0 going, 2 needed): Responder 1 can't attend after all (no transport).";
+    board.applyFrame(state, {
+      type: "board.incident",
+      data: incident(1, { alarm_raised_at: "2026-01-01T12:09:00+00:00", alarm_message: dropped }),
+    });
+    const alarm = board.alarmOf(state, state.incidents.get(1));
+    assert.deepEqual([alarm?.message, alarm?.raised_at], [dropped, "2026-01-01T12:09:00+00:00"]);
+    // A late frame of the earlier alarm does not bring it back.
+    board.applyFrame(state, { type: "board.alarm", data: heard });
+    assert.equal(board.alarmOf(state, state.incidents.get(1))?.message, dropped);
   });
 
   it("is not kept by a snapshot that shows the incident covered", () => {

@@ -165,6 +165,35 @@ describe("the board's alarms", () => {
     assert.deepEqual(kinds(state), ["escalation:1:sounding"]);
   });
 
+  it("sounds afresh when the last crew drops out after the escalation alarm was acknowledged", () => {
+    // Found by a trial: the ladder finished with one crew going of two, the alarm was acknowledged,
+    // then the crew tapped "Can't attend after all": 0 going, and nothing sounded. The server raises
+    // the alarm afresh (backend/dispatch/actions.py, _follow_coverage); its frames, in the order sent.
+    const short = { crew_target: 2, escalation_step: 4 };
+    const escalation = "Incident EEAST-1 has 1 of the 2 crews it needs after every ring was alerted.";
+    const raised = { alarm_raised_at: "2026-01-01T12:03:00+00:00", alarm_message: escalation };
+    const going = alert(1, 1, "accepted", { accepted_at: "2026-01-01T12:01:00+00:00" });
+    const state = boardOf(
+      snapshot({ incidents: [incident(1, { ...short, ...raised, committed_count: 1, covering_count: 1 })], alerts: [going] }),
+      acknowledged("escalation", 1, "2026-01-01T12:04:00+00:00"),
+    );
+    assert.deepEqual(kinds(state), ["escalation:1:acknowledged"]);
+
+    const dropped = "Nobody is going to incident EEAST-1 any more (0 going, 2 needed): Responder 1 can't attend after all (no transport).";
+    const again = { alarm_raised_at: "2026-01-01T12:05:00+00:00", alarm_message: dropped };
+    board.applyFrame(state, { type: "board.alarm", data: { incident_id: 1, cad_reference: "EEAST-1", raised_at: again.alarm_raised_at, message: dropped } });
+    board.applyFrame(state, { type: "board.alert", data: { ...going, state: "declined", version: 2, decline_reason: "no_transport" } });
+    board.applyFrame(state, { type: "board.incident", data: incident(1, { ...short, escalation_step: 0, ...again }) });
+
+    assert.deepEqual(kinds(state), ["escalation:1:sounding"]);
+    const [alarm] = board.alarmsOf(state);
+    assert.equal(alarm.message, dropped);
+    assert.equal(board.anySounding(board.alarmsOf(state)), true);
+    // Acknowledged in turn, it stops.
+    board.applyFrame(state, acknowledged("escalation", 1, "2026-01-01T12:05:30+00:00"));
+    assert.deepEqual(kinds(state), ["escalation:1:acknowledged"]);
+  });
+
   it("an acknowledgement of one incident or kind silences no other", () => {
     const state = boardOf(
       snapshot({ incidents: [incident(1, { unreached_reason: "nobody_on_call" }), incident(2, { unreached_reason: "nobody_on_call" })] }),

@@ -162,6 +162,51 @@ async def test_it_raises_the_alarm_on_the_board_when_nobody_accepts(incident, ca
     await socket.disconnect()
 
 
+async def test_the_alarm_is_raised_afresh_on_the_board_when_the_last_crew_drops_out_after_it_was_acknowledged(
+    incident, carol, alice, bob, settings
+):
+    """Found by a browser trial: one crew going of the two needed, the ladder finished and its alarm
+    acknowledged; then the crew declined after accepting, and the board heard of no alarm at all."""
+    from backend.dispatch.alarms import acknowledge_alarm
+
+    settings.ESCALATION_LADDER = [(0, "alarm")]
+    settings.DISPATCH_CREW_TARGET = 2
+    alerts = await dispatch(carol, incident)
+    respond = sync_to_async(actions.respond_to_alert)
+    await respond(actor=alice.user, alert_id=alerts["alice"].pk, response="accept")
+    assert await sync_to_async(escalate_incident)(incident_id=incident.pk, now=timezone.now())
+    acknowledgement = await sync_to_async(acknowledge_alarm)(actor=carol, kind="escalation", incident_id=incident.pk)
+    socket, snapshot = await open_board(carol)
+    [alarmed] = snapshot["data"]["incidents"]
+    assert alarmed["alarm_message"] == "Incident EEAST-0001 has 1 of the 2 crews it needs after every ring was alerted."
+    assert [ack["kind"] for ack in snapshot["data"]["alarm_acknowledgements"]] == ["escalation"]
+
+    await respond(actor=alice.user, alert_id=alerts["alice"].pk, response="decline", reason="no_transport")
+
+    frames = []
+    while not frames or frames[-1]["type"] != "board.incident":
+        frames.append(await receive_frame(socket))
+    grouped = by_type(frames)
+    [alarm] = grouped["board.alarm"]
+    message = (
+        "Nobody is going to incident EEAST-0001 any more (0 going, 2 needed): "
+        "Alice can't attend after all (no transport)."
+    )
+    assert alarm["data"]["message"] == message
+    # Raised after the acknowledgement: every board sounds it until it is acknowledged again.
+    raised_at = datetime.datetime.fromisoformat(alarm["data"]["raised_at"])
+    assert raised_at > acknowledgement.acknowledged_at
+    [incident_frame] = grouped["board.incident"]
+    assert incident_frame["data"]["committed_count"] == 0
+    assert (incident_frame["data"]["alarm_raised_at"], incident_frame["data"]["alarm_message"]) == (
+        alarm["data"]["raised_at"],
+        message,
+    )
+    # The finished ladder has started again.
+    assert incident_frame["data"]["escalation_step"] == 0 and incident_frame["data"]["next_escalation_at"]
+    await socket.disconnect()
+
+
 async def test_it_answers_ping_on_the_board(carol):
     socket, _ = await open_board(carol)
 

@@ -193,9 +193,9 @@ def a_history(carol, closed: int) -> None:
         cursor.execute(
             f"""INSERT INTO {Incident._meta.db_table} (cad_reference, category, latitude, longitude, address,
                 what3words, notes, status, created_at, dispatched_at, closed_at, cancel_reason, created_by_id,
-                escalation_step, ring, crew_target, escalation_delay_seconds, unreached_reason)
+                escalation_step, ring, crew_target, escalation_delay_seconds, unreached_reason, alarm_message)
             SELECT 'PAST-' || n, 'cardiac_arrest', 52.6, 1.3, 'x', '', '', 'closed', at, at,
-                at + interval '1 hour', '', %s, 3, 1, 2, 0, ''
+                at + interval '1 hour', '', %s, 3, 1, 2, 0, '', ''
             FROM (SELECT n, now() - n * interval '1 hour' - interval '1 day' AS at
                   FROM generate_series(1, %s) n) h""",  # noqa: S608 (the table's name from _meta)
             [carol.pk, closed],

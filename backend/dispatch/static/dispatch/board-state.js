@@ -121,29 +121,33 @@ export function applySnapshot(state, data, now = Date.now()) {
 }
 
 /** The active alarm of an incident, or null: only an open incident still short of crews has one.
- *  From a `board.alarm` frame, or from the incident's own `alarm_raised_at` (so that a board
- *  opened after the alarm still shows it), then worded from how the incident stands now. */
+ *  The newest of a `board.alarm` frame and the incident's own `alarm_raised_at` and
+ *  `alarm_message` (so that a board opened after the alarm, or one that missed its frame, shows
+ *  it, and an alarm raised afresh replaces the one before), in the words it was raised with: they
+ *  were true then (found by a trial: a board reloaded after an alarm raised with one crew going
+ *  worded it from the incident as it was later, "Nobody has accepted"). */
 export function alarmOf(state, incident) {
   if (!isShort(incident)) return null;
-  const heard = state.alarms.get(incident.id);
-  if (heard) return heard;
-  if (!incident.alarm_raised_at) return null;
-  return {
-    incident_id: incident.id,
-    cad_reference: incident.cad_reference,
-    raised_at: incident.alarm_raised_at,
-    message: fallbackAlarmMessage(incident, alertsOf(state, incident.id)),
-  };
+  const heard = state.alarms.get(incident.id) ?? null;
+  const stored = incident.alarm_raised_at
+    ? {
+        incident_id: incident.id,
+        cad_reference: incident.cad_reference,
+        raised_at: incident.alarm_raised_at,
+        message: incident.alarm_message || storedAlarmFallback(incident, alertsOf(state, incident.id)),
+      }
+    : null;
+  if (!heard || !stored) return heard ?? stored;
+  return Date.parse(stored.raised_at) > Date.parse(heard.raised_at) ? stored : heard;
 }
 
-/** The words of backend/dispatch/actions.py and escalation.py, for an alarm the board did not hear. */
-function fallbackAlarmMessage(incident, alerts) {
+/** An alarm stored without its words (raised before the server kept them): nothing about how the
+ *  incident stood then but what raising it meant (the card's coverage line says how it is now). */
+function storedAlarmFallback(incident, alerts) {
   const reference = incident.cad_reference;
   const unreached = unreachedReasonText(incident, alerts);
   if (unreached) return `Dispatch of incident ${reference} reached nobody: ${unreached}.`;
-  const { covering, target } = coverageOf(incident);
-  if (covering) return `Incident ${reference} has ${covering} of the ${target} crews it needs after every ring was alerted.`;
-  return `Nobody has accepted incident ${reference} after every ring was alerted.`;
+  return `Incident ${reference} was short of crews when its alarm was raised.`;
 }
 
 /** Whether any delivery worker has reported recently ({alive, last_heard_at, ...}). */
@@ -169,7 +173,8 @@ export function workersWarning(workers) {
 }
 
 
-/** Nobody accepted after every ring was alerted. */
+/** The incident's alarm was raised (a dispatch reached nobody, still short after every ring, or
+ *  the last crew going dropped out): the newest replaces the one before. */
 export function applyAlarm(state, alarm) {
   if (!alarm || typeof alarm.incident_id !== "number") return false;
   state.alarms.set(alarm.incident_id, alarm);
