@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dispatch', '0013_cad_reference_unique_in_any_case'),
+        ('dispatch', '0015_alert_realerted_at'),
     ]
 
     operations = [
