@@ -551,8 +551,24 @@ class IncidentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Dispatch nearest responders", permissions=["dispatch"])
     def dispatch_incidents(self, request, queryset):
+        """First a page with each incident's alerts as they are now, then the dispatch of each as
+        that page showed it: one alerted more since (another coordinator, the ladder) is refused,
+        as on the incident's own page. Found by trying the product: two coordinators' lists
+        widened the same incident twice."""
+        if "confirm" not in request.POST:
+            return self._dispatch_page(request, list(queryset))
         for incident in queryset:
-            self._run(request, incident, _dispatch)
+            try:
+                operation = _dispatch_as_seen(request.POST.get(f"seen_alerts_{incident.pk}"), required=True)
+            except ValueError:
+                self.message_user(
+                    request,
+                    f"{incident.cad_reference}: not dispatched: the page did not show its alerts; dispatch it again.",
+                    messages.ERROR,
+                )
+                continue
+            self._run(request, incident, operation)
+        return None
 
     @admin.action(description="Stand down responders who have not answered", permissions=["stand_down"])
     def stand_down_unanswered(self, request, queryset):
@@ -675,6 +691,16 @@ class IncidentAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/dispatch/incident/alert_named.html", context)
 
+    def _dispatch_page(self, request, incidents: list[Incident]):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Dispatch incidents" if len(incidents) > 1 else "Dispatch incident",
+            "opts": self.opts,
+            "rows": [{"incident": incident, **_dispatch_button(incident)} for incident in incidents],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/dispatch/incident/dispatch_confirmation.html", context)
+
     def _cancel_page(self, request, incidents: list[Incident], form: CancelReasonForm, *, from_changelist: bool):
         context = {
             **self.admin_site.each_context(request),
@@ -718,10 +744,13 @@ def _dispatch_button(incident: Incident) -> dict:
     return {"dispatch_label": label, "seen_alerts": incident.alerts.count()}
 
 
-def _dispatch_as_seen(seen_alerts: str | None) -> Callable[..., tuple[int, str]]:
+def _dispatch_as_seen(seen_alerts: str | None, *, required: bool = False) -> Callable[..., tuple[int, str]]:
     """_dispatch refused if more alerts exist than the page showed (its hidden `seen_alerts`; a
-    form without it, as the list's action, dispatches as before). ValueError: not a count."""
+    form without it dispatches as before, unless `required`: the list's confirmation page sends
+    one per incident). ValueError: not a count, or none where required."""
     if seen_alerts is None:
+        if required:
+            raise ValueError("no count of alerts")
         return _dispatch
     seen = int(seen_alerts)
     if seen < 0:

@@ -28,6 +28,8 @@ export const MAP_STYLESHEET = "/app/map.css";
 // Great Britain, until there is something to fit.
 const START = { center: [54.0, -2.5], zoom: 5 };
 const CLOSEST_ZOOM = 17;
+// The closest a view of only the stations comes (one station: a town, not its street).
+const AREA_CLOSEST_ZOOM = 11;
 const FIT_PADDING_PX = 28;
 const LABEL_ROOM_PX = 96;
 // At most this share of the map's width (or height) is left as room for the labels: a fit to a
@@ -225,9 +227,12 @@ export function leaderBox({ pin, dot, label }, offset) {
 }
 
 /** The points the view is fitted to: the incidents, this phone, the responders and the
- *  defibrillators (not the stations: they may be far away, and are context only). */
-export function pointsToFit({ incidents = [], me = null, responders = [], defibrillators = [] }) {
-  return [...incidents, me, ...responders, ...defibrillators].filter(isPlace).map((point) => [Number(point.latitude), Number(point.longitude)]);
+ *  defibrillators (not the stations: they may be far away, and are context only). With none of
+ *  those (the board with no open incident) the stations: the scheme's area (found by trying the
+ *  product: Great Britain at 200 km to the scale bar, one station's label on it). */
+export function pointsToFit({ incidents = [], me = null, responders = [], defibrillators = [], stations = [] }) {
+  const points = [...incidents, me, ...responders, ...defibrillators].filter(isPlace);
+  return (points.length ? points : stations.filter(isPlace)).map((point) => [Number(point.latitude), Number(point.longitude)]);
 }
 
 // --- The map -----------------------------------------------------------------------------------
@@ -327,24 +332,25 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
   function fit({ force = false } = {}) {
     const points = pointsToFit(shown);
     if (!points.length) return;
+    const area = !pointsToFit({ ...shown, stations: [] }).length; // only the stations
     const key = JSON.stringify(pointsToFit({ incidents: shown.incidents, defibrillators: shown.defibrillators }));
     map.invalidateSize({ pan: false });
     const outOfView = !map.getBounds().contains(L.latLngBounds(points));
     if (!force && key === fitted && !outOfView) return;
     fitted = key;
-    if (points.length === 1) map.setView(points[0], 16, { animate: false });
+    if (points.length === 1 && !area) map.setView(points[0], 16, { animate: false });
     else {
       const padding = fitToLabels
-        ? fitPadding(facesToFit(), map.getSize())
+        ? fitPadding(facesToFit(area), map.getSize())
         : { paddingTopLeft: [FIT_PADDING_PX, FIT_PADDING_PX], paddingBottomRight: [LABEL_ROOM_PX, FIT_PADDING_PX] }; // the labels are to the right of their points
-      map.fitBounds(L.latLngBounds(points), { ...padding, maxZoom: CLOSEST_ZOOM, animate: false });
+      map.fitBounds(L.latLngBounds(points), { ...padding, maxZoom: area ? AREA_CLOSEST_ZOOM : CLOSEST_ZOOM, animate: false });
     }
   }
 
-  /** The faces of the markers fitted to (not the stations': context only). */
-  function facesToFit() {
+  /** The faces of the markers fitted to (the stations' only when they are all there is). */
+  function facesToFit(area = false) {
     const faces = [];
-    for (const group of [layers.incidents, layers.me, layers.responders, layers.defibrillators]) {
+    for (const group of area ? [layers.stations] : [layers.incidents, layers.me, layers.responders, layers.defibrillators]) {
       group.eachLayer((layer) => {
         const element = layer instanceof L.Marker ? layer.getElement() : null;
         if (element) faces.push(faceOf(element));
@@ -465,12 +471,12 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
       ]);
       place();
     },
-    /** The fire stations: context only, never fitted to; one under an incident's marker is left
-     *  out (its label would show through the incident's). */
+    /** The fire stations: context only, fitted to only when nothing else is shown (pointsToFit);
+     *  one under an incident's marker is left out (its label would show through the incident's). */
     setStations(stations) {
       shown.stations = (stations || []).filter(isPlace);
       drawStations();
-      declutter();
+      place();
     },
     /** Fit again (e.g. after the container was resized or shown). */
     fit: () => (fit({ force: true }), declutter()),

@@ -44,6 +44,19 @@ def run_action(client, action, *incidents, **extra):
     )
 
 
+def confirm_dispatch(client, incident):
+    """The list's Dispatch as its confirmation page posts it: with the alerts the page showed."""
+    return client.post(
+        reverse(CHANGELIST),
+        {
+            "action": "dispatch_incidents",
+            "_selected_action": [incident.pk],
+            "confirm": "yes",
+            f"seen_alerts_{incident.pk}": incident.alerts.count(),
+        },
+    )
+
+
 def states():
     return {a.responder.user.username: a.state for a in Alert.objects.select_related("responder__user")}
 
@@ -183,7 +196,7 @@ def test_someone_without_the_permission_cannot_add(alice, incident):
 
 
 def test_the_dispatch_action_alerts_alice_and_bob(coordinator, incident, alice, bob, charlie):
-    response = run_action(coordinator, "dispatch_incidents", incident)
+    response = confirm_dispatch(coordinator, incident)
 
     assert response.status_code == 302
     assert states() == {"alice": "alerted", "bob": "alerted"}  # charlie is 30 km away
@@ -194,7 +207,7 @@ def test_the_dispatch_action_alerts_alice_and_bob(coordinator, incident, alice, 
 
 
 def test_dispatching_with_nobody_left_to_alert_says_so(coordinator, incident):
-    response = run_action(coordinator, "dispatch_incidents", incident)
+    response = confirm_dispatch(coordinator, incident)
 
     assert response.status_code == 302
     assert messages_of(response) == ["EEAST-0001: nobody was alerted: no station is within range."]
@@ -203,7 +216,7 @@ def test_dispatching_with_nobody_left_to_alert_says_so(coordinator, incident):
 def test_a_refused_action_is_a_message_not_a_server_error(coordinator, incident, carol, alice):
     cancel_incident(actor=carol, incident_id=incident.pk, reason="Hoax")
 
-    response = run_action(coordinator, "dispatch_incidents", incident)
+    response = confirm_dispatch(coordinator, incident)
 
     assert response.status_code == 302
     assert messages_of(response) == ["EEAST-0001: Incident EEAST-0001 is already cancelled; it cannot be dispatched."]

@@ -128,6 +128,8 @@ def test_the_board_marks_alerted_responders_with_no_proven_phone_until_one_shows
     page.reload()
     expect(page.locator(".board-connection--live")).to_be_visible()
     expect(card.locator(".board-alerts")).to_be_visible()
+    # What the rows' order means, said above them (it was taken for nearest first).
+    expect(card.locator(".board-order")).to_have_text("In the order alerted (nearest first within each dispatch)")
     expect(card.locator(".board-unproven")).to_have_count(0)
     assert problems == []
 

@@ -281,6 +281,9 @@ def test_every_action_works_from_the_board(chromium, server, dispatcher, size):
         card.get_by_role("button", name="Dispatch", exact=True).click()
         expect(card.locator(".wall-responder")).to_have_count(3)
         expect(card.locator(".wall-elapsed")).to_contain_text("since dispatch")
+        # The list says what its order is (found by trying the board: someone named later is listed
+        # after those alerted before, however near, and it was taken for nearest first).
+        expect(card.locator(".wall-order")).to_have_text("In the order alerted (nearest first within each dispatch)")
         assert page.evaluate(OVERFLOWING) == []
 
         # Stand down one responder.
@@ -615,6 +618,46 @@ def test_the_map_shows_the_incidents_and_a_click_on_it_starts_a_new_incident(chr
         east = create(dispatcher, NEAR_THETFORD, "10 King Street, Thetford", dispatch=True)
         expect(page.locator(".wall-map .map-pin--incident", has_text=east["cad_reference"])).to_be_visible()
         assert cut_off_or_small(page) == []
+        assert problems == []
+    finally:
+        context.close()
+
+
+# The metric line of Leaflet's scale bar ("20 km", "500 m"), in km; every station's dot, each
+# inside the map's canvas or not (those whose labels would cover another's are hidden: shown for
+# the measure); and how many labels are shown.
+SCALE_AND_STATIONS = """() => {
+  const canvas = document.querySelector('.wall-map .map-canvas').getBoundingClientRect();
+  const [figure, unit] = document.querySelector('.wall-map .leaflet-control-scale-line').textContent.trim().split(' ');
+  const pins = [...document.querySelectorAll('.wall-map .map-pin--station')];
+  const hidden = pins.filter((pin) => pin.classList.contains('map-pin--left-out'));
+  hidden.forEach((pin) => pin.classList.remove('map-pin--left-out'));
+  const inside = pins.map((pin) => {
+    const r = pin.querySelector('.map-pin-dot').getBoundingClientRect();
+    return r.left >= canvas.left && r.right <= canvas.right && r.top >= canvas.top && r.bottom <= canvas.bottom;
+  });
+  hidden.forEach((pin) => pin.classList.add('map-pin--left-out'));
+  return { km: Number(figure) / (unit === 'm' ? 1000 : 1), inside, labelled: pins.length - hidden.length };
+}"""
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_with_no_open_incident_the_map_shows_the_schemes_stations(chromium, server, dispatcher, size):
+    """Found by trying the product: with no open incident the map showed Great Britain, 200 km to
+    its scale bar, with one station's label; it shows the area of the scheme's stations."""
+    board_map_module(server)
+    # Whatever an earlier test left open (an incident made on the board is not the dispatcher's).
+    for incident in dispatcher.coordinator.get("/api/v1/incidents/?status=open&limit=500")["results"]:
+        dispatcher.cancel(incident["id"], "End of an earlier browser test.")
+    stations = dispatcher.coordinator.get("/api/v1/map/")["stations"]
+    context = desk_context(chromium, server, size)
+    try:
+        page, problems = open_board(context)
+        expect(page.locator(".wall-map .map-pin--station")).to_have_count(len(stations))
+        drawn = page.evaluate(SCALE_AND_STATIONS)
+        assert drawn["inside"] == [True] * len(stations), drawn
+        assert drawn["km"] <= 50, f"the scale bar says {drawn['km']} km: the map is not fitted to the stations"
+        assert drawn["labelled"] > 1, drawn
         assert problems == []
     finally:
         context.close()

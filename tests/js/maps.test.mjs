@@ -98,6 +98,14 @@ describe("the map", () => {
     assert.deepEqual(map.pointsToFit({ incidents: [{ latitude: 95, longitude: 0 }] }), []);
   });
 
+  it("fits the stations, the scheme's area, when there is nothing else (the board with no open incident)", () => {
+    // Found by trying the product: Great Britain at 200 km to the scale bar, one station's label on it.
+    const stations = [{ latitude: 52.6237, longitude: 1.3113 }, { latitude: "52.7517", longitude: "0.4034" }, { latitude: null, longitude: 1 }];
+    assert.deepEqual(map.pointsToFit({ incidents: [], stations }), [[52.6237, 1.3113], [52.7517, 0.4034]]);
+    // Anything else to show, and the stations are context only.
+    assert.deepEqual(map.pointsToFit({ incidents: [{ latitude: 52.6, longitude: 1.3 }], stations }), [[52.6, 1.3]]);
+  });
+
   it("leaves room at the edges for the labels as drawn (the board's grow with its type)", () => {
     const size = { x: 1200, y: 800 };
     // Small faces: the phone's fixed room (28 px, and 96 px to the right for the labels).

@@ -328,6 +328,11 @@ function finishedAt(incident, now) {
   return Number.isNaN(at) ? now : Math.min(at, now);
 }
 
+/** What the order of an incident's responders means, said above the list (alertsOf's order, by
+ *  rank: someone named with "Alert named" comes after those alerted before, however near). Found by
+ *  trying the board: a coordinator took the list for nearest first. */
+export const RESPONDERS_ORDER_TEXT = "In the order alerted (nearest first within each dispatch)";
+
 export function alertsOf(state, incidentId) {
   return [...state.alerts.values()]
     .filter((alert) => alert.incident_id === incidentId)

@@ -46,6 +46,7 @@ import {
   isShort,
   noAlertsText,
   positionsOf,
+  RESPONDERS_ORDER_TEXT,
   stateText,
   unprovenWarning,
   unreachedReasonText,
@@ -202,14 +203,17 @@ function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds, posi
     return text ? el("p", { className: "board-none" }, text) : null;
   }
   const label = `Responders alerted to ${incident.cad_reference}`;
+  const orderId = `board-order-${incident.id}`;
+  // What the rows' order (the "#" column) means, said above them (it was left to be guessed).
+  const order = el("p", { className: "board-order", id: orderId }, RESPONDERS_ORDER_TEXT);
   // Thirteen columns are wider than a card on a laptop's screen: the table scrolls inside its card
   // (by keyboard too: the region takes the focus), never the whole board sideways.
-  return el(
+  const region = el(
     "div",
     { className: "board-alerts-scroll", role: "region", tabIndex: 0, "aria-label": label },
     el(
       "table",
-      { className: "board-alerts" },
+      { className: "board-alerts", "aria-describedby": orderId },
       el("caption", { className: "visually-hidden" }, label),
       el("thead", {}, el("tr", {}, HEADINGS.map((heading) => el("th", { scope: "col" }, heading)))),
       el(
@@ -219,6 +223,7 @@ function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds, posi
       ),
     ),
   );
+  return [order, region];
 }
 
 function coverLine(incident, alerts) {

@@ -36,6 +36,7 @@ import {
   messagesOf,
   noAlertsText,
   positionsOf,
+  RESPONDERS_ORDER_TEXT,
   standDownQuestion,
   stateText,
 } from "./board-state.js";
@@ -444,9 +445,11 @@ class WallBoard {
       const text = noAlertsText(incident);
       return text ? el("p", { className: "wall-none" }, text) : null;
     }
-    return el(
-      "ul",
-      { className: "wall-responders", "aria-label": `Responders alerted to ${incident.cad_reference}` },
+    // An ordered list, and what its order is said above it (the board once left that to be guessed).
+    const orderId = `wall-order-${incident.id}`;
+    const list = el(
+      "ol",
+      { className: "wall-responders", "aria-label": `Responders alerted to ${incident.cad_reference}`, "aria-describedby": orderId },
       alerts.map((alert) => {
         const commitment = committedElsewhere(this.state, alert, commitments);
         const funnel = funnelText(this.state, alert);
@@ -475,6 +478,7 @@ class WallBoard {
         );
       }),
     );
+    return el("div", {}, el("p", { className: "wall-order", id: orderId }, RESPONDERS_ORDER_TEXT), list);
   }
 
   actionButtons(incident, alerts) {
