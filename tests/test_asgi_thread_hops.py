@@ -97,7 +97,12 @@ async def test_requests_reuse_their_threads(monkeypatch):
     started.clear()
     for _ in range(3):
         await get_healthz()
-    assert started == []  # was two per request: its thread, and one to join it when it ended
+    # Was two per request: its thread, and one to join it when it ended. The event loop's own
+    # default executor (threads named asyncio_N, a pool of at most a few threads kept for the
+    # loop's life) may add a thread when the machine is busy and its thread is not yet idle
+    # again: not a thread per request (CI under load: ['asyncio_1']).
+    per_request = [name for name in started if not name.startswith("asyncio_")]
+    assert per_request == [], started
 
 
 async def test_request_started_is_sent_on_the_requests_thread_in_the_same_hop(cad, stations, crossings, monkeypatch):
