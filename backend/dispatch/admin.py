@@ -27,7 +27,7 @@ from backend.audit.admin import INCIDENT_SEARCHES
 from backend.delivery import receipts
 from backend.dispatch import access, actions, coverage
 from backend.dispatch.ladder import widest_ring
-from backend.dispatch.models import Alert, AlertState, Incident, UnreachedReason
+from backend.dispatch.models import COMMITTED_STATES, Alert, AlertState, Incident, UnreachedReason
 from backend.dispatch.selection import commitments_of, eligible_responders, great_circle_km
 from backend.errors import ActionError
 
@@ -103,9 +103,38 @@ def _clock(value, since=None) -> str:
     return shown
 
 
+# The time each state of an alert was reached (alerted: again, after a stand-down; the first
+# alert's time is the Alerted column's).
+_STATE_TIMES = {
+    AlertState.ALERTED: "realerted_at",
+    AlertState.RECEIVED: "received_at",
+    AlertState.ACCEPTED: "accepted_at",
+    AlertState.DECLINED: "declined_at",
+    AlertState.EN_ROUTE: "en_route_at",
+    AlertState.ON_SCENE: "on_scene_at",
+    AlertState.CLEARED: "cleared_at",
+    AlertState.STOOD_DOWN: "stood_down_at",
+    AlertState.CANCELLED: "cancelled_at",
+}
+
+
 def _answer(alert: Alert) -> str:
-    when = alert.accepted_at or alert.declined_at
-    return f"{alert.get_state_display()} {_clock(when, _answered(alert, when))}" if when else alert.get_state_display()
+    """The alert's answers, each with its own time (and how long after the alert it answered), then
+    the state it is in now with that state's time, if the last answer is not it: "Accepted 00:04:25
+    (+0:57); incident cancelled 00:05:58". Found by trying the product: the column read "Incident
+    cancelled 00:04:25 (+0:57)", the acceptance's time beside the state it came to later, and
+    "Declined" beside the time he had accepted (the Declined column said 00:05:39)."""
+    answers = sorted(
+        (when, state)
+        for state, when in ((AlertState.ACCEPTED, alert.accepted_at), (AlertState.DECLINED, alert.declined_at))
+        if when is not None
+    )
+    said = [(AlertState(state).label, _clock(when, _answered(alert, when))) for when, state in answers]
+    if not answers or answers[-1][1] != alert.state:
+        now_at = getattr(alert, _STATE_TIMES[alert.state])
+        said.append((alert.get_state_display(), _clock(now_at) if now_at else ""))
+    words = [f"{label if number == 0 else label.lower()} {time}".strip() for number, (label, time) in enumerate(said)]
+    return "; ".join(words)
 
 
 def _answered(alert: Alert, when):
@@ -575,10 +604,16 @@ class IncidentAdmin(admin.ModelAdmin):
         for incident in queryset:
             self._run(request, incident, _stand_down)
 
-    @admin.action(description="Close", permissions=["stand_down"])
+    @admin.action(description="Close (asks first)", permissions=["stand_down"])
     def close_incidents(self, request, queryset):
+        """First a page with what closing will do to each incident's people, then the close. Found
+        by trying the product: ticking an incident with a crew on scene doing CPR and pressing Go
+        closed it at once and cleared the crew; the board and the incident's page ask first."""
+        if "confirm" not in request.POST:
+            return self._close_page(request, list(queryset))
         for incident in queryset:
             self._run(request, incident, _close)
+        return None
 
     @admin.action(description="Cancel (asks for a reason)", permissions=["cancel"])
     def cancel_incidents(self, request, queryset):
@@ -696,10 +731,26 @@ class IncidentAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": "Dispatch incidents" if len(incidents) > 1 else "Dispatch incident",
             "opts": self.opts,
-            "rows": [{"incident": incident, **_dispatch_button(incident)} for incident in incidents],
+            "rows": [
+                {"incident": incident, "going": _going_text(incident), **_dispatch_button(incident)}
+                for incident in incidents
+            ],
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/dispatch/incident/dispatch_confirmation.html", context)
+
+    def _close_page(self, request, incidents: list[Incident]):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Close incidents" if len(incidents) > 1 else "Close incident",
+            "opts": self.opts,
+            "rows": [
+                {"incident": incident, "going": _going_text(incident), "closing_does": _closing_does(incident)}
+                for incident in incidents
+            ],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/dispatch/incident/close_confirmation.html", context)
 
     def _cancel_page(self, request, incidents: list[Incident], form: CancelReasonForm, *, from_changelist: bool):
         context = {
@@ -742,6 +793,44 @@ def _dispatch_button(incident: Incident) -> dict:
     else:
         label = "Look again (widest ring)"
     return {"dispatch_label": label, "seen_alerts": incident.alerts.count()}
+
+
+def _going_text(incident: Incident) -> str:
+    """Who is going, against the crew target, in the board's words (board-state.js coverageText):
+    "2 going (2 needed): covered", "1 going, 1 cleared from the scene (3 needed): 1 more needed".
+    An incident that has ended: who accepted and who attended."""
+    counts = coverage.coverage_of(incident)
+    if not incident.is_open:
+        return f"Accepted {counts.accepted} · attended {counts.attended}"
+    cleared = counts.covering - counts.committed
+    who = ", ".join(
+        part
+        for part in (
+            f"{counts.committed} going" if counts.committed or not cleared else "",
+            f"{cleared} cleared from the scene" if cleared else "",
+        )
+        if part
+    )
+    short = "covered" if counts.covered else f"{counts.target - counts.covering} more needed"
+    return f"{who} ({counts.target} needed): {short}"
+
+
+def _closing_does(incident: Incident) -> list[tuple[str, str]]:
+    """What closing will do to the incident's people, as actions.close_incident does it: those on
+    scene are cleared, anyone else still active (going, or not answered yet) is stood down; the
+    others keep their state. Each: (what happens, who: each with what they are doing now)."""
+    groups: dict[str, list[str]] = {}
+    alerts = incident.alerts.filter(state__in=actions.ACTIVE_STATES).select_related("responder__user")
+    for alert in alerts.order_by("rank", "pk"):
+        if alert.state == AlertState.ON_SCENE:
+            what = "Cleared from the scene"
+        elif alert.state in COMMITTED_STATES:
+            what = "Stood down while going"
+        else:
+            what = "Stood down before answering"
+        groups.setdefault(what, []).append(f"{alert.responder.display_name} ({alert.get_state_display().lower()})")
+    order = ["Cleared from the scene", "Stood down while going", "Stood down before answering"]
+    return [(what, ", ".join(groups[what])) for what in order if what in groups]
 
 
 def _dispatch_as_seen(seen_alerts: str | None, *, required: bool = False) -> Callable[..., tuple[int, str]]:

@@ -234,7 +234,10 @@ def test_the_stand_down_action_releases_those_who_have_not_answered(coordinator,
 
 
 def test_the_close_action_closes_and_stands_everyone_down(coordinator, alerts, incident):
-    response = run_action(coordinator, "close_incidents", incident)
+    # As its confirmation page posts back (tests/dispatch/test_admin_list_confirmations.py).
+    response = coordinator.post(
+        reverse(CHANGELIST), {"action": "close_incidents", "_selected_action": [incident.pk], "confirm": "yes"}
+    )
 
     assert response.status_code == 302
     incident.refresh_from_db()
