@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.errors import InvalidInput
-from backend.records import access, actions, payloads, prefill
+from backend.records import access, actions, payloads
 from backend.records.models import Outcome, RecordKind
 from backend.schemas import load
 
@@ -28,7 +28,7 @@ MY_RECORDS_DAYS = 30
 
 _KIND_WORDS = {
     RecordKind.ATTENDANCE: "attendance",
-    RecordKind.OUTCOME: "outcome (the crew's, by its crew lead)",
+    RecordKind.OUTCOME: "outcome (the crew's, filled in by one who attended)",
     RecordKind.WELFARE: "welfare check-in (private to its author and the welfare leads)",
 }
 
@@ -121,6 +121,7 @@ def _form_view(kind: str) -> type[APIView]:
                     "editable": form.editable,
                     "lock_hours": settings.RECORDS_LOCK_HOURS,
                     "cad_times": form.cad_times,
+                    "outcome_duty": form.outcome_duty,
                 }
             )
 
@@ -212,7 +213,7 @@ class MyRecordsView(APIView):
         since = timezone.now() - datetime.timedelta(days=MY_RECORDS_DAYS)
         alerts = list(access.my_accepted_alerts(request.user, since=since))
         outcomes = _outcomes_of(alerts)
-        attended = prefill.crews_that_attended(alerts)
+        duties = access.outcome_duties(alerts)
         return Response(
             {
                 "results": [
@@ -223,7 +224,8 @@ class MyRecordsView(APIView):
                         "alerted_at": alert.alerted_at.isoformat(),
                         "attendance": payloads.record_summary(getattr(alert, "attendance", None)),
                         "outcome": payloads.record_summary(outcomes.get((alert.incident_id, alert.station_id))),
-                        "outcome_expected": (alert.incident_id, alert.station_id) in attended,
+                        "outcome_expected": duties[(alert.incident_id, alert.station_id)].expected,
+                        "fills_outcome": duties[(alert.incident_id, alert.station_id)].falls_to(alert),
                         "welfare": payloads.record_summary(getattr(alert, "welfare_check_in", None)),
                         "is_crew_lead": access.is_crew_lead(alert.responder),
                     }

@@ -4,11 +4,16 @@ record without going through one of these.
 A firefighter's forms hang off their own alert, and only one they accepted: anyone else's alert,
 or one they never accepted, is "not found". The outcome form belongs to the crew (the incident and
 the station the firefighter was alerted as a member of): every crew member who accepted may read
-it, only the crew lead writes it. A welfare check-in is its author's and the welfare leads': to
-anyone else it does not exist.
+it, and one who attended writes it (outcome_duty: the crew lead who attended, else the first of the
+crew to arrive). A welfare check-in is its author's and the welfare leads': to anyone else it does
+not exist.
 """
 
-from django.db.models import QuerySet
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Min, QuerySet
 
 from backend.accounts.models import Responder
 from backend.dispatch import access as dispatch_access
@@ -38,9 +43,100 @@ def is_crew_lead(responder: Responder) -> bool:
     return CREW_LEAD_SKILL in (responder.skills or [])
 
 
-def require_crew_lead(alert: Alert) -> None:
-    if not is_crew_lead(alert.responder):
-        raise NotAllowed("Only the crew lead submits the outcome form.")
+def attended(alert: Alert, logged_on_scene: set[int]) -> bool:
+    """Was on scene, whatever the alert's state now: an on-scene time (the board's and the app's
+    "attended": backend/dispatch/coverage.py, backend/dispatch/payloads.py crew_member), events
+    logged on scene by their phone (`logged_on_scene`: alert ids), as attendance_prefill has it, or
+    their attendance form says so (someone busy on scene who pressed nothing: the reports count
+    them as attending too)."""
+    attendance = getattr(alert, "attendance", None)
+    return alert.on_scene_at is not None or alert.pk in logged_on_scene or bool(attendance and attendance.attended)
+
+
+@dataclass(frozen=True)
+class OutcomeDuty:
+    """Who of a crew fills in its outcome form. `expected`: someone of the crew attended, so the
+    crew owes the form. `writers`: the alerts of those who may submit it: the crew leads who
+    attended, else the first of the crew to arrive. Found by a trial of the product: the only crew
+    lead who accepted never got there, the one who did was told the lead fills it in, and the
+    incident had no outcome record. When nobody of the crew is known to have attended nothing is
+    owed, but the crew lead may still file it (a crew whose phones recorded nothing of being there)."""
+
+    expected: bool
+    writers: tuple[Alert, ...]
+
+    def falls_to(self, alert: Alert) -> bool:
+        return any(writer.pk == alert.pk for writer in self.writers)
+
+    @property
+    def names(self) -> list[str]:
+        return [writer.responder.display_name for writer in self.writers]
+
+    def refusal(self) -> str:
+        """Why someone else may not submit it. No names: a refusal holds no data (the form, which
+        a crew member may read, names who submits it)."""
+        if self.expected:
+            return (
+                "Your crew's outcome form is submitted by the crew lead who attended, "
+                "else by the first of your crew to arrive."
+            )
+        if self.writers:
+            return "Nobody of your crew is recorded as attending: only your crew lead may submit its outcome form."
+        return "Nobody of your crew is recorded as attending, so your crew owes no outcome form."
+
+
+def outcome_duties(alerts) -> dict[tuple[int, int], OutcomeDuty]:
+    """The outcome duty of the crews of these alerts, by (incident, station), in one query."""
+    crews = {(alert.incident_id, alert.station_id) for alert in alerts}
+    if not crews:
+        return {}
+    members = (
+        Alert.objects.filter(
+            incident_id__in={incident for incident, _ in crews},
+            station_id__in={station for _, station in crews},
+            accepted_at__isnull=False,
+        )
+        .select_related("responder__user", "attendance")
+        .annotate(first_logged_at=Min("onscene_events__occurred_at"))
+        .order_by("pk")
+    )
+    by_crew = defaultdict(list)
+    for member in members:
+        by_crew[(member.incident_id, member.station_id)].append(member)
+    return {crew: _duty_of(by_crew[crew]) for crew in crews}
+
+
+def outcome_duty(alert: Alert) -> OutcomeDuty:
+    return outcome_duties([alert])[(alert.incident_id, alert.station_id)]
+
+
+def require_outcome_writer(alert: Alert) -> None:
+    duty = outcome_duty(alert)
+    if not duty.falls_to(alert):
+        raise NotAllowed(duty.refusal())
+
+
+_NEVER = datetime.datetime.max.replace(tzinfo=datetime.UTC)
+
+
+def _duty_of(crew: list[Alert]) -> OutcomeDuty:
+    logged_on_scene = {member.pk for member in crew if member.first_logged_at is not None}
+    attendees = sorted(
+        (member for member in crew if attended(member, logged_on_scene)),
+        key=lambda member: (_arrived_at(member) or _NEVER, member.pk),
+    )
+    if attendees:
+        leads = [member for member in attendees if is_crew_lead(member.responder)]
+        return OutcomeDuty(expected=True, writers=tuple(leads or attendees[:1]))
+    return OutcomeDuty(expected=False, writers=tuple(member for member in crew if is_crew_lead(member.responder)))
+
+
+def _arrived_at(member: Alert):
+    """The earliest time the crew member is known to have been on scene, or None."""
+    attendance = getattr(member, "attendance", None)
+    form_time = attendance.on_scene_at if attendance and attendance.attended else None
+    times = [time for time in (member.on_scene_at, member.first_logged_at, form_time) if time is not None]
+    return min(times, default=None)
 
 
 def record_of_alert(kind: str, alert: Alert, *, for_update: bool = False):

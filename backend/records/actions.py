@@ -52,6 +52,9 @@ class Form:
     editable: bool
     # The ambulance service's own times (outcome form only; read-only there): see record_cad_times.
     cad_times: dict | None = None
+    # Whether the crew owes the outcome form and who fills it in (outcome form only): the forms
+    # list and the form's page say the same from it (access.OutcomeDuty).
+    outcome_duty: dict | None = None
 
 
 def open_form(*, actor, kind: str, alert_id) -> Form:
@@ -61,10 +64,14 @@ def open_form(*, actor, kind: str, alert_id) -> Form:
         record = access.record_of_alert(kind, alert)
         if record is not None:
             log.record(actor, AuditAction.VIEW, kind, record.pk, incident_id=alert.incident_id)
-    may_write = kind != RecordKind.OUTCOME or access.is_crew_lead(alert.responder)
+    duty = access.outcome_duty(alert) if kind == RecordKind.OUTCOME else None
+    may_write = duty is None or duty.falls_to(alert)
     editable = may_write and (record is None or not payloads.is_locked(record))
-    cad_times = payloads.cad_times_payload(alert.incident_id) if kind == RecordKind.OUTCOME else None
-    return Form(kind, record, prefill.prefill(kind, alert), editable, cad_times)
+    if duty is None:
+        return Form(kind, record, prefill.prefill(kind, alert), editable)
+    cad_times = payloads.cad_times_payload(alert.incident_id)
+    duty_payload = payloads.outcome_duty_payload(duty, alert)
+    return Form(kind, record, prefill.prefill(kind, alert), editable, cad_times, duty_payload)
 
 
 CAD_TIMES_PERMISSION = "records.record_cad_times"
@@ -106,7 +113,7 @@ def submit_record(*, actor, kind: str, alert_id, idempotency_key: uuid.UUID, fie
     with transaction.atomic():
         alert = access.accepted_alert(actor, kind, alert_id)
         if kind == RecordKind.OUTCOME:
-            access.require_crew_lead(alert)
+            access.require_outcome_writer(alert)
         retry = _submission_retry(kind, alert, idempotency_key, digest)
         if retry is None and access.record_of_alert(kind, alert) is None:
             record = validation.with_defaults(kind, values)
@@ -115,7 +122,7 @@ def submit_record(*, actor, kind: str, alert_id, idempotency_key: uuid.UUID, fie
                 with transaction.atomic():  # a savepoint: a duplicate must not spoil the transaction
                     created = _create(actor, kind, alert, idempotency_key, digest, record, now)
             except IntegrityError:
-                pass  # another copy (or another crew lead's form) committed since we looked: see below
+                pass  # another copy (or another crew member's form) committed since we looked: see below
             else:
                 detail = {"fields": sorted(values)}
                 log.record(actor, AuditAction.CREATE, kind, created.pk, incident_id=alert.incident_id, detail=detail)
@@ -140,13 +147,14 @@ def submit_record(*, actor, kind: str, alert_id, idempotency_key: uuid.UUID, fie
 
 def change_record(*, actor, kind: str, alert_id, idempotency_key: uuid.UUID, reason: str, fields: dict):
     """The author changes their form while it is open (RECORDS_LOCK_HOURS after it was submitted;
-    a welfare check-in never locks), with a reason. For the outcome form the author is the crew lead."""
+    a welfare check-in never locks), with a reason. For the outcome form the author is whoever fills it
+    in for the crew (access.outcome_duty)."""
     reason = _required_reason(reason)
     values = validation.parse(kind, fields, partial=True)
     with transaction.atomic():
         alert = access.accepted_alert(actor, kind, alert_id)
         if kind == RecordKind.OUTCOME:
-            access.require_crew_lead(alert)
+            access.require_outcome_writer(alert)
         record = access.record_of_alert(kind, alert, for_update=True)
         if record is None:
             raise NotFound("This form has not been submitted yet: submit it first (POST).")

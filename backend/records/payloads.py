@@ -224,10 +224,31 @@ def form_schema(kind: str) -> dict:
             "editable": {"type": "boolean"},
             "lock_hours": {"type": "integer"},
             "cad_times": {"oneOf": [cad_times_schema(), {"type": "null"}], "description": "Outcome form only."},
+            "outcome_duty": {"oneOf": [_outcome_duty_schema(), {"type": "null"}], "description": "Outcome form only."},
         },
-        "required": ["record", "prefill", "editable", "lock_hours", "cad_times"],
+        "required": ["record", "prefill", "editable", "lock_hours", "cad_times", "outcome_duty"],
         "additionalProperties": False,
     }
+
+
+def _outcome_duty_schema() -> dict:
+    return {
+        "type": "object",
+        "description": "Who fills in the crew's outcome form: the crew lead who attended, else the first of the crew "
+        "to arrive. Nobody of the crew known to have attended: not expected (the crew lead may still file it).",
+        "properties": {
+            "expected": {"type": "boolean", "description": "Someone of the crew attended: the crew owes the form."},
+            "fills_it": {"type": "boolean", "description": "I fill it in (and may submit it)."},
+            "filled_in_by": {"type": "array", "items": {"type": "string"}, "description": "Who may submit it."},
+        },
+        "required": ["expected", "fills_it", "filled_in_by"],
+        "additionalProperties": False,
+    }
+
+
+def outcome_duty_payload(duty, alert) -> dict:
+    """A crew's access.OutcomeDuty as one of its members' forms has it."""
+    return {"expected": duty.expected, "fills_it": duty.falls_to(alert), "filled_in_by": duty.names}
 
 
 def _summary_schema() -> dict:
@@ -262,6 +283,8 @@ def my_records_schema() -> dict:
             "is_crew_lead": {"type": "boolean"},
             # Someone of this crew attended: only then is an outcome form owed.
             "outcome_expected": {"type": "boolean"},
+            # This firefighter fills in the crew's outcome form (access.OutcomeDuty).
+            "fills_outcome": {"type": "boolean"},
         },
         "additionalProperties": False,
     }

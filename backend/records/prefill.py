@@ -3,11 +3,10 @@ the alert's transitions and from the checklist's one-tap events (each event type
 Utstein meaning in backend/checklists/data/*.json). Only what is known is given; the app leaves the
 rest empty. Values are as the API sends them (times as ISO 8601)."""
 
-from django.db.models import Q
-
 from backend.checklists import content
 from backend.checklists.models import OnSceneEvent
 from backend.dispatch.models import Alert
+from backend.records import access
 from backend.records.models import FirstRhythm, RecordKind
 
 
@@ -39,11 +38,12 @@ def outcome_prefill(alert: Alert) -> dict:
     scene: an on-scene time, as the coordinators' board and the app count "attended"
     (backend/dispatch/coverage.py, payloads.crew_member), or, as the attendance form's prefill
     has it, events their phone logged on scene (someone who used the checklist and never pressed
-    "On scene"). Someone who accepted and was stood down on the way did not attend."""
+    "On scene"), or their attendance form saying so (access.attended). Someone who accepted and was
+    stood down on the way did not attend."""
     crew = list(
-        Alert.objects.filter(
-            incident_id=alert.incident_id, station_id=alert.station_id, accepted_at__isnull=False
-        ).order_by("responder_id")
+        Alert.objects.filter(incident_id=alert.incident_id, station_id=alert.station_id, accepted_at__isnull=False)
+        .select_related("attendance")
+        .order_by("responder_id")
     )
     event_list = list(OnSceneEvent.objects.filter(alert__in=crew).order_by("occurred_at", "id"))
     events = _events_by_meaning(event_list)
@@ -60,7 +60,7 @@ def outcome_prefill(alert: Alert) -> dict:
     }
     values = {name: value.isoformat() for name, value in times.items() if value is not None}
     logged_on_scene = {event.alert_id for event in event_list}
-    values["crew"] = [member.responder_id for member in crew if attended(member, logged_on_scene)]
+    values["crew"] = [member.responder_id for member in crew if access.attended(member, logged_on_scene)]
     if "crew_cpr_started" in events:
         values["compressions"] = True
     if {"pads_on", "analysis", "shock"} & set(events):
@@ -78,31 +78,6 @@ def outcome_prefill(alert: Alert) -> dict:
     if "rosc" in events:
         values["rosc_any_time"] = True
     return values
-
-
-def crews_that_attended(alerts) -> set[tuple[int, int]]:
-    """(incident, station) of these alerts where someone of that station's crew attended (as
-    `attended` has it: an on-scene time or events logged on scene), in one query: only those crews
-    owe an outcome form (found by trying the product: a crew lead stood down on the way, whose crew
-    never got there, was shown the outcome "Not started" for good)."""
-    if not alerts:
-        return set()
-    return set(
-        Alert.objects.filter(
-            Q(on_scene_at__isnull=False) | Q(onscene_events__isnull=False),
-            incident_id__in={alert.incident_id for alert in alerts},
-            station_id__in={alert.station_id for alert in alerts},
-        )
-        .values_list("incident_id", "station_id")
-        .distinct()
-    )
-
-
-def attended(alert: Alert, logged_on_scene: set[int]) -> bool:
-    """Was on scene, whatever the alert's state now: an on-scene time (the board's and the app's
-    "attended": backend/dispatch/coverage.py, backend/dispatch/payloads.py crew_member), or events
-    logged on scene by their phone (`logged_on_scene`: alert ids), as attendance_prefill has it."""
-    return alert.on_scene_at is not None or alert.pk in logged_on_scene
 
 
 def _shocks_given(event_list: list[OnSceneEvent]) -> int:

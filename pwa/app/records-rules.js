@@ -447,14 +447,57 @@ export function listedFormStatus(entry, kind, status) {
 const TO_FILL = new Set([NOT_STARTED, ATTENTION]);
 
 /**
+ * Does this firefighter fill in the crew's outcome form of this call (GET records/'s `entry`)?
+ * The server says (`fills_outcome`: the crew lead who attended, else the first of the crew to
+ * arrive); a saved list from before that field goes by `is_crew_lead`, as it did then, and one from
+ * before both is asked.
+ */
+export function fillsOutcome(entry) {
+  if (typeof entry?.fills_outcome === "boolean") return entry.fills_outcome;
+  return entry?.is_crew_lead !== false;
+}
+
+/**
  * The kinds of form of one call (GET records/'s `entry`) the firefighter still has to fill in,
  * from each form's state as the list shows it (`statuses`: kind -> listedFormStatus's). The crew's
- * outcome only for the crew lead, who alone may file it (`is_crew_lead`; a saved list from before
- * that field: asked, as the list does). Home prompts with the count, since a firefighter who logs
- * in afresh saw the forms owed only by opening the list (found by trying the product).
+ * outcome only for the one who fills it in (fillsOutcome). Home prompts with the count, since a
+ * firefighter who logs in afresh saw the forms owed only by opening the list (found by trying the
+ * product).
  */
 export function formsToFill(entry, statuses) {
-  return KINDS.filter((kind) => (kind !== "outcome" || entry?.is_crew_lead !== false) && TO_FILL.has(statuses[kind]?.state));
+  return KINDS.filter((kind) => (kind !== "outcome" || fillsOutcome(entry)) && TO_FILL.has(statuses[kind]?.state));
+}
+
+/**
+ * A form's state on the call's forms page, from formStatus's and the form as the server gave it
+ * (GET alerts/{id}/{kind}/): the same as the forms list shows (listedFormStatus), from the same
+ * answer of the server (`outcome_duty.expected` there, `outcome_expected` in the list). Found by a
+ * trial of the product: the list said "Not needed" while the page offered to fill it in.
+ */
+export function pageFormStatus(form, kind, status) {
+  return listedFormStatus({ outcome_expected: form?.outcome_duty?.expected }, kind, status);
+}
+
+/**
+ * What the call's forms page says under the crew's outcome form of who fills it in, or null.
+ * `form`: as the server gave it (its `outcome_duty`); a form kept from before that field says
+ * only that someone else fills it in when it cannot be changed.
+ */
+export function outcomeDutyHint(form) {
+  const duty = form?.outcome_duty;
+  if (!duty) return form?.editable === false ? "Filled in by another member of your crew: you can read it." : null;
+  if (duty.fills_it) return duty.expected ? "You fill in your crew's outcome form." : null;
+  if (!duty.filled_in_by.length) return null; // not needed, and nobody to ask: the status says so
+  return `Filled in by ${duty.filled_in_by.join(" or ")}: you can read it.`;
+}
+
+/** Why the outcome form's page shows it read-only to someone who does not fill it in. */
+export function outcomeReadOnlyText(form) {
+  const duty = form?.outcome_duty;
+  const ask = "You can read what they submitted; ask them to correct anything that is wrong.";
+  if (!duty) return `Another member of your crew submits the outcome form. ${ask}`;
+  if (!duty.filled_in_by.length) return "Not needed: nobody of your crew attended.";
+  return `${duty.filled_in_by.join(" or ")} submits your crew's outcome form. ${ask}`;
 }
 
 /** Home's prompt for `count` forms still to fill ("" for none). */

@@ -1,8 +1,9 @@
 """The after-call forms in the app: an outcome form filled in and submitted without signal survives
 a reload, is sent once the signal is back, is stored by the server exactly once, and the app then
-shows it as accepted; a message from the server's validation is shown next to its field; only the
-crew lead fills in the outcome form; a submitted form is changed with a reason; answers typed on a
-phone that lost the race to submit a form are kept and can be sent as a change."""
+shows it as accepted; a message from the server's validation is shown next to its field; the crew's
+outcome form is not offered to a crew member who does not fill it in; a submitted form is changed
+with a reason; answers typed on a phone that lost the race to submit a form are kept and can be
+sent as a change."""
 
 import datetime
 import re
@@ -116,10 +117,12 @@ def test_a_message_from_the_server_is_shown_next_to_its_field_and_the_outcome_is
     page.get_by_role("link", name="Back to the forms").click()
     page.locator(".form-list li[data-kind='attendance'] .status-attention").wait_for()
 
-    # Not a crew lead: the crew's outcome form can be read, not submitted.
+    # Not a crew lead, and nobody of the crew attended: the page says the crew's outcome form is
+    # not needed, as the forms list does, and it can be read, not submitted.
+    page.locator(".form-list li[data-kind='outcome'] .status-not_needed").wait_for()
     page.get_by_role("link", name="Read the outcome form").click()
-    page.get_by_text("Only the crew lead submits the outcome form.").wait_for()
-    page.get_by_text("Your crew lead has not submitted it yet.").wait_for()
+    page.get_by_text("Not needed: nobody of your crew attended.").wait_for()
+    page.get_by_text("Nothing has been submitted.").wait_for()
     assert page.locator("form#record-form").count() == 0
     assert problems == []
 

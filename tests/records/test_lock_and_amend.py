@@ -184,6 +184,7 @@ def test_a_welfare_check_in_stays_open_to_its_author_after_the_lock_window(alice
 
 def test_attendance_and_outcome_forms_still_lock_for_their_authors(alice_alert, erin_alert):
     record, _ = submit(alice_alert, attended=True)
+    submit(erin_alert, attended=True)  # the crew lead attended too: the outcome is hers
     outcome, _ = submit(erin_alert, "outcome", **valid_outcome())
     age(record, hours=73)
     age(outcome, hours=73)

@@ -38,7 +38,7 @@ def test_the_crew_lead_submits_the_crews_outcome(erin_alert, alice_alert, erin, 
 def test_a_firefighter_who_is_not_the_crew_lead_cannot_submit_it(alice_alert):
     with pytest.raises(NotAllowed) as refused:
         submit_outcome(alice_alert)
-    assert refused.value.message == "Only the crew lead submits the outcome form."
+    assert refused.value.message == "Nobody of your crew is recorded as attending, so your crew owes no outcome form."
 
 
 def test_every_crew_member_who_accepted_can_read_it_but_only_the_lead_may_edit(erin_alert, alice_alert, alice, erin):

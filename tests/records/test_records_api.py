@@ -37,6 +37,7 @@ def test_an_empty_form_with_its_prefill(alice_alert, alice):
         "editable": True,
         "lock_hours": 72,
         "cad_times": None,
+        "outcome_duty": None,
     }
 
 
@@ -139,7 +140,9 @@ def test_a_change_needs_a_reason_and_is_refused_once_locked(alice_alert, alice):
 
 def test_the_outcome_by_a_crew_member_who_is_not_the_lead_is_403(alice_alert, alice):
     response = client_for(alice.user).post(url(alice_alert, "outcome"), body(**valid_outcome()), format="json")
-    assert assert_error(response, 403)["message"] == "Only the crew lead submits the outcome form."
+    assert assert_error(response, 403)["message"] == (
+        "Nobody of your crew is recorded as attending, so your crew owes no outcome form."
+    )
 
 
 def test_the_outcome_by_the_crew_lead(erin_alert, alice_alert, erin, alice):

@@ -93,6 +93,16 @@ def build_world(*, alice, charlie, erin, carol, wendy, cad, nobody) -> World:
         occurred_at=timezone.now(),
         data={},
     )
+    # Erin, the crew lead, was on scene too, so the crew's outcome form is hers to submit
+    # (backend/records/access.py, outcome_duty), not that of Alice, the first to log being there.
+    checklist_actions.record_onscene_event(
+        actor=erin.user,
+        alert_id=accepted["crew_lead"],
+        idempotency_key=uuid.uuid4(),
+        type=checklist_content.event_ids()[0],
+        occurred_at=timezone.now(),
+        data={},
+    )
     from backend.dispatch.models import Alert
 
     return World(

@@ -4,12 +4,12 @@
 
 import { h, replaceChanged } from "../dom.js";
 import { formatTime } from "../format.js";
-import { ACCEPTED, ATTENTION, FORMS, KINDS, NOT_STARTED, PENDING, STATUS_LABELS, formStatus } from "../records-rules.js";
+import { ACCEPTED, ATTENTION, FORMS, KINDS, NOT_NEEDED, NOT_STARTED, PENDING, STATUS_LABELS, formStatus, outcomeDutyHint, pageFormStatus } from "../records-rules.js";
 import { alertPath } from "../router.js";
 import { crewOfAlert } from "../store.js";
 import { notice, topbar } from "./parts.js";
 
-const ACTION = { [NOT_STARTED]: "Fill in", [PENDING]: "Open", [ACCEPTED]: "Open", [ATTENTION]: "Correct and send again" };
+const ACTION = { [NOT_STARTED]: "Fill in", [PENDING]: "Open", [ACCEPTED]: "Open", [ATTENTION]: "Correct and send again", [NOT_NEEDED]: "Open" };
 
 function statusChip(status) {
   return h("span", { class: `status status-${status.state}`, text: STATUS_LABELS[status.state] });
@@ -52,7 +52,7 @@ export function backFromForms(alert, id) {
 
 export function formsView(root, { id }, ctx) {
   const { store, outbox } = ctx;
-  const local = { statuses: {}, errors: {}, fromCache: false };
+  const local = { statuses: {}, errors: {}, forms: {}, fromCache: false };
   const list = h("ul", { class: "form-list" });
   const banner = h("div");
   const alert = store.state.alerts.get(id);
@@ -76,15 +76,17 @@ export function formsView(root, { id }, ctx) {
     replaceChanged(
       list,
       KINDS.map((kind) => {
-        const status = local.statuses[kind] || formStatus(null, null);
+        // As the forms list has it (the crew's outcome not needed when nobody of it attended).
+        const status = pageFormStatus(local.forms[kind], kind, local.statuses[kind] || formStatus(null, null));
         const error = local.errors[kind];
-        const readOnly = kind === "outcome" && local.editable?.outcome === false;
+        const readOnly = kind === "outcome" && local.forms.outcome?.editable === false;
+        const who = kind === "outcome" ? outcomeDutyHint(local.forms.outcome) : null;
         return h(
           "li",
           { class: "card", dataset: { kind } },
           h("h2", {}, `${FORMS[kind].title} `, statusChip(status)),
           h("p", { class: "form-status", text: status.text }),
-          readOnly ? h("p", { class: "hint", text: "Filled in by your crew lead: you can read it." }) : null,
+          who ? h("p", { class: "hint", text: who }) : null,
           error ? h("p", { class: "hint", text: error }) : null,
           h("a", {
             class: ["btn", status.state === ATTENTION ? "btn-primary" : "btn-quiet"],
@@ -102,13 +104,13 @@ export function formsView(root, { id }, ctx) {
   }
 
   async function load() {
-    local.editable = {};
+    local.forms = {};
     await Promise.all(
       KINDS.map(async (kind) => {
         try {
           const data = await outbox.load(id, kind);
           if (data?.fromCache) local.fromCache = true;
-          if (data) local.editable[kind] = data.editable;
+          if (data) local.forms[kind] = data;
           // The outcome form's crew by name, kept with the forms for opening it without signal.
           if (kind === "outcome" && data && !data.fromCache) await outbox.crewOf(id, crewOfAlert(store.state, id));
         } catch (error) {

@@ -6,10 +6,10 @@
 //   edit      a new form, a change to a record (with a reason), or one the server refused
 //   pending   saved on this phone, waiting to be sent: read-only until the server has it
 //   view      the record the server holds, with "Change" while it is not locked
-//   readonly  the outcome form for a crew member who is not the crew lead
+//   readonly  the outcome form for a crew member who does not fill it in (records-rules.js outcomeReadOnlyText)
 
 import { h } from "../dom.js";
-import { FORMS, fromLocalInput, isShown, patchBody, postBody, serverErrors, toLocalInput, validate, valuesFrom } from "../records-rules.js";
+import { FORMS, fromLocalInput, isShown, outcomeReadOnlyText, patchBody, postBody, serverErrors, toLocalInput, validate, valuesFrom } from "../records-rules.js";
 import { alertPath } from "../router.js";
 import { crewOfAlert } from "../store.js";
 import { notice, topbar } from "./parts.js";
@@ -270,8 +270,8 @@ export function formView(root, { id, kind }, ctx) {
     const record = local.data.record;
     let why = "This form cannot be changed now.";
     if (isLocked(kind, record)) why = `This record was locked ${local.data.lock_hours || 72} hours after it was submitted. Ask a coordinator to amend it.`;
-    else if (kind === "outcome") why = "Only the crew lead submits the outcome form. You can read what your crew lead submitted; ask them to correct anything that is wrong.";
-    const nothing = kind === "outcome" ? "Your crew lead has not submitted it yet." : "Nothing has been submitted.";
+    else if (kind === "outcome") why = outcomeReadOnlyText(local.data);
+    const nothing = "Nothing has been submitted.";
     return [notice("info", why), record ? readView(valuesFrom(kind, record)) : h("p", { class: "empty", text: nothing })];
   }
 

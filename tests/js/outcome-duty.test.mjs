@@ -1,0 +1,84 @@
+// Who fills in the crew's outcome form, as the forms list, home's prompt and the call's forms page
+// show it: the server decides (the crew lead who attended, else the first of the crew to arrive;
+// backend/records/access.py outcome_duty) and every screen says the same. Found by a browser
+// trial: the only crew lead who accepted never got there; the firefighter who did was told "filled
+// in by your crew lead", the lead's list said "Not needed" while his forms page offered "Fill in",
+// and nobody was asked for the outcome.
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import {
+  KINDS,
+  NOT_NEEDED,
+  NOT_STARTED,
+  formStatus,
+  formsToFill,
+  listedFormStatus,
+  outcomeDutyHint,
+  outcomeReadOnlyText,
+  pageFormStatus,
+} from "../../pwa/app/records-rules.js";
+
+const notStarted = formStatus(null, null);
+const accepted = formStatus({ version: 1, locked: false }, null);
+const listed = (entry, statuses) => Object.fromEntries(KINDS.map((kind) => [kind, listedFormStatus(entry, kind, statuses[kind])]));
+const done = (outcome) => ({ attendance: accepted, outcome, welfare: accepted });
+
+// The trial's call, as the server now answers for each of the two.
+const alex = {
+  list: { outcome_expected: true, fills_outcome: true, is_crew_lead: false },
+  form: { editable: true, outcome_duty: { expected: true, fills_it: true, filled_in_by: ["Alex Cole"] } },
+};
+const chrisSameCrew = {
+  list: { outcome_expected: true, fills_outcome: false, is_crew_lead: true },
+  form: { editable: false, outcome_duty: { expected: true, fills_it: false, filled_in_by: ["Alex Cole"] } },
+};
+const chrisOwnCrewNeverThere = {
+  list: { outcome_expected: false, fills_outcome: true, is_crew_lead: true },
+  form: { editable: true, outcome_duty: { expected: false, fills_it: true, filled_in_by: ["Chris Ellis"] } },
+};
+
+describe("who is asked for the crew's outcome form", () => {
+  it("asks the firefighter who attended when the crew lead did not, though not a crew lead", () => {
+    assert.deepEqual(formsToFill(alex.list, listed(alex.list, done(notStarted))), ["outcome"]);
+    assert.equal(outcomeDutyHint(alex.form), "You fill in your crew's outcome form.");
+  });
+
+  it("does not ask a crew lead who did not attend, and names who fills it in", () => {
+    assert.deepEqual(formsToFill(chrisSameCrew.list, listed(chrisSameCrew.list, done(notStarted))), []);
+    assert.equal(outcomeDutyHint(chrisSameCrew.form), "Filled in by Alex Cole: you can read it.");
+    assert.equal(
+      outcomeReadOnlyText(chrisSameCrew.form),
+      "Alex Cole submits your crew's outcome form. You can read what they submitted; ask them to correct anything that is wrong.",
+    );
+  });
+
+  it("goes by is_crew_lead for a list saved before fills_outcome, and asks when it has neither", () => {
+    const before = { outcome_expected: true, is_crew_lead: false };
+    assert.deepEqual(formsToFill(before, listed(before, done(notStarted))), []);
+    assert.deepEqual(formsToFill({}, listed({}, done(notStarted))), ["outcome"]);
+  });
+});
+
+describe("the forms list and the call's forms page say the same", () => {
+  for (const [who, person] of Object.entries({ alex, chrisSameCrew, chrisOwnCrewNeverThere })) {
+    it(`for ${who}`, () => {
+      assert.deepEqual(pageFormStatus(person.form, "outcome", notStarted), listedFormStatus(person.list, "outcome", notStarted));
+    });
+  }
+
+  it("shows the crew's outcome as not needed on the page when nobody of the crew attended", () => {
+    assert.equal(pageFormStatus(chrisOwnCrewNeverThere.form, "outcome", notStarted).state, NOT_NEEDED);
+    assert.equal(outcomeDutyHint(chrisOwnCrewNeverThere.form), null, "the status says it; nobody is told it is owed");
+    const nobodyToAsk = { editable: false, outcome_duty: { expected: false, fills_it: false, filled_in_by: [] } };
+    assert.equal(outcomeReadOnlyText(nobodyToAsk), "Not needed: nobody of your crew attended.");
+    assert.equal(pageFormStatus(nobodyToAsk, "attendance", notStarted).state, NOT_STARTED, "their own attendance is still asked");
+  });
+
+  it("says nothing of the crew lead on a form kept from before the server said who fills it in", () => {
+    assert.equal(outcomeDutyHint({ editable: false }), "Filled in by another member of your crew: you can read it.");
+    assert.equal(outcomeDutyHint({ editable: true }), null);
+    assert.equal(pageFormStatus({ editable: true }, "outcome", notStarted).state, NOT_STARTED);
+  });
+});
