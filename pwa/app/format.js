@@ -91,6 +91,19 @@ export function endText(end, incident) {
   return stoodDownShort(end.reason);
 }
 
+/**
+ * store.closedOf()'s answer in words, for the checklist: "Incident closed by control at 14:05".
+ * Neutral on purpose: it gives no clinical guidance. STILL_ON_SCENE_TEXT is not part of the signed
+ * checklist, and whether its guidance should follow a close too is for a clinician to decide.
+ * "Control": a coordinator or the ambulance dispatch system may close it; the phone cannot tell.
+ */
+export function closedText(closed) {
+  if (!closed) return "";
+  const at = closed.at ? toDate(closed.at) : null;
+  const time = at ? at.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" }) : "";
+  return time ? `Incident closed by control at ${time}` : "Incident closed by control";
+}
+
 /** "en route", "on scene": a state inside a sentence. */
 export function stateWords(state) {
   return (STATE_LABELS[state] || state || "").toLowerCase();
@@ -123,7 +136,13 @@ export function crewSummary(crew, incident) {
   const target = Number(incident?.crew_target) > 0 ? Math.floor(Number(incident.crew_target)) : null;
   const parts = ["accepted", "en_route", "on_scene"].filter((state) => count(state)).map((state) => `${count(state)} ${stateWords(state)}`);
   if (members.some((member) => hasAttended(member) && member.state !== "on_scene")) parts.push(`${attended} attended`);
-  if (!parts.length) return target ? `Nobody has accepted yet (${target} needed)` : "Nobody has accepted yet";
+  if (!parts.length) {
+    // Those who accepted and dropped out (the server's `ever_accepted` survives a re-alert):
+    // "nobody has accepted" was untrue of them (found by a browser trial).
+    const dropped = members.filter((member) => member.ever_accepted === true).length;
+    const needed = target ? ` (${target} needed)` : "";
+    return dropped ? `No one going now: ${dropped} accepted, then dropped out${needed}` : `Nobody has accepted yet${needed}`;
+  }
   // Covered, as the server counts it: those committed now plus those who attended and cleared.
   const covering = members.filter((member) => COMMITTED.has(member.state) || (member.state === "cleared" && hasAttended(member))).length;
   if (target) parts.unshift(covering >= target ? `Covered (${target} needed)` : `${target - covering} more needed of ${target}`);

@@ -30,6 +30,11 @@ const START = { center: [54.0, -2.5], zoom: 5 };
 const CLOSEST_ZOOM = 17;
 // The closest a view of only the stations comes (one station: a town, not its street).
 const AREA_CLOSEST_ZOOM = 11;
+// The zoom's steps (Leaflet's zoomSnap), and a view of only the stations fitted in finer ones: half
+// a step is 1.41 times as wide, too coarse for the scheme's area in a board's panel (found by trying
+// the board: the stations in two thirds of its width, a quarter step closer left room to spare).
+const ZOOM_SNAP = 0.5;
+const AREA_ZOOM_SNAP = 0.25;
 const FIT_PADDING_PX = 28;
 const LABEL_ROOM_PX = 96;
 // At most this share of the map's width (or height) is left as room for the labels: a fit to a
@@ -141,6 +146,22 @@ export function fitPadding(faces, size) {
   return { paddingTopLeft: [left, top], paddingBottomRight: [right, bottom] };
 }
 
+/** The room a fit to the stations alone (the scheme's area, with nothing else to show: pointsToFit)
+ *  leaves at the map's edges, as fitPadding's: the dots' room at the sides, the labels' height above
+ *  and below, but no label's width at the right. A station's label goes on whichever side of its dot
+ *  has room (contextLabels), so the view comes as close as the dots allow (found by trying the
+ *  board: the room kept for "Norwich (Carrow)" at the right left the stations in a third of the
+ *  panel, when the view could have come closer). */
+export function areaPadding(faces) {
+  let [side, top, bottom] = [FIT_PADDING_PX, FIT_PADDING_PX, FIT_PADDING_PX];
+  for (const face of faces) {
+    side = Math.max(side, face.offsetX); // the dot's half, on either side of the point
+    top = Math.max(top, face.offsetY);
+    bottom = Math.max(bottom, face.height - face.offsetY);
+  }
+  return { paddingTopLeft: [side, top], paddingBottomRight: [side, bottom] };
+}
+
 /** Which side of its dot a label goes: {dx, inside}. To the right (dx 0) where it fits inside
  *  `within` (the map's box); otherwise to the left of the dot, as far from it as it was (dx < 0),
  *  where that fits; where neither does (a map narrower than twice the label), the side that cuts
@@ -162,15 +183,16 @@ export function labelSide({ dot, label }, within) {
  *  hall and the hall's defibrillator) would otherwise print one label over the other. `faces` in
  *  order of importance (incidents first), each {dot, label} as screen rectangles {left, top, right,
  *  bottom}; the dots never move (they are where things are), the less important label gives way:
- *  below what it would cover, or above it where below would leave the map (`within`, its box). */
-export function labelOffsets(faces, within = null) {
+ *  below what it would cover, or above it where below would leave the map (`within`, its box).
+ *  `fixed`: other dots no label may cover (the stations': context, but never hidden). */
+export function labelOffsets(faces, within = null, fixed = []) {
   const GAP_PX = 2;
   const MOST_STEPS = 12; // a crowd of labels stacks at most this deep, then overlaps
   const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   const shifted = (rect, offset) => ({ ...rect, top: rect.top + offset, bottom: rect.bottom + offset });
   const placed = [];
   return faces.map((face, index) => {
-    const obstacles = [...placed, ...faces.filter((_, other) => other !== index).map((other) => other.dot)];
+    const obstacles = [...placed, ...faces.filter((_, other) => other !== index).map((other) => other.dot), ...fixed];
     const clearOf = (down) => {
       let offset = 0;
       for (let step = 0; step < MOST_STEPS; step += 1) {
@@ -191,17 +213,35 @@ export function labelOffsets(faces, within = null) {
   });
 }
 
-/** Which context markers (the fire stations) are shown: each whose dot and label clear every
- *  rectangle of `placed` (the other markers' dots and labels, as placed by labelOffsets) and of the
- *  context markers shown before it. A station is never worth a moved label and a line across the
- *  map; one that would cover something is left out, as one under an incident's marker is. */
-export function contextShown(placed, faces) {
+/** Where each context marker's (each fire station's) label goes: {dx, dy, shown}. Every station's
+ *  dot is drawn, always: a station is where it is, and one left out reads as no station there (found
+ *  by trying the board with no open incident: Great Yarmouth, Norwich and Wymondham gone, their
+ *  labels crossing others'). Each label in turn goes beside its dot: to its right, else to its left
+ *  (the same gap: labelSide), else above it or below it (starting over the dot, or ending over it),
+ *  the first of these that is inside `within` (the map's box) and clear of `placed` (the other
+ *  markers' dots and labels, as placed by labelOffsets), of every station's dot and of the labels
+ *  shown before it; where none is, the label is not shown (a station is never worth a label moved
+ *  away from it and a line across the map). `faces` as labelOffsets takes them. */
+export function contextLabels(placed, faces, within = null) {
   const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const inside = (rect) => !within || (rect.left >= within.left && rect.right <= within.right && rect.top >= within.top && rect.bottom <= within.bottom);
+  const dots = faces.map((face) => face.dot);
   const taken = [...placed];
-  return faces.map((face) => {
-    const clear = [face.dot, face.label].every((rect) => taken.every((other) => !overlaps(rect, other)));
-    if (clear) taken.push(face.dot, face.label);
-    return clear;
+  return faces.map(({ dot, label }) => {
+    const obstacles = [...taken, ...dots.filter((other) => other !== dot)];
+    const gap = label.left - dot.right;
+    const [right, left] = [0, dot.left - gap - label.right];
+    const [level, above, below] = [0, dot.top - gap - label.bottom, dot.bottom + gap - label.top];
+    const [over, underEnd] = [dot.left - label.left, dot.right - label.right]; // above or below: starting, or ending, over the dot
+    const places = [[right, level], [left, level], [over, above], [underEnd, above], [over, below], [underEnd, below]];
+    for (const [dx, dy] of places) {
+      const moved = { left: label.left + dx, right: label.right + dx, top: label.top + dy, bottom: label.bottom + dy };
+      if (inside(moved) && obstacles.every((rect) => !overlaps(moved, rect))) {
+        taken.push(moved);
+        return { dx, dy, shown: true };
+      }
+    }
+    return { dx: 0, dy: 0, shown: false };
   });
 }
 
@@ -300,7 +340,7 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     touchZoom: true,
     doubleClickZoom: true,
     boxZoom: false,
-    zoomSnap: 0.5,
+    zoomSnap: ZOOM_SNAP,
   }).setView(START.center, START.zoom);
   if (tileUrl) L.tileLayer(tileUrl, { maxZoom: 19, crossOrigin: false }).addTo(map);
   L.control.scale({ metric: true, imperial: true, position: "bottomleft" }).addTo(map);
@@ -340,14 +380,16 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     fitted = key;
     if (points.length === 1 && !area) map.setView(points[0], 16, { animate: false });
     else {
-      const padding = fitToLabels
-        ? fitPadding(facesToFit(area), map.getSize())
-        : { paddingTopLeft: [FIT_PADDING_PX, FIT_PADDING_PX], paddingBottomRight: [LABEL_ROOM_PX, FIT_PADDING_PX] }; // the labels are to the right of their points
+      let padding = { paddingTopLeft: [FIT_PADDING_PX, FIT_PADDING_PX], paddingBottomRight: [LABEL_ROOM_PX, FIT_PADDING_PX] }; // the labels are to the right of their points
+      if (area) padding = areaPadding(facesToFit(true));
+      else if (fitToLabels) padding = fitPadding(facesToFit(), map.getSize());
+      map.options.zoomSnap = area ? AREA_ZOOM_SNAP : ZOOM_SNAP; // read by fitBounds, as it runs (not animated)
       map.fitBounds(L.latLngBounds(points), { ...padding, maxZoom: area ? AREA_CLOSEST_ZOOM : CLOSEST_ZOOM, animate: false });
+      map.options.zoomSnap = ZOOM_SNAP;
     }
   }
 
-  /** The faces of the markers fitted to (the stations' only when they are all there is). */
+  /** The faces of the markers fitted to (the stations' when they are all there is: areaPadding). */
   function facesToFit(area = false) {
     const faces = [];
     for (const group of area ? [layers.stations] : [layers.incidents, layers.me, layers.responders, layers.defibrillators]) {
@@ -363,8 +405,10 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
    *  depends on the scale. A label that would run off the map's right edge goes to the left of its
    *  dot (labelSide); then labels move down out of each other's way (labelOffsets). A moved label
    *  is tied to its dot by a drawn line (leaderBox), so that it never reads as the label of the dot
-   *  it moved under. Returns whether a label of what the view is fitted to is still cut off by the
-   *  map's edges (a map narrower than twice it, or a view someone zoomed: fit() then fits again). */
+   *  it moved under. The stations' dots stay; their labels go where they are clear, or are not
+   *  shown (contextLabels). Returns whether a label of what the view is fitted to is still cut off
+   *  by the map's edges (a map narrower than twice it, or a view someone zoomed: fit() then fits
+   *  again). */
   function declutter() {
     const markersOf = (groups) => {
       const markers = [];
@@ -385,13 +429,14 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
       marker.label.style.transform = "";
       marker.element.querySelector(".map-pin-leader")?.remove();
     }
-    for (const station of stations) station.element.classList.remove("map-pin--left-out");
+    for (const station of stations) station.label.style.visibility = "";
     const within = box(canvas);
     const sideways = (rect, dx) => ({ ...rect, left: rect.left + dx, right: rect.right + dx });
     const measured = markers.map(({ element, dot, label }) => ({ pin: box(element), dot: box(dot), label: box(label) }));
     const sides = measured.map((face) => labelSide(face, within));
     for (const [index, face] of measured.entries()) face.label = sideways(face.label, sides[index].dx);
-    const offsets = labelOffsets(measured, within);
+    const stationFaces = stations.map(({ dot, label }) => ({ dot: box(dot), label: box(label) }));
+    const offsets = labelOffsets(measured, within, stationFaces.map(({ dot }) => dot));
     markers.forEach((marker, index) => {
       const dx = sides[index].dx;
       if (!offsets[index] && !dx) return;
@@ -404,8 +449,10 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
       marker.element.prepend(leader); // under the dot and the label
     });
     const placed = measured.flatMap(({ dot, label }, index) => [dot, { ...label, top: label.top + offsets[index], bottom: label.bottom + offsets[index] }]);
-    const shownStations = contextShown(placed, stations.map(({ dot, label }) => ({ dot: box(dot), label: box(label) })));
-    stations.forEach((station, index) => station.element.classList.toggle("map-pin--left-out", !shownStations[index]));
+    contextLabels(placed, stationFaces, within).forEach(({ dx, dy, shown }, index) => {
+      if (dx || dy) stations[index].label.style.transform = `translate(${dx}px, ${dy}px)`;
+      if (!shown) stations[index].label.style.visibility = "hidden"; // the label only: the dot stays
+    });
     return sides.some((side) => !side.inside);
   }
   map.on("zoomend", () => declutter());

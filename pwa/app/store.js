@@ -204,6 +204,19 @@ export function endOf(state, alert) {
 }
 
 /**
+ * Was this alert's incident closed while the firefighter was still on it: {at} (the incident's
+ * closed_at, null from an older server), or null? Closing clears those on scene rather than
+ * ending their alert as endOf() counts it, so the checklist said nothing of it (found by a trial of
+ * the product: closed mid-CPR, the checklist showed nothing). Those stood down by the close are
+ * endOf()'s; those who declined were never on it.
+ */
+export function closedOf(state, alert) {
+  if (!alert || alert.state === "declined" || endOf(state, alert)) return null;
+  const incident = incidentOf(state, alert);
+  return incident?.status === "closed" ? { at: incident.closed_at || null } : null;
+}
+
+/**
  * The alerts that have just ended (cancelled, stood down) since the caller last asked: `seen` is
  * the caller's Map of alert id -> how it ended, updated here. Each end is reported once, so a
  * metronome stopped for it and started again by the crew is not stopped again.

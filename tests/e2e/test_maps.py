@@ -52,10 +52,13 @@ def labels_overlapping(page, map_selector: str) -> list[list[str]]:
     return page.eval_on_selector(
         map_selector,
         """(map) => {
+            // A label not shown (a station's that fits nowhere: app/map.js contextLabels) covers nothing.
+            const shown = (node) => node.checkVisibility({ visibilityProperty: true });
+            const rect = (node) => (shown(node) ? node.getBoundingClientRect() : new DOMRect());
             const pins = [...map.querySelectorAll('.map-pin')].map((pin) => ({
                 name: pin.textContent,
-                label: pin.querySelector('.map-pin-label').getBoundingClientRect(),
-                dot: pin.querySelector('.map-pin-dot').getBoundingClientRect(),
+                label: rect(pin.querySelector('.map-pin-label')),
+                dot: rect(pin.querySelector('.map-pin-dot')),
             }));
             const cover = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
             const pairs = [];
@@ -67,6 +70,47 @@ def labels_overlapping(page, map_selector: str) -> list[list[str]]:
             return pairs;
         }""",
     )
+
+
+# The stations on a map (`map_selector`, the board's map) as drawn: the names of those whose dot is
+# not shown inside the map's canvas (none may be: a station left out reads as no station there), how
+# many labels are shown, the share of the canvas's width or height the dots shown span (the larger),
+# and the metric line of Leaflet's scale bar ("20 km", "500 m") in km.
+STATIONS_DRAWN = """(map) => {
+  const canvas = map.querySelector('.map-canvas').getBoundingClientRect();
+  const inside = (r) => r.left >= canvas.left - 1 && r.right <= canvas.right + 1 && r.top >= canvas.top - 1
+    && r.bottom <= canvas.bottom + 1;
+  const shown = (node) => node.checkVisibility({ visibilityProperty: true, opacityProperty: true });
+  const pins = [...map.querySelectorAll('.map-pin--station')].map((pin) => {
+    const dot = pin.querySelector('.map-pin-dot');
+    const label = pin.querySelector('.map-pin-label');
+    const box = dot.getBoundingClientRect();
+    return { name: label.textContent, box, dot: shown(dot) && box.width > 0 && inside(box), label: shown(label) };
+  });
+  const drawn = pins.filter((pin) => pin.dot);
+  const spread = (low, high, size) =>
+    (Math.max(...drawn.map((pin) => pin.box[high])) - Math.min(...drawn.map((pin) => pin.box[low]))) / size;
+  const [figure, unit] = map.querySelector('.leaflet-control-scale-line').textContent.trim().split(' ');
+  return {
+    unshown: pins.filter((pin) => !pin.dot).map((pin) => pin.name),
+    labelled: pins.filter((pin) => pin.label).length,
+    spread: Math.max(spread('left', 'right', canvas.width), spread('top', 'bottom', canvas.height)),
+    km: Number(figure) / (unit === 'm' ? 1000 : 1),
+  };
+}"""
+# Half a zoom step closer (the maps' zoomSnap) is 1.41 times as wide: a fit whose dots span less than
+# this share of the map in both directions could have come closer.
+TIGHT_FIT = 0.7
+
+
+def stations_drawn(page, map_selector: str) -> dict:
+    return page.eval_on_selector(map_selector, STATIONS_DRAWN)
+
+
+def cancel_every_open_incident(dispatcher) -> None:
+    """Whatever an earlier test left open (an incident made on a board is not the dispatcher's)."""
+    for incident in dispatcher.coordinator.get("/api/v1/incidents/?status=open&limit=500")["results"]:
+        dispatcher.cancel(incident["id"], "End of an earlier browser test.")
 
 
 def test_the_alert_screen_draws_its_map_with_no_tile_server_and_asks_no_other_site(chromium, server):
@@ -332,6 +376,34 @@ def test_the_board_draws_the_open_incidents_on_its_map(chromium, server):
     finally:
         context.close()
         close_incidents(server, incidents)
+
+
+def test_with_no_open_incident_the_live_board_shows_every_station(chromium, server, dispatcher):
+    """Found by trying the board with no open incident: the map fitted to the stations hid Great
+    Yarmouth and Norwich (marker and label) where their labels would cross others', and left room
+    for a label's width at the right. Every station's marker is shown, labels only where they are
+    clear, and the fit is as close as the dots allow."""
+    cancel_every_open_incident(dispatcher)
+    stations = dispatcher.coordinator.get("/api/v1/map/")["stations"]
+    context = chromium.new_context(base_url=server.url, **DESK)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    try:
+        log_in(context, "coordinator")
+        assert pass_the_second_factor(context, server) == []
+        page = context.new_page()
+        problems = watch_for_problems(page)
+        page.goto(BOARD_PAGE)
+        page.locator(".board-connection--live").wait_for()
+        page.locator(".board-map .map-pin--station").nth(len(stations) - 1).wait_for()
+        drawn = stations_drawn(page, ".board-map")
+        assert drawn["unshown"] == [], drawn
+        assert drawn["spread"] >= TIGHT_FIT, drawn
+        assert drawn["km"] <= 50, drawn
+        assert drawn["labelled"] > len(stations) // 2, drawn
+        assert labels_overlapping(page, ".board-map") == [], labels_overlapping(page, ".board-map")
+        assert problems == [], problems
+    finally:
+        context.close()
 
 
 @pytest.mark.skipif(not DEFIBRILLATORS_BUILT, reason="the defibrillators (backend/places/) are not on this branch yet")

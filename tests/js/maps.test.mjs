@@ -106,6 +106,15 @@ describe("the map", () => {
     assert.deepEqual(map.pointsToFit({ incidents: [{ latitude: 52.6, longitude: 1.3 }], stations }), [[52.6, 1.3]]);
   });
 
+  // Found by trying the board with no open incident: room for "Norwich (Carrow)" kept at the right,
+  // the stations in a third of the panel. The stations' labels go on whichever side has room.
+  it("fits the stations alone as close as their dots allow, with room for the labels' height", () => {
+    const faces = [{ width: 160, height: 24, offsetX: 9, offsetY: 9 }, { width: 90, height: 24, offsetX: 9, offsetY: 9 }];
+    assert.deepEqual(map.areaPadding(faces), { paddingTopLeft: [28, 28], paddingBottomRight: [28, 28] });
+    // Larger faces (a wall screen's type): their dots' and labels' reach, and no label's width.
+    assert.deepEqual(map.areaPadding([{ width: 300, height: 70, offsetX: 32, offsetY: 30 }]), { paddingTopLeft: [32, 30], paddingBottomRight: [32, 40] });
+  });
+
   it("leaves room at the edges for the labels as drawn (the board's grow with its type)", () => {
     const size = { x: 1200, y: 800 };
     // Small faces: the phone's fixed room (28 px, and 96 px to the right for the labels).
@@ -319,7 +328,8 @@ describe("the board's positions", () => {
     };
     boardMap.applyPositionFrame(positions, snapshot);
     boardMap.applyAlertFrame(alerts, snapshot);
-    const drawn = () => boardMap.positionsToDraw([...positions.values()], alerts).map(boardMap.responderText);
+    // Drawn when the estimate was worked out: its minutes as given (they count down from then).
+    const drawn = () => boardMap.positionsToDraw([...positions.values()], alerts, Date.parse(estimate.computed_at)).map(boardMap.responderText);
     assert.deepEqual(drawn(), ["Mo Kemp: 2.4 km, ETA 4 min (estimate)", "Kate Lowe: 2.4 km, ETA 4 min (estimate)"]);
     // On scene: still sharing (the marker stays), with no estimate.
     assert.equal(boardMap.applyAlertFrame(alerts, { type: "board.alert", data: { id: 5, incident_id: 3, state: "on_scene", version: 5 } }), true);
@@ -388,13 +398,50 @@ describe("labels that would cover each other", () => {
     assert.deepEqual(map.leaderBox(marker, -30), { left: 8, top: -21, width: 12, height: 30, up: true });
   });
 
-  it("leaves out a fire station that would cover another marker, and keeps one clear of them", () => {
-    const incident = face(100, 100);
-    const placed = [incident.dot, incident.label];
-    const underTheIncidentLabel = face(120, 104);
-    const farAway = face(400, 400);
-    const nextToTheFarOne = face(402, 401);
-    assert.deepEqual(map.contextShown(placed, [underTheIncidentLabel, farAway, nextToTheFarOne]), [false, true, false]);
+  // Found by trying the board with no open incident: Great Yarmouth, Norwich (Carrow) and Wymondham
+  // left out, marker and label, where their labels would cross others'. A station's dot is always
+  // drawn; its label goes beside it where it is clear, or is not shown.
+  it("never leaves out a fire station: its label goes where it is clear, or is not shown", () => {
+    const within = { left: 0, top: 0, right: 500, bottom: 400 };
+    const clear = (placed, faces) => {
+      const shown = map.contextLabels(placed, faces, within);
+      const labels = faces.map(({ label }, index) => ({
+        left: label.left + shown[index].dx, right: label.right + shown[index].dx, top: label.top + shown[index].dy, bottom: label.bottom + shown[index].dy,
+      }));
+      const cover = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+      const taken = [...placed, ...faces.map(({ dot }) => dot)];
+      labels.forEach((label, index) => {
+        if (!shown[index].shown) return;
+        assert.ok(label.left >= within.left && label.right <= within.right && label.top >= within.top && label.bottom <= within.bottom, `label ${index} off the map`);
+        for (const rect of [...taken.filter((dot) => dot !== faces[index].dot), ...labels.filter((other, j) => j !== index && shown[j].shown)]) {
+          assert.ok(!cover(label, rect), `label ${index} covers ${JSON.stringify(rect)}: ${JSON.stringify(shown)}`);
+        }
+      });
+      return shown;
+    };
+    // Clear of everything: where it is drawn, to the right.
+    assert.deepEqual(map.contextLabels([], [face(100, 100)], within), [{ dx: 0, dy: 0, shown: true }]);
+    // Its label over an incident's marker: to the left of its dot instead, level with it.
+    const incident = face(160, 100);
+    assert.deepEqual(clear([incident.dot, incident.label], [face(100, 104)]), [{ dx: -84, dy: 0, shown: true }]);
+    // Two stations a few pixels apart (Great Yarmouth and Gorleston): both labelled, one beside the other's.
+    const [first, second] = clear([], [face(400, 200), face(401, 212)]);
+    assert.equal(first.shown && second.shown, true, JSON.stringify([first, second]));
+    // At the map's right edge: to the left of the dot.
+    assert.ok(map.contextLabels([], [face(470, 200)], within)[0].dx < 0);
+    // Nowhere clear (other markers' labels all round its dot): the label is not shown, only the label.
+    const allRound = [rect(150, 150, 200, 90), rect(150, 260, 200, 90), rect(150, 240, 90, 20), rect(260, 240, 90, 20)];
+    assert.deepEqual(map.contextLabels(allRound, [face(250, 250), face(50, 50)], within), [
+      { dx: 0, dy: 0, shown: false },
+      { dx: 0, dy: 0, shown: true },
+    ]);
+  });
+
+  it("keeps the labels off the stations' dots: context, but never hidden", () => {
+    const station = rect(140, 95, 12, 12); // under the label of the marker at (100, 100)
+    const [offset] = map.labelOffsets([face(100, 100)], null, [station]);
+    assert.ok(face(100, 100).label.top + offset >= station.bottom, `moved ${offset} px`);
+    assert.deepEqual(map.labelOffsets([face(100, 100)], null, [rect(400, 400, 12, 12)]), [0]);
   });
 
   it("moves a label above what it would cover where below would take it off the map", () => {

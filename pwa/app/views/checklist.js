@@ -7,10 +7,10 @@
 import { audioContext, tone, unlockAudio, vibrate } from "../audio.js";
 import { VARIANTS, eventData, eventDefinitions, loadChecklist, variantFor } from "../checklist-data.js";
 import { h } from "../dom.js";
-import { endText, formatClock, formatTime } from "../format.js";
+import { closedText, endText, formatClock, formatTime } from "../format.js";
 import { messagesKey } from "../messages.js";
 import { alertPath, go } from "../router.js";
-import { endOf, incidentOf } from "../store.js";
+import { closedOf, endOf, incidentOf } from "../store.js";
 import { ScreenWakeLock } from "../wakelock.js";
 import { messageBanner } from "./messages.js";
 import { notice, region, topbar } from "./parts.js";
@@ -231,13 +231,20 @@ export function checklistView(root, { id }, ctx) {
         ),
       );
     }
+    // Closed (those on scene are cleared): said the same way, in words that give no clinical
+    // guidance (format.js, closedText). The metronome is left as the crew set it.
+    const closed = closedOf(state, alert);
+    if (closed) {
+      parts.push(notice("danger", `${closedText(closed)}.`, h("p", { text: "What you record here is still kept and sent." })));
+    }
     return parts;
   }
 
   /**
-   * A cancel or stand-down arriving while the crew is further down the checklist (at the
+   * A cancel, stand-down or close arriving while the crew is further down the checklist (at the
    * metronome, the shocks, the log) is brought into view once, with the focus: its notice is
    * at the top, and the metronome it stopped would otherwise fall silent with no reason seen.
+   * `end`: endOf() or closedOf()'s answer.
    */
   let endShown = null;
   function showTheEndOnce(end) {
@@ -505,11 +512,12 @@ export function checklistView(root, { id }, ctx) {
     const state = store.state;
     const alert = state.alerts.get(id);
     if (alert) messageBox.show(messagesKey(state, alert.incident_id), () => messageBanner(ctx, alert.incident_id));
+    const closed = closedOf(state, alert);
     banners.show(
-      [state.session, endOf(state, alert), alert ? incidentOf(state, alert)?.cancel_reason : null, metronome.running, ctx.metronomeStoppedFor === id, local.checklist?.version, local.checklist?.signOff?.approved, local.checklistInfo?.noApproved],
+      [state.session, endOf(state, alert), closed, alert ? incidentOf(state, alert)?.cancel_reason : null, metronome.running, ctx.metronomeStoppedFor === id, local.checklist?.version, local.checklist?.signOff?.approved, local.checklistInfo?.noApproved],
       () => renderBanners(state),
     );
-    showTheEndOnce(endOf(state, alert));
+    showTheEndOnce(endOf(state, alert) || closed);
     top.show([state.connection.status, state.online], () => topbar(state, { path: alertPath(id), label: "Alert" }));
     // Keyed on what the head shows (the address), not the alert's objects: every update of the
     // alert (a receipt, a crewmate's answer) brings new ones, and redrawing the patient buttons

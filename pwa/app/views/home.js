@@ -9,7 +9,7 @@ import { enablePush, platform } from "../push.js";
 import { adviceFor, appState, resultLine, runTest } from "../readiness.js";
 import { formsToFillText } from "../records-rules.js";
 import { alertPath } from "../router.js";
-import { callInHand, endOf, homeAlerts, homeItemTime, incidentOf } from "../store.js";
+import { activeJob, callInHand, endOf, homeAlerts, homeItemTime, incidentOf } from "../store.js";
 import { deliveryWarnings, readyForAlerts } from "../status.js";
 import { every, notice, queueLine, region, topbar } from "./parts.js";
 
@@ -18,6 +18,17 @@ export function unsentWarningText(count) {
   const what = count === 1 ? "1 record (checklist times or a form) has" : `${count} records (checklist times or forms) have`;
   const them = count === 1 ? "it" : "them";
   return `${what} not been sent to the server yet. Logging out deletes ${them} from this phone. Get signal and wait for ${them} to be sent first if you can.`;
+}
+
+/**
+ * The log-out prompt's line for a firefighter committed to an incident (store.activeJob), or "":
+ * found by a trial of the product, the prompt did not mention the job they were on.
+ */
+export function logoutJobText(job, jobIncident) {
+  if (!job) return "";
+  const address = jobIncident?.address || "an incident";
+  const where = job.state === "on_scene" ? `You are on scene at ${address}` : `You are going to ${address}`;
+  return `${where}: logging out stops your alerts and position sharing on this phone.`;
 }
 
 export function homeView(root, _params, ctx) {
@@ -280,8 +291,10 @@ export function homeView(root, _params, ctx) {
     const me = state.me;
     if (local.logout) {
       const { unsent } = local.logout;
+      const job = activeJob(state);
       return [
         h("h2", { text: "Log out?" }),
+        job ? notice("warning", logoutJobText(job, incidentOf(state, job))) : null,
         unsent ? notice("danger", unsentWarningText(unsent)) : null,
         h("p", { text: "This phone will stop receiving alerts for you, and the alerts and on-scene records kept on it are deleted." }),
         h(
@@ -336,7 +349,8 @@ export function homeView(root, _params, ctx) {
     const before = alertKey.length ? readiness : queue;
     if (alerts.nextSibling !== before) page.insertBefore(alerts, before);
     queue.show([state.queue], () => queueLine(state.queue));
-    account.show([me?.username, local.logout], () => renderAccount(state));
+    const job = activeJob(state);
+    account.show([me?.username, local.logout, job?.id, job?.state, job ? incidentOf(state, job)?.address : null], () => renderAccount(state));
   }
 
   const forms = store.state.me?.responder ? h("a", { class: "btn btn-quiet", href: "#/forms", text: "Forms after calls" }) : null;

@@ -362,10 +362,16 @@ export function isShort(incident) {
   return incident.status === "open" && !coverageOf(incident).covered;
 }
 
-/** How many of `alerts` accepted and are no longer going (declined after all, stood down, or
- *  cleared without arriving). */
-function droppedOut(alerts) {
-  return alerts.filter((alert) => alert.accepted_at && !COMMITTED_STATES.has(alert.state) && !(alert.state === "cleared" && alert.on_scene_at)).length;
+/** How many of the incident's responders accepted and are no longer going (declined after all,
+ *  stood down, or cleared without arriving): the more of what the alerts' own times say and what
+ *  the server counted (`dropped_out_count`, set while nobody is going). A re-alert clears an
+ *  alert's acceptance time, so after one only the server, which reads the audit trail, knows
+ *  (found by a browser trial: "nobody has accepted" once the one who had dropped out was alerted
+ *  again). */
+function droppedOut(incident, alerts) {
+  const fromAlerts = alerts.filter((alert) => alert.accepted_at && !COMMITTED_STATES.has(alert.state) && !(alert.state === "cleared" && alert.on_scene_at)).length;
+  const counted = Number.isInteger(incident.dropped_out_count) ? incident.dropped_out_count : 0;
+  return Math.max(fromAlerts, counted);
 }
 
 /** The coverage line of a card: {text, tone, lead}, tone one of covered, short, none (nobody going)
@@ -392,7 +398,7 @@ export function coverageText(incident, alerts = [], { dispatchButton = false } =
   let why;
   // Those who accepted and then dropped out (declined after all, stood down, cleared before
   // arriving): "nobody has accepted" was untrue once two had (found by trying the board).
-  const dropped = droppedOut(alerts);
+  const dropped = droppedOut(incident, alerts);
   if (dropped) why = `no one going now: ${dropped} accepted, then dropped out (${alerts.length} alerted).`;
   else if (alerts.some((alert) => ACTIVE_STATES.has(alert.state))) why = `nobody has accepted (${alerts.length} alerted).`;
   else if (alerts.length) why = `nobody is still alerted or going (${alerts.length} alerted).`;
@@ -656,7 +662,7 @@ export function incidentAlarm(state, incident) {
   if ((incident.escalation_step ?? 0) >= 1 && covering === 0) {
     // As many steps as have run: "the first" stayed after three (found by trying the board).
     const steps = incident.escalation_step === 1 ? "the first escalation step" : `${incident.escalation_step} escalation steps`;
-    const dropped = droppedOut(alerts);
+    const dropped = droppedOut(incident, alerts);
     const message = dropped
       ? `No one is going to ${incident.cad_reference} after ${steps}: ${dropped} accepted, then dropped out (${alerts.length} alerted).`
       : `Nobody has accepted ${incident.cad_reference} after ${steps} (${alerts.length} alerted).`;
@@ -747,6 +753,16 @@ export function funnelText(state, alert) {
 export function noAlertsText(incident) {
   if (incident.status === "open") return null;
   return incident.dispatched_at ? "Nobody was alerted." : "It was never dispatched.";
+}
+
+/** A finished incident in one line, as both boards say it: "Cancelled at 12:10:00: Duplicate call,
+ *  ambulance dealing." or "Closed at 12:40:00.". The control room's board once said only
+ *  "Cancelled" where the admin's said why (found by a browser trial). */
+export function finishedText(incident) {
+  const cancelled = incident.status === "cancelled";
+  const when = clockTime(incident.closed_at || incident.cancelled_at);
+  const reason = cancelled ? String(incident.cancel_reason ?? "").trim().replace(/\.$/, "") : "";
+  return `${cancelled ? "Cancelled" : "Closed"}${when ? ` at ${when}` : ""}${reason ? `: ${reason}` : ""}.`;
 }
 
 /** Whether the coordinator may stand this one responder down: they have not answered, or are going. */

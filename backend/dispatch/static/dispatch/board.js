@@ -42,6 +42,7 @@ import {
   devicesText,
   elsewhereText,
   escalationText,
+  finishedText,
   incidentsToShow,
   isShort,
   noAlertsText,
@@ -229,12 +230,10 @@ function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds, posi
 function coverLine(incident, alerts) {
   const { text, tone } = coverageText(incident, alerts);
   if (incident.status !== "open") {
-    const when = clockTime(incident.closed_at || incident.cancelled_at);
-    const why = incident.status === "cancelled" && incident.cancel_reason ? `: ${incident.cancel_reason}` : "";
     return el(
       "p",
       { className: "board-cover board-cover--finished" },
-      `${incident.status === "cancelled" ? "Cancelled" : "Closed"} at ${when}${why}. `,
+      `${finishedText(incident)} `,
       el("span", { className: "board-coverage" }, text),
     );
   }

@@ -30,6 +30,7 @@ import {
   dispatchButtonText,
   elsewhereText,
   escalationText,
+  finishedText,
   funnelText,
   incidentsToShow,
   isShort,
@@ -91,12 +92,24 @@ export function fieldName(name) {
  *  widened it ended "Seen alerts: 21 are alerted now, not 6."). */
 export function errorText(status, body) {
   const error = body?.error;
+  if (isLoggedOut(status, error)) return LOGGED_OUT;
   if (!error) return status === 404 ? "Not found (is this server up to date?)." : `The server answered ${status}.`;
   if (status !== 400 && error.message) return error.message;
   const fields = Object.entries(error.fields ?? {}).map(
     ([name, messages]) => `${fieldName(name)}: ${[].concat(messages).join(" ")}`,
   );
   return [error.message, ...fields].filter(Boolean).join(" ");
+}
+
+/** What the board says when the server no longer knows who is using it (logged out elsewhere, or
+ *  the session expired): DRF's "Authentication credentials were not provided." told a coordinator
+ *  nothing to do (found by a browser trial). */
+export const LOGGED_OUT = "you are logged out. Log in again.";
+
+/** A refusal because nobody is logged in: 401, or a 403 saying so (a session that has ended). A
+ *  403 for a coordinator who may not do this is not one: it keeps its message. */
+function isLoggedOut(status, error) {
+  return status === 401 || (status === 403 && ["not_authenticated", "authentication_failed"].includes(error?.code));
 }
 
 class ApiError extends Error {
@@ -117,6 +130,16 @@ export function namedCandidateText(responder) {
     return `${what} this incident${when}, not alerted again`;
   }
   return responder.committed_to ? `on ${responder.committed_to}` : "";
+}
+
+/** The candidate the Alert named dialog chooses before the coordinator does: the nearest who is
+ *  free (not on another incident, and not one who declined or cleared from this one), or null,
+ *  and then nobody is chosen. Found by a browser trial: the dialog opened with a responder on
+ *  another cardiac arrest chosen, and one press of "Alert them" would have pulled that crew off
+ *  it; alerting someone committed elsewhere is the coordinator's deliberate choice, never the
+ *  default. `candidates`: nearest first, as the server lists them. */
+export function namedDefault(candidates) {
+  return candidates.find((responder) => !responder.cannot_alert && !responder.committed_to) ?? null;
 }
 
 export const NO_NETWORK = "the server could not be reached (no network?). Check the connection, then try again.";
@@ -404,6 +427,8 @@ class WallBoard {
       ),
       el("p", { className: "wall-address" }, incident.address),
       el("p", { className: "wall-category" }, categoryText(incident.category), incident.what3words ? ` · ///${incident.what3words.replace(/^\/+/, "")}` : ""),
+      // Why it was cancelled, as the admin's board says it (the header says only "Cancelled").
+      incident.status === "cancelled" && incident.cancel_reason ? el("p", { className: "wall-cancel-reason" }, finishedText(incident)) : null,
       el(
         "p",
         { className: `wall-coverage wall-coverage--${cover.tone}` },
@@ -681,12 +706,17 @@ class WallBoard {
     }
     const dialog = document.getElementById("wall-named");
     const select = dialog.querySelector("select");
-    select.replaceChildren(...candidates.map((responder) => el("option", { value: responder.id, disabled: Boolean(responder.cannot_alert) },
-      `${responder.name} (${responder.station}, ${responder.distance_km.toFixed(1)} km)${namedCandidateText(responder) ? `: ${namedCandidateText(responder)}` : ""}`)));
-    select.value = String(alertable[0].id);
+    const chosenFirst = namedDefault(candidates);
+    // With nobody free, nobody is chosen: "Alert them" asks for a choice (the select is required).
+    const placeholder = chosenFirst ? null : el("option", { value: "" }, "Choose a responder");
+    select.required = true;
+    select.replaceChildren(...[placeholder, ...candidates.map((responder) => el("option", { value: responder.id, disabled: Boolean(responder.cannot_alert) },
+      `${responder.name} (${responder.station}, ${responder.distance_km.toFixed(1)} km)${namedCandidateText(responder) ? `: ${namedCandidateText(responder)}` : ""}`))].filter(Boolean));
+    select.value = chosenFirst ? String(chosenFirst.id) : "";
     const answer = await this.openDialog(dialog);
     if (answer !== "confirm") return;
     const chosen = candidates.find((responder) => String(responder.id) === select.value);
+    if (!chosen) return;
     this.run(`Alert ${chosen.name} to ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/dispatch/`, { responder_ids: [chosen.id] });
   }
 
