@@ -13,17 +13,20 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Min, QuerySet
+from django.conf import settings
+from django.db.models import Exists, Min, OuterRef, QuerySet
+from django.utils import timezone
 
-from backend.accounts.models import Responder
+from backend.accounts.models import Responder, Station
 from backend.dispatch import access as dispatch_access
-from backend.dispatch.models import Alert
+from backend.dispatch.models import Alert, Incident, IncidentStatus
 from backend.errors import NotAllowed, NotFound
 from backend.records.models import Attendance, Outcome, RecordKind, WelfareCheckIn
 from backend.roles import is_welfare_lead
 
 CREW_LEAD_SKILL = "crew_lead"
 AMEND_PERMISSION = "records.amend_record"
+REPORTS_PERMISSION = "records.view_reports"
 
 MODELS = {RecordKind.ATTENDANCE: Attendance, RecordKind.OUTCOME: Outcome, RecordKind.WELFARE: WelfareCheckIn}
 
@@ -90,12 +93,24 @@ def outcome_duties(alerts) -> dict[tuple[int, int], OutcomeDuty]:
     crews = {(alert.incident_id, alert.station_id) for alert in alerts}
     if not crews:
         return {}
-    members = (
+    by_crew = _members_by_crew(
         Alert.objects.filter(
-            incident_id__in={incident for incident, _ in crews},
-            station_id__in={station for _, station in crews},
-            accepted_at__isnull=False,
+            incident_id__in={incident for incident, _ in crews}, station_id__in={station for _, station in crews}
         )
+    )
+    return {crew: _duty_of(by_crew.get(crew, [])) for crew in crews}
+
+
+def outcome_duties_of_crews(alerts: QuerySet) -> dict[tuple[int, int], OutcomeDuty]:
+    """The outcome duty of every crew with an accepted alert among `alerts`, in one query. Filter
+    `alerts` only by what a whole crew shares (its incident, its station, its outcome form), so
+    that no crew is judged on part of its members."""
+    return {crew: _duty_of(members) for crew, members in _members_by_crew(alerts).items()}
+
+
+def _members_by_crew(alerts: QuerySet) -> dict[tuple[int, int], list[Alert]]:
+    members = (
+        alerts.filter(accepted_at__isnull=False)
         .select_related("responder__user", "attendance")
         .annotate(first_logged_at=Min("onscene_events__occurred_at"))
         .order_by("pk")
@@ -103,7 +118,7 @@ def outcome_duties(alerts) -> dict[tuple[int, int], OutcomeDuty]:
     by_crew = defaultdict(list)
     for member in members:
         by_crew[(member.incident_id, member.station_id)].append(member)
-    return {crew: _duty_of(by_crew[crew]) for crew in crews}
+    return by_crew
 
 
 def outcome_duty(alert: Alert) -> OutcomeDuty:
@@ -114,6 +129,47 @@ def require_outcome_writer(alert: Alert) -> None:
     duty = outcome_duty(alert)
     if not duty.falls_to(alert):
         raise NotAllowed(duty.refusal())
+
+
+@dataclass(frozen=True)
+class OwedOutcome:
+    """A crew's outcome form owed and not filed: the incident, the crew's station, who owes it."""
+
+    incident: Incident
+    station: Station
+    owed_by: list[str]
+
+    @property
+    def ended_at(self) -> datetime.datetime | None:
+        return self.incident.closed_at or self.incident.cancelled_at
+
+
+def outcomes_owed_for_coordinator(user, *, since, until, station=None) -> list[OwedOutcome]:
+    """The crews' outcome forms owed (outcome_duty) and not filed, of the incidents created from
+    `since` to before `until` that have ended (closed or cancelled), the longest ended first. The
+    outcome figures and the registry count only incidents with an outcome form, so a form nobody
+    files silently drops its incident out of them (found by a trial). For those who may see the
+    reports. Incidents past the retention cut-off are left out: their records are pseudonymised,
+    and naming who was there would link people to them again. One query, however many crews."""
+    dispatch_access.require_permission(user, REPORTS_PERMISSION, "see the scheme's reports")
+    cutoff = timezone.now() - datetime.timedelta(days=settings.RECORDS_RETENTION_DAYS)
+    filed = Outcome.objects.filter(incident_id=OuterRef("incident_id"), station_id=OuterRef("station_id"))
+    crews = Alert.objects.filter(
+        incident__status__in=(IncidentStatus.CLOSED, IncidentStatus.CANCELLED),
+        incident__created_at__gte=max(since, cutoff),
+        incident__created_at__lt=until,
+    ).exclude(Exists(filed))
+    if station is not None:
+        crews = crews.filter(station=station)
+    duties = outcome_duties_of_crews(crews.select_related("incident", "station"))
+    owed = [
+        OwedOutcome(duty.writers[0].incident, duty.writers[0].station, duty.names)
+        for duty in duties.values()
+        if duty.expected
+    ]
+    return sorted(
+        owed, key=lambda item: (item.ended_at or item.incident.created_at, item.incident.pk, item.station.name)
+    )
 
 
 _NEVER = datetime.datetime.max.replace(tzinfo=datetime.UTC)

@@ -4,7 +4,8 @@
 Both are routed in backend/urls.py inside `admin.site.admin_view` (staff with a verified second
 factor); on top of that the page needs records.view_reports and the export records.export_reports
 (403 without). Each showing of the figures and each export writes an audit entry with the
-filters used (dates and a station id: no figures, no health data).
+filters used (dates and a station id: no figures, no health data). The page also lists the crews'
+outcome forms owed and not filed (access.outcomes_owed_for_coordinator), audited apart with how many.
 
 The figures come from backend.records.reports; the columns below say how each is shown on the
 page and written to the CSV, so the two always hold the same data.
@@ -28,10 +29,10 @@ from django.utils import dateformat, timezone
 from backend.accounts.models import Station
 from backend.audit.log import record
 from backend.audit.models import AuditAction
-from backend.records import charts, drilldown, registry
+from backend.records import access, charts, drilldown, registry
 from backend.records.reports import Report, ReportFilters, Row, build_report, default_date_range
 
-REPORTS_PERMISSION = "records.view_reports"
+REPORTS_PERMISSION = access.REPORTS_PERMISSION
 EXPORT_PERMISSION = "records.export_reports"
 REGISTRY_PERMISSION = "records.export_registry"
 REGISTRY_DOWNLOADS = {
@@ -502,8 +503,26 @@ def reports_view(request):
                 for kind, words in REGISTRY_DOWNLOADS.items()
             ],
             **_registry_tables(filters),
+            outcomes_owed=_outcomes_owed(request, filters),
         )
     return TemplateResponse(request, "admin/records/reports.html", context)
+
+
+def _outcomes_owed(request, filters: ReportFilters) -> list[access.OwedOutcome]:
+    """The crews' outcome forms owed and not filed in the period: they name who attended which
+    incident, so each showing is audited as the drill-down's lists are, with how many."""
+    owed = access.outcomes_owed_for_coordinator(
+        request.user, since=filters.start, until=filters.end, station=filters.station
+    )
+    record(
+        request.user,
+        AuditAction.VIEW,
+        "outcomes_owed",
+        channel="admin",
+        request=request,
+        detail={**filters.as_audit_detail(), "count": len(owed)},
+    )
+    return owed
 
 
 # --- The CSV ----------------------------------------------------------------------------------
