@@ -439,6 +439,11 @@ export function listedFormStatus(entry, kind, status) {
   if (kind === "outcome" && status.state === NOT_STARTED && entry?.outcome_expected === false) {
     return { state: NOT_NEEDED, text: "Not needed: nobody of your crew attended" };
   }
+  // Owed, but by another of the crew (`fills_outcome` false): not "Not started" on this one's list,
+  // which read as a form they still owed (found by the eighth trial of the product).
+  if (kind === "outcome" && status.state === NOT_STARTED && entry?.fills_outcome === false) {
+    return { state: NOT_NEEDED, text: "Filled in by another member of your crew" };
+  }
   return status;
 }
 
@@ -475,7 +480,8 @@ export function formsToFill(entry, statuses) {
  * trial of the product: the list said "Not needed" while the page offered to fill it in.
  */
 export function pageFormStatus(form, kind, status) {
-  return listedFormStatus({ outcome_expected: form?.outcome_duty?.expected }, kind, status);
+  const duty = form?.outcome_duty;
+  return listedFormStatus({ outcome_expected: duty?.expected, fills_outcome: duty?.fills_it }, kind, status);
 }
 
 /**

@@ -42,6 +42,9 @@ def test_outcome_submitted_offline_survives_a_reload_and_reaches_the_server_once
     page.locator(".pill-live").wait_for()
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     incident, alert_id = accept_new_alert(phone, dispatcher, "E2E-FORMS-1", NEAR_GORLESTON, "6 Form Street, Gorleston")
+    # On scene, so the crew's outcome is owed, by this crew lead: with nobody of the crew on scene
+    # the page turns to "Not needed" once the form is read, and the click raced that (CI).
+    ApiUser(server.url, CREW_LEAD).post(f"/api/v1/alerts/{alert_id}/respond/", {"response": "on_scene"})
 
     page.goto(f"/#/alerts/{alert_id}/forms")
     outcome_card = page.locator(".form-list li[data-kind='outcome']")

@@ -68,6 +68,16 @@ describe("the forms list and the call's forms page say the same", () => {
     });
   }
 
+  it("does not show a crew lead who did not attend the crew's outcome as not started, as if owed", () => {
+    // Found by the eighth trial: his list read "Outcome: Not started", as the attendee's did.
+    const status = listedFormStatus(chrisSameCrew.list, "outcome", notStarted);
+    assert.equal(status.state, NOT_NEEDED);
+    assert.equal(status.text, "Filled in by another member of your crew");
+    assert.deepEqual(pageFormStatus(chrisSameCrew.form, "outcome", notStarted), status);
+    assert.equal(listedFormStatus(alex.list, "outcome", notStarted).state, NOT_STARTED);
+    assert.equal(listedFormStatus(chrisSameCrew.list, "outcome", accepted).state, accepted.state, "what was filed shows as it is");
+  });
+
   it("shows the crew's outcome as not needed on the page when nobody of the crew attended", () => {
     assert.equal(pageFormStatus(chrisOwnCrewNeverThere.form, "outcome", notStarted).state, NOT_NEEDED);
     assert.equal(outcomeDutyHint(chrisOwnCrewNeverThere.form), null, "the status says it; nobody is told it is owed");
