@@ -782,6 +782,7 @@ def _ask_afresh(alert: Alert, now) -> None:
       they accept again; their attendance form stays theirs (records/access.py asks accepted_at);
       the reports' arrival, measured from the first alert, stays. Answering again sets the new
       times over them (the audit trail keeps the earlier states' times): docs/hazard-log.md, H20.
+    - first_accepted_at: kept, that they accepted at some time ("1 accepted, then dropped out").
     - stood_down_at, stood_down_reason: cleared, no longer stood down.
     - cleared_at, cancelled_at: never set on a stood-down alert (a cleared or cancelled alert is
       never stood down, nor alerted again once its incident has ended).
@@ -983,6 +984,8 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
         if transition.timestamp_field in REPORTED_TIMES:
             alert.summary_due = True
             update_fields.append("summary_due")
+        if response == "accept":
+            update_fields += _first_acceptance(alert, now)
         if response == "decline":
             alert.decline_reason = reason
             alert.decline_note = (note or "")[:200]
@@ -1005,6 +1008,17 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
         version=alert.version,
     )
     return alert
+
+
+def _first_acceptance(alert: Alert, now) -> list[str]:
+    """Keep when the responder first accepted (in memory; the fields to save): their first accept,
+    or one after a decline or a re-alert if they had not accepted before. Never cleared, unlike
+    accepted_at (_ask_afresh), so that "1 accepted, then dropped out" is still said after a
+    re-alert, from the alert itself rather than the audit trail."""
+    if alert.first_accepted_at is not None:
+        return []
+    alert.first_accepted_at = now
+    return ["first_accepted_at"]
 
 
 def _refuse_if_committed_elsewhere(alert: Alert) -> None:

@@ -72,6 +72,8 @@ class AlertTimes:
     realerted = _to_the_second("realerted_at", "Alerted again", since="first_alert")
     received = _to_the_second("received_at", "Shown on device", since="alerted_at")
     accepted = _to_the_second("accepted_at", "Accepted", since="alerted_at")
+    # Kept after a re-alert, which clears Accepted: the alert's page shows it (not the inline's row).
+    first_accepted = _to_the_second("first_accepted_at", "First accepted", since="alerted_at")
     declined = _to_the_second("declined_at", "Declined", since="alerted_at")
     en_route = _to_the_second("en_route_at", "En route", since="alerted_at")
     on_scene = _to_the_second("on_scene_at", "On scene", since="alerted_at")
@@ -916,6 +918,7 @@ class AlertAdmin(AlertTimes, ReadOnlyAdmin):
         "distance",
         "rank",
         *AlertTimes.TIME_FIELDS,
+        "first_accepted",
         "decline_reason",
         "decline_note",
         "stood_down_reason",

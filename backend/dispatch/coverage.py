@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Count, Q
 
-from backend.audit.models import AuditAction, AuditEntry
 from backend.dispatch import ladder
 from backend.dispatch.models import COMMITTED_STATES, AlertState, Incident
 
@@ -31,6 +30,9 @@ class Coverage:
     covering: int  # committed, plus attended and cleared
     accepted: int  # accepted at some time and not declined since
     attended: int  # were on scene, whatever they are now
+    # Accepted at some time, whatever they are now, after a re-alert too (Alert.first_accepted_at):
+    # with nobody going, how many dropped out. Not in the payload's counts (as_payload).
+    ever_accepted: int
 
     @property
     def covered(self) -> bool:
@@ -49,7 +51,7 @@ class Coverage:
 
 # What tally() reads of each alert, so callers holding alerts and callers holding a queryset count
 # the same way.
-TALLIED_FIELDS = ("state", "accepted_at", "on_scene_at")
+TALLIED_FIELDS = ("state", "accepted_at", "on_scene_at", "first_accepted_at")
 
 
 def covers(state: str, on_scene_at: datetime.datetime | None) -> bool:
@@ -58,10 +60,13 @@ def covers(state: str, on_scene_at: datetime.datetime | None) -> bool:
     return state in COMMITTED_STATES or (state == AlertState.CLEARED and on_scene_at is not None)
 
 
-def tally(target: int, alerts: Iterable[tuple[str, datetime.datetime | None, datetime.datetime | None]]) -> Coverage:
-    """Count (state, accepted_at, on_scene_at) of an incident's alerts."""
-    committed = covering = accepted = attended = 0
-    for state, accepted_at, on_scene_at in alerts:
+_Time = datetime.datetime | None
+
+
+def tally(target: int, alerts: Iterable[tuple[str, _Time, _Time, _Time]]) -> Coverage:
+    """Count (state, accepted_at, on_scene_at, first_accepted_at) of an incident's alerts."""
+    committed = covering = accepted = attended = ever_accepted = 0
+    for state, accepted_at, on_scene_at, first_accepted_at in alerts:
         if state in COMMITTED_STATES:
             committed += 1
         if covers(state, on_scene_at):
@@ -70,7 +75,16 @@ def tally(target: int, alerts: Iterable[tuple[str, datetime.datetime | None, dat
             accepted += 1
         if on_scene_at is not None:
             attended += 1
-    return Coverage(target=target, committed=committed, covering=covering, accepted=accepted, attended=attended)
+        if first_accepted_at is not None:
+            ever_accepted += 1
+    return Coverage(
+        target=target,
+        committed=committed,
+        covering=covering,
+        accepted=accepted,
+        attended=attended,
+        ever_accepted=ever_accepted,
+    )
 
 
 # The same counts as database filters on an incident's alerts, for lists of many incidents (the
@@ -91,23 +105,6 @@ COUNT_ANNOTATIONS = {
 def coverage_of(incident: Incident) -> Coverage:
     """One query."""
     return tally(incident.crew_target, incident.alerts.values_list(*TALLIED_FIELDS))
-
-
-def accepted_at_some_time(incident_id: int, alert_ids: Iterable[int] | None = None) -> set[int]:
-    """The incident's alerts (of `alert_ids`, if given) that have been accepted at some time,
-    whatever they are now: from the audit trail, which keeps every state an alert has had. Their
-    own acceptance time does not say it after a re-alert, which clears it (actions._ask_afresh), so
-    the words "1 accepted, then dropped out" would turn into "nobody has accepted" (found by a
-    browser trial). One query, by the entries' incident index."""
-    entries = AuditEntry.objects.filter(
-        incident_id=incident_id,
-        action=AuditAction.ALERT_STATE,
-        object_type="alert",
-        detail__state=AlertState.ACCEPTED.value,
-    )
-    if alert_ids is not None:
-        entries = entries.filter(object_id__in=[str(alert_id) for alert_id in alert_ids])
-    return {int(object_id) for object_id in entries.values_list("object_id", flat=True)}
 
 
 class Change(enum.Enum):

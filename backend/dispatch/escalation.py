@@ -18,7 +18,7 @@ from backend.delivery.outbox import enqueue_pushes, enqueue_sms
 from backend.delivery.receipts import alerts_shown_by_receipt
 from backend.dispatch import actions, ladder, payloads
 from backend.dispatch.actions import UNANSWERED_STATES
-from backend.dispatch.coverage import accepted_at_some_time, coverage_of
+from backend.dispatch.coverage import coverage_of
 from backend.dispatch.models import AlertState, Incident, IncidentStatus
 from backend.realtime import events
 
@@ -98,7 +98,7 @@ def _raise_alarm(incident: Incident, *, now) -> None:
     """Words true when the alarm is raised (the board shows them later as they were: Incident.
     alarm_message): "Nobody has accepted" only if nobody ever had; one who accepted and dropped out
     is not nobody (found by a trial), nor is one alerted again since, whose acceptance time the
-    re-alert cleared (the audit trail keeps it)."""
+    re-alert cleared (not its first: Alert.first_accepted_at, counted with the coverage)."""
     coverage = coverage_of(incident)
     reference = incident.cad_reference
     if coverage.covering:
@@ -106,7 +106,7 @@ def _raise_alarm(incident: Incident, *, now) -> None:
             f"Incident {reference} has {coverage.covering} of the {coverage.target} crews it needs "
             "after every ring was alerted."
         )
-    elif accepted_at_some_time(incident.pk) or incident.alerts.filter(accepted_at__isnull=False).exists():
+    elif coverage.ever_accepted:
         message = (
             f"Nobody is going to incident {reference} any more (0 going, {coverage.target} needed) "
             "after every ring was alerted."

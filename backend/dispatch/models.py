@@ -226,6 +226,13 @@ class Alert(models.Model):
     )
     received_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
+    # Kept for good, unlike accepted_at, which a re-alert clears (actions._ask_afresh): that the
+    # responder accepted at some time, so the board, the crew's phones and the alarm can say "1
+    # accepted, then dropped out" after a re-alert too. Domain state, not read back from the audit
+    # trail, which is the accountability record (archived, pseudonymised, its detail no schema).
+    first_accepted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the responder first accepted (kept after a re-alert or stand-down)."
+    )
     declined_at = models.DateTimeField(null=True, blank=True)
     en_route_at = models.DateTimeField(null=True, blank=True)
     on_scene_at = models.DateTimeField(null=True, blank=True)

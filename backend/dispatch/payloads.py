@@ -5,7 +5,7 @@ from django.conf import settings
 
 from backend.delivery.receipts import DeviceFunnel, board_item, funnels_of
 from backend.dispatch import ladder
-from backend.dispatch.coverage import TALLIED_FIELDS, Coverage, accepted_at_some_time, coverage_of, tally
+from backend.dispatch.coverage import TALLIED_FIELDS, Coverage, coverage_of, tally
 from backend.dispatch.models import Alert, Incident, IncidentStatus, UnreachedReason
 
 ALERT_TIMESTAMP_FIELDS = (
@@ -57,10 +57,8 @@ def alert_detail(alert: Alert, *, incident: Incident | None = None, summary: dic
     return data
 
 
-def crew_member(alert: Alert, *, ever_accepted: bool | None = None) -> dict:
-    """What the rest of the crew sees of one responder: name, station, answer. Nothing else.
-    `ever_accepted`: whether they accepted at some time, if the caller knows more than the alert's
-    own acceptance time (crew_of: a re-alert clears it)."""
+def crew_member(alert: Alert) -> dict:
+    """What the rest of the crew sees of one responder: name, station, answer. Nothing else."""
     return {
         "alert_id": alert.pk,
         "responder_id": alert.responder_id,
@@ -72,25 +70,14 @@ def crew_member(alert: Alert, *, ever_accepted: bool | None = None) -> dict:
         "attended": alert.on_scene_at is not None,
         # Accepted at some time, whatever they are now: with nobody going, the crew line says that
         # they accepted and dropped out, not that nobody has accepted (found by a browser trial).
-        "ever_accepted": alert.accepted_at is not None if ever_accepted is None else ever_accepted,
+        # Not accepted_at, which a re-alert clears (actions._ask_afresh).
+        "ever_accepted": alert.first_accepted_at is not None,
     }
 
 
 def crew_of(incident: Incident) -> list[dict]:
-    alerts = list(incident.alerts.select_related("responder__user", "responder__station").order_by("rank"))
-    accepted = _accepted_at_some_time(incident, alerts)
-    return [crew_member(alert, ever_accepted=alert.pk in accepted) for alert in alerts]
-
-
-def _accepted_at_some_time(incident: Incident, alerts: list[Alert]) -> set[int]:
-    """Which of `alerts` (all the incident's) have been accepted at some time. Only a re-alert
-    clears an acceptance time, so the audit trail is read only when one of them was alerted again
-    and has not accepted since: a crew's update costs no query more otherwise."""
-    accepted = {alert.pk for alert in alerts if alert.accepted_at is not None}
-    asked_again = [alert.pk for alert in alerts if alert.accepted_at is None and alert.realerted_at is not None]
-    if asked_again:
-        accepted |= accepted_at_some_time(incident.pk, asked_again)
-    return accepted
+    alerts = incident.alerts.select_related("responder__user", "responder__station").order_by("rank")
+    return [crew_member(alert) for alert in alerts]
 
 
 def board_alert(alert: Alert) -> dict:
@@ -161,17 +148,13 @@ def board_incident(incident: Incident, *, coverage: Coverage | None = None) -> d
 def _dropped_out_count(incident: Incident, coverage: Coverage) -> int | None:
     """While the open incident has nobody going: how many accepted it at some time and dropped out
     (declined after all, stood down, cleared before arriving), so that the boards say so rather
-    than "nobody has accepted", after a re-alert too (it clears the alert's acceptance time; the
-    audit trail keeps it: coverage.accepted_at_some_time). None while somebody is going, and once
-    the incident has ended (the boards then say other things). The trail is read only once the
-    board's alarm has been raised: the last crew going dropping out always raises it
-    (actions._follow_coverage), so before it nobody can have, and a dispatch or an answer costs no
-    query more."""
+    than "nobody has accepted", after a re-alert too (it clears the alert's acceptance time, not
+    its first: Alert.first_accepted_at). With nobody going, all who ever accepted have dropped out.
+    None while somebody is going, and once the incident has ended (the boards then say other
+    things). Counted with the coverage: no query."""
     if incident.status != IncidentStatus.OPEN or coverage.covering:
         return None
-    if incident.alarm_raised_at is None:
-        return 0
-    return len(accepted_at_some_time(incident.pk))
+    return coverage.ever_accepted
 
 
 def _next_escalation(incident: Incident, coverage: Coverage) -> dict:
@@ -194,8 +177,7 @@ def _next_escalation(incident: Incident, coverage: Coverage) -> dict:
 
 def incident_with_alerts(incident: Incident, alerts: list[Alert]) -> dict:
     """The incident with `alerts`, which must be all of its alerts (nearest first) with their
-    responders loaded, as after create-and-dispatch: counted from them, so no query (but the
-    audit trail's, once an alarm has been raised with nobody going: _dropped_out_count)."""
+    responders loaded, as after create-and-dispatch: counted from them, so no query."""
     coverage = tally(incident.crew_target, ([getattr(alert, field) for field in TALLIED_FIELDS] for alert in alerts))
     return {**board_incident(incident, coverage=coverage), "alerts": [board_alert(alert) for alert in alerts]}
 

@@ -410,6 +410,7 @@ def _write_alerts(plans, incidents, stations, crews) -> dict[int, dict[int, Aler
                     alerted_at=alert.alerted_at,
                     received_at=alert.alerted_at + datetime.timedelta(seconds=2),
                     accepted_at=alert.accepted_at,
+                    first_accepted_at=alert.accepted_at,
                     declined_at=alert.declined_at,
                     en_route_at=alert.en_route_at,
                     on_scene_at=alert.on_scene_at,

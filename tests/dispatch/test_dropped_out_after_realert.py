@@ -2,14 +2,17 @@
 trial: the incident's only accepted responder was stood down (the board: "no one going now: 1
 accepted, then dropped out") and alerted again by name; the board then said "nobody has accepted
 (15 alerted)" and his phone's crew line "Nobody has accepted yet (2 needed)". A re-alert clears
-the alert's acceptance time (test_realert.py); the audit trail keeps that he accepted.
+the alert's acceptance time (test_realert.py); the alert keeps that he accepted (first_accepted_at),
+not the audit trail, which is the accountability record and may be archived or moved.
 
 Alice and Bob are at Norwich; the crew target is 2."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from backend.audit.models import AuditEntry
 from backend.dispatch.actions import create_incident, dispatch_incident, respond_to_alert, stand_down
 from backend.dispatch.escalation import run_due_escalations
 from backend.dispatch.models import Alert, Incident
@@ -91,13 +94,69 @@ def test_the_crew_still_says_who_accepted_after_a_realert(carol, alice, bob):
     assert told[alice.pk]["ever_accepted"] is True
 
 
-def test_the_crew_reads_the_audit_trail_only_after_a_realert(carol, alice, bob):
+@pytest.mark.parametrize("realerted", [False, True])
+def test_the_crew_costs_one_query_after_a_realert_too(carol, alice, bob, realerted):
     incident = dispatched(carol)
-    respond_to_alert(actor=alice.user, alert_id=alert_of(incident, alice).pk, response="accept")
+    if realerted:
+        accepted_then_stood_down_and_alerted_again(carol, incident, alice)
+    else:
+        respond_to_alert(actor=alice.user, alert_id=alert_of(incident, alice).pk, response="accept")
     with CaptureQueriesContext(connection) as queries:
         crew = crew_of(incident)
     assert len(queries) == 1
     assert [member["ever_accepted"] for member in crew] == [True, False]
+
+
+# --- Not from the audit trail ------------------------------------------------------------------------
+# The trail is the accountability record: archived, pseudonymised or moved elsewhere in a deployment
+# of several trusts, its detail no schema. What the board, the phones and the alarm say must not
+# change when it is gone.
+
+
+def without_the_audit_trail(incident) -> None:
+    """The incident's entries gone, as once archived (the product itself refuses to delete them)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditentry WHERE incident_id = %s", [incident.pk])
+    assert not AuditEntry.objects.filter(incident_id=incident.pk).exists()
+
+
+def test_who_accepted_and_dropped_out_is_still_said_without_the_audit_trail(carol, alice, bob):
+    incident = dispatched(carol)
+    accepted_then_stood_down_and_alerted_again(carol, incident, alice)
+    without_the_audit_trail(incident)
+
+    assert board_incident(fresh(incident))["dropped_out_count"] == 1
+    crew = {member["responder_id"]: member for member in crew_of(incident)}
+    assert (crew[alice.pk]["ever_accepted"], crew[bob.pk]["ever_accepted"]) == (True, False)
+    for _step in LADDER:
+        assert run_due_escalations(now=fresh(incident).next_escalation_at) == 1
+    assert fresh(incident).alarm_message.startswith("Nobody is going to incident T7-2 any more")
+
+
+def test_the_first_acceptance_is_kept_through_a_decline_a_stand_down_and_a_realert(carol, alice, bob):
+    incident = dispatched(carol)
+    assert alert_of(incident, alice).first_accepted_at is None
+    before = timezone.now()
+    accepted_then_stood_down_and_alerted_again(carol, incident, alice)
+    first = alert_of(incident, alice).first_accepted_at
+    assert first is not None and first >= before
+
+    alert_id = alert_of(incident, alice).pk
+    respond_to_alert(actor=alice.user, alert_id=alert_id, response="accept")
+    respond_to_alert(actor=alice.user, alert_id=alert_id, response="decline", reason="no_transport")
+    respond_to_alert(actor=alice.user, alert_id=alert_id, response="accept")
+    again = alert_of(incident, alice)
+    assert again.accepted_at > first and again.first_accepted_at == first
+
+
+def test_accepting_after_declining_is_a_first_acceptance(carol, alice, bob):
+    incident = dispatched(carol)
+    alert_id = alert_of(incident, bob).pk
+    respond_to_alert(actor=bob.user, alert_id=alert_id, response="decline", reason="too_far")
+    assert alert_of(incident, bob).first_accepted_at is None
+    respond_to_alert(actor=bob.user, alert_id=alert_id, response="accept")
+    accepted = alert_of(incident, bob)
+    assert accepted.first_accepted_at == accepted.accepted_at
 
 
 def test_the_escalation_alarm_after_a_realert_does_not_say_nobody_has_accepted(carol, alice, bob):

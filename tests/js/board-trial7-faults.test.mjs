@@ -32,7 +32,7 @@ describe("the responder the Alert named dialog chooses first", () => {
 
 describe("the coverage line after the one who dropped out is alerted again", () => {
   // Stood down after accepting, then alerted again by name: his alert's acceptance time is
-  // cleared; the server counts him from the audit trail (dropped_out_count).
+  // cleared; the server counts him from his first acceptance (dropped_out_count).
   const incident = {
     id: 1, cad_reference: "T7-2", status: "open", dispatched_at: "2026-01-01T12:00:05+00:00", crew_target: 2,
     committed_count: 0, covering_count: 0, accepted_count: 0, attended_count: 0, escalation_step: 1,

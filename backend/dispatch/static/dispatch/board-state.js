@@ -365,7 +365,7 @@ export function isShort(incident) {
 /** How many of the incident's responders accepted and are no longer going (declined after all,
  *  stood down, or cleared without arriving): the more of what the alerts' own times say and what
  *  the server counted (`dropped_out_count`, set while nobody is going). A re-alert clears an
- *  alert's acceptance time, so after one only the server, which reads the audit trail, knows
+ *  alert's acceptance time, so after one only the server, which keeps its first, knows
  *  (found by a browser trial: "nobody has accepted" once the one who had dropped out was alerted
  *  again). */
 function droppedOut(incident, alerts) {
