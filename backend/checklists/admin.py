@@ -124,7 +124,8 @@ def _review_items(version: ChecklistVersion) -> str:
 
 
 def _content_table(version: ChecklistVersion) -> str:
-    """Every step of every variant, as the crew will read it: what the clinician reviews."""
+    """Every step of every variant, and every notice (what the crew is told when the call ends),
+    as the crew will read them: what the clinician reviews."""
     sections = []
     for name, variant in version.content.get("variants", {}).items():
         compressions = variant.get("compressions", {})
@@ -147,6 +148,23 @@ def _content_table(version: ChecklistVersion) -> str:
                 variant.get("label", name),
                 variant.get("applies_to", ""),
                 facts,
+                rows,
+            )
+        )
+    notices = version.content.get("notices", {})
+    if notices:
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (n.get("when", name), ", ".join(n.get("applies_to", [])), n.get("text", ""), n.get("reference", ""))
+                for name, n in notices.items()
+            ),
+        )
+        sections.append(
+            format_html(
+                "<h3>Notices</h3><table><thead><tr><th>When</th><th>Endings</th><th>Text</th><th>Reference</th></tr>"
+                "</thead><tbody>{}</tbody></table>",
                 rows,
             )
         )

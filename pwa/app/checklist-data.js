@@ -15,6 +15,13 @@ export const DEFAULT_CYCLE_PROMPT = "2 minutes: analyse rhythm and swap the pers
 export const VARIANTS = ["adult", "child", "infant"];
 const VARIANT_LABELS = { adult: "Adult", child: "Child", infant: "Infant" };
 
+// How a call can end for a firefighter, as the content's notices name it (`applies_to`): the
+// incident cancelled, the firefighter stood down, the incident closed by control.
+export const ENDINGS = ["cancelled", "stood_down", "closed"];
+// The content's notice for a call that ends while the crew is on scene. What it says about CPR is
+// clinical guidance: signed content, never the app's own words (docs/clinical-content.md).
+export const CALL_ENDED_ON_SCENE = "call_ended_on_scene";
+
 // What each event may carry when the checklist (and so its events[].data) is not available:
 // the same as checklist version 1.0.
 const FALLBACK_EVENT_DATA = {
@@ -131,6 +138,19 @@ function variant(raw, eventIds, fallbackLabel) {
   };
 }
 
+/** The content's notices by id: {text, appliesTo}, each with a text and an ending it applies to. */
+function notices(raw) {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return {};
+  const found = {};
+  for (const [id, notice] of Object.entries(raw)) {
+    if (!notice || typeof notice !== "object") continue;
+    const body = text(notice.text);
+    const appliesTo = textList(notice.applies_to).filter((ending) => ENDINGS.includes(ending));
+    if (body && appliesTo.length) found[id] = { text: body, appliesTo };
+  }
+  return found;
+}
+
 /** The checklist in the shape the screen uses, or null if it is not a checklist at all. */
 export function normaliseChecklist(raw) {
   if (!raw || typeof raw !== "object") return null;
@@ -169,7 +189,19 @@ export function normaliseChecklist(raw) {
     },
     cycleSeconds: Number.isFinite(seconds) && seconds >= 30 && seconds <= 600 ? Math.round(seconds) : 120,
     cyclePrompt: text(cycle.prompt) || DEFAULT_CYCLE_PROMPT,
+    notices: notices(raw.notices),
   };
+}
+
+/**
+ * What the checklist tells a crew on scene about CPR when the call ends for them (`ending`: one of
+ * ENDINGS): its notice's text where the notice applies to that ending, else "". A version without
+ * the notice (approved before it had one, a copy saved from an older server) or no checklist at all
+ * gives "": the screen then says only how the call ended, with no guidance of its own.
+ */
+export function onSceneGuidance(checklist, ending) {
+  const notice = checklist?.notices?.[CALL_ENDED_ON_SCENE];
+  return notice && notice.appliesTo.includes(ending) ? notice.text : "";
 }
 
 /** The variant for the crew's choice ("adult", "child", "infant"), the adult one if it has none. */
@@ -222,12 +254,23 @@ export async function loadChecklist(api, storage = globalThis.localStorage) {
     error = failure?.message || "Could not load the checklist.";
     noApproved = failure?.code === "no_approved_checklist";
   }
-  try {
-    const saved = JSON.parse(storage.getItem(CACHE_KEY) || "null");
-    const checklist = normaliseChecklist(saved?.raw);
-    if (checklist) return { checklist, fromCache: true, savedAt: saved.savedAt || null, error, noApproved };
-  } catch {
-    // unreadable copy
-  }
+  const saved = readSaved(storage);
+  if (saved) return { ...saved, fromCache: true, error, noApproved };
   return { checklist: null, fromCache: false, savedAt: null, error, noApproved };
+}
+
+function readSaved(storage) {
+  try {
+    const saved = JSON.parse(storage?.getItem(CACHE_KEY) || "null");
+    const checklist = normaliseChecklist(saved?.raw);
+    return checklist ? { checklist, savedAt: saved.savedAt || null } : null;
+  } catch {
+    return null; // unreadable copy
+  }
+}
+
+/** The copy of the checklist this phone saved (loadChecklist), normalised, or null: for a screen
+ *  that needs it before, or without, the server's (the phone offline since the app started). */
+export function savedChecklist(storage = globalThis.localStorage) {
+  return readSaved(storage)?.checklist || null;
 }

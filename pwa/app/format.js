@@ -64,19 +64,39 @@ export function stoodDownShort(reason) {
   return STOOD_DOWN_SHORT[reason] || "Stood down";
 }
 
-// The checklist's own words (views/checklist.js) for a call that ends while the crew may still be
-// with the patient: whoever was on scene is never told "you are not needed" in the middle of CPR.
-export const STILL_ON_SCENE_TEXT = "If you are still doing CPR, carry on: the crew on scene decides.";
+// A call that ends while the crew may still be with the patient: whoever was on scene is never
+// told "you are not needed" in the middle of CPR. What they are told about CPR is clinical
+// guidance, so it is the signed checklist's (checklist-data.js, onSceneGuidance), passed in as
+// `guidance`, never words of this file; without it the line says only how the call ended.
+function withGuidance(sentence, guidance) {
+  const extra = typeof guidance === "string" ? guidance.trim() : "";
+  return extra ? `${sentence} ${extra}` : sentence;
+}
 
 /** The line under "ALERT CANCELLED": "You are not needed" only to those who never got there. */
-export function cancelledSubText(incident, { onScene = false } = {}) {
+export function cancelledSubText(incident, { onScene = false, guidance = "" } = {}) {
   const reason = String(incident?.cancel_reason || "").trim().replace(/\.$/, "");
-  return `The incident was cancelled${reason ? `: ${reason}` : ""}. ${onScene ? STILL_ON_SCENE_TEXT : "You are not needed."}`;
+  const ended = `The incident was cancelled${reason ? `: ${reason}` : ""}.`;
+  return onScene ? withGuidance(ended, guidance) : `${ended} You are not needed.`;
 }
 
 /** The line under "STOOD DOWN", with the same care for those on scene. */
-export function stoodDownSubText(reason, { onScene = false } = {}) {
-  return onScene ? `${stoodDownShort(reason)}. ${STILL_ON_SCENE_TEXT}` : stoodDownText(reason);
+export function stoodDownSubText(reason, { onScene = false, guidance = "" } = {}) {
+  return onScene ? withGuidance(`${stoodDownShort(reason)}.`, guidance) : stoodDownText(reason);
+}
+
+/** The line under a closed incident's heading (guidance only for those on scene). */
+export function closedSubText({ onScene = false, guidance = "" } = {}) {
+  const ended = "This incident is closed.";
+  return onScene ? withGuidance(ended, guidance) : ended;
+}
+
+/** Under the checklist's notice of a call that ended: the signed guidance, if any, then that
+ *  nothing recorded is lost. */
+export function checklistEndDetail(guidance) {
+  const kept = "What you record here is still kept and sent.";
+  const extra = typeof guidance === "string" ? guidance.trim() : "";
+  return extra ? `${extra} ${kept}` : kept;
 }
 
 export function cancelledText(incident) {
@@ -93,8 +113,8 @@ export function endText(end, incident) {
 
 /**
  * store.closedOf()'s answer in words, for the checklist: "Incident closed by control at 14:05".
- * Neutral on purpose: it gives no clinical guidance. STILL_ON_SCENE_TEXT is not part of the signed
- * checklist, and whether its guidance should follow a close too is for a clinician to decide.
+ * Neutral on purpose: it gives no clinical guidance. Any guidance under it is the signed checklist's
+ * notice, shown only if the notice applies to a close (its `applies_to`: for a clinician to decide).
  * "Control": a coordinator or the ambulance dispatch system may close it; the phone cannot tell.
  */
 export function closedText(closed) {

@@ -286,7 +286,11 @@ async function boot() {
       // checklist screen loads it itself if opened first, and falls back to the saved copy.
       Promise.allSettled([ctx.synced, pushRead]).then(() => {
         ctx.refreshRecentCalls(); // small: what forms are owed, for home's prompt
-        return loadChecklist(api).then((result) => (ctx.checklist = result));
+        // Screens redraw with it: the alert's screen reads its notice for a call that ends on scene.
+        return loadChecklist(api).then((result) => {
+          ctx.checklist = result;
+          store.update(() => {});
+        });
       });
     } else {
       ctx.refreshRecentCalls(); // the list this phone last kept

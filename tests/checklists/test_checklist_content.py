@@ -7,6 +7,7 @@ then it needs a new version and a clinician's review (backend.checklists.signoff
 passing test.
 """
 
+import copy
 import json
 import re
 
@@ -80,7 +81,7 @@ def test_every_item_for_clinical_review_points_at_content_that_exists(checklist)
     assert len({item["id"] for item in items}) == len(items)
     for item in items:
         for where in item["where"].split("; "):
-            assert where.startswith("variants."), where
+            assert where.startswith(("variants.", "notices.")), where
             node = checklist
             for part in where.split("."):  # a list of steps is entered by a step's id
                 node = next(s for s in node if s["id"] == part) if isinstance(node, list) else node[part]
@@ -100,6 +101,68 @@ def test_the_infant_technique_is_left_for_the_clinician_not_guessed(checklist):
 def test_the_other_variants_name_no_infant_technique(checklist):
     for name in ["adult", "child"]:
         assert "technique" not in variant(checklist, name)["compressions"]
+
+
+# --- What the crew on scene is told when the call ends ---------------------------------------------------
+# Clinical guidance, so signed content like the steps, never words in a screen (pwa/app reads it:
+# tests/js/on-scene-notice.test.mjs). Today's behaviour: a cancel and a stand-down, not a close.
+
+STEP_8 = (
+    "Continue until the ambulance crew takes over, the patient shows signs of life (ROSC: waking, moving, "
+    "opening eyes, breathing normally), or the rescuers are exhausted."
+)
+
+
+def test_the_call_ended_on_scene_notice_rests_on_adult_step_8_for_a_cancel_and_a_stand_down(checklist):
+    notice = checklist["notices"]["call_ended_on_scene"]
+    assert notice["text"] == "If you are still doing CPR, carry on: the crew on scene decides."
+    assert notice["applies_to"] == ["cancelled", "stood_down"], "a close is the clinician's question, not yet"
+    assert STEP_8 in notice["reference"] and "step 8" in notice["reference"]
+    assert "not needed" not in notice["text"].lower()
+    assert content.placeholders({"notices": checklist["notices"]}) == []
+
+
+def test_the_clinician_is_asked_to_confirm_the_notice_and_whether_a_close_takes_it_and_stops_the_metronome(
+    checklist,
+):
+    [item] = [i for i in checklist["clinical_review"]["items"] if i["where"] == "notices.call_ended_on_scene"]
+    question = item["question"]
+    assert "Confirm the wording" in question
+    assert "close" in question and "'closed'" in question and "applies_to" in question
+    assert "metronome" in question and "A question only" in question
+
+
+def test_its_shape_check_requires_the_notice_with_its_text_reference_and_endings(checklist):
+    served = {**checklist, "sign_off": DRAFT_SIGN_OFF}
+    broken = []
+    without_notices = copy.deepcopy(served)
+    del without_notices["notices"]
+    broken.append(without_notices)
+    without_the_notice = copy.deepcopy(served)
+    without_the_notice["notices"] = {}
+    broken.append(without_the_notice)
+    for field in ("text", "reference", "applies_to", "when"):
+        missing = copy.deepcopy(served)
+        del missing["notices"]["call_ended_on_scene"][field]
+        broken.append(missing)
+    for field, value in (("text", ""), ("reference", ""), ("applies_to", []), ("applies_to", ["teleported"])):
+        wrong = copy.deepcopy(served)
+        wrong["notices"]["call_ended_on_scene"][field] = value
+        broken.append(wrong)
+    repeated = copy.deepcopy(served)
+    repeated["notices"]["call_ended_on_scene"]["applies_to"] = ["cancelled", "cancelled"]
+    broken.append(repeated)
+    for document in broken:
+        with pytest.raises(jsonschema.ValidationError):
+            assert_matches("checklist", document)
+    closed_too = copy.deepcopy(served)
+    closed_too["notices"]["call_ended_on_scene"]["applies_to"] = ["cancelled", "stood_down", "closed"]
+    assert_matches("checklist", closed_too)
+
+
+def test_a_placeholder_in_the_notice_holds_up_the_approval_as_in_a_step(checklist):
+    checklist["notices"]["call_ended_on_scene"]["text"] = f"{content.PLACEHOLDER_MARKER}: wording to come."
+    assert "notices.call_ended_on_scene.text" in content.placeholders(checklist)
 
 
 # --- Figures common to every variant -------------------------------------------------------------------

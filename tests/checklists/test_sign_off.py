@@ -176,7 +176,7 @@ def test_the_registration_is_optional(confirmed, oscar):
 
 
 def test_a_version_still_carrying_the_placeholder_is_not_approved_and_the_refusal_says_where(draft, oscar):
-    assert content.PLACEHOLDER_MARKER in str(draft.content["variants"]["infant"]), "the shipped 2.0 carries it"
+    assert content.PLACEHOLDER_MARKER in str(draft.content["variants"]["infant"]), "the shipped 2.1 carries it"
 
     with pytest.raises(InvalidInput) as refused:
         approve(oscar, draft)
@@ -184,7 +184,7 @@ def test_a_version_still_carrying_the_placeholder_is_not_approved_and_the_refusa
     assert set(refused.value.fields) == {"content"}
     [message] = refused.value.fields["content"]
     assert message == refused.value.message
-    assert "Checklist 2.0 cannot be approved" in message and content.PLACEHOLDER_MARKER in message
+    assert "Checklist 2.1 cannot be approved" in message and content.PLACEHOLDER_MARKER in message
     where = 'Infant checklist, step "Start chest compressions" (variants.infant.steps.compressions.instruction)'
     assert where in message
     draft.refresh_from_db()
@@ -270,7 +270,7 @@ def test_a_review_dated_before_the_version_was_loaded_is_refused(confirmed, osca
 
     assert refused.value.fields == {
         "reviewed_on": [
-            f"The review cannot be before checklist 2.0 was loaded ({loaded_on.isoformat()}): give the date the "
+            f"The review cannot be before checklist 2.1 was loaded ({loaded_on.isoformat()}): give the date the "
             "clinician reviewed this content."
         ]
     }
@@ -349,7 +349,7 @@ def test_production_serves_the_newest_approved_version_not_a_newer_draft(confirm
     )
     assert signoff.served_version() == confirmed
     production.PRODUCTION = False
-    assert signoff.served_version() == newer, "2.10 is newer than 2.0"
+    assert signoff.served_version() == newer, "2.10 is newer than 2.1"
 
 
 def test_production_serves_the_content_as_approved_even_if_the_file_changed_since(confirmed, oscar, production):
@@ -421,6 +421,9 @@ def test_the_clinical_safety_officer_approves_in_the_admin(confirmed, oscar):
     shown = html.unescape(page.content.decode())
     for variant in confirmed.content["variants"].values():
         assert all(step["instruction"] in shown for step in variant["steps"]), "every step, as the crew reads it"
+    notice = confirmed.content["notices"]["call_ended_on_scene"]
+    assert notice["text"] in shown and notice["reference"] in shown, "the notices too, with what they rest on"
+    assert "cancelled, stood_down" in shown
 
     response = client.post(url, {**REVIEW, "reviewed_on": timezone.localdate().isoformat()})
 
@@ -441,7 +444,7 @@ def test_the_admin_refuses_content_with_the_placeholder_and_keeps_what_was_typed
     [error] = response.context["form"].non_field_errors()
     assert content.PLACEHOLDER_MARKER in error and 'step "Start chest compressions"' in error
     page = html.unescape(response.content.decode())
-    assert '<div class="errornote">' in page and "Checklist 2.0 cannot be approved" in page
+    assert '<div class="errornote">' in page and "Checklist 2.1 cannot be approved" in page
     assert 'value="Dr Priya Shah"' in page, "what the officer typed is kept"
     assert ChecklistVersion.objects.get(pk=draft.pk).status == SignOffStatus.DRAFT
     assert sign_off_entries() == []
@@ -452,7 +455,7 @@ def test_the_admin_names_a_review_date_before_the_version_was_loaded(confirmed, 
     url = reverse("admin:checklists_checklistversion_approve", args=[confirmed.pk])
     response = client.post(url, {**REVIEW, "reviewed_on": "1999-01-01"})
     assert response.status_code == 200
-    assert "before checklist 2.0 was loaded" in response.context["form"].errors["reviewed_on"][0]
+    assert "before checklist 2.1 was loaded" in response.context["form"].errors["reviewed_on"][0]
     assert ChecklistVersion.objects.get(pk=confirmed.pk).status == SignOffStatus.DRAFT
 
 

@@ -44,7 +44,7 @@ def test_a_draft_checklist_shows_not_clinically_approved_and_the_infant_choice_i
     banner = page.locator(".not-approved")
     banner.wait_for()
     assert banner.get_by_text("Not clinically approved", exact=True).is_visible()
-    assert "Checklist version 2.0 is a draft" in banner.inner_text()
+    assert "Checklist version 2.1 is a draft" in banner.inner_text()
     box = banner.bounding_box()
     assert box is not None and box["y"] < 844, "the banner is on the first screen"
     page.get_by_text("Not clinically approved (draft)").wait_for()  # and in the footer, by the version
@@ -73,7 +73,7 @@ def test_a_draft_checklist_shows_not_clinically_approved_and_the_infant_choice_i
 
 
 # A version without the placeholder, loaded into the live server's database as migrate loads a file.
-# It is numbered below 2.0 so that development keeps serving the 2.0 draft to the other tests.
+# It is numbered below 2.1 so that development keeps serving the 2.1 draft to the other tests.
 LOAD_CONFIRMED_VERSION = """
 import copy
 from django.utils import timezone
@@ -114,14 +114,14 @@ def test_the_safety_officer_cannot_approve_the_placeholder_and_can_approve_it_re
     page = safety_desk.new_page()
     problems = watch_for_problems(page)
 
-    # The shipped 2.0: refused, saying where the placeholder is; it stays a draft, the form keeps what was typed.
+    # The shipped 2.1: refused, saying where the placeholder is; it stays a draft, the form keeps what was typed.
     page.goto("/admin/checklists/checklistversion/")
-    page.get_by_role("link", name="2.0", exact=True).click()
+    page.get_by_role("link", name="2.1", exact=True).click()
     page.get_by_role("link", name="Record the clinical review and approve").click()
     fill_the_review(page)
     error = page.locator(".errornote")
     error.wait_for()
-    assert "Checklist 2.0 cannot be approved" in error.inner_text()
+    assert "Checklist 2.1 cannot be approved" in error.inner_text()
     assert content.PLACEHOLDER_MARKER in error.inner_text()
     assert 'Infant checklist, step "Start chest compressions"' in error.inner_text()
     assert page.get_by_label("Reviewed by (name)").input_value() == "Dr Priya Shah"

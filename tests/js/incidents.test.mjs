@@ -6,7 +6,6 @@ import { describe, it } from "node:test";
 
 import { ApiError } from "../../pwa/app/api.js";
 import {
-  STILL_ON_SCENE_TEXT,
   cancelledSubText,
   cancelledText,
   categoryHeading,
@@ -338,12 +337,14 @@ describe("the end of a call, to someone on scene", () => {
     assert.equal(stoodDownSubText("coordinator"), stoodDownText("coordinator"));
   });
 
-  it("tells those on scene to carry on with CPR if they are still doing it", () => {
-    const text = cancelledSubText({ cancel_reason: "Ambulance on scene." }, { onScene: true });
-    assert.equal(text, `The incident was cancelled: Ambulance on scene. ${STILL_ON_SCENE_TEXT}`);
+  // What they are told about CPR is the signed checklist's notice (tests/js/on-scene-notice.test.mjs).
+  it("tells those on scene what the checklist's notice says, never that they are not needed", () => {
+    const guidance = "The checklist's notice.";
+    const text = cancelledSubText({ cancel_reason: "Ambulance on scene." }, { onScene: true, guidance });
+    assert.equal(text, `The incident was cancelled: Ambulance on scene. ${guidance}`);
     assert.doesNotMatch(text, /not needed/);
-    const stoodDown = stoodDownSubText("coordinator", { onScene: true });
-    assert.equal(stoodDown, `${stoodDownShort("coordinator")}. ${STILL_ON_SCENE_TEXT}`);
+    const stoodDown = stoodDownSubText("coordinator", { onScene: true, guidance });
+    assert.equal(stoodDown, `${stoodDownShort("coordinator")}. ${guidance}`);
     assert.doesNotMatch(stoodDown, /not needed/);
   });
 

@@ -5,6 +5,7 @@
 import { ApiError } from "../api.js";
 import { estimateText, isOnTheWay } from "../arrival.js";
 import { unlockAudio } from "../audio.js";
+import { onSceneGuidance, savedChecklist } from "../checklist-data.js";
 import { h } from "../dom.js";
 import { messagesKey } from "../messages.js";
 import {
@@ -13,6 +14,7 @@ import {
   cancelledSubText,
   categoryDetail,
   categoryHeading,
+  closedSubText,
   crewSummary,
   distanceFromText,
   formatTime,
@@ -59,6 +61,21 @@ export function committedElsewhere(error) {
 export function errorStateOf(error, shown) {
   const found = error instanceof ApiError && error.status === 409 ? error.body?.error?.state : null;
   return typeof found === "string" && found ? found : shown;
+}
+
+/**
+ * The line under the heading of an alert whose call has ended (cancelled, stood down, closed), or
+ * null while it goes on. Those who never reached the scene are told they are not needed; those who
+ * were on scene never are, and read what the signed checklist (`checklist`, normalised) says to
+ * them for that ending: nothing of the screen's own when it has no such notice.
+ */
+export function endedSubText(alert, incident, checklist) {
+  const onScene = hasAttended(alert);
+  const guidance = (ending) => (onScene ? onSceneGuidance(checklist, ending) : "");
+  if (incident.status === "cancelled" || alert.state === "cancelled") return cancelledSubText(incident, { onScene, guidance: guidance("cancelled") });
+  if (alert.state === "stood_down") return stoodDownSubText(alert.stood_down_reason, { onScene, guidance: guidance("stood_down") });
+  if (incident.status === "closed") return closedSubText({ onScene, guidance: guidance("closed") });
+  return null;
 }
 
 /** What an answer is called on its button, to say which one to tap again. */
@@ -260,18 +277,17 @@ export function alertView(root, { id }, ctx) {
     });
   }
 
-  function renderHead(alert, incident) {
+  // The signed checklist, for what those on scene are told when the call ends: the copy main.js
+  // loaded, else the one this phone saved (read once: offline since the app started).
+  let saved;
+  const checklistNow = () => ctx.checklist?.checklist || (saved === undefined ? (saved = savedChecklist()) : saved);
+
+  function renderHead(alert, incident, endedSub) {
     const cancelled = incident.status === "cancelled" || alert.state === "cancelled";
     const heading = cancelled ? "ALERT CANCELLED" : alert.state === "stood_down" ? "STOOD DOWN" : categoryHeading(incident.category);
     return [
       h("h1", { class: "alert-heading", text: heading }),
-      cancelled
-        ? h("p", { class: "alert-sub", text: cancelledSubText(incident, { onScene: hasAttended(alert) }) })
-        : alert.state === "stood_down"
-          ? h("p", { class: "alert-sub", text: stoodDownSubText(alert.stood_down_reason, { onScene: hasAttended(alert) }) })
-          : incident.status === "closed"
-            ? h("p", { class: "alert-sub", text: "This incident is closed." })
-            : h("p", { class: "alert-sub", text: categoryDetail(incident.category) }),
+      h("p", { class: "alert-sub", text: endedSub ?? categoryDetail(incident.category) }),
       h("p", { class: "alert-address", text: incident.address || "Address not given" }),
       incident.what3words ? h("p", { class: "alert-w3w", text: `what3words: ///${incident.what3words.replace(/^\/+/, "")}` }) : null,
       h(
@@ -510,7 +526,8 @@ export function alertView(root, { id }, ctx) {
     screen.classList.toggle("alert-ended", ended);
     screen.classList.toggle("alert-waiting", isActionable(state, alert));
     const tick = Math.floor(Date.now() / 15000);
-    head.show([alert, incident, tick], () => renderHead(alert, incident));
+    const endedSub = endedSubText(alert, incident, checklistNow());
+    head.show([alert, incident, tick, endedSub], () => renderHead(alert, incident, endedSub));
     // Keys name what the region shows, not the alert's version: "alerted" and "received" show
     // the same buttons, so the acknowledgement arriving does not rebuild them.
     const phase = UNANSWERED.has(alert.state) ? "waiting" : alert.state;

@@ -5,9 +5,9 @@
 // Everything here works without signal and without a session; events wait in the queue.
 
 import { audioContext, tone, unlockAudio, vibrate } from "../audio.js";
-import { VARIANTS, eventData, eventDefinitions, loadChecklist, variantFor } from "../checklist-data.js";
+import { VARIANTS, eventData, eventDefinitions, loadChecklist, onSceneGuidance, variantFor } from "../checklist-data.js";
 import { h } from "../dom.js";
-import { closedText, endText, formatClock, formatTime } from "../format.js";
+import { checklistEndDetail, closedText, endText, formatClock, formatTime } from "../format.js";
 import { messagesKey } from "../messages.js";
 import { alertPath, go } from "../router.js";
 import { closedOf, endOf, incidentOf } from "../store.js";
@@ -30,6 +30,19 @@ function describe(entry, labels) {
   if (entry.data?.advice) details.push(ADVICE_TEXT[entry.data.advice] || entry.data.advice);
   if (entry.data?.patient === "child" || entry.data?.patient === "infant") details.push(entry.data.patient);
   return details.length ? `${label} (${details.join(", ")})` : label;
+}
+
+/**
+ * The checklist's notice of a call that ended for this alert ({headline, detail}), or null while
+ * it goes on: cancelled or stood down (`end`, store.endOf) or closed by control (`closed`,
+ * store.closedOf). The headline says how it ended, in neutral words; the detail is what the signed
+ * checklist tells the crew about CPR for that ending (its notice, where it applies: nothing of the
+ * screen's own when it has none), and that what they record is kept.
+ */
+export function endNotice({ end, closed, incident, checklist }) {
+  if (end) return { headline: `${endText(end, incident)}.`, detail: checklistEndDetail(onSceneGuidance(checklist, end.kind)) };
+  if (closed) return { headline: `${closedText(closed)}.`, detail: checklistEndDetail(onSceneGuidance(checklist, "closed")) };
+  return null;
 }
 
 export function checklistView(root, { id }, ctx) {
@@ -214,16 +227,19 @@ export function checklistView(root, { id }, ctx) {
         ),
       );
     }
-    // Cancelled or stood down: say so (the metronome was stopped, main.js), but the crew on
-    // scene decides whether CPR goes on; nothing here is locked and what is recorded is kept.
+    // Cancelled or stood down: say so (the metronome was stopped, main.js), with what the signed
+    // checklist tells the crew about CPR then (endNotice); nothing here is locked and what is
+    // recorded is kept.
     const alert = state.alerts.get(id);
     const end = endOf(state, alert);
+    const closed = closedOf(state, alert);
+    const told = endNotice({ end, closed, incident: alert ? incidentOf(state, alert) : null, checklist: local.checklist });
     if (end) {
       parts.push(
         notice(
           "danger",
-          `${endText(end, incidentOf(state, alert))}.`,
-          h("p", { text: "If you are still doing CPR, carry on: the crew on scene decides. What you record here is still kept and sent." }),
+          told.headline,
+          h("p", { text: told.detail }),
           // Offered where the cancel stopped it: a metronome never started has its own button below.
           metronome.running || ctx.metronomeStoppedFor !== id
             ? null
@@ -231,12 +247,10 @@ export function checklistView(root, { id }, ctx) {
         ),
       );
     }
-    // Closed (those on scene are cleared): said the same way, in words that give no clinical
-    // guidance (format.js, closedText). The metronome is left as the crew set it.
-    const closed = closedOf(state, alert);
-    if (closed) {
-      parts.push(notice("danger", `${closedText(closed)}.`, h("p", { text: "What you record here is still kept and sent." })));
-    }
+    // Closed (those on scene are cleared): said the same way, neutral (format.js, closedText), with
+    // guidance only if the signed checklist's notice applies to a close. The metronome is left as
+    // the crew set it.
+    if (closed) parts.push(notice("danger", told.headline, h("p", { text: told.detail })));
     return parts;
   }
 
@@ -513,8 +527,9 @@ export function checklistView(root, { id }, ctx) {
     const alert = state.alerts.get(id);
     if (alert) messageBox.show(messagesKey(state, alert.incident_id), () => messageBanner(ctx, alert.incident_id));
     const closed = closedOf(state, alert);
+    const told = endNotice({ end: endOf(state, alert), closed, incident: alert ? incidentOf(state, alert) : null, checklist: local.checklist });
     banners.show(
-      [state.session, endOf(state, alert), closed, alert ? incidentOf(state, alert)?.cancel_reason : null, metronome.running, ctx.metronomeStoppedFor === id, local.checklist?.version, local.checklist?.signOff?.approved, local.checklistInfo?.noApproved],
+      [state.session, endOf(state, alert), closed, alert ? incidentOf(state, alert)?.cancel_reason : null, told, metronome.running, ctx.metronomeStoppedFor === id, local.checklist?.version, local.checklist?.signOff?.approved, local.checklistInfo?.noApproved],
       () => renderBanners(state),
     );
     showTheEndOnce(endOf(state, alert) || closed);
