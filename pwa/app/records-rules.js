@@ -420,6 +420,11 @@ export function formStatus(record, item) {
 }
 
 export const NOT_NEEDED = "not_needed";
+// The crew's outcome on the call's forms page while nothing says who of the crew fills it in:
+// being asked (CHECKING), or not known once asked (DUTY_NOT_KNOWN: no signal and never kept, or
+// the server's error). Neither claims the form is owed, nor that it is not (pageFormStatus).
+export const CHECKING = "checking";
+export const DUTY_NOT_KNOWN = "duty_not_known";
 
 export const STATUS_LABELS = {
   [NOT_STARTED]: "Not started",
@@ -427,6 +432,8 @@ export const STATUS_LABELS = {
   [ACCEPTED]: "Accepted",
   [ATTENTION]: "Needs attention",
   [NOT_NEEDED]: "Not needed",
+  [CHECKING]: "Checking…",
+  [DUTY_NOT_KNOWN]: "Not known yet",
 };
 
 /**
@@ -475,13 +482,25 @@ export function formsToFill(entry, statuses) {
 
 /**
  * A form's state on the call's forms page, from formStatus's and the form as the server gave it
- * (GET alerts/{id}/{kind}/): the same as the forms list shows (listedFormStatus), from the same
- * answer of the server (`outcome_duty.expected` there, `outcome_expected` in the list). Found by a
- * trial of the product: the list said "Not needed" while the page offered to fill it in.
+ * (GET alerts/{id}/{kind}/, or as this phone kept it): the same as the forms list shows
+ * (listedFormStatus), from the same answer of the server (`outcome_duty.expected` there,
+ * `outcome_expected` in the list). Found by a trial of the product: the list said "Not needed"
+ * while the page offered to fill it in.
+ *
+ * Until a form says who of the crew fills in the outcome, the call's entry of the forms list
+ * (`listed`: GET records/'s, which has `outcome_expected` and `fills_outcome`) does. With neither,
+ * the crew's outcome not started is not shown as "Not started", which a firefighter reads as owed
+ * (the page said so for a moment, then "Not needed" or "Filled in by another member of your
+ * crew"): CHECKING while the form is being asked for (`checking`), else DUTY_NOT_KNOWN. Both
+ * still open the form, which can be filled in without signal.
  */
-export function pageFormStatus(form, kind, status) {
+export function pageFormStatus(form, kind, status, { listed = null, checking = false } = {}) {
   const duty = form?.outcome_duty;
-  return listedFormStatus({ outcome_expected: duty?.expected, fills_outcome: duty?.fills_it }, kind, status);
+  if (duty) return listedFormStatus({ outcome_expected: duty.expected, fills_outcome: duty.fills_it }, kind, status);
+  if (kind !== "outcome" || status.state !== NOT_STARTED || form) return status; // a form kept from before outcome_duty: as it was
+  if (listed && (listed.outcome_expected === false || typeof listed.fills_outcome === "boolean")) return listedFormStatus(listed, kind, status);
+  if (checking) return { state: CHECKING, text: "Checking who of your crew fills it in." };
+  return { state: DUTY_NOT_KNOWN, text: "Not known yet whether you or another member of your crew fills it in. If it is you, you can fill it in now." };
 }
 
 /**

@@ -9,9 +9,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import {
+  ACCEPTED,
+  CHECKING,
+  DUTY_NOT_KNOWN,
   KINDS,
   NOT_NEEDED,
   NOT_STARTED,
+  PENDING,
+  STATUS_LABELS,
   formStatus,
   formsToFill,
   listedFormStatus,
@@ -90,5 +95,48 @@ describe("the forms list and the call's forms page say the same", () => {
     assert.equal(outcomeDutyHint({ editable: false }), "Filled in by another member of your crew: you can read it.");
     assert.equal(outcomeDutyHint({ editable: true }), null);
     assert.equal(pageFormStatus({ editable: true }, "outcome", notStarted).state, NOT_STARTED);
+  });
+});
+
+describe("the call's forms page before it knows who fills in the crew's outcome", () => {
+  // Found by trying the product: the page said "Not started" (read as owed) until the server's
+  // form arrived, then "Not needed" or "Filled in by another member of your crew".
+  const queued = formStatus(null, { state: "pending" });
+
+  it("does not say 'Not started' while the form is being asked for and nothing says who fills it in", () => {
+    const status = pageFormStatus(undefined, "outcome", notStarted, { checking: true });
+    assert.equal(status.state, CHECKING);
+    assert.equal(STATUS_LABELS[status.state], "Checking…");
+    assert.doesNotMatch(status.text, /not started/i);
+  });
+
+  it("says it is not known, not 'Not started', when asking gave nothing (no signal, never kept)", () => {
+    const status = pageFormStatus(undefined, "outcome", notStarted);
+    assert.equal(status.state, DUTY_NOT_KNOWN);
+    assert.equal(STATUS_LABELS[status.state], "Not known yet");
+    assert.match(status.text, /you can fill it in now/, "the form is still offered: it can be filled in without signal");
+    assert.equal(pageFormStatus(null, "outcome", notStarted, { listed: null }).state, DUTY_NOT_KNOWN);
+  });
+
+  it("says who fills it in from the forms list's entry of the call before the form arrives", () => {
+    assert.deepEqual(pageFormStatus(undefined, "outcome", notStarted, { listed: chrisSameCrew.list, checking: true }), listedFormStatus(chrisSameCrew.list, "outcome", notStarted));
+    assert.equal(pageFormStatus(undefined, "outcome", notStarted, { listed: chrisSameCrew.list, checking: true }).state, NOT_NEEDED);
+    assert.equal(pageFormStatus(undefined, "outcome", notStarted, { listed: alex.list, checking: true }).state, NOT_STARTED);
+    assert.equal(pageFormStatus(undefined, "outcome", notStarted, { listed: { outcome_expected: false }, checking: true }).state, NOT_NEEDED);
+    // A list kept from before fills_outcome does not say who of an attending crew fills it in.
+    assert.equal(pageFormStatus(undefined, "outcome", notStarted, { listed: { outcome_expected: true, is_crew_lead: true }, checking: true }).state, CHECKING);
+  });
+
+  it("goes by the form (the server's, or the one kept on this phone) before the list's entry", () => {
+    const listSaysNotMine = chrisSameCrew.list;
+    assert.equal(pageFormStatus(alex.form, "outcome", notStarted, { listed: listSaysNotMine, checking: true }).state, NOT_STARTED);
+    assert.equal(pageFormStatus(chrisSameCrew.form, "outcome", notStarted, { listed: alex.list }).state, NOT_NEEDED);
+  });
+
+  it("shows what this phone knows of the form itself, and the other forms, as they are", () => {
+    assert.equal(pageFormStatus(undefined, "outcome", queued, { checking: true }).state, PENDING);
+    assert.equal(pageFormStatus(undefined, "outcome", accepted, { checking: true }).state, ACCEPTED);
+    assert.equal(pageFormStatus(undefined, "attendance", notStarted, { checking: true }).state, NOT_STARTED);
+    assert.equal(pageFormStatus(undefined, "welfare", notStarted).state, NOT_STARTED);
   });
 });

@@ -4,12 +4,12 @@
 
 import { h, replaceChanged } from "../dom.js";
 import { formatTime } from "../format.js";
-import { ACCEPTED, ATTENTION, FORMS, KINDS, NOT_NEEDED, NOT_STARTED, PENDING, STATUS_LABELS, formStatus, outcomeDutyHint, pageFormStatus } from "../records-rules.js";
+import { ACCEPTED, ATTENTION, CHECKING, DUTY_NOT_KNOWN, FORMS, KINDS, NOT_NEEDED, NOT_STARTED, PENDING, STATUS_LABELS, outcomeDutyHint, pageFormStatus } from "../records-rules.js";
 import { alertPath } from "../router.js";
 import { crewOfAlert } from "../store.js";
 import { notice, topbar } from "./parts.js";
 
-const ACTION = { [NOT_STARTED]: "Fill in", [PENDING]: "Open", [ACCEPTED]: "Open", [ATTENTION]: "Correct and send again", [NOT_NEEDED]: "Open" };
+const ACTION = { [NOT_STARTED]: "Fill in", [PENDING]: "Open", [ACCEPTED]: "Open", [ATTENTION]: "Correct and send again", [NOT_NEEDED]: "Open", [CHECKING]: "Open", [DUTY_NOT_KNOWN]: "Open" };
 
 function statusChip(status) {
   return h("span", { class: `status status-${status.state}`, text: STATUS_LABELS[status.state] });
@@ -50,9 +50,18 @@ export function backFromForms(alert, id) {
   return over ? { path: "/forms", label: "Forms" } : { path: alertPath(id), label: "Alert" };
 }
 
+/** The call's entry in the forms list the store holds (GET records/, or the copy kept), or null. */
+function listedCall(state, id) {
+  return (state.recentCalls || []).find((entry) => entry.alert_id === Number(id)) || null;
+}
+
 export function formsView(root, { id }, ctx) {
   const { store, outbox } = ctx;
-  const local = { statuses: {}, errors: {}, forms: {}, fromCache: false };
+  // statuses: kind -> formStatus's from this phone's outbox and kept forms (null until read: no
+  // card is drawn before, rather than "Not started" for a form this phone holds as sent); kept:
+  // the forms this phone kept (with who fills in the crew's outcome), until the server's arrive
+  // in `forms`; loading: the server is being asked.
+  const local = { statuses: null, kept: {}, errors: {}, forms: {}, fromCache: false, loading: true };
   const list = h("ul", { class: "form-list" });
   const banner = h("div");
   const alert = store.state.alerts.get(id);
@@ -73,14 +82,20 @@ export function formsView(root, { id }, ctx) {
 
   function render() {
     banner.replaceChildren(local.fromCache ? notice("warning", "No signal: showing what this phone last knew.") : "");
+    if (!local.statuses) return;
+    const listed = listedCall(store.state, id);
     replaceChanged(
       list,
       KINDS.map((kind) => {
-        // As the forms list has it (the crew's outcome not needed when nobody of it attended).
-        const status = pageFormStatus(local.forms[kind], kind, local.statuses[kind] || formStatus(null, null));
+        // As the forms list has it (the crew's outcome not needed when nobody of it attended, or
+        // filled in by another of the crew), from the server's form, else the one this phone
+        // kept, else the list's entry of the call: the first drawing says who fills it in when
+        // this phone knows, not "Not started" until the server's form arrives.
+        const form = local.forms[kind] || local.kept[kind] || undefined;
+        const status = pageFormStatus(form, kind, local.statuses[kind], { listed, checking: local.loading });
         const error = local.errors[kind];
-        const readOnly = kind === "outcome" && local.forms.outcome?.editable === false;
-        const who = kind === "outcome" ? outcomeDutyHint(local.forms.outcome) : null;
+        const readOnly = kind === "outcome" && form?.editable === false;
+        const who = kind === "outcome" ? outcomeDutyHint(form) : null;
         return h(
           "li",
           { class: "card", dataset: { kind } },
@@ -99,7 +114,13 @@ export function formsView(root, { id }, ctx) {
   }
 
   async function refresh() {
-    for (const kind of KINDS) local.statuses[kind] = (await outbox.statusOf(id, kind)).status;
+    const statuses = {};
+    for (const kind of KINDS) {
+      const { status, cached } = await outbox.statusOf(id, kind);
+      statuses[kind] = status;
+      local.kept[kind] = cached;
+    }
+    local.statuses = statuses;
     render();
   }
 
@@ -118,13 +139,21 @@ export function formsView(root, { id }, ctx) {
         }
       }),
     );
+    local.loading = false;
     await refresh();
   }
 
   render();
   refresh().then(load);
   const stopRecords = onRecordsChange(store, refresh);
-  return () => (stopTop(), stopRecords());
+  // The forms list's entries may arrive after this page (fetched as the app starts).
+  let calls = store.state.recentCalls;
+  const stopCalls = store.subscribe((state) => {
+    if (state.recentCalls === calls) return;
+    calls = state.recentCalls;
+    render();
+  });
+  return () => (stopTop(), stopRecords(), stopCalls());
 }
 
 /** Recent calls (GET records/, kept for offline use) and the forms of each. */
