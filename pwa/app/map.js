@@ -178,38 +178,68 @@ export function labelSide({ dot, label }, within) {
   return { dx: leftCut < rightCut ? dx : 0, inside: false };
 }
 
-/** How far (px, down if positive) each marker's label must move so that no label covers another
- *  marker's dot or a label already placed: two places a few metres apart (an incident at a village
- *  hall and the hall's defibrillator) would otherwise print one label over the other. `faces` in
- *  order of importance (incidents first), each {dot, label} as screen rectangles {left, top, right,
- *  bottom}; the dots never move (they are where things are), the less important label gives way:
- *  below what it would cover, or above it where below would leave the map (`within`, its box).
- *  `fixed`: other dots no label may cover (the stations': context, but never hidden). */
-export function labelOffsets(faces, within = null, fixed = []) {
+const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+const moved = (rect, dx, dy) => ({ left: rect.left + dx, right: rect.right + dx, top: rect.top + dy, bottom: rect.bottom + dy });
+const widened = (rect, by) => ({ left: rect.left - by, right: rect.right + by, top: rect.top - by, bottom: rect.bottom + by });
+const insideOf = (rect, within) => !within || (rect.left >= within.left && rect.right <= within.right && rect.top >= within.top && rect.bottom <= within.bottom);
+
+/** How far (px, down if positive) `label` moves from `start` to be clear of `obstacles`: past the
+ *  bottom (or, not `down`, the top) of whatever it covers, again until it covers nothing. A crowd
+ *  stacks at most MOST_STEPS deep: the offset then still covers something (the caller checks). */
+function clearOffset(label, obstacles, start, down) {
   const GAP_PX = 2;
-  const MOST_STEPS = 12; // a crowd of labels stacks at most this deep, then overlaps
-  const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
-  const shifted = (rect, offset) => ({ ...rect, top: rect.top + offset, bottom: rect.bottom + offset });
+  const MOST_STEPS = 12;
+  let offset = start;
+  for (let step = 0; step < MOST_STEPS; step += 1) {
+    const blocking = obstacles.filter((rect) => overlaps(moved(label, 0, offset), rect));
+    if (!blocking.length) return offset;
+    offset = down
+      ? Math.max(...blocking.map((rect) => rect.bottom)) - label.top + GAP_PX
+      : Math.min(...blocking.map((rect) => rect.top)) - label.bottom - GAP_PX;
+  }
+  return offset;
+}
+
+/** The places a marker's label may go, best first, as {dx, dy} from where labelSide put it: where it
+ *  is, or moved below what it would cover, or above; moved up (or down) into the map where it hangs
+ *  off its edge (a label that grew taller after the fit: the board's defibrillators once the second
+ *  incident's list came); then the same on the other side of its dot (mirrored about it). */
+function labelCandidates(face, obstacles, within) {
+  const mirror = face.dot.left + face.dot.right - face.label.left - face.label.right;
+  const places = [];
+  for (const dx of [0, mirror]) {
+    const label = moved(face.label, dx, 0);
+    const nudge = !within ? 0 : label.bottom > within.bottom ? within.bottom - label.bottom : Math.max(0, within.top - label.top);
+    const starts = nudge ? [[0, true], [0, false], [nudge, nudge > 0], [nudge, nudge < 0]] : [[0, true], [0, false]];
+    for (const [start, down] of starts) places.push({ dx, dy: clearOffset(label, obstacles, start, down) });
+  }
+  return places;
+}
+
+/** Where each marker's label goes: {dx, dy, shown}, px from where labelSide put it (a label moved up
+ *  or down is tied to its dot by a line: leaderBox). Two places a few metres apart (an incident at a
+ *  village hall and the hall's defibrillator) would otherwise print one label over the other.
+ *  `faces` in order of importance (incidents first), each {dot, label, keep} as screen rectangles
+ *  {left, top, right, bottom}; the dots never move (they are where things are). Each label in turn
+ *  goes to the first of labelCandidates that covers no other marker's dot, none of `fixed` (the
+ *  stations' dots: context, but never hidden) and no label placed before it, inside `within` (the
+ *  map's box). Where there is none, the lesser label gives way: it is not shown (found by a browser
+ *  trial: the labels of two nearby incidents' shared defibrillators printed over each other, one off
+ *  the map's edge); the map is decorative, its text says the same. Except one to `keep` (an
+ *  incident's: which incident is where is what the map is for), which goes below what it would
+ *  cover. */
+export function labelPlaces(faces, within = null, fixed = []) {
   const placed = [];
   return faces.map((face, index) => {
     const obstacles = [...placed, ...faces.filter((_, other) => other !== index).map((other) => other.dot), ...fixed];
-    const clearOf = (down) => {
-      let offset = 0;
-      for (let step = 0; step < MOST_STEPS; step += 1) {
-        const blocking = obstacles.filter((rect) => overlaps(shifted(face.label, offset), rect));
-        if (!blocking.length) return offset;
-        offset = down
-          ? Math.max(...blocking.map((rect) => rect.bottom)) - face.label.top + GAP_PX
-          : Math.min(...blocking.map((rect) => rect.top)) - face.label.bottom - GAP_PX;
-      }
-      return offset;
+    const fits = ({ dx, dy }) => {
+      const label = moved(face.label, dx, dy);
+      return insideOf(label, within) && obstacles.every((rect) => !overlaps(label, rect));
     };
-    const inside = (offset) => !within || (face.label.top + offset >= within.top && face.label.bottom + offset <= within.bottom);
-    const below = clearOf(true);
-    const above = inside(below) ? below : clearOf(false);
-    const offset = inside(above) ? above : below;
-    placed.push(shifted(face.label, offset));
-    return offset;
+    const place = labelCandidates(face, obstacles, within).find(fits) ?? (face.keep ? { dx: 0, dy: clearOffset(face.label, obstacles, 0, true) } : null);
+    if (!place) return { dx: 0, dy: 0, shown: false };
+    placed.push(moved(face.label, place.dx, place.dy));
+    return { ...place, shown: true };
   });
 }
 
@@ -219,25 +249,28 @@ export function labelOffsets(faces, within = null, fixed = []) {
  *  labels crossing others'). Each label in turn goes beside its dot: to its right, else to its left
  *  (the same gap: labelSide), else above it or below it (starting over the dot, or ending over it),
  *  the first of these that is inside `within` (the map's box) and clear of `placed` (the other
- *  markers' dots and labels, as placed by labelOffsets), of every station's dot and of the labels
- *  shown before it; where none is, the label is not shown (a station is never worth a label moved
- *  away from it and a line across the map). `faces` as labelOffsets takes them. */
-export function contextLabels(placed, faces, within = null) {
-  const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
-  const inside = (rect) => !within || (rect.left >= within.left && rect.right <= within.right && rect.top >= within.top && rect.bottom <= within.bottom);
+ *  markers' dots and labels, as placed by labelPlaces), of every station's dot and of the labels
+ *  shown before it, and no nearer another dot (a station's, or one of `markerDots`) than its own:
+ *  a reader pairs a name with the dot nearest it (found by a browser trial: "Great Yarmouth" above
+ *  its dot, its end a pixel from Norwich's, read as Norwich's name). Where none is, the label is not
+ *  shown (a station is never worth a label moved away from it and a line across the map). `faces`
+ *  as labelPlaces takes them. */
+export function contextLabels(placed, faces, within = null, markerDots = []) {
   const dots = faces.map((face) => face.dot);
   const taken = [...placed];
   return faces.map(({ dot, label }) => {
-    const obstacles = [...taken, ...dots.filter((other) => other !== dot)];
     const gap = label.left - dot.right;
+    // Every place tried is `gap` from its own dot: another dot must be at least a pixel farther.
+    const otherDots = [...markerDots, ...dots.filter((other) => other !== dot)].map((other) => widened(other, Math.max(0, gap) + 1));
+    const obstacles = [...taken, ...otherDots];
     const [right, left] = [0, dot.left - gap - label.right];
     const [level, above, below] = [0, dot.top - gap - label.bottom, dot.bottom + gap - label.top];
     const [over, underEnd] = [dot.left - label.left, dot.right - label.right]; // above or below: starting, or ending, over the dot
     const places = [[right, level], [left, level], [over, above], [underEnd, above], [over, below], [underEnd, below]];
     for (const [dx, dy] of places) {
-      const moved = { left: label.left + dx, right: label.right + dx, top: label.top + dy, bottom: label.bottom + dy };
-      if (inside(moved) && obstacles.every((rect) => !overlaps(moved, rect))) {
-        taken.push(moved);
+      const shifted = moved(label, dx, dy);
+      if (insideOf(shifted, within) && obstacles.every((rect) => !overlaps(shifted, rect))) {
+        taken.push(shifted);
         return { dx, dy, shown: true };
       }
     }
@@ -298,6 +331,15 @@ function pinElement(kind, label, detail = "") {
   }
   pin.append(dot, text);
   return pin;
+}
+
+/** What a responder's label says after the name: an estimate only for one still on the way; one on
+ *  scene says so (`state_label`: the board), after a dot on the name's line, or on a line of its own
+ *  under a label of lines (pinElement). */
+function responderDetail(position) {
+  const estimate = estimateText(position.estimate);
+  if (estimate || !position.state_label) return estimate;
+  return Array.isArray(position.map_label) ? position.state_label : `· ${position.state_label}`;
 }
 
 /** A marker's face as fitPadding takes it: its size, and where its point is (the face is moved
@@ -401,58 +443,67 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     return faces;
   }
 
+  /** The markers of `groups` as drawn: {element, dot, label}. */
+  function markersOf(groups) {
+    const markers = [];
+    for (const group of groups) {
+      group.eachLayer((layer) => {
+        const element = layer instanceof L.Marker ? layer.getElement() : null;
+        const dot = element?.querySelector(".map-pin-dot");
+        const label = element?.querySelector(".map-pin-label");
+        if (dot && label) markers.push({ element, dot, label });
+      });
+    }
+    return markers;
+  }
+
+  /** Put a marker's label where it was placed ({dx, dy, shown}: px from where it is drawn), tied to
+   *  its dot by a drawn line if it moved up or down and `face` (as measured, leaderBox) is given.
+   *  CSSOM, not a style attribute: the Content-Security-Policy allows no inline style markup. */
+  function putLabel({ element, label }, { dx, dy, shown }, face = null) {
+    if (!shown) label.style.visibility = "hidden"; // the label only: the dot stays
+    if (dx || dy) label.style.transform = `translate(${dx}px, ${dy}px)`;
+    if (!shown || !dy || !face) return;
+    const leader = document.createElement("span");
+    const { left, top, width, height, up, toLeft } = leaderBox(face, dy);
+    leader.className = `map-pin-leader${up ? " map-pin-leader--up" : ""}${toLeft ? " map-pin-leader--left" : ""}`;
+    Object.assign(leader.style, { left: `${left}px`, top: `${top}px`, width: `${width}px`, height: `${height}px` });
+    element.prepend(leader); // under the dot and the label
+  }
+
   /** Place the labels, measured as drawn now: after each redraw and each zoom, since what overlaps
    *  depends on the scale. A label that would run off the map's right edge goes to the left of its
-   *  dot (labelSide); then labels move down out of each other's way (labelOffsets). A moved label
-   *  is tied to its dot by a drawn line (leaderBox), so that it never reads as the label of the dot
-   *  it moved under. The stations' dots stay; their labels go where they are clear, or are not
-   *  shown (contextLabels). Returns whether a label of what the view is fitted to is still cut off
-   *  by the map's edges (a map narrower than twice it, or a view someone zoomed: fit() then fits
-   *  again). */
+   *  dot (labelSide); then labels move out of each other's way and into the map, or give way
+   *  (labelPlaces). A moved label is tied to its dot by a drawn line (leaderBox), so that it never
+   *  reads as the label of the dot it moved under. The stations' dots stay; their labels go where
+   *  they are clear, or are not shown (contextLabels). Returns whether a label of what the view is
+   *  fitted to is still cut off by the map's edges (a map narrower than twice it, or a view someone
+   *  zoomed: fit() then fits again). */
   function declutter() {
-    const markersOf = (groups) => {
-      const markers = [];
-      for (const group of groups) {
-        group.eachLayer((layer) => {
-          const element = layer instanceof L.Marker ? layer.getElement() : null;
-          const dot = element?.querySelector(".map-pin-dot");
-          const label = element?.querySelector(".map-pin-label");
-          if (dot && label) markers.push({ element, dot, label });
-        });
-      }
-      return markers;
-    };
     const markers = markersOf([layers.incidents, layers.me, layers.responders, layers.defibrillators]);
     const stations = markersOf([layers.stations]);
-    // CSSOM, not a style attribute: the Content-Security-Policy allows no inline style markup.
-    for (const marker of [...markers, ...stations]) {
-      marker.label.style.transform = "";
-      marker.element.querySelector(".map-pin-leader")?.remove();
+    for (const { element, label } of [...markers, ...stations]) {
+      label.style.transform = "";
+      label.style.visibility = "";
+      element.querySelector(".map-pin-leader")?.remove();
     }
-    for (const station of stations) station.label.style.visibility = "";
     const within = box(canvas);
-    const sideways = (rect, dx) => ({ ...rect, left: rect.left + dx, right: rect.right + dx });
-    const measured = markers.map(({ element, dot, label }) => ({ pin: box(element), dot: box(dot), label: box(label) }));
+    const keep = (element) => element.classList.contains("map-pin--incident");
+    const measured = markers.map(({ element, dot, label }) => ({ pin: box(element), dot: box(dot), label: box(label), keep: keep(element) }));
     const sides = measured.map((face) => labelSide(face, within));
-    for (const [index, face] of measured.entries()) face.label = sideways(face.label, sides[index].dx);
+    for (const [index, face] of measured.entries()) face.label = moved(face.label, sides[index].dx, 0);
     const stationFaces = stations.map(({ dot, label }) => ({ dot: box(dot), label: box(label) }));
-    const offsets = labelOffsets(measured, within, stationFaces.map(({ dot }) => dot));
+    const places = labelPlaces(measured, within, stationFaces.map(({ dot }) => dot));
     markers.forEach((marker, index) => {
-      const dx = sides[index].dx;
-      if (!offsets[index] && !dx) return;
-      marker.label.style.transform = `translate(${dx}px, ${offsets[index]}px)`;
-      if (!offsets[index]) return;
-      const leader = document.createElement("span");
-      const { left, top, width, height, up, toLeft } = leaderBox(measured[index], offsets[index]);
-      leader.className = `map-pin-leader${up ? " map-pin-leader--up" : ""}${toLeft ? " map-pin-leader--left" : ""}`;
-      Object.assign(leader.style, { left: `${left}px`, top: `${top}px`, width: `${width}px`, height: `${height}px` });
-      marker.element.prepend(leader); // under the dot and the label
+      const { dx, dy, shown } = places[index];
+      putLabel(marker, { dx: sides[index].dx + dx, dy, shown }, { ...measured[index], label: moved(measured[index].label, dx, 0) });
     });
-    const placed = measured.flatMap(({ dot, label }, index) => [dot, { ...label, top: label.top + offsets[index], bottom: label.bottom + offsets[index] }]);
-    contextLabels(placed, stationFaces, within).forEach(({ dx, dy, shown }, index) => {
-      if (dx || dy) stations[index].label.style.transform = `translate(${dx}px, ${dy}px)`;
-      if (!shown) stations[index].label.style.visibility = "hidden"; // the label only: the dot stays
+    const placed = measured.flatMap(({ dot, label }, index) => {
+      const { dx, dy, shown } = places[index];
+      return shown ? [dot, moved(label, dx, dy)] : [dot];
     });
+    const dots = measured.map(({ dot }) => dot);
+    contextLabels(placed, stationFaces, within, dots).forEach((place, index) => putLabel(stations[index], place));
     return sides.some((side) => !side.inside);
   }
   map.on("zoomend", () => declutter());
@@ -499,13 +550,14 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
       place();
     },
     /** Other responders' positions (the board, the crew): the contract's `positions` items, each
-     *  drawn with its estimate, or with its `state_label` ("on scene") when given instead. */
+     *  drawn with its estimate, or with its `state_label` ("on scene") when given instead, labelled
+     *  with the responder's name or as its `map_label` says (a list of lines naming the incident:
+     *  the board's, dispatch/board-map.js responderMarkers). */
     setResponders(positions) {
       shown.responders = (positions || []).filter(isPlace);
       redraw(layers.responders, shown.responders, (position) => [
         accuracy(position, "responder"),
-        // An estimate only for one still on the way; one on scene says so (`state_label`: the board).
-        pin("responder", position, position.responder_name || "Responder", estimateText(position.estimate) || (position.state_label ? `· ${position.state_label}` : "")),
+        pin("responder", position, position.map_label || position.responder_name || "Responder", responderDetail(position)),
       ]);
       place();
     },

@@ -20,7 +20,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from backend.dispatch.arrival import straight_line_estimate
-from tests.e2e.conftest import ACTION_TIMEOUT_MS, PHONE, demo_server
+from tests.e2e.conftest import ACTION_TIMEOUT_MS, PHONE, ApiUser, demo_server
 from tests.e2e.helpers import log_in, pass_the_second_factor, watch_for_problems
 from tests.e2e.screens import LIVE, STATIONS, as_cad, close_incidents, dispatch_incident, my_alert_for, respond
 from tests.support import live_server
@@ -430,7 +430,7 @@ def test_the_alert_screen_lists_the_nearest_defibrillator_with_its_access_and_ma
         page.locator(".alert-map .map-pin--defibrillator", has_text="AED 1").wait_for()
         page.locator(".alert-defibs .defibs-source", has_text="OpenStreetMap").wait_for()
         # The incident, its nearest defibrillators and the station a few hundred metres apart: at
-        # the fitted zoom no label is printed over another (app/map.js labelOffsets).
+        # the fitted zoom no label is printed over another (app/map.js labelPlaces).
         assert labels_overlapping(page, ".alert-map") == [], labels_overlapping(page, ".alert-map")
         assert problems == [], problems
     finally:
@@ -566,4 +566,132 @@ def test_the_board_map_shows_a_responder_moving_with_their_estimate(chromium, se
     finally:
         desk.close()
         phone.close()
+        close_incidents(server, incidents)
+
+
+# --- Found by browser trials of the coordinators' boards --------------------------------------------
+
+WALL_BOARD_PAGE = "/board/"
+
+# The labels shown on a map that reach outside its canvas (by more than a pixel).
+LABELS_OUTSIDE = """(map) => {
+  const canvas = map.querySelector('.map-canvas').getBoundingClientRect();
+  const shown = (node) => node.checkVisibility({ visibilityProperty: true });
+  return [...map.querySelectorAll('.map-pin-label')].filter(shown).filter((label) => {
+    const r = label.getBoundingClientRect();
+    return r.left < canvas.left - 1 || r.right > canvas.right + 1
+      || r.top < canvas.top - 1 || r.bottom > canvas.bottom + 1;
+  }).map((label) => label.textContent);
+}"""
+
+# The labels shown on a map that are as near another marker's dot as their own (a reader pairs a name
+# with the dot nearest it): pairs of [label, the other marker].
+LABELS_NEARER_ANOTHER_DOT = """(map) => {
+  const shown = (node) => node.checkVisibility({ visibilityProperty: true });
+  const pins = [...map.querySelectorAll('.map-pin')].map((pin) => ({
+    name: pin.textContent,
+    label: pin.querySelector('.map-pin-label'),
+    dot: pin.querySelector('.map-pin-dot').getBoundingClientRect(),
+  }));
+  const gap = (a, b) => Math.hypot(
+    Math.max(0, a.left - b.right, b.left - a.right), Math.max(0, a.top - b.bottom, b.top - a.bottom));
+  return pins.filter((pin) => shown(pin.label)).flatMap((pin) => {
+    const label = pin.label.getBoundingClientRect();
+    const own = gap(label, pin.dot);
+    return pins.filter((other) => other !== pin && gap(label, other.dot) <= own).map((other) => [pin.name, other.name]);
+  });
+}"""
+
+
+def wall_board(chromium, server, viewport: dict):
+    """The control room's board, signed in as the coordinator, at `viewport`: (context, page)."""
+    context = chromium.new_context(base_url=server.url, viewport=viewport, locale="en-GB", timezone_id="Europe/London")
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    log_in(context, "coordinator")
+    assert pass_the_second_factor(context, server) == []
+    page = context.new_page()
+    page.goto(WALL_BOARD_PAGE)
+    page.locator(".wall-connection--live").wait_for()
+    return context, page
+
+
+def test_station_labels_sit_nearest_their_own_dots(chromium, server, dispatcher):
+    """Found by a browser trial (the control room's board at 1280x720, no open incident): "Great
+    Yarmouth" drawn above its dot, its other end touching Norwich (Carrow)'s dot, read as Norwich's
+    name. A station's label goes where no other dot is as near it as its own, or is not shown."""
+    cancel_every_open_incident(dispatcher)
+    stations = dispatcher.coordinator.get("/api/v1/map/")["stations"]
+    context, page = wall_board(chromium, server, {"width": 1280, "height": 720})
+    try:
+        problems = watch_for_problems(page)
+        page.locator(".wall-map .map-pin--station").nth(len(stations) - 1).wait_for()
+        page.wait_for_timeout(300)  # the map's fit and its labels' placing
+        assert page.eval_on_selector(".wall-map", LABELS_NEARER_ANOTHER_DOT) == []
+        assert labels_overlapping(page, ".wall-map") == [], labels_overlapping(page, ".wall-map")
+        assert stations_drawn(page, ".wall-map")["unshown"] == []
+        assert problems == [], problems
+    finally:
+        context.close()
+
+
+# Two incidents in Gorleston: the demo's made-up defibrillators there are in both lists.
+NEAR_GORLESTON = (52.5780, 1.7230)
+ALSO_NEAR_GORLESTON = (52.5800, 1.7260)
+
+
+def test_the_labels_of_two_nearby_incidents_defibrillators_stay_apart_and_inside_the_map(chromium, server):
+    """Found by a browser trial of the control room's board: the defibrillators in both incidents'
+    lists ("AED 2 of ...", "AED 2 of ...", "not public") printed over each other, and one ran off the
+    map's edge (on a wall screen, 3840x2160: the label grew a line per incident after the map was
+    fitted). Every label shown is inside the map and over no other label or dot."""
+    incidents: list[int] = []
+    context, page = wall_board(chromium, server, {"width": 3840, "height": 2160})
+    try:
+        problems = watch_for_problems(page)
+        for where in (NEAR_GORLESTON, ALSO_NEAR_GORLESTON):
+            dispatch_incident(server, "gorleston", incidents, at=where)
+        labels = page.locator(".wall-map .map-pin--defibrillator .map-pin-label")
+        labels.filter(has_text=re.compile(r"AED \d of .*\n.*AED \d of ")).first.wait_for()
+        page.wait_for_timeout(300)  # the map's redraw after the lists came
+        assert page.eval_on_selector(".wall-map", LABELS_OUTSIDE) == []
+        assert labels_overlapping(page, ".wall-map") == [], labels_overlapping(page, ".wall-map")
+        assert page.locator(".wall-map .map-pin--incident .map-pin-label").evaluate_all(
+            "(labels) => labels.every((label) => label.checkVisibility({ visibilityProperty: true }))"
+        )
+        assert problems == [], problems
+    finally:
+        context.close()
+        close_incidents(server, incidents)
+
+
+@pytest.mark.skipif(not POSITIONS_BUILT, reason="positions (backend.dispatch.positions) are not on this branch yet")
+def test_with_several_incidents_open_a_responder_s_label_names_their_incident(chromium, server, dispatcher):
+    """Found by a browser trial of the coordinators' board: with more than one incident open, the
+    map's responders were labelled with their names and estimates, not the incident each was going
+    to. The label names it by its CAD reference, as the board does."""
+    cancel_every_open_incident(dispatcher)
+    incidents: list[int] = []
+    context, page = wall_board(chromium, server, DESK["viewport"])
+    try:
+        problems = watch_for_problems(page)
+        first = dispatch_incident(server, "kings-lynn", incidents)
+        firefighter = ApiUser(server.url, "ff.kings-lynn.1")
+        mine = firefighter.profile["responder"]["id"]
+        [alert] = [alert for alert in first["alerts"] if alert["responder_id"] == mine]
+        firefighter.post(f"/api/v1/alerts/{alert['id']}/respond/", {"response": "accept"})
+        latitude, longitude = STATIONS["kings-lynn"]
+        where = {"latitude": latitude + 0.004, "longitude": longitude}
+        firefighter.post(f"/api/v1/alerts/{alert['id']}/positions/", where)
+        responder = page.locator(".wall-map .map-pin--responder .map-pin-label", has_text=alert["responder_name"])
+        responder.wait_for()
+        # With one incident on the map, the name alone.
+        assert first["cad_reference"] not in responder.inner_text()
+
+        second = dispatch_incident(server, "kings-lynn", incidents, at=(latitude - 0.02, longitude + 0.01))
+        page.locator(".wall-map .map-pin--incident", has_text=second["cad_reference"]).wait_for()
+        responder.filter(has_text=f"{alert['responder_name']} on {first['cad_reference']}").wait_for()
+        assert second["cad_reference"] not in responder.inner_text()
+        assert problems == [], problems
+    finally:
+        context.close()
         close_incidents(server, incidents)

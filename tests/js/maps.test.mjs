@@ -345,6 +345,21 @@ describe("the board's positions", () => {
     assert.deepEqual(boardMap.positionsToDraw([{ ...updated(9, 52.6), responder_name: "Sam Day" }], alerts).map(boardMap.responderText), ["Sam Day"]);
   });
 
+  // Found by a browser trial of the coordinators' board: several incidents open, and the map's
+  // responders' labels said who and how far, not which incident each was going to.
+  it("names the incident each responder is going to while more than one incident is on the map", () => {
+    const incidents = [{ id: 3, cad_reference: "CAD-T3-009" }, { id: 4, cad_reference: "CAD-T3-008" }];
+    const mo = { ...updated(5, 52.6), responder_name: "Mo Kemp" };
+    const kate = { ...updated(6, 52.61), incident_id: 4, responder_name: "Kate Lowe" };
+    const labels = (positions, shown) => boardMap.responderMarkers(positions, shown).map((position) => position.map_label);
+    assert.deepEqual(labels([mo, kate], incidents), [["Mo Kemp on CAD-T3-009"], ["Kate Lowe on CAD-T3-008"]]);
+    // One incident on the map: the name alone (the map's own label).
+    assert.deepEqual(labels([mo], incidents.slice(0, 1)), [undefined]);
+    // The positions themselves are left as they are (the text beside the map is worded from them).
+    assert.equal(boardMap.responderMarkers([mo], incidents)[0].latitude, 52.6);
+    assert.equal(mo.map_label, undefined);
+  });
+
   it("words a responder's estimate and an incident's defibrillators", () => {
     assert.equal(boardMap.responderText({ responder_name: "Alice", estimate }), "Alice: 2.4 km, ETA 4 min (estimate)");
     // The alert screen's words: the access, how far, where (with the level and indoors or out), and
@@ -364,14 +379,16 @@ describe("labels that would cover each other", () => {
   const rect = (left, top, width, height) => ({ left, top, right: left + width, bottom: top + height });
   // A marker at (x, y): its 16 px dot centred there, its label to the right of it.
   const face = (x, y, labelWidth = 60) => ({ dot: rect(x - 8, y - 8, 16, 16), label: rect(x + 12, y - 9, labelWidth, 18) });
+  // How far each label moved up or down (labelPlaces).
+  const labelOffsets = (...args) => map.labelPlaces(...args).map(({ dy }) => dy);
 
   it("leaves labels that are clear of each other where they are", () => {
-    assert.deepEqual(map.labelOffsets([face(100, 100), face(300, 100), face(100, 200)]), [0, 0, 0]);
+    assert.deepEqual(labelOffsets([face(100, 100), face(300, 100), face(100, 200)]), [0, 0, 0]);
   });
 
   it("moves the less important label below the one it would cover, never the first", () => {
     // An incident and a defibrillator a few metres apart: the same point on the screen, near enough.
-    const [incident, defibrillator] = map.labelOffsets([face(100, 100), face(103, 102)]);
+    const [incident, defibrillator] = labelOffsets([face(100, 100), face(103, 102)]);
     assert.equal(incident, 0);
     const moved = face(103, 102).label;
     const incidentLabel = face(100, 100).label;
@@ -380,7 +397,7 @@ describe("labels that would cover each other", () => {
 
   it("keeps a label off another marker's dot, and stacks a crowd one under another", () => {
     const crowd = [face(100, 100), face(101, 100), face(102, 101), face(99, 99)];
-    const offsets = map.labelOffsets(crowd);
+    const offsets = labelOffsets(crowd);
     const placed = crowd.map((item, index) => ({ top: item.label.top + offsets[index], bottom: item.label.bottom + offsets[index] }));
     for (let a = 0; a < placed.length; a += 1) {
       for (let b = a + 1; b < placed.length; b += 1) {
@@ -388,7 +405,7 @@ describe("labels that would cover each other", () => {
       }
     }
     // A label right of a dot it would cover moves below that dot.
-    const [, beside] = map.labelOffsets([face(130, 100), face(100, 100)]);
+    const [, beside] = labelOffsets([face(130, 100), face(100, 100)]);
     assert.ok(face(100, 100).label.top + beside >= face(130, 100).dot.bottom);
   });
 
@@ -439,17 +456,92 @@ describe("labels that would cover each other", () => {
 
   it("keeps the labels off the stations' dots: context, but never hidden", () => {
     const station = rect(140, 95, 12, 12); // under the label of the marker at (100, 100)
-    const [offset] = map.labelOffsets([face(100, 100)], null, [station]);
+    const [offset] = labelOffsets([face(100, 100)], null, [station]);
     assert.ok(face(100, 100).label.top + offset >= station.bottom, `moved ${offset} px`);
-    assert.deepEqual(map.labelOffsets([face(100, 100)], null, [rect(400, 400, 12, 12)]), [0]);
+    assert.deepEqual(labelOffsets([face(100, 100)], null, [rect(400, 400, 12, 12)]), [0]);
   });
 
   it("moves a label above what it would cover where below would take it off the map", () => {
     const within = { left: 0, top: 0, right: 400, bottom: 112 };
-    const [first, second] = map.labelOffsets([face(100, 100), face(103, 101)], within);
+    const [first, second] = labelOffsets([face(100, 100), face(103, 101)], within);
     assert.equal(first, 0);
     assert.ok(second < 0, `moved ${second} px`);
     assert.ok(face(103, 101).label.bottom + second <= face(100, 100).label.top, "still under the first label");
     assert.ok(face(103, 101).label.top + second >= within.top, "off the top of the map");
+  });
+
+  // Every label shown (labelPlaces' places) inside the map and over no other label or dot.
+  const assertLegible = (faces, places, within, fixed = []) => {
+    const cover = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    const labels = faces.map(({ label }, index) => ({
+      left: label.left + places[index].dx, right: label.right + places[index].dx, top: label.top + places[index].dy, bottom: label.bottom + places[index].dy,
+    }));
+    labels.forEach((label, index) => {
+      if (!places[index].shown) return;
+      const inside = label.left >= within.left && label.right <= within.right && label.top >= within.top && label.bottom <= within.bottom;
+      assert.ok(inside, `label ${index} off the map: ${JSON.stringify(label)}`);
+      const others = [...labels.filter((_, j) => j !== index && places[j].shown), ...faces.filter((_, j) => j !== index).map(({ dot }) => dot), ...fixed];
+      for (const rect of others) assert.ok(!cover(label, rect), `label ${index} covers ${JSON.stringify(rect)}: ${JSON.stringify(places)}`);
+    });
+  };
+
+  // Found by a browser trial of the control room's board: two incidents near each other, the
+  // defibrillators in both lists labelled a line per incident ("AED 2 of CAD-1", "AED 2 of CAD-2",
+  // "not public": 3 lines); one such label ran off the map's bottom edge (drawn where it was when the
+  // map was fitted to one line), and zoomed out the labels were printed over each other.
+  it("keeps the labels of two nearby incidents' defibrillators apart and inside the map", () => {
+    const tall = (x, y) => ({ dot: rect(x - 8, y - 8, 16, 16), label: rect(x + 12, y - 9, 150, 46) });
+    const incident = (x, y) => ({ ...face(x, y, 110), keep: true });
+    const within = { left: 0, top: 0, right: 480, bottom: 170 };
+    // The wall board's map: the second defibrillator's label hangs off the bottom edge.
+    const board = [incident(300, 30), incident(250, 70), tall(20, 45), tall(300, 160)];
+    const placed = map.labelPlaces(board, within);
+    assert.ok(placed.every(({ shown }) => shown), JSON.stringify(placed));
+    assertLegible(board, placed, within);
+    // Zoomed out: all four a few pixels apart, no room to stack them all. The incidents' labels are
+    // shown; a defibrillator's that fits nowhere gives way (the list beside the map says it all).
+    const low = { ...within, bottom: 100 };
+    const crowd = [incident(200, 50), incident(203, 52), tall(201, 54), tall(199, 51)];
+    const crowded = map.labelPlaces(crowd, low);
+    assert.ok(crowded[0].shown && crowded[1].shown, JSON.stringify(crowded));
+    assert.ok(crowded.some(({ shown }) => !shown), JSON.stringify(crowded));
+    assertLegible(crowd, crowded, low);
+  });
+
+  it("puts a label on the other side of its dot where neither below nor above it is clear and inside", () => {
+    const within = { left: 0, top: 15, right: 400, bottom: 50 };
+    // A label over the next marker's dot to its right, the map too low to move it below or above.
+    const faces = [face(200, 30), face(130, 30)];
+    const places = map.labelPlaces(faces, within);
+    assert.equal(places[1].shown, true);
+    assert.ok(places[1].dx < 0, JSON.stringify(places));
+    assertLegible(faces, places, within);
+  });
+
+  // Found by a browser trial of the control room's board (1280x720, no open incident): "Great
+  // Yarmouth" above its dot and ending over it, its other end touching Norwich (Carrow)'s dot: read
+  // as Norwich's name. The stations as drawn then (px inside the map; labels right of their dots).
+  it("never puts a station's label nearer another dot than its own", () => {
+    const station = (x, y, width) => ({ dot: rect(x, y, 12, 12), label: rect(x + 18, y - 4, width, 20) });
+    const stations = [
+      station(168, 186, 70), station(368, 228, 73), station(369, 215, 112), station(29, 154, 83), station(282, 125, 109),
+      station(263, 209, 122), station(237, 74, 89), station(117, 297, 65), station(213, 230, 96),
+    ];
+    const within = { left: 0, top: 0, right: 410, bottom: 379 };
+    const gapBetween = (a, b) => Math.hypot(Math.max(0, a.left - b.right, b.left - a.right), Math.max(0, a.top - b.bottom, b.top - a.bottom));
+    const places = map.contextLabels([], stations, within);
+    places.forEach(({ dx, dy, shown }, index) => {
+      if (!shown) return;
+      const { dot, label } = stations[index];
+      const placed = { left: label.left + dx, right: label.right + dx, top: label.top + dy, bottom: label.bottom + dy };
+      for (const [other, { dot: otherDot }] of stations.entries()) {
+        if (other === index) continue;
+        assert.ok(gapBetween(placed, otherDot) > gapBetween(placed, dot), `station ${index}'s label is as near station ${other}'s dot as its own: ${JSON.stringify(places)}`);
+      }
+    });
+    assert.ok(places.filter(({ shown }) => shown).length > stations.length / 2, JSON.stringify(places));
+    // The other markers' dots count too: a station's label beside a responder's dot moves away.
+    const [beside] = map.contextLabels([], [station(100, 100, 60)], within, [rect(182, 100, 12, 12)]);
+    assert.ok(beside.dx < 0, JSON.stringify(beside));
   });
 });

@@ -163,6 +163,20 @@ export function responderText(position) {
   return `${position.responder_name || "Responder"}${said ? `: ${said}` : ""}`;
 }
 
+/** The positions as the map labels them (positionsToDraw's items): while more than one incident is
+ *  on the map, each label names the incident its responder is going to by its CAD reference, as the
+ *  board names incidents ("On CAD-2 (en route)": board-state.js), a line of its own above the
+ *  estimate, as the defibrillators' labels are (app/map.js pinElement): ["Mo Kemp on CAD-T3-009"]
+ *  (found by a browser trial: with several incidents open, whose responder was which?). */
+export function responderMarkers(positions, incidents) {
+  if (incidents.length < 2) return positions;
+  const references = new Map(incidents.map((incident) => [incident.id, incident.cad_reference]));
+  return positions.map((position) => {
+    const reference = references.get(position.incident_id);
+    return reference ? { ...position, map_label: [`${position.responder_name || "Responder"} on ${reference}`] } : position;
+  });
+}
+
 /** One of an incident's defibrillators as a line of text, in the alert screen's words
  *  (/app/defibrillators.js): "AED 1: Public access, 240 m; Forum, Inside the main entrance, left
  *  of the lifts, ground floor, indoors; Open now (Mo-Su 07:00-22:00)". */
@@ -307,7 +321,7 @@ export function mountBoardMap(container, { fetchJson = getJson, onPick = null } 
     drawText(open, shownPositions);
     if (!map) return;
     map.setIncidents(open.map((incident) => ({ id: incident.id, latitude: incident.latitude, longitude: incident.longitude, label: incident.cad_reference })));
-    map.setResponders(shownPositions);
+    map.setResponders(responderMarkers(shownPositions, open));
     map.setDefibrillators(defibrillatorMarkers(open, defibrillators));
   }
 
