@@ -26,7 +26,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "4fcc9be52cad";
+const VERSION = "d96588654e3c";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 
@@ -253,7 +253,8 @@ function testNotificationFor(data) {
   };
 }
 
-/** "cancelled", "stood_down", "closed", "open" or "unknown" (no answer in time, logged out...). */
+/** {ending, attended}: ending "cancelled", "stood_down", "closed", "open" or "unknown" (no answer in
+ *  time, logged out...); attended, whether the firefighter has been on scene. */
 async function alertStatus(alertId) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), CHECK_TIMEOUT_MS);
@@ -264,15 +265,17 @@ async function alertStatus(alertId) {
       cache: "no-store",
       signal: controller.signal,
     });
-    if (!response.ok) return "unknown";
+    if (!response.ok) return { ending: "unknown", attended: false };
     const alert = await response.json();
     const status = alert && alert.incident && alert.incident.status;
-    if (status === "cancelled" || (alert && alert.state === "cancelled")) return "cancelled";
-    if (alert && alert.state === "stood_down") return "stood_down";
-    if (status === "closed") return "closed";
-    return "open";
+    // Was on scene at some time (the app's store.hasAttended): a re-alert keeps the arrival.
+    const attended = Boolean(alert && (alert.attended === true || alert.on_scene_at || alert.state === "on_scene" || alert.state === "cleared"));
+    if (status === "cancelled" || (alert && alert.state === "cancelled")) return { ending: "cancelled", attended };
+    if (alert && alert.state === "stood_down") return { ending: "stood_down", attended };
+    if (status === "closed") return { ending: "closed", attended };
+    return { ending: "open", attended };
   } catch {
-    return "unknown";
+    return { ending: "unknown", attended: false };
   } finally {
     clearTimeout(timer);
   }
@@ -317,11 +320,24 @@ async function sendReceipt(data, event) {
   return false;
 }
 
+// A call that has ended, in the worker's own words: for an alert push that arrives after it ended,
+// or a stand-down push without words of its own. "You are not needed" only to those known never to
+// have reached the scene: one who was there may be in the middle of CPR (docs/hazard-log.md, H04
+// control 7). No clinical guidance: that is the signed checklist's, shown in the app.
 const ENDED = {
-  cancelled: ["Alert cancelled", "The incident was cancelled. You are not needed."],
-  stood_down: ["Stood down", "You are not needed for this incident."],
-  closed: ["Incident closed", "This incident is closed. You are not needed."],
+  cancelled: ["Alert cancelled", "The incident was cancelled."],
+  stood_down: ["Stood down", "You were stood down from this incident."],
+  closed: ["Incident closed", "This incident is closed."],
 };
+const NOT_NEEDED = "You are not needed.";
+const ENDED_BY_TYPE = { "alert.cancelled": "cancelled", "alert.stood_down": "stood_down" };
+
+/** Title and body for a call that ended (`ending`, a key of ENDED); `notNeeded` only when the
+ *  firefighter is known not to have been on scene. */
+function endedWords(ending, notNeeded) {
+  const [title, body] = ENDED[ending];
+  return { title, body: notNeeded ? `${body} ${NOT_NEEDED}` : body };
+}
 
 /** A test push: shown as a test, its receipt sent, and an open app told (it shows the result). */
 async function showTest(payload) {
@@ -354,15 +370,25 @@ async function showPush(event) {
   let shownTitle = title;
   if (options.data.alert_id && !(payload && typeof payload.type === "string" && payload.type !== "alert.created")) {
     const status = await alertStatus(options.data.alert_id);
-    if (ENDED[status]) {
-      shownTitle = ENDED[status][0];
-      options.body = ENDED[status][1];
+    if (ENDED[status.ending]) {
+      const words = endedWords(status.ending, !status.attended);
+      shownTitle = words.title;
+      options.body = words.body;
       options.requireInteraction = false;
       delete options.vibrate;
     }
   }
+  const ending = payload && ENDED_BY_TYPE[payload.type];
+  if (ending) {
+    // The server words every stand-down push; should one come without words, these, and "not
+    // needed" only if the push says the firefighter was not on scene (`attended`: false).
+    const note = payload.notification && typeof payload.notification === "object" ? payload.notification : {};
+    const words = endedWords(ending, payload.attended === false);
+    if (!text(note.title)) shownTitle = words.title;
+    if (!text(note.body)) options.body = words.body;
+  }
   if (payload && (payload.type === "alert.cancelled" || payload.type === "alert.stood_down")) {
-    // Telling a crew they are not needed must not buzz like an alert or demand a tap.
+    // Telling a crew the call ended must not buzz like an alert or demand a tap.
     options.requireInteraction = false;
     delete options.vibrate;
   }

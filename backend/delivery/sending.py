@@ -67,6 +67,7 @@ CLAIM_COLUMNS = (
     "alert__state",
     "alert__alerted_at",
     "alert__stood_down_reason",
+    "alert__on_scene_at",
     "alert__incident__status",
     "alert__incident__covered_at",
     "alert__responder__phone_number",
@@ -225,6 +226,7 @@ def _job(row, *, attempts: int) -> Job:
         kind=row.kind,
         incident_status=row.alert__incident__status,
         stood_down_reason=row.alert__stood_down_reason,
+        attended=row.alert__on_scene_at is not None,
         receipt_token=token,
         **by_channel,
     )

@@ -972,7 +972,7 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
         incident = alert.incident
         if not incident.is_open:
             # A declined alert stays declined when the incident ends; it must not be accepted after.
-            raise Conflict(_incident_over(incident), extra={"state": alert.state})
+            raise Conflict(_incident_over(incident, alert), extra={"state": alert.state})
         if alert.state not in transition.allowed_from:
             raise Conflict(_refusal(alert, response), extra={"state": alert.state})
         if response == "accept":
@@ -1126,10 +1126,15 @@ def _mark_received(alert: Alert, actor) -> Alert:
     return alert
 
 
-def _incident_over(incident: Incident) -> str:
+def _incident_over(incident: Incident, alert: Alert) -> str:
+    """Why an answer to an ended incident is refused. "You are not needed" only to those who never
+    reached the scene: one who was there may be in the middle of CPR (docs/hazard-log.md, H04
+    control 7), and is told only how the call ended."""
     if incident.status == IncidentStatus.CANCELLED:
-        return f"The incident was cancelled ({incident.cancel_reason}): you are not needed."
-    return "The incident is closed: you are not needed."
+        ended = f"The incident was cancelled ({incident.cancel_reason})"
+    else:
+        ended = "The incident is closed"
+    return f"{ended}." if alert.on_scene_at is not None else f"{ended}: you are not needed."
 
 
 def _refusal(alert: Alert, response: str) -> str:

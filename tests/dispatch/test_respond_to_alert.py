@@ -2,7 +2,14 @@
 
 import pytest
 
-from backend.dispatch.actions import RESPONSES, cancel_incident, dispatch_incident, respond_to_alert, stand_down
+from backend.dispatch.actions import (
+    RESPONSES,
+    cancel_incident,
+    close_incident,
+    dispatch_incident,
+    respond_to_alert,
+    stand_down,
+)
 from backend.dispatch.models import Alert, AlertState
 from backend.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from backend.realtime.models import ResponderEvent
@@ -125,6 +132,29 @@ def test_it_refuses_an_answer_after_the_incident_was_cancelled_and_says_why(aler
     with pytest.raises(Conflict) as error:
         respond(alerts["alice"], "accept")
     assert "cancelled (Ambulance on scene first)" in error.value.message
+
+
+def test_it_never_tells_one_who_was_on_scene_they_are_not_needed_when_refusing_after_a_cancel(alerts, carol, incident):
+    """They may be in the middle of CPR (docs/hazard-log.md, H04 control 7): how the call ended, no more."""
+    put_in_state(alerts["alice"], AlertState.ON_SCENE)
+    cancel_incident(actor=carol, incident_id=incident.pk, reason="Ambulance on scene first")
+    with pytest.raises(Conflict) as on_scene:
+        respond(alerts["alice"], "cleared")
+    assert on_scene.value.message == "The incident was cancelled (Ambulance on scene first)."
+    with pytest.raises(Conflict) as never_there:
+        respond(alerts["bob"], "accept")
+    assert never_there.value.message == "The incident was cancelled (Ambulance on scene first): you are not needed."
+
+
+def test_it_never_tells_one_who_was_on_scene_they_are_not_needed_when_refusing_after_a_close(alerts, carol, incident):
+    put_in_state(alerts["alice"], AlertState.ON_SCENE)
+    close_incident(actor=carol, incident_id=incident.pk)
+    with pytest.raises(Conflict) as on_scene:
+        respond(alerts["alice"], "on_scene")
+    assert on_scene.value.message == "The incident is closed."
+    with pytest.raises(Conflict) as never_there:
+        respond(alerts["bob"], "accept")
+    assert never_there.value.message == "The incident is closed: you are not needed."
 
 
 def test_it_refuses_an_answer_after_being_stood_down(alerts, carol, incident):

@@ -125,6 +125,50 @@ describe("service worker: push", () => {
     assert.equal(shown.title, "Stood down");
   });
 
+  // Someone on scene may be in the middle of CPR: never "not needed" to them (docs/hazard-log.md,
+  // H04 control 7), and no guidance of the worker's own either.
+  it("says how the call ended, and never 'not needed', to one who was on scene", async () => {
+    const ON_SCENE_AT = "2026-01-01T12:10:00+00:00";
+    for (const [alert, title, body] of [
+      [{ state: "cancelled", on_scene_at: ON_SCENE_AT, incident: { status: "cancelled" } }, "Alert cancelled", "The incident was cancelled."],
+      [{ state: "stood_down", on_scene_at: ON_SCENE_AT, incident: { status: "open" } }, "Stood down", "You were stood down from this incident."],
+      [{ state: "cleared", on_scene_at: ON_SCENE_AT, incident: { status: "closed" } }, "Incident closed", "This incident is closed."],
+      [{ state: "alerted", on_scene_at: ON_SCENE_AT, incident: { status: "cancelled" } }, "Alert cancelled", "The incident was cancelled."],
+    ]) {
+      const worker = loadWorker({ fetch: async () => jsonResponse(200, { id: 42, ...alert }) });
+      const [shown] = await push(worker, PAYLOAD);
+      assert.equal(shown.title, title);
+      assert.equal(shown.options.body, body);
+      assert.doesNotMatch(shown.options.body, /needed|CPR|carry on|continue|stop/i);
+    }
+  });
+
+  it("tells one who never got there that they are not needed", async () => {
+    const worker = loadWorker({ fetch: async () => jsonResponse(200, { id: 42, state: "cancelled", on_scene_at: null, incident: { status: "cancelled" } }) });
+    const [shown] = await push(worker, PAYLOAD);
+    assert.equal(shown.options.body, "The incident was cancelled. You are not needed.");
+  });
+
+  it("words a stand-down push that came without words, 'not needed' only if it says they were not on scene", async () => {
+    const bare = (type, extra) => ({ type, alert_id: 42, incident_id: 17, url: `${ORIGIN}/#/alerts/42`, ...extra });
+    for (const [payload, title, body] of [
+      [bare("alert.cancelled", { attended: true }), "Alert cancelled", "The incident was cancelled."],
+      [bare("alert.stood_down", { attended: true }), "Stood down", "You were stood down from this incident."],
+      [bare("alert.cancelled", {}), "Alert cancelled", "The incident was cancelled."],
+      [bare("alert.cancelled", { attended: false }), "Alert cancelled", "The incident was cancelled. You are not needed."],
+      [bare("alert.stood_down", { attended: false, notification: { title: "Stood down" } }), "Stood down", "You were stood down from this incident. You are not needed."],
+    ]) {
+      const worker = loadWorker();
+      const [shown] = await push(worker, payload);
+      assert.equal(shown.title, title, JSON.stringify(payload));
+      assert.equal(shown.options.body, body, JSON.stringify(payload));
+      assert.equal(shown.options.tag, "incident-17");
+      assert.equal(shown.options.requireInteraction, false);
+    }
+    const worded = await push(loadWorker(), bare("alert.cancelled", { attended: true, notification: { title: "Alert cancelled", body: "The incident was cancelled." } }));
+    assert.equal(worded[0].options.body, "The incident was cancelled.", "the server's words stand");
+  });
+
   it("still shows the alert when the check fails (logged out, offline, server error)", async () => {
     for (const fetch of [
       async () => jsonResponse(401, { error: {} }),

@@ -20,6 +20,9 @@ class Job:
     kind: str = "alert"
     incident_status: str = "open"
     stood_down_reason: str = ""
+    # The responder was on scene at some time (Alert.on_scene_at): a stand-down push then never says
+    # "you are not needed", as they may be doing CPR (docs/hazard-log.md, H04 control 7).
+    attended: bool = False
     subscription_id: int | None = None
     endpoint: str = ""
     p256dh: str = ""

@@ -111,6 +111,29 @@ _STOOD_DOWN_BODIES = {
     "enough_crews": "Enough crews are going: you are not needed.",
     "committed_elsewhere": "You accepted another incident: this one is withdrawn.",
 }
+# The same for a responder who was on scene (Job.attended): how the call ended and no more. Never
+# "you are not needed" (they may be in the middle of CPR), and no clinical guidance either: what
+# they are told about CPR is the signed checklist's, shown in the app (docs/hazard-log.md, H04
+# control 7).
+_ON_SCENE_CANCELLED_BODY = "The incident was cancelled."
+_ON_SCENE_STOOD_DOWN_BODIES = {
+    "coordinator": "A coordinator stood you down.",
+    "control_room": "The ambulance control room stood you down.",
+    "incident_closed": "The incident was closed.",
+    "committed_elsewhere": _STOOD_DOWN_BODIES["committed_elsewhere"],
+}
+
+
+def _stand_down_body(job: Job, *, cancelled: bool) -> str:
+    if job.attended:
+        return (
+            _ON_SCENE_CANCELLED_BODY
+            if cancelled
+            else _ON_SCENE_STOOD_DOWN_BODIES.get(job.stood_down_reason, "Stood down.")
+        )
+    if cancelled:
+        return "The incident was cancelled: you are not needed."
+    return _STOOD_DOWN_BODIES.get(job.stood_down_reason, "You are no longer needed.")
 
 
 def push_payload(job: Job) -> dict:
@@ -132,11 +155,7 @@ def push_payload(job: Job) -> dict:
         cancelled = job.incident_status == "cancelled"
         event_type = "alert.cancelled" if cancelled else "alert.stood_down"
         title = "Alert cancelled" if cancelled else "Stood down"
-        body = (
-            "The incident was cancelled: you are not needed."
-            if cancelled
-            else _STOOD_DOWN_BODIES.get(job.stood_down_reason, "You are no longer needed.")
-        )
+        body = _stand_down_body(job, cancelled=cancelled)
     else:
         event_type, title = "alert.created", "Cardiac arrest alert"
         body = "Open the app to accept or decline." if job.round == 1 else "Still unanswered: open the app."
@@ -157,6 +176,9 @@ def push_payload(job: Job) -> dict:
         "round": job.round,
         "url": url,
     }
+    if job.kind == "stand_down":
+        # For the service worker, should it have to word the notification itself (pwa/sw.js).
+        payload["attended"] = job.attended
     if job.receipt_token:
         payload["receipt"] = job.receipt_token
     return payload

@@ -78,6 +78,13 @@ export function endedSubText(alert, incident, checklist) {
   return null;
 }
 
+/** The signed checklist, for what those on scene are told when the call ends (endedSubText): the
+ *  copy main.js loaded, else the one this phone saved (read once: offline since the app started). */
+export function checklistReader(ctx) {
+  let saved;
+  return () => ctx.checklist?.checklist || (saved === undefined ? (saved = savedChecklist()) : saved);
+}
+
 /** What an answer is called on its button, to say which one to tap again. */
 const ANSWER_NAMES = { accept: "Accept", decline: "Decline", en_route: "En route", on_scene: "On scene", cleared: "Cleared", switch: "Go to this one instead" };
 
@@ -277,10 +284,7 @@ export function alertView(root, { id }, ctx) {
     });
   }
 
-  // The signed checklist, for what those on scene are told when the call ends: the copy main.js
-  // loaded, else the one this phone saved (read once: offline since the app started).
-  let saved;
-  const checklistNow = () => ctx.checklist?.checklist || (saved === undefined ? (saved = savedChecklist()) : saved);
+  const checklistNow = checklistReader(ctx);
 
   function renderHead(alert, incident, endedSub) {
     const cancelled = incident.status === "cancelled" || alert.state === "cancelled";

@@ -4,9 +4,10 @@
 
 import { estimateText, likelyFirstAmong, positionsOnTheWay } from "../arrival.js";
 import { h } from "../dom.js";
-import { STATE_LABELS, cancelledText, crewSummary, stoodDownText } from "../format.js";
+import { STATE_LABELS, cancelledText, crewSummary } from "../format.js";
 import { alertPath } from "../router.js";
 import { COMMITTED, applyPosition, hasAttended, incidentOf, positionsOf } from "../store.js";
+import { checklistReader, endedSubText } from "./alert.js";
 import { notice, region, topbar } from "./parts.js";
 
 const ORDER = ["on_scene", "attended", "en_route", "accepted", "received", "alerted", "declined", "cleared", "stood_down", "cancelled"];
@@ -15,6 +16,19 @@ const ORDER = ["on_scene", "attended", "en_route", "accepted", "received", "aler
 export function sortCrew(crew) {
   const rank = (member) => ORDER.indexOf(member.state !== "on_scene" && hasAttended(member) ? "attended" : member.state);
   return [...crew].sort((a, b) => rank(a) - rank(b) || String(a.responder_name).localeCompare(String(b.responder_name)));
+}
+
+/**
+ * The notice at the top of the crew page once the call has ended for this firefighter ({kind,
+ * text}, or null while it goes on). A stand-down says what the alert's screen says (endedSubText):
+ * "not needed" only to those who never reached the scene, and to one who was there, who may be in
+ * the middle of CPR, how it ended and what the signed checklist (`checklist`) says, if anything.
+ */
+export function crewEndNotice(alert, incident, checklist) {
+  if (incident.status === "cancelled") return { kind: "danger", text: `${cancelledText(incident)}.` };
+  if (incident.status === "closed") return { kind: "warning", text: "This incident is closed." };
+  if (alert.state === "stood_down") return { kind: "warning", text: endedSubText(alert, incident, checklist) };
+  return null;
 }
 
 export function incidentView(root, { id }, ctx) {
@@ -38,6 +52,7 @@ export function incidentView(root, { id }, ctx) {
   }
 
   const { store } = ctx;
+  const checklistNow = checklistReader(ctx);
   const local = { error: null };
   const top = region("div");
   const body = region("div");
@@ -60,12 +75,11 @@ export function incidentView(root, { id }, ctx) {
     const byAlert = new Map(shared.map((position) => [position.alert_id, position]));
     const now = Date.now();
     const first = likelyFirstAmong(shared, crew, incident.ambulance_eta, now);
-    body.show([incident, crew, alert.state, alert.stood_down_reason, local.error, shared, Math.floor(Date.now() / 30000)], () => [
+    const ended = crewEndNotice(alert, incident, checklistNow());
+    body.show([incident, crew, alert.state, ended?.text, local.error, shared, Math.floor(Date.now() / 30000)], () => [
       h("h1", { text: "Crew" }),
       h("p", { class: "lead", text: incident.address }),
-      incident.status === "cancelled" ? notice("danger", `${cancelledText(incident)}.`) : null,
-      incident.status === "closed" ? notice("warning", "This incident is closed.") : null,
-      incident.status === "open" && alert.state === "stood_down" ? notice("warning", stoodDownText(alert.stood_down_reason)) : null,
+      ended ? notice(ended.kind, ended.text) : null,
       crew.length ? h("p", { class: "crew-summary", text: crewSummary(crew, incident) }) : null,
       first ? h("p", { class: "crew-first", text: first }) : null,
       local.error ? notice("warning", local.error) : null,
