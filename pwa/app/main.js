@@ -18,7 +18,7 @@ import { PositionSharing } from "./position.js";
 import { dropPushSubscription, pushEndpoint, readPushState, registerDevice } from "./push.js";
 import { reportState } from "./readiness.js";
 import { Router, alertPath, go, parseHash } from "./router.js";
-import { activeJob, createState, createStore, crewOfAlert, isActionable, mayTakeScreen, newlyEnded, startScreen } from "./store.js";
+import { activeJob, alarmWanted, createState, createStore, crewOfAlert, mayTakeScreen, movedOnFrom, newlyEnded, startScreen } from "./store.js";
 import { AlertSync } from "./sync.js";
 import { applyUpdate, registerServiceWorker } from "./update.js";
 import { alertView } from "./views/alert.js";
@@ -122,12 +122,8 @@ async function boot() {
   }
 
   // --- The alarm follows the store: it sounds while an alert waits for an answer -----------------
-  function alarmWanted() {
-    const route = parseHash(location.hash);
-    if (route.name === "checklist" || store.state.session !== "authenticated") return false;
-    return [...store.state.alerts.values()].some((alert) => isActionable(store.state, alert) && !silenced.has(alert.id));
-  }
-  const updateAlarm = () => alarm.setWanted(alarmWanted());
+  // (Not on the checklist of a job still live: store.alarmWanted.)
+  const updateAlarm = () => alarm.setWanted(alarmWanted(store.state, parseHash(location.hash), silenced));
   store.subscribe(updateAlarm);
   window.addEventListener("hashchange", updateAlarm);
   onAudioChange(() => alarm.notify());
@@ -155,10 +151,14 @@ async function boot() {
   };
 
   // --- Cancelled or stood down: the metronome of that job stops (it can be started again) -------
+  // So too once the firefighter takes on another incident after that call ended (a close leaves
+  // it running): they have left that scene (store.movedOnFrom).
   const endsSeen = new Map(); // alert id -> how it ended, as last seen ("cancelled", "stood_down", null)
+  const jobSeen = { key: undefined }; // the active job and its state, as last seen
   store.subscribe((state) => {
     const ended = newlyEnded(state, endsSeen);
-    if (metronome.running && ended.includes(ctx.metronomeAlertId)) {
+    const movedOn = movedOnFrom(state, ctx.metronomeAlertId, jobSeen); // asked every time: it keeps count
+    if (metronome.running && (ended.includes(ctx.metronomeAlertId) || movedOn)) {
       ctx.metronomeStoppedFor = ctx.metronomeAlertId;
       metronome.stop();
     }
@@ -365,6 +365,7 @@ async function boot() {
     dismissed.clear();
     shownOnce.clear();
     endsSeen.clear();
+    jobSeen.key = undefined;
     ctx.metronomeAlertId = null;
     ctx.metronomeStoppedFor = null;
     go("/login");

@@ -217,6 +217,43 @@ export function closedOf(state, alert) {
 }
 
 /**
+ * Is this alert a job the firefighter is still committed to: accepted, en route or on scene, and
+ * not cancelled, stood down or closed? Cleared is over too: they have left the scene.
+ */
+export function isLiveJob(state, alert) {
+  return Boolean(alert && COMMITTED.has(alert.state) && !endOf(state, alert) && !closedOf(state, alert));
+}
+
+/**
+ * Should the alarm sound now? While an alert waits for an answer and is not silenced (`silenced`:
+ * a Set of alert ids). The CPR checklist holds a new alert to its banner only while its own job is
+ * live: found by a trial of the product, a checklist left open after the call was cancelled or
+ * closed kept every new alert silent, with only a banner to show for it. `route`: parseHash()'s.
+ */
+export function alarmWanted(state, route, silenced = new Set()) {
+  if (state.session !== "authenticated") return false;
+  if (route?.name === "checklist" && isLiveJob(state, state.alerts.get(route.params?.id))) return false;
+  return [...state.alerts.values()].some((alert) => isActionable(state, alert) && !silenced.has(alert.id));
+}
+
+/**
+ * Has the firefighter just moved on from the scene of `alertId` (the alert whose checklist started
+ * the metronome): taken on another incident (accepted, en route, on scene) while that one's call
+ * is over? Found by a trial of the product: a close leaves the metronome running (a clinician is
+ * asked whether it should stop), and it was still ticking on the way to the next job. `seen` is the
+ * caller's record of the job last seen, updated here: each step is reported once, so a metronome
+ * the crew start again afterwards is not stopped again. Never for a job still live.
+ */
+export function movedOnFrom(state, alertId, seen) {
+  const job = activeJob(state);
+  const key = job ? `${job.id}:${job.state}` : null;
+  const moved = key !== seen.key;
+  seen.key = key;
+  const held = state.alerts.get(alertId);
+  return Boolean(moved && job && held && held.incident_id !== job.incident_id && !isLiveJob(state, held));
+}
+
+/**
  * The alerts that have just ended (cancelled, stood down) since the caller last asked: `seen` is
  * the caller's Map of alert id -> how it ended, updated here. Each end is reported once, so a
  * metronome stopped for it and started again by the crew is not stopped again.

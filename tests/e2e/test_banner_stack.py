@@ -40,7 +40,7 @@ def test_three_waiting_alerts_leave_most_of_the_screen_to_the_one_shown(page, ph
     screen = page.viewport_size["height"]
     assert stack["height"] <= screen / 3 + 1, f"the waiting alerts cover {stack['height']} of {screen} px"
     # The last banner is reached by scrolling the stack; the shown alert's answer can be pressed.
-    assert page.locator(".other-alerts").evaluate("(box) => box.scrollHeight > box.clientHeight")
+    assert page.locator(".other-alerts-list").evaluate("(box) => box.scrollHeight > box.clientHeight")
     banners.last.get_by_role("link", name="Open").scroll_into_view_if_needed()
     assert banners.last.get_by_role("link", name="Open").is_visible()
     # What the page scrolls to stops below the stack, not under it (a form's list of problems was

@@ -85,6 +85,11 @@ export function checklistReader(ctx) {
   return () => ctx.checklist?.checklist || (saved === undefined ? (saved = savedChecklist()) : saved);
 }
 
+/** Is the focus in a field being typed in? A new alert's screen never takes it from one. */
+function typingIn(element) {
+  return Boolean(element?.matches?.("input, textarea, select, [contenteditable]:not([contenteditable=false])"));
+}
+
 /** What an answer is called on its button, to say which one to tap again. */
 const ANSWER_NAMES = { accept: "Accept", decline: "Decline", en_route: "En route", on_scene: "On scene", cleared: "Cleared", switch: "Go to this one instead" };
 
@@ -509,6 +514,22 @@ export function alertView(root, { id }, ctx) {
     }
   }
 
+  // A new alert's screen gives Accept the focus: the first stop for a keyboard or a switch (found by
+  // a trial of the product: nothing had it, the heading the router focuses being redrawn as the
+  // alert was acknowledged, and Tab went to "Silence alarm" first). Once, when the alert is first
+  // shown, after the router's focus; never from a field being typed in or from outside the screen.
+  let arrived = false;
+  function focusAcceptOnArrival(alert, state) {
+    if (arrived) return;
+    arrived = true;
+    if (!isActionable(state, alert)) return;
+    setTimeout(() => {
+      const here = document.activeElement;
+      if (!screen.isConnected || typingIn(here) || (here && here !== document.body && !screen.contains(here))) return;
+      actions.querySelector(".btn-accept")?.focus();
+    }, 0);
+  }
+
   function acknowledgeIfShown(alert) {
     if (alert?.state === "alerted" && document.visibilityState === "visible") ctx.sync?.acknowledge(id);
   }
@@ -550,6 +571,7 @@ export function alertView(root, { id }, ctx) {
     more.show([alert.state, incident.status, incident.crew_target, crew ? [...crew.values()].map((m) => [m.alert_id, m.state, m.attended]) : null], () =>
       renderMore(alert, state),
     );
+    focusAcceptOnArrival(alert, state);
     acknowledgeIfShown(alert);
   }
 

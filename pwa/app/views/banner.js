@@ -8,6 +8,8 @@
 // Several waiting scroll within a box a third of the screen high (styles.css .other-alerts). A
 // tester saw the second cut off mid-line with no sign that there was more: while any is not wholly
 // in view, a button at the foot of the box says how many more there are and scrolls to the next.
+// The button sits under the scrolling list, not over it: a trial of the product on a 360x740 phone
+// found it laid over the first banner's Open and Dismiss, which could not be tapped.
 
 import { h } from "../dom.js";
 import { categoryDetail, distanceFromText, waitingBannerText } from "../format.js";
@@ -18,23 +20,24 @@ import { region } from "./parts.js";
 /** Mounts the banner before `root` (the screens' container); returns a function to re-render. */
 export function mountAlertBanner(root, ctx) {
   const { store, alarm } = ctx;
-  const box = region("aside", { class: "other-alerts", "aria-label": "Other alerts" });
+  const box = h("aside", { class: "other-alerts", "aria-label": "Other alerts" });
+  const list = region("div", { class: "other-alerts-list" }); // the banners, scrolling
+  const moreButton = h("button", { type: "button", class: "btn btn-small other-alerts-more", hidden: true, on: { click: showNext } });
+  box.append(list, moreButton);
   box.hidden = true;
   root.before(box);
-  let moreButton = null; // "1 more alert below", rebuilt with the banners
 
   /** The banners after the one being read (the first in view) that are not wholly in view: one
    *  taller than the box is scrolled through, not announced as another. */
   function below() {
-    const top = box.scrollTop;
-    const bottom = top + box.clientHeight;
-    const banners = [...box.querySelectorAll(".other-alert")];
+    const top = list.scrollTop;
+    const bottom = top + list.clientHeight;
+    const banners = [...list.querySelectorAll(".other-alert")];
     const reading = banners.findIndex((banner) => banner.offsetTop + banner.offsetHeight > top + 1);
     return banners.filter((banner, index) => index > reading && banner.offsetTop + banner.offsetHeight > bottom + 1);
   }
 
   function updateMore() {
-    if (!moreButton) return;
     const more = box.hidden ? [] : below();
     moreButton.hidden = more.length === 0;
     const text = `${more.length} more alert${more.length === 1 ? "" : "s"} below ↓`;
@@ -43,7 +46,7 @@ export function mountAlertBanner(root, ctx) {
 
   function showNext() {
     const next = below()[0];
-    if (next) box.scrollTo({ top: next.offsetTop - 8 });
+    if (next) list.scrollTo({ top: next.offsetTop - 8 });
     updateMore();
   }
 
@@ -84,10 +87,7 @@ export function mountAlertBanner(root, ctx) {
       const incident = incidentOf(state, alert);
       return [alert.id, incident?.address, incident?.category, alert.distance_km, alert.distance_from, alarm.playing && !ctx.silenced.has(alert.id)];
     });
-    box.show([key, route.name === "home", job?.id, job ? incidentOf(state, job)?.address : null], () => {
-      moreButton = h("button", { type: "button", class: "btn btn-small other-alerts-more", hidden: true, on: { click: showNext } });
-      return [...waiting.map((alert) => item(alert, job, route)), moreButton];
-    });
+    list.show([key, route.name === "home", job?.id, job ? incidentOf(state, job)?.address : null], () => waiting.map((alert) => item(alert, job, route)));
     updateMore();
     if (document.visibilityState === "visible") {
       for (const alert of waiting) ctx.sync?.acknowledge(alert.id); // once each: sync keeps which
@@ -97,7 +97,7 @@ export function mountAlertBanner(root, ctx) {
     document.documentElement.style.scrollPaddingTop = box.hidden ? "" : `${box.offsetHeight}px`;
   }
 
-  box.addEventListener("scroll", updateMore, { passive: true });
+  list.addEventListener("scroll", updateMore, { passive: true });
   window.addEventListener("resize", updateMore);
   store.subscribe(render);
   alarm.onChange(render);

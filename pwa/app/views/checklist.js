@@ -139,7 +139,7 @@ export function checklistView(root, { id }, ctx) {
   }
 
   async function startMetronome() {
-    ctx.metronomeAlertId = id; // main.js stops it if this alert is cancelled or stood down
+    ctx.metronomeAlertId = id; // main.js stops it if this alert is cancelled or stood down, or its call over and another taken on
     ctx.metronomeStoppedFor = null;
     await unlockAudio();
     const m = local.checklist?.metronome;
