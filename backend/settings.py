@@ -407,6 +407,10 @@ ROUTING_TIMEOUT_SECONDS = env.number("ROUTING_TIMEOUT_SECONDS", 1.5, minimum=0.1
 ESCALATION_LADDER = env.ladder(
     "ESCALATION_LADDER", "60:ring,90:sms,120:ring,180:alarm", actions={"ring", "sms", "alarm"}
 )
+# An open incident nobody has dispatched this long after it was created sounds the board's alarm
+# (found by a trial: one created with `dispatch: false` sat above a scrolled board, unseen, for two
+# minutes): the worker's escalation pass raises it (backend/dispatch/escalation.py; docs/board.md).
+UNDISPATCHED_ALARM_SECONDS = env.integer("UNDISPATCHED_ALARM_SECONDS", 60, minimum=10, maximum=3600)
 
 # --- After-call records (issue 5) -----------------------------------------------------------------
 # A submitted attendance, outcome or welfare form can be changed by its author for this long; after

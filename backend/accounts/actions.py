@@ -34,19 +34,35 @@ def log_in(*, request, username: str, password: str):
     return user
 
 
-def log_out(*, request, push_endpoint: str | None = None) -> None:
-    """End the session, if there is one. Logging out twice is not an error. The session's sockets
-    close (on_logged_out), the user's other devices stay logged in.
+def log_out(*, request, push_endpoint: str | None = None):
+    """End the session, if there is one, and return whose it was (None if nobody was logged in).
+    Logging out twice is not an error. The session's sockets close (on_logged_out), the user's other
+    devices stay logged in. Audited (`log_out` of the user, with how many push subscriptions went):
+    found by a trial, a firefighter who logged out mid-job left no trace of it. A responder's
+    `logged_out_at`, which the board shows, is set by the caller (backend/dispatch/presence.py).
 
     `push_endpoint` is this device's push subscription, as the app sends it: it is removed with the
     session, so the phone stops getting this person's alerts (a phone handed back or shared). Only a
     subscription of the user logging out is removed; anyone else's, or one unknown, is left alone
     without a word. A session that expires removes nothing: alerts must still arrive."""
-    user = auth.get_user(request) if push_endpoint else None  # the session's user (the API does not authenticate)
+    user = auth.get_user(request)  # the session's user (the API does not authenticate)
+    if not user.is_authenticated:
+        user = None
     with transaction.atomic():
-        if user is not None and user.is_authenticated:
-            _remove_push_subscriptions([user.pk], endpoint=push_endpoint)
+        removed = 0
+        if user is not None and push_endpoint:
+            removed = _remove_push_subscriptions([user.pk], endpoint=push_endpoint)[user.pk]
+        if user is not None:
+            audit_log.record(
+                user,
+                AuditAction.LOG_OUT,
+                "user",
+                user.pk,
+                request=request,
+                detail={"push_subscriptions_removed": removed},
+            )
         auth.logout(request)
+    return user
 
 
 def sign_out_everywhere(*, actor, user_ids) -> int:

@@ -47,6 +47,15 @@ class Responder(models.Model):
     share_position_on_call = models.BooleanField(
         default=False, help_text="Shares the phone's position while on call, so that dispatch measures from there."
     )
+    # Found by a trial: a firefighter who logged out mid-job still read "En route · seen in the open
+    # app" on the board. Set when they log out of the app, cleared when they log in to it again; the
+    # board says "logged out at 02:08:15" on their alerts (backend/dispatch/presence.py).
+    logged_out_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When they last logged out of the app (empty: logged in since).",
+    )
 
     class Meta:
         ordering = ["station__name", "user__username"]

@@ -38,7 +38,7 @@ from backend.checklists import signoff as checklist_signoff
 from backend.delivery import readiness
 from backend.delivery import subscriptions as push_subscriptions
 from backend.delivery.models import Permission, Platform
-from backend.dispatch import access, actions, alarms, named, payloads
+from backend.dispatch import access, actions, alarms, named, payloads, presence
 from backend.dispatch.models import (
     MAX_CREW_TARGET,
     AlarmKind,
@@ -379,7 +379,7 @@ class LoginView(APIView):
         message says when to try again (backend/accounts/throttling.py)."""
         _require_csrf(request)
         data = _valid(self.LoginInput, request)
-        user = account_actions.log_in(request=request._request, username=data["username"], password=data["password"])
+        user = presence.log_in(request=request._request, username=data["username"], password=data["password"])
         return Response(account_actions.profile_of(user))
 
 
@@ -415,12 +415,13 @@ class LogoutView(APIView):
     )
     def post(self, request):
         """The body is optional. With `endpoint`, this device's push subscription goes with the
-        session (docs/delivery.md, "Whose phone it is"); 204 whether or not there was one."""
+        session (docs/delivery.md, "Whose phone it is"); 204 whether or not there was one. Audited;
+        a firefighter is shown logged out on the coordinators' boards (backend/dispatch/presence.py)."""
         _require_csrf(request)
         # A body that is not JSON (an old client's empty form post) says nothing: log out all the same.
         sent_json = request.content_type.partition(";")[0].strip().lower() == "application/json"
         data = _valid(self.LogoutInput, request) if sent_json else {}
-        account_actions.log_out(request=request._request, push_endpoint=data.get("endpoint"))
+        presence.log_out(request=request._request, push_endpoint=data.get("endpoint"))
         return Response(status=204)
 
 

@@ -14,6 +14,8 @@ class AuditAction(models.TextChoices):
     ALERT_STATE = "alert_state", "Alert state changed"
     OVERRIDE = "override", "Alerted while committed to another incident"
     PSEUDONYMISE = "pseudonymise", "Pseudonymised by retention"
+    # Someone logged out of the app (a firefighter mid-job: found by a trial, the trail said nothing).
+    LOG_OUT = "log_out", "Logged out"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

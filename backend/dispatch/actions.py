@@ -14,18 +14,18 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Value
 from django.db.models.functions import Upper
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from backend.audit import log as audit_log
 from backend.audit.log import new_alert_entries, record_alert_changes, record_overrides
-from backend.audit.models import AuditAction
+from backend.audit.models import AuditAction, AuditEntry
 from backend.bulk_rows import insert_rows, new_instance
 from backend.delivery import readiness, receipts
 from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
 from backend.dispatch import access, payloads, positions
 from backend.dispatch.coverage import Change, Coverage, covers, follow_coverage, tally
-from backend.dispatch.ladder import start_escalation, widest_ring
+from backend.dispatch.ladder import start_escalation, undispatched_alarm_at, widest_ring
 from backend.dispatch.models import (
     COMMITTED_STATES,
     MAX_CREW_TARGET,
@@ -213,6 +213,9 @@ def _insert_incident(
     now = timezone.now()
     if dispatching:
         _set_the_clock(incident, now)
+    else:
+        # Not dispatched yet: the board's alarm sounds if nobody dispatches it in time (escalation.py).
+        incident.next_escalation_at = undispatched_alarm_at(now)
     try:
         with transaction.atomic(savepoint=savepoint):
             # created_at: the same instant as dispatched_at. Its audit entry goes in with it (in the
@@ -331,7 +334,7 @@ def dispatch_incident(
             incident_id,
             "dispatch.dispatch_incident",
             doing="dispatch incidents",
-            refusal="it cannot be dispatched",
+            refusal="a {status} incident cannot be dispatched",
         )
         if seen_alerts is not None:
             _check_nobody_alerted_since(incident, seen_alerts)
@@ -841,7 +844,8 @@ def cancel_incident(*, actor, incident_id: int, reason: str) -> Incident:
             incident_id,
             "dispatch.cancel_incident",
             doing="cancel incidents",
-            refusal="it cannot be cancelled again",
+            refusal="a {status} incident cannot be cancelled",
+            ending=IncidentStatus.CANCELLED,
         )
         now = timezone.now()
         incident.status = IncidentStatus.CANCELLED
@@ -873,7 +877,8 @@ def close_incident(*, actor, incident_id: int) -> Incident:
             incident_id,
             "dispatch.stand_down_incident",
             doing="close incidents",
-            refusal="it cannot be closed again",
+            refusal="a {status} incident cannot be closed",
+            ending=IncidentStatus.CLOSED,
         )
         now = timezone.now()
         incident.status = IncidentStatus.CLOSED
@@ -1163,14 +1168,45 @@ def _log_after_commit(message: str, **fields) -> None:
     transaction.on_commit(lambda: logger.info(message, extra=fields))
 
 
-def _open_incident_for_update(actor, incident_id: int, permission: str, *, doing: str, refusal: str) -> Incident:
-    """The incident, locked for this transaction, if the actor may act on it and it is still open."""
+def _open_incident_for_update(
+    actor, incident_id: int, permission: str, *, doing: str, refusal: str, ending: IncidentStatus | None = None
+) -> Incident:
+    """The incident, locked for this transaction, if the actor may act on it and it is still open.
+    Else refused (_ended_refusal): `refusal` says what cannot be done ("{status}": how it ended);
+    `ending` is the ending this action would make, said as "again" if the incident already had it."""
     incident = access.access_incident_for_coordinator(
         actor, incident_id, permission=permission, doing=doing, for_update=True
     )
     if not incident.is_open:
-        raise Conflict(f"Incident {incident.cad_reference} is already {incident.status}; {refusal}.")
+        raise Conflict(_ended_refusal(incident, refusal, ending))
     return incident
+
+
+def _ended_refusal(incident: Incident, refusal: str, ending: IncidentStatus | None) -> str:
+    """How the incident ended, when and by whom, then what cannot be done: "T9-NOR-1 was cancelled
+    at 02:07 by Jordan Reeve: a cancelled incident cannot be closed." Found by a browser trial:
+    closing a cancelled incident said "it cannot be closed again", as if it had been closed. Who
+    is the audit trail's entry of the ending (left out if there is none: the system, or an
+    incident ended before the trail named it); the date as well if it ended another day."""
+    status = incident.status
+    ended_at = incident.cancelled_at if status == IncidentStatus.CANCELLED else incident.closed_at
+    said = f"{incident.cad_reference} was {status}"
+    if ended_at is not None:
+        local = timezone.localtime(ended_at)
+        on_day = "" if local.date() == timezone.localdate() else f" on {formats.date_format(local, 'j M Y')}"
+        said += f"{on_day} at {formats.time_format(local, 'H:i')}"
+    ended_by = (
+        AuditEntry.objects.filter(
+            object_type="incident", object_id=str(incident.pk), action=_ENDING_ACTIONS.get(status), actor__isnull=False
+        )
+        .select_related("actor")
+        .order_by("-at", "-pk")
+        .first()
+    )
+    if ended_by is not None:
+        said += f" by {ended_by.actor.get_full_name() or ended_by.actor_username}"
+    why = f"it cannot be {status} again" if status == ending else refusal.format(status=status)
+    return f"{said}: {why}."
 
 
 def _alerts_for_update(incident: Incident) -> list[Alert]:

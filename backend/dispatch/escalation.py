@@ -1,5 +1,7 @@
 """Escalation when nobody accepts, driven by due times stored on the incident (never by sleeping
-in memory), so a restart loses nothing: whichever worker runs next picks up what is due.
+in memory), so a restart loses nothing: whichever worker runs next picks up what is due. Before an
+incident's first dispatch its due time is that of the alarm for an incident not dispatched
+(ladder.undispatched_alarm_at): nobody is alerted until someone dispatches it.
 
 Each step runs once: the incident row is locked (skipping rows another worker holds) and the step
 counter moves on in the same transaction. A step re-checks the state first: an incident that was
@@ -37,8 +39,9 @@ def run_due_escalations(*, now=None, limit: int = 20) -> int:
 
 def escalate_incident(*, incident_id: int, now=None) -> bool:
     """Run what is due for the incident: the next step of its ladder, or, once it is covered and
-    the grace is over, standing down those who have not answered. False if there was nothing to do
-    (not due, not open, or another worker holds it)."""
+    the grace is over, standing down those who have not answered, or, if nobody has dispatched it,
+    the board's alarm. False if there was nothing to do (not due, not open, or another worker holds
+    it)."""
     now = now or timezone.now()
     # A step re-sends and widens, a dispatch: positions wait meanwhile (backend/priority.py).
     with priority.urgent(), transaction.atomic():
@@ -49,7 +52,12 @@ def escalate_incident(*, incident_id: int, now=None) -> bool:
         )
         if incident is None:
             return False
-        if coverage_of(incident).covered:
+        if incident.dispatched_at is None:
+            ran = "alarm: not dispatched"
+            _raise_undispatched_alarm(incident, now=now)
+            incident.next_escalation_at = None  # a dispatch starts the ladder (actions._start_the_clock)
+            incident.save(update_fields=["next_escalation_at", *actions.ALARM_FIELDS])
+        elif coverage_of(incident).covered:
             ran = "stand down the unanswered: enough crews"
             actions.stand_down_when_covered(incident=incident, now=now)
             incident.next_escalation_at = None  # paused until coverage drops (coverage.follow_coverage)
@@ -75,6 +83,21 @@ def _run_step(incident: Incident, *, now) -> str:
     incident.next_escalation_at = ladder.due_time(incident, step + 1)
     incident.save(update_fields=["escalation_step", "next_escalation_at", "ring", *actions.ALARM_FIELDS])
     return f"step {step} ({action})"
+
+
+def _raise_undispatched_alarm(incident: Incident, *, now) -> None:
+    """Nobody has dispatched the open incident since it was created (a coordinator's "Add incident"
+    or the CAD's `dispatch: false`), UNDISPATCHED_ALARM_SECONDS ago: nobody is alerted to it. Found
+    by a trial: its card sat above a scrolled board and nothing sounded for two minutes. The board
+    shows it as the `undispatched` alarm (an alarm raised before the dispatch: over once dispatched,
+    board-state.js, alarmOf), acknowledged and audited as the others (alarms.py)."""
+    waited = max(0, round((now - incident.created_at).total_seconds()))
+    how_long = f"{waited} s" if waited < 120 else f"{waited // 60} min"
+    message = (
+        f"Incident {incident.cad_reference} has not been dispatched {how_long} after it was created: "
+        "nobody is alerted to it."
+    )
+    actions.raise_board_alarm(incident, now=now, message=message)
 
 
 def _resend_and_widen(incident: Incident, *, now) -> None:

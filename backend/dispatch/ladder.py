@@ -38,6 +38,13 @@ def what_step_does(incident: Incident, step: int) -> str:
     return action
 
 
+def undispatched_alarm_at(created_at: datetime.datetime) -> datetime.datetime:
+    """When an incident created at `created_at` and not dispatched by then sounds the board's alarm
+    (settings.UNDISPATCHED_ALARM_SECONDS): its first due time, until a dispatch starts the ladder
+    (escalation.py runs it: a trial found one left undispatched above a scrolled board, unseen)."""
+    return created_at + datetime.timedelta(seconds=settings.UNDISPATCHED_ALARM_SECONDS)
+
+
 def start_escalation(incident: Incident) -> None:
     """Set the clock on first dispatch (in memory; the caller saves)."""
     incident.escalation_step = 0

@@ -81,6 +81,8 @@ class Incident(models.Model):
     # Escalation runs from stored due times, so it survives restarts (backend/dispatch/escalation.py).
     ring = models.PositiveSmallIntegerField(default=1, help_text="Ring of stations alerted so far (1 = nearest).")
     escalation_step = models.PositiveSmallIntegerField(default=0, help_text="Next step of the escalation ladder.")
+    # Before the first dispatch: when the alarm for an incident not dispatched is due (ladder.py,
+    # undispatched_alarm_at); the worker's escalation pass reads both.
     next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # The board's alarm (backend/dispatch/actions.py, raise_board_alarm): when it was last raised and
     # its words as they were then, so that a board opened later says what the alarm said, not what
@@ -89,8 +91,8 @@ class Incident(models.Model):
     alarm_raised_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the board's alarm was last raised: a dispatch that reached nobody, still short after "
-        "the last ring, or the last crew going dropped out.",
+        help_text="When the board's alarm was last raised: not dispatched in time, a dispatch that reached "
+        "nobody, still short after the last ring, or the last crew going dropped out.",
     )
     alarm_message = models.CharField(max_length=300, blank=True, help_text="The alarm's words when it was raised.")
     # Coverage (backend/dispatch/coverage.py): how many crews the incident needs, and since when it
@@ -393,6 +395,9 @@ class AlarmKind(models.TextChoices):
     UNANSWERED = "unanswered", "Nobody has accepted after the first escalation step"
     ESCALATION = "escalation", "Nobody accepted after the last ring (the escalation alarm)"
     UNREACHED = "unreached", "A dispatch reached nobody"
+    # Raised by the worker UNDISPATCHED_ALARM_SECONDS after an incident nobody has dispatched was
+    # created (backend/dispatch/escalation.py): over once it is dispatched.
+    UNDISPATCHED = "undispatched", "An open incident was not dispatched in time"
     WORKER_SILENT = "worker_silent", "No delivery worker is reporting"
 
 

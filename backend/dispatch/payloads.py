@@ -53,6 +53,7 @@ def alert_detail(alert: Alert, *, incident: Incident | None = None, summary: dic
     """A firefighter's view of their alert. `summary` (the incident's) can be passed in when many
     alerts of one incident are described at once, as dispatch does."""
     data = board_alert(alert)
+    del data["responder_logged_out_at"]  # the board's: the phone knows whether it is logged in
     data["incident"] = summary if summary is not None else incident_summary(incident or alert.incident)
     return data
 
@@ -97,6 +98,10 @@ def board_alert(alert: Alert) -> dict:
         "decline_reason": alert.decline_reason,
         "decline_note": alert.decline_note,
         "stood_down_reason": alert.stood_down_reason,
+        # When the responder logged out of the app (null: logged in since): the board says so on
+        # their alerts (backend/dispatch/presence.py; found by a trial: "seen in the open app" after
+        # a firefighter logged out mid-job).
+        "responder_logged_out_at": _iso(responder.logged_out_at),
     }
     data.update({field: _iso(getattr(alert, field)) for field in ALERT_TIMESTAMP_FIELDS})
     return data

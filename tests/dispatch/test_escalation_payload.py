@@ -39,9 +39,12 @@ def next_step(data) -> tuple:
     return data["escalation_step"], data["next_escalation_action"], data["next_escalation_at"]
 
 
-def test_an_incident_not_dispatched_has_no_next_step(incident):
+def test_an_incident_not_dispatched_has_no_next_step_only_the_time_of_its_alarm(incident, settings):
+    # Before a dispatch the worker looks at it only to sound the board's alarm if nobody has
+    # dispatched it by then (UNDISPATCHED_ALARM_SECONDS: tests/dispatch/test_undispatched_alarm.py).
     data = board(incident.pk)
-    assert next_step(data) == (0, None, None)
+    due = incident.created_at + datetime.timedelta(seconds=settings.UNDISPATCHED_ALARM_SECONDS)
+    assert next_step(data) == (0, None, due.isoformat())
     assert data["escalation_ladder_steps"] == 4
 
 

@@ -3,8 +3,8 @@
 // Node (tests/js/board.test.mjs). Drawing and the connection are board.js.
 //
 // The socket at /ws/coordinator/ sends a `board.snapshot` on every connection (every open incident
-// and its alerts), then `board.alert`, `board.incident`, `board.alarm` and `board.workers` frames
-// as things change. The snapshot is the board's catch-up after a reconnect: it replaces what the
+// and its alerts), then `board.alert`, `board.incident`, `board.alarm`, `board.workers` and
+// `board.responder` frames as things change. The snapshot is the board's catch-up after a reconnect: it replaces what the
 // board held. The board keeps the highest `version` of each alert, so a late frame never undoes a
 // newer one, and an incident never goes back to open.
 
@@ -53,6 +53,8 @@ export function createBoardState() {
     acknowledgements: new Map(),
     messages: new Map(),
     messageAcks: new Map(),
+    // Responders who logged out of the app or in again since the snapshot (`board.responder`).
+    presence: new Map(),
   };
 }
 
@@ -74,6 +76,8 @@ export function applyFrame(state, frame, now = Date.now()) {
       return (frame.data?.alerts ?? []).map((item) => applyDevices(state, item)).some(Boolean);
     case "alarm.acknowledged":
       return applyAcknowledgement(state, frame.data);
+    case "board.responder":
+      return applyResponder(state, frame.data);
     case "message.created":
       // The board's frame carries the message under `message` (as the phones' event does).
       return applyMessage(state, frame.data?.message ?? frame.data);
@@ -94,6 +98,8 @@ export function applySnapshot(state, data, now = Date.now()) {
   state.alerts = new Map();
   state.devices = new Map();
   state.positions = new Map();
+  // The alerts carry whether their responder is logged out (`responder_logged_out_at`).
+  state.presence = new Map();
   for (const incident of data?.incidents ?? []) {
     const { positions, ...rest } = incident ?? {};
     applyIncident(state, rest, now);
@@ -128,17 +134,28 @@ export function applySnapshot(state, data, now = Date.now()) {
  *  worded it from the incident as it was later, "Nobody has accepted"). */
 export function alarmOf(state, incident) {
   if (!isShort(incident)) return null;
-  const heard = state.alarms.get(incident.id) ?? null;
-  const stored = incident.alarm_raised_at
+  // An alarm raised before the incident's dispatch was the alarm for not dispatching it (the
+  // server's `undispatched`, escalation.py): the dispatch has dealt with it, and it must not sound
+  // on as the escalation alarm. (A dispatch that reaches nobody raises its own, at the dispatch.)
+  const current = (alarm) => (alarm && !raisedBeforeDispatch(incident, alarm.raised_at) ? alarm : null);
+  const heard = current(state.alarms.get(incident.id) ?? null);
+  const stored = current(incident.alarm_raised_at
     ? {
         incident_id: incident.id,
         cad_reference: incident.cad_reference,
         raised_at: incident.alarm_raised_at,
         message: incident.alarm_message || storedAlarmFallback(incident, alertsOf(state, incident.id)),
       }
-    : null;
+    : null);
   if (!heard || !stored) return heard ?? stored;
   return Date.parse(stored.raised_at) > Date.parse(heard.raised_at) ? stored : heard;
+}
+
+/** Whether an alarm raised at `raisedAt` came before the incident's first dispatch (ISO times). */
+function raisedBeforeDispatch(incident, raisedAt) {
+  if (!incident.dispatched_at) return false;
+  const raised = Date.parse(raisedAt ?? "");
+  return !Number.isNaN(raised) && raised < Date.parse(incident.dispatched_at);
 }
 
 /** An alarm stored without its words (raised before the server kept them): nothing about how the
@@ -179,6 +196,35 @@ export function applyAlarm(state, alarm) {
   if (!alarm || typeof alarm.incident_id !== "number") return false;
   state.alarms.set(alarm.incident_id, alarm);
   return true;
+}
+
+/** A responder logged out of the app, or in again (`board.responder`): the newest (by `changed_at`)
+ *  of each responder. */
+export function applyResponder(state, data) {
+  if (!data || typeof data.responder_id !== "number" || Number.isNaN(Date.parse(data.changed_at ?? ""))) return false;
+  const known = state.presence.get(data.responder_id);
+  if (known && Date.parse(known.changed_at) >= Date.parse(data.changed_at)) return false;
+  state.presence.set(data.responder_id, { logged_out_at: data.logged_out_at ?? null, changed_at: data.changed_at });
+  return true;
+}
+
+/** When the alert's responder logged out of the app (ISO), or null: logged in, as far as the board
+ *  knows. From the alert (`responder_logged_out_at`, as read with it) and the `board.responder`
+ *  frames heard since the snapshot, the newer of the two: a logout the alert was read after stands
+ *  over a frame that said they were in. Found by a trial: one who logged out mid-job still read
+ *  "seen in the open app". */
+export function loggedOutAt(state, alert) {
+  const stored = alert.responder_logged_out_at ?? null;
+  const heard = state.presence?.get(alert.responder_id);
+  if (!heard) return stored;
+  if (stored && Date.parse(stored) > Date.parse(heard.changed_at)) return stored;
+  return heard.logged_out_at;
+}
+
+/** "logged out at 02:08:15", or null. */
+export function loggedOutText(state, alert) {
+  const at = loggedOutAt(state, alert);
+  return at ? `logged out at ${clockTime(at)}` : null;
 }
 
 /** Keep the highest version of each alert. */
@@ -262,12 +308,27 @@ const deviceKey = (device) => (device.device_id === null || device.device_id ===
  *  down or cancelled). `unproven`: none of their devices is proven (or none). */
 export function devicesText(state, alert) {
   const devices = state.devices.get(alert.id);
-  if (!devices) return null;
-  const cell = deviceCell(devices, alert);
+  const loggedOut = loggedOutText(state, alert);
+  if (!devices) {
+    return loggedOut ? { text: capitalised(loggedOut), title: LOGGED_OUT_TITLE, tone: "none", unproven: true, phones: 0 } : null;
+  }
+  const cell = withLoggedOut(deviceCell(devices, alert), loggedOut);
   if (!ENDED_UNNEEDED.has(alert.state) || (cell.tone !== "none" && cell.tone !== "failed")) return cell;
   // Stood down or cancelled before anyone needed this phone to ring: no longer a warning to act
   // on (red on a finished row drew the eye from the live ones), still said for next time.
   return { ...cell, tone: "ended", title: `${cell.title}\nThis alert has ended: nothing to do for it now.` };
+}
+
+const LOGGED_OUT_TITLE = "Logged out of the app: this phone no longer gets their alerts or messages until they log in again.";
+const capitalised = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** A device cell of a responder who logged out of the app: said in place of "Seen in the open app"
+ *  (no push phone), or after the phones' count. */
+function withLoggedOut(cell, loggedOut) {
+  if (!loggedOut) return cell;
+  const title = `${capitalised(loggedOut)}. ${LOGGED_OUT_TITLE}\n${cell.title}`;
+  if (!cell.phones) return { ...cell, text: capitalised(loggedOut), title, tone: "none" };
+  return { ...cell, text: `${cell.text} · ${loggedOut}`, title };
 }
 
 /** Alert states in which the alert ended without the responder having to be reached. */
@@ -423,9 +484,11 @@ const UNANSWERED_STATES = new Set(["alerted", "received"]);
  *  `next_escalation_action` and `next_escalation_at` (backend/dispatch/payloads.py),
  *  `escalation_step` and `escalation_ladder_steps`, and the incident's `alerts` (whether a re-send
  *  has anyone to go to). Null when the ladder has nothing to come: covered (it waits), closed,
- *  cancelled, not dispatched, or past its last step. Times in 24 hours. */
+ *  cancelled, or past its last step. Not dispatched: when its alarm sounds ("Not dispatched: alarm
+ *  at 14:01:00"), until it has. Times in 24 hours. */
 export function escalationText(incident, alerts = []) {
-  if (!isShort(incident) || !incident.dispatched_at) return null;
+  if (!isShort(incident)) return null;
+  if (!incident.dispatched_at) return undispatchedText(incident);
   const action = incident.next_escalation_action;
   if (!action || !incident.next_escalation_at) return null;
   const nobodyToResend = action === "resend" && !alerts.some((alert) => UNANSWERED_STATES.has(alert.state));
@@ -446,6 +509,14 @@ export function dispatchButtonText(incident) {
   const widest = Number(incident.widest_ring);
   if (Number.isInteger(widest) && widest >= 1 && Number(incident.ring) >= widest) return "Look again (widest ring)";
   return "Dispatch next ring";
+}
+
+/** An open incident nobody has dispatched: when its alarm sounds if nobody does (the server's
+ *  `next_escalation_at` before the first dispatch: UNDISPATCHED_ALARM_SECONDS after it was created,
+ *  escalation.py), until it has sounded; null when the server gives no time. */
+function undispatchedText(incident) {
+  if (!incident.next_escalation_at || incident.alarm_raised_at) return null;
+  return `Not dispatched: alarm at ${clockTime(incident.next_escalation_at)}`;
 }
 
 /** "1 of 4 steps done"; "0 of 4 steps done" before the first step, so a coordinator sees how long
@@ -581,10 +652,11 @@ export function categoryText(category) {
 // board (and one opened later) agrees: the snapshot and the frames. The server keeps only who
 // acknowledged which alarm (`alarm.acknowledged`, and the snapshot's `alarm_acknowledgements`).
 
-export const ALARM_KINDS = ["unreached", "escalation", "unanswered", "worker_silent"];
+export const ALARM_KINDS = ["unreached", "undispatched", "escalation", "unanswered", "worker_silent"];
 
 const ALARM_TITLES = {
   unreached: "Dispatch reached nobody",
+  undispatched: "Not dispatched",
   escalation: "Escalation alarm",
   unanswered: "Nobody has accepted",
   worker_silent: "Pushes are not being sent",
@@ -612,8 +684,8 @@ export function isAcknowledged(acknowledgement, alarm) {
 
 /** Every alarm the board shows, most urgent first: {key, kind, title, message, incident_id,
  *  cad_reference, raised_at, acknowledgement (or null), sounding}. One alarm per incident at most
- *  (a dispatch that reached nobody, else the escalation alarm, else unanswered past the first
- *  step), and the delivery workers' alarm. */
+ *  (a dispatch that reached nobody, else not dispatched in time, else the escalation alarm, else
+ *  unanswered past the first step), and the delivery workers' alarm. */
 export function alarmsOf(state) {
   const alarms = [];
   const workers = state.workers;
@@ -653,6 +725,11 @@ export function incidentAlarm(state, incident) {
   }
   const escalation = alarmOf(state, incident);
   const { covering, target } = coverageOf(incident);
+  if (escalation && !incident.dispatched_at) {
+    // Raised by the server when nobody had dispatched the incident in time (UNDISPATCHED_ALARM_SECONDS):
+    // nobody is alerted to it. Found by a trial: its card sat above a scrolled board, unseen.
+    return { ...base, kind: "undispatched", raised_at: escalation.raised_at, message: escalation.message };
+  }
   if (escalation) {
     // Raised while nobody had accepted; it stays until the incident is covered. Once someone is
     // going, it says so (found by trying the board: "Nobody has accepted" beside "1 going").
@@ -733,10 +810,15 @@ export function messagesOf(state, incidentId) {
 // --- One responder in one line --------------------------------------------------------------------
 
 /** The delivery funnel in a few characters: "sent 2/2 · shown 1/2 · opened 0/2", or null when the
- *  board has had no frame of the devices yet. */
+ *  board has had no frame of the devices yet; with "logged out at 02:08:15" once the responder has
+ *  logged out of the app. */
 export function funnelText(state, alert) {
   const devices = state.devices.get(alert.id);
-  if (!devices) return null;
+  // Logged out of the app: said in place of "seen in the open app" (found by a trial: one who had
+  // logged out mid-job still read "En route · seen in the open app").
+  const loggedOut = loggedOutText(state, alert);
+  if (!devices) return loggedOut;
+  if (!devices.length && loggedOut) return `${loggedOut}, no push phone`;
   // Shown in the open app with no push phone: reached this time, as the admin board's cell says
   // (devicesText); "no phone" beside "Shown on device" read as a contradiction (found by trying it).
   if (!devices.length) return alert.received_at ? "seen in the open app, no push phone" : "no phone";
@@ -744,7 +826,7 @@ export function funnelText(state, alert) {
   const failed = devices.filter((device) => !device.sent_at && device.failed).length;
   const total = devices.length;
   return `sent ${count("sent_at")}/${total} · shown ${count("shown_at")}/${total} · opened ${count("opened_at")}/${total}` +
-    (failed ? ` · ${failed} failed` : "");
+    (failed ? ` · ${failed} failed` : "") + (loggedOut ? ` · ${loggedOut}` : "");
 }
 
 /** What a card with nobody alerted says in place of its responders, or null for an open incident,

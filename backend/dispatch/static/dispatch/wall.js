@@ -34,6 +34,7 @@ import {
   funnelText,
   incidentsToShow,
   isShort,
+  loggedOutAt,
   messagesOf,
   noAlertsText,
   positionsOf,
@@ -262,6 +263,15 @@ class WallBoard {
     this.baseTitle = document.title;
 
     this.incidentsBox = root.querySelector(".wall-incidents");
+    // New incidents whose card arrived out of sight (the list scrolled down: found by a trial, a
+    // new incident not dispatched sat above the visible cards, unseen): a notice over the list
+    // until each card has been in view; it brings the newest into view. The list is not scrolled
+    // for the coordinator: that would move a button from under a pointer about to click it.
+    this.knownIncidents = null; // the ids drawn so far; null until the first snapshot is drawn
+    this.unseenNew = new Set();
+    this.newButton = root.querySelector("[data-action=show-new]");
+    this.newButton?.addEventListener("click", () => this.showNewIncident());
+    this.incidentsBox.addEventListener("scroll", () => this.followNewIncidents(), { passive: true });
     this.alarmsBox = root.querySelector(".wall-alarms");
     this.errorsBox = root.querySelector(".wall-errors");
     this.connectionLine = root.querySelector(".wall-connection");
@@ -359,6 +369,7 @@ class WallBoard {
       cards.push(el("p", { className: "wall-empty" }, this.state.snapshotAt ? "No open incidents." : "Waiting for the board…"));
     }
     this.incidentsBox.replaceChildren(...cards);
+    this.noteNewIncidents(incidents);
     if (this.selectedId !== null && !this.cards.has(this.selectedId)) this.selectedId = null;
     this.drawSelection();
     this.drawAlarms(alarms);
@@ -369,6 +380,56 @@ class WallBoard {
     document.title = sounding ? `(${sounding} alarm${sounding === 1 ? "" : "s"}) ${this.baseTitle}` : short ? `(${short}) ${this.baseTitle}` : this.baseTitle;
     this.tick();
     if (focusKey) this.root.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus();
+  }
+
+  // --- New incidents out of sight ---
+
+  /** After drawing: the open incidents this board has not drawn before are new (none at the first
+   *  snapshot: those are the board as it was when opened); each is followed until its card has
+   *  been in view. */
+  noteNewIncidents(incidents) {
+    if (this.knownIncidents === null) {
+      if (this.state.snapshotAt === null) return;
+      this.knownIncidents = new Set(incidents.map((incident) => incident.id));
+      return;
+    }
+    for (const incident of incidents) {
+      if (!this.knownIncidents.has(incident.id) && incident.status === "open") this.unseenNew.add(incident.id);
+      this.knownIncidents.add(incident.id);
+    }
+    this.followNewIncidents();
+  }
+
+  /** Forget the new incidents whose card is in view now (or that are no longer open), and show
+   *  the notice of those left. */
+  followNewIncidents() {
+    const box = this.incidentsBox.getBoundingClientRect();
+    const outOfSight = [];
+    for (const id of [...this.unseenNew]) {
+      const incident = this.state.incidents.get(id);
+      const card = this.cards.get(id)?.card;
+      if (!incident || incident.status !== "open" || !card) {
+        this.unseenNew.delete(id);
+        continue;
+      }
+      const where = cardPlace(card.getBoundingClientRect(), box);
+      if (where === "in view") this.unseenNew.delete(id);
+      else outOfSight.push({ id, cad_reference: incident.cad_reference, where });
+    }
+    this.outOfSight = outOfSight;
+    const notice = newIncidentsNotice(outOfSight);
+    if (!this.newButton) return;
+    this.newButton.hidden = !notice;
+    if (notice && this.newButton.textContent !== notice) this.newButton.textContent = notice;
+  }
+
+  /** The notice's button: the newest new incident out of sight is scrolled into view and chosen. */
+  showNewIncident() {
+    const [first] = this.outOfSight ?? [];
+    if (!first) return;
+    this.cards.get(first.id)?.card.scrollIntoView({ block: "start" });
+    this.select(first.id);
+    this.followNewIncidents();
   }
 
   /** One incident's card. The card and its message box are kept from drawing to drawing (a
@@ -489,7 +550,8 @@ class WallBoard {
           el("span", { className: "wall-r-station" }, alert.station),
           el("span", { className: `wall-r-state wall-state--${alert.state}` }, stateText(alert, commitment)),
           commitment && alert.state !== "stood_down" ? el("span", { className: "wall-r-elsewhere" }, elsewhereText(commitment)) : null,
-          funnel ? el("span", { className: "wall-r-funnel" }, funnel) : null,
+          // Logged out of the app (the funnel says when) stands out: the phone no longer hears of the job.
+          funnel ? el("span", { className: `wall-r-funnel${loggedOutAt(this.state, alert) ? " wall-r-funnel--logged-out" : ""}` }, funnel) : null,
           estimate ? el("span", { className: "wall-r-eta" }, estimate) : null,
           open && canStandDown(alert)
             ? el("button", {
@@ -960,6 +1022,28 @@ class WallBoard {
     this.clockLine.textContent = new Date(now).toLocaleTimeString("en-GB", { hour12: false });
     if (this.status.state === "waiting") this.setStatus(this.status);
   }
+}
+
+/** Where a card is against the list's visible part (both DOMRects, or {top, bottom, height}): "in
+ *  view" once its head (the reference and address: its top, and up to 3 rem of it) is within it,
+ *  else "above" or "below". */
+export function cardPlace(card, box, head = 48) {
+  const headBottom = card.top + Math.min(card.height ?? card.bottom - card.top, head);
+  if (card.top >= box.top - 2 && headBottom <= box.bottom + 2) return "in view";
+  return card.top < box.top ? "above" : "below";
+}
+
+/** The words of the notice of new incidents out of sight ({cad_reference, where}: "above" or
+ *  "below", newest first), or null when there are none. "New incident T9-NOR-9 above: show it ↑". */
+export function newIncidentsNotice(items) {
+  if (!items.length) return null;
+  const above = items.every((item) => item.where === "above");
+  const below = items.every((item) => item.where === "below");
+  const where = above ? "above" : below ? "below" : "out of sight";
+  const arrow = above ? " ↑" : below ? " ↓" : "";
+  if (items.length === 1) return `New incident ${items[0].cad_reference} ${where}: show it${arrow}`;
+  const references = items.map((item) => item.cad_reference).join(", ");
+  return `${items.length} new incidents ${where}: ${references}. Show the newest${arrow}`;
 }
 
 /** A postcode found: its place goes into the form, and the form remembers that the place is the

@@ -1,0 +1,97 @@
+"""A firefighter logging in to and out of the app, as the coordinators' boards see it.
+
+Found by a trial: a firefighter who logged out mid-job (the app warns, then logs out) still read "En
+route · seen in the open app" on the board, and the audit trail said nothing of it. Logging out ends
+the session and audits it as the user's `log_out` (backend/accounts/actions.py); here it is also
+kept on the responder (`Responder.logged_out_at`, which every alert's board payload carries as
+`responder_logged_out_at`), written as a `log_out` entry on each of their alerts still active on an
+open incident (so that the incident's trail says it), and sent to every board (`board.responder`):
+the board says "logged out at 02:08:15" on their alerts at once. Logging in to the app again clears
+it and tells the boards. The API's login and logout call these (docs/events.md, `board.responder`).
+"""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from backend.accounts import actions as account_actions
+from backend.accounts.models import Responder
+from backend.audit.log import record_many
+from backend.audit.models import AuditAction
+from backend.dispatch.actions import ACTIVE_STATES
+from backend.dispatch.models import Alert, IncidentStatus
+from backend.realtime import events
+from backend.sql_literals import literals
+
+logger = logging.getLogger(__name__)
+
+RESPONDER_EVENT = "board.responder"
+
+
+def log_in(*, request, username: str, password: str):
+    """Log in to the app (accounts.actions.log_in); a responder who had logged out is shown logged
+    in again on the boards. Not in one transaction with the login: a refused login's record, which
+    counts towards the lockout (django-axes), must not be rolled back with it."""
+    user = account_actions.log_in(request=request, username=username, password=password)
+    responder = _responder_of(user)
+    if responder is not None and responder.logged_out_at is not None:
+        now = timezone.now()
+        with transaction.atomic():
+            Responder.objects.filter(pk=responder.pk).update(logged_out_at=None)
+            responder.logged_out_at = None
+            events.send_to_board([(RESPONDER_EVENT, responder_payload(responder, changed_at=now))])
+    return user
+
+
+def log_out(*, request, push_endpoint: str | None = None) -> None:
+    """Log out of the app (accounts.actions.log_out, audited there); for a responder, keep when,
+    audit it on their alerts still active on an open incident, and tell the boards."""
+    with transaction.atomic():
+        user = account_actions.log_out(request=request, push_endpoint=push_endpoint)
+        responder = _responder_of(user)
+        if responder is None:
+            return
+        now = timezone.now()
+        responder.logged_out_at = now
+        responder.save(update_fields=["logged_out_at"])
+        alerts = _active_alerts_of(responder)
+        record_many(
+            user,
+            AuditAction.LOG_OUT,
+            [("alert", alert.pk, alert.incident_id, {"state": alert.state}) for alert in alerts],
+        )
+        events.send_to_board([(RESPONDER_EVENT, responder_payload(responder, changed_at=now))])
+    transaction.on_commit(
+        lambda: logger.info(
+            "Responder logged out",
+            extra={"event": "responder.logged_out", "responder_id": responder.pk, "alert_ids": [a.pk for a in alerts]},
+        )
+    )
+
+
+def responder_payload(responder: Responder, *, changed_at) -> dict:
+    """The `board.responder` frame's data: when the responder logged out of the app (null: logged
+    in again), and when that changed (a board keeps the newest)."""
+    logged_out_at = responder.logged_out_at
+    return {
+        "responder_id": responder.pk,
+        "logged_out_at": logged_out_at.isoformat() if logged_out_at else None,
+        "changed_at": changed_at.isoformat(),
+    }
+
+
+def _responder_of(user) -> Responder | None:
+    if user is None:
+        return None
+    return Responder.objects.filter(user_id=user.pk).first()
+
+
+def _active_alerts_of(responder: Responder) -> list[Alert]:
+    """Their alerts still active (unanswered or going) on an open incident. The incident's status
+    is looked at here, not in SQL (as actions._refuse_if_committed_elsewhere does: with it in the
+    WHERE clause PostgreSQL read every open incident); the states as literals (backend/sql_literals.py)."""
+    alerts = Alert.objects.filter(responder_id=responder.pk, state__in=literals(ACTIVE_STATES)).select_related(
+        "incident"
+    )
+    return [alert for alert in alerts if alert.incident.status == IncidentStatus.OPEN]

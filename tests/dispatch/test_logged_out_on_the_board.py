@@ -1,0 +1,121 @@
+"""A firefighter who logs out of the app is shown so on the coordinators' boards: at once (a
+`board.responder` frame), and after a reload (their alerts' `responder_logged_out_at`), until they
+log in to the app again (backend/dispatch/presence.py). Found by a browser trial: one who logged
+out mid-job still read "En route · seen in the open app" on the board."""
+
+from unittest import mock
+
+import pytest
+from django.test import Client
+
+from backend.dispatch import payloads
+from backend.dispatch.actions import dispatch_incident, respond_to_alert
+from backend.realtime import events
+from tests.api.helpers import assert_matches
+from tests.delivery.test_subscriptions_follow_the_person import browser_of, log_out
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def fast_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def en_route(incident, carol, alice, bob):
+    dispatch_incident(actor=carol, incident_id=incident.pk)
+    alert = incident.alerts.get(responder=alice)
+    respond_to_alert(actor=alice.user, alert_id=alert.pk, response="accept")
+    respond_to_alert(actor=alice.user, alert_id=alert.pk, response="en_route")
+    return alert
+
+
+def board_frames(send, kind: str) -> list[dict]:
+    return [data for call in send.call_args_list for each, data in call.args[0] if each == kind]
+
+
+def fresh_board_alert(alert) -> dict:
+    alert.refresh_from_db()
+    alert.responder.refresh_from_db()
+    data = payloads.board_alert(alert)
+    assert_matches("board_alert", data)
+    return data
+
+
+def log_in(username: str) -> Client:
+    browser = Client(enforce_csrf_checks=True)
+    token = browser.get("/api/v1/auth/csrf/").json()["csrf_token"]
+    response = browser.post(
+        "/api/v1/auth/login/",
+        {"username": username, "password": PASSWORD},
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 200, response.content
+    return browser
+
+
+def test_every_board_is_told_at_once_when_a_firefighter_logs_out(en_route, alice):
+    with mock.patch("backend.realtime.events.send_to_board") as send:
+        assert log_out(browser_of(alice.user)).status_code == 204
+
+    [frame] = board_frames(send, "board.responder")
+    alice.refresh_from_db()
+    assert alice.logged_out_at is not None
+    assert frame == {
+        "responder_id": alice.pk,
+        "logged_out_at": alice.logged_out_at.isoformat(),
+        "changed_at": alice.logged_out_at.isoformat(),
+    }
+    assert_matches("event.board.responder", events.envelope(type="board.responder", data=frame))
+
+
+def test_their_alerts_say_it_after_a_reload(en_route, alice, bob, carol):
+    assert fresh_board_alert(en_route)["responder_logged_out_at"] is None
+
+    log_out(browser_of(alice.user))
+
+    alice.refresh_from_db()
+    assert fresh_board_alert(en_route)["responder_logged_out_at"] == alice.logged_out_at.isoformat()
+    # The snapshot a board reads on connecting carries it with the alert.
+    from backend.sockets.consumers import _board_snapshot
+
+    snapshot = _board_snapshot.func(carol, None)
+    by_alert = {alert["id"]: alert for alert in snapshot["alerts"]}
+    assert by_alert[en_route.pk]["responder_logged_out_at"] == alice.logged_out_at.isoformat()
+    bobs = en_route.incident.alerts.get(responder=bob)
+    assert by_alert[bobs.pk]["responder_logged_out_at"] is None  # only hers
+
+
+def test_logging_in_to_the_app_again_clears_it_and_tells_the_boards(en_route, alice):
+    alice.user.set_password(PASSWORD)
+    alice.user.save()
+    log_out(browser_of(alice.user))
+
+    with mock.patch("backend.realtime.events.send_to_board") as send:
+        log_in("alice")
+
+    alice.refresh_from_db()
+    assert alice.logged_out_at is None
+    [frame] = board_frames(send, "board.responder")
+    assert frame["responder_id"] == alice.pk and frame["logged_out_at"] is None
+    assert fresh_board_alert(en_route)["responder_logged_out_at"] is None
+
+
+def test_a_login_of_one_who_had_not_logged_out_tells_the_boards_nothing(alice):
+    alice.user.set_password(PASSWORD)
+    alice.user.save()
+    with mock.patch("backend.realtime.events.send_to_board") as send:
+        log_in("alice")
+    assert board_frames(send, "board.responder") == []
+
+
+def test_the_phone_s_own_alert_does_not_carry_it(en_route, alice):
+    log_out(browser_of(alice.user))
+    en_route.refresh_from_db()
+    detail = payloads.alert_detail(en_route)
+    assert "responder_logged_out_at" not in detail
+    assert_matches("alert", detail)
