@@ -23,11 +23,11 @@ from django.utils.html import format_html, format_html_join
 from backend import priority
 from backend.accounts.models import Responder
 from backend.admin_base import ReadOnlyAdmin
-from backend.audit.admin import INCIDENT_SEARCHES
+from backend.audit.admin import INCIDENT_SEARCHES, STATE_LABELS
 from backend.delivery import receipts
 from backend.dispatch import access, actions, coverage
 from backend.dispatch.ladder import widest_ring
-from backend.dispatch.models import COMMITTED_STATES, Alert, AlertState, Incident, UnreachedReason
+from backend.dispatch.models import COMMITTED_STATES, Alert, AlertState, Incident, IncidentStatus, UnreachedReason
 from backend.dispatch.selection import commitments_of, eligible_responders, great_circle_km
 from backend.errors import ActionError
 
@@ -384,6 +384,8 @@ def incidents_by_cad_reference(term: str) -> list[int]:
 
 
 INCIDENT_SEARCHES.append(incidents_by_cad_reference)
+# The audit trail's Change column and its search say the states in these words.
+STATE_LABELS.update({"alert": dict(AlertState.choices), "incident": dict(IncidentStatus.choices)})
 
 
 @admin.register(Incident)
@@ -632,7 +634,12 @@ class IncidentAdmin(admin.ModelAdmin):
         try:
             level, text = operation(request.user, incident.pk)
         except ActionError as error:
-            self.message_user(request, f"{incident.cad_reference}: {error.message}", messages.ERROR)
+            # A refusal that names the incident itself ("T9-NOR-1 was cancelled at …") is not
+            # prefixed with its reference again.
+            named = error.message.startswith(f"{incident.cad_reference} ")
+            self.message_user(
+                request, error.message if named else f"{incident.cad_reference}: {error.message}", messages.ERROR
+            )
             return False
         self.message_user(request, f"{incident.cad_reference}: {text}", level)
         return True

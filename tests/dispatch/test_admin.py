@@ -219,7 +219,9 @@ def test_a_refused_action_is_a_message_not_a_server_error(coordinator, incident,
     response = confirm_dispatch(coordinator, incident)
 
     assert response.status_code == 302
-    assert messages_of(response) == ["EEAST-0001: Incident EEAST-0001 is already cancelled; it cannot be dispatched."]
+    [message] = messages_of(response)
+    assert message.startswith("EEAST-0001 was cancelled at ")
+    assert message.endswith(" by carol: a cancelled incident cannot be dispatched.")
     assert not Alert.objects.exists()
 
 

@@ -45,7 +45,8 @@ def test_it_cannot_be_cancelled_twice(incident, carol):
     cancel_incident(actor=carol, incident_id=incident.pk, reason="Hoax")
     with pytest.raises(Conflict) as error:
         cancel_incident(actor=carol, incident_id=incident.pk, reason="Again")
-    assert "already cancelled" in error.value.message
+    assert error.value.message.startswith("EEAST-0001 was cancelled at ")
+    assert error.value.message.endswith(" by carol: it cannot be cancelled again.")
 
 
 def test_a_cancelled_incident_cannot_be_dispatched(incident, carol, alice):
