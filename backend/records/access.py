@@ -18,8 +18,9 @@ from django.db.models import Exists, Min, OuterRef, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import Responder, Station
+from backend.checklists.models import OnSceneEvent
 from backend.dispatch import access as dispatch_access
-from backend.dispatch.models import Alert, Incident, IncidentStatus
+from backend.dispatch.models import Alert, AlertState, Incident, IncidentStatus
 from backend.errors import NotAllowed, NotFound
 from backend.records.models import Attendance, Outcome, RecordKind, WelfareCheckIn
 from backend.roles import is_welfare_lead
@@ -54,6 +55,16 @@ def attended(alert: Alert, logged_on_scene: set[int]) -> bool:
     them as attending too)."""
     attendance = getattr(alert, "attendance", None)
     return alert.on_scene_at is not None or alert.pk in logged_on_scene or bool(attendance and attendance.attended)
+
+
+def withdrew_before_setting_off(alert: Alert, logged_on_scene: set[int]) -> bool:
+    """Accepted, then "Can't attend after all" before setting off: declined with no en-route time,
+    and nothing says they were on scene (attended). They did not go, so they owe neither an
+    attendance form nor a welfare check-in: the forms list says "not needed" and home does not
+    count them (`own_forms_expected` in GET records/). They may still file either, as anyone who
+    accepted may (found by the ninth trial of the product: home asked for two forms). One who
+    turned back after setting off (an en-route time) still owes them: they were mobile."""
+    return alert.state == AlertState.DECLINED and alert.en_route_at is None and not attended(alert, logged_on_scene)
 
 
 @dataclass(frozen=True)
@@ -248,13 +259,24 @@ def welfare_check_ins_for_lead(user) -> QuerySet:
 
 
 def my_accepted_alerts(user, *, since) -> QuerySet:
-    """The firefighter's alerts they accepted since `since`, newest first."""
+    """The firefighter's alerts they accepted since `since`, newest first, each with
+    `logged_on_scene`: their phone logged events on scene (attended, withdrew_before_setting_off)."""
     return (
         dispatch_access.alerts_for_responder(user)
         .filter(accepted_at__isnull=False, alerted_at__gte=since)
         .select_related("attendance", "welfare_check_in")
+        .annotate(logged_on_scene=Exists(OnSceneEvent.objects.filter(alert_id=OuterRef("pk"))))
         .order_by("-alerted_at", "-pk")
     )
+
+
+def logged_on_scene(alert: Alert) -> set[int]:
+    """{alert.pk} if its phone logged events on scene, else empty: as `attended` takes it, for one
+    alert (read from my_accepted_alerts' annotation where there is one, else asked)."""
+    logged = getattr(alert, "logged_on_scene", None)
+    if logged is None:
+        logged = OnSceneEvent.objects.filter(alert_id=alert.pk).exists()
+    return {alert.pk} if logged else set()
 
 
 def _is_firefighter(user) -> bool:

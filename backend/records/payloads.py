@@ -280,6 +280,9 @@ def my_records_schema() -> dict:
             "attendance": _summary_schema(),
             "outcome": _summary_schema(),
             "welfare": _summary_schema(),
+            # This firefighter owes their attendance form and welfare check-in: false when they
+            # withdrew before setting off (access.withdrew_before_setting_off); they may still file.
+            "own_forms_expected": {"type": "boolean"},
             "is_crew_lead": {"type": "boolean"},
             # Someone of this crew attended: only then is an outcome form owed.
             "outcome_expected": {"type": "boolean"},

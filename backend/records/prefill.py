@@ -21,7 +21,9 @@ def prefill(kind: str, alert: Alert) -> dict:
 def attendance_prefill(alert: Alert) -> dict:
     events = _events_by_meaning(OnSceneEvent.objects.filter(alert=alert))
     known = {
-        "mobile_at": alert.en_route_at or alert.accepted_at,
+        # Mobile is setting off: the en-route time only, never the acceptance (one who accepted
+        # and never set off was not mobile; found by the ninth trial of the product).
+        "mobile_at": alert.en_route_at,
         "on_scene_at": alert.on_scene_at,
         "at_patient_at": _first(events, "at_patient"),
         "left_scene_at": alert.cleared_at,
@@ -29,6 +31,8 @@ def attendance_prefill(alert: Alert) -> dict:
     values = {name: value.isoformat() for name, value in known.items() if value is not None}
     if alert.on_scene_at is not None or events:
         values["attended"] = True
+    elif access.withdrew_before_setting_off(alert, access.logged_on_scene(alert)):
+        values["attended"] = False  # "Can't attend after all" before setting off
     return values
 
 
@@ -67,17 +71,29 @@ def outcome_prefill(alert: Alert) -> dict:
         values["defibrillator_applied"] = True
     if values.get("compressions") or values.get("defibrillator_applied"):
         values["resuscitation_attempted"] = True
-    first_advice = next(
-        (e.data["advice"] for e in event_list if _meaning(e) == "analysis" and "advice" in e.data), None
-    )
-    if first_advice in FirstRhythm.values:
-        values["first_rhythm"] = first_advice
+    first_rhythm = _first_rhythm(event_list)
+    if first_rhythm:
+        values["first_rhythm"] = first_rhythm
     shocks = _shocks_given(event_list)
     if shocks:
         values["crew_shocks"] = shocks
     if "rosc" in events:
         values["rosc_any_time"] = True
     return values
+
+
+def _first_rhythm(event_list: list[OnSceneEvent]) -> str | None:
+    """The defibrillator's advice at the first analysis the crew's phones logged with its advice,
+    unless a shock was logged before it: then an earlier analysis, not logged, advised that shock,
+    and what came first is not known here. None when the checklist does not say (a shock tapped
+    without its analysis, as in the ninth trial, leaves the crew to answer)."""
+    for event in event_list:  # earliest first
+        meaning = _meaning(event)
+        if meaning == "shock":
+            return None
+        if meaning == "analysis" and event.data.get("advice") in FirstRhythm.values:
+            return event.data["advice"]
+    return None
 
 
 def _shocks_given(event_list: list[OnSceneEvent]) -> int:

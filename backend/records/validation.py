@@ -412,13 +412,14 @@ def _check_outcome(record: dict, errors: dict) -> None:
             _add(errors, "compressions", "Resuscitation was not attempted, so the crew cannot have given compressions.")
     elif record["not_attempted_reason"]:
         _add(errors, "not_attempted_reason", "Leave this empty: resuscitation was attempted.")
-    if shocks and "crew_shocks" not in errors:
-        # A shock by the crew means its defibrillator was applied: No and not known (None) are both
-        # refused, as ROSC at handover needs "ROSC at any time" answered yes, not left not known.
-        if record["defibrillator_applied"] is not True:
-            _add(errors, "crew_shocks", "Shocks need the crew's defibrillator applied: answer Yes, or set shocks to 0.")
-        elif record["first_rhythm"] != FirstRhythm.SHOCK_ADVISED:
-            _add(errors, "crew_shocks", "The crew can only have given shocks if the first rhythm was 'shock advised'.")
+    # A shock by the crew means its defibrillator was applied: No and not known (None) are both
+    # refused, as ROSC at handover needs "ROSC at any time" answered yes, not left not known. The
+    # first rhythm is not checked against the shocks: a first rhythm classed "no shock advised" can
+    # become shockable at a later analysis and be shocked, and the first rhythm may not be known
+    # (the checklist's taps may not say it); the Utstein template keeps the two apart
+    # (docs/hazard-log.md, H23 control 9). The same rule is in the app (checkOutcome).
+    if shocks and "crew_shocks" not in errors and record["defibrillator_applied"] is not True:
+        _add(errors, "crew_shocks", "Shocks need the crew's defibrillator applied: answer Yes, or set shocks to 0.")
     if record["first_shock_at"] is not None and not shocks:
         _add(errors, "first_shock_at", "A first shock time needs at least one shock by the crew.")
     if record["rosc_at_handover"] and not record["rosc_any_time"]:

@@ -332,10 +332,12 @@ function checkOutcome(values, errors) {
     if (shocks > 0) add(errors, "crew_shocks", "Resuscitation was not attempted, so the crew gave no shocks: enter 0.");
     if (values.compressions === true) add(errors, "compressions", "Resuscitation was not attempted, so the crew gave no compressions.");
   }
-  if (shocks > 0 && !errors.crew_shocks) {
-    if (values.first_rhythm !== "shock_advised") add(errors, "crew_shocks", "Shocks can only be given when the first rhythm was 'Shock advised'.");
-    // Not known (null) is refused too, as the server does: a shock by the crew means its defibrillator was applied.
-    else if (values.defibrillator_applied !== true) add(errors, "crew_shocks", "Shocks need the crew's defibrillator applied: answer Yes there.");
+  // Not known (null) is refused too, as the server does: a shock by the crew means its defibrillator
+  // was applied. The first rhythm is not checked against the shocks, as the server does not: one
+  // classed "no shock advised" can become shockable later and be shocked, and it may not be known
+  // (the checklist's shock tapped without its analysis: found by the ninth trial of the product).
+  if (shocks > 0 && !errors.crew_shocks && values.defibrillator_applied !== true) {
+    add(errors, "crew_shocks", "Shocks need the crew's defibrillator applied: answer Yes there.");
   }
   if (values.first_shock_at && shocks === 0) add(errors, "first_shock_at", "A first shock time needs at least one crew shock.");
   if (values.public_defibrillator_first_shock_at && values.public_defibrillator_applied === "yes" && !(Number(values.public_defibrillator_shocks) > 0)) {
@@ -443,6 +445,12 @@ export const STATUS_LABELS = {
  * field (a phone's saved copy) is taken as owing it.
  */
 export function listedFormStatus(entry, kind, status) {
+  // Their own forms are not owed by one who withdrew ("Can't attend after all") before setting off
+  // (`own_forms_expected` false): home asked them for an attendance form and a welfare check-in
+  // (found by the ninth trial of the product). They can still fill either in.
+  if (kind !== "outcome" && status.state === NOT_STARTED && entry?.own_forms_expected === false) {
+    return { state: NOT_NEEDED, text: "Not needed: you could not attend after all. You can still fill it in." };
+  }
   if (kind === "outcome" && status.state === NOT_STARTED && entry?.outcome_expected === false) {
     return { state: NOT_NEEDED, text: "Not needed: nobody of your crew attended" };
   }
@@ -495,6 +503,8 @@ export function formsToFill(entry, statuses) {
  * still open the form, which can be filled in without signal.
  */
 export function pageFormStatus(form, kind, status, { listed = null, checking = false } = {}) {
+  // Their own forms as the list has them (not needed after withdrawing before setting off).
+  if (kind !== "outcome") return listed ? listedFormStatus(listed, kind, status) : status;
   const duty = form?.outcome_duty;
   if (duty) return listedFormStatus({ outcome_expected: duty.expected, fills_outcome: duty.fills_it }, kind, status);
   if (kind !== "outcome" || status.state !== NOT_STARTED || form) return status; // a form kept from before outcome_duty: as it was

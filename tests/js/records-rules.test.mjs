@@ -121,10 +121,11 @@ describe("rules checked as the firefighter types", () => {
     assert.deepEqual(check("attendance", { attended: true, left_scene_at: at(3) }), { left_scene_at: ["Left scene cannot be in the future."] });
   });
 
-  it("allows crew shocks only if a shock was advised and the defibrillator applied", () => {
-    assert.deepEqual(outcome({ crew_shocks: 2, first_rhythm: "no_shock_advised", defibrillator_applied: true }), {
-      crew_shocks: ["Shocks can only be given when the first rhythm was 'Shock advised'."],
-    });
+  it("allows crew shocks only with the crew's defibrillator applied, whatever the first rhythm", () => {
+    // A first rhythm classed "no shock advised" can become shockable later; it may not be known.
+    for (const first_rhythm of ["no_shock_advised", "unknown", ""]) {
+      assert.deepEqual(outcome({ crew_shocks: 2, first_rhythm, defibrillator_applied: true }), {}, first_rhythm);
+    }
     assert.deepEqual(outcome({ crew_shocks: 2, first_rhythm: "shock_advised", defibrillator_applied: false }), {
       crew_shocks: ["Shocks need the crew's defibrillator applied: answer Yes there."],
     });

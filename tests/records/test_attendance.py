@@ -129,9 +129,15 @@ def test_the_prefill_comes_from_the_alert_and_the_checklist(alice_alert, alice):
     }
 
 
-def test_mobile_is_prefilled_from_accepting_when_never_en_route(alice_alert, alice):
+def test_mobile_is_never_prefilled_from_accepting(alice_alert, alice):
+    """Mobile is setting off (en route), not accepting: found by the ninth trial of the product, a
+    firefighter who accepted and withdrew was shown as mobile at the time they accepted."""
     form = actions.open_form(actor=alice.user, kind="attendance", alert_id=alice_alert.pk)
-    assert form.prefill == {"mobile_at": alice_alert.accepted_at.isoformat()}
+    assert form.prefill == {}
+    respond_to_alert(actor=alice.user, alert_id=alice_alert.pk, response="on_scene")  # never en route
+    alice_alert.refresh_from_db()
+    form = actions.open_form(actor=alice.user, kind="attendance", alert_id=alice_alert.pk)
+    assert form.prefill == {"attended": True, "on_scene_at": alice_alert.on_scene_at.isoformat()}
 
 
 def test_the_prefilled_values_can_be_submitted_as_they_are(alice_alert, alice):

@@ -123,7 +123,7 @@ def test_a_coordinator_amends_an_outcome_and_the_rules_still_hold(erin_alert, ca
     record, _ = submit(erin_alert, "outcome", **valid_outcome())
     age(record, days=5)
     with pytest.raises(InvalidInput) as refused:
-        amend(carol, record, "outcome", first_rhythm="no_shock_advised")
+        amend(carol, record, "outcome", defibrillator_applied=False)
     assert list(refused.value.fields) == ["crew_shocks"]
     amended = amend(carol, record, "outcome", crew_shocks=2)
     assert Outcome.objects.get().crew_shocks == 2 and amended.version == 2

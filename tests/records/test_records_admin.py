@@ -110,12 +110,12 @@ def test_a_rule_broken_by_an_amendment_is_shown_on_its_field(erin_alert, carol):
     form = client.get(page).context["form"]
     data = {name: value for name, value in _initial_post_data(form).items()}
     data.update(
-        first_rhythm="no_shock_advised", reason="Checked the defibrillator's log", idempotency_key=str(uuid.uuid4())
+        defibrillator_applied="false", reason="Checked the defibrillator's log", idempotency_key=str(uuid.uuid4())
     )
     response = client.post(page, data)
     assert response.status_code == 200
     assert response.context["form"].errors["crew_shocks"] == [
-        "The crew can only have given shocks if the first rhythm was 'shock advised'."
+        "Shocks need the crew's defibrillator applied: answer Yes, or set shocks to 0."
     ]
 
 

@@ -33,7 +33,7 @@ def test_an_empty_form_with_its_prefill(alice_alert, alice):
     assert_shape(payloads.form_schema("attendance"), data)
     assert data == {
         "record": None,
-        "prefill": {"mobile_at": alice_alert.accepted_at.isoformat()},
+        "prefill": {},  # accepted only: nothing known yet (mobile is setting off, not accepting)
         "editable": True,
         "lock_hours": 72,
         "cad_times": None,

@@ -15,6 +15,12 @@ function statusChip(status) {
   return h("span", { class: `status status-${status.state}`, text: STATUS_LABELS[status.state] });
 }
 
+/** The line under a form's title that says where it stands, or null when it would only repeat
+ *  its chip ("Not started" twice: found by the ninth trial of the product). */
+export function statusDetail(status) {
+  return status.text && status.text !== STATUS_LABELS[status.state] ? status.text : null;
+}
+
 /** Run fn whenever the outbox or the records this phone knows change. */
 function onRecordsChange(store, fn) {
   let last = store.state.recordsChangedAt;
@@ -100,7 +106,7 @@ export function formsView(root, { id }, ctx) {
           "li",
           { class: "card", dataset: { kind } },
           h("h2", {}, `${FORMS[kind].title} `, statusChip(status)),
-          h("p", { class: "form-status", text: status.text }),
+          statusDetail(status) ? h("p", { class: "form-status", text: statusDetail(status) }) : null,
           who ? h("p", { class: "hint", text: who }) : null,
           error ? h("p", { class: "hint", text: error }) : null,
           h("a", {
