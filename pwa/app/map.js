@@ -44,6 +44,12 @@ const MOST_ROOM_FOR_LABELS = 0.6;
 // middle of it: the room it needs on the right, up to this share of the map's width (fitPadding).
 const MOST_ROOM_FOR_A_WIDE_LABEL = 0.8;
 const STATION_HIDDEN_WITHIN_M = 250;
+// The width of the line drawn from a dot to its moved label (.map-pin-leader, app/map.css).
+const LEADER_PX = 2;
+// Where a label that must be shown has no clear place (labelPlaces), over another marker's dot counts
+// as twice this (px²) more than any place clear of every dot, and its line across another label or
+// dot as this: more than any label's area, on the largest map.
+const WORST_PX2 = 1e6;
 
 let leafletLoading = null;
 
@@ -181,6 +187,8 @@ export function labelSide({ dot, label }, within) {
 const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
 const moved = (rect, dx, dy) => ({ left: rect.left + dx, right: rect.right + dx, top: rect.top + dy, bottom: rect.bottom + dy });
 const widened = (rect, by) => ({ left: rect.left - by, right: rect.right + by, top: rect.top - by, bottom: rect.bottom + by });
+const intersection = (a, b) => ({ left: Math.max(a.left, b.left), right: Math.min(a.right, b.right), top: Math.max(a.top, b.top), bottom: Math.min(a.bottom, b.bottom) });
+const area = (rect) => Math.max(0, rect.right - rect.left) * Math.max(0, rect.bottom - rect.top);
 const insideOf = (rect, within) => !within || (rect.left >= within.left && rect.right <= within.right && rect.top >= within.top && rect.bottom <= within.bottom);
 
 /** How far (px, down if positive) `label` moves from `start` to be clear of `obstacles`: past the
@@ -200,18 +208,47 @@ function clearOffset(label, obstacles, start, down) {
   return offset;
 }
 
-/** The places a marker's label may go, best first, as {dx, dy} from where labelSide put it: where it
- *  is, or moved below what it would cover, or above; moved up (or down) into the map where it hangs
- *  off its edge (a label that grew taller after the fit: the board's defibrillators once the second
- *  incident's list came); then the same on the other side of its dot (mirrored about it). */
+/** The line drawn from a dot to its label moved up or down (leaderBox's, as screen rectangles a
+ *  line's width wide): down (or up) from the dot's centre to the label's middle, then across to
+ *  the label's near side. `label` as placed (moved up or down by `dy`: the line's length). */
+export function leaderLines({ dot, label }, dy) {
+  if (!dy) return [];
+  const half = LEADER_PX / 2;
+  const x = (dot.left + dot.right) / 2;
+  const [fromY, toY] = [(dot.top + dot.bottom) / 2, (label.top + label.bottom) / 2];
+  const lines = [{ left: x - half, right: x + half, top: Math.min(fromY, toY) - half, bottom: Math.max(fromY, toY) + half }];
+  const [from, to] = label.right <= x ? [label.right, x] : [x, label.left];
+  if (to > from) lines.push({ left: from, right: to, top: toY - half, bottom: toY + half });
+  return lines;
+}
+
+/** The places a marker's label may go, as {dx, dy} from where labelSide put it: where it is, or
+ *  moved below what it would cover, or above; moved up (or down) into the map where it hangs off
+ *  its edge (a label that grew taller after the fit: the board's defibrillators once the second
+ *  incident's list came); the same on the other side of its dot (mirrored about it); and under its
+ *  dot, or over it, starting or ending where the dot does (inside the map), then below (or above)
+ *  what that would cover: a label with no room beside its dot, near the map's edge (found by a
+ *  browser trial: King's Lynn's defibrillators, the map's edge on their left and Norwich's labels
+ *  on their right). Each also where it starts, before it moves past anything: where nothing is
+ *  clear, what covers least may be one of those. */
 function labelCandidates(face, obstacles, within) {
-  const mirror = face.dot.left + face.dot.right - face.label.left - face.label.right;
+  const GAP_PX = 2;
+  const { dot } = face;
+  const mirror = dot.left + dot.right - face.label.left - face.label.right;
   const places = [];
   for (const dx of [0, mirror]) {
     const label = moved(face.label, dx, 0);
     const nudge = !within ? 0 : label.bottom > within.bottom ? within.bottom - label.bottom : Math.max(0, within.top - label.top);
     const starts = nudge ? [[0, true], [0, false], [nudge, nudge > 0], [nudge, nudge < 0]] : [[0, true], [0, false]];
-    for (const [start, down] of starts) places.push({ dx, dy: clearOffset(label, obstacles, start, down) });
+    for (const [start, down] of starts) places.push({ dx, dy: start }, { dx, dy: clearOffset(label, obstacles, start, down) });
+  }
+  for (const left of [dot.left, dot.right - (face.label.right - face.label.left)]) {
+    let dx = left - face.label.left;
+    if (within) dx += Math.max(0, within.left - face.label.left - dx) - Math.max(0, face.label.right + dx - within.right);
+    const label = moved(face.label, dx, 0);
+    for (const [start, down] of [[dot.bottom + GAP_PX - label.top, true], [dot.top - GAP_PX - label.bottom, false]]) {
+      places.push({ dx, dy: start }, { dx, dy: clearOffset(label, obstacles, start, down) });
+    }
   }
   return places;
 }
@@ -219,28 +256,120 @@ function labelCandidates(face, obstacles, within) {
 /** Where each marker's label goes: {dx, dy, shown}, px from where labelSide put it (a label moved up
  *  or down is tied to its dot by a line: leaderBox). Two places a few metres apart (an incident at a
  *  village hall and the hall's defibrillator) would otherwise print one label over the other.
- *  `faces` in order of importance (incidents first), each {dot, label, keep} as screen rectangles
- *  {left, top, right, bottom}; the dots never move (they are where things are). Each label in turn
- *  goes to the first of labelCandidates that covers no other marker's dot, none of `fixed` (the
- *  stations' dots: context, but never hidden) and no label placed before it, inside `within` (the
- *  map's box). Where there is none, the lesser label gives way: it is not shown (found by a browser
- *  trial: the labels of two nearby incidents' shared defibrillators printed over each other, one off
- *  the map's edge); the map is decorative, its text says the same. Except one to `keep` (an
- *  incident's: which incident is where is what the map is for), which goes below what it would
- *  cover. */
-export function labelPlaces(faces, within = null, fixed = []) {
+ *  `faces` in order of importance (incidents first), each {dot, label, keep, rank} as screen
+ *  rectangles {left, top, right, bottom}; the dots never move (they are where things are). Each
+ *  label in turn (placingOrder) goes to the nearest of labelCandidates (the least moved up or down;
+ *  the other side of its dot, or under or over it, counts as a label's height farther; over one of
+ *  `reserved`, the stations' names as drawn, three more, for all but a label to keep: a defibrillator's
+ *  label goes a little farther to leave a station its name) that is inside `within` (the map's box),
+ *  covers no other marker's dot, none of `fixed` (the stations' dots, context but never hidden, and
+ *  the scale bar), no label placed before it and no line drawn to one, and whose own line crosses
+ *  no label placed before it and no other marker's dot but those on its own (found by a browser
+ *  trial of the control room's board: the lines from four incidents in Norwich to their labels,
+ *  stacked down the map, ran across "AED 1 of T9-KL-5", which read "AED 1 of T9-KL-"; on a phone,
+ *  "T9-LDN-6" hung 80 px above its dot, its line across another incident's marker). Where there is
+ *  none, the lesser label gives way: it is not shown (found by a browser trial: the labels of two
+ *  nearby incidents' shared defibrillators printed over each other, one off the map's edge); the
+ *  map is decorative, its text says the same. Except one to `keep` (an incident's: which incident
+ *  is where is what the map is for), which goes where it does least harm: over no other dot if it
+ *  can (that would hide where something is), then with its line across nothing, then covering the
+ *  least (px²; off the map counting twice: its text is cut off there).
+ *  The lines drawn (leaderLines) are on the answer as `leaders`, for the stations' labels to keep
+ *  clear of (contextLabels). */
+export function labelPlaces(faces, within = null, fixed = [], reserved = []) {
+  // A label to keep that found no clear place is placed again first of its rank, once or twice,
+  // where the labels to keep then cover less (then fewer are not shown): found by a browser trial,
+  // the wall board on a phone (360 px wide), eight incidents' labels in a map 160 px high.
+  let best = null;
+  const first = new Set();
+  const worse = (a, b) => a.strain - b.strain || a.filter(({ shown }) => !shown).length - b.filter(({ shown }) => !shown).length;
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const tried = placeLabels(faces, placingOrder(faces, fixed, first), within, fixed, reserved);
+    if (!best || worse(tried, best) < 0) best = tried;
+    if (!tried.forced.length || tried.forced.every((index) => first.has(index))) break;
+    for (const index of tried.forced) first.add(index);
+  }
+  return best;
+}
+
+/** labelPlaces' placing, in `order` (indexes into `faces`): the places, with `leaders` (the lines
+ *  drawn), `forced` (the labels to keep that had no clear place) and `strain` (how much those cover,
+ *  in px², a label over another marker's dot or with its line across another's counting WORST_PX2
+ *  more, or twice that). */
+function placeLabels(faces, order, within, fixed, reserved) {
   const placed = [];
-  return faces.map((face, index) => {
-    const obstacles = [...placed, ...faces.filter((_, other) => other !== index).map((other) => other.dot), ...fixed];
-    const fits = ({ dx, dy }) => {
+  const leaders = [];
+  const places = [];
+  const forced = [];
+  let strained = 0;
+  for (const index of order) {
+    const face = faces[index];
+    const others = faces.filter((_, other) => other !== index).map((other) => other.dot);
+    const obstacles = [...placed, ...leaders, ...others, ...fixed];
+    // Dots on its own (an incident's defibrillator at its door, another incident at the same place):
+    // its line starts across them whatever it does.
+    const apart = [...others, ...fixed].filter((dot) => !overlaps(dot, face.dot));
+    // How much a place covers, in px²: the label over other labels, lines and dots, its line across
+    // other labels and dots, and the label off the map, counted twice (its text is cut off there,
+    // where a label a pixel over another's edge is still read).
+    const covered = ({ dx, dy }) => {
       const label = moved(face.label, dx, dy);
-      return insideOf(label, within) && obstacles.every((rect) => !overlaps(label, rect));
+      const lines = leaderLines({ dot: face.dot, label }, dy);
+      const outside = within ? area(label) - area(intersection(label, widened(within, 1))) : 0;
+      const over = obstacles.reduce((sum, rect) => sum + area(intersection(label, rect)), 0);
+      const crossed = lines.reduce((sum, line) => sum + [...placed, ...apart].reduce((part, rect) => part + area(intersection(line, rect)), 0), 0);
+      return 2 * outside + over + crossed;
     };
-    const place = labelCandidates(face, obstacles, within).find(fits) ?? (face.keep ? { dx: 0, dy: clearOffset(face.label, obstacles, 0, true) } : null);
-    if (!place) return { dx: 0, dy: 0, shown: false };
-    placed.push(moved(face.label, place.dx, place.dy));
-    return { ...place, shown: true };
-  });
+    // How far a place is from where the label was drawn (a label moved one step down stays on the
+    // side it reads from rather than go to the other side of its dot).
+    const height = face.label.bottom - face.label.top;
+    const spared = face.keep ? [] : reserved;
+    const away = ({ dx, dy }) => {
+      const label = moved(face.label, dx, dy);
+      return Math.abs(dy) + (dx ? height + 4 : 0) + (spared.some((rect) => overlaps(label, rect)) ? 3 * height : 0);
+    };
+    // Inside the map to the pixel: the boxes are measured in fractions of one.
+    const inside = ({ dx, dy }) => insideOf(moved(face.label, dx, dy), within && widened(within, 1));
+    const candidates = labelCandidates(face, obstacles, within)
+      .map((place, order) => ({ ...place, order }))
+      .sort((a, b) => away(a) - away(b) || a.order - b.order);
+    let place = candidates.find((candidate) => inside(candidate) && !covered(candidate));
+    if (!place && face.keep) {
+      // Over another marker's dot last of all (it would hide where that is), then with its line
+      // across another label or dot (struck through, or read as that one's).
+      const overDot = ({ dx, dy }) => [...others, ...fixed].some((rect) => overlaps(moved(face.label, dx, dy), rect));
+      const strikes = ({ dx, dy }) => leaderLines({ dot: face.dot, label: moved(face.label, dx, dy) }, dy).some((line) => [...placed, ...apart].some((rect) => overlaps(line, rect)));
+      const strain = (candidate) => (overDot(candidate) ? 2 * WORST_PX2 : 0) + (strikes(candidate) ? WORST_PX2 : 0) + covered(candidate);
+      place = candidates.reduce((best, candidate) => (best && strain(best) <= strain(candidate) ? best : candidate), null);
+      forced.push(index);
+      strained += strain(place);
+    }
+    if (!place) {
+      places[index] = { dx: 0, dy: 0, shown: false };
+      continue;
+    }
+    const label = moved(face.label, place.dx, place.dy);
+    placed.push(label);
+    leaders.push(...leaderLines({ dot: face.dot, label }, place.dy));
+    places[index] = { dx: place.dx, dy: place.dy, shown: true };
+  }
+  return Object.assign(places, { leaders, forced, strain: strained });
+}
+
+/** The order labelPlaces places `faces` in: by `rank` (their kind's importance: incidents first;
+ *  without one, as given), and of one rank, those with the fewest other dots around them first, so
+ *  that a label with room near its dot takes it before a crowd's labels spread over it (found by a
+ *  browser trial: four incidents in Norwich placed first spread their labels across King's Lynn's,
+ *  which then had nowhere to go); those in `first` before the others of their rank. */
+function placingOrder(faces, fixed, first = new Set()) {
+  const dots = [...faces.map(({ dot }) => dot), ...fixed];
+  const crowd = ({ dot, label }) => {
+    const [width, height] = [label.right - label.left, label.bottom - label.top];
+    const around = { left: dot.left - width, right: dot.right + width, top: dot.top - 2 * height, bottom: dot.bottom + 2 * height };
+    return dots.filter((other) => other !== dot && overlaps(other, around)).length;
+  };
+  const keys = faces.map((face, index) => [face.rank ?? index, first.has(index) ? -1 : face.rank === undefined ? 0 : crowd(face), index]);
+  return keys.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]).map(([, , index]) => index);
 }
 
 /** Where each context marker's (each fire station's) label goes: {dx, dy, shown}. Every station's
@@ -249,29 +378,46 @@ export function labelPlaces(faces, within = null, fixed = []) {
  *  labels crossing others'). Each label in turn goes beside its dot: to its right, else to its left
  *  (the same gap: labelSide), else above it or below it (starting over the dot, or ending over it),
  *  the first of these that is inside `within` (the map's box) and clear of `placed` (the other
- *  markers' dots and labels, as placed by labelPlaces), of every station's dot and of the labels
- *  shown before it, and no nearer another dot (a station's, or one of `markerDots`) than its own:
- *  a reader pairs a name with the dot nearest it (found by a browser trial: "Great Yarmouth" above
- *  its dot, its end a pixel from Norwich's, read as Norwich's name). Where none is, the label is not
- *  shown (a station is never worth a label moved away from it and a line across the map). `faces`
- *  as labelPlaces takes them. */
+ *  markers' dots, labels and lines, as placed by labelPlaces, and the scale bar), of every station's
+ *  dot and of the labels shown before it, and no nearer another dot (a station's, or one of
+ *  `markerDots`) than its own, nor level with one less than a label's height past its end: a reader
+ *  pairs a name with the dot nearest it (found by browser trials: "Great Yarmouth" above its dot,
+ *  its end a pixel from Norwich's, read as Norwich's name; "Dereham" level with Wymondham's dot).
+ *  The markers drawn over its dot (an incident at the station's door) count as its own, and the
+ *  label goes beside them all: it names that place (found by a browser trial: King's Lynn's name not
+ *  shown, the incident there the only other thing near). Where none is, the label is not shown (a
+ *  station is never worth a label moved away from it and a line across the map). `faces` as
+ *  labelPlaces takes them. */
 export function contextLabels(placed, faces, within = null, markerDots = []) {
   const dots = faces.map((face) => face.dot);
   const taken = [...placed];
-  return faces.map(({ dot, label }) => {
-    const gap = label.left - dot.right;
-    // Every place tried is `gap` from its own dot: another dot must be at least a pixel farther.
-    const otherDots = [...markerDots, ...dots.filter((other) => other !== dot)].map((other) => widened(other, Math.max(0, gap) + 1));
-    const obstacles = [...taken, ...otherDots];
-    const [right, left] = [0, dot.left - gap - label.right];
-    const [level, above, below] = [0, dot.top - gap - label.bottom, dot.bottom + gap - label.top];
-    const [over, underEnd] = [dot.left - label.left, dot.right - label.right]; // above or below: starting, or ending, over the dot
+  return faces.map(({ dot: own, label }) => {
+    // The markers drawn over its dot (an incident at the station's door, at a scale that puts a town
+    // in a few pixels) are at its place: its label goes beside them all, and names that place.
+    const here = markerDots.filter((other) => overlaps(other, own));
+    const dot = here.reduce((union, other) => ({
+      left: Math.min(union.left, other.left), right: Math.max(union.right, other.right),
+      top: Math.min(union.top, other.top), bottom: Math.max(union.bottom, other.bottom),
+    }), own);
+    const gap = label.left - own.right;
+    // Every place tried is `gap` from its own dot: another dot must be farther; one level with the
+    // label, farther than a label's height from its ends (a name level with a dot a few pixels past
+    // its end reads as that dot's: found by a browser trial, "Dereham" under its dot, level with
+    // Wymondham's 18 px on).
+    const height = label.bottom - label.top;
+    const otherDots = [...markerDots.filter((other) => !here.includes(other)), ...dots.filter((other) => other !== own)];
+    const nearOthers = otherDots.flatMap((other) => [widened(other, Math.max(0, gap) + 1), { ...other, left: other.left - height, right: other.right + height }]);
+    const obstacles = [...taken, ...nearOthers];
+    const start = moved(label, dot.right - own.right, 0); // to the right of them all
+    const [right, left] = [0, dot.left - gap - start.right];
+    const [level, above, below] = [0, dot.top - gap - start.bottom, dot.bottom + gap - start.top];
+    const [over, underEnd] = [dot.left - start.left, dot.right - start.right]; // above or below: starting, or ending, over the dot
     const places = [[right, level], [left, level], [over, above], [underEnd, above], [over, below], [underEnd, below]];
     for (const [dx, dy] of places) {
-      const shifted = moved(label, dx, dy);
+      const shifted = moved(start, dx, dy);
       if (insideOf(shifted, within) && obstacles.every((rect) => !overlaps(shifted, rect))) {
         taken.push(shifted);
-        return { dx, dy, shown: true };
+        return { dx: dx + start.left - label.left, dy, shown: true };
       }
     }
     return { dx: 0, dy: 0, shown: false };
@@ -385,7 +531,8 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     zoomSnap: ZOOM_SNAP,
   }).setView(START.center, START.zoom);
   if (tileUrl) L.tileLayer(tileUrl, { maxZoom: 19, crossOrigin: false }).addTo(map);
-  L.control.scale({ metric: true, imperial: true, position: "bottomleft" }).addTo(map);
+  // The scale bar is drawn over the markers: no label goes under it (declutter).
+  const scale = L.control.scale({ metric: true, imperial: true, position: "bottomleft" }).addTo(map);
 
   const layers = {
     stations: L.layerGroup().addTo(map),
@@ -443,15 +590,16 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     return faces;
   }
 
-  /** The markers of `groups` as drawn: {element, dot, label}. */
+  /** The markers of `groups` as drawn: {element, dot, label, rank} (rank: its group's place in
+   *  `groups`, the order of importance). */
   function markersOf(groups) {
     const markers = [];
-    for (const group of groups) {
+    for (const [rank, group] of groups.entries()) {
       group.eachLayer((layer) => {
         const element = layer instanceof L.Marker ? layer.getElement() : null;
         const dot = element?.querySelector(".map-pin-dot");
         const label = element?.querySelector(".map-pin-label");
-        if (dot && label) markers.push({ element, dot, label });
+        if (dot && label) markers.push({ element, dot, label, rank });
       });
     }
     return markers;
@@ -489,11 +637,12 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     }
     const within = box(canvas);
     const keep = (element) => element.classList.contains("map-pin--incident");
-    const measured = markers.map(({ element, dot, label }) => ({ pin: box(element), dot: box(dot), label: box(label), keep: keep(element) }));
+    const measured = markers.map(({ element, dot, label, rank }) => ({ pin: box(element), dot: box(dot), label: box(label), keep: keep(element), rank }));
     const sides = measured.map((face) => labelSide(face, within));
     for (const [index, face] of measured.entries()) face.label = moved(face.label, sides[index].dx, 0);
     const stationFaces = stations.map(({ dot, label }) => ({ dot: box(dot), label: box(label) }));
-    const places = labelPlaces(measured, within, stationFaces.map(({ dot }) => dot));
+    const scaleBar = box(scale.getContainer());
+    const places = labelPlaces(measured, within, [...stationFaces.map(({ dot }) => dot), scaleBar], stationFaces.map(({ label }) => label));
     markers.forEach((marker, index) => {
       const { dx, dy, shown } = places[index];
       putLabel(marker, { dx: sides[index].dx + dx, dy, shown }, { ...measured[index], label: moved(measured[index].label, dx, 0) });
@@ -502,6 +651,7 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
       const { dx, dy, shown } = places[index];
       return shown ? [dot, moved(label, dx, dy)] : [dot];
     });
+    placed.push(...places.leaders, scaleBar);
     const dots = measured.map(({ dot }) => dot);
     contextLabels(placed, stationFaces, within, dots).forEach((place, index) => putLabel(stations[index], place));
     return sides.some((side) => !side.inside);

@@ -695,3 +695,124 @@ def test_with_several_incidents_open_a_responder_s_label_names_their_incident(ch
     finally:
         context.close()
         close_incidents(server, incidents)
+
+
+# Found by a browser trial of the control room's board (/board/ at 1920x1080, and on a phone 360 px
+# wide): ten incidents in Norfolk, four of them in Norwich, and one in London, the map's scale taking
+# in both. The incidents (CAD reference's place, latitude, longitude, dispatched).
+CROWDED_NORFOLK = [
+    ("NOR-3", 52.6308, 1.2886, True),
+    ("NOR-4", 52.6290, 1.2700, True),
+    ("KL-5", 52.7540, 0.3980, True),
+    ("LDN-6", 51.5000, -0.1200, True),
+    ("GY-7", 52.5950, 1.7280, True),
+    ("NOR-8", 52.6250, 1.3050, True),
+    ("NOR-9", 52.6270, 1.3000, True),
+    ("SH-10", 52.9400, 1.2100, False),
+]
+
+# The lines drawn from dots to their moved labels (.map-pin-leader: a box drawn by two of its
+# borders, app/map.css) that run across another marker's label shown or under the scale bar:
+# pairs of [the label the line goes to, what it runs across].
+LINES_ACROSS_LABELS = """(map) => {
+  const shown = (node) => node.checkVisibility({ visibilityProperty: true });
+  const cover = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const labels = [...map.querySelectorAll('.map-pin')]
+    .map((pin) => ({ pin, label: pin.querySelector('.map-pin-label') }))
+    .filter(({ label }) => shown(label))
+    .map(({ pin, label }) => ({ pin, name: label.textContent, box: label.getBoundingClientRect() }));
+  const scale = map.querySelector('.leaflet-control-scale').getBoundingClientRect();
+  const found = [];
+  for (const leader of map.querySelectorAll('.map-pin-leader')) {
+    const r = leader.getBoundingClientRect();
+    const x = leader.classList.contains('map-pin-leader--left') ? r.right - 1 : r.left + 1;
+    const y = leader.classList.contains('map-pin-leader--up') ? r.top + 1 : r.bottom - 1;
+    const lines = [{ left: x - 1, right: x + 1, top: r.top, bottom: r.bottom }];
+    if (r.width > 2) lines.push({ left: r.left, right: r.right, top: y - 1, bottom: y + 1 });
+    const pin = leader.closest('.map-pin');
+    const name = pin.querySelector('.map-pin-label').textContent;
+    for (const line of lines) {
+      for (const other of labels) if (other.pin !== pin && cover(line, other.box)) found.push([name, other.name]);
+      if (cover(line, scale)) found.push([name, 'the scale bar']);
+    }
+  }
+  return found;
+}"""
+
+# The stations' labels shown that are as near another marker's dot as their own, but for the markers
+# drawn over their own dot (an incident at the station's door: its label names that place), or level
+# with another dot less than a label's height past their ends: pairs of [station, the other marker].
+STATION_LABELS_BESIDE_ANOTHER_DOT = """(map) => {
+  const shown = (node) => node.checkVisibility({ visibilityProperty: true });
+  const cover = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const gap = (a, b) => Math.hypot(
+    Math.max(0, a.left - b.right, b.left - a.right), Math.max(0, a.top - b.bottom, b.top - a.bottom));
+  const pins = [...map.querySelectorAll('.map-pin')].map((pin) => ({
+    station: pin.classList.contains('map-pin--station'),
+    name: pin.querySelector('.map-pin-label').textContent,
+    label: pin.querySelector('.map-pin-label'),
+    dot: pin.querySelector('.map-pin-dot').getBoundingClientRect(),
+  }));
+  return pins.filter((pin) => pin.station && shown(pin.label)).flatMap((pin) => {
+    const label = pin.label.getBoundingClientRect();
+    const here = pins.filter((other) => !other.station && cover(other.dot, pin.dot));
+    const own = Math.min(...[pin, ...here].map((other) => gap(label, other.dot)));
+    return pins.filter((other) => other !== pin && !here.includes(other)).filter((other) => {
+      const level = other.dot.top < label.bottom && label.top < other.dot.bottom;
+      return gap(label, other.dot) <= own || (level && gap(label, other.dot) < label.height);
+    }).map((other) => [pin.name, other.name]);
+  });
+}"""
+
+
+def test_a_crowded_board_map_keeps_its_lines_off_labels_and_its_labels_by_their_dots(chromium, server, dispatcher):
+    """Found by a browser trial of the control room's board with ten incidents open in Norfolk and
+    one in London: the lines from the Norwich incidents to their labels, stacked down the map, ran
+    across "AED 1 of T9-KL-5" (read "AED 1 of T9-KL-"); "Dereham" sat level with another station's
+    dot; King's Lynn's name was missing, with nothing near but the incident at its door; and on a
+    phone (360 px wide) "T9-LDN-6" hung far above its dot. On the wall board and on the phone, no
+    line runs across a label, every incident's label is shown, the stations' names are by their own
+    dots, King's Lynn's among them, and London's label is beside its marker."""
+    cancel_every_open_incident(dispatcher)
+    run = uuid.uuid4().hex[:2].upper()
+    incidents: list[int] = []
+    for place, latitude, longitude, dispatch in CROWDED_NORFOLK:
+        body = {"cad_reference": f"{run}-{place}", "latitude": latitude, "longitude": longitude, "dispatch": dispatch}
+        incidents.append(as_cad(server, "/api/v1/incidents/", {**body, "address": f"{place}, Norfolk"})["id"])
+    try:
+        for viewport, scheme in (({"width": 1920, "height": 1080}, "light"), ({"width": 360, "height": 740}, "dark")):
+            context, page = wall_board(chromium, server, viewport)
+            try:
+                page.emulate_media(color_scheme=scheme)
+                problems = watch_for_problems(page)
+                pins = page.locator(".wall-map .map-pin--incident")
+                page.wait_for_function(
+                    "(n) => document.querySelectorAll('.wall-map .map-pin--incident').length === n", arg=len(incidents)
+                )
+                page.locator(".wall-map .map-pin--defibrillator").first.wait_for(state="attached")
+                page.wait_for_timeout(1500)  # every incident's defibrillators, and the map's redraws
+                assert page.eval_on_selector(".wall-map", LINES_ACROSS_LABELS) == []
+                assert labels_overlapping(page, ".wall-map") == [], labels_overlapping(page, ".wall-map")
+                assert page.eval_on_selector(".wall-map", STATION_LABELS_BESIDE_ANOTHER_DOT) == []
+                assert pins.locator(".map-pin-label").evaluate_all(
+                    "(labels) => labels.every((label) => label.checkVisibility({ visibilityProperty: true }))"
+                )
+                london = page.locator(".wall-map .map-pin--incident", has_text=f"{run}-LDN-6")
+                apart = london.evaluate(
+                    """(pin) => {
+                      const a = pin.querySelector('.map-pin-label').getBoundingClientRect();
+                      const b = pin.querySelector('.map-pin-dot').getBoundingClientRect();
+                      const across = Math.max(0, a.left - b.right, b.left - a.right);
+                      return Math.hypot(across, Math.max(0, a.top - b.bottom, b.top - a.bottom));
+                    }"""
+                )
+                assert apart <= 3, f"{run}-LDN-6's label is {apart:.0f} px from its marker"
+                if viewport["width"] == 1920:
+                    lynn = page.locator(".wall-map .map-pin--station .map-pin-label", has_text="King's Lynn")
+                    assert lynn.evaluate("(label) => label.checkVisibility({ visibilityProperty: true })")
+                    assert page.eval_on_selector(".wall-map", LABELS_OUTSIDE) == []
+                assert problems == [], problems
+            finally:
+                context.close()
+    finally:
+        close_incidents(server, incidents)

@@ -395,14 +395,17 @@ describe("labels that would cover each other", () => {
     assert.ok(moved.top + defibrillator >= incidentLabel.bottom, `moved ${defibrillator} px: still under the incident's label`);
   });
 
-  it("keeps a label off another marker's dot, and stacks a crowd one under another", () => {
+  it("keeps a label off another marker's dot, and a crowd's labels off one another", () => {
+    // Stacked one under another, or on the other side of their dots.
     const crowd = [face(100, 100), face(101, 100), face(102, 101), face(99, 99)];
-    const offsets = labelOffsets(crowd);
-    const placed = crowd.map((item, index) => ({ top: item.label.top + offsets[index], bottom: item.label.bottom + offsets[index] }));
+    const places = map.labelPlaces(crowd);
+    const placed = crowd.map((item, index) => ({
+      left: item.label.left + places[index].dx, right: item.label.right + places[index].dx,
+      top: item.label.top + places[index].dy, bottom: item.label.bottom + places[index].dy,
+    }));
+    const cover = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
     for (let a = 0; a < placed.length; a += 1) {
-      for (let b = a + 1; b < placed.length; b += 1) {
-        assert.ok(placed[a].bottom <= placed[b].top || placed[b].bottom <= placed[a].top, `labels ${a} and ${b} overlap: ${JSON.stringify(placed)}`);
-      }
+      for (let b = a + 1; b < placed.length; b += 1) assert.ok(!cover(placed[a], placed[b]), `labels ${a} and ${b} overlap: ${JSON.stringify(placed)}`);
     }
     // A label right of a dot it would cover moves below that dot.
     const [, beside] = labelOffsets([face(130, 100), face(100, 100)]);
@@ -457,7 +460,8 @@ describe("labels that would cover each other", () => {
   it("keeps the labels off the stations' dots: context, but never hidden", () => {
     const station = rect(140, 95, 12, 12); // under the label of the marker at (100, 100)
     const [offset] = labelOffsets([face(100, 100)], null, [station]);
-    assert.ok(face(100, 100).label.top + offset >= station.bottom, `moved ${offset} px`);
+    const label = face(100, 100).label;
+    assert.ok(label.top + offset >= station.bottom || label.bottom + offset <= station.top, `moved ${offset} px`);
     assert.deepEqual(labelOffsets([face(100, 100)], null, [rect(400, 400, 12, 12)]), [0]);
   });
 
@@ -543,5 +547,185 @@ describe("labels that would cover each other", () => {
     // The other markers' dots count too: a station's label beside a responder's dot moves away.
     const [beside] = map.contextLabels([], [station(100, 100, 60)], within, [rect(182, 100, 12, 12)]);
     assert.ok(beside.dx < 0, JSON.stringify(beside));
+  });
+
+  // Found by a browser trial of the control room's board (/board/) with ten incidents open in
+  // Norfolk (four in Norwich, a few pixels apart at the scale that also takes in one in London): the
+  // lines from the Norwich incidents' dots to their labels, stacked down the map, ran across "AED 1
+  // of T9-KL-5", which read "AED 1 of T9-KL-"; "Dereham" sat level with Wymondham's dot; King's
+  // Lynn's name was not shown, its dot under the incident there (itself with nothing else near);
+  // and on a phone (360 px wide) "T9-LDN-6" hung 80 px above its dot, its line across another
+  // incident's marker. The markers as measured in that browser (px in the page: [kind (incident,
+  // station, defibrillator), name, dot, label as drawn]), then placed as the map places them.
+  const TRIAL_1920 = {
+    within: { left: 1281, top: 120, right: 1898, bottom: 677 },
+    scale: { left: 1286, top: 634, right: 1372, bottom: 672 },
+    pins: [
+      ["i", "T9-SH-10", [1567, 151, 1598, 182], [1596, 153, 1701, 180]],
+      ["i", "T9-NOR-9", [1584, 245, 1615, 276], [1613, 247, 1722, 274]],
+      ["i", "T9-NOR-8", [1585, 245, 1616, 276], [1614, 247, 1723, 274]],
+      ["i", "T9-GY-7", [1662, 254, 1693, 285], [1691, 256, 1781, 283]],
+      ["i", "T9-LDN-6", [1325, 579, 1356, 610], [1354, 581, 1460, 608]],
+      ["i", "T9-KL-5", [1419, 207, 1450, 238], [1448, 209, 1538, 236]],
+      ["i", "T9-NOR-4", [1578, 244, 1609, 275], [1607, 246, 1716, 273]],
+      ["i", "T9-NOR-3", [1582, 244, 1613, 275], [1611, 246, 1720, 273]],
+      ["s", "Dereham", [1528, 238, 1541, 251], [1548, 232, 1633, 256]],
+      ["s", "Gorleston", [1669, 268, 1682, 281], [1689, 262, 1778, 286]],
+      ["s", "Great Yarmouth", [1670, 258, 1683, 271], [1690, 252, 1825, 276]],
+      ["s", "King's Lynn", [1429, 215, 1442, 228], [1449, 209, 1550, 233]],
+      ["s", "North Walsham", [1608, 195, 1621, 208], [1628, 189, 1761, 213]],
+      ["s", "Norwich (Carrow)", [1595, 254, 1608, 267], [1615, 248, 1763, 272]],
+      ["s", "Thetford", [1492, 317, 1505, 330], [1512, 311, 1591, 335]],
+      ["s", "Wymondham", [1559, 269, 1572, 282], [1579, 263, 1696, 287]],
+      ["d", "AED 1 of T9-SH-10", [1574, 152, 1591, 170], [1596, 152, 1770, 176]],
+      ["d", "AED 2 of T9-SH-10", [1575, 154, 1592, 172], [1597, 154, 1771, 198]],
+      ["d", "AED 3 of T9-SH-10", [1576, 151, 1593, 169], [1598, 151, 1772, 175]],
+      ["d", "AED 1 of T9-NOR-9", [1590, 246, 1607, 264], [1612, 246, 1789, 331]],
+      ["d", "AED 2 of T9-NOR-9", [1592, 247, 1609, 265], [1614, 247, 1791, 291]],
+      ["d", "AED 3 of T9-NOR-8", [1594, 249, 1611, 267], [1616, 249, 1793, 293]],
+      ["d", "AED 1 of T9-KL-5", [1427, 209, 1444, 227], [1449, 209, 1610, 233]],
+      ["d", "AED 2 of T9-KL-5", [1428, 211, 1445, 229], [1450, 211, 1611, 255]],
+      ["d", "AED 3 of T9-KL-5", [1429, 207, 1446, 225], [1451, 207, 1612, 231]],
+    ],
+  };
+  const TRIAL_360 = {
+    within: { left: 16, top: 555, right: 344, bottom: 715 },
+    scale: { left: 21, top: 679, right: 120, bottom: 710 },
+    pins: [
+      ["i", "T9-SH-10", [115, 582, 143, 610], [141, 586, 222, 607]],
+      ["i", "T9-NOR-9", [117, 594, 145, 622], [143, 598, 227, 619]],
+      ["i", "T9-NOR-8", [117, 594, 145, 622], [143, 598, 227, 619]],
+      ["i", "T9-GY-7", [126, 595, 154, 623], [152, 599, 221, 620]],
+      ["i", "T9-LDN-6", [84, 635, 112, 663], [110, 639, 192, 660]],
+      ["i", "T9-KL-5", [96, 589, 124, 617], [122, 593, 192, 614]],
+      ["i", "T9-NOR-4", [116, 594, 144, 622], [142, 598, 226, 619]],
+      ["i", "T9-NOR-3", [116, 593, 144, 621], [142, 597, 226, 618]],
+      ["s", "Dereham", [116, 599, 128, 611], [134, 596, 200, 614]],
+      ["s", "Gorleston", [134, 602, 146, 614], [152, 599, 221, 617]],
+      ["s", "Great Yarmouth", [134, 601, 146, 613], [152, 598, 256, 616]],
+      ["s", "King's Lynn", [104, 596, 116, 608], [122, 593, 200, 611]],
+      ["s", "North Walsham", [127, 593, 139, 605], [145, 590, 247, 608]],
+      ["s", "Norwich (Carrow)", [125, 601, 137, 613], [143, 598, 257, 616]],
+      ["s", "Thetford", [112, 609, 124, 621], [130, 606, 191, 624]],
+      ["s", "Wymondham", [120, 603, 132, 615], [138, 600, 228, 618]],
+      ["d", "AED 1 of T9-SH-10", [120, 586, 136, 602], [140, 586, 274, 604]],
+      ["d", "AED 2 of T9-SH-10", [121, 586, 137, 602], [141, 586, 275, 620]],
+      ["d", "AED 3 of T9-SH-10", [121, 586, 137, 602], [141, 586, 275, 604]],
+      ["d", "AED 1 of T9-NOR-9", [123, 597, 139, 613], [143, 597, 280, 662]],
+      ["d", "AED 2 of T9-NOR-9", [123, 598, 139, 614], [143, 598, 280, 632]],
+      ["d", "AED 3 of T9-NOR-8", [123, 598, 139, 614], [143, 598, 280, 632]],
+      ["d", "AED 1 of T9-KL-5", [102, 593, 118, 609], [122, 593, 246, 611]],
+      ["d", "AED 2 of T9-KL-5", [102, 593, 118, 609], [122, 593, 246, 627]],
+      ["d", "AED 3 of T9-KL-5", [102, 593, 118, 609], [122, 593, 246, 611]],
+    ],
+  };
+  const RANKS = { i: 0, d: 3 }; // app/map.js declutter: incidents, this phone, responders, defibrillators
+
+  /** The scene laid out as app/map.js declutter lays it out: each marker {name, kind, dot, label
+   *  (as placed; null when not shown), lines (its line to its label, as drawn: leaderBox)}, each
+   *  station {name, dot, label}. */
+  const layOut = ({ within, scale, pins }) => {
+    const rectOf = ([left, top, right, bottom]) => ({ left, top, right, bottom });
+    const shift = (r, dx, dy) => ({ left: r.left + dx, right: r.right + dx, top: r.top + dy, bottom: r.bottom + dy });
+    const markers = pins.filter(([kind]) => kind !== "s").map(([kind, name, dot, label]) => ({ kind, name, dot: rectOf(dot), label: rectOf(label), keep: kind === "i", rank: RANKS[kind] }));
+    const stations = pins.filter(([kind]) => kind === "s").map(([, name, dot, label]) => ({ name, dot: rectOf(dot), label: rectOf(label) }));
+    markers.forEach((face) => (face.label = shift(face.label, map.labelSide(face, within).dx, 0)));
+    const places = map.labelPlaces(markers, within, [...stations.map(({ dot }) => dot), scale], stations.map(({ label }) => label));
+    const drawn = markers.map((face, index) => {
+      const { dx, dy, shown } = places[index];
+      if (!shown) return { ...face, label: null, lines: [] };
+      const line = dy ? map.leaderBox({ pin: { left: 0, top: 0 }, dot: face.dot, label: shift(face.label, dx, 0) }, dy) : null;
+      const lines = [];
+      if (line) {
+        const x = line.toLeft ? line.left + line.width : line.left;
+        const y = line.up ? line.top : line.top + line.height;
+        lines.push({ left: x - 1, right: x + 1, top: line.top, bottom: line.top + line.height });
+        if (line.width > 0) lines.push({ left: line.left, right: line.left + line.width, top: y - 1, bottom: y + 1 });
+      }
+      return { ...face, label: shift(face.label, dx, dy), lines };
+    });
+    const placed = [...drawn.map(({ dot }) => dot), ...drawn.filter(({ label }) => label).map(({ label }) => label), ...drawn.flatMap(({ lines }) => lines), scale];
+    const named = map.contextLabels(placed, stations, within, markers.map(({ dot }) => dot));
+    return {
+      markers: drawn,
+      stations: stations.map((station, index) => ({ ...station, label: named[index].shown ? shift(station.label, named[index].dx, named[index].dy) : null })),
+    };
+  };
+  const cover = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const gapBetween = (a, b) => Math.hypot(Math.max(0, a.left - b.right, b.left - a.right), Math.max(0, a.top - b.bottom, b.top - a.bottom));
+  const insideTo1px = (r, within) => r.left >= within.left - 1 && r.right <= within.right + 1 && r.top >= within.top - 1 && r.bottom <= within.bottom + 1;
+
+  /** What is wrong with a laid out scene: labels over other labels, dots, lines or the scale bar,
+   *  lines across another label or another place's dot (one not under its own), labels off the map
+   *  (but those in `offMapAllowed`). */
+  const faults = (scene, { markers, stations }, offMapAllowed = []) => {
+    const found = [];
+    const labels = [...markers, ...stations].filter(({ label }) => label);
+    const dots = [...markers, ...stations];
+    for (const item of labels) {
+      if (!insideTo1px(item.label, scene.within) && !offMapAllowed.includes(item.name)) found.push(`${item.name}: off the map`);
+      for (const other of labels) if (other !== item && cover(item.label, other.label)) found.push(`${item.name}: over the label ${other.name}`);
+      for (const other of dots) if (other !== item && cover(item.label, other.dot)) found.push(`${item.name}: over the dot ${other.name}`);
+      for (const other of markers) if (other !== item && other.lines.some((line) => cover(item.label, line))) found.push(`${item.name}: over the line to ${other.name}`);
+      if (cover(item.label, scene.scale)) found.push(`${item.name}: under the scale bar`);
+    }
+    for (const marker of markers) {
+      for (const line of marker.lines) {
+        for (const other of labels) if (other !== marker && cover(line, other.label)) found.push(`the line to ${marker.name} across the label ${other.name}`);
+        for (const other of dots) if (other !== marker && !cover(other.dot, marker.dot) && cover(line, other.dot)) found.push(`the line to ${marker.name} across the dot ${other.name}`);
+      }
+    }
+    return [...new Set(found)];
+  };
+
+  it("keeps the lines to moved labels off other labels, on the control room's crowded board", () => {
+    const laidOut = layOut(TRIAL_1920);
+    assert.deepEqual(faults(TRIAL_1920, laidOut), []);
+    const incidents = laidOut.markers.filter(({ kind }) => kind === "i");
+    assert.ok(incidents.every(({ label }) => label), JSON.stringify(incidents.map(({ name, label }) => [name, label])));
+  });
+
+  it("names a station where its name has room, and never level with another dot just past its end", () => {
+    const { markers, stations } = layOut(TRIAL_1920);
+    const shown = stations.filter(({ label }) => label).map(({ name }) => name);
+    // King's Lynn: under the incident's dot there, nothing else near; Thetford: nothing near.
+    for (const name of ["King's Lynn", "Thetford"]) assert.ok(shown.includes(name), `${name} is not named: ${shown}`);
+    for (const station of stations.filter(({ label }) => label)) {
+      const here = markers.filter(({ dot }) => cover(dot, station.dot)).map(({ dot }) => dot);
+      const own = Math.min(...[station.dot, ...here].map((dot) => gapBetween(station.label, dot)));
+      const height = station.label.bottom - station.label.top;
+      for (const other of [...markers, ...stations]) {
+        if (other === station || here.includes(other.dot)) continue;
+        assert.ok(gapBetween(station.label, other.dot) > own, `${station.name}'s label is as near ${other.name}'s dot as its own`);
+        const level = other.dot.top < station.label.bottom && station.label.top < other.dot.bottom;
+        assert.ok(!level || gapBetween(station.label, other.dot) >= height, `${station.name}'s label is level with ${other.name}'s dot, ${gapBetween(station.label, other.dot)} px from its end`);
+      }
+    }
+  });
+
+  it("names a station under an incident's marker beside that marker, with nothing else near", () => {
+    const within = { left: 0, top: 0, right: 500, bottom: 400 };
+    const incident = { dot: rect(190, 190, 31, 31), label: rect(219, 192, 90, 27) };
+    const station = { dot: rect(200, 200, 13, 13), label: rect(220, 197, 100, 24) };
+    const placed = [incident.dot, incident.label];
+    const [named] = map.contextLabels(placed, [station], within, [incident.dot]);
+    assert.equal(named.shown, true, JSON.stringify(named));
+    const label = { left: station.label.left + named.dx, right: station.label.right + named.dx, top: station.label.top + named.dy, bottom: station.label.bottom + named.dy };
+    assert.ok(!cover(label, incident.dot) && !cover(label, incident.label), JSON.stringify(label));
+    assert.ok(gapBetween(label, incident.dot) <= 8, `${gapBetween(label, incident.dot)} px from the marker`);
+  });
+
+  it("keeps a far incident's label beside its marker on a phone-sized board, and every line off other labels", () => {
+    const laidOut = layOut(TRIAL_360);
+    const { markers } = laidOut;
+    const incidents = markers.filter(({ kind }) => kind === "i");
+    assert.ok(incidents.every(({ label }) => label), JSON.stringify(incidents.map(({ name, label }) => [name, label])));
+    // Eight incidents' labels in a map 160 px high: London's, beside its dot near the map's left
+    // edge, is the one without a clear place; it is cut by that edge rather than over another.
+    assert.deepEqual(faults(TRIAL_360, laidOut, ["T9-LDN-6"]), []);
+    const london = incidents.find(({ name }) => name === "T9-LDN-6");
+    assert.ok(gapBetween(london.label, london.dot) <= 3, `T9-LDN-6's label ${gapBetween(london.label, london.dot)} px from its dot`);
+    const inside = Math.max(0, Math.min(london.label.right, TRIAL_360.within.right) - Math.max(london.label.left, TRIAL_360.within.left));
+    assert.ok(inside >= 0.85 * (london.label.right - london.label.left), JSON.stringify(london.label));
   });
 });
