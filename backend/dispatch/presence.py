@@ -19,6 +19,7 @@ from backend.accounts import actions as account_actions
 from backend.accounts.models import Responder
 from backend.audit.log import record_many
 from backend.audit.models import AuditAction
+from backend.delivery.models import PushDevice
 from backend.dispatch.actions import ACTIVE_STATES
 from backend.dispatch.models import Alert, IncidentStatus
 from backend.realtime import events
@@ -50,7 +51,7 @@ def log_out(*, request, push_endpoint: str | None = None) -> None:
     with transaction.atomic():
         user = account_actions.log_out(request=request, push_endpoint=push_endpoint)
         responder = _responder_of(user)
-        if responder is None:
+        if responder is None or _still_rung_on_another_phone(user):
             return
         now = timezone.now()
         responder.logged_out_at = now
@@ -79,6 +80,15 @@ def responder_payload(responder: Responder, *, changed_at) -> dict:
         "logged_out_at": logged_out_at.isoformat() if logged_out_at else None,
         "changed_at": changed_at.isoformat(),
     }
+
+
+def _still_rung_on_another_phone(user) -> bool:
+    """Another phone of theirs still holds a push subscription, so their alerts still ring there
+    (this phone's went with the logout, accounts.actions.log_out): the boards must not say they
+    logged out. Found in review: logging out of one of two phones showed them as logged out. Read
+    from the subscriptions, not the sessions, which hold their user only in encoded data (finding
+    them reads every session: accounts.sessions.session_keys_of)."""
+    return PushDevice.objects.filter(user_id=user.pk).exists()
 
 
 def _responder_of(user) -> Responder | None:

@@ -12,7 +12,8 @@ from backend.dispatch import payloads
 from backend.dispatch.actions import dispatch_incident, respond_to_alert
 from backend.realtime import events
 from tests.api.helpers import assert_matches
-from tests.delivery.test_subscriptions_follow_the_person import browser_of, log_out
+from tests.conftest import browser_subscription
+from tests.delivery.test_subscriptions_follow_the_person import PHONE, TABLET, browser_of, log_out, subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +120,28 @@ def test_the_phone_s_own_alert_does_not_carry_it(en_route, alice):
     detail = payloads.alert_detail(en_route)
     assert "responder_logged_out_at" not in detail
     assert_matches("alert", detail)
+
+
+def test_logging_out_of_one_of_two_phones_still_rung_tells_the_boards_nothing(en_route, alice):
+    """Her tablet still holds its subscription, so her alerts still ring there: not logged out."""
+    phone, tablet = PHONE, TABLET
+    subscribe(alice.user, browser_subscription(phone))
+    subscribe(alice.user, browser_subscription(tablet))
+    with mock.patch("backend.realtime.events.send_to_board") as send:
+        assert log_out(browser_of(alice.user), {"endpoint": phone}).status_code == 204
+
+    assert board_frames(send, "board.responder") == []
+    alice.refresh_from_db()
+    assert alice.logged_out_at is None
+    assert fresh_board_alert(en_route)["responder_logged_out_at"] is None
+
+
+def test_logging_out_of_the_last_phone_still_rung_tells_the_boards(en_route, alice):
+    phone = PHONE
+    subscribe(alice.user, browser_subscription(phone))
+    with mock.patch("backend.realtime.events.send_to_board") as send:
+        assert log_out(browser_of(alice.user), {"endpoint": phone}).status_code == 204
+
+    assert len(board_frames(send, "board.responder")) == 1
+    alice.refresh_from_db()
+    assert alice.logged_out_at is not None
