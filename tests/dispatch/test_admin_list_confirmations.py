@@ -12,7 +12,13 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from backend.dispatch.actions import close_incident, create_incident, dispatch_incident, respond_to_alert
+from backend.dispatch.actions import (
+    cancel_incident,
+    close_incident,
+    create_incident,
+    dispatch_incident,
+    respond_to_alert,
+)
 from backend.dispatch.models import Alert, Incident, IncidentStatus
 from tests.conftest import KINGS_LYNN, admin_client_for
 
@@ -96,7 +102,19 @@ def test_the_close_page_says_when_closing_changes_nobody_and_when_an_incident_is
 
     assert "Nobody is alerted or going: nobody's state changes" in content
     assert "Nothing: not open" in content
-    assert 'value="Close the incidents"' in content
+    assert 'value="Close the incident"' in content, "the button counts only the open one"
+    assert confirmation_fields(content)["_selected_action"] == [str(incident.pk)], "and posts only it"
+
+
+def test_the_close_page_offers_no_close_when_nothing_selected_is_open(coordinator, carol, incident):
+    cancel_incident(actor=carol, incident_id=incident.pk, reason="Duplicate call")
+
+    content = select(coordinator, "close_incidents", incident).content.decode()
+
+    assert "Nothing: not open" in content
+    assert 'value="Close the incident' not in content, "found by a trial: offered for a cancelled one"
+    assert 'name="confirm"' not in content
+    assert "None of this is open: there is nothing to close." in content
 
 
 def test_the_incident_page_close_button_asks_first(coordinator, incident):
