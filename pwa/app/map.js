@@ -51,10 +51,6 @@ const LEADER_PX = 2;
 // dot as this: more than any label's area, on the largest map.
 const WORST_PX2 = 1e6;
 
-// A label this near its dot (px, the gap between their boxes) is beside it, and read as its own
-// whatever else is near: a moved label farther from its dot must be farther still from every other.
-const BESIDE_PX = 6;
-
 let leafletLoading = null;
 
 function loadStylesheet(href, doc = document) {
@@ -112,22 +108,6 @@ export function estimateText(estimate) {
 export function accessNote(access) {
   if (access === "yes" || access === "permissive") return "";
   return access === "unknown" || !access ? "access unknown" : "not public";
-}
-
-/** The incidents' labels shortened, for a map too crowded to show them in full (declutter): each
- *  the shortest end of it, in whole parts ("CAD-T3-009": "009", "T3-009", ...), that no other label
- *  ends with, after an ellipsis ("…009"); a label as short as that, or with no shorter end that is
- *  its alone, as it is. The board's lists beside the map name each incident in full. */
-export function shortLabels(labels) {
-  const ends = (label) => {
-    const parts = String(label).split(/(?<=[-\s/])/);
-    return parts.map((_, index) => parts.slice(index).join("")).reverse();
-  };
-  return labels.map((label, index) => {
-    const text = String(label);
-    const end = ends(text).find((candidate) => candidate.length < text.length && labels.every((other, at) => at === index || !ends(other).includes(candidate)));
-    return end && end.length + 1 < text.length ? `…${end}` : text;
-  });
 }
 
 /** The room a fit leaves at the map's edges, in px ({paddingTopLeft, paddingBottomRight}, as
@@ -209,7 +189,6 @@ const moved = (rect, dx, dy) => ({ left: rect.left + dx, right: rect.right + dx,
 const widened = (rect, by) => ({ left: rect.left - by, right: rect.right + by, top: rect.top - by, bottom: rect.bottom + by });
 const intersection = (a, b) => ({ left: Math.max(a.left, b.left), right: Math.min(a.right, b.right), top: Math.max(a.top, b.top), bottom: Math.min(a.bottom, b.bottom) });
 const area = (rect) => Math.max(0, rect.right - rect.left) * Math.max(0, rect.bottom - rect.top);
-const gapBetween = (a, b) => Math.hypot(Math.max(0, a.left - b.right, b.left - a.right), Math.max(0, a.top - b.bottom, b.top - a.bottom));
 const insideOf = (rect, within) => !within || (rect.left >= within.left && rect.right <= within.right && rect.top >= within.top && rect.bottom <= within.bottom);
 
 /** How far (px, down if positive) `label` moves from `start` to be clear of `obstacles`: past the
@@ -297,7 +276,7 @@ function labelCandidates(face, obstacles, within) {
  *  least (px²; off the map counting twice: its text is cut off there).
  *  The lines drawn (leaderLines) are on the answer as `leaders`, for the stations' labels to keep
  *  clear of (contextLabels). */
-export function labelPlaces(faces, within = null, fixed = [], reserved = [], bars = []) {
+export function labelPlaces(faces, within = null, fixed = [], reserved = []) {
   // A label to keep that found no clear place is placed again first of its rank, once or twice,
   // where the labels to keep then cover less (then fewer are not shown): found by a browser trial,
   // the wall board on a phone (360 px wide), eight incidents' labels in a map 160 px high.
@@ -305,7 +284,7 @@ export function labelPlaces(faces, within = null, fixed = [], reserved = [], bar
   const first = new Set();
   const worse = (a, b) => a.strain - b.strain || a.filter(({ shown }) => !shown).length - b.filter(({ shown }) => !shown).length;
   for (let attempt = 0; attempt < 3; attempt += 1) {
-    const tried = placeLabels(faces, placingOrder(faces, fixed, first), within, fixed, reserved, bars);
+    const tried = placeLabels(faces, placingOrder(faces, fixed, first), within, fixed, reserved);
     if (!best || worse(tried, best) < 0) best = tried;
     if (!tried.forced.length || tried.forced.every((index) => first.has(index))) break;
     for (const index of tried.forced) first.add(index);
@@ -317,7 +296,7 @@ export function labelPlaces(faces, within = null, fixed = [], reserved = [], bar
  *  drawn), `forced` (the labels to keep that had no clear place) and `strain` (how much those cover,
  *  in px², a label over another marker's dot or with its line across another's counting WORST_PX2
  *  more, or twice that). */
-function placeLabels(faces, order, within, fixed, reserved, bars) {
+function placeLabels(faces, order, within, fixed, reserved) {
   const placed = [];
   const leaders = [];
   const places = [];
@@ -326,21 +305,10 @@ function placeLabels(faces, order, within, fixed, reserved, bars) {
   for (const index of order) {
     const face = faces[index];
     const others = faces.filter((_, other) => other !== index).map((other) => other.dot);
-    const obstacles = [...placed, ...leaders, ...others, ...fixed, ...bars];
+    const obstacles = [...placed, ...leaders, ...others, ...fixed];
     // Dots on its own (an incident's defibrillator at its door, another incident at the same place):
     // its line starts across them whatever it does.
     const apart = [...others, ...fixed].filter((dot) => !overlaps(dot, face.dot));
-    // A reader pairs a label with the dot nearest it: a place away from its own dot and nearer
-    // another's than its own by more than a dot's width (but those on its own: in a crowd of dots
-    // closer than that, its line tells which is its own) reads as that one's label, whatever line ties it to its own (found by a
-    // browser trial of the board with fifteen incidents: labels stacked far from their dots, beside
-    // others', "T3-NOR-19" by Great Yarmouth's).
-    const readsAsOwn = ({ dx, dy }) => {
-      const label = moved(face.label, dx, dy);
-      const own = gapBetween(label, face.dot);
-      const slack = Math.max(face.dot.right - face.dot.left, face.dot.bottom - face.dot.top);
-      return own <= BESIDE_PX || apart.every((dot) => gapBetween(label, dot) + slack > own);
-    };
     // How much a place covers, in px²: the label over other labels, lines and dots, its line across
     // other labels and dots, and the label off the map, counted twice (its text is cut off there,
     // where a label a pixel over another's edge is still read).
@@ -349,7 +317,7 @@ function placeLabels(faces, order, within, fixed, reserved, bars) {
       const lines = leaderLines({ dot: face.dot, label }, dy);
       const outside = within ? area(label) - area(intersection(label, widened(within, 1))) : 0;
       const over = obstacles.reduce((sum, rect) => sum + area(intersection(label, rect)), 0);
-      const crossed = lines.reduce((sum, line) => sum + [...placed, ...apart, ...bars].reduce((part, rect) => part + area(intersection(line, rect)), 0), 0);
+      const crossed = lines.reduce((sum, line) => sum + [...placed, ...apart].reduce((part, rect) => part + area(intersection(line, rect)), 0), 0);
       return 2 * outside + over + crossed;
     };
     // How far a place is from where the label was drawn (a label moved one step down stays on the
@@ -365,31 +333,13 @@ function placeLabels(faces, order, within, fixed, reserved, bars) {
     const candidates = labelCandidates(face, obstacles, within)
       .map((place, order) => ({ ...place, order }))
       .sort((a, b) => away(a) - away(b) || a.order - b.order);
-    let place = candidates.find((candidate) => inside(candidate) && !covered(candidate) && readsAsOwn(candidate));
+    let place = candidates.find((candidate) => inside(candidate) && !covered(candidate));
     if (!place && face.keep) {
-      // Nearer another's dot than its own never (it would read as that one's: beside its own dot,
-      // over another label, is still read as its own), nor off the map or under the scale bar (cut
-      // off, or hidden: found by browser trials), then over another marker's dot last of all
-      // (it would hide where that is), then with its line across another label or dot, or over
-      // another's line (struck through, or read as that one's).
-      const hides = ({ dx, dy }) => {
-        const label = moved(face.label, dx, dy);
-        return placed.some((rect) => area(intersection(label, rect)) > Math.min(area(label), area(rect)) / 3);
-      };
-      const underBar = ({ dx, dy }) => bars.some((rect) => overlaps(moved(face.label, dx, dy), rect));
+      // Over another marker's dot last of all (it would hide where that is), then with its line
+      // across another label or dot (struck through, or read as that one's).
       const overDot = ({ dx, dy }) => [...others, ...fixed].some((rect) => overlaps(moved(face.label, dx, dy), rect));
-      const strikes = ({ dx, dy }) => {
-        const label = moved(face.label, dx, dy);
-        const lines = leaderLines({ dot: face.dot, label }, dy);
-        return leaders.some((line) => overlaps(label, line)) || lines.some((line) => [...placed, ...apart, ...bars].some((rect) => overlaps(line, rect)));
-      };
-      const strain = (candidate) =>
-        (readsAsOwn(candidate) ? 0 : 4 * WORST_PX2) +
-        (overDot(candidate) ? 2 * WORST_PX2 : 0) +
-        (hides(candidate) ? 2 * WORST_PX2 : 0) +
-        (strikes(candidate) ? WORST_PX2 : 0) +
-        (underBar(candidate) ? 4 * WORST_PX2 : inside(candidate) ? 0 : WORST_PX2) +
-        covered(candidate);
+      const strikes = ({ dx, dy }) => leaderLines({ dot: face.dot, label: moved(face.label, dx, dy) }, dy).some((line) => [...placed, ...apart].some((rect) => overlaps(line, rect)));
+      const strain = (candidate) => (overDot(candidate) ? 2 * WORST_PX2 : 0) + (strikes(candidate) ? WORST_PX2 : 0) + covered(candidate);
       place = candidates.reduce((best, candidate) => (best && strain(best) <= strain(candidate) ? best : candidate), null);
       forced.push(index);
       strained += strain(place);
@@ -511,7 +461,7 @@ export function pointsToFit({ incidents = [], me = null, responders = [], defibr
  *  board-map.js), drawn one under the other with the detail on a line of its own, so that a label
  *  naming its incident stays narrow enough for the wall board's map; the dot stays on its point,
  *  beside the first line (map.css). */
-function pinElement(kind, label, detail = "", short = "") {
+function pinElement(kind, label, detail = "") {
   const lines = Array.isArray(label) ? label : null;
   const pin = document.createElement("span");
   pin.className = `map-pin-inner${lines ? " map-pin-inner--lines" : ""}`;
@@ -520,8 +470,6 @@ function pinElement(kind, label, detail = "", short = "") {
   const text = document.createElement("span");
   text.className = "map-pin-label";
   text.textContent = lines ? lines.join("\n") : label;
-  // A shorter text, shown instead where the map is too crowded for the full one (declutter).
-  if (short && !lines && !detail && short !== label) Object.assign(text.dataset, { full: label, short });
   if (detail) {
     const small = document.createElement("small");
     small.textContent = detail;
@@ -595,10 +543,9 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
   };
   const shown = { incidents: [], me: null, responders: [], defibrillators: [], stations: [] };
   let fitted = "";
-  let shortened = false; // the incidents' labels shortened at the last placing (declutter)
 
-  function pin(kind, point, label, detail, short = "") {
-    const icon = L.divIcon({ className: `map-pin map-pin--${kind}`, html: pinElement(kind, label, detail, short), iconSize: null });
+  function pin(kind, point, label, detail) {
+    const icon = L.divIcon({ className: `map-pin map-pin--${kind}`, html: pinElement(kind, label, detail), iconSize: null });
     return L.marker([Number(point.latitude), Number(point.longitude)], { icon, keyboard: false, interactive: false, title: "" });
   }
 
@@ -610,39 +557,34 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
 
   /** Fit the view to what matters when that changes (another incident, other defibrillators),
    *  or when something to be seen has moved out of view; otherwise leave the zoom as the person
-   *  left it (positions move every few seconds). Returns whether it fitted. */
-  function fit({ force = false, shownOnly = false } = {}) {
+   *  left it (positions move every few seconds). */
+  function fit({ force = false } = {}) {
     const points = pointsToFit(shown);
-    if (!points.length) return false;
+    if (!points.length) return;
     const area = !pointsToFit({ ...shown, stations: [] }).length; // only the stations
     const key = JSON.stringify(pointsToFit({ incidents: shown.incidents, defibrillators: shown.defibrillators }));
     map.invalidateSize({ pan: false });
     const outOfView = !map.getBounds().contains(L.latLngBounds(points));
-    if (!force && key === fitted && !outOfView) return false;
+    if (!force && key === fitted && !outOfView) return;
     fitted = key;
     if (points.length === 1 && !area) map.setView(points[0], 16, { animate: false });
     else {
       let padding = { paddingTopLeft: [FIT_PADDING_PX, FIT_PADDING_PX], paddingBottomRight: [LABEL_ROOM_PX, FIT_PADDING_PX] }; // the labels are to the right of their points
       if (area) padding = areaPadding(facesToFit(true));
-      else if (fitToLabels) padding = fitPadding(facesToFit(false, shownOnly), map.getSize());
+      else if (fitToLabels) padding = fitPadding(facesToFit(), map.getSize());
       map.options.zoomSnap = area ? AREA_ZOOM_SNAP : ZOOM_SNAP; // read by fitBounds, as it runs (not animated)
       map.fitBounds(L.latLngBounds(points), { ...padding, maxZoom: area ? AREA_CLOSEST_ZOOM : CLOSEST_ZOOM, animate: false });
       map.options.zoomSnap = ZOOM_SNAP;
     }
-    return true;
   }
 
   /** The faces of the markers fitted to (the stations' when they are all there is: areaPadding). */
-  function facesToFit(area = false, shownOnly = false) {
+  function facesToFit(area = false) {
     const faces = [];
     for (const group of area ? [layers.stations] : [layers.incidents, layers.me, layers.responders, layers.defibrillators]) {
       group.eachLayer((layer) => {
         const element = layer instanceof L.Marker ? layer.getElement() : null;
-        if (!element) return;
-        const face = faceOf(element);
-        // A label not shown at the last placing (`shownOnly`): room for the dot only (about its point).
-        const hidden = shownOnly && element.querySelector(".map-pin-label")?.style.visibility === "hidden";
-        faces.push(hidden ? { ...face, width: Math.min(face.width, 2 * face.offsetX), height: Math.min(face.height, 2 * face.offsetY) } : face);
+        if (element) faces.push(faceOf(element));
       });
     }
     return faces;
@@ -685,14 +627,13 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
    *  they are clear, or are not shown (contextLabels). Returns whether a label of what the view is
    *  fitted to is still cut off by the map's edges (a map narrower than twice it, or a view someone
    *  zoomed: fit() then fits again). */
-  function declutter(short = false) {
+  function declutter() {
     const markers = markersOf([layers.incidents, layers.me, layers.responders, layers.defibrillators]);
     const stations = markersOf([layers.stations]);
     for (const { element, label } of [...markers, ...stations]) {
       label.style.transform = "";
       label.style.visibility = "";
       element.querySelector(".map-pin-leader")?.remove();
-      if (label.dataset.short) label.textContent = short ? label.dataset.short : label.dataset.full;
     }
     const within = box(canvas);
     const keep = (element) => element.classList.contains("map-pin--incident");
@@ -701,12 +642,7 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     for (const [index, face] of measured.entries()) face.label = moved(face.label, sides[index].dx, 0);
     const stationFaces = stations.map(({ dot, label }) => ({ dot: box(dot), label: box(label) }));
     const scaleBar = box(scale.getContainer());
-    const places = labelPlaces(measured, within, stationFaces.map(({ dot }) => dot), stationFaces.map(({ label }) => label), [scaleBar]);
-    // Too crowded for every incident's label in full beside its own dot (the defibrillators' labels
-    // already gave way, the stations' come after): the incidents' labels shortened, placed again.
-    const crowded = places.forced.some((index) => measured[index].keep);
-    if (crowded && !short && markers.some(({ label }) => label.dataset.short)) return declutter(true);
-    shortened = short;
+    const places = labelPlaces(measured, within, [...stationFaces.map(({ dot }) => dot), scaleBar], stationFaces.map(({ label }) => label));
     markers.forEach((marker, index) => {
       const { dx, dy, shown } = places[index];
       putLabel(marker, { dx: sides[index].dx + dx, dy, shown }, { ...measured[index], label: moved(measured[index].label, dx, 0) });
@@ -726,18 +662,11 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
    *  map's edge (its marker moved near one, in a view fitted before) is something out of view: fit
    *  again, once, with room for the labels as they are now. */
   function place() {
-    const refitted = fit();
-    const cut = declutter();
-    // Just fitted with room for the incidents' labels in full, and those shortened: fitted to them as
-    // shortened, and to the dots only of the labels that gave way, the view may come closer, with
-    // more room between the dots (found by a browser trial: fifteen incidents in a third of the
-    // board's map, their labels over one another).
-    if (refitted && shortened && fitToLabels) {
-      fit({ force: true, shownOnly: true });
-      if (!declutter()) return;
-    } else if (!cut) return;
-    fit({ force: true });
-    declutter();
+    fit();
+    if (declutter()) {
+      fit({ force: true });
+      declutter();
+    }
   }
 
   function drawStations() {
@@ -760,9 +689,7 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     /** Several incidents (the board): [{id?, latitude, longitude, label?}]. */
     setIncidents(incidents) {
       shown.incidents = (incidents || []).filter(isPlace);
-      const labels = shown.incidents.map((incident) => incident.label || "Incident");
-      const shorts = shortLabels(labels);
-      redraw(layers.incidents, shown.incidents, (incident, index) => [pin("incident", incident, labels[index], "", shorts[index])]);
+      redraw(layers.incidents, shown.incidents, (incident) => [pin("incident", incident, incident.label || "Incident")]);
       drawStations();
       place();
     },
