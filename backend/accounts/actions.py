@@ -69,7 +69,8 @@ def sign_out_everywhere(*, actor, user_ids) -> int:
     """A coordinator ends every login of these users (a lost phone, someone leaving): their
     sessions and API tokens are deleted, their open sockets closed, and their push subscriptions
     removed, so a lost phone gets no more alerts; each of their phones still in their hands
-    subscribes again when they log in to the app. Returns how many sessions ended."""
+    subscribes again when they log in to the app. Returns how many sessions ended. The boards are
+    told by the caller (backend/dispatch/presence.py), as for a logout."""
     with transaction.atomic():
         users = list(get_user_model().objects.filter(pk__in=user_ids))
         for user in users:

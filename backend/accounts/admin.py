@@ -1,12 +1,10 @@
-from django.contrib import admin, messages
-from django.contrib.auth import admin as auth_admin
-from django.contrib.auth import get_user_model
+"""Stations and responders in the admin. "Sign out everywhere", the action on responders and
+users, is added by backend/dispatch/admin.py: it tells the coordinators' boards that they logged out
+(backend/dispatch/presence.py), and dispatch sits above this app."""
 
-from backend.accounts import actions
+from django.contrib import admin
+
 from backend.accounts.models import Responder, Station
-from backend.errors import ActionError
-
-SIGN_OUT_DESCRIPTION = "Sign out everywhere (end their logins, close their connections, stop pushes to their phones)"
 
 
 @admin.register(Station)
@@ -34,41 +32,7 @@ class ResponderAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user"]
     list_select_related = ["user", "station"]
-    actions = ["sign_out_everywhere"]
-
-    @admin.action(permissions=["change"], description=SIGN_OUT_DESCRIPTION)
-    def sign_out_everywhere(self, request, queryset):
-        _sign_out(self, request, list(queryset.values_list("user_id", flat=True)))
 
     @admin.display(boolean=True, description="Training in date")
     def training_ok(self, responder):
         return responder.training_in_date()
-
-
-admin.site.unregister(get_user_model())
-
-
-@admin.register(get_user_model())
-class UserAdmin(auth_admin.UserAdmin):
-    actions = ["sign_out_everywhere"]
-
-    @admin.action(permissions=["change"], description=SIGN_OUT_DESCRIPTION)
-    def sign_out_everywhere(self, request, queryset):
-        _sign_out(self, request, list(queryset.values_list("pk", flat=True)))
-
-
-def _sign_out(modeladmin, request, user_ids: list[int]) -> None:
-    """For a lost phone or someone leaving. Their push subscriptions go too, so a lost phone gets no
-    more alerts; a phone still in their hands subscribes again when they log in to the app.
-    Deactivating a user (unticking Active) also closes their sockets."""
-    try:
-        ended = actions.sign_out_everywhere(actor=request.user, user_ids=user_ids)
-    except ActionError as error:
-        modeladmin.message_user(request, error.message, level=messages.ERROR)
-        return
-    modeladmin.message_user(
-        request,
-        f"Signed out {len(user_ids)} user(s) everywhere: {ended} login(s) ended. Their phones get no push alerts "
-        "until they log in to the app again.",
-        level=messages.SUCCESS,
-    )

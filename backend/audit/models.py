@@ -16,6 +16,8 @@ class AuditAction(models.TextChoices):
     PSEUDONYMISE = "pseudonymise", "Pseudonymised by retention"
     # Someone logged out of the app (a firefighter mid-job: found by a trial, the trail said nothing).
     LOG_OUT = "log_out", "Logged out"
+    # One of the board's alarms started sounding (the trail said only when it was acknowledged).
+    ALARM = "alarm", "Alarm sounded on the boards"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

@@ -23,12 +23,13 @@ from backend.bulk_rows import insert_rows, new_instance
 from backend.delivery import readiness, receipts
 from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
-from backend.dispatch import access, payloads, positions
+from backend.dispatch import access, alarms, payloads, positions
 from backend.dispatch.coverage import Change, Coverage, covers, follow_coverage, tally
 from backend.dispatch.ladder import start_escalation, undispatched_alarm_at, widest_ring
 from backend.dispatch.models import (
     COMMITTED_STATES,
     MAX_CREW_TARGET,
+    AlarmKind,
     Alert,
     AlertState,
     DeclineReason,
@@ -454,6 +455,7 @@ def _nobody_reached(incident: Incident, nobody_because: str, *, now) -> None:
             now=now,
             message=f"Dispatch of incident {incident.cad_reference} reached nobody: "
             f"{UnreachedReason(nobody_because).label.lower()} (within {ring_radius_km(incident.ring):g} km).",
+            kind=AlarmKind.UNREACHED,
         )
     incident.save(update_fields=changed)
     events.send_to_board([("board.incident", payloads.board_incident(incident))])
@@ -463,10 +465,12 @@ def _nobody_reached(incident: Incident, nobody_because: str, *, now) -> None:
 ALARM_FIELDS = ["alarm_raised_at", "alarm_message"]
 
 
-def raise_board_alarm(incident: Incident, *, now, message: str) -> None:
+def raise_board_alarm(incident: Incident, *, now, message: str, kind: AlarmKind) -> None:
     """Sound the incident's alarm on every board, afresh: an acknowledgement of an earlier alarm
     does not cover it (docs/board.md). The incident keeps when and what (in memory: the caller
-    saves ALARM_FIELDS), so a board opened later shows the alarm in the words it was raised with."""
+    saves ALARM_FIELDS), so a board opened later shows the alarm in the words it was raised with.
+    Audited as the alarm `kind` the board shows it as (alarms.record_sounding)."""
+    alarms.record_sounding(incident, kind, now=now)
     limit = Incident._meta.get_field("alarm_message").max_length
     incident.alarm_raised_at = now
     incident.alarm_message = message if len(message) <= limit else f"{message[: limit - 1]}…"
@@ -700,7 +704,9 @@ def _follow_coverage(incident: Incident, *, now, lost: Sequence[Alert] = ()) -> 
         # The system's doing, whoever's answer set it off.
         _alert_again(incident, _stood_down(incident, reason=StandDownReason.ENOUGH_CREWS), now=now, actor=None)
     if lost and coverage.covering == 0:
-        raise_board_alarm(incident, now=now, message=_nobody_going_any_more(incident, coverage, lost))
+        raise_board_alarm(
+            incident, now=now, message=_nobody_going_any_more(incident, coverage, lost), kind=AlarmKind.ESCALATION
+        )
         incident.save(update_fields=ALARM_FIELDS)
 
 

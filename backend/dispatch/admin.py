@@ -4,6 +4,8 @@ The admin changes nothing itself: adding an incident, dispatching, standing down
 cancelling each call one function of backend.dispatch.actions, which checks permission, owns the
 transaction and tells everyone. Incidents and alerts are otherwise read-only here, and nobody can
 delete them. An ActionError becomes a message for the coordinator, never a server error.
+
+"Sign out everywhere", on the responders' and users' pages, is added here too (at the end).
 """
 
 from collections.abc import Callable
@@ -12,6 +14,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -21,11 +25,12 @@ from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
 from backend import priority
+from backend.accounts import admin as accounts_admin
 from backend.accounts.models import Responder
 from backend.admin_base import ReadOnlyAdmin
 from backend.audit.admin import INCIDENT_SEARCHES, STATE_LABELS
 from backend.delivery import receipts
-from backend.dispatch import access, actions, coverage
+from backend.dispatch import access, actions, coverage, presence
 from backend.dispatch.ladder import widest_ring
 from backend.dispatch.models import COMMITTED_STATES, Alert, AlertState, Incident, IncidentStatus, UnreachedReason
 from backend.dispatch.selection import commitments_of, eligible_responders, great_circle_km
@@ -955,3 +960,51 @@ class AlertAdmin(AlertTimes, ReadOnlyAdmin):
             return "—"
         first = min(answers)
         return f"{round((first - _answered(alert, first)).total_seconds())} s after the alert"
+
+
+# --- Sign out everywhere ---------------------------------------------------------------------------
+# The action on responders and users, added here to the accounts' admin pages: it tells the boards
+# that the responders logged out (presence.sign_out_everywhere), which the accounts app, below
+# dispatch, cannot (found in review: their rows still read "seen in the open app").
+
+SIGN_OUT_DESCRIPTION = "Sign out everywhere (end their logins, close their connections, stop pushes to their phones)"
+
+
+class ResponderAdmin(accounts_admin.ResponderAdmin):
+    actions = ["sign_out_everywhere"]
+
+    @admin.action(permissions=["change"], description=SIGN_OUT_DESCRIPTION)
+    def sign_out_everywhere(self, request, queryset):
+        _sign_out(self, request, list(queryset.values_list("user_id", flat=True)))
+
+
+class UserAdmin(auth_admin.UserAdmin):
+    actions = ["sign_out_everywhere"]
+
+    @admin.action(permissions=["change"], description=SIGN_OUT_DESCRIPTION)
+    def sign_out_everywhere(self, request, queryset):
+        _sign_out(self, request, list(queryset.values_list("pk", flat=True)))
+
+
+admin.site.unregister(Responder)
+admin.site.register(Responder, ResponderAdmin)
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), UserAdmin)
+
+
+def _sign_out(modeladmin, request, user_ids: list[int]) -> None:
+    """For a lost phone or someone leaving. Their push subscriptions go too, so a lost phone gets no
+    more alerts; a phone still in their hands subscribes again when they log in to the app. The
+    boards show the responders among them as logged out. Deactivating a user (unticking Active) also
+    closes their sockets."""
+    try:
+        ended = presence.sign_out_everywhere(actor=request.user, user_ids=user_ids)
+    except ActionError as error:
+        modeladmin.message_user(request, error.message, level=messages.ERROR)
+        return
+    modeladmin.message_user(
+        request,
+        f"Signed out {len(user_ids)} user(s) everywhere: {ended} login(s) ended. Their phones get no push alerts "
+        "until they log in to the app again.",
+        level=messages.SUCCESS,
+    )

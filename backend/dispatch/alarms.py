@@ -6,6 +6,13 @@ escalation alarm, a dispatch that reached nobody, the delivery workers gone sile
 keeps is who acknowledged which alarm and when: one row per acknowledgement, audited, sent to every
 board as `alarm.acknowledged` and carried by the board's snapshot, so that an alarm one coordinator
 has acknowledged stops sounding on every screen, including one opened later.
+
+When an incident's alarm starts sounding is audited too (`alarm` entries, record_sounding), where the
+server raises it: actions.raise_board_alarm (a dispatch that reached nobody, the escalation alarm,
+the last crew dropping out) and the escalation pass (not dispatched in time; nobody going after the
+first escalation step). The trail then shows when each alarm began as well as who acknowledged it.
+The delivery workers' alarm is not: no server process raises it (each board sees the heartbeats go
+stale: sockets/consumers.py, _watch_workers).
 """
 
 import logging
@@ -49,6 +56,21 @@ def acknowledge_alarm(*, actor, kind: str, incident_id: int | None = None) -> Al
         events.send_to_board([(ACKNOWLEDGED_EVENT, acknowledgement_payload(acknowledgement))])
     logger.info("Alarm %s of incident %s acknowledged by user %s", kind, incident_id, actor.pk)
     return acknowledgement
+
+
+def record_sounding(incident: Incident, kind: AlarmKind, *, now) -> None:
+    """Audit that the incident's alarm `kind` starts sounding on the boards at `now`: the system's
+    entry (no actor), in the caller's transaction, so a step that is rolled back, or one another
+    worker runs instead, leaves none. The alarm's kind and when, nothing of its words or the patient
+    (object `alarm`, named by its kind, as the board keys it with the incident)."""
+    record(
+        None,
+        AuditAction.ALARM,
+        "alarm",
+        kind,
+        incident_id=incident.pk,
+        detail={"kind": kind.value, "raised_at": now.isoformat()},
+    )
 
 
 def _incident_of(actor, kind: str, incident_id: int | None) -> Incident | None:

@@ -18,10 +18,10 @@ from django.utils import timezone
 from backend import priority
 from backend.delivery.outbox import enqueue_pushes, enqueue_sms
 from backend.delivery.receipts import alerts_shown_by_receipt
-from backend.dispatch import actions, ladder, payloads
+from backend.dispatch import actions, alarms, ladder, payloads
 from backend.dispatch.actions import UNANSWERED_STATES
-from backend.dispatch.coverage import coverage_of
-from backend.dispatch.models import AlertState, Incident, IncidentStatus
+from backend.dispatch.coverage import Coverage, coverage_of
+from backend.dispatch.models import AlarmKind, AlertState, Incident, IncidentStatus
 from backend.realtime import events
 
 logger = logging.getLogger(__name__)
@@ -57,20 +57,21 @@ def escalate_incident(*, incident_id: int, now=None) -> bool:
             _raise_undispatched_alarm(incident, now=now)
             incident.next_escalation_at = None  # a dispatch starts the ladder (actions._start_the_clock)
             incident.save(update_fields=["next_escalation_at", *actions.ALARM_FIELDS])
-        elif coverage_of(incident).covered:
+        elif (coverage := coverage_of(incident)).covered:
             ran = "stand down the unanswered: enough crews"
             actions.stand_down_when_covered(incident=incident, now=now)
             incident.next_escalation_at = None  # paused until coverage drops (coverage.follow_coverage)
             incident.save(update_fields=["next_escalation_at"])
         else:
-            ran = _run_step(incident, now=now)
+            ran = _run_step(incident, now=now, coverage=coverage)
         events.send_to_board([("board.incident", payloads.board_incident(incident))])
     logger.info("Incident %s: escalation ran: %s", incident_id, ran)
     return True
 
 
-def _run_step(incident: Incident, *, now) -> str:
-    """The ladder's next step, for an incident still short of crews."""
+def _run_step(incident: Incident, *, now, coverage: Coverage) -> str:
+    """The ladder's next step, for an incident still short of crews (`coverage`, as it was before
+    the step: a step alerts, texts or sounds, and nobody it reaches has accepted yet)."""
     step = incident.escalation_step
     action = ladder.action_of(step)
     if action == "ring":
@@ -79,10 +80,23 @@ def _run_step(incident: Incident, *, now) -> str:
         _text_the_unacknowledged(incident, now=now)
     elif action == "alarm":
         _raise_alarm(incident, now=now)
+    if step == 0 and coverage.covering == 0 and not _alarm_raised_since_dispatch(incident):
+        # The board's `unanswered` alarm starts sounding now: past the first escalation step and
+        # nobody going, with no alarm of the incident's own to show in its place (board-state.js,
+        # incidentAlarm). The first step runs again only after the last crew dropped out, which
+        # raised that alarm (actions._follow_coverage): audited once.
+        alarms.record_sounding(incident, AlarmKind.UNANSWERED, now=now)
     incident.escalation_step = step + 1
     incident.next_escalation_at = ladder.due_time(incident, step + 1)
     incident.save(update_fields=["escalation_step", "next_escalation_at", "ring", *actions.ALARM_FIELDS])
     return f"step {step} ({action})"
+
+
+def _alarm_raised_since_dispatch(incident: Incident) -> bool:
+    """The incident's alarm was raised after its first dispatch (one raised before it was the
+    alarm for not dispatching it, which the dispatch ended)."""
+    raised = incident.alarm_raised_at
+    return raised is not None and incident.dispatched_at is not None and raised >= incident.dispatched_at
 
 
 def _raise_undispatched_alarm(incident: Incident, *, now) -> None:
@@ -97,7 +111,7 @@ def _raise_undispatched_alarm(incident: Incident, *, now) -> None:
         f"Incident {incident.cad_reference} has not been dispatched {how_long} after it was created: "
         "nobody is alerted to it."
     )
-    actions.raise_board_alarm(incident, now=now, message=message)
+    actions.raise_board_alarm(incident, now=now, message=message, kind=AlarmKind.UNDISPATCHED)
 
 
 def _resend_and_widen(incident: Incident, *, now) -> None:
@@ -136,4 +150,4 @@ def _raise_alarm(incident: Incident, *, now) -> None:
         )
     else:
         message = f"Nobody has accepted incident {reference} after every ring was alerted."
-    actions.raise_board_alarm(incident, now=now, message=message)
+    actions.raise_board_alarm(incident, now=now, message=message, kind=AlarmKind.ESCALATION)

@@ -8,6 +8,11 @@ kept on the responder (`Responder.logged_out_at`, which every alert's board payl
 open incident (so that the incident's trail says it), and sent to every board (`board.responder`):
 the board says "logged out at 02:08:15" on their alerts at once. Logging in to the app again clears
 it and tells the boards. The API's login and logout call these (docs/events.md, `board.responder`).
+
+A coordinator's "Sign out everywhere" (the admin's action on responders and users) ends every login
+of theirs and removes their push subscriptions (backend/accounts/actions.py, audited there): their
+phones no longer ring, so the boards are told they logged out, and it is audited on their alerts
+still active, as a logout is (sign_out_everywhere here; found in review: the boards were not told).
 """
 
 import logging
@@ -53,22 +58,57 @@ def log_out(*, request, push_endpoint: str | None = None) -> None:
         responder = _responder_of(user)
         if responder is None or _still_rung_on_another_phone(user):
             return
-        now = timezone.now()
-        responder.logged_out_at = now
-        responder.save(update_fields=["logged_out_at"])
-        alerts = _active_alerts_of(responder)
-        record_many(
-            user,
-            AuditAction.LOG_OUT,
-            [("alert", alert.pk, alert.incident_id, {"state": alert.state}) for alert in alerts],
-        )
-        events.send_to_board([(RESPONDER_EVENT, responder_payload(responder, changed_at=now))])
+        alerts = _show_logged_out(user, [responder], detail={})
     transaction.on_commit(
         lambda: logger.info(
             "Responder logged out",
             extra={"event": "responder.logged_out", "responder_id": responder.pk, "alert_ids": [a.pk for a in alerts]},
         )
     )
+
+
+def sign_out_everywhere(*, actor, user_ids) -> int:
+    """A coordinator's "Sign out everywhere" (accounts.actions.sign_out_everywhere: permission
+    checked, every login ended, every push subscription removed, audited there); each responder
+    among them not already shown logged out is shown so on the boards, with a `log_out` entry of
+    the coordinator's on each of their alerts still active on an open incident. Returns how many
+    logins ended."""
+    with transaction.atomic():
+        ended = account_actions.sign_out_everywhere(actor=actor, user_ids=user_ids)
+        still_shown_in = Responder.objects.filter(user_id__in=list(user_ids), logged_out_at__isnull=True)
+        responders = list(still_shown_in.order_by("pk"))
+        alerts = _show_logged_out(actor, responders, detail={"signed_out_everywhere": True})
+    if responders:
+        transaction.on_commit(
+            lambda: logger.info(
+                "Responders signed out everywhere",
+                extra={
+                    "event": "responder.signed_out_everywhere",
+                    "responder_ids": [responder.pk for responder in responders],
+                    "alert_ids": [alert.pk for alert in alerts],
+                },
+            )
+        )
+    return ended
+
+
+def _show_logged_out(actor, responders: list[Responder], *, detail: dict) -> list[Alert]:
+    """Keep that these responders logged out now, audit it (`log_out` by `actor`) on each of their
+    alerts still active on an open incident, and tell every board. Returns those alerts."""
+    if not responders:
+        return []
+    now = timezone.now()
+    Responder.objects.filter(pk__in=[responder.pk for responder in responders]).update(logged_out_at=now)
+    for responder in responders:
+        responder.logged_out_at = now
+    alerts = _active_alerts_of(responders)
+    record_many(
+        actor,
+        AuditAction.LOG_OUT,
+        [("alert", alert.pk, alert.incident_id, {"state": alert.state, **detail}) for alert in alerts],
+    )
+    events.send_to_board([(RESPONDER_EVENT, responder_payload(responder, changed_at=now)) for responder in responders])
+    return alerts
 
 
 def responder_payload(responder: Responder, *, changed_at) -> dict:
@@ -97,11 +137,12 @@ def _responder_of(user) -> Responder | None:
     return Responder.objects.filter(user_id=user.pk).first()
 
 
-def _active_alerts_of(responder: Responder) -> list[Alert]:
+def _active_alerts_of(responders: list[Responder]) -> list[Alert]:
     """Their alerts still active (unanswered or going) on an open incident. The incident's status
     is looked at here, not in SQL (as actions._refuse_if_committed_elsewhere does: with it in the
     WHERE clause PostgreSQL read every open incident); the states as literals (backend/sql_literals.py)."""
-    alerts = Alert.objects.filter(responder_id=responder.pk, state__in=literals(ACTIVE_STATES)).select_related(
+    responder_ids = [responder.pk for responder in responders]
+    alerts = Alert.objects.filter(responder_id__in=responder_ids, state__in=literals(ACTIVE_STATES)).select_related(
         "incident"
     )
     return [alert for alert in alerts if alert.incident.status == IncidentStatus.OPEN]

@@ -207,6 +207,42 @@ async def test_the_alarm_is_raised_afresh_on_the_board_when_the_last_crew_drops_
     await socket.disconnect()
 
 
+async def test_a_coordinator_s_sign_out_everywhere_shows_the_firefighter_logged_out_on_every_board(
+    incident, carol, alice, bob
+):
+    """The admin's "Sign out everywhere" on a firefighter going to a job: every open board hears
+    `board.responder` at once, and a board opened later reads it from her alerts (found in review:
+    only the firefighter's own logout told the boards; backend/dispatch/presence.py)."""
+    from django.urls import reverse
+
+    from tests.conftest import admin_client_for
+
+    alerts = await dispatch(carol, incident)
+    await sync_to_async(actions.respond_to_alert)(actor=alice.user, alert_id=alerts["alice"].pk, response="accept")
+    socket, _ = await open_board(carol)
+
+    def sign_out():
+        desk = admin_client_for(carol)
+        return desk.post(
+            reverse("admin:accounts_responder_changelist"),
+            {"action": "sign_out_everywhere", "_selected_action": [alice.pk], "index": 0},
+        )
+
+    assert (await sync_to_async(sign_out)()).status_code == 302
+
+    frame = await receive_frame(socket)  # checked against event.board.responder.schema.json
+    assert frame["type"] == "board.responder"
+    assert frame["data"]["responder_id"] == alice.pk and frame["data"]["logged_out_at"] is not None
+    assert await socket.receive_nothing(timeout=0.2)
+    await socket.disconnect()
+
+    later, snapshot = await open_board(carol)
+    by_responder = {item["responder_id"]: item for item in snapshot["data"]["alerts"]}
+    assert by_responder[alice.pk]["responder_logged_out_at"] == frame["data"]["logged_out_at"]
+    assert by_responder[bob.pk]["responder_logged_out_at"] is None
+    await later.disconnect()
+
+
 async def test_it_answers_ping_on_the_board(carol):
     socket, _ = await open_board(carol)
 
