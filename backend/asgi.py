@@ -15,6 +15,8 @@ from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.urls import set_script_prefix
 
+from backend import broadcast
+
 # Idle request threads kept for the next requests; a burst beyond them gets new ones, ended after.
 IDLE_REQUEST_THREADS_KEPT = 32
 
@@ -100,9 +102,11 @@ class OneThreadHopHandler(ASGIHandler):
             return
 
         async def process_request(request, send):
-            response = await self.run_get_response(request)
-            with contextlib.suppress(asyncio.CancelledError):  # the client went away during the send
-                await self.send_response(response, send)
+            # The answer goes before the frames of what the request did (backend/broadcast.py).
+            async with broadcast.answer_first(send) as send:
+                response = await self.run_get_response(request)
+                with contextlib.suppress(asyncio.CancelledError):  # the client went away during the send
+                    await self.send_response(response, send)
             return response
 
         # As Django: the disconnect listener first, so that it cannot keep the request from ending.

@@ -13,6 +13,13 @@ loop each). One sender task per loop sends the batches in the order they were ha
 batch's sends together, so what one transaction sends still goes out before what a later one
 does, as when each commit waited for its sends. Outside a server (tests, management commands) the
 sends are made before the commit returns, as before.
+
+A request's own sends wait for its answer (`answer_first`): the loop sends the answer, then the
+frames, never the other way round. The frames' serialisation and hand-over to Redis took the loop
+about 2-4 ms while the dispatch call's answer waited behind it (bench/dispatch_latency.py --probe,
+"loop sends" before "answer to daphne"; issue 17); writing the answer takes the loop well under a
+millisecond, which is all the phones' frames now wait. Batches still go out in commit order: a
+request's held batch holds the ones handed over after it.
 """
 
 import asyncio
@@ -40,6 +47,37 @@ _senders: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[asyncio.Qu
 
 # The batches asked for inside `one_hand_over()`, if one is open in this context.
 _collected: contextvars.ContextVar[list | None] = contextvars.ContextVar("batches_for_one_hand_over", default=None)
+
+# Set by `answer_first()` for an HTTP request: the event its answer's sending sets, which the
+# request's batches wait for. The request's thread sees it (sync_to_async copies the context).
+_answer_sent: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar("answer_sent", default=None)
+
+# The longest a request's batch waits for its answer. The answer normally follows the commit within
+# a millisecond or two; a view that goes on working after its commit (or a loaded machine) must not
+# hold its frames, and every batch queued behind them, for longer than this.
+ANSWER_WAIT_S = 0.02
+
+
+@contextlib.asynccontextmanager
+async def answer_first(send):
+    """On the event loop, around an HTTP request's view and the sending of its answer: what the
+    request's transactions hand over is sent once the answer's body has been handed to the server
+    (or the request failed or was cancelled), or after ANSWER_WAIT_S at the latest. Batches handed
+    over meanwhile by others wait behind it, so the order of commits is kept. Yields the `send` to
+    answer with."""
+    answer_sent = asyncio.Event()
+
+    async def send_then_release(message):
+        await send(message)
+        if message["type"] == "http.response.body":  # the first chunk is the whole of most answers
+            answer_sent.set()
+
+    token = _answer_sent.set(answer_sent)
+    try:
+        yield send_then_release
+    finally:
+        _answer_sent.reset(token)
+        answer_sent.set()
 
 
 def send_on_commit(messages: list[tuple[str, dict]]) -> None:
@@ -77,7 +115,7 @@ def _send_now(batches: list[list[tuple[str, dict]]]) -> None:
     loop = _server_loop()
     if loop is not None:
         try:
-            loop.call_soon_threadsafe(_enqueue_all, batches)
+            loop.call_soon_threadsafe(_enqueue_all, batches, _answer_sent.get())
             return
         except RuntimeError:  # the loop closed (the server is stopping): send here instead
             pass
@@ -90,13 +128,18 @@ def _send_now(batches: list[list[tuple[str, dict]]]) -> None:
             )
 
 
-def _enqueue_all(batches: list[list[tuple[str, dict]]]) -> None:
+def _enqueue_all(batches: list[list[tuple[str, dict]]], answer_sent: asyncio.Event | None = None) -> None:
     """On the loop's thread. A layer that delivers without waiting (the in-memory one) is given the
-    batches here and now, when nothing handed over earlier is still being sent: the frames are on
-    their sockets' queues in this turn of the loop instead of after two more (the sender task's
-    wake-up, then a task per group and per socket), and each turn can wait up to the interpreter's
-    switch interval (5 ms) for the request's thread, which is still rendering its answer (issue 17:
-    9.5 ms from commit to frames, embedded)."""
+    batches here and now, when nothing handed over earlier is still being sent and no answer is
+    awaited: the frames are on their sockets' queues in this turn of the loop instead of after two
+    more (the sender task's wake-up, then a task per group and per socket), and each turn can wait
+    up to the interpreter's switch interval (5 ms) for the request's thread, which is still
+    rendering its answer (issue 17: 9.5 ms from commit to frames, embedded). Batches of a request
+    whose answer is not sent yet go to the sender, which waits for `answer_sent`."""
+    if answer_sent is not None and not answer_sent.is_set():
+        for messages in batches:
+            _enqueue(messages, answer_sent)
+        return
     send_now = getattr(get_channel_layer(), "group_send_many_nowait", None)
     if send_now is not None and _sender_idle():
         for messages in batches:
@@ -130,8 +173,9 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
     return None  # called on a loop's own thread: async_to_sync refuses; keep its error
 
 
-def _enqueue(messages: list[tuple[str, dict]]) -> None:
-    """On the loop's thread: queue the batch for the loop's sender, starting it if needed."""
+def _enqueue(messages: list[tuple[str, dict]], answer_sent: asyncio.Event | None = None) -> None:
+    """On the loop's thread: queue the batch for the loop's sender, starting it if needed. The
+    sender waits for `answer_sent`, if given, before sending it (and whatever is queued after it)."""
     loop = asyncio.get_running_loop()
     sender = _senders.get(loop)
     if sender is None or sender[1].done():
@@ -140,20 +184,23 @@ def _enqueue(messages: list[tuple[str, dict]]) -> None:
         _senders[loop] = sender
     queue = sender[0]
     if queue.qsize() >= MAX_QUEUED_BATCHES:
-        dropped = queue.get_nowait()
+        dropped, _ = queue.get_nowait()
         queue.task_done()
         logger.error(
             "%d real-time batches waiting to be sent: the oldest (%d message(s)) dropped; clients will catch up",
             MAX_QUEUED_BATCHES,
             len(dropped),
         )
-    queue.put_nowait(messages)
+    queue.put_nowait((messages, answer_sent))
 
 
 async def _send_batches(queue: asyncio.Queue) -> None:
     while True:
-        messages = await queue.get()
+        messages, answer_sent = await queue.get()
         try:
+            if answer_sent is not None and not answer_sent.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(answer_sent.wait(), ANSWER_WAIT_S)
             await _group_send_all(messages)
         except Exception:  # every caller has a durable record behind the message
             logger.exception(

@@ -1210,10 +1210,10 @@ def run_probed_server(command: list[str]) -> None:
     if hasattr(broadcast, "_sender_idle"):  # the in-memory layer's sends, made as the loop takes them
         original_enqueue_all = broadcast._enqueue_all
 
-        def enqueue_all(batches):
+        def enqueue_all(batches, *answer_sent):
             start = time.perf_counter()
             try:
-                return original_enqueue_all(batches)
+                return original_enqueue_all(batches, *answer_sent)
             finally:
                 name = f"loop takes the batches ({_frame_type(batches[0][0][1])}, ...)"
                 record(name, _cad_reference(batches[0]), start, time.perf_counter())
