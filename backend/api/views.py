@@ -452,7 +452,7 @@ class MeView(APIView):
         if "share_position_on_call" in data:
             account_positions.set_share_position_on_call(actor=request.user, share=data["share_position_on_call"])
         if "on_call" in data:
-            account_actions.set_availability(actor=request.user, on_call=data["on_call"])
+            presence.set_availability(actor=request.user, on_call=data["on_call"])
         profile = account_actions.profile_of(request.user)
         if data.get("on_call") and profile["responder"] is not None:
             profile["readiness"] = readiness.readiness_of(request.user)

@@ -25,7 +25,7 @@ from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
 from backend.dispatch import access, alarms, payloads, positions
 from backend.dispatch.coverage import Change, Coverage, covers, follow_coverage, tally
-from backend.dispatch.ladder import start_escalation, undispatched_alarm_at, widest_ring
+from backend.dispatch.ladder import is_held, resume_held, start_escalation, undispatched_alarm_at, widest_ring
 from backend.dispatch.models import (
     COMMITTED_STATES,
     MAX_CREW_TARGET,
@@ -370,8 +370,17 @@ def _dispatch_open_incident(
     transaction. `alerted_before`: the responders already alerted to it, if the caller knows
     (none, for an incident just made); else read."""
     now = timezone.now()
+    resumed: list[Alert] = []
     if incident.dispatched_at is None:
         _start_the_clock(incident, now)
+    elif is_held(incident):
+        # Held since a coordinator stood crews down (_follow_coverage): this dispatch resumes the
+        # ladder, and those stood down because enough crews were going, the nearest, are alerted
+        # again first, as when coverage drops by itself.
+        resume_held(incident, now)
+        incident.save(update_fields=["next_escalation_at", "escalation_delay_seconds"])
+        stood_down = _stood_down(incident, reason=StandDownReason.ENOUGH_CREWS)
+        resumed = _alert_again(incident, stood_down, now=now, actor=actor)
     if responder_ids is not None:
         # Named people stood down from this incident earlier (for any reason) are alerted again.
         again = _alert_again(
@@ -388,6 +397,7 @@ def _dispatch_open_incident(
         alerts, nobody_because = _alert_widening(
             incident, station_ids=station_ids, today=today, actor=actor, alerted_before=alerted_before
         )
+    alerts = resumed + alerts
     if not alerts:
         _nobody_reached(incident, nobody_because, now=now)
     return alerts
@@ -621,10 +631,12 @@ def _tell_the_alerted(incident, alerts, *, round, now, crew_ids, coverage, respo
 
 def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -> list[Alert]:
     """Release responders. Without `alert_ids`: everyone who has not answered yet (used once
-    enough have accepted). With `alert_ids`: those responders, whatever they had answered. If that
-    leaves the incident short of crews, its ladder resumes (or starts again, if it had finished);
-    if it leaves nobody going, the board's alarm is raised afresh (_follow_coverage), as when a
-    firefighter declines after accepting."""
+    enough have accepted). With `alert_ids`: those responders, whatever they had answered. A
+    coordinator's (or the control room's) deliberate act, not a drop-out: if it leaves the incident
+    short of crews, nothing sounds and nobody is alerted again by itself; a ladder paused while the
+    incident was covered is held until their next dispatch (_follow_coverage, ladder.is_held).
+    Found by a trial: standing down the one crew on scene read "1 accepted, then dropped out",
+    sounded the alarm and re-alerted those stood down because enough crews were going."""
     with transaction.atomic():
         incident = _open_incident_for_update(
             actor,
@@ -639,9 +651,9 @@ def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -
         else:
             chosen = _named_alerts(alerts, alert_ids)
         now = timezone.now()
-        covering = {alert.pk for alert in chosen if covers(alert.state, alert.on_scene_at)}
         changed = _stand_down_alerts(chosen, _stand_down_reason(actor), now=now, actor=actor)
-        _follow_coverage(incident, now=now, lost=[alert for alert in changed if alert.pk in covering])
+        # Their own act: no drop-out alarm, nobody alerted again, the ladder held (_follow_coverage).
+        _follow_coverage(incident, now=now, stood_down_by_control=True)
         _tell_everyone_about(incident, changed=changed)
     _log_after_commit(
         "Alerts stood down",
@@ -688,19 +700,25 @@ def _stand_down_alerts(alerts: list[Alert], reason: str, *, now, actor) -> list[
     return changed
 
 
-def _follow_coverage(incident: Incident, *, now, lost: Sequence[Alert] = ()) -> None:
+def _follow_coverage(
+    incident: Incident, *, now, lost: Sequence[Alert] = (), stood_down_by_control: bool = False
+) -> None:
     """After a change that may have moved the incident's coverage (its row locked): the ladder
     pauses or resumes (backend/dispatch/coverage.py); when it is short of crews again, those stood
     down because enough crews were going are alerted again, nearest first, before any wider ring.
 
-    `lost`: the changed alerts that counted towards the cover and no longer do (each path that can
-    drop a crew says which: a decline after accepting, clearing before arriving, a coordinator or
-    the control room standing a committed crew down). A finished ladder starts again; and if
-    nobody is left going, the board's alarm is raised afresh, whatever the ladder's state and
-    whatever was acknowledged before (found by a trial: the last crew dropped out after the
-    escalation alarm was acknowledged and the ladder had finished, and nothing sounded)."""
-    coverage, change = follow_coverage(incident, now=now, crew_lost=bool(lost))
-    if change is Change.NO_LONGER_COVERED:
+    `lost`: the changed alerts that counted towards the cover and no longer do by their
+    responder's doing (a decline after accepting, clearing before arriving). A finished ladder
+    starts again; and if nobody is left going, the board's alarm is raised afresh, whatever the
+    ladder's state and whatever was acknowledged before (found by a trial: the last crew dropped
+    out after the escalation alarm was acknowledged and the ladder had finished, and nothing
+    sounded).
+
+    `stood_down_by_control`: a coordinator or the control room stood crews down (stand_down). Not
+    a drop-out: no alarm, nobody alerted again, and a cover it ends holds the ladder until their
+    next dispatch (coverage.follow_coverage `hold`; _dispatch_open_incident resumes it)."""
+    coverage, change = follow_coverage(incident, now=now, crew_lost=bool(lost), hold=stood_down_by_control)
+    if change is Change.NO_LONGER_COVERED and not stood_down_by_control:
         # The system's doing, whoever's answer set it off.
         _alert_again(incident, _stood_down(incident, reason=StandDownReason.ENOUGH_CREWS), now=now, actor=None)
     if lost and coverage.covering == 0:

@@ -38,6 +38,19 @@ class Coverage:
     def covered(self) -> bool:
         return self.covering >= self.target
 
+    @property
+    def lead(self) -> str:
+        """The counts as the boards' coverage line starts them (board-state.js coverageText): those
+        committed now are "going", those who attended and cleared are said apart: "2 going (2
+        needed)", "1 going, 1 cleared from the scene (3 needed)", "2 cleared from the scene (3
+        needed)". Found by a trial: an alarm said "Now 2 going" of two crews who had cleared."""
+        cleared = self.covering - self.committed
+        who = (
+            f"{self.committed} going" if self.committed or not cleared else "",
+            f"{cleared} cleared from the scene" if cleared else "",
+        )
+        return f"{', '.join(part for part in who if part)} ({self.target} needed)"
+
     def as_payload(self) -> dict:
         return {
             "crew_target": self.target,
@@ -113,12 +126,17 @@ class Change(enum.Enum):
     NO_LONGER_COVERED = "no_longer_covered"
 
 
-def follow_coverage(incident: Incident, *, now: datetime.datetime, crew_lost: bool = False) -> tuple[Coverage, Change]:
+def follow_coverage(
+    incident: Incident, *, now: datetime.datetime, crew_lost: bool = False, hold: bool = False
+) -> tuple[Coverage, Change]:
     """After a change to the incident's alerts (its row locked by the caller): record when it became
     covered, or that it no longer is, and move the escalation clock to match. `crew_lost`: the
-    change took away a crew that counted towards the cover (a decline after accepting, clearing
-    before arriving, a committed crew stood down). Saves the incident only if something changed.
-    The caller acts on the change (backend/dispatch/actions.py)."""
+    change took away a crew that counted towards the cover by their own doing (a decline after
+    accepting, clearing before arriving). `hold`: the change was a coordinator's (or the control
+    room's) deliberate stand-down: a cover it ends does not resume the ladder, which waits, held,
+    for their next dispatch (ladder.resume_held; found by a trial: standing down the one crew on
+    scene re-alerted everyone and sounded the alarm). Saves the incident only if something
+    changed. The caller acts on the change (backend/dispatch/actions.py)."""
     coverage = coverage_of(incident)
     if coverage.covered and incident.covered_at is None:
         incident.covered_at = now
@@ -133,7 +151,7 @@ def follow_coverage(incident: Incident, *, now: datetime.datetime, crew_lost: bo
         incident.escalation_delay_seconds += paused
         incident.covered_at = None
         due = ladder.due_time(incident, incident.escalation_step)
-        incident.next_escalation_at = max(due, now) if due is not None else None
+        incident.next_escalation_at = max(due, now) if due is not None and not hold else None
         change = Change.NO_LONGER_COVERED
     else:
         change = Change.UNCHANGED

@@ -139,10 +139,9 @@ def _raise_alarm(incident: Incident, *, now) -> None:
     coverage = coverage_of(incident)
     reference = incident.cad_reference
     if coverage.covering:
-        message = (
-            f"Incident {reference} has {coverage.covering} of the {coverage.target} crews it needs "
-            "after every ring was alerted."
-        )
+        # In the coverage line's counts and words (Coverage.lead): "has 2 of the 3 crews it needs"
+        # of two crews who had cleared read as two going (found by a trial).
+        message = f"Incident {reference} is still short of crews after every ring was alerted: {coverage.lead}."
     elif coverage.ever_accepted:
         message = (
             f"Nobody is going to incident {reference} any more (0 going, {coverage.target} needed) "

@@ -64,3 +64,27 @@ def start_again(incident: Incident, now: datetime.datetime) -> None:
     incident.escalation_step = 0
     incident.escalation_delay_seconds = max(0, round((now - incident.dispatched_at).total_seconds()))
     incident.next_escalation_at = due_time(incident, 0)
+
+
+def is_held(incident: Incident) -> bool:
+    """Short of crews since a coordinator stood crews down, the ladder waiting for their dispatch
+    (coverage.follow_coverage, `hold`): dispatched, not covered, no due time, and a step still to
+    run (a ladder paused while covered keeps covered_at; a finished one has no step left)."""
+    return (
+        incident.dispatched_at is not None
+        and incident.covered_at is None
+        and incident.next_escalation_at is None
+        and due_time(incident, incident.escalation_step) is not None
+    )
+
+
+def resume_held(incident: Incident, now: datetime.datetime) -> None:
+    """Resume a held ladder at the step it had reached, that step due as long after `now` as it
+    comes after the step before it (in memory; the caller saves): those alerted now get the step's
+    interval to answer."""
+    step = incident.escalation_step
+    seconds = settings.ESCALATION_LADDER[step][0]
+    gap = seconds - (settings.ESCALATION_LADDER[step - 1][0] if step else 0)
+    since_dispatch = round((now - incident.dispatched_at).total_seconds())
+    incident.escalation_delay_seconds = max(0, since_dispatch + gap - seconds)
+    incident.next_escalation_at = max(due_time(incident, step), now)

@@ -53,7 +53,9 @@ def alert_detail(alert: Alert, *, incident: Incident | None = None, summary: dic
     """A firefighter's view of their alert. `summary` (the incident's) can be passed in when many
     alerts of one incident are described at once, as dispatch does."""
     data = board_alert(alert)
-    del data["responder_logged_out_at"]  # the board's: the phone knows whether it is logged in
+    # The board's: the phone knows whether it is logged in and on call.
+    for field in ("responder_logged_out_at", "responder_on_call", "responder_on_call_changed_at"):
+        del data[field]
     data["incident"] = summary if summary is not None else incident_summary(incident or alert.incident)
     return data
 
@@ -102,6 +104,10 @@ def board_alert(alert: Alert) -> dict:
         # their alerts (backend/dispatch/presence.py; found by a trial: "seen in the open app" after
         # a firefighter logged out mid-job).
         "responder_logged_out_at": _iso(responder.logged_out_at),
+        # Whether the responder is on call, and since when (backend/dispatch/presence.py): the board
+        # says "off call" on an active alert of theirs (found by a trial: off call while en route).
+        "responder_on_call": responder.on_call,
+        "responder_on_call_changed_at": _iso(responder.on_call_changed_at),
     }
     data.update({field: _iso(getattr(alert, field)) for field in ALERT_TIMESTAMP_FIELDS})
     return data

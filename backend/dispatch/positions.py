@@ -189,9 +189,30 @@ def end_sharing(incident: Incident, changed: list[Alert]) -> None:
         )
 
 
+def end_sharing_logged_out(alerts: list[Alert]) -> None:
+    """Their responder logged out of the app (backend/dispatch/presence.py, inside its transaction):
+    the phone shares no more, so the board and the crew are told (`position.cleared`) to take them
+    off the map, and their positions are not served while they stay logged out (latest_positions).
+    Found by a trial: "500 m · about 1 min (estimate)" and "ETA 1 min" stayed, as if live, after
+    an en-route firefighter logged out. `alerts`: theirs still active, with their incidents."""
+    sharing = [alert for alert in alerts if alert.accepted_at is not None and _sharing(alert)]
+    shown = (
+        set(AlertPosition.objects.filter(alert__in=sharing).values_list("alert_id", flat=True)) if sharing else set()
+    )
+    for alert in sharing:
+        if alert.pk not in shown:
+            continue  # nothing of theirs on any map
+        _send(
+            alert.incident,
+            "position.cleared",
+            {"alert_id": alert.pk, "incident_id": alert.incident_id, "responder_id": alert.responder_id},
+        )
+
+
 def latest_positions(incident_ids: list[int]) -> dict[int, list[dict]]:
     """Incident id -> the latest position of each of its alerts still sharing (committed, incident
-    open), nearest to arrival first. Two queries whatever the number of incidents."""
+    open, its responder not logged out of the app: end_sharing_logged_out), nearest to arrival
+    first. Two queries whatever the number of incidents."""
     # The status and states as literals: a generic plan (prepared statements) compared with
     # parameters took a third of all incidents for open and hashed the year's history to join the
     # board's few alerts (tests/dispatch/test_generic_plans.py, backend/sql_literals.py).
@@ -208,6 +229,8 @@ def latest_positions(incident_ids: list[int]) -> dict[int, list[dict]]:
     positions = AlertPosition.objects.filter(pk__in=list(newest_ids)).select_related("alert__responder__user")
     by_incident: dict[int, list[dict]] = {incident_id: [] for incident_id in incident_ids}
     for position in sorted(positions, key=lambda p: (p.eta_seconds, p.alert_id)):
+        if position.alert.responder.logged_out_at is not None:
+            continue  # no longer shared: their last fix is not where they are now
         by_incident[position.alert.incident_id].append(position_payload(position, position.alert))
     return by_incident
 

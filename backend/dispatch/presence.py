@@ -25,6 +25,7 @@ from backend.accounts.models import Responder
 from backend.audit.log import record_many
 from backend.audit.models import AuditAction
 from backend.delivery.models import PushDevice
+from backend.dispatch import positions
 from backend.dispatch.actions import ACTIVE_STATES
 from backend.dispatch.models import Alert, IncidentStatus
 from backend.realtime import events
@@ -108,16 +109,36 @@ def _show_logged_out(actor, responders: list[Responder], *, detail: dict) -> lis
         [("alert", alert.pk, alert.incident_id, {"state": alert.state, **detail}) for alert in alerts],
     )
     events.send_to_board([(RESPONDER_EVENT, responder_payload(responder, changed_at=now)) for responder in responders])
+    # Their phones share no more: their positions leave the maps, no estimate left as if live.
+    positions.end_sharing_logged_out(alerts)
     return alerts
+
+
+def set_availability(*, actor, on_call: bool) -> None:
+    """Book on or off call (accounts.actions.set_availability); a change is sent to every board
+    (`board.responder`), which says "off call" on their alerts still active. Found by a trial: a
+    firefighter went off call while en route, and the board did not show it (their job carries on:
+    going off call only stops new alerts)."""
+    with transaction.atomic():
+        before = _responder_of(actor)
+        account_actions.set_availability(actor=actor, on_call=on_call)
+        if before is None or before.on_call == on_call:
+            return  # booked on (or off) call already: nothing to tell
+        responder = _responder_of(actor)
+        changed_at = responder.on_call_changed_at or timezone.now()
+        events.send_to_board([(RESPONDER_EVENT, responder_payload(responder, changed_at=changed_at))])
 
 
 def responder_payload(responder: Responder, *, changed_at) -> dict:
     """The `board.responder` frame's data: when the responder logged out of the app (null: logged
-    in again), and when that changed (a board keeps the newest)."""
+    in again), whether they are on call and since when, and when that changed (a board keeps the
+    newest)."""
     logged_out_at = responder.logged_out_at
     return {
         "responder_id": responder.pk,
         "logged_out_at": logged_out_at.isoformat() if logged_out_at else None,
+        "on_call": responder.on_call,
+        "on_call_changed_at": responder.on_call_changed_at.isoformat() if responder.on_call_changed_at else None,
         "changed_at": changed_at.isoformat(),
     }
 

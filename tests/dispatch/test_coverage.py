@@ -208,13 +208,17 @@ def test_a_stood_down_responder_committed_elsewhere_meanwhile_is_not_alerted_aga
     assert alert(incident, "bob").state == AlertState.STOOD_DOWN
 
 
-def test_a_coordinator_standing_down_a_committed_crew_resumes_the_ladder(carol, everyone):
+def test_a_coordinator_standing_down_a_committed_crew_holds_the_ladder_until_their_dispatch(carol, everyone):
+    """Their own act, not a drop-out (trial 11): nothing runs by itself; their dispatch resumes it."""
     incident = dispatched(carol, crew_target=1)
     answer(incident, "alice", "accept")
     stand_down(actor=carol, incident_id=incident.pk, alert_ids=[alert(incident, "alice").pk])
     incident = fresh(incident)
-    assert incident.covered_at is None and incident.next_escalation_at is not None
+    assert incident.covered_at is None and incident.next_escalation_at is None
     assert alert(incident, "alice").stood_down_reason == StandDownReason.COORDINATOR
+
+    dispatch_incident(actor=carol, incident_id=incident.pk)
+    assert fresh(incident).next_escalation_at is not None
 
 
 def test_the_counts_remember_who_went_after_closing(carol, everyone):
@@ -291,7 +295,9 @@ def test_the_last_crew_dropping_out_after_the_acknowledged_escalation_alarm_rais
 
     incident = finished_ladder_with_one_going(carol)
     assert incident.escalation_step == len(LADDER) and incident.next_escalation_at is None
-    assert incident.alarm_message == "Incident EEAST-1 has 1 of the 2 crews it needs after every ring was alerted."
+    assert incident.alarm_message == (
+        "Incident EEAST-1 is still short of crews after every ring was alerted: 1 going (2 needed)."
+    )
     acknowledgement = acknowledge_alarm(actor=carol, kind="escalation", incident_id=incident.pk)
 
     with mock.patch("backend.realtime.events.send_to_board") as send:
@@ -330,18 +336,17 @@ def test_a_ladder_started_again_resends_texts_and_sounds_its_alarm_again(carol, 
     )
 
 
-def test_a_coordinator_standing_down_the_last_crew_raises_the_alarm_and_restarts_the_finished_ladder(carol, everyone):
+def test_a_coordinator_standing_down_the_last_crew_neither_raises_the_alarm_nor_restarts_the_ladder(carol, everyone):
+    """Their own act, not a drop-out (trial 11: standing down the one crew on scene sounded the
+    alarm and re-alerted everyone); if the incident still needs crews, they dispatch."""
     incident = finished_ladder_with_one_going(carol)
-    before = incident.alarm_raised_at
+    before = (incident.alarm_raised_at, incident.alarm_message)
 
     stand_down(actor=carol, incident_id=incident.pk, alert_ids=[alert(incident, "alice").pk])
 
     incident = fresh(incident)
-    assert incident.alarm_raised_at > before
-    assert incident.alarm_message == (
-        "Nobody is going to incident EEAST-1 any more (0 going, 2 needed): Alice: stood down by a coordinator."
-    )
-    assert incident.escalation_step == 0 and incident.next_escalation_at is not None
+    assert (incident.alarm_raised_at, incident.alarm_message) == before
+    assert incident.escalation_step == len(LADDER) and incident.next_escalation_at is None
 
 
 def test_clearing_before_arriving_as_the_last_crew_raises_the_alarm(carol, everyone):

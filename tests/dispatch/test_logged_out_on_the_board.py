@@ -73,6 +73,8 @@ def test_every_board_is_told_at_once_when_a_firefighter_logs_out(en_route, alice
     assert frame == {
         "responder_id": alice.pk,
         "logged_out_at": alice.logged_out_at.isoformat(),
+        "on_call": True,
+        "on_call_changed_at": None,
         "changed_at": alice.logged_out_at.isoformat(),
     }
     assert_matches("event.board.responder", events.envelope(type="board.responder", data=frame))
@@ -178,6 +180,8 @@ def test_signing_a_firefighter_out_everywhere_tells_every_board(en_route, alice,
     assert frame == {
         "responder_id": alice.pk,
         "logged_out_at": alice.logged_out_at.isoformat(),
+        "on_call": True,
+        "on_call_changed_at": None,
         "changed_at": alice.logged_out_at.isoformat(),
     }
     assert_matches("event.board.responder", events.envelope(type="board.responder", data=frame))

@@ -71,12 +71,12 @@ def test_a_refused_decline_closes_the_picker_and_its_words_go_when_the_incident_
 
     page.route(re.compile(r"/api/v1/alerts/\d+/respond/$"), on_scene_first)
     actions.get_by_role("button", name=WITHDRAW).click()
-    actions.get_by_role("heading", name="Why are you declining?").wait_for()
+    actions.get_by_role("heading", name="Why can't you attend?").wait_for()
     actions.get_by_role("button", name="No transport").click()
 
     # The picker closes; the server's words show above what can be done on scene.
     actions.locator(".notice", has_text=REFUSED).wait_for()
-    assert actions.get_by_role("heading", name="Why are you declining?").count() == 0
+    assert actions.get_by_role("heading", name="Why can't you attend?").count() == 0
     actions.get_by_role("link", name="Open CPR checklist").wait_for()
     assert actions.get_by_role("button", name="Cleared: leaving scene").is_visible()
     assert actions.get_by_role("button", name=WITHDRAW).count() == 0

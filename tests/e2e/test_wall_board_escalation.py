@@ -105,7 +105,7 @@ def test_the_alarm_sounds_again_when_the_last_crew_drops_out_after_it_was_acknow
         server.manage("shell", "-c", LADDER_AT.format(steps={incident["id"]: ALARM_STEP}))
         expect(card).to_have_class(has_class("wall-card--alarm"))
         expect(card.locator(".wall-card-alarm")).to_contain_text(
-            f"Incident {reference} has 1 of the 2 crews it needs after every ring was alerted."
+            f"Incident {reference} is still short of crews after every ring was alerted: 1 going (2 needed)."
         )
         card.get_by_role("button", name="Acknowledge").click()
         expect(card.locator(".wall-card-alarm--acknowledged")).to_contain_text("Escalation alarm: acknowledged by")

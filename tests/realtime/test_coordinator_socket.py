@@ -178,7 +178,9 @@ async def test_the_alarm_is_raised_afresh_on_the_board_when_the_last_crew_drops_
     acknowledgement = await sync_to_async(acknowledge_alarm)(actor=carol, kind="escalation", incident_id=incident.pk)
     socket, snapshot = await open_board(carol)
     [alarmed] = snapshot["data"]["incidents"]
-    assert alarmed["alarm_message"] == "Incident EEAST-0001 has 1 of the 2 crews it needs after every ring was alerted."
+    assert alarmed["alarm_message"] == (
+        "Incident EEAST-0001 is still short of crews after every ring was alerted: 1 going (2 needed)."
+    )
     assert [ack["kind"] for ack in snapshot["data"]["alarm_acknowledgements"]] == ["escalation"]
 
     await respond(actor=alice.user, alert_id=alerts["alice"].pk, response="decline", reason="no_transport")

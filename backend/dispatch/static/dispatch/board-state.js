@@ -133,7 +133,9 @@ export function applySnapshot(state, data, now = Date.now()) {
  *  were true then (found by a trial: a board reloaded after an alarm raised with one crew going
  *  worded it from the incident as it was later, "Nobody has accepted"). */
 export function alarmOf(state, incident) {
-  if (!isShort(incident)) return null;
+  // Short because a coordinator stood crews down, the ladder held until they dispatch: their own
+  // act, nothing to sound (escalationHeld; found by a trial).
+  if (!isShort(incident) || escalationHeld(incident)) return null;
   // An alarm raised before the incident's dispatch was the alarm for not dispatching it (the
   // server's `undispatched`, escalation.py): the dispatch has dealt with it, and it must not sound
   // on as the escalation alarm. (A dispatch that reaches nobody raises its own, at the dispatch.)
@@ -204,8 +206,33 @@ export function applyResponder(state, data) {
   if (!data || typeof data.responder_id !== "number" || Number.isNaN(Date.parse(data.changed_at ?? ""))) return false;
   const known = state.presence.get(data.responder_id);
   if (known && Date.parse(known.changed_at) >= Date.parse(data.changed_at)) return false;
-  state.presence.set(data.responder_id, { logged_out_at: data.logged_out_at ?? null, changed_at: data.changed_at });
+  state.presence.set(data.responder_id, {
+    logged_out_at: data.logged_out_at ?? null,
+    on_call: typeof data.on_call === "boolean" ? data.on_call : null,
+    on_call_changed_at: data.on_call_changed_at ?? null,
+    changed_at: data.changed_at,
+  });
   return true;
+}
+
+/** Whether the alert's responder is off call, as far as the board knows: from the alert
+ *  (`responder_on_call`, `responder_on_call_changed_at`) and the `board.responder` frames heard
+ *  since the snapshot, the later booking of the two. */
+export function isOffCall(state, alert) {
+  const heard = state.presence?.get(alert.responder_id);
+  const stored = typeof alert.responder_on_call === "boolean" ? alert.responder_on_call : null;
+  if (!heard || heard.on_call === null) return stored === false;
+  if (stored !== null && Date.parse(alert.responder_on_call_changed_at ?? "") > Date.parse(heard.on_call_changed_at ?? "")) {
+    return stored === false;
+  }
+  return heard.on_call === false;
+}
+
+/** "off call" on an alert still active (not answered yet, or going) of a responder who has booked
+ *  off call, or null. Going off call stops new alerts, not the job they are on: found by a trial,
+ *  a firefighter went off call while en route and the board did not show it. */
+export function offCallText(state, alert) {
+  return ACTIVE_STATES.has(alert.state) && isOffCall(state, alert) ? "off call" : null;
 }
 
 /** When the alert's responder logged out of the app (ISO), or null: logged in, as far as the board
@@ -307,6 +334,15 @@ const deviceKey = (device) => (device.device_id === null || device.device_id ===
  *  ring. tone: shown, sent, failed, none; ended (what would be failed or none, on an alert stood
  *  down or cancelled). `unproven`: none of their devices is proven (or none). */
 export function devicesText(state, alert) {
+  const cell = deviceCellOf(state, alert);
+  const offCall = offCallText(state, alert);
+  if (!offCall) return cell;
+  const title = "Off call: no new alerts reach them. The job they are on carries on.";
+  if (!cell) return { text: capitalised(offCall), title, tone: "none", unproven: false, phones: 0 };
+  return { ...cell, text: `${cell.text} · ${offCall}`, title: `${title}\n${cell.title}` };
+}
+
+function deviceCellOf(state, alert) {
   const devices = state.devices.get(alert.id);
   const loggedOut = loggedOutText(state, alert);
   if (!devices) {
@@ -435,6 +471,34 @@ function droppedOut(incident, alerts) {
   return Math.max(fromAlerts, counted);
 }
 
+/** The counts a coverage line starts with, and the alarm says them in: those committed now are
+ *  "going" ("2 going, 1 of them logged out" when `loggedOut` of them have logged out of the app);
+ *  those who attended and cleared are said apart. The server words its alarm with the same counts
+ *  (backend/dispatch/coverage.py, Coverage.lead): found by a trial, an alarm said "Now 2 going" of
+ *  two crews who had cleared, beside "2 cleared from the scene (3 needed)". */
+export function coverageLead({ target, committed, covering }, loggedOut = 0) {
+  const cleared = Math.max(0, covering - committed);
+  const going = committed || !cleared ? `${committed} going${loggedOut ? `, ${loggedOut} of them logged out` : ""}` : null;
+  const who = [going, cleared ? `${cleared} cleared from the scene` : null];
+  return `${who.filter(Boolean).join(", ")} (${target} needed)`;
+}
+
+/** Alerts stood down by a coordinator or the control room after accepting: their deliberate act,
+ *  not a drop-out. */
+const BY_CONTROL = new Set(["coordinator", "control_room"]);
+function stoodDownByControl(alerts) {
+  return alerts.filter((alert) => alert.state === "stood_down" && BY_CONTROL.has(alert.stood_down_reason) && (alert.accepted_at || alert.on_scene_at)).length;
+}
+
+/** The escalation ladder is held: a coordinator (or the control room) stood crews down and the
+ *  incident is short of crews again; nothing runs by itself until they dispatch (backend/dispatch/
+ *  ladder.py, is_held: dispatched, short, no due time, a step still to run). */
+export function escalationHeld(incident) {
+  if (!isShort(incident) || !incident.dispatched_at || incident.next_escalation_at) return false;
+  const steps = incident.escalation_ladder_steps;
+  return Number.isInteger(steps) && (incident.escalation_step ?? 0) < steps;
+}
+
 /** The coverage line of a card: {text, tone, lead}, tone one of covered, short, none (nobody going)
  *  and finished; `lead` is how the text starts, the counts ("3 going (2 needed)"), for a board
  *  that sets them apart. One set of counts: those committed now are "going"; those who attended
@@ -442,25 +506,34 @@ function droppedOut(incident, alerts) {
  *  count towards the target without going any more. `dispatchButton`: the card has a Dispatch
  *  button (the control room's board); otherwise dispatching is on the incident's page. Times in
  *  24 hours. */
-export function coverageText(incident, alerts = [], { dispatchButton = false } = {}) {
+export function coverageText(incident, alerts = [], { dispatchButton = false, isLoggedOut = (alert) => Boolean(alert.responder_logged_out_at) } = {}) {
   const { target, committed, covering, accepted, attended, covered } = coverageOf(incident);
   if (incident.status !== "open") {
     return { text: `Accepted ${accepted} · attended ${attended}`, tone: "finished", lead: "" };
   }
-  const cleared = Math.max(0, covering - committed);
-  const who = [committed || !cleared ? `${committed} going` : null, cleared ? `${cleared} cleared from the scene` : null];
-  const lead = `${who.filter(Boolean).join(", ")} (${target} needed)`;
+  // Those going who have logged out of the app (found by a trial: "2 going (2 needed): covered"
+  // with one of them logged out): their phone hears nothing more of the job, and they may or may
+  // not still be on their way. They still count towards the cover (the ladder counts them too).
+  const loggedOut = Math.min(committed, alerts.filter((alert) => COMMITTED_STATES.has(alert.state) && isLoggedOut(alert)).length);
+  const lead = coverageLead({ target, committed, covering }, loggedOut);
   const line = (text, tone) => ({ text: `${lead}: ${text}`, tone, lead });
   if (covered) {
     const since = incident.covered_at ? ` at ${clockTime(incident.covered_at)}` : "";
-    return line(`covered${since}.`, "covered");
+    if (!loggedOut) return line(`covered${since}.`, "covered");
+    // Covered only by counting them: said, and not green.
+    const check = loggedOut === 1 ? "check the one logged out is still going" : `check the ${loggedOut} logged out are still going`;
+    return line(`covered${since}, counting ${loggedOut} logged out: ${check}.`, covering - loggedOut >= target ? "covered" : "short");
   }
   if (covering) return line(`${target - covering} more needed.`, "short");
   let why;
   // Those who accepted and then dropped out (declined after all, stood down, cleared before
-  // arriving): "nobody has accepted" was untrue once two had (found by trying the board).
-  const dropped = droppedOut(incident, alerts);
-  if (dropped) why = `no one going now: ${dropped} accepted, then dropped out (${alerts.length} alerted).`;
+  // arriving): "nobody has accepted" was untrue once two had (found by trying the board). Those a
+  // coordinator or the control room stood down did not drop out: said apart (found by a trial:
+  // "1 accepted, then dropped out" of the one crew on scene a coordinator stood down).
+  const byControl = stoodDownByControl(alerts);
+  const dropped = Math.max(0, droppedOut(incident, alerts) - byControl);
+  const gone = [byControl ? `${byControl} stood down by control` : null, dropped ? `${dropped} accepted, then dropped out` : null].filter(Boolean);
+  if (gone.length) why = `no one going now: ${gone.join(", ")} (${alerts.length} alerted).`;
   else if (alerts.some((alert) => ACTIVE_STATES.has(alert.state))) why = `nobody has accepted (${alerts.length} alerted).`;
   else if (alerts.length) why = `nobody is still alerted or going (${alerts.length} alerted).`;
   else if (incident.dispatched_at) why = "nobody alerted.";
@@ -489,6 +562,7 @@ const UNANSWERED_STATES = new Set(["alerted", "received"]);
 export function escalationText(incident, alerts = []) {
   if (!isShort(incident)) return null;
   if (!incident.dispatched_at) return undispatchedText(incident);
+  if (escalationHeld(incident)) return "Escalation held after a stand-down: a dispatch resumes it";
   const action = incident.next_escalation_action;
   if (!action || !incident.next_escalation_at) return null;
   const nobodyToResend = action === "resend" && !alerts.some((alert) => UNANSWERED_STATES.has(alert.state));
@@ -629,10 +703,14 @@ export function dayAndTime(iso, now = new Date()) {
   return when.toLocaleString("en-GB", { hour12: false, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 }
 
+const WITHDREW = "Withdrew after accepting";
+
 /** The state cell's words: the state, with why they declined or were stood down. */
 export function stateText(alert, commitment = null) {
   if (alert.state === "stood_down") return standDownText(alert, commitment);
-  const label = STATE_LABELS[alert.state] ?? alert.state;
+  // Declined after accepting ("Can't attend after all"): not a plain decline (found by a trial).
+  // A re-alert clears the acceptance, so a decline of it reads as a decline.
+  const label = alert.state === "declined" && alert.accepted_at ? WITHDREW : STATE_LABELS[alert.state] ?? alert.state;
   if (alert.state === "declined" && alert.decline_reason) {
     const reason = DECLINE_REASONS[alert.decline_reason];
     return `${label} (${reason ? inSentence(reason) : alert.decline_reason})`;
@@ -724,24 +802,31 @@ export function incidentAlarm(state, incident) {
     return { ...base, kind: "unreached", raised_at: incident.alarm_raised_at ?? null, message: `Dispatch of ${incident.cad_reference} reached nobody: ${unreached}.` };
   }
   const escalation = alarmOf(state, incident);
-  const { covering, target } = coverageOf(incident);
+  const { covering } = coverageOf(incident);
   if (escalation && !incident.dispatched_at) {
     // Raised by the server when nobody had dispatched the incident in time (UNDISPATCHED_ALARM_SECONDS):
     // nobody is alerted to it. Found by a trial: its card sat above a scrolled board, unseen.
     return { ...base, kind: "undispatched", raised_at: escalation.raised_at, message: escalation.message };
   }
+  // Short because a coordinator stood crews down (the ladder held till they dispatch): their own
+  // act sounds nothing (found by a trial: standing down the one crew on scene sounded the alarm).
+  if (escalationHeld(incident)) return null;
   if (escalation) {
     // Raised while nobody had accepted; it stays until the incident is covered. Once someone is
-    // going, it says so (found by trying the board: "Nobody has accepted" beside "1 going").
-    const since = covering ? ` Now ${covering} going (${target} needed).` : "";
+    // going, it says so (found by trying the board: "Nobody has accepted" beside "1 going"), in the
+    // coverage line's counts and words (found by a trial: "Now 2 going" of two who had cleared).
+    const { lead } = coverageText(incident, alerts, { isLoggedOut: (alert) => Boolean(loggedOutAt(state, alert)) });
+    const since = covering && !escalation.message.endsWith(`${lead}.`) ? ` Now ${lead}.` : "";
     return { ...base, kind: "escalation", raised_at: escalation.raised_at, message: `${escalation.message}${since}` };
   }
   if ((incident.escalation_step ?? 0) >= 1 && covering === 0) {
     // As many steps as have run: "the first" stayed after three (found by trying the board).
     const steps = incident.escalation_step === 1 ? "the first escalation step" : `${incident.escalation_step} escalation steps`;
-    const dropped = droppedOut(incident, alerts);
-    const message = dropped
-      ? `No one is going to ${incident.cad_reference} after ${steps}: ${dropped} accepted, then dropped out (${alerts.length} alerted).`
+    const byControl = stoodDownByControl(alerts);
+    const dropped = Math.max(0, droppedOut(incident, alerts) - byControl);
+    const gone = [byControl ? `${byControl} stood down by control` : null, dropped ? `${dropped} accepted, then dropped out` : null].filter(Boolean);
+    const message = gone.length
+      ? `No one is going to ${incident.cad_reference} after ${steps}: ${gone.join(", ")} (${alerts.length} alerted).`
       : `Nobody has accepted ${incident.cad_reference} after ${steps} (${alerts.length} alerted).`;
     return { ...base, kind: "unanswered", raised_at: null, message };
   }
@@ -817,6 +902,12 @@ export function funnelText(state, alert) {
   // Logged out of the app: said in place of "seen in the open app" (found by a trial: one who had
   // logged out mid-job still read "En route · seen in the open app").
   const loggedOut = loggedOutText(state, alert);
+  const offCall = offCallText(state, alert);
+  const funnel = devicesFunnel(devices, alert, loggedOut);
+  return offCall ? [offCall, funnel].filter(Boolean).join(" · ") : funnel;
+}
+
+function devicesFunnel(devices, alert, loggedOut) {
   if (!devices) return loggedOut;
   if (!devices.length && loggedOut) return `${loggedOut}, no push phone`;
   // Shown in the open app with no push phone: reached this time, as the admin board's cell says
