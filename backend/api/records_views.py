@@ -122,6 +122,8 @@ def _form_view(kind: str) -> type[APIView]:
                     "lock_hours": settings.RECORDS_LOCK_HOURS,
                     "cad_times": form.cad_times,
                     "outcome_duty": form.outcome_duty,
+                    "own_forms_expected": form.own_forms_expected,
+                    "prefill_estimated": list(form.estimated),
                 }
             )
 

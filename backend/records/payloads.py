@@ -225,8 +225,28 @@ def form_schema(kind: str) -> dict:
             "lock_hours": {"type": "integer"},
             "cad_times": {"oneOf": [cad_times_schema(), {"type": "null"}], "description": "Outcome form only."},
             "outcome_duty": {"oneOf": [_outcome_duty_schema(), {"type": "null"}], "description": "Outcome form only."},
+            "own_forms_expected": {
+                "type": "boolean",
+                "description": "I owe my own forms (attendance, welfare): false when I withdrew before setting off "
+                "(as own_forms_expected in GET records/). I may still file them.",
+            },
+            "prefill_estimated": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Fields of the prefill that are estimates, not recorded times (left_scene_at from "
+                "when the call ended for me, when I never cleared).",
+            },
         },
-        "required": ["record", "prefill", "editable", "lock_hours", "cad_times", "outcome_duty"],
+        "required": [
+            "record",
+            "prefill",
+            "editable",
+            "lock_hours",
+            "cad_times",
+            "outcome_duty",
+            "own_forms_expected",
+            "prefill_estimated",
+        ],
         "additionalProperties": False,
     }
 

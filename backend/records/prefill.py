@@ -18,15 +18,25 @@ def prefill(kind: str, alert: Alert) -> dict:
     return {}
 
 
+def estimated(kind: str, alert: Alert) -> list[str]:
+    """The fields of the form's prefill that are estimates, not times anyone recorded: the app says
+    so beside them. "Left scene" from when the call ended for one who was on scene and never
+    pressed "Leaving" (cancelled, stood down, closed by control)."""
+    if kind != RecordKind.ATTENDANCE or alert.cleared_at is not None:
+        return []
+    return ["left_scene_at"] if "left_scene_at" in attendance_prefill(alert) else []
+
+
 def attendance_prefill(alert: Alert) -> dict:
-    events = _events_by_meaning(OnSceneEvent.objects.filter(alert=alert))
+    event_list = list(OnSceneEvent.objects.filter(alert=alert))
+    events = _events_by_meaning(event_list)
     known = {
         # Mobile is setting off: the en-route time only, never the acceptance (one who accepted
         # and never set off was not mobile; found by the ninth trial of the product).
         "mobile_at": alert.en_route_at,
         "on_scene_at": alert.on_scene_at,
         "at_patient_at": _first(events, "at_patient"),
-        "left_scene_at": alert.cleared_at,
+        "left_scene_at": alert.cleared_at or _left_when_it_ended(alert, event_list),
     }
     values = {name: value.isoformat() for name, value in known.items() if value is not None}
     if alert.on_scene_at is not None or events:
@@ -34,6 +44,23 @@ def attendance_prefill(alert: Alert) -> dict:
     elif access.withdrew_before_setting_off(alert, access.logged_on_scene(alert)):
         values["attended"] = False  # "Can't attend after all" before setting off
     return values
+
+
+def _left_when_it_ended(alert: Alert, event_list: list[OnSceneEvent]):
+    """For one who was on scene (an on-scene time, or events their phone logged there) and whose
+    call ended without their pressing "Leaving": when it ended for them (their alert stood down or
+    cancelled, the incident cancelled or closed), an estimate of leaving. Never before the last
+    thing they logged on scene: a crew may carry on after a cancel. Found by the eleventh trial of
+    the product: "Left scene" was empty, and the app had no way to record leaving."""
+    if alert.on_scene_at is None and not event_list:
+        return None
+    incident = alert.incident
+    ends = [alert.stood_down_at, alert.cancelled_at, incident.cancelled_at, incident.closed_at]
+    ended = min((at for at in ends if at is not None), default=None)
+    if ended is None:
+        return None
+    on_scene = [alert.on_scene_at] if alert.on_scene_at else []
+    return max([ended, *on_scene, *(event.occurred_at for event in event_list)])
 
 
 def outcome_prefill(alert: Alert) -> dict:

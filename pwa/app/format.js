@@ -10,13 +10,17 @@ export const STATE_LABELS = ALERT_STATES;
 /** [reason, label] in the server's order: the choices offered when declining. */
 export const DECLINE_REASONS = Object.entries(DECLINE_REASON_LABELS);
 
+// The one-tap events when no checklist is on this phone, with the signed checklist's own labels
+// (backend/checklists/data/*.json `events`; tests/js/event-labels.test.mjs compares them): the
+// event log read "Arrived at patient" after a reload where it had read "At patient" (found by the
+// eleventh trial of the product).
 export const EVENT_TYPES = [
-  ["arrived", "Arrived at patient"],
+  ["arrived", "At patient"],
   ["cpr_started", "CPR started"],
   ["pads_on", "Pads on"],
-  ["analysis", "Rhythm analysed"],
+  ["analysis", "Analysis"],
   ["shock", "Shock delivered"],
-  ["rosc", "ROSC: signs of life"],
+  ["rosc", "Signs of life (ROSC)"],
   ["ambulance_arrived", "Ambulance arrived"],
   ["handover", "Handed over"],
 ];

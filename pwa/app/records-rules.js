@@ -416,7 +416,9 @@ export function formStatus(record, item) {
   }
   if (record) {
     const locked = record.locked ? " · locked" : "";
-    return { state: ACCEPTED, text: `Sent and accepted (version ${record.version})${locked}` };
+    // "Accepted" is the chip's: the line under it adds only the version (found by the eleventh
+    // trial: "Accepted" then "Sent and accepted (version 1)").
+    return { state: ACCEPTED, text: `Version ${record.version}${locked}` };
   }
   return { state: NOT_STARTED, text: "Not started" };
 }
@@ -449,15 +451,15 @@ export function listedFormStatus(entry, kind, status) {
   // (`own_forms_expected` false): home asked them for an attendance form and a welfare check-in
   // (found by the ninth trial of the product). They can still fill either in.
   if (kind !== "outcome" && status.state === NOT_STARTED && entry?.own_forms_expected === false) {
-    return { state: NOT_NEEDED, text: "Not needed: you could not attend after all. You can still fill it in." };
+    return { state: NOT_NEEDED, text: "You could not attend after all; you can still fill it in." };
   }
   if (kind === "outcome" && status.state === NOT_STARTED && entry?.outcome_expected === false) {
-    return { state: NOT_NEEDED, text: "Not needed: nobody of your crew attended" };
+    return { state: NOT_NEEDED, text: "Nobody of your crew attended." };
   }
   // Owed, but by another of the crew (`fills_outcome` false): not "Not started" on this one's list,
   // which read as a form they still owed (found by the eighth trial of the product).
   if (kind === "outcome" && status.state === NOT_STARTED && entry?.fills_outcome === false) {
-    return { state: NOT_NEEDED, text: "Filled in by another member of your crew" };
+    return { state: NOT_NEEDED, text: "Another member of your crew fills it in." };
   }
   return status;
 }
@@ -503,27 +505,56 @@ export function formsToFill(entry, statuses) {
  * still open the form, which can be filled in without signal.
  */
 export function pageFormStatus(form, kind, status, { listed = null, checking = false } = {}) {
-  // Their own forms as the list has them (not needed after withdrawing before setting off).
-  if (kind !== "outcome") return listed ? listedFormStatus(listed, kind, status) : status;
+  // Their own forms: owed unless they withdrew before setting off, as the form (the server's, or
+  // the one kept) says, else the list's entry; with neither, "Checking…" while the form is asked
+  // for, never "Not started" first (found by the eleventh trial: "Not started", then "Not needed").
+  if (kind !== "outcome") {
+    if (typeof form?.own_forms_expected === "boolean") return listedFormStatus({ own_forms_expected: form.own_forms_expected }, kind, status);
+    if (typeof listed?.own_forms_expected === "boolean") return listedFormStatus(listed, kind, status);
+    if (checking && status.state === NOT_STARTED) return { state: CHECKING, text: "Asking the server whether you owe it." };
+    return status;
+  }
   const duty = form?.outcome_duty;
+  if (duty && !duty.fills_it && duty.expected && status.state === NOT_STARTED && duty.filled_in_by.length && !form.record) {
+    // Named, and nothing submitted: not "filled in by them, you can read it" (eleventh trial).
+    return { state: NOT_NEEDED, text: `${duty.filled_in_by.join(" or ")} fills this in; not submitted yet.` };
+  }
   if (duty) return listedFormStatus({ outcome_expected: duty.expected, fills_outcome: duty.fills_it }, kind, status);
   if (kind !== "outcome" || status.state !== NOT_STARTED || form) return status; // a form kept from before outcome_duty: as it was
   if (listed && (listed.outcome_expected === false || typeof listed.fills_outcome === "boolean")) return listedFormStatus(listed, kind, status);
-  if (checking) return { state: CHECKING, text: "Checking who of your crew fills it in." };
-  return { state: DUTY_NOT_KNOWN, text: "Not known yet whether you or another member of your crew fills it in. If it is you, you can fill it in now." };
+  if (checking) return { state: CHECKING, text: "Asking the server who of your crew fills it in." };
+  return { state: DUTY_NOT_KNOWN, text: "Who of your crew fills it in could not be checked. If it is you, you can fill it in now." };
+}
+
+/** Is there a crew's outcome to read: the form holds a record, or this phone knows one accepted. */
+export function outcomeSubmitted(form, status) {
+  return Boolean(form?.record) || status?.state === ACCEPTED;
 }
 
 /**
  * What the call's forms page says under the crew's outcome form of who fills it in, or null.
  * `form`: as the server gave it (its `outcome_duty`); a form kept from before that field says
- * only that someone else fills it in when it cannot be changed.
+ * only that someone else fills it in when it cannot be changed. "You can read it" only once there
+ * is something to read (`status`: the form's, formStatus's): before, the status names who fills it
+ * in (found by the eleventh trial: "Filled in by Mo Kemp: you can read it" of nothing submitted).
  */
-export function outcomeDutyHint(form) {
+export function outcomeDutyHint(form, status = null) {
   const duty = form?.outcome_duty;
-  if (!duty) return form?.editable === false ? "Filled in by another member of your crew: you can read it." : null;
+  const submitted = outcomeSubmitted(form, status);
+  if (!duty) return form?.editable === false && submitted ? "Filled in by another member of your crew: you can read it." : null;
   if (duty.fills_it) return duty.expected ? "You fill in your crew's outcome form." : null;
-  if (!duty.filled_in_by.length) return null; // not needed, and nobody to ask: the status says so
+  if (!duty.filled_in_by.length || !submitted) return null; // the status says so
   return `Filled in by ${duty.filled_in_by.join(" or ")}: you can read it.`;
+}
+
+/** The hint beside a prefilled field that is an estimate (the server's `prefill_estimated`: "Left
+ *  scene" from when the call ended for one who never pressed "Leaving"), or null. Only on a form
+ *  not yet submitted, whose value is still the prefill. */
+export function estimateHint(data, name, value) {
+  if (!data || data.record || !(data.prefill_estimated || []).includes(name)) return null;
+  const prefilled = data.prefill?.[name];
+  if (!prefilled || !value || Date.parse(prefilled) !== Date.parse(value)) return null;
+  return "Filled in for you from when the call ended for you: an estimate. Change it if you left at another time.";
 }
 
 /** Why the outcome form's page shows it read-only to someone who does not fill it in. */

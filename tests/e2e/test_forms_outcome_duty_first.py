@@ -92,7 +92,7 @@ def test_the_outcome_says_checking_not_not_started_until_the_server_says_who_fil
 
     # Not a crew lead, and nobody of the crew attended: not needed.
     card.locator(".status-not_needed").wait_for()
-    assert card.locator(".form-status").inner_text() == "Not needed: nobody of your crew attended"
+    assert card.locator(".form-status").inner_text() == "Nobody of your crew attended."
     assert outcome_states(page) == ["status-checking", "status-not_needed"]
     page.unroute(f"**/api/v1/alerts/{alert_id}/outcome/")
     page.unroute("**/api/v1/records/")
@@ -121,14 +121,14 @@ def test_the_first_drawing_says_another_fills_it_in_when_the_forms_list_said_so(
     page.wait_for_url(re.compile(rf"#/alerts/{alert_id}/forms$"))
     card = page.locator(OUTCOME_CARD)
     card.locator(".status-not_needed").wait_for()
-    assert card.locator(".form-status").inner_text() == "Filled in by another member of your crew"
+    assert card.locator(".form-status").inner_text() == "Another member of your crew fills it in."
     for _ in range(200):  # the page asks for the form (refused), then draws what it knows
         if len(asked) > before:
             break
         page.wait_for_timeout(50)
     assert len(asked) > before, "the page asked the server for the outcome form"
     page.wait_for_timeout(300)
-    assert card.locator(".form-status").inner_text() == "Filled in by another member of your crew"
+    assert card.locator(".form-status").inner_text() == "Another member of your crew fills it in."
     assert outcome_states(page) == ["status-not_needed"], "never 'Not started', nor 'Checking…'"
     page.unroute(f"**/api/v1/alerts/{alert_id}/outcome/")
     assert problems == []
@@ -191,7 +191,8 @@ def test_the_first_drawing_goes_by_the_form_kept_on_the_phone(phone, server, dis
             break
         page.wait_for_timeout(50)
     assert len(held) == 1, "the server is asked again"
-    assert card.locator(".form-status").inner_text() == "Filled in by another member of your crew"
+    # The kept form names who fills it in, and nothing is submitted yet (the eleventh trial).
+    assert card.locator(".form-status").inner_text().endswith(" fills this in; not submitted yet.")
     assert outcome_states(page) == ["status-not_needed"]
     held[0].continue_()
     page.unroute(f"**/api/v1/alerts/{alert_id}/outcome/")

@@ -28,7 +28,7 @@ describe("a firefighter who withdrew before setting off", () => {
     assert.deepEqual(formsToFill(withdrew, statuses), []);
     for (const kind of ["attendance", "welfare"]) {
       assert.equal(statuses[kind].state, NOT_NEEDED, kind);
-      assert.match(statuses[kind].text, /You can still fill it in\.$/);
+      assert.match(statuses[kind].text, /you can still fill it in\.$/);
     }
   });
 
@@ -64,7 +64,8 @@ describe("the call's forms page", () => {
   it("says where a form stands once: no line that repeats its chip", () => {
     assert.equal(STATUS_LABELS[notStarted.state], "Not started");
     assert.equal(statusDetail(notStarted), null);
-    assert.equal(statusDetail(accepted), "Sent and accepted (version 1)");
-    assert.equal(statusDetail(listedFormStatus(withdrew, "attendance", notStarted)), "Not needed: you could not attend after all. You can still fill it in.");
+    // The line adds only what the chip does not say (the eleventh trial: "Accepted" then "Sent and accepted").
+    assert.equal(statusDetail(accepted), "Version 1");
+    assert.equal(statusDetail(listedFormStatus(withdrew, "attendance", notStarted)), "You could not attend after all; you can still fill it in.");
   });
 });

@@ -256,8 +256,8 @@ describe("where a form stands", () => {
     assert.equal(formStatus(null, null).state, NOT_STARTED);
     assert.equal(formStatus(null, { state: "pending" }).state, PENDING);
     assert.equal(formStatus(record, { state: "pending" }).state, PENDING, "a change waiting to be sent");
-    assert.deepEqual(formStatus(record, null), { state: ACCEPTED, text: "Sent and accepted (version 2)" });
-    assert.equal(formStatus({ ...record, locked: true }, null).text, "Sent and accepted (version 2) · locked");
+    assert.deepEqual(formStatus(record, null), { state: ACCEPTED, text: "Version 2" });
+    assert.equal(formStatus({ ...record, locked: true }, null).text, "Version 2 · locked");
     assert.deepEqual(formStatus(null, { state: "rejected", last_code: "invalid", last_error: "The request has errors: see fields." }), {
       state: ATTENTION,
       text: "Some answers need correcting: open the form to see which.",

@@ -38,6 +38,8 @@ def test_an_empty_form_with_its_prefill(alice_alert, alice):
         "lock_hours": 72,
         "cad_times": None,
         "outcome_duty": None,
+        "own_forms_expected": True,
+        "prefill_estimated": [],
     }
 
 

@@ -4,7 +4,7 @@
 
 import { h, replaceChanged } from "../dom.js";
 import { formatTime } from "../format.js";
-import { ACCEPTED, ATTENTION, CHECKING, DUTY_NOT_KNOWN, FORMS, KINDS, NOT_NEEDED, NOT_STARTED, PENDING, STATUS_LABELS, outcomeDutyHint, pageFormStatus } from "../records-rules.js";
+import { ACCEPTED, ATTENTION, CHECKING, DUTY_NOT_KNOWN, FORMS, KINDS, NOT_NEEDED, NOT_STARTED, PENDING, STATUS_LABELS, outcomeDutyHint, outcomeSubmitted, pageFormStatus } from "../records-rules.js";
 import { alertPath } from "../router.js";
 import { crewOfAlert } from "../store.js";
 import { notice, topbar } from "./parts.js";
@@ -16,7 +16,9 @@ function statusChip(status) {
 }
 
 /** The line under a form's title that says where it stands, or null when it would only repeat
- *  its chip ("Not started" twice: found by the ninth trial of the product). */
+ *  its chip ("Not started" twice: found by the ninth trial of the product). The statuses' texts
+ *  (records-rules.js) add only what the chip does not say (the eleventh trial: "Not needed" then
+ *  "Not needed: ...", "Accepted" then "Sent and accepted"). */
 export function statusDetail(status) {
   return status.text && status.text !== STATUS_LABELS[status.state] ? status.text : null;
 }
@@ -46,6 +48,34 @@ export function liveTopbar(store, backOf) {
   };
   draw(store.state);
   return [top, store.subscribe(draw)];
+}
+
+/** Run fn when the app may be back online (the phone's network back, the server's socket live):
+ *  a page showing "No signal: showing what this phone last knew" loads again (found by the
+ *  eleventh trial: the notice stayed 12 s and more under "Live: connected"). */
+export function onBackOnline(store, fn) {
+  const key = (state) => `${state.online}|${state.connection?.status}`;
+  let was = key(store.state);
+  let running = false;
+  let again = false;
+  const run = () => {
+    if (running) return void (again = true);
+    running = true;
+    Promise.resolve()
+      .then(fn)
+      .catch(() => {})
+      .finally(() => {
+        running = false;
+        if (again) (again = false), run();
+      });
+  };
+  return store.subscribe((state) => {
+    const now = key(state);
+    if (now === was) return;
+    was = now;
+    // Each step back (the network, then the socket live) tries again, one try at a time.
+    if (state.online !== false) run();
+  });
 }
 
 /** Where the call's forms page goes back to: the alert while its call is going on, else the forms
@@ -101,7 +131,10 @@ export function formsView(root, { id }, ctx) {
         const status = pageFormStatus(form, kind, local.statuses[kind], { listed, checking: local.loading });
         const error = local.errors[kind];
         const readOnly = kind === "outcome" && form?.editable === false;
-        const who = kind === "outcome" ? outcomeDutyHint(form) : null;
+        const who = kind === "outcome" ? outcomeDutyHint(form, local.statuses[kind]) : null;
+        // Nothing to read yet of a crew's outcome someone else fills in: no link to an empty form.
+        const notMine = readOnly || (!form && kind === "outcome" && listed?.fills_outcome === false);
+        const link = !notMine || outcomeSubmitted(form, local.statuses[kind]);
         return h(
           "li",
           { class: "card", dataset: { kind } },
@@ -109,11 +142,13 @@ export function formsView(root, { id }, ctx) {
           statusDetail(status) ? h("p", { class: "form-status", text: statusDetail(status) }) : null,
           who ? h("p", { class: "hint", text: who }) : null,
           error ? h("p", { class: "hint", text: error }) : null,
-          h("a", {
-            class: ["btn", status.state === ATTENTION ? "btn-primary" : "btn-quiet"],
-            href: `#${alertPath(id, "forms")}/${kind}`,
-            text: readOnly ? `Read the ${FORMS[kind].title.toLowerCase()} form` : `${ACTION[status.state]}: ${FORMS[kind].title.toLowerCase()} form`,
-          }),
+          link
+            ? h("a", {
+                class: ["btn", status.state === ATTENTION ? "btn-primary" : "btn-quiet"],
+                href: `#${alertPath(id, "forms")}/${kind}`,
+                text: readOnly ? `Read the ${FORMS[kind].title.toLowerCase()} form` : `${ACTION[status.state]}: ${FORMS[kind].title.toLowerCase()} form`,
+              })
+            : null,
         );
       }),
     );
@@ -131,13 +166,15 @@ export function formsView(root, { id }, ctx) {
   }
 
   async function load() {
-    local.forms = {};
+    const forms = {};
+    let fromCache = false;
     await Promise.all(
       KINDS.map(async (kind) => {
         try {
           const data = await outbox.load(id, kind);
-          if (data?.fromCache) local.fromCache = true;
-          if (data) local.forms[kind] = data;
+          if (data?.fromCache) fromCache = true;
+          if (data) forms[kind] = data;
+          delete local.errors[kind];
           // The outcome form's crew by name, kept with the forms for opening it without signal.
           if (kind === "outcome" && data && !data.fromCache) await outbox.crewOf(id, crewOfAlert(store.state, id));
         } catch (error) {
@@ -145,12 +182,15 @@ export function formsView(root, { id }, ctx) {
         }
       }),
     );
+    local.forms = forms;
+    local.fromCache = fromCache;
     local.loading = false;
     await refresh();
   }
 
   render();
   refresh().then(load);
+  const stopOnline = onBackOnline(store, () => local.fromCache && load());
   const stopRecords = onRecordsChange(store, refresh);
   // The forms list's entries may arrive after this page (fetched as the app starts).
   let calls = store.state.recentCalls;
@@ -159,7 +199,7 @@ export function formsView(root, { id }, ctx) {
     calls = state.recentCalls;
     render();
   });
-  return () => (stopTop(), stopRecords(), stopCalls());
+  return () => (stopTop(), stopRecords(), stopCalls(), stopOnline());
 }
 
 /** Recent calls (GET records/, kept for offline use) and the forms of each. */
@@ -222,5 +262,6 @@ export function recordsView(root, _params, ctx) {
   render();
   load();
   const stopRecords = onRecordsChange(store, render);
-  return () => (stopTop(), stopRecords());
+  const stopOnline = onBackOnline(store, () => local.fromCache && load());
+  return () => (stopTop(), stopRecords(), stopOnline());
 }

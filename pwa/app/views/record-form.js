@@ -9,7 +9,7 @@
 //   readonly  the outcome form for a crew member who does not fill it in (records-rules.js outcomeReadOnlyText)
 
 import { h } from "../dom.js";
-import { FORMS, fromLocalInput, isShown, outcomeReadOnlyText, patchBody, postBody, serverErrors, toLocalInput, validate, valuesFrom } from "../records-rules.js";
+import { FORMS, estimateHint, fromLocalInput, isShown, outcomeReadOnlyText, patchBody, postBody, serverErrors, toLocalInput, validate, valuesFrom } from "../records-rules.js";
 import { alertPath } from "../router.js";
 import { crewOfAlert } from "../store.js";
 import { notice, topbar } from "./parts.js";
@@ -361,7 +361,10 @@ export function formView(root, { id, kind }, ctx) {
         input.addEventListener("input", () => changed(field.name, input.value));
       }
       const counter = field.type === "notes" ? h("p", { class: "hint counter", id: `count-${field.name}` }) : null;
-      input.setAttribute("aria-describedby", [describe(field.name, field.hint), counter ? counter.id : null].filter(Boolean).join(" "));
+      // A prefilled estimate ("Left scene" from when the call ended) says so, as the form's intro
+      // says of the other times filled in for the firefighter (found by the eleventh trial).
+      const hint = field.hint || (field.type === "time" ? estimateHint(local.data, field.name, value) : null);
+      input.setAttribute("aria-describedby", [describe(field.name, hint), counter ? counter.id : null].filter(Boolean).join(" "));
       input.addEventListener("blur", () => {
         touched.add(field.name);
         update();
@@ -370,7 +373,7 @@ export function formView(root, { id, kind }, ctx) {
         "div",
         { class: "field" },
         h("label", { for: inputId, text: field.label }),
-        field.hint ? h("p", { class: "hint", id: `hint-${field.name}`, text: field.hint }) : null,
+        hint ? h("p", { class: "hint", id: `hint-${field.name}`, text: hint }) : null,
         extra ? h("div", { class: "input-row" }, input, extra) : input,
         counter,
         errorLine(field.name),
