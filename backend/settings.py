@@ -112,6 +112,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # Welfare follow-ups not reaching the welfare leads: the admin's home and the boards.
+                "backend.records.notices.welfare_notice",
             ],
         },
     },

@@ -24,7 +24,7 @@ from backend.admin_base import ReadOnlyAdmin
 from backend.audit import log
 from backend.audit.models import AuditAction
 from backend.errors import ActionError
-from backend.records import access, actions, payloads
+from backend.records import access, actions, notices, notify, payloads
 from backend.records.models import Amendment, Attendance, CadTimes, Outcome, RecordKind, WelfareCheckIn
 from backend.records.validation import FIELDS
 
@@ -248,11 +248,29 @@ class CadTimesAdmin(ReadOnlyAdmin):
 # --- Welfare check-ins: welfare leads only ---------------------------------------------------------------
 
 
+class WelfareEmailsFilter(admin.SimpleListFilter):
+    """The follow-up requests not reaching the welfare leads: where the notice of them links
+    (backend/records/notices.py)."""
+
+    title = "email to the welfare leads"
+    parameter_name = notices.UNDELIVERED_PARAMETER
+
+    def lookups(self, request, model_admin):
+        return [(notices.UNDELIVERED_VALUE, "Not getting through"), ("waiting", "Not sent yet")]
+
+    def queryset(self, request, queryset):
+        if self.value() == notices.UNDELIVERED_VALUE:
+            return queryset.filter(pk__in=notify.undelivered_welfare_requests().values("pk"))
+        if self.value() == "waiting":
+            return queryset.filter(pk__in=notify.waiting_welfare_requests().values("pk"))
+        return queryset
+
+
 @admin.register(WelfareCheckIn)
 class WelfareCheckInAdmin(AuditedRecordAdmin):
     kind = RecordKind.WELFARE
     list_display = ["__str__", "responder", "incident", "impact", "follow_up", "submitted_at"]
-    list_filter = ["follow_up", "impact", "submitted_at"]
+    list_filter = ["follow_up", WelfareEmailsFilter, "impact", "submitted_at"]
     search_fields = ["alert__responder__user__username", "alert__incident__cad_reference"]
     list_select_related = ["alert__incident", "alert__responder__user"]
     exclude = ["idempotency_key", "body_hash"]

@@ -18,6 +18,7 @@ from backend.accounts.models import Responder, Skill, Station
 from backend.roles import CLINICAL_SAFETY_OFFICERS, COORDINATORS, DISPATCH_SYSTEMS, WELFARE_LEADS
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (demo only; refused in production)
+DEMO_WELFARE_EMAIL = "welfare-lead@example.org"
 
 # Approximate station locations (WGS84).
 STATIONS = [
@@ -57,7 +58,11 @@ class Command(BaseCommand):
                     self._firefighter(station, station_index, number)
             self._user("coordinator", "Casey", "Morgan", staff=True, group=COORDINATORS)
             self._user("coordinator2", "Jordan", "Reed", staff=True, group=COORDINATORS)
-            self._user("welfare", "Sam", "Okafor", staff=True, group=WELFARE_LEADS)
+            # With an email address: the worker emails the welfare leads when a firefighter asks for
+            # a follow-up, and a lead with none is told nothing (found by a trial: the request
+            # waited, unseen). A made-up address (example.org, RFC 2606), sent through EMAIL_HOST's
+            # relay (docs/deployment.md); with no relay there, the coordinators' notice says so.
+            self._user("welfare", "Sam", "Okafor", staff=True, group=WELFARE_LEADS, email=DEMO_WELFARE_EMAIL)
             self._user("safety", "Dana", "Whitlock", staff=True, group=CLINICAL_SAFETY_OFFICERS)
             self._user("cad", "EEAST", "CAD", staff=False, group=DISPATCH_SYSTEMS)
             # By name, not import: the places app sits above accounts in the layers. --keep-missing:
@@ -89,13 +94,18 @@ class Command(BaseCommand):
             },
         )
 
-    def _user(self, username, first_name, last_name, *, staff=False, group=None):
+    def _user(self, username, first_name, last_name, *, staff=False, group=None, email=""):
         user, created = get_user_model().objects.get_or_create(
-            username=username, defaults={"first_name": first_name, "last_name": last_name, "is_staff": staff}
+            username=username,
+            defaults={"first_name": first_name, "last_name": last_name, "is_staff": staff, "email": email},
         )
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save()
+        elif email and not user.email:
+            # A demo database loaded before the address was given gets it; one set since is kept.
+            user.email = email
+            user.save(update_fields=["email"])
         if group:
             user.groups.add(Group.objects.get(name=group))
         return user

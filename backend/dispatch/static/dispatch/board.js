@@ -28,6 +28,7 @@ import { coordinatorSocket } from "/app/socket.js";
 import { mountBoardMap } from "./board-map.js";
 
 import {
+  alarmKey,
   alarmOf,
   alertsOf,
   answeredAlertAt,
@@ -43,7 +44,9 @@ import {
   elsewhereText,
   escalationText,
   finishedText,
+  incidentAlarm,
   incidentsToShow,
+  isAcknowledged,
   isShort,
   noAlertsText,
   positionsOf,
@@ -270,7 +273,32 @@ function firstLine(incident, alerts, positions, now) {
   return text ? el("p", { className: "board-first" }, text) : null;
 }
 
+/** The incident's alarm as this board shows it (board-state.js, alarmOf), with who acknowledged it
+ *  on the control room's board, if anyone has since it was raised (`acknowledgement`, else null):
+ *  the same acknowledgements as that board's (the snapshot's `alarm_acknowledgements` and
+ *  `alarm.acknowledged` frames), for the same alarm (incidentAlarm). Found by a trial: an alarm
+ *  acknowledged on the board stayed red here, "raised 04:57:34", with no word of it. */
+export function boardAlarmOf(state, incident) {
+  const alarm = alarmOf(state, incident);
+  if (!alarm) return null;
+  const sounding = incidentAlarm(state, incident);
+  const acknowledgement = sounding ? state.acknowledgements.get(alarmKey(sounding.kind, incident.id)) ?? null : null;
+  return { ...alarm, acknowledgement: sounding && isAcknowledged(acknowledgement, sounding) ? acknowledgement : null };
+}
+
+/** "Alarm: ... (raised 14:03:00)", red and announced while nobody has acknowledged it; then, no
+ *  longer an alert, "... acknowledged by Casey Morgan at 14:04:10." */
 function alarmLine(alarm) {
+  const by = alarm.acknowledgement;
+  if (by) {
+    return el(
+      "p",
+      { className: "board-alarm board-alarm--acknowledged" },
+      el("strong", {}, "Alarm: "),
+      alarm.message,
+      ` (raised ${clockTime(alarm.raised_at)}): acknowledged by ${by.acknowledged_by} at ${clockTime(by.acknowledged_at)}.`,
+    );
+  }
   return el(
     "p",
     { className: "board-alarm", role: "alert" },
@@ -290,7 +318,7 @@ function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, dev
   const classes = ["board-incident"];
   if (incident.status === "open") classes.push(short ? "board-incident--short" : "board-incident--covered");
   if (nobodyGoing) classes.push("board-incident--uncovered");
-  if (alarm) classes.push("board-incident--alarm");
+  if (alarm) classes.push(alarm.acknowledgement ? "board-incident--acknowledged" : "board-incident--alarm");
   if (incident.status !== "open") classes.push("board-incident--finished");
   const headingId = `board-incident-${incident.id}`;
   const reference = incidentUrl
@@ -505,7 +533,7 @@ class BoardView {
       return incidentSection(
         incident,
         alerts,
-        alarmOf(this.state, incident),
+        boardAlarmOf(this.state, incident),
         this.onlyIncident === null ? this.incidentUrl : "",
         commitmentOf,
         (alert) => devicesText(this.state, alert),

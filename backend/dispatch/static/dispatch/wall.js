@@ -379,7 +379,8 @@ class WallBoard {
     const short = incidents.filter(isShort).length;
     document.title = sounding ? `(${sounding} alarm${sounding === 1 ? "" : "s"}) ${this.baseTitle}` : short ? `(${short}) ${this.baseTitle}` : this.baseTitle;
     this.tick();
-    if (focusKey) this.root.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus();
+    // Focus given back where it was, without scrolling the list under the coordinator.
+    if (focusKey) this.root.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus({ preventScroll: true });
   }
 
   // --- New incidents out of sight ---
@@ -432,13 +433,22 @@ class WallBoard {
     this.followNewIncidents();
   }
 
+  /** An incident named in the alarm bar: its card scrolled to the list's top and chosen (focused). */
+  showIncident(id) {
+    const card = this.cards.get(id)?.card;
+    if (!card) return;
+    card.scrollIntoView({ block: "start" });
+    this.select(id);
+  }
+
   /** One incident's card. The card and its message box are kept from drawing to drawing (a
    *  message being typed survives a frame); what is inside the body is drawn afresh. */
   drawCard(incident, alarm, commitments) {
     let entry = this.cards.get(incident.id);
     if (!entry) {
       const headingId = `wall-incident-${incident.id}`;
-      const card = el("article", { className: "wall-card", "aria-labelledby": headingId, "data-incident-id": incident.id, tabindex: "-1" });
+      // (A focus key: a card chosen, from the keys or the alarm bar, keeps the focus when redrawn.)
+      const card = el("article", { className: "wall-card", "aria-labelledby": headingId, "data-incident-id": incident.id, "data-focus-key": `card-${incident.id}`, tabindex: "-1" });
       card.addEventListener("click", (event) => {
         if (!event.target.closest("button, a, input, select, textarea")) this.select(incident.id);
       });
@@ -463,7 +473,8 @@ class WallBoard {
       ? el("a", { href: this.incidentUrl.replace("__id__", encodeURIComponent(incident.id)), "data-focus-key": `ref-${incident.id}` }, incident.cad_reference)
       : incident.cad_reference;
     // The card has its Dispatch button (actionButtons): the coverage line says to press it.
-    const cover = coverageText(incident, alerts, { dispatchButton: true });
+    // Those going who logged out of the app are said in it ("2 going, 1 of them logged out").
+    const cover = coverageText(incident, alerts, { dispatchButton: true, isLoggedOut: (alert) => Boolean(loggedOutAt(this.state, alert)) });
     // Estimates only for those still on their way (accepted, en route), all counted at one `now`.
     const positions = positionsOnTheWay(positionsOf(this.state, incident.id), alerts);
     const now = Date.now();
@@ -648,9 +659,23 @@ class WallBoard {
     const system = alarms.filter((alarm) => alarm.incident_id === null);
     const sounding = alarms.filter((alarm) => alarm.sounding);
     this.alarmsBox.hidden = !sounding.length && !system.length;
+    // Each incident named is a button that brings its card into view and chooses it (found by a
+    // trial: "2 alarms sounding: T11-C, T11-A" with T11-A's card below the fold, and no way there
+    // from the bar). The delivery workers' alarm has no card: its title stays words.
     const summary = sounding.length
-      ? el("p", { className: "wall-alarm-summary" }, `${sounding.length} alarm${sounding.length === 1 ? "" : "s"} sounding: ` +
-        sounding.map((alarm) => alarm.cad_reference ?? alarm.title).join(", "))
+      ? el("p", { className: "wall-alarm-summary" }, `${sounding.length} alarm${sounding.length === 1 ? "" : "s"} sounding: `,
+        ...sounding.flatMap((alarm, index) => [
+          index ? ", " : null,
+          alarm.incident_id !== null && this.cards.has(alarm.incident_id)
+            ? el("button", {
+              type: "button",
+              className: "wall-alarm-jump",
+              "data-focus-key": `alarm-jump-${alarm.incident_id}`,
+              "aria-label": `Show ${alarm.cad_reference}: ${alarm.title}`,
+              onclick: () => this.showIncident(alarm.incident_id),
+            }, alarm.cad_reference)
+            : alarm.cad_reference ?? alarm.title,
+        ]))
       : null;
     this.alarmsBox.replaceChildren(
       ...[summary, ...system.map((alarm) => el("div", { className: `wall-system-alarm${alarm.sounding ? " wall-system-alarm--sounding" : ""}` }, this.alarmLine(alarm)))].filter(Boolean),
