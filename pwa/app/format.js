@@ -11,8 +11,8 @@ export const STATE_LABELS = ALERT_STATES;
 export const DECLINE_REASONS = Object.entries(DECLINE_REASON_LABELS);
 
 // The one-tap events when no checklist is on this phone, with the signed checklist's own labels
-// (backend/checklists/data/*.json `events`; tests/js/event-labels.test.mjs compares them): the
-// event log read "Arrived at patient" after a reload where it had read "At patient" (found by the
+// (backend/checklists/data/*.json `events`; compared by tests/js/forms-trial11.test.mjs, part 5):
+// the event log read "Arrived at patient" after a reload where it had read "At patient" (found by the
 // eleventh trial of the product).
 export const EVENT_TYPES = [
   ["arrived", "At patient"],
