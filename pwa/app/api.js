@@ -38,6 +38,20 @@ function cookie(name) {
   return null;
 }
 
+/** Log out on the server: {ok: true} only on a 2xx, else {ok: false, offline, status} and the
+ *  caller keeps everything. Not tried without signal (trial 11: an offline logout deleted the
+ *  unsent records while the server session went on). */
+export async function endSession(api, { online = true, pushEndpoint = null } = {}) {
+  if (online === false) return { ok: false, offline: true, status: 0 };
+  try {
+    await api.logout(pushEndpoint);
+    return { ok: true, offline: false, status: 204 };
+  } catch (error) {
+    const status = error instanceof ApiError ? error.status : 0;
+    return { ok: false, offline: status === 0, status };
+  }
+}
+
 const GENERIC = {
   0: "No connection to the server. Check the phone's signal and try again.",
   401: "Your session has ended. Log in again.",

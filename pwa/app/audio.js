@@ -91,3 +91,15 @@ export function vibrate(pattern) {
     return false;
   }
 }
+
+/** A new message from control: one short two-note chime (if audio is unlocked) and a buzz, once;
+ *  unlike the alarm it never repeats. */
+export function messageChime() {
+  const ctx = audioContext();
+  if (ctx && ctx.state === "running") {
+    const at = ctx.currentTime + 0.05;
+    tone(ctx, at, { frequency: 880, duration: 0.15, type: "sine", volume: 0.6 });
+    tone(ctx, at + 0.2, { frequency: 1320, duration: 0.25, type: "sine", volume: 0.6 });
+  }
+  vibrate([200, 100, 200]);
+}

@@ -2,8 +2,8 @@
 // the screens together, and owns the session (login, expiry, logout).
 
 import { Alarm } from "./alarm.js";
-import { Api, isAuthError } from "./api.js";
-import { audioContext, installUnlockListeners, onAudioChange } from "./audio.js";
+import { Api, endSession, isAuthError } from "./api.js";
+import { audioContext, installUnlockListeners, messageChime, onAudioChange, unlockAudio } from "./audio.js";
 import { loadChecklist } from "./checklist-data.js";
 import { h } from "./dom.js";
 import { EventLog } from "./eventlog.js";
@@ -12,13 +12,24 @@ import { RecordOutbox } from "./outbox.js";
 import { lastEventKey } from "./lastevent.js";
 import { lazyView } from "./lazy.js";
 import { MessageAcks } from "./message-acks.js";
-import { applyAcknowledgement, markAcknowledging } from "./messages.js";
-import { Metronome } from "./metronome.js";
+import { applyAcknowledgement, isNewsForAJob, markAcknowledging } from "./messages.js";
+import { Metronome, clearRun, interruptedRun, saveRun } from "./metronome.js";
 import { PositionSharing } from "./position.js";
 import { dropPushSubscription, pushEndpoint, readPushState, registerDevice } from "./push.js";
 import { reportState } from "./readiness.js";
 import { Router, alertPath, go, parseHash } from "./router.js";
-import { activeJob, alarmWanted, createState, createStore, crewOfAlert, mayTakeScreen, movedOnFrom, newlyEnded, startScreen } from "./store.js";
+import {
+  activeJob,
+  alarmWanted,
+  createState,
+  createStore,
+  crewOfAlert,
+  endStopsMetronome,
+  mayTakeScreen,
+  movedOnFrom,
+  newlyEnded,
+  startScreen,
+} from "./store.js";
 import { AlertSync } from "./sync.js";
 import { applyUpdate, registerServiceWorker } from "./update.js";
 import { alertView } from "./views/alert.js";
@@ -68,6 +79,7 @@ async function boot() {
     dismissed,
     metronomeAlertId: null, // the alert whose checklist started the metronome
     metronomeStoppedFor: null, // the alert whose cancel or stand-down stopped it (checklist: "Restart")
+    metronomeInterrupted: null, // {alertId, bpm}: running when the page went (a reload): "Restart"
     sync: null,
     eventLog: null,
     outbox: null, // the after-call forms: cached, and waiting to be sent
@@ -151,18 +163,49 @@ async function boot() {
   };
 
   // --- Cancelled or stood down: the metronome of that job stops (it can be started again) -------
-  // So too once the firefighter takes on another incident after that call ended (a close leaves
-  // it running): they have left that scene (store.movedOnFrom).
+  // Only for someone who never reached the scene: for one who was on scene it runs on (reversed
+  // after trial 11: the signed notices.call_ended_on_scene says "If you are still doing CPR, carry
+  // on"; store.endStopsMetronome). It stops once they take on another incident (store.movedOnFrom).
   const endsSeen = new Map(); // alert id -> how it ended, as last seen ("cancelled", "stood_down", null)
   const jobSeen = { key: undefined }; // the active job and its state, as last seen
   store.subscribe((state) => {
     const ended = newlyEnded(state, endsSeen);
     const movedOn = movedOnFrom(state, ctx.metronomeAlertId, jobSeen); // asked every time: it keeps count
-    if (metronome.running && (ended.includes(ctx.metronomeAlertId) || movedOn)) {
+    if (metronome.running && (endStopsMetronome(state, ended, ctx.metronomeAlertId) || movedOn)) {
       ctx.metronomeStoppedFor = ctx.metronomeAlertId;
       metronome.stop();
     }
+    if (movedOn && ctx.metronomeInterrupted) forgetInterruptedMetronome();
   });
+
+  // --- A metronome running when the page went (a reload) is offered again (metronome.js) ---------
+  let metronomeWasRunning = false;
+  metronome.onChange(() => {
+    const owner = store.state.me?.username;
+    if (metronome.running && owner && ctx.metronomeAlertId !== null) {
+      saveRun(localStorage, { owner, alertId: ctx.metronomeAlertId, bpm: metronome.bpm });
+      if (ctx.metronomeInterrupted) ctx.metronomeInterrupted = null;
+    } else if (!metronome.running && metronomeWasRunning) {
+      clearRun(localStorage);
+    }
+    metronomeWasRunning = metronome.running;
+  });
+  function forgetInterruptedMetronome() {
+    ctx.metronomeInterrupted = null;
+    if (!metronome.running) clearRun(localStorage);
+    updateChip();
+    store.update(() => {}); // the checklist's notice goes
+  }
+  ctx.forgetInterruptedMetronome = forgetInterruptedMetronome;
+  ctx.restartInterruptedMetronome = async () => {
+    const was = ctx.metronomeInterrupted;
+    if (!was) return;
+    ctx.metronomeAlertId = was.alertId;
+    ctx.metronomeStoppedFor = null;
+    await unlockAudio();
+    metronome.setBpm(was.bpm);
+    metronome.start();
+  };
 
   /**
    * Opening the app on home during an incident shows the job: once the alerts are known (the
@@ -202,7 +245,8 @@ async function boot() {
     if (seen.calls === counted.calls && seen.changedAt === counted.changedAt && seen.job === counted.job) return;
     const jobEnded = counted.job !== null && seen.job !== counted.job;
     counted = seen;
-    if (jobEnded) ctx.refreshRecentCalls(); // the call is over: its forms are owed now
+    // The call is over: its forms are owed now (not after a logout: trial 11 saw a 401).
+    if (jobEnded && state.session === "authenticated") ctx.refreshRecentCalls();
     countFormsToFill(seen.calls, seen.job);
   });
 
@@ -215,6 +259,7 @@ async function boot() {
 
   ctx.refreshRecentCalls = async () => {
     const owner = ctx.outbox.owner;
+    if (!owner || (store.state.session !== "authenticated" && store.state.session !== "offline")) return;
     try {
       const { results, fromCache } = await ctx.outbox.recentCalls();
       // Not a list that arrives after its owner logged out.
@@ -273,6 +318,7 @@ async function boot() {
       onAuthRequired: () => ctx.sessionExpired(),
       onForbidden: () => {},
       onSynced: () => ctx.eventLog.sync(),
+      onNewMessage: (message) => ctx.announceMessage(message),
     });
     ctx.synced = ctx.sync.start();
     ctx.synced.then(markQueuedAcknowledgements).catch(() => {});
@@ -335,30 +381,34 @@ async function boot() {
     return events.pending + events.problems + forms.pending + forms.problems;
   };
 
-  /** Explicit logout: this phone stops getting alerts and forgets the health data it held. */
+  /** Explicit logout: this phone stops getting alerts and forgets the health data it held. Only
+   *  once the server has ended the session (api.endSession): else nothing changes and the answer
+   *  says why (home shows it). */
   ctx.logout = async () => {
     const username = store.state.me?.username;
+    const online = store.state.online !== false && navigator.onLine !== false;
+    // The server removes this phone's subscription with the session; the browser drops it too.
+    const endpoint = online ? await pushEndpoint() : null;
+    const ended = await endSession(api, { online, pushEndpoint: endpoint });
+    if (!ended.ok) return ended;
     alarm.setWanted(false);
     metronome.stop();
     ctx.positions.stopAll();
-    // The server removes this phone's subscription with the session; the browser drops it too.
-    const endpoint = await pushEndpoint();
-    try {
-      await api.logout(endpoint);
-    } catch {
-      // offline: forget everything here anyway
-    }
-    await dropPushSubscription();
     ctx.sync?.stop();
     ctx.sync = null;
+    await dropPushSubscription();
     if (username) {
       await ctx.eventLog.forget(username, { keepQueue: false });
       await ctx.outbox.forget(username, { keepQueue: false });
       await ctx.messageAcks.forget(username, { keepQueue: false });
       localStorage.removeItem(lastEventKey(username));
     }
+    ctx.eventLog.setOwner(null);
+    ctx.outbox.setOwner(null);
+    ctx.messageAcks.setOwner(null);
     await stores.kv.clear();
     writeJson(ME_KEY, null);
+    clearRun(localStorage);
     const fresh = createState();
     store.update((s) => Object.assign(s, fresh, { session: "anonymous", online: navigator.onLine !== false }));
     silenced.clear();
@@ -368,7 +418,15 @@ async function boot() {
     jobSeen.key = undefined;
     ctx.metronomeAlertId = null;
     ctx.metronomeStoppedFor = null;
+    ctx.metronomeInterrupted = null;
+    updateChip();
     go("/login");
+    return ended;
+  };
+
+  // A new message from control about a live job: a chime and a buzz (views/banner.js shows it).
+  ctx.announceMessage = (message) => {
+    if (isNewsForAJob(store.state, message)) messageChime();
   };
 
   // --- Screens ----------------------------------------------------------------------------------
@@ -407,16 +465,29 @@ async function boot() {
 
   // --- A running metronome stays visible (and stoppable) on every screen ------------------------
   const chip = document.getElementById("metronome-chip");
-  const updateChip = () => {
-    const show = metronome.running && parseHash(location.hash).name !== "checklist";
-    chip.hidden = !show;
-    if (show && !chip.firstChild) {
-      chip.append(
+  let chipShows = null;
+  function updateChip() {
+    const onChecklist = parseHash(location.hash).name === "checklist";
+    const signedIn = store.state.session === "authenticated" || store.state.session === "offline";
+    const shows = onChecklist ? null : metronome.running ? "running" : ctx.metronomeInterrupted && signedIn ? "interrupted" : null;
+    chip.hidden = !shows;
+    if (shows === chipShows) return;
+    chipShows = shows;
+    if (shows === "running") {
+      chip.replaceChildren(
         h("span", { text: "Metronome running" }),
         h("button", { type: "button", class: "btn btn-small", text: "Stop", on: { click: () => metronome.stop() } }),
       );
+    } else if (shows === "interrupted") {
+      chip.replaceChildren(
+        h("span", { text: "The metronome stopped when the app reloaded" }),
+        h("button", { type: "button", class: "btn btn-small", text: "Restart", on: { click: () => ctx.restartInterruptedMetronome() } }),
+        h("button", { type: "button", class: "btn btn-small", text: "Dismiss", on: { click: () => forgetInterruptedMetronome() } }),
+      );
+    } else {
+      chip.replaceChildren();
     }
-  };
+  }
   metronome.onChange(updateChip);
   window.addEventListener("hashchange", updateChip);
 
@@ -496,7 +567,13 @@ async function boot() {
   }
 
   await restoreSession({ render: false });
+  ctx.metronomeInterrupted = interruptedRun(localStorage, store.state.me?.username);
+  if (ctx.metronomeInterrupted) {
+    ctx.metronomeAlertId = ctx.metronomeInterrupted.alertId;
+    metronome.setBpm(ctx.metronomeInterrupted.bpm);
+  }
   router.start();
+  updateChip();
   openActiveJobAtStart(ctx.synced);
   // After the first screen, not before it: a few seconds on a slow network.
   setTimeout(warmLaterScreens, 1000);

@@ -8,6 +8,8 @@
 // shape plus `acknowledged_at` (the server's, once known) and `acknowledging` (the "Got it" is
 // queued on this phone, not yet confirmed).
 
+import { incidentOf, isLiveJob } from "./store.js";
+
 /** The messages of every incident, kept in the store's state (created with it: store.js). */
 function byIncident(state, incidentId) {
   if (!state.messages) state.messages = new Map();
@@ -84,6 +86,29 @@ export function isAcknowledged(message) {
 /** The messages still waiting for "Got it", newest first: the checklist's banner shows these. */
 export function waitingForAcknowledgement(state, incidentId) {
   return messagesOf(state, incidentId).filter((message) => !isAcknowledged(message));
+}
+
+/** Messages waiting for "Got it" about live jobs, for the banner on every screen (trial 11: unseen
+ *  on home): [{alert, incident, messages}] newest first, but not the incident whose alert or
+ *  checklist is on screen (`route`), which shows them. */
+export function unreadForJobs(state, route) {
+  const shownAlert = route && (route.name === "alert" || route.name === "checklist") ? state.alerts.get(route.params?.id) : null;
+  const byIncidentId = new Map();
+  for (const alert of state.alerts.values()) {
+    if (!isLiveJob(state, alert) || byIncidentId.has(alert.incident_id)) continue;
+    if (shownAlert && shownAlert.incident_id === alert.incident_id) continue;
+    const messages = waitingForAcknowledgement(state, alert.incident_id);
+    if (messages.length) byIncidentId.set(alert.incident_id, { alert, incident: incidentOf(state, alert), messages });
+  }
+  return [...byIncidentId.values()].sort(
+    (a, b) => String(b.messages[0].sent_at).localeCompare(String(a.messages[0].sent_at)) || b.messages[0].id - a.messages[0].id,
+  );
+}
+
+/** Should a message just heard of buzz: not acknowledged, about a live job? */
+export function isNewsForAJob(state, message) {
+  if (!message || isAcknowledged(message)) return false;
+  return [...state.alerts.values()].some((alert) => alert.incident_id === message.incident_id && isLiveJob(state, alert));
 }
 
 /** What a screen showing an incident's messages depends on (a region's key). */

@@ -163,3 +163,36 @@ export class Metronome {
     this.frame = requestAnimationFrame(() => this._draw());
   }
 }
+
+// A metronome running when the page went (a reload): audio needs a tap to start again, so what ran
+// is kept (localStorage) for the app to say so and offer a restart (trial 11: silently off).
+
+export const RUN_KEY = "coresponder.metronome";
+
+export function saveRun(storage, { owner, alertId, bpm }) {
+  try {
+    storage.setItem(RUN_KEY, JSON.stringify({ owner, alertId, bpm }));
+  } catch {
+    // refused: only the notice after a reload is lost
+  }
+}
+
+export function clearRun(storage) {
+  try {
+    storage.removeItem(RUN_KEY);
+  } catch {
+    // nothing kept
+  }
+}
+
+/** What ran for `owner` when the page went: {alertId, bpm}, or null. */
+export function interruptedRun(storage, owner) {
+  let saved = null;
+  try {
+    saved = JSON.parse(storage.getItem(RUN_KEY) || "null");
+  } catch {
+    return null;
+  }
+  if (!saved || !owner || saved.owner !== owner || !Number.isSafeInteger(saved.alertId)) return null;
+  return { alertId: saved.alertId, bpm: clampBpm(saved.bpm) };
+}

@@ -269,6 +269,14 @@ export function newlyEnded(state, seen) {
   return ended;
 }
 
+/** Does a cancel or stand-down (`ended`: newlyEnded's) stop the metronome of `alertId`? Only for
+ *  one who never reached the scene: the signed notices.call_ended_on_scene tells those on scene "If
+ *  you are still doing CPR, carry on" (trial 11); they stop it themselves. */
+export function endStopsMetronome(state, ended, alertId) {
+  if (alertId === null || alertId === undefined || !ended.includes(alertId)) return false;
+  return !hasAttended(state.alerts.get(alertId));
+}
+
 /** When the alert ended for the firefighter (ISO 8601: cancelled or stood down), or null. */
 export function endedAtOf(state, alert) {
   return alert.cancelled_at || alert.stood_down_at || incidentOf(state, alert)?.cancelled_at || null;

@@ -23,11 +23,12 @@ export class AlertSync {
     onAuthRequired,
     onForbidden,
     onSynced,
+    onNewMessage = () => {},
     storage = globalThis.localStorage,
     clock = browserClock,
     socketOptions = {},
   }) {
-    Object.assign(this, { store, api, kv, owner, onNewAlert, onAuthRequired, onForbidden, onSynced, clock });
+    Object.assign(this, { store, api, kv, owner, onNewAlert, onAuthRequired, onForbidden, onSynced, onNewMessage, clock });
     this.tracker = new LastEventTracker(storage, owner);
     this.acked = new Set();
     this.answering = new Map(); // alert id -> {key, promise}: the answer on its way
@@ -84,13 +85,17 @@ export class AlertSync {
         this.tracker.observe(frame);
         this.persist();
         break;
-      case "message.created":
-        // A message from control: kept and shown where the alert and the checklist show them;
-        // never a screen of its own (a firefighter doing CPR must not lose the checklist).
-        this.store.update((s) => applyMessage(s, frame.data?.message));
+      case "message.created": {
+        // A message from control: kept and shown on the alert, the checklist and the banner on
+        // every screen; never a screen of its own (CPR keeps the checklist). One not kept before
+        // is announced (onNewMessage: a buzz).
+        const message = frame.data?.message;
+        const added = this.store.update((s) => applyMessage(s, message));
         this.tracker.observe(frame);
         this.persist();
+        if (added) this.onNewMessage(this.store.state.messages.get(message.incident_id)?.get(message.id));
         break;
+      }
       case "message.acknowledged":
         this.store.update((s) => applyAcknowledgement(s, frame.data));
         this.tracker.observe(frame);

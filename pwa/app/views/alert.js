@@ -33,6 +33,13 @@ function coordinate(value) {
   return Number(value).toFixed(6);
 }
 
+/** The question above the reasons: a withdrawal after accepting ("Can't attend after all") is not
+ *  a decline of the alert, and the board says "Withdrew after accepting" (found by a trial: the
+ *  phone asked "Why are you declining?" of one who had accepted). */
+export function declineQuestion(alert) {
+  return mayWithdraw(alert) ? "Why can't you attend?" : "Why are you declining?";
+}
+
 /** Links to the phone's maps app: the one this phone prefers first. */
 export function mapLinks(latitude, longitude, { ios = false, android = false } = {}) {
   const lat = coordinate(latitude);
@@ -329,7 +336,7 @@ export function alertView(root, { id }, ctx) {
     });
   }
 
-  function renderDecline() {
+  function renderDecline(alert) {
     const choose = (reason) => {
       if (reason === "other") {
         local.otherNote = "";
@@ -356,7 +363,7 @@ export function alertView(root, { id }, ctx) {
       ];
     }
     return [
-      h("h2", { text: "Why are you declining?" }),
+      h("h2", { text: declineQuestion(alert) }),
       h(
         "div",
         { class: "stack" },
@@ -382,7 +389,7 @@ export function alertView(root, { id }, ctx) {
       return parts;
     }
     if (local.switching && ["alerted", "received", "declined"].includes(alert.state)) return [...parts, ...renderSwitch(local.switching)];
-    if (local.declining && DECLINABLE.has(alert.state)) return [...parts, ...renderDecline()];
+    if (local.declining && DECLINABLE.has(alert.state)) return [...parts, ...renderDecline(alert)];
     const decline = (label) =>
       h("button", {
         type: "button",

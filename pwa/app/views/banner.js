@@ -10,11 +10,16 @@
 // in view, a button at the foot of the box says how many more there are and scrolls to the next.
 // The button sits under the scrolling list, not over it: a trial of the product on a 360x740 phone
 // found it laid over the first banner's Open and Dismiss, which could not be tapped.
+// Above them, unacknowledged messages from control about live jobs (messages.unreadForJobs). With
+// audio locked, "Tap to sound alarm" as on the alert's screen (trial 11).
 
+import { unlockAudio } from "../audio.js";
 import { h } from "../dom.js";
 import { categoryDetail, distanceFromText, waitingBannerText } from "../format.js";
+import { isAcknowledged, unreadForJobs } from "../messages.js";
 import { alertPath, parseHash } from "../router.js";
 import { activeJob, incidentOf, waitingElsewhere } from "../store.js";
+import { gotIt, messageMeta } from "./messages.js";
 import { region } from "./parts.js";
 
 /** Mounts the banner before `root` (the screens' container); returns a function to re-render. */
@@ -59,6 +64,7 @@ export function mountAlertBanner(root, ctx) {
       .filter(Boolean)
       .join(" · ");
     const soundingFor = alarm.playing && !ctx.silenced.has(alert.id);
+    const locked = alarm.wanted && !alarm.playing && !ctx.silenced.has(alert.id);
     return h(
       "div",
       { class: "notice danger other-alert", role: "alert" },
@@ -71,8 +77,34 @@ export function mountAlertBanner(root, ctx) {
         soundingFor
           ? h("button", { type: "button", class: "btn btn-small", text: "Silence alarm", on: { click: () => ctx.silence(alert.id) } })
           : null,
+        locked
+          ? h("button", {
+              type: "button",
+              class: "btn btn-small btn-sound",
+              text: "Tap to sound alarm",
+              on: {
+                click: async () => {
+                  await unlockAudio();
+                  alarm.start();
+                },
+              },
+            })
+          : null,
         h("button", { type: "button", class: "btn btn-small", text: "Dismiss", on: { click: () => ctx.dismissAlert(alert.id) } }),
       ),
+    );
+  }
+
+  function messageItem({ alert, incident, messages }) {
+    const [newest] = messages;
+    const title = `Message from control${messages.length > 1 ? ` (${messages.length} new)` : ""}: ${incident?.address || "your incident"}`;
+    return h(
+      "div",
+      { class: "notice info other-message", role: "alert", dataset: { messageId: String(newest.id) } },
+      h("p", { class: "message-banner-title", text: title }),
+      h("p", { class: "message-text", text: newest.text }),
+      h("p", { class: "message-meta", text: messageMeta(newest) }),
+      h("div", { class: "row banner-actions" }, h("a", { class: "btn btn-small", href: `#${alertPath(alert.id)}`, text: "Open" }), gotIt(ctx, newest)),
     );
   }
 
@@ -81,13 +113,18 @@ export function mountAlertBanner(root, ctx) {
     const signedIn = (state.session === "authenticated" || state.session === "offline") && state.me?.responder;
     const route = parseHash(location.hash);
     const waiting = signedIn && route.name !== "login" ? waitingElsewhere(state, route, ctx.dismissed) : [];
+    const told = signedIn && route.name !== "login" ? unreadForJobs(state, route) : [];
     const job = waiting.length ? activeJob(state) : null;
-    box.hidden = waiting.length === 0;
+    box.hidden = waiting.length === 0 && told.length === 0;
     const key = waiting.map((alert) => {
       const incident = incidentOf(state, alert);
-      return [alert.id, incident?.address, incident?.category, alert.distance_km, alert.distance_from, alarm.playing && !ctx.silenced.has(alert.id)];
+      return [alert.id, incident?.address, incident?.category, alert.distance_km, alert.distance_from, alarm.playing && !ctx.silenced.has(alert.id), alarm.wanted];
     });
-    list.show([key, route.name === "home", job?.id, job ? incidentOf(state, job)?.address : null], () => waiting.map((alert) => item(alert, job, route)));
+    const toldKey = told.map(({ alert, incident, messages }) => [alert.id, incident?.address, messages.map((message) => [message.id, isAcknowledged(message)])]);
+    list.show([key, toldKey, route.name === "home", job?.id, job ? incidentOf(state, job)?.address : null], () => [
+      ...told.map(messageItem),
+      ...waiting.map((alert) => item(alert, job, route)),
+    ]);
     updateMore();
     if (document.visibilityState === "visible") {
       for (const alert of waiting) ctx.sync?.acknowledge(alert.id); // once each: sync keeps which

@@ -139,7 +139,7 @@ export function checklistView(root, { id }, ctx) {
   }
 
   async function startMetronome() {
-    ctx.metronomeAlertId = id; // main.js stops it if this alert is cancelled or stood down, or its call over and another taken on
+    ctx.metronomeAlertId = id; // main.js stops it if this alert is cancelled or stood down before the scene, or its call over and another taken on
     ctx.metronomeStoppedFor = null;
     await unlockAudio();
     const m = local.checklist?.metronome;
@@ -227,9 +227,24 @@ export function checklistView(root, { id }, ctx) {
         ),
       );
     }
-    // Cancelled or stood down: say so (the metronome was stopped, main.js), with what the signed
-    // checklist tells the crew about CPR then (endNotice); nothing here is locked and what is
-    // recorded is kept.
+    // Running when the page went (a reload): audio needs a tap to start again.
+    if (ctx.metronomeInterrupted?.alertId === id && !metronome.running) {
+      parts.push(
+        notice(
+          "warning",
+          "The metronome stopped when the app reloaded.",
+          h(
+            "div",
+            { class: "row" },
+            h("button", { type: "button", class: "btn btn-go", text: "Restart metronome", on: { click: () => ctx.restartInterruptedMetronome() } }),
+            h("button", { type: "button", class: "btn btn-small", text: "Dismiss", on: { click: () => ctx.forgetInterruptedMetronome() } }),
+          ),
+        ),
+      );
+    }
+    // Cancelled or stood down: say so, with what the signed checklist tells the crew about CPR then
+    // (endNotice); nothing here is locked and what is recorded is kept. The metronome was stopped
+    // (main.js) only for someone who never reached the scene; for someone on scene it runs on.
     const alert = state.alerts.get(id);
     const end = endOf(state, alert);
     const closed = closedOf(state, alert);
@@ -529,7 +544,7 @@ export function checklistView(root, { id }, ctx) {
     const closed = closedOf(state, alert);
     const told = endNotice({ end: endOf(state, alert), closed, incident: alert ? incidentOf(state, alert) : null, checklist: local.checklist });
     banners.show(
-      [state.session, endOf(state, alert), closed, alert ? incidentOf(state, alert)?.cancel_reason : null, told, metronome.running, ctx.metronomeStoppedFor === id, local.checklist?.version, local.checklist?.signOff?.approved, local.checklistInfo?.noApproved],
+      [state.session, endOf(state, alert), closed, alert ? incidentOf(state, alert)?.cancel_reason : null, told, metronome.running, ctx.metronomeStoppedFor === id, ctx.metronomeInterrupted?.alertId === id, local.checklist?.version, local.checklist?.signOff?.approved, local.checklistInfo?.noApproved],
       () => renderBanners(state),
     );
     showTheEndOnce(endOf(state, alert) || closed);
@@ -546,7 +561,7 @@ export function checklistView(root, { id }, ctx) {
     const entryKey = local.entries.map((entry) => [entry.idempotency_key, entry.state]);
     quick.show([entryKey, local.confirm, Boolean(local.checklist)], renderQuick);
     steps.show([entryKey, local.confirm, local.progress.patient, local.progress.steps, local.checklist?.version, local.checklistInfo?.error], renderSteps);
-    log.show([local.entries, ctx.persistentStorage], renderLog);
+    log.show([local.entries, ctx.persistentStorage, labels()], renderLog); // the checklist's labels, once it is loaded
     about.show([local.checklist?.version, local.checklist?.review, local.checklistInfo?.fromCache, local.wakeHeld], renderAbout);
   }
 

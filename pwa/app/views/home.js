@@ -20,6 +20,18 @@ export function unsentWarningText(count) {
   return `${what} not been sent to the server yet. Logging out deletes ${them} from this phone. Get signal and wait for ${them} to be sent first if you can.`;
 }
 
+/** Why logging out did not happen (api.endSession's answer); `unsent`: records not sent. */
+export function logoutRefusedText({ offline, status }, unsent = 0) {
+  const records = unsent === 1 ? "your 1 unsent record" : `your ${unsent} unsent records`;
+  if (offline) {
+    return unsent
+      ? `No signal: logging out needs a connection, so ${records} can be sent and your login ended. Try again when you have signal.`
+      : "No signal: logging out needs a connection, so your login can be ended. Try again when you have signal.";
+  }
+  const answered = status ? ` (it answered ${status})` : "";
+  return `Not logged out: the server could not end your login${answered}. Nothing was deleted from this phone. Try again.`;
+}
+
 /**
  * The log-out prompt's line for a firefighter committed to an incident (store.activeJob), or "":
  * found by a trial of the product, the prompt did not mention the job they were on.
@@ -29,6 +41,17 @@ export function logoutJobText(job, jobIncident) {
   const address = jobIncident?.address || "an incident";
   const where = job.state === "on_scene" ? `You are on scene at ${address}` : `You are going to ${address}`;
   return `${where}: logging out stops your alerts and position sharing on this phone.`;
+}
+
+/**
+ * The question before going off call with a live job (store.activeJob), or "" with none: found by
+ * a trial, a firefighter went off call while en route with no word of what it does to the job.
+ */
+export function offCallJobText(job, jobIncident) {
+  if (!job) return "";
+  const address = jobIncident?.address || "an incident";
+  const where = job.state === "on_scene" ? `You are on scene at ${address}` : `You are going to ${address}`;
+  return `${where}. Going off call stops new alerts only: this job carries on, and the control room still counts you on it.`;
 }
 
 export function homeView(root, _params, ctx) {
@@ -41,7 +64,8 @@ export function homeView(root, _params, ctx) {
     shareError: null,
     pushBusy: false,
     pushMessage: null,
-    logout: null,
+    logout: null, // the prompt: {unsent, busy, refused}
+    logoutRefused: null, // why logging out did not happen, with the prompt closed (no signal)
     test: null, // "Test my alerts": {check, error, busy}
   };
   let testRun = null;
@@ -178,11 +202,13 @@ export function homeView(root, _params, ctx) {
           class: ["btn", "btn-big", "toggle", on ? "toggle-on" : "toggle-off"],
           "aria-pressed": on ? "true" : "false",
           disabled: local.onCallBusy,
-          on: { click: () => setOnCall(!on) },
+          // Off call with a live job: asked first (offCallJobText).
+          on: { click: () => (on && activeJob(state) ? ((local.offCallAsk = true), render()) : setOnCall(!on)) },
         },
         h("span", { class: "toggle-label", text: on ? "ON CALL" : "OFF CALL" }),
         h("span", { class: "toggle-hint", text: on ? "You will be alerted. Tap to go off call." : "You will not be alerted. Tap to go on call." }),
       ),
+      on && local.offCallAsk ? offCallQuestion(state) : null,
       local.onCallError ? notice("danger", local.onCallError) : null,
       on && local.onCallWarning ? notice("warning", local.onCallWarning) : null,
       renderSharePosition(responder),
@@ -227,7 +253,22 @@ export function homeView(root, _params, ctx) {
     render();
   }
 
+  function offCallQuestion(state) {
+    const job = activeJob(state);
+    return notice(
+      "warning",
+      offCallJobText(job, job ? incidentOf(state, job) : null),
+      h(
+        "div",
+        { class: "row" },
+        h("button", { type: "button", class: "btn btn-quiet", text: "Stay on call", on: { click: () => ((local.offCallAsk = false), render()) } }),
+        h("button", { type: "button", class: "btn btn-stop", text: "Go off call", on: { click: () => setOnCall(false) } }),
+      ),
+    );
+  }
+
   async function setOnCall(value) {
+    local.offCallAsk = false;
     local.onCallBusy = true;
     local.onCallError = null;
     render();
@@ -287,42 +328,57 @@ export function homeView(root, _params, ctx) {
     return notice("info", formsToFillText(count), h("a", { class: "btn btn-primary", href: "#/forms", text: "Fill them in" }));
   }
 
+  async function confirmLogout() {
+    if (!local.logout || local.logout.busy) return;
+    local.logout = { ...local.logout, busy: true, refused: null };
+    render();
+    const result = await ctx.logout();
+    if (result?.ok || !local.logout) return; // logged out: the login screen replaces this one
+    local.logout = { ...local.logout, busy: false, refused: logoutRefusedText(result, await ctx.unsentCount()) };
+    render();
+  }
+
+  async function askLogout() {
+    const unsent = await ctx.unsentCount();
+    if (store.state.online === false || navigator.onLine === false) {
+      local.logout = null;
+      local.logoutRefused = logoutRefusedText({ offline: true }, unsent);
+    } else {
+      local.logoutRefused = null;
+      local.logout = { unsent, busy: false, refused: null };
+    }
+    render();
+  }
+
   function renderAccount(state) {
     const me = state.me;
     if (local.logout) {
-      const { unsent } = local.logout;
+      const { unsent, busy, refused } = local.logout;
       const job = activeJob(state);
       return [
         h("h2", { text: "Log out?" }),
         job ? notice("warning", logoutJobText(job, incidentOf(state, job))) : null,
         unsent ? notice("danger", unsentWarningText(unsent)) : null,
         h("p", { text: "This phone will stop receiving alerts for you, and the alerts and on-scene records kept on it are deleted." }),
+        refused ? notice("danger", refused) : null,
         h(
           "div",
           { class: "row" },
-          h("button", { type: "button", class: "btn btn-quiet", text: "Cancel", on: { click: () => ((local.logout = null), render()) } }),
+          h("button", { type: "button", class: "btn btn-quiet", text: "Cancel", disabled: busy, on: { click: () => ((local.logout = null), render()) } }),
           h("button", {
             type: "button",
             class: "btn btn-stop",
-            text: unsent ? "Log out and delete" : "Log out",
-            on: { click: () => ctx.logout() },
+            disabled: busy,
+            text: busy ? "Logging out…" : unsent ? "Log out and delete" : "Log out",
+            on: { click: confirmLogout },
           }),
         ),
       ];
     }
     return [
       h("p", { text: `Logged in as ${me?.name || ""} (${me?.username || ""})` }),
-      h("button", {
-        type: "button",
-        class: "btn btn-quiet",
-        text: "Log out",
-        on: {
-          click: async () => {
-            local.logout = { unsent: await ctx.unsentCount() };
-            render();
-          },
-        },
-      }),
+      local.logoutRefused ? notice("danger", local.logoutRefused) : null,
+      h("button", { type: "button", class: "btn btn-quiet", text: "Log out", on: { click: askLogout } }),
     ];
   }
 
@@ -350,7 +406,7 @@ export function homeView(root, _params, ctx) {
     if (alerts.nextSibling !== before) page.insertBefore(alerts, before);
     queue.show([state.queue], () => queueLine(state.queue));
     const job = activeJob(state);
-    account.show([me?.username, local.logout, job?.id, job?.state, job ? incidentOf(state, job)?.address : null], () => renderAccount(state));
+    account.show([me?.username, local.logout, local.logoutRefused, job?.id, job?.state, job ? incidentOf(state, job)?.address : null], () => renderAccount(state));
   }
 
   const forms = store.state.me?.responder ? h("a", { class: "btn btn-quiet", href: "#/forms", text: "Forms after calls" }) : null;

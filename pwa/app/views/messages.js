@@ -7,7 +7,8 @@ import { h } from "../dom.js";
 import { formatTime } from "../format.js";
 import { isAcknowledged, messagesOf, waitingForAcknowledgement } from "../messages.js";
 
-function gotIt(ctx, message) {
+/** "Got it" for a message, or that it was given (the banner on every screen uses it too). */
+export function gotIt(ctx, message) {
   if (isAcknowledged(message)) {
     const words = message.acknowledged_at ? "✓ Got it" : "✓ Got it (sending)";
     return h("span", { class: "message-acked", text: words });
@@ -21,7 +22,7 @@ function gotIt(ctx, message) {
   });
 }
 
-function meta(message) {
+export function messageMeta(message) {
   return [message.author_name ? `From ${message.author_name}` : "From control", formatTime(message.sent_at)].filter(Boolean).join(" · ");
 }
 
@@ -39,7 +40,7 @@ export function messageList(ctx, incidentId) {
           "li",
           { class: ["message", isAcknowledged(message) ? "message-seen" : "message-new"], dataset: { messageId: String(message.id) } },
           h("p", { class: "message-text", text: message.text }),
-          h("p", { class: "message-meta", text: meta(message) }),
+          h("p", { class: "message-meta", text: messageMeta(message) }),
           gotIt(ctx, message),
         ),
       ),
@@ -57,7 +58,7 @@ export function messageBanner(ctx, incidentId) {
     { class: "notice info message-banner", role: "status", dataset: { messageId: String(newest.id) } },
     h("p", { class: "message-banner-title", text: waiting.length > 1 ? `Message from control (${waiting.length} new)` : "Message from control" }),
     h("p", { class: "message-text", text: newest.text }),
-    h("p", { class: "message-meta", text: meta(newest) }),
+    h("p", { class: "message-meta", text: messageMeta(newest) }),
     gotIt(ctx, newest),
   );
 }
