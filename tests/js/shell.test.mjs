@@ -12,7 +12,12 @@ import { shellVersion, staticModules, versionInSw, withPreloads } from "../../pw
 const PWA = fileURLToPath(new URL("../../pwa/", import.meta.url));
 const SW = readFileSync(join(PWA, "sw.js"), "utf8");
 const INDEX = readFileSync(join(PWA, "index.html"), "utf8");
-const BUDGET_BYTES = 150 * 1024;
+// 150 KiB from the first shell (25 November) to 7 December; 160 KiB since, when the eleventh
+// browser trial's fixes (logging out only with the server's answer, control's messages on every
+// screen, the metronome's restart after a reload, the forms' duties) took it to about 152 KiB.
+// Precached once, over a slow 3G link (about 1 Mbit/s) about 1.3 s; nothing an alert needs waits
+// for it after that. Raise it only with a reason written here.
+const BUDGET_BYTES = 160 * 1024;
 
 function walk(dir) {
   return readdirSync(dir).flatMap((name) => {
