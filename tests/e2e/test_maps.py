@@ -8,6 +8,7 @@ their defibrillators in words. The nearest defibrillator in the list with its ac
 responder moving on the board's map with their new estimate within 2 s."""
 
 import importlib.util
+import os
 import re
 import struct
 import time
@@ -814,5 +815,95 @@ def test_a_crowded_board_map_keeps_its_lines_off_labels_and_its_labels_by_their_
                 assert problems == [], problems
             finally:
                 context.close()
+    finally:
+        close_incidents(server, incidents)
+
+
+# Found by a browser trial of the control room's board at 1280x720 with about fifteen incidents
+# open: the labels without room ran far from their dots on long lines, beside other incidents' dots.
+FIFTEEN_IN_NORFOLK = [
+    *[incident for incident in CROWDED_NORFOLK if incident[0] != "LDN-6"],
+    ("TF-11", 52.4150, 0.7500, True),
+    ("CR-12", 52.9310, 1.3010, True),
+    ("DER-13", 52.6810, 0.9390, True),
+    ("WYM-14", 52.5700, 1.1150, True),
+    ("DIS-15", 52.3760, 1.1080, True),
+    ("AYL-16", 52.7970, 1.2530, True),
+    ("FAK-17", 52.8310, 0.8480, True),
+    ("SWA-18", 52.6470, 0.6870, True),
+    ("NOR-19", 52.6400, 1.2800, True),
+    ("HUN-20", 52.9390, 0.4900, True),
+]
+
+# The incidents' labels shown that read as another place's: farther than 6 px from their own dot and
+# nearer another's (one not under their own) by a dot's width or more; or that hide another incident's
+# label (over a third of it); or that are under the scale bar: [label, what].
+INCIDENT_LABELS_MISREAD = """(map) => {
+  const shown = (node) => node.checkVisibility({ visibilityProperty: true });
+  const gap = (a, b) => Math.hypot(
+    Math.max(0, a.left - b.right, b.left - a.right), Math.max(0, a.top - b.bottom, b.top - a.bottom));
+  const cover = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const area = (r) => Math.max(0, r.right - r.left) * Math.max(0, r.bottom - r.top);
+  const common = (a, b) => area({ left: Math.max(a.left, b.left), right: Math.min(a.right, b.right),
+    top: Math.max(a.top, b.top), bottom: Math.min(a.bottom, b.bottom) });
+  const pins = [...map.querySelectorAll('.map-pin')].map((pin) => ({
+    incident: pin.classList.contains('map-pin--incident'),
+    name: pin.querySelector('.map-pin-label').textContent,
+    label: pin.querySelector('.map-pin-label'),
+    dot: pin.querySelector('.map-pin-dot').getBoundingClientRect(),
+  }));
+  const scale = map.querySelector('.leaflet-control-scale').getBoundingClientRect();
+  const found = [];
+  for (const pin of pins.filter((pin) => pin.incident && shown(pin.label))) {
+    const label = pin.label.getBoundingClientRect();
+    const own = gap(label, pin.dot);
+    if (cover(label, scale)) found.push([pin.name, 'the scale bar']);
+    for (const other of pins) {
+      if (other === pin) continue;
+      const nearer = own - gap(label, other.dot);
+      if (own > 6 && !cover(other.dot, pin.dot) && nearer >= pin.dot.width) found.push([pin.name, other.name]);
+      if (other.incident && shown(other.label)) {
+        const theirs = other.label.getBoundingClientRect();
+        const most = Math.min(area(label), area(theirs)) / 3;
+        if (common(label, theirs) > most) found.push([pin.name, `${other.name} (label)`]);
+      }
+    }
+  }
+  return found;
+}"""
+
+
+def test_with_fifteen_incidents_each_label_reads_as_its_own_inside_the_map(chromium, server, dispatcher):
+    """Found by a browser trial of the control room's board at 1280x720 with about fifteen incidents
+    open: labels with no room beside their dots went far down the map on long lines, next to other
+    incidents' dots, struck through by one another's lines. Every incident's label is shown (shortened
+    where the map is too crowded for them in full: the board's lists name each), read as its own,
+    inside the map, clear of the scale bar, none hiding another's."""
+    cancel_every_open_incident(dispatcher)
+    run = uuid.uuid4().hex[:2].upper()
+    incidents: list[int] = []
+    for place, latitude, longitude, dispatch in FIFTEEN_IN_NORFOLK:
+        body = {"cad_reference": f"{run}-{place}", "latitude": latitude, "longitude": longitude, "dispatch": dispatch}
+        incidents.append(as_cad(server, "/api/v1/incidents/", {**body, "address": f"{place}, Norfolk"})["id"])
+    try:
+        context, page = wall_board(chromium, server, {"width": 1280, "height": 720})
+        try:
+            problems = watch_for_problems(page)
+            pins = page.locator(".wall-map .map-pin--incident")
+            page.wait_for_function(
+                "(n) => document.querySelectorAll('.wall-map .map-pin--incident').length === n", arg=len(incidents)
+            )
+            page.locator(".wall-map .map-pin--defibrillator").first.wait_for(state="attached")
+            page.wait_for_timeout(1500)  # every incident's defibrillators, and the map's redraws
+            if os.environ.get("MAPS_SCREENSHOTS"):
+                page.locator(".wall-map").screenshot(path=f"{os.environ['MAPS_SCREENSHOTS']}/fifteen-1280x720.png")
+            assert pins.locator(".map-pin-label").evaluate_all(
+                "(labels) => labels.every((label) => label.checkVisibility({ visibilityProperty: true }))"
+            )
+            assert page.eval_on_selector(".wall-map", INCIDENT_LABELS_MISREAD) == []
+            assert page.eval_on_selector(".wall-map", LABELS_OUTSIDE) == []
+            assert problems == [], problems
+        finally:
+            context.close()
     finally:
         close_incidents(server, incidents)

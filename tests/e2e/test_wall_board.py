@@ -714,6 +714,9 @@ def test_a_responder_s_label_is_not_cut_off_when_another_incident_joins_the_map(
         expect(page.locator(".wall-map .map-pin--incident", has_text=second["cad_reference"])).to_be_visible()
         page.wait_for_timeout(300)
         assert cut_off_or_small(page) == []
+        # Nor given way: 5ccaf03 hid it (no place beside its dot read as its own), its name gone.
+        label = page.locator(".wall-map .map-pin--responder .map-pin-label", has_text=going["responder_name"])
+        assert label.evaluate("(node) => node.checkVisibility({ visibilityProperty: true })", timeout=ACTION_TIMEOUT_MS)
         assert problems == []
     finally:
         context.close()
