@@ -463,6 +463,9 @@ WEBSOCKET_DATABASE_THREADS = env.integer(
 )
 # How often each open board checks the delivery workers' heartbeats (it warns when none is recent).
 BOARD_WORKER_CHECK_SECONDS = env.number("BOARD_WORKER_CHECK_SECONDS", 5.0, minimum=0.1, maximum=60)
+# How often each open live board checks whether welfare follow-ups are reaching the welfare leads
+# (backend/records/notices.py): a few small queries per board; an email retried for minutes.
+BOARD_WELFARE_CHECK_SECONDS = env.number("BOARD_WELFARE_CHECK_SECONDS", 30.0, minimum=0.1, maximum=600)
 
 # --- Web Push (subscriptions are stored with django-webpush's models) --------------------------
 # The key comes from VAPID_PRIVATE_KEY (or VAPID_PRIVATE_KEY_FILE). Without one, development uses

@@ -298,6 +298,8 @@ class AlertNamedForm(forms.Form):
             other = self.committed.get(responder.pk)
             if other is not None:
                 text += f": on {other.incident.cad_reference} ({other.get_state_display().lower()})"
+            if responder.logged_out_at is not None:  # as the board's rows and its dialog say
+                text += f", logged out at {timezone.localtime(responder.logged_out_at):%H:%M:%S}"
             return text
 
         field = self.fields["responder"]

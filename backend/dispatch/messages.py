@@ -56,6 +56,8 @@ def send_crew_message(*, actor, incident_id: int, text: str) -> CrewMessage:
             .select_related("responder__user")
             .order_by("pk")
         )
+        if not recipients:
+            raise Conflict(_nobody_to_tell(incident))
         now = timezone.now()
         message = CrewMessage.objects.create(
             incident=incident, author=actor, text=text, sent_at=now, recipient_count=len(recipients)
@@ -83,6 +85,20 @@ def send_crew_message(*, actor, incident_id: int, text: str) -> CrewMessage:
         )
     )
     return message
+
+
+def _nobody_to_tell(incident: Incident) -> str:
+    """Why a message to nobody is refused. Found by a trial: a message to an incident not yet
+    dispatched read "Message sent." and "Not yet seen (0 of 0)", and once the crews alerted later
+    read it, "Seen by 1 of 0". Refused, not kept for later: the coordinator learns at once that
+    nobody was told (no push went), and writes it again once someone is alerted, to those who are;
+    what a crew needs before dispatch goes in the incident's notes, which the alert carries."""
+    if not Alert.objects.filter(incident=incident).exists():
+        return f"Nobody is alerted to {incident.cad_reference} yet: dispatch first."
+    return (
+        f"Nobody alerted to {incident.cad_reference} is still part of it (each declined, was stood down "
+        "or has cleared): alert someone first."
+    )
 
 
 def _valid_text(text) -> str:

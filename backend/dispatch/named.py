@@ -55,6 +55,9 @@ def named_candidates(*, actor, incident_id: int) -> list[dict]:
             "committed_to": committed[responder.pk].incident.cad_reference if responder.pk in committed else None,
             "cannot_alert": finished_here[responder.pk][0] if responder.pk in finished_here else None,
             "cannot_alert_since": _iso(finished_here[responder.pk][1]) if responder.pk in finished_here else None,
+            # Logged out of the app: an alert reaches no open app of theirs, as their rows on the
+            # board say (found by a trial: the list said "on T12-C" and nothing of it).
+            "logged_out_at": _iso(responder.logged_out_at),
         }
         for responder in sorted(listed, key=distance)
     ]

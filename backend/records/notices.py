@@ -10,6 +10,10 @@ check-ins (records/access.py, may_read_welfare); to anyone else their pages do n
 
 A context processor (settings.TEMPLATES), so that the dispatch app's board pages, below the
 records in the layers, show it without importing it; worked out only when a page shows it, once.
+An open board hears of it on its socket too (backend/sockets/consumers.py, above the records): in
+the snapshot, and a `board.welfare` frame when it changes (found by a trial: a board open before a
+request stopped getting through never said so). It is a count and a reason, as here: no reading of
+a check-in, so not audited as one.
 """
 
 import functools
@@ -48,6 +52,11 @@ class WelfareNotice:
             return why
         return f"{why} Only a welfare lead may read them: tell one."
 
+    def payload(self) -> dict:
+        """As the boards' socket sends it (backend/schemas/welfare_notice.schema.json): the words
+        this page would show, and the link only for one who may follow it."""
+        return {"count": self.count, "headline": self.headline, "detail": self.detail, "url": self.url}
+
 
 def welfare_notice_for(user) -> WelfareNotice | None:
     """The notice for this user, or None: shown to coordinators (those who watch the board) and to
@@ -68,6 +77,12 @@ def welfare_notice_for(user) -> WelfareNotice | None:
             + urlencode({UNDELIVERED_PARAMETER: UNDELIVERED_VALUE})
         )
     return WelfareNotice(count=count, no_address=not notify.welfare_lead_addresses(), url=url)
+
+
+def welfare_notice_payload(user) -> dict | None:
+    """The notice for this user as the boards' socket sends it, or None (nothing to say)."""
+    notice = welfare_notice_for(user)
+    return notice.payload() if notice else None
 
 
 def welfare_notice(request) -> dict:

@@ -34,6 +34,7 @@ from backend.places.payloads import defibrillators_near
 from backend.realtime import events
 from backend.realtime.models import ResponderEvent
 from backend.realtime.pruning import replay_horizon, replay_horizon_in_query
+from backend.records import notices
 from backend.sockets import watch
 from backend.sql_literals import Literal, SecondsAgo
 
@@ -287,14 +288,16 @@ class CoordinatorConsumer(_EventSocket):
             snapshot = await _board_snapshot(user, _client_address(self.scope))
         await self.send_frame(events.envelope(type="board.snapshot", data=snapshot))
         self.workers_watch = asyncio.create_task(self._watch_workers(snapshot["delivery_workers"]["alive"]))
+        self.welfare_watch = asyncio.create_task(self._watch_welfare(user, snapshot["welfare_notice"]))
 
     async def disconnect(self, code):
-        watch = getattr(self, "workers_watch", None)
-        if watch is not None:
-            watch.cancel()
-            # Forgotten too: the cancelled task keeps its CancelledError, whose traceback holds the
-            # task's frame and so this consumer, a cycle only a full collection would reclaim.
-            self.workers_watch = None
+        for name in ("workers_watch", "welfare_watch"):
+            watch = getattr(self, name, None)
+            if watch is not None:
+                watch.cancel()
+                # Forgotten too: the cancelled task keeps its CancelledError, whose traceback holds the
+                # task's frame and so this consumer, a cycle only a full collection would reclaim.
+                setattr(self, name, None)
         await super().disconnect(code)
 
     async def _watch_workers(self, alive: bool) -> None:
@@ -310,6 +313,22 @@ class CoordinatorConsumer(_EventSocket):
             if status["alive"] != alive:
                 alive = status["alive"]
                 await self.send_frame(events.envelope(type="board.workers", data=status))
+
+    async def _watch_welfare(self, user, notice: dict | None) -> None:
+        """Send `board.welfare` when the notice of welfare follow-ups not reaching the welfare leads
+        (backend/records/notices.py) appears, changes or clears: a board stays open for hours, and
+        the page showed it only as it loaded (found by a trial: an open board never said so). Read
+        as this coordinator, whose link it is or is not; a count and a reason, nothing of a check-in."""
+        while True:
+            await asyncio.sleep(settings.BOARD_WELFARE_CHECK_SECONDS)
+            try:
+                now = await socket_database_sync_to_async(notices.welfare_notice_payload)(user)
+            except Exception as exc:  # the database may be down for a moment; the board keeps what it showed
+                logger.warning("Could not read the welfare notice for the board: %s", type(exc).__name__)
+                continue
+            if now != notice:
+                notice = now
+                await self.send_frame(events.envelope(type="board.welfare", data={"notice": notice}))
 
 
 def _text_of(message: dict) -> str:
@@ -513,4 +532,6 @@ def _board_snapshot(user, address: str | None) -> dict:
         ],
         # Two more queries: the open incidents' messages to the crews, with every acknowledgement.
         "messages": crew_messages.board_messages_of(incidents),
+        # Welfare follow-ups not reaching the welfare leads, as the page says it (a count, no more).
+        "welfare_notice": notices.welfare_notice_payload(user),
     }

@@ -3,8 +3,8 @@
 // Node (tests/js/board.test.mjs). Drawing and the connection are board.js.
 //
 // The socket at /ws/coordinator/ sends a `board.snapshot` on every connection (every open incident
-// and its alerts), then `board.alert`, `board.incident`, `board.alarm`, `board.workers` and
-// `board.responder` frames as things change. The snapshot is the board's catch-up after a reconnect: it replaces what the
+// and its alerts), then `board.alert`, `board.incident`, `board.alarm`, `board.workers`,
+// `board.welfare` and `board.responder` frames as things change. The snapshot is the board's catch-up after a reconnect: it replaces what the
 // board held. The board keeps the highest `version` of each alert, so a late frame never undoes a
 // newer one, and an incident never goes back to open.
 
@@ -55,6 +55,9 @@ export function createBoardState() {
     messageAcks: new Map(),
     // Responders who logged out of the app or in again since the snapshot (`board.responder`).
     presence: new Map(),
+    // Welfare follow-ups not reaching the welfare leads (`board.welfare`, the snapshot's
+    // `welfare_notice`): undefined until the socket says, and then the page's own notice stays.
+    welfare: undefined,
   };
 }
 
@@ -78,6 +81,8 @@ export function applyFrame(state, frame, now = Date.now()) {
       return applyAcknowledgement(state, frame.data);
     case "board.responder":
       return applyResponder(state, frame.data);
+    case "board.welfare":
+      return applyWelfare(state, frame.data?.notice);
     case "message.created":
       // The board's frame carries the message under `message` (as the phones' event does).
       return applyMessage(state, frame.data?.message ?? frame.data);
@@ -108,6 +113,8 @@ export function applySnapshot(state, data, now = Date.now()) {
   for (const alert of data?.alerts ?? []) applyAlert(state, alert);
   for (const item of data?.devices ?? []) applyDevices(state, item);
   applyWorkers(state, data?.delivery_workers);
+  // A server of the version before sends none: the page's own notice stays.
+  if (data && "welfare_notice" in data) applyWelfare(state, data.welfare_notice);
   // Acknowledgements and messages: the snapshot holds every one that still matters, so it
   // replaces what the board held, as for incidents and alerts.
   state.acknowledgements = new Map();
@@ -123,6 +130,16 @@ export function applySnapshot(state, data, now = Date.now()) {
     if (!state.incidents.has(incidentId)) state.alarms.delete(incidentId);
   }
   state.snapshotAt = now;
+  return true;
+}
+
+/** The notice of welfare follow-ups not reaching the welfare leads, as the server words it for
+ *  this coordinator (backend/records/notices.py), or null when every request is getting through.
+ *  Found by a trial: the page showed it only as it loaded, and an open board never said so. */
+export function applyWelfare(state, notice) {
+  const next = notice && typeof notice === "object" ? notice : null;
+  if (state.welfare !== undefined && JSON.stringify(state.welfare) === JSON.stringify(next)) return false;
+  state.welfare = next;
   return true;
 }
 

@@ -470,6 +470,22 @@ class MessageForm {
   }
 }
 
+/** The page's notice of welfare follow-ups not reaching the welfare leads (its template renders it
+ *  as the page loads: records/templates/admin/records/welfare_notice.html), shown, changed or
+ *  cleared as the socket says (`board.welfare`). `notice`: undefined while the socket has not said
+ *  (the page's own stays), null (hidden), or the server's words for this coordinator. Shared with
+ *  the full-screen board. */
+export function drawWelfareNotice(node, notice) {
+  if (!node || notice === undefined) return;
+  const parts = notice
+    ? [el("strong", {}, notice.headline), " ", notice.detail, ...(notice.url ? [" ", el("a", { href: notice.url }, "Read them")] : [])]
+    : [];
+  const text = notice ? `${notice.headline} ${notice.detail}${notice.url ? " Read them" : ""}` : "";
+  if (node.hidden === !notice && node.textContent === text) return; // unchanged: not announced again
+  node.replaceChildren(...parts);
+  node.hidden = !notice;
+}
+
 /** When the board will try again: a countdown, or (offline) when the network is back. */
 function reconnectingWhen(retryAt) {
   if (!retryAt) return "Reconnecting when the network is back.";
@@ -551,6 +567,7 @@ class BoardView {
     this.messageForm?.draw(incidents);
     this.map.update(incidents);
     this.drawWorkers();
+    drawWelfareNotice(document.getElementById("welfare-notice"), this.state.welfare);
     this.tick();
     if (this.onlyIncident === null) {
       const short = incidents.filter(isShort);

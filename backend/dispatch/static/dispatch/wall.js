@@ -42,7 +42,7 @@ import {
   standDownQuestion,
   stateText,
 } from "./board-state.js";
-import { connectBoard, keepConnected } from "./board.js";
+import { connectBoard, drawWelfareNotice, keepConnected } from "./board.js";
 import { estimateText, likelyFirstAmong, positionsOnTheWay } from "/app/arrival.js";
 
 // --- Small helpers -------------------------------------------------------------------------------
@@ -123,14 +123,20 @@ class ApiError extends Error {
 
 /** What the Alert named dialog says of a candidate beyond name, station and distance: why they
  *  cannot be alerted (declined this incident or cleared from it, with when: the server does not
- *  alert them again, backend/dispatch/named.py), or the incident they are on (the override). */
+ *  alert them again, backend/dispatch/named.py), or the incident they are on (the override); and
+ *  that they are logged out of the app, as their rows say (found by a trial: "Alex Cole … on
+ *  T12-C", nothing of his having logged out). */
 export function namedCandidateText(responder) {
+  const loggedOut = responder.logged_out_at ? `logged out at ${clockTime(responder.logged_out_at)}` : "";
+  let text = "";
   if (responder.cannot_alert) {
     const when = responder.cannot_alert_since ? ` at ${clockTime(responder.cannot_alert_since)}` : "";
     const what = responder.cannot_alert === "declined" ? "declined" : "cleared from";
-    return `${what} this incident${when}, not alerted again`;
+    text = `${what} this incident${when}, not alerted again`;
+  } else if (responder.committed_to) {
+    text = `on ${responder.committed_to}`;
   }
-  return responder.committed_to ? `on ${responder.committed_to}` : "";
+  return [text, loggedOut].filter(Boolean).join(", ");
 }
 
 /** The candidate the Alert named dialog chooses before the coordinator does: the nearest who is
@@ -373,6 +379,7 @@ class WallBoard {
     if (this.selectedId !== null && !this.cards.has(this.selectedId)) this.selectedId = null;
     this.drawSelection();
     this.drawAlarms(alarms);
+    drawWelfareNotice(document.getElementById("welfare-notice"), this.state.welfare);
     this.map?.update(incidents);
     this.sound.follow(anySounding(alarms));
     const sounding = alarms.filter((alarm) => alarm.sounding).length;
