@@ -15,6 +15,7 @@ from backend import idempotency
 from backend.checklists import content
 from backend.checklists.models import OnSceneEvent
 from backend.dispatch import access
+from backend.dispatch import actions as dispatch_actions
 from backend.dispatch.models import Alert, AlertState
 from backend.errors import Conflict, InvalidInput
 
@@ -25,6 +26,9 @@ MAX_AHEAD_OF_SERVER = datetime.timedelta(minutes=5)
 MAX_BEFORE_ALERT = datetime.timedelta(hours=1)
 # A long resuscitation has a few dozen taps; this only stops a broken client filling the table.
 MAX_EVENTS_PER_ALERT = 500
+# An event logged while going there is an arrival: the crew member is on scene from its time
+# (dispatch.actions.arrive_by_checklist), though "On scene" was never pressed or never sent.
+ARRIVING_STATES = {AlertState.ACCEPTED, AlertState.EN_ROUTE}
 
 
 def record_onscene_event(
@@ -41,7 +45,8 @@ def record_onscene_event(
 
     Accepted whatever the alert's state (the crew logs what happened even after the incident was
     cancelled or they were cleared), except when the crew member declined it, or was stood down
-    and nothing shows they had arrived by then.
+    and nothing shows they had arrived by then. A new event on an alert accepted or en route makes
+    its crew member on scene from the event's time (ARRIVING_STATES).
     """
     data = dict(data or {})
     digest = body_hash(type=type, occurred_at=occurred_at, data=data)
@@ -52,6 +57,10 @@ def record_onscene_event(
             return _the_same_or_conflict(stored, digest), False
         _check_event(alert, type=type, occurred_at=occurred_at, data=data, now=timezone.now())
         _check_alert_takes_events(alert, occurred_at)
+        if alert.state in ARRIVING_STATES:
+            # Before the event's row: the arrival locks the incident then the alert, the order the
+            # coordinators' actions take, which the event's reference to the alert would upset.
+            dispatch_actions.arrive_by_checklist(actor=actor, alert_id=alert.pk, at=occurred_at)
         try:
             with transaction.atomic():  # a savepoint: a duplicate key must not spoil the transaction
                 event = OnSceneEvent.objects.create(

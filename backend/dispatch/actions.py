@@ -967,12 +967,17 @@ def set_ambulance_eta(*, actor, incident_id: int, ambulance_eta: datetime.dateti
 # --- A firefighter's answers -----------------------------------------------------------------------
 
 
-def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", note: str = "") -> Alert:
+def respond_to_alert(
+    *, actor, alert_id: int, response: str, reason: str = "", note: str = "", at: datetime.datetime | None = None
+) -> Alert:
     """Record a firefighter's answer to their own alert.
 
     Repeating the answer the alert already has changes nothing and is not an error (a retry after
     a lost response must succeed). "received" is the device saying it has shown the alert; it is
     recorded once and never moves an alert backwards.
+
+    `at`, for "on_scene" only: when they arrived, if not now (arrive_by_checklist: a checklist tap
+    synced late), kept between the alert's previous step and now.
     """
     transition = RESPONSES.get(response)
     if transition is None:
@@ -980,6 +985,8 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
             f"Unknown response {response!r}.",
             fields={"response": [f"Use one of: {', '.join(RESPONSES)}."]},
         )
+    if at is not None and response != "on_scene":
+        raise InvalidInput("Only an arrival on scene can be given a time.", fields={"at": ["Only with on_scene."]})
     if response == "decline" and reason not in DeclineReason.values:
         raise InvalidInput(
             "Say why you are declining.",
@@ -1008,7 +1015,7 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
             _refuse_if_committed_elsewhere(alert)
         now = timezone.now()
         covered_before = covers(alert.state, alert.on_scene_at)
-        _move(alert, transition.target, transition.timestamp_field, now)
+        _move(alert, transition.target, transition.timestamp_field, _arrival_time(alert, at, now) if at else now)
         update_fields = ["state", "version", transition.timestamp_field]
         if transition.timestamp_field in REPORTED_TIMES:
             alert.summary_due = True
@@ -1037,6 +1044,30 @@ def respond_to_alert(*, actor, alert_id: int, response: str, reason: str = "", n
         version=alert.version,
     )
     return alert
+
+
+def arrive_by_checklist(*, actor, alert_id: int, at: datetime.datetime) -> Alert | None:
+    """A crew member logged an on-scene event on the checklist (backend.checklists.actions) while
+    their alert was accepted or en route: they are on scene, from the event's time, as if they had
+    pressed "On scene" then (respond_to_alert), so that the board, the coverage, the audit trail
+    and the count of who attended follow. Found by a browser trial: with no signal "On scene" was
+    refused, the checklist's taps queued and synced, and a cancel then told someone doing CPR "You
+    are not needed", the board "attended 0". None, changing nothing, when the alert is in any other
+    state (already on scene, not answered, ended) or the incident has ended. Called in the
+    caller's transaction; takes the locks the answer takes, in its order."""
+    with transaction.atomic():
+        alert = access.access_alert_for_responder(actor, alert_id, for_update=True, lock_incident=True)
+        if alert.state not in RESPONSES["on_scene"].allowed_from or not alert.incident.is_open:
+            return None
+        return respond_to_alert(actor=actor, alert_id=alert_id, response="on_scene", at=at)
+
+
+def _arrival_time(alert: Alert, at: datetime.datetime, now) -> datetime.datetime:
+    """An arrival time given by the phone: no later than now (a phone's clock may run fast) and no
+    earlier than the step before it (accepting, setting off), so that no report shows a crew on
+    scene before they accepted."""
+    earliest = max((step for step in (alert.accepted_at, alert.en_route_at) if step is not None), default=at)
+    return min(max(at, earliest), now)
 
 
 def _first_acceptance(alert: Alert, now) -> list[str]:

@@ -58,6 +58,13 @@ export class EventLog extends QueueSync {
     return [...logged, ...queued].sort((a, b) => String(a.occurred_at).localeCompare(String(b.occurred_at)));
   }
 
+  /** The alerts this user logged on-scene events for on this phone, sent or not: they were on
+   *  scene, whatever the server has heard (store.attendedHere). */
+  async alertsLogged() {
+    const logged = (await this.stores.log.getAll()).filter((entry) => entry.owner === this.owner);
+    return new Set([...logged, ...(await this._ownItems())].map((entry) => Number(entry.alert_id)));
+  }
+
   /** Add events the server has that this phone does not (recorded on another device). */
   async mergeFromServer(alertId) {
     const remote = await this.api.listEvents(alertId);

@@ -10,6 +10,26 @@ export const STATE_LABELS = ALERT_STATES;
 /** [reason, label] in the server's order: the choices offered when declining. */
 export const DECLINE_REASONS = Object.entries(DECLINE_REASON_LABELS);
 
+/** Declined after accepting ("Can't attend after all"): a withdrawal, as the board words it
+ *  (board-state.js stateText), not a decline of the alert. A re-alert clears accepted_at, so a
+ *  decline of it is a decline. Found by a trial: the phone said "You declined" and home "Declined"
+ *  where the board said "Withdrew after accepting". */
+export function withdrew(alert) {
+  return alert?.state === "declined" && Boolean(alert.accepted_at);
+}
+
+/** The firefighter's own alert's state in words ("Withdrew after accepting" for a withdrawal). */
+export function ownStateLabel(alert) {
+  if (withdrew(alert)) return "Withdrew after accepting";
+  return STATE_LABELS[alert?.state] || alert?.state || "";
+}
+
+/** "You declined (Too far away)." or "You withdrew after accepting (No transport)." */
+export function declinedText(alert) {
+  const label = DECLINE_REASON_LABELS[alert?.decline_reason] || alert?.decline_reason || "";
+  return `${withdrew(alert) ? "You withdrew after accepting" : "You declined"}${label ? ` (${label})` : ""}.`;
+}
+
 // The one-tap events when no checklist is on this phone, with the signed checklist's own labels
 // (backend/checklists/data/*.json `events`; compared by tests/js/forms-trial11.test.mjs, part 5):
 // the event log read "Arrived at patient" after a reload where it had read "At patient" (found by the

@@ -130,7 +130,12 @@ async function boot() {
 
   async function refreshQueueCounts() {
     const counts = await ctx.eventLog.counts();
-    store.update((s) => void (s.queue = { ...counts, changedAt: Date.now() }));
+    // Who logged checklist events here was on scene, sent or not (store.attendedHere).
+    const logged = await ctx.eventLog.alertsLogged();
+    store.update((s) => {
+      s.queue = { ...counts, changedAt: Date.now() };
+      s.loggedOnScene = logged;
+    });
   }
 
   // --- The alarm follows the store: it sounds while an alert waits for an answer -----------------

@@ -55,6 +55,7 @@ export function createState() {
     sharing: 0, // bumped when this phone's own position sharing changes (pwa/app/position.js)
     recentCalls: null, // GET records/: my accepted calls of the last 30 days and their forms
     formsToFill: 0, // how many of their forms I still have to fill (home's prompt; main.js counts)
+    loggedOnScene: new Set(), // alert ids with checklist events logged on this phone, sent or not (attendedHere)
   };
 }
 
@@ -274,7 +275,7 @@ export function newlyEnded(state, seen) {
  *  you are still doing CPR, carry on" (trial 11); they stop it themselves. */
 export function endStopsMetronome(state, ended, alertId) {
   if (alertId === null || alertId === undefined || !ended.includes(alertId)) return false;
-  return !hasAttended(state.alerts.get(alertId));
+  return !attendedHere(state, state.alerts.get(alertId));
 }
 
 /** When the alert ended for the firefighter (ISO 8601: cancelled or stood down), or null. */
@@ -336,6 +337,17 @@ export function hasAttended(member) {
   if (!member) return false;
   if (typeof member.attended === "boolean") return member.attended;
   return member.state === "on_scene" || member.state === "cleared" || Boolean(member.on_scene_at);
+}
+
+/**
+ * Was the firefighter on this phone on scene for their alert? The server says so (hasAttended), or
+ * this phone holds checklist events they logged for it, sent or not (state.loggedOnScene): found
+ * by a trial, "On scene" refused without signal while "At patient" and "CPR started" queued, then
+ * a cancel told someone doing CPR "You are not needed". What the phone tells them at the end of
+ * the call goes by this, never by the server's word alone.
+ */
+export function attendedHere(state, alert) {
+  return hasAttended(alert) || Boolean(alert && state?.loggedOnScene?.has(Number(alert.id)));
 }
 
 /** A tiny observable store: views subscribe and re-render what changed. */

@@ -403,9 +403,11 @@ def test_it_records_taps_from_before_the_stand_down_synced_later(alerts, carol, 
 
 def test_a_retry_is_answered_even_once_the_alert_takes_no_more(alerts, carol, incident):
     alert = alerts["alice"]
-    respond_to_alert(actor=alert.responder.user, alert_id=alert.pk, response="accept")
     key, occurred_at = uuid.uuid4(), timezone.now() + MINUTE  # a phone clock a little fast
+    # Tapped before accepting: on an alert accepted or en route, a tap is an arrival
+    # (test_checklist_arrival.py), and one who arrived takes events after a stand-down.
     first, _ = record(alert, "arrived", key=key, occurred_at=occurred_at)
+    respond_to_alert(actor=alert.responder.user, alert_id=alert.pk, response="accept")
     stand_down(actor=carol, incident_id=incident.pk, alert_ids=[alert.pk])
 
     with pytest.raises(Conflict):

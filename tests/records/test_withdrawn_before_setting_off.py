@@ -8,8 +8,11 @@ calls", and the attendance form gave as "Mobile" the time they accepted."""
 
 import uuid
 
+import pytest
+
 from backend.checklists.actions import record_onscene_event
 from backend.dispatch.actions import respond_to_alert
+from backend.errors import Conflict
 from backend.records import actions
 from backend.records.models import RecordKind
 from tests.conftest import client_for
@@ -46,7 +49,9 @@ def test_one_whose_phone_logged_events_on_scene_still_owes_them(alice_alert):
         type="arrived",
         occurred_at=ago(minutes=1),
     )
-    withdraw(alice_alert)
+    # The tap made them on scene (tests/checklists/test_checklist_arrival.py): too late to withdraw.
+    with pytest.raises(Conflict):
+        withdraw(alice_alert)
     assert listed(alice_alert)["own_forms_expected"] is True
 
 

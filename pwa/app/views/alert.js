@@ -10,21 +10,22 @@ import { h } from "../dom.js";
 import { messagesKey } from "../messages.js";
 import {
   DECLINE_REASONS,
-  STATE_LABELS,
   cancelledSubText,
   categoryDetail,
   categoryHeading,
   closedSubText,
   crewSummary,
+  declinedText,
   distanceFromText,
   formatTime,
   otherJobText,
+  ownStateLabel,
   stoodDownSubText,
   timeAgo,
 } from "../format.js";
 import { platform } from "../push.js";
 import { alertPath } from "../router.js";
-import { COMMITTED, DECLINABLE, UNANSWERED, activeJob, hasAttended, incidentOf, isActionable, lastAlertedAt, mayWithdraw } from "../store.js";
+import { COMMITTED, DECLINABLE, UNANSWERED, activeJob, attendedHere, hasAttended, incidentOf, isActionable, lastAlertedAt, mayWithdraw } from "../store.js";
 import { alertMap } from "./alert-map.js";
 import { messageList } from "./messages.js";
 import { every, notice, region, topbar } from "./parts.js";
@@ -76,8 +77,8 @@ export function errorStateOf(error, shown) {
  * were on scene never are, and read what the signed checklist (`checklist`, normalised) says to
  * them for that ending: nothing of the screen's own when it has no such notice.
  */
-export function endedSubText(alert, incident, checklist) {
-  const onScene = hasAttended(alert);
+export function endedSubText(alert, incident, checklist, { loggedOnScene = false } = {}) {
+  const onScene = loggedOnScene || hasAttended(alert);
   const guidance = (ending) => (onScene ? onSceneGuidance(checklist, ending) : "");
   if (incident.status === "cancelled" || alert.state === "cancelled") return cancelledSubText(incident, { onScene, guidance: guidance("cancelled") });
   if (alert.state === "stood_down") return stoodDownSubText(alert.stood_down_reason, { onScene, guidance: guidance("stood_down") });
@@ -95,6 +96,17 @@ export function checklistReader(ctx) {
 /** Is the focus in a field being typed in? A new alert's screen never takes it from one. */
 function typingIn(element) {
   return Boolean(element?.matches?.("input, textarea, select, [contenteditable]:not([contenteditable=false])"));
+}
+
+/** An answer refused for want of a connection (nothing queues an answer). "On scene" says that
+ *  the checklist, which works without signal, records the arrival (found by a trial: someone
+ *  refused "On scene" with no signal did CPR believing it unrecorded; the server takes a checklist
+ *  event of a crew going as their arrival, and the phone counts it at once). */
+export function offlineAnswerText(response) {
+  if (response === "on_scene") {
+    return "Not sent: no connection. Tap again when you have signal. The CPR checklist works without signal: what you tap there records your arrival.";
+  }
+  return "Not sent: no connection. Check your signal and tap again.";
 }
 
 /** What an answer is called on its button, to say which one to tap again. */
@@ -140,7 +152,7 @@ export function alertView(root, { id }, ctx) {
     const shown = store.state.alerts.get(id)?.state ?? null;
     local.offline = offline ? { response, state: shown } : null;
     local.errorState = errorStateOf(error, shown);
-    return offline ? "Not sent: no connection. Check your signal and tap again." : error.message || "Not sent. Try again.";
+    return offline ? offlineAnswerText(response) : error.message || "Not sent. Try again.";
   }
 
   /** The answer's error as it reads now. Found by a tester: "Not sent: no connection. Check your
@@ -349,14 +361,14 @@ export function alertView(root, { id }, ctx) {
       const note = h("input", { id: "decline-note", type: "text", maxLength: 200, autocomplete: "off", value: local.otherNote });
       note.addEventListener("input", () => (local.otherNote = note.value));
       return [
-        h("h2", { text: "Decline: other reason" }),
+        h("h2", { text: mayWithdraw(alert) ? "Can't attend: other reason" : "Decline: other reason" }),
         h("label", { for: "decline-note", text: "Say why (optional, no patient details)" }),
         note,
         h("button", {
           type: "button",
           class: "btn btn-big btn-decline",
           disabled: Boolean(local.busy),
-          text: local.busy ? "Sending…" : "Send decline",
+          text: local.busy ? "Sending…" : mayWithdraw(alert) ? "Send" : "Send decline",
           on: { click: () => answer("decline", { reason: "other", note: local.otherNote.trim() }) },
         }),
         h("button", { type: "button", class: "btn btn-quiet-on-red", text: "Back", on: { click: () => ((local.otherNote = null), render(true)) } }),
@@ -380,10 +392,10 @@ export function alertView(root, { id }, ctx) {
     const parts = [];
     if (error) parts.push(notice("danger", error));
     if (!open || ["stood_down", "cancelled"].includes(alert.state)) {
-      parts.push(h("p", { class: "alert-state", text: `Your status: ${STATE_LABELS[alert.state]}` }));
+      parts.push(h("p", { class: "alert-state", text: `Your status: ${ownStateLabel(alert)}` }));
       // The call is over for them, not their part in it: someone who was on scene still files the
       // forms (renderMore links them only while committed).
-      if (hasAttended(alert) && !COMMITTED.has(alert.state)) {
+      if (attendedHere(store.state, alert) && !COMMITTED.has(alert.state)) {
         parts.push(h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "forms")}`, text: "Forms after the call" }));
       }
       return parts;
@@ -405,7 +417,7 @@ export function alertView(root, { id }, ctx) {
         break;
       case "declined":
         parts.push(
-          h("p", { class: "alert-state", text: `You declined${alert.decline_reason ? ` (${(DECLINE_REASONS.find(([r]) => r === alert.decline_reason) || [])[1] || alert.decline_reason})` : ""}.` }),
+          h("p", { class: "alert-state", text: declinedText(alert) }),
           button("accept", "Accept after all", "btn-accept"),
         );
         break;
@@ -425,7 +437,7 @@ export function alertView(root, { id }, ctx) {
         parts.push(h("p", { class: "alert-state", text: "Cleared. Thank you." }), h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "forms")}`, text: "Forms after the call" }));
         break;
       default:
-        parts.push(h("p", { class: "alert-state", text: `Your status: ${STATE_LABELS[alert.state] || alert.state}` }));
+        parts.push(h("p", { class: "alert-state", text: `Your status: ${ownStateLabel(alert)}` }));
     }
     // Only where the server takes it (accepted, en route): on scene it refuses a decline.
     if (mayWithdraw(alert)) parts.push(decline("Can't attend after all"));
@@ -495,7 +507,7 @@ export function alertView(root, { id }, ctx) {
     const label = crew.size || incident.status === "open" ? `Crew: ${crewSummary(crew, incident)}` : "Crew";
     return [
       h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "incident")}` }, label),
-      COMMITTED.has(alert.state) || alert.state === "cleared" || hasAttended(alert)
+      COMMITTED.has(alert.state) || alert.state === "cleared" || attendedHere(state, alert)
         ? h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "checklist")}`, text: "CPR checklist" })
         : null,
       COMMITTED.has(alert.state) ? h("a", { class: "btn btn-quiet-on-red", href: `#${alertPath(id, "forms")}`, text: "Forms after the call" }) : null,
@@ -558,7 +570,7 @@ export function alertView(root, { id }, ctx) {
     screen.classList.toggle("alert-ended", ended);
     screen.classList.toggle("alert-waiting", isActionable(state, alert));
     const tick = Math.floor(Date.now() / 15000);
-    const endedSub = endedSubText(alert, incident, checklistNow());
+    const endedSub = endedSubText(alert, incident, checklistNow(), { loggedOnScene: attendedHere(state, alert) });
     head.show([alert, incident, tick, endedSub], () => renderHead(alert, incident, endedSub));
     // Keys name what the region shows, not the alert's version: "alerted" and "received" show
     // the same buttons, so the acknowledgement arriving does not rebuild them.
@@ -566,7 +578,7 @@ export function alertView(root, { id }, ctx) {
     alarmBox.show([isActionable(state, alert), alarm.playing, ctx.silenced.has(id), force && Date.now()], () => renderAlarm(alert, state));
     if (alert.state !== local.shownState) alertMoved(alert.state);
     const error = errorNow(alert, state);
-    actions.show([phase, alert.decline_reason, incident.status, local.busy, error, local.declining, local.otherNote !== null, local.switching, force && Date.now()], () =>
+    actions.show([phase, alert.decline_reason, incident.status, attendedHere(state, alert), local.busy, error, local.declining, local.otherNote !== null, local.switching, force && Date.now()], () =>
       renderActions(alert, incident, error),
     );
     messages.show(messagesKey(state, alert.incident_id), () => messageList(ctx, alert.incident_id));
@@ -575,7 +587,7 @@ export function alertView(root, { id }, ctx) {
     where.show([incident, alert.state], () => renderWhere(alert, incident));
     around.update(alert, incident);
     const crew = state.incidents.get(alert.incident_id)?.crew;
-    more.show([alert.state, incident.status, incident.crew_target, crew ? [...crew.values()].map((m) => [m.alert_id, m.state, m.attended]) : null], () =>
+    more.show([alert.state, incident.status, incident.crew_target, attendedHere(state, alert), crew ? [...crew.values()].map((m) => [m.alert_id, m.state, m.attended]) : null], () =>
       renderMore(alert, state),
     );
     focusAcceptOnArrival(alert, state);

@@ -69,7 +69,7 @@ export function mountAlertBanner(root, ctx) {
       "div",
       { class: "notice danger other-alert", role: "alert" },
       h("p", { class: "other-alert-text", text }),
-      h("p", { text: job ? `New alert: ${incident?.address || "address not given"}${detail ? ` (${detail})` : ""}` : detail }),
+      h("p", { class: "other-alert-detail", text: job ? `New alert: ${incident?.address || "address not given"}${detail ? ` (${detail})` : ""}` : detail }),
       h(
         "div",
         { class: "row banner-actions" },

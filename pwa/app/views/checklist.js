@@ -45,6 +45,19 @@ export function endNotice({ end, closed, incident, checklist }) {
   return null;
 }
 
+/**
+ * Is the checklist's alert not one of this firefighter's? Found by a trial: the checklist of someone
+ * else's alert (its address typed in) worked, taps refused by the server and kept on the phone.
+ * Only when known: the server said so (`notFound`, a 404), or the alerts this phone holds are
+ * loaded (`alertsKnown`) without it and nothing was logged for it here. While unknown (loading, no
+ * signal before the saved alerts are read) the checklist shows: CPR never waits for a check.
+ */
+export function alertNotOnThisPhone(state, alertId, { notFound = false, alertsKnown = false } = {}) {
+  if (state.alerts.has(alertId)) return false;
+  if (notFound) return true;
+  return alertsKnown && !state.loggedOnScene?.has(alertId);
+}
+
 export function checklistView(root, { id }, ctx) {
   const { store, metronome, eventLog } = ctx;
   const owner = store.state.me?.username || "unknown";
@@ -57,6 +70,8 @@ export function checklistView(root, { id }, ctx) {
     confirm: null, // event type waiting for a second tap (non-repeatable, already recorded)
     vibrateBeat: "vibrate" in navigator,
     wakeHeld: false,
+    notFound: false, // the server has no such alert of theirs (alertNotOnThisPhone)
+    alertsKnown: false, // the alerts this phone holds are loaded (ctx.synced)
   };
   const wakeLock = new ScreenWakeLock((lock) => {
     local.wakeHeld = lock.held;
@@ -76,7 +91,9 @@ export function checklistView(root, { id }, ctx) {
   const steps = region("section", { "aria-labelledby": "steps-heading" });
   const log = region("section", { class: "card", "aria-labelledby": "log-heading" });
   const about = region("footer", { class: "about" });
-  root.append(h("main", { class: "page checklist" }, banners, messageBox, top, head, metro, cycle, shocks, quick, steps, log, about));
+  const missing = region("section", { class: "checklist-missing" });
+  const checklistParts = [banners, messageBox, head, metro, cycle, shocks, quick, steps, log, about];
+  root.append(h("main", { class: "page checklist" }, banners, messageBox, top, missing, head, metro, cycle, shocks, quick, steps, log, about));
 
   // --- State kept on this phone for this alert -------------------------------------------------
   async function loadProgress() {
@@ -537,9 +554,30 @@ export function checklistView(root, { id }, ctx) {
     ];
   }
 
+  /** The alert is not one of theirs: no checklist, no metronome; only a way back (and a way to stop
+   *  a metronome started on their own job, whose chip the checklist's screen hides). */
+  function renderMissing() {
+    return [
+      h("h1", { text: "CPR checklist" }),
+      notice("danger", "This alert is not on this phone.", h("p", { text: "Open the checklist from your alert's screen." })),
+      metronome.running
+        ? h("button", { type: "button", class: "btn btn-stop", text: "Stop metronome", on: { click: () => metronome.stop() } })
+        : null,
+      h("a", { class: "btn btn-quiet", href: "#/", text: "Home" }),
+    ];
+  }
+
   function render() {
     const state = store.state;
     const alert = state.alerts.get(id);
+    top.show([state.connection.status, state.online], () => topbar(state, { path: alertPath(id), label: "Alert" }));
+    const absent = alertNotOnThisPhone(state, id, local);
+    for (const part of checklistParts) part.hidden = absent;
+    missing.hidden = !absent;
+    if (absent) {
+      missing.show([metronome.running], renderMissing);
+      return;
+    }
     if (alert) messageBox.show(messagesKey(state, alert.incident_id), () => messageBanner(ctx, alert.incident_id));
     const closed = closedOf(state, alert);
     const told = endNotice({ end: endOf(state, alert), closed, incident: alert ? incidentOf(state, alert) : null, checklist: local.checklist });
@@ -548,7 +586,6 @@ export function checklistView(root, { id }, ctx) {
       () => renderBanners(state),
     );
     showTheEndOnce(endOf(state, alert) || closed);
-    top.show([state.connection.status, state.online], () => topbar(state, { path: alertPath(id), label: "Alert" }));
     // Keyed on what the head shows (the address), not the alert's objects: every update of the
     // alert (a receipt, a crewmate's answer) brings new ones, and redrawing the patient buttons
     // then could drop a tap on them.
@@ -584,9 +621,20 @@ export function checklistView(root, { id }, ctx) {
     }
     if (store.state.session === "authenticated") {
       eventLog.mergeFromServer(id).then(refreshEntries).catch(() => {});
-      if (!store.state.alerts.has(id)) ctx.sync?.ensureAlert(id).catch(() => {});
+      if (!store.state.alerts.has(id)) {
+        ctx.sync?.ensureAlert(id).catch((error) => {
+          local.notFound = error?.status === 404;
+          render();
+        });
+      }
     }
   })();
+  Promise.resolve(ctx.synced)
+    .catch(() => {})
+    .then(() => {
+      local.alertsKnown = Boolean(ctx.synced);
+      render();
+    });
   render();
   tickClock();
   return () => {

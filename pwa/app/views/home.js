@@ -4,7 +4,7 @@
 // fill after calls, and logging out.
 
 import { h } from "../dom.js";
-import { STATE_LABELS, categoryDetail, distanceFromText, endText, stoodDownShort, timeAgo } from "../format.js";
+import { categoryDetail, distanceFromText, endText, ownStateLabel, stoodDownShort, timeAgo } from "../format.js";
 import { enablePush, platform } from "../push.js";
 import { adviceFor, appState, resultLine, runTest } from "../readiness.js";
 import { formsToFillText } from "../records-rules.js";
@@ -64,8 +64,9 @@ export function homeView(root, _params, ctx) {
     shareError: null,
     pushBusy: false,
     pushMessage: null,
-    logout: null, // the prompt: {unsent, busy, refused}
+    logout: null, // the prompt: {unsent, busy, refused, refusedOffline}
     logoutRefused: null, // why logging out did not happen, with the prompt closed (no signal)
+    offCallAsk: false, // "Going off call stops new alerts only": asked before going off call with a live job
     test: null, // "Test my alerts": {check, error, busy}
   };
   let testRun = null;
@@ -287,11 +288,11 @@ export function homeView(root, _params, ctx) {
 
   function stateLine(state, alert, role) {
     if (role === "waiting") return "Waiting for your answer";
-    if (role === "job") return STATE_LABELS[alert.state];
+    if (role === "job") return ownStateLabel(alert);
     const end = endOf(state, alert);
     if (end) return endText(end, incidentOf(state, alert));
     if (alert.state === "stood_down") return stoodDownShort(alert.stood_down_reason);
-    return STATE_LABELS[alert.state] || alert.state;
+    return ownStateLabel(alert);
   }
 
   function alertItem(state, { alert, role }) {
@@ -334,7 +335,7 @@ export function homeView(root, _params, ctx) {
     render();
     const result = await ctx.logout();
     if (result?.ok || !local.logout) return; // logged out: the login screen replaces this one
-    local.logout = { ...local.logout, busy: false, refused: logoutRefusedText(result, await ctx.unsentCount()) };
+    local.logout = { ...local.logout, busy: false, refused: logoutRefusedText(result, await ctx.unsentCount()), refusedOffline: Boolean(result?.offline) };
     render();
   }
 
@@ -348,6 +349,20 @@ export function homeView(root, _params, ctx) {
       local.logout = { unsent, busy: false, refused: null };
     }
     render();
+  }
+
+  /** "No signal: logging out needs a connection" goes once the signal is back (found by a trial:
+   *  it stayed, still citing "your 2 unsent records" after they had been sent). Only on coming
+   *  back online: a logout whose request got no answer on a phone that thinks it is online says
+   *  the same, and stays. */
+  let wasOnline = true;
+  function forgetNoSignalRefusal(state) {
+    const online = state.online !== false && navigator.onLine !== false;
+    const back = online && !wasOnline;
+    wasOnline = online;
+    if (!back) return;
+    local.logoutRefused = null;
+    if (local.logout?.refusedOffline) local.logout = { ...local.logout, refused: null, refusedOffline: false };
   }
 
   function renderAccount(state) {
@@ -392,8 +407,12 @@ export function homeView(root, _params, ctx) {
       state.session === "offline" ? notice("warning", "No signal: showing what this phone last knew.") : null,
     ]);
     readiness.show([me, state.push, state.connection.status, state.online, local.pushBusy, local.pushMessage, local.test], () => renderReadiness(state));
+    const job = activeJob(state);
+    const jobKey = [job?.id, job?.state, job ? incidentOf(state, job)?.address : null];
+    // The question before going off call shows as soon as it is asked (found by a trial: with
+    // local.offCallAsk not in this key, tapping ON CALL with a live job showed nothing).
     onCall.show(
-      [me?.responder?.on_call, local.onCallBusy, local.onCallError, local.onCallWarning, me?.responder?.share_position_on_call, local.shareBusy, local.shareError],
+      [me?.responder?.on_call, local.offCallAsk, ...jobKey, local.onCallBusy, local.onCallError, local.onCallWarning, me?.responder?.share_position_on_call, local.shareBusy, local.shareError],
       () => renderOnCall(state),
     );
     const { list, ended } = homeAlerts(state);
@@ -405,8 +424,8 @@ export function homeView(root, _params, ctx) {
     const before = alertKey.length ? readiness : queue;
     if (alerts.nextSibling !== before) page.insertBefore(alerts, before);
     queue.show([state.queue], () => queueLine(state.queue));
-    const job = activeJob(state);
-    account.show([me?.username, local.logout, local.logoutRefused, job?.id, job?.state, job ? incidentOf(state, job)?.address : null], () => renderAccount(state));
+    forgetNoSignalRefusal(state);
+    account.show([me?.username, local.logout, local.logoutRefused, ...jobKey], () => renderAccount(state));
   }
 
   const forms = store.state.me?.responder ? h("a", { class: "btn btn-quiet", href: "#/forms", text: "Forms after calls" }) : null;

@@ -6,7 +6,7 @@ import { estimateText, likelyFirstAmong, positionsOnTheWay } from "../arrival.js
 import { h } from "../dom.js";
 import { STATE_LABELS, cancelledText, crewSummary } from "../format.js";
 import { alertPath } from "../router.js";
-import { COMMITTED, applyPosition, hasAttended, incidentOf, positionsOf } from "../store.js";
+import { COMMITTED, applyPosition, attendedHere, hasAttended, incidentOf, positionsOf } from "../store.js";
 import { checklistReader, endedSubText } from "./alert.js";
 import { notice, region, topbar } from "./parts.js";
 
@@ -24,10 +24,10 @@ export function sortCrew(crew) {
  * "not needed" only to those who never reached the scene, and to one who was there, who may be in
  * the middle of CPR, how it ended and what the signed checklist (`checklist`) says, if anything.
  */
-export function crewEndNotice(alert, incident, checklist) {
+export function crewEndNotice(alert, incident, checklist, { loggedOnScene = false } = {}) {
   if (incident.status === "cancelled") return { kind: "danger", text: `${cancelledText(incident)}.` };
   if (incident.status === "closed") return { kind: "warning", text: "This incident is closed." };
-  if (alert.state === "stood_down") return { kind: "warning", text: endedSubText(alert, incident, checklist) };
+  if (alert.state === "stood_down") return { kind: "warning", text: endedSubText(alert, incident, checklist, { loggedOnScene }) };
   return null;
 }
 
@@ -75,7 +75,7 @@ export function incidentView(root, { id }, ctx) {
     const byAlert = new Map(shared.map((position) => [position.alert_id, position]));
     const now = Date.now();
     const first = likelyFirstAmong(shared, crew, incident.ambulance_eta, now);
-    const ended = crewEndNotice(alert, incident, checklistNow());
+    const ended = crewEndNotice(alert, incident, checklistNow(), { loggedOnScene: attendedHere(state, alert) });
     body.show([incident, crew, alert.state, ended?.text, local.error, shared, Math.floor(Date.now() / 30000)], () => [
       h("h1", { text: "Crew" }),
       h("p", { class: "lead", text: incident.address }),
