@@ -125,7 +125,10 @@ def test_a_logout_whose_request_fails_deletes_nothing_and_one_that_works_asks_no
     page.evaluate("location.hash = '#/'")
     page.get_by_role("button", name="Log out").click()
     seen = watch_the_console(page)
-    page.get_by_role("button", name=re.compile(r"^Log out( and delete)?$")).click()
+    # The confirmation's own button, waited for: a pattern that also matched the home screen's "Log
+    # out" clicked that one again when the confirmation was slow to draw (CI under full load), and
+    # the logout never went. The two records are still unsent (their route still fails).
+    page.get_by_role("button", name="Log out and delete").click()
     page.wait_for_url(re.compile(r"#/login$"))
     assert not session_is_valid(phone)
     page.wait_for_timeout(1500)
