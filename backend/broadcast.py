@@ -199,8 +199,12 @@ async def _send_batches(queue: asyncio.Queue) -> None:
         messages, answer_sent = await queue.get()
         try:
             if answer_sent is not None and not answer_sent.is_set():
-                with contextlib.suppress(TimeoutError):
+                try:
                     await asyncio.wait_for(answer_sent.wait(), ANSWER_WAIT_S)
+                except TimeoutError:
+                    # Released for the request's other batches too: ANSWER_WAIT_S is the request's
+                    # wait, not each batch's (a dispatch hands over four, the workers' wake-up last).
+                    answer_sent.set()
             await _group_send_all(messages)
         except Exception:  # every caller has a durable record behind the message
             logger.exception(

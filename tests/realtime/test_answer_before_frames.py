@@ -184,3 +184,23 @@ async def test_frames_whose_answer_never_comes_go_after_answer_wait_s(
     async with broadcast.answer_first(server_send):
         await sync_to_async(actions.dispatch_incident)(actor=carol, incident_id=incident.pk)
         await until(lambda: ("frame", f"responder.{alice.pk}") in happened)
+
+
+async def test_answer_wait_s_is_the_request_s_wait_not_each_batch_s(monkeypatch):
+    """A dispatch hands over several batches (the alerted's, the board's, the workers' wake-up):
+    once its frames have waited ANSWER_WAIT_S for the answer, the rest go without waiting again
+    (each waited it in turn before, the workers' wake-up last: pushes later by four waits)."""
+    monkeypatch.setattr(broadcast, "ANSWER_WAIT_S", 0.05)
+    layer = get_channel_layer()
+    sent = []
+
+    async def group_send(group, message):
+        sent.append(message["n"])
+
+    replace_group_send(monkeypatch, layer, group_send)
+    answer_sent = asyncio.Event()
+    broadcast._enqueue_all([[("board", {"type": "deliver", "n": n})] for n in range(3)], answer_sent)
+    await asyncio.wait_for(broadcast.sent(), GUARD_S)
+
+    assert sent == [0, 1, 2]
+    assert answer_sent.is_set()  # released once for all three
