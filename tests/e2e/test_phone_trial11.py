@@ -178,7 +178,10 @@ def test_a_reload_mid_checklist_says_the_metronome_stopped_and_offers_to_restart
     page.locator(".pill-live").wait_for()
     page.get_by_role("button", name="Start CPR: metronome and timer").click()
     page.get_by_role("button", name="Stop metronome", exact=True).wait_for()
+    before = page.locator(".bpm strong").inner_text()
     page.get_by_role("button", name="Faster +5").click()
+    # Read once it shows the change (under load the read came before it, seen in a run with -n 2).
+    page.locator(".bpm strong").filter(has_not_text=before).wait_for()
     rate = page.locator(".bpm strong").inner_text()
 
     page.reload()
