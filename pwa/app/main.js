@@ -396,6 +396,11 @@ async function boot() {
     const endpoint = online ? await pushEndpoint() : null;
     const ended = await endSession(api, { online, pushEndpoint: endpoint });
     if (!ended.ok) return ended;
+    // At once, before any await: a retry falling due while the push subscription is dropped
+    // would otherwise send records without a session.
+    ctx.eventLog.halt();
+    ctx.outbox.halt();
+    ctx.messageAcks.halt();
     alarm.setWanted(false);
     metronome.stop();
     ctx.positions.stopAll();

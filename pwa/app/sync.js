@@ -90,10 +90,11 @@ export class AlertSync {
         // every screen; never a screen of its own (CPR keeps the checklist). One not kept before
         // is announced (onNewMessage: a buzz).
         const message = frame.data?.message;
+        const known = this.store.state.messages?.get(message?.incident_id)?.has(message?.id);
         const added = this.store.update((s) => applyMessage(s, message));
         this.tracker.observe(frame);
         this.persist();
-        if (added) this.onNewMessage(this.store.state.messages.get(message.incident_id)?.get(message.id));
+        if (added && !known) this.onNewMessage(this.store.state.messages.get(message.incident_id)?.get(message.id));
         break;
       }
       case "message.acknowledged":
@@ -174,10 +175,18 @@ export class AlertSync {
     } catch {
       return false;
     }
+    // A message first heard of here (the reload after a reconnect, or a screen's, won the race
+    // with the socket's frame) is news as much as one from the socket: it is announced once, by
+    // whichever path brings it first (CI on 76ab229: shown, never buzzed).
+    const news = [];
     this.store.update((s) => {
-      for (const message of messages) applyMessage(s, message);
+      for (const message of messages) {
+        const known = s.messages?.get(message?.incident_id)?.has(message?.id);
+        if (applyMessage(s, message) && !known) news.push(s.messages.get(message.incident_id).get(message.id));
+      }
     });
     this.persist();
+    for (const message of news) this.onNewMessage(message);
     return true;
   }
 

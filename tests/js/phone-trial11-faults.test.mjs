@@ -137,6 +137,44 @@ describe("a message from control about a live job", () => {
   });
 });
 
+describe("a message first heard of through the API", () => {
+  it("is news too, once, whichever of the API and the socket brings it first", async () => {
+    const heard = [];
+    const store = createStore(stateWith(alert(1, "en_route", 2)));
+    let onServer = [];
+    const sync = new AlertSync({
+      store,
+      api: { activeAlerts: async () => [], messages: async () => onServer },
+      kv: { get: async () => null, put: async () => {} },
+      owner: "ff.test",
+      onNewAlert: () => {},
+      onAuthRequired: () => {},
+      onForbidden: () => {},
+      onNewMessage: (m) => heard.push([m.id, isNewsForAJob(store.state, m)]),
+      storage: { getItem: () => null, setItem: () => {}, removeItem: () => {} },
+      clock: new FakeClock(),
+      socketOptions: { WebSocketImpl: FakeWebSocket, location: LOCATION, isOffline: () => false, backoff: new Backoff({}, () => 1) },
+    });
+    const frame = (id) => ({ type: "message.created", id: 100 + id, data: { message: message(id, 1, "Access by the rear door") } });
+    // The reload won the race (CI on 76ab229: shown on screen, never buzzed).
+    onServer = [message(1, 1, "Access by the rear door")];
+    await sync.reloadMessages(1);
+    sync.handleFrame(frame(1));
+    // The socket's frame first, then the reload: still once.
+    sync.handleFrame(frame(2));
+    onServer = [message(1, 1, "Access by the rear door"), message(2, 1, "Access by the rear door")];
+    await sync.reloadMessages(1);
+    // Acknowledged since (the reload brings the acknowledgement): a change, not news.
+    onServer = [{ ...message(2, 1, "Access by the rear door"), acknowledged_at: "2026-12-04T15:10:00+00:00" }];
+    await sync.reloadMessages(1);
+    assert.deepEqual(heard, [
+      [1, true],
+      [2, true],
+    ]);
+    sync.stop();
+  });
+});
+
 describe("the metronome when a call ends mid-CPR", () => {
   it("keeps running for someone who was on scene (the signed notice: carry on)", () => {
     for (const held of [

@@ -172,6 +172,29 @@ for (const [name, { make, queueStore }] of Object.entries(KINDS)) {
       assert.deepEqual(await sender.counts(), { pending: 1, problems: 1 });
     });
 
+    it("once halted (the session ended) sends nothing more: no retry falls due, none is set by a replay in flight", async () => {
+      await enqueue();
+      api.script.push(503);
+      await sender.sync();
+      assert.equal(timers.waiting.size, 1);
+      sender.halt();
+      assert.equal(timers.waiting.size, 0, "the waiting retry is cancelled at once");
+      const calls = api.calls.length;
+      assert.equal(await sender.sync(), null);
+      assert.equal(api.calls.length, calls, "nothing was sent after the halt");
+
+      // A replay already under way when the session ends: its failure sets no retry.
+      sender.setOwner(OWNER);
+      let answer;
+      api.postEvent = api.raw = () => new Promise((resolve) => (answer = resolve));
+      const inFlight = sender.sync();
+      await new Promise((resolve) => setImmediate(resolve));
+      sender.halt();
+      answer({ status: 503, body: { error: { code: "x", message: "down" } } });
+      await inFlight;
+      assert.equal(timers.waiting.size, 0, "a retry was set after the halt");
+    });
+
     it("at logout drops this user's queue unless told to keep it, and stops retrying", async () => {
       await enqueue();
       await enqueue("ff.norwich.2");
