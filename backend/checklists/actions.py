@@ -29,6 +29,9 @@ MAX_EVENTS_PER_ALERT = 500
 # An event logged while going there is an arrival: the crew member is on scene from its time
 # (dispatch.actions.arrive_by_checklist), though "On scene" was never pressed or never sent.
 ARRIVING_STATES = {AlertState.ACCEPTED, AlertState.EN_ROUTE}
+# An event synced after the alert ended, of one who was going when it ended, may be from before the
+# end: an arrival then, heard of late (dispatch.actions.arrive_before_the_end).
+ENDED_STATES = {AlertState.CANCELLED, AlertState.STOOD_DOWN}
 
 
 def record_onscene_event(
@@ -46,7 +49,8 @@ def record_onscene_event(
     Accepted whatever the alert's state (the crew logs what happened even after the incident was
     cancelled or they were cleared), except when the crew member declined it, or was stood down
     and nothing shows they had arrived by then. A new event on an alert accepted or en route makes
-    its crew member on scene from the event's time (ARRIVING_STATES).
+    its crew member on scene from the event's time (ARRIVING_STATES); so does one from before the
+    end of an alert cancelled or stood down while accepted or en route, synced after (ENDED_STATES).
     """
     data = dict(data or {})
     digest = body_hash(type=type, occurred_at=occurred_at, data=data)
@@ -57,7 +61,7 @@ def record_onscene_event(
             return _the_same_or_conflict(stored, digest), False
         _check_event(alert, type=type, occurred_at=occurred_at, data=data, now=timezone.now())
         _check_alert_takes_events(alert, occurred_at)
-        if alert.state in ARRIVING_STATES:
+        if _may_be_an_arrival(alert):
             # Before the event's row: the arrival locks the incident then the alert, the order the
             # coordinators' actions take, which the event's reference to the alert would upset.
             dispatch_actions.arrive_by_checklist(actor=actor, alert_id=alert.pk, at=occurred_at)
@@ -79,6 +83,15 @@ def record_onscene_event(
                 raise
             return _the_same_or_conflict(stored, digest), False
     return event, True
+
+
+def _may_be_an_arrival(alert: Alert) -> bool:
+    """Whether the event may make its crew member on scene (dispatch.actions.arrive_by_checklist
+    decides, its rows locked): going there, or ended while going with no arrival heard of. Asks
+    nothing of the database: most events come from those already on scene."""
+    if alert.state in ARRIVING_STATES:
+        return True
+    return alert.state in ENDED_STATES and alert.accepted_at is not None and alert.on_scene_at is None
 
 
 def body_hash(*, type: str, occurred_at: datetime.datetime, data: dict) -> str:

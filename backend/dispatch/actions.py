@@ -23,7 +23,7 @@ from backend.bulk_rows import insert_rows, new_instance
 from backend.delivery import readiness, receipts
 from backend.delivery.models import Kind
 from backend.delivery.outbox import enqueue_pushes
-from backend.dispatch import access, alarms, payloads, positions
+from backend.dispatch import access, alarms, messages, payloads, positions
 from backend.dispatch.coverage import Change, Coverage, covers, follow_coverage, tally
 from backend.dispatch.ladder import is_held, resume_held, start_escalation, undispatched_alarm_at, widest_ring
 from backend.dispatch.models import (
@@ -593,7 +593,9 @@ def _send_alerts(
     `crew_ids`: the responders of the incident's other alerts, if the caller knows them; `coverage`:
     the incident's, if the caller knows it (else each is read). `responders_locked`: the alerted
     responders' rows are locked by this transaction already (select_responders' lock_chosen).
-    Their sends leave together after commit (one wake-up of the server's event loop)."""
+    The incident's messages to the crews reach the alerted too (their counts on the boards grow:
+    messages.reach_the_alerted, after the responders' rows are locked, the order an acknowledgement
+    takes them in). Their sends leave together after commit (one wake-up of the server's event loop)."""
     with events.one_hand_over():
         _tell_the_alerted(
             incident,
@@ -604,6 +606,7 @@ def _send_alerts(
             coverage=coverage,
             responders_locked=responders_locked,
         )
+        messages.reach_the_alerted(incident, alerts, nobody_before=crew_ids is not None and not crew_ids)
 
 
 def _tell_the_alerted(incident, alerts, *, round, now, crew_ids, coverage, responders_locked=False) -> None:
@@ -1052,20 +1055,76 @@ def arrive_by_checklist(*, actor, alert_id: int, at: datetime.datetime) -> Alert
     pressed "On scene" then (respond_to_alert), so that the board, the coverage, the audit trail
     and the count of who attended follow. Found by a browser trial: with no signal "On scene" was
     refused, the checklist's taps queued and synced, and a cancel then told someone doing CPR "You
-    are not needed", the board "attended 0". None, changing nothing, when the alert is in any other
-    state (already on scene, not answered, ended) or the incident has ended. Called in the
+    are not needed", the board "attended 0". An alert that ended (cancelled, stood down) after the
+    event's time, the event synced late, is on scene before its end (arrive_before_the_end): also
+    when it ended between the caller's read and this lock. None, changing nothing, when the alert
+    is in any other state (already on scene, not answered) or ended before the event. Called in the
     caller's transaction; takes the locks the answer takes, in its order."""
     with transaction.atomic():
         alert = access.access_alert_for_responder(actor, alert_id, for_update=True, lock_incident=True)
+        if alert.state in _ENDINGS_BEFORE_ARRIVAL_HEARD:
+            return arrive_before_the_end(actor=actor, alert_id=alert_id, at=at)
         if alert.state not in RESPONSES["on_scene"].allowed_from or not alert.incident.is_open:
             return None
         return respond_to_alert(actor=actor, alert_id=alert_id, response="on_scene", at=at)
 
 
+# An alert's ending that can come after its responder arrived without the server hearing of it
+# (no signal): the time field each ending sets (arrive_before_the_end).
+_ENDINGS_BEFORE_ARRIVAL_HEARD = {AlertState.CANCELLED: "cancelled_at", AlertState.STOOD_DOWN: "stood_down_at"}
+
+
+def arrive_before_the_end(*, actor, alert_id: int, at: datetime.datetime) -> Alert | None:
+    """A checklist event from before the end synced after it: a crew member without signal tapped
+    "At patient" at 10:05 while accepted or en route, the incident was cancelled (or closed, or they
+    were stood down) at 10:10, and the tap reached the server at 10:15. They were on scene: the
+    alert keeps its ending (its state, its ending's time: nothing reopens) and gains the on-scene
+    time an arrival answer would have set, from the event's time kept between their previous step
+    and the ending (_arrival_time), so that "attended", the board's counts, the reports' arrival and
+    the forms follow. Audited as a change of the on-scene time; the phone, the crew and the boards
+    are told as of any alert change. Found by a browser trial: the board said attended 0 of a crew
+    doing CPR (docs/hazard-log.md, H04 control 9).
+
+    None, changing nothing, unless the alert ended (cancelled or stood down) at or after `at`,
+    having been accepted (accepted_at: a cancelled or stood-down alert that has it was accepted or
+    en route when it ended; a re-alert clears it) and with no on-scene time. Called in the caller's
+    transaction (backend.checklists.actions, through arrive_by_checklist); takes the locks the
+    answer takes, in its order: the incident, then the alert."""
+    with transaction.atomic():
+        alert = access.access_alert_for_responder(actor, alert_id, for_update=True, lock_incident=True)
+        ending_field = _ENDINGS_BEFORE_ARRIVAL_HEARD.get(alert.state)
+        ended_at = getattr(alert, ending_field) if ending_field else None
+        if ended_at is None or at > ended_at or alert.accepted_at is None or alert.on_scene_at is not None:
+            return None
+        alert.on_scene_at = _arrival_time(alert, at, ended_at)
+        alert.version += 1
+        alert.summary_due = True  # on_scene_at is one of the REPORTED_TIMES
+        alert.save(update_fields=["on_scene_at", "version", "summary_due"])
+        # Not an alert state change (the state is the ending's): the on-scene time, by name only.
+        audit_log.record(
+            actor,
+            AuditAction.CHANGE,
+            "alert",
+            alert.pk,
+            incident_id=alert.incident_id,
+            detail={"changed": ["on_scene_at"], "state": alert.state, "from": "checklist"},
+        )
+        _tell_everyone_about(alert.incident, changed=[alert])
+    _log_after_commit(
+        "Arrival before the end recorded from the checklist",
+        event="alert.arrived_before_the_end",
+        alert_id=alert.pk,
+        incident_id=alert.incident_id,
+        state=alert.state,
+        version=alert.version,
+    )
+    return alert
+
+
 def _arrival_time(alert: Alert, at: datetime.datetime, now) -> datetime.datetime:
-    """An arrival time given by the phone: no later than now (a phone's clock may run fast) and no
-    earlier than the step before it (accepting, setting off), so that no report shows a crew on
-    scene before they accepted."""
+    """An arrival time given by the phone: no later than now (a phone's clock may run fast; for an
+    arrival heard of after the end, the end) and no earlier than the step before it (accepting,
+    setting off), so that no report shows a crew on scene before they accepted."""
     earliest = max((step for step in (alert.accepted_at, alert.en_route_at) if step is not None), default=at)
     return min(max(at, earliest), now)
 

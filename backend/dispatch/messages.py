@@ -8,12 +8,21 @@ sockets and the API); the push says "New message from control" and nothing more,
 may type patient details. A message holding an NHS number or a date of birth is refused
 (backend/patient_identifiers.py); a name cannot be told by a pattern. Who is told: docs/events.md,
 `message.created`.
+
+Whom a message reaches, the M of the boards' "Seen by N of M", is kept on the server, once
+(MessageRecipient rows, counted in CrewMessage.recipient_count): those told when it was sent, those
+alerted to the incident since (`reach_the_alerted`, from the dispatch: their app loads the
+incident's messages with the alert), and any other responder who acknowledges it. The boards read
+the count from the message and from `message.recipients` when it grows; they count nothing
+themselves. Found by a browser trial: a responder alerted after the message said "Got it", and both
+boards said "Seen by 2 of 1".
 """
 
 import logging
 from collections import defaultdict
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from backend import patient_identifiers
@@ -29,6 +38,7 @@ from backend.dispatch.models import (
     CrewMessage,
     Incident,
     MessageAcknowledgement,
+    MessageRecipient,
 )
 from backend.errors import Conflict, InvalidInput
 from backend.realtime import events
@@ -62,6 +72,7 @@ def send_crew_message(*, actor, incident_id: int, text: str) -> CrewMessage:
         message = CrewMessage.objects.create(
             incident=incident, author=actor, text=text, sent_at=now, recipient_count=len(recipients)
         )
+        MessageRecipient.objects.bulk_create([MessageRecipient(message=message, alert=alert) for alert in recipients])
         # Who sent what to whom; not the words (they may hold patient details: the row has them).
         record(
             actor,
@@ -143,6 +154,10 @@ def acknowledge_crew_message(*, actor, message_id: int) -> MessageAcknowledgemen
             return existing
         ack = MessageAcknowledgement.objects.create(message=message, alert=alert, acknowledged_at=timezone.now())
         ack.alert = alert
+        # One the message did not reach (alerted before it, no longer part of the incident when it
+        # was sent, and not alerted again since) is reached now: counted before the board hears of
+        # the acknowledgement, so that it never says more have seen it than it reached.
+        reached = [] if _reaches(message, alert) else _reach(CrewMessage.objects.filter(pk=message.pk), [alert])
         record(
             actor,
             AuditAction.CREATE,
@@ -152,10 +167,65 @@ def acknowledge_crew_message(*, actor, message_id: int) -> MessageAcknowledgemen
             detail={"message_id": message.pk, "alert_id": alert.pk},
         )
         data = payloads.message_acknowledgement(ack)
-        events.send_to_board([("message.acknowledged", data)])
+        events.send_to_board([*_recipients_items(message.incident_id, reached), ("message.acknowledged", data)])
         # The firefighter's other devices (and this one after a reconnect) stop asking for "Got it".
         events.record_for_responders([alert.responder_id], "message.acknowledged", lambda rid: data)
     return ack
+
+
+# --- Whom a message reaches -----------------------------------------------------------------------
+
+
+def reach_the_alerted(incident: Incident, alerts: list[Alert], *, nobody_before: bool = False) -> None:
+    """Alerts just made, or made again, on `incident` (backend/dispatch/actions.py, _send_alerts, in
+    the dispatch's transaction with the incident locked): the incident's messages reach them too
+    (their app loads the messages with the alert, and says "Got it" to them), so each message's
+    count grows and every board is told (`message.recipients`). They are not sent the messages as
+    events nor pushed them (docs/events.md, `message.created`). `nobody_before`: nobody was alerted
+    to the incident before these, so no message can have been sent to it (send_crew_message refuses
+    one to nobody) and nothing is read: the CAD's call costs no query more. Otherwise one query when
+    the incident has no message, at most four when it has (whatever their number and the alerts')."""
+    if not alerts or nobody_before:
+        return
+    reached = _reach(CrewMessage.objects.filter(incident=incident), alerts)
+    events.send_to_board(_recipients_items(incident.pk, reached))
+
+
+def _reach(messages, alerts: list[Alert]) -> list[CrewMessage]:
+    """The `messages` (a queryset) now reach `alerts` too: their rows locked first (a dispatch and
+    an acknowledgement adding to the same message count one after the other, each seeing the
+    other's rows), the recipients added (once per alert: those already reached stay as they were)
+    and each count set from its rows. Returns the messages whose count changed."""
+    locked = list(messages.select_for_update().only("pk", "incident_id", "recipient_count").order_by("pk"))
+    if not locked:
+        return []
+    MessageRecipient.objects.bulk_create(
+        [MessageRecipient(message=message, alert=alert) for message in locked for alert in alerts],
+        ignore_conflicts=True,
+    )
+    counts = dict(
+        MessageRecipient.objects.filter(message__in=locked)
+        .values("message")
+        .annotate(reached=Count("pk"))
+        .values_list("message", "reached")
+    )
+    changed = [message for message in locked if counts.get(message.pk, 0) != message.recipient_count]
+    for message in changed:
+        message.recipient_count = counts[message.pk]
+    if changed:
+        CrewMessage.objects.bulk_update(changed, ["recipient_count"])
+    return changed
+
+
+def _reaches(message: CrewMessage, alert: Alert) -> bool:
+    return MessageRecipient.objects.filter(message=message, alert=alert).exists()
+
+
+def _recipients_items(incident_id: int, messages: list[CrewMessage]) -> list[tuple[str, dict]]:
+    """The board's `message.recipients` frame for these messages' new counts (none if none changed)."""
+    if not messages:
+        return []
+    return [("message.recipients", payloads.message_recipients(incident_id, messages))]
 
 
 # --- Reading --------------------------------------------------------------------------------------

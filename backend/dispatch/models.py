@@ -361,8 +361,11 @@ class CrewMessage(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     text = models.CharField(max_length=MESSAGE_MAX_LENGTH)
     sent_at = models.DateTimeField()
+    # Kept with its MessageRecipient rows (backend/dispatch/messages.py): what the boards show as
+    # "Seen by N of M", M never below the acknowledgements, which only those it reaches can make.
     recipient_count = models.PositiveSmallIntegerField(
-        default=0, help_text="Responders told when it was sent (alerted and still part of the incident)."
+        default=0,
+        help_text="Responders it reaches: told when sent, alerted to the incident since, or who acknowledged it.",
     )
 
     class Meta:
@@ -371,6 +374,26 @@ class CrewMessage(models.Model):
 
     def __str__(self) -> str:
         return f"Message {self.pk} to {self.incident}"
+
+
+class MessageRecipient(models.Model):
+    """A responder a message reaches, through their alert on its incident, once per alert: told
+    when it was sent (alerted and still part of the incident), alerted to the incident since (a
+    wider ring, a re-alert: their app loads the incident's messages with the alert and can say "Got
+    it"), or one who acknowledged it otherwise (any responder alerted to the incident may read and
+    acknowledge its messages). The message's recipient_count counts these. Found by a browser
+    trial: a responder alerted after the message acknowledged it, and the boards said "Seen by 2 of
+    1"."""
+
+    # Indexed by one_recipient_row_per_alert (message, alert) below.
+    message = models.ForeignKey(CrewMessage, on_delete=models.CASCADE, related_name="recipients", db_index=False)
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "alert"], name="one_recipient_row_per_alert")]
+
+    def __str__(self) -> str:
+        return f"Message {self.message_id} reaches {self.alert_id}"
 
 
 class MessageAcknowledgement(models.Model):

@@ -220,6 +220,16 @@ def crew_message(message, acknowledgements) -> dict:
     }
 
 
+def message_recipients(incident_id: int, messages) -> dict:
+    """How many responders each of an incident's messages now reaches (the board's
+    `message.recipients`): its recipient_count grew, as someone was alerted to the incident after it
+    or acknowledged it without having been told (backend/dispatch/messages.py)."""
+    return {
+        "incident_id": incident_id,
+        "messages": [{"message_id": message.pk, "recipient_count": message.recipient_count} for message in messages],
+    }
+
+
 def message_acknowledgement(ack) -> dict:
     """One responder's "Got it" (the `message.acknowledged` event's data)."""
     return {

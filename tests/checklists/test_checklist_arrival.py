@@ -146,7 +146,7 @@ def test_an_event_before_answering_is_no_arrival(alerts, responses):
     assert fresh(alert).on_scene_at is None
 
 
-def test_an_event_synced_after_the_cancel_moves_nothing(alerts, carol, incident):
+def test_an_event_synced_after_the_cancel_keeps_the_cancel(alerts, carol, incident):
     alert = alerts["alice"]
     answer(alert, "accept")
     tapped_at = timezone.now() - MINUTE
@@ -154,4 +154,7 @@ def test_an_event_synced_after_the_cancel_moves_nothing(alerts, carol, incident)
 
     record(alert, occurred_at=tapped_at)
 
+    # Nothing reopens; the arrival from before the cancel is recorded
+    # (tests/checklists/test_arrival_before_the_end.py).
     assert fresh(alert).state == AlertState.CANCELLED
+    assert fresh(alert).on_scene_at is not None

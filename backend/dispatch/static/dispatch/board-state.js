@@ -88,6 +88,8 @@ export function applyFrame(state, frame, now = Date.now()) {
       return applyMessage(state, frame.data?.message ?? frame.data);
     case "message.acknowledged":
       return applyMessageAcknowledgement(state, frame.data);
+    case "message.recipients":
+      return applyMessageRecipients(state, frame.data);
     case "position.updated":
     case "position.cleared":
       return applyPosition(state, frame.type, frame.data);
@@ -870,6 +872,9 @@ export function alarmToAcknowledge(state, alarms, selectedId = null) {
 }
 
 // --- Messages to the crews (the contract of issue 15: message.created, message.acknowledged) ---
+// Each message's `recipient_count` is the server's count of whom it reaches (told when sent,
+// alerted since, or acknowledged: docs/events.md), raised by `message.recipients` before the
+// acknowledgement that needed it: the boards show it as it is, and count nothing themselves.
 
 export function applyMessage(state, message) {
   if (!message || typeof message.id !== "number" || typeof message.incident_id !== "number") return false;
@@ -879,6 +884,19 @@ export function applyMessage(state, message) {
   const known = state.messages.get(message.id);
   state.messages.set(message.id, { ...known, ...message });
   return true;
+}
+
+/** `message.recipients`: the incident's messages reach more responders (someone alerted after
+ *  them, or one not told who acknowledged): each known message takes its new count. */
+export function applyMessageRecipients(state, data) {
+  let changed = false;
+  for (const item of data?.messages ?? []) {
+    const known = state.messages.get(item?.message_id);
+    if (!known || !Number.isInteger(item.recipient_count) || known.recipient_count === item.recipient_count) continue;
+    state.messages.set(item.message_id, { ...known, recipient_count: item.recipient_count });
+    changed = true;
+  }
+  return changed;
 }
 
 /** An acknowledgement may arrive before its message (frames are hints): it is kept all the same. */

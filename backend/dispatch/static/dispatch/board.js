@@ -48,6 +48,7 @@ import {
   incidentsToShow,
   isAcknowledged,
   isShort,
+  messagesOf,
   noAlertsText,
   positionsOf,
   RESPONDERS_ORDER_TEXT,
@@ -385,11 +386,30 @@ async function sendCrewMessage(incidentId, text) {
   }
 }
 
+/** The admin board's list of messages, newest first: "EEAST-1 10:02: “Rear door” · Got it: Alice
+ *  (1 of 2)". `messages`: board-state.js's messagesOf, as the wall shows them, so both boards
+ *  say the same: the acknowledgements heard (in any order) and the server's count of whom each
+ *  message reaches (`recipient_count`, kept current by `message.recipients`), never one of their
+ *  own (found by a browser trial: "2 of 1" once a responder alerted later said "Got it"). */
+export function messageLines(messages, references) {
+  return messages
+    .filter((message) => references.has(message.incident_id))
+    .sort((a, b) => String(b.sent_at).localeCompare(String(a.sent_at)) || b.id - a.id)
+    .map((message) => {
+      const names = message.acknowledgements.map((ack) => ack.responder_name);
+      return {
+        id: message.id,
+        text: `${references.get(message.incident_id)} ${clockTime(message.sent_at)}: “${message.text}” · `,
+        seen: `${names.length ? `Got it: ${names.join(", ")}` : "no “Got it” yet"} (${names.length} of ${message.recipient_count})`,
+      };
+    });
+}
+
 /** One form above the incidents (redrawing them never loses what is being typed): choose the
- *  incident, type, send. The crews' phones show it; their "Got it"s are listed under the form. */
+ *  incident, type, send. The crews' phones show it; their "Got it"s are listed under the form,
+ *  from the board's state (board-state.js), which the wall shares. */
 class MessageForm {
   constructor() {
-    this.messages = new Map(); // message id -> message (with its acknowledgements)
     this.select = el("select", { id: "board-message-incident", name: "incident" });
     this.text = el("input", { id: "board-message-text", name: "text", type: "text", maxlength: 280, autocomplete: "off" });
     this.result = el("p", { className: "board-message-result", role: "status", "aria-live": "polite" });
@@ -422,26 +442,7 @@ class MessageForm {
     if (!problem) this.text.value = "";
   }
 
-  /** The board's frames about messages: the snapshot's `messages`, message.created/acknowledged. */
-  frame(frame) {
-    if (frame.type === "board.snapshot") {
-      this.messages.clear();
-      for (const message of frame.data?.messages || []) this.messages.set(message.id, message);
-    } else if (frame.type === "message.created" && frame.data?.message) {
-      const message = frame.data.message;
-      this.messages.set(message.id, { ...message, acknowledgements: this.messages.get(message.id)?.acknowledgements || [] });
-    } else if (frame.type === "message.acknowledged" && this.messages.has(frame.data?.message_id)) {
-      const message = this.messages.get(frame.data.message_id);
-      if (!message.acknowledgements.some((ack) => ack.responder_id === frame.data.responder_id)) {
-        message.acknowledgements = [...message.acknowledgements, frame.data];
-      }
-    } else {
-      return false;
-    }
-    return true;
-  }
-
-  draw(incidents) {
+  draw(incidents, state) {
     const open = incidents.filter((incident) => incident.status === "open");
     const wanted = open.map((incident) => `${incident.id}:${incident.cad_reference}`).join(",");
     if (this.select.dataset.incidents !== wanted) {
@@ -452,21 +453,8 @@ class MessageForm {
     }
     this.form.hidden = open.length === 0;
     const references = new Map(open.map((incident) => [incident.id, incident.cad_reference]));
-    const shown = [...this.messages.values()]
-      .filter((message) => references.has(message.incident_id))
-      .sort((a, b) => String(b.sent_at).localeCompare(String(a.sent_at)) || b.id - a.id);
-    this.list.replaceChildren(
-      ...shown.map((message) => {
-        const names = message.acknowledgements.map((ack) => ack.responder_name);
-        return el(
-          "li",
-          { "data-message-id": message.id },
-          `${references.get(message.incident_id)} ${clockTime(message.sent_at)}: “${message.text}” · `,
-          names.length ? `Got it: ${names.join(", ")}` : "no “Got it” yet",
-          ` (${names.length} of ${message.recipient_count})`,
-        );
-      }),
-    );
+    const lines = messageLines(open.flatMap((incident) => messagesOf(state, incident.id)), references);
+    this.list.replaceChildren(...lines.map((line) => el("li", { "data-message-id": line.id }, line.text, line.seen)));
   }
 }
 
@@ -518,10 +506,9 @@ class BoardView {
   }
 
   frame(frame) {
-    const messages = this.messageForm?.frame(frame);
     const changed = applyFrame(this.state, frame);
     this.map.frame(frame);
-    if (changed || messages) this.scheduleDraw();
+    if (changed) this.scheduleDraw();
   }
 
   setStatus(status) {
@@ -564,7 +551,7 @@ class BoardView {
       sections.push(el("p", { className: "board-empty" }, this.state.snapshotAt ? text : "Waiting for the board…"));
     }
     this.incidentsBox.replaceChildren(...sections);
-    this.messageForm?.draw(incidents);
+    this.messageForm?.draw(incidents, this.state);
     this.map.update(incidents);
     this.drawWorkers();
     drawWelfareNotice(document.getElementById("welfare-notice"), this.state.welfare);

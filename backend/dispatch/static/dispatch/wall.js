@@ -631,12 +631,10 @@ class WallBoard {
     messages.list.replaceChildren(
       ...items.map((message) => {
         const acks = message.acknowledgements;
-        const of = Number.isInteger(message.recipient_count) ? ` of ${message.recipient_count}` : "";
-        const seen = acks.length ? `Seen by ${acks.length}${of}: ${acks.map((ack) => ack.responder_name).join(", ")}` : `Not yet seen${of ? ` (0${of})` : ""}`;
         return el("li", { className: "wall-message" },
           el("span", { className: "wall-message-time" }, clockTime(message.sent_at)),
           el("span", { className: "wall-message-text" }, message.text),
-          el("span", { className: `wall-message-acks${acks.length ? "" : " wall-message-acks--none"}` }, seen));
+          el("span", { className: `wall-message-acks${acks.length ? "" : " wall-message-acks--none"}` }, seenText(message)));
       }),
     );
     messages.form.hidden = incident.status !== "open";
@@ -1059,6 +1057,16 @@ class WallBoard {
 /** Where a card is against the list's visible part (both DOMRects, or {top, bottom, height}): "in
  *  view" once its head (the reference and address: its top, and up to 3 rem of it) is within it,
  *  else "above" or "below". */
+/** Who has seen a message, on its card: "Seen by 1 of 3: Alice", "Not yet seen (0 of 3)". `message`:
+ *  board-state.js's messagesOf. The "of 3" is the server's count of whom it reaches
+ *  (`recipient_count`: told when sent, alerted since, or acknowledged; `message.recipients` keeps it
+ *  current), shown as it is, as the admin board shows it (board.js: messageLines). */
+export function seenText(message) {
+  const acks = message.acknowledgements;
+  const of = Number.isInteger(message.recipient_count) ? ` of ${message.recipient_count}` : "";
+  return acks.length ? `Seen by ${acks.length}${of}: ${acks.map((ack) => ack.responder_name).join(", ")}` : `Not yet seen${of ? ` (0${of})` : ""}`;
+}
+
 export function cardPlace(card, box, head = 48) {
   const headBottom = card.top + Math.min(card.height ?? card.bottom - card.top, head);
   if (card.top >= box.top - 2 && headBottom <= box.bottom + 2) return "in view";
