@@ -26,7 +26,7 @@
  * `node pwa/tools/shell-version.mjs --write` (tests/js/shell.test.mjs fails until you do).
  */
 
-const VERSION = "fb062979971c";
+const VERSION = "4eb9f0b2bc35";
 const CACHE_PREFIX = "coresponder-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 

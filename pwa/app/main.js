@@ -8,7 +8,7 @@ import { loadChecklist } from "./checklist-data.js";
 import { h } from "./dom.js";
 import { EventLog } from "./eventlog.js";
 import { openStores } from "./idb.js";
-import { RecordOutbox } from "./outbox.js";
+import { RecordOutbox, callsKnownHere } from "./outbox.js";
 import { lastEventKey } from "./lastevent.js";
 import { lazyView } from "./lazy.js";
 import { MessageAcks } from "./message-acks.js";
@@ -25,6 +25,8 @@ import {
   createStore,
   crewOfAlert,
   endStopsMetronome,
+  endTakesBackRestart,
+  endedOffScene,
   mayTakeScreen,
   movedOnFrom,
   newlyEnded,
@@ -128,13 +130,16 @@ async function boot() {
     store.update((s) => pending.forEach(({ incident_id, message_id }) => markAcknowledging(s, incident_id, message_id)));
   }
 
+  let loggedOnSceneOf = null; // whose checklist events state.loggedOnScene holds, once read
   async function refreshQueueCounts() {
     const counts = await ctx.eventLog.counts();
     // Who logged checklist events here was on scene, sent or not (store.attendedHere).
+    const owner = ctx.eventLog.owner;
     const logged = await ctx.eventLog.alertsLogged();
     store.update((s) => {
       s.queue = { ...counts, changedAt: Date.now() };
       s.loggedOnScene = logged;
+      loggedOnSceneOf = owner;
     });
   }
 
@@ -181,14 +186,25 @@ async function boot() {
       metronome.stop();
     }
     if (movedOn && ctx.metronomeInterrupted) forgetInterruptedMetronome();
+    else forgetEndedInterruptedRun();
   });
+
+  // A metronome interrupted by a reload is not offered again for a call ended before the scene:
+  // running, that end would have stopped it (store.endTakesBackRestart). Asked at each change and
+  // at the start (ended while the app was away); only once this phone's checklist events are read,
+  // as they count someone as on scene (store.attendedHere).
+  function forgetEndedInterruptedRun() {
+    const eventsRead = Boolean(loggedOnSceneOf) && loggedOnSceneOf === store.state.me?.username;
+    if (eventsRead && endTakesBackRestart(store.state, ctx.metronomeInterrupted)) forgetInterruptedMetronome();
+  }
 
   // --- A metronome running when the page went (a reload) is offered again (metronome.js) ---------
   let metronomeWasRunning = false;
   metronome.onChange(() => {
     const owner = store.state.me?.username;
     if (metronome.running && owner && ctx.metronomeAlertId !== null) {
-      saveRun(localStorage, { owner, alertId: ctx.metronomeAlertId, bpm: metronome.bpm });
+      const afterEnd = endedOffScene(store.state, ctx.metronomeAlertId); // started again after the end
+      saveRun(localStorage, { owner, alertId: ctx.metronomeAlertId, bpm: metronome.bpm, afterEnd });
       if (ctx.metronomeInterrupted) ctx.metronomeInterrupted = null;
     } else if (!metronome.running && metronomeWasRunning) {
       clearRun(localStorage);
@@ -266,7 +282,7 @@ async function boot() {
     const owner = ctx.outbox.owner;
     if (!owner || (store.state.session !== "authenticated" && store.state.session !== "offline")) return;
     try {
-      const { results, fromCache } = await ctx.outbox.recentCalls();
+      const { results, fromCache } = await ctx.outbox.recentCalls(() => callsKnownHere(store.state));
       // Not a list that arrives after its owner logged out.
       if (store.state.me?.username !== owner) return;
       store.update((s) => void (s.recentCalls = results));
@@ -582,6 +598,7 @@ async function boot() {
     ctx.metronomeAlertId = ctx.metronomeInterrupted.alertId;
     metronome.setBpm(ctx.metronomeInterrupted.bpm);
   }
+  forgetEndedInterruptedRun(); // the call ended before the scene while the app was away
   router.start();
   updateChip();
   openActiveJobAtStart(ctx.synced);

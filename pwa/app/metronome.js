@@ -169,9 +169,11 @@ export class Metronome {
 
 export const RUN_KEY = "coresponder.metronome";
 
-export function saveRun(storage, { owner, alertId, bpm }) {
+/** `afterEnd`: running for a call already ended before the scene (store.endedOffScene): started
+ *  again by the crew after the end, which stopped it; offered after a reload all the same. */
+export function saveRun(storage, { owner, alertId, bpm, afterEnd = false }) {
   try {
-    storage.setItem(RUN_KEY, JSON.stringify({ owner, alertId, bpm }));
+    storage.setItem(RUN_KEY, JSON.stringify({ owner, alertId, bpm, ...(afterEnd ? { afterEnd: true } : {}) }));
   } catch {
     // refused: only the notice after a reload is lost
   }
@@ -185,7 +187,7 @@ export function clearRun(storage) {
   }
 }
 
-/** What ran for `owner` when the page went: {alertId, bpm}, or null. */
+/** What ran for `owner` when the page went: {alertId, bpm} (and afterEnd: true, saveRun's), or null. */
 export function interruptedRun(storage, owner) {
   let saved = null;
   try {
@@ -194,5 +196,5 @@ export function interruptedRun(storage, owner) {
     return null;
   }
   if (!saved || !owner || saved.owner !== owner || !Number.isSafeInteger(saved.alertId)) return null;
-  return { alertId: saved.alertId, bpm: clampBpm(saved.bpm) };
+  return { alertId: saved.alertId, bpm: clampBpm(saved.bpm), ...(saved.afterEnd === true ? { afterEnd: true } : {}) };
 }

@@ -6,6 +6,7 @@
 import { AUTH, CONFLICT, PENDING, REJECTED, SENT, classifyStatus } from "./queue.js";
 import { QueueSync } from "./queue-sync.js";
 import { KINDS, formStatus, formsToFill, listedFormStatus, patchBody, valuesFrom } from "./records-rules.js";
+import { attendedHere, incidentOf } from "./store.js";
 
 const SESSION_CODES = new Set(["not_authenticated", "authentication_failed"]);
 
@@ -21,6 +22,55 @@ export const KEEP_CALLS = 5;
 export const KEEP_DAYS = 7;
 export const KEEP_FRESH_MS = 15 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+// GET records/ lists the calls of the last RECORDS_DAYS (backend/api/records_views.py MY_RECORDS_DAYS).
+export const RECORDS_DAYS = 30;
+
+/**
+ * The calls GET records/ would list that this phone knows from its own alerts (`state`: the app's
+ * store, kept offline by sync.js), as entries of that list, newest first. The server's rule
+ * (backend/records/access.py my_accepted_alerts): my alerts I accepted (`accepted_at`, kept by a
+ * withdrawal, cleared by a re-alert) first alerted in the last RECORDS_DAYS, whatever the call's
+ * state now. Each entry is `known_here`: not confirmed by the server. What the phone cannot judge is
+ * left out, so the screens take it as not known: who of the crew fills in its outcome
+ * (`fills_outcome`, `outcome_expected`, `is_crew_lead`: the crew's skills and the events their
+ * phones logged) and the records the server holds (null: this phone's own are read by listedStatus).
+ * `own_forms_expected` as the server has it (withdrew_before_setting_off), with "attended" as this
+ * phone knows it (the server's on-scene time, or events logged on scene here). Pure.
+ */
+export function callsKnownHere(state, now = Date.now()) {
+  const since = now - RECORDS_DAYS * DAY_MS;
+  const calls = [];
+  for (const alert of state?.alerts?.values() || []) {
+    if (!alert?.accepted_at || !(Date.parse(alert.alerted_at) >= since)) continue;
+    const withdrew = alert.state === "declined" && !alert.en_route_at && !attendedHere(state, alert);
+    calls.push({
+      alert_id: alert.id,
+      incident_id: alert.incident_id,
+      cad_reference: incidentOf(state, alert)?.cad_reference ?? null,
+      alerted_at: alert.alerted_at,
+      attendance: null,
+      outcome: null,
+      welfare: null,
+      own_forms_expected: !withdrew,
+      known_here: true,
+    });
+  }
+  return calls.sort(newestCallFirst);
+}
+
+/** GET records/'s order: newest alerted first, then the highest alert id. */
+function newestCallFirst(a, b) {
+  return Date.parse(b.alerted_at) - Date.parse(a.alerted_at) || b.alert_id - a.alert_id;
+}
+
+/** The list kept (`kept`: GET records/'s results) with the calls this phone knows that it lacks
+ *  (`known`: callsKnownHere's), in the server's order. Pure. */
+export function withCallsKnownHere(kept, known) {
+  const listed = new Set((kept || []).map((entry) => entry.alert_id));
+  const missing = (known || []).filter((entry) => !listed.has(entry.alert_id));
+  return missing.length ? [...(kept || []), ...missing].sort(newestCallFirst) : kept || [];
+}
 
 /** A form as it starts when the server has nothing for it yet. */
 function blankForm() {
@@ -277,8 +327,11 @@ export class RecordOutbox extends QueueSync {
   }
 
   /** My calls of the last 30 days with where each form stands (GET records/), kept for offline
-   *  use: {results, fromCache}. Without signal, the list last kept; with none kept, the error. */
-  async recentCalls() {
+   *  use: {results, fromCache}. Without signal, the list last kept with the calls this phone
+   *  knows that it lacks (`knownHere()`: callsKnownHere's, asked then: found by a browser trial, a
+   *  call attended after the list was kept could not be found offline, nor its forms started);
+   *  with neither, the error. */
+  async recentCalls(knownHere = () => []) {
     const key = `records-list:${this.owner}`;
     try {
       const page = await this.api.request("GET", "/records/");
@@ -286,9 +339,11 @@ export class RecordOutbox extends QueueSync {
       this.stores.kv.put({ key, results }).catch(() => {});
       return { results, fromCache: false };
     } catch (error) {
-      const kept = error.offline ? await this.stores.kv.get(key) : null;
-      if (!kept) throw error;
-      return { results: kept.results, fromCache: true };
+      if (!error.offline) throw error;
+      const kept = await this.stores.kv.get(key);
+      const known = knownHere();
+      if (!kept && !known.length) throw error;
+      return { results: withCallsKnownHere(kept?.results, known), fromCache: true };
     }
   }
 

@@ -429,6 +429,7 @@ export const NOT_NEEDED = "not_needed";
 // the server's error). Neither claims the form is owed, nor that it is not (pageFormStatus).
 export const CHECKING = "checking";
 export const DUTY_NOT_KNOWN = "duty_not_known";
+const DUTY_NOT_KNOWN_TEXT = "Who of your crew fills it in could not be checked. If it is you, you can fill it in now.";
 
 export const STATUS_LABELS = {
   [NOT_STARTED]: "Not started",
@@ -460,6 +461,11 @@ export function listedFormStatus(entry, kind, status) {
   // which read as a form they still owed (found by the eighth trial of the product).
   if (kind === "outcome" && status.state === NOT_STARTED && entry?.fills_outcome === false) {
     return { state: NOT_NEEDED, text: "Another member of your crew fills it in." };
+  }
+  // A call listed from this phone's alerts (`known_here`, outbox.js callsKnownHere): who of the
+  // crew fills in its outcome is the server's to say, so not known, as on the call's forms page.
+  if (kind === "outcome" && status.state === NOT_STARTED && entry?.known_here && typeof entry.fills_outcome !== "boolean") {
+    return { state: DUTY_NOT_KNOWN, text: DUTY_NOT_KNOWN_TEXT };
   }
   return status;
 }
@@ -523,7 +529,7 @@ export function pageFormStatus(form, kind, status, { listed = null, checking = f
   if (kind !== "outcome" || status.state !== NOT_STARTED || form) return status; // a form kept from before outcome_duty: as it was
   if (listed && (listed.outcome_expected === false || typeof listed.fills_outcome === "boolean")) return listedFormStatus(listed, kind, status);
   if (checking) return { state: CHECKING, text: "Asking the server who of your crew fills it in." };
-  return { state: DUTY_NOT_KNOWN, text: "Who of your crew fills it in could not be checked. If it is you, you can fill it in now." };
+  return { state: DUTY_NOT_KNOWN, text: DUTY_NOT_KNOWN_TEXT };
 }
 
 /** Is there a crew's outcome to read: the form holds a record, or this phone knows one accepted. */

@@ -275,7 +275,25 @@ export function newlyEnded(state, seen) {
  *  you are still doing CPR, carry on" (trial 11); they stop it themselves. */
 export function endStopsMetronome(state, ended, alertId) {
   if (alertId === null || alertId === undefined || !ended.includes(alertId)) return false;
-  return !attendedHere(state, state.alerts.get(alertId));
+  return endedOffScene(state, alertId);
+}
+
+/** Has the call of `alertId` ended (cancelled, stood down) for one who never reached the scene:
+ *  the end that stops its metronome (endStopsMetronome)? */
+export function endedOffScene(state, alertId) {
+  const alert = state.alerts.get(alertId);
+  return Boolean(endOf(state, alert)) && !attendedHere(state, alert);
+}
+
+/**
+ * Does the end of its call take back the offer to restart a metronome interrupted by a reload
+ * (`run`: metronome.interruptedRun's)? Found by a browser trial: "Restart metronome" stayed after a
+ * cancel that would have stopped it running. Yes where the end stops a running one (endedOffScene),
+ * seen live or found on reload; not for those on scene (the signed notice: carry on), nor for a
+ * run the crew started again after that end (`afterEnd`: the end stops a metronome once).
+ */
+export function endTakesBackRestart(state, run) {
+  return Boolean(run) && !run.afterEnd && endedOffScene(state, run.alertId);
 }
 
 /** When the alert ended for the firefighter (ISO 8601: cancelled or stood down), or null. */

@@ -9,7 +9,8 @@
   nothing showed on home or the forms list, nothing buzzed.
 - A cancel mid-CPR stopped the metronome of a firefighter on scene, under the signed notice "If you
   are still doing CPR, carry on" (tests/e2e/test_after_the_call.py has the cancel's notice).
-- After a reload mid-checklist the metronome was silently off.
+- After a reload mid-checklist the metronome was silently off. (Then, found by a later trial, its offer
+  to restart stayed after a cancel before the scene, which stops a running one.)
 - The banner of an alert waiting while audio is locked offered no way to sound the alarm."""
 
 import re
@@ -215,6 +216,99 @@ def test_a_reload_mid_checklist_says_the_metronome_stopped_and_offers_to_restart
     page.get_by_role("heading", name="Tap when it happens").wait_for()
     page.wait_for_timeout(500)
     assert told.count() == 0, "a metronome stopped by the crew is not offered again"
+    assert problems == []
+
+
+RELOADED = "The metronome stopped when the app reloaded"
+
+
+def metronome_running(page, phone, dispatcher, address: str, *, arrived: bool) -> tuple[int, int]:
+    """Alerted by name, accepted (and on scene if `arrived`), the metronome started on the checklist
+    by its own button ("Start CPR" logs CPR started, which counts as on scene). (The incident's id,
+    the alert's id.)"""
+    log_in(phone, "ff.thetford.2")
+    incident_id, alert_id = alerted_by_name(phone, dispatcher, address, NEAR_THETFORD)
+    respond(phone, alert_id, "accept")
+    if arrived:
+        respond(phone, alert_id, "on_scene")
+    page.goto(f"/#/alerts/{alert_id}/checklist")
+    page.locator(".pill-live").wait_for()
+    page.get_by_role("button", name="Start metronome", exact=True).click()
+    page.get_by_role("button", name="Stop metronome", exact=True).wait_for()
+    return incident_id, alert_id
+
+
+def the_chip_after_a_moment(page, alert_id: int):
+    """The metronome's chip, on the alert's screen (the checklist's screen hides it)."""
+    page.evaluate(f"location.hash = '#/alerts/{alert_id}'")
+    page.locator(".alert-screen").wait_for()
+    page.wait_for_timeout(500)
+    return page.locator("#metronome-chip")
+
+
+def test_a_cancel_before_the_scene_takes_back_the_offer_to_restart_a_metronome_after_a_reload(page, phone, dispatcher):
+    """Found by a browser trial: "Restart metronome" stayed after the call was cancelled for someone
+    who never reached the scene, where a running metronome is stopped. The offer goes too."""
+    problems = watch_for_problems(page)
+    incident_id, alert_id = metronome_running(page, phone, dispatcher, "4 King Street, Thetford", arrived=False)
+    page.reload()
+    page.get_by_role("heading", name="Tap when it happens").wait_for()
+    told = page.locator(".notice").filter(has_text=f"{RELOADED}.")
+    told.wait_for()
+
+    dispatcher.cancel(incident_id, "Ambulance crew took over.")
+    page.get_by_role("alert").filter(has_text="Incident cancelled: Ambulance crew took over.").wait_for()
+    told.wait_for(state="detached", timeout=5000)
+    page.get_by_role("button", name="Start metronome", exact=True).wait_for()  # still there to start
+    chip = the_chip_after_a_moment(page, alert_id)
+    assert chip.is_hidden(), chip.inner_text()
+    page.reload()
+    page.locator(".alert-screen").wait_for()
+    page.wait_for_timeout(500)
+    assert page.locator("#metronome-chip").is_hidden(), "not offered after another reload"
+    assert problems == []
+
+
+def test_a_cancel_on_scene_leaves_the_offer_to_restart_a_metronome_after_a_reload(page, phone, dispatcher):
+    """On scene the signed notice says carry on: a running metronome runs on, and one interrupted by
+    a reload is still offered."""
+    problems = watch_for_problems(page)
+    incident_id, alert_id = metronome_running(page, phone, dispatcher, "6 King Street, Thetford", arrived=True)
+    page.reload()
+    page.get_by_role("heading", name="Tap when it happens").wait_for()
+    told = page.locator(".notice").filter(has_text=f"{RELOADED}.")
+    told.wait_for()
+
+    dispatcher.cancel(incident_id, "Ambulance crew took over.")
+    page.get_by_role("alert").filter(has_text="Incident cancelled: Ambulance crew took over.").wait_for()
+    page.wait_for_timeout(500)
+    assert told.count() == 1
+    chip = the_chip_after_a_moment(page, alert_id)
+    chip.get_by_text(RELOADED).wait_for()
+    page.evaluate(f"location.hash = '#/alerts/{alert_id}/checklist'")
+    told.get_by_role("button", name="Restart metronome").click()
+    page.get_by_role("button", name="Stop metronome", exact=True).wait_for()
+    page.get_by_role("button", name="Stop metronome", exact=True).click()
+    assert problems == []
+
+
+def test_a_metronome_running_when_the_app_went_is_not_offered_for_a_call_since_cancelled_before_the_scene(
+    page, phone, dispatcher
+):
+    """The app gone (closed, or the phone's browser dropped it) with the metronome running, the call
+    cancelled meanwhile for someone who never reached the scene: when it opens again, the metronome
+    is not offered, as the cancel would have stopped it."""
+    problems = watch_for_problems(page)
+    incident_id, alert_id = metronome_running(page, phone, dispatcher, "8 King Street, Thetford", arrived=False)
+    page.goto("about:blank")
+    dispatcher.cancel(incident_id, "Ambulance crew took over.")
+
+    page.goto(f"/#/alerts/{alert_id}/checklist")
+    page.get_by_role("alert").filter(has_text="Incident cancelled: Ambulance crew took over.").wait_for()
+    page.wait_for_timeout(500)
+    assert page.locator(".notice").filter(has_text=f"{RELOADED}.").count() == 0
+    chip = the_chip_after_a_moment(page, alert_id)
+    assert chip.is_hidden(), chip.inner_text()
     assert problems == []
 
 

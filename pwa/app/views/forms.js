@@ -5,6 +5,7 @@
 import { h, replaceChanged } from "../dom.js";
 import { formatTime } from "../format.js";
 import { ACCEPTED, ATTENTION, CHECKING, DUTY_NOT_KNOWN, FORMS, KINDS, NOT_NEEDED, NOT_STARTED, PENDING, STATUS_LABELS, outcomeDutyHint, outcomeSubmitted, pageFormStatus } from "../records-rules.js";
+import { callsKnownHere } from "../outbox.js";
 import { alertPath } from "../router.js";
 import { crewOfAlert } from "../store.js";
 import { notice, topbar } from "./parts.js";
@@ -202,7 +203,11 @@ export function formsView(root, { id }, ctx) {
   return () => (stopTop(), stopRecords(), stopCalls(), stopOnline());
 }
 
-/** Recent calls (GET records/, kept for offline use) and the forms of each. */
+// A call listed without signal from this phone's own alerts (outbox.js callsKnownHere).
+export const KNOWN_HERE_TEXT = "From this phone: not yet confirmed by the server.";
+
+/** Recent calls (GET records/, kept for offline use, with the calls this phone knows that the
+ *  list kept lacks) and the forms of each. */
 export function recordsView(root, _params, ctx) {
   const { store, outbox } = ctx;
   const local = { results: null, error: null, fromCache: false };
@@ -235,6 +240,7 @@ export function recordsView(root, _params, ctx) {
             { class: "alert-item", href: `#${alertPath(entry.alert_id, "forms")}` },
             h("strong", { text: `Incident ${entry.cad_reference || entry.incident_id}` }),
             h("span", { text: `Alerted ${new Date(entry.alerted_at).toLocaleDateString("en-GB")} ${formatTime(entry.alerted_at)}` }),
+            entry.known_here ? h("span", { class: "hint", text: KNOWN_HERE_TEXT }) : null,
             KINDS.map((kind, index) => h("span", { class: "record-status" }, `${FORMS[kind].title}: `, statusChip(statuses[index]))),
           ),
         );
@@ -248,7 +254,7 @@ export function recordsView(root, _params, ctx) {
 
   async function load() {
     try {
-      ({ results: local.results, fromCache: local.fromCache } = await outbox.recentCalls());
+      ({ results: local.results, fromCache: local.fromCache } = await outbox.recentCalls(() => callsKnownHere(store.state)));
       // Home's prompt of forms still to fill counts from the same list, and the forms it owes
       // are kept for opening without signal.
       store.update((s) => void (s.recentCalls = local.results));
