@@ -8,7 +8,7 @@ import { loadChecklist } from "./checklist-data.js";
 import { h } from "./dom.js";
 import { EventLog } from "./eventlog.js";
 import { openStores } from "./idb.js";
-import { RecordOutbox, callsKnownHere } from "./outbox.js";
+import { RecordOutbox, callsKnownHere, jobFormsAhead } from "./outbox.js";
 import { lastEventKey } from "./lastevent.js";
 import { lazyView } from "./lazy.js";
 import { MessageAcks } from "./message-acks.js";
@@ -101,6 +101,7 @@ async function boot() {
     api,
     onAuthRequired: () => ctx.sessionExpired(),
     onChange: () => store.update((s) => void (s.recordsChangedAt = Date.now())),
+    jobInProgress: () => activeJob(store.state)?.id ?? null,
   });
 
   // --- Position sharing follows the store: only while responding, or on call by the opt-in ----------
@@ -293,11 +294,25 @@ async function boot() {
   };
 
   /** Keep the forms owed after recent calls (a fresh GET records/ list) for opening without
-   *  signal, but not the job in progress's: the call first. */
+   *  signal, but not the job in progress's before the firefighter attended: the call first
+   *  (outbox.js jobFormsAhead). */
   ctx.keepOwedForms = (calls) => {
-    const skip = activeJob(store.state)?.id ?? null;
+    const job = jobFormsAhead(store.state);
+    const skip = job.entry ? null : job.id;
     ctx.outbox.keepOwedForms(calls, { skip, knownCrew: (alertId) => crewOfAlert(store.state, alertId) }).catch(() => {});
   };
+
+  // The job in progress's forms, kept once the firefighter attended (with signal, and again when
+  // it comes back: what was kept lately is not asked for again), so they open without signal if
+  // it goes before the call ends; asked for again when the call ends (outbox.js _keepFresh).
+  let keptAhead = null;
+  store.subscribe((state) => {
+    const { entry } = jobFormsAhead(state);
+    const now = entry && state.session === "authenticated" && state.online !== false ? entry.alert_id : null;
+    if (now === keptAhead) return;
+    keptAhead = now;
+    if (now !== null) ctx.keepOwedForms([entry]);
+  });
 
   // --- Push state (the home screen's warnings) --------------------------------------------------
   ctx.refreshPush = async ({ repair = true, report = false } = {}) => {

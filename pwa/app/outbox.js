@@ -6,7 +6,7 @@
 import { AUTH, CONFLICT, PENDING, REJECTED, SENT, classifyStatus } from "./queue.js";
 import { QueueSync } from "./queue-sync.js";
 import { KINDS, formStatus, formsToFill, listedFormStatus, patchBody, valuesFrom } from "./records-rules.js";
-import { attendedHere, incidentOf } from "./store.js";
+import { activeJob, attendedHere, incidentOf } from "./store.js";
 
 const SESSION_CODES = new Set(["not_authenticated", "authentication_failed"]);
 
@@ -17,7 +17,9 @@ const STARTS_BLANK = new Set(["welfare"]);
 
 // The forms of recent calls kept for use without signal (keepOwedForms): only calls with a form
 // still owed, the newest few of the last week, and a form kept in the last quarter of an hour is
-// not asked for again. A few requests when a job ends or the app comes back to the foreground.
+// not asked for again (unless it was kept during its call, and the call has ended since). A few
+// requests when the firefighter attended (the job in progress's), when a job ends or the app
+// comes back to the foreground.
 export const KEEP_CALLS = 5;
 export const KEEP_DAYS = 7;
 export const KEEP_FRESH_MS = 15 * 60 * 1000;
@@ -43,20 +45,43 @@ export function callsKnownHere(state, now = Date.now()) {
   const calls = [];
   for (const alert of state?.alerts?.values() || []) {
     if (!alert?.accepted_at || !(Date.parse(alert.alerted_at) >= since)) continue;
-    const withdrew = alert.state === "declined" && !alert.en_route_at && !attendedHere(state, alert);
-    calls.push({
-      alert_id: alert.id,
-      incident_id: alert.incident_id,
-      cad_reference: incidentOf(state, alert)?.cad_reference ?? null,
-      alerted_at: alert.alerted_at,
-      attendance: null,
-      outcome: null,
-      welfare: null,
-      own_forms_expected: !withdrew,
-      known_here: true,
-    });
+    calls.push(knownEntry(state, alert));
   }
   return calls.sort(newestCallFirst);
+}
+
+/** One alert I accepted as an entry of GET records/, from what this phone knows (callsKnownHere). */
+function knownEntry(state, alert) {
+  const withdrew = alert.state === "declined" && !alert.en_route_at && !attendedHere(state, alert);
+  return {
+    alert_id: alert.id,
+    incident_id: alert.incident_id,
+    cad_reference: incidentOf(state, alert)?.cad_reference ?? null,
+    alerted_at: alert.alerted_at,
+    attendance: null,
+    outcome: null,
+    welfare: null,
+    own_forms_expected: !withdrew,
+    known_here: true,
+  };
+}
+
+/**
+ * The job in progress (store.js activeJob) and whether its forms are kept on this phone ahead of
+ * its end: {id, entry}, `id` the job's alert (null: none), `entry` the job as an entry of GET
+ * records/ (callsKnownHere's) once the firefighter attended (on scene, as the server has it, or
+ * checklist events logged on scene here), else null. Found by trying the product: the signal went
+ * before the call ended, and its attendance and outcome forms would not open offline, as they
+ * were kept only once the job had ended. Not before attending: the server serves a live job's
+ * forms (GET alerts/{id}/{kind}/, to anyone who accepted), but the crew's outcome duty and the
+ * times are not settled until someone is on scene (kept on the way, the outcome form would say
+ * "nobody of your crew attended"), one who withdraws before setting off owes nothing, and on the
+ * way the call comes first. What is kept is asked for again when the call ends (`kept_during_call`).
+ */
+export function jobFormsAhead(state) {
+  const job = state?.alerts ? activeJob(state) : null;
+  if (!job) return { id: null, entry: null };
+  return { id: job.id, entry: job.accepted_at && attendedHere(state, job) ? knownEntry(state, job) : null };
 }
 
 /** GET records/'s order: newest alerted first, then the highest alert id. */
@@ -70,6 +95,18 @@ export function withCallsKnownHere(kept, known) {
   const listed = new Set((kept || []).map((entry) => entry.alert_id));
   const missing = (known || []).filter((entry) => !listed.has(entry.alert_id));
   return missing.length ? [...(kept || []), ...missing].sort(newestCallFirst) : kept || [];
+}
+
+/** The calls of two lists to keep (`later` given after `earlier`), each once: the later entry of a
+ *  call, unless it is only known here and the earlier one is the server's. */
+function withEntries(earlier, later) {
+  if (!earlier?.length) return later || [];
+  const merged = new Map((earlier || []).map((entry) => [entry.alert_id, entry]));
+  for (const entry of later || []) {
+    const before = merged.get(entry.alert_id);
+    if (!before || !entry.known_here || before.known_here) merged.set(entry.alert_id, entry);
+  }
+  return [...merged.values()];
 }
 
 /** A form as it starts when the server has nothing for it yet. */
@@ -115,7 +152,9 @@ export function differsFrom(kind, answers, record) {
 
 /** The forms, sent through the "outbox" store; sending, retries and logout are QueueSync's. */
 export class RecordOutbox extends QueueSync {
-  constructor({ stores, api, onAuthRequired, onChange }) {
+  /** `jobInProgress()`: the alert id of the job in progress, or null: a form fetched for it is
+   *  marked as kept during its call (`kept_during_call`), to be fetched again once it has ended. */
+  constructor({ stores, api, onAuthRequired, onChange, jobInProgress = () => null }) {
     super({
       stores,
       api,
@@ -130,14 +169,23 @@ export class RecordOutbox extends QueueSync {
     });
     this._keeping = null; // the run of keepOwedForms under way
     this._keepNext = null; // the list it keeps next
+    this.jobInProgress = jobInProgress;
+  }
+
+  /** Is this alert the job in progress (its call not over, as this phone knows)? */
+  _inProgress(alertId) {
+    const job = this.jobInProgress();
+    return job !== null && job !== undefined && Number(job) === Number(alertId);
   }
 
   _key(alertId, kind) {
     return `record:${this.owner}:${Number(alertId)}:${kind}`;
   }
 
-  /** What this phone last knew of a form: {record, prefill, editable, lock_hours, note, draft} or
-   *  null; `draft` holds answers from this phone that were not sent (the form was already submitted). */
+  /** What this phone last knew of a form: {record, prefill, editable, lock_hours, note, draft,
+   *  kept_during_call} or null; `draft` holds answers from this phone that were not sent (the form
+   *  was already submitted); `kept_during_call`: fetched while its call was the job in progress,
+   *  so the times from later on (the left-scene estimate made when the call ends...) are not in it. */
   async cached(alertId, kind) {
     return (await this.stores.kv.get(this._key(alertId, kind))) || null;
   }
@@ -155,7 +203,8 @@ export class RecordOutbox extends QueueSync {
     const kept = await this.cached(alertId, kind);
     // A note about the server's copy replacing ours stays until the record changes again.
     const note = kept?.note && kept.record?.version === data.record?.version ? kept.note : null;
-    return { ...(await this._remember(alertId, kind, { ...data, note })), fromCache: false };
+    const duringCall = this._inProgress(alertId);
+    return { ...(await this._remember(alertId, kind, { ...data, note, kept_during_call: duringCall })), fromCache: false };
   }
 
   /** The form from the server (remembered for offline use); without signal, what was remembered
@@ -214,12 +263,14 @@ export class RecordOutbox extends QueueSync {
    * Fetch and keep the forms of the recent calls that still owe one (GET records/'s `entries`),
    * as a call's page does, so they open without signal later: a firefighter whose call ended and
    * who then lost signal could not open a form this phone had never loaded (found by trying the
-   * product). `skip`: the job in progress (its forms are not owed yet); `knownCrew(alertId)`: the
-   * crew the store holds, for the outcome form's names. Runs one at a time; a list given while
-   * one runs is kept after it. Modest: see KEEP_CALLS.
+   * product). `skip`: the job in progress until the firefighter attended (jobFormsAhead: its
+   * forms are not kept yet); `knownCrew(alertId)`: the crew the store holds, for the outcome
+   * form's names. Runs one at a time; the lists given while one runs are kept after it, together
+   * (the job in progress's and GET records/'s: neither is dropped), with the options given last.
+   * Modest: see KEEP_CALLS.
    */
   keepOwedForms(entries, options = {}) {
-    this._keepNext = { entries, options };
+    this._keepNext = { entries: withEntries(this._keepNext?.entries, entries), options };
     this._keeping ||= this._keepInTurn().finally(() => (this._keeping = null));
     return this._keeping;
   }
@@ -258,11 +309,13 @@ export class RecordOutbox extends QueueSync {
     return owed;
   }
 
-  /** Fetch one form unless it was kept lately; the error (never thrown: one form's 404 must not
-   *  stop the others), or null. */
+  /** Fetch one form unless it was kept lately (and not during its call, which has ended since:
+   *  the times of its end are in the server's form now); the error (never thrown: one form's 404
+   *  must not stop the others), or null. */
   async _keepFresh(alertId, kind, now) {
     const kept = await this.cached(alertId, kind);
-    if (kept && now - Date.parse(kept.saved_at) < KEEP_FRESH_MS) return null;
+    const endedSince = kept?.kept_during_call && !this._inProgress(alertId);
+    if (kept && !endedSince && now - Date.parse(kept.saved_at) < KEEP_FRESH_MS) return null;
     try {
       await this._fetch(alertId, kind);
       return null;

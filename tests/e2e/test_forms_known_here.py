@@ -10,11 +10,12 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import ApiUser
 from tests.e2e.helpers import accept_new_alert, log_in, watch_for_problems
-from tests.e2e.test_forms_offline import BLANK_OFFLINE, choose, wait_until_kept
+from tests.e2e.test_forms_offline import choose, wait_until_kept
 
 FIREFIGHTER = "ff.great-yarmouth.2"
 NEAR_GREAT_YARMOUTH = (52.6100, 1.7280)
 KNOWN_HERE = "From this phone: not yet confirmed by the server."
+KEPT_COPY = "No signal: showing what this phone last knew of this form."
 
 
 def test_an_attended_call_the_kept_list_lacks_is_listed_offline_and_its_form_opens_and_is_queued(
@@ -37,6 +38,8 @@ def test_an_attended_call_the_kept_list_lacks_is_listed_offline_and_its_form_ope
     ApiUser(server.url, FIREFIGHTER).post(f"/api/v1/alerts/{alert_id}/respond/", {"response": "on_scene"})
     page.wait_for_url(re.compile(rf"#/alerts/{alert_id}$"), timeout=10000)
     page.get_by_role("button", name="Cleared: leaving scene").wait_for(timeout=10000)  # the phone knows it is on scene
+    # On scene: the job's forms are kept on the phone (test_forms_kept_ahead.py), before the end.
+    wait_until_kept(page, [f"record:{FIREFIGHTER}:{alert_id}:{kind}" for kind in ("attendance", "outcome", "welfare")])
     # The call ends: the phone asks for the list again and gets no answer.
     with page.expect_event("requestfailed", lambda request: "/api/v1/records/" in request.url, timeout=10000):
         dispatcher.coordinator.post(f"/api/v1/incidents/{incident['id']}/close/", {})
@@ -56,7 +59,8 @@ def test_an_attended_call_the_kept_list_lacks_is_listed_offline_and_its_form_ope
 
     page.get_by_role("link", name="Fill in: welfare check-in form").click()
     page.locator("form#record-form").wait_for(timeout=10000)
-    page.get_by_text(BLANK_OFFLINE).wait_for(timeout=10000)
+    # Kept on the phone once the firefighter was on scene (test_forms_kept_ahead.py), not blank.
+    page.get_by_text(KEPT_COPY).wait_for(timeout=10000)
     choose(page, "How affected do you feel by this call?", "2: a little")
     page.get_by_role("button", name="Submit welfare check-in form").click()
     page.get_by_text("Saved on this phone, not sent yet.").wait_for(timeout=10000)

@@ -53,6 +53,17 @@ export function withAttendanceAppliance(kind, data, appliance) {
   return { ...data, prefill: { ...data.prefill, appliance } };
 }
 
+/** What the no-signal notice says of a form opened from the copy this phone kept. A copy of a
+ *  form with times that was kept during its call (outbox.js `kept_during_call`: the signal went
+ *  before the call ended), not yet submitted, says so: the times from its end (the left-scene
+ *  estimate...) are not in it. */
+export function keptCopyText(kind, data) {
+  const text = "No signal: showing what this phone last knew of this form.";
+  const hasTimes = FORMS[kind].sections.some((section) => section.fields.some((field) => field.type === "time"));
+  if (!data?.kept_during_call || data.record || !hasTimes) return text;
+  return `${text} It was kept during the call, so times from later on are not in it: check them.`;
+}
+
 export function formView(root, { id, kind }, ctx) {
   const { store, outbox } = ctx;
   const spec = FORMS[kind];
@@ -165,7 +176,7 @@ export function formView(root, { id, kind }, ctx) {
     if (current === "error") return body.replaceChildren(...intro.filter(Boolean), notice("danger", local.loadError));
     const parts = [...intro, cadTimes()];
     if (local.data?.blank) parts.push(notice("warning", "No signal: fill it in now, and it is kept on this phone and sent when there is signal."));
-    else if (local.data?.fromCache) parts.push(notice("warning", "No signal: showing what this phone last knew of this form."));
+    else if (local.data?.fromCache) parts.push(notice("warning", keptCopyText(kind, local.data)));
     const draft = current === "view" ? draftNotice() : null;
     if (draft) parts.push(draft); // it says what the note says, and what can be done about it
     else if (local.data?.note) parts.push(notice("info", local.data.note));
