@@ -11,6 +11,7 @@ import logging
 import weakref
 from urllib.parse import parse_qs
 
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -61,6 +62,7 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
 
     group: str
     gone = False  # the client hung up (set by disconnect)
+    closed_here = False  # the server closed it (close): nothing more is sent on it
 
     async def connect(self):
         """Accept the handshake at once, before any database work: daphne drops a handshake not
@@ -151,6 +153,24 @@ class _EventSocket(SessionBoundSocket, AsyncWebsocketConsumer):
     async def session_ended(self, message):
         """Logged out, revoked by a coordinator, or deactivated."""
         await self.close(code=CloseCode.NOT_LOGGED_IN)
+
+    async def close(self, code=None, reason=None):
+        self.closed_here = True
+        await super().close(code=code, reason=reason)
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        """Nothing is sent on a socket that is closing: closed here, or by its client (daphne tells
+        the consumer only once the connection has gone). A frame for it is dropped. Found by a
+        browser trial: a logout's `session.ended` closed the phone's socket, the same logout's
+        `position.cleared` (backend/dispatch/positions.py, end_sharing_logged_out) came next, and
+        daphne refused to send it ("Attempt to send on a closed protocol"), which ended the
+        consumer with "Exception inside application" in the server's log."""
+        if self.closed_here:
+            return
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except Disconnected:
+            self.closed_here = True
 
     async def send_frame(self, frame: dict) -> None:
         await self.send(text_data=json.dumps(frame, separators=(",", ":")))

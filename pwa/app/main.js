@@ -335,6 +335,7 @@ async function boot() {
     const previous = readJson(ME_KEY);
     if (previous && previous.username !== me.username) forgetOtherUser(previous.username);
     writeJson(ME_KEY, me);
+    ctx.positions.release(); // held since a logout (ctx.logout): this login's positions go
     store.update((s) => {
       s.me = me;
       s.session = offline ? "offline" : "authenticated";
@@ -423,10 +424,17 @@ async function boot() {
   ctx.logout = async () => {
     const username = store.state.me?.username;
     const online = store.state.online !== false && navigator.onLine !== false;
+    // No position goes once the logout's request has (a browser trial: one went after it, answered
+    // 401): held from here, one already going answered first, until the next sign-in; released at
+    // once if the logout fails, when everything carries on as before.
+    await ctx.positions.hold();
     // The server removes this phone's subscription with the session; the browser drops it too.
     const endpoint = online ? await pushEndpoint() : null;
     const ended = await endSession(api, { online, pushEndpoint: endpoint });
-    if (!ended.ok) return ended;
+    if (!ended.ok) {
+      ctx.positions.release(store.state);
+      return ended;
+    }
     // At once, before any await: a retry falling due while the push subscription is dropped
     // would otherwise send records without a session.
     ctx.eventLog.halt();

@@ -3,7 +3,7 @@
 // After the firefighter accepts an alert, the phone's position goes to the control room and the
 // crew going (POST /api/v1/alerts/{id}/positions/) until the alert is cleared, stood down, cancelled
 // or declined, the incident ends, the server answers 409 (not responding), the firefighter taps
-// Stop, or they log out. Never before accepting. A fix is sent at most every 10 s, sooner only when
+// Stop, or they log out (none from the moment the logout's request goes: hold()). Never before accepting. A fix is sent at most every 10 s, sooner only when
 // the phone has moved 50 m (and not within 2 s of the last, which the server would not keep).
 // When the sharing starts it asks for a fix now (getCurrentPosition): a phone standing still gets
 // nothing from a watch, and the screen says "Waiting for a position…" until one has been sent.
@@ -31,6 +31,8 @@ export const TRY_AGAIN = "try-again";
 // refused as older than 120 s). It is dropped; if it was old (older than a fresh fix may be), a
 // fresh one is asked for; otherwise the next fix the watch gives is sent.
 export const REFUSED = "refused";
+// hold() waits at most this long for a send already going to be answered.
+export const HOLD_WAIT_MS = 5_000;
 
 /** Was this fix (as sent: {recorded_at}) older than a fresh fix may be, at `now`? */
 export function isOldFix(fix, now) {
@@ -84,14 +86,16 @@ export function alertToShare(state, stopped = new Set()) {
 
 /** One watchPosition, throttled, posting each fix with `send(fix)`. */
 class ThrottledWatch {
-  constructor({ geolocation, clock, rules, send, onError }) {
-    Object.assign(this, { geolocation, clock, rules, send, onError });
+  /** held(): true while nothing may be sent (PositionSharing.hold): fixes are kept, not sent. */
+  constructor({ geolocation, clock, rules, send, onError, held = () => false }) {
+    Object.assign(this, { geolocation, clock, rules, send, onError, held });
     this.watchId = null;
     this.last = null; // the last fix sent (or being sent) and not refused
     this.lastSentAt = 0;
     this.pending = null;
     this.timer = null;
     this.sending = false;
+    this.inFlight = null; // the send under way (its promise), if any
     this.refused = null; // the last fix the server refused: never sent again
     this.fixes = 0; // fixes received, so that a failed ask after one came says nothing
   }
@@ -157,7 +161,7 @@ class ThrottledWatch {
   async flush() {
     this.timer = null;
     const fix = this.pending;
-    if (!fix || !this.running) return;
+    if (!fix || !this.running || this.held()) return; // held: kept, sent once released (schedule)
     this.pending = null;
     this.sending = true;
     const before = { last: this.last, lastSentAt: this.lastSentAt };
@@ -165,9 +169,11 @@ class ThrottledWatch {
     this.lastSentAt = this.clock.now();
     let outcome;
     try {
-      outcome = await this.send(fix);
+      this.inFlight = this.send(fix);
+      outcome = await this.inFlight;
     } finally {
       this.sending = false;
+      this.inFlight = null;
     }
     if (!this.running) return;
     if (outcome === REFUSED) {
@@ -200,21 +206,56 @@ export class PositionSharing {
     this.blocked = false; // none will come: the phone has no geolocation or does not allow the app to use it
     this.responding = null; // the ThrottledWatch while responding
     this.onCall = null; // the ThrottledWatch while on call with the opt-in
+    this.held = false; // hold(): nothing is sent, nothing starts, until release()
   }
 
-  /** Call with the store's state whenever it changes: starts, moves or stops the sharing. */
+  /** Call with the store's state whenever it changes: starts, moves or stops the sharing (while
+   *  held, only stops it). */
   follow(state) {
     const alert = alertToShare(state, this.stopped);
     if (alert) {
       this._stopOnCall();
-      if (this.alertId !== alert.id) this._startResponding(alert.id);
+      if (this.alertId !== alert.id) {
+        this._stopResponding();
+        if (!this.held) this._startResponding(alert.id);
+      }
       return;
     }
     if (this.alertId !== null) this._stopResponding();
     const responder = state.me?.responder;
     const wantOnCall = Boolean(responder?.on_call && responder?.share_position_on_call) && !activeJob(state);
-    if (wantOnCall && !this.onCall) this._startOnCall();
+    if (wantOnCall && !this.onCall && !this.held) this._startOnCall();
     else if (!wantOnCall && this.onCall) this._stopOnCall();
+  }
+
+  /** Logout, before its request goes: from now no position is sent, and no sharing starts, until
+   *  release(). Fixes that come meanwhile are kept, not sent. Resolves once a send already under
+   *  way has been answered (at most HOLD_WAIT_MS), so that none reaches the server after the logout.
+   *  Found by a browser trial (twice): a position POSTed after the logout, answered 401; stopAll()
+   *  as the logout tidied up told the screens, whose follow() with the job still on them, signed
+   *  in, started the sharing again. Held, it stays stopped until the next sign-in. */
+  hold() {
+    this.held = true;
+    const going = [this.responding, this.onCall].map((watch) => watch?.inFlight).filter(Boolean);
+    if (!going.length) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.clock.setTimeout(resolve, HOLD_WAIT_MS);
+      Promise.allSettled(going).then(() => {
+        this.clock.clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** The logout failed (no signal, or not 2xx), or someone signs in: everything carries on as
+   *  before; with `state`, what should be shared starts (follow). A fix kept while held goes now
+   *  (or when the throttle allows). */
+  release(state = null) {
+    if (!this.held) return;
+    this.held = false;
+    if (state) this.follow(state);
+    this.responding?.schedule();
+    this.onCall?.schedule();
   }
 
   /** What the alert screen shows for `alertId`: {sharing, sent, blocked, stopped, estimate, error};
@@ -245,7 +286,8 @@ export class PositionSharing {
     this.onChange();
   }
 
-  /** Logout: everything stops and is forgotten. */
+  /** Logout (once the server has ended the session; hold() first): everything stops and is
+   *  forgotten. Still held: nothing starts again until release(). */
   stopAll() {
     this._stopResponding();
     this._stopOnCall();
@@ -265,6 +307,7 @@ export class PositionSharing {
       rules: RESPONDING,
       send: (fix) => this._sendResponding(alertId, fix),
       onError: (error) => this._geolocationError(error),
+      held: () => this.held,
     });
     if (!this.geolocation) this.error = "This phone cannot share its position.";
     this.responding.start();
@@ -323,6 +366,7 @@ export class PositionSharing {
       clock: this.clock,
       rules: ON_CALL,
       send: (fix) => this._sendOnCall(fix),
+      held: () => this.held,
     });
     this.onCall.start();
   }

@@ -1,19 +1,23 @@
 """An open socket closes with 4401 (log in again) when its login ends: logging out (that session's
 sockets only), a coordinator's "Sign out everywhere", deactivation, and a session that expires or
-idles out while connected (checked when the client next sends a frame)."""
+idles out while connected (checked when the client next sends a frame). Nothing is sent on a socket
+once it is closing."""
 
 import datetime
 import math
 
 import pytest
 from asgiref.sync import sync_to_async
+from autobahn.exception import Disconnected
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
 from backend.accounts import actions, sessions, sockets
-from backend.sockets.consumers import CloseCode
+from backend.dispatch import positions
+from backend.dispatch.actions import dispatch_incident, respond_to_alert
+from backend.sockets.consumers import CloseCode, ResponderConsumer
 from tests.realtime.sockets import (
     FRAME_TIMEOUT_S,
     assert_closed_with,
@@ -63,6 +67,46 @@ async def test_logging_out_closes_that_sessions_sockets_and_not_the_other_phones
 
     await assert_closed_with(phone, CloseCode.NOT_LOGGED_IN)
     await assert_still_open(tablet)
+
+
+@sync_to_async
+def going_and_sharing(incident, carol, alice) -> None:
+    """Alice accepted the incident's alert and her phone shared a position (on the board's map)."""
+    dispatch_incident(actor=carol, incident_id=incident.pk)
+    alert = incident.alerts.get(responder=alice)
+    respond_to_alert(actor=alice.user, alert_id=alert.pk, response="accept")
+    positions.record_alert_position(actor=alice.user, alert_id=alert.pk, latitude=52.63, longitude=1.29)
+
+
+async def test_a_logout_while_sharing_sends_nothing_on_the_socket_it_closed(incident, carol, alice):
+    """Found by a browser trial: the logout's `session.ended` closed the phone's socket, and the same
+    logout's `position.cleared` (positions.end_sharing_logged_out) came to it next. Sent on the closed
+    socket, daphne raised ("Attempt to send on a closed protocol"): "Exception inside application"."""
+    await going_and_sharing(incident, carol, alice)
+    phone, key = await open_socket(alice.user)
+
+    await log_out(key)
+
+    output = await phone.receive_output(timeout=FRAME_TIMEOUT_S)
+    assert output == {"type": "websocket.close", "code": CloseCode.NOT_LOGGED_IN}
+    assert await phone.receive_nothing(timeout=0.5), "sent after the close"
+    await phone.disconnect(timeout=0.1)
+
+
+async def test_a_frame_for_a_socket_its_client_is_closing_is_dropped():
+    """daphne tells the consumer that its client has closed only once the connection has gone; a
+    frame sent in between is refused with autobahn's Disconnected, which is not let through."""
+    consumer = ResponderConsumer()
+    refused = []
+
+    async def closing(message):
+        refused.append(message)
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    consumer.base_send = closing
+    await consumer.send(text_data='{"type":"position.cleared"}')
+    await consumer.send(text_data='{"type":"position.cleared"}')
+    assert len(refused) == 1, "tried again on a socket known to be closing"
 
 
 async def test_signing_out_everywhere_closes_all_of_their_sockets_only(alice, bob, carol):

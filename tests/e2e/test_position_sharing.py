@@ -12,7 +12,7 @@ import time
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ACTION_TIMEOUT_MS, PHONE, ApiUser
-from tests.e2e.helpers import log_in, watch_for_problems
+from tests.e2e.helpers import log_in, watch_for_problems, watch_the_console
 
 FIREFIGHTER = "ff.sheringham.1"
 NEAR_SHERINGHAM = (52.9420, 1.2150)  # the incident: a few hundred metres from Sheringham station
@@ -245,4 +245,44 @@ def test_the_app_says_waiting_until_a_position_is_sent_and_never_resends_one_ref
     expect(page.locator(".sharing-error")).to_have_count(0)
     # The Stop button sits beside or under the words, with no separator left dangling ("room ·").
     assert "·" not in line.inner_text()
+    assert problems == []
+
+
+def test_a_logout_while_sharing_sends_no_position_after_it_and_the_server_raises_nothing(phone, server, dispatcher):
+    """Found by a browser trial (twice): going to a job with the position shared, the firefighter
+    tapped Home, Log out, Log out. A position was POSTed after the logout (answered 401): stopping
+    the sharing as the logout tidied up told the screens, whose redraw, the session still shown
+    signed in, started it again. And the server logged "Exception inside application: Attempt to
+    send on a closed protocol": the logout's `position.cleared` reached the phone's socket just
+    after the logout's `session.ended` had closed it (backend/sockets/consumers.py)."""
+    page, _, _, _, problems = accept_and_share(
+        phone, server, dispatcher, "ff.sheringham.3", "E2E-POSITIONS-LOGOUT", AT_THE_STATION
+    )
+    server_log_from = server.log_path.stat().st_size
+    page.get_by_role("link", name="Home").click()
+    page.wait_for_url(re.compile(r"#/$"))
+    # In the order the browser made them: every request, and the moment the logout was answered.
+    timeline: list[str] = []
+    page.on("request", lambda request: timeline.append(f"{request.method} {request.url}"))
+    page.on(
+        "response",
+        lambda response: timeline.append("LOGGED OUT") if "/api/v1/auth/logout/" in response.url else None,
+    )
+    page.get_by_role("button", name="Log out").click()
+    # The confirmation drawn first: its button is named "Log out" too (test_logout_stops_pushes).
+    page.get_by_role("heading", name="Log out?").wait_for()
+    page.get_by_role("button", name="Log out", exact=True).click()
+    page.wait_for_url(re.compile(r"#/login$"))
+    seen = watch_the_console(page)
+    page.wait_for_timeout(2500)  # longer than a move's soonest send (position.js RESPONDING.soonestMs)
+    logout = next(index for index, entry in enumerate(timeline) if entry.endswith("/api/v1/auth/logout/"))
+    assert "LOGGED OUT" in timeline[logout:], f"the logout was not answered: {timeline}"
+    # Nothing of the API but the session's own once the logout's request has gone.
+    asked = [entry for entry in timeline[logout + 1 :] if "/api/v1/" in entry and "/api/v1/auth/" not in entry]
+    assert asked == [], f"asked after the logout's request: {asked}"
+    assert seen == [], f"after the logout: {seen}"
+    with server.log_path.open(encoding="utf-8", errors="replace") as log:
+        log.seek(server_log_from)
+        logged = log.read()
+    assert "Exception inside application" not in logged and "Traceback" not in logged, logged[-3000:]
     assert problems == []

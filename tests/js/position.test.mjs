@@ -1,6 +1,6 @@
 // Position sharing (pwa/app/position.js) with a fake geolocation and a fake clock: never before
 // accepting; at most every 10 s unless moved 50 m; stops at cleared, stood down, cancelled,
-// declined, a 409, the Stop button and logout. And the words of arrival estimates and "likely
+// declined, a 409, the Stop button and logout (none from the logout's request on). And the words of arrival estimates and "likely
 // first on scene" (pwa/app/arrival.js). No network, no browser.
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
@@ -8,8 +8,8 @@ import { beforeEach, describe, it } from "node:test";
 import { ApiError } from "../../pwa/app/api.js";
 import { estimateText, isOnTheWay, likelyFirstAmong, likelyFirstText, minutesText, positionsOnTheWay } from "../../pwa/app/arrival.js";
 import { FRESH_FIX_OPTIONS, SharedGeolocation } from "../../pwa/app/geolocation.js";
-import { PositionSharing, distanceMetres, waitBeforeSending } from "../../pwa/app/position.js";
-import { applyAlert, createState } from "../../pwa/app/store.js";
+import { HOLD_WAIT_MS, PositionSharing, distanceMetres, waitBeforeSending } from "../../pwa/app/position.js";
+import { applyAlert, createState, createStore } from "../../pwa/app/store.js";
 import { FakeClock } from "./support/fake-clock.mjs";
 
 class FakeGeolocation {
@@ -413,6 +413,146 @@ describe("sharing while on call, by the opt-in", () => {
     assert.equal(api.onCall.length, 1);
     sharing.follow(onCall(true, false));
     assert.equal(geo.watching, 0, "off call: stopped");
+  });
+});
+
+describe("a logout while sharing (found by a browser trial, twice: a position POSTed after the logout, answered 401)", () => {
+  let clock;
+  let phone;
+  let requests; // what the phone asked of the server, in order: "position", "on call", "logout"
+  let api;
+  let store;
+  let sharing;
+  beforeEach(() => {
+    clock = new FakeClock();
+    phone = new AskablePhone(clock);
+    requests = [];
+    api = fakeApi();
+    const { sharePosition, shareOnCallPosition } = api;
+    api.sharePosition = (...args) => (requests.push("position"), sharePosition(...args));
+    api.shareOnCallPosition = (...args) => (requests.push("on call"), shareOnCallPosition(...args));
+    // Wired as main.js wires them: the store's changes drive the sharing, whose changes redraw.
+    store = createStore(Object.assign(stateWith("en_route"), { session: "authenticated" }));
+    sharing = new PositionSharing({ api, geolocation: phone, clock, onChange: () => store.update((s) => void (s.sharing += 1)) });
+    store.subscribe((state) => (state.session === "authenticated" ? sharing.follow(state) : sharing.stopAll()));
+    sharing.follow(store.state);
+  });
+  const positionsAfterTheLogout = () => requests.slice(requests.indexOf("logout") + 1).filter((what) => what !== "logout");
+
+  /** main.js's ctx.logout, as far as positions go; `works`: whether the server ended the session. */
+  async function logOut(works) {
+    await sharing.hold();
+    requests.push("logout");
+    await settle();
+    if (!works) {
+      sharing.release(store.state);
+      return;
+    }
+    sharing.stopAll();
+    await settle(); // the logout tidies up (push, stored data) with the job still on the screens, signed in
+    phone.answer(...HERE);
+    clock.advance(60_000);
+    await settle();
+    store.update((s) => void (s.session = "anonymous"));
+    await settle();
+  }
+
+  it("sends nothing once the logout's request has gone, though the screens redraw the job signed in meanwhile", async () => {
+    phone.answer(...HERE);
+    await settle();
+    assert.deepEqual(requests, ["position"]);
+    clock.advance(3_000);
+    phone.move(...HUNDRED_M, clock.now()); // due at once: moved 100 m, 3 s after the last
+
+    await logOut(true);
+
+    assert.deepEqual(positionsAfterTheLogout(), []);
+    assert.equal(phone.watching, 0);
+    assert.equal(clock.pending, 0);
+  });
+
+  it("waits for a position already being sent to be answered before the logout's request goes", async () => {
+    let answer;
+    api.answer = () => new Promise((resolve) => (answer = resolve));
+    phone.answer(...HERE);
+    await settle();
+    assert.deepEqual(requests, ["position"]);
+    let held = false;
+    sharing.hold().then(() => (held = true));
+    await settle();
+    assert.equal(held, false, "the logout's request would have gone before the position was answered");
+    answer({ estimate: null });
+    await settle();
+    assert.equal(held, true);
+  });
+
+  it("waits at most HOLD_WAIT_MS for a position being sent that gets no answer", async () => {
+    api.answer = () => new Promise(() => {});
+    phone.answer(...HERE);
+    await settle();
+    let held = false;
+    sharing.hold().then(() => (held = true));
+    clock.advance(HOLD_WAIT_MS - 1);
+    await settle();
+    assert.equal(held, false);
+    clock.advance(1);
+    await settle();
+    assert.equal(held, true);
+  });
+
+  it("carries on as before when the logout fails: a fix kept meanwhile goes then, and the next ones as usual", async () => {
+    phone.answer(...HERE);
+    await settle();
+    await sharing.hold();
+    clock.advance(3_000);
+    phone.move(...HUNDRED_M, clock.now());
+    clock.advance(20_000);
+    await settle();
+    assert.deepEqual(requests, ["position"], "sent while the logout's request was under way");
+
+    sharing.release(store.state);
+    await settle();
+    assert.deepEqual(requests, ["position", "position"]);
+    assert.equal(api.sent.at(-1).latitude, HUNDRED_M[0]);
+    assert.equal(sharing.status(7).sharing, true);
+    clock.advance(3_000);
+    phone.move(...HERE, clock.now());
+    await settle();
+    assert.deepEqual(requests, ["position", "position", "position"]);
+  });
+
+  it("the logout refused (no signal, not 2xx): everything carries on", async () => {
+    await logOut(false);
+    phone.answer(...HERE);
+    await settle();
+    assert.deepEqual(positionsAfterTheLogout(), ["position"]);
+    assert.equal(sharing.status(7).sharing, true);
+  });
+
+  it("after a logout that worked, shares again only from the next sign-in", async () => {
+    await logOut(true);
+    store.update((s) => void (s.session = "authenticated")); // someone signs in: main.js releases first
+    sharing.release();
+    await settle();
+    assert.equal(phone.watching, 1);
+    phone.answer(...HERE);
+    await settle();
+    assert.deepEqual(positionsAfterTheLogout(), ["position"]);
+  });
+
+  it("holds the on-call sharing too", async () => {
+    store.update((s) => {
+      s.alerts.clear();
+      s.me = { username: "alice", responder: { on_call: true, share_position_on_call: true } };
+    });
+    await settle();
+    await sharing.hold();
+    phone.answer(...HERE);
+    await settle();
+    assert.deepEqual(requests, []);
+    sharing.release(store.state);
+    await settle();
+    assert.deepEqual(requests, ["on call"]);
   });
 });
 
