@@ -97,11 +97,24 @@ function withGuidance(sentence, guidance) {
   return extra ? `${sentence} ${extra}` : sentence;
 }
 
+const NOT_NEEDED = "You are not needed.";
+
 /** The line under "ALERT CANCELLED": "You are not needed" only to those who never got there. */
 export function cancelledSubText(incident, { onScene = false, guidance = "" } = {}) {
   const reason = String(incident?.cancel_reason || "").trim().replace(/\.$/, "");
   const ended = `The incident was cancelled${reason ? `: ${reason}` : ""}.`;
-  return onScene ? withGuidance(ended, guidance) : `${ended} You are not needed.`;
+  return onScene ? withGuidance(ended, guidance) : `${ended} ${NOT_NEEDED}`;
+}
+
+/** What one who never reached the scene is told of a cancel or stand-down (`end`: store.endOf's),
+ *  in the alert screen's words (cancelledSubText, stoodDownText), for the checklist's notice: the
+ *  two screens tell the same person the same thing (found by a browser trial: the checklist told
+ *  one who had only accepted "If you are still doing CPR, carry on", his alert "You are not
+ *  needed"). "" for anything else (a close tells them nothing more: closedSubText). */
+export function notNeededText(end) {
+  if (end?.kind === "cancelled") return NOT_NEEDED;
+  if (end?.kind === "stood_down") return stoodDownText(end.reason);
+  return "";
 }
 
 /** The line under "STOOD DOWN", with the same care for those on scene. */
@@ -115,8 +128,8 @@ export function closedSubText({ onScene = false, guidance = "" } = {}) {
   return onScene ? withGuidance(ended, guidance) : ended;
 }
 
-/** Under the checklist's notice of a call that ended: the signed guidance, if any, then that
- *  nothing recorded is lost. */
+/** Under the checklist's notice of a call that ended: the signed guidance, if any (to one who
+ *  never reached the scene, notNeededText's line instead), then that nothing recorded is lost. */
 export function checklistEndDetail(guidance) {
   const kept = "What you record here is still kept and sent.";
   const extra = typeof guidance === "string" ? guidance.trim() : "";
@@ -165,6 +178,33 @@ export function otherJobText(job, jobIncident) {
   return `You are on ${jobIncident?.address || "another incident"} (${stateWords(job?.state)}): this is another incident`;
 }
 
+// How one who accepted is not going now (the server's `no_longer_going`, counted as the boards
+// count it: backend/dispatch/coverage.py), in the boards' words, in their order.
+const NO_LONGER_GOING_WORDS = [
+  ["stood_down_by_control", "stood down by control"],
+  ["dropped_out", "accepted, then dropped out"],
+  ["alerted_again", "alerted again after accepting"],
+];
+
+/** A crew member's `no_longer_going`; for one told by an older server, from `ever_accepted` (kept
+ *  after a re-alert) and their state. */
+function noLongerGoing(member) {
+  if (member.no_longer_going !== undefined) return member.no_longer_going;
+  if (member.ever_accepted !== true || COMMITTED.has(member.state) || member.state === "cancelled") return null;
+  if (member.state === "cleared" && hasAttended(member)) return null;
+  return ["alerted", "received"].includes(member.state) ? "alerted_again" : "dropped_out";
+}
+
+/** "1 stood down by control, 1 accepted, then dropped out", as the boards say it; "" if nobody who
+ *  had accepted is among `members`. */
+function noLongerGoingText(members) {
+  const how = members.map(noLongerGoing);
+  return NO_LONGER_GOING_WORDS.map(([kind, words]) => [how.filter((each) => each === kind).length, words])
+    .filter(([count]) => count)
+    .map(([count, words]) => `${count} ${words}`)
+    .join(", ");
+}
+
 /**
  * The crew in one line (the alert screen's crew button): who is going and who has been there.
  * `crew`: the crew members (a Map or an iterable); `incident`: its summary (status, crew_target).
@@ -181,11 +221,13 @@ export function crewSummary(crew, incident) {
   const parts = ["accepted", "en_route", "on_scene"].filter((state) => count(state)).map((state) => `${count(state)} ${stateWords(state)}`);
   if (members.some((member) => hasAttended(member) && member.state !== "on_scene")) parts.push(`${attended} attended`);
   if (!parts.length) {
-    // Those who accepted and dropped out (the server's `ever_accepted` survives a re-alert):
-    // "nobody has accepted" was untrue of them (found by a browser trial).
-    const dropped = members.filter((member) => member.ever_accepted === true).length;
+    // Those who accepted and are not going now, in the boards' words and counts: "nobody has
+    // accepted" was untrue of them (found by a browser trial), and a coordinator's stand-down is
+    // no drop-out (found by another: "2 accepted, then dropped out" where the boards said "stood
+    // down by control").
+    const gone = noLongerGoingText(members);
     const needed = target ? ` (${target} needed)` : "";
-    return dropped ? `No one going now: ${dropped} accepted, then dropped out${needed}` : `Nobody has accepted yet${needed}`;
+    return gone ? `No one going now: ${gone}${needed}` : `Nobody has accepted yet${needed}`;
   }
   // Covered, as the server counts it: those committed now plus those who attended and cleared.
   const covering = members.filter((member) => COMMITTED.has(member.state) || (member.state === "cleared" && hasAttended(member))).length;

@@ -301,11 +301,27 @@ export function endedAtOf(state, alert) {
   return alert.cancelled_at || alert.stood_down_at || incidentOf(state, alert)?.cancelled_at || null;
 }
 
-/** The time a home list item is dated by (ISO 8601): when it ended for an ended one (found by
- *  trying the product: "Incident cancelled: ... · 2 min ago" just after the cancel, the alert's
- *  time), else when it was alerted. */
+// When the alert came into each state it can be shown in (the server's alert payload).
+const STATE_TIMES = {
+  received: "received_at",
+  accepted: "accepted_at",
+  declined: "declined_at",
+  en_route: "en_route_at",
+  on_scene: "on_scene_at",
+  cleared: "cleared_at",
+  stood_down: "stood_down_at",
+  cancelled: "cancelled_at",
+};
+
+/** The time a home list item is dated by (ISO 8601): that of what its line says. When it ended
+ *  for one that ended (found by trying the product: "Incident cancelled: ... · 2 min ago" just
+ *  after the cancel, the alert's time); when it was alerted for one waiting for an answer; else
+ *  when it came into its state (found by a browser trial: accepted 70 s after the alert, home said
+ *  "Accepted · 1 min ago" at once). The alert's time only where that one is unknown. */
 export function homeItemTime(state, { alert, role }) {
-  return (role === "ended" && endedAtOf(state, alert)) || lastAlertedAt(alert);
+  if (role === "ended" || endOf(state, alert)) return endedAtOf(state, alert) || lastAlertedAt(alert);
+  if (role === "waiting") return lastAlertedAt(alert);
+  return alert[STATE_TIMES[alert.state]] || lastAlertedAt(alert);
 }
 
 /**

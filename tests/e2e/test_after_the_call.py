@@ -123,12 +123,18 @@ def test_a_cancel_during_cpr_is_brought_into_view_and_leaves_the_metronome_runni
 
 
 def test_a_cancel_before_the_scene_stops_the_metronome_and_offers_to_restart_it(page, phone, dispatcher):
-    """Someone who never reached the scene: the cancel stops a metronome started on the way."""
+    """Someone who never reached the scene: the cancel stops a metronome started on the way. Found by
+    a browser trial: accepted, on the checklist with nothing tapped, the checklist told him "If you
+    are still doing CPR, carry on" (the signed notice for those on scene), his alert "You are not
+    needed": both say he is not needed."""
     problems = watch_for_problems(page)
     notice = _cancel_while_scrolled_down(page, phone, dispatcher, metronome_on=True, arrived=False)
-    page.get_by_role("button", name="Start metronome", exact=True).wait_for()  # the cancel stopped it
-    page.wait_for_function("document.activeElement && document.activeElement.matches('.notice.danger')")
+    page.get_by_role("button", name="Start metronome", exact=True).wait_for(timeout=10_000)  # the cancel stopped it
+    focused = "() => document.activeElement && document.activeElement.matches('.notice.danger')"
+    page.wait_for_function(focused, timeout=10_000)
     assert in_view(page, notice)
+    assert "You are not needed." in notice.inner_text(timeout=10_000)
+    assert "carry on" not in notice.inner_text(timeout=10_000)
 
     notice.get_by_role("button", name="Restart metronome").click()
     page.get_by_role("button", name="Stop metronome", exact=True).wait_for()

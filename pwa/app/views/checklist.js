@@ -7,10 +7,10 @@
 import { audioContext, tone, unlockAudio, vibrate } from "../audio.js";
 import { VARIANTS, eventData, eventDefinitions, loadChecklist, onSceneGuidance, variantFor } from "../checklist-data.js";
 import { h } from "../dom.js";
-import { checklistEndDetail, closedText, endText, formatClock, formatTime } from "../format.js";
+import { checklistEndDetail, closedText, endText, formatClock, formatTime, notNeededText } from "../format.js";
 import { messagesKey } from "../messages.js";
 import { alertPath, go } from "../router.js";
-import { closedOf, endOf, incidentOf } from "../store.js";
+import { attendedHere, closedOf, endOf, incidentOf } from "../store.js";
 import { ScreenWakeLock } from "../wakelock.js";
 import { messageBanner } from "./messages.js";
 import { notice, region, topbar } from "./parts.js";
@@ -36,13 +36,30 @@ function describe(entry, labels) {
  * The checklist's notice of a call that ended for this alert ({headline, detail}), or null while
  * it goes on: cancelled or stood down (`end`, store.endOf) or closed by control (`closed`,
  * store.closedOf). The headline says how it ended, in neutral words; the detail is what the signed
- * checklist tells the crew about CPR for that ending (its notice, where it applies: nothing of the
- * screen's own when it has none), and that what they record is kept.
+ * checklist tells the crew on scene about CPR for that ending (its notice, where it applies:
+ * nothing of the screen's own when it has none), and that what they record is kept. To one who
+ * never reached the scene (`onScene` false: checklistOnScene), as on the alert's screen
+ * (alert.js endedSubText), no guidance: that they are not needed (format.js notNeededText). Found
+ * by a browser trial: accepted, on the checklist with nothing tapped, a cancel told him "If you
+ * are still doing CPR, carry on" there and "You are not needed" on his alert. Without `onScene`,
+ * on scene: never "not needed" to someone who may be doing CPR.
  */
-export function endNotice({ end, closed, incident, checklist }) {
-  if (end) return { headline: `${endText(end, incident)}.`, detail: checklistEndDetail(onSceneGuidance(checklist, end.kind)) };
-  if (closed) return { headline: `${closedText(closed)}.`, detail: checklistEndDetail(onSceneGuidance(checklist, "closed")) };
+export function endNotice({ end, closed, incident, checklist, onScene = true }) {
+  const detail = (ending) => checklistEndDetail(onScene ? onSceneGuidance(checklist, ending) : "");
+  if (end) return { headline: `${endText(end, incident)}.`, detail: onScene ? detail(end.kind) : checklistEndDetail(notNeededText(end)) };
+  if (closed) return { headline: `${closedText(closed)}.`, detail: detail("closed") };
   return null;
+}
+
+/**
+ * Was the firefighter on scene, for what the checklist tells them when the call ends: the same
+ * rule as the alert's screen (store.attendedHere: the server says so, or this phone logged
+ * checklist events for the alert), counting too the events this checklist shows (`entries`),
+ * which the store's copy may not hold yet. A tap on an accepted alert puts them on scene, so a
+ * checklist opened with nothing tapped is one who never reached the scene.
+ */
+export function checklistOnScene(state, alert, entries = []) {
+  return attendedHere(state, alert) || entries.length > 0;
 }
 
 /**
@@ -265,7 +282,8 @@ export function checklistView(root, { id }, ctx) {
     const alert = state.alerts.get(id);
     const end = endOf(state, alert);
     const closed = closedOf(state, alert);
-    const told = endNotice({ end, closed, incident: alert ? incidentOf(state, alert) : null, checklist: local.checklist });
+    const onScene = checklistOnScene(state, alert, local.entries);
+    const told = endNotice({ end, closed, incident: alert ? incidentOf(state, alert) : null, checklist: local.checklist, onScene });
     if (end) {
       parts.push(
         notice(
@@ -580,7 +598,8 @@ export function checklistView(root, { id }, ctx) {
     }
     if (alert) messageBox.show(messagesKey(state, alert.incident_id), () => messageBanner(ctx, alert.incident_id));
     const closed = closedOf(state, alert);
-    const told = endNotice({ end: endOf(state, alert), closed, incident: alert ? incidentOf(state, alert) : null, checklist: local.checklist });
+    const onScene = checklistOnScene(state, alert, local.entries);
+    const told = endNotice({ end: endOf(state, alert), closed, incident: alert ? incidentOf(state, alert) : null, checklist: local.checklist, onScene });
     banners.show(
       [state.session, endOf(state, alert), closed, alert ? incidentOf(state, alert)?.cancel_reason : null, told, metronome.running, ctx.metronomeStoppedFor === id, ctx.metronomeInterrupted?.alertId === id, local.checklist?.version, local.checklist?.signOff?.approved, local.checklistInfo?.noApproved],
       () => renderBanners(state),
