@@ -413,6 +413,10 @@ ESCALATION_LADDER = env.ladder(
 # (found by a trial: one created with `dispatch: false` sat above a scrolled board, unseen, for two
 # minutes): the worker's escalation pass raises it (backend/dispatch/escalation.py; docs/board.md).
 UNDISPATCHED_ALARM_SECONDS = env.integer("UNDISPATCHED_ALARM_SECONDS", 60, minimum=10, maximum=3600)
+# An open incident left short with its ladder held after a coordinator's stand-down (ladder.is_held)
+# and nobody dispatching, cancelling or closing it this long after sounds the board's `held` alarm,
+# once: the worker's escalation pass raises it (H17; docs/board.md).
+HELD_LADDER_REMINDER_SECONDS = env.integer("HELD_LADDER_REMINDER_SECONDS", 120, minimum=10, maximum=3600)
 
 # --- After-call records (issue 5) -----------------------------------------------------------------
 # A submitted attendance, outcome or welfare form can be changed by its author for this long; after

@@ -378,7 +378,7 @@ def _dispatch_open_incident(
         # ladder, and those stood down because enough crews were going, the nearest, are alerted
         # again first, as when coverage drops by itself.
         resume_held(incident, now)
-        incident.save(update_fields=["next_escalation_at", "escalation_delay_seconds"])
+        incident.save(update_fields=["next_escalation_at", "escalation_delay_seconds", "held_since"])
         stood_down = _stood_down(incident, reason=StandDownReason.ENOUGH_CREWS)
         resumed = _alert_again(incident, stood_down, now=now, actor=actor)
     if responder_ids is not None:
@@ -636,10 +636,11 @@ def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -
     """Release responders. Without `alert_ids`: everyone who has not answered yet (used once
     enough have accepted). With `alert_ids`: those responders, whatever they had answered. A
     coordinator's (or the control room's) deliberate act, not a drop-out: if it leaves the incident
-    short of crews, nothing sounds and nobody is alerted again by itself; a ladder paused while the
-    incident was covered is held until their next dispatch (_follow_coverage, ladder.is_held).
-    Found by a trial: standing down the one crew on scene read "1 accepted, then dropped out",
-    sounded the alarm and re-alerted those stood down because enough crews were going."""
+    short of crews, nothing sounds and nobody is alerted again by itself; standing down a crew
+    going holds the ladder until their next dispatch, whether or not the incident was covered
+    (_follow_coverage, ladder.is_held). Found by trials: standing down the one crew on scene read "1
+    accepted, then dropped out", sounded the alarm and re-alerted those stood down because enough
+    crews were going; standing down the one crew of an incident never covered let the ladder run on."""
     with transaction.atomic():
         incident = _open_incident_for_update(
             actor,
@@ -654,9 +655,11 @@ def stand_down(*, actor, incident_id: int, alert_ids: list[int] | None = None) -
         else:
             chosen = _named_alerts(alerts, alert_ids)
         now = timezone.now()
+        crew_going = any(alert.state in COMMITTED_STATES for alert in chosen)  # before they move
         changed = _stand_down_alerts(chosen, _stand_down_reason(actor), now=now, actor=actor)
-        # Their own act: no drop-out alarm, nobody alerted again, the ladder held (_follow_coverage).
-        _follow_coverage(incident, now=now, stood_down_by_control=True)
+        # Their own act: no drop-out alarm, nobody alerted again; a crew going stood down holds the
+        # ladder if short (_follow_coverage); the unanswered alone leave it running.
+        _follow_coverage(incident, now=now, stood_down_by_control=crew_going)
         _tell_everyone_about(incident, changed=changed)
     _log_after_commit(
         "Alerts stood down",
@@ -717,9 +720,10 @@ def _follow_coverage(
     out after the escalation alarm was acknowledged and the ladder had finished, and nothing
     sounded).
 
-    `stood_down_by_control`: a coordinator or the control room stood crews down (stand_down). Not
-    a drop-out: no alarm, nobody alerted again, and a cover it ends holds the ladder until their
-    next dispatch (coverage.follow_coverage `hold`; _dispatch_open_incident resumes it)."""
+    `stood_down_by_control`: a coordinator or the control room stood down a crew going (stand_down).
+    Not a drop-out: no alarm, nobody alerted again, and if it leaves the incident short, covered
+    before or not, the ladder is held until their next dispatch (coverage.follow_coverage `hold`;
+    _dispatch_open_incident resumes it)."""
     coverage, change = follow_coverage(incident, now=now, crew_lost=bool(lost), hold=stood_down_by_control)
     if change is Change.NO_LONGER_COVERED and not stood_down_by_control:
         # The system's doing, whoever's answer set it off.
@@ -1078,12 +1082,19 @@ def arrive_before_the_end(*, actor, alert_id: int, at: datetime.datetime) -> Ale
     """A checklist event from before the end synced after it: a crew member without signal tapped
     "At patient" at 10:05 while accepted or en route, the incident was cancelled (or closed, or they
     were stood down) at 10:10, and the tap reached the server at 10:15. They were on scene: the
-    alert keeps its ending (its state, its ending's time: nothing reopens) and gains the on-scene
+    alert stays ended (nothing reopens; a close's ending is a clearing, below) and gains the on-scene
     time an arrival answer would have set, from the event's time kept between their previous step
     and the ending (_arrival_time), so that "attended", the board's counts, the reports' arrival and
     the forms follow. Audited as a change of the on-scene time; the phone, the crew and the boards
     are told as of any alert change. Found by a browser trial: the board said attended 0 of a crew
     doing CPR (docs/hazard-log.md, H04 control 9).
+
+    The alert ends as it would have, the arrival heard in time: a close clears those on scene
+    (close_incident), so one the close stood down is cleared at the close's time instead
+    (_cleared_by_the_close; audited as an alert state change, as the close's clearing is). Found
+    by a browser trial: the row read "Stood down: incident closed" beside "attended 1". A cancel,
+    and a coordinator's or the control room's stand-down, end those on scene as the others
+    (cancelled; stood down, for the same reason): their ending stays.
 
     None, changing nothing, unless the alert ended (cancelled or stood down) at or after `at`,
     having been accepted (accepted_at: a cancelled or stood-down alert that has it was accepted or
@@ -1099,8 +1110,9 @@ def arrive_before_the_end(*, actor, alert_id: int, at: datetime.datetime) -> Ale
         alert.on_scene_at = _arrival_time(alert, at, ended_at)
         alert.version += 1
         alert.summary_due = True  # on_scene_at is one of the REPORTED_TIMES
-        alert.save(update_fields=["on_scene_at", "version", "summary_due"])
-        # Not an alert state change (the state is the ending's): the on-scene time, by name only.
+        cleared = _cleared_by_the_close(alert)
+        alert.save(update_fields=["on_scene_at", "version", "summary_due", *cleared])
+        # The on-scene time, by name only; a state change (a close's clearing) as each one is.
         audit_log.record(
             actor,
             AuditAction.CHANGE,
@@ -1109,6 +1121,8 @@ def arrive_before_the_end(*, actor, alert_id: int, at: datetime.datetime) -> Ale
             incident_id=alert.incident_id,
             detail={"changed": ["on_scene_at"], "state": alert.state, "from": "checklist"},
         )
+        if cleared:
+            record_alert_changes(actor, [alert])
         _tell_everyone_about(alert.incident, changed=[alert])
     _log_after_commit(
         "Arrival before the end recorded from the checklist",
@@ -1119,6 +1133,20 @@ def arrive_before_the_end(*, actor, alert_id: int, at: datetime.datetime) -> Ale
         version=alert.version,
     )
     return alert
+
+
+def _cleared_by_the_close(alert: Alert) -> list[str]:
+    """An alert the close of its incident stood down, now known to have been on scene by then
+    (arrive_before_the_end): cleared at the close's time, as close_incident clears those on scene,
+    and never stood down (in memory; the fields to save). Any other ending stays: a cancel cancels
+    those on scene too, and a coordinator's or the control room's stand-down stands them down."""
+    if alert.state != AlertState.STOOD_DOWN or alert.stood_down_reason != StandDownReason.INCIDENT_CLOSED:
+        return []
+    alert.state = AlertState.CLEARED
+    alert.cleared_at = alert.stood_down_at  # the close's time (close_incident: the same `now`)
+    alert.stood_down_at = None
+    alert.stood_down_reason = ""
+    return ["state", "cleared_at", "stood_down_at", "stood_down_reason"]
 
 
 def _arrival_time(alert: Alert, at: datetime.datetime, now) -> datetime.datetime:

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from backend.dispatch import ladder
-from backend.dispatch.models import COMMITTED_STATES, AlertState, Incident
+from backend.dispatch.models import COMMITTED_STATES, AlertState, Incident, StandDownReason
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,15 @@ class Coverage:
     accepted: int  # accepted at some time and not declined since
     attended: int  # were on scene, whatever they are now
     # Accepted at some time, whatever they are now, after a re-alert too (Alert.first_accepted_at):
-    # with nobody going, how many dropped out. Not in the payload's counts (as_payload).
+    # the alarm says "Nobody has accepted" only if none did. Not in the payload's counts (as_payload).
     ever_accepted: int
+    # Those who accepted at some time and are not going now, each once by their state now
+    # (no_longer_going): stood down by a coordinator or the control room, alerted again and not
+    # answered yet, or dropped out by their own doing. In the payload while nobody is going
+    # (payloads.board_incident).
+    stood_down_by_control: int = 0
+    alerted_again: int = 0
+    dropped_out: int = 0
 
     @property
     def covered(self) -> bool:
@@ -64,7 +71,7 @@ class Coverage:
 
 # What tally() reads of each alert, so callers holding alerts and callers holding a queryset count
 # the same way.
-TALLIED_FIELDS = ("state", "accepted_at", "on_scene_at", "first_accepted_at")
+TALLIED_FIELDS = ("state", "accepted_at", "on_scene_at", "first_accepted_at", "stood_down_reason")
 
 
 def covers(state: str, on_scene_at: datetime.datetime | None) -> bool:
@@ -76,10 +83,44 @@ def covers(state: str, on_scene_at: datetime.datetime | None) -> bool:
 _Time = datetime.datetime | None
 
 
-def tally(target: int, alerts: Iterable[tuple[str, _Time, _Time, _Time]]) -> Coverage:
-    """Count (state, accepted_at, on_scene_at, first_accepted_at) of an incident's alerts."""
+class NoLongerGoing(enum.StrEnum):
+    """Where a responder who accepted at some time stands now that they are not going."""
+
+    STOOD_DOWN_BY_CONTROL = "stood_down_by_control"  # a coordinator's or the control room's act
+    ALERTED_AGAIN = "alerted_again"  # alerted again since, not answered yet
+    DROPPED_OUT = "dropped_out"  # their own doing: declined after all, cleared before arriving
+
+
+_BY_CONTROL = frozenset({StandDownReason.COORDINATOR, StandDownReason.CONTROL_ROOM})
+_UNANSWERED = frozenset({AlertState.ALERTED, AlertState.RECEIVED})
+
+
+def no_longer_going(
+    state: str, on_scene_at: _Time, first_accepted_at: _Time, stood_down_reason: str
+) -> NoLongerGoing | None:
+    """How a responder who accepted at some time (Alert.first_accepted_at, kept by a re-alert) is
+    not going now, by their state now, so that each is counted once and the boards and the phones
+    say the same: None if they never accepted, are going, cleared from the scene, or the incident
+    was cancelled. Found by a browser trial: one alerted again by name (not answered yet) was
+    counted as "accepted, then dropped out" beside those stood down, and the phones called a
+    coordinator's stand-down a drop-out."""
+    if (first_accepted_at is None and on_scene_at is None) or covers(state, on_scene_at):
+        return None
+    if state in _UNANSWERED:
+        return NoLongerGoing.ALERTED_AGAIN
+    if state == AlertState.STOOD_DOWN and stood_down_reason in _BY_CONTROL:
+        return NoLongerGoing.STOOD_DOWN_BY_CONTROL
+    if state == AlertState.CANCELLED:
+        return None
+    return NoLongerGoing.DROPPED_OUT
+
+
+def tally(target: int, alerts: Iterable[tuple[str, _Time, _Time, _Time, str]]) -> Coverage:
+    """Count (state, accepted_at, on_scene_at, first_accepted_at, stood_down_reason) of an
+    incident's alerts."""
     committed = covering = accepted = attended = ever_accepted = 0
-    for state, accepted_at, on_scene_at, first_accepted_at in alerts:
+    gone = dict.fromkeys(NoLongerGoing, 0)
+    for state, accepted_at, on_scene_at, first_accepted_at, stood_down_reason in alerts:
         if state in COMMITTED_STATES:
             committed += 1
         if covers(state, on_scene_at):
@@ -90,6 +131,8 @@ def tally(target: int, alerts: Iterable[tuple[str, _Time, _Time, _Time]]) -> Cov
             attended += 1
         if first_accepted_at is not None:
             ever_accepted += 1
+        if (how := no_longer_going(state, on_scene_at, first_accepted_at, stood_down_reason)) is not None:
+            gone[how] += 1
     return Coverage(
         target=target,
         committed=committed,
@@ -97,6 +140,9 @@ def tally(target: int, alerts: Iterable[tuple[str, _Time, _Time, _Time]]) -> Cov
         accepted=accepted,
         attended=attended,
         ever_accepted=ever_accepted,
+        stood_down_by_control=gone[NoLongerGoing.STOOD_DOWN_BY_CONTROL],
+        alerted_again=gone[NoLongerGoing.ALERTED_AGAIN],
+        dropped_out=gone[NoLongerGoing.DROPPED_OUT],
     )
 
 
@@ -133,11 +179,15 @@ def follow_coverage(
     covered, or that it no longer is, and move the escalation clock to match. `crew_lost`: the
     change took away a crew that counted towards the cover by their own doing (a decline after
     accepting, clearing before arriving). `hold`: the change was a coordinator's (or the control
-    room's) deliberate stand-down: a cover it ends does not resume the ladder, which waits, held,
-    for their next dispatch (ladder.resume_held; found by a trial: standing down the one crew on
-    scene re-alerted everyone and sounded the alarm). Saves the incident only if something
-    changed. The caller acts on the change (backend/dispatch/actions.py)."""
+    room's) deliberate stand-down of a crew going: if it leaves the incident short, the ladder
+    does not run on (nor resume, for a cover it ends) but waits, held, for their next dispatch
+    (ladder.is_held, resume_held), whether or not the incident had been covered. Found by trials:
+    standing down the one crew on scene re-alerted everyone and sounded the alarm; standing down
+    the one crew of an incident never covered let the ladder alert the next ring and sound "Nobody
+    has accepted". Saves the incident only if something changed. The caller acts on the change
+    (backend/dispatch/actions.py)."""
     coverage = coverage_of(incident)
+    held = False
     if coverage.covered and incident.covered_at is None:
         incident.covered_at = now
         # The escalation pass stands down the unanswered once the grace is over, then the ladder
@@ -155,13 +205,27 @@ def follow_coverage(
         change = Change.NO_LONGER_COVERED
     else:
         change = Change.UNCHANGED
+        if hold and not coverage.covered and incident.dispatched_at and incident.next_escalation_at:
+            # Short before and after, the ladder running: held as when the stand-down ends a cover.
+            incident.next_escalation_at = None
+            held = True
     if crew_lost and not coverage.covered and ladder.has_finished(incident):
         # Short of crews with no step left to run (found by a trial: the last crew dropped out after
         # the ladder had finished, and nothing more would happen): the ladder starts again, so those
         # who have not answered are sent to again, anyone newly on call in range is alerted, the
         # silent are texted, and the alarm sounds again if that brings nobody.
         ladder.start_again(incident, now)
-    elif change is Change.UNCHANGED:
+    elif change is Change.UNCHANGED and not held:
         return coverage, change
-    incident.save(update_fields=["covered_at", "next_escalation_at", "escalation_delay_seconds", "escalation_step"])
+    # Since when the ladder is held, for its `held` alarm (ladder.held_alarm_at); none once it is not.
+    incident.held_since = (incident.held_since or now) if ladder.is_held(incident) else None
+    incident.save(
+        update_fields=[
+            "covered_at",
+            "next_escalation_at",
+            "escalation_delay_seconds",
+            "escalation_step",
+            "held_since",
+        ]
+    )
     return coverage, change

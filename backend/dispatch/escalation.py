@@ -7,12 +7,17 @@ Each step runs once: the incident row is locked (skipping rows another worker ho
 counter moves on in the same transaction. A step re-checks the state first: an incident that was
 cancelled or closed meanwhile escalates no further, and one that is covered (enough crews going,
 backend/dispatch/coverage.py) runs no step: once its grace is over, those who have not answered are
-stood down and the ladder waits, to resume where it was if coverage drops.
+stood down and the ladder waits, to resume where it was if coverage drops. A ladder held since a
+coordinator's stand-down (ladder.is_held) runs no step either; if nobody dispatches, cancels or
+closes the incident meanwhile, the board's `held` alarm sounds once (sound_held_alarm).
 """
 
+import datetime
 import logging
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from backend import priority
@@ -34,7 +39,53 @@ def run_due_escalations(*, now=None, limit: int = 20) -> int:
     ran = 0
     for incident_id in due.order_by("next_escalation_at").values_list("pk", flat=True)[:limit]:
         ran += escalate_incident(incident_id=incident_id, now=now)
+    for incident_id in _held_alarms_due(now).order_by("held_since").values_list("pk", flat=True)[:limit]:
+        ran += sound_held_alarm(incident_id=incident_id, now=now)
     return ran
+
+
+def _held_alarms_due(now):
+    """Open incidents whose ladder has been held since a stand-down for HELD_LADDER_REMINDER_SECONDS
+    (ladder.held_alarm_at) with no alarm raised since the hold began: that is, not yet this one."""
+    since = now - datetime.timedelta(seconds=settings.HELD_LADDER_REMINDER_SECONDS)
+    return Incident.objects.filter(status=IncidentStatus.OPEN, held_since__lte=since).exclude(
+        alarm_raised_at__gte=F("held_since")
+    )
+
+
+def sound_held_alarm(*, incident_id: int, now=None) -> bool:
+    """The board's `held` alarm, once, for an open incident left short since a coordinator's
+    stand-down held its ladder (coverage.follow_coverage `hold`), that nobody has dispatched again,
+    cancelled or closed since (H17: forgotten, it sounded nothing, ever). A dispatch resumes the
+    ladder and ends the hold (ladder.resume_held); cancelling or closing ends the incident. False if
+    there was nothing to do (not due, not open, raised already, or another worker holds it)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        incident = _held_alarms_due(now).filter(pk=incident_id).select_for_update(skip_locked=True).first()
+        if incident is None:
+            return False
+        if not ladder.is_held(incident):  # no longer held: nothing to remind of
+            incident.held_since = None
+            incident.save(update_fields=["held_since"])
+            return False
+        _raise_held_alarm(incident, now=now, coverage=coverage_of(incident))
+        incident.save(update_fields=actions.ALARM_FIELDS)
+        events.send_to_board([("board.incident", payloads.board_incident(incident))])
+    logger.info("Incident %s: alarm: held after a stand-down, nobody dispatched", incident_id)
+    return True
+
+
+def _raise_held_alarm(incident: Incident, *, now, coverage: Coverage) -> None:
+    """Plain words of who is going and what to do: the card's line says the ladder is held."""
+    waited = max(0, round((now - incident.held_since).total_seconds()))
+    how_long = f"{waited} s" if waited < 120 else f"{waited // 60} min"
+    reference = incident.cad_reference
+    if coverage.covering:
+        short = f"Incident {reference} is still short of crews ({coverage.lead}) {how_long} after crews were stood down"
+    else:
+        short = f"Nobody is going to incident {reference}, {how_long} after crews were stood down"
+    message = f"{short}: dispatch again, or cancel or close it."
+    actions.raise_board_alarm(incident, now=now, message=message, kind=AlarmKind.HELD)
 
 
 def escalate_incident(*, incident_id: int, now=None) -> bool:

@@ -81,10 +81,21 @@ def is_held(incident: Incident) -> bool:
 def resume_held(incident: Incident, now: datetime.datetime) -> None:
     """Resume a held ladder at the step it had reached, that step due as long after `now` as it
     comes after the step before it (in memory; the caller saves): those alerted now get the step's
-    interval to answer."""
+    interval to answer. The hold, and its `held` alarm, are over (held_since)."""
     step = incident.escalation_step
     seconds = settings.ESCALATION_LADDER[step][0]
     gap = seconds - (settings.ESCALATION_LADDER[step - 1][0] if step else 0)
     since_dispatch = round((now - incident.dispatched_at).total_seconds())
     incident.escalation_delay_seconds = max(0, since_dispatch + gap - seconds)
     incident.next_escalation_at = max(due_time(incident, step), now)
+    incident.held_since = None
+
+
+def held_alarm_at(incident: Incident) -> datetime.datetime | None:
+    """When a held ladder's incident sounds the board's `held` alarm if nobody has dispatched,
+    cancelled or closed it (settings.HELD_LADDER_REMINDER_SECONDS after the hold began:
+    Incident.held_since); None when not held. Raised once by the escalation pass (escalation.py):
+    without it an incident left short by a stand-down and forgotten sounded nothing, ever (H17)."""
+    if incident.held_since is None:
+        return None
+    return incident.held_since + datetime.timedelta(seconds=settings.HELD_LADDER_REMINDER_SECONDS)

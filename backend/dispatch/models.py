@@ -84,6 +84,12 @@ class Incident(models.Model):
     # Before the first dispatch: when the alarm for an incident not dispatched is due (ladder.py,
     # undispatched_alarm_at); the worker's escalation pass reads both.
     next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # While the ladder is held after a coordinator's stand-down (ladder.is_held): since when. The
+    # worker's escalation pass raises the board's `held` alarm HELD_LADDER_REMINDER_SECONDS later if
+    # nobody has dispatched, cancelled or closed it meanwhile (escalation.py; H17).
+    held_since = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="Since when the ladder has been held after a stand-down."
+    )
     # The board's alarm (backend/dispatch/actions.py, raise_board_alarm): when it was last raised and
     # its words as they were then, so that a board opened later says what the alarm said, not what
     # the incident is now (found by a trial: "Nobody has accepted" under an alarm raised while one
@@ -421,6 +427,9 @@ class AlarmKind(models.TextChoices):
     # Raised by the worker UNDISPATCHED_ALARM_SECONDS after an incident nobody has dispatched was
     # created (backend/dispatch/escalation.py): over once it is dispatched.
     UNDISPATCHED = "undispatched", "An open incident was not dispatched in time"
+    # Raised by the worker HELD_LADDER_REMINDER_SECONDS after a stand-down left the incident short
+    # and held its ladder (backend/dispatch/escalation.py): over once it is dispatched, or ended.
+    HELD = "held", "Nobody dispatched again after a stand-down left an incident short"
     WORKER_SILENT = "worker_silent", "No delivery worker is reporting"
 
 

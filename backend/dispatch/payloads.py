@@ -5,7 +5,7 @@ from django.conf import settings
 
 from backend.delivery.receipts import DeviceFunnel, board_item, funnels_of
 from backend.dispatch import ladder
-from backend.dispatch.coverage import TALLIED_FIELDS, Coverage, coverage_of, tally
+from backend.dispatch.coverage import TALLIED_FIELDS, Coverage, coverage_of, no_longer_going, tally
 from backend.dispatch.models import Alert, Incident, IncidentStatus, UnreachedReason
 
 ALERT_TIMESTAMP_FIELDS = (
@@ -75,6 +75,12 @@ def crew_member(alert: Alert) -> dict:
         # they accepted and dropped out, not that nobody has accepted (found by a browser trial).
         # Not accepted_at, which a re-alert clears (actions._ask_afresh).
         "ever_accepted": alert.first_accepted_at is not None,
+        # How one who accepted is not going now, as the boards count them (coverage.no_longer_going):
+        # the crew line says "stood down by control" as the boards do, not "dropped out" (found by a
+        # browser trial). Null if going, cleared from the scene, or never accepted.
+        "no_longer_going": no_longer_going(
+            alert.state, alert.on_scene_at, alert.first_accepted_at, alert.stood_down_reason
+        ),
     }
 
 
@@ -150,22 +156,28 @@ def board_incident(incident: Incident, *, coverage: Coverage | None = None) -> d
             "escalation_step": incident.escalation_step,
             **_next_escalation(incident, coverage),
             **coverage.as_payload(),
-            "dropped_out_count": _dropped_out_count(incident, coverage),
+            **_no_longer_going_counts(incident, coverage),
         }
     )
     return data
 
 
-def _dropped_out_count(incident: Incident, coverage: Coverage) -> int | None:
-    """While the open incident has nobody going: how many accepted it at some time and dropped out
-    (declined after all, stood down, cleared before arriving), so that the boards say so rather
-    than "nobody has accepted", after a re-alert too (it clears the alert's acceptance time, not
-    its first: Alert.first_accepted_at). With nobody going, all who ever accepted have dropped out.
+def _no_longer_going_counts(incident: Incident, coverage: Coverage) -> dict:
+    """While the open incident has nobody going: those who accepted it at some time, each counted
+    once by their state now (coverage.no_longer_going), so that the boards say "no one going now: 1
+    stood down by control, 1 accepted, then dropped out" rather than "nobody has accepted", after
+    a re-alert too (it clears the alert's acceptance time, not its first: Alert.first_accepted_at).
+    Found by browser trials: one alerted again and not answered yet was counted as dropped out. All
     None while somebody is going, and once the incident has ended (the boards then say other
     things). Counted with the coverage: no query."""
+    counts = {
+        "stood_down_by_control_count": coverage.stood_down_by_control,
+        "alerted_again_count": coverage.alerted_again,
+        "dropped_out_count": coverage.dropped_out,
+    }
     if incident.status != IncidentStatus.OPEN or coverage.covering:
-        return None
-    return coverage.ever_accepted
+        return dict.fromkeys(counts)
+    return counts
 
 
 def _next_escalation(incident: Incident, coverage: Coverage) -> dict:
@@ -183,6 +195,9 @@ def _next_escalation(incident: Incident, coverage: Coverage) -> dict:
         "next_escalation_at": _iso(due),
         "next_escalation_action": ladder.what_step_does(incident, step) if runs_a_step else None,
         "escalation_ladder_steps": len(settings.ESCALATION_LADDER),
+        # Since when the ladder has been held after a stand-down (ladder.is_held), while open: an
+        # alarm raised since is the `held` alarm (escalation.sound_held_alarm; board-state.js).
+        "held_since": _iso(incident.held_since) if incident.status == IncidentStatus.OPEN else None,
     }
 
 

@@ -4,7 +4,12 @@ on the phone: "On scene" needs signal), the coordinator cancelled at 10:10, the 
 10:15: the events were kept but the arrival was not (the incident was no longer open), so the alert
 stayed "not attended" and the board and the reports said attended 0. The alert keeps its ending
 and gains the on-scene time from the tap's, audited, and the phone, the crew and the boards are
-told (backend/dispatch/actions.py arrive_before_the_end; docs/hazard-log.md H04 control 9)."""
+told (backend/dispatch/actions.py arrive_before_the_end; docs/hazard-log.md H04 control 9).
+
+The alert ends as it would have, the arrival heard in time: a close clears those on scene, so one
+the close stood down is cleared at the close's time (found by a later browser trial: the row read
+"Stood down: incident closed" beside "attended 1"); a cancel or a coordinator's stand-down ends
+those on scene as the others, so those endings stay."""
 
 import datetime
 import uuid
@@ -30,6 +35,7 @@ from backend.errors import Conflict
 from backend.realtime import events
 from backend.records import access as records_access
 from backend.records import prefill
+from backend.records.models import RecordKind
 
 MINUTE = datetime.timedelta(minutes=1)
 
@@ -90,11 +96,14 @@ def end(how, *, carol, incident, alert):
         stand_down(actor=carol, incident_id=incident.pk, alert_ids=[alert.pk])
 
 
+# Each ending, as it leaves one on scene: their state, the time it sets, the incident's status.
 ENDINGS = {
     "cancel": (AlertState.CANCELLED, "cancelled_at", IncidentStatus.CANCELLED),
-    "close": (AlertState.STOOD_DOWN, "stood_down_at", IncidentStatus.CLOSED),
+    "close": (AlertState.CLEARED, "cleared_at", IncidentStatus.CLOSED),
     "stand_down": (AlertState.STOOD_DOWN, "stood_down_at", IncidentStatus.OPEN),
 }
+# What the ending set of an alert, and what the arrival must leave as it would have been.
+ENDING_FIELDS = ("state", "cancelled_at", "stood_down_at", "stood_down_reason", "cleared_at")
 
 
 @pytest.mark.parametrize("how", ENDINGS)
@@ -113,9 +122,14 @@ def test_a_tap_before_the_end_synced_after_it_is_an_arrival_before_the_end(alert
     arrived = fresh(alert)
     state, ending_field, status = ENDINGS[how]
     assert arrived.on_scene_at == tapped_at
-    # Nothing reopens: the alert keeps its ending, the incident its status.
+    # Nothing reopens: the alert ends as one on scene then (a close clears them), at the ending's
+    # time; the incident keeps its status.
     assert (arrived.state, getattr(arrived, ending_field)) == (state, tapped_at + 5 * MINUTE)
-    assert arrived.stood_down_reason == ended.stood_down_reason
+    if how == "close":
+        assert ended.stood_down_reason == StandDownReason.INCIDENT_CLOSED
+        assert (arrived.stood_down_at, arrived.stood_down_reason) == (None, "")
+    else:
+        assert arrived.stood_down_reason == ended.stood_down_reason
     assert Incident.objects.get(pk=incident.pk).status == status
     assert arrived.version == ended.version + 1 and arrived.summary_due
     assert attended(incident) == 1
@@ -126,15 +140,89 @@ def test_a_tap_before_the_end_synced_after_it_is_an_arrival_before_the_end(alert
         incident_id=incident.pk,
         detail={"changed": ["on_scene_at"], "state": state, "from": "checklist"},
     ).exists()
+
+
+@pytest.mark.parametrize("how", ENDINGS)
+def test_the_alert_ends_as_if_the_arrival_had_been_heard_in_time(alerts, carol, incident, now, how):
+    """Bob pressed "On scene" and it was heard; Alice's tap, from before his, reached the server
+    only after the ending: her alert ends as his did (a close clears both at its time; a cancel
+    cancels both; a coordinator's stand-down stands both down), and her attendance form's "left
+    scene" is said as his is."""
+    alice, bob = alerts["alice"], alerts["bob"]
+    answer(alice, "accept", "en_route", at=now - 10 * MINUTE)
+    answer(bob, "accept", at=now - 10 * MINUTE)
+    respond_to_alert(actor=bob.responder.user, alert_id=bob.pk, response="on_scene")
+    if how == "stand_down":
+        stand_down(actor=carol, incident_id=incident.pk, alert_ids=[alice.pk, bob.pk])
+    else:
+        end(how, carol=carol, incident=incident, alert=alice)
+    ended = Incident.objects.get(pk=incident.pk)
+
+    record(alice, "arrived", occurred_at=now - 2 * MINUTE)
+
+    heard_late, heard_in_time = fresh(alice), fresh(bob)
+    assert heard_late.on_scene_at == now - 2 * MINUTE
+    assert {field: getattr(heard_late, field) for field in ENDING_FIELDS} == {
+        field: getattr(heard_in_time, field) for field in ENDING_FIELDS
+    }
+    state, ending_field, status = ENDINGS[how]
+    assert heard_late.state == state and getattr(heard_late, ending_field) is not None
     if how == "close":
-        assert ended.stood_down_reason == StandDownReason.INCIDENT_CLOSED
+        assert heard_late.cleared_at == ended.closed_at
+    # Nothing reopens, nothing is dispatched or escalated again.
+    after = Incident.objects.get(pk=incident.pk)
+    assert (after.status, after.next_escalation_at) == (status, ended.next_escalation_at)
+    assert Alert.objects.filter(incident=incident).count() == len(alerts)
+    assert attended(incident) == 2
+    late, in_time = (prefill.prefill(RecordKind.ATTENDANCE, alert) for alert in (heard_late, heard_in_time))
+    assert late["left_scene_at"] == in_time["left_scene_at"] and late["attended"] is True
+    assert prefill.estimated(RecordKind.ATTENDANCE, heard_late) == prefill.estimated(
+        RecordKind.ATTENDANCE, heard_in_time
+    )
 
 
-def test_the_phone_the_crew_and_the_boards_are_told(alerts, carol, incident, now):
+def test_a_close_s_clearing_is_audited_as_an_alert_state_change(alerts, carol, incident, now):
+    """As the close's clearing of one on scene is (an "alert state" entry: the state it reached),
+    by whoever's sync cleared it; and the on-scene time, from the checklist, as before."""
+    alert = alerts["alice"]
+    answer(alert, "accept", at=now - 10 * MINUTE)
+    close_incident(actor=carol, incident_id=incident.pk)
+    states_before = AuditEntry.objects.filter(action=AuditAction.ALERT_STATE, object_id=str(alert.pk)).count()
+
+    record(alert, "arrived", occurred_at=now - 2 * MINUTE)
+
+    changes = AuditEntry.objects.filter(action=AuditAction.ALERT_STATE, object_id=str(alert.pk)).order_by("at", "pk")
+    assert changes.count() == states_before + 1
+    last = changes.last()
+    assert (last.object_type, last.incident_id, last.detail) == ("alert", incident.pk, {"state": "cleared"})
+    assert last.actor == alert.responder.user
+    assert AuditEntry.objects.filter(
+        action=AuditAction.CHANGE,
+        object_id=str(alert.pk),
+        detail={"changed": ["on_scene_at"], "state": "cleared", "from": "checklist"},
+    ).exists()
+
+
+def test_a_cancel_s_ending_is_no_state_change(alerts, carol, incident, now):
+    """The alert stays cancelled: no state change is audited, only the on-scene time."""
+    alert = alerts["alice"]
+    answer(alert, "accept", at=now - 10 * MINUTE)
+    cancel_incident(actor=carol, incident_id=incident.pk, reason="Ambulance on scene")
+    states_before = AuditEntry.objects.filter(action=AuditAction.ALERT_STATE, object_id=str(alert.pk)).count()
+
+    record(alert, "arrived", occurred_at=now - 2 * MINUTE)
+
+    after = fresh(alert)
+    assert (after.state, after.cleared_at, after.on_scene_at) == (AlertState.CANCELLED, None, now - 2 * MINUTE)
+    assert AuditEntry.objects.filter(action=AuditAction.ALERT_STATE, object_id=str(alert.pk)).count() == states_before
+
+
+@pytest.mark.parametrize(("how", "state"), [("cancel", "cancelled"), ("close", "cleared")])
+def test_the_phone_the_crew_and_the_boards_are_told(alerts, carol, incident, now, how, state):
     alert = alerts["alice"]
     tapped_at = now - 10 * MINUTE
     answer(alert, "accept", "en_route", at=tapped_at - 10 * MINUTE)
-    cancel_incident(actor=carol, incident_id=incident.pk, reason="Ambulance on scene")
+    end(how, carol=carol, incident=incident, alert=alert)
     backdate_the_end(incident, tapped_at + 5 * MINUTE)
 
     with (
@@ -145,14 +233,15 @@ def test_the_phone_the_crew_and_the_boards_are_told(alerts, carol, incident, now
 
     sent = [item for call in board.call_args_list for item in call.args[0]]
     [board_alert] = [data for kind, data in sent if kind == "board.alert"]
-    assert (board_alert["state"], board_alert["on_scene_at"]) == ("cancelled", tapped_at.isoformat())
+    assert (board_alert["state"], board_alert["on_scene_at"]) == (state, tapped_at.isoformat())
+    assert board_alert["stood_down_reason"] == ""
     [board_incident] = [data for kind, data in sent if kind == "board.incident"]
     assert board_incident["attended_count"] == 1
     told = {call.args[1]: call for call in responders.call_args_list}
     owner = told["alert.updated"]
     assert set(owner.args[0]) == {alert.responder_id}
     mine = owner.args[2](alert.responder_id)["alert"]
-    assert (mine["state"], mine["on_scene_at"]) == ("cancelled", tapped_at.isoformat())
+    assert (mine["state"], mine["on_scene_at"]) == (state, tapped_at.isoformat())
     crew = told["incident.updated"].args[2](alerts["bob"].responder_id)["crew"]
     assert [member["attended"] for member in crew if member["alert_id"] == alert.pk] == [True]
 

@@ -3,7 +3,9 @@ trial: the incident's only accepted responder was stood down (the board: "no one
 accepted, then dropped out") and alerted again by name; the board then said "nobody has accepted
 (15 alerted)" and his phone's crew line "Nobody has accepted yet (2 needed)". A re-alert clears
 the alert's acceptance time (test_realert.py); the alert keeps that he accepted (first_accepted_at),
-not the audit trail, which is the accountability record and may be archived or moved.
+not the audit trail, which is the accountability record and may be archived or moved. Counted once,
+by his state now: alerted again and not answered yet, not "dropped out" (a later trial found him
+counted as dropped out beside the one stood down: test_coverage_after_a_stand_down.py).
 
 Alice and Bob are at Norwich; the crew target is 2."""
 
@@ -68,14 +70,15 @@ def test_the_board_still_counts_who_accepted_and_dropped_out_after_a_realert(car
 
     assert_matches("board_incident", data)
     assert (data["covering_count"], data["accepted_count"]) == (0, 0)
-    assert data["dropped_out_count"] == 1
+    assert (data["alerted_again_count"], data["dropped_out_count"], data["stood_down_by_control_count"]) == (1, 0, 0)
 
 
 def test_the_count_is_none_while_somebody_is_going_and_zero_when_nobody_dropped_out(carol, alice, bob):
     incident = dispatched(carol)
     assert board_incident(incident)["dropped_out_count"] == 0
     respond_to_alert(actor=bob.user, alert_id=alert_of(incident, bob).pk, response="accept")
-    assert board_incident(fresh(incident))["dropped_out_count"] is None
+    data = board_incident(fresh(incident))
+    assert data["dropped_out_count"] is data["alerted_again_count"] is data["stood_down_by_control_count"] is None
 
 
 def test_the_crew_still_says_who_accepted_after_a_realert(carol, alice, bob):
@@ -88,6 +91,7 @@ def test_the_crew_still_says_who_accepted_after_a_realert(carol, alice, bob):
         assert_matches("crew_member", member)
     assert crew[alice.pk]["ever_accepted"] is True
     assert crew[bob.pk]["ever_accepted"] is False
+    assert (crew[alice.pk]["no_longer_going"], crew[bob.pk]["no_longer_going"]) == ("alerted_again", None)
     # Bob's phone heard it with the crew of the re-alert.
     update = ResponderEvent.objects.filter(responder=bob, type="incident.updated").order_by("-pk").first()
     told = {member["responder_id"]: member for member in update.data["crew"]}
@@ -125,7 +129,7 @@ def test_who_accepted_and_dropped_out_is_still_said_without_the_audit_trail(caro
     accepted_then_stood_down_and_alerted_again(carol, incident, alice)
     without_the_audit_trail(incident)
 
-    assert board_incident(fresh(incident))["dropped_out_count"] == 1
+    assert board_incident(fresh(incident))["alerted_again_count"] == 1
     crew = {member["responder_id"]: member for member in crew_of(incident)}
     assert (crew[alice.pk]["ever_accepted"], crew[bob.pk]["ever_accepted"]) == (True, False)
     for _step in LADDER:

@@ -15,7 +15,7 @@ from unittest import mock
 
 import pytest
 
-from backend.dispatch import payloads, positions
+from backend.dispatch import ladder, payloads, positions
 from backend.dispatch.actions import dispatch_incident, respond_to_alert, stand_down
 from backend.dispatch.escalation import run_due_escalations
 from backend.dispatch.models import Alert, AlertState, Incident, StandDownReason
@@ -135,10 +135,11 @@ def test_standing_down_the_only_crew_on_scene_sounds_nothing_and_alerts_nobody_a
     incident = fresh(incident)
     assert incident.alarm_raised_at is None and board_frames(send, "board.alarm") == []
     assert alert_of(incident, bob).state == AlertState.STOOD_DOWN  # not alerted again
-    # The ladder is held, not resumed: nothing runs by itself.
+    # The ladder is held, not resumed: nothing runs by itself (until the `held` alarm, if nobody
+    # dispatches, cancels or closes it: test_held_ladder_alarm.py).
     assert incident.covered_at is None and incident.next_escalation_at is None
     assert payloads.board_incident(incident)["next_escalation_at"] is None
-    assert run_due_escalations(now=incident.dispatched_at + datetime.timedelta(hours=1)) == 0
+    assert run_due_escalations(now=ladder.held_alarm_at(incident) - datetime.timedelta(seconds=1)) == 0
 
 
 def test_the_coordinators_dispatch_after_it_resumes_the_ladder_and_alerts_the_nearest_again(

@@ -5,6 +5,7 @@ the coordinator's board hears each acknowledgement."""
 
 import re
 
+from playwright.sync_api import expect
 from websockets.sync.client import connect
 
 from tests.e2e.helpers import accept_new_alert, log_in, watch_for_problems
@@ -135,6 +136,9 @@ def test_a_message_sent_from_the_admin_board_reaches_the_app_and_its_got_it_show
 
     app.locator(".alert-messages .message-text", has_text="Use the side gate").wait_for()
     app.get_by_role("button", name="Got it: Use the side gate").click()
-    board.locator(".board-messages li", has_text="Use the side gate").get_by_text("Got it:").wait_for()
+    # In the wall's words (board-state.js, seenText).
+    expect(board.locator(".board-messages li", has_text="Use the side gate")).to_contain_text(
+        re.compile(r"Seen by 1 of \d+: "), timeout=10_000
+    )
     assert problems == []
     desk.close()

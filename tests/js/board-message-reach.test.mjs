@@ -77,7 +77,7 @@ describe("whom a message reaches, on the boards", () => {
     const admin = await import("../../backend/dispatch/static/dispatch/board.js");
     const state = boardOf(...TRIAL);
     const [line] = admin.messageLines(board.messagesOf(state, 1), new Map([[1, "T13-1"]]));
-    assert.equal(line.seen, "Got it: Alice, Bob (2 of 2)");
+    assert.equal(line.seen, "Seen by 2 of 2: Alice, Bob"); // the wall's words (board-state.js, seenText)
     assert.equal(line.text, `T13-1 ${board.clockTime(SENT)}: “Access by the rear door” · `);
     assert.deepEqual(admin.messageLines(board.messagesOf(state, 1), new Map()), [], "not an open incident's");
   });

@@ -84,7 +84,7 @@ describe("a crew going who logged out of the app", () => {
     assert.equal(tone, "short");
   });
 
-  it("reads the alerts' own logout time when no predicate is given (the admin's board)", () => {
+  it("reads the alerts' own logout time when no predicate is given", () => {
     const stored = [going[0], { ...going[1], responder_logged_out_at: "2026-01-01T12:02:03+00:00" }];
     assert.equal(board.coverageText(covered, stored).lead, "2 going, 1 of them logged out (2 needed)");
   });
@@ -104,13 +104,13 @@ describe("a coordinator standing down the one crew on scene (T11-E)", () => {
   ];
 
   it("is worded as stood down by control, not as a drop-out", () => {
-    const text = board.coverageText({ ...held, dropped_out_count: 1 }, alerts).text;
+    const text = board.coverageText({ ...held, stood_down_by_control_count: 1, alerted_again_count: 0, dropped_out_count: 0 }, alerts).text;
     assert.equal(text, "0 going (1 needed): no one going now: 1 stood down by control (2 alerted).");
   });
 
   it("still says a drop-out beside it", () => {
     const more = [...alerts, alert(3, "declined", { accepted_at: AT, decline_reason: "no_transport" })];
-    const text = board.coverageText({ ...held, dropped_out_count: 2 }, more).text;
+    const text = board.coverageText({ ...held, stood_down_by_control_count: 1, alerted_again_count: 0, dropped_out_count: 1 }, more).text;
     assert.equal(text, "0 going (1 needed): no one going now: 1 stood down by control, 1 accepted, then dropped out (3 alerted).");
   });
 

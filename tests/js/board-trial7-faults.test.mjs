@@ -32,25 +32,27 @@ describe("the responder the Alert named dialog chooses first", () => {
 
 describe("the coverage line after the one who dropped out is alerted again", () => {
   // Stood down after accepting, then alerted again by name: his alert's acceptance time is
-  // cleared; the server counts him from his first acceptance (dropped_out_count).
+  // cleared; the server counts him from his first acceptance, by his state now: alerted again and
+  // not answered yet (alerted_again_count), not dropped out (a later trial: board-stand-down-
+  // counting.test.mjs).
   const incident = {
     id: 1, cad_reference: "T7-2", status: "open", dispatched_at: "2026-01-01T12:00:05+00:00", crew_target: 2,
     committed_count: 0, covering_count: 0, accepted_count: 0, attended_count: 0, escalation_step: 1,
-    alarm_raised_at: "2026-01-01T12:04:00+00:00", dropped_out_count: 1,
+    alarm_raised_at: "2026-01-01T12:04:00+00:00", stood_down_by_control_count: 0, alerted_again_count: 1, dropped_out_count: 0,
   };
   const alerts = Array.from({ length: 15 }, (_, index) => ({
     id: index + 1, incident_id: 1, state: "alerted", accepted_at: null, on_scene_at: null,
     realerted_at: index === 0 ? "2026-01-01T12:05:00+00:00" : null,
   }));
 
-  it("still says that someone accepted and dropped out", () => {
+  it("still says that someone had accepted, alerted again", () => {
     const { text, tone } = board.coverageText(incident, alerts);
-    assert.equal(text, "0 going (2 needed): no one going now: 1 accepted, then dropped out (15 alerted).");
+    assert.equal(text, "0 going (2 needed): no one going now: 1 alerted again after accepting (15 alerted).");
     assert.equal(tone, "none");
   });
 
   it("still says nobody has accepted when nobody has", () => {
-    assert.equal(board.coverageText({ ...incident, dropped_out_count: 0 }, alerts).text, "0 going (2 needed): nobody has accepted (15 alerted).");
+    assert.equal(board.coverageText({ ...incident, alerted_again_count: 0 }, alerts).text, "0 going (2 needed): nobody has accepted (15 alerted).");
   });
 
   it("says it on the stood-down phone's crew line too", () => {

@@ -17,6 +17,7 @@ export { applyPosition, positionsOf };
 export const COMMITTED_STATES = new Set(["accepted", "en_route", "on_scene"]);
 // States in which a responder may still turn up or answer (backend/dispatch/actions.py).
 const ACTIVE_STATES = new Set(["alerted", "received", ...COMMITTED_STATES]);
+const UNANSWERED_STATES = new Set(["alerted", "received"]);
 
 // The names of states and reasons are the server's, as the phones have them (/app/labels.js,
 // generated from the choices in backend/dispatch/models.py).
@@ -152,9 +153,11 @@ export function applyWelfare(state, notice) {
  *  were true then (found by a trial: a board reloaded after an alarm raised with one crew going
  *  worded it from the incident as it was later, "Nobody has accepted"). */
 export function alarmOf(state, incident) {
+  if (!isShort(incident)) return null;
   // Short because a coordinator stood crews down, the ladder held until they dispatch: their own
-  // act, nothing to sound (escalationHeld; found by a trial).
-  if (!isShort(incident) || escalationHeld(incident)) return null;
+  // act, nothing to sound (escalationHeld; found by a trial), until the server's `held` alarm, if
+  // nobody has dispatched, cancelled or closed it in time (heldAlarm; H17).
+  if (escalationHeld(incident)) return heldAlarm(incident);
   // An alarm raised before the incident's dispatch was the alarm for not dispatching it (the
   // server's `undispatched`, escalation.py): the dispatch has dealt with it, and it must not sound
   // on as the escalation alarm. (A dispatch that reaches nobody raises its own, at the dispatch.)
@@ -170,6 +173,17 @@ export function alarmOf(state, incident) {
     : null);
   if (!heard || !stored) return heard ?? stored;
   return Date.parse(stored.raised_at) > Date.parse(heard.raised_at) ? stored : heard;
+}
+
+/** The alarm raised since a held ladder's hold began (the server's `held_since`): the server's
+ *  `held` alarm, raised once HELD_LADDER_REMINDER_SECONDS after it (backend/dispatch/escalation.py),
+ *  in its words; null until then, and for an alarm raised before the stand-down. */
+function heldAlarm(incident) {
+  const raised = Date.parse(incident.alarm_raised_at ?? "");
+  const since = Date.parse(incident.held_since ?? "");
+  if (Number.isNaN(raised) || Number.isNaN(since) || raised < since) return null;
+  const message = incident.alarm_message || `Nobody has dispatched ${incident.cad_reference} again since crews were stood down.`;
+  return { incident_id: incident.id, cad_reference: incident.cad_reference, raised_at: incident.alarm_raised_at, message };
 }
 
 /** Whether an alarm raised at `raisedAt` came before the incident's first dispatch (ISO times). */
@@ -478,16 +492,42 @@ export function isShort(incident) {
   return incident.status === "open" && !coverageOf(incident).covered;
 }
 
-/** How many of the incident's responders accepted and are no longer going (declined after all,
- *  stood down, or cleared without arriving): the more of what the alerts' own times say and what
- *  the server counted (`dropped_out_count`, set while nobody is going). A re-alert clears an
- *  alert's acceptance time, so after one only the server, which keeps its first, knows
- *  (found by a browser trial: "nobody has accepted" once the one who had dropped out was alerted
- *  again). */
-function droppedOut(incident, alerts) {
-  const fromAlerts = alerts.filter((alert) => alert.accepted_at && !COMMITTED_STATES.has(alert.state) && !(alert.state === "cleared" && alert.on_scene_at)).length;
-  const counted = Number.isInteger(incident.dropped_out_count) ? incident.dropped_out_count : 0;
-  return Math.max(fromAlerts, counted);
+/** Alerts stood down by a coordinator or the control room: their deliberate act, not a drop-out. */
+const BY_CONTROL = new Set(["coordinator", "control_room"]);
+
+/** Those who accepted the incident at some time and are not going now, each counted once by their
+ *  state now: {byControl, again, dropped}: stood down by a coordinator or the control room,
+ *  alerted again and not answered yet, dropped out by their own doing (declined after all, cleared
+ *  before arriving). From the server's counts (backend/dispatch/coverage.py, no_longer_going; set
+ *  while nobody is going), which know who accepted before a re-alert cleared the acceptance time;
+ *  from the alerts' own times without them. Found by browser trials: "nobody has accepted" once
+ *  the one who had dropped out was alerted again; then "1 accepted, then dropped out" of one
+ *  alerted again by name and not answered yet. */
+function noLongerGoing(incident, alerts) {
+  const counts = [incident.stood_down_by_control_count, incident.alerted_again_count, incident.dropped_out_count];
+  if (counts.every(Number.isInteger)) {
+    const [byControl, again, dropped] = counts;
+    return { byControl, again, dropped };
+  }
+  const gone = { byControl: 0, again: 0, dropped: 0 };
+  for (const alert of alerts) {
+    if (!(alert.accepted_at || alert.on_scene_at) || COMMITTED_STATES.has(alert.state) || alert.state === "cancelled") continue;
+    if (alert.state === "cleared" && alert.on_scene_at) continue;
+    if (UNANSWERED_STATES.has(alert.state)) gone.again += 1;
+    else if (alert.state === "stood_down" && BY_CONTROL.has(alert.stood_down_reason)) gone.byControl += 1;
+    else gone.dropped += 1;
+  }
+  return gone;
+}
+
+/** noLongerGoing's counts in words, as the coverage line and the alarm list them: "1 stood down by
+ *  control, 1 accepted, then dropped out"; "" when nobody had accepted. */
+function noLongerGoingText({ byControl, again, dropped }) {
+  return [
+    byControl ? `${byControl} stood down by control` : null,
+    dropped ? `${dropped} accepted, then dropped out` : null,
+    again ? `${again} alerted again after accepting` : null,
+  ].filter(Boolean).join(", ");
 }
 
 /** The counts a coverage line starts with, and the alarm says them in: those committed now are
@@ -500,13 +540,6 @@ export function coverageLead({ target, committed, covering }, loggedOut = 0) {
   const going = committed || !cleared ? `${committed} going${loggedOut ? `, ${loggedOut} of them logged out` : ""}` : null;
   const who = [going, cleared ? `${cleared} cleared from the scene` : null];
   return `${who.filter(Boolean).join(", ")} (${target} needed)`;
-}
-
-/** Alerts stood down by a coordinator or the control room after accepting: their deliberate act,
- *  not a drop-out. */
-const BY_CONTROL = new Set(["coordinator", "control_room"]);
-function stoodDownByControl(alerts) {
-  return alerts.filter((alert) => alert.state === "stood_down" && BY_CONTROL.has(alert.stood_down_reason) && (alert.accepted_at || alert.on_scene_at)).length;
 }
 
 /** The escalation ladder is held: a coordinator (or the control room) stood crews down and the
@@ -545,20 +578,29 @@ export function coverageText(incident, alerts = [], { dispatchButton = false, is
   }
   if (covering) return line(`${target - covering} more needed.`, "short");
   let why;
-  // Those who accepted and then dropped out (declined after all, stood down, cleared before
-  // arriving): "nobody has accepted" was untrue once two had (found by trying the board). Those a
-  // coordinator or the control room stood down did not drop out: said apart (found by a trial:
-  // "1 accepted, then dropped out" of the one crew on scene a coordinator stood down).
-  const byControl = stoodDownByControl(alerts);
-  const dropped = Math.max(0, droppedOut(incident, alerts) - byControl);
-  const gone = [byControl ? `${byControl} stood down by control` : null, dropped ? `${dropped} accepted, then dropped out` : null].filter(Boolean);
-  if (gone.length) why = `no one going now: ${gone.join(", ")} (${alerts.length} alerted).`;
+  // Those who accepted and are not going now, each once by their state now: "nobody has accepted"
+  // was untrue once two had dropped out (found by trying the board). Those a coordinator or the
+  // control room stood down did not drop out, nor did one alerted again and not answered yet: said
+  // apart (found by trials: "1 accepted, then dropped out" of the one crew on scene a coordinator
+  // stood down, and of one alerted again by name).
+  const gone = noLongerGoingText(noLongerGoing(incident, alerts));
+  if (gone) why = `no one going now: ${gone} (${alerts.length} alerted).`;
   else if (alerts.some((alert) => ACTIVE_STATES.has(alert.state))) why = `nobody has accepted (${alerts.length} alerted).`;
   else if (alerts.length) why = `nobody is still alerted or going (${alerts.length} alerted).`;
   else if (incident.dispatched_at) why = "nobody alerted.";
   else if (dispatchButton) why = "not dispatched yet: press Dispatch.";
   else why = "not dispatched yet: dispatch from the incident's page.";
   return line(why, "none");
+}
+
+/** The coverage line of an incident's card as both boards say it (coverageText), with those going
+ *  who logged out of the app as far as this board knows (loggedOutAt: the alerts' own logout times
+ *  and the `board.responder` frames since the snapshot), so that it follows those frames live. Found
+ *  by a browser trial: the admin's board read only the alerts' own times, and kept "2 going (2
+ *  needed): covered" until reloaded while the wall said "2 going, 1 of them logged out".
+ *  `options`: coverageText's (dispatchButton). */
+export function cardCoverageText(state, incident, alerts = alertsOf(state, incident.id), options = {}) {
+  return coverageText(incident, alerts, { ...options, isLoggedOut: (alert) => Boolean(loggedOutAt(state, alert)) });
 }
 
 /** The escalation ladder's actions (ESCALATION_LADDER, docs/delivery.md) in a coordinator's words.
@@ -569,7 +611,6 @@ export function coverageText(incident, alerts = [], { dispatchButton = false, is
  *  reached)" on an incident nobody was in range of: a re-send to nobody). */
 const ESCALATION_ACTIONS = { ring: "wider ring", resend: "re-send and look again (widest ring)", sms: "texts", alarm: "alarm" };
 const LOOK_AGAIN = "look again (widest ring)";
-const UNANSWERED_STATES = new Set(["alerted", "received"]);
 
 /** What the escalation ladder does next and when, in one line, for an open, dispatched incident
  *  still short of crews: "Next: texts at 14:04:30 · 1 of 4 steps done". From the server's
@@ -749,15 +790,19 @@ export function categoryText(category) {
 // board (and one opened later) agrees: the snapshot and the frames. The server keeps only who
 // acknowledged which alarm (`alarm.acknowledged`, and the snapshot's `alarm_acknowledgements`).
 
-export const ALARM_KINDS = ["unreached", "undispatched", "escalation", "unanswered", "worker_silent"];
+export const ALARM_KINDS = ["unreached", "undispatched", "held", "escalation", "unanswered", "worker_silent"];
 
 const ALARM_TITLES = {
   unreached: "Dispatch reached nobody",
   undispatched: "Not dispatched",
+  held: "Held after a stand-down",
   escalation: "Escalation alarm",
   unanswered: "Nobody has accepted",
   worker_silent: "Pushes are not being sent",
 };
+
+/** The `unanswered` alarm's title once someone had accepted (and is not going now). */
+const NOBODY_GOING_TITLE = "Nobody going";
 
 export const alarmKey = (kind, incidentId = null) => `${kind}:${incidentId ?? ""}`;
 
@@ -808,7 +853,7 @@ function withAcknowledgement(state, alarm) {
   const key = alarmKey(alarm.kind, alarm.incident_id);
   const acknowledgement = state.acknowledgements.get(key) ?? null;
   const acknowledged = isAcknowledged(acknowledgement, alarm);
-  return { ...alarm, key, title: ALARM_TITLES[alarm.kind], acknowledgement: acknowledged ? acknowledgement : null, sounding: !acknowledged };
+  return { ...alarm, key, title: alarm.title ?? ALARM_TITLES[alarm.kind], acknowledgement: acknowledged ? acknowledgement : null, sounding: !acknowledged };
 }
 
 /** The incident's alarm, or null. */
@@ -828,25 +873,30 @@ export function incidentAlarm(state, incident) {
     return { ...base, kind: "undispatched", raised_at: escalation.raised_at, message: escalation.message };
   }
   // Short because a coordinator stood crews down (the ladder held till they dispatch): their own
-  // act sounds nothing (found by a trial: standing down the one crew on scene sounded the alarm).
-  if (escalationHeld(incident)) return null;
+  // act sounds nothing (found by a trial: standing down the one crew on scene sounded the alarm),
+  // until the server's `held` alarm if nobody has dispatched, cancelled or closed it (alarmOf; H17).
+  if (escalationHeld(incident)) {
+    return escalation ? { ...base, kind: "held", raised_at: escalation.raised_at, message: escalation.message } : null;
+  }
   if (escalation) {
     // Raised while nobody had accepted; it stays until the incident is covered. Once someone is
     // going, it says so (found by trying the board: "Nobody has accepted" beside "1 going"), in the
     // coverage line's counts and words (found by a trial: "Now 2 going" of two who had cleared).
-    const { lead } = coverageText(incident, alerts, { isLoggedOut: (alert) => Boolean(loggedOutAt(state, alert)) });
+    const { lead } = cardCoverageText(state, incident, alerts);
     const since = covering && !escalation.message.endsWith(`${lead}.`) ? ` Now ${lead}.` : "";
     return { ...base, kind: "escalation", raised_at: escalation.raised_at, message: `${escalation.message}${since}` };
   }
   if ((incident.escalation_step ?? 0) >= 1 && covering === 0) {
     // As many steps as have run: "the first" stayed after three (found by trying the board).
     const steps = incident.escalation_step === 1 ? "the first escalation step" : `${incident.escalation_step} escalation steps`;
-    const byControl = stoodDownByControl(alerts);
-    const dropped = Math.max(0, droppedOut(incident, alerts) - byControl);
-    const gone = [byControl ? `${byControl} stood down by control` : null, dropped ? `${dropped} accepted, then dropped out` : null].filter(Boolean);
-    const message = gone.length
-      ? `No one is going to ${incident.cad_reference} after ${steps}: ${gone.join(", ")} (${alerts.length} alerted).`
-      : `Nobody has accepted ${incident.cad_reference} after ${steps} (${alerts.length} alerted).`;
+    const gone = noLongerGoingText(noLongerGoing(incident, alerts));
+    if (gone) {
+      // Someone had accepted: neither the title nor the words say "Nobody has accepted" (found by a
+      // browser trial, of a crew who accepted and was stood down by control).
+      const message = `No one is going to ${incident.cad_reference} after ${steps}: ${gone} (${alerts.length} alerted).`;
+      return { ...base, kind: "unanswered", title: NOBODY_GOING_TITLE, raised_at: null, message };
+    }
+    const message = `Nobody has accepted ${incident.cad_reference} after ${steps} (${alerts.length} alerted).`;
     return { ...base, kind: "unanswered", raised_at: null, message };
   }
   return null;
@@ -925,6 +975,17 @@ export function messagesOf(state, incidentId) {
       ...message,
       acknowledgements: [...(state.messageAcks.get(message.id)?.values() ?? [])].sort((a, b) => (a.acknowledged_at ?? "").localeCompare(b.acknowledged_at ?? "")),
     }));
+}
+
+/** Who has seen a message, as both boards say it: "Seen by 1 of 3: Alice", "Not yet seen (0 of 3)".
+ *  `message`: messagesOf's. The "of 3" is the server's count of whom it reaches (`recipient_count`:
+ *  told when sent, alerted since, or acknowledged; `message.recipients` keeps it current), shown as
+ *  it is. Found by a browser trial: the admin's board said "Got it: Alice (1 of 5)" and "no “Got it”
+ *  yet" where the wall said "Seen by 1 of 5". */
+export function seenText(message) {
+  const acks = message.acknowledgements;
+  const of = Number.isInteger(message.recipient_count) ? ` of ${message.recipient_count}` : "";
+  return acks.length ? `Seen by ${acks.length}${of}: ${acks.map((ack) => ack.responder_name).join(", ")}` : `Not yet seen${of ? ` (0${of})` : ""}`;
 }
 
 // --- One responder in one line --------------------------------------------------------------------

@@ -33,12 +33,12 @@ import {
   alertsOf,
   answeredAlertAt,
   applyFrame,
+  cardCoverageText,
   categoryText,
   clockTime,
   commitmentsOf,
   committedElsewhere,
   coverageOf,
-  coverageText,
   createBoardState,
   devicesText,
   elsewhereText,
@@ -52,6 +52,7 @@ import {
   noAlertsText,
   positionsOf,
   RESPONDERS_ORDER_TEXT,
+  seenText,
   stateText,
   unprovenWarning,
   unreachedReasonText,
@@ -120,25 +121,47 @@ function elapsed(ms) {
   return hours ? `${hours}:${pad(minutes % 60)}:${pad(seconds % 60)}` : `${minutes}:${pad(seconds % 60)}`;
 }
 
-/** A time cell: the clock time, and how long after the alert it answered it was (a re-alert's,
- *  if it came after one). The alerted cell says when a re-alert went out, under the first alert. */
-function timeCell(alert, field) {
+/** One of an alert's times: the clock time, and how long after the alert it answered it was (a
+ *  re-alert's, if it came after one); `label` (in a column of two times) names it above. The alerted
+ *  time says when a re-alert went out, under the first alert. */
+function timeOf(alert, field, label = null) {
   const iso = alert[field];
-  if (!iso) return el("td", { className: "board-time board-time--empty" }, "—");
   const after = field === "alerted_at" ? null : Date.parse(iso) - Date.parse(answeredAlertAt(alert, iso));
   const again = field === "alerted_at" ? alert.realerted_at : null;
   return el(
-    "td",
-    { className: "board-time", title: again ? `${iso}, alerted again ${again}` : iso },
+    "span",
+    { className: "board-time-one", title: again ? `${iso}, alerted again ${again}` : iso },
+    label ? el("span", { className: "board-time-label" }, label) : null,
     el("time", { datetime: iso }, clockTime(iso)),
     after === null ? null : el("span", { className: "board-after" }, ` +${elapsed(after)}`),
     again ? el("span", { className: "board-after" }, "again ", el("time", { datetime: again }, clockTime(again))) : null,
   );
 }
 
-function finishedField(alert) {
-  return ["cleared_at", "stood_down_at", "cancelled_at"].find((field) => alert[field]) ?? "cleared_at";
+/** A time column's cell: each of its times the alert has, named ("Accepted / declined": "accepted
+ *  09:23:20 +0:06", then "declined …" under it), or only the first (`first`); "—" when none. */
+function timeCell(alert, { fields, first = false }) {
+  const known = fields.filter((field) => alert[field]);
+  if (!known.length) return el("td", { className: "board-time board-time--empty" }, "—");
+  return el(
+    "td",
+    { className: "board-time" },
+    (first ? known.slice(0, 1) : known).map((field) => timeOf(alert, field, TIME_NAMES[field] ?? null)),
+  );
 }
+
+// The alert's times, two to a column where they are two steps of one thing (the answer, the way
+// there), each named in its cell: seven columns of times hid "On scene" and "Cleared" behind a
+// sideways scroll at 1280 px wide (found by a browser trial). The last is when the alert ended, the
+// first of cleared, stood down and cancelled: the state cell says which.
+const TIME_COLUMNS = [
+  { heading: "Alerted", fields: ["alerted_at"] },
+  { heading: "Shown in app", fields: ["received_at"] },
+  { heading: "Accepted / declined", fields: ["accepted_at", "declined_at"] },
+  { heading: "En route / on scene", fields: ["en_route_at", "on_scene_at"] },
+  { heading: "Cleared / stood down", fields: ["cleared_at", "stood_down_at", "cancelled_at"], first: true },
+];
+const TIME_NAMES = { accepted_at: "accepted", declined_at: "declined", en_route_at: "en route", on_scene_at: "on scene" };
 
 function stateCell(alert, commitment) {
   return el(
@@ -189,18 +212,11 @@ function alertRow(alert, commitment, devices, unproven, position = null, now = D
     ),
     stateCell(alert, commitment),
     devicesCell(devices, unproven),
-    timeCell(alert, "alerted_at"),
-    timeCell(alert, "received_at"),
-    timeCell(alert, "accepted_at"),
-    timeCell(alert, "declined_at"),
-    timeCell(alert, "en_route_at"),
-    timeCell(alert, "on_scene_at"),
-    timeCell(alert, finishedField(alert)),
+    TIME_COLUMNS.map((column) => timeCell(alert, column)),
   );
 }
 
-const HEADINGS = ["#", "Responder", "Station", "Distance", "State", "Phones", "Alerted", "Shown in app", "Accepted",
-  "Declined", "En route", "On scene", "Cleared / stood down"];
+const HEADINGS = ["#", "Responder", "Station", "Distance", "State", "Phones", ...TIME_COLUMNS.map((column) => column.heading)];
 
 function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds, positionOf = () => null, now = Date.now()) {
   if (!alerts.length) {
@@ -211,7 +227,7 @@ function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds, posi
   const orderId = `board-order-${incident.id}`;
   // What the rows' order (the "#" column) means, said above them (it was left to be guessed).
   const order = el("p", { className: "board-order", id: orderId }, RESPONDERS_ORDER_TEXT);
-  // Thirteen columns are wider than a card on a laptop's screen: the table scrolls inside its card
+  // Eleven columns fit a card at 1280 px wide; on a narrower screen the table scrolls inside its card
   // (by keyboard too: the region takes the focus), never the whole board sideways.
   const region = el(
     "div",
@@ -231,8 +247,10 @@ function alertTable(incident, alerts, commitmentOf, devicesOf, unprovenIds, posi
   return [order, region];
 }
 
-function coverLine(incident, alerts) {
-  const { text, tone } = coverageText(incident, alerts);
+/** The coverage line, in the wall's words and from the same state (board-state.js, cardCoverageText):
+ *  "2 going, 1 of them logged out (2 needed): …" as soon as a `board.responder` frame says so. */
+function coverLine(state, incident, alerts) {
+  const { text, tone } = cardCoverageText(state, incident, alerts);
   if (incident.status !== "open") {
     return el(
       "p",
@@ -309,7 +327,7 @@ function alarmLine(alarm) {
   );
 }
 
-function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, devicesOf, unproven, shared = []) {
+function incidentSection(state, incident, alerts, alarm, incidentUrl, commitmentOf, devicesOf, unproven, shared = []) {
   // Estimates only for those still on their way (accepted, en route), all counted at one `now`.
   const positions = positionsOnTheWay(shared, alerts);
   const now = Date.now();
@@ -352,7 +370,7 @@ function incidentSection(incident, alerts, alarm, incidentUrl, commitmentOf, dev
         : null,
     ),
     alarm ? alarmLine(alarm) : null,
-    coverLine(incident, alerts),
+    coverLine(state, incident, alerts),
     escalationLine(incident, alerts),
     unreached ? unreachedLine(unreached) : null,
     unproven ? unprovenLine(unproven) : null,
@@ -386,23 +404,22 @@ async function sendCrewMessage(incidentId, text) {
   }
 }
 
-/** The admin board's list of messages, newest first: "EEAST-1 10:02: “Rear door” · Got it: Alice
- *  (1 of 2)". `messages`: board-state.js's messagesOf, as the wall shows them, so both boards
- *  say the same: the acknowledgements heard (in any order) and the server's count of whom each
- *  message reaches (`recipient_count`, kept current by `message.recipients`), never one of their
- *  own (found by a browser trial: "2 of 1" once a responder alerted later said "Got it"). */
+/** The admin board's list of messages, newest first: "EEAST-1 10:02: “Rear door” · Seen by 1 of 2:
+ *  Alice". `messages`: board-state.js's messagesOf, as the wall shows them, and in the wall's words
+ *  (seenText), so both boards say the same: the acknowledgements heard (in any order) and the
+ *  server's count of whom each message reaches (`recipient_count`, kept current by
+ *  `message.recipients`), never one of their own (found by a browser trial: "2 of 1" once a
+ *  responder alerted later said "Got it"; and "Got it: Alice (1 of 2)" here beside the wall's
+ *  "Seen by 1 of 2"). */
 export function messageLines(messages, references) {
   return messages
     .filter((message) => references.has(message.incident_id))
     .sort((a, b) => String(b.sent_at).localeCompare(String(a.sent_at)) || b.id - a.id)
-    .map((message) => {
-      const names = message.acknowledgements.map((ack) => ack.responder_name);
-      return {
-        id: message.id,
-        text: `${references.get(message.incident_id)} ${clockTime(message.sent_at)}: “${message.text}” · `,
-        seen: `${names.length ? `Got it: ${names.join(", ")}` : "no “Got it” yet"} (${names.length} of ${message.recipient_count})`,
-      };
-    });
+    .map((message) => ({
+      id: message.id,
+      text: `${references.get(message.incident_id)} ${clockTime(message.sent_at)}: “${message.text}” · `,
+      seen: seenText(message),
+    }));
 }
 
 /** One form above the incidents (redrawing them never loses what is being typed): choose the
@@ -534,6 +551,7 @@ class BoardView {
     const sections = incidents.map((incident) => {
       const alerts = alertsOf(this.state, incident.id);
       return incidentSection(
+        this.state,
         incident,
         alerts,
         boardAlarmOf(this.state, incident),

@@ -21,11 +21,11 @@ import {
   applyFrame,
   applyMessage,
   canStandDown,
+  cardCoverageText,
   categoryText,
   clockTime,
   commitmentsOf,
   committedElsewhere,
-  coverageText,
   createBoardState,
   dispatchButtonText,
   elsewhereText,
@@ -39,6 +39,7 @@ import {
   noAlertsText,
   positionsOf,
   RESPONDERS_ORDER_TEXT,
+  seenText,
   standDownQuestion,
   stateText,
 } from "./board-state.js";
@@ -480,8 +481,9 @@ class WallBoard {
       ? el("a", { href: this.incidentUrl.replace("__id__", encodeURIComponent(incident.id)), "data-focus-key": `ref-${incident.id}` }, incident.cad_reference)
       : incident.cad_reference;
     // The card has its Dispatch button (actionButtons): the coverage line says to press it.
-    // Those going who logged out of the app are said in it ("2 going, 1 of them logged out").
-    const cover = coverageText(incident, alerts, { dispatchButton: true, isLoggedOut: (alert) => Boolean(loggedOutAt(this.state, alert)) });
+    // Those going who logged out of the app are said in it ("2 going, 1 of them logged out"), as
+    // on the admin's board (board-state.js, cardCoverageText).
+    const cover = cardCoverageText(this.state, incident, alerts, { dispatchButton: true });
     // Estimates only for those still on their way (accepted, en route), all counted at one `now`.
     const positions = positionsOnTheWay(positionsOf(this.state, incident.id), alerts);
     const now = Date.now();
@@ -1054,19 +1056,13 @@ class WallBoard {
   }
 }
 
+/** Who has seen a message, on its card: "Seen by 1 of 3: Alice", "Not yet seen (0 of 3)", in the
+ *  words of the admin's board too (board-state.js, seenText; board.js, messageLines). */
+export { seenText };
+
 /** Where a card is against the list's visible part (both DOMRects, or {top, bottom, height}): "in
  *  view" once its head (the reference and address: its top, and up to 3 rem of it) is within it,
  *  else "above" or "below". */
-/** Who has seen a message, on its card: "Seen by 1 of 3: Alice", "Not yet seen (0 of 3)". `message`:
- *  board-state.js's messagesOf. The "of 3" is the server's count of whom it reaches
- *  (`recipient_count`: told when sent, alerted since, or acknowledged; `message.recipients` keeps it
- *  current), shown as it is, as the admin board shows it (board.js: messageLines). */
-export function seenText(message) {
-  const acks = message.acknowledgements;
-  const of = Number.isInteger(message.recipient_count) ? ` of ${message.recipient_count}` : "";
-  return acks.length ? `Seen by ${acks.length}${of}: ${acks.map((ack) => ack.responder_name).join(", ")}` : `Not yet seen${of ? ` (0${of})` : ""}`;
-}
-
 export function cardPlace(card, box, head = 48) {
   const headBottom = card.top + Math.min(card.height ?? card.bottom - card.top, head);
   if (card.top >= box.top - 2 && headBottom <= box.bottom + 2) return "in view";
