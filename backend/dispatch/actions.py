@@ -378,7 +378,7 @@ def _dispatch_open_incident(
         # ladder, and those stood down because enough crews were going, the nearest, are alerted
         # again first, as when coverage drops by itself.
         resume_held(incident, now)
-        incident.save(update_fields=["next_escalation_at", "escalation_delay_seconds", "held_since"])
+        incident.save(update_fields=["next_escalation_at", "escalation_delay_seconds", "held_since", *ALARM_FIELDS])
         stood_down = _stood_down(incident, reason=StandDownReason.ENOUGH_CREWS)
         resumed = _alert_again(incident, stood_down, now=now, actor=actor)
     if responder_ids is not None:

@@ -88,6 +88,12 @@ def resume_held(incident: Incident, now: datetime.datetime) -> None:
     since_dispatch = round((now - incident.dispatched_at).total_seconds())
     incident.escalation_delay_seconds = max(0, since_dispatch + gap - seconds)
     incident.next_escalation_at = max(due_time(incident, step), now)
+    # The `held` alarm, raised during the hold, is over with it: the coordinator has dispatched (a
+    # trial found it sounding on, as the escalation alarm, after "Alert named"). Its sounding stays
+    # in the audit trail (alarms.record_sounding); the caller saves ALARM_FIELDS too.
+    if incident.alarm_raised_at is not None and incident.held_since and incident.alarm_raised_at >= incident.held_since:
+        incident.alarm_raised_at = None
+        incident.alarm_message = ""
     incident.held_since = None
 
 

@@ -104,6 +104,34 @@ def test_a_dispatch_before_it_resumes_the_ladder_and_ends_it(carol, alice, bob, 
     assert AlarmKind.HELD.value not in [kind for kind, _ in sounded(incident)]
 
 
+def test_a_dispatch_after_it_ends_it_on_every_board(carol, alice, bob, charlie, dave):
+    """Found by a trial: after "Alert named" the held alarm sounded on, as the escalation alarm."""
+    incident = named_accepted_and_stood_down(carol, alice)
+    assert run_due_escalations(now=after(incident, 121)) == 1
+    raised = fresh(incident)
+    assert raised.alarm_raised_at is not None
+
+    dispatch_incident(actor=carol, incident_id=incident.pk, responder_ids=[alice.pk])
+
+    resumed = fresh(incident)
+    assert not ladder.is_held(resumed) and resumed.held_since is None
+    assert (resumed.alarm_raised_at, resumed.alarm_message) == (None, "")
+    data = payloads.board_incident(resumed)
+    assert data["alarm_raised_at"] is None
+    # Its sounding stays in the audit trail.
+    assert sounded(incident) == [("held", raised.alarm_raised_at.isoformat())]
+
+
+def test_an_alarm_from_before_the_hold_is_not_cleared_by_the_dispatch(carol, alice, bob, charlie, dave):
+    incident = named_accepted_and_stood_down(carol, alice)
+    before = incident.held_since - datetime.timedelta(seconds=30)
+    Incident.objects.filter(pk=incident.pk).update(alarm_raised_at=before, alarm_message="Earlier.")
+
+    dispatch_incident(actor=carol, incident_id=incident.pk, responder_ids=[alice.pk])
+
+    assert (fresh(incident).alarm_raised_at, fresh(incident).alarm_message) == (before, "Earlier.")
+
+
 @pytest.mark.parametrize("ending", ["cancel", "close"])
 def test_an_incident_ended_before_it_sounds_nothing(carol, alice, bob, charlie, dave, ending):
     incident = named_accepted_and_stood_down(carol, alice)

@@ -65,6 +65,20 @@ describe("a ladder held after a stand-down", () => {
     assert.equal(board.escalationText(incident, []), "Escalation held after a stand-down: a dispatch resumes it");
   });
 
+  it("is over once a dispatch resumes the ladder, heard live or kept by the server (a trial: it sounded on as the escalation alarm)", () => {
+    const raised = "2026-01-01T12:07:01+00:00";
+    const state = boardWith(held({ alarm_raised_at: raised, alarm_message: MESSAGE }));
+    board.applyFrame(state, { type: "board.alarm", data: { incident_id: 1, cad_reference: "H-1", raised_at: raised, message: MESSAGE } });
+    assert.equal(board.alarmsOf(state).length, 1);
+    // "Alert named": the server ends the hold and clears the alarm it kept (ladder.resume_held).
+    board.applyFrame(state, { type: "board.incident", data: held({ held_since: null, next_escalation_at: "2026-01-01T12:08:00+00:00", alarm_raised_at: null, alarm_message: "" }) });
+    // Neither it nor its words sound on (as the escalation alarm); what the board works out for a
+    // short incident past its first step, as after any resumed ladder, is its own kind.
+    const after = board.alarmsOf(state);
+    assert.deepEqual(after.filter((alarm) => ["held", "escalation"].includes(alarm.kind)), []);
+    assert.ok(after.every((alarm) => alarm.message !== MESSAGE && alarm.raised_at === null), JSON.stringify(after));
+  });
+
   it("is acknowledged as the other alarms", () => {
     const state = boardWith(held({ alarm_raised_at: "2026-01-01T12:07:01+00:00", alarm_message: MESSAGE }));
     assert.ok(board.ALARM_KINDS.includes("held"));

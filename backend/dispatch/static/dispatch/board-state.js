@@ -445,6 +445,13 @@ export function applyIncident(state, incident, now = Date.now()) {
   if (known && known.status !== "open" && incident.status === "open") return false;
   const finishedSeenAt = incident.status === "open" ? null : (known?.finishedSeenAt ?? finishedAt(incident, now));
   state.incidents.set(incident.id, { ...incident, finishedSeenAt });
+  // A held ladder resumed by a dispatch (held_since gone): the `held` alarm heard during the hold is
+  // over (the server clears the one it keeps: ladder.resume_held). Found by a trial: after "Alert
+  // named" it sounded on as the escalation alarm.
+  const heard = state.alarms.get(incident.id);
+  if (known?.held_since && !incident.held_since && heard && Date.parse(heard.raised_at) >= Date.parse(known.held_since)) {
+    state.alarms.delete(incident.id);
+  }
   // Enough crews are going: the alarm has been dealt with. Forget its message, which no longer
   // says how things stand; should coverage drop again, alarmOf words it afresh from the incident.
   if (coverageOf(incident).covered) state.alarms.delete(incident.id);
