@@ -381,6 +381,8 @@ def _dispatch_open_incident(
         incident.save(update_fields=["next_escalation_at", "escalation_delay_seconds", "held_since", *ALARM_FIELDS])
         stood_down = _stood_down(incident, reason=StandDownReason.ENOUGH_CREWS)
         resumed = _alert_again(incident, stood_down, now=now, actor=actor)
+        for alert in resumed:  # told apart from those named (payloads.dispatch_outcome: resumed_count)
+            alert.resumed_with_ladder = responder_ids is None or alert.responder_id not in responder_ids
     if responder_ids is not None:
         # Named people stood down from this incident earlier (for any reason) are alerted again.
         again = _alert_again(
@@ -588,11 +590,13 @@ def _send_alerts(
     crew_ids: set[int] | None = None,
     coverage: Coverage | None = None,
     responders_locked: bool = False,
+    crew_to_the_alerted: bool = False,
 ) -> None:
     """Tell the alerted (their `alert.created`, a push to each device), their crew and the board.
     `crew_ids`: the responders of the incident's other alerts, if the caller knows them; `coverage`:
     the incident's, if the caller knows it (else each is read). `responders_locked`: the alerted
     responders' rows are locked by this transaction already (select_responders' lock_chosen).
+    `crew_to_the_alerted`: the alerted get the crew's `incident.updated` too (those alerted again).
     The incident's messages to the crews reach the alerted too (their counts on the boards grow:
     messages.reach_the_alerted, after the responders' rows are locked, the order an acknowledgement
     takes them in). Their sends leave together after commit (one wake-up of the server's event loop)."""
@@ -605,11 +609,14 @@ def _send_alerts(
             crew_ids=crew_ids,
             coverage=coverage,
             responders_locked=responders_locked,
+            crew_to_the_alerted=crew_to_the_alerted,
         )
         messages.reach_the_alerted(incident, alerts, nobody_before=crew_ids is not None and not crew_ids)
 
 
-def _tell_the_alerted(incident, alerts, *, round, now, crew_ids, coverage, responders_locked=False) -> None:
+def _tell_the_alerted(
+    incident, alerts, *, round, now, crew_ids, coverage, responders_locked=False, crew_to_the_alerted=False
+) -> None:
     by_responder = {alert.responder_id: alert for alert in alerts}
     summary = payloads.incident_summary(incident)
     events.record_for_responders(
@@ -625,10 +632,14 @@ def _tell_the_alerted(incident, alerts, *, round, now, crew_ids, coverage, respo
     funnels = receipts.funnels_of_queued(pushes) if round == 1 else receipts.funnels_of([a.pk for a in alerts])
     devices = [payloads.board_devices(alert, funnels) for alert in alerts]
     events.send_to_board([("board.devices", {"alerts": devices})])
-    # Those just alerted get the crew with their alert over the API; telling each of them about
-    # all the others (n squared entries for n alerted) would slow the dispatch down for nothing.
+    # Those first alerted get the crew with their alert over the API (their phone opens the new
+    # alert's screen, which reads it); telling each of them about all the others (n squared entries
+    # for n alerted) would slow the dispatch down for nothing. Those alerted again are told: their
+    # phone may show that alert's screen already and read nothing, and kept the crew of before
+    # ("2 stood down by control" beside the board's "1 alerted again": found by a browser trial).
+    crew_except = set() if crew_to_the_alerted else set(by_responder)
     _tell_everyone_about(
-        incident, changed=alerts, crew_except=set(by_responder), tell_owners=False, crew_ids=crew_ids, coverage=coverage
+        incident, changed=alerts, crew_except=crew_except, tell_owners=False, crew_ids=crew_ids, coverage=coverage
     )
 
 
@@ -778,7 +789,7 @@ def _alert_again(incident: Incident, alerts: list[Alert], *, now, actor, named: 
     overrides = [(alert, committed[alert.responder_id]) for alert in again if alert.responder_id in committed]
     record_overrides(actor, overrides)
     if again:
-        _send_alerts(incident, again, round=None, now=now)
+        _send_alerts(incident, again, round=None, now=now, crew_to_the_alerted=True)
     return again
 
 

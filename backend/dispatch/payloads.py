@@ -209,13 +209,22 @@ def incident_with_alerts(incident: Incident, alerts: list[Alert]) -> dict:
 
 
 def dispatch_outcome(incident: Incident, alerts: list[Alert]) -> dict:
-    """What one dispatch did: how many it alerted and, if nobody, why, in words a caller can show."""
-    if alerts:
+    """What one dispatch did: how many it alerted (and how many of them were alerted again because
+    it resumed a held ladder: stood down earlier as enough crews were going, not named) and, if
+    nobody, why, in words a caller can show. Found by a trial: naming one firefighter on a held
+    ladder said "Alerted 23 responders."."""
+    resumed = sum(1 for alert in alerts if getattr(alert, "resumed_with_ladder", False))
+    others = len(alerts) - resumed
+    if resumed:
+        again = f"{resumed} stood down earlier {'were' if resumed != 1 else 'was'} alerted again as the ladder resumed."
+        message = f"Alerted {others} responder{'s' if others != 1 else ''}; {again}" if others else again.capitalize()
+    elif alerts:
         message = f"Alerted {len(alerts)} responder{'s' if len(alerts) != 1 else ''}."
     else:
         message = f"Nobody was alerted: {UnreachedReason(incident.unreached_reason).label.lower()}."
     return {
         "alerted_count": len(alerts),
+        "resumed_count": resumed,
         "nobody_because": "" if alerts else incident.unreached_reason,
         "message": message,
     }

@@ -204,7 +204,8 @@ export class RecordOutbox extends QueueSync {
     // A note about the server's copy replacing ours stays until the record changes again.
     const note = kept?.note && kept.record?.version === data.record?.version ? kept.note : null;
     const duringCall = this._inProgress(alertId);
-    return { ...(await this._remember(alertId, kind, { ...data, note, kept_during_call: duringCall })), fromCache: false };
+    // heard_at: the server answered (record-form.js withKeptCopy).
+    return { ...(await this._remember(alertId, kind, { ...data, note, kept_during_call: duringCall, heard_at: new Date().toISOString() })), fromCache: false };
   }
 
   /** The form from the server (remembered for offline use); without signal, what was remembered
@@ -338,7 +339,7 @@ export class RecordOutbox extends QueueSync {
   async _result(item, outcome, body) {
     if (outcome === SENT && body?.record) {
       // The server holds this phone's answers now: an unsent draft has been used (or overtaken).
-      await this._remember(item.alert_id, item.type, { record: body.record, note: null, draft: null });
+      await this._remember(item.alert_id, item.type, { record: body.record, note: null, draft: null, heard_at: new Date().toISOString() });
     } else if (outcome === CONFLICT && body?.error?.code === "already_submitted" && body.error.record) {
       // Someone (another phone, or this one before a reset) submitted it first: the server's
       // record stands and is shown. This copy is not left to fail again, but the answers typed
@@ -347,6 +348,7 @@ export class RecordOutbox extends QueueSync {
       const { reason: _reason, ...answers } = item.data.body;
       await this._remember(item.alert_id, item.type, {
         record,
+        heard_at: new Date().toISOString(),
         draft: differsFrom(item.type, answers, record) ? answers : null,
         note: "This form had already been submitted, so the server kept its record (shown here) and not the copy from this phone. Change it below, with a reason, if it needs correcting.",
       });

@@ -157,7 +157,12 @@ def test_a_dispatch_answer_shows_the_incident_dispatched(cad, alice, bob):
     response = token_client_for(cad).post("/api/v1/incidents/", {**NEW, "dispatch": True}, format="json")
     body = response.json()
     assert body["dispatched_at"] is not None  # as a GET right after shows it
-    assert body["dispatch"] == {"alerted_count": 2, "nobody_because": "", "message": "Alerted 2 responders."}
+    assert body["dispatch"] == {
+        "alerted_count": 2,
+        "resumed_count": 0,
+        "nobody_because": "",
+        "message": "Alerted 2 responders.",
+    }
     assert body["crew_target"] == 2 and body["covered"] is False
 
 

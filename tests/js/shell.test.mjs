@@ -15,9 +15,12 @@ const INDEX = readFileSync(join(PWA, "index.html"), "utf8");
 // 150 KiB from the first shell (25 November) to 7 December; 160 KiB since, when the eleventh
 // browser trial's fixes (logging out only with the server's answer, control's messages on every
 // screen, the metronome's restart after a reload, the forms' duties) took it to about 152 KiB.
-// Precached once, over a slow 3G link (about 1 Mbit/s) about 1.3 s; nothing an alert needs waits
+// 170 KiB since the thirteenth and fourteenth trials' fixes (the forms of the job kept ahead and
+// the calls this phone knows listed offline, positions held through a logout, the restart offer
+// taken back at a cancel, the form's offline notice going once online) took it to about 160 KiB.
+// Precached once, over a slow 3G link (about 1 Mbit/s) about 1.4 s; nothing an alert needs waits
 // for it after that. Raise it only with a reason written here.
-const BUDGET_BYTES = 160 * 1024;
+const BUDGET_BYTES = 170 * 1024;
 
 function walk(dir) {
   return readdirSync(dir).flatMap((name) => {

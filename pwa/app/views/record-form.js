@@ -12,6 +12,7 @@ import { h } from "../dom.js";
 import { FORMS, estimateHint, fromLocalInput, isShown, outcomeReadOnlyText, patchBody, postBody, serverErrors, toLocalInput, validate, valuesFrom } from "../records-rules.js";
 import { alertPath } from "../router.js";
 import { crewOfAlert } from "../store.js";
+import { onBackOnline } from "./forms.js";
 import { notice, topbar } from "./parts.js";
 
 const SAYS_YES_NO = [["yes", "Yes"], ["no", "No"]];
@@ -42,6 +43,15 @@ export function displayValue(field, value, crewNames = new Map()) {
   if (field.type === "time") return formatWhen(value);
   if (field.type === "crew") return value.map((id) => crewNames.get(Number(id)) || `Firefighter ${id}`).join(", ");
   return String(value);
+}
+
+/** The form shown with what this phone keeps of it now; not fromCache once the server has
+ *  answered for it since (outbox heard_at). */
+export function withKeptCopy(data, cached) {
+  if (!data || !cached) return data;
+  const kept = { ...data, record: cached.record, note: cached.note, draft: cached.draft || null, blank: false };
+  if (data.fromCache && cached.heard_at && cached.heard_at !== data.heard_at) Object.assign(kept, { fromCache: false, heard_at: cached.heard_at });
+  return kept;
 }
 
 /** The outcome form as it starts, with the appliance given in the attendance form of the same
@@ -133,9 +143,7 @@ export function formView(root, { id, kind }, ctx) {
     const before = local.item;
     local.item = items.at(-1) || null;
     if (local.data) {
-      const cached = await outbox.cached(id, kind);
-      // Kept on this phone now (sent and accepted): no longer a blank form the server has not seen.
-      if (cached) local.data = { ...local.data, record: cached.record, note: cached.note, draft: cached.draft || null, blank: false };
+      local.data = withKeptCopy(local.data, await outbox.cached(id, kind));
     }
     const refused = before?.state === "pending" && local.item && local.item.state !== "pending";
     render(false, { focusErrors: refused });
@@ -159,11 +167,19 @@ export function formView(root, { id, kind }, ctx) {
     return null;
   }
 
+  function offlineText() {
+    if (local.data?.blank) return notice("warning", "No signal: fill it in now, and it is kept on this phone and sent when there is signal.");
+    if (local.data?.fromCache) return notice("warning", keptCopyText(kind, local.data));
+    return null;
+  }
+
   function render(force = false, { focusErrors = false } = {}) {
     const state = store.state;
     const current = mode();
     // Rebuilt only when where the form stands changes: never under the fingers of someone typing.
     const key = JSON.stringify([current, local.item?.idempotency_key, local.item?.state, local.data?.record?.version, local.data?.note, Boolean(local.data?.draft), local.useDraft, local.loadError]);
+    // Even when the form is not rebuilt (being typed in).
+    offlineNotice.replaceChildren(...[offlineText()].filter(Boolean));
     if (!force && key === local.modeKey) return;
     local.modeKey = key;
     top.replaceChildren(topbar(state, { path: alertPath(id, "forms"), label: "Forms" }));
@@ -175,8 +191,7 @@ export function formView(root, { id, kind }, ctx) {
     if (current === "loading") return body.replaceChildren(...intro.filter(Boolean), h("p", { text: "Loading…" }));
     if (current === "error") return body.replaceChildren(...intro.filter(Boolean), notice("danger", local.loadError));
     const parts = [...intro, cadTimes()];
-    if (local.data?.blank) parts.push(notice("warning", "No signal: fill it in now, and it is kept on this phone and sent when there is signal."));
-    else if (local.data?.fromCache) parts.push(notice("warning", keptCopyText(kind, local.data)));
+    parts.push(offlineNotice);
     const draft = current === "view" ? draftNotice() : null;
     if (draft) parts.push(draft); // it says what the note says, and what can be done about it
     else if (local.data?.note) parts.push(notice("info", local.data.note));
@@ -517,8 +532,10 @@ export function formView(root, { id, kind }, ctx) {
     return form;
   }
 
+  const offlineNotice = h("div", { class: "form-offline-notice" });
   render();
   load();
+  const stopOnline = onBackOnline(store, () => local.data?.fromCache && load());
   let lastChange = store.state.recordsChangedAt;
   let lastOnline = store.state.online;
   const unsubscribe = store.subscribe((state) => {
@@ -531,5 +548,8 @@ export function formView(root, { id, kind }, ctx) {
       if (mode() === "pending") render(true);
     }
   });
-  return () => unsubscribe();
+  return () => {
+    unsubscribe();
+    stopOnline();
+  };
 }

@@ -150,6 +150,21 @@ export function namedDefault(candidates) {
   return candidates.find((responder) => !responder.cannot_alert && !responder.committed_to) ?? null;
 }
 
+/** What "Alert named" did, from the dispatch's answer (`dispatch`: alerted_count, resumed_count):
+ *  the one named, and apart from them those the dispatch alerted again as it resumed a held ladder
+ *  (stood down earlier because enough crews were going). Null when the answer cannot tell (no
+ *  resumed_count) or nobody was alerted: the server's message is shown. Found by a trial: naming
+ *  Kate Lowe on a held ladder said "Alerted 23 responders." */
+export function namedAlertText(name, dispatch) {
+  const alerted = dispatch?.alerted_count;
+  const resumed = dispatch?.resumed_count;
+  if (!alerted || !Number.isInteger(resumed)) return null;
+  const named = alerted - resumed > 0 ? `${name} alerted` : `${name} was not alerted`;
+  if (!resumed) return `${named}.`;
+  const others = alerted - resumed > 0 ? (resumed === 1 ? "1 other" : `${resumed} others`) : String(resumed);
+  return `${named}; ${others} stood down earlier ${resumed === 1 ? "was" : "were"} alerted again as the ladder resumed.`;
+}
+
 export const NO_NETWORK = "the server could not be reached (no network?). Check the connection, then try again.";
 
 /** The board's calls to the API: the answer's JSON, or an ApiError; with no network, an Error that
@@ -739,13 +754,13 @@ class WallBoard {
 
   // --- Actions (each an API call: the same action function as the admin) ---
 
-  async run(what, method, path, body) {
+  async run(what, method, path, body, { said = () => null } = {}) {
     try {
       const result = await this.api(method, path, body);
       // A dispatch that alerted nobody did not do what was asked: shown as a refusal, with the
       // server's reason (found by trying the board: "Nobody was alerted" in the green of success).
       if (result?.dispatch && !result.dispatch.alerted_count) this.showError(`${what}: ${result.dispatch.message}`);
-      else this.showDone(result?.dispatch?.message ? `${what}: ${result.dispatch.message}` : `${what}: done.`);
+      else this.showDone(`${what}: ${(result?.dispatch && said(result.dispatch)) || result?.dispatch?.message || "done."}`);
       return result;
     } catch (error) {
       this.showError(`${what} failed: ${error.message}`);
@@ -811,7 +826,7 @@ class WallBoard {
     if (answer !== "confirm") return;
     const chosen = candidates.find((responder) => String(responder.id) === select.value);
     if (!chosen) return;
-    this.run(`Alert ${chosen.name} to ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/dispatch/`, { responder_ids: [chosen.id] });
+    this.run(`Alert ${chosen.name} to ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/dispatch/`, { responder_ids: [chosen.id] }, { said: (dispatch) => namedAlertText(chosen.name, dispatch) });
   }
 
   /** The confirmation dialog: true when confirmed (or, with `reason`, the reason typed); false
