@@ -109,6 +109,15 @@ function withEntries(earlier, later) {
   return [...merged.values()];
 }
 
+// Each answer from the server for a form gets its own mark (heard_at), compared only for change
+// (record-form.js withKeptCopy): a time alone repeats within a millisecond (CI on 1f52ab0: a form
+// loaded and its submission accepted in the same one kept "No signal" up).
+let heardCount = 0;
+function heardMark() {
+  heardCount += 1;
+  return `${new Date().toISOString()}#${heardCount}`;
+}
+
 /** A form as it starts when the server has nothing for it yet. */
 function blankForm() {
   return { record: null, prefill: {}, editable: true, lock_hours: null, note: null, draft: null };
@@ -205,7 +214,7 @@ export class RecordOutbox extends QueueSync {
     const note = kept?.note && kept.record?.version === data.record?.version ? kept.note : null;
     const duringCall = this._inProgress(alertId);
     // heard_at: the server answered (record-form.js withKeptCopy).
-    return { ...(await this._remember(alertId, kind, { ...data, note, kept_during_call: duringCall, heard_at: new Date().toISOString() })), fromCache: false };
+    return { ...(await this._remember(alertId, kind, { ...data, note, kept_during_call: duringCall, heard_at: heardMark() })), fromCache: false };
   }
 
   /** The form from the server (remembered for offline use); without signal, what was remembered
@@ -339,7 +348,7 @@ export class RecordOutbox extends QueueSync {
   async _result(item, outcome, body) {
     if (outcome === SENT && body?.record) {
       // The server holds this phone's answers now: an unsent draft has been used (or overtaken).
-      await this._remember(item.alert_id, item.type, { record: body.record, note: null, draft: null, heard_at: new Date().toISOString() });
+      await this._remember(item.alert_id, item.type, { record: body.record, note: null, draft: null, heard_at: heardMark() });
     } else if (outcome === CONFLICT && body?.error?.code === "already_submitted" && body.error.record) {
       // Someone (another phone, or this one before a reset) submitted it first: the server's
       // record stands and is shown. This copy is not left to fail again, but the answers typed
@@ -348,7 +357,7 @@ export class RecordOutbox extends QueueSync {
       const { reason: _reason, ...answers } = item.data.body;
       await this._remember(item.alert_id, item.type, {
         record,
-        heard_at: new Date().toISOString(),
+        heard_at: heardMark(),
         draft: differsFrom(item.type, answers, record) ? answers : null,
         note: "This form had already been submitted, so the server kept its record (shown here) and not the copy from this phone. Change it below, with a reason, if it needs correcting.",
       });

@@ -48,6 +48,21 @@ describe("the record form's offline notice", () => {
     assert.equal(now.fromCache, false);
   });
 
+  it("goes even when the server's answer comes within the same millisecond as the load (CI on 1f52ab0)", async () => {
+    const toISOString = Date.prototype.toISOString;
+    Date.prototype.toISOString = () => "2026-12-07T10:00:00.000Z"; // one instant for every mark
+    try {
+      online = true;
+      await outbox.load(7, "attendance");
+      online = false;
+      const shown = await outbox.load(7, "attendance");
+      await outbox._result({ alert_id: 7, type: "attendance", data: { body: {} } }, SENT, { record: RECORD });
+      assert.equal(withKeptCopy(shown, await outbox.cached(7, "attendance")).fromCache, false);
+    } finally {
+      Date.prototype.toISOString = toISOString;
+    }
+  });
+
   it("goes once the form is fetched again from the server", async () => {
     const shown = await outbox.load(7, "attendance");
     await new Promise((resolve) => setTimeout(resolve, 2)); // a later clock
