@@ -191,7 +191,10 @@ class DispatchView(APIView):
     def post(self, request, incident_id: int):
         data = _valid(self.DispatchInput, request)
         alerts = actions.dispatch_incident(actor=request.user, incident_id=incident_id, **data)
-        if "responder_ids" in data or not alerts:  # named: some may be earlier alerts, alerted again
+        # Named, or resuming a held ladder: some are earlier alerts, alerted again (realerted_at),
+        # ranked among those not alerted again, so every alert is read (found by a test: a plain
+        # dispatch on a held ladder left out the declined alert ranked between two alerted again).
+        if "responder_ids" in data or not alerts or any(alert.realerted_at for alert in alerts):
             return _detail_after_action(request, incident_id, dispatched=alerts)
         return _detail_after_new_alerts(request, incident_id, alerts)
 
@@ -244,9 +247,9 @@ def _detail_after_action(request, incident_id: int, *, dispatched: list | None =
 
 
 def _detail_after_new_alerts(request, incident_id: int, dispatched: list) -> Response:
-    """_detail_after_action after a dispatch whose alerts are all new (loaded with their
-    responders, stations and users): they are the incident's newest ranks, described from memory,
-    and only the alerts made before them are read. A dispatch of 200 read all 200 back with three
+    """_detail_after_action after a dispatch whose alerts are all new, none alerted again (loaded
+    with their responders, stations and users): they are the incident's newest ranks, described
+    from memory, and only the alerts made before them are read. A dispatch of 200 read all 200 back with three
     joins and built 800 objects again, on the interpreter that then sends their pushes (issue 17
     item 3)."""
     incident = access.access_incident_for_coordinator(

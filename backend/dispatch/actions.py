@@ -378,7 +378,7 @@ def _dispatch_open_incident(
         # ladder, and those stood down because enough crews were going, the nearest, are alerted
         # again first, as when coverage drops by itself.
         resume_held(incident, now)
-        incident.save(update_fields=["next_escalation_at", "escalation_delay_seconds", "held_since", *ALARM_FIELDS])
+        incident.save(update_fields=[*RESUME_FIELDS, *ALARM_FIELDS])
         stood_down = _stood_down(incident, reason=StandDownReason.ENOUGH_CREWS)
         resumed = _alert_again(incident, stood_down, now=now, actor=actor)
         for alert in resumed:  # told apart from those named (payloads.dispatch_outcome: resumed_count)
@@ -475,6 +475,14 @@ def _nobody_reached(incident: Incident, nobody_because: str, *, now) -> None:
 
 # What raise_board_alarm sets on the incident, for the caller's save.
 ALARM_FIELDS = ["alarm_raised_at", "alarm_message"]
+# What ladder.resume_held sets (besides ALARM_FIELDS), for the caller's save.
+RESUME_FIELDS = [
+    "next_escalation_at",
+    "escalation_delay_seconds",
+    "held_since",
+    "ladder_resumed_at",
+    "ladder_resumed_step",
+]
 
 
 def raise_board_alarm(incident: Incident, *, now, message: str, kind: AlarmKind) -> None:

@@ -226,6 +226,8 @@ def follow_coverage(
             "escalation_delay_seconds",
             "escalation_step",
             "held_since",
+            "ladder_resumed_at",  # ladder.start_again clears it and the step
+            "ladder_resumed_step",
         ]
     )
     return coverage, change

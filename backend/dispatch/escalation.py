@@ -131,11 +131,13 @@ def _run_step(incident: Incident, *, now, coverage: Coverage) -> str:
         _text_the_unacknowledged(incident, now=now)
     elif action == "alarm":
         _raise_alarm(incident, now=now)
-    if step == 0 and coverage.covering == 0 and not _alarm_raised_since_dispatch(incident):
-        # The board's `unanswered` alarm starts sounding now: past the first escalation step and
-        # nobody going, with no alarm of the incident's own to show in its place (board-state.js,
-        # incidentAlarm). The first step runs again only after the last crew dropped out, which
-        # raised that alarm (actions._follow_coverage): audited once.
+    first = incident.ladder_resumed_step or 0  # the first step of this attempt: a resume is a fresh one
+    if step == first and coverage.covering == 0 and not _alarm_raised_since_dispatch(incident):
+        # The board's `unanswered` alarm starts sounding now: past the first escalation step (of
+        # the ladder as resumed after a hold, if it was) and nobody going, with no alarm of the
+        # incident's own to show in its place (board-state.js, incidentAlarm). The first step runs
+        # again only after the last crew dropped out, which raised that alarm
+        # (actions._follow_coverage): audited once.
         alarms.record_sounding(incident, AlarmKind.UNANSWERED, now=now)
     incident.escalation_step = step + 1
     incident.next_escalation_at = ladder.due_time(incident, step + 1)

@@ -64,6 +64,7 @@ def start_again(incident: Incident, now: datetime.datetime) -> None:
     incident.escalation_step = 0
     incident.escalation_delay_seconds = max(0, round((now - incident.dispatched_at).total_seconds()))
     incident.next_escalation_at = due_time(incident, 0)
+    incident.ladder_resumed_at = incident.ladder_resumed_step = None  # counted from its first step
 
 
 def is_held(incident: Incident) -> bool:
@@ -81,8 +82,12 @@ def is_held(incident: Incident) -> bool:
 def resume_held(incident: Incident, now: datetime.datetime) -> None:
     """Resume a held ladder at the step it had reached, that step due as long after `now` as it
     comes after the step before it (in memory; the caller saves): those alerted now get the step's
-    interval to answer. The hold, and its `held` alarm, are over (held_since)."""
+    interval to answer. The hold, and its `held` alarm, are over (held_since). A fresh attempt: the
+    incident keeps when and at which step (ladder_resumed_at, ladder_resumed_step), so the boards'
+    `unanswered` alarm waits for a step to run since, as for a new incident (found by a review: it
+    sounded at once after a resume past the first step)."""
     step = incident.escalation_step
+    incident.ladder_resumed_at, incident.ladder_resumed_step = now, step
     seconds = settings.ESCALATION_LADDER[step][0]
     gap = seconds - (settings.ESCALATION_LADDER[step - 1][0] if step else 0)
     since_dispatch = round((now - incident.dispatched_at).total_seconds())

@@ -90,6 +90,15 @@ class Incident(models.Model):
     held_since = models.DateTimeField(
         null=True, blank=True, db_index=True, help_text="Since when the ladder has been held after a stand-down."
     )
+    # When a dispatch last resumed the held ladder, and at which step (ladder.resume_held): a fresh
+    # attempt, so the boards' `unanswered` alarm waits for a step to run since, as for a new
+    # incident (board-state.js, incidentAlarm). None until then, and once the ladder starts again.
+    ladder_resumed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a dispatch last resumed the ladder after a hold."
+    )
+    ladder_resumed_step = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The step the ladder resumed at (its next step then)."
+    )
     # The board's alarm (backend/dispatch/actions.py, raise_board_alarm): when it was last raised and
     # its words as they were then, so that a board opened later says what the alarm said, not what
     # the incident is now (found by a trial: "Nobody has accepted" under an alarm raised while one

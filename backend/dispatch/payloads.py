@@ -198,6 +198,10 @@ def _next_escalation(incident: Incident, coverage: Coverage) -> dict:
         # Since when the ladder has been held after a stand-down (ladder.is_held), while open: an
         # alarm raised since is the `held` alarm (escalation.sound_held_alarm; board-state.js).
         "held_since": _iso(incident.held_since) if incident.status == IncidentStatus.OPEN else None,
+        # When a dispatch last resumed the held ladder, and at which step (ladder.resume_held): a
+        # fresh attempt, whose `unanswered` alarm waits for a step to run since (board-state.js).
+        "ladder_resumed_at": _iso(incident.ladder_resumed_at),
+        "ladder_resumed_step": incident.ladder_resumed_step,
     }
 
 

@@ -3,14 +3,19 @@ to answer, counted (issue 17 item 3: the 200 pushes of a large dispatch are sent
 that builds its answer). Each test here failed before the work it counts was removed; timings live
 in bench/push_fanout.py, never here."""
 
+import datetime
+
 import pytest
+from django.conf import settings
 from django.db.models.signals import post_init
 
 from backend.accounts.models import Responder
 from backend.delivery.models import Delivery
 from backend.delivery.subscriptions import subscribe_device
-from backend.dispatch.actions import stand_down
-from backend.dispatch.models import Alert
+from backend.dispatch import ladder
+from backend.dispatch.actions import respond_to_alert, stand_down
+from backend.dispatch.escalation import run_due_escalations
+from backend.dispatch.models import Alert, DeclineReason, Incident, StandDownReason
 from tests.conftest import NORWICH_INCIDENT, browser_subscription, make_firefighter, token_client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,3 +125,35 @@ def test_its_pushes_are_queued_without_a_delivery_object_each(cad, big_station):
     }
     assert all(delivery.device.user_id == delivery.alert.responder.user_id for delivery in stored)
     assert Responder.objects.filter(pk__in=alerted).count() == 4
+
+
+def test_a_plain_dispatch_resuming_a_held_ladder_answers_with_every_alert_as_stored(cad, carol, big_station):
+    """The dispatch resumes the held ladder (a coordinator stood down the one crew going) and alerts
+    again those stood down because enough crews were going, ranks 2 and 4: earlier alerts, not the
+    incident's newest. Rank 3, who declined and is not alerted again, sat between them, and the
+    answer built from memory left it out (it read only the alerts ranked below rank 2)."""
+    client = token_client_for(cad)
+    incident_id = new_incident(client, "EEAST-0001")
+    Incident.objects.filter(pk=incident_id).update(crew_target=1)
+    first = dispatch(client, incident_id)
+    by_rank = {alert["rank"]: alert for alert in first["alerts"]}
+    firefighters = {firefighter.pk: firefighter for firefighter in big_station}
+
+    def answer(rank, *responses, **extra):
+        responder = firefighters[by_rank[rank]["responder_id"]]
+        for response in responses:
+            respond_to_alert(actor=responder.user, alert_id=by_rank[rank]["id"], response=response, **extra)
+
+    answer(3, "decline", reason=DeclineReason.choices[0][0])
+    answer(1, "accept", "on_scene")
+    covered_at = Incident.objects.get(pk=incident_id).covered_at
+    run_due_escalations(now=covered_at + datetime.timedelta(seconds=settings.COVERED_STAND_DOWN_GRACE_SECONDS))
+    assert Alert.objects.get(pk=by_rank[2]["id"]).stood_down_reason == StandDownReason.ENOUGH_CREWS
+    stand_down(actor=carol, incident_id=incident_id, alert_ids=[by_rank[1]["id"]])
+    assert ladder.is_held(Incident.objects.get(pk=incident_id))
+
+    body = dispatch(client, incident_id)
+
+    assert body["dispatch"]["resumed_count"] == 2
+    assert [alert["rank"] for alert in body["alerts"]] == list(range(1, 9))
+    assert {key: value for key, value in body.items() if key != "dispatch"} == read_back(client, incident_id)

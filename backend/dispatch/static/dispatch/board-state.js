@@ -824,11 +824,13 @@ export function applyAcknowledgement(state, acknowledgement) {
 }
 
 /** Whether `acknowledgement` covers the alarm as it is now: an alarm raised (again) after it was
- *  acknowledged sounds afresh; an alarm with no raising time is covered by any acknowledgement. */
+ *  acknowledged sounds afresh; an alarm with no raising time is covered by any acknowledgement
+ *  since its `since` (the `unanswered` alarm of a resumed ladder: the resume), if it has one. */
 export function isAcknowledged(acknowledgement, alarm) {
   if (!acknowledgement) return false;
-  if (!alarm.raised_at) return true;
-  return Date.parse(acknowledgement.acknowledged_at) >= Date.parse(alarm.raised_at);
+  const from = alarm.raised_at || alarm.since;
+  if (!from) return true;
+  return Date.parse(acknowledgement.acknowledged_at) >= Date.parse(from);
 }
 
 /** Every alarm the board shows, most urgent first: {key, kind, title, message, incident_id,
@@ -893,7 +895,12 @@ export function incidentAlarm(state, incident) {
     const since = covering && !escalation.message.endsWith(`${lead}.`) ? ` Now ${lead}.` : "";
     return { ...base, kind: "escalation", raised_at: escalation.raised_at, message: `${escalation.message}${since}` };
   }
-  if ((incident.escalation_step ?? 0) >= 1 && covering === 0) {
+  // A ladder a dispatch resumed after a hold is a fresh attempt (ladder_resumed_step, the step it
+  // resumed at): as for a new incident, nothing until a step has run since (found by a review: it
+  // sounded at once after a resume past the first step), and an acknowledgement from before the
+  // resume does not cover it (`since`, isAcknowledged).
+  if ((incident.escalation_step ?? 0) >= (incident.ladder_resumed_step ?? 0) + 1 && covering === 0) {
+    const since = incident.ladder_resumed_at ?? null;
     // As many steps as have run: "the first" stayed after three (found by trying the board).
     const steps = incident.escalation_step === 1 ? "the first escalation step" : `${incident.escalation_step} escalation steps`;
     const gone = noLongerGoingText(noLongerGoing(incident, alerts));
@@ -901,10 +908,10 @@ export function incidentAlarm(state, incident) {
       // Someone had accepted: neither the title nor the words say "Nobody has accepted" (found by a
       // browser trial, of a crew who accepted and was stood down by control).
       const message = `No one is going to ${incident.cad_reference} after ${steps}: ${gone} (${alerts.length} alerted).`;
-      return { ...base, kind: "unanswered", title: NOBODY_GOING_TITLE, raised_at: null, message };
+      return { ...base, kind: "unanswered", title: NOBODY_GOING_TITLE, raised_at: null, since, message };
     }
     const message = `Nobody has accepted ${incident.cad_reference} after ${steps} (${alerts.length} alerted).`;
-    return { ...base, kind: "unanswered", raised_at: null, message };
+    return { ...base, kind: "unanswered", raised_at: null, since, message };
   }
   return null;
 }
