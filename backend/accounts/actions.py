@@ -1,5 +1,6 @@
 """State changes of responders' own settings, and logging in and out of the app."""
 
+from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
@@ -164,6 +165,8 @@ def profile_of(user) -> dict:
             "training_in_date": responder.training_in_date(),
             "life_support_training_expires": _iso(responder.life_support_training_expires),
             "defibrillator_training_expires": _iso(responder.defibrillator_training_expires),
+            # A fix older than this is refused (positions.check_fix): the phone drops one instead.
+            "position_max_age_seconds": settings.POSITION_MAX_AGE_SECONDS,
         }
     return profile
 

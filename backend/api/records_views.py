@@ -229,9 +229,7 @@ class MyRecordsView(APIView):
                         "outcome_expected": duties[(alert.incident_id, alert.station_id)].expected,
                         "fills_outcome": duties[(alert.incident_id, alert.station_id)].falls_to(alert),
                         "welfare": payloads.record_summary(getattr(alert, "welfare_check_in", None)),
-                        "own_forms_expected": not access.withdrew_before_setting_off(
-                            alert, access.logged_on_scene(alert)
-                        ),
+                        "own_forms_expected": not access.never_set_off(alert, access.logged_on_scene(alert)),
                         "is_crew_lead": access.is_crew_lead(alert.responder),
                     }
                     for alert in alerts

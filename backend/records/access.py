@@ -57,14 +57,21 @@ def attended(alert: Alert, logged_on_scene: set[int]) -> bool:
     return alert.on_scene_at is not None or alert.pk in logged_on_scene or bool(attendance and attendance.attended)
 
 
-def withdrew_before_setting_off(alert: Alert, logged_on_scene: set[int]) -> bool:
-    """Accepted, then "Can't attend after all" before setting off: declined with no en-route time,
-    and nothing says they were on scene (attended). They did not go, so they owe neither an
-    attendance form nor a welfare check-in: the forms list says "not needed" and home does not
-    count them (`own_forms_expected` in GET records/). They may still file either, as anyone who
-    accepted may (found by the ninth trial of the product: home asked for two forms). One who
-    turned back after setting off (an en-route time) still owes them: they were mobile."""
-    return alert.state == AlertState.DECLINED and alert.en_route_at is None and not attended(alert, logged_on_scene)
+# How an alert that was accepted can end with its firefighter never setting off: a withdrawal
+# ("Can't attend after all"), a stand-down (by control, or the incident closed), a cancellation.
+ENDED_UNLESS_GOING = (AlertState.DECLINED, AlertState.STOOD_DOWN, AlertState.CANCELLED)
+
+
+def never_set_off(alert: Alert, logged_on_scene: set[int]) -> bool:
+    """Accepted, and the alert ended before they set off: withdrew ("Can't attend after all"),
+    stood down, or the call cancelled or closed, with no en-route time and nothing saying they were
+    on scene (attended). They did not go, so they owe neither an attendance form nor a welfare
+    check-in: the forms list says "not needed" and home does not count them (`own_forms_expected`
+    in GET records/). They may still file either, as anyone who accepted may (found by the ninth
+    trial of the product for a withdrawal: home asked for two forms; by a later browser trial for
+    a stand-down or a cancel before setting off). One who set off (an en-route time) still owes
+    them, however the call ended for them: they were mobile."""
+    return alert.state in ENDED_UNLESS_GOING and alert.en_route_at is None and not attended(alert, logged_on_scene)
 
 
 @dataclass(frozen=True)
@@ -260,7 +267,7 @@ def welfare_check_ins_for_lead(user) -> QuerySet:
 
 def my_accepted_alerts(user, *, since) -> QuerySet:
     """The firefighter's alerts they accepted since `since`, newest first, each with
-    `logged_on_scene`: their phone logged events on scene (attended, withdrew_before_setting_off)."""
+    `logged_on_scene`: their phone logged events on scene (attended, never_set_off)."""
     return (
         dispatch_access.alerts_for_responder(user)
         .filter(accepted_at__isnull=False, alerted_at__gte=since)

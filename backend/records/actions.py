@@ -55,9 +55,9 @@ class Form:
     # Whether the crew owes the outcome form and who fills it in (outcome form only): the forms
     # list and the form's page say the same from it (access.OutcomeDuty).
     outcome_duty: dict | None = None
-    # This firefighter owes their own forms (attendance, welfare): false when they withdrew before
-    # setting off, as the forms list's `own_forms_expected`, so the form's page need not wait for
-    # the list to say so (found by the eleventh trial: "Not started" then "Not needed").
+    # This firefighter owes their own forms (attendance, welfare): false when they never set off
+    # (access.never_set_off), as the forms list's `own_forms_expected`, so the form's page need not
+    # wait for the list to say so (found by the eleventh trial: "Not started" then "Not needed").
     own_forms_expected: bool = True
     # The prefill's fields that are estimates (prefill.estimated): the app says so beside them.
     estimated: tuple[str, ...] = ()
@@ -73,7 +73,7 @@ def open_form(*, actor, kind: str, alert_id) -> Form:
     duty = access.outcome_duty(alert) if kind == RecordKind.OUTCOME else None
     may_write = duty is None or duty.falls_to(alert)
     editable = may_write and (record is None or not payloads.is_locked(record))
-    own = not access.withdrew_before_setting_off(alert, access.logged_on_scene(alert))
+    own = not access.never_set_off(alert, access.logged_on_scene(alert))
     estimated = tuple(prefill.estimated(kind, alert))
     if duty is None:
         return Form(kind, record, prefill.prefill(kind, alert), editable, own_forms_expected=own, estimated=estimated)

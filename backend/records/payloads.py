@@ -227,8 +227,8 @@ def form_schema(kind: str) -> dict:
             "outcome_duty": {"oneOf": [_outcome_duty_schema(), {"type": "null"}], "description": "Outcome form only."},
             "own_forms_expected": {
                 "type": "boolean",
-                "description": "I owe my own forms (attendance, welfare): false when I withdrew before setting off "
-                "(as own_forms_expected in GET records/). I may still file them.",
+                "description": "I owe my own forms (attendance, welfare): false when my alert ended before I set off "
+                "(withdrew, stood down, cancelled; as own_forms_expected in GET records/). I may still file them.",
             },
             "prefill_estimated": {
                 "type": "array",
@@ -301,7 +301,7 @@ def my_records_schema() -> dict:
             "outcome": _summary_schema(),
             "welfare": _summary_schema(),
             # This firefighter owes their attendance form and welfare check-in: false when they
-            # withdrew before setting off (access.withdrew_before_setting_off); they may still file.
+            # never set off (access.never_set_off); they may still file.
             "own_forms_expected": {"type": "boolean"},
             "is_crew_lead": {"type": "boolean"},
             # Someone of this crew attended: only then is an outcome form owed.

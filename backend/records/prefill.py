@@ -41,8 +41,8 @@ def attendance_prefill(alert: Alert) -> dict:
     values = {name: value.isoformat() for name, value in known.items() if value is not None}
     if alert.on_scene_at is not None or events:
         values["attended"] = True
-    elif access.withdrew_before_setting_off(alert, access.logged_on_scene(alert)):
-        values["attended"] = False  # "Can't attend after all" before setting off
+    elif access.never_set_off(alert, access.logged_on_scene(alert)):
+        values["attended"] = False  # withdrew, stood down or cancelled before setting off
     return values
 
 

@@ -246,6 +246,14 @@ export function formatTime(value) {
   return date.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
+/** "7 Dec, 10:11:31": the day and short month, then the time, as the forms and their list say
+ *  when something happened (a browser trial found the list saying "07/12/2026 10:11:31"). */
+export function formatDateTime(value) {
+  const date = value === null || value === undefined || value === "" ? null : toDate(value);
+  if (!date) return "";
+  return date.toLocaleString("en-GB", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
 export function timeAgo(value, now = Date.now()) {
   const date = toDate(value);
   if (!date) return "";

@@ -37,8 +37,8 @@ export const RECORDS_DAYS = 30;
  * left out, so the screens take it as not known: who of the crew fills in its outcome
  * (`fills_outcome`, `outcome_expected`, `is_crew_lead`: the crew's skills and the events their
  * phones logged) and the records the server holds (null: this phone's own are read by listedStatus).
- * `own_forms_expected` as the server has it (withdrew_before_setting_off), with "attended" as this
- * phone knows it (the server's on-scene time, or events logged on scene here). Pure.
+ * `own_forms_expected` as the server has it (never_set_off), with "attended" as this phone knows
+ * it (the server's on-scene time, or events logged on scene here). Pure.
  */
 export function callsKnownHere(state, now = Date.now()) {
   const since = now - RECORDS_DAYS * DAY_MS;
@@ -50,9 +50,19 @@ export function callsKnownHere(state, now = Date.now()) {
   return calls.sort(newestCallFirst);
 }
 
+// How an accepted alert ends for one who may never have set off (backend/records/access.py
+// ENDED_UNLESS_GOING): withdrew ("Can't attend after all"), stood down, the call cancelled.
+const ENDED_UNLESS_GOING = new Set(["declined", "stood_down", "cancelled"]);
+
+/** Accepted, and it ended before they set off (no en-route time, not attended): they owe no form of
+ *  their own, as the server's never_set_off. Found by a browser trial: the forms list asked one
+ *  stood down, or whose call was cancelled, before setting off for an attendance and a welfare form. */
+function neverSetOff(state, alert) {
+  return ENDED_UNLESS_GOING.has(alert.state) && !alert.en_route_at && !attendedHere(state, alert);
+}
+
 /** One alert I accepted as an entry of GET records/, from what this phone knows (callsKnownHere). */
 function knownEntry(state, alert) {
-  const withdrew = alert.state === "declined" && !alert.en_route_at && !attendedHere(state, alert);
   return {
     alert_id: alert.id,
     incident_id: alert.incident_id,
@@ -61,7 +71,7 @@ function knownEntry(state, alert) {
     attendance: null,
     outcome: null,
     welfare: null,
-    own_forms_expected: !withdrew,
+    own_forms_expected: !neverSetOff(state, alert),
     known_here: true,
   };
 }

@@ -33,6 +33,26 @@ export const TRY_AGAIN = "try-again";
 export const REFUSED = "refused";
 // hold() waits at most this long for a send already going to be answered.
 export const HOLD_WAIT_MS = 5_000;
+// The server refuses a fix older than its POSITION_MAX_AGE_SECONDS (backend/settings.py, checked
+// by backend/accounts/positions.py check_fix), and states it in GET /api/v1/me/
+// (`responder.position_max_age_seconds`): the phone goes by that once it has it, by this default
+// until then. A fix older than that, less SEND_MARGIN_MS for its way to the server, is dropped on
+// the phone, never sent, and a fresh one is asked for (found by a browser trial: a fix kept through
+// minutes without signal was sent when the signal came back, and refused with a 400).
+export const SERVER_MAX_AGE_SECONDS = 120;
+export const SEND_MARGIN_MS = 5_000;
+
+/** Is this fix (as sent: {recorded_at}) too old for the server to take, at `now`? */
+export function isTooOldToSend(fix, now, maxAgeSeconds = SERVER_MAX_AGE_SECONDS) {
+  const at = Date.parse(fix?.recorded_at);
+  return Number.isFinite(at) && now - at > maxAgeSeconds * 1000 - SEND_MARGIN_MS;
+}
+
+/** The server's limit as GET /me/ states it (`state.me`), else SERVER_MAX_AGE_SECONDS. */
+export function serverMaxAgeSeconds(state) {
+  const stated = Number(state?.me?.responder?.position_max_age_seconds);
+  return Number.isFinite(stated) && stated > 0 ? stated : SERVER_MAX_AGE_SECONDS;
+}
 
 /** Was this fix (as sent: {recorded_at}) older than a fresh fix may be, at `now`? */
 export function isOldFix(fix, now) {
@@ -86,9 +106,10 @@ export function alertToShare(state, stopped = new Set()) {
 
 /** One watchPosition, throttled, posting each fix with `send(fix)`. */
 class ThrottledWatch {
-  /** held(): true while nothing may be sent (PositionSharing.hold): fixes are kept, not sent. */
-  constructor({ geolocation, clock, rules, send, onError, held = () => false }) {
-    Object.assign(this, { geolocation, clock, rules, send, onError, held });
+  /** held(): true while nothing may be sent (PositionSharing.hold): fixes are kept, not sent.
+   *  maxAgeSeconds(): the server's limit on a fix's age (serverMaxAgeSeconds). */
+  constructor({ geolocation, clock, rules, send, onError, held = () => false, maxAgeSeconds = () => SERVER_MAX_AGE_SECONDS }) {
+    Object.assign(this, { geolocation, clock, rules, send, onError, held, maxAgeSeconds });
     this.watchId = null;
     this.last = null; // the last fix sent (or being sent) and not refused
     this.lastSentAt = 0;
@@ -115,7 +136,7 @@ class ThrottledWatch {
     const fixesBefore = this.fixes;
     const watchId = this.watchId;
     this.geolocation.getCurrentPosition(
-      (position) => this.watchId === watchId && this.fix(position),
+      (position) => this.watchId === watchId && this.fix(position, { asked: true }),
       (error) => this.watchId === watchId && this.fixes === fixesBefore && this.onError?.(error),
       FRESH_FIX_OPTIONS,
     );
@@ -129,11 +150,16 @@ class ThrottledWatch {
     this.pending = null;
   }
 
+  tooOld(fix) {
+    return isTooOldToSend(fix, this.clock.now(), this.maxAgeSeconds());
+  }
+
   get running() {
     return this.watchId !== null;
   }
 
-  fix(position) {
+  /** A fix from the watch, or one asked for (`asked`: askForFix's). */
+  fix(position, { asked = false } = {}) {
     if (!this.running) return;
     const coords = position?.coords;
     if (!coords) return;
@@ -146,6 +172,13 @@ class ThrottledWatch {
     };
     // The same fix twice (the watch's and the one asked for), or one already refused: nothing new.
     if (sameFix(fix, this.pending) || sameFix(fix, this.last) || sameFix(fix, this.refused)) return;
+    if (this.tooOld(fix)) {
+      // The server would refuse it: dropped here. A fresh one is asked for, unless this was the
+      // answer to asking (then the watch's next fix is waited for, not asked for again and again).
+      this.refused = fix;
+      if (!asked && !this.pending) this.askForFix();
+      return;
+    }
     this.pending = fix;
     this.schedule();
   }
@@ -163,6 +196,12 @@ class ThrottledWatch {
     const fix = this.pending;
     if (!fix || !this.running || this.held()) return; // held: kept, sent once released (schedule)
     this.pending = null;
+    if (this.tooOld(fix)) {
+      // Grown too old while kept (no signal, held, throttled): dropped, and a fresh one asked for.
+      this.refused = fix;
+      this.askForFix();
+      return;
+    }
     this.sending = true;
     const before = { last: this.last, lastSentAt: this.lastSentAt };
     this.last = fix;
@@ -207,11 +246,13 @@ export class PositionSharing {
     this.responding = null; // the ThrottledWatch while responding
     this.onCall = null; // the ThrottledWatch while on call with the opt-in
     this.held = false; // hold(): nothing is sent, nothing starts, until release()
+    this.maxAgeSeconds = SERVER_MAX_AGE_SECONDS; // the server's limit on a fix's age, once GET /me/ says
   }
 
   /** Call with the store's state whenever it changes: starts, moves or stops the sharing (while
    *  held, only stops it). */
   follow(state) {
+    this.maxAgeSeconds = serverMaxAgeSeconds(state);
     const alert = alertToShare(state, this.stopped);
     if (alert) {
       this._stopOnCall();
@@ -308,6 +349,7 @@ export class PositionSharing {
       send: (fix) => this._sendResponding(alertId, fix),
       onError: (error) => this._geolocationError(error),
       held: () => this.held,
+      maxAgeSeconds: () => this.maxAgeSeconds,
     });
     if (!this.geolocation) this.error = "This phone cannot share its position.";
     this.responding.start();
@@ -367,6 +409,7 @@ export class PositionSharing {
       rules: ON_CALL,
       send: (fix) => this._sendOnCall(fix),
       held: () => this.held,
+      maxAgeSeconds: () => this.maxAgeSeconds,
     });
     this.onCall.start();
   }

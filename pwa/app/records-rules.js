@@ -441,6 +441,10 @@ export const STATUS_LABELS = {
   [DUTY_NOT_KNOWN]: "Not known yet",
 };
 
+// One who never set off (the server's never_set_off): not "You could not attend after all" to one
+// who was stood down, or whose call was cancelled, before setting off.
+export const NEVER_SET_OFF_TEXT = "You did not set off for this call; you can still fill it in.";
+
 /**
  * The list screen's state of a form of one call (GET records/'s `entry`), from formStatus's: the
  * crew's outcome is not owed when nobody of the crew attended (`outcome_expected` false: stood down
@@ -448,11 +452,12 @@ export const STATUS_LABELS = {
  * field (a phone's saved copy) is taken as owing it.
  */
 export function listedFormStatus(entry, kind, status) {
-  // Their own forms are not owed by one who withdrew ("Can't attend after all") before setting off
-  // (`own_forms_expected` false): home asked them for an attendance form and a welfare check-in
-  // (found by the ninth trial of the product). They can still fill either in.
+  // Their own forms are not owed by one whose alert ended before they set off (withdrew, stood
+  // down, the call cancelled or closed: `own_forms_expected` false): home asked them for an
+  // attendance form and a welfare check-in (found by the ninth trial of the product, and by a later
+  // browser trial for a stand-down or a cancel). They can still fill either in.
   if (kind !== "outcome" && status.state === NOT_STARTED && entry?.own_forms_expected === false) {
-    return { state: NOT_NEEDED, text: "You could not attend after all; you can still fill it in." };
+    return { state: NOT_NEEDED, text: NEVER_SET_OFF_TEXT };
   }
   if (kind === "outcome" && status.state === NOT_STARTED && entry?.outcome_expected === false) {
     return { state: NOT_NEEDED, text: "Nobody of your crew attended." };

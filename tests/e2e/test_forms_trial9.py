@@ -37,7 +37,7 @@ def test_one_who_withdrew_before_setting_off_is_asked_for_no_forms_and_may_still
 
     card = page.locator(".form-list li[data-kind='attendance']")
     card.locator(".status-not_needed").wait_for()
-    assert card.locator(".form-status").inner_text() == "You could not attend after all; you can still fill it in."
+    assert card.locator(".form-status").inner_text() == "You did not set off for this call; you can still fill it in."
     card.get_by_role("link", name="Open: attendance form").click()
     page.wait_for_url(re.compile(rf"#/alerts/{alert_id}/forms/attendance$"))
     page.locator("form#record-form").wait_for()

@@ -66,6 +66,6 @@ describe("the call's forms page", () => {
     assert.equal(statusDetail(notStarted), null);
     // The line adds only what the chip does not say (the eleventh trial: "Accepted" then "Sent and accepted").
     assert.equal(statusDetail(accepted), "Version 1");
-    assert.equal(statusDetail(listedFormStatus(withdrew, "attendance", notStarted)), "You could not attend after all; you can still fill it in.");
+    assert.equal(statusDetail(listedFormStatus(withdrew, "attendance", notStarted)), "You did not set off for this call; you can still fill it in.");
   });
 });

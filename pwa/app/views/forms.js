@@ -3,7 +3,7 @@
 // yet), accepted by the server (with its version), or needs attention (refused: why).
 
 import { h, replaceChanged } from "../dom.js";
-import { formatTime } from "../format.js";
+import { formatDateTime } from "../format.js";
 import { ACCEPTED, ATTENTION, CHECKING, DUTY_NOT_KNOWN, FORMS, KINDS, NOT_NEEDED, NOT_STARTED, PENDING, STATUS_LABELS, outcomeDutyHint, outcomeSubmitted, pageFormStatus } from "../records-rules.js";
 import { callsKnownHere } from "../outbox.js";
 import { alertPath } from "../router.js";
@@ -206,6 +206,11 @@ export function formsView(root, { id }, ctx) {
 // A call listed without signal from this phone's own alerts (outbox.js callsKnownHere).
 export const KNOWN_HERE_TEXT = "From this phone: not yet confirmed by the server.";
 
+/** When the call came, in the app's date and time (format.js formatDateTime): "Alerted 7 Dec, 10:11:31". */
+export function alertedText(entry) {
+  return `Alerted ${formatDateTime(entry?.alerted_at)}`;
+}
+
 /** Recent calls (GET records/, kept for offline use, with the calls this phone knows that the
  *  list kept lacks) and the forms of each. */
 export function recordsView(root, _params, ctx) {
@@ -239,7 +244,7 @@ export function recordsView(root, _params, ctx) {
             "a",
             { class: "alert-item", href: `#${alertPath(entry.alert_id, "forms")}` },
             h("strong", { text: `Incident ${entry.cad_reference || entry.incident_id}` }),
-            h("span", { text: `Alerted ${new Date(entry.alerted_at).toLocaleDateString("en-GB")} ${formatTime(entry.alerted_at)}` }),
+            h("span", { text: alertedText(entry) }),
             entry.known_here ? h("span", { class: "hint", text: KNOWN_HERE_TEXT }) : null,
             KINDS.map((kind, index) => h("span", { class: "record-status" }, `${FORMS[kind].title}: `, statusChip(statuses[index]))),
           ),

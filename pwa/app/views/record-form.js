@@ -9,6 +9,7 @@
 //   readonly  the outcome form for a crew member who does not fill it in (records-rules.js outcomeReadOnlyText)
 
 import { h } from "../dom.js";
+import { formatDateTime } from "../format.js";
 import { FORMS, estimateHint, fromLocalInput, isShown, outcomeReadOnlyText, patchBody, postBody, serverErrors, toLocalInput, validate, valuesFrom } from "../records-rules.js";
 import { alertPath } from "../router.js";
 import { crewOfAlert } from "../store.js";
@@ -29,11 +30,8 @@ export function isLocked(kind, record) {
   return LOCKABLE.has(kind) && Boolean(record?.locked);
 }
 
-function formatWhen(iso) {
-  const date = iso ? new Date(iso) : null;
-  if (!date || Number.isNaN(date.getTime())) return "";
-  return date.toLocaleString("en-GB", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-}
+// The app's date and time ("7 Dec, 10:11:31"), as the forms list has it too.
+const formatWhen = (iso) => (iso ? formatDateTime(iso) : "");
 
 /** A value as a person reads it. */
 export function displayValue(field, value, crewNames = new Map()) {
