@@ -381,7 +381,7 @@ function deviceCellOf(state, alert) {
   if (!devices) {
     return loggedOut ? { text: capitalised(loggedOut), title: LOGGED_OUT_TITLE, tone: "none", unproven: true, phones: 0 } : null;
   }
-  const cell = withLoggedOut(deviceCell(devices, alert), loggedOut);
+  const cell = withLoggedOut(deviceCell(devices, alert, loggedOut), loggedOut);
   if (!ENDED_UNNEEDED.has(alert.state) || (cell.tone !== "none" && cell.tone !== "failed")) return cell;
   // Stood down or cancelled before anyone needed this phone to ring: no longer a warning to act
   // on (red on a finished row drew the eye from the live ones), still said for next time.
@@ -403,7 +403,7 @@ function withLoggedOut(cell, loggedOut) {
 /** Alert states in which the alert ended without the responder having to be reached. */
 const ENDED_UNNEEDED = new Set(["stood_down", "cancelled"]);
 
-function deviceCell(devices, alert) {
+function deviceCell(devices, alert, loggedOut = "") {
   if (!devices.length) {
     if (alert.received_at) {
       // Answering in the open app with no push subscription: reached this time, but a new alert
@@ -421,10 +421,24 @@ function deviceCell(devices, alert) {
   const shown = devices.filter((device) => device.shown_at).length;
   const failed = devices.filter((device) => !device.sent_at && device.failed).length;
   const phones = `${devices.length} phone${devices.length === 1 ? "" : "s"}`;
-  const text = `Shown on ${shown} of ${phones}` + (failed ? ` (${failed} failed)` : "");
   const title = devices
     .map((device) => `${device.label || "Device"}: ${deviceStage(device)}${isProven(device) ? "" : " (not proven to ring)"}`)
     .join("\n");
+  if (!shown && alert.received_at && !loggedOut) {
+    // Shown by the open app (over the socket), not by a push: "Shown on 0 of 1 phone" beside
+    // "Shown on device" read as a contradiction (found by trying it: a second phone, with no push
+    // subscription, had the app open). Reached this time, as with no push phone at all; once
+    // logged out, not said (as there).
+    const push = `${devices.length} push phone${devices.length === 1 ? "" : "s"}`;
+    return {
+      text: `Seen in the open app · shown on 0 of ${push}` + (failed ? ` (${failed} failed)` : ""),
+      title: `Shown in the open app at ${clockTime(alert.received_at)}; no push has been shown yet.\n${title}`,
+      tone: "shown",
+      unproven: !devices.some(isProven),
+      phones: devices.length,
+    };
+  }
+  const text = `Shown on ${shown} of ${phones}` + (failed ? ` (${failed} failed)` : "");
   const tone = shown ? "shown" : failed === devices.length ? "failed" : devices.some((d) => d.sent_at) ? "sent" : "none";
   return { text, title, tone, unproven: !devices.some(isProven), phones: devices.length };
 }
@@ -1026,7 +1040,9 @@ function devicesFunnel(devices, alert, loggedOut) {
   const count = (field) => devices.filter((device) => device[field]).length;
   const failed = devices.filter((device) => !device.sent_at && device.failed).length;
   const total = devices.length;
-  return `sent ${count("sent_at")}/${total} · shown ${count("shown_at")}/${total} · opened ${count("opened_at")}/${total}` +
+  // Shown by the open app but by no push yet: said first, as with no push phone (devicesText).
+  const inApp = alert.received_at && !count("shown_at") && !loggedOut ? "seen in the open app · " : "";
+  return `${inApp}sent ${count("sent_at")}/${total} · shown ${count("shown_at")}/${total} · opened ${count("opened_at")}/${total}` +
     (failed ? ` · ${failed} failed` : "") + (loggedOut ? ` · ${loggedOut}` : "");
 }
 
