@@ -31,10 +31,21 @@ export function positionsOnTheWay(positions, alerts) {
  *  them, so a row and the "likely first" line drawn at the same `now` agree. */
 export function estimateText(estimate, now = Date.now()) {
   if (!estimate || typeof estimate.eta_seconds !== "number") return "";
-  const km = Number(estimate.distance_km);
-  const distance = km < 1 ? `${Math.round(km * 1000)} m` : `${km.toFixed(1)} km`;
+  return `${distanceText(estimate.distance_km)} · ${etaText(estimate, now)}`;
+}
+
+/** "1.2 km", or "450 m" under a kilometre: an estimate's distance as every estimate says it. */
+export function distanceText(km) {
+  const value = Number(km);
+  return value < 1 ? `${Math.round(value * 1000)} m` : `${value.toFixed(1)} km`;
+}
+
+/** "about 3 min (estimate)" (or "(by road)"): estimateText without the distance, for a place that
+ *  shows the estimate's distance already (the admin board's distance cell); "" with no estimate. */
+export function etaText(estimate, now = Date.now()) {
+  if (!estimate || typeof estimate.eta_seconds !== "number") return "";
   const how = estimate.method === "routing" ? "by road" : "estimate";
-  return `${distance} · about ${minutesText(remainingSeconds({ estimate }, now))} (${how})`;
+  return `about ${minutesText(remainingSeconds({ estimate }, now))} (${how})`;
 }
 
 /** Whole minutes, at least one: "1 min", "3 min". */

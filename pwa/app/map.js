@@ -455,7 +455,8 @@ function placingOrder(faces, fixed, first = new Set()) {
  *  dot is drawn, always: a station is where it is, and one left out reads as no station there (found
  *  by trying the board with no open incident: Great Yarmouth, Norwich and Wymondham gone, their
  *  labels crossing others'). Each label in turn goes beside its dot: to its right, else to its left
- *  (the same gap: labelSide), else above it or below it (starting over the dot, or ending over it),
+ *  (the same gap: labelSide), else above it or below it (starting over the dot, or ending over it,
+ *  or slid along to the map's edge while still over it),
  *  the first of these that is inside `within` (the map's box) and clear of `placed` (the other
  *  markers' dots, labels and lines, as placed by labelPlaces, and the scale bar), of every station's
  *  dot and of the labels shown before it, and no nearer another dot (a station's, or one of
@@ -468,9 +469,25 @@ function placingOrder(faces, fixed, first = new Set()) {
  *  station is never worth a label moved away from it and a line across the map). `faces` as
  *  labelPlaces takes them. */
 export function contextLabels(placed, faces, within = null, markerDots = []) {
+  // Placed in the stations' order, then (if any had no place) again with those first: the one
+  // showing more names wins (found by a browser trial: Great Yarmouth's name never shown, the
+  // places it could have had taken by names placed before it).
+  const inOrder = faces.map((_, index) => index);
+  const first = placeContextLabels(placed, faces, within, markerDots, inOrder);
+  const missed = inOrder.filter((index) => !first[index].shown);
+  if (!missed.length) return first;
+  const again = placeContextLabels(placed, faces, within, markerDots, [...missed, ...inOrder.filter((index) => first[index].shown)]);
+  const count = (places) => places.filter(({ shown }) => shown).length;
+  return count(again) > count(first) ? again : first;
+}
+
+/** contextLabels' placing, in `order` (indexes into `faces`). */
+function placeContextLabels(placed, faces, within, markerDots, order) {
   const dots = faces.map((face) => face.dot);
   const taken = [...placed];
-  return faces.map(({ dot: own, label }) => {
+  const places = faces.map(() => ({ dx: 0, dy: 0, shown: false }));
+  for (const index of order) {
+    const { dot: own, label } = faces[index];
     // The markers drawn over its dot (an incident at the station's door, at a scale that puts a town
     // in a few pixels) are at its place: its label goes beside them all, and names that place.
     const here = markerDots.filter((other) => overlaps(other, own));
@@ -491,16 +508,25 @@ export function contextLabels(placed, faces, within = null, markerDots = []) {
     const [right, left] = [0, dot.left - gap - start.right];
     const [level, above, below] = [0, dot.top - gap - start.bottom, dot.bottom + gap - start.top];
     const [over, underEnd] = [dot.left - start.left, dot.right - start.right]; // above or below: starting, or ending, over the dot
-    const places = [[right, level], [left, level], [over, above], [underEnd, above], [over, below], [underEnd, below]];
-    for (const [dx, dy] of places) {
+    const tries = [[right, level], [left, level], [over, above], [underEnd, above], [over, below], [underEnd, below]];
+    // Above or below, slid along to end at the map's edge while still over its dot: the easternmost
+    // station (Great Yarmouth, at the right edge of a view fitted to the stations' dots) has no room
+    // to its right, nor to its left for Norwich's dot (found by a browser trial).
+    if (within) {
+      const toRight = Math.min(over, Math.max(underEnd, within.right - start.right));
+      const toLeft = Math.max(underEnd, Math.min(over, within.left - start.left));
+      for (const dx of [toRight, toLeft]) tries.push([dx, above], [dx, below]);
+    }
+    for (const [dx, dy] of tries) {
       const shifted = moved(start, dx, dy);
       if (insideOf(shifted, within) && obstacles.every((rect) => !overlaps(shifted, rect))) {
         taken.push(shifted);
-        return { dx: dx + start.left - label.left, dy, shown: true };
+        places[index] = { dx: dx + start.left - label.left, dy, shown: true };
+        break;
       }
     }
-    return { dx: 0, dy: 0, shown: false };
-  });
+  }
+  return places;
 }
 
 /** A rectangle's sides as a plain object: a DOMRect's are getters, which copies would not keep. */

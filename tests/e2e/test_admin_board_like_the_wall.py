@@ -8,7 +8,9 @@
 - the incident page's "open" badge, in its "Live crew status" box, was white on white: the admin
   gives a box's headings white text on its header colour, and the badge kept the white;
 - at 1280 px wide, the admin's board hid "On scene" and "Cleared" behind a sideways scroll: the
-  times now share columns (the answer, the way there), and the table fits a laptop's screen."""
+  times now share columns (the answer, the way there), and the table fits a laptop's screen; with an
+  arrival estimate in a distance cell too (a later trial: it went under the distance, and wraps), the
+  row saying one distance, the estimate's (not "1.0 km" beside "1.1 km · about 1 min")."""
 
 import re
 import uuid
@@ -237,9 +239,18 @@ def test_every_column_of_the_admin_board_is_in_sight_at_1280_wide(chromium, serv
         withdrawn = {"response": "decline", "reason": "already_committed"}
         answer(firefighters[1], incident, {"response": "accept"}, withdrawn)
         answer(firefighters[2], incident, {"response": "accept"}, {"response": "en_route"})
+        # The one on the way shares where they are: their distance cell holds an arrival estimate
+        # (found by a browser trial: "1.1 km · about 1 min (estimate)" pushed the table into a
+        # sideways scroll at 1280 px wide).
+        [going] = [a for a in incident["alerts"] if a["responder_id"] == firefighters[2].profile["responder"]["id"]]
+        shared = firefighters[2].post(
+            f"/api/v1/alerts/{going['id']}/positions/", {"latitude": 52.6900, "longitude": 0.9450}
+        )
         section = page.locator(f'section[data-incident-id="{incident["id"]}"]')
         expect(section.locator(".board-badge", has_text="Withdrew")).to_be_visible(timeout=T)
         expect(section.locator("tr[data-alert-id] .board-badge", has_text="Cleared")).to_be_visible(timeout=T)
+        distance = section.locator(f'tr[data-alert-id="{going["id"]}"] td.board-number')
+        expect(distance.locator(".board-estimate")).to_contain_text("about", timeout=T)
 
         assert section.evaluate(OUT_OF_SIGHT) == []
         region = section.locator(".board-alerts-scroll")
@@ -254,6 +265,11 @@ def test_every_column_of_the_admin_board_is_in_sight_at_1280_wide(chromium, serv
             expect(there.locator(".board-time-one", has_text=name)).to_contain_text(re.compile(r"\d\d:\d\d:\d\d"))
         withdrew = section.locator("tr[data-alert-id]", has=page.locator(".board-badge", has_text="Withdrew"))
         expect(withdrew.locator(".board-time-one", has_text="declined")).to_be_visible()
+        # One distance in the row, the estimate's, as the map and the wall board say it (found by a
+        # browser trial: "1.0 km" when alerted beside "1.1 km · about 1 min", now).
+        km = shared["estimate"]["distance_km"]
+        expect(distance).to_contain_text(f"{km:.1f} km")
+        assert re.findall(r"\d+(?:\.\d+)? k?m\b", distance.inner_text()) == [f"{km:.1f} km"], distance.inner_text()
         assert problems == []
     finally:
         context.close()

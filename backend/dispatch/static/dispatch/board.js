@@ -22,7 +22,7 @@
 //   data-incident-url  an incident's admin page, with __id__ standing for its id
 //   data-incident-id   (optional) show only this incident, as on its own admin page
 
-import { estimateText, likelyFirstAmong, positionsOnTheWay } from "/app/arrival.js";
+import { distanceText, etaText, likelyFirstAmong, positionsOnTheWay } from "/app/arrival.js";
 import { coordinatorSocket } from "/app/socket.js";
 
 import { mountBoardMap } from "./board-map.js";
@@ -184,11 +184,27 @@ function devicesCell(devices, unproven) {
   );
 }
 
+/** What a row's distance cell says: {distance, eta, title}. One distance: while the responder shares
+ *  where they are on their way, the arrival estimate's (how far they are now, by road or as
+ *  estimated: /app/arrival.js), with "about 3 min (estimate)" under it and the distance when alerted
+ *  in the title; otherwise the distance when alerted (a straight line from their station, or from
+ *  where they were). Found by a browser trial: "1.0 km" (the straight line from the station when
+ *  alerted) beside "1.1 km · about 1 min" (the estimate's road distance from where they are) in
+ *  one row. */
+export function distanceCellText(alert, position = null, now = Date.now()) {
+  const alerted = `${Number(alert.distance_km).toFixed(1)} km`;
+  const eta = etaText(position?.estimate, now);
+  if (!eta) return { distance: alerted, eta: "", title: null };
+  const from = alert.distance_from === "position" ? "where they were" : "their station";
+  return { distance: distanceText(position.estimate.distance_km), eta, title: `${alerted} from ${from} when alerted` };
+}
+
 /** `commitment`: the other open incident this responder is committed to, if any; `unproven`: they
  *  are counted in the incident's "no proven phone" line. */
 function alertRow(alert, commitment, devices, unproven, position = null, now = Date.now()) {
   // A stand-down for going elsewhere already names the incident in the state cell.
   const saysWhere = alert.state === "stood_down" && alert.stood_down_reason === "committed_elsewhere";
+  const distance = distanceCellText(alert, position, now);
   return el(
     "tr",
     {
@@ -205,10 +221,10 @@ function alertRow(alert, commitment, devices, unproven, position = null, now = D
     el("td", {}, alert.station),
     el(
       "td",
-      { className: "board-number" },
-      `${Number(alert.distance_km).toFixed(1)} km`,
-      // Where they are now, shared while going, and when they are likely there (an estimate).
-      position ? el("span", { className: "board-estimate" }, estimateText(position.estimate, now)) : null,
+      { className: "board-number", title: distance.title },
+      distance.distance,
+      // When they are likely there, from where they are now (shared while going): under the distance.
+      distance.eta ? el("span", { className: "board-estimate" }, distance.eta) : null,
     ),
     stateCell(alert, commitment),
     devicesCell(devices, unproven),

@@ -45,6 +45,7 @@ import {
 } from "./board-state.js";
 import { connectBoard, drawWelfareNotice, keepConnected } from "./board.js";
 import { estimateText, likelyFirstAmong, positionsOnTheWay } from "/app/arrival.js";
+import { ALERT_STATES } from "/app/labels.js";
 
 // --- Small helpers -------------------------------------------------------------------------------
 
@@ -443,8 +444,15 @@ class WallBoard {
     this.outOfSight = outOfSight;
     const notice = newIncidentsNotice(outOfSight);
     if (!this.newButton) return;
+    // The notice is above the list (never over it: it hid an alarm's text there, found by a browser
+    // trial), so the list's top moves as it comes and goes. Under the coordinator's pointer the list
+    // scrolls by as much, so that what is under the pointer stays there.
+    const holder = this.newButton.parentElement;
+    const before = holder.offsetHeight;
     this.newButton.hidden = !notice;
     if (notice && this.newButton.textContent !== notice) this.newButton.textContent = notice;
+    const grown = holder.offsetHeight - before;
+    if (grown && this.incidentsBox.matches(":hover")) this.incidentsBox.scrollTop += grown;
   }
 
   /** The notice's button: the newest new incident out of sight is scrolled into view and chosen. */
@@ -792,7 +800,7 @@ class WallBoard {
   }
 
   async close(incident) {
-    const ok = await this.confirm(`Close ${incident.cad_reference}? Anyone still going is stood down; anyone on scene is cleared.`, "Close the incident");
+    const ok = await this.confirm(closeQuestion(incident, alertsOf(this.state, incident.id)), "Close the incident");
     if (ok) this.run(`Close ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/close/`);
   }
 
@@ -1074,6 +1082,29 @@ class WallBoard {
 /** Who has seen a message, on its card: "Seen by 1 of 3: Alice", "Not yet seen (0 of 3)", in the
  *  words of the admin's board too (board-state.js, seenText; board.js, messageLines). */
 export { seenText };
+
+// What closing does to each of the incident's people, in the words of the admin's Close page
+// (backend/dispatch/admin.py, _closing_does, as actions.close_incident does it): on scene, cleared;
+// going, or not answered yet, stood down; the others keep their state.
+const CLOSING_DOES = [
+  ["Cleared from the scene", (alert) => alert.state === "on_scene"],
+  ["Stood down while going", (alert) => alert.state === "accepted" || alert.state === "en_route"],
+  ["Stood down before answering", (alert) => alert.state === "alerted" || alert.state === "received"],
+];
+
+/** The Close dialog's question: what closing does, then whom it does it to, by name, as the admin's
+ *  Close page says it ("Cleared from the scene: Sam Barker (on scene). Stood down while going: Jo
+ *  Day (en route)."; found by a browser trial: the board's dialog named nobody). `alerts`: the
+ *  incident's alerts as the board holds them (alertsOf: in the rows' order). */
+export function closeQuestion(incident, alerts) {
+  const stateLabel = (state) => (ALERT_STATES[state] ?? state).toLowerCase();
+  const does = CLOSING_DOES.flatMap(([what, applies]) => {
+    const who = alerts.filter(applies).map((alert) => `${alert.responder_name} (${stateLabel(alert.state)})`);
+    return who.length ? [`${what}: ${who.join(", ")}.`] : [];
+  });
+  const saying = does.length ? does.join(" ") : "Nobody is alerted or going: nobody's state changes.";
+  return `Close ${incident.cad_reference}? Anyone still going, or not yet answered, is stood down; anyone on scene is cleared. ${saying}`;
+}
 
 /** Where a card is against the list's visible part (both DOMRects, or {top, bottom, height}): "in
  *  view" once its head (the reference and address: its top, and up to 3 rem of it) is within it,
