@@ -64,6 +64,9 @@ class _Plan:
     # None elsewhere, or where a column is of a kind that is not written so.
     json_rows_sql: str | None = None
     json_attnames: tuple[str, ...] = ()  # the JSON columns' (an EncodedJson is given back as its value)
+    # Each column's type on this connection (Field.db_type), as the companion rows cast to it: asked
+    # on every dispatch for each column of the alerts' audit entries before (issue 17 item 2).
+    db_types: tuple[str | None, ...] = ()
 
 
 _plans: dict[tuple[type, str], _Plan] = {}
@@ -325,8 +328,7 @@ def _companion_sql(one_per_row: OnePerRow, connection, pk_column: str) -> tuple[
     pk_columns = one_per_row.pk_columns
     new_pk = f"{_NEW}.{connection.ops.quote_name(pk_column)}"
     selected, params = [], []
-    for column, value in zip(plan.columns, values, strict=True):
-        db_type = column.field.db_type(connection)
+    for column, db_type, value in zip(plan.columns, plan.db_types, values, strict=True):
         if column.field.attname in pk_columns:
             selected.append(f"CAST({new_pk} AS {db_type})")
         else:
@@ -453,6 +455,7 @@ def _make_plan(model: type, connection) -> _Plan:
         unnest_sql=_unnest_sql(into, fields, connection),
         json_rows_sql=_json_rows_sql(into, fields, connection),
         json_attnames=tuple(field.attname for field in fields if field.get_internal_type() == "JSONField"),
+        db_types=tuple(field.db_type(connection) for field in fields),
     )
 
 

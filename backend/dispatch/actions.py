@@ -627,10 +627,14 @@ def _tell_the_alerted(
 ) -> None:
     by_responder = {alert.responder_id: alert for alert in alerts}
     summary = payloads.incident_summary(incident)
+    # Each alert described once, for its owner's event and the board's frame alike.
+    described = {alert.pk: payloads.board_alert(alert) for alert in alerts}
     events.record_for_responders(
         by_responder,
         "alert.created",
-        lambda rid: {"alert": payloads.alert_detail(by_responder[rid], summary=summary)},
+        lambda rid: {
+            "alert": payloads.alert_detail(by_responder[rid], summary=summary, board=described[by_responder[rid].pk])
+        },
         locked=responders_locked,
     )
     pushes = enqueue_pushes(alerts, round=round, now=now)
@@ -647,7 +651,13 @@ def _tell_the_alerted(
     # ("2 stood down by control" beside the board's "1 alerted again": found by a browser trial).
     crew_except = set() if crew_to_the_alerted else set(by_responder)
     _tell_everyone_about(
-        incident, changed=alerts, crew_except=crew_except, tell_owners=False, crew_ids=crew_ids, coverage=coverage
+        incident,
+        changed=alerts,
+        crew_except=crew_except,
+        tell_owners=False,
+        crew_ids=crew_ids,
+        coverage=coverage,
+        described=described,
     )
 
 
@@ -1405,11 +1415,13 @@ def _tell_everyone_about(
     tell_owners: bool = True,
     crew_ids: set[int] | None = None,
     coverage: Coverage | None = None,
+    described: dict[int, dict] | None = None,
 ) -> None:
     """After any change: each changed alert's owner gets `alert.updated` (unless `tell_owners` is
     False: the alerted got `alert.created`), every responder on the incident gets `incident.updated`
     with the crew's state, and the board gets the changed alerts and the incident. `crew_ids` (the
-    incident's responders) and `coverage`, if the caller knows them, save reading them."""
+    incident's responders) and `coverage`, if the caller knows them, save reading them; `described`
+    (alert id -> its board_alert as the alert stands now), describing them again (a dispatch)."""
     if not changed and incident.status == IncidentStatus.OPEN:
         return
     for alert in changed:
@@ -1422,7 +1434,10 @@ def _tell_everyone_about(
         )
     if tell_crew:
         _tell_the_crew(incident, leave_out=crew_except, crew_ids=crew_ids)
-    board_items = [("board.alert", payloads.board_alert(alert)) for alert in changed]
+    board_items = [
+        ("board.alert", described[alert.pk] if described is not None else payloads.board_alert(alert))
+        for alert in changed
+    ]
     events.send_to_board([*board_items, ("board.incident", payloads.board_incident(incident, coverage=coverage))])
 
 

@@ -49,10 +49,13 @@ def incident_summary(incident: Incident) -> dict:
     }
 
 
-def alert_detail(alert: Alert, *, incident: Incident | None = None, summary: dict | None = None) -> dict:
+def alert_detail(
+    alert: Alert, *, incident: Incident | None = None, summary: dict | None = None, board: dict | None = None
+) -> dict:
     """A firefighter's view of their alert. `summary` (the incident's) can be passed in when many
-    alerts of one incident are described at once, as dispatch does."""
-    data = board_alert(alert)
+    alerts of one incident are described at once, as dispatch does; `board`, the alert's
+    board_alert, when the caller has it already (it is copied, not changed)."""
+    data = board_alert(alert) if board is None else dict(board)
     # The board's: the phone knows whether it is logged in and on call.
     for field in ("responder_logged_out_at", "responder_on_call", "responder_on_call_changed_at"):
         del data[field]

@@ -52,7 +52,7 @@ def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float
 
 @dataclass(frozen=True)
 class Candidate:
-    responder: Responder  # while select_responders ranks and caps: a _Row (id and station) only
+    responder: Responder
     distance_km: float
     committed_to: int | None = None  # the open incident a named responder is committed to (override)
     distance_from: str = DistanceFrom.STATION
@@ -113,54 +113,67 @@ def select_responders(
     # Each one's commitment elsewhere is read in the same query (committed_elsewhere's rule), by
     # SQL written once (selection_reads: eligible_responders and _commitments_of, compiled).
     eligible = [
-        _Row(pk, station_id, committed_to)
-        for pk, station_id, committed_to in selection_reads.eligible_rows(
+        row
+        for row in selection_reads.eligible_rows(
             today=today,
             station_ids=distance_by_station,
             responder_ids_near=near_by_position,
             named=None if responder_ids is None else list(responder_ids),
         )
-        if pk not in distance_by_position or pk in near_by_position
+        if row[0] not in distance_by_position or row[0] in near_by_position
     ]
-    in_range = [row for row in eligible if row.pk not in exclude_responder_ids]
+    in_range = [row for row in eligible if row[0] not in exclude_responder_ids]
     if not in_range:
         return Selection([], _why_nobody_in_range(eligible, named=responder_ids is not None))
-    ranked = [
-        _ranked(row, distance_by_station, distance_by_position, committed_to=row.committed_to)
-        for row in in_range
-        if responder_ids is not None or row.committed_to is None
-    ]
+    ranked = _ranked(in_range, distance_by_station, distance_by_position, keep_committed=responder_ids is not None)
     if not ranked:
         return Selection([], _why_everyone_left_is_committed(eligible, in_range))
-    ranked.sort(key=lambda c: (c.distance_km, c.responder.station_id, c.responder.pk))
     chosen = _capped(ranked, max_per_station=max_per_station, max_total=max_total)
-    return Selection(_with_responders_loaded(chosen, lock=lock_chosen))
+    return Selection(_with_responders_loaded(chosen, distance_by_position, lock=lock_chosen))
 
 
-@dataclass(frozen=True)
-class _Row:
-    """A responder as selection first reads them: enough to rank and cap."""
-
-    pk: int
-    station_id: int
-    committed_to: int | None  # the open incident they are committed to, if any
-
-
-def _ranked(row: _Row, distance_by_station, distance_by_position, *, committed_to) -> Candidate:
-    if row.pk in distance_by_position:
-        return Candidate(row, distance_by_position[row.pk], committed_to, distance_from=DistanceFrom.POSITION)
-    return Candidate(row, distance_by_station[row.station_id], committed_to)
+# An eligible responder as selection first reads them, enough to rank and cap: (id, station id, the
+# open incident they are committed to or None). Plain tuples: the rows in range can be hundreds,
+# and a dataclass for each (and a Candidate for each) was most of the selection's Python (issue 17
+# item 2); only those chosen become Candidates, with their Responder loaded.
+_Row = tuple[int, int, int | None]
+# A row ranked: (distance in km, station id, id, committed to). Sorted as tuples: nearest first,
+# then by station, then by responder (ids are unique, so the last field is never compared).
+_RankedRow = tuple[float, int, int, int | None]
 
 
-def _with_responders_loaded(chosen: list[Candidate], *, lock: bool = False) -> list[Candidate]:
-    """The chosen candidates with their Responder (station and user) in place of the row, in one
-    query (SQL written once: selection_reads.responders_loaded). A responder deleted since the
-    first read is left out."""
-    responders = selection_reads.responders_loaded([c.responder.pk for c in chosen], lock=lock)
+def _ranked(rows: list[_Row], distance_by_station, distance_by_position, *, keep_committed: bool) -> list[_RankedRow]:
+    """The rows in the order they should be alerted: each one's distance from a fresh position if it
+    has one, else from its station. Those committed elsewhere are left out unless `keep_committed`
+    (a coordinator naming them)."""
+    ranked = [
+        (
+            distance_by_position[pk] if pk in distance_by_position else distance_by_station[station_id],
+            station_id,
+            pk,
+            committed_to,
+        )
+        for pk, station_id, committed_to in rows
+        if keep_committed or committed_to is None
+    ]
+    ranked.sort()
+    return ranked
+
+
+def _with_responders_loaded(chosen: list[_RankedRow], distance_by_position, *, lock: bool = False) -> list[Candidate]:
+    """The chosen rows as candidates with their Responder (station and user) loaded, in one query
+    (SQL written once: selection_reads.responders_loaded). A responder deleted since the first read
+    is left out."""
+    responders = selection_reads.responders_loaded([pk for _distance, _station, pk, _committed in chosen], lock=lock)
     return [
-        Candidate(responders[c.responder.pk], c.distance_km, c.committed_to, c.distance_from)
-        for c in chosen
-        if c.responder.pk in responders
+        Candidate(
+            responders[pk],
+            distance,
+            committed_to,
+            DistanceFrom.POSITION if pk in distance_by_position else DistanceFrom.STATION,
+        )
+        for distance, _station_id, pk, committed_to in chosen
+        if pk in responders
     ]
 
 
@@ -263,15 +276,15 @@ def _distances_of_stations(stations, latitude, longitude, *, radius_km) -> dict[
     return distances
 
 
-def _capped(candidates: list[Candidate], *, max_per_station: int, max_total: int) -> list[Candidate]:
+def _capped(ranked: list[_RankedRow], *, max_per_station: int, max_total: int) -> list[_RankedRow]:
     taken_per_station: dict[int, int] = defaultdict(int)
     chosen = []
-    for candidate in candidates:
-        station_id = candidate.responder.station_id
+    for row in ranked:
+        station_id = row[1]
         if taken_per_station[station_id] >= max_per_station:
             continue
         taken_per_station[station_id] += 1
-        chosen.append(candidate)
+        chosen.append(row)
         if len(chosen) >= max_total:
             break
     return chosen

@@ -12,6 +12,7 @@ import pytest
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from backend import broadcast
+from backend.realtime import events
 from backend.realtime.events import frame_of
 from tests.realtime.sockets import connect, dispatch, receive_frame
 
@@ -36,14 +37,18 @@ async def test_a_frame_for_several_sockets_is_encoded_once(incident, carol, alic
         assert (await receive_frame(board))["type"] == "board.snapshot"
         boards.append(board)
     encoded = []
-    dumps = json.dumps
+    dumps, encode = json.dumps, events._encode
 
-    def counted(value, *args, **kwargs):
-        if isinstance(value, dict) and value.get("type") == "board.alert":
-            encoded.append(value["data"]["id"])
-        return dumps(value, *args, **kwargs)
+    def counting(encoder):
+        def counted(value, *args, **kwargs):
+            if isinstance(value, dict) and value.get("type") == "board.alert":
+                encoded.append(value["data"]["id"])
+            return encoder(value, *args, **kwargs)
 
-    monkeypatch.setattr(json, "dumps", counted)
+        return counted
+
+    monkeypatch.setattr(json, "dumps", counting(dumps))
+    monkeypatch.setattr(events, "_encode", counting(encode))  # the frames' own encoder
     alerts = await dispatch(carol, incident)
     for board in boards:
         received = []
