@@ -107,3 +107,12 @@ def session_keys_of(user_ids) -> list[str]:
     wanted = {str(user_id) for user_id in user_ids}
     sessions = Session.objects.filter(expire_date__gt=timezone.now()).iterator()
     return [session.session_key for session in sessions if str(session.get_decoded().get(auth.SESSION_KEY)) in wanted]
+
+
+def has_live_session(user_id: int) -> bool:
+    """Whether this user still holds an unexpired session: another phone of theirs still logged in.
+    Reads the sessions until one is theirs (they hold the user's id only inside their encoded data),
+    as session_keys_of does; asked only when a firefighter logs out (backend/dispatch/presence.py)."""
+    wanted = str(user_id)
+    sessions = Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+    return any(str(session.get_decoded().get(auth.SESSION_KEY)) == wanted for session in sessions)

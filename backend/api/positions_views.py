@@ -36,7 +36,8 @@ class AlertPositionView(APIView):
     """`POST /api/v1/alerts/{id}/positions/`: the firefighter's own alert, while accepted, en route or
     on scene. 201 stored; 200 when not stored because it is no newer than the last one, or within
     POSITION_MIN_INTERVAL_SECONDS of it (a retry: accepted idempotently, the answer is the last
-    one's estimate); 409 `not_responding` once sharing must stop; 404 for another's alert."""
+    one's estimate); 409 `not_responding` once sharing must stop; 404 for another's alert.
+    `DELETE`: Stop (below)."""
 
     # Fifty a second from 500 responders going: each waits while a dispatch is served
     # (backend/priority.py), a few milliseconds that no map shows.
@@ -54,6 +55,14 @@ class AlertPositionView(APIView):
         position, stored = positions.record_alert_position(actor=request.user, alert_id=alert_id, **data)
         body = {"sharing": True, "stored": stored, "estimate": positions.estimate_payload(position)}
         return Response(body, status=201 if stored else 200)
+
+    @extend_schema(responses={204: None, **{code: ERROR for code in (401, 403, 404)}})
+    def delete(self, request, alert_id: int):
+        """`DELETE`: the firefighter tapped Stop. The boards and the crew drop their position and
+        estimate (`position.cleared`) until the next POST ("Share again"). 204, also when nothing
+        was shared (stopping twice, an alert no longer going); audited when it stops."""
+        positions.stop_sharing(actor=request.user, alert_id=alert_id, request=request)
+        return Response(status=204)
 
 
 class IncidentPositionsView(APIView):

@@ -305,6 +305,8 @@ class RespondView(APIView):
             reason=data.get("reason", ""),
             note=data.get("note", ""),
         )
+        # Answered from a phone still logged in: not "logged out" on the boards (a stale logout).
+        presence.seen_in_app(alert.responder)
         return Response({**payloads.alert_detail(alert), "crew": payloads.crew_of(alert.incident)})
 
 

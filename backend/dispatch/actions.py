@@ -842,10 +842,13 @@ def _ask_afresh(alert: Alert, now) -> None:
       is asked for again. Unless the responder had been on scene (on_scene_at, kept): they went,
       so their acceptance, setting off and arrival stay, as the record that they attended. Coverage
       still counts them as attended (and, once it has finished, accepted) but not as going until
-      they accept again; their attendance form stays theirs (records/access.py asks accepted_at);
+      they accept again; their attendance form stays theirs (records/access.py EVER_ACCEPTED);
       the reports' arrival, measured from the first alert, stays. Answering again sets the new
       times over them (the audit trail keeps the earlier states' times): docs/hazard-log.md, H20.
-    - first_accepted_at: kept, that they accepted at some time ("1 accepted, then dropped out").
+    - first_accepted_at: kept, that they accepted at some time ("1 accepted, then dropped out"; the
+      call stays in their forms list: records/access.py EVER_ACCEPTED).
+    - first_en_route_at: kept, that they set off at some time (mobile: their attendance form is
+      still owed, records/access.py never_set_off).
     - stood_down_at, stood_down_reason: cleared, no longer stood down.
     - cleared_at, cancelled_at: never set on a stood-down alert (a cleared or cancelled alert is
       never stood down, nor alerted again once its incident has ended).
@@ -1058,6 +1061,8 @@ def respond_to_alert(
             update_fields.append("summary_due")
         if response == "accept":
             update_fields += _first_acceptance(alert, now)
+        if response == "en_route":
+            update_fields += _first_setting_off(alert)
         if response == "decline":
             alert.decline_reason = reason
             alert.decline_note = (note or "")[:200]
@@ -1195,6 +1200,16 @@ def _first_acceptance(alert: Alert, now) -> list[str]:
         return []
     alert.first_accepted_at = now
     return ["first_accepted_at"]
+
+
+def _first_setting_off(alert: Alert) -> list[str]:
+    """Keep when the responder first set off (in memory; the fields to save), as _first_acceptance:
+    never cleared, unlike en_route_at (_ask_afresh), so that one who set off, was stood down and was
+    alerted again still owes their attendance form (records/access.py never_set_off)."""
+    if alert.first_en_route_at is not None:
+        return []
+    alert.first_en_route_at = alert.en_route_at
+    return ["first_en_route_at"]
 
 
 def _refuse_if_committed_elsewhere(alert: Alert) -> None:

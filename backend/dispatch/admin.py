@@ -17,7 +17,7 @@ from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -330,19 +330,43 @@ class AlertInline(AlertTimes, admin.TabularInline):
     max_num = 0
     can_delete = False
     show_change_link = True
-    fields = [
-        "rank",
-        "responder",
-        "station",
-        "state",
-        "distance",
-        *AlertTimes.TIME_FIELDS,
-        "decline_reason",
-        "decline_note",
-        "stood_down_reason",
-    ]
+    # The alert's times in one column, each on its line, and its reasons in another: a column each
+    # made the table 1764 px wide, and the page scrolled sideways at 1280 (found by a browser trial).
+    # The alert's own page (its change link) has each in its field.
+    fields = ["rank", "responder", "station", "state", "distance", "alerted", "times", "reasons"]
     readonly_fields = fields
     ordering = ["rank"]
+
+    @admin.display(description="Since alerted")
+    def times(self, alert):
+        """Each time the alert reached after it went out, with how long after the alert it came:
+        "Shown on device 10:11:40 (+0:09)", as the Alerted column's time is on its day."""
+        lines = []
+        for name in AlertTimes.TIME_FIELDS[1:]:
+            field = "realerted_at" if name == "realerted" else f"{name}_at"
+            value = getattr(alert, field)
+            if value is not None:
+                since = _since(alert, "first_alert" if name == "realerted" else "alerted_at", value)
+                lines.append((getattr(AlertTimes, name).short_description, _clock(value, since)))
+        if not lines:
+            return "—"
+        return format_html_join(format_html("<br>"), "{} {}", lines)
+
+    @admin.display(description="Why")
+    def reasons(self, alert):
+        """Why they declined (and their note), and why they were stood down."""
+        lines = [
+            (label, value)
+            for label, value in (
+                ("Declined:", alert.get_decline_reason_display()),
+                ("Note:", alert.decline_note),
+                ("Stood down:", alert.get_stood_down_reason_display()),
+            )
+            if value
+        ]
+        if not lines:
+            return "—"
+        return format_html_join(format_html("<br>"), "{} {}", lines)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("responder__user", "responder__station")
@@ -393,6 +417,15 @@ def incidents_by_cad_reference(term: str) -> list[int]:
 INCIDENT_SEARCHES.append(incidents_by_cad_reference)
 # The audit trail's Change column and its search say the states in these words.
 STATE_LABELS.update({"alert": dict(AlertState.choices), "incident": dict(IncidentStatus.choices)})
+
+
+# The incident list's Accepted column: who accepted at some time (Alert.first_accepted_at, kept by a
+# re-alert, as coverage.Coverage.ever_accepted), and which of them declined since (withdrew).
+_EVER_ACCEPTED = Q(alerts__first_accepted_at__isnull=False)
+_EVER_ACCEPTED_ANNOTATIONS = {
+    "ever_accepted_total": Count("alerts", filter=_EVER_ACCEPTED),
+    "withdrew_total": Count("alerts", filter=_EVER_ACCEPTED & Q(alerts__state=AlertState.DECLINED)),
+}
 
 
 @admin.register(Incident)
@@ -520,7 +553,11 @@ class IncidentAdmin(admin.ModelAdmin):
     # --- List ---
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(alerted_total=Count("alerts"), **coverage.COUNT_ANNOTATIONS)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(alerted_total=Count("alerts"), **coverage.COUNT_ANNOTATIONS, **_EVER_ACCEPTED_ANNOTATIONS)
+        )
 
     @admin.display(description="Alerted", ordering="alerted_total")
     def alerted_count(self, incident):
@@ -531,9 +568,14 @@ class IncidentAdmin(admin.ModelAdmin):
         """Committed now, plus those who attended and cleared, against the crew target."""
         return f"{incident.covering_total} / {incident.crew_target}"
 
-    @admin.display(description="Accepted", ordering="accepted_total")
+    @admin.display(description="Accepted", ordering="ever_accepted_total")
     def accepted_count(self, incident):
-        return incident.accepted_total
+        """Everyone who accepted at some time (as the boards count "1 accepted, then dropped out"),
+        and how many of them withdrew (declined after accepting): "2 (1 withdrew)". Those going now
+        are the "Going / needed" column's. Found by a browser trial: two accepted and one withdrew,
+        and the column said 1 (it counted those who had not withdrawn)."""
+        withdrew = incident.withdrew_total
+        return f"{incident.ever_accepted_total} ({withdrew} withdrew)" if withdrew else incident.ever_accepted_total
 
     @admin.display(description="Attended", ordering="attended_total")
     def attended_count(self, incident):

@@ -1,6 +1,7 @@
 """The escalation ladder (settings.ESCALATION_LADDER): when each step of an incident is due."""
 
 import datetime
+import math
 
 from django.conf import settings
 
@@ -81,18 +82,23 @@ def is_held(incident: Incident) -> bool:
 
 def resume_held(incident: Incident, now: datetime.datetime) -> None:
     """Resume a held ladder at the step it had reached, that step due as long after `now` as it
-    comes after the step before it (in memory; the caller saves): those alerted now get the step's
-    interval to answer. The hold, and its `held` alarm, are over (held_since). A fresh attempt: the
-    incident keeps when and at which step (ladder_resumed_at, ladder_resumed_step), so the boards'
-    `unanswered` alarm waits for a step to run since, as for a new incident (found by a review: it
-    sounded at once after a resume past the first step)."""
+    comes after the step before it, and never sooner than a new incident's first step comes after
+    its dispatch (in memory; the caller saves): those alerted now get at least the first step's
+    interval to answer (found by a browser trial: resumed at a step 15 s after the one before, the
+    named responder had 15 s before the step ran and "Nobody going" sounded). The hold, and its
+    `held` alarm, are over (held_since). A fresh attempt: the incident keeps when and at which
+    step (ladder_resumed_at, ladder_resumed_step), so the boards' `unanswered` alarm waits for a
+    step to run since, as for a new incident (found by a review: it sounded at once after a resume
+    past the first step)."""
     step = incident.escalation_step
     incident.ladder_resumed_at, incident.ladder_resumed_step = now, step
     seconds = settings.ESCALATION_LADDER[step][0]
     gap = seconds - (settings.ESCALATION_LADDER[step - 1][0] if step else 0)
-    since_dispatch = round((now - incident.dispatched_at).total_seconds())
+    gap = max(gap, settings.ESCALATION_LADDER[0][0])  # as a new incident's ladder waits (due_time, step 0)
+    since_dispatch = math.floor((now - incident.dispatched_at).total_seconds())
     incident.escalation_delay_seconds = max(0, since_dispatch + gap - seconds)
-    incident.next_escalation_at = max(due_time(incident, step), now)
+    # Not a fraction of a second sooner than `gap` after `now` (the delay is in whole seconds).
+    incident.next_escalation_at = max(due_time(incident, step), now + datetime.timedelta(seconds=gap))
     # The `held` alarm, raised during the hold, is over with it: the coordinator has dispatched (a
     # trial found it sounding on, as the escalation alarm, after "Alert named"). Its sounding stays
     # in the audit trail (alarms.record_sounding); the caller saves ALARM_FIELDS too.

@@ -252,10 +252,22 @@ class Alert(models.Model):
     )
     declined_at = models.DateTimeField(null=True, blank=True)
     en_route_at = models.DateTimeField(null=True, blank=True)
+    # Kept for good, as first_accepted_at, unlike en_route_at, which a re-alert clears unless they
+    # were on scene (actions._ask_afresh): that the responder set off at some time, so one stood down
+    # on the way and alerted again still owes their attendance form (mobile: on-call pay;
+    # records/access.py never_set_off, docs/hazard-log.md H10).
+    first_en_route_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the responder first set off (kept after a re-alert or stand-down)."
+    )
     on_scene_at = models.DateTimeField(null=True, blank=True)
     cleared_at = models.DateTimeField(null=True, blank=True)
     stood_down_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The firefighter tapped Stop on the phone's position sharing (cleared by their next fix, "Share
+    # again"): their positions leave the boards' maps and estimates (backend/dispatch/positions.py).
+    position_stopped_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the firefighter stopped sharing their position."
+    )
 
     # The reports' summary of this alert (backend.records.summaries) is behind: set when the alert
     # is made and when a time the reports count is set, cleared by the worker's summaries pass (or by

@@ -14,8 +14,14 @@ ALERT_TIMESTAMP_FIELDS = (
     "realerted_at",
     "received_at",
     "accepted_at",
+    # The first acceptance, kept by a re-alert (which clears accepted_at: actions._ask_afresh): the
+    # phone's forms list keeps the call, as GET records/ does (records/access.py EVER_ACCEPTED).
+    "first_accepted_at",
     "declined_at",
     "en_route_at",
+    # The first setting off, kept by a re-alert (which clears en_route_at): one stood down on the
+    # way and alerted again still owes their own forms (records/access.py never_set_off).
+    "first_en_route_at",
     "on_scene_at",
     "cleared_at",
     "stood_down_at",

@@ -65,7 +65,8 @@ def record_alert_position(
     alert = access.access_own_alert_in_one_query(actor, alert_id, _with_last_fix(Alert.objects))
     if not _sharing(alert):
         raise _not_responding(alert)
-    if alert.last_fix_at is not None and _too_soon(fix.recorded_at, alert.last_fix_at):
+    stopped = alert.position_stopped_at is not None  # "Share again" after Stop: this fix resumes it
+    if not stopped and alert.last_fix_at is not None and _too_soon(fix.recorded_at, alert.last_fix_at):
         return alert.positions.order_by("-id").first(), False
     # Outside the transaction: the routing service may take its timeout, and no row is held meanwhile.
     estimate = arrival.estimate(
@@ -90,9 +91,53 @@ def record_alert_position(
             method=estimate.method,
             computed_at=estimate.computed_at,
         )
+        if stopped:
+            Alert.objects.filter(pk=alert.pk).update(position_stopped_at=None)
+            alert.position_stopped_at = None
+            _audit_sharing(actor, alert, "resumed")
         data = {**position_payload(position, alert), "incident_id": alert.incident_id}
         _send_to(set(crew.values()), "position.updated", data)
     return position, True
+
+
+def stop_sharing(*, actor, alert_id: int, request=None) -> bool:
+    """`DELETE /api/v1/alerts/{id}/positions/`: the firefighter tapped Stop on their own alert. Kept
+    on the alert (`position_stopped_at`, until their next fix: "Share again"), audited (`change` of
+    the alert, `position_sharing: stopped`), and the board and the crew are told (`position.cleared`)
+    to take them off the map and out of the estimates and "Likely first"; their positions are not
+    served meanwhile (latest_positions). Found by a browser trial: the phone said "Not sharing your
+    position." while the wall still read "Likely first: Sam Barker (1 min)" minutes later. Returns
+    whether it stopped anything: stopping twice, or for an alert no longer shared, does nothing."""
+    alert = access.access_own_alert_in_one_query(actor, alert_id, Alert.objects.select_related("incident"))
+    if not _sharing(alert) or alert.position_stopped_at is not None:
+        return False  # nothing shared to stop (an alert ended clears the boards itself: end_sharing)
+    with transaction.atomic():
+        _hold(alert)
+        stopped = Alert.objects.filter(
+            pk=alert.pk, position_stopped_at__isnull=True, state__in=literals(COMMITTED_STATES)
+        ).update(position_stopped_at=timezone.now())
+        if not stopped:
+            return False
+        _audit_sharing(actor, alert, "stopped", request=request)
+        _send(
+            alert.incident,
+            "position.cleared",
+            {"alert_id": alert.pk, "incident_id": alert.incident_id, "responder_id": alert.responder_id},
+            also_to={alert.responder_id},
+        )
+    return True
+
+
+def _audit_sharing(actor, alert: Alert, what: str, *, request=None) -> None:
+    audit_log.record(
+        actor,
+        AuditAction.CHANGE,
+        "alert",
+        alert.pk,
+        incident_id=alert.incident_id,
+        request=request,
+        detail={"position_sharing": what},
+    )
 
 
 def _with_last_fix(alerts):
@@ -211,7 +256,8 @@ def end_sharing_logged_out(alerts: list[Alert]) -> None:
 
 def latest_positions(incident_ids: list[int]) -> dict[int, list[dict]]:
     """Incident id -> the latest position of each of its alerts still sharing (committed, incident
-    open, its responder not logged out of the app: end_sharing_logged_out), nearest to arrival
+    open, its responder not logged out of the app: end_sharing_logged_out, nor stopped by the
+    firefighter: stop_sharing), nearest to arrival
     first. Two queries whatever the number of incidents."""
     # The status and states as literals: a generic plan (prepared statements) compared with
     # parameters took a third of all incidents for open and hashed the year's history to join the
@@ -229,8 +275,8 @@ def latest_positions(incident_ids: list[int]) -> dict[int, list[dict]]:
     positions = AlertPosition.objects.filter(pk__in=list(newest_ids)).select_related("alert__responder__user")
     by_incident: dict[int, list[dict]] = {incident_id: [] for incident_id in incident_ids}
     for position in sorted(positions, key=lambda p: (p.eta_seconds, p.alert_id)):
-        if position.alert.responder.logged_out_at is not None:
-            continue  # no longer shared: their last fix is not where they are now
+        if position.alert.responder.logged_out_at is not None or position.alert.position_stopped_at is not None:
+            continue  # no longer shared (logged out, or Stop): their last fix is not where they are now
         by_incident[position.alert.incident_id].append(position_payload(position, position.alert))
     return by_incident
 

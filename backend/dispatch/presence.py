@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.accounts import actions as account_actions
+from backend.accounts import sessions as account_sessions
 from backend.accounts.models import Responder
 from backend.audit.log import record_many
 from backend.audit.models import AuditAction
@@ -57,7 +58,7 @@ def log_out(*, request, push_endpoint: str | None = None) -> None:
     with transaction.atomic():
         user = account_actions.log_out(request=request, push_endpoint=push_endpoint)
         responder = _responder_of(user)
-        if responder is None or _still_rung_on_another_phone(user):
+        if responder is None or _still_logged_in_elsewhere(user):
             return
         alerts = _show_logged_out(user, [responder], detail={})
     transaction.on_commit(
@@ -143,13 +144,32 @@ def responder_payload(responder: Responder, *, changed_at) -> dict:
     }
 
 
-def _still_rung_on_another_phone(user) -> bool:
+def _still_logged_in_elsewhere(user) -> bool:
     """Another phone of theirs still holds a push subscription, so their alerts still ring there
-    (this phone's went with the logout, accounts.actions.log_out): the boards must not say they
-    logged out. Found in review: logging out of one of two phones showed them as logged out. Read
-    from the subscriptions, not the sessions, which hold their user only in encoded data (finding
-    them reads every session: accounts.sessions.session_keys_of)."""
-    return PushDevice.objects.filter(user_id=user.pk).exists()
+    (this phone's went with the logout, accounts.actions.log_out), or still holds a login (a
+    session not expired; this one's was ended by the logout): the boards must not say they logged
+    out. Found in review: logging out of one of two phones showed them as logged out; then by a
+    browser trial, with no push phone at all: the other phone, still logged in and going, read
+    "En route · logged out at 12:34:46" until they logged in again. The subscriptions first (one
+    indexed query); the sessions only without one (reading them until one is theirs)."""
+    return PushDevice.objects.filter(user_id=user.pk).exists() or account_sessions.has_live_session(user.pk)
+
+
+def seen_in_app(responder: Responder | None) -> None:
+    """A phone of theirs still logged in did something (answered an alert, connected its socket): a
+    responder shown logged out is shown logged in again, and the boards are told, as a login does.
+    A logout of one of several phones, or one from before the rule above, left the boards saying
+    "logged out" while another phone was still going. No query while they are not shown logged out
+    (`responder` as read, with its `logged_out_at`)."""
+    if responder is None or responder.logged_out_at is None:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        if not Responder.objects.filter(pk=responder.pk, logged_out_at__isnull=False).update(logged_out_at=None):
+            responder.logged_out_at = None
+            return  # cleared meanwhile (a login, another request): told then
+        responder.logged_out_at = None
+        events.send_to_board([(RESPONDER_EVENT, responder_payload(responder, changed_at=now))])
 
 
 def _responder_of(user) -> Responder | None:

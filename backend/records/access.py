@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Exists, Min, OuterRef, QuerySet
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import Responder, Station
@@ -32,13 +32,24 @@ REPORTS_PERMISSION = "records.view_reports"
 MODELS = {RecordKind.ATTENDANCE: Attendance, RecordKind.OUTCOME: Outcome, RecordKind.WELFARE: WelfareCheckIn}
 
 
+# Accepted at some point (a re-alert clears accepted_at, not first_accepted_at: actions._ask_afresh).
+# Found by a browser trial: a call accepted, stood down, alerted again by name and then cancelled
+# left the forms list, while one never alerted again was listed as "Not needed".
+EVER_ACCEPTED = Q(accepted_at__isnull=False) | Q(first_accepted_at__isnull=False)
+
+
+def ever_accepted(alert: Alert) -> bool:
+    return alert.accepted_at is not None or alert.first_accepted_at is not None
+
+
 def accepted_alert(user, kind: str, alert_id) -> Alert:
-    """The user's own alert that they accepted at some point. For the welfare form, anyone who is
-    not a firefighter is told "not found" too: whether a check-in exists is itself private."""
+    """The user's own alert that they accepted at some point (ever_accepted). For the welfare form,
+    anyone who is not a firefighter is told "not found" too: whether a check-in exists is itself
+    private."""
     if kind == RecordKind.WELFARE and not _is_firefighter(user):
         raise NotFound(f"You have no alert {alert_id}.")
     alert = dispatch_access.access_alert_for_responder(user, alert_id)
-    if alert.accepted_at is None:
+    if not ever_accepted(alert):
         raise NotFound(f"You have no alert {alert_id} that you accepted.")
     return alert
 
@@ -70,8 +81,14 @@ def never_set_off(alert: Alert, logged_on_scene: set[int]) -> bool:
     in GET records/). They may still file either, as anyone who accepted may (found by the ninth
     trial of the product for a withdrawal: home asked for two forms; by a later browser trial for
     a stand-down or a cancel before setting off). One who set off (an en-route time) still owes
-    them, however the call ended for them: they were mobile."""
-    return alert.state in ENDED_UNLESS_GOING and alert.en_route_at is None and not attended(alert, logged_on_scene)
+    them, however the call ended for them: they were mobile. Also one who set off, was stood down
+    and was alerted again (which clears en_route_at: first_en_route_at is kept)."""
+    return alert.state in ENDED_UNLESS_GOING and not ever_set_off(alert) and not attended(alert, logged_on_scene)
+
+
+def ever_set_off(alert: Alert) -> bool:
+    """Set off at some point (a re-alert clears en_route_at, not first_en_route_at: actions._ask_afresh)."""
+    return alert.en_route_at is not None or alert.first_en_route_at is not None
 
 
 @dataclass(frozen=True)
@@ -128,7 +145,7 @@ def outcome_duties_of_crews(alerts: QuerySet) -> dict[tuple[int, int], OutcomeDu
 
 def _members_by_crew(alerts: QuerySet) -> dict[tuple[int, int], list[Alert]]:
     members = (
-        alerts.filter(accepted_at__isnull=False)
+        alerts.filter(EVER_ACCEPTED)
         .select_related("responder__user", "attendance")
         .annotate(first_logged_at=Min("onscene_events__occurred_at"))
         .order_by("pk")
@@ -266,11 +283,12 @@ def welfare_check_ins_for_lead(user) -> QuerySet:
 
 
 def my_accepted_alerts(user, *, since) -> QuerySet:
-    """The firefighter's alerts they accepted since `since`, newest first, each with
-    `logged_on_scene`: their phone logged events on scene (attended, never_set_off)."""
+    """The firefighter's alerts they accepted at some point (EVER_ACCEPTED) first alerted since
+    `since`, newest first, each with `logged_on_scene`: their phone logged events on scene
+    (attended, never_set_off)."""
     return (
         dispatch_access.alerts_for_responder(user)
-        .filter(accepted_at__isnull=False, alerted_at__gte=since)
+        .filter(EVER_ACCEPTED, alerted_at__gte=since)
         .select_related("attendance", "welfare_check_in")
         .annotate(logged_on_scene=Exists(OnSceneEvent.objects.filter(alert_id=OuterRef("pk"))))
         .order_by("-alerted_at", "-pk")

@@ -413,6 +413,7 @@ def _write_alerts(plans, incidents, stations, crews) -> dict[int, dict[int, Aler
                     first_accepted_at=alert.accepted_at,
                     declined_at=alert.declined_at,
                     en_route_at=alert.en_route_at,
+                    first_en_route_at=alert.en_route_at,
                     on_scene_at=alert.on_scene_at,
                     cleared_at=alert.cleared_at,
                     summary_due=False,

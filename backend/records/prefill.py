@@ -32,8 +32,9 @@ def attendance_prefill(alert: Alert) -> dict:
     events = _events_by_meaning(event_list)
     known = {
         # Mobile is setting off: the en-route time only, never the acceptance (one who accepted
-        # and never set off was not mobile; found by the ninth trial of the product).
-        "mobile_at": alert.en_route_at,
+        # and never set off was not mobile; found by the ninth trial of the product). The first
+        # setting off where a re-alert cleared it (stood down on the way, alerted again).
+        "mobile_at": alert.en_route_at or alert.first_en_route_at,
         "on_scene_at": alert.on_scene_at,
         "at_patient_at": _first(events, "at_patient"),
         "left_scene_at": alert.cleared_at or _left_when_it_ended(alert, event_list),

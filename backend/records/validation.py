@@ -362,9 +362,13 @@ def _check_times(kind: str, record: dict, *, incident, now, errors: dict) -> Non
         first, second = record.get(earlier), record.get(later)
         if first is None or second is None or later in errors:
             continue
+        # To the minute (is_to_the_minute), else to the second: the phone's time box shows seconds,
+        # never milliseconds, so a time typed as it shows a tapped one (17:49:17 beside
+        # 17:49:17.412) is the same time, not before it. The app compares the same (checkTimes in
+        # pwa/app/records-rules.js).
         to_minute = is_to_the_minute(first) or is_to_the_minute(second)
-        if to_minute:
-            first, second = _minute_of(first), _minute_of(second)
+        at_the_precision = _minute_of if to_minute else _second_of
+        first, second = at_the_precision(first), at_the_precision(second)
         if second >= first:
             continue
         shown = "j M H:i" if to_minute else "j M H:i:s"
@@ -393,6 +397,10 @@ def is_to_the_minute(value: datetime.datetime) -> bool:
 
 def _minute_of(value: datetime.datetime) -> datetime.datetime:
     return value.replace(second=0, microsecond=0)
+
+
+def _second_of(value: datetime.datetime) -> datetime.datetime:
+    return value.replace(microsecond=0)
 
 
 def _check_outcome(record: dict, errors: dict) -> None:

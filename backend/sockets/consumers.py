@@ -27,7 +27,7 @@ from backend.accounts.models import Responder
 from backend.accounts.sockets import SessionBoundSocket, user_of_session
 from backend.audit import log as audit_log
 from backend.database_threads import connect_database_sync_to_async, socket_database_sync_to_async
-from backend.dispatch import actions, alarms, coverage, payloads, positions
+from backend.dispatch import actions, alarms, coverage, payloads, positions, presence
 from backend.dispatch import messages as crew_messages
 from backend.dispatch.models import Alert, Incident, IncidentStatus
 from backend.errors import ActionError
@@ -402,7 +402,14 @@ def _last_event_id(scope) -> int | bool | None:
 
 
 def _responder_id(user) -> int | None:
-    return Responder.objects.filter(user=user, user__is_active=True).values_list("pk", flat=True).first()
+    row = Responder.objects.filter(user=user, user__is_active=True).values_list("pk", "logged_out_at").first()
+    if row is None:
+        return None
+    responder_id, logged_out_at = row
+    if logged_out_at is not None:
+        # A phone still logged in connects: not "logged out" on the boards (backend/dispatch/presence.py).
+        presence.seen_in_app(Responder.objects.get(pk=responder_id))
+    return responder_id
 
 
 @connect_database_sync_to_async

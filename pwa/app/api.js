@@ -161,6 +161,10 @@ export class Api {
   sharePosition(alertId, fix) {
     return this.request("POST", `/alerts/${Number(alertId)}/positions/`, fix);
   }
+  /** Stop on the alert screen: the server takes the position off the boards (docs/positions.md). */
+  stopSharingPosition(alertId) {
+    return this.request("DELETE", `/alerts/${Number(alertId)}/positions/`);
+  }
   shareOnCallPosition(fix) {
     return this.request("PUT", "/me/position/", fix);
   }

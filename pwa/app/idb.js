@@ -1,7 +1,8 @@
 // IndexedDB, promisified, with four stores in two databases:
 //   coresponder        queue   checklist events waiting to be sent (app/queue.js), keyed by idempotency key
 //                      log     every checklist event recorded on this device, for the event log screen
-//                      kv      small per-user records (cached alerts, checklist progress, the after-call forms)
+//                      kv      small per-user records (cached alerts, checklist progress, the after-call forms,
+//                              the answers typed into a form and not sent yet: outbox.js typedAnswers)
 //   coresponder-forms  outbox  after-call forms waiting to be sent (app/outbox.js), keyed by idempotency key
 //   coresponder-messages  message_acks  "Got it" on messages from control waiting to be sent (app/message-acks.js)
 // The forms have a database of their own rather than a new version of the first: an upgrade is

@@ -539,6 +539,19 @@ async function boot() {
   }
   metronome.onChange(updateChip);
   window.addEventListener("hashchange", updateChip);
+  // The bars at the foot of the screen never cover the end of a page, and what is scrolled to (a
+  // field given the focus) stops above them: room under the page as high as they reach while they
+  // show (found by a browser trial: the metronome's offer lay over the attendance form's "Your role").
+  const bottomBars = [chip, document.getElementById("update")];
+  function roomForBottomBars() {
+    const reach = Math.ceil(Math.max(0, ...bottomBars.filter((bar) => !bar.hidden).map((bar) => window.innerHeight - bar.getBoundingClientRect().top)));
+    root.style.paddingBottom = reach ? `${reach}px` : "";
+    document.documentElement.style.scrollPaddingBottom = reach ? `${reach}px` : "";
+  }
+  if (globalThis.ResizeObserver) {
+    const watch = new ResizeObserver(roomForBottomBars); // shown, hidden (no size), or wrapping anew
+    for (const bar of bottomBars) watch.observe(bar);
+  }
 
   // --- Service worker: updates, and messages from notifications ---------------------------------
   const banner = document.getElementById("update");

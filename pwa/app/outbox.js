@@ -5,7 +5,7 @@
 
 import { AUTH, CONFLICT, PENDING, REJECTED, SENT, classifyStatus } from "./queue.js";
 import { QueueSync } from "./queue-sync.js";
-import { KINDS, formStatus, formsToFill, listedFormStatus, patchBody, valuesFrom } from "./records-rules.js";
+import { KINDS, formStatus, formsToFill, listedFormStatus, patchBody, postBody, valuesFrom } from "./records-rules.js";
 import { activeJob, attendedHere, incidentOf } from "./store.js";
 
 const SESSION_CODES = new Set(["not_authenticated", "authentication_failed"]);
@@ -31,10 +31,12 @@ export const RECORDS_DAYS = 30;
 /**
  * The calls GET records/ would list that this phone knows from its own alerts (`state`: the app's
  * store, kept offline by sync.js), as entries of that list, newest first. The server's rule
- * (backend/records/access.py my_accepted_alerts): my alerts I accepted (`accepted_at`, kept by a
- * withdrawal, cleared by a re-alert) first alerted in the last RECORDS_DAYS, whatever the call's
- * state now. Each entry is `known_here`: not confirmed by the server. What the phone cannot judge is
- * left out, so the screens take it as not known: who of the crew fills in its outcome
+ * (backend/records/access.py my_accepted_alerts): my alerts I accepted at some point (`accepted_at`,
+ * kept by a withdrawal, cleared by a re-alert; or `first_accepted_at`, which a re-alert keeps: found
+ * by a browser trial, a call accepted, stood down, alerted again and cancelled left the list) first
+ * alerted in the last RECORDS_DAYS, whatever the call's state now. Each entry is `known_here`: not
+ * confirmed by the server. What the phone cannot judge is left out, so the screens take it as not
+ * known: who of the crew fills in its outcome
  * (`fills_outcome`, `outcome_expected`, `is_crew_lead`: the crew's skills and the events their
  * phones logged) and the records the server holds (null: this phone's own are read by listedStatus).
  * `own_forms_expected` as the server has it (never_set_off), with "attended" as this phone knows
@@ -44,10 +46,15 @@ export function callsKnownHere(state, now = Date.now()) {
   const since = now - RECORDS_DAYS * DAY_MS;
   const calls = [];
   for (const alert of state?.alerts?.values() || []) {
-    if (!alert?.accepted_at || !(Date.parse(alert.alerted_at) >= since)) continue;
+    if (!everAccepted(alert) || !(Date.parse(alert.alerted_at) >= since)) continue;
     calls.push(knownEntry(state, alert));
   }
   return calls.sort(newestCallFirst);
+}
+
+/** Accepted at some point, as the server's records/access.py ever_accepted. */
+function everAccepted(alert) {
+  return Boolean(alert?.accepted_at || alert?.first_accepted_at);
 }
 
 // How an accepted alert ends for one who may never have set off (backend/records/access.py
@@ -56,9 +63,11 @@ const ENDED_UNLESS_GOING = new Set(["declined", "stood_down", "cancelled"]);
 
 /** Accepted, and it ended before they set off (no en-route time, not attended): they owe no form of
  *  their own, as the server's never_set_off. Found by a browser trial: the forms list asked one
- *  stood down, or whose call was cancelled, before setting off for an attendance and a welfare form. */
+ *  stood down, or whose call was cancelled, before setting off for an attendance and a welfare form.
+ *  Set off at some point: `en_route_at`, or `first_en_route_at`, which a re-alert keeps (one who set
+ *  off, was stood down and alerted again was mobile: their attendance form feeds on-call pay). */
 function neverSetOff(state, alert) {
-  return ENDED_UNLESS_GOING.has(alert.state) && !alert.en_route_at && !attendedHere(state, alert);
+  return ENDED_UNLESS_GOING.has(alert.state) && !alert.en_route_at && !alert.first_en_route_at && !attendedHere(state, alert);
 }
 
 /** One alert I accepted as an entry of GET records/, from what this phone knows (callsKnownHere). */
@@ -347,6 +356,7 @@ export class RecordOutbox extends QueueSync {
   /** Queue a submission (method POST or PATCH, body without the key) and try to send it. A
    *  refused earlier submission of the same form is replaced by this one. */
   async submit(alertId, kind, method, body) {
+    await this.forgetTypedAnswers(alertId, kind); // the form's answers are in the queue now
     for (const item of await this.itemsFor(alertId, kind)) {
       if (item.state !== PENDING) await this.queue.discard(item.idempotency_key);
     }
@@ -378,6 +388,43 @@ export class RecordOutbox extends QueueSync {
   /** Logging out: the forms not yet kept are not asked for (the kv store is cleared by main.js). */
   async _forgetOnLogout() {
     this._keepNext = null;
+  }
+
+  _typedKey(alertId, kind) {
+    return `form-draft:${this.owner}:${Number(alertId)}:${kind}`;
+  }
+
+  /**
+   * The answers typed into a form on this phone and not sent yet (record-form.js), kept in the kv
+   * store with the forms (so cleared at logout), until sent (submit) or discarded: found by a
+   * browser trial, a form half filled in was blank again after a new alert was opened and answered.
+   * {changes, reason, touched, submitted, base}: `changes` the fields the firefighter changed (the
+   * form's values, nothing more), `base` the version of the record they change (null: a new form).
+   * Typed over a record that has changed since (another phone sent the form), they are not put over
+   * it: they are offered as a change of it, as an overtaken submission's are (`draft`), when they
+   * differ. `record`: the record the form shows now. Null when there are none.
+   */
+  async typedAnswers(alertId, kind, record = null) {
+    const kept = await this.stores.kv.get(this._typedKey(alertId, kind));
+    if (!kept?.changes) return null;
+    if (kept.base === (record?.version ?? null)) return kept;
+    await this.forgetTypedAnswers(alertId, kind);
+    const answers = postBody(kind, valuesFrom(kind, { ...record, ...kept.changes }));
+    if (record && differsFrom(kind, answers, record)) await this._remember(alertId, kind, { draft: answers });
+    return null;
+  }
+
+  /** Keep the answers being typed into a form (typedAnswers); `base`: the record's version, or null. */
+  async keepTypedAnswers(alertId, kind, { changes, reason = "", touched = [], submitted = false, base = null }) {
+    const key = this._typedKey(alertId, kind);
+    await this.stores.kv.put({ key, alert_id: Number(alertId), kind, base, changes, reason, touched, submitted, saved_at: new Date().toISOString() });
+  }
+
+  /** Forget the answers typed into a form: sent, or discarded. */
+  async forgetTypedAnswers(alertId, kind) {
+    const key = this._typedKey(alertId, kind);
+    if (this.stores.kv.delete) await this.stores.kv.delete(key);
+    else await this.stores.kv.put({ key, changes: null });
   }
 
   /** The firefighter chose to keep the server's record: forget the answers that were not sent. */

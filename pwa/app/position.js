@@ -313,11 +313,29 @@ export class PositionSharing {
     };
   }
 
-  /** The Stop button: no more positions for this alert. */
+  /** The Stop button: no more positions for this alert, and the server is told (tellStopped). */
   stopFor(alertId) {
     this.stopped.add(alertId);
     if (this.alertId === alertId) this._stopResponding();
+    this._tellStopped(alertId);
     this.onChange();
+  }
+
+  /** DELETE /api/v1/alerts/{id}/positions/: the boards drop the position, its estimate and "Likely
+   *  first" (found by a browser trial: the phone said "Not sharing your position." while the wall
+   *  still read "Likely first: Sam Barker (1 min)" minutes later). Tried again after
+   *  RESPONDING.retryMs while it could not be delivered (no network, a server error), as long as
+   *  sharing for it stays stopped; a refusal (the alert is not theirs any more) is final. */
+  async _tellStopped(alertId) {
+    try {
+      await this.api.stopSharingPosition(alertId);
+    } catch (error) {
+      const final = error instanceof ApiError && !error.offline && error.status >= 400 && error.status < 500 && error.status !== 429;
+      if (final) return;
+      this.clock.setTimeout(() => {
+        if (this.stopped.has(alertId) && !this.held) this._tellStopped(alertId);
+      }, RESPONDING.retryMs);
+    }
   }
 
   /** "Share again" after Stop. */

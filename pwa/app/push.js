@@ -105,6 +105,26 @@ export function enablePush(api) {
   });
 }
 
+// What the phone says when the browser's push service will not subscribe it although
+// notifications are allowed (found by a browser trial: the raw "Registration failed - permission
+// denied." beside "Turn on notifications"). Worded as status.js says of a browser without push.
+export const CANNOT_SUBSCRIBE_TEXT =
+  "This browser cannot receive alerts while the app is closed: it could not register this phone. Keep the app open, or use a phone browser that supports notifications, then tap “Try again”.";
+// The errors of pushManager.subscribe() (the Push API's DOMException names; Chromium's messages
+// start "Registration failed - ...").
+const SUBSCRIBE_ERRORS = new Set(["NotAllowedError", "AbortError", "NotSupportedError", "InvalidStateError", "InvalidAccessError"]);
+
+/** The plain words for an error of registering this phone for alerts (registerDevice). */
+export function registrationErrorText(error) {
+  if (error instanceof ApiError) {
+    if (error.status === 503) return "The server cannot send push alerts yet (not configured).";
+    if (error.offline) return "No signal: this phone could not be registered for alerts. Tap “Try again” when there is signal.";
+    return `Could not register this phone for alerts: ${error.message || "the server refused"}. Tap “Try again”.`;
+  }
+  if (SUBSCRIBE_ERRORS.has(error?.name) || /registration failed|push service|subscri/i.test(error?.message || "")) return CANNOT_SUBSCRIBE_TEXT;
+  return "Could not register this phone for alerts. Tap “Try again”, or reload the app.";
+}
+
 /** With permission granted: subscribe (or re-use the subscription) and POST it. */
 export async function registerDevice(api) {
   try {
@@ -123,10 +143,7 @@ export async function registerDevice(api) {
     await api.addPushSubscription(subscription.toJSON(), deviceLabel());
     return { ok: true, message: "Notifications are on. Tap “Test my alerts” to check that an alert reaches this phone." };
   } catch (error) {
-    if (error instanceof ApiError && error.status === 503) {
-      return { ok: false, message: "The server cannot send push alerts yet (not configured)." };
-    }
-    return { ok: false, message: `Could not register this phone for alerts: ${error?.message || "unknown error"}.` };
+    return { ok: false, message: registrationErrorText(error) };
   }
 }
 

@@ -274,7 +274,8 @@ export const TIME_ORDER = {
   welfare: [],
 };
 
-const MINUTE_MS = 60 * 1000;
+const SECOND_MS = 1000;
+const MINUTE_MS = 60 * SECOND_MS;
 
 /**
  * Was this time (milliseconds since 1970) given to the minute? A person types minutes (the
@@ -305,10 +306,12 @@ function checkTimes(kind, values, now, errors) {
     let first = when(earlier);
     let second = when(later);
     if (Number.isNaN(first) || Number.isNaN(second) || errors[later]) continue;
-    if (isToTheMinute(first) || isToTheMinute(second)) {
-      first = Math.floor(first / MINUTE_MS);
-      second = Math.floor(second / MINUTE_MS);
-    }
+    // To the minute (isToTheMinute), else to the second: the time box shows seconds, never
+    // milliseconds, so "Left scene" typed as the box shows a tapped "On scene" (17:49:17 beside
+    // 17:49:17.412) is the same time, not before it. The server compares the same (time_order_key).
+    const unit = isToTheMinute(first) || isToTheMinute(second) ? MINUTE_MS : SECOND_MS;
+    first = Math.floor(first / unit);
+    second = Math.floor(second / unit);
     if (second < first) add(errors, later, `${fieldOf(kind, later).label} cannot be before ${lower(fieldOf(kind, earlier).label)}.`);
   }
 }

@@ -50,9 +50,11 @@ export function deliveryWarnings({ connection, push, onCall, trainingInDate, onl
         text: "The server cannot send push alerts yet. Keep the app open to receive alerts.",
       });
     } else if (!push.subscribed || push.registered === false) {
+      // Notifications are allowed already: registering failed (refreshPush tried), so the way
+      // forward is to try again, not "Turn on notifications" (found by a browser trial).
       warnings.push({
         level: "danger",
-        action: "enable",
+        action: "retry",
         text: "This phone is not registered for alerts.",
       });
     }
@@ -75,7 +77,10 @@ export function deliveryWarnings({ connection, push, onCall, trainingInDate, onl
             }
           : {
               level: "warning",
-              text: "You are on call, and none of your phones has shown an alert or a test recently. Turn on notifications on this phone, then tap “Test my alerts”.",
+              text:
+                push.supported && push.permission === "granted"
+                  ? "You are on call, and none of your phones has shown an alert or a test recently. Register this phone for alerts (“Try again”), then tap “Test my alerts”."
+                  : "You are on call, and none of your phones has shown an alert or a test recently. Turn on notifications on this phone, then tap “Test my alerts”.",
             },
       );
     }

@@ -293,7 +293,23 @@ export function endedOffScene(state, alertId) {
  * run the crew started again after that end (`afterEnd`: the end stops a metronome once).
  */
 export function endTakesBackRestart(state, run) {
-  return Boolean(run) && !run.afterEnd && endedOffScene(state, run.alertId);
+  if (!run) return false;
+  return (!run.afterEnd && endedOffScene(state, run.alertId)) || leftSceneOf(state, state.alerts.get(run.alertId));
+}
+
+/**
+ * Did the firefighter leave the scene of this alert themselves ("Cleared: leaving scene"): cleared
+ * while its incident was open, not by its close (a close clears those on scene at its closed_at;
+ * the signed notice then tells them to carry on CPR)? Found by a browser trial: the offer to
+ * restart a metronome interrupted by a reload stayed after the call, over the forms.
+ */
+export function leftSceneOf(state, alert) {
+  if (alert?.state !== "cleared") return false;
+  const incident = incidentOf(state, alert);
+  if (incident?.status !== "closed") return true;
+  const cleared = Date.parse(alert.cleared_at);
+  const closed = Date.parse(incident.closed_at);
+  return Number.isFinite(cleared) && Number.isFinite(closed) && cleared < closed;
 }
 
 /** When the alert ended for the firefighter (ISO 8601: cancelled or stood down), or null. */

@@ -31,10 +31,13 @@ new MutationObserver(() => {
 """
 
 
-def closed_call(server, control, who: list[str], on_scene: list[str]) -> tuple[int, dict[str, int]]:
+def closed_call(
+    server, control, who: list[str], on_scene: list[str], en_route: tuple[str, ...] = ()
+) -> tuple[int, dict[str, int]]:
     """An incident near Wymondham alerting `who` by name (no other station's crews are rung),
-    accepted by each, `on_scene` on scene, then closed by the coordinator: its forms are owed now.
-    (The incident's id, each one's alert id.)"""
+    accepted by each, `en_route` set off, `on_scene` on scene, then closed by the coordinator: its
+    forms are owed now (one who never set off owes none: records/access.py never_set_off). (The
+    incident's id, each one's alert id.)"""
     users = {username: ApiUser(server.url, username) for username in who}
     created = requests.post(
         f"{server.url}/api/v1/incidents/",
@@ -55,6 +58,8 @@ def closed_call(server, control, who: list[str], on_scene: list[str]) -> tuple[i
     alerts = {ids[alert["responder_id"]]: alert["id"] for alert in incident["alerts"] if alert["responder_id"] in ids}
     for username, user in users.items():
         user.post(f"/api/v1/alerts/{alerts[username]}/respond/", {"response": "accept"})
+    for username in en_route:
+        users[username].post(f"/api/v1/alerts/{alerts[username]}/respond/", {"response": "en_route"})
     for username in on_scene:
         users[username].post(f"/api/v1/alerts/{alerts[username]}/respond/", {"response": "on_scene"})
     control.coordinator.post(f"/api/v1/incidents/{incident_id}/close/", {})
@@ -103,7 +108,9 @@ def test_the_first_drawing_says_another_fills_it_in_when_the_forms_list_said_so(
     """From the forms list, where the call's outcome reads "Not needed" (the crew lead attended),
     the call's page says so from its first drawing, without waiting for the server's form."""
     log_in(phone, FIREFIGHTER)
-    _, alerts = closed_call(server, dispatcher, [CREW_LEAD, FIREFIGHTER], on_scene=[CREW_LEAD])
+    # The firefighter set off (so owes the attendance and welfare forms: only the outcome is not
+    # theirs; one who never set off owes none, and the row would say "Not needed" three times).
+    _, alerts = closed_call(server, dispatcher, [CREW_LEAD, FIREFIGHTER], on_scene=[CREW_LEAD], en_route=(FIREFIGHTER,))
     alert_id = alerts[FIREFIGHTER]
     page = phone.new_page()
     problems = watch_for_problems(page)

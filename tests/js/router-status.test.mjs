@@ -63,7 +63,8 @@ describe("can alerts reach this phone?", () => {
       const unproven = warnings.find((warning) => /none of your phones/.test(warning.text));
       assert.ok(unproven, JSON.stringify(push));
       assert.doesNotMatch(unproven.text, /Tap “Test my alerts”/);
-      assert.match(unproven.text, /Turn on notifications on this phone/);
+      // Allowed already, registering failed: try again, not "Turn on notifications" (a browser trial).
+      assert.match(unproven.text, push.permission === "granted" ? /“Try again”/ : /Turn on notifications on this phone/);
       assert.notEqual(unproven.action, "test");
     }
   });
@@ -75,10 +76,12 @@ describe("can alerts reach this phone?", () => {
     assert.equal(readyForAlerts(warnings), false);
   });
 
-  it("offers to turn notifications on when not asked yet, or when this phone is not registered", () => {
-    for (const push of [{ ...good, permission: "default" }, { ...good, subscribed: false }, { ...good, registered: false }]) {
+  it("offers to turn notifications on when not asked yet, and to try again when allowed but this phone is not registered", () => {
+    assert.equal(deliveryWarnings({ connection: "live", push: { ...good, permission: "default" }, onCall: true, online: true })[0].action, "enable");
+    for (const push of [{ ...good, subscribed: false }, { ...good, registered: false }]) {
       const warnings = deliveryWarnings({ connection: "live", push, onCall: true, online: true });
-      assert.equal(warnings[0].action, "enable");
+      assert.equal(warnings[0].action, "retry");
+      assert.ok(!warnings.some((warning) => warning.action === "enable"));
     }
   });
 

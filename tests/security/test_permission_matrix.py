@@ -189,6 +189,8 @@ API_MATRIX = [
     # crew (alice and erin accepted B; on A they are only alerted: 404).
     Entry("post", "/api/v1/alerts/{accepted_alert}/positions/", {**OWNER_ONLY, "firefighter": 201}, POSITION),
     Entry("post", "/api/v1/alerts/{alert}/positions/", {**OWNER_ONLY, "firefighter": 409}, POSITION),
+    # Stop: only the alert's own responder (a coordinator has no alert of theirs; another's is 404).
+    Entry("delete", "/api/v1/alerts/{accepted_alert}/positions/", {**OWNER_ONLY, "firefighter": 204}),
     Entry("get", "/api/v1/incidents/{accepted_incident}/positions/", {"coordinator": 200, "firefighter": 200, "crew_lead": 200, "other_station_firefighter": 404}),
     Entry("get", "/api/v1/incidents/{incident}/positions/", {"coordinator": 200, "firefighter": 404, "crew_lead": 404, "other_station_firefighter": 404}),
     # The ambulance's arrival: the CAD, or a coordinator.

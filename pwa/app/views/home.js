@@ -5,7 +5,7 @@
 
 import { h } from "../dom.js";
 import { categoryDetail, distanceFromText, endText, ownStateLabel, stoodDownShort, timeAgo } from "../format.js";
-import { enablePush, platform } from "../push.js";
+import { enablePush, platform, registerDevice } from "../push.js";
 import { adviceFor, appState, resultLine, runTest } from "../readiness.js";
 import { formsToFillText } from "../records-rules.js";
 import { alertPath } from "../router.js";
@@ -96,7 +96,9 @@ export function homeView(root, _params, ctx) {
       online: state.online,
     });
     const ready = readyForAlerts(warnings) && me.responder.on_call;
-    const enable = warnings.some((warning) => warning.action === "enable");
+    // "Try again" where notifications are allowed and registering failed (status.js).
+    const retry = !warnings.some((warning) => warning.action === "enable") && warnings.some((warning) => warning.action === "retry");
+    const enable = retry || warnings.some((warning) => warning.action === "enable");
     const { ios } = platform();
     return [
       h(
@@ -110,8 +112,8 @@ export function homeView(root, _params, ctx) {
             type: "button",
             class: "btn btn-primary btn-big",
             disabled: local.pushBusy,
-            text: local.pushBusy ? "Turning on…" : "Turn on notifications",
-            on: { click: turnOnNotifications },
+            text: local.pushBusy ? (retry ? "Trying again…" : "Turning on…") : retry ? "Try again" : "Turn on notifications",
+            on: { click: () => turnOnNotifications(retry) },
           })
         : null,
       enable && ios ? h("p", { class: "hint", text: "On iPhone this works only in the app opened from the Home Screen." }) : null,
@@ -176,9 +178,10 @@ export function homeView(root, _params, ctx) {
       });
   }
 
-  function turnOnNotifications() {
-    // requestPermission must run inside this tap: enablePush calls it first.
-    const pending = enablePush(api);
+  function turnOnNotifications(retry = false) {
+    // requestPermission must run inside this tap: enablePush calls it first (allowed already:
+    // registering again is all there is to do).
+    const pending = retry ? registerDevice(api) : enablePush(api);
     local.pushBusy = true;
     local.pushMessage = null;
     render();

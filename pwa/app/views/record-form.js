@@ -82,6 +82,7 @@ export function formView(root, { id, kind }, ctx) {
     item: null, // the newest queued submission of this form
     editing: false, // the firefighter chose to change an accepted record
     useDraft: false, // ... starting from the answers this phone had but did not send
+    typed: null, // the answers typed here and not sent yet, kept on this phone (outbox.typedAnswers)
     crew: [], // crew members the firefighter can tick (this station's, who accepted or attended)
     stationCrew: [], // everyone of this station alerted to the incident: the names of those ticked
     modeKey: null,
@@ -115,6 +116,12 @@ export function formView(root, { id, kind }, ctx) {
       local.data = await outbox.load(id, kind);
       if (kind === "outcome" && local.data && !local.data.record) local.data = withAttendanceAppliance(kind, local.data, await outbox.attendanceAppliance(id).catch(() => ""));
       local.loadError = local.data ? null : "This form has not been opened on this phone before and there is no signal to load it. Try again with signal.";
+      // Answers typed before the firefighter went elsewhere (a new alert...): the form opens with
+      // them, a change of the record as a change again (found by a browser trial: all were lost).
+      if (local.data && !local.typed) {
+        local.typed = await outbox.typedAnswers(id, kind, local.data.record).catch(() => null);
+        if (local.typed && local.data.record) local.editing = true;
+      }
     } catch (error) {
       local.loadError = error.status === 404 ? "There is no form for this alert: forms are for alerts you accepted." : error.message;
     }
@@ -305,9 +312,15 @@ export function formView(root, { id, kind }, ctx) {
     const record = local.data?.record || null;
     const values = refused ? queuedValues() : local.useDraft && record ? draftValues() : baseValues();
     const fromServer = refused ? serverErrors(kind, local.item.last_fields) : {};
-    const touched = new Set(refused ? Object.keys(fromServer) : []);
-    let submitted = Boolean(refused);
-    let reason = refused ? local.item.data.body.reason || "" : "";
+    // The answers typed here before (outbox.typedAnswers), over the same record: the fields changed,
+    // which were touched, and the messages as they were shown.
+    const typedBase = record?.version ?? null;
+    const typed = local.typed?.base === typedBase ? local.typed : null;
+    const changes = { ...typed?.changes };
+    Object.assign(values, changes);
+    const touched = new Set([...(refused ? Object.keys(fromServer) : []), ...(typed?.touched || [])]);
+    let submitted = Boolean(refused) || Boolean(typed?.submitted);
+    let reason = typed ? typed.reason || "" : refused ? local.item.data.body.reason || "" : "";
     const controls = {};
     let summaryCount = 0;
     let sending = false;
@@ -317,9 +330,19 @@ export function formView(root, { id, kind }, ctx) {
 
     function changed(name, value) {
       values[name] = value;
+      changes[name] = value;
       touched.add(name);
       delete fromServer[name];
       update();
+      keepTyped();
+    }
+
+    /** Keep what was typed on this phone until it is sent or discarded (outbox.typedAnswers). */
+    function keepTyped() {
+      if (Object.keys(changes).length === 0 && !reason) return;
+      local.typed = { base: typedBase, changes: { ...changes }, reason, touched: [...touched], submitted };
+      outbox.keepTypedAnswers(id, kind, local.typed).catch(() => {}); // in memory for this page all the same
+      if (clearTyped) clearTyped.hidden = false;
     }
 
     function choiceGroup(field, options, type = "radio") {
@@ -392,6 +415,7 @@ export function formView(root, { id, kind }, ctx) {
       input.addEventListener("blur", () => {
         touched.add(field.name);
         update();
+        keepTyped();
       });
       const wrap = h(
         "div",
@@ -422,6 +446,7 @@ export function formView(root, { id, kind }, ctx) {
         touched.add(REASON);
         delete fromServer[REASON];
         update();
+        keepTyped();
       });
       controls[REASON] = { field: { name: REASON }, inputs: [input], wrap: null };
       form.append(
@@ -438,8 +463,17 @@ export function formView(root, { id, kind }, ctx) {
     const formError = h("p", { class: "field-error", id: "err-form", tabIndex: -1, hidden: true });
     form.append(formError, h("button", { type: "submit", class: "btn btn-primary btn-big", text: record ? "Save changes" : `Submit ${spec.title.toLowerCase()} form` }));
     if (record) form.append(h("button", { type: "button", class: "btn btn-quiet", text: "Cancel changes", on: { click: cancel } }));
+    // A new form's answers typed here are kept until sent, or cleared here.
+    const clearTyped = record ? null : h("button", { type: "button", class: "btn btn-quiet", text: "Clear my answers", hidden: !typed, on: { click: () => (forgetTyped(), render(true), heading.focus()) } });
+    if (clearTyped) form.append(clearTyped);
+
+    function forgetTyped() {
+      local.typed = null;
+      outbox.forgetTypedAnswers(id, kind).catch(() => {});
+    }
 
     function cancel() {
+      forgetTyped();
       local.editing = false;
       local.useDraft = false;
       if (local.item && local.item.state !== "pending") outbox.queue.discard(local.item.idempotency_key).then(refresh);
@@ -493,6 +527,7 @@ export function formView(root, { id, kind }, ctx) {
       submitted = true;
       const errors = currentErrors();
       const shown = update();
+      keepTyped(); // with its messages shown
       if (Object.keys(errors).length) {
         const first = controls[shown[0]]?.inputs[0];
         first?.focus();
@@ -513,6 +548,7 @@ export function formView(root, { id, kind }, ctx) {
       }
       local.editing = false;
       local.useDraft = false;
+      local.typed = null; // the outbox forgets them as it queues the form
       sending = true;
       await outbox.submit(id, kind, method, payload);
       await refresh();

@@ -11,6 +11,7 @@
 import { ALERT_STATES, DECLINE_REASONS, INCIDENT_CATEGORIES, STAND_DOWN_REASONS, UNREACHED_REASONS } from "/app/labels.js";
 // Positions are kept as the app keeps them (position.updated: the newest per alert; position.cleared).
 import { applyPosition, positionsOf } from "/app/store.js";
+import { etaText, likelyFirstAmong, positionsOnTheWay } from "/app/arrival.js";
 
 export { applyPosition, positionsOf };
 
@@ -483,6 +484,26 @@ function finishedAt(incident, now) {
  *  rank: someone named with "Alert named" comes after those alerted before, however near). Found by
  *  trying the board: a coordinator took the list for nearest first. */
 export const RESPONDERS_ORDER_TEXT = "In the order alerted (nearest first within each dispatch)";
+
+/** What the arrival estimates on the open incidents' cards say at `now`: each "Likely first" line
+ *  and each one's "about 3 min" (/app/arrival.js, as both boards draw them). They count down from
+ *  when each estimate was worked out, and no frame comes to say so: a board keeps what this said
+ *  when it drew, and draws again when it says something else (each board's tick). Found by a
+ *  browser trial: the wall, drawn at the last frame, read "Likely first: Sam Barker (2 min)" and
+ *  "about 2 min" while the admin's board, drawn later, read "(1 min)" for the same estimate. */
+export function arrivalWordsAt(state, now = Date.now()) {
+  const words = [];
+  for (const incident of state.incidents.values()) {
+    if (incident.status !== "open") continue;
+    const shared = positionsOf(state, incident.id);
+    if (!shared.length && !incident.ambulance_eta) continue;
+    const alerts = alertsOf(state, incident.id);
+    const positions = positionsOnTheWay(shared, alerts);
+    words.push(`${incident.id}: ${likelyFirstAmong(positions, alerts, incident.ambulance_eta, now)}`);
+    for (const position of positions) words.push(`${incident.id}/${position.alert_id}: ${etaText(position.estimate, now)}`);
+  }
+  return words.join("\n");
+}
 
 export function alertsOf(state, incidentId) {
   return [...state.alerts.values()]

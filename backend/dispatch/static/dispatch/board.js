@@ -57,6 +57,7 @@ import {
   unprovenWarning,
   unreachedReasonText,
   workersWarning,
+  arrivalWordsAt,
 } from "./board-state.js";
 
 // --- The connection ------------------------------------------------------------------------------
@@ -560,6 +561,8 @@ class BoardView {
   }
 
   draw() {
+    // What the estimates say now, before drawing them: tick draws again once they say otherwise.
+    this.arrivalDrawn = arrivalWordsAt(this.state);
     let incidents = incidentsToShow(this.state);
     if (this.onlyIncident !== null) incidents = incidents.filter((incident) => incident.id === this.onlyIncident);
     const commitments = commitmentsOf(this.state);
@@ -620,6 +623,9 @@ class BoardView {
 
   tick() {
     const now = Date.now();
+    // The estimates count down with no frame to say so: drawn again as the minutes change, so that
+    // this board and the other say the same (board-state.js, arrivalWordsAt).
+    if (this.arrivalDrawn !== undefined && arrivalWordsAt(this.state, now) !== this.arrivalDrawn) this.scheduleDraw();
     for (const node of this.incidentsBox.querySelectorAll("[data-elapsed-since]")) {
       node.textContent = ` · ${elapsed(now - Date.parse(node.dataset.elapsedSince))} ${node.dataset.elapsedLabel}`;
     }

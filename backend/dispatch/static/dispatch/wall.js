@@ -42,10 +42,11 @@ import {
   seenText,
   standDownQuestion,
   stateText,
+  arrivalWordsAt,
 } from "./board-state.js";
 import { connectBoard, drawWelfareNotice, keepConnected } from "./board.js";
 import { estimateText, likelyFirstAmong, positionsOnTheWay } from "/app/arrival.js";
-import { ALERT_STATES } from "/app/labels.js";
+import { ALERT_STATES, UNREACHED_REASONS } from "/app/labels.js";
 
 // --- Small helpers -------------------------------------------------------------------------------
 
@@ -166,6 +167,56 @@ export function namedAlertText(name, dispatch) {
   return `${named}; ${others} stood down earlier ${resumed === 1 ? "was" : "were"} alerted again as the ladder resumed.`;
 }
 
+/** Whether a dispatch's answer (the incident after it, with its `dispatch`) resumed a held ladder:
+ *  some stood down earlier were alerted again (resumed_count), or the incident was held before it
+ *  (`wasHeld`: its held_since as the board had it) and is no longer (as board-state.js tells a
+ *  resume). */
+export function ladderResumed(answer, wasHeld) {
+  if (!answer?.dispatch) return false;
+  return answer.dispatch.resumed_count > 0 || (Boolean(wasHeld) && answer.status === "open" && !answer.held_since);
+}
+
+/** What a dispatch that resumed a held ladder did, in a neutral tone, or null when it resumed none
+ *  (the server's message then stands). Found by a browser trial: "Look again" on a held incident
+ *  resumed the ladder and said, in red, "Nobody was alerted: everyone in range has already been
+ *  alerted." `dispatch`: the answer's (alerted_count, resumed_count, nobody_because, message). */
+export function resumedDispatchText(dispatch, resumed) {
+  if (!resumed || !dispatch) return null;
+  const alerted = dispatch.alerted_count ?? 0;
+  const again = dispatch.resumed_count ?? 0;
+  if (!alerted) {
+    const label = UNREACHED_REASONS[dispatch.nobody_because];
+    const why = label ? label.charAt(0).toLowerCase() + label.slice(1) : "nobody new was alerted";
+    return `Escalation resumed; ${why}.`;
+  }
+  const more = alerted - again;
+  const parts = [again ? `${again} alerted again` : null, more ? `${more} ${again ? "more " : ""}alerted` : null];
+  return `Escalation resumed: ${parts.filter(Boolean).join(", ")}.`;
+}
+
+/** What the board says of an action's answer (`result`: the incident after it, with `dispatch` after
+ *  a dispatch): {tone: "done" | "note" | "error", text}. A dispatch that alerted nobody did not do
+ *  what was asked: an error, with the server's reason (found by trying the board: "Nobody was
+ *  alerted" in the green of success); unless it resumed a held ladder (`wasHeld`: the incident's
+ *  held_since before it), which it says, in a neutral tone (resumedDispatchText). `said`: the
+ *  caller's words for a dispatch (namedAlertText), or null to take the server's message. */
+export function answerText(what, result, { said = () => null, wasHeld = false } = {}) {
+  const dispatch = result?.dispatch;
+  const own = dispatch ? said(dispatch) : null;
+  const resumed = own ? null : resumedDispatchText(dispatch, ladderResumed(result, wasHeld));
+  if (resumed) return { tone: dispatch.alerted_count ? "done" : "note", text: `${what}: ${resumed}` };
+  if (dispatch && !dispatch.alerted_count) return { tone: "error", text: `${what}: ${dispatch.message}` };
+  return { tone: "done", text: `${what}: ${own || dispatch?.message || "done."}` };
+}
+
+/** The Cancel dialog's question. With nobody ever alerted (never dispatched, or a dispatch that
+ *  reached nobody) nobody is told: found by a browser trial, the dialog of an incident never
+ *  dispatched said "Everyone alerted is told". */
+export function cancelQuestion(incident, alerts) {
+  if (!alerts.length) return `Cancel ${incident.cad_reference}? Nobody has been alerted to it: no one is told. Your reason is kept with the incident.`;
+  return `Cancel ${incident.cad_reference}? Everyone alerted is told, with your reason.`;
+}
+
 export const NO_NETWORK = "the server could not be reached (no network?). Check the connection, then try again.";
 
 /** The board's calls to the API: the answer's JSON, or an ApiError; with no network, an Error that
@@ -272,6 +323,22 @@ class AlarmSound {
 // --- The page ------------------------------------------------------------------------------------
 
 const THEME_KEY = "board.theme";
+const HOLD_MAX_MS = 5000; // the longest a press holds its card's drawing (holdWhilePressed)
+
+/** Put `nodes` in `box` in this order, moving only those out of place (a node moved under a pointer
+ *  held down can lose the click: holdWhilePressed) and removing the rest. */
+export function placeChildren(box, nodes) {
+  let at = box.firstChild;
+  for (const node of nodes) {
+    if (node === at) at = at.nextSibling;
+    else box.insertBefore(node, at);
+  }
+  while (at) {
+    const next = at.nextSibling;
+    at.remove();
+    at = next;
+  }
+}
 
 class WallBoard {
   constructor(root) {
@@ -295,6 +362,10 @@ class WallBoard {
     this.newButton = root.querySelector("[data-action=show-new]");
     this.newButton?.addEventListener("click", () => this.showNewIncident());
     this.incidentsBox.addEventListener("scroll", () => this.followNewIncidents(), { passive: true });
+    // A card (or the alarms' bar) pressed is drawn as it was until the press ends (holdWhilePressed).
+    this.held = null;
+    this.heldBack = false; // a drawing of it was held back: drawn after the release
+    this.holdWhilePressed();
     this.alarmsBox = root.querySelector(".wall-alarms");
     this.errorsBox = root.querySelector(".wall-errors");
     this.connectionLine = root.querySelector(".wall-connection");
@@ -377,6 +448,8 @@ class WallBoard {
   }
 
   draw() {
+    // What the estimates say now, before drawing them: tick draws again once they say otherwise.
+    this.arrivalDrawn = arrivalWordsAt(this.state);
     const focusKey = document.activeElement?.dataset?.focusKey ?? null;
     const incidents = incidentsToShow(this.state);
     const alarms = alarmsOf(this.state);
@@ -391,12 +464,16 @@ class WallBoard {
     if (!cards.length) {
       cards.push(el("p", { className: "wall-empty" }, this.state.snapshotAt ? "No open incidents." : "Waiting for the board…"));
     }
-    this.incidentsBox.replaceChildren(...cards);
+    placeChildren(this.incidentsBox, cards);
     this.noteNewIncidents(incidents);
     if (this.selectedId !== null && !this.cards.has(this.selectedId)) this.selectedId = null;
     this.drawSelection();
-    this.drawAlarms(alarms);
-    drawWelfareNotice(document.getElementById("welfare-notice"), this.state.welfare);
+    if (this.held && this.held === this.alarmsBox) this.heldBack = true;
+    else this.drawAlarms(alarms);
+    const welfare = document.getElementById("welfare-notice");
+    drawWelfareNotice(welfare, this.state.welfare);
+    // Its "Read them" (an admin page) in a new tab, as the cards' references: the board stays.
+    for (const link of welfare?.querySelectorAll("a[href]") ?? []) Object.assign(link, { target: "_blank", rel: "noopener" });
     this.map?.update(incidents);
     this.sound.follow(anySounding(alarms));
     const sounding = alarms.filter((alarm) => alarm.sounding).length;
@@ -405,6 +482,45 @@ class WallBoard {
     this.tick();
     // Focus given back where it was, without scrolling the list under the coordinator.
     if (focusKey) this.root.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus({ preventScroll: true });
+  }
+
+  /** A card (or the alarms' bar) under a pointer held down, or a Space held on one of its buttons,
+   *  is not drawn anew until the press ends, and then at once: a click is the press and the release
+   *  on the same button, and drawing the card anew in between replaced the button, so the click
+   *  never came. Found by a browser trial: every update drew every card's buttons anew (three
+   *  times in 12 s while escalation ladders ran), and Cancel pressed as another incident's update
+   *  arrived did nothing. The release draws in the next frame: after the click it makes. Held at
+   *  most HOLD_MAX_MS, should the release never be heard. */
+  holdWhilePressed() {
+    const press = (event) => {
+      const region = event.target.closest?.(".wall-card, .wall-alarms");
+      if (!region || !this.root.contains(region)) return;
+      this.held = region;
+      clearTimeout(this.holdTimer);
+      this.holdTimer = setTimeout(() => this.release(), HOLD_MAX_MS);
+    };
+    this.root.addEventListener("pointerdown", (event) => {
+      if (event.button === 0) press(event);
+    }, true);
+    this.root.addEventListener("keydown", (event) => {
+      if (event.key === " " && event.target.closest?.("button")) press(event);
+    }, true);
+    const release = () => this.release();
+    for (const type of ["pointerup", "pointercancel"]) window.addEventListener(type, release, true);
+    window.addEventListener("keyup", (event) => {
+      if (event.key === " ") release();
+    }, true);
+    window.addEventListener("blur", release); // the window's own, not its elements' (no capture)
+  }
+
+  release() {
+    if (!this.held) return;
+    this.held = null;
+    clearTimeout(this.holdTimer);
+    if (this.heldBack) {
+      this.heldBack = false;
+      this.scheduleDraw();
+    }
   }
 
   // --- New incidents out of sight ---
@@ -476,6 +592,10 @@ class WallBoard {
    *  message being typed survives a frame); what is inside the body is drawn afresh. */
   drawCard(incident, alarm, commitments) {
     let entry = this.cards.get(incident.id);
+    if (entry && entry.card === this.held) {
+      this.heldBack = true; // pressed: drawn as it was, until released (holdWhilePressed)
+      return entry.card;
+    }
     if (!entry) {
       const headingId = `wall-incident-${incident.id}`;
       // (A focus key: a card chosen, from the keys or the alarm bar, keeps the focus when redrawn.)
@@ -501,7 +621,9 @@ class WallBoard {
 
     const since = incident.dispatched_at || incident.created_at;
     const reference = this.incidentUrl
-      ? el("a", { href: this.incidentUrl.replace("__id__", encodeURIComponent(incident.id)), "data-focus-key": `ref-${incident.id}` }, incident.cad_reference)
+      // In a new tab: the board stays open, its alarm sound on (found by a browser trial: the
+      // incident's admin page took the board's place, and the sound had to be turned on again).
+      ? el("a", { href: this.incidentUrl.replace("__id__", encodeURIComponent(incident.id)), target: "_blank", rel: "noopener", "data-focus-key": `ref-${incident.id}` }, incident.cad_reference)
       : incident.cad_reference;
     // The card has its Dispatch button (actionButtons): the coverage line says to press it.
     // Those going who logged out of the app are said in it ("2 going, 1 of them logged out"), as
@@ -762,13 +884,13 @@ class WallBoard {
 
   // --- Actions (each an API call: the same action function as the admin) ---
 
-  async run(what, method, path, body, { said = () => null } = {}) {
+  async run(what, method, path, body, { said = () => null, wasHeld = false } = {}) {
     try {
       const result = await this.api(method, path, body);
-      // A dispatch that alerted nobody did not do what was asked: shown as a refusal, with the
-      // server's reason (found by trying the board: "Nobody was alerted" in the green of success).
-      if (result?.dispatch && !result.dispatch.alerted_count) this.showError(`${what}: ${result.dispatch.message}`);
-      else this.showDone(`${what}: ${(result?.dispatch && said(result.dispatch)) || result?.dispatch?.message || "done."}`);
+      const { tone, text } = answerText(what, result, { said, wasHeld });
+      if (tone === "error") this.showError(text);
+      else if (tone === "note") this.showNote(text);
+      else this.showDone(text);
       return result;
     } catch (error) {
       this.showError(`${what} failed: ${error.message}`);
@@ -780,7 +902,8 @@ class WallBoard {
     // What this board shows: if another coordinator (or the ladder) has alerted more meanwhile,
     // the server refuses rather than widening a second time, and the message says so.
     const seen_alerts = alertsOf(this.state, incident.id).length;
-    return this.run(`Dispatch ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/dispatch/`, { seen_alerts });
+    const wasHeld = this.state.incidents.get(incident.id)?.held_since ?? incident.held_since;
+    return this.run(`Dispatch ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/dispatch/`, { seen_alerts }, { wasHeld });
   }
 
   async standDownAll(incident, count) {
@@ -795,7 +918,8 @@ class WallBoard {
   }
 
   async cancel(incident) {
-    const reason = await this.confirm(`Cancel ${incident.cad_reference}? Everyone alerted is told, with your reason.`, "Cancel the incident", { reason: true });
+    const alerts = alertsOf(this.state, incident.id);
+    const reason = await this.confirm(cancelQuestion(incident, alerts), "Cancel the incident", { reason: true, nobodyTold: !alerts.length });
     if (reason) this.run(`Cancel ${incident.cad_reference}`, "POST", `/api/v1/incidents/${incident.id}/cancel/`, { reason });
   }
 
@@ -839,7 +963,7 @@ class WallBoard {
 
   /** The confirmation dialog: true when confirmed (or, with `reason`, the reason typed); false
    *  otherwise. A reason is required to cancel: the dialog stays open until one is given. */
-  async confirm(text, okLabel, { reason = false } = {}) {
+  async confirm(text, okLabel, { reason = false, nobodyTold = false } = {}) {
     const dialog = document.getElementById("wall-confirm");
     dialog.querySelector(".wall-confirm-text").textContent = text;
     dialog.querySelector(".wall-confirm-ok").textContent = okLabel;
@@ -847,6 +971,10 @@ class WallBoard {
     const input = reasonBox.querySelector("input");
     const error = reasonBox.querySelector(".wall-field-error");
     reasonBox.hidden = !reason;
+    // (With nobody alerted, nobody is told the reason: cancelQuestion.)
+    const label = reasonBox.querySelector("label");
+    label.dataset.told ??= label.textContent;
+    label.textContent = nobodyTold ? "Reason for cancelling" : label.dataset.told;
     input.value = "";
     error.hidden = true;
     for (;;) {
@@ -854,7 +982,7 @@ class WallBoard {
       if (answer !== "confirm") return false;
       if (!reason) return true;
       if (input.value.trim()) return input.value.trim();
-      error.textContent = "Give the reason: the crews are told it.";
+      error.textContent = nobodyTold ? "Give the reason." : "Give the reason: the crews are told it.";
       error.hidden = false;
       input.setAttribute("aria-describedby", error.id);
     }
@@ -1071,6 +1199,9 @@ class WallBoard {
 
   tick() {
     const now = Date.now();
+    // The estimates count down with no frame to say so: drawn again as the minutes change, so that
+    // this board and the other say the same (board-state.js, arrivalWordsAt).
+    if (this.arrivalDrawn !== undefined && arrivalWordsAt(this.state, now) !== this.arrivalDrawn) this.scheduleDraw();
     for (const node of this.incidentsBox.querySelectorAll("[data-elapsed-since]")) {
       node.textContent = `${elapsed(now - Date.parse(node.dataset.elapsedSince))} ${node.dataset.elapsedLabel}`;
     }
