@@ -71,6 +71,20 @@ export function errorStateOf(error, shown) {
   return typeof found === "string" && found ? found : shown;
 }
 
+/** "To the incident: 1.2 km · about 3 min (estimate)" under the sharing line while on the way, or
+ *  "": the firefighter's own estimate at `now`, counted down from when the server worked it out
+ *  (found by a browser trial: with no new fix the phone kept "about 11 min" for three minutes while
+ *  the boards counted down to 8). The screen draws it again from its tick once the words change. */
+export function ownEstimateText(status, alert, now = Date.now()) {
+  return status?.estimate && isOnTheWay(alert) ? `To the incident: ${estimateText(status.estimate, now)}` : "";
+}
+
+/** Stop is offered only while positions can be shared: not on a phone that does not allow (or
+ *  has no) location, found by a browser trial ("Your position is not shared" with Stop under it). */
+export function offersStop(status) {
+  return Boolean(status?.sharing && !status.blocked);
+}
+
 /**
  * The line under the heading of an alert whose call has ended (cancelled, stood down, closed), or
  * null while it goes on. Those who never reached the scene are told they are not needed; those who
@@ -467,7 +481,7 @@ export function alertView(root, { id }, ctx) {
   /** "Sharing your position with the control room [Stop]" while responding (pwa/app/position.js);
    *  "Waiting for a position…" until the server has taken one (found by a tester: "Sharing" was
    *  shown for 8 minutes while nothing was sent). */
-  function renderSharing(alert, incident) {
+  function renderSharing(alert, incident, estimate) {
     const positions = ctx.positions;
     if (!positions || !COMMITTED.has(alert.state) || incident.status !== "open") return null;
     const status = positions.status(id);
@@ -492,10 +506,12 @@ export function alertView(root, { id }, ctx) {
               ? "Your position is not shared"
               : "Waiting for a position to share with the control room…",
         }),
-        h("button", { type: "button", class: "btn btn-small", text: "Stop", "aria-label": "Stop sharing your position", on: { click: () => positions.stopFor(id) } }),
+        offersStop(status)
+          ? h("button", { type: "button", class: "btn btn-small", text: "Stop", "aria-label": "Stop sharing your position", on: { click: () => positions.stopFor(id) } })
+          : null,
       ),
       // How far there is still to go, while on the way: not once on scene.
-      status.estimate && isOnTheWay(alert) ? h("p", { class: "sharing-estimate", text: `To the incident: ${estimateText(status.estimate)}` }) : null,
+      estimate ? h("p", { class: "sharing-estimate", text: estimate }) : null,
       status.error ? h("p", { class: "sharing-error", text: status.error }) : null,
     ];
   }
@@ -553,6 +569,14 @@ export function alertView(root, { id }, ctx) {
     if (alert?.state === "alerted" && document.visibilityState === "visible") ctx.sync?.acknowledge(id);
   }
 
+  /** The sharing line, drawn again when what it says changes: also from the one-second tick, as the
+   *  estimate's minutes count down with no new fix. */
+  function showSharing(alert, incident) {
+    const sharing = ctx.positions?.status(id);
+    const estimate = ownEstimateText(sharing, alert);
+    sharingBox.show([alert.state, incident.status, sharing, estimate], () => renderSharing(alert, incident, estimate));
+  }
+
   function render(force = false) {
     const state = store.state;
     const alert = state.alerts.get(id);
@@ -582,8 +606,7 @@ export function alertView(root, { id }, ctx) {
       renderActions(alert, incident, error),
     );
     messages.show(messagesKey(state, alert.incident_id), () => messageList(ctx, alert.incident_id));
-    const sharing = ctx.positions?.status(id);
-    sharingBox.show([alert.state, incident.status, sharing], () => renderSharing(alert, incident));
+    showSharing(alert, incident);
     where.show([incident, alert.state], () => renderWhere(alert, incident));
     around.update(alert, incident);
     const crew = state.incidents.get(alert.incident_id)?.crew;
@@ -599,6 +622,10 @@ export function alertView(root, { id }, ctx) {
   const unsubscribe = store.subscribe(() => render());
   const unAlarm = alarm.onChange(() => render());
   const stopTicking = every(15000, () => render());
+  const stopCounting = every(1000, () => {
+    const alert = store.state.alerts.get(id);
+    if (alert) showSharing(alert, incidentOf(store.state, alert));
+  });
   render();
   load();
   return () => {
@@ -607,6 +634,7 @@ export function alertView(root, { id }, ctx) {
     unsubscribe();
     unAlarm();
     stopTicking();
+    stopCounting();
     around.destroy();
   };
 }
