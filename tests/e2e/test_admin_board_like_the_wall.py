@@ -170,6 +170,8 @@ def contrast(rgb_a: tuple[float, ...], rgb_b: tuple[float, ...]) -> float:
 
 # The badge's text colour and the colour behind it: its own background, else its nearest ancestor's.
 BADGE_COLOURS = """(badge) => {
+  // A badge the board has just drawn again is no longer in the page: no computed colours (null).
+  if (!badge.isConnected) return null;
   const parse = (value) => value.match(/[\\d.]+/g).map(Number);
   let node = badge, behind = null;
   while (node && !behind) {
@@ -179,6 +181,18 @@ BADGE_COLOURS = """(badge) => {
   }
   return { text: parse(getComputedStyle(badge).color), behind: behind ?? [255, 255, 255] };
 }"""
+
+
+def badge_colours(page, badge) -> dict:
+    """BADGE_COLOURS of the badge as drawn now: the board draws a row again when news of its
+    incident comes (CI: the badge found, then drawn again before its colours were read, gave a
+    detached element with no computed colours), so read it again until it is read in the page."""
+    for _ in range(50):
+        colours = badge.evaluate(BADGE_COLOURS)
+        if colours is not None:
+            return colours
+        page.wait_for_timeout(100)
+    raise AssertionError("the badge was drawn again for 5 s on end")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -193,7 +207,7 @@ def test_the_incident_page_s_status_badge_can_be_read(chromium, server, dispatch
             expect(page.locator(".board-connection--live")).to_be_visible(timeout=T)
             badge = page.locator(f'section[data-incident-id="{incident["id"]}"] .board-status')
             expect(badge).to_have_text("open", timeout=T)
-            colours = badge.evaluate(BADGE_COLOURS)
+            colours = badge_colours(page, badge)
             ratio = contrast(colours["text"], colours["behind"])
             assert ratio >= 4.5, f"{path} ({scheme}): the badge's {colours} is {ratio:.2f}:1"
             assert problems == []
@@ -288,7 +302,7 @@ def test_a_withdrawn_crew_s_badge_can_be_read(chromium, server, dispatcher, sche
         section = page.locator(f'section[data-incident-id="{incident["id"]}"]')
         badge = section.locator("tr[data-alert-id] .board-badge", has_text="Withdrew")
         expect(badge).to_be_visible(timeout=T)
-        colours = badge.evaluate(BADGE_COLOURS)
+        colours = badge_colours(page, badge)
         ratio = contrast(colours["text"], colours["behind"])
         assert ratio >= 4.5, f"({scheme}): the badge's {colours} is {ratio:.2f}:1"
         assert problems == []
