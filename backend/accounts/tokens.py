@@ -43,7 +43,7 @@ class TokenAuthentication(KnoxTokenAuthentication):
         skipped; an inactive user refused."""
         msg = _("Invalid token.")
         token = token.decode("utf-8")
-        for auth_token in _TOKENS_WITH_USER.rows([token[: CONSTANTS.TOKEN_KEY_LENGTH]]):
+        for auth_token, granted in _tokens_with_permissions(token[: CONSTANTS.TOKEN_KEY_LENGTH]):
             if self._cleanup_token(auth_token):
                 continue
             try:
@@ -51,6 +51,8 @@ class TokenAuthentication(KnoxTokenAuthentication):
             except (TypeError, binascii.Error) as error:
                 raise exceptions.AuthenticationFailed(msg) from error
             if compare_digest(digest, auth_token.digest):
+                if granted is not None:
+                    _keep_permissions(auth_token.user, *granted)
                 if knox_settings.AUTO_REFRESH and auth_token.expiry:
                     self.renew_token(auth_token)
                 return self.validate_user(auth_token)
@@ -71,13 +73,35 @@ class TokenAuthentication(KnoxTokenAuthentication):
         return user, token
 
 
+def _tokens_with_permissions(token_key: str) -> list[tuple]:
+    """(token with its user, (the user's permissions, its group names) or None) for each token of
+    that key. On PostgreSQL the permissions and the group names come in the token's own statement,
+    as two arrays (_permission_arrays_sql): the check is one round trip instead of two (issue 17
+    item 2, the CAD's call). Elsewhere None: load_permissions reads them after (SQLite has no round
+    trip to save)."""
+    if connection.vendor != "postgresql":
+        return [(auth_token, None) for auth_token in _TOKENS_WITH_USER.rows([token_key])]
+    return _TOKENS_WITH_USER.rows_with([token_key], _permission_arrays_sql())
+
+
+def _keep_permissions(user, permissions, group_names) -> None:
+    """What load_permissions keeps on the user, from values read already. Only for those
+    load_permissions reads for (not a superuser, whose permissions are all there are, nor an
+    inactive user, who has none)."""
+    if user.is_superuser or not user.is_active:
+        return
+    user._perm_cache = set(permissions)
+    user._group_names = set(group_names)
+
+
 def load_permissions(user) -> None:
     """The user's permissions (its own and its groups') and the names of its groups, in one query:
     the permissions where ModelBackend looks for them first, the names where the audit trail looks
     for the role the caller acts in (roles.role_of: a query of its own in every dispatch before,
     issue 17). Superusers and inactive users are left to ModelBackend (all, or none). The query's
     SQL is written once per process (_permissions_sql): built and compiled as a union of two
-    querysets on every call it took longer than the database took to run it (py-spy, issue 17)."""
+    querysets on every call it took longer than the database took to run it (py-spy, issue 17).
+    Nothing is read if the token check read them already (PostgreSQL)."""
     if user.is_superuser or not user.is_active or hasattr(user, "_perm_cache"):
         return
     with connection.cursor() as cursor:
@@ -85,6 +109,44 @@ def load_permissions(user) -> None:
         rows = cursor.fetchall()  # a group without permissions: (None, None, its name)
     user._perm_cache = {f"{app_label}.{codename}" for app_label, codename, _group in rows if codename is not None}
     user._group_names = {group for _app_label, _codename, group in rows if group is not None}
+
+
+@cache
+def _permission_arrays_sql() -> tuple[str, str]:
+    """PostgreSQL: two columns for the token's statement (the user's table by its name): the
+    user's permissions as "app_label.codename" (its own and its groups', as ModelBackend names
+    them), and the names of its groups (one without any permission included)."""
+    q = connection.ops.quote_name
+    user_model = get_user_model()
+    own = user_model._meta.get_field("user_permissions").remote_field.through
+    membership = user_model._meta.get_field("groups").remote_field.through
+    granted = Group._meta.get_field("permissions").remote_field.through
+    user_id = f"{q(user_model._meta.db_table)}.{q(user_model._meta.pk.column)}"
+
+    def column(model, name):
+        return q(model._meta.get_field(name).column)
+
+    p, ct, g = q(Permission._meta.db_table), q(ContentType._meta.db_table), q(Group._meta.db_table)
+    o, m, gp = q(own._meta.db_table), q(membership._meta.db_table), q(granted._meta.db_table)
+    name = f"ct.{column(ContentType, 'app_label')} || '.' || p.{column(Permission, 'codename')}"
+    named = (
+        f" INNER JOIN {p} p ON (p.{column(Permission, 'id')} = {{link}})"
+        f" INNER JOIN {ct} ct ON (p.{column(Permission, 'content_type')} = ct.{column(ContentType, 'id')})"
+    )
+    permissions = (
+        f"ARRAY(SELECT {name} FROM {o} o{named.format(link='o.' + column(own, 'permission'))}"  # noqa: S608
+        f" WHERE o.{column(own, 'user')} = {user_id}"
+        f" UNION SELECT {name} FROM {m} m"
+        f" INNER JOIN {gp} gp ON (gp.{column(granted, 'group')} = m.{column(membership, 'group')})"
+        f"{named.format(link='gp.' + column(granted, 'permission'))}"
+        f" WHERE m.{column(membership, 'user')} = {user_id})"
+    )
+    groups = (
+        f"ARRAY(SELECT g.{column(Group, 'name')} FROM {g} g"  # noqa: S608
+        f" INNER JOIN {m} m ON (g.{column(Group, 'id')} = m.{column(membership, 'group')})"
+        f" WHERE m.{column(membership, 'user')} = {user_id})"
+    )
+    return (permissions, groups)
 
 
 @cache

@@ -28,7 +28,8 @@ def test_a_call_reads_the_token_and_the_permissions_once_each(cad):
         response = client.get("/api/v1/incidents/")
     assert response.status_code == 200
     assert len(reads_of(queries, "knox_authtoken")) == 1  # was 2: the caller's other tokens too
-    assert len(reads_of(queries, "auth_permission")) == 1  # was 2: its own, then its groups'
+    # Was 2: its own, then its groups'. On PostgreSQL they are read in the token's statement.
+    assert len(reads_of(queries, "auth_permission")) == (0 if connection.vendor == "postgresql" else 1)
 
 
 def test_the_permissions_read_at_once_are_those_django_grants(cad, carol, alice):
@@ -149,3 +150,47 @@ def test_a_deleted_token_a_wrong_secret_and_an_inactive_user_are_refused(cad):
     assert client.get("/api/v1/incidents/").status_code == 200
     AuthToken.objects.filter(pk=instance.pk).delete()  # revoked (logout)
     assert client.get("/api/v1/incidents/").status_code == 401
+
+
+def test_on_postgresql_the_token_its_permissions_and_groups_are_one_statement(cad):
+    """Issue 17 item 2: the token check read the token (with its user), then the permissions with
+    the group names: two round trips before every CAD call. On PostgreSQL they come in one
+    statement now; SQLite (no round trip to save) keeps the two."""
+    from backend.accounts.tokens import TokenAuthentication
+    from backend.roles import role_of
+
+    _instance, token = AuthToken.objects.create(user=cad, expiry=datetime.timedelta(days=1))
+    with CaptureQueriesContext(connection) as queries:
+        user, _auth_token = TokenAuthentication().authenticate_credentials(token.encode())
+        assert user.has_perm("dispatch.add_incident")
+        role_of(user)
+    assert len(queries.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+
+
+def test_the_permissions_read_with_the_token_are_those_django_grants(cad, carol, alice):
+    """Whichever way they are read (with the token on PostgreSQL, after it elsewhere): the same
+    permissions and group names as Django's own reads, for a user with permissions of its own, one
+    whose groups include one without any, and one with neither; a superuser and an inactive user are
+    left to ModelBackend."""
+    from backend.accounts.tokens import TokenAuthentication
+
+    Group.objects.create(name="No permissions at all").user_set.add(carol)
+    alice.user.user_permissions.add(Permission.objects.get(codename="view_incident"))
+    admin = type(cad).objects.create_superuser("root-user", "root@example.org", "x")
+    for user in (cad, carol, alice.user, admin):
+        _instance, token = AuthToken.objects.create(user=user, expiry=datetime.timedelta(days=1))
+        checked, _auth_token = TokenAuthentication().authenticate_credentials(token.encode())
+        fresh = type(user).objects.get(pk=user.pk)
+        assert checked.get_all_permissions() == fresh.get_all_permissions(), user.username
+        if user.is_superuser:
+            assert not hasattr(checked, "_group_names")
+        else:
+            assert checked._group_names == set(fresh.groups.values_list("name", flat=True))
+    assert (
+        "dispatch.view_incident"
+        in TokenAuthentication()
+        .authenticate_credentials(
+            AuthToken.objects.create(user=alice.user, expiry=datetime.timedelta(days=1))[1].encode()
+        )[0]
+        .get_all_permissions()
+    )
