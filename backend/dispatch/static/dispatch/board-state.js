@@ -593,6 +593,20 @@ export function escalationHeld(incident) {
   return Number.isInteger(steps) && (incident.escalation_step ?? 0) < steps;
 }
 
+/** How many accepted a finished incident, as the admin's incident list counts them (backend/
+ *  dispatch/admin.py, its Accepted column): everyone who accepted at some time (the alerts'
+ *  first_accepted_at, kept by a re-alert and by withdrawing), "2 (1 withdrew)" when some declined
+ *  after accepting. Found by a browser trial: the boards said "Accepted 1" (the server's
+ *  accepted_count, those who had not withdrawn) and the list "2 (1 withdrew)" of one incident.
+ *  The server's count where the alerts are not known or do not say when they were first accepted. */
+function everAcceptedText(incident, alerts) {
+  const known = alerts.length > 0 && alerts.every((alert) => "first_accepted_at" in alert);
+  if (!known) return String(coverageOf(incident).accepted);
+  const ever = alerts.filter((alert) => alert.first_accepted_at);
+  const withdrew = ever.filter((alert) => alert.state === "declined").length;
+  return withdrew ? `${ever.length} (${withdrew} withdrew)` : String(ever.length);
+}
+
 /** The coverage line of a card: {text, tone, lead}, tone one of covered, short, none (nobody going)
  *  and finished; `lead` is how the text starts, the counts ("3 going (2 needed)"), for a board
  *  that sets them apart. One set of counts: those committed now are "going"; those who attended
@@ -601,9 +615,9 @@ export function escalationHeld(incident) {
  *  button (the control room's board); otherwise dispatching is on the incident's page. Times in
  *  24 hours. */
 export function coverageText(incident, alerts = [], { dispatchButton = false, isLoggedOut = (alert) => Boolean(alert.responder_logged_out_at) } = {}) {
-  const { target, committed, covering, accepted, attended, covered } = coverageOf(incident);
+  const { target, committed, covering, attended, covered } = coverageOf(incident);
   if (incident.status !== "open") {
-    return { text: `Accepted ${accepted} · attended ${attended}`, tone: "finished", lead: "" };
+    return { text: `Accepted ${everAcceptedText(incident, alerts)} · attended ${attended}`, tone: "finished", lead: "" };
   }
   // Those going who have logged out of the app (found by a trial: "2 going (2 needed): covered"
   // with one of them logged out): their phone hears nothing more of the job, and they may or may
