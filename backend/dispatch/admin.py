@@ -909,17 +909,41 @@ def _dispatch_as_seen(seen_alerts: str | None, *, required: bool = False) -> Cal
 
 
 def _dispatch(user, incident_id: int, *, seen_alerts: int | None = None) -> tuple[int, str]:
+    pressed_at = timezone.now()
     alerts = actions.dispatch_incident(actor=user, incident_id=incident_id, seen_alerts=seen_alerts)
+    incident = Incident.objects.get(pk=incident_id)
+    # ladder.resume_held stamps ladder_resumed_at with the dispatch's own time, so a stamp from
+    # this press on means it resumed a held ladder (found by a browser trial: the page said, as a
+    # failure, "nobody was alerted: everyone in range has already been alerted." of a resume).
+    if incident.ladder_resumed_at is not None and incident.ladder_resumed_at >= pressed_at:
+        return _resumed(incident, alerts)
     if not alerts:
-        incident = Incident.objects.get(pk=incident_id)
         nobody_going = not incident.alerts.filter(state__in=actions.ACTIVE_STATES).exists()
         level = messages.ERROR if nobody_going else messages.WARNING
         return level, f"nobody was alerted: {UnreachedReason(incident.unreached_reason).label.lower()}."
-    names = ", ".join(
+    return messages.SUCCESS, f"{_count(len(alerts), 'responder')} alerted: {_alerted_names(alerts)}."
+
+
+def _resumed(incident: Incident, alerts: list[Alert]) -> tuple[int, str]:
+    """A dispatch that resumed a held ladder, in the boards' words (wall.js resumedDispatchText):
+    a note, not a failure, when it alerted nobody, as the ladder now runs again."""
+    if not alerts:
+        reason = incident.unreached_reason
+        why = UnreachedReason(reason).label.lower() if reason else "nobody new was alerted"
+        return messages.INFO, f"escalation resumed; {why}."
+    # Those stood down as enough crews were going, alerted again (payloads.dispatch_outcome).
+    again = sum(1 for alert in alerts if getattr(alert, "resumed_with_ladder", False))
+    more = len(alerts) - again
+    parts = [f"{again} alerted again" if again else "", f"{more} {'more ' if again else ''}alerted" if more else ""]
+    did = ", ".join(part for part in parts if part)
+    return messages.SUCCESS, f"escalation resumed: {did}: {_alerted_names(alerts)}."
+
+
+def _alerted_names(alerts: list[Alert]) -> str:
+    return ", ".join(
         f"{alert.responder.display_name} ({alert.responder.station.name}, {alert.distance_km:.1f} km)"
         for alert in alerts
     )
-    return messages.SUCCESS, f"{_count(len(alerts), 'responder')} alerted: {names}."
 
 
 def _alert_named(user, incident_id: int, responder: Responder) -> tuple[int, str]:
