@@ -428,6 +428,19 @@ _EVER_ACCEPTED_ANNOTATIONS = {
 }
 
 
+def _ever_accepted_text(incident: Incident) -> str:
+    """Everyone who accepted at some time and how many of them withdrew: "2 (1 withdrew)", or "2".
+    Said by the list's Accepted column and, once an incident has ended, by the Dispatch and Close
+    pages (_going_text), as the boards say it (board-state.js everAcceptedText), so that they agree.
+    An incident read without the list's annotations is counted with them here (one query)."""
+    if hasattr(incident, "ever_accepted_total"):
+        ever, withdrew = incident.ever_accepted_total, incident.withdrew_total
+    else:
+        counted = Incident.objects.filter(pk=incident.pk).aggregate(**_EVER_ACCEPTED_ANNOTATIONS)
+        ever, withdrew = counted["ever_accepted_total"], counted["withdrew_total"]
+    return f"{ever} ({withdrew} withdrew)" if withdrew else str(ever)
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     list_display = [
@@ -574,8 +587,7 @@ class IncidentAdmin(admin.ModelAdmin):
         and how many of them withdrew (declined after accepting): "2 (1 withdrew)". Those going now
         are the "Going / needed" column's. Found by a browser trial: two accepted and one withdrew,
         and the column said 1 (it counted those who had not withdrawn)."""
-        withdrew = incident.withdrew_total
-        return f"{incident.ever_accepted_total} ({withdrew} withdrew)" if withdrew else incident.ever_accepted_total
+        return _ever_accepted_text(incident)
 
     @admin.display(description="Attended", ordering="attended_total")
     def attended_count(self, incident):
@@ -859,10 +871,12 @@ def _dispatch_button(incident: Incident) -> dict:
 def _going_text(incident: Incident) -> str:
     """Who is going, against the crew target, in the board's words (board-state.js coverageText):
     "2 going (2 needed): covered", "1 going, 1 cleared from the scene (3 needed): 1 more needed".
-    An incident that has ended: who accepted and who attended."""
+    An incident that has ended: who accepted and who attended, "Accepted 2 (1 withdrew) · attended
+    1", with the list's Accepted count (it said "Accepted 1" beside the list's "2 (1 withdrew)":
+    coverage's accepted leaves out those who withdrew)."""
     counts = coverage.coverage_of(incident)
     if not incident.is_open:
-        return f"Accepted {counts.accepted} · attended {counts.attended}"
+        return f"Accepted {_ever_accepted_text(incident)} · attended {counts.attended}"
     cleared = counts.covering - counts.committed
     who = ", ".join(
         part
