@@ -36,11 +36,30 @@ APPLICATION_WALK_S = 1.0  # daphne's period for application_checker
 APPLICATION_SLICES = 10
 
 
+def _no_second_access_line(request) -> None:
+    """Twisted's HTTPFactory.log, not kept (SlicedTimeoutServer.http_factory)."""
+
+
 def _slice(protocols: list, number: int, slices: int) -> list:
     return protocols[len(protocols) * number // slices : len(protocols) * (number + 1) // slices]
 
 
 class SlicedTimeoutServer(Server):
+    @property
+    def http_factory(self):
+        return self._http_factory
+
+    @http_factory.setter
+    def http_factory(self, factory) -> None:
+        """daphne's HTTP factory (set by Server.run), without Twisted's own access line: for each
+        HTTP request its factory formats a second, combined-format line into Twisted's global log,
+        which daphne sends nowhere (or, at verbosity 2, beside daphne's own access line). About a
+        fifth of the event loop's time in sending an answer, spent after the answer is written and
+        before the loop can send it (py-spy in bench/dispatch_latency.py, issue 17 item 2).
+        daphne's own access log (AccessLogGenerator, `action_logger`) is untouched."""
+        factory.log = _no_second_access_line
+        self._http_factory = factory
+
     def run(self):
         # Its walk collects the young ten times a second: CPython's automatic collections, set off by
         # the dispatches' bursts of work, are not needed (backend/worker/serving.py).

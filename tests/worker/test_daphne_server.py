@@ -200,3 +200,21 @@ def test_an_application_that_raised_keyboardinterrupt_stops_the_server(applicati
     server.connections = {Protocol(): {"application_instance": Application(done=True, exception=KeyboardInterrupt())}}
     walk_applications_to_the_end(server, timers)
     assert server.stopped
+
+
+def test_an_answer_is_not_formatted_a_second_time_into_twisteds_own_log(monkeypatch):
+    """daphne logs each HTTP request (its access log); Twisted's factory also formatted a combined
+    log line for it, into a log daphne sends nowhere, on the event loop between writing the answer
+    and sending it (issue 17 item 2). Counted: the formatter is not called."""
+    from daphne.http_protocol import HTTPFactory
+
+    from backend.worker import daphne_server
+
+    server = daphne_server.SlicedTimeoutServer.__new__(daphne_server.SlicedTimeoutServer)
+    server.http_factory = HTTPFactory(server)
+    formatted = []
+    monkeypatch.setattr(server.http_factory, "_logFormatter", lambda *args: formatted.append(args) or "line")
+    server.http_factory._logFile = type("LogFile", (), {"write": lambda self, line: None})()
+    server.http_factory.log(object())
+    assert formatted == []
+    assert server.http_factory is server._http_factory
