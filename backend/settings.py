@@ -255,6 +255,9 @@ AXES_LOCKOUT_CALLABLE = "backend.accounts.throttling.lockout_response"
 # must not be logged out before an alert: long, and sliding with use. Staff sessions (the admin)
 # end a fixed time after logging in, and sooner when left idle.
 SESSION_COOKIE_AGE = env.integer("FIREFIGHTER_SESSION_DAYS", 30, minimum=1, maximum=365) * 86400
+# Django's database sessions with the user's id in an indexed column: a user's sessions are found
+# by one indexed query, not by decoding every session (backend/accounts/session_store.py).
+SESSION_ENGINE = "backend.accounts.session_store"
 ADMIN_SESSION_MAX_AGE = env.integer("ADMIN_SESSION_HOURS", 8, minimum=1, maximum=24) * 3600
 ADMIN_SESSION_IDLE = env.integer("ADMIN_SESSION_IDLE_MINUTES", 30, minimum=5, maximum=600) * 60
 

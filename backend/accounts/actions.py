@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import get_user_model
-from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 from knox.models import AuthToken
@@ -12,6 +11,7 @@ from webpush.models import SubscriptionInfo
 from backend.accounts import sessions, sockets
 from backend.accounts.access import responder_of
 from backend.accounts.positions import forget_on_call_position
+from backend.accounts.session_store import UserSession
 from backend.accounts.throttling import LockedOut, lockout_message
 from backend.audit import log as audit_log
 from backend.audit.models import AuditAction
@@ -79,7 +79,7 @@ def sign_out_everywhere(*, actor, user_ids) -> int:
                 raise NotAllowed(f"You are not allowed to sign out {user.get_username()}.")
         ids = [user.pk for user in users]
         keys = sessions.session_keys_of(ids)
-        Session.objects.filter(session_key__in=keys).delete()
+        UserSession.objects.filter(session_key__in=keys).delete()
         AuthToken.objects.filter(user_id__in=ids).delete()
         removed = _remove_push_subscriptions(ids)
         audit_log.record_many(

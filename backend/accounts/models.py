@@ -5,6 +5,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+# The login sessions' model lives beside its session store; imported here so that Django registers it.
+from backend.accounts.session_store import UserSession  # noqa: F401
+
 
 class Station(models.Model):
     """A fire station whose crews co-respond. Its location decides who is alerted."""

@@ -151,7 +151,7 @@ def _still_logged_in_elsewhere(user) -> bool:
     out. Found in review: logging out of one of two phones showed them as logged out; then by a
     browser trial, with no push phone at all: the other phone, still logged in and going, read
     "En route · logged out at 12:34:46" until they logged in again. The subscriptions first (one
-    indexed query); the sessions only without one (reading them until one is theirs)."""
+    indexed query); the sessions only without one (one indexed query too: by their user id)."""
     return PushDevice.objects.filter(user_id=user.pk).exists() or account_sessions.has_live_session(user.pk)
 
 

@@ -10,11 +10,11 @@ import datetime
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
 from backend.accounts import actions
+from backend.accounts.models import UserSession
 from backend.delivery.models import Delivery, DeliveryState
 from backend.delivery.sending import DeliveryPass
 from backend.delivery.subscriptions import subscribe_device
@@ -57,7 +57,7 @@ def end_logins(how: str, responder, coordinator) -> None:
     if how == "revoked":
         actions.sign_out_everywhere(actor=coordinator, user_ids=[responder.user.pk])
     else:
-        Session.objects.update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
+        UserSession.objects.update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
 
 
 async def test_a_phone_whose_login_has_expired_still_gets_the_alert(push_service, worker, incident, carol, alice):

@@ -5,13 +5,13 @@ import datetime
 import time
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from knox.models import AuthToken
 
 from backend.accounts import actions, sessions
+from backend.accounts.models import UserSession
 from backend.audit.models import AuditEntry
 from backend.errors import NotAllowed
 from tests.conftest import admin_client_for, token_client_for
@@ -23,8 +23,8 @@ def logged_in(user) -> Client:
     return client
 
 
-def stored(client: Client) -> Session:
-    return Session.objects.get(session_key=client.session.session_key)
+def stored(client: Client) -> UserSession:
+    return UserSession.objects.get(session_key=client.session.session_key)
 
 
 def age_session(client: Client, **seconds_ago) -> None:
@@ -53,7 +53,7 @@ def test_a_firefighters_login_lasts_the_configured_days(alice, settings):
 
 def test_using_the_app_moves_a_firefighters_expiry_on(alice):
     phone = logged_in(alice.user)
-    Session.objects.filter(session_key=phone.session.session_key).update(
+    UserSession.objects.filter(session_key=phone.session.session_key).update(
         expire_date=timezone.now() + datetime.timedelta(days=2)
     )
     age_session(phone, seen=sessions.FIREFIGHTER_REFRESH_SECONDS + 1)
@@ -87,7 +87,7 @@ def test_a_staff_login_ends_at_a_fixed_time_however_much_it_is_used(carol, setti
 
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
     assert me_status(desk) in (401, 403)
-    assert not Session.objects.filter(session_key=desk.session.session_key, expire_date__gt=timezone.now()).exists()
+    assert not UserSession.objects.filter(session_key=desk.session.session_key, expire_date__gt=timezone.now()).exists()
 
 
 def test_a_staff_login_left_idle_ends(carol, settings):

@@ -10,11 +10,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from autobahn.exception import Disconnected
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
 from backend.accounts import actions, sessions, sockets
+from backend.accounts.models import UserSession
 from backend.dispatch import positions
 from backend.dispatch.actions import dispatch_incident, respond_to_alert
 from backend.sockets.consumers import CloseCode, ResponderConsumer
@@ -135,7 +135,7 @@ async def test_deactivating_a_user_closes_their_open_sockets(alice, carol):
 async def test_a_session_that_expired_while_connected_closes_at_the_next_frame(alice, monkeypatch):
     monkeypatch.setattr(sockets, "FIREFIGHTER_RECHECK_SECONDS", 0)
     phone, key = await open_socket(alice.user)
-    await sync_to_async(Session.objects.filter(session_key=key).update)(
+    await sync_to_async(UserSession.objects.filter(session_key=key).update)(
         expire_date=timezone.now() - datetime.timedelta(seconds=1)
     )
 
@@ -150,10 +150,10 @@ async def test_a_board_left_past_the_staff_limit_closes_at_the_next_frame(carol,
 
     @sync_to_async
     def eight_hours_pass():
-        store = Session.objects.get(session_key=key)
+        store = UserSession.objects.get(session_key=key)
         data = store.get_decoded()
         data[sessions.STARTED_AT] -= settings.ADMIN_SESSION_MAX_AGE + 1
-        Session.objects.save(key, data, store.expire_date)
+        UserSession.objects.save(key, data, store.expire_date)
 
     await eight_hours_pass()
     await board.send_json_to({"type": "ping"})
@@ -170,8 +170,8 @@ async def test_a_watched_board_keeps_its_staff_session_from_idling_out(carol, mo
     await board.send_json_to({"type": "ping"})
     assert (await receive_frame(board))["type"] == "pong"
 
-    seen = await sync_to_async(lambda: Session.objects.get(session_key=key).get_decoded()[sessions.SEEN_AT])()
-    started = await sync_to_async(lambda: Session.objects.get(session_key=key).get_decoded()[sessions.STARTED_AT])()
+    seen = await sync_to_async(lambda: UserSession.objects.get(session_key=key).get_decoded()[sessions.SEEN_AT])()
+    started = await sync_to_async(lambda: UserSession.objects.get(session_key=key).get_decoded()[sessions.STARTED_AT])()
     assert seen > started
     await board.disconnect(timeout=0.1)
 

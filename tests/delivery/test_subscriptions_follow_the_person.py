@@ -11,12 +11,12 @@
 import datetime
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 from webpush.models import PushInformation, SubscriptionInfo
 
 from backend.accounts import actions
+from backend.accounts.models import UserSession
 from backend.audit.models import AuditEntry
 from backend.delivery.models import Channel, Delivery, PushDevice
 from backend.dispatch.actions import dispatch_incident
@@ -136,7 +136,7 @@ def test_a_malformed_logout_body_is_refused_and_the_session_kept(alice, body):
 def test_an_expired_login_keeps_the_subscription_and_alerts_still_go_to_it(alice, carol, incident):
     subscribe(alice.user, browser_subscription(PHONE))
     phone = browser_of(alice.user)
-    Session.objects.update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
+    UserSession.objects.update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
     assert phone.get("/api/v1/me/").status_code in (401, 403)
 
     alerts = dispatch_incident(actor=carol, incident_id=incident.pk)

@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from backend.accounts.models import Responder
+from backend.accounts.models import Responder, UserSession
 from backend.dispatch import payloads
 from backend.dispatch.actions import dispatch_incident, respond_to_alert
 from tests.delivery.test_subscriptions_follow_the_person import browser_of, log_out
@@ -67,10 +67,8 @@ def test_logging_out_of_one_of_two_phones_logged_in_does_not_show_them_logged_ou
 
 @pytest.mark.django_db
 def test_an_expired_session_elsewhere_is_no_login(accepted, alice):
-    from django.contrib.sessions.models import Session
-
     browser_of(alice.user)
-    Session.objects.update(expire_date=timezone.now())  # that phone's login has run out
+    UserSession.objects.update(expire_date=timezone.now())  # that phone's login has run out
     assert log_out(browser_of(alice.user)).status_code == 204
     alice.refresh_from_db()
     assert alice.logged_out_at is not None

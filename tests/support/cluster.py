@@ -377,14 +377,13 @@ def populate(*, stations: int, per_station: int, prefix: str = "fault") -> Plan:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.contrib.sessions.models import Session
     from django.db import transaction
     from django.utils import timezone
     from django.utils.crypto import get_random_string
     from knox.models import AuthToken
 
     from backend.accounts.models import Responder, Skill, Station
+    from backend.accounts.session_store import SessionStore, UserSession
     from backend.roles import DISPATCH_SYSTEMS
 
     User = get_user_model()
@@ -427,8 +426,12 @@ def populate(*, stations: int, per_station: int, prefix: str = "fault") -> Plan:
                 "_auth_user_hash": user.get_session_auth_hash(),
             }
             key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
-            sessions.append(Session(session_key=key, session_data=store.encode(data), expire_date=session_expiry))
-        Session.objects.bulk_create(sessions)
+            sessions.append(
+                UserSession(
+                    session_key=key, session_data=store.encode(data), expire_date=session_expiry, user_id=user.pk
+                )
+            )
+        UserSession.objects.bulk_create(sessions)
         cad = User.objects.create_user(username=f"{prefix}-cad")
         cad.groups.add(Group.objects.get(name=DISPATCH_SYSTEMS))
         _, token = AuthToken.objects.create(user=cad, expiry=None)
