@@ -8,7 +8,7 @@ import { STATE_LABELS, cancelledText, crewSummary } from "../format.js";
 import { alertPath } from "../router.js";
 import { COMMITTED, applyPosition, attendedHere, hasAttended, incidentOf, positionsOf } from "../store.js";
 import { checklistReader, endedSubText } from "./alert.js";
-import { notice, region, topbar } from "./parts.js";
+import { every, notice, region, topbar } from "./parts.js";
 
 const ORDER = ["on_scene", "attended", "en_route", "accepted", "received", "alerted", "declined", "cleared", "stood_down", "cancelled"];
 
@@ -29,6 +29,25 @@ export function crewEndNotice(alert, incident, checklist, { loggedOnScene = fals
   if (incident.status === "closed") return { kind: "warning", text: "This incident is closed." };
   if (alert.state === "stood_down") return { kind: "warning", text: endedSubText(alert, incident, checklist, { loggedOnScene }) };
   return null;
+}
+
+/**
+ * What the crew's arrival estimates say at `now`: {first: the "Likely first" line, or "", and
+ * estimates: each going crew member's estimate in words, by alert id}. Counted down from when each
+ * estimate was worked out (arrival.js), as the alert screen's own estimate and the boards count
+ * them, so that the panel agrees with them between positions (found by a trial: the panel kept
+ * "about 3 min" while the boards counted down). `shared`: the positions of those on their way.
+ */
+export function crewArrivalWords(shared, crew, ambulanceEta, now = Date.now()) {
+  return {
+    first: likelyFirstAmong(shared, crew, ambulanceEta, now),
+    estimates: new Map(shared.map((position) => [position.alert_id, estimateText(position.estimate, now)])),
+  };
+}
+
+/** Put `text` in `el` if it says something else (so the tick touches only what changed). */
+function redrawText(el, text) {
+  if (el && text && el.textContent !== text) el.textContent = text;
 }
 
 export function incidentView(root, { id }, ctx) {
@@ -57,6 +76,58 @@ export function incidentView(root, { id }, ctx) {
   const top = region("div");
   const body = region("div");
   root.append(h("main", { class: "page" }, top, body));
+  // The "Likely first" line and each crew member's estimate as last drawn, for the tick below.
+  let drawn = { first: null, estimates: new Map() };
+
+  /** The crew, and the positions of those still on their way (only while this firefighter is
+   *  going too): estimates only for those on their way, and no "likely first" once anyone has
+   *  been on scene. */
+  function crewGoing(state, alert) {
+    const incident = incidentOf(state, alert);
+    const crew = sortCrew(state.incidents.get(alert.incident_id)?.crew?.values() || []);
+    const shared = COMMITTED.has(alert.state) && incident.status === "open" ? positionsOnTheWay(positionsOf(state, alert.incident_id), crew) : [];
+    return { incident, crew, shared };
+  }
+
+  /** Once a second: the estimates' minutes and "Likely first" as they stand now, redrawn only where
+   *  the words changed. Never the whole panel: that would take focus and scroll from the reader. A
+   *  new position or state redraws the panel through render() as before. */
+  function countDown() {
+    const alert = store.state.alerts.get(id);
+    if (!alert) return;
+    const { incident, crew, shared } = crewGoing(store.state, alert);
+    const words = crewArrivalWords(shared, crew, incident.ambulance_eta);
+    redrawText(drawn.first, words.first);
+    for (const [alertId, span] of drawn.estimates) redrawText(span, words.estimates.get(alertId));
+  }
+
+  /** The crew list's and "Likely first"'s elements, kept (in `drawn`) for countDown. */
+  function drawArrivals(alert, crew, words) {
+    const first = words.first ? h("p", { class: "crew-first", text: words.first }) : null;
+    const estimates = new Map();
+    const list = crew.length
+      ? h(
+          "ul",
+          { class: "crew-list" },
+          crew.map((member) => {
+            const said = words.estimates.get(member.alert_id);
+            const estimate = said ? h("span", { class: "crew-estimate", text: said }) : null;
+            if (estimate) estimates.set(member.alert_id, estimate);
+            return h(
+              "li",
+              { class: `crew-member crew-${member.state}` },
+              h("span", { class: "crew-name", text: member.responder_id === alert.responder_id ? `${member.responder_name} (you)` : member.responder_name }),
+              h("span", { class: "crew-station", text: member.station }),
+              h("span", { class: `chip chip-${member.state}`, text: STATE_LABELS[member.state] || member.state }),
+              hasAttended(member) && member.state !== "on_scene" ? h("span", { class: "crew-attended", text: "Attended" }) : null,
+              estimate,
+            );
+          }),
+        )
+      : h("p", { class: "empty", text: "No crew information yet." });
+    drawn = { first, estimates };
+    return { first, list };
+  }
 
   function render() {
     const state = store.state;
@@ -67,48 +138,33 @@ export function incidentView(root, { id }, ctx) {
       body.show(["missing", local.error], () => [h("h1", { text: "Crew" }), local.error ? notice("danger", local.error) : h("p", { text: "Loading…" })]);
       return;
     }
-    const incident = incidentOf(state, alert);
-    const crew = sortCrew(state.incidents.get(alert.incident_id)?.crew?.values() || []);
-    // Where the crew going are, and who is likely there first (only while this firefighter is going too).
-    // Estimates only for those still on their way, and no "likely first" once anyone has been on scene.
-    const shared = COMMITTED.has(alert.state) && incident.status === "open" ? positionsOnTheWay(positionsOf(state, alert.incident_id), crew) : [];
-    const byAlert = new Map(shared.map((position) => [position.alert_id, position]));
-    const now = Date.now();
-    const first = likelyFirstAmong(shared, crew, incident.ambulance_eta, now);
+    const { incident, crew, shared } = crewGoing(state, alert);
     const ended = crewEndNotice(alert, incident, checklistNow(), { loggedOnScene: attendedHere(state, alert) });
-    body.show([incident, crew, alert.state, ended?.text, local.error, shared, Math.floor(Date.now() / 30000)], () => [
-      h("h1", { text: "Crew" }),
-      h("p", { class: "lead", text: incident.address }),
-      ended ? notice(ended.kind, ended.text) : null,
-      crew.length ? h("p", { class: "crew-summary", text: crewSummary(crew, incident) }) : null,
-      first ? h("p", { class: "crew-first", text: first }) : null,
-      local.error ? notice("warning", local.error) : null,
-      crew.length === 0
-        ? h("p", { class: "empty", text: "No crew information yet." })
-        : h(
-            "ul",
-            { class: "crew-list" },
-            crew.map((member) =>
-              h(
-                "li",
-                { class: `crew-member crew-${member.state}` },
-                h("span", { class: "crew-name", text: member.responder_id === alert.responder_id ? `${member.responder_name} (you)` : member.responder_name }),
-                h("span", { class: "crew-station", text: member.station }),
-                h("span", { class: `chip chip-${member.state}`, text: STATE_LABELS[member.state] || member.state }),
-                hasAttended(member) && member.state !== "on_scene" ? h("span", { class: "crew-attended", text: "Attended" }) : null,
-                byAlert.has(member.alert_id) ? h("span", { class: "crew-estimate", text: estimateText(byAlert.get(member.alert_id).estimate, now) }) : null,
-              ),
-            ),
-          ),
-    ]);
+    // Redrawn when what it shows changes; the minutes counting down are countDown's, not this key's.
+    body.show([incident, crew, alert.state, ended?.text, local.error, shared], () => {
+      const { first, list } = drawArrivals(alert, crew, crewArrivalWords(shared, crew, incident.ambulance_eta));
+      return [
+        h("h1", { text: "Crew" }),
+        h("p", { class: "lead", text: incident.address }),
+        ended ? notice(ended.kind, ended.text) : null,
+        crew.length ? h("p", { class: "crew-summary", text: crewSummary(crew, incident) }) : null,
+        first,
+        local.error ? notice("warning", local.error) : null,
+        list,
+      ];
+    });
   }
 
   const unsubscribe = store.subscribe(render);
+  const stopCounting = every(1000, countDown);
   render();
   ctx.sync
     ?.ensureAlert(id)
     .then(() => (local.error = null))
     .catch((error) => (local.error = error.status === 404 ? "This alert was not found." : `Could not refresh: ${error.message}`))
     .finally(render);
-  return unsubscribe;
+  return () => {
+    unsubscribe();
+    stopCounting();
+  };
 }
