@@ -2,7 +2,7 @@
 - a click was lost when an update arrived while the mouse button was held down: every update drew
   every card's buttons anew, so the button pressed was gone by the release (Cancel pressed on one
   card as another incident's update came, released 0.5 s later: no dialog). A card pressed is drawn
-  as it was until the release now (wall.js, holdWhilePressed), and cards are no longer moved when
+  as it was until the release now (board.js, PressHold), and cards are no longer moved when
   their order has not changed (placeChildren);
 - a card's CAD reference took the board's tab to the incident's admin page: the board was gone and
   its alarm sound had to be turned on again. It opens in a new tab now, and so does "Admin".

@@ -508,6 +508,78 @@ export function drawWelfareNotice(node, notice) {
   node.hidden = !notice;
 }
 
+// --- A press held on a board ---------------------------------------------------------------------
+
+const HOLD_MAX_MS = 5000; // the longest a press holds its part's drawing (PressHold)
+
+/** A part of a board (a card, an incident's section, the alarms' bar) under a pointer held down, or
+ *  a Space held on one of its buttons, is not drawn anew until the press ends, and then at once: a
+ *  click is the press and the release on the same element, and drawing the part anew in between
+ *  replaced it, so the click never came. Found by a browser trial of the full-screen board: every
+ *  update drew every card's buttons anew (three times in 12 s while escalation ladders ran), and
+ *  Cancel pressed as another incident's update arrived did nothing; this board, which draws every
+ *  incident anew on every update, lost a click on an incident's link so. `parts`: a selector of the
+ *  parts held; `redraw`: asks for a drawing, after the release (in the next frame: after the click
+ *  it makes). Held at most HOLD_MAX_MS, should the release never be heard. Shared with the
+ *  full-screen board. */
+export class PressHold {
+  constructor(root, parts, redraw) {
+    this.held = null; // the part pressed
+    this.heldBack = false; // a drawing of it was held back: drawn after the release
+    this.redraw = redraw;
+    const press = (event) => {
+      const part = event.target.closest?.(parts);
+      if (!part || !root.contains(part)) return;
+      this.held = part;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.release(), HOLD_MAX_MS);
+    };
+    root.addEventListener("pointerdown", (event) => {
+      if (event.button === 0) press(event);
+    }, true);
+    root.addEventListener("keydown", (event) => {
+      if (event.key === " " && event.target.closest?.("button")) press(event);
+    }, true);
+    const release = () => this.release();
+    for (const type of ["pointerup", "pointercancel"]) window.addEventListener(type, release, true);
+    window.addEventListener("keyup", (event) => {
+      if (event.key === " ") release();
+    }, true);
+    window.addEventListener("blur", release); // the window's own, not its elements' (no capture)
+  }
+
+  /** Whether `node` is the part pressed: then its drawer keeps it as drawn, and it is drawn after
+   *  the release. */
+  holds(node) {
+    if (!node || node !== this.held) return false;
+    this.heldBack = true;
+    return true;
+  }
+
+  release() {
+    if (!this.held) return;
+    this.held = null;
+    clearTimeout(this.timer);
+    if (this.heldBack) {
+      this.heldBack = false;
+      this.redraw();
+    }
+  }
+}
+
+/** Put `nodes` in `box` in this order: the rest removed first, then only those out of place moved
+ *  (a node moved, even back where it was, under a pointer held down loses the click: PressHold).
+ *  Shared with the full-screen board. */
+export function placeChildren(box, nodes) {
+  const kept = new Set(nodes);
+  for (const child of [...box.childNodes]) if (!kept.has(child)) child.remove();
+  let at = box.firstChild;
+  for (const node of nodes) {
+    if (node === at) at = at.nextSibling;
+    else box.insertBefore(node, at);
+  }
+}
+
 /** When the board will try again: a countdown, or (offline) when the network is back. */
 function reconnectingWhen(retryAt) {
   if (!retryAt) return "Reconnecting when the network is back.";
@@ -536,6 +608,8 @@ class BoardView {
     this.mapBox = el("section", { className: "board-map", "aria-label": "Map: positions and defibrillators" });
     root.append(this.workersBox, this.statusLine, ...(this.messageForm ? [this.messageForm.form] : []), this.mapBox, this.incidentsBox);
     this.map = mountBoardMap(this.mapBox);
+    // An incident's section pressed is drawn as it was until the press ends (PressHold).
+    this.press = new PressHold(root, ".board-incident", () => this.scheduleDraw());
     setInterval(() => this.tick(), 1000);
   }
 
@@ -567,7 +641,10 @@ class BoardView {
     if (this.onlyIncident !== null) incidents = incidents.filter((incident) => incident.id === this.onlyIncident);
     const commitments = commitmentsOf(this.state);
     const commitmentOf = (alert) => committedElsewhere(this.state, alert, commitments);
+    const shown = new Map([...this.incidentsBox.children].map((node) => [node.dataset.incidentId, node]));
     const sections = incidents.map((incident) => {
+      const pressed = shown.get(String(incident.id));
+      if (this.press.holds(pressed)) return pressed; // drawn after the release
       const alerts = alertsOf(this.state, incident.id);
       return incidentSection(
         this.state,
@@ -587,7 +664,7 @@ class BoardView {
         : "This incident is not on the live board (it is no longer open). Reload the page for its record.";
       sections.push(el("p", { className: "board-empty" }, this.state.snapshotAt ? text : "Waiting for the board…"));
     }
-    this.incidentsBox.replaceChildren(...sections);
+    placeChildren(this.incidentsBox, sections); // the section pressed, if any, left in its place
     this.messageForm?.draw(incidents, this.state);
     this.map.update(incidents);
     this.drawWorkers();

@@ -44,7 +44,7 @@ import {
   stateText,
   arrivalWordsAt,
 } from "./board-state.js";
-import { connectBoard, drawWelfareNotice, keepConnected } from "./board.js";
+import { connectBoard, drawWelfareNotice, keepConnected, placeChildren, PressHold } from "./board.js";
 import { estimateText, likelyFirstAmong, positionsOnTheWay } from "/app/arrival.js";
 import { ALERT_STATES, UNREACHED_REASONS } from "/app/labels.js";
 
@@ -323,22 +323,6 @@ class AlarmSound {
 // --- The page ------------------------------------------------------------------------------------
 
 const THEME_KEY = "board.theme";
-const HOLD_MAX_MS = 5000; // the longest a press holds its card's drawing (holdWhilePressed)
-
-/** Put `nodes` in `box` in this order, moving only those out of place (a node moved under a pointer
- *  held down can lose the click: holdWhilePressed) and removing the rest. */
-export function placeChildren(box, nodes) {
-  let at = box.firstChild;
-  for (const node of nodes) {
-    if (node === at) at = at.nextSibling;
-    else box.insertBefore(node, at);
-  }
-  while (at) {
-    const next = at.nextSibling;
-    at.remove();
-    at = next;
-  }
-}
 
 class WallBoard {
   constructor(root) {
@@ -354,7 +338,7 @@ class WallBoard {
 
     this.incidentsBox = root.querySelector(".wall-incidents");
     // New incidents whose card arrived out of sight (the list scrolled down: found by a trial, a
-    // new incident not dispatched sat above the visible cards, unseen): a notice over the list
+    // new incident not dispatched sat above the visible cards, unseen): a notice above the list
     // until each card has been in view; it brings the newest into view. The list is not scrolled
     // for the coordinator: that would move a button from under a pointer about to click it.
     this.knownIncidents = null; // the ids drawn so far; null until the first snapshot is drawn
@@ -362,10 +346,9 @@ class WallBoard {
     this.newButton = root.querySelector("[data-action=show-new]");
     this.newButton?.addEventListener("click", () => this.showNewIncident());
     this.incidentsBox.addEventListener("scroll", () => this.followNewIncidents(), { passive: true });
-    // A card (or the alarms' bar) pressed is drawn as it was until the press ends (holdWhilePressed).
-    this.held = null;
-    this.heldBack = false; // a drawing of it was held back: drawn after the release
-    this.holdWhilePressed();
+    // A card (or the alarms' bar) pressed is drawn as it was until the press ends (board.js,
+    // PressHold, shared with the admin's board).
+    this.press = new PressHold(root, ".wall-card, .wall-alarms", () => this.scheduleDraw());
     this.alarmsBox = root.querySelector(".wall-alarms");
     this.errorsBox = root.querySelector(".wall-errors");
     this.connectionLine = root.querySelector(".wall-connection");
@@ -468,8 +451,7 @@ class WallBoard {
     this.noteNewIncidents(incidents);
     if (this.selectedId !== null && !this.cards.has(this.selectedId)) this.selectedId = null;
     this.drawSelection();
-    if (this.held && this.held === this.alarmsBox) this.heldBack = true;
-    else this.drawAlarms(alarms);
+    if (!this.press.holds(this.alarmsBox)) this.drawAlarms(alarms);
     const welfare = document.getElementById("welfare-notice");
     drawWelfareNotice(welfare, this.state.welfare);
     // Its "Read them" (an admin page) in a new tab, as the cards' references: the board stays.
@@ -482,45 +464,6 @@ class WallBoard {
     this.tick();
     // Focus given back where it was, without scrolling the list under the coordinator.
     if (focusKey) this.root.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus({ preventScroll: true });
-  }
-
-  /** A card (or the alarms' bar) under a pointer held down, or a Space held on one of its buttons,
-   *  is not drawn anew until the press ends, and then at once: a click is the press and the release
-   *  on the same button, and drawing the card anew in between replaced the button, so the click
-   *  never came. Found by a browser trial: every update drew every card's buttons anew (three
-   *  times in 12 s while escalation ladders ran), and Cancel pressed as another incident's update
-   *  arrived did nothing. The release draws in the next frame: after the click it makes. Held at
-   *  most HOLD_MAX_MS, should the release never be heard. */
-  holdWhilePressed() {
-    const press = (event) => {
-      const region = event.target.closest?.(".wall-card, .wall-alarms");
-      if (!region || !this.root.contains(region)) return;
-      this.held = region;
-      clearTimeout(this.holdTimer);
-      this.holdTimer = setTimeout(() => this.release(), HOLD_MAX_MS);
-    };
-    this.root.addEventListener("pointerdown", (event) => {
-      if (event.button === 0) press(event);
-    }, true);
-    this.root.addEventListener("keydown", (event) => {
-      if (event.key === " " && event.target.closest?.("button")) press(event);
-    }, true);
-    const release = () => this.release();
-    for (const type of ["pointerup", "pointercancel"]) window.addEventListener(type, release, true);
-    window.addEventListener("keyup", (event) => {
-      if (event.key === " ") release();
-    }, true);
-    window.addEventListener("blur", release); // the window's own, not its elements' (no capture)
-  }
-
-  release() {
-    if (!this.held) return;
-    this.held = null;
-    clearTimeout(this.holdTimer);
-    if (this.heldBack) {
-      this.heldBack = false;
-      this.scheduleDraw();
-    }
   }
 
   // --- New incidents out of sight ---
@@ -558,17 +501,18 @@ class WallBoard {
       else outOfSight.push({ id, cad_reference: incident.cad_reference, where });
     }
     this.outOfSight = outOfSight;
-    const notice = newIncidentsNotice(outOfSight);
-    if (!this.newButton) return;
-    // The notice is above the list (never over it: it hid an alarm's text there, found by a browser
-    // trial), so the list's top moves as it comes and goes. Under the coordinator's pointer the list
-    // scrolls by as much, so that what is under the pointer stays there.
-    const holder = this.newButton.parentElement;
-    const before = holder.offsetHeight;
+    if (this.newButton) this.drawNewIncidentsNotice(newIncidentsNotice(outOfSight));
+  }
+
+  /** The notice above the list (never over it: it hid an alarm's text there, found by a browser
+   *  trial), in a place kept for it whether shown or not (wall.css, .wall-new-incidents): the list,
+   *  and every card under the coordinator's pointer, stay where they are as it comes and goes. Its
+   *  words in a span of their own, cut to the place's lines (wall.css, .wall-new-text). */
+  drawNewIncidentsNotice(notice) {
     this.newButton.hidden = !notice;
-    if (notice && this.newButton.textContent !== notice) this.newButton.textContent = notice;
-    const grown = holder.offsetHeight - before;
-    if (grown && this.incidentsBox.matches(":hover")) this.incidentsBox.scrollTop += grown;
+    if (notice && this.newButton.textContent !== notice) {
+      this.newButton.replaceChildren(el("span", { className: "wall-new-text" }, notice));
+    }
   }
 
   /** The notice's button: the newest new incident out of sight is scrolled into view and chosen. */
@@ -592,10 +536,7 @@ class WallBoard {
    *  message being typed survives a frame); what is inside the body is drawn afresh. */
   drawCard(incident, alarm, commitments) {
     let entry = this.cards.get(incident.id);
-    if (entry && entry.card === this.held) {
-      this.heldBack = true; // pressed: drawn as it was, until released (holdWhilePressed)
-      return entry.card;
-    }
+    if (entry && this.press.holds(entry.card)) return entry.card; // pressed: drawn after the release
     if (!entry) {
       const headingId = `wall-incident-${incident.id}`;
       // (A focus key: a card chosen, from the keys or the alarm bar, keeps the focus when redrawn.)
