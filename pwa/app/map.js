@@ -17,6 +17,8 @@
 //   map.setIncident({latitude, longitude, label});  map.setMe({latitude, longitude, accuracy_m});
 //   map.setDefibrillators([...]); map.setStations([...]); map.setResponders([...]); map.destroy();
 
+import { minutesText, remainingSeconds } from "./arrival.js";
+
 // The version pinned in frontend/package-lock.json (tests/js/maps.test.mjs checks they agree):
 // this file is part of the service worker's VERSION, so upgrading Leaflet renews the maps' cache.
 export const LEAFLET_VERSION = "1.9.4";
@@ -100,12 +102,17 @@ export function isPlace(point) {
   );
 }
 
-/** "ETA 4 min (estimate)", from an arrival estimate {distance_km, eta_seconds, method}. */
-export function estimateText(estimate) {
-  if (!estimate || !Number.isFinite(Number(estimate.eta_seconds))) return "";
-  const minutes = Math.max(1, Math.round(Number(estimate.eta_seconds) / 60));
+/** "2.4 km, ETA 4 min (estimate)", from an arrival estimate {distance_km, eta_seconds, method,
+ *  computed_at}: the map's short words (its labels must fit a wall board's map), its minutes those
+ *  still to go at `now` as arrival.js counts them (remainingSeconds, minutesText), so that a label
+ *  says the minutes the words beside the map say at the same moment. With no `now`, the minutes as
+ *  worked out: the board's list beside its map is given estimates already counted to when it draws
+ *  (dispatch/board-map.js estimateAt). */
+export function estimateText(estimate, now = null) {
+  const seconds = remainingSeconds({ estimate }, now ?? Date.parse(estimate?.computed_at ?? ""));
+  if (seconds === null) return "";
   const distance = Number.isFinite(Number(estimate.distance_km)) ? `${Number(estimate.distance_km).toFixed(1)} km, ` : "";
-  return `${distance}ETA ${minutes} min${estimate.method === "routing" ? "" : " (estimate)"}`;
+  return `${distance}ETA ${minutesText(seconds)}${estimate.method === "routing" ? "" : " (estimate)"}`;
 }
 
 /** A defibrillator marker's note on access ("AED 2 not public"): the list says it in full. */
@@ -586,11 +593,11 @@ function pinElement(kind, label, detail = "", short = "") {
   return pin;
 }
 
-/** What a responder's label says after the name: an estimate only for one still on the way; one on
- *  scene says so (`state_label`: the board), after a dot on the name's line, or on a line of its own
- *  under a label of lines (pinElement). */
-function responderDetail(position) {
-  const estimate = estimateText(position.estimate);
+/** What a responder's label says after the name at `now`: an estimate only for one still on the
+ *  way, counted down (estimateText); one on scene says so (`state_label`: the board), after a dot on
+ *  the name's line, or on a line of its own under a label of lines (pinElement). */
+export function responderDetail(position, now = Date.now()) {
+  const estimate = estimateText(position.estimate, now);
   if (estimate || !position.state_label) return estimate;
   return Array.isArray(position.map_label) ? position.state_label : `· ${position.state_label}`;
 }
@@ -651,10 +658,45 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
   const shown = { incidents: [], me: null, responders: [], defibrillators: [], stations: [] };
   let fitted = "";
   let shortened = false; // the incidents' labels shortened at the last placing (declutter)
+  // The responders' labels that say an arrival estimate, {position, detail: the label's <small>},
+  // and the tick that counts them down (running only while there are any, cleared by destroy).
+  let counted = [];
+  let counting = null;
 
   function pin(kind, point, label, detail, short = "") {
-    const icon = L.divIcon({ className: `map-pin map-pin--${kind}`, html: pinElement(kind, label, detail, short), iconSize: null });
+    return pinMarker(kind, point, pinElement(kind, label, detail, short));
+  }
+
+  function pinMarker(kind, point, face) {
+    const icon = L.divIcon({ className: `map-pin map-pin--${kind}`, html: face, iconSize: null });
     return L.marker([Number(point.latitude), Number(point.longitude)], { icon, keyboard: false, interactive: false, title: "" });
+  }
+
+  /** Once a second: each estimate's words as they stand now, put in only where they changed (the
+   *  markers stay as drawn), and the labels placed again if any did ("10 min" to "9 min" is another
+   *  width). Between new positions the labels count down as the words beside the map do (the alert
+   *  screen's, the crew panel's, the boards' rows: arrival.js), instead of keeping the minutes of
+   *  when they were drawn. */
+  function countDown() {
+    const now = Date.now();
+    let changed = false;
+    for (const { position, detail } of counted) {
+      const words = responderDetail(position, now);
+      if (detail.textContent === words) continue;
+      detail.textContent = words;
+      changed = true;
+    }
+    if (changed) place();
+  }
+
+  function countWhileNeeded() {
+    if (counted.length && counting === null) counting = setInterval(countDown, 1000);
+    if (!counted.length) stopCounting();
+  }
+
+  function stopCounting() {
+    if (counting !== null) clearInterval(counting);
+    counting = null;
   }
 
   function accuracy(point, kind) {
@@ -854,13 +896,18 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     /** Other responders' positions (the board, the crew): the contract's `positions` items, each
      *  drawn with its estimate, or with its `state_label` ("on scene") when given instead, labelled
      *  with the responder's name or as its `map_label` says (a list of lines naming the incident:
-     *  the board's, dispatch/board-map.js responderMarkers). */
+     *  the board's, dispatch/board-map.js responderMarkers). An estimate counts down from when it
+     *  was worked out (its `computed_at`) on the map's own tick until the next call (countDown). */
     setResponders(positions) {
       shown.responders = (positions || []).filter(isPlace);
-      redraw(layers.responders, shown.responders, (position) => [
-        accuracy(position, "responder"),
-        pin("responder", position, position.map_label || position.responder_name || "Responder", responderDetail(position)),
-      ]);
+      counted = [];
+      redraw(layers.responders, shown.responders, (position) => {
+        const face = pinElement("responder", position.map_label || position.responder_name || "Responder", responderDetail(position));
+        const detail = face.querySelector("small");
+        if (detail && estimateText(position.estimate)) counted.push({ position, detail });
+        return [accuracy(position, "responder"), pinMarker("responder", position, face)];
+      });
+      countWhileNeeded();
       place();
     },
     /** The nearest defibrillators, nearest first, labelled "AED 1", "AED 2"... as the list is, or
@@ -882,6 +929,8 @@ export async function openMap(container, { tileUrl = "", attribution = "", pan =
     /** Fit again (e.g. after the container was resized or shown). */
     fit: () => (fit({ force: true }), declutter()),
     destroy() {
+      stopCounting();
+      counted = [];
       map.remove();
       container.replaceChildren();
       container.classList.remove("map");
