@@ -375,12 +375,12 @@ def _dispatch_open_incident(
         _start_the_clock(incident, now)
     elif is_held(incident):
         # Held since a coordinator stood crews down (_follow_coverage): this dispatch resumes the
-        # ladder, and those stood down because enough crews were going, the nearest, are alerted
-        # again first, as when coverage drops by itself.
+        # ladder, and those stood down by nobody's decision about the incident (enough crews were
+        # going, or they accepted another incident), the nearest, are alerted again first, as when
+        # coverage drops by itself.
         resume_held(incident, now)
         incident.save(update_fields=[*RESUME_FIELDS, *ALARM_FIELDS])
-        stood_down = _stood_down(incident, reason=StandDownReason.ENOUGH_CREWS)
-        resumed = _alert_again(incident, stood_down, now=now, actor=actor)
+        resumed = alert_again_when_short(incident, now=now, actor=actor)
         for alert in resumed:  # told apart from those named (payloads.dispatch_outcome: resumed_count)
             alert.resumed_with_ladder = responder_ids is None or alert.responder_id not in responder_ids
     if responder_ids is not None:
@@ -740,7 +740,8 @@ def _follow_coverage(
 ) -> None:
     """After a change that may have moved the incident's coverage (its row locked): the ladder
     pauses or resumes (backend/dispatch/coverage.py); when it is short of crews again, those stood
-    down because enough crews were going are alerted again, nearest first, before any wider ring.
+    down because enough crews were going, or because they accepted another incident and are free
+    again, are alerted again, nearest first, before any wider ring (alert_again_when_short).
 
     `lost`: the changed alerts that counted towards the cover and no longer do by their
     responder's doing (a decline after accepting, clearing before arriving). A finished ladder
@@ -756,7 +757,7 @@ def _follow_coverage(
     coverage, change = follow_coverage(incident, now=now, crew_lost=bool(lost), hold=stood_down_by_control)
     if change is Change.NO_LONGER_COVERED and not stood_down_by_control:
         # The system's doing, whoever's answer set it off.
-        _alert_again(incident, _stood_down(incident, reason=StandDownReason.ENOUGH_CREWS), now=now, actor=None)
+        alert_again_when_short(incident, now=now, actor=None)
     if lost and coverage.covering == 0:
         raise_board_alarm(
             incident, now=now, message=_nobody_going_any_more(incident, coverage, lost), kind=AlarmKind.ESCALATION
@@ -785,6 +786,28 @@ def _how_they_dropped_out(alert: Alert) -> str:
     if alert.state == AlertState.STOOD_DOWN and alert.stood_down_reason:
         return f"{name}: {StandDownReason(alert.stood_down_reason).label.lower()}"
     return f"{name}: {alert.get_state_display().lower()}"
+
+
+# Why some are stood down from an incident by nobody's decision about it: the unanswered once enough
+# crews were going, and those who accepted another incident (_release_from_other_incidents). When
+# the incident is short again they are asked again, if they can go. Not those a coordinator or the
+# control room stood down, nor those who declined (not stood down): deliberate acts. Found by a
+# browser trial: one stood down for another incident, free again 3.5 km away, was not asked again
+# when a crew withdrew; the ladder's next ring went 41 km.
+ALERTED_AGAIN_WHEN_SHORT = frozenset({StandDownReason.ENOUGH_CREWS, StandDownReason.COMMITTED_ELSEWHERE})
+
+
+def alert_again_when_short(incident: Incident, *, now, actor=None) -> list[Alert]:
+    """The incident is short of crews (its row locked by the caller): those stood down from it for
+    ALERTED_AGAIN_WHEN_SHORT who can go now (_alert_again: on call, trained, not committed to another
+    incident) are alerted again, nearest first. Called where the incident becomes short again by
+    nobody's stand-down (_follow_coverage), where a dispatch resumes a held ladder, and by each of
+    the ladder's ring steps before it widens (escalation._resend_and_widen), for those freed since.
+    `actor` None: the system's doing. Returns those alerted again."""
+    stood_down = _stood_down(incident, reasons=ALERTED_AGAIN_WHEN_SHORT)
+    # Distance when first alerted, then rank: alerts of several dispatches are in alerting order.
+    nearest_first = sorted(stood_down, key=lambda alert: (alert.distance_km, alert.rank))
+    return _alert_again(incident, nearest_first, now=now, actor=actor)
 
 
 def _alert_again(incident: Incident, alerts: list[Alert], *, now, actor, named: bool = False) -> list[Alert]:
@@ -869,13 +892,13 @@ def _ask_afresh(alert: Alert, now) -> None:
     alert.summary_due = True
 
 
-def _stood_down(incident: Incident, *, reason: str | None = None, responder_ids=None) -> list[Alert]:
-    """The incident's stood-down alerts (rows locked), for one reason or any, of some responders or all."""
+def _stood_down(incident: Incident, *, reasons=None, responder_ids=None) -> list[Alert]:
+    """The incident's stood-down alerts (rows locked), for some reasons or any, of some responders or all."""
     return [
         alert
         for alert in _alerts_for_update(incident)
         if alert.state == AlertState.STOOD_DOWN
-        and (reason is None or alert.stood_down_reason == reason)
+        and (reasons is None or alert.stood_down_reason in reasons)
         and (responder_ids is None or alert.responder_id in responder_ids)
     ]
 

@@ -168,8 +168,16 @@ def _raise_undispatched_alarm(incident: Incident, *, now) -> None:
 
 
 def _resend_and_widen(incident: Incident, *, now) -> None:
+    """Re-send to the unanswered; alert again, nearest first, those stood down from the incident
+    by nobody's decision about it who can go now (actions.alert_again_when_short: freed since it
+    became short, as one stood down because they accepted another incident; the next ring skips
+    everyone ever alerted, found by a browser trial); then the next ring. The re-alert is not the
+    ring's alerting: the step widens whether or not anyone was alerted again, as re-alerts count for
+    nothing in the ladder elsewhere (a drop in coverage leaves the ladder at its step; a dispatch
+    resuming a held ladder widens when its ring has nobody new, whoever it alerted again)."""
     unanswered = list(incident.alerts.filter(state__in=UNANSWERED_STATES).select_related("responder"))
     enqueue_pushes(unanswered, now=now)
+    actions.alert_again_when_short(incident, now=now, actor=None)
     incident.ring = min(incident.ring + 1, ladder.widest_ring())
     actions.alert_more_responders(incident, radius_km=actions.ring_radius_km(incident.ring))
 

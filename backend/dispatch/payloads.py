@@ -223,7 +223,8 @@ def incident_with_alerts(incident: Incident, alerts: list[Alert]) -> dict:
 
 def dispatch_outcome(incident: Incident, alerts: list[Alert]) -> dict:
     """What one dispatch did: how many it alerted (and how many of them were alerted again because
-    it resumed a held ladder: stood down earlier as enough crews were going, not named) and, if
+    it resumed a held ladder: stood down earlier as enough crews were going or as they accepted
+    another incident, not named: actions.alert_again_when_short) and, if
     nobody, why, in words a caller can show. Found by a trial: naming one firefighter on a held
     ladder said "Alerted 23 responders."."""
     resumed = sum(1 for alert in alerts if getattr(alert, "resumed_with_ladder", False))
