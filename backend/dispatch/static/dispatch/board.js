@@ -580,6 +580,121 @@ export function placeChildren(box, nodes) {
   }
 }
 
+// --- A list held still while the coordinator aims at it ------------------------------------------
+
+export const AIM_STILL_MS = 1500; // a pointer still this long over the list no longer aims (AimHold)
+export const AIM_HOLD_MAX_MS = 4000; // the longest a change to the list's order waits (AimHold)
+// The page's clock (AimHold's; its tests give a fake one).
+const BROWSER_CLOCK = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (id) => clearTimeout(id),
+};
+
+/** A list of cards whose order and membership (a card arriving, a card going, the cards reordered)
+ *  do not change while the coordinator aims at it: the pointer over it and moved (or the list
+ *  scrolled under it) within the last AIM_STILL_MS, or pressed on it. Found by measuring the
+ *  full-screen board: a new incident's card at the list's top moved every card down by a whole
+ *  card (266 px at 1280 wide; at 1920, two cards to a row, every card by a place), and a finished
+ *  one going on its timer moved them back, so a click aimed at one incident's Cancel or Close could
+ *  land on another incident's. What is inside the cards is still drawn in place (a card pressed is
+ *  PressHold's). The change is drawn once the pointer rests or leaves the list, and AIM_HOLD_MAX_MS
+ *  after it was first held back at the latest, so that a new incident's card is never kept back
+ *  long (its alarm, its sound and the notice above the list are not held at all).
+ *  `redraw`: asks for a drawing, when a change held back may be drawn. `clock`: now(),
+ *  setTimeout() and clearTimeout() (the tests give their own). */
+export class AimHold {
+  constructor(redraw, { clock = BROWSER_CLOCK, stillMs = AIM_STILL_MS, maxMs = AIM_HOLD_MAX_MS } = {}) {
+    Object.assign(this, { redraw, clock, stillMs, maxMs });
+    this.over = false; // the pointer is over the list
+    this.movedAt = -Infinity; // when it last moved there
+    this.down = false; // a press on the list
+    this.waitingSince = null; // when a change was first held back; null: none waits
+    this.timer = null; // to look again, when a change held back may be drawn
+    this.givingWay = false; // the next drawing draws the change (letThrough)
+  }
+
+  /** Follow the pointer on `list` (and the window's, for a press released or the window left). */
+  watch(list) {
+    for (const type of ["pointermove", "wheel"]) list.addEventListener(type, () => this.moved(), { passive: true });
+    list.addEventListener("pointerleave", () => this.left());
+    list.addEventListener("pointerdown", (event) => {
+      if (event.button === 0) this.pressed(true);
+    }, true);
+    for (const type of ["pointerup", "pointercancel"]) window.addEventListener(type, () => this.pressed(false), true);
+    window.addEventListener("blur", () => {
+      this.pressed(false);
+      this.left();
+    });
+  }
+
+  /** The pointer moved over the list, or scrolled it. */
+  moved() {
+    this.over = true;
+    this.movedAt = this.clock.now();
+  }
+
+  /** The pointer left the list: a change held back is drawn now. */
+  left() {
+    this.over = false;
+    this.drawWaiting();
+  }
+
+  /** A press on the list began (true) or ended (false): a change held back is drawn after it. */
+  pressed(down) {
+    const released = this.down && !down;
+    this.down = down;
+    if (released) this.drawWaiting();
+  }
+
+  /** Whether the coordinator aims at the list now: a press on it, or the pointer over it and moved
+   *  within the last `stillMs`. */
+  aiming(now = this.clock.now()) {
+    return this.down || (this.over && now - this.movedAt < this.stillMs);
+  }
+
+  /** The next drawing draws the change held back, aiming or not: the coordinator asked for a card
+   *  not drawn yet (the notice above the list, an incident named in the alarms' bar). */
+  letThrough() {
+    this.givingWay = true;
+  }
+
+  /** Asked at each drawing of the list: `changing`, whether its order or membership would change.
+   *  True: draw the list's cards where they are (what is inside them may be drawn anew); a drawing
+   *  is asked for (`redraw`) when the change may be drawn. False: draw the change. */
+  holds(changing) {
+    const now = this.clock.now();
+    if (changing && this.waitingSince === null) this.waitingSince = now;
+    const deadline = (this.waitingSince ?? now) + this.maxMs;
+    if (!changing || this.givingWay || !this.aiming(now) || now >= deadline) {
+      this.givingWay = false;
+      this.waitingSince = null;
+      this.lookAgainAt(null);
+      return false;
+    }
+    const rested = this.down ? Infinity : this.movedAt + this.stillMs;
+    this.lookAgainAt(Math.min(rested, deadline));
+    return true;
+  }
+
+  /** A drawing asked for at `at` (the clock's time), or none (null). */
+  lookAgainAt(at) {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    if (at === null) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = null;
+      this.redraw();
+    }, Math.max(0, at - this.clock.now()));
+  }
+
+  drawWaiting() {
+    if (this.waitingSince === null) return;
+    this.lookAgainAt(null);
+    this.redraw();
+  }
+}
+
 /** When the board will try again: a countdown, or (offline) when the network is back. */
 function reconnectingWhen(retryAt) {
   if (!retryAt) return "Reconnecting when the network is back.";

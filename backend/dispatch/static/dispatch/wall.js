@@ -44,7 +44,7 @@ import {
   stateText,
   arrivalWordsAt,
 } from "./board-state.js";
-import { connectBoard, drawWelfareNotice, keepConnected, placeChildren, PressHold } from "./board.js";
+import { AimHold, connectBoard, drawWelfareNotice, keepConnected, placeChildren, PressHold } from "./board.js";
 import { estimateText, likelyFirstAmong, positionsOnTheWay } from "/app/arrival.js";
 import { ALERT_STATES, UNREACHED_REASONS } from "/app/labels.js";
 
@@ -349,6 +349,11 @@ class WallBoard {
     // A card (or the alarms' bar) pressed is drawn as it was until the press ends (board.js,
     // PressHold, shared with the admin's board).
     this.press = new PressHold(root, ".wall-card, .wall-alarms", () => this.scheduleDraw());
+    // While the coordinator aims at the list, its cards keep their places: a card arriving or
+    // going, or the cards' order changing, waits until the pointer rests or leaves, 4 s at most
+    // (board.js, AimHold). The alarms, their sound and the notice above the list do not wait.
+    this.aim = new AimHold(() => this.scheduleDraw());
+    this.aim.watch(this.incidentsBox);
     this.alarmsBox = root.querySelector(".wall-alarms");
     this.errorsBox = root.querySelector(".wall-errors");
     this.connectionLine = root.querySelector(".wall-connection");
@@ -409,14 +414,20 @@ class WallBoard {
   setStatus(status) {
     this.status = status;
     const { state, detail, retryAt } = status;
+    // When it reconnects first, then that what is shown may be out of date (the cards greyed say
+    // it too): the words have two lines of the bar (wall.css), and what does not fit them is cut.
     const waitText = retryAt ? ` Reconnecting in ${Math.max(0, Math.ceil((retryAt - Date.now()) / 1000))} s…` : "";
     const words = {
       connecting: "Connecting…",
       live: "Live",
-      waiting: `Disconnected${detail ? ` (${detail})` : ""}: what is shown may be out of date.${waitText}`,
+      waiting: `Disconnected${detail ? ` (${detail})` : ""}.${waitText} What is shown may be out of date.`,
       stopped: `Not connected. ${detail}`,
     };
-    this.connectionLine.textContent = words[state] ?? state;
+    const text = words[state] ?? state;
+    if (this.connectionLine.textContent !== text) {
+      this.connectionLine.replaceChildren(el("span", { className: "wall-connection-text" }, text));
+      this.connectionLine.title = text; // the whole, should the two lines cut it
+    }
     this.connectionLine.className = `wall-connection wall-connection--${state}`;
     this.root.classList.toggle("wall-root--stale", state !== "live");
   }
@@ -435,6 +446,7 @@ class WallBoard {
     this.arrivalDrawn = arrivalWordsAt(this.state);
     const focusKey = document.activeElement?.dataset?.focusKey ?? null;
     const incidents = incidentsToShow(this.state);
+    this.order = incidents.map((incident) => incident.id); // the cards' order, held back or not (heldBackPlace)
     const alarms = alarmsOf(this.state);
     const alarmOfIncident = new Map(alarms.filter((alarm) => alarm.incident_id !== null).map((alarm) => [alarm.incident_id, alarm]));
     const commitments = commitmentsOf(this.state);
@@ -447,7 +459,7 @@ class WallBoard {
     if (!cards.length) {
       cards.push(el("p", { className: "wall-empty" }, this.state.snapshotAt ? "No open incidents." : "Waiting for the board…"));
     }
-    placeChildren(this.incidentsBox, cards);
+    placeChildren(this.incidentsBox, this.cardsToPlace(cards));
     this.noteNewIncidents(incidents);
     if (this.selectedId !== null && !this.cards.has(this.selectedId)) this.selectedId = null;
     this.drawSelection();
@@ -464,6 +476,23 @@ class WallBoard {
     this.tick();
     // Focus given back where it was, without scrolling the list under the coordinator.
     if (focusKey) this.root.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus({ preventScroll: true });
+  }
+
+  /** The list's children to draw: `cards`, in the board's order; or, while the coordinator aims at
+   *  the list and that would change which cards it shows or their order, the cards as they are
+   *  (drawn anew inside: drawCard), the change drawn later (AimHold). */
+  cardsToPlace(cards) {
+    const drawn = [...this.incidentsBox.children];
+    const changing = drawn.length !== cards.length || drawn.some((node, index) => node !== cards[index]);
+    const anyCard = drawn.some((node) => node.classList.contains("wall-card"));
+    return this.aim.holds(changing && anyCard) ? drawn : cards;
+  }
+
+  /** Draw now the list's cards held back (AimHold), for a card asked for that is not drawn yet. */
+  drawHeldBack(id) {
+    if (this.cards.get(id)?.card.isConnected) return;
+    this.aim.letThrough();
+    this.draw();
   }
 
   // --- New incidents out of sight ---
@@ -496,12 +525,22 @@ class WallBoard {
         this.unseenNew.delete(id);
         continue;
       }
-      const where = cardPlace(card.getBoundingClientRect(), box);
+      const where = card.isConnected ? cardPlace(card.getBoundingClientRect(), box) : this.heldBackPlace(id, box);
       if (where === "in view") this.unseenNew.delete(id);
       else outOfSight.push({ id, cad_reference: incident.cad_reference, where });
     }
     this.outOfSight = outOfSight;
     if (this.newButton) this.drawNewIncidentsNotice(newIncidentsNotice(outOfSight));
+  }
+
+  /** Where the card of a new incident held back (AimHold) is to come, against the list's visible
+   *  part: "above" the card it will come before when that card is in view or above it (at the
+   *  list's top, where new incidents come), else "below". */
+  heldBackPlace(id, box) {
+    const order = this.order ?? [];
+    const next = order.slice(order.indexOf(id) + 1).map((other) => this.cards.get(other)?.card).find((card) => card?.isConnected);
+    if (!next) return "below";
+    return cardPlace(next.getBoundingClientRect(), box) === "below" ? "below" : "above";
   }
 
   /** The notice above the list (never over it: it hid an alarm's text there, found by a browser
@@ -519,6 +558,7 @@ class WallBoard {
   showNewIncident() {
     const [first] = this.outOfSight ?? [];
     if (!first) return;
+    this.drawHeldBack(first.id);
     this.cards.get(first.id)?.card.scrollIntoView({ block: "start" });
     this.select(first.id);
     this.followNewIncidents();
@@ -526,6 +566,7 @@ class WallBoard {
 
   /** An incident named in the alarm bar: its card scrolled to the list's top and chosen (focused). */
   showIncident(id) {
+    this.drawHeldBack(id);
     const card = this.cards.get(id)?.card;
     if (!card) return;
     card.scrollIntoView({ block: "start" });
