@@ -191,3 +191,69 @@ def test_the_connection_dropping_does_not_move_the_list(chromium, server, dispat
         assert problems == []
     finally:
         context.close()
+
+
+CONFIRM_TEXT = "#wall-confirm[open] .wall-confirm-text"
+REFUSED = "The list moved as you pressed: nothing was done. Press again."
+
+
+def cancel_point(page, incident: dict) -> tuple[float, float]:
+    """The middle of `incident`'s Cancel button, where the coordinator's pointer rests."""
+    box = card_of(page, incident).get_by_role("button", name="Cancel", exact=True).bounding_box()
+    assert box is not None
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def pressed_what(page, aimed: dict) -> str:
+    """What a press did: "aimed" (the aimed incident's Cancel asked), "refused" (the board said
+    nothing was done), or what else (another incident's question)."""
+    page.wait_for_function(
+        f"() => document.querySelector('{CONFIRM_TEXT}') || document.querySelector('.wall-note')", timeout=T
+    )
+    question = page.locator(CONFIRM_TEXT)
+    if question.count():
+        text = question.text_content()
+        page.locator("#wall-confirm").get_by_role("button", name="Go back").click()
+        return "aimed" if text.startswith(f"Cancel {aimed['cad_reference']}?") else text
+    assert page.locator(".wall-note").text_content() == REFUSED
+    return "refused"
+
+
+def test_a_press_after_resting_on_a_button_acts_on_the_card_aimed_at_or_not_at_all(chromium, server, dispatcher):
+    """Trial 16b (F1): the pointer rested 2 s on a button, then a new incident moved every card a
+    place (at 1920, two cards to a row) and the click 0.4 s later acted on another incident. Resting
+    on a control holds the list now; and once the cards held back are placed (4 s at most), a press
+    on a card that moved within 0.6 s does nothing and says so (board.js, AimHold, SettleGuard)."""
+    context = desk(chromium, server, SIZES["1920x1080"])
+    try:
+        for number in range(3):
+            create(dispatcher, NEAR_CROMER, f"{number + 3} Church Street, Cromer")
+        aimed = create(dispatcher, NEAR_CROMER, "1 Church Street, Cromer")  # the newest: the top card
+        page, problems = open_board(context)
+        expect(card_of(page, aimed)).to_be_visible(timeout=T)
+
+        # At rest on the top card's Cancel, a new incident; the click 0.4 s after the board hears it.
+        point = cancel_point(page, aimed)
+        page.mouse.move(*point)
+        time.sleep(2)
+        arrived = create(dispatcher, NEAR_CROMER, "1 Tuesday Market Place, King's Lynn")
+        page.wait_for_function(f"() => window.wallBoard.state.incidents.has({arrived['id']})", timeout=T)
+        time.sleep(0.4)
+        page.mouse.click(*point)
+        assert pressed_what(page, aimed) in ("aimed", "refused")
+
+        # Still on it until the cards held back are placed (4 s at most): a click just after is refused.
+        page.mouse.move(*cancel_point(page, aimed))
+        expect(card_of(page, arrived)).to_be_visible(timeout=T)  # (the dialog took the pointer off)
+        point = cancel_point(page, aimed)
+        page.mouse.move(*point)
+        time.sleep(0.5)
+        later = create(dispatcher, NEAR_CROMER, "2 Tuesday Market Place, King's Lynn")
+        drawn = f"() => document.querySelector('article[data-incident-id=\"{later['id']}\"]') !== null"
+        page.wait_for_function(drawn, timeout=T, polling=20)
+        time.sleep(0.15)
+        page.mouse.click(*point)
+        assert pressed_what(page, aimed) in ("aimed", "refused")
+        assert problems == []
+    finally:
+        context.close()

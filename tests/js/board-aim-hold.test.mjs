@@ -11,7 +11,7 @@ import { describe, it } from "node:test";
 import "./support/app-paths.mjs";
 import { FakeClock } from "./support/fake-clock.mjs";
 
-const { AimHold, AIM_STILL_MS, AIM_HOLD_MAX_MS } = await import("../../backend/dispatch/static/dispatch/board.js");
+const { AimHold, AIM_STILL_MS, AIM_HOLD_MAX_MS, SettleGuard, SETTLE_MS, REAIM_PX } = await import("../../backend/dispatch/static/dispatch/board.js");
 
 /** An AimHold on a fake clock, and how many drawings it has asked for. */
 function aimHold() {
@@ -149,5 +149,132 @@ describe("the list held still while the coordinator aims (AimHold)", () => {
     assert.equal(hold.holds(true), false);
     hold.moved();
     assert.equal(hold.holds(true), true); // once only
+  });
+});
+
+// Trial 16b: a coordinator who rests the pointer on a button ("Stand down …", Cancel) for 1.5 s or
+// more got no hold, and a click 0.4 s after a new card moved every card a place stood down a
+// firefighter on another incident. Resting on a control holds too; and a press on a card that has
+// just moved, whatever moved it, is refused (SettleGuard).
+describe("the list held still while the pointer rests on one of its controls (AimHold)", () => {
+  it("holds a change with the pointer still on a control, 4 s at most", () => {
+    const { hold, clock, asked } = aimHold();
+    hold.moved();
+    hold.pointingAt(true);
+    clock.advance(2000); // still for longer than 1.5 s
+    assert.equal(hold.aiming(), true);
+    assert.equal(hold.holds(true), true);
+    clock.advance(AIM_HOLD_MAX_MS - 1);
+    assert.equal(asked.drawings, 0);
+    clock.advance(1);
+    assert.equal(asked.drawings, 1);
+    assert.equal(hold.holds(true), false);
+  });
+
+  it("draws the change once the pointer leaves the control, or the list", () => {
+    const { hold, clock, asked } = aimHold();
+    hold.pointingAt(true);
+    clock.advance(2000);
+    assert.equal(hold.holds(true), true);
+    hold.pointingAt(false);
+    assert.equal(asked.drawings, 1);
+    clock.advance(AIM_STILL_MS);
+    assert.equal(hold.holds(true), false);
+
+    hold.pointingAt(true);
+    assert.equal(hold.holds(true), true);
+    hold.left();
+    assert.equal(asked.drawings, 2);
+    assert.equal(hold.holds(true), false);
+  });
+
+  it("a pointer still on the list but not on a control still holds nothing", () => {
+    const { hold, clock } = aimHold();
+    hold.pointingAt(false);
+    hold.moved();
+    clock.advance(AIM_STILL_MS);
+    assert.equal(hold.holds(true), false);
+  });
+});
+
+describe("a press on a card that has just moved is refused (SettleGuard)", () => {
+  /** A SettleGuard on a fake clock. */
+  function guard() {
+    const clock = new FakeClock();
+    return { clock, settle: new SettleGuard({ clock }) };
+  }
+
+  it("waits as documented: 0.6 s", () => {
+    assert.equal(SETTLE_MS, 600);
+  });
+
+  it("a card that moved is refused for 0.6 s, then pressed", () => {
+    const { clock, settle } = guard();
+    settle.note(new Map([["1", [0, 0]], ["2", [500, 0]]]));
+    clock.advance(5000);
+    assert.equal(settle.moving("1"), false);
+    settle.note(new Map([["1", [500, 0]], ["2", [0, 300]], ["3", [0, 0]]])); // a new card first
+    assert.equal(settle.moving("1"), true);
+    assert.equal(settle.moving("2"), true);
+    assert.equal(settle.moving("3"), true); // new: it came under the pointer
+    clock.advance(SETTLE_MS - 1);
+    assert.equal(settle.moving("1"), true);
+    clock.advance(1);
+    assert.equal(settle.moving("1"), false);
+    assert.equal(settle.moving("3"), false);
+  });
+
+  it("a card drawn again in the same place is not moving, nor one moved by less than half a pixel", () => {
+    const { clock, settle } = guard();
+    settle.note(new Map([["1", [0, 100]]]));
+    clock.advance(5000);
+    settle.note(new Map([["1", [0, 100]]]));
+    settle.note(new Map([["1", [0.3, 100.2]]]));
+    assert.equal(settle.moving("1"), false);
+  });
+
+  it("a pointer moved 24 px or more since the cards moved was aimed again: its press goes through", () => {
+    const { clock, settle } = guard();
+    settle.pointerAt(100, 100);
+    settle.note(new Map([["1", [0, 0]]]));
+    clock.advance(5000);
+    settle.note(new Map([["1", [0, 300]]]));
+    settle.pointerAt(110, 112); // a hand resting, or trembling: still the old aim
+    assert.equal(settle.moving("1"), true);
+    settle.pointerAt(100, 130);
+    assert.equal(REAIM_PX, 24);
+    assert.equal(settle.moving("1"), false);
+  });
+
+  it("a pointer first seen after the cards moved came to aim there: its press goes through", () => {
+    const { clock, settle } = guard();
+    settle.note(new Map([["1", [0, 0]]]));
+    clock.advance(5000);
+    settle.note(new Map([["1", [0, 300]]]));
+    assert.equal(settle.moving("1"), true);
+    settle.pointerAt(100, 100);
+    assert.equal(settle.moving("1"), false);
+  });
+
+  it("the list moving down (the alarms' bar above it) moves every card", () => {
+    const { clock, settle } = guard();
+    settle.note(new Map([["1", [0, 175]], ["2", [960, 175]]]));
+    clock.advance(5000);
+    settle.note(new Map([["1", [0, 224]], ["2", [960, 224]]]));
+    assert.equal(settle.moving("1"), true);
+    assert.equal(settle.moving("2"), true);
+  });
+
+  it("a card new among cards that did not move is not moving: the first drawing, one added at the end", () => {
+    const { clock, settle } = guard();
+    settle.note(new Map([["1", [0, 0]]]));
+    assert.equal(settle.moving("1"), false); // the first drawing
+    clock.advance(5000);
+    settle.note(new Map([["1", [0, 0]], ["2", [0, 300]]]));
+    assert.equal(settle.moving("2"), false);
+    settle.note(new Map());
+    settle.note(new Map([["1", [0, 0]]])); // to an empty list
+    assert.equal(settle.moving("1"), false);
+    assert.equal(settle.moving("9"), false); // never noted
   });
 });

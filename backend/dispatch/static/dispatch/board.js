@@ -584,6 +584,7 @@ export function placeChildren(box, nodes) {
 
 export const AIM_STILL_MS = 1500; // a pointer still this long over the list no longer aims (AimHold)
 export const AIM_HOLD_MAX_MS = 4000; // the longest a change to the list's order waits (AimHold)
+const CONTROLS = "button, a, input, select, textarea"; // what a press in the list acts with
 // The page's clock (AimHold's; its tests give a fake one).
 const BROWSER_CLOCK = {
   now: () => performance.now(),
@@ -609,6 +610,7 @@ export class AimHold {
     this.over = false; // the pointer is over the list
     this.movedAt = -Infinity; // when it last moved there
     this.down = false; // a press on the list
+    this.onControl = false; // the pointer is over a button, link or field in the list, still or not
     this.waitingSince = null; // when a change was first held back; null: none waits
     this.timer = null; // to look again, when a change held back may be drawn
     this.givingWay = false; // the next drawing draws the change (letThrough)
@@ -617,6 +619,11 @@ export class AimHold {
   /** Follow the pointer on `list` (and the window's, for a press released or the window left). */
   watch(list) {
     for (const type of ["pointermove", "wheel"]) list.addEventListener(type, () => this.moved(), { passive: true });
+    // Resting on a control is aiming too (trial 16b: the pointer still 2 s on "Stand down", the
+    // cards moved a place, and the click stood down a firefighter on another incident).
+    for (const type of ["pointerover", "pointermove"]) {
+      list.addEventListener(type, (event) => this.pointingAt(Boolean(event.target.closest?.(CONTROLS))), { passive: true });
+    }
     list.addEventListener("pointerleave", () => this.left());
     list.addEventListener("pointerdown", (event) => {
       if (event.button === 0) this.pressed(true);
@@ -637,7 +644,17 @@ export class AimHold {
   /** The pointer left the list: a change held back is drawn now. */
   left() {
     this.over = false;
+    this.onControl = false;
     this.drawWaiting();
+  }
+
+  /** The pointer is over a control in the list (true), or over the list elsewhere (false): while
+   *  over one, still or not, a change waits (4 s at most); off it, a change waiting is drawn. */
+  pointingAt(control) {
+    const leftControl = this.onControl && !control;
+    this.onControl = control;
+    if (control) this.over = true;
+    if (leftControl) this.drawWaiting();
   }
 
   /** A press on the list began (true) or ended (false): a change held back is drawn after it. */
@@ -647,10 +664,10 @@ export class AimHold {
     if (released) this.drawWaiting();
   }
 
-  /** Whether the coordinator aims at the list now: a press on it, or the pointer over it and moved
-   *  within the last `stillMs`. */
+  /** Whether the coordinator aims at the list now: a press on it, the pointer over one of its
+   *  controls (moving or still), or the pointer over it and moved within the last `stillMs`. */
   aiming(now = this.clock.now()) {
-    return this.down || (this.over && now - this.movedAt < this.stillMs);
+    return this.down || (this.over && (this.onControl || now - this.movedAt < this.stillMs));
   }
 
   /** The next drawing draws the change held back, aiming or not: the coordinator asked for a card
@@ -672,7 +689,7 @@ export class AimHold {
       this.lookAgainAt(null);
       return false;
     }
-    const rested = this.down ? Infinity : this.movedAt + this.stillMs;
+    const rested = this.down || this.onControl ? Infinity : this.movedAt + this.stillMs;
     this.lookAgainAt(Math.min(rested, deadline));
     return true;
   }
@@ -692,6 +709,92 @@ export class AimHold {
     if (this.waitingSince === null) return;
     this.lookAgainAt(null);
     this.redraw();
+  }
+}
+
+// --- A press refused while the list moves under it ------------------------------------------------
+
+export const SETTLE_MS = 600; // a card that moved within this long is not pressed (SettleGuard)
+export const REAIM_PX = 24; // a pointer moved this far since the cards moved aimed again (SettleGuard)
+
+/** Whether each card of a list has kept its place long enough to be pressed. Whatever moves it (the
+ *  cards held back placed at AimHold's 4 s, the alarms' bar coming or growing above the list, a
+ *  card above growing), a press on a control of a card that moved within the last `settleMs` went
+ *  where the coordinator did not aim (trial 16b: a click 0.4 s after the cards moved a place stood
+ *  down a firefighter on another incident): it is refused, and said so. `note` is given where every
+ *  card is after each drawing (cheap: one rectangle a card). A pointer that has moved REAIM_PX or
+ *  more since the cards moved was aimed again, at what is there now: its press is let through.
+ *  `clock`: now() (the tests give their own). */
+export class SettleGuard {
+  constructor({ clock = BROWSER_CLOCK, settleMs = SETTLE_MS } = {}) {
+    Object.assign(this, { clock, settleMs });
+    this.places = new Map(); // card key -> "x,y" where it was last noted
+    this.movedAt = new Map(); // card key -> when it last moved (or came)
+    this.pointer = null; // where the pointer is: [x, y]; null: not known
+    this.pointerWhenMoved = null; // where it was when cards last moved
+  }
+
+  /** Where the pointer is now (the page's pointermove). */
+  pointerAt(x, y) {
+    this.pointer = [x, y];
+  }
+
+  /** Where each card is now (`places`: key -> [x, y], the list's scroll added back, so that the
+   *  coordinator scrolling moves nothing); those gone are forgotten. A card new to it counts as
+   *  moved when cards already there moved with it (it came in among them, where another was); not
+   *  when none did (the board's first drawing, a card added at the end or to an empty list). */
+  note(places) {
+    const now = this.clock.now();
+    const added = [];
+    let anyMoved = false;
+    for (const [key, [x, y]] of places) {
+      const place = `${Math.round(x)},${Math.round(y)}`;
+      const before = this.places.get(key);
+      if (before === undefined) added.push(key);
+      else if (before !== place) {
+        this.movedAt.set(key, now);
+        anyMoved = true;
+      }
+      this.places.set(key, place);
+    }
+    if (anyMoved) {
+      for (const key of added) this.movedAt.set(key, now);
+      this.pointerWhenMoved = this.pointer;
+    }
+    for (const key of [...this.places.keys()]) {
+      if (!places.has(key)) {
+        this.places.delete(key);
+        this.movedAt.delete(key);
+      }
+    }
+  }
+
+  /** Whether the card `key` moved (or came) within the last `settleMs`, the pointer not aimed again
+   *  since: a press on it is refused. */
+  moving(key, now = this.clock.now()) {
+    return now - (this.movedAt.get(key) ?? -Infinity) < this.settleMs && !this.aimedAgain();
+  }
+
+  /** Whether the pointer moved REAIM_PX or more since the cards last moved (from unknown: it came). */
+  aimedAgain() {
+    const [from, to] = [this.pointerWhenMoved, this.pointer];
+    if (!to) return false;
+    return !from || Math.hypot(to[0] - from[0], to[1] - from[1]) >= REAIM_PX;
+  }
+
+  /** Refuse, on `list`, a pointer's press on a control of a card that is moving (capture phase,
+   *  before the control's own handler); `refused()` says so. A key's press (no pointer) is let
+   *  through: the focus, not the pointer, chose what it acts on. */
+  guard(list, keyOf, refused) {
+    window.addEventListener("pointermove", (event) => this.pointerAt(event.clientX, event.clientY), { passive: true, capture: true });
+    list.addEventListener("click", (event) => {
+      if (event.detail === 0 || !event.target.closest?.(CONTROLS)) return;
+      const key = keyOf(event.target);
+      if (key === null || key === undefined || !this.moving(key)) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      refused();
+    }, true);
   }
 }
 

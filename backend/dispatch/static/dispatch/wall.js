@@ -44,7 +44,7 @@ import {
   stateText,
   arrivalWordsAt,
 } from "./board-state.js";
-import { AimHold, connectBoard, drawWelfareNotice, keepConnected, placeChildren, PressHold } from "./board.js";
+import { AimHold, connectBoard, drawWelfareNotice, keepConnected, placeChildren, PressHold, SettleGuard } from "./board.js";
 import { estimateText, likelyFirstAmong, positionsOnTheWay } from "/app/arrival.js";
 import { ALERT_STATES, UNREACHED_REASONS } from "/app/labels.js";
 
@@ -354,6 +354,12 @@ class WallBoard {
     // (board.js, AimHold). The alarms, their sound and the notice above the list do not wait.
     this.aim = new AimHold(() => this.scheduleDraw());
     this.aim.watch(this.incidentsBox);
+    // Whatever else moves a card (those held back placed at the 4 s, the alarms' bar above the
+    // list), a press on it within 0.6 s is refused and said so (board.js, SettleGuard).
+    this.settle = new SettleGuard();
+    this.settle.guard(this.incidentsBox, (target) => target.closest(".wall-card")?.dataset.incidentId ?? null,
+      () => this.showNote("The list moved as you pressed: nothing was done. Press again."));
+    new ResizeObserver(() => this.noteCardPlaces()).observe(this.incidentsBox);
     this.alarmsBox = root.querySelector(".wall-alarms");
     this.errorsBox = root.querySelector(".wall-errors");
     this.connectionLine = root.querySelector(".wall-connection");
@@ -474,6 +480,7 @@ class WallBoard {
     const short = incidents.filter(isShort).length;
     document.title = sounding ? `(${sounding} alarm${sounding === 1 ? "" : "s"}) ${this.baseTitle}` : short ? `(${short}) ${this.baseTitle}` : this.baseTitle;
     this.tick();
+    this.noteCardPlaces();
     // Focus given back where it was, without scrolling the list under the coordinator.
     if (focusKey) this.root.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus({ preventScroll: true });
   }
@@ -486,6 +493,18 @@ class WallBoard {
     const changing = drawn.length !== cards.length || drawn.some((node, index) => node !== cards[index]);
     const anyCard = drawn.some((node) => node.classList.contains("wall-card"));
     return this.aim.holds(changing && anyCard) ? drawn : cards;
+  }
+
+  /** Where each card is on the screen, for SettleGuard (the list's scroll added back: the
+   *  coordinator scrolling is not the list moving under the pointer). */
+  noteCardPlaces() {
+    const scrollTop = this.incidentsBox.scrollTop;
+    const places = new Map();
+    for (const card of this.incidentsBox.querySelectorAll(":scope > .wall-card")) {
+      const box = card.getBoundingClientRect();
+      places.set(card.dataset.incidentId, [box.left, box.top + scrollTop]);
+    }
+    this.settle.note(places);
   }
 
   /** Draw now the list's cards held back (AimHold), for a card asked for that is not drawn yet. */
