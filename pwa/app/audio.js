@@ -3,6 +3,8 @@
 // app asks for a tap ("Tap to sound alarm") while it is still locked.
 
 let context = null;
+// How long a tap waits for the audio to start before going on without it (the alarm then vibrates).
+export const UNLOCK_WAIT_MS = 1000;
 const listeners = new Set();
 
 function notify() {
@@ -47,7 +49,9 @@ export async function unlockAudio() {
       // not needed elsewhere
     }
     try {
-      await context.resume();
+      // Waited for a while only: a tap must never seem to do nothing. Found by CI: the audio took
+      // over 10 s to start. It still starts later (statechange tells the listeners).
+      await Promise.race([context.resume(), new Promise((resolve) => setTimeout(resolve, UNLOCK_WAIT_MS))]);
     } catch {
       // still locked
     }

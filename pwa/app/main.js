@@ -219,12 +219,12 @@ async function boot() {
     store.update(() => {}); // the checklist's notice goes
   }
   ctx.forgetInterruptedMetronome = forgetInterruptedMetronome;
-  ctx.restartInterruptedMetronome = async () => {
+  ctx.restartInterruptedMetronome = () => {
     const was = ctx.metronomeInterrupted;
     if (!was) return;
     ctx.metronomeAlertId = was.alertId;
     ctx.metronomeStoppedFor = null;
-    await unlockAudio();
+    unlockAudio(); // not waited for, as the checklist's Start (the clicks join when the audio runs)
     metronome.setBpm(was.bpm);
     metronome.start();
   };
