@@ -257,3 +257,38 @@ def test_a_press_after_resting_on_a_button_acts_on_the_card_aimed_at_or_not_at_a
         assert problems == []
     finally:
         context.close()
+
+
+def test_a_press_long_after_the_cards_moved_under_a_resting_pointer_acts_on_the_card_aimed_at_or_not_at_all(
+    chromium, server, dispatcher
+):
+    """Trial 17: the pointer rested on a button, a new incident came, the cards held back were placed
+    4 s later (a place on, at 1920), and a click a second after that, past SettleGuard's 0.6 s, acted
+    on another incident. A press on another control than the one the pointer was over when it last
+    moved is refused however long ago the cards moved; pressed again, it acts on what is there."""
+    context = desk(chromium, server, SIZES["1920x1080"])
+    try:
+        for number in range(3):
+            create(dispatcher, NEAR_CROMER, f"{number + 3} Church Street, Cromer")
+        aimed = create(dispatcher, NEAR_CROMER, "1 Church Street, Cromer")  # the newest: the top card
+        page, problems = open_board(context)
+        expect(card_of(page, aimed)).to_be_visible(timeout=T)
+
+        point = cancel_point(page, aimed)
+        page.mouse.move(*point)
+        time.sleep(2)
+        arrived = create(dispatcher, NEAR_CROMER, "3 Tuesday Market Place, King's Lynn")
+        drawn = f"() => document.querySelector('article[data-incident-id=\"{arrived['id']}\"]') !== null"
+        page.wait_for_function(drawn, timeout=T, polling=20)  # placed: at 4 s, the pointer still resting
+        time.sleep(1.2)  # past the 0.6 s after the cards moved
+        page.mouse.click(*point)
+        first = pressed_what(page, aimed)
+        assert first in ("aimed", "refused")
+        if first == "refused":
+            # Told, the coordinator presses again where the pointer is: it acts on what is there now.
+            page.mouse.click(*point)
+            page.locator(CONFIRM_TEXT).wait_for(timeout=T)
+            page.locator("#wall-confirm").get_by_role("button", name="Go back").click()
+        assert problems == []
+    finally:
+        context.close()

@@ -278,3 +278,48 @@ describe("a press on a card that has just moved is refused (SettleGuard)", () =>
     assert.equal(settle.moving("9"), false); // never noted
   });
 });
+
+// Trial 17: the pointer rested on "Stand down", the cards held back were placed 4 s later, and a
+// press a second after that (past SETTLE_MS) stood down a firefighter on another incident.
+describe("a press on another control than the pointer last moved over is refused (SettleGuard)", () => {
+  function guard() {
+    const clock = new FakeClock();
+    return { clock, settle: new SettleGuard({ clock }) };
+  }
+
+  it("a pointer that moved onto a control and pressed it: the press goes through", () => {
+    const { settle } = guard();
+    settle.pointerAt(100, 100, "sd-1");
+    assert.equal(settle.changedUnder("sd-1"), false);
+  });
+
+  it("the control under a still pointer changed, however long ago: refused once, then it acts", () => {
+    const { clock, settle } = guard();
+    settle.pointerAt(100, 100, "sd-1");
+    clock.advance(60_000);
+    settle.pointerAt(100, 100, "sd-2"); // the browser's own move where the pointer is: not an aim
+    assert.equal(settle.changedUnder("sd-2"), true);
+    assert.equal(settle.changedUnder("sd-2"), false); // told, pressed again
+  });
+
+  it("a pointer that moved since, by a pixel, aimed at what it is over", () => {
+    const { settle } = guard();
+    settle.pointerAt(100, 100, "sd-1");
+    settle.pointerAt(101, 100, "sd-2");
+    assert.equal(settle.changedUnder("sd-2"), false);
+  });
+
+  it("a pointer over no control when it last moved, a control under it at the press: refused", () => {
+    const { settle } = guard();
+    settle.pointerAt(100, 100, null);
+    assert.equal(settle.changedUnder("cancel-7"), true);
+  });
+
+  it("a touch is its own aim; a pointer never seen moving is not refused", () => {
+    const { settle } = guard();
+    assert.equal(settle.changedUnder("sd-1"), false);
+    settle.pointerAt(100, 100, "sd-1");
+    settle.touchedAt(300, 300, "sd-3");
+    assert.equal(settle.changedUnder("sd-3"), false);
+  });
+});

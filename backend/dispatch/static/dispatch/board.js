@@ -732,11 +732,33 @@ export class SettleGuard {
     this.movedAt = new Map(); // card key -> when it last moved (or came)
     this.pointer = null; // where the pointer is: [x, y]; null: not known
     this.pointerWhenMoved = null; // where it was when cards last moved
+    this.aimedAt = undefined; // the control the pointer was over when it last moved (aimKey); undefined: not known
   }
 
-  /** Where the pointer is now (the page's pointermove). */
-  pointerAt(x, y) {
+  /** Where the pointer is now (the page's pointermove), and the control it is over there (aimKey:
+   *  null if none). A move to where the pointer already was is not the coordinator aiming (the
+   *  browser's own, after a scroll or a change of layout): what it is over then is not aimed at. */
+  pointerAt(x, y, over = null) {
+    const still = this.pointer !== null && this.pointer[0] === x && this.pointer[1] === y;
     this.pointer = [x, y];
+    if (!still) this.aimedAt = over;
+  }
+
+  /** A touch or a pen's press is its own aim (they have no pointer moving before it). */
+  touchedAt(x, y, over = null) {
+    this.pointer = [x, y];
+    this.aimedAt = over;
+  }
+
+  /** Whether a pointer's press on the control `over` (aimKey) is on another than the one the
+   *  pointer was over when it last moved: what was under it moved, however long ago (trial 17: the
+   *  pointer rested on "Stand down", the cards held back were placed 4 s later, and a press a second
+   *  after that, past the 0.6 s, stood down a firefighter on another incident). Once refused, the
+   *  press again acts on what is there: the coordinator was told. */
+  changedUnder(over) {
+    if (this.aimedAt === undefined || this.aimedAt === over) return false;
+    this.aimedAt = over;
+    return true;
   }
 
   /** Where each card is now (`places`: key -> [x, y], the list's scroll added back, so that the
@@ -786,16 +808,31 @@ export class SettleGuard {
    *  before the control's own handler); `refused()` says so. A key's press (no pointer) is let
    *  through: the focus, not the pointer, chose what it acts on. */
   guard(list, keyOf, refused) {
-    window.addEventListener("pointermove", (event) => this.pointerAt(event.clientX, event.clientY), { passive: true, capture: true });
+    const over = (target) => (list.contains(target) ? aimKey(target) : null);
+    window.addEventListener("pointermove", (event) => this.pointerAt(event.clientX, event.clientY, over(event.target)), { passive: true, capture: true });
+    window.addEventListener("pointerdown", (event) => {
+      if (event.pointerType !== "mouse") this.touchedAt(event.clientX, event.clientY, over(event.target));
+    }, { passive: true, capture: true });
     list.addEventListener("click", (event) => {
       if (event.detail === 0 || !event.target.closest?.(CONTROLS)) return;
       const key = keyOf(event.target);
-      if (key === null || key === undefined || !this.moving(key)) return;
+      if (key === null || key === undefined) return;
+      const changed = this.changedUnder(aimKey(event.target)); // asked first: it takes the new aim
+      if (!changed && !this.moving(key)) return;
       event.preventDefault();
       event.stopImmediatePropagation();
       refused();
     }, true);
   }
+}
+
+/** Which control `target` is in, for SettleGuard: its data-focus-key (the wall's controls have one
+ *  each, kept when drawn anew, e.g. "sd-<alert id>" for a Stand down), or its words; null outside a
+ *  control. */
+export function aimKey(target) {
+  const control = target?.closest?.(CONTROLS);
+  if (!control) return null;
+  return control.dataset?.focusKey || `${control.closest("[data-focus-key]")?.dataset.focusKey ?? ""}:${control.textContent}`;
 }
 
 /** When the board will try again: a countdown, or (offline) when the network is back. */
