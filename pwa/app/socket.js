@@ -120,6 +120,17 @@ export class SocketClient {
     this._connect();
   }
 
+  /** The browser says it has lost the network (its "offline" event): a socket does not live
+   *  without one, so it is let go and the status is "offline" at once, not at the pong's deadline
+   *  (trial 17: the coordinators' board said "Live" for 11.9 s after the network went). The
+   *  "online" event's poke() connects again. Nothing is done if the browser thinks it is online. */
+  wentOffline() {
+    if (this.stopped || !this.isOffline()) return;
+    this._clearTimers();
+    this._drop(1000);
+    this._setStatus("offline");
+  }
+
   _clearTimers() {
     this.clock.clearTimeout(this.retryTimer);
     this.clock.clearInterval(this.pingTimer);

@@ -295,6 +295,26 @@ describe("close codes and the network", () => {
     socket.stop();
   });
 
+  it("lets the socket go and says offline at once when the browser loses the network (the board's offline event)", () => {
+    let online = true;
+    const { socket, clock } = responder({ online: () => online });
+    socket.start();
+    const ws = FakeWebSocket.last;
+    connectAndSync(ws);
+    socket.wentOffline(); // the browser still online: nothing
+    assert.equal(socket.status, "live");
+    online = false;
+    socket.wentOffline();
+    assert.equal(socket.status, "offline");
+    assert.equal(clock.pending, 0);
+    clock.advance(60_000);
+    assert.equal(FakeWebSocket.made.length, 1);
+    online = true;
+    socket.poke(); // the "online" event
+    assert.equal(FakeWebSocket.made.length, 2);
+    socket.stop();
+  });
+
   it("leaves no timer and no socket behind when stopped", () => {
     const { socket, clock } = responder();
     socket.start();

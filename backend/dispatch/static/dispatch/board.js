@@ -977,12 +977,13 @@ export function mountBoard(root, { location = window.location } = {}) {
   return { view, connection };
 }
 
-/** Starts a board's connection and checks it at once when the network comes or goes or the page
- *  is shown again: a dead socket then shows as disconnected within the pong deadline (10 s)
- *  rather than after the next ping as well (up to 25 s more). Shared with the full-screen board. */
+/** Starts a board's connection, says at once that it is down when the browser loses the network,
+ *  and checks it at once when the network comes back or the page is shown again: a dead socket
+ *  then shows as disconnected within the pong deadline (10 s) rather than after the next ping as
+ *  well (up to 25 s more). Shared with the full-screen board. */
 export function keepConnected(connection) {
   window.addEventListener("online", () => connection.poke());
-  window.addEventListener("offline", () => connection.poke());
+  window.addEventListener("offline", () => connection.wentOffline()); // said at once (SocketClient.wentOffline)
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") connection.poke();
   });
