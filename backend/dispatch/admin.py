@@ -578,7 +578,13 @@ class IncidentAdmin(admin.ModelAdmin):
 
     @admin.display(description="Going / needed", ordering="covering_total")
     def crews_going(self, incident):
-        """Committed now, plus those who attended and cleared, against the crew target."""
+        """Committed now, plus those who attended and cleared, against the crew target. Nobody goes
+        to a finished incident: "—" (a trial found a closed one saying "1 / 2", the one who attended
+        against the target, and a cancelled one "0 / 2" though a crew had been on scene). Who
+        accepted and who attended are its Accepted and Attended columns, in the words the finished
+        boards use ("Accepted 2 (1 withdrew) · attended 1")."""
+        if not incident.is_open:
+            return "—"
         return f"{incident.covering_total} / {incident.crew_target}"
 
     @admin.display(description="Accepted", ordering="ever_accepted_total")

@@ -34,10 +34,13 @@ export function estimateText(estimate, now = Date.now()) {
   return `${distanceText(estimate.distance_km)} · ${etaText(estimate, now)}`;
 }
 
-/** "1.2 km", or "450 m" under a kilometre: an estimate's distance as every estimate says it. */
+/** "1.2 km", or "450 m" under a kilometre: a distance as the app and both boards say it (an
+ *  estimate's; on the boards the distance when alerted too, and on their maps). Under a kilometre
+ *  in whole metres: 999.6 m is "1.0 km", never "1000 m". */
 export function distanceText(km) {
   const value = Number(km);
-  return value < 1 ? `${Math.round(value * 1000)} m` : `${value.toFixed(1)} km`;
+  const metres = Math.round(value * 1000);
+  return metres < 1000 ? `${metres} m` : `${value.toFixed(1)} km`;
 }
 
 /** "about 3 min (estimate)" (or "(by road)"): estimateText without the distance, for a place that

@@ -17,7 +17,7 @@
 //   map.setIncident({latitude, longitude, label});  map.setMe({latitude, longitude, accuracy_m});
 //   map.setDefibrillators([...]); map.setStations([...]); map.setResponders([...]); map.destroy();
 
-import { minutesText, remainingSeconds } from "./arrival.js";
+import { distanceText, minutesText, remainingSeconds } from "./arrival.js";
 
 // The version pinned in frontend/package-lock.json (tests/js/maps.test.mjs checks they agree):
 // this file is part of the service worker's VERSION, so upgrading Leaflet renews the maps' cache.
@@ -107,11 +107,12 @@ export function isPlace(point) {
  *  still to go at `now` as arrival.js counts them (remainingSeconds, minutesText), so that a label
  *  says the minutes the words beside the map say at the same moment. With no `now`, the minutes as
  *  worked out: the board's list beside its map is given estimates already counted to when it draws
- *  (dispatch/board-map.js estimateAt). */
+ *  (dispatch/board-map.js estimateAt). The distance as the rows beside the map say it (arrival.js,
+ *  distanceText: "450 m" under a kilometre; it said "0.4 km" there). */
 export function estimateText(estimate, now = null) {
   const seconds = remainingSeconds({ estimate }, now ?? Date.parse(estimate?.computed_at ?? ""));
   if (seconds === null) return "";
-  const distance = Number.isFinite(Number(estimate.distance_km)) ? `${Number(estimate.distance_km).toFixed(1)} km, ` : "";
+  const distance = Number.isFinite(Number(estimate.distance_km)) ? `${distanceText(estimate.distance_km)}, ` : "";
   return `${distance}ETA ${minutesText(seconds)}${estimate.method === "routing" ? "" : " (estimate)"}`;
 }
 

@@ -504,7 +504,10 @@ def board_estimate_text(where: dict, incident: tuple[float, float]) -> str:
         speed_kmh=django_settings.ARRIVAL_AVERAGE_SPEED_KMH,
         now=timezone.now(),
     )
-    return f"{estimate.distance_km:.1f} km, ETA {max(1, round(estimate.eta_seconds / 60))} min (estimate)"
+    # The distance as app/arrival.js distanceText says it: whole metres under a kilometre.
+    metres = round(estimate.distance_km * 1000)
+    distance = f"{metres} m" if metres < 1000 else f"{estimate.distance_km:.1f} km"
+    return f"{distance}, ETA {max(1, round(estimate.eta_seconds / 60))} min (estimate)"
 
 
 @pytest.mark.skipif(not POSITIONS_BUILT, reason="positions (backend.dispatch.positions) are not on this branch yet")

@@ -28,19 +28,19 @@ describe("the admin board's distance cell", () => {
     assert.equal(cell.distance, "1.1 km");
     assert.equal(cell.eta, "about 1 min (estimate)");
     assert.doesNotMatch(cell.eta, /km|\bm\b/, "a second distance");
-    assert.equal(cell.title, "1.0 km from their station when alerted");
+    assert.equal(cell.title, "980 m from their station when alerted"); // as the wall board says it
   });
 
   it("words the distance as every estimate does (metres under a kilometre, by road when routed)", () => {
     const near = { alert_id: 7, estimate: { distance_km: 0.45, eta_seconds: 20, method: "routing", computed_at: "2026-12-07T10:00:00Z" } };
     assert.deepEqual(admin.distanceCellText({ ...alert, distance_from: "position" }, near, NOW), {
-      distance: "450 m", eta: "about 1 min (by road)", title: "1.0 km from where they were when alerted",
+      distance: "450 m", eta: "about 1 min (by road)", title: "980 m from where they were when alerted",
     });
   });
 
-  it("with no estimate, says the distance when alerted, as before", () => {
-    assert.deepEqual(admin.distanceCellText(alert, null, NOW), { distance: "1.0 km", eta: "", title: null });
-    assert.deepEqual(admin.distanceCellText(alert, { alert_id: 7, estimate: null }, NOW), { distance: "1.0 km", eta: "", title: null });
+  it("with no estimate, says the distance when alerted, as before (in the wall board's words)", () => {
+    assert.deepEqual(admin.distanceCellText(alert, null, NOW), { distance: "980 m", eta: "", title: null });
+    assert.deepEqual(admin.distanceCellText(alert, { alert_id: 7, estimate: null }, NOW), { distance: "980 m", eta: "", title: null });
   });
 });
 

@@ -191,9 +191,10 @@ function devicesCell(devices, unproven) {
  *  in the title; otherwise the distance when alerted (a straight line from their station, or from
  *  where they were). Found by a browser trial: "1.0 km" (the straight line from the station when
  *  alerted) beside "1.1 km · about 1 min" (the estimate's road distance from where they are) in
- *  one row. */
+ *  one row. Each said as the wall board says distances (distanceText: "450 m" under a kilometre):
+ *  a product trial found "140 m" in one row beside "0.2 km" in the next. */
 export function distanceCellText(alert, position = null, now = Date.now()) {
-  const alerted = `${Number(alert.distance_km).toFixed(1)} km`;
+  const alerted = distanceText(alert.distance_km);
   const eta = etaText(position?.estimate, now);
   if (!eta) return { distance: alerted, eta: "", title: null };
   const from = alert.distance_from === "position" ? "where they were" : "their station";

@@ -421,7 +421,8 @@ class WallBoard {
     this.status = status;
     const { state, detail, retryAt } = status;
     // When it reconnects first, then that what is shown may be out of date (the cards greyed say
-    // it too): the words have two lines of the bar (wall.css), and what does not fit them is cut.
+    // it too): the words have two lines of the bar, three the bar's width on a narrow screen, where
+    // no tooltip can be read (wall.css), and what does not fit them is cut.
     const waitText = retryAt ? ` Reconnecting in ${Math.max(0, Math.ceil((retryAt - Date.now()) / 1000))} s…` : "";
     const words = {
       connecting: "Connecting…",
@@ -814,20 +815,25 @@ class WallBoard {
     this.alarmsBox.hidden = !sounding.length && !system.length;
     // Each incident named is a button that brings its card into view and chooses it (found by a
     // trial: "2 alarms sounding: T11-C, T11-A" with T11-A's card below the fold, and no way there
-    // from the bar). The delivery workers' alarm has no card: its title stays words.
+    // from the bar). The delivery workers' alarm has no card: its title stays words. Each one and
+    // the comma after it are one item that never breaks (wall.css, .wall-alarm-item), the items
+    // apart at a space: Chromium may break a line between a button and the comma after it, and the
+    // bar's second line began with a comma at 1280 wide (found by a product trial).
     const summary = sounding.length
       ? el("p", { className: "wall-alarm-summary" }, `${sounding.length} alarm${sounding.length === 1 ? "" : "s"} sounding: `,
         ...sounding.flatMap((alarm, index) => [
-          index ? ", " : null,
-          alarm.incident_id !== null && this.cards.has(alarm.incident_id)
-            ? el("button", {
-              type: "button",
-              className: "wall-alarm-jump",
-              "data-focus-key": `alarm-jump-${alarm.incident_id}`,
-              "aria-label": `Show ${alarm.cad_reference}: ${alarm.title}`,
-              onclick: () => this.showIncident(alarm.incident_id),
-            }, alarm.cad_reference)
-            : alarm.cad_reference ?? alarm.title,
+          index ? " " : null,
+          el("span", { className: "wall-alarm-item" },
+            alarm.incident_id !== null && this.cards.has(alarm.incident_id)
+              ? el("button", {
+                type: "button",
+                className: "wall-alarm-jump",
+                "data-focus-key": `alarm-jump-${alarm.incident_id}`,
+                "aria-label": `Show ${alarm.cad_reference}: ${alarm.title}`,
+                onclick: () => this.showIncident(alarm.incident_id),
+              }, alarm.cad_reference)
+              : alarm.cad_reference ?? alarm.title,
+            index < sounding.length - 1 ? "," : null),
         ]))
       : null;
     this.alarmsBox.replaceChildren(
@@ -1248,7 +1254,11 @@ export function cardPlace(card, box, head = 48) {
 }
 
 /** The words of the notice of new incidents out of sight ({cad_reference, where}: "above" or
- *  "below", newest first), or null when there are none. "New incident T9-NOR-9 above: show it ↑". */
+ *  "below", newest first), or null when there are none. "New incident T9-NOR-9 above: show it ↑";
+ *  of more than one, how many and where, never their references ("3 new incidents above: show the
+ *  newest ↑"): words as long whatever the number, whole in the notice's one line (two on a phone).
+ *  Naming them all, the notice was cut at 1280, 1920 and 360 wide (found by a product trial); the
+ *  cards name them as the button brings each into view. */
 export function newIncidentsNotice(items) {
   if (!items.length) return null;
   const above = items.every((item) => item.where === "above");
@@ -1256,8 +1266,7 @@ export function newIncidentsNotice(items) {
   const where = above ? "above" : below ? "below" : "out of sight";
   const arrow = above ? " ↑" : below ? " ↓" : "";
   if (items.length === 1) return `New incident ${items[0].cad_reference} ${where}: show it${arrow}`;
-  const references = items.map((item) => item.cad_reference).join(", ");
-  return `${items.length} new incidents ${where}: ${references}. Show the newest${arrow}`;
+  return `${items.length} new incidents ${where}: show the newest${arrow}`;
 }
 
 /** A postcode found: its place goes into the form, and the form remembers that the place is the
