@@ -17,7 +17,7 @@
 //   map.setIncident({latitude, longitude, label});  map.setMe({latitude, longitude, accuracy_m});
 //   map.setDefibrillators([...]); map.setStations([...]); map.setResponders([...]); map.destroy();
 
-import { distanceText, minutesText, remainingSeconds } from "./arrival.js";
+import { distanceText, minutesText, remainingSeconds, withFixAge } from "./arrival.js";
 
 // The version pinned in frontend/package-lock.json (tests/js/maps.test.mjs checks they agree):
 // this file is part of the service worker's VERSION, so upgrading Leaflet renews the maps' cache.
@@ -108,12 +108,15 @@ export function isPlace(point) {
  *  says the minutes the words beside the map say at the same moment. With no `now`, the minutes as
  *  worked out: the board's list beside its map is given estimates already counted to when it draws
  *  (dispatch/board-map.js estimateAt). The distance as the rows beside the map say it (arrival.js,
- *  distanceText: "450 m" under a kilometre; it said "0.4 km" there). */
-export function estimateText(estimate, now = null) {
-  const seconds = remainingSeconds({ estimate }, now ?? Date.parse(estimate?.computed_at ?? ""));
+ *  distanceText: "450 m" under a kilometre; it said "0.4 km" there). With the position's
+ *  `recordedAt`, an old fix is said after it as everywhere ("· position 4 min old": arrival.js
+ *  withFixAge), its age at `now` (with no `now`, at the estimate's `computed_at`, as its minutes). */
+export function estimateText(estimate, now = null, recordedAt = null) {
+  const at = now ?? Date.parse(estimate?.computed_at ?? "");
+  const seconds = remainingSeconds({ estimate }, at);
   if (seconds === null) return "";
   const distance = Number.isFinite(Number(estimate.distance_km)) ? `${distanceText(estimate.distance_km)}, ` : "";
-  return `${distance}ETA ${minutesText(seconds)}${estimate.method === "routing" ? "" : " (estimate)"}`;
+  return withFixAge(`${distance}ETA ${minutesText(seconds)}${estimate.method === "routing" ? "" : " (estimate)"}`, recordedAt, at);
 }
 
 /** A defibrillator marker's note on access ("AED 2 not public"): the list says it in full. */
@@ -598,7 +601,7 @@ function pinElement(kind, label, detail = "", short = "") {
  *  way, counted down (estimateText); one on scene says so (`state_label`: the board), after a dot on
  *  the name's line, or on a line of its own under a label of lines (pinElement). */
 export function responderDetail(position, now = Date.now()) {
-  const estimate = estimateText(position.estimate, now);
+  const estimate = estimateText(position.estimate, now, position.recorded_at);
   if (estimate || !position.state_label) return estimate;
   return Array.isArray(position.map_label) ? position.state_label : `· ${position.state_label}`;
 }

@@ -4,7 +4,8 @@
   E2E-…. Show the newest ↑"): in its place of one line (two on a phone), kept whether shown or not so
   that the cards never move, it was cut with an ellipsis at 1280, 1920 and 360 wide. Of more than
   one it now says how many, where, and what its button does ("3 new incidents above: show the
-  newest ↑"), whole at every width (wall.js, newIncidentsNotice).
+  newest ↑"), whole at every width (wall.js, newIncidentsNotice); and it shows the newest (trial
+  18: it scrolled to the oldest of them, the newer ones still above, out of sight).
 - The alarms bar's list of incidents sounding ("5 alarms sounding: A, B, C") began its second line
   with a comma at some widths (1280 wide in the trial): Chromium breaks a line between a button and
   the text after it. Each incident and the comma after it are one unbreakable item now, the lines
@@ -42,8 +43,9 @@ def test_the_notice_of_several_new_incidents_is_whole(chromium, server, dispatch
         page.mouse.move(1, 1)  # off the list: nothing waits for the pointer
         before = top_of(listing)
 
-        for number in range(3):
-            create(dispatcher, NEAR_CROMER, f"{number + 1} Tuesday Market Place, King's Lynn")
+        arrived = [
+            create(dispatcher, NEAR_CROMER, f"{number + 1} Tuesday Market Place, King's Lynn") for number in range(3)
+        ]
         expect(notice).to_contain_text("3 new incidents above", timeout=T)
 
         drawn = page.evaluate(NOTICE_AS_DRAWN)
@@ -52,6 +54,9 @@ def test_the_notice_of_several_new_incidents_is_whole(chromium, server, dispatch
         assert abs(top_of(listing) - before) <= 1, "the notice moved the list"
         # How many, where, and what the button does: the cards say which they are.
         expect(notice).to_have_text("3 new incidents above: show the newest ↑")
+        # Trial 18: it scrolled to the oldest of the three, the two newer still above, out of sight.
+        notice.click()
+        expect(card_of(page, arrived[-1])).to_be_in_viewport(timeout=T)
         assert problems == []
     finally:
         context.close()

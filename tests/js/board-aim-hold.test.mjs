@@ -315,6 +315,36 @@ describe("a press on another control than the pointer last moved over is refused
     assert.equal(settle.changedUnder("cancel-7"), true);
   });
 
+  it("after the cards moved, a nudge under 24 px does not aim again; a move of 24 px does (trial 18)", () => {
+    const { settle } = guard();
+    settle.pointerAt(100, 100, "sd-1");
+    settle.note(new Map([["1", [0, 0]], ["2", [960, 0]]]));
+    settle.note(new Map([["1", [960, 0]], ["2", [0, 300]], ["3", [0, 0]]])); // a new card first: a place on
+    settle.pointerAt(103, 104, "sd-3"); // 5 px: a hand's nudge
+    assert.equal(settle.changedUnder("sd-3"), true);
+    settle.note(new Map([["3", [0, 0]], ["4", [0, 300]]])); // moved again (another card came)
+    settle.note(new Map([["3", [0, 300]], ["4", [0, 600]], ["5", [0, 0]]]));
+    settle.pointerAt(103, 128, "sd-5"); // 24 px from where it was when they moved: aimed again
+    assert.equal(settle.changedUnder("sd-5"), false);
+  });
+
+  it("with no card moved, every move aims, however small", () => {
+    const { settle } = guard();
+    settle.note(new Map([["1", [0, 0]]]));
+    settle.pointerAt(100, 100, "sd-1");
+    settle.pointerAt(101, 100, "sd-2");
+    assert.equal(settle.changedUnder("sd-2"), false);
+  });
+
+  it("the list scrolled under the pointer by the coordinator aims at what is under it then", () => {
+    const { settle } = guard();
+    settle.pointerAt(100, 100, "sd-1");
+    settle.note(new Map([["1", [0, 0]], ["2", [0, 300]]]));
+    settle.note(new Map([["1", [0, 300]], ["2", [0, 600]], ["3", [0, 0]]]));
+    settle.touchedAt(100, 100, "sd-9"); // the scroll's own aim, where the pointer is
+    assert.equal(settle.changedUnder("sd-9"), false);
+  });
+
   it("a touch is its own aim; a pointer never seen moving is not refused", () => {
     const { settle } = guard();
     assert.equal(settle.changedUnder("sd-1"), false);

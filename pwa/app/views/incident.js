@@ -36,12 +36,13 @@ export function crewEndNotice(alert, incident, checklist, { loggedOnScene = fals
  * estimates: each going crew member's estimate in words, by alert id}. Counted down from when each
  * estimate was worked out (arrival.js), as the alert screen's own estimate and the boards count
  * them, so that the panel agrees with them between positions (found by a trial: the panel kept
- * "about 3 min" while the boards counted down). `shared`: the positions of those on their way.
+ * "about 3 min" while the boards counted down). An estimate from an old fix says so, as on the
+ * boards ("· position 4 min old", arrival.js). `shared`: the positions of those on their way.
  */
 export function crewArrivalWords(shared, crew, ambulanceEta, now = Date.now()) {
   return {
     first: likelyFirstAmong(shared, crew, ambulanceEta, now),
-    estimates: new Map(shared.map((position) => [position.alert_id, estimateText(position.estimate, now)])),
+    estimates: new Map(shared.map((position) => [position.alert_id, estimateText(position.estimate, now, position.recorded_at)])),
   };
 }
 

@@ -157,9 +157,10 @@ export function positionsToShow(positions, incidents) {
 }
 
 /** "Alice: 2.4 km, ETA 4 min (estimate)", or "Mo Kemp: on scene": a responder's line in the
- *  map's text (positionsToDraw's items). */
+ *  map's text (positionsToDraw's items, their estimates counted to when they were drawn), with
+ *  "· position 4 min old" after an estimate from an old fix (app/map.js, estimateText). */
 export function responderText(position) {
-  const said = estimateText(position.estimate) || position.state_label;
+  const said = estimateText(position.estimate, null, position.recorded_at) || position.state_label;
   return `${position.responder_name || "Responder"}${said ? `: ${said}` : ""}`;
 }
 

@@ -490,7 +490,8 @@ export const RESPONDERS_ORDER_TEXT = "In the order alerted (nearest first within
  *  when each estimate was worked out, and no frame comes to say so: a board keeps what this said
  *  when it drew, and draws again when it says something else (each board's tick). Found by a
  *  browser trial: the wall, drawn at the last frame, read "Likely first: Sam Barker (2 min)" and
- *  "about 2 min" while the admin's board, drawn later, read "(1 min)" for the same estimate. */
+ *  "about 2 min" while the admin's board, drawn later, read "(1 min)" for the same estimate. An
+ *  old fix's age ("position 4 min old") is in the words: its minute changing is drawn as well. */
 export function arrivalWordsAt(state, now = Date.now()) {
   const words = [];
   for (const incident of state.incidents.values()) {
@@ -500,7 +501,8 @@ export function arrivalWordsAt(state, now = Date.now()) {
     const alerts = alertsOf(state, incident.id);
     const positions = positionsOnTheWay(shared, alerts);
     words.push(`${incident.id}: ${likelyFirstAmong(positions, alerts, incident.ambulance_eta, now)}`);
-    for (const position of positions) words.push(`${incident.id}/${position.alert_id}: ${etaText(position.estimate, now)}`);
+    // With the fix's age ("· position 4 min old", /app/arrival.js): its minute changing is drawn too.
+    for (const position of positions) words.push(`${incident.id}/${position.alert_id}: ${etaText(position.estimate, now, position.recorded_at)}`);
   }
   return words.join("\n");
 }

@@ -192,10 +192,11 @@ function devicesCell(devices, unproven) {
  *  where they were). Found by a browser trial: "1.0 km" (the straight line from the station when
  *  alerted) beside "1.1 km · about 1 min" (the estimate's road distance from where they are) in
  *  one row. Each said as the wall board says distances (distanceText: "450 m" under a kilometre):
- *  a product trial found "140 m" in one row beside "0.2 km" in the next. */
+ *  a product trial found "140 m" in one row beside "0.2 km" in the next. An estimate from an old
+ *  fix says so, as on the wall: "about 3 min (estimate) · position 4 min old" (etaText). */
 export function distanceCellText(alert, position = null, now = Date.now()) {
   const alerted = distanceText(alert.distance_km);
-  const eta = etaText(position?.estimate, now);
+  const eta = etaText(position?.estimate, now, position?.recorded_at);
   if (!eta) return { distance: alerted, eta: "", title: null };
   const from = alert.distance_from === "position" ? "where they were" : "their station";
   return { distance: distanceText(position.estimate.distance_km), eta, title: `${alerted} from ${from} when alerted` };
@@ -733,22 +734,33 @@ export class SettleGuard {
     this.movedAt = new Map(); // card key -> when it last moved (or came)
     this.pointer = null; // where the pointer is: [x, y]; null: not known
     this.pointerWhenMoved = null; // where it was when cards last moved
-    this.aimedAt = undefined; // the control the pointer was over when it last moved (aimKey); undefined: not known
+    this.aimedAt = undefined; // the control the pointer was over when it last aimed (aimKey); undefined: not known
+    this.toAimAgain = false; // cards moved since: only a move of REAIM_PX or more aims again
   }
 
   /** Where the pointer is now (the page's pointermove), and the control it is over there (aimKey:
-   *  null if none). A move to where the pointer already was is not the coordinator aiming (the
-   *  browser's own, after a scroll or a change of layout): what it is over then is not aimed at. */
+   *  null if none): what it aims at, unless cards moved since it last aimed and it has not moved
+   *  REAIM_PX since (trial 18: a hand's 3-5 px nudge after the cards moved a place, and the press
+   *  stood down a firefighter on another incident). A move to where the pointer already was is not
+   *  the coordinator aiming (the browser's own, after a change of layout). */
   pointerAt(x, y, over = null) {
     const still = this.pointer !== null && this.pointer[0] === x && this.pointer[1] === y;
     this.pointer = [x, y];
-    if (!still) this.aimedAt = over;
+    if (still || (this.toAimAgain && !this.aimedAgain())) return;
+    this.aim(over);
   }
 
-  /** A touch or a pen's press is its own aim (they have no pointer moving before it). */
+  /** A touch or a pen's press is its own aim (they have no pointer moving before it); and so is
+   *  the coordinator scrolling the list under the pointer (the wheel, the keys, the scroll bar):
+   *  what is under it then is what they brought there. */
   touchedAt(x, y, over = null) {
     this.pointer = [x, y];
+    this.aim(over);
+  }
+
+  aim(over) {
     this.aimedAt = over;
+    this.toAimAgain = false;
   }
 
   /** Whether a pointer's press on the control `over` (aimKey) is on another than the one the
@@ -758,7 +770,7 @@ export class SettleGuard {
    *  press again acts on what is there: the coordinator was told. */
   changedUnder(over) {
     if (this.aimedAt === undefined || this.aimedAt === over) return false;
-    this.aimedAt = over;
+    this.aim(over);
     return true;
   }
 
@@ -783,6 +795,7 @@ export class SettleGuard {
     if (anyMoved) {
       for (const key of added) this.movedAt.set(key, now);
       this.pointerWhenMoved = this.pointer;
+      this.toAimAgain = true;
     }
     for (const key of [...this.places.keys()]) {
       if (!places.has(key)) {
@@ -814,6 +827,11 @@ export class SettleGuard {
     window.addEventListener("pointerdown", (event) => {
       if (event.pointerType !== "mouse") this.touchedAt(event.clientX, event.clientY, over(event.target));
     }, { passive: true, capture: true });
+    list.addEventListener("scroll", () => {
+      if (!this.pointer) return;
+      const [x, y] = this.pointer;
+      this.touchedAt(x, y, over(document.elementFromPoint(x, y)));
+    }, { passive: true });
     list.addEventListener("click", (event) => {
       if (event.detail === 0 || !event.target.closest?.(CONTROLS)) return;
       const key = keyOf(event.target);

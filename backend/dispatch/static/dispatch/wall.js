@@ -576,7 +576,12 @@ class WallBoard {
 
   /** The notice's button: the newest new incident out of sight is scrolled into view and chosen. */
   showNewIncident() {
-    const [first] = this.outOfSight ?? [];
+    // The newest: the first of them in the list's order (newest first). Those out of sight are kept
+    // as they came, oldest first: trial 18 found "show the newest" scrolled to the oldest of three,
+    // with the two newer still above it, out of sight.
+    const order = this.order ?? [];
+    const place = (id) => (order.includes(id) ? order.indexOf(id) : Infinity);
+    const [first] = [...(this.outOfSight ?? [])].sort((a, b) => place(a.id) - place(b.id));
     if (!first) return;
     this.drawHeldBack(first.id);
     this.cards.get(first.id)?.card.scrollIntoView({ block: "start" });
@@ -708,7 +713,8 @@ class WallBoard {
         const funnel = funnelText(this.state, alert);
         // Where they are and when they are likely there, while they share their position (issue 14).
         const position = positions.find((item) => item.alert_id === alert.id);
-        const estimate = position ? estimateText(position.estimate, now) : "";
+        // "· position 4 min old" after it when the fix it comes from is old (/app/arrival.js).
+        const estimate = position ? estimateText(position.estimate, now, position.recorded_at) : "";
         const open = incident.status === "open";
         return el(
           "li",
