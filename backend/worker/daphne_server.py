@@ -24,6 +24,7 @@ import logging
 import time
 
 from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import reactor
 
 from backend.worker.serving import collect_on_the_timer_only, collect_the_young
@@ -44,7 +45,37 @@ def _slice(protocols: list, number: int, slices: int) -> list:
     return protocols[len(protocols) * number // slices : len(protocols) * (number + 1) // slices]
 
 
+class SendsAnySize(WebSocketProtocol):
+    """daphne's WebSocket protocol, with its limit on a message's size (websocket_max_message_size,
+    1 MiB) kept for what a client sends but not for what this server sends. Autobahn holds the one
+    limit both ways, and a board's snapshot over it could never be sent: found by trial 18, 68 open
+    incidents with their 1,467 alerts made a snapshot of 1.2 MB, the coordinators' socket failed to
+    start on every try ("A socket could not be started": PayloadExceededError) and the board stayed
+    "Connecting…". What a client may send is still limited here (and to 4 KB by the consumers,
+    WEBSOCKET_MAX_MESSAGE_BYTES). The event loop runs one send at a time, so the limit lifted for
+    this send is back before anything is received."""
+
+    def sendMessage(self, payload, *args, **kwargs):
+        limit = self.maxMessagePayloadSize
+        self.maxMessagePayloadSize = 0  # none
+        try:
+            return super().sendMessage(payload, *args, **kwargs)
+        finally:
+            self.maxMessagePayloadSize = limit
+
+
 class SlicedTimeoutServer(Server):
+    @property
+    def ws_factory(self):
+        return self._ws_factory
+
+    @ws_factory.setter
+    def ws_factory(self, factory) -> None:
+        """daphne's WebSocket factory (set by Server.run), whose sockets send messages of any size
+        (SendsAnySize)."""
+        factory.protocol = SendsAnySize
+        self._ws_factory = factory
+
     @property
     def http_factory(self):
         return self._http_factory

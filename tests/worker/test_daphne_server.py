@@ -218,3 +218,50 @@ def test_an_answer_is_not_formatted_a_second_time_into_twisteds_own_log(monkeypa
     server.http_factory.log(object())
     assert formatted == []
     assert server.http_factory is server._http_factory
+
+
+# --- What the server sends is not held to the limit on what a client sends ------------------------
+
+
+def open_protocol(protocol_class, *, limit: int):
+    """A WebSocket protocol as daphne's factory makes it once open, sending its frames to `sent`."""
+    from autobahn.websocket.protocol import TrafficStats
+
+    protocol = protocol_class()
+    protocol.state = protocol.STATE_OPEN
+    protocol.maxMessagePayloadSize = limit
+    protocol.trafficStats = TrafficStats()
+    protocol.trackedTimings = None
+    protocol._perMessageCompress = None
+    protocol.autoFragmentSize = 0
+    protocol.sent = []
+    protocol.sendFrame = lambda **frame: protocol.sent.append(frame)
+    return protocol
+
+
+def test_a_message_over_the_limit_is_sent_and_the_limit_kept_for_what_clients_send():
+    """Trial 18: a board's snapshot of 1.2 MB (68 open incidents, 1,467 alerts) over daphne's 1 MiB
+    could never be sent: the coordinators' board never went live."""
+    from autobahn.exception import PayloadExceededError
+    from daphne.ws_protocol import WebSocketProtocol
+
+    from backend.worker.daphne_server import SendsAnySize
+
+    snapshot = b"x" * 2048
+    plain = open_protocol(WebSocketProtocol, limit=1024)
+    with pytest.raises(PayloadExceededError):
+        plain.sendMessage(snapshot)  # daphne's own: the limit both ways
+    ours = open_protocol(SendsAnySize, limit=1024)
+    ours.sendMessage(snapshot)
+    assert [frame["payload"] for frame in ours.sent] == [snapshot]
+    assert ours.maxMessagePayloadSize == 1024  # still the limit on what a client sends
+
+
+def test_its_server_makes_its_sockets_with_that_protocol():
+    from daphne.ws_protocol import WebSocketFactory
+
+    from backend.worker.daphne_server import SendsAnySize, SlicedTimeoutServer
+
+    server = SlicedTimeoutServer.__new__(SlicedTimeoutServer)
+    server.ws_factory = WebSocketFactory(server, server="Daphne")
+    assert server.ws_factory.protocol is SendsAnySize
