@@ -598,7 +598,11 @@ async function boot() {
   });
   window.addEventListener("offline", () => {
     store.update((s) => void (s.online = false));
-    ctx.sync?.socket.poke(); // ping now: a dead socket is noticed within the pong deadline
+    // No socket lives without the network: let it go now, and the "online" event connects afresh
+    // and replays what was missed (SocketClient.wentOffline). Pinging it instead left a socket dead
+    // through the loss looking open until the pong's deadline, 10 s after the signal came back, and
+    // a cancel meanwhile reached the phone that late (found by CI: "carry on" not shown in 10 s).
+    ctx.sync?.socket.wentOffline();
   });
   store.update((s) => void (s.online = navigator.onLine !== false));
   api.onAuthRequired = () => ctx.sessionExpired();
